@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Debian packages Quire needs at run time and in tests; installs only what is missing.
+#   libpango / fonts : WeasyPrint's text layout and the report fonts
+#   poppler-utils     : pdftoppm/pdftotext for the visual checks in the tests
+set -euo pipefail
+packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing Debian packages: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,41 @@
+# Quire: two commands on a fresh machine (Python 3.11 + Debian):
+#   make demo   set everything up, build the sample warehouse, render every report to HTML and PDF
+#   make test   set everything up and run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup system demo test lab bench clean
+
+# The virtualenv is rebuilt when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+system:
+	bash .ci/system-packages.sh
+
+setup: system $(STAMP)
+
+demo: setup
+	$(BIN)/quire validate
+	$(BIN)/quire warehouse build --scale demo
+	$(BIN)/quire run --all
+	@echo "Rendered reports are under $(CURDIR)/outputs/ (open the report.html or report.pdf of each run)."
+
+test: setup
+	$(BIN)/python -m pytest
+
+# JupyterLab on notebooks/, in the project's environment, against the demo warehouse.
+lab: setup
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+bench: setup
+	$(BIN)/python bench/run_vs_naive.py
+
+clean:
+	rm -rf $(VENV) outputs/.quire outputs/_failed

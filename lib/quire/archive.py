@@ -1,0 +1,85 @@
+"""The archive of runs under ``outputs/``.
+
+A run is written into a private staging folder and moved into
+``outputs/<report>/<date>/<run-id>/`` with one atomic ``rename`` only once every
+file is complete, so a reader never sees half a run. A failed run is moved to
+``outputs/_failed/<report>/<date>/<run-id>/`` instead, with ``FAILED.txt`` saying
+why; nothing of it is published. Paths are built here from validated ids, never
+from parameter text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+FAILED_DIR = "_failed"
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable, unique run id: UTC time plus random suffix, e.g. ``20261122T204501Z-3fa9c1``."""
+    now = now or datetime.now(timezone.utc)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """Where one run is staged and where it will be published or parked as failed."""
+
+    outputs: Path
+    report: str
+    run_id: str
+    day: str  # YYYY-MM-DD of the run (UTC)
+
+    @property
+    def staging(self) -> Path:
+        return self.outputs / ".quire" / "staging" / self.run_id
+
+    @property
+    def published(self) -> Path:
+        return self.outputs / self.report / self.day / self.run_id
+
+    @property
+    def failed(self) -> Path:
+        return self.outputs / FAILED_DIR / self.report / self.day / self.run_id
+
+    def create(self) -> Path:
+        self.staging.mkdir(parents=True, exist_ok=False)
+        return self.staging
+
+    def publish(self) -> Path:
+        """Atomically move the complete staging folder into the archive."""
+        return self._move(self.published)
+
+    def park_failed(self, reason: str) -> Path:
+        """Keep what the failed run produced (its partial notebook) under ``_failed`` with the reason."""
+        (self.staging / "FAILED.txt").write_text(reason.rstrip() + "\n", encoding="utf-8")
+        return self._move(self.failed)
+
+    def _move(self, target: Path) -> Path:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Same filesystem (staging lives inside outputs/), so this is a single atomic rename.
+        os.replace(self.staging, target)
+        return target
+
+    def discard(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
+
+
+def latest_runs(outputs: Path, report: str, limit: int = 10) -> list[Path]:
+    """Published run folders of ``report``, newest first (run ids sort by time)."""
+    root = outputs / report
+    if not root.is_dir():
+        return []
+    runs = [p for day in root.iterdir() if day.is_dir() for p in day.iterdir() if (p / "run.json").is_file()]
+    return sorted(runs, key=lambda p: p.name, reverse=True)[:limit]

@@ -1,0 +1,109 @@
+"""The report catalog: ``reports.yaml`` parsed into typed, validated :class:`ReportSpec` objects.
+
+A catalog entry says *which* notebook a report runs and *how* its parameters may be
+set from outside; the notebook's ``parameters`` cell says their names and defaults.
+:func:`quire.parameters.declared_parameters` reconciles the two.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from quire.errors import ConfigError
+
+ReportId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
+ParamType = Literal["str", "int", "float", "bool", "date", "period", "choice"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParameterSpec(_Model):
+    """How one notebook parameter may be set from outside (CLI, schedule, app)."""
+
+    type: ParamType
+    help: str = ""
+    choices: tuple[str, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _choices_only_for_choice(self) -> "ParameterSpec":
+        if (self.type == "choice") != bool(self.choices):
+            raise ValueError("'choices' is required for type 'choice' and only allowed there")
+        return self
+
+
+class ScheduleSpec(_Model):
+    """When the scheduler runs a report (used by the scheduler service)."""
+
+    cron: str | None = None
+    interval_minutes: int | None = Field(default=None, ge=1)
+    timezone: str = "UTC"
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> "ScheduleSpec":
+        if (self.cron is None) == (self.interval_minutes is None):
+            raise ValueError("give exactly one of 'cron' or 'interval_minutes'")
+        return self
+
+
+class ReportSpec(_Model):
+    """One report type of the catalog."""
+
+    id: ReportId
+    title: str
+    notebook: str
+    description: str
+    owner: str
+    brand: str = "quire"
+    formats: tuple[Literal["html", "pdf"], ...] = ("html", "pdf")
+    parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
+    schedule: ScheduleSpec | None = None
+    fan_out: Literal["none", "clients"] = "none"
+    recipients: tuple[str, ...] = ()
+
+    def notebook_path(self, home: Path) -> Path:
+        return (home / self.notebook).resolve()
+
+
+class Catalog(_Model):
+    reports: dict[str, ReportSpec]
+
+    def get(self, report_id: str) -> ReportSpec:
+        """The spec of ``report_id``, or a :class:`ConfigError` listing the known reports."""
+        try:
+            return self.reports[report_id]
+        except KeyError:
+            known = ", ".join(sorted(self.reports)) or "none"
+            raise ConfigError(f"unknown report {report_id!r}; the catalog has: {known}", report=report_id) from None
+
+
+def _describe(error: ValidationError, path: Path) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{path}: {where}: {first['msg']}"
+
+
+def load_catalog(path: Path) -> Catalog:
+    """Read and validate the catalog; every problem becomes a one-line :class:`ConfigError`."""
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"catalog not found: {path}", hint="set QUIRE_HOME to the project folder") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("reports"), dict):
+        raise ConfigError(f"{path}: expected a mapping with a 'reports' key")
+    entries = {rid: {"id": rid, **(body or {})} for rid, body in raw["reports"].items()}
+    try:
+        return Catalog(reports=entries)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None

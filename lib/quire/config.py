@@ -1,0 +1,65 @@
+"""Typed configuration, read from the environment (``QUIRE_*``) with safe defaults.
+
+Secrets (database passwords, SMTP credentials) come from the environment only;
+nothing here is read from files in the repository.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The checkout this package lives in (``lib/quire`` -> repository root).
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Where Quire finds its catalog, notebooks and templates, and where it writes."""
+
+    model_config = SettingsConfigDict(env_prefix="QUIRE_", extra="ignore")
+
+    home: Path = Field(default=PROJECT_ROOT, description="Project root holding reports.yaml, notebooks/ and templates/.")
+    outputs: Path | None = Field(default=None, description="Archive of rendered runs; default <home>/outputs.")
+    warehouse_url: str | None = Field(default=None, description="SQLAlchemy URL of the warehouse; default the embedded DuckDB file.")
+    state_url: str | None = Field(default=None, description="SQLAlchemy URL of Quire's own state; default a SQLite file.")
+    kernel_name: str = Field(default="python3", description="Jupyter kernel that executes the notebooks.")
+    execution_timeout: int = Field(default=600, ge=1, description="Seconds a single cell may run before the run fails.")
+
+    @property
+    def outputs_dir(self) -> Path:
+        return (self.outputs or self.home / "outputs").resolve()
+
+    @property
+    def state_dir(self) -> Path:
+        """Quire's private folder inside the archive (warehouse file, state db, temp and failed runs)."""
+        return self.outputs_dir / ".quire"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.home / "reports.yaml"
+
+    @property
+    def notebooks_dir(self) -> Path:
+        return self.home / "notebooks"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.home / "templates"
+
+    @property
+    def default_warehouse_path(self) -> Path:
+        return self.state_dir / "warehouse.duckdb"
+
+    @property
+    def warehouse(self) -> str:
+        """The effective warehouse URL."""
+        return self.warehouse_url or f"duckdb:///{self.default_warehouse_path}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process (cached; tests call ``get_settings.cache_clear()`` after changing the environment)."""
+    return Settings()

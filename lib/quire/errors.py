@@ -1,0 +1,61 @@
+"""One error hierarchy for Quire.
+
+Every error a user can cause or fix is a :class:`QuireError`; the CLI prints its
+message on one line and exits with :attr:`QuireError.exit_code`, never a traceback.
+Subclasses carry the context (report, run, client, parameter) that makes the
+message actionable.
+"""
+
+from __future__ import annotations
+
+
+class QuireError(Exception):
+    """Root of every error Quire raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None, **context: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.context = {k: v for k, v in context.items() if v is not None}
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class ConfigError(QuireError):
+    """Configuration, catalog, brand or notebook declaration is invalid."""
+
+    exit_code = 2
+
+
+class ParameterError(QuireError):
+    """A run parameter is unknown, mistyped or out of range."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, parameter: str | None = None, **kw: object) -> None:
+        super().__init__(message, parameter=parameter, **kw)
+        self.parameter = parameter
+
+
+class WarehouseError(QuireError):
+    """The warehouse cannot be reached, or lacks the data a report needs."""
+
+
+class ExecutionError(QuireError):
+    """A notebook failed while running (a cell raised, timed out or stopped early)."""
+
+    def __init__(self, message: str, *, partial_notebook: str | None = None, cell: int | None = None, **kw: object) -> None:
+        super().__init__(message, partial_notebook=partial_notebook, cell=cell, **kw)
+        self.partial_notebook = partial_notebook
+        self.cell = cell
+
+
+class RenderError(QuireError):
+    """An executed notebook could not be rendered to HTML or PDF."""
+
+
+class EmptyDataError(QuireError):
+    """The requested slice of data holds nothing to report on (e.g. an empty period)."""

@@ -1,0 +1,154 @@
+"""Run parameters: read from a notebook's ``parameters`` cell, checked before anything runs.
+
+Values from any outside source (the CLI, a schedule, an app) are strings or loosely
+typed; :func:`validate_parameters` turns them into the declared Python types or
+raises a one-line :class:`ParameterError` naming the parameter and what is allowed.
+Names are never pasted into code unchecked: only declared names pass.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from quire.catalog import ParameterSpec, ReportSpec
+from quire.errors import ConfigError, ParameterError
+from quire.periods import parse_period
+
+# papermill's inferred type names that each catalog type accepts as a default.
+_COMPATIBLE = {
+    "str": {"str"}, "period": {"str"}, "date": {"str"}, "choice": {"str"},
+    "int": {"int"}, "float": {"float", "int"}, "bool": {"bool"},
+}
+
+
+@dataclass(frozen=True)
+class DeclaredParameter:
+    """A parameter as the notebook declares it, typed by the catalog."""
+
+    name: str
+    spec: ParameterSpec
+    default: Any
+    help: str = ""
+
+
+def inspect_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
+    """Papermill's view of the notebook's ``parameters`` cell: name -> {default, inferred_type_name, help}."""
+    import papermill  # imported late: it pulls in nbformat and jsonschema (slow), only needed here
+
+    if not notebook.is_file():
+        raise ConfigError(f"notebook not found: {notebook}")
+    try:
+        found = papermill.inspect_notebook(str(notebook))
+    except Exception as exc:  # papermill raises plain exceptions for unreadable notebooks
+        raise ConfigError(f"{notebook}: cannot read the parameters cell ({exc})") from None
+    if not found:
+        raise ConfigError(f"{notebook}: no cell tagged 'parameters'", hint="tag the first code cell 'parameters' in JupyterLab")
+    return found
+
+
+def declared_parameters(spec: ReportSpec, home: Path) -> dict[str, DeclaredParameter]:
+    """Join the notebook's parameters with the catalog's types; any mismatch is a :class:`ConfigError`."""
+    notebook = spec.notebook_path(home)
+    found = inspect_parameters(notebook)
+    missing = sorted(set(found) - set(spec.parameters))
+    extra = sorted(set(spec.parameters) - set(found))
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"not in reports.yaml: {', '.join(missing)}")
+        if extra:
+            parts.append(f"not in the notebook: {', '.join(extra)}")
+        raise ConfigError(f"report {spec.id!r}: parameters differ between {spec.notebook} and reports.yaml ({'; '.join(parts)})")
+    declared = {}
+    for name, info in found.items():
+        pspec = spec.parameters[name]
+        inferred = info.get("inferred_type_name") or "None"
+        if inferred not in _COMPATIBLE[pspec.type]:
+            raise ConfigError(f"report {spec.id!r}: parameter {name!r} is {pspec.type} in reports.yaml but its default in the notebook is {inferred}")
+        try:
+            default = ast.literal_eval(info["default"])
+        except (ValueError, SyntaxError):
+            raise ConfigError(f"report {spec.id!r}: the default of {name!r} must be a literal, not {info['default']}") from None
+        declared[name] = DeclaredParameter(name, pspec, default, pspec.help or info.get("help", ""))
+    return declared
+
+
+def _fail(name: str, value: Any, expected: str) -> ParameterError:
+    return ParameterError(f"parameter '{name}': {str(value)!r} is not {expected}", parameter=name)
+
+
+def coerce(name: str, spec: ParameterSpec, value: Any) -> Any:
+    """Convert one outside value to the declared type, checking range and choices."""
+    kind = spec.type
+    if kind in ("int", "float"):
+        if isinstance(value, bool):
+            raise _fail(name, value, f"a number ({kind})")
+        try:
+            number = int(value) if kind == "int" else float(value)
+        except (TypeError, ValueError):
+            raise _fail(name, value, "a whole number" if kind == "int" else "a number") from None
+        if kind == "int" and isinstance(value, float) and not value.is_integer():
+            raise _fail(name, value, "a whole number")
+        if (spec.min is not None and number < spec.min) or (spec.max is not None and number > spec.max):
+            bounds = f"between {spec.min:g} and {spec.max:g}" if spec.min is not None and spec.max is not None else (
+                f"at least {spec.min:g}" if spec.min is not None else f"at most {spec.max:g}")
+            raise ParameterError(f"parameter '{name}': {number} is out of range; use a value {bounds}", parameter=name)
+        return number
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"true", "yes", "1", "on"}:
+            return True
+        if text in {"false", "no", "0", "off"}:
+            return False
+        raise _fail(name, value, "a boolean; use true or false")
+    text = str(value).strip()
+    if kind == "period":
+        parse_period(text, parameter=name)
+        return text
+    if kind == "date":
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            raise _fail(name, value, "a date; use YYYY-MM-DD") from None
+    if kind == "choice":
+        assert spec.choices is not None
+        if text not in spec.choices:
+            raise ParameterError(f"parameter '{name}': {text!r} is not allowed; choose one of {', '.join(spec.choices)}", parameter=name)
+        return text
+    if not text or len(text) > 200:
+        raise _fail(name, value, "a non-empty text of at most 200 characters")
+    return text
+
+
+def validate_parameters(report: str, declared: dict[str, DeclaredParameter], given: dict[str, Any]) -> dict[str, Any]:
+    """All parameters of a run: the notebook's defaults overridden by ``given``, each checked and typed."""
+    for name in given:
+        if name not in declared:
+            close = difflib.get_close_matches(name, declared, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            known = ", ".join(sorted(declared)) or "none"
+            raise ParameterError(f"unknown parameter '{name}' for report '{report}'{hint} (known: {known})", parameter=name)
+    values = {name: d.default for name, d in declared.items()}
+    values.update({name: coerce(name, declared[name].spec, value) for name, value in given.items()})
+    return values
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, str]:
+    """``["period=2026-10", "n=3"]`` -> dict; a malformed pair is a :class:`ParameterError`."""
+    result: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ParameterError(f"cannot read parameter {pair!r}; write it as name=value (e.g. -p period=2026-10)")
+        if name in result:
+            raise ParameterError(f"parameter '{name}' is given twice", parameter=name)
+        result[name] = value
+    return result

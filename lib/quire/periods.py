@@ -1,0 +1,119 @@
+"""Reporting periods: a month (``2026-10``), a quarter (``2026-Q3``) or a year (``2026``).
+
+Pure value objects; ``latest`` is resolved against the warehouse's last complete
+month by the caller (see :func:`resolve_period`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from quire.errors import ParameterError
+
+PERIOD_HELP = "use YYYY-MM (e.g. 2026-10), YYYY-Qn (e.g. 2026-Q3), YYYY (e.g. 2025) or 'latest'"
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
+_YEAR = re.compile(r"^(\d{4})$")
+_MONTHS_IN = {"month": 1, "quarter": 3, "year": 12}
+
+
+def add_months(d: date, n: int) -> date:
+    """First day of the month ``n`` months after ``d``'s month."""
+    total = d.year * 12 + (d.month - 1) + n
+    return date(total // 12, total % 12 + 1, 1)
+
+
+def month_start(d: date) -> date:
+    return date(d.year, d.month, 1)
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A whole number of calendar months: ``start`` is the first day, ``end`` the last day (inclusive)."""
+
+    start: date
+    kind: str  # month | quarter | year
+
+    @property
+    def n_months(self) -> int:
+        return _MONTHS_IN[self.kind]
+
+    @property
+    def end(self) -> date:
+        return add_months(self.start, self.n_months) - timedelta(days=1)
+
+    @property
+    def end_exclusive(self) -> date:
+        return add_months(self.start, self.n_months)
+
+    @property
+    def months(self) -> list[date]:
+        """First day of each month in the period."""
+        return [add_months(self.start, i) for i in range(self.n_months)]
+
+    @property
+    def last_month(self) -> date:
+        return add_months(self.start, self.n_months - 1)
+
+    def previous(self) -> "Period":
+        """The period of the same length just before this one."""
+        return Period(add_months(self.start, -self.n_months), self.kind)
+
+    def shift(self, n: int) -> "Period":
+        """The period ``n`` lengths later (negative: earlier)."""
+        return Period(add_months(self.start, n * self.n_months), self.kind)
+
+    @property
+    def key(self) -> str:
+        """Canonical text form, the inverse of :func:`parse_period`."""
+        if self.kind == "month":
+            return f"{self.start:%Y-%m}"
+        if self.kind == "quarter":
+            return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
+        return f"{self.start.year}"
+
+    @property
+    def label(self) -> str:
+        """Human label: 'October 2026', 'Q3 2026', '2025'."""
+        if self.kind == "month":
+            return f"{self.start:%B %Y}"
+        if self.kind == "quarter":
+            return f"Q{(self.start.month - 1) // 3 + 1} {self.start.year}"
+        return str(self.start.year)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+def parse_period(text: str, *, parameter: str = "period") -> Period | None:
+    """Parse a period; ``None`` means 'latest'. Raises :class:`ParameterError` naming the parameter."""
+    value = str(text).strip()
+    if value.lower() == "latest":
+        return None
+    if m := _MONTH.match(value):
+        return Period(date(int(m[1]), int(m[2]), 1), "month")
+    if m := _QUARTER.match(value):
+        return Period(date(int(m[1]), 3 * (int(m[2]) - 1) + 1, 1), "quarter")
+    if m := _YEAR.match(value):
+        return Period(date(int(m[1]), 1, 1), "year")
+    raise ParameterError(f"parameter '{parameter}': {value!r} is not a period; {PERIOD_HELP}", parameter=parameter)
+
+
+def resolve_period(text: str, *, first_month: date, last_month: date, parameter: str = "period") -> Period:
+    """Parse ``text`` and check it lies within the data: ``first_month``..``last_month`` (complete months).
+
+    ``latest`` becomes the month ``last_month``. A period reaching past the data (in the future) or
+    wholly before it is a :class:`ParameterError` that says which months are available.
+    """
+    period = parse_period(text, parameter=parameter) or Period(month_start(last_month), "month")
+    available = f"data covers {first_month:%Y-%m} to {last_month:%Y-%m}"
+    if period.last_month > last_month:
+        raise ParameterError(
+            f"parameter '{parameter}': {period.key} is not complete yet ({available}); pick an earlier period or 'latest'",
+            parameter=parameter,
+        )
+    if period.start < first_month:
+        raise ParameterError(f"parameter '{parameter}': {period.key} is before the data starts ({available})", parameter=parameter)
+    return period

@@ -1,0 +1,42 @@
+"""``quire validate``: check the catalog, notebooks and brand kits together, collecting every problem."""
+
+from __future__ import annotations
+
+from quire.config import Settings
+from quire.errors import QuireError
+
+
+def notebook_outputs(path) -> int:
+    """Number of code cells in a committed notebook that still carry outputs or execution counts."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    return sum(1 for c in nb.cells if c.cell_type == "code" and (c.get("outputs") or c.get("execution_count")))
+
+
+def validate_project(settings: Settings) -> list[str]:
+    """Every problem found, one line each; an empty list means the project is valid."""
+    from quire.brand import list_brands, load_brand
+    from quire.catalog import load_catalog
+    from quire.parameters import declared_parameters
+
+    problems: list[str] = []
+    try:
+        catalog = load_catalog(settings.catalog_path)
+    except QuireError as exc:
+        return [str(exc)]
+    for spec in catalog.reports.values():
+        try:
+            declared_parameters(spec, settings.home)
+            dirty = notebook_outputs(spec.notebook_path(settings.home))
+            if dirty:
+                problems.append(f"{spec.notebook}: {dirty} cell(s) have outputs; clear them before committing")
+            load_brand(spec.brand, settings.templates_dir)
+        except QuireError as exc:
+            problems.append(str(exc))
+    for name in list_brands(settings.templates_dir):
+        try:
+            load_brand(name, settings.templates_dir)
+        except QuireError as exc:
+            problems.append(str(exc))
+    return problems

@@ -1,0 +1,215 @@
+"""The warehouse schema: the business data Quire's reports analyse.
+
+One SQLAlchemy Core ``MetaData`` that DuckDB (the embedded default) and PostgreSQL
+(production) both accept. Integer keys are supplied by the loader, never
+auto-generated, because duckdb-engine cannot emit ``SERIAL``. Money columns are
+``Numeric`` read back as ``float`` so pandas sees numbers, not ``Decimal`` objects.
+
+Conventions: dates are ``Date``, instants are ``DateTime`` in UTC without zone,
+months are stored as the first day of the month.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+MONEY = sa.Numeric(14, 2, asdecimal=False)
+SECTORS = ("municipality", "business", "startup", "nonprofit")
+PLANS = ("starter", "growth", "enterprise")
+MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
+PLATFORMS = ("web", "linkedin", "instagram", "facebook", "newsletter")
+CONTENT_TYPES = ("article", "video", "social_post", "newsletter", "landing_page")
+EVENT_TYPES = ("signup", "activation", "session_start", "feature_use", "purchase")
+
+
+def _id(name: str) -> sa.Column:
+    return sa.Column(name, sa.Integer, primary_key=True, autoincrement=False)
+
+
+def _fk(name: str, target: str, nullable: bool = False) -> sa.Column:
+    return sa.Column(name, sa.Integer, sa.ForeignKey(target), nullable=nullable, index=True)
+
+
+organizations = sa.Table(
+    "organizations", metadata,
+    _id("org_id"),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("brand", sa.String(64), nullable=False, comment="brand kit the agency's white-label reports use"),
+)
+
+clients = sa.Table(
+    "clients", metadata,
+    _id("client_id"),
+    _fk("org_id", "organizations.org_id"),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("slug", sa.String(80), nullable=False, unique=True),
+    sa.Column("sector", sa.String(20), nullable=False),
+    sa.Column("plan", sa.String(20), nullable=False),
+    sa.Column("region", sa.String(40), nullable=False),
+    sa.Column("signup_date", sa.Date, nullable=False),
+    sa.Column("contact_email", sa.String(200), nullable=False),
+    sa.Column("brand", sa.String(64), nullable=True, comment="overrides the organization's brand when set"),
+    sa.Column("status", sa.String(20), nullable=False, comment="active | churned"),
+    sa.Column("churned_on", sa.Date, nullable=True),
+)
+
+# The revenue ledger: every change of a client's monthly recurring revenue, dated to
+# the month it takes effect. A client's MRR at the end of month M is the sum of its
+# movements with month <= M, so the MRR bridge closes exactly by construction.
+mrr_movements = sa.Table(
+    "mrr_movements", metadata,
+    _id("movement_id"),
+    _fk("client_id", "clients.client_id"),
+    sa.Column("month", sa.Date, nullable=False, index=True),
+    sa.Column("movement", sa.String(20), nullable=False, comment="|".join(MOVEMENTS)),
+    sa.Column("amount", MONEY, nullable=False, comment="signed change of MRR: churn and contraction are negative"),
+)
+
+subscriptions = sa.Table(
+    "subscriptions", metadata,
+    _id("subscription_id"),
+    _fk("client_id", "clients.client_id"),
+    sa.Column("plan", sa.String(20), nullable=False),
+    sa.Column("started_on", sa.Date, nullable=False),
+    sa.Column("ended_on", sa.Date, nullable=True),
+)
+
+invoices = sa.Table(
+    "invoices", metadata,
+    _id("invoice_id"),
+    _fk("client_id", "clients.client_id"),
+    sa.Column("issued_on", sa.Date, nullable=False, index=True),
+    sa.Column("due_on", sa.Date, nullable=False),
+    sa.Column("amount", MONEY, nullable=False),
+    sa.Column("paid_on", sa.Date, nullable=True),
+)
+
+projects = sa.Table(
+    "projects", metadata,
+    _id("project_id"),
+    _fk("client_id", "clients.client_id"),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("started_on", sa.Date, nullable=False),
+    sa.Column("due_on", sa.Date, nullable=False),
+    sa.Column("delivered_on", sa.Date, nullable=True, comment="null while in progress"),
+    sa.Column("estimated_hours", sa.Float, nullable=False),
+    sa.Column("actual_hours", sa.Float, nullable=True),
+    sa.Column("revision_rounds", sa.Integer, nullable=False),
+    sa.Column("revenue", MONEY, nullable=False),
+    sa.Column("cost", MONEY, nullable=False),
+)
+
+content = sa.Table(
+    "content", metadata,
+    _id("content_id"),
+    _fk("client_id", "clients.client_id"),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("content_type", sa.String(20), nullable=False),
+    sa.Column("platform", sa.String(20), nullable=False),
+    sa.Column("published_on", sa.Date, nullable=False),
+)
+
+engagement_daily = sa.Table(
+    "engagement_daily", metadata,
+    _fk("content_id", "content.content_id"),
+    _fk("client_id", "clients.client_id"),
+    sa.Column("day", sa.Date, nullable=False, index=True),
+    sa.Column("views", sa.Integer, nullable=False),
+    sa.Column("clicks", sa.Integer, nullable=False),
+    sa.Column("conversions", sa.Integer, nullable=False),
+    sa.Column("engagements", sa.Integer, nullable=False, comment="likes, shares, comments, replies"),
+    sa.PrimaryKeyConstraint("content_id", "day"),
+)
+
+product_usage = sa.Table(
+    "product_usage", metadata,
+    _fk("client_id", "clients.client_id"),
+    sa.Column("week", sa.Date, nullable=False, comment="Monday of the ISO week"),
+    sa.Column("seats", sa.Integer, nullable=False),
+    sa.Column("active_users", sa.Integer, nullable=False),
+    sa.Column("logins", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("client_id", "week"),
+)
+
+support_tickets = sa.Table(
+    "support_tickets", metadata,
+    _id("ticket_id"),
+    _fk("client_id", "clients.client_id"),
+    sa.Column("opened_at", sa.DateTime, nullable=False, index=True),
+    sa.Column("closed_at", sa.DateTime, nullable=True),
+    sa.Column("priority", sa.String(10), nullable=False, comment="low | normal | high | urgent"),
+    sa.Column("category", sa.String(40), nullable=False),
+)
+
+survey_responses = sa.Table(
+    "survey_responses", metadata,
+    _id("response_id"),
+    _fk("client_id", "clients.client_id"),
+    sa.Column("responded_on", sa.Date, nullable=False, index=True),
+    sa.Column("survey", sa.String(10), nullable=False, comment="nps (0-10) | csat (1-5)"),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("comment", sa.Text, nullable=True),
+)
+
+users = sa.Table(
+    "users", metadata,
+    _id("user_id"),
+    _fk("client_id", "clients.client_id"),
+    sa.Column("signed_up_at", sa.DateTime, nullable=False, index=True),
+    sa.Column("channel", sa.String(20), nullable=False, comment="organic | paid | referral | partner"),
+    sa.Column("country", sa.String(2), nullable=False),
+)
+
+sessions = sa.Table(
+    "sessions", metadata,
+    _id("session_id"),
+    _fk("user_id", "users.user_id"),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("duration_s", sa.Integer, nullable=False),
+)
+
+events = sa.Table(
+    "events", metadata,
+    _id("event_id"),
+    _fk("user_id", "users.user_id"),
+    sa.Column("event_type", sa.String(20), nullable=False),
+    sa.Column("occurred_at", sa.DateTime, nullable=False, index=True),
+    sa.Column("revenue", MONEY, nullable=True, comment="set on purchase events"),
+)
+
+experiments = sa.Table(
+    "experiments", metadata,
+    _id("experiment_id"),
+    sa.Column("key", sa.String(80), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("hypothesis", sa.Text, nullable=False),
+    sa.Column("primary_metric", sa.String(40), nullable=False, comment="conversion | revenue"),
+    sa.Column("started_on", sa.Date, nullable=False),
+    sa.Column("ended_on", sa.Date, nullable=True),
+)
+
+experiment_variants = sa.Table(
+    "experiment_variants", metadata,
+    _fk("experiment_id", "experiments.experiment_id"),
+    sa.Column("variant", sa.String(40), nullable=False),
+    sa.Column("is_control", sa.Boolean, nullable=False),
+    sa.Column("allocation", sa.Float, nullable=False, comment="planned share of traffic, sums to 1 per experiment"),
+    sa.PrimaryKeyConstraint("experiment_id", "variant"),
+)
+
+experiment_assignments = sa.Table(
+    "experiment_assignments", metadata,
+    _fk("experiment_id", "experiments.experiment_id"),
+    _fk("user_id", "users.user_id"),
+    sa.Column("variant", sa.String(40), nullable=False),
+    sa.Column("assigned_at", sa.DateTime, nullable=False),
+    sa.Column("converted", sa.Boolean, nullable=False),
+    sa.Column("revenue", sa.Float, nullable=False, comment="the continuous metric during the experiment"),
+    sa.Column("pre_revenue", sa.Float, nullable=False, comment="same metric in the pre-period (CUPED covariate)"),
+    sa.PrimaryKeyConstraint("experiment_id", "user_id"),
+)
+
+#: Tables in dependency order (parents first), for loading and truncating.
+TABLES: tuple[sa.Table, ...] = tuple(metadata.sorted_tables)

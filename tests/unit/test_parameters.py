@@ -1,0 +1,61 @@
+from datetime import date
+
+import pytest
+
+from quire.catalog import ParameterSpec
+from quire.errors import ParameterError
+from quire.parameters import DeclaredParameter, coerce, parse_assignments, validate_parameters
+
+DECLARED = {
+    "period": DeclaredParameter("period", ParameterSpec(type="period"), "latest"),
+    "forecast_months": DeclaredParameter("forecast_months", ParameterSpec(type="int", min=1, max=24), 6),
+    "segment": DeclaredParameter("segment", ParameterSpec(type="choice", choices=("all", "municipality")), "all"),
+    "show_detail": DeclaredParameter("show_detail", ParameterSpec(type="bool"), True),
+    "as_of": DeclaredParameter("as_of", ParameterSpec(type="date"), "2026-10-31"),
+}
+
+
+def test_defaults_and_overrides_are_typed():
+    values = validate_parameters("executive", DECLARED, {"forecast_months": "12", "show_detail": "no", "period": "2026-Q3"})
+    assert values == {"period": "2026-Q3", "forecast_months": 12, "segment": "all", "show_detail": False, "as_of": "2026-10-31"}
+
+
+def test_unknown_parameter_lists_known_and_suggests():
+    with pytest.raises(ParameterError) as info:
+        validate_parameters("executive", DECLARED, {"nosuch": "1"})
+    assert "unknown parameter 'nosuch' for report 'executive'" in str(info.value)
+    assert "forecast_months" in str(info.value)
+    with pytest.raises(ParameterError, match="did you mean 'period'"):
+        validate_parameters("executive", DECLARED, {"perod": "2026-10"})
+
+
+@pytest.mark.parametrize("name,value,message", [
+    ("forecast_months", "six", "is not a whole number"),
+    ("forecast_months", "99", "out of range; use a value between 1 and 24"),
+    ("forecast_months", "2.5", "is not a whole number"),
+    ("segment", "startups", "choose one of all, municipality"),
+    ("show_detail", "maybe", "use true or false"),
+    ("as_of", "31/10/2026", "use YYYY-MM-DD"),
+    ("period", "banana", "YYYY-MM"),
+])
+def test_bad_values_name_the_parameter(name, value, message):
+    with pytest.raises(ParameterError) as info:
+        validate_parameters("executive", DECLARED, {name: value})
+    assert f"parameter '{name}'" in str(info.value)
+    assert message in str(info.value)
+    assert info.value.exit_code == 2
+
+
+def test_typed_values_from_a_schedule_pass():
+    assert coerce("n", ParameterSpec(type="int"), 3) == 3
+    assert coerce("d", ParameterSpec(type="date"), date(2026, 1, 2)) == "2026-01-02"
+    with pytest.raises(ParameterError):
+        coerce("n", ParameterSpec(type="int"), True)
+
+
+def test_parse_assignments():
+    assert parse_assignments(["period=2026-10", "x=a=b"]) == {"period": "2026-10", "x": "a=b"}
+    with pytest.raises(ParameterError, match="name=value"):
+        parse_assignments(["period"])
+    with pytest.raises(ParameterError, match="given twice"):
+        parse_assignments(["a=1", "a=2"])

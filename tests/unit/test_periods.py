@@ -1,0 +1,45 @@
+from datetime import date
+
+import pytest
+
+from quire.errors import ParameterError
+from quire.periods import Period, add_months, parse_period, resolve_period
+
+
+@pytest.mark.parametrize("text,start,kind,end", [
+    ("2026-10", date(2026, 10, 1), "month", date(2026, 10, 31)),
+    ("2024-02", date(2024, 2, 1), "month", date(2024, 2, 29)),
+    ("2026-Q3", date(2026, 7, 1), "quarter", date(2026, 9, 30)),
+    ("2025-q1", date(2025, 1, 1), "quarter", date(2025, 3, 31)),
+    ("2025", date(2025, 1, 1), "year", date(2025, 12, 31)),
+])
+def test_parse(text, start, kind, end):
+    p = parse_period(text)
+    assert (p.start, p.kind, p.end) == (start, kind, end)
+    assert parse_period(p.key) == p
+
+
+@pytest.mark.parametrize("bad", ["banana", "2026-13", "2026-00", "2026-Q5", "26-10", "2026/10", ""])
+def test_malformed_period_names_parameter_and_format(bad):
+    with pytest.raises(ParameterError) as info:
+        parse_period(bad)
+    assert "parameter 'period'" in str(info.value) and "YYYY-MM" in str(info.value)
+
+
+def test_previous_and_months():
+    q = parse_period("2026-Q1")
+    assert q.previous() == Period(date(2025, 10, 1), "quarter")
+    assert q.months == [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
+    assert parse_period("2026-01").previous().key == "2025-12"
+    assert add_months(date(2026, 11, 1), 14) == date(2028, 1, 1)
+
+
+def test_resolve_latest_and_bounds():
+    first, last = date(2024, 1, 1), date(2026, 10, 1)
+    assert resolve_period("latest", first_month=first, last_month=last).key == "2026-10"
+    with pytest.raises(ParameterError, match="not complete yet"):
+        resolve_period("2026-11", first_month=first, last_month=last)
+    with pytest.raises(ParameterError, match="not complete yet"):
+        resolve_period("2026-Q4", first_month=first, last_month=last)
+    with pytest.raises(ParameterError, match="before the data starts"):
+        resolve_period("2023-12", first_month=first, last_month=last)
