@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from quire.errors import ConfigError
 
 ReportId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
-ParamType = Literal["str", "int", "float", "bool", "date", "period", "choice"]
+ParamType = Literal["str", "int", "float", "bool", "date", "period", "choice", "brand"]
 
 
 class _Model(BaseModel):

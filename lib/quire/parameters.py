@@ -21,7 +21,7 @@ from quire.periods import parse_period
 
 # papermill's inferred type names that each catalog type accepts as a default.
 _COMPATIBLE = {
-    "str": {"str"}, "period": {"str"}, "date": {"str"}, "choice": {"str"},
+    "str": {"str"}, "period": {"str"}, "date": {"str"}, "choice": {"str"}, "brand": {"str"},
     "int": {"int"}, "float": {"float", "int"}, "bool": {"bool"},
 }
 
@@ -121,6 +121,14 @@ def coerce(name: str, spec: ParameterSpec, value: Any) -> Any:
         assert spec.choices is not None
         if text not in spec.choices:
             raise ParameterError(f"parameter '{name}': {text!r} is not allowed; choose one of {', '.join(spec.choices)}", parameter=name)
+        return text
+    if kind == "brand":
+        from quire.brand import list_brands
+        from quire.config import get_settings
+
+        brands = list_brands(get_settings().templates_dir)
+        if text not in brands:
+            raise ParameterError(f"parameter '{name}': no brand kit {text!r}; choose one of {', '.join(brands)}", parameter=name)
         return text
     if not text or len(text) > 200:
         raise _fail(name, value, "a non-empty text of at most 200 characters")

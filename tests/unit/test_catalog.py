@@ -1,0 +1,62 @@
+from pathlib import Path
+
+import pytest
+
+from quire.catalog import load_catalog
+from quire.config import Settings
+from quire.errors import ConfigError
+from quire.validation import validate_project
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_project_catalog_loads_and_validates():
+    catalog = load_catalog(ROOT / "reports.yaml")
+    assert "executive" in catalog.reports
+    assert validate_project(Settings(home=ROOT)) == []
+
+
+@pytest.mark.parametrize("text,message", [
+    ("reports: [", "invalid YAML"),
+    ("reports:\n  Bad Id:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o\n", "id"),
+    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o\n    colour: red\n", "colour"),
+    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o\n    parameters:\n      p: {type: choice}\n", "choices"),
+    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o\n    schedule: {timezone: UTC}\n", "cron"),
+    ("title: nothing", "'reports' key"),
+])
+def test_bad_catalogs_name_the_problem(tmp_path, text, message):
+    path = tmp_path / "reports.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_catalog(path)
+    assert message in str(info.value) and str(path) in str(info.value)
+
+
+def test_unknown_report_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="unknown report 'nosuch'; the catalog has: .*executive"):
+        load_catalog(ROOT / "reports.yaml").get("nosuch")
+
+
+def test_validate_reports_parameter_mismatch_and_outputs(tmp_path):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "templates").symlink_to(ROOT / "templates")
+    cell = new_code_cell("x: int = 1\ny: str = 'a'", metadata={"tags": ["parameters"]})
+    shown = new_code_cell("x", execution_count=1, outputs=[new_output("execute_result", {"text/plain": "1"}, execution_count=1)])
+    nbformat.write(new_notebook(cells=[cell, shown]), tmp_path / "notebooks" / "r.ipynb")
+    (tmp_path / "reports.yaml").write_text(
+        "reports:\n  r:\n    title: R\n    notebook: notebooks/r.ipynb\n    description: d\n    owner: o\n"
+        "    parameters:\n      x: {type: int}\n      z: {type: str}\n")
+    problems = validate_project(Settings(home=tmp_path))
+    assert any("not in reports.yaml: y" in p and "not in the notebook: z" in p for p in problems), problems
+    (tmp_path / "reports.yaml").write_text(
+        "reports:\n  r:\n    title: R\n    notebook: notebooks/r.ipynb\n    description: d\n    owner: o\n"
+        "    parameters:\n      x: {type: period}\n      y: {type: str}\n")
+    problems = validate_project(Settings(home=tmp_path))
+    assert any("'x' is period in reports.yaml but its default in the notebook is int" in p for p in problems), problems
+    (tmp_path / "reports.yaml").write_text(
+        "reports:\n  r:\n    title: R\n    notebook: notebooks/r.ipynb\n    description: d\n    owner: o\n"
+        "    parameters:\n      x: {type: int}\n      y: {type: str}\n")
+    assert validate_project(Settings(home=tmp_path)) == ["notebooks/r.ipynb: 1 cell(s) have outputs; clear them before committing"]
