@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from pypdf import PdfReader
 
-from .conftest import ROOT, published_runs, run_quire
+from support import ROOT, published_runs, run_quire
 
 pytestmark = pytest.mark.slow
 

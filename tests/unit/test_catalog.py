@@ -45,7 +45,8 @@ def test_validate_reports_parameter_mismatch_and_outputs(tmp_path):
     (tmp_path / "templates").symlink_to(ROOT / "templates")
     cell = new_code_cell("x: int = 1\ny: str = 'a'", metadata={"tags": ["parameters"]})
     shown = new_code_cell("x", execution_count=1, outputs=[new_output("execute_result", {"text/plain": "1"}, execution_count=1)])
-    nbformat.write(new_notebook(cells=[cell, shown]), tmp_path / "notebooks" / "r.ipynb")
+    kernel = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    nbformat.write(new_notebook(cells=[cell, shown], metadata=kernel), tmp_path / "notebooks" / "r.ipynb")
     (tmp_path / "reports.yaml").write_text(
         "reports:\n  r:\n    title: R\n    notebook: notebooks/r.ipynb\n    description: d\n    owner: o\n"
         "    parameters:\n      x: {type: int}\n      z: {type: str}\n")

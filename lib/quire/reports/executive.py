@@ -159,6 +159,7 @@ class ExecutiveReport:
     def alerts(self) -> Section:
         hist = self.history.melt(id_vars="period", var_name="kpi", value_name="value").dropna(subset=["value"])
         hist["direction"] = hist["kpi"].map(lambda k: KPI_DEFS[k][2])
+        hist["unit"] = hist["kpi"].map(lambda k: KPI_DEFS[k][1])
         hist["kpi"] = hist["kpi"].map(lambda k: KPI_DEFS[k][0])
         monthly = dict(self.current)
         if monthly.get("logo_churn") is not None:

@@ -1,0 +1,146 @@
+"""Alerts: KPIs far outside their own recent history, and KPIs past a business threshold.
+
+Anomalies use a robust z-score: the distance of the latest value from the median of the
+trailing values, in units of the scaled median absolute deviation (MAD). Median and MAD
+ignore the odd past outlier that would inflate a mean and standard deviation, so one
+bad month does not mask the next.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from quire.metrics.kpi import format_value
+
+Severity = Literal["info", "warning", "critical"]
+
+MIN_HISTORY = 6  # trailing values needed before a deviation means anything
+MAD_SCALE = 1.4826  # MAD × 1.4826 estimates the standard deviation of normal data
+# When more than half the trailing values are equal the MAD is 0; the mean absolute
+# deviation (× 1.2533, its normal-consistency factor) still measures the spread.
+MEAN_AD_SCALE = 1.2533
+CRITICAL_FACTOR = 2.0  # a bad move beyond CRITICAL_FACTOR × z is critical, below it a warning
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert. ``kpi`` is the KPI's name as given in the input; ``message`` is a plain-language sentence."""
+
+    kpi: str
+    severity: Severity
+    message: str
+
+
+def robust_z(latest: float, trailing: Sequence[float] | np.ndarray) -> float:
+    """``(latest − median) / (1.4826 × MAD)`` of ``trailing``; ±inf if the trailing values never varied but latest differs."""
+    trailing = np.asarray(trailing, dtype=float)
+    median = float(np.median(trailing))
+    deviations = np.abs(trailing - median)
+    scale = float(np.median(deviations)) * MAD_SCALE or float(np.mean(deviations)) * MEAN_AD_SCALE
+    if scale > 0:
+        return (latest - median) / scale
+    return 0.0 if math.isclose(latest, median, rel_tol=1e-9, abs_tol=1e-12) else math.copysign(math.inf, latest - median)
+
+
+def _format(value: float, unit: str | None) -> str:
+    if unit:
+        return format_value(value, unit)
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
+
+
+def detect_anomalies(history: pd.DataFrame, *, z: float = 2.5) -> list[Alert]:
+    """Flag each KPI whose value in the latest period deviates from its trailing values by a robust |z| above ``z``.
+
+    ``history`` columns: ``kpi``, ``period`` (sortable: "2026-10", "2026-Q3", Timestamps),
+    ``value``, ``direction`` (``up_is_good`` | ``down_is_good``) and optionally ``unit``
+    (a :func:`format_value` unit, for the message). Only KPIs with a value in the latest
+    period and at least 6 trailing values are tested; missing values are skipped.
+
+    Severity: a move in the good direction is ``info``; a bad move is ``warning``, or
+    ``critical`` beyond twice ``z``.
+    """
+    rows = history.dropna(subset=["value"]).sort_values("period", kind="stable")
+    if rows.empty:
+        return []
+    latest_period = rows["period"].iloc[-1]
+    found = (_anomaly(str(kpi), series, latest_period, z) for kpi, series in rows.groupby("kpi", sort=False))
+    return [alert for alert in found if alert is not None]
+
+
+def _anomaly(kpi: str, series: pd.DataFrame, latest_period: object, z: float) -> Alert | None:
+    """The alert for one KPI's history (rows in period order), or None if its latest value is usual."""
+    if series["period"].iloc[-1] != latest_period or len(series) < MIN_HISTORY + 1:
+        return None
+    values = series["value"].astype(float).to_numpy()
+    latest, trailing = values[-1], values[:-1]
+    score = robust_z(latest, trailing)
+    if abs(score) <= z:
+        return None
+    bad = (score < 0) == (series["direction"].iloc[-1] == "up_is_good")
+    far = abs(score) >= CRITICAL_FACTOR * z
+    severity: Severity = "info" if not bad else "critical" if far else "warning"
+    unit = series["unit"].iloc[-1] if "unit" in series.columns else None
+    unit = unit if isinstance(unit, str) else None
+    tail = "" if bad else " — an unusually good result; worth confirming it is real"
+    message = (f"{kpi} is {_format(latest, unit)} in {_period_text(latest_period)}, {'far ' if far else ''}"
+               f"{'above' if score > 0 else 'below'} its usual level (median {_format(float(np.median(trailing)), unit)} "
+               f"over the previous {len(trailing)} periods){tail}.")
+    return Alert(kpi, severity, message)
+
+
+def _period_text(period: object) -> str:
+    """Period label for a message: Timestamps as "Oct 2026", anything else as given."""
+    return f"{period:%b %Y}" if isinstance(period, (pd.Timestamp, date)) else str(period)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    key: str
+    label: str
+    unit: str
+    below: bool  # True: alert when the value falls below the thresholds; False: when it rises above
+    warning: float
+    critical: float
+    meaning: str
+
+
+# Business thresholds agreed for the executive report; rates are fractions, logo churn is monthly.
+THRESHOLD_RULES = (
+    _Rule("nrr", "Net revenue retention", "percent", True, 1.00, 0.90, "existing accounts are shrinking in total"),
+    _Rule("grr", "Gross revenue retention", "percent", True, 0.90, 0.80, "too much revenue is lost to contraction and churn"),
+    _Rule("logo_churn", "Monthly logo churn", "percent", False, 0.03, 0.05, "accounts are leaving faster than is sustainable"),
+    _Rule("on_time_rate", "On-time delivery", "percent", True, 0.80, 0.60, "too many projects are delivered late"),
+    _Rule("nps", "NPS", "points", True, 20.0, 0.0, "too few customers would recommend us"),
+)
+
+
+def _past(value: float, limit: float, below: bool) -> bool:
+    return value < limit if below else value > limit
+
+
+def threshold_alerts(kpis: dict[str, float | None]) -> list[Alert]:
+    """Alerts for KPIs past a business threshold: NRR < 100 %, GRR < 90 %, monthly logo churn > 3 %,
+    on-time rate < 80 %, NPS < 20 (critical past 90 %, 80 %, 5 %, 60 % and 0 respectively).
+
+    ``kpis`` maps keys (``nrr``, ``grr``, ``logo_churn`` — monthly —, ``on_time_rate``,
+    ``nps``) to values; rates are fractions. Missing or None values raise no alert.
+    """
+    alerts = []
+    for rule in THRESHOLD_RULES:
+        value = kpis.get(rule.key)
+        if value is None or not math.isfinite(value):
+            continue
+        if not _past(value, rule.warning, rule.below):
+            continue
+        side = "below" if rule.below else "above"
+        message = (f"{rule.label} is {format_value(value, rule.unit)}, {side} the "
+                   f"{format_value(rule.warning, rule.unit)} threshold: {rule.meaning}.")
+        alerts.append(Alert(rule.key, "critical" if _past(value, rule.critical, rule.below) else "warning", message))
+    return alerts

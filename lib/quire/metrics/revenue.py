@@ -1,0 +1,245 @@
+"""Recurring-revenue metrics from the MRR ledger: MRR, the MRR bridge, retention, ARPA, CLV.
+
+The input is the ``mrr_movements`` ledger as a DataFrame with columns ``client_id``,
+``month`` (first day of the month the change takes effect), ``movement`` (new |
+expansion | contraction | churn | reactivation) and ``amount`` (the signed change of
+MRR: contraction and churn are negative). A client's MRR at the end of month M is the
+sum of its amounts with ``month <= M``; the ledger never takes a client below zero.
+
+Every function is pure: DataFrame in, value out; no I/O and the input is never modified.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from quire.errors import WarehouseError
+from quire.metrics.kpi import finite_or_none
+from quire.periods import Period
+from quire.warehouse.schema import MOVEMENTS
+
+LEDGER_COLUMNS = ("client_id", "month", "movement", "amount")
+# Amounts are money with cents; summing floats leaves residue like 1e-12 where a client
+# has churned. Anything smaller than half a cent is zero MRR, not a paying account.
+ZERO_MRR = 0.005
+# How closely the bridge must close: well below a cent, well above float summation error.
+BRIDGE_TOLERANCE = 1e-6
+
+Month = date | pd.Timestamp | str
+
+
+def _month(value: Month) -> pd.Timestamp:
+    """The first day of ``value``'s month as a Timestamp."""
+    return pd.Timestamp(value).to_period("M").to_timestamp()
+
+
+def _ledger(movements: pd.DataFrame) -> pd.DataFrame:
+    """The ledger with ``month`` as month-start Timestamps and float amounts; rejects unknown movements."""
+    missing = [c for c in LEDGER_COLUMNS if c not in movements.columns]
+    if missing:
+        raise WarehouseError(f"MRR movements lack column(s) {', '.join(missing)}; expected {', '.join(LEDGER_COLUMNS)}")
+    unknown = sorted({str(kind) for kind in movements["movement"].unique()} - set(MOVEMENTS))
+    if unknown:
+        # Such a row (or one without a kind) would count in end MRR but in no step of the bridge.
+        raise WarehouseError(f"MRR movements hold unknown movement kind(s) {', '.join(unknown)}; "
+                             f"expected {', '.join(MOVEMENTS)}")
+    return pd.DataFrame({
+        "client_id": movements["client_id"],
+        "month": pd.to_datetime(movements["month"]).dt.to_period("M").dt.to_timestamp(),
+        "movement": movements["movement"],
+        "amount": movements["amount"].astype(float),
+    })
+
+
+def _zero_dust(values: pd.Series) -> pd.Series:
+    """Set float residue below :data:`ZERO_MRR` to exactly 0."""
+    return values.where(values.abs() >= ZERO_MRR, 0.0)
+
+
+def _client_mrr(ledger: pd.DataFrame, through: pd.Timestamp) -> pd.Series:
+    """MRR of every client in the ledger at the end of month ``through`` (zeros included)."""
+    upto = ledger[ledger["month"] <= through]
+    return _zero_dust(upto.groupby("client_id")["amount"].sum())
+
+
+def _month_before(value: Month) -> pd.Timestamp:
+    return _month(value) - pd.offsets.MonthBegin(1)
+
+
+def mrr_by_client(movements: pd.DataFrame, month: Month) -> pd.Series:
+    """MRR of each paying client at the end of ``month``: ``client_id`` → MRR, only clients above zero."""
+    mrr = _client_mrr(_ledger(movements), _month(month))
+    return mrr[mrr > 0].rename("mrr")
+
+
+def mrr_series(movements: pd.DataFrame, months: Iterable[Month]) -> pd.Series:
+    """Total MRR at the end of each of ``months``, indexed by month start (``DatetimeIndex`` named ``month``)."""
+    ledger = _ledger(movements)
+    running = ledger.groupby("month")["amount"].sum().sort_index().cumsum()
+    index = pd.DatetimeIndex([_month(m) for m in months], name="month")
+    if running.empty:
+        return pd.Series(0.0, index=index, name="mrr")
+    # asof: the running total at the latest ledger month on or before each month; NaN before the first.
+    return _zero_dust(running.asof(index).fillna(0.0)).rename("mrr").rename_axis("month")
+
+
+@dataclass(frozen=True)
+class MrrBridge:
+    """How MRR moved over a period. Contraction and churn are positive magnitudes.
+
+    ``start_mrr`` is MRR at the end of the month before the period, ``end_mrr`` at the end
+    of its last month; the five movements are the ledger's amounts inside the period,
+    summed by kind. A client that churns and reactivates within the period appears in
+    both ``churn`` and ``reactivation``.
+    """
+
+    start_mrr: float
+    new: float
+    expansion: float
+    contraction: float
+    churn: float
+    reactivation: float
+    end_mrr: float
+
+    @property
+    def closes(self) -> bool:
+        """True when start + new + expansion + reactivation − contraction − churn equals end (within 1e-6)."""
+        moved = self.start_mrr + self.new + self.expansion + self.reactivation - self.contraction - self.churn
+        return math.isclose(moved, self.end_mrr, rel_tol=0.0, abs_tol=BRIDGE_TOLERANCE)
+
+    def as_frame(self) -> pd.DataFrame:
+        """Waterfall table: columns ``step`` and ``amount`` (signed); first row the start, last the end."""
+        steps = [("Start MRR", self.start_mrr), ("New", self.new), ("Expansion", self.expansion),
+                 ("Reactivation", self.reactivation), ("Contraction", 0.0 - self.contraction),
+                 ("Churn", 0.0 - self.churn), ("End MRR", self.end_mrr)]
+        return pd.DataFrame(steps, columns=["step", "amount"])
+
+
+def mrr_bridge(movements: pd.DataFrame, period: Period) -> MrrBridge:
+    """The MRR bridge of ``period``: start MRR, each kind of movement in the period, end MRR.
+
+    ``end_mrr`` is summed from the whole ledger independently of the movements, so
+    :attr:`MrrBridge.closes` is a real check that every movement was classified.
+    """
+    ledger = _ledger(movements)
+    start, last = _month(period.start), _month(period.last_month)
+    before = ledger["month"] < start
+    through_end = ledger["month"] <= last
+    by_kind = ledger.loc[~before & through_end].groupby("movement")["amount"].sum()
+
+    def kind(name: str) -> float:
+        return float(by_kind.get(name, 0.0))
+
+    return MrrBridge(
+        start_mrr=float(ledger.loc[before, "amount"].sum()),
+        new=kind("new"),
+        expansion=kind("expansion"),
+        # "0.0 −" rather than unary minus, so an absent movement is 0.0 and not −0.0.
+        contraction=0.0 - kind("contraction"),
+        churn=0.0 - kind("churn"),
+        reactivation=kind("reactivation"),
+        end_mrr=float(ledger.loc[through_end, "amount"].sum()),
+    )
+
+
+@dataclass(frozen=True)
+class Retention:
+    """Retention of the accounts paying at the start of a period (the *starting cohort*).
+
+    * ``nrr`` — net revenue retention: the cohort's MRR at the end of the period ÷ its
+      MRR at the start. Includes the cohort's expansion, contraction and churn (and a
+      member's churn-then-reactivation inside the period: it counts at its end MRR);
+      new accounts and accounts reactivated from before the period are excluded.
+    * ``grr`` — gross revenue retention: like NRR, but each account counts at most its
+      starting MRR (expansion cannot offset losses), so ``grr <= 1``.
+    * ``logo_churn_rate`` — cohort accounts with zero MRR at the end ÷ cohort accounts.
+    * ``revenue_churn_rate`` — ``1 − grr``: the share of starting MRR lost to
+      contraction and churn.
+
+    Rates are None when nobody paid at the start. The counts compare the two snapshots,
+    so ``customers_end == customers_start − churned + new + reactivated``:
+    ``new_customers`` pay at the end with no ledger history before the period;
+    ``reactivated_customers`` pay at the end, did not at the start, but paid earlier.
+    An account that joins and leaves inside the period is in none of them.
+    """
+
+    start_mrr: float
+    retained_mrr: float
+    nrr: float | None
+    grr: float | None
+    logo_churn_rate: float | None
+    revenue_churn_rate: float | None
+    customers_start: int
+    customers_end: int
+    new_customers: int
+    reactivated_customers: int
+    churned_customers: int
+
+
+def retention(movements: pd.DataFrame, period: Period) -> Retention:
+    """NRR, GRR, logo and revenue churn of ``period``'s starting cohort, and account counts (see :class:`Retention`)."""
+    ledger = _ledger(movements)
+    start = _client_mrr(ledger, _month_before(period.start))
+    end = _client_mrr(ledger, _month(period.last_month))
+    cohort_start = start[start > 0]
+    cohort_end = end.reindex(cohort_start.index, fill_value=0.0)
+    paying_end = end[end > 0]
+
+    joined = paying_end.index.difference(cohort_start.index)
+    had_history = ledger.loc[ledger["month"] < _month(period.start), "client_id"].unique()
+    reactivated = int(joined.isin(had_history).sum())
+    churned = int((cohort_end <= 0).sum())
+
+    base = float(cohort_start.sum())
+    retained = float(cohort_end.sum())
+    grr = float(cohort_end.clip(upper=cohort_start).sum()) / base if base > 0 else None
+    return Retention(
+        start_mrr=base,
+        retained_mrr=retained,
+        nrr=retained / base if base > 0 else None,
+        grr=grr,
+        logo_churn_rate=churned / len(cohort_start) if len(cohort_start) else None,
+        revenue_churn_rate=1.0 - grr if grr is not None else None,
+        customers_start=len(cohort_start),
+        customers_end=len(paying_end),
+        new_customers=len(joined) - reactivated,
+        reactivated_customers=reactivated,
+        churned_customers=churned,
+    )
+
+
+def arpa(movements: pd.DataFrame, month: Month) -> float | None:
+    """Average MRR per paying account at the end of ``month``; None when no account pays."""
+    mrr = mrr_by_client(movements, month)
+    return float(mrr.mean()) if len(mrr) else None
+
+
+def clv(arpa: float | None, gross_margin: float | None, monthly_logo_churn: float | None) -> float | None:
+    """Customer lifetime value: ``arpa × gross_margin ÷ monthly_logo_churn``.
+
+    The expected lifetime of an account is ``1 / monthly churn`` months, so this is the
+    gross profit an average account brings over it. None when any input is missing or
+    churn is zero (an infinite lifetime is not a number a report should print).
+    """
+    values = [finite_or_none(v) for v in (arpa, gross_margin, monthly_logo_churn)]
+    if None in values or values[2] <= 0:
+        return None
+    return values[0] * values[1] / values[2]
+
+
+def monthly_rate(period_rate: float, n_months: int) -> float:
+    """Convert a rate over ``n_months`` to the constant monthly rate that compounds to it: ``1 − (1 − r)^(1/n)``.
+
+    A quarter's 9 % logo churn is ~3.1 % a month, not 3 %: those still paying each month
+    face the monthly rate again.
+    """
+    if not 0.0 <= period_rate <= 1.0:
+        raise ValueError(f"period_rate must be a fraction between 0 and 1, got {period_rate!r}")
+    if n_months < 1:
+        raise ValueError(f"n_months must be at least 1, got {n_months!r}")
+    return 1.0 - (1.0 - period_rate) ** (1.0 / n_months)

@@ -1,0 +1,80 @@
+"""The warehouse's SQLAlchemy engine, with connection failures turned into actionable errors.
+
+Reports open the warehouse read-only. For a DuckDB file that is a real read-only
+connection (``connect_args={"read_only": True}``), which also lets several report
+processes read one file at once. Note that DuckDB refuses a read-only and a read-write
+connection to the same file *within one process*: whoever opens a write engine must
+dispose it before a read-only engine is created.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+
+from quire.errors import WarehouseError
+
+BUILD_HINT = "run `quire warehouse build --scale demo` to create it"
+CONNECT_HINT = ("check QUIRE_WAREHOUSE_URL and that the database server is up; for the embedded warehouse "
+                "run `quire warehouse build --scale demo`")
+FILE_BACKENDS = ("duckdb", "sqlite")
+
+
+def database_file(url: str | URL) -> Path | None:
+    """The file behind a DuckDB or SQLite URL, or None (in-memory database or a server)."""
+    parsed = make_url(url)
+    name = parsed.database
+    if parsed.get_backend_name() not in FILE_BACKENDS or not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name)
+
+
+def engine(url: str | URL, read_only: bool = True) -> sa.Engine:
+    """Create the warehouse engine and check that it can connect.
+
+    Raises :class:`WarehouseError` with a hint when the URL is malformed, its driver is
+    missing, the warehouse file does not exist (read-only), or the database refuses the
+    connection.
+    """
+    parsed = _parse(url)
+    path = database_file(parsed)
+    if read_only and path is not None and not path.exists():
+        raise WarehouseError(f"no warehouse at {path}", hint=BUILD_HINT)
+    parsed, connect_args = _read_only(parsed, path) if read_only else (parsed, {})
+    try:
+        eng = sa.create_engine(parsed, connect_args=connect_args)
+    except (sa.exc.ArgumentError, ImportError) as exc:  # NoSuchModuleError is an ArgumentError
+        raise WarehouseError(f"cannot use warehouse URL {_redacted(parsed)}: {exc}",
+                             hint="check QUIRE_WAREHOUSE_URL and that its database driver is installed") from exc
+    try:
+        with eng.connect():
+            pass
+    except sa.exc.DBAPIError as exc:
+        eng.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise WarehouseError(f"cannot connect to the warehouse {_redacted(parsed)}: {reason}", hint=CONNECT_HINT) from exc
+    return eng
+
+
+def _parse(url: str | URL) -> URL:
+    try:
+        return make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise WarehouseError(f"the warehouse URL {url!r} is not a valid SQLAlchemy URL",
+                             hint="check QUIRE_WAREHOUSE_URL, e.g. duckdb:///path/warehouse.duckdb") from exc
+
+
+def _read_only(url: URL, path: Path | None) -> tuple[URL, dict[str, object]]:
+    """The URL and connect arguments that open a file warehouse read-only (servers: unchanged)."""
+    if path is None:
+        return url, {}
+    if url.get_backend_name() == "duckdb":
+        return url, {"read_only": True}
+    # SQLite opens read-only through a URI filename.
+    return url.set(database=f"file:{path}?mode=ro", query={**url.query, "uri": "true"}), {}
+
+
+def _redacted(url: URL) -> str:
+    return url.render_as_string(hide_password=True)

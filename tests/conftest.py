@@ -1,0 +1,40 @@
+"""Fixtures shared by the whole test suite (unit, notebooks, e2e)."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def tiny_end() -> date:
+    """Last day of the tiny warehouse's data: fixed, so that 'latest' is always 2026-10."""
+    return date(2026, 10, 31)
+
+
+@pytest.fixture(scope="session")
+def tiny_warehouse(tmp_path_factory: pytest.TempPathFactory, tiny_end: date) -> str:
+    """SQLAlchemy URL of the ``tiny`` sample warehouse (seed 7, data through 2026-10-31).
+
+    Built once per test session into a temporary DuckDB file (about a second). Treat it
+    as read-only: open it with ``quire.warehouse.engine.engine(url)`` and dispose the
+    engine when done (DuckDB allows many read-only users, but no writer beside them).
+    """
+    from quire.warehouse.load import build_warehouse
+
+    url = f"duckdb:///{tmp_path_factory.mktemp('warehouse') / 'tiny.duckdb'}"
+    build_warehouse(url, scale="tiny", seed=7, end=tiny_end)
+    return url
+
+
+@pytest.fixture
+def quire_env(tiny_warehouse, tmp_path) -> dict[str, str]:
+    """Environment for a ``quire`` subprocess: tiny warehouse, a fresh outputs folder."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env.update(QUIRE_WAREHOUSE_URL=tiny_warehouse, QUIRE_OUTPUTS=str(tmp_path / "outputs"), QUIRE_HOME=str(ROOT))
+    return env

@@ -1,0 +1,86 @@
+"""Anomaly detection (robust z-score) and threshold alerts."""
+
+import pandas as pd
+import pytest
+
+from quire.metrics import Alert, detect_anomalies, robust_z, threshold_alerts
+
+PERIODS = [f"2026-{m:02d}" for m in range(1, 11)]
+STEADY = [100.0, 102.0, 98.0, 101.0, 99.0, 103.0, 97.0, 100.0, 101.0]  # median 100, MAD 1 → scale 1.4826
+
+
+def history(values, kpi="MRR", direction="up_is_good", periods=PERIODS, **extra):
+    return pd.DataFrame({"kpi": kpi, "period": periods[: len(values)], "value": values, "direction": direction, **extra})
+
+
+def test_robust_z_reference_value():
+    # median 4; |deviations| 3 2 1 0 1 2 3 → MAD 2 → scale 2.9652; (10 − 4) / 2.9652 = 2.0235
+    assert robust_z(10.0, [1, 2, 3, 4, 5, 6, 7]) == pytest.approx(2.0235, abs=1e-4)
+
+
+def test_robust_z_when_most_values_are_equal():
+    # MAD is 0 (5 of 7 equal); mean absolute deviation (0+0+0+0+0+2+2)/7 × 1.2533 = 0.7162 → (12 − 10) / 0.7162
+    assert robust_z(12.0, [10, 10, 10, 10, 10, 12, 8]) == pytest.approx(2.7926, abs=1e-4)
+    assert robust_z(10.0, [10.0] * 7) == 0.0
+    assert robust_z(11.0, [10.0] * 7) == float("inf")
+
+
+def test_steady_series_raises_nothing():
+    assert detect_anomalies(history([*STEADY, 102.5])) == []  # z = 2.5 / 1.4826 = 1.7
+
+
+def test_planted_spike_is_flagged_by_direction():
+    spike = [*STEADY, 130.0]  # z = 30 / 1.4826 = 20
+    [good] = detect_anomalies(history(spike))
+    assert good == Alert("MRR", "info", good.message)
+    assert "MRR is 130 in 2026-10, far above its usual level (median 100 over the previous 9 periods)" in good.message
+    [bad] = detect_anomalies(history(spike, kpi="Logo churn", direction="down_is_good"))
+    assert bad.severity == "critical" and "unusually good" not in bad.message
+
+
+def test_moderate_bad_move_is_a_warning():
+    # z = (95 − 100) / 1.4826 = −3.37: beyond 2.5, within 2 × 2.5.
+    [alert] = detect_anomalies(history([*STEADY, 95.0]))
+    assert alert.severity == "warning" and "below its usual level" in alert.message
+    assert detect_anomalies(history([*STEADY, 95.0]), z=3.5) == []
+
+
+def test_units_format_the_message():
+    values = [0.95, 0.96, 0.94, 0.95, 0.97, 0.95, 0.93, 0.80]
+    [alert] = detect_anomalies(history(values, kpi="GRR", unit="percent"))
+    assert "GRR is 80.0% in 2026-08" in alert.message and "median 95.0%" in alert.message
+
+
+def test_needs_six_trailing_values_and_the_latest_period():
+    assert detect_anomalies(history([100, 101, 99, 100, 100, 500])) == []  # only 5 trailing values
+    stale = history([*STEADY[:8], 300.0], kpi="Stale")  # spike in 2026-09, nothing for 2026-10
+    assert len(detect_anomalies(stale)) == 1  # alone, 2026-09 is its latest period
+    current = history([*STEADY, 100.0], kpi="Current")
+    assert detect_anomalies(pd.concat([stale, current])) == []  # an old spike is not news in October
+
+
+def test_order_of_rows_does_not_matter_and_missing_values_are_skipped():
+    shuffled = history([*STEADY, 130.0]).sample(frac=1, random_state=3)
+    assert [a.severity for a in detect_anomalies(shuffled)] == ["info"]
+    with_gap = history([*STEADY, 130.0]).astype({"value": float})
+    with_gap.loc[2, "value"] = float("nan")
+    assert len(detect_anomalies(with_gap)) == 1
+    assert detect_anomalies(history([])) == []
+
+
+@pytest.mark.parametrize("kpis,expected", [
+    ({"nrr": 0.95}, [("nrr", "warning", "Net revenue retention is 95.0%, below the 100.0% threshold")]),
+    ({"nrr": 0.85}, [("nrr", "critical", "Net revenue retention is 85.0%")]),
+    ({"grr": 0.92, "nrr": 1.04, "on_time_rate": 0.80, "nps": 20.0}, []),  # at a threshold is not past it
+    ({"logo_churn": 0.031}, [("logo_churn", "warning", "Monthly logo churn is 3.1%, above the 3.0% threshold")]),
+    ({"logo_churn": 0.06}, [("logo_churn", "critical", "above the 3.0% threshold")]),
+    ({"on_time_rate": 0.7}, [("on_time_rate", "warning", "On-time delivery is 70.0%, below the 80.0% threshold")]),
+    ({"nps": 12.0}, [("nps", "warning", "NPS is +12 pts, below the +20 pts threshold")]),
+    ({"nps": -5.0, "grr": 0.7}, [("grr", "critical", "Gross revenue retention is 70.0%"), ("nps", "critical", "NPS is −5 pts")]),
+    ({"nrr": None, "nps": float("nan"), "mrr": 1.0}, []),
+])
+def test_threshold_alerts(kpis, expected):
+    alerts = threshold_alerts(kpis)
+    assert [(a.kpi, a.severity) for a in alerts] == [(k, s) for k, s, _ in expected]
+    for alert, (_, _, text) in zip(alerts, expected, strict=True):
+        assert text in alert.message

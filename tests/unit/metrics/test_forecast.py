@@ -1,0 +1,87 @@
+"""MRR forecast: shape, ordering of the interval, recovery of a known trend, determinism."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from quire.errors import EmptyDataError
+from quire.metrics import forecast_mrr
+
+MONTHS = pd.date_range("2023-11-01", periods=36, freq="MS")
+
+
+def linear(seed: int, n: int = 36) -> pd.Series:
+    """100k growing by 2k a month, with noise of 0.5 % of the level (about ±700)."""
+    rng = np.random.default_rng(seed)
+    return pd.Series(100_000 + 2_000 * np.arange(n) + rng.normal(0, 700, n), index=MONTHS[:n])
+
+
+def test_needs_twelve_months():
+    with pytest.raises(EmptyDataError, match="at least 12 months of history; only 11"):
+        forecast_mrr(linear(0, 11))
+
+
+def test_shape_and_months_follow_the_history():
+    fc = forecast_mrr(linear(0), horizon=4)
+    assert list(fc.columns) == ["month", "forecast", "lower", "upper"]
+    assert fc["month"].tolist() == list(pd.date_range("2026-11-01", periods=4, freq="MS"))
+
+
+@pytest.fixture(scope="module", params=range(5), ids=lambda seed: f"seed{seed}")
+def linear_forecast(request):
+    """A 6-month, 90 % forecast of :func:`linear` (fitted once per seed: a fit takes ~0.2 s)."""
+    return forecast_mrr(linear(request.param), horizon=6, level=0.9)
+
+
+def test_interval_is_ordered_and_widens(linear_forecast):
+    fc = linear_forecast
+    assert ((fc["lower"] <= fc["forecast"]) & (fc["forecast"] <= fc["upper"])).all()
+    assert (fc["upper"] - fc["lower"]).is_monotonic_increasing  # further out, less certain
+    assert (fc["upper"] > fc["lower"]).all()
+
+
+def test_recovers_a_linear_trend_within_its_interval(linear_forecast):
+    fc = linear_forecast
+    truth = 100_000 + 2_000 * np.arange(36, 42)  # the noise-free continuation
+    assert ((fc["lower"] <= truth) & (truth <= fc["upper"])).all(), fc.assign(truth=truth)
+    # and the centre is close to it, not merely inside a wide band: within 2 % six months out.
+    assert np.abs(fc["forecast"] / truth - 1).max() < 0.02
+
+
+def test_damped_trend_flattens_over_a_long_horizon():
+    steps = forecast_mrr(linear(0), horizon=24)["forecast"].diff().dropna()
+    assert (steps > 0).all() and steps.is_monotonic_decreasing
+    assert steps.iloc[-1] < 0.9 * steps.iloc[0]  # damping ≤ 0.98 a month: 0.98^22 ≈ 0.64
+
+
+def test_higher_level_gives_a_wider_interval():
+    narrow, wide = forecast_mrr(linear(1), level=0.8), forecast_mrr(linear(1), level=0.95)
+    assert ((wide["upper"] - wide["lower"]) > (narrow["upper"] - narrow["lower"])).all()
+    pd.testing.assert_series_equal(wide["forecast"], narrow["forecast"])
+
+
+def test_deterministic_and_silent():
+    series = linear(2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no convergence or runtime warning leaks out
+        first = forecast_mrr(series)
+        flat = forecast_mrr(pd.Series(50_000.0, index=MONTHS[:12]))
+    pd.testing.assert_frame_equal(first, forecast_mrr(series))
+    assert flat[["forecast", "lower", "upper"]].to_numpy().tolist() == [[50_000.0] * 3] * 6
+
+
+def test_never_below_zero():
+    collapsing = pd.Series(np.r_[100_000 + 2_000 * np.arange(20), [40_000, 20_000, 10_000, 5_000]], index=MONTHS[:24])
+    fc = forecast_mrr(collapsing)
+    assert (fc[["forecast", "lower", "upper"]] >= 0).all().all()
+
+
+def test_rejects_gaps_and_bad_arguments():
+    with pytest.raises(ValueError, match="consecutive month"):
+        forecast_mrr(linear(0).drop(MONTHS[5]))
+    with pytest.raises(ValueError):
+        forecast_mrr(linear(0), horizon=0)
+    with pytest.raises(ValueError):
+        forecast_mrr(linear(0), level=90)

@@ -1,0 +1,110 @@
+"""Health scores against hand-computed component scores, bands and drivers."""
+
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from quire.metrics import health_distribution, health_scores
+
+AS_OF = date(2026, 10, 31)  # a Saturday: the last 4 Mondays are Oct 5–26, the 8 before Aug 10 – Sep 28
+MONDAYS = [date(2026, 10, 26) - timedelta(weeks=k) for k in range(11, -1, -1)]
+
+CLIENTS = pd.DataFrame({"client_id": [1, 2, 3, 4, 5, 6, 7, 8, 9],
+                        "name": ["Alpha", "Beta", "Gamma", "Former", "Delta", "Epsilon", "Zeta", "Eta", "Theta"]})
+MRR = pd.Series({1: 1000.0, 2: 500.0, 3: 200.0, 4: 0.0, 5: 300.0, 6: 100.0, 7: 50.0, 8: 80.0, 9: 150.0})
+
+
+def weekly(client, seats, active, prior_logins, recent_logins):
+    return [(client, week, seats, active, prior_logins if i < 8 else recent_logins) for i, week in enumerate(MONDAYS)]
+
+
+USAGE = pd.DataFrame(
+    weekly(1, 10, 9, 100, 100) + weekly(2, 20, 4, 100, 50) + weekly(3, 10, 5, 50, 60) + weekly(9, 5, 5, 30, 30),
+    columns=["client_id", "week", "seats", "active_users", "logins"])
+
+TICKETS = pd.DataFrame(
+    [(2, datetime(2026, 10, 1, 9), "urgent")] * 4 + [(2, datetime(2026, 7, 1), "urgent")]  # the last is > 90 days old
+    + [(3, datetime(2026, 9, 15), "low")] + [(9, datetime(2026, 10, 20), "urgent")] * 3 + [(9, datetime(2026, 10, 21), "normal")] * 2,
+    columns=["client_id", "opened_at", "priority"])
+
+RESPONSES = pd.DataFrame([
+    (1, 1, date(2026, 9, 1), "nps", 10), (2, 2, date(2026, 6, 1), "nps", 9), (3, 2, date(2026, 9, 1), "nps", 3),
+    (4, 5, date(2026, 10, 1), "nps", 7), (5, 6, date(2026, 10, 1), "nps", 4),
+    (6, 8, date(2026, 3, 1), "nps", 10),  # older than 180 days: ignored, so client 8 has no data
+    (7, 7, date(2026, 5, 10), "nps", 3), (8, 6, date(2026, 10, 30), "csat", 1),  # CSAT is not NPS
+], columns=["response_id", "client_id", "responded_on", "survey", "score"])
+
+
+@pytest.fixture(scope="module")
+def scores():
+    return health_scores(CLIENTS, MRR, USAGE, TICKETS, RESPONSES, as_of=AS_OF).set_index("client_id")
+
+
+def test_one_row_per_paying_client_weakest_first(scores):
+    assert 4 not in scores.index  # MRR 0: not active
+    assert scores.index.tolist() == [2, 7, 6, 5, 9, 3, 1, 8]  # by score, no-data last
+    assert scores.loc[2, "name"] == "Beta" and scores.loc[2, "mrr"] == 500
+
+
+def test_scores_from_components(scores):
+    # Alpha: 90 % of seats (≥ 80 % → 1), flat usage (1), no tickets (1), NPS 10 (1) → 100.
+    assert scores.loc[1, "score"] == 100
+    # Beta: seats 4/20 = 20 % → 0.25; usage −50 % → 0; 4 urgent × 4 = 16 per 20 seats = 0.8 → 0.2; NPS 3 → 0.3.
+    # 0.25×0.25 + 0.35×0 + 0.20×0.2 + 0.20×0.3 = 0.1625 → 16.
+    assert scores.loc[2, "score"] == 16
+    assert scores.loc[2, ["seat_utilisation", "usage_change", "ticket_load", "latest_nps"]].tolist() == pytest.approx([0.2, -0.5, 0.8, 3])
+    # Gamma: 50 % → 0.625; +20 % → 1; one low ticket 0.5 / 10 seats → 0.95; no NPS, weights renormalised over 0.8:
+    # (0.25×0.625 + 0.35×1 + 0.20×0.95) / 0.8 = 0.8703 → 87.
+    assert scores.loc[3, "score"] == 87
+    # Theta: full seats (1), flat (1), 3 urgent × 4 + 2 normal × 1 = 14 per 5 seats → 0; (0.25 + 0.35) / 0.8 = 75.
+    assert scores.loc[9, "score"] == 75
+
+
+@pytest.mark.parametrize("client,score,band", [(5, 70, "healthy"), (6, 40, "watch"), (7, 30, "at_risk")])
+def test_band_boundaries(scores, client, score, band):
+    # NPS is these clients' only component, so score = latest answer × 10.
+    assert (scores.loc[client, "score"], scores.loc[client, "band"]) == (score, band)
+
+
+def test_bands_of_the_others(scores):
+    assert scores["band"].to_dict() == {2: "at_risk", 7: "at_risk", 6: "watch", 5: "healthy", 9: "healthy",
+                                        3: "healthy", 1: "healthy", 8: "unknown"}
+
+
+def test_drivers_name_the_weakest_components(scores):
+    # Beta's weighted shortfalls: usage 0.35, seats 0.1875, tickets 0.16, NPS 0.14 → the first two.
+    assert scores.loc[2, "drivers"] == "usage down 50% vs prior 8 weeks; 20% of seats active"
+    assert scores.loc[9, "drivers"] == "5 tickets in 90 days, 3 urgent"
+    assert scores.loc[7, "drivers"] == "latest NPS answer 3/10"
+    assert scores.loc[1, "drivers"] == ""
+    assert pd.isna(scores.loc[8, "score"]) and scores.loc[8, "drivers"] == "no usage, ticket or survey data"
+
+
+def test_distribution_by_band(scores):
+    dist = health_distribution(scores.reset_index())
+    assert dist["band"].tolist() == ["healthy", "watch", "at_risk", "unknown"]
+    assert dist["clients"].tolist() == [4, 1, 2, 1]
+    # healthy 300 + 150 + 200 + 1000; watch 100; at risk 500 + 50; unknown 80; total 2380.
+    assert dist["mrr"].tolist() == [1650, 100, 550, 80]
+    assert dist["share"].tolist() == pytest.approx([1650 / 2380, 100 / 2380, 550 / 2380, 80 / 2380])
+
+
+def test_distribution_keeps_empty_bands_and_survives_no_mrr():
+    dist = health_distribution(pd.DataFrame({"band": ["healthy"], "mrr": [0.0]}))
+    assert dist["band"].tolist() == ["healthy", "watch", "at_risk"]
+    assert dist["clients"].tolist() == [1, 0, 0] and dist["share"].tolist() == [0, 0, 0]
+
+
+def test_empty_tables_give_unknown_health_not_errors():
+    empty = health_scores(CLIENTS, MRR, USAGE.iloc[:0], TICKETS.iloc[:0], RESPONSES.iloc[:0], as_of=AS_OF)
+    assert len(empty) == 8 and set(empty["band"]) == {"unknown"}
+    assert health_distribution(empty)["clients"].tolist() == [0, 0, 0, 8]
+    assert health_scores(CLIENTS, MRR * 0, USAGE, TICKETS, RESPONSES, as_of=AS_OF).empty
+
+
+def test_categorical_columns_as_the_generator_produces_them(scores):
+    categorical = TICKETS.astype({"priority": pd.CategoricalDtype(["low", "normal", "high", "urgent"])})
+    answers = RESPONSES.astype({"survey": "category"})
+    again = health_scores(CLIENTS, MRR, USAGE, categorical, answers, as_of=AS_OF).set_index("client_id")
+    pd.testing.assert_series_equal(again["score"], scores["score"])

@@ -1,0 +1,212 @@
+"""Revenue metrics against hand-computed values, and the MRR bridge on random ledgers."""
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from quire.errors import WarehouseError
+from quire.metrics import arpa, clv, monthly_rate, mrr_bridge, mrr_by_client, mrr_series, retention
+from quire.metrics.revenue import MrrBridge
+from quire.periods import Period, add_months, parse_period
+
+# Six clients, Nov 2025 – Jun 2026. MRR at the end of each month (hand-summed):
+#            Nov Dec Jan Feb Mar | Apr May Jun
+#   c1         .   . 100 150 150 | 150 120 120   new, expansion +50 (Feb), contraction −30 (May)
+#   c2         .   . 200 200 200 |   0   0   0   new, churn −200 (Apr)
+#   c3         .   .   .  80  80 |   0   0 100   new (Feb), churn −80 (Apr), reactivation +100 (Jun)
+#   c4         .   .   .   .   . |   .  40  40   new (May)
+#   c5        60  60   0   0   0 |   0  70  70   new (Nov), churn (Jan), reactivation +70 (May)
+#   c6         .   .  50  50  50 |  50  50  75   new (Jan), expansion +25 (Jun)
+#   total     60  60 350 480 480 | 200 280 405
+LEDGER = pd.DataFrame([
+    (1, "2026-01", "new", 100.0), (1, "2026-02", "expansion", 50.0), (1, "2026-05", "contraction", -30.0),
+    (2, "2026-01", "new", 200.0), (2, "2026-04", "churn", -200.0),
+    (3, "2026-02", "new", 80.0), (3, "2026-04", "churn", -80.0), (3, "2026-06", "reactivation", 100.0),
+    (4, "2026-05", "new", 40.0),
+    (5, "2025-11", "new", 60.0), (5, "2026-01", "churn", -60.0), (5, "2026-05", "reactivation", 70.0),
+    (6, "2026-01", "new", 50.0), (6, "2026-06", "expansion", 25.0),
+], columns=["client_id", "month", "movement", "amount"]).assign(month=lambda f: pd.to_datetime(f["month"]))
+
+Q2 = parse_period("2026-Q2")
+
+
+def test_mrr_by_client_lists_only_paying_clients():
+    assert mrr_by_client(LEDGER, pd.Timestamp("2026-03-01")).to_dict() == {1: 150.0, 2: 200.0, 3: 80.0, 6: 50.0}
+    # c5 churned in January: 60 − 60 = 0, so it is not a paying client.
+    assert mrr_by_client(LEDGER, date(2026, 1, 1)).to_dict() == {1: 100.0, 2: 200.0, 6: 50.0}
+    assert mrr_by_client(LEDGER, "2025-10").empty
+
+
+def test_float_dust_is_not_a_paying_client():
+    ledger = pd.DataFrame({"client_id": [7, 7, 7], "month": pd.to_datetime(["2026-01-01"] * 3),
+                           "movement": ["new", "expansion", "churn"], "amount": [0.1, 0.2, -0.3]})
+    assert 0.1 + 0.2 - 0.3 != 0  # the residue the function must ignore
+    assert mrr_by_client(ledger, "2026-01").empty
+    assert mrr_series(ledger, ["2026-01"]).iloc[0] == 0.0
+
+
+def test_mrr_series_totals_each_month():
+    months = [date(2025, 10, 1), *(add_months(date(2025, 11, 1), i) for i in range(8)), date(2026, 9, 1)]
+    series = mrr_series(LEDGER, months)
+    assert series.tolist() == [0, 60, 60, 350, 480, 480, 200, 280, 405, 405]
+    assert series.index[0] == pd.Timestamp("2025-10-01") and series.index.name == "month"
+
+
+def test_bridge_of_a_quarter():
+    b = mrr_bridge(LEDGER, Q2)
+    # start = end of March = 480; new c4 40; expansion c6 25; reactivation c3 100 + c5 70 = 170;
+    # contraction c1 30; churn c2 200 + c3 80 = 280; end = 480 + 40 + 25 + 170 − 30 − 280 = 405.
+    assert (b.start_mrr, b.new, b.expansion, b.reactivation, b.contraction, b.churn, b.end_mrr) == (
+        480, 40, 25, 170, 30, 280, 405)
+    assert b.closes
+
+
+def test_bridge_of_a_month_without_some_movements():
+    b = mrr_bridge(LEDGER, parse_period("2026-05"))
+    # April end 200; May: new 40 (c4), reactivation 70 (c5), contraction 30 (c1) → 280.
+    assert (b.start_mrr, b.new, b.expansion, b.reactivation, b.contraction, b.churn, b.end_mrr) == (200, 40, 0, 70, 30, 0, 280)
+    frame = b.as_frame()
+    assert frame["step"].tolist() == ["Start MRR", "New", "Expansion", "Reactivation", "Contraction", "Churn", "End MRR"]
+    assert frame["amount"].tolist() == [200, 40, 0, 70, -30, 0, 280]
+    assert not any(np.signbit(frame["amount"]) & (frame["amount"] == 0))  # no "−0" in the table
+
+
+def test_bridge_closure_check_can_fail():
+    assert not MrrBridge(100.0, 10.0, 0.0, 0.0, 0.0, 0.0, end_mrr=120.0).closes
+    assert MrrBridge(100.0, 10.0, 5.0, 2.0, 3.0, 1.0, end_mrr=100 + 10 + 5 + 1 - 2 - 3).closes
+
+
+def test_retention_of_the_starting_cohort():
+    r = retention(LEDGER, Q2)
+    # Cohort = paying at end of March: c1 150, c2 200, c3 80, c6 50 → 480 (c5 was at 0).
+    # At end of June: c1 120, c2 0, c3 100 (churned in April, back in June: counts at its end MRR), c6 75 → 295.
+    assert r.start_mrr == 480 and r.retained_mrr == 295
+    assert r.nrr == pytest.approx(295 / 480)  # 0.6146
+    # GRR caps each at its start: 120 + 0 + min(100, 80) + min(75, 50) = 250.
+    assert r.grr == pytest.approx(250 / 480)  # 0.5208
+    assert r.revenue_churn_rate == pytest.approx(230 / 480)
+    assert r.logo_churn_rate == pytest.approx(1 / 4)  # only c2 ends at zero; c3 came back
+    # End: c1 c3 c4 c5 c6 = 5; c4 is new (no history), c5 reactivated (paid in 2025).
+    assert (r.customers_start, r.customers_end, r.new_customers, r.reactivated_customers, r.churned_customers) == (4, 5, 1, 1, 1)
+
+
+def test_retention_excludes_new_and_reactivated_accounts_from_nrr():
+    without_newcomers = LEDGER[~LEDGER["client_id"].isin([4, 5])]
+    assert retention(without_newcomers, Q2).nrr == retention(LEDGER, Q2).nrr
+
+
+def test_retention_without_a_starting_cohort():
+    r = retention(LEDGER, parse_period("2025-10"))
+    assert (r.nrr, r.grr, r.logo_churn_rate, r.revenue_churn_rate) == (None, None, None, None)
+    assert r.customers_start == 0 and r.customers_end == 0
+
+
+def test_arpa():
+    assert arpa(LEDGER, "2026-06") == pytest.approx(405 / 5)  # 81
+    assert arpa(LEDGER, "2026-03") == pytest.approx(480 / 4)  # 120
+    assert arpa(LEDGER, "2025-10") is None
+
+
+def test_clv():
+    assert clv(81.0, 0.6, 0.05) == pytest.approx(972.0)  # 81 × 0.6 / 0.05
+    assert clv(81.0, 0.6, 0.0) is None
+    assert clv(None, 0.6, 0.05) is None
+    assert clv(81.0, float("nan"), 0.05) is None
+
+
+def test_monthly_rate():
+    # 1 − 0.75^(1/3) = 1 − 0.908560 = 0.091440
+    assert monthly_rate(0.25, 3) == pytest.approx(0.091440, abs=1e-6)
+    assert monthly_rate(0.03, 1) == pytest.approx(0.03)
+    assert 1 - (1 - monthly_rate(0.4, 12)) ** 12 == pytest.approx(0.4)
+    with pytest.raises(ValueError):
+        monthly_rate(1.5, 3)
+    with pytest.raises(ValueError):
+        monthly_rate(0.1, 0)
+
+
+def test_unknown_movement_is_rejected():
+    bad = pd.concat([LEDGER, pd.DataFrame({"client_id": [9], "month": [pd.Timestamp("2026-04-01")],
+                                           "movement": ["upgrade"], "amount": [10.0]})])
+    with pytest.raises(WarehouseError, match="upgrade"):
+        mrr_bridge(bad, Q2)
+
+
+def test_functions_do_not_modify_their_input():
+    ledger = LEDGER.assign(month=LEDGER["month"].dt.date)  # dates as the warehouse may return them
+    before = ledger.copy()
+    mrr_bridge(ledger, Q2), retention(ledger, Q2), mrr_series(ledger, ["2026-06"]), mrr_by_client(ledger, "2026-06")
+    pd.testing.assert_frame_equal(ledger, before)
+    assert mrr_bridge(ledger, Q2) == mrr_bridge(LEDGER, Q2)
+
+
+def test_categorical_movements_as_the_generator_produces_them():
+    categorical = LEDGER.astype({"movement": pd.CategoricalDtype(["new", "expansion", "contraction", "churn", "reactivation"])})
+    assert mrr_bridge(categorical, Q2) == mrr_bridge(LEDGER, Q2)
+    assert retention(categorical, Q2) == retention(LEDGER, Q2)
+
+
+# -- random ledgers -------------------------------------------------------------------------
+
+def random_ledger(seed: int, clients: int = 60, months: int = 30) -> pd.DataFrame:
+    """A valid ledger: each client moves through new → expansion/contraction → churn → reactivation."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for client in range(clients):
+        mrr, ever = 0.0, False
+        for m in range(months):
+            month = add_months(date(2024, 1, 1), m)
+            roll = rng.random()
+            if mrr == 0 and roll < 0.15:
+                mrr = round(float(rng.uniform(50, 2000)), 2)
+                rows.append((client, month, "reactivation" if ever else "new", mrr))
+                ever = True
+            elif mrr > 0 and roll < 0.06:
+                rows.append((client, month, "churn", -mrr))
+                mrr = 0.0
+            elif mrr > 0 and roll < 0.25:
+                change = round(float(rng.uniform(-0.5, 0.8)) * mrr, 2)
+                if change:
+                    rows.append((client, month, "expansion" if change > 0 else "contraction", change))
+                    mrr = round(mrr + change, 2)
+    return pd.DataFrame(rows, columns=["client_id", "month", "movement", "amount"])
+
+
+def naive_retention(ledger: pd.DataFrame, period: Period) -> tuple[float, float, float]:
+    """NRR, GRR and logo churn by a plain loop over clients: an independent reference."""
+    start, end = {}, {}
+    for row in ledger.itertuples():
+        if row.month < period.start:
+            start[row.client_id] = start.get(row.client_id, 0.0) + row.amount
+        if row.month <= period.last_month:
+            end[row.client_id] = end.get(row.client_id, 0.0) + row.amount
+    cohort = [c for c, v in start.items() if v > 0.005]
+    base = sum(start[c] for c in cohort)
+    kept = sum(max(end[c], 0.0) for c in cohort)
+    capped = sum(min(max(end[c], 0.0), start[c]) for c in cohort)
+    lost = sum(1 for c in cohort if end[c] < 0.005)
+    return kept / base, capped / base, lost / len(cohort)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_bridge_closes_and_retention_matches_reference_on_random_ledgers(seed):
+    ledger = random_ledger(seed)
+    for period in [Period(date(2024, 7, 1), "month"), Period(date(2025, 4, 1), "quarter"), Period(date(2025, 1, 1), "year"),
+                   Period(date(2026, 6, 1), "month")]:
+        b = mrr_bridge(ledger, period)
+        assert b.closes, (seed, period, b)
+        totals = mrr_series(ledger, [add_months(period.start, -1), period.last_month])
+        assert b.start_mrr == pytest.approx(totals.iloc[0], abs=1e-6)
+        assert b.end_mrr == pytest.approx(totals.iloc[1], abs=1e-6)
+        assert mrr_by_client(ledger, period.last_month).sum() == pytest.approx(b.end_mrr, abs=1e-6)
+        assert min(b.new, b.expansion, b.contraction, b.churn, b.reactivation) >= 0
+
+        r = retention(ledger, period)
+        if r.customers_start == 0:
+            continue
+        nrr, grr, logo = naive_retention(ledger, period)
+        assert (r.nrr, r.grr, r.logo_churn_rate) == pytest.approx((nrr, grr, logo))
+        assert 0 <= r.grr <= 1 and r.grr <= r.nrr
+        assert r.customers_end == r.customers_start - r.churned_customers + r.new_customers + r.reactivated_customers

@@ -1,0 +1,285 @@
+"""The sample warehouse: generator invariants, both load paths, the queries and the engine's errors."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from quire.errors import WarehouseError
+from quire.warehouse import load, queries, schema
+from quire.warehouse.engine import engine
+from quire.warehouse.generator import EXPERIMENT_TRUTH, SCALES, generate, slugify
+from quire.warehouse.load import build_warehouse
+
+
+@pytest.fixture(scope="module")
+def tiny_frames(tiny_end) -> dict[str, pd.DataFrame]:
+    """What the ``tiny_warehouse`` fixture loaded."""
+    return generate("tiny", seed=7, end=tiny_end)
+
+
+@pytest.fixture(scope="module")
+def demo_frames(tiny_end) -> dict[str, pd.DataFrame]:
+    """The demo scale generates in about half a second; it has churn and reactivation to check."""
+    return generate("demo", seed=7, end=tiny_end)
+
+
+@pytest.fixture
+def conn(tiny_warehouse):
+    eng = engine(tiny_warehouse)
+    with eng.connect() as connection:
+        yield connection
+    eng.dispose()
+
+
+def ledger_problems(movements: pd.DataFrame, clients: pd.DataFrame) -> list[str]:
+    """Every broken rule of the MRR ledger (empty when consistent). ``movements`` in ledger order."""
+    m = movements.sort_values(["client_id", "month"], kind="stable")
+    kind = m["movement"].astype(str)
+    cents = (m["amount"] * 100).round().astype("int64")
+    balance = cents.groupby(m["client_id"]).cumsum()
+    positive = kind.isin(["new", "expansion", "reactivation"])
+    rules = {
+        "MRR below zero": balance < 0,
+        "'new' is not exactly the first movement": (kind == "new") != ~m["client_id"].duplicated(),
+        "churn does not bring MRR to exactly 0": (kind == "churn") & (balance != 0),
+        "MRR reaches 0 other than by churn": (balance == 0) & (kind != "churn"),
+        "reactivation while MRR is not 0": (kind == "reactivation") & (balance - cents != 0),
+        "amount has the wrong sign": (positive & (cents <= 0)) | (~positive & (cents >= 0)),
+    }
+    problems = [f"{rule}: clients {sorted(set(m.loc[bad, 'client_id']))}" for rule, bad in rules.items() if bad.any()]
+    final = balance.groupby(m["client_id"]).last()
+    last_churn = m[kind == "churn"].groupby("client_id")["month"].max()
+    c = clients.set_index("client_id")
+    churned = final.reindex(c.index) == 0
+    if not (c["status"].astype(str) == np.where(churned, "churned", "active")).all():
+        problems.append("clients.status disagrees with the ledger")
+    same_month = c["churned_on"].dt.to_period("M") == last_churn.reindex(c.index).dt.to_period("M")
+    if not same_month[churned].all() or c.loc[~churned, "churned_on"].notna().any():
+        problems.append("clients.churned_on disagrees with the last churn")
+    return problems
+
+
+# -- the built warehouse --------------------------------------------------------------------
+
+def test_every_table_is_loaded_with_every_generated_row(conn, tiny_frames):
+    for table in schema.TABLES:
+        count = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+        assert count == len(tiny_frames[table.name]) > 0, table.name
+
+
+def test_foreign_keys_hold_although_duckdb_tables_do_not_declare_them(conn):
+    for table in schema.TABLES:
+        for fk in table.foreign_keys:
+            orphans = sa.select(sa.func.count()).select_from(fk.parent.table.outerjoin(
+                fk.column.table, fk.parent == fk.column)).where(fk.column.is_(None))
+            assert conn.execute(orphans).scalar_one() == 0, f"{fk.parent} -> {fk.column}"
+
+
+def test_ledger_invariants_in_the_warehouse(conn):
+    movements = queries.mrr_movements(conn, until=date(2026, 10, 1))
+    assert ledger_problems(movements, queries.clients(conn)) == []
+
+
+def test_ledger_invariants_hold_with_churn_and_reactivation(tiny_end):
+    frames = generate("demo", seed=1, end=tiny_end)  # a seed whose ledger has every kind of movement
+    movements = frames["mrr_movements"]
+    assert set(movements["movement"].astype(str)) == set(schema.MOVEMENTS)
+    assert ledger_problems(movements, frames["clients"]) == []
+
+
+def test_subscriptions_follow_the_ledger(demo_frames):
+    subs, moves = demo_frames["subscriptions"], demo_frames["mrr_movements"]
+    starts = moves[moves["movement"].isin(["new", "reactivation"])]
+    assert len(subs) == len(starts)
+    assert subs["ended_on"].notna().sum() == (moves["movement"] == "churn").sum()
+    assert (subs["ended_on"].isna() | (subs["ended_on"] >= subs["started_on"])).all()
+
+
+# -- the generator --------------------------------------------------------------------------
+
+def test_same_seed_same_frames_and_another_seed_differs(tiny_frames, tiny_end):
+    again = generate("tiny", seed=7, end=tiny_end)
+    for name, frame in tiny_frames.items():
+        pd.testing.assert_frame_equal(frame, again[name], obj=name)
+    other = generate("tiny", seed=8, end=tiny_end)
+    assert not other["clients"]["name"].equals(tiny_frames["clients"]["name"])
+    assert not other["events"].equals(tiny_frames["events"])
+
+
+def test_frames_match_the_schema(tiny_frames):
+    for table in schema.TABLES:
+        assert list(tiny_frames[table.name].columns) == [c.name for c in table.columns], table.name
+        for column in table.columns:
+            if not column.nullable:
+                assert tiny_frames[table.name][column.name].notna().all(), f"{table.name}.{column.name}"
+
+
+def test_the_data_ends_on_end_and_spans_the_scale(tiny_frames, tiny_end):
+    days = tiny_frames["engagement_daily"]["day"]
+    assert days.max() == pd.Timestamp(tiny_end)
+    assert tiny_frames["mrr_movements"]["month"].min() == pd.Timestamp("2025-09-01")  # 14 months
+    assert tiny_frames["events"]["occurred_at"].max() < pd.Timestamp("2026-11-01")
+    assert set(SCALES) == {"tiny", "demo", "large"}
+
+
+def test_clients_look_real(demo_frames):
+    clients, orgs = demo_frames["clients"], demo_frames["organizations"]
+    assert set(orgs["brand"]) == {"quire", "northwind", "harbor"}
+    assert set(clients["sector"].astype(str)) == set(schema.SECTORS)
+    assert set(clients["org_id"]) == set(orgs["org_id"])
+    assert clients["name"].is_unique and clients["slug"].is_unique
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", s) for s in clients["slug"])
+    assert clients["contact_email"].str.fullmatch(r"[a-z]+\.[a-z]+@example\.(org|com)").all()
+    assert clients["brand"].notna().any() and clients["brand"].dropna().isin(orgs["brand"]).all()
+    assert slugify("Harbor & Pine Creative") == "harbor-and-pine-creative"
+
+
+def test_money_is_in_cents_and_scores_in_range(demo_frames):
+    for table, column in [("mrr_movements", "amount"), ("invoices", "amount"), ("projects", "revenue"),
+                          ("projects", "cost"), ("events", "revenue")]:
+        values = demo_frames[table][column].dropna()
+        assert np.allclose(values, values.round(2)), f"{table}.{column}"
+    surveys = demo_frames["survey_responses"]
+    assert surveys.loc[surveys["survey"] == "nps", "score"].between(0, 10).all()
+    assert surveys.loc[surveys["survey"] == "csat", "score"].between(1, 5).all()
+
+
+def test_the_business_shows_signal(demo_frames):
+    projects = demo_frames["projects"].dropna(subset=["delivered_on"])
+    margin = 1 - projects["cost"].sum() / projects["revenue"].sum()
+    late = (projects["delivered_on"] > projects["due_on"]).mean()
+    assert 0.10 <= margin <= 0.45 and 0.1 <= late <= 0.4
+    assert (projects["actual_hours"] > projects["estimated_hours"]).mean() > 0.5
+    engagement = demo_frames["engagement_daily"]
+    per_day = engagement.groupby(engagement["day"].dt.month)["views"].sum() / engagement.groupby(
+        engagement["day"].dt.month)["day"].nunique()
+    assert per_day[[7, 8, 12]].max() < per_day[[3, 4, 10]].min()  # summer and December dips
+
+
+def test_usage_declines_before_churn(demo_frames):
+    usage = demo_frames["product_usage"]
+    churns = demo_frames["mrr_movements"].query("movement == 'churn'")[["client_id", "month"]]
+    joined = usage.merge(churns, on="client_id")
+    weeks_before = (joined["month"] - joined["week"]).dt.days // 7
+    share = joined["active_users"] / joined["seats"]
+    assert share[weeks_before.between(0, 4)].mean() < share[weeks_before.between(16, 30)].mean() - 0.1
+
+
+def test_experiments_match_their_truth(demo_frames):
+    experiments = demo_frames["experiments"].set_index("key")
+    variants = demo_frames["experiment_variants"]
+    assert set(experiments.index) == set(EXPERIMENT_TRUTH) and len(EXPERIMENT_TRUTH) >= 4
+    assignments = demo_frames["experiment_assignments"]
+    for key, truth in EXPERIMENT_TRUTH.items():
+        eid = experiments.loc[key, "experiment_id"]
+        mine = variants[variants["experiment_id"] == eid]
+        assert tuple(mine["variant"]) == truth.variants and mine["allocation"].sum() == pytest.approx(1)
+        assert mine.loc[mine["is_control"], "variant"].tolist() == [truth.control]
+        assert set(assignments.loc[assignments["experiment_id"] == eid, "variant"]) == set(truth.variants)
+    upsell = assignments[assignments["experiment_id"] == experiments.loc["onboarding-upsell", "experiment_id"]]
+    assert upsell["revenue"].corr(upsell["pre_revenue"]) > 0.7  # CUPED has a strong covariate
+    assert EXPERIMENT_TRUTH["checkout-redesign"].conversion_lift("one_page") > 0
+    assert EXPERIMENT_TRUTH["homepage-aa"].conversion_lift("copy") == 0
+
+
+# -- the queries ----------------------------------------------------------------------------
+
+def test_data_range_is_the_complete_months(conn):
+    assert queries.data_range(conn) == (date(2025, 9, 1), date(2026, 10, 1))
+
+
+def test_query_columns_dtypes_and_date_filters(conn):
+    start, end = date(2026, 4, 1), date(2026, 6, 30)
+    movements = queries.mrr_movements(conn, until=date(2026, 3, 1))
+    assert list(movements.columns) == ["client_id", "month", "movement", "amount"]
+    assert movements["month"].dtype == "datetime64[ns]" and movements["month"].max() <= pd.Timestamp("2026-03-01")
+
+    clients = queries.clients(conn)
+    assert list(clients.columns) == ["client_id", "org_id", "name", "slug", "sector", "plan", "region", "signup_date",
+                                     "contact_email", "status", "churned_on", "brand"]
+    assert clients["brand"].notna().all() and clients["churned_on"].dtype == "datetime64[ns]"
+
+    projects = queries.projects(conn, start, end)
+    assert list(projects.columns) == [c.name for c in schema.projects.columns] and len(projects)
+    in_range = projects["due_on"].between(pd.Timestamp(start), pd.Timestamp(end)) | \
+        projects["delivered_on"].between(pd.Timestamp(start), pd.Timestamp(end))
+    assert in_range.all() and projects["actual_hours"].dtype == "float64"
+
+    surveys = queries.survey_responses(conn, start, end)
+    assert list(surveys.columns) == [c.name for c in schema.survey_responses.columns] and len(surveys)
+    assert surveys["responded_on"].between(pd.Timestamp(start), pd.Timestamp(end)).all()
+
+    tickets = queries.support_tickets(conn, start, end)
+    assert list(tickets.columns) == [c.name for c in schema.support_tickets.columns] and len(tickets)
+    assert (tickets["opened_at"] >= pd.Timestamp(start)).all() and (tickets["opened_at"] < pd.Timestamp("2026-07-01")).all()
+
+    usage = queries.product_usage(conn, start, end)
+    assert list(usage.columns) == [c.name for c in schema.product_usage.columns] and len(usage)
+    assert usage["week"].between(pd.Timestamp(start), pd.Timestamp(end)).all()
+    assert (usage["week"].dt.day_of_week == 0).all()
+
+
+def test_empty_results_keep_columns_and_dtypes(conn):
+    usage = queries.product_usage(conn, date(2001, 1, 1), date(2001, 12, 31))
+    assert usage.empty and usage["week"].dtype == "datetime64[ns]" and usage["seats"].dtype == "int64"
+
+
+# -- building and opening -------------------------------------------------------------------
+
+def test_generic_path_into_sqlite_and_a_partial_last_month(tmp_path):
+    """The to_sql path (PostgreSQL's) into SQLite; data ending mid-month makes that month incomplete."""
+    url = f"sqlite:///{tmp_path / 'wh.sqlite'}"
+    stats = build_warehouse(url, scale="tiny", seed=7, end=date(2026, 10, 15))
+    assert stats.size_bytes and stats.rows == {k: len(v) for k, v in generate("tiny", 7, date(2026, 10, 15)).items()}
+    eng = engine(url)
+    with eng.connect() as c:
+        assert queries.data_range(c) == (date(2025, 9, 1), date(2026, 9, 1))
+        assert len(queries.clients(c)) == stats.rows["clients"]
+        assert queries.mrr_movements(c, date(2026, 10, 1))["amount"].dtype == "float64"
+        with pytest.raises(sa.exc.OperationalError):  # opened read-only
+            c.execute(sa.delete(schema.experiment_assignments))
+    eng.dispose()
+
+
+def test_a_failed_build_leaves_the_old_warehouse_and_no_debris(tmp_path, monkeypatch, tiny_end):
+    target = tmp_path / "wh.duckdb"
+    target.write_bytes(b"previous warehouse")
+
+    def half_load(eng, frames, report):
+        with eng.begin() as c:
+            schema.metadata.create_all(c)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(load, "_load_duckdb", half_load)
+    with pytest.raises(RuntimeError, match="disk full"):
+        build_warehouse(f"duckdb:///{target}", scale="tiny", end=tiny_end)
+    assert target.read_bytes() == b"previous warehouse"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wh.duckdb"]
+
+
+def test_missing_warehouse_file_tells_how_to_build_it(tmp_path):
+    with pytest.raises(WarehouseError) as info:
+        engine(f"duckdb:///{tmp_path / 'absent.duckdb'}")
+    assert "quire warehouse build --scale demo" in str(info.value)
+    assert not (tmp_path / "absent.duckdb").exists()
+
+
+@pytest.mark.parametrize("url", ["not a url", "nosuchdb://host/db"])
+def test_bad_urls_are_warehouse_errors(url):
+    with pytest.raises(WarehouseError, match="QUIRE_WAREHOUSE_URL"):
+        engine(url)
+
+
+def test_an_empty_database_is_a_warehouse_error(tmp_path):
+    url = f"duckdb:///{tmp_path / 'empty.duckdb'}"
+    engine(url, read_only=False).dispose()  # creates the file, no tables
+    eng = engine(url)
+    with eng.connect() as c, pytest.raises(WarehouseError, match="quire warehouse build"):
+        queries.data_range(c)
+    eng.dispose()
