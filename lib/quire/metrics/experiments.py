@@ -1,0 +1,652 @@
+"""The statistics of an A/B(/n) experiment report: SRM, lift, Welch, CUPED, power, multiplicity, verdict.
+
+Input is the warehouse's ``experiment_assignments`` table as a DataFrame (one row per
+user: ``variant``, ``converted`` bool, ``revenue`` = the continuous metric,
+``pre_revenue`` = the same metric in the pre-period) and ``experiment_variants``
+(``variant``, ``is_control``, ``allocation``). Every function is pure.
+
+Conventions, the same in every function:
+
+* differences are **treatment − control**; rates are fractions (0.123 = 12.3 %), so an
+  absolute lift of 0.014 is "+1.4 pts"; money is in the warehouse's currency;
+* two-sided tests; the test level is ``alpha = 1 − level`` so that a confidence interval
+  and the test it accompanies use the same threshold;
+* with several treatments, each is compared with the control only (k − 1 tests), and the
+  p-values are adjusted together (Holm by default). Confidence intervals are per
+  comparison (not simultaneous).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, cast
+
+import numpy as np
+import pandas as pd
+import pingouin as pg
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportion_confint, proportions_ztest
+
+from quire.errors import EmptyDataError, ParameterError, WarehouseError
+from quire.metrics.kpi import CURRENCY_SYMBOLS, MINUS
+
+Metric = Literal["conversion", "revenue"]
+Decision = Literal["ship", "don't ship", "inconclusive"]
+METRICS: tuple[str, ...] = ("conversion", "revenue")
+ADJUSTMENTS: dict[str, str] = {"holm": "Holm", "bonferroni": "Bonferroni"}
+METRIC_LABELS = {"conversion": "Conversion", "revenue": "Revenue per user"}
+SRM_ALPHA = 0.001  # the usual SRM threshold: a false alarm costs an investigation, a miss costs a wrong decision
+
+
+# --------------------------------------------------------------------------- SRM
+
+
+@dataclass(frozen=True)
+class SrmResult:
+    """Sample-ratio-mismatch check: observed assignment counts against the planned allocation."""
+
+    observed: dict[str, int]
+    expected: dict[str, float]
+    statistic: float
+    p_value: float
+    alpha: float
+    mismatch: bool
+
+    @property
+    def total(self) -> int:
+        return sum(self.observed.values())
+
+
+def srm_check(counts: Mapping[str, int], allocation: Mapping[str, float], alpha: float = SRM_ALPHA) -> SrmResult:
+    """Chi-square goodness-of-fit test of the users per variant against the planned allocation.
+
+    ``expected_i = N · w_i / Σw`` (N = all assigned users, w = planned shares);
+    ``χ² = Σ (observed_i − expected_i)² / expected_i`` with k − 1 degrees of freedom
+    (``scipy.stats.chisquare``). ``mismatch`` is ``p < alpha``; alpha defaults to 0.001,
+    the usual SRM threshold (Fabijan et al. 2019, "Diagnosing Sample Ratio Mismatch in
+    Online Controlled Experiments", KDD). A planned variant without users counts as 0.
+    """
+    unknown = sorted(set(counts) - set(allocation))
+    if unknown:
+        raise WarehouseError(f"users were assigned to variants without a planned allocation: {', '.join(unknown)}")
+    weights = {v: float(w) for v, w in allocation.items()}
+    if len(weights) < 2 or any(w <= 0 for w in weights.values()):
+        raise ParameterError("SRM needs at least two variants with a positive planned share", parameter="allocation")
+    observed = {v: int(counts.get(v, 0)) for v in weights}
+    total = sum(observed.values())
+    if total == 0:
+        raise EmptyDataError("no users were assigned: there is nothing to check the sample ratio against")
+    share_sum = sum(weights.values())
+    expected = {v: total * w / share_sum for v, w in weights.items()}
+    result = stats.chisquare(list(observed.values()), list(expected.values()))
+    p_value = float(result.pvalue)
+    return SrmResult(observed, expected, float(result.statistic), p_value, alpha, p_value < alpha)
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+def _z(level: float) -> float:
+    if not 0 < level < 1:
+        raise ParameterError(f"confidence level must lie strictly between 0 and 1, not {level}", parameter="level")
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+def _alpha(level: float) -> float:
+    """The test level that goes with a confidence level; rounded because 1 − 0.95 is 0.050000000000000044."""
+    return round(1 - level, 12)
+
+
+def _two_proportion_p(x_t: int, n_t: int, x_c: int, n_c: int) -> float:
+    """Pooled two-proportion z-test p-value; NaN when both arms are all 0 or all 1 (no variance)."""
+    if x_t + x_c in (0, n_t + n_c):
+        return math.nan
+    _, p_value = proportions_ztest([x_t, x_c], [n_t, n_c])
+    return float(p_value)
+
+
+def conversion_from_counts(users: Mapping[str, int], conversions: Mapping[str, int], control: str,
+                           level: float = 0.95) -> pd.DataFrame:
+    """Conversion per variant and lift against ``control``, from counts (see :func:`conversion_by_variant`)."""
+    z = _z(level)
+    if control not in users:
+        raise EmptyDataError(f"the control variant {control!r} has no users")
+    order = [control, *[v for v in users if v != control]]
+    n_c, x_c = int(users[control]), int(conversions.get(control, 0))
+    p_c = x_c / n_c
+    low_c, high_c = proportion_confint(x_c, n_c, alpha=1 - level, method="wilson")
+    rows = []
+    for variant in order:
+        n, x = int(users[variant]), int(conversions.get(variant, 0))
+        if n <= 0:
+            raise EmptyDataError(f"variant {variant!r} has no users")
+        p = x / n
+        low, high = proportion_confint(x, n, alpha=1 - level, method="wilson")
+        row = {"variant": variant, "is_control": variant == control, "users": n, "conversions": x, "rate": p,
+               "rate_ci_low": float(low), "rate_ci_high": float(high)}
+        if variant == control:
+            row |= dict.fromkeys(("abs_lift", "abs_lift_ci_low", "abs_lift_ci_high", "rel_lift", "rel_lift_ci_low",
+                                  "rel_lift_ci_high", "p_value"), math.nan)
+        else:
+            diff = p - p_c
+            # Newcombe (1998) method 10: combine the two Wilson intervals (hybrid score).
+            row["abs_lift"] = diff
+            row["abs_lift_ci_low"] = diff - math.sqrt((p - low) ** 2 + (high_c - p_c) ** 2)
+            row["abs_lift_ci_high"] = diff + math.sqrt((high - p) ** 2 + (p_c - low_c) ** 2)
+            row |= _relative_lift(x, n, x_c, n_c, z)
+            row["p_value"] = _two_proportion_p(x, n, x_c, n_c)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _relative_lift(x_t: int, n_t: int, x_c: int, n_c: int, z: float) -> dict[str, float]:
+    """Relative lift p_t/p_c − 1 with the Katz log-ratio (delta-method) interval; NaN bounds without conversions."""
+    if x_c == 0:
+        return {"rel_lift": math.nan, "rel_lift_ci_low": math.nan, "rel_lift_ci_high": math.nan}
+    ratio = (x_t / n_t) / (x_c / n_c)
+    if x_t == 0:
+        return {"rel_lift": ratio - 1, "rel_lift_ci_low": math.nan, "rel_lift_ci_high": math.nan}
+    se = math.sqrt((1 - x_t / n_t) / x_t + (1 - x_c / n_c) / x_c)
+    return {"rel_lift": ratio - 1, "rel_lift_ci_low": ratio * math.exp(-z * se) - 1,
+            "rel_lift_ci_high": ratio * math.exp(z * se) - 1}
+
+
+def conversion_by_variant(assignments: pd.DataFrame, control: str, level: float = 0.95) -> pd.DataFrame:
+    """Conversion rate per variant with its interval, and the lift of every treatment over ``control``.
+
+    One row per variant (control first): ``users``, ``conversions``, ``rate`` = conversions /
+    users, and
+
+    * ``rate_ci_low/high`` — Wilson score interval (Wilson 1927; statsmodels
+      ``proportion_confint(method="wilson")``):
+      ``(p + z²/2n ± z·√(p(1−p)/n + z²/4n²)) / (1 + z²/n)``;
+    * ``abs_lift`` = p_t − p_c with the **Newcombe hybrid-score interval** (Newcombe 1998,
+      method 10), built from the two Wilson intervals [l, u]:
+      ``d − √((p_t−l_t)² + (u_c−p_c)²)`` to ``d + √((u_t−p_t)² + (p_c−l_c)²)``. It keeps its
+      coverage for small counts and rates near 0 where the Wald interval does not;
+    * ``rel_lift`` = p_t / p_c − 1 with the **Katz log-ratio interval** (delta method on
+      log(p_t/p_c)): ``ratio · exp(±z·√((1−p_t)/x_t + (1−p_c)/x_c)) − 1``;
+    * ``p_value`` — two-sided pooled two-proportion z-test (statsmodels ``proportions_ztest``):
+      ``z = (p_t − p_c) / √(p̄(1−p̄)(1/n_t + 1/n_c))``, p̄ = pooled rate.
+
+    Lift columns are NaN on the control row. z is the normal quantile for ``level``.
+    """
+    _require(assignments, ("variant", "converted"))
+    grouped = assignments.groupby("variant", sort=False)["converted"]
+    users = grouped.size().to_dict()
+    conversions = grouped.sum().astype(int).to_dict()
+    return conversion_from_counts({str(k): v for k, v in users.items()},
+                                  {str(k): v for k, v in conversions.items()}, control, level)
+
+
+# --------------------------------------------------------------------------- Welch
+
+
+@dataclass(frozen=True)
+class WelchResult:
+    """Welch's unequal-variance t-test of mean(a) − mean(b), with the CI of the difference and Cohen's d."""
+
+    n_a: int
+    n_b: int
+    mean_a: float
+    mean_b: float
+    diff: float
+    se: float
+    t: float
+    dof: float
+    p_value: float
+    ci_low: float
+    ci_high: float
+    cohen_d: float
+    sd_pooled: float
+    level: float
+
+
+def welch_test(a: Sequence[float] | np.ndarray | pd.Series, b: Sequence[float] | np.ndarray | pd.Series,
+               level: float = 0.95) -> WelchResult:
+    """Welch t-test of the difference of means ``mean(a) − mean(b)`` (a = treatment, b = control).
+
+    ``se = √(s_a²/n_a + s_b²/n_b)``, ``t = (x̄_a − x̄_b) / se``, degrees of freedom by
+    Welch–Satterthwaite ``(s_a²/n_a + s_b²/n_b)² / ((s_a²/n_a)²/(n_a−1) + (s_b²/n_b)²/(n_b−1))``,
+    two-sided p from Student's t (Welch 1947); run by ``pingouin.ttest(a, b, correction=True)``.
+    The CI is ``diff ± t_{dof, 1−α/2} · se`` — recomputed from the same formula because
+    pingouin rounds its ``CI95`` column to 2 decimals. ``cohen_d`` is signed like ``diff``:
+    ``diff / s_pooled``, ``s_pooled = √(((n_a−1)s_a² + (n_b−1)s_b²) / (n_a+n_b−2))`` (pingouin
+    reports |d|). Missing values are dropped.
+    """
+    x = pd.Series(a, dtype=float).dropna().to_numpy()
+    y = pd.Series(b, dtype=float).dropna().to_numpy()
+    if len(x) < 2 or len(y) < 2:
+        raise EmptyDataError(f"a t-test needs at least 2 values per group (got {len(x)} and {len(y)})")
+    _z(level)  # validates the level
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # constant samples: pingouin yields NaN, which we keep
+        res = pg.ttest(x, y, correction=True, confidence=level).iloc[0]
+    va, vb = x.var(ddof=1), y.var(ddof=1)
+    se = math.sqrt(va / len(x) + vb / len(y))
+    diff = float(x.mean() - y.mean())
+    dof = float(res["dof"])
+    half = float(stats.t.ppf(0.5 + level / 2, dof)) * se if se > 0 else math.nan
+    sd_pooled = math.sqrt(((len(x) - 1) * va + (len(y) - 1) * vb) / (len(x) + len(y) - 2))
+    return WelchResult(len(x), len(y), float(x.mean()), float(y.mean()), diff, se, float(res["T"]), dof,
+                       float(res["p_val"]), diff - half, diff + half, math.copysign(float(res["cohen_d"]), diff),
+                       sd_pooled, level)
+
+
+# --------------------------------------------------------------------------- CUPED
+
+
+@dataclass(frozen=True)
+class CupedResult:
+    """CUPED-adjusted comparison of one treatment with the control, beside the unadjusted one."""
+
+    treatment: str
+    control: str
+    theta: float
+    variance_reduction: float
+    adjusted: WelchResult
+    unadjusted: WelchResult
+
+    @property
+    def ci_width_ratio(self) -> float:
+        """Width of the adjusted CI over the unadjusted one (≈ √(1 − variance_reduction))."""
+        return (self.adjusted.ci_high - self.adjusted.ci_low) / (self.unadjusted.ci_high - self.unadjusted.ci_low)
+
+
+def cuped(assignments: pd.DataFrame, control: str, treatment: str, level: float = 0.95, *,
+          metric: str = "revenue", covariate: str = "pre_revenue") -> CupedResult:
+    """CUPED: the treatment effect on ``metric`` with variance removed by a pre-period covariate.
+
+    Deng, Xu, Kohavi & Walker (2013), "Improving the Sensitivity of Online Controlled
+    Experiments by Utilizing Pre-Experiment Data", WSDM. Over the users of both arms
+    together: ``θ = cov(Y, X) / var(X)``, ``Y_adj = Y − θ(X − X̄)``; then a Welch test
+    (:func:`welch_test`) of Y_adj, treatment − control. ``variance_reduction = 1 −
+    var(Y_adj)/var(Y)`` over both arms, which equals corr(X, Y)². Because the covariate is
+    measured before assignment, the adjustment removes noise without biasing the effect.
+    The SE treats θ as known (its estimation error is O(1/n)). θ = 0 when X is constant.
+    """
+    _require(assignments, ("variant", metric, covariate))
+    rows = assignments.loc[assignments["variant"].isin([control, treatment]), ["variant", metric, covariate]].dropna()
+    y = rows[metric].to_numpy(float)
+    x = rows[covariate].to_numpy(float)
+    is_t = (rows["variant"] == treatment).to_numpy()
+    if is_t.sum() < 2 or (~is_t).sum() < 2:
+        raise EmptyDataError(f"CUPED needs at least 2 users in {control!r} and in {treatment!r}")
+    var_x = x.var(ddof=1)
+    theta = float(np.cov(y, x)[0, 1] / var_x) if var_x > 0 else 0.0
+    y_adj = y - theta * (x - x.mean())
+    var_y = y.var(ddof=1)
+    reduction = float(1 - y_adj.var(ddof=1) / var_y) if var_y > 0 else 0.0
+    return CupedResult(treatment, control, theta, reduction,
+                       adjusted=welch_test(y_adj[is_t], y_adj[~is_t], level),
+                       unadjusted=welch_test(y[is_t], y[~is_t], level))
+
+
+# --------------------------------------------------------------------------- power
+
+
+@dataclass(frozen=True)
+class PowerResult:
+    """Achieved power for the observed effect and the minimum detectable effect (MDE) at the target power.
+
+    ``kind`` is ``proportion`` (effect sizes are Cohen's h, units are rate differences) or
+    ``continuous`` (Cohen's d, units are the metric's, e.g. currency). Effects in units are
+    treatment − control; the MDE is the smallest upward effect detectable with
+    ``target_power`` (None when it cannot be expressed in units).
+    """
+
+    kind: Literal["proportion", "continuous"]
+    n_control: int
+    n_treatment: int
+    alpha: float
+    target_power: float
+    mde_effect_size: float
+    mde: float | None
+    observed_effect_size: float | None = None
+    observed_effect: float | None = None
+    achieved_power: float | None = None
+
+    @property
+    def underpowered(self) -> bool | None:
+        """True when the achieved power is below target or the observed effect is smaller than the MDE."""
+        if self.achieved_power is None or self.observed_effect_size is None:
+            return None
+        return self.achieved_power < self.target_power or abs(self.observed_effect_size) < self.mde_effect_size
+
+
+def cohens_h(p_treatment: float, p_control: float) -> float:
+    """Cohen's h, the effect size of two proportions: ``2·asin(√p_t) − 2·asin(√p_c)`` (Cohen 1988, §6.2)."""
+    return 2 * math.asin(math.sqrt(p_treatment)) - 2 * math.asin(math.sqrt(p_control))
+
+
+def power_and_mde(n_control: int, n_treatment: int, *, baseline_rate: float | None = None,
+                  observed_rate: float | None = None, effect_size: float | None = None, sd: float | None = None,
+                  alpha: float = 0.05, power: float = 0.8) -> PowerResult:
+    """Achieved power of a two-sided two-sample test and its minimum detectable effect.
+
+    Both come from ``pingouin.power_ttest2n`` (non-central t with n_c + n_t − 2 degrees of
+    freedom, noncentrality ``δ = es / √(1/n_c + 1/n_t)``; Cohen 1988). For a proportion
+    metric (give ``baseline_rate`` = control rate, and ``observed_rate`` = treatment rate
+    for the achieved power) the effect size is **Cohen's h** (the arcsine transform makes
+    the variance 1/n whatever the rate), and the MDE h converts back to rate points:
+    ``MDE = sin²(asin(√p_c) + h/2) − p_c``. At report sizes the t distribution is the
+    normal one, so this is the normal-approximation power of the two-proportion test. For
+    a continuous metric give ``effect_size`` = observed Cohen's d and ``sd`` = the pooled
+    SD; the MDE in units is ``d_mde · sd``. Achieved ("post-hoc") power is a function of the
+    p-value and is reported only to flag underpowered results; the MDE is the number to plan by.
+    """
+    if n_control < 2 or n_treatment < 2:
+        raise EmptyDataError(f"power needs at least 2 users per arm (got {n_control} and {n_treatment})")
+    if not 0 < power < 1 or not 0 < alpha < 1:
+        raise ParameterError("alpha and power must lie strictly between 0 and 1", parameter="power")
+    mde_es = float(pg.power_ttest2n(n_control, n_treatment, power=power, alpha=alpha))
+    if baseline_rate is not None:
+        if not 0 <= baseline_rate <= 1:
+            raise ParameterError(f"baseline rate must be a fraction in 0..1, not {baseline_rate}", parameter="baseline_rate")
+        angle = math.asin(math.sqrt(baseline_rate)) + mde_es / 2
+        mde = float(math.sin(angle) ** 2 - baseline_rate) if angle <= math.pi / 2 else None
+        observed_es = cohens_h(observed_rate, baseline_rate) if observed_rate is not None else None
+        observed = float(observed_rate - baseline_rate) if observed_rate is not None else None
+        kind: Literal["proportion", "continuous"] = "proportion"
+    else:
+        mde = mde_es * float(sd) if sd is not None else None
+        observed_es = float(effect_size) if effect_size is not None else None
+        observed = observed_es * float(sd) if observed_es is not None and sd is not None else None
+        kind = "continuous"
+    achieved = (float(pg.power_ttest2n(n_control, n_treatment, d=observed_es, alpha=alpha))
+                if observed_es is not None else None)
+    return PowerResult(kind, n_control, n_treatment, alpha, power, mde_es, mde, observed_es, observed, achieved)
+
+
+# --------------------------------------------------------------------------- several variants
+
+
+def pairwise_vs_control(assignments: pd.DataFrame, control: str, metric: Metric, method: str = "holm",
+                        level: float = 0.95) -> pd.DataFrame:
+    """Every treatment against the control on one metric, with p-values adjusted for the k − 1 comparisons.
+
+    ``conversion``: difference of rates, Newcombe CI, pooled z-test (:func:`conversion_by_variant`);
+    ``revenue``: difference of means, Welch CI and test (:func:`welch_test`). ``p_adjusted``
+    by statsmodels ``multipletests``: Holm's step-down (Holm 1979; the i-th smallest of m
+    p-values times m − i + 1, made monotone, capped at 1 — controls the family-wise error
+    rate like Bonferroni but is uniformly more powerful) or Bonferroni (p · m).
+    ``significant`` is ``p_adjusted < 1 − level``. The CIs are per comparison.
+    ``effect_size`` is Cohen's h (conversion) or Cohen's d (revenue), treatment − control.
+    """
+    if metric not in METRICS:
+        raise ParameterError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}", parameter="metric")
+    if method not in ADJUSTMENTS:
+        raise ParameterError(f"adjustment must be one of {', '.join(ADJUSTMENTS)}, not {method!r}", parameter="method")
+    _require(assignments, ("variant", "converted" if metric == "conversion" else "revenue"))
+    if metric == "conversion":
+        table = conversion_by_variant(assignments, control, level)
+        control_row = table.iloc[0]
+        rows = [{"variant": r.variant, "n_control": control_row.users, "n_treatment": r.users,
+                 "control_value": control_row.rate, "treatment_value": r.rate, "diff": r.abs_lift,
+                 "ci_low": r.abs_lift_ci_low, "ci_high": r.abs_lift_ci_high, "rel_diff": r.rel_lift,
+                 "p_value": r.p_value, "effect_size": cohens_h(r.rate, control_row.rate)}
+                for r in table.iloc[1:].itertuples()]
+    else:
+        by_variant = {str(v): g["revenue"] for v, g in assignments.groupby("variant", sort=False)}
+        if control not in by_variant:
+            raise EmptyDataError(f"the control variant {control!r} has no users")
+        rows = []
+        for variant in (v for v in by_variant if v != control):
+            w = welch_test(by_variant[variant], by_variant[control], level)
+            rows.append({"variant": variant, "n_control": w.n_b, "n_treatment": w.n_a, "control_value": w.mean_b,
+                         "treatment_value": w.mean_a, "diff": w.diff, "ci_low": w.ci_low, "ci_high": w.ci_high,
+                         "rel_diff": w.diff / w.mean_b if w.mean_b else math.nan, "p_value": w.p_value,
+                         "effect_size": w.cohen_d})
+    if not rows:
+        raise EmptyDataError(f"only the control {control!r} has users: there is no treatment to compare")
+    out = pd.DataFrame(rows)
+    out.insert(1, "control", control)
+    out.insert(2, "metric", metric)
+    out["p_adjusted"] = adjust_p_values(out["p_value"].to_numpy(float), method)
+    out["significant"] = out["p_adjusted"] < _alpha(level)
+    out["adjustment"] = method
+    return out
+
+
+def adjust_p_values(p_values: Sequence[float] | np.ndarray, method: str = "holm") -> np.ndarray:
+    """Multiplicity-adjusted p-values (statsmodels ``multipletests``); NaN p-values stay NaN and do not count."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full_like(p, np.nan)
+    finite = np.isfinite(p)
+    if finite.any():
+        out[finite] = multipletests(p[finite], method=method)[1]
+    return out
+
+
+# --------------------------------------------------------------------------- verdict
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The plain-language decision: ``ship`` ``variant``, ``don't ship``, or ``inconclusive``."""
+
+    decision: Decision
+    variant: str | None
+    reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, PowerResult] | None = None, *,
+            guardrail: pd.DataFrame | None = None, level: float = 0.95, currency: str = "USD") -> Verdict:
+    """Decide from the primary metric's comparisons (:func:`pairwise_vs_control`) and the SRM check.
+
+    * **ship** the treatment with the largest gain among those significantly better (after
+      the multiplicity adjustment) — only when the SRM check passes;
+    * **don't ship** when a treatment is significant but the SRM check failed (the data are
+      suspect: fix the assignment first), or when no treatment is better and one is
+      significantly worse;
+    * **inconclusive** otherwise, saying whether the test was underpowered (achieved power
+      below target, or an observed effect below the MDE).
+
+    Warnings: SRM failure; low power for a comparison (a significant result from a
+    low-powered test tends to overstate the effect); a significant loss on the
+    ``guardrail`` metric for the variant to ship. Higher is better for both metrics.
+    """
+    power = power or {}
+    several = len(comparisons) > 1
+    rows = [row for _, row in comparisons.iterrows()]
+
+    def say(row: pd.Series) -> str:
+        return describe_comparison(row, level, currency, several)
+
+    warn = [_srm_message(srm)] if srm.mismatch else []
+    under = [(str(r["variant"]), power[r["variant"]]) for r in rows
+             if r["variant"] in power and power[r["variant"]].underpowered]
+    significant = {str(r["variant"]) for r in rows if r["significant"]}
+    warn += [_low_power_message(v, p, currency, v in significant) for v, p in under]
+    better = [r for r in rows if r["significant"] and r["diff"] > 0]
+    worse = [r for r in rows if r["significant"] and r["diff"] < 0]
+    if srm.mismatch and (better or worse):
+        return Verdict("don't ship", None, [
+            "Data quality first: users were not split between the variants as planned (sample ratio mismatch), so "
+            "the significant result below cannot be trusted. Find and fix the cause, then rerun the experiment.",
+            *map(say, better + worse)], warn)
+    if better:
+        best = max(better, key=lambda r: r["diff"])
+        if guardrail is not None:
+            hit = guardrail[(guardrail["variant"] == best["variant"]) & guardrail["significant"] & (guardrail["diff"] < 0)]
+            warn += [f"Guardrail: {describe_comparison(r, level, currency, True)}" for _, r in hit.iterrows()]
+        return Verdict("ship", str(best["variant"]), [say(best), *map(say, worse)], warn)
+    if worse:
+        return Verdict("don't ship", None, list(map(say, worse)), warn)
+    reasons = list(map(say, rows))
+    if under:
+        variant, p = under[0]
+        reasons.append(f"The experiment was underpowered: it could reliably detect (with {p.target_power:.0%} power) only "
+                       f"changes of at least {_format_effect(p.mde, p.kind, currency, signed=False)}"
+                       f"{' for ' + variant if several else ''}, larger than the one observed. More traffic or a "
+                       "longer run is needed to tell whether a smaller effect is real.")
+    if srm.mismatch:
+        reasons.append("Users were not split as planned (sample ratio mismatch): check the assignment before rerunning.")
+    return Verdict("inconclusive", None, reasons, warn)
+
+
+def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.95, currency: str = "USD",
+                        several: bool = False) -> str:
+    """One sentence for a row of :func:`pairwise_vs_control`.
+
+    E.g. "Conversion rose from 10.2% to 11.6% (+1.4 pts, 95% CI +0.6 to +2.2 pts, p = 0.001)."
+    With ``several`` comparisons the sentence names the variant and the p-value is the adjusted one.
+    """
+    metric = str(row["metric"])
+    as_rate = metric == "conversion"
+    subject = METRIC_LABELS[metric] + (f" in {row['variant']}" if several else "")
+    level_fmt = (lambda v: _pct(v)) if as_rate else (lambda v: _money(v, currency))
+    diff_fmt = (lambda v: _pts(v)) if as_rate else (lambda v: _money(v, currency, signed=True))
+    diff, control_value, treatment_value = float(row["diff"]), float(row["control_value"]), float(row["treatment_value"])
+    interval = (f"{diff_fmt(diff)}, {level:.0%} CI {diff_fmt(float(row['ci_low'])).removesuffix(' pts')} "
+                f"to {diff_fmt(float(row['ci_high']))}")
+    if several:
+        p_text = f"{ADJUSTMENTS[str(row['adjustment'])]}-adjusted {_p(float(row['p_adjusted']))}"
+    else:
+        p_text = _p(float(row["p_value"]))
+    if bool(row["significant"]):
+        verb = "rose" if diff > 0 else "fell"
+        return f"{subject} {verb} from {level_fmt(control_value)} to {level_fmt(treatment_value)} ({interval}, {p_text})."
+    return (f"{subject} was {level_fmt(treatment_value)} against {level_fmt(control_value)} in {row['control']} "
+            f"({interval}, {p_text}): no significant difference.")
+
+
+def _srm_message(srm: SrmResult) -> str:
+    parts = ", ".join(f"{v} {srm.observed[v]:,} (expected {srm.expected[v]:,.0f})" for v in srm.observed)
+    return (f"Sample ratio mismatch: users per variant {parts}; χ² = {srm.statistic:.1f}, {_p(srm.p_value)} "
+            f"(threshold {srm.alpha:g}). The split differs from the plan by more than chance allows, which "
+            "usually means a bug in assignment or logging; results may be biased.")
+
+
+def _low_power_message(variant: str, p: PowerResult, currency: str, significant: bool) -> str:
+    consequence = ("Significant results from low-powered tests tend to overstate the effect." if significant
+                   else "A real effect of the observed size would usually be missed.")
+    return (f"Low power for {variant}: the test had a {p.achieved_power:.0%} chance of detecting an effect as large as "
+            f"the one observed ({_format_effect(p.observed_effect, p.kind, currency)}); with {p.target_power:.0%} power "
+            f"it detects only changes of at least {_format_effect(p.mde, p.kind, currency, signed=False)}. {consequence}")
+
+
+def _format_effect(value: float | None, kind: str, currency: str, signed: bool = True) -> str:
+    if value is None:
+        return "—"
+    return _pts(value, signed) if kind == "proportion" else _money(value, currency, signed=signed)
+
+
+def _pct(rate: float) -> str:
+    return f"{100 * rate:.1f}%"
+
+
+def _pts(diff: float, signed: bool = True) -> str:
+    """A rate difference in percentage points: 0.014 → "+1.4 pts" (or "1.4 pts" unsigned)."""
+    rounded = round(100 * diff, 1)
+    sign = "" if not signed or rounded == 0 else MINUS if rounded < 0 else "+"
+    return f"{sign}{abs(rounded):.1f} pts"
+
+
+def _money(value: float, currency: str, signed: bool = False) -> str:
+    symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
+    text = f"{symbol}{abs(value):,.2f}"
+    if signed:
+        return ("" if round(value, 2) == 0 else MINUS if value < 0 else "+") + text
+    return (MINUS if round(value, 2) < 0 else "") + text
+
+
+def _p(p: float) -> str:
+    if not p == p:  # NaN
+        return "p not defined"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+# --------------------------------------------------------------------------- all together
+
+
+@dataclass(frozen=True)
+class ExperimentAnalysis:
+    """Everything the experiment report shows, for one experiment (variants in plan order, control first)."""
+
+    primary_metric: Metric
+    control: str
+    level: float
+    srm: SrmResult
+    conversion: pd.DataFrame  # per variant: rate, Wilson CI, lift and its CIs (conversion_by_variant)
+    conversion_comparisons: pd.DataFrame  # each treatment vs control, adjusted p (pairwise_vs_control)
+    revenue_comparisons: pd.DataFrame
+    welch: dict[str, WelchResult]  # revenue, per treatment
+    cuped: dict[str, CupedResult]  # revenue adjusted by pre_revenue, per treatment
+    power: dict[str, PowerResult]  # primary metric, per treatment
+    verdict: Verdict
+
+    @property
+    def comparisons(self) -> pd.DataFrame:
+        """The primary metric's treatment-vs-control table (the one the verdict reads)."""
+        return self.conversion_comparisons if self.primary_metric == "conversion" else self.revenue_comparisons
+
+
+def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: str, level: float = 0.95, *,
+            method: str = "holm", currency: str = "USD") -> ExperimentAnalysis:
+    """The whole experiment analysis: SRM, conversion lift, Welch and CUPED on revenue, power, verdict.
+
+    ``assignments`` and ``variants`` are one experiment's rows of ``experiment_assignments``
+    and ``experiment_variants``. ``primary_metric`` (``conversion`` | ``revenue``) is the
+    metric the verdict decides on; the other one is the guardrail. Tests use alpha = 1 − level.
+    Raises :class:`~quire.errors.EmptyDataError` when there are no assignments or fewer
+    than two variants with users, :class:`~quire.errors.WarehouseError` when the variants
+    are inconsistent.
+    """
+    if primary_metric not in METRICS:
+        raise ParameterError(f"primary metric must be one of {', '.join(METRICS)}, not {primary_metric!r}",
+                             parameter="primary_metric")
+    _require(variants, ("variant", "is_control", "allocation"))
+    if assignments.empty:
+        raise EmptyDataError("the experiment has no assignments yet: no user has been assigned to a variant")
+    _require(assignments, ("variant", "converted", "revenue", "pre_revenue"))
+    if "experiment_id" in assignments and assignments["experiment_id"].nunique() > 1:
+        raise WarehouseError("the assignments hold several experiments; analyse one experiment at a time")
+    controls = variants.loc[variants["is_control"].astype(bool), "variant"].astype(str).tolist()
+    if len(controls) != 1:
+        raise WarehouseError(f"an experiment needs exactly one control variant, found {len(controls)}")
+    control = controls[0]
+    planned = variants["variant"].astype(str).tolist()
+    if len(planned) < 2:
+        raise EmptyDataError(f"the experiment defines only one variant ({control!r}): there is nothing to compare")
+    rows = assignments.assign(variant=assignments["variant"].astype(str))
+    counts = rows["variant"].value_counts().to_dict()
+    srm = srm_check(counts, dict(zip(planned, variants["allocation"].astype(float), strict=True)))
+    seen = [v for v in planned if counts.get(v, 0) > 0]
+    if control not in seen:
+        raise EmptyDataError(f"the control variant {control!r} has no assigned users")
+    if len(seen) < 2:
+        raise EmptyDataError(f"only one variant ({control!r}) has assigned users: there is nothing to compare")
+    # Order rows by the plan (control first) so every table lists variants the same way.
+    order = [control, *[v for v in seen if v != control]]
+    rows = rows.iloc[np.argsort(rows["variant"].map({v: i for i, v in enumerate(order)}).to_numpy(), kind="stable")]
+    conversion = conversion_by_variant(rows, control, level)
+    conversion_cmp = pairwise_vs_control(rows, control, "conversion", method, level)
+    revenue_cmp = pairwise_vs_control(rows, control, "revenue", method, level)
+    by_variant = {v: g for v, g in rows.groupby("variant", sort=False)}
+    welch = {v: welch_test(by_variant[v]["revenue"], by_variant[control]["revenue"], level) for v in order[1:]}
+    adjusted = {v: cuped(rows, control, v, level) for v in order[1:]}
+    alpha = _alpha(level)
+    if primary_metric == "conversion":
+        c = conversion.set_index("variant")
+        power = {v: power_and_mde(int(c.at[control, "users"]), int(c.at[v, "users"]), baseline_rate=c.at[control, "rate"],
+                                  observed_rate=c.at[v, "rate"], alpha=alpha) for v in order[1:]}
+        primary, guard = conversion_cmp, revenue_cmp
+    else:
+        power = {v: power_and_mde(w.n_b, w.n_a, effect_size=w.cohen_d, sd=w.sd_pooled, alpha=alpha)
+                 for v, w in welch.items()}
+        primary, guard = revenue_cmp, conversion_cmp
+    decided = verdict(primary, srm, power, guardrail=guard, level=level, currency=currency)
+    return ExperimentAnalysis(cast(Metric, primary_metric), control, level, srm, conversion, conversion_cmp,
+                              revenue_cmp, welch, adjusted, power, decided)
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise WarehouseError(f"the experiment data lack the column(s) {', '.join(missing)}")

@@ -1,0 +1,446 @@
+"""Experiment statistics against independent computations, seeded simulations and the verdict rules."""
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from scipy import stats
+from statsmodels.stats.power import NormalIndPower, TTestIndPower
+from statsmodels.stats.proportion import confint_proportions_2indep
+
+from quire.errors import EmptyDataError, ParameterError, WarehouseError
+from quire.metrics.experiments import (
+    PowerResult,
+    SrmResult,
+    adjust_p_values,
+    analyse,
+    cohens_h,
+    conversion_by_variant,
+    conversion_from_counts,
+    cuped,
+    describe_comparison,
+    pairwise_vs_control,
+    power_and_mde,
+    srm_check,
+    verdict,
+    welch_test,
+)
+
+TOL = 1e-6
+Z95 = 1.959963984540054
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def users(counts: dict[str, tuple[int, int]], revenue: dict[str, float] | None = None, seed: int = 0) -> pd.DataFrame:
+    """Assignments with exact (users, conversions) per variant; revenue ~ N(mean, 10) when given."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for variant, (n, x) in counts.items():
+        mean = (revenue or {}).get(variant, 50.0)
+        pre = rng.normal(50, 10, n)
+        frames.append(pd.DataFrame({"variant": variant, "converted": np.arange(n) < x,
+                                    "revenue": mean + rng.normal(0, 10, n), "pre_revenue": pre}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def simulate(n: int, rates: dict[str, float], seed: int, revenue_lift: dict[str, float] | None = None,
+             rho: float = 0.7) -> pd.DataFrame:
+    """Per-user data: Bernoulli conversion; revenue = 50 + lift + rho·(pre − 50) + noise, corr(pre, revenue) = rho."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for variant, rate in rates.items():
+        pre = rng.normal(50, 10, n)
+        noise = math.sqrt(1 - rho**2) * rng.normal(0, 10, n)
+        frames.append(pd.DataFrame({"variant": variant, "converted": rng.random(n) < rate,
+                                    "revenue": 50 + (revenue_lift or {}).get(variant, 0.0) + rho * (pre - 50) + noise,
+                                    "pre_revenue": pre}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def plan(*names: str, allocation: list[float] | None = None) -> pd.DataFrame:
+    share = allocation or [1 / len(names)] * len(names)
+    return pd.DataFrame({"variant": list(names), "is_control": [i == 0 for i in range(len(names))], "allocation": share})
+
+
+def wilson(x: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson (1927) score interval, closed form."""
+    p = x / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def holm(p: list[float]) -> list[float]:
+    """Holm (1979) step-down, written out: sort, multiply by m − i, running max, cap at 1."""
+    m = len(p)
+    order = sorted(range(m), key=lambda i: p[i])
+    adjusted, running = [0.0] * m, 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+# ---------------------------------------------------------------- SRM
+
+
+@pytest.mark.parametrize("observed, shares", [
+    ({"a": 10_400, "b": 9_600}, {"a": 0.5, "b": 0.5}),
+    ({"a": 5_100, "b": 2_400, "c": 2_600}, {"a": 0.5, "b": 0.25, "c": 0.25}),
+])
+def test_srm_matches_hand_chi_square(observed, shares):
+    total = sum(observed.values())
+    chi2 = sum((observed[v] - total * w) ** 2 / (total * w) for v, w in shares.items())
+    res = srm_check(observed, shares)
+    assert res.statistic == pytest.approx(chi2, abs=TOL)
+    assert res.p_value == pytest.approx(stats.chi2.sf(chi2, len(shares) - 1), abs=TOL)
+    assert res.expected == pytest.approx({v: total * w for v, w in shares.items()})
+
+
+def test_srm_flags_10400_vs_9600_and_passes_10020_vs_9980():
+    bad = srm_check({"control": 10_400, "treatment": 9_600}, {"control": 0.5, "treatment": 0.5})
+    assert bad.mismatch and bad.statistic == pytest.approx(32.0) and bad.p_value < 1e-7  # 2 · 400² / 10,000
+    good = srm_check({"control": 10_020, "treatment": 9_980}, {"control": 0.5, "treatment": 0.5})
+    assert not good.mismatch and good.statistic == pytest.approx(0.08) and good.p_value > 0.7
+
+
+def test_srm_counts_a_planned_variant_without_users_as_zero_and_rejects_unplanned_ones():
+    res = srm_check({"a": 100}, {"a": 0.5, "b": 0.5})
+    assert res.observed == {"a": 100, "b": 0} and res.mismatch
+    with pytest.raises(WarehouseError, match="without a planned allocation: c"):
+        srm_check({"a": 10, "c": 10}, {"a": 0.5, "b": 0.5})
+
+
+# ---------------------------------------------------------------- conversion
+
+
+def test_wilson_newcombe_katz_and_z_match_hand_formulas():
+    # control 100 / 1,000 = 10 %, treatment 130 / 1,100 = 11.8 %
+    table = conversion_by_variant(users({"ctl": (1_000, 100), "trt": (1_100, 130)}), control="ctl")
+    assert table["variant"].tolist() == ["ctl", "trt"] and table["is_control"].tolist() == [True, False]
+    ctl, trt = table.iloc[0], table.iloc[1]
+    (lc, uc), (lt, ut) = wilson(100, 1_000), wilson(130, 1_100)
+    assert (ctl.rate_ci_low, ctl.rate_ci_high) == pytest.approx((lc, uc), abs=TOL)
+    assert (trt.rate_ci_low, trt.rate_ci_high) == pytest.approx((lt, ut), abs=TOL)
+    pc, pt = 0.1, 130 / 1_100
+    d = pt - pc
+    newcombe = (d - math.sqrt((pt - lt) ** 2 + (uc - pc) ** 2), d + math.sqrt((ut - pt) ** 2 + (pc - lc) ** 2))
+    assert trt.abs_lift == pytest.approx(d, abs=TOL)
+    assert (trt.abs_lift_ci_low, trt.abs_lift_ci_high) == pytest.approx(newcombe, abs=TOL)
+    # a second, independent implementation of Newcombe's method 10
+    assert newcombe == pytest.approx(confint_proportions_2indep(130, 1_100, 100, 1_000, method="newcomb"), abs=TOL)
+    se_log = math.sqrt((1 - pt) / 130 + (1 - pc) / 100)
+    ratio = pt / pc
+    assert trt.rel_lift == pytest.approx(ratio - 1, abs=TOL)
+    assert (trt.rel_lift_ci_low, trt.rel_lift_ci_high) == pytest.approx(
+        (ratio * math.exp(-Z95 * se_log) - 1, ratio * math.exp(Z95 * se_log) - 1), abs=TOL)
+    pooled = 230 / 2_100
+    z = d / math.sqrt(pooled * (1 - pooled) * (1 / 1_000 + 1 / 1_100))
+    assert trt.p_value == pytest.approx(2 * stats.norm.sf(abs(z)), abs=TOL)
+    assert math.isnan(ctl.abs_lift) and math.isnan(ctl.p_value)
+
+
+def test_wilson_at_the_edges_and_another_level():
+    table = conversion_from_counts({"c": 50, "t": 40}, {"c": 0, "t": 40}, "c", level=0.9)
+    z90 = stats.norm.ppf(0.95)
+    assert (table.at[0, "rate_ci_low"], table.at[0, "rate_ci_high"]) == pytest.approx(wilson(0, 50, z90), abs=TOL)
+    assert (table.at[1, "rate_ci_low"], table.at[1, "rate_ci_high"]) == pytest.approx(wilson(40, 40, z90), abs=TOL)
+    assert table.at[0, "rate_ci_low"] == pytest.approx(0.0, abs=1e-12) and table.at[1, "rate_ci_high"] == pytest.approx(1.0)
+    assert math.isnan(table.at[1, "rel_lift"])  # control rate 0: no ratio
+
+
+def test_known_two_point_lift_is_recovered():
+    data = simulate(20_000, {"control": 0.10, "treatment": 0.12}, seed=2024)
+    trt = conversion_by_variant(data, "control").iloc[1]
+    assert trt.abs_lift_ci_low < 0.02 < trt.abs_lift_ci_high
+    assert trt.abs_lift_ci_low > 0 and trt.p_value < 1e-6
+    assert trt.rel_lift_ci_low < 0.2 < trt.rel_lift_ci_high  # true relative lift 0.12 / 0.10 − 1
+
+
+def test_aa_false_positive_rate_over_200_simulations():
+    rng = np.random.default_rng(7)
+    conversions = rng.binomial(5_000, 0.1, size=(200, 2))  # all 200 A/A experiments at once
+    p = [conversion_from_counts({"a": 5_000, "b": 5_000}, {"a": int(xa), "b": int(xb)}, "a").at[1, "p_value"]
+         for xa, xb in conversions]
+    rate = np.mean(np.array(p) < 0.05)
+    assert 0.02 <= rate <= 0.08
+    revenue = rng.lognormal(3, 1, size=(200, 2, 300))  # skewed like money
+    welch_rate = np.mean([welch_test(a, b).p_value < 0.05 for a, b in revenue])
+    assert 0.02 <= welch_rate <= 0.08
+
+
+# ---------------------------------------------------------------- Welch
+
+
+def test_welch_matches_scipy_and_welch_satterthwaite():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(11, 4, 180), rng.normal(10, 2, 250)  # unequal variances and sizes
+    res = welch_test(a, b)
+    ref = stats.ttest_ind(a, b, equal_var=False)
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    assert res.t == pytest.approx(ref.statistic, abs=TOL) and res.p_value == pytest.approx(ref.pvalue, abs=TOL)
+    assert res.dof == pytest.approx(dof, abs=TOL)
+    diff, half = a.mean() - b.mean(), stats.t.ppf(0.975, dof) * math.sqrt(va + vb)
+    assert (res.diff, res.ci_low, res.ci_high) == pytest.approx((diff, diff - half, diff + half), abs=TOL)
+    assert (res.ci_low, res.ci_high) == pytest.approx(tuple(ref.confidence_interval(0.95)), abs=TOL)
+    sd = math.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2))
+    assert res.cohen_d == pytest.approx(diff / sd, abs=TOL) and res.cohen_d > 0
+    assert welch_test(b, a).cohen_d == pytest.approx(-res.cohen_d)  # signed, unlike pingouin's |d|
+
+
+def test_welch_needs_two_values_per_group():
+    with pytest.raises(EmptyDataError, match="at least 2 values"):
+        welch_test([1.0], [1.0, 2.0])
+
+
+# ---------------------------------------------------------------- CUPED
+
+
+@pytest.fixture(scope="module")
+def correlated() -> pd.DataFrame:
+    """10,000 users per arm, corr(pre, revenue) = 0.7, true revenue lift +0.5."""
+    return simulate(10_000, {"A": 0.1, "B": 0.1}, seed=11, revenue_lift={"B": 0.5})
+
+
+def test_cuped_theta_matches_covariance_and_ols_slope(correlated):
+    res = cuped(correlated, "A", "B")
+    y, x = correlated["revenue"].to_numpy(), correlated["pre_revenue"].to_numpy()
+    assert res.theta == pytest.approx(np.cov(y, x)[0, 1] / np.var(x, ddof=1), abs=TOL)
+    assert res.theta == pytest.approx(sm.OLS(y, sm.add_constant(x)).fit().params[1], abs=TOL)
+    adjusted = y - res.theta * (x - x.mean())
+    assert res.variance_reduction == pytest.approx(1 - adjusted.var(ddof=1) / y.var(ddof=1), abs=TOL)
+    assert res.variance_reduction == pytest.approx(np.corrcoef(x, y)[0, 1] ** 2, abs=TOL)  # the identity 1 − ρ²
+    control = (correlated["variant"] == "A").to_numpy()  # centring keeps each arm's adjusted mean on the metric's scale
+    assert res.adjusted.mean_b == pytest.approx(y[control].mean() - res.theta * (x[control].mean() - x.mean()), abs=TOL)
+
+
+def test_cuped_effect_agrees_with_ancova(correlated):
+    res = cuped(correlated, "A", "B")
+    y, x = correlated["revenue"].to_numpy(), correlated["pre_revenue"].to_numpy()
+    treated = (correlated["variant"] == "B").to_numpy()
+    fit = sm.OLS(y, sm.add_constant(np.column_stack([treated, x - x.mean()]).astype(float))).fit()
+    # The two differ only in the slope: CUPED uses θ over both arms pooled, OLS the
+    # within-arm slope β, so CUPED − OLS = (β − θ)(X̄_t − X̄_c) exactly. Randomisation makes
+    # X̄_t − X̄_c of order σ_X·√(2/n) (≈ 0.14 here) and β − θ of order lift·(X̄_t − X̄_c)/var(X),
+    # so the gap is orders of magnitude below the standard error: we require < 1 % of it.
+    gap = (fit.params[2] - res.theta) * (x[treated].mean() - x[~treated].mean())
+    assert res.adjusted.diff - fit.params[1] == pytest.approx(gap, abs=1e-9)
+    assert abs(res.adjusted.diff - fit.params[1]) < 0.01 * res.adjusted.se
+    assert res.adjusted.se == pytest.approx(fit.bse[1], rel=1e-3)  # equal arms: Welch SE ≈ OLS SE
+
+
+def test_cuped_removes_rho_squared_of_the_variance_and_narrows_the_ci(correlated):
+    res = cuped(correlated, "A", "B")
+    assert res.variance_reduction == pytest.approx(0.49, abs=0.05)  # ρ² = 0.7²; what remains is 1 − 0.49
+    assert res.ci_width_ratio == pytest.approx(math.sqrt(1 - 0.49), abs=0.05)
+    assert res.adjusted.ci_low < 0.5 < res.adjusted.ci_high
+    assert res.unadjusted.diff == pytest.approx(welch_test(correlated.revenue[correlated.variant == "B"],
+                                                           correlated.revenue[correlated.variant == "A"]).diff)
+
+
+def test_cuped_without_covariate_signal_changes_nothing():
+    data = users({"A": (300, 30), "B": (300, 30)}).assign(pre_revenue=5.0)
+    res = cuped(data, "A", "B")
+    assert res.theta == 0 and res.variance_reduction == 0 and res.adjusted.diff == pytest.approx(res.unadjusted.diff)
+
+
+# ---------------------------------------------------------------- power
+
+
+@pytest.mark.parametrize("n_c, n_t, d", [(500, 700, 0.1), (20_000, 20_000, 0.02), (40, 25, -0.6)])
+def test_power_matches_statsmodels(n_c, n_t, d):
+    res = power_and_mde(n_c, n_t, effect_size=d, sd=12.5)
+    assert res.achieved_power == pytest.approx(TTestIndPower().power(abs(d), n_c, 0.05, ratio=n_t / n_c), abs=TOL)
+    mde = TTestIndPower().solve_power(None, nobs1=n_c, alpha=0.05, power=0.8, ratio=n_t / n_c)
+    assert res.mde_effect_size == pytest.approx(mde, rel=1e-4)  # two root-finders, each to its own tolerance
+    assert res.mde == pytest.approx(res.mde_effect_size * 12.5) and res.observed_effect == pytest.approx(d * 12.5)
+    at_mde = TTestIndPower().power(res.mde_effect_size, n_c, 0.05, ratio=n_t / n_c)
+    assert at_mde == pytest.approx(0.8, abs=1e-6)  # the MDE is where power reaches the target
+
+
+def test_power_for_proportions_uses_cohens_h():
+    res = power_and_mde(20_000, 20_000, baseline_rate=0.10, observed_rate=0.11)
+    h = 2 * math.asin(math.sqrt(0.11)) - 2 * math.asin(math.sqrt(0.10))
+    assert res.observed_effect_size == pytest.approx(h, abs=TOL) == cohens_h(0.11, 0.10)
+    # at this size the t-based power is the normal-approximation power of the z-test
+    assert res.achieved_power == pytest.approx(NormalIndPower().power(h, 20_000, 0.05), abs=1e-4)
+    assert cohens_h(0.10 + res.mde, 0.10) == pytest.approx(res.mde_effect_size, abs=TOL)  # MDE in points maps back
+    assert res.mde == pytest.approx(0.0086, abs=2e-4) and res.observed_effect == pytest.approx(0.01)
+    assert res.kind == "proportion" and res.underpowered is False
+    small = power_and_mde(2_000, 2_000, baseline_rate=0.10, observed_rate=0.11)
+    assert small.underpowered and small.achieved_power < 0.8 and small.mde > 0.01
+
+
+# ---------------------------------------------------------------- several variants
+
+
+def test_holm_matches_hand_implementation():
+    p = [0.01, 0.04, 0.03, 0.005, 0.2]
+    assert adjust_p_values(p) == pytest.approx(holm(p), abs=TOL)  # 0.04, 0.09, 0.09, 0.025, 0.2
+    assert adjust_p_values(p, "bonferroni") == pytest.approx([min(1, 5 * x) for x in p], abs=TOL)
+    assert np.isnan(adjust_p_values([0.01, math.nan, 0.02])).tolist() == [False, True, False]
+    assert adjust_p_values([0.01, math.nan, 0.02])[[0, 2]] == pytest.approx(holm([0.01, 0.02]))
+
+
+def test_holm_flags_only_the_better_variant():
+    data = simulate(20_000, {"control": 0.10, "b": 0.10, "c": 0.12}, seed=5, revenue_lift={"c": 0.6})
+    table = pairwise_vs_control(data, "control", "conversion")
+    assert table["variant"].tolist() == ["b", "c"] and table["significant"].tolist() == [False, True]
+    assert table["p_adjusted"].tolist() == pytest.approx(holm(table["p_value"].tolist()), abs=TOL)
+    revenue = pairwise_vs_control(data, "control", "revenue", method="bonferroni")
+    assert revenue["significant"].tolist() == [False, True]
+    assert revenue["p_adjusted"].tolist() == pytest.approx([min(1, 2 * p) for p in revenue["p_value"]], abs=TOL)
+    welch_c = welch_test(data.revenue[data.variant == "c"], data.revenue[data.variant == "control"])
+    assert revenue.iloc[1][["diff", "ci_low", "ci_high", "p_value", "effect_size"]].tolist() == pytest.approx(
+        [welch_c.diff, welch_c.ci_low, welch_c.ci_high, welch_c.p_value, welch_c.cohen_d], abs=TOL)
+
+
+def test_pairwise_rejects_unknown_metric_and_method():
+    data = users({"a": (10, 1), "b": (10, 2)})
+    with pytest.raises(ParameterError, match="metric"):
+        pairwise_vs_control(data, "a", "clicks")
+    with pytest.raises(ParameterError, match="holm, bonferroni"):
+        pairwise_vs_control(data, "a", "conversion", method="fdr_bh")
+
+
+# ---------------------------------------------------------------- verdict
+
+
+SRM_OK = SrmResult({"control": 10_000, "treatment": 10_000}, {"control": 1e4, "treatment": 1e4}, 0.0, 1.0, 0.001, False)
+SRM_BAD = srm_check({"control": 10_400, "treatment": 9_600}, {"control": 0.5, "treatment": 0.5})
+
+
+def comparison(n: int, x_control: int, x_treatment: int) -> pd.DataFrame:
+    return pairwise_vs_control(users({"control": (n, x_control), "treatment": (n, x_treatment)}), "control", "conversion")
+
+
+def powers(table: pd.DataFrame) -> dict[str, PowerResult]:
+    return {r.variant: power_and_mde(r.n_control, r.n_treatment, baseline_rate=r.control_value,
+                                     observed_rate=r.treatment_value) for r in table.itertuples()}
+
+
+def test_sentence_for_a_significant_lift_reads_as_specified():
+    row = pd.Series({"metric": "conversion", "variant": "B", "control": "A", "control_value": 0.102,
+                     "treatment_value": 0.116, "diff": 0.014, "ci_low": 0.006, "ci_high": 0.022, "p_value": 0.001,
+                     "p_adjusted": 0.002, "significant": True, "adjustment": "holm"})
+    assert describe_comparison(row) == "Conversion rose from 10.2% to 11.6% (+1.4 pts, 95% CI +0.6 to +2.2 pts, p = 0.001)."
+    assert describe_comparison(row, several=True) == (
+        "Conversion in B rose from 10.2% to 11.6% (+1.4 pts, 95% CI +0.6 to +2.2 pts, Holm-adjusted p = 0.002).")
+    money = row.copy()
+    money[["metric", "control_value", "treatment_value", "diff", "ci_low", "ci_high", "p_value", "significant"]] = [
+        "revenue", 12.3, 11.8, -0.5, -1.1, 0.1, 0.12, False]
+    assert describe_comparison(money, currency="EUR") == (
+        "Revenue per user was €11.80 against €12.30 in A (−€0.50, 95% CI −€1.10 to +€0.10, p = 0.120): "
+        "no significant difference.")
+
+
+def test_verdict_ships_a_significant_gain():
+    table = comparison(10_000, 1_000, 1_160)  # 10.0 % → 11.6 %
+    v = verdict(table, SRM_OK, powers(table))
+    assert v.decision == "ship" and v.variant == "treatment" and v.warnings == []
+    row = table.iloc[0]
+    expected = (f"Conversion rose from 10.0% to 11.6% (+1.6 pts, 95% CI +{100 * row.ci_low:.1f} to "
+                f"+{100 * row.ci_high:.1f} pts, p < 0.001).")
+    assert v.reasons == [expected]
+
+
+def test_verdict_ships_the_largest_of_several_significant_gains():
+    data = users({"control": (10_000, 1_000), "b": (10_000, 1_200), "c": (10_000, 1_150), "d": (10_000, 880)})
+    table = pairwise_vs_control(data, "control", "conversion")
+    assert table["significant"].tolist() == [True, True, True]
+    v = verdict(table, SRM_OK, powers(table))
+    assert v.decision == "ship" and v.variant == "b"
+    assert v.reasons[0].startswith("Conversion in b rose from 10.0% to 12.0% (+2.0 pts")
+    assert v.reasons[1].startswith("Conversion in d fell from 10.0% to 8.8% (−1.2 pts")
+
+
+def test_verdict_does_not_ship_a_significant_loss():
+    table = comparison(10_000, 1_000, 850)
+    v = verdict(table, SRM_OK, powers(table))
+    assert v.decision == "don't ship" and v.variant is None
+    assert v.reasons[0].startswith("Conversion fell from 10.0% to 8.5% (−1.5 pts")
+
+
+def test_verdict_puts_data_quality_first_when_srm_fails():
+    table = comparison(10_000, 1_000, 1_160)
+    v = verdict(table, SRM_BAD, powers(table))
+    assert v.decision == "don't ship"
+    assert v.reasons[0].startswith("Data quality first") and "rose" in v.reasons[1]
+    assert len(v.warnings) == 1 and v.warnings[0].startswith("Sample ratio mismatch: users per variant control 10,400")
+
+
+def test_verdict_is_inconclusive_and_says_underpowered():
+    table = comparison(2_000, 200, 215)  # +0.75 pts with an MDE near 2.7 pts
+    v = verdict(table, SRM_OK, powers(table))
+    assert v.decision == "inconclusive" and v.variant is None
+    assert "no significant difference" in v.reasons[0]
+    assert re.search(r"underpowered: .* at least 2\.\d pts", v.reasons[1])
+    assert len(v.warnings) == 1 and v.warnings[0].startswith("Low power for treatment")
+    assert "would usually be missed" in v.warnings[0]
+
+
+def test_verdict_inconclusive_with_srm_failure_warns():
+    table = comparison(10_000, 1_000, 1_010)
+    v = verdict(table, SRM_BAD)
+    assert v.decision == "inconclusive" and v.warnings[0].startswith("Sample ratio mismatch")
+    assert any("not split as planned" in r for r in v.reasons)
+
+
+def test_verdict_warns_when_a_shipped_gain_had_low_power():
+    table = comparison(5_000, 500, 570)  # p ≈ 0.025: significant, observed power ≈ 0.6
+    v = verdict(table, SRM_OK, powers(table))
+    assert v.decision == "ship" and 0.01 < table.at[0, "p_value"] < 0.05
+    assert len(v.warnings) == 1 and "overstate the effect" in v.warnings[0]
+
+
+def test_verdict_warns_about_a_guardrail_loss():
+    primary = comparison(10_000, 1_000, 1_160)
+    guard = pairwise_vs_control(users({"control": (10_000, 0), "treatment": (10_000, 0)},
+                                      revenue={"control": 50.0, "treatment": 49.0}), "control", "revenue")
+    v = verdict(primary, SRM_OK, guardrail=guard)
+    assert v.decision == "ship" and v.warnings[0].startswith("Guardrail: Revenue per user in treatment fell")
+
+
+# ---------------------------------------------------------------- analyse
+
+
+def test_aa_experiment_finds_nothing():
+    data = simulate(10_000, {"A": 0.1, "B": 0.1}, seed=8)
+    result = analyse(data, plan("A", "B"), "conversion")
+    assert not result.srm.mismatch and result.verdict.decision == "inconclusive"
+    assert not result.conversion_comparisons["significant"].any() and not result.revenue_comparisons["significant"].any()
+    assert result.cuped["B"].adjusted.p_value > 0.05
+
+
+def test_analyse_ties_everything_together():
+    data = simulate(20_000, {"control": 0.10, "b": 0.10, "c": 0.12}, seed=5, revenue_lift={"c": 0.6})
+    data = data.sample(frac=1.0, random_state=1)  # order of rows must not matter
+    result = analyse(data, plan("control", "b", "c"), "revenue")
+    assert result.control == "control" and result.conversion["variant"].tolist() == ["control", "b", "c"]
+    assert result.verdict.decision == "ship" and result.verdict.variant == "c"
+    assert result.comparisons is result.revenue_comparisons
+    assert result.power["c"].kind == "continuous" and result.power["c"].mde == pytest.approx(
+        result.power["c"].mde_effect_size * result.welch["c"].sd_pooled)
+    assert result.cuped["c"].variance_reduction == pytest.approx(0.49, abs=0.05)
+    assert result.welch["c"].diff == pytest.approx(result.revenue_comparisons.iloc[1]["diff"])
+
+
+def test_analyse_rejects_empty_and_single_variant_experiments():
+    with pytest.raises(EmptyDataError, match="no assignments"):
+        analyse(pd.DataFrame(columns=["variant", "converted", "revenue", "pre_revenue"]), plan("A", "B"), "conversion")
+    with pytest.raises(EmptyDataError, match="only one variant"):
+        analyse(users({"A": (100, 10)}), plan("A", "B"), "conversion")
+    with pytest.raises(EmptyDataError, match="defines only one variant"):
+        analyse(users({"A": (100, 10)}), plan("A"), "conversion")
+    with pytest.raises(EmptyDataError, match="control variant 'A' has no assigned users"):
+        analyse(users({"B": (100, 10), "C": (100, 10)}), plan("A", "B", "C"), "conversion")
+    with pytest.raises(WarehouseError, match="without a planned allocation: Z"):
+        analyse(users({"A": (100, 10), "Z": (100, 10)}), plan("A", "B"), "conversion")
+    with pytest.raises(ParameterError, match="primary metric"):
+        analyse(users({"A": (100, 10), "B": (100, 10)}), plan("A", "B"), "clicks")
