@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from quire.errors import ConfigError
 
 ReportId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
-ParamType = Literal["str", "int", "float", "bool", "date", "period", "choice", "brand"]
+# period, client and experiment are also checked against the warehouse before a run.
+ParamType = Literal["str", "int", "float", "bool", "date", "period", "choice", "brand", "client", "experiment"]
 
 
 class _Model(BaseModel):

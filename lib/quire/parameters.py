@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -19,9 +20,12 @@ from quire.catalog import ParameterSpec, ReportSpec
 from quire.errors import ConfigError, ParameterError
 from quire.periods import parse_period
 
+_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+
 # papermill's inferred type names that each catalog type accepts as a default.
 _COMPATIBLE = {
     "str": {"str"}, "period": {"str"}, "date": {"str"}, "choice": {"str"}, "brand": {"str"},
+    "client": {"str"}, "experiment": {"str"},
     "int": {"int"}, "float": {"float", "int"}, "bool": {"bool"},
 }
 
@@ -121,6 +125,11 @@ def coerce(name: str, spec: ParameterSpec, value: Any) -> Any:
         assert spec.choices is not None
         if text not in spec.choices:
             raise ParameterError(f"parameter '{name}': {text!r} is not allowed; choose one of {', '.join(spec.choices)}", parameter=name)
+        return text
+    if kind in ("client", "experiment"):
+        # Only the syntax here; pipeline.resolve_data_parameters checks the warehouse has it.
+        if text and not _KEY.match(text):
+            raise _fail(name, value, f"a {kind} key (lower-case letters, digits and dashes)")
         return text
     if kind == "brand":
         from quire.brand import list_brands

@@ -7,6 +7,7 @@ says what went wrong and where to look.
 
 from __future__ import annotations
 
+import difflib
 import platform
 import time
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from quire.archive import RunFolder, new_run_id, write_json
 from quire.catalog import ReportSpec, load_catalog
 from quire.config import Settings, get_settings
 from quire.display import KPIS_MIME, META_MIME
-from quire.errors import ExecutionError, QuireError, RenderError
+from quire.errors import ExecutionError, ParameterError, QuireError, RenderError
 from quire.execute import check_complete, get_engine
 from quire.parameters import DeclaredParameter, declared_parameters, validate_parameters
 from quire.periods import resolve_period
@@ -59,25 +60,43 @@ def versions() -> dict[str, str]:
 def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """Check data-dependent parameters against the warehouse before any kernel starts.
 
-    A ``period`` must lie within the complete months of the data; ``latest`` becomes the
-    concrete month so that the run record says exactly what was reported.
+    A ``period`` must lie within the complete months of the data (``latest`` becomes the
+    concrete month, so the run record says exactly what was reported); a ``client`` or
+    ``experiment`` must exist. Each failure is a :class:`ParameterError` that says what exists.
     """
-    periods = [name for name, d in declared.items() if d.spec.type == "period"]
-    if not periods:
+    kinds = {name: d.spec.type for name, d in declared.items() if d.spec.type in ("period", "client", "experiment")}
+    if not kinds:
         return params
     from quire.warehouse import queries
     from quire.warehouse.engine import engine as warehouse_engine
 
+    resolved = dict(params)
     eng = warehouse_engine(settings.warehouse)
     try:
         with eng.connect() as conn:
-            first, last = queries.data_range(conn)
+            for name, kind in kinds.items():
+                if kind == "period":
+                    first, last = queries.data_range(conn)
+                    resolved[name] = resolve_period(params[name], first_month=first, last_month=last, parameter=name).key
+                elif kind == "client":
+                    _require(name, params[name], queries.clients(conn)["slug"].tolist(), "client", "quire clients")
+                else:
+                    _require(name, params[name], queries.experiments(conn)["key"].tolist(), "experiment", None)
     finally:
         eng.dispose()
-    resolved = dict(params)
-    for name in periods:
-        resolved[name] = resolve_period(params[name], first_month=first, last_month=last, parameter=name).key
     return resolved
+
+
+def _require(name: str, value: str, known: list[str], kind: str, command: str | None) -> None:
+    if value in known:
+        return
+    listed = ", ".join(known[:8]) + (f" … ({len(known)} in all; `{command}` lists them)" if len(known) > 8 and command else "")
+    if not value:
+        raise ParameterError(f"parameter '{name}' is required: name a {kind}, e.g. -p {name}={known[0] if known else '…'}",
+                             parameter=name)
+    close = difflib.get_close_matches(value, known, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    raise ParameterError(f"parameter '{name}': no {kind} {value!r} in the warehouse; {hint}known: {listed}", parameter=name)
 
 
 def prepare(report: str, given: dict[str, Any], settings: Settings) -> tuple[ReportSpec, dict[str, Any]]:

@@ -13,14 +13,15 @@ from functools import cached_property
 
 import pandas as pd
 
-from quire import charts, metrics
+from quire import metrics
+from quire.charts import executive as charts
 from quire.chart_style import use_brand
 from quire.config import get_settings
 from quire.errors import EmptyDataError
 from quire.display import Alerts, Callout, Grid, KpiCards, ReportHeader, Section, Table
 from quire.glossary import glossary
 from quire.metrics.kpi import Kpi
-from quire.periods import Period, add_months, resolve_period
+from quire.periods import Period, add_months, parse_period, resolve_period
 from quire.warehouse import queries
 from quire.warehouse.engine import engine
 
@@ -114,6 +115,7 @@ KPI_DEFS = {
     "nps": ("NPS", "points", "up_is_good"),
     "csat": ("CSAT", "percent", "up_is_good"),
 }
+ANOMALY_KPIS = ["mrr_growth", "nrr", "grr", "logo_churn", "on_time_rate", "project_margin", "nps", "csat"]
 HEADLINE = ["mrr", "arr", "mrr_growth", "nrr", "grr", "logo_churn", "arpa", "clv", "on_time_rate", "nps", "csat", "customers"]
 
 
@@ -157,7 +159,14 @@ class ExecutiveReport:
         return KpiCards([self.kpi(k) for k in HEADLINE], comparison_label=self.period.previous().label)
 
     def alerts(self) -> Section:
-        hist = self.history.melt(id_vars="period", var_name="kpi", value_name="value").dropna(subset=["value"])
+        # Levels (MRR, ARR, accounts, ARPA, CLV) trend by design, so "far from their own median" would
+        # flag every growing month; anomalies are looked for in rates only. Revenue churn is 1 − GRR and
+        # would repeat GRR's alert.
+        rates = [k for k in ANOMALY_KPIS if k in self.history]
+        labels = [parse_period(key).label for key in self.history["period"]]
+        # An ordered categorical keeps period order while the alert messages read "October 2026".
+        hist = self.history.assign(period=pd.Categorical(labels, categories=labels, ordered=True))
+        hist = hist.melt(id_vars="period", value_vars=rates, var_name="kpi", value_name="value").dropna(subset=["value"])
         hist["direction"] = hist["kpi"].map(lambda k: KPI_DEFS[k][2])
         hist["unit"] = hist["kpi"].map(lambda k: KPI_DEFS[k][1])
         hist["kpi"] = hist["kpi"].map(lambda k: KPI_DEFS[k][0])
@@ -176,7 +185,7 @@ class ExecutiveReport:
         months = [m for m in months if m >= self.data.first_month]
         trend = charts.mrr_trend(metrics.mrr_series(self.data.movements, [pd.Timestamp(m) for m in months]))
         table = Table(frame.rename(columns={"step": "Movement", "amount": "MRR"}), caption="MRR bridge", units={"MRR": "currency"})
-        return Section("Recurring revenue", [trend, Grid([waterfall, table])],
+        return Section("Recurring revenue", [trend, waterfall, table],
                        lead=f"MRR moved from {metrics.format_value(bridge.start_mrr, 'currency')} to "
                             f"{metrics.format_value(bridge.end_mrr, 'currency')} in {self.period.label}.")
 

@@ -67,6 +67,12 @@ def clients(conn: Connection) -> pd.DataFrame:
     return _read(conn, stmt)
 
 
+def experiments(conn: Connection) -> pd.DataFrame:
+    """Every experiment (all columns), oldest first."""
+    t = schema.experiments
+    return _read(conn, sa.select(t).order_by(t.c.started_on, t.c.experiment_id))
+
+
 def projects(conn: Connection, start: date, end: date) -> pd.DataFrame:
     """Projects due or delivered within ``start``..``end`` (all columns)."""
     t = schema.projects

@@ -1,0 +1,102 @@
+"""Charts of the executive report."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.ticker import PercentFormatter
+
+from quire.chart_style import to_chart
+from quire.charts import BAD, GOOD, HALF, WIDE, money_axis, palette, short_money
+from quire.display import Chart
+
+
+def mrr_trend(history: pd.Series, forecast: pd.DataFrame | None = None, *, highlight: pd.Timestamp | None = None) -> Chart:
+    """MRR by month, with the forecast and its interval band when given."""
+    colors = palette()
+    fig, ax = plt.subplots(figsize=WIDE)
+    x = pd.to_datetime(history.index)
+    ax.plot(x, history.values, color=colors[0], linewidth=2.2, label="MRR")
+    alt = f"Line chart of MRR by month from {x.min():%B %Y} ({short_money(history.iloc[0])}) to {x.max():%B %Y} ({short_money(history.iloc[-1])})"
+    if forecast is not None and not forecast.empty:
+        fx = pd.to_datetime(forecast["month"])
+        ax.plot([x.max(), *fx], [history.iloc[-1], *forecast["forecast"]], color=colors[1], linewidth=2, linestyle="--", label="Forecast")
+        ax.fill_between(fx, forecast["lower"], forecast["upper"], color=colors[1], alpha=0.18, linewidth=0, label="90% interval")
+        last = forecast.iloc[-1]
+        alt += (f"; the forecast reaches {short_money(last['forecast'])} by {pd.Timestamp(last['month']):%B %Y}"
+                f" (90% interval {short_money(last['lower'])} to {short_money(last['upper'])})")
+    if highlight is not None:
+        ax.axvline(highlight, color="#999999", linewidth=0.8, linestyle=":")
+    money_axis(ax)
+    ax.set_ylabel("MRR")
+    ax.legend(loc="upper left", frameon=False)
+    ax.margins(x=0.01)
+    return to_chart(fig, alt + ".")
+
+
+def bridge_waterfall(bridge_frame: pd.DataFrame, title_start: str, title_end: str) -> Chart:
+    """Waterfall from start MRR through each movement to end MRR.
+
+    ``bridge_frame`` has columns ``step`` and ``amount`` (signed; first row the start, last the end).
+    """
+    colors = palette()
+    steps = bridge_frame["step"].tolist()
+    amounts = bridge_frame["amount"].astype(float).tolist()
+    bottoms, heights, shades = [], [], []
+    running = 0.0
+    for i, amount in enumerate(amounts):
+        if i in (0, len(amounts) - 1):
+            bottoms.append(0.0)
+            heights.append(amount)
+            shades.append(colors[0])
+            running = amount
+        else:
+            bottoms.append(running if amount >= 0 else running + amount)
+            heights.append(abs(amount))
+            shades.append(GOOD if amount >= 0 else BAD)
+            running += amount
+    fig, ax = plt.subplots(figsize=WIDE)
+    ax.bar(steps, heights, bottom=bottoms, color=shades, width=0.62)
+    for i, amount in enumerate(amounts):
+        label = short_money(amount) if i in (0, len(amounts) - 1) else f"{'+' if amount >= 0 else '−'}{short_money(abs(amount))}"
+        ax.annotate(label, (i, bottoms[i] + heights[i]), ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
+    low = min(b for b in bottoms[1:-1]) if len(bottoms) > 2 else 0
+    ax.set_ylim(bottom=max(0.0, low - (amounts[0] - low) * 0.6 if low > 0 else 0.0))
+    money_axis(ax)
+    moves = ", ".join(f"{s.lower()} {'+' if a >= 0 else '−'}{short_money(abs(a))}" for s, a in zip(steps[1:-1], amounts[1:-1], strict=True))
+    alt = f"Waterfall chart of the MRR bridge from {short_money(amounts[0])} at {title_start} to {short_money(amounts[-1])} at {title_end}: {moves}."
+    return to_chart(fig, alt)
+
+
+def rate_trend(history: pd.DataFrame, columns: dict[str, str], *, ylabel: str, reference: float | None = None) -> Chart:
+    """Lines of rates (fractions) by period; ``columns`` maps a column to its legend label."""
+    colors = palette()
+    fig, ax = plt.subplots(figsize=HALF)
+    for i, (col, label) in enumerate(columns.items()):
+        ax.plot(history["period"], history[col], marker="o", markersize=3, linewidth=1.8, color=colors[i], label=label)
+    if reference is not None:
+        ax.axhline(reference, color="#888888", linewidth=0.8, linestyle=":")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylabel(ylabel)
+    ax.tick_params(axis="x", rotation=45, labelsize=7)
+    ax.legend(frameon=False, fontsize=8)
+    latest = history.iloc[-1]
+    alt = f"Line chart of {', '.join(columns.values())} by period from {history['period'].iloc[0]} to {latest['period']}; latest " + ", ".join(
+        f"{label} {latest[col]:.1%}" for col, label in columns.items() if pd.notna(latest[col]))
+    return to_chart(fig, alt + ".")
+
+
+def health_bands(distribution: pd.DataFrame) -> Chart:
+    """Horizontal bars: accounts and MRR share per health band."""
+    band_colors = {"healthy": "#2e7d32", "watch": "#f9a825", "at_risk": "#c62828"}
+    fig, ax = plt.subplots(figsize=HALF)
+    labels = [b.replace("_", " ").capitalize() for b in distribution["band"]]
+    ax.barh(labels, distribution["clients"], color=[band_colors.get(b, "#777777") for b in distribution["band"]])
+    for i, (n, share) in enumerate(zip(distribution["clients"], distribution["share"], strict=True)):
+        ax.annotate(f"{n} ({share:.0%} of MRR)", (n, i), va="center", xytext=(3, 0), textcoords="offset points", fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("Active accounts")
+    ax.set_xlim(0, max(distribution["clients"].max() * 1.45, 1))
+    alt = "Bar chart of active accounts by health band: " + ", ".join(
+        f"{lab} {n} accounts ({share:.0%} of MRR)" for lab, n, share in zip(labels, distribution["clients"], distribution["share"], strict=True))
+    return to_chart(fig, alt + ".")
