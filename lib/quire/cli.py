@@ -55,28 +55,85 @@ def validate() -> None:
 def run(
     report: Annotated[Optional[str], typer.Argument(help="Report id from reports.yaml.")] = None,
     param: Annotated[list[str], typer.Option("--param", "-p", help="name=value; repeat for several.")] = [],
-    all_reports: Annotated[bool, typer.Option("--all", help="Run every report of the catalog with its defaults.")] = False,
+    all_reports: Annotated[bool, typer.Option("--all", help="Run every report of the catalog with its defaults (per-client reports for every active client).")] = False,
+    all_clients: Annotated[bool, typer.Option("--all-clients", help="One run per active client.")] = False,
+    clients: Annotated[list[str], typer.Option("--clients", help="One run per active client matching field=value (sector, plan, region, brand); repeat to narrow.")] = [],
 ) -> None:
     """Run a report now and publish it under outputs/."""
     from quire.catalog import load_catalog
     from quire.parameters import parse_assignments
-    from quire.pipeline import run_report
+    from quire.pipeline import fan_out_clients
 
     settings = get_settings()
     if all_reports == bool(report):
         raise click.UsageError("give a REPORT or --all (not both)")
-    if all_reports and param:
-        raise click.UsageError("-p cannot be combined with --all")
+    if all_reports and (param or all_clients or clients):
+        raise click.UsageError("--all runs every report with its defaults; it takes no -p, --all-clients or --clients")
     given = parse_assignments(param)
-    reports = list(load_catalog(settings.catalog_path).reports) if all_reports else [report]
-    for rid in reports:
-        err.print(f"[bold]▶ {rid}[/bold]", highlight=False)
-        result = run_report(rid, given, settings=settings, progress=sys.stderr.isatty())
-        seconds = result.timings.get("total", 0.0)
-        out.print(f"[green]✓[/green] {rid} → {_relative(result.folder)}  ({seconds:.1f} s)", highlight=False)
+    catalog = load_catalog(settings.catalog_path)
+    fan_out = all_clients or bool(clients)
+    if fan_out and "client" in given:
+        raise click.UsageError("-p client=… names one client; --all-clients and --clients select many")
+    jobs: list[tuple[str, dict[str, str]]] = []
+    for rid in list(catalog.reports) if all_reports else [report]:
+        spec = catalog.get(rid)
+        if fan_out and spec.fan_out != "clients":
+            raise click.UsageError(f"report {rid!r} does not run per client")
+        if spec.fan_out == "clients" and (fan_out or all_reports):
+            selected = fan_out_clients(parse_assignments(clients), settings)
+            jobs += [(rid, {**given, "client": slug}) for slug in selected]
+        else:
+            jobs.append((rid, given))
+    failures = _run_jobs(jobs)
+    if failures:
+        raise typer.Exit(1)
+
+
+def _run_jobs(jobs: list[tuple[str, dict[str, str]]]) -> int:
+    """Run each (report, parameters) in turn; one failing run does not stop the others. Returns the failures."""
+    from quire.pipeline import run_report
+
+    summary = Table("report", "client", "status", "output / error", "seconds")
+    failures = 0
+    for number, (rid, given) in enumerate(jobs, start=1):
+        label = rid + (f" · {given['client']}" if "client" in given else "")
+        err.print(f"[bold]▶ {label}[/bold] ({number}/{len(jobs)})", highlight=False)
+        try:
+            result = run_report(rid, given, progress=sys.stderr.isatty())
+        except QuireError as exc:
+            if len(jobs) == 1:
+                raise
+            failures += 1
+            err.print(f"[red]✗[/red] {label}: {exc}", highlight=False)
+            summary.add_row(rid, given.get("client", ""), "[red]failed[/red]", str(exc), "")
+            continue
+        out.print(f"[green]✓[/green] {label} → {_relative(result.folder)}  ({result.timings.get('total', 0):.1f} s)", highlight=False)
         for kind in ("html", "pdf"):
             if kind in result.files:
                 out.print(f"    {kind}: {_relative(result.files[kind])}", highlight=False)
+        summary.add_row(rid, result.client or "", "[green]ok[/green]", _relative(result.folder), f"{result.timings.get('total', 0):.1f}")
+    if len(jobs) > 1:
+        summary.title = f"{len(jobs) - failures} of {len(jobs)} runs succeeded"
+        out.print(summary)
+    return failures
+
+
+@app.command("clients")
+def list_clients() -> None:
+    """List the warehouse's clients (slug, sector, brand, status) for -p client=… and --clients."""
+    from quire.warehouse import queries
+    from quire.warehouse.engine import engine
+
+    eng = engine(get_settings().warehouse)
+    try:
+        with eng.connect() as conn:
+            frame = queries.clients(conn)
+    finally:
+        eng.dispose()
+    table = Table("slug", "name", "sector", "plan", "region", "brand", "status")
+    for row in frame.itertuples():
+        table.add_row(row.slug, row.name, row.sector, row.plan, row.region, row.brand, row.status)
+    out.print(table)
 
 
 @warehouse_app.command("build")

@@ -41,6 +41,7 @@ class RunResult:
     parameters: dict[str, Any]
     headline: list[dict[str, Any]]
     timings: dict[str, float] = field(default_factory=dict)
+    client: str | None = None
 
     @property
     def files(self) -> dict[str, Path]:
@@ -57,7 +58,31 @@ def versions() -> dict[str, str]:
     return found
 
 
-def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict[str, Any], settings: Settings) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Tenant:
+    """The client a run belongs to, from the warehouse record (never from request text beyond its slug)."""
+
+    slug: str
+    name: str
+    brand: str
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A validated run: the report, its typed parameters and its tenant, if any."""
+
+    spec: ReportSpec
+    params: dict[str, Any]
+    tenant: Tenant | None = None
+
+    @property
+    def brand(self) -> str:
+        """A client's run wears the client's brand; other runs the brand parameter or the catalog's."""
+        return self.tenant.brand if self.tenant else (self.params.get("brand") or self.spec.brand)
+
+
+def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict[str, Any],
+                            settings: Settings) -> tuple[dict[str, Any], Tenant | None]:
     """Check data-dependent parameters against the warehouse before any kernel starts.
 
     A ``period`` must lie within the complete months of the data (``latest`` becomes the
@@ -66,11 +91,11 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
     """
     kinds = {name: d.spec.type for name, d in declared.items() if d.spec.type in ("period", "client", "experiment")}
     if not kinds:
-        return params
+        return params, None
     from quire.warehouse import queries
     from quire.warehouse.engine import engine as warehouse_engine
 
-    resolved = dict(params)
+    resolved, tenant = dict(params), None
     eng = warehouse_engine(settings.warehouse)
     try:
         with eng.connect() as conn:
@@ -79,17 +104,20 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
                     first, last = queries.data_range(conn)
                     resolved[name] = resolve_period(params[name], first_month=first, last_month=last, parameter=name).key
                 elif kind == "client":
-                    _require(name, params[name], queries.clients(conn)["slug"].tolist(), "client", "quire clients")
+                    row = queries.client_by_slug(conn, params[name]) if params[name] else None
+                    if row is None:
+                        _unknown(name, params[name], queries.clients(conn)["slug"].tolist(), "client", "quire clients")
+                    tenant = Tenant(row["slug"], row["name"], row["brand"])
                 else:
-                    _require(name, params[name], queries.experiments(conn)["key"].tolist(), "experiment", None)
+                    known = queries.experiments(conn)["key"].tolist()
+                    if params[name] not in known:
+                        _unknown(name, params[name], known, "experiment", None)
     finally:
         eng.dispose()
-    return resolved
+    return resolved, tenant
 
 
-def _require(name: str, value: str, known: list[str], kind: str, command: str | None) -> None:
-    if value in known:
-        return
+def _unknown(name: str, value: str, known: list[str], kind: str, command: str | None) -> None:
     listed = ", ".join(known[:8]) + (f" … ({len(known)} in all; `{command}` lists them)" if len(known) > 8 and command else "")
     if not value:
         raise ParameterError(f"parameter '{name}' is required: name a {kind}, e.g. -p {name}={known[0] if known else '…'}",
@@ -99,12 +127,12 @@ def _require(name: str, value: str, known: list[str], kind: str, command: str | 
     raise ParameterError(f"parameter '{name}': no {kind} {value!r} in the warehouse; {hint}known: {listed}", parameter=name)
 
 
-def prepare(report: str, given: dict[str, Any], settings: Settings) -> tuple[ReportSpec, dict[str, Any]]:
+def prepare(report: str, given: dict[str, Any], settings: Settings) -> RunPlan:
     """Look the report up and validate its parameters; raises before anything is written."""
     spec = load_catalog(settings.catalog_path).get(report)
     declared = declared_parameters(spec, settings.home)
     params = validate_parameters(spec.id, declared, given)
-    return spec, resolve_data_parameters(declared, params, settings)
+    return RunPlan(spec, *resolve_data_parameters(declared, params, settings))
 
 
 def report_outputs(nb: nbformat.NotebookNode) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -129,10 +157,13 @@ def run_report(report: str, given: dict[str, Any] | None = None, *, settings: Se
 
     settings = settings or get_settings()
     t0 = time.perf_counter()
-    spec, params = prepare(report, given or {}, settings)
-    brand = load_brand(params.get("brand") or spec.brand, settings.templates_dir)
+    plan = prepare(report, given or {}, settings)
+    spec, params, tenant = plan.spec, plan.params, plan.tenant
+    brand = load_brand(plan.brand, settings.templates_dir)
     started = datetime.now(timezone.utc)
-    folder = RunFolder(settings.outputs_dir, spec.id, new_run_id(started), f"{started:%Y-%m-%d}")
+    # The client's slug (validated, and found in the warehouse) names its runs' folders.
+    run_id = new_run_id(started) + (f"-{tenant.slug}" if tenant else "")
+    folder = RunFolder(settings.outputs_dir, spec.id, run_id, f"{started:%Y-%m-%d}")
     staging = folder.create()
     timings = {"validate": time.perf_counter() - t0}
     try:
@@ -144,7 +175,7 @@ def run_report(report: str, given: dict[str, Any] | None = None, *, settings: Se
         timings["execute"] = time.perf_counter() - t
         meta, headline = report_outputs(nb)
         meta = {"title": spec.title, **meta, "report_id": spec.id, "run_id": folder.run_id,
-                "generated": f"{started:%d %B %Y}"}
+                "generated": f"{started:%d %B %Y}", "client": tenant.name if tenant else meta.get("client")}
         t = time.perf_counter()
         html = render_html(nb, brand=brand, meta=meta)
         (staging / "report.html").write_text(html, encoding="utf-8")
@@ -156,7 +187,8 @@ def run_report(report: str, given: dict[str, Any] | None = None, *, settings: Se
         timings["total"] = time.perf_counter() - t0
         write_json(staging / "run.json", {
             "run_id": folder.run_id, "report": spec.id, "title": meta.get("title"), "status": "succeeded",
-            "parameters": params, "period": meta.get("period"), "client": meta.get("client"), "brand": brand.key,
+            "parameters": params, "period": meta.get("period"),
+            "client": tenant.slug if tenant else None, "client_name": meta.get("client"), "brand": brand.key,
             "started_at": started.isoformat(), "finished_at": datetime.now(timezone.utc).isoformat(),
             "timings": {k: round(v, 3) for k, v in timings.items()}, "versions": versions(), "headline": headline,
         })
@@ -168,7 +200,38 @@ def run_report(report: str, given: dict[str, Any] | None = None, *, settings: Se
     except BaseException:
         folder.discard()
         raise
-    return RunResult(folder.run_id, spec.id, published, params, headline, timings)
+    return RunResult(folder.run_id, spec.id, published, params, headline, timings, tenant.slug if tenant else None)
 
 
-__all__ = ["RunResult", "run_report", "prepare", "report_outputs", "QuireError"]
+def fan_out_clients(filters: dict[str, str], settings: Settings | None = None) -> list[str]:
+    """Slugs of the active clients matching every ``field=value`` filter (sector, plan, region, brand).
+
+    An unknown field, or filters that match no active client, are :class:`ParameterError`s
+    that list what exists.
+    """
+    from quire.warehouse import queries
+    from quire.warehouse.engine import engine as warehouse_engine
+
+    settings = settings or get_settings()
+    eng = warehouse_engine(settings.warehouse)
+    try:
+        with eng.connect() as conn:
+            clients = queries.clients(conn)
+    finally:
+        eng.dispose()
+    active = clients[clients["status"] == "active"]
+    for field_name, value in filters.items():
+        if field_name not in FAN_OUT_FIELDS:
+            raise ParameterError(f"cannot select clients by {field_name!r}; use one of {', '.join(FAN_OUT_FIELDS)}")
+        if value not in set(active[field_name]):
+            known = ", ".join(sorted(set(active[field_name])))
+            raise ParameterError(f"no active client has {field_name}={value}; values in use: {known}")
+        active = active[active[field_name] == value]
+    if active.empty:
+        raise ParameterError("no active client matches " + " and ".join(f"{k}={v}" for k, v in filters.items()))
+    return sorted(active["slug"])
+
+
+FAN_OUT_FIELDS = ("sector", "plan", "region", "brand")
+
+__all__ = ["RunPlan", "RunResult", "Tenant", "fan_out_clients", "prepare", "report_outputs", "run_report", "QuireError"]

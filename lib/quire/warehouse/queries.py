@@ -57,14 +57,23 @@ def mrr_movements(conn: Connection, until: date) -> pd.DataFrame:
     return _read(conn, stmt)
 
 
-def clients(conn: Connection) -> pd.DataFrame:
-    """Every client, with ``brand`` the effective brand (the client's own, else its organization's)."""
+def _clients_select() -> sa.Select:
     c, o = schema.clients, schema.organizations
-    stmt = (sa.select(c.c.client_id, c.c.org_id, c.c.name, c.c.slug, c.c.sector, c.c.plan, c.c.region,
+    return (sa.select(c.c.client_id, c.c.org_id, c.c.name, c.c.slug, c.c.sector, c.c.plan, c.c.region,
                       c.c.signup_date, c.c.contact_email, c.c.status, c.c.churned_on,
                       sa.func.coalesce(c.c.brand, o.c.brand).label("brand"))
-            .join_from(c, o, c.c.org_id == o.c.org_id).order_by(c.c.client_id))
-    return _read(conn, stmt)
+            .join_from(c, o, c.c.org_id == o.c.org_id))
+
+
+def clients(conn: Connection) -> pd.DataFrame:
+    """Every client, with ``brand`` the effective brand (the client's own, else its organization's)."""
+    return _read(conn, _clients_select().order_by(schema.clients.c.client_id))
+
+
+def client_by_slug(conn: Connection, slug: str) -> pd.Series | None:
+    """One client's row as :func:`clients` gives it (effective brand included), or None."""
+    frame = _read(conn, _clients_select().where(schema.clients.c.slug == slug))
+    return None if frame.empty else frame.iloc[0]
 
 
 def experiments(conn: Connection) -> pd.DataFrame:
