@@ -1,0 +1,302 @@
+"""Brand kits: the colours, fonts, logo and legal lines a report is dressed in.
+
+A kit is a folder ``templates/brands/<key>/`` holding ``brand.yaml`` and a logo file.
+Loading validates everything a renderer would otherwise trip over later: unknown keys,
+malformed colours, a missing logo and — because reports are read by people — text
+contrast (WCAG AA, 4.5:1) for body text on the background and for the white text the
+cover and headings put on the primary colour.
+
+The same :class:`Brand` drives the HTML/PDF template (:meth:`Brand.css_variables`,
+:meth:`Brand.logo_data_uri`) and the charts (:attr:`Brand.palette`, via
+:mod:`quire.chart_style`), so a report and its charts always agree.
+"""
+
+from __future__ import annotations
+
+import base64
+import colorsys
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from quire.errors import ConfigError
+
+BRAND_FILE = "brand.yaml"
+MIN_CONTRAST = 4.5  # WCAG 2 AA for normal-size text
+WHITE = "#ffffff"
+LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+DEFAULT_FONT_STACK = '"Helvetica Neue", Helvetica, Arial, "DejaVu Sans", sans-serif'
+
+_HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+# A CSS font-family list: names, quoted names, commas and spaces; nothing that could end
+# the declaration (; { } < >) and no url() or escapes.
+_FONT_STACK = re.compile(r"""^[A-Za-z0-9 ,'"\-_]+$""")
+_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+# -- colour arithmetic ---------------------------------------------------------------------
+
+def _rgb(color: str) -> tuple[float, float, float]:
+    h = color.lstrip("#")
+    return tuple(int(h[i:i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
+
+
+def _hex(rgb: tuple[float, float, float]) -> str:
+    return "#" + "".join(f"{round(max(0.0, min(1.0, c)) * 255):02x}" for c in rgb)
+
+
+def relative_luminance(color: str) -> float:
+    """WCAG relative luminance of ``#rrggbb`` (0 black … 1 white)."""
+    def lin(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (lin(c) for c in _rgb(color))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG contrast ratio of two colours, from 1 (none) to 21 (black on white)."""
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def mix(a: str, b: str, weight: float) -> str:
+    """``a`` blended with ``b``: ``weight`` 0 is all ``a``, 1 is all ``b``."""
+    return _hex(tuple(x + (y - x) * weight for x, y in zip(_rgb(a), _rgb(b), strict=True)))  # type: ignore[arg-type]
+
+
+def _with_lightness(color: str, lightness: float) -> str:
+    h, _, s = colorsys.rgb_to_hls(*_rgb(color))
+    return _hex(colorsys.hls_to_rgb(h, max(0.0, min(1.0, lightness)), s))
+
+
+def adjust_for_contrast(color: str, against: str, target: float = MIN_CONTRAST) -> str:
+    """The nearest colour of the same hue and saturation that reaches ``target`` contrast against ``against``.
+
+    Darkens ``color`` when ``against`` is light and lightens it when ``against`` is dark.
+    """
+    h, light, s = colorsys.rgb_to_hls(*_rgb(color))
+    step = -0.01 if relative_luminance(against) > 0.18 else 0.01
+    candidate = color
+    for _ in range(101):
+        if contrast_ratio(candidate, against) >= target:
+            return candidate
+        light = max(0.0, min(1.0, light + step))
+        candidate = _hex(colorsys.hls_to_rgb(h, light, s))
+    return "#000000" if step < 0 else WHITE
+
+
+def _normalise_hex(value: str) -> str:
+    value = value.lower()
+    if len(value) == 4:
+        value = "#" + "".join(c * 2 for c in value[1:])
+    return value
+
+
+# -- models --------------------------------------------------------------------------------
+
+class BrandColors(BaseModel):
+    """The five colours of a brand, each ``#rrggbb`` (``#rgb`` is accepted and expanded)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    primary: str = Field(description="Cover band, headings, first chart series; white text must read on it.")
+    secondary: str = Field(description="Second chart series, table header rule, accents.")
+    accent: str = Field(description="Highlights: KPI card edge, third chart series.")
+    text: str = Field(default="#1f2933", description="Body text; must read on background.")
+    background: str = Field(default=WHITE, description="Page background.")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _hex_colour(cls, value: Any) -> str:
+        if not isinstance(value, str) or not _HEX.match(value.strip()):
+            raise ValueError(f"{value!r} is not a colour; write it as hex #RRGGBB, e.g. #1f3a5f")
+        return _normalise_hex(value.strip())
+
+
+class Brand(BaseModel):
+    """A validated brand kit. Build one with :func:`load_brand`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str = Field(description="Folder name of the kit; what reports.yaml and the brand parameter name.")
+    folder: Path = Field(description="The kit's folder (the logo path is relative to it).")
+    name: str = Field(min_length=1, max_length=120, description="Display name, e.g. the agency's name.")
+    logo: str = Field(description="Logo file relative to the brand folder (SVG preferred; PNG/JPEG accepted).")
+    colors: BrandColors
+    font_stack: str = Field(default=DEFAULT_FONT_STACK, description="CSS font-family list, best first.")
+    cover_text: str = Field(default="", max_length=600, description="A sentence or two on the cover.")
+    footer: str = Field(default="", max_length=200, description="Confidentiality line in every page footer.")
+    contact: str = Field(default="", max_length=300, description="Who to contact about the report.")
+    legal: str = Field(default="", max_length=1000, description="Legal small print at the end of the report.")
+    show_powered_by: bool = Field(default=False, description="Say 'Powered by Quire'; white-label reports leave it off.")
+
+    @field_validator("font_stack")
+    @classmethod
+    def _font_stack(cls, value: str) -> str:
+        value = value.strip()
+        if not value or not _FONT_STACK.match(value):
+            raise ValueError(f"{value!r} is not a CSS font-family list; use names separated by commas, "
+                             f"e.g. {DEFAULT_FONT_STACK}")
+        return value
+
+    @field_validator("logo")
+    @classmethod
+    def _logo_name(cls, value: str) -> str:
+        path = Path(value)
+        if path.is_absolute() or ".." in path.parts:
+            raise ValueError(f"{value!r} must be a file inside the brand folder, e.g. logo.svg")
+        if path.suffix.lower() not in LOGO_TYPES:
+            raise ValueError(f"{value!r} is not a supported logo type; use one of {', '.join(LOGO_TYPES)}")
+        return value
+
+    # -- derived -----------------------------------------------------------------------
+    @property
+    def logo_path(self) -> Path:
+        return self.folder / self.logo
+
+    @cached_property
+    def palette(self) -> list[str]:
+        """Chart colours, best first: primary, secondary, accent, then tints and shades of them.
+
+        Eight distinct hex colours, so a chart with up to eight series never repeats one; the
+        derived ones are tints and shades rather than blends, which turn muddy.
+        """
+        c = self.colors
+        candidates = [c.primary, c.secondary, c.accent,
+                      mix(c.primary, WHITE, 0.5), mix(c.secondary, WHITE, 0.45), mix(c.accent, "#000000", 0.35),
+                      "#7b8794", mix(c.secondary, "#000000", 0.4), mix(c.accent, WHITE, 0.5), "#3e4c59"]
+        out: list[str] = []
+        for colour in candidates:
+            if colour not in out:
+                out.append(colour)
+        return out[:8]
+
+    def css_variables(self) -> str:
+        """A ``:root { --q-… }`` block with the brand's colours, tints and font stack for the template."""
+        c = self.colors
+        values = {
+            "primary": c.primary,
+            "primary-dark": mix(c.primary, "#000000", 0.25),
+            "primary-tint": mix(c.primary, c.background, 0.92),
+            "primary-soft": mix(c.primary, c.background, 0.8),
+            "secondary": c.secondary,
+            "secondary-tint": mix(c.secondary, c.background, 0.9),
+            "secondary-text": adjust_for_contrast(c.secondary, c.background),
+            "accent": c.accent,
+            "accent-tint": mix(c.accent, c.background, 0.85),
+            "text": c.text,
+            "muted": adjust_for_contrast(mix(c.text, c.background, 0.35), c.background),
+            "rule": mix(c.text, c.background, 0.85),
+            "zebra": mix(c.primary, c.background, 0.955),
+            "background": c.background,
+            "on-primary": WHITE,
+        }
+        lines = [f"  --q-{k}: {v};" for k, v in values.items()]
+        lines.append(f"  --q-font: {self.font_stack};")
+        return ":root {\n" + "\n".join(lines) + "\n}"
+
+    def logo_data_uri(self) -> str:
+        """The logo as a ``data:`` URI, so HTML and PDF carry it with no file beside them."""
+        mime = LOGO_TYPES[self.logo_path.suffix.lower()]
+        return f"data:{mime};base64," + base64.b64encode(self.logo_path.read_bytes()).decode("ascii")
+
+    def public_dict(self) -> dict[str, Any]:
+        """The kit as plain data (for templates and ``run.json``), without local paths."""
+        return {**self.model_dump(exclude={"folder"}), "palette": self.palette}
+
+
+# -- loading -------------------------------------------------------------------------------
+
+def _brands_dir(templates_dir: Path | str | None) -> Path:
+    if templates_dir is None:
+        from quire.config import get_settings
+
+        templates_dir = get_settings().templates_dir
+    return Path(templates_dir) / "brands"
+
+
+def list_brands(templates_dir: Path | str | None = None) -> list[str]:
+    """Names of the brand kits under ``<templates_dir>/brands`` (folders holding a brand.yaml), sorted."""
+    root = _brands_dir(templates_dir)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / BRAND_FILE).is_file())
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"unknown key '{where}'"
+    if error["type"] == "missing":
+        return f"'{where}' is required"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}"
+
+
+def _check_contrast(brand: Brand, source: Path) -> None:
+    c = brand.colors
+    problems = []
+    ratio = contrast_ratio(c.text, c.background)
+    if ratio < MIN_CONTRAST:
+        problems.append(f"colors.text {c.text} on colors.background {c.background} has contrast {ratio:.2f}:1, "
+                        f"below {MIN_CONTRAST}:1; try text {adjust_for_contrast(c.text, c.background)}")
+    ratio = contrast_ratio(WHITE, c.primary)
+    if ratio < MIN_CONTRAST:
+        problems.append(f"white text on colors.primary {c.primary} (cover and headers) has contrast {ratio:.2f}:1, "
+                        f"below {MIN_CONTRAST}:1; try a darker primary such as {adjust_for_contrast(c.primary, WHITE)}")
+    if problems:
+        raise ConfigError(f"brand '{brand.key}' ({source}): " + "; ".join(problems),
+                          hint="WCAG AA asks for 4.5:1 so that reports stay readable in print and on screen")
+
+
+def load_brand(name: str, templates_dir: Path | str | None = None) -> Brand:
+    """Load and validate the brand kit ``name`` from ``<templates_dir>/brands/<name>/brand.yaml``.
+
+    ``templates_dir`` defaults to the configured one (``QUIRE_HOME/templates``). Every
+    problem raises :class:`~quire.errors.ConfigError` with a message naming the file and
+    the key: unknown brand (listing the available ones), YAML syntax (with the line),
+    unknown or missing keys, malformed colours, a missing logo, insufficient contrast.
+    """
+    root = _brands_dir(templates_dir)
+    available = list_brands(templates_dir)
+    if not isinstance(name, str) or not _KEY.match(name) or name not in available:
+        choices = ", ".join(available) if available else f"none found in {root}"
+        raise ConfigError(f"unknown brand {name!r}; available brands: {choices}",
+                          hint=f"add a folder {root}/<name>/ with a {BRAND_FILE}")
+    folder = root / name
+    source = folder / BRAND_FILE
+    try:
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"brand '{name}': {source} is not valid YAML{line}: {exc.problem or exc}") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"brand '{name}': cannot read {source}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"brand '{name}': {source} must be a mapping of keys (name, logo, colors, …), "
+                          f"not {type(data).__name__}")
+    reserved = {"key", "folder"} & set(data)
+    if reserved:
+        raise ConfigError(f"brand '{name}' ({source}): unknown key '{sorted(reserved)[0]}' "
+                          f"(the brand's key is its folder name)")
+    try:
+        brand = Brand(key=name, folder=folder, **data)
+    except ValidationError as exc:
+        details = "; ".join(_describe(e) for e in exc.errors())
+        allowed = ", ".join(f for f in Brand.model_fields if f not in ("key", "folder"))
+        hint = f"allowed keys: {allowed}" if "unknown key" in details else None
+        raise ConfigError(f"brand '{name}' ({source}): {details}", hint=hint) from None
+    if not brand.logo_path.is_file():
+        raise ConfigError(f"brand '{name}' ({source}): logo file {brand.logo_path} does not exist",
+                          hint="put the logo in the brand folder and name it in 'logo:'")
+    _check_contrast(brand, source)
+    return brand
+
+
+__all__ = ["Brand", "BrandColors", "load_brand", "list_brands", "contrast_ratio", "adjust_for_contrast", "mix",
+           "relative_luminance", "MIN_CONTRAST"]

@@ -1,0 +1,284 @@
+"""Rendering: an executed notebook to self-contained HTML, and that HTML to PDF.
+
+HTML comes from nbconvert with the ``quire`` template family (``templates/quire``):
+outputs only, a cover page from the run's metadata, the brand's colours as CSS custom
+properties, the stylesheet inlined and the logo as a data URI, so the file opens
+offline and survives e-mail. The PDF is WeasyPrint printing that same HTML, which
+reads the template's ``@page`` rules (A4, running header, "Page N of M").
+
+Neither step touches the network: the HTML is cleaned of scripts and remote resource
+references, and the PDF renderer's URL fetcher refuses everything but ``data:`` URIs
+and files inside the templates folder, so a hostile URL in report data cannot make the
+renderer fetch it.
+
+Exporters are built once per templates folder and reused (building one and compiling
+its template costs more than rendering a typical report).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from quire.brand import Brand
+from quire.errors import RenderError
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_NAME = "quire"
+#: What a report shows of an output, best first; anything else (our JSON mimetypes,
+#: widgets, JavaScript) is never displayed.
+DISPLAY_PRIORITY = ["text/html", "image/svg+xml", "image/png", "image/jpeg", "text/markdown", "text/plain"]
+_LANG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
+
+_exporters: dict[Path, Any] = {}
+_exporter_locks: dict[Path, threading.Lock] = {}
+_registry_lock = threading.Lock()
+
+
+def _templates_dir(templates_dir: Path | str | None) -> Path:
+    if templates_dir is None:
+        from quire.config import get_settings
+
+        templates_dir = get_settings().templates_dir
+    return Path(templates_dir).resolve()
+
+
+def _new_exporter(templates_dir: Path):
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+
+    if not (templates_dir / TEMPLATE_NAME / "index.html.j2").is_file():
+        raise RenderError(f"report template not found: {templates_dir / TEMPLATE_NAME / 'index.html.j2'}",
+                          hint="QUIRE_HOME must point at a checkout with templates/quire/")
+    config = Config()
+    config.NbConvertBase.display_data_priority = DISPLAY_PRIORITY
+    # Cells tagged by analysts can drop themselves or their outputs from the report.
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_cell_tags = ["remove-cell", "remove_cell"]
+    config.TagRemovePreprocessor.remove_all_outputs_tags = ["remove-output", "remove_output"]
+    return HTMLExporter(
+        config=config,
+        extra_template_basedirs=[str(templates_dir)],
+        template_name=TEMPLATE_NAME,
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        exclude_anchor_links=True,
+        embed_images=True,
+    )
+
+
+def get_exporter(templates_dir: Path | str | None = None):
+    """The shared HTMLExporter for ``templates_dir`` and the lock that serialises its use.
+
+    nbconvert exporters re-register filters on every call, so concurrent renders with one
+    exporter (the scheduler runs reports in threads) must take turns.
+    """
+    root = _templates_dir(templates_dir)
+    with _registry_lock:
+        if root not in _exporters:
+            _exporters[root] = _new_exporter(root)
+            _exporter_locks[root] = threading.Lock()
+        return _exporters[root], _exporter_locks[root]
+
+
+def report_resources(brand: Brand, meta: dict[str, Any]) -> dict[str, Any]:
+    """What the template reads from ``resources['quire']``: the run's metadata and the brand, ready to use."""
+    lang = str(meta.get("language") or meta.get("lang") or "en")
+    if not _LANG.match(lang):
+        lang = "en"
+    return {
+        "title": meta.get("title") or "Report",
+        "subtitle": meta.get("subtitle") or "",
+        "period": meta.get("period") or "",
+        "client": meta.get("client") or "",
+        "generated": meta.get("generated") or "",
+        "report_id": meta.get("report_id") or "",
+        "run_id": meta.get("run_id") or "",
+        "lang": lang,
+        "brand": brand,
+        "brand_css": brand.css_variables(),
+        "logo": brand.logo_data_uri(),
+    }
+
+
+def render_html(nb: nbformat.NotebookNode, *, brand: Brand, meta: dict[str, Any],
+                templates_dir: Path | str | None = None) -> str:
+    """The executed notebook ``nb`` as one self-contained, branded HTML report.
+
+    ``meta`` holds the run's title, subtitle, period, client, generated (a date string),
+    report_id and run_id; see :func:`report_resources`. ``templates_dir`` defaults to the
+    one the brand kit came from when it holds the report template, else the configured one.
+    Raises :class:`~quire.errors.RenderError` when the notebook or template cannot be rendered.
+    """
+    if templates_dir is None:
+        beside_brand = brand.folder.parent.parent  # templates/brands/<key> -> templates
+        if (beside_brand / TEMPLATE_NAME / "index.html.j2").is_file():
+            templates_dir = beside_brand
+    exporter, lock = get_exporter(templates_dir)
+    try:
+        resources = {"quire": report_resources(brand, meta)}
+        with lock:
+            body, _ = exporter.from_notebook_node(nb, resources=resources)
+    except RenderError:
+        raise
+    except Exception as exc:  # nbconvert, jinja2 and nbformat raise many types
+        raise RenderError(f"could not render the report to HTML: {type(exc).__name__}: {exc}",
+                          hint="check that the notebook ran to the end and that templates/quire is intact") from exc
+    return clean_html(body)
+
+
+# -- keeping the HTML self-contained ----------------------------------------------------------
+
+_REMOTE = re.compile(r"^\s*(?!data:|#)[a-z][a-z0-9+.-]*:|^\s*//", re.IGNORECASE)
+_DROP_TAGS = ("script", "iframe", "object", "embed", "link", "base", "frame", "frameset", "applet", "meta[http-equiv]")
+_SRC_ATTRS = ("src", "srcset", "data", "poster", "background", "xlink:href", "formaction", "action")
+# Anything the parse below could change matches this; a report made of display objects does
+# not, and skips the parse (which costs as much as the nbconvert render itself).
+_SUSPICIOUS = re.compile(
+    r"<\s*(?:script|iframe|object|embed|link|base|frame|frameset|applet|meta[^>]*http-equiv)\b"
+    r"|\son[a-z]+\s*="
+    r"|\b(?:src|srcset|data|poster|background|xlink:href|formaction|action|href)\s*=\s*(?![\"']?(?:data:|#))"
+    r"|url\s*\(|@import|javascript:|vbscript:",
+    re.IGNORECASE)
+
+
+def clean_html(document: str) -> str:
+    """Remove what would run code or load something at display time: scripts, frames, remote sources.
+
+    Display objects escape their data already; this is the second line of defence for
+    HTML a notebook produced some other way (a pandas Styler, raw ``HTML(...)``).
+    Links (``<a href>``) stay: following one is the reader's choice, not an automatic load.
+    """
+    if not _SUSPICIOUS.search(document):
+        return document
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(document, "html.parser")
+    changed = False
+    for selector in _DROP_TAGS:
+        for tag in soup.select(selector):
+            tag.decompose()
+            changed = True
+    for tag in soup.find_all(True):
+        for attr in list(tag.attrs):
+            value = tag.attrs[attr]
+            text = " ".join(value) if isinstance(value, list) else str(value)
+            lower = attr.lower()
+            if lower.startswith("on"):
+                del tag.attrs[attr]
+                changed = True
+            elif lower in _SRC_ATTRS and _REMOTE.search(text):
+                del tag.attrs[attr]
+                changed = True
+            elif lower == "href" and tag.name != "a" and _REMOTE.search(text):
+                del tag.attrs[attr]
+                changed = True
+            elif lower == "href" and tag.name == "a" and text.strip().lower().startswith(("javascript:", "vbscript:")):
+                del tag.attrs[attr]
+                changed = True
+            elif lower == "style" and re.search(r"url\s*\(\s*['\"]?\s*(?!data:)[a-z]+:", text, re.IGNORECASE):
+                del tag.attrs[attr]
+                changed = True
+    for style in soup.find_all("style"):
+        css = style.string or ""
+        if re.search(r"@import|url\s*\(\s*['\"]?\s*(?!data:)[a-z]+:", css, re.IGNORECASE):
+            style.string = re.sub(r"@import[^;]*;", "", css)
+            style.string = re.sub(r"url\s*\(\s*['\"]?\s*(?!data:)[a-z]+:[^)]*\)", "none", style.string, flags=re.IGNORECASE)
+            changed = True
+    if not changed:
+        return document
+    return str(soup)
+
+
+# -- PDF --------------------------------------------------------------------------------------
+
+def _safe_fetcher(allowed_root: Path):
+    """A WeasyPrint URL fetcher that serves ``data:`` URIs and files under ``allowed_root`` only.
+
+    Everything else (http, https, ftp, files elsewhere) is refused before any connection is
+    made; WeasyPrint then logs a warning and renders without the resource.
+    """
+    from urllib.parse import unquote, urlparse
+
+    root = allowed_root.resolve()
+
+    def check(url: str) -> None:
+        scheme = url.split(":", 1)[0].lower()
+        if scheme == "data":
+            return
+        if scheme == "file":
+            path = Path(unquote(urlparse(url).path)).resolve()
+            if path == root or root in path.parents:
+                return
+        log.warning("refused to fetch %s while rendering a PDF", url[:200])
+        raise ValueError(f"refused to fetch {url[:200]}: reports may only use embedded resources")
+
+    try:
+        from weasyprint.urls import URLFetcher  # WeasyPrint >= 66: fetchers are classes
+    except ImportError:  # older WeasyPrint: a plain function
+        from weasyprint import default_url_fetcher
+
+        def fetch(url: str):
+            check(url)
+            return default_url_fetcher(url)
+
+        return fetch
+
+    class SafeFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            check(url)
+            return super().fetch(url, headers)
+
+    return SafeFetcher(timeout=5, allow_redirects=False)
+
+
+_font_config = None
+_PAGED_BODY = re.compile(r'(<body class="q-doc)')
+_pdf_lock = threading.Lock()  # WeasyPrint's font configuration is shared; renders take turns
+
+
+def render_pdf(html: str, *, base_dir: Path | str | None = None) -> bytes:
+    """Print ``html`` (from :func:`render_html`) to PDF bytes with WeasyPrint.
+
+    ``base_dir`` resolves relative URLs (default: the templates folder); only ``data:``
+    URIs and files below it are ever read. Raises :class:`~quire.errors.RenderError`.
+    """
+    global _font_config
+    try:
+        import weasyprint
+        from weasyprint.text.fonts import FontConfiguration
+    except (ImportError, OSError) as exc:  # OSError: pango/cairo libraries missing
+        raise RenderError(f"WeasyPrint cannot start: {exc}",
+                          hint="install the system libraries with `make system` (libpango)") from exc
+    root = _templates_dir(base_dir)
+    # Tell the stylesheet a paged-media engine is printing: it moves the running header
+    # and footer into the page margins (a browser printing the same HTML cannot).
+    html = _PAGED_BODY.sub(r"\1 q-paged", html, count=1)
+    try:
+        with _pdf_lock:
+            if _font_config is None:
+                _font_config = FontConfiguration()
+            document = weasyprint.HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=_safe_fetcher(root))
+            return document.write_pdf(font_config=_font_config)
+    except Exception as exc:
+        raise RenderError(f"could not print the report to PDF: {type(exc).__name__}: {exc}",
+                          hint="the HTML report was written; open it to see which part is malformed") from exc
+
+
+def pdf_page_count(pdf: bytes) -> int:
+    """Number of pages of a PDF (for tests and run records)."""
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+__all__ = ["render_html", "render_pdf", "pdf_page_count", "clean_html", "get_exporter", "report_resources",
+           "DISPLAY_PRIORITY", "TEMPLATE_NAME"]

@@ -1,0 +1,241 @@
+"""Brand kits load, and every broken kit fails with a message that names the problem."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from quire.brand import (MIN_CONTRAST, Brand, adjust_for_contrast, contrast_ratio, list_brands, load_brand, mix)
+from quire.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "templates"
+SHIPPED = ["harbor", "northwind", "quire"]
+HEX = re.compile(r"^#[0-9a-f]{6}$")
+
+
+@pytest.fixture
+def kit(tmp_path):
+    """A writable copy of the ``northwind`` kit as ``acme``; returns (templates_dir, write(data))."""
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES / "brands" / "northwind", templates / "brands" / "acme")
+    path = templates / "brands" / "acme" / "brand.yaml"
+    base = yaml.safe_load(path.read_text())
+
+    def write(**changes):
+        data = {**base, **changes}
+        data = {k: v for k, v in data.items() if v is not None}
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return templates
+
+    return templates, base, write
+
+
+def colors(base, **changes):
+    return {**base["colors"], **changes}
+
+
+# -- the shipped kits ------------------------------------------------------------------------
+
+def test_list_brands_finds_the_shipped_kits():
+    assert list_brands(TEMPLATES) == SHIPPED
+    assert list_brands(Path("/nonexistent")) == []
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_brands_load_and_are_complete(name):
+    brand = load_brand(name, TEMPLATES)
+    assert isinstance(brand, Brand) and brand.key == name and brand.name
+    assert brand.cover_text and brand.footer and brand.contact and brand.legal
+    assert all(HEX.match(c) for c in brand.colors.model_dump().values())
+    assert contrast_ratio(brand.colors.text, brand.colors.background) >= MIN_CONTRAST
+    assert contrast_ratio("#ffffff", brand.colors.primary) >= MIN_CONTRAST
+    assert brand.logo_data_uri().startswith("data:image/svg+xml;base64,")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_palette_has_six_or_more_distinct_colours_led_by_the_brand(name):
+    brand = load_brand(name, TEMPLATES)
+    palette = brand.palette
+    assert len(palette) >= 6 and len(set(palette)) == len(palette)
+    assert palette[:3] == [brand.colors.primary, brand.colors.secondary, brand.colors.accent]
+    assert all(HEX.match(c) for c in palette)
+
+
+def test_css_variables_carry_colours_and_fonts():
+    brand = load_brand("harbor", TEMPLATES)
+    css = brand.css_variables()
+    assert css.startswith(":root {") and css.rstrip().endswith("}")
+    assert f"--q-primary: {brand.colors.primary};" in css
+    assert f"--q-font: {brand.font_stack};" in css
+    # the derived text colour for the secondary always reads on the background
+    secondary_text = re.search(r"--q-secondary-text: (#[0-9a-f]{6});", css).group(1)
+    assert contrast_ratio(secondary_text, brand.colors.background) >= MIN_CONTRAST
+    muted = re.search(r"--q-muted: (#[0-9a-f]{6});", css).group(1)
+    assert contrast_ratio(muted, brand.colors.background) >= MIN_CONTRAST
+
+
+def test_white_label_is_the_default():
+    assert load_brand("northwind", TEMPLATES).show_powered_by is False
+    assert load_brand("harbor", TEMPLATES).show_powered_by is False
+
+
+def test_default_templates_dir_comes_from_settings(monkeypatch):
+    from quire.config import get_settings
+
+    monkeypatch.setenv("QUIRE_HOME", str(ROOT))
+    get_settings.cache_clear()
+    try:
+        assert load_brand("quire").key == "quire"
+        assert list_brands() == SHIPPED
+    finally:
+        get_settings.cache_clear()
+
+
+# -- colour helpers ---------------------------------------------------------------------------
+
+def test_contrast_ratio_and_adjustment():
+    assert contrast_ratio("#000000", "#ffffff") == pytest.approx(21.0)
+    assert contrast_ratio("#ffffff", "#ffffff") == pytest.approx(1.0)
+    darker = adjust_for_contrast("#7fb3d5", "#ffffff")
+    assert contrast_ratio(darker, "#ffffff") >= MIN_CONTRAST
+    lighter = adjust_for_contrast("#333333", "#000000")
+    assert contrast_ratio(lighter, "#000000") >= MIN_CONTRAST
+    assert mix("#000000", "#ffffff", 0.5) == "#808080"
+
+
+# -- every broken kit names its problem -----------------------------------------------------
+
+def test_unknown_brand_lists_the_available_ones():
+    with pytest.raises(ConfigError) as err:
+        load_brand("acme", TEMPLATES)
+    assert "unknown brand 'acme'" in str(err.value)
+    assert "harbor, northwind, quire" in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["../quire", "Quire", "", "a b"])
+def test_brand_names_are_folder_names_only(name):
+    with pytest.raises(ConfigError, match="unknown brand"):
+        load_brand(name, TEMPLATES)
+
+
+def test_missing_logo_names_the_file(kit):
+    templates, _, write = kit
+    write(logo="missing-logo.svg")
+    with pytest.raises(ConfigError) as err:
+        load_brand("acme", templates)
+    assert "missing-logo.svg" in str(err.value) and "does not exist" in str(err.value)
+
+
+@pytest.mark.parametrize("logo,message", [
+    ("../quire/logo.svg", "must be a file inside the brand folder"),
+    ("/etc/passwd.svg", "must be a file inside the brand folder"),
+    ("logo.gif", "not a supported logo type"),
+])
+def test_logo_must_be_an_image_inside_the_kit(kit, logo, message):
+    templates, _, write = kit
+    write(logo=logo)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_brand("acme", templates)
+
+
+@pytest.mark.parametrize("value", ["#12345", "blue-ish", "#gggggg", "rgb(1,2,3)", 123])
+def test_invalid_colour_names_key_and_value(kit, value):
+    templates, base, write = kit
+    write(colors=colors(base, primary=value))
+    with pytest.raises(ConfigError) as err:
+        load_brand("acme", templates)
+    message = str(err.value)
+    assert "colors.primary" in message and repr(value) in message and "#RRGGBB" in message
+
+
+def test_short_hex_is_expanded(kit):
+    templates, base, write = kit
+    write(colors=colors(base, primary="#123"))
+    assert load_brand("acme", templates).colors.primary == "#112233"
+
+
+def test_bad_yaml_reports_the_line(kit):
+    templates, _, _ = kit
+    path = templates / "brands" / "acme" / "brand.yaml"
+    path.write_text("name: Acme\nlogo: logo.svg\ncolors:\n  primary: '#1b4332\n  secondary: x\n")
+    with pytest.raises(ConfigError) as err:
+        load_brand("acme", templates)
+    assert "not valid YAML" in str(err.value) and re.search(r"line \d+", str(err.value))
+
+
+def test_yaml_that_is_not_a_mapping(kit):
+    templates, _, _ = kit
+    (templates / "brands" / "acme" / "brand.yaml").write_text("- just\n- a list\n")
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        load_brand("acme", templates)
+
+
+def test_unknown_key_is_named_with_the_allowed_ones(kit):
+    templates, _, write = kit
+    write(colour="#000000")
+    with pytest.raises(ConfigError) as err:
+        load_brand("acme", templates)
+    assert "unknown key 'colour'" in str(err.value)
+    assert "allowed keys:" in str(err.value) and "colors" in str(err.value)
+
+
+def test_unknown_nested_key_and_missing_key(kit):
+    templates, base, write = kit
+    write(colors={**base["colors"], "tertiary": "#000000"})
+    with pytest.raises(ConfigError, match=r"unknown key 'colors\.tertiary'"):
+        load_brand("acme", templates)
+    write(colors=base["colors"], name=None)
+    with pytest.raises(ConfigError, match="'name' is required"):
+        load_brand("acme", templates)
+
+
+def test_reserved_keys_cannot_be_set_from_yaml(kit):
+    templates, _, write = kit
+    write(key="quire")
+    with pytest.raises(ConfigError, match="unknown key 'key'"):
+        load_brand("acme", templates)
+
+
+def test_font_stack_cannot_break_out_of_css(kit):
+    templates, _, write = kit
+    write(font_stack="Arial; } body { display: none")
+    with pytest.raises(ConfigError, match="font_stack"):
+        load_brand("acme", templates)
+
+
+def test_low_contrast_primary_gives_ratio_and_a_darker_suggestion(kit):
+    templates, base, write = kit
+    write(colors=colors(base, primary="#7fb3d5"))
+    with pytest.raises(ConfigError) as err:
+        load_brand("acme", templates)
+    message = str(err.value)
+    assert "white text on colors.primary #7fb3d5" in message
+    ratio = re.search(r"contrast (\d+\.\d\d):1", message)
+    assert ratio and float(ratio.group(1)) == pytest.approx(contrast_ratio("#ffffff", "#7fb3d5"), abs=0.01)
+    suggestion = re.search(r"such as (#[0-9a-f]{6})", message).group(1)
+    assert contrast_ratio("#ffffff", suggestion) >= MIN_CONTRAST
+    assert "4.5:1" in message
+
+
+def test_low_contrast_text_on_background(kit):
+    templates, base, write = kit
+    write(colors=colors(base, text="#aaaaaa"))
+    with pytest.raises(ConfigError) as err:
+        load_brand("acme", templates)
+    message = str(err.value)
+    assert "colors.text #aaaaaa on colors.background #ffffff" in message
+    suggestion = re.search(r"try text (#[0-9a-f]{6})", message).group(1)
+    assert contrast_ratio(suggestion, "#ffffff") >= MIN_CONTRAST
+
+
+def test_config_errors_exit_with_the_config_code(kit):
+    templates, base, write = kit
+    write(colors=colors(base, primary="blue-ish"))
+    with pytest.raises(ConfigError) as err:
+        load_brand("acme", templates)
+    assert err.value.exit_code == 2 and "brand 'acme'" in str(err.value)

@@ -1,0 +1,435 @@
+"""Rendering a report notebook to HTML and PDF: self-contained, branded, paginated, no code.
+
+The notebook is synthetic: code cells whose outputs are the display objects a real
+report shows (built here, without a kernel). Page images of the PDFs are written to
+``test-artifacts/render/`` for people to look at.
+"""
+
+from __future__ import annotations
+
+import http.server
+from html.parser import HTMLParser
+import re
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from quire.brand import load_brand
+from quire.chart_style import SVG_HASH_SALT, to_chart, use_brand
+from quire.display import (KPIS_MIME, META_MIME, Alerts, Callout, Chart, Glossary, Grid, KpiCards, ReportHeader,
+                           Section, Table)
+from quire.errors import RenderError
+from quire.metrics.kpi import Kpi
+from quire.render import clean_html, get_exporter, pdf_page_count, render_html, render_pdf
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "templates"
+ARTIFACTS = ROOT / "test-artifacts" / "render"
+TITLE = "Quarterly performance"
+SECRET_SOURCE = "secret_source_marker = 42  # code never reaches a report"
+SECTION_TITLES = ["Alerts", "Recurring revenue", "Accounts", "Segments"]
+HOSTILE = '<script>alert(1)</script><img src="https://evil.example/x.png">'
+META = {"title": TITLE, "subtitle": "Company KPIs compared with Q2 2026", "period": "Q3 2026", "client": "Riverside Council",
+        "generated": "1 October 2026", "report_id": "executive", "run_id": "20261001T060000Z-abc123"}
+
+
+class _Alert:
+    def __init__(self, severity: str, message: str) -> None:
+        self.kpi, self.severity, self.message = "kpi", severity, message
+
+
+def _output(obj) -> nbformat.NotebookNode:
+    return nbformat.v4.new_output("display_data", data=obj._repr_mimebundle_())
+
+
+def _cell(*objs, source: str = "report.section()") -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source)
+    cell.outputs = [_output(o) for o in objs]
+    return cell
+
+
+def _charts(brand) -> tuple[Chart, Chart]:
+    use_brand(brand)
+    rng = np.random.default_rng(7)
+    months = pd.date_range("2025-01-01", periods=21, freq="MS")
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    ax.plot(months, 100_000 + np.cumsum(rng.normal(3000, 1500, 21)), label="MRR")
+    ax.plot(months, 95_000 + np.cumsum(rng.normal(2500, 1500, 21)), label="Plan", linestyle="--")
+    ax.legend(loc="upper left")
+    wide = to_chart(fig, "Line chart of MRR by month, rising from $100k to $160k", caption="MRR by month")
+    fig, ax = plt.subplots(figsize=(4.6, 3.2))
+    ax.bar(["Healthy", "Watch", "At risk"], [40, 12, 6], color=brand.palette[:3])
+    half = to_chart(fig, "Bar chart of accounts by health band: 40 healthy, 12 watch, 6 at risk")
+    return wide, half
+
+
+def build_notebook(brand) -> nbformat.NotebookNode:
+    """A report-shaped notebook: header, KPI cards, sections with charts, a 40-row table, glossary."""
+    wide, half = _charts(brand)
+    rng = np.random.default_rng(3)
+    accounts = pd.DataFrame({
+        "Account": [f"Client {i:02d}" for i in range(40)],
+        "Sector": ["municipality", "business", "startup", "nonprofit"] * 10,
+        "MRR": rng.integers(800, 60_000, 40).astype(float),
+        "Health": rng.integers(20, 95, 40),
+        "Tickets": rng.integers(0, 30, 40),
+    })
+    wide_table = pd.DataFrame({"Segment": [f"Segment {i}" for i in range(6)],
+                               **{f"Metric {i}": rng.integers(1_000, 10**7, 6) for i in range(8)}})
+    kpis = KpiCards([
+        Kpi("mrr", "MRR", 182_340.0, "currency", 171_200.0),
+        Kpi("arr", "ARR", 2_188_080.0, "currency", 2_054_400.0),
+        Kpi("nrr", "Net revenue retention", 1.032, "percent", 1.041),
+        Kpi("logo_churn", "Logo churn", 0.021, "percent", 0.018, "down_is_good"),
+        Kpi("grr", "Gross revenue retention", 0.962, "percent", 0.962),
+        Kpi("arpa", "ARPA", 2_431.0, "currency", 2_380.0),
+        Kpi("clv", "Customer lifetime value", 16_573.0, "currency"),
+        Kpi("nps", "NPS", 41.0, "points", 37.0),
+    ], comparison_label="Q2 2026")
+    glossary = Glossary([
+        ("MRR", "Monthly recurring revenue: active subscriptions' monthly fees at the end of the month."),
+        ("ARR", "Annual recurring revenue: MRR × 12."),
+        ("NRR", "Net revenue retention: MRR now from the accounts paying a year ago, over their MRR then."),
+        ("Logo churn", "Share of paying accounts at the start of the period that stopped paying within it."),
+    ])
+    parameters = nbformat.v4.new_code_cell("period = 'latest'", metadata={"tags": ["parameters"]})
+    silent = nbformat.v4.new_code_cell(SECRET_SOURCE)
+    cells = [
+        parameters, silent,
+        _cell(ReportHeader(TITLE, "Q3 2026", subtitle="Company KPIs compared with Q2 2026", client="Riverside Council",
+                           extra={"period_key": "2026-Q3"}), source=SECRET_SOURCE),
+        _cell(kpis),
+        _cell(Section("Alerts", [Alerts([_Alert("warning", "Logo churn rose to 2.1%, above its usual range."),
+                                         _Alert("critical", "NRR fell below 100% for municipal clients.")])],
+                      lead="KPIs outside their usual range or past a business threshold.")),
+        _cell(Section("Recurring revenue", [wide, Grid([half, Table(accounts.head(6)[["Account", "MRR"]], caption="Top accounts",
+                                                                    units={"MRR": "currency"})])],
+                      lead="MRR grew by 6.5% over the quarter.")),
+        _cell(Section("Accounts", [Table(accounts, caption="Accounts by MRR", units={"MRR": "currency"}),
+                                   Callout("Two accounts moved from watch to at risk.", "warning", title="Heads up:")])),
+        _cell(Section("Segments", [Table(wide_table, caption="Segments"), Callout("All segments grew.", "good"),
+                                   Callout(HOSTILE, "info")])),
+        _cell(glossary),
+    ]
+    # Noise a report must not show: warnings on stderr, and a JSON-only output.
+    cells[-1].outputs.append(nbformat.v4.new_output("stream", name="stderr", text="UserWarning: noisy library\n"))
+    cells[-1].outputs.append(nbformat.v4.new_output("display_data", data={KPIS_MIME: [{"name": "only_json"}]}))
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+@pytest.fixture(scope="module")
+def brand():
+    return load_brand("northwind", TEMPLATES)
+
+
+@pytest.fixture(scope="module")
+def notebook(brand):
+    return build_notebook(brand)
+
+
+@pytest.fixture(scope="module")
+def html(notebook, brand):
+    return render_html(notebook, brand=brand, meta=META)
+
+
+@pytest.fixture(scope="module")
+def pdf(html):
+    data = render_pdf(html)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "report.pdf").write_bytes(data)
+    (ARTIFACTS / "report.html").write_text(html, encoding="utf-8")
+    if shutil.which("pdftoppm"):
+        for old in ARTIFACTS.glob("page-*.png"):
+            old.unlink()
+        subprocess.run(["pdftoppm", "-png", "-r", "60", str(ARTIFACTS / "report.pdf"), str(ARTIFACTS / "page")], check=True)
+    return data
+
+
+@pytest.fixture(scope="module")
+def pages(pdf) -> list[str]:
+    return [page.extract_text() or "" for page in PdfReader(__import__("io").BytesIO(pdf)).pages]
+
+
+# -- HTML --------------------------------------------------------------------------------------
+
+def test_html_is_a_document_with_language_and_title(html):
+    assert html.lstrip().lower().startswith("<!doctype html>")
+    assert re.search(r'<html[^>]* lang="en"', html)
+    assert f"<title>{TITLE} — Riverside Council — Q3 2026</title>" in html
+
+
+class _Resources(HTMLParser):
+    """Every tag name, and every URL-valued attribute of every tag, as a browser would parse them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+        self.urls: list[tuple[str, str, str]] = []
+        self.styles: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        self._in_style = tag == "style"
+        for name, value in attrs:
+            if name in ("src", "href", "srcset", "data", "poster", "action", "style") and value:
+                self.urls.append((tag, name, value))
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.styles.append(data)
+
+    def handle_endtag(self, tag):
+        self._in_style = False
+
+
+def test_html_has_no_script_and_no_remote_resources(html):
+    parsed = _Resources()
+    parsed.feed(html)
+    assert "script" not in parsed.tags and "iframe" not in parsed.tags and "link" not in parsed.tags
+    remote = re.compile(r"(?:https?:)?//", re.IGNORECASE)
+    assert [u for u in parsed.urls if remote.search(u[2].split(",", 1)[0]) and not u[2].startswith("data:")] == []
+    assert all(value.startswith(("data:", "#")) for tag, name, value in parsed.urls if name in ("src", "href"))
+    css = "\n".join(parsed.styles)
+    assert not re.search(r"url\(\s*['\"]?\s*(?!data:)[a-z]+:", css, re.IGNORECASE) and "@import" not in css
+
+
+def test_html_shows_outputs_but_never_code(html):
+    assert "secret_source_marker" not in html
+    assert "report.section()" not in html
+    assert "period = " not in html
+    assert "In&nbsp;[" not in html and "Out[" not in html and "jp-" not in html
+
+
+def test_html_has_cover_logo_and_brand_variables(html, brand):
+    assert 'class="q-cover"' in html
+    assert f'<h1 class="q-cover-title">{TITLE}</h1>' in html
+    assert "Prepared for Riverside Council" in html and "1 October 2026" in html and "Q3 2026" in html
+    assert f'src="{brand.logo_data_uri()}"' in html
+    assert f"--q-primary: {brand.colors.primary};" in html
+    assert brand.cover_text in html and brand.footer in html
+
+
+def test_html_renders_every_display_object(html):
+    for cls in ("q-kpis", "q-kpi-delta q-good", "q-kpi-delta q-bad", "q-alerts", "q-section", "q-chart", "q-table",
+                "q-num", "q-grid", "q-callout q-warning", "q-glossary"):
+        assert f'class="{cls}' in html or f"{cls}" in html, cls
+    assert html.count('class="q-kpi"') == 8
+    assert html.count("data:image/svg+xml;base64,") >= 3  # logo (cover + header) and charts
+
+
+def test_html_ignores_json_mimetypes_stderr_and_escapes_data(html):
+    assert "only_json" not in html and "period_key" not in html
+    assert "noisy library" not in html
+    assert "<script>alert" not in html and "&lt;script&gt;" in html
+    assert "Traceback" not in html
+
+
+def test_white_label_brand_never_names_quire(html):
+    assert "quire" not in html.lower()
+
+
+def test_powered_by_only_when_the_brand_asks(notebook):
+    own = render_html(notebook, brand=load_brand("quire", TEMPLATES), meta=META)
+    assert "Powered by Quire" in own
+
+
+def test_errors_and_markup_that_would_load_things_are_dropped(brand):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1/0")])
+    nb.cells[0].outputs = [
+        nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero",
+                               traceback=["Traceback (most recent call last):", "ZeroDivisionError: division by zero"]),
+        nbformat.v4.new_output("display_data", data={"text/html": '<div onclick="x()">ok</div><iframe src="https://x.example"></iframe>'
+                                                     '<img src="http://x.example/a.png" alt="remote"><link rel="stylesheet" href="//cdn.example/a.css">'
+                                                     '<a href="https://docs.example/">docs</a>'}),
+    ]
+    html = render_html(nb, brand=brand, meta=META)
+    assert "Traceback" not in html and "ZeroDivisionError" not in html
+    assert "could not be produced" in html
+    assert "onclick" not in html and "<iframe" not in html and "x.example/a.png" not in html and "cdn.example" not in html
+    assert '<a href="https://docs.example/">docs</a>' in html  # a link is the reader's choice, not a load
+
+
+def test_display_priority_prefers_html_then_images_then_markdown_then_text(brand):
+    bundle = {"text/plain": "PLAIN", "text/markdown": "**MARKDOWN**", "image/png": "iVBORw0KGgo=", "text/html": "<b>HTML</b>"}
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x")])
+    order = ["text/html", "image/png", "text/markdown", "text/plain"]
+    shown = []
+    for i in range(len(order)):
+        data = {k: v for k, v in bundle.items() if k in order[i:]}
+        nb.cells[0].outputs = [nbformat.v4.new_output("execute_result", data=data, execution_count=1)]
+        body = render_html(nb, brand=brand, meta=META).split('<main class="q-body">')[1]
+        shown.append([m for m, probe in (("text/html", "<b>HTML</b>"), ("image/png", "data:image/png;base64"),
+                                         ("text/markdown", "<strong>MARKDOWN</strong>"), ("text/plain", "PLAIN"))
+                      if probe in body])
+    assert shown == [[m] for m in order]
+
+
+def test_markdown_cells_render_without_remote_images(brand):
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("## Commentary\n\nRevenue **grew**. ![tracker](https://track.example/p.gif)"),
+        nbformat.v4.new_raw_cell("<script>raw()</script>"),
+    ])
+    html = render_html(nb, brand=brand, meta=META)
+    assert '<div class="q-markdown">' in html and "<strong>grew</strong>" in html
+    assert "track.example" not in html and "raw()" not in html
+
+
+def test_exporter_is_built_once_per_templates_folder():
+    first, lock = get_exporter(TEMPLATES)
+    again, lock_again = get_exporter(TEMPLATES)
+    assert first is again and lock is lock_again
+
+
+def test_missing_template_is_a_render_error(tmp_path, notebook, brand):
+    with pytest.raises(RenderError, match="report template not found"):
+        render_html(notebook, brand=brand, meta=META, templates_dir=tmp_path)
+
+
+def test_clean_html_leaves_clean_markup_alone():
+    fragment = '<div class="q-kpi"><img src="data:image/png;base64,AAAA" alt="x"/></div>'
+    assert clean_html(fragment) == fragment
+
+
+# -- PDF ---------------------------------------------------------------------------------------
+
+pytestmark_pdf = pytest.mark.slow
+
+
+@pytestmark_pdf
+def test_pdf_is_a4_with_several_pages(pdf):
+    reader = PdfReader(__import__("io").BytesIO(pdf))
+    assert pdf_page_count(pdf) == len(reader.pages) >= 3
+    for page in reader.pages:
+        assert float(page.mediabox.width) == pytest.approx(595.28, abs=1)
+        assert float(page.mediabox.height) == pytest.approx(841.89, abs=1)
+
+
+@pytestmark_pdf
+def test_cover_has_no_running_header_or_page_number(pages):
+    cover = pages[0]
+    assert TITLE in cover and "riverside council" in cover.lower() and "Q3 2026" in cover
+    assert "Page 1 of" not in cover
+
+
+@pytestmark_pdf
+def test_running_header_and_page_numbers(pages, brand):
+    n = len(pages)
+    assert TITLE in pages[1]
+    for i, text in enumerate(pages[1:], start=2):
+        assert f"Page {i} of {n}" in text
+        assert brand.footer in text
+    assert f"Page {n} of {n}" in pages[-1]
+
+
+def _body_lines(text: str) -> list[str]:
+    """A page's own text: what comes before the running header (WeasyPrint writes margin boxes last)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for i, line in enumerate(lines):
+        if line.startswith(TITLE):
+            return lines[:i]
+    return lines
+
+
+@pytestmark_pdf
+def test_no_heading_is_left_alone_at_the_bottom_of_a_page(pages):
+    headings = set(SECTION_TITLES) | {"Appendix: metric definitions"}
+    for number, text in enumerate(pages[1:], start=2):
+        body = _body_lines(text)
+        assert body, f"page {number} is empty"
+        last = re.sub(r"^\d+\s+", "", body[-1])
+        assert last not in headings, f"page {number} ends with the heading {last!r}"
+        assert not all(re.sub(r"^\d+\s+", "", line) in headings for line in body), f"page {number} holds only a heading"
+
+
+@pytestmark_pdf
+def test_long_table_repeats_its_header_on_the_next_page(pages):
+    row = re.compile(r"Client \d\d (?:municipality|business|startup|nonprofit)")
+    spanned = [text for text in pages if row.search(text)]
+    assert len(spanned) >= 2, "the 40-row table should run over a page break"
+    for text in spanned:
+        assert re.search(r"ACCOUNT\s+SECTOR\s+MRR\s+HEALTH\s+TICKETS", text)
+    assert sum(len(row.findall(text)) for text in spanned) == 40
+
+
+@pytestmark_pdf
+def test_pdf_renderer_fetches_nothing_from_the_network(html):
+    """A remote image in the HTML is refused by the fetcher: the local server sees no request."""
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's API)
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/pixel.png"
+        hostile = (f'<html><head><link rel="stylesheet" href="{url}.css"></head><body><p>x</p>'
+                   f'<img src="{url}"><div style="background: url({url}?bg)"></div></body></html>')
+        data = render_pdf(hostile)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert data.startswith(b"%PDF") and hits == []
+
+
+@pytestmark_pdf
+def test_each_brand_renders(notebook):
+    for name in ("quire", "harbor"):
+        html = render_html(notebook, brand=load_brand(name, TEMPLATES), meta=META)
+        assert pdf_page_count(render_pdf(html)) >= 3
+
+
+# -- chart style -------------------------------------------------------------------------------
+
+def test_use_brand_sets_palette_fonts_and_spines(brand):
+    use_brand(brand)
+    assert plt.rcParams["axes.prop_cycle"].by_key()["color"][:3] == brand.palette[:3]
+    assert plt.rcParams["font.sans-serif"][-1] == "DejaVu Sans"
+    assert plt.rcParams["axes.spines.top"] is False and plt.rcParams["axes.spines.right"] is False
+    assert plt.rcParams["svg.hashsalt"] == SVG_HASH_SALT
+
+
+def test_to_chart_gives_reproducible_svg_and_closes_the_figure(brand):
+    use_brand(brand)
+
+    def draw() -> Chart:
+        fig, ax = plt.subplots(figsize=(4, 3))
+        ax.plot([1, 2, 3], [3, 1, 2])
+        return to_chart(fig, "A line falling then rising", caption="Demo")
+
+    before = len(plt.get_fignums())
+    first, second = draw(), draw()
+    assert len(plt.get_fignums()) == before
+    assert first.image == second.image
+    assert first.image.lstrip().startswith(b"<?xml") and b"<svg" in first.image
+    assert b"dc:date" not in first.image
+    assert first.mime == "image/svg+xml" and first.alt == "A line falling then rising" and first.caption == "Demo"
+
+
+def test_to_chart_needs_alt_text():
+    fig, _ = plt.subplots()
+    with pytest.raises(ValueError, match="alt text"):
+        to_chart(fig, "  ")
+    assert not plt.fignum_exists(fig.number)
+
+
+def test_meta_mime_is_data_not_display(html):
+    assert META_MIME not in html
