@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import click
 import typer
@@ -18,12 +18,16 @@ from rich.table import Table
 from quire.config import get_settings
 from quire.errors import QuireError
 
+if TYPE_CHECKING:
+    from quire.pipeline import RunPlan
+
 app = typer.Typer(help="Quire: parameterized notebooks rendered to branded HTML and PDF reports.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 warehouse_app = typer.Typer(help="Build or inspect the warehouse.", no_args_is_help=True)
 app.add_typer(warehouse_app, name="warehouse")
-out = Console()
-err = Console(stderr=True)
+# soft_wrap: paths and messages stay on one line whatever the terminal width (scripts grep them).
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 @app.command("list")
@@ -62,7 +66,7 @@ def run(
     """Run a report now and publish it under outputs/."""
     from quire.catalog import load_catalog
     from quire.parameters import parse_assignments
-    from quire.pipeline import fan_out_clients
+    from quire.pipeline import fan_out_clients, prepare
 
     settings = get_settings()
     if all_reports == bool(report):
@@ -84,36 +88,40 @@ def run(
             jobs += [(rid, {**given, "client": slug}) for slug in selected]
         else:
             jobs.append((rid, given))
-    failures = _run_jobs(jobs)
+    # Every run is validated before the first one starts: a bad parameter stops all of them (exit 2, no output).
+    plans = [prepare(rid, given, settings) for rid, given in jobs]
+    failures = _run_plans(plans)
     if failures:
         raise typer.Exit(1)
 
 
-def _run_jobs(jobs: list[tuple[str, dict[str, str]]]) -> int:
-    """Run each (report, parameters) in turn; one failing run does not stop the others. Returns the failures."""
-    from quire.pipeline import run_report
+def _run_plans(plans: list[RunPlan]) -> int:
+    """Run each plan in turn; one failing run does not stop the others. Returns the number of failures."""
+    from quire.pipeline import run_plan
 
     summary = Table("report", "client", "status", "output / error", "seconds")
     failures = 0
-    for number, (rid, given) in enumerate(jobs, start=1):
-        label = rid + (f" · {given['client']}" if "client" in given else "")
-        err.print(f"[bold]▶ {label}[/bold] ({number}/{len(jobs)})", highlight=False)
+    for number, plan in enumerate(plans, start=1):
+        rid, client = plan.spec.id, plan.tenant.slug if plan.tenant else ""
+        label = rid + (f" · {client}" if client else "")
+        if len(plans) > 1:
+            err.print(f"[bold]▶ {label}[/bold] ({number}/{len(plans)})", highlight=False)
         try:
-            result = run_report(rid, given, progress=sys.stderr.isatty())
+            result = run_plan(plan, progress=sys.stderr.isatty())
         except QuireError as exc:
-            if len(jobs) == 1:
+            if len(plans) == 1:
                 raise
             failures += 1
             err.print(f"[red]✗[/red] {label}: {exc}", highlight=False)
-            summary.add_row(rid, given.get("client", ""), "[red]failed[/red]", str(exc), "")
+            summary.add_row(rid, client, "[red]failed[/red]", str(exc), "")
             continue
         out.print(f"[green]✓[/green] {label} → {_relative(result.folder)}  ({result.timings.get('total', 0):.1f} s)", highlight=False)
         for kind in ("html", "pdf"):
             if kind in result.files:
                 out.print(f"    {kind}: {_relative(result.files[kind])}", highlight=False)
         summary.add_row(rid, result.client or "", "[green]ok[/green]", _relative(result.folder), f"{result.timings.get('total', 0):.1f}")
-    if len(jobs) > 1:
-        summary.title = f"{len(jobs) - failures} of {len(jobs)} runs succeeded"
+    if len(plans) > 1:
+        summary.title = f"{len(plans) - failures} of {len(plans)} runs succeeded"
         out.print(summary)
     return failures
 

@@ -151,13 +151,21 @@ def report_outputs(nb: nbformat.NotebookNode) -> tuple[dict[str, Any], list[dict
 
 def run_report(report: str, given: dict[str, Any] | None = None, *, settings: Settings | None = None,
                progress: bool = False, engine: str = "papermill") -> RunResult:
-    """Run one report and publish it; see the module docstring for the guarantees."""
+    """Validate, run and publish one report; see the module docstring for the guarantees."""
+    settings = settings or get_settings()
+    t0 = time.perf_counter()
+    return run_plan(prepare(report, given or {}, settings), settings=settings, progress=progress, engine=engine,
+                    started_clock=t0)
+
+
+def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool = False,
+             engine: str = "papermill", started_clock: float | None = None) -> RunResult:
+    """Run one already validated plan (from :func:`prepare`) and publish it."""
     from quire.brand import load_brand
     from quire.render import render_html, render_pdf
 
     settings = settings or get_settings()
-    t0 = time.perf_counter()
-    plan = prepare(report, given or {}, settings)
+    t0 = started_clock if started_clock is not None else time.perf_counter()
     spec, params, tenant = plan.spec, plan.params, plan.tenant
     brand = load_brand(plan.brand, settings.templates_dir)
     started = datetime.now(timezone.utc)
@@ -234,4 +242,4 @@ def fan_out_clients(filters: dict[str, str], settings: Settings | None = None) -
 
 FAN_OUT_FIELDS = ("sector", "plan", "region", "brand")
 
-__all__ = ["RunPlan", "RunResult", "Tenant", "fan_out_clients", "prepare", "report_outputs", "run_report", "QuireError"]
+__all__ = ["RunPlan", "RunResult", "Tenant", "fan_out_clients", "prepare", "report_outputs", "run_plan", "run_report", "QuireError"]
