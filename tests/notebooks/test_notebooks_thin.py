@@ -22,7 +22,7 @@ FORBIDDEN = {
 
 
 def test_there_are_notebooks():
-    assert {"executive"} <= {p.stem for p in NOTEBOOKS}
+    assert {"executive", "client", "cohort", "experiment"} <= {p.stem for p in NOTEBOOKS}
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -38,4 +38,6 @@ def test_notebook_is_thin(notebook):
     for cell in code:
         for what, pattern in FORBIDDEN.items():
             assert not pattern.search(cell.source), f"{notebook.name}: {what} in a cell; move it into the quire package"
-        assert len(cell.source.splitlines()) <= 6
+        # The parameters cell is one declaration per line, however many; every other cell is a call or two.
+        if cell is not code[0]:
+            assert len(cell.source.splitlines()) <= 6, f"{notebook.name}: a cell of more than 6 lines"

@@ -1,0 +1,157 @@
+"""Charts of the client (white-label) report: data in, :class:`~quire.display.Chart` out.
+
+Colours come from the client's brand (``chart_style.use_brand``); the previous period is
+drawn in a neutral grey so the brand colour always means "this period". Every chart
+gets alt text that states what it shows and its key figures.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+
+from quire.chart_style import to_chart
+from quire.charts import BAD, palette
+from quire.display import Chart
+
+PREVIOUS = "#a3acb9"  # the previous period: context, not the story
+PANEL_MEASURES = {"views": "Views", "clicks": "Clicks", "engagements": "Engagements"}
+
+
+def _count(v: float, _=None) -> str:
+    """Short counts for axes and labels: 950, 1.2k, 3.4M."""
+    for size, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(v) >= size:
+            return f"{v / size:,.1f}{suffix}".replace(f".0{suffix}", suffix)
+    return f"{v:,.0f}" if abs(v) >= 10 or float(v).is_integer() else f"{v:,.1f}"
+
+
+def engagement_over_time(current: pd.DataFrame, previous: pd.DataFrame | None, *, current_label: str,
+                         previous_label: str, freq: str, measures: dict[str, str] = PANEL_MEASURES) -> Chart:
+    """Small multiples, one per measure: this period's per-day values against the previous period's.
+
+    ``current`` and ``previous`` come from :func:`quire.metrics.engagement.time_series`
+    (``step`` aligns them: day 1 with day 1, week 1 with week 1).
+    """
+    color = palette()[0]
+    fig, axes = plt.subplots(1, len(measures), figsize=(8.6, 2.7), sharex=True)
+    unit = "Day of the month" if freq == "day" else "Week of the period"
+    for ax, (measure, title) in zip(np.atleast_1d(axes), measures.items(), strict=True):
+        if previous is not None and not previous.empty:
+            ax.plot(previous["step"] + 1, previous[measure], color=PREVIOUS, linewidth=1.4, linestyle="--",
+                    label=previous_label)
+        ax.plot(current["step"] + 1, current[measure], color=color, linewidth=2.0, label=current_label)
+        ax.set_title(f"{title} per day", loc="left", fontsize=10)
+        ax.yaxis.set_major_formatter(FuncFormatter(_count))
+        ax.yaxis.set_major_locator(MaxNLocator(4, integer=False))
+        ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel(unit, fontsize=8.5)
+        ax.margins(x=0.02)
+    handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
+    fig.legend(handles[::-1], labels[::-1], loc="upper center", ncol=2, frameon=False, bbox_to_anchor=(0.5, 1.08))
+    fig.tight_layout(w_pad=2.0)
+    parts = []
+    for measure, title in measures.items():
+        now = current[measure].mean()
+        text = f"{title.lower()} averaged {_count(now)} a day"
+        if previous is not None and not previous.empty and previous[measure].mean() > 0:
+            text += f" against {_count(previous[measure].mean())} in {previous_label}"
+        parts.append(text)
+    step = "day" if freq == "day" else "7-day block"
+    alt = f"Line charts of views, clicks and engagements per day in {current_label}, by {step}, with {previous_label} dashed for comparison: " + "; ".join(parts) + "."
+    return to_chart(fig, alt)
+
+
+def breakdown_bars(frame: pd.DataFrame, *, label: str = "label", dimension: str) -> Chart:
+    """Two panels sharing the categories: views (volume) and conversion rate (quality) per ``dimension`` value.
+
+    ``frame`` is a :func:`~quire.metrics.engagement.breakdown` with a display ``label`` column.
+    """
+    colors = palette()
+    data = frame.loc[frame["views"] > 0].sort_values("views", ascending=True)
+    names = data[label].astype(str).tolist()
+    height = 0.9 + 0.42 * len(names)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8.0, height), sharey=True, gridspec_kw={"wspace": 0.08})
+    left.barh(names, data["views"], color=colors[0], height=0.62)
+    for y, v in enumerate(data["views"]):
+        left.annotate(_count(v), (v, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8.5)
+    left.set_xlim(0, max(float(data["views"].max()) * 1.25, 1))
+    left.set_title("Views", loc="left", fontsize=10)
+    rates = data["conversion_rate"].fillna(0)
+    right.barh(names, rates, color=colors[1], height=0.62)
+    for y, (r, conv, clicks) in enumerate(zip(data["conversion_rate"], data["conversions"], data["clicks"], strict=True)):
+        # The counts beside the rate: 2 of 9 clicks is not the evidence 200 of 900 is.
+        text = "no clicks" if clicks == 0 else f"{r:.1%} ({conv:,} of {clicks:,})"
+        right.annotate(text, (0 if pd.isna(r) else r, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8.5)
+    right.set_xlim(0, max(float(rates.max()) * 1.75, 0.01))
+    right.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0 if rates.max() >= 0.05 else 1))
+    right.set_title("Conversion rate (conversions of clicks)", loc="left", fontsize=10)
+    for ax in (left, right):
+        ax.grid(axis="y", visible=False)
+        ax.grid(axis="x", visible=True)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+    left.xaxis.set_major_formatter(FuncFormatter(_count))
+    right.tick_params(axis="y", length=0)
+    order = data.sort_values("views", ascending=False)
+    alt = f"Bar charts of views and conversion rate by {dimension}: " + "; ".join(
+        f"{n} {int(v):,} views, conversion rate {'—' if pd.isna(r) else f'{r:.1%}'}"
+        for n, v, r in zip(order[label], order["views"], order["conversion_rate"], strict=True)) + "."
+    return to_chart(fig, alt)
+
+
+def health_components(components: pd.DataFrame, score: float | None) -> Chart:
+    """Horizontal bars: each health component's score (0–100), weak ones (below 50) in red."""
+    colors = palette()
+    data = components.iloc[::-1]
+    names = [f"{lab} (weight {w:.0%})" for lab, w in zip(data["label"], data["weight"], strict=True)]
+    values = (data["score"] * 100).to_numpy(dtype=float)
+    shown = np.nan_to_num(values, nan=0.0)
+    fig, ax = plt.subplots(figsize=(6.4, 2.5))
+    ax.barh(names, shown, color=[BAD if v < 50 else colors[0] for v in shown], height=0.6)
+    for y, v in enumerate(values):
+        ax.annotate("no data" if np.isnan(v) else f"{v:.0f}", (0 if np.isnan(v) else v, y), xytext=(3, 0),
+                    textcoords="offset points", va="center", fontsize=8.5)
+    ax.axvline(50, color="#7b8794", linewidth=0.8, linestyle=":")
+    ax.set_xlim(0, 112)
+    ax.set_xticks([0, 25, 50, 75, 100])
+    ax.grid(axis="y", visible=False)
+    ax.grid(axis="x", visible=True)
+    ax.set_xlabel("Component score (0–100; below 50 is weak)", fontsize=8.5)
+    headline = f"health score {score:.0f} of 100" if score is not None and not np.isnan(score) else "no health score"
+    alt = f"Bar chart of the {headline} by component: " + "; ".join(
+        f"{lab} {'no data' if np.isnan(v) else f'{v:.0f}'}" for lab, v in zip(components["label"], components["score"] * 100, strict=True)) + "."
+    return to_chart(fig, alt)
+
+
+def standing_dots(frame: pd.DataFrame, *, label: str = "label_metric") -> Chart:
+    """The client's percentile rank (0–100) per metric on one scale, with the portfolio's quarters shaded."""
+    color = palette()[0]
+    data = frame.dropna(subset=["percentile"]).iloc[::-1]
+    names = data[label].tolist()
+    fig, ax = plt.subplots(figsize=(6.4, 0.8 + 0.48 * len(names)))
+    for lo, hi, shade in ((0, 25, "#f3f4f6"), (25, 50, "#e9ecf0"), (50, 75, "#f3f4f6"), (75, 100, "#e9ecf0")):
+        ax.axvspan(lo, hi, color=shade, zorder=0, linewidth=0)
+    ax.axvline(50, color="#7b8794", linewidth=0.9, linestyle=":", zorder=1)
+    y = np.arange(len(names))
+    ax.hlines(y, 0, data["percentile"], color=color, linewidth=2.2, zorder=2)
+    ax.scatter(data["percentile"], y, s=70, color=color, zorder=3)
+    for yy, p in zip(y, data["percentile"], strict=True):
+        ax.annotate(f"{p:.0f}", (p, yy), xytext=(0, 8), textcoords="offset points", ha="center", fontsize=8.5, fontweight="bold")
+    ax.set_yticks(y, names)
+    ax.set_xlim(0, 104)
+    ax.set_ylim(-0.6, len(names) - 0.3)
+    ax.set_xticks([0, 25, 50, 75, 100])
+    ax.grid(False)
+    ax.set_xlabel("Percentile rank among comparable clients (50 = median)", fontsize=8.5)
+    for x, text in ((12.5, "Bottom quarter"), (87.5, "Top quarter")):
+        ax.annotate(text, (x, len(names) - 0.45), ha="center", va="bottom", fontsize=7.5, color="#52606d")
+    ax.tick_params(axis="y", length=0)
+    alt = "Dot chart of percentile ranks against comparable clients (0 lowest, 100 highest): " + "; ".join(
+        f"{n} {p:.0f}" for n, p in zip(frame.dropna(subset=["percentile"])[label], frame.dropna(subset=["percentile"])["percentile"], strict=True)) + "."
+    return to_chart(fig, alt)
+
+
+__all__ = ["breakdown_bars", "engagement_over_time", "health_components", "standing_dots"]

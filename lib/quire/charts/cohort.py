@@ -1,0 +1,197 @@
+"""Charts of the cohort report: retention heatmaps and LTV curves.
+
+Matrices come in as the metric functions give them (cohort × age, ``NaN`` = not
+observed). A not-observed cell is left blank (white, no text) — never drawn as 0 % — and
+every chart says so in its caption, because a young cohort has not had the chance to
+come back yet.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.colors import LinearSegmentedColormap, to_rgb
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from quire.chart_style import to_chart
+from quire.charts import NEUTRAL, palette
+from quire.display import Chart
+
+WIDTH = 8.0  # inches: full width of the A4 text column
+MAX_HEATMAP_HEIGHT = 5.6  # inches: beyond this the PDF would scale the chart (and its text) down
+ANNOTATE_UP_TO = 19  # age columns: more than this and percentages no longer fit in a cell
+ZERO_TINT = 0.88  # how close to white the 0 % end of the colour scale is
+BLANK_NOTE = "blank = not yet observed (the cohort has not reached that age), never 0%"
+
+
+def age_unit(granularity: str) -> str:
+    """'Month' or 'Week': what one age step is."""
+    return "Month" if granularity == "month" else "Week"
+
+
+def cohort_label(start: pd.Timestamp, granularity: str) -> str:
+    """How a cohort is named in charts and tables: '2026-05' or 'W 2026-05-04' (its Monday)."""
+    start = pd.Timestamp(start)
+    return f"{start:%Y-%m}" if granularity == "month" else f"W {start:%Y-%m-%d}"
+
+
+def cohort_labels(index: pd.Index, granularity: str) -> list[str]:
+    return [cohort_label(c, granularity) for c in index]
+
+
+def fine_money(v: float) -> str:
+    """Money for per-user amounts, where cents tell cohorts apart: '$17.95' below $100, '$1,234' above."""
+    return f"${v:,.2f}" if abs(v) < 100 else f"${v:,.0f}"
+
+
+def cell_labels(rates: pd.DataFrame) -> pd.DataFrame:
+    """The text of each heatmap cell: a whole percentage, or '' where the cell is not observed (NaN)."""
+    return rates.map(lambda v: "" if pd.isna(v) else f"{v:.0%}")
+
+
+def _heatmap_geometry(n_rows: int, n_cols: int) -> tuple[tuple[float, float], float]:
+    """Figure size and annotation font size that keep a cohort × age heatmap legible at A4 width."""
+    row = min(0.34, (MAX_HEATMAP_HEIGHT - 1.0) / max(n_rows, 1))
+    font = 8.0 if n_cols <= 13 else 6.5
+    font = min(font, row * 72 * 0.62)  # text never taller than its row
+    width = min(WIDTH, 2.4 + 0.55 * n_cols)  # a short horizon gets narrower cells, not stretched ones
+    return (width, 1.0 + row * n_rows), font
+
+
+def _scale(color: str) -> LinearSegmentedColormap:
+    """Sequential colour scale from a light tint of ``color`` to ``color``."""
+    rgb = np.array(to_rgb(color))
+    return LinearSegmentedColormap.from_list("cohort", [tuple(rgb + (1 - rgb) * ZERO_TINT), tuple(rgb)])
+
+
+def _colour_top(rates: pd.DataFrame) -> float:
+    """Upper end of the colour scale: the largest rate past age 0 (age 0 is near 100 % by construction
+    and would wash out the rest), at least 5 %."""
+    later = rates.loc[:, rates.columns > 0].to_numpy(dtype=float)
+    later = later[~np.isnan(later)]
+    if later.size == 0:
+        later = rates.to_numpy(dtype=float)
+        later = later[~np.isnan(later)]
+    return max(float(np.percentile(later, 98)) if later.size else 1.0, 0.05)
+
+
+def retention_heatmap(rates: pd.DataFrame, sizes: pd.Series, granularity: str, *, metric: str,
+                      meaning: str) -> Chart:
+    """Heatmap of a cohort × age rate matrix, cells annotated as percentages, cohorts labelled with their size.
+
+    ``metric`` names the matrix ("Logo retention"); ``meaning`` says what a cell is, for
+    the alt text ("share of the cohort's users active in that month").
+    """
+    unit = age_unit(granularity)
+    labels = [f"{name}  (n={int(n):,})" for name, n in zip(cohort_labels(rates.index, granularity), sizes, strict=True)]
+    n_rows, n_cols = rates.shape
+    size, font = _heatmap_geometry(n_rows, n_cols)
+    annotate = n_cols <= ANNOTATE_UP_TO
+    text = cell_labels(rates) if annotate else False
+    fig, ax = plt.subplots(figsize=size)
+    # Not observed = no colour at all (white, no text). The scale starts at a visible tint, so a real 0 %
+    # cell is tinted and labelled "0%" and cannot be mistaken for a blank one. (A hatch pattern said the
+    # same but made WeasyPrint spend a second per heatmap on the PDF.)
+    ax.set_facecolor("white")
+    cmap = _scale(palette()[0])
+    sns.heatmap(rates.astype(float), ax=ax, cmap=cmap, vmin=0, vmax=_colour_top(rates), annot=text, fmt="",
+                annot_kws={"fontsize": font}, linewidths=0.6, linecolor="white", cbar=not annotate,
+                cbar_kws={"format": PercentFormatter(1.0, decimals=0), "shrink": 0.8, "pad": 0.02},
+                xticklabels=list(rates.columns), yticklabels=labels)
+    ax.grid(False)
+    ax.xaxis.tick_top()
+    ax.xaxis.set_label_position("top")
+    ax.set_xlabel(f"{unit}s since signup (age)", labelpad=6)
+    ax.set_ylabel("")
+    ax.tick_params(axis="both", length=0, labelsize=min(8.5, font + 1))
+    ax.tick_params(axis="y", rotation=0)
+    ax.tick_params(axis="x", rotation=0)
+    return to_chart(fig, _heatmap_alt(rates, sizes, granularity, metric, meaning), caption=(
+        f"{metric} by {granularity}ly signup cohort (rows, with their number of users) and "
+        f"{unit.lower()}s since signup (columns); {BLANK_NOTE}."))
+
+
+def _heatmap_alt(rates: pd.DataFrame, sizes: pd.Series, granularity: str, metric: str, meaning: str) -> str:
+    unit = age_unit(granularity).lower()
+    names = pd.Series(cohort_labels(rates.index, granularity), index=rates.index)
+    if len(rates) == 1:
+        alt = f"Heatmap of {metric.lower()} ({meaning}) for the {granularity}ly cohort {names.iloc[0]} ({int(sizes.iloc[0]):,} users)"
+    else:
+        alt = (f"Heatmap of {metric.lower()} ({meaning}) for {len(rates)} {granularity}ly cohorts from {names.iloc[0]} "
+               f"to {names.iloc[-1]} ({int(sizes.min()):,} to {int(sizes.max()):,} users each)")
+    alt += f", {unit}s 0 to {rates.columns.max()}"
+    age = 1 if 1 in rates.columns else rates.columns.max()
+    seen = rates[age].dropna()
+    if len(seen) >= 2:
+        alt += (f"; at {unit} {age} it ranges from {seen.min():.0%} ({names[seen.idxmin()]}) "
+                f"to {seen.max():.0%} ({names[seen.idxmax()]})")
+    elif len(seen) == 1:
+        alt += f"; at {unit} {age} it is {seen.iloc[0]:.0%} ({names[seen.index[0]]})"
+    oldest = rates.iloc[0].dropna()
+    if len(oldest) > 2:
+        alt += f"; the oldest cohort, {names.iloc[0]}, is at {oldest.iloc[-1]:.0%} by {unit} {oldest.index[-1]}"
+    return alt + ". Blank cells are not yet observed."
+
+
+def ltv_curves(ltv: pd.DataFrame, granularity: str, *, highlight: int = 3, at_age: int | None = None) -> Chart:
+    """Cumulative revenue per user by age, one line per cohort; the ``highlight`` newest cohorts in brand colours.
+
+    ``at_age`` is the age the alt text compares cohorts at (default: the oldest age
+    observed by at least two cohorts).
+    """
+    unit = age_unit(granularity)
+    colors = palette()
+    names = pd.Series(cohort_labels(ltv.index, granularity), index=ltv.index)
+    rows = ltv.dropna(how="all")
+    newest = list(rows.index[-highlight:])
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.7))
+    earlier = [c for c in rows.index if c not in newest]
+    for i, cohort in enumerate(earlier):
+        line = rows.loc[cohort].dropna()
+        ax.plot(line.index, line.values, color=NEUTRAL, alpha=0.45, linewidth=1.1,
+                label="Earlier cohorts" if i == 0 else None)
+    if len(earlier) >= 2:
+        mean = rows.loc[earlier].mean(axis=0, skipna=True)[rows.loc[earlier].notna().sum() >= 2]
+        ax.plot(mean.index, mean.values, color="#3e4c59", linewidth=1.6, linestyle="--",
+                label="Earlier cohorts, average")
+    for i, cohort in enumerate(newest):
+        line = rows.loc[cohort].dropna()
+        ax.plot(line.index, line.values, color=colors[i % len(colors)], linewidth=2.4, marker="o", markersize=4,
+                label=names[cohort], zorder=3)
+    top = float(np.nanmax(rows.to_numpy(dtype=float))) if rows.size else 0.0
+    # One money format per axis: cents only when every tick is below $10.
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.0f}" if top >= 8 else f"${v:,.2f}"))
+    ax.set_xlabel(f"{unit}s since signup (age)")
+    ax.set_ylabel("Cumulative revenue per user")
+    ax.set_xlim(-0.3, max(ltv.columns.max(), 1) + 0.3)
+    ax.set_ylim(bottom=0)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    # Curves rise steeply then flatten at the top: the lower right corner is free for the legend.
+    ax.legend(loc="lower right", frameon=True, facecolor="white", edgecolor="none", framealpha=0.9,
+              ncol=2 if len(newest) > 2 else 1, fontsize=8.5)
+    return to_chart(fig, _ltv_alt(rows, names, granularity, newest, at_age), caption=(
+        f"Cumulative revenue per user of each cohort by {unit.lower()}s since signup; the {len(newest)} newest "
+        f"cohorts in colour. A line stops at the last {unit.lower()} the cohort has completed."))
+
+
+def _ltv_alt(rows: pd.DataFrame, names: pd.Series, granularity: str, newest: list, at_age: int | None) -> str:
+    unit = age_unit(granularity).lower()
+    alt = f"Line chart of cumulative revenue per user (LTV) by {unit}s since signup for " + (
+        f"the {granularity}ly cohort {names[rows.index[0]]}" if len(rows) == 1 else
+        f"{len(rows)} {granularity}ly cohorts from {names[rows.index[0]]} to {names[rows.index[-1]]}, the newest "
+        f"{', '.join(names[c] for c in newest)} highlighted")
+    seen_by = rows.notna().sum()
+    if at_age is None:
+        multi = seen_by[seen_by >= 2]
+        at_age = int(multi.index.max()) if len(multi) else int(seen_by[seen_by >= 1].index.max())
+    at = rows[at_age].dropna() if at_age in rows.columns else pd.Series(dtype=float)
+    if len(at):
+        best = at.idxmax()
+        alt += (f"; at {unit} {at_age} the highest LTV is the {names[best]} cohort's {fine_money(at[best])}"
+                + (f" and the lowest {names[at.idxmin()]}'s {fine_money(at.min())}" if len(at) > 1 else ""))
+    return alt + "."
+
+
+__all__ = ["retention_heatmap", "ltv_curves", "cell_labels", "cohort_label", "cohort_labels", "age_unit", "fine_money", "BLANK_NOTE"]

@@ -1,0 +1,209 @@
+"""Charts of the experiment report: rates with intervals, lift forest plots, CUPED intervals, power curves.
+
+Every chart takes plain frames (already computed by :mod:`quire.metrics.experiments` and
+the report) and returns a :class:`~quire.display.Chart` whose alt text states the
+numbers a sighted reader takes from it. Differences are treatment − control; rates and
+rate differences are fractions (0.025 = 2.5 % or +2.5 pts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+from quire.chart_style import to_chart
+from quire.charts import BAD, GOOD, HALF, NEUTRAL, WIDE, palette
+from quire.display import Chart
+from quire.metrics.kpi import MINUS
+
+Formatter = Callable[[float], str]
+ROW_HEIGHT = 0.42  # inches per interval row: keeps 2- and 4-variant charts equally airy
+
+
+def pct(rate: float, decimals: int = 1) -> str:
+    """0.1234 → "12.3%"."""
+    return f"{100 * rate:.{decimals}f}%"
+
+
+def pts(diff: float) -> str:
+    """0.014 → "+1.4 pts" (typographic minus for losses, no sign for zero)."""
+    rounded = round(100 * diff, 1)
+    sign = "" if rounded == 0 else MINUS if rounded < 0 else "+"
+    return f"{sign}{abs(rounded):.1f} pts"
+
+
+def money(value: float, signed: bool = True) -> str:
+    """2.834 → "+$2.83" (per-user amounts are small, so cents are kept)."""
+    rounded = round(value, 2)
+    sign = (MINUS if rounded < 0 else "+" if signed and rounded > 0 else "") if rounded else ""
+    return f"{sign}${abs(rounded):,.2f}"
+
+
+def signed(value: float, decimals: int = 2) -> str:
+    """+0.06 / −0.12 / 0.00: the sign of the rounded value, typographic minus."""
+    rounded = round(value, decimals)
+    sign = "" if rounded == 0 else MINUS if rounded < 0 else "+"
+    return f"{sign}{abs(rounded):,.{decimals}f}"
+
+
+def _height(rows: int, extra: float = 1.0) -> float:
+    return max(1.7, extra + ROW_HEIGHT * rows)
+
+
+def _intervals(ax, labels: Sequence[str], est: np.ndarray, low: np.ndarray, high: np.ndarray,
+               colors: Sequence[str], fmt: Formatter, *, interval_fmt: Formatter | None = None) -> None:
+    """Horizontal point-and-interval rows, first label on top, each annotated with its value and interval.
+
+    Rows with a NaN estimate are left empty (the control in a lift panel). Caps are sized in
+    points, not data units, so the value label above a row never touches its interval.
+    """
+    interval_fmt = interval_fmt or fmt
+    y = np.arange(len(labels))[::-1]
+    for yi, e, lo, hi, c in zip(y, est, low, high, colors, strict=True):
+        if not np.isfinite(e):
+            continue
+        ax.errorbar([e], [yi], xerr=[[e - lo], [hi - e]], fmt="o", color=c, markersize=6.5, elinewidth=2.4,
+                    capsize=4, capthick=1.3)
+        ax.annotate(f"{fmt(e)}  ({interval_fmt(lo)} to {interval_fmt(hi)})", (e, yi), xytext=(0, 8),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=8, color="#1f2933")
+    ax.set_yticks(y, labels)
+    ax.set_ylim(-0.6, len(labels) - 0.2)
+    ax.grid(axis="y", visible=False)
+    ax.grid(axis="x", visible=True)
+    ax.tick_params(axis="y", length=0)
+    span = float(np.nanmax(high) - np.nanmin(low)) or 1.0
+    # Room either side for the centred labels, which are wider than most intervals.
+    ax.set_xlim(float(np.nanmin(low)) - 0.3 * span, float(np.nanmax(high)) + 0.3 * span)
+
+
+def _zero_line(ax) -> None:
+    ax.axvline(0, color="#52606d", linewidth=1.0, linestyle="--", zorder=0)
+    lo, hi = ax.get_xlim()
+    ax.set_xlim(min(lo, -0.05 * (hi - lo)), max(hi, 0.05 * (hi - lo)))  # 0 always visible, with a margin
+
+
+def _effect_color(significant: bool, diff: float) -> str:
+    return (GOOD if diff > 0 else BAD) if significant else NEUTRAL
+
+
+def _signed_ticks(ax, scale: float = 1.0, prefix: str = "", *, signed: bool = True) -> None:
+    """Label the x ticks of a difference axis "−1", "0", "+0.5" (with a unit prefix such as "$").
+
+    The decimals follow the tick step, so a step of 0.5 never prints two ticks as "+1".
+    Ticks are fixed first: the labels are computed for exactly these positions.
+    """
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    step = abs(ticks[1] - ticks[0]) * scale if len(ticks) > 1 else 1.0
+    decimals = max(0, -int(np.floor(np.log10(step)))) if step > 0 else 0
+    if round(step, decimals) != round(step, decimals + 1):  # e.g. a step of 0.25
+        decimals += 1
+
+    def label(v: float) -> str:
+        rounded = round(v * scale, decimals)
+        sign = "" if rounded == 0 else MINUS if rounded < 0 else "+" if signed else ""
+        return f"{sign}{prefix}{abs(rounded):.{decimals}f}"
+    ax.set_xticks(ticks, [label(t) for t in ticks])
+
+
+def conversion_panels(table: pd.DataFrame, comparisons: pd.DataFrame, level: float, *, adjusted_label: str = "") -> Chart:
+    """Two panels on the same variant rows: the conversion rate with its interval, and the lift over the control.
+
+    ``table`` is :func:`conversion_by_variant` (control first), ``comparisons`` the conversion
+    rows of :func:`pairwise_vs_control`. Lift intervals are green/red when significant
+    (after adjustment), grey otherwise; the dashed line marks "no difference".
+    """
+    labels = table["variant"].astype(str).tolist()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(WIDE[0], _height(len(table), 1.15)), sharey=True,
+                                      gridspec_kw={"wspace": 0.08})
+    rate_colors = [NEUTRAL if c else palette()[0] for c in table["is_control"]]
+    _intervals(left, labels, table["rate"].to_numpy(float), table["rate_ci_low"].to_numpy(float),
+               table["rate_ci_high"].to_numpy(float), rate_colors, pct)
+    left.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
+    left.set_xlim(left=max(0.0, left.get_xlim()[0]))
+    left.set_xlabel(f"Conversion rate ({level:.0%} CI)")
+    cmp = comparisons.set_index("variant").reindex(labels)  # control row: NaN, drawn empty
+    lift_colors = [_effect_color(bool(s) if s == s else False, d) for s, d in zip(cmp["significant"], cmp["diff"], strict=True)]
+    _intervals(right, labels, cmp["diff"].to_numpy(float), cmp["ci_low"].to_numpy(float), cmp["ci_high"].to_numpy(float),
+               lift_colors, pts, interval_fmt=lambda v: pts(v).removesuffix(" pts"))
+    _zero_line(right)
+    lo, hi = right.get_xlim()
+    left_half = (0 - lo) < (hi - lo) / 2  # write the note on the side of the zero line that has room
+    right.annotate("control = 0", (0, len(labels) - 1), xytext=(4 if left_half else -4, 0), textcoords="offset points",
+                   va="center", ha="left" if left_half else "right", fontsize=8, color="#52606d")
+    _signed_ticks(right, 100)
+    right.set_xlabel(f"Lift over control (pts, {level:.0%} CI)")
+    right.tick_params(axis="y", left=False)
+    rows = comparisons.itertuples()
+    alt = (f"Two-panel interval chart. Left: conversion rate per variant with {level:.0%} confidence intervals — "
+           + "; ".join(f"{r.variant} {pct(r.rate)} ({pct(r.rate_ci_low)} to {pct(r.rate_ci_high)})" for r in table.itertuples())
+           + f". Right: lift of each treatment over the control in percentage points, with a line at zero — "
+           + "; ".join(f"{r.variant} {pts(r.diff)} ({pts(r.ci_low)} to {pts(r.ci_high)}, "
+                       f"{'significant' if r.significant else 'not significant'}{adjusted_label})" for r in rows))
+    return to_chart(fig, alt + ".")
+
+
+def cuped_intervals(frame: pd.DataFrame, level: float) -> Chart:
+    """The revenue difference per treatment before and after CUPED, as two intervals each.
+
+    ``frame`` has one row per (treatment, method): ``variant``, ``method`` ("Unadjusted" or
+    "CUPED"), ``diff``, ``ci_low``, ``ci_high``.
+    """
+    colors = palette()
+    shade = {"Unadjusted": NEUTRAL, "CUPED": colors[0]}
+    labels = [f"{r.variant} · {r.method}" if frame["variant"].nunique() > 1 else str(r.method) for r in frame.itertuples()]
+    fig, ax = plt.subplots(figsize=(WIDE[0] * 0.8, _height(len(frame), 1.0)))
+    _intervals(ax, labels, frame["diff"].to_numpy(float), frame["ci_low"].to_numpy(float),
+               frame["ci_high"].to_numpy(float), [shade[m] for m in frame["method"]], money)
+    _zero_line(ax)
+    _signed_ticks(ax, 1, "$")
+    ax.set_xlabel(f"Revenue per user: treatment − control ({level:.0%} CI)")
+    alt = (f"Interval chart comparing the unadjusted and the CUPED-adjusted difference in revenue per user, with "
+           f"{level:.0%} confidence intervals and a reference line at zero: " + "; ".join(
+               f"{lab} {money(r.diff)} ({money(r.ci_low)} to {money(r.ci_high)}, width {money(r.ci_high - r.ci_low, False)})"
+               for lab, r in zip(labels, frame.itertuples(), strict=True)))
+    return to_chart(fig, alt + ".")
+
+
+def power_curves(curves: pd.DataFrame, marks: pd.DataFrame, target: float, *, money_units: bool = False) -> Chart:
+    """Power against the size of the true effect at the experiment's sample, per treatment.
+
+    ``curves``: ``variant``, ``effect`` (units: rate difference or money), ``power``;
+    ``marks``: one row per treatment with ``variant``, ``mde`` and ``observed`` (|effect| in
+    units) and ``achieved`` power. The dashed line is the target power; where a curve
+    crosses it is the minimum detectable effect.
+    """
+    fmt: Formatter = (lambda v: money(v, False)) if money_units else (lambda v: pts(v).lstrip("+"))
+    colors = palette()
+    fig, ax = plt.subplots(figsize=HALF)
+    several = curves["variant"].nunique() > 1
+    for i, (variant, g) in enumerate(curves.groupby("variant", sort=False)):
+        ax.plot(g["effect"], g["power"], color=colors[i % len(colors)], linewidth=2, label=str(variant) if several else None)
+    for i, m in enumerate(marks.itertuples()):
+        c = colors[i % len(colors)]
+        if pd.notna(m.mde):
+            ax.plot([m.mde], [target], marker="o", color=c, markersize=6)
+        ax.plot([m.observed], [m.achieved], marker="D", color=c, markersize=6, markerfacecolor="white", markeredgewidth=1.6)
+    ax.axhline(target, color="#52606d", linewidth=1.0, linestyle="--")
+    ax.annotate(f"target {target:.0%}", (ax.get_xlim()[1], target), xytext=(-2, 3), textcoords="offset points",
+                ha="right", va="bottom", fontsize=8, color="#52606d")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(left=0)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))  # half-width chart: few, round ticks
+    _signed_ticks(ax, 1 if money_units else 100, "$" if money_units else "", signed=False)
+    ax.set_xlabel("True effect (" + ("$ per user" if money_units else "pts") + ")")
+    ax.set_ylabel("Power")
+    if several:
+        ax.legend(loc="lower right", frameon=False, fontsize=8)
+    alt = (f"Line chart of statistical power against the size of the true effect at this experiment's sample size; "
+           f"the dashed line marks the {target:.0%} target. " + "; ".join(
+               f"{m.variant}: reaches {target:.0%} power at {fmt(m.mde) if pd.notna(m.mde) else 'no attainable effect'} "
+               f"(the minimum detectable effect); the observed {fmt(m.observed)} had {m.achieved:.0%} power (hollow diamond)"
+               for m in marks.itertuples()))
+    caption = (f"Filled dot: the minimum detectable effect, where power reaches {target:.0%}. "
+               "Hollow diamond: the observed effect and its achieved power.")
+    return to_chart(fig, alt + ".", caption)

@@ -1,0 +1,445 @@
+"""The cohort report: acquisition cohorts by signup week or month, followed age by age.
+
+:func:`load` is the only I/O (one read-only warehouse connection): the users of the
+reported cohorts and their events up to the report's as-of date. Everything after it
+is computed by the pure functions of :mod:`quire.metrics.cohorts`. The notebook calls
+:func:`build` once and then displays one section per cell.
+
+Which cohorts: the ``cohorts`` most recent *complete* signup periods at the end of
+``period`` (the as-of date). A period still in progress is never a cohort, so sizes
+are final. With ``behaviour="activated"`` every matrix counts only the users who
+activated within ``activation_days`` of signup.
+
+Degenerate data never raises from a section: when no user is left to report on, the
+headline is a :class:`Callout` saying why and the other sections return ``None``
+(nothing is displayed). Bad parameters raise :class:`ParameterError` before any I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from quire.charts import cohort as charts
+from quire.chart_style import use_brand
+from quire.config import get_settings
+from quire.display import Callout, Glossary, KpiCards, ReportHeader, Section, Table
+from quire.errors import EmptyDataError, ParameterError
+from quire.glossary import glossary
+from quire.metrics.cohorts import (
+    ACTIVE_EVENTS,
+    GRANULARITIES,
+    RetentionMatrix,
+    RevenueRetention,
+    behavioural_filter as filter_users,
+    compare_recent,
+    ltv_curves,
+    retention_matrix,
+    revenue_retention_matrix,
+)
+from quire.metrics.kpi import Kpi, format_value
+from quire.periods import Period, add_months, month_start, resolve_period
+from quire.warehouse import cohort_queries, queries
+from quire.warehouse.engine import engine
+
+BEHAVIOURS = ("all", "activated")
+ACTIVATION_EVENT = "activation"
+REVENUE_EVENT = "purchase"
+READ_EVENTS = tuple(dict.fromkeys((*ACTIVE_EVENTS, REVENUE_EVENT, ACTIVATION_EVENT)))
+RECENT = 3                # newest cohorts compared with the earlier ones
+KPI_AGES = (1, 3)         # ages of the headline retention KPIs
+LTV_AGE = 3               # age of the headline LTV and revenue retention
+TABLE_AGES = (1, 3, 6)    # ages of the summary and comparison tables
+SAME_PTS = 1.0            # a difference below this many points reads as "about the same"
+SMALL_COHORT = 100        # below this many users a cohort's rates move by several points per user
+MAX_COHORTS, MAX_HORIZON = 36, 36
+
+GLOSSARY_KEYS = ["cohort", "cohort_size", "cohort_age", "logo_retention", "revenue_retention", "ltv_curve",
+                 "cohort_comparison"]
+
+
+@dataclass(frozen=True)
+class CohortData:
+    """Everything the report reads from the warehouse: the cohorts' users and their events up to ``as_of``."""
+
+    period: Period
+    granularity: str
+    as_of: date
+    first_cohort: date      # first day of the oldest reported cohort
+    last_cohort: date       # first day of the newest (complete) cohort
+    requested: int          # how many cohorts were asked for
+    users: pd.DataFrame     # user_id, client_id, signed_up_at, channel
+    events: pd.DataFrame    # user_id, event_type, occurred_at, revenue
+
+    @property
+    def last_signup_day(self) -> date:
+        """Last day of the newest cohort."""
+        return cohort_end(self.last_cohort, self.granularity)
+
+
+def cohort_end(start: date, granularity: str) -> date:
+    """Last day of the cohort that starts on ``start``."""
+    return add_months(start, 1) - timedelta(days=1) if granularity == "month" else start + timedelta(days=6)
+
+
+def cohort_window(as_of: date, granularity: str, cohorts: int) -> tuple[date, date]:
+    """First days of the oldest and newest of the ``cohorts`` last signup periods complete by ``as_of``."""
+    after = as_of + timedelta(days=1)  # a period is complete when the next one starts by the day after as_of
+    if granularity == "month":
+        last = add_months(month_start(after), -1)
+        return add_months(last, -(cohorts - 1)), last
+    last = after - timedelta(days=after.weekday() + 7)
+    return last - timedelta(weeks=cohorts - 1), last
+
+
+def check_parameters(granularity: str = "month", cohorts: int = 12, horizon: int = 12, behaviour: str = "all",
+                     activation_days: int = 7) -> None:
+    """Raise a one-line :class:`ParameterError` for a parameter the report cannot use (before any I/O)."""
+    if granularity not in GRANULARITIES:
+        raise ParameterError(f"parameter 'granularity': {granularity!r} is not supported; use week or month",
+                             parameter="granularity")
+    if behaviour not in BEHAVIOURS:
+        raise ParameterError(f"parameter 'behaviour': {behaviour!r} is not supported; use all or activated",
+                             parameter="behaviour")
+    for name, value, low, high in (("cohorts", cohorts, 2, MAX_COHORTS), ("horizon", horizon, 1, MAX_HORIZON),
+                                   ("activation_days", activation_days, 1, 90)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+            raise ParameterError(f"parameter '{name}': {value!r} is not a whole number between {low} and {high}",
+                                 parameter=name)
+
+
+def load(period: str = "latest", granularity: str = "month", cohorts: int = 12, url: str | None = None) -> CohortData:
+    """Read the users of the ``cohorts`` last complete cohorts at the end of ``period``, and their events up to then.
+
+    Raises :class:`ParameterError` for a period outside the data (e.g. in the future).
+    """
+    check_parameters(granularity, cohorts)
+    eng = engine(url or get_settings().warehouse)
+    try:
+        with eng.connect() as conn:
+            first, last = queries.data_range(conn)
+            p = resolve_period(period, first_month=first, last_month=last)
+            as_of = p.end
+            oldest, newest = cohort_window(as_of, granularity, cohorts)
+            last_day = cohort_end(newest, granularity)
+            return CohortData(
+                period=p, granularity=granularity, as_of=as_of, first_cohort=oldest, last_cohort=newest,
+                requested=cohorts,
+                users=cohort_queries.cohort_users(conn, oldest, last_day),
+                events=cohort_queries.cohort_events(conn, oldest, last_day, as_of, READ_EVENTS),
+            )
+    finally:
+        eng.dispose()
+
+
+def pooled_rate(matrix: RetentionMatrix, age: int) -> float:
+    """Active users ÷ users over the cohorts observed at ``age`` (each user counts once; NaN if none)."""
+    counts = matrix.counts[age]
+    seen = counts.notna()
+    users = matrix.sizes[seen].sum()
+    return float(counts[seen].sum() / users) if users else float("nan")
+
+
+def _age_for(frame: pd.DataFrame, target: int, lowest: int = 0) -> int | None:
+    """``target``, or the largest smaller age (≥ ``lowest``) at which some cohort has a value (None if there is none)."""
+    ages = [a for a in frame.columns if lowest <= a <= target and frame[a].notna().any()]
+    return max(ages) if ages else None
+
+
+def _pts(diff: float) -> str:
+    return "—" if pd.isna(diff) else f"{diff:+.1f} pts".replace("-", "−")
+
+
+class CohortReport:
+    """The computed report; each public method returns one displayable section (or ``None`` to show nothing)."""
+
+    def __init__(self, data: CohortData, horizon: int = 12, behaviour: str = "all", activation_days: int = 7) -> None:
+        check_parameters(data.granularity, data.requested, horizon, behaviour, activation_days)
+        self.data = data
+        self.period = data.period
+        self.granularity = data.granularity
+        self.horizon = horizon
+        self.behaviour = behaviour
+        self.activation_days = activation_days
+        self.unit = charts.age_unit(data.granularity)  # "Month" | "Week"
+
+    # -- computed once ------------------------------------------------------------------
+    @property
+    def filtered(self) -> bool:
+        return self.behaviour == "activated"
+
+    @property
+    def window_label(self) -> str:
+        fmt = "%B %Y" if self.granularity == "month" else "week of %d %b %Y"
+        return f"{self.data.first_cohort:{fmt}} – {self.data.last_cohort:{fmt}}"
+
+    @property
+    def who(self) -> str:
+        return (f"users who activated within {self.activation_days} days of signup" if self.filtered else "all users")
+
+    @cached_property
+    def users(self) -> pd.DataFrame:
+        """The users the matrices count: all of the cohorts' users, or those passing the behavioural filter."""
+        if self.data.users.empty:
+            raise EmptyDataError(
+                f"No user signed up in the {self.data.requested} {self.granularity}ly cohorts {self.window_label} "
+                f"(as of {self.data.as_of:%d %B %Y}), so there are no cohorts to report on. "
+                "Choose a later period, or more cohorts.")
+        if not self.filtered:
+            return self.data.users
+        try:
+            return filter_users(self.data.users, self.data.events, ACTIVATION_EVENT, self.activation_days)
+        except EmptyDataError as exc:
+            raise EmptyDataError(
+                f"None of the {len(self.data.users):,} users of these cohorts activated within {self.activation_days} "
+                "days of signup, so the filtered report is empty. Allow more activation_days, or set behaviour=all "
+                "to see every user.") from exc
+
+    def _args(self) -> dict:
+        return {"granularity": self.granularity, "as_of": self.data.as_of, "horizon": self.horizon,
+                "since": self.data.first_cohort}
+
+    @cached_property
+    def logo(self) -> RetentionMatrix:
+        return retention_matrix(self.users, self.data.events, **self._args())
+
+    @cached_property
+    def logo_all(self) -> RetentionMatrix:
+        """Logo retention of every user of the cohorts, filter or not (the filter section compares with it)."""
+        return self.logo if not self.filtered else retention_matrix(self.data.users, self.data.events, **self._args())
+
+    @cached_property
+    def revenue_matrix(self) -> RevenueRetention:
+        return revenue_retention_matrix(self.users, self.data.events, revenue_event=REVENUE_EVENT, **self._args())
+
+    @cached_property
+    def ltv_frame(self) -> pd.DataFrame:
+        """Cumulative revenue per user, cohort × age."""
+        return ltv_curves(self.users, self.data.events, revenue_event=REVENUE_EVENT, **self._args())
+
+    @cached_property
+    def problem(self) -> str | None:
+        """Why there is nothing to report (no users, or none left by the filter), else None."""
+        try:
+            self.logo  # noqa: B018 - computing it is the check
+        except EmptyDataError as exc:
+            return exc.message + (f" ({exc.hint})" if exc.hint else "")
+        return None
+
+    @cached_property
+    def max_age(self) -> int:
+        """The oldest age any reported cohort has reached (later ages are blank everywhere and not drawn)."""
+        observed = self.logo.counts.notna().any(axis=0)
+        return int(observed[observed].index.max())
+
+    def _shown(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.loc[:, : self.max_age]
+
+    def _unobserved_note(self) -> str:
+        """A sentence saying which ages up to the horizon no cohort has reached yet ('' when none)."""
+        if self.max_age >= self.horizon:
+            return ""
+        ages = (f"{self.unit}s {self.max_age + 1}–{self.horizon} are" if self.max_age + 1 < self.horizon
+                else f"{self.unit} {self.horizon} is")
+        return f" {ages} not yet observed for any of these cohorts and not drawn."
+
+    def _names(self) -> list[str]:
+        return charts.cohort_labels(self.logo.sizes.index, self.granularity)
+
+    def _age(self, age: int) -> str:
+        return f"{self.unit.lower()} {age}"
+
+    def comparison_frame(self, matrix, ages) -> pd.DataFrame:
+        """compare_recent at the ``ages`` that exist in the matrix, newest ``RECENT`` cohorts against the rest."""
+        ages = [a for a in ages if a <= self.horizon]
+        return compare_recent(matrix, recent=RECENT, at_ages=ages)
+
+    # -- sections -------------------------------------------------------------------------
+    def header(self) -> ReportHeader:
+        d = self.data
+        subtitle = (f"{d.requested} {self.granularity}ly signup cohorts ({self.window_label}), followed for up to "
+                    f"{self.horizon} {self.unit.lower()}s as of {d.as_of:%d %B %Y} — {self.who}")
+        return ReportHeader("Cohort report", self.period.label, subtitle=subtitle,
+                            extra={"period_key": self.period.key, "granularity": self.granularity,
+                                   "behaviour": self.behaviour, "as_of": d.as_of.isoformat()})
+
+    def kpis(self) -> list[Kpi]:
+        """The headline figures: cohort users, then the newest cohorts against the earlier ones."""
+        who = "Activated users" if self.filtered else "Users"
+        shown = len(self.logo.sizes)
+        found = [Kpi("users", f"{who} in {shown} cohort{'s' if shown > 1 else ''}", float(self.logo.sizes.sum()), "number")]
+        # Age 0 is left out of the rates: logo retention is ~100% there by construction, revenue retention exactly.
+        wanted = [("logo_retention", "retention", "percent", self.logo.rates, age, 1) for age in KPI_AGES]
+        wanted += [("revenue_retention", "revenue retention", "percent", self.revenue_matrix.rates, LTV_AGE, 1),
+                   ("ltv", "LTV", "currency", self.ltv_frame, LTV_AGE, 0)]
+        seen = set()
+        for key, name, unit, frame, target, lowest in wanted:
+            age = _age_for(frame, target, lowest)
+            if age is None or (key, age) in seen:
+                continue
+            seen.add((key, age))
+            row = compare_recent(frame, recent=RECENT, at_ages=[age]).loc[age]
+            label = f"LTV by {self._age(age)}" if key == "ltv" else f"{self.unit} {age} {name}"
+            label += f", newest {int(row['n_recent'])}"
+            found.append(Kpi(f"{key}_age{age}", label, row["recent"], unit, row["earlier"]))
+        return found
+
+    def headline(self) -> KpiCards | Callout:
+        if self.problem:
+            return Callout(self.problem, "warning", title="Nothing to report.")
+        return KpiCards(self.kpis(), comparison_label="earlier cohorts")
+
+    def summary_table(self) -> Table:
+        """Cohort sizes and logo retention at a few ages, one row per cohort."""
+        ages = [a for a in TABLE_AGES if a <= self.horizon]
+        frame = pd.DataFrame({"Cohort": charts.cohort_labels(self.logo.sizes.index, self.granularity),
+                              "Users": self.logo.sizes.to_numpy()})
+        for a in ages:
+            frame[f"{self.unit} {a}"] = self.logo.rates[a].to_numpy()
+        units = {"Users": "number", **{f"{self.unit} {a}": "percent" for a in ages}}
+        return Table(frame, caption="Cohort sizes and logo retention (— = not yet observed)", units=units)
+
+    def retention(self) -> Section | None:
+        if self.problem:
+            return None
+        m = self.logo
+        chart = charts.retention_heatmap(self._shown(m.rates), m.sizes, self.granularity, metric="Logo retention",
+                                         meaning=f"share of the cohort's users active in that {self.unit.lower()}")
+        means = [(a, m.rates[a].mean()) for a in KPI_AGES if a <= self.max_age]
+        lead = f"Share of each cohort's users who were active in each {self.unit.lower()} after signup."
+        if means:
+            lead += (" On average a cohort keeps " + " and ".join(
+                f"{v:.0%}{' of its users active' if i == 0 else ''} in {self._age(a)}" for i, (a, v) in enumerate(means)) + ".")
+        lead += self._unobserved_note()
+        if len(m.sizes) < self.data.requested:
+            names, who = self._names(), "activated users" if self.filtered else "users"
+            lead += (f" Only {len(names)} of the {self.data.requested} requested cohorts "
+                     + (f"has {who}: {names[0]}." if len(names) == 1 else f"have {who}, from {names[0]} to {names[-1]}."))
+        return Section("Logo retention", [chart, self.summary_table()], lead=lead)
+
+    def revenue(self) -> Section | None:
+        if self.problem:
+            return None
+        r = self.revenue_matrix
+        chart = charts.retention_heatmap(self._shown(r.rates), r.sizes, self.granularity, metric="Revenue retention",
+                                         meaning=f"revenue in that {self.unit.lower()} as a share of the cohort's "
+                                                 "base revenue")
+        lead = (f"Each cohort's purchase revenue in each {self.unit.lower()} as a share of its revenue in its signup "
+                f"{self.unit.lower()}; above 100% the cohort spends more than when it joined.")
+        later = int((r.base_age > 0).sum())
+        if later:
+            lead += (f" {later} cohort{'s' if later > 1 else ''} bought nothing in the signup {self.unit.lower()}; "
+                     f"{'their' if later > 1 else 'its'} base is the first {self.unit.lower()} with revenue, and the "
+                     f"{self.unit.lower()}s before it show 0%.")
+        none = int(r.base.isna().sum())
+        if none:
+            lead += f" {none} cohort{'s have' if none > 1 else ' has'} no revenue yet: blank row{'s' if none > 1 else ''}."
+        return Section("Revenue retention", [chart], lead=lead)
+
+    def ltv(self) -> Section | None:
+        if self.problem:
+            return None
+        age = _age_for(self.ltv_frame, LTV_AGE)
+        chart = charts.ltv_curves(self._shown(self.ltv_frame), self.granularity, highlight=RECENT, at_age=age)
+        ages = [a for a in (0, *TABLE_AGES) if a <= self.max_age]
+        frame = pd.DataFrame({"Cohort": charts.cohort_labels(self.ltv_frame.index, self.granularity),
+                              "Users": self.logo.sizes.to_numpy(),
+                              "Revenue to date": self.revenue_matrix.revenue.sum(axis=1, min_count=1).to_numpy()})
+        for a in ages:
+            frame[f"LTV by {self._age(a)}"] = self.ltv_frame[a].to_numpy()
+        table = Table(frame, caption="Revenue and cumulative revenue per user by cohort (— = not yet observed)",
+                      units={"Users": "number", "Revenue to date": "currency",
+                             **{f"LTV by {self._age(a)}": "currency" for a in ages}})
+        lead = "Cumulative purchase revenue per user, counting every user of the cohort, buyer or not."
+        if age is not None:
+            row = compare_recent(self.ltv_frame, recent=RECENT, at_ages=[age]).loc[age]
+            if row["n_earlier"]:
+                lead += (f" By {self._age(age)}, a user of the {int(row['n_recent'])} newest cohorts that have reached it "
+                         f"has brought {charts.fine_money(row['recent'])} on average, against "
+                         f"{charts.fine_money(row['earlier'])} for the {int(row['n_earlier'])} earlier cohorts.")
+        return Section("Lifetime value (LTV) curves", [chart, table], lead=lead)
+
+    def comparison(self) -> Section | None:
+        if self.problem:
+            return None
+        rows = []
+        for metric, matrix in (("Logo retention", self.logo), ("Revenue retention", self.revenue_matrix)):
+            cmp = self.comparison_frame(matrix, TABLE_AGES)
+            cmp = cmp[(cmp["n_recent"] > 0) & (cmp["n_earlier"] > 0)]
+            rows += [{"Metric": metric, "Age": f"{self.unit} {age}", f"{RECENT} newest cohorts": r["recent"],
+                      "Earlier cohorts": r["earlier"], "Difference": _pts(r["difference_pts"]),
+                      "Cohorts compared": f"{int(r['n_recent'])} vs {int(r['n_earlier'])}"}
+                     for age, r in cmp.iterrows()]
+        if not rows:
+            return Section("Recent versus earlier cohorts", [Callout(
+                f"Too few cohorts to compare: every age has at most {RECENT} observed cohorts. "
+                "Show more cohorts to compare the newest with earlier ones.", "info")])
+        table = Table(pd.DataFrame(rows), caption=f"Average of the {RECENT} newest cohorts observed at each age against "
+                                                  "the earlier ones (each cohort counts once)",
+                      units={f"{RECENT} newest cohorts": "percent", "Earlier cohorts": "percent"})
+        children = [table, Callout(self.reading(), "info", title="Reading.")]
+        if int(self.logo.sizes[self.logo.sizes > 0].min()) < SMALL_COHORT:
+            children.append(Callout(f"Some cohorts have fewer than {SMALL_COHORT} users, so a difference of a few "
+                                    "points can be chance.", "warning"))
+        return Section("Recent versus earlier cohorts", children,
+                       lead=f"Are newer cohorts doing better? The {RECENT} newest cohorts that have reached an age "
+                            "against all earlier cohorts at the same age.")
+
+    def reading(self) -> str:
+        """One plain-language sentence: the newest cohorts' logo retention against earlier ones, age by age."""
+        cmp = self.comparison_frame(self.logo, [a for a in KPI_AGES if a <= self.horizon])
+        cmp = cmp[(cmp["n_recent"] > 0) & (cmp["n_earlier"] > 0)]
+        parts = []
+        for age, r in cmp.iterrows():  # one or two ages
+            diff = r["difference_pts"]
+            how = "better" if diff >= SAME_PTS else "worse" if diff <= -SAME_PTS else "about as well"
+            parts.append(f"{how} in {self._age(age)} ({format_value(r['recent'], 'percent')} of users active against "
+                         f"{format_value(r['earlier'], 'percent')}, {_pts(diff)})")
+        return f"Compared with earlier cohorts, the {RECENT} newest cohorts to reach each age retain " + " and ".join(parts) + "."
+
+    def behavioural_filter(self) -> Section | None:
+        if not self.filtered or self.problem:
+            return None
+        kept, every = self.logo, self.logo_all
+        n_kept, n_all = int(kept.sizes.sum()), int(every.sizes.sum())
+        ages = [a for a in KPI_AGES if a <= self.max_age]
+        label = f"Activated within {self.activation_days} days"
+        frame = pd.DataFrame([
+            {"Group": label, "Users": n_kept, "Share of users": n_kept / n_all,
+             **{f"{self.unit} {a} retention": pooled_rate(kept, a) for a in ages}},
+            {"Group": "All users", "Users": n_all, "Share of users": 1.0,
+             **{f"{self.unit} {a} retention": pooled_rate(every, a) for a in ages}},
+        ])
+        table = Table(frame, caption="Filtered users against all users of the same cohorts (retention pooled over "
+                                     "the cohorts observed at that age)",
+                      units={"Users": "number", "Share of users": "percent",
+                             **{f"{self.unit} {a} retention": "percent" for a in ages}})
+        lead = (f"{n_kept:,} of the {n_all:,} users of these cohorts ({n_kept / n_all:.0%}) activated within "
+                f"{self.activation_days} days of signup; every other section of this report counts only them.")
+        if ages:
+            column = f"{self.unit} {ages[0]} retention"
+            lead += (f" In {self._age(ages[0])}, {frame[column].iloc[0]:.0%} of them were active, against "
+                     f"{frame[column].iloc[1]:.0%} of all users.")
+        children = [table]
+        if self.data.last_signup_day + timedelta(days=self.activation_days) > self.data.as_of:
+            children.append(Callout(f"Users who signed up in the last {self.activation_days} days before "
+                                    f"{self.data.as_of:%d %B %Y} have had less time to activate, so the newest "
+                                    "cohort's filtered size may still grow.", "info"))
+        return Section("Behavioural filter: activated users", children, lead=lead)
+
+    def glossary(self) -> Glossary:
+        return glossary(GLOSSARY_KEYS + (["behavioural_filter"] if self.filtered else []))
+
+
+def build(period: str = "latest", granularity: str = "month", cohorts: int = 12, horizon: int = 12,
+          behaviour: str = "all", activation_days: int = 7, brand: str = "quire", url: str | None = None) -> CohortReport:
+    """Load the cohorts for ``period`` and prepare the report; charts use ``brand``'s palette."""
+    from quire.brand import load_brand
+
+    check_parameters(granularity, cohorts, horizon, behaviour, activation_days)
+    use_brand(load_brand(brand))
+    return CohortReport(load(period, granularity, cohorts, url), horizon, behaviour, activation_days)

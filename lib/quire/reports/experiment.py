@@ -1,0 +1,637 @@
+"""The experiment report: one A/B(/n) test read the way a product manager decides on it.
+
+:func:`load` is the only I/O (one read-only warehouse connection, through
+:mod:`quire.warehouse.experiment_queries`); the statistics are the pure functions of
+:mod:`quire.metrics.experiments`, run once by :func:`~quire.metrics.experiments.analyse`.
+The notebook calls :func:`build` once, then displays one section per cell: the verdict
+first, then the evidence behind it, then the glossary.
+
+``level`` (confidence level of every interval and test, alpha = 1 − level) and
+``correction`` (Holm or Bonferroni across the treatments) apply throughout.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from markupsafe import escape
+from scipy import stats
+
+from quire.chart_style import use_brand
+from quire.charts import experiment as charts
+from quire.charts.experiment import money, pct, pts, signed
+from quire.config import get_settings
+from quire.display import Callout, Grid, KpiCards, ReportHeader, Section, Table
+from quire.errors import EmptyDataError, ParameterError, WarehouseError
+from quire.glossary import glossary
+from quire.metrics.experiments import (ADJUSTMENTS, METRIC_LABELS, SRM_ALPHA, CupedResult, ExperimentAnalysis,
+                                       PowerResult, analyse, cohens_h, describe_comparison)
+from quire.metrics.kpi import Kpi, format_value
+from quire.warehouse import experiment_queries as queries
+from quire.warehouse.engine import engine
+
+TARGET_POWER = 0.8  # the power analyse() plans the MDE for (power_and_mde's default)
+CURVE_POINTS = 60
+METRIC_NOUNS = {"conversion": "conversion (share of users who converted)",
+                "revenue": "revenue per user (mean over all assigned users)"}
+DECISION_TITLES = {"ship": "Verdict: ship {variant}.", "don't ship": "Verdict: don't ship.",
+                   "inconclusive": "Verdict: inconclusive."}
+DECISION_SEVERITY = {"ship": "good", "don't ship": "critical", "inconclusive": "info"}
+GLOSSARY_KEYS = ["verdict", "srm", "conversion_rate", "absolute_lift", "relative_lift", "confidence_interval",
+                 "p_value", "revenue_per_user", "welch_test", "cohens_d", "cuped", "variance_reduction", "power", "mde",
+                 "guardrail_metric"]
+
+
+# --------------------------------------------------------------------------- number formats
+
+
+def p_text(p: float) -> str:
+    """A p-value for tables and cards: "0.003", "< 0.001", "—" when not defined."""
+    if p is None or not np.isfinite(p):
+        return "—"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def effect_text(value: float | None, metric: str) -> str:
+    """A treatment − control difference in the metric's units: "+1.4 pts" or "+$2.83"."""
+    if value is None or not np.isfinite(value):
+        return "—"
+    return pts(value) if metric == "conversion" else money(value)
+
+
+def interval_text(low: float, high: float, metric: str) -> str:
+    """An interval of differences: "+0.6 to +2.2 pts" / "−$1.10 to +$3.40"."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "not defined"
+    if metric == "conversion":
+        return f"{pts(low).removesuffix(' pts')} to {pts(high)}"
+    return f"{money(low)} to {money(high)}"
+
+
+def _date(day: pd.Timestamp | date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+# --------------------------------------------------------------------------- small pure helpers
+
+
+def sample_size_per_arm(effect_size: float | None, alpha: float, power: float = TARGET_POWER) -> float | None:
+    """Users per variant (equal arms) that detect ``effect_size`` (Cohen's h or d) with ``power``.
+
+    Normal approximation of the two-sample test, ``n = 2·((z_{1−α/2} + z_power) / es)²``:
+    at experiment sizes it matches the t-based power analysis, and unlike a numerical
+    solver it never fails for tiny effects (it just gets very large). None for no effect.
+    """
+    if effect_size is None or not np.isfinite(effect_size) or effect_size == 0:
+        return None
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    return float(2 * (z / abs(effect_size)) ** 2)
+
+
+def power_curve(p: PowerResult, baseline_rate: float | None = None, points: int = CURVE_POINTS) -> pd.DataFrame:
+    """Power of the experiment's test against a range of true effects (units of the metric), from 0 up.
+
+    The range reaches well past both the MDE and the observed effect so that the chart
+    shows where the curve crosses the target. Proportions convert each effect to Cohen's
+    h at the control's rate; continuous metrics to Cohen's d with the pooled SD (MDE ÷ d_MDE).
+    Power is the two-sided two-sample t-test's (noncentral t, as ``pingouin.power_ttest2n``
+    computes it, which gives the MDE), vectorised over the whole curve.
+    """
+    observed = abs(p.observed_effect or 0.0)
+    mde = p.mde if p.mde is not None else observed
+    top = max(2.0 * mde, 1.3 * observed) or 1.0
+    if p.kind == "proportion":
+        top = min(top, 1 - baseline_rate)
+        effects = np.linspace(0, top, points)
+        sizes = [cohens_h(baseline_rate + e, baseline_rate) for e in effects]
+    else:
+        sd = p.mde / p.mde_effect_size if p.mde else 1.0
+        effects = np.linspace(0, top, points)
+        sizes = effects / sd
+    dof = p.n_control + p.n_treatment - 2
+    noncentrality = np.abs(np.asarray(sizes, dtype=float)) / math.sqrt(1 / p.n_control + 1 / p.n_treatment)
+    critical = stats.t.ppf(1 - p.alpha / 2, dof)
+    power = stats.nct.sf(critical, dof, noncentrality) + stats.nct.cdf(-critical, dof, noncentrality)
+    return pd.DataFrame({"effect": effects, "power": power})
+
+
+# --------------------------------------------------------------------------- display helpers
+
+
+@dataclass
+class ExperimentCards(KpiCards):
+    """Headline cards whose values the report formats itself (p-values, points, cents), each with a note.
+
+    The generic cards format by unit and show a change against a previous period; an
+    experiment has no previous period, and a p-value or a lift in points has no unit
+    there. The JSON recorded in ``run.json`` is unchanged: the raw values and units.
+    """
+
+    texts: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # key -> (value text, note)
+
+    def _card(self, k: Kpi) -> str:
+        value, note = self.texts.get(k.key, (format_value(k.value, k.unit), ""))
+        # A word joiner keeps a sign with its amount: narrow cards would otherwise wrap "+ | $4.33".
+        note = note.replace("+$", "+\u2060$").replace("−$", "−\u2060$")
+        note_html = f'<div class="q-kpi-delta q-flat">{escape(note)}</div>' if note else ""
+        return (f'<div class="q-kpi"><div class="q-kpi-label">{escape(k.label)}</div>'
+                f'<div class="q-kpi-value">{escape(value)}</div>{note_html}</div>')
+
+    def text(self) -> str:
+        return "\n".join(f"{k.label}: {self.texts.get(k.key, (format_value(k.value, k.unit), ''))[0]}" for k in self.kpis)
+
+
+@dataclass
+class FormattedTable(Table):
+    """A table whose columns with unit ``"text"`` hold numbers the report already formatted (aligned right)."""
+
+    def _cell(self, column: str, value: object) -> str:
+        if self.units.get(column) == "text" and isinstance(value, str):
+            return f'<td class="q-num">{escape(value)}</td>'
+        return super()._cell(column, value)
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class ExperimentData:
+    """One experiment as the warehouse holds it."""
+
+    key: str
+    name: str
+    hypothesis: str
+    primary_metric: str
+    started_on: pd.Timestamp
+    ended_on: pd.Timestamp | None
+    variants: pd.DataFrame  # variant, is_control, allocation (control first)
+    assignments: pd.DataFrame  # one row per user: variant, converted, revenue, pre_revenue, ...
+
+
+def unknown_experiment(key: str, known: list[str]) -> ParameterError:
+    """The error for a key the warehouse does not hold, listing the keys it does."""
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    listed = ", ".join(known) if known else "none (the warehouse holds no experiments)"
+    return ParameterError(f"parameter 'experiment': no experiment {key!r} in the warehouse; {hint}known: {listed}",
+                          parameter="experiment")
+
+
+def load(experiment: str, url: str | None = None) -> ExperimentData:
+    """Read one experiment, its planned variants and its assignments from the warehouse."""
+    eng = engine(url or get_settings().warehouse)
+    try:
+        with eng.connect() as conn:
+            row = queries.experiment_by_key(conn, experiment)
+            if row is None:
+                raise unknown_experiment(experiment, queries.experiment_keys(conn))
+            experiment_id = int(row["experiment_id"])
+            return ExperimentData(
+                key=str(row["key"]), name=str(row["name"]), hypothesis=str(row["hypothesis"]),
+                primary_metric=str(row["primary_metric"]), started_on=row["started_on"],
+                ended_on=None if pd.isna(row["ended_on"]) else row["ended_on"],
+                variants=queries.variants(conn, experiment_id),
+                assignments=queries.assignments(conn, experiment_id),
+            )
+    finally:
+        eng.dispose()
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def check_parameters(level: float, correction: str) -> None:
+    """The pipeline checks these against reports.yaml; this guards direct calls of :func:`build`."""
+    if not 0.5 <= level < 1:
+        raise ParameterError(f"parameter 'level': the confidence level must lie in 0.5..1, not {level}", parameter="level")
+    if correction not in ADJUSTMENTS:
+        raise ParameterError(f"parameter 'correction': must be one of {', '.join(ADJUSTMENTS)}, not {correction!r}",
+                             parameter="correction")
+
+
+class ExperimentReport:
+    """The computed report; each public method returns one displayable section (None: nothing to show)."""
+
+    def __init__(self, data: ExperimentData, level: float = 0.95, correction: str = "holm") -> None:
+        check_parameters(level, correction)
+        self.data, self.level, self.correction = data, level, correction
+        self.alpha = round(1 - level, 12)
+        self.metric = data.primary_metric
+
+    # -- computed once ------------------------------------------------------------------
+    @cached_property
+    def _outcome(self) -> tuple[ExperimentAnalysis | None, Callout | None]:
+        """The analysis, or why there is none: no users is a fact to report, not a crash."""
+        try:
+            return analyse(self.data.assignments, self.data.variants, self.metric, self.level,
+                           method=self.correction), None
+        except EmptyDataError as exc:
+            return None, Callout(f"{_sentence(exc.message)} The results will appear once users are assigned to at "
+                                 "least the control and one treatment.", "warning", title="Nothing to analyse yet.")
+        except WarehouseError as exc:
+            return None, Callout(f"{_sentence(exc.message)} Fix the experiment's records before reading any result.",
+                                 "critical", title="The experiment data are inconsistent.")
+
+    @property
+    def analysis(self) -> ExperimentAnalysis | None:
+        return self._outcome[0]
+
+    @property
+    def problem(self) -> Callout | None:
+        """Why the experiment cannot be analysed (None when it can)."""
+        return self._outcome[1]
+
+    @property
+    def treatments(self) -> list[str]:
+        return [str(v) for v in self.analysis.comparisons["variant"]] if self.analysis else []
+
+    @property
+    def several(self) -> bool:
+        """Several treatments: p-values are adjusted and sentences name the variant."""
+        return len(self.treatments) > 1
+
+    @property
+    def adjustment(self) -> str:
+        return ADJUSTMENTS[self.correction]
+
+    @cached_property
+    def focus(self) -> str | None:
+        """The treatment the headline is about: the one to ship, else the largest gain on the primary metric."""
+        if self.analysis is None:
+            return None
+        if self.analysis.verdict.variant:
+            return self.analysis.verdict.variant
+        cmp = self.analysis.comparisons
+        diffs = cmp["diff"].astype(float)
+        return str(cmp.loc[diffs.idxmax(), "variant"]) if diffs.notna().any() else str(cmp["variant"].iloc[0])
+
+    def _p_label(self) -> str:
+        return f"p ({self.adjustment}-adj.)" if self.several else "p-value"
+
+    def _decision_p(self, row: pd.Series) -> float:
+        """The p-value the decision uses: adjusted when several treatments share the control."""
+        return float(row["p_adjusted"] if self.several else row["p_value"])
+
+    # -- sections -------------------------------------------------------------------------
+    def header(self) -> ReportHeader:
+        d = self.data
+        return ReportHeader(f"Experiment report: {d.name}", self.dates_label(), subtitle=d.hypothesis,
+                            extra={"experiment": d.key, "primary_metric": d.primary_metric, "level": self.level,
+                                   "correction": self.correction})
+
+    def dates_label(self) -> str:
+        """When the experiment ran: "3 April – 14 May 2026 (42 days)" or "Since 3 September 2026 (running)"."""
+        start, end = self.data.started_on, self.data.ended_on
+        if end is None:
+            return f"Since {_date(start)} (still running)"
+        days = (end - start).days + 1
+        first = f"{start.day} {start:%B}" if start.year == end.year else _date(start)
+        return f"{first} – {_date(end)} ({days} days)"
+
+    def verdict(self) -> Section:
+        """The decision in plain language, its warnings, and what the experiment was."""
+        if self.analysis is None:
+            return Section("Verdict", [self.problem, self.facts()])
+        v = self.analysis.verdict
+        decision = Callout(" ".join(v.reasons), DECISION_SEVERITY[v.decision],
+                           title=DECISION_TITLES[v.decision].format(variant=v.variant))
+        warnings = [Callout(w, "warning", title="Warning:") for w in v.warnings]
+        return Section("Verdict", [decision, *warnings, self.facts()])
+
+    def facts(self) -> FormattedTable:
+        """What was tested, on whom, and by which rule."""
+        d = self.data
+        split = ", ".join(f"{r.variant} {r.allocation:.0%}" + (" (control)" if r.is_control else "")
+                          for r in d.variants.itertuples())
+        rule = f"{self.level:.0%} confidence (alpha {self.alpha:g}), two-sided tests"
+        if len(d.variants) > 2:
+            rule += f"; {self.adjustment} correction across the {len(d.variants) - 1} treatments"
+        rows = [("Experiment key", d.key), ("Hypothesis", d.hypothesis),
+                ("Primary metric", METRIC_NOUNS.get(d.primary_metric, d.primary_metric)),
+                ("Variants (planned split)", split), ("Dates", self.dates_label()),
+                ("Users assigned", f"{len(d.assignments):,}"), ("Decision rule", rule)]
+        return FormattedTable(pd.DataFrame(rows, columns=["About this experiment", ""]))
+
+    def headline(self) -> ExperimentCards | None:
+        """The headline figures (recorded in ``run.json``) for the focus treatment, in the order a PM reads them.
+
+        Conversion experiments: users, both rates, absolute and relative lift, p-value, power
+        and the revenue guardrail. Revenue experiments: users, the revenue difference, CUPED's
+        variance reduction, p-value, power, then conversion as the guardrail.
+        """
+        a = self.analysis
+        if a is None:
+            return None
+        cards = self._conversion_cards() if self.metric == "conversion" else self._revenue_cards()
+        return ExperimentCards([k for k, _, _ in cards], texts={k.key: (text, note) for k, text, note in cards})
+
+    def _common_cards(self) -> dict[str, tuple[Kpi, str, str]]:
+        """Every card either kind of experiment shows: key -> (Kpi, value text, note)."""
+        a, focus, lvl = self.analysis, self.focus, f"{self.level:.0%} CI"
+        conv = a.conversion.set_index("variant")
+        lift = a.conversion_comparisons.set_index("variant").loc[focus]
+        rev = a.revenue_comparisons.set_index("variant").loc[focus]
+        p = self._decision_p(a.comparisons.set_index("variant").loc[focus])
+        power = a.power[focus]
+        n = len(self.data.assignments)
+        guard = " (guardrail)"
+        return {
+            "users": (Kpi("users", "Users", float(n), "number"), f"{n:,}", f"{len(conv)} variants"),
+            "control_rate": (Kpi("control_rate", f"Conversion, {a.control}" + (guard if self.metric == "revenue" else ""),
+                                 conv.at[a.control, "rate"], "percent"),
+                             pct(conv.at[a.control, "rate"], 2), f"{int(conv.at[a.control, 'users']):,} users"),
+            "best_rate": (Kpi("best_rate", f"Conversion, {focus}", conv.at[focus, "rate"], "percent"),
+                          pct(conv.at[focus, "rate"], 2), f"{int(conv.at[focus, 'users']):,} users"),
+            "abs_lift": (Kpi("abs_lift", "Absolute lift", lift["diff"], "percent"), pts(lift["diff"]),
+                         f"{lvl} {interval_text(lift['ci_low'], lift['ci_high'], 'conversion')}"),
+            "rel_lift": (Kpi("rel_lift", "Relative lift", lift["rel_diff"], "percent"),
+                         _relative(lift["rel_diff"], math.nan, math.nan), "of the control's rate"),
+            "p_value": (Kpi("p_value", f"p-value ({self.adjustment}-adjusted)" if self.several else "p-value", p, "number",
+                            direction="down_is_good"),
+                        p_text(p), f"{METRIC_LABELS[self.metric].lower()}; significant below {self.alpha:g}"),
+            "power": (Kpi("power", "Achieved power", power.achieved_power, "percent"),
+                      f"{power.achieved_power:.0%}" if power.achieved_power is not None else "—",
+                      f"MDE {effect_text(power.mde, self.metric).lstrip('+')} at {TARGET_POWER:.0%} power"),
+            "revenue_diff": (Kpi("revenue_diff", "Revenue per user, difference" + (guard if self.metric == "conversion" else ""),
+                                 rev["diff"], "currency"),
+                             money(rev["diff"]), f"{lvl} {interval_text(rev['ci_low'], rev['ci_high'], 'revenue')}"),
+        }
+
+    def _conversion_cards(self) -> list[tuple[Kpi, str, str]]:
+        c = self._common_cards()
+        return [c[k] for k in ("users", "control_rate", "best_rate", "abs_lift", "rel_lift", "p_value", "power", "revenue_diff")]
+
+    def _revenue_cards(self) -> list[tuple[Kpi, str, str]]:
+        c = self._common_cards()
+        cu = self.analysis.cuped[self.focus]
+        reduction = (Kpi("variance_reduction", "CUPED variance reduction", cu.variance_reduction, "percent"),
+                     f"{cu.variance_reduction:.0%}", f"interval {1 - cu.ci_width_ratio:.0%} narrower")
+        return [c["users"], c["revenue_diff"], reduction, c["p_value"], c["power"], c["control_rate"], c["best_rate"],
+                c["abs_lift"]]
+
+    def assignment(self) -> Section | None:
+        """Users per variant against the planned split, and the sample-ratio-mismatch test in words."""
+        a = self.analysis
+        if a is None:
+            return None
+        srm = a.srm
+        rows = [{"Variant": v, "Planned share": f"{srm.expected[v] / srm.total:.1%}",
+                 "Expected users": f"{srm.expected[v]:,.0f}", "Users": f"{n:,}", "Actual share": f"{n / srm.total:.2%}",
+                 "Difference": f"{signed(n - srm.expected[v], 0)} ({signed(100 * (n - srm.expected[v]) / srm.expected[v], 1)}%)"}
+                for v, n in srm.observed.items()]
+        units = dict.fromkeys(["Planned share", "Expected users", "Users", "Actual share", "Difference"], "text")
+        table = FormattedTable(pd.DataFrame(rows), caption="Users per variant against the plan", units=units)
+        # The test result is a callout, not the lead: it is the check a reader looks for (passed or not), and a
+        # heading + lead directly above a short table trips WeasyPrint into an early page break.
+        if srm.mismatch:
+            check = Callout(self.srm_sentence() + " Do not trust the comparisons below until the cause is found: a "
+                            "mismatch usually means users were lost or double-counted in one variant, which biases "
+                            "the results in unknown ways.", "critical", title="Sample ratio mismatch.")
+        else:
+            check = Callout(self.srm_sentence(), "good", title="Sample ratio check passed.")
+        return Section("Assignment and sample ratio", [check, table])
+
+    def srm_sentence(self) -> str:
+        srm = self.analysis.srm
+        test = (f"chi-square test of the users per variant against the planned split: χ² = {srm.statistic:.2f}, "
+                f"p {('< 0.001' if srm.p_value < 0.001 else '= ' + p_text(srm.p_value))}")
+        if srm.mismatch:
+            return (f"The split does not match the plan ({test}, below the {srm.alpha:g} threshold): a difference "
+                    "this large happens by chance less than once in a thousand experiments.")
+        return (f"The split matches the plan: the differences are within chance ({test}; a mismatch is flagged "
+                f"only below p = {SRM_ALPHA:g}).")
+
+    def conversion(self) -> Section | None:
+        """Conversion per variant with intervals, lift against the control, and the test of each treatment."""
+        a = self.analysis
+        if a is None:
+            return None
+        cmp = a.conversion_comparisons
+        chart = charts.conversion_panels(a.conversion, cmp, self.level, adjusted_label=self._adj_note())
+        title = "Conversion by variant" + (" (guardrail)" if self.metric != "conversion" else "")
+        lead = " ".join(describe_comparison(r, self.level, several=self.several) for _, r in cmp.iterrows())
+        return Section(title, [chart, self.conversion_table()], lead=lead)
+
+    def _adj_note(self) -> str:
+        return f" after {self.adjustment} adjustment" if self.several else ""
+
+    def conversion_table(self) -> FormattedTable:
+        a = self.analysis
+        lvl = f"{self.level:.0%} CI"
+        p_by = a.conversion_comparisons.set_index("variant")
+        rows = []
+        for r in a.conversion.itertuples():
+            control = bool(r.is_control)
+            rows.append({
+                "Variant": _variant_label(r.variant, control), "Users": f"{r.users:,}",
+                "Conversions": f"{r.conversions:,}",
+                f"Rate ({lvl})": f"{pct(r.rate, 2)} ({pct(r.rate_ci_low)}–{pct(r.rate_ci_high)})",
+                f"Abs. lift ({lvl})": "—" if control else
+                f"{pts(r.abs_lift)} ({interval_text(r.abs_lift_ci_low, r.abs_lift_ci_high, 'conversion')})",
+                f"Rel. lift ({lvl})": "—" if control else _relative(r.rel_lift, r.rel_lift_ci_low, r.rel_lift_ci_high),
+                self._p_label(): "—" if control else p_text(self._decision_p(p_by.loc[r.variant])),
+            })
+        frame = pd.DataFrame(rows)
+        return FormattedTable(frame, caption="Conversion by variant; lifts are treatment − control",
+                              units=dict.fromkeys(frame.columns[1:], "text"))
+
+    def revenue(self) -> Section | None:
+        """Revenue per user: Welch's t-test per treatment, and the CUPED-adjusted comparison beside it."""
+        a = self.analysis
+        if a is None:
+            return None
+        title = "Revenue per user" + (" (guardrail)" if self.metric != "revenue" else "")
+        lead = " ".join(describe_comparison(r, self.level, several=self.several) for _, r in a.revenue_comparisons.iterrows())
+        cuped_frame = pd.DataFrame([row for v in self.treatments for row in _cuped_rows(a.cuped[v])])
+        how = ("Welch's t-test compares the mean revenue per user of each treatment with the control's (users who "
+               "bought nothing count as $0) without assuming equal variances; Cohen's d states the difference in "
+               "standard deviations.")
+        return Section(title, [how, self.welch_table(), self.cuped_sentence(),
+                               charts.cuped_intervals(cuped_frame, self.level), self.cuped_table()], lead=lead)
+
+    def welch_table(self) -> FormattedTable:
+        a = self.analysis
+        w0 = a.welch[self.treatments[0]]
+        p_by = a.revenue_comparisons.set_index("variant")
+        rows = [{"Variant": _variant_label(a.control, True), "Users": f"{w0.n_b:,}", "Mean revenue per user": money(w0.mean_b, False),
+                 f"Difference ({self.level:.0%} CI)": "—", self._p_label(): "—", "Cohen's d": "—"}]
+        for v in self.treatments:
+            w = a.welch[v]
+            rows.append({"Variant": v, "Users": f"{w.n_a:,}", "Mean revenue per user": money(w.mean_a, False),
+                         f"Difference ({self.level:.0%} CI)": f"{money(w.diff)} ({interval_text(w.ci_low, w.ci_high, 'revenue')})",
+                         self._p_label(): p_text(self._decision_p(p_by.loc[v])), "Cohen's d": signed(w.cohen_d)})
+        frame = pd.DataFrame(rows)
+        return FormattedTable(frame, caption="Welch's t-test of revenue per user, treatment − control",
+                              units=dict.fromkeys(frame.columns[1:], "text"))
+
+    def cuped_sentence(self) -> str:
+        """What CUPED did, in words, for the focus treatment (or the first one)."""
+        v = self.focus if self.focus in self.treatments else self.treatments[0]
+        c = self.analysis.cuped[v]
+        u, adj = c.unadjusted, c.adjusted
+        text = (f"CUPED uses each user's revenue before the experiment to remove noise{' (' + v + ')' if self.several else ''}: "
+                f"θ = {c.theta:.2f}, {c.variance_reduction:.0%} less variance, so the {self.level:.0%} interval of the "
+                f"difference is {1 - c.ci_width_ratio:.0%} narrower (±{money((adj.ci_high - adj.ci_low) / 2, False)} instead "
+                f"of ±{money((u.ci_high - u.ci_low) / 2, False)}). The pre-period lies before assignment, so the adjustment "
+                "removes noise without biasing the effect.")
+        if (u.p_value < self.alpha) != (adj.p_value < self.alpha):
+            text += (f" Note: the adjusted difference is {'' if adj.p_value < self.alpha else 'not '}significant "
+                     f"(p {p_text(adj.p_value)}) while the unadjusted one is {'' if u.p_value < self.alpha else 'not '}"
+                     "(the verdict uses the unadjusted test).")
+        return text
+
+    def cuped_table(self) -> FormattedTable:
+        rows = []
+        for v in self.treatments:
+            c = self.analysis.cuped[v]
+            rows.append({"Treatment": v, "θ": f"{c.theta:.3f}", "Variance reduction": f"{c.variance_reduction:.1%}",
+                         f"CUPED difference ({self.level:.0%} CI)":
+                             f"{money(c.adjusted.diff)} ({interval_text(c.adjusted.ci_low, c.adjusted.ci_high, 'revenue')})",
+                         "Interval narrower by": f"{1 - c.ci_width_ratio:.0%}", "CUPED p-value": p_text(c.adjusted.p_value)})
+        frame = pd.DataFrame(rows)
+        return FormattedTable(frame, caption="CUPED: revenue adjusted by the same users' pre-period revenue",
+                              units=dict.fromkeys(frame.columns[1:], "text"))
+
+    def power(self) -> Section | None:
+        """Achieved power, the minimum detectable effect and the sample a conclusive test would need."""
+        a = self.analysis
+        if a is None:
+            return None
+        marks, curves = [], []
+        for v in self.treatments:
+            p = a.power[v]
+            curve = power_curve(p, self._control_rate() if p.kind == "proportion" else None)
+            curves.append(curve.assign(variant=v))
+            marks.append({"variant": v, "mde": p.mde, "observed": abs(p.observed_effect or 0.0), "achieved": p.achieved_power})
+        chart = charts.power_curves(pd.concat(curves, ignore_index=True), pd.DataFrame(marks), TARGET_POWER,
+                                    money_units=self.metric == "revenue")
+        return Section("Power and minimum detectable effect", [Grid([chart, self.power_table()])],
+                       lead=f"{self.power_sentence()} {self.sample_sentence()}")
+
+    def _control_rate(self) -> float:
+        conv = self.analysis.conversion
+        return float(conv.loc[conv["is_control"], "rate"].iloc[0])
+
+    def power_sentence(self) -> str:
+        v = self.focus
+        p = self.analysis.power[v]
+        metric = METRIC_LABELS[self.metric].lower()
+        mde = effect_text(p.mde, self.metric).lstrip("+") if p.mde is not None else "no attainable change"
+        text = (f"With {p.n_control:,} users in {self.analysis.control} and {p.n_treatment:,} in {v}, the test detects "
+                f"a change in {metric} of at least {mde} with {TARGET_POWER:.0%} probability: its minimum detectable "
+                f"effect (MDE) at alpha {self.alpha:g}.")
+        if p.achieved_power is not None:
+            size = "above" if abs(p.observed_effect or 0) >= (p.mde or math.inf) else "below"
+            text += (f" The observed {effect_text(p.observed_effect, self.metric)} is {size} the MDE: a true effect of "
+                     f"that size would be detected {p.achieved_power:.0%} of the time (achieved power).")
+        return text
+
+    def sample_sentence(self) -> str:
+        """How many users a conclusive answer about the observed effect needs, against what the test had."""
+        v = self.focus
+        p = self.analysis.power[v]
+        needed = sample_size_per_arm(p.observed_effect_size, p.alpha)
+        current = (p.n_control + p.n_treatment) / 2
+        effect = effect_text(p.observed_effect, self.metric)
+        if needed is None:
+            return "The observed difference is exactly zero: no sample size would make it significant."
+        if needed <= current:
+            return (f"The sample was large enough: detecting an effect of {effect} with {TARGET_POWER:.0%} power needs about "
+                    f"{_round_users(needed):,} users per variant, and the test had {current:,.0f}.")
+        return (f"To detect an effect of {effect} (the one observed) with {TARGET_POWER:.0%} power would take about "
+                f"{_round_users(needed):,} users per variant — {needed / current:,.1f}× the {current:,.0f} per variant this "
+                "test had. Smaller effects need more: the sample grows with one over the square of the effect.")
+
+    def power_table(self) -> FormattedTable:
+        """Measures down, treatments across: narrow enough to sit beside the power chart."""
+        columns = {}
+        for v in self.treatments:
+            p = self.analysis.power[v]
+            needed = sample_size_per_arm(p.observed_effect_size, p.alpha)
+            columns[v] = [f"{p.n_control:,} / {p.n_treatment:,}", effect_text(p.observed_effect, self.metric),
+                          f"{p.achieved_power:.0%}" if p.achieved_power is not None else "—",
+                          effect_text(p.mde, self.metric).lstrip("+"), f"{_round_users(needed):,}" if needed else "—"]
+        measures = ["Users (control / treatment)", "Observed effect", "Achieved power",
+                    f"MDE at {TARGET_POWER:.0%} power", "Users per variant to detect the observed effect"]
+        frame = pd.DataFrame({"": measures, **columns})
+        return FormattedTable(frame, caption=f"Power of the {METRIC_LABELS[self.metric].lower()} test",
+                              units=dict.fromkeys(columns, "text"))
+
+    def multiple_comparisons(self) -> Section | None:
+        """Raw against adjusted p-values, for experiments with several treatments (None otherwise)."""
+        a = self.analysis
+        if a is None or not self.several:
+            return None
+        k = len(self.treatments)
+        uncorrected = 1 - (1 - self.alpha) ** k
+        lead = (f"{k} treatments are each compared with {a.control}, so there are {k} chances of a false positive per "
+                f"metric: with no correction, the chance of at least one would be up to {uncorrected:.1%} instead of "
+                f"{self.alpha:.0%}. The {self.adjustment} method adjusts the p-values so that it stays at {self.alpha:.0%}; "
+                f"decisions use the adjusted p-values.")
+        scope = (f"Each metric is corrected on its own ({k} comparisons per metric). The confidence intervals elsewhere "
+                 "in the report are per comparison: the correction changes the p-values, not the intervals.")
+        frames = [a.comparisons, a.revenue_comparisons if self.metric == "conversion" else a.conversion_comparisons]
+        rows = [{"Treatment": r.variant, "Metric": METRIC_LABELS[r.metric] + (" (primary)" if r.metric == self.metric else ""),
+                 "Difference": effect_text(r.diff, r.metric), "Raw p": p_text(r.p_value),
+                 f"{self.adjustment}-adjusted p": p_text(r.p_adjusted),
+                 f"Significant at {self.alpha:g}": "yes" if r.significant else "no"}
+                for f in frames for r in f.itertuples()]
+        frame = pd.DataFrame(rows)
+        table = FormattedTable(frame, caption=f"p-values before and after the {self.adjustment} correction",
+                               units=dict.fromkeys(frame.columns[2:5], "text"))
+        return Section("Multiple comparisons", [scope, table], lead=lead)
+
+    def glossary(self):
+        keys = GLOSSARY_KEYS + (["multiple_comparisons"] if self.several else [])
+        return glossary(keys)
+
+
+def _cuped_rows(c: CupedResult) -> list[dict[str, object]]:
+    return [{"variant": c.treatment, "method": m, "diff": w.diff, "ci_low": w.ci_low, "ci_high": w.ci_high}
+            for m, w in (("Unadjusted", c.unadjusted), ("CUPED", c.adjusted))]
+
+
+def _variant_label(variant: str, control: bool) -> str:
+    """The variant's name, marked as the control unless its name already says so."""
+    return f"{variant} (control)" if control and "control" not in variant.lower() else variant
+
+
+def _relative(value: float, low: float, high: float) -> str:
+    if not np.isfinite(value):
+        return "—"
+    def percent(x: float) -> str:
+        return f"{signed(100 * x, 1)}%"
+    interval = f" ({percent(low)} to {percent(high)})" if np.isfinite(low) and np.isfinite(high) else ""
+    return percent(value) + interval
+
+
+def _round_users(n: float) -> int:
+    """Round a required sample to 2–3 significant figures: it is an estimate, not a count."""
+    digits = max(0, len(str(int(math.ceil(n)))) - 3)
+    return int(math.ceil(n / 10 ** digits) * 10 ** digits)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return (text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")) if text else text
+
+
+def build(experiment: str = "checkout-redesign", level: float = 0.95, correction: str = "holm", brand: str = "quire",
+          url: str | None = None) -> ExperimentReport:
+    """Load ``experiment`` and prepare its report; charts use ``brand``'s palette.
+
+    Raises :class:`ParameterError` for an unknown experiment key (listing the known ones),
+    a level outside 0.5..1 or an unknown correction.
+    """
+    from quire.brand import load_brand
+
+    check_parameters(level, correction)  # before touching the warehouse
+    use_brand(load_brand(brand))
+    return ExperimentReport(load(experiment, url), level, correction)

@@ -1,0 +1,134 @@
+"""The SQL the client (white-label) report needs: SQLAlchemy Core with bound parameters, valid on DuckDB and PostgreSQL.
+
+Same conventions as :mod:`quire.warehouse.queries` (``_read`` gives every column the
+dtype of its SQL type; date bounds are inclusive :class:`datetime.date` values).
+
+Tenant isolation is enforced here, in SQL, not by filtering DataFrames afterwards:
+
+* every query that returns rows of a client's data takes that client's ``client_id``
+  and binds it in its ``WHERE`` clause, so another client's rows never reach the kernel;
+* :func:`portfolio_engagement` is the one query that reads across clients, and it returns
+  only anonymous per-client sums — no id, name or slug column, no content — ordered by
+  value, so neither the columns nor the row order say which client a row belongs to;
+* :func:`client_is_paying` answers yes/no: the client-facing report never loads revenue.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from quire.warehouse import schema
+from quire.warehouse.queries import _clients_select, _read
+
+#: MRR at or below this counts as not paying (the ledger is in cents; guards float sums).
+PAYING_THRESHOLD = 0.005
+
+
+def first_active_client(conn: Connection) -> pd.Series | None:
+    """The first active client by name (row as :func:`queries.client_by_slug` gives it), or None.
+
+    Only for exploring in JupyterLab with an empty ``client`` parameter; scheduled and
+    on-demand runs always name their client.
+    """
+    c = schema.clients
+    stmt = _clients_select().where(c.c.status == "active").order_by(c.c.name, c.c.client_id).limit(1)
+    frame = _read(conn, stmt)
+    return None if frame.empty else frame.iloc[0]
+
+
+def client_content(conn: Connection, client_id: int, until: date) -> pd.DataFrame:
+    """The client's content published on or before ``until``: content_id, title, content_type, platform, published_on."""
+    t = schema.content
+    stmt = (sa.select(t.c.content_id, t.c.title, t.c.content_type, t.c.platform, t.c.published_on)
+            .where(t.c.client_id == client_id, t.c.published_on <= until)
+            .order_by(t.c.published_on, t.c.content_id))
+    return _read(conn, stmt)
+
+
+def client_engagement(conn: Connection, client_id: int, start: date, end: date) -> pd.DataFrame:
+    """The client's daily engagement rows within ``start``..``end``: content_id, day, views, clicks, conversions, engagements."""
+    t = schema.engagement_daily
+    stmt = (sa.select(t.c.content_id, t.c.day, t.c.views, t.c.clicks, t.c.conversions, t.c.engagements)
+            .where(t.c.client_id == client_id, t.c.day.between(start, end))
+            .order_by(t.c.day, t.c.content_id))
+    return _read(conn, stmt)
+
+
+def client_last_activity(conn: Connection, client_id: int, until: date) -> date | None:
+    """The last day on or before ``until`` with views of the client's content, or None."""
+    t = schema.engagement_daily
+    stmt = sa.select(sa.func.max(t.c.day)).where(t.c.client_id == client_id, t.c.day <= until, t.c.views > 0)
+    last = conn.execute(stmt).scalar()
+    return None if last is None else pd.Timestamp(last).date()
+
+
+def client_usage(conn: Connection, client_id: int, start: date, end: date) -> pd.DataFrame:
+    """The client's weekly product usage whose week (its Monday) lies within ``start``..``end`` (all columns)."""
+    t = schema.product_usage
+    stmt = sa.select(t).where(t.c.client_id == client_id, t.c.week.between(start, end)).order_by(t.c.week)
+    return _read(conn, stmt)
+
+
+def client_tickets(conn: Connection, client_id: int, start: date, end: date) -> pd.DataFrame:
+    """The client's support tickets opened on any day within ``start``..``end`` (all columns)."""
+    t = schema.support_tickets
+    since, before = datetime.combine(start, time()), datetime.combine(end + timedelta(days=1), time())
+    stmt = (sa.select(t).where(t.c.client_id == client_id, t.c.opened_at >= since, t.c.opened_at < before)
+            .order_by(t.c.opened_at, t.c.ticket_id))
+    return _read(conn, stmt)
+
+
+def client_surveys(conn: Connection, client_id: int, start: date, end: date) -> pd.DataFrame:
+    """The client's NPS and CSAT answers given within ``start``..``end`` (all columns)."""
+    t = schema.survey_responses
+    stmt = (sa.select(t).where(t.c.client_id == client_id, t.c.responded_on.between(start, end))
+            .order_by(t.c.responded_on, t.c.response_id))
+    return _read(conn, stmt)
+
+
+def client_is_paying(conn: Connection, client_id: int, month: date) -> bool:
+    """Whether the client's MRR at the end of ``month`` is above zero (its ledger up to that month).
+
+    Health is scored for paying accounts only; the answer is a flag so that no revenue
+    figure is ever loaded into a client-facing report.
+    """
+    t = schema.mrr_movements
+    stmt = sa.select(sa.func.coalesce(sa.func.sum(t.c.amount), 0) > PAYING_THRESHOLD).where(
+        t.c.client_id == client_id, t.c.month <= month)
+    return bool(conn.execute(stmt).scalar())
+
+
+def portfolio_engagement(conn: Connection, start: date, end: date, previous_start: date, previous_end: date) -> pd.DataFrame:
+    """Anonymous engagement sums of every client active in ``start``..``end``, one row per client.
+
+    Columns: views, clicks, conversions, engagements (within the period) and
+    previous_views (within ``previous_start``..``previous_end``). There is deliberately no
+    client column, and rows are ordered by their values, so the result cannot be tied
+    back to a client; it feeds percentile ranks only. A client is active when it has
+    views in the period.
+    """
+    t = schema.engagement_daily
+    in_period = t.c.day.between(start, end)
+
+    def period_sum(column: sa.Column, condition) -> sa.Label:
+        return sa.func.sum(sa.case((condition, column), else_=0)).label(column.name)
+
+    views, clicks, conversions, engagements = (period_sum(t.c[name], in_period)
+                                               for name in ("views", "clicks", "conversions", "engagements"))
+    previous = sa.func.sum(sa.case((t.c.day.between(previous_start, previous_end), t.c.views), else_=0))
+    inner = (sa.select(views, clicks, conversions, engagements, previous.label("previous_views"))
+             .where(sa.or_(in_period, t.c.day.between(previous_start, previous_end)))
+             .group_by(t.c.client_id)
+             .subquery("per_client"))
+    stmt = (sa.select(inner.c.views, inner.c.clicks, inner.c.conversions, inner.c.engagements, inner.c.previous_views)
+            .where(inner.c.views > 0)
+            .order_by(inner.c.views, inner.c.clicks, inner.c.conversions, inner.c.engagements, inner.c.previous_views))
+    return _read(conn, stmt)
+
+
+__all__ = ["client_content", "client_engagement", "client_is_paying", "client_last_activity", "client_surveys", "client_tickets",
+           "client_usage", "first_active_client", "portfolio_engagement"]

@@ -1,0 +1,93 @@
+"""``quire run experiment`` end to end: the real CLI, a real kernel, the tiny warehouse, real HTML and PDF."""
+
+from __future__ import annotations
+
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sqlalchemy as sa
+from pypdf import PdfReader
+
+from support import ROOT, published_runs, run_quire
+
+pytestmark = pytest.mark.slow
+
+RUNS = {
+    "default": [],  # checkout-redesign, level 0.95, Holm: the notebook's defaults
+    "pricing": ["-p", "experiment=pricing-page-layout", "-p", "correction=bonferroni"],
+}
+
+
+@pytest.fixture(scope="module")
+def runs(tiny_warehouse, tmp_path_factory):
+    """Both successful runs, side by side (each takes seconds; DuckDB lets several read-only processes share the file)."""
+    import os
+
+    def run(name: str):
+        outputs = tmp_path_factory.mktemp(name) / "outputs"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+        env.update(QUIRE_WAREHOUSE_URL=tiny_warehouse, QUIRE_OUTPUTS=str(outputs), QUIRE_HOME=str(ROOT))
+        proc = run_quire(env, "run", "experiment", *RUNS[name])
+        assert proc.returncode == 0, proc.stderr
+        folders = published_runs(outputs, "experiment")
+        assert len(folders) == 1
+        return folders[0]
+
+    with ThreadPoolExecutor(max_workers=len(RUNS)) as pool:
+        return dict(zip(RUNS, pool.map(run, RUNS), strict=True))
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_publishes_four_clean_files(runs, name):
+    folder = runs[name]
+    assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.ipynb", "report.pdf", "run.json"]
+    html = (folder / "report.html").read_text()
+    assert "Traceback" not in html and not re.search(r"\b[A-Z]\w*Error\b", html)
+    assert "<script" not in html.lower() and "report.verdict()" not in html
+    assert "Verdict:" in html and "Appendix: metric definitions" in html
+    assert html.count("data:image/svg+xml;base64,") >= 3
+    reader = PdfReader(folder / "report.pdf")
+    assert len(reader.pages) >= 3
+    assert "Experiment report" in reader.pages[0].extract_text()
+
+
+def test_run_json_records_parameters_and_headline(runs, tiny_warehouse):
+    record = json.loads((runs["default"] / "run.json").read_text())
+    assert record["status"] == "succeeded" and record["report"] == "experiment"
+    assert record["parameters"] == {"experiment": "checkout-redesign", "level": 0.95, "correction": "holm", "brand": "quire"}
+    assert record["title"] == "Experiment report: One-page checkout"
+    headline = {k["name"]: k for k in record["headline"]}
+    assert {"users", "control_rate", "best_rate", "abs_lift", "p_value", "power"} <= set(headline)
+    eng = sa.create_engine(tiny_warehouse, connect_args={"read_only": True})
+    with eng.connect() as conn:
+        users, conversions = conn.execute(sa.text(
+            "select count(*), sum(case when converted then 1 else 0 end) from experiment_assignments a "
+            "join experiments e using (experiment_id) where e.key = :key and a.variant = 'control'"),
+            {"key": "checkout-redesign"}).one()
+        total = conn.execute(sa.text("select count(*) from experiment_assignments a join experiments e "
+                                     "using (experiment_id) where e.key = :key"), {"key": "checkout-redesign"}).scalar()
+    eng.dispose()
+    assert headline["users"]["value"] == total
+    assert headline["control_rate"]["value"] == pytest.approx(conversions / users)
+
+
+def test_three_variant_run_uses_the_chosen_correction(runs):
+    html = (runs["pricing"] / "report.html").read_text()
+    assert "Multiple comparisons" in html and "Bonferroni-adjusted p" in html and "Holm-adjusted" not in html
+    record = json.loads((runs["pricing"] / "run.json").read_text())
+    assert record["parameters"]["correction"] == "bonferroni"
+    assert {k["name"]: k for k in record["headline"]}["p_value"]["label"] == "p-value (Bonferroni-adjusted)"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-p", "experiment=nosuch"], "no experiment 'nosuch' in the warehouse; known: checkout-redesign, homepage-aa, "
+                                  "pricing-page-layout, onboarding-upsell, search-ranking"),
+    (["-p", "level=2"], "parameter 'level': 2.0 is out of range"),
+])
+def test_bad_parameters_fail_fast_with_one_line(quire_env, args, message):
+    proc = run_quire(quire_env, "run", "experiment", *args, timeout=60)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

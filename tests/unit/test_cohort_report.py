@@ -1,0 +1,293 @@
+"""The cohort report built from the tiny warehouse: sections, headline figures checked independently, edge cases.
+
+Independent checks: user counts per cohort come from SQL ``date_trunc`` on the warehouse
+(not from the report's own queries or ``assign_cohorts``); the retention, revenue and LTV
+figures are recomputed by the metric functions from *every* user and event read with
+plain SQL, so the report's date-bounded queries and its choice of cohorts are checked too.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import replace
+from datetime import date
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from quire.charts.cohort import BLANK_NOTE, cell_labels
+from quire.display import KPIS_MIME, Callout, Glossary, KpiCards, ReportHeader, Section
+from quire.errors import ParameterError
+from quire.glossary import definitions
+from quire.metrics.cohorts import ltv_curves, retention_matrix, revenue_retention_matrix
+from quire.reports import cohort
+from quire.reports.cohort import GLOSSARY_KEYS, CohortReport
+
+AS_OF = date(2026, 10, 31)          # 'latest' in the tiny warehouse
+FIRST_MONTH = date(2025, 11, 1)     # the oldest of the 12 monthly cohorts at that date
+FIRST_WEEK = date(2026, 8, 3)       # the oldest of 12 weekly cohorts: the last complete week starts Mon 19 Oct
+SECTIONS = ["header", "headline", "retention", "revenue", "ltv", "comparison", "glossary"]
+
+
+def _sql(url: str, query: str, **params) -> pd.DataFrame:
+    eng = sa.create_engine(url, connect_args={"read_only": True})
+    try:
+        with eng.connect() as conn:
+            return pd.read_sql(sa.text(query), conn, params=params)
+    finally:
+        eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def monthly(tiny_warehouse) -> CohortReport:
+    return cohort.build(url=tiny_warehouse)
+
+
+@pytest.fixture(scope="module")
+def weekly_activated(tiny_warehouse) -> CohortReport:
+    return cohort.build(granularity="week", behaviour="activated", url=tiny_warehouse)
+
+
+@pytest.fixture(scope="module")
+def everything(tiny_warehouse) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All users and events of the warehouse, read without the report's queries."""
+    users = _sql(tiny_warehouse, "select user_id, signed_up_at from users")
+    events = _sql(tiny_warehouse, "select user_id, event_type, occurred_at, cast(revenue as double) as revenue from events")
+    return users, events
+
+
+def _headline(report: CohortReport) -> dict[str, dict]:
+    return {k["name"]: k for k in report.headline()._repr_mimebundle_()[KPIS_MIME]}
+
+
+def _recent_vs_earlier(column: pd.Series, recent: int = 3) -> tuple[float, float]:
+    seen = column.dropna().sort_index()
+    return seen.iloc[-recent:].mean(), seen.iloc[:-recent].mean()
+
+
+# --------------------------------------------------------------------------- sections
+
+@pytest.mark.parametrize("name", SECTIONS)
+def test_every_section_renders_html(monthly, name):
+    section = getattr(monthly, name)()
+    html = section.html()
+    assert html.startswith("<") and len(html) > 100
+    assert "Traceback" not in html and "nan" not in re.sub(r"<[^>]+>", " ", html).split()
+
+
+def test_section_types_and_titles(monthly):
+    assert isinstance(monthly.header(), ReportHeader) and monthly.header().title == "Cohort report"
+    assert "monthly" in monthly.header().subtitle and "all users" in monthly.header().subtitle
+    assert isinstance(monthly.headline(), KpiCards)
+    assert [monthly.retention().title, monthly.revenue().title] == ["Logo retention", "Revenue retention"]
+    assert "data:image/svg+xml;base64," in monthly.retention().html()
+    assert "data:image/svg+xml;base64," in monthly.ltv().html()
+    assert isinstance(monthly.glossary(), Glossary)
+    assert monthly.behavioural_filter() is None  # no filter, no section
+
+
+def test_filtered_report_renders_its_filter_section(weekly_activated):
+    for name in [*SECTIONS, "behavioural_filter"]:
+        assert getattr(weekly_activated, name)().html()
+    section = weekly_activated.behavioural_filter()
+    assert isinstance(section, Section) and "activated within 7 days" in section.lead
+    assert "W 2026-" in weekly_activated.retention().html()
+    assert "Behavioural filter" in weekly_activated.glossary().html()
+
+
+def test_charts_have_alt_text_and_the_blank_caption(monthly):
+    chart = monthly.retention().children[0]
+    assert chart.alt.startswith("Heatmap of logo retention") and "12 monthly cohorts" in chart.alt
+    assert BLANK_NOTE in chart.caption
+    assert BLANK_NOTE in monthly.revenue().children[0].caption
+    ltv = monthly.ltv().children[0]
+    assert "highest LTV" in ltv.alt and "2026-10" in ltv.alt
+
+
+def test_glossary_defines_every_key_the_report_uses():
+    assert set(GLOSSARY_KEYS + ["behavioural_filter"]) <= set(definitions())
+
+
+# --------------------------------------------------------------------------- headline, checked independently
+
+def test_cohort_sizes_equal_a_direct_sql_count(monthly, tiny_warehouse):
+    counted = _sql(tiny_warehouse, """
+        select date_trunc('month', signed_up_at) as cohort, count(*) as n from users
+        where signed_up_at >= :start and signed_up_at < :stop group by 1 order by 1""",
+                   start=FIRST_MONTH, stop=date(2026, 11, 1))
+    sizes = monthly.logo.sizes
+    assert list(sizes.index) == list(pd.to_datetime(counted["cohort"]))
+    assert sizes.tolist() == counted["n"].tolist()
+    assert _headline(monthly)["users"]["value"] == counted["n"].sum()
+
+
+def test_weekly_cohorts_are_the_last_complete_weeks(weekly_activated, tiny_warehouse):
+    assert weekly_activated.data.first_cohort == FIRST_WEEK and weekly_activated.data.last_cohort == date(2026, 10, 19)
+    counted = _sql(tiny_warehouse, """
+        select count(*) as n from users where signed_up_at >= :start and signed_up_at < :stop""",
+                   start=FIRST_WEEK, stop=date(2026, 10, 26))
+    assert len(weekly_activated.data.users) == counted["n"].iloc[0]
+
+
+def test_headline_equals_the_metric_functions_on_all_the_data(monthly, everything):
+    users, events = everything
+    args = dict(granularity="month", as_of=AS_OF, horizon=12, since=FIRST_MONTH)
+    logo = retention_matrix(users, events, **args)
+    revenue = revenue_retention_matrix(users, events, **args)
+    ltv = ltv_curves(users, events, **args)
+    pd.testing.assert_frame_equal(monthly.logo.rates, logo.rates)  # the bounded queries lose nothing
+    pd.testing.assert_frame_equal(monthly.revenue_matrix.rates, revenue.rates)
+    headline = _headline(monthly)
+    assert list(headline) == ["users", "logo_retention_age1", "logo_retention_age3", "revenue_retention_age3", "ltv_age3"]
+    for name, column in [("logo_retention_age1", logo.rates[1]), ("logo_retention_age3", logo.rates[3]),
+                         ("revenue_retention_age3", revenue.rates[3]), ("ltv_age3", ltv[3])]:
+        recent, earlier = _recent_vs_earlier(column)
+        assert headline[name]["value"] == pytest.approx(recent), name
+        assert headline[name]["previous"] == pytest.approx(earlier), name
+    assert headline["logo_retention_age1"]["unit"] == "percent" and headline["ltv_age3"]["unit"] == "currency"
+
+
+def test_an_earlier_period_sees_nothing_after_its_end(tiny_warehouse, everything):
+    """As of June 2026 the matrices are those of the full data cut at 30 June (later events are not read)."""
+    report = cohort.build(period="2026-06", cohorts=6, horizon=4, url=tiny_warehouse)
+    assert report.data.as_of == date(2026, 6, 30) and report.data.events["occurred_at"].max() < pd.Timestamp("2026-07-01")
+    users, events = everything
+    logo = retention_matrix(users, events, "month", date(2026, 6, 30), 4, since=date(2026, 1, 1))
+    pd.testing.assert_frame_equal(report.logo.rates, logo.rates)
+
+
+def test_queries_stay_within_the_cohort_window(monthly):
+    d = monthly.data
+    assert d.users["signed_up_at"].min() >= pd.Timestamp(FIRST_MONTH)
+    assert d.users["signed_up_at"].max() < pd.Timestamp("2026-11-01")
+    assert d.events["occurred_at"].min() >= pd.Timestamp(FIRST_MONTH)
+    assert set(d.events["user_id"]) <= set(d.users["user_id"])
+    assert "signup" not in set(d.events["event_type"])
+    assert d.users.dtypes["signed_up_at"] == "datetime64[ns]" and d.events.dtypes["revenue"] == "float64"
+
+
+# --------------------------------------------------------------------------- not observed is never 0 %
+
+def test_not_yet_observed_cells_are_blank_not_zero(monthly):
+    rates = monthly.logo.rates.to_numpy()
+    labels = cell_labels(monthly.logo.rates).to_numpy()
+    blank = np.isnan(rates)
+    assert blank.any() and set(labels[blank]) == {""}
+    assert all(text.endswith("%") for text in labels[~blank])
+    assert (rates == 0).any() and set(labels[rates == 0]) == {"0%"}  # a real 0 % is shown as such, unlike a blank
+
+
+def test_summary_table_shows_a_dash_for_unobserved_ages(monthly):
+    html = monthly.retention().children[1].html()
+    newest = re.search(r"<tr><td>2026-10</td>(.*?)</tr>", html).group(1)
+    assert newest.count('<td class="q-na">—</td>') == 3 and "%" not in newest  # months 1, 3 and 6 not reached yet
+    oldest = re.search(r"<tr><td>2025-11</td>(.*?)</tr>", html).group(1)
+    assert "q-na" not in oldest
+
+
+# --------------------------------------------------------------------------- behavioural filter
+
+def test_filter_keeps_exactly_the_users_who_activated_in_time(weekly_activated, tiny_warehouse):
+    expected = _sql(tiny_warehouse, """
+        select count(distinct u.user_id) as n from users u join events e on e.user_id = u.user_id
+        where e.event_type = 'activation' and e.occurred_at >= u.signed_up_at
+          and e.occurred_at <= u.signed_up_at + interval 7 day and e.occurred_at < :stop_events
+          and u.signed_up_at >= :start and u.signed_up_at < :stop""",
+                    start=FIRST_WEEK, stop=date(2026, 10, 26), stop_events=date(2026, 11, 1))["n"].iloc[0]
+    headline = _headline(weekly_activated)
+    assert headline["users"]["value"] == expected
+    assert headline["users"]["label"].startswith("Activated users")
+
+
+def test_filter_reduces_the_user_count(tiny_warehouse, monthly):
+    filtered = cohort.build(behaviour="activated", url=tiny_warehouse)
+    assert 0 < _headline(filtered)["users"]["value"] < _headline(monthly)["users"]["value"]
+    assert filtered.logo_all.sizes.sum() == monthly.logo.sizes.sum()
+
+
+# --------------------------------------------------------------------------- degenerate input
+
+def _skipped(report: CohortReport) -> None:
+    for name in ["retention", "revenue", "ltv", "comparison", "behavioural_filter"]:
+        assert getattr(report, name)() is None, name
+    assert report.header().html() and report.glossary().html()
+
+
+def test_a_filter_that_keeps_nobody_gives_a_callout(monthly):
+    data = replace(monthly.data, events=monthly.data.events[monthly.data.events["event_type"] != "activation"])
+    report = CohortReport(data, behaviour="activated")
+    headline = report.headline()
+    assert isinstance(headline, Callout) and headline.severity == "warning"
+    assert "activated within 7 days" in headline.message and "behaviour=all" in headline.message
+    _skipped(report)
+
+
+@pytest.fixture(scope="module")
+def empty_warehouse(tiny_warehouse, tmp_path_factory) -> str:
+    """A copy of the tiny warehouse without product users (so every cohort range is empty)."""
+    path = tmp_path_factory.mktemp("empty") / "empty.duckdb"
+    shutil.copy(sa.engine.make_url(tiny_warehouse).database, path)
+    con = duckdb.connect(str(path))
+    for table in ("experiment_assignments", "events", "sessions", "users"):
+        con.execute(f"delete from {table}")
+    con.close()
+    return f"duckdb:///{path}"
+
+
+def test_an_empty_cohort_range_gives_a_callout_not_an_exception(empty_warehouse):
+    report = cohort.build(url=empty_warehouse)
+    assert report.data.users.empty and report.data.users.dtypes["signed_up_at"] == "datetime64[ns]"
+    headline = report.headline()
+    assert isinstance(headline, Callout) and "No user signed up" in headline.message
+    assert "November 2025 – October 2026" in headline.message
+    _skipped(report)
+
+
+@pytest.mark.parametrize("params", [
+    {"cohorts": 2, "horizon": 1},
+    {"period": "2025-09"},  # the first month of data: one cohort of the twelve asked for
+    {"granularity": "week", "cohorts": 36, "horizon": 36},
+    {"period": "2026-Q2", "behaviour": "activated", "activation_days": 1},
+])
+def test_edge_parameters_render_every_section(tiny_warehouse, params):
+    report = cohort.build(url=tiny_warehouse, **params)
+    for name in [*SECTIONS, "behavioural_filter"]:
+        section = getattr(report, name)()
+        assert section is None or section.html()
+
+
+def test_a_single_cohort_is_said_so(tiny_warehouse):
+    report = cohort.build(period="2025-09", url=tiny_warehouse)
+    assert "Only 1 of the 12 requested cohorts has users: 2025-09." in report.retention().lead
+    assert [k["name"] for k in report.headline()._repr_mimebundle_()[KPIS_MIME]] == ["users", "ltv_age0"]
+    assert isinstance(report.comparison().children[0], Callout)
+
+
+def test_a_future_period_is_a_parameter_error_from_load(tiny_warehouse):
+    with pytest.raises(ParameterError, match=r"parameter 'period': 2099-01 is not complete yet"):
+        cohort.load("2099-01", url=tiny_warehouse)
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"granularity": "daily"}, "parameter 'granularity': 'daily' is not supported; use week or month"),
+    ({"behaviour": "bought"}, "parameter 'behaviour': 'bought' is not supported"),
+    ({"cohorts": 1}, "parameter 'cohorts'"),
+    ({"horizon": 0}, "parameter 'horizon'"),
+    ({"activation_days": True}, "parameter 'activation_days'"),
+])
+def test_bad_parameters_fail_before_any_io(params, message, tmp_path):
+    absent = f"duckdb:///{tmp_path}/absent.duckdb"  # never opened: the check comes first
+    with pytest.raises(ParameterError, match=re.escape(message)):
+        cohort.build(url=absent, **params)
+
+
+def test_cohort_window_counts_back_from_the_last_complete_period():
+    assert cohort.cohort_window(date(2026, 10, 31), "month", 12) == (date(2025, 11, 1), date(2026, 10, 1))
+    assert cohort.cohort_window(date(2026, 10, 30), "month", 2) == (date(2026, 8, 1), date(2026, 9, 1))
+    assert cohort.cohort_window(date(2026, 10, 25), "week", 2) == (date(2026, 10, 12), date(2026, 10, 19))  # a Sunday
+    assert cohort.cohort_window(date(2026, 10, 31), "week", 1) == (date(2026, 10, 19), date(2026, 10, 19))
+    assert cohort.cohort_end(date(2026, 2, 1), "month") == date(2026, 2, 28)
