@@ -2,8 +2,10 @@
 # Debian packages Quire needs at run time and in tests; installs only what is missing.
 #   libpango / fonts : WeasyPrint's text layout and the report fonts
 #   poppler-utils     : pdftoppm/pdftotext for the visual checks in the tests
+#   chromium          : the real browser of the Voila tests (driven by Playwright; never `playwright install`)
+#   postgresql        : a real server that the tests start on 127.0.0.1 for the production-database path
 set -euo pipefail
-packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils chromium postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

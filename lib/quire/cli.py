@@ -100,6 +100,8 @@ def _run_plans(plans: list[RunPlan]) -> int:
     from quire.pipeline import run_plan
 
     summary = Table("report", "client", "status", "output / error", "seconds")
+    for column in summary.columns:
+        column.overflow = "fold"  # a path or an error cut short with … would be useless
     failures = 0
     for number, plan in enumerate(plans, start=1):
         rid, client = plan.spec.id, plan.tenant.slug if plan.tenant else ""

@@ -38,6 +38,8 @@ class PapermillEngine(Engine):
             return papermill.execute_notebook(
                 str(notebook), str(output), parameters=parameters, cwd=str(cwd), kernel_name=kernel_name,
                 progress_bar=progress, log_output=False, execution_timeout=timeout,
+                # The kernel listens on 127.0.0.1 only; its warning that TCP is unencrypted is noise on every run.
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
         except PapermillExecutionError as exc:
             raise ExecutionError(

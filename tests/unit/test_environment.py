@@ -10,7 +10,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _normalise(requirement: str) -> tuple[str, str]:
-    name, spec = re.match(r"^([A-Za-z0-9_.\-]+)\s*(.*)$", requirement.strip()).groups()
+    # Extras such as psycopg[binary] are pip's business; conda-forge's package carries no extras.
+    name, spec = re.match(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?\s*(.*)$", requirement.strip()).groups()
     return re.sub(r"[-_.]+", "-", name).lower(), spec.replace(" ", "")
 
 
