@@ -17,6 +17,7 @@ pipeline reads back from the executed notebook:
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,75 @@ from quire.metrics.kpi import Kpi, format_value
 
 META_MIME = "application/vnd.quire.meta+json"
 KPIS_MIME = "application/vnd.quire.kpis+json"
+CHART_MIMES = ("image/svg+xml", "image/png", "image/jpeg")
+SEVERITIES = ("info", "good", "warning", "critical")
+
+# What HTML from outside a display object (a ``Markup`` child) may keep: text structure and
+# the q-* classes; no script, style, form, frame or event handler, and images only as data: URIs.
+_SAFE_TAGS = {"a", "abbr", "b", "br", "caption", "code", "dd", "div", "dl", "dt", "em", "figcaption", "figure",
+              "h3", "h4", "i", "img", "li", "ol", "p", "small", "span", "strong", "sub", "sup", "table", "tbody",
+              "td", "tfoot", "th", "thead", "tr", "u", "ul"}
+_SAFE_ATTRS = {"*": {"class", "role", "aria-label", "aria-hidden", "title", "lang"},
+               "a": {"href"}, "img": {"src", "alt", "width", "height"}, "th": {"scope", "colspan", "rowspan"},
+               "td": {"colspan", "rowspan"}}
+
+
+def _keep_attribute(tag: str, attr: str, value: str) -> str | None:
+    """nh3 attribute filter: images from data: URIs only, links to the web, mail or this page only."""
+    lowered = value.strip().lower()
+    if tag == "img" and attr == "src":
+        return value if lowered.startswith(("data:image/png", "data:image/jpeg", "data:image/gif")) else None
+    if tag == "a" and attr == "href":
+        return value if lowered.startswith(("https:", "http:", "mailto:", "#")) else None
+    return value
+
+
+def sanitize_html(fragment: str) -> Markup:
+    """``fragment`` with everything that could run or load something removed (nh3, an allowlist).
+
+    For HTML that must pass through into a report (e.g. a pre-formatted note): scripts and
+    their content, event handlers, styles, frames, remote images and ``javascript:`` links
+    are dropped; text, tables, lists and ``q-*`` classes stay. SVG images inside it are
+    dropped too (``data:image/svg+xml`` can carry script); put charts in a :class:`Chart`.
+    """
+    import nh3
+
+    cleaned = nh3.clean(str(fragment), tags=_SAFE_TAGS, attributes=_SAFE_ATTRS, attribute_filter=_keep_attribute,
+                        clean_content_tags={"script", "style", "iframe", "object", "embed", "template", "noscript"},
+                        url_schemes={"http", "https", "mailto", "data"}, link_rel="noopener noreferrer")
+    return Markup(cleaned)
+
+
+_SVG_ACTIVE = re.compile(rb"<\s*(script|foreignObject|iframe|handler)\b", re.IGNORECASE)
+
+
+def sanitize_svg(image: bytes) -> bytes:
+    """SVG bytes without script, foreign HTML, event handlers or external references.
+
+    A chart is shown through ``<img src="data:…">``, where browsers run nothing, but the same
+    bytes may be opened on their own or inlined by other front ends, so they are cleaned once here.
+    Matplotlib's own SVG has none of these and comes back byte for byte.
+    """
+    from xml.etree import ElementTree as ET
+
+    if not (_SVG_ACTIVE.search(image) or re.search(rb"\son[a-z]+\s*=|href\s*=\s*[\"'](?![#\"']|data:image/(?:png|jpeg))",
+                                                   image, re.IGNORECASE)):
+        return image
+    try:
+        root = ET.fromstring(image)  # the stdlib parser expands no external entities
+    except ET.ParseError as exc:
+        raise ValueError(f"chart image is not well-formed SVG: {exc}") from None
+    for parent in root.iter():
+        for child in list(parent):
+            local = child.tag.rsplit("}", 1)[-1].lower() if isinstance(child.tag, str) else ""
+            if local in ("script", "foreignobject", "iframe", "handler"):
+                parent.remove(child)
+        for attr in list(parent.attrib):
+            local = attr.rsplit("}", 1)[-1].lower()
+            value = parent.attrib[attr].strip().lower()
+            if local.startswith("on") or (local == "href" and not value.startswith(("#", "data:image/png", "data:image/jpeg"))):
+                del parent.attrib[attr]
+    return ET.tostring(root, encoding="utf-8")
 
 
 class Fragment:
@@ -48,7 +118,9 @@ def _html(item: Any) -> str:
     if isinstance(item, Fragment):
         return item.html()
     if isinstance(item, Markup):
-        return str(item)
+        # Markup is "trusted" only in Jinja's sense (already escaped); it may still carry tags
+        # from data, so it passes the allowlist.
+        return str(sanitize_html(item))
     return f'<p class="q-text">{escape(item)}</p>'
 
 
@@ -128,6 +200,15 @@ class Chart(Fragment):
     caption: str = ""
     mime: str = "image/svg+xml"
 
+    def __post_init__(self) -> None:
+        # WCAG 1.1.1: a chart without a text alternative is invisible to screen-reader users.
+        if not isinstance(self.alt, str) or not self.alt.strip():
+            raise ValueError("a chart needs alt text describing what it shows")
+        if self.mime not in CHART_MIMES:
+            raise ValueError(f"chart type {self.mime!r} is not supported; use one of {', '.join(CHART_MIMES)}")
+        if self.mime == "image/svg+xml":
+            self.image = sanitize_svg(self.image)
+
     def html(self) -> str:
         data = base64.b64encode(self.image).decode("ascii")
         caption = f"<figcaption>{escape(self.caption)}</figcaption>" if self.caption else ""
@@ -189,7 +270,8 @@ class Callout(Fragment):
 
     def html(self) -> str:
         title = f"<strong>{escape(self.title)}</strong> " if self.title else ""
-        return f'<div class="q-callout q-{escape(self.severity)}" role="note">{title}{escape(self.message)}</div>'
+        severity = self.severity if self.severity in SEVERITIES else "info"
+        return f'<div class="q-callout q-{severity}" role="note">{title}{escape(self.message)}</div>'
 
     def text(self) -> str:
         return f"{self.title} {self.message}".strip()
@@ -209,7 +291,7 @@ class Alerts(Fragment):
             return Callout(self.empty_message, "good").html()
         items = sorted(self.alerts, key=lambda a: self._ORDER.get(a.severity, 3))
         lis = "".join(
-            f'<li class="q-alert q-{escape(a.severity)}"><span class="q-alert-severity">{escape(a.severity.title())}</span> {escape(a.message)}</li>'
+            f'<li class="q-alert q-{a.severity if a.severity in SEVERITIES else "info"}"><span class="q-alert-severity">{escape(a.severity.title())}</span> {escape(a.message)}</li>'
             for a in items
         )
         return f'<ul class="q-alerts">{lis}</ul>'
@@ -230,7 +312,9 @@ class Section(Fragment):
     def html(self) -> str:
         lead = f'<p class="q-lead">{escape(self.lead)}</p>' if self.lead else ""
         body = "".join(_html(c) for c in self.children)
-        return f'<section class="q-section"><h{self.level} class="q-section-title">{escape(self.title)}</h{self.level}>{lead}{body}</section>'
+        # Report headings run h1 (cover) > h2 (section) > h3 (subsection): never skip a level.
+        level = min(max(int(self.level), 2), 4)
+        return f'<section class="q-section"><h{level} class="q-section-title">{escape(self.title)}</h{level}>{lead}{body}</section>'
 
     def text(self) -> str:
         return self.title

@@ -17,6 +17,7 @@ its template costs more than rendering a typical report).
 
 from __future__ import annotations
 
+import html as html_lib
 import io
 import logging
 import re
@@ -36,6 +37,12 @@ TEMPLATE_NAME = "quire"
 #: widgets, JavaScript) is never displayed.
 DISPLAY_PRIORITY = ["text/html", "image/svg+xml", "image/png", "image/jpeg", "text/markdown", "text/plain"]
 _LANG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
+#: A report with at least this many top-level sections (appendix included) gets a table of contents.
+TOC_MIN_SECTIONS = 4
+#: Longest client name or title shown whole in the running header, <title> and cover kicker;
+#: longer ones (a 10,000-character name is data, not a name) are cut there with an ellipsis
+#: and wrap in the body.
+SHORT_TEXT = 90
 
 _exporters: dict[Path, Any] = {}
 _exporter_locks: dict[Path, threading.Lock] = {}
@@ -94,8 +101,12 @@ def report_resources(brand: Brand, meta: dict[str, Any]) -> dict[str, Any]:
     lang = str(meta.get("language") or meta.get("lang") or "en")
     if not _LANG.match(lang):
         lang = "en"
+    title = str(meta.get("title") or "Report")
+    client = str(meta.get("client") or "")
     return {
-        "title": meta.get("title") or "Report",
+        "title": title,
+        "title_short": _shorten(title, SHORT_TEXT * 2),
+        "client_short": _shorten(client, SHORT_TEXT),
         "subtitle": meta.get("subtitle") or "",
         "period": meta.get("period") or "",
         "client": meta.get("client") or "",
@@ -107,6 +118,43 @@ def report_resources(brand: Brand, meta: dict[str, Any]) -> dict[str, Any]:
         "brand_css": brand.css_variables(),
         "logo": brand.logo_data_uri(),
     }
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+_SECTION_H2 = re.compile(r'(<section class="q-section( q-appendix)?">)<h2 class="q-section-title">(.*?)</h2>', re.DOTALL)
+TOC_MARKER = "<!--q-toc-->"
+
+
+def add_contents(document: str) -> str:
+    """Give every top-level section heading an id and, for a long report, fill the table of contents.
+
+    The contents list goes where the template left :data:`TOC_MARKER` (on the cover): links on
+    screen, and in the PDF page numbers from ``target-counter()`` (see ``.q-toc`` in report.css).
+    Numbers repeat the sections' CSS counter; the appendix is listed unnumbered.
+    """
+    entries: list[tuple[str, str, str]] = []
+
+    def label(match: re.Match) -> str:
+        anchor = f"q-s{len(entries) + 1}"
+        title = html_lib.escape(html_lib.unescape(re.sub(r"<[^>]*>", "", match.group(3))).strip(), quote=False)
+        number = "" if match.group(2) else str(sum(1 for e in entries if e[0]) + 1)
+        entries.append((number, title, anchor))
+        return f'{match.group(1)}<h2 class="q-section-title" id="{anchor}">{match.group(3)}</h2>'
+
+    document = _SECTION_H2.sub(label, document)
+    if TOC_MARKER not in document:
+        return document
+    if len(entries) < TOC_MIN_SECTIONS:
+        return document.replace(TOC_MARKER, "", 1)
+    items = "".join(
+        f'<li{"" if number else " class=q-toc-appendix"}><a href="#{anchor}">'
+        f'<span class="q-toc-number">{number}</span><span class="q-toc-title">{title}</span></a></li>'
+        for number, title, anchor in entries)
+    nav = f'<nav class="q-toc" aria-labelledby="q-toc-title"><h2 class="q-toc-heading" id="q-toc-title">Contents</h2><ol>{items}</ol></nav>'
+    return document.replace(TOC_MARKER, nav, 1)
 
 
 def render_html(nb: nbformat.NotebookNode, *, brand: Brand, meta: dict[str, Any],
@@ -132,7 +180,7 @@ def render_html(nb: nbformat.NotebookNode, *, brand: Brand, meta: dict[str, Any]
     except Exception as exc:  # nbconvert, jinja2 and nbformat raise many types
         raise RenderError(f"could not render the report to HTML: {type(exc).__name__}: {exc}",
                           hint="check that the notebook ran to the end and that templates/quire is intact") from exc
-    return clean_html(body)
+    return add_contents(clean_html(body))
 
 
 # -- keeping the HTML self-contained ----------------------------------------------------------
