@@ -182,6 +182,33 @@ def _redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+@app.command("serve")
+def serve_apps(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8866,
+    ip: Annotated[str, typer.Option(help="Address to listen on; keep 127.0.0.1 behind a reverse proxy.")] = "127.0.0.1",
+    client: Annotated[Optional[str], typer.Option(help="Client-facing mode: serve only the client app, pinned to this client slug.")] = None,
+    no_auth: Annotated[bool, typer.Option("--no-auth", help="Serve without a token (only behind a proxy that authenticates).")] = False,
+    preheat: Annotated[bool, typer.Option(help="Keep pre-rendered kernels ready for each app.")] = True,
+    pool_size: Annotated[int, typer.Option(min=0, max=8, help="Preheated kernels per app.")] = 1,
+    cull_idle_timeout: Annotated[int, typer.Option(min=0, help="Seconds before an idle kernel without a page is shut down (0: never).")] = 600,
+    base_url: Annotated[str, typer.Option(help="URL prefix when served under a path of a reverse proxy, e.g. /apps/.")] = "/",
+) -> None:
+    """Serve the stakeholder apps (Voilà) with a landing page listing the apps and the latest runs."""
+    from quire.serve import ServeOptions, serve
+
+    base = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
+    opts = ServeOptions(ip=ip, port=port, auth=not no_auth, client=client, preheat=preheat, pool_size=pool_size,
+                        cull_idle_timeout=cull_idle_timeout, base_url=base)
+    if no_auth:
+        err.print("[yellow]warning:[/yellow] --no-auth: anyone who can reach this port can use the apps", highlight=False)
+
+    def announce(url: str) -> None:
+        mode = f"client-facing mode for {client}" if client else "internal mode"
+        out.print(f"Quire apps ({mode}) at {url}", highlight=False)
+
+    serve(opts, get_settings(), announce=announce)
+
+
 def main() -> None:
     """Entry point: run the app, turning Quire's errors into one-line messages."""
     try:

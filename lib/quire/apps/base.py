@@ -1,0 +1,189 @@
+"""The machinery every stakeholder app shares: validated pickers, one output area, recompute on change.
+
+An app is a row of pickers above an :class:`ipywidgets.Output`. Changing a picker
+recomputes the report through the same ``quire.reports.*`` functions the scheduled runs
+use and re-displays the app's sections (charts and tables are the report's own display
+objects, so an app and a rendered report always agree).
+
+Widget messages are client input. A picker's value reaches the kernel only as an index
+into options the server chose; anything else (an index out of range, a value not in the
+app's own list of allowed values) is refused, the app says so in its message line and
+keeps the last good value. Nothing from a widget message is ever evaluated.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import ipywidgets as widgets
+from IPython.display import HTML, display
+from markupsafe import escape
+from traitlets import TraitError
+
+from quire.display import Callout, Fragment
+from quire.errors import QuireError
+from quire.periods import Period, add_months
+
+#: Environment variable that pins the client app to one client (``quire serve --client``).
+TENANT_ENV = "QUIRE_APP_CLIENT"
+
+
+class AppInputError(QuireError):
+    """A value sent by an app's browser page is not one of the values the app offers."""
+
+    exit_code = 2
+
+
+def pinned_client() -> str | None:
+    """The client slug this server is pinned to (client-facing mode), or None for internal use."""
+    return os.environ.get(TENANT_ENV, "").strip() or None
+
+
+def period_options(first_month: date, last_month: date, months: int = 12, quarters: int = 4) -> list[tuple[str, str]]:
+    """(label, key) of the recent complete months, then the recent complete quarters, newest first."""
+    options = []
+    for k in range(months):
+        p = Period(add_months(last_month, -k), "month")
+        if p.start >= first_month:
+            options.append((p.label, p.key))
+    # The newest quarter that is complete by the end of last_month.
+    q_last = date(last_month.year, 3 * ((last_month.month - 1) // 3) + 1, 1)
+    if add_months(q_last, 2) > last_month:
+        q_last = add_months(q_last, -3)
+    for k in range(quarters):
+        p = Period(add_months(q_last, -3 * k), "quarter")
+        if p.start >= first_month:
+            options.append((p.label, p.key))
+    return options
+
+
+class Picker(widgets.Dropdown):
+    """A dropdown whose state updates from the browser are checked, never trusted.
+
+    ipywidgets applies a widget message with :meth:`set_state`; a value outside the
+    options (e.g. ``{"index": 99}`` from a crafted message) raises a ``TraitError``
+    there, which would only reach the kernel log. Here it is refused visibly: the app
+    shows a message and the browser is sent the current, valid state back.
+    """
+
+    def __init__(self, *args: Any, on_reject: Callable[[str], None] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_reject = on_reject
+
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        try:
+            super().set_state(sync_data)
+        except (TraitError, TypeError, ValueError):
+            sent = str(sync_data.get("index", sync_data))[:80]
+            if self._on_reject:
+                self._on_reject(f"{self.description or 'This picker'}: {sent} is not one of its choices; "
+                                f"the app keeps {self.label!s}.")
+            self.send_state()  # put the browser's picker back on the valid value
+
+
+def _no_math(part: Any) -> Any:
+    """``part`` as HTML that the page's TeX typesetter leaves alone ("$98,889 to $98,505" is money, not maths)."""
+    if isinstance(part, Fragment):
+        return HTML(f'<div class="tex2jax_ignore mathjax_ignore">{part.html()}</div>')
+    return part
+
+
+class App:
+    """Pickers, a message line and an output area; subclasses say what the pickers are and what to show."""
+
+    title = "App"
+
+    def __init__(self, choices: Mapping[str, tuple[str, Sequence[tuple[str, str]], str]], *,
+                 fixed: Mapping[str, str] | None = None, url: str | None = None) -> None:
+        """``choices``: name -> (label, [(option label, value)…], initial value); ``fixed``: values not offered."""
+        self.url = url
+        self.fixed = dict(fixed or {})
+        self.allowed = {name: [value for _, value in options] for name, (_, options, _) in choices.items()}
+        self.message = widgets.HTML(layout=widgets.Layout(min_height="1.5em"))
+        self.message.add_class("q-app-message")
+        self.pickers: dict[str, Picker] = {}
+        for name, (label, options, initial) in choices.items():
+            picker = Picker(options=list(options), value=initial, description=label, on_reject=self._reject,
+                            style={"description_width": "initial"}, layout=widgets.Layout(width="auto"))
+            picker.add_class(f"q-app-picker-{name}")
+            picker.observe(self._changed, names="value")
+            self.pickers[name] = picker
+        self.status = widgets.HTML()
+        self.status.add_class("q-app-status")
+        self.output = widgets.Output()
+        self.output.add_class("q-app-output")
+        controls = widgets.HBox([*self.pickers.values(), self.status], layout=widgets.Layout(flex_flow="row wrap"))
+        controls.add_class("q-app-controls")
+        self.widget = widgets.VBox([controls, self.message, self.output])
+        self.widget.add_class("q-app")
+        self.renders = 0
+        self.last_seconds = 0.0
+
+    # -- values ------------------------------------------------------------------------------
+    def values(self) -> dict[str, str]:
+        """The current values, each checked against the app's own list (and the fixed ones)."""
+        found = {}
+        for name, picker in self.pickers.items():
+            self.check(name, picker.value)
+            found[name] = picker.value
+        return {**found, **self.fixed}
+
+    def check(self, name: str, value: Any) -> None:
+        """Raise :class:`AppInputError` unless ``value`` is one of the values offered for ``name``."""
+        if name in self.fixed:
+            if value != self.fixed[name]:
+                raise AppInputError(f"{name} is fixed for this app; {value!r} is refused")
+            return
+        if name not in self.allowed:
+            raise AppInputError(f"this app has no {name!r} setting")
+        if value not in self.allowed[name]:
+            raise AppInputError(f"{value!r} is not one of the choices for {name}")
+
+    def select(self, name: str, value: str) -> None:
+        """Set a picker as the browser would; a refused value leaves the app unchanged and says why."""
+        try:
+            self.check(name, value)
+        except AppInputError as exc:
+            self._reject(str(exc))
+            return
+        self.pickers[name].value = value
+
+    # -- rendering ---------------------------------------------------------------------------
+    def sections(self, values: Mapping[str, str]) -> Iterable[Any]:
+        """The display objects to show for ``values`` (subclasses)."""
+        raise NotImplementedError
+
+    def refresh(self) -> None:
+        """Recompute and re-display; a QuireError (e.g. an empty period) is shown as a message, not a traceback."""
+        t0 = time.perf_counter()
+        self.status.value = '<span class="q-app-busy">Updating…</span>'
+        try:
+            parts = [p for p in self.sections(self.values()) if p is not None]
+        except QuireError as exc:
+            parts = [Callout(str(exc), "warning", title="Nothing to show.")]
+        with self.output:
+            self.output.clear_output(wait=True)
+            display(*(_no_math(p) for p in parts))
+        self.renders += 1
+        self.last_seconds = time.perf_counter() - t0
+        # The counter lets a browser (and the tests) tell one render from the next.
+        self.status.value = f'<span class="q-app-ready" data-render="{self.renders}">Updated in {self.last_seconds:.1f} s</span>'
+
+    def _changed(self, change: Mapping[str, Any]) -> None:
+        self.message.value = ""
+        self.refresh()
+
+    def _reject(self, text: str) -> None:
+        self.message.value = f'<div class="q-callout q-warning" role="alert">{escape(text)}</div>'
+
+    def show(self) -> "App":
+        """Compute the first view; the notebook's last expression then displays the app."""
+        self.refresh()
+        return self
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
+        return self.widget._repr_mimebundle_(include=include, exclude=exclude)

@@ -1,0 +1,54 @@
+"""Client app: one client's performance for a chosen period.
+
+Internal use offers every active client in a picker. In client-facing mode
+(``quire serve --client SLUG``, which sets :data:`~quire.apps.base.TENANT_ENV` for every
+kernel) the client is fixed by the server: no picker is shown and any other client is
+refused, so a client's stakeholders can never reach another client's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from quire.apps.base import App, AppInputError, period_options, pinned_client
+from quire.config import get_settings
+from quire.reports import client as client_report
+from quire.warehouse import queries
+from quire.warehouse.engine import engine
+
+
+class ClientApp(App):
+    title = "Client performance"
+
+    def __init__(self, url: str | None = None, pinned: str | None = None) -> None:
+        url = url or get_settings().warehouse
+        eng = engine(url)
+        try:
+            with eng.connect() as conn:
+                first, last = queries.data_range(conn)
+                if pinned is not None:
+                    row = queries.client_by_slug(conn, pinned)
+                    if row is None:
+                        # The slug is the server's own setting; say so without listing other clients.
+                        raise AppInputError(f"this server is pinned to client {pinned!r}, which is not in the warehouse")
+                    clients = None
+                else:
+                    clients = queries.clients(conn)
+        finally:
+            eng.dispose()
+        periods = period_options(first, last)
+        choices = {"period": ("Period", periods, periods[0][1])}
+        if clients is not None:
+            active = clients[clients["status"] == "active"].sort_values("name")
+            options = list(zip(active["name"], active["slug"], strict=True))
+            choices = {"client": ("Client", options, options[0][1]), **choices}
+        super().__init__(choices, fixed={"client": pinned} if pinned else None, url=url)
+
+    def sections(self, values: Mapping[str, str]):
+        report = client_report.build(client=values["client"], period=values["period"], url=self.url)
+        return [report.header(), report.headline(), report.engagement(), report.channels()]
+
+
+def app(url: str | None = None) -> ClientApp:
+    """The client app: pinned to the server's client in client-facing mode, else with a client picker."""
+    return ClientApp(url, pinned=pinned_client()).show()

@@ -1,0 +1,42 @@
+"""Cohort app: retention by signup week or month, for all users or only those who activated."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from quire.apps.base import App, period_options
+from quire.config import get_settings
+from quire.reports import cohort
+from quire.warehouse import queries
+from quire.warehouse.engine import engine
+
+GRANULARITIES = [("Monthly cohorts", "month"), ("Weekly cohorts", "week")]
+ACTIVATION_DAYS = 7
+BEHAVIOURS = [("All users", "all"), (f"Activated within {ACTIVATION_DAYS} days", "activated")]
+
+
+class CohortApp(App):
+    title = "Cohorts"
+
+    def __init__(self, url: str | None = None) -> None:
+        url = url or get_settings().warehouse
+        eng = engine(url)
+        try:
+            with eng.connect() as conn:
+                first, last = queries.data_range(conn)
+        finally:
+            eng.dispose()
+        periods = period_options(first, last, quarters=0)
+        super().__init__({"granularity": ("Cohorts", GRANULARITIES, "month"),
+                          "behaviour": ("Users", BEHAVIOURS, "all"),
+                          "period": ("As of", periods, periods[0][1])}, url=url)
+
+    def sections(self, values: Mapping[str, str]):
+        report = cohort.build(period=values["period"], granularity=values["granularity"], behaviour=values["behaviour"],
+                              activation_days=ACTIVATION_DAYS, url=self.url)
+        return [report.header(), report.headline(), report.retention(), report.behavioural_filter()]
+
+
+def app(url: str | None = None) -> CohortApp:
+    """The cohort app, monthly cohorts of all users as of the newest complete month."""
+    return CohortApp(url).show()

@@ -1,0 +1,66 @@
+"""Executive app: company KPIs for a chosen period, for the whole company or one segment (sector or plan)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from quire.apps.base import App, period_options
+from quire.config import get_settings
+from quire.display import ReportHeader
+from quire.reports import executive
+from quire.warehouse import queries
+from quire.warehouse.engine import engine
+
+SEGMENT_FIELDS = ("sector", "plan")
+ALL = "all"
+
+
+def segment_options(clients) -> list[tuple[str, str]]:
+    """(label, value) of the segments the data has: every sector and plan in use, after 'All clients'."""
+    options = [("All clients", ALL)]
+    for field in SEGMENT_FIELDS:
+        options += [(f"{field.capitalize()}: {v}", f"{field}:{v}") for v in sorted(set(clients[field].dropna()))]
+    return options
+
+
+def restrict(data: executive.ExecutiveData, segment: str) -> executive.ExecutiveData:
+    """``data`` limited to the clients of ``segment`` ('all', 'sector:<name>' or 'plan:<name>'); pure."""
+    if segment == ALL:
+        return data
+    field, _, value = segment.partition(":")
+    clients = data.clients[data.clients[field] == value]
+    ids = set(clients["client_id"])
+    keep = {name: frame[frame["client_id"].isin(ids)] for name, frame in
+            (("movements", data.movements), ("projects", data.projects), ("surveys", data.surveys),
+             ("usage", data.usage), ("tickets", data.tickets))}
+    return replace(data, clients=clients, **keep)
+
+
+class ExecutiveApp(App):
+    title = "Executive KPIs"
+
+    def __init__(self, url: str | None = None) -> None:
+        url = url or get_settings().warehouse
+        eng = engine(url)
+        try:
+            with eng.connect() as conn:
+                first, last = queries.data_range(conn)
+                clients = queries.clients(conn)
+        finally:
+            eng.dispose()
+        periods = period_options(first, last)
+        super().__init__({"period": ("Period", periods, periods[0][1]),
+                          "segment": ("Segment", segment_options(clients), ALL)}, url=url)
+
+    def sections(self, values: Mapping[str, str]):
+        report = executive.ExecutiveReport(restrict(executive.load(values["period"], self.url), values["segment"]))
+        segment = dict((v, k) for k, v in self.pickers["segment"].options)[values["segment"]]
+        header = ReportHeader("Executive KPIs", report.period.label,
+                              subtitle=f"{segment} — compared with {report.period.previous().label}")
+        return [header, report.headline(), report.revenue(), report.retention()]
+
+
+def app(url: str | None = None) -> ExecutiveApp:
+    """The executive app, computed for the newest complete month and all clients."""
+    return ExecutiveApp(url).show()
