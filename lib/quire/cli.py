@@ -209,6 +209,11 @@ def serve_apps(
     serve(opts, get_settings(), announce=announce)
 
 
+# quire brand check|list (issue 4).
+from quire.cli_brand import brand_app  # noqa: E402
+
+app.add_typer(brand_app, name="brand")
+
 def main() -> None:
     """Entry point: run the app, turning Quire's errors into one-line messages."""
     try:
