@@ -293,11 +293,31 @@ _PAGED_BODY = re.compile(r'(<body class="q-doc)')
 _pdf_lock = threading.Lock()  # WeasyPrint's font configuration is shared; renders take turns
 
 
-def render_pdf(html: str, *, base_dir: Path | str | None = None) -> bytes:
+def _pdf_options(weasyprint, tagged: bool, variant: str | None) -> dict[str, Any]:
+    """WeasyPrint options for an accessible PDF, limited to what this WeasyPrint knows.
+
+    ``pdf_tags`` (WeasyPrint >= 63) writes the structure tree: H1/H2, tables with TH cells,
+    lists, links and Figures whose Alt is the image's alt text, plus /Lang from ``<html lang>``
+    and the title shown in the viewer; it costs little (see the report of issue 4).
+    ``variant="pdf/ua-1"`` adds the XMP metadata PDF/UA asks for.
+    """
+    known = getattr(weasyprint, "DEFAULT_OPTIONS", {})
+    options: dict[str, Any] = {}
+    if tagged and "pdf_tags" in known:
+        options["pdf_tags"] = True
+    if variant and "pdf_variant" in known:
+        options["pdf_variant"] = variant
+    return options
+
+
+def render_pdf(html: str, *, base_dir: Path | str | None = None, tagged: bool = True,
+               variant: str | None = None) -> bytes:
     """Print ``html`` (from :func:`render_html`) to PDF bytes with WeasyPrint.
 
     ``base_dir`` resolves relative URLs (default: the templates folder); only ``data:``
-    URIs and files below it are ever read. Raises :class:`~quire.errors.RenderError`.
+    URIs and files below it are ever read. ``tagged`` writes a tagged (structured) PDF for
+    screen readers; ``variant`` names a WeasyPrint PDF variant such as ``"pdf/ua-1"``.
+    Raises :class:`~quire.errors.RenderError`.
     """
     global _font_config
     try:
@@ -315,7 +335,7 @@ def render_pdf(html: str, *, base_dir: Path | str | None = None) -> bytes:
             if _font_config is None:
                 _font_config = FontConfiguration()
             document = weasyprint.HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=_safe_fetcher(root))
-            return document.write_pdf(font_config=_font_config)
+            return document.write_pdf(font_config=_font_config, **_pdf_options(weasyprint, tagged, variant))
     except Exception as exc:
         raise RenderError(f"could not print the report to PDF: {type(exc).__name__}: {exc}",
                           hint="the HTML report was written; open it to see which part is malformed") from exc
