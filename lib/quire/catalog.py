@@ -41,16 +41,43 @@ class ParameterSpec(_Model):
 
 
 class ScheduleSpec(_Model):
-    """When the scheduler runs a report (used by the scheduler service)."""
+    """When the scheduler runs a report, and how (used by the scheduler service; see scheduler/README.md).
+
+    A cron expression (5 fields, read in ``timezone``) or an interval. ``parameters``
+    are the run's fixed parameters; ``clients`` narrows a per-client report's fan-out
+    (``field: value`` as ``quire run --clients``). ``timeout_seconds`` bounds a whole run
+    (kernel included); a run later than ``misfire_grace_seconds`` after its due time is
+    skipped (missed runs are coalesced into one either way).
+    """
 
     cron: str | None = None
     interval_minutes: int | None = Field(default=None, ge=1)
+    # Seconds: for demos and the service tests; production schedules use cron or minutes.
+    interval_seconds: int | None = Field(default=None, ge=1)
     timezone: str = "UTC"
+    parameters: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    clients: dict[str, str] = Field(default_factory=dict)
+    timeout_seconds: int | None = Field(default=None, ge=1)
+    misfire_grace_seconds: int = Field(default=3600, ge=1)
 
     @model_validator(mode="after")
     def _one_trigger(self) -> "ScheduleSpec":
-        if (self.cron is None) == (self.interval_minutes is None):
-            raise ValueError("give exactly one of 'cron' or 'interval_minutes'")
+        given = [x for x in (self.cron, self.interval_minutes, self.interval_seconds) if x is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'cron', 'interval_minutes' or 'interval_seconds'")
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            zone = ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {self.timezone!r}; use an IANA name such as Europe/Berlin") from None
+        if self.cron is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(self.cron, timezone=zone)
+            except ValueError as exc:
+                raise ValueError(f"cron {self.cron!r} is not a valid 5-field expression ({exc})") from None
         return self
 
 

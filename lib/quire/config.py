@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The checkout this package lives in (``lib/quire`` -> repository root).
@@ -27,6 +27,21 @@ class Settings(BaseSettings):
     state_url: str | None = Field(default=None, description="SQLAlchemy URL of Quire's own state; default a SQLite file.")
     kernel_name: str = Field(default="python3", description="Jupyter kernel that executes the notebooks.")
     execution_timeout: int = Field(default=600, ge=1, description="Seconds a single cell may run before the run fails.")
+    # The scheduler service and delivery (issue 5); see scheduler/README.md.
+    run_timeout: int = Field(default=3600, ge=1, description="Default wall-clock seconds of one scheduled run (kernel included).")
+    scheduler_workers: int = Field(default=2, ge=1, le=32, description="Runs executed at the same time by the scheduler.")
+    retry_limit: int = Field(default=3, ge=1, description="Attempts of a run that fails for a transient reason (first one included).")
+    retry_base_seconds: float = Field(default=60.0, gt=0, description="First retry delay; doubles with each attempt.")
+    lease_seconds: int = Field(default=60, ge=3, description="A scheduler that stops heartbeating loses the state database after this.")
+    smtp_host: str | None = Field(default=None, description="SMTP server; unset means e-mail delivery is off.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field(default="quire@localhost", description="Sender address of report e-mails.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS before logging in.")
+    smtp_timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for the SMTP server.")
+    smtp_attempts: int = Field(default=4, ge=1, description="Attempts per e-mail while the server answers 4xx or is unreachable.")
+    smtp_backoff_seconds: float = Field(default=2.0, ge=0, description="First wait between SMTP attempts; doubles each time.")
 
     @property
     def outputs_dir(self) -> Path:
@@ -52,6 +67,11 @@ class Settings(BaseSettings):
     @property
     def default_warehouse_path(self) -> Path:
         return self.state_dir / "warehouse.duckdb"
+
+    @property
+    def state(self) -> str:
+        """The effective URL of Quire's own state database (job store, run history, outbox, lease)."""
+        return self.state_url or f"sqlite:///{self.state_dir / 'state.db'}"
 
     @property
     def warehouse(self) -> str:

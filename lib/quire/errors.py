@@ -59,3 +59,22 @@ class RenderError(QuireError):
 
 class EmptyDataError(QuireError):
     """The requested slice of data holds nothing to report on (e.g. an empty period)."""
+
+
+class StateError(QuireError):
+    """Quire's own state database (run history, outbox, job store) cannot be used."""
+
+
+class SchedulerBusyError(QuireError):
+    """Another scheduler already holds the state database's lease."""
+
+    exit_code = 3
+
+
+class DeliveryError(QuireError):
+    """A report or alert could not be delivered; ``transient`` says whether trying again may help."""
+
+    def __init__(self, message: str, *, transient: bool = False, code: int | None = None, **kw: object) -> None:
+        super().__init__(message, code=code, **kw)
+        self.transient = transient
+        self.code = code

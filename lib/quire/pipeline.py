@@ -159,8 +159,11 @@ def run_report(report: str, given: dict[str, Any] | None = None, *, settings: Se
 
 
 def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool = False,
-             engine: str = "papermill", started_clock: float | None = None) -> RunResult:
-    """Run one already validated plan (from :func:`prepare`) and publish it."""
+             engine: str = "papermill", started_clock: float | None = None, run_id: str | None = None) -> RunResult:
+    """Run one already validated plan (from :func:`prepare`) and publish it.
+
+    ``run_id`` (issue 5): the id the run history already gave this run, so the archive folder has the same name.
+    """
     from quire.brand import load_brand
     from quire.render import render_html, render_pdf
 
@@ -170,7 +173,7 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
     brand = load_brand(plan.brand, settings.templates_dir)
     started = datetime.now(timezone.utc)
     # The client's slug (validated, and found in the warehouse) names its runs' folders.
-    run_id = new_run_id(started) + (f"-{tenant.slug}" if tenant else "")
+    run_id = run_id or new_run_id(started) + (f"-{tenant.slug}" if tenant else "")
     folder = RunFolder(settings.outputs_dir, spec.id, run_id, f"{started:%Y-%m-%d}")
     staging = folder.create()
     timings = {"validate": time.perf_counter() - t0}

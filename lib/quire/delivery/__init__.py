@@ -1,0 +1,65 @@
+"""Delivery of finished runs: a small :class:`Deliverer` base class and a registry (DESIGN convention 4).
+
+A deliverer sends one composed :class:`Message` to one recipient. It raises
+:class:`~quire.errors.DeliveryError` with ``transient=True`` when trying again later may
+help (SMTP 4xx, server unreachable) and ``transient=False`` when it will not (5xx).
+Who receives what, and the outbox bookkeeping, live in :mod:`quire.delivery.outbox`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from quire.config import Settings
+from quire.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Message:
+    """One e-mail to one recipient; ``message_id`` is stable per (run, recipient) so a resend can be recognised."""
+
+    recipient: str
+    subject: str
+    text: str
+    html: str
+    message_id: str
+    attachments: tuple[Path, ...] = ()
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Deliverer(ABC):
+    """Sends messages through one channel."""
+
+    name: ClassVar[str]
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @abstractmethod
+    def send(self, message: Message) -> None:
+        """Send ``message`` or raise :class:`~quire.errors.DeliveryError`."""
+
+
+DELIVERERS: dict[str, type[Deliverer]] = {}
+
+
+def register(cls: type[Deliverer]) -> type[Deliverer]:
+    """Class decorator: make a deliverer available by its ``name``."""
+    DELIVERERS[cls.name] = cls
+    return cls
+
+
+def get_deliverer(name: str, settings: Settings) -> Deliverer:
+    """An instance of the deliverer ``name``; a :class:`ConfigError` lists the known ones."""
+    import quire.delivery.smtp  # noqa: F401  (registers itself)
+
+    try:
+        return DELIVERERS[name](settings)
+    except KeyError:
+        raise ConfigError(f"unknown deliverer {name!r}; available: {', '.join(DELIVERERS)}") from None
+
+
+__all__ = ["DELIVERERS", "Deliverer", "Message", "get_deliverer", "register"]

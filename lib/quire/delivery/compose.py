@@ -1,0 +1,70 @@
+"""The e-mails Quire sends: a finished report to its recipients, a failure alert to the report's owner."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from quire.catalog import ReportSpec
+from quire.delivery import Message
+from quire.errors import DeliveryError
+
+
+def message_id(run_id: str, recipient: str) -> str:
+    """Stable per (run, recipient): a resend after a crash carries the same id, so mail systems can drop it."""
+    digest = hashlib.sha256(recipient.lower().encode()).hexdigest()[:12]
+    return f"<{run_id}.{digest}@quire>"
+
+
+def _figure(kpi: dict[str, Any]) -> str:
+    from quire.metrics.kpi import format_value
+
+    return format_value(kpi.get("value"), kpi.get("unit") or "count")
+
+
+def report_message(run: dict[str, Any], spec: ReportSpec, recipient: str) -> Message:
+    """The e-mail of a published run: headline figures from its ``run.json``, the PDF attached."""
+    folder = Path(run["output_folder"] or "")
+    try:
+        record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DeliveryError(f"run {run['run_id']}: cannot read its run.json in {folder} ({exc})") from None
+    title = record.get("title") or spec.title
+    who = record.get("client_name") if run.get("client") else None
+    period = record.get("period") or run["parameters"].get("period") or ""
+    subject = " — ".join(p for p in (title, who, period) if p)
+    figures = [(k.get("label") or k.get("name") or "?", _figure(k)) for k in record.get("headline") or []]
+    lines = [f"{title}" + (f" for {who}" if who else "") + (f", {period}" if period else "") + ".", ""]
+    if figures:
+        lines += ["Headline figures:"] + [f"  {label}: {value}" for label, value in figures] + [""]
+    pdf = folder / "report.pdf"
+    lines.append("The full report is attached as a PDF." if pdf.is_file() else f"The report is in {folder}.")
+    rows = "".join(f"<tr><td>{escape(label)}</td><td style='text-align:right'><b>{escape(value)}</b></td></tr>"
+                   for label, value in figures)
+    html = (f"<html><body style='font-family:sans-serif'><h2>{escape(title)}</h2>"
+            + (f"<p>{escape(who)}</p>" if who else "") + (f"<p>{escape(period)}</p>" if period else "")
+            + (f"<table cellpadding='4'>{rows}</table>" if rows else "")
+            + f"<p>{escape(lines[-1])}</p></body></html>")
+    return Message(recipient=recipient, subject=subject, text="\n".join(lines) + "\n", html=html,
+                   message_id=message_id(run["run_id"], recipient), attachments=(pdf,) if pdf.is_file() else (),
+                   headers={"X-Quire-Run": run["run_id"], "X-Quire-Kind": "report"})
+
+
+def alert_message(run: dict[str, Any], spec: ReportSpec, recipient: str) -> Message:
+    """The owner's alert that a run failed for good (it was not sent to anyone else)."""
+    who = f" for client {run['client']}" if run.get("client") else ""
+    subject = f"[Quire] {spec.title}{who}: run {run['status'].replace('_', ' ')}"
+    lines = [
+        f"The run {run['run_id']} of report '{spec.id}'{who} ended {run['status']} (attempt {run['attempt']}).",
+        f"Error: {run.get('error') or '(none recorded)'}",
+    ]
+    if run.get("partial_notebook"):
+        lines.append(f"Partial notebook: {run['partial_notebook']}")
+    lines += ["", "Nothing was sent to the report's recipients. `quire runs show " + run["run_id"] + "` has the details."]
+    html = "<html><body style='font-family:sans-serif'>" + "".join(f"<p>{escape(x)}</p>" for x in lines if x) + "</body></html>"
+    return Message(recipient=recipient, subject=subject, text="\n".join(lines) + "\n", html=html,
+                   message_id=message_id(run["run_id"], recipient),
+                   headers={"X-Quire-Run": run["run_id"], "X-Quire-Kind": "alert"})

@@ -1,0 +1,183 @@
+"""What happens when a schedule is due: fan-out into runs, one child process per run, retries, delivery.
+
+APScheduler stores jobs by reference to the module-level functions :func:`fire_report`
+and :func:`retry_run`; they hand over to the :class:`Runner` of the running service.
+One attempt = one history row: transient failures (warehouse or database unreachable,
+a run process that died) are retried as a new attempt after an exponential backoff,
+through a persistent one-off APScheduler job, so a retry survives a restart. A
+notebook's own error and a timeout are final: the report's owner gets an alert.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from quire.catalog import ReportSpec, load_catalog
+from quire.config import Settings
+from quire.delivery.outbox import deliver_pending, recipients_for
+from quire.errors import QuireError, WarehouseError
+from quire.scheduler.worker import Outcome, execute_in_child
+from quire.state import runs as history
+from quire.state.schema import runs as runs_table
+
+log = logging.getLogger("quire.scheduler")
+MAX_BACKOFF = 3600.0
+_CURRENT: Runner | None = None
+
+
+def fire_report(report_id: str) -> None:
+    """APScheduler job: the schedule of ``report_id`` is due."""
+    _runner().fire(report_id)
+
+
+def retry_run(run_id: str) -> None:
+    """APScheduler job: try a failed or interrupted run again as its next attempt."""
+    _runner().retry(run_id)
+
+
+def deliver_outbox() -> None:
+    """APScheduler job: send whatever the outbox still holds (e.g. after a crash)."""
+    _runner().deliver()
+
+
+def _runner() -> Runner:
+    if _CURRENT is None:
+        raise RuntimeError("no scheduler service is running in this process")
+    return _CURRENT
+
+
+def backoff(attempt: int, base: float) -> float:
+    """Seconds before attempt ``attempt + 1``: base, 2·base, 4·base … capped at an hour."""
+    return min(base * 2 ** (attempt - 1), MAX_BACKOFF)
+
+
+class Runner:
+    """Executes the runs of one service process in a bounded pool of worker threads (one child process each)."""
+
+    def __init__(self, settings: Settings, engine: Engine, holder: str, scheduler=None) -> None:
+        self.settings, self.engine, self.holder, self.scheduler = settings, engine, holder, scheduler
+        self.pool = ThreadPoolExecutor(max_workers=settings.scheduler_workers, thread_name_prefix="quire-run")
+        self.cancel = threading.Event()
+
+    def install(self) -> None:
+        """Make this runner the one the job functions use."""
+        global _CURRENT
+        _CURRENT = self
+
+    def stop(self) -> None:
+        """Kill the runs in progress (recorded cancelled, retried at the next start) and wait for their threads."""
+        global _CURRENT
+        self.cancel.set()
+        self.pool.shutdown(wait=True)  # queued attempts see `cancel` and are recorded cancelled
+        if _CURRENT is self:
+            _CURRENT = None
+
+    def _spec(self, report_id: str) -> ReportSpec:
+        return load_catalog(self.settings.catalog_path).get(report_id)
+
+    def fire(self, report_id: str, *, trigger: str = "schedule", attempt: int = 1, retry_of: str | None = None) -> None:
+        """One run per selected client (or one run), executed in the pool; returns when all have ended."""
+        from quire.pipeline import fan_out_clients
+
+        spec = self._spec(report_id)
+        schedule = spec.schedule
+        params = dict(schedule.parameters) if schedule else {}
+        if spec.fan_out == "clients":
+            try:
+                slugs = fan_out_clients(dict(schedule.clients) if schedule else {}, self.settings)
+            except (WarehouseError, sa.exc.OperationalError) as exc:
+                # No client list without the warehouse: record it, and try the whole fan-out again later.
+                run_id = history.create(self.engine, report=report_id, parameters=params, trigger=trigger,
+                                        attempt=attempt, retry_of=retry_of, worker=self.holder)
+                self.conclude(run_id, spec, None, attempt, Outcome("failed", error=f"fan-out: {exc}",
+                                                                   error_type="WarehouseError", transient=True))
+                return
+            except QuireError as exc:
+                log.error("report %s: cannot select clients: %s", report_id, exc)
+                return
+            requests = [({**params, "client": slug}, slug) for slug in slugs]
+        else:
+            requests = [(params, None)]
+        log.info("report %s due: %d run(s)", report_id, len(requests))
+        futures = [self.pool.submit(self.attempt, spec, p, client, trigger, attempt, retry_of) for p, client in requests]
+        wait(futures)
+        for future in futures:
+            if not future.cancelled() and future.exception():
+                log.error("report %s: %s", report_id, future.exception())
+
+    def retry(self, run_id: str) -> None:
+        """Run ``run_id`` again as its next attempt, unless a later attempt exists already."""
+        prev = history.get(self.engine, run_id)
+        with self.engine.connect() as conn:
+            if conn.execute(sa.select(runs_table.c.run_id).where(runs_table.c.retry_of == run_id)).first():
+                return  # already retried (a recovery and its retry job raced, or a restart replayed the job)
+        spec = self._spec(prev["report"])
+        if spec.fan_out == "clients" and not prev["client"]:
+            self.fire(spec.id, trigger="retry", attempt=prev["attempt"] + 1, retry_of=run_id)
+            return
+        future = self.pool.submit(self.attempt, spec, prev["parameters"], prev["client"], "retry",
+                                  prev["attempt"] + 1, run_id)
+        future.result()
+
+    def attempt(self, spec: ReportSpec, params: dict[str, Any], client: str | None, trigger: str,
+                attempt: int, retry_of: str | None) -> str:
+        """One attempt: a history row, a child process, the outcome recorded and delivered."""
+        run_id = history.create(self.engine, report=spec.id, parameters=params, trigger=trigger, client=client,
+                                attempt=attempt, retry_of=retry_of, worker=self.holder)
+        if self.cancel.is_set():
+            outcome = Outcome("cancelled", error="cancelled: the scheduler stopped", error_type="ServiceStopped",
+                              transient=True)
+        else:
+            timeout = (spec.schedule.timeout_seconds if spec.schedule else None) or self.settings.run_timeout
+            outcome = execute_in_child(self.settings, run_id, spec.id, params, timeout=timeout, cancel=self.cancel,
+                                       on_start=lambda pid: history.mark_running(self.engine, run_id, child_pid=pid))
+        self.conclude(run_id, spec, client, attempt, outcome)
+        return run_id
+
+    def conclude(self, run_id: str, spec: ReportSpec, client: str | None, attempt: int, outcome: Outcome) -> None:
+        """Record the outcome with its deliveries in one transaction, then schedule a retry or send."""
+        retry = outcome.status == "failed" and outcome.transient and attempt < self.settings.retry_limit
+        deliveries: list[tuple[str, str]] = []
+        if not retry and outcome.status != "cancelled":
+            try:
+                deliveries = recipients_for(spec, outcome.status, client, self.settings)
+            except (QuireError, sa.exc.SQLAlchemyError) as exc:
+                # Succeeded, but the client's contact cannot be looked up: the owner hears of it instead.
+                log.error("run %s: no recipients (%s); alerting the owner", run_id, exc)
+                deliveries = [(spec.owner, "alert")]
+        history.finish(self.engine, run_id, outcome.status, output_folder=outcome.output_folder,
+                       partial_notebook=outcome.partial_notebook, error=outcome.error, error_type=outcome.error_type,
+                       transient=outcome.transient, deliveries=deliveries)
+        label = f"{spec.id}" + (f" · {client}" if client else "")
+        if outcome.status == "succeeded":
+            log.info("run %s (%s) succeeded → %s", run_id, label, outcome.output_folder)
+        else:
+            log.warning("run %s (%s) %s: %s", run_id, label, outcome.status, outcome.error)
+        if retry:
+            self.schedule_retry(run_id, attempt)
+        if deliveries:
+            self.deliver(run_id)
+
+    def schedule_retry(self, run_id: str, attempt: int, delay: float | None = None) -> None:
+        """A persistent one-off job that runs attempt ``attempt + 1`` after the backoff."""
+        delay = backoff(attempt, self.settings.retry_base_seconds) if delay is None else delay
+        when = datetime.now(timezone.utc) + timedelta(seconds=delay)
+        log.info("run %s: attempt %d in %.0f s", run_id, attempt + 1, delay)
+        # misfire_grace_time=None: a retry that fell due while the service was down still runs at the next start.
+        self.scheduler.add_job("quire.scheduler.jobs:retry_run", "date", run_date=when, args=[run_id],
+                               id=f"retry:{run_id}", name=f"retry {run_id}", replace_existing=True,
+                               misfire_grace_time=None, coalesce=True, max_instances=1)
+
+    def deliver(self, run_id: str | None = None) -> None:
+        """Send the pending outbox rows (of one run, or all); failures are recorded on the rows."""
+        if not self.settings.smtp_host:
+            log.warning("e-mail delivery is off (QUIRE_SMTP_HOST is not set); the outbox keeps the messages")
+            return
+        deliver_pending(self.engine, self.settings, claimer=self.holder, run_id=run_id)

@@ -1,0 +1,74 @@
+"""Start-up recovery: runs a dead process left behind are marked, and retried per policy.
+
+Runs only once the service holds the lease, so no other scheduler is running them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import psutil
+import sqlalchemy as sa
+
+from quire.catalog import load_catalog
+from quire.errors import QuireError
+from quire.scheduler.jobs import Runner
+from quire.scheduler.worker import Outcome, kill_tree, park_staging
+from quire.state import runs as history
+from quire.state.schema import runs as runs_table
+
+log = logging.getLogger("quire.scheduler")
+
+
+def _stray_child(row: dict) -> None:
+    # A run process of the dead service on this host that somehow outlived it: it must not publish or send later.
+    pid = row.get("child_pid")
+    if not pid or row.get("host") != history.HOST:
+        return
+    try:
+        command = " ".join(psutil.Process(pid).cmdline())
+    except psutil.Error:
+        return  # gone, as it should be
+    if "quire.scheduler.child" in command and row["run_id"] in command:
+        kill_tree(pid)
+
+
+def recover(runner: Runner) -> list[str]:
+    """Mark orphaned runs failed ("interrupted: service died") and schedule their retries; re-queue cancelled ones.
+
+    Returns the ids of the runs found.
+    """
+    engine, settings = runner.engine, runner.settings
+    catalog = load_catalog(settings.catalog_path)
+    found = []
+    for row in history.orphans(engine, runner.holder):
+        found.append(row["run_id"])
+        _stray_child(row)
+        manual = row["trigger"] == "manual"
+        reason = "interrupted: `quire run` died" if manual else "interrupted: service died"
+        partial = park_staging(settings, row["report"], row["run_id"], reason)
+        log.warning("run %s (%s) was %s when its process died: marked failed", row["run_id"], row["report"], row["status"])
+        if manual:
+            history.finish(engine, row["run_id"], "failed", error=reason, error_type="Interrupted",
+                           partial_notebook=partial)
+            continue
+        try:
+            spec = catalog.get(row["report"])
+        except QuireError:
+            history.finish(engine, row["run_id"], "failed", error=f"{reason}; report no longer in the catalog",
+                           error_type="Interrupted")
+            continue
+        # The same path as a live failure: retried if attempts remain, else the owner is alerted.
+        runner.conclude(row["run_id"], spec, row["client"], row["attempt"],
+                        Outcome("failed", error=reason, error_type="Interrupted", transient=True, partial_notebook=partial))
+    # Runs cancelled by a clean stop are due again at once (each has at most one retry, by its retry_of link).
+    newer = runs_table.alias("newer")
+    stmt = sa.select(runs_table.c.run_id, runs_table.c.attempt).where(
+        runs_table.c.status == "cancelled", runs_table.c.trigger != "manual",
+        ~sa.exists().where(newer.c.retry_of == runs_table.c.run_id))
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    for run_id, attempt in rows:
+        found.append(run_id)
+        runner.schedule_retry(run_id, attempt, delay=0)
+    return found

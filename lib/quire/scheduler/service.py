@@ -1,0 +1,186 @@
+"""The service: hold the lease, keep APScheduler's jobs in step with ``reports.yaml``, run until stopped.
+
+Policy, set explicitly on every report job (see scheduler/README.md):
+
+* ``coalesce=True`` — however many due times passed while the service was down, one
+  catch-up run happens (a report describes a period; five identical runs help nobody);
+* ``misfire_grace_time`` — the schedule's ``misfire_grace_seconds`` (default an hour):
+  a catch-up later than that after the last due time is skipped and logged;
+* ``max_instances=1`` — a report whose previous fan-out is still running is not started
+  again on top of it (APScheduler logs the skipped due time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import timezone
+from zoneinfo import ZoneInfo
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.engine import Engine
+
+from quire.catalog import Catalog, ScheduleSpec, load_catalog
+from quire.config import Settings
+from quire.errors import SchedulerBusyError
+from quire.state import open_state
+from quire.state.db import redact
+from quire.state.lease import Lease
+
+log = logging.getLogger("quire.scheduler")
+JOB_TABLE = "quire_apscheduler_jobs"
+REPORT_PREFIX = "report:"
+
+
+def trigger_for(schedule: ScheduleSpec):
+    """The APScheduler trigger of a catalog schedule (cron read in its time zone, or an interval)."""
+    zone = ZoneInfo(schedule.timezone)
+    if schedule.cron:
+        return CronTrigger.from_crontab(schedule.cron, timezone=zone)
+    seconds = schedule.interval_seconds or schedule.interval_minutes * 60
+    return IntervalTrigger(seconds=seconds, timezone=zone)
+
+
+def fingerprint(schedule: ScheduleSpec) -> str:
+    """Changes whenever anything of the schedule changes: a changed schedule replaces its job."""
+    return hashlib.sha256(schedule.model_dump_json().encode()).hexdigest()[:10]
+
+
+def build_scheduler(engine: Engine, settings: Settings) -> BackgroundScheduler:
+    """A BackgroundScheduler whose job store is the state database; times in UTC unless a schedule says otherwise."""
+    return BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)},
+        # Job threads mostly wait for their runs; the Runner's pool (scheduler_workers) bounds the real work.
+        executors={"default": ThreadPoolExecutor(max_workers=8)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+        timezone=timezone.utc,
+    )
+
+
+@dataclass
+class SyncResult:
+    """What :func:`sync_jobs` changed in the job store."""
+
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+
+def sync_jobs(scheduler: BackgroundScheduler, catalog: Catalog) -> SyncResult:
+    """Make the stored ``report:<id>`` jobs match the catalog's schedules.
+
+    An unchanged schedule keeps its job (and its next due time, so downtime is caught up);
+    a changed one is replaced; a removed one is deleted.
+    """
+    result = SyncResult()
+    stored = {job.id: job for job in scheduler.get_jobs() if job.id.startswith(REPORT_PREFIX)}
+    for spec in catalog.reports.values():
+        if spec.schedule is None:
+            continue
+        job_id, name = REPORT_PREFIX + spec.id, f"{spec.id} [{fingerprint(spec.schedule)}]"
+        job = stored.pop(job_id, None)
+        if job is not None and job.name == name:
+            result.kept.append(spec.id)
+            continue
+        scheduler.add_job("quire.scheduler.jobs:fire_report", trigger_for(spec.schedule), args=[spec.id], id=job_id,
+                          name=name, replace_existing=True, coalesce=True, max_instances=1,
+                          misfire_grace_time=spec.schedule.misfire_grace_seconds)
+        (result.replaced if job is not None else result.added).append(spec.id)
+    for job_id in stored:
+        scheduler.remove_job(job_id)
+        result.removed.append(job_id.removeprefix(REPORT_PREFIX))
+    return result
+
+
+class Service:
+    """One scheduler process: lease, APScheduler, runner, heartbeat."""
+
+    def __init__(self, settings: Settings, *, wait: bool = False) -> None:
+        self.settings, self.wait = settings, wait
+        self.engine = open_state(settings.state)
+        self.lease = Lease(self.engine, seconds=settings.lease_seconds)
+        self.stop_event = threading.Event()
+        self.scheduler: BackgroundScheduler | None = None
+        self.runner = None
+
+    def busy_message(self) -> str:
+        held = self.lease.current() or {}
+        return (f"another scheduler ({held.get('host', '?')} pid {held.get('pid', '?')}) is active on "
+                f"{redact(self.settings.state)}; its lease runs to {held.get('expires_at', '?'):%Y-%m-%d %H:%M:%S} UTC")
+
+    def acquire(self) -> bool:
+        """Take the lease, waiting as a standby if asked to; False if stopped while waiting."""
+        if self.lease.acquire():
+            return True
+        if not self.wait:
+            raise SchedulerBusyError(self.busy_message(), hint="stop it, or start this one with --wait as a standby")
+        log.info("standby: %s", self.busy_message())
+        while not self.stop_event.wait(max(1.0, self.settings.lease_seconds / 3)):
+            if self.lease.acquire():
+                return True
+        return False
+
+    def start(self) -> None:
+        """Lease held: start APScheduler paused, sync jobs, recover, then let jobs fire."""
+        from quire.scheduler.jobs import Runner
+        from quire.scheduler.recovery import recover
+
+        self.scheduler = build_scheduler(self.engine, self.settings)
+        self.scheduler.start(paused=True)
+        self.runner = Runner(self.settings, self.engine, self.lease.holder, self.scheduler)
+        self.runner.install()
+        synced = sync_jobs(self.scheduler, load_catalog(self.settings.catalog_path))
+        log.info("scheduler %s active on %s; schedules added %s, replaced %s, removed %s, kept %s",
+                 self.lease.holder, redact(self.settings.state), synced.added or "-", synced.replaced or "-",
+                 synced.removed or "-", synced.kept or "-")
+        recovered = recover(self.runner)
+        if recovered:
+            log.info("recovered %d interrupted run(s)", len(recovered))
+        # Pending outbox rows (a crash between run and e-mail) go out now and every 5 minutes.
+        self.scheduler.add_job("quire.scheduler.jobs:deliver_outbox", "interval", minutes=5, id="quire:outbox",
+                               replace_existing=True)
+        self.scheduler.add_job("quire.scheduler.jobs:deliver_outbox", "date", id="quire:outbox-now",
+                               replace_existing=True, misfire_grace_time=None)
+        self.scheduler.resume()
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith(REPORT_PREFIX):
+                log.info("schedule %s: next run %s", job.id, job.next_run_time)
+
+    def heartbeat(self) -> None:
+        """Renew the lease until stopped; losing it stops the service (another scheduler took over)."""
+        interval = max(1.0, self.settings.lease_seconds / 3)
+        while not self.stop_event.wait(interval):
+            try:
+                if not self.lease.renew():
+                    log.error("lost the scheduler lease (another scheduler took over); stopping")
+                    return
+            except Exception as exc:  # a database blip: keep trying until the lease would have expired
+                log.warning("lease heartbeat failed: %s", exc)
+
+    def shutdown(self) -> None:
+        """Stop firing, cancel runs in progress (re-queued at the next start), release the lease."""
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.runner is not None:
+            self.runner.stop()
+        try:
+            self.lease.release()
+        except Exception as exc:
+            log.warning("could not release the lease (it expires by itself): %s", exc)
+
+    def run(self) -> None:
+        """The whole life of the service, blocking; ``stop_event`` (SIGTERM, Ctrl-C) ends it cleanly."""
+        try:
+            if not self.acquire():
+                return
+            self.start()
+            self.heartbeat()
+        finally:
+            self.shutdown()

@@ -1,0 +1,92 @@
+"""Opening the state database: one engine per URL, tables created on first use."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+from quire.errors import StateError
+from quire.state.schema import metadata
+
+_ENGINES: dict[str, Engine] = {}
+_LOCK = threading.Lock()
+
+
+def utcnow() -> datetime:
+    """Now, as the naive UTC datetime every state table stores."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def redact(url: str) -> str:
+    """The URL with its password hidden, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _normalise(url: str) -> str:
+    # Plain postgresql:// would pick psycopg2, which we do not ship; psycopg 3 is the driver.
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # WAL lets `quire runs` read while the service writes; busy_timeout waits for the writer instead of failing.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def open_state(url: str) -> Engine:
+    """The engine of the state database at ``url`` (cached per process), its tables created if missing.
+
+    Raises :class:`StateError` with the (password-free) URL if the database cannot be reached.
+    """
+    url = _normalise(url)
+    with _LOCK:
+        if url in _ENGINES:
+            return _ENGINES[url]
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            eng = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+            sa.event.listen(eng, "connect", _sqlite_pragmas)
+        else:
+            eng = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        _create_tables(eng, url)
+        _ENGINES[url] = eng
+        return eng
+
+
+def _create_tables(eng: Engine, url: str) -> None:
+    for attempt in range(2):
+        try:
+            metadata.create_all(eng)
+            return
+        except sa.exc.OperationalError as exc:
+            raise StateError(f"cannot open the state database {redact(url)}: {_reason(exc)}",
+                             hint="check QUIRE_STATE_URL") from None
+        except (sa.exc.ProgrammingError, sa.exc.IntegrityError):
+            # Another process created the same tables at the same moment (PostgreSQL catalog race): look again.
+            if attempt:
+                raise
+
+
+def _reason(exc: sa.exc.DBAPIError) -> str:
+    text = str(exc.orig or exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+def dispose_all() -> None:
+    """Close every cached engine (tests, and a process about to fork)."""
+    with _LOCK:
+        for eng in _ENGINES.values():
+            eng.dispose()
+        _ENGINES.clear()

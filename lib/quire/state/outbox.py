@@ -1,0 +1,69 @@
+"""The delivery outbox: one row per (run, recipient), claimed before sending and marked after.
+
+A row is *claimed* (``claimed_by``/``claimed_at``, attempts + 1) by a conditional UPDATE
+before its e-mail is sent and marked ``sent`` right after the server accepted it. Two
+deliverers never send the same row (only one claim succeeds); a claim left by a
+crashed process is taken over once it is ``stale`` — the only case in which an e-mail
+may go out twice is a crash in the instant between the server's 250 and the UPDATE,
+and that e-mail carries the same Message-ID both times so mail systems can drop it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from quire.state.db import utcnow
+from quire.state.schema import outbox
+
+STALE_CLAIM = timedelta(minutes=10)
+
+
+def pending(engine: Engine, run_id: str | None = None) -> list[dict[str, Any]]:
+    """Rows still to send (of one run, or all), oldest first."""
+    stmt = sa.select(outbox).where(outbox.c.status == "pending").order_by(outbox.c.id)
+    if run_id:
+        stmt = stmt.where(outbox.c.run_id == run_id)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def claim(engine: Engine, row_id: int, claimer: str, stale: timedelta = STALE_CLAIM) -> bool:
+    """Claim a pending row for sending; False if it was sent, failed or is claimed by a live sender."""
+    now = utcnow()
+    with engine.begin() as conn:
+        return bool(conn.execute(outbox.update().where(
+            outbox.c.id == row_id, outbox.c.status == "pending",
+            sa.or_(outbox.c.claimed_at.is_(None), outbox.c.claimed_by == claimer, outbox.c.claimed_at < now - stale))
+            .values(claimed_by=claimer, claimed_at=now, attempts=outbox.c.attempts + 1)).rowcount)
+
+
+def mark_sent(engine: Engine, row_id: int) -> None:
+    """The server accepted the e-mail."""
+    with engine.begin() as conn:
+        conn.execute(outbox.update().where(outbox.c.id == row_id)
+                     .values(status="sent", sent_at=utcnow(), last_error=None, claimed_by=None, claimed_at=None))
+
+
+def mark_failed(engine: Engine, row_id: int, error: str, *, give_up: bool) -> None:
+    """Record a failed attempt; ``give_up`` ends the row as ``failed`` (``quire deliver --retry`` revives it)."""
+    values: dict[str, Any] = dict(last_error=error[:1000], claimed_by=None, claimed_at=None)
+    if give_up:
+        values["status"] = "failed"
+    with engine.begin() as conn:
+        conn.execute(outbox.update().where(outbox.c.id == row_id).values(**values))
+
+
+def revive_failed(engine: Engine) -> int:
+    """Put every failed row back to pending (``quire deliver --retry``); returns how many."""
+    with engine.begin() as conn:
+        return conn.execute(outbox.update().where(outbox.c.status == "failed").values(status="pending")).rowcount
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    """Rows per status."""
+    with engine.connect() as conn:
+        return {s: n for s, n in conn.execute(sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status))}

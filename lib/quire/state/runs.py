@@ -1,0 +1,142 @@
+"""Run history: one row per attempt of a report run, scheduled, manual or retried.
+
+A run is created ``queued``, becomes ``running`` when its process starts and ends
+``succeeded``, ``failed``, ``timed_out`` or ``cancelled``. :func:`finish` writes the end
+state and the run's outbox rows in one transaction, so a crash leaves either both or
+neither (the outbox is then the single source of what still has to be sent).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from quire.archive import new_run_id
+from quire.errors import StateError
+from quire.state.db import utcnow
+from quire.state.schema import outbox, runs
+
+LIVE = ("queued", "running")
+HOST = socket.gethostname()
+
+
+def make_run_id(client: str | None = None) -> str:
+    """A new run id, as the archive names folders (time, random suffix, client slug)."""
+    return new_run_id() + (f"-{client}" if client else "")
+
+
+def create(engine: Engine, *, report: str, parameters: dict[str, Any], trigger: str, client: str | None = None,
+           attempt: int = 1, retry_of: str | None = None, worker: str | None = None, run_id: str | None = None) -> str:
+    """Record a new queued run and return its id."""
+    run_id = run_id or make_run_id(client)
+    with engine.begin() as conn:
+        conn.execute(runs.insert().values(
+            run_id=run_id, report=report, client=client, parameters=parameters, trigger=trigger, attempt=attempt,
+            retry_of=retry_of, status="queued", created_at=utcnow(), worker=worker, host=HOST, pid=os.getpid()))
+    return run_id
+
+
+def mark_running(engine: Engine, run_id: str, *, child_pid: int | None = None) -> None:
+    """The run's process has started."""
+    with engine.begin() as conn:
+        conn.execute(runs.update().where(runs.c.run_id == run_id)
+                     .values(status="running", started_at=utcnow(), child_pid=child_pid))
+
+
+def finish(engine: Engine, run_id: str, status: str, *, output_folder: str | None = None,
+           partial_notebook: str | None = None, error: str | None = None, error_type: str | None = None,
+           transient: bool = False, deliveries: Iterable[tuple[str, str]] = ()) -> None:
+    """End a run and queue its deliveries ``(recipient, kind)`` in the same transaction.
+
+    Only a live run is ended: a run already finished (e.g. marked interrupted by a newer
+    scheduler) keeps its record.
+    """
+    now = utcnow()
+    with engine.begin() as conn:
+        done = conn.execute(runs.update().where(runs.c.run_id == run_id, runs.c.status.in_(LIVE)).values(
+            status=status, finished_at=now, output_folder=output_folder, partial_notebook=partial_notebook,
+            error=(error or None) and error[:2000], error_type=error_type, transient=transient)).rowcount
+        if not done:
+            return
+        seen: set[str] = set()
+        for recipient, kind in deliveries:
+            if recipient.lower() in seen:
+                continue
+            seen.add(recipient.lower())
+            conn.execute(outbox.insert().values(run_id=run_id, recipient=recipient, kind=kind, status="pending",
+                                                attempts=0, created_at=now))
+
+
+def get(engine: Engine, run_id: str) -> dict[str, Any]:
+    """One run as a dict; a :class:`StateError` naming the id if there is none."""
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).mappings().first()
+    if row is None:
+        raise StateError(f"no run {run_id!r} in the history", hint="`quire runs` lists them")
+    return dict(row)
+
+
+def query(engine: Engine, *, report: str | None = None, client: str | None = None, status: str | None = None,
+          since: datetime | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """Runs matching every given filter, newest first."""
+    stmt = sa.select(runs).order_by(runs.c.created_at.desc(), runs.c.run_id.desc()).limit(limit)
+    if report:
+        stmt = stmt.where(runs.c.report == report)
+    if client:
+        stmt = stmt.where(runs.c.client == client)
+    if status:
+        stmt = stmt.where(runs.c.status == status)
+    if since:
+        stmt = stmt.where(runs.c.created_at >= since)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def deliveries(engine: Engine, run_id: str) -> list[dict[str, Any]]:
+    """The outbox rows of one run."""
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(sa.select(outbox).where(outbox.c.run_id == run_id)
+                                              .order_by(outbox.c.id)).mappings()]
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def orphans(engine: Engine, holder: str) -> list[dict[str, Any]]:
+    """Live runs whose process is gone.
+
+    Called by the scheduler right after it took the lease: a scheduled or retry run owned
+    by any other holder lost its scheduler (only the lease holder runs them). A manual
+    run is an orphan only if it ran on this host and its ``quire run`` process is dead
+    (a manual run elsewhere may still be alive).
+    """
+    with engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(sa.select(runs).where(runs.c.status.in_(LIVE))).mappings()]
+    found = []
+    for row in rows:
+        if row["trigger"] == "manual":
+            if row["host"] == HOST and not _pid_alive(row["pid"]):
+                found.append(row)
+        elif row["worker"] != holder:
+            found.append(row)
+    return found
+
+
+def age(row: dict[str, Any]) -> timedelta:
+    """How long ago the run was created."""
+    return utcnow() - row["created_at"]

@@ -1,0 +1,186 @@
+"""Real servers for the scheduler tests: SMTP (aiosmtpd) and PostgreSQL on 127.0.0.1, a throw-away project.
+
+Every wait is bounded. The PostgreSQL server is started once per session from Debian's
+binaries (as the ``postgres`` OS user when the tests run as root); each test gets a
+fresh database on it.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+import pytest
+from sched_support import ServiceProcess, free_port, write_project
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parent / "project"
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+# ---------------------------------------------------------------------------------------------- SMTP
+class Mailbox:
+    """What the SMTP server received, and how it should answer (a queue of reply codes, then 250)."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.Message] = []
+        self.replies: deque[str] = deque()  # e.g. "451 4.3.0 try later"; consumed one per DATA
+        self.always: str | None = None  # answer every DATA with this
+        self.attempts = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.attempts += 1
+            reply = self.always or (self.replies.popleft() if self.replies else None)
+            if reply:
+                return reply
+            msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+            msg["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
+            self.messages.append(msg)
+        return "250 OK"
+
+    def by_run(self) -> dict[tuple[str, str], int]:
+        """(run id, recipient) -> number of messages."""
+        counts: dict[tuple[str, str], int] = {}
+        with self.lock:
+            for m in self.messages:
+                key = (m["X-Quire-Run"], m["To"])
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
+
+@pytest.fixture
+def smtp():
+    """An aiosmtpd server on 127.0.0.1 collecting messages; ``.port``, ``.mailbox``."""
+    from aiosmtpd.controller import Controller
+
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port(), ready_timeout=10)
+    controller.start()
+    box.port = controller.port
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+# ---------------------------------------------------------------------------------------------- PostgreSQL
+def _as_postgres(cmd: list[str]) -> list[str]:
+    # PostgreSQL refuses to run as root: use its own OS user (Debian's package creates it).
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL 15 server on 127.0.0.1 in a temp dir for the session; yields its port."""
+    if not (PG_BIN / "initdb").exists():
+        pytest.skip("PostgreSQL 15 binaries not installed")
+    base = Path(tempfile.mkdtemp(prefix="quire-pg-"))
+    data, port = base / "data", free_port()
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres", "postgres")
+    subprocess.run(_as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"]),
+                   check=True, capture_output=True, timeout=60)
+    subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-t", "30",
+                                 "-o", f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
+                                       "-c max_connections=200", "start"]),
+                   check=True, capture_output=True, timeout=60)
+    try:
+        yield port
+    finally:
+        subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "-t", "30", "stop"]),
+                       capture_output=True, timeout=60)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _new_pg_database(port: int) -> str:
+    import psycopg
+
+    name = f"quire_{secrets.token_hex(4)}"
+    with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')  # a generated name, not input
+    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_url(request, tmp_path) -> str:
+    """The state database URL: a SQLite file, or a fresh database on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    return _new_pg_database(request.getfixturevalue("pg_server"))
+
+
+@pytest.fixture
+def sqlite_state_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'state.db'}"
+
+
+# ---------------------------------------------------------------------------------------------- a project
+@pytest.fixture
+def make_env(tiny_warehouse, tmp_path):
+    """Builds the environment of a `quire` process against a test project and a state database."""
+
+    def build(catalog: str, state_url: str, smtp_port: int | None = None, **extra: str) -> dict[str, str]:
+        home = write_project(tmp_path, catalog) if not (tmp_path / "home").exists() else tmp_path / "home"
+        (home / "reports.yaml").write_text(catalog, encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+        env.update(QUIRE_HOME=str(home), QUIRE_OUTPUTS=str(tmp_path / "outputs"), QUIRE_WAREHOUSE_URL=tiny_warehouse,
+                   QUIRE_STATE_URL=state_url, QUIRE_RETRY_BASE_SECONDS="1", QUIRE_LEASE_SECONDS="6",
+                   QUIRE_SMTP_BACKOFF_SECONDS="0.2", PYTHONUNBUFFERED="1")
+        if smtp_port:
+            env.update(QUIRE_SMTP_HOST="127.0.0.1", QUIRE_SMTP_PORT=str(smtp_port))
+        env.update(extra)
+        return env
+
+    return build
+
+
+@pytest.fixture
+def settings_for(monkeypatch):
+    """Apply a ``make_env`` environment to this process and return fresh Settings."""
+    from quire.config import Settings, get_settings
+
+    def apply(env: dict[str, str]) -> Settings:
+        for key in [k for k in os.environ if k.startswith("QUIRE_")]:
+            monkeypatch.delenv(key)
+        for key, value in env.items():
+            if key.startswith("QUIRE_"):
+                monkeypatch.setenv(key, value)
+        get_settings.cache_clear()
+        return get_settings()
+
+    yield apply
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def services():
+    """Start services with ``services(env, log, *args)``; all are stopped (then killed) at the end."""
+    started: list[ServiceProcess] = []
+
+    def start(env, log, *args):
+        started.append(ServiceProcess(env, log, *args))
+        return started[-1]
+
+    yield start
+    for svc in started:
+        if svc.proc.poll() is None:
+            try:
+                svc.stop(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(svc.proc.pid, signal.SIGKILL)
+
+

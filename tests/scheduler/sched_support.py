@@ -1,0 +1,100 @@
+"""Helpers of the scheduler tests (bounded waits, a project on disk, the service as a subprocess, /proc scans)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parent / "project"
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2, message: str = "condition"):
+    """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message}")
+        time.sleep(interval)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+CATALOG_HEAD = "reports:\n"
+OK_PARAMS = """    parameters:
+      client: {type: client}
+      period: {type: period}
+      delay: {type: float, min: 0, max: 120}
+"""
+
+
+def write_project(tmp_path: Path, catalog: str) -> Path:
+    """A QUIRE_HOME with the test notebooks, the real templates and ``catalog`` as reports.yaml."""
+    home = tmp_path / "home"
+    shutil.copytree(PROJECT / "notebooks", home / "notebooks")
+    (home / "templates").symlink_to(ROOT / "templates")
+    (home / "reports.yaml").write_text(catalog, encoding="utf-8")
+    return home
+
+
+def client_report(*, schedule: str = "", timeout: int | None = None, notebook: str = "ok", owner: str = "owner@example.com",
+                  rid: str = "clientmail", extra_params: str = "") -> str:
+    """A per-client catalog entry over the test notebook ``notebook``."""
+    params = OK_PARAMS if notebook == "ok" else "    parameters:\n      client: {type: client}\n"
+    return (f"  {rid}:\n    title: Client mail test\n    notebook: notebooks/{notebook}.ipynb\n    description: test\n"
+            f"    owner: {owner}\n    fan_out: clients\n{params}{extra_params}{schedule}")
+
+
+class ServiceProcess:
+    """`quire scheduler` as a real subprocess (own process group), its log in a file."""
+
+    def __init__(self, env: dict[str, str], log: Path, *args: str) -> None:
+        self.log = log
+        self.handle = open(log, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "quire.cli", "scheduler", *args], env=env, cwd=ROOT,
+                                     stdout=self.handle, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        finally:
+            self.handle.close()
+
+    def kill(self) -> None:
+        """SIGKILL the service process only (a crash): its run processes must die with it."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        self.handle.close()
+
+
+def processes_of_run(run_id: str) -> list[int]:
+    """PIDs whose environment carries this run's id (the run process and its kernel), from /proc."""
+    found = []
+    needle = f"QUIRE_RUN_ID={run_id}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
