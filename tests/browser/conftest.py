@@ -1,0 +1,175 @@
+"""Fixtures of the browser tests: a real ``quire serve`` subprocess and Debian's chromium through Playwright.
+
+Each server runs on a free 127.0.0.1 port against the tiny warehouse, with an outputs
+folder holding a few published runs (written here: a run's files and ``run.json``, as the
+pipeline publishes them). Screenshots go to ``tests/artifacts/browser/`` (git-ignored).
+Every wait is bounded; a server that does not come up fails the test with its log.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+TOKEN = "browser-test-token-3f9a"
+DAY = "2026-11-02"
+
+# Published runs the landing page must list: (report, run id, client slug, client name, period)
+RUNS = [
+    ("executive", "20261102T060000Z-aaaaaa", None, None, "October 2026"),
+    ("cohort", "20261102T060100Z-bbbbbb", None, None, "October 2026"),
+    ("client", "20261102T060200Z-cccccc-quantalane-health", "quantalane-health", "Quantalane Health", "October 2026"),
+    ("client", "20261102T060300Z-dddddd-riverton-realty", "riverton-realty", "Riverton Realty", "October 2026"),
+]
+
+
+@dataclass
+class Server:
+    """A running ``quire serve``: where it listens, its token and log, and the outputs it serves."""
+
+    base: str
+    host: str
+    port: int
+    token: str
+    outputs: Path
+    log: Path
+    process: subprocess.Popen
+
+    def url(self, path: str, token: bool = True) -> str:
+        sep = "&" if "?" in path else "?"
+        return f"{self.base}{path}" + (f"{sep}token={self.token}" if token else "")
+
+    def get(self, path: str, token: bool = True) -> http.client.HTTPResponse:
+        """A raw GET (no redirect following, the path sent as given: ``..`` and %-escapes included)."""
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        target = path + ((("&" if "?" in path else "?") + f"token={self.token}") if token else "")
+        conn.request("GET", target)
+        response = conn.getresponse()
+        response.body = response.read()
+        conn.close()
+        return response
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def publish_fake_runs(outputs: Path) -> None:
+    """Write published run folders (report.html, report.pdf, report.ipynb, run.json) as the pipeline does."""
+    for report, run_id, slug, name, period in RUNS:
+        folder = outputs / report / DAY / run_id
+        folder.mkdir(parents=True)
+        (folder / "report.html").write_text(f"<!DOCTYPE html><title>{report}</title><h1>{report} {name or ''}</h1>",
+                                            encoding="utf-8")
+        (folder / "report.pdf").write_bytes(b"%PDF-1.4\n% test\n")
+        (folder / "report.ipynb").write_text("{}", encoding="utf-8")
+        (folder / "run.json").write_text(json.dumps({
+            "run_id": run_id, "report": report, "status": "succeeded", "period": period, "client": slug,
+            "client_name": name, "started_at": f"{DAY}T06:00:00+00:00", "finished_at": f"{DAY}T06:00:05+00:00"}),
+            encoding="utf-8")
+    # Things under outputs/ that must never be served.
+    (outputs / ".quire").mkdir(exist_ok=True)
+    (outputs / ".quire" / "state.sqlite").write_bytes(b"secret state")
+
+
+def start_server(env: dict[str, str], outputs: Path, log: Path, *args: str, pools: int, timeout: float = 120) -> Server:
+    """Start ``quire serve`` and wait (bounded) until it answers and ``pools`` preheat pools are filled."""
+    port = free_port()
+    env = {**env, "QUIRE_OUTPUTS": str(outputs), "QUIRE_SERVE_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
+    handle = log.open("w")
+    process = subprocess.Popen([sys.executable, "-m", "quire.cli", "serve", "--port", str(port), *args],
+                               env=env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
+    server = Server(f"http://127.0.0.1:{port}", "127.0.0.1", port, TOKEN, outputs, log, process)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"quire serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        text = log.read_text()
+        if text.count("Kernel pool of") >= pools and "is filled" in text or (pools == 0 and "Quire apps" in text):
+            try:
+                if server.get("/quire/static/app.css", token=False).status == 200:
+                    return server
+            except OSError:
+                pass
+        time.sleep(0.25)
+    stop_server(server)
+    pytest.fail(f"quire serve was not ready within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait(timeout=10)
+
+
+def _env(tiny_warehouse: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env.update(QUIRE_WAREHOUSE_URL=tiny_warehouse, QUIRE_HOME=str(ROOT))
+    return env
+
+
+@pytest.fixture(scope="session")
+def server(tiny_warehouse, tmp_path_factory) -> Server:
+    """``quire serve`` in internal mode: the four apps, each with one preheated kernel."""
+    base = tmp_path_factory.mktemp("serve")
+    outputs = base / "outputs"
+    publish_fake_runs(outputs)
+    srv = start_server(_env(tiny_warehouse), outputs, base / "serve.log", "--pool-size", "1", pools=4)
+    yield srv
+    stop_server(srv)
+
+
+@pytest.fixture(scope="session")
+def client_server(tiny_warehouse, tmp_path_factory) -> Server:
+    """``quire serve --client quantalane-health``: client-facing mode."""
+    base = tmp_path_factory.mktemp("serve-client")
+    outputs = base / "outputs"
+    publish_fake_runs(outputs)
+    srv = start_server(_env(tiny_warehouse), outputs, base / "serve.log", "--client", "quantalane-health", pools=1)
+    yield srv
+    stop_server(srv)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright (its own browser download is never used)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page (own cookies) that records every request leaving 127.0.0.1."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.external_requests = []
+    page.on("request", lambda r: page.external_requests.append(r.url)
+            if not r.url.startswith(("http://127.0.0.1", "data:", "blob:", "ws://127.0.0.1")) else None)
+    yield page
+    context.close()

@@ -1,0 +1,87 @@
+"""The stakeholder apps in a real browser: first render, a widget change, the landing page, no CDN."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from conftest import ARTIFACTS, DAY, RUNS
+
+# app -> (picker to change, option label to pick on the tiny warehouse)
+CHANGES = {
+    "executive": ("segment", "Sector: municipality"),
+    "client": ("client", "Riverton Realty"),
+    "cohort": ("granularity", "Weekly cohorts"),
+    "experiment": ("experiment", "Guided setup upsell (onboarding-upsell)"),
+}
+FIRST_RENDER_TIMEOUT = 60_000  # ms; a preheated app renders in about a second, a cold kernel in a few
+RERENDER_TIMEOUT = 30_000
+
+
+def _first_chart_and_table(page) -> tuple[str, str]:
+    return (page.inner_html(".q-app-output .q-chart >> nth=0"), page.inner_html(".q-app-output .q-table >> nth=0"))
+
+
+@pytest.mark.parametrize("app", list(CHANGES))
+def test_app_renders_and_follows_a_widget(server, page, app):
+    page.goto(server.url("/"))  # the token sets the login cookie, as a stakeholder's link would
+    t0 = time.perf_counter()
+    page.goto(server.url(f"/voila/render/{app}.ipynb", token=False), wait_until="commit")
+    page.wait_for_selector(".q-app-output .q-chart img", timeout=FIRST_RENDER_TIMEOUT)
+    first_render = time.perf_counter() - t0
+    chart, table = _first_chart_and_table(page)
+    page.screenshot(path=str(ARTIFACTS / f"{app}.png"))
+
+    picker, label = CHANGES[app]
+    t1 = time.perf_counter()
+    page.select_option(f".q-app-picker-{picker} select", label=label)
+    page.wait_for_selector('.q-app-status [data-render="2"]', timeout=RERENDER_TIMEOUT)
+    page.wait_for_selector(".q-app-output .q-chart img", timeout=RERENDER_TIMEOUT)
+    rerender = time.perf_counter() - t1
+    new_chart, new_table = _first_chart_and_table(page)
+    page.screenshot(path=str(ARTIFACTS / f"{app}-changed.png"), full_page=True)
+    print(f"{app}: first chart {first_render:.2f} s, re-render {rerender:.2f} s")
+
+    assert new_chart != chart, "the chart did not change with the widget"
+    assert new_table != table, "the table did not change with the widget"
+    assert page.locator(".q-app-message .q-callout").count() == 0
+    # Code is hidden, and nothing is loaded from outside this server (the lab template's Font Awesome CDN is gone).
+    assert page.locator(".jp-InputArea").count() == 0 or not page.locator(".jp-InputArea").first.is_visible()
+    assert page.external_requests == []
+
+
+def test_landing_lists_apps_and_runs(server, page):
+    page.goto(server.url("/"))
+    apps = page.locator(".q-app-card").evaluate_all("cards => cards.map(c => c.dataset.app)")
+    assert apps == ["executive", "client", "cohort", "experiment"]
+    for report, run_id, _, name, _ in RUNS:
+        link = page.locator(f'a[href$="archive/{report}/{DAY}/{run_id}/report.html"]')
+        assert link.count() == 1, f"run {run_id} of {report} is not listed"
+        if name:
+            assert page.locator(f'table[data-report="{report}"] >> text={name}').count() == 1
+    assert page.locator(".q-status-succeeded").count() == len(RUNS)
+    page.screenshot(path=str(ARTIFACTS / "landing.png"), full_page=True)
+    # The listed report opens, under a sandboxing Content-Security-Policy.
+    response = page.goto(server.url(f"/archive/executive/{DAY}/{RUNS[0][1]}/report.html", token=False))
+    assert response.status == 200
+    assert "sandbox" in response.headers["content-security-policy"]
+    assert page.external_requests == []
+
+
+def test_client_facing_mode_pins_the_client(client_server, page):
+    page.goto(client_server.url("/"))
+    assert page.locator(".q-app-card").evaluate_all("cards => cards.map(c => c.dataset.app)") == ["client"]
+    body = page.inner_text("body")
+    assert "Riverton Realty" not in body and page.locator('a[href*="riverton"]').count() == 0
+    assert page.locator('a[href*="quantalane-health/report.html"]').count() == 1
+    page.screenshot(path=str(ARTIFACTS / "client-mode-landing.png"), full_page=True)
+
+    page.goto(client_server.url("/voila/render/client.ipynb", token=False), wait_until="commit")
+    page.wait_for_selector(".q-app-output .q-chart img", timeout=FIRST_RENDER_TIMEOUT)
+    assert page.locator(".q-app-picker-client").count() == 0, "client-facing mode must not offer a client picker"
+    assert page.locator(".q-app-picker-period").count() == 1
+    assert "Quantalane Health" in page.inner_text(".q-app-output .q-report-header")
+    page.screenshot(path=str(ARTIFACTS / "client-mode-app.png"))
+    # The other apps are not served at all in client-facing mode.
+    assert page.goto(client_server.url("/voila/render/executive.ipynb", token=False)).status == 404
+    assert page.external_requests == []

@@ -1,0 +1,92 @@
+"""The stakeholder apps without a browser: widget values are checked server side, the tenant pin holds."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from quire.apps import base, client, executive
+from quire.apps.base import AppInputError, period_options
+from quire.serve import ARCHIVE_FILE, resolve_archive_path
+
+
+def test_period_options_are_complete_periods_newest_first():
+    options = period_options(date(2024, 5, 1), date(2026, 10, 1))
+    keys = [key for _, key in options]
+    assert keys[:2] == ["2026-10", "2026-09"] and len([k for k in keys if "Q" not in k]) == 12
+    assert [k for k in keys if "Q" in k] == ["2026-Q3", "2026-Q2", "2026-Q1", "2025-Q4"]  # Q4 2026 is not complete
+    assert ("October 2026", "2026-10") in options
+
+
+def test_executive_app_refuses_a_value_it_does_not_offer(tiny_warehouse):
+    app = executive.ExecutiveApp(tiny_warehouse)
+    app.select("segment", "sector; DROP TABLE clients")
+    assert "not one of the choices for segment" in app.message.value
+    assert app.pickers["segment"].value == "all" and app.renders == 0
+    app.select("segment", "sector:municipality")
+    assert app.renders == 1 and app.message.value == ""
+
+
+def test_a_crafted_widget_message_is_refused_visibly(tiny_warehouse):
+    """ipywidgets applies a browser's widget message with set_state: an index out of range is refused in the app."""
+    app = executive.ExecutiveApp(tiny_warehouse)
+    before = app.pickers["period"].value
+    app.pickers["period"].set_state({"index": 999})
+    assert app.pickers["period"].value == before
+    assert "not one of its choices" in app.message.value and app.renders == 0
+
+
+def test_segment_restriction_keeps_only_that_segments_clients(tiny_warehouse):
+    from quire.reports.executive import load
+
+    data = load("latest", tiny_warehouse)
+    part = executive.restrict(data, "sector:municipality")
+    ids = set(part.clients["client_id"])
+    assert ids and set(part.clients["sector"]) == {"municipality"}
+    for frame in (part.movements, part.projects, part.surveys, part.usage, part.tickets):
+        assert set(frame["client_id"]) <= ids
+
+
+def test_client_app_offers_a_picker_internally(tiny_warehouse):
+    app = client.ClientApp(tiny_warehouse)
+    assert "client" in app.pickers and len(app.pickers["client"].options) > 1
+
+
+def test_client_facing_mode_pins_the_client_and_refuses_any_other(tiny_warehouse, monkeypatch):
+    monkeypatch.setenv(base.TENANT_ENV, "quantalane-health")
+    app = client.ClientApp(tiny_warehouse, pinned=base.pinned_client())
+    assert "client" not in app.pickers  # no picker is shown
+    assert app.values()["client"] == "quantalane-health"
+    app.select("client", "riverton-realty")
+    assert "fixed for this app" in app.message.value and app.renders == 0
+    assert app.values()["client"] == "quantalane-health"
+
+
+def test_client_facing_mode_with_an_unknown_client_fails_without_listing_others(tiny_warehouse):
+    with pytest.raises(AppInputError) as err:
+        client.ClientApp(tiny_warehouse, pinned="nobody")
+    assert "riverton" not in str(err.value)
+
+
+@pytest.mark.parametrize("path", ["../x/2026-11-02/r/report.html", "executive/2026-11-02/r/run.json",
+                                  "executive/2026-11-02/r/report.ipynb", ".quire/warehouse.duckdb",
+                                  "executive/2026-11-02/../report.html", "executive/2026-11-02/r/report.html/x"])
+def test_archive_paths_other_than_a_runs_report_do_not_match(path):
+    assert ARCHIVE_FILE.match(path) is None
+
+
+def test_archive_resolution_checks_the_run_record_and_the_tenant(tmp_path):
+    import json
+
+    folder = tmp_path / "client" / "2026-11-02" / "run-a"
+    folder.mkdir(parents=True)
+    (folder / "report.html").write_text("<p>a</p>")
+    (folder / "run.json").write_text(json.dumps({"report": "client", "client": "a", "status": "succeeded"}))
+    path = "client/2026-11-02/run-a/report.html"
+    assert resolve_archive_path(tmp_path, path, {"client"}, None) == (folder / "report.html").resolve()
+    assert resolve_archive_path(tmp_path, path, {"client"}, "a") is not None
+    assert resolve_archive_path(tmp_path, path, {"client"}, "b") is None      # another tenant's run
+    assert resolve_archive_path(tmp_path, path, {"executive"}, None) is None  # a report this server does not serve
+    (folder / "run.json").write_text(json.dumps({"report": "client", "client": "a", "status": "failed"}))
+    assert resolve_archive_path(tmp_path, path, {"client"}, None) is None
