@@ -95,3 +95,81 @@ def test_interval_schedule_runs_publishes_and_mails(make_env, state_url, smtp, s
     shown = run_quire(env, "runs", "show", done[0]["run_id"])
     assert shown.returncode == 0 and "report → " in shown.stdout and ": sent" in shown.stdout
     assert run_quire(env, "runs", "show", "nope").returncode == 1
+
+
+def test_sigkill_mid_run_is_marked_retried_and_mailed_once(make_env, state_url, smtp, services, tmp_path, tiny_warehouse):
+    # Each run sleeps 6 s in its notebook, so the service can be killed while runs are in flight.
+    env = make_env(CATALOG_HEAD + client_report(schedule=_schedule(4, params="delay: 6")), state_url, smtp.port)
+    svc = services(env, tmp_path / "first.log")
+
+    def in_flight():
+        running = [r for r in _runs(state_url, status="running") if r["child_pid"]]
+        return running if running and all(len(processes_of_run(r["run_id"])) >= 2 for r in running) else None
+
+    killed = wait_for(in_flight, timeout=60, message="runs with their kernels in flight")
+    svc.kill()
+    # The run processes and their kernels die with the service: nothing finishes behind its back.
+    for run in killed:
+        wait_for(lambda: not processes_of_run(run["run_id"]), timeout=15, message=f"processes of {run['run_id']} to exit")
+    assert {r["status"] for r in _runs(state_url) if r["run_id"] in {k["run_id"] for k in killed}} == {"running"}
+
+    svc2 = services(env, tmp_path / "second.log")
+
+    def retried():
+        rows = _runs(state_url)
+        retries = [r for r in rows if r["retry_of"] in {k["run_id"] for k in killed} and r["status"] == "succeeded"]
+        return retries if len(retries) == len(killed) else None
+
+    retries = wait_for(retried, timeout=90, message="the interrupted runs to be retried")
+    contacts = _contacts(tiny_warehouse)
+    wait_for(lambda: all((r["run_id"], contacts[r["client"]]) in smtp.by_run() for r in retries), timeout=30,
+             message="the retried runs' e-mails")
+    assert svc2.stop() == 0, svc2.text()
+
+    rows = {r["run_id"]: r for r in _runs(state_url)}
+    for run in killed:
+        marked = rows[run["run_id"]]
+        assert marked["status"] == "failed" and marked["error"] == "interrupted: service died", marked
+        [retry] = [r for r in rows.values() if r["retry_of"] == run["run_id"]]  # retried exactly once
+        assert retry["attempt"] == 2 and retry["trigger"] == "retry" and retry["client"] == run["client"]
+    sent = smtp.by_run()
+    assert all(n == 1 for n in sent.values()), sent  # nobody got any run twice
+    assert not [key for key in sent if key[0] in {k["run_id"] for k in killed}]  # nor the interrupted run
+    for retry in retries:
+        assert sent[(retry["run_id"], contacts[retry["client"]])] == 1
+    assert "recovered" in svc2.text()
+
+
+def test_two_schedulers_on_one_database_run_each_due_time_once(make_env, state_url, smtp, services, tmp_path):
+    env = make_env(CATALOG_HEAD + client_report(schedule=_schedule(3)), state_url, smtp.port)
+    first = services(env, tmp_path / "a.log")
+    wait_for(lambda: "active on" in first.text(), timeout=30, message="the first scheduler to start")
+    second = services(env, tmp_path / "b.log", "--wait")
+    wait_for(lambda: "standby" in second.text(), timeout=30, message="the second scheduler to stand by")
+
+    # A third one without --wait refuses, in one line.
+    third = run_quire(env, "scheduler", timeout=60)
+    assert third.returncode == 3 and "another scheduler" in third.stderr and "Traceback" not in third.stderr
+    assert len(third.stderr.strip().splitlines()) == 1, third.stderr
+
+    wait_for(lambda: _succeeded(state_url, 4), timeout=90, message="four runs under the first scheduler")
+    assert first.stop() == 0, first.text()  # a clean stop hands the lease over at once
+    holders = {r["worker"] for r in _runs(state_url)}
+    wait_for(lambda: len({r["worker"] for r in _runs(state_url, status="succeeded")} - holders) >= 1, timeout=60,
+             message="the standby to take over and run")
+    wait_for(lambda: not _runs(state_url, status="running") and not _runs(state_url, status="queued") and
+             not [r for r in _runs(state_url, status="cancelled")
+                  if not [x for x in _runs(state_url) if x["retry_of"] == r["run_id"]]] or None,
+             timeout=60, message="cancelled runs to be re-run by the standby")
+    assert second.stop() == 0, second.text()
+
+    rows = _runs(state_url)
+    assert len({r["worker"] for r in rows}) == 2
+    # Every due time ran once: per client, consecutive scheduled runs are an interval apart, never doubled.
+    for client in MUNICIPALITIES:
+        times = sorted(r["created_at"] for r in rows if r["client"] == client and r["trigger"] == "schedule")
+        gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+        assert gaps and min(gaps) >= 2.5, gaps
+    # A run cancelled by the first scheduler's stop is run again exactly once.
+    for cancelled in [r for r in rows if r["status"] == "cancelled"]:
+        assert len([r for r in rows if r["retry_of"] == cancelled["run_id"]]) == 1

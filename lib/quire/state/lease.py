@@ -1,7 +1,8 @@
 """A lease row that makes one scheduler the active one per state database.
 
 The holder renews (heartbeats) well before ``expires_at``; a holder that dies stops
-renewing and any other scheduler may take the lease once it expired. Acquiring is a
+renewing and any other scheduler may take the lease once it expired — at once if the
+dead holder was on the same host (its pid is gone). Acquiring is a
 single conditional UPDATE (or an INSERT guarded by the primary key), so two schedulers
 racing for it cannot both win on SQLite or PostgreSQL.
 """
@@ -19,6 +20,19 @@ from sqlalchemy.engine import Engine
 
 from quire.state.db import utcnow
 from quire.state.schema import leases
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process with this id exists on this host."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
 
 
 class Lease:
@@ -40,7 +54,13 @@ class Lease:
                 .values(acquired_at=now, **values)).rowcount
             if taken:
                 return True
-            if conn.execute(sa.select(leases.c.name).where(leases.c.name == self.name)).first():
+            held = conn.execute(sa.select(leases).where(leases.c.name == self.name)).mappings().first()
+            if held is not None:
+                if held["host"] == self.host and not pid_alive(held["pid"]):
+                    # Its holder crashed on this very host: no need to wait for the expiry.
+                    return bool(conn.execute(leases.update().where(
+                        leases.c.name == self.name, leases.c.holder == held["holder"])
+                        .values(acquired_at=now, **values)).rowcount)
                 return False
         try:
             with self.engine.begin() as conn:

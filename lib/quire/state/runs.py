@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from quire.archive import new_run_id
 from quire.errors import StateError
 from quire.state.db import utcnow
+from quire.state.lease import pid_alive
 from quire.state.schema import outbox, runs
 
 LIVE = ("queued", "running")
@@ -105,18 +106,6 @@ def deliveries(engine: Engine, run_id: str) -> list[dict[str, Any]]:
                                               .order_by(outbox.c.id)).mappings()]
 
 
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def orphans(engine: Engine, holder: str) -> list[dict[str, Any]]:
     """Live runs whose process is gone.
 
@@ -130,7 +119,7 @@ def orphans(engine: Engine, holder: str) -> list[dict[str, Any]]:
     found = []
     for row in rows:
         if row["trigger"] == "manual":
-            if row["host"] == HOST and not _pid_alive(row["pid"]):
+            if row["host"] == HOST and not pid_alive(row["pid"]):
                 found.append(row)
         elif row["worker"] != holder:
             found.append(row)
