@@ -31,6 +31,8 @@ META_MIME = "application/vnd.quire.meta+json"
 KPIS_MIME = "application/vnd.quire.kpis+json"
 CHART_MIMES = ("image/svg+xml", "image/png", "image/jpeg")
 SEVERITIES = ("info", "good", "warning", "critical")
+#: Tables up to this many rows are kept on one page in print; longer ones split between rows.
+SHORT_TABLE_ROWS = 15
 
 # What HTML from outside a display object (a ``Markup`` child) may keep: text structure and
 # the q-* classes; no script, style, form, frame or event handler, and images only as data: URIs.
@@ -254,7 +256,8 @@ class Table(Fragment):
         more = ""
         if len(self.frame) > self.max_rows:
             more = f'<p class="q-table-more">Showing {self.max_rows} of {len(self.frame):,} rows.</p>'
-        return f'<div class="q-table-wrap"><table class="q-table">{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{more}</div>'
+        short = " q-table-short" if len(frame) <= SHORT_TABLE_ROWS else ""
+        return f'<div class="q-table-wrap{short}"><table class="q-table">{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{more}</div>'
 
     def text(self) -> str:
         return self.frame.head(self.max_rows).to_string(index=False)
