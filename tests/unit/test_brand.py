@@ -239,3 +239,51 @@ def test_config_errors_exit_with_the_config_code(kit):
     with pytest.raises(ConfigError) as err:
         load_brand("acme", templates)
     assert err.value.exit_code == 2 and "brand 'acme'" in str(err.value)
+
+
+# -- quire brand check -----------------------------------------------------------------------
+
+def _quire(env_home: Path, outputs: Path, *args: str):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env.update(QUIRE_HOME=str(env_home), QUIRE_OUTPUTS=str(outputs))
+    return subprocess.run([sys.executable, "-m", "quire.cli", "brand", *args], env=env, capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+
+
+@pytest.mark.slow
+def test_brand_check_validates_and_renders_a_sample(tmp_path):
+    proc = _quire(ROOT, tmp_path / "outputs", "check", "quire")
+    assert proc.returncode == 0, proc.stderr
+    folder = tmp_path / "outputs" / ".quire" / "brand-check" / "quire"
+    assert f"sample pdf:  {folder / 'sample.pdf'}" in proc.stdout
+    assert (folder / "sample.html").read_text().count('class="q-chart"') >= 2
+    assert (folder / "sample.pdf").read_bytes().startswith(b"%PDF")
+    # Quire's gold accent is a chart colour below 3:1 on white: said, not fatal.
+    assert "chart colour 3 #e0a526" in proc.stdout and "WCAG 1.4.11" in proc.stdout
+
+
+def test_brand_check_reports_a_broken_kit_in_one_line(kit, tmp_path):
+    templates, base, write = kit
+    write(colors=colors(base, primary="#9fd3ff"))
+    proc = _quire(templates.parent, tmp_path / "outputs", "check", "acme")
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "colors.primary #9fd3ff" in lines[0] and "try a darker primary" in lines[0]
+    assert not (tmp_path / "outputs" / ".quire" / "brand-check").exists()
+
+
+def test_brand_check_names_the_available_kits(tmp_path):
+    proc = _quire(ROOT, tmp_path / "outputs", "check", "nosuch")
+    assert proc.returncode == 2 and "available brands: harbor, northwind, quire" in proc.stderr
+
+
+def test_secondary_text_is_darkened_automatically_and_said():
+    from quire.cli_brand import contrast_report
+
+    lines, _ = contrast_report(load_brand("northwind", TEMPLATES))
+    assert any("darkened automatically to" in line for line in lines)
+    assert "--q-secondary-text: #a1670c;" in load_brand("northwind", TEMPLATES).css_variables()

@@ -57,3 +57,37 @@ def test_sections_alerts_glossary_callout_escape():
     html += Glossary([(HOSTILE, HOSTILE)]).html()
     assert "<script>" not in html and "<b>" not in html
     assert Alerts([]).html().count("q-good") == 1
+
+
+def test_markup_children_pass_the_nh3_allowlist():
+    from markupsafe import Markup
+
+    from quire.display import sanitize_html
+
+    html = Section("S", [Markup('<p class="q-text">ok</p><img src=x onerror=alert(1)><a href="javascript:x()">l</a>'
+                                '<script>alert(2)</script><img src="data:image/png;base64,AAAA" alt="dot">')]).html()
+    assert '<p class="q-text">ok</p>' in html and 'src="data:image/png;base64,AAAA"' in html
+    assert "onerror" not in html and "javascript:" not in html and "script" not in html and "alert" not in html
+    assert str(sanitize_html('<svg onload="x()"><circle/></svg>text')) == "text"
+
+
+def test_chart_requires_alt_text_and_cleans_svg():
+    import pytest
+
+    with pytest.raises(ValueError, match="alt text"):
+        Chart(b"<svg/>", alt="")
+    chart = Chart(b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script><rect/></svg>',
+                  alt="A rectangle")
+    assert b"onload" not in chart.image and b"script" not in chart.image and b"rect" in chart.image
+    clean = b'<svg xmlns="http://www.w3.org/2000/svg"><rect width="1" height="1"/></svg>'
+    assert Chart(clean, alt="x").image is clean  # matplotlib's SVG is left byte for byte
+
+
+def test_unknown_severity_and_heading_level_fall_back():
+    assert 'class="q-callout q-info"' in Callout("m", severity='x" onmouseover="y').html()
+    assert "<h2 " in Section("T", level=1).html() and "<h4 " in Section("T", level=9).html()
+
+
+def test_short_tables_are_marked_to_stay_on_one_page():
+    assert "q-table-short" in Table(pd.DataFrame({"a": range(15)})).html()
+    assert "q-table-short" not in Table(pd.DataFrame({"a": range(16)})).html()

@@ -433,3 +433,45 @@ def test_to_chart_needs_alt_text():
 
 def test_meta_mime_is_data_not_display(html):
     assert META_MIME not in html
+
+
+# -- contents, long names, tagging --------------------------------------------------------------
+
+def test_contents_list_the_sections_with_links(html):
+    from quire.render import TOC_MARKER
+
+    assert TOC_MARKER not in html
+    nav = re.search(r'<nav class="q-toc".*?</nav>', html, re.DOTALL).group(0)
+    assert re.findall(r'<span class="q-toc-title">([^<]*)</span>', nav) == SECTION_TITLES + ["Appendix: metric definitions"]
+    assert re.findall(r'<span class="q-toc-number">(\d*)</span>', nav) == ["1", "2", "3", "4", ""]
+    for anchor in re.findall(r'href="#([^"]+)"', nav):
+        assert f'<h2 class="q-section-title" id="{anchor}">' in html
+
+
+def test_few_sections_give_no_contents(brand):
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [_output(Section("Only one", ["text"]))]
+    html = render_html(nbformat.v4.new_notebook(cells=[cell]), brand=brand, meta=META)
+    assert "q-toc" not in html.split("</style>")[-1] and "<!--q-toc-->" not in html
+
+
+def test_long_client_name_is_shortened_in_title_and_running_header(notebook, brand):
+    html = render_html(notebook, brand=brand, meta={**META, "client": "N" * 10_000})
+    title = re.search(r"<title>(.*?)</title>", html).group(1)
+    assert len(title) < 300 and title.count("N") < 100 and "…" in title
+    running = re.search(r'<span class="q-running-title">(.*?)</span>', html).group(1)
+    assert len(running) < 300
+
+
+@pytestmark_pdf
+def test_pdf_is_tagged_with_language_and_figure_alt_text(pdf):
+    from pypdf import PdfReader as Reader
+
+    root = Reader(__import__("io").BytesIO(pdf)).trailer["/Root"]
+    assert root["/MarkInfo"]["/Marked"] and root["/Lang"] == "en" and "/StructTreeRoot" in root
+
+
+@pytestmark_pdf
+def test_contents_show_page_numbers_in_the_pdf(pages):
+    numbers = re.findall(r"\.\s*(\d+)\s*$", pages[0], re.MULTILINE)
+    assert len(numbers) == len(SECTION_TITLES) + 1 and numbers == sorted(numbers, key=int)
