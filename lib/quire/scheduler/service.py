@@ -38,11 +38,33 @@ JOB_TABLE = "quire_apscheduler_jobs"
 REPORT_PREFIX = "report:"
 
 
+class WallClockCronTrigger(CronTrigger):
+    """A cron trigger that fires each wall-clock time at most once, also on the day the clock falls back.
+
+    APScheduler's own CronTrigger fires a time inside the repeated hour twice (02:30 CEST
+    and 02:30 CET): a daily report would go out twice. Here the second occurrence is
+    skipped. On the spring-forward day a time inside the skipped hour fires once, at
+    the first instant after the gap (02:30 becomes 03:30 CEST), as APScheduler does.
+    """
+
+    def get_next_fire_time(self, previous_fire_time, now):
+        nxt = super().get_next_fire_time(previous_fire_time, now)
+        if nxt is not None and previous_fire_time is not None:
+            before = previous_fire_time.astimezone(self.timezone)
+            # Same wall time at another instant (compared in UTC: same-zone datetimes compare by wall time).
+            if nxt.replace(tzinfo=None) == before.replace(tzinfo=None) and nxt.astimezone(timezone.utc) != before.astimezone(timezone.utc):
+                nxt = super().get_next_fire_time(nxt, nxt)  # the same wall time again: skip to the one after
+        return nxt
+
+
 def trigger_for(schedule: ScheduleSpec):
     """The APScheduler trigger of a catalog schedule (cron read in its time zone, or an interval)."""
     zone = ZoneInfo(schedule.timezone)
     if schedule.cron:
-        return CronTrigger.from_crontab(schedule.cron, timezone=zone)
+        base = CronTrigger.from_crontab(schedule.cron, timezone=zone)
+        trigger = WallClockCronTrigger.__new__(WallClockCronTrigger)
+        trigger.__setstate__(base.__getstate__())  # from_crontab builds a plain CronTrigger; keep its fields
+        return trigger
     seconds = schedule.interval_seconds or schedule.interval_minutes * 60
     return IntervalTrigger(seconds=seconds, timezone=zone)
 

@@ -1,0 +1,138 @@
+"""Schedule policy without waiting: DST fire counts, catch-up after downtime (coalesce, misfire grace), job sync.
+
+The DST counts come from the very triggers the service uses; the downtime cases run
+the real APScheduler with its SQLAlchemy job store while time-machine moves the clock.
+Only the run execution is replaced here (a runner that counts), not the scheduling.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from sched_support import wait_for
+
+from quire.catalog import ScheduleSpec, load_catalog
+from quire.scheduler import jobs
+from quire.scheduler.service import build_scheduler, sync_jobs, trigger_for
+from quire.state import open_state
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def fires_on(day: datetime, schedule: ScheduleSpec) -> list[datetime]:
+    """Every fire time of ``schedule`` on the local calendar day ``day``, as APScheduler computes them."""
+    trigger, found, previous, now = trigger_for(schedule), [], None, day
+    while (nxt := trigger.get_next_fire_time(previous, now)) is not None and nxt.astimezone(BERLIN).date() == day.date():
+        found.append(nxt.astimezone(timezone.utc))
+        previous = now = nxt
+    return found
+
+
+@pytest.mark.parametrize(("cron", "day", "expected_utc"), [
+    # A normal day: a daily job once, an hourly one 24 times.
+    ("30 2 * * *", "2026-03-28", ["01:30"]),
+    # Spring forward (02:00 → 03:00 CEST): 02:30 does not exist; the job runs once, at 03:30 CEST.
+    ("30 2 * * *", "2026-03-29", ["01:30"]),
+    # Fall back (03:00 CEST → 02:00 CET): 02:30 happens twice; the job runs once, at the first (CEST) one.
+    ("30 2 * * *", "2026-10-25", ["00:30"]),
+    # Times outside the changing hour are untouched: 03:00 local on both days.
+    ("0 3 * * *", "2026-03-29", ["01:00"]),
+    ("0 3 * * *", "2026-10-25", ["02:00"]),
+])
+def test_daily_cron_across_dst_runs_exactly_once(cron, day, expected_utc):
+    fires = fires_on(datetime.fromisoformat(day).replace(tzinfo=BERLIN), ScheduleSpec(cron=cron, timezone="Europe/Berlin"))
+    assert [f"{f:%H:%M}" for f in fires] == expected_utc
+
+
+@pytest.mark.parametrize(("day", "count"), [("2026-03-28", 24), ("2026-03-29", 23), ("2026-10-25", 24)])
+def test_hourly_cron_runs_once_per_wall_clock_hour(day, count):
+    fires = fires_on(datetime.fromisoformat(day).replace(tzinfo=BERLIN), ScheduleSpec(cron="0 * * * *", timezone="Europe/Berlin"))
+    assert len(fires) == count and len({f.astimezone(BERLIN).strftime("%H") for f in fires}) == count
+
+
+def test_utc_schedules_never_shift():
+    fires = fires_on(datetime(2026, 10, 25, tzinfo=BERLIN), ScheduleSpec(cron="0 6 * * *", timezone="UTC"))
+    assert [f"{f:%H:%M}" for f in fires] == ["06:00"]
+
+
+class CountingRunner(jobs.Runner):
+    """Records when a report was due instead of running it (the scheduling is what is under test)."""
+
+    def __init__(self) -> None:
+        self.fired: list[tuple[str, datetime]] = []
+
+    def fire(self, report_id, **kw):
+        self.fired.append((report_id, datetime.now(timezone.utc)))
+
+
+def _catalog(tmp_path, grace: int):
+    (tmp_path / "reports.yaml").write_text(
+        "reports:\n  hourly:\n    title: Hourly\n    notebook: notebooks/ok.ipynb\n    description: d\n    owner: o@example.com\n"
+        f"    schedule: {{interval_minutes: 60, misfire_grace_seconds: {grace}}}\n", encoding="utf-8")
+    return load_catalog(tmp_path / "reports.yaml")
+
+
+@pytest.mark.parametrize(("grace", "expected_runs"), [(3600, 1), (600, 0)])
+def test_downtime_over_several_due_times_gives_one_catch_up_run(tmp_path, settings_for, make_env, grace, expected_runs):
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    settings = settings_for(make_env("reports: {}\n", url))
+    engine, catalog = open_state(url), _catalog(tmp_path, grace)
+    start = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
+    with time_machine.travel(start, tick=True):
+        scheduler = build_scheduler(engine, settings)
+        scheduler.start(paused=True)
+        assert sync_jobs(scheduler, catalog).added == ["hourly"]
+        scheduler.shutdown(wait=False)  # the service goes down before 09:00
+    # Back at 11:30: 09:00, 10:00 and 11:00 were missed (11:00 is 30 minutes late).
+    with time_machine.travel(start + timedelta(hours=3, minutes=30), tick=True):
+        runner = CountingRunner()
+        runner.install()
+        try:
+            scheduler = build_scheduler(engine, settings)
+            scheduler.start(paused=True)
+            assert sync_jobs(scheduler, catalog).kept == ["hourly"]  # unchanged: its due time survives the restart
+            scheduler.resume()
+            if expected_runs:
+                wait_for(lambda: runner.fired, timeout=15, message="the catch-up run")
+            time.sleep(1.5)  # would a second (uncoalesced) run follow?
+            assert [r for r, _ in runner.fired] == ["hourly"] * expected_runs
+            assert scheduler.get_job("report:hourly").next_run_time == start + timedelta(hours=4)
+            scheduler.shutdown(wait=False)
+        finally:
+            jobs._CURRENT = None
+
+
+def test_sync_replaces_changed_and_removes_deleted_schedules(tmp_path, settings_for, make_env):
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    settings = settings_for(make_env("reports: {}\n", url))
+    scheduler = build_scheduler(open_state(url), settings)
+    scheduler.start(paused=True)
+    try:
+        assert sync_jobs(scheduler, _catalog(tmp_path, 3600)).added == ["hourly"]
+        assert sync_jobs(scheduler, _catalog(tmp_path, 3600)).kept == ["hourly"]
+        assert sync_jobs(scheduler, _catalog(tmp_path, 900)).replaced == ["hourly"]
+        job = scheduler.get_job("report:hourly")
+        assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 900)
+        (tmp_path / "reports.yaml").write_text("reports: {}\n", encoding="utf-8")
+        assert sync_jobs(scheduler, load_catalog(tmp_path / "reports.yaml")).removed == ["hourly"]
+        assert scheduler.get_job("report:hourly") is None
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+@pytest.mark.parametrize(("schedule", "message"), [
+    ("{cron: '61 * * * *'}", "cron"),
+    ("{cron: '0 6 * * *', timezone: Mars/Olympus}", "time zone"),
+    ("{interval_minutes: 5, interval_seconds: 5}", "exactly one"),
+])
+def test_validate_rejects_bad_schedules(tmp_path, make_env, schedule, message):
+    from support import run_quire
+
+    env = make_env("reports:\n  r:\n    title: x\n    notebook: notebooks/ok.ipynb\n    description: d\n    owner: o\n"
+                   f"    schedule: {schedule}\n", f"sqlite:///{tmp_path / 's.db'}")
+    proc = run_quire(env, "validate")
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr

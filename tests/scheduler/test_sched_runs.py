@@ -1,0 +1,76 @@
+"""One attempt in its child process: a notebook that never ends is killed with its kernel; one that raises is final.
+
+The Runner here is the service's own (history row, child process, outcome, outbox,
+delivery to a real SMTP server); only APScheduler is absent, since these runs are not
+retried.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sched_support import CATALOG_HEAD, processes_of_run, wait_for
+
+from quire.scheduler.jobs import Runner
+from quire.state import open_state
+from quire.state import runs as history
+
+pytestmark = pytest.mark.slow
+
+
+def _entry(rid: str, notebook: str, timeout: int) -> str:
+    return (f"  {rid}:\n    title: {rid}\n    notebook: notebooks/{notebook}.ipynb\n    description: d\n"
+            f"    owner: owner@example.com\n    recipients: [team@example.com]\n"
+            f"    parameters:\n      client: {{type: str}}\n"
+            f"    schedule: {{interval_minutes: 60, timeout_seconds: {timeout}}}\n")
+
+
+@pytest.fixture
+def runner(make_env, sqlite_state_url, smtp, settings_for):
+    catalog = CATALOG_HEAD + _entry("looping", "loop", 8) + _entry("raising", "boom", 120)
+    settings = settings_for(make_env(catalog, sqlite_state_url, smtp.port))
+    runner = Runner(settings, open_state(sqlite_state_url), "test-runner", scheduler=None)
+    yield runner
+    runner.stop()
+
+
+def _spec(runner, rid):
+    from quire.catalog import load_catalog
+
+    return load_catalog(runner.settings.catalog_path).get(rid)
+
+
+def test_an_endless_notebook_times_out_and_leaves_no_kernel(runner, smtp):
+    result: dict = {}
+    thread = threading.Thread(target=lambda: result.update(run_id=runner.attempt(_spec(runner, "looping"), {}, None,
+                                                                                  "schedule", 1, None)))
+    thread.start()
+    [live] = wait_for(lambda: history.query(runner.engine, status="running") or None, timeout=30, message="the run to start")
+    # The run process and its kernel (a separate session) are both up and spinning.
+    pids = wait_for(lambda: p if len(p := processes_of_run(live["run_id"])) >= 2 else None, timeout=30,
+                    message="the kernel to start")
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    run = history.get(runner.engine, result["run_id"])
+    assert run["status"] == "timed_out" and "longer than 8 s" in run["error"] and not run["transient"]
+    assert processes_of_run(run["run_id"]) == []
+    assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+    # Not retried; the owner hears of it, the recipients do not.
+    assert [m["To"] for m in smtp.messages] == ["owner@example.com"]
+    assert "timed out" in smtp.messages[0]["Subject"]
+
+
+def test_a_raising_notebook_is_failed_with_its_partial_notebook_and_not_retried(runner, smtp):
+    run_id = runner.attempt(_spec(runner, "raising"), {}, None, "schedule", 1, None)
+    run = history.get(runner.engine, run_id)
+    assert run["status"] == "failed" and run["error_type"] == "ExecutionError" and not run["transient"]
+    assert "RuntimeError" in run["error"] and "the notebook itself failed" in run["error"]
+    partial = Path(run["partial_notebook"])
+    assert partial.is_file() and "_failed" in partial.parts and run_id in partial.parts
+    assert "before the error" in partial.read_text()
+    assert history.query(runner.engine, report="raising") == [run]  # no second attempt
+    [alert] = smtp.messages
+    assert alert["To"] == "owner@example.com" and alert["X-Quire-Kind"] == "alert"
+    assert str(partial) in alert.get_body(("plain",)).get_content()
