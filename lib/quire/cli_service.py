@@ -119,6 +119,8 @@ def deliver(
     from quire.state import open_state, outbox
     from quire.state.lease import Lease
 
+    # The lines below report every failure once; the library's log records would repeat them on stderr.
+    logging.getLogger("quire.delivery").addHandler(logging.NullHandler())
     settings = get_settings()
     engine = open_state(settings.state)
     revived = outbox.revive_failed(engine) if retry else 0

@@ -1,0 +1,121 @@
+"""Delivery through a real SMTP server: recipients per run, 4xx retried with backoff, 5xx reported, once per recipient."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+from sched_support import CATALOG_HEAD, client_report
+
+from quire.catalog import load_catalog
+from quire.delivery.outbox import deliver_pending, recipients_for
+from quire.state import open_state
+from quire.state import runs as history
+from quire.state.schema import outbox
+from support import run_quire
+
+CATALOG = CATALOG_HEAD + client_report() + (
+    "  board:\n    title: Board pack\n    notebook: notebooks/ok.ipynb\n    description: d\n    owner: cfo@example.com\n"
+    "    recipients: [board@example.com, ceo@example.com]\n"
+    "    parameters:\n      client: {type: str}\n      period: {type: period}\n      delay: {type: float}\n")
+
+
+@pytest.fixture
+def setup(make_env, state_url, smtp, settings_for, tmp_path):
+    env = make_env(CATALOG, state_url, smtp.port)
+    settings = settings_for(env)
+    return env, settings, open_state(state_url)
+
+
+def _published_run(engine, settings, tmp_path, report="board") -> str:
+    """A succeeded run with a published folder (run.json + PDF) and its outbox rows, as the service leaves it."""
+    run_id = history.create(engine, report=report, parameters={"period": "2026-10"}, trigger="schedule", worker="t")
+    folder = tmp_path / "outputs" / report / "2026-11-30" / run_id
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_text(json.dumps({"title": "Board pack", "period": "October 2026", "client": None,
+                                                 "headline": [{"label": "MRR", "value": 125000.0, "unit": "currency"}]}))
+    (folder / "report.pdf").write_bytes(b"%PDF-1.7 test\n")
+    spec = load_catalog(settings.catalog_path).get(report)
+    history.mark_running(engine, run_id)
+    history.finish(engine, run_id, "succeeded", output_folder=str(folder),
+                   deliveries=recipients_for(spec, "succeeded", None, settings))
+    return run_id
+
+
+def _rows(engine, run_id):
+    with engine.connect() as conn:
+        return {r["recipient"]: dict(r) for r in conn.execute(sa.select(outbox).where(outbox.c.run_id == run_id)).mappings()}
+
+
+def test_recipients_belong_to_the_run(setup, tiny_warehouse):
+    _, settings, _ = setup
+    catalog = load_catalog(settings.catalog_path)
+    client_spec, board = catalog.get("clientmail"), catalog.get("board")
+    from quire.delivery.outbox import client_contact
+
+    fairdale = client_contact("town-of-fairdale", settings)
+    assert fairdale and fairdale != client_contact("village-of-summerbrook", settings)
+    assert recipients_for(client_spec, "succeeded", "town-of-fairdale", settings) == [(fairdale, "report")]
+    assert recipients_for(client_spec, "succeeded", "no-such-client", settings) == []
+    # A failed run never reaches the client: only its owner, as an alert.
+    assert recipients_for(client_spec, "failed", "town-of-fairdale", settings) == [("owner@example.com", "alert")]
+    assert recipients_for(board, "timed_out", None, settings) == [("cfo@example.com", "alert")]
+    assert recipients_for(board, "succeeded", None, settings) == [("board@example.com", "report"), ("ceo@example.com", "report")]
+
+
+def test_each_recipient_gets_one_mail_however_often_delivery_runs(setup, smtp, tmp_path):
+    _, settings, engine = setup
+    run_id = _published_run(engine, settings, tmp_path)
+    first = deliver_pending(engine, settings, claimer="a")
+    again = deliver_pending(engine, settings, claimer="b")
+    assert len(first.sent) == 2 and not again
+    assert sorted(m["To"] for m in smtp.messages) == ["board@example.com", "ceo@example.com"]
+    mail = smtp.messages[0]
+    assert mail["Subject"] == "Board pack — October 2026" and "MRR: $125,000" in mail.get_body(("plain",)).get_content()
+    assert {r["status"] for r in _rows(engine, run_id).values()} == {"sent"}
+    # The outbox itself refuses a second row for the same run and recipient.
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(outbox.insert().values(run_id=run_id, recipient="board@example.com", kind="report",
+                                            status="pending", attempts=0, created_at=history.utcnow()))
+
+
+def test_smtp_4xx_is_retried_with_backoff_then_sent(setup, smtp, tmp_path):
+    _, settings, engine = setup
+    smtp.replies.extend(["451 4.3.0 mailbox busy, try later"] * 2)
+    run_id = _published_run(engine, settings, tmp_path)
+    result = deliver_pending(engine, settings, claimer="a")
+    assert len(result.sent) == 2 and not result.failed
+    assert smtp.attempts == 4 and len(smtp.messages) == 2  # 2 refused + 2 accepted
+    assert {r["status"] for r in _rows(engine, run_id).values()} == {"sent"}
+
+
+def test_smtp_4xx_that_persists_is_reported_and_deliver_retry_sends_later(setup, smtp, tmp_path):
+    env, settings, engine = setup
+    smtp.always = "451 4.3.0 try again later"
+    run_id = _published_run(engine, settings, tmp_path)
+    result = deliver_pending(engine, settings, claimer="a")
+    assert len(result.failed) == 2 and smtp.attempts == 2 * settings.smtp_attempts and not smtp.messages
+    rows = _rows(engine, run_id)
+    assert {r["status"] for r in rows.values()} == {"failed"} and "SMTP 451" in rows["board@example.com"]["last_error"]
+    # Reported by the CLI too, in one line each, exit code 1.
+    proc = run_quire(env, "deliver", "--retry")
+    assert proc.returncode == 1 and proc.stderr.count("SMTP 451") == 2 and "Traceback" not in proc.stderr
+    smtp.always = None  # the server is back
+    proc = run_quire(env, "deliver", "--retry")
+    assert proc.returncode == 0 and proc.stdout.count("sent to") == 2
+    assert run_quire(env, "deliver").stdout.strip() == "nothing to deliver"
+    assert sorted(m["To"] for m in smtp.messages) == ["board@example.com", "ceo@example.com"]
+
+
+def test_smtp_5xx_is_reported_at_once_and_not_resent(setup, smtp, tmp_path):
+    env, settings, engine = setup
+    smtp.always = "550 5.1.1 no such mailbox"
+    run_id = _published_run(engine, settings, tmp_path)
+    result = deliver_pending(engine, settings, claimer="a")
+    assert len(result.failed) == 2 and smtp.attempts == 2  # one attempt each: retrying a 5xx cannot help
+    rows = _rows(engine, run_id)
+    assert all(r["status"] == "failed" and r["attempts"] == 1 and "SMTP 550" in r["last_error"] for r in rows.values())
+    smtp.always = None
+    assert run_quire(env, "deliver").stdout.strip() == "nothing to deliver"  # failed stays failed without --retry
+    assert not smtp.messages

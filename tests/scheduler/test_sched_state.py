@@ -1,0 +1,86 @@
+"""The state database on SQLite and PostgreSQL: tables on first use, the lease, outbox claims, orphan detection."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from quire.state import open_state
+from quire.state import outbox
+from quire.state import runs as history
+from quire.state.lease import Lease
+from quire.state.schema import leases
+
+
+def test_tables_are_created_on_first_use(state_url):
+    engine = open_state(state_url)
+    assert {"quire_runs", "quire_outbox", "quire_leases"} <= set(sa.inspect(engine).get_table_names())
+
+
+def test_one_lease_holder_at_a_time_and_takeover_after_expiry(state_url):
+    engine = open_state(state_url)
+    first, second = Lease(engine, seconds=3), Lease(engine, seconds=3)
+    assert first.acquire() and not second.acquire()
+    assert first.renew() and not second.renew()
+    # A holder on another host that stops heartbeating: its lease must expire before anyone takes over.
+    with engine.begin() as conn:
+        conn.execute(leases.update().values(host="elsewhere"))
+    assert not second.acquire()
+    time.sleep(3.2)
+    assert second.acquire() and not first.renew()  # the old holder learns it lost the lease
+    second.release()
+    assert first.acquire()
+
+
+def test_a_dead_holder_on_this_host_is_replaced_at_once(state_url):
+    engine = open_state(state_url)
+    dead = Lease(engine, seconds=600)
+    dead.pid = 2 ** 22 + 12345  # no such process
+    assert dead.acquire()
+    assert Lease(engine).acquire()
+
+
+def test_outbox_rows_are_claimed_by_one_sender(state_url):
+    engine = open_state(state_url)
+    run_id = history.create(engine, report="r", parameters={}, trigger="schedule")
+    history.finish(engine, run_id, "succeeded", deliveries=[("a@example.com", "report"), ("A@example.com", "report")])
+    [row] = outbox.pending(engine, run_id)  # the same address once, whatever its case
+    assert outbox.claim(engine, row["id"], "one") and not outbox.claim(engine, row["id"], "two")
+    outbox.mark_sent(engine, row["id"])
+    assert not outbox.claim(engine, row["id"], "one") and outbox.pending(engine) == []
+    # A run ends once: a late finish (e.g. after recovery marked it) changes nothing and queues nothing.
+    history.finish(engine, run_id, "failed", deliveries=[("owner@example.com", "alert")])
+    assert history.get(engine, run_id)["status"] == "succeeded" and outbox.pending(engine) == []
+
+
+def test_orphans_are_live_runs_whose_process_is_gone(state_url):
+    engine = open_state(state_url)
+    mine = history.create(engine, report="r", parameters={}, trigger="schedule", worker="me")
+    theirs = history.create(engine, report="r", parameters={}, trigger="retry", worker="dead-scheduler")
+    manual_alive = history.create(engine, report="r", parameters={}, trigger="manual")  # this test process is alive
+    manual_dead = history.create(engine, report="r", parameters={}, trigger="manual")
+    with engine.begin() as conn:
+        conn.execute(sa.update(history.runs).where(history.runs.c.run_id == manual_dead).values(pid=2 ** 22 + 999))
+    finished = history.create(engine, report="r", parameters={}, trigger="schedule", worker="dead-scheduler")
+    history.finish(engine, finished, "succeeded")
+    assert {r["run_id"] for r in history.orphans(engine, "me")} == {theirs, manual_dead}
+    assert mine and manual_alive and os.getpid()
+
+
+@pytest.mark.slow
+def test_quire_run_records_manual_runs(make_env, sqlite_state_url):
+    from sched_support import CATALOG_HEAD, client_report
+
+    from support import run_quire
+
+    env = make_env(CATALOG_HEAD + client_report(), sqlite_state_url)
+    ok = run_quire(env, "run", "clientmail", "-p", "client=town-of-fairdale")
+    assert ok.returncode == 0, ok.stderr
+    bad = run_quire(env, "run", "clientmail", "-p", "client=town-of-fairdale", "-p", "delay=-1")
+    assert bad.returncode == 2  # a parameter error: nothing ran, nothing recorded
+    [run] = history.query(open_state(sqlite_state_url))
+    assert run["trigger"] == "manual" and run["status"] == "succeeded" and run["client"] == "town-of-fairdale"
+    assert run["output_folder"].endswith(run["run_id"]) and run["run_id"] in ok.stdout
