@@ -202,7 +202,13 @@ class Brand(BaseModel):
     def logo_data_uri(self) -> str:
         """The logo as a ``data:`` URI, so HTML and PDF carry it with no file beside them."""
         mime = LOGO_TYPES[self.logo_path.suffix.lower()]
-        return f"data:{mime};base64," + base64.b64encode(self.logo_path.read_bytes()).decode("ascii")
+        data = self.logo_path.read_bytes()
+        if mime == "image/svg+xml":
+            from quire.display import sanitize_svg
+
+            # A logo is a file from outside too: no script or handler rides along into reports.
+            data = sanitize_svg(data)
+        return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
 
     def public_dict(self) -> dict[str, Any]:
         """The kit as plain data (for templates and ``run.json``), without local paths."""
@@ -253,6 +259,23 @@ def _check_contrast(brand: Brand, source: Path) -> None:
                           hint="WCAG AA asks for 4.5:1 so that reports stay readable in print and on screen")
 
 
+_MAGIC = {".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",)}
+
+
+def _check_logo_content(brand: Brand, source: Path) -> None:
+    """The logo file holds what its name says (a renamed file would render as a broken image)."""
+    data = brand.logo_path.read_bytes()[:4096]
+    suffix = brand.logo_path.suffix.lower()
+    if suffix == ".svg":
+        ok = b"<svg" in data
+    else:
+        ok = data.startswith(_MAGIC[suffix])
+    if not ok:
+        raise ConfigError(f"brand '{brand.key}' ({source}): logo file {brand.logo_path.name} is not "
+                          f"{'an SVG' if suffix == '.svg' else 'a ' + suffix[1:].upper()} image",
+                          hint="export the logo again as SVG, PNG or JPEG")
+
+
 def load_brand(name: str, templates_dir: Path | str | None = None) -> Brand:
     """Load and validate the brand kit ``name`` from ``<templates_dir>/brands/<name>/brand.yaml``.
 
@@ -294,6 +317,7 @@ def load_brand(name: str, templates_dir: Path | str | None = None) -> Brand:
     if not brand.logo_path.is_file():
         raise ConfigError(f"brand '{name}' ({source}): logo file {brand.logo_path} does not exist",
                           hint="put the logo in the brand folder and name it in 'logo:'")
+    _check_logo_content(brand, source)
     _check_contrast(brand, source)
     return brand
 

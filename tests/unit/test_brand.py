@@ -287,3 +287,26 @@ def test_secondary_text_is_darkened_automatically_and_said():
     lines, _ = contrast_report(load_brand("northwind", TEMPLATES))
     assert any("darkened automatically to" in line for line in lines)
     assert "--q-secondary-text: #a1670c;" in load_brand("northwind", TEMPLATES).css_variables()
+
+
+@pytest.mark.parametrize("logo,content,message", [
+    ("logo.png", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "is not a PNG image"),
+    ("logo.svg", b"\x89PNG\r\n\x1a\n....", "is not an SVG image"),
+])
+def test_logo_content_must_match_its_type(kit, logo, content, message):
+    templates, base, write = kit
+    (templates / "brands" / "acme" / logo).write_bytes(content)
+    write(logo=logo)
+    with pytest.raises(ConfigError, match=message):
+        load_brand("acme", templates)
+
+
+def test_svg_logo_is_cleaned_of_script(kit):
+    import base64
+
+    templates, base, write = kit
+    (templates / "brands" / "acme" / "evil.svg").write_bytes(
+        b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script><rect/></svg>')
+    brand = load_brand("acme", write(logo="evil.svg"))
+    svg = base64.b64decode(brand.logo_data_uri().split(",", 1)[1])
+    assert b"onload" not in svg and b"script" not in svg and b"rect" in svg
