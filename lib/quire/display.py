@@ -174,6 +174,11 @@ class KpiCards(Fragment):
                 change = f"{k.delta_pct * 100:+.1f}%"
             else:
                 change = format_value(k.delta, k.unit)
+            # A change that rounds to nothing reads "0", not "-0" under a down arrow; and a minus
+            # sign, as the values above use, not a hyphen.
+            if re.fullmatch(r"[+-]0(\.0+)?( pts|%)?", change):
+                change, arrow = change[1:], "■"
+            change = change.replace("-", "−", 1) if change.startswith("-") else change
             delta = (
                 f'<div class="q-kpi-delta {state}"><span aria-hidden="true">{arrow}</span> '
                 f"{escape(change)} <span class=\"q-kpi-vs\">vs {escape(self.comparison_label)}</span></div>"

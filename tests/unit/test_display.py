@@ -91,3 +91,9 @@ def test_unknown_severity_and_heading_level_fall_back():
 def test_short_tables_are_marked_to_stay_on_one_page():
     assert "q-table-short" in Table(pd.DataFrame({"a": range(15)})).html()
     assert "q-table-short" not in Table(pd.DataFrame({"a": range(16)})).html()
+
+
+def test_kpi_change_that_rounds_to_nothing_reads_zero_with_a_minus_sign_otherwise():
+    html = KpiCards([Kpi("nps", "NPS", 12.0, "points", 12.3), Kpi("m", "MRR", 90.0, "currency", 100.0)]).html()
+    assert '<span aria-hidden="true">■</span> 0 pts' in html and "-0" not in html
+    assert "−10.0%" in html
