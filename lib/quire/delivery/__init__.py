@@ -38,6 +38,9 @@ class Deliverer(ABC):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
+    def check(self) -> None:
+        """Raise :class:`~quire.errors.ConfigError` if this channel is not configured (nothing is claimed then)."""
+
     @abstractmethod
     def send(self, message: Message) -> None:
         """Send ``message`` or raise :class:`~quire.errors.DeliveryError`."""

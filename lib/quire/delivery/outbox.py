@@ -74,6 +74,7 @@ def deliver_pending(engine: Engine, settings: Settings, *, claimer: str, run_id:
     if not rows:
         return report
     deliverer = get_deliverer(channel, settings)
+    deliverer.check()  # unconfigured: say so, and leave every row pending
     catalog = load_catalog(settings.catalog_path)
     runs_seen: dict[str, dict[str, Any]] = {}
     for row in rows:

@@ -56,11 +56,14 @@ class SmtpDeliverer(Deliverer):
 
     name = "smtp"
 
+    def check(self) -> None:
+        if not self.settings.smtp_host:
+            raise ConfigError("e-mail delivery needs an SMTP server", hint="set QUIRE_SMTP_HOST (and QUIRE_SMTP_PORT)")
+
     def send(self, message: Message) -> None:
         """Send with retries on transient failures; raise :class:`DeliveryError` when it gives up."""
+        self.check()
         s = self.settings
-        if not s.smtp_host:
-            raise ConfigError("e-mail delivery needs an SMTP server", hint="set QUIRE_SMTP_HOST (and QUIRE_SMTP_PORT)")
         mail = build_email(message, s.smtp_from)
         retrying = Retrying(
             stop=stop_after_attempt(s.smtp_attempts),

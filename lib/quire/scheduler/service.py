@@ -134,8 +134,9 @@ class Service:
 
     def busy_message(self) -> str:
         held = self.lease.current() or {}
+        until = f"{held['expires_at']:%Y-%m-%d %H:%M:%S} UTC" if held.get("expires_at") else "?"
         return (f"another scheduler ({held.get('host', '?')} pid {held.get('pid', '?')}) is active on "
-                f"{redact(self.settings.state)}; its lease runs to {held.get('expires_at', '?'):%Y-%m-%d %H:%M:%S} UTC")
+                f"{redact(self.settings.state)}; its lease runs to {until}")
 
     def acquire(self) -> bool:
         """Take the lease, waiting as a standby if asked to; False if stopped while waiting."""

@@ -95,7 +95,10 @@ def execute_in_child(settings: Settings, run_id: str, report: str, parameters: d
                                 stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT, env=env,
                                 cwd=settings.home, start_new_session=True)
     if on_start:
-        on_start(proc.pid)
+        try:
+            on_start(proc.pid)
+        except Exception as exc:  # a state-database blip must not leave the child running unsupervised
+            log.warning("run %s: could not record its start (%s); it runs on", run_id, exc)
     deadline = time.monotonic() + timeout
     stopped = None
     while proc.poll() is None:
