@@ -74,3 +74,64 @@ def test_a_raising_notebook_is_failed_with_its_partial_notebook_and_not_retried(
     [alert] = smtp.messages
     assert alert["To"] == "owner@example.com" and alert["X-Quire-Kind"] == "alert"
     assert str(partial) in alert.get_body(("plain",)).get_content()
+
+
+def _board(rid: str = "board") -> str:
+    return (f"  {rid}:\n    title: Board pack\n    notebook: notebooks/ok.ipynb\n    description: d\n"
+            "    owner: owner@example.com\n    recipients: [board@example.com]\n"
+            "    parameters:\n      client: {type: str}\n      period: {type: period}\n      delay: {type: float}\n"
+            "    schedule: {interval_minutes: 60, timeout_seconds: 120}\n")
+
+
+@pytest.fixture
+def scheduled_runner(make_env, sqlite_state_url, smtp, settings_for, tmp_path):
+    """A runner wired to a real APScheduler (for its retry jobs), with a warehouse that is not there yet."""
+    from quire.scheduler.service import build_scheduler
+
+    missing = tmp_path / "later" / "warehouse.duckdb"
+
+    def start(**extra):
+        settings = settings_for(make_env(CATALOG_HEAD + _board(), sqlite_state_url, smtp.port,
+                                         QUIRE_WAREHOUSE_URL=f"duckdb:///{missing}", **extra))
+        engine = open_state(sqlite_state_url)
+        scheduler = build_scheduler(engine, settings)
+        scheduler.start()
+        runner = Runner(settings, engine, "test-runner", scheduler)
+        runner.install()
+        started.append((scheduler, runner))
+        return runner, missing
+
+    started: list = []
+    yield start
+    for scheduler, runner in started:
+        scheduler.shutdown(wait=False)
+        runner.stop()
+
+
+def test_a_transient_failure_is_retried_with_backoff_and_then_succeeds(scheduled_runner, smtp, tiny_warehouse):
+    import shutil
+
+    runner, missing = scheduled_runner(QUIRE_RETRY_BASE_SECONDS="2")
+    runner.fire("board")
+    [first] = history.query(runner.engine)
+    assert first["status"] == "failed" and first["transient"] and "no warehouse" in first["error"]
+    assert runner.scheduler.get_job(f"retry:{first['run_id']}") is not None and not smtp.messages  # no alert yet
+    missing.parent.mkdir()
+    shutil.copy(tiny_warehouse.removeprefix("duckdb:///"), missing)  # the warehouse is back before the retry
+    second = wait_for(lambda: [r for r in history.query(runner.engine) if r["retry_of"] == first["run_id"]
+                               and r["status"] == "succeeded"], timeout=60, message="the retry to succeed")[0]
+    assert second["attempt"] == 2 and second["trigger"] == "retry"
+    assert (second["started_at"] - first["finished_at"]).total_seconds() >= 1.5  # it waited the backoff
+    wait_for(lambda: smtp.messages, timeout=20, message="the report e-mail")
+    assert [m["To"] for m in smtp.messages] == ["board@example.com"]
+
+
+def test_a_transient_failure_gives_up_after_the_limit_and_alerts_the_owner(scheduled_runner, smtp):
+    runner, _ = scheduled_runner(QUIRE_RETRY_LIMIT="2", QUIRE_RETRY_BASE_SECONDS="1")
+    runner.fire("board")
+    wait_for(lambda: len(history.query(runner.engine, status="failed")) == 2 and smtp.messages, timeout=60,
+             message="two failed attempts and an alert")
+    attempts = sorted(history.query(runner.engine), key=lambda r: r["attempt"])
+    assert [r["attempt"] for r in attempts] == [1, 2] and attempts[1]["retry_of"] == attempts[0]["run_id"]
+    assert [(m["To"], m["X-Quire-Kind"]) for m in smtp.messages] == [("owner@example.com", "alert")]
+    assert smtp.messages[0]["X-Quire-Run"] == attempts[1]["run_id"]

@@ -24,6 +24,7 @@ from quire.config import Settings
 from quire.delivery.outbox import deliver_pending, recipients_for
 from quire.errors import QuireError, WarehouseError
 from quire.scheduler.worker import Outcome, execute_in_child
+from quire.state import outbox
 from quire.state import runs as history
 from quire.state.schema import runs as runs_table
 
@@ -178,6 +179,8 @@ class Runner:
     def deliver(self, run_id: str | None = None) -> None:
         """Send the pending outbox rows (of one run, or all); failures are recorded on the rows."""
         if not self.settings.smtp_host:
-            log.warning("e-mail delivery is off (QUIRE_SMTP_HOST is not set); the outbox keeps the messages")
+            waiting = len(outbox.pending(self.engine, run_id))
+            if waiting:
+                log.warning("e-mail delivery is off (QUIRE_SMTP_HOST is not set); %d e-mail(s) wait in the outbox", waiting)
             return
         deliver_pending(self.engine, self.settings, claimer=self.holder, run_id=run_id)
