@@ -8,7 +8,6 @@ import sys
 from datetime import datetime, timedelta
 from typing import Annotated, Optional
 
-import click
 import typer
 from rich.table import Table
 

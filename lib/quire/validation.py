@@ -18,7 +18,7 @@ def validate_project(settings: Settings) -> list[str]:
     """Every problem found, one line each; an empty list means the project is valid."""
     from quire.brand import list_brands, load_brand
     from quire.catalog import load_catalog
-    from quire.parameters import declared_parameters
+    from quire.parameters import declared_parameters, validate_parameters
 
     problems: list[str] = []
     try:
@@ -27,7 +27,9 @@ def validate_project(settings: Settings) -> list[str]:
         return [str(exc)]
     for spec in catalog.reports.values():
         try:
-            declared_parameters(spec, settings.home)
+            declared = declared_parameters(spec, settings.home)
+            if spec.schedule and spec.schedule.parameters:  # issue 5: a schedule's parameters must fit the notebook
+                validate_parameters(spec.id, declared, dict(spec.schedule.parameters))
             dirty = notebook_outputs(spec.notebook_path(settings.home))
             if dirty:
                 problems.append(f"{spec.notebook}: {dirty} cell(s) have outputs; clear them before committing")

@@ -128,11 +128,14 @@ def test_sync_replaces_changed_and_removes_deleted_schedules(tmp_path, settings_
     ("{cron: '61 * * * *'}", "cron"),
     ("{cron: '0 6 * * *', timezone: Mars/Olympus}", "time zone"),
     ("{interval_minutes: 5, interval_seconds: 5}", "exactly one"),
+    ("{interval_minutes: 5, parameters: {delya: 2}}", "unknown parameter 'delya'"),
+    ("{interval_minutes: 5, parameters: {delay: soon}}", "parameter 'delay'"),
 ])
 def test_validate_rejects_bad_schedules(tmp_path, make_env, schedule, message):
     from support import run_quire
 
     env = make_env("reports:\n  r:\n    title: x\n    notebook: notebooks/ok.ipynb\n    description: d\n    owner: o\n"
+                   "    parameters:\n      client: {type: str}\n      period: {type: period}\n      delay: {type: float}\n"
                    f"    schedule: {schedule}\n", f"sqlite:///{tmp_path / 's.db'}")
     proc = run_quire(env, "validate")
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
