@@ -8,6 +8,7 @@ logo and every chart must have decoded (``naturalWidth > 0``).
 
 from __future__ import annotations
 
+import concurrent.futures
 import shutil
 from pathlib import Path
 
@@ -52,22 +53,28 @@ def test_report_renders_offline_with_logo_and_charts(report_html):
             refused.append(url)
             route.abort()
 
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            context = browser.new_context()
-            context.set_offline(True)
-            context.route("**/*", guard)
-            page = context.new_page()
-            page.on("request", lambda request: requested.append(request.url))
-            page.goto(report_html.as_uri(), wait_until="load")
-            images = page.evaluate("""() => [...document.images].map(img => ({
-                cls: img.className, parent: img.parentElement.className, alt: img.alt,
-                complete: img.complete, width: img.naturalWidth}))""")
-            scripts = page.evaluate("() => document.scripts.length")
-            lang = page.evaluate("() => document.documentElement.lang")
-        finally:
-            browser.close()
+    def browse():
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                context = browser.new_context()
+                context.set_offline(True)
+                context.route("**/*", guard)
+                page = context.new_page()
+                page.on("request", lambda request: requested.append(request.url))
+                page.goto(report_html.as_uri(), wait_until="load")
+                return (page.evaluate("""() => [...document.images].map(img => ({
+                            cls: img.className, parent: img.parentElement.className, alt: img.alt,
+                            complete: img.complete, width: img.naturalWidth}))"""),
+                        page.evaluate("() => document.scripts.length"),
+                        page.evaluate("() => document.documentElement.lang"))
+            finally:
+                browser.close()
+
+    # Playwright's sync API refuses to run where an asyncio loop is running (another test may
+    # have left one in this thread): a thread of its own has none.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        images, scripts, lang = pool.submit(browse).result(timeout=120)
     assert refused == []
     assert [u for u in requested if not u.startswith(("file:", "data:"))] == []
     assert scripts == 0 and lang == "en"
