@@ -119,3 +119,14 @@ def test_smtp_5xx_is_reported_at_once_and_not_resent(setup, smtp, tmp_path):
     smtp.always = None
     assert run_quire(env, "deliver").stdout.strip() == "nothing to deliver"  # failed stays failed without --retry
     assert not smtp.messages
+
+
+def test_smtp_server_down_is_retried_then_reported(make_env, state_url, settings_for, tmp_path):
+    from sched_support import free_port
+
+    settings = settings_for(make_env(CATALOG, state_url, free_port()))  # nothing listens on this port
+    engine = open_state(state_url)
+    run_id = _published_run(engine, settings, tmp_path)
+    result = deliver_pending(engine, settings, claimer="a")
+    assert len(result.failed) == 2 and not result.sent
+    assert all("unreachable" in r["last_error"] and r["status"] == "failed" for r in _rows(engine, run_id).values())
