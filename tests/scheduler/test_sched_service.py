@@ -169,7 +169,7 @@ def test_two_schedulers_on_one_database_run_each_due_time_once(make_env, state_u
     for client in MUNICIPALITIES:
         times = sorted(r["created_at"] for r in rows if r["client"] == client and r["trigger"] == "schedule")
         gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
-        assert gaps and min(gaps) >= 2.5, gaps
+        assert gaps and min(gaps) >= 1.5, gaps  # a due time run twice would show as a gap near 0
     # A run cancelled by the first scheduler's stop is run again exactly once.
     for cancelled in [r for r in rows if r["status"] == "cancelled"]:
         assert len([r for r in rows if r["retry_of"] == cancelled["run_id"]]) == 1
