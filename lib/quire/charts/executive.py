@@ -60,8 +60,14 @@ def bridge_waterfall(bridge_frame: pd.DataFrame, title_start: str, title_end: st
     for i, amount in enumerate(amounts):
         label = short_money(amount) if i in (0, len(amounts) - 1) else f"{'+' if amount >= 0 else '−'}{short_money(abs(amount))}"
         ax.annotate(label, (i, bottoms[i] + heights[i]), ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
-    low = min(b for b in bottoms[1:-1]) if len(bottoms) > 2 else 0
-    ax.set_ylim(bottom=max(0.0, low - (amounts[0] - low) * 0.6 if low > 0 else 0.0))
+    # Movements are a few percent of MRR: from zero they would be slivers. The axis starts below the
+    # lowest point by half the chart's span, so the start and end bars stay clearly visible, and says so.
+    low = min([amounts[0], amounts[-1], *bottoms[1:-1]])
+    span = max(b + h for b, h in zip(bottoms, heights, strict=True)) - low or abs(low) * 0.1 or 1.0
+    bottom = max(0.0, low - 0.5 * span)
+    ax.set_ylim(bottom=bottom)
+    if bottom > 0:
+        ax.text(0.0, 1.02, f"Axis starts at {short_money(bottom)}", transform=ax.transAxes, fontsize=7, color="#666666")
     money_axis(ax)
     moves = ", ".join(f"{s.lower()} {'+' if a >= 0 else '−'}{short_money(abs(a))}" for s, a in zip(steps[1:-1], amounts[1:-1], strict=True))
     alt = f"Waterfall chart of the MRR bridge from {short_money(amounts[0])} at {title_start} to {short_money(amounts[-1])} at {title_end}: {moves}."
@@ -79,6 +85,7 @@ def rate_trend(history: pd.DataFrame, columns: dict[str, str], *, ylabel: str, r
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_ylabel(ylabel)
     ax.tick_params(axis="x", rotation=45, labelsize=7)
+    ax.set_xticks(range(0, len(history), -(-len(history) // 8)))  # at most 8 period labels: they must stay legible
     ax.legend(frameon=False, fontsize=8)
     latest = history.iloc[-1]
     alt = f"Line chart of {', '.join(columns.values())} by period from {history['period'].iloc[0]} to {latest['period']}; latest " + ", ".join(
