@@ -193,6 +193,7 @@ def serve_apps(
     preheat: Annotated[bool, typer.Option(help="Keep pre-rendered kernels ready for each app.")] = True,
     pool_size: Annotated[int, typer.Option(min=0, max=8, help="Preheated kernels per app.")] = 1,
     cull_idle_timeout: Annotated[int, typer.Option(min=0, help="Seconds before an idle kernel without a page is shut down (0: never).")] = 600,
+    cull_interval: Annotated[int, typer.Option(min=1, help="Seconds between two checks for idle kernels.")] = 60,
     base_url: Annotated[str, typer.Option(help="URL prefix when served under a path of a reverse proxy, e.g. /apps/.")] = "/",
 ) -> None:
     """Serve the stakeholder apps (Voilà) with a landing page listing the apps and the latest runs."""
@@ -200,7 +201,7 @@ def serve_apps(
 
     base = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
     opts = ServeOptions(ip=ip, port=port, auth=not no_auth, client=client, preheat=preheat, pool_size=pool_size,
-                        cull_idle_timeout=cull_idle_timeout, base_url=base)
+                        cull_idle_timeout=cull_idle_timeout, cull_interval=cull_interval, base_url=base)
     if no_auth:
         err.print("[yellow]warning:[/yellow] --no-auth: anyone who can reach this port can use the apps", highlight=False)
 

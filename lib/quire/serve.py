@@ -10,8 +10,8 @@ extension, whose kernel websocket accepts ``execute_request``) with
   ``/archive/<report>/<day>/<run>/report.{html,pdf}`` (published runs only, nothing else
   under ``outputs/``) and ``/quire/...`` (stylesheets, brand logo);
 * token authentication on by default, preheated kernels (a pool per app) and culling of
-  idle kernels — a closed page does not free its kernel (voila#1458), the culler does;
-  kernels still waiting in the pool are never culled.
+  idle kernels — a closed page does not free its kernel (voila#1458), the culler does
+  (Voilà's pooling kernel manager already spares the kernels waiting in the pool).
 
 Client-facing mode (``--client SLUG``) serves the client app only, pinned to that client
 through :data:`quire.apps.base.TENANT_ENV` in every kernel's environment, and the landing
@@ -31,7 +31,6 @@ from typing import Any
 
 import jinja2
 from jupyter_server.base.handlers import JupyterHandler
-from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from tornado import web
 from traitlets import Dict, List, Unicode
 from traitlets.config import Config
@@ -72,23 +71,6 @@ class ServeOptions:
     apps: list[str] = field(default_factory=lambda: list(APPS))
 
 
-class PoolAwareKernelManager(AsyncMappingKernelManager):
-    """Culls idle kernels, except those preheated and still waiting in Voilà's pool for a visitor."""
-
-    def _pooled(self) -> set[str]:
-        ids = set()
-        for pool in getattr(self, "_pools", {}).values():
-            for task in pool:
-                if task.done() and not task.cancelled() and task.exception() is None:
-                    ids.add(task.result().get("kernel_id"))
-        return ids
-
-    async def cull_kernel_if_idle(self, kernel_id: str) -> None:
-        if kernel_id in self._pooled():
-            return None
-        return await super().cull_kernel_if_idle(kernel_id)
-
-
 class QuireRenderHandler(TornadoVoilaHandler):
     """Voilà's render handler restricted to the apps this server serves (a 404 for any other path)."""
 
@@ -110,6 +92,11 @@ class QuireHandler(JupyterHandler):
     @property
     def quire(self) -> dict[str, Any]:
         return self.settings["quire"]
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        # jupyter_server's error page needs its own static files, which this server does not have.
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish(f"{status_code}: {self._reason}\n")
 
 
 class LandingHandler(QuireHandler):
@@ -319,10 +306,13 @@ def build_app(opts: ServeOptions, settings: Settings) -> tuple[QuireVoila, str]:
     c.VoilaConfiguration.theme = "light"
     c.VoilaConfiguration.strip_sources = True
     c.VoilaConfiguration.show_tracebacks = False
+    # Every lab extension is a few more scripts for each visitor to load: the apps need the widgets only.
+    c.VoilaConfiguration.extension_denylist = ["jupyterlab_pygments", "@voila-dashboards/jupyterlab-preview"]
     c.VoilaConfiguration.preheat_kernel = opts.preheat
     c.VoilaConfiguration.default_pool_size = opts.pool_size
-    c.VoilaConfiguration.multi_kernel_manager_class = PoolAwareKernelManager
     # Voilà's pool preheats every notebook under root_dir; in client-facing mode only the client app.
+    # Refill the pool a few seconds after a kernel is handed out, not while its page is still loading.
+    c.VoilaKernelManager.fill_delay = 5
     c.VoilaKernelManager.preheat_denylist = [f"{a}.ipynb" for a in APPS if a not in apps]
     c.MappingKernelManager.cull_idle_timeout = opts.cull_idle_timeout
     c.MappingKernelManager.cull_interval = opts.cull_interval

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import pytest
-from conftest import DAY, RUNS
+from conftest import DAY, RUNS, open_app
 
 EXECUTIVE_RUN = f"executive/{DAY}/{RUNS[0][1]}"
 
@@ -90,8 +90,7 @@ async def _probe(url: str, code: str, wait: float = 15.0) -> list[str]:
 
 def test_execute_request_from_the_browser_does_not_run(server, page, tmp_path):
     page.goto(server.url("/"))
-    page.goto(server.url("/voila/render/executive.ipynb", token=False), wait_until="commit")
-    page.wait_for_selector(".q-app-output .q-chart img", timeout=60_000)
+    open_app(page, server.url("/voila/render/executive.ipynb", token=False), "executive-ws")
     kernel_id = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
     marker = tmp_path / "ran.txt"
     url = f"ws://{server.host}:{server.port}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}&token={server.token}"

@@ -14,6 +14,7 @@ keeps the last good value. Nothing from a widget message is ever evaluated.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
@@ -183,6 +184,9 @@ class App:
     def show(self) -> "App":
         """Compute the first view; the notebook's last expression then displays the app."""
         self.refresh()
+        # One line on the kernel's own stderr, which is the server's log: with preheating, Voilà
+        # reports a pool "filled" once a kernel has started, not once the app has rendered.
+        print(f"[quire] {type(self).__name__} ready in {self.last_seconds:.1f} s", file=sys.__stderr__, flush=True)
         return self
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
