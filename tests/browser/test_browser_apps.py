@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import ARTIFACTS, DAY, RUNS, open_app
+from browser_support import ARTIFACTS, DAY, RUNS, open_app
 
 # app -> (picker to change, option label to pick on the tiny warehouse)
 CHANGES = {

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import pytest
-from conftest import DAY, RUNS, open_app
+from browser_support import DAY, RUNS, open_app
 
 EXECUTIVE_RUN = f"executive/{DAY}/{RUNS[0][1]}"
 

@@ -1,0 +1,149 @@
+"""Helpers of the browser tests: a real ``quire serve`` subprocess and Debian's chromium through Playwright.
+
+Each server runs on a free 127.0.0.1 port against the tiny warehouse, with an outputs
+folder holding a few published runs (written here: a run's files and ``run.json``, as the
+pipeline publishes them). Screenshots go to ``tests/artifacts/browser/`` (git-ignored).
+Every wait is bounded; a server that does not come up fails the test with its log.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+TOKEN = "browser-test-token-3f9a"
+DAY = "2026-11-02"
+
+# Published runs the landing page must list: (report, run id, client slug, client name, period)
+RUNS = [
+    ("executive", "20261102T060000Z-aaaaaa", None, None, "October 2026"),
+    ("cohort", "20261102T060100Z-bbbbbb", None, None, "October 2026"),
+    ("client", "20261102T060200Z-cccccc-quantalane-health", "quantalane-health", "Quantalane Health", "October 2026"),
+    ("client", "20261102T060300Z-dddddd-riverton-realty", "riverton-realty", "Riverton Realty", "October 2026"),
+]
+
+
+@dataclass
+class Server:
+    """A running ``quire serve``: where it listens, its token and log, and the outputs it serves."""
+
+    base: str
+    host: str
+    port: int
+    token: str
+    outputs: Path
+    log: Path
+    process: subprocess.Popen
+
+    def url(self, path: str, token: bool = True) -> str:
+        sep = "&" if "?" in path else "?"
+        return f"{self.base}{path}" + (f"{sep}token={self.token}" if token else "")
+
+    def get(self, path: str, token: bool = True) -> http.client.HTTPResponse:
+        """A raw GET (no redirect following, the path sent as given: ``..`` and %-escapes included)."""
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        target = path + ((("&" if "?" in path else "?") + f"token={self.token}") if token else "")
+        conn.request("GET", target)
+        response = conn.getresponse()
+        response.body = response.read()
+        conn.close()
+        return response
+
+
+def open_app(page, url: str, name: str, first_try_ms: int = 30_000, retry_ms: int = 60_000) -> float:
+    """Open an app page and wait (bounded) for its first chart; the seconds it took.
+
+    Known fragility: now and then (about one visit in fifteen on a loaded two-CPU machine) a
+    page served from Voilà's preheated pool stays at "Executing 1 of 2" — its HTML stream
+    stops after the first cell. A reload gets a working page, so this tries once more after
+    ``first_try_ms``, keeps a screenshot of the stalled page and says so in the test output.
+    """
+    t0 = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    try:
+        page.wait_for_selector(".q-app-output .q-chart img", timeout=first_try_ms)
+        return time.perf_counter() - t0
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"{name}-stalled.png"), full_page=True)
+        print(f"\n{name}: no chart after {first_try_ms / 1000:.0f} s (spinner: "
+              f"{page.locator('#loading_text').all_inner_texts()}); reloading once")
+    t0 = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    try:
+        page.wait_for_selector(".q-app-output .q-chart img", timeout=retry_ms)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"{name}-timeout.png"), full_page=True)
+        raise AssertionError(f"{name}: no chart within {retry_ms / 1000:.0f} s after a reload; console:\n"
+                             + "\n".join(page.console[-30:])) from None
+    return time.perf_counter() - t0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def publish_fake_runs(outputs: Path) -> None:
+    """Write published run folders (report.html, report.pdf, report.ipynb, run.json) as the pipeline does."""
+    for report, run_id, slug, name, period in RUNS:
+        folder = outputs / report / DAY / run_id
+        folder.mkdir(parents=True)
+        (folder / "report.html").write_text(f"<!DOCTYPE html><title>{report}</title><h1>{report} {name or ''}</h1>",
+                                            encoding="utf-8")
+        (folder / "report.pdf").write_bytes(b"%PDF-1.4\n% test\n")
+        (folder / "report.ipynb").write_text("{}", encoding="utf-8")
+        (folder / "run.json").write_text(json.dumps({
+            "run_id": run_id, "report": report, "status": "succeeded", "period": period, "client": slug,
+            "client_name": name, "started_at": f"{DAY}T06:00:00+00:00", "finished_at": f"{DAY}T06:00:05+00:00"}),
+            encoding="utf-8")
+    # Things under outputs/ that must never be served.
+    (outputs / ".quire").mkdir(exist_ok=True)
+    (outputs / ".quire" / "state.sqlite").write_bytes(b"secret state")
+
+
+def start_server(env: dict[str, str], outputs: Path, log: Path, *args: str, pools: int, timeout: float = 120) -> Server:
+    """Start ``quire serve`` and wait (bounded) until it answers and ``pools`` preheated apps have rendered."""
+    port = free_port()
+    env = {**env, "QUIRE_OUTPUTS": str(outputs), "QUIRE_SERVE_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
+    handle = log.open("w")
+    process = subprocess.Popen([sys.executable, "-m", "quire.cli", "serve", "--port", str(port), *args],
+                               env=env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
+    server = Server(f"http://127.0.0.1:{port}", "127.0.0.1", port, TOKEN, outputs, log, process)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"quire serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        text = log.read_text()
+        # Voilà logs a pool "filled" when its kernels have started; the app logs "[quire] … ready" once rendered.
+        if text.count("[quire] ") >= pools and "Quire apps" in text:
+            try:
+                if server.get("/quire/static/app.css", token=False).status == 200:
+                    return server
+            except OSError:
+                pass
+        time.sleep(0.25)
+    stop_server(server)
+    pytest.fail(f"quire serve was not ready within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait(timeout=10)
