@@ -26,8 +26,11 @@ app = typer.Typer(help="Quire: parameterized notebooks rendered to branded HTML 
 warehouse_app = typer.Typer(help="Build or inspect the warehouse.", no_args_is_help=True)
 app.add_typer(warehouse_app, name="warehouse")
 # soft_wrap: paths and messages stay on one line whatever the terminal width (scripts grep them).
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Piped or logged output has no terminal width; Rich would assume 80 columns and squeeze tables
+# into one letter per line, so it gets room for a run id, a path and an error side by side.
+_PIPED_WIDTH = 240
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else _PIPED_WIDTH)
+err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else _PIPED_WIDTH)
 
 
 @app.command("list")

@@ -13,12 +13,10 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
 from quire.brand import Brand, contrast_ratio, list_brands, load_brand
 
 brand_app = typer.Typer(help="Check brand kits.", no_args_is_help=True)
-out = Console(soft_wrap=True)
 
 #: WCAG 2.1 SC 1.4.11: graphical objects (chart series) need 3:1 against their background.
 CHART_CONTRAST = 3.0
@@ -119,6 +117,7 @@ def check(
                                                    "(default outputs/.quire/brand-check/NAME).")] = None,
 ) -> None:
     """Validate one brand kit and render a sample page in it (HTML and PDF)."""
+    from quire.cli import out
     from quire.config import get_settings
 
     settings = get_settings()
