@@ -123,11 +123,6 @@ def state_url(request, tmp_path) -> str:
     return _new_pg_database(request.getfixturevalue("pg_server"))
 
 
-@pytest.fixture
-def sqlite_state_url(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'state.db'}"
-
-
 # ---------------------------------------------------------------------------------------------- a project
 @pytest.fixture
 def make_env(tiny_warehouse, tmp_path):

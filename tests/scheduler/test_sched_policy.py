@@ -77,8 +77,9 @@ def _catalog(tmp_path, grace: int):
 
 
 @pytest.mark.parametrize(("grace", "expected_runs"), [(3600, 1), (600, 0)])
-def test_downtime_over_several_due_times_gives_one_catch_up_run(tmp_path, settings_for, make_env, grace, expected_runs):
-    url = f"sqlite:///{tmp_path / 'state.db'}"
+def test_downtime_over_several_due_times_gives_one_catch_up_run(tmp_path, settings_for, make_env, state_url, grace,
+                                                                expected_runs):
+    url = state_url  # APScheduler's job store on SQLite and on PostgreSQL
     settings = settings_for(make_env("reports: {}\n", url))
     engine, catalog = open_state(url), _catalog(tmp_path, grace)
     start = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)

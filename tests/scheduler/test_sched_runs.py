@@ -28,10 +28,10 @@ def _entry(rid: str, notebook: str, timeout: int) -> str:
 
 
 @pytest.fixture
-def runner(make_env, sqlite_state_url, smtp, settings_for):
+def runner(make_env, state_url, smtp, settings_for):
     catalog = CATALOG_HEAD + _entry("looping", "loop", 8) + _entry("raising", "boom", 120)
-    settings = settings_for(make_env(catalog, sqlite_state_url, smtp.port))
-    runner = Runner(settings, open_state(sqlite_state_url), "test-runner", scheduler=None)
+    settings = settings_for(make_env(catalog, state_url, smtp.port))
+    runner = Runner(settings, open_state(state_url), "test-runner", scheduler=None)
     yield runner
     runner.stop()
 
@@ -84,16 +84,16 @@ def _board(rid: str = "board") -> str:
 
 
 @pytest.fixture
-def scheduled_runner(make_env, sqlite_state_url, smtp, settings_for, tmp_path):
+def scheduled_runner(make_env, state_url, smtp, settings_for, tmp_path):
     """A runner wired to a real APScheduler (for its retry jobs), with a warehouse that is not there yet."""
     from quire.scheduler.service import build_scheduler
 
     missing = tmp_path / "later" / "warehouse.duckdb"
 
     def start(**extra):
-        settings = settings_for(make_env(CATALOG_HEAD + _board(), sqlite_state_url, smtp.port,
+        settings = settings_for(make_env(CATALOG_HEAD + _board(), state_url, smtp.port,
                                          QUIRE_WAREHOUSE_URL=f"duckdb:///{missing}", **extra))
-        engine = open_state(sqlite_state_url)
+        engine = open_state(state_url)
         scheduler = build_scheduler(engine, settings)
         scheduler.start()
         runner = Runner(settings, engine, "test-runner", scheduler)

@@ -71,16 +71,16 @@ def test_orphans_are_live_runs_whose_process_is_gone(state_url):
 
 
 @pytest.mark.slow
-def test_quire_run_records_manual_runs(make_env, sqlite_state_url):
+def test_quire_run_records_manual_runs(make_env, state_url):
     from sched_support import CATALOG_HEAD, client_report
 
     from support import run_quire
 
-    env = make_env(CATALOG_HEAD + client_report(), sqlite_state_url)
+    env = make_env(CATALOG_HEAD + client_report(), state_url)
     ok = run_quire(env, "run", "clientmail", "-p", "client=town-of-fairdale")
     assert ok.returncode == 0, ok.stderr
     bad = run_quire(env, "run", "clientmail", "-p", "client=town-of-fairdale", "-p", "delay=-1")
     assert bad.returncode == 2  # a parameter error: nothing ran, nothing recorded
-    [run] = history.query(open_state(sqlite_state_url))
+    [run] = history.query(open_state(state_url))
     assert run["trigger"] == "manual" and run["status"] == "succeeded" and run["client"] == "town-of-fairdale"
     assert run["output_folder"].endswith(run["run_id"]) and run["run_id"] in ok.stdout
