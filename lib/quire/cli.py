@@ -137,14 +137,10 @@ def _run_plans(plans: list[RunPlan]) -> int:
 def list_clients() -> None:
     """List the warehouse's clients (slug, sector, brand, status) for -p client=… and --clients."""
     from quire.warehouse import queries
-    from quire.warehouse.engine import engine
+    from quire.warehouse.engine import connection
 
-    eng = engine(get_settings().warehouse)
-    try:
-        with eng.connect() as conn:
-            frame = queries.clients(conn)
-    finally:
-        eng.dispose()
+    with connection(get_settings().warehouse) as conn:
+        frame = queries.clients(conn)
     table = Table("slug", "name", "sector", "plan", "region", "brand", "status")
     for row in frame.itertuples():
         table.add_row(row.slug, row.name, row.sector, row.plan, row.region, row.brand, row.status)

@@ -138,6 +138,7 @@ def check(
 @brand_app.command("list")
 def list_kits() -> None:
     """List the brand kits."""
+    from quire.cli import out
     from quire.config import get_settings
 
     for key in list_brands(get_settings().templates_dir):

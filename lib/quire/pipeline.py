@@ -94,27 +94,23 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
     if not kinds:
         return params, None
     from quire.warehouse import queries
-    from quire.warehouse.engine import engine as warehouse_engine
+    from quire.warehouse.engine import connection
 
     resolved, tenant = dict(params), None
-    eng = warehouse_engine(settings.warehouse)
-    try:
-        with eng.connect() as conn:
-            for name, kind in kinds.items():
-                if kind == "period":
-                    first, last = queries.data_range(conn)
-                    resolved[name] = resolve_period(params[name], first_month=first, last_month=last, parameter=name).key
-                elif kind == "client":
-                    row = queries.client_by_slug(conn, params[name]) if params[name] else None
-                    if row is None:
-                        _unknown(name, params[name], queries.clients(conn)["slug"].tolist(), "client", "quire clients")
-                    tenant = Tenant(row["slug"], row["name"], row["brand"])
-                else:
-                    known = queries.experiments(conn)["key"].tolist()
-                    if params[name] not in known:
-                        _unknown(name, params[name], known, "experiment", None)
-    finally:
-        eng.dispose()
+    with connection(settings.warehouse) as conn:
+        for name, kind in kinds.items():
+            if kind == "period":
+                first, last = queries.data_range(conn)
+                resolved[name] = resolve_period(params[name], first_month=first, last_month=last, parameter=name).key
+            elif kind == "client":
+                row = queries.client_by_slug(conn, params[name]) if params[name] else None
+                if row is None:
+                    _unknown(name, params[name], queries.clients(conn)["slug"].tolist(), "client", "quire clients")
+                tenant = Tenant(row["slug"], row["name"], row["brand"])
+            else:
+                known = queries.experiments(conn)["key"].tolist()
+                if params[name] not in known:
+                    _unknown(name, params[name], known, "experiment", None)
     return resolved, tenant
 
 
@@ -224,15 +220,11 @@ def fan_out_clients(filters: dict[str, str], settings: Settings | None = None) -
     that list what exists.
     """
     from quire.warehouse import queries
-    from quire.warehouse.engine import engine as warehouse_engine
+    from quire.warehouse.engine import connection
 
     settings = settings or get_settings()
-    eng = warehouse_engine(settings.warehouse)
-    try:
-        with eng.connect() as conn:
-            clients = queries.clients(conn)
-    finally:
-        eng.dispose()
+    with connection(settings.warehouse) as conn:
+        clients = queries.clients(conn)
     active = clients[clients["status"] == "active"]
     for field_name, value in filters.items():
         if field_name not in FAN_OUT_FIELDS:

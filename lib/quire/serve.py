@@ -254,14 +254,10 @@ def app_cards(settings: Settings, apps: list[str]) -> list[dict[str, str]]:
 def check_client(slug: str, settings: Settings) -> tuple[str, str]:
     """(name, brand) of the active client ``slug``; a one-line ParameterError otherwise."""
     from quire.warehouse import queries
-    from quire.warehouse.engine import engine
+    from quire.warehouse.engine import connection
 
-    eng = engine(settings.warehouse)
-    try:
-        with eng.connect() as conn:
-            row = queries.client_by_slug(conn, slug)
-    finally:
-        eng.dispose()
+    with connection(settings.warehouse) as conn:
+        row = queries.client_by_slug(conn, slug)
     if row is None or row["status"] != "active":
         raise ParameterError(f"--client: no active client {slug!r} in the warehouse; `quire clients` lists them",
                              parameter="client")

@@ -15,7 +15,6 @@ import io
 import os
 import re
 import subprocess
-from pathlib import Path
 
 import duckdb
 import nbformat

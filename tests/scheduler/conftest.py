@@ -13,12 +13,9 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
-import time
 from collections import deque
 from pathlib import Path
 

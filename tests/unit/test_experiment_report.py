@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 from scipy import stats
 
-from quire.display import KPIS_MIME, Callout, Chart, Grid, Section
+from quire.display import KPIS_MIME, Callout, Chart, Section
 from quire.errors import ParameterError
 from quire.reports import experiment as er
 from quire.warehouse import experiment_queries

@@ -14,7 +14,7 @@ from quire.apps.base import App, AppInputError, period_options, pinned_client
 from quire.config import get_settings
 from quire.reports import client as client_report
 from quire.warehouse import queries
-from quire.warehouse.engine import engine
+from quire.warehouse.engine import connection
 
 
 class ClientApp(App):
@@ -22,20 +22,16 @@ class ClientApp(App):
 
     def __init__(self, url: str | None = None, pinned: str | None = None) -> None:
         url = url or get_settings().warehouse
-        eng = engine(url)
-        try:
-            with eng.connect() as conn:
-                first, last = queries.data_range(conn)
-                if pinned is not None:
-                    row = queries.client_by_slug(conn, pinned)
-                    if row is None:
-                        # The slug is the server's own setting; say so without listing other clients.
-                        raise AppInputError(f"this server is pinned to client {pinned!r}, which is not in the warehouse")
-                    clients = None
-                else:
-                    clients = queries.clients(conn)
-        finally:
-            eng.dispose()
+        with connection(url) as conn:
+            first, last = queries.data_range(conn)
+            if pinned is not None:
+                row = queries.client_by_slug(conn, pinned)
+                if row is None:
+                    # The slug is the server's own setting; say so without listing other clients.
+                    raise AppInputError(f"this server is pinned to client {pinned!r}, which is not in the warehouse")
+                clients = None
+            else:
+                clients = queries.clients(conn)
         periods = period_options(first, last)
         choices = {"period": ("Period", periods, periods[0][1])}
         if clients is not None:

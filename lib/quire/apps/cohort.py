@@ -8,7 +8,7 @@ from quire.apps.base import App, period_options
 from quire.config import get_settings
 from quire.reports import cohort
 from quire.warehouse import queries
-from quire.warehouse.engine import engine
+from quire.warehouse.engine import connection
 
 GRANULARITIES = [("Monthly cohorts", "month"), ("Weekly cohorts", "week")]
 ACTIVATION_DAYS = 7
@@ -20,12 +20,8 @@ class CohortApp(App):
 
     def __init__(self, url: str | None = None) -> None:
         url = url or get_settings().warehouse
-        eng = engine(url)
-        try:
-            with eng.connect() as conn:
-                first, last = queries.data_range(conn)
-        finally:
-            eng.dispose()
+        with connection(url) as conn:
+            first, last = queries.data_range(conn)
         periods = period_options(first, last, quarters=0)
         super().__init__({"granularity": ("Cohorts", GRANULARITIES, "month"),
                           "behaviour": ("Users", BEHAVIOURS, "all"),

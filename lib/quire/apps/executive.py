@@ -10,7 +10,7 @@ from quire.config import get_settings
 from quire.display import ReportHeader
 from quire.reports import executive
 from quire.warehouse import queries
-from quire.warehouse.engine import engine
+from quire.warehouse.engine import connection
 
 SEGMENT_FIELDS = ("sector", "plan")
 ALL = "all"
@@ -42,13 +42,9 @@ class ExecutiveApp(App):
 
     def __init__(self, url: str | None = None) -> None:
         url = url or get_settings().warehouse
-        eng = engine(url)
-        try:
-            with eng.connect() as conn:
-                first, last = queries.data_range(conn)
-                clients = queries.clients(conn)
-        finally:
-            eng.dispose()
+        with connection(url) as conn:
+            first, last = queries.data_range(conn)
+            clients = queries.clients(conn)
         periods = period_options(first, last)
         super().__init__({"period": ("Period", periods, periods[0][1]),
                           "segment": ("Segment", segment_options(clients), ALL)}, url=url)

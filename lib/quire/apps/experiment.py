@@ -8,7 +8,7 @@ from quire.apps.base import App
 from quire.config import get_settings
 from quire.reports import experiment as experiment_report
 from quire.warehouse import queries
-from quire.warehouse.engine import engine
+from quire.warehouse.engine import connection
 
 
 class ExperimentApp(App):
@@ -16,12 +16,8 @@ class ExperimentApp(App):
 
     def __init__(self, url: str | None = None) -> None:
         url = url or get_settings().warehouse
-        eng = engine(url)
-        try:
-            with eng.connect() as conn:
-                frame = queries.experiments(conn)
-        finally:
-            eng.dispose()
+        with connection(url) as conn:
+            frame = queries.experiments(conn)
         frame = frame.sort_values("started_on", ascending=False)
         options = [(f"{name} ({key})", key) for name, key in zip(frame["name"], frame["key"], strict=True)]
         super().__init__({"experiment": ("Experiment", options, options[0][1])}, url=url)

@@ -140,7 +140,7 @@ def conversion_panels(table: pd.DataFrame, comparisons: pd.DataFrame, level: flo
     rows = comparisons.itertuples()
     alt = (f"Two-panel interval chart. Left: conversion rate per variant with {level:.0%} confidence intervals — "
            + "; ".join(f"{r.variant} {pct(r.rate)} ({pct(r.rate_ci_low)} to {pct(r.rate_ci_high)})" for r in table.itertuples())
-           + f". Right: lift of each treatment over the control in percentage points, with a line at zero — "
+           + ". Right: lift of each treatment over the control in percentage points, with a line at zero — "
            + "; ".join(f"{r.variant} {pts(r.diff)} ({pts(r.ci_low)} to {pts(r.ci_high)}, "
                        f"{'significant' if r.significant else 'not significant'}{adjusted_label})" for r in rows))
     return to_chart(fig, alt + ".")

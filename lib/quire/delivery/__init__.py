@@ -57,7 +57,7 @@ def register(cls: type[Deliverer]) -> type[Deliverer]:
 
 def get_deliverer(name: str, settings: Settings) -> Deliverer:
     """An instance of the deliverer ``name``; a :class:`ConfigError` lists the known ones."""
-    import quire.delivery.smtp  # noqa: F401  (registers itself)
+    import quire.delivery.smtp  # noqa: F401  (imported for its side effect: it registers itself)
 
     try:
         return DELIVERERS[name](settings)

@@ -27,14 +27,10 @@ FINAL_FAILURES = ("failed", "timed_out")
 def client_contact(slug: str, settings: Settings) -> str | None:
     """The contact e-mail of the client ``slug`` (looked up by that slug only), or None."""
     from quire.warehouse import queries
-    from quire.warehouse.engine import engine as warehouse_engine
+    from quire.warehouse.engine import connection
 
-    eng = warehouse_engine(settings.warehouse)
-    try:
-        with eng.connect() as conn:
-            row = queries.client_by_slug(conn, slug)
-    finally:
-        eng.dispose()
+    with connection(settings.warehouse) as conn:
+        row = queries.client_by_slug(conn, slug)
     if row is None or row["slug"] != slug:  # the recipient must belong to this run's client, never another
         return None
     return str(row["contact_email"]).strip() or None

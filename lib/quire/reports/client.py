@@ -24,7 +24,7 @@ import pandas as pd
 from quire.chart_style import use_brand
 from quire.charts import client as charts
 from quire.config import get_settings
-from quire.display import Callout, Grid, KpiCards, ReportHeader, Section, Table
+from quire.display import Callout, KpiCards, ReportHeader, Section, Table
 from quire.errors import ParameterError
 from quire.glossary import glossary
 from quire.metrics import engagement as eng

@@ -44,7 +44,7 @@ from quire.metrics.cohorts import (
 from quire.metrics.kpi import Kpi, format_value
 from quire.periods import Period, add_months, month_start, resolve_period
 from quire.warehouse import cohort_queries, queries
-from quire.warehouse.engine import engine
+from quire.warehouse.engine import connection
 
 BEHAVIOURS = ("all", "activated")
 ACTIVATION_EVENT = "activation"
@@ -118,22 +118,18 @@ def load(period: str = "latest", granularity: str = "month", cohorts: int = 12, 
     Raises :class:`ParameterError` for a period outside the data (e.g. in the future).
     """
     check_parameters(granularity, cohorts)
-    eng = engine(url or get_settings().warehouse)
-    try:
-        with eng.connect() as conn:
-            first, last = queries.data_range(conn)
-            p = resolve_period(period, first_month=first, last_month=last)
-            as_of = p.end
-            oldest, newest = cohort_window(as_of, granularity, cohorts)
-            last_day = cohort_end(newest, granularity)
-            return CohortData(
-                period=p, granularity=granularity, as_of=as_of, first_cohort=oldest, last_cohort=newest,
-                requested=cohorts,
-                users=cohort_queries.cohort_users(conn, oldest, last_day),
-                events=cohort_queries.cohort_events(conn, oldest, last_day, as_of, READ_EVENTS),
-            )
-    finally:
-        eng.dispose()
+    with connection(url or get_settings().warehouse) as conn:
+        first, last = queries.data_range(conn)
+        p = resolve_period(period, first_month=first, last_month=last)
+        as_of = p.end
+        oldest, newest = cohort_window(as_of, granularity, cohorts)
+        last_day = cohort_end(newest, granularity)
+        return CohortData(
+            period=p, granularity=granularity, as_of=as_of, first_cohort=oldest, last_cohort=newest,
+            requested=cohorts,
+            users=cohort_queries.cohort_users(conn, oldest, last_day),
+            events=cohort_queries.cohort_events(conn, oldest, last_day, as_of, READ_EVENTS),
+        )
 
 
 def pooled_rate(matrix: RetentionMatrix, age: int) -> float:

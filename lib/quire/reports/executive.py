@@ -23,7 +23,7 @@ from quire.glossary import glossary
 from quire.metrics.kpi import Kpi
 from quire.periods import Period, add_months, parse_period, resolve_period
 from quire.warehouse import queries
-from quire.warehouse.engine import engine
+from quire.warehouse.engine import connection
 
 HISTORY_PERIODS = 12  # trailing periods used for the alert baselines and retention trend
 AT_RISK_ROWS = 10
@@ -49,24 +49,20 @@ class ExecutiveData:
 
 def load(period: str, url: str | None = None) -> ExecutiveData:
     """Read the period's data (and the history its comparisons need) from the warehouse."""
-    eng = engine(url or get_settings().warehouse)
-    try:
-        with eng.connect() as conn:
-            first, last = queries.data_range(conn)
-            p = resolve_period(period, first_month=first, last_month=last)
-            since = max(first, add_months(p.start, -HISTORY_PERIODS * p.n_months))
-            end = p.end
-            return ExecutiveData(
-                period=p, first_month=first,
-                clients=queries.clients(conn),
-                movements=queries.mrr_movements(conn, until=p.last_month),
-                projects=queries.projects(conn, since, end),
-                surveys=queries.survey_responses(conn, since, end),
-                usage=queries.product_usage(conn, end - timedelta(weeks=16), end),
-                tickets=queries.support_tickets(conn, end - timedelta(days=120), end),
-            )
-    finally:
-        eng.dispose()
+    with connection(url or get_settings().warehouse) as conn:
+        first, last = queries.data_range(conn)
+        p = resolve_period(period, first_month=first, last_month=last)
+        since = max(first, add_months(p.start, -HISTORY_PERIODS * p.n_months))
+        end = p.end
+        return ExecutiveData(
+            period=p, first_month=first,
+            clients=queries.clients(conn),
+            movements=queries.mrr_movements(conn, until=p.last_month),
+            projects=queries.projects(conn, since, end),
+            surveys=queries.survey_responses(conn, since, end),
+            usage=queries.product_usage(conn, end - timedelta(weeks=16), end),
+            tickets=queries.support_tickets(conn, end - timedelta(days=120), end),
+        )
 
 
 def period_kpis(data: ExecutiveData, period: Period) -> dict[str, float | None]:

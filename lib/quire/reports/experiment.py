@@ -35,7 +35,7 @@ from quire.metrics.experiments import (ADJUSTMENTS, METRIC_LABELS, SRM_ALPHA, Cu
                                        PowerResult, analyse, cohens_h, describe_comparison)
 from quire.metrics.kpi import Kpi, format_value
 from quire.warehouse import experiment_queries as queries
-from quire.warehouse.engine import engine
+from quire.warehouse.engine import connection
 
 TARGET_POWER = 0.8  # the power analyse() plans the MDE for (power_and_mde's default)
 CURVE_POINTS = 60
@@ -186,22 +186,18 @@ def unknown_experiment(key: str, known: list[str]) -> ParameterError:
 
 def load(experiment: str, url: str | None = None) -> ExperimentData:
     """Read one experiment, its planned variants and its assignments from the warehouse."""
-    eng = engine(url or get_settings().warehouse)
-    try:
-        with eng.connect() as conn:
-            row = queries.experiment_by_key(conn, experiment)
-            if row is None:
-                raise unknown_experiment(experiment, queries.experiment_keys(conn))
-            experiment_id = int(row["experiment_id"])
-            return ExperimentData(
-                key=str(row["key"]), name=str(row["name"]), hypothesis=str(row["hypothesis"]),
-                primary_metric=str(row["primary_metric"]), started_on=row["started_on"],
-                ended_on=None if pd.isna(row["ended_on"]) else row["ended_on"],
-                variants=queries.variants(conn, experiment_id),
-                assignments=queries.assignments(conn, experiment_id),
-            )
-    finally:
-        eng.dispose()
+    with connection(url or get_settings().warehouse) as conn:
+        row = queries.experiment_by_key(conn, experiment)
+        if row is None:
+            raise unknown_experiment(experiment, queries.experiment_keys(conn))
+        experiment_id = int(row["experiment_id"])
+        return ExperimentData(
+            key=str(row["key"]), name=str(row["name"]), hypothesis=str(row["hypothesis"]),
+            primary_metric=str(row["primary_metric"]), started_on=row["started_on"],
+            ended_on=None if pd.isna(row["ended_on"]) else row["ended_on"],
+            variants=queries.variants(conn, experiment_id),
+            assignments=queries.assignments(conn, experiment_id),
+        )
 
 
 # --------------------------------------------------------------------------- the report

@@ -9,6 +9,8 @@ dispose it before a read-only engine is created.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -56,6 +58,21 @@ def engine(url: str | URL, read_only: bool = True) -> sa.Engine:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise WarehouseError(f"cannot connect to the warehouse {_redacted(parsed)}: {reason}", hint=CONNECT_HINT) from exc
     return eng
+
+
+@contextmanager
+def connection(url: str | URL) -> Iterator[sa.Connection]:
+    """A read-only connection to the warehouse; its engine is disposed on exit.
+
+    Disposing matters for DuckDB: an open engine keeps the file locked against a later
+    read-write open in the same process (see the module docstring).
+    """
+    eng = engine(url)
+    try:
+        with eng.connect() as conn:
+            yield conn
+    finally:
+        eng.dispose()
 
 
 def _parse(url: str | URL) -> URL:
