@@ -310,3 +310,9 @@ def test_svg_logo_is_cleaned_of_script(kit):
     brand = load_brand("acme", write(logo="evil.svg"))
     svg = base64.b64decode(brand.logo_data_uri().split(",", 1)[1])
     assert b"onload" not in svg and b"script" not in svg and b"rect" in svg
+
+
+def test_brand_list_names_every_kit(tmp_path):
+    proc = _quire(ROOT, tmp_path / "outputs", "list")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["harbor", "northwind", "quire"]
