@@ -38,3 +38,25 @@ def quire_env(tiny_warehouse, tmp_path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
     env.update(QUIRE_WAREHOUSE_URL=tiny_warehouse, QUIRE_OUTPUTS=str(tmp_path / "outputs"), QUIRE_HOME=str(ROOT))
     return env
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL 15 server on 127.0.0.1 for the session (see tests/support/postgres.py); yields its port."""
+    from support import postgres
+
+    if not postgres.installed():
+        pytest.skip("PostgreSQL 15 binaries not installed (make setup installs them)")
+    with postgres.server() as port:
+        yield port
+
+
+@pytest.fixture(scope="session")
+def pg_tiny_warehouse(pg_server, tiny_end: date) -> str:
+    """The tiny sample warehouse loaded into PostgreSQL (same seed and end as ``tiny_warehouse``)."""
+    from quire.warehouse.load import build_warehouse
+    from support import postgres
+
+    url = postgres.new_database(pg_server)
+    build_warehouse(url, scale="tiny", seed=7, end=tiny_end)
+    return url

@@ -10,21 +10,18 @@ from __future__ import annotations
 import email
 import email.policy
 import os
-import secrets
-import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 from collections import deque
 from pathlib import Path
 
 import pytest
 from sched_support import ServiceProcess, free_port, write_project
+from support import postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = Path(__file__).resolve().parent / "project"
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
 # ---------------------------------------------------------------------------------------------- SMTP
@@ -74,50 +71,12 @@ def smtp():
         controller.stop()
 
 
-# ---------------------------------------------------------------------------------------------- PostgreSQL
-def _as_postgres(cmd: list[str]) -> list[str]:
-    # PostgreSQL refuses to run as root: use its own OS user (Debian's package creates it).
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-@pytest.fixture(scope="session")
-def pg_server():
-    """A PostgreSQL 15 server on 127.0.0.1 in a temp dir for the session; yields its port."""
-    if not (PG_BIN / "initdb").exists():
-        pytest.skip("PostgreSQL 15 binaries not installed")
-    base = Path(tempfile.mkdtemp(prefix="quire-pg-"))
-    data, port = base / "data", free_port()
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres", "postgres")
-    subprocess.run(_as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"]),
-                   check=True, capture_output=True, timeout=60)
-    subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-t", "30",
-                                 "-o", f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
-                                       "-c max_connections=200", "start"]),
-                   check=True, capture_output=True, timeout=60)
-    try:
-        yield port
-    finally:
-        subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "-t", "30", "stop"]),
-                       capture_output=True, timeout=60)
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def _new_pg_database(port: int) -> str:
-    import psycopg
-
-    name = f"quire_{secrets.token_hex(4)}"
-    with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # a generated name, not input
-    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/{name}"
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def state_url(request, tmp_path) -> str:
     """The state database URL: a SQLite file, or a fresh database on the session's PostgreSQL server."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'state.db'}"
-    return _new_pg_database(request.getfixturevalue("pg_server"))
+    return postgres.new_database(request.getfixturevalue("pg_server"))
 
 
 # ---------------------------------------------------------------------------------------------- a project

@@ -32,7 +32,7 @@ from quire.metrics.health import HEALTHY_MIN, WATCH_MIN, health_scores
 from quire.metrics.kpi import Kpi, format_value
 from quire.periods import Period, resolve_period
 from quire.warehouse import client_queries, queries
-from quire.warehouse.engine import engine
+from quire.warehouse.engine import connection
 
 TOP_CONTENT = 10
 # Windows the health score reads before the period's end (and the previous period's end).
@@ -112,28 +112,24 @@ def resolve_client(conn, slug: str) -> pd.Series:
 
 def load(client: str, period: str, url: str | None = None) -> ClientData:
     """Read the client's data for ``period`` (and the previous period) from the warehouse."""
-    warehouse = engine(url or get_settings().warehouse)
-    try:
-        with warehouse.connect() as conn:
-            row = resolve_client(conn, client)
-            first, last = queries.data_range(conn)
-            p = resolve_period(period, first_month=first, last_month=last)
-            prev = p.previous()
-            cid = int(row["client_id"])
-            return ClientData(
-                period=p, first_month=first, client=row,
-                content=client_queries.client_content(conn, cid, p.end),
-                engagement=client_queries.client_engagement(conn, cid, prev.start, p.end),
-                portfolio=client_queries.portfolio_engagement(conn, p.start, p.end, prev.start, prev.end),
-                usage=client_queries.client_usage(conn, cid, prev.end - USAGE_LOOKBACK, p.end),
-                tickets=client_queries.client_tickets(conn, cid, prev.end - TICKET_LOOKBACK, p.end),
-                surveys=client_queries.client_surveys(conn, cid, prev.end - SURVEY_LOOKBACK, p.end),
-                paying=client_queries.client_is_paying(conn, cid, p.last_month),
-                paying_before=client_queries.client_is_paying(conn, cid, prev.last_month),
-                last_activity=client_queries.client_last_activity(conn, cid, p.end),
-            )
-    finally:
-        warehouse.dispose()
+    with connection(url or get_settings().warehouse) as conn:
+        row = resolve_client(conn, client)
+        first, last = queries.data_range(conn)
+        p = resolve_period(period, first_month=first, last_month=last)
+        prev = p.previous()
+        cid = int(row["client_id"])
+        return ClientData(
+            period=p, first_month=first, client=row,
+            content=client_queries.client_content(conn, cid, p.end),
+            engagement=client_queries.client_engagement(conn, cid, prev.start, p.end),
+            portfolio=client_queries.portfolio_engagement(conn, p.start, p.end, prev.start, prev.end),
+            usage=client_queries.client_usage(conn, cid, prev.end - USAGE_LOOKBACK, p.end),
+            tickets=client_queries.client_tickets(conn, cid, prev.end - TICKET_LOOKBACK, p.end),
+            surveys=client_queries.client_surveys(conn, cid, prev.end - SURVEY_LOOKBACK, p.end),
+            paying=client_queries.client_is_paying(conn, cid, p.last_month),
+            paying_before=client_queries.client_is_paying(conn, cid, prev.last_month),
+            last_activity=client_queries.client_last_activity(conn, cid, p.end),
+        )
 
 
 class ClientReport:
