@@ -1,6 +1,6 @@
 """The machinery every stakeholder app shares: validated pickers, one output area, recompute on change.
 
-An app is a row of pickers above an :class:`ipywidgets.Output`. Changing a picker
+An app is a row of pickers above an HTML output area. Changing a picker
 recomputes the report through the same ``quire.reports.*`` functions the scheduled runs
 use and re-displays the app's sections (charts and tables are the report's own display
 objects, so an app and a rendered report always agree).
@@ -21,7 +21,6 @@ from datetime import date
 from typing import Any
 
 import ipywidgets as widgets
-from IPython.display import HTML, display
 from markupsafe import escape
 from traitlets import TraitError
 
@@ -86,11 +85,16 @@ class Picker(widgets.Dropdown):
             self.send_state()  # put the browser's picker back on the valid value
 
 
-def _no_math(part: Any) -> Any:
-    """``part`` as HTML that the page's TeX typesetter leaves alone ("$98,889 to $98,505" is money, not maths)."""
-    if isinstance(part, Fragment):
-        return HTML(f'<div class="tex2jax_ignore mathjax_ignore">{part.html()}</div>')
-    return part
+def sections_html(parts: Iterable[Any]) -> str:
+    """The sections as one HTML string for the app's output area.
+
+    Wrapped so that the page's TeX typesetter leaves it alone ("$98,889 to $98,505" is money,
+    not maths) and JupyterLab's rendered-HTML rules (which app.css adjusts) still apply.
+    """
+    body = "".join(part.html() if isinstance(part, Fragment)
+                   else part._repr_html_() if hasattr(part, "_repr_html_") else str(escape(str(part)))
+                   for part in parts)
+    return f'<div class="jp-RenderedHTMLCommon tex2jax_ignore mathjax_ignore">{body}</div>'
 
 
 class App:
@@ -115,7 +119,11 @@ class App:
             self.pickers[name] = picker
         self.status = widgets.HTML()
         self.status.add_class("q-app-status")
-        self.output = widgets.Output()
+        # An HTML widget, not an ipywidgets Output: Voilà's server-side executor replays what an Output
+        # captures back to the kernel, and with large outputs (charts as data URIs) a page then hangs at
+        # "Executing 1 of 2" now and then (plain Voilà 0.5.13, no Quire code: 7 of 16 loads hung with an
+        # Output holding 8 images of 80 kB, none of 16 with the same HTML in an HTML widget).
+        self.output = widgets.HTML()
         self.output.add_class("q-app-output")
         controls = widgets.HBox([*self.pickers.values(), self.status], layout=widgets.Layout(flex_flow="row wrap"))
         controls.add_class("q-app-controls")
@@ -166,9 +174,7 @@ class App:
             parts = [p for p in self.sections(self.values()) if p is not None]
         except QuireError as exc:
             parts = [Callout(str(exc), "warning", title="Nothing to show.")]
-        with self.output:
-            self.output.clear_output(wait=True)
-            display(*(_no_math(p) for p in parts))
+        self.output.value = sections_html(parts)
         self.renders += 1
         self.last_seconds = time.perf_counter() - t0
         # The counter lets a browser (and the tests) tell one render from the next.
