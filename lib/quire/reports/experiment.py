@@ -152,6 +152,11 @@ class ExperimentCards(KpiCards):
 class FormattedTable(Table):
     """A table whose columns with unit ``"text"`` hold numbers the report already formatted (aligned right)."""
 
+    @classmethod
+    def figures(cls, frame: pd.DataFrame, caption: str) -> "FormattedTable":
+        """A label column followed by columns of figures the report already formatted."""
+        return cls(frame, caption=caption, units=dict.fromkeys(frame.columns[1:], "text"))
+
     def _cell(self, column: str, value: object) -> str:
         if self.units.get(column) == "text" and isinstance(value, str):
             return f'<td class="q-num">{escape(value)}</td>'
@@ -382,8 +387,7 @@ class ExperimentReport:
                  "Expected users": f"{srm.expected[v]:,.0f}", "Users": f"{n:,}", "Actual share": f"{n / srm.total:.2%}",
                  "Difference": f"{signed(n - srm.expected[v], 0)} ({signed(100 * (n - srm.expected[v]) / srm.expected[v], 1)}%)"}
                 for v, n in srm.observed.items()]
-        units = dict.fromkeys(["Planned share", "Expected users", "Users", "Actual share", "Difference"], "text")
-        table = FormattedTable(pd.DataFrame(rows), caption="Users per variant against the plan", units=units)
+        table = FormattedTable.figures(pd.DataFrame(rows), "Users per variant against the plan")
         # The test result is a callout, not the lead: it is the check a reader looks for (passed or not), and a
         # heading + lead directly above a short table trips WeasyPrint into an early page break.
         if srm.mismatch:
@@ -435,8 +439,7 @@ class ExperimentReport:
                 self._p_label(): "—" if control else p_text(self._decision_p(p_by.loc[r.variant])),
             })
         frame = pd.DataFrame(rows)
-        return FormattedTable(frame, caption="Conversion by variant; lifts are treatment − control",
-                              units=dict.fromkeys(frame.columns[1:], "text"))
+        return FormattedTable.figures(frame, "Conversion by variant; lifts are treatment − control")
 
     def revenue(self) -> Section | None:
         """Revenue per user: Welch's t-test per treatment, and the CUPED-adjusted comparison beside it."""
@@ -464,8 +467,7 @@ class ExperimentReport:
                          f"Difference ({self.level:.0%} CI)": f"{money(w.diff)} ({interval_text(w.ci_low, w.ci_high, 'revenue')})",
                          self._p_label(): p_text(self._decision_p(p_by.loc[v])), "Cohen's d": signed(w.cohen_d)})
         frame = pd.DataFrame(rows)
-        return FormattedTable(frame, caption="Welch's t-test of revenue per user, treatment − control",
-                              units=dict.fromkeys(frame.columns[1:], "text"))
+        return FormattedTable.figures(frame, "Welch's t-test of revenue per user, treatment − control")
 
     def cuped_sentence(self) -> str:
         """What CUPED did, in words, for the focus treatment (or the first one)."""
@@ -492,8 +494,7 @@ class ExperimentReport:
                              f"{money(c.adjusted.diff)} ({interval_text(c.adjusted.ci_low, c.adjusted.ci_high, 'revenue')})",
                          "Interval narrower by": f"{1 - c.ci_width_ratio:.0%}", "CUPED p-value": p_text(c.adjusted.p_value)})
         frame = pd.DataFrame(rows)
-        return FormattedTable(frame, caption="CUPED: revenue adjusted by the same users' pre-period revenue",
-                              units=dict.fromkeys(frame.columns[1:], "text"))
+        return FormattedTable.figures(frame, "CUPED: revenue adjusted by the same users' pre-period revenue")
 
     def power(self) -> Section | None:
         """Achieved power, the minimum detectable effect and the sample a conclusive test would need."""
@@ -557,8 +558,7 @@ class ExperimentReport:
         measures = ["Users (control / treatment)", "Observed effect", "Achieved power",
                     f"MDE at {TARGET_POWER:.0%} power", "Users per variant to detect the observed effect"]
         frame = pd.DataFrame({"": measures, **columns})
-        return FormattedTable(frame, caption=f"Power of the {METRIC_LABELS[self.metric].lower()} test",
-                              units=dict.fromkeys(columns, "text"))
+        return FormattedTable.figures(frame, f"Power of the {METRIC_LABELS[self.metric].lower()} test")
 
     def multiple_comparisons(self) -> Section | None:
         """Raw against adjusted p-values, for experiments with several treatments (None otherwise)."""
