@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 from pypdf import PdfReader
 
-from support import published_runs, run_quire
+from support import published_runs, run_quire, warehouse_copy
 
 pytestmark = pytest.mark.slow
 OWN = "OWNMARK"
@@ -25,19 +23,16 @@ OWN = "OWNMARK"
 @pytest.fixture(scope="module")
 def planted(tiny_warehouse, tmp_path_factory):
     """A copy of the tiny warehouse with markers planted; returns (url, target slug, other markers)."""
-    source = Path(tiny_warehouse.removeprefix("duckdb:///"))
     path = tmp_path_factory.mktemp("planted") / "warehouse.duckdb"
-    shutil.copy(source, path)
-    con = duckdb.connect(str(path))
-    # A white-label target: an active client whose brand is not the platform's own.
-    target, = con.execute("""
-        select c.slug from clients c join organizations o using (org_id)
-        where c.status = 'active' and coalesce(c.brand, o.brand) <> 'quire' order by c.slug limit 1""").fetchone()
-    con.execute("update clients set name = name || ' ' || ? where slug = ?", [OWN, target])
-    con.execute("update content set title = title || ' ' || ? where client_id = (select client_id from clients where slug = ?)", [OWN, target])
-    con.execute("update clients set name = name || ' ZZCLIENT' || client_id where slug <> ?", [target])
-    con.execute("update content set title = title || ' ZZTITLE' || content_id where client_id <> (select client_id from clients where slug = ?)", [target])
-    con.close()
+    with warehouse_copy(tiny_warehouse, path) as con:
+        # A white-label target: an active client whose brand is not the platform's own.
+        target, = con.execute("""
+            select c.slug from clients c join organizations o using (org_id)
+            where c.status = 'active' and coalesce(c.brand, o.brand) <> 'quire' order by c.slug limit 1""").fetchone()
+        con.execute("update clients set name = name || ' ' || ? where slug = ?", [OWN, target])
+        con.execute("update content set title = title || ' ' || ? where client_id = (select client_id from clients where slug = ?)", [OWN, target])
+        con.execute("update clients set name = name || ' ZZCLIENT' || client_id where slug <> ?", [target])
+        con.execute("update content set title = title || ' ZZTITLE' || content_id where client_id <> (select client_id from clients where slug = ?)", [target])
     return f"duckdb:///{path}", target
 
 
@@ -77,13 +72,12 @@ def test_white_label_report_never_names_the_platform(planted, quire_env):
 def test_fan_out_runs_each_client_and_continues_past_a_failure(planted, quire_env, tmp_path):
     url, _ = planted
     path = tmp_path / "fanout.duckdb"
-    shutil.copy(url.removeprefix("duckdb:///"), path)
-    con = duckdb.connect(str(path))
-    slugs = [r[0] for r in con.execute("select slug from clients where status = 'active' and sector = 'municipality' order by slug").fetchall()]
-    assert len(slugs) >= 2, "the tiny warehouse should have several active municipalities"
-    broken = slugs[0]
-    con.execute("update clients set brand = 'no-such-brand' where slug = ?", [broken])  # a broken brand assignment
-    con.close()
+    with warehouse_copy(url, path) as con:
+        slugs = [r[0] for r in con.execute(
+            "select slug from clients where status = 'active' and sector = 'municipality' order by slug").fetchall()]
+        assert len(slugs) >= 2, "the tiny warehouse should have several active municipalities"
+        broken = slugs[0]
+        con.execute("update clients set brand = 'no-such-brand' where slug = ?", [broken])  # a broken brand assignment
     env = {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{path}"}
     proc = run_quire(env, "run", "client", "--clients", "sector=municipality", timeout=600)
     assert proc.returncode == 1  # one client failed

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import base64
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-import duckdb
 import nbformat
 import pandas as pd
 import pytest
@@ -28,7 +26,7 @@ from quire.brand import load_brand
 from quire.display import Callout, Chart, Glossary, KpiCards, ReportHeader, Section, Table, sanitize_html
 from quire.metrics.kpi import Kpi
 from quire.render import render_html, render_pdf
-from support import ROOT, published_runs, run_quire
+from support import ROOT, published_runs, run_quire, warehouse_copy
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
@@ -160,17 +158,14 @@ def hostile_runs(tiny_warehouse, tmp_path_factory):
     """Run the client and executive reports on a warehouse whose names and titles are hostile."""
     import os
 
-    source = Path(tiny_warehouse.removeprefix("duckdb:///"))
     path = tmp_path_factory.mktemp("hostile") / "warehouse.duckdb"
-    shutil.copy(source, path)
-    con = duckdb.connect(str(path))
-    target, = con.execute("select slug from clients where status = 'active' order by slug limit 1").fetchone()
-    # Every client's name carries a payload (the executive report lists accounts); the target's is 10,000 characters long.
-    con.execute("update clients set name = ? || ' ' || name where slug <> ?", [SCRIPT + IMG, target])
-    con.execute("update clients set name = ? where slug = ?", [SCRIPT + IMG + " " + LONG, target])
-    con.execute("""update content set title = case content_id % 3 when 0 then ? when 1 then ? else ? end || ' ' || title""",
-                [SVG, JS_LINK, SCRIPT])
-    con.close()
+    with warehouse_copy(tiny_warehouse, path) as con:
+        target, = con.execute("select slug from clients where status = 'active' order by slug limit 1").fetchone()
+        # Every client's name carries a payload (the executive report lists accounts); the target's is 10,000 characters long.
+        con.execute("update clients set name = ? || ' ' || name where slug <> ?", [SCRIPT + IMG, target])
+        con.execute("update clients set name = ? where slug = ?", [SCRIPT + IMG + " " + LONG, target])
+        con.execute("""update content set title = case content_id % 3 when 0 then ? when 1 then ? else ? end || ' ' || title""",
+                    [SVG, JS_LINK, SCRIPT])
     outputs = tmp_path_factory.mktemp("hostile-outputs")
     env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
     env.update(QUIRE_WAREHOUSE_URL=f"duckdb:///{path}", QUIRE_OUTPUTS=str(outputs), QUIRE_HOME=str(ROOT))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,3 +20,19 @@ def run_quire(env: dict[str, str], *args: str, timeout: int = 300) -> subprocess
 
 def published_runs(outputs: Path, report: str) -> list[Path]:
     return sorted(p for p in (outputs / report).glob("*/*") if p.is_dir()) if (outputs / report).exists() else []
+
+
+@contextmanager
+def warehouse_copy(url: str, path: Path) -> Iterator:
+    """A writable copy at ``path`` of the DuckDB warehouse at ``url``, open for planting test data; closed on exit.
+
+    The copy's URL is ``f"duckdb:///{path}"``.
+    """
+    import duckdb
+
+    shutil.copy(url.removeprefix("duckdb:///"), path)
+    con = duckdb.connect(str(path))
+    try:
+        yield con
+    finally:
+        con.close()
