@@ -152,13 +152,11 @@ def run_report(report: str, given: dict[str, Any] | None = None, *, settings: Se
                progress: bool = False, engine: str = "papermill") -> RunResult:
     """Validate, run and publish one report; see the module docstring for the guarantees."""
     settings = settings or get_settings()
-    t0 = time.perf_counter()
-    return run_plan(prepare(report, given or {}, settings), settings=settings, progress=progress, engine=engine,
-                    started_clock=t0)
+    return run_plan(prepare(report, given or {}, settings), settings=settings, progress=progress, engine=engine)
 
 
 def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool = False,
-             engine: str = "papermill", started_clock: float | None = None, run_id: str | None = None) -> RunResult:
+             engine: str = "papermill", run_id: str | None = None) -> RunResult:
     """Run one already validated plan (from :func:`prepare`) and publish it.
 
     ``run_id`` (issue 5): the id the run history already gave this run, so the archive folder has the same name.
