@@ -100,7 +100,7 @@ VOILA_PATHS = [
     "/voila/templates/nosuch/static/x", "/voila/templates/lab/nbextensions/x", "/voila/templates/lab/static/nosuch.css",
     "/voila/templates/lab/static/../../../../../../etc/passwd", "/voila/templates/lab/static/..%2f..%2fbase/404.html",
     "/voila/templates/..%2f..%2f..%2fetc%2fpasswd", "/voila/static/nosuch.js", "/voila/static/../../../etc/passwd",
-    "/voila/static/", "/voila/api/themes/nosuch",
+    "/voila/static/", "/voila/api/themes/nosuch", "/quire/report/..%2freport.css", "/quire/static/nosuch.css",
 ]
 
 

@@ -152,15 +152,16 @@ class BrandHandler(QuireHandler):
 class NotFoundStatic:
     """Mixin for Voilà's static file handlers: a missing file, or one outside the static folders, is a 404.
 
-    Voilà's handlers answer 403 ("not in root static directory") when a file is found in
-    none of their folders; for a visitor both simply do not exist.
+    Tornado's and Voilà's handlers answer 403 ("not in root static directory") for a path
+    that leads out of their folder, and Voilà's also when a file is in none of its folders;
+    for a visitor both simply do not exist.
     """
 
-    def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
+    async def get(self, path: str, include_body: bool = True) -> None:
         try:
-            return super().validate_absolute_path(root, absolute_path)  # type: ignore[misc]
+            await super().get(path, include_body)  # type: ignore[misc]
         except web.HTTPError as exc:
-            if exc.status_code == 403:
+            if exc.status_code == 403:  # tornado's "not in root static directory", for a path with ../ or a link
                 raise web.HTTPError(404) from None
             raise
 
@@ -183,6 +184,10 @@ class TemplateStaticHandler(NotFoundStatic, TemplateStaticFileHandler):
 
 class StaticHandler(NotFoundStatic, MultiStaticFileHandler):
     """Voilà's ``/voila/static/`` files, with a 404 for a missing one."""
+
+
+class QuireStaticHandler(NotFoundStatic, web.StaticFileHandler):
+    """Quire's stylesheets (``/quire/static/``, ``/quire/report/``), with a 404 for a path outside their folder."""
 
 
 #: Voilà's handlers that Quire replaces by a stricter subclass.
@@ -229,8 +234,8 @@ class QuireVoila(Voila):
             (base, LandingHandler),
             (f"{base}archive/(.*)", ArchiveHandler),
             (f"{base}quire/(brand\\.css|brand-logo)", BrandHandler),
-            (f"{base}quire/static/(.*)", web.StaticFileHandler, {"path": self.quire_static_dirs[0]}),
-            (f"{base}quire/report/(.*)", web.StaticFileHandler, {"path": self.quire_static_dirs[1]}),
+            (f"{base}quire/static/(.*)", QuireStaticHandler, {"path": self.quire_static_dirs[0]}),
+            (f"{base}quire/report/(.*)", QuireStaticHandler, {"path": self.quire_static_dirs[1]}),
         ]
         return ours + kept
 
