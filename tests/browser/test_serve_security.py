@@ -93,7 +93,7 @@ def test_junk_after_a_report_name_is_404(server, junk):
     assert response.status == 404, f"{path} answered {response.status}"
 
 
-#: Paths of Voilà's template and static handlers that answered 500 (or 403 for a missing file), with a traceback logged.
+#: Paths of the template and static handlers that answered 500 with a traceback logged (or 403 for a missing file).
 VOILA_PATHS = [
     "/voila/templates/", "/voila/templates/lab", "/voila/templates/lab/", "/voila/templates/lab/index.html.j2",
     "/voila/templates/lab/static/", "/voila/templates/lab/static", "/voila/templates/nosuch/x",

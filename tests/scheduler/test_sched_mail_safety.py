@@ -107,7 +107,8 @@ def runner(make_env, state_url, smtp, settings_for, planted):
 
 def _rows(engine, run_id: str) -> dict[str, dict]:
     with engine.connect() as conn:
-        return {r["recipient"]: dict(r) for r in conn.execute(sa.select(outbox).where(outbox.c.run_id == run_id)).mappings()}
+        rows = conn.execute(sa.select(outbox).where(outbox.c.run_id == run_id)).mappings()
+        return {r["recipient"]: dict(r) for r in rows}
 
 
 @pytest.mark.slow
@@ -115,7 +116,8 @@ def test_a_client_name_with_cr_lf_and_a_two_address_contact_through_the_service(
     spec = load_catalog(runner.settings.catalog_path).get("clientmail")
     fairdale_contact = planted[1]
     fairdale = runner.attempt(spec, {"client": "town-of-fairdale"}, "town-of-fairdale", "schedule", 1, None)
-    summerbrook = runner.attempt(spec, {"client": "village-of-summerbrook"}, "village-of-summerbrook", "schedule", 1, None)
+    summerbrook = runner.attempt(spec, {"client": "village-of-summerbrook"}, "village-of-summerbrook", "schedule", 1,
+                                 None)
     assert history.get(runner.engine, fairdale)["status"] == "succeeded"
     assert history.get(runner.engine, summerbrook)["status"] == "succeeded"
 

@@ -78,7 +78,8 @@ def delivery_alert_message(run: dict[str, Any], spec: ReportSpec, recipient: str
     who = f" for client {run['client']}" if run.get("client") else ""
     subject = f"[Quire] {spec.title}{who}: report not delivered"
     intro = (f"The run {run['run_id']} of report '{spec.id}'{who} succeeded, but its e-mail could not be sent to "
-             + ("these recipients:" if failures else "its recipients (none could be determined; see the service's log)."))
+             + ("these recipients:" if failures
+                else "its recipients (none could be determined; see the service's log)."))
     failed = [f"{printable(to)}: {printable(reason, limit=500)}" for to, reason in failures]
     after = [f"The report is in {run.get('output_folder') or 'the archive'}. Fix the address (a client's contact_email "
              "in the warehouse, or the recipients in reports.yaml), then `quire deliver --retry` sends it again.",

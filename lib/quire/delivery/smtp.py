@@ -42,7 +42,8 @@ def build_email(message: Message, sender: str) -> EmailMessage:
             main, sub = kind.split("/", 1)
             mail.add_attachment(path.read_bytes(), maintype=main, subtype=sub, filename=path.name)
     except OSError as exc:
-        raise DeliveryError(f"cannot attach {exc.filename or 'a file'}: {exc.strerror or exc}", transient=False) from None
+        raise DeliveryError(f"cannot attach {exc.filename or 'a file'}: {exc.strerror or exc}",
+                            transient=False) from None
     except (ValueError, TypeError, LookupError, email.errors.MessageError) as exc:
         raise DeliveryError(f"cannot build the e-mail to {recipient}: {printable(exc)}", transient=False) from None
     return mail

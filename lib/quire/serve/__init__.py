@@ -47,7 +47,7 @@ from quire.apps import APPS
 from quire.apps.base import TENANT_ENV
 from quire.config import Settings
 from quire.errors import ConfigError, ParameterError
-from quire.serve.archive import ARCHIVE_FILE, collect_runs, read_archive_file
+from quire.serve.archive import collect_runs, read_archive_file
 from quire.serve.logs import redact_token_in_logs
 
 #: Rendered reports hold no script and no remote resource: forbid both, in a sandbox.
@@ -108,7 +108,8 @@ class LandingHandler(QuireHandler):
         q = self.quire
         template = q["jinja"].get_template("landing.html.j2")
         self.set_header("Cache-Control", "no-store")
-        self.finish(template.render(base_url=self.base_url, apps=q["app_cards"], reports=collect_runs(q["outputs"], q["report_titles"], q["client"]),
+        reports = collect_runs(q["outputs"], q["report_titles"], q["client"])
+        self.finish(template.render(base_url=self.base_url, apps=q["app_cards"], reports=reports,
                                     brand=q["brand_name"], client_mode=bool(q["client"])))
 
 
@@ -150,7 +151,7 @@ class BrandHandler(QuireHandler):
 
 
 class NotFoundStatic:
-    """Mixin for Voilà's static file handlers: a missing file, or one outside the static folders, is a 404.
+    """Mixin for static file handlers: a missing file, or a path out of their folders, is a 404.
 
     Tornado's and Voilà's handlers answer 403 ("not in root static directory") for a path
     that leads out of their folder, and Voilà's also when a file is in none of its folders;
@@ -333,7 +334,8 @@ def build_app(opts: ServeOptions, settings: Settings) -> tuple[QuireVoila, str]:
     host = "127.0.0.1" if opts.ip in ("", "0.0.0.0") else opts.ip
     url = f"http://{host}:{opts.port}{opts.base_url}"
     if token:
-        url = announced_url(url, token, generated=not chosen, token_file=settings.outputs_dir / ".quire" / f"serve-{opts.port}.token")
+        token_file = settings.outputs_dir / ".quire" / f"serve-{opts.port}.token"
+        url = announced_url(url, token, generated=not chosen, token_file=token_file)
     return app, url
 
 

@@ -140,8 +140,9 @@ def collect_runs(outputs: Path, report_titles: dict[str, str], client: str | Non
             record, files = found
             rel = folder.relative_to(outputs).as_posix()
             links = {name.removeprefix("report."): f"archive/{rel}/{name}" for name in files}
+            finished = str(record.get("finished_at") or record.get("started_at") or folder.parent.name)
             runs.append({
-                "date": str(record.get("finished_at") or record.get("started_at") or folder.parent.name)[:16].replace("T", " "),
+                "date": finished[:16].replace("T", " "),
                 "period": record.get("period") or "", "client": record.get("client_name") or "",
                 "status": record["status"], "html": links.get("html"), "pdf": links.get("pdf"),
             })

@@ -35,8 +35,9 @@ def add(engine: Engine, run_id: str, recipient: str, kind: str) -> dict[str, Any
     """Queue one more e-mail of a run (pending); None when that run already has a row for ``recipient``."""
     try:
         with engine.begin() as conn:
-            row_id = conn.execute(outbox.insert().values(run_id=run_id, recipient=recipient, kind=kind, status="pending",
-                                                         attempts=0, created_at=utcnow())).inserted_primary_key[0]
+            row_id = conn.execute(outbox.insert().values(
+                run_id=run_id, recipient=recipient, kind=kind, status="pending", attempts=0, created_at=utcnow(),
+            )).inserted_primary_key[0]
     except sa.exc.IntegrityError:  # the (run, recipient) row exists: one e-mail per run and recipient
         return None
     with engine.connect() as conn:
