@@ -134,6 +134,16 @@ def test_the_token_is_never_written_to_the_log(server):
     assert "Quire apps (internal mode) at http://127.0.0.1:" in text
 
 
+def test_kernels_do_not_inherit_the_token(server):
+    import psutil
+
+    kernels = [p for p in psutil.Process(server.process.pid).children(recursive=True)
+               if "ipykernel" in " ".join(p.cmdline())]
+    assert kernels, "the server's preheated kernels were not found"
+    for kernel in kernels:
+        assert server.token.encode() not in open(f"/proc/{kernel.pid}/environ", "rb").read()
+
+
 def test_a_generated_token_goes_to_a_private_file_not_the_log(serve_env, tmp_path):
     import stat
 

@@ -288,7 +288,9 @@ def build_app(opts: ServeOptions, settings: Settings) -> tuple[QuireVoila, str]:
     os.environ.setdefault("QUIRE_WAREHOUSE_URL", settings.warehouse)
     os.environ.setdefault("QUIRE_OUTPUTS", str(settings.outputs_dir))
 
-    chosen = opts.token or os.environ.get("QUIRE_SERVE_TOKEN")
+    # Read, then removed from the environment every kernel inherits: the apps have no use for it.
+    from_env = os.environ.pop("QUIRE_SERVE_TOKEN", None)
+    chosen = opts.token or from_env
     token = "" if not opts.auth else (chosen or secrets.token_urlsafe(24))
     if token:
         redact_token_in_logs(token)
