@@ -203,3 +203,30 @@ def test_an_alert_is_queued_once_per_run_even_when_delivered_again(setup, smtp, 
     assert run_quire(env, "deliver", "--retry").returncode == 1  # still two addresses
     assert [m["To"] for m in smtp.messages] == ["cfo@example.com"]  # one alert, not one per attempt
     assert outbox_rows.add(engine, run_id, "cfo@example.com", "alert") is None
+
+
+def test_an_absurdly_long_contact_fails_its_row_not_the_runs_record(make_env, state_url, smtp, settings_for,
+                                                                      tiny_warehouse, tmp_path):
+    """The outbox column holds 320 characters: a longer contact must not make the run's end state unrecordable."""
+    path = tmp_path / "long.duckdb"
+    contact = "x" * 390 + "@example.com"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("UPDATE clients SET contact_email = ? WHERE slug = 'town-of-fairdale'", [contact])
+    settings = settings_for(make_env(CATALOG, state_url, smtp.port, QUIRE_WAREHOUSE_URL=f"duckdb:///{path}"))
+    engine = open_state(state_url)
+    spec = load_catalog(settings.catalog_path).get("clientmail")
+    run_id = history.create(engine, report="clientmail", parameters={"client": "town-of-fairdale"},
+                            client="town-of-fairdale", trigger="schedule", worker="t")
+    folder = tmp_path / "outputs" / "clientmail" / "2026-11-30" / run_id
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_text(json.dumps({"title": "Client mail test", "client_name": "Town of Fairdale"}))
+    history.mark_running(engine, run_id)
+    history.finish(engine, run_id, "succeeded", output_folder=str(folder),
+                   deliveries=recipients_for(spec, "succeeded", "town-of-fairdale", settings))
+    assert history.get(engine, run_id)["status"] == "succeeded"
+    result = deliver_pending(engine, settings, claimer="a")
+    assert len(result.failed) == 1 and len(result.sent) == 1
+    rows = _rows(engine, run_id)
+    [refused] = [r for r in rows.values() if r["kind"] == "report"]
+    assert refused["status"] == "failed" and "is not one e-mail address" in refused["last_error"]
+    assert [m["To"] for m in smtp.messages] == ["owner@example.com"]

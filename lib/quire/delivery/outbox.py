@@ -24,9 +24,11 @@ from quire.delivery.headers import one_recipient, printable
 from quire.errors import QuireError
 from quire.state import outbox
 from quire.state import runs as history
+from quire.state.schema import outbox as outbox_table
 
 log = logging.getLogger("quire.delivery")
 FINAL_FAILURES = ("failed", "timed_out")
+RECIPIENT_LENGTH = outbox_table.c.recipient.type.length
 
 
 def client_contact(slug: str, settings: Settings) -> str | None:
@@ -38,19 +40,27 @@ def client_contact(slug: str, settings: Settings) -> str | None:
         row = queries.client_by_slug(conn, slug)
     if row is None or row["slug"] != slug:  # the recipient must belong to this run's client, never another
         return None
-    return str(row["contact_email"]).strip() or None
+    return str(row["contact_email"] or "").strip() or None
+
+
+def _fits(recipient: str) -> str:
+    """``recipient`` cut to the outbox column's 320 characters, so an absurd value fails its row, not the run's record.
+
+    No address is that long (254 at most), so the cut one is refused at sending like the whole one.
+    """
+    return recipient[:RECIPIENT_LENGTH]
 
 
 def recipients_for(spec, status: str, client: str | None, settings: Settings) -> list[tuple[str, str]]:
     """``(recipient, kind)`` pairs for a run that ended with ``status`` (final: no retry follows)."""
     if status in FINAL_FAILURES:
-        return [(spec.owner, "alert")] if spec.owner else []
+        return [(_fits(spec.owner), "alert")] if spec.owner else []
     if status != "succeeded":
         return []
     if client:
         contact = client_contact(client, settings)
-        return [(contact, "report")] if contact else []
-    return [(r, "report") for r in spec.recipients]
+        return [(_fits(contact), "report")] if contact else []
+    return [(_fits(r), "report") for r in spec.recipients]
 
 
 @dataclass
@@ -147,5 +157,5 @@ def _alert_owner(engine: Engine, catalog: Catalog, run: dict[str, Any] | None,
         return []
     if not owner or owner.strip().lower() == str(row["recipient"]).strip().lower():
         return []
-    added = outbox.add(engine, row["run_id"], owner, "alert")  # None: already queued or sent for this run
+    added = outbox.add(engine, row["run_id"], _fits(owner), "alert")  # None: already queued or sent for this run
     return [added] if added else []
