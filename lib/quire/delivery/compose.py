@@ -81,8 +81,10 @@ def delivery_alert_message(run: dict[str, Any], spec: ReportSpec, recipient: str
              + ("these recipients:" if failures
                 else "its recipients (none could be determined; see the service's log)."))
     failed = [f"{printable(to)}: {printable(reason, limit=500)}" for to, reason in failures]
-    after = [f"The report is in {run.get('output_folder') or 'the archive'}. Fix the address (a client's contact_email "
-             "in the warehouse, or the recipients in reports.yaml), then `quire deliver --retry` sends it again.",
+    after = [f"The report is in {run.get('output_folder') or 'the archive'}.",
+             "A wrong address: fix it (a client's contact_email in the warehouse, or the recipients in reports.yaml); "
+             "the next scheduled run is sent to it. A fault of the mail server: `quire deliver --retry` sends this "
+             "e-mail again.",
              f"`quire runs show {run['run_id']}` has the details."]
     text = "\n".join([intro, *(f"  {x}" for x in failed), "", *after]) + "\n"
     html = ("<html><body style='font-family:sans-serif'>" + f"<p>{escape(intro)}</p>"
