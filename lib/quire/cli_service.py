@@ -113,6 +113,8 @@ def deliver(
     retry: Annotated[bool, typer.Option("--retry", help="Also try again the e-mails that failed before.")] = False,
 ) -> None:
     """Send what the delivery outbox still holds (pending e-mails; with --retry also failed ones)."""
+    from rich.markup import escape
+
     from quire.cli import err, out
     from quire.delivery.outbox import deliver_pending
     from quire.state import open_state, outbox
@@ -124,10 +126,11 @@ def deliver(
     engine = open_state(settings.state)
     revived = outbox.revive_failed(engine) if retry else 0
     result = deliver_pending(engine, settings, claimer=Lease(engine, name="deliver").holder)
+    # Recipients and reasons come from data: never read as Rich markup (a "[" in an address would raise).
     for line in result.sent:
-        out.print(f"[green]✓[/green] sent to {line}", highlight=False)
+        out.print(f"[green]✓[/green] sent to {escape(line)}", highlight=False)
     for line in result.failed:
-        err.print(f"[red]✗[/red] {line}", highlight=False)
+        err.print(f"[red]✗[/red] {escape(line)}", highlight=False, soft_wrap=True)
     if not result:
         out.print("nothing to deliver" + (f" ({revived} failed e-mail(s) revived)" if revived else ""))
     if result.failed:
