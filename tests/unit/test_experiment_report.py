@@ -143,27 +143,28 @@ def test_every_chart_has_alt_text_with_numbers(tiny_sections, key):
 @pytest.mark.parametrize("key", KEYS)
 def test_headline_equals_a_direct_sql_aggregate(tiny_reports, tiny_warehouse, key):
     report, truth = tiny_reports[key], EXPERIMENT_TRUTH[key]
-    counts = sql_counts(tiny_warehouse, key)
+    labels = er.variant_labels(truth.variants)
+    counts = sql_counts(tiny_warehouse, key).rename(index=labels)
     cards = headline(report)
-    control, focus = truth.control, report.focus
+    control, focus = labels[truth.control], report.focus
     assert cards["users"]["value"] == counts["users"].sum()
     assert cards["control_rate"]["value"] == pytest.approx(counts.at[control, "rate"])
     assert cards["best_rate"]["value"] == pytest.approx(counts.at[focus, "rate"])
     assert cards["abs_lift"]["value"] == pytest.approx(counts.at[focus, "rate"] - counts.at[control, "rate"])
     assert cards["revenue_diff"]["value"] == pytest.approx(counts.at[focus, "revenue"] - counts.at[control, "revenue"])
     if truth.primary_metric == "conversion":
-        treatments = [v for v in truth.variants if v != control]
+        treatments = [labels[v] for v in truth.variants if labels[v] != control]
         raw = [pooled_z_p(int(counts.at[v, "conversions"]), int(counts.at[v, "users"]),
                           int(counts.at[control, "conversions"]), int(counts.at[control, "users"])) for v in treatments]
         expected = holm(raw)[treatments.index(focus)] if len(treatments) > 1 else raw[0]
         assert cards["p_value"]["value"] == pytest.approx(expected, rel=1e-6)
-    assert 0 <= cards["power"]["value"] <= 1
+    assert cards["mde"]["value"] > 0 and "power" not in cards  # the design's MDE, never post-hoc power
 
 
 def test_the_focus_is_the_best_treatment_and_units_are_recorded(tiny_reports):
     report = tiny_reports["pricing-page-layout"]
     rates = report.analysis.conversion.set_index("variant")["rate"]
-    assert report.focus == rates.drop("control").idxmax()  # nothing ships on tiny: the largest gain is shown
+    assert report.focus == rates.drop("Control").idxmax()  # nothing ships on tiny: the largest gain is shown
     cards = headline(report)
     assert cards["abs_lift"]["unit"] == "percent" and cards["p_value"]["unit"] == "number"
     assert cards["p_value"]["direction"] == "down_is_good"
@@ -185,10 +186,10 @@ def test_checkout_recovers_the_effect_and_ships_on_demo(demo_reports):
     truth = EXPERIMENT_TRUTH["checkout-redesign"].conversion_lift("one_page")  # +2.5 pts
     row = report.analysis.conversion_comparisons.iloc[0]
     assert 0 < row["ci_low"] <= truth <= row["ci_high"]
-    assert report.analysis.verdict.decision == "ship" and report.analysis.verdict.variant == "one_page"
+    assert report.analysis.verdict.decision == "ship" and report.analysis.verdict.variant == "One page"
     verdict = report.verdict()
     assert isinstance(verdict.children[0], Callout) and verdict.children[0].severity == "good"
-    assert "Verdict: ship one_page." in verdict.html()
+    assert "Verdict: ship One page." in verdict.html()
     assert "Sample ratio mismatch" not in verdict.html()
 
 
@@ -198,16 +199,17 @@ def test_aa_test_is_not_a_win_on_tiny(tiny_reports):
     assert not report.analysis.comparisons["significant"].any()
 
 
-def test_aa_test_on_demo_never_ships_and_holds_at_99_percent(demo_warehouse, demo_reports):
+def test_aa_test_on_demo_is_an_aa_check_and_holds_at_99_percent(demo_warehouse, demo_reports):
     # Not cherry-picked silently: at seed 7 the demo A/A comparison comes out p ≈ 0.025 — a false positive at 95%
-    # (the expected 1-in-20). The report shows it as it is ("don't ship", conversion fell); the generator's owner
-    # has been told. What must hold on any seed with high probability is asserted: an A/A never ships a variant
-    # (a significant *gain* has a 2.5% chance), and the true difference (0) lies inside the 99% interval.
-    assert demo_reports["homepage-aa"].analysis.verdict.decision != "ship"
+    # (the expected 1-in-20). The report shows it as it is (the A/A check failed, rerun it). What must hold on any
+    # seed with high probability is asserted: an A/A is judged as a check, never shipped, and the true difference
+    # (0) lies inside the 99% interval, where the check passes.
+    assert demo_reports["homepage-aa"].analysis.verdict.decision in ("A/A passed", "A/A failed")
     strict = er.build("homepage-aa", level=0.99, url=demo_warehouse)
     row = strict.analysis.comparisons.iloc[0]
     assert row["ci_low"] <= 0 <= row["ci_high"]
-    assert strict.analysis.verdict.decision == "inconclusive"
+    assert strict.analysis.verdict.decision == "A/A passed"
+    assert "A/A check passed: the split and metrics look unbiased." in strict.verdict().html()
     assert "99% CI" in strict.conversion().html()
 
 
@@ -225,12 +227,12 @@ def test_srm_experiment_gets_the_srm_warning_on_demo(demo_reports):
 def test_srm_is_not_flagged_where_the_split_followed_the_plan(demo_reports):
     for key in ("checkout-redesign", "pricing-page-layout", "onboarding-upsell"):
         assert not demo_reports[key].analysis.srm.mismatch, key
-        assert demo_reports[key].assignment().children[0].severity == "good"
+        assert demo_reports[key].assignment().children[0].severity in ("good", "info")  # "info": passed narrowly
 
 
 def test_three_variants_show_adjusted_p_values(demo_reports, demo_warehouse):
     report = demo_reports["pricing-page-layout"]
-    assert report.analysis.verdict.variant == "social_proof"  # the variant that truly converts better
+    assert report.analysis.verdict.variant == "Social proof"  # the variant that truly converts better
     section = report.multiple_comparisons()
     html = section.html()
     assert "Holm-adjusted p" in html and "Raw p" in html
@@ -246,7 +248,7 @@ def test_three_variants_show_adjusted_p_values(demo_reports, demo_warehouse):
 def test_revenue_experiment_recovers_the_effect_with_cuped_on_demo(demo_reports):
     report = demo_reports["onboarding-upsell"]
     truth = EXPERIMENT_TRUTH["onboarding-upsell"].revenue_lift("guided_setup")  # +$4 per user
-    cu = report.analysis.cuped["guided_setup"]
+    cu = report.analysis.cuped["Guided setup"]
     assert 0 < cu.adjusted.ci_low <= truth <= cu.adjusted.ci_high
     assert cu.unadjusted.ci_low <= truth <= cu.unadjusted.ci_high
     assert cu.variance_reduction > 0.3 and cu.ci_width_ratio < 0.85  # pre_revenue is correlated by construction
