@@ -22,6 +22,7 @@ from quire.metrics.kpi import MINUS
 
 Formatter = Callable[[float], str]
 ROW_HEIGHT = 0.42  # inches per interval row: keeps 2- and 4-variant charts equally airy
+POWER_HEIGHT = 2.6  # inches: the power chart shares its row with a table, and a shorter row fits more pages
 
 
 def pct(rate: float, decimals: int = 1) -> str:
@@ -179,7 +180,7 @@ def power_curves(curves: pd.DataFrame, marks: pd.DataFrame, target: float, *, mo
     """
     fmt: Formatter = (lambda v: money(v, False)) if money_units else (lambda v: pts(v).lstrip("+"))
     colors = palette()
-    fig, ax = plt.subplots(figsize=HALF)
+    fig, ax = plt.subplots(figsize=(HALF[0], POWER_HEIGHT))
     several = curves["variant"].nunique() > 1
     for i, (variant, g) in enumerate(curves.groupby("variant", sort=False)):
         ax.plot(g["effect"], g["power"], color=colors[i % len(colors)], linewidth=2, label=str(variant) if several else None)
@@ -205,6 +206,5 @@ def power_curves(curves: pd.DataFrame, marks: pd.DataFrame, target: float, *, mo
                f"{m.variant}: reaches {target:.0%} power at {fmt(m.mde) if pd.notna(m.mde) else 'no attainable effect'} "
                f"(the minimum detectable effect); the observed effect, {fmt(m.observed)}, is a dotted line"
                for m in marks.itertuples()))
-    caption = (f"Filled dot: the minimum detectable effect, where power reaches {target:.0%}. "
-               "Dotted line: the size of the observed effect, for comparison.")
+    caption = f"Dot: the minimum detectable effect ({target:.0%} power). Dotted line: the observed effect's size."
     return to_chart(fig, alt + ".", caption)

@@ -28,7 +28,7 @@ from quire.chart_style import use_brand
 from quire.charts import experiment as charts
 from quire.charts.experiment import money, pct, pts, signed
 from quire.config import get_settings
-from quire.display import Callout, Grid, KpiCards, ReportHeader, Section, Table, escape
+from quire.display import Callout, Glossary, Grid, KpiCards, ReportHeader, Section, Table, escape
 from quire.errors import EmptyDataError, ParameterError, WarehouseError
 from quire.glossary import glossary
 from quire.metrics.experiments import (ADJUSTMENTS, METRIC_LABELS, CupedResult, ExperimentAnalysis,
@@ -188,6 +188,18 @@ class FormattedTable(Table):
 
     def text(self) -> str:
         return self.frame.head(self.max_rows).map(str).to_string(index=False)
+
+
+@dataclass
+class FlowingGlossary(Glossary):
+    """The appendix, following the last section on its page in print rather than starting a new page.
+
+    This report ends with blocks that never split (the power chart beside its table): when
+    one misses the foot of a page, a fresh page for the appendix leaves most of a page blank.
+    """
+
+    def html(self) -> str:
+        return f'<div class="q-appendix-flow">{super().html()}</div>'
 
 
 # --------------------------------------------------------------------------- data
@@ -374,7 +386,7 @@ class ExperimentReport:
     def facts(self) -> FormattedTable:
         """What was tested, on whom, and by which rule."""
         d = self.data
-        split = ", ".join(f"{r.variant} {r.allocation:.0%}" + (" (control)" if r.is_control else "")
+        split = ", ".join(f"{_variant_label(r.variant, bool(r.is_control))} {r.allocation:.0%}"
                           for r in d.variants.itertuples())
         rule = f"{self.level:.0%} confidence (alpha {self.alpha:g}), two-sided tests"
         if len(d.variants) > 2:
@@ -485,10 +497,9 @@ class ExperimentReport:
         if srm.mismatch:
             return (f"The split does not match the plan ({test}, below the {srm.alpha:g} threshold): a difference "
                     f"this large happens by chance less than {_once_in(srm.alpha)} experiments.")
-        why = (f"A mismatch is flagged only below p = {srm.alpha:g}, the usual SRM threshold, not at the {self.alpha:g} "
-               f"used for the effects: the check runs on every experiment, and at {self.alpha:g} it would stop one "
-               f"healthy experiment in {round(1 / self.alpha)} by a false alarm, while a real fault in the assignment "
-               f"or its logging, over thousands of users, gives a p-value far below {srm.alpha:g}.")
+        why = (f"A mismatch is flagged only below p = {srm.alpha:g}, not at the effects' {self.alpha:g}: the check runs "
+               f"on every experiment, and at {self.alpha:g} it would raise a false alarm in one healthy experiment in "
+               f"{round(1 / self.alpha)}, while a real assignment fault gives a p-value far below {srm.alpha:g}.")
         if self.srm_borderline:
             return (f"The split is close to the plan ({test}): an imbalance this large happens by chance in about "
                     f"{_chance(srm.p_value)} of experiments whose split is right. {why} If a rerun shows the same "
@@ -538,10 +549,8 @@ class ExperimentReport:
         title = "Revenue per user" + (" (guardrail)" if self.metric != "revenue" else "")
         lead = " ".join(describe_comparison(r, self.level, several=self.several) for _, r in a.revenue_comparisons.iterrows())
         cuped_frame = pd.DataFrame([row for v in self.treatments for row in _cuped_rows(a.cuped[v])])
-        how = ("Welch's t-test compares the mean revenue per user of each treatment with the control's (users who "
-               "bought nothing count as $0) without assuming equal variances; Cohen's d states the difference in "
-               "standard deviations.")
-        return Section(title, [how, self.welch_table(), self.cuped_sentence(),
+        flips = [self.sign_flip(self.analysis.cuped[t]) for t in self.treatments if self.analysis.cuped[t].sign_flipped]
+        return Section(title, [self.welch_table(), self.cuped_sentence(), *flips,
                                charts.cuped_intervals(cuped_frame, self.level), self.cuped_table()], lead=lead)
 
     def welch_table(self) -> FormattedTable:
@@ -555,8 +564,10 @@ class ExperimentReport:
             rows.append({"Variant": v, "Users": f"{w.n_a:,}", "Mean revenue per user": money(w.mean_a, False),
                          "Difference": Estimate(money(w.diff), interval_text(w.ci_low, w.ci_high, "revenue")),
                          self._p_label(): p_text(self._decision_p(p_by.loc[v])), "Cohen's d": signed(w.cohen_d)})
-        return FormattedTable.figures(pd.DataFrame(rows), "Welch's t-test of revenue per user, treatment − control, "
-                                                          f"{self._ci_caption()}")
+        # The caption says how to read the table; the glossary has the formulas.
+        return FormattedTable.figures(pd.DataFrame(rows), "Welch's t-test of mean revenue per user (users who bought "
+                                                          "nothing count as $0), treatment − control, "
+                                                          f"{self._ci_caption()}; Cohen's d in standard deviations")
 
     def _cuped_p(self, c: CupedResult) -> float:
         """The CUPED p-value decisions read: adjusted across the treatments like every other test."""
@@ -572,8 +583,6 @@ class ExperimentReport:
                 f"difference is {1 - c.ci_width_ratio:.0%} narrower (±{money((adj.ci_high - adj.ci_low) / 2, False)} instead "
                 f"of ±{money((u.ci_high - u.ci_low) / 2, False)}). The pre-period lies before assignment, so the adjustment "
                 "removes noise without biasing the effect.")
-        flips = [self.analysis.cuped[t] for t in self.treatments if self.analysis.cuped[t].sign_flipped]
-        text += "".join(f" {self.sign_flip_sentence(f)}" for f in flips)
         p_adj = self._cuped_p(c)
         if (u.p_value < self.alpha) != (p_adj < self.alpha) and not self.several:
             text += (f" Note: the adjusted difference is {'' if p_adj < self.alpha else 'not '}significant "
@@ -582,17 +591,19 @@ class ExperimentReport:
                      "the more precise one).")
         return text
 
-    def sign_flip_sentence(self, c: CupedResult) -> str:
+    def sign_flip(self, c: CupedResult) -> Callout:
         """Which revenue estimate to trust when CUPED reverses the sign of the raw difference, and why."""
         who = f" for {c.treatment}" if self.several else ""
         pre = "more" if c.covariate_diff > 0 else "less"
-        return (f"CUPED reverses the sign of the difference{who}: {money(c.unadjusted.diff)} unadjusted, "
-                f"{money(c.adjusted.diff)} adjusted. Trust the CUPED-adjusted estimate: the treatment's users already "
-                f"spent {money(abs(c.covariate_diff), False)} {pre} per user than the control's before the experiment "
-                "began — a chance imbalance of the random split, not an effect — and the raw difference carries that "
-                f"imbalance (θ × {money(c.covariate_diff)}) with it. CUPED removes it, which also makes its estimate the "
-                f"one with the lower variance ({c.variance_reduction:.0%} less). Neither direction is established while "
-                "its interval includes $0.")
+        carried = money(c.theta * c.covariate_diff)
+        text = (f"CUPED reverses the sign of the revenue difference{who}: {money(c.unadjusted.diff)} unadjusted, "
+                f"{money(c.adjusted.diff)} adjusted. The treatment's users already spent "
+                f"{money(abs(c.covariate_diff), False)} {pre} per user than the control's before the experiment began — "
+                f"a chance imbalance of the random split, not an effect of the change — and the raw difference carries "
+                f"that imbalance with it (θ × {money(c.covariate_diff)} = {carried}). CUPED removes it, and its estimate "
+                f"has {c.variance_reduction:.0%} less variance. Neither direction is established while its interval "
+                "includes $0.")
+        return Callout(text, "info", title="Trust the CUPED-adjusted estimate.")
 
     def cuped_table(self) -> FormattedTable:
         rows = []
@@ -649,8 +660,7 @@ class ExperimentReport:
         v = self.focus
         p = self.analysis.power[v]
         if self.data.is_aa:
-            return ("In an A/A test the true difference is zero by design, so more users would not make it "
-                    "conclusive: the MDE is the smallest bias in the assignment or the metrics the check could reveal.")
+            return "In an A/A test the MDE is the smallest bias in the assignment or the metrics the check could reveal."
         needed = sample_size_per_arm(p.observed_effect_size, p.alpha)
         current = (p.n_control + p.n_treatment) / 2
         effect = effect_text(p.observed_effect, self.metric)
@@ -708,9 +718,10 @@ class ExperimentReport:
                                units=dict.fromkeys(frame.columns[2:5], "text"))
         return Section("Multiple comparisons", [scope, table], lead=lead)
 
-    def glossary(self):
+    def glossary(self) -> FlowingGlossary:
         keys = GLOSSARY_KEYS + (["multiple_comparisons"] if self.several else []) + (["aa_test"] if self.data.is_aa else [])
-        return glossary(keys)
+        appendix = glossary(keys)
+        return FlowingGlossary(appendix.entries, title=appendix.title)
 
 
 def _cuped_rows(c: CupedResult) -> list[dict[str, object]]:
