@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from markupsafe import Markup, escape
+from markupsafe import Markup
+from markupsafe import escape as _escape
 
 from quire.metrics.kpi import Kpi, format_value
 
@@ -42,6 +43,24 @@ _SAFE_TAGS = {"a", "abbr", "b", "br", "caption", "code", "dd", "div", "dl", "dt"
 _SAFE_ATTRS = {"*": {"class", "role", "aria-label", "aria-hidden", "title", "lang"},
                "a": {"href"}, "img": {"src", "alt", "width", "height"}, "th": {"scope", "colspan", "rowspan"},
                "td": {"colspan", "rowspan"}}
+
+
+# A sign before a currency symbol ("−$1.14", "+€3"): Unicode line breaking (UAX #14) allows a
+# break between the two, since both are prefix characters, and narrow cells and callouts take it.
+_SIGN_BEFORE_SYMBOL = re.compile("([+\u2212\u00b1-])(?=[$€£¥])")
+WORD_JOINER = "\u2060"
+
+
+def keep_numbers_whole(text: str) -> str:
+    """``text`` with a word joiner between each sign and the currency symbol after it: no line break inside "−$1.14"."""
+    return _SIGN_BEFORE_SYMBOL.sub("\\1" + WORD_JOINER, text)
+
+
+def escape(value: Any) -> Markup:
+    """Escape text from anywhere for HTML, keeping signed amounts on one line (see :func:`keep_numbers_whole`)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        value = keep_numbers_whole(value)
+    return _escape(value)
 
 
 def _keep_attribute(tag: str, attr: str, value: str) -> str | None:

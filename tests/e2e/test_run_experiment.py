@@ -59,7 +59,8 @@ def test_run_json_records_parameters_and_headline(runs, tiny_warehouse):
     assert record["parameters"] == {"experiment": "checkout-redesign", "level": 0.95, "correction": "holm", "brand": "quire"}
     assert record["title"] == "Experiment report: One-page checkout"
     headline = {k["name"]: k for k in record["headline"]}
-    assert {"users", "control_rate", "best_rate", "abs_lift", "p_value", "power"} <= set(headline)
+    assert {"users", "control_rate", "best_rate", "abs_lift", "p_value", "mde"} <= set(headline)
+    assert "power" not in headline  # the design's MDE, never a post-hoc "achieved" power
     eng = sa.create_engine(tiny_warehouse, connect_args={"read_only": True})
     with eng.connect() as conn:
         users, conversions = conn.execute(sa.text(
