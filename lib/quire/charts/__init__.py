@@ -44,8 +44,14 @@ class _StepFormatter(Formatter):
     than rounding to 2, 5, 8, and ticks every 5 read 5, 10, 15.
     """
 
+    _ticks = np.array([])
+
+    def set_locs(self, locs) -> None:
+        super().set_locs(locs)
+        self._ticks = np.asarray(locs, dtype=float)
+
     def _step(self) -> float | None:
-        locs = np.unique(np.round(np.asarray(self.locs, dtype=float), 12))
+        locs = np.unique(np.round(self._ticks, 12))
         return float(np.min(np.diff(locs))) if len(locs) > 1 else None
 
     def _decimals(self, value: float, scale: float = 1.0) -> int:
@@ -62,7 +68,7 @@ class MoneyFormatter(_StepFormatter):
     """Money ticks sharing one suffix per axis ($80k, $82.5k; $1.2M); below $1,000 whole dollars or cents."""
 
     def _scale(self) -> tuple[float, str]:
-        top = max((abs(v) for v in self.locs), default=0.0)
+        top = float(np.max(np.abs(self._ticks))) if self._ticks.size else 0.0
         return next(((size, suffix) for size, suffix in _SCALES if top >= size), (1.0, ""))
 
     def __call__(self, value: float, pos: int | None = None) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
@@ -40,7 +40,7 @@ class Alert:
     kpi: str
     severity: Severity
     message: str
-    finding: str = ""
+    finding: str = field(default="", compare=False)
 
 
 _RANK = {"info": 0, "warning": 1, "critical": 2}

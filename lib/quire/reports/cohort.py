@@ -143,43 +143,64 @@ def cohort_start(day: date, granularity: str) -> date:
     return month_start(day) if granularity == "month" else day - timedelta(days=day.weekday())
 
 
-def cohorts_back_to(day: date, data: CohortData) -> int:
-    """How many cohorts, ending with the newest reported one, reach back to the cohort of ``day``."""
-    start = cohort_start(day, data.granularity)
-    if data.granularity == "month":
-        return (data.last_cohort.year - start.year) * 12 + data.last_cohort.month - start.month + 1
-    return (data.last_cohort - start).days // 7 + 1
+def cohort_count(oldest: date, newest: date, granularity: str) -> int:
+    """How many cohorts run from the one starting ``oldest`` to the one starting ``newest``, both included."""
+    if granularity == "month":
+        return (newest.year - oldest.year) * 12 + newest.month - oldest.month + 1
+    return (newest - oldest).days // 7 + 1
 
 
-def period_reporting(day: date, data: CohortData) -> Period | None:
-    """The first period (of the report's kind) whose cohorts include the one ``day`` falls in, if the data has it."""
-    complete = cohort_end(cohort_start(day, data.granularity), data.granularity)
-    period = Period.containing(complete, data.period.kind)
-    return period if period.last_month <= data.data_months[1] else None
+def period_reaching(day: date, data: CohortData) -> tuple[Period, int] | None:
+    """The first period within the data whose cohorts include the cohort of ``day``, and how many cohorts that takes.
+
+    Tried in the report's kind of period, then as a month (a quarter or year ends long after
+    an early cohort); None when the cohort is not complete within the data.
+    """
+    g = data.granularity
+    start = cohort_start(day, g)
+    for kind in dict.fromkeys((data.period.kind, "month")):
+        period = Period.containing(cohort_end(start, g), kind)
+        if not (data.data_months[0] <= period.start and period.last_month <= data.data_months[1]):
+            continue
+        wanted = cohort_count(start, cohort_window(period.end, g, 1)[1], g)
+        if wanted <= data.requested:
+            return period, data.requested
+        if kind == "month" and wanted <= MAX_COHORTS:
+            return period, wanted
+    return None
 
 
-def more_cohorts_advice(data: CohortData) -> str:
-    """What would bring more cohorts into the report, from where the data's other signups actually are."""
+def _with(period: Period, cohorts: int, data: CohortData) -> str:
+    return period.key + (f" with cohorts={cohorts}" if cohorts != data.requested else "")
+
+
+def empty_cohorts_advice(data: CohortData) -> str:
+    """What to change when the reported cohorts hold no user, from where the nearest signups actually are."""
     options = []
     if data.signup_before is not None:
-        wanted = cohorts_back_to(data.signup_before.date(), data)
-        if wanted <= MAX_COHORTS:
-            options.append(f"show more cohorts (cohorts={wanted} reaches back to the last earlier signup, "
+        back = cohort_count(cohort_start(data.signup_before.date(), data.granularity), data.last_cohort, data.granularity)
+        if back <= MAX_COHORTS:
+            options.append(f"show more cohorts (cohorts={back} reaches back to the last earlier signup, on "
                            f"{data.signup_before:%d %B %Y})")
-        else:
-            earlier = Period.containing(cohort_end(cohort_start(data.signup_before.date(), data.granularity),
-                                                   data.granularity), data.period.kind)
-            options.append(f"choose an earlier period ({earlier.key} or before: the last earlier signup was on "
+        elif found := period_reaching(data.signup_before.date(), data):
+            options.append(f"choose an earlier period ({_with(*found, data)}: the last earlier signup was on "
                            f"{data.signup_before:%d %B %Y})")
-    if data.signup_after is not None:
-        later = period_reporting(data.signup_after.date(), data)
-        if later is not None:
-            options.append(f"choose a later period ({later.key} or after: the next users signed up from "
-                           f"{data.signup_after:%d %B %Y})")
+    if data.signup_after is not None and (found := period_reaching(data.signup_after.date(), data)):
+        options.append(f"choose a later period ({_with(*found, data)}: the next users signed up from "
+                       f"{data.signup_after:%d %B %Y})")
     if not options:
         first, last = data.data_months
-        return (f"The data holds no other signups: users and events cover {first:%B %Y} to {last:%B %Y}.")
-    return options[0][0].upper() + options[0][1:] + (f", or {options[1]}" if len(options) > 1 else "") + "."
+        return f"No other cohort is complete within the data ({first:%B %Y} to {last:%B %Y})."
+    return options[0][0].upper() + options[0][1:] + "".join(f", or {o}" for o in options[1:]) + "."
+
+
+def few_cohorts_advice(data: CohortData) -> str:
+    """What would give the comparison more cohorts: earlier ones if the data has them, else later periods."""
+    if data.signup_before is not None and data.requested < MAX_COHORTS:
+        return f"Earlier cohorts exist (the last signup before these was on {data.signup_before:%d %B %Y}): show more cohorts."
+    first, last = data.data_months
+    text = f"These are the first cohorts of the data, which starts in {first:%B %Y}"
+    return text + (", so later periods will have more of them to compare." if data.period.last_month < last else ".")
 
 
 def pooled_rate(matrix: RetentionMatrix, age: int) -> float:
@@ -234,7 +255,7 @@ class CohortReport:
             raise EmptyDataError(
                 f"No user signed up in the {self.data.requested} {self.granularity}ly cohorts {self.window_label} "
                 f"(as of {self.data.as_of:%d %B %Y}), so there are no cohorts to report on. "
-                + more_cohorts_advice(self.data))
+                + empty_cohorts_advice(self.data))
         if not self.filtered:
             return self.data.users
         try:
@@ -423,7 +444,7 @@ class CohortReport:
         if not rows:
             return Section("Recent versus earlier cohorts", [Callout(
                 f"Too few cohorts to compare: every age has at most {RECENT} observed cohorts. "
-                + more_cohorts_advice(self.data), "info")])
+                + few_cohorts_advice(self.data), "info")])
         table = Table(pd.DataFrame(rows), caption=f"Average of the {RECENT} newest cohorts observed at each age against "
                                                   "the earlier ones (each cohort counts once)",
                       units={f"{RECENT} newest cohorts": "percent", "Earlier cohorts": "percent"})
