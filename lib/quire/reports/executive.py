@@ -24,6 +24,7 @@ from quire.config import get_settings
 from quire.errors import EmptyDataError
 from quire.display import Alerts, Callout, Grid, KpiCards, ReportHeader, Section, Table
 from quire.glossary import glossary
+from quire.metrics.alerts import MIN_HISTORY
 from quire.metrics.forecast import MIN_POINTS as FORECAST_MIN_MONTHS
 from quire.metrics.kpi import Kpi
 from quire.periods import Period, add_months, parse_period, resolve_period
@@ -149,6 +150,8 @@ KPI_DEFS = {
     "nps": ("NPS", "points", "up_is_good"),
     "csat": ("CSAT", "percent", "up_is_good"),
 }
+# Rates of the accounts paying at the start of the period: none before the data's first month.
+STARTING_RATES = ("mrr_growth", "nrr", "grr", "logo_churn", "revenue_churn")
 ANOMALY_KPIS = ["mrr_growth", "nrr", "grr", "logo_churn", "on_time_rate", "project_margin", "nps", "csat"]
 HEADLINE = ["mrr", "arr", "mrr_growth", "nrr", "grr", "logo_churn", "arpa", "clv", "on_time_rate", "nps", "csat", "customers"]
 
@@ -212,6 +215,13 @@ class ExecutiveReport:
                    f"{KPI_DEFS[k][0]} needs churn from the months before, and the data starts in "
                    f"{self.data.first_month:%B %Y}" for k in keys if k in thin]
         note = f"— marks a figure with too small a basis: {'; '.join(reasons)}." if reasons else ""
+        unstarted = [_in_sentence(KPI_DEFS[k][0]) for k in keys if k in STARTING_RATES and self.current[k] is None]
+        if unstarted:
+            names = ", ".join(unstarted[:-1]) + (" and " if len(unstarted) > 1 else "") + unstarted[-1]
+            since = (f" (the data starts in {self.data.first_month:%B %Y})"
+                     if self.period.start == self.data.first_month else "")
+            note = (note or "—") + (f" {names[0].upper() + names[1:]} need accounts paying at the start of {self.period.label}; there were "
+                                    f"none{since}.")
         if "clv" in keys and "clv" not in thin and churn.months < CHURN_MONTHS:
             note += (f" Customer lifetime value divides by the churn of the {churn.months} months the data holds, "
                      f"not {CHURN_MONTHS}.")
@@ -244,7 +254,12 @@ class ExecutiveReport:
         hist["label"] = hist["kpi"].map(lambda k: "Monthly logo churn" if k == "logo_churn" else KPI_DEFS[k][0])
         monthly = {**self.current, "logo_churn": self._monthly_churn(self.current["logo_churn"])}
         found = metrics.merge_alerts(metrics.threshold_alerts(monthly) + metrics.detect_anomalies(hist))
-        return Section("Alerts", [Alerts(found)], lead="KPIs outside their usual range or past a business threshold.")
+        earlier = len(self.history) - 1
+        quiet = ("No anomalies: every KPI is within its usual range." if earlier >= MIN_HISTORY else
+                 f"No KPI is past a business threshold. Whether one is unusual needs {MIN_HISTORY} earlier "
+                 f"{self.period.kind}s in the data; {'it holds ' + str(max(earlier, 0)) if earlier > 0 else 'there is none'}.")
+        return Section("Alerts", [Alerts(found, empty_message=quiet)],
+                       lead="KPIs outside their usual range or past a business threshold.")
 
     def _monthly_churn(self, rate: float | None) -> float | None:
         return None if rate is None or pd.isna(rate) else metrics.monthly_rate(rate, self.period.n_months)
@@ -257,9 +272,11 @@ class ExecutiveReport:
         # One MRR chart: the last two years, with the forecast when there is one (the forecast section
         # gives its figures), rather than the same line drawn twice.
         series, fc, _ = self.mrr_forecast
-        trend = charts.mrr_trend(series.tail(24), fc, highlight=series.index[-1] if fc is not None else None)
-        table = Table(frame.rename(columns={"step": "Movement", "amount": "MRR"}), caption="MRR bridge", units={"MRR": "currency"})
-        return Section("Recurring revenue", [trend, waterfall, table],
+        shown = [waterfall, Table(frame.rename(columns={"step": "Movement", "amount": "MRR"}), caption="MRR bridge",
+                                  units={"MRR": "currency"})]
+        if len(series) >= 2:  # one month is not a trend
+            shown.insert(0, charts.mrr_trend(series.tail(24), fc, highlight=series.index[-1] if fc is not None else None))
+        return Section("Recurring revenue", shown,
                        lead=f"MRR moved from {metrics.format_value(bridge.start_mrr, 'currency')} to "
                             f"{metrics.format_value(bridge.end_mrr, 'currency')} in {self.period.label}.")
 
@@ -351,6 +368,11 @@ class ExecutiveReport:
             months.append(m)
             m = add_months(m, 1)
         return months
+
+
+def _in_sentence(label: str) -> str:
+    """A KPI label inside a sentence: 'Net revenue retention' → 'net revenue retention'; 'MRR growth' stays."""
+    return label if label[1:2].isupper() else label[0].lower() + label[1:]
 
 
 def _delivery_rates(d: metrics.Delivery | None, least: int) -> tuple[float | None, float | None, float | None]:
