@@ -81,14 +81,9 @@ def load(period: str, url: str | None = None) -> ExecutiveData:
 def period_kpis(data: ExecutiveData, period: Period) -> dict[str, float | None]:
     """The report's KPIs for any period covered by ``data`` (values as plain floats, rates as fractions).
 
-    A KPI whose basis is below :data:`MIN_BASIS` is None; :func:`thin_kpis` says why.
+    A KPI whose basis is below :data:`MIN_BASIS` is None (:func:`period_figures` gives the counts).
     """
     return period_figures(data, period)[0]
-
-
-def thin_kpis(data: ExecutiveData, period: Period) -> dict[str, int]:
-    """KPI → the count it rests on, for the KPIs not shown for ``period`` (below :data:`MIN_BASIS`)."""
-    return period_figures(data, period)[1]
 
 
 def churn_estimate(data: ExecutiveData, period: Period) -> metrics.ChurnEstimate:
@@ -97,7 +92,7 @@ def churn_estimate(data: ExecutiveData, period: Period) -> metrics.ChurnEstimate
 
 
 def period_figures(data: ExecutiveData, period: Period) -> tuple[dict[str, float | None], dict[str, int]]:
-    """:func:`period_kpis` and :func:`thin_kpis` in one pass."""
+    """:func:`period_kpis`, and KPI → the count it rests on for the KPIs below :data:`MIN_BASIS` (shown as "—")."""
     bridge = metrics.mrr_bridge(data.movements, period)
     ret = metrics.retention(data.movements, period)
     accounts = metrics.mrr_by_client(data.movements, pd.Timestamp(period.last_month))
