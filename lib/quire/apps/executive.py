@@ -53,7 +53,8 @@ class ExecutiveApp(App):
         report = executive.ExecutiveReport(restrict(executive.load(values["period"], self.url), values["segment"]))
         segment = dict((v, k) for k, v in self.pickers["segment"].options)[values["segment"]]
         header = ReportHeader("Executive KPIs", report.period.label,
-                              subtitle=f"{segment} — compared with {report.period.previous().label}")
+                              subtitle=f"{segment} — compared with {report.period.previous().label}" if report.compared
+                              else f"{segment} — no earlier period in the data to compare with")
         return [header, report.headline(), report.revenue(), report.retention()]
 
 
