@@ -179,6 +179,7 @@ class KpiCards(Fragment):
 
     kpis: Sequence[Kpi]
     comparison_label: str = "previous period"
+    note: str = ""  # says why a card shows "—" (e.g. too few answers for a stable rate)
 
     def _card(self, k: Kpi) -> str:
         delta = ""
@@ -208,7 +209,8 @@ class KpiCards(Fragment):
         )
 
     def html(self) -> str:
-        return '<div class="q-kpis">' + "".join(self._card(k) for k in self.kpis) + "</div>"
+        note = f'<p class="q-text">{escape(self.note)}</p>' if self.note else ""
+        return '<div class="q-kpis">' + "".join(self._card(k) for k in self.kpis) + "</div>" + note
 
     def text(self) -> str:
         return "\n".join(f"{k.label}: {format_value(k.value, k.unit)}" for k in self.kpis)

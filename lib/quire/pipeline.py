@@ -83,24 +83,26 @@ class RunPlan:
 
 
 def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict[str, Any],
-                            settings: Settings) -> tuple[dict[str, Any], Tenant | None]:
+                            settings: Settings, *, report: str | None = None) -> tuple[dict[str, Any], Tenant | None]:
     """Check data-dependent parameters against the warehouse before any kernel starts.
 
-    A ``period`` must lie within the complete months of the data (``latest`` becomes the
-    concrete month, so the run record says exactly what was reported); a ``client`` or
-    ``experiment`` must exist. Each failure is a :class:`ParameterError` that says what exists.
+    A ``period`` must lie within the complete months of the data the report reads
+    (``report``: its type, the stem of its notebook; see :mod:`quire.warehouse.coverage`);
+    ``latest`` becomes the concrete month, so the run record says exactly what was reported.
+    A ``client`` or ``experiment`` must exist. Each failure is a :class:`ParameterError`
+    that says what exists.
     """
     kinds = {name: d.spec.type for name, d in declared.items() if d.spec.type in ("period", "client", "experiment")}
     if not kinds:
         return params, None
-    from quire.warehouse import queries
+    from quire.warehouse import coverage, queries
     from quire.warehouse.engine import connection
 
     resolved, tenant = dict(params), None
     with connection(settings.warehouse) as conn:
         for name, kind in kinds.items():
             if kind == "period":
-                first, last = queries.data_range(conn)
+                first, last = coverage.report_range(report, conn)
                 resolved[name] = resolve_period(params[name], first_month=first, last_month=last, parameter=name).key
             elif kind == "client":
                 row = queries.client_by_slug(conn, params[name]) if params[name] else None
@@ -130,7 +132,7 @@ def prepare(report: str, given: dict[str, Any], settings: Settings) -> RunPlan:
     spec = load_catalog(settings.catalog_path).get(report)
     declared = declared_parameters(spec, settings.home)
     params = validate_parameters(spec.id, declared, given)
-    resolved, tenant = resolve_data_parameters(declared, params, settings)
+    resolved, tenant = resolve_data_parameters(declared, params, settings, report=Path(spec.notebook).stem)
     return RunPlan(spec, resolved, tenant, prepared_in=time.perf_counter() - t0)
 
 

@@ -15,7 +15,7 @@ from support import ROOT, published_runs, run_quire
 
 pytestmark = pytest.mark.slow
 
-KPIS = ["users", "logo_retention_age1", "logo_retention_age3", "revenue_retention_age3", "ltv_age3"]
+KPIS = ["users", "user_retention_age1", "user_retention_age3", "revenue_retention_age3", "ltv_age3"]
 
 
 RUNS = {"monthly": (), "weekly_activated": ("-p", "granularity=week", "-p", "behaviour=activated")}
@@ -62,7 +62,7 @@ def test_html_is_clean_and_complete(run_folder):
     html = (run_folder / "report.html").read_text()
     assert "Traceback" not in html and not re.search(r"\b[A-Z]\w*Error\b", html)
     assert "report.headline()" not in html  # code cells are hidden
-    for title in ["Cohort report", "Logo retention", "Revenue retention", "Lifetime value (LTV) curves",
+    for title in ["Cohort report", "User retention", "Revenue retention", "Lifetime value (LTV) curves",
                   "Recent versus earlier cohorts", "Appendix: metric definitions"]:
         assert title in html
     assert html.count("data:image/svg+xml;base64,") >= 3  # two heatmaps and the LTV curves
