@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     scheduler_workers: int = Field(default=2, ge=1, le=32, description="Runs executed at the same time by the scheduler.")
     retry_limit: int = Field(default=3, ge=1, description="Attempts of a run that fails for a transient reason (first one included).")
     retry_base_seconds: float = Field(default=60.0, gt=0, description="First retry delay; doubles with each attempt.")
+    queue_poll_seconds: float = Field(default=3.0, gt=0, le=60, description="How often the scheduler looks for runs queued from the console and for paused schedules.")
     lease_seconds: int = Field(default=60, ge=3, description="A scheduler that stops heartbeating loses the state database after this.")
     smtp_host: str | None = Field(default=None, description="SMTP server; unset means e-mail delivery is off.")
     smtp_port: int = Field(default=25, ge=1, le=65535)

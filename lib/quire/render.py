@@ -117,6 +117,8 @@ def report_resources(brand: Brand, meta: dict[str, Any]) -> dict[str, Any]:
         "brand": brand,
         "brand_css": brand.css_variables(),
         "logo": brand.logo_data_uri(),
+        # The tables' CSV files and report.xlsx, saved beside report.html (relative links).
+        "data_files": list(meta.get("data_files") or []),
     }
 
 
