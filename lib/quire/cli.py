@@ -221,6 +221,8 @@ _register_service(app)
 from quire.cli_brand import brand_app  # noqa: E402
 
 app.add_typer(brand_app, name="brand")
+from quire.cli_console import tokens_app  # noqa: E402  quire tokens create|list|revoke (console and API access)
+app.add_typer(tokens_app, name="tokens")
 
 def main() -> None:
     """Entry point: run the app, turning Quire's errors into one-line messages."""

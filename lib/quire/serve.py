@@ -41,16 +41,20 @@ from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
 from quire.apps import APPS
 from quire.apps.base import TENANT_ENV
+from quire import console
 from quire.archive import latest_runs
 from quire.config import Settings
+from quire.console.access import tenant_of
 from quire.errors import ConfigError, ParameterError
 
 RUNS_PER_REPORT = 5
 #: The only archive paths served: a published run's HTML or PDF (never its notebook, run.json or the state folder).
 ARCHIVE_FILE = re.compile(r"^(?P<report>[a-z0-9][a-z0-9_-]{0,63})/(?P<day>\d{4}-\d{2}-\d{2})/"
-                          r"(?P<run>[A-Za-z0-9][A-Za-z0-9_-]{0,127})/(?P<file>report\.html|report\.pdf)$")
-#: Rendered reports hold no script and no remote resource: forbid both, in a sandbox.
-ARCHIVE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; sandbox"
+                          r"(?P<run>[A-Za-z0-9][A-Za-z0-9_-]{0,127})/"
+                          r"(?P<file>report\.html|report\.pdf|report\.xlsx|table-\d{2}(-[a-z0-9-]{1,40})?\.csv)$")
+#: Rendered reports hold no script and no remote resource: forbid both, in a sandbox (their data links download).
+ARCHIVE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; frame-ancestors 'self'; "
+               "sandbox allow-downloads")
 LANDING_CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'self'"
 
 
@@ -77,6 +81,11 @@ class QuireRenderHandler(TornadoVoilaHandler):
     async def get(self, path: str | None = None) -> None:
         if path not in self.settings["quire"]["notebooks"]:
             raise web.HTTPError(404)
+        if tenant_of(self, self.settings["quire"]["client"]) != self.settings["quire"]["client"]:
+            raise web.HTTPError(403)  # a client's token on an internal server: its apps are not pinned to it
+        # The page's close sends its kernel's shutdown with the _xsrf cookie's value: set the cookie now,
+        # or the shutdown is refused (403 '_xsrf' argument missing) and the kernel waits for the culler.
+        self.xsrf_token  # noqa: B018
         return await super().get(path)
 
 
@@ -107,8 +116,10 @@ class LandingHandler(QuireHandler):
         q = self.quire
         template = q["jinja"].get_template("landing.html.j2")
         self.set_header("Cache-Control", "no-store")
-        self.finish(template.render(base_url=self.base_url, apps=q["app_cards"], reports=collect_runs(q),
-                                    brand=q["brand_name"], client_mode=bool(q["client"])))
+        tenant = tenant_of(self, q["client"])
+        self.finish(template.render(base_url=self.base_url, apps=q["app_cards"] if tenant == q["client"] else [],
+                                    reports=collect_runs({**q, "client": tenant}), brand=q["brand_name"],
+                                    client_mode=bool(tenant)))
 
 
 class ArchiveHandler(QuireHandler):
@@ -119,7 +130,7 @@ class ArchiveHandler(QuireHandler):
     @web.authenticated
     def get(self, path: str) -> None:
         q = self.quire
-        file = resolve_archive_path(q["outputs"], path, q["reports"], q["client"])
+        file = resolve_archive_path(q["outputs"], path, q["reports"], tenant_of(self, q["client"]))
         if file is None:
             raise web.HTTPError(404)
         self.set_header("Content-Type", mimetypes.guess_type(file.name)[0] or "application/octet-stream")
@@ -234,7 +245,7 @@ class QuireVoila(Voila):
             (f"{base}quire/static/(.*)", web.StaticFileHandler, {"path": self.quire_static_dirs[0]}),
             (f"{base}quire/report/(.*)", web.StaticFileHandler, {"path": self.quire_static_dirs[1]}),
         ]
-        return ours + kept
+        return console.handlers(base, self.quire_settings["settings"]) + ours + kept
 
 
 def app_cards(settings: Settings, apps: list[str]) -> list[dict[str, str]]:
@@ -313,6 +324,8 @@ def build_app(opts: ServeOptions, settings: Settings) -> tuple[QuireVoila, str]:
     c.MappingKernelManager.cull_idle_timeout = opts.cull_idle_timeout
     c.MappingKernelManager.cull_interval = opts.cull_interval
     c.MappingKernelManager.cull_connected = False  # an open page keeps its kernel; a closed one is culled
+    console.configure(c, settings, opts.client)  # console tokens, cookie flags
+    c.Voila.tornado_settings = console.tornado_settings()  # CSP on every page, SameSite cookies
 
     app = QuireVoila(config=c)
     app.quire_template_dir = str(template_dir)
@@ -321,7 +334,9 @@ def build_app(opts: ServeOptions, settings: Settings) -> tuple[QuireVoila, str]:
         "outputs": settings.outputs_dir, "client": opts.client, "notebooks": {f"{a}.ipynb" for a in apps},
         "reports": set(reports), "report_titles": {r: catalog.reports[r].title for r in reports if r in catalog.reports},
         "app_cards": app_cards(settings, apps), "jinja": jinja, "brand": brand,
-        "brand_name": client_name or brand.name,
+        "brand_name": client_name or brand.name, "settings": settings,
+        "console": console.build(settings, server_client=opts.client, reports=reports, brand=brand,
+                                 brand_name=client_name or brand.name),
     }
     app.initialize([])
     host = "127.0.0.1" if opts.ip in ("", "0.0.0.0") else opts.ip

@@ -83,15 +83,17 @@ class ReportCatalog:
                 self._catalog = (mtime, load_catalog(self.settings.catalog_path))
             return self._catalog[1]
 
-    def reports(self) -> list[ReportSpec]:
-        """The reports this server offers, in catalog order."""
-        return [s for s in self.catalog().reports.values() if self.only is None or s.id in self.only]
+    def reports(self, access: Access | None = None) -> list[ReportSpec]:
+        """The reports this server offers (a client's user: those with a client parameter), in catalog order."""
+        return [s for s in self.catalog().reports.values() if (self.only is None or s.id in self.only)
+                and (access is None or not access.client or is_client_report(s))]
 
-    def get(self, report_id: str) -> ReportSpec:
-        """A report of this server; :class:`NotFound` naming the known ones otherwise."""
-        spec = self.catalog().reports.get(report_id)
-        if spec is None or (self.only is not None and spec.id not in self.only):
-            known = ", ".join(s.id for s in self.reports()) or "none"
+    def get(self, report_id: str, access: Access | None = None) -> ReportSpec:
+        """A report of this server (for this requester); :class:`NotFound` naming the known ones otherwise."""
+        offered = {s.id: s for s in self.reports(access)}
+        spec = offered.get(report_id)
+        if spec is None:
+            known = ", ".join(offered) or "none"
             raise NotFound(f"unknown report {report_id!r}; this server has: {known}", report=report_id)
         return spec
 
@@ -165,6 +167,11 @@ class ReportCatalog:
         return plan
 
 
+def is_client_report(spec: ReportSpec) -> bool:
+    """Whether a report runs for one client (it has a ``client`` parameter)."""
+    return any(p.type == "client" for p in spec.parameters.values())
+
+
 # --------------------------------------------------------------------------------------- fields
 @dataclass
 class Field:
@@ -206,10 +213,11 @@ class Field:
             out["type"] = "boolean"
         else:
             out["type"] = "string"
+        number = int if self.type == "int" else float
         if self.min is not None:
-            out["minimum"] = self.min
+            out["minimum"] = number(self.min)
         if self.max is not None:
-            out["maximum"] = self.max
+            out["maximum"] = number(self.max)
         if self.type == "date":
             out["format"] = "date"
         elif self.type == "period":

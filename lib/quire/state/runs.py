@@ -85,10 +85,11 @@ def get(engine: Engine, run_id: str) -> dict[str, Any]:
 
 def query(engine: Engine, *, report: str | None = None, client: str | None = None, status: str | None = None,
           since: datetime | None = None, until: datetime | None = None, period: str | None = None,
-          limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-    """Runs matching every given filter, newest first (``until`` exclusive; ``period`` as in the parameters)."""
+          reports: list[str] | None = None, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    """Runs matching every given filter, newest first (``until`` exclusive; ``period`` as in the parameters;
+    ``reports``: only runs of these reports)."""
     stmt = _filtered(sa.select(runs), report=report, client=client, status=status, since=since, until=until,
-                     period=period)
+                     period=period, reports=reports)
     stmt = stmt.order_by(runs.c.created_at.desc(), runs.c.run_id.desc()).limit(limit).offset(offset)
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(stmt).mappings()]
@@ -100,7 +101,9 @@ def count(engine: Engine, **filters: Any) -> int:
         return int(conn.execute(_filtered(sa.select(sa.func.count()).select_from(runs), **filters)).scalar_one())
 
 
-def _filtered(stmt, *, report=None, client=None, status=None, since=None, until=None, period=None):
+def _filtered(stmt, *, report=None, client=None, status=None, since=None, until=None, period=None, reports=None):
+    if reports is not None:
+        stmt = stmt.where(runs.c.report.in_(reports))
     if report:
         stmt = stmt.where(runs.c.report == report)
     if client:
