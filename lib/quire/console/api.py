@@ -19,7 +19,7 @@ from quire.console import compare as comparing
 from quire.console import runs as run_views
 from quire.console import schedules as schedule_views
 from quire.console.base import API_CSP, ConsoleHandler
-from quire.console.reports import NotFound, fields, json_safe, parameters_schema
+from quire.console.reports import AccessError, NotFound, fields, json_safe, parameters_schema
 from quire.errors import ParameterError
 from quire.state import queue
 from quire.state import runs as history
@@ -142,7 +142,7 @@ def run_filters(handler: ConsoleHandler, get) -> dict[str, Any]:
     access = handler.access
     if access.client:
         if client and client != access.client:
-            raise NotFound(f"no runs of client {client!r} for this token")
+            raise AccessError(f"this token sees the runs of client '{access.client}' only, not {client!r}")
         client = access.client
     # A client-facing server shows the runs of its reports only.
     reports = sorted(handler.console.reports) if handler.console.server_client else None

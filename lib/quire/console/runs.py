@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from quire.console.access import Access
-from quire.console.reports import NotFound
+from quire.console.reports import AccessError, NotFound
 from quire.datafiles import CSV_NAME, XLSX_NAME
 from quire.errors import StateError
 from quire.state import runs as history
@@ -147,15 +147,18 @@ def view(row: dict[str, Any], outputs: Path, *, with_record: bool = True) -> Run
 
 
 def load(engine: Engine, outputs: Path, run_id: str, access: Access, reports: set[str] | None = None) -> RunView:
-    """The run ``run_id`` if the requester may see it; :class:`NotFound` otherwise (never telling which)."""
+    """The run ``run_id`` if the requester may see it: :class:`NotFound` if there is none (on this server),
+    :class:`AccessError` if it is another client's."""
     if not RUN_ID.match(run_id or ""):
         raise NotFound(f"no run {run_id!r}")
     try:
         row = history.get(engine, run_id)
     except StateError:
         raise NotFound(f"no run {run_id!r}") from None
-    if not access.sees(row["client"]) or (reports is not None and row["report"] not in reports):
+    if reports is not None and row["report"] not in reports:
         raise NotFound(f"no run {run_id!r}")
+    if not access.sees(row["client"]):
+        raise AccessError(f"run {run_id} is not a run of client '{access.client}'; this token sees that client's runs only")
     return view(row, outputs)
 
 
