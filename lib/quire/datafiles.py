@@ -47,7 +47,8 @@ def _name(number: int, table: dict[str, Any]) -> str:
 
 def _sheet_title(number: int, table: dict[str, Any], used: set[str]) -> str:
     # Excel: at most 31 characters, none of []:*?/\ , unique in the workbook.
-    base = re.sub(r"[\[\]:*?/\\]", " ", table.get("caption") or table.get("section") or "Table").strip()
+    base = re.sub(r"[\[\]:*?/\\]", " ", table.get("caption") or table.get("section") or "Table")
+    base = re.sub(r"\s+", " ", base).strip()
     title = f"{number} {base}"[:31].rstrip()
     while title.lower() in used:
         title = f"{number}-{len(used)} {base}"[:31].rstrip()
