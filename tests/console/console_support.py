@@ -90,21 +90,24 @@ class Server:
         return self.request("POST", path, token=token, body=body, **kw)
 
 
-def start_serve(env: dict[str, str], log: Path, *args: str, prefix: str = "/", timeout: float = 90) -> Server:
-    """``quire serve`` without preheated kernels (the console needs none); waits until it answers."""
+def start_serve(env: dict[str, str], log: Path, *args: str, prefix: str = "/", timeout: float = 90,
+                pools: int = 0) -> Server:
+    """``quire serve``; without ``pools`` no kernel is preheated (the console needs none), else it waits
+    until that many preheated apps have rendered. Returns once it answers."""
     port = free_port()
     handle = log.open("w")
     extra = ["--base-url", prefix] if prefix != "/" else []
-    process = subprocess.Popen([sys.executable, "-m", "quire.cli", "serve", "--port", str(port), "--no-preheat",
-                                *extra, *args], env={**env, "PYTHONUNBUFFERED": "1"}, cwd=ROOT, stdout=handle,
-                               stderr=subprocess.STDOUT)
+    extra += ["--pool-size", "1"] if pools else ["--no-preheat"]
+    process = subprocess.Popen([sys.executable, "-m", "quire.cli", "serve", "--port", str(port), *extra, *args],
+                               env={**env, "PYTHONUNBUFFERED": "1"}, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
     server = Server("127.0.0.1", port, prefix, process, log, env)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"quire serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
         try:
-            if server.get("/quire/static/app.css")[0] == 200:
+            # An app logs "[quire] … ready" once its preheated kernel has rendered it.
+            if log.read_text().count("[quire] ") >= pools and server.get("/quire/static/app.css")[0] == 200:
                 return server
         except OSError:
             pass
