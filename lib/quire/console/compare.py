@@ -60,6 +60,8 @@ class Figure:
         """The delta as people read it: points for percentages, else the unit's own, with the relative change."""
         if self.delta is None:
             return "—"
+        if self.tone == "flat":
+            return "no change"
         if self.unit == "percent":
             text = f"{self.delta * 100:+.1f} pts"
         else:
@@ -127,7 +129,8 @@ def sparkline(figure: Figure, width: int = 132, height: int = 32) -> Markup:
     pad = 3
 
     def xy(i: int, v: float) -> tuple[float, float]:
-        return (pad + (width - 2 * pad) * i / n, pad + (height - 2 * pad) * (1 - (v - low) / span))
+        level = 0.5 if high == low else (v - low) / span  # a flat series runs through the middle
+        return (pad + (width - 2 * pad) * i / n, pad + (height - 2 * pad) * (1 - level))
 
     coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, v) for i, v in points))
     last_x, last_y = xy(*points[-1])
