@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from quire.catalog import ReportSpec, ScheduleSpec
+# Imported with the console (not on a first request): APScheduler's import is a few hundred milliseconds.
+from quire.scheduler.service import trigger_for
 from quire.state import schedules as states
 from quire.state.db import utcnow
 from quire.state.schema import leases
@@ -45,8 +47,6 @@ def stored_next_runs(engine: Engine) -> dict[str, datetime]:
 
 
 def computed_next_run(schedule: ScheduleSpec) -> datetime | None:
-    from quire.scheduler.service import trigger_for
-
     now = datetime.now(timezone.utc)
     return trigger_for(schedule).get_next_fire_time(None, now)
 
