@@ -44,7 +44,7 @@ from quire.apps.base import TENANT_ENV
 from quire import console
 from quire.archive import latest_runs
 from quire.config import Settings
-from quire.console.access import tenant_of
+from quire.console.access import TENANT_HEADER, brand_of, pin_app, pinned, tenant_of
 from quire.errors import ConfigError, ParameterError
 
 RUNS_PER_REPORT = 5
@@ -81,12 +81,16 @@ class QuireRenderHandler(TornadoVoilaHandler):
     async def get(self, path: str | None = None) -> None:
         if path not in self.settings["quire"]["notebooks"]:
             raise web.HTTPError(404)
-        if tenant_of(self, self.settings["quire"]["client"]) != self.settings["quire"]["client"]:
-            raise web.HTTPError(403)  # a client's token on an internal server: its apps are not pinned to it
+        if not pin_app(self, path, self.settings["quire"]["client"]):
+            raise web.HTTPError(403)  # a client's token: its own client's app only
         # The page's close sends its kernel's shutdown with the _xsrf cookie's value: set the cookie now,
         # or the shutdown is refused (403 '_xsrf' argument missing) and the kernel waits for the culler.
         self.xsrf_token  # noqa: B018
         return await super().get(path)
+
+    def should_use_rendered_notebook(self, *args: Any) -> bool:
+        # A preheated kernel belongs to no client: a client's user gets a fresh kernel pinned to its client.
+        return not pinned(self) and super().should_use_rendered_notebook(*args)
 
 
 class QuireHandler(JupyterHandler):
@@ -117,7 +121,8 @@ class LandingHandler(QuireHandler):
         template = q["jinja"].get_template("landing.html.j2")
         self.set_header("Cache-Control", "no-store")
         tenant = tenant_of(self, q["client"])
-        self.finish(template.render(base_url=self.base_url, apps=q["app_cards"] if tenant == q["client"] else [],
+        apps = q["app_cards"] if tenant == q["client"] else [a for a in q["app_cards"] if a["name"] == "client"]
+        self.finish(template.render(base_url=self.base_url, apps=apps,
                                     reports=collect_runs({**q, "client": tenant}), brand=q["brand_name"],
                                     client_mode=bool(tenant)))
 
@@ -142,7 +147,7 @@ class BrandHandler(QuireHandler):
     """``/quire/brand.css`` and ``/quire/brand-logo``: the served brand's colours and logo."""
 
     def get(self, what: str) -> None:
-        brand = self.quire["brand"]
+        brand = brand_of(self, self.quire["console"])  # a client's user sees its client's brand
         if what == "brand.css":
             self.set_header("Content-Type", "text/css; charset=utf-8")
             self.finish(brand.css_variables())
@@ -316,6 +321,7 @@ def build_app(opts: ServeOptions, settings: Settings) -> tuple[QuireVoila, str]:
     # Every lab extension is a few more scripts for each visitor to load: the apps need the widgets only.
     c.VoilaConfiguration.extension_denylist = ["jupyterlab_pygments", "@voila-dashboards/jupyterlab-preview"]
     c.VoilaConfiguration.preheat_kernel = opts.preheat
+    c.VoilaConfiguration.http_header_envs = [TENANT_HEADER]  # set by the server only (console.access.pin_app)
     c.VoilaConfiguration.default_pool_size = opts.pool_size
     # Voilà's pool preheats every notebook under root_dir; in client-facing mode only the client app.
     # Refill the pool a few seconds after a kernel is handed out, not while its page is still loading.

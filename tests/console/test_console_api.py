@@ -279,3 +279,39 @@ def test_a_browser_session_must_send_the_xsrf_token(api_world):
     status, body, _ = server.post("/api/v1/runs", {"report": "client", "parameters": {"client": CLIENT_A}},
                                   headers={"Cookie": cookies, "X-XSRFToken": xsrf})
     assert status == 201, body
+
+
+def test_a_client_token_in_the_browser_gets_its_brand_its_runs_and_no_unpinned_apps(api_world, tiny_warehouse):
+    from quire.brand import load_brand
+    from quire.warehouse import queries
+    from quire.warehouse.engine import connection
+
+    server = api_world.server
+    status, _, response = server.get(f"/console/?token={api_world.tokens['client_a']}")
+    cookie = "; ".join(c.split(";", 1)[0] for c in response.headers.get_all("Set-Cookie"))
+    assert status == 200
+    with connection(tiny_warehouse) as conn:
+        brand = load_brand(str(queries.client_by_slug(conn, CLIENT_A)["brand"]))
+    assert server.get("/console/brand.css", headers={"Cookie": cookie})[1].decode() == brand.css_variables()
+    status, page, _ = server.get("/console/runs", headers={"Cookie": cookie})
+    assert status == 200 and CLIENT_A.encode() in page and CLIENT_B.encode() not in page
+    assert server.get(f"/console/runs/{api_world.runs['b0']}", headers={"Cookie": cookie})[0] == 403
+    assert server.get(f"/console/runs/{api_world.runs['b0']}/files/report.pdf", headers={"Cookie": cookie})[0] == 403
+    assert server.get("/voila/render/client.ipynb", headers={"Cookie": cookie})[0] == 403
+    status, landing, _ = server.get("/", headers={"Cookie": cookie})
+    assert status == 200 and b"voila/render" not in landing
+    # Revoked: the signed-in browser is out within seconds (the token is looked up again).
+    from quire.state import tokens
+
+    row = next(t for t in tokens.listing(api_world.engine) if t["name"] == "test client_a")
+    tokens.revoke(api_world.engine, row["id"])
+    try:
+        from console_support import wait_for
+
+        wait_for(lambda: server.get("/console/runs", headers={"Cookie": cookie})[0] in (302, 403), timeout=15,
+                 message="the revoked token's session to end")
+    finally:
+        from quire.state.schema import tokens as table
+
+        with api_world.engine.begin() as conn:  # later tests use this token again
+            conn.execute(table.update().where(table.c.id == row["id"]).values(revoked_at=None))

@@ -120,3 +120,35 @@ def browser():
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+def test_a_client_token_gets_its_own_app_pinned_and_in_its_brand(tiny_warehouse, tmp_path, browser):
+    """On an internal server a client's token opens the client app only, pinned to its client (a kernel of its own)."""
+    from quire.brand import load_brand
+    from quire.state import open_state, tokens
+    from quire.warehouse import queries
+    from quire.warehouse.engine import connection
+
+    server = start_serve(console_env(tiny_warehouse, tmp_path), tmp_path / "serve.log")
+    _, secret = tokens.create(open_state(server.env["QUIRE_STATE_URL"]), role="viewer", client="town-of-fairdale")
+    with connection(tiny_warehouse) as conn:
+        brand = load_brand(str(queries.client_by_slug(conn, "town-of-fairdale")["brand"]))
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{server.base}?token={secret}")
+        assert page.locator(".q-app-card").all_inner_texts() and page.locator(".q-app-card[data-app]").count() == 1
+        cookie = "; ".join(f"{c['name']}={c['value']}" for c in context.cookies())
+        assert server.get("/quire/brand.css", headers={"Cookie": cookie})[1].decode() == brand.css_variables()
+        # A browser cannot pin itself elsewhere: its own X-Quire-Tenant header is dropped.
+        page.set_extra_http_headers({"X-Quire-Tenant": "riverton-realty"})
+        page.goto(f"{server.base}voila/render/client.ipynb", wait_until="commit")
+        page.wait_for_selector(".q-app-output .q-chart img", timeout=180_000)
+        page.screenshot(path=str(ARTIFACTS / "client-token-app.png"))
+        controls = page.locator(".q-app-controls").inner_text()
+        assert "Period" in controls and "Client" not in controls  # no client picker: pinned
+        assert "Town of Fairdale" in page.locator(".q-app-output").inner_text()
+        assert page.goto(f"{server.base}voila/render/executive.ipynb").status == 403
+    finally:
+        context.close()
+        stop(server.process)

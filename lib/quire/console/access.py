@@ -30,6 +30,10 @@ from quire.state.schema import ROLES
 
 #: Seconds a looked-up token is trusted before it is read again (revocation delay).
 RECHECK = 5.0
+#: The request header through which Voilà hands a client user's pin to its app kernel (as ``HTTP_X_QUIRE_TENANT``,
+#: read by :func:`quire.apps.base.pinned_client`). Only the server sets it: a browser's own is dropped.
+TENANT_HEADER = "X-Quire-Tenant"
+CLIENT_APP = "client.ipynb"
 TOKEN_USER = "quire-token:"
 
 
@@ -171,3 +175,27 @@ def tenant_of(handler: web.RequestHandler, server_client: str | None) -> str | N
     """The client whose runs a landing page or archive request may see (None: every client)."""
     user = handler.current_user
     return user.access.client if isinstance(user, QuireUser) else server_client
+
+
+def pin_app(handler: web.RequestHandler, path: str, server_client: str | None) -> bool:
+    """Prepare an app request: a client's user on an internal server may open the client app only, pinned to
+    its client (through :data:`TENANT_HEADER`); False if the app is not for this requester."""
+    handler.request.headers.pop(TENANT_HEADER, None)
+    tenant = tenant_of(handler, server_client)
+    if tenant == server_client:
+        return True  # internal users, and everyone on a client-facing server (pinned by the server itself)
+    if path != CLIENT_APP:
+        return False
+    handler.request.headers[TENANT_HEADER] = tenant
+    return True
+
+
+def pinned(handler: web.RequestHandler) -> bool:
+    """Whether this app request was pinned to a client by :func:`pin_app`."""
+    return TENANT_HEADER in handler.request.headers
+
+
+def brand_of(handler: web.RequestHandler, console) -> Any:
+    """The brand a request sees: its client user's client's, else the server's."""
+    user = handler.current_user
+    return console.brand_for(user.access) if isinstance(user, QuireUser) else console.brand

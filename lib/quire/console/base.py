@@ -125,6 +125,8 @@ class ConsoleHandler(JupyterHandler):
             self.render_error(status, str(exc))
 
     def _handle_request_exception(self, e: BaseException) -> None:
+        # tornado's hook for an exception escaping prepare/get/post: a QuireError is the user's mistake or a
+        # refusal, answered with its one-line message (JSON or page) instead of a logged 500.
         if isinstance(e, QuireError) and not self._finished:
             self.send_error_for(e)
             return
