@@ -26,9 +26,9 @@ from traitlets.config import Config
 from quire.config import Settings
 from quire.console.base import Console
 
-#: Voilà's app pages: their scripts and styles include inline ones (Voilà's template), but nothing
-#: may come from or go to another origin, and no other site may frame them.
-VOILA_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+#: Voilà's app pages: Voilà's template needs its inline scripts (without them no app renders) and
+#: inline styles, but no eval, nothing may come from or go to another origin, and no other site may frame them.
+VOILA_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
              "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
              "base-uri 'self'; form-action 'self'; frame-ancestors 'self'")
 #: Cookies: the login cookie is HttpOnly (jupyter_server's default); both it and the _xsrf cookie are
