@@ -147,6 +147,13 @@ def test_run_follow_download_rerun_compare_and_schedules(world, chromium):
     assert page.locator("tr[data-figure='views'] svg.q-spark").count() == 1
     assert page.locator("tr[data-figure='views'] td.q-num").count() == 3  # this run, previous run, change
 
+    # Re-run with edited parameters: the form comes back filled in with the run's own.
+    page.goto(f"{server.base}console/runs/{second}")
+    page.get_by_role("link", name="Edit parameters and re-run").click()
+    page.wait_for_selector("#run-form")
+    assert page.locator("#run-form-title").inner_text() == f"Run again, from run {second}"
+    assert page.input_value("#p-period") == "2026-10" and page.input_value("#p-client") == CLIENT_A
+
     # 6. Pause and resume the client schedule; the running scheduler follows without a restart.
     page.get_by_role("link", name="Schedules").click()
     page.get_by_role("button", name="Pause client").click()

@@ -164,7 +164,7 @@ class QuireIdentityProvider(PasswordIdentityProvider):
 
 
 def access_of(handler: web.RequestHandler) -> Access:
-    """The access of the handler's (authenticated) user; viewer-less ``Access`` never happens for our pages."""
+    """The access of the handler's authenticated user (403 if the request has none)."""
     user = handler.current_user
     if isinstance(user, QuireUser):
         return user.access
