@@ -191,6 +191,7 @@ def test_every_console_page_passes_axe(world, chromium):
     found = {}
     for path in pages:
         page.goto(server.base + path)
+        _shot(page, "axe-" + (path.split("?")[0].strip("/").replace("/", "-")[:60] or "console"))
         page.add_script_tag(path=str(AXE))
         result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
         bad = [f"{v['id']} ({v['impact']}): {v['nodes'][0]['target']}" for v in result["violations"]

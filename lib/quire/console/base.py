@@ -156,8 +156,8 @@ class ConsoleHandler(JupyterHandler):
         access = context.pop("access", None) or (self.access if self.current_user else None)
         brand = console.brand_for(access) if access else console.brand
         return console.jinja.get_template(template).render(
-            base=self.base_url, access=access, brand_name=brand.name, xsrf_form_html=self.xsrf_form_html,
-            scheduler_needed=True, **context)
+            base=self.base_url, access=access, xsrf_form_html=self.xsrf_form_html,
+            brand_name=console.brand_name if brand is console.brand else brand.name, **context)
 
     def render_page(self, template: str, status: int = 200, **context: Any) -> None:
         self.set_status(status)
