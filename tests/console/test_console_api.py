@@ -281,7 +281,7 @@ def test_a_browser_session_must_send_the_xsrf_token(api_world):
     assert status == 201, body
 
 
-def test_a_client_token_in_the_browser_gets_its_brand_its_runs_and_no_unpinned_apps(api_world, tiny_warehouse):
+def test_a_client_token_in_the_browser_gets_its_brand_its_runs_and_its_app_only(api_world, tiny_warehouse):
     from quire.brand import load_brand
     from quire.warehouse import queries
     from quire.warehouse.engine import connection
@@ -297,9 +297,9 @@ def test_a_client_token_in_the_browser_gets_its_brand_its_runs_and_no_unpinned_a
     assert status == 200 and CLIENT_A.encode() in page and CLIENT_B.encode() not in page
     assert server.get(f"/console/runs/{api_world.runs['b0']}", headers={"Cookie": cookie})[0] == 403
     assert server.get(f"/console/runs/{api_world.runs['b0']}/files/report.pdf", headers={"Cookie": cookie})[0] == 403
-    assert server.get("/voila/render/client.ipynb", headers={"Cookie": cookie})[0] == 403
+    assert server.get("/voila/render/executive.ipynb", headers={"Cookie": cookie})[0] == 403
     status, landing, _ = server.get("/", headers={"Cookie": cookie})
-    assert status == 200 and b"voila/render" not in landing
+    assert status == 200 and landing.count(b"voila/render/") == 1 and b"voila/render/client.ipynb" in landing
     # Revoked: the signed-in browser is out within seconds (the token is looked up again).
     from quire.state import tokens
 
