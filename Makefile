@@ -19,7 +19,12 @@ $(STAMP): pyproject.toml
 system:
 	bash .ci/system-packages.sh
 
-setup: system $(STAMP)
+# axe-core for the accessibility checks of the browser tests (npm registry; test-only, git-ignored).
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund
+
+setup: system $(STAMP) $(AXE)
 
 demo: setup
 	$(BIN)/quire validate

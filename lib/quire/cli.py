@@ -101,7 +101,7 @@ def run(
 def _run_plans(plans: list[RunPlan]) -> int:
     """Run each plan in turn; one failing run does not stop the others. Returns the number of failures."""
     from quire.pipeline import run_plan
-    from quire.state.recorder import manual_run  # issue 5: manual runs go into the run history too
+    from quire.state.recorder import manual_run  # manual runs go into the run history too
 
     summary = Table("report", "client", "status", "output / error", "seconds")
     for column in summary.columns:
@@ -113,7 +113,7 @@ def _run_plans(plans: list[RunPlan]) -> int:
         if len(plans) > 1:
             err.print(f"[bold]▶ {label}[/bold] ({number}/{len(plans)})", highlight=False)
         try:
-            with manual_run(plan) as recording:  # issue 5: records running, then succeeded/failed
+            with manual_run(plan) as recording:  # records running, then succeeded/failed
                 result = recording.result = run_plan(plan, progress=sys.stderr.isatty(), run_id=recording.run_id)
         except QuireError as exc:
             if len(plans) == 1:
@@ -211,16 +211,18 @@ def serve_apps(
     serve(opts, get_settings(), announce=announce)
 
 
-# The scheduling service's commands (issue 5): quire scheduler, quire runs, quire deliver.
+# The scheduling service's commands: quire scheduler, quire runs, quire deliver.
 from quire.cli_service import register as _register_service  # noqa: E402
 
 _register_service(app)
 
 
-# quire brand check|list (issue 4).
+# quire brand check|list.
 from quire.cli_brand import brand_app  # noqa: E402
 
 app.add_typer(brand_app, name="brand")
+from quire.cli_console import tokens_app  # noqa: E402  quire tokens create|list|revoke (console and API access)
+app.add_typer(tokens_app, name="tokens")
 
 def main() -> None:
     """Entry point: run the app, turning Quire's errors into one-line messages."""

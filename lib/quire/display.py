@@ -12,6 +12,11 @@ pipeline reads back from the executed notebook:
   used for the cover page and ``run.json``;
 * :class:`KpiCards` — ``application/vnd.quire.kpis+json``, the headline figures
   recorded in ``run.json`` so later runs can show deltas and raise alerts.
+
+Every output that holds :class:`Table` objects (alone or inside a :class:`Section` or
+:class:`Grid`) also carries ``application/vnd.quire.tables+json``: each table's caption,
+column headers, units and all its rows as JSON values, which the pipeline saves as CSV
+files and one ``report.xlsx`` beside the report.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from quire.metrics.kpi import Kpi, format_value
 
 META_MIME = "application/vnd.quire.meta+json"
 KPIS_MIME = "application/vnd.quire.kpis+json"
+TABLES_MIME = "application/vnd.quire.tables+json"
 CHART_MIMES = ("image/svg+xml", "image/png", "image/jpeg")
 SEVERITIES = ("info", "good", "warning", "critical")
 #: Tables up to this many rows are kept on one page in print; longer ones split between rows.
@@ -130,8 +136,35 @@ class Fragment:
     def text(self) -> str:
         return self.__class__.__name__
 
+    def tables(self) -> list[dict[str, Any]]:
+        """The data of the tables this fragment shows (its own and its children's), in order."""
+        return []
+
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
-        return {"text/html": self.html(), "text/plain": self.text()}
+        bundle: dict[str, Any] = {"text/html": self.html(), "text/plain": self.text()}
+        tables = self.tables()
+        if tables:
+            bundle[TABLES_MIME] = tables
+        return bundle
+
+
+def _child_tables(children: Iterable[Any]) -> list[dict[str, Any]]:
+    return [t for c in children if isinstance(c, Fragment) for t in c.tables()]
+
+
+def _json_value(value: Any) -> Any:
+    """A table cell as a JSON value: numbers stay numbers, missing is null, anything else text."""
+    if value is None or (not isinstance(value, (str, bytes)) and pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) or (hasattr(value, "dtype") and pd.api.types.is_integer(value)):
+        return int(value)
+    if isinstance(value, float) or (hasattr(value, "dtype") and pd.api.types.is_float(value)):
+        return float(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
 
 
 def _html(item: Any) -> str:
@@ -288,6 +321,13 @@ class Table(Fragment):
     def text(self) -> str:
         return self.frame.head(self.max_rows).to_string(index=False)
 
+    def tables(self) -> list[dict[str, Any]]:
+        """This table's data: all rows (not only the ``max_rows`` shown), raw values with their units."""
+        columns = [str(c) for c in self.frame.columns]
+        rows = [[_json_value(v) for v in row] for row in self.frame.itertuples(index=False, name=None)]
+        return [{"caption": self.caption, "columns": columns, "units": {str(k): v for k, v in self.units.items()},
+                 "rows": rows}]
+
 
 @dataclass
 class Callout(Fragment):
@@ -348,6 +388,9 @@ class Section(Fragment):
     def text(self) -> str:
         return self.title
 
+    def tables(self) -> list[dict[str, Any]]:
+        return [{**t, "section": t.get("section") or self.title} for t in _child_tables(self.children)]
+
 
 @dataclass
 class Grid(Fragment):
@@ -357,6 +400,9 @@ class Grid(Fragment):
 
     def html(self) -> str:
         return '<div class="q-grid">' + "".join(f'<div class="q-cell">{_html(c)}</div>' for c in self.children) + "</div>"
+
+    def tables(self) -> list[dict[str, Any]]:
+        return _child_tables(self.children)
 
 
 @dataclass

@@ -22,7 +22,8 @@ from quire import __version__
 from quire.archive import RunFolder, new_run_id, write_json
 from quire.catalog import ReportSpec, load_catalog
 from quire.config import Settings, get_settings
-from quire.display import KPIS_MIME, META_MIME
+from quire.datafiles import write_data_files
+from quire.display import KPIS_MIME, META_MIME, TABLES_MIME
 from quire.errors import ExecutionError, ParameterError, QuireError, RenderError
 from quire.execute import check_complete, get_engine
 from quire.parameters import DeclaredParameter, declared_parameters, validate_parameters
@@ -150,6 +151,12 @@ def report_outputs(nb: nbformat.NotebookNode) -> tuple[dict[str, Any], list[dict
     return meta, kpis
 
 
+def report_tables(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
+    """The data of every table the report shows, in the order shown (see :data:`quire.display.TABLES_MIME`)."""
+    return [table for cell in nb.cells for out in cell.get("outputs", [])
+            for table in out.get("data", {}).get(TABLES_MIME, [])]
+
+
 def run_report(report: str, given: dict[str, Any] | None = None, *, settings: Settings | None = None,
                progress: bool = False, engine: str = "papermill") -> RunResult:
     """Validate, run and publish one report; see the module docstring for the guarantees."""
@@ -161,7 +168,7 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
              engine: str = "papermill", run_id: str | None = None) -> RunResult:
     """Run one already validated plan (from :func:`prepare`) and publish it.
 
-    ``run_id`` (issue 5): the id the run history already gave this run, so the archive folder has the same name.
+    ``run_id``: the id the run history already gave this run, so the archive folder has the same name.
     """
     from quire.brand import load_brand
     from quire.render import render_html, render_pdf
@@ -184,8 +191,14 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
         check_complete(nb, staging / "report.ipynb")
         timings["execute"] = time.perf_counter() - t
         meta, headline = report_outputs(nb)
+        # The tables' data beside the report (CSV each, one report.xlsx), linked from the HTML.
+        t = time.perf_counter()
+        data_files = [f.record() for f in write_data_files(report_tables(nb), staging,
+                                                            header_color=brand.colors.primary)]
+        timings["data_files"] = time.perf_counter() - t
         meta = {"title": spec.title, **meta, "report_id": spec.id, "run_id": folder.run_id,
-                "generated": f"{started:%d %B %Y}", "client": tenant.name if tenant else meta.get("client")}
+                "generated": f"{started:%d %B %Y}", "client": tenant.name if tenant else meta.get("client"),
+                "data_files": data_files}
         t = time.perf_counter()
         html = render_html(nb, brand=brand, meta=meta)
         (staging / "report.html").write_text(html, encoding="utf-8")
@@ -201,6 +214,7 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
             "client": tenant.slug if tenant else None, "client_name": meta.get("client"), "brand": brand.key,
             "started_at": started.isoformat(), "finished_at": datetime.now(timezone.utc).isoformat(),
             "timings": {k: round(v, 3) for k, v in timings.items()}, "versions": versions(), "headline": headline,
+            "data_files": data_files,
         })
         published = folder.publish()
     except (ExecutionError, RenderError) as exc:
@@ -240,4 +254,5 @@ def fan_out_clients(filters: dict[str, str], settings: Settings | None = None) -
 
 FAN_OUT_FIELDS = ("sector", "plan", "region", "brand")
 
-__all__ = ["RunPlan", "RunResult", "Tenant", "fan_out_clients", "prepare", "report_outputs", "run_plan", "run_report", "QuireError"]
+__all__ = ["RunPlan", "RunResult", "Tenant", "fan_out_clients", "prepare", "report_outputs", "report_tables", "run_plan",
+           "run_report", "QuireError"]

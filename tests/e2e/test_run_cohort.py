@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from support import ROOT, published_runs, run_quire
+from support import ROOT, published_files, published_runs, run_quire
 
 pytestmark = pytest.mark.slow
 
@@ -54,8 +54,8 @@ def run_folder(request):
     return request.getfixturevalue(request.param)
 
 
-def test_publishes_the_four_files(run_folder):
-    assert sorted(p.name for p in run_folder.iterdir()) == ["report.html", "report.ipynb", "report.pdf", "run.json"]
+def test_publishes_the_report_and_its_table_data(run_folder):
+    assert sorted(p.name for p in run_folder.iterdir()) == published_files(run_folder)
 
 
 def test_html_is_clean_and_complete(run_folder):

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
-from support import ROOT, published_runs, run_quire
+from support import ROOT, published_files, published_runs, run_quire
 
 pytestmark = pytest.mark.slow
 
@@ -40,9 +40,9 @@ def runs(tiny_warehouse, tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", RUNS)
-def test_publishes_four_clean_files(runs, name):
+def test_publishes_clean_files_and_table_data(runs, name):
     folder = runs[name]
-    assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.ipynb", "report.pdf", "run.json"]
+    assert sorted(p.name for p in folder.iterdir()) == published_files(folder)
     html = (folder / "report.html").read_text()
     assert "Traceback" not in html and not re.search(r"\b[A-Z]\w*Error\b", html)
     assert "<script" not in html.lower() and "report.verdict()" not in html

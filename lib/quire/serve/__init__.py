@@ -45,13 +45,16 @@ from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
 from quire.apps import APPS
 from quire.apps.base import TENANT_ENV
+from quire import console
 from quire.config import Settings
+from quire.console.access import TENANT_HEADER, brand_of, pin_app, pinned, tenant_of
 from quire.errors import ConfigError, ParameterError
 from quire.serve.archive import collect_runs, read_archive_file
 from quire.serve.logs import redact_token_in_logs
 
-#: Rendered reports hold no script and no remote resource: forbid both, in a sandbox.
-ARCHIVE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; sandbox"
+#: Rendered reports hold no script and no remote resource: forbid both, in a sandbox (their data links download).
+ARCHIVE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; frame-ancestors 'self'; "
+               "sandbox allow-downloads")
 LANDING_CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'self'"
 
 
@@ -78,7 +81,16 @@ class QuireRenderHandler(TornadoVoilaHandler):
     async def get(self, path: str | None = None) -> None:
         if path not in self.settings["quire"]["notebooks"]:
             raise web.HTTPError(404)
+        if not pin_app(self, path, self.settings["quire"]["client"]):
+            raise web.HTTPError(403)  # a client's token: its own client's app only
+        # The page's close sends its kernel's shutdown with the _xsrf cookie's value: set the cookie now,
+        # or the shutdown is refused (403 '_xsrf' argument missing) and the kernel waits for the culler.
+        self.xsrf_token  # noqa: B018
         return await super().get(path)
+
+    def should_use_rendered_notebook(self, *args: Any) -> bool:
+        # A preheated kernel belongs to no client: a client's user gets a fresh kernel pinned to its client.
+        return not pinned(self) and super().should_use_rendered_notebook(*args)
 
 
 class QuireHandler(JupyterHandler):
@@ -108,9 +120,11 @@ class LandingHandler(QuireHandler):
         q = self.quire
         template = q["jinja"].get_template("landing.html.j2")
         self.set_header("Cache-Control", "no-store")
-        reports = collect_runs(q["outputs"], q["report_titles"], q["client"])
-        self.finish(template.render(base_url=self.base_url, apps=q["app_cards"], reports=reports,
-                                    brand=q["brand_name"], client_mode=bool(q["client"])))
+        tenant = tenant_of(self, q["client"])
+        apps = q["app_cards"] if tenant == q["client"] else [a for a in q["app_cards"] if a["name"] == "client"]
+        self.finish(template.render(base_url=self.base_url, apps=apps,
+                                    reports=collect_runs(q["outputs"], q["report_titles"], tenant),
+                                    brand=q["brand_name"], client_mode=bool(tenant)))
 
 
 class ArchiveHandler(QuireHandler):
@@ -121,7 +135,7 @@ class ArchiveHandler(QuireHandler):
     @web.authenticated
     def get(self, path: str) -> None:
         q = self.quire
-        found = read_archive_file(q["outputs"], path, q["reports"], q["client"])
+        found = read_archive_file(q["outputs"], path, q["reports"], tenant_of(self, q["client"]))
         if found is None:
             raise web.HTTPError(404)
         name, data = found
@@ -139,7 +153,7 @@ class BrandHandler(QuireHandler):
 
     @allow_unauthenticated
     def get(self, what: str) -> None:
-        brand = self.quire["brand"]
+        brand = brand_of(self, self.quire["console"])  # a client's user sees its client's brand
         if what == "brand.css":
             self.set_header("Content-Type", "text/css; charset=utf-8")
             self.finish(brand.css_variables())
@@ -238,7 +252,7 @@ class QuireVoila(Voila):
             (f"{base}quire/static/(.*)", QuireStaticHandler, {"path": self.quire_static_dirs[0]}),
             (f"{base}quire/report/(.*)", QuireStaticHandler, {"path": self.quire_static_dirs[1]}),
         ]
-        return ours + kept
+        return console.handlers(base, self.quire_settings["settings"]) + ours + kept
 
 
 def app_cards(settings: Settings, apps: list[str]) -> list[dict[str, str]]:
@@ -314,6 +328,7 @@ def build_app(opts: ServeOptions, settings: Settings) -> tuple[QuireVoila, str]:
     # Every lab extension is a few more scripts for each visitor to load: the apps need the widgets only.
     c.VoilaConfiguration.extension_denylist = ["jupyterlab_pygments", "@voila-dashboards/jupyterlab-preview"]
     c.VoilaConfiguration.preheat_kernel = opts.preheat
+    c.VoilaConfiguration.http_header_envs = [TENANT_HEADER]  # set by the server only (console.access.pin_app)
     c.VoilaConfiguration.default_pool_size = opts.pool_size
     # Voilà's pool preheats every notebook under root_dir; in client-facing mode only the client app.
     # Refill the pool a few seconds after a kernel is handed out, not while its page is still loading.
@@ -322,6 +337,8 @@ def build_app(opts: ServeOptions, settings: Settings) -> tuple[QuireVoila, str]:
     c.MappingKernelManager.cull_idle_timeout = opts.cull_idle_timeout
     c.MappingKernelManager.cull_interval = opts.cull_interval
     c.MappingKernelManager.cull_connected = False  # an open page keeps its kernel; a closed one is culled
+    console.configure(c, settings, opts.client)  # console tokens, cookie flags
+    c.Voila.tornado_settings = console.tornado_settings()  # CSP on every page, SameSite cookies
 
     app = QuireVoila(config=c)
     app.quire_template_dir = str(template_dir)
@@ -330,7 +347,9 @@ def build_app(opts: ServeOptions, settings: Settings) -> tuple[QuireVoila, str]:
         "outputs": settings.outputs_dir, "client": opts.client, "notebooks": {f"{a}.ipynb" for a in apps},
         "reports": set(reports), "report_titles": {r: catalog.reports[r].title for r in reports if r in catalog.reports},
         "app_cards": app_cards(settings, apps), "jinja": jinja, "brand": brand,
-        "brand_name": client_name or brand.name,
+        "brand_name": client_name or brand.name, "settings": settings,
+        "console": console.build(settings, server_client=opts.client, reports=reports, brand=brand,
+                                 brand_name=client_name or brand.name),
     }
     app.initialize([])
     host = "127.0.0.1" if opts.ip in ("", "0.0.0.0") else opts.ip

@@ -1,8 +1,9 @@
-"""What ``quire serve`` reads from the archive: a published run's ``report.html`` or ``report.pdf``, nothing else.
+"""What ``quire serve`` reads from the archive: a published run's report and data files, nothing else.
 
 A file is served only when
 
-* its URL path is exactly ``<report>/<day>/<run>/report.{html,pdf}`` (:data:`ARCHIVE_FILE`,
+* its URL path is exactly ``<report>/<day>/<run>/`` and the report (``report.html``, ``report.pdf``) or its data
+  (``report.xlsx``, ``table-NN-….csv``) (:data:`ARCHIVE_FILE`,
   anchored at the very end: no trailing newline or other junk) for a report this server shows;
 * every folder on the way from ``outputs/`` and the file itself are opened with
   ``O_NOFOLLOW`` relative to their parent: a symbolic link anywhere on the path (to the
@@ -27,7 +28,8 @@ from quire.archive import latest_runs
 
 #: The only archive paths served; ``\Z`` (not ``$``, which also matches before a final newline).
 ARCHIVE_FILE = re.compile(r"(?P<report>[a-z0-9][a-z0-9_-]{0,63})/(?P<day>\d{4}-\d{2}-\d{2})/"
-                          r"(?P<run>[A-Za-z0-9][A-Za-z0-9_-]{0,127})/(?P<file>report\.html|report\.pdf)\Z")
+                          r"(?P<run>[A-Za-z0-9][A-Za-z0-9_-]{0,127})/(?P<file>report\.html|report\.pdf|report\.xlsx|table-\d{2}(-[a-z0-9-]{1,40})?\.csv)\Z")
+#: Listed for each run on the landing page (the data files are linked from the report and the console).
 SERVED_FILES = ("report.html", "report.pdf")
 RUNS_PER_REPORT = 5
 SCANNED_RUNS = 200  # newest folders looked at per report: some may be another client's or not servable

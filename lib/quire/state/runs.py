@@ -84,9 +84,26 @@ def get(engine: Engine, run_id: str) -> dict[str, Any]:
 
 
 def query(engine: Engine, *, report: str | None = None, client: str | None = None, status: str | None = None,
-          since: datetime | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    """Runs matching every given filter, newest first."""
-    stmt = sa.select(runs).order_by(runs.c.created_at.desc(), runs.c.run_id.desc()).limit(limit)
+          since: datetime | None = None, until: datetime | None = None, period: str | None = None,
+          reports: list[str] | None = None, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    """Runs matching every given filter, newest first (``until`` exclusive; ``period`` as in the parameters;
+    ``reports``: only runs of these reports)."""
+    stmt = _filtered(sa.select(runs), report=report, client=client, status=status, since=since, until=until,
+                     period=period, reports=reports)
+    stmt = stmt.order_by(runs.c.created_at.desc(), runs.c.run_id.desc()).limit(limit).offset(offset)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def count(engine: Engine, **filters: Any) -> int:
+    """How many runs match the filters of :func:`query`."""
+    with engine.connect() as conn:
+        return int(conn.execute(_filtered(sa.select(sa.func.count()).select_from(runs), **filters)).scalar_one())
+
+
+def _filtered(stmt, *, report=None, client=None, status=None, since=None, until=None, period=None, reports=None):
+    if reports is not None:
+        stmt = stmt.where(runs.c.report.in_(reports))
     if report:
         stmt = stmt.where(runs.c.report == report)
     if client:
@@ -95,8 +112,11 @@ def query(engine: Engine, *, report: str | None = None, client: str | None = Non
         stmt = stmt.where(runs.c.status == status)
     if since:
         stmt = stmt.where(runs.c.created_at >= since)
-    with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(stmt).mappings()]
+    if until:
+        stmt = stmt.where(runs.c.created_at < until)
+    if period:
+        stmt = stmt.where(runs.c.parameters["period"].as_string() == period)
+    return stmt
 
 
 def deliveries(engine: Engine, run_id: str) -> list[dict[str, Any]]:
@@ -118,6 +138,8 @@ def orphans(engine: Engine, holder: str) -> list[dict[str, Any]]:
         rows = [dict(r) for r in conn.execute(sa.select(runs).where(runs.c.status.in_(LIVE))).mappings()]
     found = []
     for row in rows:
+        if row["trigger"] == "console" and row["worker"] is None:
+            continue  # still waiting in the queue: no process has it yet
         if row["trigger"] == "manual":
             if row["host"] == HOST and not pid_alive(row["pid"]):
                 found.append(row)
