@@ -60,7 +60,7 @@ def generate(scale: str = "demo", seed: int = 7, end: date | None = None) -> dic
     rng = Streams(seed, sc.name)
     acc = clients.accounts(rng("accounts"), sc, cal)
     led = revenue.ledger(rng("ledger"), acc, cal)
-    items, engagement = content.content(rng("content"), sc, cal, acc, led)
+    items, engagement = content.content(rng("content"), rng("titles"), sc, cal, acc, led)
     tickets, csat = health.tickets(rng("tickets"), cal, acc, led)
     users, sessions, events = product.product(rng("product"), sc, cal, acc, led)
     tests, variants, assignments = experiments.experiments(rng("experiments"), sc, cal, users)

@@ -127,4 +127,3 @@ def table_frame(table: sa.Table, sort: list[str] | None = None, **columns: objec
 def serial(n: int) -> np.ndarray:
     """Primary keys 1..n."""
     return np.arange(1, n + 1, dtype=np.int64)
-

@@ -149,7 +149,7 @@ def _brand_overrides(rng: np.random.Generator, org: np.ndarray) -> np.ndarray:
 def organizations() -> pd.DataFrame:
     """The three agencies (tenants)."""
     return table_frame(schema.organizations, org_id=serial(len(ORGANIZATIONS)),
-                  name=[n for n, _ in ORGANIZATIONS], brand=[b for _, b in ORGANIZATIONS])
+                       name=[n for n, _ in ORGANIZATIONS], brand=[b for _, b in ORGANIZATIONS])
 
 
 def clients(cal: Calendar, acc: Accounts, led: Ledger) -> pd.DataFrame:
@@ -164,4 +164,3 @@ def clients(cal: Calendar, acc: Accounts, led: Ledger) -> pd.DataFrame:
         slug=[slugify(n) for n in acc.name], sector=cat(acc.sector, SECTORS), plan=cat(acc.plan, PLANS),
         region=cat(acc.region, REGIONS), signup_date=ns(acc.signup), contact_email=acc.email, brand=acc.brand,
         status=cat(churned.astype(int), ("active", "churned")), churned_on=ns(churned_on))
-

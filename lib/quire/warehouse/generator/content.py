@@ -10,6 +10,8 @@ from quire.warehouse.generator.base import Calendar, cat, choose, explode, ns, s
 from quire.warehouse.generator.clients import PLAN_WEIGHT, Accounts
 from quire.warehouse.generator.revenue import Ledger
 from quire.warehouse.generator.scales import Scale
+from quire.warehouse.generator.titles import titles
+from quire.warehouse.generator.vocabulary import KIND_INTENT
 from quire.warehouse.schema import CONTENT_TYPES, PLATFORMS
 
 PLATFORM_BY_SECTOR = np.array([[0.35, 0.10, 0.10, 0.25, 0.20],   # web, linkedin, instagram, facebook, newsletter
@@ -21,26 +23,30 @@ TYPE_BY_PLATFORM = np.array([[0.60, 0.20, 0.00, 0.00, 0.20],   # article, video,
                              [0.00, 0.30, 0.70, 0.00, 0.00],
                              [0.00, 0.30, 0.70, 0.00, 0.00],
                              [0.00, 0.00, 0.00, 1.00, 0.00]])
-BASE_VIEWS = np.array([60.0, 300.0, 400.0, 250.0, 900.0])  # expected first-day views per platform
-DECAY = np.array([0.08, 0.5, 0.6, 0.55, 0.9])              # daily decay rate of views per platform
-TRACKED_DAYS = np.array([90, 14, 10, 12, 7])                # days of engagement recorded per platform
-SEARCH_FLOOR = np.array([0.05, 0.0, 0.0, 0.0, 0.0])         # evergreen share of first-day views (web search)
+# Views: a web page keeps a steady share of its first-day audience from search for its whole tracked window,
+# so a client's site has a baseline; posts and newsletters are read over a few days after publication.
+BASE_VIEWS = np.array([120.0, 300.0, 400.0, 250.0, 550.0])  # expected first-day views per platform
+DECAY = np.array([0.10, 0.40, 0.45, 0.40, 0.55])             # daily decay rate of views per platform
+TRACKED_DAYS = np.array([90, 14, 10, 12, 7])                  # days of engagement recorded per platform
+SEARCH_FLOOR = np.array([0.30, 0.0, 0.0, 0.0, 0.0])           # evergreen share of first-day views (web search)
+VIEW_SPREAD = 0.5                                             # log-sd of an item's audience around the expected
+# Views by day of week (Monday first): work platforms are read on weekdays, Instagram and Facebook also at weekends.
+WEEKDAY_VIEWS = np.array([[1.08, 1.12, 1.10, 1.06, 0.96, 0.60, 0.66],   # web
+                          [1.12, 1.16, 1.14, 1.08, 0.92, 0.52, 0.58],   # linkedin
+                          [0.96, 0.98, 1.00, 1.00, 1.02, 1.03, 1.01],   # instagram
+                          [0.97, 0.99, 1.00, 1.00, 1.02, 1.02, 1.00],   # facebook
+                          [1.14, 1.16, 1.12, 1.06, 0.92, 0.58, 0.62]])  # newsletter
+WEEKEND_PUBLISHING = 0.25  # share of weekend publication dates kept; the rest move to the nearest weekday
 CTR = np.array([0.040, 0.012, 0.006, 0.010, 0.080])
+TYPE_CTR = np.array([1.0, 0.8, 1.0, 1.0, 2.5])  # a landing page is built around one call to action
+# Conversions per click by content type, scaled by the topic's intent (a registration page converts, a notice
+# informs: vocabulary.KIND_INTENT).
+TYPE_CVR = np.array([0.035, 0.02, 0.015, 0.045, 0.10])
 ENGAGEMENT_RATE = np.array([0.005, 0.040, 0.060, 0.045, 0.010])
 TYPE_VIEWS = np.array([1.0, 1.4, 1.0, 1.0, 0.8])
-TOPICS = (("road works", "the recycling schedule", "summer events", "the budget town hall", "library hours",
-           "the park renovation", "snow clearing", "council elections"),
-          ("our spring collection", "customer stories", "the product update", "holiday offers",
-           "behind the scenes", "our new store", "the loyalty program", "trade show highlights"),
-          ("our launch", "the funding round", "a feature deep-dive", "hiring", "the roadmap",
-           "the public beta", "integrations", "our customer advisory board"),
-          ("the volunteer drive", "the annual appeal", "our impact report", "the community dinner",
-           "donor stories", "the summer camp", "the food drive", "partnership news"))
-OPENERS = ("A guide to", "Watch:", "Coming up:", "Monthly update:", "Sign up:")  # per content type
 
-
-def content(rng: np.random.Generator, sc: Scale, cal: Calendar, acc: Accounts,
-             led: Ledger) -> tuple[pd.DataFrame, pd.DataFrame]:
+def content(rng: np.random.Generator, words: np.random.Generator, sc: Scale, cal: Calendar, acc: Accounts,
+            led: Ledger) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Content items of paying clients and their daily engagement (returned as two frames)."""
     client, month = np.nonzero(led.active)
     lam = sc.content_rate * PLAN_WEIGHT[acc.plan[client]] ** 0.5 / np.sqrt(3) * cal.days[month] / 30.4 \
@@ -49,26 +55,46 @@ def content(rng: np.random.Generator, sc: Scale, cal: Calendar, acc: Accounts,
     client, month = client[owner], month[owner]
     platform = choose(rng, PLATFORM_BY_SECTOR, acc.sector[client])
     ctype = choose(rng, TYPE_BY_PLATFORM, platform)
-    published = cal.random_day(rng, month)
+    published = _weekday(rng, cal, cal.random_day(rng, month))
     order = np.lexsort((client, published))
     client, platform, ctype, published = client[order], platform[order], ctype[order], published[order]
-    topic = rng.integers(0, len(TOPICS[0]), len(client))
-    topics = np.array(TOPICS, dtype=object)[acc.sector[client], topic]
-    title = np.array(OPENERS, dtype=object)[ctype] + " " + topics
-    content = table_frame(schema.content, content_id=serial(len(client)), client_id=client + 1, title=title,
-                     content_type=cat(ctype, CONTENT_TYPES), platform=cat(platform, PLATFORMS),
-                     published_on=ns(published))
-    return content, _engagement(rng, cal, acc, led, client, platform, ctype, published)
+    title, kind = titles(words, cal, acc, client, ctype, published)
+    items = table_frame(schema.content, content_id=serial(len(client)), client_id=client + 1, title=title,
+                        content_type=cat(ctype, CONTENT_TYPES), platform=cat(platform, PLATFORMS),
+                        published_on=ns(published))
+    return items, _engagement(rng, cal, acc, led, client, platform, ctype, KIND_INTENT[kind], published)
+
+
+def _weekday(rng: np.random.Generator, cal: Calendar, day: np.ndarray) -> np.ndarray:
+    """Most weekend publication dates moved to the nearest weekday of the same month (agencies publish on workdays)."""
+    weekday = _day_of_week(day)
+    move = (weekday >= 5) & (rng.random(len(day)) >= WEEKEND_PUBLISHING)
+    friday, monday = day - (weekday - 4), day + (7 - weekday)
+    same_month = (monday.astype("datetime64[M]") == day.astype("datetime64[M]")) & (monday <= cal.end)
+    nearest = np.where((weekday == 6) & same_month, monday, friday)
+    nearest = np.where(nearest.astype("datetime64[M]") == day.astype("datetime64[M]"), nearest, day)
+    return np.where(move, nearest, day)
+
+
+def _day_of_week(day: np.ndarray) -> np.ndarray:
+    """Monday 0 ... Sunday 6 (1970-01-01 was a Thursday)."""
+    return (day.astype(np.int64) + 3) % 7
 
 
 def _engagement(rng: np.random.Generator, cal: Calendar, acc: Accounts, led: Ledger, client: np.ndarray,
-                platform: np.ndarray, ctype: np.ndarray, published: np.ndarray) -> pd.DataFrame:
-    """Daily rows per content item for its tracked window: views decay from publication, with seasonality."""
+                platform: np.ndarray, ctype: np.ndarray, intent: np.ndarray, published: np.ndarray) -> pd.DataFrame:
+    """Daily rows per content item for its tracked window: views decay from publication, with seasonality.
+
+    Clicks follow the platform's and type's click-through rate; conversions the type's
+    conversion rate scaled by the topic's intent, so action content (registrations,
+    bookings, appeals) converts and notices mostly inform.
+    """
+    n = len(client)
     growth = 1.02 ** (cal.month_of(published) - acc.join[client])  # audiences grow with tenure
     first_day = BASE_VIEWS[platform] * TYPE_VIEWS[ctype] * acc.size[client] ** 0.7 * growth \
-        * rng.lognormal(-0.18, 0.6, len(client))
-    ctr = CTR[platform] * rng.lognormal(0, 0.3, len(client))
-    cvr = rng.uniform(0.02, 0.08, len(client))
+        * rng.lognormal(-VIEW_SPREAD ** 2 / 2, VIEW_SPREAD, n)
+    ctr = CTR[platform] * TYPE_CTR[ctype] * rng.lognormal(0, 0.3, n)
+    cvr = np.minimum(TYPE_CVR[ctype] * intent * rng.lognormal(-0.06, 0.35, n), 0.6)
     owner, age = explode(TRACKED_DAYS[platform])
     day = published[owner] + age
     keep = day <= cal.end
@@ -77,13 +103,11 @@ def _engagement(rng: np.random.Generator, cal: Calendar, acc: Accounts, led: Led
     keep = led.active[client[owner], m]  # tracking stops while the client does not pay
     owner, age, day, m = owner[keep], age[keep], day[keep], m[keep]
     c, p = client[owner], platform[owner]
-    weekend = (day.astype(np.int64) + 3) % 7 >= 5  # 1970-01-01 was a Thursday
     expected = first_day[owner] * (np.exp(-DECAY[p] * age) + SEARCH_FLOOR[p]) \
-        * season(acc.sector[c], cal.moy[m]) * (0.6 + 0.5 * led.health[c, m]) * np.where(weekend, 0.75, 1.05)
+        * season(acc.sector[c], cal.moy[m]) * (0.6 + 0.5 * led.health[c, m]) * WEEKDAY_VIEWS[p, _day_of_week(day)]
     views = rng.poisson(expected)
     clicks = rng.binomial(views, np.minimum(ctr[owner], 0.5))
     frame = table_frame(schema.engagement_daily, content_id=owner + 1, client_id=c + 1, day=ns(day), views=views,
-                   clicks=clicks, conversions=rng.binomial(clicks, cvr[owner]),
-                   engagements=rng.binomial(views, ENGAGEMENT_RATE[p]))
+                        clicks=clicks, conversions=rng.binomial(clicks, cvr[owner]),
+                        engagements=rng.binomial(views, ENGAGEMENT_RATE[p]))
     return frame.sort_values(["day", "content_id"], kind="stable", ignore_index=True)
-

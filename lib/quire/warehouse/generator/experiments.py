@@ -120,8 +120,8 @@ def experiments(rng: np.random.Generator, sc: Scale, cal: Calendar,
                            is_control=[v == t.control for t in EXPERIMENTS for v in t.variants],
                            allocation=[a for t in EXPERIMENTS for a in t.allocation])
     buyers = _Buyers.draw(rng, users["signed_up_at"].to_numpy().astype("datetime64[s]"))
-    assignments = pd.concat([_assign(rng, sc, t, i, buyers, a, b) for t, i, a, b in zip(EXPERIMENTS, ids, started, stop)],
-                            ignore_index=True)
+    assignments = pd.concat([_assign(rng, sc, t, i, buyers, a, b)
+                             for t, i, a, b in zip(EXPERIMENTS, ids, started, stop)], ignore_index=True)
     return tests, variants, table_frame(schema.experiment_assignments, **assignments.to_dict("series"))
 
 

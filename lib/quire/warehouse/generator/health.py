@@ -38,7 +38,7 @@ def usage(rng: np.random.Generator, cal: Calendar, acc: Accounts, led: Ledger) -
     active_users = rng.binomial(seats, share)
     logins = rng.poisson(active_users * (1.0 + 4.0 * health))
     return table_frame(schema.product_usage, sort=["week", "client_id"], client_id=client + 1, week=ns(mondays[w]),
-                  seats=seats, active_users=active_users, logins=logins)
+                       seats=seats, active_users=active_users, logins=logins)
 
 
 def tickets(rng: np.random.Generator, cal: Calendar, acc: Accounts,
@@ -56,10 +56,10 @@ def tickets(rng: np.random.Generator, cal: Calendar, acc: Accounts,
     hours = rng.lognormal(np.log(RESOLUTION_HOURS[priority]), 0.8) * (2 - health)
     closed = opened + (hours * 3600).astype(np.int64)
     is_closed = closed < cal.end_s
-    tickets = table_frame(schema.support_tickets, ticket_id=serial(len(client)), client_id=client + 1, opened_at=ns(opened),
-                     closed_at=ns(np.where(is_closed, closed, np.datetime64("NaT", "s"))),
-                     priority=cat(priority, PRIORITIES),
-                     category=cat(rng.choice(len(CATEGORIES), len(client), p=CATEGORY_SHARE), CATEGORIES))
+    tickets = table_frame(
+        schema.support_tickets, ticket_id=serial(len(client)), client_id=client + 1, opened_at=ns(opened),
+        closed_at=ns(np.where(is_closed, closed, np.datetime64("NaT", "s"))), priority=cat(priority, PRIORITIES),
+        category=cat(rng.choice(len(CATEGORIES), len(client), p=CATEGORY_SHARE), CATEGORIES))
     csat = pd.DataFrame({"client": client, "closed": closed, "health": health, "slow": hours > 48})[is_closed]
     return tickets, csat
 
@@ -91,10 +91,11 @@ def surveys(rng: np.random.Generator, cal: Calendar, acc: Accounts, led: Ledger,
     score = np.r_[nps, c_score]
     # Sentiment bucket 0 negative, 1 neutral, 2 positive, per survey's own scale.
     bucket = np.where(survey == 0, np.digitize(score, [7, 9]), np.digitize(score, [3, 4]))
-    frame = table_frame(schema.survey_responses, sort=["responded_on", "client_id"], response_id=0,
-                   client_id=np.r_[n_client, c["client"].to_numpy()] + 1,
-                   responded_on=ns(np.concatenate([n_day, c_day[answered]])), survey=cat(survey, ("nps", "csat")),
-                   score=score, comment=_comments(rng, survey, bucket))
+    frame = table_frame(
+        schema.survey_responses, sort=["responded_on", "client_id"], response_id=0,
+        client_id=np.r_[n_client, c["client"].to_numpy()] + 1,
+        responded_on=ns(np.concatenate([n_day, c_day[answered]])), survey=cat(survey, ("nps", "csat")), score=score,
+        comment=_comments(rng, survey, bucket))
     return frame.assign(response_id=serial(len(frame)))
 
 
@@ -105,4 +106,3 @@ def _comments(rng: np.random.Generator, survey: np.ndarray, bucket: np.ndarray) 
                      dtype=object).reshape(2, 3, 3)
     text = table[survey, bucket, rng.integers(0, 3, len(survey))]
     return np.where(rng.random(len(survey)) < 0.33, text, None)
-

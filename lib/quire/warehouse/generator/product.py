@@ -34,7 +34,7 @@ def product(rng: np.random.Generator, sc: Scale, cal: Calendar, acc: Accounts,
     activated = (rng.random(n) < ACTIVATION[channel] * (0.6 + 0.5 * led.health[client, month])) \
         & (activation < cal.end_s)
     users = table_frame(schema.users, user_id=serial(n), client_id=client + 1, signed_up_at=ns(signup),
-                   channel=cat(channel, CHANNELS), country=_countries(rng, acc.region[client]))
+                        channel=cat(channel, CHANNELS), country=_countries(rng, acc.region[client]))
     sessions, session_user, session_start, duration = _sessions(rng, cal, led, client, signup, activated)
     events = _events(rng, n, signup, activated, activation, session_user, session_start, duration,
                      acc.plan[client], cal.end_s)
@@ -67,7 +67,7 @@ def _sessions(rng: np.random.Generator, cal: Calendar, led: Ledger, client: np.n
     order = np.argsort(start, kind="stable")
     user, start, duration = user[order], start[order], duration[order]
     frame = table_frame(schema.sessions, session_id=serial(len(user)), user_id=user + 1, started_at=ns(start),
-                   duration_s=duration)
+                        duration_s=duration)
     return frame, user, start, duration
 
 
@@ -99,6 +99,5 @@ def _events(rng: np.random.Generator, n_users: int, signup: np.ndarray, activate
     keep = when < end_s
     order = np.argsort(when[keep], kind="stable")
     return table_frame(schema.events, event_id=serial(len(order)), user_id=user[keep][order] + 1,
-                  event_type=cat(kind[keep][order], EVENT_TYPES), occurred_at=ns(when[keep][order]),
-                  revenue=revenue[keep][order])
-
+                       event_type=cat(kind[keep][order], EVENT_TYPES), occurred_at=ns(when[keep][order]),
+                       revenue=revenue[keep][order])

@@ -47,10 +47,9 @@ def projects(rng: np.random.Generator, cal: Calendar, acc: Accounts, led: Ledger
     hours_so_far = np.where(done, actual, estimated * elapsed)
     month_label = np.array([f"{MONTH_ABBR[m % 12]} {m // 12 + 1970}" for m in cal.months.astype(np.int64)], dtype=object)
     label = np.array(PROJECT_KINDS, dtype=object)[kind] + ", " + month_label[month]
-    return table_frame(schema.projects, sort=["started_on", "client_id"], project_id=0, client_id=client + 1, name=label,
-                  started_on=ns(started), due_on=ns(due),
-                  delivered_on=ns(np.where(done, delivered, np.datetime64("NaT", "D"))),
-                  estimated_hours=estimated, actual_hours=np.where(done, actual, np.nan), revision_rounds=revisions,
-                  revenue=cents(estimated * rate), cost=cents(hours_so_far * cost_rate)
-                  ).assign(project_id=lambda f: serial(len(f)))
-
+    return table_frame(
+        schema.projects, sort=["started_on", "client_id"], project_id=0, client_id=client + 1, name=label,
+        started_on=ns(started), due_on=ns(due), delivered_on=ns(np.where(done, delivered, np.datetime64("NaT", "D"))),
+        estimated_hours=estimated, actual_hours=np.where(done, actual, np.nan), revision_rounds=revisions,
+        revenue=cents(estimated * rate), cost=cents(hours_so_far * cost_rate),
+    ).assign(project_id=lambda f: serial(len(f)))

@@ -113,9 +113,9 @@ def movements(cal: Calendar, led: Ledger) -> pd.DataFrame:
     """The mrr_movements table: one row per (client, month) with a movement."""
     client, month = np.nonzero(led.code[:, : cal.n] >= 0)
     return table_frame(schema.mrr_movements, sort=["month", "client_id"],
-                  movement_id=0, client_id=client + 1, month=ns(cal.start[month]),
-                  movement=cat(led.code[client, month], MOVEMENTS), amount=led.amount[client, month] / 100
-                  ).assign(movement_id=lambda f: serial(len(f)))
+                       movement_id=0, client_id=client + 1, month=ns(cal.start[month]),
+                       movement=cat(led.code[client, month], MOVEMENTS), amount=led.amount[client, month] / 100
+                       ).assign(movement_id=lambda f: serial(len(f)))
 
 
 def subscriptions(cal: Calendar, acc: Accounts, led: Ledger) -> pd.DataFrame:
@@ -134,7 +134,7 @@ def subscriptions(cal: Calendar, acc: Accounts, led: Ledger) -> pd.DataFrame:
     end_month = spells["end_month"].fillna(0).to_numpy(dtype=np.int64)
     ended = np.where(has_end, led.dated(cal, client, end_month), np.datetime64("NaT", "D"))
     return table_frame(schema.subscriptions, subscription_id=serial(len(spells)), client_id=client + 1,
-                  plan=cat(acc.plan[client], PLANS), started_on=ns(started), ended_on=ns(ended))
+                       plan=cat(acc.plan[client], PLANS), started_on=ns(started), ended_on=ns(ended))
 
 
 def invoices(rng: np.random.Generator, cal: Calendar, led: Ledger) -> pd.DataFrame:
@@ -145,6 +145,5 @@ def invoices(rng: np.random.Generator, cal: Calendar, led: Ledger) -> pd.DataFra
     paid = issued + delay
     unpaid = (paid > cal.end) | (rng.random(len(client)) < 0.015)
     return table_frame(schema.invoices, invoice_id=serial(len(client)), client_id=client + 1, issued_on=ns(issued),
-                  due_on=ns(issued + 30), amount=led.mrr[client, month] / 100,
-                  paid_on=ns(np.where(unpaid, np.datetime64("NaT", "D"), paid)))
-
+                       due_on=ns(issued + 30), amount=led.mrr[client, month] / 100,
+                       paid_on=ns(np.where(unpaid, np.datetime64("NaT", "D"), paid)))

@@ -30,4 +30,3 @@ SCALES: dict[str, Scale] = {
 def default_end(today: date | None = None) -> date:
     """The last day of the previous calendar month: data through the last complete month."""
     return (today or date.today()).replace(day=1) - timedelta(days=1)
-
