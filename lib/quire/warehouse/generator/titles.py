@@ -73,8 +73,8 @@ class _Catalog:
     topics: tuple[v.Topic, ...]
     allowed: np.ndarray  # bool (hemisphere 0 north / 1 south, topic, calendar month 0-11)
     weight: np.ndarray   # (hemisphere, topic, month): 0 when not allowed, TIMELY_WEIGHT when seasonal
-    typed: np.ndarray    # bool (topic, content type)
-    slots: tuple[tuple[str, ...], ...]  # slot names of each topic's phrase
+    patterns: np.ndarray  # int (topic, content type): how many title patterns fit
+    templates: dict[tuple[int, int, int], tuple[str, tuple[str, ...]]]  # compiled on first use
 
     @classmethod
     def of(cls, trade_key: str) -> "_Catalog":
@@ -87,9 +87,28 @@ class _Catalog:
                 shift = 6 if south and not topic.calendar else 0
                 allowed[south, i] = [(m + shift) % 12 + 1 in topic.months for m in range(12)]
         timely = np.array([1.0 if t.months is None else TIMELY_WEIGHT for t in topics])
-        typed = np.array([[bool(p) for p in v.PATTERNS[t.kind]] for t in topics])
-        slots = tuple(tuple(f for _, f, _, _ in string.Formatter().parse(t.phrase) if f) for t in topics)
-        return cls(topics, allowed, allowed * timely[None, :, None], typed, slots)
+        patterns = np.array([[len(p) for p in v.PATTERNS[t.kind]] for t in topics])
+        return cls(topics, allowed, allowed * timely[None, :, None] * (patterns > 0).any(axis=1)[None, :, None],
+                   patterns, {})
+
+    def template(self, topic: int, ctype: int, pattern: int) -> tuple[str, tuple[str, ...]]:
+        """A title pattern with the topic's phrase and verb written in: a positional format string and its slots.
+
+        A slot that starts a capitalised phrase is named with a trailing ``^`` (its value is capitalised).
+        """
+        key = (topic, ctype, pattern)
+        if key not in self.templates:
+            chosen = self.topics[topic]
+            phrase, verb = chosen.phrase, chosen.verb
+            capital = phrase[:1].upper() + phrase[1:] if not phrase.startswith("{") else \
+                phrase.replace("}", "^}", 1)
+            text = v.PATTERNS[chosen.kind][ctype][pattern].replace("{t}", phrase).replace("{T}", capital) \
+                .replace("{verb}", verb).replace("{Verb}", verb[:1].upper() + verb[1:])
+            parsed = list(string.Formatter().parse(text))
+            self.templates[key] = ("".join(literal.replace("{", "{{").replace("}", "}}") + ("{}" if field else "")
+                                           for literal, field, _, _ in parsed),
+                                   tuple(field for _, field, _, _ in parsed if field))
+        return self.templates[key]
 
 
 def titles(rng: np.random.Generator, cal: Calendar, acc: Accounts, client: np.ndarray, ctype: np.ndarray,
@@ -106,11 +125,14 @@ def titles(rng: np.random.Generator, cal: Calendar, acc: Accounts, client: np.nd
     key = np.empty(len(client), dtype=object)  # what must not repeat within a client: the title, or a once-topic
     kind = np.zeros(len(client), dtype=np.int64)
     todo = np.arange(len(client))
-    for _ in range(REDRAWS):
-        title[todo], key[todo], kind[todo] = _draw(rng, catalogs, context, todo)
-        todo = _repeated(client, key)
+    title[todo], key[todo], kind[todo] = _draw(rng, catalogs, context, todo)
+    todo = _repeated(client, key)
+    used = set(zip(client[_kept(len(client), todo)], key[_kept(len(client), todo)]))
+    for _ in range(REDRAWS - 1):
         if not len(todo):
             return title, kind
+        title[todo], key[todo], kind[todo] = _draw(rng, catalogs, context, todo)
+        todo = _still_repeated(client, key, todo, used)
     for suffix in (" ({month} {year})", " ({day} {month} {year})"):  # seldom needed: the pools are large
         todo = _repeated(client, title)
         title[todo] = title[todo] + np.array([suffix.format(day=d, month=MONTHS[m][:3], year=y) for d, m, y in zip(
@@ -137,6 +159,24 @@ def _repeated(client: np.ndarray, title: np.ndarray) -> np.ndarray:
     return np.flatnonzero(pd.DataFrame({"c": client, "t": title}).duplicated().to_numpy())
 
 
+def _kept(n: int, redrawn: np.ndarray) -> np.ndarray:
+    keep = np.ones(n, dtype=bool)
+    keep[redrawn] = False
+    return keep
+
+
+def _still_repeated(client: np.ndarray, key: np.ndarray, redrawn: np.ndarray, used: set) -> np.ndarray:
+    """Of the redrawn items, those whose key their client already uses; the others join ``used``."""
+    again = []
+    for i in redrawn:
+        pair = (client[i], key[i])
+        if pair in used:
+            again.append(i)
+        else:
+            used.add(pair)
+    return np.array(again, dtype=np.int64)
+
+
 def _draw(rng: np.random.Generator, catalogs: dict[str, _Catalog], ctx: _Context,
           rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A fresh topic, pattern and slot values for each of ``rows``: titles, uniqueness keys and topic kinds."""
@@ -149,33 +189,39 @@ def _draw(rng: np.random.Generator, catalogs: dict[str, _Catalog], ctx: _Context
         if not len(mine):
             continue
         r = rows[mine]
-        weight = catalog.weight[ctx.south[r], :, ctx.month[r]] * catalog.typed[:, ctx.ctype[r]].T
+        ctype = ctx.ctype[r]
+        weight = catalog.weight[ctx.south[r], :, ctx.month[r]] * (catalog.patterns[:, ctype].T > 0)
         cum = np.cumsum(weight, axis=1)
         if not cum[:, -1].all():
             raise AssertionError(f"no {trade_key} topic fits some item's month and content type")
         topic = (rng.random(len(r))[:, None] * cum[:, -1:] > cum).sum(axis=1)
-        pick = rng.random(len(r))
-        for j, (i, t) in enumerate(zip(mine, topic)):
-            chosen = catalog.topics[t]
-            patterns = v.PATTERNS[chosen.kind][ctx.ctype[rows[i]]]
-            values = {name: slots[name][i] if name in slots else _cast(ctx.client[rows[i]], t, name)
-                      for name in catalog.slots[t]}
-            phrase = chosen.phrase.format(**values)
-            title[i] = patterns[int(pick[j] * len(patterns))].format(
-                t=phrase, T=phrase[0].upper() + phrase[1:], verb=chosen.verb,
-                Verb=chosen.verb[:1].upper() + chosen.verb[1:], Month=slots["Month"][i], year=slots["year"][i],
-                weekday=slots["weekday"][i])
-            key[i] = f"topic {t}" if chosen.once else title[i]
-            kind[i] = chosen.kind
+        pattern = (rng.random(len(r)) * catalog.patterns[topic, ctype]).astype(np.int64)
+        # Items that share topic, content type and pattern share a template: format them together.
+        combo = (topic * len(v.PATTERNS[0]) + ctype) * 16 + pattern
+        order = np.argsort(combo, kind="stable")
+        for group in np.split(order, np.flatnonzero(np.diff(combo[order])) + 1):
+            t, at = topic[group[0]], mine[group]
+            template, fields = catalog.template(t, ctype[group[0]], pattern[group[0]])
+            columns = [_slot(slots, ctx.client[rows[at]], t, name, at) for name in fields]
+            text = [template.format(*values) for values in zip(*columns)] if fields else [template] * len(at)
+            title[at] = text
+            key[at] = f"topic {t}" if catalog.topics[t].once else text
+            kind[at] = catalog.topics[t].kind
     return title, key, kind
 
 
-def _cast(client: int, topic: int, slot: str) -> str:
-    """The people of a client's stories: the same person every time a client tells one story (its head baker)."""
+def _slot(slots: dict[str, np.ndarray], client: np.ndarray, topic: int, name: str, at: np.ndarray) -> np.ndarray:
+    """The values of one slot for the items ``at``; ``name^`` capitalises them."""
+    if name.endswith("^"):
+        return np.array([s[:1].upper() + s[1:] for s in _slot(slots, client, topic, name[:-1], at)], dtype=object)
+    if name in slots:
+        return slots[name][at]
+    # The people of a client's stories: the same person every time a client tells one story (its head baker).
     h = (client + 1) * 2_654_435_761 + (topic + 1) * 40_503
-    if slot == "person":
-        return f"{v.PEOPLE_FIRST[h % len(v.PEOPLE_FIRST)]} {v.PEOPLE_LAST[h // 7 % len(v.PEOPLE_LAST)]}"
-    return str(34 + h // 11 % 38)  # adult_age
+    if name == "person":
+        first = np.array(v.PEOPLE_FIRST, dtype=object)[h % len(v.PEOPLE_FIRST)]
+        return first + " " + np.array(v.PEOPLE_LAST, dtype=object)[h // 7 % len(v.PEOPLE_LAST)]
+    return (34 + h // 11 % 38).astype(str).astype(object)  # adult_age
 
 
 def _slots(rng: np.random.Generator, ctx: _Context, rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -196,7 +242,7 @@ def _slots(rng: np.random.Generator, ctx: _Context, rows: np.ndarray) -> dict[st
         "year": year.astype(str).astype(object), "prev_year": (year - 1).astype(str).astype(object),
         "budget_year": np.where(month >= 8, year + 1, year).astype(str).astype(object),
         "Month": np.array(MONTHS, dtype=object)[month], "season": np.array(SEASONS, dtype=object)[local],
-        "quarter": np.array([f"Q{q % 4 + 1} {y + q // 4}" for q, y in zip(quarter, year)], dtype=object),
+        "quarter": "Q" + (quarter % 4 + 1).astype(str).astype(object) + " " + (year + quarter // 4).astype(str).astype(object),
         "street": pick(v.STREETS), "park": pick(v.PARKS), "customer": pick(v.CUSTOMERS),
         "pct": pick(v.PERCENTS), "n": number(5, 14), "age": number(9, 16),
         "decade": (rng.integers(189, 197, n) * 10).astype(str).astype(object), "pet": pick(v.PETS),
