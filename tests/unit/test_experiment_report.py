@@ -6,7 +6,7 @@ Two warehouses, both seed 7 and ending 2026-10-31:
   headline equals a direct SQL recomputation — but effects of a few points are far below
   what ~60 users per arm can detect, so on tiny the intervals only have to *contain* the
   truth;
-* ``demo`` (≈ 12,000–16,000 users per experiment, built once per module, ≈ 4 s): the
+* ``demo`` (≈ 20,000–26,000 users per experiment, built once per module, ≈ 4 s): the
   report must *recover* the generator's true effects (interval contains the truth and
   excludes 0), flag the SRM and pick the right variant.
 """
@@ -182,7 +182,7 @@ def test_checkout_interval_contains_the_true_lift_on_tiny(tiny_reports):
 
 def test_checkout_recovers_the_effect_and_ships_on_demo(demo_reports):
     report = demo_reports["checkout-redesign"]
-    truth = EXPERIMENT_TRUTH["checkout-redesign"].conversion_lift("one_page")  # +2.5 pts
+    truth = EXPERIMENT_TRUTH["checkout-redesign"].conversion_lift("one_page")  # +3 pts
     row = report.analysis.conversion_comparisons.iloc[0]
     assert 0 < row["ci_low"] <= truth <= row["ci_high"]
     assert report.analysis.verdict.decision == "ship" and report.analysis.verdict.variant == "one_page"
@@ -199,7 +199,7 @@ def test_aa_test_is_not_a_win_on_tiny(tiny_reports):
 
 
 def test_aa_test_on_demo_never_ships_and_holds_at_99_percent(demo_warehouse, demo_reports):
-    # At seed 7 the demo A/A comparison comes out p ≈ 0.37, but any seed has its 1-in-20 false positive at 95%.
+    # At seed 7 the demo A/A comparison comes out p ≈ 0.48, but any seed has its 1-in-20 false positive at 95%.
     # What must hold on any seed with high probability is asserted: an A/A never ships a variant
     # (a significant *gain* has a 2.5% chance), and the true difference (0) lies inside the 99% interval.
     assert demo_reports["homepage-aa"].analysis.verdict.decision != "ship"
@@ -244,7 +244,7 @@ def test_three_variants_show_adjusted_p_values(demo_reports, demo_warehouse):
 
 def test_revenue_experiment_recovers_the_effect_with_cuped_on_demo(demo_reports):
     report = demo_reports["onboarding-upsell"]
-    truth = EXPERIMENT_TRUTH["onboarding-upsell"].revenue_lift("guided_setup")  # +$4 per user
+    truth = EXPERIMENT_TRUTH["onboarding-upsell"].revenue_lift("guided_setup")  # +$5 per user
     cu = report.analysis.cuped["guided_setup"]
     assert 0 < cu.adjusted.ci_low <= truth <= cu.adjusted.ci_high
     assert cu.unadjusted.ci_low <= truth <= cu.unadjusted.ci_high

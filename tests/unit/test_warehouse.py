@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from scipy import stats
 
 from quire.errors import WarehouseError
 from quire.warehouse import load, queries, schema
@@ -228,6 +229,36 @@ def test_generated_outcomes_agree_with_the_truth(demo_frames):
             se = np.sqrt(revenue.var() / len(revenue) + control.var() / len(control))
             assert abs(revenue.mean() - control.mean() - truth.revenue_lift(variant)) < 4 * se + 1e-9, (key, variant)
 
+
+
+def _z(treated: pd.Series, control: pd.Series) -> float:
+    """Pooled two-proportion z statistic of converted flags."""
+    pooled = (treated.sum() + control.sum()) / (len(treated) + len(control))
+    return (treated.mean() - control.mean()) / np.sqrt(pooled * (1 - pooled) * (1 / len(treated) + 1 / len(control)))
+
+
+@pytest.mark.parametrize("end", [date(2026, 11, 30), date(2026, 8, 31), date(2026, 4, 30), date(2025, 10, 31),
+                                 date(2025, 2, 28), date(2024, 12, 31)])
+def test_planted_effects_are_detectable_whenever_the_demo_is_built(end):
+    """The demo is built up to last month, so its random draws change with the date: every planted effect must
+    stand out at any end date, not only at the one the report tests use (independent tests, not the report's)."""
+    frames = generate("demo", seed=7, end=end)
+    assignments, ids = frames["experiment_assignments"], frames["experiments"].set_index("key")["experiment_id"]
+
+    def arm(key: str, variant: str) -> pd.DataFrame:
+        mine = assignments[assignments["experiment_id"] == ids[key]]
+        return mine[mine["variant"] == variant]
+
+    assert _z(arm("checkout-redesign", "one_page")["converted"], arm("checkout-redesign", "control")["converted"]) > 3
+    control = arm("pricing-page-layout", "control")["converted"]
+    assert _z(arm("pricing-page-layout", "social_proof")["converted"], control) > 3  # survives Holm's doubling
+    assert abs(_z(arm("pricing-page-layout", "annual_toggle")["converted"], control)) < 3
+    upsell = stats.ttest_ind(arm("onboarding-upsell", "guided_setup")["revenue"],
+                             arm("onboarding-upsell", "control")["revenue"], equal_var=False)
+    assert upsell.statistic > 3
+    assert abs(_z(arm("homepage-aa", "copy")["converted"], arm("homepage-aa", "control")["converted"])) < 3
+    served = [len(arm("search-ranking", v)) for v in ("control", "semantic")]
+    assert stats.chisquare(served).pvalue < 1e-6  # planned 50/50
 
 # -- the queries ----------------------------------------------------------------------------
 

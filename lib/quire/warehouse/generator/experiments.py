@@ -78,7 +78,7 @@ EXPERIMENTS: tuple[ExperimentTruth, ...] = (
     ExperimentTruth(
         "checkout-redesign", "One-page checkout",
         "Replacing the three-step checkout with a single page raises the share of users who buy.",
-        "conversion", ("control", "one_page"), (0.5, 0.5), (0.10, 0.125), (0.0, 0.0), 6, 42),
+        "conversion", ("control", "one_page"), (0.5, 0.5), (0.10, 0.13), (0.0, 0.0), 6, 42),
     ExperimentTruth(
         "homepage-aa", "Homepage A/A check",
         "Two identical homepages: any difference is noise (validates assignment and analysis).",
@@ -87,11 +87,11 @@ EXPERIMENTS: tuple[ExperimentTruth, ...] = (
         "pricing-page-layout", "Pricing page layout",
         "Showing customer logos next to the plans raises sign-ups; an annual-price toggle does not.",
         "conversion", ("control", "annual_toggle", "social_proof"), (1 / 3, 1 / 3, 1 / 3),
-        (0.06, 0.06, 0.078), (0.0, 0.0, 0.0), 4, 42),
+        (0.06, 0.06, 0.084), (0.0, 0.0, 0.0), 4, 42),
     ExperimentTruth(
         "onboarding-upsell", "Guided setup upsell",
         "A guided setup call during onboarding raises revenue per user in the following weeks.",
-        "revenue", ("control", "guided_setup"), (0.5, 0.5), (0.20, 0.20), (0.0, 4.0), 3, 35),
+        "revenue", ("control", "guided_setup"), (0.5, 0.5), (0.20, 0.20), (0.0, 5.0), 3, 35),
     ExperimentTruth(
         "search-ranking", "Semantic search ranking",
         "Semantic ranking of search results raises conversion (a routing bug skews traffic).",

@@ -21,7 +21,7 @@ class Scale:
 SCALES: dict[str, Scale] = {
     s.name: s for s in (
         Scale("tiny", clients=8, months=14, users=300, content_rate=3.0, experiment_share=0.8),
-        Scale("demo", clients=40, months=30, users=32_000, content_rate=8.0, experiment_share=0.5),
+        Scale("demo", clients=40, months=30, users=32_000, content_rate=8.0, experiment_share=0.8),
         Scale("large", clients=600, months=36, users=720_000, content_rate=8.0, experiment_share=0.3),
     )
 }
