@@ -26,6 +26,7 @@ AUDIENCE = {"municipality": "residents", "dental": "patients", "startup": "users
 SOUTHERN_REGIONS = (REGIONS.index("Australia & NZ"),)  # seasons are six months apart there
 TIMELY_WEIGHT = 3.0  # a topic in its season is this much likelier than an evergreen one
 REDRAWS = 20         # attempts to replace a title the client already used
+MAX_PATTERNS = 16    # more title patterns than any kind has for one content type
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
 SEASONS = ("winter", "winter", "spring", "spring", "spring", "summer", "summer", "summer", "autumn", "autumn",
@@ -71,8 +72,7 @@ class _Catalog:
     """One trade's topics as arrays: when each may be published and which content types it has patterns for."""
 
     topics: tuple[v.Topic, ...]
-    allowed: np.ndarray  # bool (hemisphere 0 north / 1 south, topic, calendar month 0-11)
-    weight: np.ndarray   # (hemisphere, topic, month): 0 when not allowed, TIMELY_WEIGHT when seasonal
+    weight: np.ndarray    # (hemisphere 0 north / 1 south, topic, calendar month 0-11): 0 when out of season
     patterns: np.ndarray  # int (topic, content type): how many title patterns fit
     templates: dict[tuple[int, int, int], tuple[str, tuple[str, ...]]]  # compiled on first use
 
@@ -88,8 +88,7 @@ class _Catalog:
                 allowed[south, i] = [(m + shift) % 12 + 1 in topic.months for m in range(12)]
         timely = np.array([1.0 if t.months is None else TIMELY_WEIGHT for t in topics])
         patterns = np.array([[len(p) for p in v.PATTERNS[t.kind]] for t in topics])
-        return cls(topics, allowed, allowed * timely[None, :, None] * (patterns > 0).any(axis=1)[None, :, None],
-                   patterns, {})
+        return cls(topics, allowed * timely[None, :, None], patterns, {})
 
     def template(self, topic: int, ctype: int, pattern: int) -> tuple[str, tuple[str, ...]]:
         """A title pattern with the topic's phrase and verb written in: a positional format string and its slots.
@@ -160,6 +159,7 @@ def _repeated(client: np.ndarray, title: np.ndarray) -> np.ndarray:
 
 
 def _kept(n: int, redrawn: np.ndarray) -> np.ndarray:
+    """A mask of the items not among ``redrawn``."""
     keep = np.ones(n, dtype=bool)
     keep[redrawn] = False
     return keep
@@ -192,12 +192,12 @@ def _draw(rng: np.random.Generator, catalogs: dict[str, _Catalog], ctx: _Context
         ctype = ctx.ctype[r]
         weight = catalog.weight[ctx.south[r], :, ctx.month[r]] * (catalog.patterns[:, ctype].T > 0)
         cum = np.cumsum(weight, axis=1)
-        if not cum[:, -1].all():
+        if not cum[:, -1].all():  # a gap in the vocabulary, not in the data
             raise AssertionError(f"no {trade_key} topic fits some item's month and content type")
         topic = (rng.random(len(r))[:, None] * cum[:, -1:] > cum).sum(axis=1)
         pattern = (rng.random(len(r)) * catalog.patterns[topic, ctype]).astype(np.int64)
         # Items that share topic, content type and pattern share a template: format them together.
-        combo = (topic * len(v.PATTERNS[0]) + ctype) * 16 + pattern
+        combo = (topic * len(v.PATTERNS[0]) + ctype) * MAX_PATTERNS + pattern
         order = np.argsort(combo, kind="stable")
         for group in np.split(order, np.flatnonzero(np.diff(combo[order])) + 1):
             t, at = topic[group[0]], mine[group]
@@ -237,12 +237,13 @@ def _slots(rng: np.random.Generator, ctx: _Context, rows: np.ndarray) -> dict[st
 
     local = (month + 6 * south) % 12
     quarter = month // 3 + 1  # this quarter, 1-4; the slot names the next one
+    next_quarter = "Q" + (quarter % 4 + 1).astype(str).astype(object)
     return {
         "place": ctx.place[rows], "product": ctx.place[rows],
         "year": year.astype(str).astype(object), "prev_year": (year - 1).astype(str).astype(object),
         "budget_year": np.where(month >= 8, year + 1, year).astype(str).astype(object),
         "Month": np.array(MONTHS, dtype=object)[month], "season": np.array(SEASONS, dtype=object)[local],
-        "quarter": "Q" + (quarter % 4 + 1).astype(str).astype(object) + " " + (year + quarter // 4).astype(str).astype(object),
+        "quarter": next_quarter + " " + (year + quarter // 4).astype(str).astype(object),
         "street": pick(v.STREETS), "park": pick(v.PARKS), "customer": pick(v.CUSTOMERS),
         "pct": pick(v.PERCENTS), "n": number(5, 14), "age": number(9, 16),
         "decade": (rng.integers(189, 197, n) * 10).astype(str).astype(object), "pet": pick(v.PETS),

@@ -16,7 +16,6 @@ import numpy as np
 
 # Kinds of topic: how a topic can be titled, and how strongly it asks the reader to act.
 EVENT, ONLINE_EVENT, NOTICE, GUIDE, CAMPAIGN, STORY, NEWS = range(7)
-KIND_NAMES = ("event", "online event", "notice", "guide", "campaign", "story", "news")
 #: Conversions per click relative to a guide: campaigns and events ask for a sign-up, notices inform.
 KIND_INTENT = np.array([1.6, 1.6, 0.4, 1.0, 2.2, 0.6, 0.6])
 
@@ -29,7 +28,7 @@ class Topic:
     kind: int
     months: frozenset[int] | None  # months (1-12) it is published in; None: any time
     calendar: bool = False         # months are calendar months everywhere (holidays), not the local season
-    verb: str = ""                 # campaigns: the call to action ("Register for")
+    verb: str = ""                 # campaigns: the call to action ("register for")
     once: bool = False             # news a client announces once (a new store), however it is titled
 
 
@@ -59,12 +58,12 @@ def _topics(*rows: tuple) -> tuple[Topic, ...]:
 
 # -- title patterns per kind and content type --------------------------------------------------
 # {t}: the topic, {T}: the same capitalised, {verb}/{Verb}: a campaign's call to action, {Month}: month of publication.
-ARTICLE, VIDEO, SOCIAL_POST, NEWSLETTER, LANDING_PAGE = range(5)  # schema.CONTENT_TYPES order
-
 NEWSLETTERS = ("{Month} newsletter: {t} and more", "Your {Month} update: {t}", "In this issue: {t}",
                "The {Month} roundup: {t}, and more", "The {Month} {year} newsletter: {t}")
 
-PATTERNS: dict[int, tuple[tuple[str, ...], ...]] = {  # kind -> patterns per content type
+# kind -> patterns per content type, in schema.CONTENT_TYPES order (article, video, social post, newsletter,
+# landing page); a kind without patterns for a type is never chosen for it.
+PATTERNS: dict[int, tuple[tuple[str, ...], ...]] = {
     EVENT: (("{T}: everything you need to know", "{T}: dates, times and venue", "{T}: what to expect",
              "{T}: the full programme"),
             ("Watch: highlights from {t}", "Video: a first look at {t}"),
