@@ -45,6 +45,7 @@ TYPE_CVR = np.array([0.035, 0.02, 0.015, 0.045, 0.10])
 ENGAGEMENT_RATE = np.array([0.005, 0.040, 0.060, 0.045, 0.010])
 TYPE_VIEWS = np.array([1.0, 1.4, 1.0, 1.0, 0.8])
 
+
 def content(rng: np.random.Generator, words: np.random.Generator, sc: Scale, cal: Calendar, acc: Accounts,
             led: Ledger) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Content items of paying clients and their daily engagement (returned as two frames)."""
