@@ -6,7 +6,7 @@ Two warehouses, both seed 7 and ending 2026-10-31:
   headline equals a direct SQL recomputation — but effects of a few points are far below
   what ~60 users per arm can detect, so on tiny the intervals only have to *contain* the
   truth;
-* ``demo`` (≈ 12,000–16,000 users per experiment, built once per module, ≈ 4 s): the
+* ``demo`` (≈ 20,000–26,000 users per experiment, built once per module, ≈ 4 s): the
   report must *recover* the generator's true effects (interval contains the truth and
   excludes 0), flag the SRM and pick the right variant.
 """
@@ -183,7 +183,7 @@ def test_checkout_interval_contains_the_true_lift_on_tiny(tiny_reports):
 
 def test_checkout_recovers_the_effect_and_ships_on_demo(demo_reports):
     report = demo_reports["checkout-redesign"]
-    truth = EXPERIMENT_TRUTH["checkout-redesign"].conversion_lift("one_page")  # +2.5 pts
+    truth = EXPERIMENT_TRUTH["checkout-redesign"].conversion_lift("one_page")  # +3 pts
     row = report.analysis.conversion_comparisons.iloc[0]
     assert 0 < row["ci_low"] <= truth <= row["ci_high"]
     assert report.analysis.verdict.decision == "ship" and report.analysis.verdict.variant == "One page"
@@ -200,10 +200,9 @@ def test_aa_test_is_not_a_win_on_tiny(tiny_reports):
 
 
 def test_aa_test_on_demo_is_an_aa_check_and_holds_at_99_percent(demo_warehouse, demo_reports):
-    # Not cherry-picked silently: at seed 7 the demo A/A comparison comes out p ≈ 0.025 — a false positive at 95%
-    # (the expected 1-in-20). The report shows it as it is (the A/A check failed, rerun it). What must hold on any
-    # seed with high probability is asserted: an A/A is judged as a check, never shipped, and the true difference
-    # (0) lies inside the 99% interval, where the check passes.
+    # Any seed has its 1-in-20 false positive at 95% (at seed 7 the demo A/A comes out p ≈ 0.48). What must hold
+    # on any seed with high probability is asserted: an A/A is judged as a check, never shipped, and the true
+    # difference (0) lies inside the 99% interval, where the check passes.
     assert demo_reports["homepage-aa"].analysis.verdict.decision in ("A/A passed", "A/A failed")
     strict = er.build("homepage-aa", level=0.99, url=demo_warehouse)
     row = strict.analysis.comparisons.iloc[0]
@@ -247,7 +246,7 @@ def test_three_variants_show_adjusted_p_values(demo_reports, demo_warehouse):
 
 def test_revenue_experiment_recovers_the_effect_with_cuped_on_demo(demo_reports):
     report = demo_reports["onboarding-upsell"]
-    truth = EXPERIMENT_TRUTH["onboarding-upsell"].revenue_lift("guided_setup")  # +$4 per user
+    truth = EXPERIMENT_TRUTH["onboarding-upsell"].revenue_lift("guided_setup")  # +$5 per user
     cu = report.analysis.cuped["Guided setup"]
     assert 0 < cu.adjusted.ci_low <= truth <= cu.adjusted.ci_high
     assert cu.unadjusted.ci_low <= truth <= cu.unadjusted.ci_high
