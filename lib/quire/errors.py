@@ -69,7 +69,7 @@ def describe_os_error(exc: OSError) -> str:
     if exc.filename:
         text += f": {exc.filename}"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        text += " (free some space where the outputs are written: QUIRE_OUTPUTS, default outputs/)"
+        text += "; free some space where the outputs are written (QUIRE_OUTPUTS, default outputs/)"
     return text
 
 

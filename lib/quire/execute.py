@@ -115,16 +115,20 @@ def _executor_log_to(path: Path):
 
 
 def _stopped_at(output: Path) -> int | None:
-    """Index of the cell the saved partial notebook was running when execution stopped, if it says."""
+    """Execution count of the last cell that started, read from the saved partial notebook (None if unknown).
+
+    The count is the ``[n]`` Jupyter shows beside the cell, as in the message of a cell that raised.
+    """
     try:
         nb = nbformat.read(output, as_version=4)
     except Exception:  # unreadable or missing: the message then names no cell
         return None
-    for index, cell in enumerate(nb.cells):
-        status = cell.get("metadata", {}).get("papermill", {}).get("status")
-        if cell.cell_type == "code" and status in ("running", "failed"):
-            return index
-    return None
+    started = [cell for cell in nb.cells if cell.cell_type == "code" and cell.source.strip()
+               and cell.get("metadata", {}).get("papermill", {}).get("start_time")]
+    if not started:
+        return None
+    # A kernel killed at once may not have announced the cell's count yet; cells run in order, one count each.
+    return started[-1].get("execution_count") or len(started)
 
 
 ENGINES: dict[str, type[Engine]] = {PapermillEngine.name: PapermillEngine}

@@ -238,6 +238,7 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
                           report=spec.id, run=folder.run_id) from None
     timings = {"validate": plan.prepared_in}
     try:
+        step = "running the notebook"  # named in the message of an OSError (which often has no file name)
         t = time.perf_counter()
         nb = get_engine(engine).execute(
             spec.notebook_path(settings.home), staging / "report.ipynb", params, cwd=settings.notebooks_dir,
@@ -247,6 +248,7 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
         meta, headline = report_outputs(nb)
         meta = {"title": spec.title, **meta, "report_id": spec.id, "run_id": folder.run_id,
                 "generated": f"{started:%d %B %Y}", "client": tenant.name if tenant else meta.get("client")}
+        step = "writing the report"
         t = time.perf_counter()
         html = render_html(nb, brand=brand, meta=meta)
         (staging / "report.html").write_text(html, encoding="utf-8")
@@ -264,11 +266,12 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
             "timings": {k: round(v, 3) for k, v in timings.items()}, "versions": versions(), "headline": headline,
         })
         (staging / EXECUTION_LOG).unlink(missing_ok=True)  # kept only with a failed run
+        step = "publishing the run"
         published = folder.publish()
     except QuireError as exc:
         raise _parked(folder, spec.id, params, exc) from None
     except OSError as exc:  # a full disk or a permission while writing the run
-        raise _parked(folder, spec.id, params, OutputError(describe_os_error(exc))) from None
+        raise _parked(folder, spec.id, params, OutputError(f"{describe_os_error(exc)} while {step}")) from None
     except Exception as exc:  # a bug: keep what the run left for whoever fixes it, then let it show
         _parked(folder, spec.id, params, QuireError(f"{type(exc).__name__}: {exc}"))
         raise
