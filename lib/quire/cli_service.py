@@ -9,15 +9,13 @@ from datetime import datetime, timedelta
 from typing import Annotated, Optional
 
 import typer
-from rich import box
 from rich.console import Group
 from rich.padding import Padding
-from rich.table import Table
 from rich.text import Text
 
 from quire.config import get_settings
 from quire.errors import ParameterError
-from quire.terminal import KEY_TYPES, err, out, run_label
+from quire.terminal import KEY_TYPES, err, listing, out, run_label
 
 runs_app = typer.Typer(help="The run history: scheduled, retried and manual runs.", invoke_without_command=True)
 
@@ -85,7 +83,7 @@ def runs(
     out.print(runs_table(rows, _parameter_types()) if rows else "no runs match", highlight=False)
 
 
-def runs_table(rows: list[dict], types: dict[str, dict[str, str]]) -> Table:
+def runs_table(rows: list[dict], types: dict[str, dict[str, str]]):
     """The run history as a table that stays readable in a 100-column terminal.
 
     Each run takes a few lines in the first column: its id (copied into `quire runs show`),
@@ -93,11 +91,8 @@ def runs_table(rows: list[dict], types: dict[str, dict[str, str]]) -> Table:
     then its error if it failed. Status, start and trigger stay in narrow columns beside it,
     so the eye can run down them. The output folder is left to `quire runs show`.
     """
-    table = Table("run", "status", "started", "trigger", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.columns[0].overflow = "fold"
+    table = listing("run", "status", "started", "trigger", keep_whole=(1, 2, 3))
     table.columns[0].max_width = 90  # a long error wraps instead of pushing the status off to the far right
-    for column in table.columns[1:]:
-        column.no_wrap = True
     colour = {"succeeded": "green", "failed": "red", "timed_out": "red", "running": "yellow"}
     for r in rows:
         params = dict(r["parameters"] or {})

@@ -8,11 +8,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from quire.config import get_settings
-from quire.terminal import err, out
+from quire.terminal import err, listing, out
 
 warehouse_app = typer.Typer(help="Build the sample warehouse.", no_args_is_help=True)
 
@@ -53,7 +52,7 @@ def list_clients() -> None:
 
     with connection(get_settings().warehouse) as conn:
         frame = queries.clients(conn).sort_values("slug")
-    table = Table("slug", "name", "sector", "plan", "region", "brand", "status")
+    table = listing("slug", "name", "sector", "plan", "region", "brand", "status")  # the slug goes into -p client=…
     for row in frame.itertuples():
         churned = f"churned {row.churned_on:%Y-%m-%d}" if row.status == "churned" and not _missing(row.churned_on) else row.status
         table.add_row(*(Text(str(value)) for value in (row.slug, row.name, row.sector, row.plan, row.region, row.brand)),
@@ -70,7 +69,7 @@ def list_experiments() -> None:
     with connection(get_settings().warehouse) as conn:
         frame = queries.experiments(conn)
         arms = {row.experiment_id: variants(conn, int(row.experiment_id)) for row in frame.itertuples()}
-    table = Table("key", "name", "status", "started", "ended", "variants")
+    table = listing("key", "name", "status", "started", "ended", "variants", keep_whole=(0, 2, 3, 4))
     for row in frame.iloc[::-1].itertuples():
         running = _missing(row.ended_on)
         names = ", ".join(f"{v.variant}{' (control)' if v.is_control and v.variant != 'control' else ''}" for v in arms[row.experiment_id].itertuples())

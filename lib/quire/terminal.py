@@ -11,7 +11,9 @@ import os
 import sys
 from typing import Any
 
+from rich import box
 from rich.console import Console
+from rich.table import Table
 
 # Piped or logged output has no terminal width; Rich would assume 80 columns and squeeze
 # tables into one letter per line, so it gets room for a run id, a path and an error side by side.
@@ -41,10 +43,23 @@ def run_label(report: str, params: dict[str, Any], types: dict[str, str]) -> str
     return " · ".join([report, *keys])
 
 
+def listing(*headers: str, keep_whole: tuple[int, ...] = (0,)) -> Table:
+    """A table for a listing: a rule under the header, no frame (more room for the cells in a narrow terminal).
+
+    Cells wrap and fold instead of being cut with "…"; the columns in ``keep_whole`` (ids a user
+    copies into a command) are never broken.
+    """
+    table = Table(*headers, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
+    for index, column in enumerate(table.columns):
+        column.overflow = "fold"
+        column.no_wrap = index in keep_whole
+    return table
+
+
 def error_line(message: str) -> None:
     """Print one ``error: …`` line on stderr, the message shown as plain text (no markup read from it)."""
     err.print("[red]error:[/red] ", end="", highlight=False)
     err.print(message, highlight=False, markup=False)
 
 
-__all__ = ["out", "err", "error_line", "run_label", "KEY_TYPES", "PIPED_WIDTH"]
+__all__ = ["out", "err", "error_line", "listing", "run_label", "KEY_TYPES", "PIPED_WIDTH"]
