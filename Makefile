@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system demo test lab bench clean
+.PHONY: setup setup-test system system-test demo test lab bench clean
 
 # The virtualenv is rebuilt when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -16,10 +16,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The demo needs Pango, fonts and poppler; the tests also need Chromium and PostgreSQL.
 system:
-	bash .ci/system-packages.sh
+	bash .ci/system-packages.sh demo
+
+system-test:
+	bash .ci/system-packages.sh test
 
 setup: system $(STAMP)
+
+setup-test: system-test $(STAMP)
 
 demo: setup
 	$(BIN)/quire validate
@@ -27,12 +33,15 @@ demo: setup
 	$(BIN)/quire run --all
 	@echo "Rendered reports are under $(CURDIR)/outputs/ (open the report.html or report.pdf of each run)."
 
-test: setup
+test: setup-test
 	$(BIN)/python -m pytest
 
 # JupyterLab on notebooks/, in the project's environment, against the demo warehouse.
+# Jupyter refuses to run as root (containers) unless told so.
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+LAB_ARGS ?=
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ROOT) $(LAB_ARGS)
 
 bench: setup
 	$(BIN)/python bench/run_vs_naive.py
