@@ -297,7 +297,7 @@ def _pdf_options(weasyprint, tagged: bool, variant: str | None) -> dict[str, Any
 
     ``pdf_tags`` (WeasyPrint >= 63) writes the structure tree: H1/H2, tables with TH cells,
     lists, links and Figures whose Alt is the image's alt text, plus /Lang from ``<html lang>``
-    and the title shown in the viewer; it costs little (see the report of issue 4).
+    and the title shown in the viewer; it adds little to the time a PDF takes.
     ``variant="pdf/ua-1"`` adds the XMP metadata PDF/UA asks for.
     """
     known = getattr(weasyprint, "DEFAULT_OPTIONS", {})
