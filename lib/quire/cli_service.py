@@ -68,7 +68,7 @@ def runs(
     """List runs, newest first; `quire runs show RUN_ID` gives one in full."""
     from quire.state import open_state
     from quire.state import runs as history
-    from quire.state.recorder import reconcile_manual_runs
+    from quire.state.recorder import reconcile_or_warn
     from quire.state.schema import RUN_STATUSES
 
     if ctx.invoked_subcommand:
@@ -77,7 +77,7 @@ def runs(
         raise ParameterError(f"--status {status!r}: use one of {', '.join(RUN_STATUSES)}")
     settings = get_settings()
     engine = open_state(settings.state)
-    reconcile_manual_runs(engine, settings)  # a `quire run` that died must not show as running forever
+    reconcile_or_warn(engine, settings)  # a `quire run` that died must not show as running forever
     rows = history.query(engine, report=report, client=client, status=status,
                          since=_since(since) if since else None, limit=limit)
     out.print(runs_table(rows, _parameter_types()) if rows else "no runs match", highlight=False)

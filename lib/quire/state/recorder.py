@@ -50,7 +50,7 @@ def manual_run(plan) -> Iterator[Recording]:
     engine = None
     try:
         engine = open_state(settings.state)
-        _reconcile_quietly(engine, settings)
+        reconcile_or_warn(engine, settings)
         history.create(engine, run_id=rec.run_id, report=plan.spec.id, client=client, trigger="manual",
                        parameters=json.loads(json.dumps(plan.params, default=str)))
         history.mark_running(engine, rec.run_id)
@@ -85,8 +85,8 @@ def manual_run(plan) -> Iterator[Recording]:
         finish("succeeded", output_folder=str(folder) if folder else None)
 
 
-def _reconcile_quietly(engine: Engine, settings: Settings) -> None:
-    # Tidying up after an earlier run must never stop this one.
+def reconcile_or_warn(engine: Engine, settings: Settings) -> None:
+    """:func:`reconcile_manual_runs`, with a warning line instead of an error: tidying up never stops a command."""
     try:
         reconcile_manual_runs(engine, settings)
     except (QuireError, sa.exc.SQLAlchemyError, OSError) as exc:
