@@ -114,7 +114,7 @@ def coerce(name: str, spec: ParameterSpec, value: Any) -> Any:
         if (spec.min is not None and number < spec.min) or (spec.max is not None and number > spec.max):
             bounds = f"between {spec.min:g} and {spec.max:g}" if spec.min is not None and spec.max is not None else (
                 f"at least {spec.min:g}" if spec.min is not None else f"at most {spec.max:g}")
-            raise ParameterError(f"parameter {quoted(name)}: {number:g} is out of range; use a value {bounds}", parameter=name)
+            raise ParameterError(f"parameter {quoted(name)}: {number} is out of range; use a value {bounds}", parameter=name)
         return number
     if kind == "bool":
         if isinstance(value, bool):
