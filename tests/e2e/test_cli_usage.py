@@ -143,6 +143,7 @@ def test_success_line_and_run_history_name_the_run(quire_env):
     assert proc.stdout.startswith("✓ experiment · homepage-aa →")
     executive = quire(env, "run", "executive", "-p", "period=2026-Q3", timeout=300)
     assert executive.stdout.startswith("✓ executive · 2026-Q3 →")
+    assert proc.stderr == executive.stderr == ""  # nothing from the kernel or the executor reaches the terminal
     listing = quire(env, "runs")
     assert listing.returncode == 0, listing.stderr
     lines = listing.stdout.splitlines()
