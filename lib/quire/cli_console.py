@@ -25,7 +25,7 @@ def create(
     name: Annotated[str, typer.Option(help="What the token is for, shown in lists and as the requester of its runs.")] = "",
 ) -> None:
     """Create a token and print its secret once (only a hash of it is kept)."""
-    from quire.cli import err, out
+    from quire.terminal import err, out
     from quire.state import open_state, tokens
 
     if client:
@@ -41,7 +41,7 @@ def list_tokens(
     all_tokens: Annotated[bool, typer.Option("--all", help="Include revoked tokens.")] = False,
 ) -> None:
     """List the tokens (never their secrets)."""
-    from quire.cli import out
+    from quire.terminal import out
     from quire.state import open_state, tokens
 
     rows = tokens.listing(open_state(get_settings().state), include_revoked=all_tokens)
@@ -56,7 +56,7 @@ def list_tokens(
 @tokens_app.command("revoke")
 def revoke(token_id: Annotated[int, typer.Argument(help="The id from `quire tokens list`.")]) -> None:
     """Revoke a token: requests with it are refused from now on (signed-in browsers within seconds)."""
-    from quire.cli import out
+    from quire.terminal import out
     from quire.state import open_state, tokens
 
     row = tokens.revoke(open_state(get_settings().state), token_id)

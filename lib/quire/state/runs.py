@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import psutil
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -141,11 +142,26 @@ def orphans(engine: Engine, holder: str) -> list[dict[str, Any]]:
         if row["trigger"] == "console" and row["worker"] is None:
             continue  # still waiting in the queue: no process has it yet
         if row["trigger"] == "manual":
-            if row["host"] == HOST and not pid_alive(row["pid"]):
+            if row["host"] == HOST and process_gone(row["pid"], row["created_at"]):
                 found.append(row)
         elif row["worker"] != holder:
             found.append(row)
     return found
+
+
+def process_gone(pid: int | None, since: datetime) -> bool:
+    """Whether the process ``pid`` that created a run at ``since`` (UTC) is gone from this host.
+
+    A process with that id that started later is another program reusing the id (common in
+    containers, whose process ids start low again after every restart).
+    """
+    if not pid_alive(pid):
+        return True
+    try:
+        started = datetime.fromtimestamp(psutil.Process(pid).create_time(), timezone.utc).replace(tzinfo=None)
+    except psutil.Error:
+        return False  # exists but cannot be inspected: assume it is still the run's
+    return started > since + timedelta(seconds=1)
 
 
 def age(row: dict[str, Any]) -> timedelta:

@@ -76,6 +76,14 @@ def client_by_slug(conn: Connection, slug: str) -> pd.Series | None:
     return None if frame.empty else frame.iloc[0]
 
 
+def client_subscriptions(conn: Connection, client_id: int) -> pd.DataFrame:
+    """One client's subscriptions: started_on, ended_on (``NaT`` while running), oldest first."""
+    t = schema.subscriptions
+    stmt = (sa.select(t.c.started_on, t.c.ended_on).where(t.c.client_id == client_id)
+            .order_by(t.c.started_on, t.c.subscription_id))
+    return _read(conn, stmt)
+
+
 def experiments(conn: Connection) -> pd.DataFrame:
     """Every experiment (all columns), oldest first."""
     t = schema.experiments
