@@ -8,7 +8,6 @@ title must be near (ahead of or during) the month the item was published, in the
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import numpy as np
 import pandas as pd
