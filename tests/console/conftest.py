@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from console_support import SERVER_TOKEN, Server, make_home, publish_run, start_serve, stop
-
-CLIENT_A = "town-of-fairdale"
-CLIENT_B = "riverton-realty"
-
-
-def console_env(tiny_warehouse: str, base: Path, **extra: str) -> dict[str, str]:
-    """The environment of a console server: tiny warehouse, test home, its own outputs and state database."""
-    home = make_home(base)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
-    env.update(QUIRE_HOME=str(home), QUIRE_OUTPUTS=str(base / "outputs"), QUIRE_WAREHOUSE_URL=tiny_warehouse,
-               QUIRE_STATE_URL=f"sqlite:///{base / 'state.db'}", QUIRE_SERVE_TOKEN=SERVER_TOKEN,
-               QUIRE_QUEUE_POLL_SECONDS="1", **extra)
-    return env
-
+from console_support import CLIENT_A, CLIENT_B, Server, console_env, publish_run, start_serve, stop
 
 @dataclass
 class ApiWorld:

@@ -191,3 +191,19 @@ def run_count(engine, **where) -> int:
         stmt = stmt.where(runs.c[key] == value)
     with engine.connect() as conn:
         return int(conn.execute(stmt).scalar_one())
+
+
+CLIENT_A = "town-of-fairdale"
+CLIENT_B = "riverton-realty"
+
+
+def console_env(tiny_warehouse: str, base: Path, **extra: str) -> dict[str, str]:
+    """The environment of a console server: tiny warehouse, test home, its own outputs and state database."""
+    import os
+
+    home = make_home(base)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env.update(QUIRE_HOME=str(home), QUIRE_OUTPUTS=str(base / "outputs"), QUIRE_WAREHOUSE_URL=tiny_warehouse,
+               QUIRE_STATE_URL=f"sqlite:///{base / 'state.db'}", QUIRE_SERVE_TOKEN=SERVER_TOKEN,
+               QUIRE_QUEUE_POLL_SECONDS="1", **extra)
+    return env

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CLIENT_A, CLIENT_B
+from console_support import CLIENT_A, CLIENT_B
 from console_support import SERVER_TOKEN, run_count
 
 from quire.errors import ParameterError

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import CLIENT_A, console_env
+from console_support import CLIENT_A, console_env
 from console_support import ARTIFACTS, AXE, CHROMIUM, CHROMIUM_ARGS, SERVER_TOKEN, start_scheduler, start_serve, stop, wait_for
 
 from quire.state import open_state

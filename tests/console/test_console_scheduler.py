@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import CLIENT_A, console_env
+from console_support import CLIENT_A, console_env
 from console_support import start_scheduler, stop, wait_for
 
 from quire.state import open_state, queue, schedules

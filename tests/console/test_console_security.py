@@ -4,7 +4,7 @@ and a closed app page that frees its kernel at once."""
 from __future__ import annotations
 
 import pytest
-from conftest import console_env
+from console_support import console_env
 from console_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, SERVER_TOKEN, start_serve, stop, wait_for
 
 PAGES = ["/", "/login", "/console/", "/console/runs", "/console/reports/client", "/console/schedules",
