@@ -126,22 +126,30 @@ def test_portfolio_query_returns_anonymous_sums_only(tiny_warehouse):
     eng = engine(tiny_warehouse)
     try:
         with eng.connect() as conn:
-            frame = client_queries.portfolio_engagement(conn, *OCTOBER, date(2026, 9, 1), date(2026, 9, 30))
+            [(own,)] = conn.execute(sa.text("""select client_id from engagement_daily where day between :a and :b
+                                               and views > 0 order by client_id limit 1"""), {"a": OCTOBER[0], "b": OCTOBER[1]})
+            frame = client_queries.portfolio_engagement(conn, *OCTOBER, date(2026, 9, 1), date(2026, 9, 30), exclude_client_id=own)
     finally:
         eng.dispose()
     assert list(frame.columns) == ["views", "clicks", "conversions", "engagements", "previous_views"]
     assert (frame["views"] > 0).all() and frame["views"].is_monotonic_increasing
     [(active,)] = sql(tiny_warehouse, "select count(distinct client_id) from engagement_daily where day between :a and :b and views > 0",
                       a=OCTOBER[0], b=OCTOBER[1])
-    assert len(frame) == active
+    assert len(frame) == active - 1  # the other clients only
+    [(own_views,)] = sql(tiny_warehouse, "select sum(views) from engagement_daily where client_id = :c and day between :a and :b",
+                         c=own, a=OCTOBER[0], b=OCTOBER[1])
+    assert own_views not in frame["views"].tolist()
 
 
-def test_portfolio_section_shows_ranks_not_other_clients_figures(reports, sections):
+def test_portfolio_section_of_a_small_portfolio_shows_bands_not_figures(reports, sections):
+    """The tiny warehouse has 7 active clients: 6 others give a band, too few for any portfolio figure."""
     for slug, report in reports.items():
         standing = report.standing
-        assert standing["n"].max() >= 5 and standing["percentile"].notna().any()
+        assert standing["peers"].max() == 6 and set(standing["shown"]) <= {"band", "none"}
+        assert (standing["shown"] == "band").any()
         page = sections[slug]["portfolio"].html()
-        assert "Percentile rank" in page and "Middle half" in page
+        assert "Standing" in page and "Portfolio median" not in page and "Percentile" not in page
+        assert "No other client&#39;s figures are shown" in page or "No other client's figures are shown" in page
 
 
 def test_a_client_without_activity_gets_a_callout_not_errors_or_empty_charts(tiny_warehouse):
