@@ -220,3 +220,58 @@ def true_count(own: float, others: Sequence[float]) -> int:
 
 __all__ = ["Clues", "Finding", "attack", "band_counts", "hd_weights", "linear_weights", "printed", "rank_counts",
            "ranges", "true_count"]
+
+
+# -- reading a client report as its reader does ----------------------------------------------------------
+
+PERCENT = r"([<>]?)([+−-]?)(\d+(?:\.\d+)?)%"
+
+
+def parse_percent(text: str) -> tuple[float, str] | None:
+    """"4.9%" → (0.049, ""), "−8.9%" → (−0.089, ""), "<0.5%" → (0.005, "<"); None for "—"."""
+    import re
+
+    match = re.fullmatch(PERCENT, text.strip())
+    if not match:
+        return None
+    bound, sign, number = match.groups()
+    return (-1 if sign in "−-" and sign else 1) * float(number) / 100, bound
+
+
+@dataclass
+class Comparison:
+    """What the "How you compare" section of one client report prints."""
+
+    others: int | None                       # "against the N other clients"
+    method: Callable[[int, float], np.ndarray]  # the quantile method the report's appendix names
+    rows: dict[str, dict[str, str]]          # metric label -> column -> printed text
+    text: str                                # the section's whole text, alt text included
+    alt: str                                 # the chart's alt text
+
+
+def read_comparison(html: str) -> Comparison | None:
+    """The comparison section of a client report's HTML (None when the report has none)."""
+    import re
+
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    heading = next((h for h in soup.find_all(["h2", "h3"]) if h.get_text(strip=True) == "How you compare"), None)
+    if heading is None:
+        return None
+    section = heading.find_parent("section")
+    lead = section.find(class_="q-lead")
+    found = re.search(r"against the (\d+) (other )?clients", lead.get_text(" ") if lead else "")
+    rows: dict[str, dict[str, str]] = {}
+    table = section.find("table")
+    if table is not None:
+        head = [th.get_text(strip=True) for th in table.find("thead").find_all("th")]
+        for tr in table.find("tbody").find_all("tr"):
+            cells = [td.get_text(strip=True) for td in tr.find_all("td")]
+            rows[cells[0]] = dict(zip(head, cells, strict=True))
+    alts = " ".join(img.get("alt", "") for img in section.find_all("img"))
+    # The reader learns the method from the appendix, as the report defines its figures there.
+    method = hd_weights if "Harrell–Davis" in soup.get_text(" ") else linear_weights
+    # "the 29 clients" (the client among them) or "the 28 other clients": the reader counts the others.
+    others = None if not found else int(found.group(1)) - (0 if found.group(2) else 1)
+    return Comparison(others, method, rows, section.get_text(" ") + " " + alts, alts)
