@@ -28,6 +28,7 @@ from quire.config import get_settings
 from quire.display import Callout, KpiCards, ReportHeader, Section, Table
 from quire.errors import ParameterError
 from quire.glossary import glossary
+from quire.metrics import advice
 from quire.metrics import engagement as eng
 from quire.metrics import peers
 from quire.metrics.health import HEALTHY_MIN, WATCH_MIN, health_scores
@@ -487,20 +488,26 @@ class ClientReport:
                    f"{peers.MIN_PEERS_FIGURES} other clients, no portfolio figures are given. ")
         return first + how + "No other client's figures are shown."
 
+    @cached_property
+    def advice(self) -> list[advice.Recommendation]:
+        """The recommendations the figures of this report support (:mod:`quire.metrics.advice`)."""
+        if not self.active:
+            return []
+        days, previous_days = self.daily_views
+        evidence = advice.Evidence(current=self.now, previous=self.before if self.before.active else None,
+                                   by_platform=self.by_platform, by_type=self.by_type, standing=self.standing,
+                                   top=self.top, health=self.health_parts, previous_label=self.previous_period.label,
+                                   days=days, previous_days=previous_days)
+        return advice.recommendations(evidence)
+
     def recommendations(self) -> Section | None:
         title = "Recommendations"
         if not self.active:
             return None  # said once, in the engagement section
-        days, previous_days = self.daily_views
-        evidence = eng.Evidence(current=self.now, previous=self.before if self.before.active else None,
-                                by_platform=self.by_platform, by_type=self.by_type, standing=self.standing,
-                                top=self.top, health=self.health_parts, previous_label=self.previous_period.label,
-                                days=days, previous_days=previous_days)
-        found = eng.recommendations(evidence)
-        if not found:
+        if not self.advice:
             return Section(title, [Callout("Nothing in this period's figures calls for a change of plan: no difference is both "
                                            "large and clear enough to act on (the rules are in the appendix).", "good")])
-        items = [Callout(r.message, r.severity, title=f"{i}. {r.title}.") for i, r in enumerate(found, 1)]
+        items = [Callout(r.message, r.severity, title=f"{i}. {r.title}.") for i, r in enumerate(self.advice, 1)]
         return Section(title, items, lead="What the figures in this report suggest doing next, most important first.")
 
     def glossary(self):
