@@ -17,7 +17,7 @@ Every rule
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -56,12 +56,16 @@ def _pct(value: float, decimals: int = 1) -> str:
     return f"{value * 100:.{decimals}f}%"
 
 
-def _rate_test(k1: int, n1: int, k0: int, n0: int, alternative: str) -> bool:
-    """Fisher's exact test: is rate k1/n1 ``less`` or ``greater`` than k0/n0, at :data:`ALPHA`?"""
+def _rate_test(k1: int, n1: int, k0: int, n0: int, alternative: str, tries: int = 1) -> bool:
+    """Fisher's exact test: is rate k1/n1 ``less`` or ``greater`` than k0/n0?
+
+    At :data:`ALPHA` ÷ ``tries`` (Bonferroni): a rule that picks the best or worst of several
+    platforms or types has that many chances to find one by luck.
+    """
     from scipy.stats import fisher_exact
 
     table = [[int(k1), max(int(n1) - int(k1), 0)], [int(k0), max(int(n0) - int(k0), 0)]]
-    return bool(fisher_exact(table, alternative=alternative).pvalue < ALPHA)
+    return bool(fisher_exact(table, alternative=alternative).pvalue < ALPHA / max(tries, 1))
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class Evidence:
     previous_label: str = "the previous period"
     days: Sequence[float] | None = None            # views per day in the period…
     previous_days: Sequence[float] | None = None   # …and in the previous period
+    type_days: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None  # the same per content type
 
 
 def _best_platform(ev: Evidence) -> Recommendation | None:
@@ -92,7 +97,7 @@ def _best_platform(ev: Evidence) -> Recommendation | None:
     if rest_clicks < MIN_CLICKS or best["conversion_rate"] < BEST_PLATFORM_LIFT * cur.conversion_rate:
         return None
     # Better than the other channels together by more than chance, not just on a handful of clicks.
-    if not _rate_test(best["conversions"], best["clicks"], rest_conversions, rest_clicks, "greater"):
+    if not _rate_test(best["conversions"], best["clicks"], rest_conversions, rest_clicks, "greater", tries=len(trusted)):
         return None
     return Recommendation(
         "best_platform", f"Give {best['label']} a larger share of the budget",
@@ -115,7 +120,8 @@ def _falling_type(ev: Evidence) -> Recommendation | None:
                      & (frame["previous_engagements"] >= MIN_PREVIOUS_ENGAGEMENTS)].copy()
     seen["engagement_change"] = seen["engagement_rate"] / seen["previous_engagement_rate"] - 1
     falling = seen.loc[seen["engagement_change"] <= FALLING_ENGAGEMENT]
-    falling = falling.loc[[_rate_test(r["engagements"], r["views"], r["previous_engagements"], r["previous_views"], "less")
+    falling = falling.loc[[_rate_test(r["engagements"], r["views"], r["previous_engagements"], r["previous_views"], "less",
+                                      tries=len(seen))
                            for _, r in falling.iterrows()]]
     if falling.empty:
         return None
@@ -130,12 +136,15 @@ def _falling_type(ev: Evidence) -> Recommendation | None:
 
 def _rising_type(ev: Evidence) -> Recommendation | None:
     frame = ev.by_type
-    if frame is None or frame.empty or not ev.current.views:
+    if frame is None or frame.empty or not ev.current.views or not ev.type_days:
         return None
-    # A rise that holds without each period's single most viewed item: not one lucky piece.
+    # A rise that holds without each period's single most viewed item: not one lucky piece…
     broad = ratio(frame["views"] - frame["top_item_views"], frame["previous_views"] - frame["previous_top_item_views"]) - 1
     rising = frame.loc[(frame["previous_views"] >= MIN_TYPE_VIEWS) & (frame["views_change"] >= RISING_VIEWS)
                        & (broad >= RISING_VIEWS) & (frame["items"] >= 2)]
+    # …and on the usual day, beyond the days' own variation: not one viral day either.
+    tries = int((frame["previous_views"] >= MIN_TYPE_VIEWS).sum())
+    rising = rising.loc[[_day_rise(ev.type_days.get(str(t)), tries) for t in rising["content_type"]]]
     if rising.empty:
         return None
     best = rising.sort_values("views_change", ascending=False).iloc[0]
@@ -143,8 +152,17 @@ def _rising_type(ev: Evidence) -> Recommendation | None:
     return Recommendation(
         "rising_type", f"Do more {_noun(best)}",
         f"Views of your {_noun(best)} rose {best['views_change'] * 100:.0f}% on {ev.previous_label} "
-        f"to {best['views']:,} ({share:.0%} of all your views), across {best['items']} pieces rather than one. "
-        f"Audiences are responding: plan more of it.", "good")
+        f"to {best['views']:,} ({share:.0%} of all your views), across {best['items']} pieces and on the usual day, "
+        f"not on a few. Audiences are responding: plan more of it.", "good")
+
+
+def _day_rise(days: tuple[Sequence[float], Sequence[float]] | None, tries: int) -> bool:
+    """Whether the median day rose by :data:`RISING_VIEWS` or more, significantly (Bonferroni over ``tries``)."""
+    found = compare_days(*days) if days is not None else None
+    if found is None or found.p_value >= ALPHA / max(tries, 1):
+        return False
+    rise = change(found.median_now, found.median_before)
+    return rise is not None and rise >= RISING_VIEWS
 
 
 def _standing_of(ev: Evidence, metric: str) -> pd.Series | None:

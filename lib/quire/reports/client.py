@@ -250,6 +250,14 @@ class ClientReport:
         before = eng.time_series(self.previous_rows, prev.start, prev.end, "day")["views"] if self.before.active else None
         return now, before
 
+    def _days_by(self, column: str) -> dict[str, tuple[pd.Series, pd.Series]]:
+        """Views per day in the period and the previous period, for each value of ``column`` (e.g. content type)."""
+        p, prev = self.period, self.previous_period
+        current, previous = self.current_rows, self.previous_rows
+        return {str(value): (eng.time_series(current.loc[current[column].astype(str) == str(value)], p.start, p.end)["views"],
+                             eng.time_series(previous.loc[previous[column].astype(str) == str(value)], prev.start, prev.end)["views"])
+                for value in pd.unique(current[column].astype(str))}
+
     @cached_property
     def standing(self) -> pd.DataFrame:
         """The client's standing among the other clients, as it may be published (:func:`metrics.peers.standing`)."""
@@ -295,11 +303,18 @@ class ClientReport:
         if not self.active:
             return Section(title, [self._no_activity()])
         p, prev = self.period, self.previous_period
-        current = eng.time_series(self.current_rows, p.start, p.end, self.freq)
-        previous = eng.time_series(self.previous_rows, prev.start, prev.end, self.freq) if self.before.active else None
+        current, previous = self.series
         chart = charts.engagement_over_time(current, previous, current_label=p.label, previous_label=prev.label,
                                             freq=self.freq, period_kind=p.kind)
-        return Section(title, [chart, self._blocks_table()], lead=self._engagement_lead(current))
+        return Section(title, [chart, self._blocks_table()], lead=self.engagement_lead())
+
+    @cached_property
+    def series(self) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """The period's (and the previous period's) per-day series at the chart's granularity."""
+        p, prev = self.period, self.previous_period
+        current = eng.time_series(self.current_rows, p.start, p.end, self.freq)
+        previous = eng.time_series(self.previous_rows, prev.start, prev.end, self.freq) if self.before.active else None
+        return current, previous
 
     def _blocks_table(self) -> Table:
         """The period week by week (a month) or month by month (a quarter or year): the chart's figures."""
@@ -316,7 +331,8 @@ class ClientReport:
                      units={"Views": "number", "Clicks": "number", "Conversions": "number", "Engagements": "number",
                             "CTR": "percent", "Conv. rate": "percent", "Engagement rate": "percent"})
 
-    def _engagement_lead(self, current: pd.DataFrame) -> str:
+    def engagement_lead(self) -> str:
+        """The engagement section's lead: views against the previous period, then the trend within the period."""
         views = f"{self.now.views:,} views"
         moved = eng.change(float(self.now.views), float(self.before.views))
         if not self.comparable:
@@ -330,7 +346,7 @@ class ClientReport:
             verb = "up" if moved > 0 else "down"
             first = (f"{self.name} had {views} in {self.period.label}, {verb} {abs(moved):.0%} on "
                      f"{self.previous_period.label} ({self.before.views:,}).") + self._typical_day_note(moved)
-        return first + self._trend_sentence(current)
+        return first + self._trend_sentence(self.series[0])
 
     def _typical_day_note(self, moved: float) -> str:
         """A sentence when a large change in total views is carried by a few days, not by the usual day."""
@@ -497,7 +513,7 @@ class ClientReport:
         evidence = advice.Evidence(current=self.now, previous=self.before if self.before.active else None,
                                    by_platform=self.by_platform, by_type=self.by_type, standing=self.standing,
                                    top=self.top, health=self.health_parts, previous_label=self.previous_period.label,
-                                   days=days, previous_days=previous_days)
+                                   days=days, previous_days=previous_days, type_days=self._days_by("content_type"))
         return advice.recommendations(evidence)
 
     def recommendations(self) -> Section | None:

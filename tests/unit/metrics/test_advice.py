@@ -44,9 +44,18 @@ def standing_frame(ctr="Middle half", conversion="Middle half", shown="figures")
                          "p25_text": ["5.5%", "8.0%"], "p75_text": ["7.0%", "11.0%"]})
 
 
+def days_of(frame: pd.DataFrame, seed: int = 0) -> dict:
+    """Plausible days behind a type breakdown: each type's views spread evenly (with Poisson noise) over the days."""
+    rng = np.random.default_rng(seed)
+    return {t: (rng.poisson(v / 31, 31), rng.poisson(pv / 30, 30))
+            for t, v, pv in zip(frame["content_type"], frame["views"], frame["previous_views"], strict=True)}
+
+
 def keys(**kw):
     base = {"current": CUR, "previous": STEADY_PREV, "previous_label": "September 2026", "days": DAYS,
             "previous_days": PREVIOUS_DAYS}
+    if "by_type" in kw and "type_days" not in kw:
+        base["type_days"] = days_of(kw["by_type"])
     return [r.key for r in advice.recommendations(advice.Evidence(**{**base, **kw}))]
 
 
@@ -77,6 +86,9 @@ def test_falling_and_rising_content_types():
     assert keys(by_type=type_frame(views_before=(2000, 5000))) == ["rising_type"]  # articles +150%
     assert keys(by_type=type_frame(views_before=(100, 5000))) == []  # too little before to call a rise
     assert keys(by_type=type_frame(views_before=(2000, 5000), top_item=(3500, 1500))) == []  # one piece made the rise
+    viral = days_of(type_frame(views_before=(2000, 5000)))
+    viral["article"] = (np.r_[np.full(30, 70), 2900], viral["article"][1])  # 5,000 views, 2,900 of them on one day
+    assert keys(by_type=type_frame(views_before=(2000, 5000)), type_days=viral) == []  # one day made the rise
 
 
 def test_a_content_type_with_a_handful_of_views_is_not_called_falling():
