@@ -26,6 +26,8 @@ import numpy as np
 from scipy.optimize import linprog
 from scipy.stats import beta
 
+from support import warehouse_copy
+
 def hd_weights(m: int, q: float) -> np.ndarray:
     """Harrell–Davis weights of the ``m`` sorted values for quantile ``q`` (the estimate is weights @ sorted)."""
     a, b = q * (m + 1), (1 - q) * (m + 1)
@@ -218,8 +220,6 @@ def true_count(own: float, others: Sequence[float]) -> int:
     return int(np.count_nonzero(np.asarray(others, dtype=float) <= own))
 
 
-__all__ = ["Clues", "Finding", "attack", "band_counts", "hd_weights", "linear_weights", "printed", "rank_counts",
-           "ranges", "true_count"]
 
 
 # -- reading a client report as its reader does ----------------------------------------------------------
@@ -275,3 +275,62 @@ def read_comparison(html: str) -> Comparison | None:
     # "the 29 clients" (the client among them) or "the 28 other clients": the reader counts the others.
     others = None if not found else int(found.group(1)) - (0 if found.group(2) else 1)
     return Comparison(others, method, rows, section.get_text(" ") + " " + alts, alts)
+
+
+# -- portfolios cut down from a real warehouse (October 2026 against September) ----------------------------
+
+#: The range each published metric can take (the attacker knows rates lie in 0–100 % and growth above −100 %).
+DOMAINS = {"ctr": (0.0, 1.0), "conversion_rate": (0.0, 1.0), "engagement_rate": (0.0, 1.0), "views_growth": (-1.0, math.inf)}
+TRUTH_SQL = """
+    select c.client_id, c.slug,
+           sum(case when e.day >= date '2026-10-01' then e.views else 0 end) as views,
+           sum(case when e.day >= date '2026-10-01' then e.clicks else 0 end) as clicks,
+           sum(case when e.day >= date '2026-10-01' then e.conversions else 0 end) as conversions,
+           sum(case when e.day >= date '2026-10-01' then e.engagements else 0 end) as engagements,
+           sum(case when e.day < date '2026-10-01' then e.views else 0 end) as previous_views
+    from engagement_daily e join clients c using (client_id)
+    where e.day between date '2026-09-01' and date '2026-10-31'
+    group by c.client_id, c.slug having sum(case when e.day >= date '2026-10-01' then e.views else 0 end) > 0
+    order by c.client_id"""
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else math.nan
+
+
+def cut_down_portfolio(url: str, path, size: int) -> dict[str, dict[str, float]]:
+    """A copy at ``path`` of the warehouse at ``url`` keeping the engagement of ``size`` clients (with views in
+    September and October 2026); each kept client's true metrics for October, by slug, computed here in SQL."""
+    with warehouse_copy(url, path) as con:
+        rows = con.execute(TRUTH_SQL).fetchall()
+        kept = [r for r in rows if r[6] > 0][:size]  # clients with views in both months: growth for everyone
+        ids = [r[0] for r in kept]
+        con.execute(f"delete from engagement_daily where client_id not in ({', '.join('?' * len(ids))})", ids)
+    return {slug: {"ctr": _ratio(cl, v), "conversion_rate": _ratio(cv, cl), "engagement_rate": _ratio(en, v),
+                   "views_growth": _ratio(v, pv) - 1, "views": v, "clicks": cl, "conversions": cv}
+            for _, slug, v, cl, cv, en, pv in kept}
+
+
+def clues_from_row(row: dict[str, str], metric: str, own: float, n: int, method) -> Clues | None:
+    """What one printed row of the comparison table tells the reader about ``n`` other values."""
+    domain, step = DOMAINS[metric], 0.001
+    median, middle = row.get("Portfolio median", "—"), row.get("Middle half", "—")
+    figures = []
+    if median != "—":
+        low, high = middle.split(" to ")
+        for q, text in ((0.25, low), (0.5, median), (0.75, high)):
+            value, bound = parse_percent(text)
+            figures.append((q, *printed(value, step, bound, domain)))
+    if "Percentile rank" in row and row["Percentile rank"] not in ("", "—"):
+        counts = rank_counts(float(row["Percentile rank"]), n)
+    elif not figures and row.get("Standing", "—") != "—":
+        counts = band_counts(row["Standing"], n)
+    else:
+        counts = None
+    if not figures and counts is None:
+        return None
+    return Clues(n, own, domain, step, figures=figures, weights=method, at_or_below=counts)
+
+
+__all__ = ["Clues", "Comparison", "DOMAINS", "Finding", "attack", "band_counts", "clues_from_row", "cut_down_portfolio",
+           "hd_weights", "linear_weights", "parse_percent", "printed", "rank_counts", "ranges", "read_comparison", "true_count"]
