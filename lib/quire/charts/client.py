@@ -180,8 +180,11 @@ def _standing_strip(ax, row: pd.Series, color: str, label: str) -> None:
         ax.barh(0, low - left, left=left, height=0.42, color="none", edgecolor=PREVIOUS, hatch="///", linewidth=0)
     ax.vlines(mid, -0.3, 0.3, color="#52606d", linewidth=1.6)
     ax.scatter([own], [0], s=55, color=color, zorder=3)
-    ax.annotate(f"you {row['you_text']}", (own, 0), xytext=(0, 8), textcoords="offset points", ha="center",
-                va="bottom", fontsize=8.5, fontweight="bold", color=color)
+    # Beside the dot, on the side with room, so the label never runs into the title above.
+    right_side = own <= (left + right) / 2
+    ax.annotate(f"you {row['you_text']}", (own, 0), xytext=(8 if right_side else -8, 0), textcoords="offset points",
+                ha="left" if right_side else "right", va="center", fontsize=8.5, fontweight="bold", color=color,
+                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
     ax.annotate(f"median {row['p50_text']}", (mid, 0), xytext=(0, -8), textcoords="offset points", ha="center",
                 va="top", fontsize=8, color="#52606d")
     ax.set_xlim(left, right)

@@ -152,8 +152,8 @@ def _rising_type(ev: Evidence) -> Recommendation | None:
     return Recommendation(
         "rising_type", f"Do more {_noun(best)}",
         f"Views of your {_noun(best)} rose {best['views_change'] * 100:.0f}% on {ev.previous_label} "
-        f"to {best['views']:,} ({share:.0%} of all your views), across {best['items']} pieces and on the usual day, "
-        f"not on a few. Audiences are responding: plan more of it.", "good")
+        f"to {best['views']:,} ({share:.0%} of all your views), spread over {best['items']} pieces and over the "
+        f"usual days rather than one viral hit. Audiences are responding: plan more of it.", "good")
 
 
 def _day_rise(days: tuple[Sequence[float], Sequence[float]] | None, tries: int) -> bool:
