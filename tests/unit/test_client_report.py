@@ -272,7 +272,8 @@ def test_the_first_period_of_the_data_is_not_compared_with_a_partial_one(tiny_wa
     report = client_report.build(client="village-of-summerbrook", period="2025-Q4", url=tiny_warehouse)
     assert not report.comparable  # Q3 2025 holds one month of data
     assert "the data starts in September 2025, so there is no complete Q3 2025 to compare with" in report.engagement_lead()
-    assert all(k.previous is None for k in report.headline().kpis if k.key != "health_score")
+    assert all(k.previous is None for k in report.headline().kpis)
+    assert "compared with" not in report.header().subtitle
     assert report.standing.set_index("metric").loc["views_growth", "shown"] == "none"
 
 

@@ -212,7 +212,8 @@ class ClientReport:
 
     @cached_property
     def health_before(self) -> pd.Series | None:
-        return self._health(self.previous_period.end, self.data.paying_before)
+        # Scored at the end of a previous period that starts before the data, it would rest on a fraction of its inputs.
+        return self._health(self.previous_period.end, self.data.paying_before) if self.comparable else None
 
     @cached_property
     def health_parts(self) -> pd.DataFrame | None:
@@ -288,8 +289,9 @@ class ClientReport:
 
     # -- sections -------------------------------------------------------------------------
     def header(self) -> ReportHeader:
+        compared = f" compared with {self.previous_period.label}" if self.comparable else ""
         return ReportHeader("Performance report", self.period.label, client=self.name,
-                            subtitle=f"Content, engagement and results compared with {self.previous_period.label}",
+                            subtitle=f"Content, engagement and results{compared}",
                             extra={"period_key": self.period.key})
 
     def headline(self) -> KpiCards:
