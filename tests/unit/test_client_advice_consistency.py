@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quire.metrics import peers
+from quire.metrics import advice, peers
 from quire.metrics.kpi import format_value
 from quire.periods import Period
 from quire.reports.client import ClientData, ClientReport
@@ -97,7 +97,7 @@ def assert_consistent(report: ClientReport) -> None:
     cards = {k.key: k for k in report.headline().kpis}
     pct = {key: format_value(cards[key].value, "percent") for key in ("ctr", "conversion_rate")}
     standing = report.standing.set_index("metric")
-    for rec in report.advice:
+    for rec in report.recommended:
         m = rec.message
         if rec.key == "falling_views":
             views = cards["views"]
@@ -123,6 +123,12 @@ def assert_consistent(report: ClientReport) -> None:
                 assert row["views_change"] >= 0.25 and f"{row['views']:,}" in m
         elif rec.key == "reuse_top":
             assert report.top.by == "conversions" and f"“{report.top.frame['title'].iloc[0]}”" in m
+    if not report.recommended:  # "nothing to change" shows what was checked, in the cards' figures
+        checked = dict((check, figures) for check, figures, _ in advice.checks(report.evidence))
+        views = cards["views"]
+        if views.previous is not None:
+            row = checked["Views against September 2026"]
+            assert row.startswith(f"{format_value(views.value, 'number')} against {format_value(views.previous, 'number')}")
     # The lead's direction is the card's.
     moved = cards["views"].delta_pct
     said = re.search(r"\b(up|down) (\d+)% on", report.engagement_lead())
@@ -137,15 +143,15 @@ def test_recommendations_agree_with_the_reports_own_figures(name):
 
 
 def test_noise_alone_recommends_no_change():
-    fired = [(name, seed, r.key) for name in NOISE_ONLY for seed in range(6) for r in build(name, seed).advice
+    fired = [(name, seed, r.key) for name in NOISE_ONLY for seed in range(6) for r in build(name, seed).recommended
              if r.key in CHANGE_RULES]
     assert not fired
 
 
 def test_real_changes_are_found():
-    assert all("falling_views" in {r.key for r in build("falling", s).advice} for s in range(3))
-    assert all("falling_conversions" in {r.key for r in build("broken_funnel", s).advice} for s in range(3))
-    assert all("falling_type" in {r.key for r in build("videos_lose_engagement", s).advice} for s in range(3))
+    assert all("falling_views" in {r.key for r in build("falling", s).recommended} for s in range(3))
+    assert all("falling_conversions" in {r.key for r in build("broken_funnel", s).recommended} for s in range(3))
+    assert all("falling_type" in {r.key for r in build("videos_lose_engagement", s).recommended} for s in range(3))
 
 
 def test_more_conversions_never_prompt_a_check_of_the_tracking():
@@ -153,13 +159,13 @@ def test_more_conversions_never_prompt_a_check_of_the_tracking():
         report = build("more_clicks_fewer_per_click", seed)
         cards = {k.key: k for k in report.headline().kpis}
         assert cards["conversions"].delta > 0 and cards["conversion_rate"].delta < 0
-        assert "falling_conversions" not in {r.key for r in report.advice}
+        assert "falling_conversions" not in {r.key for r in report.recommended}
 
 
 def test_a_tiny_account_gets_no_advice_about_changes():
     for seed in range(4):
         report = build("tiny", seed)
-        assert report.now.views < 100 and not {r.key for r in report.advice} & (CHANGE_RULES | {"low_ctr", "low_conversion"})
+        assert report.now.views < 100 and not {r.key for r in report.recommended} & (CHANGE_RULES | {"low_ctr", "low_conversion"})
 
 
 def test_a_viral_day_last_month_is_named_in_the_lead_not_a_fall():
@@ -168,4 +174,4 @@ def test_a_viral_day_last_month_is_named_in_the_lead_not_a_fall():
     assert cards["views"].delta_pct < -0.2  # the total fell…
     lead = report.engagement_lead()
     assert "The median day changed much less" in lead and "a few exceptional days" in lead  # …the usual day did not
-    assert "falling_views" not in {r.key for r in report.advice}
+    assert "falling_views" not in {r.key for r in report.recommended}

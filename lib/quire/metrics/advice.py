@@ -279,6 +279,58 @@ RULES: tuple[Callable[[Evidence], Recommendation | None], ...] = (
 )
 
 
+def _moved(now: float, before: float) -> str:
+    """"up 26%" / "down 8%" / "unchanged" for a change from ``before`` to ``now``."""
+    moved = change(float(now), float(before))
+    if moved is None:
+        return "no comparison"
+    return "unchanged" if round(moved * 100) == 0 else f"{'up' if moved > 0 else 'down'} {abs(moved) * 100:.0f}%"
+
+
+def _rate(value: float) -> str:
+    return "—" if pd.isna(value) else _pct(value)
+
+
+def checks(ev: Evidence) -> list[tuple[str, str, str]]:
+    """What the rules looked at, as (check, the client's figures, when it would call for action).
+
+    For a period in which no rule fires, so that "nothing to change" shows its evidence. Only
+    checks with data are listed; figures are the report's own.
+    """
+    cur, prev, out = ev.current, ev.previous, []
+    if prev is not None:
+        days = compare_days(ev.days, ev.previous_days) if ev.days is not None and ev.previous_days is not None else None
+        typical = f"; median day {days.median_now:,.0f} against {days.median_before:,.0f}" if days else ""
+        out.append((f"Views against {ev.previous_label}", f"{cur.views:,} against {prev.views:,} ({_moved(cur.views, prev.views)}){typical}",
+                    f"down {abs(FALLING_VIEWS):.0%} or more, the median day too"))
+        out.append(("Conversions", f"{cur.conversions:,} against {prev.conversions:,}; {_rate(cur.conversion_rate)} of clicks "
+                    f"against {_rate(prev.conversion_rate)}",
+                    f"fewer, and {abs(FALLING_CONVERSION):.0%} fewer per click (from {MIN_PREVIOUS_CONVERSIONS} conversions)"))
+    platforms = ev.by_platform.loc[ev.by_platform["clicks"] > 0] if ev.by_platform is not None else pd.DataFrame()
+    if len(platforms) > 1 and cur.clicks:
+        best = platforms.sort_values(["conversion_rate", "clicks"], ascending=False).iloc[0]
+        out.append(("Best-converting platform", f"{best['label']} {_rate(best['conversion_rate'])} of {best['clicks']:,} clicks; "
+                    f"all channels {_rate(cur.conversion_rate)}",
+                    f"{BEST_PLATFORM_LIFT:g} × all channels, beyond chance (from {MIN_CLICKS} clicks and {MIN_CONVERSIONS} conversions)"))
+    types = ev.by_type.loc[ev.by_type["previous_views"] >= MIN_TYPE_VIEWS] if ev.by_type is not None and prev is not None else pd.DataFrame()
+    if not types.empty:
+        out.append(("Content types", "; ".join(f"{r['label']} views {_moved(r['views'], r['previous_views'])}, engagement "
+                                              f"{_rate(r['engagement_rate'])} against {_rate(r['previous_engagement_rate'])}"
+                                              for _, r in types.iterrows()),
+                    f"engagement rate down {abs(FALLING_ENGAGEMENT):.0%}, or views up {RISING_VIEWS:.0%} on the usual day "
+                    f"(from {MIN_TYPE_VIEWS:,} views)"))
+    ranked = [(name, _standing_of(ev, metric)) for name, metric in (("click-through rate", "ctr"), ("conversion rate", "conversion_rate"))]
+    ranked = [(name, row) for name, row in ranked if row is not None]
+    if ranked:
+        out.append(("Against comparable clients", "; ".join(f"{name}: {str(row['band']).lower()}" for name, row in ranked),
+                    "bottom quarter"))
+    if ev.health is not None and not ev.health.dropna(subset=["score"]).empty:
+        weakest = ev.health.dropna(subset=["score"]).sort_values("score").iloc[0]
+        out.append(("Account health", f"weakest driver: {str(weakest['label']).lower()}, {weakest['score'] * 100:.0f} of 100",
+                    f"a driver below {WEAK_HEALTH * 100:.0f} of 100"))
+    return out
+
+
 def recommendations(evidence: Evidence, limit: int = MAX_RECOMMENDATIONS) -> list[Recommendation]:
     """The rules that fire on ``evidence``, in priority order, at most ``limit``.
 
@@ -293,4 +345,4 @@ def recommendations(evidence: Evidence, limit: int = MAX_RECOMMENDATIONS) -> lis
     return found[:limit]
 
 
-__all__ = ["Evidence", "RULES", "Recommendation", "recommendations"]
+__all__ = ["Evidence", "RULES", "Recommendation", "checks", "recommendations"]

@@ -507,25 +507,29 @@ class ClientReport:
         return first + how + "No other client's figures are shown."
 
     @cached_property
-    def advice(self) -> list[advice.Recommendation]:
+    def recommended(self) -> list[advice.Recommendation]:
         """The recommendations the figures of this report support (:mod:`quire.metrics.advice`)."""
-        if not self.active:
-            return []
+        return advice.recommendations(self.evidence) if self.active else []
+
+    @cached_property
+    def evidence(self) -> advice.Evidence:
+        """What the recommendations look at: this report's own figures and the client's anonymous standing."""
         days, previous_days = self.daily_views
-        evidence = advice.Evidence(current=self.now, previous=self.before if self.before.active else None,
-                                   by_platform=self.by_platform, by_type=self.by_type, standing=self.standing,
-                                   top=self.top, health=self.health_parts, previous_label=self.previous_period.label,
-                                   days=days, previous_days=previous_days, type_days=self._days_by("content_type"))
-        return advice.recommendations(evidence)
+        return advice.Evidence(current=self.now, previous=self.before if self.before.active else None,
+                               by_platform=self.by_platform, by_type=self.by_type, standing=self.standing,
+                               top=self.top, health=self.health_parts, previous_label=self.previous_period.label,
+                               days=days, previous_days=previous_days, type_days=self._days_by("content_type"))
 
     def recommendations(self) -> Section | None:
         title = "Recommendations"
         if not self.active:
             return None  # said once, in the engagement section
-        if not self.advice:
+        if not self.recommended:
+            checked = pd.DataFrame(advice.checks(self.evidence), columns=["Check", "This period", "Calls for action when"])
             return Section(title, [Callout("Nothing in this period's figures calls for a change of plan: no difference is both "
-                                           "large and clear enough to act on (the rules are in the appendix).", "good")])
-        items = [Callout(r.message, r.severity, title=f"{i}. {r.title}.") for i, r in enumerate(self.advice, 1)]
+                                           "large and clear enough to act on.", "good"),
+                                   Table(checked, caption="What was checked")])
+        items = [Callout(r.message, r.severity, title=f"{i}. {r.title}.") for i, r in enumerate(self.recommended, 1)]
         return Section(title, items, lead="What the figures in this report suggest doing next, most important first.")
 
     def glossary(self):
