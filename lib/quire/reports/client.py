@@ -524,13 +524,15 @@ class ClientReport:
         title = "Recommendations"
         if not self.active:
             return None  # said once, in the engagement section
+        # What every rule looked at, fired or not: "nothing to change" then shows its evidence too.
+        checked = Table(pd.DataFrame(advice.checks(self.evidence), columns=["Check", "This period", "Calls for action when"]),
+                        caption="What was checked")
         if not self.recommended:
-            checked = pd.DataFrame(advice.checks(self.evidence), columns=["Check", "This period", "Calls for action when"])
             return Section(title, [Callout("Nothing in this period's figures calls for a change of plan: no difference is both "
-                                           "large and clear enough to act on.", "good"),
-                                   Table(checked, caption="What was checked")])
+                                           "large and clear enough to act on.", "good"), checked])
         items = [Callout(r.message, r.severity, title=f"{i}. {r.title}.") for i, r in enumerate(self.recommended, 1)]
-        return Section(title, items, lead="What the figures in this report suggest doing next, most important first.")
+        return Section(title, [*items, checked], lead="What the figures in this report suggest doing next, most important "
+                                                      "first, and what was checked.")
 
     def glossary(self):
         return glossary(GLOSSARY_KEYS)
