@@ -54,10 +54,19 @@ The design, and why
 What remains
 ------------
 The figures are statements about the group (a lower quartile under 0.5 % says that a fair
-share of clients converted almost nothing, without saying which or how little). Clients who pool their own values learn more about the rest than
-one client alone; the figures are the same in all their reports, which removes the
-easiest comparison, but a coalition of most of the portfolio is out of scope.
-``tests/support/disclosure.py`` is the attacker the tests run against every report.
+share of clients converted almost nothing, without saying which or how little). Clients
+who pool their own values learn more about the rest than one client alone; the figures
+are the same in all their reports, which removes the easiest comparison, but a coalition
+of most of the portfolio is out of scope.
+
+How it is checked
+-----------------
+``tests/support/disclosure.py`` is the attacker: for every other client's sorted position
+it solves linear programmes over everything a report prints (the figures as weighted sums
+within their rounding, the band as a count at or below the reader's own value, the metric's
+range) and fails the test when any value is pinned to within ±0.1 point. It runs on
+synthetic portfolios of 2 to 15 clients and on real reports of cut-down demo warehouses;
+against the earlier design (interpolated quartiles and exact ranks) it wins.
 """
 
 from __future__ import annotations
