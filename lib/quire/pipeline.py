@@ -159,10 +159,11 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
              engine: str = "papermill", run_id: str | None = None) -> RunResult:
     """Run one already validated plan (from :func:`prepare`) and publish it.
 
-    ``run_id`` (issue 5): the id the run history already gave this run, so the archive folder has the same name.
+    ``run_id``: the id the run history already gave this run, so the archive folder has the same name.
     """
     from quire.brand import load_brand
-    from quire.render import render_html, render_pdf
+    from quire.notebook.setup import prepare_notebook
+    from quire.render import cover_defaults, render_html, render_pdf
 
     settings = settings or get_settings()
     t0 = time.perf_counter() - plan.prepared_in
@@ -176,14 +177,18 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
     timings = {"validate": plan.prepared_in}
     try:
         t = time.perf_counter()
+        # The brand's house style goes in front, so an analyst's plain pandas/matplotlib output is dressed too.
+        source = prepare_notebook(spec.notebook_path(settings.home), staging / "report.ipynb", brand.key)
         nb = get_engine(engine).execute(
-            spec.notebook_path(settings.home), staging / "report.ipynb", params, cwd=settings.notebooks_dir,
+            source, staging / "report.ipynb", params, cwd=settings.notebooks_dir,
             kernel_name=settings.kernel_name, timeout=settings.execution_timeout, progress=progress)
         check_complete(nb, staging / "report.ipynb")
         timings["execute"] = time.perf_counter() - t
         meta, headline = report_outputs(nb)
-        meta = {"title": spec.title, **meta, "report_id": spec.id, "run_id": folder.run_id,
-                "generated": f"{started:%d %B %Y}", "client": tenant.name if tenant else meta.get("client")}
+        meta = {"title": spec.title, **cover_defaults(spec, params), **meta, "report_id": spec.id, "run_id": folder.run_id,
+                "generated": f"{started:%d %B %Y}", "client": tenant.name if tenant else meta.get("client"),
+                # A run for a tenant is read by that client: the brand's client lines, never the internal ones.
+                "audience": "client" if tenant else "internal"}
         t = time.perf_counter()
         html = render_html(nb, brand=brand, meta=meta)
         (staging / "report.html").write_text(html, encoding="utf-8")

@@ -217,7 +217,7 @@ def test_html_has_cover_logo_and_brand_variables(html, brand):
     assert "Prepared for Riverside Council" in html and "1 October 2026" in html and "Q3 2026" in html
     assert f'src="{brand.logo_data_uri()}"' in html
     assert f"--q-primary: {brand.colors.primary};" in html
-    assert brand.cover_text in html and brand.footer in html
+    assert brand.cover_text in html and brand.footer.for_audience("client", "Riverside Council") in html
 
 
 def test_html_renders_every_display_object(html):
@@ -328,7 +328,7 @@ def test_running_header_and_page_numbers(pages, brand):
     assert TITLE in pages[1]
     for i, text in enumerate(pages[1:], start=2):
         assert f"Page {i} of {n}" in text
-        assert brand.footer in text
+        assert brand.footer.for_audience("client", "Riverside Council") in text
     assert f"Page {n} of {n}" in pages[-1]
 
 
