@@ -343,5 +343,7 @@ class Glossary(Fragment):
     title: str = "Appendix: metric definitions"
 
     def html(self) -> str:
-        items = "".join(f"<dt>{escape(t)}</dt><dd>{escape(d)}</dd>" for t, d in self.entries)
+        # One <div> per term (HTML allows it in a <dl>): the print layout keeps a term with its
+        # definition and never splits one across pages.
+        items = "".join(f'<div class="q-term"><dt>{escape(t)}</dt><dd>{escape(d)}</dd></div>' for t, d in self.entries)
         return f'<section class="q-section q-appendix"><h2 class="q-section-title">{escape(self.title)}</h2><dl class="q-glossary">{items}</dl></section>'
