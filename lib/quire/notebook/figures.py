@@ -48,8 +48,8 @@ def describe(fig: Figure) -> tuple[str, str]:
     if len(parts) == 1:
         alt = _join(f"{parts[0][0]}: {caption}" if caption else parts[0][0], parts[0][1])
     else:
-        alt = _join(f"Figure of {len(parts)} charts" + (f": {caption}" if caption else ""),
-                    " ".join(f"{i}) {_join(kind, details)}" for i, (kind, details) in enumerate(parts, 1)))
+        alt = " ".join([_join(f"Figure of {len(parts)} charts" + (f": {caption}" if caption else ""), ""),
+                        *(f"{i}) {_join(kind, details)}" for i, (kind, details) in enumerate(parts, 1))])
     if not caption and not any(details for _, details in parts):
         warnings.warn(f"a figure has no title, axis label or legend, so its alt text can only say {alt!r}; "
                       "give it a title (ax.set_title) and axis labels, or display to_chart(fig, alt=...) instead",
