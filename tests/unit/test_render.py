@@ -281,7 +281,7 @@ def test_markdown_cells_render_without_remote_images(brand):
         nbformat.v4.new_raw_cell("<script>raw()</script>"),
     ])
     html = render_html(nb, brand=brand, meta=META)
-    assert '<div class="q-markdown">' in html and "<strong>grew</strong>" in html
+    assert '<div class="q-markdown q-md-heading">' in html and "<strong>grew</strong>" in html
     assert "track.example" not in html and "raw()" not in html
 
 
