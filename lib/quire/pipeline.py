@@ -178,7 +178,7 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
     try:
         t = time.perf_counter()
         # The brand's house style goes in front, so an analyst's plain pandas/matplotlib output is dressed too.
-        source = prepare_notebook(spec.notebook_path(settings.home), staging / "report.ipynb", brand.key)
+        source = prepare_notebook(spec.notebook_path(settings.home), staging / "report.ipynb", brand.key, settings.templates_dir)
         nb = get_engine(engine).execute(
             source, staging / "report.ipynb", params, cwd=settings.notebooks_dir,
             kernel_name=settings.kernel_name, timeout=settings.execution_timeout, progress=progress)

@@ -132,11 +132,12 @@ def test_the_run_puts_the_house_style_in_front_of_the_notebook_once(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("period = 'latest'", metadata={"tags": ["parameters"]})])
     nbformat.write(nb, source)
     target = prepare_notebook(source, tmp_path / "run.ipynb", "harbor")
-    again = prepare_notebook(target, target, "northwind")
+    again = prepare_notebook(target, target, "northwind", tmp_path / 'my "templates"')
     cells = nbformat.read(again, as_version=4).cells
     assert len(cells) == 2 and cells[1].metadata["tags"] == ["parameters"]
     assert set(cells[0].metadata["tags"]) == {"remove-cell", SETUP_TAG}
-    assert cells[0].source.endswith('use_house_style("northwind")')
+    assert cells[0].source.endswith(f'use_house_style("northwind", templates_dir="{tmp_path}/my \\"templates\\"")')
+    compile(cells[0].source, "setup", "exec")
     assert nbformat.read(source, as_version=4).cells == nb.cells  # the analyst's notebook is untouched
 
 

@@ -15,6 +15,7 @@ Quire's own display objects are unaffected; a Styler keeps its own look.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 #: Defaults for plain figures beyond the brand's theme: the proportions of the built-in reports'
@@ -25,15 +26,16 @@ BRAND_VARIABLE = "QUIRE_BRAND"
 _applied: str | None = None
 
 
-def use_house_style(brand: str = "quire") -> None:
+def use_house_style(brand: str = "quire", templates_dir: str | Path | None = None) -> None:
     """Dress plain matplotlib/seaborn figures and pandas tables of this session in ``brand``.
 
-    Raises :class:`~quire.errors.ConfigError` for an unknown or broken brand kit.
+    ``templates_dir`` holds the brand kits (default: the configured one). Raises
+    :class:`~quire.errors.ConfigError` for an unknown or broken brand kit.
     """
     global _applied
     from quire.brand import load_brand
 
-    kit = load_brand(brand)
+    kit = load_brand(brand, templates_dir)
     shell = _ipython()
     if shell is not None:
         _inline_backend(shell)
