@@ -400,5 +400,5 @@ def load_brand(name: str, templates_dir: Path | str | None = None) -> Brand:
     return brand
 
 
-__all__ = ["AUDIENCES", "AudienceLines", "Brand", "BrandColors", "FooterLines", "LegalLines", "load_brand", "list_brands", "contrast_ratio", "adjust_for_contrast", "mix",
-           "relative_luminance", "MIN_CONTRAST"]
+__all__ = ["AUDIENCES", "AudienceLines", "Brand", "BrandColors", "FooterLines", "LegalLines", "load_brand", "list_brands",
+           "contrast_ratio", "adjust_for_contrast", "mix", "relative_luminance", "MIN_CONTRAST"]

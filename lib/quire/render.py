@@ -104,7 +104,8 @@ def report_resources(brand: Brand, meta: dict[str, Any]) -> dict[str, Any]:
     title = str(meta.get("title") or "Report")
     client = str(meta.get("client") or "")
     return {
-        **brand.lines_for(report_audience(meta), client),
+        # The footer repeats on every page and its margin box cannot wrap: a long name is cut there too.
+        **brand.lines_for(report_audience(meta), _shorten(client, SHORT_TEXT)),
         "title": title,
         "title_short": _shorten(title, SHORT_TEXT * 2),
         "client_short": _shorten(client, SHORT_TEXT),
