@@ -437,7 +437,7 @@ class ClientReport:
                         f"The {k} pieces of content with the most conversions in {period}, together {share:.0%} of all conversions.")
             rest = top.seen - k
             others = f"; the other {rest} seen had none" if rest else ""
-            return (f"Content with conversions, most first",
+            return ("Content with conversions, most first",
                     f"Every piece of content that brought conversions in {period}: {k} of the {top.seen} seen{others}.")
         why = ("No content had conversions" if top.with_conversions == 0 else
                f"Only {top.with_conversions} piece{'s' if top.with_conversions > 1 else ''} of content had conversions")
