@@ -1,7 +1,8 @@
 """What a warehouse holds: its tables and views, their columns and each column's type family.
 
 Read from ``information_schema`` in one query, which DuckDB and PostgreSQL both answer
-(SQLAlchemy's reflection of columns does not work on duckdb-engine). Only the current
+(SQLAlchemy's reflection of columns does not work on duckdb-engine); other databases
+(SQLite) through SQLAlchemy's inspector. Only the current
 schema of the current database counts: the tables the reports' unqualified SQL reaches.
 The result is remembered for the life of the connection object (not of the pooled DBAPI
 connection behind it, which may outlive a change of tables), so that a report's load asks once.
@@ -18,6 +19,8 @@ from sqlalchemy.engine import Connection
 
 from quire.contract.model import ColumnContract, ReportContract, TableContract
 
+#: Dialects whose catalog is read from ``information_schema`` (duckdb-engine cannot reflect columns).
+INFORMATION_SCHEMA = ("duckdb", "postgresql")
 _SEEN: "weakref.WeakKeyDictionary[Connection, Inventory]" = weakref.WeakKeyDictionary()
 
 # Type names as DuckDB and PostgreSQL spell them in information_schema, lower-cased, by family.
@@ -86,6 +89,21 @@ def inventory(conn: Connection, *, fresh: bool = False) -> Inventory:
     """The warehouse's tables, views and columns (remembered for ``conn`` unless ``fresh``)."""
     if not fresh and conn in _SEEN:
         return _SEEN[conn]
+    found = _information_schema(conn) if conn.dialect.name in INFORMATION_SCHEMA else _reflected(conn)
+    _SEEN[conn] = found
+    return found
+
+
+def _reflected(conn: Connection) -> Inventory:
+    """Through SQLAlchemy's inspector (SQLite and other databases without ``information_schema``)."""
+    inspector = sa.inspect(conn)
+    views = {v.lower() for v in inspector.get_view_names()}
+    names = [*inspector.get_table_names(), *inspector.get_view_names()]
+    tables = {name.lower(): {c["name"].lower(): str(c["type"]) for c in inspector.get_columns(name)} for name in names}
+    return Inventory(tables, frozenset(views))
+
+
+def _information_schema(conn: Connection) -> Inventory:
     columns = sa.text(
         "select c.table_name, c.column_name, c.data_type, t.table_type "
         "from information_schema.columns c join information_schema.tables t "
@@ -98,9 +116,7 @@ def inventory(conn: Connection, *, fresh: bool = False) -> Inventory:
         tables.setdefault(str(table).lower(), {})[str(column).lower()] = str(data_type)
         if "VIEW" in str(table_type).upper():
             views.add(str(table).lower())
-    found = Inventory(tables, frozenset(views))
-    _SEEN[conn] = found
-    return found
+    return Inventory(tables, frozenset(views))
 
 
 def usable_tables(conn: Connection, contract: ReportContract) -> frozenset[str]:

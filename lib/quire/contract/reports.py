@@ -224,8 +224,8 @@ EXPERIMENT = _report(
     [
         dict(name="experiment_assignments",
              columns=("experiment_id", "user_id", "variant", "assigned_at", "converted", "revenue"),
-             optional_columns={"pre_revenue": "CUPED: the revenue comparison with the variance the pre-period explains "
-                                              "removed"},
+             optional_columns={"pre_revenue": "the CUPED comparison of revenue per user (less noisy by what each "
+                                              "user's pre-period revenue explains)"},
              purpose="one row per assigned user: variant, conversion and revenue",
              sections=("Verdict", "Assignment and sample ratio", "Conversion by variant", "Revenue per user", "Power",
                        "Multiple comparisons"), date_column="assigned_at", grain="instant"),
