@@ -1,11 +1,15 @@
-"""``quire warehouse build``, ``quire clients`` and ``quire experiments``: the sample warehouse and what it holds.
+"""``quire warehouse build|check|contract``, ``quire clients`` and ``quire experiments``: the warehouse and what it holds.
 
+``check`` holds the configured warehouse against each report's data contract
+(:mod:`quire.contract`); ``contract`` shows a contract or writes the reference page.
 The two lists give the values that ``-p client=…`` and ``-p experiment=…`` accept.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+import sys
+from typing import Annotated, Optional
 
 import typer
 from rich.text import Text
@@ -13,7 +17,8 @@ from rich.text import Text
 from quire.config import get_settings
 from quire.terminal import err, listing, out
 
-warehouse_app = typer.Typer(help="Build the sample warehouse.", no_args_is_help=True)
+warehouse_app = typer.Typer(help="Build the sample warehouse, check a warehouse against the reports' data contracts, "
+                                 "or show the contracts.", no_args_is_help=True)
 
 
 @warehouse_app.command("build")
@@ -36,6 +41,52 @@ def warehouse_build(
     size = f", {stats.size_bytes / 1e6:.1f} MB" if stats.size_bytes else ""
     out.print(f"[green]✓[/green] {scale} warehouse: {rows:,} rows in {len(stats.rows)} tables, "
               f"{stats.seconds:.1f} s{size} → {_redact(settings.warehouse)}", highlight=False)
+
+
+@warehouse_app.command("check")
+def warehouse_check(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document (keys in docs/contracts.md).")] = False,
+    report: Annotated[list[str], typer.Option("--report", "-r", help="Check only this report; repeat for several.")] = [],
+) -> None:
+    """Check the warehouse against each report's data contract: which reports can run, for which periods, and why not.
+
+    Exits 1 when a report cannot run, 0 when all can.
+    """
+    from quire.contract import check_warehouse, contract
+    from quire.contract.screen import WIDTH, render
+    from quire.warehouse.engine import connection
+
+    for name in report:
+        contract(name)  # an unknown report is a one-line error before anything is read
+    settings = get_settings()
+    with connection(settings.warehouse) as conn:
+        result = check_warehouse(conn, report or None, url=_redact(settings.warehouse))
+    if as_json:
+        sys.stdout.write(json.dumps(result.as_json(), indent=2) + "\n")
+    else:
+        # soft_wrap off: the findings' lines wrap at the width instead of running on.
+        out.print(render(result), width=min(out.width, WIDTH), highlight=False, soft_wrap=False)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@warehouse_app.command("contract")
+def warehouse_contract(
+    report: Annotated[Optional[str], typer.Argument(help="executive, client, cohort or experiment (default: all).")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Write the reference page (docs/contracts.md) to stdout.")] = False,
+) -> None:
+    """Show the tables and columns each report reads (its data contract)."""
+    from quire.contract import CONTRACTS, contract
+    from quire.contract.docs import markdown as page
+    from quire.contract.screen import WIDTH, contract_view
+
+    if markdown:
+        if report:
+            raise typer.BadParameter("--markdown writes the page of every report; give no REPORT", param_hint="REPORT")
+        sys.stdout.write(page())
+        return
+    chosen = [contract(report)] if report else list(CONTRACTS.values())
+    out.print(contract_view(chosen), width=min(out.width, WIDTH), highlight=False, soft_wrap=False)
 
 
 def _redact(url: str) -> str:

@@ -144,11 +144,11 @@ def absent_note(report: str, tables: Iterable[str]) -> str:
                     if t.name in set(tables))
 
 
-def check_warehouse(conn: sa.Connection, reports: Iterable[str] | None = None) -> CheckResult:
+def check_warehouse(conn: sa.Connection, reports: Iterable[str] | None = None, *, url: str = "") -> CheckResult:
     """Check the warehouse behind ``conn`` against the contracts of ``reports`` (default: all); see :mod:`.check`."""
     from quire.contract.check import check_warehouse as run
 
-    return run(conn, reports)
+    return run(conn, reports, url=url)
 
 
 def markdown() -> str:

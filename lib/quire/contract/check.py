@@ -23,11 +23,12 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from quire.contract.inventory import Inventory, accepts, family, inventory
+from quire.contract.inventory import Inventory, accepts, enforced_keys, family, inventory
 from quire.contract.model import ColumnContract, ReportContract, TableContract
 from quire.contract.reports import CONTRACTS
 from quire.errors import WarehouseError
 from quire.periods import Period, add_months, month_start
+from quire.warehouse import coverage, queries
 
 PERIOD_KINDS = ("month", "quarter", "year")
 MAX_EXAMPLES = 3
@@ -156,6 +157,11 @@ def _merged_tables(contracts: list[ReportContract]) -> dict[str, TableContract]:
     return tables
 
 
+def _rows(n: int) -> str:
+    """"1 row has" / "1,204 rows have"."""
+    return f"{n:,} row has" if n == 1 else f"{n:,} rows have"
+
+
 def _column_state(col: ColumnContract, found: str | None) -> ColumnState:
     if found is None:
         return ColumnState(col.name, col.kind, "missing")
@@ -178,15 +184,22 @@ def _complete_months(first: date, last: date, grain: str) -> int:
     return max(0, (end.year - start.year) * 12 + end.month - start.month + 1)
 
 
-def _scan(conn: Connection, contract: TableContract, state: TableState) -> None:
-    """One aggregate query: rows, NULLs, first/last day, values outside the allowed sets or bounds, duplicate keys."""
+def _scan(conn: Connection, contract: TableContract, state: TableState, enforced: set[frozenset[str]]) -> None:
+    """One aggregate query for rows, NULLs, first/last day, values out of bounds and repeated keys; then the
+    allowed values (grouped) and repeated composite keys.
+
+    A key the database keeps unique itself (``enforced``) is not counted again.
+    """
     ok = [c for c in contract.columns if state.columns[c.name].status == "ok"]
     t = sa.table(contract.name, *(sa.column(c.name) for c in ok))
     parts: dict[str, sa.ColumnElement] = {"rows": sa.func.count()}
+    key = contract.primary_key
+    singles = [k for k in ((key[0],) if len(key) == 1 else ()) + tuple(c.name for c in ok if c.unique)
+               if k in t.c and frozenset((k,)) not in enforced]
+    for name in dict.fromkeys(singles):
+        parts[f"d:{name}"] = sa.func.count(sa.distinct(t.c[name]))
     for c in ok:
         parts[f"n:{c.name}"] = sa.func.count(t.c[c.name])
-        if c.allowed:
-            parts[f"a:{c.name}"] = sa.func.sum(sa.case((t.c[c.name].not_in(c.allowed), 1), else_=0))
         if c.minimum is not None or c.maximum is not None:
             outside = [t.c[c.name] < c.minimum] if c.minimum is not None else []
             outside += [t.c[c.name] > c.maximum] if c.maximum is not None else []
@@ -194,9 +207,6 @@ def _scan(conn: Connection, contract: TableContract, state: TableState) -> None:
     date_ok = contract.date_column in {c.name for c in ok}
     if date_ok:
         parts["first"], parts["last"] = sa.func.min(t.c[contract.date_column]), sa.func.max(t.c[contract.date_column])
-    key = contract.primary_key
-    if len(key) == 1 and key[0] in t.c:
-        parts["distinct_key"] = sa.func.count(sa.distinct(t.c[key[0]]))
     row = conn.execute(sa.select(*(v.label(f"v{i}") for i, v in enumerate(parts.values())))).one()
     got = dict(zip(parts, row, strict=True))
     state.rows = int(got["rows"])
@@ -206,28 +216,25 @@ def _scan(conn: Connection, contract: TableContract, state: TableState) -> None:
         state.first_day, state.last_day = _day(got["first"]), _day(got["last"])
         state.complete_months = _complete_months(state.first_day, state.last_day, contract.grain)
     for c in ok:
-        _value_facts(conn, t, c, state, int(got.get(f"a:{c.name}") or 0), int(got.get(f"b:{c.name}") or 0))
-    if "distinct_key" in got and state.rows - int(got["distinct_key"]) > 0:
-        state.facts.append(Finding("warning", "duplicate_keys", contract.name, key[0],
-                                   f"{state.rows - int(got['distinct_key']):,} rows repeat a {key[0]}",
-                                   state.rows - int(got["distinct_key"])))
-    elif len(key) > 1 and all(k in t.c for k in key):
+        _value_facts(conn, t, c, state, int(got.get(f"b:{c.name}") or 0))
+    for name in dict.fromkeys(singles):
+        repeated = state.rows - state.columns[name].nulls - int(got[f"d:{name}"])
+        if repeated > 0:
+            state.facts.append(Finding("warning", "duplicate_keys", contract.name, name,
+                                       f"{_rows(repeated)} a {name} another row has too", repeated))
+    if len(key) > 1 and all(k in t.c for k in key) and frozenset(key) not in enforced:
         _composite_duplicates(conn, t, key, state)
 
 
-def _value_facts(conn: Connection, t: sa.TableClause, c: ColumnContract, state: TableState, outside: int,
-                 out_of_bounds: int) -> None:
+def _value_facts(conn: Connection, t: sa.TableClause, c: ColumnContract, state: TableState, out_of_bounds: int) -> None:
     nulls = state.columns[c.name].nulls or 0
     if nulls and not c.nullable and not c.optional:
         state.facts.append(Finding("warning", "nulls", state.name, c.name,
-                                   f"{nulls:,} rows have no {c.name} (the contract allows none)", nulls))
+                                   f"{_rows(nulls)} no {c.name} (the contract allows none)", nulls))
+    outside, examples = _outside(conn, t.c[c.name], c.allowed) if c.allowed else (0, ())
     if outside:
-        col = t.c[c.name]
-        stmt = (sa.select(col).where(col.not_in(c.allowed)).group_by(col)
-                .order_by(sa.func.count().desc(), col).limit(MAX_EXAMPLES))
-        examples = tuple(str(v) for v in conn.execute(stmt).scalars())
         state.facts.append(Finding("warning", "outside_allowed", state.name, c.name,
-                                   f"{outside:,} rows have a {c.name} outside {', '.join(c.allowed)} "
+                                   f"{_rows(outside)} {c.name} outside {', '.join(c.allowed)} "
                                    f"(e.g. {', '.join(repr(e) for e in examples)}); reports ignore or misread them",
                                    outside, examples))
     if out_of_bounds:
@@ -235,7 +242,21 @@ def _value_facts(conn: Connection, t: sa.TableClause, c: ColumnContract, state: 
         what = (f"below {c.minimum:g}" if c.maximum is None else f"above {c.maximum:g}" if c.minimum is None
                 else f"outside {bounds}")
         state.facts.append(Finding("warning", "out_of_range", state.name, c.name,
-                                   f"{out_of_bounds:,} rows have a {c.name} {what}", out_of_bounds))
+                                   f"{_rows(out_of_bounds)} {c.name} {what}", out_of_bounds))
+
+
+def _outside(conn: Connection, col: sa.ColumnClause, allowed: tuple[str, ...]) -> tuple[int, tuple[str, ...]]:
+    """Rows whose ``col`` is outside ``allowed``, and the commonest such values.
+
+    Grouped first (a hash aggregate over the few distinct values), which on 12 M events is
+    several times faster than testing every row against the list.
+    """
+    counts = sa.select(col.label("value"), sa.func.count().label("n")).group_by(col).subquery()
+    stmt = (sa.select(counts.c.value, counts.c.n, sa.func.sum(counts.c.n).over().label("total"))
+            .where(counts.c.value.is_not(None), counts.c.value.not_in(allowed))
+            .order_by(counts.c.n.desc(), counts.c.value).limit(MAX_EXAMPLES))
+    rows = conn.execute(stmt).all()
+    return (int(rows[0].total), tuple(str(r.value) for r in rows)) if rows else (0, ())
 
 
 def _composite_duplicates(conn: Connection, t: sa.TableClause, key: tuple[str, ...], state: TableState) -> None:
@@ -255,20 +276,26 @@ def _orphans(conn: Connection, contract: TableContract, states: dict[str, TableS
             continue
         child, par = sa.table(contract.name, sa.column(column)), sa.table(parent, sa.column(parent_column))
         known = sa.select(sa.literal(1)).where(par.c[parent_column] == child.c[column])
-        stmt = sa.select(sa.func.count()).select_from(child).where(child.c[column].is_not(None), ~known.exists())
-        count = int(conn.execute(stmt).scalar() or 0)
+        # No "IS NOT NULL" in the anti-join: DuckDB then plans it as a plain hash anti-join (2.5x faster on
+        # 12 M events); a NULL finds no parent, so the NULLs the scan counted are taken off again.
+        stmt = sa.select(sa.func.count()).select_from(child).where(~known.exists())
+        count = int(conn.execute(stmt).scalar() or 0) - (mine.nulls or 0)
         if count:
+            sample = (sa.select(child.c[column]).where(child.c[column].is_not(None), ~known.exists())
+                      .distinct().order_by(child.c[column]).limit(MAX_EXAMPLES))
+            examples = tuple(str(v) for v in conn.execute(sample).scalars())
             state.facts.append(Finding("warning", "orphans", contract.name, column,
-                                       f"{count:,} rows have a {column} that {parent} does not hold", count,
-                                       (f"{parent}.{parent_column}",)))
+                                       f"{_rows(count)} a {column} that {parent} does not hold "
+                                       f"(e.g. {', '.join(examples)}); reports leave them out", count, examples))
 
 
-def _table_state(conn: Connection, contract: TableContract, inv: Inventory) -> TableState:
+def _table_state(conn: Connection, contract: TableContract, inv: Inventory,
+                 enforced: dict[str, set[frozenset[str]]]) -> TableState:
     if not inv.has(contract.name):
         return TableState(contract.name, present=False)
     state = TableState(contract.name, present=True, view=contract.name in inv.views,
                        columns={c.name: _column_state(c, inv.type_of(contract.name, c.name)) for c in contract.columns})
-    _scan(conn, contract, state)
+    _scan(conn, contract, state, enforced.get(contract.name, set()))
     return state
 
 
@@ -326,11 +353,11 @@ def _table_findings(c: ReportContract, t: TableContract, state: TableState) -> t
         severity = "note" if t.optional else "error"
         found.append(Finding(severity, "empty_table", t.name, None, f"table {t.name} is empty"
                              + (f": {t.without}" if t.optional else f"; the {c.report} report needs its rows")))
-    columns, parents = set(t.column_names), set(c.table_names)
+    columns, references = set(t.column_names), {fk[0] for fk in t.foreign_keys}
     for fact in state.facts:
-        if fact.code == "orphans" and fact.examples and fact.examples[0].split(".")[0] not in parents:
-            continue
-        if fact.column is None or fact.column in columns or fact.code == "duplicate_keys":
+        if fact.code == "orphans" and fact.column not in references:
+            continue  # a link to a table this report does not read
+        if fact.column in columns or fact.code == "duplicate_keys" and set(fact.column.split(", ")) <= columns:
             found.append(fact)
     return found, True
 
@@ -357,9 +384,7 @@ def _report_range(conn: Connection, c: ReportContract, r: ReportState) -> None:
                 r.findings.append(Finding("error", "no_experiments", c.tables[0].name, None,
                                           "no experiment has assigned users"))
             return
-        from quire.warehouse.coverage import contract_range
-
-        r.first_month, r.last_month = contract_range(c.report, conn)
+        r.first_month, r.last_month = coverage.contract_range(c.report, conn)
         r.periods = _periods(r.first_month, r.last_month)
     except WarehouseError as exc:
         r.findings.append(Finding("error", "no_complete_month", c.coverage.first[0] if c.coverage else c.tables[0].name,
@@ -368,8 +393,6 @@ def _report_range(conn: Connection, c: ReportContract, r: ReportState) -> None:
 
 def _experiments(conn: Connection) -> list[str]:
     """Keys of the experiments with assigned users, oldest first."""
-    from quire.warehouse import queries
-
     frame = queries.experiments(conn)
     a = sa.table("experiment_assignments", sa.column("experiment_id"))
     assigned = set(conn.execute(sa.select(a.c.experiment_id).distinct()).scalars())
@@ -384,15 +407,14 @@ def check_warehouse(conn: Connection, reports=None, *, url: str = "") -> CheckRe
     inv = inventory(conn, fresh=True)
     merged = _merged_tables(contracts)
     try:
-        states = {name: _table_state(conn, t, inv) for name, t in merged.items()}
+        enforced = enforced_keys(conn)
+        states = {name: _table_state(conn, t, inv, enforced) for name, t in merged.items()}
         for name, t in merged.items():
             if states[name].present:
                 _orphans(conn, t, states, inv)
         results = {c.report: _report_state(conn, c, states) for c in contracts}
     except sa.exc.DBAPIError as exc:
-        from quire.warehouse.queries import _reason
-
-        raise WarehouseError(f"cannot check the warehouse: {_reason(exc)}") from exc
+        raise WarehouseError(f"cannot check the warehouse: {queries._reason(exc)}") from exc
     return CheckResult(url, conn.dialect.name, time.perf_counter() - started, states, results)
 
 

@@ -119,6 +119,34 @@ def _information_schema(conn: Connection) -> Inventory:
     return Inventory(tables, frozenset(views))
 
 
+def enforced_keys(conn: Connection) -> dict[str, set[frozenset[str]]]:
+    """Per table (lower-case), the column sets the database itself keeps unique (primary keys, unique constraints).
+
+    Rows cannot repeat such a key, so the checker need not count them (on 12 M events a
+    distinct count takes seconds).
+    """
+    if conn.dialect.name not in INFORMATION_SCHEMA:
+        inspector = sa.inspect(conn)
+        found: dict[str, set[frozenset[str]]] = {}
+        for name in inspector.get_table_names():
+            keys = [inspector.get_pk_constraint(name).get("constrained_columns") or []]
+            keys += [u["column_names"] for u in inspector.get_unique_constraints(name)]
+            found[name.lower()] = {frozenset(c.lower() for c in k) for k in keys if k}
+        return found
+    stmt = sa.text(
+        "select tc.table_name, tc.constraint_name, k.column_name "
+        "from information_schema.table_constraints tc join information_schema.key_column_usage k "
+        "on k.constraint_name = tc.constraint_name and k.table_schema = tc.table_schema and k.table_name = tc.table_name "
+        "where tc.constraint_type in ('PRIMARY KEY', 'UNIQUE') and tc.table_schema = current_schema()")
+    columns: dict[tuple[str, str], set[str]] = {}
+    for table, constraint, column in conn.execute(stmt):
+        columns.setdefault((str(table).lower(), str(constraint)), set()).add(str(column).lower())
+    keys: dict[str, set[frozenset[str]]] = {}
+    for (table, _), cols in columns.items():
+        keys.setdefault(table, set()).add(frozenset(cols))
+    return keys
+
+
 def usable_tables(conn: Connection, contract: ReportContract) -> frozenset[str]:
     """The tables of ``contract`` the warehouse holds with all their required columns."""
     inv = inventory(conn)
