@@ -106,7 +106,9 @@ def list_clients() -> None:
     table = listing("slug", "name", "sector", "plan", "region", "brand", "status")  # the slug goes into -p client=…
     for row in frame.itertuples():
         churned = f"churned {row.churned_on:%Y-%m-%d}" if row.status == "churned" and not _missing(row.churned_on) else row.status
-        table.add_row(*(Text(str(value)) for value in (row.slug, row.name, row.sector, row.plan, row.region, row.brand)),
+        # A column the warehouse lacks (optional in the data contract) reads as empty: shown as "—".
+        table.add_row(*(Text("—" if _missing(value) else str(value))
+                        for value in (row.slug, row.name, row.sector, row.plan, row.region, row.brand)),
                       Text(churned, "dim" if row.status != "active" else ""))
     out.print(table)
 

@@ -108,12 +108,14 @@ def _merged(new: ColumnContract, seen: ColumnContract) -> ColumnContract:
     return replace(new, optional=new.optional and seen.optional, references=new.references or seen.references)
 
 
-def metadata(tables: Iterable[str] | None = None, *, report: str | None = None) -> sa.MetaData:
+def metadata(tables: Iterable[str] | None = None, *, report: str | None = None,
+             required_only: bool = False) -> sa.MetaData:
     """SQLAlchemy tables for ``tables`` (default: every table of ``report``, or of every report).
 
-    Each holds the contract's columns (of ``report``, else of every report) with the schema's
-    types, nullability and keys; foreign keys only to tables included, so that any subset
-    can be created on its own (``metadata(report="cohort").create_all(conn)``).
+    Each holds the contract's columns (of ``report``, else of every report; only the
+    required ones with ``required_only``) with the schema's types, nullability and keys;
+    foreign keys only to tables included, so that any subset can be created on its own
+    (``metadata(report="cohort").create_all(conn)``).
     """
     from quire.warehouse import schema
 
@@ -127,7 +129,7 @@ def metadata(tables: Iterable[str] | None = None, *, report: str | None = None) 
     for name in [t.name for t in schema.TABLES if t.name in names]:  # parents first
         source = schema.metadata.tables[name]
         cols = []
-        for col in uses[name].columns:
+        for col in uses[name].required_columns if required_only else uses[name].columns:
             src = source.c[col.name]
             fks = [sa.ForeignKey(fk.target_fullname) for fk in src.foreign_keys if fk.column.table.name in names]
             cols.append(sa.Column(col.name, src.type, *fks, primary_key=src.primary_key, autoincrement=False,

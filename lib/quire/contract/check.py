@@ -326,7 +326,7 @@ def _column_findings(c: ReportContract, t: TableContract, state: TableState) -> 
                                  f"{col.kind} ({col.sql_type})"))
         elif s.status == "missing" and col.optional:
             found.append(Finding("note", "missing_column", t.name, col.name,
-                                 f"no column {t.name}.{col.name}: {col.needed_for} is left out"))
+                                 f"no column {t.name}.{col.name} (optional; for {col.needed_for})"))
         elif s.status == "missing" and not t.optional:
             found.append(Finding("error", "missing_column", t.name, col.name,
                                  f"table {t.name} has no column {col.name} ({col.kind}), which the {c.report} report "

@@ -27,10 +27,11 @@ scripts): it lists per report what is missing or mistyped, row counts, the days 
 table covers, orphans (rows whose reference finds nothing), values outside the allowed
 sets, and which reports can run for which periods. It exits with 1 when a report cannot run.
 
-Types: {", ".join(f"**{k}** ({v})" for k, v in KIND_WORDS.items())}. The SQL column gives the
+Types: {"; ".join(f"**{k}**, {v}" for k, v in KIND_WORDS.items())}. The SQL column gives the
 type the sample warehouse uses; any type of the same family serves (e.g. `BIGINT` for
 `INTEGER`, `DOUBLE` for `NUMERIC`, `TEXT` for `VARCHAR`; a `DATE` for a timestamp).
 """
+
 
 CHECK_JSON = """## `quire warehouse check --json`
 
@@ -78,10 +79,10 @@ def _notes(c: ColumnContract) -> str:
     if c.references:
         parts.append(f"references `{c.references}`")
     if c.optional:
-        parts.append(f"optional: without it, {c.needed_for} is left out" if c.needed_for else "optional")
+        parts.append(f"optional; for {c.needed_for}" if c.needed_for else "optional")
     if c.default is not None:
         parts.append(f"default `{c.default}`")
-    if c.description:
+    if c.description and not (c.allowed and c.description.replace(" ", "") == "|".join(c.allowed)):
         parts.append(c.description)
     return _cell("; ".join(parts))
 
@@ -128,7 +129,7 @@ def _report_md(c: ReportContract) -> list[str]:
 
 def markdown() -> str:
     """The whole reference page."""
-    lines = [INTRO, "## Contents", ""]
+    lines = [INTRO.rstrip("\n"), "", "## Contents", ""]
     lines += [f"- [{c.title}](#{c.title.lower().replace(' ', '-')}-{c.report}): requires "
               + ", ".join(f"`{t.name}`" for t in c.required_tables) for c in CONTRACTS.values()]
     lines += ["- [`quire warehouse check --json`](#quire-warehouse-check---json)", ""]

@@ -22,13 +22,13 @@ KINDS: dict[str, str] = {
 
 #: How a kind is described in messages and on the reference page.
 KIND_WORDS: dict[str, str] = {
-    "integer": "whole number",
-    "number": "number",
-    "money": "amount of money (2 decimals)",
+    "integer": "a whole number",
+    "number": "any number",
+    "money": "an amount of money, 2 decimals",
     "text": "text",
-    "date": "date (no time of day)",
-    "timestamp": "date and time in UTC, without time zone",
-    "boolean": "true / false",
+    "date": "a date, no time of day",
+    "timestamp": "a date and time in UTC, without time zone",
+    "boolean": "true or false",
 }
 
 

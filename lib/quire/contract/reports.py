@@ -105,12 +105,13 @@ def _report(report: str, title: str, summary: str, tables: list[dict], **fields)
 
 # --------------------------------------------------------------------------- shared table uses
 
+# Optional columns: name → what they are for (a noun phrase: "… is left out" without them).
 _CLIENT_OPTIONAL = {
-    "org_id": "the agency (organization) whose brand the client's report wears",
-    "brand": "the brand kit of the client's report (else its organization's, else quire)",
-    "churned_on": "the last period a client's report runs for, without a subscriptions table",
-    "sector": "`--clients sector=…` fan-out filters", "plan": "`--clients plan=…` fan-out filters",
-    "region": "`--clients region=…` fan-out filters",
+    "org_id": "the link to the client's organization (agency), whose brand its report wears",
+    "brand": "the client's own brand kit (else its organization's, else quire)",
+    "churned_on": "the end of a client's periods when there is no subscriptions table",
+    "sector": "the fan-out filter `--clients sector=…`", "plan": "the fan-out filter `--clients plan=…`",
+    "region": "the fan-out filter `--clients region=…`",
     "contact_email": "the scheduler's e-mail of the report to the client",
 }
 
