@@ -29,7 +29,7 @@ _FAMILIES: tuple[tuple[str, re.Pattern], ...] = (
     ("timestamp", re.compile(r"^timestamp|^datetime")),
     ("date", re.compile(r"^date$")),
     ("boolean", re.compile(r"^bool")),
-    ("integer", re.compile(r"^(tiny|small|big|huge|u?)int|^integer|^u(tiny|small|big|huge)?int|^serial|^bigserial")),
+    ("integer", re.compile(r"^(u?(tiny|small|big|huge)?int(eger)?\d*|(small|big)?serial)$")),
     ("decimal", re.compile(r"^(decimal|numeric)")),
     ("float", re.compile(r"^(double|float|real)")),
     ("text", re.compile(r"^(varchar|character|char|text|string|bpchar|enum|uuid|citext)")),
