@@ -15,7 +15,8 @@ import typer
 from rich.text import Text
 
 from quire.config import get_settings
-from quire.terminal import err, listing, out
+from quire.errors import WarehouseError
+from quire.terminal import err, error_line, listing, out
 
 warehouse_app = typer.Typer(help="Build the sample warehouse, check a warehouse against the reports' data contracts, "
                                  "or show the contracts.", no_args_is_help=True)
@@ -50,7 +51,7 @@ def warehouse_check(
 ) -> None:
     """Check the warehouse against each report's data contract: which reports can run, for which periods, and why not.
 
-    Exits 1 when a report cannot run, 0 when all can.
+    Exits 1 when a report cannot run, 0 when all can, 2 when the warehouse cannot be read.
     """
     from quire.contract import check_warehouse, contract
     from quire.contract.screen import WIDTH, render
@@ -59,8 +60,13 @@ def warehouse_check(
     for name in report:
         contract(name)  # an unknown report is a one-line error before anything is read
     settings = get_settings()
-    with connection(settings.warehouse) as conn:
-        result = check_warehouse(conn, report or None, url=_redact(settings.warehouse))
+    try:
+        with connection(settings.warehouse) as conn:
+            result = check_warehouse(conn, report or None, url=_redact(settings.warehouse))
+    except WarehouseError as exc:
+        # Exit 2, not 1: a script tells "a report cannot run" (1) from "there is nothing to check" (2).
+        error_line(str(exc))
+        raise typer.Exit(2) from exc
     if as_json:
         sys.stdout.write(json.dumps(result.as_json(), indent=2) + "\n")
     else:
