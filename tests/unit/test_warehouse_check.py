@@ -87,7 +87,8 @@ def test_a_missing_optional_table_is_a_note_and_the_report_runs(tiny_warehouse, 
 def test_missing_columns_required_and_optional(tiny_warehouse, tmp_path):
     r = check(planted(tiny_warehouse, tmp_path, "alter table users drop column signed_up_at",
                       "alter table experiment_assignments drop column pre_revenue",
-                      "alter table subscriptions drop column ended_on"))
+                      "alter table subscriptions drop column ended_on",
+                      "alter table organizations rename column org_id to id", "alter table organizations drop column brand"))
     assert ("error", "missing_column", "users", "signed_up_at") in codes(r, "cohort")
     assert not r.reports["cohort"].can_run
     experiment = r.reports["experiment"]
@@ -98,6 +99,8 @@ def test_missing_columns_required_and_optional(tiny_warehouse, tmp_path):
     assert client.can_run and "subscriptions" in client.left_out
     assert ("warning", "missing_column", "subscriptions", "ended_on") in codes(r, "client")
     assert r.tables["users"].columns["signed_up_at"].status == "missing"
+    # A table none of whose contract columns is there still has its rows counted.
+    assert r.tables["organizations"].rows == 3 and "organizations" in client.left_out
 
 
 def test_mistyped_columns_stop_the_report(tiny_warehouse, tmp_path):

@@ -27,7 +27,7 @@ from quire.contract.inventory import Inventory, accepts, enforced_keys, family, 
 from quire.contract.model import ColumnContract, ReportContract, TableContract
 from quire.contract.reports import CONTRACTS
 from quire.errors import WarehouseError
-from quire.periods import Period, add_months, month_start
+from quire.periods import Period, month_start
 from quire.warehouse import coverage, queries
 
 PERIOD_KINDS = ("month", "quarter", "year")
@@ -176,10 +176,8 @@ def _complete_months(first: date, last: date, grain: str) -> int:
     """Whole calendar months from ``first``'s month to the last one the data reaches the end of."""
     if grain == "month":
         end = month_start(last)
-    else:
-        reach = last + timedelta(days=6) if grain == "week" else last
-        end = month_start(reach) if add_months(month_start(reach), 1) == reach + timedelta(days=1) \
-            else add_months(month_start(reach), -1)
+    else:  # a week is dated by its Monday and reaches its Sunday
+        end = queries.last_complete_month(last + timedelta(days=6) if grain == "week" else last)
     start = month_start(first)
     return max(0, (end.year - start.year) * 12 + end.month - start.month + 1)
 
@@ -207,7 +205,7 @@ def _scan(conn: Connection, contract: TableContract, state: TableState, enforced
     date_ok = contract.date_column in {c.name for c in ok}
     if date_ok:
         parts["first"], parts["last"] = sa.func.min(t.c[contract.date_column]), sa.func.max(t.c[contract.date_column])
-    row = conn.execute(sa.select(*(v.label(f"v{i}") for i, v in enumerate(parts.values())))).one()
+    row = conn.execute(sa.select(*(v.label(f"v{i}") for i, v in enumerate(parts.values()))).select_from(t)).one()
     got = dict(zip(parts, row, strict=True))
     state.rows = int(got["rows"])
     for c in ok:
