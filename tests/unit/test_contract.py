@@ -153,3 +153,27 @@ def test_every_report_reads_only_the_columns_its_contract_names(contract_columns
                  "multiple_comparisons", "glossary"):
         _show(getattr(report, name)())
     assert report.analysis is not None and report.analysis.cuped and not report.data.absent
+
+
+def test_the_cohort_report_needs_no_client(tiny_warehouse, tmp_path):
+    """Users without a client (NULL client_id) and no clients table at all: the cohort report runs, the check agrees."""
+    from quire.contract import check_warehouse
+    from quire.reports import cohort
+    from support import warehouse_copy
+
+    assert schema.users.c.client_id.nullable  # the schema lets a product without clients load its users
+    path = tmp_path / "wh.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("alter table users alter client_id drop not null")
+        con.execute("update users set client_id = null")
+        for table in ("engagement_daily", "content", "mrr_movements", "subscriptions", "projects", "product_usage",
+                      "support_tickets", "survey_responses", "invoices", "clients", "organizations"):
+            con.execute(f"drop table {table}")
+    url = f"duckdb:///{path}"
+    plan = prepare("cohort", {"period": "latest"}, Settings(home=ROOT, outputs=tmp_path / "out", warehouse_url=url))
+    report = cohort.build(period=plan.params["period"], url=url)
+    assert report.problem is None and report.active.sizes.sum() > 0
+    with connection(url) as conn:
+        result = check_warehouse(conn)
+    assert {name: r.can_run for name, r in result.reports.items()} == {
+        "executive": False, "client": False, "cohort": True, "experiment": True}
