@@ -5,6 +5,7 @@ The two lists give the values that ``-p client=…`` and ``-p experiment=…`` a
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,7 +14,8 @@ from rich.text import Text
 from quire.config import get_settings
 from quire.terminal import err, listing, out
 
-warehouse_app = typer.Typer(help="Build the sample warehouse.", no_args_is_help=True)
+warehouse_app = typer.Typer(help="Build the sample warehouse, import your own data, export a warehouse.",
+                            no_args_is_help=True)
 
 
 @warehouse_app.command("build")
@@ -36,6 +38,55 @@ def warehouse_build(
     size = f", {stats.size_bytes / 1e6:.1f} MB" if stats.size_bytes else ""
     out.print(f"[green]✓[/green] {scale} warehouse: {rows:,} rows in {len(stats.rows)} tables, "
               f"{stats.seconds:.1f} s{size} → {_redact(settings.warehouse)}", highlight=False)
+
+
+@warehouse_app.command("import")
+def warehouse_import(
+    mapping: Annotated[Path, typer.Argument(help="The mapping file (YAML): which files or tables fill which Quire tables.")],
+    memory_limit: Annotated[str, typer.Option(help="Most memory DuckDB may use while importing (it spills to disk beyond).")] = "1GB",
+    url: Annotated[str | None, typer.Option(help="Database for mode: views (default: QUIRE_WAREHOUSE_URL).")] = None,
+) -> None:
+    """Load CSV/Parquet files into the warehouse (all or nothing), or with mode: views map your own tables."""
+    from quire.dataio import create_views, import_files, load_mapping
+
+    settings = get_settings()
+    spec = load_mapping(mapping)
+    target = url or settings.warehouse
+    if spec.mode == "views":
+        with err.status("creating views…") as status:
+            stats = create_views(spec, target, progress=lambda msg: status.update(msg))
+        where = f"schema {stats.schema}" if stats.schema else "the default schema"
+        out.print(f"[green]✓[/green] {len(stats.rows)} views in {where} of {_redact(target)}: {_counts(stats.rows)}"
+                  + (f"; made from the others: {', '.join(stats.derived)}" if stats.derived else ""), highlight=False)
+        return
+    if url is None:
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+    with err.status("importing…") as status:
+        stats = import_files(spec, target, memory_limit=memory_limit, progress=lambda msg: status.update(msg))
+    out.print(f"[green]✓[/green] imported {sum(stats.rows.values()):,} rows in {stats.seconds:.1f} s: "
+              f"{_counts(stats.rows)}" + (f"; made from the others: {', '.join(stats.derived)}" if stats.derived else "")
+              + f" → {_redact(target)}", highlight=False)
+
+
+@warehouse_app.command("export")
+def warehouse_export(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the files and mapping.yaml into.")],
+    format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+) -> None:
+    """Write every table of the warehouse as files, with the mapping that imports them back."""
+    from quire.dataio import export_warehouse
+
+    if format not in ("csv", "parquet"):
+        raise typer.BadParameter(f"{format!r}; choose csv or parquet", param_hint="--format")
+    settings = get_settings()
+    with err.status("exporting…") as status:
+        stats = export_warehouse(settings.warehouse, directory, format, progress=lambda msg: status.update(msg))
+    out.print(f"[green]✓[/green] {len(stats.rows)} tables ({sum(stats.rows.values()):,} rows) → {directory}; "
+              f"import them back with: quire warehouse import {stats.mapping}", highlight=False)
+
+
+def _counts(rows: dict[str, int]) -> str:
+    return ", ".join(f"{table} {count:,}" for table, count in rows.items())
 
 
 def _redact(url: str) -> str:
