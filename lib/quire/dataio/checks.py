@@ -77,7 +77,8 @@ def check_values(run: Runner, relation: sa.FromClause, columns: Sequence[Checked
     first_seq, index, count = min(failing, key=lambda f: (f[0], f[1]))
     check = checks[index]
     where = check.condition if seq is None else sa.and_(check.condition, seq == first_seq)
-    shown = check.checked.text if check.kind == "convert" else check.checked.value
+    # The value as the source holds it (after the value map), so the user finds it in the file.
+    shown = check.checked.text if check.checked.text is not None else check.checked.value
     [(example,)] = run(sa.select(sa.cast(shown, sa.String())).select_from(relation).where(where).limit(1))
     others = []
     if check.kind == "allowed":
@@ -97,7 +98,7 @@ def _message(check: _Check, table: TableSpec, where: str, example: str | None, c
         return (f"{where}, {column}: empty, but {table.name}.{col} needs a value{more} "
                 f"(fill it in the source, or give one under defaults:)")
     if check.kind == "negative":
-        return f"{where}, {column}: {example} is negative; {table.name}.{col} cannot be{more}"
+        return f"{where}, {column}: {example!r} is negative; {table.name}.{col} cannot be{more}"
     unknown = ", ".join(repr(v) for v in sorted(others)[:SHOWN_VALUES]) + (" …" if len(others) > SHOWN_VALUES else "")
     return (f"{where}, {column}: {example!r} is not one of Quire's values ({', '.join(c.column.allowed)}); "
             f"map it under {c.values_key}{more} (unknown values: {unknown})")
@@ -120,10 +121,19 @@ def check_unique(run: Runner, relation: sa.FromClause, keys: dict[str, ColumnEle
         return
     *values, count, first_seq, last_seq = rows[0]
     key = ", ".join(f"{k}={v}" for k, v in zip(keys, values))
-    at = f"{locate(first_seq)} and {locate(last_seq)}" if seq is not None else locate(None)
+    at = _both(locate(first_seq), locate(last_seq)) if seq is not None else locate(None)
     also = f" ({count} rows in all)" if count > 2 else ""
     raise DataError(f"{at}: duplicate key {key} in {table.name}{also}; each row of {table.name} needs its own "
                     f"{' + '.join(keys)}")
+
+
+def _both(first: str, last: str) -> str:
+    """Two places: "users.csv lines 10 and 702" within one file, else both in full."""
+    head, _, one = first.rpartition(" ")
+    other_head, _, other = last.rpartition(" ")
+    if head == other_head and head.endswith((" line", " row")):
+        return f"{head}s {one} and {other}"
+    return f"{first} and {last}"
 
 
 def check_reference(run: Runner, relation: sa.FromClause, value: ColumnElement, column: str, parent: sa.FromClause,

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 import sqlalchemy as sa
 import yaml
 
@@ -54,7 +53,10 @@ def export_warehouse(url: str, directory: Path, fmt: str = "csv", progress: Prog
     path = database_file(url)
     if path is not None and sa.engine.make_url(url).get_backend_name() == "duckdb":
         con = duckdb.connect(str(path), read_only=True)
-        rows = _copy_all(con, tables, directory, fmt, report)
+        try:
+            rows = _copy_all(con, tables, directory, fmt, report)
+        finally:
+            con.close()
     else:
         scratch = directory / f".export.{os.getpid()}.duckdb"
         con = duckdb.connect(str(scratch))
@@ -65,7 +67,6 @@ def export_warehouse(url: str, directory: Path, fmt: str = "csv", progress: Prog
             con.close()
             for leftover in (scratch, scratch.with_name(scratch.name + ".wal")):
                 leftover.unlink(missing_ok=True)
-    con.close()
     mapping = directory / MAPPING_NAME
     mapping.write_text(_mapping_text(tables, fmt), encoding="utf-8")
     return ExportStats(directory, rows, mapping)
@@ -100,6 +101,7 @@ def _copy_all(con: duckdb.DuckDBPyConnection, tables: list[str], directory: Path
 
 def _fill(con: duckdb.DuckDBPyConnection, url: str, tables: list[str], report: Progress) -> None:
     """Copy the tables from a server database into the scratch DuckDB file, a chunk at a time."""
+    import pandas as pd
     from sqlalchemy.schema import CreateTable
 
     from quire.dataio.importer import DIALECT
