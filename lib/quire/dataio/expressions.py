@@ -27,7 +27,6 @@ from quire.dataio.target import ColumnSpec, TableSpec
 #: strptime directive -> PostgreSQL ``to_timestamp`` template pattern.
 PG_PATTERNS = {"Y": "YYYY", "y": "YY", "m": "MM", "d": "DD", "H": "HH24", "I": "HH12", "M": "MI", "S": "SS",
                "f": "US", "p": "AM", "b": "Mon", "B": "Month", "j": "DDD", "z": "TZH:TZM", "%": "%"}
-WHOLE_NUMBER = r"\s*[+-]?[0-9]+\s*"
 
 
 @dataclass(frozen=True)
@@ -145,8 +144,9 @@ def _parse(text: ColumnElement, plan: ColumnPlan, spec: TableMapping, duck: bool
     if col.kind in ("date", "datetime"):
         return _temporal(text, col.kind, fmt, source if not is_text else "text", duck, lenient)
     if col.kind == "integer" and is_text and lenient and col.name not in spec.multiply:
-        # TRY_CAST('1.5' AS INTEGER) would round; a whole number is only digits.
-        return sa.case((sa.func.regexp_full_match(text, WHOLE_NUMBER), _cast(text, sa.BigInteger(), lenient)))
+        # TRY_CAST('1.5' AS BIGINT) rounds to 2: a whole number is one whose value as a double is the same.
+        whole = _cast(text, sa.BigInteger(), lenient)
+        return sa.case((_cast(text, sa.Double(), lenient) == whole, whole))
     if col.kind in ("integer", "number"):
         wide = sa.Double() if col.name in spec.multiply or col.kind == "number" else sa.BigInteger()
         return _cast(text, wide, lenient)

@@ -74,13 +74,19 @@ def import_files(mapping: Mapping, url: str, *, memory_limit: str = "1GB", threa
     leftovers = [temp, staging, *(p.with_name(p.name + ".wal") for p in (temp, staging))]
     for path in leftovers:
         path.unlink(missing_ok=True)
-    con = duckdb.connect(str(temp), config={"memory_limit": memory_limit, "temp_directory": str(spill),
-                                            **({"threads": threads} if threads else {})})
     try:
+        con = duckdb.connect(str(temp), config={"memory_limit": memory_limit, "temp_directory": str(spill),
+                                                **({"threads": threads} if threads else {})})
+    except duckdb.InvalidInputException as exc:
+        temp.unlink(missing_ok=True)
+        raise ConfigError(f"--memory-limit {memory_limit!r}: not a size DuckDB understands (e.g. 512MB, 2GB)") from exc
+    try:
+        con.execute("SET enable_progress_bar = false")  # DuckDB would draw its own bar on stdout
         con.execute("SET TimeZone = 'UTC'")  # offsets in the files convert to UTC instants
         con.execute(f"ATTACH $path AS {STAGE}", {"path": str(staging)})
         rows = _Import(con, mapping, progress or (lambda _m: None)).run()
         con.execute(f"DETACH {STAGE}")
+        (progress or (lambda _m: None))("writing the warehouse")
         con.execute("CHECKPOINT")  # fold the write-ahead log into the file before it is renamed
         con.close()
         target.with_name(target.name + ".wal").unlink(missing_ok=True)  # a stale log would replay onto the new file
@@ -159,6 +165,7 @@ class _Import:
             select = derive.derived_select(table, self.mapping, lambda name: _loaded(name), set(order))
             self._exec(sa.insert(_loaded(table)).from_select(list(table_spec(table).column_names), select))
             rows[table] = self._count(table)
+        self.progress("checking references between the tables")
         for table in order:
             self._check_references(self.staged[table], set(order) | set(made))
         return {t: rows[t] for t in table_names() if t in rows}
@@ -221,12 +228,19 @@ class _Import:
         return self._count(spec.name)
 
     def _check_references(self, staged: _Staged, present: set[str]) -> None:
+        """Every reference to a loaded table names one of its rows; an orphan is looked up by line in the stage."""
         for ref in staged.spec.references:
             if ref.table not in present:
                 continue
-            plan = next(p for p in staged.plans if p.column.name == ref.columns[0])
-            parent = _loaded(ref.table)
-            checks.check_reference(self._rows, staged.relation, staged.value(plan), ref.columns[0], parent,
+            column, parent = ref.columns[0], _loaded(ref.table)
+            child = _loaded(staged.spec.name)
+            # First on the loaded tables (integer keys, cheap); only an orphan found sends us back to the files.
+            orphans = sa.and_(child.c[column].is_not(None), ~sa.exists(
+                sa.select(sa.literal(1)).select_from(parent).where(parent.c[ref.target_columns[0]] == child.c[column])))
+            if not self._rows(sa.select(sa.func.count()).select_from(child).where(orphans))[0][0]:
+                continue
+            plan = next(p for p in staged.plans if p.column.name == column)
+            checks.check_reference(self._rows, staged.relation, staged.value(plan), column, parent,
                                    parent.c[ref.target_columns[0]], staged.spec, ref.table, staged.locate, staged.seq)
 
 

@@ -130,12 +130,17 @@ def load_mapping(path: Path) -> Mapping:
 
 def _first_problem(exc: ValidationError) -> str:
     problem = exc.errors()[0]
-    # pydantic names the union branch it tried ("tables.events.source.str"); the key is what the user wrote.
-    where = ".".join(str(p) for p in problem["loc"] if p not in ("str", "list[str]", "function-after[_not_empty(), union[str,list[str]]]"))
-    message = "unknown key" if problem["type"] == "extra_forbidden" else problem["msg"]
-    if problem["type"] == "missing":
-        message = "required key is missing"
+    # pydantic adds the union branch it tried to the path ("source.str", "source.list[str]"): keep the user's keys.
+    where = ".".join(str(p) for p in problem["loc"] if not _branch(p))
+    message = {"extra_forbidden": "unknown key", "missing": "required key is missing"}.get(problem["type"], problem["msg"])
     return f"{where}: {message}" if where else message
+
+
+def _branch(part: object) -> bool:
+    return isinstance(part, str) and (part in _TYPE_NAMES or any(ch in part for ch in "[]()"))
+
+
+_TYPE_NAMES = {"str", "int", "float", "bool", "date", "datetime", "none"}
 
 
 def check_mapping(mapping: Mapping, name: str) -> None:
@@ -144,7 +149,7 @@ def check_mapping(mapping: Mapping, name: str) -> None:
         raise MappingError(f"{name}: tables: map at least one Quire table ({', '.join(table_names())})")
     for table, spec in mapping.tables.items():
         if table not in table_names():
-            raise MappingError(f"{name}: tables.{table}: not a Quire table; known: {', '.join(table_names())}")
+            raise MappingError(f"{name}: tables.{table}: not a Quire table; known: {', '.join(sorted(table_names()))}")
         _check_table(spec, table, f"{name}: tables.{table}")
 
 
