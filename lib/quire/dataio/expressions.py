@@ -208,6 +208,20 @@ def _as_text(value: Scalar | None) -> ColumnElement:
     return sa.literal(value.isoformat() if hasattr(value, "isoformat") else str(value))
 
 
+def expected(plan: ColumnPlan, spec: TableMapping) -> str:
+    """What a value of the column must look like, for the message about one that is not."""
+    col, fmt = plan.column, spec.dates.get(plan.column.name)
+    if fmt == "epoch_seconds":
+        return "a time in seconds since 1970 (epoch_seconds)"
+    if fmt == "epoch_millis":
+        return "a time in milliseconds since 1970 (epoch_millis)"
+    if fmt:
+        return f"a {'date' if col.kind == 'date' else 'date and time'} in the format {fmt!r} (set under dates:)"
+    return {"date": "a date (YYYY-MM-DD, or set its format under dates:)",
+            "datetime": "a date and time (YYYY-MM-DD HH:MM:SS, or set its format under dates:)",
+            "integer": "a whole number", "number": "a number", "boolean": "true or false"}.get(col.kind, "text")
+
+
 def pg_format(fmt: str) -> str:
     """A strptime format as a PostgreSQL ``to_timestamp`` template (literal text double-quoted)."""
     out, literal = [], []

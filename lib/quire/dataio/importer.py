@@ -35,7 +35,7 @@ from sqlalchemy.schema import CreateTable
 
 from quire.dataio import checks, derive
 from quire.dataio.errors import DataError
-from quire.dataio.expressions import ColumnPlan, converted, mapped_text, plan_columns
+from quire.dataio.expressions import ColumnPlan, converted, expected, mapped_text, plan_columns
 from quire.dataio.mapping import Mapping, TableMapping
 from quire.dataio.sources import SourceFile, columns_of, source_files, stage
 from quire.dataio.target import TableSpec, referenced_by, table_names, table_spec
@@ -208,7 +208,7 @@ class _Import:
         self.progress(f"checking {staged.spec.name}")
         table = staged.spec.name
         columns = [checks.Checked(p.column, staged.value(p), staged.text(p), p.source,
-                                  _expected(p, staged.mapping), f"tables.{table}.values.{p.column.name}")
+                                  expected(p, staged.mapping), f"tables.{table}.values.{p.column.name}")
                    for p in staged.plans if p.source is not None]
         checks.check_values(self._rows, staged.relation, columns, staged.spec, staged.locate, staged.seq)
 
@@ -255,17 +255,3 @@ def _sql(stmt: sa.Executable) -> str:
 
 def _ident(name: str) -> str:
     return DIALECT.identifier_preparer.quote(name)
-
-
-def _expected(plan: ColumnPlan, spec: TableMapping) -> str:
-    """What a value of the column must look like, for the message about one that is not."""
-    col, fmt = plan.column, spec.dates.get(plan.column.name)
-    if fmt == "epoch_seconds":
-        return "a time in seconds since 1970 (epoch_seconds)"
-    if fmt == "epoch_millis":
-        return "a time in milliseconds since 1970 (epoch_millis)"
-    if fmt:
-        return f"a {'date' if col.kind == 'date' else 'date and time'} in the format {fmt!r} (set under dates:)"
-    return {"date": "a date (YYYY-MM-DD, or set its format under dates:)",
-            "datetime": "a date and time (YYYY-MM-DD HH:MM:SS, or set its format under dates:)",
-            "integer": "a whole number", "number": "a number", "boolean": "true or false"}.get(col.kind, "text")

@@ -25,8 +25,8 @@ from sqlalchemy.schema import CreateSchema, DDLElement
 
 from quire.dataio import checks, derive
 from quire.dataio.errors import DataError
-from quire.dataio.expressions import converted, plan_columns
-from quire.dataio.mapping import Mapping
+from quire.dataio.expressions import ColumnPlan, converted, expected, mapped_text, plan_columns
+from quire.dataio.mapping import Mapping, MappingError, TableMapping
 from quire.dataio.target import referenced_by, table_names, table_spec
 from quire.warehouse.engine import engine
 
@@ -89,8 +89,13 @@ class _Views:
         self.conn, self.mapping, self.progress = conn, mapping, progress
         self.schema = mapping.view_schema
         self.duck = conn.dialect.name == "duckdb"
+        self.plans: dict[str, tuple[list[ColumnPlan], TableMapping, sa.TableClause]] = {}
 
     def run(self) -> ViewStats:
+        if self.duck and self.schema not in (None, "main"):
+            # DuckDB has no per-connection search path a URL can set: reports read the main schema.
+            raise MappingError(f"schema: {self.schema}: in DuckDB the reports read the main schema; leave out "
+                               "schema: (your own tables then need other names, or a schema of their own)")
         order = [t for t in table_names() if t in self.mapping.tables]
         made = derive.derived_tables(self.mapping)
         if self.schema:
@@ -103,10 +108,16 @@ class _Views:
         for table in made:
             select = derive.derived_select(table, self.mapping, self._view, set(order))
             self.conn.execute(_CreateView(self._view(table), select))
+        if self.duck:
+            for table in order:
+                self._check_conversions(table, self._where(table))
         rows = {}
         for table in [t for t in table_names() if t in order or t in made]:
             self.progress(f"checking the view {table}")
-            rows[table] = self._check(table, set(order) | set(made))
+            try:
+                rows[table] = self._check(table, set(order) | set(made))
+            except _Unreadable as exc:
+                raise DataError(f"view {self._view(table).fullname}: cannot be read: {exc.reason}") from exc
         return ViewStats(self.schema, rows, tuple(made))
 
     def _view(self, table: str) -> sa.TableClause:
@@ -122,13 +133,19 @@ class _Views:
         if (schema or None) == self.schema and name == table:
             raise DataError(f"tables.{table}.source: the view {spec.sources[0]} would replace the table it reads; "
                             f"set schema: (e.g. quire) for the views")
-        try:
-            columns = sa.inspect(self.conn).get_columns(name, schema=schema)
-        except sa.exc.NoSuchTableError:
-            columns = []
+        columns = self._columns(schema, name)
         if not columns:
             raise DataError(f"tables.{table}.source: no table or view {spec.sources[0]!r} in the database")
-        return sa.table(name, schema=schema), {c["name"]: str(c["type"]) for c in columns}
+        return sa.table(name, schema=schema), columns
+
+    def _columns(self, schema: str | None, name: str) -> dict[str, str]:
+        """A table's columns and their types, from information_schema (PostgreSQL and DuckDB both have it)."""
+        info = sa.table("columns", sa.column("table_schema"), sa.column("table_name"), sa.column("column_name"),
+                        sa.column("data_type"), sa.column("ordinal_position"), schema="information_schema")
+        where = info.c.table_schema == (schema if schema else sa.func.current_schema())
+        stmt = (sa.select(info.c.column_name, info.c.data_type).where(where, info.c.table_name == name)
+                .order_by(info.c.ordinal_position))
+        return {str(column): str(kind) for column, kind in self.conn.execute(stmt).all()}
 
     def _select(self, table: str) -> sa.Select:
         spec = self.mapping.tables[table]
@@ -139,21 +156,22 @@ class _Views:
         generate = not any(other in self.mapping.tables for other, _ in referenced_by(table))
         plans = plan_columns(table_spec(table), spec, columns, f"table {spec.sources[0]}", generate_key=generate)
         source = sa.table(source.name, *(sa.column(c) for c in columns), schema=source.schema)
+        self.plans[table] = (plans, spec, source)
         return sa.select(*(converted(p, spec, source, duck=self.duck, lenient=False).label(p.column.name)
                            for p in plans)).select_from(source)
 
     def _run(self, stmt: sa.Executable) -> list[tuple]:
-        # A savepoint, so that a failing read leaves the transaction usable for the error message.
         try:
+            if self.duck:
+                return [tuple(r) for r in self.conn.execute(stmt).all()]
+            # A savepoint, so that a failing read leaves the transaction usable for the next probe.
             with self.conn.begin_nested():
                 return [tuple(r) for r in self.conn.execute(stmt).all()]
         except sa.exc.DBAPIError as exc:
             raise _Unreadable(exc) from exc
 
     def _check(self, table: str, present: set[str]) -> int:
-        view, spec = self._view(table), table_spec(table)
-        where = f"view {view.fullname}" + (f" (from {self.mapping.tables[table].sources[0]})"
-                                            if table in self.mapping.tables else "")
+        view, spec, where = self._view(table), table_spec(table), self._where(table)
         count = self._read_all(view, where)
         cols = [checks.Checked(c, view.c[c.name], values_key=f"tables.{table}.values.{c.name}") for c in spec.columns]
         locate = lambda _seq: where  # noqa: E731 - a view has no lines to point at
@@ -167,11 +185,30 @@ class _Views:
                                        parent.c[ref.target_columns[0]], spec, ref.table, locate)
         return count
 
+    def _where(self, table: str) -> str:
+        """How messages name a view: "view quire.events (from shop.activity)"."""
+        source = self.mapping.tables.get(table)
+        return f"view {self._view(table).fullname}" + (f" (from {source.sources[0]})" if source else "")
+
+    def _check_conversions(self, table: str, where: str) -> None:
+        """DuckDB: read the source with TRY_CAST, so a value the view cannot convert is named with its column.
+
+        (DuckDB has no savepoints: after a failed read the transaction is lost, so the
+        PostgreSQL way of probing column by column is not open to it.)
+        """
+        plans, spec, source = self.plans[table]
+        cols = [checks.Checked(p.column, converted(p, spec, source, duck=True), mapped_text(p, spec, source), p.source,
+                               expected(p, spec), f"tables.{table}.values.{p.column.name}")
+                for p in plans if p.source is not None]
+        checks.check_values(self._run, source, cols, table_spec(table), lambda _seq: where)
+
     def _read_all(self, view: sa.TableClause, where: str) -> int:
         """Read every column of every row once: a value the view cannot convert fails here, named by its column."""
         try:
             return self._run(sa.select(sa.func.count(), *(sa.func.count(c) for c in view.c)).select_from(view))[0][0]
-        except _Unreadable:
+        except _Unreadable as exc:
+            if self.duck:
+                raise DataError(f"{where}: cannot be read: {exc.reason}") from exc
             for column in view.c:
                 try:
                     self._run(sa.select(sa.func.count(column)).select_from(view))
