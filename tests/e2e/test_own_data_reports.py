@@ -179,3 +179,13 @@ def test_a_views_mapping_the_data_breaks_rolls_back(user_database, quire_env, tm
             assert conn.execute(sa.text("SELECT pg_get_viewdef('quire.events'::regclass)")).scalar_one() == before
     finally:
         eng.dispose()
+
+
+def test_a_postgresql_warehouse_exports_to_parquet_and_imports_back(pg_tiny_warehouse, tiny_warehouse, tmp_path):
+    from quire.dataio import export_warehouse, import_files, load_mapping
+    from support.warehouses import assert_same_warehouse
+
+    stats = export_warehouse(pg_tiny_warehouse, tmp_path / "export", "parquet")
+    assert not list((tmp_path / "export").glob(".export*"))  # the scratch database is gone
+    import_files(load_mapping(stats.mapping), f"duckdb:///{tmp_path / 'fresh.duckdb'}")
+    assert_same_warehouse(Path(tiny_warehouse.removeprefix("duckdb:///")), tmp_path / "fresh.duckdb")
