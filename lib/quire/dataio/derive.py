@@ -28,6 +28,8 @@ from quire.dataio.target import table_spec
 
 Resolve = Callable[[str], sa.TableClause]  # a Quire table name -> the loaded table or view to read
 CONTROL = "control"
+#: The tables this module can make.
+DERIVABLE = ("organizations", "clients", "experiments", "experiment_variants")
 
 
 def derived_tables(mapping: Mapping) -> list[str]:

@@ -66,7 +66,8 @@ def _compile_create(element: _CreateView, compiler, **kw) -> str:
 
 @compiles(_DropView)
 def _compile_drop(element: _DropView, compiler, **kw) -> str:
-    return f"DROP VIEW IF EXISTS {compiler.preparer.format_table(element.view)} CASCADE"
+    # No CASCADE: a view of the user's own built on ours stops the replacement with an error instead of vanishing.
+    return f"DROP VIEW IF EXISTS {compiler.preparer.format_table(element.view)}"
 
 
 def create_views(mapping: Mapping, url: str, progress: Progress | None = None) -> ViewStats:
@@ -80,6 +81,8 @@ def create_views(mapping: Mapping, url: str, progress: Progress | None = None) -
     try:
         with eng.begin() as conn:
             return _Views(conn, mapping, report).run()
+    except sa.exc.DBAPIError as exc:  # e.g. a table where a view should go, or a view of the user's built on ours
+        raise DataError(f"cannot create the views: {_Unreadable(exc).reason}") from exc
     finally:
         eng.dispose()
 
@@ -100,7 +103,8 @@ class _Views:
         made = derive.derived_tables(self.mapping)
         if self.schema:
             self.conn.execute(CreateSchema(self.schema, if_not_exists=True))
-        for table in reversed([t for t in table_names() if t in order or t in made]):
+        # Dependents first: a derived view (made now or by an earlier mapping) reads the mapped ones.
+        for table in sorted([*made, *order], key=lambda t: (t not in derive.DERIVABLE, -table_names().index(t))):
             self.conn.execute(_DropView(self._view(table)))
         for table in order:
             self.progress(f"creating the view {table}")
