@@ -153,3 +153,12 @@ def test_a_bad_mapping_is_one_line_naming_the_key(tmp_path: Path, text: str, mes
     with pytest.raises(MappingError, match=message) as caught:
         load_mapping(_mapping(tmp_path, text))
     assert "\n" not in str(caught.value)
+
+
+def test_a_unique_column_repeated_names_both_lines(tmp_path: Path):
+    (tmp_path / "clients.csv").write_text(
+        "client_id,name,slug,sector,plan,region,signup_date,contact_email,status\n"
+        "1,North,north,business,growth,EU,2026-01-01,a@example.com,active\n"
+        "2,North again,north,business,growth,EU,2026-01-02,b@example.com,active\n")
+    with pytest.raises(DataError, match=r"^clients.csv lines 2 and 3: duplicate key slug=north in clients"):
+        _run(tmp_path, "company: {name: Agency}\ntables:\n  clients: {source: clients.csv}\n")

@@ -8,12 +8,16 @@ read, rows numbered) in a second temporary database, so the checks can name the 
 and line of a bad value, and the warehouse file holds only the final tables.
 
 Memory stays bounded whatever the files' size: DuckDB streams the readers, runs under
-``memory_limit`` and spills to a temporary folder beside the warehouse.
+``memory_limit`` and spills to a temporary folder beside the warehouse. For that the
+tables are created without primary-key and unique indexes (as the sample build already
+leaves out foreign keys and secondary indexes): DuckDB holds such an index (an ART) in
+memory while rows go in, so a 1 GB events file with its key ran out of a 256 MB limit,
+while the same uniqueness checked by a query (a hash aggregate, which spills) did not.
 
 Order: every mapped table is staged and its values checked; the tables are loaded
-parents first (a duplicate key fails the insert and is then looked up by line); the
-derived tables (:mod:`quire.dataio.derive`) are made; last, every reference between
-loaded tables is checked (an event of an unknown user).
+parents first and their keys checked for duplicates (a duplicate is then looked up by
+line in the stage); the derived tables (:mod:`quire.dataio.derive`) are made; last,
+every reference between loaded tables is checked (an event of an unknown user).
 """
 
 from __future__ import annotations
@@ -84,7 +88,11 @@ def import_files(mapping: Mapping, url: str, *, memory_limit: str = "1GB", threa
         con.execute("SET enable_progress_bar = false")  # DuckDB would draw its own bar on stdout
         con.execute("SET TimeZone = 'UTC'")  # offsets in the files convert to UTC instants
         con.execute(f"ATTACH $path AS {STAGE}", {"path": str(staging)})
-        rows = _Import(con, mapping, progress or (lambda _m: None)).run()
+        try:
+            rows = _Import(con, mapping, progress or (lambda _m: None)).run()
+        except duckdb.OutOfMemoryException as exc:
+            raise DataError(f"the import ran out of memory within --memory-limit {memory_limit}; allow more "
+                            "(e.g. --memory-limit 4GB) or free some memory") from exc
         con.execute(f"DETACH {STAGE}")
         (progress or (lambda _m: None))("writing the warehouse")
         con.execute("CHECKPOINT")  # fold the write-ahead log into the file before it is renamed
@@ -213,18 +221,26 @@ class _Import:
         checks.check_values(self._rows, staged.relation, columns, staged.spec, staged.locate, staged.seq)
 
     def _create(self, table: str) -> None:
-        self._exec(CreateTable(table_spec(table).table, include_foreign_key_constraints=[]))
+        """The table with its columns and NOT NULLs, without key indexes (see the module docstring)."""
+        spec = table_spec(table)
+        bare = sa.Table(table, sa.MetaData(), *(sa.Column(c.name, c.type, nullable=c.nullable) for c in spec.table.columns))
+        self._exec(CreateTable(bare))
 
     def _insert(self, staged: _Staged) -> int:
         spec = staged.spec
         select = sa.select(*(staged.value(p).label(p.column.name) for p in staged.plans)).select_from(staged.relation)
-        try:
-            self._exec(sa.insert(_loaded(spec.name)).from_select(list(spec.column_names), select))
-        except duckdb.ConstraintException as exc:
-            for keys in (spec.key, *spec.unique):
+        self._exec(sa.insert(_loaded(spec.name)).from_select(list(spec.column_names), select))
+        generated = {p.column.name for p in staged.plans if p.generated}
+        for keys in (spec.key, *spec.unique):
+            if set(keys) <= generated:
+                continue  # numbered 1, 2, 3… by the import itself
+            loaded = _loaded(spec.name)
+            # First on the loaded table (typed columns, cheap); only a duplicate sends us back to the files.
+            duplicate = (sa.select(*(loaded.c[k] for k in keys)).group_by(*(loaded.c[k] for k in keys))
+                         .having(sa.func.count() > 1).limit(1))
+            if self._rows(duplicate):
                 values = {k: staged.value(next(p for p in staged.plans if p.column.name == k)) for k in keys}
                 checks.check_unique(self._rows, staged.relation, values, spec, staged.locate, staged.seq)
-            raise DataError(f"{staged.locate(None)}: {str(exc).splitlines()[0]}") from exc
         return self._count(spec.name)
 
     def _check_references(self, staged: _Staged, present: set[str]) -> None:
