@@ -49,6 +49,7 @@ def generate(folder: Path, gigabytes: float) -> tuple[int, int]:
     events = int(gigabytes * 1e9 / BYTES_PER_EVENT)
     users = max(int(events * USERS_PER_EVENT), 1)
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     con.execute("SET preserve_insertion_order = false")
     con.execute(f"""COPY (SELECT 100000 + i AS customer_id, 1735689600 + i * 20 AS created, 'organic' AS channel,
                                  'DE' AS country FROM range({users}) t(i))

@@ -9,7 +9,6 @@ of it (gzip, Parquet, several files, other date and time forms).
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import shutil
 from collections.abc import Callable

@@ -41,9 +41,9 @@ from quire.dataio import checks, derive
 from quire.dataio.errors import DataError
 from quire.dataio.expressions import ColumnPlan, converted, expected, mapped_text, plan_columns
 from quire.dataio.mapping import Mapping, TableMapping
-from quire.dataio.sources import SourceFile, columns_of, source_files, stage
+from quire.dataio.sources import SourceFile, columns_of, first_line, source_files, stage
 from quire.dataio.target import TableSpec, referenced_by, table_names, table_spec
-from quire.errors import ConfigError
+from quire.errors import ConfigError, OutputError, describe_os_error
 from quire.warehouse.engine import database_file
 
 Progress = Callable[[str], None]
@@ -88,17 +88,22 @@ def import_files(mapping: Mapping, url: str, *, memory_limit: str = "1GB", threa
         con.execute("SET enable_progress_bar = false")  # DuckDB would draw its own bar on stdout
         con.execute("SET TimeZone = 'UTC'")  # offsets in the files convert to UTC instants
         con.execute(f"ATTACH $path AS {STAGE}", {"path": str(staging)})
-        try:
-            rows = _Import(con, mapping, progress or (lambda _m: None)).run()
-        except duckdb.OutOfMemoryException as exc:
-            raise DataError(f"the import ran out of memory within --memory-limit {memory_limit}; allow more "
-                            "(e.g. --memory-limit 4GB) or free some memory") from exc
+        rows = _Import(con, mapping, progress or (lambda _m: None)).run()
         con.execute(f"DETACH {STAGE}")
         (progress or (lambda _m: None))("writing the warehouse")
         con.execute("CHECKPOINT")  # fold the write-ahead log into the file before it is renamed
         con.close()
         target.with_name(target.name + ".wal").unlink(missing_ok=True)  # a stale log would replay onto the new file
         os.replace(temp, target)
+    except duckdb.OutOfMemoryException as exc:
+        raise DataError(f"the import ran out of memory within --memory-limit {memory_limit}; allow more "
+                        "(e.g. --memory-limit 4GB) or free some memory") from exc
+    except duckdb.IOException as exc:
+        raise OutputError(f"the import could not write beside {target}: {first_line(exc)}") from exc
+    except duckdb.Error as exc:  # anything else DuckDB refuses in the data (e.g. a number too large for its column)
+        raise DataError(f"the import failed: {first_line(exc)}") from exc
+    except OSError as exc:
+        raise OutputError(f"the import could not write the warehouse: {describe_os_error(exc)}") from exc
     finally:
         con.close()
         for path in leftovers:
@@ -170,7 +175,7 @@ class _Import:
             rows[table] = self._insert(self.staged[table])
         for table in made:
             self.progress(f"making {table}")
-            select = derive.derived_select(table, self.mapping, lambda name: _loaded(name), set(order))
+            select = derive.derived_select(table, self.mapping, _loaded, set(order))
             self._exec(sa.insert(_loaded(table)).from_select(list(table_spec(table).column_names), select))
             rows[table] = self._count(table)
         self.progress("checking references between the tables")

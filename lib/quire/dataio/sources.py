@@ -69,7 +69,7 @@ def columns_of(con: duckdb.DuckDBPyConnection, source: SourceFile, spec: TableMa
         try:
             rows = con.execute("DESCRIBE SELECT * FROM read_parquet($path)", {"path": str(source.path)}).fetchall()
         except duckdb.Error as exc:
-            raise DataError(f"{source.label}: not a readable Parquet file ({_first_line(exc)})") from exc
+            raise DataError(f"{source.label}: not a readable Parquet file ({first_line(exc)})") from exc
         return {name: type_name for name, type_name, *_ in rows}
     return {name: "VARCHAR" for name in _csv_header(source, spec)}
 
@@ -130,6 +130,8 @@ def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, spec: TableMapping
     before = 0 if first else con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     try:
         con.execute(statement, {**params, "offset": offset})
+    except duckdb.OutOfMemoryException:
+        raise  # not the file's fault: the import says so, with the memory limit
     except duckdb.Error as exc:
         raise DataError(_read_error(source, spec, exc)) from exc
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] - before
@@ -153,7 +155,8 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
+    """A DuckDB error's first line, without its "… Error: " prefix."""
     text = str(exc).strip()
     text = re.sub(r"^[A-Za-z ]*Error: ", "", text)
     return text.splitlines()[0] if text else type(exc).__name__
@@ -174,5 +177,5 @@ def _read_error(source: SourceFile, spec: TableMapping, exc: duckdb.Error) -> st
         return f"{where}: not UTF-8 text; set encoding: latin-1 (or utf-16) for this table if the file is in that encoding"
     if "state machine" in text or "invalid state" in text:
         return f"{where}: cannot be read as CSV (is it a CSV file, and is the delimiter right?)"
-    return f"{where}: {_first_line(exc)}"
+    return f"{where}: {first_line(exc)}"
 
