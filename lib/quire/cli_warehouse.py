@@ -44,28 +44,40 @@ def warehouse_build(
 def warehouse_import(
     mapping: Annotated[Path, typer.Argument(help="The mapping file (YAML): which files or tables fill which Quire tables.")],
     memory_limit: Annotated[str, typer.Option(help="Most memory DuckDB may use while importing (it spills to disk beyond).")] = "1GB",
-    url: Annotated[str | None, typer.Option(help="Database for mode: views (default: QUIRE_WAREHOUSE_URL).")] = None,
+    url: Annotated[str | None, typer.Option(help="Warehouse to load, or database for mode: views (default: QUIRE_WAREHOUSE_URL).")] = None,
 ) -> None:
     """Load CSV/Parquet files into the warehouse (all or nothing), or with mode: views map your own tables."""
-    from quire.dataio import create_views, import_files, load_mapping
+    from quire.dataio import load_mapping
 
-    settings = get_settings()
     spec = load_mapping(mapping)
-    target = url or settings.warehouse
+    target = url or get_settings().warehouse
     if spec.mode == "views":
-        with err.status("creating views…") as status:
-            stats = create_views(spec, target, progress=lambda msg: status.update(msg))
-        where = f"schema {stats.schema}" if stats.schema else "the default schema"
-        out.print(f"[green]✓[/green] {len(stats.rows)} views in {where} of {_redact(target)}: {_counts(stats.rows)}"
-                  + (f"; made from the others: {', '.join(stats.derived)}" if stats.derived else ""), highlight=False)
-        return
-    if url is None:
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        _create_views(spec, target)
+    else:
+        _import_files(spec, target, memory_limit)
+
+
+def _import_files(spec, target: str, memory_limit: str) -> None:
+    from quire.dataio import import_files
+
     with err.status("importing…") as status:
         stats = import_files(spec, target, memory_limit=memory_limit, progress=lambda msg: status.update(msg))
     out.print(f"[green]✓[/green] imported {sum(stats.rows.values()):,} rows in {stats.seconds:.1f} s: "
-              f"{_counts(stats.rows)}" + (f"; made from the others: {', '.join(stats.derived)}" if stats.derived else "")
-              + f" → {_redact(target)}", highlight=False)
+              f"{_counts(stats.rows)}{_derived(stats.derived)} → {_redact(target)}", highlight=False)
+
+
+def _create_views(spec, target: str) -> None:
+    from quire.dataio import create_views
+
+    with err.status("creating views…") as status:
+        stats = create_views(spec, target, progress=lambda msg: status.update(msg))
+    where = f"schema {stats.schema}" if stats.schema else "the default schema"
+    out.print(f"[green]✓[/green] {len(stats.rows)} views in {where} of {_redact(target)}: {_counts(stats.rows)}"
+              f"{_derived(stats.derived)}", highlight=False)
+
+
+def _derived(tables: tuple[str, ...]) -> str:
+    return f"; made from the others: {', '.join(tables)}" if tables else ""
 
 
 @warehouse_app.command("export")
