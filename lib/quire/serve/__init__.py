@@ -28,6 +28,7 @@ import re
 import secrets
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -73,12 +74,37 @@ class ServeOptions:
 
 
 class QuireRenderHandler(TornadoVoilaHandler):
-    """Voilà's render handler restricted to the apps this server serves (a 404 for any other path)."""
+    """Voilà's render handler restricted to the apps this server serves (a 404 for any other path).
+
+    A preheated kernel handed to a page has its idle time restarted: it may have waited in
+    its pool for longer than the cull timeout, and the culler, which spares kernels only
+    while they are in a pool, would otherwise shut it down in the second before the page's
+    websocket connects (the page then never comes live).
+    """
 
     async def get(self, path: str | None = None) -> None:
         if path not in self.settings["quire"]["notebooks"]:
             raise web.HTTPError(404)
-        return await super().get(path)
+        waiting = self._preheated_kernels()
+        try:
+            return await super().get(path)
+        finally:
+            self._touch(waiting - self._preheated_kernels())
+
+    def _preheated_kernels(self) -> set[str]:
+        """Ids of the kernels ready in Voilà's pools (none without preheating)."""
+        ready = set()
+        for pool in getattr(self.kernel_manager, "_pools", {}).values():
+            for item in pool:
+                if item.done() and not item.cancelled() and item.exception() is None:
+                    ready.add(item.result()["kernel_id"])
+        return ready
+
+    def _touch(self, kernel_ids: set[str]) -> None:
+        now = datetime.now(timezone.utc)
+        for kernel_id in kernel_ids:
+            if kernel_id in self.kernel_manager:
+                self.kernel_manager.get_kernel(kernel_id).last_activity = now
 
 
 class QuireHandler(JupyterHandler):
