@@ -34,10 +34,12 @@ from typing import Any
 
 import jinja2
 from jupyter_server.auth.decorator import allow_unauthenticated
-from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.handlers import FileFindHandler, JupyterHandler
+from jupyter_server.utils import url_path_join
 from tornado import web
 from traitlets import Dict, List, Unicode
 from traitlets.config import Config
+from voila import __version__ as voila_version
 from voila.app import Voila
 from voila.static_file_handler import MultiStaticFileHandler, TemplateStaticFileHandler
 from voila.tornado.contentshandler import VoilaContentsHandler
@@ -49,6 +51,8 @@ from quire.apps.base import TENANT_ENV
 from quire.config import Settings
 from quire.errors import ConfigError, ParameterError
 from quire.serve.archive import collect_runs, read_archive_file
+from quire.serve.assets import (CompressedStatic, ImmutableStatic, LabextensionsHandler, VersionedStylesheet,
+                                file_version, folders_version)
 from quire.serve.logs import redact_token_in_logs
 
 #: Rendered reports hold no script and no remote resource: forbid both, in a sandbox.
@@ -193,7 +197,7 @@ class NotFoundStatic:
             raise
 
 
-class TemplateStaticHandler(NotFoundStatic, TemplateStaticFileHandler):
+class TemplateStaticHandler(NotFoundStatic, CompressedStatic, TemplateStaticFileHandler):
     """``/voila/templates/<template>/static/<file>`` only; any other path under ``/voila/templates/`` is a 404.
 
     Voilà's own handler unpacks the path blindly and answers 500 to ``/voila/templates/``,
@@ -209,17 +213,21 @@ class TemplateStaticHandler(NotFoundStatic, TemplateStaticFileHandler):
         return super().parse_url_path(url_path)
 
 
-class StaticHandler(NotFoundStatic, MultiStaticFileHandler):
+class StaticHandler(NotFoundStatic, CompressedStatic, MultiStaticFileHandler):
     """Voilà's ``/voila/static/`` files, with a 404 for a missing one."""
 
 
-class QuireStaticHandler(NotFoundStatic, web.StaticFileHandler):
+class VersionedStaticHandler(ImmutableStatic, StaticHandler):
+    """Voilà's static files under ``/voila/static/v-<version of them all>/``, where its pages take them from."""
+
+
+class QuireStaticHandler(NotFoundStatic, CompressedStatic, VersionedStylesheet, web.StaticFileHandler):
     """Quire's stylesheets (``/quire/static/``, ``/quire/report/``), with a 404 for a path outside their folder."""
 
 
-#: Voilà's handlers that Quire replaces by a stricter subclass.
+#: Voilà's handlers that Quire replaces by a stricter or faster subclass.
 REPLACED = {TornadoVoilaHandler: QuireRenderHandler, TemplateStaticFileHandler: TemplateStaticHandler,
-            MultiStaticFileHandler: StaticHandler}
+            MultiStaticFileHandler: StaticHandler, FileFindHandler: LabextensionsHandler}
 
 
 class QuireVoila(Voila):
@@ -239,6 +247,9 @@ class QuireVoila(Voila):
         self.template_paths = [self.quire_template_dir, *self.template_paths]
 
     def init_settings(self) -> dict:
+        # Before Voilà's settings: its preheating kernel manager takes the hook when it is made.
+        self.static_version = folders_version(self.static_paths, salt=voila_version)
+        self.voila_configuration.page_config_hook = self.versioned_urls
         settings = super().init_settings()
         settings["quire"] = self.quire_settings
         # jupyter_server's error and logout pages extend its page.html, which needs a static_path this
@@ -247,6 +258,18 @@ class QuireVoila(Voila):
         server_env = settings["jinja2_env"]
         server_env.loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(self.quire_template_dir), server_env.loader])
         return settings
+
+    def versioned_urls(self, page_config: dict, base_url: str, **_: Any) -> dict:
+        """Voilà's page_config_hook: its scripts from a versioned path, Quire's stylesheets with their hash.
+
+        Both are then cached by browsers for a year (:mod:`quire.serve.assets`); a new
+        version of either comes with a new URL.
+        """
+        page_config["fullStaticUrl"] = url_path_join(base_url, f"voila/static/v-{self.static_version}")
+        page_config["quireStylesheets"] = {
+            "report.css": file_version(Path(self.quire_static_dirs[1]) / "report.css"),
+            "app.css": file_version(Path(self.quire_static_dirs[0]) / "app.css")}
+        return page_config
 
     def init_handlers(self) -> list:
         kept = []
@@ -259,6 +282,8 @@ class QuireVoila(Voila):
         base = self.server_url or self.base_url
         ours = [
             (base, LandingHandler),
+            (url_path_join(base, f"voila/static/v-{self.static_version}/(.*)"), VersionedStaticHandler,
+             {"paths": self.static_paths, "default_filename": "index.html"}),
             (f"{base}archive/(.*)", ArchiveHandler),
             (f"{base}quire/(brand\\.css|brand-logo)", BrandHandler),
             (f"{base}quire/static/(.*)", QuireStaticHandler, {"path": self.quire_static_dirs[0]}),
