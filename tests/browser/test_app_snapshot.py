@@ -77,6 +77,8 @@ def test_the_first_chart_is_in_the_html_of_a_preheated_app(server, app):
     assert parsed.charts[0].startswith("data:image/svg+xml;base64,")
     # The live output (Voilà's JSON) no longer carries the snapshot a second time.
     assert html.count("q-app-snapshot-output") == 1
+    # No CDN named in the page: neither Font Awesome's links nor nbconvert's Mermaid loader.
+    assert "cdn.jsdelivr.net" not in html and "cdnjs.cloudflare.com" not in html
 
 
 def test_client_facing_mode_snapshot_shows_the_pinned_client_only(client_server):
