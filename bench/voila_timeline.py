@@ -4,9 +4,9 @@ Two ``quire serve`` run side by side on the same warehouse: one from the code of
 (exported with ``git archive`` to a temporary folder; its ``lib/`` comes first on the Python
 path of the server and of its kernels) and one from this checkout. Every app is visited in
 turn on each server, ``visits`` rounds, each round a new visitor (fresh browser context) and
-a returning one (the context of that server's earlier visits); before each visit every pool
-has refilled, so that a visit meets an idle server with a preheated app, as a real visitor
-arriving later would.
+a returning one (the context of that server's earlier visits); before each visit the app's
+pool has refilled, so that every visit meets a preheated app (other pools may be refilling:
+the two servers are visited in turn, app by app, so both see the same background work).
 
 What a visit records comes from the page itself (an init script), in ms since navigation:
 DOMContentLoaded and load (Navigation Timing), the kernel websocket open (a ``WebSocket``
@@ -131,9 +131,9 @@ class Config:
         self.returning = None
         self.results: dict[tuple[str, str], list[dict]] = {}
 
-    def rendered(self) -> bool:
-        """Every pool refilled: each app rendered once at start and once more after each of its visits."""
-        return all(self.serve.filled(app) >= 1 + self.visits[app] for app in self.apps)
+    def rendered(self, app: str | None = None) -> bool:
+        """The pool of ``app`` (of every app) refilled: rendered once at start and once more after each visit."""
+        return all(self.serve.filled(a) >= 1 + self.visits[a] for a in ([app] if app else self.apps))
 
 
 def new_context(browser):
@@ -165,10 +165,10 @@ def run_visit(browser, config: Config, app: str, kind: str, throttle: float, fir
           file=sys.stderr, flush=True)
 
 
-def wait_idle(configs: list[Config], timeout: float = 180) -> None:
-    """Until every pool of every server has refilled (bounded)."""
+def wait_idle(configs: list[Config], app: str | None = None, timeout: float = 180) -> None:
+    """Until the pools of ``app`` (of every app) on every server have refilled (bounded)."""
     deadline = time.monotonic() + timeout
-    while not all(c.rendered() for c in configs):
+    while not all(c.rendered(app) for c in configs):
         if time.monotonic() > deadline:
             state = "; ".join(f"{c.name}: " + ", ".join(f"{a} {c.serve.filled(a)}/{1 + c.visits[a]}" for a in c.apps)
                               for c in configs)
@@ -230,7 +230,7 @@ def compare(warehouse: str, baseline: str, apps: list[str], visits: int, throttl
                 for kind in ("new", "returning"):
                     for app in apps:
                         for c in configs:
-                            wait_idle(configs)
+                            wait_idle([c], app)
                             run_visit(browser, c, app, kind, throttle, first_round=round_ == 0)
         finally:
             for c in configs:

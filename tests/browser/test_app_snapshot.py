@@ -144,6 +144,9 @@ def test_static_files_are_compressed_and_versioned_ones_cached(server):
     assert "immutable" in script.getheader("Cache-Control")
     assert _get(server, f"{static}/voila.js").getheader("Content-Encoding") is None  # no gzip asked, none sent
     assert _get(server, "/voila/static/v-0000000000000000/voila.js").status == 404  # another version: not served
+    for escape in ("/../../../../../../etc/passwd", "/..%2f..%2f..%2f..%2fetc%2fpasswd", "/nosuch.js", "/"):
+        response = _get(server, static + escape, gzip=True)
+        assert response.status == 404 and b"root:" not in response.body, escape
     css = re.search(r'href="(/quire/static/app\.css\?v=[0-9a-f]{16})"', html).group(1)
     assert "immutable" in _get(server, css, gzip=True).getheader("Cache-Control")
     assert _get(server, "/quire/static/app.css", gzip=True).getheader("Cache-Control") == "no-cache"

@@ -10,6 +10,10 @@ extension, whose kernel websocket accepts ``execute_request``) with
   ``/archive/<report>/<day>/<run>/report.{html,pdf}`` (a succeeded run's report files
   only, no link followed: :mod:`quire.serve.archive`) and ``/quire/...`` (stylesheets,
   brand logo); Voilà's static and template files answer 404, never 500, for what is not there;
+* a preheated app's page that shows the computed app at once: the app's display carries its
+  HTML snapshot, which the template serves in the page and the live widget replaces; static
+  files gzip-compressed once, Voilà's scripts from a versioned path and cached by browsers
+  (:mod:`quire.serve.assets`); a kernel handed to a page is not culled before the page connects;
 * token authentication on by default, the token kept out of the log (:mod:`quire.serve.logs`)
   and out of the start line unless it was generated for a terminal; preheated kernels (a pool per app) and culling of
   idle kernels — a closed page does not free its kernel (voila#1458), the culler does
