@@ -59,12 +59,23 @@ VOID = {"img", "br", "hr", "input", "meta", "link", "source", "wbr", "col", "are
 
 
 def _page_html(server, app: str) -> tuple[str, str]:
-    """The served HTML of an app page (a raw GET, no script run) and the kernel it was given."""
-    response = server.get(f"/voila/render/{app}.ipynb")
+    """The served HTML of an app page (raw GETs, no script run: signed in with the token, then by the
+    cookie the server set) and the kernel it was given."""
+    response = _get(server, f"/voila/render/{app}.ipynb?token={server.token}")
+    if response.status == 302:
+        cookies = "; ".join(c.split(";")[0] for c in response.headers.get_all("Set-Cookie"))
+        response = _get(server, response.getheader("Location"), cookie=cookies)
     assert response.status == 200
     html = response.body.decode()
     config = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', html, re.S)
     return html, json.loads(config.group(1))["kernelId"]
+
+
+def _wait_for(predicate, what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert predicate(), f"{what} within {timeout:.0f} s"
 
 
 @pytest.mark.parametrize("app", APPS)
@@ -121,15 +132,30 @@ def test_a_kernel_handed_to_a_page_starts_its_idle_time_then(client_server):
     def refilled() -> bool:  # the kernel waiting in the pool has rendered, and gone idle, before the request
         text = client_server.log.read_text()
         return text.count("[quire] ClientApp ready") > text.count("Using pre-heated kernel")
-    deadline = time.monotonic() + 120
-    while not refilled() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert refilled(), "the client app's pool did not refill within 120 s"
+    _wait_for(refilled, "the client app's pool did not refill")
     handed = datetime.now(timezone.utc)
     _, kernel_id = _page_html(client_server, "client")
     assert f"Using pre-heated kernel: {kernel_id}" in settled_log(client_server)
     model = json.loads(client_server.get(f"/api/kernels/{kernel_id}").body)
     assert datetime.fromisoformat(model["last_activity"]) >= handed
+
+
+def test_a_token_in_an_app_url_reaches_no_kernel(client_server):
+    """Voilà gives a page's URL to the kernel refilling the pool (VOILA_REQUEST_URL): it must hold no token."""
+    import psutil
+
+    def renders() -> int:
+        return client_server.log.read_text().count("[quire] ClientApp ready")
+    before = renders()
+    signed_in = _get(client_server, f"/voila/render/client.ipynb?token={client_server.token}&x=1")
+    assert signed_in.status == 302 and signed_in.getheader("Location") == "/voila/render/client.ipynb?x=1"
+    _page_html(client_server, "client")  # signs in with ?token=, as a stakeholder's link does
+    _wait_for(lambda: renders() > before, "the pool did not refill")
+    kernels = [p for p in psutil.Process(client_server.process.pid).children(recursive=True)
+               if "ipykernel" in " ".join(p.cmdline())]
+    assert kernels
+    for kernel in kernels:
+        assert client_server.token.encode() not in open(f"/proc/{kernel.pid}/environ", "rb").read()
 
 
 def test_static_files_are_compressed_and_versioned_ones_cached(server):
@@ -156,11 +182,14 @@ def test_static_files_are_compressed_and_versioned_ones_cached(server):
     assert entry.getheader("Content-Encoding") == "gzip"
 
 
-def _get(server, path: str, gzip: bool = False):
+def _get(server, path: str, gzip: bool = False, cookie: str | None = None):
     import http.client
 
     conn = http.client.HTTPConnection(server.host, server.port, timeout=30)
-    conn.request("GET", path, headers={"Accept-Encoding": "gzip"} if gzip else {})
+    headers = {"Accept-Encoding": "gzip"} if gzip else {}
+    if cookie:
+        headers["Cookie"] = cookie
+    conn.request("GET", path, headers=headers)
     response = conn.getresponse()
     response.body = response.read()
     conn.close()

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from jupyter_server.auth.decorator import allow_unauthenticated
@@ -84,6 +85,10 @@ class ServeOptions:
 class QuireRenderHandler(TornadoVoilaHandler):
     """Voilà's render handler restricted to the apps this server serves (a 404 for any other path).
 
+    A request that signs in with ``?token=`` is sent to the same URL without it (the login
+    cookie is set): Voilà hands a page's URL to kernels, in the environment of the kernel
+    that refills the pool (``VOILA_REQUEST_URL``) or of one it starts for the page.
+
     A preheated kernel handed to a page has its idle time restarted: it may have waited in
     its pool for longer than the cull timeout, and the culler, which spares kernels only
     while they are in a pool, would otherwise shut it down in the second before the page's
@@ -93,6 +98,10 @@ class QuireRenderHandler(TornadoVoilaHandler):
     async def get(self, path: str | None = None) -> None:
         if path not in self.settings["quire"]["notebooks"]:
             raise web.HTTPError(404)
+        if "token" in self.request.query_arguments and self.current_user:
+            kept = [(k, v.decode()) for k, values in self.request.query_arguments.items() if k != "token"
+                    for v in values]
+            return self.redirect(self.request.path + (f"?{urlencode(kept)}" if kept else ""))
         waiting = self._preheated_kernels()
         try:
             return await super().get(path)
