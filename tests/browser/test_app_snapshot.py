@@ -176,8 +176,9 @@ def test_static_files_are_compressed_and_versioned_ones_cached(server):
     css = re.search(r'href="(/quire/static/app\.css\?v=[0-9a-f]{16})"', html).group(1)
     assert "immutable" in _get(server, css, gzip=True).getheader("Cache-Control")
     assert _get(server, "/quire/static/app.css", gzip=True).getheader("Cache-Control") == "no-cache"
-    hashed = next(e["load"] for e in config["federated_extensions"] if e["name"] == "@jupyter-widgets/jupyterlab-manager")
-    entry = _get(server, f"/voila/labextensions/@jupyter-widgets/jupyterlab-manager/{hashed}", gzip=True)
+    manager = "@jupyter-widgets/jupyterlab-manager"
+    hashed = next(e["load"] for e in config["federated_extensions"] if e["name"] == manager)
+    entry = _get(server, f"/voila/labextensions/{manager}/{hashed}", gzip=True)
     assert entry.status == 200 and "immutable" in entry.getheader("Cache-Control")
     assert entry.getheader("Content-Encoding") == "gzip"
 

@@ -210,11 +210,13 @@ class App:
                       for label, value in p.options)
             + "</select></div>"
             for p in self.pickers.values())
+        def html_widget(name: str, value: str) -> str:  # an HTML widget's two nested boxes
+            return f'<div class="q-app-snapshot-{name}"><div class="q-app-snapshot-content">{value}</div></div>'
+
         return (f'<div class="q-app-snapshot" aria-busy="true"><div class="q-app-snapshot-controls">{pickers}'
-                f'<div class="q-app-snapshot-status"><div class="q-app-snapshot-content">{self.status.value}</div></div></div>'
+                f'{html_widget("status", self.status.value)}</div>'
                 f'<div class="q-app-snapshot-message">{self.message.value}</div>'
-                f'<div class="q-app-snapshot-output"><div class="q-app-snapshot-content">{self.output.value}</div></div>'
-                '</div>')
+                f'{html_widget("output", self.output.value)}</div>')
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> tuple[dict[str, Any], dict[str, Any]]:
         """The widget, and as ``text/html`` its snapshot (marked so, for the Voilà template to serve at once).

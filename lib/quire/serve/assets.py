@@ -74,7 +74,8 @@ class CompressedStatic:
         if self.absolute_path is None:
             return None
         stat = os.stat(self.absolute_path)
-        if self.get_content_type() not in COMPRESSIBLE or stat.st_size < MIN_COMPRESSED_SIZE:  # type: ignore[attr-defined]
+        compressible = self.get_content_type() in COMPRESSIBLE  # type: ignore[attr-defined]
+        if not compressible or stat.st_size < MIN_COMPRESSED_SIZE:
             return await super().get(path, include_body)  # type: ignore[misc]
         self._gzip_body = _gzipped(self.absolute_path, stat.st_mtime_ns, stat.st_size)
         self.modified = self.get_modified_time()  # type: ignore[attr-defined]
@@ -132,7 +133,8 @@ class VersionedStylesheet:
     def set_extra_headers(self, path: str) -> None:
         requested = self.get_argument("v", None)  # type: ignore[attr-defined]
         current = file_version(self.absolute_path)  # type: ignore[attr-defined]
-        self.set_header("Cache-Control", IMMUTABLE if requested == current else "no-cache")  # type: ignore[attr-defined]
+        cache = IMMUTABLE if requested == current else "no-cache"
+        self.set_header("Cache-Control", cache)  # type: ignore[attr-defined]
 
     def get_cache_time(self, path: str, modified: Any, mime_type: str) -> int:
         return 0  # the Cache-Control header is set above; no Expires
