@@ -124,7 +124,7 @@ def for_brand(brand: Any, client: Mapping[str, Any] | None = None) -> Convention
 
     ``client`` is the client's warehouse row (a mapping or pandas Series) with the optional
     ``locale`` and ``currency`` columns; a missing or empty value keeps the brand's. A value
-    that is no locale or currency raises ValueError naming the client and the column.
+    that is no locale or currency raises :class:`~quire.errors.WarehouseError` naming the client and the column.
     """
     locale = getattr(brand, "locale", DEFAULT_LOCALE)
     currency = getattr(brand, "currency", DEFAULT_CURRENCY)
@@ -136,8 +136,10 @@ def for_brand(brand: Any, client: Mapping[str, Any] | None = None) -> Convention
             try:
                 parsed = parse_locale_tag(value) if column == "locale" else parse_currency_code(value)
             except ValueError as exc:
-                raise ValueError(f"client {client.get('slug') or client.get('name')!r}: column {column} of the "
-                                 f"clients table: {exc}") from None
+                from quire.errors import WarehouseError
+
+                who = client.get("slug") or client.get("name") or "of this run"
+                raise WarehouseError(f"client {who}: its {column} in the warehouse's clients table: {exc}") from None
             locale, currency = (parsed, currency) if column == "locale" else (locale, parsed)
     return Conventions(locale, currency)
 

@@ -22,6 +22,7 @@ from functools import cached_property
 
 import pandas as pd
 
+from quire import formatting
 from quire.chart_style import use_brand
 from quire.charts import client as charts
 from quire.config import get_settings
@@ -548,8 +549,17 @@ def build(client: str = "", period: str = "latest", url: str | None = None) -> C
     from quire.brand import load_brand
 
     data = load(client, period, url)
-    use_brand(load_brand(str(data.client["brand"])))
+    kit = load_brand(str(data.client["brand"]))
+    use_brand(kit)
+    formatting.use(client_conventions(kit, data.client, url))
     return ClientReport(data)
 
 
-__all__ = ["ClientData", "ClientReport", "build", "load", "resolve_client"]
+def client_conventions(kit, client: pd.Series, url: str | None = None) -> formatting.Conventions:
+    """The locale and currency of ``client``'s report: its own where the clients table sets them, else its brand's."""
+    with connection(url or get_settings().warehouse) as conn:
+        own = queries.client_conventions(conn, int(client["client_id"]))
+    return formatting.for_brand(kit, {**own, "slug": client["slug"]})
+
+
+__all__ = ["ClientData", "ClientReport", "build", "client_conventions", "load", "resolve_client"]

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from quire.charts import cohort as charts
+from quire import formatting
 from quire.chart_style import use_brand
 from quire.config import get_settings
 from quire.display import Callout, Glossary, KpiCards, ReportHeader, Section, Table
@@ -436,5 +437,7 @@ def build(period: str = "latest", granularity: str = "month", cohorts: int = 12,
     from quire.brand import load_brand
 
     check_parameters(granularity, cohorts, horizon, behaviour, activation_days)
-    use_brand(load_brand(brand))
+    kit = load_brand(brand)
+    use_brand(kit)
+    formatting.use(kit.conventions)  # figures and dates in the brand's locale and currency
     return CohortReport(load(period, granularity, cohorts, url), horizon, behaviour, activation_days)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from quire import metrics
 from quire.charts import executive as charts
+from quire import formatting
 from quire.chart_style import use_brand
 from quire.config import get_settings
 from quire.errors import EmptyDataError
@@ -381,5 +382,7 @@ def build(period: str = "latest", forecast_months: int = 6, brand: str = "quire"
     """Load the data for ``period`` and prepare the report; charts use ``brand``'s palette."""
     from quire.brand import load_brand
 
-    use_brand(load_brand(brand))
+    kit = load_brand(brand)
+    use_brand(kit)
+    formatting.use(kit.conventions)  # figures and dates in the brand's locale and currency
     return ExecutiveReport(load(period, url), forecast_months)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from quire import formatting
 from quire.chart_style import use_brand
 from quire.charts import experiment as charts
 from quire.charts.experiment import money, pct, pts, signed
@@ -779,5 +780,7 @@ def build(experiment: str = "checkout-redesign", level: float = 0.95, correction
     from quire.brand import load_brand
 
     check_parameters(level, correction)  # before touching the warehouse
-    use_brand(load_brand(brand))
+    kit = load_brand(brand)
+    use_brand(kit)
+    formatting.use(kit.conventions)  # figures and dates in the brand's locale and currency
     return ExperimentReport(load(experiment, url), level, correction)

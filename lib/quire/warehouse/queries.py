@@ -76,6 +76,28 @@ def client_by_slug(conn: Connection, slug: str) -> pd.Series | None:
     return None if frame.empty else frame.iloc[0]
 
 
+#: Optional columns of ``clients``: how a client's own reports write figures, overriding its brand kit.
+CLIENT_CONVENTIONS = ("locale", "currency")
+
+
+def client_conventions(conn: Connection, client_id: int) -> dict[str, str | None]:
+    """A client's own ``locale`` and ``currency``, each None when not set.
+
+    The columns are optional: a warehouse (or a view over the user's own tables) without
+    them gives None for both rather than an error.
+    """
+    present = {column["name"] for column in sa.inspect(conn).get_columns("clients")}
+    wanted = [name for name in CLIENT_CONVENTIONS if name in present]
+    found: dict[str, str | None] = dict.fromkeys(CLIENT_CONVENTIONS)
+    if wanted:
+        c = schema.clients
+        row = conn.execute(sa.select(*(c.c[name] for name in wanted)).where(c.c.client_id == client_id)).first()
+        if row is not None:
+            found.update({name: (str(value).strip() or None) if value is not None else None
+                          for name, value in zip(wanted, row, strict=True)})
+    return found
+
+
 def client_subscriptions(conn: Connection, client_id: int) -> pd.DataFrame:
     """One client's subscriptions: started_on, ended_on (``NaT`` while running), oldest first."""
     t = schema.subscriptions
