@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date, format_interval, format_skeleton
 
 from quire.formatting.conventions import DEFAULT_LOCALE, babel_locale, current
 from quire.formatting.numbers import MISSING
@@ -20,6 +20,7 @@ STYLES: dict[str, tuple[str, str]] = {
     "day": ("yMMMMd", "d MMMM y"),          # 5 November 2026
     "day_padded": ("yMMMMd", "dd MMMM y"),  # 05 November 2026 (the cover's "Generated" line)
     "day_month": ("MMMMd", "d MMMM"),       # 5 November
+    "day_month_short": ("MMMd", "d MMM"),   # 5 Nov
     "day_short": ("yMMMd", "d MMM y"),      # 5 Nov 2026
     "day_short_padded": ("yMMMd", "dd MMM y"),  # 05 Nov 2026
     "month": ("yMMMM", "MMMM y"),           # November 2026
@@ -55,6 +56,20 @@ def format_day(value: Any, style: str = "day") -> str:
     return format_skeleton(skeleton, day, locale=babel_locale(tag))
 
 
+def day_span(first: Any, last: Any) -> str:
+    """The days ``first`` to ``last`` without the year: "3–9 Nov", "28 Oct–3 Nov" (de-DE "3.–9. Nov."); one day "3 Nov"."""
+    a, b = _day(first), _day(last)
+    if a is None or b is None:
+        return MISSING
+    if a == b:
+        return format_day(a, "day_month_short")
+    tag = current().locale
+    if tag == DEFAULT_LOCALE:
+        start = str(a.day) if (a.year, a.month) == (b.year, b.month) else format_day(a, "day_month_short")
+        return f"{start}–{format_day(b, 'day_month_short')}"
+    return format_interval(a, b, "MMMd", locale=babel_locale(tag))
+
+
 def long_date(value: Any) -> str:
     """"5 November 2026" / "5. November 2026"."""
     return format_day(value, "day")
@@ -75,4 +90,4 @@ def quarter_year(value: Any) -> str:
     return format_day(value, "quarter")
 
 
-__all__ = ["STYLES", "format_day", "long_date", "month_year", "short_month_year", "quarter_year"]
+__all__ = ["STYLES", "format_day", "day_span", "long_date", "month_year", "short_month_year", "quarter_year"]

@@ -84,17 +84,16 @@ def client_conventions(conn: Connection, client_id: int) -> dict[str, str | None
     """A client's own ``locale`` and ``currency``, each None when not set.
 
     The columns are optional: a warehouse (or a view over the user's own tables) without
-    them gives None for both rather than an error.
+    them gives None for both rather than an error. ``select *`` finds out which the table has
+    in one query that DuckDB and PostgreSQL both answer.
     """
-    present = {column["name"] for column in sa.inspect(conn).get_columns("clients")}
-    wanted = [name for name in CLIENT_CONVENTIONS if name in present]
+    c = schema.clients
+    result = conn.execute(sa.select(sa.text("*")).select_from(c).where(c.c.client_id == client_id).limit(1))
+    row = result.mappings().first()
     found: dict[str, str | None] = dict.fromkeys(CLIENT_CONVENTIONS)
-    if wanted:
-        c = schema.clients
-        row = conn.execute(sa.select(*(c.c[name] for name in wanted)).where(c.c.client_id == client_id)).first()
-        if row is not None:
-            found.update({name: (str(value).strip() or None) if value is not None else None
-                          for name, value in zip(wanted, row, strict=True)})
+    for name in CLIENT_CONVENTIONS:
+        value = row.get(name) if row is not None else None
+        found[name] = str(value).strip() or None if value is not None else None
     return found
 
 
