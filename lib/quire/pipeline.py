@@ -270,11 +270,11 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
         # The tables' data beside the report (CSV each, one report.xlsx), linked from the HTML.
         step = "writing the data files"
         t = time.perf_counter()
-        data_files = [f.record() for f in write_data_files(report_tables(nb), staging,
-                                                            header_color=brand.colors.primary)]
+        with formatting.using(conventions):  # money columns, the cover's period and date as the run writes them
+            data_files = [f.record() for f in write_data_files(report_tables(nb), staging,
+                                                                header_color=brand.colors.primary)]
+            cover, generated = cover_defaults(spec, params), formatting.long_date(started, padded=True)
         timings["data_files"] = time.perf_counter() - t
-        with formatting.using(conventions):
-            cover, generated = cover_defaults(spec, params), formatting.format_day(started, "day_padded")
         meta = {"title": spec.title, **cover, **meta, "report_id": spec.id, "run_id": folder.run_id,
                 "generated": generated, "client": tenant.name if tenant else meta.get("client"),
                 # A run for a tenant is read by that client: the brand's client lines, never the internal ones.

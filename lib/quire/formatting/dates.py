@@ -70,9 +70,9 @@ def day_span(first: Any, last: Any) -> str:
     return format_interval(a, b, "MMMd", locale=babel_locale(tag))
 
 
-def long_date(value: Any) -> str:
-    """"5 November 2026" / "5. November 2026"."""
-    return format_day(value, "day")
+def long_date(value: Any, *, padded: bool = False) -> str:
+    """"5 November 2026" / "5. November 2026"; ``padded``: "05 November 2026" in en-US."""
+    return format_day(value, "day_padded" if padded else "day")
 
 
 def month_year(value: Any) -> str:

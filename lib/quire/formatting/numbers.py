@@ -208,6 +208,16 @@ def compact(value: Any, kind: str, *, decimals: int | None = None, scale_of: flo
     return _spaced(text, get_currency_symbol(code, locale)) if code else text
 
 
+def currency_affixes() -> tuple[str, str]:
+    """What the run's locale writes before and after a positive amount of its currency: ``("$", "")``, ``("", " €")``."""
+    conventions = current()
+    locale = babel_locale(conventions.locale)
+    pattern = _pattern(conventions.locale, "currency", 0)
+    symbol = get_currency_symbol(conventions.currency, locale)
+    prefix, suffix = (part[0].replace("¤", symbol) for part in (pattern.prefix, pattern.suffix))
+    return prefix, suffix
+
+
 def currency_symbol() -> str:
     """The run's currency symbol in its locale: ``$``, ``€``, ``£``, ``CHF``."""
     conventions = current()
@@ -215,4 +225,4 @@ def currency_symbol() -> str:
 
 
 __all__ = ["MISSING", "MINUS", "finite_or_none", "money", "percent", "number", "percentage_points", "score_points",
-           "significant", "exact", "compact", "compact_parts", "currency_symbol"]
+           "significant", "exact", "compact", "compact_parts", "currency_affixes", "currency_symbol"]

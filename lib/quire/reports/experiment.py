@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from quire import formatting
-from quire.formatting import long_date, number, percent, significant
+from quire.formatting import format_day, long_date, number, percent, significant
 from quire.chart_style import use_brand
 from quire.charts import experiment as charts
 from quire.charts.experiment import money, pct, pts, signed
@@ -373,7 +373,7 @@ class ExperimentReport:
         if end is None:
             return f"Since {_date(start)} (still running)"
         days = (end - start).days + 1
-        first = f"{start.day} {start:%B}" if start.year == end.year else _date(start)
+        first = format_day(start, "day_month") if start.year == end.year else _date(start)
         return f"{first} – {_date(end)} ({days} days)"
 
     def verdict(self) -> Section:
