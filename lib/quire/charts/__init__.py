@@ -14,8 +14,8 @@ headless_backend()  # Agg, or Jupyter's inline backend when a kernel uses it
 import matplotlib.pyplot as plt  # noqa: E402
 
 from quire.formatting import MINUS, compact  # noqa: E402
-from quire.formatting.axes import (MoneyFormatter, PercentStepFormatter, count_axis, money_axis,  # noqa: E402
-                                   percent_axis, step_decimals)
+from quire.formatting.axes import (MoneyFormatter, PercentStepFormatter, count_axis, date_axis,  # noqa: E402
+                                   money_axis, percent_axis, step_decimals)
 
 WIDE = (8.0, 3.4)
 HALF = (4.6, 3.2)
@@ -32,5 +32,5 @@ def palette() -> list[str]:
     return plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
 
-__all__ = ["WIDE", "HALF", "GOOD", "BAD", "NEUTRAL", "MINUS", "MoneyFormatter", "PercentStepFormatter", "count_axis",
+__all__ = ["WIDE", "HALF", "GOOD", "BAD", "NEUTRAL", "MINUS", "MoneyFormatter", "PercentStepFormatter", "count_axis", "date_axis",
            "money_axis", "percent_axis", "step_decimals", "short_money", "palette"]

@@ -15,7 +15,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from quire.chart_style import to_chart
 from quire.charts import BAD, palette, percent_axis
 from quire.display import Chart
-from quire.formatting import compact, number, percent
+from quire.formatting import compact, format_day, number, percent
 
 PREVIOUS = "#a3acb9"  # the previous period: context, not the story
 PANEL_MEASURES = {"views": "Views", "clicks": "Clicks", "engagements": "Engagements"}
@@ -78,7 +78,7 @@ def _time_axis(ax, current: pd.DataFrame, period_kind: str) -> None:
         # A year's 52 weekly points: mark where each month starts, in block units.
         start = pd.Timestamp(current["date"].iloc[0])
         months = pd.date_range(start, periods=12, freq="MS")
-        ax.set_xticks([1 + (m - start).days / 7 for m in months][::2], [f"{m:%b}" for m in months][::2])
+        ax.set_xticks([1 + (m - start).days / 7 for m in months][::2], [format_day(m, "month_abbr") for m in months][::2])
         ax.set_xlabel("Month", fontsize=8.5)
 
 

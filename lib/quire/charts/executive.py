@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from quire.chart_style import to_chart
-from quire.charts import BAD, GOOD, HALF, WIDE, money_axis, palette, percent_axis, short_money
+from quire.charts import BAD, GOOD, HALF, WIDE, date_axis, money_axis, palette, percent_axis, short_money
 from quire.display import Chart
 from quire.formatting import compact, month_year, number, percent
 
@@ -31,6 +31,7 @@ def mrr_trend(history: pd.Series, forecast: pd.DataFrame | None = None, *, highl
     if highlight is not None:
         ax.axvline(highlight, color="#999999", linewidth=0.8, linestyle=":")
     money_axis(ax)
+    date_axis(ax)
     ax.set_ylabel("MRR")
     ax.legend(loc="upper left", frameon=False)
     ax.margins(x=0.01)

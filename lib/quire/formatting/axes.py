@@ -14,7 +14,8 @@ import math
 import numpy as np
 from matplotlib.ticker import Formatter, FuncFormatter
 
-from quire.formatting.numbers import compact, compact_parts, money, number, percent
+from quire.formatting.dates import format_day
+from quire.formatting.numbers import compact, compact_parts, money, percent
 
 
 def step_decimals(step: float, most: int = 6) -> int:
@@ -70,25 +71,21 @@ class PercentStepFormatter(StepFormatter):
         return percent(value, self._decimals(value, scale=0.01))
 
 
-class NumberStepFormatter(StepFormatter):
-    """Plain number ticks with the decimals the step needs, optionally signed ("+0.5") and scaled (×100 for pts)."""
+class DateTickFormatter(Formatter):
+    """Date ticks the way matplotlib's concise formatter writes them, in the run's locale.
 
-    def __init__(self, scale: float = 1.0, *, signed: bool = False) -> None:
-        self.scale, self.signed = scale, signed
-
-    def __call__(self, value: float, pos: int | None = None) -> str:
-        return number(value * self.scale, self._decimals(value * self.scale), signed=self.signed)
-
-
-class SignedMoneyFormatter(StepFormatter):
-    """Money ticks of a difference axis, signed ("−$1", "$0", "+$0.50") unless ``signed`` is False."""
-
-    def __init__(self, *, signed: bool = True) -> None:
-        self.signed = signed
+    The year at each 1 January, the month's abbreviation at the first of any other month
+    ("Nov", "2027", "Mar"; de-DE "Mär", "Mai"), the day's number in between. Matplotlib's
+    own date formatters write month names in English whatever the report's locale.
+    """
 
     def __call__(self, value: float, pos: int | None = None) -> str:
-        decimals = self._decimals(value)
-        return money(value, 2 if decimals else 0, signed=self.signed)
+        from matplotlib.dates import num2date
+
+        day = num2date(value)
+        if day.day == 1:
+            return str(day.year) if day.month == 1 else format_day(day, "month_abbr")
+        return str(day.day)
 
 
 def _axis(ax, axis: str):
@@ -106,10 +103,14 @@ def percent_axis(ax, axis: str = "y", decimals: int | None = None) -> None:
     _axis(ax, axis).set_major_formatter(formatter)
 
 
+def date_axis(ax, axis: str = "x") -> None:
+    """Label a date axis in the run's locale (call after plotting: the locator stays matplotlib's)."""
+    _axis(ax, axis).set_major_formatter(DateTickFormatter())
+
+
 def count_axis(ax, axis: str = "y") -> None:
     """Format an axis of counts short: 950, 1.2k, 3.4M (in the locale's own abbreviations)."""
     _axis(ax, axis).set_major_formatter(FuncFormatter(lambda v, _pos: compact(v, "decimal")))
 
 
-__all__ = ["step_decimals", "StepFormatter", "MoneyFormatter", "PercentStepFormatter", "NumberStepFormatter",
-           "SignedMoneyFormatter", "money_axis", "percent_axis", "count_axis"]
+__all__ = ["step_decimals", "StepFormatter", "MoneyFormatter", "PercentStepFormatter", "DateTickFormatter", "money_axis", "percent_axis", "count_axis", "date_axis"]

@@ -25,6 +25,7 @@ STYLES: dict[str, tuple[str, str]] = {
     "day_short_padded": ("yMMMd", "dd MMM y"),  # 05 Nov 2026
     "month": ("yMMMM", "MMMM y"),           # November 2026
     "month_name": ("MMMM", "MMMM"),         # November
+    "month_abbr": ("MMM", "MMM"),           # Nov
     "month_short": ("yMMM", "MMM y"),       # Nov 2026
     "quarter": ("yQQQ", "QQQ y"),           # Q4 2026
 }
