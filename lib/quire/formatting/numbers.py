@@ -23,7 +23,7 @@ from typing import Any
 
 from babel.numbers import NumberPattern, get_currency_precision, get_currency_symbol, get_minus_sign_symbol, get_plus_sign_symbol
 
-from quire.formatting.conventions import babel_locale, current
+from quire.formatting.conventions import DEFAULT_LOCALE, babel_locale, current
 
 MISSING = "—"
 MINUS = "\u2212"  # the typographic minus of every report, chart and table
@@ -143,6 +143,26 @@ def exact(value: Any) -> str:
     return number(figure, 0 if isinstance(value, int) or text.endswith(".0") else min(decimals, 15))
 
 
+#: A figure in prose written the en-US way: "1,000", "2.5", "95%", "10.0%" (not a bare "2026", left as it is)
+_PROSE_FIGURE = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(%)?(?!\w)")
+
+
+def localise_figures(text: str) -> str:
+    """The figures of fixed prose written with en-US conventions ("1,000 views", "p < 0.05", "95%") rewritten
+    as the run writes figures ("1.000 views", "p < 0,05", "95 %" in de-DE); other text is left as it is."""
+    if current().locale == DEFAULT_LOCALE:
+        return text
+
+    def rewrite(found: re.Match) -> str:
+        whole, fraction, percent_sign = found.groups()
+        if "," not in whole and not fraction and not percent_sign:
+            return found[0]
+        value, decimals = float(whole.replace(",", "") + "." + (fraction or "0")), len(fraction or "")
+        return percent(value / 100, decimals) if percent_sign else number(value, decimals)
+
+    return _PROSE_FIGURE.sub(rewrite, text)
+
+
 # -- compact figures for chart labels --------------------------------------------------------
 
 @lru_cache(maxsize=256)
@@ -225,4 +245,4 @@ def currency_symbol() -> str:
 
 
 __all__ = ["MISSING", "MINUS", "finite_or_none", "money", "percent", "number", "percentage_points", "score_points",
-           "significant", "exact", "compact", "compact_parts", "currency_affixes", "currency_symbol"]
+           "significant", "exact", "localise_figures", "compact", "compact_parts", "currency_affixes", "currency_symbol"]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from quire.formatting import number, percent
+from quire.formatting import number, percent, significant
 
 from quire.metrics.engagement import ALPHA, TopContent, Totals, change, compare_days, ratio
 
@@ -313,7 +313,7 @@ def checks(ev: Evidence) -> list[tuple[str, str, str]]:
         best = platforms.sort_values(["conversion_rate", "clicks"], ascending=False).iloc[0]
         out.append(("Best-converting platform", f"{best['label']} {_rate(best['conversion_rate'])} of {number(best['clicks'])} clicks; "
                     f"all channels {_rate(cur.conversion_rate)}",
-                    f"{BEST_PLATFORM_LIFT:g} × all channels, beyond chance (from {MIN_CLICKS} clicks and {MIN_CONVERSIONS} conversions)"))
+                    f"{significant(BEST_PLATFORM_LIFT, 6)} × all channels, beyond chance (from {MIN_CLICKS} clicks and {MIN_CONVERSIONS} conversions)"))
     types = ev.by_type.loc[ev.by_type["previous_views"] >= MIN_TYPE_VIEWS] if ev.by_type is not None and prev is not None else pd.DataFrame()
     if not types.empty:
         out.append(("Content types", "; ".join(f"{r['label']} views {_moved(r['views'], r['previous_views'])}, engagement "

@@ -441,7 +441,7 @@ class ExperimentReport:
                          _relative(lift["rel_diff"], math.nan, math.nan), "of the control's rate"),
             "p_value": (Kpi("p_value", f"p-value ({self.adjustment}-adjusted)" if self.several else "p-value", p, "number",
                             direction="down_is_good"),
-                        p_text(p), f"{METRIC_LABELS[self.metric].lower()}; significant below {self.alpha:g}"),
+                        p_text(p), f"{METRIC_LABELS[self.metric].lower()}; significant below {significant(self.alpha, 6)}"),
             "mde": (Kpi("mde", "Minimum detectable effect", power.mde,
                         "percent" if self.metric == "conversion" else "currency"),
                     effect_text(power.mde, self.metric).lstrip("+") if power.mde is not None else "—",
@@ -471,7 +471,7 @@ class ExperimentReport:
         srm = a.srm
         rows = [{"Variant": _variant_label(v, v == a.control), "Planned share": percent(srm.expected[v] / srm.total, 1),
                  "Expected users": number(srm.expected[v]), "Users": number(n), "Actual share": percent(n / srm.total, 2),
-                 "Difference": f"{signed(n - srm.expected[v], 0)} ({signed(100 * (n - srm.expected[v]) / srm.expected[v], 1)}%)"}
+                 "Difference": f"{signed(n - srm.expected[v], 0)} ({percent((n - srm.expected[v]) / srm.expected[v], 1, signed=True)})"}
                 for v, n in srm.observed.items()]
         table = FormattedTable.figures(pd.DataFrame(rows), "Users per variant against the plan")
         # The test result is a callout, not the lead: it is the check a reader looks for (passed or not), and a
@@ -496,13 +496,13 @@ class ExperimentReport:
         """The SRM test in words, with the threshold it uses and why that is stricter than the effects' alpha."""
         srm = self.analysis.srm
         test = (f"chi-square test of the users per variant against the planned split: χ² = {number(srm.statistic, 2)}, "
-                f"p {('< 0.001' if srm.p_value < 0.001 else '= ' + p_text(srm.p_value))}")
+                f"p {'< ' + number(0.001, 3) if srm.p_value < 0.001 else '= ' + p_text(srm.p_value)}")
         if srm.mismatch:
-            return (f"The split does not match the plan ({test}, below the {srm.alpha:g} threshold): a difference "
+            return (f"The split does not match the plan ({test}, below the {significant(srm.alpha, 6)} threshold): a difference "
                     f"this large happens by chance less than {_once_in(srm.alpha)} experiments.")
-        why = (f"A mismatch is flagged only below p = {srm.alpha:g}, not at the effects' {self.alpha:g}: the check runs "
-               f"on every experiment, and at {self.alpha:g} it would raise a false alarm in one healthy experiment in "
-               f"{round(1 / self.alpha)}, while a real assignment fault gives a p-value far below {srm.alpha:g}.")
+        why = (f"A mismatch is flagged only below p = {significant(srm.alpha, 6)}, not at the effects' {significant(self.alpha, 6)}: the check runs "
+               f"on every experiment, and at {significant(self.alpha, 6)} it would raise a false alarm in one healthy experiment in "
+               f"{round(1 / self.alpha)}, while a real assignment fault gives a p-value far below {significant(srm.alpha, 6)}.")
         if self.srm_borderline:
             return (f"The split is close to the plan ({test}): an imbalance this large happens by chance in about "
                     f"{_chance(srm.p_value)} of experiments whose split is right. {why} If a rerun shows the same "
@@ -652,7 +652,7 @@ class ExperimentReport:
         mde = effect_text(p.mde, self.metric).lstrip("+") if p.mde is not None else "no attainable change"
         text = (f"With {number(p.n_control)} users in {self.analysis.control} and {number(p.n_treatment)} in {v}, the test detects "
                 f"a change in {metric} of at least {mde} with {percent(TARGET_POWER, 0)} probability: its minimum detectable "
-                f"effect (MDE) at alpha {self.alpha:g}.")
+                f"effect (MDE) at alpha {significant(self.alpha, 6)}.")
         if p.observed_effect is not None and p.mde is not None and not self.data.is_aa:
             size = "larger" if abs(p.observed_effect) >= p.mde else "smaller"
             text += f" The observed {effect_text(p.observed_effect, self.metric)} is {size} than the MDE."
@@ -710,11 +710,11 @@ class ExperimentReport:
         rows = [{"Treatment": r.variant, "Metric": METRIC_LABELS[r.metric] + (" (primary)" if r.metric == self.metric else ""),
                  "Difference": effect_text(r.diff, r.metric), "Raw p": p_text(r.p_value),
                  f"{self.adjustment}-adjusted p": p_text(r.p_adjusted),
-                 f"Significant at {self.alpha:g}": "yes" if r.significant else "no"}
+                 f"Significant at {significant(self.alpha, 6)}": "yes" if r.significant else "no"}
                 for f in frames for r in f.itertuples()]
         rows += [{"Treatment": v, "Metric": "Revenue per user, CUPED", "Difference": money(c.adjusted.diff),
                   "Raw p": p_text(c.adjusted.p_value), f"{self.adjustment}-adjusted p": p_text(c.p_adjusted),
-                  f"Significant at {self.alpha:g}": "yes" if c.p_adjusted < self.alpha else "no"}
+                  f"Significant at {significant(self.alpha, 6)}": "yes" if c.p_adjusted < self.alpha else "no"}
                  for v, c in ((v, a.cuped[v]) for v in self.treatments)]
         frame = pd.DataFrame(rows)
         table = FormattedTable(frame, caption=f"p-values before and after the {self.adjustment} correction",
