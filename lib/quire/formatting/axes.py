@@ -113,4 +113,5 @@ def count_axis(ax, axis: str = "y") -> None:
     _axis(ax, axis).set_major_formatter(FuncFormatter(lambda v, _pos: compact(v, "decimal")))
 
 
-__all__ = ["step_decimals", "StepFormatter", "MoneyFormatter", "PercentStepFormatter", "DateTickFormatter", "money_axis", "percent_axis", "count_axis", "date_axis"]
+__all__ = ["step_decimals", "StepFormatter", "MoneyFormatter", "PercentStepFormatter", "DateTickFormatter", "money_axis",
+           "percent_axis", "count_axis", "date_axis"]

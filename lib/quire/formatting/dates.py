@@ -58,7 +58,10 @@ def format_day(value: Any, style: str = "day") -> str:
 
 
 def day_span(first: Any, last: Any) -> str:
-    """The days ``first`` to ``last`` without the year: "3–9 Nov", "28 Oct–3 Nov" (de-DE "3.–9. Nov."); one day "3 Nov"."""
+    """The days ``first`` to ``last`` without the year: "3–9 Nov", "28 Oct–3 Nov" (de-DE "3.–9. Nov.").
+
+    One day alone is "3 Nov".
+    """
     a, b = _day(first), _day(last)
     if a is None or b is None:
         return MISSING

@@ -21,7 +21,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from babel.numbers import NumberPattern, get_currency_precision, get_currency_symbol, get_minus_sign_symbol, get_plus_sign_symbol
+from babel.numbers import (NumberPattern, get_currency_precision, get_currency_symbol, get_minus_sign_symbol,
+                           get_plus_sign_symbol)
 
 from quire.formatting.conventions import DEFAULT_LOCALE, babel_locale, current
 
@@ -179,7 +180,8 @@ def _compact(tag: str, kind: str, magnitude: float) -> tuple[int, NumberPattern 
         return 1, None
     key = max(reached, key=int)
     pattern = formats[key]
-    if pattern.pattern.count("0") == 0 or set(pattern.pattern) <= {"0"} or (kind == "currency" and "¤" not in pattern.pattern):
+    written_in_full = set(pattern.pattern) <= {"0"} or "0" not in pattern.pattern
+    if written_in_full or (kind == "currency" and "¤" not in pattern.pattern):
         return 1, None
     divisor = int(key) // 10 ** (pattern.pattern.count("0") - 1)
     house = copy.copy(pattern)
@@ -214,7 +216,8 @@ def compact(value: Any, kind: str, *, decimals: int | None = None, scale_of: flo
         return MISSING
     divisor, pattern = compact_parts(kind, figure if scale_of is None else scale_of)
     if pattern is None:
-        whole = decimals if decimals is not None else (0 if kind == "currency" or abs(figure) >= 10 or figure.is_integer() else 1)
+        small_fraction = kind != "currency" and abs(figure) < 10 and not figure.is_integer()
+        whole = decimals if decimals is not None else (1 if small_fraction else 0)
         return money(figure, whole, signed=signed) if kind == "currency" else number(figure, whole, signed=signed)
     conventions = current()
     scaled = figure / divisor
