@@ -36,7 +36,8 @@ GERMAN_MONEY = re.compile(r"(?<![\d.,])[+\u2212]?\d{1,3}(?:\.\d{3})*(?:,\d{2})?\
 ENGLISH_FIGURE = re.compile(r"(?<![\d.,])[1-9]\d{0,2}(?:,\d{3})+(?![\d,])|(?<![\d.])\d+\.\d{1,2}(?![\d.])|\d%")
 SVG = "{http://www.w3.org/2000/svg}"
 RUNS = {"executive": ["executive", "-p", "brand=kontor"], "experiment": ["experiment", "-p", "brand=kontor"],
-        "client": ["client", "-p", "client=riverton-realty"], "example": ["example", "-p", "brand=kontor"]}
+        "cohort": ["cohort", "-p", "brand=kontor"], "client": ["client", "-p", "client=riverton-realty"],
+        "example": ["example", "-p", "brand=kontor"]}
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from matplotlib.colors import LinearSegmentedColormap, to_rgb
 from quire.chart_style import to_chart
 from quire.charts import NEUTRAL, PercentStepFormatter, money_axis, palette
 from quire.display import Chart
-from quire.formatting import money, number, percent
+from quire.formatting import localise_figures, money, number, percent
 
 WIDTH = 8.0  # inches: full width of the A4 text column
 MAX_HEATMAP_HEIGHT = 5.6  # inches: beyond this the PDF would scale the chart (and its text) down
@@ -110,7 +110,7 @@ def retention_heatmap(rates: pd.DataFrame, sizes: pd.Series, granularity: str, *
     ax.tick_params(axis="x", rotation=0)
     return to_chart(fig, _heatmap_alt(rates, sizes, granularity, metric, meaning), caption=(
         f"{metric} by {granularity}ly signup cohort (rows, with their number of users) and "
-        f"{unit.lower()}s since signup (columns); {BLANK_NOTE}."))
+        f"{unit.lower()}s since signup (columns); {localise_figures(BLANK_NOTE)}."))
 
 
 def _heatmap_alt(rates: pd.DataFrame, sizes: pd.Series, granularity: str, metric: str, meaning: str) -> str:

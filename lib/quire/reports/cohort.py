@@ -328,12 +328,12 @@ class CohortReport:
                                          meaning=f"revenue in that {self.unit.lower()} as a share of the cohort's "
                                                  "base revenue")
         lead = (f"Each cohort's purchase revenue in each {self.unit.lower()} as a share of its revenue in its signup "
-                f"{self.unit.lower()}; above 100% the cohort spends more than when it joined.")
+                f"{self.unit.lower()}; above {percent(1, 0)} the cohort spends more than when it joined.")
         later = int((r.base_age > 0).sum())
         if later:
             lead += (f" {later} cohort{'s' if later > 1 else ''} bought nothing in the signup {self.unit.lower()}; "
                      f"{'their' if later > 1 else 'its'} base is the first {self.unit.lower()} with revenue, and the "
-                     f"{self.unit.lower()}s before it show 0%.")
+                     f"{self.unit.lower()}s before it show {percent(0, 0)}.")
         none = int(r.base.isna().sum())
         if none:
             lead += f" {none} cohort{'s have' if none > 1 else ' has'} no revenue yet: blank row{'s' if none > 1 else ''}."
