@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import threading
 from datetime import date, datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -20,6 +21,7 @@ from quire.formatting import (MINUS, Conventions, compact, format_change, format
                               month_year, number, percent, quarter_year, using)
 from quire.formatting.axes import MoneyFormatter, PercentStepFormatter
 
+ROOT = Path(__file__).resolve().parents[2]
 #: (locale, currency) of the runs these tests write in
 RUNS = [("en-US", "USD"), ("de-DE", "EUR"), ("fr-FR", "EUR"), ("en-GB", "GBP")]
 
@@ -252,3 +254,32 @@ def test_a_clients_own_conventions_override_its_brands():
 def test_every_locale_babel_knows_for_a_few_languages_loads():
     for tag in ("de-AT", "de-CH", "fr-CA", "es-ES", "pt-BR", "nl-NL", "sv-SE", "en-IN"):
         assert Conventions(tag, "EUR").babel == Locale.parse(babel(tag))
+
+
+# -- what reads a run back writes its figures as the run did ---------------------------------------
+
+def test_the_console_compares_figures_in_the_runs_conventions():
+    from quire.console.compare import Figure
+
+    german = Figure("mrr", "MRR", "currency", 13_200.0, 12_000.0, "up_is_good", [12_000.0, 13_200.0],
+                    Conventions("de-DE", "EUR"))
+    assert german.change == "+1.200\u00a0€ (+10,0\u00a0%)" and german.shown(13_200) == "13.200\u00a0€"
+    rate = Figure("nrr", "NRR", "percent", 1.043, 1.031, "up_is_good", [], Conventions("de-DE", "EUR"))
+    assert rate.change == "+1,2 pts"
+    assert Figure("mrr", "MRR", "currency", 13_200.0, 12_000.0, "up_is_good", []).change == "+$1,200 (+10.0%)"
+
+
+def test_the_report_email_writes_the_headline_as_the_run_did(tmp_path):
+    import json
+
+    from quire.catalog import load_catalog
+    from quire.delivery.compose import report_message
+
+    spec = load_catalog(ROOT / "reports.yaml").get("executive")
+    headline = [{"name": "mrr", "label": "MRR", "value": 13_071.0, "unit": "currency"},
+                {"name": "nrr", "label": "NRR", "value": 1.043, "unit": "percent"}]
+    (tmp_path / "run.json").write_text(json.dumps({"title": "Executive report", "period": "November 2026",
+                                                   "headline": headline, "locale": "de-DE", "currency": "EUR"}))
+    run = {"run_id": "r1", "output_folder": str(tmp_path), "client": None, "parameters": {}}
+    message = report_message(run, spec, "cfo@example.com")
+    assert "MRR: 13.071\u00a0€" in message.text and "NRR: 104,3\u00a0%" in message.text and "$" not in message.text
