@@ -167,6 +167,13 @@ def test_money_axis_shares_one_abbreviation_and_the_step_decimals(tag, code, exp
         assert MoneyFormatter().format_ticks(AXIS) == expected
 
 
+def test_smaller_ticks_of_a_shared_abbreviation_are_not_zero_padded():
+    assert MoneyFormatter().format_ticks([6_000, 8_000, 10_000, 12_000, 14_000]) == ["$6k", "$8k", "$10k", "$12k", "$14k"]
+    with using(Conventions("fr-FR", "EUR")):
+        assert MoneyFormatter().format_ticks([500_000, 1_000_000, 1_500_000]) == [
+            "0,5\u00a0M\u00a0€", "1,0\u00a0M\u00a0€", "1,5\u00a0M\u00a0€"]
+
+
 def test_money_axis_of_small_amounts_writes_cents_and_zero_unsigned():
     with using(Conventions("de-DE", "EUR")):
         assert MoneyFormatter().format_ticks([-2.5, 0.0, 2.5, 5.0]) == ["−2,50\u00a0€", "0\u00a0€", "2,50\u00a0€", "5,00\u00a0€"]

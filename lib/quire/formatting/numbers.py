@@ -185,6 +185,9 @@ def _compact(tag: str, kind: str, magnitude: float) -> tuple[int, NumberPattern 
         return 1, None
     divisor = int(key) // 10 ** (pattern.pattern.count("0") - 1)
     house = copy.copy(pattern)
+    # "¤00K" says how many digits numbers of this magnitude have, not a minimum: an axis that shares the
+    # abbreviation of its largest tick writes its smaller ticks "$6k", never "$06k".
+    house.int_prec = (1, house.int_prec[1])
     if locale.language == "en":
         house.prefix = tuple(p.replace(_THOUSANDS, "k") for p in pattern.prefix)
         house.suffix = tuple(s.replace(_THOUSANDS, "k") for s in pattern.suffix)
