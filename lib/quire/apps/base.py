@@ -26,6 +26,7 @@ from traitlets import TraitError
 
 from quire.display import Callout, Fragment
 from quire.errors import QuireError
+from quire.formatting import number
 from quire.periods import Period, add_months
 
 #: Environment variable that pins the client app to one client (``quire serve --client``).
@@ -183,7 +184,7 @@ class App:
         self.renders += 1
         self.last_seconds = time.perf_counter() - t0
         # The counter lets a browser (and the tests) tell one render from the next.
-        self.status.value = f'<span class="q-app-ready" data-render="{self.renders}">Updated in {self.last_seconds:.1f} s</span>'
+        self.status.value = f'<span class="q-app-ready" data-render="{self.renders}">Updated in {number(self.last_seconds, 1)} s</span>'
 
     def _changed(self, change: Mapping[str, Any]) -> None:
         self.message.value = ""
