@@ -93,7 +93,9 @@ def _clients(company: Company, resolve: Resolve, mapped: set[str]) -> sa.Select:
         _const(company.sector, "sector"), _const(company.plan, "plan"), _const(company.region, "region"),
         signup.label("signup_date"), _const(company.contact_email, "contact_email"),
         sa.cast(sa.null(), sa.String()).label("brand"), _const("active", "status"),
-        sa.cast(sa.null(), sa.Date()).label("churned_on"))
+        sa.cast(sa.null(), sa.Date()).label("churned_on"),
+        # No per-client locale or currency: the brand kit's apply.
+        sa.cast(sa.null(), sa.String()).label("locale"), sa.cast(sa.null(), sa.String()).label("currency"))
 
 
 def _experiments(resolve: Resolve) -> sa.Select:
