@@ -28,7 +28,13 @@ class Engine(ABC):
 
 
 class PapermillEngine(Engine):
+    """Papermill with a fresh Jupyter kernel per run (papermill's own nbclient engine)."""
+
     name = "papermill"
+
+    def _papermill_options(self) -> dict[str, Any]:
+        # The kernel listens on 127.0.0.1 only; its warning that TCP is unencrypted is noise on every run.
+        return {"extra_arguments": ["--IPKernelApp.log_level=ERROR"]}
 
     def execute(self, notebook, output, parameters, *, cwd, kernel_name, timeout, progress):
         import papermill
@@ -37,10 +43,7 @@ class PapermillEngine(Engine):
         try:
             return papermill.execute_notebook(
                 str(notebook), str(output), parameters=parameters, cwd=str(cwd), kernel_name=kernel_name,
-                progress_bar=progress, log_output=False, execution_timeout=timeout,
-                # The kernel listens on 127.0.0.1 only; its warning that TCP is unencrypted is noise on every run.
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],
-            )
+                progress_bar=progress, log_output=False, execution_timeout=timeout, **self._papermill_options())
         except PapermillExecutionError as exc:
             raise ExecutionError(
                 f"cell {exc.exec_count} raised {exc.ename}: {_first_line(exc.evalue)}",
@@ -51,7 +54,18 @@ class PapermillEngine(Engine):
                                  partial_notebook=str(output)) from None
 
 
-ENGINES: dict[str, type[Engine]] = {PapermillEngine.name: PapermillEngine}
+class InProcessEngine(PapermillEngine):
+    """Papermill executing the cells in this process (no kernel): for warm batch workers, see :mod:`quire.batch`."""
+
+    name = "inprocess"
+
+    def _papermill_options(self) -> dict[str, Any]:
+        from quire.batch.inprocess import ENGINE_NAME
+
+        return {"engine_name": ENGINE_NAME}
+
+
+ENGINES: dict[str, type[Engine]] = {PapermillEngine.name: PapermillEngine, InProcessEngine.name: InProcessEngine}
 
 
 def get_engine(name: str = "papermill") -> Engine:
