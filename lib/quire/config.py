@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     retry_limit: int = Field(default=3, ge=1, description="Attempts of a run that fails for a transient reason (first one included).")
     retry_base_seconds: float = Field(default=60.0, gt=0, description="First retry delay; doubles with each attempt.")
     lease_seconds: int = Field(default=60, ge=3, description="A scheduler that stops heartbeating loses the state database after this.")
+    pdf_renderer: str = Field(default="weasyprint", description="PDF renderer: auto (Chromium where installed), chromium or weasyprint.")
+    dask_scheduler: str | None = Field(default=None, description="Address of a Dask scheduler (tcp://host:8786) to run batches on; unset: local workers.")
     smtp_host: str | None = Field(default=None, description="SMTP server; unset means e-mail delivery is off.")
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_user: str | None = None
@@ -77,6 +79,18 @@ class Settings(BaseSettings):
     def warehouse(self) -> str:
         """The effective warehouse URL."""
         return self.warehouse_url or f"duckdb:///{self.default_warehouse_path}"
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """The ``QUIRE_*`` variables under which :func:`get_settings` in another process returns ``settings``."""
+    env = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        env[f"QUIRE_{name.upper()}"] = str(value)
+    return env
 
 
 @lru_cache(maxsize=1)

@@ -59,6 +59,10 @@ class RunRequest:
     parameters: dict[str, Any]
     plan: RunPlan | None = None
     engine: str = "inprocess"
+    #: Address of the Chromium print service of the batch (None: the renderer starts what it needs).
+    print_service: str | None = None
+    #: Tenant-free data the whole batch shares (see :mod:`quire.batch.shared`), keyed by what it was computed from.
+    shared: dict[tuple, Any] = field(default_factory=dict)
 
 
 def run_request(request: RunRequest, settings: Settings) -> Outcome:
@@ -68,6 +72,9 @@ def run_request(request: RunRequest, settings: Settings) -> Outcome:
     from quire.errors import ExecutionError, QuireError, RenderError, WarehouseError
     from quire.pipeline import prepare, run_plan
 
+    done = _already_published(settings, request)
+    if done is not None:
+        return done  # a re-run of a run that was published before its worker died: not a second copy
     try:
         plan = request.plan or prepare(request.report, request.parameters, settings)
         result = run_plan(plan, settings=settings, engine=request.engine, run_id=request.run_id)
@@ -83,6 +90,18 @@ def run_request(request: RunRequest, settings: Settings) -> Outcome:
                        error_type="OperationalError", transient=True)
     except QuireError as exc:
         return Outcome("failed", error=str(exc), error_type=type(exc).__name__)
+
+
+def _already_published(settings: Settings, request: RunRequest) -> Outcome | None:
+    import json
+
+    for folder in (settings.outputs_dir / request.report).glob(f"*/{request.run_id}"):
+        record = folder / "run.json"
+        if record.is_file():
+            data = json.loads(record.read_text(encoding="utf-8"))
+            return Outcome("succeeded", output_folder=str(folder), headline=data.get("headline", []),
+                           timings=data.get("timings", {}))
+    return None
 
 
 def _parked_notebook(settings: Settings, report: str, run_id: str) -> str | None:
@@ -146,9 +165,19 @@ def _child(request: RunRequest, settings: Settings, conn) -> None:
     """The run's process: its own session (so a timeout kills its tree), the run, the outcome to the parent."""
     os.setsid()
     die_with_parent()
-    from quire.config import get_settings
+    from quire.batch import shared
+    from quire.config import get_settings, settings_environment
+    from quire.pdf.chromium import SERVICE_ENV
 
-    get_settings.cache_clear()  # the warm server's settings may predate this run's environment
+    # The fork server's environment is the one it started with: this run's settings replace it,
+    # so that code reading get_settings() (the report modules do) sees exactly these.
+    for name in [k for k in os.environ if k.startswith("QUIRE_")]:
+        del os.environ[name]
+    os.environ.update(settings_environment(settings))
+    if request.print_service:
+        os.environ[SERVICE_ENV] = request.print_service
+    get_settings.cache_clear()
+    shared.install(request.shared)
     try:
         outcome = run_request(request, settings)
     except BaseException as exc:  # a bug: still an outcome, so the parent need not guess
