@@ -7,10 +7,19 @@ nothing here is read from files in the repository.
 from __future__ import annotations
 
 from functools import lru_cache
+import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
 
 #: The checkout this package lives in (``lib/quire`` -> repository root).
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +38,10 @@ class Settings(BaseSettings):
     execution_timeout: int = Field(default=600, ge=1, description="Seconds a single cell may run before the run fails.")
     # The scheduler service and delivery (issue 5); see scheduler/README.md.
     run_timeout: int = Field(default=3600, ge=1, description="Default wall-clock seconds of one scheduled run (kernel included).")
-    scheduler_workers: int = Field(default=2, ge=1, le=32, description="Runs executed at the same time by the scheduler.")
+    scheduler_workers: int = Field(default_factory=lambda: _cores(), ge=1, le=64,
+                                   description="Runs executed at the same time by the scheduler (default: one per core).")
+    engine: Literal["batch", "papermill"] = Field(
+        default="batch", description="batch: cells run in warm forked workers; papermill: a Jupyter kernel per run.")
     retry_limit: int = Field(default=3, ge=1, description="Attempts of a run that fails for a transient reason (first one included).")
     retry_base_seconds: float = Field(default=60.0, gt=0, description="First retry delay; doubles with each attempt.")
     lease_seconds: int = Field(default=60, ge=3, description="A scheduler that stops heartbeating loses the state database after this.")

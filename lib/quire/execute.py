@@ -57,7 +57,7 @@ class PapermillEngine(Engine):
 class InProcessEngine(PapermillEngine):
     """Papermill executing the cells in this process (no kernel): for warm batch workers, see :mod:`quire.batch`."""
 
-    name = "inprocess"
+    name = "batch"
 
     def _papermill_options(self) -> dict[str, Any]:
         from quire.batch.inprocess import ENGINE_NAME

@@ -12,7 +12,6 @@ the parent keeps only each run's small :class:`~quire.batch.runner.Outcome`.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,10 +36,9 @@ class Executor(Protocol):
 
 def default_workers() -> int:
     """One run per core this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
+    from quire.config import _cores
+
+    return _cores()
 
 
 def executor_for(settings: Settings) -> Executor:

@@ -58,7 +58,7 @@ class RunRequest:
     report: str
     parameters: dict[str, Any]
     plan: RunPlan | None = None
-    engine: str = "inprocess"
+    engine: str = "batch"
     #: Address of the Chromium print service of the batch (None: the renderer starts what it needs).
     print_service: str | None = None
     #: Tenant-free data the whole batch shares (see :mod:`quire.batch.shared`), keyed by what it was computed from.
@@ -82,7 +82,7 @@ def run_request(request: RunRequest, settings: Settings) -> Outcome:
                        timings={k: round(v, 3) for k, v in result.timings.items()})
     except (ExecutionError, RenderError) as exc:
         return Outcome("failed", error=str(exc), error_type=type(exc).__name__,
-                       partial_notebook=_parked_notebook(settings, request.report, request.run_id))
+                       partial_notebook=parked_notebook(settings, request.report, request.run_id))
     except WarehouseError as exc:  # the warehouse may be back in a minute
         return Outcome("failed", error=str(exc), error_type=type(exc).__name__, transient=True)
     except sa.exc.OperationalError as exc:
@@ -104,7 +104,8 @@ def _already_published(settings: Settings, request: RunRequest) -> Outcome | Non
     return None
 
 
-def _parked_notebook(settings: Settings, report: str, run_id: str) -> str | None:
+def parked_notebook(settings: Settings, report: str, run_id: str) -> str | None:
+    """Where a failed run's partial notebook was parked, if anywhere."""
     from quire.archive import FAILED_DIR
 
     found = sorted((settings.outputs_dir / FAILED_DIR / report).glob(f"*/{run_id}/report.ipynb"))
@@ -174,6 +175,9 @@ def _child(request: RunRequest, settings: Settings, conn) -> None:
     for name in [k for k in os.environ if k.startswith("QUIRE_")]:
         del os.environ[name]
     os.environ.update(settings_environment(settings))
+    # The run id in the process title and environment: `ps` shows which run a process is, and start-up
+    # recovery (and the tests) can tell a run's process and whatever it starts (a kernel inherits the variable).
+    _name_process(request)
     if request.print_service:
         os.environ[SERVICE_ENV] = request.print_service
     get_settings.cache_clear()
@@ -185,6 +189,28 @@ def _child(request: RunRequest, settings: Settings, conn) -> None:
                           partial_notebook=None)
     conn.send(outcome)
     conn.close()
+
+
+#: Environment variable holding the run id in a run's process and everything it starts.
+RUN_ENV = "QUIRE_RUN_ID"
+
+
+def _name_process(request: RunRequest) -> None:
+    os.environ[RUN_ENV] = request.run_id
+    try:
+        from setproctitle import setproctitle
+
+        setproctitle(f"quire-run {request.run_id} {request.report}")
+    except ImportError:
+        pass
+
+
+def is_run_process(pid: int, run_id: str) -> bool:
+    """Whether ``pid`` is the process of run ``run_id`` (by its title)."""
+    try:
+        return f"quire-run {run_id}" in " ".join(psutil.Process(pid).cmdline())
+    except psutil.Error:
+        return False
 
 
 _context_lock = threading.Lock()

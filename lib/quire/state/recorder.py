@@ -30,7 +30,7 @@ class Recording:
 @contextmanager
 def manual_run(plan) -> Iterator[Recording]:
     """Record one ``quire run`` of ``plan``: running now, then succeeded or failed with what it left."""
-    from quire.scheduler.child import partial_notebook
+    from quire.batch.runner import parked_notebook
     from quire.state import open_state
     from quire.state import runs as history
 
@@ -59,7 +59,7 @@ def manual_run(plan) -> Iterator[Recording]:
         yield rec
     except (ExecutionError, RenderError) as exc:
         finish("failed", error=str(exc), error_type=type(exc).__name__,
-               partial_notebook=partial_notebook(settings.outputs_dir, plan.spec.id, rec.run_id))
+               partial_notebook=parked_notebook(settings, plan.spec.id, rec.run_id))
         raise
     except KeyboardInterrupt:
         finish("cancelled", error="cancelled: interrupted by the user", error_type="KeyboardInterrupt")
