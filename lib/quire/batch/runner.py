@@ -166,6 +166,9 @@ def _child(request: RunRequest, settings: Settings, conn) -> None:
     """The run's process: its own session (so a timeout kills its tree), the run, the outcome to the parent."""
     os.setsid()
     die_with_parent()
+    # The run id in the process title and environment: `ps` shows which run a process is, and start-up
+    # recovery (and the tests) can tell a run's process and whatever it starts (a kernel inherits the variable).
+    _title_process(request)
     from quire.batch import shared
     from quire.config import get_settings, settings_environment
     from quire.pdf.chromium import SERVICE_ENV
@@ -175,9 +178,7 @@ def _child(request: RunRequest, settings: Settings, conn) -> None:
     for name in [k for k in os.environ if k.startswith("QUIRE_")]:
         del os.environ[name]
     os.environ.update(settings_environment(settings))
-    # The run id in the process title and environment: `ps` shows which run a process is, and start-up
-    # recovery (and the tests) can tell a run's process and whatever it starts (a kernel inherits the variable).
-    _name_process(request)
+    os.environ[RUN_ENV] = request.run_id
     if request.print_service:
         os.environ[SERVICE_ENV] = request.print_service
     get_settings.cache_clear()
@@ -195,8 +196,9 @@ def _child(request: RunRequest, settings: Settings, conn) -> None:
 RUN_ENV = "QUIRE_RUN_ID"
 
 
-def _name_process(request: RunRequest) -> None:
-    os.environ[RUN_ENV] = request.run_id
+def _title_process(request: RunRequest) -> None:
+    # Before anything touches the environment: setproctitle finds its room at its first call and
+    # silently gives up if the environment was moved.
     try:
         from setproctitle import setproctitle
 
