@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system demo test lab bench clean
+.PHONY: setup setup-test system system-test demo test lab bench clean
 
 # The virtualenv is rebuilt when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -16,10 +16,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The demo needs Pango and fonts; the tests also need poppler, Chromium, PostgreSQL and npm.
 system:
-	bash .ci/system-packages.sh
+	bash .ci/system-packages.sh demo
+
+system-test:
+	bash .ci/system-packages.sh test
+
+# axe-core for the accessibility checks of the browser tests (npm registry; test-only, git-ignored).
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund
 
 setup: system $(STAMP)
+
+setup-test: system-test $(STAMP) $(AXE)
 
 demo: setup
 	$(BIN)/quire validate
@@ -27,12 +38,15 @@ demo: setup
 	$(BIN)/quire run --all
 	@echo "Rendered reports are under $(CURDIR)/outputs/ (open the report.html or report.pdf of each run)."
 
-test: setup
+test: setup-test
 	$(BIN)/python -m pytest
 
 # JupyterLab on notebooks/, in the project's environment, against the demo warehouse.
+# Jupyter refuses to run as root (containers) unless told so.
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+LAB_ARGS ?=
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ROOT) $(LAB_ARGS)
 
 bench: setup
 	$(BIN)/python bench/run_vs_naive.py

@@ -1,15 +1,30 @@
 #!/usr/bin/env bash
-# Debian packages Quire needs at run time and in tests; installs only what is missing.
-#   libpango / fonts : WeasyPrint's text layout and the report fonts
-#   poppler-utils     : pdftoppm/pdftotext for the visual checks in the tests
-#   chromium          : the real browser of the Voila tests (driven by Playwright; never `playwright install`)
-#   postgresql        : a real server that the tests start on 127.0.0.1 for the production-database path
+# Debian packages Quire needs; installs only what is missing.
+#   .ci/system-packages.sh demo   what a report run needs (make demo, make lab)
+#   .ci/system-packages.sh test   that, plus what only the tests use (make test)
+#   add --print to list the packages of a mode instead of installing them
+#
+#   libpango / fonts : WeasyPrint's text layout and the report fonts                  (demo)
+#   poppler-utils     : pdftoppm/pdftotext, the tests' look at rendered PDFs as PNG pages and text      (test)
+#   chromium          : the real browser of the Voila tests (driven by Playwright; never `playwright install`)  (test)
+#   postgresql        : a real server that the tests start on 127.0.0.1 for the production-database path      (test)
+#   nodejs, npm       : installs axe-core (npm registry) for the browser tests' accessibility checks; only where
+#                       no npm exists (a Node.js that brings its own npm counts)                                   (test)
 set -euo pipefail
-packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils chromium postgresql)
+mode="${1:-demo}"
+print="${2:-}"
+packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
+case "$mode" in
+  demo) ;;
+  test) packages+=(poppler-utils chromium postgresql) ;;
+  *) echo "usage: $0 demo|test" >&2; exit 2 ;;
+esac
+if [ "$print" = "--print" ]; then printf '%s\n' "${packages[@]}"; exit 0; fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+[ "$mode" = test ] && { command -v npm >/dev/null 2>&1 || missing+=(nodejs npm); }
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing Debian packages: ${missing[*]}"
 sudo=""

@@ -58,9 +58,25 @@ class RunFolder:
         return self._move(self.published)
 
     def park_failed(self, reason: str) -> Path:
-        """Keep what the failed run produced (its partial notebook) under ``_failed`` with the reason."""
-        (self.staging / "FAILED.txt").write_text(reason.rstrip() + "\n", encoding="utf-8")
-        return self._move(self.failed)
+        """Keep what the failed run produced (its partial notebook) under ``_failed`` with the reason.
+
+        The folder is moved first (a rename needs no free space), then ``FAILED.txt`` is written.
+        On a full disk the failed run's rendered files are dropped to make room for the reason;
+        its notebook, the audit trail, stays.
+        """
+        target = self._move(self.failed)
+        text = reason.rstrip() + "\n"
+        try:
+            (target / "FAILED.txt").write_text(text, encoding="utf-8")
+        except OSError:
+            for path in target.iterdir():
+                if path.name not in ("report.ipynb", "FAILED.txt") and path.is_file():
+                    path.unlink()
+            try:
+                (target / "FAILED.txt").write_text(text, encoding="utf-8")
+            except OSError:
+                pass  # the reason is in the error message and, if it can be written, the run history
+        return target
 
     def _move(self, target: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,9 @@
 
 A kit is a folder ``templates/brands/<key>/`` holding ``brand.yaml`` and a logo file.
 Loading validates everything a renderer would otherwise trip over later: unknown keys,
-malformed colours, a missing logo and — because reports are read by people — text
+malformed colours, a missing logo, a logo that is not a regular file inside the kit (a
+symbolic link would pull any file into every report) or is larger than :data:`MAX_LOGO_BYTES`
+(512 KB: it is embedded in every HTML and PDF) and — because reports are read by people — text
 contrast (WCAG AA, 4.5:1) for body text on the background and for the white text the
 cover and headings put on the primary colour.
 
@@ -15,7 +17,9 @@ from __future__ import annotations
 
 import base64
 import colorsys
+import os
 import re
+import stat
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,7 @@ BRAND_FILE = "brand.yaml"
 MIN_CONTRAST = 4.5  # WCAG 2 AA for normal-size text
 WHITE = "#ffffff"
 LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+MAX_LOGO_BYTES = 512 * 1024  # embedded (base64) in every HTML and PDF: a logo, not a photograph
 DEFAULT_FONT_STACK = '"Helvetica Neue", Helvetica, Arial, "DejaVu Sans", sans-serif'
 
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -125,7 +130,8 @@ class Brand(BaseModel):
     key: str = Field(description="Folder name of the kit; what reports.yaml and the brand parameter name.")
     folder: Path = Field(description="The kit's folder (the logo path is relative to it).")
     name: str = Field(min_length=1, max_length=120, description="Display name, e.g. the agency's name.")
-    logo: str = Field(description="Logo file relative to the brand folder (SVG preferred; PNG/JPEG accepted).")
+    logo: str = Field(description="Logo file relative to the brand folder (SVG preferred; PNG/JPEG accepted): a "
+                                  "regular file inside the folder, not a symbolic link, at most 512 KB.")
     colors: BrandColors
     font_stack: str = Field(default=DEFAULT_FONT_STACK, description="CSS font-family list, best first.")
     cover_text: str = Field(default="", max_length=600, description="A sentence or two on the cover.")
@@ -199,10 +205,27 @@ class Brand(BaseModel):
         lines.append(f"  --q-font: {self.font_stack};")
         return ":root {\n" + "\n".join(lines) + "\n}"
 
+    def logo_bytes(self) -> bytes:
+        """The logo's content; a one-line :class:`ConfigError` unless it is a regular file of the kit's folder.
+
+        Every folder below the kit's and the file itself are opened without following a
+        symbolic link, and the size is checked on the opened file, so what is checked is
+        what is read. The kit's folder itself may be reached through a link (a shared
+        ``templates/``).
+        """
+        where = f"brand '{self.key}' ({self.folder / BRAND_FILE})"
+        try:
+            data = _read_kit_file(self.folder, Path(self.logo), MAX_LOGO_BYTES)
+        except _LogoProblem as problem:
+            raise ConfigError(f"{where}: logo {self.logo} {problem}", hint=problem.fix) from None
+        except OSError as exc:
+            raise ConfigError(f"{where}: cannot read logo {self.logo}: {exc.strerror or exc}") from None
+        return data
+
     def logo_data_uri(self) -> str:
         """The logo as a ``data:`` URI, so HTML and PDF carry it with no file beside them."""
         mime = LOGO_TYPES[self.logo_path.suffix.lower()]
-        data = self.logo_path.read_bytes()
+        data = self.logo_bytes()
         if mime == "image/svg+xml":
             from quire.display import sanitize_svg
 
@@ -213,6 +236,62 @@ class Brand(BaseModel):
     def public_dict(self) -> dict[str, Any]:
         """The kit as plain data (for templates and ``run.json``), without local paths."""
         return {**self.model_dump(exclude={"folder"}), "palette": self.palette}
+
+
+# -- the logo file --------------------------------------------------------------------------
+
+class _LogoProblem(Exception):
+    """Why a logo file cannot be used (completes "logo <name> …"), and how to fix it."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(problem)
+        self.fix = fix
+
+
+_COPY_IT = "copy the image file itself into the brand folder and name it in 'logo:'"
+
+
+def _open_in(folder_fd: int, name: str, flags: int, last: bool) -> int:
+    """Open ``name`` in the open folder without following a link; a :class:`_LogoProblem` says why not."""
+    try:
+        return os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder_fd)
+    except FileNotFoundError:
+        raise _LogoProblem("does not exist", "put the logo in the brand folder and name it in 'logo:'") from None
+    except OSError as exc:
+        try:  # O_NOFOLLOW fails with ELOOP on a link, ENOTDIR when a link stands for a folder on the way
+            linked = stat.S_ISLNK(os.stat(name, dir_fd=folder_fd, follow_symlinks=False).st_mode)
+        except OSError:
+            linked = False
+        if linked:
+            where = "is a symbolic link" if last else f"is reached through a symbolic link ({name}/)"
+            raise _LogoProblem(f"{where}; a logo must be a regular file inside the brand folder", _COPY_IT) from None
+        raise _LogoProblem(f"cannot be opened ({exc.strerror or exc})", _COPY_IT) from None
+
+
+def _read_kit_file(folder: Path, relative: Path, limit: int) -> bytes:
+    """Bytes of ``folder/relative``, every part below ``folder`` opened without following a link, at most ``limit``."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in relative.parts[:-1]:
+            child = _open_in(fd, part, os.O_RDONLY | os.O_DIRECTORY, last=False)
+            os.close(fd)
+            fd = child
+        # O_NONBLOCK: a FIFO named like a logo must not hang `quire run`.
+        file_fd = _open_in(fd, relative.parts[-1], os.O_RDONLY | os.O_NONBLOCK, last=True)
+    finally:
+        os.close(fd)
+    info = os.fstat(file_fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(file_fd)
+        raise _LogoProblem("is not a regular file", _COPY_IT)
+    with os.fdopen(file_fd, "rb") as handle:
+        data = handle.read(limit + 1)  # the size on disk may change after fstat: read no more than the limit
+    if max(info.st_size, len(data)) > limit:
+        size = max(info.st_size, len(data))
+        shown = f"{size / 1024:,.0f} KB" if size < 10 * 1024 * 1024 else f"{size / 1024 / 1024:,.1f} MB"
+        raise _LogoProblem(f"is {shown}, above the {limit // 1024} KB limit for a logo",
+                           f"export it smaller: an SVG, or a PNG/JPEG of at most {limit // 1024} KB")
+    return data
 
 
 # -- loading -------------------------------------------------------------------------------
@@ -263,8 +342,8 @@ _MAGIC = {".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": 
 
 
 def _check_logo_content(brand: Brand, source: Path) -> None:
-    """The logo file holds what its name says (a renamed file would render as a broken image)."""
-    data = brand.logo_path.read_bytes()[:4096]
+    """The logo file is one the kit may use and holds what its name says (a renamed file would render broken)."""
+    data = brand.logo_bytes()[:4096]
     suffix = brand.logo_path.suffix.lower()
     if suffix == ".svg":
         ok = b"<svg" in data
@@ -282,7 +361,7 @@ def load_brand(name: str, templates_dir: Path | str | None = None) -> Brand:
     ``templates_dir`` defaults to the configured one (``QUIRE_HOME/templates``). Every
     problem raises :class:`~quire.errors.ConfigError` with a message naming the file and
     the key: unknown brand (listing the available ones), YAML syntax (with the line),
-    unknown or missing keys, malformed colours, a missing logo, insufficient contrast.
+    unknown or missing keys, malformed colours, a missing, linked or oversized logo, insufficient contrast.
     """
     root = _brands_dir(templates_dir)
     available = list_brands(templates_dir)
@@ -314,13 +393,10 @@ def load_brand(name: str, templates_dir: Path | str | None = None) -> Brand:
         allowed = ", ".join(f for f in Brand.model_fields if f not in ("key", "folder"))
         hint = f"allowed keys: {allowed}" if "unknown key" in details else None
         raise ConfigError(f"brand '{name}' ({source}): {details}", hint=hint) from None
-    if not brand.logo_path.is_file():
-        raise ConfigError(f"brand '{name}' ({source}): logo file {brand.logo_path} does not exist",
-                          hint="put the logo in the brand folder and name it in 'logo:'")
     _check_logo_content(brand, source)
     _check_contrast(brand, source)
     return brand
 
 
 __all__ = ["Brand", "BrandColors", "load_brand", "list_brands", "contrast_ratio", "adjust_for_contrast", "mix",
-           "relative_luminance", "MIN_CONTRAST"]
+           "relative_luminance", "MIN_CONTRAST", "MAX_LOGO_BYTES"]

@@ -1,7 +1,9 @@
 """The ``quire`` command.
 
 Every :class:`QuireError` ends the command with one line on stderr and its exit code
-(2 for a user's mistake in parameters or configuration); a traceback means a bug.
+(2 for a user's mistake in parameters or configuration); a usage mistake (unknown
+command or option, missing argument, a value of the wrong type) prints the usage and
+one error line and exits 2. A traceback means a bug.
 """
 
 from __future__ import annotations
@@ -10,28 +12,19 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
-import click
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from quire.config import get_settings
-from quire.errors import QuireError
+from quire.errors import QuireError, describe_os_error
+from quire.terminal import err, error_line, out, run_label
 
 if TYPE_CHECKING:
     from quire.pipeline import RunPlan
 
 app = typer.Typer(help="Quire: parameterized notebooks rendered to branded HTML and PDF reports.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-warehouse_app = typer.Typer(help="Build or inspect the warehouse.", no_args_is_help=True)
-app.add_typer(warehouse_app, name="warehouse")
-# soft_wrap: paths and messages stay on one line whatever the terminal width (scripts grep them).
-# Piped or logged output has no terminal width; Rich would assume 80 columns and squeeze tables
-# into one letter per line, so it gets room for a run id, a path and an error side by side.
-_PIPED_WIDTH = 240
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else _PIPED_WIDTH)
-err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else _PIPED_WIDTH)
-
 
 @app.command("list")
 def list_reports() -> None:
@@ -41,7 +34,7 @@ def list_reports() -> None:
     catalog = load_catalog(get_settings().catalog_path)
     table = Table("report", "title", "notebook", "formats", "owner")
     for spec in catalog.reports.values():
-        table.add_row(spec.id, spec.title, spec.notebook, ", ".join(spec.formats), spec.owner)
+        table.add_row(*(Text(value) for value in (spec.id, spec.title, spec.notebook, ", ".join(spec.formats), spec.owner)))
     out.print(table)
 
 
@@ -52,7 +45,7 @@ def validate() -> None:
 
     problems = validate_project(get_settings())
     for problem in problems:
-        err.print(f"[red]✗[/red] {problem}", highlight=False)
+        err.print(Text.assemble(("✗", "red"), f" {problem}"), highlight=False)
     if problems:
         raise typer.Exit(2)
     out.print("[green]✓[/green] catalog, notebooks and brands are valid")
@@ -60,6 +53,7 @@ def validate() -> None:
 
 @app.command()
 def run(
+    ctx: typer.Context,
     report: Annotated[Optional[str], typer.Argument(help="Report id from reports.yaml.")] = None,
     param: Annotated[list[str], typer.Option("--param", "-p", help="name=value; repeat for several.")] = [],
     all_reports: Annotated[bool, typer.Option("--all", help="Run every report of the catalog with its defaults (per-client reports for every active client).")] = False,
@@ -69,104 +63,75 @@ def run(
     """Run a report now and publish it under outputs/."""
     from quire.catalog import load_catalog
     from quire.parameters import parse_assignments
-    from quire.pipeline import fan_out_clients, prepare
+    from quire.pipeline import ClientNotSubscribedError, fan_out_clients, prepare
 
     settings = get_settings()
     if all_reports == bool(report):
-        raise click.UsageError("give a REPORT or --all (not both)")
+        ctx.fail("give a REPORT or --all (not both)")
     if all_reports and (param or all_clients or clients):
-        raise click.UsageError("--all runs every report with its defaults; it takes no -p, --all-clients or --clients")
+        ctx.fail("--all runs every report with its defaults; it takes no -p, --all-clients or --clients")
     given = parse_assignments(param)
     catalog = load_catalog(settings.catalog_path)
     fan_out = all_clients or bool(clients)
     if fan_out and "client" in given:
-        raise click.UsageError("-p client=… names one client; --all-clients and --clients select many")
-    jobs: list[tuple[str, dict[str, str]]] = []
+        ctx.fail("-p client=… names one client; --all-clients and --clients select many")
+    jobs: list[tuple[str, dict[str, str], bool]] = []  # (report, parameters, one of a fan-out)
     for rid in list(catalog.reports) if all_reports else [report]:
         spec = catalog.get(rid)
         if fan_out and spec.fan_out != "clients":
-            raise click.UsageError(f"report {rid!r} does not run per client")
+            ctx.fail(f"report {rid!r} does not run per client")
         if spec.fan_out == "clients" and (fan_out or all_reports):
             selected = fan_out_clients(parse_assignments(clients), settings)
-            jobs += [(rid, {**given, "client": slug}) for slug in selected]
+            jobs += [(rid, {**given, "client": slug}, True) for slug in selected]
         else:
-            jobs.append((rid, given))
+            jobs.append((rid, given, False))
     # Every run is validated before the first one starts: a bad parameter stops all of them (exit 2, no output).
-    plans = [prepare(rid, given, settings) for rid, given in jobs]
-    failures = _run_plans(plans)
-    if failures:
+    # Only a client of a fan-out that was not subscribed in the period is left out, with a note.
+    plans = []
+    for rid, params, fanned in jobs:
+        try:
+            plans.append(prepare(rid, params, settings))
+        except ClientNotSubscribedError as exc:
+            if not fanned:
+                raise
+            err.print(Text(f"– {rid} · {params['client']}: left out, {exc}"), highlight=False)
+    if _run_plans(plans):
         raise typer.Exit(1)
 
 
 def _run_plans(plans: list[RunPlan]) -> int:
     """Run each plan in turn; one failing run does not stop the others. Returns the number of failures."""
     from quire.pipeline import run_plan
-    from quire.state.recorder import manual_run  # issue 5: manual runs go into the run history too
+    from quire.state.recorder import manual_run
 
-    summary = Table("report", "client", "status", "output / error", "seconds")
+    summary = Table("run", "status", "output / error", "seconds")
     for column in summary.columns:
         column.overflow = "fold"  # a path or an error cut short with … would be useless
     failures = 0
     for number, plan in enumerate(plans, start=1):
-        rid, client = plan.spec.id, plan.tenant.slug if plan.tenant else ""
-        label = rid + (f" · {client}" if client else "")
+        label = run_label(plan.spec.id, plan.params, {name: p.type for name, p in plan.spec.parameters.items()})
         if len(plans) > 1:
-            err.print(f"[bold]▶ {label}[/bold] ({number}/{len(plans)})", highlight=False)
+            err.print(Text.assemble((f"▶ {label}", "bold"), f" ({number}/{len(plans)})"), highlight=False)
         try:
-            with manual_run(plan) as recording:  # issue 5: records running, then succeeded/failed
+            with manual_run(plan) as recording:  # recorded as running, then succeeded or failed
                 result = recording.result = run_plan(plan, progress=sys.stderr.isatty(), run_id=recording.run_id)
         except QuireError as exc:
             if len(plans) == 1:
                 raise
             failures += 1
-            err.print(f"[red]✗[/red] {label}: {exc}", highlight=False)
-            summary.add_row(rid, client, "[red]failed[/red]", str(exc), "")
+            err.print(Text.assemble(("✗", "red"), f" {label}: {exc}"), highlight=False)
+            summary.add_row(Text(label), Text("failed", "red"), Text(str(exc)), "")
             continue
-        out.print(f"[green]✓[/green] {label} → {_relative(result.folder)}  ({result.timings.get('total', 0):.1f} s)", highlight=False)
+        seconds = f"{result.timings.get('total', 0):.1f}"
+        out.print(Text.assemble(("✓", "green"), f" {label} → {_relative(result.folder)}  ({seconds} s)"), highlight=False)
         for kind in ("html", "pdf"):
             if kind in result.files:
-                out.print(f"    {kind}: {_relative(result.files[kind])}", highlight=False)
-        summary.add_row(rid, result.client or "", "[green]ok[/green]", _relative(result.folder), f"{result.timings.get('total', 0):.1f}")
+                out.print(Text(f"    {kind}: {_relative(result.files[kind])}"), highlight=False)
+        summary.add_row(Text(label), Text("ok", "green"), Text(_relative(result.folder)), seconds)
     if len(plans) > 1:
         summary.title = f"{len(plans) - failures} of {len(plans)} runs succeeded"
         out.print(summary)
     return failures
-
-
-@app.command("clients")
-def list_clients() -> None:
-    """List the warehouse's clients (slug, sector, brand, status) for -p client=… and --clients."""
-    from quire.warehouse import queries
-    from quire.warehouse.engine import connection
-
-    with connection(get_settings().warehouse) as conn:
-        frame = queries.clients(conn)
-    table = Table("slug", "name", "sector", "plan", "region", "brand", "status")
-    for row in frame.itertuples():
-        table.add_row(row.slug, row.name, row.sector, row.plan, row.region, row.brand, row.status)
-    out.print(table)
-
-
-@warehouse_app.command("build")
-def warehouse_build(
-    scale: Annotated[str, typer.Option(help="tiny (tests), demo (quickstart) or large (benchmarks).")] = "demo",
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed builds the same data.")] = 7,
-) -> None:
-    """Generate the sample warehouse into the configured warehouse URL."""
-    from quire.warehouse.generator import SCALES
-    from quire.warehouse.load import build_warehouse
-
-    if scale not in SCALES:
-        raise click.BadParameter(f"{scale!r}; choose one of {', '.join(SCALES)}", param_hint="--scale")
-    settings = get_settings()
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    with err.status(f"building the {scale} warehouse…") as status:
-        stats = build_warehouse(settings.warehouse, scale=scale, seed=seed,
-                                progress=lambda msg: status.update(f"building the {scale} warehouse: {msg}"))
-    rows = sum(stats.rows.values())
-    size = f", {stats.size_bytes / 1e6:.1f} MB" if stats.size_bytes else ""
-    out.print(f"[green]✓[/green] {scale} warehouse: {rows:,} rows in {len(stats.rows)} tables, "
-              f"{stats.seconds:.1f} s{size} → {_redact(settings.warehouse)}", highlight=False)
 
 
 def _relative(path: Path) -> str:
@@ -174,13 +139,6 @@ def _relative(path: Path) -> str:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-def _redact(url: str) -> str:
-    """A URL safe to print: the password (if any) replaced."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 @app.command("serve")
@@ -206,35 +164,44 @@ def serve_apps(
 
     def announce(url: str) -> None:
         mode = f"client-facing mode for {client}" if client else "internal mode"
-        out.print(f"Quire apps ({mode}) at {url}", highlight=False)
+        out.print(Text(f"Quire apps ({mode}) at {url}"), highlight=False)
 
     serve(opts, get_settings(), announce=announce)
 
 
-# The scheduling service's commands (issue 5): quire scheduler, quire runs, quire deliver.
-from quire.cli_service import register as _register_service  # noqa: E402
+def _register_commands() -> None:
+    # The other command groups live in their own modules; they import the consoles from quire.terminal.
+    from quire.cli_brand import brand_app
+    from quire.cli_console import tokens_app
+    from quire.cli_service import register as register_service
+    from quire.cli_warehouse import register as register_warehouse
 
-_register_service(app)
+    register_warehouse(app)
+    register_service(app)
+    app.add_typer(brand_app, name="brand")
+    app.add_typer(tokens_app, name="tokens")  # console and API access
 
 
-# quire brand check|list (issue 4).
-from quire.cli_brand import brand_app  # noqa: E402
+_register_commands()
 
-app.add_typer(brand_app, name="brand")
 
 def main() -> None:
-    """Entry point: run the app, turning Quire's errors into one-line messages."""
+    """Entry point: run the app, turning Quire's errors and usage mistakes into short messages."""
     try:
         code = app(standalone_mode=False)  # returns the exit code of typer.Exit instead of raising it
     except QuireError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        error_line(str(exc))
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (click.Abort, KeyboardInterrupt):
+    except typer.TyperException as exc:  # typer's own (bundled click) usage errors: usage, then one error line
+        show = getattr(exc, "show", None)
+        show() if show else error_line(str(exc))
+        sys.exit(getattr(exc, "exit_code", 2))
+    except (typer.Abort, KeyboardInterrupt):
         err.print("aborted")
         sys.exit(130)
+    except OSError as exc:  # the machine's fault (a full disk, a missing permission), not a bug in Quire
+        error_line(describe_os_error(exc))
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 
 

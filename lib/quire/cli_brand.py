@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.text import Text
 
 from quire.brand import Brand, contrast_ratio, list_brands, load_brand
+from quire.terminal import out
 
 brand_app = typer.Typer(help="Check brand kits.", no_args_is_help=True)
 
@@ -97,9 +99,9 @@ def contrast_report(brand: Brand) -> tuple[list[str], list[str]]:
     return lines, warnings
 
 
-def render_sample(brand: Brand, folder: Path) -> tuple[Path, Path, int]:
-    """Render the sample report for ``brand`` into ``folder``; returns (html, pdf, pages)."""
-    from quire.render import pdf_page_count, render_html, render_pdf
+def render_sample(brand: Brand, folder: Path) -> tuple[Path, Path]:
+    """Render the sample report for ``brand`` into ``folder``; returns the paths of its HTML and PDF."""
+    from quire.render import render_html, render_pdf
 
     folder.mkdir(parents=True, exist_ok=True)
     html = render_html(sample_notebook(brand), brand=brand, meta=sample_meta(brand))
@@ -107,7 +109,7 @@ def render_sample(brand: Brand, folder: Path) -> tuple[Path, Path, int]:
     html_path, pdf_path = folder / "sample.html", folder / "sample.pdf"
     html_path.write_text(html, encoding="utf-8")
     pdf_path.write_bytes(pdf)
-    return html_path, pdf_path, pdf_page_count(pdf)
+    return html_path, pdf_path
 
 
 @brand_app.command("check")
@@ -117,32 +119,30 @@ def check(
                                                    "(default outputs/.quire/brand-check/NAME).")] = None,
 ) -> None:
     """Validate one brand kit and render a sample page in it (HTML and PDF)."""
-    from quire.cli import out
     from quire.config import get_settings
 
     settings = get_settings()
     brand = load_brand(name, settings.templates_dir)  # a QuireError becomes one line in quire.cli.main
-    out.print(f"[green]✓[/green] brand '{brand.key}' ({brand.name}) is valid: logo {brand.logo_path.name}, "
-              f"{len(brand.palette)} chart colours", highlight=False)
+    out.print(Text.assemble(("✓", "green"), f" brand '{brand.key}' ({brand.name}) is valid: logo {brand.logo_path.name}, "
+                            f"{len(brand.palette)} chart colours"), highlight=False)
     lines, warnings = contrast_report(brand)
     for line in lines:
-        out.print(f"    {line}", highlight=False)
+        out.print(Text(f"    {line}"), highlight=False)
     for warning in warnings:
-        out.print(f"[yellow]![/yellow] {warning}", highlight=False)
+        out.print(Text.assemble(("!", "yellow"), f" {warning}"), highlight=False)
     folder = output or settings.state_dir / "brand-check" / brand.key
-    html, pdf, pages = render_sample(brand, folder)
-    out.print(f"    sample html: {html}", highlight=False)
-    out.print(f"    sample pdf:  {pdf} ({pages} pages)", highlight=False)
+    html, pdf = render_sample(brand, folder)
+    out.print(Text(f"    sample html: {html}"), highlight=False)
+    out.print(Text(f"    sample pdf:  {pdf} ({pdf.stat().st_size / 1024:.0f} KB)"), highlight=False)
 
 
 @brand_app.command("list")
 def list_kits() -> None:
     """List the brand kits."""
-    from quire.cli import out
     from quire.config import get_settings
 
     for key in list_brands(get_settings().templates_dir):
-        out.print(key, highlight=False)
+        out.print(Text(key), highlight=False)
 
 
 __all__ = ["brand_app", "sample_notebook", "render_sample", "contrast_report"]

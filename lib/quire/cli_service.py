@@ -9,10 +9,13 @@ from datetime import datetime, timedelta
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
+from rich.console import Group
+from rich.padding import Padding
+from rich.text import Text
 
 from quire.config import get_settings
 from quire.errors import ParameterError
+from quire.terminal import KEY_TYPES, err, listing, out, run_label
 
 runs_app = typer.Typer(help="The run history: scheduled, retried and manual runs.", invoke_without_command=True)
 
@@ -60,36 +63,86 @@ def runs(
     client: Annotated[Optional[str], typer.Option(help="Only this client's runs (slug).")] = None,
     status: Annotated[Optional[str], typer.Option(help="queued, running, succeeded, failed, timed_out or cancelled.")] = None,
     since: Annotated[Optional[str], typer.Option(help="Created at or after: 2026-11-01, 2026-11-01T08:00 (UTC), 12h, 7d.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many rows, newest first.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many rows, newest first.")] = 50,
 ) -> None:
     """List runs, newest first; `quire runs show RUN_ID` gives one in full."""
-    from quire.cli import out
     from quire.state import open_state
     from quire.state import runs as history
+    from quire.state.recorder import reconcile_or_warn
     from quire.state.schema import RUN_STATUSES
 
     if ctx.invoked_subcommand:
         return
     if status and status not in RUN_STATUSES:
         raise ParameterError(f"--status {status!r}: use one of {', '.join(RUN_STATUSES)}")
-    rows = history.query(open_state(get_settings().state), report=report, client=client, status=status,
+    settings = get_settings()
+    engine = open_state(settings.state)
+    reconcile_or_warn(engine, settings)  # a `quire run` that died must not show as running forever
+    rows = history.query(engine, report=report, client=client, status=status,
                          since=_since(since) if since else None, limit=limit)
-    table = Table("run id", "report", "client", "trigger", "try", "status", "started", "output / error")
-    for column in table.columns:
-        column.overflow = "fold"
-    table.columns[0].no_wrap = True  # run ids are copied into `quire runs show`: never broken
+    out.print(runs_table(rows, _parameter_types()) if rows else "no runs match", highlight=False)
+
+
+def runs_table(rows: list[dict], types: dict[str, dict[str, str]]):
+    """The run history as a table that stays readable in a 100-column terminal.
+
+    Each run takes a few lines in the first column: its id (copied into `quire runs show`),
+    then which run it is (report, client or experiment, period) with its other parameters,
+    then its error if it failed. Status, start and trigger stay in narrow columns beside it,
+    so the eye can run down them. The output folder is left to `quire runs show`.
+    """
+    table = listing("run", "status", "started", "trigger", keep_whole=(1, 2, 3))
+    table.columns[0].max_width = 90  # a long error wraps instead of pushing the status off to the far right
     colour = {"succeeded": "green", "failed": "red", "timed_out": "red", "running": "yellow"}
     for r in rows:
-        shown = f"[{colour[r['status']]}]{r['status']}[/]" if r["status"] in colour else r["status"]
-        table.add_row(r["run_id"], r["report"], r["client"] or "", r["trigger"], str(r["attempt"]), shown,
-                      _fmt(r["started_at"] or r["created_at"]), r["output_folder"] or r["error"] or "")
-    out.print(table if rows else "no runs match", highlight=False)
+        params = dict(r["parameters"] or {})
+        kinds = types.get(r["report"], {})
+        label = run_label(r["report"], params, kinds)
+        others = _compact({k: v for k, v in params.items() if kinds.get(k) not in KEY_TYPES})
+        lines = [Text(r["run_id"], style="bold"), _indented(label + (f"  {others}" if others else ""))]
+        if r["error"]:
+            lines.append(_indented(r["error"], colour.get(r["status"], "")))
+        trigger = r["trigger"] + (f" {r['attempt']}" if r["attempt"] and r["attempt"] > 1 else "")
+        table.add_row(Group(*lines), Text(r["status"], colour.get(r["status"], "")),
+                      _fmt_short(r["started_at"] or r["created_at"]), Text(trigger))
+    return table
+
+
+def _indented(text: str, style: str = "") -> Padding:
+    # Wrapped lines keep the indent, so a run's details never look like the next run's id.
+    return Padding(Text(text, style=style), (0, 0, 0, 2))
+
+
+def _parameter_types() -> dict[str, dict[str, str]]:
+    """report -> parameter name -> type, from the catalog (empty if the catalog cannot be read: rows still list)."""
+    from quire.catalog import load_catalog
+    from quire.errors import QuireError
+
+    try:
+        catalog = load_catalog(get_settings().catalog_path)
+    except QuireError:
+        return {}
+    return {rid: {name: p.type for name, p in spec.parameters.items()} for rid, spec in catalog.reports.items()}
+
+
+def _compact(parameters: dict) -> str:
+    """``name=value`` pairs separated by spaces (long values cut), so a narrow column wraps between them."""
+    from quire.parameters import quoted
+
+    def shown(value) -> str:
+        text = str(value)
+        return text if len(text) <= 40 and text.isprintable() and " " not in text else quoted(value, 40)
+
+    return " ".join(f"{name}={shown(value)}" for name, value in parameters.items())
+
+
+def _fmt_short(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
 
 
 @runs_app.command("show")
 def runs_show(run_id: Annotated[str, typer.Argument(help="A run id from `quire runs`.")]) -> None:
     """Everything recorded about one run, and its deliveries."""
-    from quire.cli import out
     from quire.state import open_state
     from quire.state import runs as history
 
@@ -113,7 +166,6 @@ def deliver(
     retry: Annotated[bool, typer.Option("--retry", help="Also try again the e-mails that failed before.")] = False,
 ) -> None:
     """Send what the delivery outbox still holds (pending e-mails; with --retry also failed ones)."""
-    from quire.cli import err, out
     from quire.delivery.outbox import deliver_pending
     from quire.state import open_state, outbox
     from quire.state.lease import Lease
@@ -124,10 +176,11 @@ def deliver(
     engine = open_state(settings.state)
     revived = outbox.revive_failed(engine) if retry else 0
     result = deliver_pending(engine, settings, claimer=Lease(engine, name="deliver").holder)
+    # Recipients and reasons come from data: never read as Rich markup (a "[" in an address would raise).
     for line in result.sent:
-        out.print(f"[green]✓[/green] sent to {line}", highlight=False)
+        out.print(Text.assemble(("✓", "green"), f" sent to {line}"), highlight=False)
     for line in result.failed:
-        err.print(f"[red]✗[/red] {line}", highlight=False)
+        err.print(Text.assemble(("✗", "red"), f" {line}"), highlight=False)
     if not result:
         out.print("nothing to deliver" + (f" ({revived} failed e-mail(s) revived)" if revived else ""))
     if result.failed:

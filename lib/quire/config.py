@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     state_url: str | None = Field(default=None, description="SQLAlchemy URL of Quire's own state; default a SQLite file.")
     kernel_name: str = Field(default="python3", description="Jupyter kernel that executes the notebooks.")
     execution_timeout: int = Field(default=600, ge=1, description="Seconds a single cell may run before the run fails.")
-    # The scheduler service and delivery (issue 5); see scheduler/README.md.
+    # The scheduler service and delivery; see scheduler/README.md.
     run_timeout: int = Field(default=3600, ge=1, description="Default wall-clock seconds of one scheduled run (kernel included).")
     scheduler_workers: int = Field(default_factory=lambda: _cores(), ge=1, le=64,
                                    description="Runs executed at the same time by the scheduler (default: one per core).")
@@ -44,6 +44,7 @@ class Settings(BaseSettings):
         default="batch", description="batch: cells run in warm forked workers; papermill: a Jupyter kernel per run.")
     retry_limit: int = Field(default=3, ge=1, description="Attempts of a run that fails for a transient reason (first one included).")
     retry_base_seconds: float = Field(default=60.0, gt=0, description="First retry delay; doubles with each attempt.")
+    queue_poll_seconds: float = Field(default=3.0, gt=0, le=60, description="How often the scheduler looks for runs queued from the console and for paused schedules.")
     lease_seconds: int = Field(default=60, ge=3, description="A scheduler that stops heartbeating loses the state database after this.")
     pdf_renderer: str = Field(default="weasyprint", description="PDF renderer: auto (Chromium where installed), chromium or weasyprint.")
     dask_scheduler: str | None = Field(default=None, description="Address of a Dask scheduler (tcp://host:8786) to run batches on; unset: local workers.")

@@ -12,6 +12,11 @@ pipeline reads back from the executed notebook:
   used for the cover page and ``run.json``;
 * :class:`KpiCards` — ``application/vnd.quire.kpis+json``, the headline figures
   recorded in ``run.json`` so later runs can show deltas and raise alerts.
+
+Every output that holds :class:`Table` objects (alone or inside a :class:`Section` or
+:class:`Grid`) also carries ``application/vnd.quire.tables+json``: each table's caption,
+column headers, units and all its rows as JSON values, which the pipeline saves as CSV
+files and one ``report.xlsx`` beside the report.
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from markupsafe import Markup, escape
+from markupsafe import Markup
+from markupsafe import escape as _escape
 
 from quire.metrics.kpi import Kpi, format_value
 
 META_MIME = "application/vnd.quire.meta+json"
 KPIS_MIME = "application/vnd.quire.kpis+json"
+TABLES_MIME = "application/vnd.quire.tables+json"
 CHART_MIMES = ("image/svg+xml", "image/png", "image/jpeg")
 SEVERITIES = ("info", "good", "warning", "critical")
 #: Tables up to this many rows are kept on one page in print; longer ones split between rows.
@@ -42,6 +49,24 @@ _SAFE_TAGS = {"a", "abbr", "b", "br", "caption", "code", "dd", "div", "dl", "dt"
 _SAFE_ATTRS = {"*": {"class", "role", "aria-label", "aria-hidden", "title", "lang"},
                "a": {"href"}, "img": {"src", "alt", "width", "height"}, "th": {"scope", "colspan", "rowspan"},
                "td": {"colspan", "rowspan"}}
+
+
+# A sign before a currency symbol ("−$1.14", "+€3"): Unicode line breaking (UAX #14) allows a
+# break between the two, since both are prefix characters, and narrow cells and callouts take it.
+_SIGN_BEFORE_SYMBOL = re.compile("([+\u2212\u00b1-])(?=[$€£¥])")
+WORD_JOINER = "\u2060"
+
+
+def keep_numbers_whole(text: str) -> str:
+    """``text`` with a word joiner between each sign and the currency symbol after it: no line break inside "−$1.14"."""
+    return _SIGN_BEFORE_SYMBOL.sub("\\1" + WORD_JOINER, text)
+
+
+def escape(value: Any) -> Markup:
+    """Escape text from anywhere for HTML, keeping signed amounts on one line (see :func:`keep_numbers_whole`)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        value = keep_numbers_whole(value)
+    return _escape(value)
 
 
 def _keep_attribute(tag: str, attr: str, value: str) -> str | None:
@@ -111,8 +136,35 @@ class Fragment:
     def text(self) -> str:
         return self.__class__.__name__
 
+    def tables(self) -> list[dict[str, Any]]:
+        """The data of the tables this fragment shows (its own and its children's), in order."""
+        return []
+
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
-        return {"text/html": self.html(), "text/plain": self.text()}
+        bundle: dict[str, Any] = {"text/html": self.html(), "text/plain": self.text()}
+        tables = self.tables()
+        if tables:
+            bundle[TABLES_MIME] = tables
+        return bundle
+
+
+def _child_tables(children: Iterable[Any]) -> list[dict[str, Any]]:
+    return [t for c in children if isinstance(c, Fragment) for t in c.tables()]
+
+
+def _json_value(value: Any) -> Any:
+    """A table cell as a JSON value: numbers stay numbers, missing is null, anything else text."""
+    if value is None or (not isinstance(value, (str, bytes)) and pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) or (hasattr(value, "dtype") and pd.api.types.is_integer(value)):
+        return int(value)
+    if isinstance(value, float) or (hasattr(value, "dtype") and pd.api.types.is_float(value)):
+        return float(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
 
 
 def _html(item: Any) -> str:
@@ -160,6 +212,7 @@ class KpiCards(Fragment):
 
     kpis: Sequence[Kpi]
     comparison_label: str = "previous period"
+    note: str = ""  # says why a card shows "—" (e.g. too few answers for a stable rate)
 
     def _card(self, k: Kpi) -> str:
         delta = ""
@@ -189,7 +242,8 @@ class KpiCards(Fragment):
         )
 
     def html(self) -> str:
-        return '<div class="q-kpis">' + "".join(self._card(k) for k in self.kpis) + "</div>"
+        note = f'<p class="q-text">{escape(self.note)}</p>' if self.note else ""
+        return '<div class="q-kpis">' + "".join(self._card(k) for k in self.kpis) + "</div>" + note
 
     def text(self) -> str:
         return "\n".join(f"{k.label}: {format_value(k.value, k.unit)}" for k in self.kpis)
@@ -267,6 +321,13 @@ class Table(Fragment):
     def text(self) -> str:
         return self.frame.head(self.max_rows).to_string(index=False)
 
+    def tables(self) -> list[dict[str, Any]]:
+        """This table's data: all rows (not only the ``max_rows`` shown), raw values with their units."""
+        columns = [str(c) for c in self.frame.columns]
+        rows = [[_json_value(v) for v in row] for row in self.frame.itertuples(index=False, name=None)]
+        return [{"caption": self.caption, "columns": columns, "units": {str(k): v for k, v in self.units.items()},
+                 "rows": rows}]
+
 
 @dataclass
 class Callout(Fragment):
@@ -327,6 +388,9 @@ class Section(Fragment):
     def text(self) -> str:
         return self.title
 
+    def tables(self) -> list[dict[str, Any]]:
+        return [{**t, "section": t.get("section") or self.title} for t in _child_tables(self.children)]
+
 
 @dataclass
 class Grid(Fragment):
@@ -336,6 +400,9 @@ class Grid(Fragment):
 
     def html(self) -> str:
         return '<div class="q-grid">' + "".join(f'<div class="q-cell">{_html(c)}</div>' for c in self.children) + "</div>"
+
+    def tables(self) -> list[dict[str, Any]]:
+        return _child_tables(self.children)
 
 
 @dataclass

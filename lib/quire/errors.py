@@ -8,6 +8,8 @@ message actionable.
 
 from __future__ import annotations
 
+import errno
+
 
 class QuireError(Exception):
     """Root of every error Quire raises on purpose."""
@@ -55,6 +57,20 @@ class ExecutionError(QuireError):
 
 class RenderError(QuireError):
     """An executed notebook could not be rendered to HTML or PDF."""
+
+
+class OutputError(QuireError):
+    """A run's files could not be written or moved (a full disk, missing permissions)."""
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for an :class:`OSError`: what failed, on which file, and for a full disk what to do."""
+    text = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename:
+        text += f": {exc.filename}"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        text += "; free some space where the outputs are written (QUIRE_OUTPUTS, default outputs/)"
+    return text
 
 
 class EmptyDataError(QuireError):

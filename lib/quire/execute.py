@@ -7,7 +7,9 @@ report: every code cell ran, none raised.
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,23 +29,33 @@ class Engine(ABC):
         """Run ``notebook``; on a cell error raise :class:`ExecutionError` with the partial notebook saved at ``output``."""
 
 
+#: Written beside the executed notebook: what the kernel process and the executor logged. The pipeline
+#: keeps it only with a failed run (under ``_failed/``); nothing of it reaches the terminal.
+EXECUTION_LOG = "execution.log"
+
+
 class PapermillEngine(Engine):
     """Papermill with a fresh Jupyter kernel per run (papermill's own nbclient engine)."""
 
     name = "papermill"
 
-    def _papermill_options(self) -> dict[str, Any]:
-        # The kernel listens on 127.0.0.1 only; its warning that TCP is unencrypted is noise on every run.
-        return {"extra_arguments": ["--IPKernelApp.log_level=ERROR"]}
+    def _papermill_options(self, log) -> dict[str, Any]:
+        # The kernel listens on 127.0.0.1 only; its warning that TCP is unencrypted is noise in the log.
+        return {"kernel_manager_class": _kernel_manager_writing_to(log),
+                "extra_arguments": ["--IPKernelApp.log_level=ERROR"]}
 
     def execute(self, notebook, output, parameters, *, cwd, kernel_name, timeout, progress):
         import papermill
+        from jupyter_client.kernelspec import NoSuchKernel
+        from nbclient.exceptions import DeadKernelError
         from papermill.exceptions import PapermillExecutionError
 
+        log_path = Path(output).with_name(EXECUTION_LOG)
         try:
-            return papermill.execute_notebook(
-                str(notebook), str(output), parameters=parameters, cwd=str(cwd), kernel_name=kernel_name,
-                progress_bar=progress, log_output=False, execution_timeout=timeout, **self._papermill_options())
+            with open(log_path, "ab") as log, _executor_log_to(log_path):
+                return papermill.execute_notebook(
+                    str(notebook), str(output), parameters=parameters, cwd=str(cwd), kernel_name=kernel_name,
+                    progress_bar=progress, log_output=False, execution_timeout=timeout, **self._papermill_options(log))
         except PapermillExecutionError as exc:
             raise ExecutionError(
                 f"cell {exc.exec_count} raised {exc.ename}: {_first_line(exc.evalue)}",
@@ -52,6 +64,74 @@ class PapermillEngine(Engine):
         except TimeoutError as exc:  # nbclient's CellTimeoutError is a TimeoutError
             raise ExecutionError(f"a cell ran longer than {timeout} s and was stopped ({_first_line(str(exc))})",
                                  partial_notebook=str(output)) from None
+        except DeadKernelError:
+            cell = _stopped_at(Path(output))
+            where = f"while running cell {cell}" if cell is not None else "during the run"
+            raise ExecutionError(f"the kernel died {where} (killed, out of memory, or a cell ended its process)",
+                                 partial_notebook=str(output), cell=cell) from None
+        except NoSuchKernel:
+            raise ConfigError(f"no Jupyter kernel named {kernel_name!r} is installed",
+                              hint="set QUIRE_KERNEL_NAME to an installed kernel (`jupyter kernelspec list`)") from None
+        except RuntimeError as exc:  # jupyter_client: the kernel died or hung while starting
+            if "kernel" not in str(exc).lower():
+                raise
+            raise ExecutionError(f"the kernel did not start: {_first_line(str(exc))}",
+                                 hint=f"see {log_path}", partial_notebook=str(output)) from None
+        finally:
+            if log_path.is_file() and not log_path.stat().st_size:
+                log_path.unlink()
+
+
+def _kernel_manager_writing_to(log) -> type:
+    """A kernel manager class whose kernels write their stdout and stderr to ``log``, not to our terminal.
+
+    The kernel otherwise inherits the terminal: its log lines ("KeyboardInterrupt caught in
+    kernel" when the executor interrupts it at shutdown) and anything a C library prints
+    would land between the command's own messages.
+    """
+    from jupyter_client import AsyncKernelManager
+
+    class LoggedKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            kw.update(stdout=log, stderr=log)
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return LoggedKernelManager
+
+
+@contextmanager
+def _executor_log_to(path: Path):
+    """Send papermill's and nbclient's log records (e.g. "Kernel died …") to the execution log during one run.
+
+    Without a handler, Python prints warnings and errors of these loggers on stderr.
+    """
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+    logger = logging.getLogger("papermill")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+
+
+def _stopped_at(output: Path) -> int | None:
+    """Execution count of the last cell that started, read from the saved partial notebook (None if unknown).
+
+    The count is the ``[n]`` Jupyter shows beside the cell, as in the message of a cell that raised.
+    """
+    try:
+        nb = nbformat.read(output, as_version=4)
+    except Exception:  # unreadable or missing: the message then names no cell
+        return None
+    started = [cell for cell in nb.cells if cell.cell_type == "code" and cell.source.strip()
+               and cell.get("metadata", {}).get("papermill", {}).get("start_time")]
+    if not started:
+        return None
+    # A kernel killed at once may not have announced the cell's count yet; cells run in order, one count each.
+    return started[-1].get("execution_count") or len(started)
 
 
 class InProcessEngine(PapermillEngine):
@@ -59,7 +139,7 @@ class InProcessEngine(PapermillEngine):
 
     name = "batch"
 
-    def _papermill_options(self) -> dict[str, Any]:
+    def _papermill_options(self, log) -> dict[str, Any]:  # noqa: ARG002 (no kernel, nothing to log)
         from quire.batch.inprocess import ENGINE_NAME
 
         return {"engine_name": ENGINE_NAME}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -82,8 +83,18 @@ def declared_parameters(spec: ReportSpec, home: Path) -> dict[str, DeclaredParam
     return declared
 
 
+#: Longest piece of outside text an error message quotes; the rest is cut (a message stays one readable line).
+QUOTE_LIMIT = 60
+
+
+def quoted(value: Any, limit: int = QUOTE_LIMIT) -> str:
+    """``value`` as an error message shows it: quoted, control characters escaped (no raw newline), cut to ``limit``."""
+    text = str(value)
+    return repr(text[:limit] + "…" if len(text) > limit else text)
+
+
 def _fail(name: str, value: Any, expected: str) -> ParameterError:
-    return ParameterError(f"parameter '{name}': {str(value)!r} is not {expected}", parameter=name)
+    return ParameterError(f"parameter {quoted(name)}: {quoted(value)} is not {expected}", parameter=name)
 
 
 def coerce(name: str, spec: ParameterSpec, value: Any) -> Any:
@@ -98,10 +109,12 @@ def coerce(name: str, spec: ParameterSpec, value: Any) -> Any:
             raise _fail(name, value, "a whole number" if kind == "int" else "a number") from None
         if kind == "int" and isinstance(value, float) and not value.is_integer():
             raise _fail(name, value, "a whole number")
+        if not math.isfinite(number):  # NaN passes every min/max comparison; infinity is no setting either
+            raise _fail(name, value, "a finite number")
         if (spec.min is not None and number < spec.min) or (spec.max is not None and number > spec.max):
             bounds = f"between {spec.min:g} and {spec.max:g}" if spec.min is not None and spec.max is not None else (
                 f"at least {spec.min:g}" if spec.min is not None else f"at most {spec.max:g}")
-            raise ParameterError(f"parameter '{name}': {number} is out of range; use a value {bounds}", parameter=name)
+            raise ParameterError(f"parameter {quoted(name)}: {number} is out of range; use a value {bounds}", parameter=name)
         return number
     if kind == "bool":
         if isinstance(value, bool):
@@ -114,6 +127,8 @@ def coerce(name: str, spec: ParameterSpec, value: Any) -> Any:
         raise _fail(name, value, "a boolean; use true or false")
     text = str(value).strip()
     if kind == "period":
+        if len(text) > 20:  # longer than any period: not worth parsing, nor quoting whole
+            raise _fail(name, text, "a period; use YYYY-MM, YYYY-Qn, YYYY or 'latest'")
         parse_period(text, parameter=name)
         return text
     if kind == "date":
@@ -124,7 +139,8 @@ def coerce(name: str, spec: ParameterSpec, value: Any) -> Any:
     if kind == "choice":
         assert spec.choices is not None
         if text not in spec.choices:
-            raise ParameterError(f"parameter '{name}': {text!r} is not allowed; choose one of {', '.join(spec.choices)}", parameter=name)
+            raise ParameterError(f"parameter {quoted(name)}: {quoted(text)} is not allowed; choose one of {', '.join(spec.choices)}",
+                                 parameter=name)
         return text
     if kind in ("client", "experiment"):
         # Only the syntax here; pipeline.resolve_data_parameters checks the warehouse has it.
@@ -137,7 +153,8 @@ def coerce(name: str, spec: ParameterSpec, value: Any) -> Any:
 
         brands = list_brands(get_settings().templates_dir)
         if text not in brands:
-            raise ParameterError(f"parameter '{name}': no brand kit {text!r}; choose one of {', '.join(brands)}", parameter=name)
+            raise ParameterError(f"parameter {quoted(name)}: no brand kit {quoted(text)}; choose one of {', '.join(brands)}",
+                                 parameter=name)
         return text
     if not text or len(text) > 200:
         raise _fail(name, value, "a non-empty text of at most 200 characters")
@@ -151,7 +168,7 @@ def validate_parameters(report: str, declared: dict[str, DeclaredParameter], giv
             close = difflib.get_close_matches(name, declared, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             known = ", ".join(sorted(declared)) or "none"
-            raise ParameterError(f"unknown parameter '{name}' for report '{report}'{hint} (known: {known})", parameter=name)
+            raise ParameterError(f"unknown parameter {quoted(name)} for report '{report}'{hint} (known: {known})", parameter=name)
     values = {name: d.default for name, d in declared.items()}
     values.update({name: coerce(name, declared[name].spec, value) for name, value in given.items()})
     return values
@@ -164,8 +181,8 @@ def parse_assignments(pairs: list[str]) -> dict[str, str]:
         name, sep, value = pair.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise ParameterError(f"cannot read parameter {pair!r}; write it as name=value (e.g. -p period=2026-10)")
+            raise ParameterError(f"cannot read parameter {quoted(pair)}; write it as name=value (e.g. -p period=2026-10)")
         if name in result:
-            raise ParameterError(f"parameter '{name}' is given twice", parameter=name)
+            raise ParameterError(f"parameter {quoted(name)} is given twice", parameter=name)
         result[name] = value
     return result

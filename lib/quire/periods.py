@@ -57,6 +57,12 @@ class Period:
     def last_month(self) -> date:
         return add_months(self.start, self.n_months - 1)
 
+    @classmethod
+    def containing(cls, day: date, kind: str) -> "Period":
+        """The month, quarter or year (``kind``) that ``day`` falls in."""
+        months = _MONTHS_IN[kind]
+        return cls(date(day.year, (day.month - 1) // months * months + 1, 1), kind)
+
     def previous(self) -> "Period":
         """The period of the same length just before this one."""
         return Period(add_months(self.start, -self.n_months), self.kind)

@@ -11,7 +11,7 @@ import difflib
 import platform
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -22,11 +22,12 @@ from quire import __version__
 from quire.archive import RunFolder, new_run_id, write_json
 from quire.catalog import ReportSpec, load_catalog
 from quire.config import Settings, get_settings
-from quire.display import KPIS_MIME, META_MIME
-from quire.errors import ExecutionError, ParameterError, QuireError, RenderError
-from quire.execute import check_complete, get_engine
+from quire.datafiles import write_data_files
+from quire.display import KPIS_MIME, META_MIME, TABLES_MIME
+from quire.errors import OutputError, ParameterError, QuireError, describe_os_error
+from quire.execute import EXECUTION_LOG, check_complete, get_engine
 from quire.parameters import DeclaredParameter, declared_parameters, validate_parameters
-from quire.periods import resolve_period
+from quire.periods import Period, parse_period, resolve_period
 
 _VERSIONED = ("papermill", "nbconvert", "nbclient", "weasyprint", "pandas", "seaborn", "pingouin", "sqlalchemy", "duckdb")
 
@@ -83,45 +84,104 @@ class RunPlan:
 
 
 def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict[str, Any],
-                            settings: Settings) -> tuple[dict[str, Any], Tenant | None]:
+                            settings: Settings, *, report: str | None = None) -> tuple[dict[str, Any], Tenant | None]:
     """Check data-dependent parameters against the warehouse before any kernel starts.
 
-    A ``period`` must lie within the complete months of the data (``latest`` becomes the
-    concrete month, so the run record says exactly what was reported); a ``client`` or
-    ``experiment`` must exist. Each failure is a :class:`ParameterError` that says what exists.
+    A ``period`` must lie within the complete months of the data the report reads
+    (``report``: its type, the stem of its notebook; see :mod:`quire.warehouse.coverage`);
+    ``latest`` becomes the concrete month, so the run record says exactly what was reported.
+    A ``client`` or ``experiment`` must exist. Each failure is a :class:`ParameterError`
+    that says what exists.
     """
     kinds = {name: d.spec.type for name, d in declared.items() if d.spec.type in ("period", "client", "experiment")}
     if not kinds:
         return params, None
-    from quire.warehouse import queries
+    from quire.warehouse import coverage, queries
     from quire.warehouse.engine import connection
 
     resolved, tenant = dict(params), None
     with connection(settings.warehouse) as conn:
         for name, kind in kinds.items():
             if kind == "period":
-                first, last = queries.data_range(conn)
+                first, last = coverage.report_range(report, conn)
                 resolved[name] = resolve_period(params[name], first_month=first, last_month=last, parameter=name).key
             elif kind == "client":
                 row = queries.client_by_slug(conn, params[name]) if params[name] else None
                 if row is None:
-                    _unknown(name, params[name], queries.clients(conn)["slug"].tolist(), "client", "quire clients")
+                    clients = queries.clients(conn).sort_values("slug")
+                    active = clients.loc[clients["status"] == "active", "slug"].tolist()
+                    _unknown(name, params[name], clients["slug"].tolist(), "client", "quire clients",
+                             example=active[0] if active else None)
                 tenant = Tenant(row["slug"], row["name"], row["brand"])
+                client_row = row
             else:
                 known = queries.experiments(conn)["key"].tolist()
                 if params[name] not in known:
-                    _unknown(name, params[name], known, "experiment", None)
+                    _unknown(name, params[name], known, "experiment", "quire experiments")
+        if tenant is not None:
+            for name, kind in kinds.items():
+                if kind == "period":
+                    check_subscribed(conn, client_row, parse_period(resolved[name]), parameter=name)
     return resolved, tenant
 
 
-def _unknown(name: str, value: str, known: list[str], kind: str, command: str | None) -> None:
+def _unknown(name: str, value: str, known: list[str], kind: str, command: str | None, *, example: str | None = None) -> None:
     listed = ", ".join(known[:8]) + (f" … ({len(known)} in all; `{command}` lists them)" if len(known) > 8 and command else "")
     if not value:
-        raise ParameterError(f"parameter '{name}' is required: name a {kind}, e.g. -p {name}={known[0] if known else '…'}",
-                             parameter=name)
+        example = example or (known[0] if known else "…")
+        raise ParameterError(f"parameter '{name}' is required: name a {kind}, e.g. -p {name}={example}"
+                             + (f" (`{command}` lists them)" if command else ""), parameter=name)
     close = difflib.get_close_matches(value, known, n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
     raise ParameterError(f"parameter '{name}': no {kind} {value!r} in the warehouse; {hint}known: {listed}", parameter=name)
+
+
+class ClientNotSubscribedError(ParameterError):
+    """The client had no subscription in the requested period: it churned before it, or signed up after it."""
+
+
+def _subscription_spans(conn, client: Any) -> list[tuple[date, date | None]]:
+    """(start, end or None while running) of each of the client's subscriptions, oldest first.
+
+    A client without subscription rows counts as subscribed from its signup to its churn, if any.
+    """
+    import pandas as pd
+
+    from quire.warehouse import queries
+
+    def day(value: Any) -> date | None:
+        return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+
+    rows = queries.client_subscriptions(conn, int(client["client_id"]))
+    spans = [(day(r.started_on), day(r.ended_on)) for r in rows.itertuples()]
+    return spans or [(day(client["signup_date"]), day(client["churned_on"]))]
+
+
+def check_subscribed(conn, client: Any, period: Period, *, parameter: str = "period") -> None:
+    """Raise :class:`ClientNotSubscribedError` unless one of the client's subscriptions overlaps ``period``.
+
+    A client's report covers the periods it paid for, wholly or in part: the month it churned
+    still runs, a period after its churn (or before its signup) has nothing of its own to show.
+    """
+    spans = _subscription_spans(conn, client)
+    if any(start <= period.end and (end is None or end >= period.start) for start, end in spans):
+        return
+    first = spans[0][0]
+    before = [end for _, end in spans if end is not None and end < period.start]
+    after = [start for start, _ in spans if start > period.end]
+    churned = ", then churned" if client["status"] == "churned" else ""
+    if not after:
+        last = max(before)
+        why = f"subscribed {first:%Y-%m-%d} to {last:%Y-%m-%d}{churned}"
+        advice = f"choose a period from {first:%Y-%m} to {last:%Y-%m}, e.g. -p {parameter}={last:%Y-%m}"
+    elif not before:
+        why = f"subscribed since {first:%Y-%m-%d}"
+        advice = f"choose a period from {first:%Y-%m} on"
+    else:
+        why = f"no subscription between {max(before):%Y-%m-%d} and {min(after):%Y-%m-%d}"
+        advice = f"choose a period up to {max(before):%Y-%m} or from {min(after):%Y-%m} on"
+    raise ClientNotSubscribedError(f"client '{client['slug']}' had no subscription in {period.key} ({why}); {advice}",
+                                   parameter=parameter)
 
 
 def prepare(report: str, given: dict[str, Any], settings: Settings) -> RunPlan:
@@ -130,7 +190,7 @@ def prepare(report: str, given: dict[str, Any], settings: Settings) -> RunPlan:
     spec = load_catalog(settings.catalog_path).get(report)
     declared = declared_parameters(spec, settings.home)
     params = validate_parameters(spec.id, declared, given)
-    resolved, tenant = resolve_data_parameters(declared, params, settings)
+    resolved, tenant = resolve_data_parameters(declared, params, settings, report=Path(spec.notebook).stem)
     return RunPlan(spec, resolved, tenant, prepared_in=time.perf_counter() - t0)
 
 
@@ -148,6 +208,12 @@ def report_outputs(nb: nbformat.NotebookNode) -> tuple[dict[str, Any], list[dict
     return meta, kpis
 
 
+def report_tables(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
+    """The data of every table the report shows, in the order shown (see :data:`quire.display.TABLES_MIME`)."""
+    return [table for cell in nb.cells for out in cell.get("outputs", [])
+            for table in out.get("data", {}).get(TABLES_MIME, [])]
+
+
 def run_report(report: str, given: dict[str, Any] | None = None, *, settings: Settings | None = None,
                progress: bool = False, engine: str = "papermill") -> RunResult:
     """Validate, run and publish one report; see the module docstring for the guarantees."""
@@ -159,7 +225,9 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
              engine: str = "papermill", run_id: str | None = None) -> RunResult:
     """Run one already validated plan (from :func:`prepare`) and publish it.
 
-    ``run_id`` (issue 5): the id the run history already gave this run, so the archive folder has the same name.
+    ``run_id``: the id the run history already gave this run, so the archive folder has the same name.
+    A failure of the notebook, its kernel, the renderer or the disk is a :class:`QuireError` naming
+    where the partial notebook was kept; nothing is published.
     """
     from quire.brand import load_brand
     from quire.render import render_html, render_pdf
@@ -172,9 +240,14 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
     # The client's slug (validated, and found in the warehouse) names its runs' folders.
     run_id = run_id or new_run_id(started) + (f"-{tenant.slug}" if tenant else "")
     folder = RunFolder(settings.outputs_dir, spec.id, run_id, f"{started:%Y-%m-%d}")
-    staging = folder.create()
+    try:
+        staging = folder.create()
+    except OSError as exc:
+        raise OutputError(f"run {folder.run_id} of {spec.id} could not start: {describe_os_error(exc)}",
+                          report=spec.id, run=folder.run_id) from None
     timings = {"validate": plan.prepared_in}
     try:
+        step = "running the notebook"  # named in the message of an OSError (which often has no file name)
         t = time.perf_counter()
         nb = get_engine(engine).execute(
             spec.notebook_path(settings.home), staging / "report.ipynb", params, cwd=settings.notebooks_dir,
@@ -182,8 +255,16 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
         check_complete(nb, staging / "report.ipynb")
         timings["execute"] = time.perf_counter() - t
         meta, headline = report_outputs(nb)
+        # The tables' data beside the report (CSV each, one report.xlsx), linked from the HTML.
+        step = "writing the data files"
+        t = time.perf_counter()
+        data_files = [f.record() for f in write_data_files(report_tables(nb), staging,
+                                                            header_color=brand.colors.primary)]
+        timings["data_files"] = time.perf_counter() - t
         meta = {"title": spec.title, **meta, "report_id": spec.id, "run_id": folder.run_id,
-                "generated": f"{started:%d %B %Y}", "client": tenant.name if tenant else meta.get("client")}
+                "generated": f"{started:%d %B %Y}", "client": tenant.name if tenant else meta.get("client"),
+                "data_files": data_files}
+        step = "writing the report"
         t = time.perf_counter()
         html = render_html(nb, brand=brand, meta=meta)
         (staging / "report.html").write_text(html, encoding="utf-8")
@@ -199,16 +280,34 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
             "client": tenant.slug if tenant else None, "client_name": meta.get("client"), "brand": brand.key,
             "started_at": started.isoformat(), "finished_at": datetime.now(timezone.utc).isoformat(),
             "timings": {k: round(v, 3) for k, v in timings.items()}, "versions": versions(), "headline": headline,
+            "data_files": data_files,
         })
+        (staging / EXECUTION_LOG).unlink(missing_ok=True)  # kept only with a failed run
+        step = "publishing the run"
         published = folder.publish()
-    except (ExecutionError, RenderError) as exc:
-        parked = folder.park_failed(f"report {spec.id}, run {folder.run_id}\nparameters: {params}\n{exc}")
-        raise type(exc)(f"run {folder.run_id} of {spec.id} failed: {exc.message}",
-                        hint=f"partial notebook kept in {parked}", report=spec.id, run=folder.run_id) from None
-    except BaseException:
+    except QuireError as exc:
+        raise _parked(folder, spec.id, params, exc) from None
+    except OSError as exc:  # a full disk or a permission while writing the run
+        raise _parked(folder, spec.id, params, OutputError(f"{describe_os_error(exc)} while {step}")) from None
+    except Exception as exc:  # a bug: keep what the run left for whoever fixes it, then let it show
+        _parked(folder, spec.id, params, QuireError(f"{type(exc).__name__}: {exc}"))
+        raise
+    except BaseException:  # interrupted by the user: nothing to keep
         folder.discard()
         raise
     return RunResult(folder.run_id, spec.id, published, params, headline, timings, tenant.slug if tenant else None)
+
+
+def _parked(folder: RunFolder, report: str, params: dict[str, Any], exc: QuireError) -> QuireError:
+    """Move the failed run to ``_failed/`` (or leave it in staging if even that fails); the error to raise."""
+    try:
+        parked = folder.park_failed(f"report {report}, run {folder.run_id}\nparameters: {params}\n{exc}")
+    except OSError as move_exc:
+        where = f"what it wrote is left in {folder.staging} ({describe_os_error(move_exc)})"
+    else:
+        notebook = parked / "report.ipynb"
+        where = f"partial notebook kept in {notebook}" if notebook.is_file() else f"details in {parked / 'FAILED.txt'}"
+    return type(exc)(f"run {folder.run_id} of {report} failed: {exc.message}", hint=where, report=report, run=folder.run_id)
 
 
 def fan_out_clients(filters: dict[str, str], settings: Settings | None = None) -> list[str]:
@@ -238,4 +337,5 @@ def fan_out_clients(filters: dict[str, str], settings: Settings | None = None) -
 
 FAN_OUT_FIELDS = ("sector", "plan", "region", "brand")
 
-__all__ = ["RunPlan", "RunResult", "Tenant", "fan_out_clients", "prepare", "report_outputs", "run_plan", "run_report", "QuireError"]
+__all__ = ["ClientNotSubscribedError", "RunPlan", "RunResult", "Tenant", "check_subscribed", "fan_out_clients", "prepare",
+           "report_outputs", "report_tables", "run_plan", "run_report", "QuireError"]

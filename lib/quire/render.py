@@ -18,7 +18,6 @@ its template costs more than rendering a typical report).
 from __future__ import annotations
 
 import html as html_lib
-import io
 import logging
 import re
 import threading
@@ -117,6 +116,8 @@ def report_resources(brand: Brand, meta: dict[str, Any]) -> dict[str, Any]:
         "brand": brand,
         "brand_css": brand.css_variables(),
         "logo": brand.logo_data_uri(),
+        # The tables' CSV files and report.xlsx, saved beside report.html (relative links).
+        "data_files": list(meta.get("data_files") or []),
     }
 
 
@@ -298,7 +299,7 @@ def _pdf_options(weasyprint, tagged: bool, variant: str | None) -> dict[str, Any
 
     ``pdf_tags`` (WeasyPrint >= 63) writes the structure tree: H1/H2, tables with TH cells,
     lists, links and Figures whose Alt is the image's alt text, plus /Lang from ``<html lang>``
-    and the title shown in the viewer; it costs little (see the report of issue 4).
+    and the title shown in the viewer; it adds little to the time a PDF takes.
     ``variant="pdf/ua-1"`` adds the XMP metadata PDF/UA asks for.
     """
     known = getattr(weasyprint, "DEFAULT_OPTIONS", {})
@@ -341,12 +342,5 @@ def render_pdf(html: str, *, base_dir: Path | str | None = None, tagged: bool = 
                           hint="the HTML report was written; open it to see which part is malformed") from exc
 
 
-def pdf_page_count(pdf: bytes) -> int:
-    """Number of pages of a PDF (for tests and run records)."""
-    from pypdf import PdfReader
-
-    return len(PdfReader(io.BytesIO(pdf)).pages)
-
-
-__all__ = ["render_html", "render_pdf", "pdf_page_count", "clean_html", "get_exporter", "report_resources",
+__all__ = ["render_html", "render_pdf", "clean_html", "get_exporter", "report_resources",
            "DISPLAY_PRIORITY", "TEMPLATE_NAME"]

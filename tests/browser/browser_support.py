@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -34,6 +35,17 @@ RUNS = [
     ("client", "20261102T060200Z-cccccc-quantalane-health", "quantalane-health", "Quantalane Health", "October 2026"),
     ("client", "20261102T060300Z-dddddd-riverton-realty", "riverton-realty", "Riverton Realty", "October 2026"),
 ]
+
+
+# Run folders planted by plant_traps: what each one tries.
+TRAPS = {
+    "warehouse": "20261102T061000Z-link01",                               # report.pdf/html -> warehouse, state db
+    "other-report": "20261102T061100Z-link02-quantalane-health",          # report.html -> another client's report
+    "other-folder": "20261102T061200Z-link03-quantalane-health",          # the run folder -> another client's run
+    "linked-record": "20261102T061300Z-link04-quantalane-health",         # run.json -> the pinned client's record
+    "fifo": "20261102T061400Z-fifo01",                                    # report.pdf is a FIFO
+    "failed": "20261102T061500Z-fail01",                                  # a failed run's report
+}
 
 
 @dataclass
@@ -61,6 +73,19 @@ class Server:
         response.body = response.read()
         conn.close()
         return response
+
+
+def settled_log(server: Server, timeout: float = 20) -> str:
+    """The server's log once every request sent so far is in it: a marker request's line is awaited (bounded)."""
+    marker = f"/settle-{time.monotonic_ns()}"
+    server.get(marker, token=False)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = server.log.read_text(errors="replace")
+        if marker in text:
+            return text
+        time.sleep(0.1)
+    raise AssertionError(f"the request {marker} did not reach the log within {timeout} s")
 
 
 def open_app(page, url: str, name: str, timeout_ms: int = 60_000) -> float:
@@ -104,16 +129,53 @@ def publish_fake_runs(outputs: Path) -> None:
     # Things under outputs/ that must never be served.
     (outputs / ".quire").mkdir(exist_ok=True)
     (outputs / ".quire" / "state.sqlite").write_bytes(b"secret state")
+    (outputs / ".quire" / "warehouse.duckdb").write_bytes(b"secret warehouse")
+    plant_traps(outputs)
 
 
-def start_server(env: dict[str, str], outputs: Path, log: Path, *args: str, pools: int, timeout: float = 120) -> Server:
-    """Start ``quire serve`` and wait (bounded) until it answers and ``pools`` preheated apps have rendered."""
+def _trap_run(outputs: Path, report: str, run_id: str, client: str | None = None, status: str = "succeeded") -> Path:
+    folder = outputs / report / DAY / run_id
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_text(json.dumps({"run_id": run_id, "report": report, "status": status, "client": client,
+                                                 "client_name": client, "period": "October 2026"}), encoding="utf-8")
+    return folder
+
+
+def plant_traps(outputs: Path) -> None:
+    """Run folders that look published but whose files must never be served (see :data:`TRAPS`)."""
+    riverton = f"../{RUNS[3][1]}"  # the other client's run, beside the traps in client/<DAY>/
+    linked = _trap_run(outputs, "executive", TRAPS["warehouse"])
+    (linked / "report.pdf").symlink_to("../../../.quire/warehouse.duckdb")
+    (linked / "report.html").symlink_to("../../../.quire/state.sqlite")
+    # A run of the pinned client whose report is a link into another client's run.
+    (_trap_run(outputs, "client", TRAPS["other-report"], "quantalane-health") / "report.html").symlink_to(
+        f"{riverton}/report.html")
+    # A run folder that is itself a link to another client's run.
+    (outputs / "client" / DAY / TRAPS["other-folder"]).symlink_to(RUNS[3][1])
+    # A report beside a run.json that is a link to the pinned client's record.
+    folder = outputs / "client" / DAY / TRAPS["linked-record"]
+    folder.mkdir()
+    (folder / "report.html").write_text("<h1>Riverton Realty, copied</h1>", encoding="utf-8")
+    (folder / "run.json").symlink_to(f"../{RUNS[2][1]}/run.json")
+    # A FIFO under a served name: opening it for reading must not hang the server.
+    os.mkfifo(_trap_run(outputs, "executive", TRAPS["fifo"]) / "report.pdf")
+    (_trap_run(outputs, "executive", TRAPS["failed"], status="failed") / "report.html").write_text("<h1>failed</h1>")
+
+
+def start_server(env: dict[str, str], outputs: Path, log: Path, *args: str, pools: int, timeout: float = 120,
+                 token: str | None = TOKEN) -> Server:
+    """Start ``quire serve`` and wait (bounded) until it answers and ``pools`` preheated apps have rendered.
+
+    ``token=None``: the server generates its token (``Server.token`` is then empty).
+    """
     port = free_port()
-    env = {**env, "QUIRE_OUTPUTS": str(outputs), "QUIRE_SERVE_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
+    env = {**env, "QUIRE_OUTPUTS": str(outputs), "PYTHONUNBUFFERED": "1"}
+    if token:
+        env["QUIRE_SERVE_TOKEN"] = token
     handle = log.open("w")
     process = subprocess.Popen([sys.executable, "-m", "quire.cli", "serve", "--port", str(port), *args],
                                env=env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
-    server = Server(f"http://127.0.0.1:{port}", "127.0.0.1", port, TOKEN, outputs, log, process)
+    server = Server(f"http://127.0.0.1:{port}", "127.0.0.1", port, token or "", outputs, log, process)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -16,6 +16,12 @@ def _env(tiny_warehouse: str) -> dict[str, str]:
     return env
 
 
+@pytest.fixture
+def serve_env(tiny_warehouse) -> dict[str, str]:
+    """The environment of a ``quire serve`` process on the tiny warehouse (add QUIRE_OUTPUTS)."""
+    return _env(tiny_warehouse)
+
+
 @pytest.fixture(scope="session")
 def server(tiny_warehouse, tmp_path_factory) -> Server:
     """``quire serve`` in internal mode: the four apps, each with one preheated kernel."""

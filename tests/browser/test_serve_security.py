@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import pytest
-from browser_support import DAY, RUNS, open_app
+from browser_support import DAY, RUNS, TRAPS, open_app, settled_log, start_server, stop_server
 
 EXECUTIVE_RUN = f"executive/{DAY}/{RUNS[0][1]}"
 
@@ -46,6 +46,120 @@ def test_paths_outside_the_published_runs_are_refused(server, path):
     response = server.get(path)
     assert response.status in (403, 404), f"{path} answered {response.status}"
     assert b"secret state" not in response.body and b"root:" not in response.body
+
+
+SECRETS = (b"secret state", b"secret warehouse", b"Riverton", b"failed")
+
+
+def _refused(response, path: str) -> None:
+    assert response.status == 404, f"{path} answered {response.status}"
+    assert not any(secret in response.body for secret in SECRETS), f"{path} leaked {response.body[:80]!r}"
+
+
+@pytest.mark.parametrize("path", [
+    f"executive/{DAY}/{TRAPS['warehouse']}/report.pdf",      # -> outputs/.quire/warehouse.duckdb
+    f"executive/{DAY}/{TRAPS['warehouse']}/report.html",     # -> outputs/.quire/state.sqlite
+    f"client/{DAY}/{TRAPS['other-report']}/report.html",     # -> another client's report
+    f"client/{DAY}/{TRAPS['other-folder']}/report.html",     # the run folder is a link
+    f"client/{DAY}/{TRAPS['linked-record']}/report.html",    # its run.json is a link
+    f"executive/{DAY}/{TRAPS['fifo']}/report.pdf",           # not a regular file (and must not hang the server)
+    f"executive/{DAY}/{TRAPS['failed']}/report.html",        # not a succeeded run
+])
+def test_the_archive_follows_no_link_and_serves_only_published_regular_files(server, path):
+    _refused(server.get(f"/archive/{path}"), path)
+
+
+@pytest.mark.parametrize("trap", ["other-report", "other-folder", "linked-record"])
+def test_client_mode_serves_no_other_clients_report_through_a_link(client_server, trap):
+    path = f"/archive/client/{DAY}/{TRAPS[trap]}/report.html"
+    _refused(client_server.get(path), path)
+    assert client_server.get(f"/archive/client/{DAY}/{RUNS[2][1]}/report.html").status == 200  # its own report
+
+
+@pytest.mark.parametrize("fixture", ["server", "client_server"])
+def test_the_landing_page_lists_no_run_the_archive_would_refuse(request, fixture):
+    srv = request.getfixturevalue(fixture)
+    body = srv.get("/").body.decode()
+    assert not [name for name, run_id in TRAPS.items() if run_id in body]
+    listed = [run_id for _, run_id, slug, _, _ in RUNS if run_id in body]
+    assert listed == ([r[1] for r in RUNS] if fixture == "server" else [RUNS[2][1]])
+
+
+@pytest.mark.parametrize("junk", ["%0A", "%0D%0A", "%0D", "%09", "%00", "%0B", "%0C", "%1F", "%7F", "%20", "%C2%85",
+                                  "%E2%80%A8", ".", "%2F", "/", "/.", "%3B", ";x", "~"])
+def test_junk_after_a_report_name_is_404(server, junk):
+    path = f"/archive/{EXECUTIVE_RUN}/report.html{junk}"
+    response = server.get(path)
+    assert response.status == 404, f"{path} answered {response.status}"
+
+
+#: Paths of the template and static handlers that answered 500 with a traceback logged (or 403 for a missing file).
+VOILA_PATHS = [
+    "/voila/templates/", "/voila/templates/lab", "/voila/templates/lab/", "/voila/templates/lab/index.html.j2",
+    "/voila/templates/lab/static/", "/voila/templates/lab/static", "/voila/templates/nosuch/x",
+    "/voila/templates/nosuch/static/x", "/voila/templates/lab/nbextensions/x", "/voila/templates/lab/static/nosuch.css",
+    "/voila/templates/lab/static/../../../../../../etc/passwd", "/voila/templates/lab/static/..%2f..%2fbase/404.html",
+    "/voila/templates/..%2f..%2f..%2fetc%2fpasswd", "/voila/static/nosuch.js", "/voila/static/../../../etc/passwd",
+    "/voila/static/", "/voila/api/themes/nosuch", "/quire/report/..%2freport.css", "/quire/static/nosuch.css",
+]
+
+
+@pytest.mark.parametrize("path", VOILA_PATHS)
+def test_voila_template_and_static_paths_that_do_not_exist_are_404(server, path):
+    response = server.get(path)
+    assert response.status == 404, f"{path} answered {response.status}"
+    assert b"root:" not in response.body
+
+
+def test_probing_voila_paths_logs_no_traceback_and_logout_works(server):
+    before = len(settled_log(server))
+    for path in VOILA_PATHS + ["/api/kernels/6f1f2b4e-0000-4000-8000-000000000000", "/voila/render/nosuch.ipynb"]:
+        assert server.get(path).status == 404, path
+    assert server.get("/logout").status == 200  # jupyter_server's page needed a static_path this server lacks: 500
+    logged = settled_log(server)[before:]
+    assert "Traceback" not in logged and "Uncaught exception" not in logged, logged[-3000:]
+    assert server.get("/").status == 200  # logging out without the cookie changes nothing for a token request
+
+
+def test_the_token_is_never_written_to_the_log(server):
+    # Requests whose URL carries the token and which tornado logs: 404s, a 403, a login, a wrong token.
+    for path in ["/nosuch", f"/archive/{EXECUTIVE_RUN}/report.ipynb", "/voila/files/x", "/voila/templates/lab/",
+                 "/login", "/voila/render/nosuch.ipynb"]:
+        server.get(path)
+    server.get("/?token=not-the-token", token=False)
+    text = settled_log(server)
+    assert server.token not in text
+    assert "token=[secret]" in text  # the requests are logged, their token is not
+    assert "not-the-token" not in text
+    assert "Quire apps (internal mode) at http://127.0.0.1:" in text
+
+
+def test_kernels_do_not_inherit_the_token(server):
+    import psutil
+
+    kernels = [p for p in psutil.Process(server.process.pid).children(recursive=True)
+               if "ipykernel" in " ".join(p.cmdline())]
+    assert kernels, "the server's preheated kernels were not found"
+    for kernel in kernels:
+        assert server.token.encode() not in open(f"/proc/{kernel.pid}/environ", "rb").read()
+
+
+def test_a_generated_token_goes_to_a_private_file_not_the_log(serve_env, tmp_path):
+    import stat
+
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    srv = start_server(serve_env, outputs, tmp_path / "serve.log", "--no-preheat", pools=0, token=None)
+    try:
+        token_file = outputs / ".quire" / f"serve-{srv.port}.token"
+        token = token_file.read_text().strip()
+        assert len(token) >= 24 and stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        srv.token = token
+        assert srv.get("/").status == 200 and srv.get("/", token=False).status == 302
+        text = settled_log(srv)
+        assert token not in text and f"the token is in {token_file}" in text
+    finally:
+        stop_server(srv)
 
 
 def test_a_published_report_is_served(server):

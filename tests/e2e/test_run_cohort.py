@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from support import ROOT, published_runs, run_quire
+from support import ROOT, published_files, published_runs, run_quire
 
 pytestmark = pytest.mark.slow
 
-KPIS = ["users", "logo_retention_age1", "logo_retention_age3", "revenue_retention_age3", "ltv_age3"]
+KPIS = ["users", "user_retention_age1", "user_retention_age3", "revenue_retention_age3", "ltv_age3"]
 
 
 RUNS = {"monthly": (), "weekly_activated": ("-p", "granularity=week", "-p", "behaviour=activated")}
@@ -54,15 +54,15 @@ def run_folder(request):
     return request.getfixturevalue(request.param)
 
 
-def test_publishes_the_four_files(run_folder):
-    assert sorted(p.name for p in run_folder.iterdir()) == ["report.html", "report.ipynb", "report.pdf", "run.json"]
+def test_publishes_the_report_and_its_table_data(run_folder):
+    assert sorted(p.name for p in run_folder.iterdir()) == published_files(run_folder)
 
 
 def test_html_is_clean_and_complete(run_folder):
     html = (run_folder / "report.html").read_text()
     assert "Traceback" not in html and not re.search(r"\b[A-Z]\w*Error\b", html)
     assert "report.headline()" not in html  # code cells are hidden
-    for title in ["Cohort report", "Logo retention", "Revenue retention", "Lifetime value (LTV) curves",
+    for title in ["Cohort report", "User retention", "Revenue retention", "Lifetime value (LTV) curves",
                   "Recent versus earlier cohorts", "Appendix: metric definitions"]:
         assert title in html
     assert html.count("data:image/svg+xml;base64,") >= 3  # two heatmaps and the LTV curves

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from pypdf import PdfReader
 
-from support import ROOT, published_runs, run_quire
+from support import ROOT, published_files, published_runs, run_quire
 
 pytestmark = pytest.mark.slow
 
@@ -31,9 +31,9 @@ def executive_run(tiny_warehouse, tmp_path_factory):
     return runs[0], proc
 
 
-def test_publishes_the_four_files(executive_run):
+def test_publishes_the_report_and_its_table_data(executive_run):
     folder, proc = executive_run
-    assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.ipynb", "report.pdf", "run.json"]
+    assert sorted(p.name for p in folder.iterdir()) == published_files(folder)
     assert str(folder.name) in proc.stdout  # the CLI says where the run went
     assert not (folder.parents[2] / ".quire" / "staging" / folder.name).exists()
 

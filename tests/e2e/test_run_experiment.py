@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
-from support import ROOT, published_runs, run_quire
+from support import ROOT, published_files, published_runs, run_quire
 
 pytestmark = pytest.mark.slow
 
@@ -40,9 +40,9 @@ def runs(tiny_warehouse, tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", RUNS)
-def test_publishes_four_clean_files(runs, name):
+def test_publishes_clean_files_and_table_data(runs, name):
     folder = runs[name]
-    assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.ipynb", "report.pdf", "run.json"]
+    assert sorted(p.name for p in folder.iterdir()) == published_files(folder)
     html = (folder / "report.html").read_text()
     assert "Traceback" not in html and not re.search(r"\b[A-Z]\w*Error\b", html)
     assert "<script" not in html.lower() and "report.verdict()" not in html
@@ -59,7 +59,8 @@ def test_run_json_records_parameters_and_headline(runs, tiny_warehouse):
     assert record["parameters"] == {"experiment": "checkout-redesign", "level": 0.95, "correction": "holm", "brand": "quire"}
     assert record["title"] == "Experiment report: One-page checkout"
     headline = {k["name"]: k for k in record["headline"]}
-    assert {"users", "control_rate", "best_rate", "abs_lift", "p_value", "power"} <= set(headline)
+    assert {"users", "control_rate", "best_rate", "abs_lift", "p_value", "mde"} <= set(headline)
+    assert "power" not in headline  # the design's MDE, never a post-hoc "achieved" power
     eng = sa.create_engine(tiny_warehouse, connect_args={"read_only": True})
     with eng.connect() as conn:
         users, conversions = conn.execute(sa.text(

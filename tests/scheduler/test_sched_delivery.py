@@ -95,17 +95,20 @@ def test_smtp_4xx_that_persists_is_reported_and_deliver_retry_sends_later(setup,
     smtp.always = "451 4.3.0 try again later"
     run_id = _published_run(engine, settings, tmp_path)
     result = deliver_pending(engine, settings, claimer="a")
-    assert len(result.failed) == 2 and smtp.attempts == 2 * settings.smtp_attempts and not smtp.messages
+    # Both reports, then the owner's alert about them (the same server refuses it too).
+    assert len(result.failed) == 3 and smtp.attempts == 3 * settings.smtp_attempts and not smtp.messages
     rows = _rows(engine, run_id)
     assert {r["status"] for r in rows.values()} == {"failed"} and "SMTP 451" in rows["board@example.com"]["last_error"]
+    assert rows["cfo@example.com"]["kind"] == "alert"
     # Reported by the CLI too, in one line each, exit code 1.
     proc = run_quire(env, "deliver", "--retry")
-    assert proc.returncode == 1 and proc.stderr.count("SMTP 451") == 2 and "Traceback" not in proc.stderr
-    smtp.always = None  # the server is back
+    assert proc.returncode == 1 and proc.stderr.count("SMTP 451") == 3 and "Traceback" not in proc.stderr
+    smtp.always = None  # the server is back: the reports go out, and the owner's alert about them is moot
     proc = run_quire(env, "deliver", "--retry")
     assert proc.returncode == 0 and proc.stdout.count("sent to") == 2
     assert run_quire(env, "deliver").stdout.strip() == "nothing to deliver"
     assert sorted(m["To"] for m in smtp.messages) == ["board@example.com", "ceo@example.com"]
+    assert set(_rows(engine, run_id)) == {"board@example.com", "ceo@example.com"}
 
 
 def test_smtp_5xx_is_reported_at_once_and_not_resent(setup, smtp, tmp_path):
@@ -113,7 +116,7 @@ def test_smtp_5xx_is_reported_at_once_and_not_resent(setup, smtp, tmp_path):
     smtp.always = "550 5.1.1 no such mailbox"
     run_id = _published_run(engine, settings, tmp_path)
     result = deliver_pending(engine, settings, claimer="a")
-    assert len(result.failed) == 2 and smtp.attempts == 2  # one attempt each: retrying a 5xx cannot help
+    assert len(result.failed) == 3 and smtp.attempts == 3  # one attempt each (the owner's alert too): a 5xx is final
     rows = _rows(engine, run_id)
     assert all(r["status"] == "failed" and r["attempts"] == 1 and "SMTP 550" in r["last_error"] for r in rows.values())
     smtp.always = None
@@ -128,5 +131,5 @@ def test_smtp_server_down_is_retried_then_reported(make_env, state_url, settings
     engine = open_state(state_url)
     run_id = _published_run(engine, settings, tmp_path)
     result = deliver_pending(engine, settings, claimer="a")
-    assert len(result.failed) == 2 and not result.sent
+    assert len(result.failed) == 3 and not result.sent  # the two reports and the owner's alert
     assert all("unreachable" in r["last_error"] and r["status"] == "failed" for r in _rows(engine, run_id).values())

@@ -18,6 +18,16 @@ def run_quire(env: dict[str, str], *args: str, timeout: int = 300) -> subprocess
                           timeout=timeout, cwd=ROOT)
 
 
+def published_files(folder: Path) -> list[str]:
+    """What a published run must hold: the report's four files and its tables' data (report.xlsx and one CSV
+    per table, as its run.json lists them); raises if the run recorded no table (every report shows some)."""
+    import json
+
+    data = [f["file"] for f in json.loads((folder / "run.json").read_text(encoding="utf-8")).get("data_files") or []]
+    assert data, f"{folder.name}: no table data recorded"
+    return sorted(["report.html", "report.ipynb", "report.pdf", "run.json", "report.xlsx", *data])
+
+
 def published_runs(outputs: Path, report: str) -> list[Path]:
     return sorted(p for p in (outputs / report).glob("*/*") if p.is_dir()) if (outputs / report).exists() else []
 

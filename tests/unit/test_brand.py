@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -316,3 +317,73 @@ def test_brand_list_names_every_kit(tmp_path):
     proc = _quire(ROOT, tmp_path / "outputs", "list")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["harbor", "northwind", "quire"]
+
+
+# -- the logo is a regular file of the kit, of a reasonable size ----------------------------------
+
+def _one_line_error(templates: Path) -> str:
+    with pytest.raises(ConfigError) as err:
+        load_brand("acme", templates)
+    message = str(err.value)
+    assert "\n" not in message and "brand 'acme'" in message
+    return message
+
+
+def test_a_symlinked_logo_is_refused_and_its_target_never_read(kit, tmp_path):
+    templates, _, write = kit
+    secret = tmp_path / "secret.svg"
+    secret.write_text("<svg xmlns='http://www.w3.org/2000/svg'><text>warehouse password</text></svg>")
+    (templates / "brands" / "acme" / "linked.svg").symlink_to(secret)
+    message = _one_line_error(write(logo="linked.svg"))
+    assert "logo linked.svg is a symbolic link" in message and "copy the image file itself" in message
+
+
+def test_a_logo_reached_through_a_symlinked_folder_is_refused(kit, tmp_path):
+    templates, _, write = kit
+    (tmp_path / "elsewhere").mkdir()
+    shutil.copy(TEMPLATES / "brands" / "quire" / "logo.svg", tmp_path / "elsewhere" / "logo.svg")
+    (templates / "brands" / "acme" / "img").symlink_to(tmp_path / "elsewhere")
+    message = _one_line_error(write(logo="img/logo.svg"))
+    assert "reached through a symbolic link (img/)" in message
+
+
+def test_a_logo_in_a_real_subfolder_of_the_kit_is_fine(kit):
+    templates, _, write = kit
+    (templates / "brands" / "acme" / "img").mkdir()
+    shutil.copy(TEMPLATES / "brands" / "quire" / "logo.svg", templates / "brands" / "acme" / "img" / "logo.svg")
+    assert load_brand("acme", write(logo="img/logo.svg")).logo_data_uri().startswith("data:image/svg+xml;base64,")
+
+
+def test_a_kit_folder_reached_through_a_link_still_loads(tmp_path):
+    """A shared templates/ folder linked into a project (as the scheduler's test projects do) is not a logo link."""
+    (tmp_path / "templates").symlink_to(TEMPLATES)
+    assert load_brand("quire", tmp_path / "templates").logo_bytes().lstrip().startswith(b"<")
+
+
+def test_an_oversized_logo_is_refused_with_the_limit(kit):
+    from quire.brand import MAX_LOGO_BYTES
+
+    templates, _, write = kit
+    big = templates / "brands" / "acme" / "big.png"
+    big.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * (23 * 1024 * 1024))
+    message = _one_line_error(write(logo="big.png"))
+    assert "logo big.png is 23.0 MB, above the 512 KB limit for a logo" in message and "export it smaller" in message
+    big.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * (MAX_LOGO_BYTES - 8))  # exactly at the limit: accepted
+    assert len(load_brand("acme", templates).logo_bytes()) == MAX_LOGO_BYTES
+
+
+def test_a_logo_that_is_not_a_regular_file_is_refused(kit):
+    templates, _, write = kit
+    os.mkfifo(templates / "brands" / "acme" / "pipe.svg")  # would block a plain read forever
+    assert "logo pipe.svg is not a regular file" in _one_line_error(write(logo="pipe.svg"))
+    (templates / "brands" / "acme" / "dir.svg").mkdir()
+    assert "logo dir.svg is not a regular file" in _one_line_error(write(logo="dir.svg"))
+
+
+def test_brand_check_names_a_symlinked_logo_in_one_line(kit, tmp_path):
+    templates, _, write = kit
+    (templates / "brands" / "acme" / "linked.svg").symlink_to(TEMPLATES / "brands" / "quire" / "logo.svg")
+    write(logo="linked.svg")
+    proc = _quire(templates.parent, tmp_path / "outputs", "check", "acme")
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2 and len(lines) == 1 and "is a symbolic link" in lines[0], proc.stderr

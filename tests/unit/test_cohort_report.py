@@ -21,11 +21,12 @@ import sqlalchemy as sa
 
 from quire.charts.cohort import BLANK_NOTE, cell_labels
 from quire.display import KPIS_MIME, Callout, Glossary, KpiCards, ReportHeader, Section
-from quire.errors import ParameterError
+from quire.errors import ParameterError, WarehouseError
 from quire.glossary import definitions
 from quire.metrics.cohorts import ltv_curves, retention_matrix, revenue_retention_matrix
 from quire.reports import cohort
 from quire.reports.cohort import GLOSSARY_KEYS, CohortReport
+from support import warehouse_copy
 
 AS_OF = date(2026, 10, 31)          # 'latest' in the tiny warehouse
 FIRST_MONTH = date(2025, 11, 1)     # the oldest of the 12 monthly cohorts at that date
@@ -83,7 +84,7 @@ def test_section_types_and_titles(monthly):
     assert isinstance(monthly.header(), ReportHeader) and monthly.header().title == "Cohort report"
     assert "monthly" in monthly.header().subtitle and "all users" in monthly.header().subtitle
     assert isinstance(monthly.headline(), KpiCards)
-    assert [monthly.retention().title, monthly.revenue().title] == ["Logo retention", "Revenue retention"]
+    assert [monthly.retention().title, monthly.revenue().title] == ["User retention", "Revenue retention"]
     assert "data:image/svg+xml;base64," in monthly.retention().html()
     assert "data:image/svg+xml;base64," in monthly.ltv().html()
     assert isinstance(monthly.glossary(), Glossary)
@@ -101,7 +102,7 @@ def test_filtered_report_renders_its_filter_section(weekly_activated):
 
 def test_charts_have_alt_text_and_the_blank_caption(monthly):
     chart = monthly.retention().children[0]
-    assert chart.alt.startswith("Heatmap of logo retention") and "12 monthly cohorts" in chart.alt
+    assert chart.alt.startswith("Heatmap of user retention") and "12 monthly cohorts" in chart.alt
     assert BLANK_NOTE in chart.caption
     assert BLANK_NOTE in monthly.revenue().children[0].caption
     ltv = monthly.ltv().children[0]
@@ -119,7 +120,7 @@ def test_cohort_sizes_equal_a_direct_sql_count(monthly, tiny_warehouse):
         select date_trunc('month', signed_up_at) as cohort, count(*) as n from users
         where signed_up_at >= :start and signed_up_at < :stop group by 1 order by 1""",
                    start=FIRST_MONTH, stop=date(2026, 11, 1))
-    sizes = monthly.logo.sizes
+    sizes = monthly.active.sizes
     assert list(sizes.index) == list(pd.to_datetime(counted["cohort"]))
     assert sizes.tolist() == counted["n"].tolist()
     assert _headline(monthly)["users"]["value"] == counted["n"].sum()
@@ -139,16 +140,16 @@ def test_headline_equals_the_metric_functions_on_all_the_data(monthly, everythin
     logo = retention_matrix(users, events, **args)
     revenue = revenue_retention_matrix(users, events, **args)
     ltv = ltv_curves(users, events, **args)
-    pd.testing.assert_frame_equal(monthly.logo.rates, logo.rates)  # the bounded queries lose nothing
+    pd.testing.assert_frame_equal(monthly.active.rates, logo.rates)  # the bounded queries lose nothing
     pd.testing.assert_frame_equal(monthly.revenue_matrix.rates, revenue.rates)
     headline = _headline(monthly)
-    assert list(headline) == ["users", "logo_retention_age1", "logo_retention_age3", "revenue_retention_age3", "ltv_age3"]
-    for name, column in [("logo_retention_age1", logo.rates[1]), ("logo_retention_age3", logo.rates[3]),
+    assert list(headline) == ["users", "user_retention_age1", "user_retention_age3", "revenue_retention_age3", "ltv_age3"]
+    for name, column in [("user_retention_age1", logo.rates[1]), ("user_retention_age3", logo.rates[3]),
                          ("revenue_retention_age3", revenue.rates[3]), ("ltv_age3", ltv[3])]:
         recent, earlier = _recent_vs_earlier(column)
         assert headline[name]["value"] == pytest.approx(recent), name
         assert headline[name]["previous"] == pytest.approx(earlier), name
-    assert headline["logo_retention_age1"]["unit"] == "percent" and headline["ltv_age3"]["unit"] == "currency"
+    assert headline["user_retention_age1"]["unit"] == "percent" and headline["ltv_age3"]["unit"] == "currency"
 
 
 def test_an_earlier_period_sees_nothing_after_its_end(tiny_warehouse, everything):
@@ -157,7 +158,7 @@ def test_an_earlier_period_sees_nothing_after_its_end(tiny_warehouse, everything
     assert report.data.as_of == date(2026, 6, 30) and report.data.events["occurred_at"].max() < pd.Timestamp("2026-07-01")
     users, events = everything
     logo = retention_matrix(users, events, "month", date(2026, 6, 30), 4, since=date(2026, 1, 1))
-    pd.testing.assert_frame_equal(report.logo.rates, logo.rates)
+    pd.testing.assert_frame_equal(report.active.rates, logo.rates)
 
 
 def test_queries_stay_within_the_cohort_window(monthly):
@@ -173,8 +174,8 @@ def test_queries_stay_within_the_cohort_window(monthly):
 # --------------------------------------------------------------------------- not observed is never 0 %
 
 def test_not_yet_observed_cells_are_blank_not_zero(monthly):
-    rates = monthly.logo.rates.to_numpy()
-    labels = cell_labels(monthly.logo.rates).to_numpy()
+    rates = monthly.active.rates.to_numpy()
+    labels = cell_labels(monthly.active.rates).to_numpy()
     blank = np.isnan(rates)
     assert blank.any() and set(labels[blank]) == {""}
     assert all(text.endswith("%") for text in labels[~blank])
@@ -206,7 +207,7 @@ def test_filter_keeps_exactly_the_users_who_activated_in_time(weekly_activated, 
 def test_filter_reduces_the_user_count(tiny_warehouse, monthly):
     filtered = cohort.build(behaviour="activated", url=tiny_warehouse)
     assert 0 < _headline(filtered)["users"]["value"] < _headline(monthly)["users"]["value"]
-    assert filtered.logo_all.sizes.sum() == monthly.logo.sizes.sum()
+    assert filtered.active_all.sizes.sum() == monthly.active.sizes.sum()
 
 
 # --------------------------------------------------------------------------- degenerate input
@@ -238,13 +239,66 @@ def empty_warehouse(tiny_warehouse, tmp_path_factory) -> str:
     return f"duckdb:///{path}"
 
 
-def test_an_empty_cohort_range_gives_a_callout_not_an_exception(empty_warehouse):
-    report = cohort.build(url=empty_warehouse)
-    assert report.data.users.empty and report.data.users.dtypes["signed_up_at"] == "datetime64[ns]"
+def test_a_warehouse_without_product_users_is_a_one_line_warehouse_error(empty_warehouse):
+    with pytest.raises(WarehouseError, match=r"^the warehouse holds no product users and events"):
+        cohort.build(url=empty_warehouse)
+
+
+def _without_users(con, where: str) -> None:
+    """Delete the users matching ``where`` (SQL on users) and everything that refers to them."""
+    for table in ("experiment_assignments", "events", "sessions"):
+        con.execute(f"delete from {table} where user_id in (select user_id from users where {where})")
+    con.execute(f"delete from users where {where}")
+
+
+@pytest.fixture(scope="module")
+def signups_stop(tiny_warehouse, tmp_path_factory) -> str:
+    """Signups stop after February 2026; the earlier users stay active to the end of the data (October 2026)."""
+    path = tmp_path_factory.mktemp("signups-stop") / "wh.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        _without_users(con, "signed_up_at >= timestamp '2026-03-01'")
+    return f"duckdb:///{path}"
+
+
+@pytest.fixture(scope="module")
+def signups_start_late(tiny_warehouse, tmp_path_factory) -> str:
+    """The first signup is on Tuesday 30 September 2025, after the last complete week of September."""
+    path = tmp_path_factory.mktemp("signups-late") / "wh.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        _without_users(con, "signed_up_at < timestamp '2025-10-01'")
+        con.execute("update users set signed_up_at = timestamp '2025-09-30 12:00' "
+                    "where signed_up_at = (select min(signed_up_at) from users)")
+    return f"duckdb:///{path}"
+
+
+def test_empty_cohorts_when_signups_stopped_advise_reaching_back_not_a_later_period(signups_stop):
+    report = cohort.build(cohorts=3, url=signups_stop)
+    newest = report.data.last_cohort
+    assert newest >= date(2026, 9, 1)  # the events (and so the report's months) run on after the signups stop
     headline = report.headline()
     assert isinstance(headline, Callout) and "No user signed up" in headline.message
-    assert "November 2025 – October 2026" in headline.message
+    assert "later period" not in headline.message.lower()  # the data has no later signups
+    back = (newest.year - 2026) * 12 + newest.month - 2 + 1  # cohorts 2026-02 .. newest
+    assert f"cohorts={back} reaches back to the last earlier signup" in headline.message
     _skipped(report)
+    followed = cohort.build(cohorts=back, url=signups_stop)  # the advice works
+    assert followed.problem is None and followed.active.sizes.loc[pd.Timestamp("2026-02-01")] > 0
+
+
+def test_empty_cohorts_before_the_first_signup_advise_the_later_period_that_has_them(signups_start_late):
+    report = cohort.build(period="2025-09", granularity="week", url=signups_start_late)
+    message = report.headline().message
+    assert "choose a later period (2025-10:" in message.lower() and "more cohorts" not in message
+    followed = cohort.build(period="2025-10", granularity="week", url=signups_start_late)
+    assert followed.problem is None and followed.active.sizes.sum() > 0
+
+
+def test_too_few_cohorts_to_compare_says_what_the_data_allows(tiny_warehouse):
+    first = cohort.build(period="2025-11", url=tiny_warehouse).comparison().children[0]
+    assert "first cohorts of the data, which starts in September 2025" in first.message
+    assert "later periods will have more" in first.message and "show more cohorts" not in first.message.lower()
+    narrow = cohort.build(period="2026-10", cohorts=2, url=tiny_warehouse).comparison().children[0]
+    assert "Earlier cohorts exist" in narrow.message and "show more cohorts" in narrow.message
 
 
 @pytest.mark.parametrize("params", [

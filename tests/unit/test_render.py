@@ -28,7 +28,7 @@ from quire.display import (KPIS_MIME, META_MIME, Alerts, Callout, Chart, Glossar
                            Section, Table)
 from quire.errors import RenderError
 from quire.metrics.kpi import Kpi
-from quire.render import clean_html, get_exporter, pdf_page_count, render_html, render_pdf
+from quire.render import clean_html, get_exporter, render_html, render_pdf
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
@@ -309,7 +309,7 @@ pytestmark_pdf = pytest.mark.slow
 @pytestmark_pdf
 def test_pdf_is_a4_with_several_pages(pdf):
     reader = PdfReader(__import__("io").BytesIO(pdf))
-    assert pdf_page_count(pdf) == len(reader.pages) >= 3
+    assert len(reader.pages) >= 3
     for page in reader.pages:
         assert float(page.mediabox.width) == pytest.approx(595.28, abs=1)
         assert float(page.mediabox.height) == pytest.approx(841.89, abs=1)
@@ -394,7 +394,7 @@ def test_pdf_renderer_fetches_nothing_from_the_network(html):
 def test_each_brand_renders(notebook):
     for name in ("quire", "harbor"):
         html = render_html(notebook, brand=load_brand(name, TEMPLATES), meta=META)
-        assert pdf_page_count(render_pdf(html)) >= 3
+        assert len(PdfReader(__import__("io").BytesIO(render_pdf(html))).pages) >= 3
 
 
 # -- chart style -------------------------------------------------------------------------------

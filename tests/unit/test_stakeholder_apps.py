@@ -8,7 +8,7 @@ import pytest
 
 from quire.apps import base, client, executive
 from quire.apps.base import AppInputError, period_options
-from quire.serve import ARCHIVE_FILE, resolve_archive_path
+from quire.serve.archive import ARCHIVE_FILE, read_archive_file
 
 
 def test_period_options_are_complete_periods_newest_first():
@@ -71,9 +71,10 @@ def test_client_facing_mode_with_an_unknown_client_fails_without_listing_others(
 
 @pytest.mark.parametrize("path", ["../x/2026-11-02/r/report.html", "executive/2026-11-02/r/run.json",
                                   "executive/2026-11-02/r/report.ipynb", ".quire/warehouse.duckdb",
-                                  "executive/2026-11-02/../report.html", "executive/2026-11-02/r/report.html/x"])
+                                  "executive/2026-11-02/../report.html", "executive/2026-11-02/r/report.html/x",
+                                  "executive/2026-11-02/r/report.html\n", "executive/2026-11-02/r/report.pdf\r\n"])
 def test_archive_paths_other_than_a_runs_report_do_not_match(path):
-    assert ARCHIVE_FILE.match(path) is None
+    assert ARCHIVE_FILE.match(path) is None and ARCHIVE_FILE.fullmatch(path) is None
 
 
 def test_archive_resolution_checks_the_run_record_and_the_tenant(tmp_path):
@@ -84,9 +85,9 @@ def test_archive_resolution_checks_the_run_record_and_the_tenant(tmp_path):
     (folder / "report.html").write_text("<p>a</p>")
     (folder / "run.json").write_text(json.dumps({"report": "client", "client": "a", "status": "succeeded"}))
     path = "client/2026-11-02/run-a/report.html"
-    assert resolve_archive_path(tmp_path, path, {"client"}, None) == (folder / "report.html").resolve()
-    assert resolve_archive_path(tmp_path, path, {"client"}, "a") is not None
-    assert resolve_archive_path(tmp_path, path, {"client"}, "b") is None      # another tenant's run
-    assert resolve_archive_path(tmp_path, path, {"executive"}, None) is None  # a report this server does not serve
+    assert read_archive_file(tmp_path, path, {"client"}, None) == ("report.html", b"<p>a</p>")
+    assert read_archive_file(tmp_path, path, {"client"}, "a") is not None
+    assert read_archive_file(tmp_path, path, {"client"}, "b") is None      # another tenant's run
+    assert read_archive_file(tmp_path, path, {"executive"}, None) is None  # a report this server does not serve
     (folder / "run.json").write_text(json.dumps({"report": "client", "client": "a", "status": "failed"}))
-    assert resolve_archive_path(tmp_path, path, {"client"}, None) is None
+    assert read_archive_file(tmp_path, path, {"client"}, None) is None

@@ -30,6 +30,9 @@ from quire.periods import Period, add_months
 
 #: Environment variable that pins the client app to one client (``quire serve --client``).
 TENANT_ENV = "QUIRE_APP_CLIENT"
+#: The same pin for one kernel of an internal server, opened by a client's console token (Voilà passes the
+#: server-set X-Quire-Tenant request header to that kernel's environment; see quire.console.access.pin_app).
+REQUEST_TENANT_ENV = "HTTP_X_QUIRE_TENANT"
 
 
 class AppInputError(QuireError):
@@ -40,7 +43,7 @@ class AppInputError(QuireError):
 
 def pinned_client() -> str | None:
     """The client slug this server is pinned to (client-facing mode), or None for internal use."""
-    return os.environ.get(TENANT_ENV, "").strip() or None
+    return (os.environ.get(TENANT_ENV, "").strip() or os.environ.get(REQUEST_TENANT_ENV, "").strip()) or None
 
 
 def period_options(first_month: date, last_month: date, months: int = 12, quarters: int = 4) -> list[tuple[str, str]]:

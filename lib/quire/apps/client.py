@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from quire.apps.base import App, AppInputError, period_options, pinned_client
 from quire.config import get_settings
 from quire.reports import client as client_report
-from quire.warehouse import queries
+from quire.warehouse import coverage, queries
 from quire.warehouse.engine import connection
 
 
@@ -23,7 +23,7 @@ class ClientApp(App):
     def __init__(self, url: str | None = None, pinned: str | None = None) -> None:
         url = url or get_settings().warehouse
         with connection(url) as conn:
-            first, last = queries.data_range(conn)
+            first, last = coverage.report_range("client", conn)
             if pinned is not None:
                 row = queries.client_by_slug(conn, pinned)
                 if row is None:

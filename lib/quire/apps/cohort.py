@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from quire.apps.base import App, period_options
 from quire.config import get_settings
 from quire.reports import cohort
-from quire.warehouse import queries
+from quire.warehouse import coverage
 from quire.warehouse.engine import connection
 
 GRANULARITIES = [("Monthly cohorts", "month"), ("Weekly cohorts", "week")]
@@ -21,7 +21,7 @@ class CohortApp(App):
     def __init__(self, url: str | None = None) -> None:
         url = url or get_settings().warehouse
         with connection(url) as conn:
-            first, last = queries.data_range(conn)
+            first, last = coverage.report_range("cohort", conn)
         periods = period_options(first, last, quarters=0)
         super().__init__({"granularity": ("Cohorts", GRANULARITIES, "month"),
                           "behaviour": ("Users", BEHAVIOURS, "all"),

@@ -9,7 +9,7 @@ from quire.apps.base import App, period_options
 from quire.config import get_settings
 from quire.display import ReportHeader
 from quire.reports import executive
-from quire.warehouse import queries
+from quire.warehouse import coverage, queries
 from quire.warehouse.engine import connection
 
 SEGMENT_FIELDS = ("sector", "plan")
@@ -43,7 +43,7 @@ class ExecutiveApp(App):
     def __init__(self, url: str | None = None) -> None:
         url = url or get_settings().warehouse
         with connection(url) as conn:
-            first, last = queries.data_range(conn)
+            first, last = coverage.report_range("executive", conn)
             clients = queries.clients(conn)
         periods = period_options(first, last)
         super().__init__({"period": ("Period", periods, periods[0][1]),
@@ -53,7 +53,8 @@ class ExecutiveApp(App):
         report = executive.ExecutiveReport(restrict(executive.load(values["period"], self.url), values["segment"]))
         segment = dict((v, k) for k, v in self.pickers["segment"].options)[values["segment"]]
         header = ReportHeader("Executive KPIs", report.period.label,
-                              subtitle=f"{segment} — compared with {report.period.previous().label}")
+                              subtitle=f"{segment} — compared with {report.period.previous().label}" if report.compared
+                              else f"{segment} — no earlier period in the data to compare with")
         return [header, report.headline(), report.revenue(), report.retention()]
 
 

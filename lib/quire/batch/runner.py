@@ -69,7 +69,7 @@ def run_request(request: RunRequest, settings: Settings) -> Outcome:
     """Validate (unless a plan is given), run and publish one report here; the outcome (never raises for a Quire error)."""
     import sqlalchemy as sa
 
-    from quire.errors import ExecutionError, QuireError, RenderError, WarehouseError
+    from quire.errors import QuireError
     from quire.pipeline import prepare, run_plan
 
     done = _already_published(settings, request)
@@ -77,19 +77,32 @@ def run_request(request: RunRequest, settings: Settings) -> Outcome:
         return done  # a re-run of a run that was published before its worker died: not a second copy
     try:
         plan = request.plan or prepare(request.report, request.parameters, settings)
-        result = run_plan(plan, settings=settings, engine=request.engine, run_id=request.run_id)
-        return Outcome("succeeded", output_folder=str(result.folder), headline=result.headline,
-                       timings={k: round(v, 3) for k, v in result.timings.items()})
-    except (ExecutionError, RenderError) as exc:
-        return Outcome("failed", error=str(exc), error_type=type(exc).__name__,
-                       partial_notebook=parked_notebook(settings, request.report, request.run_id))
-    except WarehouseError as exc:  # the warehouse may be back in a minute
-        return Outcome("failed", error=str(exc), error_type=type(exc).__name__, transient=True)
+    except QuireError as exc:  # nothing ran: a parameter, or the warehouse while validating
+        return _failure(exc)
     except sa.exc.OperationalError as exc:
-        return Outcome("failed", error=f"database unreachable: {str(exc.orig or exc).splitlines()[0][:300]}",
-                       error_type="OperationalError", transient=True)
-    except QuireError as exc:
-        return Outcome("failed", error=str(exc), error_type=type(exc).__name__)
+        return _unreachable(exc)
+    try:
+        result = run_plan(plan, settings=settings, engine=request.engine, run_id=request.run_id)
+    except QuireError as exc:  # the run failed; the pipeline parked what it left
+        outcome = _failure(exc)
+        outcome.partial_notebook = parked_notebook(settings, request.report, request.run_id)
+        return outcome
+    except sa.exc.OperationalError as exc:
+        return _unreachable(exc)
+    return Outcome("succeeded", output_folder=str(result.folder), headline=result.headline,
+                   timings={k: round(v, 3) for k, v in result.timings.items()})
+
+
+def _failure(exc) -> Outcome:
+    from quire.errors import WarehouseError
+
+    # The warehouse may be back in a minute; a notebook, a parameter or the disk needs a person.
+    return Outcome("failed", error=str(exc), error_type=type(exc).__name__, transient=isinstance(exc, WarehouseError))
+
+
+def _unreachable(exc) -> Outcome:
+    return Outcome("failed", error=f"database unreachable: {str(exc.orig or exc).splitlines()[0][:300]}",
+                   error_type="OperationalError", transient=True)
 
 
 def _already_published(settings: Settings, request: RunRequest) -> Outcome | None:

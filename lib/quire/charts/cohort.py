@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.colors import LinearSegmentedColormap, to_rgb
-from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from quire.chart_style import to_chart
-from quire.charts import NEUTRAL, palette
+from quire.charts import NEUTRAL, PercentStepFormatter, money_axis, palette
 from quire.display import Chart
 
 WIDTH = 8.0  # inches: full width of the A4 text column
@@ -81,7 +80,7 @@ def retention_heatmap(rates: pd.DataFrame, sizes: pd.Series, granularity: str, *
                       meaning: str) -> Chart:
     """Heatmap of a cohort × age rate matrix, cells annotated as percentages, cohorts labelled with their size.
 
-    ``metric`` names the matrix ("Logo retention"); ``meaning`` says what a cell is, for
+    ``metric`` names the matrix ("User retention"); ``meaning`` says what a cell is, for
     the alt text ("share of the cohort's users active in that month").
     """
     unit = age_unit(granularity)
@@ -98,7 +97,7 @@ def retention_heatmap(rates: pd.DataFrame, sizes: pd.Series, granularity: str, *
     cmap = _scale(palette()[0])
     sns.heatmap(rates.astype(float), ax=ax, cmap=cmap, vmin=0, vmax=_colour_top(rates), annot=text, fmt="",
                 annot_kws={"fontsize": font}, linewidths=0.6, linecolor="white", cbar=not annotate,
-                cbar_kws={"format": PercentFormatter(1.0, decimals=0), "shrink": 0.8, "pad": 0.02},
+                cbar_kws={"format": PercentStepFormatter(), "shrink": 0.8, "pad": 0.02},
                 xticklabels=list(rates.columns), yticklabels=labels)
     ax.grid(False)
     ax.xaxis.tick_top()
@@ -135,19 +134,35 @@ def _heatmap_alt(rates: pd.DataFrame, sizes: pd.Series, granularity: str, metric
     return alt + ". Blank cells are not yet observed."
 
 
-def ltv_curves(ltv: pd.DataFrame, granularity: str, *, highlight: int = 3, at_age: int | None = None) -> Chart:
-    """Cumulative revenue per user by age, one line per cohort; the ``highlight`` newest cohorts in brand colours.
+def split_cohorts(ltv: pd.DataFrame, recent: int, at_age: int | None) -> tuple[list, list, list]:
+    """Cohorts (index labels) as the comparison at ``at_age`` splits them: (earlier, newest, younger).
 
-    ``at_age`` is the age the alt text compares cohorts at (default: the oldest age
-    observed by at least two cohorts).
+    ``newest`` are the ``recent`` newest cohorts observed at ``at_age`` and ``earlier`` the
+    cohorts observed there before them — exactly the two sides
+    :func:`quire.metrics.cohorts.compare_recent` averages; ``younger`` have not reached
+    ``at_age`` yet. Without ``at_age``, ``newest`` are the ``recent`` newest cohorts with any value.
+    """
+    rows = ltv.dropna(how="all")
+    seen = list(rows.index) if at_age is None or at_age not in rows.columns else list(rows[at_age].dropna().index)
+    newest = seen[-recent:]
+    earlier = seen[: len(seen) - len(newest)]
+    younger = [c for c in rows.index if c not in seen and (not newest or c > newest[-1])]
+    return earlier, newest, younger
+
+
+def ltv_curves(ltv: pd.DataFrame, granularity: str, *, highlight: int = 3, at_age: int | None = None) -> Chart:
+    """Cumulative revenue per user by age, one line per cohort.
+
+    The ``highlight`` newest cohorts that have reached ``at_age`` are drawn in brand colours
+    against the earlier ones (grey, with their average) — the same cohorts the report's
+    comparison at ``at_age`` uses; cohorts too young to have reached it are drawn dotted.
     """
     unit = age_unit(granularity)
     colors = palette()
     names = pd.Series(cohort_labels(ltv.index, granularity), index=ltv.index)
     rows = ltv.dropna(how="all")
-    newest = list(rows.index[-highlight:])
+    earlier, newest, younger = split_cohorts(ltv, highlight, at_age)
     fig, ax = plt.subplots(figsize=(WIDTH, 3.7))
-    earlier = [c for c in rows.index if c not in newest]
     for i, cohort in enumerate(earlier):
         line = rows.loc[cohort].dropna()
         ax.plot(line.index, line.values, color=NEUTRAL, alpha=0.45, linewidth=1.1,
@@ -156,13 +171,15 @@ def ltv_curves(ltv: pd.DataFrame, granularity: str, *, highlight: int = 3, at_ag
         mean = rows.loc[earlier].mean(axis=0, skipna=True)[rows.loc[earlier].notna().sum() >= 2]
         ax.plot(mean.index, mean.values, color="#3e4c59", linewidth=1.6, linestyle="--",
                 label="Earlier cohorts, average")
+    for i, cohort in enumerate(younger):
+        line = rows.loc[cohort].dropna()
+        ax.plot(line.index, line.values, color=NEUTRAL, linewidth=1.3, linestyle=":", marker=".", markersize=4,
+                label=f"Younger, not yet at {unit.lower()} {at_age}" if i == 0 else None)
     for i, cohort in enumerate(newest):
         line = rows.loc[cohort].dropna()
         ax.plot(line.index, line.values, color=colors[i % len(colors)], linewidth=2.4, marker="o", markersize=4,
                 label=names[cohort], zorder=3)
-    top = float(np.nanmax(rows.to_numpy(dtype=float))) if rows.size else 0.0
-    # One money format per axis: cents only when every tick is below $10.
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.0f}" if top >= 8 else f"${v:,.2f}"))
+    money_axis(ax)
     ax.set_xlabel(f"{unit}s since signup (age)")
     ax.set_ylabel("Cumulative revenue per user")
     ax.set_xlim(-0.3, max(ltv.columns.max(), 1) + 0.3)
@@ -170,10 +187,13 @@ def ltv_curves(ltv: pd.DataFrame, granularity: str, *, highlight: int = 3, at_ag
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     # Curves rise steeply then flatten at the top: the lower right corner is free for the legend.
     ax.legend(loc="lower right", frameon=True, facecolor="white", edgecolor="none", framealpha=0.9,
-              ncol=2 if len(newest) > 2 else 1, fontsize=8.5)
+              ncol=2 if len(newest) + bool(younger) > 2 else 1, fontsize=8.5)
+    which = (f"the {len(newest)} newest cohorts that have reached {unit.lower()} {at_age} in colour"
+             + (", younger ones dotted" if younger else "")) if at_age is not None else \
+        f"the {len(newest)} newest cohorts in colour"
     return to_chart(fig, _ltv_alt(rows, names, granularity, newest, at_age), caption=(
-        f"Cumulative revenue per user of each cohort by {unit.lower()}s since signup; the {len(newest)} newest "
-        f"cohorts in colour. A line stops at the last {unit.lower()} the cohort has completed."))
+        f"Cumulative revenue per user of each cohort by {unit.lower()}s since signup; {which}. A line stops at "
+        f"the last {unit.lower()} the cohort has completed."))
 
 
 def _ltv_alt(rows: pd.DataFrame, names: pd.Series, granularity: str, newest: list, at_age: int | None) -> str:
@@ -181,7 +201,8 @@ def _ltv_alt(rows: pd.DataFrame, names: pd.Series, granularity: str, newest: lis
     alt = f"Line chart of cumulative revenue per user (LTV) by {unit}s since signup for " + (
         f"the {granularity}ly cohort {names[rows.index[0]]}" if len(rows) == 1 else
         f"{len(rows)} {granularity}ly cohorts from {names[rows.index[0]]} to {names[rows.index[-1]]}, the newest "
-        f"{', '.join(names[c] for c in newest)} highlighted")
+        + (f"to reach {unit} {at_age}, " if at_age is not None else "")
+        + f"{', '.join(names[c] for c in newest)}, highlighted")
     seen_by = rows.notna().sum()
     if at_age is None:
         multi = seen_by[seen_by >= 2]
@@ -194,4 +215,4 @@ def _ltv_alt(rows: pd.DataFrame, names: pd.Series, granularity: str, newest: lis
     return alt + "."
 
 
-__all__ = ["retention_heatmap", "ltv_curves", "cell_labels", "cohort_label", "cohort_labels", "age_unit", "fine_money", "BLANK_NOTE"]
+__all__ = ["retention_heatmap", "ltv_curves", "split_cohorts", "cell_labels", "cohort_label", "cohort_labels", "age_unit", "fine_money", "BLANK_NOTE"]

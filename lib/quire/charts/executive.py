@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.ticker import PercentFormatter
 
 from quire.chart_style import to_chart
-from quire.charts import BAD, GOOD, HALF, WIDE, money_axis, palette, short_money
+from quire.charts import BAD, GOOD, HALF, WIDE, money_axis, palette, percent_axis, short_money
 from quire.display import Chart
 
 
@@ -82,7 +81,7 @@ def rate_trend(history: pd.DataFrame, columns: dict[str, str], *, ylabel: str, r
         ax.plot(history["period"], history[col], marker="o", markersize=3, linewidth=1.8, color=colors[i], label=label)
     if reference is not None:
         ax.axhline(reference, color="#888888", linewidth=0.8, linestyle=":")
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    percent_axis(ax)
     ax.set_ylabel(ylabel)
     ax.tick_params(axis="x", rotation=45, labelsize=7)
     ax.set_xticks(range(0, len(history), -(-len(history) // 8)))  # at most 8 period labels: they must stay legible

@@ -22,6 +22,7 @@ from quire.metrics.kpi import MINUS
 
 Formatter = Callable[[float], str]
 ROW_HEIGHT = 0.42  # inches per interval row: keeps 2- and 4-variant charts equally airy
+POWER_HEIGHT = 2.6  # inches: the power chart shares its row with a table, and a shorter row fits more pages
 
 
 def pct(rate: float, decimals: int = 1) -> str:
@@ -173,12 +174,13 @@ def power_curves(curves: pd.DataFrame, marks: pd.DataFrame, target: float, *, mo
 
     ``curves``: ``variant``, ``effect`` (units: rate difference or money), ``power``;
     ``marks``: one row per treatment with ``variant``, ``mde`` and ``observed`` (|effect| in
-    units) and ``achieved`` power. The dashed line is the target power; where a curve
-    crosses it is the minimum detectable effect.
+    units). The dashed line is the target power; where a curve crosses it is the minimum
+    detectable effect. The observed effect is a dotted vertical line for comparison, with no
+    power of its own: the "achieved" power of an observed effect only restates its p-value.
     """
     fmt: Formatter = (lambda v: money(v, False)) if money_units else (lambda v: pts(v).lstrip("+"))
     colors = palette()
-    fig, ax = plt.subplots(figsize=HALF)
+    fig, ax = plt.subplots(figsize=(HALF[0], POWER_HEIGHT))
     several = curves["variant"].nunique() > 1
     for i, (variant, g) in enumerate(curves.groupby("variant", sort=False)):
         ax.plot(g["effect"], g["power"], color=colors[i % len(colors)], linewidth=2, label=str(variant) if several else None)
@@ -186,13 +188,13 @@ def power_curves(curves: pd.DataFrame, marks: pd.DataFrame, target: float, *, mo
         c = colors[i % len(colors)]
         if pd.notna(m.mde):
             ax.plot([m.mde], [target], marker="o", color=c, markersize=6)
-        ax.plot([m.observed], [m.achieved], marker="D", color=c, markersize=6, markerfacecolor="white", markeredgewidth=1.6)
+        ax.axvline(m.observed, color=c, linewidth=1.3, linestyle=":")
     ax.axhline(target, color="#52606d", linewidth=1.0, linestyle="--")
     ax.annotate(f"target {target:.0%}", (ax.get_xlim()[1], target), xytext=(-2, 3), textcoords="offset points",
                 ha="right", va="bottom", fontsize=8, color="#52606d")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_ylim(0, 1.02)
-    ax.set_xlim(left=0)
+    ax.set_xlim(left=0, right=max(curves["effect"].max(), marks["observed"].max() * 1.05))
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))  # half-width chart: few, round ticks
     _signed_ticks(ax, 1 if money_units else 100, "$" if money_units else "", signed=False)
     ax.set_xlabel("True effect (" + ("$ per user" if money_units else "pts") + ")")
@@ -202,8 +204,7 @@ def power_curves(curves: pd.DataFrame, marks: pd.DataFrame, target: float, *, mo
     alt = (f"Line chart of statistical power against the size of the true effect at this experiment's sample size; "
            f"the dashed line marks the {target:.0%} target. " + "; ".join(
                f"{m.variant}: reaches {target:.0%} power at {fmt(m.mde) if pd.notna(m.mde) else 'no attainable effect'} "
-               f"(the minimum detectable effect); the observed {fmt(m.observed)} had {m.achieved:.0%} power (hollow diamond)"
+               f"(the minimum detectable effect); the observed effect, {fmt(m.observed)}, is a dotted line"
                for m in marks.itertuples()))
-    caption = (f"Filled dot: the minimum detectable effect, where power reaches {target:.0%}. "
-               "Hollow diamond: the observed effect and its achieved power.")
+    caption = f"Dot: the minimum detectable effect ({target:.0%} power). Dotted line: the observed effect's size."
     return to_chart(fig, alt + ".", caption)

@@ -10,6 +10,7 @@ from typing import Any
 
 from quire.catalog import ReportSpec
 from quire.delivery import Message
+from quire.delivery.headers import header_text, printable
 from quire.errors import DeliveryError
 
 
@@ -32,9 +33,10 @@ def report_message(run: dict[str, Any], spec: ReportSpec, recipient: str) -> Mes
         record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise DeliveryError(f"run {run['run_id']}: cannot read its run.json in {folder} ({exc})") from None
-    title = record.get("title") or spec.title
-    who = record.get("client_name") if run.get("client") else None
-    period = record.get("period") or run["parameters"].get("period") or ""
+    # One line each: they go into the subject, and a client's name comes from the warehouse as it was typed.
+    title = header_text(record.get("title") or spec.title)
+    who = header_text(record.get("client_name") or run["client"]) if run.get("client") else None
+    period = header_text(record.get("period") or run["parameters"].get("period") or "")
     subject = " — ".join(p for p in (title, who, period) if p)
     figures = [(k.get("label") or k.get("name") or "?", _figure(k)) for k in record.get("headline") or []]
     lines = [f"{title}" + (f" for {who}" if who else "") + (f", {period}" if period else "") + ".", ""]
@@ -66,5 +68,28 @@ def alert_message(run: dict[str, Any], spec: ReportSpec, recipient: str) -> Mess
     lines += ["", "Nothing was sent to the report's recipients. `quire runs show " + run["run_id"] + "` has the details."]
     html = "<html><body style='font-family:sans-serif'>" + "".join(f"<p>{escape(x)}</p>" for x in lines if x) + "</body></html>"
     return Message(recipient=recipient, subject=subject, text="\n".join(lines) + "\n", html=html,
+                   message_id=message_id(run["run_id"], recipient),
+                   headers={"X-Quire-Run": run["run_id"], "X-Quire-Kind": "alert"})
+
+
+def delivery_alert_message(run: dict[str, Any], spec: ReportSpec, recipient: str,
+                           failures: list[tuple[str, str]]) -> Message:
+    """The owner's alert that a published run could not be e-mailed to some of its recipients, and why."""
+    who = f" for client {run['client']}" if run.get("client") else ""
+    subject = f"[Quire] {spec.title}{who}: report not delivered"
+    intro = (f"The run {run['run_id']} of report '{spec.id}'{who} succeeded, but its e-mail could not be sent to "
+             + ("these recipients:" if failures
+                else "its recipients (none could be determined; see the service's log)."))
+    failed = [f"{printable(to)}: {printable(reason, limit=500)}" for to, reason in failures]
+    after = [f"The report is in {run.get('output_folder') or 'the archive'}.",
+             "A wrong address: fix it (a client's contact_email in the warehouse, or the recipients in reports.yaml); "
+             "the next scheduled run is sent to it. A fault of the mail server: `quire deliver --retry` sends this "
+             "e-mail again.",
+             f"`quire runs show {run['run_id']}` has the details."]
+    text = "\n".join([intro, *(f"  {x}" for x in failed), "", *after]) + "\n"
+    html = ("<html><body style='font-family:sans-serif'>" + f"<p>{escape(intro)}</p>"
+            + ("<ul>" + "".join(f"<li>{escape(x)}</li>" for x in failed) + "</ul>" if failed else "")
+            + "".join(f"<p>{escape(x)}</p>" for x in after) + "</body></html>")
+    return Message(recipient=recipient, subject=subject, text=text, html=html,
                    message_id=message_id(run["run_id"], recipient),
                    headers={"X-Quire-Run": run["run_id"], "X-Quire-Kind": "alert"})

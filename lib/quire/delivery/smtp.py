@@ -7,6 +7,8 @@ reported as transient; 5xx replies are permanent and reported at once.
 
 from __future__ import annotations
 
+import email.errors
+import email.policy
 import mimetypes
 import smtplib
 import ssl
@@ -16,25 +18,34 @@ from email.utils import formatdate
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from quire.delivery import Deliverer, Message, register
+from quire.delivery.headers import header_text, one_recipient, printable
 from quire.errors import ConfigError, DeliveryError
 
 
 def build_email(message: Message, sender: str) -> EmailMessage:
-    """The MIME message: plain text, an HTML alternative, attachments."""
-    mail = EmailMessage()
-    mail["From"] = sender
-    mail["To"] = message.recipient
-    mail["Subject"] = message.subject
-    mail["Date"] = formatdate(localtime=False)
-    mail["Message-ID"] = message.message_id
-    for name, value in message.headers.items():
-        mail[name] = value
-    mail.set_content(message.text)
-    mail.add_alternative(message.html, subtype="html")
-    for path in message.attachments:
-        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        main, sub = kind.split("/", 1)
-        mail.add_attachment(path.read_bytes(), maintype=main, subtype=sub, filename=path.name)
+    """The MIME message: plain text, an HTML alternative, attachments; a permanent DeliveryError if it cannot be built.
+
+    Every header value is made one line (:func:`~quire.delivery.headers.header_text`) and
+    the recipient must be exactly one address, so no data can add a header or a recipient.
+    """
+    recipient = one_recipient(message.recipient)
+    try:
+        mail = EmailMessage(policy=email.policy.SMTP)
+        headers = {"From": sender, "To": recipient, "Subject": message.subject, "Date": formatdate(localtime=False),
+                   "Message-ID": message.message_id, **message.headers}
+        for name, value in headers.items():
+            mail[header_text(name)] = header_text(value, limit=998)  # RFC 5322's line limit, for ids and addresses
+        mail.set_content(message.text)
+        mail.add_alternative(message.html, subtype="html")
+        for path in message.attachments:
+            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            main, sub = kind.split("/", 1)
+            mail.add_attachment(path.read_bytes(), maintype=main, subtype=sub, filename=path.name)
+    except OSError as exc:
+        raise DeliveryError(f"cannot attach {exc.filename or 'a file'}: {exc.strerror or exc}",
+                            transient=False) from None
+    except (ValueError, TypeError, LookupError, email.errors.MessageError) as exc:
+        raise DeliveryError(f"cannot build the e-mail to {recipient}: {printable(exc)}", transient=False) from None
     return mail
 
 
@@ -43,8 +54,11 @@ def _classify(exc: Exception) -> DeliveryError:
         code, text = next(iter(exc.recipients.values()))
     elif isinstance(exc, smtplib.SMTPResponseException):
         code, text = exc.smtp_code, exc.smtp_error
-    else:  # refused connection, timeout, dropped connection: the server may come back
+    elif isinstance(exc, (OSError, smtplib.SMTPServerDisconnected)):
+        # refused connection, timeout, dropped connection: the server may come back
         return DeliveryError(f"SMTP server unreachable: {exc}", transient=True)
+    else:  # e.g. SMTPNotSupportedError: a non-ASCII address and a server without SMTPUTF8; trying again will not help
+        return DeliveryError(f"SMTP: {printable(exc)}", transient=False)
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     return DeliveryError(f"SMTP {code}: {text}", transient=400 <= code < 500, code=code)
@@ -73,7 +87,7 @@ class SmtpDeliverer(Deliverer):
         )
         for attempt in retrying:
             with attempt:
-                self._send_once(mail, message.recipient)
+                self._send_once(mail, str(mail["To"]))
 
     def _send_once(self, mail: EmailMessage, recipient: str) -> None:
         s = self.settings

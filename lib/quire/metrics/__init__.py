@@ -5,12 +5,13 @@ points. Each function's docstring states its definition; the glossary
 (``quire/glossary.yaml``) words the same definitions for readers.
 """
 
-from quire.metrics.alerts import Alert, detect_anomalies, robust_z, threshold_alerts
+from quire.metrics.alerts import Alert, detect_anomalies, merge_alerts, robust_z, threshold_alerts
 from quire.metrics.delivery import Delivery, project_delivery, worst_overruns
 from quire.metrics.forecast import forecast_mrr
 from quire.metrics.health import health_distribution, health_scores
 from quire.metrics.kpi import Kpi, format_value
 from quire.metrics.revenue import (
+    ChurnEstimate,
     MrrBridge,
     Retention,
     arpa,
@@ -20,12 +21,13 @@ from quire.metrics.revenue import (
     mrr_by_client,
     mrr_series,
     retention,
+    trailing_churn,
 )
 from quire.metrics.satisfaction import Satisfaction, csat, nps, satisfaction
 
 __all__ = [
-    "Alert", "Delivery", "Kpi", "MrrBridge", "Retention", "Satisfaction",
+    "Alert", "ChurnEstimate", "Delivery", "Kpi", "MrrBridge", "Retention", "Satisfaction",
     "arpa", "clv", "csat", "detect_anomalies", "forecast_mrr", "format_value", "health_distribution",
-    "health_scores", "monthly_rate", "mrr_bridge", "mrr_by_client", "mrr_series", "nps", "project_delivery",
-    "retention", "robust_z", "satisfaction", "threshold_alerts", "worst_overruns",
+    "health_scores", "merge_alerts", "monthly_rate", "mrr_bridge", "mrr_by_client", "mrr_series", "nps", "project_delivery",
+    "retention", "robust_z", "satisfaction", "threshold_alerts", "trailing_churn", "worst_overruns",
 ]

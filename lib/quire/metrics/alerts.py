@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
@@ -31,11 +31,36 @@ CRITICAL_FACTOR = 2.0  # a bad move beyond CRITICAL_FACTOR × z is critical, bel
 
 @dataclass(frozen=True)
 class Alert:
-    """One alert. ``kpi`` is the KPI's name as given in the input; ``message`` is a plain-language sentence."""
+    """One alert. ``kpi`` is the KPI's name as given in the input; ``message`` is a plain-language sentence.
+
+    ``finding`` is the same finding as a clause without the KPI's name and value ("above
+    the 3.0% threshold"), so that :func:`merge_alerts` can add it to another alert of the KPI.
+    """
 
     kpi: str
     severity: Severity
     message: str
+    finding: str = field(default="", compare=False)
+
+
+_RANK = {"info": 0, "warning": 1, "critical": 2}
+
+
+def merge_alerts(alerts: Sequence[Alert]) -> list[Alert]:
+    """One alert per KPI: the most severe one (the first on a tie), with the other findings appended.
+
+    A KPI past its threshold is often also far from its usual level; two alerts for one
+    figure in one period read as two problems.
+    """
+    by_kpi: dict[str, list[Alert]] = {}
+    for alert in alerts:
+        by_kpi.setdefault(alert.kpi, []).append(alert)
+    merged = []
+    for found in by_kpi.values():
+        lead = max(found, key=lambda a: _RANK[a.severity])  # max keeps the first of equals
+        extra = " ".join(f"It is also {a.finding}." if a.finding else a.message for a in found if a is not lead)
+        merged.append(Alert(lead.kpi, lead.severity, f"{lead.message} {extra}".strip(), lead.finding))
+    return merged
 
 
 def robust_z(latest: float, trailing: Sequence[float] | np.ndarray) -> float:
@@ -60,12 +85,16 @@ def detect_anomalies(history: pd.DataFrame, *, z: float = 2.5) -> list[Alert]:
 
     ``history`` columns: ``kpi``, ``period`` (sortable: "2026-10", "2026-Q3", Timestamps),
     ``value``, ``direction`` (``up_is_good`` | ``down_is_good``) and optionally ``unit``
-    (a :func:`format_value` unit, for the message). Only KPIs with a value in the latest
-    period and at least 6 trailing values are tested; missing values are skipped.
+    (a :func:`format_value` unit, for the message) and ``label`` (the KPI's name in the
+    message; default ``kpi``). Only KPIs with a value in the latest period and at least 6
+    trailing values are tested; missing values are skipped. An empty history (no earlier
+    period in the data), with or without its columns, raises no alert.
 
     Severity: a move in the good direction is ``info``; a bad move is ``warning``, or
     ``critical`` beyond twice ``z``.
     """
+    if history.empty:
+        return []
     rows = history.dropna(subset=["value"]).sort_values("period", kind="stable")
     if rows.empty:
         return []
@@ -88,11 +117,12 @@ def _anomaly(kpi: str, series: pd.DataFrame, latest_period: object, z: float) ->
     severity: Severity = "info" if not bad else "critical" if far else "warning"
     unit = series["unit"].iloc[-1] if "unit" in series.columns else None
     unit = unit if isinstance(unit, str) else None
+    label = series["label"].iloc[-1] if "label" in series.columns else kpi
     tail = "" if bad else " — an unusually good result; worth confirming it is real"
-    message = (f"{kpi} is {_format(latest, unit)} in {_period_text(latest_period)}, {'far ' if far else ''}"
-               f"{'above' if score > 0 else 'below'} its usual level (median {_format(float(np.median(trailing)), unit)} "
-               f"over the previous {len(trailing)} periods){tail}.")
-    return Alert(kpi, severity, message)
+    finding = (f"{'far ' if far else ''}{'above' if score > 0 else 'below'} its usual level (median "
+               f"{_format(float(np.median(trailing)), unit)} over the previous {len(trailing)} periods)")
+    message = f"{label} is {_format(latest, unit)} in {_period_text(latest_period)}, {finding}{tail}."
+    return Alert(kpi, severity, message, finding)
 
 
 def _period_text(period: object) -> str:
@@ -139,8 +169,8 @@ def threshold_alerts(kpis: dict[str, float | None]) -> list[Alert]:
             continue
         if not _past(value, rule.warning, rule.below):
             continue
-        side = "below" if rule.below else "above"
-        message = (f"{rule.label} is {format_value(value, rule.unit)}, {side} the "
-                   f"{format_value(rule.warning, rule.unit)} threshold: {rule.meaning}.")
-        alerts.append(Alert(rule.key, "critical" if _past(value, rule.critical, rule.below) else "warning", message))
+        finding = f"{'below' if rule.below else 'above'} the {format_value(rule.warning, rule.unit)} threshold"
+        message = f"{rule.label} is {format_value(value, rule.unit)}, {finding}: {rule.meaning}."
+        alerts.append(Alert(rule.key, "critical" if _past(value, rule.critical, rule.below) else "warning", message,
+                            finding))
     return alerts

@@ -1,4 +1,4 @@
-"""Acquisition cohorts: logo and revenue retention matrices, LTV curves, cohort comparison.
+"""Acquisition cohorts: user and revenue retention matrices, LTV curves, cohort comparison.
 
 Inputs are the warehouse's ``users`` (``user_id``, ``signed_up_at``, …) and ``events``
 (``user_id``, ``event_type``, ``occurred_at``, ``revenue`` set on purchases) as
@@ -55,7 +55,7 @@ DateLike = date | pd.Timestamp | str
 
 @dataclass(frozen=True, eq=False)
 class RetentionMatrix:
-    """Logo (user) retention by cohort and age.
+    """User retention by cohort and age (users active at each age).
 
     * ``rates`` — cohort × age (0..horizon): share of the cohort's users with at least
       one active event in period cohort+age; ``NaN`` = not observed (or empty cohort).
@@ -279,7 +279,7 @@ def _revenue_cells(c: _Cohorts, events: pd.DataFrame, revenue_event: str) -> np.
 def retention_matrix(users: pd.DataFrame, events: pd.DataFrame, granularity: Granularity, as_of: DateLike,
                      horizon: int = 12, active_events: Sequence[str] = ACTIVE_EVENTS, *,
                      since: DateLike | None = None) -> RetentionMatrix:
-    """Logo retention: for cohort c and age k, the share of c's users active in period c+k.
+    """User retention: for cohort c and age k, the share of c's users active in period c+k.
 
     Active means at least one event of ``active_events`` in that period, at or after the
     user's signup (``signup`` is not an active event, so age 0 is not 100 % by

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, cast
 
 import numpy as np
@@ -35,7 +35,7 @@ from quire.errors import EmptyDataError, ParameterError, WarehouseError
 from quire.metrics.kpi import CURRENCY_SYMBOLS, MINUS
 
 Metric = Literal["conversion", "revenue"]
-Decision = Literal["ship", "don't ship", "inconclusive"]
+Decision = Literal["ship", "don't ship", "inconclusive", "A/A passed", "A/A failed"]
 METRICS: tuple[str, ...] = ("conversion", "revenue")
 ADJUSTMENTS: dict[str, str] = {"holm": "Holm", "bonferroni": "Bonferroni"}
 METRIC_LABELS = {"conversion": "Conversion", "revenue": "Revenue per user"}
@@ -250,6 +250,18 @@ class CupedResult:
     variance_reduction: float
     adjusted: WelchResult
     unadjusted: WelchResult
+    #: Mean covariate, treatment − control: the chance pre-period imbalance CUPED removes
+    #: (``adjusted.diff = unadjusted.diff − θ · covariate_diff``).
+    covariate_diff: float = 0.0
+    #: The adjusted test's p-value after the multiplicity correction across the treatments
+    #: (:func:`adjust_cuped`); equal to ``adjusted.p_value`` with a single treatment.
+    p_adjusted: float = math.nan
+    adjustment: str | None = None
+
+    @property
+    def sign_flipped(self) -> bool:
+        """The adjusted and the raw difference point in opposite directions (after rounding to cents)."""
+        return round(self.adjusted.diff, 2) * round(self.unadjusted.diff, 2) < 0
 
     @property
     def ci_width_ratio(self) -> float:
@@ -281,9 +293,24 @@ def cuped(assignments: pd.DataFrame, control: str, treatment: str, level: float 
     y_adj = y - theta * (x - x.mean())
     var_y = y.var(ddof=1)
     reduction = float(1 - y_adj.var(ddof=1) / var_y) if var_y > 0 else 0.0
-    return CupedResult(treatment, control, theta, reduction,
-                       adjusted=welch_test(y_adj[is_t], y_adj[~is_t], level),
-                       unadjusted=welch_test(y[is_t], y[~is_t], level))
+    adjusted = welch_test(y_adj[is_t], y_adj[~is_t], level)
+    return CupedResult(treatment, control, theta, reduction, adjusted=adjusted,
+                       unadjusted=welch_test(y[is_t], y[~is_t], level),
+                       covariate_diff=float(x[is_t].mean() - x[~is_t].mean()), p_adjusted=adjusted.p_value)
+
+
+def adjust_cuped(results: Mapping[str, CupedResult], method: str = "holm") -> dict[str, CupedResult]:
+    """The CUPED results of several treatments with their p-values adjusted together.
+
+    The same correction (Holm or Bonferroni) as :func:`pairwise_vs_control` applies to the
+    conversion and Welch tests: k treatments compared with one control are k chances of a
+    false positive whichever test makes them.
+    """
+    if method not in ADJUSTMENTS:
+        raise ParameterError(f"adjustment must be one of {', '.join(ADJUSTMENTS)}, not {method!r}", parameter="method")
+    keys = list(results)
+    adjusted = adjust_p_values([results[k].adjusted.p_value for k in keys], method)
+    return {k: replace(results[k], p_adjusted=float(p), adjustment=method) for k, p in zip(keys, adjusted, strict=True)}
 
 
 # --------------------------------------------------------------------------- power
@@ -436,22 +463,28 @@ class Verdict:
 
 
 def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, PowerResult] | None = None, *,
-            guardrail: pd.DataFrame | None = None, level: float = 0.95, currency: str = "USD") -> Verdict:
+            guardrail: pd.DataFrame | None = None, level: float = 0.95, currency: str = "USD",
+            aa: bool = False) -> Verdict:
     """Decide from the primary metric's comparisons (:func:`pairwise_vs_control`) and the SRM check.
+
+    An A/A test (``aa``: every arm got the same experience) has nothing to ship: it checks
+    the assignment and the metrics, see :func:`aa_verdict`. Otherwise:
 
     * **ship** the treatment with the largest gain among those significantly better (after
       the multiplicity adjustment) — only when the SRM check passes;
     * **don't ship** when a treatment is significant but the SRM check failed (the data are
       suspect: fix the assignment first), or when no treatment is better and one is
       significantly worse;
-    * **inconclusive** otherwise, saying whether the test was underpowered (achieved power
-      below target, or an observed effect below the MDE).
+    * **inconclusive** otherwise, saying whether the test was underpowered (the observed
+      effect is smaller than the minimum detectable effect of its sample).
 
     Warnings: SRM failure; low power for a comparison (a significant result from a
     low-powered test tends to overstate the effect); a significant loss on the
     ``guardrail`` metric for the variant to ship. Higher is better for both metrics.
     """
     power = power or {}
+    if aa:
+        return aa_verdict(comparisons, srm, power, guardrail=guardrail, level=level, currency=currency)
     several = len(comparisons) > 1
     rows = [row for _, row in comparisons.iterrows()]
 
@@ -490,6 +523,44 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
     return Verdict("inconclusive", None, reasons, warn)
 
 
+def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, PowerResult] | None = None, *,
+               guardrail: pd.DataFrame | None = None, level: float = 0.95, currency: str = "USD") -> Verdict:
+    """The verdict of an A/A test: identical arms, so the check passes when nothing differs.
+
+    **A/A passed** when the split matches the plan (no SRM) and no comparison, on the
+    primary or the guardrail metric, is significant: the assignment and the metrics look
+    unbiased. **A/A failed** otherwise, saying what differed. "More traffic" is never the
+    advice: the true difference is zero by design, and the minimum detectable effect
+    states how small a bias the check could have revealed.
+    """
+    several = len(comparisons) > 1
+    tables = [comparisons] + ([guardrail] if guardrail is not None else [])
+    rows = [row for t in tables for _, row in t.iterrows()]
+    differing = [r for r in rows if r["significant"]]
+    warn = [_srm_message(srm)] if srm.mismatch else []
+    if not srm.mismatch and not differing:
+        reasons = [f"Every arm got the same experience, and neither the split between them (sample ratio check "
+                   f"{_p(srm.p_value)}, a mismatch needs p < {srm.alpha:g}) nor any metric differs by more than chance.",
+                   *(describe_comparison(r, level, currency, several) for r in rows)]
+        first = next((p for p in (power or {}).values() if p.mde is not None), None)
+        if first is not None:
+            reasons.append(f"The check would have revealed a bias in {METRIC_LABELS[str(comparisons.iloc[0]['metric'])].lower()} "
+                           f"of {_format_effect(first.mde, first.kind, currency, signed=False)} or more "
+                           f"(its minimum detectable effect at {first.target_power:.0%} power).")
+        return Verdict("A/A passed", None, reasons, warn)
+    reasons = []
+    if srm.mismatch:
+        reasons.append("Users were not split as planned (sample ratio mismatch): the assignment or its logging is "
+                       "biased. Find the cause before trusting any experiment that uses this assignment.")
+    if differing:
+        one_in = round(1 / _alpha(level))
+        reasons.append(f"Arms that got the same experience differ significantly. By chance alone about 1 A/A test in "
+                       f"{one_in} shows such a difference on a given metric, so rerun the check; if it fails again, look "
+                       "for a bias in the assignment, in how the metric is logged, or in the analysis.")
+        reasons += [describe_comparison(r, level, currency, several) for r in differing]
+    return Verdict("A/A failed", None, reasons, warn)
+
+
 def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.95, currency: str = "USD",
                         several: bool = False) -> str:
     """One sentence for a row of :func:`pairwise_vs_control`.
@@ -524,11 +595,13 @@ def _srm_message(srm: SrmResult) -> str:
 
 
 def _low_power_message(variant: str, p: PowerResult, currency: str, significant: bool) -> str:
+    # Stated through the minimum detectable effect of the sample, not the "achieved" power of the
+    # observed effect: that post-hoc power is a restatement of the p-value and adds nothing.
     consequence = ("Significant results from low-powered tests tend to overstate the effect." if significant
                    else "A real effect of the observed size would usually be missed.")
-    return (f"Low power for {variant}: the test had a {p.achieved_power:.0%} chance of detecting an effect as large as "
-            f"the one observed ({_format_effect(p.observed_effect, p.kind, currency)}); with {p.target_power:.0%} power "
-            f"it detects only changes of at least {_format_effect(p.mde, p.kind, currency, signed=False)}. {consequence}")
+    return (f"Low power for {variant}: with {p.n_control:,} and {p.n_treatment:,} users the test detects (with "
+            f"{p.target_power:.0%} power) only changes of at least {_format_effect(p.mde, p.kind, currency, signed=False)}; "
+            f"the observed {_format_effect(p.observed_effect, p.kind, currency)} is smaller. {consequence}")
 
 
 def _format_effect(value: float | None, kind: str, currency: str, signed: bool = True) -> str:
@@ -588,12 +661,14 @@ class ExperimentAnalysis:
 
 
 def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: str, level: float = 0.95, *,
-            method: str = "holm", currency: str = "USD") -> ExperimentAnalysis:
+            method: str = "holm", currency: str = "USD", aa: bool = False) -> ExperimentAnalysis:
     """The whole experiment analysis: SRM, conversion lift, Welch and CUPED on revenue, power, verdict.
 
     ``assignments`` and ``variants`` are one experiment's rows of ``experiment_assignments``
     and ``experiment_variants``. ``primary_metric`` (``conversion`` | ``revenue``) is the
     metric the verdict decides on; the other one is the guardrail. Tests use alpha = 1 − level.
+    ``aa`` marks an A/A test (identical arms): its verdict says whether the check passed.
+    CUPED p-values are adjusted across the treatments with ``method``, like the others.
     Raises :class:`~quire.errors.EmptyDataError` when there are no assignments or fewer
     than two variants with users, :class:`~quire.errors.WarehouseError` when the variants
     are inconsistent.
@@ -630,7 +705,7 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
     revenue_cmp = pairwise_vs_control(rows, control, "revenue", method, level)
     by_variant = {v: g for v, g in rows.groupby("variant", sort=False)}
     welch = {v: welch_test(by_variant[v]["revenue"], by_variant[control]["revenue"], level) for v in order[1:]}
-    adjusted = {v: cuped(rows, control, v, level) for v in order[1:]}
+    adjusted = adjust_cuped({v: cuped(rows, control, v, level) for v in order[1:]}, method)
     alpha = _alpha(level)
     if primary_metric == "conversion":
         c = conversion.set_index("variant")
@@ -641,7 +716,7 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
         power = {v: power_and_mde(w.n_b, w.n_a, effect_size=w.cohen_d, sd=w.sd_pooled, alpha=alpha)
                  for v, w in welch.items()}
         primary, guard = revenue_cmp, conversion_cmp
-    decided = verdict(primary, srm, power, guardrail=guard, level=level, currency=currency)
+    decided = verdict(primary, srm, power, guardrail=guard, level=level, currency=currency, aa=aa)
     return ExperimentAnalysis(cast(Metric, primary_metric), control, level, srm, conversion, conversion_cmp,
                               revenue_cmp, welch, adjusted, power, decided)
 

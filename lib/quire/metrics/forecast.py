@@ -70,9 +70,9 @@ def forecast_mrr(series: pd.Series, horizon: int = 6, level: float = 0.9) -> pd.
         raise ValueError(f"level must be between 0 and 1 (e.g. 0.9), got {level!r}")
     history = _monthly(series)
     if len(history) < MIN_POINTS:
+        # No advice here: which period would have enough history depends on the data, which the caller knows.
         raise EmptyDataError(
-            f"An MRR forecast needs at least {MIN_POINTS} months of history; only {len(history)} available.",
-            hint="choose a later period or build a warehouse with more history")
+            f"An MRR forecast needs at least {MIN_POINTS} months of history; only {len(history)} available.")
     frame = _predict(history, horizon, 1.0 - level).clip(lower=0.0)  # MRR cannot go below zero
     months = pd.date_range(history.index[-1] + pd.offsets.MonthBegin(1), periods=horizon, freq="MS")
     return pd.DataFrame({"month": months, "forecast": frame["mean"].to_numpy(),

@@ -219,11 +219,55 @@ def arpa(movements: pd.DataFrame, month: Month) -> float | None:
     return float(mrr.mean()) if len(mrr) else None
 
 
+@dataclass(frozen=True)
+class ChurnEstimate:
+    """Monthly logo churn pooled over several months, for figures that need a stable churn rate (CLV).
+
+    ``rate`` = ``churned`` ÷ ``exposure``: the accounts that went from paying at the end
+    of one month to paying nothing at the end of the next, over every month of the
+    window, divided by the accounts paying at the start of each of those months (one
+    account counts once per month it could have left). ``months`` is how many months of
+    the window the data covers (fewer than asked when the ledger is younger). ``rate``
+    is None when no account was paying.
+    """
+
+    rate: float | None
+    churned: int
+    exposure: int
+    months: int
+
+
+def trailing_churn(movements: pd.DataFrame, through: Month, months: int = 12) -> ChurnEstimate:
+    """Pooled monthly logo churn over the ``months`` months ending with ``through`` (see :class:`ChurnEstimate`).
+
+    One period's churn of one or two accounts swings a rate by several points; pooling
+    a year of months weighs each month by the accounts it had and smooths that out.
+    Months before the ledger's first month have no starting accounts and are not counted.
+    """
+    if months < 1:
+        raise ValueError(f"months must be at least 1, got {months!r}")
+    ledger = _ledger(movements)
+    last = _month(through)
+    snapshots = pd.date_range(last - pd.DateOffset(months=months), last, freq="MS")
+    ledger = ledger[ledger["month"] <= last]
+    if ledger.empty:
+        return ChurnEstimate(None, 0, 0, 0)
+    by_month = ledger.groupby(["client_id", "month"])["amount"].sum().unstack(fill_value=0.0)
+    every = pd.date_range(min(by_month.columns.min(), snapshots[0]), last, freq="MS")
+    mrr = by_month.reindex(columns=every, fill_value=0.0).cumsum(axis=1)[snapshots]
+    paying = mrr >= ZERO_MRR
+    start, end = paying.iloc[:, :-1].to_numpy(), paying.iloc[:, 1:].to_numpy()
+    exposure, churned = int(start.sum()), int((start & ~end).sum())
+    covered = int((snapshots[:-1] >= ledger["month"].min()).sum())
+    return ChurnEstimate(churned / exposure if exposure else None, churned, exposure, covered)
+
+
 def clv(arpa: float | None, gross_margin: float | None, monthly_logo_churn: float | None) -> float | None:
     """Customer lifetime value: ``arpa × gross_margin ÷ monthly_logo_churn``.
 
     The expected lifetime of an account is ``1 / monthly churn`` months, so this is the
-    gross profit an average account brings over it. None when any input is missing or
+    gross profit an average account brings over it. Pass a stable churn rate
+    (:func:`trailing_churn`), not one period's: one account more or less would swing it. None when any input is missing or
     churn is zero (an infinite lifetime is not a number a report should print).
     """
     values = [finite_or_none(v) for v in (arpa, gross_margin, monthly_logo_churn)]

@@ -31,7 +31,7 @@ from quire.metrics import engagement as eng
 from quire.metrics.health import HEALTHY_MIN, WATCH_MIN, health_scores
 from quire.metrics.kpi import Kpi, format_value
 from quire.periods import Period, resolve_period
-from quire.warehouse import client_queries, queries
+from quire.warehouse import client_queries, coverage, queries
 from quire.warehouse.engine import connection
 
 TOP_CONTENT = 10
@@ -114,7 +114,7 @@ def load(client: str, period: str, url: str | None = None) -> ClientData:
     """Read the client's data for ``period`` (and the previous period) from the warehouse."""
     with connection(url or get_settings().warehouse) as conn:
         row = resolve_client(conn, client)
-        first, last = queries.data_range(conn)
+        first, last = coverage.report_range("client", conn)
         p = resolve_period(period, first_month=first, last_month=last)
         prev = p.previous()
         cid = int(row["client_id"])

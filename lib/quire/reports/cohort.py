@@ -18,7 +18,7 @@ headline is a :class:`Callout` saying why and the other sections return ``None``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 
 import numpy as np
@@ -42,8 +42,15 @@ from quire.metrics.cohorts import (
     revenue_retention_matrix,
 )
 from quire.metrics.kpi import Kpi, format_value
-from quire.periods import Period, add_months, month_start, resolve_period
-from quire.warehouse import cohort_queries, queries
+from quire.periods import Period, resolve_period
+from quire.reports.cohort_calendar import (
+    MAX_COHORTS,
+    cohort_end,
+    cohort_window,
+    empty_cohorts_advice,
+    few_cohorts_advice,
+)
+from quire.warehouse import cohort_queries, coverage
 from quire.warehouse.engine import connection
 
 BEHAVIOURS = ("all", "activated")
@@ -56,9 +63,9 @@ LTV_AGE = 3               # age of the headline LTV and revenue retention
 TABLE_AGES = (1, 3, 6)    # ages of the summary and comparison tables
 SAME_PTS = 1.0            # a difference below this many points reads as "about the same"
 SMALL_COHORT = 100        # below this many users a cohort's rates move by several points per user
-MAX_COHORTS, MAX_HORIZON = 36, 36
+MAX_HORIZON = 36
 
-GLOSSARY_KEYS = ["cohort", "cohort_size", "cohort_age", "logo_retention", "revenue_retention", "ltv_curve",
+GLOSSARY_KEYS = ["cohort", "cohort_size", "cohort_age", "user_retention", "revenue_retention", "ltv_curve",
                  "cohort_comparison"]
 
 
@@ -74,26 +81,15 @@ class CohortData:
     requested: int          # how many cohorts were asked for
     users: pd.DataFrame     # user_id, client_id, signed_up_at, channel
     events: pd.DataFrame    # user_id, event_type, occurred_at, revenue
+    data_months: tuple[date, date]  # first and last complete month the cohort data covers
+    # The nearest signups outside the cohorts (None: there is none): what to suggest when they are empty or few.
+    signup_before: datetime | None = None
+    signup_after: datetime | None = None
 
     @property
     def last_signup_day(self) -> date:
         """Last day of the newest cohort."""
         return cohort_end(self.last_cohort, self.granularity)
-
-
-def cohort_end(start: date, granularity: str) -> date:
-    """Last day of the cohort that starts on ``start``."""
-    return add_months(start, 1) - timedelta(days=1) if granularity == "month" else start + timedelta(days=6)
-
-
-def cohort_window(as_of: date, granularity: str, cohorts: int) -> tuple[date, date]:
-    """First days of the oldest and newest of the ``cohorts`` last signup periods complete by ``as_of``."""
-    after = as_of + timedelta(days=1)  # a period is complete when the next one starts by the day after as_of
-    if granularity == "month":
-        last = add_months(month_start(after), -1)
-        return add_months(last, -(cohorts - 1)), last
-    last = after - timedelta(days=after.weekday() + 7)
-    return last - timedelta(weeks=cohorts - 1), last
 
 
 def check_parameters(granularity: str = "month", cohorts: int = 12, horizon: int = 12, behaviour: str = "all",
@@ -119,16 +115,18 @@ def load(period: str = "latest", granularity: str = "month", cohorts: int = 12, 
     """
     check_parameters(granularity, cohorts)
     with connection(url or get_settings().warehouse) as conn:
-        first, last = queries.data_range(conn)
+        first, last = coverage.report_range("cohort", conn)
         p = resolve_period(period, first_month=first, last_month=last)
         as_of = p.end
         oldest, newest = cohort_window(as_of, granularity, cohorts)
         last_day = cohort_end(newest, granularity)
+        before, after = cohort_queries.signups_around(conn, oldest, last_day)
         return CohortData(
             period=p, granularity=granularity, as_of=as_of, first_cohort=oldest, last_cohort=newest,
             requested=cohorts,
             users=cohort_queries.cohort_users(conn, oldest, last_day),
             events=cohort_queries.cohort_events(conn, oldest, last_day, as_of, READ_EVENTS),
+            data_months=(first, last), signup_before=before, signup_after=after,
         )
 
 
@@ -184,7 +182,7 @@ class CohortReport:
             raise EmptyDataError(
                 f"No user signed up in the {self.data.requested} {self.granularity}ly cohorts {self.window_label} "
                 f"(as of {self.data.as_of:%d %B %Y}), so there are no cohorts to report on. "
-                "Choose a later period, or more cohorts.")
+                + empty_cohorts_advice(self.data))
         if not self.filtered:
             return self.data.users
         try:
@@ -200,13 +198,13 @@ class CohortReport:
                 "since": self.data.first_cohort}
 
     @cached_property
-    def logo(self) -> RetentionMatrix:
+    def active(self) -> RetentionMatrix:
         return retention_matrix(self.users, self.data.events, **self._args())
 
     @cached_property
-    def logo_all(self) -> RetentionMatrix:
-        """Logo retention of every user of the cohorts, filter or not (the filter section compares with it)."""
-        return self.logo if not self.filtered else retention_matrix(self.data.users, self.data.events, **self._args())
+    def active_all(self) -> RetentionMatrix:
+        """User retention of every user of the cohorts, filter or not (the filter section compares with it)."""
+        return self.active if not self.filtered else retention_matrix(self.data.users, self.data.events, **self._args())
 
     @cached_property
     def revenue_matrix(self) -> RevenueRetention:
@@ -221,7 +219,7 @@ class CohortReport:
     def problem(self) -> str | None:
         """Why there is nothing to report (no users, or none left by the filter), else None."""
         try:
-            self.logo  # noqa: B018 - computing it is the check
+            self.active  # noqa: B018 - computing it is the check
         except EmptyDataError as exc:
             return exc.message + (f" ({exc.hint})" if exc.hint else "")
         return None
@@ -229,7 +227,7 @@ class CohortReport:
     @cached_property
     def max_age(self) -> int:
         """The oldest age any reported cohort has reached (later ages are blank everywhere and not drawn)."""
-        observed = self.logo.counts.notna().any(axis=0)
+        observed = self.active.counts.notna().any(axis=0)
         return int(observed[observed].index.max())
 
     def _shown(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -244,7 +242,7 @@ class CohortReport:
         return f" {ages} not yet observed for any of these cohorts and not drawn."
 
     def _names(self) -> list[str]:
-        return charts.cohort_labels(self.logo.sizes.index, self.granularity)
+        return charts.cohort_labels(self.active.sizes.index, self.granularity)
 
     def _age(self, age: int) -> str:
         return f"{self.unit.lower()} {age}"
@@ -266,10 +264,10 @@ class CohortReport:
     def kpis(self) -> list[Kpi]:
         """The headline figures: cohort users, then the newest cohorts against the earlier ones."""
         who = "Activated users" if self.filtered else "Users"
-        shown = len(self.logo.sizes)
-        found = [Kpi("users", f"{who} in {shown} cohort{'s' if shown > 1 else ''}", float(self.logo.sizes.sum()), "number")]
-        # Age 0 is left out of the rates: logo retention is ~100% there by construction, revenue retention exactly.
-        wanted = [("logo_retention", "retention", "percent", self.logo.rates, age, 1) for age in KPI_AGES]
+        shown = len(self.active.sizes)
+        found = [Kpi("users", f"{who} in {shown} cohort{'s' if shown > 1 else ''}", float(self.active.sizes.sum()), "number")]
+        # Age 0 is left out of the rates: user retention is ~100% there by construction, revenue retention exactly.
+        wanted = [("user_retention", "user retention", "percent", self.active.rates, age, 1) for age in KPI_AGES]
         wanted += [("revenue_retention", "revenue retention", "percent", self.revenue_matrix.rates, LTV_AGE, 1),
                    ("ltv", "LTV", "currency", self.ltv_frame, LTV_AGE, 0)]
         seen = set()
@@ -290,20 +288,20 @@ class CohortReport:
         return KpiCards(self.kpis(), comparison_label="earlier cohorts")
 
     def summary_table(self) -> Table:
-        """Cohort sizes and logo retention at a few ages, one row per cohort."""
+        """Cohort sizes and user retention at a few ages, one row per cohort."""
         ages = [a for a in TABLE_AGES if a <= self.horizon]
-        frame = pd.DataFrame({"Cohort": charts.cohort_labels(self.logo.sizes.index, self.granularity),
-                              "Users": self.logo.sizes.to_numpy()})
+        frame = pd.DataFrame({"Cohort": charts.cohort_labels(self.active.sizes.index, self.granularity),
+                              "Users": self.active.sizes.to_numpy()})
         for a in ages:
-            frame[f"{self.unit} {a}"] = self.logo.rates[a].to_numpy()
+            frame[f"{self.unit} {a}"] = self.active.rates[a].to_numpy()
         units = {"Users": "number", **{f"{self.unit} {a}": "percent" for a in ages}}
-        return Table(frame, caption="Cohort sizes and logo retention (— = not yet observed)", units=units)
+        return Table(frame, caption="Cohort sizes and user retention (— = not yet observed)", units=units)
 
     def retention(self) -> Section | None:
         if self.problem:
             return None
-        m = self.logo
-        chart = charts.retention_heatmap(self._shown(m.rates), m.sizes, self.granularity, metric="Logo retention",
+        m = self.active
+        chart = charts.retention_heatmap(self._shown(m.rates), m.sizes, self.granularity, metric="User retention",
                                          meaning=f"share of the cohort's users active in that {self.unit.lower()}")
         means = [(a, m.rates[a].mean()) for a in KPI_AGES if a <= self.max_age]
         lead = f"Share of each cohort's users who were active in each {self.unit.lower()} after signup."
@@ -315,7 +313,7 @@ class CohortReport:
             names, who = self._names(), "activated users" if self.filtered else "users"
             lead += (f" Only {len(names)} of the {self.data.requested} requested cohorts "
                      + (f"has {who}: {names[0]}." if len(names) == 1 else f"have {who}, from {names[0]} to {names[-1]}."))
-        return Section("Logo retention", [chart, self.summary_table()], lead=lead)
+        return Section("User retention", [chart, self.summary_table()], lead=lead)
 
     def revenue(self) -> Section | None:
         if self.problem:
@@ -343,7 +341,7 @@ class CohortReport:
         chart = charts.ltv_curves(self._shown(self.ltv_frame), self.granularity, highlight=RECENT, at_age=age)
         ages = [a for a in (0, *TABLE_AGES) if a <= self.max_age]
         frame = pd.DataFrame({"Cohort": charts.cohort_labels(self.ltv_frame.index, self.granularity),
-                              "Users": self.logo.sizes.to_numpy(),
+                              "Users": self.active.sizes.to_numpy(),
                               "Revenue to date": self.revenue_matrix.revenue.sum(axis=1, min_count=1).to_numpy()})
         for a in ages:
             frame[f"LTV by {self._age(a)}"] = self.ltv_frame[a].to_numpy()
@@ -363,7 +361,7 @@ class CohortReport:
         if self.problem:
             return None
         rows = []
-        for metric, matrix in (("Logo retention", self.logo), ("Revenue retention", self.revenue_matrix)):
+        for metric, matrix in (("User retention", self.active), ("Revenue retention", self.revenue_matrix)):
             cmp = self.comparison_frame(matrix, TABLE_AGES)
             cmp = cmp[(cmp["n_recent"] > 0) & (cmp["n_earlier"] > 0)]
             rows += [{"Metric": metric, "Age": f"{self.unit} {age}", f"{RECENT} newest cohorts": r["recent"],
@@ -373,12 +371,12 @@ class CohortReport:
         if not rows:
             return Section("Recent versus earlier cohorts", [Callout(
                 f"Too few cohorts to compare: every age has at most {RECENT} observed cohorts. "
-                "Show more cohorts to compare the newest with earlier ones.", "info")])
+                + few_cohorts_advice(self.data), "info")])
         table = Table(pd.DataFrame(rows), caption=f"Average of the {RECENT} newest cohorts observed at each age against "
                                                   "the earlier ones (each cohort counts once)",
                       units={f"{RECENT} newest cohorts": "percent", "Earlier cohorts": "percent"})
         children = [table, Callout(self.reading(), "info", title="Reading.")]
-        if int(self.logo.sizes[self.logo.sizes > 0].min()) < SMALL_COHORT:
+        if int(self.active.sizes[self.active.sizes > 0].min()) < SMALL_COHORT:
             children.append(Callout(f"Some cohorts have fewer than {SMALL_COHORT} users, so a difference of a few "
                                     "points can be chance.", "warning"))
         return Section("Recent versus earlier cohorts", children,
@@ -386,8 +384,8 @@ class CohortReport:
                             "against all earlier cohorts at the same age.")
 
     def reading(self) -> str:
-        """One plain-language sentence: the newest cohorts' logo retention against earlier ones, age by age."""
-        cmp = self.comparison_frame(self.logo, [a for a in KPI_AGES if a <= self.horizon])
+        """One plain-language sentence: the newest cohorts' user retention against earlier ones, age by age."""
+        cmp = self.comparison_frame(self.active, [a for a in KPI_AGES if a <= self.horizon])
         cmp = cmp[(cmp["n_recent"] > 0) & (cmp["n_earlier"] > 0)]
         parts = []
         for age, r in cmp.iterrows():  # one or two ages
@@ -400,7 +398,7 @@ class CohortReport:
     def behavioural_filter(self) -> Section | None:
         if not self.filtered or self.problem:
             return None
-        kept, every = self.logo, self.logo_all
+        kept, every = self.active, self.active_all
         n_kept, n_all = int(kept.sizes.sum()), int(every.sizes.sum())
         ages = [a for a in KPI_AGES if a <= self.max_age]
         label = f"Activated within {self.activation_days} days"

@@ -1,8 +1,12 @@
-"""The executive report: company KPIs for one period, each against the previous period.
+"""The executive report: company KPIs for one period, each against the previous period when the data has it.
 
 :func:`load` is the only I/O (one read-only warehouse connection); everything after it
 is computed by the pure functions of :mod:`quire.metrics`. The notebook calls
 :func:`build` once and then displays one section per cell.
+
+A rate computed from a handful of answers, projects or churned accounts moves by many
+points with one more or one fewer: such a KPI is shown as "—" with a note saying why
+(:data:`MIN_BASIS`), and raises no alert.
 """
 
 from __future__ import annotations
@@ -20,13 +24,21 @@ from quire.config import get_settings
 from quire.errors import EmptyDataError
 from quire.display import Alerts, Callout, Grid, KpiCards, ReportHeader, Section, Table
 from quire.glossary import glossary
+from quire.metrics.alerts import MIN_HISTORY
+from quire.metrics.forecast import MIN_POINTS as FORECAST_MIN_MONTHS
 from quire.metrics.kpi import Kpi
 from quire.periods import Period, add_months, parse_period, resolve_period
-from quire.warehouse import queries
+from quire.warehouse import coverage, queries
 from quire.warehouse.engine import connection
 
 HISTORY_PERIODS = 12  # trailing periods used for the alert baselines and retention trend
 AT_RISK_ROWS = 10
+CHURN_MONTHS = 12  # CLV's churn rate is pooled over this many trailing months
+# The least count a KPI needs before it is shown: KPI → (count it rests on, minimum). Below it
+# one answer, project or churned account more or less would move the figure by many points.
+MIN_BASIS = {"nps": ("survey answers", 10), "csat": ("survey answers", 10),
+             "on_time_rate": ("projects delivered", 5), "project_margin": ("projects delivered", 5),
+             "clv": ("accounts churned", 3)}
 
 GLOSSARY_KEYS = ["mrr", "arr", "mrr_growth", "mrr_bridge", "nrr", "grr", "logo_churn", "revenue_churn", "arpa",
                  "clv", "customers", "on_time_rate", "hours_overrun", "project_margin", "nps", "csat",
@@ -38,7 +50,8 @@ class ExecutiveData:
     """Everything the report reads from the warehouse for one period."""
 
     period: Period
-    first_month: date
+    first_month: date       # first month of the MRR ledger
+    last_month: date        # last complete month of the data
     clients: pd.DataFrame
     movements: pd.DataFrame
     projects: pd.DataFrame
@@ -50,12 +63,12 @@ class ExecutiveData:
 def load(period: str, url: str | None = None) -> ExecutiveData:
     """Read the period's data (and the history its comparisons need) from the warehouse."""
     with connection(url or get_settings().warehouse) as conn:
-        first, last = queries.data_range(conn)
+        first, last = coverage.report_range("executive", conn)
         p = resolve_period(period, first_month=first, last_month=last)
         since = max(first, add_months(p.start, -HISTORY_PERIODS * p.n_months))
         end = p.end
         return ExecutiveData(
-            period=p, first_month=first,
+            period=p, first_month=first, last_month=last,
             clients=queries.clients(conn),
             movements=queries.mrr_movements(conn, until=p.last_month),
             projects=queries.projects(conn, since, end),
@@ -66,7 +79,20 @@ def load(period: str, url: str | None = None) -> ExecutiveData:
 
 
 def period_kpis(data: ExecutiveData, period: Period) -> dict[str, float | None]:
-    """The report's KPIs for any period covered by ``data`` (values as plain floats, rates as fractions)."""
+    """The report's KPIs for any period covered by ``data`` (values as plain floats, rates as fractions).
+
+    A KPI whose basis is below :data:`MIN_BASIS` is None (:func:`period_figures` gives the counts).
+    """
+    return period_figures(data, period)[0]
+
+
+def churn_estimate(data: ExecutiveData, period: Period) -> metrics.ChurnEstimate:
+    """The stable monthly churn CLV divides by: pooled over the trailing twelve months (fewer when the data is younger)."""
+    return metrics.trailing_churn(data.movements, period.last_month, CHURN_MONTHS)
+
+
+def period_figures(data: ExecutiveData, period: Period) -> tuple[dict[str, float | None], dict[str, int]]:
+    """:func:`period_kpis`, and KPI → the count it rests on for the KPIs below :data:`MIN_BASIS` (shown as "—")."""
     bridge = metrics.mrr_bridge(data.movements, period)
     ret = metrics.retention(data.movements, period)
     accounts = metrics.mrr_by_client(data.movements, pd.Timestamp(period.last_month))
@@ -74,9 +100,9 @@ def period_kpis(data: ExecutiveData, period: Period) -> dict[str, float | None]:
     delivery = metrics.project_delivery(data.projects, period)
     year = Period(add_months(period.start, period.n_months - 12), "year") if period.n_months < 12 else period
     margin = metrics.project_delivery(data.projects, year).gross_margin
-    monthly_churn = metrics.monthly_rate(ret.logo_churn_rate, period.n_months) if ret.logo_churn_rate is not None else None
+    churn = churn_estimate(data, period)
     sat = metrics.satisfaction(data.surveys, period)
-    return {
+    values = {
         "mrr": bridge.end_mrr,
         "arr": bridge.end_mrr * 12,
         "mrr_growth": (bridge.end_mrr / bridge.start_mrr - 1) if bridge.start_mrr else None,
@@ -86,12 +112,20 @@ def period_kpis(data: ExecutiveData, period: Period) -> dict[str, float | None]:
         "revenue_churn": ret.revenue_churn_rate,
         "customers": float(len(accounts)),
         "arpa": arpa,
-        "clv": metrics.clv(arpa, margin, monthly_churn) if arpa and margin is not None and monthly_churn else None,
+        "clv": metrics.clv(arpa, margin, churn.rate),
         "on_time_rate": delivery.on_time_rate,
         "project_margin": delivery.gross_margin,
         "nps": sat.nps,
         "csat": sat.csat,
     }
+    counts = {"nps": sat.nps_responses, "csat": sat.csat_responses, "on_time_rate": delivery.delivered,
+              "project_margin": delivery.delivered, "clv": churn.churned}
+    thin = {}
+    for key, (_, least) in MIN_BASIS.items():
+        if counts[key] < least:
+            values[key] = None
+            thin[key] = counts[key]
+    return values, thin
 
 
 # key: (label, unit, direction)
@@ -111,6 +145,8 @@ KPI_DEFS = {
     "nps": ("NPS", "points", "up_is_good"),
     "csat": ("CSAT", "percent", "up_is_good"),
 }
+# Rates of the accounts paying at the start of the period: none before the data's first month.
+STARTING_RATES = ("mrr_growth", "nrr", "grr", "logo_churn", "revenue_churn")
 ANOMALY_KPIS = ["mrr_growth", "nrr", "grr", "logo_churn", "on_time_rate", "project_margin", "nps", "csat"]
 HEADLINE = ["mrr", "arr", "mrr_growth", "nrr", "grr", "logo_churn", "arpa", "clv", "on_time_rate", "nps", "csat", "customers"]
 
@@ -125,63 +161,117 @@ class ExecutiveReport:
 
     # -- computed once ------------------------------------------------------------------
     @cached_property
+    def figures(self) -> tuple[dict[str, float | None], dict[str, int]]:
+        return period_figures(self.data, self.period)
+
+    @property
     def current(self) -> dict[str, float | None]:
-        return period_kpis(self.data, self.period)
+        return self.figures[0]
+
+    @property
+    def compared(self) -> bool:
+        """Whether the data holds the previous period (it does not for the first period of the data)."""
+        return self.period.previous().start >= self.data.first_month
 
     @cached_property
     def previous(self) -> dict[str, float | None] | None:
-        prev = self.period.previous()
-        return period_kpis(self.data, prev) if prev.start >= self.data.first_month else None
+        return period_kpis(self.data, self.period.previous()) if self.compared else None
 
     @cached_property
     def history(self) -> pd.DataFrame:
-        """KPIs of the trailing periods that lie within the data, oldest first."""
+        """KPIs of the trailing periods that lie within the data, oldest first (no rows, same columns, when none does)."""
         periods = [self.period.shift(-k) for k in range(HISTORY_PERIODS - 1, -1, -1)]
         periods = [p for p in periods if p.previous().start >= self.data.first_month]
         rows = [{"period": p.key, **period_kpis(self.data, p)} for p in periods]
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows, columns=["period", *KPI_DEFS])
+
+    @cached_property
+    def mrr_forecast(self) -> tuple[pd.Series, pd.DataFrame | None, str]:
+        """Monthly MRR from the first month of the data, its forecast (None if the history is too short) and why not."""
+        months = [pd.Timestamp(m) for m in self._all_months()]
+        series = metrics.mrr_series(self.data.movements, months)
+        try:
+            return series, metrics.forecast_mrr(series, horizon=self.forecast_months, level=0.9), ""
+        except EmptyDataError as exc:
+            return series, None, f"{exc.message} {self._forecast_advice()}"
 
     def kpi(self, key: str) -> Kpi:
         label, unit, direction = KPI_DEFS[key]
         prev = self.previous.get(key) if self.previous else None
         return Kpi(key=key, label=label, value=self.current[key], unit=unit, previous=prev, direction=direction)
 
+    def thin_note(self, keys: list[str]) -> str:
+        """Why KPIs of ``keys`` show "—" (too small a basis, see :data:`MIN_BASIS`) and how CLV's churn was taken."""
+        thin, churn = self.figures[1], churn_estimate(self.data, self.period)
+        window = f"the {churn.months} months to {self.period.last_month:%B %Y}"
+        reasons = [f"{KPI_DEFS[k][0]} rests on {thin[k]} {MIN_BASIS[k][0]} in "
+                   f"{window if k == 'clv' else self.period.label} (at least {MIN_BASIS[k][1]} needed)"
+                   if k != "clv" or churn.months else
+                   f"{KPI_DEFS[k][0]} needs churn from the months before, and the data starts in "
+                   f"{self.data.first_month:%B %Y}" for k in keys if k in thin]
+        note = f"— marks a figure with too small a basis: {'; '.join(reasons)}." if reasons else ""
+        unstarted = [_in_sentence(KPI_DEFS[k][0]) for k in keys if k in STARTING_RATES and self.current[k] is None]
+        if unstarted:
+            names = ", ".join(unstarted[:-1]) + (" and " if len(unstarted) > 1 else "") + unstarted[-1]
+            since = (f" (the data starts in {self.data.first_month:%B %Y})"
+                     if self.period.start == self.data.first_month else "")
+            note = (note or "—") + (f" {names[0].upper() + names[1:]} need accounts paying at the start of {self.period.label}; there were "
+                                    f"none{since}.")
+        if "clv" in keys and "clv" not in thin and churn.months < CHURN_MONTHS:
+            note += (f" Customer lifetime value divides by the churn of the {churn.months} months the data holds, "
+                     f"not {CHURN_MONTHS}.")
+        return note.strip()
+
     # -- sections -------------------------------------------------------------------------
     def header(self) -> ReportHeader:
-        return ReportHeader("Executive report", self.period.label, subtitle=f"Company KPIs compared with {self.period.previous().label}",
-                            extra={"period_key": self.period.key})
+        subtitle = (f"Company KPIs compared with {self.period.previous().label}" if self.compared else
+                    f"Company KPIs; the data starts in {self.data.first_month:%B %Y}, so there is no earlier "
+                    "period to compare with")
+        return ReportHeader("Executive report", self.period.label, subtitle=subtitle, extra={"period_key": self.period.key})
 
     def headline(self) -> KpiCards:
-        return KpiCards([self.kpi(k) for k in HEADLINE], comparison_label=self.period.previous().label)
+        return KpiCards([self.kpi(k) for k in HEADLINE], comparison_label=self.period.previous().label,
+                        note=self.thin_note(HEADLINE))
 
     def alerts(self) -> Section:
         # Levels (MRR, ARR, accounts, ARPA, CLV) trend by design, so "far from their own median" would
         # flag every growing month; anomalies are looked for in rates only. Revenue churn is 1 − GRR and
-        # would repeat GRR's alert.
-        rates = [k for k in ANOMALY_KPIS if k in self.history]
-        labels = [parse_period(key).label for key in self.history["period"]]
+        # would repeat GRR's alert. Logo churn is compared as a monthly rate, like its threshold.
+        hist = self.history.copy()
+        labels = [parse_period(key).label for key in hist["period"]]
         # An ordered categorical keeps period order while the alert messages read "October 2026".
-        hist = self.history.assign(period=pd.Categorical(labels, categories=labels, ordered=True))
-        hist = hist.melt(id_vars="period", value_vars=rates, var_name="kpi", value_name="value").dropna(subset=["value"])
+        hist["period"] = pd.Categorical(labels, categories=labels, ordered=True)
+        hist["logo_churn"] = hist["logo_churn"].map(self._monthly_churn)
+        hist = hist.melt(id_vars="period", value_vars=ANOMALY_KPIS, var_name="kpi", value_name="value")
+        hist = hist.dropna(subset=["value"])
         hist["direction"] = hist["kpi"].map(lambda k: KPI_DEFS[k][2])
         hist["unit"] = hist["kpi"].map(lambda k: KPI_DEFS[k][1])
-        hist["kpi"] = hist["kpi"].map(lambda k: KPI_DEFS[k][0])
-        monthly = dict(self.current)
-        if monthly.get("logo_churn") is not None:
-            monthly["logo_churn"] = metrics.monthly_rate(monthly["logo_churn"], self.period.n_months)
-        found = metrics.threshold_alerts(monthly) + metrics.detect_anomalies(hist)
-        return Section("Alerts", [Alerts(found)], lead="KPIs outside their usual range or past a business threshold.")
+        hist["label"] = hist["kpi"].map(lambda k: "Monthly logo churn" if k == "logo_churn" else KPI_DEFS[k][0])
+        monthly = {**self.current, "logo_churn": self._monthly_churn(self.current["logo_churn"])}
+        found = metrics.merge_alerts(metrics.threshold_alerts(monthly) + metrics.detect_anomalies(hist))
+        earlier = len(self.history) - 1
+        quiet = ("No anomalies: every KPI is within its usual range." if earlier >= MIN_HISTORY else
+                 f"No KPI is past a business threshold. Whether one is unusual needs {MIN_HISTORY} earlier "
+                 f"{self.period.kind}s in the data; {'it holds ' + str(max(earlier, 0)) if earlier > 0 else 'there is none'}.")
+        return Section("Alerts", [Alerts(found, empty_message=quiet)],
+                       lead="KPIs outside their usual range or past a business threshold.")
+
+    def _monthly_churn(self, rate: float | None) -> float | None:
+        return None if rate is None or pd.isna(rate) else metrics.monthly_rate(rate, self.period.n_months)
 
     def revenue(self) -> Section:
         bridge = metrics.mrr_bridge(self.data.movements, self.period)
         frame = bridge.as_frame()
         start_label = f"end of {self.period.previous().label}"
         waterfall = charts.bridge_waterfall(frame, start_label, f"end of {self.period.label}")
-        months = [add_months(self.period.last_month, -k) for k in range(23, -1, -1)]
-        months = [m for m in months if m >= self.data.first_month]
-        trend = charts.mrr_trend(metrics.mrr_series(self.data.movements, [pd.Timestamp(m) for m in months]))
-        table = Table(frame.rename(columns={"step": "Movement", "amount": "MRR"}), caption="MRR bridge", units={"MRR": "currency"})
-        return Section("Recurring revenue", [trend, waterfall, table],
+        # One MRR chart: the last two years, with the forecast when there is one (the forecast section
+        # gives its figures), rather than the same line drawn twice.
+        series, fc, _ = self.mrr_forecast
+        shown = [waterfall, Table(frame.rename(columns={"step": "Movement", "amount": "MRR"}), caption="MRR bridge",
+                                  units={"MRR": "currency"})]
+        if len(series) >= 2:  # one month is not a trend
+            shown.insert(0, charts.mrr_trend(series.tail(24), fc, highlight=series.index[-1] if fc is not None else None))
+        return Section("Recurring revenue", shown,
                        lead=f"MRR moved from {metrics.format_value(bridge.start_mrr, 'currency')} to "
                             f"{metrics.format_value(bridge.end_mrr, 'currency')} in {self.period.label}.")
 
@@ -194,34 +284,46 @@ class ExecutiveReport:
         hist = self.history.dropna(subset=["nrr", "grr"])
         if len(hist) >= 2:
             children.insert(0, charts.rate_trend(hist, {"nrr": "NRR", "grr": "GRR"}, ylabel="Retention", reference=1.0))
-        return Section("Retention and churn", [Grid(children)])
+        note = self.thin_note(["clv"])
+        return Section("Retention and churn", [Grid(children)] + ([note] if note else []))
 
     def forecast(self) -> Section:
-        months = [pd.Timestamp(m) for m in self._all_months()]
-        series = metrics.mrr_series(self.data.movements, months)
-        try:
-            fc = metrics.forecast_mrr(series, horizon=self.forecast_months, level=0.9)
-        except EmptyDataError as exc:
-            return Section("Forecast", [Callout(str(exc), "info")])
+        series, fc, why = self.mrr_forecast
+        if fc is None:
+            return Section("Forecast", [Callout(why, "info")])
         last = fc.iloc[-1]
-        chart = charts.mrr_trend(series.tail(24), fc, highlight=months[-1])
         table = Table(fc.assign(month=pd.to_datetime(fc["month"]).dt.strftime("%b %Y")).rename(
             columns={"month": "Month", "forecast": "Forecast", "lower": "Low (90%)", "upper": "High (90%)"}),
             caption="MRR forecast", units={"Forecast": "currency", "Low (90%)": "currency", "High (90%)": "currency"})
         lead = (f"If recent trends hold, MRR reaches about {metrics.format_value(last['forecast'], 'currency')} by "
                 f"{pd.Timestamp(last['month']):%B %Y} (90% interval {metrics.format_value(last['lower'], 'currency')}"
-                f" to {metrics.format_value(last['upper'], 'currency')}).")
-        return Section("Forecast", [chart, table], lead=lead)
+                f" to {metrics.format_value(last['upper'], 'currency')}); the MRR chart under Recurring revenue "
+                "draws it with its interval.")
+        return Section("Forecast", [table], lead=lead)
+
+    def _forecast_advice(self) -> str:
+        """Which period has enough history for a forecast, from where the data starts and ends."""
+        ready = add_months(self.data.first_month, FORECAST_MIN_MONTHS - 1)
+        if ready > self.data.last_month:
+            held = len(self._all_months(until=self.data.last_month))
+            return f"The data holds {held} months of MRR history, so no period can be forecast yet."
+        first = Period.containing(ready, self.period.kind)
+        return f"The first {self.period.kind} with enough history is {first.label}: choose {first.key} or later."
 
     def delivery(self) -> Section:
         d = metrics.project_delivery(self.data.projects, self.period)
         if not d.delivered:
             return Section("Project delivery", [Callout(f"No project was delivered in {self.period.label}.", "info")])
-        prev = metrics.project_delivery(self.data.projects, self.period.previous())
-        kpis = [Kpi("on_time_rate", "On-time delivery", d.on_time_rate, "percent", prev.on_time_rate, "up_is_good"),
-                Kpi("project_margin", "Project margin", d.gross_margin, "percent", prev.gross_margin, "up_is_good"),
-                Kpi("hours_overrun", "Hours overrun", d.avg_hours_overrun, "percent", prev.avg_hours_overrun, "down_is_good"),
-                Kpi("delivered", "Projects delivered", float(d.delivered), "number", float(prev.delivered), "up_is_good")]
+        least = MIN_BASIS["on_time_rate"][1]
+        prev = metrics.project_delivery(self.data.projects, self.period.previous()) if self.compared else None
+        now, was = _delivery_rates(d, least), _delivery_rates(prev, least)
+        kpis = [Kpi("on_time_rate", "On-time delivery", now[0], "percent", was[0], "up_is_good"),
+                Kpi("project_margin", "Project margin", now[1], "percent", was[1], "up_is_good"),
+                Kpi("hours_overrun", "Hours overrun", now[2], "percent", was[2], "down_is_good"),
+                Kpi("delivered", "Projects delivered", float(d.delivered), "number",
+                    float(prev.delivered) if prev else None, "up_is_good")]
+        note = (f"— marks a rate over too few projects: {d.delivered} delivered in {self.period.label} "
+                f"(at least {least} needed)." if d.delivered < least else "")
         worst = metrics.worst_overruns(self.data.projects, self.period, limit=5)
         clients = self.data.clients.set_index("client_id")["name"]
         worst = worst.assign(client=worst["client_id"].map(clients))[["name", "client", "estimated_hours", "actual_hours", "overrun", "on_time"]]
@@ -229,7 +331,7 @@ class ExecutiveReport:
                                       "actual_hours": "Actual hours", "overrun": "Overrun", "on_time": "On time"})
         worst["On time"] = worst["On time"].map({True: "yes", False: "no"})
         table = Table(worst, caption="Largest hour overruns", units={"Est. hours": "number", "Actual hours": "number", "Overrun": "percent"})
-        return Section("Project delivery", [KpiCards(kpis, comparison_label=self.period.previous().label), table])
+        return Section("Project delivery", [KpiCards(kpis, comparison_label=self.period.previous().label, note=note), table])
 
     def customers(self) -> Section:
         scores = metrics.health_scores(self.data.clients, metrics.mrr_by_client(self.data.movements, pd.Timestamp(self.period.last_month)),
@@ -237,10 +339,11 @@ class ExecutiveReport:
         dist = metrics.health_distribution(scores)
         sat = [self.kpi("nps"), self.kpi("csat")]
         at_risk = scores[scores["band"] == "at_risk"].sort_values("mrr", ascending=False).head(AT_RISK_ROWS)
-        children = [KpiCards(sat, comparison_label=self.period.previous().label), Grid([charts.health_bands(dist), Table(
-            dist.assign(band=dist["band"].str.replace("_", " ").str.capitalize()).rename(
-                columns={"band": "Band", "clients": "Accounts", "mrr": "MRR", "share": "Share of MRR"}),
-            caption="Health distribution", units={"MRR": "currency", "Share of MRR": "percent"})])]
+        children = [KpiCards(sat, comparison_label=self.period.previous().label, note=self.thin_note(["nps", "csat"])),
+                    Grid([charts.health_bands(dist), Table(
+                        dist.assign(band=dist["band"].str.replace("_", " ").str.capitalize()).rename(
+                            columns={"band": "Band", "clients": "Accounts", "mrr": "MRR", "share": "Share of MRR"}),
+                        caption="Health distribution", units={"MRR": "currency", "Share of MRR": "percent"})])]
         if at_risk.empty:
             children.append(Callout("No active account is at risk.", "good"))
         else:
@@ -251,14 +354,27 @@ class ExecutiveReport:
         return Section("Customers: satisfaction and health", children)
 
     def glossary(self):
-        return glossary(GLOSSARY_KEYS)
+        # "Compared with the previous period" is only true when the data holds that period.
+        return glossary([k for k in GLOSSARY_KEYS if k != "previous_period" or self.compared])
 
-    def _all_months(self) -> list[date]:
+    def _all_months(self, until: date | None = None) -> list[date]:
         months, m = [], self.data.first_month
-        while m <= self.period.last_month:
+        while m <= (until or self.period.last_month):
             months.append(m)
             m = add_months(m, 1)
         return months
+
+
+def _in_sentence(label: str) -> str:
+    """A KPI label inside a sentence: 'Net revenue retention' → 'net revenue retention'; 'MRR growth' stays."""
+    return label if label[1:2].isupper() else label[0].lower() + label[1:]
+
+
+def _delivery_rates(d: metrics.Delivery | None, least: int) -> tuple[float | None, float | None, float | None]:
+    """On-time rate, margin and hours overrun, or Nones when there are fewer than ``least`` projects (or no period)."""
+    if d is None or d.delivered < least:
+        return None, None, None
+    return d.on_time_rate, d.gross_margin, d.avg_hours_overrun
 
 
 def build(period: str = "latest", forecast_months: int = 6, brand: str = "quire", url: str | None = None) -> ExecutiveReport:

@@ -14,24 +14,24 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from markupsafe import escape
 from scipy import stats
 
 from quire.chart_style import use_brand
 from quire.charts import experiment as charts
 from quire.charts.experiment import money, pct, pts, signed
 from quire.config import get_settings
-from quire.display import Callout, Grid, KpiCards, ReportHeader, Section, Table
+from quire.display import Callout, Glossary, Grid, KpiCards, ReportHeader, Section, Table, escape
 from quire.errors import EmptyDataError, ParameterError, WarehouseError
 from quire.glossary import glossary
-from quire.metrics.experiments import (ADJUSTMENTS, METRIC_LABELS, SRM_ALPHA, CupedResult, ExperimentAnalysis,
+from quire.metrics.experiments import (ADJUSTMENTS, METRIC_LABELS, CupedResult, ExperimentAnalysis,
                                        PowerResult, analyse, cohens_h, describe_comparison)
 from quire.metrics.kpi import Kpi, format_value
 from quire.warehouse import experiment_queries as queries
@@ -42,8 +42,16 @@ CURVE_POINTS = 60
 METRIC_NOUNS = {"conversion": "conversion (share of users who converted)",
                 "revenue": "revenue per user (mean over all assigned users)"}
 DECISION_TITLES = {"ship": "Verdict: ship {variant}.", "don't ship": "Verdict: don't ship.",
-                   "inconclusive": "Verdict: inconclusive."}
-DECISION_SEVERITY = {"ship": "good", "don't ship": "critical", "inconclusive": "info"}
+                   "inconclusive": "Verdict: inconclusive.",
+                   "A/A passed": "A/A check passed: the split and metrics look unbiased.",
+                   "A/A failed": "A/A check failed."}
+DECISION_SEVERITY = {"ship": "good", "don't ship": "critical", "inconclusive": "info", "A/A passed": "good",
+                     "A/A failed": "critical"}
+#: An A/A test says so in its key ("homepage-aa") or its name ("Homepage A/A check"): the
+#: warehouse has no design column, and the arms' data cannot tell "identical by design" from
+#: "no effect".
+AA_KEY = re.compile(r"(?:^|[-_.])aa(?:$|[-_.])", re.IGNORECASE)
+AA_NAME = re.compile(r"\bA/A\b")
 GLOSSARY_KEYS = ["verdict", "srm", "conversion_rate", "absolute_lift", "relative_lift", "confidence_interval",
                  "p_value", "revenue_per_user", "welch_test", "cohens_d", "cuped", "variance_reduction", "power", "mde",
                  "guardrail_metric"]
@@ -138,8 +146,6 @@ class ExperimentCards(KpiCards):
 
     def _card(self, k: Kpi) -> str:
         value, note = self.texts.get(k.key, (format_value(k.value, k.unit), ""))
-        # A word joiner keeps a sign with its amount: narrow cards would otherwise wrap "+ | $4.33".
-        note = note.replace("+$", "+\u2060$").replace("−$", "−\u2060$")
         note_html = f'<div class="q-kpi-delta q-flat">{escape(note)}</div>' if note else ""
         return (f'<div class="q-kpi"><div class="q-kpi-label">{escape(k.label)}</div>'
                 f'<div class="q-kpi-value">{escape(value)}</div>{note_html}</div>')
@@ -148,9 +154,24 @@ class ExperimentCards(KpiCards):
         return "\n".join(f"{k.label}: {self.texts.get(k.key, (format_value(k.value, k.unit), ''))[0]}" for k in self.kpis)
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """A figure with its interval, shown one above the other so that a table column stays narrow."""
+
+    value: str
+    interval: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.value} ({self.interval})" if self.interval else self.value
+
+
 @dataclass
 class FormattedTable(Table):
-    """A table whose columns with unit ``"text"`` hold numbers the report already formatted (aligned right)."""
+    """A table whose columns with unit ``"text"`` hold numbers the report already formatted (aligned right).
+
+    A cell may hold an :class:`Estimate`: its interval goes on a second, smaller line of
+    the cell (a table of seven columns of "+2.5 pts (+1.4 to +3.6 pts)" does not fit A4).
+    """
 
     @classmethod
     def figures(cls, frame: pd.DataFrame, caption: str) -> "FormattedTable":
@@ -158,9 +179,27 @@ class FormattedTable(Table):
         return cls(frame, caption=caption, units=dict.fromkeys(frame.columns[1:], "text"))
 
     def _cell(self, column: str, value: object) -> str:
+        if self.units.get(column) == "text" and isinstance(value, Estimate):
+            interval = f'<span class="q-ci">{escape(value.interval)}</span>' if value.interval else ""
+            return f'<td class="q-num q-estimate">{escape(value.value)}{interval}</td>'
         if self.units.get(column) == "text" and isinstance(value, str):
             return f'<td class="q-num">{escape(value)}</td>'
         return super()._cell(column, value)
+
+    def text(self) -> str:
+        return self.frame.head(self.max_rows).map(str).to_string(index=False)
+
+
+@dataclass
+class FlowingGlossary(Glossary):
+    """The appendix, following the last section on its page in print rather than starting a new page.
+
+    This report ends with blocks that never split (the power chart beside its table): when
+    one misses the foot of a page, a fresh page for the appendix leaves most of a page blank.
+    """
+
+    def html(self) -> str:
+        return f'<div class="q-appendix-flow">{super().html()}</div>'
 
 
 # --------------------------------------------------------------------------- data
@@ -178,6 +217,44 @@ class ExperimentData:
     ended_on: pd.Timestamp | None
     variants: pd.DataFrame  # variant, is_control, allocation (control first)
     assignments: pd.DataFrame  # one row per user: variant, converted, revenue, pre_revenue, ...
+
+    @property
+    def is_aa(self) -> bool:
+        """An A/A test: every arm gets the same experience, to check the assignment and the metrics."""
+        return bool(AA_KEY.search(self.key) or AA_NAME.search(self.name))
+
+    def labelled(self) -> "ExperimentData":
+        """The same experiment with each variant's key replaced by its label (``social_proof`` → "Social proof").
+
+        Relabelling the data once, before any statistic, puts the labels in every table,
+        chart, sentence and alt text the report derives from it. A variant users were assigned
+        to without a plan keeps its key: the error about it must name what the warehouse holds.
+        """
+        planned = list(self.variants["variant"].astype(str))
+        unplanned = set(self.assignments["variant"].astype(str).unique()) - set(planned)
+        labels = variant_labels(planned, reserved=unplanned)
+        return replace(self, variants=_relabel(self.variants, labels), assignments=_relabel(self.assignments, labels))
+
+
+def variant_label(key: str) -> str:
+    """How people read a variant key: ``social_proof`` → "Social proof"; a key with capitals or spaces is kept."""
+    if key != key.lower() or " " in key.strip():
+        return key
+    words = " ".join(re.split(r"[_\-]+", key)).strip()
+    return words[:1].upper() + words[1:] if words else key
+
+
+def variant_labels(keys: Iterable[str], reserved: Iterable[str] = ()) -> dict[str, str]:
+    """Each key's label; the keys themselves if two would read the same (``one_page`` and ``one-page``) or a
+    label would equal one of the ``reserved`` names."""
+    keys = list(dict.fromkeys(keys))
+    labels = {k: variant_label(k) for k in keys}
+    clash = len(set(labels.values())) < len(labels) or set(labels.values()) & (set(reserved) - set(keys))
+    return {k: k for k in keys} if clash else labels
+
+
+def _relabel(frame: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFrame:
+    return frame.assign(variant=frame["variant"].astype(str).map(lambda v: labels.get(v, v)))
 
 
 def unknown_experiment(key: str, known: list[str]) -> ParameterError:
@@ -222,7 +299,7 @@ class ExperimentReport:
 
     def __init__(self, data: ExperimentData, level: float = 0.95, correction: str = "holm") -> None:
         check_parameters(level, correction)
-        self.data, self.level, self.correction = data, level, correction
+        self.data, self.level, self.correction = data.labelled(), level, correction
         self.alpha = round(1 - level, 12)
         self.metric = data.primary_metric
 
@@ -232,7 +309,7 @@ class ExperimentReport:
         """The analysis, or why there is none: no users is a fact to report, not a crash."""
         try:
             return analyse(self.data.assignments, self.data.variants, self.metric, self.level,
-                           method=self.correction), None
+                           method=self.correction, aa=self.data.is_aa), None
         except EmptyDataError as exc:
             return None, Callout(f"{_sentence(exc.message)} The results will appear once users are assigned to at "
                                  "least the control and one treatment.", "warning", title="Nothing to analyse yet.")
@@ -309,7 +386,7 @@ class ExperimentReport:
     def facts(self) -> FormattedTable:
         """What was tested, on whom, and by which rule."""
         d = self.data
-        split = ", ".join(f"{r.variant} {r.allocation:.0%}" + (" (control)" if r.is_control else "")
+        split = ", ".join(f"{_variant_label(r.variant, bool(r.is_control))} {r.allocation:.0%}"
                           for r in d.variants.itertuples())
         rule = f"{self.level:.0%} confidence (alpha {self.alpha:g}), two-sided tests"
         if len(d.variants) > 2:
@@ -318,14 +395,19 @@ class ExperimentReport:
                 ("Primary metric", METRIC_NOUNS.get(d.primary_metric, d.primary_metric)),
                 ("Variants (planned split)", split), ("Dates", self.dates_label()),
                 ("Users assigned", f"{len(d.assignments):,}"), ("Decision rule", rule)]
+        if d.is_aa:
+            rows.insert(1, ("Design", "A/A test: every arm gets the same experience, so any difference is chance or a "
+                                      "bias in the assignment or the metrics"))
         return FormattedTable(pd.DataFrame(rows, columns=["About this experiment", ""]))
 
     def headline(self) -> ExperimentCards | None:
         """The headline figures (recorded in ``run.json``) for the focus treatment, in the order a PM reads them.
 
-        Conversion experiments: users, both rates, absolute and relative lift, p-value, power
-        and the revenue guardrail. Revenue experiments: users, the revenue difference, CUPED's
-        variance reduction, p-value, power, then conversion as the guardrail.
+        Conversion experiments: users, both rates, absolute and relative lift, p-value, the
+        minimum detectable effect and the revenue guardrail. Revenue experiments: users, the
+        revenue difference, CUPED's variance reduction, p-value, the minimum detectable effect,
+        then conversion as the guardrail. The power shown is the design's (the MDE at the target
+        power), never the "achieved" power of the observed effect, which only restates the p-value.
         """
         a = self.analysis
         if a is None:
@@ -357,9 +439,10 @@ class ExperimentReport:
             "p_value": (Kpi("p_value", f"p-value ({self.adjustment}-adjusted)" if self.several else "p-value", p, "number",
                             direction="down_is_good"),
                         p_text(p), f"{METRIC_LABELS[self.metric].lower()}; significant below {self.alpha:g}"),
-            "power": (Kpi("power", "Achieved power", power.achieved_power, "percent"),
-                      f"{power.achieved_power:.0%}" if power.achieved_power is not None else "—",
-                      f"MDE {effect_text(power.mde, self.metric).lstrip('+')} at {TARGET_POWER:.0%} power"),
+            "mde": (Kpi("mde", "Minimum detectable effect", power.mde,
+                        "percent" if self.metric == "conversion" else "currency"),
+                    effect_text(power.mde, self.metric).lstrip("+") if power.mde is not None else "—",
+                    f"detected with {TARGET_POWER:.0%} power at this sample size"),
             "revenue_diff": (Kpi("revenue_diff", "Revenue per user, difference" + (guard if self.metric == "conversion" else ""),
                                  rev["diff"], "currency"),
                              money(rev["diff"]), f"{lvl} {interval_text(rev['ci_low'], rev['ci_high'], 'revenue')}"),
@@ -367,14 +450,14 @@ class ExperimentReport:
 
     def _conversion_cards(self) -> list[tuple[Kpi, str, str]]:
         c = self._common_cards()
-        return [c[k] for k in ("users", "control_rate", "best_rate", "abs_lift", "rel_lift", "p_value", "power", "revenue_diff")]
+        return [c[k] for k in ("users", "control_rate", "best_rate", "abs_lift", "rel_lift", "p_value", "mde", "revenue_diff")]
 
     def _revenue_cards(self) -> list[tuple[Kpi, str, str]]:
         c = self._common_cards()
         cu = self.analysis.cuped[self.focus]
         reduction = (Kpi("variance_reduction", "CUPED variance reduction", cu.variance_reduction, "percent"),
                      f"{cu.variance_reduction:.0%}", f"interval {1 - cu.ci_width_ratio:.0%} narrower")
-        return [c["users"], c["revenue_diff"], reduction, c["p_value"], c["power"], c["control_rate"], c["best_rate"],
+        return [c["users"], c["revenue_diff"], reduction, c["p_value"], c["mde"], c["control_rate"], c["best_rate"],
                 c["abs_lift"]]
 
     def assignment(self) -> Section | None:
@@ -383,7 +466,7 @@ class ExperimentReport:
         if a is None:
             return None
         srm = a.srm
-        rows = [{"Variant": v, "Planned share": f"{srm.expected[v] / srm.total:.1%}",
+        rows = [{"Variant": _variant_label(v, v == a.control), "Planned share": f"{srm.expected[v] / srm.total:.1%}",
                  "Expected users": f"{srm.expected[v]:,.0f}", "Users": f"{n:,}", "Actual share": f"{n / srm.total:.2%}",
                  "Difference": f"{signed(n - srm.expected[v], 0)} ({signed(100 * (n - srm.expected[v]) / srm.expected[v], 1)}%)"}
                 for v, n in srm.observed.items()]
@@ -394,19 +477,34 @@ class ExperimentReport:
             check = Callout(self.srm_sentence() + " Do not trust the comparisons below until the cause is found: a "
                             "mismatch usually means users were lost or double-counted in one variant, which biases "
                             "the results in unknown ways.", "critical", title="Sample ratio mismatch.")
+        elif self.srm_borderline:
+            check = Callout(self.srm_sentence(), "info", title="Sample ratio check passed, narrowly.")
         else:
             check = Callout(self.srm_sentence(), "good", title="Sample ratio check passed.")
         return Section("Assignment and sample ratio", [check, table])
 
+    @property
+    def srm_borderline(self) -> bool:
+        """No mismatch at the SRM threshold, but a p-value the effect tests would call significant."""
+        srm = self.analysis.srm
+        return not srm.mismatch and srm.p_value < self.alpha
+
     def srm_sentence(self) -> str:
+        """The SRM test in words, with the threshold it uses and why that is stricter than the effects' alpha."""
         srm = self.analysis.srm
         test = (f"chi-square test of the users per variant against the planned split: χ² = {srm.statistic:.2f}, "
                 f"p {('< 0.001' if srm.p_value < 0.001 else '= ' + p_text(srm.p_value))}")
         if srm.mismatch:
             return (f"The split does not match the plan ({test}, below the {srm.alpha:g} threshold): a difference "
-                    "this large happens by chance less than once in a thousand experiments.")
-        return (f"The split matches the plan: the differences are within chance ({test}; a mismatch is flagged "
-                f"only below p = {SRM_ALPHA:g}).")
+                    f"this large happens by chance less than {_once_in(srm.alpha)} experiments.")
+        why = (f"A mismatch is flagged only below p = {srm.alpha:g}, not at the effects' {self.alpha:g}: the check runs "
+               f"on every experiment, and at {self.alpha:g} it would raise a false alarm in one healthy experiment in "
+               f"{round(1 / self.alpha)}, while a real assignment fault gives a p-value far below {srm.alpha:g}.")
+        if self.srm_borderline:
+            return (f"The split is close to the plan ({test}): an imbalance this large happens by chance in about "
+                    f"{_chance(srm.p_value)} of experiments whose split is right. {why} If a rerun shows the same "
+                    "imbalance, check the assignment.")
+        return f"The split matches the plan: the differences are within chance ({test}). {why}"
 
     def conversion(self) -> Section | None:
         """Conversion per variant with intervals, lift against the control, and the test of each treatment."""
@@ -422,9 +520,11 @@ class ExperimentReport:
     def _adj_note(self) -> str:
         return f" after {self.adjustment} adjustment" if self.several else ""
 
+    def _ci_caption(self) -> str:
+        return f"{self.level:.0%} confidence interval below each figure"
+
     def conversion_table(self) -> FormattedTable:
         a = self.analysis
-        lvl = f"{self.level:.0%} CI"
         p_by = a.conversion_comparisons.set_index("variant")
         rows = []
         for r in a.conversion.itertuples():
@@ -432,14 +532,14 @@ class ExperimentReport:
             rows.append({
                 "Variant": _variant_label(r.variant, control), "Users": f"{r.users:,}",
                 "Conversions": f"{r.conversions:,}",
-                f"Rate ({lvl})": f"{pct(r.rate, 2)} ({pct(r.rate_ci_low)}–{pct(r.rate_ci_high)})",
-                f"Abs. lift ({lvl})": "—" if control else
-                f"{pts(r.abs_lift)} ({interval_text(r.abs_lift_ci_low, r.abs_lift_ci_high, 'conversion')})",
-                f"Rel. lift ({lvl})": "—" if control else _relative(r.rel_lift, r.rel_lift_ci_low, r.rel_lift_ci_high),
+                "Rate": Estimate(pct(r.rate, 2), f"{pct(r.rate_ci_low)}–{pct(r.rate_ci_high)}"),
+                "Abs. lift": "—" if control else
+                Estimate(pts(r.abs_lift), interval_text(r.abs_lift_ci_low, r.abs_lift_ci_high, "conversion")),
+                "Rel. lift": "—" if control else _relative_estimate(r.rel_lift, r.rel_lift_ci_low, r.rel_lift_ci_high),
                 self._p_label(): "—" if control else p_text(self._decision_p(p_by.loc[r.variant])),
             })
-        frame = pd.DataFrame(rows)
-        return FormattedTable.figures(frame, "Conversion by variant; lifts are treatment − control")
+        return FormattedTable.figures(pd.DataFrame(rows), "Conversion by variant; lifts are treatment − control, "
+                                                          f"{self._ci_caption()}")
 
     def revenue(self) -> Section | None:
         """Revenue per user: Welch's t-test per treatment, and the CUPED-adjusted comparison beside it."""
@@ -449,10 +549,8 @@ class ExperimentReport:
         title = "Revenue per user" + (" (guardrail)" if self.metric != "revenue" else "")
         lead = " ".join(describe_comparison(r, self.level, several=self.several) for _, r in a.revenue_comparisons.iterrows())
         cuped_frame = pd.DataFrame([row for v in self.treatments for row in _cuped_rows(a.cuped[v])])
-        how = ("Welch's t-test compares the mean revenue per user of each treatment with the control's (users who "
-               "bought nothing count as $0) without assuming equal variances; Cohen's d states the difference in "
-               "standard deviations.")
-        return Section(title, [how, self.welch_table(), self.cuped_sentence(),
+        flips = [self.sign_flip(self.analysis.cuped[t]) for t in self.treatments if self.analysis.cuped[t].sign_flipped]
+        return Section(title, [self.welch_table(), self.cuped_sentence(), *flips,
                                charts.cuped_intervals(cuped_frame, self.level), self.cuped_table()], lead=lead)
 
     def welch_table(self) -> FormattedTable:
@@ -460,17 +558,23 @@ class ExperimentReport:
         w0 = a.welch[self.treatments[0]]
         p_by = a.revenue_comparisons.set_index("variant")
         rows = [{"Variant": _variant_label(a.control, True), "Users": f"{w0.n_b:,}", "Mean revenue per user": money(w0.mean_b, False),
-                 f"Difference ({self.level:.0%} CI)": "—", self._p_label(): "—", "Cohen's d": "—"}]
+                 "Difference": "—", self._p_label(): "—", "Cohen's d": "—"}]
         for v in self.treatments:
             w = a.welch[v]
             rows.append({"Variant": v, "Users": f"{w.n_a:,}", "Mean revenue per user": money(w.mean_a, False),
-                         f"Difference ({self.level:.0%} CI)": f"{money(w.diff)} ({interval_text(w.ci_low, w.ci_high, 'revenue')})",
+                         "Difference": Estimate(money(w.diff), interval_text(w.ci_low, w.ci_high, "revenue")),
                          self._p_label(): p_text(self._decision_p(p_by.loc[v])), "Cohen's d": signed(w.cohen_d)})
-        frame = pd.DataFrame(rows)
-        return FormattedTable.figures(frame, "Welch's t-test of revenue per user, treatment − control")
+        # The caption says how to read the table; the glossary has the formulas.
+        return FormattedTable.figures(pd.DataFrame(rows), "Welch's t-test of mean revenue per user (users who bought "
+                                                          "nothing count as $0), treatment − control, "
+                                                          f"{self._ci_caption()}; Cohen's d in standard deviations")
+
+    def _cuped_p(self, c: CupedResult) -> float:
+        """The CUPED p-value decisions read: adjusted across the treatments like every other test."""
+        return float(c.p_adjusted if self.several else c.adjusted.p_value)
 
     def cuped_sentence(self) -> str:
-        """What CUPED did, in words, for the focus treatment (or the first one)."""
+        """What CUPED did, in words, for the focus treatment (or the first one), and which estimate to trust."""
         v = self.focus if self.focus in self.treatments else self.treatments[0]
         c = self.analysis.cuped[v]
         u, adj = c.unadjusted, c.adjusted
@@ -479,25 +583,46 @@ class ExperimentReport:
                 f"difference is {1 - c.ci_width_ratio:.0%} narrower (±{money((adj.ci_high - adj.ci_low) / 2, False)} instead "
                 f"of ±{money((u.ci_high - u.ci_low) / 2, False)}). The pre-period lies before assignment, so the adjustment "
                 "removes noise without biasing the effect.")
-        if (u.p_value < self.alpha) != (adj.p_value < self.alpha):
-            text += (f" Note: the adjusted difference is {'' if adj.p_value < self.alpha else 'not '}significant "
-                     f"(p {p_text(adj.p_value)}) while the unadjusted one is {'' if u.p_value < self.alpha else 'not '}"
-                     "(the verdict uses the unadjusted test).")
+        p_adj = self._cuped_p(c)
+        if (u.p_value < self.alpha) != (p_adj < self.alpha) and not self.several:
+            text += (f" Note: the adjusted difference is {'' if p_adj < self.alpha else 'not '}significant "
+                     f"(p {p_text(p_adj)}) while the unadjusted one is {'' if u.p_value < self.alpha else 'not '}"
+                     "(the verdict uses the unadjusted test, declared before the experiment; the CUPED estimate is "
+                     "the more precise one).")
         return text
+
+    def sign_flip(self, c: CupedResult) -> Callout:
+        """Which revenue estimate to trust when CUPED reverses the sign of the raw difference, and why."""
+        who = f" for {c.treatment}" if self.several else ""
+        pre = "more" if c.covariate_diff > 0 else "less"
+        carried = money(c.theta * c.covariate_diff)
+        text = (f"CUPED reverses the sign of the revenue difference{who}: {money(c.unadjusted.diff)} unadjusted, "
+                f"{money(c.adjusted.diff)} adjusted. The treatment's users already spent "
+                f"{money(abs(c.covariate_diff), False)} {pre} per user than the control's before the experiment began — "
+                f"a chance imbalance of the random split, not an effect of the change — and the raw difference carries "
+                f"that imbalance with it (θ × {money(c.covariate_diff)} = {carried}). CUPED removes it, and its estimate "
+                f"has {c.variance_reduction:.0%} less variance. Neither direction is established while its interval "
+                "includes $0.")
+        return Callout(text, "info", title="Trust the CUPED-adjusted estimate.")
 
     def cuped_table(self) -> FormattedTable:
         rows = []
         for v in self.treatments:
             c = self.analysis.cuped[v]
             rows.append({"Treatment": v, "θ": f"{c.theta:.3f}", "Variance reduction": f"{c.variance_reduction:.1%}",
-                         f"CUPED difference ({self.level:.0%} CI)":
-                             f"{money(c.adjusted.diff)} ({interval_text(c.adjusted.ci_low, c.adjusted.ci_high, 'revenue')})",
-                         "Interval narrower by": f"{1 - c.ci_width_ratio:.0%}", "CUPED p-value": p_text(c.adjusted.p_value)})
-        frame = pd.DataFrame(rows)
-        return FormattedTable.figures(frame, "CUPED: revenue adjusted by the same users' pre-period revenue")
+                         "Unadjusted difference": Estimate(money(c.unadjusted.diff), interval_text(
+                             c.unadjusted.ci_low, c.unadjusted.ci_high, "revenue")),
+                         "CUPED difference": Estimate(money(c.adjusted.diff), interval_text(
+                             c.adjusted.ci_low, c.adjusted.ci_high, "revenue")),
+                         self._cuped_p_label(): p_text(self._cuped_p(c))})
+        return FormattedTable.figures(pd.DataFrame(rows), "CUPED: revenue adjusted by the same users' pre-period "
+                                                          f"revenue, {self._ci_caption()}")
+
+    def _cuped_p_label(self) -> str:
+        return f"CUPED p ({self.adjustment}-adj.)" if self.several else "CUPED p-value"
 
     def power(self) -> Section | None:
-        """Achieved power, the minimum detectable effect and the sample a conclusive test would need."""
+        """The minimum detectable effect of the sample, its power curve, and the sample a conclusive test would need."""
         a = self.analysis
         if a is None:
             return None
@@ -506,7 +631,7 @@ class ExperimentReport:
             p = a.power[v]
             curve = power_curve(p, self._control_rate() if p.kind == "proportion" else None)
             curves.append(curve.assign(variant=v))
-            marks.append({"variant": v, "mde": p.mde, "observed": abs(p.observed_effect or 0.0), "achieved": p.achieved_power})
+            marks.append({"variant": v, "mde": p.mde, "observed": abs(p.observed_effect or 0.0)})
         chart = charts.power_curves(pd.concat(curves, ignore_index=True), pd.DataFrame(marks), TARGET_POWER,
                                     money_units=self.metric == "revenue")
         return Section("Power and minimum detectable effect", [Grid([chart, self.power_table()])],
@@ -517,6 +642,7 @@ class ExperimentReport:
         return float(conv.loc[conv["is_control"], "rate"].iloc[0])
 
     def power_sentence(self) -> str:
+        """The design's power in words: the smallest true change this sample detects reliably (not post-hoc power)."""
         v = self.focus
         p = self.analysis.power[v]
         metric = METRIC_LABELS[self.metric].lower()
@@ -524,16 +650,17 @@ class ExperimentReport:
         text = (f"With {p.n_control:,} users in {self.analysis.control} and {p.n_treatment:,} in {v}, the test detects "
                 f"a change in {metric} of at least {mde} with {TARGET_POWER:.0%} probability: its minimum detectable "
                 f"effect (MDE) at alpha {self.alpha:g}.")
-        if p.achieved_power is not None:
-            size = "above" if abs(p.observed_effect or 0) >= (p.mde or math.inf) else "below"
-            text += (f" The observed {effect_text(p.observed_effect, self.metric)} is {size} the MDE: a true effect of "
-                     f"that size would be detected {p.achieved_power:.0%} of the time (achieved power).")
+        if p.observed_effect is not None and p.mde is not None and not self.data.is_aa:
+            size = "larger" if abs(p.observed_effect) >= p.mde else "smaller"
+            text += f" The observed {effect_text(p.observed_effect, self.metric)} is {size} than the MDE."
         return text
 
     def sample_sentence(self) -> str:
         """How many users a conclusive answer about the observed effect needs, against what the test had."""
         v = self.focus
         p = self.analysis.power[v]
+        if self.data.is_aa:
+            return "In an A/A test the MDE is the smallest bias in the assignment or the metrics the check could reveal."
         needed = sample_size_per_arm(p.observed_effect_size, p.alpha)
         current = (p.n_control + p.n_treatment) / 2
         effect = effect_text(p.observed_effect, self.metric)
@@ -553,10 +680,12 @@ class ExperimentReport:
             p = self.analysis.power[v]
             needed = sample_size_per_arm(p.observed_effect_size, p.alpha)
             columns[v] = [f"{p.n_control:,} / {p.n_treatment:,}", effect_text(p.observed_effect, self.metric),
-                          f"{p.achieved_power:.0%}" if p.achieved_power is not None else "—",
-                          effect_text(p.mde, self.metric).lstrip("+"), f"{_round_users(needed):,}" if needed else "—"]
-        measures = ["Users (control / treatment)", "Observed effect", "Achieved power",
-                    f"MDE at {TARGET_POWER:.0%} power", "Users per variant to detect the observed effect"]
+                          effect_text(p.mde, self.metric).lstrip("+") if p.mde is not None else "—",
+                          f"{_round_users(needed):,}" if needed else "—"]
+        measures = ["Users (control / treatment)", "Observed effect", f"MDE at {TARGET_POWER:.0%} power",
+                    "Users per variant to detect the observed effect"]
+        if self.data.is_aa:  # the observed effect of an A/A test is noise: no sample "detects" it
+            measures, columns = measures[:-1], {v: c[:-1] for v, c in columns.items()}
         frame = pd.DataFrame({"": measures, **columns})
         return FormattedTable.figures(frame, f"Power of the {METRIC_LABELS[self.metric].lower()} test")
 
@@ -571,22 +700,28 @@ class ExperimentReport:
                 f"metric: with no correction, the chance of at least one would be up to {uncorrected:.1%} instead of "
                 f"{self.alpha:.0%}. The {self.adjustment} method adjusts the p-values so that it stays at {self.alpha:.0%}; "
                 f"decisions use the adjusted p-values.")
-        scope = (f"Each metric is corrected on its own ({k} comparisons per metric). The confidence intervals elsewhere "
-                 "in the report are per comparison: the correction changes the p-values, not the intervals.")
+        scope = (f"Each metric is corrected on its own ({k} comparisons per metric; the CUPED test of revenue per user "
+                 "too). The confidence intervals elsewhere in the report are per comparison: the correction changes "
+                 "the p-values, not the intervals.")
         frames = [a.comparisons, a.revenue_comparisons if self.metric == "conversion" else a.conversion_comparisons]
         rows = [{"Treatment": r.variant, "Metric": METRIC_LABELS[r.metric] + (" (primary)" if r.metric == self.metric else ""),
                  "Difference": effect_text(r.diff, r.metric), "Raw p": p_text(r.p_value),
                  f"{self.adjustment}-adjusted p": p_text(r.p_adjusted),
                  f"Significant at {self.alpha:g}": "yes" if r.significant else "no"}
                 for f in frames for r in f.itertuples()]
+        rows += [{"Treatment": v, "Metric": "Revenue per user, CUPED", "Difference": money(c.adjusted.diff),
+                  "Raw p": p_text(c.adjusted.p_value), f"{self.adjustment}-adjusted p": p_text(c.p_adjusted),
+                  f"Significant at {self.alpha:g}": "yes" if c.p_adjusted < self.alpha else "no"}
+                 for v, c in ((v, a.cuped[v]) for v in self.treatments)]
         frame = pd.DataFrame(rows)
         table = FormattedTable(frame, caption=f"p-values before and after the {self.adjustment} correction",
                                units=dict.fromkeys(frame.columns[2:5], "text"))
         return Section("Multiple comparisons", [scope, table], lead=lead)
 
-    def glossary(self):
-        keys = GLOSSARY_KEYS + (["multiple_comparisons"] if self.several else [])
-        return glossary(keys)
+    def glossary(self) -> FlowingGlossary:
+        keys = GLOSSARY_KEYS + (["multiple_comparisons"] if self.several else []) + (["aa_test"] if self.data.is_aa else [])
+        appendix = glossary(keys)
+        return FlowingGlossary(appendix.entries, title=appendix.title)
 
 
 def _cuped_rows(c: CupedResult) -> list[dict[str, object]]:
@@ -600,12 +735,27 @@ def _variant_label(variant: str, control: bool) -> str:
 
 
 def _relative(value: float, low: float, high: float) -> str:
+    return str(_relative_estimate(value, low, high))
+
+
+def _relative_estimate(value: float, low: float, high: float) -> Estimate | str:
+    """A relative lift and its interval: "+25.0%" over "+10.1% to +41.3%"."""
     if not np.isfinite(value):
         return "—"
     def percent(x: float) -> str:
         return f"{signed(100 * x, 1)}%"
-    interval = f" ({percent(low)} to {percent(high)})" if np.isfinite(low) and np.isfinite(high) else ""
-    return percent(value) + interval
+    interval = f"{percent(low)} to {percent(high)}" if np.isfinite(low) and np.isfinite(high) else ""
+    return Estimate(percent(value), interval)
+
+
+def _once_in(p: float) -> str:
+    """0.001 → "once in 1,000"."""
+    return f"once in {round(1 / p):,}"
+
+
+def _chance(p: float) -> str:
+    """A probability as a share of experiments: 0.043 → "4.3%", 0.0042 → "0.42%"."""
+    return f"{100 * p:.2g}%" if p < 0.01 else f"{100 * p:.1f}%"
 
 
 def _round_users(n: float) -> int:

@@ -24,7 +24,7 @@ from quire.config import Settings
 from quire.delivery.outbox import deliver_pending, recipients_for
 from quire.errors import QuireError, WarehouseError
 from quire.batch import Outcome, RunRequest, executor_for
-from quire.state import outbox
+from quire.state import outbox, queue, schedules
 from quire.state import runs as history
 from quire.state.schema import runs as runs_table
 
@@ -46,6 +46,13 @@ def retry_run(run_id: str) -> None:
 def deliver_outbox() -> None:
     """APScheduler job: send whatever the outbox still holds (e.g. after a crash)."""
     _runner().deliver()
+
+
+def poll_console() -> None:
+    """APScheduler job (every few seconds): pause/resume schedules as the state database says, start queued runs."""
+    runner = _runner()
+    runner.apply_schedule_states()
+    runner.start_queued()
 
 
 def _runner() -> Runner:
@@ -71,6 +78,8 @@ class Runner:
 
             start_warming()  # the first due run should not wait for the imports
         self.cancel = threading.Event()
+        self.queued_in_flight = 0  # console runs claimed and not yet concluded
+        self.lock = threading.Lock()
 
     def install(self) -> None:
         """Make this runner the one the job functions use."""
@@ -128,15 +137,23 @@ class Runner:
         if spec.fan_out == "clients" and not prev["client"]:
             self.fire(spec.id, trigger="retry", attempt=prev["attempt"] + 1, retry_of=run_id)
             return
+        # A retry of a run queued from the console is still an on-demand run: nobody is e-mailed.
+        deliver = queue.origin(self.engine, run_id) != queue.TRIGGER
         future = self.pool.submit(self.attempt, spec, prev["parameters"], prev["client"], "retry",
-                                  prev["attempt"] + 1, run_id)
+                                  prev["attempt"] + 1, run_id, deliver)
         future.result()
 
     def attempt(self, spec: ReportSpec, params: dict[str, Any], client: str | None, trigger: str,
-                attempt: int, retry_of: str | None) -> str:
+                attempt: int, retry_of: str | None, deliver: bool = True) -> str:
         """One attempt: a history row, a child process, the outcome recorded and delivered."""
         run_id = history.create(self.engine, report=spec.id, parameters=params, trigger=trigger, client=client,
                                 attempt=attempt, retry_of=retry_of, worker=self.holder)
+        self.execute(run_id, spec, params, client, attempt, deliver=deliver)
+        return run_id
+
+    def execute(self, run_id: str, spec: ReportSpec, params: dict[str, Any], client: str | None, attempt: int,
+                *, deliver: bool = True) -> None:
+        """Run the recorded run ``run_id`` in a child process and conclude it."""
         if self.cancel.is_set():
             outcome = Outcome("cancelled", error="cancelled: the scheduler stopped", error_type="ServiceStopped",
                               transient=True)
@@ -145,14 +162,60 @@ class Runner:
             request = RunRequest(run_id, spec.id, params, engine=self.settings.engine)
             outcome = self.executor.run(request, self.settings, timeout=timeout, cancel=self.cancel,
                                         on_start=lambda pid: history.mark_running(self.engine, run_id, child_pid=pid))
-        self.conclude(run_id, spec, client, attempt, outcome)
-        return run_id
+        self.conclude(run_id, spec, client, attempt, outcome, deliver=deliver)
 
-    def conclude(self, run_id: str, spec: ReportSpec, client: str | None, attempt: int, outcome: Outcome) -> None:
-        """Record the outcome with its deliveries in one transaction, then schedule a retry or send."""
+    def start_queued(self) -> int:
+        """Claim queued console runs while workers are free and start them; returns how many started."""
+        with self.lock:
+            free = self.settings.scheduler_workers - self.queued_in_flight
+            if free <= 0 or self.cancel.is_set():
+                return 0
+            rows = queue.claim(self.engine, self.holder, free)
+            self.queued_in_flight += len(rows)
+        for row in rows:
+            log.info("run %s (%s) queued from the console: starting", row["run_id"], row["report"])
+            self.pool.submit(self._run_queued, row)
+        return len(rows)
+
+    def _run_queued(self, row: dict[str, Any]) -> None:
+        try:
+            try:
+                spec = self._spec(row["report"])
+            except QuireError as exc:
+                history.finish(self.engine, row["run_id"], "failed", error=str(exc), error_type=type(exc).__name__)
+                return
+            self.execute(row["run_id"], spec, row["parameters"], row["client"], row["attempt"], deliver=False)
+        except Exception:
+            log.exception("run %s: could not be executed", row["run_id"])
+        finally:
+            with self.lock:
+                self.queued_in_flight -= 1
+
+    def apply_schedule_states(self) -> None:
+        """Pause or resume each report's job as the state database says (set from the console)."""
+        if self.scheduler is None:
+            return
+        paused = schedules.paused(self.engine)
+        for job in self.scheduler.get_jobs():
+            if not job.id.startswith("report:"):
+                continue
+            report = job.id.removeprefix("report:")
+            if report in paused and job.next_run_time is not None:
+                self.scheduler.pause_job(job.id)
+                log.info("schedule %s paused", job.id)
+            elif report not in paused and job.next_run_time is None:
+                job = self.scheduler.resume_job(job.id)
+                log.info("schedule %s resumed: next run %s", getattr(job, "id", report), getattr(job, "next_run_time", "?"))
+
+    def conclude(self, run_id: str, spec: ReportSpec, client: str | None, attempt: int, outcome: Outcome,
+                 *, deliver: bool = True) -> None:
+        """Record the outcome with its deliveries in one transaction, then schedule a retry or send.
+
+        ``deliver=False`` (runs queued from the console): the outcome is recorded, nobody is e-mailed.
+        """
         retry = outcome.status == "failed" and outcome.transient and attempt < self.settings.retry_limit
         deliveries: list[tuple[str, str]] = []
-        if not retry and outcome.status != "cancelled":
+        if deliver and not retry and outcome.status != "cancelled":
             try:
                 deliveries = recipients_for(spec, outcome.status, client, self.settings)
             except (QuireError, sa.exc.SQLAlchemyError) as exc:

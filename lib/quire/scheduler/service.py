@@ -20,6 +20,7 @@ from datetime import timezone
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -77,7 +78,8 @@ def fingerprint(schedule: ScheduleSpec) -> str:
 def build_scheduler(engine: Engine, settings: Settings) -> BackgroundScheduler:
     """A BackgroundScheduler whose job store is the state database; times in UTC unless a schedule says otherwise."""
     return BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)},
+        # "memory": jobs of this process only (the console poll), never written to the database.
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE), "memory": MemoryJobStore()},
         # Job threads mostly wait for their runs; the Runner's pool (scheduler_workers) bounds the real work.
         executors={"default": ThreadPoolExecutor(max_workers=8)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
@@ -171,6 +173,11 @@ class Service:
                                replace_existing=True)
         self.scheduler.add_job("quire.scheduler.jobs:deliver_outbox", "date", id="quire:outbox-now",
                                replace_existing=True, misfire_grace_time=None)
+        # The console's queue and schedule pauses, read from the state database every few seconds.
+        self.runner.apply_schedule_states()
+        self.scheduler.add_job("quire.scheduler.jobs:poll_console", "interval", seconds=self.settings.queue_poll_seconds,
+                               id="quire:console", jobstore="memory", replace_existing=True, coalesce=True,
+                               max_instances=1, misfire_grace_time=None)
         self.scheduler.resume()
         for job in self.scheduler.get_jobs():
             if job.id.startswith(REPORT_PREFIX):

@@ -66,9 +66,12 @@ def open_state(url: str) -> Engine:
 
 
 def _create_tables(eng: Engine, url: str) -> None:
+    from quire.state.migrate import upgrade
+
     for attempt in range(2):
         try:
             metadata.create_all(eng)
+            upgrade(eng)  # a database made by an older Quire gets the newer columns and constraints
             return
         except sa.exc.OperationalError as exc:
             raise StateError(f"cannot open the state database {redact(url)}: {_reason(exc)}",

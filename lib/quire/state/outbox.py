@@ -31,6 +31,19 @@ def pending(engine: Engine, run_id: str | None = None) -> list[dict[str, Any]]:
         return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
+def add(engine: Engine, run_id: str, recipient: str, kind: str) -> dict[str, Any] | None:
+    """Queue one more e-mail of a run (pending); None when that run already has a row for ``recipient``."""
+    try:
+        with engine.begin() as conn:
+            row_id = conn.execute(outbox.insert().values(
+                run_id=run_id, recipient=recipient, kind=kind, status="pending", attempts=0, created_at=utcnow(),
+            )).inserted_primary_key[0]
+    except sa.exc.IntegrityError:  # the (run, recipient) row exists: one e-mail per run and recipient
+        return None
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.select(outbox).where(outbox.c.id == row_id)).mappings().one())
+
+
 def claim(engine: Engine, row_id: int, claimer: str, stale: timedelta = STALE_CLAIM) -> bool:
     """Claim a pending row for sending; False if it was sent, failed or is claimed by a live sender."""
     now = utcnow()
@@ -55,6 +68,12 @@ def mark_failed(engine: Engine, row_id: int, error: str, *, give_up: bool) -> No
         values["status"] = "failed"
     with engine.begin() as conn:
         conn.execute(outbox.update().where(outbox.c.id == row_id).values(**values))
+
+
+def withdraw(engine: Engine, row_id: int) -> None:
+    """Remove a claimed row whose e-mail is no longer needed (an owner's alert about failures since resolved)."""
+    with engine.begin() as conn:
+        conn.execute(outbox.delete().where(outbox.c.id == row_id, outbox.c.status == "pending"))
 
 
 def revive_failed(engine: Engine) -> int:

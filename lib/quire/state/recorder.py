@@ -1,7 +1,9 @@
 """The run history of ``quire run``: the CLI's hook into the state database.
 
 A state database that cannot be opened never stops a manual run: the run goes on
-and one warning line says it is not recorded.
+and one warning line says it is not recorded. A run whose end could not be recorded
+(its process was killed, or the disk was full) is reconciled by the next ``quire run``
+or ``quire runs`` on the same host: published means succeeded, anything else failed.
 """
 
 from __future__ import annotations
@@ -14,9 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
-from quire.config import get_settings
-from quire.errors import ExecutionError, QuireError, RenderError
+from quire.config import Settings, get_settings
+from quire.errors import QuireError
+
+#: The run history's reason for a manual run found dead.
+INTERRUPTED = "interrupted: `quire run` died before recording the end of this run"
 
 
 @dataclass
@@ -25,6 +31,10 @@ class Recording:
 
     run_id: str
     result: Any = None
+
+
+def _warn(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
 
 
 @contextmanager
@@ -40,11 +50,12 @@ def manual_run(plan) -> Iterator[Recording]:
     engine = None
     try:
         engine = open_state(settings.state)
+        reconcile_or_warn(engine, settings)
         history.create(engine, run_id=rec.run_id, report=plan.spec.id, client=client, trigger="manual",
                        parameters=json.loads(json.dumps(plan.params, default=str)))
         history.mark_running(engine, rec.run_id)
     except (QuireError, sa.exc.SQLAlchemyError) as exc:
-        print(f"warning: this run is not recorded in the run history ({exc})", file=sys.stderr)
+        _warn(f"this run is not recorded in the run history ({_first_line(exc)})")
         engine = None
 
     def finish(status: str, **kw: Any) -> None:
@@ -53,11 +64,12 @@ def manual_run(plan) -> Iterator[Recording]:
         try:
             history.finish(engine, rec.run_id, status, **kw)
         except sa.exc.SQLAlchemyError as exc:
-            print(f"warning: could not record the end of run {rec.run_id} ({exc})", file=sys.stderr)
+            _warn(f"could not record the end of run {rec.run_id} ({_first_line(exc)}); "
+                  "the next `quire run` or `quire runs` will")
 
     try:
         yield rec
-    except (ExecutionError, RenderError) as exc:
+    except QuireError as exc:
         finish("failed", error=str(exc), error_type=type(exc).__name__,
                partial_notebook=parked_notebook(settings, plan.spec.id, rec.run_id))
         raise
@@ -65,8 +77,48 @@ def manual_run(plan) -> Iterator[Recording]:
         finish("cancelled", error="cancelled: interrupted by the user", error_type="KeyboardInterrupt")
         raise
     except BaseException as exc:
-        finish("failed", error=str(exc) or type(exc).__name__, error_type=type(exc).__name__)
+        finish("failed", error=str(exc) or type(exc).__name__, error_type=type(exc).__name__,
+               partial_notebook=partial_notebook(settings.outputs_dir, plan.spec.id, rec.run_id))
         raise
     else:
         folder = getattr(rec.result, "folder", None)
         finish("succeeded", output_folder=str(folder) if folder else None)
+
+
+def reconcile_or_warn(engine: Engine, settings: Settings) -> None:
+    """:func:`reconcile_manual_runs`, with a warning line instead of an error: tidying up never stops a command."""
+    try:
+        reconcile_manual_runs(engine, settings)
+    except (QuireError, sa.exc.SQLAlchemyError, OSError) as exc:
+        _warn(f"could not reconcile earlier runs in the run history ({_first_line(exc)})")
+
+
+def reconcile_manual_runs(engine: Engine, settings: Settings | None = None) -> list[str]:
+    """End the live manual runs of this host whose ``quire run`` process is gone; their ids.
+
+    A run that was published before its process died ended ``succeeded``; otherwise it ends
+    ``failed`` and what it left in staging moves to ``_failed/`` (as the scheduler's start-up
+    recovery does for its own runs). Runs of live processes and of other hosts are left alone.
+    """
+    from quire.batch.runner import park_staging, parked_notebook
+    from quire.state import runs as history
+
+    settings = settings or get_settings()
+    ended = []
+    for row in history.orphans(engine, holder=""):
+        if row["trigger"] != "manual":
+            continue  # the scheduler's own runs: its start-up recovery retries them per policy
+        run_id, report = row["run_id"], row["report"]
+        published = sorted((settings.outputs_dir / report).glob(f"*/{run_id}/run.json"))
+        if published:
+            history.finish(engine, run_id, "succeeded", output_folder=str(published[-1].parent))
+        else:
+            partial = park_staging(settings, report, run_id, INTERRUPTED)
+            history.finish(engine, run_id, "failed", error=INTERRUPTED, error_type="Interrupted",
+                           partial_notebook=partial or parked_notebook(settings, report, run_id))
+        ended.append(run_id)
+    return ended
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import psutil
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -84,9 +85,26 @@ def get(engine: Engine, run_id: str) -> dict[str, Any]:
 
 
 def query(engine: Engine, *, report: str | None = None, client: str | None = None, status: str | None = None,
-          since: datetime | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    """Runs matching every given filter, newest first."""
-    stmt = sa.select(runs).order_by(runs.c.created_at.desc(), runs.c.run_id.desc()).limit(limit)
+          since: datetime | None = None, until: datetime | None = None, period: str | None = None,
+          reports: list[str] | None = None, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    """Runs matching every given filter, newest first (``until`` exclusive; ``period`` as in the parameters;
+    ``reports``: only runs of these reports)."""
+    stmt = _filtered(sa.select(runs), report=report, client=client, status=status, since=since, until=until,
+                     period=period, reports=reports)
+    stmt = stmt.order_by(runs.c.created_at.desc(), runs.c.run_id.desc()).limit(limit).offset(offset)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def count(engine: Engine, **filters: Any) -> int:
+    """How many runs match the filters of :func:`query`."""
+    with engine.connect() as conn:
+        return int(conn.execute(_filtered(sa.select(sa.func.count()).select_from(runs), **filters)).scalar_one())
+
+
+def _filtered(stmt, *, report=None, client=None, status=None, since=None, until=None, period=None, reports=None):
+    if reports is not None:
+        stmt = stmt.where(runs.c.report.in_(reports))
     if report:
         stmt = stmt.where(runs.c.report == report)
     if client:
@@ -95,8 +113,11 @@ def query(engine: Engine, *, report: str | None = None, client: str | None = Non
         stmt = stmt.where(runs.c.status == status)
     if since:
         stmt = stmt.where(runs.c.created_at >= since)
-    with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(stmt).mappings()]
+    if until:
+        stmt = stmt.where(runs.c.created_at < until)
+    if period:
+        stmt = stmt.where(runs.c.parameters["period"].as_string() == period)
+    return stmt
 
 
 def deliveries(engine: Engine, run_id: str) -> list[dict[str, Any]]:
@@ -118,12 +139,29 @@ def orphans(engine: Engine, holder: str) -> list[dict[str, Any]]:
         rows = [dict(r) for r in conn.execute(sa.select(runs).where(runs.c.status.in_(LIVE))).mappings()]
     found = []
     for row in rows:
+        if row["trigger"] == "console" and row["worker"] is None:
+            continue  # still waiting in the queue: no process has it yet
         if row["trigger"] == "manual":
-            if row["host"] == HOST and not pid_alive(row["pid"]):
+            if row["host"] == HOST and process_gone(row["pid"], row["created_at"]):
                 found.append(row)
         elif row["worker"] != holder:
             found.append(row)
     return found
+
+
+def process_gone(pid: int | None, since: datetime) -> bool:
+    """Whether the process ``pid`` that created a run at ``since`` (UTC) is gone from this host.
+
+    A process with that id that started later is another program reusing the id (common in
+    containers, whose process ids start low again after every restart).
+    """
+    if not pid_alive(pid):
+        return True
+    try:
+        started = datetime.fromtimestamp(psutil.Process(pid).create_time(), timezone.utc).replace(tzinfo=None)
+    except psutil.Error:
+        return False  # exists but cannot be inspected: assume it is still the run's
+    return started > since + timedelta(seconds=1)
 
 
 def age(row: dict[str, Any]) -> timedelta:

@@ -12,7 +12,10 @@ metadata = sa.MetaData()
 
 #: Run statuses; ``queued``/``running`` are the live ones a crash can leave behind.
 RUN_STATUSES = ("queued", "running", "succeeded", "failed", "timed_out", "cancelled")
-TRIGGERS = ("schedule", "manual", "retry")
+#: ``console``: queued from the console or the API, executed by the scheduler's workers.
+TRIGGERS = ("schedule", "manual", "retry", "console")
+#: What a console/API token may do; each role includes the ones before it.
+ROLES = ("viewer", "runner", "admin")
 
 runs = sa.Table(
     "quire_runs", metadata,
@@ -37,11 +40,16 @@ runs = sa.Table(
     sa.Column("host", sa.String(200)),
     sa.Column("pid", sa.Integer),
     sa.Column("child_pid", sa.Integer),
+    sa.Column("requested_by", sa.String(120)),  # the console token (or server login) that queued the run
     sa.CheckConstraint(f"status IN {RUN_STATUSES}", name="quire_runs_status"),
     sa.CheckConstraint(f"trigger IN {TRIGGERS}", name="quire_runs_trigger"),
 )
 sa.Index("quire_runs_by_status", runs.c.status)
 sa.Index("quire_runs_by_report", runs.c.report, runs.c.created_at)
+# The console's history pages filter by client and order by time; the queue looks up waiting console runs.
+sa.Index("quire_runs_by_client", runs.c.client, runs.c.created_at)
+sa.Index("quire_runs_by_created", runs.c.created_at)
+sa.Index("quire_runs_by_retry_of", runs.c.retry_of)
 
 outbox = sa.Table(
     "quire_outbox", metadata,
@@ -70,4 +78,27 @@ leases = sa.Table(
     sa.Column("acquired_at", sa.DateTime, nullable=False),
     sa.Column("heartbeat_at", sa.DateTime, nullable=False),
     sa.Column("expires_at", sa.DateTime, nullable=False),
+)
+
+tokens = sa.Table(
+    "quire_tokens", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("client", sa.String(80)),  # a client token sees and runs that client's reports only
+    # SHA-256 of the secret: the secret itself is shown once, at creation, and never stored.
+    sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("last_used_at", sa.DateTime),
+    sa.Column("revoked_at", sa.DateTime),
+    sa.CheckConstraint(f"role IN {ROLES}", name="quire_tokens_role"),
+)
+
+#: Pause state of the catalog's schedules (the definitions stay in reports.yaml).
+schedule_states = sa.Table(
+    "quire_schedule_states", metadata,
+    sa.Column("report", sa.String(40), primary_key=True),
+    sa.Column("paused", sa.Boolean, nullable=False, default=False),
+    sa.Column("changed_at", sa.DateTime, nullable=False),
+    sa.Column("changed_by", sa.String(120)),
 )

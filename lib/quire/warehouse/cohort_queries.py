@@ -59,4 +59,21 @@ def cohort_events(conn: Connection, signup_start: date, signup_end: date, until:
     return _read(conn, stmt)
 
 
-__all__ = ["cohort_users", "cohort_events"]
+def signups_around(conn: Connection, start: date, end: date) -> tuple[datetime | None, datetime | None]:
+    """The last signup before the day ``start`` and the first after the day ``end`` (None where there is none).
+
+    Tells a report whose cohorts ``start``..``end`` hold no user where the nearest users are.
+    """
+    u = schema.users
+    since, before = _instant_range(start, end)
+    stmt = sa.select(sa.select(sa.func.max(u.c.signed_up_at)).where(u.c.signed_up_at < since).scalar_subquery(),
+                     sa.select(sa.func.min(u.c.signed_up_at)).where(u.c.signed_up_at >= before).scalar_subquery())
+    last_before, first_after = conn.execute(stmt).one()
+    return _instant(last_before), _instant(first_after)
+
+
+def _instant(value: object) -> datetime | None:
+    return None if value is None else pd.Timestamp(value).to_pydatetime()
+
+
+__all__ = ["cohort_events", "cohort_users", "signups_around"]

@@ -43,7 +43,7 @@ def data_range(conn: Connection) -> tuple[date, date]:
         raise WarehouseError(f"cannot read the warehouse: {_reason(exc)}", hint=BUILD_HINT) from exc
     if first is None:
         raise WarehouseError("the warehouse holds no MRR data", hint=BUILD_HINT)
-    last = _last_complete_month(last_day) if last_day is not None else last_ledger_month
+    last = last_complete_month(last_day) if last_day is not None else last_ledger_month
     if last < first:
         raise WarehouseError(f"the warehouse holds no complete month (data starts {first:%Y-%m-%d})", hint=BUILD_HINT)
     return first, last
@@ -74,6 +74,14 @@ def client_by_slug(conn: Connection, slug: str) -> pd.Series | None:
     """One client's row as :func:`clients` gives it (effective brand included), or None."""
     frame = _read(conn, _clients_select().where(schema.clients.c.slug == slug))
     return None if frame.empty else frame.iloc[0]
+
+
+def client_subscriptions(conn: Connection, client_id: int) -> pd.DataFrame:
+    """One client's subscriptions: started_on, ended_on (``NaT`` while running), oldest first."""
+    t = schema.subscriptions
+    stmt = (sa.select(t.c.started_on, t.c.ended_on).where(t.c.client_id == client_id)
+            .order_by(t.c.started_on, t.c.subscription_id))
+    return _read(conn, stmt)
 
 
 def experiments(conn: Connection) -> pd.DataFrame:
@@ -113,7 +121,7 @@ def product_usage(conn: Connection, start: date, end: date) -> pd.DataFrame:
     return _read(conn, stmt)
 
 
-def _last_complete_month(last_day: date) -> date:
+def last_complete_month(last_day: date) -> date:
     """The month of ``last_day`` if the data reaches its end, else the month before."""
     month = month_start(last_day)
     return month if add_months(month, 1) == last_day + timedelta(days=1) else add_months(month, -1)

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from quire.metrics import Alert, detect_anomalies, robust_z, threshold_alerts
+from quire.metrics import Alert, detect_anomalies, merge_alerts, robust_z, threshold_alerts
 
 PERIODS = [f"2026-{m:02d}" for m in range(1, 11)]
 STEADY = [100.0, 102.0, 98.0, 101.0, 99.0, 103.0, 97.0, 100.0, 101.0]  # median 100, MAD 1 → scale 1.4826
@@ -84,3 +84,30 @@ def test_threshold_alerts(kpis, expected):
     assert [(a.kpi, a.severity) for a in alerts] == [(k, s) for k, s, _ in expected]
     for alert, (_, _, text) in zip(alerts, expected, strict=True):
         assert text in alert.message
+
+
+def test_an_empty_history_raises_nothing_with_or_without_columns():
+    # The first period of the data has no earlier period: its history has no rows, and may have no columns.
+    assert detect_anomalies(pd.DataFrame()) == []
+    assert detect_anomalies(history([])) == []
+
+
+def test_one_alert_per_kpi_the_most_severe_with_the_other_finding_added():
+    churn = history([0.0, 0.0, 0.01, 0.0, 0.0, 0.0, 0.01, 0.0, 0.0, 0.067], kpi="logo_churn", direction="down_is_good",
+                    unit="percent", label="Monthly logo churn")
+    found = threshold_alerts({"logo_churn": 0.067, "nrr": 0.97}) + detect_anomalies(churn)
+    assert [a.kpi for a in found] == ["nrr", "logo_churn", "logo_churn"]  # the same KPI twice before merging
+    merged = merge_alerts(found)
+    assert [(a.kpi, a.severity) for a in merged] == [("nrr", "warning"), ("logo_churn", "critical")]
+    message = merged[1].message
+    assert message.startswith("Monthly logo churn is 6.7%, above the 3.0% threshold")
+    assert message.endswith("It is also far above its usual level (median 0.0% over the previous 9 periods).")
+    assert message.count("6.7%") == 1
+
+
+def test_merging_keeps_the_more_severe_alert_first():
+    low = Alert("nps", "warning", "NPS is 15, below the 20 threshold.", "below the 20 threshold")
+    high = Alert("nps", "critical", "NPS is 15 in May, far below its usual level.", "far below its usual level")
+    [merged] = merge_alerts([low, high])
+    assert merged.severity == "critical"
+    assert merged.message == "NPS is 15 in May, far below its usual level. It is also below the 20 threshold."

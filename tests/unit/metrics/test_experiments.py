@@ -15,6 +15,7 @@ from quire.errors import EmptyDataError, ParameterError, WarehouseError
 from quire.metrics.experiments import (
     PowerResult,
     SrmResult,
+    adjust_cuped,
     adjust_p_values,
     analyse,
     cohens_h,
@@ -444,3 +445,55 @@ def test_analyse_rejects_empty_and_single_variant_experiments():
         analyse(users({"A": (100, 10), "Z": (100, 10)}), plan("A", "B"), "conversion")
     with pytest.raises(ParameterError, match="primary metric"):
         analyse(users({"A": (100, 10), "B": (100, 10)}), plan("A", "B"), "clicks")
+
+
+# ---------------------------------------------------------------- CUPED across treatments, A/A tests, power wording
+
+
+def test_cuped_p_values_are_adjusted_across_treatments_like_the_other_tests():
+    data = simulate(3_000, {"control": 0.1, "b": 0.1, "c": 0.1, "d": 0.1}, seed=11, revenue_lift={"c": 0.5, "d": 0.8})
+    single = {v: cuped(data, "control", v) for v in ("b", "c", "d")}
+    raw = [single[v].adjusted.p_value for v in ("b", "c", "d")]
+    assert all(single[v].p_adjusted == single[v].adjusted.p_value for v in single)  # one comparison: nothing to adjust
+    for method, expected in (("holm", holm(raw)), ("bonferroni", [min(1, 3 * p) for p in raw])):
+        adjusted = adjust_cuped(single, method)
+        assert [adjusted[v].p_adjusted for v in ("b", "c", "d")] == pytest.approx(expected, abs=TOL)
+        assert {a.adjustment for a in adjusted.values()} == {method}
+        assert adjusted["c"].adjusted == single["c"].adjusted  # the estimates themselves are untouched
+    result = analyse(data, plan("control", "b", "c", "d"), "revenue", method="bonferroni")
+    assert [result.cuped[v].p_adjusted for v in ("b", "c", "d")] == pytest.approx([min(1, 3 * p) for p in raw], abs=TOL)
+    with pytest.raises(ParameterError, match="holm, bonferroni"):
+        adjust_cuped(single, "fdr_bh")
+
+
+def test_cuped_reports_the_pre_period_imbalance_it_removes():
+    data = simulate(2_000, {"A": 0.1, "B": 0.1}, seed=4)
+    res = cuped(data, "A", "B")
+    x = data.set_index("variant")["pre_revenue"]
+    assert res.covariate_diff == pytest.approx(x["B"].mean() - x["A"].mean(), abs=TOL)
+    assert res.unadjusted.diff - res.adjusted.diff == pytest.approx(res.theta * res.covariate_diff, abs=1e-9)
+
+
+def test_an_aa_test_passes_when_nothing_differs_and_fails_when_something_does():
+    same = pairwise_vs_control(users({"control": (10_000, 1_000), "treatment": (10_000, 1_010)}), "control", "conversion")
+    guard = pairwise_vs_control(users({"control": (10_000, 1_000), "treatment": (10_000, 1_010)}), "control", "revenue")
+    passed = verdict(same, SRM_OK, powers(same), guardrail=guard, aa=True)
+    assert passed.decision == "A/A passed" and passed.variant is None and passed.warnings == []
+    assert "no significant difference" in " ".join(passed.reasons)
+    assert re.search(r"revealed a bias in conversion of 1\.\d pts or more", passed.reasons[-1])
+    assert not any("underpowered" in r or "More traffic" in r for r in passed.reasons)
+    differ = comparison(10_000, 1_000, 1_160)
+    failed = verdict(differ, SRM_OK, powers(differ), aa=True)
+    assert failed.decision == "A/A failed" and "rerun the check" in failed.reasons[0]
+    assert failed.reasons[1].startswith("Conversion rose from 10.0% to 11.6%")
+    skewed = verdict(same, SRM_BAD, powers(same), aa=True)
+    assert skewed.decision == "A/A failed" and skewed.reasons[0].startswith("Users were not split as planned")
+    assert skewed.warnings[0].startswith("Sample ratio mismatch")
+
+
+def test_low_power_warnings_speak_of_the_mde_not_of_post_hoc_power():
+    table = comparison(2_000, 200, 215)
+    v = verdict(table, SRM_OK, powers(table))
+    p = powers(table)["treatment"]
+    assert f"{p.achieved_power:.0%} chance" not in v.warnings[0] and "chance of detecting" not in v.warnings[0]
+    assert "only changes of at least" in v.warnings[0] and "is smaller" in v.warnings[0]

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from quire.errors import WarehouseError
-from quire.metrics import arpa, clv, monthly_rate, mrr_bridge, mrr_by_client, mrr_series, retention
+from quire.metrics import ChurnEstimate, arpa, clv, monthly_rate, mrr_bridge, mrr_by_client, mrr_series, retention, trailing_churn
 from quire.metrics.revenue import MrrBridge
 from quire.periods import Period, add_months, parse_period
 
@@ -210,3 +210,41 @@ def test_bridge_closes_and_retention_matches_reference_on_random_ledgers(seed):
         assert (r.nrr, r.grr, r.logo_churn_rate) == pytest.approx((nrr, grr, logo))
         assert 0 <= r.grr <= 1 and r.grr <= r.nrr
         assert r.customers_end == r.customers_start - r.churned_customers + r.new_customers + r.reactivated_customers
+
+
+def test_trailing_churn_pools_the_months_by_hand():
+    # Accounts paying at the end of the month before → still paying at the end of the month (see the table):
+    # Dec 1→1, Jan 1→0 (c5), Feb 3, Mar 4, Apr 4→2 (c2, c3), May 2, Jun 4: 3 churned of 19 account-months.
+    # Before December nobody paid at the start of a month, so only 7 of the 12 months count.
+    assert trailing_churn(LEDGER, "2026-06") == ChurnEstimate(3 / 19, 3, 19, 7)
+    assert trailing_churn(LEDGER, "2026-06", months=3) == ChurnEstimate(2 / 10, 2, 10, 3)  # Apr, May, Jun
+    assert trailing_churn(LEDGER, "2026-03", months=2) == ChurnEstimate(0.0, 0, 7, 2)
+    assert trailing_churn(LEDGER, "2025-10") == ChurnEstimate(None, 0, 0, 0)
+    assert trailing_churn(LEDGER.iloc[0:0], "2026-06") == ChurnEstimate(None, 0, 0, 0)
+
+
+def test_trailing_churn_equals_an_independent_sql_count(tiny_warehouse):
+    """Pooled churn of the tiny warehouse's last twelve months, counted with SQL window sums instead of pandas."""
+    import sqlalchemy as sa
+
+    from quire.warehouse import queries
+    from quire.warehouse.engine import connection
+
+    sql = sa.text("""
+        with months as (select cast(unnest(generate_series(date '2025-10-01', date '2026-10-01', interval 1 month))
+                                    as date) as m),
+             accounts as (select distinct client_id from mrr_movements),
+             snap as (select a.client_id, months.m,
+                             (select coalesce(sum(amount), 0) from mrr_movements x
+                              where x.client_id = a.client_id and x.month <= months.m) as mrr
+                      from accounts a cross join months)
+        select sum(case when b.mrr >= 0.005 and e.mrr < 0.005 then 1 else 0 end) as churned,
+               sum(case when b.mrr >= 0.005 then 1 else 0 end) as exposure
+        from snap e join snap b on b.client_id = e.client_id and b.m = e.m - interval 1 month""")
+    with connection(tiny_warehouse) as conn:
+        churned, exposure = conn.execute(sql).one()
+        movements = queries.mrr_movements(conn, until=date(2026, 10, 1))
+    estimate = trailing_churn(movements, "2026-10")
+    assert (estimate.churned, estimate.exposure, estimate.months) == (churned, exposure, 12)
+    assert estimate.rate == pytest.approx(churned / exposure)
+    assert exposure > 50  # the check has substance: a year of accounts

@@ -7,9 +7,11 @@ extension, whose kernel websocket accepts ``execute_request``) with
   template restyled by ``templates/voila/quire`` (Quire CSS linked from this server; the
   lab template's Font Awesome CDN links are removed — Voilà bundles the icons);
 * three handlers of our own: ``/`` (landing: apps and the latest runs of each report),
-  ``/archive/<report>/<day>/<run>/report.{html,pdf}`` (published runs only, nothing else
-  under ``outputs/``) and ``/quire/...`` (stylesheets, brand logo);
-* token authentication on by default, preheated kernels (a pool per app) and culling of
+  ``/archive/<report>/<day>/<run>/report.{html,pdf}`` (a succeeded run's report files
+  only, no link followed: :mod:`quire.serve.archive`) and ``/quire/...`` (stylesheets,
+  brand logo); Voilà's static and template files answer 404, never 500, for what is not there;
+* token authentication on by default, the token kept out of the log (:mod:`quire.serve.logs`)
+  and out of the start line unless it was generated for a terminal; preheated kernels (a pool per app) and culling of
   idle kernels — a closed page does not free its kernel (voila#1458), the culler does
   (Voilà's pooling kernel manager already spares the kernels waiting in the pool).
 
@@ -20,37 +22,39 @@ page and archive show that client's runs only.
 
 from __future__ import annotations
 
-import json
 import mimetypes
 import os
 import re
 import secrets
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 from traitlets import Dict, List, Unicode
 from traitlets.config import Config
 from voila.app import Voila
+from voila.static_file_handler import MultiStaticFileHandler, TemplateStaticFileHandler
 from voila.tornado.contentshandler import VoilaContentsHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
 from quire.apps import APPS
 from quire.apps.base import TENANT_ENV
-from quire.archive import latest_runs
+from quire import console
 from quire.config import Settings
+from quire.console.access import TENANT_HEADER, brand_of, pin_app, pinned, tenant_of
 from quire.errors import ConfigError, ParameterError
+from quire.serve.archive import collect_runs, read_archive_file
+from quire.serve.logs import redact_token_in_logs
 
-RUNS_PER_REPORT = 5
-#: The only archive paths served: a published run's HTML or PDF (never its notebook, run.json or the state folder).
-ARCHIVE_FILE = re.compile(r"^(?P<report>[a-z0-9][a-z0-9_-]{0,63})/(?P<day>\d{4}-\d{2}-\d{2})/"
-                          r"(?P<run>[A-Za-z0-9][A-Za-z0-9_-]{0,127})/(?P<file>report\.html|report\.pdf)$")
-#: Rendered reports hold no script and no remote resource: forbid both, in a sandbox.
-ARCHIVE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; sandbox"
+#: Rendered reports hold no script and no remote resource: forbid both, in a sandbox (their data links download).
+ARCHIVE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; frame-ancestors 'self'; "
+               "sandbox allow-downloads")
 LANDING_CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'self'"
 
 
@@ -77,7 +81,16 @@ class QuireRenderHandler(TornadoVoilaHandler):
     async def get(self, path: str | None = None) -> None:
         if path not in self.settings["quire"]["notebooks"]:
             raise web.HTTPError(404)
+        if not pin_app(self, path, self.settings["quire"]["client"]):
+            raise web.HTTPError(403)  # a client's token: its own client's app only
+        # The page's close sends its kernel's shutdown with the _xsrf cookie's value: set the cookie now,
+        # or the shutdown is refused (403 '_xsrf' argument missing) and the kernel waits for the culler.
+        self.xsrf_token  # noqa: B018
         return await super().get(path)
+
+    def should_use_rendered_notebook(self, *args: Any) -> bool:
+        # A preheated kernel belongs to no client: a client's user gets a fresh kernel pinned to its client.
+        return not pinned(self) and super().should_use_rendered_notebook(*args)
 
 
 class QuireHandler(JupyterHandler):
@@ -107,8 +120,11 @@ class LandingHandler(QuireHandler):
         q = self.quire
         template = q["jinja"].get_template("landing.html.j2")
         self.set_header("Cache-Control", "no-store")
-        self.finish(template.render(base_url=self.base_url, apps=q["app_cards"], reports=collect_runs(q),
-                                    brand=q["brand_name"], client_mode=bool(q["client"])))
+        tenant = tenant_of(self, q["client"])
+        apps = q["app_cards"] if tenant == q["client"] else [a for a in q["app_cards"] if a["name"] == "client"]
+        self.finish(template.render(base_url=self.base_url, apps=apps,
+                                    reports=collect_runs(q["outputs"], q["report_titles"], tenant),
+                                    brand=q["brand_name"], client_mode=bool(tenant)))
 
 
 class ArchiveHandler(QuireHandler):
@@ -119,81 +135,79 @@ class ArchiveHandler(QuireHandler):
     @web.authenticated
     def get(self, path: str) -> None:
         q = self.quire
-        file = resolve_archive_path(q["outputs"], path, q["reports"], q["client"])
-        if file is None:
+        found = read_archive_file(q["outputs"], path, q["reports"], tenant_of(self, q["client"]))
+        if found is None:
             raise web.HTTPError(404)
-        self.set_header("Content-Type", mimetypes.guess_type(file.name)[0] or "application/octet-stream")
+        name, data = found
+        self.set_header("Content-Type", mimetypes.guess_type(name)[0] or "application/octet-stream")
         self.set_header("X-Content-Type-Options", "nosniff")
-        self.finish(file.read_bytes())
+        self.finish(data)
 
 
 class BrandHandler(QuireHandler):
-    """``/quire/brand.css`` and ``/quire/brand-logo``: the served brand's colours and logo."""
+    """``/quire/brand.css`` and ``/quire/brand-logo``: the served brand's colours and logo.
 
+    Open without the token: the login, logout and error pages wear the brand too (the logo
+    was a broken image there).
+    """
+
+    @allow_unauthenticated
     def get(self, what: str) -> None:
-        brand = self.quire["brand"]
+        brand = brand_of(self, self.quire["console"])  # a client's user sees its client's brand
         if what == "brand.css":
             self.set_header("Content-Type", "text/css; charset=utf-8")
             self.finish(brand.css_variables())
         elif what == "brand-logo":
             self.set_header("Content-Type", mimetypes.guess_type(brand.logo_path.name)[0] or "image/svg+xml")
-            self.finish(brand.logo_path.read_bytes())
+            self.finish(brand.logo_bytes())
         else:
             raise web.HTTPError(404)
 
 
-def resolve_archive_path(outputs: Path, path: str, reports: set[str], client: str | None) -> Path | None:
-    """The file an ``/archive/`` path names, or None when it is not a published run's report of this server.
+class NotFoundStatic:
+    """Mixin for static file handlers: a missing file, or a path out of their folders, is a 404.
 
-    The path must match :data:`ARCHIVE_FILE` exactly (so no ``..``, no other file), name a
-    report of the catalog, resolve inside ``outputs`` and belong to a succeeded run; in
-    client-facing mode, a run of that client.
+    Tornado's and Voilà's handlers answer 403 ("not in root static directory") for a path
+    that leads out of their folder, and Voilà's also when a file is in none of its folders;
+    for a visitor both simply do not exist.
     """
-    m = ARCHIVE_FILE.match(path)
-    if not m or m["report"] not in reports:
-        return None
-    root = outputs.resolve()
-    folder = (root / m["report"] / m["day"] / m["run"]).resolve()
-    file = (folder / m["file"]).resolve()
-    if not file.is_relative_to(root) or not file.is_file():
-        return None
-    record = read_run(folder)
-    if record is None or record.get("status") != "succeeded":
-        return None
-    if client is not None and (record.get("report") != "client" or record.get("client") != client):
-        return None
-    return file
+
+    async def get(self, path: str, include_body: bool = True) -> None:
+        try:
+            await super().get(path, include_body)  # type: ignore[misc]
+        except web.HTTPError as exc:
+            if exc.status_code == 403:  # tornado's "not in root static directory", for a path with ../ or a link
+                raise web.HTTPError(404) from None
+            raise
 
 
-def read_run(folder: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+class TemplateStaticHandler(NotFoundStatic, TemplateStaticFileHandler):
+    """``/voila/templates/<template>/static/<file>`` only; any other path under ``/voila/templates/`` is a 404.
+
+    Voilà's own handler unpacks the path blindly and answers 500 to ``/voila/templates/``,
+    ``…/lab/index.html.j2`` or ``…/lab/static/`` (a traceback in the log for each probe).
+    """
+
+    _PATH = re.compile(r"[A-Za-z0-9_-]+/static/[A-Za-z0-9_.@~+-][A-Za-z0-9_.@~+/-]*")
+
+    def parse_url_path(self, url_path: str) -> str:
+        parts = url_path.split("/")
+        if not self._PATH.fullmatch(url_path) or any(p in ("", ".", "..") for p in parts):
+            raise web.HTTPError(404)
+        return super().parse_url_path(url_path)
 
 
-def collect_runs(q: dict[str, Any]) -> list[dict[str, Any]]:
-    """For each report shown: its title and latest runs (date, period, client, status, links)."""
-    shown = []
-    for report, title in q["report_titles"].items():
-        runs = []
-        for folder in latest_runs(q["outputs"], report, limit=200 if q["client"] else RUNS_PER_REPORT):
-            record = read_run(folder) or {}
-            if q["client"] and record.get("client") != q["client"]:
-                continue
-            rel = folder.relative_to(q["outputs"]).as_posix()
-            runs.append({
-                "date": str(record.get("finished_at") or record.get("started_at") or folder.parent.name)[:16].replace("T", " "),
-                "period": record.get("period") or "", "client": record.get("client_name") or "",
-                "status": record.get("status") or "unknown",
-                "html": f"archive/{rel}/report.html" if (folder / "report.html").is_file() else None,
-                "pdf": f"archive/{rel}/report.pdf" if (folder / "report.pdf").is_file() else None,
-            })
-            if len(runs) >= RUNS_PER_REPORT:
-                break
-        shown.append({"id": report, "title": title, "runs": runs})
-    return shown
+class StaticHandler(NotFoundStatic, MultiStaticFileHandler):
+    """Voilà's ``/voila/static/`` files, with a 404 for a missing one."""
+
+
+class QuireStaticHandler(NotFoundStatic, web.StaticFileHandler):
+    """Quire's stylesheets (``/quire/static/``, ``/quire/report/``), with a 404 for a path outside their folder."""
+
+
+#: Voilà's handlers that Quire replaces by a stricter subclass.
+REPLACED = {TornadoVoilaHandler: QuireRenderHandler, TemplateStaticFileHandler: TemplateStaticHandler,
+            MultiStaticFileHandler: StaticHandler}
 
 
 class QuireVoila(Voila):
@@ -215,6 +229,11 @@ class QuireVoila(Voila):
     def init_settings(self) -> dict:
         settings = super().init_settings()
         settings["quire"] = self.quire_settings
+        # jupyter_server's error and logout pages extend its page.html, which needs a static_path this
+        # server does not have (every 404 of its handlers logged a traceback, /logout answered 500): they
+        # extend Quire's page.html instead.
+        server_env = settings["jinja2_env"]
+        server_env.loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(self.quire_template_dir), server_env.loader])
         return settings
 
     def init_handlers(self) -> list:
@@ -223,18 +242,17 @@ class QuireVoila(Voila):
             cls = handler[1]
             if cls in (TornadoVoilaTreeHandler, VoilaContentsHandler):
                 continue  # the landing page replaces Voilà's file tree; no contents API
-            if cls is TornadoVoilaHandler:
-                handler = (handler[0], QuireRenderHandler, *handler[2:])
+            handler = (handler[0], REPLACED.get(cls, cls), *handler[2:])
             kept.append(handler)
         base = self.server_url or self.base_url
         ours = [
             (base, LandingHandler),
             (f"{base}archive/(.*)", ArchiveHandler),
             (f"{base}quire/(brand\\.css|brand-logo)", BrandHandler),
-            (f"{base}quire/static/(.*)", web.StaticFileHandler, {"path": self.quire_static_dirs[0]}),
-            (f"{base}quire/report/(.*)", web.StaticFileHandler, {"path": self.quire_static_dirs[1]}),
+            (f"{base}quire/static/(.*)", QuireStaticHandler, {"path": self.quire_static_dirs[0]}),
+            (f"{base}quire/report/(.*)", QuireStaticHandler, {"path": self.quire_static_dirs[1]}),
         ]
-        return ours + kept
+        return console.handlers(base, self.quire_settings["settings"]) + ours + kept
 
 
 def app_cards(settings: Settings, apps: list[str]) -> list[dict[str, str]]:
@@ -265,7 +283,7 @@ def check_client(slug: str, settings: Settings) -> tuple[str, str]:
 
 
 def build_app(opts: ServeOptions, settings: Settings) -> tuple[QuireVoila, str]:
-    """A configured, initialised server and the URL to open (with the token)."""
+    """A configured, initialised server and the URL to announce (see :func:`announced_url` for the token)."""
     from quire.brand import load_brand
     from quire.catalog import load_catalog
 
@@ -284,7 +302,12 @@ def build_app(opts: ServeOptions, settings: Settings) -> tuple[QuireVoila, str]:
     os.environ.setdefault("QUIRE_WAREHOUSE_URL", settings.warehouse)
     os.environ.setdefault("QUIRE_OUTPUTS", str(settings.outputs_dir))
 
-    token = "" if not opts.auth else (opts.token or os.environ.get("QUIRE_SERVE_TOKEN") or secrets.token_urlsafe(24))
+    # Read, then removed from the environment every kernel inherits: the apps have no use for it.
+    from_env = os.environ.pop("QUIRE_SERVE_TOKEN", None)
+    chosen = opts.token or from_env
+    token = "" if not opts.auth else (chosen or secrets.token_urlsafe(24))
+    if token:
+        redact_token_in_logs(token)
     template_dir = settings.templates_dir / "voila" / "quire"
     catalog = load_catalog(settings.catalog_path)
     reports = ["client"] if opts.client else list(catalog.reports)
@@ -305,6 +328,7 @@ def build_app(opts: ServeOptions, settings: Settings) -> tuple[QuireVoila, str]:
     # Every lab extension is a few more scripts for each visitor to load: the apps need the widgets only.
     c.VoilaConfiguration.extension_denylist = ["jupyterlab_pygments", "@voila-dashboards/jupyterlab-preview"]
     c.VoilaConfiguration.preheat_kernel = opts.preheat
+    c.VoilaConfiguration.http_header_envs = [TENANT_HEADER]  # set by the server only (console.access.pin_app)
     c.VoilaConfiguration.default_pool_size = opts.pool_size
     # Voilà's pool preheats every notebook under root_dir; in client-facing mode only the client app.
     # Refill the pool a few seconds after a kernel is handed out, not while its page is still loading.
@@ -313,6 +337,8 @@ def build_app(opts: ServeOptions, settings: Settings) -> tuple[QuireVoila, str]:
     c.MappingKernelManager.cull_idle_timeout = opts.cull_idle_timeout
     c.MappingKernelManager.cull_interval = opts.cull_interval
     c.MappingKernelManager.cull_connected = False  # an open page keeps its kernel; a closed one is culled
+    console.configure(c, settings, opts.client)  # console tokens, cookie flags
+    c.Voila.tornado_settings = console.tornado_settings()  # CSP on every page, SameSite cookies
 
     app = QuireVoila(config=c)
     app.quire_template_dir = str(template_dir)
@@ -321,16 +347,40 @@ def build_app(opts: ServeOptions, settings: Settings) -> tuple[QuireVoila, str]:
         "outputs": settings.outputs_dir, "client": opts.client, "notebooks": {f"{a}.ipynb" for a in apps},
         "reports": set(reports), "report_titles": {r: catalog.reports[r].title for r in reports if r in catalog.reports},
         "app_cards": app_cards(settings, apps), "jinja": jinja, "brand": brand,
-        "brand_name": client_name or brand.name,
+        "brand_name": client_name or brand.name, "settings": settings,
+        "console": console.build(settings, server_client=opts.client, reports=reports, brand=brand,
+                                 brand_name=client_name or brand.name),
     }
     app.initialize([])
     host = "127.0.0.1" if opts.ip in ("", "0.0.0.0") else opts.ip
-    url = f"http://{host}:{opts.port}{opts.base_url}" + (f"?token={token}" if token else "")
+    url = f"http://{host}:{opts.port}{opts.base_url}"
+    if token:
+        token_file = settings.outputs_dir / ".quire" / f"serve-{opts.port}.token"
+        url = announced_url(url, token, generated=not chosen, token_file=token_file)
     return app, url
 
 
+def announced_url(url: str, token: str, *, generated: bool, token_file: Path) -> str:
+    """The URL ``quire serve`` prints, and with it the token only where no log can keep it.
+
+    A token the operator chose (``QUIRE_SERVE_TOKEN``) is never printed. A generated one is
+    printed on a terminal; when the output goes elsewhere (a service's journal, a file) it
+    is written to ``token_file``, readable by its owner only, and the line names that file.
+    """
+    if not generated:
+        return f"{url}?token=…  (the token is the value of QUIRE_SERVE_TOKEN)"
+    if sys.stdout.isatty():
+        return f"{url}?token={token}"
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    token_file.unlink(missing_ok=True)  # created afresh, so that its mode is ours whoever made the old one
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(token + "\n")
+    return f"{url}?token=…  (the token is in {token_file})"
+
+
 def serve(opts: ServeOptions, settings: Settings, announce=print) -> None:
-    """Build the server, announce its URL (with the token) and serve until interrupted."""
+    """Build the server, announce its URL and serve until interrupted."""
     app, url = build_app(opts, settings)
     announce(url)
     app.start()

@@ -1,0 +1,91 @@
+"""``quire warehouse build``, ``quire clients`` and ``quire experiments``: the sample warehouse and what it holds.
+
+The two lists give the values that ``-p client=…`` and ``-p experiment=…`` accept.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from quire.config import get_settings
+from quire.terminal import err, listing, out
+
+warehouse_app = typer.Typer(help="Build the sample warehouse.", no_args_is_help=True)
+
+
+@warehouse_app.command("build")
+def warehouse_build(
+    scale: Annotated[str, typer.Option(help="tiny (tests), demo (quickstart) or large (benchmarks).")] = "demo",
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed builds the same data.")] = 7,
+) -> None:
+    """Generate the sample warehouse into the configured warehouse URL."""
+    from quire.warehouse.generator import SCALES
+    from quire.warehouse.load import build_warehouse
+
+    if scale not in SCALES:
+        raise typer.BadParameter(f"{scale!r}; choose one of {', '.join(SCALES)}", param_hint="--scale")
+    settings = get_settings()
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    with err.status(f"building the {scale} warehouse…") as status:
+        stats = build_warehouse(settings.warehouse, scale=scale, seed=seed,
+                                progress=lambda msg: status.update(f"building the {scale} warehouse: {msg}"))
+    rows = sum(stats.rows.values())
+    size = f", {stats.size_bytes / 1e6:.1f} MB" if stats.size_bytes else ""
+    out.print(f"[green]✓[/green] {scale} warehouse: {rows:,} rows in {len(stats.rows)} tables, "
+              f"{stats.seconds:.1f} s{size} → {_redact(settings.warehouse)}", highlight=False)
+
+
+def _redact(url: str) -> str:
+    """A URL safe to print: the password (if any) replaced."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def list_clients() -> None:
+    """List the warehouse's clients (slug, sector, brand, status) for -p client=… and --clients, by slug."""
+    from quire.warehouse import queries
+    from quire.warehouse.engine import connection
+
+    with connection(get_settings().warehouse) as conn:
+        frame = queries.clients(conn).sort_values("slug")
+    table = listing("slug", "name", "sector", "plan", "region", "brand", "status")  # the slug goes into -p client=…
+    for row in frame.itertuples():
+        churned = f"churned {row.churned_on:%Y-%m-%d}" if row.status == "churned" and not _missing(row.churned_on) else row.status
+        table.add_row(*(Text(str(value)) for value in (row.slug, row.name, row.sector, row.plan, row.region, row.brand)),
+                      Text(churned, "dim" if row.status != "active" else ""))
+    out.print(table)
+
+
+def list_experiments() -> None:
+    """List the warehouse's experiments (key, name, status, dates, variants) for -p experiment=…, newest first."""
+    from quire.warehouse import queries
+    from quire.warehouse.engine import connection
+    from quire.warehouse.experiment_queries import variants
+
+    with connection(get_settings().warehouse) as conn:
+        frame = queries.experiments(conn)
+        arms = {row.experiment_id: variants(conn, int(row.experiment_id)) for row in frame.itertuples()}
+    table = listing("key", "name", "status", "started", "ended", "variants", keep_whole=(0, 2, 3, 4))
+    for row in frame.iloc[::-1].itertuples():
+        running = _missing(row.ended_on)
+        names = ", ".join(f"{v.variant}{' (control)' if v.is_control and v.variant != 'control' else ''}" for v in arms[row.experiment_id].itertuples())
+        table.add_row(Text(str(row.key)), Text(str(row.name)), Text("running" if running else "ended", "green" if running else ""),
+                      f"{row.started_on:%Y-%m-%d}", "" if running else f"{row.ended_on:%Y-%m-%d}", Text(names))
+    out.print(table if len(frame) else "the warehouse holds no experiments", highlight=False)
+
+
+def _missing(value) -> bool:
+    import pandas as pd
+
+    return value is None or bool(pd.isna(value))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the warehouse's commands to the ``quire`` app."""
+    app.add_typer(warehouse_app, name="warehouse")
+    app.command("clients")(list_clients)
+    app.command("experiments")(list_experiments)

@@ -1,0 +1,273 @@
+"""The JSON API under ``/api/v1``: reports with their parameter schemas, runs, files, compare, schedules.
+
+Authentication is the server's (``Authorization: Bearer <token>`` for programs; a logged-in
+browser's cookie works too). Errors are JSON ``{"error": "<one line>", "status": n}`` with the
+same message the CLI prints, plus ``"parameter"`` when one parameter is at fault.
+The document describing all of it is ``/api/v1/openapi.json`` (:mod:`quire.console.openapi`).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from tornado import web
+from tornado.ioloop import IOLoop
+
+from quire.console import compare as comparing
+from quire.console import runs as run_views
+from quire.console import schedules as schedule_views
+from quire.console.base import API_CSP, ConsoleHandler
+from quire.console.reports import AccessError, NotFound, fields, json_safe, parameters_schema
+from quire.errors import ParameterError
+from quire.state import queue
+from quire.state import runs as history
+from quire.state import schedules as states
+from quire.state.schema import RUN_STATUSES
+
+PAGE_LIMIT = 200
+
+
+class ApiHandler(ConsoleHandler):
+    csp = API_CSP
+    api = True
+
+    def check_xsrf_cookie(self) -> None:
+        # A program with a bearer token sends no cookie, so it cannot be forged cross-site; a browser
+        # session (cookie) still needs the _xsrf token on every POST.
+        if self.request.headers.get("Authorization", "").lower().startswith(("bearer ", "token ")):
+            return
+        super().check_xsrf_cookie()
+
+    def body(self) -> dict[str, Any]:
+        if not self.request.body:
+            return {}
+        try:
+            data = json.loads(self.request.body)
+        except ValueError:
+            raise ParameterError("the request body is not JSON; send {\"report\": …, \"parameters\": {…}}") from None
+        if not isinstance(data, dict):
+            raise ParameterError("the request body must be a JSON object")
+        return data
+
+    def report_json(self, spec, detail: bool) -> dict[str, Any]:
+        console = self.console
+        out: dict[str, Any] = {"id": spec.id, "title": spec.title, "description": spec.description,
+                               "owner": spec.owner, "formats": list(spec.formats), "fan_out": spec.fan_out,
+                               "links": {"self": f"{self.base_url}api/v1/reports/{spec.id}",
+                                         "runs": f"{self.base_url}api/v1/runs?report={spec.id}"}}
+        if spec.schedule:
+            out["schedule"] = schedule_views.describe(spec.schedule)
+        report_fields = fields(spec, console.catalog.declared(spec), console.catalog.options(), self.access)
+        out["parameters"] = parameters_schema(spec.id, report_fields)
+        if detail:
+            latest = history.query(console.engine, report=spec.id, client=self.access.client, limit=1)
+            out["latest_run"] = run_views.view(latest[0], console.outputs).summary() if latest else None
+        return out
+
+    def run_json(self, run: run_views.RunView, detail: bool = False) -> dict[str, Any]:
+        base = f"{self.base_url}api/v1/runs/{run.id}"
+        data = run.detail() if detail else run.summary()
+        data["links"] = {"self": base, "files": f"{base}/files", "compare": f"{base}/compare",
+                         "page": f"{self.base_url}console/runs/{run.id}"}
+        if detail:
+            for f in data["files"]:
+                f["url"] = f"{base}/files/{f['name']}"
+        return data
+
+    def load_run(self, run_id: str) -> run_views.RunView:
+        c = self.console
+        return run_views.load(c.engine, c.outputs, run_id, self.access, c.reports)
+
+    async def queue_run(self, report: str, parameters: dict[str, Any], retry_of: str | None = None) -> dict[str, Any]:
+        """Validate like ``quire run`` (off the event loop: it reads the notebook and the warehouse), then queue."""
+        access = self.require("runner")
+        if not isinstance(parameters, dict):
+            raise ParameterError("'parameters' must be an object of name: value")
+        c = self.console
+        plan = await IOLoop.current().run_in_executor(None, c.catalog.plan, report, parameters, access)
+        run_id = queue.enqueue(c.engine, report=plan.spec.id, parameters=json_safe(plan.params),
+                               client=plan.tenant.slug if plan.tenant else None, requested_by=access.name,
+                               retry_of=retry_of)
+        return self.run_json(self.load_run(run_id), detail=True)
+
+
+class IndexApi(ApiHandler):
+    @web.authenticated
+    def get(self) -> None:
+        base = f"{self.base_url}api/v1"
+        self.write_json({"reports": f"{base}/reports", "runs": f"{base}/runs", "schedules": f"{base}/schedules",
+                         "openapi": f"{base}/openapi.json",
+                         "you": {"role": self.access.role, "client": self.access.client}})
+
+
+class OpenApiDocument(ApiHandler):
+    @web.authenticated
+    def get(self) -> None:
+        from quire.console.openapi import document
+
+        self.write_json(document(self.console, self.access, self.base_url))
+
+
+class ReportsApi(ApiHandler):
+    @web.authenticated
+    def get(self, report_id: str | None = None) -> None:
+        catalog = self.console.catalog
+        if report_id:
+            self.write_json(self.report_json(catalog.get(report_id, self.access), detail=True))
+        else:
+            self.write_json({"reports": [self.report_json(s, detail=False) for s in catalog.reports(self.access)]})
+
+
+def _time_arg(name: str, text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.removesuffix("Z")).replace(tzinfo=None)
+    except ValueError:
+        raise ParameterError(f"'{name}': {text!r} is not a date or time; use 2026-11-01 or 2026-11-01T08:00",
+                             parameter=name) from None
+
+
+def run_filters(handler: ConsoleHandler, get) -> dict[str, Any]:
+    """The history filters of a request (API query or page form), checked, scoped to the requester."""
+    status = get("status") or None
+    if status and status not in RUN_STATUSES:
+        raise ParameterError(f"'status': {status!r} is not one of {', '.join(RUN_STATUSES)}", parameter="status")
+    report = get("report") or None
+    if report:
+        handler.console.catalog.get(report, handler.access)
+    client = get("client") or None
+    access = handler.access
+    if access.client:
+        if client and client != access.client:
+            raise AccessError(f"this token sees the runs of client '{access.client}' only, not {client!r}")
+        client = access.client
+    # A client-facing server shows the runs of its reports only.
+    reports = sorted(handler.console.reports) if handler.console.server_client else None
+    return {"report": report, "client": client, "status": status, "period": get("period") or None,
+            "since": _time_arg("since", get("since")), "until": _time_arg("until", get("until")), "reports": reports}
+
+
+class RunsApi(ApiHandler):
+    @web.authenticated
+    def get(self) -> None:
+        c = self.console
+        filters = run_filters(self, lambda n: self.get_argument(n, "").strip())
+        try:
+            limit = min(max(int(self.get_argument("limit", "50")), 1), PAGE_LIMIT)
+            offset = max(int(self.get_argument("offset", "0")), 0)
+        except ValueError:
+            raise ParameterError("'limit' and 'offset' must be whole numbers") from None
+        rows = history.query(c.engine, **filters, limit=limit, offset=offset)
+        total = history.count(c.engine, **filters)
+        self.write_json({"runs": [self.run_json(run_views.view(r, c.outputs, with_record=False)) for r in rows],
+                         "total": total, "limit": limit, "offset": offset})
+
+    @web.authenticated
+    async def post(self) -> None:
+        data = self.body()
+        report = data.get("report")
+        if not isinstance(report, str) or not report:
+            raise ParameterError("'report' is required: the id of a report (GET /api/v1/reports lists them)",
+                                 parameter="report")
+        self.write_json(await self.queue_run(report, data.get("parameters") or {}), 201)
+
+
+class RunApi(ApiHandler):
+    @web.authenticated
+    def get(self, run_id: str) -> None:
+        self.write_json(self.run_json(self.load_run(run_id), detail=True))
+
+
+class RerunApi(ApiHandler):
+    @web.authenticated
+    async def post(self, run_id: str) -> None:
+        """Queue the run again with its parameters, each given one replaced (``{"parameters": {…}}``)."""
+        run = self.load_run(run_id)
+        changes = self.body().get("parameters") or {}
+        if not isinstance(changes, dict):
+            raise ParameterError("'parameters' must be an object of name: value")
+        self.write_json(await self.queue_run(run.row["report"], {**run.row["parameters"], **changes}), 201)
+
+
+class FilesApi(ApiHandler):
+    @web.authenticated
+    def get(self, run_id: str, name: str | None = None) -> None:
+        run = self.load_run(run_id)
+        if name is None:
+            data = self.run_json(run, detail=True)
+            self.write_json({"run_id": run.id, "files": data["files"]})
+            return
+        send_file(self, run, name)
+
+
+def send_file(handler: ConsoleHandler, run: run_views.RunView, name: str) -> None:
+    """One file of a run, as a download (HTML shown inline, sandboxed)."""
+    from quire.console.base import FILE_CSP
+
+    path, media = run_views.file_path(run, name)
+    handler.set_header("Content-Security-Policy", FILE_CSP)  # the default header was set before the handler ran
+    handler.set_header("Content-Type", media)
+    handler.set_header("X-Content-Type-Options", "nosniff")
+    handler.set_header("Cache-Control", "private, max-age=60")
+    if name != "report.html":
+        download = f"{run.id}-{name}" if name in ("report.pdf", "report.ipynb", "report.xlsx", "partial.ipynb") else name
+        handler.set_header("Content-Disposition", f'attachment; filename="{download}"')
+    handler.finish(path.read_bytes())
+
+
+class CompareApi(ApiHandler):
+    @web.authenticated
+    def get(self, run_id: str) -> None:
+        c = self.console
+        run = self.load_run(run_id)
+        previous, figures = comparing.compare(c.engine, c.outputs, run)
+        self.write_json({"run": self.run_json(run), "previous": self.run_json(previous) if previous else None,
+                         "figures": [f.record() for f in figures]})
+
+
+class SchedulesApi(ApiHandler):
+    @web.authenticated
+    def get(self) -> None:
+        c = self.console
+        items = schedule_views.listing(c.engine, c.catalog.reports())
+        for item in items:
+            item["next_run"] = item["next_run"].isoformat() if item["next_run"] else None
+            item["links"] = {"pause": f"{self.base_url}api/v1/schedules/{item['report']}/pause",
+                             "resume": f"{self.base_url}api/v1/schedules/{item['report']}/resume"}
+        self.write_json({"schedules": items, "scheduler_active": schedule_views.scheduler_active(c.engine)})
+
+
+class ScheduleActionApi(ApiHandler):
+    @web.authenticated
+    def post(self, report_id: str, action: str) -> None:
+        access = self.require("admin")
+        c = self.console
+        spec = c.catalog.get(report_id)
+        if spec.schedule is None:
+            raise NotFound(f"report {report_id!r} has no schedule")
+        states.set_paused(c.engine, spec.id, action == "pause", by=access.name)
+        item = next(i for i in schedule_views.listing(c.engine, [spec]))
+        item["next_run"] = item["next_run"].isoformat() if item["next_run"] else None
+        self.write_json(item)
+
+
+def api_handlers(base: str) -> list[tuple]:
+    """The API's routes under ``base`` (the server's base URL)."""
+    run = r"(?P<run_id>[A-Za-z0-9][A-Za-z0-9_-]{0,127})"
+    return [
+        (f"{base}api/v1/?", IndexApi),
+        (f"{base}api/v1/openapi.json", OpenApiDocument),
+        (f"{base}api/v1/reports/?", ReportsApi),
+        (f"{base}api/v1/reports/(?P<report_id>[^/]+)", ReportsApi),
+        (f"{base}api/v1/runs/?", RunsApi),
+        (f"{base}api/v1/runs/{run}", RunApi),
+        (f"{base}api/v1/runs/{run}/rerun", RerunApi),
+        (f"{base}api/v1/runs/{run}/files/?", FilesApi),
+        (f"{base}api/v1/runs/{run}/files/(?P<name>[^/]+)", FilesApi),
+        (f"{base}api/v1/runs/{run}/compare", CompareApi),
+        (f"{base}api/v1/schedules/?", SchedulesApi),
+        (f"{base}api/v1/schedules/(?P<report_id>[^/]+)/(?P<action>pause|resume)", ScheduleActionApi),
+    ]

@@ -1,0 +1,149 @@
+"""Compare a run with the previous run of the same report and client: headline figures, deltas, sparklines.
+
+The figures are the headline KPIs each run recorded in its ``run.json``. The previous run
+is the newest succeeded run of the same report and client created before this one; the
+sparkline of a figure follows it over the report's last :data:`HISTORY` succeeded runs
+(of that client) up to this one. Sparklines are inline SVG drawn here: no script, and
+they print.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from markupsafe import Markup, escape
+from sqlalchemy.engine import Engine
+
+from quire.console.runs import RunView, view
+from quire.metrics.kpi import FLAT_TOLERANCE, format_value
+from quire.state.schema import runs
+
+HISTORY = 12
+
+
+@dataclass
+class Figure:
+    """One headline figure of the run, beside the previous run's."""
+
+    name: str
+    label: str
+    unit: str
+    value: float | None
+    previous: float | None
+    direction: str
+    series: list[float | None]
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.value is None or self.previous is None else self.value - self.previous
+
+    @property
+    def delta_pct(self) -> float | None:
+        return None if self.delta is None or not self.previous else self.delta / abs(self.previous)
+
+    @property
+    def tone(self) -> str:
+        """good, bad or flat, given whether up is good for this figure."""
+        if self.delta is None or math.isclose(self.value, self.previous, rel_tol=FLAT_TOLERANCE, abs_tol=1e-12):
+            return "flat"
+        return "good" if (self.delta > 0) == (self.direction != "down_is_good") else "bad"
+
+    def shown(self, value: float | None) -> str:
+        return format_value(value, self.unit) if self.unit else ("—" if value is None else f"{value:,}")
+
+    @property
+    def change(self) -> str:
+        """The delta as people read it: points for percentages, else the unit's own, with the relative change."""
+        if self.delta is None:
+            return "—"
+        if self.tone == "flat":
+            return "no change"
+        if self.unit == "percent":
+            text = f"{self.delta * 100:+.1f} pts"
+        else:
+            text = format_value(self.delta, self.unit)
+            text = text if text.startswith(("−", "+")) or self.delta <= 0 else "+" + text
+        if self.delta_pct is not None and self.unit not in ("percent", "points"):
+            text += f" ({self.delta_pct * 100:+.1f}%)"
+        return text.replace("-", "−")
+
+    def record(self) -> dict[str, Any]:
+        return {"name": self.name, "label": self.label, "unit": self.unit, "value": self.value,
+                "previous": self.previous, "delta": self.delta, "delta_pct": self.delta_pct, "tone": self.tone,
+                "series": self.series}
+
+
+def _headline(run: RunView) -> dict[str, dict[str, Any]]:
+    return {str(k.get("name") or k.get("label")): k for k in run.record.get("headline") or [] if isinstance(k, dict)}
+
+
+def history_of(engine: Engine, outputs: Path, run: RunView, limit: int = HISTORY) -> list[RunView]:
+    """The succeeded runs of the same report and client up to this one, oldest first (at most ``limit``)."""
+    row = run.row
+    stmt = (sa.select(runs).where(runs.c.report == row["report"], runs.c.status == "succeeded",
+                                  runs.c.created_at <= row["created_at"])
+            .order_by(runs.c.created_at.desc(), runs.c.run_id.desc()).limit(limit + 1))
+    stmt = stmt.where(runs.c.client == row["client"]) if row["client"] else stmt.where(runs.c.client.is_(None))
+    with engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(stmt).mappings()]
+    found = [view(r, outputs) for r in rows if r["run_id"] != row["run_id"]][: limit - 1]
+    return list(reversed(found)) + [run]
+
+
+def compare(engine: Engine, outputs: Path, run: RunView) -> tuple[RunView | None, list[Figure]]:
+    """The previous run (or None) and each headline figure of ``run`` with its delta and series."""
+    series_runs = history_of(engine, outputs, run) if run.row["status"] == "succeeded" else [run]
+    previous = series_runs[-2] if len(series_runs) > 1 else None
+    now, before = _headline(run), _headline(previous) if previous else {}
+    figures = []
+    for name, kpi in now.items():
+        figures.append(Figure(
+            name, str(kpi.get("label") or name), str(kpi.get("unit") or ""), _number(kpi.get("value")),
+            _number(before.get(name, {}).get("value")), str(kpi.get("direction") or "up_is_good"),
+            [_number(_headline(r).get(name, {}).get("value")) for r in series_runs]))
+    return previous, figures
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def sparkline(figure: Figure, width: int = 132, height: int = 32) -> Markup:
+    """An inline SVG line of the figure's series, the last point marked, described for screen readers."""
+    points = [(i, v) for i, v in enumerate(figure.series) if v is not None]
+    label = _describe(figure)
+    if len(points) < 2:
+        return Markup(f'<span class="q-spark-none">{escape(label)}</span>')
+    values = [v for _, v in points]
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    n = max(len(figure.series) - 1, 1)
+    pad = 3
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        level = 0.5 if high == low else (v - low) / span  # a flat series runs through the middle
+        return (pad + (width - 2 * pad) * i / n, pad + (height - 2 * pad) * (1 - level))
+
+    coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, v) for i, v in points))
+    last_x, last_y = xy(*points[-1])
+    return Markup(
+        f'<svg class="q-spark q-spark-{figure.tone}" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>'
+        f'<polyline fill="none" stroke="currentColor" stroke-width="1.6" points="{coords}"/>'
+        f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2.6" fill="currentColor"/></svg>')
+
+
+def _describe(figure: Figure) -> str:
+    known = [v for v in figure.series if v is not None]
+    if len(known) < 2:
+        return f"{figure.label}: no earlier runs to draw a trend"
+    return (f"{figure.label} over the last {len(known)} runs: from {figure.shown(known[0])} to "
+            f"{figure.shown(known[-1])}, lowest {figure.shown(min(known))}, highest {figure.shown(max(known))}")

@@ -1,0 +1,76 @@
+"""The catalog's schedules as the console lists them: when, next due, paused or not, whether a scheduler runs.
+
+The next due time is the running scheduler's own (its job store in the state database)
+when it has one, else computed from the schedule's trigger, so the page is right before
+the first ``quire scheduler`` start too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from quire.catalog import ReportSpec, ScheduleSpec
+# Imported with the console (not on a first request): APScheduler's import is a few hundred milliseconds.
+from quire.scheduler.service import trigger_for
+from quire.state import schedules as states
+from quire.state.db import utcnow
+from quire.state.schema import leases
+
+JOB_TABLE = "quire_apscheduler_jobs"
+
+
+def describe(schedule: ScheduleSpec) -> str:
+    """The schedule in words: its cron or interval, time zone and client selection."""
+    if schedule.cron:
+        when = f"cron {schedule.cron} ({schedule.timezone})"
+    elif schedule.interval_minutes:
+        when = f"every {schedule.interval_minutes} min"
+    else:
+        when = f"every {schedule.interval_seconds} s"
+    if schedule.clients:
+        when += "; clients " + ", ".join(f"{k}={v}" for k, v in schedule.clients.items())
+    return when
+
+
+def stored_next_runs(engine: Engine) -> dict[str, datetime]:
+    """report id -> next due time (UTC) from the scheduler's job store; empty if it never ran."""
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text(f"SELECT id, next_run_time FROM {JOB_TABLE} WHERE id LIKE 'report:%'")).all()
+    except sa.exc.DBAPIError:
+        return {}
+    return {job_id.removeprefix("report:"): datetime.fromtimestamp(ts, timezone.utc) for job_id, ts in rows if ts}
+
+
+def computed_next_run(schedule: ScheduleSpec) -> datetime | None:
+    now = datetime.now(timezone.utc)
+    return trigger_for(schedule).get_next_fire_time(None, now)
+
+
+def scheduler_active(engine: Engine) -> bool:
+    """Whether a scheduler holds a live lease on this state database (so queued runs will start)."""
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(leases.c.expires_at).where(leases.c.name == "scheduler")).first()
+    return bool(row and row.expires_at > utcnow())
+
+
+def listing(engine: Engine, reports: list[ReportSpec]) -> list[dict[str, Any]]:
+    """Every scheduled report: id, title, when, paused, next due (None when paused), who changed it."""
+    stored = stored_next_runs(engine)
+    state = states.states(engine)
+    found = []
+    for spec in reports:
+        if spec.schedule is None:
+            continue
+        row = state.get(spec.id) or {}
+        paused = bool(row.get("paused"))
+        nxt = None if paused else (stored.get(spec.id) or computed_next_run(spec.schedule))
+        nxt = nxt.astimezone(timezone.utc) if nxt else None
+        found.append({"report": spec.id, "title": spec.title, "when": describe(spec.schedule),
+                      "fan_out": spec.fan_out, "paused": paused, "next_run": nxt,
+                      "changed_at": row.get("changed_at"), "changed_by": row.get("changed_by")})
+    return found

@@ -1,0 +1,112 @@
+"""The data of a run's tables as files beside the report: one CSV per table and one ``report.xlsx``.
+
+The tables come out of the executed notebook as JSON (``application/vnd.quire.tables+json``,
+see :mod:`quire.display`): raw values, not the formatted text of the HTML, so a
+spreadsheet can compute with them. The workbook has a sheet per table with the report's
+column headers formatted (bold, brand colour, frozen, filtered), number formats from the
+table's units and the caption above. File names come from the table's position and
+caption, built here (never from outside input), e.g. ``table-03-mrr-bridge.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+XLSX_NAME = "report.xlsx"
+CSV_NAME = re.compile(r"^table-\d{2}(-[a-z0-9-]{1,40})?\.csv$")
+#: Excel number formats of the KPI units (percent values are fractions, as in the report).
+NUMBER_FORMATS = {"currency": '"$"#,##0', "percent": "0.0%", "number": "#,##0.##", "points": "0", "months": "0.0"}
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One table saved: its file name, caption and size."""
+
+    file: str
+    caption: str
+    rows: int
+    sheet: str
+
+    def record(self) -> dict[str, Any]:
+        return {"file": self.file, "caption": self.caption, "rows": self.rows, "sheet": self.sheet}
+
+
+def _slug(text: str, limit: int = 40) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:limit].rstrip("-")
+
+
+def _name(number: int, table: dict[str, Any]) -> str:
+    slug = _slug(table.get("caption") or table.get("section") or "")
+    return f"table-{number:02d}" + (f"-{slug}" if slug else "") + ".csv"
+
+
+def _sheet_title(number: int, table: dict[str, Any], used: set[str]) -> str:
+    # Excel: at most 31 characters, none of []:*?/\ , unique in the workbook.
+    base = re.sub(r"[\[\]:*?/\\]", " ", table.get("caption") or table.get("section") or "Table")
+    base = re.sub(r"\s+", " ", base).strip()
+    title = f"{number} {base}"[:31].rstrip()
+    while title.lower() in used:
+        title = f"{number}-{len(used)} {base}"[:31].rstrip()
+    used.add(title.lower())
+    return title
+
+
+def write_data_files(tables: list[dict[str, Any]], folder: Path, *, header_color: str = "1F3A5F") -> list[DataFile]:
+    """Write every table as CSV and all of them into ``report.xlsx`` in ``folder``; what was written.
+
+    Nothing is written for a report without tables.
+    """
+    if not tables:
+        return []
+    written, used = [], set()
+    for number, table in enumerate(tables, start=1):
+        name = _name(number, table)
+        with open(folder / name, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(table["columns"])
+            writer.writerows(["" if v is None else v for v in row] for row in table["rows"])
+        written.append(DataFile(name, table.get("caption") or table.get("section") or f"Table {number}",
+                                len(table["rows"]), _sheet_title(number, table, used)))
+    _write_workbook(tables, written, folder / XLSX_NAME, header_color.lstrip("#"))
+    return written
+
+
+def _write_workbook(tables: list[dict[str, Any]], files: list[DataFile], path: Path, header_color: str) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    book.remove(book.active)
+    header_font = Font(bold=True, color="FFFFFF")
+    header_fill = PatternFill("solid", fgColor=header_color)
+    for table, info in zip(tables, files, strict=True):
+        sheet = book.create_sheet(info.sheet)
+        sheet.append([info.caption])
+        sheet["A1"].font = Font(bold=True, size=12)
+        columns = table["columns"]
+        sheet.append(columns)
+        for cell in sheet[2]:
+            cell.font, cell.fill = header_font, header_fill
+            cell.alignment = Alignment(vertical="center", wrap_text=True)
+        for row in table["rows"]:
+            sheet.append(row)
+        units = table.get("units") or {}
+        for index, column in enumerate(columns, start=1):
+            letter = get_column_letter(index)
+            number_format = NUMBER_FORMATS.get(units.get(column, ""))
+            if number_format:
+                for (cell,) in sheet.iter_rows(min_row=3, min_col=index, max_col=index):
+                    cell.number_format = number_format
+            widest = max([len(str(column))] + [len(str(r[index - 1])) for r in table["rows"][:200] if r[index - 1] is not None])
+            sheet.column_dimensions[letter].width = min(max(10, widest + 2), 60)
+        sheet.freeze_panes = "A3"
+        if table["rows"]:
+            sheet.auto_filter.ref = f"A2:{get_column_letter(len(columns))}{len(table['rows']) + 2}"
+    book.properties.creator = "Quire"
+    book.save(path)

@@ -1,0 +1,317 @@
+"""The JSON API of ``quire serve`` (/api/v1), against a real server: every endpoint, validation, roles, tenants."""
+
+from __future__ import annotations
+
+import pytest
+from console_support import CLIENT_A, CLIENT_B
+from console_support import SERVER_TOKEN, run_count
+
+from quire.errors import ParameterError
+
+# One bad value per parameter type of the `alltypes` test report (every type the catalog knows).
+BAD_VALUES = {
+    "text": "",
+    "count": "eleven",
+    "ratio": 1.5,
+    "flag": "maybe",
+    "day": "2026-13-45",
+    "period": "2031-01",
+    "mode": "c",
+    "brand": "acme",
+    "client": "no-such-client",
+    "experiment": "no-such-experiment",
+}
+GOOD = {"client": CLIENT_A, "period": "2026-10"}
+
+
+def test_index_says_who_is_asking(api_world):
+    status, body, _ = api_world.server.get("/api/v1", token=api_world.tokens["client_a"])
+    assert status == 200
+    assert body["you"] == {"role": "runner", "client": CLIENT_A}
+    assert body["openapi"].endswith("/api/v1/openapi.json")
+
+
+@pytest.mark.parametrize("token", [None, "quire_not-a-real-token", "revoked"])
+def test_without_a_valid_token_the_api_refuses(api_world, token):
+    secret = api_world.tokens.get(token, token)
+    status, body, _ = api_world.server.get("/api/v1/runs", token=secret)
+    assert status == 403
+    assert "runs" not in body if isinstance(body, dict) else True
+
+
+def test_reports_carry_a_json_schema_from_the_parameter_types(api_world):
+    status, body, _ = api_world.server.get("/api/v1/reports", token=api_world.tokens["viewer"])
+    assert status == 200
+    reports = {r["id"]: r for r in body["reports"]}
+    assert {"executive", "cohort", "experiment", "client", "alltypes"} <= set(reports)
+    props = reports["alltypes"]["parameters"]["properties"]
+    assert props["count"] == {**props["count"], "type": "integer", "minimum": 1, "maximum": 10, "default": 3}
+    assert props["ratio"]["type"] == "number" and props["ratio"]["maximum"] == 1.0
+    assert props["flag"]["type"] == "boolean" and props["flag"]["default"] is False
+    assert props["day"]["format"] == "date"
+    assert props["period"]["pattern"].startswith("^(latest")
+    assert props["mode"]["enum"] == ["a", "b"]
+    assert props["brand"]["enum"] == ["harbor", "northwind", "quire"]
+    assert CLIENT_A in props["client"]["enum"] and "clearwave-health" not in props["client"]["enum"]  # churned
+    assert "pricing-page-layout" in props["experiment"]["enum"]
+    assert props["text"]["minLength"] == 1
+    assert reports["alltypes"]["parameters"]["required"] == ["client"]
+
+
+def test_a_client_token_sees_only_client_reports_and_its_own_client(api_world):
+    status, body, _ = api_world.server.get("/api/v1/reports", token=api_world.tokens["client_a"])
+    assert status == 200
+    assert {r["id"] for r in body["reports"]} == {"client", "alltypes"}
+    client_param = next(r for r in body["reports"] if r["id"] == "client")["parameters"]["properties"]["client"]
+    assert client_param["enum"] == [CLIENT_A]
+    assert api_world.server.get("/api/v1/reports/executive", token=api_world.tokens["client_a"])[0] == 404
+
+
+def test_report_detail_has_its_latest_run(api_world):
+    status, body, _ = api_world.server.get("/api/v1/reports/client", token=api_world.tokens["viewer"])
+    assert status == 200 and body["latest_run"]["report"] == "client"
+    assert api_world.server.get("/api/v1/reports/nope", token=api_world.tokens["viewer"])[0] == 404
+
+
+def test_openapi_document_describes_every_endpoint_and_each_reports_parameters(api_world):
+    import jsonschema
+
+    status, doc, _ = api_world.server.get("/api/v1/openapi.json", token=api_world.tokens["viewer"])
+    assert status == 200 and doc["openapi"].startswith("3.1")
+    assert {"/reports", "/reports/{report_id}", "/runs", "/runs/{run_id}", "/runs/{run_id}/rerun", "/runs/{run_id}/files",
+            "/runs/{run_id}/files/{name}", "/runs/{run_id}/compare", "/schedules", "/schedules/{report_id}/pause",
+            "/schedules/{report_id}/resume"} == set(doc["paths"])
+    schemas = doc["components"]["schemas"]
+    # A run request checked against the document's own schema (its $refs resolve inside the document).
+    validator = jsonschema.Draft202012Validator({"components": {"schemas": schemas}, **schemas["RunRequest"]})
+    validator.validate({"report": "alltypes", "parameters": {"count": 4, "mode": "b", "client": CLIENT_A}})
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({"report": "alltypes", "parameters": {"count": 40, "client": CLIENT_A}})
+
+
+@pytest.mark.parametrize("name", sorted(BAD_VALUES))
+def test_each_parameter_type_is_validated_with_the_clis_message(api_world, name, tiny_warehouse, monkeypatch):
+    before = run_count(api_world.engine)
+    status, body, _ = api_world.server.post("/api/v1/runs", {"report": "alltypes",
+                                                             "parameters": {**GOOD, name: BAD_VALUES[name]}},
+                                            token=api_world.tokens["runner"])
+    assert status == 422, body
+    assert body["parameter"] == name
+    assert run_count(api_world.engine) == before, "a refused request queued a run"
+    # The same message `quire run` prints: the same validation code (pipeline.prepare) in this process.
+    expected = _prepare_error(api_world, monkeypatch, {**GOOD, name: BAD_VALUES[name]})
+    assert body["error"] == expected
+
+
+def _prepare_error(api_world, monkeypatch, params) -> str:
+    from quire.config import get_settings
+    from quire.pipeline import prepare
+
+    for key, value in api_world.server.env.items():
+        if key.startswith("QUIRE_"):
+            monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ParameterError) as caught:
+            prepare("alltypes", params, get_settings())
+    finally:
+        get_settings.cache_clear()
+    return str(caught.value)
+
+
+def test_the_cli_prints_the_same_line(api_world):
+    from support import run_quire
+
+    result = run_quire(api_world.server.env, "run", "client", "-p", f"client={CLIENT_A}", "-p", "period=2031-01")
+    status, body, _ = api_world.server.post("/api/v1/runs", {"report": "client",
+                                                             "parameters": {"client": CLIENT_A, "period": "2031-01"}},
+                                            token=api_world.tokens["runner"])
+    assert result.returncode == 2 and status == 422
+    assert body["error"] in result.stderr.replace("\n", "")
+
+
+def test_unknown_parameter_report_and_malformed_body(api_world):
+    token = api_world.tokens["runner"]
+    status, body, _ = api_world.server.post("/api/v1/runs", {"report": "client", "parameters": {"perod": "2026-10"}}, token=token)
+    assert status == 422 and "did you mean 'period'" in body["error"]
+    assert api_world.server.post("/api/v1/runs", {"report": "nope"}, token=token)[0] == 404
+    status, body, _ = api_world.server.post("/api/v1/runs", b"{not json", token=token)
+    assert status == 422 and "not JSON" in body["error"]
+
+
+def test_create_queues_a_run_with_resolved_parameters(api_world):
+    status, body, _ = api_world.server.post("/api/v1/runs", {"report": "client", "parameters": {"client": CLIENT_B}},
+                                            token=api_world.tokens["runner"])
+    assert status == 201, body
+    assert body["status"] == "queued" and body["trigger"] == "console" and body["client"] == CLIENT_B
+    assert body["parameters"] == {"client": CLIENT_B, "period": "2026-10"}  # 'latest' resolved, as quire run does
+    assert body["requested_by"] == "token 2 (test runner)"
+    assert api_world.server.get(f"/api/v1/runs/{body['run_id']}", token=api_world.tokens["viewer"])[1]["status"] == "queued"
+
+
+def test_a_viewer_cannot_create_runs(api_world):
+    before = run_count(api_world.engine)
+    status, body, _ = api_world.server.post("/api/v1/runs", {"report": "client", "parameters": {"client": CLIENT_A}},
+                                            token=api_world.tokens["viewer"])
+    assert status == 403 and "runner role" in body["error"]
+    assert run_count(api_world.engine) == before
+
+
+def test_a_client_token_cannot_create_runs_for_another_client(api_world):
+    token = api_world.tokens["client_a"]
+    before = run_count(api_world.engine)
+    for request in ({"report": "client", "parameters": {"client": CLIENT_B}},
+                    {"report": "alltypes", "parameters": {"client": CLIENT_B}},
+                    {"report": "executive", "parameters": {}}):
+        status, body, _ = api_world.server.post("/api/v1/runs", request, token=token)
+        assert status == 403, (request, body)
+        assert CLIENT_A in body["error"]
+    assert run_count(api_world.engine) == before, "a refused request queued a run"
+    status, body, _ = api_world.server.post("/api/v1/runs", {"report": "client", "parameters": {}}, token=token)
+    assert status == 201 and body["client"] == CLIENT_A  # its own client is the default
+
+
+def test_a_client_token_cannot_read_another_clients_runs_or_files(api_world):
+    token, other = api_world.tokens["client_a"], api_world.runs["b0"]
+    for path in (f"/api/v1/runs/{other}", f"/api/v1/runs/{other}/files", f"/api/v1/runs/{other}/files/report.pdf",
+                 f"/api/v1/runs/{other}/compare", f"/api/v1/runs?client={CLIENT_B}"):
+        status, body, _ = api_world.server.get(path, token=token)
+        assert status == 403, path
+        assert b"%PDF" not in (body if isinstance(body, bytes) else b"")
+    before = run_count(api_world.engine)
+    assert api_world.server.post(f"/api/v1/runs/{other}/rerun", {}, token=token)[0] == 403
+    assert run_count(api_world.engine) == before
+    status, body, _ = api_world.server.get("/api/v1/runs?limit=200", token=token)
+    assert status == 200 and body["runs"] and {r["client"] for r in body["runs"]} == {CLIENT_A}
+
+
+def test_runs_list_filters(api_world):
+    server, token = api_world.server, api_world.tokens["viewer"]
+    assert {r["report"] for r in server.get("/api/v1/runs?report=executive", token=token)[1]["runs"]} == {"executive"}
+    assert {r["client"] for r in server.get(f"/api/v1/runs?client={CLIENT_B}", token=token)[1]["runs"]} == {CLIENT_B}
+    failed = server.get("/api/v1/runs?status=failed", token=token)[1]
+    assert failed["total"] == 1 and failed["runs"][0]["error"].startswith("cell 3 raised")
+    by_period = server.get(f"/api/v1/runs?period=2026-09&client={CLIENT_A}", token=token)[1]["runs"]
+    assert [r["run_id"] for r in by_period] == [api_world.runs["a1"]]
+    window = server.get("/api/v1/runs?since=2026-11-02T06:30&until=2026-11-02T08:30", token=token)[1]["runs"]
+    assert [r["run_id"] for r in window] == [api_world.runs["a2"], api_world.runs["a1"]]
+    page = server.get("/api/v1/runs?limit=2&offset=1", token=token)[1]
+    assert len(page["runs"]) == 2 and page["total"] >= 6
+    status, body, _ = server.get("/api/v1/runs?status=exploded", token=token)
+    assert status == 422 and body["parameter"] == "status"
+    assert server.get("/api/v1/runs?since=yesterday", token=token)[0] == 422
+
+
+def test_run_detail_and_files(api_world):
+    server, token, run_id = api_world.server, api_world.tokens["client_a"], api_world.runs["a2"]
+    status, run, _ = server.get(f"/api/v1/runs/{run_id}", token=token)
+    assert status == 200 and run["status"] == "succeeded" and run["timings"]["total"] == 6.5
+    assert {f["name"] for f in run["files"]} == {"report.html", "report.pdf", "report.ipynb", "report.xlsx",
+                                                 "table-01-figures.csv"}
+    status, listing, _ = server.get(f"/api/v1/runs/{run_id}/files", token=token)
+    assert status == 200 and len(listing["files"]) == 5
+    status, csv, response = server.get(f"/api/v1/runs/{run_id}/files/table-01-figures.csv", token=token)
+    assert status == 200 and csv.startswith(b"name,value\nviews,90.0")
+    assert "attachment" in response.getheader("Content-Disposition")
+    status, pdf, response = server.get(f"/api/v1/runs/{run_id}/files/report.pdf", token=token)
+    assert status == 200 and pdf.startswith(b"%PDF") and response.getheader("Content-Type") == "application/pdf"
+    status, _, response = server.get(f"/api/v1/runs/{run_id}/files/report.html", token=token)
+    assert status == 200 and "sandbox" in response.getheader("Content-Security-Policy")
+    for name in ("run.json", "..%2frun.json", "FAILED.txt", "table-99-x.csv"):
+        assert server.get(f"/api/v1/runs/{run_id}/files/{name}", token=token)[0] == 404, name
+    assert server.get("/api/v1/runs/20990101T000000Z-ffffff", token=token)[0] == 404
+
+
+def test_failed_run_offers_its_partial_notebook_only_when_kept(api_world):
+    status, run, _ = api_world.server.get(f"/api/v1/runs/{api_world.runs['failed']}", token=api_world.tokens["viewer"])
+    assert status == 200 and run["status"] == "failed" and run["error_type"] == "ExecutionError"
+    assert run["files"] == []
+
+
+def test_compare_gives_deltas_and_series(api_world):
+    status, body, _ = api_world.server.get(f"/api/v1/runs/{api_world.runs['a2']}/compare",
+                                           token=api_world.tokens["client_a"])
+    assert status == 200
+    assert body["previous"]["run_id"] == api_world.runs["a1"]
+    views = next(f for f in body["figures"] if f["name"] == "views")
+    assert views["value"] == 90.0 and views["previous"] == 120.0 and views["delta"] == -30.0
+    assert views["tone"] == "bad" and views["series"] == [100.0, 120.0, 90.0]
+    first = api_world.server.get(f"/api/v1/runs/{api_world.runs['a0']}/compare", token=api_world.tokens["viewer"])[1]
+    assert first["previous"] is None
+
+
+def test_rerun_queues_the_same_or_edited_parameters(api_world):
+    server, token, source = api_world.server, api_world.tokens["runner"], api_world.runs["a1"]
+    status, body, _ = server.post(f"/api/v1/runs/{source}/rerun", {}, token=token)
+    assert status == 201 and body["parameters"] == {"client": CLIENT_A, "period": "2026-09"}
+    status, body, _ = server.post(f"/api/v1/runs/{source}/rerun", {"parameters": {"period": "2026-Q3"}}, token=token)
+    assert status == 201 and body["parameters"]["period"] == "2026-Q3"
+    before = run_count(api_world.engine)
+    status, body, _ = server.post(f"/api/v1/runs/{source}/rerun", {"parameters": {"period": "someday"}}, token=token)
+    assert status == 422 and body["parameter"] == "period" and run_count(api_world.engine) == before
+
+
+def test_schedules_pause_and_resume_need_admin(api_world):
+    server = api_world.server
+    status, body, _ = server.get("/api/v1/schedules", token=api_world.tokens["viewer"])
+    assert status == 200 and [s["report"] for s in body["schedules"]] == ["client"]
+    assert body["schedules"][0]["next_run"] and body["scheduler_active"] is False
+    assert server.post("/api/v1/schedules/client/pause", {}, token=api_world.tokens["runner"])[0] == 403
+    status, body, _ = server.post("/api/v1/schedules/client/pause", {}, token=api_world.tokens["admin"])
+    assert status == 200 and body["paused"] is True and body["next_run"] is None
+    assert server.get("/api/v1/schedules", token=api_world.tokens["viewer"])[1]["schedules"][0]["paused"] is True
+    status, body, _ = server.post("/api/v1/schedules/client/resume", {}, token=api_world.tokens["admin"])
+    assert status == 200 and body["paused"] is False and body["next_run"]
+    assert server.post("/api/v1/schedules/executive/pause", {}, token=api_world.tokens["admin"])[0] == 404
+
+
+def test_a_browser_session_must_send_the_xsrf_token(api_world):
+    """Cookie-authenticated POSTs without _xsrf are refused (a bearer token needs none: no cookie to forge)."""
+    server = api_world.server
+    status, _, response = server.get(f"/console/reports/client?token={SERVER_TOKEN}")  # a page with a form
+    cookies = "; ".join(c.split(";", 1)[0] for c in response.headers.get_all("Set-Cookie"))
+    assert status == 200 and "_xsrf=" in cookies
+    before = run_count(api_world.engine)
+    status, _, _ = server.post("/api/v1/runs", {"report": "client", "parameters": {"client": CLIENT_A}},
+                               headers={"Cookie": cookies})
+    assert status == 403 and run_count(api_world.engine) == before
+    xsrf = next(c.split("=", 1)[1] for c in cookies.split("; ") if c.startswith("_xsrf="))
+    status, body, _ = server.post("/api/v1/runs", {"report": "client", "parameters": {"client": CLIENT_A}},
+                                  headers={"Cookie": cookies, "X-XSRFToken": xsrf})
+    assert status == 201, body
+
+
+def test_a_client_token_in_the_browser_gets_its_brand_its_runs_and_its_app_only(api_world, tiny_warehouse):
+    from quire.brand import load_brand
+    from quire.warehouse import queries
+    from quire.warehouse.engine import connection
+
+    server = api_world.server
+    status, _, response = server.get(f"/console/?token={api_world.tokens['client_a']}")
+    cookie = "; ".join(c.split(";", 1)[0] for c in response.headers.get_all("Set-Cookie"))
+    assert status == 200
+    with connection(tiny_warehouse) as conn:
+        brand = load_brand(str(queries.client_by_slug(conn, CLIENT_A)["brand"]))
+    assert server.get("/console/brand.css", headers={"Cookie": cookie})[1].decode() == brand.css_variables()
+    status, page, _ = server.get("/console/runs", headers={"Cookie": cookie})
+    assert status == 200 and CLIENT_A.encode() in page and CLIENT_B.encode() not in page
+    assert server.get(f"/console/runs/{api_world.runs['b0']}", headers={"Cookie": cookie})[0] == 403
+    assert server.get(f"/console/runs/{api_world.runs['b0']}/files/report.pdf", headers={"Cookie": cookie})[0] == 403
+    assert server.get("/voila/render/executive.ipynb", headers={"Cookie": cookie})[0] == 403
+    status, landing, _ = server.get("/", headers={"Cookie": cookie})
+    assert status == 200 and landing.count(b"voila/render/") == 1 and b"voila/render/client.ipynb" in landing
+    # Revoked: the signed-in browser is out within seconds (the token is looked up again).
+    from quire.state import tokens
+
+    row = next(t for t in tokens.listing(api_world.engine) if t["name"] == "test client_a")
+    tokens.revoke(api_world.engine, row["id"])
+    try:
+        from console_support import wait_for
+
+        wait_for(lambda: server.get("/console/runs", headers={"Cookie": cookie})[0] in (302, 403), timeout=15,
+                 message="the revoked token's session to end")
+    finally:
+        from quire.state.schema import tokens as table
+
+        with api_world.engine.begin() as conn:  # later tests use this token again
+            conn.execute(table.update().where(table.c.id == row["id"]).values(revoked_at=None))

@@ -1,0 +1,58 @@
+"""Every table a report shows leaves the notebook as data and is saved as CSV and in report.xlsx."""
+
+from __future__ import annotations
+
+import csv
+
+import nbformat
+import pandas as pd
+from openpyxl import load_workbook
+
+from quire.datafiles import XLSX_NAME, write_data_files
+from quire.display import TABLES_MIME, Grid, Section, Table
+from quire.pipeline import report_tables
+
+FRAME = pd.DataFrame({"Client": ["Ann & Co", "Bo"], "MRR": [1200.5, None], "Churn": [0.031, 0.2], "Seats": [3, 4]})
+
+
+def _section() -> Section:
+    inner = Table(FRAME, caption="Accounts: MRR and churn", units={"MRR": "currency", "Churn": "percent"}, max_rows=1)
+    return Section("Revenue", [Grid([inner, "a note"]), Table(pd.DataFrame({"x": [1]}))])
+
+
+def test_tables_inside_sections_and_grids_travel_in_the_bundle_with_all_rows():
+    bundle = _section()._repr_mimebundle_()
+    tables = bundle[TABLES_MIME]
+    assert [t["caption"] for t in tables] == ["Accounts: MRR and churn", ""]
+    first = tables[0]
+    assert first["columns"] == ["Client", "MRR", "Churn", "Seats"] and first["section"] == "Revenue"
+    assert first["rows"] == [["Ann & Co", 1200.5, 0.031, 3], ["Bo", None, 0.2, 4]]  # raw values, every row
+    assert first["units"] == {"MRR": "currency", "Churn": "percent"}
+    assert "Showing 1 of 2 rows" in bundle["text/html"]  # the HTML still shows max_rows
+
+
+def test_the_pipeline_collects_tables_in_report_order():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output("display_data", data=b)])
+                for b in ({"text/plain": "x"}, _section()._repr_mimebundle_(), Table(FRAME, caption="Last")._repr_mimebundle_())]
+    assert [t["caption"] for t in report_tables(nb)] == ["Accounts: MRR and churn", "", "Last"]
+
+
+def test_csv_and_xlsx_with_formatted_headers(tmp_path):
+    written = write_data_files(_section().tables(), tmp_path, header_color="#1F3A5F")
+    assert [f.file for f in written] == ["table-01-accounts-mrr-and-churn.csv", "table-02-revenue.csv"]
+    with open(tmp_path / written[0].file, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows == [["Client", "MRR", "Churn", "Seats"], ["Ann & Co", "1200.5", "0.031", "3"], ["Bo", "", "0.2", "4"]]
+    book = load_workbook(tmp_path / XLSX_NAME)
+    assert book.sheetnames == ["1 Accounts MRR and churn", "2 Revenue"]
+    sheet = book["1 Accounts MRR and churn"]
+    assert sheet["A1"].value == "Accounts: MRR and churn"
+    assert [c.value for c in sheet[2]] == ["Client", "MRR", "Churn", "Seats"]
+    assert sheet["B2"].font.b and sheet["B2"].fill.fgColor.rgb.endswith("1F3A5F")
+    assert sheet["B3"].value == 1200.5 and sheet["B3"].number_format == '"$"#,##0'
+    assert sheet["C3"].number_format == "0.0%" and sheet.freeze_panes == "A3"
+
+
+def test_no_tables_no_files(tmp_path):
+    assert write_data_files([], tmp_path) == [] and list(tmp_path.iterdir()) == []

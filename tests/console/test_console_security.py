@@ -1,0 +1,154 @@
+"""What ``quire serve`` sends and refuses: a CSP on every page (Voilà's too), cookie flags, --base-url, --no-auth,
+and a closed app page that frees its kernel at once."""
+
+from __future__ import annotations
+
+import pytest
+from console_support import console_env
+from console_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, SERVER_TOKEN, start_serve, stop, wait_for
+
+PAGES = ["/", "/login", "/console/", "/console/runs", "/console/reports/client", "/console/schedules",
+         "/console/runs/20990101T000000Z-ffffff", "/voila/render/nope.ipynb", "/api/v1/reports"]
+
+
+@pytest.fixture(scope="module")
+def prefixed(tiny_warehouse, tmp_path_factory):
+    """A server under a path prefix, as behind a reverse proxy (``--base-url /reports/``)."""
+    base = tmp_path_factory.mktemp("console-prefix")
+    server = start_serve(console_env(tiny_warehouse, base), base / "serve.log", prefix="/reports/")
+    yield server
+    stop(server.process)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_carries_a_content_security_policy(api_world, path):
+    # The login page is what a visitor without a token gets; every other page with the token.
+    status, _, response = api_world.server.get(path if path == "/login" else f"{path}?token={SERVER_TOKEN}")
+    csp = response.getheader("Content-Security-Policy") or ""
+    assert status in (200, 404), (path, status)
+    assert "default-src 'none'" in csp or "default-src 'self'" in csp, (path, csp)
+    assert "frame-ancestors" in csp and "*" not in csp.replace("'", "")
+    assert response.getheader("X-Content-Type-Options") == "nosniff"
+
+
+def test_console_pages_allow_no_inline_script(api_world):
+    _, _, response = api_world.server.get(f"/console/?token={SERVER_TOKEN}")
+    csp = response.getheader("Content-Security-Policy")
+    assert "script-src 'self';" in csp and "unsafe" not in csp
+
+
+def test_cookies_are_httponly_and_samesite(api_world):
+    _, _, response = api_world.server.get(f"/console/reports/client?token={SERVER_TOKEN}")
+    cookies = {c.split("=", 1)[0]: c.lower() for c in response.headers.get_all("Set-Cookie")}
+    login = next(v for k, v in cookies.items() if k.startswith("username-"))
+    assert "httponly" in login and "samesite=lax" in login
+    # The _xsrf cookie is read by the page's own script (double submit), so it cannot be HttpOnly; SameSite it is.
+    assert "samesite=lax" in cookies["_xsrf"]
+
+
+def test_base_url_serves_everything_under_the_prefix(prefixed):
+    status, body, _ = prefixed.get(f"/console/?token={SERVER_TOKEN}")
+    assert status == 200 and b'href="/reports/console/runs"' in body and b'href="/reports/quire/report/report.css"' in body
+    status, body, _ = prefixed.get(f"/api/v1/runs?token={SERVER_TOKEN}")
+    assert status == 200 and body["runs"] == []
+    status, body, _ = prefixed.get("/api/v1/openapi.json", headers={"Authorization": f"token {SERVER_TOKEN}"})
+    assert body["servers"] == [{"url": "/reports/api/v1"}]
+    status, body, _ = prefixed.get(f"/?token={SERVER_TOKEN}")
+    assert status == 200 and b"/reports/voila/render/" in body
+    # Nothing answers outside the prefix.
+    outside = prefixed.__class__(prefixed.host, prefixed.port, "/", prefixed.process, prefixed.log, prefixed.env)
+    assert outside.get(f"/console/?token={SERVER_TOKEN}")[0] == 404
+
+
+def test_no_auth_serves_without_a_token(tiny_warehouse, tmp_path):
+    server = start_serve(console_env(tiny_warehouse, tmp_path), tmp_path / "serve.log", "--no-auth")
+    try:
+        status, body, _ = server.get("/api/v1")
+        assert status == 200 and body["you"] == {"role": "admin", "client": None}
+        assert server.get("/console/runs")[0] == 200
+        assert server.get("/")[0] == 200
+        # A console token still narrows what its holder may do.
+        from quire.state import open_state, tokens
+
+        _, secret = tokens.create(open_state(server.env["QUIRE_STATE_URL"]), role="viewer", client="town-of-fairdale")
+        assert server.get("/api/v1", token=secret)[1]["you"] == {"role": "viewer", "client": "town-of-fairdale"}
+    finally:
+        stop(server.process)
+
+
+def test_a_closed_app_page_frees_its_kernel(tiny_warehouse, tmp_path, browser):
+    """Leaving an app page shuts its kernel down at once (it used to get 403 '_xsrf' missing and wait for the culler).
+
+    The page comes from a preheated kernel, as by default: that path never set the _xsrf cookie the page's
+    shutdown request needs. Client-facing mode preheats one app only.
+    """
+    server = start_serve(console_env(tiny_warehouse, tmp_path), tmp_path / "serve.log", "--cull-idle-timeout", "0",
+                         "--client", "town-of-fairdale", pools=1, timeout=240)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+    try:
+        page.goto(f"{server.base}?token={SERVER_TOKEN}")
+        response = page.goto(f"{server.base}voila/render/client.ipynb", wait_until="commit")
+        page.wait_for_selector(".q-app-output .q-chart img", timeout=180_000)
+        page.screenshot(path=str(ARTIFACTS / "app-under-csp.png"))
+        csp = response.headers["content-security-policy"]
+        assert "frame-ancestors 'self'" in csp and "connect-src 'self'" in csp
+        assert not problems, f"the app page broke its CSP: {problems[:3]}"
+        kernel_id = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
+        assert server.get(f"/api/kernels/{kernel_id}", token=SERVER_TOKEN)[0] == 200
+        page.goto(f"{server.base}")  # leaving the page: Voilà sends the kernel's shutdown request
+        wait_for(lambda: server.get(f"/api/kernels/{kernel_id}", token=SERVER_TOKEN)[0] == 404, timeout=30,
+                 message="the closed page's kernel to be shut down")
+        refused = [line for line in server.log.read_text().splitlines() if "/voila/api/shutdown/" in line]
+        assert not refused, f"the page's shutdown request was refused: {refused}"
+    finally:
+        context.close()
+        stop(server.process)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from pathlib import Path
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def test_a_client_token_gets_its_own_app_pinned_and_in_its_brand(tiny_warehouse, tmp_path, browser):
+    """On an internal server a client's token opens the client app only, pinned to its client (a kernel of its own)."""
+    from quire.brand import load_brand
+    from quire.state import open_state, tokens
+    from quire.warehouse import queries
+    from quire.warehouse.engine import connection
+
+    server = start_serve(console_env(tiny_warehouse, tmp_path), tmp_path / "serve.log")
+    _, secret = tokens.create(open_state(server.env["QUIRE_STATE_URL"]), role="viewer", client="town-of-fairdale")
+    with connection(tiny_warehouse) as conn:
+        brand = load_brand(str(queries.client_by_slug(conn, "town-of-fairdale")["brand"]))
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{server.base}?token={secret}")
+        assert page.locator(".q-app-card").all_inner_texts() and page.locator(".q-app-card[data-app]").count() == 1
+        cookie = "; ".join(f"{c['name']}={c['value']}" for c in context.cookies())
+        assert server.get("/quire/brand.css", headers={"Cookie": cookie})[1].decode() == brand.css_variables()
+        # A browser cannot pin itself elsewhere: its own X-Quire-Tenant header is dropped.
+        page.set_extra_http_headers({"X-Quire-Tenant": "riverton-realty"})
+        page.goto(f"{server.base}voila/render/client.ipynb", wait_until="commit")
+        page.wait_for_selector(".q-app-output .q-chart img", timeout=180_000)
+        page.screenshot(path=str(ARTIFACTS / "client-token-app.png"))
+        controls = page.locator(".q-app-controls").inner_text()
+        assert "Period" in controls and "Client" not in controls  # no client picker: pinned
+        assert "Town of Fairdale" in page.locator(".q-app-output").inner_text()
+        assert page.goto(f"{server.base}voila/render/executive.ipynb").status == 403
+    finally:
+        context.close()
+        stop(server.process)

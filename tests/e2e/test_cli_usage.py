@@ -1,0 +1,155 @@
+"""The ``quire`` command as a newcomer meets it, through the installed entry point.
+
+Usage mistakes print the usage and one error line (exit 2); bad parameter values are
+refused before anything runs, in one line that quotes outside text safely; the
+listings (clients, experiments, runs) are sorted and readable in a 100-column terminal.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support import published_runs
+
+QUIRE = Path(sys.executable).parent / "quire"  # the console script pip installed, as a user runs it
+
+
+def quire(env: dict[str, str], *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([str(QUIRE), *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def first_column(listing: str) -> list[str]:
+    """The first cell of each row of a listing (a row's wrapped lines start with spaces)."""
+    lines = listing.splitlines()[2:]  # after the header and its rule
+    return [line.split()[0] for line in lines if line.strip() and not line.startswith(" ")]
+
+
+def assert_nothing_written(outputs: Path) -> None:
+    for report in ("executive", "experiment", "client", "cohort"):
+        assert not published_runs(outputs, report)
+    assert not list(outputs.glob("_failed/*")) and not list(outputs.glob(".quire/staging/*"))
+
+
+@pytest.mark.parametrize("args", [
+    ["brand", "check"],            # a missing argument
+    ["runs", "show"],              # a missing argument of a sub-command
+    ["nosuch"],                    # an unknown command
+    ["run", "--foo"],              # an unknown option
+    ["runs", "--limit", "abc"],    # a value of the wrong type
+    ["run"],                       # neither a report nor --all
+    ["warehouse", "build", "--scale", "huge"],
+])
+def test_usage_mistakes_print_usage_and_one_error_line(quire_env, args):
+    proc = quire(quire_env, *args)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines[0].startswith("Usage: quire") and len(lines) <= 4, proc.stderr
+    assert [line for line in lines if line.startswith("Error: ")] == [lines[-1]]
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "1e999", "-Infinity"])
+def test_a_float_parameter_must_be_finite(quire_env, value):
+    proc = quire(quire_env, "run", "experiment", "-p", "experiment=homepage-aa", "-p", f"level={value}")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"error: parameter 'level': '{value}' is not a finite number"]
+    assert_nothing_written(Path(quire_env["QUIRE_OUTPUTS"]))
+
+
+@pytest.mark.parametrize("param,shown", [
+    ("bad\nname=1", r"'bad\nname'"),                   # a newline in a name is escaped, not echoed raw
+    ("period=" + "9" * 5000, "'" + "9" * 60 + "…'"),   # a long value is cut
+    ("brand=" + "b" * 5000, "'" + "b" * 60 + "…'"),
+    ("forecast_months=" + "7" * 5000, "'" + "7" * 60 + "…'"),
+    ("period=[/red]", "'[/red]'"),                     # text that looks like terminal markup is shown as it is
+    ("brand=\x1b[31mred", r"'\x1b[31mred'"),           # and a terminal escape sequence is escaped
+])
+def test_parameter_errors_quote_outside_text_on_one_short_line(quire_env, param, shown):
+    proc = quire(quire_env, "run", "executive", "-p", param)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    [line] = proc.stderr.splitlines()
+    assert shown in line and len(line) < 300 and "\x1b" not in line
+    assert_nothing_written(Path(quire_env["QUIRE_OUTPUTS"]))
+
+
+def test_clients_are_listed_by_slug_and_the_example_names_an_active_one(quire_env, tiny_warehouse):
+    from quire.warehouse import queries
+    from quire.warehouse.engine import connection
+
+    with connection(tiny_warehouse) as conn:
+        clients = queries.clients(conn)
+    listing = quire(quire_env, "clients")
+    assert listing.returncode == 0, listing.stderr
+    assert first_column(listing.stdout) == sorted(clients["slug"])
+    proc = quire(quire_env, "run", "client")
+    assert proc.returncode == 2
+    example = proc.stderr.split("e.g. -p client=")[1].split()[0]
+    assert clients.set_index("slug").loc[example, "status"] == "active"
+
+
+def test_experiments_are_listed_with_status_dates_and_variants(quire_env, tiny_warehouse):
+    from quire.warehouse import queries
+    from quire.warehouse.engine import connection
+
+    with connection(tiny_warehouse) as conn:
+        experiments = queries.experiments(conn)
+    proc = quire({**quire_env, "COLUMNS": "100"}, "experiments")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(first_column(proc.stdout)) == sorted(experiments["key"])
+    assert all(len(line) <= 100 for line in proc.stdout.splitlines())
+    rows = [line for line in proc.stdout.splitlines() if line.split() and line.split()[0] in set(experiments["key"])]
+    for exp in experiments.itertuples():
+        [row] = [line for line in rows if line.split()[0] == exp.key]
+        assert f"{exp.started_on:%Y-%m-%d}" in row
+        assert ("running" in row) == bool(exp.ended_on != exp.ended_on or exp.ended_on is None)
+    assert "control" in proc.stdout and "semantic" in proc.stdout
+    assert "experiments" in quire(quire_env, "--help").stdout
+
+
+def test_warehouse_help_promises_only_what_exists(quire_env):
+    proc = quire({**quire_env, "COLUMNS": "100"}, "warehouse", "--help")
+    assert proc.returncode == 0
+    assert "inspect" not in proc.stdout.lower() and "Build the sample warehouse" in proc.stdout
+
+
+@pytest.mark.slow
+def test_churned_client_report_is_refused_outside_its_subscription(quire_env, tiny_warehouse):
+    from quire.warehouse import queries
+    from quire.warehouse.engine import connection
+
+    with connection(tiny_warehouse) as conn:
+        clients = queries.clients(conn)
+    churned = clients[clients["status"] == "churned"].iloc[0]
+    last = f"{churned['churned_on']:%Y-%m}"
+    proc = quire(quire_env, "run", "client", "-p", f"client={churned['slug']}")  # latest: long after it left
+    assert proc.returncode == 2
+    [line] = proc.stderr.splitlines()
+    assert f"client '{churned['slug']}' had no subscription in 2026-10" in line and f"-p period={last}" in line
+    assert_nothing_written(Path(quire_env["QUIRE_OUTPUTS"]))
+    ok = quire(quire_env, "run", "client", "-p", f"client={churned['slug']}", "-p", f"period={last}", timeout=300)
+    assert ok.returncode == 0, ok.stderr  # the month it churned in: it was still a client
+    assert f"✓ client · {churned['slug']} · {last} →" in ok.stdout
+
+
+@pytest.mark.slow
+def test_success_line_and_run_history_name_the_run(quire_env):
+    env = {**quire_env, "COLUMNS": "100"}
+    proc = quire(env, "run", "experiment", "-p", "experiment=homepage-aa", "-p", "level=0.9", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("✓ experiment · homepage-aa →")
+    executive = quire(env, "run", "executive", "-p", "period=2026-Q3", timeout=300)
+    assert executive.stdout.startswith("✓ executive · 2026-Q3 →")
+    assert proc.stderr == executive.stderr == ""  # nothing from the kernel or the executor reaches the terminal
+    listing = quire(env, "runs")
+    assert listing.returncode == 0, listing.stderr
+    lines = listing.stdout.splitlines()
+    assert all(len(line) <= 100 for line in lines)
+    text = "\n".join(lines)
+    assert "experiment · homepage-aa  level=0.9 correction=" in text
+    assert "executive · 2026-Q3  forecast_months=" in text
+    run_id = proc.stdout.split("→")[1].split()[0].rstrip("/").rsplit("/", 1)[1]
+    assert any(line.strip().startswith(run_id) for line in lines)  # ids are never broken across lines

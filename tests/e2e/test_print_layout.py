@@ -1,0 +1,53 @@
+"""Every report type, printed: nothing runs past the right margin of A4, and no number breaks across lines.
+
+Each report runs once through the real CLI against the tiny warehouse; its HTML is laid out
+by WeasyPrint exactly as the PDF renderer prints it, and the check reads WeasyPrint's boxes
+(see ``support.layout``), which is exact where text extracted from the PDF is not. The
+experiment report is also checked at the demo scale, where its figures are widest, in
+``tests/unit/test_experiment_report.py``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import duckdb
+import pytest
+
+from support import ROOT, published_runs, run_quire
+from support.layout import broken_numbers, layout, overflows
+
+pytestmark = pytest.mark.slow
+REPORTS = ("executive", "client", "cohort", "experiment")
+
+
+@pytest.fixture(scope="module")
+def printed(tiny_warehouse, tmp_path_factory) -> dict[str, object]:
+    """Each report type run once (the three-variant experiment, the client with the longest name) and laid out."""
+    con = duckdb.connect(tiny_warehouse.removeprefix("duckdb:///"), read_only=True)
+    try:
+        client, = con.execute("select slug from clients where status = 'active' "
+                              "order by length(name) desc, slug limit 1").fetchone()
+    finally:
+        con.close()
+    args = {"client": ["-p", f"client={client}"], "experiment": ["-p", "experiment=pricing-page-layout"]}
+    outputs = tmp_path_factory.mktemp("layout-outputs")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env.update(QUIRE_WAREHOUSE_URL=tiny_warehouse, QUIRE_OUTPUTS=str(outputs), QUIRE_HOME=str(ROOT))
+    documents = {}
+    for report in REPORTS:
+        proc = run_quire(env, "run", report, *args.get(report, []))
+        assert proc.returncode == 0, f"{report}: {proc.stderr[-2000:]}"
+        [folder] = published_runs(outputs, report)
+        documents[report] = layout((folder / "report.html").read_text())
+    return documents
+
+
+@pytest.mark.parametrize("report", REPORTS)
+def test_nothing_runs_past_the_right_margin(printed, report):
+    assert [str(o) for o in overflows(printed[report])] == []
+
+
+@pytest.mark.parametrize("report", REPORTS)
+def test_no_number_breaks_across_lines(printed, report):
+    assert broken_numbers(printed[report]) == []

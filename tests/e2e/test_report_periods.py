@@ -1,0 +1,111 @@
+"""Every report that takes a period runs through ``quire run`` for the first and the last valid period of each
+granularity (month, quarter, year) of its own data, and the cohort report runs on a warehouse without an MRR ledger.
+
+The tiny warehouse here ends on 31 December 2026, so its 14 months (November 2025 – December 2026) hold one
+complete year; the session's tiny warehouse ends in October and holds none. The experiment report takes no period.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from quire.periods import Period, add_months
+from support import ROOT, published_runs, run_quire, warehouse_copy
+
+pytestmark = pytest.mark.slow
+
+REPORTS = ("executive", "cohort", "client")
+
+
+@pytest.fixture(scope="module")
+def year_warehouse(tmp_path_factory) -> str:
+    from quire.warehouse.load import build_warehouse
+
+    url = f"duckdb:///{tmp_path_factory.mktemp('year') / 'tiny.duckdb'}"
+    build_warehouse(url, scale="tiny", seed=7, end=date(2026, 12, 31))
+    return url
+
+
+def edge_periods(first: date, last: date) -> list[str]:
+    """The first and last month, quarter and complete year within ``first``..``last`` (first-of-month dates)."""
+    found = []
+    for kind in ("month", "quarter", "year"):
+        start = Period.containing(first, kind)
+        start = start if start.start >= first else start.shift(1)
+        end = Period.containing(last, kind)
+        end = end if end.last_month <= last else end.shift(-1)
+        if start.start <= end.start:
+            found += [start.key, end.key]
+    return list(dict.fromkeys(found))
+
+
+def runs_for(url: str) -> list[tuple[str, str]]:
+    """(report, period) for every report and each of its edge periods, read from its own data."""
+    from quire.warehouse import coverage
+    from quire.warehouse.engine import connection
+
+    with connection(url) as conn:
+        ranges = {report: coverage.report_range(report, conn) for report in REPORTS}
+    return [(report, period) for report in REPORTS for period in edge_periods(*ranges[report])]
+
+
+def run_all(env: dict[str, str], outputs: Path, runs: list[tuple[str, ...]], client: str) -> dict:
+    def one(run):
+        report, period = run[0], run[1]
+        args = ["run", report, "-p", f"period={period}"] + (["-p", f"client={client}"] if report == "client" else [])
+        out = outputs / f"{report}-{period}"
+        return run_quire({**env, "QUIRE_OUTPUTS": str(out)}, *args, timeout=600), out
+
+    # A run spends most of its time starting and waiting on its kernel: three at a time.
+    with ThreadPoolExecutor(3) as pool:
+        return dict(zip(runs, pool.map(one, runs), strict=True))
+
+
+def earliest_active_client(url: str) -> str:
+    from quire.warehouse import queries
+    from quire.warehouse.engine import connection
+
+    with connection(url) as conn:
+        clients = queries.clients(conn)
+    active = clients[clients["status"] == "active"].sort_values(["signup_date", "slug"])
+    return str(active["slug"].iloc[0])
+
+
+def test_edge_periods_of_the_year_warehouse():
+    assert edge_periods(date(2025, 11, 1), date(2026, 12, 1)) == ["2025-11", "2026-12", "2026-Q1", "2026-Q4", "2026"]
+    assert edge_periods(date(2025, 9, 1), date(2026, 10, 1)) == ["2025-09", "2026-10", "2025-Q4", "2026-Q3"]
+    assert add_months(date(2025, 11, 1), 13) == date(2026, 12, 1)
+
+
+def test_every_report_runs_for_its_first_and_last_periods(year_warehouse, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env.update(QUIRE_WAREHOUSE_URL=year_warehouse, QUIRE_HOME=str(ROOT))
+    runs = runs_for(year_warehouse)
+    assert {period for _, period in runs} >= {"2025-11", "2026-Q1", "2026", "2026-12", "2026-Q4"}
+    done = run_all(env, tmp_path, runs, earliest_active_client(year_warehouse))
+    failed = {run: proc.stderr.strip()[-400:] for run, (proc, _) in done.items() if proc.returncode != 0}
+    assert not failed, failed
+    for (report, period), (proc, out) in done.items():
+        assert "Traceback" not in proc.stderr
+        [folder] = published_runs(out, report)
+        assert (folder / "report.pdf").stat().st_size > 10_000, (report, period)
+
+
+def test_the_cohort_report_runs_without_an_mrr_ledger(tiny_warehouse, tmp_path):
+    path = tmp_path / "no-ledger.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("delete from mrr_movements")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env.update(QUIRE_WAREHOUSE_URL=f"duckdb:///{path}", QUIRE_HOME=str(ROOT), QUIRE_OUTPUTS=str(tmp_path / "out"))
+    proc = run_quire(env, "run", "cohort")
+    assert proc.returncode == 0, proc.stderr
+    [folder] = published_runs(tmp_path / "out", "cohort")
+    assert (folder / "report.pdf").exists()
+    proc = run_quire(env, "run", "executive", timeout=60)
+    assert proc.returncode == 1 and "the warehouse holds no MRR data" in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -1,0 +1,98 @@
+"""Money and percent axes: every tick label carries the precision its step needs (read back from the real SVG)."""
+
+from __future__ import annotations
+
+import re
+from xml.etree import ElementTree as ET
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from quire.charts import MoneyFormatter, PercentStepFormatter, step_decimals
+from quire.charts import cohort as cohort_charts
+from quire.charts import executive as executive_charts
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(autouse=True)
+def house_style():
+    """The brand's chart style, as every report applies it (text stays text in the SVG)."""
+    from quire.brand import load_brand
+    from quire.chart_style import use_brand
+
+    use_brand(load_brand("quire"))
+
+
+def tick_labels(chart, axis: str = "y") -> list[str]:
+    """The tick label texts of the chart's first ``axis`` axis, as drawn in its SVG."""
+    root = ET.fromstring(chart.image)
+    group = next(g for g in root.iter(f"{SVG}g") if g.get("id", "").startswith(f"matplotlib.axis_{1 if axis == 'x' else 2}"))
+    ticks = [g for g in group.iter(f"{SVG}g") if re.fullmatch(f"{axis}tick_\\d+", g.get("id", ""))]
+    return ["".join(t.itertext()).strip() for tick in ticks for t in tick.iter(f"{SVG}text")]
+
+
+def values(labels: list[str]) -> list[float]:
+    """The numbers the labels say: '$2.50' → 2.5, '$82.5k' → 82500, '97.25%' → 0.9725, '−$1k' → -1000."""
+    scale = {"k": 1e3, "M": 1e6, "B": 1e9, "%": 0.01}
+    found = []
+    for label in labels:
+        number = re.fullmatch(r"(−?)\$?([\d,]+(?:\.\d+)?)([kMB%]?)", label)
+        assert number, label
+        found.append((-1 if number[1] else 1) * float(number[2].replace(",", "")) * scale.get(number[3], 1.0))
+    return found
+
+
+def assert_evenly_stepped(labels: list[str]) -> None:
+    """Ticks are evenly spaced, so what the labels say must be too (rounded labels are not)."""
+    said = values(labels)
+    assert len(said) >= 3 and len(set(labels)) == len(labels), labels
+    steps = np.diff(said)
+    assert np.allclose(steps, steps[0], rtol=1e-9, atol=1e-12), labels
+
+
+def test_ltv_axis_every_2_50_reads_2_50_not_2_5_8():
+    ages = list(range(0, 11))
+    ltv = pd.DataFrame([[min(20.0, 8 + 1.2 * a + 0.05 * c) for a in ages] for c in range(6)],
+                       index=pd.date_range("2026-01-01", periods=6, freq="MS"), columns=ages)
+    labels = tick_labels(cohort_charts.ltv_curves(ltv, "month", at_age=3))
+    assert "$2.50" in labels and "$7.50" in labels
+    assert_evenly_stepped(labels)
+
+
+def test_retention_trend_with_a_narrow_range_keeps_its_decimals():
+    history = pd.DataFrame({"period": [f"2026-{m:02d}" for m in range(1, 9)],
+                            "nrr": [0.991, 0.992, 0.9935, 0.994, 0.9925, 0.995, 0.9945, 0.996],
+                            "grr": [0.989, 0.99, 0.991, 0.9905, 0.99, 0.992, 0.9915, 0.993]})
+    labels = tick_labels(executive_charts.rate_trend(history, {"nrr": "NRR", "grr": "GRR"}, ylabel="Retention"))
+    assert all("." in label for label in labels)  # sub-point steps: 99.0%, 99.2%… never 99%, 99%
+    assert_evenly_stepped(labels)
+
+
+@pytest.mark.parametrize("low,high", [(80_000, 99_000), (81_000, 83_900), (0, 1_150_000), (900, 1_900)])
+def test_mrr_axis_labels_say_the_tick_values(low, high):
+    months = pd.date_range("2025-01-01", periods=12, freq="MS")
+    series = pd.Series(np.linspace(low, high, 12), index=months)
+    assert_evenly_stepped(tick_labels(executive_charts.mrr_trend(series)))
+
+
+def test_heatmap_colour_bar_of_small_rates_keeps_its_decimals():
+    rates = pd.DataFrame(np.linspace(0.0, 0.03, 4 * 25).reshape(4, 25),
+                         index=pd.date_range("2026-01-01", periods=4, freq="MS"), columns=range(25))
+    chart = cohort_charts.retention_heatmap(rates, pd.Series(100, index=rates.index), "week", metric="User retention",
+                                            meaning="share active")
+    root = ET.fromstring(chart.image)
+    bar = [g for g in root.iter(f"{SVG}g") if g.get("id", "").startswith("axes_2")]
+    labels = ["".join(t.itertext()).strip() for g in bar for tick in g.iter(f"{SVG}g")
+              if re.fullmatch(r"ytick_\d+", tick.get("id", "")) for t in tick.iter(f"{SVG}text")]
+    assert_evenly_stepped(labels)
+
+
+def test_formatters_on_their_own():
+    assert [step_decimals(s) for s in (5, 2.5, 0.25, 0.1, 1e-3)] == [0, 1, 2, 1, 3]
+    assert MoneyFormatter().format_ticks([0, 2.5, 5, 7.5]) == ["$0", "$2.50", "$5.00", "$7.50"]
+    assert MoneyFormatter().format_ticks([80_000, 82_500, 85_000]) == ["$80.0k", "$82.5k", "$85.0k"]
+    assert MoneyFormatter().format_ticks([-2_000, 0, 2_000]) == ["−$2k", "$0", "$2k"]
+    assert PercentStepFormatter().format_ticks([0.95, 0.975, 1.0]) == ["95.0%", "97.5%", "100.0%"]
+    assert PercentStepFormatter().format_ticks([0, 0.05, 0.1]) == ["0%", "5%", "10%"]

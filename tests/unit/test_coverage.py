@@ -1,0 +1,80 @@
+"""Each report's valid periods and 'latest' come from the tables it reads (quire.warehouse.coverage)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from quire.config import Settings
+from quire.errors import WarehouseError
+from quire.pipeline import prepare
+from quire.reports import cohort
+from quire.warehouse import coverage, queries
+from quire.warehouse.engine import connection
+from support import ROOT, warehouse_copy
+
+TINY = (date(2025, 9, 1), date(2026, 10, 1))
+
+
+def settings(url: str, tmp_path) -> Settings:
+    return Settings(home=ROOT, outputs=tmp_path / "outputs", warehouse_url=url)
+
+
+@pytest.fixture(scope="module")
+def no_ledger(tiny_warehouse, tmp_path_factory) -> str:
+    """The tiny warehouse with users and events but an empty MRR ledger."""
+    path = tmp_path_factory.mktemp("no-ledger") / "wh.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("delete from mrr_movements")
+    return f"duckdb:///{path}"
+
+
+@pytest.fixture(scope="module")
+def stale_events(tiny_warehouse, tmp_path_factory) -> str:
+    """The tiny warehouse whose product events stop on 15 August 2026 (engagement and the ledger go on)."""
+    path = tmp_path_factory.mktemp("stale-events") / "wh.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("delete from events where occurred_at >= timestamp '2026-08-16'")
+    return f"duckdb:///{path}"
+
+
+def test_the_built_in_reports_read_their_own_range_and_others_the_general_one(tiny_warehouse):
+    with connection(tiny_warehouse) as conn:
+        assert {name: coverage.report_range(name, conn) for name in coverage.REPORT_RANGES} == dict.fromkeys(
+            ("executive", "cohort", "client"), TINY)
+        assert coverage.report_range("my-analysis", conn) == queries.data_range(conn) == TINY
+
+
+def test_a_warehouse_without_a_ledger_still_runs_the_cohort_report(no_ledger, tmp_path):
+    with connection(no_ledger) as conn:
+        with pytest.raises(WarehouseError, match="no MRR data"):
+            coverage.report_range("executive", conn)
+        assert coverage.report_range("cohort", conn) == TINY
+    plan = prepare("cohort", {"period": "latest"}, settings(no_ledger, tmp_path))
+    assert plan.params["period"] == "2026-10"
+    report = cohort.build(period=plan.params["period"], url=no_ledger)
+    assert report.problem is None and report.active.sizes.sum() > 0
+    with pytest.raises(WarehouseError, match="no MRR data"):
+        prepare("executive", {"period": "latest"}, settings(no_ledger, tmp_path))
+
+
+def test_latest_is_the_last_complete_month_of_each_reports_own_data(stale_events, tmp_path):
+    config = settings(stale_events, tmp_path)
+    assert prepare("cohort", {"period": "latest"}, config).params["period"] == "2026-07"
+    assert prepare("executive", {"period": "latest"}, config).params["period"] == "2026-10"
+    assert cohort.load(url=stale_events).period.key == "2026-07"  # the notebook agrees with the pipeline
+    from quire.errors import ParameterError
+
+    with pytest.raises(ParameterError, match=r"2026-09 is not complete yet \(data covers 2025-09 to 2026-07\)"):
+        prepare("cohort", {"period": "2026-09"}, config)
+
+
+def test_the_ledgers_last_month_counts_only_when_the_daily_data_reaches_its_end(tiny_warehouse, tmp_path):
+    path = tmp_path / "wh.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("delete from engagement_daily where day > date '2026-10-20'")
+        con.execute("delete from events where occurred_at >= timestamp '2026-10-21'")
+    with connection(f"duckdb:///{path}") as conn:
+        assert coverage.ledger_range(conn) == (date(2025, 9, 1), date(2026, 9, 1))
+        assert coverage.data_reach(conn) == date(2026, 10, 20)

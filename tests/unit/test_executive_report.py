@@ -1,0 +1,154 @@
+"""The executive report: the first periods of the data, CLV on a stable churn, thin KPIs, one alert per KPI, one MRR chart."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from quire.display import Callout, Chart
+from quire.periods import parse_period
+from quire.reports import executive
+from quire.reports.executive import ExecutiveData, ExecutiveReport
+from quire.warehouse.engine import connection
+
+SECTIONS = ["header", "headline", "alerts", "revenue", "retention", "forecast", "delivery", "customers", "glossary"]
+
+
+def render_all(report: ExecutiveReport) -> dict[str, object]:
+    shown = {name: getattr(report, name)() for name in SECTIONS}
+    for name, fragment in shown.items():
+        assert fragment.html(), name
+    return shown
+
+
+@pytest.mark.parametrize("period", ["2025-09", "2025-Q4"])
+def test_the_first_month_and_quarter_of_the_data_render_every_section(tiny_warehouse, period):
+    """No earlier period lies in the data: no comparison, no alert history, and nothing claims otherwise."""
+    report = executive.build(period, url=tiny_warehouse)
+    assert report.history.empty and "nrr" in report.history.columns
+    shown = render_all(report)
+    assert "no earlier period to compare with" in shown["header"].subtitle
+    assert all(k.previous is None for k in shown["headline"].kpis)
+    assert "Change vs previous period" not in [term for term, _ in shown["glossary"].entries]
+    assert "vs " not in shown["delivery"].html()  # no comparison with a period outside the data
+
+
+def test_a_later_period_is_compared_and_says_so(tiny_warehouse):
+    shown = render_all(executive.build("2026-Q3", url=tiny_warehouse))
+    assert shown["header"].subtitle == "Company KPIs compared with Q2 2026"
+    assert "Change vs previous period" in [term for term, _ in shown["glossary"].entries]
+
+
+@pytest.mark.parametrize("period,advice", [
+    ("2025-09", "The first month with enough history is August 2026: choose 2026-08 or later."),
+    ("2025-Q4", "The first quarter with enough history is Q3 2026: choose 2026-Q3 or later."),
+])
+def test_a_forecast_without_enough_history_names_the_first_period_that_has_it(tiny_warehouse, period, advice):
+    report = executive.build(period, url=tiny_warehouse)
+    [callout] = report.forecast().children
+    assert isinstance(callout, Callout) and callout.message.endswith(advice)
+    # The advice holds: that period has its forecast.
+    followed = executive.build(advice.split("choose ")[1].split(" ")[0], url=tiny_warehouse)
+    assert followed.mrr_forecast[1] is not None
+
+
+def test_a_forecast_on_data_too_short_for_any_says_so(tiny_warehouse):
+    report = executive.build("2025-09", url=tiny_warehouse)
+    short = ExecutiveReport(replace(report.data, last_month=date(2026, 3, 1)))
+    assert short.forecast().children[0].message.endswith(
+        "The data holds 7 months of MRR history, so no period can be forecast yet.")
+
+
+def test_mrr_is_drawn_once_with_its_forecast(tiny_warehouse):
+    report = executive.build("latest", url=tiny_warehouse)
+    charts = [c for name in ("revenue", "retention", "forecast") for c in getattr(report, name)().children
+              if isinstance(c, Chart)]
+    lines = [c for c in charts if c.alt.startswith("Line chart of MRR")]
+    assert len(lines) == 1 and "the forecast reaches" in lines[0].alt
+
+
+# -- a hand-made company: CLV, thin KPIs and alerts against figures worked out by hand ----------------
+
+def ledger() -> pd.DataFrame:
+    """30 accounts at $100 from January 2025; one churns in March, June and September, three in December."""
+    rows = [(c, "2025-01-01", "new", 100.0) for c in range(1, 31)]
+    rows += [(c, month, "churn", -100.0) for c, month in
+             [(1, "2025-03-01"), (2, "2025-06-01"), (3, "2025-09-01"), (4, "2025-12-01"), (5, "2025-12-01"),
+              (6, "2025-12-01")]]
+    return pd.DataFrame(rows, columns=["client_id", "month", "movement", "amount"]).assign(
+        month=lambda f: pd.to_datetime(f["month"]))
+
+
+def projects() -> pd.DataFrame:
+    """One project delivered on time each month of 2025, $1,000 revenue and $600 cost (margin 40%)."""
+    months = pd.date_range("2025-01-15", periods=12, freq="MS") + pd.Timedelta(days=14)
+    return pd.DataFrame({"project_id": range(1, 13), "client_id": 7, "name": [f"P{i}" for i in range(12)],
+                         "started_on": months - pd.Timedelta(days=30), "due_on": months, "delivered_on": months,
+                         "estimated_hours": 100.0, "actual_hours": 110.0, "revision_rounds": 1,
+                         "revenue": 1000.0, "cost": 600.0})
+
+
+def surveys(nps_in_december: int) -> pd.DataFrame:
+    """Twelve NPS answers of 9 in every month of 2025 but December, which has ``nps_in_december`` answers of 10."""
+    days = [d for m in range(1, 12) for d in [pd.Timestamp(2025, m, 10)] * 12] + [pd.Timestamp(2025, 12, 10)] * nps_in_december
+    return pd.DataFrame({"response_id": range(len(days)), "client_id": 7, "responded_on": days, "survey": "nps",
+                         "score": [9] * (len(days) - nps_in_december) + [10] * nps_in_december, "comment": None})
+
+
+def company(nps_in_december: int = 12, period: str = "2025-12") -> ExecutiveReport:
+    data = ExecutiveData(period=parse_period(period), first_month=date(2025, 1, 1), last_month=date(2025, 12, 1),
+                         clients=pd.DataFrame(), movements=ledger(), projects=projects(), surveys=surveys(nps_in_december),
+                         usage=pd.DataFrame(), tickets=pd.DataFrame())
+    return ExecutiveReport(data)
+
+
+def test_clv_divides_by_the_churn_of_the_trailing_twelve_months():
+    # Accounts paying at the start of each month, February to December (nobody paid before January):
+    # 30, 30, 29, 29, 29, 28, 28, 28, 27, 27, 27 = 312 account-months, of which 6 left.
+    # ARPA at the end of December: 24 accounts × $100 ÷ 24 = $100; margin over 2025: 40%.
+    monthly, quarterly = company().current, company(period="2025-Q4").current
+    assert monthly["clv"] == pytest.approx(100 * 0.40 / (6 / 312))  # $2,080
+    assert quarterly["clv"] == pytest.approx(monthly["clv"])  # a quarter ending the same month: the same lifetime
+
+
+def test_clv_on_fewer_than_three_churned_accounts_is_not_shown():
+    report = company(period="2025-09")  # by September: 3 churned — enough; by June: 2 — not
+    assert report.current["clv"] is not None
+    june = company(period="2025-06")
+    assert june.current["clv"] is None
+    note = june.headline().note
+    assert "Customer lifetime value rests on 2 accounts churned in the 5 months to June 2025 (at least 3 needed)" in note
+    assert "divides by the churn of the 5 months the data holds" not in note  # said only of a figure that is shown
+    assert "divides by the churn of the 8 months the data holds, not 12" in report.headline().note
+
+
+def test_a_kpi_on_too_few_answers_is_a_dash_with_a_note_and_raises_no_alert():
+    thin, full = company(nps_in_december=4), company(nps_in_december=12)
+    assert full.current["nps"] == pytest.approx(100.0) and thin.current["nps"] is None
+    assert "NPS rests on 4 survey answers in December 2025 (at least 10 needed)" in thin.headline().note
+    assert not full.headline().note.count("NPS")
+    assert [a.kpi for a in thin.alerts().children[0].alerts if a.kpi == "nps"] == []
+
+
+def test_one_alert_per_kpi_in_one_period():
+    """December: 3 of 27 accounts leave (11.1%), past the 3% threshold and far above the usual 0–3.6%."""
+    [alerts] = company().alerts().children
+    churn = [a for a in alerts.alerts if "logo churn" in a.message.lower()]
+    assert len(churn) == 1 and churn[0].severity == "critical"
+    assert churn[0].message.startswith("Monthly logo churn is 11.1%, above the 3.0% threshold")
+    assert "It is also far above its usual level" in churn[0].message
+    assert len({a.kpi for a in alerts.alerts}) == len(alerts.alerts)
+
+
+def test_thin_counts_equal_an_independent_sql_count(tiny_warehouse):
+    """The tiny warehouse's October 2026 has too few NPS answers for a figure; the note's count is the SQL count."""
+    report = executive.build("2026-10", url=tiny_warehouse)
+    with connection(tiny_warehouse) as conn:
+        answers = conn.execute(sa.text("select count(*) from survey_responses where survey = 'nps' and "
+                                       "responded_on between date '2026-10-01' and date '2026-10-31'")).scalar()
+    assert answers < executive.MIN_BASIS["nps"][1] and report.current["nps"] is None
+    assert f"NPS rests on {answers} survey answers in October 2026" in report.headline().note
