@@ -184,7 +184,7 @@ class BatchProgress:
     def finished(self, label: str, outcome, *, show: bool) -> None:
         ok = outcome.status == "succeeded"
         self.failed += not ok
-        if not ok:  # a failure is worth a line of its own, bar or not
+        if not ok and show:  # a failure is worth a line of its own, bar or not
             err.print(Text.assemble(("✗", "red"), f" {label}: {outcome.error}"), highlight=False)
         elif show and self.bar is None:
             _print_success(label, outcome, files=False)

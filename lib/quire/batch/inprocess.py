@@ -19,6 +19,7 @@ notebook touched die with that process, so nothing leaks from one report to the 
 from __future__ import annotations
 
 import io
+import os
 import signal
 import sys
 from contextlib import contextmanager
@@ -137,6 +138,24 @@ def _redirected(shell: CellShell):
         yield
     finally:
         sys.stdout, sys.stderr = saved
+
+
+@contextmanager
+def descriptors_to(log):
+    """Point file descriptors 1 and 2 at the open file ``log`` for the block, then back."""
+    for stream in (sys.__stdout__, sys.__stderr__):
+        if stream is not None:
+            stream.flush()
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in saved:
+            os.close(fd)
 
 
 class CellTimeout(TimeoutError):

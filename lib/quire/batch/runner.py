@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psutil
@@ -251,6 +252,22 @@ def start_warming() -> None:
     forkserver.ensure_running()
 
 
+def _ended(settings: Settings, request: RunRequest, status: str, error_type: str, reason: str, *,
+           transient: bool = False) -> Outcome:
+    """The outcome of a run whose process ended without one: what it left parked, and where, in the message.
+
+    ``{where}`` in ``reason`` becomes " while running cell N" when the partial notebook tells.
+    """
+    from quire.execute import stopped_at
+
+    parked = park_staging(settings, request.report, request.run_id, reason.format(where=""))
+    cell = stopped_at(Path(parked)) if parked else None
+    message = reason.format(where=f" while running cell {cell}" if cell is not None else "")
+    if parked:
+        message += f" (partial notebook kept in {parked})"
+    return Outcome(status, error=message, error_type=error_type, transient=transient, partial_notebook=parked)
+
+
 class ForkExecutor:
     """Runs each request in a fresh child of the warm forkserver, bounded by a timeout."""
 
@@ -292,13 +309,10 @@ class ForkExecutor:
         if outcome is not None:
             return outcome
         if stopped == "timed_out":
-            reason = f"timed out: the run took longer than {timeout:g} s and was killed"
-            return Outcome("timed_out", error=reason, error_type="Timeout",
-                           partial_notebook=park_staging(settings, request.report, request.run_id, reason))
+            return _ended(settings, request, "timed_out", "Timeout",
+                          f"timed out: the run took longer than {timeout:g} s and was killed")
         if stopped == "cancelled":
-            reason = "cancelled: the run was stopped"
-            return Outcome("cancelled", error=reason, error_type="Cancelled", transient=True,
-                           partial_notebook=park_staging(settings, request.report, request.run_id, reason))
-        reason = f"the run's process died (exit code {proc.exitcode}) before it finished"
-        return Outcome("failed", error=reason, error_type="WorkerDied", transient=True,
-                       partial_notebook=park_staging(settings, request.report, request.run_id, reason))
+            return _ended(settings, request, "cancelled", "Cancelled", "cancelled: the run was stopped", transient=True)
+        return _ended(settings, request, "failed", "WorkerDied",
+                      "the run's process died{where} (killed, out of memory, or a cell ended its process)",
+                      transient=True)
