@@ -221,7 +221,7 @@ class KpiCards(Fragment):
             arrow = "▲" if k.delta > 0 else "▼" if k.delta < 0 else "■"
             if k.unit == "percent":
                 change = f"{k.delta * 100:+.1f} pts"
-            elif k.unit == "points":
+            elif k.unit in ("points", "score"):
                 change = f"{k.delta:+.0f} pts"
             elif k.delta_pct is not None:
                 change = f"{k.delta_pct * 100:+.1f}%"

@@ -5,14 +5,18 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from quire.charts.client import engagement_over_time
 from quire.display import Callout, Chart, KPIS_MIME, META_MIME, Glossary, KpiCards, ReportHeader, Section, Table
 from quire.errors import ParameterError
+from quire.metrics.engagement import time_series
 from quire.reports import client as client_report
 from quire.warehouse import client_queries
 from quire.warehouse.engine import engine
+from support import warehouse_copy
 
 SECTIONS = ["engagement", "channels", "top_content", "health", "portfolio", "recommendations"]
 OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
@@ -126,22 +130,30 @@ def test_portfolio_query_returns_anonymous_sums_only(tiny_warehouse):
     eng = engine(tiny_warehouse)
     try:
         with eng.connect() as conn:
-            frame = client_queries.portfolio_engagement(conn, *OCTOBER, date(2026, 9, 1), date(2026, 9, 30))
+            [(own,)] = conn.execute(sa.text("""select client_id from engagement_daily where day between :a and :b
+                                               and views > 0 order by client_id limit 1"""), {"a": OCTOBER[0], "b": OCTOBER[1]})
+            frame = client_queries.portfolio_engagement(conn, *OCTOBER, date(2026, 9, 1), date(2026, 9, 30), exclude_client_id=own)
     finally:
         eng.dispose()
     assert list(frame.columns) == ["views", "clicks", "conversions", "engagements", "previous_views"]
     assert (frame["views"] > 0).all() and frame["views"].is_monotonic_increasing
     [(active,)] = sql(tiny_warehouse, "select count(distinct client_id) from engagement_daily where day between :a and :b and views > 0",
                       a=OCTOBER[0], b=OCTOBER[1])
-    assert len(frame) == active
+    assert len(frame) == active - 1  # the other clients only
+    [(own_views,)] = sql(tiny_warehouse, "select sum(views) from engagement_daily where client_id = :c and day between :a and :b",
+                         c=own, a=OCTOBER[0], b=OCTOBER[1])
+    assert own_views not in frame["views"].tolist()
 
 
-def test_portfolio_section_shows_ranks_not_other_clients_figures(reports, sections):
+def test_portfolio_section_of_a_small_portfolio_shows_bands_not_figures(reports, sections):
+    """The tiny warehouse has 7 active clients: 6 others give a band, too few for any portfolio figure."""
     for slug, report in reports.items():
         standing = report.standing
-        assert standing["n"].max() >= 5 and standing["percentile"].notna().any()
+        assert standing["peers"].max() == 6 and set(standing["shown"]) <= {"band", "none"}
+        assert (standing["shown"] == "band").any()
         page = sections[slug]["portfolio"].html()
-        assert "Percentile rank" in page and "Middle half" in page
+        assert "Standing" in page and "Portfolio median" not in page and "Percentile" not in page
+        assert "No other client&#39;s figures are shown" in page or "No other client's figures are shown" in page
 
 
 def test_a_client_without_activity_gets_a_callout_not_errors_or_empty_charts(tiny_warehouse):
@@ -191,3 +203,86 @@ def test_a_quarter_uses_weekly_blocks(tiny_warehouse):
     assert report.freq == "week" and report.header().period_label == "Q3 2026"
     assert "Week of the period" not in report.engagement().lead  # the lead speaks in words, the chart says weeks
     assert "Q2 2026" in report.headline().html()
+
+
+def test_health_score_change_is_in_points_on_the_card_and_in_the_text(tiny_warehouse):
+    """A 0–100 score moves by points: "+38 pts" on the card and "38 points up" in the text, never "+92.7%"."""
+    report = client_report.build(client="riverhaven-food-bank", period="2026-10", url=tiny_warehouse)
+    card = next(k for k in report.headline().kpis if k.key == "health_score")
+    assert card.value is not None and card.previous is not None and round(card.delta)
+    delta = re.search(r"([+−])(\d+) pts", re.sub(r"<[^>]+>", " ", KpiCards([card]).html()))
+    assert delta, KpiCards([card]).html()
+    points = re.search(r"That is (\d+) points (up|down)", report.health().lead)
+    assert points and points.group(1) == delta.group(2) and (points.group(2) == "up") == (delta.group(1) == "+")
+    assert "%" not in KpiCards([card]).html()
+
+
+def top_table(report: client_report.ClientReport) -> tuple[str, list[dict[str, str]]]:
+    """The top-content table as printed: its caption and rows (column -> text)."""
+    table = next(c for c in report.top_content().children if isinstance(c, Table))
+    html = table.html()
+    caption = re.search(r"<caption>(.*?)</caption>", html).group(1)
+    head = [re.sub(r"<[^>]+>", "", h) for h in re.findall(r"<th[^>]*>(.*?)</th>", html)]
+    rows = [[re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", tr)] for tr in re.findall(r"<tr>(.*?)</tr>", html)[1:]]
+    return caption, [dict(zip(head, r, strict=True)) for r in rows]
+
+
+def test_top_content_by_conversions_lists_only_content_with_conversions_and_each_title_once(tiny_warehouse, tmp_path):
+    path = tmp_path / "titles.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        # Three pieces of one client share a title, as a piece cross-posted to three platforms would.
+        con.execute("""update content set title = 'Our budget, explained' where content_id in (
+                           select content_id from content where client_id = (select client_id from clients where slug = 'village-of-summerbrook')
+                           order by content_id desc limit 3)""")
+    report = client_report.build(client="village-of-summerbrook", period="2026-10", url=f"duckdb:///{path}")
+    caption, rows = top_table(report)
+    titles = [r["Title"] for r in rows]
+    assert len(titles) == len(set(titles)), f"a title is listed twice: {titles}"
+    if "conversions" in caption:
+        assert all(int(r["Conversions"].replace(",", "")) > 0 for r in rows), f"{caption!r} lists pieces without conversions"
+    else:
+        assert "by clicks" in caption and "too few to rank by" in report.top_content().lead
+        clicks = [int(r["Clicks"].replace(",", "")) for r in rows]
+        assert clicks == sorted(clicks, reverse=True)
+
+
+def test_top_content_says_when_it_ranks_by_clicks(tiny_warehouse):
+    report = client_report.build(client="riverton-realty", period="2026-10", url=tiny_warehouse)  # no conversions at all
+    caption, rows = top_table(report)
+    assert report.top.with_conversions == 0 and "by clicks" in caption and "conversions" not in caption
+    assert report.top_content().lead.startswith("No content had conversions in October 2026, too few to rank by")
+
+
+@pytest.mark.parametrize("period, label, ticks", [
+    ("2025-09", "Day of the month", ["1", "8", "15", "22", "29"]),   # the first month of the data
+    ("2026-10", "Day of the month", ["1", "8", "15", "22", "29"]),   # the last
+    ("2025-Q4", "Week of the quarter", ["1", "3", "5", "7", "9", "11", "13"]),  # the first quarter
+    ("2026-Q3", "Week of the quarter", ["1", "3", "5", "7", "9", "11", "13"]),  # the last
+])
+def test_engagement_chart_axis_speaks_the_periods_granularity(tiny_warehouse, period, label, ticks):
+    report = client_report.build(client="village-of-summerbrook", period=period, url=tiny_warehouse)
+    chart = next(c for c in report.engagement().children if isinstance(c, Chart))
+    texts = [t.strip() for t in re.findall(r"<text[^>]*>([^<]*)</text>", chart.image.decode())]
+    assert label in texts and "Week of the period" not in texts
+    x_ticks = [t for t in texts if t.isdigit() and t in ticks]
+    assert set(ticks) <= set(x_ticks), texts
+
+
+def test_the_first_period_of_the_data_is_not_compared_with_a_partial_one(tiny_warehouse):
+    report = client_report.build(client="village-of-summerbrook", period="2025-Q4", url=tiny_warehouse)
+    assert not report.comparable  # Q3 2025 holds one month of data
+    assert "the data starts in September 2025, so there is no complete Q3 2025 to compare with" in report.engagement_lead()
+    assert all(k.previous is None for k in report.headline().kpis)
+    assert "compared with" not in report.header().subtitle
+    assert report.standing.set_index("metric").loc["views_growth", "shown"] == "none"
+
+
+def test_a_years_chart_is_labelled_by_month():
+    """52 weekly points: ticks at the months, not "week 45"."""
+    days = pd.date_range("2025-01-01", "2025-12-31", freq="D")
+    rows = pd.DataFrame({"content_id": 1, "day": days, "views": 50, "clicks": 5, "conversions": 1, "engagements": 2})
+    series = time_series(rows, date(2025, 1, 1), date(2025, 12, 31), "week")
+    chart = engagement_over_time(series, None, current_label="2025", previous_label="2024", freq="week", period_kind="year")
+    texts = [t.strip() for t in re.findall(r"<text[^>]*>([^<]*)</text>", chart.image.decode())]
+    assert {"Jan", "Mar", "May", "Jul", "Sep", "Nov"} <= set(texts) and "Month" in texts
+    assert "weekly average" in " ".join(texts)

@@ -29,26 +29,27 @@ def _count(v: float, _=None) -> str:
 
 
 def engagement_over_time(current: pd.DataFrame, previous: pd.DataFrame | None, *, current_label: str,
-                         previous_label: str, freq: str, measures: dict[str, str] = PANEL_MEASURES) -> Chart:
+                         previous_label: str, freq: str, period_kind: str = "month",
+                         measures: dict[str, str] = PANEL_MEASURES) -> Chart:
     """Small multiples, one per measure: this period's per-day values against the previous period's.
 
     ``current`` and ``previous`` come from :func:`quire.metrics.engagement.time_series`
-    (``step`` aligns them: day 1 with day 1, week 1 with week 1).
+    (``step`` aligns them: day 1 with day 1, week 1 with week 1). The x axis speaks the
+    period's language (:func:`_time_axis`): days of the month, weeks of the quarter, months of the year.
     """
     color = palette()[0]
     fig, axes = plt.subplots(1, len(measures), figsize=(8.6, 2.7), sharex=True)
-    unit = "Day of the month" if freq == "day" else "Week of the period"
+    averaged = "" if freq == "day" else ", weekly average"
     for ax, (measure, title) in zip(np.atleast_1d(axes), measures.items(), strict=True):
         if previous is not None and not previous.empty:
             ax.plot(previous["step"] + 1, previous[measure], color=PREVIOUS, linewidth=1.4, linestyle="--",
                     label=previous_label)
         ax.plot(current["step"] + 1, current[measure], color=color, linewidth=2.0, label=current_label)
-        ax.set_title(f"{title} per day", loc="left", fontsize=10)
+        ax.set_title(f"{title} per day{averaged}", loc="left", fontsize=10)
         ax.yaxis.set_major_formatter(FuncFormatter(_count))
         ax.yaxis.set_major_locator(MaxNLocator(4, integer=False))
-        ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
         ax.set_ylim(bottom=0)
-        ax.set_xlabel(unit, fontsize=8.5)
+        _time_axis(ax, current, period_kind)
         ax.margins(x=0.02)
     handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
     fig.legend(handles[::-1], labels[::-1], loc="upper center", ncol=2, frameon=False, bbox_to_anchor=(0.5, 1.08))
@@ -60,9 +61,27 @@ def engagement_over_time(current: pd.DataFrame, previous: pd.DataFrame | None, *
         if previous is not None and not previous.empty and previous[measure].mean() > 0:
             text += f" against {_count(previous[measure].mean())} in {previous_label}"
         parts.append(text)
-    step = "day" if freq == "day" else "7-day block"
-    alt = f"Line charts of views, clicks and engagements per day in {current_label}, by {step}, with {previous_label} dashed for comparison: " + "; ".join(parts) + "."
+    step = "day" if freq == "day" else "week (7-day averages)"
+    alt = (f"Line charts of views, clicks and engagements per day in {current_label}, by {step}, with "
+           f"{previous_label} dashed for comparison: " + "; ".join(parts) + ".")
     return to_chart(fig, alt)
+
+
+def _time_axis(ax, current: pd.DataFrame, period_kind: str) -> None:
+    """Ticks and label for the x axis (positions are ``step + 1``) in the period's own units."""
+    if period_kind == "month":
+        last = int(current["step"].max()) + 1
+        ax.set_xticks([d for d in (1, 8, 15, 22, 29) if d <= last])
+        ax.set_xlabel("Day of the month", fontsize=8.5)
+    elif period_kind == "quarter":
+        ax.set_xticks(range(1, int(current["step"].max()) + 2, 2))
+        ax.set_xlabel("Week of the quarter", fontsize=8.5)
+    else:
+        # A year's 52 weekly points: mark where each month starts, in block units.
+        start = pd.Timestamp(current["date"].iloc[0])
+        months = pd.date_range(start, periods=12, freq="MS")
+        ax.set_xticks([1 + (m - start).days / 7 for m in months][::2], [f"{m:%b}" for m in months][::2])
+        ax.set_xlabel("Month", fontsize=8.5)
 
 
 def breakdown_bars(frame: pd.DataFrame, *, label: str = "label", dimension: str) -> Chart:
@@ -126,32 +145,57 @@ def health_components(components: pd.DataFrame, score: float | None) -> Chart:
     return to_chart(fig, alt)
 
 
-def standing_dots(frame: pd.DataFrame, *, label: str = "label_metric") -> Chart:
-    """The client's percentile rank (0–100) per metric on one scale, with the portfolio's quarters shaded."""
+def standing_ranges(frame: pd.DataFrame, *, label: str = "label_metric") -> Chart | None:
+    """One strip per metric: the portfolio's middle half as a bar, its median as a tick, the client as a dot.
+
+    ``frame`` holds the rows of :func:`quire.metrics.peers.standing` that show figures, with
+    the display ``label`` and the printed texts ``you_text``, ``p25_text``, ``p50_text``,
+    ``p75_text``. Positions come from the published (rounded) figures, so the image carries
+    no more precision than the table; a quartile published as a bound ("<0.5%") is drawn
+    hatched from the edge of the scale. None when no metric has figures.
+    """
+    data = frame.loc[frame["shown"] == "figures"]
+    if data.empty:
+        return None
     color = palette()[0]
-    data = frame.dropna(subset=["percentile"]).iloc[::-1]
-    names = data[label].tolist()
-    fig, ax = plt.subplots(figsize=(6.4, 0.8 + 0.48 * len(names)))
-    for lo, hi, shade in ((0, 25, "#f3f4f6"), (25, 50, "#e9ecf0"), (50, 75, "#f3f4f6"), (75, 100, "#e9ecf0")):
-        ax.axvspan(lo, hi, color=shade, zorder=0, linewidth=0)
-    ax.axvline(50, color="#7b8794", linewidth=0.9, linestyle=":", zorder=1)
-    y = np.arange(len(names))
-    ax.hlines(y, 0, data["percentile"], color=color, linewidth=2.2, zorder=2)
-    ax.scatter(data["percentile"], y, s=70, color=color, zorder=3)
-    for yy, p in zip(y, data["percentile"], strict=True):
-        ax.annotate(f"{p:.0f}", (p, yy), xytext=(0, 8), textcoords="offset points", ha="center", fontsize=8.5, fontweight="bold")
-    ax.set_yticks(y, names)
-    ax.set_xlim(0, 104)
-    ax.set_ylim(-0.6, len(names) - 0.3)
-    ax.set_xticks([0, 25, 50, 75, 100])
-    ax.grid(False)
-    ax.set_xlabel("Percentile rank among comparable clients (50 = median)", fontsize=8.5)
-    for x, text in ((12.5, "Bottom quarter"), (87.5, "Top quarter")):
-        ax.annotate(text, (x, len(names) - 0.45), ha="center", va="bottom", fontsize=7.5, color="#52606d")
-    ax.tick_params(axis="y", length=0)
-    alt = "Dot chart of percentile ranks against comparable clients (0 lowest, 100 highest): " + "; ".join(
-        f"{n} {p:.0f}" for n, p in zip(frame.dropna(subset=["percentile"])[label], frame.dropna(subset=["percentile"])["percentile"], strict=True)) + "."
+    fig, axes = plt.subplots(len(data), 1, figsize=(6.4, 0.2 + 0.95 * len(data)), squeeze=False)
+    for ax, (_, row) in zip(axes[:, 0], data.iterrows(), strict=True):
+        _standing_strip(ax, row, color, label)
+    fig.tight_layout(h_pad=1.2)
+    alt = ("Strip charts of your value (dot) against the middle half (bar) and median (tick) of comparable clients: "
+           + "; ".join(f"{row[label]}: you {row['you_text']}, median {row['p50_text']}, middle half {row['p25_text']} to "
+                       f"{row['p75_text']}" for _, row in data.iterrows()) + ".")
     return to_chart(fig, alt)
 
 
-__all__ = ["breakdown_bars", "engagement_over_time", "health_components", "standing_dots"]
+def _standing_strip(ax, row: pd.Series, color: str, label: str) -> None:
+    """One metric's strip (see :func:`standing_ranges`)."""
+    low, mid, high, own = float(row["p25"]), float(row["p50"]), float(row["p75"]), float(row["value"])
+    span = max(high, own) - min(low, own) or abs(mid) or 0.01
+    left, right = min(low, own) - 0.25 * span, max(high, own) + 0.25 * span
+    if row["metric"] != "views_growth":
+        left = max(left, 0.0)  # rates start at 0 %
+    ax.barh(0, high - low, left=low, height=0.42, color=PREVIOUS, alpha=0.45, linewidth=0)
+    if row["p25_bound"] == "<":  # only known to lie below the printed bound: hatched down to the edge
+        ax.barh(0, low - left, left=left, height=0.42, color="none", edgecolor=PREVIOUS, hatch="///", linewidth=0)
+    ax.vlines(mid, -0.3, 0.3, color="#52606d", linewidth=1.6)
+    ax.scatter([own], [0], s=55, color=color, zorder=3)
+    # Beside the dot, on the side with room, so the label never runs into the title above.
+    right_side = own <= (left + right) / 2
+    ax.annotate(f"you {row['you_text']}", (own, 0), xytext=(8 if right_side else -8, 0), textcoords="offset points",
+                ha="left" if right_side else "right", va="center", fontsize=8.5, fontweight="bold", color=color,
+                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+    ax.annotate(f"median {row['p50_text']}", (mid, 0), xytext=(0, -8), textcoords="offset points", ha="center",
+                va="top", fontsize=8, color="#52606d")
+    ax.set_xlim(left, right)
+    ax.set_ylim(-1.1, 1.1)
+    ax.set_yticks([])
+    ax.spines["left"].set_visible(False)
+    ax.grid(False)
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0 if right - left >= 0.04 else 1))
+    ax.tick_params(axis="x", labelsize=8)
+    ax.set_title(str(row[label]), loc="left", fontsize=9.5, pad=2)
+
+
+__all__ = ["breakdown_bars", "engagement_over_time", "health_components", "standing_ranges"]

@@ -1,4 +1,4 @@
-"""Content engagement of one client: rates, breakdowns, time series, trend, portfolio standing, recommendations.
+"""Content engagement of one client: rates, breakdowns, top content, time series, trend, recommendations.
 
 Pure functions: DataFrames in, DataFrames or frozen dataclasses out, no I/O. The
 engagement frames are daily rows per content item (``views``, ``clicks``,
@@ -16,21 +16,27 @@ Definitions (the glossary words the same for readers):
 
 Every rate is NaN (shown as "—") when its denominator is zero, never an error or ∞.
 
-**Trend** is the least-squares slope of a series (daily views for a month, 7-day
-averages for longer periods). Its direction counts as flat when the fitted change from
-the first to the last point is within ±5 % of the series' mean; it is reported in the
-series' own units (e.g. "about 15 more daily views each week"), which, unlike a
-percentage of a fitted line, cannot come out absurd for a spiky series. The change
-against the previous period is reported beside it as a plain percentage.
+**Trend** within a period is a Theil–Sen line (``scipy.stats.theilslopes``: the median
+of the slopes between every pair of points, so one spike cannot tilt it) through daily
+views for a month, 7-day averages for longer periods. It is called rising or falling only
+when Kendall's rank correlation of the values with time is significant (the Mann–Kendall
+test, ``scipy.stats.kendalltau``, p < 0.05) *and* the fitted line moves by at least 10 % of
+the median value over the period; steady when it moves less; otherwise there is no clear
+trend. It is reported as where the fitted line starts and ends ("a typical day went from
+about 120 to about 180 views").
 
-**Percentile rank** of a value among the portfolio's values is the share of them at or
-below it, ×100 (``scipy.stats.percentileofscore(kind="weak")``).
+**Typical day.** A change in total views is checked against the days themselves: the
+median day of each period, and a Mann–Whitney U test of the two periods' daily values
+(p < 0.05), tell a change of the usual level from one carried by a few exceptional days.
+
+Recommendations built on these figures are :mod:`quire.metrics.advice`; how the client
+compares with other clients is :mod:`quire.metrics.peers`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -44,12 +50,10 @@ RATES: dict[str, tuple[str, str]] = {
     "conversion_rate": ("conversions", "clicks"),
     "engagement_rate": ("engagements", "views"),
 }
-PORTFOLIO_METRICS = ("ctr", "conversion_rate", "engagement_rate", "views_growth")
-
-FLAT_TREND = 0.05        # |fitted change ÷ mean| below this is "flat"
-MIN_TREND_POINTS = 3
-MIN_PORTFOLIO_RANK = 3   # fewer comparable clients: no ranking at all (too small to be meaningful)
-MIN_PORTFOLIO_BANDS = 5  # fewer: rank only, no quartiles (a quartile of 3–4 values is another client's figure)
+ALPHA = 0.05             # significance level of every test in this module
+FLAT_TREND = 0.10        # |fitted change ÷ median| below this is "steady"
+MIN_TREND_POINTS = 6     # fewer points: no trend is described
+MIN_DAYS = 7             # fewer days in a period: no typical-day comparison
 WEEK_DAYS = 7
 
 
@@ -130,14 +134,16 @@ def breakdown(current: pd.DataFrame, previous: pd.DataFrame, dimension: str) -> 
 
     ``current`` and ``previous`` are daily rows of the period and of the previous period,
     each with a ``dimension`` column. Columns: ``dimension``, items (content with views),
-    the four measures, the three rates, previous_views, previous_engagement_rate and
-    views_change (fraction; NaN without previous views). Values active in neither period
-    are left out.
+    the four measures, the three rates, previous_views, previous_engagements,
+    previous_engagement_rate, views_change (fraction; NaN without previous views), and
+    top_item_views / previous_top_item_views (the views of the single most viewed item, to
+    tell a broad change from one item's). Values active in neither period are left out.
     """
     def grouped(frame: pd.DataFrame) -> pd.DataFrame:
         seen = frame.assign(**{dimension: frame[dimension].astype(str)})
         sums = seen.groupby(dimension)[list(MEASURES)].sum()
         sums["items"] = seen.loc[seen["views"] > 0].groupby(dimension)["content_id"].nunique()
+        sums["top_item_views"] = seen.groupby([dimension, "content_id"])["views"].sum().groupby(level=0).max()
         return sums
 
     now, before = grouped(current), grouped(previous)
@@ -146,24 +152,65 @@ def breakdown(current: pd.DataFrame, previous: pd.DataFrame, dimension: str) -> 
     before = before.reindex(keys).fillna(0)
     out = rates(now.reset_index().rename(columns={"index": dimension}))
     out["previous_views"] = before["views"].to_numpy(dtype="int64")
+    out["previous_engagements"] = before["engagements"].to_numpy(dtype="int64")
     out["previous_engagement_rate"] = ratio(before["engagements"], before["views"]).to_numpy()
     out["views_change"] = (ratio(out["views"], out["previous_views"]) - 1).to_numpy()
-    columns = [dimension, "items", *MEASURES, *RATES, "previous_views", "previous_engagement_rate", "views_change"]
+    out["previous_top_item_views"] = before["top_item_views"].to_numpy(dtype="int64")
+    columns = [dimension, "items", *MEASURES, *RATES, "previous_views", "previous_engagements", "previous_engagement_rate",
+               "views_change", "top_item_views", "previous_top_item_views"]
     return out[columns].sort_values(["views", dimension], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
-def top_content(current: pd.DataFrame, n: int = 10) -> pd.DataFrame:
-    """The ``n`` content items with the most conversions (then clicks, views), with their rates.
+MIN_RANKED_CONVERSIONS = 3  # fewer pieces of content with conversions: rank by clicks instead
+
+
+@dataclass(frozen=True)
+class TopContent:
+    """The most successful content of a period and how it was ranked."""
+
+    frame: pd.DataFrame    # one row per title: title, platform, content_type (", "-joined keys), published_on, measures, rates
+    by: str                # "conversions" (only content with conversions is listed) or "clicks" (too few conversions)
+    with_conversions: int  # pieces of content with at least one conversion in the period
+    seen: int              # pieces of content with views in the period
+
+
+def _content_totals(current: pd.DataFrame) -> pd.DataFrame:
+    """The period's measures per piece of content, one row per title (see :func:`top_content`)."""
+    frame = current.assign(platform=current["platform"].astype(str), content_type=current["content_type"].astype(str),
+                           key=current["title"].astype(str).str.strip().str.casefold())
+    if "published_on" not in frame:
+        frame = frame.assign(published_on=pd.NaT)
+
+    def joined(values: pd.Series) -> str:
+        return ", ".join(sorted(set(values)))
+
+    sums = frame.groupby("key").agg(title=("title", "first"), platform=("platform", joined),
+                                    content_type=("content_type", joined), published_on=("published_on", "min"),
+                                    **{m: (m, "sum") for m in MEASURES})
+    return sums.loc[sums["views"] > 0].reset_index(drop=True)
+
+
+def top_content(current: pd.DataFrame, n: int = 10) -> TopContent:
+    """The ``n`` pieces of content with the most conversions, ranked honestly.
 
     ``current`` holds the period's daily rows joined with ``title``, ``platform`` and
-    ``content_type`` (and ``published_on``, kept when present). Items without views are left out.
+    ``content_type`` (and ``published_on``). Rows sharing a title (after trimming and case)
+    are one piece of content — the same piece published on several platforms, or a title
+    used twice — so no title is listed twice; its platforms and types are joined with ", ".
+    When at least :data:`MIN_RANKED_CONVERSIONS` pieces had conversions, only pieces with
+    conversions are listed, most first (then clicks, views); otherwise they are ranked by
+    clicks (then views) and ``by`` says so. Content without views is left out.
     """
-    keys = ["content_id", "title", "platform", "content_type", *(["published_on"] if "published_on" in current else [])]
-    frame = current.assign(platform=current["platform"].astype(str), content_type=current["content_type"].astype(str))
-    sums = frame.groupby(keys, as_index=False)[list(MEASURES)].sum()
-    sums = sums.loc[sums["views"] > 0]
-    ranked = sums.sort_values(["conversions", "clicks", "views", "content_id"], ascending=[False, False, False, True], kind="stable")
-    return rates(ranked.head(n)).reset_index(drop=True)
+    sums = _content_totals(current)
+    converting = int((sums["conversions"] > 0).sum())
+    if converting >= MIN_RANKED_CONVERSIONS:
+        ranked = sums.loc[sums["conversions"] > 0].sort_values(
+            ["conversions", "clicks", "views", "title"], ascending=[False, False, False, True], kind="stable")
+        by = "conversions"
+    else:
+        ranked = sums.sort_values(["clicks", "views", "title"], ascending=[False, False, True], kind="stable")
+        by = "clicks"
+    return TopContent(rates(ranked.head(n)).reset_index(drop=True), by, converting, len(sums))
 
 
 # -- time ------------------------------------------------------------------------------------
@@ -172,8 +219,10 @@ def time_series(daily: pd.DataFrame, start: date, end: date, freq: str = "day") 
     """Per-day averages of the measures over ``start``..``end``, by day or in 7-day blocks.
 
     ``freq`` is ``"day"`` or ``"week"``; blocks start on ``start`` (so a period and its
-    previous period line up block by block) and the last one may be shorter. Values are
-    averages per day, so a short last block is not a dip. Days without rows count as 0.
+    previous period line up block by block); the days left over at the end form a shorter
+    last block, or join the one before when fewer than 4 (a 1-day "week" is noise, not a
+    point of a trend). Values are averages per day, so an uneven last block is not a dip
+    or a peak. Days without rows count as 0.
     Columns: step (0, 1, …), date (first day of the block), days, the four measures.
     """
     if freq not in ("day", "week"):
@@ -181,25 +230,34 @@ def time_series(daily: pd.DataFrame, start: date, end: date, freq: str = "day") 
     days = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D")
     by_day = (window(daily, start, end).assign(day=lambda f: pd.to_datetime(f["day"]))
               .groupby("day")[list(MEASURES)].sum().reindex(days, fill_value=0))
-    size = 1 if freq == "day" else WEEK_DAYS
-    step = np.arange(len(days)) // size
+    step = np.arange(len(days)) if freq == "day" else _week_blocks(len(days))
     counts = pd.Series(step).value_counts().sort_index()
     out = by_day.groupby(step).sum().div(counts.to_numpy(), axis=0)
-    return pd.DataFrame({"step": out.index.to_numpy(), "date": days[::size][: len(out)],
+    firsts = pd.Series(days).groupby(step).min()
+    return pd.DataFrame({"step": out.index.to_numpy(), "date": firsts.to_numpy(),
                          "days": counts.to_numpy(), **{m: out[m].to_numpy(dtype=float) for m in MEASURES}})
+
+
+def _week_blocks(days: int) -> np.ndarray:
+    """Block number of each of ``days`` days in 7-day blocks; a remainder under 4 days joins the last full block."""
+    step = np.arange(days) // WEEK_DAYS
+    if days > WEEK_DAYS and 0 < days % WEEK_DAYS < 4:
+        step[step == step.max()] -= 1
+    return step
 
 
 def blocks(daily: pd.DataFrame, start: date, end: date, freq: str = "week") -> pd.DataFrame:
     """Sums and rates of ``start``..``end`` in 7-day blocks from ``start`` (``"week"``) or calendar months (``"month"``).
 
-    Columns: start, end (inclusive days of the block; the last week may be shorter), the
-    four measures and the three rates. Blocks without rows are kept, with zeros.
+    Columns: start, end (inclusive days of the block; the last week may be shorter or
+    longer, see :func:`time_series`), the four measures and the three rates. Blocks without
+    rows are kept, with zeros.
     """
     if freq not in ("week", "month"):
         raise ValueError(f"freq must be 'week' or 'month', not {freq!r}")
     days = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D")
     if freq == "week":
-        key = np.arange(len(days)) // WEEK_DAYS
+        key = _week_blocks(len(days))
     else:
         key = days.year * 12 + days.month
     day_key = pd.Series(key, index=days)
@@ -214,85 +272,74 @@ def blocks(daily: pd.DataFrame, start: date, end: date, freq: str = "week") -> p
 
 @dataclass(frozen=True)
 class Trend:
-    """Least-squares trend of a series: ``slope`` per step and ``relative_change`` over the series."""
+    """Robust trend of a series (see the module docstring): a Theil–Sen line and whether it is real."""
 
-    slope: float | None
-    relative_change: float | None  # fitted last − fitted first, ÷ mean of the series
-    direction: str                 # rising | falling | flat | unknown
+    slope: float | None            # change per step of the fitted line
+    start: float | None            # the fitted line at the first point…
+    end: float | None              # …and at the last
+    relative_change: float | None  # (end − start) ÷ the series' median
+    p_value: float | None          # Kendall's tau of the values against time
+    direction: str                 # rising | falling | flat | unclear | unknown
     points: int
 
 
-def trend(values: Sequence[float] | pd.Series, flat: float = FLAT_TREND) -> Trend:
-    """Least-squares line through ``values`` (equally spaced, in order); see the module docstring."""
+def trend(values: Sequence[float] | pd.Series, flat: float = FLAT_TREND, alpha: float = ALPHA) -> Trend:
+    """The trend of ``values`` (equally spaced, in order); see the module docstring.
+
+    ``unknown`` with fewer than :data:`MIN_TREND_POINTS` points or a median of 0 (mostly
+    days without views); ``flat`` when the fitted line moves less than ``flat`` × the median
+    over the series; ``rising``/``falling`` when it moves more and Kendall's test is
+    significant at ``alpha``; ``unclear`` when it moves more but the test is not significant.
+    """
+    from scipy.stats import kendalltau, theilslopes
+
     y = np.asarray(pd.Series(values, dtype="float64").dropna(), dtype=float)
     n = len(y)
     if n < MIN_TREND_POINTS or not np.isfinite(y).all():
-        return Trend(None, None, "unknown", n)
+        return Trend(None, None, None, None, None, "unknown", n)
     x = np.arange(n, dtype=float)
-    slope = float(np.polyfit(x, y, 1)[0])
-    mean = float(y.mean())
-    if mean <= 0:
-        return Trend(slope, None, "unknown", n)
-    rel = slope * (n - 1) / mean
-    direction = "flat" if abs(rel) < flat else "rising" if rel > 0 else "falling"
-    return Trend(slope, rel, direction, n)
+    fit = theilslopes(y, x)
+    slope, start = float(fit.slope), float(fit.intercept)
+    end = start + slope * (n - 1)
+    level = float(np.median(y))
+    if level <= 0:
+        return Trend(slope, start, end, None, None, "unknown", n)
+    rel = (end - start) / level
+    p = kendalltau(x, y).pvalue
+    p = 1.0 if p is None or math.isnan(p) else float(p)  # a constant series has no tau
+    if abs(rel) < flat:
+        direction = "flat"
+    elif p < alpha:
+        direction = "rising" if rel > 0 else "falling"
+    else:
+        direction = "unclear"
+    return Trend(slope, start, end, rel, p, direction, n)
 
 
-# -- portfolio ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DayComparison:
+    """Two periods' daily values compared: their median days and a Mann–Whitney U test."""
 
-def percentile_rank(value: float | None, portfolio_values: Iterable[float]) -> float | None:
-    """Share of ``portfolio_values`` at or below ``value``, ×100 (0–100); None without data.
+    median_now: float
+    median_before: float
+    p_value: float
 
-    Equals ``scipy.stats.percentileofscore(values, value, kind="weak")``. Missing values
-    (None, NaN) in the portfolio are ignored.
-    """
-    values = pd.Series(list(portfolio_values), dtype="float64").dropna().to_numpy()
-    if value is None or (isinstance(value, float) and math.isnan(value)) or len(values) == 0:
+    @property
+    def differs(self) -> bool:
+        """Whether the usual level of the days changed (significant at :data:`ALPHA`)."""
+        return self.p_value < ALPHA
+
+
+def compare_days(now: Sequence[float], before: Sequence[float]) -> DayComparison | None:
+    """The typical day of a period against the previous period's (see the module docstring); None with too few days."""
+    from scipy.stats import mannwhitneyu
+
+    a = np.asarray(pd.Series(now, dtype="float64").dropna(), dtype=float)
+    b = np.asarray(pd.Series(before, dtype="float64").dropna(), dtype=float)
+    if len(a) < MIN_DAYS or len(b) < MIN_DAYS:
         return None
-    return float(np.count_nonzero(values <= value) / len(values) * 100)
-
-
-def portfolio_metrics(sums: pd.DataFrame) -> pd.DataFrame:
-    """Rates and ``views_growth`` (views ÷ previous_views − 1, NaN without previous views) per portfolio row."""
-    out = rates(sums)
-    out["views_growth"] = ratio(out["views"], out["previous_views"]) - 1
-    return out
-
-
-def standing_label(percentile: float | None) -> str:
-    """Plain words for a percentile rank: top quarter, upper half, lower half, bottom quarter."""
-    if percentile is None:
-        return "—"
-    if percentile >= 75:
-        return "Top quarter"
-    if percentile >= 50:
-        return "Upper half"
-    if percentile >= 25:
-        return "Lower half"
-    return "Bottom quarter"
-
-
-def standing(own: Mapping[str, float | None], portfolio: pd.DataFrame, metrics: Sequence[str] = PORTFOLIO_METRICS,
-             min_rank: int = MIN_PORTFOLIO_RANK, min_bands: int = MIN_PORTFOLIO_BANDS) -> pd.DataFrame:
-    """The client's percentile rank among the portfolio for each metric, and the portfolio's quartiles.
-
-    ``own`` maps a metric to the client's value; ``portfolio`` holds one anonymous row per
-    client (the client's own included) with a column per metric (see
-    :func:`portfolio_metrics`). Columns: metric, value, n (comparable clients), percentile
-    (None below ``min_rank`` clients), label, p25, p50, p75 (NaN below ``min_bands``).
-    """
-    rows = []
-    for metric in metrics:
-        values = portfolio[metric].dropna() if metric in portfolio else pd.Series(dtype="float64")
-        value = own.get(metric)
-        value = None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
-        n = int(len(values))
-        pct = percentile_rank(value, values) if n >= min_rank and value is not None else None
-        bands = n >= min_bands and value is not None
-        q = values.quantile([0.25, 0.5, 0.75]).to_numpy() if bands else [np.nan] * 3
-        rows.append({"metric": metric, "value": value, "n": n, "percentile": pct, "label": standing_label(pct),
-                     "p25": float(q[0]), "p50": float(q[1]), "p75": float(q[2])})
-    return pd.DataFrame(rows, columns=["metric", "value", "n", "percentile", "label", "p25", "p50", "p75"])
+    p = float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
+    return DayComparison(float(np.median(a)), float(np.median(b)), 1.0 if math.isnan(p) else p)
 
 
 # -- account health -----------------------------------------------------------------------------
@@ -308,6 +355,10 @@ HEALTH_ACTIONS: dict[str, tuple[str, str, str]] = {
     "nps": ("Latest recommendation score", "Tell us what would make the service better",
             "Your account manager will follow up; a short call helps us fix what matters most to you."),
 }
+
+
+def _change_words(value: float) -> str:
+    return f"{'up' if value >= 0 else 'down'} {abs(value) * 100:.0f}%"
 
 
 def recent_tickets(tickets: pd.DataFrame, as_of: date) -> tuple[int, int]:
@@ -368,222 +419,6 @@ def health_components(row: pd.Series, tickets: tuple[int, int] | None = None) ->
     return pd.DataFrame(rows)
 
 
-# -- recommendations ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Recommendation:
-    """One action for the client, with the numbers behind it."""
-
-    key: str
-    title: str
-    message: str
-    severity: str = "info"  # info | good | warning (the callout it is shown as)
-
-
-MAX_RECOMMENDATIONS = 5
-MIN_CLICKS = 50            # a platform's conversion rate needs this many clicks…
-MIN_CONVERSIONS = 5        # …and this many conversions to be trusted
-BEST_PLATFORM_LIFT = 1.2   # best platform converts at least this × the overall rate
-MIN_PREVIOUS_VIEWS = 200   # a content type needs this many views last period to call a fall
-FALLING_ENGAGEMENT = -0.20  # relative fall of a content type's engagement rate that triggers
-FALLING_VIEWS = -0.20      # relative fall of total views that triggers
-FALLING_CONVERSION = -0.30  # relative fall of the conversion rate that triggers…
-MIN_PREVIOUS_CONVERSIONS = 5  # …when the previous period had at least this many conversions
-RISING_VIEWS = 0.25        # relative rise of a content type's views that triggers
-LOW_PERCENTILE = 25        # bottom quarter of the portfolio
-MIN_TOP_CONVERSIONS = 3
-WEAK_HEALTH = 0.5          # health component score below which it is named (as in metrics.health)
-
-
-def _pct(value: float, decimals: int = 1) -> str:
-    return f"{value * 100:.{decimals}f}%"
-
-
-def _change_words(value: float) -> str:
-    return f"{'up' if value >= 0 else 'down'} {abs(value) * 100:.0f}%"
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """What :func:`recommendations` looks at (all of it the client's own data, or anonymous ranks)."""
-
-    current: Totals
-    previous: Totals | None = None
-    by_platform: pd.DataFrame | None = None   # breakdown(..., "platform") with a ``label`` column
-    by_type: pd.DataFrame | None = None       # breakdown(..., "content_type") with ``label`` and ``noun`` (plural) columns
-    standing: pd.DataFrame | None = None      # standing(...)
-    top: pd.DataFrame | None = None           # top_content(...)
-    health: pd.DataFrame | None = None        # health components: component, score (0..1), measure, action
-    previous_label: str = "the previous period"
-
-
-def _best_platform(ev: Evidence) -> Recommendation | None:
-    frame = ev.by_platform
-    if frame is None or not ev.current.clicks:
-        return None
-    trusted = frame.loc[frame["clicks"] >= MIN_CLICKS].dropna(subset=["conversion_rate"])
-    if len(trusted) < 2:
-        return None
-    trusted = trusted.assign(enough=trusted["conversions"] >= MIN_CONVERSIONS)
-    overall = ev.current.conversion_rate
-    if len(trusted) < 2 or not overall or math.isnan(overall):
-        return None
-    best = trusted.sort_values(["conversion_rate", "clicks"], ascending=False).iloc[0]
-    if not best["enough"] or best["conversion_rate"] < BEST_PLATFORM_LIFT * overall:
-        return None
-    return Recommendation(
-        "best_platform", f"Give {best['label']} a larger share of the budget",
-        f"{best['label']} converted {_pct(best['conversion_rate'])} of its clicks ({best['conversions']:,} conversions "
-        f"from {best['clicks']:,} clicks), against {_pct(overall)} across all your channels. Moving spend and "
-        f"publishing effort towards it should bring more conversions for the same budget.", "good")
-
-
-def _noun(row: pd.Series) -> str:
-    """'videos' for a content-type row: its ``noun`` when given, else '<label> content'."""
-    noun = row.get("noun")
-    return str(noun) if isinstance(noun, str) and noun else f"{str(row['label']).lower()} content"
-
-
-def _falling_type(ev: Evidence) -> Recommendation | None:
-    frame = ev.by_type
-    if frame is None or frame.empty:
-        return None
-    seen = frame.loc[(frame["previous_views"] >= MIN_PREVIOUS_VIEWS) & (frame["views"] > 0)].copy()
-    seen["engagement_change"] = seen["engagement_rate"] / seen["previous_engagement_rate"] - 1
-    seen = seen.replace([np.inf, -np.inf], np.nan).dropna(subset=["engagement_change"])
-    falling = seen.loc[seen["engagement_change"] <= FALLING_ENGAGEMENT]
-    if falling.empty:
-        return None
-    worst = falling.sort_values("engagement_change").iloc[0]
-    return Recommendation(
-        "falling_type", f"Refresh your {_noun(worst)}",
-        f"Engagement on your {_noun(worst)} fell from {_pct(worst['previous_engagement_rate'])} of views in "
-        f"{ev.previous_label} to {_pct(worst['engagement_rate'])} ({_change_words(worst['engagement_change'])}). "
-        f"Try new formats, stronger openings and clearer questions that invite replies.", "warning")
-
-
-def _rising_type(ev: Evidence) -> Recommendation | None:
-    frame = ev.by_type
-    if frame is None or frame.empty or not ev.current.views:
-        return None
-    rising = frame.loc[(frame["previous_views"] >= MIN_PREVIOUS_VIEWS) & (frame["views_change"] >= RISING_VIEWS)]
-    if rising.empty:
-        return None
-    best = rising.sort_values("views_change", ascending=False).iloc[0]
-    share = best["views"] / ev.current.views
-    return Recommendation(
-        "rising_type", f"Do more {_noun(best)}",
-        f"Views of your {_noun(best)} rose {best['views_change'] * 100:.0f}% on {ev.previous_label} "
-        f"to {best['views']:,} ({share:.0%} of all your views). Audiences are responding: plan more of it.", "good")
-
-
-def _rank_of(ev: Evidence, metric: str) -> pd.Series | None:
-    if ev.standing is None or ev.standing.empty:
-        return None
-    row = ev.standing.loc[ev.standing["metric"] == metric]
-    if row.empty or row.iloc[0]["percentile"] is None or pd.isna(row.iloc[0]["percentile"]):
-        return None
-    return row.iloc[0]
-
-
-def _low_ctr(ev: Evidence) -> Recommendation | None:
-    row = _rank_of(ev, "ctr")
-    if row is None or row["percentile"] > LOW_PERCENTILE:
-        return None
-    return Recommendation(
-        "low_ctr", "Test headlines, thumbnails and calls to action",
-        f"Your click-through rate of {_pct(row['value'])} is in the bottom quarter of comparable clients "
-        f"(percentile rank {row['percentile']:.0f} of 100). Run simple A/B tests on headlines and preview images "
-        f"of your most viewed content to earn more clicks from the views you already get.", "warning")
-
-
-def _low_conversion(ev: Evidence) -> Recommendation | None:
-    conv, ctr = _rank_of(ev, "conversion_rate"), _rank_of(ev, "ctr")
-    if conv is None or conv["percentile"] > LOW_PERCENTILE or (ctr is not None and ctr["percentile"] <= LOW_PERCENTILE):
-        return None
-    if _falling_conversions(ev) is not None:  # the sharper message says it already
-        return None
-    return Recommendation(
-        "low_conversion", "Make it easier to convert after the click",
-        f"Visitors click ({_pct(ev.current.ctr)} of views) but only {_pct(conv['value'])} of clicks convert, "
-        f"which is in the bottom quarter of comparable clients (percentile rank {conv['percentile']:.0f}). "
-        f"Review the landing pages: one clear call to action, shorter forms and an offer that matches the content.",
-        "warning")
-
-
-def _falling_conversions(ev: Evidence) -> Recommendation | None:
-    prev = ev.previous
-    if prev is None or prev.conversions < MIN_PREVIOUS_CONVERSIONS:
-        return None
-    moved = change(ev.current.conversion_rate, prev.conversion_rate)
-    if moved is None or moved > FALLING_CONVERSION:
-        return None
-    cur = ev.current
-    return Recommendation(
-        "falling_conversions", "Check what changed after the click",
-        f"Conversions per click fell from {_pct(prev.conversion_rate)} in {ev.previous_label} ({prev.conversions:,} from "
-        f"{prev.clicks:,} clicks) to {_pct(cur.conversion_rate)} ({cur.conversions:,} from {cur.clicks:,}). Check that "
-        f"forms and conversion tracking still work, then review recent changes to landing pages and offers.", "warning")
-
-
-def _falling_views(ev: Evidence) -> Recommendation | None:
-    if ev.previous is None or not ev.previous.views:
-        return None
-    moved = change(float(ev.current.views), float(ev.previous.views))
-    if moved is None or moved > FALLING_VIEWS:
-        return None
-    return Recommendation(
-        "falling_views", "Win back reach with a steadier publishing rhythm",
-        f"Views fell {abs(moved) * 100:.0f}% on {ev.previous_label} ({ev.current.views:,} against "
-        f"{ev.previous.views:,}), with {ev.current.items} content items seen against {ev.previous.items}. "
-        f"Publish on a regular schedule and re-promote your best pieces.", "warning")
-
-
-def _reuse_top(ev: Evidence) -> Recommendation | None:
-    if ev.top is None or ev.top.empty or not ev.current.conversions:
-        return None
-    best = ev.top.iloc[0]
-    if best["conversions"] < MIN_TOP_CONVERSIONS:
-        return None
-    share = best["conversions"] / ev.current.conversions
-    return Recommendation(
-        "reuse_top", "Build on your best performer",
-        f"“{best['title']}” brought {best['conversions']:,} of your {ev.current.conversions:,} conversions ({share:.0%}) "
-        f"with a conversion rate of {_pct(best['conversion_rate'])}. Reuse its topic and format, and promote it again.",
-        "good")
-
-
-def _health(ev: Evidence) -> Recommendation | None:
-    frame = ev.health
-    if frame is None or frame.empty:
-        return None
-    weak = frame.dropna(subset=["score"]).loc[lambda f: f["score"] < WEAK_HEALTH]
-    if weak.empty:
-        return None
-    worst = weak.sort_values("shortfall", ascending=False).iloc[0] if "shortfall" in weak else weak.iloc[0]
-    return Recommendation("health_" + str(worst["component"]), str(worst["action_title"]),
-                          f"{worst['measure']}. {worst['action']}", "warning")
-
-
-#: Rules in priority order: where the budget goes, then the weakest spots, then what to build on.
-RULES: tuple[Callable[[Evidence], Recommendation | None], ...] = (
-    _best_platform, _falling_conversions, _low_ctr, _low_conversion, _falling_views, _falling_type, _health, _rising_type, _reuse_top,
-)
-
-
-def recommendations(evidence: Evidence, limit: int = MAX_RECOMMENDATIONS) -> list[Recommendation]:
-    """The rules that fire on ``evidence``, in priority order, at most ``limit``.
-
-    Each rule looks at the client's own figures (and anonymous percentile ranks) and
-    fires only past a stated threshold (see the constants above); its message cites
-    the numbers it is based on. Nothing fires without activity.
-    """
-    if not evidence.current.active:
-        return []
-    found = [rec for rule in RULES if (rec := rule(evidence)) is not None]
-    return found[:limit]
-
-
-__all__ = ["Evidence", "MEASURES", "PORTFOLIO_METRICS", "RATES", "Recommendation", "Totals", "Trend", "blocks", "breakdown",
-           "change", "health_components", "percentile_rank", "recent_tickets", "portfolio_metrics", "ratio", "rates", "recommendations", "standing",
-           "standing_label", "time_series", "top_content", "totals", "trend", "window"]
+__all__ = ["ALPHA", "DayComparison", "MEASURES", "RATES", "TopContent", "Totals", "Trend", "blocks", "breakdown", "change",
+           "compare_days", "health_components", "ratio", "rates", "recent_tickets", "time_series", "top_content", "totals",
+           "trend", "window"]

@@ -1,7 +1,7 @@
 """A KPI value with its comparison to the previous period, and the one formatter for KPI units.
 
 Percent values are stored as fractions (``0.123`` is 12.3 %); ``points`` are score points
-(NPS); ``months`` a duration. Every report, table and card formats numbers through
+(NPS); ``score`` a 0–100 score whose changes are points; ``months`` a duration. Every report, table and card formats numbers through
 :func:`format_value`, so a figure reads the same everywhere.
 """
 
@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Unit = Literal["currency", "percent", "number", "points", "months"]
+Unit = Literal["currency", "percent", "number", "points", "score", "months"]
 Direction = Literal["up_is_good", "down_is_good"]
 
-UNITS: tuple[str, ...] = ("currency", "percent", "number", "points", "months")
+UNITS: tuple[str, ...] = ("currency", "percent", "number", "points", "score", "months")
 DIRECTIONS: tuple[str, ...] = ("up_is_good", "down_is_good")
 MISSING = "—"
 MINUS = "−"  # U+2212, the typographic minus the charts use too
@@ -103,6 +103,8 @@ def format_value(value: float | None, unit: str, currency: str = "USD") -> str:
         return _signed(round(number * 100, 1), lambda v: f"{v:,.1f}%")
     if unit == "points":
         return _signed(round(number), lambda v: f"{v:,.0f} pts", plus=True)
+    if unit == "score":
+        return _signed(round(number), lambda v: f"{v:,.0f}")
     if unit == "months":
         return _signed(round(number, 1), lambda v: f"{v:,.1f} months")
     # number: whole numbers as such; small fractional values (averages) keep one decimal.

@@ -3,8 +3,9 @@
 :func:`load` is the only I/O (one read-only warehouse connection). Tenant isolation:
 every query it runs is filtered by this client's id in SQL
 (:mod:`quire.warehouse.client_queries`), except the portfolio comparison, which reads
-only anonymous per-client sums and shows nothing but percentile ranks and, for a
-portfolio of at least five clients, its quartiles. No revenue is loaded. No text this
+only anonymous per-client sums of the other clients and publishes only what
+:mod:`quire.metrics.peers` allows (no figure from which one of them can be recovered). No
+revenue is loaded. No text this
 module displays names the reporting platform: the brand kit speaks for the report.
 
 The notebook calls :func:`build` once and then displays one section per cell. For a
@@ -27,7 +28,9 @@ from quire.config import get_settings
 from quire.display import Callout, KpiCards, ReportHeader, Section, Table
 from quire.errors import ParameterError
 from quire.glossary import glossary
+from quire.metrics import advice
 from quire.metrics import engagement as eng
+from quire.metrics import peers
 from quire.metrics.health import HEALTHY_MIN, WATCH_MIN, health_scores
 from quire.metrics.kpi import Kpi, format_value
 from quire.periods import Period, resolve_period
@@ -35,13 +38,14 @@ from quire.warehouse import client_queries, coverage, queries
 from quire.warehouse.engine import connection
 
 TOP_CONTENT = 10
+NOTABLE_CHANGE = 0.20  # a change in total views from which the lead checks whether the usual day changed too
 # Windows the health score reads before the period's end (and the previous period's end).
 USAGE_LOOKBACK = timedelta(weeks=16)
 TICKET_LOOKBACK = timedelta(days=120)
 SURVEY_LOOKBACK = timedelta(days=200)
 
 GLOSSARY_KEYS = ["views", "clicks", "conversions", "engagements", "ctr", "content_conversion_rate",
-                 "engagement_rate", "views_growth", "engagement_trend", "health_score", "portfolio_percentile",
+                 "engagement_rate", "views_growth", "engagement_trend", "health_score", "portfolio_comparison",
                  "recommendations", "previous_period"]
 
 PLATFORM_LABELS = {"web": "Website", "linkedin": "LinkedIn", "instagram": "Instagram", "facebook": "Facebook",
@@ -60,8 +64,13 @@ KPI_DEFS = {
     "conversions": ("Conversions", "number"),
     "conversion_rate": ("Conversion rate", "percent"),
     "engagement_rate": ("Engagement rate", "percent"),
-    "health_score": ("Health score", "number"),
+    "health_score": ("Health score", "score"),  # 0–100: its change is in points, on the card as in the text
 }
+
+
+def _join(words: list[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _label(value: str, labels: dict[str, str]) -> str:
@@ -77,6 +86,12 @@ def _signed_pct(value: float | None, decimals: int = 0) -> str:
     return f"{sign}{abs(rounded):.{decimals}f}%"
 
 
+def _metric_text(metric: str, value: float | None, bound: str = "") -> str:
+    """A comparison metric as printed: "4.9%", "+12.5%" for growth, "<0.5%" for a bound."""
+    text = _signed_pct(value, 1) if metric == "views_growth" else format_value(value, "percent")
+    return f"{bound}{text}" if bound and text != "—" else text
+
+
 @dataclass(frozen=True)
 class ClientData:
     """Everything the report reads from the warehouse: the client's own rows and anonymous portfolio sums."""
@@ -86,7 +101,7 @@ class ClientData:
     client: pd.Series          # the client's own record (name, slug, effective brand…)
     content: pd.DataFrame      # the client's content
     engagement: pd.DataFrame   # the client's daily rows, previous period start .. period end
-    portfolio: pd.DataFrame    # anonymous per-client sums (no client column)
+    portfolio: pd.DataFrame    # anonymous per-client sums of the *other* clients (no client column)
     usage: pd.DataFrame
     tickets: pd.DataFrame
     surveys: pd.DataFrame
@@ -122,7 +137,7 @@ def load(client: str, period: str, url: str | None = None) -> ClientData:
             period=p, first_month=first, client=row,
             content=client_queries.client_content(conn, cid, p.end),
             engagement=client_queries.client_engagement(conn, cid, prev.start, p.end),
-            portfolio=client_queries.portfolio_engagement(conn, p.start, p.end, prev.start, prev.end),
+            portfolio=client_queries.portfolio_engagement(conn, p.start, p.end, prev.start, prev.end, exclude_client_id=cid),
             usage=client_queries.client_usage(conn, cid, prev.end - USAGE_LOOKBACK, p.end),
             tickets=client_queries.client_tickets(conn, cid, prev.end - TICKET_LOOKBACK, p.end),
             surveys=client_queries.client_surveys(conn, cid, prev.end - SURVEY_LOOKBACK, p.end),
@@ -152,8 +167,16 @@ class ClientReport:
     def current_rows(self) -> pd.DataFrame:
         return eng.window(self.daily, self.period.start, self.period.end)
 
+    @property
+    def comparable(self) -> bool:
+        """Whether the previous period lies wholly inside the data (the first period of the data has none)."""
+        return self.previous_period.start >= self.data.first_month
+
     @cached_property
     def previous_rows(self) -> pd.DataFrame:
+        # A previous period that starts before the data does would be compared on a fraction of its days.
+        if not self.comparable:
+            return self.daily.iloc[0:0]
         return eng.window(self.daily, self.previous_period.start, self.previous_period.end)
 
     @cached_property
@@ -189,7 +212,8 @@ class ClientReport:
 
     @cached_property
     def health_before(self) -> pd.Series | None:
-        return self._health(self.previous_period.end, self.data.paying_before)
+        # Scored at the end of a previous period that starts before the data, it would rest on a fraction of its inputs.
+        return self._health(self.previous_period.end, self.data.paying_before) if self.comparable else None
 
     @cached_property
     def health_parts(self) -> pd.DataFrame | None:
@@ -216,17 +240,39 @@ class ClientReport:
                             noun=frame["content_type"].map(lambda v: TYPE_NOUNS.get(v, _label(v, TYPE_LABELS).lower() + " content")))
 
     @cached_property
-    def top(self) -> pd.DataFrame:
+    def top(self) -> eng.TopContent:
         return eng.top_content(self.current_rows, TOP_CONTENT)
 
     @cached_property
+    def daily_views(self) -> tuple[pd.Series, pd.Series | None]:
+        """Views per day in the period and, when comparable, in the previous period."""
+        p, prev = self.period, self.previous_period
+        now = eng.time_series(self.current_rows, p.start, p.end, "day")["views"]
+        before = eng.time_series(self.previous_rows, prev.start, prev.end, "day")["views"] if self.before.active else None
+        return now, before
+
+    def _days_by(self, column: str) -> dict[str, tuple[pd.Series, pd.Series]]:
+        """Views per day in the period and the previous period, for each value of ``column`` (e.g. content type)."""
+        p, prev = self.period, self.previous_period
+        current, previous = self.current_rows, self.previous_rows
+        return {str(value): (eng.time_series(current.loc[current[column].astype(str) == str(value)], p.start, p.end)["views"],
+                             eng.time_series(previous.loc[previous[column].astype(str) == str(value)], prev.start, prev.end)["views"])
+                for value in pd.unique(current[column].astype(str))}
+
+    @cached_property
     def standing(self) -> pd.DataFrame:
-        """The client's percentile ranks among the anonymous portfolio (see :func:`metrics.engagement.standing`)."""
+        """The client's standing among the other clients, as it may be published (:func:`metrics.peers.standing`)."""
+        growth = eng.change(float(self.now.views), float(self.before.views)) if self.comparable else None
         own = {"ctr": self.now.ctr, "conversion_rate": self.now.conversion_rate,
-               "engagement_rate": self.now.engagement_rate,
-               "views_growth": eng.change(float(self.now.views), float(self.before.views))}
-        frame = eng.standing(own, eng.portfolio_metrics(self.data.portfolio))
-        return frame.assign(label_metric=frame["metric"].map(METRIC_LABELS))
+               "engagement_rate": self.now.engagement_rate, "views_growth": growth}
+        others = peers.portfolio_metrics(self.data.portfolio)
+        if not self.comparable:  # nobody's growth is comparable then
+            others = others.assign(views_growth=float("nan"))
+        frame = peers.standing(own, others)
+        texts = {f"{q}_text": [_metric_text(m, v, b) for m, v, b in zip(frame["metric"], frame[q], frame[f"{q}_bound"], strict=True)]
+                 for q in ("p25", "p50", "p75")}
+        return frame.assign(label_metric=frame["metric"].map(METRIC_LABELS),
+                            you_text=[_metric_text(m, v) for m, v in zip(frame["metric"], frame["value"], strict=True)], **texts)
 
     def _no_activity(self) -> Callout:
         """What replaces the sections that need activity: one callout, in the first of them."""
@@ -243,8 +289,9 @@ class ClientReport:
 
     # -- sections -------------------------------------------------------------------------
     def header(self) -> ReportHeader:
+        compared = f" compared with {self.previous_period.label}" if self.comparable else ""
         return ReportHeader("Performance report", self.period.label, client=self.name,
-                            subtitle=f"Content, engagement and results compared with {self.previous_period.label}",
+                            subtitle=f"Content, engagement and results{compared}",
                             extra={"period_key": self.period.key})
 
     def headline(self) -> KpiCards:
@@ -258,10 +305,18 @@ class ClientReport:
         if not self.active:
             return Section(title, [self._no_activity()])
         p, prev = self.period, self.previous_period
+        current, previous = self.series
+        chart = charts.engagement_over_time(current, previous, current_label=p.label, previous_label=prev.label,
+                                            freq=self.freq, period_kind=p.kind)
+        return Section(title, [chart, self._blocks_table()], lead=self.engagement_lead())
+
+    @cached_property
+    def series(self) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """The period's (and the previous period's) per-day series at the chart's granularity."""
+        p, prev = self.period, self.previous_period
         current = eng.time_series(self.current_rows, p.start, p.end, self.freq)
         previous = eng.time_series(self.previous_rows, prev.start, prev.end, self.freq) if self.before.active else None
-        chart = charts.engagement_over_time(current, previous, current_label=p.label, previous_label=prev.label, freq=self.freq)
-        return Section(title, [chart, self._blocks_table()], lead=self._engagement_lead(current))
+        return current, previous
 
     def _blocks_table(self) -> Table:
         """The period week by week (a month) or month by month (a quarter or year): the chart's figures."""
@@ -278,26 +333,49 @@ class ClientReport:
                      units={"Views": "number", "Clicks": "number", "Conversions": "number", "Engagements": "number",
                             "CTR": "percent", "Conv. rate": "percent", "Engagement rate": "percent"})
 
-    def _engagement_lead(self, current: pd.DataFrame) -> str:
+    def engagement_lead(self) -> str:
+        """The engagement section's lead: views against the previous period, then the trend within the period."""
         views = f"{self.now.views:,} views"
         moved = eng.change(float(self.now.views), float(self.before.views))
-        if moved is None:
+        if not self.comparable:
+            first = (f"{self.name} had {views} in {self.period.label} (the data starts in {self.data.first_month:%B %Y}, "
+                     f"so there is no complete {self.previous_period.label} to compare with).")
+        elif moved is None:
             first = f"{self.name} had {views} in {self.period.label} (no views in {self.previous_period.label} to compare with)."
+        elif round(abs(moved) * 100) == 0:
+            first = f"{self.name} had {views} in {self.period.label}, about as many as in {self.previous_period.label} ({self.before.views:,})."
         else:
-            verb = "up" if moved >= 0 else "down"
+            verb = "up" if moved > 0 else "down"
             first = (f"{self.name} had {views} in {self.period.label}, {verb} {abs(moved):.0%} on "
-                     f"{self.previous_period.label} ({self.before.views:,}).")
+                     f"{self.previous_period.label} ({self.before.views:,}).") + self._typical_day_note(moved)
+        return first + self._trend_sentence(self.series[0])
+
+    def _typical_day_note(self, moved: float) -> str:
+        """A sentence when a large change in total views is carried by a few days, not by the usual day."""
+        now, before = self.daily_views
+        days = eng.compare_days(now, before) if before is not None else None
+        if days is None or abs(moved) < NOTABLE_CHANGE or days.differs:
+            return ""
+        typical = eng.change(days.median_now, days.median_before)
+        if typical is None or abs(typical) >= abs(moved) / 2:
+            return ""
+        return (f" The median day changed much less ({days.median_now:,.0f} views against {days.median_before:,.0f}): "
+                f"a few exceptional days make most of the difference.")
+
+    def _trend_sentence(self, current: pd.DataFrame) -> str:
         # Leading days without views (a client that started mid-period) are not part of the trend.
         seen = current["views"].to_numpy().nonzero()[0]
         t = eng.trend(current["views"].iloc[seen[0]:] if len(seen) else current["views"])
-        if t.direction in ("unknown", "flat"):
-            second = " Within the period, daily views held steady." if t.direction == "flat" else ""
-        else:
-            per_week = abs(t.slope) * (7 if self.freq == "day" else 1)
-            more = "more" if t.slope > 0 else "fewer"
-            second = (f" Within the period, daily views were {t.direction}: about {per_week:,.0f} {more} "
-                      f"views a day each week, on a straight-line fit.")
-        return first + second
+        span = f"Within the {self.period.kind}"
+        if t.direction == "flat":
+            return f" {span}, daily views held steady."
+        if t.direction == "unclear":
+            return f" {span}, daily views went up and down without a clear trend."
+        if t.direction in ("rising", "falling"):
+            verb = "rose" if t.direction == "rising" else "fell"
+            return (f" {span}, daily views {verb}: a typical day went from about {max(t.start, 0):,.0f} to about "
+                    f"{max(t.end, 0):,.0f} views, on a trend line that single spikes do not sway.")
+        return ""
 
     def channels(self) -> Section | None:
         title = "Platforms and content types"
@@ -335,25 +413,37 @@ class ClientReport:
         if not self.active:
             return None  # said once, in the engagement section
         top = self.top
+        frame = top.frame
         table = pd.DataFrame({
-            "Title": top["title"],
-            "Platform": top["platform"].map(lambda v: _label(v, PLATFORM_LABELS)),
-            "Type": top["content_type"].map(lambda v: _label(v, TYPE_LABELS)),
-            "Published": pd.to_datetime(top["published_on"]).map(lambda d: f"{d.day} {d:%b %Y}"),
-            "Views": top["views"], "CTR": top["ctr"], "Conversions": top["conversions"], "Conv. rate": top["conversion_rate"],
+            "Title": frame["title"],
+            "Platform": frame["platform"].map(lambda v: ", ".join(_label(x, PLATFORM_LABELS) for x in v.split(", "))),
+            "Type": frame["content_type"].map(lambda v: ", ".join(_label(x, TYPE_LABELS) for x in v.split(", "))),
+            "Published": pd.to_datetime(frame["published_on"]).map(lambda d: "—" if pd.isna(d) else f"{d.day} {d:%b %Y}"),
+            "Views": frame["views"], "Clicks": frame["clicks"], "CTR": frame["ctr"], "Conversions": frame["conversions"],
+            "Conv. rate": frame["conversion_rate"],
         })
-        ranked_all = self.now.items <= len(top)
-        if not ranked_all:
-            share = top["conversions"].sum() / self.now.conversions if self.now.conversions else None
-            lead = f"The {len(top)} pieces of content with the most conversions in {self.period.label}"
-            lead += f", together {share:.0%} of all conversions." if share is not None else " (ranked by clicks and views: there were no conversions)."
-        else:
-            lead = (f"All {len(top)} pieces of content seen in {self.period.label}, ranked by conversions." if len(top) > 1
-                    else f"The one piece of content seen in {self.period.label}.")
-        caption = "Content ranked by conversions" if ranked_all else f"Top {len(top)} by conversions"
-        return Section(title, [Table(table, caption=caption,
-                                     units={"Views": "number", "Conversions": "number", "CTR": "percent", "Conv. rate": "percent"})],
-                       lead=lead)
+        caption, lead = self._top_words(top)
+        return Section(title, [Table(table, caption=caption, units={"Views": "number", "Clicks": "number", "Conversions": "number",
+                                                                     "CTR": "percent", "Conv. rate": "percent"})], lead=lead)
+
+    def _top_words(self, top: eng.TopContent) -> tuple[str, str]:
+        """Caption and lead of the top-content table, saying truthfully how it was ranked."""
+        k, period = len(top.frame), self.period.label
+        pieces = "piece" if k == 1 else f"{k} pieces"
+        if top.by == "conversions":
+            share = top.frame["conversions"].sum() / self.now.conversions
+            if top.with_conversions > k:
+                return (f"Top {k} by conversions",
+                        f"The {k} pieces of content with the most conversions in {period}, together {share:.0%} of all conversions.")
+            rest = top.seen - k
+            others = f"; the other {rest} seen had none" if rest else ""
+            return (f"Content with conversions, most first",
+                    f"Every piece of content that brought conversions in {period}: {k} of the {top.seen} seen{others}.")
+        why = ("No content had conversions" if top.with_conversions == 0 else
+               f"Only {top.with_conversions} piece{'s' if top.with_conversions > 1 else ''} of content had conversions")
+        return (f"Top {k} by clicks" if top.seen > k else "Content by clicks",
+                f"{why} in {period}, too few to rank by, so the table ranks the {pieces} of content seen "
+                f"{'with the most clicks' if top.seen > k else 'by clicks'}.")
 
     def health(self) -> Section:
         title = "Account health"
@@ -382,48 +472,67 @@ class ClientReport:
         title = "How you compare"
         if not self.active:
             return None  # said once, in the engagement section
-        frame = self.standing
-        n = int(frame["n"].max()) if not frame.empty else 0
-        if frame["percentile"].isna().all():
-            return Section(title, [Callout(f"Fewer than {eng.MIN_PORTFOLIO_RANK} comparable clients were active in "
-                                           f"{self.period.label}: too few for a fair, anonymous comparison.", "info")])
-        bands = frame["p50"].notna().any()
-        table = pd.DataFrame({
-            "Metric": frame["label_metric"],
-            "You": [_signed_pct(v, 1) if m == "views_growth" else format_value(v, "percent")
-                    for m, v in zip(frame["metric"], frame["value"], strict=True)],
-            "Percentile rank": frame["percentile"].round(),
-            "Standing": frame["label"],
-        })
-        if bands:
-            table["Portfolio median"] = [_signed_pct(v, 1) if m == "views_growth" else format_value(v, "percent")
-                                         for m, v in zip(frame["metric"], frame["p50"], strict=True)]
-            table["Middle half"] = [f"{_signed_pct(lo, 1)} to {_signed_pct(hi, 1)}" if m == "views_growth" else
-                                    f"{format_value(lo, 'percent')} to {format_value(hi, 'percent')}"
-                                    for m, lo, hi in zip(frame["metric"], frame["p25"], frame["p75"], strict=True)]
-        children = [charts.standing_dots(frame), Table(table, caption="Your standing among comparable clients",
-                                                       units={"Percentile rank": "number"})]
-        if not bands:
-            children.append(Callout(f"With fewer than {eng.MIN_PORTFOLIO_BANDS} comparable clients, only your rank is "
-                                    f"shown.", "info"))
-        lead = (f"Your results ranked anonymously against the {n} clients with content views in {self.period.label}. "
-                f"A percentile rank of 80 means you did as well as or better than 80% of them. No other client's "
-                f"figures are shown.")
-        return Section(title, children, lead=lead)
+        frame, others = self.standing, len(self.data.portfolio)
+        if others < peers.MIN_PEERS_BAND or (frame["shown"] == "none").all():
+            why = (f"Fewer than {peers.MIN_PEERS_BAND} other clients had content views in {self.period.label}"
+                   if others < peers.MIN_PEERS_BAND else "Your figures sit at the very edge of the scale")
+            return Section(title, [Callout(f"{why}: too few for a comparison that keeps every client's figures private, "
+                                           f"so none is shown.", "info")])
+        figures = (frame["shown"] == "figures").any()
+        table = pd.DataFrame({"Metric": frame["label_metric"], "You": frame["you_text"],
+                              "Standing": [b if isinstance(b, str) else "—" for b in frame["band"]]})
+        if figures:
+            shown = frame["shown"] == "figures"
+            table["Portfolio median"] = frame["p50_text"].where(shown, "—")
+            table["Middle half"] = (frame["p25_text"] + " to " + frame["p75_text"]).where(shown, "—")
+        children = [charts.standing_ranges(frame), Table(table, caption="Your standing among comparable clients")]
+        children = [c for c in children if c is not None]
+        partial = frame.loc[frame["shown"] != "figures", "label_metric"].tolist()
+        if figures and partial:
+            children.append(Callout(f"{_join(partial)}: fewer than {peers.MIN_PEERS_FIGURES} other clients to compare "
+                                    f"with, so only your band is shown, or nothing.", "info"))
+        return Section(title, children, lead=self._portfolio_lead(others, figures))
+
+    def _portfolio_lead(self, others: int, figures: bool) -> str:
+        first = f"Your results against the {others} other clients with content views in {self.period.label}, anonymously. "
+        if figures:
+            how = ("Top quarter means above the portfolio's upper quartile, bottom quarter below its lower quartile. The "
+                   "median and quartiles are estimated from all these clients' values together, yours included, so that "
+                   "none of them is any one client's figure, and they are shown only when at least "
+                   f"{peers.MIN_PEERS_FIGURES} other clients can be compared. ")
+        else:
+            how = ("Top quarter means at least three quarters of them did no better than you; bottom quarter, at least "
+                   "three quarters did no worse. With fewer than "
+                   f"{peers.MIN_PEERS_FIGURES} other clients, no portfolio figures are given. ")
+        return first + how + "No other client's figures are shown."
+
+    @cached_property
+    def recommended(self) -> list[advice.Recommendation]:
+        """The recommendations the figures of this report support (:mod:`quire.metrics.advice`)."""
+        return advice.recommendations(self.evidence) if self.active else []
+
+    @cached_property
+    def evidence(self) -> advice.Evidence:
+        """What the recommendations look at: this report's own figures and the client's anonymous standing."""
+        days, previous_days = self.daily_views
+        return advice.Evidence(current=self.now, previous=self.before if self.before.active else None,
+                               by_platform=self.by_platform, by_type=self.by_type, standing=self.standing,
+                               top=self.top, health=self.health_parts, previous_label=self.previous_period.label,
+                               days=days, previous_days=previous_days, type_days=self._days_by("content_type"))
 
     def recommendations(self) -> Section | None:
         title = "Recommendations"
         if not self.active:
             return None  # said once, in the engagement section
-        evidence = eng.Evidence(current=self.now, previous=self.before if self.before.active else None,
-                                by_platform=self.by_platform, by_type=self.by_type, standing=self.standing,
-                                top=self.top, health=self.health_parts, previous_label=self.previous_period.label)
-        found = eng.recommendations(evidence)
-        if not found:
-            return Section(title, [Callout("No single change stands out this period: results are in line with "
-                                           f"{self.previous_period.label} and with comparable clients. Keep the current plan.", "good")])
-        items = [Callout(r.message, r.severity, title=f"{i}. {r.title}.") for i, r in enumerate(found, 1)]
-        return Section(title, items, lead="What the figures in this report suggest doing next, most important first.")
+        # What every rule looked at, fired or not: "nothing to change" then shows its evidence too.
+        checked = Table(pd.DataFrame(advice.checks(self.evidence), columns=["Check", "This period", "Calls for action when"]),
+                        caption="What was checked")
+        if not self.recommended:
+            return Section(title, [Callout("Nothing in this period's figures calls for a change of plan: no difference is both "
+                                           "large and clear enough to act on.", "good"), checked])
+        items = [Callout(r.message, r.severity, title=f"{i}. {r.title}.") for i, r in enumerate(self.recommended, 1)]
+        return Section(title, [*items, checked], lead="What the figures in this report suggest doing next, most important "
+                                                      "first, and what was checked.")
 
     def glossary(self):
         return glossary(GLOSSARY_KEYS)

@@ -8,8 +8,9 @@ Tenant isolation is enforced here, in SQL, not by filtering DataFrames afterward
 * every query that returns rows of a client's data takes that client's ``client_id``
   and binds it in its ``WHERE`` clause, so another client's rows never reach the kernel;
 * :func:`portfolio_engagement` is the one query that reads across clients, and it returns
-  only anonymous per-client sums — no id, name or slug column, no content — ordered by
-  value, so neither the columns nor the row order say which client a row belongs to;
+  only anonymous per-client sums of the *other* clients — no id, name or slug column, no
+  content — ordered by value, so neither the columns nor the row order say which client a
+  row belongs to (what the report may publish from them: :mod:`quire.metrics.peers`);
 * :func:`client_is_paying` answers yes/no: the client-facing report never loads revenue.
 """
 
@@ -102,14 +103,16 @@ def client_is_paying(conn: Connection, client_id: int, month: date) -> bool:
     return bool(conn.execute(stmt).scalar())
 
 
-def portfolio_engagement(conn: Connection, start: date, end: date, previous_start: date, previous_end: date) -> pd.DataFrame:
-    """Anonymous engagement sums of every client active in ``start``..``end``, one row per client.
+def portfolio_engagement(conn: Connection, start: date, end: date, previous_start: date, previous_end: date,
+                         exclude_client_id: int) -> pd.DataFrame:
+    """Anonymous engagement sums of every *other* client active in ``start``..``end``, one row per client.
 
     Columns: views, clicks, conversions, engagements (within the period) and
-    previous_views (within ``previous_start``..``previous_end``). There is deliberately no
-    client column, and rows are ordered by their values, so the result cannot be tied
-    back to a client; it feeds percentile ranks only. A client is active when it has
-    views in the period.
+    previous_views (within ``previous_start``..``previous_end``). The client the report is
+    for (``exclude_client_id``) is left out, so that counts of comparable clients never
+    include it. There is deliberately no client column, and rows are ordered by their
+    values, so the result cannot be tied back to a client; :mod:`quire.metrics.peers` decides
+    what may be published from it. A client is active when it has views in the period.
     """
     t = schema.engagement_daily
     in_period = t.c.day.between(start, end)
@@ -121,7 +124,7 @@ def portfolio_engagement(conn: Connection, start: date, end: date, previous_star
                                                for name in ("views", "clicks", "conversions", "engagements"))
     previous = sa.func.sum(sa.case((t.c.day.between(previous_start, previous_end), t.c.views), else_=0))
     inner = (sa.select(views, clicks, conversions, engagements, previous.label("previous_views"))
-             .where(sa.or_(in_period, t.c.day.between(previous_start, previous_end)))
+             .where(sa.or_(in_period, t.c.day.between(previous_start, previous_end)), t.c.client_id != exclude_client_id)
              .group_by(t.c.client_id)
              .subquery("per_client"))
     stmt = (sa.select(inner.c.views, inner.c.clicks, inner.c.conversions, inner.c.engagements, inner.c.previous_views)

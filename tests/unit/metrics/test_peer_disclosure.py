@@ -1,0 +1,172 @@
+"""The peer comparison publishes nothing from which one other client's figure can be recovered, at any portfolio size.
+
+Synthetic portfolios of 2 to 15 active clients go through the same metric functions as the
+report (daily engagement rows → per-client sums → rates → :func:`quire.metrics.peers.standing`);
+for every client the attacker of ``support.disclosure`` then tries to recover every other
+client's value from what that client's report would publish about each metric.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from quire.metrics import engagement as eng
+from quire.metrics import peers
+from support.disclosure import Clues, attack, band_counts, hd_weights, linear_weights, printed, rank_counts, true_count
+
+START, END = date(2026, 10, 1), date(2026, 10, 31)
+PREV_START, PREV_END = date(2026, 9, 1), date(2026, 9, 30)
+
+
+def client_rows(rng: np.random.Generator, client: int) -> pd.DataFrame:
+    """Daily rows of one synthetic client over two months: its own size, click, conversion and engagement rates."""
+    days = pd.date_range(PREV_START, END, freq="D")
+    items = int(rng.integers(1, 6))
+    size = rng.lognormal(3.5, 1.3)  # from a handful of views a day to thousands
+    ctr, cvr, er = rng.beta(2, 40), rng.beta(2, 30), rng.beta(2, 60)
+    frames = []
+    for item in range(items):
+        views = rng.poisson(size / items * rng.lognormal(0, 0.4, len(days)))
+        if rng.random() < 0.15:  # some clients start this month: no views last month, no growth figure
+            views[: 30] = 0
+        clicks = rng.binomial(views, ctr)
+        frames.append(pd.DataFrame({"client": client, "content_id": client * 10 + item, "day": days, "views": views,
+                                    "clicks": clicks, "conversions": rng.binomial(clicks, cvr),
+                                    "engagements": rng.binomial(views, er)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def per_client_sums(daily: pd.DataFrame) -> pd.DataFrame:
+    """What the portfolio query returns: per-client sums in the period and previous views, active clients only."""
+    now = eng.window(daily, START, END).groupby("client")[list(eng.MEASURES)].sum()
+    now["previous_views"] = eng.window(daily, PREV_START, PREV_END).groupby("client")["views"].sum().reindex(now.index, fill_value=0)
+    return now.loc[now["views"] > 0]
+
+
+def own_values(daily: pd.DataFrame, client: int) -> dict[str, float | None]:
+    """The client's own metrics, computed the way the report computes them."""
+    rows = daily.loc[daily["client"] == client]
+    now, before = eng.totals(eng.window(rows, START, END)), eng.totals(eng.window(rows, PREV_START, PREV_END))
+    return {"ctr": now.ctr, "conversion_rate": now.conversion_rate, "engagement_rate": now.engagement_rate,
+            "views_growth": eng.change(float(now.views), float(before.views))}
+
+
+def clues_for(row: pd.Series) -> Clues | None:
+    """What one row of :func:`peers.standing` tells the reader."""
+    if row["shown"] == "none":
+        return None
+    domain = peers.METRIC_DOMAINS[row["metric"]]
+    if row["shown"] == "figures":
+        figures = [(q, *printed(row[f"p{p}"], peers.STEP, row[f"p{p}_bound"], domain)) for q, p in ((0.25, 25), (0.5, 50), (0.75, 75))]
+        return Clues(int(row["peers"]), row["value"], domain, peers.STEP, figures=figures)
+    return Clues(int(row["peers"]), row["value"], domain, peers.STEP, at_or_below=band_counts(row["band"], int(row["peers"])))
+
+
+def portfolio(seed: int, size: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    daily = pd.concat([client_rows(rng, c) for c in range(size)], ignore_index=True)
+    return daily, peers.portfolio_metrics(per_client_sums(daily))
+
+
+@pytest.mark.parametrize("size", range(2, 16))
+def test_no_other_clients_value_can_be_recovered(size):
+    shown, checked = {"figures": 0, "band": 0}, 0
+    for seed in range(2):
+        daily, metrics = portfolio(1000 * size + seed, size)
+        for client in metrics.index:
+            others = metrics.drop(index=client)
+            standing = peers.standing(own_values(daily, client), others)
+            for _, row in standing.iterrows():
+                clues = clues_for(row)
+                if clues is None:
+                    continue
+                shown[row["shown"]] += 1
+                values = others[row["metric"]].dropna().to_numpy()
+                if row["shown"] == "figures":
+                    # The attacker's model is the report's method: the printed figures are HD quartiles of all values.
+                    everyone = np.sort(np.append(values, row["value"]))
+                    for q, low, high in clues.figures:
+                        assert low - 1e-12 <= hd_weights(len(everyone), q) @ everyone <= high + 1e-12
+                    for p in (25, 50, 75):  # no figure is a client's value
+                        assert row[f"p{p}_bound"] or not np.isclose(values, row[f"p{p}"], rtol=0, atol=1e-12).any()
+                findings = attack(clues, true_count(row["value"], values))
+                assert not findings, (f"{size} clients, client {client}, {row['metric']}: other clients' values pinned to "
+                                      f"{[(f.positions, f.low, f.high) for f in findings]} (true {np.sort(values)})")
+                checked += 1
+    if size - 1 >= peers.MIN_PEERS_FIGURES:
+        assert shown["figures"] > 0
+    elif size - 1 >= peers.MIN_PEERS_BAND:
+        assert shown["band"] > 0 and shown["figures"] == 0
+    else:
+        assert checked == 0  # fewer than 5 others: nothing is published
+
+
+def test_a_quartile_near_the_edge_is_published_as_a_bound():
+    """Half the portfolio without conversions: a lower quartile printed 0.0 % would pin the lowest clients at 0."""
+    values = np.array([0.0] * 6 + [0.012, 0.02, 0.031, 0.04, 0.05, 0.06])
+    row = peers.compare("conversion_rate", 0.025, values)
+    assert row["shown"] == "figures" and (row["p25"], row["p25_bound"]) == (0.005, "<") and row["p75_bound"] == ""
+    plain = Clues(len(values), 0.025, (0.0, 1.0), peers.STEP, figures=[(0.25, 0.0, 0.0005)])  # had it printed 0.0 %
+    assert attack(plain, true_count(0.025, values))
+    bounded = Clues(len(values), 0.025, (0.0, 1.0), peers.STEP, figures=[(0.25, 0.0, 0.005)])
+    assert not attack(bounded, true_count(0.025, values))
+    assert peers.band_from_figures(0.003, [(0.005, "<"), (0.02, ""), (0.04, "")]) is None  # below a bound: unknown
+
+
+def plain_quartile_clues(values: np.ndarray, reader: int) -> tuple[Clues, int]:
+    """What the earlier design published to client ``reader``: interpolated quartiles of everyone and an exact rank."""
+    own, others = values[reader], np.delete(values, reader)
+    figures = [(q, *printed(round(float(np.quantile(values, q)), 3), 0.001)) for q in (0.25, 0.5, 0.75)]
+    rank = float(np.count_nonzero(values <= own) / len(values) * 100)
+    clues = Clues(len(others), own, (0.0, 1.0), 0.001, figures=figures, weights=linear_weights,
+                  at_or_below=rank_counts(rank, len(others)))
+    return clues, true_count(own, others)
+
+
+def test_the_attacker_recovers_values_from_plain_quartiles_and_exact_ranks():
+    """The attacker is not toothless: against interpolated quartiles and exact ranks it wins."""
+    values = np.array([0.021, 0.0347, 0.0412, 0.0535, 0.0618])
+    for reader in range(5):  # five clients: every quartile is a client's value
+        assert attack(*plain_quartile_clues(values, reader))
+    six = np.array([0.021, 0.0347, 0.0412, 0.0535, 0.0618, 0.07])
+    found = attack(*plain_quartile_clues(six, 2))  # six clients: my value and the median give the other middle one
+    assert any(f.low <= 0.0535 <= f.high for f in found)
+
+
+def test_no_band_at_the_edge_of_the_scale():
+    """A conversion rate of 0.04 % in the top quarter would squeeze the others into 0.00–0.04 %: no band then."""
+    others = [0.0, 0.0, 0.0003, 0.0, 0.0, 0.02]
+    assert peers.compare("conversion_rate", 0.0004, others)["shown"] == "none"
+    assert peers.compare("conversion_rate", 0.0015, others)["band"] == peers.TOP
+    assert peers.compare("views_growth", -0.9995, [0.1] * 6)["shown"] == "none"
+
+
+def test_minimums_count_other_clients():
+    row = peers.compare("ctr", 0.05, [0.01 * i for i in range(1, 10)])  # 9 others
+    assert row["shown"] == "band" and math.isnan(row["p50"]) and row["peers"] == 9
+    row = peers.compare("ctr", 0.05, [0.01 * i for i in range(1, 11)])  # 10 others
+    assert row["shown"] == "figures" and row["p25"] < row["p50"] < row["p75"]
+    assert peers.compare("ctr", 0.05, [0.01, 0.02, 0.03, 0.04])["shown"] == "none"  # 4 others
+    assert peers.compare("ctr", None, [0.01 * i for i in range(1, 11)])["shown"] == "none"
+
+
+def test_figures_are_the_same_in_every_clients_report():
+    """Two clients who compare their reports see one median and middle half: nothing to learn from a difference."""
+    values = np.random.default_rng(5).beta(3, 60, 14)
+    rows = [peers.compare("ctr", v, np.delete(values, i)) for i, v in enumerate(values)]
+    assert len({(r["p25"], r["p50"], r["p75"]) for r in rows}) == 1
+
+
+def test_bands_from_figures_follow_from_the_printed_numbers():
+    figures = [(0.031, ""), (0.042, ""), (0.055, "")]
+    assert peers.band_from_figures(0.0554, figures) == peers.MIDDLE  # prints 5.5%: not above 5.5%
+    assert peers.band_from_figures(0.0556, figures) == peers.TOP
+    assert peers.band_from_figures(0.0304, figures) == peers.BOTTOM
+    assert peers.band_from_peers(0.05, [0.01, 0.02, 0.03, 0.04, 0.06]) == peers.TOP  # 4 of 5 at or below
+    assert peers.band_from_peers(0.015, [0.01, 0.02, 0.03, 0.04, 0.06]) == peers.BOTTOM
+    assert peers.band_from_peers(0.035, [0.01, 0.02, 0.03, 0.04, 0.06]) == peers.MIDDLE

@@ -1,0 +1,88 @@
+"""Real client reports on portfolios cut down to 2–15 clients: no other client's figure can be recovered from them.
+
+The demo warehouse (about 30 active clients) is copied and all but N clients' engagement is
+deleted. For a few clients of each portfolio the report module builds the report; the
+attacker of ``support.disclosure`` reads the printed HTML as the client would (the
+comparison table, the chart's alt text, the lead, the appendix that names the method) and
+tries to recover each other client's value, which the test computes independently in SQL.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+
+import numpy as np
+import pytest
+
+from quire.display import KPIS_MIME
+from quire.metrics import peers
+from quire.reports import client as client_report
+from support.disclosure import PERCENT, attack, clues_from_row, cut_down_portfolio, hd_weights, read_comparison, true_count
+
+SIZES = (2, 5, 6, 9, 11, 15)
+PERIOD = "2026-10"
+METRICS = {label: metric for metric, label in client_report.METRIC_LABELS.items()}
+
+
+
+
+
+@pytest.fixture(scope="module")
+def demo_warehouse(tmp_path_factory) -> str:
+    from quire.warehouse.load import build_warehouse
+
+    url = f"duckdb:///{tmp_path_factory.mktemp('demo') / 'demo.duckdb'}"
+    build_warehouse(url, scale="demo", seed=7, end=date(2026, 10, 31))
+    return url
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_no_other_clients_value_can_be_recovered_from_a_real_report(demo_warehouse, tmp_path, size):
+    truth = cut_down_portfolio(demo_warehouse, tmp_path / "cut.duckdb", size)
+    assert len(truth) == size
+    slugs = list(truth)
+    readers = sorted({slugs[0], slugs[size // 2], slugs[-1]})
+    url = f"duckdb:///{tmp_path / 'cut.duckdb'}"
+    checked = 0
+    for i, slug in enumerate(readers):
+        report = client_report.build(client=slug, period=PERIOD, url=url)
+        names = ["header", "headline", "engagement", "channels", "top_content", "health", "portfolio", "recommendations"]
+        parts = [getattr(report, n)() for n in (names if i == 0 else ["headline", "portfolio", "recommendations"])]
+        html = "\n".join(p.html() for p in [*parts, report.glossary()] if p is not None)
+        own, others = truth[slug], {s: v for s, v in truth.items() if s != slug}
+
+        # run.json's headline holds the client's own KPIs only.
+        kpis = {k["name"]: k["value"] for k in report.headline()._repr_mimebundle_()[KPIS_MIME]}
+        assert set(kpis) == set(client_report.KPI_DEFS)
+        assert (kpis["views"], kpis["clicks"], kpis["conversions"]) == (own["views"], own["clicks"], own["conversions"])
+
+        comparison = read_comparison(html)
+        assert comparison is not None
+        if size - 1 < peers.MIN_PEERS_BAND:
+            assert not comparison.rows and not re.search(PERCENT, comparison.text)  # nothing but a sentence
+            continue
+        assert comparison.others == size - 1
+        assert "No other client's figures are shown" in comparison.text
+        for label, row in comparison.rows.items():
+            metric = METRICS[label]
+            values = np.array([v[metric] for v in others.values() if not math.isnan(v[metric])])
+            clues = clues_from_row(row, metric, own[metric], len(values), comparison.method)
+            if clues is None:
+                continue
+            if clues.figures and comparison.method is hd_weights:  # the attacker's model is the report's method
+                everyone = np.sort(np.append(values, own[metric]))
+                for q, low, high in clues.figures:
+                    assert low - 1e-12 <= hd_weights(len(everyone), q) @ everyone <= high + 1e-12
+            found = attack(clues, true_count(own[metric], values))
+            assert not found, (f"{size} clients, {slug}'s report, {label}: other clients' values recovered within "
+                               f"{[(f.low, f.high) for f in found]} (true: {np.sort(values)})")
+            checked += 1
+        printed_cells = {cell for row in comparison.rows.values() for cell in row.values()}
+        for text in re.findall(r"[<>]?[+−-]?\d+(?:\.\d+)?%", comparison.alt):  # the chart shows nothing the table does not
+            assert any(text in cell for cell in printed_cells), f"{slug}: {text} is in the chart but not in the table"
+        for cited in re.findall(r"middle half: ([^)]*)\)", html):  # recommendations cite the table's figures only
+            assert any(cited == row.get("Middle half") for row in comparison.rows.values())
+    if size - 1 >= peers.MIN_PEERS_BAND:
+        assert checked > 0
