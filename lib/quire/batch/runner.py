@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from quire.archive import RunFolder
+from quire.archive import staged_folders
 
 if TYPE_CHECKING:
     from quire.config import Settings
@@ -160,12 +160,11 @@ def kill_tree(pid: int, *, grace: float = 10.0) -> int:
 
 def park_staging(settings: Settings, report: str, run_id: str, reason: str) -> str | None:
     """Move what a killed run left in staging to ``_failed`` (as the pipeline does); the partial notebook's path."""
-    folder = RunFolder(settings.outputs_dir, report, run_id, f"{datetime.now(timezone.utc):%Y-%m-%d}")
-    if not folder.staging.is_dir():
-        return None
-    parked = folder.park_failed(reason)
-    notebook = parked / "report.ipynb"
-    return str(notebook) if notebook.is_file() else None
+    notebook = None
+    for folder in staged_folders(settings.outputs_dir, report, run_id, f"{datetime.now(timezone.utc):%Y-%m-%d}"):
+        parked = folder.park_failed(reason) / "report.ipynb"
+        notebook = str(parked) if parked.is_file() else notebook
+    return notebook
 
 
 def die_with_parent() -> None:
