@@ -66,7 +66,7 @@ def run(
     """Run a report now and publish it under outputs/."""
     from quire.catalog import load_catalog
     from quire.parameters import parse_assignments
-    from quire.pipeline import ClientNotSubscribedError, fan_out_clients, prepare
+    from quire.pipeline import ClientNotSubscribedError, Preparer, fan_out_clients
 
     settings = get_settings()
     engine = engine or settings.engine
@@ -98,13 +98,14 @@ def run(
     # Every run is validated before the first one starts: a bad parameter stops all of them (exit 2, no output).
     # Only a client of a fan-out that was not subscribed in the period is left out, with a note.
     plans = []
-    for rid, params, fanned in jobs:
-        try:
-            plans.append(prepare(rid, params, settings))
-        except ClientNotSubscribedError as exc:
-            if not fanned:
-                raise
-            err.print(Text(f"– {rid} · {params['client']}: left out, {exc}"), highlight=False)
+    with Preparer(settings) as preparer:
+        for rid, params, fanned in jobs:
+            try:
+                plans.append(preparer.prepare(rid, params))
+            except ClientNotSubscribedError as exc:
+                if not fanned:
+                    raise
+                err.print(Text(f"– {rid} · {params['client']}: left out, {exc}"), highlight=False)
     if not plans:
         return
     if _run_plans(plans, workers=workers, engine=engine):
