@@ -276,7 +276,8 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
     where the partial notebook was kept; nothing is published.
     """
     from quire.brand import load_brand
-    from quire.render import render_html, render_pdf
+    from quire.pdf import render_pdf
+    from quire.render import render_html
 
     settings = settings or get_settings()
     t0 = time.perf_counter() - plan.prepared_in
@@ -317,7 +318,7 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
         timings["render_html"] = time.perf_counter() - t
         if "pdf" in spec.formats:
             t = time.perf_counter()
-            (staging / "report.pdf").write_bytes(render_pdf(html))
+            (staging / "report.pdf").write_bytes(render_pdf(html, settings))
             timings["render_pdf"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
         write_json(staging / "run.json", {
