@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from quire.errors import ConfigError
 
@@ -122,6 +122,78 @@ class BrandColors(BaseModel):
         return _normalise_hex(value.strip())
 
 
+AUDIENCES = ("internal", "client")
+CLIENT_PLACEHOLDER = "{client}"
+# Words that restrict a report to the company: a report a client receives must never carry them.
+_INTERNAL_ONLY = re.compile(r"\binternal\s+(use|only|distribution|circulation|purposes)\b|\bnot for (the )?clients?\b",
+                            re.IGNORECASE)
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+class AudienceLines(BaseModel):
+    """A line that differs between internal reports and reports a client receives.
+
+    In ``brand.yaml`` either one string (the same line for both audiences) or a mapping
+    ``{internal: …, client: …}``. The client line may name the client as ``{client}``; it
+    must not restrict the report to internal use, because the client reads it.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    internal: str = Field(default="", description="Line on reports that stay inside the company (executive, cohort…).")
+    client: str = Field(default="", description="Line on a report made for one client (it has a tenant).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_line_for_both(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if isinstance(value, str):
+            return {"internal": value, "client": value}
+        if not isinstance(value, dict):
+            raise ValueError("write one line, or a mapping {internal: ..., client: ...}")
+        return value
+
+    @field_validator("internal", "client")
+    @classmethod
+    def _placeholders(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip()
+        unknown = [p for p in _PLACEHOLDER.findall(value) if not (p == CLIENT_PLACEHOLDER and info.field_name == "client")]
+        if unknown:
+            where = "only the client line may use {client}" if CLIENT_PLACEHOLDER in unknown else "the only placeholder is {client}"
+            raise ValueError(f"{unknown[0]!r} is not a placeholder here; {where}")
+        if info.field_name == "client" and _INTERNAL_ONLY.search(value):
+            raise ValueError(f"{value!r} restricts the report to internal use, but a client receives it; "
+                             "give the client its own line, e.g. {internal: ..., client: \"Prepared for {client}. Confidential.\"}")
+        return value
+
+    def for_audience(self, audience: str, client: str = "") -> str:
+        """The line for ``audience`` (``internal`` or ``client``), with ``{client}`` filled in."""
+        if audience not in AUDIENCES:
+            raise ValueError(f"audience {audience!r} is not one of {', '.join(AUDIENCES)}")
+        if audience == "internal":
+            return self.internal
+        # replace, not str.format: the client's name is data and may itself hold braces.
+        return self.client.replace(CLIENT_PLACEHOLDER, client or "the client")
+
+    def __bool__(self) -> bool:
+        return bool(self.internal or self.client)
+
+
+class FooterLines(AudienceLines):
+    """The confidentiality line in every page footer (and on the cover), per audience."""
+
+    internal: str = Field(default="", max_length=200)
+    client: str = Field(default="", max_length=200)
+
+
+class LegalLines(AudienceLines):
+    """The legal small print, per audience."""
+
+    internal: str = Field(default="", max_length=1000)
+    client: str = Field(default="", max_length=1000)
+
+
 class Brand(BaseModel):
     """A validated brand kit. Build one with :func:`load_brand`."""
 
@@ -135,9 +207,11 @@ class Brand(BaseModel):
     colors: BrandColors
     font_stack: str = Field(default=DEFAULT_FONT_STACK, description="CSS font-family list, best first.")
     cover_text: str = Field(default="", max_length=600, description="A sentence or two on the cover.")
-    footer: str = Field(default="", max_length=200, description="Confidentiality line in every page footer.")
+    footer: FooterLines = Field(default_factory=FooterLines,
+                                description="Confidentiality line in every page footer, per audience.")
     contact: str = Field(default="", max_length=300, description="Who to contact about the report.")
-    legal: str = Field(default="", max_length=1000, description="Legal small print at the end of the report.")
+    legal: LegalLines = Field(default_factory=LegalLines,
+                              description="Legal small print on the cover (print) or at the end (screen), per audience.")
     show_powered_by: bool = Field(default=False, description="Say 'Powered by Quire'; white-label reports leave it off.")
 
     @field_validator("font_stack")
@@ -221,6 +295,10 @@ class Brand(BaseModel):
         except OSError as exc:
             raise ConfigError(f"{where}: cannot read logo {self.logo}: {exc.strerror or exc}") from None
         return data
+
+    def lines_for(self, audience: str, client: str = "") -> dict[str, str]:
+        """The footer and legal lines a report for ``audience`` carries (``internal`` or ``client``)."""
+        return {"footer": self.footer.for_audience(audience, client), "legal": self.legal.for_audience(audience, client)}
 
     def logo_data_uri(self) -> str:
         """The logo as a ``data:`` URI, so HTML and PDF carry it with no file beside them."""
@@ -398,5 +476,5 @@ def load_brand(name: str, templates_dir: Path | str | None = None) -> Brand:
     return brand
 
 
-__all__ = ["Brand", "BrandColors", "load_brand", "list_brands", "contrast_ratio", "adjust_for_contrast", "mix",
-           "relative_luminance", "MIN_CONTRAST", "MAX_LOGO_BYTES"]
+__all__ = ["AUDIENCES", "AudienceLines", "Brand", "BrandColors", "FooterLines", "LegalLines", "load_brand", "list_brands",
+           "contrast_ratio", "adjust_for_contrast", "mix", "relative_luminance", "MIN_CONTRAST", "MAX_LOGO_BYTES"]

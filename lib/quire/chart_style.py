@@ -14,7 +14,22 @@ from typing import TYPE_CHECKING
 
 import matplotlib
 
-matplotlib.use("Agg")  # headless: kernels, the scheduler and CI have no display
+
+def headless_backend() -> None:
+    """Draw without a display (kernels, the scheduler and CI have none), keeping Jupyter's inline backend.
+
+    The inline backend is headless too, and it is what shows an analyst's plain ``plt`` figures in
+    a notebook: switching a kernel to Agg would make those figures vanish from the report.
+    """
+    try:
+        current = matplotlib.get_backend(auto_select=False)  # matplotlib >= 3.10: never resolves a backend
+    except TypeError:
+        current = matplotlib.rcParams._get("backend")
+    if "inline" not in str(current or "").lower():
+        matplotlib.use("Agg")
+
+
+headless_backend()
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
@@ -109,15 +124,21 @@ def to_chart(fig: Figure, alt: str, caption: str = "") -> Chart:
     if not alt or not alt.strip():
         plt.close(fig)
         raise ValueError("a chart needs alt text describing what it shows")
-    buffer = io.BytesIO()
     try:
-        with plt.rc_context({"svg.hashsalt": SVG_HASH_SALT}):
-            # No date and no creator string: the same figure gives the same bytes on any day
-            # and matplotlib version.
-            fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+        image = figure_svg(fig)
     finally:
         plt.close(fig)
-    return Chart(buffer.getvalue(), alt=alt.strip(), caption=caption, mime="image/svg+xml")
+    return Chart(image, alt=alt.strip(), caption=caption, mime="image/svg+xml")
 
 
-__all__ = ["use_brand", "to_chart", "font_families", "BASE_RC", "SVG_HASH_SALT"]
+def figure_svg(fig: Figure) -> bytes:
+    """``fig`` as reproducible SVG bytes (the figure stays open)."""
+    buffer = io.BytesIO()
+    with plt.rc_context({"svg.hashsalt": SVG_HASH_SALT}):
+        # No date and no creator string: the same figure gives the same bytes on any day
+        # and matplotlib version.
+        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    return buffer.getvalue()
+
+
+__all__ = ["use_brand", "to_chart", "figure_svg", "font_families", "headless_backend", "BASE_RC", "SVG_HASH_SALT"]

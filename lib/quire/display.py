@@ -31,7 +31,7 @@ import pandas as pd
 from markupsafe import Markup
 from markupsafe import escape as _escape
 
-from quire.metrics.kpi import Kpi, format_value
+from quire.metrics.kpi import UNITS, Kpi, format_change, format_value
 
 META_MIME = "application/vnd.quire.meta+json"
 KPIS_MIME = "application/vnd.quire.kpis+json"
@@ -217,21 +217,10 @@ class KpiCards(Fragment):
     def _card(self, k: Kpi) -> str:
         delta = ""
         if k.delta is not None:
+            # The colour and the arrow follow the change as shown: one that rounds to "0.0%" is flat.
             state = {True: "q-good", False: "q-bad", None: "q-flat"}[k.is_good]
-            arrow = "▲" if k.delta > 0 else "▼" if k.delta < 0 else "■"
-            if k.unit == "percent":
-                change = f"{k.delta * 100:+.1f} pts"
-            elif k.unit in ("points", "score"):
-                change = f"{k.delta:+.0f} pts"
-            elif k.delta_pct is not None:
-                change = f"{k.delta_pct * 100:+.1f}%"
-            else:
-                change = format_value(k.delta, k.unit)
-            # A change that rounds to nothing reads "0", not "-0" under a down arrow; and a minus
-            # sign, as the values above use, not a hyphen.
-            if re.fullmatch(r"[+-]0(\.0+)?( pts|%)?", change):
-                change, arrow = change[1:], "■"
-            change = change.replace("-", "−", 1) if change.startswith("-") else change
+            change = k.change_text()
+            arrow = "■" if k.is_good is None else "▲" if k.delta > 0 else "▼"
             delta = (
                 f'<div class="q-kpi-delta {state}"><span aria-hidden="true">{arrow}</span> '
                 f"{escape(change)} <span class=\"q-kpi-vs\">vs {escape(self.comparison_label)}</span></div>"
@@ -284,19 +273,26 @@ class Chart(Fragment):
 
 @dataclass
 class Table(Fragment):
-    """A formatted table; ``units`` maps a column to a unit understood by :func:`format_value`."""
+    """A formatted table; ``units`` maps a column to a unit of :func:`format_value`, to a change unit
+    of :func:`format_change` (``pct_points``, ``relative``) for a column of signed changes, or to
+    ``text`` for a column of figures formatted already (shown as given, aligned right)."""
 
     frame: pd.DataFrame
     caption: str = ""
     units: Mapping[str, str] = field(default_factory=dict)
     max_rows: int = 50
+    #: Rows of the data when ``frame`` holds only its first ones (for "Showing 50 of N rows").
+    total_rows: int | None = None
 
     def _cell(self, column: str, value: Any) -> str:
         unit = self.units.get(column)
         if value is None or (not isinstance(value, str) and pd.isna(value)):
             return '<td class="q-na">—</td>'
+        if unit == "text":  # a figure formatted already: shown as given, aligned as a number
+            return f'<td class="q-num">{escape(value)}</td>'
         if unit:
-            return f'<td class="q-num">{escape(format_value(value, unit))}</td>'
+            text = format_value(value, unit) if unit in UNITS else format_change(value, unit)
+            return f'<td class="q-num">{escape(text)}</td>'
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return f'<td class="q-num">{escape(f"{value:,}")}</td>'
         return f"<td>{escape(value)}</td>"
@@ -313,8 +309,9 @@ class Table(Fragment):
         )
         caption = f"<caption>{escape(self.caption)}</caption>" if self.caption else ""
         more = ""
-        if len(self.frame) > self.max_rows:
-            more = f'<p class="q-table-more">Showing {self.max_rows} of {len(self.frame):,} rows.</p>'
+        total = max(len(self.frame), self.total_rows or 0)
+        if total > len(frame):
+            more = f'<p class="q-table-more">Showing {len(frame)} of {total:,} rows.</p>'
         short = " q-table-short" if len(frame) <= SHORT_TABLE_ROWS else ""
         return f'<div class="q-table-wrap{short}"><table class="q-table">{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{more}</div>'
 
@@ -413,5 +410,7 @@ class Glossary(Fragment):
     title: str = "Appendix: metric definitions"
 
     def html(self) -> str:
-        items = "".join(f"<dt>{escape(t)}</dt><dd>{escape(d)}</dd>" for t, d in self.entries)
+        # One <div> per term (HTML allows it in a <dl>): the print layout keeps a term with its
+        # definition and never splits one across pages.
+        items = "".join(f'<div class="q-term"><dt>{escape(t)}</dt><dd>{escape(d)}</dd></div>' for t, d in self.entries)
         return f'<section class="q-section q-appendix"><h2 class="q-section-title">{escape(self.title)}</h2><dl class="q-glossary">{items}</dl></section>'

@@ -276,8 +276,9 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
     where the partial notebook was kept; nothing is published.
     """
     from quire.brand import load_brand
+    from quire.notebook.setup import prepare_notebook
     from quire.pdf import render_pdf
-    from quire.render import render_html
+    from quire.render import cover_defaults, render_html
 
     settings = settings or get_settings()
     t0 = time.perf_counter() - plan.prepared_in
@@ -296,8 +297,10 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
     try:
         step = "running the notebook"  # named in the message of an OSError (which often has no file name)
         t = time.perf_counter()
+        # The brand's house style goes in front, so an analyst's plain pandas/matplotlib output is dressed too.
+        source = prepare_notebook(spec.notebook_path(settings.home), staging / "report.ipynb", brand.key, settings.templates_dir)
         nb = get_engine(engine).execute(
-            spec.notebook_path(settings.home), staging / "report.ipynb", params, cwd=settings.notebooks_dir,
+            source, staging / "report.ipynb", params, cwd=settings.notebooks_dir,
             kernel_name=settings.kernel_name, timeout=settings.execution_timeout, progress=progress)
         check_complete(nb, staging / "report.ipynb")
         timings["execute"] = time.perf_counter() - t
@@ -308,9 +311,10 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
         data_files = [f.record() for f in write_data_files(report_tables(nb), staging,
                                                             header_color=brand.colors.primary)]
         timings["data_files"] = time.perf_counter() - t
-        meta = {"title": spec.title, **meta, "report_id": spec.id, "run_id": folder.run_id,
+        meta = {"title": spec.title, **cover_defaults(spec, params), **meta, "report_id": spec.id, "run_id": folder.run_id,
                 "generated": f"{started:%d %B %Y}", "client": tenant.name if tenant else meta.get("client"),
-                "data_files": data_files}
+                # A run for a tenant is read by that client: the brand's client lines, never the internal ones.
+                "audience": "client" if tenant else "internal", "data_files": data_files}
         step = "writing the report"
         t = time.perf_counter()
         html = render_html(nb, brand=brand, meta=meta)

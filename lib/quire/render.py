@@ -26,7 +26,7 @@ from typing import Any
 
 import nbformat
 
-from quire.brand import Brand
+from quire.brand import AUDIENCES, Brand
 from quire.errors import RenderError
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,8 @@ def report_resources(brand: Brand, meta: dict[str, Any]) -> dict[str, Any]:
     title = str(meta.get("title") or "Report")
     client = str(meta.get("client") or "")
     return {
+        # The footer repeats on every page and its margin box cannot wrap: a long name is cut there too.
+        **brand.lines_for(report_audience(meta), _shorten(client, SHORT_TEXT)),
         "title": title,
         "title_short": _shorten(title, SHORT_TEXT * 2),
         "client_short": _shorten(client, SHORT_TEXT),
@@ -121,29 +123,69 @@ def report_resources(brand: Brand, meta: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def cover_defaults(spec: Any, params: dict[str, Any]) -> dict[str, str]:
+    """What the cover says when the notebook shows no :class:`~quire.display.ReportHeader` of its own.
+
+    The catalog's description as the subtitle and the run's period parameter as the period
+    ("October 2026"), so an analyst's plain notebook gets the same cover as the built-in reports.
+    ``spec`` is the run's :class:`~quire.catalog.ReportSpec`.
+    """
+    from quire.periods import parse_period
+
+    defaults = {"subtitle": str(spec.description or "")}
+    for name, declared in spec.parameters.items():
+        if declared.type == "period" and params.get(name):
+            period = parse_period(str(params[name]), parameter=name)
+            if period is not None:
+                defaults["period"] = period.label
+            break
+    return defaults
+
+
+def report_audience(meta: dict[str, Any]) -> str:
+    """Who reads the report: ``client`` (a run for one client, the pipeline says so) or ``internal``.
+
+    Without an explicit ``audience`` a report that names a client counts as client-facing, so
+    that a line meant for internal readers never reaches a client by default.
+    """
+    audience = meta.get("audience")
+    if audience in AUDIENCES:
+        return audience
+    return "client" if meta.get("client") else "internal"
+
+
 def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
-_SECTION_H2 = re.compile(r'(<section class="q-section( q-appendix)?">)<h2 class="q-section-title">(.*?)</h2>', re.DOTALL)
+# A section heading: a display object's Section (appendix or not), or a markdown cell's "## …".
+_SECTION_H2 = re.compile(r'(<section class="q-section( q-appendix)?">)<h2 class="q-section-title">(.*?)</h2>'
+                         r'|<h2(?:\s+id="[^"]*")?>(.*?)</h2>', re.DOTALL)
 TOC_MARKER = "<!--q-toc-->"
 
 
 def add_contents(document: str) -> str:
     """Give every top-level section heading an id and, for a long report, fill the table of contents.
 
-    The contents list goes where the template left :data:`TOC_MARKER` (on the cover): links on
-    screen, and in the PDF page numbers from ``target-counter()`` (see ``.q-toc`` in report.css).
-    Numbers repeat the sections' CSS counter; the appendix is listed unnumbered.
+    Sections are the display objects' :class:`~quire.display.Section` headings and the ``##``
+    headings of markdown cells, so an analyst's plain notebook gets numbered sections and a
+    contents list too. The list goes where the template left :data:`TOC_MARKER` (on the cover):
+    links on screen, and in the PDF page numbers from ``target-counter()`` (see ``.q-toc`` in
+    report.css). Numbers repeat the sections' CSS counter; the appendix is listed unnumbered.
     """
     entries: list[tuple[str, str, str]] = []
 
     def label(match: re.Match) -> str:
         anchor = f"q-s{len(entries) + 1}"
-        title = html_lib.escape(html_lib.unescape(re.sub(r"<[^>]*>", "", match.group(3))).strip(), quote=False)
+        inner = match.group(3) if match.group(1) else match.group(4)
+        title = html_lib.escape(html_lib.unescape(re.sub(r"<[^>]*>", "", inner)).strip(), quote=False)
+        if not title:
+            return match.group(0)
         number = "" if match.group(2) else str(sum(1 for e in entries if e[0]) + 1)
         entries.append((number, title, anchor))
-        return f'{match.group(1)}<h2 class="q-section-title" id="{anchor}">{match.group(3)}</h2>'
+        if match.group(1):
+            return f'{match.group(1)}<h2 class="q-section-title" id="{anchor}">{inner}</h2>'
+        return f'<h2 class="q-section-title q-md-section" id="{anchor}">{inner}</h2>'
 
     document = _SECTION_H2.sub(label, document)
     if TOC_MARKER not in document:
@@ -342,5 +384,6 @@ def render_pdf(html: str, *, base_dir: Path | str | None = None, tagged: bool = 
                           hint="the HTML report was written; open it to see which part is malformed") from exc
 
 
-__all__ = ["render_html", "render_pdf", "clean_html", "get_exporter", "report_resources",
+__all__ = ["render_html", "render_pdf", "clean_html", "get_exporter", "report_resources", "report_audience",
+           "cover_defaults",
            "DISPLAY_PRIORITY", "TEMPLATE_NAME"]

@@ -51,7 +51,8 @@ def test_list_brands_finds_the_shipped_kits():
 def test_shipped_brands_load_and_are_complete(name):
     brand = load_brand(name, TEMPLATES)
     assert isinstance(brand, Brand) and brand.key == name and brand.name
-    assert brand.cover_text and brand.footer and brand.contact and brand.legal
+    assert brand.cover_text and brand.contact
+    assert brand.footer.internal and brand.footer.client and brand.legal.internal and brand.legal.client
     assert all(HEX.match(c) for c in brand.colors.model_dump().values())
     assert contrast_ratio(brand.colors.text, brand.colors.background) >= MIN_CONTRAST
     assert contrast_ratio("#ffffff", brand.colors.primary) >= MIN_CONTRAST
@@ -387,3 +388,51 @@ def test_brand_check_names_a_symlinked_logo_in_one_line(kit, tmp_path):
     proc = _quire(templates.parent, tmp_path / "outputs", "check", "acme")
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert proc.returncode == 2 and len(lines) == 1 and "is a symbolic link" in lines[0], proc.stderr
+
+
+# -- footer and legal lines per audience -------------------------------------------------------------
+
+INTERNAL_ONLY = re.compile(r"internal use|internal only|internal distribution|not for (the )?client", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_client_reports_never_carry_an_internal_only_line(name):
+    brand = load_brand(name, TEMPLATES)
+    client = brand.lines_for("client", "Town of Westbury")
+    assert client["footer"] and not INTERNAL_ONLY.search(client["footer"]) and not INTERNAL_ONLY.search(client["legal"])
+    assert "{client}" not in client["footer"] + client["legal"]
+    assert brand.lines_for("internal")["footer"] != client["footer"]
+
+
+def test_quire_kit_marks_internal_reports_internal_and_names_the_client_on_its_reports():
+    brand = load_brand("quire", TEMPLATES)
+    assert brand.lines_for("internal")["footer"] == "Confidential — for internal use only"
+    assert brand.lines_for("client", "Town of {Westbury}")["footer"] == "Prepared for Town of {Westbury}. Confidential."
+
+
+def test_one_footer_string_serves_both_audiences(kit):
+    templates, _, write = kit
+    brand = load_brand("acme", write(footer="Confidential", legal="Acme Ltd."))
+    assert brand.lines_for("internal") == brand.lines_for("client", "X") == {"footer": "Confidential", "legal": "Acme Ltd."}
+
+
+@pytest.mark.parametrize("footer", ["Confidential — for internal use only",
+                                    {"internal": "Internal", "client": "Not for client distribution"}])
+def test_a_client_line_that_says_internal_only_is_refused(kit, footer):
+    templates, _, write = kit
+    with pytest.raises(ConfigError) as info:
+        load_brand("acme", write(footer=footer))
+    assert "footer.client" in info.value.message and "client receives it" in info.value.message
+
+
+@pytest.mark.parametrize("footer,message", [
+    ({"internal": "For {client}", "client": "x"}, "only the client line may use {client}"),
+    ({"internal": "x", "client": "For {name}"}, "the only placeholder is {client}"),
+    ({"internal": "x", "customer": "y"}, "unknown key 'footer.customer'"),
+    (42, "write one line, or a mapping"),
+])
+def test_malformed_footer_lines_name_the_problem(kit, footer, message):
+    templates, _, write = kit
+    with pytest.raises(ConfigError) as info:
+        load_brand("acme", write(footer=footer))
+    assert message in info.value.message

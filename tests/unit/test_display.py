@@ -1,9 +1,12 @@
 """Display objects escape everything that can come from data and carry their JSON for the pipeline."""
 
+import re
+
 import pandas as pd
+import pytest
 
 from quire.display import KPIS_MIME, META_MIME, Alerts, Callout, Chart, Glossary, KpiCards, ReportHeader, Section, Table
-from quire.metrics.kpi import Kpi
+from quire.metrics.kpi import Kpi, format_change, format_number, format_value
 
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 
@@ -97,3 +100,59 @@ def test_kpi_change_that_rounds_to_nothing_reads_zero_with_a_minus_sign_otherwis
     html = KpiCards([Kpi("nps", "NPS", 12.0, "points", 12.3), Kpi("m", "MRR", 90.0, "currency", 100.0)]).html()
     assert '<span aria-hidden="true">■</span> 0 pts' in html and "-0" not in html
     assert "−10.0%" in html
+
+
+# -- a change that rounds to zero is no change: unsigned, neither good nor bad -------------------------
+
+NEGATIVE_ZERO = re.compile(r"[−-]0(?:\.0+)?(?![.\d])")
+
+
+@pytest.mark.parametrize("kpi", [
+    Kpi("nrr", "Net revenue retention", 0.97, "percent", 0.9704),  # −0.04 pts
+    Kpi("churn", "Logo churn", 0.0500, "percent", 0.0496, "down_is_good"),  # +0.04 pts
+    Kpi("mrr", "MRR", 100_000.0, "currency", 100_040.0),  # −0.04 %
+    Kpi("nps", "NPS", 41.6, "points", 42.0),  # −0.4 points
+    Kpi("months", "Payback", 12.0004, "months", 12.0, "down_is_good"),  # +0.003 %
+], ids=["percent", "percent-down-is-good", "currency", "points", "months"])
+def test_kpi_change_that_rounds_to_zero_is_grey_and_unsigned(kpi):
+    html = KpiCards([kpi]).html()
+    delta = re.search(r'<div class="q-kpi-delta ([^"]+)"><span aria-hidden="true">(.)</span> ([^<]+) <span', html)
+    state, arrow, change = delta.groups()
+    assert state == "q-flat" and arrow == "■", html
+    assert not NEGATIVE_ZERO.search(change) and not change.startswith("+"), change
+    assert re.fullmatch(r"0(\.0)?( pts|%)", change), change
+    assert kpi.is_good is None
+
+
+def test_kpi_change_just_past_rounding_keeps_its_sign_and_colour():
+    html = KpiCards([Kpi("nrr", "NRR", 0.97, "percent", 0.9706), Kpi("mrr", "MRR", 100_000.0, "currency", 100_060.0)]).html()
+    assert html.count("q-bad") == 2 and html.count("▼") == 2
+    assert "−0.1 pts" in html and "−0.1%" in html
+
+
+@pytest.mark.parametrize("change,unit,shown", [
+    (-0.0004, "pct_points", "0.0 pts"), (0.0004, "pct_points", "0.0 pts"), (-0.0006, "pct_points", "−0.1 pts"),
+    (-0.0004, "relative", "0.0%"), (0.02, "relative", "+2.0%"), (-0.4, "currency", "$0"), (-0.6, "currency", "−$1"),
+    (-0.4, "points", "0 pts"), (3.0, "points", "+3 pts"), (-0.04, "number", "0"), (-0.4, "number", "−0.4"), (-0.04, "months", "0.0 months"),
+    (None, "relative", "—"), (float("nan"), "pct_points", "—"),
+])
+def test_format_change_signs_only_what_it_shows(change, unit, shown):
+    assert format_change(change, unit) == shown
+
+
+def test_format_value_and_number_never_show_negative_zero():
+    assert format_value(-0.0004, "percent") == "0.0%" and format_value(-0.3, "currency") == "$0"
+    assert format_number(-0.004, 2) == "0.00" and format_number(-1234.5, 1) == "−1,234.5"
+
+
+def test_table_change_columns_use_the_same_rule():
+    frame = pd.DataFrame({"Metric": ["a", "b", "c"], "Difference": [-0.0004, 0.0123, -0.0456]})
+    html = Table(frame, units={"Difference": "pct_points"}).html()
+    cells = re.findall(r'<td class="q-num">([^<]+)</td>', html)
+    assert cells == ["0.0 pts", "+1.2 pts", "−4.6 pts"]
+
+
+def test_cohort_difference_that_rounds_to_zero_is_unsigned():
+    from quire.reports.cohort import _pts
+
+    assert _pts(-0.04) == "0.0 pts" and _pts(1.26) == "+1.3 pts" and _pts(-1.26) == "−1.3 pts"

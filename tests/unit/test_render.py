@@ -217,7 +217,7 @@ def test_html_has_cover_logo_and_brand_variables(html, brand):
     assert "Prepared for Riverside Council" in html and "1 October 2026" in html and "Q3 2026" in html
     assert f'src="{brand.logo_data_uri()}"' in html
     assert f"--q-primary: {brand.colors.primary};" in html
-    assert brand.cover_text in html and brand.footer in html
+    assert brand.cover_text in html and brand.footer.for_audience("client", "Riverside Council") in html
 
 
 def test_html_renders_every_display_object(html):
@@ -281,7 +281,7 @@ def test_markdown_cells_render_without_remote_images(brand):
         nbformat.v4.new_raw_cell("<script>raw()</script>"),
     ])
     html = render_html(nb, brand=brand, meta=META)
-    assert '<div class="q-markdown">' in html and "<strong>grew</strong>" in html
+    assert '<div class="q-markdown q-md-heading">' in html and "<strong>grew</strong>" in html
     assert "track.example" not in html and "raw()" not in html
 
 
@@ -328,7 +328,7 @@ def test_running_header_and_page_numbers(pages, brand):
     assert TITLE in pages[1]
     for i, text in enumerate(pages[1:], start=2):
         assert f"Page {i} of {n}" in text
-        assert brand.footer in text
+        assert brand.footer.for_audience("client", "Riverside Council") in text
     assert f"Page {n} of {n}" in pages[-1]
 
 

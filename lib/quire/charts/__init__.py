@@ -7,9 +7,9 @@ One module per report type; shared axis helpers live here.
 
 from __future__ import annotations
 
-import matplotlib
+from quire.chart_style import headless_backend
 
-matplotlib.use("Agg")  # headless: kernels, the scheduler and CI have no display
+headless_backend()  # Agg, or Jupyter's inline backend when a kernel uses it
 
 import math  # noqa: E402
 

@@ -41,7 +41,7 @@ from quire.metrics.cohorts import (
     retention_matrix,
     revenue_retention_matrix,
 )
-from quire.metrics.kpi import Kpi, format_value
+from quire.metrics.kpi import Kpi, format_change, format_value
 from quire.periods import Period, resolve_period
 from quire.reports.cohort_calendar import (
     MAX_COHORTS,
@@ -145,7 +145,8 @@ def _age_for(frame: pd.DataFrame, target: int, lowest: int = 0) -> int | None:
 
 
 def _pts(diff: float) -> str:
-    return "—" if pd.isna(diff) else f"{diff:+.1f} pts".replace("-", "−")
+    """A difference in percentage points (3.2 → "+3.2 pts"; one that rounds to zero → "0.0 pts")."""
+    return "—" if pd.isna(diff) else format_change(diff / 100, "pct_points")
 
 
 class CohortReport:

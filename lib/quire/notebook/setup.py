@@ -1,0 +1,37 @@
+"""The cell ``quire run`` puts in front of a report notebook: the brand's house style, before any of its cells.
+
+The cell is part of the executed notebook (the audit trail shows exactly what ran) and tagged
+``remove-cell``, so the report never shows it. Being an ordinary cell, it works with any
+execution engine.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+
+SETUP_TAG = "quire-house-style"
+
+
+def house_style_cell(brand: str, templates_dir: Path | None = None) -> nbformat.NotebookNode:
+    """A code cell that applies ``brand``'s house style (a validated kit key, from ``templates_dir``)."""
+    # JSON literals: the values arrive in the kernel as data, whatever characters a path holds.
+    where = f", templates_dir={json.dumps(str(templates_dir))}" if templates_dir is not None else ""
+    source = ("# Added by quire run, not shown in the report: the brand's look for plain pandas and matplotlib output.\n"
+              "from quire.notebook.house_style import use_house_style\n"
+              f"use_house_style({json.dumps(brand)}{where})")
+    return nbformat.v4.new_code_cell(source, metadata={"tags": ["remove-cell", SETUP_TAG]})
+
+
+def prepare_notebook(source: Path, target: Path, brand: str, templates_dir: Path | None = None) -> Path:
+    """Write ``source`` with the house-style cell in front to ``target`` (the run's notebook); returns ``target``."""
+    nb = nbformat.read(source, as_version=4)
+    nb.cells = [c for c in nb.cells if SETUP_TAG not in c.get("metadata", {}).get("tags", [])]
+    nb.cells.insert(0, house_style_cell(brand, templates_dir))
+    nbformat.write(nb, target)
+    return target
+
+
+__all__ = ["prepare_notebook", "house_style_cell", "SETUP_TAG"]
