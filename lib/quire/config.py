@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     retry_base_seconds: float = Field(default=60.0, gt=0, description="First retry delay; doubles with each attempt.")
     queue_poll_seconds: float = Field(default=3.0, gt=0, le=60, description="How often the scheduler looks for runs queued from the console and for paused schedules.")
     lease_seconds: int = Field(default=60, ge=3, description="A scheduler that stops heartbeating loses the state database after this.")
-    pdf_renderer: str = Field(default="weasyprint", description="PDF renderer: auto (Chromium where installed), chromium or weasyprint.")
+    pdf_renderer: str = Field(default="auto", description="PDF renderer: auto (Chromium where installed), chromium or weasyprint.")
     dask_scheduler: str | None = Field(default=None, description="Address of a Dask scheduler (tcp://host:8786) to run batches on; unset: local workers.")
     smtp_host: str | None = Field(default=None, description="SMTP server; unset means e-mail delivery is off.")
     smtp_port: int = Field(default=25, ge=1, le=65535)

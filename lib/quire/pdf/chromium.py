@@ -198,8 +198,20 @@ PDF_OPTIONS = {"prefer_css_page_size": True, "print_background": True, "tagged":
 
 
 def print_report(address: str, html: str) -> bytes:
-    """The report's PDF, printed by the print service at ``address``."""
-    return print_with_service(address, html, PDF_OPTIONS)
+    """The report's PDF, printed by the print service at ``address``, with the same pages as WeasyPrint's.
+
+    The running header and footer become margin boxes; a report with a contents list is
+    printed twice, the second time with each section's page (from the first print's outline).
+    """
+    from quire.pdf import pages
+
+    html = pages.for_chromium(html)
+    pdf = print_with_service(address, html, PDF_OPTIONS)
+    titles = pages.contents_titles(html)
+    if titles:
+        numbered = pages.number_contents(html, pages.section_pages(pdf, titles))
+        pdf = print_with_service(address, numbered, PDF_OPTIONS)
+    return pdf
 
 
 def print_with_service(address: str, html: str, pdf_options: dict) -> bytes:
