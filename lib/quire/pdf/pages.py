@@ -20,6 +20,9 @@ from bs4 import BeautifulSoup
 
 #: Height of the logo in the running header (as ``.q-running-logo`` in report.css).
 LOGO_HEIGHT_MM = 6.5
+#: Chromium draws margin-box text with ligatures whatever font-variant-ligatures says, and its text layer
+#: then holds "ﬁ" for "fi" (search, copy and screen readers stumble); any letter spacing turns them off.
+NO_LIGATURES = "letter-spacing: 0.01px;"
 _RUNNING = re.compile(r'<div\b[^>]*\bclass="q-running-(header|footer)"[^>]*>.*?</div>', re.DOTALL)
 _ROOT_VARS = re.compile(r"--q-([a-z-]+):\s*([^;]+);")
 _BODY = re.compile(r'<body class="q-doc')
@@ -114,7 +117,8 @@ def for_chromium(html: str) -> str:
     logo = (f"background: url({parts.logo}) no-repeat left bottom 2.5mm / auto {LOGO_HEIGHT_MM}mm; "
             f"padding-left: {logo_width + 4:.2f}mm;") if size else ""
     line = (f"vertical-align: bottom; line-height: {LOGO_HEIGHT_MM}mm; padding-bottom: 2.5mm; margin-bottom: 4mm; "
-            "border-bottom: 0.6pt solid var(--q-primary-soft); font-family: var(--q-font); font-size: 8pt;")
+            "border-bottom: 0.6pt solid var(--q-primary-soft); font-family: var(--q-font); font-size: 8pt;"
+            f" {NO_LIGATURES}")
     boxes = f"""
 @page {{
   @top-left {{ content: {css_string(parts.title)}; width: 78%; {line} {logo} font-weight: 700;
@@ -122,7 +126,7 @@ def for_chromium(html: str) -> str:
   @top-right {{ content: {css_string(parts.period)}; width: 22%; {line} text-align: right; color: var(--q-muted);
                 white-space: nowrap; }}
   @bottom-left {{ content: {css_string(parts.footer)}; vertical-align: top; padding-top: 4mm; font-family: var(--q-font);
-                  font-size: 8pt; color: var(--q-muted); }}
+                  font-size: 8pt; color: var(--q-muted); {NO_LIGATURES} }}
 }}
 @page q-cover {{ @top-left {{ content: none; }} @top-right {{ content: none; }} @bottom-left {{ content: none; }} }}
 """
