@@ -1,19 +1,25 @@
-"""``quire warehouse build``, ``quire clients`` and ``quire experiments``: the sample warehouse and what it holds.
+"""``quire warehouse build|check|contract``, ``quire clients`` and ``quire experiments``: the warehouse and what it holds.
 
+``check`` holds the configured warehouse against each report's data contract
+(:mod:`quire.contract`); ``contract`` shows a contract or writes the reference page.
 The two lists give the values that ``-p client=…`` and ``-p experiment=…`` accept.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+import sys
+from typing import Annotated, Optional
 
 import typer
 from rich.text import Text
 
 from quire.config import get_settings
-from quire.terminal import err, listing, out
+from quire.errors import WarehouseError
+from quire.terminal import err, error_line, listing, out
 
-warehouse_app = typer.Typer(help="Build the sample warehouse.", no_args_is_help=True)
+warehouse_app = typer.Typer(help="Build the sample warehouse, check a warehouse against the reports' data contracts, "
+                                 "or show the contracts.", no_args_is_help=True)
 
 
 @warehouse_app.command("build")
@@ -38,6 +44,57 @@ def warehouse_build(
               f"{stats.seconds:.1f} s{size} → {_redact(settings.warehouse)}", highlight=False)
 
 
+@warehouse_app.command("check")
+def warehouse_check(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document (keys in docs/contracts.md).")] = False,
+    report: Annotated[list[str], typer.Option("--report", "-r", help="Check only this report; repeat for several.")] = [],
+) -> None:
+    """Check the warehouse against each report's data contract: which reports can run, for which periods, and why not.
+
+    Exits 1 when a report cannot run, 0 when all can, 2 when the warehouse cannot be read.
+    """
+    from quire.contract import check_warehouse, contract
+    from quire.contract.screen import WIDTH, render
+    from quire.warehouse.engine import connection
+
+    for name in report:
+        contract(name)  # an unknown report is a one-line error before anything is read
+    settings = get_settings()
+    try:
+        with connection(settings.warehouse) as conn:
+            result = check_warehouse(conn, report or None, url=_redact(settings.warehouse))
+    except WarehouseError as exc:
+        # Exit 2, not 1: a script tells "a report cannot run" (1) from "there is nothing to check" (2).
+        error_line(str(exc))
+        raise typer.Exit(2) from exc
+    if as_json:
+        sys.stdout.write(json.dumps(result.as_json(), indent=2) + "\n")
+    else:
+        # soft_wrap off: the findings' lines wrap at the width instead of running on.
+        out.print(render(result), width=min(out.width, WIDTH), highlight=False, soft_wrap=False)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@warehouse_app.command("contract")
+def warehouse_contract(
+    report: Annotated[Optional[str], typer.Argument(help="executive, client, cohort or experiment (default: all).")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Write the reference page (docs/contracts.md) to stdout.")] = False,
+) -> None:
+    """Show the tables and columns each report reads (its data contract)."""
+    from quire.contract import CONTRACTS, contract
+    from quire.contract.docs import markdown as page
+    from quire.contract.screen import WIDTH, contract_view
+
+    if markdown:
+        if report:
+            raise typer.BadParameter("--markdown writes the page of every report; give no REPORT", param_hint="REPORT")
+        sys.stdout.write(page())
+        return
+    chosen = [contract(report)] if report else list(CONTRACTS.values())
+    out.print(contract_view(chosen), width=min(out.width, WIDTH), highlight=False, soft_wrap=False)
+
+
 def _redact(url: str) -> str:
     """A URL safe to print: the password (if any) replaced."""
     from sqlalchemy.engine import make_url
@@ -55,7 +112,9 @@ def list_clients() -> None:
     table = listing("slug", "name", "sector", "plan", "region", "brand", "status")  # the slug goes into -p client=…
     for row in frame.itertuples():
         churned = f"churned {row.churned_on:%Y-%m-%d}" if row.status == "churned" and not _missing(row.churned_on) else row.status
-        table.add_row(*(Text(str(value)) for value in (row.slug, row.name, row.sector, row.plan, row.region, row.brand)),
+        # A column the warehouse lacks (optional in the data contract) reads as empty: shown as "—".
+        table.add_row(*(Text("—" if _missing(value) else str(value))
+                        for value in (row.slug, row.name, row.sector, row.plan, row.region, row.brand)),
                       Text(churned, "dim" if row.status != "active" else ""))
     out.print(table)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from support import ROOT, published_runs
+from support import ROOT, published_files, published_runs
 
 pytestmark = pytest.mark.slow
 
@@ -84,4 +84,4 @@ def test_a_report_runs_on_a_tiny_warehouse(wheel_venv, wheel_env):
     run = quire(wheel_venv, wheel_env, "run", "executive")
     assert run.stdout.startswith("✓ executive")
     [folder] = published_runs(Path(wheel_env["QUIRE_OUTPUTS"]), "executive")
-    assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.ipynb", "report.pdf", "run.json"]
+    assert sorted(p.name for p in folder.iterdir()) == published_files(folder)

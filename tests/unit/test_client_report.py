@@ -246,8 +246,14 @@ def test_top_content_by_conversions_lists_only_content_with_conversions_and_each
         assert clicks == sorted(clicks, reverse=True)
 
 
-def test_top_content_says_when_it_ranks_by_clicks(tiny_warehouse):
-    report = client_report.build(client="riverton-realty", period="2026-10", url=tiny_warehouse)  # no conversions at all
+def test_top_content_says_when_it_ranks_by_clicks(tiny_warehouse, tmp_path):
+    from support import warehouse_copy
+
+    path = tmp_path / "no-conversions.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:  # a client whose content converted nobody in the month
+        con.execute("update engagement_daily set conversions = 0 where client_id = "
+                    "(select client_id from clients where slug = 'riverton-realty')")
+    report = client_report.build(client="riverton-realty", period="2026-10", url=f"duckdb:///{path}")
     caption, rows = top_table(report)
     assert report.top.with_conversions == 0 and "by clicks" in caption and "conversions" not in caption
     assert report.top_content().lead.startswith("No content had conversions in October 2026, too few to rank by")

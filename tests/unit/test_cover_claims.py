@@ -18,8 +18,9 @@ def test_no_brand_claims_a_comparison_on_every_report(brand):
     """A brand's cover text is printed on every report in that brand, and cohort and experiment reports compare
     nothing with a previous period: the claim belongs to the reports that make the comparison."""
     kit = load_brand(brand)
-    for text in (kit.cover_text, kit.legal or "", kit.footer or ""):
-        assert not COMPARISON.search(text), (brand, text)
+    lines = [text for audience in ("internal", "client") for text in kit.lines_for(audience, "A client").values()]
+    for text in (kit.cover_text, *lines):
+        assert not COMPARISON.search(text or ""), (brand, text)
 
 
 def test_only_reports_that_compare_periods_define_the_comparison():

@@ -650,7 +650,7 @@ class ExperimentAnalysis:
     conversion_comparisons: pd.DataFrame  # each treatment vs control, adjusted p (pairwise_vs_control)
     revenue_comparisons: pd.DataFrame
     welch: dict[str, WelchResult]  # revenue, per treatment
-    cuped: dict[str, CupedResult]  # revenue adjusted by pre_revenue, per treatment
+    cuped: dict[str, CupedResult]  # revenue adjusted by pre_revenue, per treatment (empty without pre_revenue)
     power: dict[str, PowerResult]  # primary metric, per treatment
     verdict: Verdict
 
@@ -668,7 +668,8 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
     and ``experiment_variants``. ``primary_metric`` (``conversion`` | ``revenue``) is the
     metric the verdict decides on; the other one is the guardrail. Tests use alpha = 1 − level.
     ``aa`` marks an A/A test (identical arms): its verdict says whether the check passed.
-    CUPED p-values are adjusted across the treatments with ``method``, like the others.
+    CUPED p-values are adjusted across the treatments with ``method``, like the others;
+    without a ``pre_revenue`` column there is no CUPED (``cuped`` is empty).
     Raises :class:`~quire.errors.EmptyDataError` when there are no assignments or fewer
     than two variants with users, :class:`~quire.errors.WarehouseError` when the variants
     are inconsistent.
@@ -679,7 +680,7 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
     _require(variants, ("variant", "is_control", "allocation"))
     if assignments.empty:
         raise EmptyDataError("the experiment has no assignments yet: no user has been assigned to a variant")
-    _require(assignments, ("variant", "converted", "revenue", "pre_revenue"))
+    _require(assignments, ("variant", "converted", "revenue"))
     if "experiment_id" in assignments and assignments["experiment_id"].nunique() > 1:
         raise WarehouseError("the assignments hold several experiments; analyse one experiment at a time")
     controls = variants.loc[variants["is_control"].astype(bool), "variant"].astype(str).tolist()
@@ -705,7 +706,9 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
     revenue_cmp = pairwise_vs_control(rows, control, "revenue", method, level)
     by_variant = {v: g for v, g in rows.groupby("variant", sort=False)}
     welch = {v: welch_test(by_variant[v]["revenue"], by_variant[control]["revenue"], level) for v in order[1:]}
-    adjusted = adjust_cuped({v: cuped(rows, control, v, level) for v in order[1:]}, method)
+    # CUPED needs the pre-period covariate, which the data contract makes optional.
+    adjusted = (adjust_cuped({v: cuped(rows, control, v, level) for v in order[1:]}, method)
+                if "pre_revenue" in rows else {})
     alpha = _alpha(level)
     if primary_metric == "conversion":
         c = conversion.set_index("variant")

@@ -37,9 +37,13 @@ from quire.metrics import peers
 from quire.metrics.health import HEALTHY_MIN, WATCH_MIN, health_scores
 from quire.metrics.kpi import Kpi, format_value
 from quire.periods import Period, parse_period, resolve_period
+from quire.contract import absent_note, contract, usable_tables
 from quire.warehouse import client_queries, coverage, queries
 from quire.warehouse.engine import connection
 
+CONTRACT = contract("client")
+#: The tables the health score reads its components from (each optional in the contract).
+HEALTH_TABLES = ("product_usage", "support_tickets", "survey_responses")
 TOP_CONTENT = 10
 NOTABLE_CHANGE = 0.20  # a change in total views from which the lead checks whether the usual day changed too
 # Windows the health score reads before the period's end (and the previous period's end).
@@ -111,6 +115,7 @@ class ClientData:
     paying: bool               # MRR above zero at the end of the period (no amount is loaded)
     paying_before: bool        # … at the end of the previous period
     last_activity: date | None = None  # the client's last day with views up to the period's end
+    absent: tuple[str, ...] = ()       # optional tables of the contract the warehouse lacks
 
 
 def resolve_client(conn, slug: str) -> pd.Series:
@@ -160,6 +165,7 @@ def load(client: str, period: str, url: str | None = None) -> ClientData:
     """Read the client's data for ``period`` (and the previous period) from the warehouse."""
     url = url or get_settings().warehouse
     with connection(url) as conn:
+        usable = usable_tables(conn, CONTRACT)
         row = resolve_client(conn, client)
         first, last = coverage.report_range("client", conn)
         p = resolve_period(period, first_month=first, last_month=last)
@@ -180,6 +186,7 @@ def load(client: str, period: str, url: str | None = None) -> ClientData:
             paying=client_queries.client_is_paying(conn, cid, p.last_month),
             paying_before=client_queries.client_is_paying(conn, cid, prev.last_month),
             last_activity=client_queries.client_last_activity(conn, cid, p.end),
+            absent=tuple(t.name for t in CONTRACT.optional_tables if t.name not in usable),
         )
 
 
@@ -333,7 +340,8 @@ class ClientReport:
     def headline(self) -> KpiCards:
         now = self._values(self.now, self.health_now)
         before = self._values(self.before, self.health_before)
-        kpis = [Kpi(key, label, now[key], unit, before[key], "up_is_good") for key, (label, unit) in KPI_DEFS.items()]
+        kpis = [Kpi(key, label, now[key], unit, before[key], "up_is_good") for key, (label, unit) in KPI_DEFS.items()
+                if key != "health_score" or self.scores_health]
         return KpiCards(kpis, comparison_label=self.previous_period.label)
 
     def engagement(self) -> Section:
@@ -481,8 +489,24 @@ class ClientReport:
                 f"{why} in {period}, too few to rank by, so the table ranks the {pieces} of content seen "
                 f"{'with the most clicks' if top.seen > k else 'by clicks'}.")
 
+    @property
+    def health_absent(self) -> list[str]:
+        """The health score's source tables the warehouse lacks."""
+        return [t for t in HEALTH_TABLES if t in self.data.absent]
+
+    @property
+    def scores_health(self) -> bool:
+        """Whether the warehouse holds any of the health score's sources (without, no score is shown anywhere)."""
+        return len(self.health_absent) < len(HEALTH_TABLES)
+
     def health(self) -> Section:
         title = "Account health"
+        if not self.scores_health:
+            names = ", ".join(HEALTH_TABLES[:-1]) + f" or {HEALTH_TABLES[-1]}"
+            return Section(title, [Callout(
+                f"The health score is left out: the warehouse has no {names} table. With them, this section scores "
+                "the account's health from how much the team uses the service, its support load and its latest "
+                "feedback.", "info", title="Not in this report:")])
         if not self.data.paying:
             return Section(title, [Callout(f"The account had no active subscription at the end of {self.period.label}, "
                                            f"so no health score is given.", "info")])
@@ -501,8 +525,10 @@ class ClientReport:
         table = Table(pd.DataFrame({"Driver": parts["label"], "What we see": parts["measure"],
                                     "Score": (parts["score"] * 100).round()}),
                       caption="Health drivers (score 0–100; below 50 is weak)", units={"Score": "number"})
-        return Section(title, [chart, table], lead=lead + " The score combines how much your team uses the service, "
-                       "support load and your latest feedback.")
+        missing = ([Callout(absent_note("client", self.health_absent), "info", title="Not in this score:")]
+                   if self.health_absent else [])
+        return Section(title, [chart, table, *missing], lead=lead + " The score combines how much your team uses the "
+                       "service, support load and your latest feedback.")
 
     def portfolio(self) -> Section | None:
         title = "How you compare"
@@ -571,7 +597,7 @@ class ClientReport:
                                                       "first, and what was checked.")
 
     def glossary(self):
-        return glossary(GLOSSARY_KEYS)
+        return glossary([k for k in GLOSSARY_KEYS if k != "health_score" or self.scores_health])
 
 
 def build(client: str = "", period: str = "latest", url: str | None = None) -> ClientReport:

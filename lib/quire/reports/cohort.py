@@ -79,7 +79,7 @@ class CohortData:
     first_cohort: date      # first day of the oldest reported cohort
     last_cohort: date       # first day of the newest (complete) cohort
     requested: int          # how many cohorts were asked for
-    users: pd.DataFrame     # user_id, client_id, signed_up_at, channel
+    users: pd.DataFrame     # user_id, signed_up_at
     events: pd.DataFrame    # user_id, event_type, occurred_at, revenue
     data_months: tuple[date, date]  # first and last complete month the cohort data covers
     # The nearest signups outside the cohorts (None: there is none): what to suggest when they are empty or few.

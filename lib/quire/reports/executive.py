@@ -28,8 +28,15 @@ from quire.metrics.alerts import MIN_HISTORY
 from quire.metrics.forecast import MIN_POINTS as FORECAST_MIN_MONTHS
 from quire.metrics.kpi import Kpi
 from quire.periods import Period, add_months, parse_period, resolve_period
+from quire.contract import absent_note, contract, usable_tables
 from quire.warehouse import coverage, queries
 from quire.warehouse.engine import connection
+
+CONTRACT = contract("executive")
+HEALTH_TABLES = ("product_usage", "support_tickets", "survey_responses")
+# KPIs (and glossary entries) that need an optional table of the contract: without it they are left out.
+NEEDS = {"on_time_rate": "projects", "project_margin": "projects", "hours_overrun": "projects", "clv": "projects",
+         "nps": "survey_responses", "csat": "survey_responses"}
 
 HISTORY_PERIODS = 12  # trailing periods used for the alert baselines and retention trend
 AT_RISK_ROWS = 10
@@ -58,11 +65,13 @@ class ExecutiveData:
     surveys: pd.DataFrame
     usage: pd.DataFrame
     tickets: pd.DataFrame
+    absent: tuple[str, ...] = ()  # optional tables of the contract the warehouse lacks (their frames are empty)
 
 
 def load(period: str, url: str | None = None) -> ExecutiveData:
     """Read the period's data (and the history its comparisons need) from the warehouse."""
     with connection(url or get_settings().warehouse) as conn:
+        usable = usable_tables(conn, CONTRACT)
         first, last = coverage.report_range("executive", conn)
         p = resolve_period(period, first_month=first, last_month=last)
         since = max(first, add_months(p.start, -HISTORY_PERIODS * p.n_months))
@@ -75,6 +84,7 @@ def load(period: str, url: str | None = None) -> ExecutiveData:
             surveys=queries.survey_responses(conn, since, end),
             usage=queries.product_usage(conn, end - timedelta(weeks=16), end),
             tickets=queries.support_tickets(conn, end - timedelta(days=120), end),
+            absent=tuple(t.name for t in CONTRACT.optional_tables if t.name not in usable),
         )
 
 
@@ -195,6 +205,20 @@ class ExecutiveReport:
         except EmptyDataError as exc:
             return series, None, f"{exc.message} {self._forecast_advice()}"
 
+    def shown(self, keys: list[str]) -> list[str]:
+        """``keys`` without the KPIs whose source table the warehouse lacks (see :data:`NEEDS`)."""
+        return [k for k in keys if NEEDS.get(k) not in self.data.absent]
+
+    @property
+    def scores_health(self) -> bool:
+        """Whether the warehouse holds any of the health score's sources."""
+        return any(t not in self.data.absent for t in HEALTH_TABLES)
+
+    def _left_out(self, tables: list[str]) -> Callout | None:
+        """The note for the optional ``tables`` the warehouse lacks (None when it holds them all)."""
+        missing = [t for t in tables if t in self.data.absent]
+        return Callout(absent_note("executive", missing), "info", title="Not in this report:") if missing else None
+
     def kpi(self, key: str) -> Kpi:
         label, unit, direction = KPI_DEFS[key]
         prev = self.previous.get(key) if self.previous else None
@@ -230,8 +254,9 @@ class ExecutiveReport:
         return ReportHeader("Executive report", self.period.label, subtitle=subtitle, extra={"period_key": self.period.key})
 
     def headline(self) -> KpiCards:
-        return KpiCards([self.kpi(k) for k in HEADLINE], comparison_label=self.period.previous().label,
-                        note=self.thin_note(HEADLINE))
+        keys = self.shown(HEADLINE)
+        return KpiCards([self.kpi(k) for k in keys], comparison_label=self.period.previous().label,
+                        note=self.thin_note(keys))
 
     def alerts(self) -> Section:
         # Levels (MRR, ARR, accounts, ARPA, CLV) trend by design, so "far from their own median" would
@@ -276,7 +301,7 @@ class ExecutiveReport:
                             f"{metrics.format_value(bridge.end_mrr, 'currency')} in {self.period.label}.")
 
     def retention(self) -> Section:
-        keys = ["nrr", "grr", "logo_churn", "revenue_churn", "customers", "arpa", "clv"]
+        keys = self.shown(["nrr", "grr", "logo_churn", "revenue_churn", "customers", "arpa", "clv"])
         rows = [{"KPI": KPI_DEFS[k][0], "This period": metrics.format_value(self.current[k], KPI_DEFS[k][1]),
                  "Previous period": metrics.format_value(self.previous[k], KPI_DEFS[k][1]) if self.previous else "—"}
                 for k in keys]
@@ -284,8 +309,9 @@ class ExecutiveReport:
         hist = self.history.dropna(subset=["nrr", "grr"])
         if len(hist) >= 2:
             children.insert(0, charts.rate_trend(hist, {"nrr": "NRR", "grr": "GRR"}, ylabel="Retention", reference=1.0))
-        note = self.thin_note(["clv"])
-        return Section("Retention and churn", [Grid(children)] + ([note] if note else []))
+        note = self.thin_note(self.shown(["clv"]))
+        left_out = self._left_out(["projects"])  # CLV needs the project margin
+        return Section("Retention and churn", [Grid(children)] + ([note] if note else []) + ([left_out] if left_out else []))
 
     def forecast(self) -> Section:
         series, fc, why = self.mrr_forecast
@@ -311,6 +337,8 @@ class ExecutiveReport:
         return f"The first {self.period.kind} with enough history is {first.label}: choose {first.key} or later."
 
     def delivery(self) -> Section:
+        if "projects" in self.data.absent:
+            return Section("Project delivery", [self._left_out(["projects"])])
         d = metrics.project_delivery(self.data.projects, self.period)
         if not d.delivered:
             return Section("Project delivery", [Callout(f"No project was delivered in {self.period.label}.", "info")])
@@ -337,13 +365,23 @@ class ExecutiveReport:
         scores = metrics.health_scores(self.data.clients, metrics.mrr_by_client(self.data.movements, pd.Timestamp(self.period.last_month)),
                                        self.data.usage, self.data.tickets, self.data.surveys, as_of=self.period.end)
         dist = metrics.health_distribution(scores)
-        sat = [self.kpi("nps"), self.kpi("csat")]
+        sat = self.shown(["nps", "csat"])
         at_risk = scores[scores["band"] == "at_risk"].sort_values("mrr", ascending=False).head(AT_RISK_ROWS)
-        children = [KpiCards(sat, comparison_label=self.period.previous().label, note=self.thin_note(["nps", "csat"])),
-                    Grid([charts.health_bands(dist), Table(
-                        dist.assign(band=dist["band"].str.replace("_", " ").str.capitalize()).rename(
-                            columns={"band": "Band", "clients": "Accounts", "mrr": "MRR", "share": "Share of MRR"}),
-                        caption="Health distribution", units={"MRR": "currency", "Share of MRR": "percent"})])]
+        children = [KpiCards([self.kpi(k) for k in sat], comparison_label=self.period.previous().label,
+                             note=self.thin_note(sat))] if sat else []
+        left_out = self._left_out(list(HEALTH_TABLES))
+        if not self.scores_health:
+            names = ", ".join(HEALTH_TABLES[:-1]) + f" or {HEALTH_TABLES[-1]}"
+            return Section("Customers: satisfaction and health", [*children, Callout(
+                f"Satisfaction and account health are left out: the warehouse has no {names} table. With them, this "
+                "section shows NPS and CSAT, how the accounts' health is distributed and which accounts are at risk.",
+                "info", title="Not in this report:")])
+        children.append(Grid([charts.health_bands(dist), Table(
+            dist.assign(band=dist["band"].str.replace("_", " ").str.capitalize()).rename(
+                columns={"band": "Band", "clients": "Accounts", "mrr": "MRR", "share": "Share of MRR"}),
+            caption="Health distribution", units={"MRR": "currency", "Share of MRR": "percent"})]))
+        if left_out:
+            children.append(left_out)
         if at_risk.empty:
             children.append(Callout("No active account is at risk.", "good"))
         else:
@@ -355,7 +393,8 @@ class ExecutiveReport:
 
     def glossary(self):
         # "Compared with the previous period" is only true when the data holds that period.
-        return glossary([k for k in GLOSSARY_KEYS if k != "previous_period" or self.compared])
+        keys = [k for k in self.shown(GLOSSARY_KEYS) if k != "previous_period" or self.compared]
+        return glossary([k for k in keys if k not in ("health_score", "at_risk") or self.scores_health])
 
     def _all_months(self, until: date | None = None) -> list[date]:
         months, m = [], self.data.first_month

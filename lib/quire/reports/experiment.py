@@ -34,9 +34,11 @@ from quire.glossary import glossary
 from quire.metrics.experiments import (ADJUSTMENTS, METRIC_LABELS, CupedResult, ExperimentAnalysis,
                                        PowerResult, analyse, cohens_h, describe_comparison)
 from quire.metrics.kpi import Kpi, format_value
+from quire.contract import absent_note, contract, usable_tables
 from quire.warehouse import experiment_queries as queries
 from quire.warehouse.engine import connection
 
+CONTRACT = contract("experiment")
 TARGET_POWER = 0.8  # the power analyse() plans the MDE for (power_and_mde's default)
 CURVE_POINTS = 60
 METRIC_NOUNS = {"conversion": "conversion (share of users who converted)",
@@ -216,7 +218,14 @@ class ExperimentData:
     started_on: pd.Timestamp
     ended_on: pd.Timestamp | None
     variants: pd.DataFrame  # variant, is_control, allocation (control first)
-    assignments: pd.DataFrame  # one row per user: variant, converted, revenue, pre_revenue, ...
+    assignments: pd.DataFrame  # one row per user: variant, converted, revenue, pre_revenue (optional), ...
+    # Optional tables of the contract the warehouse lacks (the report uses their defaults and says so).
+    absent: tuple[str, ...] = ()
+
+    @property
+    def has_covariate(self) -> bool:
+        """Whether the assignments carry the pre-period metric CUPED needs."""
+        return "pre_revenue" in self.assignments.columns
 
     @property
     def is_aa(self) -> bool:
@@ -267,8 +276,13 @@ def unknown_experiment(key: str, known: list[str]) -> ParameterError:
 
 
 def load(experiment: str, url: str | None = None) -> ExperimentData:
-    """Read one experiment, its planned variants and its assignments from the warehouse."""
+    """Read one experiment, its planned variants and its assignments from the warehouse.
+
+    Only the assignments are required (:data:`CONTRACT`); without the experiments or
+    experiment_variants table their stand-ins are derived from the assignments.
+    """
     with connection(url or get_settings().warehouse) as conn:
+        usable = usable_tables(conn, CONTRACT)
         row = queries.experiment_by_key(conn, experiment)
         if row is None:
             raise unknown_experiment(experiment, queries.experiment_keys(conn))
@@ -279,6 +293,7 @@ def load(experiment: str, url: str | None = None) -> ExperimentData:
             ended_on=None if pd.isna(row["ended_on"]) else row["ended_on"],
             variants=queries.variants(conn, experiment_id),
             assignments=queries.assignments(conn, experiment_id),
+            absent=tuple(t.name for t in CONTRACT.optional_tables if t.name not in usable),
         )
 
 
@@ -375,13 +390,18 @@ class ExperimentReport:
 
     def verdict(self) -> Section:
         """The decision in plain language, its warnings, and what the experiment was."""
+        notes = [self.defaults_note()] if self.data.absent else []
         if self.analysis is None:
-            return Section("Verdict", [self.problem, self.facts()])
+            return Section("Verdict", [self.problem, self.facts(), *notes])
         v = self.analysis.verdict
         decision = Callout(" ".join(v.reasons), DECISION_SEVERITY[v.decision],
                            title=DECISION_TITLES[v.decision].format(variant=v.variant))
         warnings = [Callout(w, "warning", title="Warning:") for w in v.warnings]
-        return Section("Verdict", [decision, *warnings, self.facts()])
+        return Section("Verdict", [decision, *warnings, self.facts(), *notes])
+
+    def defaults_note(self) -> Callout:
+        """What the report assumed for the optional tables the warehouse lacks."""
+        return Callout(absent_note("experiment", self.data.absent), "info", title="Assumed:")
 
     def facts(self) -> FormattedTable:
         """What was tested, on whom, and by which rule."""
@@ -391,7 +411,7 @@ class ExperimentReport:
         rule = f"{self.level:.0%} confidence (alpha {self.alpha:g}), two-sided tests"
         if len(d.variants) > 2:
             rule += f"; {self.adjustment} correction across the {len(d.variants) - 1} treatments"
-        rows = [("Experiment key", d.key), ("Hypothesis", d.hypothesis),
+        rows = [("Experiment key", d.key), *([("Hypothesis", d.hypothesis)] if d.hypothesis.strip() else []),
                 ("Primary metric", METRIC_NOUNS.get(d.primary_metric, d.primary_metric)),
                 ("Variants (planned split)", split), ("Dates", self.dates_label()),
                 ("Users assigned", f"{len(d.assignments):,}"), ("Decision rule", rule)]
@@ -454,10 +474,11 @@ class ExperimentReport:
 
     def _revenue_cards(self) -> list[tuple[Kpi, str, str]]:
         c = self._common_cards()
-        cu = self.analysis.cuped[self.focus]
-        reduction = (Kpi("variance_reduction", "CUPED variance reduction", cu.variance_reduction, "percent"),
-                     f"{cu.variance_reduction:.0%}", f"interval {1 - cu.ci_width_ratio:.0%} narrower")
-        return [c["users"], c["revenue_diff"], reduction, c["p_value"], c["mde"], c["control_rate"], c["best_rate"],
+        cu = self.analysis.cuped.get(self.focus)
+        reduction = [] if cu is None else [
+            (Kpi("variance_reduction", "CUPED variance reduction", cu.variance_reduction, "percent"),
+             f"{cu.variance_reduction:.0%}", f"interval {1 - cu.ci_width_ratio:.0%} narrower")]
+        return [c["users"], c["revenue_diff"], *reduction, c["p_value"], c["mde"], c["control_rate"], c["best_rate"],
                 c["abs_lift"]]
 
     def assignment(self) -> Section | None:
@@ -548,10 +569,18 @@ class ExperimentReport:
             return None
         title = "Revenue per user" + (" (guardrail)" if self.metric != "revenue" else "")
         lead = " ".join(describe_comparison(r, self.level, several=self.several) for _, r in a.revenue_comparisons.iterrows())
+        if not a.cuped:
+            return Section(title, [self.welch_table(), self.no_covariate_note()], lead=lead)
         cuped_frame = pd.DataFrame([row for v in self.treatments for row in _cuped_rows(a.cuped[v])])
         flips = [self.sign_flip(self.analysis.cuped[t]) for t in self.treatments if self.analysis.cuped[t].sign_flipped]
         return Section(title, [self.welch_table(), self.cuped_sentence(), *flips,
                                charts.cuped_intervals(cuped_frame, self.level), self.cuped_table()], lead=lead)
+
+    def no_covariate_note(self) -> Callout:
+        """Why there is no CUPED: the assignments lack the pre-period metric (an optional column of the contract)."""
+        col = CONTRACT.table("experiment_assignments").column("pre_revenue")
+        return Callout(f"The assignments have no {col.name} column (each user's revenue before the experiment), so "
+                       f"{col.needed_for} is left out.", "info", title="Not shown:")
 
     def welch_table(self) -> FormattedTable:
         a = self.analysis
@@ -700,8 +729,8 @@ class ExperimentReport:
                 f"metric: with no correction, the chance of at least one would be up to {uncorrected:.1%} instead of "
                 f"{self.alpha:.0%}. The {self.adjustment} method adjusts the p-values so that it stays at {self.alpha:.0%}; "
                 f"decisions use the adjusted p-values.")
-        scope = (f"Each metric is corrected on its own ({k} comparisons per metric; the CUPED test of revenue per user "
-                 "too). The confidence intervals elsewhere in the report are per comparison: the correction changes "
+        cuped_too = "; the CUPED test of revenue per user too" if a.cuped else ""
+        scope = (f"Each metric is corrected on its own ({k} comparisons per metric{cuped_too}). The confidence intervals elsewhere in the report are per comparison: the correction changes "
                  "the p-values, not the intervals.")
         frames = [a.comparisons, a.revenue_comparisons if self.metric == "conversion" else a.conversion_comparisons]
         rows = [{"Treatment": r.variant, "Metric": METRIC_LABELS[r.metric] + (" (primary)" if r.metric == self.metric else ""),
@@ -712,14 +741,15 @@ class ExperimentReport:
         rows += [{"Treatment": v, "Metric": "Revenue per user, CUPED", "Difference": money(c.adjusted.diff),
                   "Raw p": p_text(c.adjusted.p_value), f"{self.adjustment}-adjusted p": p_text(c.p_adjusted),
                   f"Significant at {self.alpha:g}": "yes" if c.p_adjusted < self.alpha else "no"}
-                 for v, c in ((v, a.cuped[v]) for v in self.treatments)]
+                 for v, c in ((v, a.cuped[v]) for v in self.treatments if v in a.cuped)]
         frame = pd.DataFrame(rows)
         table = FormattedTable(frame, caption=f"p-values before and after the {self.adjustment} correction",
                                units=dict.fromkeys(frame.columns[2:5], "text"))
         return Section("Multiple comparisons", [scope, table], lead=lead)
 
     def glossary(self) -> FlowingGlossary:
-        keys = GLOSSARY_KEYS + (["multiple_comparisons"] if self.several else []) + (["aa_test"] if self.data.is_aa else [])
+        keys = [k for k in GLOSSARY_KEYS if self.data.has_covariate or k not in ("cuped", "variance_reduction")]
+        keys = keys + (["multiple_comparisons"] if self.several else []) + (["aa_test"] if self.data.is_aa else [])
         appendix = glossary(keys)
         return FlowingGlossary(appendix.entries, title=appendix.title)
 

@@ -23,7 +23,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from quire.warehouse import schema
-from quire.warehouse.queries import _clients_select, _read
+from quire.contract.inventory import inventory
+from quire.periods import add_months
+from quire.warehouse.queries import _clients_select, _read, _read_if
 
 #: MRR at or below this counts as not paying (the ledger is in cents; guards float sums).
 PAYING_THRESHOLD = 0.005
@@ -36,7 +38,7 @@ def first_active_client(conn: Connection) -> pd.Series | None:
     on-demand runs always name their client.
     """
     c = schema.clients
-    stmt = _clients_select().where(c.c.status == "active").order_by(c.c.name, c.c.client_id).limit(1)
+    stmt = _clients_select(conn).where(c.c.status == "active").order_by(c.c.name, c.c.client_id).limit(1)
     frame = _read(conn, stmt)
     return None if frame.empty else frame.iloc[0]
 
@@ -71,7 +73,7 @@ def client_usage(conn: Connection, client_id: int, start: date, end: date) -> pd
     """The client's weekly product usage whose week (its Monday) lies within ``start``..``end`` (all columns)."""
     t = schema.product_usage
     stmt = sa.select(t).where(t.c.client_id == client_id, t.c.week.between(start, end)).order_by(t.c.week)
-    return _read(conn, stmt)
+    return _read_if(conn, stmt, t)
 
 
 def client_tickets(conn: Connection, client_id: int, start: date, end: date) -> pd.DataFrame:
@@ -80,7 +82,7 @@ def client_tickets(conn: Connection, client_id: int, start: date, end: date) -> 
     since, before = datetime.combine(start, time()), datetime.combine(end + timedelta(days=1), time())
     stmt = (sa.select(t).where(t.c.client_id == client_id, t.c.opened_at >= since, t.c.opened_at < before)
             .order_by(t.c.opened_at, t.c.ticket_id))
-    return _read(conn, stmt)
+    return _read_if(conn, stmt, t)
 
 
 def client_surveys(conn: Connection, client_id: int, start: date, end: date) -> pd.DataFrame:
@@ -88,18 +90,30 @@ def client_surveys(conn: Connection, client_id: int, start: date, end: date) -> 
     t = schema.survey_responses
     stmt = (sa.select(t).where(t.c.client_id == client_id, t.c.responded_on.between(start, end))
             .order_by(t.c.responded_on, t.c.response_id))
-    return _read(conn, stmt)
+    return _read_if(conn, stmt, t)
 
 
 def client_is_paying(conn: Connection, client_id: int, month: date) -> bool:
     """Whether the client's MRR at the end of ``month`` is above zero (its ledger up to that month).
 
     Health is scored for paying accounts only; the answer is a flag so that no revenue
-    figure is ever loaded into a client-facing report.
+    figure is ever loaded into a client-facing report. Without an MRR ledger, a client
+    pays from its signup date until it churns.
     """
     t = schema.mrr_movements
+    if not inventory(conn).has(t.name, ("client_id", "month", "amount")):
+        return _subscribed_at(conn, client_id, add_months(month, 1))
     stmt = sa.select(sa.func.coalesce(sa.func.sum(t.c.amount), 0) > PAYING_THRESHOLD).where(
         t.c.client_id == client_id, t.c.month <= month)
+    return bool(conn.execute(stmt).scalar())
+
+
+def _subscribed_at(conn: Connection, client_id: int, before: date) -> bool:
+    """Whether the client signed up before the day ``before`` and had not churned by then."""
+    c = schema.clients
+    churned = (c.c.churned_on.is_(None) | (c.c.churned_on >= before)) if inventory(conn).has("clients", ("churned_on",)) \
+        else sa.true()
+    stmt = sa.select(sa.func.count()).where(c.c.client_id == client_id, c.c.signup_date < before, churned)
     return bool(conn.execute(stmt).scalar())
 
 

@@ -30,10 +30,13 @@ def _instant_range(start: date, end: date) -> tuple[datetime, datetime]:
 
 
 def cohort_users(conn: Connection, start: date, end: date) -> pd.DataFrame:
-    """Users who signed up on any day within ``start``..``end``: user_id, client_id, signed_up_at, channel."""
+    """Users who signed up on any day within ``start``..``end``: user_id, signed_up_at.
+
+    Only the columns of the cohort report's contract: users need no client (nor a channel).
+    """
     u = schema.users
     since, before = _instant_range(start, end)
-    stmt = (sa.select(u.c.user_id, u.c.client_id, u.c.signed_up_at, u.c.channel)
+    stmt = (sa.select(u.c.user_id, u.c.signed_up_at)
             .where(u.c.signed_up_at >= since, u.c.signed_up_at < before)
             .order_by(u.c.signed_up_at, u.c.user_id))
     return _read(conn, stmt)

@@ -1,33 +1,39 @@
 """Which months each report can cover: the first and last complete month of the tables it reads.
 
-A report's valid periods and its ``latest`` come from its own data: the executive
-report from the MRR ledger, the cohort report from users and their events, the client
-report from daily engagement. :data:`REPORT_RANGES` names, per report type (the stem of
-its notebook), the function that reads that range; a notebook without an entry gets
+A report's valid periods and its ``latest`` come from its own data, as its data contract
+(:mod:`quire.contract`) declares: the executive report from the MRR ledger, the cohort
+report from users and their events, the client report from daily engagement.
+:data:`REPORT_RANGES` names, per report type (the stem of its notebook), the function
+that reads that range; a notebook without an entry gets
 the general range, :func:`quire.warehouse.queries.data_range`. The pipeline checks a
 ``period`` parameter against :func:`report_range` before a kernel starts, and each
 report's ``load`` resolves ``latest`` through the same function, so both always agree.
 
 Every function takes an open connection and returns ``(first, last)``: first-of-month
 dates of the first month with data and the last *complete* month. A source without
-rows, or without a complete month, is a :class:`~quire.errors.WarehouseError` naming
-the tables that were read.
+rows, or without a complete month, or a table the warehouse lacks, is a
+:class:`~quire.errors.WarehouseError` naming the tables that were read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from quire.contract.inventory import inventory
+from quire.contract.model import Coverage
+from quire.contract.reports import CONTRACTS
 from quire.errors import WarehouseError
 from quire.periods import month_start
-from quire.warehouse import queries, schema
+from quire.warehouse import queries
 from quire.warehouse.engine import BUILD_HINT
 
 Range = tuple[date, date]
+CHECK_HINT = "`quire warehouse check` lists what each report needs and what the warehouse lacks"
 
 
 def _as_date(value: date | datetime | None) -> date | None:
@@ -54,59 +60,91 @@ def _checked(first: date | None, last_day: date | None, what: str) -> Range:
     return start, last
 
 
-def data_reach(conn: Connection) -> date | None:
-    """The last day the warehouse's daily data reaches (engagement or product events), None without any."""
-    eng, ev = schema.engagement_daily, schema.events
-    days = _scalars(conn, sa.select(sa.func.max(eng.c.day)).scalar_subquery(),
-                    sa.select(sa.func.max(ev.c.occurred_at)).scalar_subquery())
-    known = [d for d in days if d is not None]
+def _bounds(conn: Connection, *wanted: tuple[str, str, str]) -> list[date | None]:
+    """The ``min`` or ``max`` of each (table, column, "min" | "max") in one query; None for a column the warehouse lacks."""
+    inv = inventory(conn)
+    held = [w for w in wanted if inv.has(w[0], (w[1],))]
+    if not held:
+        return [None] * len(wanted)
+    values = _scalars(conn, *(sa.select(getattr(sa.func, fn)(sa.column(c))).select_from(sa.table(t)).scalar_subquery()
+                              for t, c, fn in held))
+    found = dict(zip(held, values, strict=True))
+    return [found.get(w) for w in wanted]
+
+
+def data_reach(conn: Connection, reach: tuple[tuple[str, str], ...] | None = None) -> date | None:
+    """The last day the warehouse's daily data reaches (engagement or product events), None without any.
+
+    ``reach``: the (table, column) pairs to look at (default: the executive contract's);
+    tables the warehouse does not hold are skipped.
+    """
+    pairs = reach if reach is not None else CONTRACTS["executive"].coverage.reach
+    known = [d for d in _bounds(conn, *((t, c, "max") for t, c in pairs)) if d is not None]
     return max(known) if known else None
 
 
-def ledger_range(conn: Connection) -> Range:
+def ledger_range(conn: Connection, cov: Coverage | None = None) -> Range:
     """The executive report's months: those of the MRR ledger.
 
     The ledger records months, not days, so whether its last month is complete is told
     by how far the warehouse's daily data reaches (:func:`data_reach`); without any
     daily data the ledger's last month counts as complete.
     """
-    mrr = schema.mrr_movements
-    first, last = _scalars(conn, sa.select(sa.func.min(mrr.c.month)).scalar_subquery(),
-                           sa.select(sa.func.max(mrr.c.month)).scalar_subquery())
+    cov = cov or CONTRACTS["executive"].coverage
+    _require(conn, cov)
+    first, last = _bounds(conn, (*cov.first, "min"), (*cov.last, "max"))
     if first is None:
-        raise WarehouseError("the warehouse holds no MRR data (the executive report reads the MRR ledger)",
+        raise WarehouseError(f"the warehouse holds no {cov.what} (the executive report reads the MRR ledger)",
                              hint=BUILD_HINT)
-    reach = data_reach(conn)
+    reach = data_reach(conn, cov.reach)
     first, last = month_start(first), month_start(last)
     if reach is not None:
         last = min(last, queries.last_complete_month(reach))
     if last < first:
-        raise WarehouseError(f"the warehouse holds no complete month of MRR data (the ledger starts {first:%Y-%m}, "
+        raise WarehouseError(f"the warehouse holds no complete month of {cov.what} (the ledger starts {first:%Y-%m}, "
                              f"the daily data ends {reach:%Y-%m-%d})", hint=BUILD_HINT)
     return first, last
 
 
+def span_range(conn: Connection, cov: Coverage, report: str = "") -> Range:
+    """The months from the earliest ``cov.first`` value to the last complete month of the latest ``cov.last`` value."""
+    _require(conn, cov)
+    first, last = _bounds(conn, (*cov.first, "min"), (*cov.last, "max"))
+    reader = f" (the {report} report reads {'them' if len(cov.tables) > 1 else 'it'})" if report else ""
+    return _checked(first, last, cov.what + reader)
+
+
+def _require(conn: Connection, cov: Coverage) -> None:
+    """A :class:`WarehouseError` naming the table (and column) a report's months are read from, if it is absent."""
+    inv = inventory(conn)
+    for table, column in dict.fromkeys((cov.first, cov.last)):
+        if not inv.has(table):
+            raise WarehouseError(f"the warehouse has no table {table} (the {cov.what} a report's periods come from)",
+                                 hint=CHECK_HINT)
+        if not inv.has(table, (column,)):
+            raise WarehouseError(f"the warehouse's table {table} has no column {column}", hint=CHECK_HINT)
+
+
 def activity_range(conn: Connection) -> Range:
     """The cohort report's months: from the first signup to the last complete month of product events."""
-    u, ev = schema.users, schema.events
-    first, last_event = _scalars(conn, sa.select(sa.func.min(u.c.signed_up_at)).scalar_subquery(),
-                                 sa.select(sa.func.max(ev.c.occurred_at)).scalar_subquery())
-    return _checked(first, last_event, "product users and events (the cohort report reads them)")
+    return span_range(conn, CONTRACTS["cohort"].coverage, "cohort")
 
 
 def engagement_range(conn: Connection) -> Range:
     """The client report's months: those of daily content engagement."""
-    eng = schema.engagement_daily
-    first, last = _scalars(conn, sa.select(sa.func.min(eng.c.day)).scalar_subquery(),
-                           sa.select(sa.func.max(eng.c.day)).scalar_subquery())
-    return _checked(first, last, "content engagement (the client report reads it)")
+    return span_range(conn, CONTRACTS["client"].coverage, "client")
 
 
-#: Report type (its notebook's stem) → the function that reads the months it can cover.
+def contract_range(report: str, conn: Connection) -> Range:
+    """The months ``report`` can cover, as its contract's :class:`~quire.contract.Coverage` says."""
+    cov = CONTRACTS[report].coverage
+    return ledger_range(conn, cov) if cov.kind == "ledger" else span_range(conn, cov, report)
+
+
+#: Report type (its notebook's stem) → the function that reads the months it can cover: one per
+#: contract that declares a coverage (the experiment report runs per experiment, not per period).
 REPORT_RANGES: dict[str, Callable[[Connection], Range]] = {
-    "executive": ledger_range,
-    "cohort": activity_range,
-    "client": engagement_range,
+    name: partial(contract_range, name) for name, c in CONTRACTS.items() if c.coverage is not None
 }
 
 
@@ -115,4 +153,5 @@ def report_range(report: str | None, conn: Connection) -> Range:
     return REPORT_RANGES.get(report or "", queries.data_range)(conn)
 
 
-__all__ = ["REPORT_RANGES", "activity_range", "data_reach", "engagement_range", "ledger_range", "report_range"]
+__all__ = ["REPORT_RANGES", "activity_range", "contract_range", "data_reach", "engagement_range", "ledger_range",
+           "report_range", "span_range"]

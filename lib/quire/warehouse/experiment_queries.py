@@ -13,25 +13,52 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from quire.warehouse import schema
+from quire.contract.inventory import inventory
+from quire.warehouse import queries, schema
 from quire.warehouse.queries import _read
+
+
+#: Names a variant is taken for the control by, when the warehouse does not say which one is.
+CONTROL_NAMES = ("control", "baseline", "a")
 
 
 def experiment_keys(conn: Connection) -> list[str]:
     """Every experiment key, oldest experiment first (for "known keys" messages)."""
-    t = schema.experiments
-    return [str(k) for k in conn.execute(sa.select(t.c.key).order_by(t.c.started_on, t.c.experiment_id)).scalars()]
+    return [str(k) for k in queries.experiments(conn)["key"]]
 
 
 def experiment_by_key(conn: Connection, key: str) -> pd.Series | None:
-    """One experiment's row (all columns of ``experiments``), or None when no experiment has ``key``."""
+    """One experiment's row (all columns of ``experiments``), or None when no experiment has ``key``.
+
+    Without an experiments table, the stand-ins :func:`quire.warehouse.queries.experiments` derives.
+    """
     t = schema.experiments
-    frame = _read(conn, sa.select(t).where(t.c.key == key))
+    if not _has_experiments(conn):
+        frame = queries.experiments(conn)
+        frame = frame.loc[frame["key"] == key]
+    else:
+        frame = _read(conn, sa.select(t).where(t.c.key == key))
     return None if frame.empty else frame.iloc[0]
 
 
+def _has_experiments(conn: Connection) -> bool:
+    return inventory(conn).has("experiments", tuple(c.name for c in schema.experiments.columns))
+
+
+def planned_variants(conn: Connection) -> bool:
+    """Whether the warehouse says which variants were planned (an experiment_variants table)."""
+    return inventory(conn).has("experiment_variants", ("experiment_id", "variant", "is_control", "allocation"))
+
+
 def variants(conn: Connection, experiment_id: int) -> pd.DataFrame:
-    """The planned variants of one experiment: variant, is_control, allocation — control first, then by name."""
+    """The planned variants of one experiment: variant, is_control, allocation — control first, then by name.
+
+    Without an experiment_variants table, the variants are those users were assigned to,
+    in equal shares; the control is the one named as in :data:`CONTROL_NAMES` (the first
+    of them found), else the first by name.
+    """
+    if not planned_variants(conn):
+        return _assigned_variants(conn, experiment_id)
     t = schema.experiment_variants
     stmt = (sa.select(t.c.variant, t.c.is_control, t.c.allocation)
             .where(t.c.experiment_id == experiment_id)
@@ -40,14 +67,28 @@ def variants(conn: Connection, experiment_id: int) -> pd.DataFrame:
     return _read(conn, stmt)
 
 
+def _assigned_variants(conn: Connection, experiment_id: int) -> pd.DataFrame:
+    a = schema.experiment_assignments
+    stmt = sa.select(a.c.variant).where(a.c.experiment_id == experiment_id).distinct().order_by(a.c.variant)
+    names = [str(v) for v in conn.execute(stmt).scalars()]
+    lowered = [n.lower() for n in names]
+    control = next((names[lowered.index(c)] for c in CONTROL_NAMES if c in lowered), names[0] if names else None)
+    ordered = [control, *(n for n in names if n != control)] if control is not None else []
+    share = 1 / len(ordered) if ordered else 0.0
+    return pd.DataFrame({"variant": pd.Series(ordered, dtype="str"), "is_control": [n == control for n in ordered],
+                         "allocation": [share] * len(ordered)}).astype({"is_control": bool, "allocation": "float64"})
+
+
 def assignments(conn: Connection, experiment_id: int) -> pd.DataFrame:
     """One row per assigned user: user_id, variant, assigned_at, converted, revenue, pre_revenue.
 
     Per-user rows (not per-variant sums) because the Welch test and CUPED need each
-    user's metric and pre-period covariate.
+    user's metric and pre-period covariate. ``pre_revenue`` is optional in the contract:
+    without it the frame has no such column (and the report no CUPED).
     """
     t = schema.experiment_assignments
-    stmt = (sa.select(t.c.user_id, t.c.variant, t.c.assigned_at, t.c.converted, t.c.revenue, t.c.pre_revenue)
-            .where(t.c.experiment_id == experiment_id)
-            .order_by(t.c.user_id))
+    columns = [t.c.user_id, t.c.variant, t.c.assigned_at, t.c.converted, t.c.revenue]
+    if inventory(conn).has(t.name, ("pre_revenue",)):
+        columns.append(t.c.pre_revenue)
+    stmt = sa.select(*columns).where(t.c.experiment_id == experiment_id).order_by(t.c.user_id)
     return _read(conn, stmt)

@@ -21,10 +21,17 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from quire.contract.inventory import inventory
+from quire.contract.reports import DEFAULT_BRAND
 from quire.errors import WarehouseError
 from quire.periods import add_months, month_start
 from quire.warehouse import schema
 from quire.warehouse.engine import BUILD_HINT
+
+
+#: The columns :func:`clients` returns besides ``brand``, in order.
+CLIENT_COLUMNS = ("client_id", "org_id", "name", "slug", "sector", "plan", "region", "signup_date", "contact_email",
+                  "status", "churned_on")
 
 
 def data_range(conn: Connection) -> tuple[date, date]:
@@ -57,37 +64,71 @@ def mrr_movements(conn: Connection, until: date) -> pd.DataFrame:
     return _read(conn, stmt)
 
 
-def _clients_select() -> sa.Select:
+def _clients_select(conn: Connection) -> sa.Select:
+    """Every client column :func:`clients` returns, from what the warehouse holds.
+
+    The contract (:mod:`quire.contract`) makes some client columns optional: one the
+    warehouse lacks reads as NULL of its type. ``brand`` is the client's own, else its
+    organization's (when the warehouse has organizations), else the default brand.
+    """
     c, o = schema.clients, schema.organizations
-    return (sa.select(c.c.client_id, c.c.org_id, c.c.name, c.c.slug, c.c.sector, c.c.plan, c.c.region,
-                      c.c.signup_date, c.c.contact_email, c.c.status, c.c.churned_on,
-                      sa.func.coalesce(c.c.brand, o.c.brand).label("brand"))
-            .join_from(c, o, c.c.org_id == o.c.org_id))
+    inv = inventory(conn)
+
+    def col(name: str) -> sa.ColumnElement:
+        return c.c[name] if inv.has("clients", (name,)) else sa.cast(sa.null(), c.c[name].type).label(name)
+
+    brands = [c.c.brand] if inv.has("clients", ("brand",)) else []
+    joined = inv.has("organizations", ("org_id", "brand")) and inv.has("clients", ("org_id",))
+    brands += [o.c.brand] if joined else []
+    brand = sa.func.coalesce(*brands, sa.literal(DEFAULT_BRAND, sa.String)).label("brand")
+    stmt = sa.select(*(col(n) for n in CLIENT_COLUMNS), brand)
+    return stmt.join_from(c, o, c.c.org_id == o.c.org_id, isouter=True) if joined else stmt.select_from(c)
 
 
 def clients(conn: Connection) -> pd.DataFrame:
-    """Every client, with ``brand`` the effective brand (the client's own, else its organization's)."""
-    return _read(conn, _clients_select().order_by(schema.clients.c.client_id))
+    """Every client, with ``brand`` the effective brand (the client's own, else its organization's, else the default)."""
+    return _read(conn, _clients_select(conn).order_by(schema.clients.c.client_id))
 
 
 def client_by_slug(conn: Connection, slug: str) -> pd.Series | None:
     """One client's row as :func:`clients` gives it (effective brand included), or None."""
-    frame = _read(conn, _clients_select().where(schema.clients.c.slug == slug))
+    frame = _read(conn, _clients_select(conn).where(schema.clients.c.slug == slug))
     return None if frame.empty else frame.iloc[0]
 
 
 def client_subscriptions(conn: Connection, client_id: int) -> pd.DataFrame:
-    """One client's subscriptions: started_on, ended_on (``NaT`` while running), oldest first."""
+    """One client's subscriptions: started_on, ended_on (``NaT`` while running), oldest first.
+
+    Empty when the warehouse has no subscriptions table: a client's periods then run from
+    its signup to its churn.
+    """
     t = schema.subscriptions
     stmt = (sa.select(t.c.started_on, t.c.ended_on).where(t.c.client_id == client_id)
             .order_by(t.c.started_on, t.c.subscription_id))
-    return _read(conn, stmt)
+    return _read_if(conn, stmt, t, ("subscription_id", "client_id"))
 
 
 def experiments(conn: Connection) -> pd.DataFrame:
-    """Every experiment (all columns), oldest first."""
+    """Every experiment (all columns), oldest first.
+
+    Without an experiments table, each experiment of the assignments stands in with the
+    contract's defaults: key ``experiment-<id>``, name ``Experiment <id>``, no hypothesis,
+    primary metric conversion, from the day of its first assignment to that of its last.
+    """
     t = schema.experiments
-    return _read(conn, sa.select(t).order_by(t.c.started_on, t.c.experiment_id))
+    if inventory(conn).has(t.name, tuple(c.name for c in t.columns)):
+        return _read(conn, sa.select(t).order_by(t.c.started_on, t.c.experiment_id))
+    a = schema.experiment_assignments
+    if not inventory(conn).has(a.name, ("experiment_id", "assigned_at")):
+        return _empty(sa.select(t))
+    spans = _read(conn, sa.select(a.c.experiment_id, sa.func.min(a.c.assigned_at).label("started_on"),
+                                  sa.func.max(a.c.assigned_at).label("ended_on"))
+                  .group_by(a.c.experiment_id).order_by(sa.literal_column("started_on"), a.c.experiment_id))
+    ids = spans["experiment_id"]
+    frame = pd.DataFrame({"experiment_id": ids, "key": "experiment-" + ids.astype(str), "name": "Experiment " + ids.astype(str),
+                          "hypothesis": "", "primary_metric": "conversion",
+                          "started_on": spans["started_on"].dt.normalize(), "ended_on": spans["ended_on"].dt.normalize()})
+    return frame.astype({"key": "str", "name": "str", "hypothesis": "str", "primary_metric": "str"})
 
 
 def projects(conn: Connection, start: date, end: date) -> pd.DataFrame:
@@ -95,14 +136,14 @@ def projects(conn: Connection, start: date, end: date) -> pd.DataFrame:
     t = schema.projects
     stmt = (sa.select(t).where(sa.or_(t.c.due_on.between(start, end), t.c.delivered_on.between(start, end)))
             .order_by(t.c.project_id))
-    return _read(conn, stmt)
+    return _read_if(conn, stmt, t)
 
 
 def survey_responses(conn: Connection, start: date, end: date) -> pd.DataFrame:
     """NPS and CSAT responses given within ``start``..``end`` (all columns)."""
     t = schema.survey_responses
     stmt = sa.select(t).where(t.c.responded_on.between(start, end)).order_by(t.c.responded_on, t.c.response_id)
-    return _read(conn, stmt)
+    return _read_if(conn, stmt, t)
 
 
 def support_tickets(conn: Connection, start: date, end: date) -> pd.DataFrame:
@@ -111,14 +152,14 @@ def support_tickets(conn: Connection, start: date, end: date) -> pd.DataFrame:
     since, before = datetime.combine(start, time()), datetime.combine(end + timedelta(days=1), time())
     stmt = (sa.select(t).where(t.c.opened_at >= since, t.c.opened_at < before)
             .order_by(t.c.opened_at, t.c.ticket_id))
-    return _read(conn, stmt)
+    return _read_if(conn, stmt, t)
 
 
 def product_usage(conn: Connection, start: date, end: date) -> pd.DataFrame:
     """Weekly usage rows whose week (its Monday) lies within ``start``..``end`` (all columns)."""
     t = schema.product_usage
     stmt = sa.select(t).where(t.c.week.between(start, end)).order_by(t.c.week, t.c.client_id)
-    return _read(conn, stmt)
+    return _read_if(conn, stmt, t)
 
 
 def last_complete_month(last_day: date) -> date:
@@ -133,6 +174,18 @@ def _read(conn: Connection, stmt: sa.Select) -> pd.DataFrame:
     for column in stmt.selected_columns:
         frame[column.name] = _coerce(frame[column.name], column.type)
     return frame
+
+
+def _read_if(conn: Connection, stmt: sa.Select, table: sa.Table, also: tuple[str, ...] = ()) -> pd.DataFrame:
+    """:func:`_read`, or an empty frame of the statement's columns and dtypes when the warehouse lacks ``table``
+    or a column of it the statement selects (or one of ``also``): an optional table a report does without."""
+    needed = tuple(c.name for c in stmt.selected_columns if getattr(c, "table", None) is table) + also
+    return _read(conn, stmt) if inventory(conn).has(table.name, needed) else _empty(stmt)
+
+
+def _empty(stmt: sa.Select) -> pd.DataFrame:
+    """A frame without rows whose columns and dtypes are those :func:`_read` gives ``stmt``'s result."""
+    return pd.DataFrame({c.name: _coerce(pd.Series([], dtype=object), c.type) for c in stmt.selected_columns})
 
 
 def _fetch_frame(result: sa.CursorResult) -> pd.DataFrame:

@@ -22,6 +22,11 @@ MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
 PLATFORMS = ("web", "linkedin", "instagram", "facebook", "newsletter")
 CONTENT_TYPES = ("article", "video", "social_post", "newsletter", "landing_page")
 EVENT_TYPES = ("signup", "activation", "session_start", "feature_use", "purchase")
+CHANNELS = ("organic", "paid", "referral", "partner")
+PRIORITIES = ("low", "normal", "high", "urgent")
+SURVEYS = ("nps", "csat")
+CLIENT_STATUSES = ("active", "churned")
+PRIMARY_METRICS = ("conversion", "revenue")
 
 
 def _id(name: str) -> sa.Column:
@@ -51,7 +56,7 @@ clients = sa.Table(
     sa.Column("signup_date", sa.Date, nullable=False),
     sa.Column("contact_email", sa.String(200), nullable=False),
     sa.Column("brand", sa.String(64), nullable=True, comment="overrides the organization's brand when set"),
-    sa.Column("status", sa.String(20), nullable=False, comment="active | churned"),
+    sa.Column("status", sa.String(20), nullable=False, comment=" | ".join(CLIENT_STATUSES)),
     sa.Column("churned_on", sa.Date, nullable=True),
 )
 
@@ -139,7 +144,7 @@ support_tickets = sa.Table(
     _fk("client_id", "clients.client_id"),
     sa.Column("opened_at", sa.DateTime, nullable=False, index=True),
     sa.Column("closed_at", sa.DateTime, nullable=True),
-    sa.Column("priority", sa.String(10), nullable=False, comment="low | normal | high | urgent"),
+    sa.Column("priority", sa.String(10), nullable=False, comment=" | ".join(PRIORITIES)),
     sa.Column("category", sa.String(40), nullable=False),
 )
 
@@ -156,9 +161,10 @@ survey_responses = sa.Table(
 users = sa.Table(
     "users", metadata,
     _id("user_id"),
-    _fk("client_id", "clients.client_id"),
+    # A product without clients (one company's own users) leaves the link empty.
+    _fk("client_id", "clients.client_id", nullable=True),
     sa.Column("signed_up_at", sa.DateTime, nullable=False, index=True),
-    sa.Column("channel", sa.String(20), nullable=False, comment="organic | paid | referral | partner"),
+    sa.Column("channel", sa.String(20), nullable=False, comment=" | ".join(CHANNELS)),
     sa.Column("country", sa.String(2), nullable=False),
 )
 
@@ -185,7 +191,7 @@ experiments = sa.Table(
     sa.Column("key", sa.String(80), nullable=False, unique=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("hypothesis", sa.Text, nullable=False),
-    sa.Column("primary_metric", sa.String(40), nullable=False, comment="conversion | revenue"),
+    sa.Column("primary_metric", sa.String(40), nullable=False, comment=" | ".join(PRIMARY_METRICS)),
     sa.Column("started_on", sa.Date, nullable=False),
     sa.Column("ended_on", sa.Date, nullable=True),
 )

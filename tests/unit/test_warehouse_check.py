@@ -1,0 +1,183 @@
+"""quire.contract.check: a warehouse held against every report's contract (what `quire warehouse check` shows)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from quire.contract import check_warehouse
+from quire.contract.check import CheckResult
+from quire.warehouse.engine import connection
+from support import warehouse_copy
+
+
+def check(url: str) -> CheckResult:
+    with connection(url) as conn:
+        return check_warehouse(conn)
+
+
+def planted(tiny_warehouse: str, tmp_path, *statements: str) -> str:
+    """A copy of the tiny warehouse after ``statements``; its URL."""
+    path = tmp_path / "wh.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        for sql in statements:
+            con.execute(sql)
+    return f"duckdb:///{path}"
+
+
+def codes(result: CheckResult, report: str) -> list[tuple[str, str, str, str | None]]:
+    return [(f.severity, f.code, f.table, f.column) for f in result.reports[report].findings]
+
+
+@pytest.fixture(scope="module")
+def tiny_check(tiny_warehouse) -> CheckResult:
+    return check(tiny_warehouse)
+
+
+def test_the_sample_warehouse_meets_every_contract(tiny_check, tiny_warehouse):
+    r = tiny_check
+    assert r.ok and r.dialect == "duckdb"
+    assert all(not rep.findings and not rep.left_out for rep in r.reports.values())
+    with connection(tiny_warehouse) as conn:
+        for name, table in r.tables.items():
+            assert table.present and table.rows == conn.exec_driver_sql(f"select count(*) from {name}").scalar()
+            assert all(c.status == "ok" for c in table.columns.values())
+
+
+def test_date_coverage_and_periods_per_granularity(tiny_check):
+    cohort = tiny_check.reports["cohort"]
+    assert (cohort.first_month, cohort.last_month) == (date(2025, 9, 1), date(2026, 10, 1))
+    assert cohort.periods == {"month": {"first": "2025-09", "latest": "2026-10"},
+                              "quarter": {"first": "2025-Q4", "latest": "2026-Q3"}, "year": None}
+    events = tiny_check.tables["events"]
+    assert events.last_day == date(2026, 10, 31) and events.first_day >= date(2025, 9, 1)
+    assert events.complete_months == 14
+    ledger = tiny_check.tables["mrr_movements"]
+    assert ledger.complete_months == 14  # a monthly table counts its last month
+    assert tiny_check.reports["experiment"].experiments == [
+        "checkout-redesign", "homepage-aa", "pricing-page-layout", "onboarding-upsell", "search-ranking"]
+
+
+def test_a_data_end_mid_month_leaves_that_month_out(tiny_warehouse, tmp_path):
+    r = check(planted(tiny_warehouse, tmp_path, "delete from engagement_daily where day > date '2026-10-20'"))
+    client = r.reports["client"]
+    assert client.can_run and client.last_month == date(2026, 9, 1)
+    assert client.periods["month"] == {"first": "2025-09", "latest": "2026-09"}
+    assert r.tables["engagement_daily"].complete_months == 13
+
+
+def test_a_missing_required_table_stops_only_the_reports_that_need_it(tiny_warehouse, tmp_path):
+    r = check(planted(tiny_warehouse, tmp_path, "drop table events"))
+    assert not r.ok and not r.reports["cohort"].can_run
+    assert codes(r, "cohort") == [("error", "missing_table", "events", None)]
+    assert r.reports["executive"].can_run and r.reports["client"].can_run and r.reports["experiment"].can_run
+    assert not r.tables["events"].present
+
+
+def test_a_missing_optional_table_is_a_note_and_the_report_runs(tiny_warehouse, tmp_path):
+    r = check(planted(tiny_warehouse, tmp_path, "drop table experiment_variants", "drop table product_usage"))
+    assert r.ok
+    assert r.reports["experiment"].left_out == ["experiment_variants"]
+    assert codes(r, "experiment") == [("note", "missing_table", "experiment_variants", None)]
+    assert set(r.reports["client"].left_out) == {"product_usage"}
+    assert "the health score leaves out seat utilisation" in r.reports["client"].findings[0].message
+
+
+def test_missing_columns_required_and_optional(tiny_warehouse, tmp_path):
+    r = check(planted(tiny_warehouse, tmp_path, "alter table users drop column signed_up_at",
+                      "alter table experiment_assignments drop column pre_revenue",
+                      "alter table subscriptions drop column ended_on",
+                      "alter table organizations rename column org_id to id", "alter table organizations drop column brand"))
+    assert ("error", "missing_column", "users", "signed_up_at") in codes(r, "cohort")
+    assert not r.reports["cohort"].can_run
+    experiment = r.reports["experiment"]
+    assert experiment.can_run and codes(r, "experiment") == [("note", "missing_column", "experiment_assignments",
+                                                               "pre_revenue")]
+    # An optional table without a column it needs is left out, with a warning.
+    client = r.reports["client"]
+    assert client.can_run and "subscriptions" in client.left_out
+    assert ("warning", "missing_column", "subscriptions", "ended_on") in codes(r, "client")
+    assert r.tables["users"].columns["signed_up_at"].status == "missing"
+    # A table none of whose contract columns is there still has its rows counted.
+    assert r.tables["organizations"].rows == 3 and "organizations" in client.left_out
+
+
+def test_mistyped_columns_stop_the_report(tiny_warehouse, tmp_path):
+    r = check(planted(tiny_warehouse, tmp_path, "alter table users alter signed_up_at type varchar",
+                      "alter table support_tickets alter opened_at type timestamptz"))
+    assert ("error", "mistyped_column", "users", "signed_up_at") in codes(r, "cohort")
+    assert r.tables["users"].columns["signed_up_at"].found == "VARCHAR"
+    # An optional table that is there is read: a column of the wrong type in it stops the report too.
+    opened = next(f for f in r.reports["client"].findings if f.column == "opened_at")
+    assert opened.code == "mistyped_column" and "with a time zone: store UTC without one" in opened.message
+    assert [rep.report for rep in r.reports.values() if rep.can_run] == ["experiment"]
+
+
+def test_empty_tables(tiny_warehouse, tmp_path):
+    r = check(planted(tiny_warehouse, tmp_path, "delete from events", "delete from projects"))
+    assert ("error", "empty_table", "events", None) in codes(r, "cohort")
+    assert ("note", "empty_table", "projects", None) in codes(r, "executive")
+    assert r.reports["executive"].can_run and not r.reports["cohort"].can_run
+
+
+def test_orphans_values_outside_the_allowed_sets_and_bounds_and_nulls(tiny_warehouse, tmp_path):
+    r = check(planted(
+        tiny_warehouse, tmp_path,
+        "insert into events values (900001, 424242, 'click', timestamp '2026-03-01 10:00', null)",
+        "insert into events values (900002, 424243, 'click', timestamp '2026-03-02 10:00', null)",
+        "insert into events values (900003, 424243, 'tap', timestamp '2026-03-02 11:00', null)",
+        "update engagement_daily set views = -3 where content_id = (select min(content_id) from content)",
+        "alter table survey_responses alter score drop not null",
+        "update survey_responses set score = null where response_id in (select min(response_id) from survey_responses)",
+        "update survey_responses set score = 11 where response_id in (select max(response_id) from survey_responses)",
+    ))
+    found = {f.code + ":" + f.table: f for rep in r.reports.values() for f in rep.findings}
+    orphans = found["orphans:events"]
+    assert (orphans.count, orphans.examples, orphans.severity) == (3, ("424242", "424243"), "warning")
+    outside = found["outside_allowed:events"]
+    assert (outside.count, outside.examples) == (3, ("click", "tap"))
+    assert "3 rows have event_type outside signup, activation" in outside.message
+    views = found["out_of_range:engagement_daily"]
+    assert views.column == "views" and views.count > 0 and "below 0" in views.message
+    assert found["out_of_range:survey_responses"].count == 1 and "outside 0 to 10" in found["out_of_range:survey_responses"].message
+    nulls = found["nulls:survey_responses"]
+    assert (nulls.column, nulls.count) == ("score", 1) and "1 row has no score" in nulls.message
+    assert r.ok  # warnings: every report still runs
+
+
+def test_repeated_keys_where_the_database_does_not_enforce_them(tiny_warehouse, tmp_path):
+    r = check(planted(tiny_warehouse, tmp_path,
+                      "create table u2 as select * from users", "drop table users", "alter table u2 rename to users",
+                      "insert into users select * from users where user_id < 3",
+                      "create table e2 as select * from engagement_daily", "drop table engagement_daily",
+                      "alter table e2 rename to engagement_daily",
+                      "insert into engagement_daily select * from engagement_daily limit 4"))
+    found = {f.table: f for rep in r.reports.values() for f in rep.findings if f.code == "duplicate_keys"}
+    assert found["users"].count == 2 and found["users"].column == "user_id"
+    assert found["engagement_daily"].count == 4 and found["engagement_daily"].column == "content_id, day"
+
+
+def test_views_serve_as_tables(tiny_warehouse, tmp_path):
+    r = check(planted(tiny_warehouse, tmp_path,
+                      "alter table users rename to app_users",
+                      "create view users as select user_id, signed_up_at from app_users"))
+    assert r.ok and r.tables["users"].view and r.tables["users"].rows == 300
+
+
+def test_the_json_document_has_its_documented_keys(tiny_warehouse, tmp_path):
+    doc = check(planted(tiny_warehouse, tmp_path, "drop table events")).as_json()
+    assert set(doc) == {"warehouse", "dialect", "ok", "seconds", "reports", "tables"}
+    assert set(doc["reports"]) == {"executive", "client", "cohort", "experiment"}
+    assert set(doc["reports"]["cohort"]) == {"title", "can_run", "first_month", "last_month", "periods", "experiments",
+                                             "left_out", "findings"}
+    assert doc["reports"]["cohort"]["findings"][0] == {
+        "severity": "error", "code": "missing_table", "table": "events", "column": None, "count": None, "examples": [],
+        "message": doc["reports"]["cohort"]["findings"][0]["message"]}
+    assert doc["reports"]["executive"]["periods"]["month"] == {"first": "2025-09", "latest": "2026-10"}
+    assert set(doc["tables"]["users"]) == {"present", "view", "rows", "first_day", "last_day", "complete_months",
+                                           "columns"}
+    assert doc["tables"]["users"]["columns"]["user_id"] == {"kind": "integer", "status": "ok", "found": "INTEGER",
+                                                            "nulls": 0}
+    assert doc["tables"]["events"] == {"present": False, "view": False, "rows": None, "first_day": None,
+                                       "last_day": None, "complete_months": None, "columns": {}}
