@@ -64,7 +64,9 @@ def run_batch(requests: Sequence[RunRequest], settings: Settings, *, workers: in
     from quire.batch import shared
 
     executor = executor or executor_for(settings)
-    workers = max(1, min(workers or default_workers(), len(requests) or 1))
+    if workers is None:  # as many at once as there are cores to run them: here, or the cluster's threads
+        workers = executor.total_threads() if hasattr(executor, "total_threads") else default_workers()
+    workers = max(1, min(workers, len(requests) or 1))
     timeout = timeout or settings.run_timeout
     with ExitStack() as stack:
         if executor.name == "local":
