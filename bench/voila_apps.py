@@ -18,6 +18,18 @@ shut down and the server falls back to its preheated pool.
 
     .venv/bin/python bench/voila_apps.py [--visits 3] [--warehouse duckdb:///…]
 
+With ``--timeline`` it compares instead the browser timeline of preheated apps between the
+code of a git ref (``--baseline``, default ``main``: its lib/, notebooks/, templates/ and
+reports.yaml, exported to a temporary folder) and this checkout, one visit each in turn, the
+server idle (every pool refilled) before each visit. Printed per visit, with the load average:
+DOMContentLoaded, load, kernel websocket open, first chart visible (the first chart image or
+svg of the app attached and visible, whether the served HTML or the live widget shows it),
+widgets live (the first chart of the widget output visible), bytes transferred and the number
+of script requests; for a new visitor (fresh browser context, empty cache) and a returning one
+(the same context as that configuration's earlier visits); then the distribution per app.
+
+    .venv/bin/python bench/voila_apps.py --timeline [--visits 10] [--baseline main] [--throttle 20]
+
 The default warehouse is the demo one (outputs/.quire/warehouse.duckdb), opened
 read-only; the served archive is an empty temporary folder.
 """
@@ -53,14 +65,17 @@ def free_port() -> int:
 class Serve:
     """One `quire serve` subprocess and its log."""
 
-    def __init__(self, warehouse: str, outputs: Path, log: Path, *args: str) -> None:
+    def __init__(self, warehouse: str, outputs: Path, log: Path, *args: str, home: Path = ROOT) -> None:
+        """``home``: the checkout whose code is served (another one than this: its lib/ comes first on the path)."""
         self.port = free_port()
         self.log = log
         env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
-        env.update(QUIRE_WAREHOUSE_URL=warehouse, QUIRE_OUTPUTS=str(outputs), QUIRE_HOME=str(ROOT),
+        env.update(QUIRE_WAREHOUSE_URL=warehouse, QUIRE_OUTPUTS=str(outputs), QUIRE_HOME=str(home),
                    QUIRE_SERVE_TOKEN=TOKEN, PYTHONUNBUFFERED="1")
+        if home != ROOT:  # kernels inherit it: they import that checkout's quire too
+            env["PYTHONPATH"] = str(home / "lib")
         self.process = subprocess.Popen([sys.executable, "-m", "quire.cli", "serve", "--port", str(self.port), *args],
-                                        env=env, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT)
+                                        env=env, cwd=home, stdout=log.open("w"), stderr=subprocess.STDOUT)
         self.base = f"http://127.0.0.1:{self.port}"
 
     def filled(self, app: str | None = None) -> int:
@@ -195,7 +210,16 @@ def main() -> None:
     parser.add_argument("--visits", type=int, default=3)
     parser.add_argument("--warehouse", default=f"duckdb:///{ROOT / 'outputs' / '.quire' / 'warehouse.duckdb'}")
     parser.add_argument("--apps", nargs="*", default=list(CHANGES))
+    parser.add_argument("--timeline", action="store_true", help="browser timeline: --baseline's code against this one")
+    parser.add_argument("--baseline", default="main", help="git ref compared with this checkout (--timeline)")
+    parser.add_argument("--throttle", type=float, default=0.0,
+                        help="emulate a network of this many Mbit/s and 20 ms latency (--timeline; 0: none)")
     args = parser.parse_args()
+    if args.timeline:
+        from voila_timeline import compare
+
+        compare(args.warehouse, args.baseline, args.apps, args.visits, args.throttle)
+        return
 
     from playwright.sync_api import sync_playwright
 

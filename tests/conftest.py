@@ -60,3 +60,21 @@ def pg_tiny_warehouse(pg_server, tiny_end: date) -> str:
     url = postgres.new_database(pg_server)
     build_warehouse(url, scale="tiny", seed=7, end=tiny_end)
     return url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright (its own browser download is never used), one for the whole session.
+
+    One per session, shared by every test folder: Playwright's sync API runs an event loop in
+    this thread, and a second one started while the first is open is refused.
+    """
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from support import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -28,6 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from quire.errors import ConfigError
+from quire.formatting.conventions import DEFAULT_CURRENCY, DEFAULT_LOCALE, Conventions, parse_currency_code, parse_locale_tag
 
 BRAND_FILE = "brand.yaml"
 MIN_CONTRAST = 4.5  # WCAG 2 AA for normal-size text
@@ -213,6 +214,10 @@ class Brand(BaseModel):
     legal: LegalLines = Field(default_factory=LegalLines,
                               description="Legal small print on the cover (print) or at the end (screen), per audience.")
     show_powered_by: bool = Field(default=False, description="Say 'Powered by Quire'; white-label reports leave it off.")
+    locale: str = Field(default=DEFAULT_LOCALE, description="How figures and dates are written: a language and region "
+                                                            "such as en-US, en-GB, de-DE, fr-FR (a client's own overrides it).")
+    currency: str = Field(default=DEFAULT_CURRENCY, description="Currency of money figures: an ISO 4217 code such as "
+                                                                "USD, EUR, GBP (a client's own overrides it).")
 
     @field_validator("font_stack")
     @classmethod
@@ -222,6 +227,16 @@ class Brand(BaseModel):
             raise ValueError(f"{value!r} is not a CSS font-family list; use names separated by commas, "
                              f"e.g. {DEFAULT_FONT_STACK}")
         return value
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: Any) -> str:
+        return parse_locale_tag(value)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: Any) -> str:
+        return parse_currency_code(value)
 
     @field_validator("logo")
     @classmethod
@@ -234,6 +249,11 @@ class Brand(BaseModel):
         return value
 
     # -- derived -----------------------------------------------------------------------
+    @property
+    def conventions(self) -> Conventions:
+        """The locale and currency the kit's reports are written in (before a client's own)."""
+        return Conventions(self.locale, self.currency)
+
     @property
     def logo_path(self) -> Path:
         return self.folder / self.logo

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -18,8 +19,8 @@ from quire.config import get_settings
 from quire.errors import WarehouseError
 from quire.terminal import err, error_line, listing, out
 
-warehouse_app = typer.Typer(help="Build the sample warehouse, check a warehouse against the reports' data contracts, "
-                                 "or show the contracts.", no_args_is_help=True)
+warehouse_app = typer.Typer(help="Build the sample warehouse, import your own data or export a warehouse, check a "
+                                 "warehouse against the reports' data contracts, or show the contracts.", no_args_is_help=True)
 
 
 @warehouse_app.command("build")
@@ -93,6 +94,67 @@ def warehouse_contract(
         return
     chosen = [contract(report)] if report else list(CONTRACTS.values())
     out.print(contract_view(chosen), width=min(out.width, WIDTH), highlight=False, soft_wrap=False)
+
+
+@warehouse_app.command("import")
+def warehouse_import(
+    mapping: Annotated[Path, typer.Argument(help="The mapping file (YAML): which files or tables fill which Quire tables.")],
+    memory_limit: Annotated[str, typer.Option(help="Most memory DuckDB may use while importing (it spills to disk beyond).")] = "1GB",
+    url: Annotated[str | None, typer.Option(help="Warehouse to load, or database for mode: views (default: QUIRE_WAREHOUSE_URL).")] = None,
+) -> None:
+    """Load CSV/Parquet files into the warehouse (all or nothing), or with mode: views map your own tables."""
+    from quire.dataio import load_mapping
+
+    spec = load_mapping(mapping)
+    target = url or get_settings().warehouse
+    if spec.mode == "views":
+        _create_views(spec, target)
+    else:
+        _import_files(spec, target, memory_limit)
+
+
+def _import_files(spec, target: str, memory_limit: str) -> None:
+    from quire.dataio import import_files
+
+    with err.status("importing…") as status:
+        stats = import_files(spec, target, memory_limit=memory_limit, progress=lambda msg: status.update(msg))
+    out.print(f"[green]✓[/green] imported {sum(stats.rows.values()):,} rows in {stats.seconds:.1f} s: "
+              f"{_counts(stats.rows)}{_derived(stats.derived)} → {_redact(target)}", highlight=False)
+
+
+def _create_views(spec, target: str) -> None:
+    from quire.dataio import create_views
+
+    with err.status("creating views…") as status:
+        stats = create_views(spec, target, progress=lambda msg: status.update(msg))
+    where = f"schema {stats.schema}" if stats.schema else "the default schema"
+    out.print(f"[green]✓[/green] {len(stats.rows)} views in {where} of {_redact(target)}: {_counts(stats.rows)}"
+              f"{_derived(stats.derived)}", highlight=False)
+
+
+def _derived(tables: tuple[str, ...]) -> str:
+    return f"; made from the others: {', '.join(tables)}" if tables else ""
+
+
+@warehouse_app.command("export")
+def warehouse_export(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the files and mapping.yaml into.")],
+    format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+) -> None:
+    """Write every table of the warehouse as files, with the mapping that imports them back."""
+    from quire.dataio import export_warehouse
+
+    if format not in ("csv", "parquet"):
+        raise typer.BadParameter(f"{format!r}; choose csv or parquet", param_hint="--format")
+    settings = get_settings()
+    with err.status("exporting…") as status:
+        stats = export_warehouse(settings.warehouse, directory, format, progress=lambda msg: status.update(msg))
+    out.print(f"[green]✓[/green] {len(stats.rows)} tables ({sum(stats.rows.values()):,} rows) → {directory}; "
+              f"import them back with: quire warehouse import {stats.mapping}", highlight=False)
+
+
+def _counts(rows: dict[str, int]) -> str:
+    return ", ".join(f"{table} {count:,}" for table, count in rows.items())
 
 
 def _redact(url: str) -> str:

@@ -18,8 +18,17 @@ from typing import Any
 
 XLSX_NAME = "report.xlsx"
 CSV_NAME = re.compile(r"^table-\d{2}(-[a-z0-9-]{1,40})?\.csv$")
-#: Excel number formats of the KPI units (percent values are fractions, as in the report).
-NUMBER_FORMATS = {"currency": '"$"#,##0', "percent": "0.0%", "number": "#,##0.##", "points": "0", "months": "0.0"}
+#: Excel number formats of the KPI units (percent values are fractions, as in the report); money is
+#: written as :func:`_currency_format` says. Excel shows separators as the reader's own settings say.
+NUMBER_FORMATS = {"percent": "0.0%", "number": "#,##0.##", "points": "0", "months": "0.0"}
+
+
+def _currency_format() -> str:
+    """Excel's format for whole amounts of the run's currency, placed as its locale places it: "$"#,##0 / #,##0" €"."""
+    from quire.formatting import currency_affixes
+
+    prefix, suffix = (f'"{part}"' if part else "" for part in currency_affixes())
+    return f"{prefix}#,##0{suffix}"
 
 
 @dataclass(frozen=True)
@@ -99,7 +108,7 @@ def _write_workbook(tables: list[dict[str, Any]], files: list[DataFile], path: P
         units = table.get("units") or {}
         for index, column in enumerate(columns, start=1):
             letter = get_column_letter(index)
-            number_format = NUMBER_FORMATS.get(units.get(column, ""))
+            number_format = _currency_format() if units.get(column) == "currency" else NUMBER_FORMATS.get(units.get(column, ""))
             if number_format:
                 for (cell,) in sheet.iter_rows(min_row=3, min_col=index, max_col=index):
                     cell.number_format = number_format

@@ -31,6 +31,7 @@ import pandas as pd
 from markupsafe import Markup
 from markupsafe import escape as _escape
 
+from quire.formatting import exact, number
 from quire.metrics.kpi import UNITS, Kpi, format_change, format_value
 
 META_MIME = "application/vnd.quire.meta+json"
@@ -51,9 +52,10 @@ _SAFE_ATTRS = {"*": {"class", "role", "aria-label", "aria-hidden", "title", "lan
                "td": {"colspan", "rowspan"}}
 
 
-# A sign before a currency symbol ("−$1.14", "+€3"): Unicode line breaking (UAX #14) allows a
+# A sign before a currency symbol ("−$1.14", "+€3", "−₹5"): Unicode line breaking (UAX #14) allows a
 # break between the two, since both are prefix characters, and narrow cells and callouts take it.
-_SIGN_BEFORE_SYMBOL = re.compile("([+\u2212\u00b1-])(?=[$€£¥])")
+# (A symbol written after the number, "−1.234 €", is held by the no-break space Babel puts before it.)
+_SIGN_BEFORE_SYMBOL = re.compile("([+\u2212\u00b1-])(?=[$€£¥₹₩₽₺₪₫₱฿¢₦₴₸₵₡₲₮₾₼])")
 WORD_JOINER = "\u2060"
 
 
@@ -294,7 +296,7 @@ class Table(Fragment):
             text = format_value(value, unit) if unit in UNITS else format_change(value, unit)
             return f'<td class="q-num">{escape(text)}</td>'
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return f'<td class="q-num">{escape(f"{value:,}")}</td>'
+            return f'<td class="q-num">{escape(exact(value))}</td>'
         return f"<td>{escape(value)}</td>"
 
     def html(self) -> str:
@@ -311,7 +313,7 @@ class Table(Fragment):
         more = ""
         total = max(len(self.frame), self.total_rows or 0)
         if total > len(frame):
-            more = f'<p class="q-table-more">Showing {len(frame)} of {total:,} rows.</p>'
+            more = f'<p class="q-table-more">Showing {number(len(frame))} of {number(total)} rows.</p>'
         short = " q-table-short" if len(frame) <= SHORT_TABLE_ROWS else ""
         return f'<div class="q-table-wrap{short}"><table class="q-table">{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{more}</div>'
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from quire.display import Glossary
+from quire.formatting import localise_figures
 
 _PATH = Path(__file__).with_name("glossary.yaml")
 
@@ -24,4 +25,5 @@ def glossary(keys: list[str], title: str = "Appendix: metric definitions") -> Gl
     unknown = [k for k in keys if k not in entries]
     if unknown:
         raise KeyError(f"glossary has no entry for {', '.join(unknown)}")
-    return Glossary([(entries[k]["term"], entries[k]["definition"]) for k in keys], title=title)
+    # The definitions are written with en-US figures ("1,000 views", "95%"): shown as the run writes figures.
+    return Glossary([(entries[k]["term"], localise_figures(entries[k]["definition"])) for k in keys], title=title)

@@ -82,11 +82,13 @@ class Period:
 
     @property
     def label(self) -> str:
-        """Human label: 'October 2026', 'Q3 2026', '2025'."""
+        """Human label in the run's locale (:mod:`quire.formatting`): 'October 2026', 'Q3 2026', '2025'."""
+        from quire.formatting.dates import month_year, quarter_year
+
         if self.kind == "month":
-            return f"{self.start:%B %Y}"
+            return month_year(self.start)
         if self.kind == "quarter":
-            return f"Q{(self.start.month - 1) // 3 + 1} {self.start.year}"
+            return quarter_year(self.start)
         return str(self.start.year)
 
     def __str__(self) -> str:

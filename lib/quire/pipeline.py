@@ -67,6 +67,8 @@ class Tenant:
     slug: str
     name: str
     brand: str
+    locale: str | None = None    # the client's own, overriding its brand's (None: not set)
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
 
         with connection(settings.warehouse) as own:
             return resolve_data_parameters(declared, params, settings, report=report, conn=own, ranges=ranges)
+    from quire import formatting
     from quire.warehouse import coverage, queries
 
     ranges = {} if ranges is None else ranges
@@ -121,7 +124,9 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
                 active = clients.loc[clients["status"] == "active", "slug"].tolist()
                 _unknown(name, params[name], clients["slug"].tolist(), "client", "quire clients",
                          example=active[0] if active else None)
-            tenant = Tenant(row["slug"], row["name"], row["brand"])
+            own = queries.client_conventions(conn, int(row["client_id"]))
+            formatting.for_brand(None, {**own, "slug": row["slug"]})  # a bad locale or currency fails before any run
+            tenant = Tenant(row["slug"], row["name"], row["brand"], **own)
             client_row = row
         else:
             known = queries.experiments(conn)["key"].tolist()
@@ -275,6 +280,7 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
     A failure of the notebook, its kernel, the renderer or the disk is a :class:`QuireError` naming
     where the partial notebook was kept; nothing is published.
     """
+    from quire import formatting
     from quire.brand import load_brand
     from quire.notebook.setup import prepare_notebook
     from quire.pdf import render_pdf
@@ -284,6 +290,8 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
     t0 = time.perf_counter() - plan.prepared_in
     spec, params, tenant = plan.spec, plan.params, plan.tenant
     brand = load_brand(plan.brand, settings.templates_dir)
+    own = {"locale": tenant.locale, "currency": tenant.currency} if tenant else {}
+    conventions = formatting.for_brand(brand, own)  # how the run writes figures and dates
     started = datetime.now(timezone.utc)
     # The client's slug (validated, and found in the warehouse) names its runs' folders.
     run_id = run_id or new_run_id(started) + (f"-{tenant.slug}" if tenant else "")
@@ -298,7 +306,8 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
         step = "running the notebook"  # named in the message of an OSError (which often has no file name)
         t = time.perf_counter()
         # The brand's house style goes in front, so an analyst's plain pandas/matplotlib output is dressed too.
-        source = prepare_notebook(spec.notebook_path(settings.home), staging / "report.ipynb", brand.key, settings.templates_dir)
+        source = prepare_notebook(spec.notebook_path(settings.home), staging / "report.ipynb", brand.key, settings.templates_dir,
+                                  own)
         nb = get_engine(engine).execute(
             source, staging / "report.ipynb", params, cwd=settings.notebooks_dir,
             kernel_name=settings.kernel_name, timeout=settings.execution_timeout, progress=progress)
@@ -308,11 +317,13 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
         # The tables' data beside the report (CSV each, one report.xlsx), linked from the HTML.
         step = "writing the data files"
         t = time.perf_counter()
-        data_files = [f.record() for f in write_data_files(report_tables(nb), staging,
-                                                            header_color=brand.colors.primary)]
+        with formatting.using(conventions):  # money columns, the cover's period and date as the run writes them
+            data_files = [f.record() for f in write_data_files(report_tables(nb), staging,
+                                                                header_color=brand.colors.primary)]
+            cover, generated = cover_defaults(spec, params), formatting.long_date(started, padded=True)
         timings["data_files"] = time.perf_counter() - t
-        meta = {"title": spec.title, **cover_defaults(spec, params), **meta, "report_id": spec.id, "run_id": folder.run_id,
-                "generated": f"{started:%d %B %Y}", "client": tenant.name if tenant else meta.get("client"),
+        meta = {"title": spec.title, **cover, **meta, "report_id": spec.id, "run_id": folder.run_id,
+                "generated": generated, "client": tenant.name if tenant else meta.get("client"),
                 # A run for a tenant is read by that client: the brand's client lines, never the internal ones.
                 "audience": "client" if tenant else "internal", "data_files": data_files}
         step = "writing the report"
@@ -329,6 +340,7 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
             "run_id": folder.run_id, "report": spec.id, "title": meta.get("title"), "status": "succeeded",
             "parameters": params, "period": meta.get("period"),
             "client": tenant.slug if tenant else None, "client_name": meta.get("client"), "brand": brand.key,
+            **conventions.to_dict(),  # what the headline's money and dates are in
             "started_at": started.isoformat(), "finished_at": datetime.now(timezone.utc).isoformat(),
             "timings": {k: round(v, 3) for k, v in timings.items()}, "versions": versions(), "headline": headline,
             "data_files": data_files,

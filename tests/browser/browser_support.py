@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from support import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (one definition for every test folder)
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+ARTIFACTS.mkdir(parents=True, exist_ok=True)  # screenshots land here
 TOKEN = "browser-test-token-3f9a"
 DAY = "2026-11-02"
 

@@ -4,10 +4,9 @@ test folder has a ``conftest``)."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
-from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, Server, publish_fake_runs, start_server, stop_server
+from browser_support import ROOT, Server, publish_fake_runs, start_server, stop_server
 
 
 def _env(tiny_warehouse: str) -> dict[str, str]:
@@ -42,19 +41,6 @@ def client_server(tiny_warehouse, tmp_path_factory) -> Server:
     srv = start_server(_env(tiny_warehouse), outputs, base / "serve.log", "--client", "quantalane-health", pools=1)
     yield srv
     stop_server(srv)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """Debian's chromium driven by Playwright (its own browser download is never used)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -21,13 +21,13 @@ from typing import Any
 
 import pytest
 
+from support import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (one definition for every test folder)
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = ROOT / "tests" / "artifacts" / "console"
+ARTIFACTS.mkdir(parents=True, exist_ok=True)  # screenshots land here
 SERVER_TOKEN = "console-test-server-token-7c1e"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from console_support import CLIENT_A, console_env
-from console_support import ARTIFACTS, AXE, CHROMIUM, CHROMIUM_ARGS, SERVER_TOKEN, start_scheduler, start_serve, stop, wait_for
+from console_support import ARTIFACTS, AXE, SERVER_TOKEN, start_scheduler, start_serve, stop, wait_for
 
 from quire.state import open_state
 from quire.state import runs as history
@@ -34,18 +34,6 @@ def world(tiny_warehouse, tmp_path_factory):
     yield server, scheduler, open_state(env["QUIRE_STATE_URL"]), base
     stop(scheduler)
     stop(server.process)
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _shot(page, name: str) -> None:
@@ -80,9 +68,9 @@ def _download(page, link_text: str) -> tuple[str, bytes]:
     return download.suggested_filename, Path(download.path()).read_bytes()
 
 
-def test_run_follow_download_rerun_compare_and_schedules(world, chromium):
+def test_run_follow_download_rerun_compare_and_schedules(world, browser):
     server, _, engine, base = world
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(60_000)
     violations: list[str] = []
@@ -173,7 +161,7 @@ def _next_run(engine):
         return conn.execute(sa.text("SELECT next_run_time FROM quire_apscheduler_jobs WHERE id = 'report:client'")).scalar()
 
 
-def test_every_console_page_passes_axe(world, chromium):
+def test_every_console_page_passes_axe(world, browser):
     """axe-core (npm, injected by Playwright) finds no serious or critical violation on any console page."""
     if not AXE.is_file():
         pytest.fail(f"{AXE} is missing: run `make setup` (npm ci --prefix tests/browser)")
@@ -182,7 +170,7 @@ def test_every_console_page_passes_axe(world, chromium):
     assert runs, "the end-to-end test leaves a succeeded run"
     run_id = runs[0]["run_id"]
     # Injecting axe needs an inline script: this context bypasses the CSP (the CSP is tested on its own).
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
     page.goto(f"{server.base}console/?token={SERVER_TOKEN}")
     pages = ["console/", "console/reports/client", "console/reports/alltypes", "console/runs",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from console_support import console_env
-from console_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, SERVER_TOKEN, start_serve, stop, wait_for
+from console_support import ARTIFACTS, SERVER_TOKEN, start_serve, stop, wait_for
 
 PAGES = ["/", "/login", "/console/", "/console/runs", "/console/reports/client", "/console/schedules",
          "/console/runs/20990101T000000Z-ffffff", "/voila/render/nope.ipynb", "/api/v1/reports"]
@@ -106,20 +106,6 @@ def test_a_closed_app_page_frees_its_kernel(tiny_warehouse, tmp_path, browser):
     finally:
         context.close()
         stop(server.process)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    from pathlib import Path
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_a_client_token_gets_its_own_app_pinned_and_in_its_brand(tiny_warehouse, tmp_path, browser):

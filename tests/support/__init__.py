@@ -10,6 +10,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+#: Debian's Chromium, driven by Playwright in the browser tests (never Playwright's own download).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
 
 
 def run_quire(env: dict[str, str], *args: str, timeout: int = 300) -> subprocess.CompletedProcess:

@@ -436,3 +436,26 @@ def test_malformed_footer_lines_name_the_problem(kit, footer, message):
     with pytest.raises(ConfigError) as info:
         load_brand("acme", write(footer=footer))
     assert message in info.value.message
+
+
+# -- locale and currency -------------------------------------------------------------------------
+
+def test_a_kit_writes_figures_in_en_us_and_usd_unless_it_says_otherwise(kit):
+    templates, _, write = kit
+    assert load_brand("acme", write()).conventions.to_dict() == {"locale": "en-US", "currency": "USD"}
+    brand = load_brand("acme", write(locale="de_de", currency="eur"))
+    assert (brand.locale, brand.currency) == ("de-DE", "EUR")  # normalised on load
+    assert brand.public_dict()["locale"] == "de-DE"
+
+
+@pytest.mark.parametrize("key,value,says", [
+    ("locale", "xx-YY", "locale: 'xx-YY' is not a locale Quire knows; write a language and region such as en-US"),
+    ("locale", "en-ZZ", "locale: 'en-ZZ' is not a locale Quire knows"),
+    ("currency", "EURO", "currency: 'EURO' is not a currency code; write an ISO 4217 code such as USD, EUR"),
+])
+def test_a_kit_with_an_unknown_locale_or_currency_fails_on_load(kit, key, value, says):
+    templates, _, write = kit
+    with pytest.raises(ConfigError) as err:
+        load_brand("acme", write(**{key: value}))
+    assert err.value.exit_code == 2 and str(err.value).startswith("brand 'acme' (") and says in str(err.value)
+    assert "\n" not in str(err.value)

@@ -91,3 +91,20 @@ def test_archive_resolution_checks_the_run_record_and_the_tenant(tmp_path):
     assert read_archive_file(tmp_path, path, {"executive"}, None) is None  # a report this server does not serve
     (folder / "run.json").write_text(json.dumps({"report": "client", "client": "a", "status": "failed"}))
     assert read_archive_file(tmp_path, path, {"client"}, None) is None
+
+
+def test_an_app_is_displayed_with_its_snapshot_marked_for_the_page(tiny_warehouse):
+    """What IPython sends for the app: the widget, and its current state as static HTML the Voilà template serves."""
+    from IPython.core.formatters import DisplayFormatter
+
+    app = executive.ExecutiveApp(tiny_warehouse).show()
+    data, metadata = DisplayFormatter().format(app)
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert metadata["text/html"] == {base.SNAPSHOT_MARK: True}
+    snapshot = data["text/html"]
+    assert app.output.value in snapshot and 'class="q-chart"' in snapshot
+    assert "<option selected>All clients</option>" in snapshot and "<select disabled>" in snapshot
+    # Class names of the live widgets are not reused: the page's selectors find the live app only.
+    assert "q-app-output" not in snapshot.replace("q-app-snapshot-output", "")
+    app.select("segment", "sector:municipality")
+    assert "<option selected>Sector: municipality</option>" in DisplayFormatter().format(app)[0]["text/html"]

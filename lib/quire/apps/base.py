@@ -26,6 +26,7 @@ from traitlets import TraitError
 
 from quire.display import Callout, Fragment
 from quire.errors import QuireError
+from quire.formatting import number
 from quire.periods import Period, add_months
 
 #: Environment variable that pins the client app to one client (``quire serve --client``).
@@ -33,6 +34,8 @@ TENANT_ENV = "QUIRE_APP_CLIENT"
 #: The same pin for one kernel of an internal server, opened by a client's console token (Voilà passes the
 #: server-set X-Quire-Tenant request header to that kernel's environment; see quire.console.access.pin_app).
 REQUEST_TENANT_ENV = "HTTP_X_QUIRE_TENANT"
+#: Output metadata of an app's ``text/html``: it is the snapshot of a widget (templates/voila/quire).
+SNAPSHOT_MARK = "quire_snapshot"
 
 
 class AppInputError(QuireError):
@@ -181,7 +184,7 @@ class App:
         self.renders += 1
         self.last_seconds = time.perf_counter() - t0
         # The counter lets a browser (and the tests) tell one render from the next.
-        self.status.value = f'<span class="q-app-ready" data-render="{self.renders}">Updated in {self.last_seconds:.1f} s</span>'
+        self.status.value = f'<span class="q-app-ready" data-render="{self.renders}">Updated in {number(self.last_seconds, 1)} s</span>'
 
     def _changed(self, change: Mapping[str, Any]) -> None:
         self.message.value = ""
@@ -198,5 +201,34 @@ class App:
         print(f"[quire] {type(self).__name__} ready in {self.last_seconds:.1f} s", file=sys.__stderr__, flush=True)
         return self
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
-        return self.widget._repr_mimebundle_(include=include, exclude=exclude)
+    def snapshot_html(self) -> str:
+        """The app as it stands, as static HTML: what a page shows until its widgets are live.
+
+        Same sections as the live output area; the pickers are shown with their current
+        choice, disabled (they cannot act before the kernel is connected), every option
+        listed so that they are as wide as the live ones.
+        """
+        pickers = "".join(
+            f'<div class="q-app-snapshot-picker"><label>{escape(p.description)}</label><select disabled>'
+            + "".join(f"<option{' selected' if value == p.value else ''}>{escape(label)}</option>"
+                      for label, value in p.options)
+            + "</select></div>"
+            for p in self.pickers.values())
+        def html_widget(name: str, value: str) -> str:  # an HTML widget's two nested boxes
+            return f'<div class="q-app-snapshot-{name}"><div class="q-app-snapshot-content">{value}</div></div>'
+
+        return (f'<div class="q-app-snapshot" aria-busy="true"><div class="q-app-snapshot-controls">{pickers}'
+                f'{html_widget("status", self.status.value)}</div>'
+                f'<div class="q-app-snapshot-message">{self.message.value}</div>'
+                f'{html_widget("output", self.output.value)}</div>')
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The widget, and as ``text/html`` its snapshot (marked so, for the Voilà template to serve at once).
+
+        A preheated app is computed before anyone asks for it: with the snapshot in the page's
+        HTML its charts show as soon as the page arrives, and the widget, once its scripts
+        have loaded and its kernel is connected, takes its place. A frontend without widgets
+        shows the snapshot.
+        """
+        data = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
+        return {**data, "text/html": self.snapshot_html()}, {"text/html": {SNAPSHOT_MARK: True}}

@@ -10,22 +10,20 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from quire.chart_style import to_chart
-from quire.charts import BAD, palette
+from quire.charts import BAD, palette, percent_axis
 from quire.display import Chart
+from quire.formatting import compact, format_day, number, percent
 
 PREVIOUS = "#a3acb9"  # the previous period: context, not the story
 PANEL_MEASURES = {"views": "Views", "clicks": "Clicks", "engagements": "Engagements"}
 
 
 def _count(v: float, _=None) -> str:
-    """Short counts for axes and labels: 950, 1.2k, 3.4M."""
-    for size, suffix in ((1e6, "M"), (1e3, "k")):
-        if abs(v) >= size:
-            return f"{v / size:,.1f}{suffix}".replace(f".0{suffix}", suffix)
-    return f"{v:,.0f}" if abs(v) >= 10 or float(v).is_integer() else f"{v:,.1f}"
+    """Short counts for axes and labels: 950, 1.2k, 3.4M (in the run's locale)."""
+    return compact(v, "decimal")
 
 
 def engagement_over_time(current: pd.DataFrame, previous: pd.DataFrame | None, *, current_label: str,
@@ -80,7 +78,7 @@ def _time_axis(ax, current: pd.DataFrame, period_kind: str) -> None:
         # A year's 52 weekly points: mark where each month starts, in block units.
         start = pd.Timestamp(current["date"].iloc[0])
         months = pd.date_range(start, periods=12, freq="MS")
-        ax.set_xticks([1 + (m - start).days / 7 for m in months][::2], [f"{m:%b}" for m in months][::2])
+        ax.set_xticks([1 + (m - start).days / 7 for m in months][::2], [format_day(m, "month_abbr") for m in months][::2])
         ax.set_xlabel("Month", fontsize=8.5)
 
 
@@ -103,10 +101,10 @@ def breakdown_bars(frame: pd.DataFrame, *, label: str = "label", dimension: str)
     right.barh(names, rates, color=colors[1], height=0.62)
     for y, (r, conv, clicks) in enumerate(zip(data["conversion_rate"], data["conversions"], data["clicks"], strict=True)):
         # The counts beside the rate: 2 of 9 clicks is not the evidence 200 of 900 is.
-        text = "no clicks" if clicks == 0 else f"{r:.1%} ({conv:,} of {clicks:,})"
+        text = "no clicks" if clicks == 0 else f"{percent(r, 1)} ({number(conv)} of {number(clicks)})"
         right.annotate(text, (0 if pd.isna(r) else r, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8.5)
     right.set_xlim(0, max(float(rates.max()) * 1.75, 0.01))
-    right.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0 if rates.max() >= 0.05 else 1))
+    percent_axis(right, "x", decimals=0 if rates.max() >= 0.05 else 1)
     right.set_title("Conversion rate (conversions of clicks)", loc="left", fontsize=10)
     for ax in (left, right):
         ax.grid(axis="y", visible=False)
@@ -116,7 +114,7 @@ def breakdown_bars(frame: pd.DataFrame, *, label: str = "label", dimension: str)
     right.tick_params(axis="y", length=0)
     order = data.sort_values("views", ascending=False)
     alt = f"Bar charts of views and conversion rate by {dimension}: " + "; ".join(
-        f"{n} {int(v):,} views, conversion rate {'—' if pd.isna(r) else f'{r:.1%}'}"
+        f"{n} {number(int(v))} views, conversion rate {'—' if pd.isna(r) else percent(r, 1)}"
         for n, v, r in zip(order[label], order["views"], order["conversion_rate"], strict=True)) + "."
     return to_chart(fig, alt)
 
@@ -125,13 +123,13 @@ def health_components(components: pd.DataFrame, score: float | None) -> Chart:
     """Horizontal bars: each health component's score (0–100), weak ones (below 50) in red."""
     colors = palette()
     data = components.iloc[::-1]
-    names = [f"{lab} (weight {w:.0%})" for lab, w in zip(data["label"], data["weight"], strict=True)]
+    names = [f"{lab} (weight {percent(w, 0)})" for lab, w in zip(data["label"], data["weight"], strict=True)]
     values = (data["score"] * 100).to_numpy(dtype=float)
     shown = np.nan_to_num(values, nan=0.0)
     fig, ax = plt.subplots(figsize=(6.4, 2.5))
     ax.barh(names, shown, color=[BAD if v < 50 else colors[0] for v in shown], height=0.6)
     for y, v in enumerate(values):
-        ax.annotate("no data" if np.isnan(v) else f"{v:.0f}", (0 if np.isnan(v) else v, y), xytext=(3, 0),
+        ax.annotate("no data" if np.isnan(v) else number(v), (0 if np.isnan(v) else v, y), xytext=(3, 0),
                     textcoords="offset points", va="center", fontsize=8.5)
     ax.axvline(50, color="#7b8794", linewidth=0.8, linestyle=":")
     ax.set_xlim(0, 112)
@@ -139,9 +137,9 @@ def health_components(components: pd.DataFrame, score: float | None) -> Chart:
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", visible=True)
     ax.set_xlabel("Component score (0–100; below 50 is weak)", fontsize=8.5)
-    headline = f"health score {score:.0f} of 100" if score is not None and not np.isnan(score) else "no health score"
+    headline = f"health score {number(score)} of 100" if score is not None and not np.isnan(score) else "no health score"
     alt = f"Bar chart of the {headline} by component: " + "; ".join(
-        f"{lab} {'no data' if np.isnan(v) else f'{v:.0f}'}" for lab, v in zip(components["label"], components["score"] * 100, strict=True)) + "."
+        f"{lab} {'no data' if np.isnan(v) else number(v)}" for lab, v in zip(components["label"], components["score"] * 100, strict=True)) + "."
     return to_chart(fig, alt)
 
 
@@ -193,7 +191,7 @@ def _standing_strip(ax, row: pd.Series, color: str, label: str) -> None:
     ax.spines["left"].set_visible(False)
     ax.grid(False)
     ax.xaxis.set_major_locator(MaxNLocator(5))
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0 if right - left >= 0.04 else 1))
+    percent_axis(ax, "x", decimals=0 if right - left >= 0.04 else 1)
     ax.tick_params(axis="x", labelsize=8)
     ax.set_title(str(row[label]), loc="left", fontsize=9.5, pad=2)
 

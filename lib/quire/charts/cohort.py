@@ -17,6 +17,7 @@ from matplotlib.colors import LinearSegmentedColormap, to_rgb
 from quire.chart_style import to_chart
 from quire.charts import NEUTRAL, PercentStepFormatter, money_axis, palette
 from quire.display import Chart
+from quire.formatting import localise_figures, money, number, percent
 
 WIDTH = 8.0  # inches: full width of the A4 text column
 MAX_HEATMAP_HEIGHT = 5.6  # inches: beyond this the PDF would scale the chart (and its text) down
@@ -42,12 +43,12 @@ def cohort_labels(index: pd.Index, granularity: str) -> list[str]:
 
 def fine_money(v: float) -> str:
     """Money for per-user amounts, where cents tell cohorts apart: '$17.95' below $100, '$1,234' above."""
-    return f"${v:,.2f}" if abs(v) < 100 else f"${v:,.0f}"
+    return money(v, 2 if abs(v) < 100 else 0)
 
 
 def cell_labels(rates: pd.DataFrame) -> pd.DataFrame:
     """The text of each heatmap cell: a whole percentage, or '' where the cell is not observed (NaN)."""
-    return rates.map(lambda v: "" if pd.isna(v) else f"{v:.0%}")
+    return rates.map(lambda v: "" if pd.isna(v) else percent(v, 0))
 
 
 def _heatmap_geometry(n_rows: int, n_cols: int) -> tuple[tuple[float, float], float]:
@@ -84,7 +85,7 @@ def retention_heatmap(rates: pd.DataFrame, sizes: pd.Series, granularity: str, *
     the alt text ("share of the cohort's users active in that month").
     """
     unit = age_unit(granularity)
-    labels = [f"{name}  (n={int(n):,})" for name, n in zip(cohort_labels(rates.index, granularity), sizes, strict=True)]
+    labels = [f"{name}  (n={number(int(n))})" for name, n in zip(cohort_labels(rates.index, granularity), sizes, strict=True)]
     n_rows, n_cols = rates.shape
     size, font = _heatmap_geometry(n_rows, n_cols)
     annotate = n_cols <= ANNOTATE_UP_TO
@@ -109,28 +110,28 @@ def retention_heatmap(rates: pd.DataFrame, sizes: pd.Series, granularity: str, *
     ax.tick_params(axis="x", rotation=0)
     return to_chart(fig, _heatmap_alt(rates, sizes, granularity, metric, meaning), caption=(
         f"{metric} by {granularity}ly signup cohort (rows, with their number of users) and "
-        f"{unit.lower()}s since signup (columns); {BLANK_NOTE}."))
+        f"{unit.lower()}s since signup (columns); {localise_figures(BLANK_NOTE)}."))
 
 
 def _heatmap_alt(rates: pd.DataFrame, sizes: pd.Series, granularity: str, metric: str, meaning: str) -> str:
     unit = age_unit(granularity).lower()
     names = pd.Series(cohort_labels(rates.index, granularity), index=rates.index)
     if len(rates) == 1:
-        alt = f"Heatmap of {metric.lower()} ({meaning}) for the {granularity}ly cohort {names.iloc[0]} ({int(sizes.iloc[0]):,} users)"
+        alt = f"Heatmap of {metric.lower()} ({meaning}) for the {granularity}ly cohort {names.iloc[0]} ({number(int(sizes.iloc[0]))} users)"
     else:
         alt = (f"Heatmap of {metric.lower()} ({meaning}) for {len(rates)} {granularity}ly cohorts from {names.iloc[0]} "
-               f"to {names.iloc[-1]} ({int(sizes.min()):,} to {int(sizes.max()):,} users each)")
+               f"to {names.iloc[-1]} ({number(int(sizes.min()))} to {number(int(sizes.max()))} users each)")
     alt += f", {unit}s 0 to {rates.columns.max()}"
     age = 1 if 1 in rates.columns else rates.columns.max()
     seen = rates[age].dropna()
     if len(seen) >= 2:
-        alt += (f"; at {unit} {age} it ranges from {seen.min():.0%} ({names[seen.idxmin()]}) "
-                f"to {seen.max():.0%} ({names[seen.idxmax()]})")
+        alt += (f"; at {unit} {age} it ranges from {percent(seen.min(), 0)} ({names[seen.idxmin()]}) "
+                f"to {percent(seen.max(), 0)} ({names[seen.idxmax()]})")
     elif len(seen) == 1:
-        alt += f"; at {unit} {age} it is {seen.iloc[0]:.0%} ({names[seen.index[0]]})"
+        alt += f"; at {unit} {age} it is {percent(seen.iloc[0], 0)} ({names[seen.index[0]]})"
     oldest = rates.iloc[0].dropna()
     if len(oldest) > 2:
-        alt += f"; the oldest cohort, {names.iloc[0]}, is at {oldest.iloc[-1]:.0%} by {unit} {oldest.index[-1]}"
+        alt += f"; the oldest cohort, {names.iloc[0]}, is at {percent(oldest.iloc[-1], 0)} by {unit} {oldest.index[-1]}"
     return alt + ". Blank cells are not yet observed."
 
 

@@ -6,8 +6,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from quire.chart_style import to_chart
-from quire.charts import BAD, GOOD, HALF, WIDE, money_axis, palette, percent_axis, short_money
+from quire.charts import BAD, GOOD, HALF, WIDE, date_axis, money_axis, palette, percent_axis, short_money
 from quire.display import Chart
+from quire.formatting import compact, month_year, number, percent
+
+INTERVAL = 0.9  # the forecast band drawn (the executive report's forecast level)
 
 
 def mrr_trend(history: pd.Series, forecast: pd.DataFrame | None = None, *, highlight: pd.Timestamp | None = None) -> Chart:
@@ -16,17 +19,19 @@ def mrr_trend(history: pd.Series, forecast: pd.DataFrame | None = None, *, highl
     fig, ax = plt.subplots(figsize=WIDE)
     x = pd.to_datetime(history.index)
     ax.plot(x, history.values, color=colors[0], linewidth=2.2, label="MRR")
-    alt = f"Line chart of MRR by month from {x.min():%B %Y} ({short_money(history.iloc[0])}) to {x.max():%B %Y} ({short_money(history.iloc[-1])})"
+    alt = (f"Line chart of MRR by month from {month_year(x.min())} ({short_money(history.iloc[0])}) to {month_year(x.max())} "
+           f"({short_money(history.iloc[-1])})")
     if forecast is not None and not forecast.empty:
         fx = pd.to_datetime(forecast["month"])
         ax.plot([x.max(), *fx], [history.iloc[-1], *forecast["forecast"]], color=colors[1], linewidth=2, linestyle="--", label="Forecast")
-        ax.fill_between(fx, forecast["lower"], forecast["upper"], color=colors[1], alpha=0.18, linewidth=0, label="90% interval")
+        ax.fill_between(fx, forecast["lower"], forecast["upper"], color=colors[1], alpha=0.18, linewidth=0, label=f"{percent(INTERVAL, 0)} interval")
         last = forecast.iloc[-1]
-        alt += (f"; the forecast reaches {short_money(last['forecast'])} by {pd.Timestamp(last['month']):%B %Y}"
-                f" (90% interval {short_money(last['lower'])} to {short_money(last['upper'])})")
+        alt += (f"; the forecast reaches {short_money(last['forecast'])} by {month_year(pd.Timestamp(last['month']))}"
+                f" ({percent(INTERVAL, 0)} interval {short_money(last['lower'])} to {short_money(last['upper'])})")
     if highlight is not None:
         ax.axvline(highlight, color="#999999", linewidth=0.8, linestyle=":")
     money_axis(ax)
+    date_axis(ax)
     ax.set_ylabel("MRR")
     ax.legend(loc="upper left", frameon=False)
     ax.margins(x=0.01)
@@ -57,7 +62,7 @@ def bridge_waterfall(bridge_frame: pd.DataFrame, title_start: str, title_end: st
     fig, ax = plt.subplots(figsize=WIDE)
     ax.bar(steps, heights, bottom=bottoms, color=shades, width=0.62)
     for i, amount in enumerate(amounts):
-        label = short_money(amount) if i in (0, len(amounts) - 1) else f"{'+' if amount >= 0 else '−'}{short_money(abs(amount))}"
+        label = short_money(amount) if i in (0, len(amounts) - 1) else compact(amount, "currency", signed=True)
         ax.annotate(label, (i, bottoms[i] + heights[i]), ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
     # Movements are a few percent of MRR: from zero they would be slivers. The axis starts below the
     # lowest point by half the chart's span, so the start and end bars stay clearly visible, and says so.
@@ -68,7 +73,7 @@ def bridge_waterfall(bridge_frame: pd.DataFrame, title_start: str, title_end: st
     if bottom > 0:
         ax.text(0.0, 1.02, f"Axis starts at {short_money(bottom)}", transform=ax.transAxes, fontsize=7, color="#666666")
     money_axis(ax)
-    moves = ", ".join(f"{s.lower()} {'+' if a >= 0 else '−'}{short_money(abs(a))}" for s, a in zip(steps[1:-1], amounts[1:-1], strict=True))
+    moves = ", ".join(f"{s.lower()} {compact(a, 'currency', signed=True)}" for s, a in zip(steps[1:-1], amounts[1:-1], strict=True))
     alt = f"Waterfall chart of the MRR bridge from {short_money(amounts[0])} at {title_start} to {short_money(amounts[-1])} at {title_end}: {moves}."
     return to_chart(fig, alt)
 
@@ -88,7 +93,7 @@ def rate_trend(history: pd.DataFrame, columns: dict[str, str], *, ylabel: str, r
     ax.legend(frameon=False, fontsize=8)
     latest = history.iloc[-1]
     alt = f"Line chart of {', '.join(columns.values())} by period from {history['period'].iloc[0]} to {latest['period']}; latest " + ", ".join(
-        f"{label} {latest[col]:.1%}" for col, label in columns.items() if pd.notna(latest[col]))
+        f"{label} {percent(latest[col], 1)}" for col, label in columns.items() if pd.notna(latest[col]))
     return to_chart(fig, alt + ".")
 
 
@@ -99,10 +104,10 @@ def health_bands(distribution: pd.DataFrame) -> Chart:
     labels = [b.replace("_", " ").capitalize() for b in distribution["band"]]
     ax.barh(labels, distribution["clients"], color=[band_colors.get(b, "#777777") for b in distribution["band"]])
     for i, (n, share) in enumerate(zip(distribution["clients"], distribution["share"], strict=True)):
-        ax.annotate(f"{n} ({share:.0%} of MRR)", (n, i), va="center", xytext=(3, 0), textcoords="offset points", fontsize=8)
+        ax.annotate(f"{number(n)} ({percent(share, 0)} of MRR)", (n, i), va="center", xytext=(3, 0), textcoords="offset points", fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("Active accounts")
     ax.set_xlim(0, max(distribution["clients"].max() * 1.45, 1))
     alt = "Bar chart of active accounts by health band: " + ", ".join(
-        f"{lab} {n} accounts ({share:.0%} of MRR)" for lab, n, share in zip(labels, distribution["clients"], distribution["share"], strict=True))
+        f"{lab} {number(n)} accounts ({percent(share, 0)} of MRR)" for lab, n, share in zip(labels, distribution["clients"], distribution["share"], strict=True))
     return to_chart(fig, alt + ".")

@@ -13,12 +13,13 @@ from collections.abc import Callable, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import MaxNLocator, PercentFormatter
+from matplotlib.ticker import MaxNLocator
 
 from quire.chart_style import to_chart
-from quire.charts import BAD, GOOD, HALF, NEUTRAL, WIDE, palette
+from quire.charts import BAD, GOOD, HALF, NEUTRAL, WIDE, palette, percent_axis
 from quire.display import Chart
-from quire.metrics.kpi import MINUS
+from quire import formatting
+from quire.formatting import number, percent, percentage_points
 
 Formatter = Callable[[float], str]
 ROW_HEIGHT = 0.42  # inches per interval row: keeps 2- and 4-variant charts equally airy
@@ -27,28 +28,22 @@ POWER_HEIGHT = 2.6  # inches: the power chart shares its row with a table, and a
 
 def pct(rate: float, decimals: int = 1) -> str:
     """0.1234 → "12.3%"."""
-    return f"{100 * rate:.{decimals}f}%"
+    return percent(rate, decimals)
 
 
 def pts(diff: float) -> str:
     """0.014 → "+1.4 pts" (typographic minus for losses, no sign for zero)."""
-    rounded = round(100 * diff, 1)
-    sign = "" if rounded == 0 else MINUS if rounded < 0 else "+"
-    return f"{sign}{abs(rounded):.1f} pts"
+    return percentage_points(diff)
 
 
 def money(value: float, signed: bool = True) -> str:
     """2.834 → "+$2.83" (per-user amounts are small, so cents are kept)."""
-    rounded = round(value, 2)
-    sign = (MINUS if rounded < 0 else "+" if signed and rounded > 0 else "") if rounded else ""
-    return f"{sign}${abs(rounded):,.2f}"
+    return formatting.money(value, 2, signed=signed)
 
 
 def signed(value: float, decimals: int = 2) -> str:
     """+0.06 / −0.12 / 0.00: the sign of the rounded value, typographic minus."""
-    rounded = round(value, decimals)
-    sign = "" if rounded == 0 else MINUS if rounded < 0 else "+"
-    return f"{sign}{abs(rounded):,.{decimals}f}"
+    return number(value, decimals, signed=True)
 
 
 def _height(rows: int, extra: float = 1.0) -> float:
@@ -91,8 +86,8 @@ def _effect_color(significant: bool, diff: float) -> str:
     return (GOOD if diff > 0 else BAD) if significant else NEUTRAL
 
 
-def _signed_ticks(ax, scale: float = 1.0, prefix: str = "", *, signed: bool = True) -> None:
-    """Label the x ticks of a difference axis "−1", "0", "+0.5" (with a unit prefix such as "$").
+def _signed_ticks(ax, scale: float = 1.0, *, money_units: bool = False, signed: bool = True) -> None:
+    """Label the x ticks of a difference axis "−1", "0", "+0.5" (as money, "+$0.50", with ``money_units``).
 
     The decimals follow the tick step, so a step of 0.5 never prints two ticks as "+1".
     Ticks are fixed first: the labels are computed for exactly these positions.
@@ -104,9 +99,9 @@ def _signed_ticks(ax, scale: float = 1.0, prefix: str = "", *, signed: bool = Tr
         decimals += 1
 
     def label(v: float) -> str:
-        rounded = round(v * scale, decimals)
-        sign = "" if rounded == 0 else MINUS if rounded < 0 else "+" if signed else ""
-        return f"{sign}{prefix}{abs(rounded):.{decimals}f}"
+        if money_units:
+            return formatting.money(v * scale, decimals, signed=signed)
+        return number(v * scale, decimals, signed=signed)
     ax.set_xticks(ticks, [label(t) for t in ticks])
 
 
@@ -123,9 +118,9 @@ def conversion_panels(table: pd.DataFrame, comparisons: pd.DataFrame, level: flo
     rate_colors = [NEUTRAL if c else palette()[0] for c in table["is_control"]]
     _intervals(left, labels, table["rate"].to_numpy(float), table["rate_ci_low"].to_numpy(float),
                table["rate_ci_high"].to_numpy(float), rate_colors, pct)
-    left.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
+    percent_axis(left, "x", decimals=1)
     left.set_xlim(left=max(0.0, left.get_xlim()[0]))
-    left.set_xlabel(f"Conversion rate ({level:.0%} CI)")
+    left.set_xlabel(f"Conversion rate ({percent(level, 0)} CI)")
     cmp = comparisons.set_index("variant").reindex(labels)  # control row: NaN, drawn empty
     lift_colors = [_effect_color(bool(s) if s == s else False, d) for s, d in zip(cmp["significant"], cmp["diff"], strict=True)]
     _intervals(right, labels, cmp["diff"].to_numpy(float), cmp["ci_low"].to_numpy(float), cmp["ci_high"].to_numpy(float),
@@ -136,10 +131,10 @@ def conversion_panels(table: pd.DataFrame, comparisons: pd.DataFrame, level: flo
     right.annotate("control = 0", (0, len(labels) - 1), xytext=(4 if left_half else -4, 0), textcoords="offset points",
                    va="center", ha="left" if left_half else "right", fontsize=8, color="#52606d")
     _signed_ticks(right, 100)
-    right.set_xlabel(f"Lift over control (pts, {level:.0%} CI)")
+    right.set_xlabel(f"Lift over control (pts, {percent(level, 0)} CI)")
     right.tick_params(axis="y", left=False)
     rows = comparisons.itertuples()
-    alt = (f"Two-panel interval chart. Left: conversion rate per variant with {level:.0%} confidence intervals — "
+    alt = (f"Two-panel interval chart. Left: conversion rate per variant with {percent(level, 0)} confidence intervals — "
            + "; ".join(f"{r.variant} {pct(r.rate)} ({pct(r.rate_ci_low)} to {pct(r.rate_ci_high)})" for r in table.itertuples())
            + ". Right: lift of each treatment over the control in percentage points, with a line at zero — "
            + "; ".join(f"{r.variant} {pts(r.diff)} ({pts(r.ci_low)} to {pts(r.ci_high)}, "
@@ -160,10 +155,10 @@ def cuped_intervals(frame: pd.DataFrame, level: float) -> Chart:
     _intervals(ax, labels, frame["diff"].to_numpy(float), frame["ci_low"].to_numpy(float),
                frame["ci_high"].to_numpy(float), [shade[m] for m in frame["method"]], money)
     _zero_line(ax)
-    _signed_ticks(ax, 1, "$")
-    ax.set_xlabel(f"Revenue per user: treatment − control ({level:.0%} CI)")
+    _signed_ticks(ax, 1, money_units=True)
+    ax.set_xlabel(f"Revenue per user: treatment − control ({percent(level, 0)} CI)")
     alt = (f"Interval chart comparing the unadjusted and the CUPED-adjusted difference in revenue per user, with "
-           f"{level:.0%} confidence intervals and a reference line at zero: " + "; ".join(
+           f"{percent(level, 0)} confidence intervals and a reference line at zero: " + "; ".join(
                f"{lab} {money(r.diff)} ({money(r.ci_low)} to {money(r.ci_high)}, width {money(r.ci_high - r.ci_low, False)})"
                for lab, r in zip(labels, frame.itertuples(), strict=True)))
     return to_chart(fig, alt + ".")
@@ -190,21 +185,21 @@ def power_curves(curves: pd.DataFrame, marks: pd.DataFrame, target: float, *, mo
             ax.plot([m.mde], [target], marker="o", color=c, markersize=6)
         ax.axvline(m.observed, color=c, linewidth=1.3, linestyle=":")
     ax.axhline(target, color="#52606d", linewidth=1.0, linestyle="--")
-    ax.annotate(f"target {target:.0%}", (ax.get_xlim()[1], target), xytext=(-2, 3), textcoords="offset points",
+    ax.annotate(f"target {percent(target, 0)}", (ax.get_xlim()[1], target), xytext=(-2, 3), textcoords="offset points",
                 ha="right", va="bottom", fontsize=8, color="#52606d")
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    percent_axis(ax, "y", decimals=0)
     ax.set_ylim(0, 1.02)
     ax.set_xlim(left=0, right=max(curves["effect"].max(), marks["observed"].max() * 1.05))
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))  # half-width chart: few, round ticks
-    _signed_ticks(ax, 1 if money_units else 100, "$" if money_units else "", signed=False)
-    ax.set_xlabel("True effect (" + ("$ per user" if money_units else "pts") + ")")
+    _signed_ticks(ax, 1 if money_units else 100, money_units=money_units, signed=False)
+    ax.set_xlabel("True effect (" + (f"{formatting.currency_symbol()} per user" if money_units else "pts") + ")")
     ax.set_ylabel("Power")
     if several:
         ax.legend(loc="lower right", frameon=False, fontsize=8)
     alt = (f"Line chart of statistical power against the size of the true effect at this experiment's sample size; "
-           f"the dashed line marks the {target:.0%} target. " + "; ".join(
-               f"{m.variant}: reaches {target:.0%} power at {fmt(m.mde) if pd.notna(m.mde) else 'no attainable effect'} "
+           f"the dashed line marks the {percent(target, 0)} target. " + "; ".join(
+               f"{m.variant}: reaches {percent(target, 0)} power at {fmt(m.mde) if pd.notna(m.mde) else 'no attainable effect'} "
                f"(the minimum detectable effect); the observed effect, {fmt(m.observed)}, is a dotted line"
                for m in marks.itertuples()))
-    caption = f"Dot: the minimum detectable effect ({target:.0%} power). Dotted line: the observed effect's size."
+    caption = f"Dot: the minimum detectable effect ({percent(target, 0)} power). Dotted line: the observed effect's size."
     return to_chart(fig, alt + ".", caption)

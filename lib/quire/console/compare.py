@@ -19,7 +19,8 @@ from markupsafe import Markup, escape
 from sqlalchemy.engine import Engine
 
 from quire.console.runs import RunView, view
-from quire.metrics.kpi import FLAT_TOLERANCE, format_value
+from quire.formatting import DEFAULT, Conventions, exact, format_change, format_value, from_record, using
+from quire.metrics.kpi import FLAT_TOLERANCE
 from quire.state.schema import runs
 
 HISTORY = 12
@@ -36,6 +37,7 @@ class Figure:
     previous: float | None
     direction: str
     series: list[float | None]
+    conventions: Conventions = DEFAULT  # the run's locale and currency, as its report wrote the figures
 
     @property
     def delta(self) -> float | None:
@@ -53,7 +55,8 @@ class Figure:
         return "good" if (self.delta > 0) == (self.direction != "down_is_good") else "bad"
 
     def shown(self, value: float | None) -> str:
-        return format_value(value, self.unit) if self.unit else ("—" if value is None else f"{value:,}")
+        with using(self.conventions):
+            return format_value(value, self.unit) if self.unit else exact(value)
 
     @property
     def change(self) -> str:
@@ -62,14 +65,11 @@ class Figure:
             return "—"
         if self.tone == "flat":
             return "no change"
-        if self.unit == "percent":
-            text = f"{self.delta * 100:+.1f} pts"
-        else:
-            text = format_value(self.delta, self.unit)
-            text = text if text.startswith(("−", "+")) or self.delta <= 0 else "+" + text
-        if self.delta_pct is not None and self.unit not in ("percent", "points"):
-            text += f" ({self.delta_pct * 100:+.1f}%)"
-        return text.replace("-", "−")
+        with using(self.conventions):
+            text = format_change(self.delta, "pct_points" if self.unit == "percent" else self.unit or "number")
+            if self.delta_pct is not None and self.unit not in ("percent", "points"):
+                text += f" ({format_change(self.delta_pct, 'relative')})"
+        return text
 
     def record(self) -> dict[str, Any]:
         return {"name": self.name, "label": self.label, "unit": self.unit, "value": self.value,
@@ -104,7 +104,7 @@ def compare(engine: Engine, outputs: Path, run: RunView) -> tuple[RunView | None
         figures.append(Figure(
             name, str(kpi.get("label") or name), str(kpi.get("unit") or ""), _number(kpi.get("value")),
             _number(before.get(name, {}).get("value")), str(kpi.get("direction") or "up_is_good"),
-            [_number(_headline(r).get(name, {}).get("value")) for r in series_runs]))
+            [_number(_headline(r).get(name, {}).get("value")) for r in series_runs], from_record(run.record)))
     return previous, figures
 
 

@@ -38,7 +38,10 @@ def report_message(run: dict[str, Any], spec: ReportSpec, recipient: str) -> Mes
     who = header_text(record.get("client_name") or run["client"]) if run.get("client") else None
     period = header_text(record.get("period") or run["parameters"].get("period") or "")
     subject = " — ".join(p for p in (title, who, period) if p)
-    figures = [(k.get("label") or k.get("name") or "?", _figure(k)) for k in record.get("headline") or []]
+    from quire.formatting import from_record, using
+
+    with using(from_record(record)):  # the run's own locale and currency, as its report shows them
+        figures = [(k.get("label") or k.get("name") or "?", _figure(k)) for k in record.get("headline") or []]
     lines = [f"{title}" + (f" for {who}" if who else "") + (f", {period}" if period else "") + ".", ""]
     if figures:
         lines += ["Headline figures:"] + [f"  {label}: {value}" for label, value in figures] + [""]

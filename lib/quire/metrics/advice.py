@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from quire.formatting import number, percent, significant
+
 from quire.metrics.engagement import ALPHA, TopContent, Totals, change, compare_days, ratio
 
 
@@ -53,7 +55,7 @@ WEAK_HEALTH = 0.5           # health component score below which it is named (as
 
 
 def _pct(value: float, decimals: int = 1) -> str:
-    return f"{value * 100:.{decimals}f}%"
+    return percent(value, decimals)
 
 
 def _rate_test(k1: int, n1: int, k0: int, n0: int, alternative: str, tries: int = 1) -> bool:
@@ -101,8 +103,8 @@ def _best_platform(ev: Evidence) -> Recommendation | None:
         return None
     return Recommendation(
         "best_platform", f"Give {best['label']} a larger share of the budget",
-        f"{best['label']} converted {_pct(best['conversion_rate'])} of its clicks ({best['conversions']:,} conversions "
-        f"from {best['clicks']:,} clicks), against {_pct(cur.conversion_rate)} across all your channels. Moving spend and "
+        f"{best['label']} converted {_pct(best['conversion_rate'])} of its clicks ({number(best['conversions'])} conversions "
+        f"from {number(best['clicks'])} clicks), against {_pct(cur.conversion_rate)} across all your channels. Moving spend and "
         f"publishing effort towards it should bring more conversions for the same budget.", "good")
 
 
@@ -129,8 +131,8 @@ def _falling_type(ev: Evidence) -> Recommendation | None:
     return Recommendation(
         "falling_type", f"Refresh your {_noun(worst)}",
         f"Engagement on your {_noun(worst)} fell from {_pct(worst['previous_engagement_rate'])} of views in "
-        f"{ev.previous_label} ({worst['previous_engagements']:,} from {worst['previous_views']:,} views) to "
-        f"{_pct(worst['engagement_rate'])} ({worst['engagements']:,} from {worst['views']:,}). "
+        f"{ev.previous_label} ({number(worst['previous_engagements'])} from {number(worst['previous_views'])} views) to "
+        f"{_pct(worst['engagement_rate'])} ({number(worst['engagements'])} from {number(worst['views'])}). "
         f"Try new formats, stronger openings and clearer questions that invite replies.", "warning")
 
 
@@ -151,8 +153,8 @@ def _rising_type(ev: Evidence) -> Recommendation | None:
     share = best["views"] / ev.current.views
     return Recommendation(
         "rising_type", f"Do more {_noun(best)}",
-        f"Views of your {_noun(best)} rose {best['views_change'] * 100:.0f}% on {ev.previous_label} "
-        f"to {best['views']:,} ({share:.0%} of all your views), spread over {best['items']} pieces and over the "
+        f"Views of your {_noun(best)} rose {percent(best['views_change'], 0)} on {ev.previous_label} "
+        f"to {number(best['views'])} ({percent(share, 0)} of all your views), spread over {best['items']} pieces and over the "
         f"usual days rather than one viral hit. Audiences are responding: plan more of it.", "good")
 
 
@@ -220,9 +222,9 @@ def _falling_conversions(ev: Evidence) -> Recommendation | None:
         return None
     return Recommendation(
         "falling_conversions", "Check what changed after the click",
-        f"Conversions fell from {prev.conversions:,} in {ev.previous_label} to {cur.conversions:,}, and conversions per "
-        f"click from {_pct(prev.conversion_rate)} ({prev.conversions:,} from {prev.clicks:,} clicks) to "
-        f"{_pct(cur.conversion_rate)} ({cur.conversions:,} from {cur.clicks:,}). Check that forms and conversion "
+        f"Conversions fell from {number(prev.conversions)} in {ev.previous_label} to {number(cur.conversions)}, and conversions per "
+        f"click from {_pct(prev.conversion_rate)} ({number(prev.conversions)} from {number(prev.clicks)} clicks) to "
+        f"{_pct(cur.conversion_rate)} ({number(cur.conversions)} from {number(cur.clicks)}). Check that forms and conversion "
         f"tracking still work, then review recent changes to landing pages and offers.", "warning")
 
 
@@ -240,8 +242,8 @@ def _falling_views(ev: Evidence) -> Recommendation | None:
         return None
     return Recommendation(
         "falling_views", "Win back reach with a steadier publishing rhythm",
-        f"Views fell {abs(moved) * 100:.0f}% on {ev.previous_label} ({cur.views:,} against {prev.views:,}), and not "
-        f"because of a few days: the median day had {days.median_now:,.0f} views against {days.median_before:,.0f}, "
+        f"Views fell {percent(abs(moved), 0)} on {ev.previous_label} ({number(cur.views)} against {number(prev.views)}), and not "
+        f"because of a few days: the median day had {number(days.median_now)} views against {number(days.median_before)}, "
         f"with {cur.items} content items seen against {prev.items}. Publish on a regular schedule and re-promote your "
         f"best pieces.", "warning")
 
@@ -256,7 +258,7 @@ def _reuse_top(ev: Evidence) -> Recommendation | None:
     share = best["conversions"] / ev.current.conversions
     return Recommendation(
         "reuse_top", "Build on your best performer",
-        f"“{best['title']}” brought {best['conversions']:,} of your {ev.current.conversions:,} conversions ({share:.0%}) "
+        f"“{best['title']}” brought {number(best['conversions'])} of your {number(ev.current.conversions)} conversions ({percent(share, 0)}) "
         f"with a conversion rate of {_pct(best['conversion_rate'])}. Reuse its topic and format, and promote it again.",
         "good")
 
@@ -284,7 +286,7 @@ def _moved(now: float, before: float) -> str:
     moved = change(float(now), float(before))
     if moved is None:
         return "no comparison"
-    return "unchanged" if round(moved * 100) == 0 else f"{'up' if moved > 0 else 'down'} {abs(moved) * 100:.0f}%"
+    return "unchanged" if round(moved * 100) == 0 else f"{'up' if moved > 0 else 'down'} {percent(abs(moved), 0)}"
 
 
 def _rate(value: float) -> str:
@@ -300,25 +302,25 @@ def checks(ev: Evidence) -> list[tuple[str, str, str]]:
     cur, prev, out = ev.current, ev.previous, []
     if prev is not None:
         days = compare_days(ev.days, ev.previous_days) if ev.days is not None and ev.previous_days is not None else None
-        typical = f"; median day {days.median_now:,.0f} against {days.median_before:,.0f}" if days else ""
-        out.append((f"Views against {ev.previous_label}", f"{cur.views:,} against {prev.views:,} ({_moved(cur.views, prev.views)}){typical}",
-                    f"down {abs(FALLING_VIEWS):.0%} or more, the median day too"))
-        out.append(("Conversions", f"{cur.conversions:,} against {prev.conversions:,}; {_rate(cur.conversion_rate)} of clicks "
+        typical = f"; median day {number(days.median_now)} against {number(days.median_before)}" if days else ""
+        out.append((f"Views against {ev.previous_label}", f"{number(cur.views)} against {number(prev.views)} ({_moved(cur.views, prev.views)}){typical}",
+                    f"down {percent(abs(FALLING_VIEWS), 0)} or more, the median day too"))
+        out.append(("Conversions", f"{number(cur.conversions)} against {number(prev.conversions)}; {_rate(cur.conversion_rate)} of clicks "
                     f"against {_rate(prev.conversion_rate)}",
-                    f"fewer, and {abs(FALLING_CONVERSION):.0%} fewer per click (from {MIN_PREVIOUS_CONVERSIONS} conversions)"))
+                    f"fewer, and {percent(abs(FALLING_CONVERSION), 0)} fewer per click (from {MIN_PREVIOUS_CONVERSIONS} conversions)"))
     platforms = ev.by_platform.loc[ev.by_platform["clicks"] > 0] if ev.by_platform is not None else pd.DataFrame()
     if len(platforms) > 1 and cur.clicks:
         best = platforms.sort_values(["conversion_rate", "clicks"], ascending=False).iloc[0]
-        out.append(("Best-converting platform", f"{best['label']} {_rate(best['conversion_rate'])} of {best['clicks']:,} clicks; "
+        out.append(("Best-converting platform", f"{best['label']} {_rate(best['conversion_rate'])} of {number(best['clicks'])} clicks; "
                     f"all channels {_rate(cur.conversion_rate)}",
-                    f"{BEST_PLATFORM_LIFT:g} × all channels, beyond chance (from {MIN_CLICKS} clicks and {MIN_CONVERSIONS} conversions)"))
+                    f"{significant(BEST_PLATFORM_LIFT, 6)} × all channels, beyond chance (from {MIN_CLICKS} clicks and {MIN_CONVERSIONS} conversions)"))
     types = ev.by_type.loc[ev.by_type["previous_views"] >= MIN_TYPE_VIEWS] if ev.by_type is not None and prev is not None else pd.DataFrame()
     if not types.empty:
         out.append(("Content types", "; ".join(f"{r['label']} views {_moved(r['views'], r['previous_views'])}, engagement "
                                               f"{_rate(r['engagement_rate'])} against {_rate(r['previous_engagement_rate'])}"
                                               for _, r in types.iterrows()),
-                    f"engagement rate down {abs(FALLING_ENGAGEMENT):.0%}, or views up {RISING_VIEWS:.0%} on the usual day "
-                    f"(from {MIN_TYPE_VIEWS:,} views)"))
+                    f"engagement rate down {percent(abs(FALLING_ENGAGEMENT), 0)}, or views up {percent(RISING_VIEWS, 0)} on the usual day "
+                    f"(from {number(MIN_TYPE_VIEWS)} views)"))
     ranked = [(name, _standing_of(ev, metric)) for name, metric in (("click-through rate", "ctr"), ("conversion rate", "conversion_rate"))]
     ranked = [(name, row) for name, row in ranked if row is not None]
     if ranked:
@@ -326,8 +328,8 @@ def checks(ev: Evidence) -> list[tuple[str, str, str]]:
                     "bottom quarter"))
     if ev.health is not None and not ev.health.dropna(subset=["score"]).empty:
         weakest = ev.health.dropna(subset=["score"]).sort_values("score").iloc[0]
-        out.append(("Account health", f"weakest driver: {str(weakest['label']).lower()}, {weakest['score'] * 100:.0f} of 100",
-                    f"a driver below {WEAK_HEALTH * 100:.0f} of 100"))
+        out.append(("Account health", f"weakest driver: {str(weakest['label']).lower()}, {number(weakest['score'] * 100)} of 100",
+                    f"a driver below {number(WEAK_HEALTH * 100)} of 100"))
     return out
 
 

@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from quire.formatting import number, short_month_year, significant
 from quire.metrics.kpi import format_value
 
 Severity = Literal["info", "warning", "critical"]
@@ -77,7 +78,7 @@ def robust_z(latest: float, trailing: Sequence[float] | np.ndarray) -> float:
 def _format(value: float, unit: str | None) -> str:
     if unit:
         return format_value(value, unit)
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
+    return number(value) if abs(value) >= 100 else significant(value, 3)
 
 
 def detect_anomalies(history: pd.DataFrame, *, z: float = 2.5) -> list[Alert]:
@@ -127,7 +128,7 @@ def _anomaly(kpi: str, series: pd.DataFrame, latest_period: object, z: float) ->
 
 def _period_text(period: object) -> str:
     """Period label for a message: Timestamps as "Oct 2026", anything else as given."""
-    return f"{period:%b %Y}" if isinstance(period, (pd.Timestamp, date)) else str(period)
+    return short_month_year(period) if isinstance(period, (pd.Timestamp, date)) else str(period)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from quire.formatting import number, percent
+
 MEASURES = ("views", "clicks", "conversions", "engagements")
 #: rate -> (numerator, denominator)
 RATES: dict[str, tuple[str, str]] = {
@@ -358,7 +360,7 @@ HEALTH_ACTIONS: dict[str, tuple[str, str, str]] = {
 
 
 def _change_words(value: float) -> str:
-    return f"{'up' if value >= 0 else 'down'} {abs(value) * 100:.0f}%"
+    return f"{'up' if value >= 0 else 'down'} {percent(abs(value), 0)}"
 
 
 def recent_tickets(tickets: pd.DataFrame, as_of: date) -> tuple[int, int]:
@@ -380,15 +382,15 @@ def _health_measure(component: str, row: pd.Series, tickets: tuple[int, int] | N
         return (f"Logins over the last {health.RECENT_WEEKS} weeks were {_change_words(moved)} on the "
                 f"{health.PRIOR_WEEKS} weeks before")
     if component == "utilisation":
-        return f"{row['seat_utilisation']:.0%} of your seats were in use over the last {health.RECENT_WEEKS} weeks"
+        return f"{percent(row['seat_utilisation'], 0)} of your seats were in use over the last {health.RECENT_WEEKS} weeks"
     if component == "ticket_load":
-        load = f"{row['ticket_load']:.2f} per seat once weighted by priority"
+        load = f"{number(row['ticket_load'], 2)} per seat once weighted by priority"
         if tickets is None:
             return f"Support tickets in the last {health.TICKET_DAYS} days came to {load}"
         count, urgent = tickets
         urgent_words = f" ({urgent} urgent)" if urgent else ""
         return f"{count} support ticket{'s' if count != 1 else ''} in the last {health.TICKET_DAYS} days{urgent_words}, {load}"
-    return f"Your latest answer to “How likely are you to recommend us?” was {row['latest_nps']:.0f} out of 10"
+    return f"Your latest answer to “How likely are you to recommend us?” was {number(row['latest_nps'])} out of 10"
 
 
 def health_components(row: pd.Series, tickets: tuple[int, int] | None = None) -> pd.DataFrame:

@@ -32,7 +32,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from quire.errors import EmptyDataError, ParameterError, WarehouseError
-from quire.metrics.kpi import CURRENCY_SYMBOLS, MINUS
+from quire.formatting import money, number, percent, percentage_points, significant
 
 Metric = Literal["conversion", "revenue"]
 Decision = Literal["ship", "don't ship", "inconclusive", "A/A passed", "A/A failed"]
@@ -463,7 +463,7 @@ class Verdict:
 
 
 def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, PowerResult] | None = None, *,
-            guardrail: pd.DataFrame | None = None, level: float = 0.95, currency: str = "USD",
+            guardrail: pd.DataFrame | None = None, level: float = 0.95, currency: str | None = None,
             aa: bool = False) -> Verdict:
     """Decide from the primary metric's comparisons (:func:`pairwise_vs_control`) and the SRM check.
 
@@ -514,7 +514,7 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
     reasons = list(map(say, rows))
     if under:
         variant, p = under[0]
-        reasons.append(f"The experiment was underpowered: it could reliably detect (with {p.target_power:.0%} power) only "
+        reasons.append(f"The experiment was underpowered: it could reliably detect (with {percent(p.target_power, 0)} power) only "
                        f"changes of at least {_format_effect(p.mde, p.kind, currency, signed=False)}"
                        f"{' for ' + variant if several else ''}, larger than the one observed. More traffic or a "
                        "longer run is needed to tell whether a smaller effect is real.")
@@ -524,7 +524,7 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
 
 
 def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, PowerResult] | None = None, *,
-               guardrail: pd.DataFrame | None = None, level: float = 0.95, currency: str = "USD") -> Verdict:
+               guardrail: pd.DataFrame | None = None, level: float = 0.95, currency: str | None = None) -> Verdict:
     """The verdict of an A/A test: identical arms, so the check passes when nothing differs.
 
     **A/A passed** when the split matches the plan (no SRM) and no comparison, on the
@@ -540,13 +540,13 @@ def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Po
     warn = [_srm_message(srm)] if srm.mismatch else []
     if not srm.mismatch and not differing:
         reasons = [f"Every arm got the same experience, and neither the split between them (sample ratio check "
-                   f"{_p(srm.p_value)}, a mismatch needs p < {srm.alpha:g}) nor any metric differs by more than chance.",
+                   f"{_p(srm.p_value)}, a mismatch needs p < {significant(srm.alpha, 6)}) nor any metric differs by more than chance.",
                    *(describe_comparison(r, level, currency, several) for r in rows)]
         first = next((p for p in (power or {}).values() if p.mde is not None), None)
         if first is not None:
             reasons.append(f"The check would have revealed a bias in {METRIC_LABELS[str(comparisons.iloc[0]['metric'])].lower()} "
                            f"of {_format_effect(first.mde, first.kind, currency, signed=False)} or more "
-                           f"(its minimum detectable effect at {first.target_power:.0%} power).")
+                           f"(its minimum detectable effect at {percent(first.target_power, 0)} power).")
         return Verdict("A/A passed", None, reasons, warn)
     reasons = []
     if srm.mismatch:
@@ -561,7 +561,7 @@ def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Po
     return Verdict("A/A failed", None, reasons, warn)
 
 
-def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.95, currency: str = "USD",
+def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.95, currency: str | None = None,
                         several: bool = False) -> str:
     """One sentence for a row of :func:`pairwise_vs_control`.
 
@@ -574,7 +574,7 @@ def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.
     level_fmt = (lambda v: _pct(v)) if as_rate else (lambda v: _money(v, currency))
     diff_fmt = (lambda v: _pts(v)) if as_rate else (lambda v: _money(v, currency, signed=True))
     diff, control_value, treatment_value = float(row["diff"]), float(row["control_value"]), float(row["treatment_value"])
-    interval = (f"{diff_fmt(diff)}, {level:.0%} CI {diff_fmt(float(row['ci_low'])).removesuffix(' pts')} "
+    interval = (f"{diff_fmt(diff)}, {percent(level, 0)} CI {diff_fmt(float(row['ci_low'])).removesuffix(' pts')} "
                 f"to {diff_fmt(float(row['ci_high']))}")
     if several:
         p_text = f"{ADJUSTMENTS[str(row['adjustment'])]}-adjusted {_p(float(row['p_adjusted']))}"
@@ -588,9 +588,9 @@ def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.
 
 
 def _srm_message(srm: SrmResult) -> str:
-    parts = ", ".join(f"{v} {srm.observed[v]:,} (expected {srm.expected[v]:,.0f})" for v in srm.observed)
-    return (f"Sample ratio mismatch: users per variant {parts}; χ² = {srm.statistic:.1f}, {_p(srm.p_value)} "
-            f"(threshold {srm.alpha:g}). The split differs from the plan by more than chance allows, which "
+    parts = ", ".join(f"{v} {number(srm.observed[v])} (expected {number(srm.expected[v])})" for v in srm.observed)
+    return (f"Sample ratio mismatch: users per variant {parts}; χ² = {number(srm.statistic, 1)}, {_p(srm.p_value)} "
+            f"(threshold {significant(srm.alpha, 6)}). The split differs from the plan by more than chance allows, which "
             "usually means a bug in assignment or logging; results may be biased.")
 
 
@@ -599,8 +599,8 @@ def _low_power_message(variant: str, p: PowerResult, currency: str, significant:
     # observed effect: that post-hoc power is a restatement of the p-value and adds nothing.
     consequence = ("Significant results from low-powered tests tend to overstate the effect." if significant
                    else "A real effect of the observed size would usually be missed.")
-    return (f"Low power for {variant}: with {p.n_control:,} and {p.n_treatment:,} users the test detects (with "
-            f"{p.target_power:.0%} power) only changes of at least {_format_effect(p.mde, p.kind, currency, signed=False)}; "
+    return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the test detects (with "
+            f"{percent(p.target_power, 0)} power) only changes of at least {_format_effect(p.mde, p.kind, currency, signed=False)}; "
             f"the observed {_format_effect(p.observed_effect, p.kind, currency)} is smaller. {consequence}")
 
 
@@ -611,28 +611,23 @@ def _format_effect(value: float | None, kind: str, currency: str, signed: bool =
 
 
 def _pct(rate: float) -> str:
-    return f"{100 * rate:.1f}%"
+    return percent(rate, 1)
 
 
 def _pts(diff: float, signed: bool = True) -> str:
-    """A rate difference in percentage points: 0.014 → "+1.4 pts" (or "1.4 pts" unsigned)."""
-    rounded = round(100 * diff, 1)
-    sign = "" if not signed or rounded == 0 else MINUS if rounded < 0 else "+"
-    return f"{sign}{abs(rounded):.1f} pts"
+    """A rate difference in percentage points: 0.014 → "+1.4 pts" (or its size, "1.4 pts", unsigned)."""
+    return percentage_points(diff if signed else abs(diff), signed=signed)
 
 
-def _money(value: float, currency: str, signed: bool = False) -> str:
-    symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
-    text = f"{symbol}{abs(value):,.2f}"
-    if signed:
-        return ("" if round(value, 2) == 0 else MINUS if value < 0 else "+") + text
-    return (MINUS if round(value, 2) < 0 else "") + text
+def _money(value: float, currency: str | None, signed: bool = False) -> str:
+    """Per-user money with cents, in ``currency`` or the run's: "+$2.83"."""
+    return money(value, 2, signed=signed, currency=currency)
 
 
 def _p(p: float) -> str:
     if not p == p:  # NaN
         return "p not defined"
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+    return f"p < {number(0.001, 3)}" if p < 0.001 else f"p = {number(p, 3)}"
 
 
 # --------------------------------------------------------------------------- all together
@@ -661,7 +656,7 @@ class ExperimentAnalysis:
 
 
 def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: str, level: float = 0.95, *,
-            method: str = "holm", currency: str = "USD", aa: bool = False) -> ExperimentAnalysis:
+            method: str = "holm", currency: str | None = None, aa: bool = False) -> ExperimentAnalysis:
     """The whole experiment analysis: SRM, conversion lift, Welch and CUPED on revenue, power, verdict.
 
     ``assignments`` and ``variants`` are one experiment's rows of ``experiment_assignments``

@@ -22,6 +22,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from quire.formatting import number, percent
+
 RECENT_WEEKS = 4
 PRIOR_WEEKS = 8
 TICKET_DAYS = 90
@@ -98,13 +100,13 @@ def _component_scores(m: pd.DataFrame) -> pd.DataFrame:
 def _describe(component: str, row: pd.Series) -> str:
     """Short plain-language reason for a weak component."""
     if component == "utilisation":
-        return f"{row['seat_utilisation']:.0%} of seats active"
+        return f"{percent(row['seat_utilisation'], 0)} of seats active"
     if component == "usage_trend":
-        return f"usage down {-row['usage_change']:.0%} vs prior {PRIOR_WEEKS} weeks"
+        return f"usage down {percent(-row['usage_change'], 0)} vs prior {PRIOR_WEEKS} weeks"
     if component == "ticket_load":
-        urgent = f", {row['urgent_tickets']:.0f} urgent" if row["urgent_tickets"] else ""
-        return f"{row['tickets']:.0f} tickets in {TICKET_DAYS} days{urgent}"
-    return f"latest NPS answer {row['latest_nps']:.0f}/10"
+        urgent = f", {number(row['urgent_tickets'])} urgent" if row["urgent_tickets"] else ""
+        return f"{number(row['tickets'])} tickets in {TICKET_DAYS} days{urgent}"
+    return f"latest NPS answer {number(row['latest_nps'])}/10"
 
 
 def _drivers(components: pd.Series, measures: pd.Series) -> str:

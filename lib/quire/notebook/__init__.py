@@ -8,6 +8,9 @@
 * the display objects the built-in reports show (:mod:`quire.display`) and :func:`to_chart`;
 * :func:`use_house_style` — the brand's look for plain pandas and matplotlib/seaborn output
   (``quire run`` applies it before a notebook runs; ``%load_ext quire.notebook`` does it in JupyterLab).
+* :func:`money`, :func:`percent`, :func:`number`, :func:`currency_symbol`, :func:`money_axis`,
+  :func:`percent_axis` — figures written as the report's brand or client writes them ("1.234 €" in
+  de-DE), so a notebook never hard-codes "$" (:mod:`quire.formatting`).
 
 Names are imported on first use, so that ``quire run`` can prepare a notebook without loading
 matplotlib or pandas.
@@ -24,6 +27,8 @@ _EXPORTS = {
     "use_house_style": "quire.notebook.house_style",
     "to_chart": "quire.chart_style",
     "Kpi": "quire.metrics.kpi",
+    **dict.fromkeys(("money", "percent", "number", "currency_symbol"), "quire.formatting"),
+    **dict.fromkeys(("money_axis", "percent_axis"), "quire.formatting.axes"),
     **dict.fromkeys(("KpiCards", "Table", "Chart", "Callout", "Section", "Grid", "Alerts", "Glossary", "ReportHeader"),
                     "quire.display"),
 }

@@ -26,16 +26,20 @@ BRAND_VARIABLE = "QUIRE_BRAND"
 _applied: str | None = None
 
 
-def use_house_style(brand: str = "quire", templates_dir: str | Path | None = None) -> None:
+def use_house_style(brand: str = "quire", templates_dir: str | Path | None = None, *,
+                    locale: str | None = None, currency: str | None = None) -> None:
     """Dress plain matplotlib/seaborn figures and pandas tables of this session in ``brand``.
 
-    ``templates_dir`` holds the brand kits (default: the configured one). Raises
-    :class:`~quire.errors.ConfigError` for an unknown or broken brand kit.
+    ``templates_dir`` holds the brand kits (default: the configured one). Figures and dates are
+    written in the brand's locale and currency, or in ``locale`` / ``currency`` when given (a
+    client's own). Raises :class:`~quire.errors.ConfigError` for an unknown or broken brand kit.
     """
     global _applied
+    from quire import formatting
     from quire.brand import load_brand
 
     kit = load_brand(brand, templates_dir)
+    formatting.use(formatting.for_brand(kit, {"locale": locale, "currency": currency}))
     shell = _ipython()
     if shell is not None:
         _inline_backend(shell)

@@ -8,6 +8,7 @@ execution engine.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import nbformat
@@ -15,21 +16,28 @@ import nbformat
 SETUP_TAG = "quire-house-style"
 
 
-def house_style_cell(brand: str, templates_dir: Path | None = None) -> nbformat.NotebookNode:
-    """A code cell that applies ``brand``'s house style (a validated kit key, from ``templates_dir``)."""
+def house_style_cell(brand: str, templates_dir: Path | None = None,
+                     conventions: Mapping[str, str | None] | None = None) -> nbformat.NotebookNode:
+    """A code cell that applies ``brand``'s house style (a validated kit key, from ``templates_dir``).
+
+    ``conventions``: a client's own ``locale`` and ``currency`` (validated), which override the brand's.
+    """
     # JSON literals: the values arrive in the kernel as data, whatever characters a path holds.
     where = f", templates_dir={json.dumps(str(templates_dir))}" if templates_dir is not None else ""
+    where += "".join(f", {name}={json.dumps(value)}" for name, value in (conventions or {}).items()
+                     if name in ("locale", "currency") and value)
     source = ("# Added by quire run, not shown in the report: the brand's look for plain pandas and matplotlib output.\n"
               "from quire.notebook.house_style import use_house_style\n"
               f"use_house_style({json.dumps(brand)}{where})")
     return nbformat.v4.new_code_cell(source, metadata={"tags": ["remove-cell", SETUP_TAG]})
 
 
-def prepare_notebook(source: Path, target: Path, brand: str, templates_dir: Path | None = None) -> Path:
+def prepare_notebook(source: Path, target: Path, brand: str, templates_dir: Path | None = None,
+                     conventions: Mapping[str, str | None] | None = None) -> Path:
     """Write ``source`` with the house-style cell in front to ``target`` (the run's notebook); returns ``target``."""
     nb = nbformat.read(source, as_version=4)
     nb.cells = [c for c in nb.cells if SETUP_TAG not in c.get("metadata", {}).get("tags", [])]
-    nb.cells.insert(0, house_style_cell(brand, templates_dir))
+    nb.cells.insert(0, house_style_cell(brand, templates_dir, conventions))
     nbformat.write(nb, target)
     return target
 

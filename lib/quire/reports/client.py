@@ -24,6 +24,8 @@ from typing import Any
 
 import pandas as pd
 
+from quire import formatting
+from quire.formatting import day_span, format_day, long_date, month_year, number, percent
 from quire.batch import shared
 from quire.chart_style import use_brand
 from quire.charts import client as charts
@@ -86,11 +88,7 @@ def _label(value: str, labels: dict[str, str]) -> str:
 
 def _signed_pct(value: float | None, decimals: int = 0) -> str:
     """+12% / −8% / — (for changes shown in tables)."""
-    if value is None or pd.isna(value):
-        return "—"
-    rounded = round(value * 100, decimals)
-    sign = "+" if rounded > 0 else "−" if rounded < 0 else ""
-    return f"{sign}{abs(rounded):.{decimals}f}%"
+    return percent(value, decimals, signed=True)
 
 
 def _metric_text(metric: str, value: float | None, bound: str = "") -> str:
@@ -321,9 +319,9 @@ class ClientReport:
         """What replaces the sections that need activity: one callout, in the first of them."""
         last = self.data.last_activity
         if self.before.active:
-            since = f" In {self.previous_period.label} it had {self.before.views:,} views."
+            since = f" In {self.previous_period.label} it had {number(self.before.views)} views."
         elif last is not None:
-            since = f" The most recent views were on {last.day} {last:%B %Y}."
+            since = f" The most recent views were on {long_date(last)}."
         else:
             since = ""
         return Callout(f"{self.name} had no content views in {self.period.label}.{since} Platforms, top content, "
@@ -367,9 +365,9 @@ class ClientReport:
         by = "week" if self.period.kind == "month" else "month"
         frame = eng.blocks(self.current_rows, self.period.start, self.period.end, by)
         if by == "week":
-            when = [f"{a.day}–{b.day} {b:%b}" if a != b else f"{a.day} {a:%b}" for a, b in zip(frame["start"], frame["end"], strict=True)]
+            when = [day_span(a, b) for a, b in zip(frame["start"], frame["end"], strict=True)]
         else:
-            when = [f"{a:%B %Y}" for a in frame["start"]]
+            when = [month_year(a) for a in frame["start"]]
         table = pd.DataFrame({by.capitalize(): when, "Views": frame["views"], "Clicks": frame["clicks"], "CTR": frame["ctr"],
                               "Conversions": frame["conversions"], "Conv. rate": frame["conversion_rate"],
                               "Engagements": frame["engagements"], "Engagement rate": frame["engagement_rate"]})
@@ -379,19 +377,19 @@ class ClientReport:
 
     def engagement_lead(self) -> str:
         """The engagement section's lead: views against the previous period, then the trend within the period."""
-        views = f"{self.now.views:,} views"
+        views = f"{number(self.now.views)} views"
         moved = eng.change(float(self.now.views), float(self.before.views))
         if not self.comparable:
-            first = (f"{self.name} had {views} in {self.period.label} (the data starts in {self.data.first_month:%B %Y}, "
+            first = (f"{self.name} had {views} in {self.period.label} (the data starts in {month_year(self.data.first_month)}, "
                      f"so there is no complete {self.previous_period.label} to compare with).")
         elif moved is None:
             first = f"{self.name} had {views} in {self.period.label} (no views in {self.previous_period.label} to compare with)."
         elif round(abs(moved) * 100) == 0:
-            first = f"{self.name} had {views} in {self.period.label}, about as many as in {self.previous_period.label} ({self.before.views:,})."
+            first = f"{self.name} had {views} in {self.period.label}, about as many as in {self.previous_period.label} ({number(self.before.views)})."
         else:
             verb = "up" if moved > 0 else "down"
-            first = (f"{self.name} had {views} in {self.period.label}, {verb} {abs(moved):.0%} on "
-                     f"{self.previous_period.label} ({self.before.views:,}).") + self._typical_day_note(moved)
+            first = (f"{self.name} had {views} in {self.period.label}, {verb} {percent(abs(moved), 0)} on "
+                     f"{self.previous_period.label} ({number(self.before.views)}).") + self._typical_day_note(moved)
         return first + self._trend_sentence(self.series[0])
 
     def _typical_day_note(self, moved: float) -> str:
@@ -403,7 +401,7 @@ class ClientReport:
         typical = eng.change(days.median_now, days.median_before)
         if typical is None or abs(typical) >= abs(moved) / 2:
             return ""
-        return (f" The median day changed much less ({days.median_now:,.0f} views against {days.median_before:,.0f}): "
+        return (f" The median day changed much less ({number(days.median_now)} views against {number(days.median_before)}): "
                 f"a few exceptional days make most of the difference.")
 
     def _trend_sentence(self, current: pd.DataFrame) -> str:
@@ -417,8 +415,8 @@ class ClientReport:
             return f" {span}, daily views went up and down without a clear trend."
         if t.direction in ("rising", "falling"):
             verb = "rose" if t.direction == "rising" else "fell"
-            return (f" {span}, daily views {verb}: a typical day went from about {max(t.start, 0):,.0f} to about "
-                    f"{max(t.end, 0):,.0f} views, on a trend line that single spikes do not sway.")
+            return (f" {span}, daily views {verb}: a typical day went from about {number(max(t.start, 0))} to about "
+                    f"{number(max(t.end, 0))} views, on a trend line that single spikes do not sway.")
         return ""
 
     def channels(self) -> Section | None:
@@ -430,8 +428,8 @@ class ClientReport:
             chart = charts.breakdown_bars(frame, dimension=name)
             parts.append(Section(heading, [chart, self._breakdown_table(frame, name)], level=3))
         best = self.by_platform.iloc[0]
-        lead = (f"{best['label']} brought the most views ({best['views']:,}, "
-                f"{best['views'] / self.now.views:.0%} of the total). Conversion rate is conversions per click.")
+        lead = (f"{best['label']} brought the most views ({number(best['views'])}, "
+                f"{percent(best['views'] / self.now.views, 0)} of the total). Conversion rate is conversions per click.")
         return Section(title, parts, lead=lead)
 
     def _breakdown_table(self, frame: pd.DataFrame, name: str) -> Table:
@@ -462,7 +460,7 @@ class ClientReport:
             "Title": frame["title"],
             "Platform": frame["platform"].map(lambda v: ", ".join(_label(x, PLATFORM_LABELS) for x in v.split(", "))),
             "Type": frame["content_type"].map(lambda v: ", ".join(_label(x, TYPE_LABELS) for x in v.split(", "))),
-            "Published": pd.to_datetime(frame["published_on"]).map(lambda d: "—" if pd.isna(d) else f"{d.day} {d:%b %Y}"),
+            "Published": pd.to_datetime(frame["published_on"]).map(lambda d: format_day(d, "day_short")),
             "Views": frame["views"], "Clicks": frame["clicks"], "CTR": frame["ctr"], "Conversions": frame["conversions"],
             "Conv. rate": frame["conversion_rate"],
         })
@@ -478,7 +476,7 @@ class ClientReport:
             share = top.frame["conversions"].sum() / self.now.conversions
             if top.with_conversions > k:
                 return (f"Top {k} by conversions",
-                        f"The {k} pieces of content with the most conversions in {period}, together {share:.0%} of all conversions.")
+                        f"The {k} pieces of content with the most conversions in {period}, together {percent(share, 0)} of all conversions.")
             rest = top.seen - k
             others = f"; the other {rest} seen had none" if rest else ""
             return ("Content with conversions, most first",
@@ -515,10 +513,10 @@ class ClientReport:
                                            "account's health.", "info")])
         score = float(self.health_now["score"])
         band = "healthy" if score >= HEALTHY_MIN else "worth watching" if score >= WATCH_MIN else "at risk"
-        lead = f"Health score {score:.0f} of 100 at the end of {self.period.label}: {band}."
+        lead = f"Health score {number(score)} of 100 at the end of {self.period.label}: {band}."
         if self.health_before is not None:
             delta = score - float(self.health_before["score"])
-            lead += (f" That is {abs(delta):.0f} points {'up' if delta > 0 else 'down'} on {self.previous_period.label}."
+            lead += (f" That is {number(abs(delta))} points {'up' if delta > 0 else 'down'} on {self.previous_period.label}."
                      if round(delta) else f" Unchanged on {self.previous_period.label}.")
         parts = self.health_parts
         chart = charts.health_components(parts, score)
@@ -610,8 +608,17 @@ def build(client: str = "", period: str = "latest", url: str | None = None) -> C
     from quire.brand import load_brand
 
     data = load(client, period, url)
-    use_brand(load_brand(str(data.client["brand"])))
+    kit = load_brand(str(data.client["brand"]))
+    use_brand(kit)
+    formatting.use(client_conventions(kit, data.client, url))
     return ClientReport(data)
 
 
-__all__ = ["ClientData", "ClientReport", "build", "load", "resolve_client"]
+def client_conventions(kit, client: pd.Series, url: str | None = None) -> formatting.Conventions:
+    """The locale and currency of ``client``'s report: its own where the clients table sets them, else its brand's."""
+    with connection(url or get_settings().warehouse) as conn:
+        own = queries.client_conventions(conn, int(client["client_id"]))
+    return formatting.for_brand(kit, {**own, "slug": client["slug"]})
+
+
+__all__ = ["ClientData", "ClientReport", "build", "client_conventions", "load", "resolve_client"]

@@ -24,11 +24,13 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from quire import formatting
 from quire.charts import cohort as charts
 from quire.chart_style import use_brand
 from quire.config import get_settings
 from quire.display import Callout, Glossary, KpiCards, ReportHeader, Section, Table
 from quire.errors import EmptyDataError, ParameterError
+from quire.formatting import format_day, long_date, month_year, number, percent
 from quire.glossary import glossary
 from quire.metrics.cohorts import (
     ACTIVE_EVENTS,
@@ -169,8 +171,10 @@ class CohortReport:
 
     @property
     def window_label(self) -> str:
-        fmt = "%B %Y" if self.granularity == "month" else "week of %d %b %Y"
-        return f"{self.data.first_cohort:{fmt}} – {self.data.last_cohort:{fmt}}"
+        if self.granularity == "month":
+            return f"{month_year(self.data.first_cohort)} – {month_year(self.data.last_cohort)}"
+        first, last = (format_day(d, "day_short_padded") for d in (self.data.first_cohort, self.data.last_cohort))
+        return f"week of {first} – week of {last}"
 
     @property
     def who(self) -> str:
@@ -182,7 +186,7 @@ class CohortReport:
         if self.data.users.empty:
             raise EmptyDataError(
                 f"No user signed up in the {self.data.requested} {self.granularity}ly cohorts {self.window_label} "
-                f"(as of {self.data.as_of:%d %B %Y}), so there are no cohorts to report on. "
+                f"(as of {long_date(self.data.as_of, padded=True)}), so there are no cohorts to report on. "
                 + empty_cohorts_advice(self.data))
         if not self.filtered:
             return self.data.users
@@ -190,7 +194,7 @@ class CohortReport:
             return filter_users(self.data.users, self.data.events, ACTIVATION_EVENT, self.activation_days)
         except EmptyDataError as exc:
             raise EmptyDataError(
-                f"None of the {len(self.data.users):,} users of these cohorts activated within {self.activation_days} "
+                f"None of the {number(len(self.data.users))} users of these cohorts activated within {self.activation_days} "
                 "days of signup, so the filtered report is empty. Allow more activation_days, or set behaviour=all "
                 "to see every user.") from exc
 
@@ -257,7 +261,7 @@ class CohortReport:
     def header(self) -> ReportHeader:
         d = self.data
         subtitle = (f"{d.requested} {self.granularity}ly signup cohorts ({self.window_label}), followed for up to "
-                    f"{self.horizon} {self.unit.lower()}s as of {d.as_of:%d %B %Y} — {self.who}")
+                    f"{self.horizon} {self.unit.lower()}s as of {long_date(d.as_of, padded=True)} — {self.who}")
         return ReportHeader("Cohort report", self.period.label, subtitle=subtitle,
                             extra={"period_key": self.period.key, "granularity": self.granularity,
                                    "behaviour": self.behaviour, "as_of": d.as_of.isoformat()})
@@ -308,7 +312,7 @@ class CohortReport:
         lead = f"Share of each cohort's users who were active in each {self.unit.lower()} after signup."
         if means:
             lead += (" On average a cohort keeps " + " and ".join(
-                f"{v:.0%}{' of its users active' if i == 0 else ''} in {self._age(a)}" for i, (a, v) in enumerate(means)) + ".")
+                f"{percent(v, 0)}{' of its users active' if i == 0 else ''} in {self._age(a)}" for i, (a, v) in enumerate(means)) + ".")
         lead += self._unobserved_note()
         if len(m.sizes) < self.data.requested:
             names, who = self._names(), "activated users" if self.filtered else "users"
@@ -324,12 +328,12 @@ class CohortReport:
                                          meaning=f"revenue in that {self.unit.lower()} as a share of the cohort's "
                                                  "base revenue")
         lead = (f"Each cohort's purchase revenue in each {self.unit.lower()} as a share of its revenue in its signup "
-                f"{self.unit.lower()}; above 100% the cohort spends more than when it joined.")
+                f"{self.unit.lower()}; above {percent(1, 0)} the cohort spends more than when it joined.")
         later = int((r.base_age > 0).sum())
         if later:
             lead += (f" {later} cohort{'s' if later > 1 else ''} bought nothing in the signup {self.unit.lower()}; "
                      f"{'their' if later > 1 else 'its'} base is the first {self.unit.lower()} with revenue, and the "
-                     f"{self.unit.lower()}s before it show 0%.")
+                     f"{self.unit.lower()}s before it show {percent(0, 0)}.")
         none = int(r.base.isna().sum())
         if none:
             lead += f" {none} cohort{'s have' if none > 1 else ' has'} no revenue yet: blank row{'s' if none > 1 else ''}."
@@ -413,16 +417,16 @@ class CohortReport:
                                      "the cohorts observed at that age)",
                       units={"Users": "number", "Share of users": "percent",
                              **{f"{self.unit} {a} retention": "percent" for a in ages}})
-        lead = (f"{n_kept:,} of the {n_all:,} users of these cohorts ({n_kept / n_all:.0%}) activated within "
+        lead = (f"{number(n_kept)} of the {number(n_all)} users of these cohorts ({percent(n_kept / n_all, 0)}) activated within "
                 f"{self.activation_days} days of signup; every other section of this report counts only them.")
         if ages:
             column = f"{self.unit} {ages[0]} retention"
-            lead += (f" In {self._age(ages[0])}, {frame[column].iloc[0]:.0%} of them were active, against "
-                     f"{frame[column].iloc[1]:.0%} of all users.")
+            lead += (f" In {self._age(ages[0])}, {percent(frame[column].iloc[0], 0)} of them were active, against "
+                     f"{percent(frame[column].iloc[1], 0)} of all users.")
         children = [table]
         if self.data.last_signup_day + timedelta(days=self.activation_days) > self.data.as_of:
             children.append(Callout(f"Users who signed up in the last {self.activation_days} days before "
-                                    f"{self.data.as_of:%d %B %Y} have had less time to activate, so the newest "
+                                    f"{long_date(self.data.as_of, padded=True)} have had less time to activate, so the newest "
                                     "cohort's filtered size may still grow.", "info"))
         return Section("Behavioural filter: activated users", children, lead=lead)
 
@@ -436,5 +440,7 @@ def build(period: str = "latest", granularity: str = "month", cohorts: int = 12,
     from quire.brand import load_brand
 
     check_parameters(granularity, cohorts, horizon, behaviour, activation_days)
-    use_brand(load_brand(brand))
+    kit = load_brand(brand)
+    use_brand(kit)
+    formatting.use(kit.conventions)  # figures and dates in the brand's locale and currency
     return CohortReport(load(period, granularity, cohorts, url), horizon, behaviour, activation_days)

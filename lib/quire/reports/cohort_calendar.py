@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from quire.formatting import long_date, month_year
 from quire.periods import Period, add_months, month_start
 
 if TYPE_CHECKING:
@@ -76,23 +77,23 @@ def empty_cohorts_advice(data: CohortData) -> str:
         back = cohort_count(cohort_start(data.signup_before.date(), data.granularity), data.last_cohort, data.granularity)
         if back <= MAX_COHORTS:
             options.append(f"show more cohorts (cohorts={back} reaches back to the last earlier signup, on "
-                           f"{data.signup_before:%d %B %Y})")
+                           f"{long_date(data.signup_before, padded=True)})")
         elif found := period_reaching(data.signup_before.date(), data):
             options.append(f"choose an earlier period ({_with(*found, data)}: the last earlier signup was on "
-                           f"{data.signup_before:%d %B %Y})")
+                           f"{long_date(data.signup_before, padded=True)})")
     if data.signup_after is not None and (found := period_reaching(data.signup_after.date(), data)):
         options.append(f"choose a later period ({_with(*found, data)}: the next users signed up from "
-                       f"{data.signup_after:%d %B %Y})")
+                       f"{long_date(data.signup_after, padded=True)})")
     if not options:
         first, last = data.data_months
-        return f"No other cohort is complete within the data ({first:%B %Y} to {last:%B %Y})."
+        return f"No other cohort is complete within the data ({month_year(first)} to {month_year(last)})."
     return options[0][0].upper() + options[0][1:] + "".join(f", or {o}" for o in options[1:]) + "."
 
 
 def few_cohorts_advice(data: CohortData) -> str:
     """What would give the comparison more cohorts: earlier ones if the data has them, else later periods."""
     if data.signup_before is not None and data.requested < MAX_COHORTS:
-        return f"Earlier cohorts exist (the last signup before these was on {data.signup_before:%d %B %Y}): show more cohorts."
+        return f"Earlier cohorts exist (the last signup before these was on {long_date(data.signup_before, padded=True)}): show more cohorts."
     first, last = data.data_months
-    text = f"These are the first cohorts of the data, which starts in {first:%B %Y}"
+    text = f"These are the first cohorts of the data, which starts in {month_year(first)}"
     return text + (", so later periods will have more of them to compare." if data.period.last_month < last else ".")

@@ -17,7 +17,7 @@ from functools import cached_property
 
 import pandas as pd
 
-from quire import metrics
+from quire import formatting, metrics
 from quire.charts import executive as charts
 from quire.chart_style import use_brand
 from quire.config import get_settings
@@ -40,6 +40,7 @@ NEEDS = {"on_time_rate": "projects", "project_margin": "projects", "hours_overru
 
 HISTORY_PERIODS = 12  # trailing periods used for the alert baselines and retention trend
 AT_RISK_ROWS = 10
+FORECAST_LEVEL = 0.9  # the forecast's interval: 90 %
 CHURN_MONTHS = 12  # CLV's churn rate is pooled over this many trailing months
 # The least count a KPI needs before it is shown: KPI → (count it rests on, minimum). Below it
 # one answer, project or churned account more or less would move the figure by many points.
@@ -201,7 +202,7 @@ class ExecutiveReport:
         months = [pd.Timestamp(m) for m in self._all_months()]
         series = metrics.mrr_series(self.data.movements, months)
         try:
-            return series, metrics.forecast_mrr(series, horizon=self.forecast_months, level=0.9), ""
+            return series, metrics.forecast_mrr(series, horizon=self.forecast_months, level=FORECAST_LEVEL), ""
         except EmptyDataError as exc:
             return series, None, f"{exc.message} {self._forecast_advice()}"
 
@@ -227,17 +228,17 @@ class ExecutiveReport:
     def thin_note(self, keys: list[str]) -> str:
         """Why KPIs of ``keys`` show "—" (too small a basis, see :data:`MIN_BASIS`) and how CLV's churn was taken."""
         thin, churn = self.figures[1], churn_estimate(self.data, self.period)
-        window = f"the {churn.months} months to {self.period.last_month:%B %Y}"
+        window = f"the {churn.months} months to {formatting.month_year(self.period.last_month)}"
         reasons = [f"{KPI_DEFS[k][0]} rests on {thin[k]} {MIN_BASIS[k][0]} in "
                    f"{window if k == 'clv' else self.period.label} (at least {MIN_BASIS[k][1]} needed)"
                    if k != "clv" or churn.months else
                    f"{KPI_DEFS[k][0]} needs churn from the months before, and the data starts in "
-                   f"{self.data.first_month:%B %Y}" for k in keys if k in thin]
+                   f"{formatting.month_year(self.data.first_month)}" for k in keys if k in thin]
         note = f"— marks a figure with too small a basis: {'; '.join(reasons)}." if reasons else ""
         unstarted = [_in_sentence(KPI_DEFS[k][0]) for k in keys if k in STARTING_RATES and self.current[k] is None]
         if unstarted:
             names = ", ".join(unstarted[:-1]) + (" and " if len(unstarted) > 1 else "") + unstarted[-1]
-            since = (f" (the data starts in {self.data.first_month:%B %Y})"
+            since = (f" (the data starts in {formatting.month_year(self.data.first_month)})"
                      if self.period.start == self.data.first_month else "")
             note = (note or "—") + (f" {names[0].upper() + names[1:]} need accounts paying at the start of {self.period.label}; there were "
                                     f"none{since}.")
@@ -249,7 +250,7 @@ class ExecutiveReport:
     # -- sections -------------------------------------------------------------------------
     def header(self) -> ReportHeader:
         subtitle = (f"Company KPIs compared with {self.period.previous().label}" if self.compared else
-                    f"Company KPIs; the data starts in {self.data.first_month:%B %Y}, so there is no earlier "
+                    f"Company KPIs; the data starts in {formatting.month_year(self.data.first_month)}, so there is no earlier "
                     "period to compare with")
         return ReportHeader("Executive report", self.period.label, subtitle=subtitle, extra={"period_key": self.period.key})
 
@@ -318,11 +319,13 @@ class ExecutiveReport:
         if fc is None:
             return Section("Forecast", [Callout(why, "info")])
         last = fc.iloc[-1]
-        table = Table(fc.assign(month=pd.to_datetime(fc["month"]).dt.strftime("%b %Y")).rename(
-            columns={"month": "Month", "forecast": "Forecast", "lower": "Low (90%)", "upper": "High (90%)"}),
-            caption="MRR forecast", units={"Forecast": "currency", "Low (90%)": "currency", "High (90%)": "currency"})
+        band = formatting.percent(FORECAST_LEVEL, 0)
+        low, high = f"Low ({band})", f"High ({band})"
+        table = Table(fc.assign(month=pd.to_datetime(fc["month"]).map(formatting.short_month_year)).rename(
+            columns={"month": "Month", "forecast": "Forecast", "lower": low, "upper": high}),
+            caption="MRR forecast", units={"Forecast": "currency", low: "currency", high: "currency"})
         lead = (f"If recent trends hold, MRR reaches about {metrics.format_value(last['forecast'], 'currency')} by "
-                f"{pd.Timestamp(last['month']):%B %Y} (90% interval {metrics.format_value(last['lower'], 'currency')}"
+                f"{formatting.month_year(pd.Timestamp(last['month']))} ({band} interval {metrics.format_value(last['lower'], 'currency')}"
                 f" to {metrics.format_value(last['upper'], 'currency')}); the MRR chart under Recurring revenue "
                 "draws it with its interval.")
         return Section("Forecast", [table], lead=lead)
@@ -420,5 +423,7 @@ def build(period: str = "latest", forecast_months: int = 6, brand: str = "quire"
     """Load the data for ``period`` and prepare the report; charts use ``brand``'s palette."""
     from quire.brand import load_brand
 
-    use_brand(load_brand(brand))
+    kit = load_brand(brand)
+    use_brand(kit)
+    formatting.use(kit.conventions)  # figures and dates in the brand's locale and currency
     return ExecutiveReport(load(period, url), forecast_months)

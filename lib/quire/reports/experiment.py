@@ -18,12 +18,15 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
+from decimal import Decimal
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from quire import formatting
+from quire.formatting import format_day, long_date, number, percent, significant
 from quire.chart_style import use_brand
 from quire.charts import experiment as charts
 from quire.charts.experiment import money, pct, pts, signed
@@ -66,7 +69,7 @@ def p_text(p: float) -> str:
     """A p-value for tables and cards: "0.003", "< 0.001", "—" when not defined."""
     if p is None or not np.isfinite(p):
         return "—"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    return f"< {number(0.001, 3)}" if p < 0.001 else number(p, 3)
 
 
 def effect_text(value: float | None, metric: str) -> str:
@@ -86,7 +89,7 @@ def interval_text(low: float, high: float, metric: str) -> str:
 
 
 def _date(day: pd.Timestamp | date) -> str:
-    return f"{day.day} {day:%B %Y}"
+    return long_date(day)
 
 
 # --------------------------------------------------------------------------- small pure helpers
@@ -385,7 +388,7 @@ class ExperimentReport:
         if end is None:
             return f"Since {_date(start)} (still running)"
         days = (end - start).days + 1
-        first = f"{start.day} {start:%B}" if start.year == end.year else _date(start)
+        first = format_day(start, "day_month") if start.year == end.year else _date(start)
         return f"{first} – {_date(end)} ({days} days)"
 
     def verdict(self) -> Section:
@@ -406,15 +409,15 @@ class ExperimentReport:
     def facts(self) -> FormattedTable:
         """What was tested, on whom, and by which rule."""
         d = self.data
-        split = ", ".join(f"{_variant_label(r.variant, bool(r.is_control))} {r.allocation:.0%}"
+        split = ", ".join(f"{_variant_label(r.variant, bool(r.is_control))} {percent(r.allocation, 0)}"
                           for r in d.variants.itertuples())
-        rule = f"{self.level:.0%} confidence (alpha {self.alpha:g}), two-sided tests"
+        rule = f"{percent(self.level, 0)} confidence (alpha {significant(self.alpha, 6)}), two-sided tests"
         if len(d.variants) > 2:
             rule += f"; {self.adjustment} correction across the {len(d.variants) - 1} treatments"
         rows = [("Experiment key", d.key), *([("Hypothesis", d.hypothesis)] if d.hypothesis.strip() else []),
                 ("Primary metric", METRIC_NOUNS.get(d.primary_metric, d.primary_metric)),
                 ("Variants (planned split)", split), ("Dates", self.dates_label()),
-                ("Users assigned", f"{len(d.assignments):,}"), ("Decision rule", rule)]
+                ("Users assigned", number(len(d.assignments))), ("Decision rule", rule)]
         if d.is_aa:
             rows.insert(1, ("Design", "A/A test: every arm gets the same experience, so any difference is chance or a "
                                       "bias in the assignment or the metrics"))
@@ -437,7 +440,7 @@ class ExperimentReport:
 
     def _common_cards(self) -> dict[str, tuple[Kpi, str, str]]:
         """Every card either kind of experiment shows: key -> (Kpi, value text, note)."""
-        a, focus, lvl = self.analysis, self.focus, f"{self.level:.0%} CI"
+        a, focus, lvl = self.analysis, self.focus, f"{percent(self.level, 0)} CI"
         conv = a.conversion.set_index("variant")
         lift = a.conversion_comparisons.set_index("variant").loc[focus]
         rev = a.revenue_comparisons.set_index("variant").loc[focus]
@@ -446,23 +449,23 @@ class ExperimentReport:
         n = len(self.data.assignments)
         guard = " (guardrail)"
         return {
-            "users": (Kpi("users", "Users", float(n), "number"), f"{n:,}", f"{len(conv)} variants"),
+            "users": (Kpi("users", "Users", float(n), "number"), number(n), f"{len(conv)} variants"),
             "control_rate": (Kpi("control_rate", f"Conversion, {a.control}" + (guard if self.metric == "revenue" else ""),
                                  conv.at[a.control, "rate"], "percent"),
-                             pct(conv.at[a.control, "rate"], 2), f"{int(conv.at[a.control, 'users']):,} users"),
+                             pct(conv.at[a.control, "rate"], 2), f"{number(int(conv.at[a.control, 'users']))} users"),
             "best_rate": (Kpi("best_rate", f"Conversion, {focus}", conv.at[focus, "rate"], "percent"),
-                          pct(conv.at[focus, "rate"], 2), f"{int(conv.at[focus, 'users']):,} users"),
+                          pct(conv.at[focus, "rate"], 2), f"{number(int(conv.at[focus, 'users']))} users"),
             "abs_lift": (Kpi("abs_lift", "Absolute lift", lift["diff"], "percent"), pts(lift["diff"]),
                          f"{lvl} {interval_text(lift['ci_low'], lift['ci_high'], 'conversion')}"),
             "rel_lift": (Kpi("rel_lift", "Relative lift", lift["rel_diff"], "percent"),
                          _relative(lift["rel_diff"], math.nan, math.nan), "of the control's rate"),
             "p_value": (Kpi("p_value", f"p-value ({self.adjustment}-adjusted)" if self.several else "p-value", p, "number",
                             direction="down_is_good"),
-                        p_text(p), f"{METRIC_LABELS[self.metric].lower()}; significant below {self.alpha:g}"),
+                        p_text(p), f"{METRIC_LABELS[self.metric].lower()}; significant below {significant(self.alpha, 6)}"),
             "mde": (Kpi("mde", "Minimum detectable effect", power.mde,
                         "percent" if self.metric == "conversion" else "currency"),
                     effect_text(power.mde, self.metric).lstrip("+") if power.mde is not None else "—",
-                    f"detected with {TARGET_POWER:.0%} power at this sample size"),
+                    f"detected with {percent(TARGET_POWER, 0)} power at this sample size"),
             "revenue_diff": (Kpi("revenue_diff", "Revenue per user, difference" + (guard if self.metric == "conversion" else ""),
                                  rev["diff"], "currency"),
                              money(rev["diff"]), f"{lvl} {interval_text(rev['ci_low'], rev['ci_high'], 'revenue')}"),
@@ -477,7 +480,7 @@ class ExperimentReport:
         cu = self.analysis.cuped.get(self.focus)
         reduction = [] if cu is None else [
             (Kpi("variance_reduction", "CUPED variance reduction", cu.variance_reduction, "percent"),
-             f"{cu.variance_reduction:.0%}", f"interval {1 - cu.ci_width_ratio:.0%} narrower")]
+             percent(cu.variance_reduction, 0), f"interval {percent(1 - cu.ci_width_ratio, 0)} narrower")]
         return [c["users"], c["revenue_diff"], *reduction, c["p_value"], c["mde"], c["control_rate"], c["best_rate"],
                 c["abs_lift"]]
 
@@ -487,9 +490,9 @@ class ExperimentReport:
         if a is None:
             return None
         srm = a.srm
-        rows = [{"Variant": _variant_label(v, v == a.control), "Planned share": f"{srm.expected[v] / srm.total:.1%}",
-                 "Expected users": f"{srm.expected[v]:,.0f}", "Users": f"{n:,}", "Actual share": f"{n / srm.total:.2%}",
-                 "Difference": f"{signed(n - srm.expected[v], 0)} ({signed(100 * (n - srm.expected[v]) / srm.expected[v], 1)}%)"}
+        rows = [{"Variant": _variant_label(v, v == a.control), "Planned share": percent(srm.expected[v] / srm.total, 1),
+                 "Expected users": number(srm.expected[v]), "Users": number(n), "Actual share": percent(n / srm.total, 2),
+                 "Difference": f"{signed(n - srm.expected[v], 0)} ({percent((n - srm.expected[v]) / srm.expected[v], 1, signed=True)})"}
                 for v, n in srm.observed.items()]
         table = FormattedTable.figures(pd.DataFrame(rows), "Users per variant against the plan")
         # The test result is a callout, not the lead: it is the check a reader looks for (passed or not), and a
@@ -513,14 +516,14 @@ class ExperimentReport:
     def srm_sentence(self) -> str:
         """The SRM test in words, with the threshold it uses and why that is stricter than the effects' alpha."""
         srm = self.analysis.srm
-        test = (f"chi-square test of the users per variant against the planned split: χ² = {srm.statistic:.2f}, "
-                f"p {('< 0.001' if srm.p_value < 0.001 else '= ' + p_text(srm.p_value))}")
+        test = (f"chi-square test of the users per variant against the planned split: χ² = {number(srm.statistic, 2)}, "
+                f"p {'< ' + number(0.001, 3) if srm.p_value < 0.001 else '= ' + p_text(srm.p_value)}")
         if srm.mismatch:
-            return (f"The split does not match the plan ({test}, below the {srm.alpha:g} threshold): a difference "
+            return (f"The split does not match the plan ({test}, below the {significant(srm.alpha, 6)} threshold): a difference "
                     f"this large happens by chance less than {_once_in(srm.alpha)} experiments.")
-        why = (f"A mismatch is flagged only below p = {srm.alpha:g}, not at the effects' {self.alpha:g}: the check runs "
-               f"on every experiment, and at {self.alpha:g} it would raise a false alarm in one healthy experiment in "
-               f"{round(1 / self.alpha)}, while a real assignment fault gives a p-value far below {srm.alpha:g}.")
+        why = (f"A mismatch is flagged only below p = {significant(srm.alpha, 6)}, not at the effects' {significant(self.alpha, 6)}: the check runs "
+               f"on every experiment, and at {significant(self.alpha, 6)} it would raise a false alarm in one healthy experiment in "
+               f"{round(1 / self.alpha)}, while a real assignment fault gives a p-value far below {significant(srm.alpha, 6)}.")
         if self.srm_borderline:
             return (f"The split is close to the plan ({test}): an imbalance this large happens by chance in about "
                     f"{_chance(srm.p_value)} of experiments whose split is right. {why} If a rerun shows the same "
@@ -542,7 +545,7 @@ class ExperimentReport:
         return f" after {self.adjustment} adjustment" if self.several else ""
 
     def _ci_caption(self) -> str:
-        return f"{self.level:.0%} confidence interval below each figure"
+        return f"{percent(self.level, 0)} confidence interval below each figure"
 
     def conversion_table(self) -> FormattedTable:
         a = self.analysis
@@ -551,8 +554,8 @@ class ExperimentReport:
         for r in a.conversion.itertuples():
             control = bool(r.is_control)
             rows.append({
-                "Variant": _variant_label(r.variant, control), "Users": f"{r.users:,}",
-                "Conversions": f"{r.conversions:,}",
+                "Variant": _variant_label(r.variant, control), "Users": number(r.users),
+                "Conversions": number(r.conversions),
                 "Rate": Estimate(pct(r.rate, 2), f"{pct(r.rate_ci_low)}–{pct(r.rate_ci_high)}"),
                 "Abs. lift": "—" if control else
                 Estimate(pts(r.abs_lift), interval_text(r.abs_lift_ci_low, r.abs_lift_ci_high, "conversion")),
@@ -586,16 +589,16 @@ class ExperimentReport:
         a = self.analysis
         w0 = a.welch[self.treatments[0]]
         p_by = a.revenue_comparisons.set_index("variant")
-        rows = [{"Variant": _variant_label(a.control, True), "Users": f"{w0.n_b:,}", "Mean revenue per user": money(w0.mean_b, False),
+        rows = [{"Variant": _variant_label(a.control, True), "Users": number(w0.n_b), "Mean revenue per user": money(w0.mean_b, False),
                  "Difference": "—", self._p_label(): "—", "Cohen's d": "—"}]
         for v in self.treatments:
             w = a.welch[v]
-            rows.append({"Variant": v, "Users": f"{w.n_a:,}", "Mean revenue per user": money(w.mean_a, False),
+            rows.append({"Variant": v, "Users": number(w.n_a), "Mean revenue per user": money(w.mean_a, False),
                          "Difference": Estimate(money(w.diff), interval_text(w.ci_low, w.ci_high, "revenue")),
                          self._p_label(): p_text(self._decision_p(p_by.loc[v])), "Cohen's d": signed(w.cohen_d)})
         # The caption says how to read the table; the glossary has the formulas.
         return FormattedTable.figures(pd.DataFrame(rows), "Welch's t-test of mean revenue per user (users who bought "
-                                                          "nothing count as $0), treatment − control, "
+                                                          f"nothing count as {formatting.money(0)}), treatment − control, "
                                                           f"{self._ci_caption()}; Cohen's d in standard deviations")
 
     def _cuped_p(self, c: CupedResult) -> float:
@@ -608,8 +611,8 @@ class ExperimentReport:
         c = self.analysis.cuped[v]
         u, adj = c.unadjusted, c.adjusted
         text = (f"CUPED uses each user's revenue before the experiment to remove noise{' (' + v + ')' if self.several else ''}: "
-                f"θ = {c.theta:.2f}, {c.variance_reduction:.0%} less variance, so the {self.level:.0%} interval of the "
-                f"difference is {1 - c.ci_width_ratio:.0%} narrower (±{money((adj.ci_high - adj.ci_low) / 2, False)} instead "
+                f"θ = {number(c.theta, 2)}, {percent(c.variance_reduction, 0)} less variance, so the {percent(self.level, 0)} interval of the "
+                f"difference is {percent(1 - c.ci_width_ratio, 0)} narrower (±{money((adj.ci_high - adj.ci_low) / 2, False)} instead "
                 f"of ±{money((u.ci_high - u.ci_low) / 2, False)}). The pre-period lies before assignment, so the adjustment "
                 "removes noise without biasing the effect.")
         p_adj = self._cuped_p(c)
@@ -630,15 +633,15 @@ class ExperimentReport:
                 f"{money(abs(c.covariate_diff), False)} {pre} per user than the control's before the experiment began — "
                 f"a chance imbalance of the random split, not an effect of the change — and the raw difference carries "
                 f"that imbalance with it (θ × {money(c.covariate_diff)} = {carried}). CUPED removes it, and its estimate "
-                f"has {c.variance_reduction:.0%} less variance. Neither direction is established while its interval "
-                "includes $0.")
+                f"has {percent(c.variance_reduction, 0)} less variance. Neither direction is established while its interval "
+                f"includes {formatting.money(0)}.")
         return Callout(text, "info", title="Trust the CUPED-adjusted estimate.")
 
     def cuped_table(self) -> FormattedTable:
         rows = []
         for v in self.treatments:
             c = self.analysis.cuped[v]
-            rows.append({"Treatment": v, "θ": f"{c.theta:.3f}", "Variance reduction": f"{c.variance_reduction:.1%}",
+            rows.append({"Treatment": v, "θ": number(c.theta, 3), "Variance reduction": percent(c.variance_reduction, 1),
                          "Unadjusted difference": Estimate(money(c.unadjusted.diff), interval_text(
                              c.unadjusted.ci_low, c.unadjusted.ci_high, "revenue")),
                          "CUPED difference": Estimate(money(c.adjusted.diff), interval_text(
@@ -676,9 +679,9 @@ class ExperimentReport:
         p = self.analysis.power[v]
         metric = METRIC_LABELS[self.metric].lower()
         mde = effect_text(p.mde, self.metric).lstrip("+") if p.mde is not None else "no attainable change"
-        text = (f"With {p.n_control:,} users in {self.analysis.control} and {p.n_treatment:,} in {v}, the test detects "
-                f"a change in {metric} of at least {mde} with {TARGET_POWER:.0%} probability: its minimum detectable "
-                f"effect (MDE) at alpha {self.alpha:g}.")
+        text = (f"With {number(p.n_control)} users in {self.analysis.control} and {number(p.n_treatment)} in {v}, the test detects "
+                f"a change in {metric} of at least {mde} with {percent(TARGET_POWER, 0)} probability: its minimum detectable "
+                f"effect (MDE) at alpha {significant(self.alpha, 6)}.")
         if p.observed_effect is not None and p.mde is not None and not self.data.is_aa:
             size = "larger" if abs(p.observed_effect) >= p.mde else "smaller"
             text += f" The observed {effect_text(p.observed_effect, self.metric)} is {size} than the MDE."
@@ -696,10 +699,10 @@ class ExperimentReport:
         if needed is None:
             return "The observed difference is exactly zero: no sample size would make it significant."
         if needed <= current:
-            return (f"The sample was large enough: detecting an effect of {effect} with {TARGET_POWER:.0%} power needs about "
-                    f"{_round_users(needed):,} users per variant, and the test had {current:,.0f}.")
-        return (f"To detect an effect of {effect} (the one observed) with {TARGET_POWER:.0%} power would take about "
-                f"{_round_users(needed):,} users per variant — {needed / current:,.1f}× the {current:,.0f} per variant this "
+            return (f"The sample was large enough: detecting an effect of {effect} with {percent(TARGET_POWER, 0)} power needs about "
+                    f"{number(_round_users(needed))} users per variant, and the test had {number(current)}.")
+        return (f"To detect an effect of {effect} (the one observed) with {percent(TARGET_POWER, 0)} power would take about "
+                f"{number(_round_users(needed))} users per variant — {number(needed / current, 1)}× the {number(current)} per variant this "
                 "test had. Smaller effects need more: the sample grows with one over the square of the effect.")
 
     def power_table(self) -> FormattedTable:
@@ -708,10 +711,10 @@ class ExperimentReport:
         for v in self.treatments:
             p = self.analysis.power[v]
             needed = sample_size_per_arm(p.observed_effect_size, p.alpha)
-            columns[v] = [f"{p.n_control:,} / {p.n_treatment:,}", effect_text(p.observed_effect, self.metric),
+            columns[v] = [f"{number(p.n_control)} / {number(p.n_treatment)}", effect_text(p.observed_effect, self.metric),
                           effect_text(p.mde, self.metric).lstrip("+") if p.mde is not None else "—",
-                          f"{_round_users(needed):,}" if needed else "—"]
-        measures = ["Users (control / treatment)", "Observed effect", f"MDE at {TARGET_POWER:.0%} power",
+                          number(_round_users(needed)) if needed else "—"]
+        measures = ["Users (control / treatment)", "Observed effect", f"MDE at {percent(TARGET_POWER, 0)} power",
                     "Users per variant to detect the observed effect"]
         if self.data.is_aa:  # the observed effect of an A/A test is noise: no sample "detects" it
             measures, columns = measures[:-1], {v: c[:-1] for v, c in columns.items()}
@@ -726,8 +729,8 @@ class ExperimentReport:
         k = len(self.treatments)
         uncorrected = 1 - (1 - self.alpha) ** k
         lead = (f"{k} treatments are each compared with {a.control}, so there are {k} chances of a false positive per "
-                f"metric: with no correction, the chance of at least one would be up to {uncorrected:.1%} instead of "
-                f"{self.alpha:.0%}. The {self.adjustment} method adjusts the p-values so that it stays at {self.alpha:.0%}; "
+                f"metric: with no correction, the chance of at least one would be up to {percent(uncorrected, 1)} instead of "
+                f"{percent(self.alpha, 0)}. The {self.adjustment} method adjusts the p-values so that it stays at {percent(self.alpha, 0)}; "
                 f"decisions use the adjusted p-values.")
         cuped_too = "; the CUPED test of revenue per user too" if a.cuped else ""
         scope = (f"Each metric is corrected on its own ({k} comparisons per metric{cuped_too}). The confidence intervals elsewhere in the report are per comparison: the correction changes "
@@ -736,11 +739,11 @@ class ExperimentReport:
         rows = [{"Treatment": r.variant, "Metric": METRIC_LABELS[r.metric] + (" (primary)" if r.metric == self.metric else ""),
                  "Difference": effect_text(r.diff, r.metric), "Raw p": p_text(r.p_value),
                  f"{self.adjustment}-adjusted p": p_text(r.p_adjusted),
-                 f"Significant at {self.alpha:g}": "yes" if r.significant else "no"}
+                 f"Significant at {significant(self.alpha, 6)}": "yes" if r.significant else "no"}
                 for f in frames for r in f.itertuples()]
         rows += [{"Treatment": v, "Metric": "Revenue per user, CUPED", "Difference": money(c.adjusted.diff),
                   "Raw p": p_text(c.adjusted.p_value), f"{self.adjustment}-adjusted p": p_text(c.p_adjusted),
-                  f"Significant at {self.alpha:g}": "yes" if c.p_adjusted < self.alpha else "no"}
+                  f"Significant at {significant(self.alpha, 6)}": "yes" if c.p_adjusted < self.alpha else "no"}
                  for v, c in ((v, a.cuped[v]) for v in self.treatments if v in a.cuped)]
         frame = pd.DataFrame(rows)
         table = FormattedTable(frame, caption=f"p-values before and after the {self.adjustment} correction",
@@ -772,20 +775,23 @@ def _relative_estimate(value: float, low: float, high: float) -> Estimate | str:
     """A relative lift and its interval: "+25.0%" over "+10.1% to +41.3%"."""
     if not np.isfinite(value):
         return "—"
-    def percent(x: float) -> str:
-        return f"{signed(100 * x, 1)}%"
-    interval = f"{percent(low)} to {percent(high)}" if np.isfinite(low) and np.isfinite(high) else ""
-    return Estimate(percent(value), interval)
+    def relative(x: float) -> str:
+        return percent(x, 1, signed=True)
+    interval = f"{relative(low)} to {relative(high)}" if np.isfinite(low) and np.isfinite(high) else ""
+    return Estimate(relative(value), interval)
 
 
 def _once_in(p: float) -> str:
     """0.001 → "once in 1,000"."""
-    return f"once in {round(1 / p):,}"
+    return f"once in {number(round(1 / p))}"
 
 
 def _chance(p: float) -> str:
     """A probability as a share of experiments: 0.043 → "4.3%", 0.0042 → "0.42%"."""
-    return f"{100 * p:.2g}%" if p < 0.01 else f"{100 * p:.1f}%"
+    if p >= 0.01:
+        return percent(p, 1)
+    shown = Decimal(f"{100 * p:.2g}").normalize()  # two significant digits
+    return percent(p, max(0, -shown.as_tuple().exponent))
 
 
 def _round_users(n: float) -> int:
@@ -809,5 +815,7 @@ def build(experiment: str = "checkout-redesign", level: float = 0.95, correction
     from quire.brand import load_brand
 
     check_parameters(level, correction)  # before touching the warehouse
-    use_brand(load_brand(brand))
+    kit = load_brand(brand)
+    use_brand(kit)
+    formatting.use(kit.conventions)  # figures and dates in the brand's locale and currency
     return ExperimentReport(load(experiment, url), level, correction)

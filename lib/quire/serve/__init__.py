@@ -10,6 +10,10 @@ extension, whose kernel websocket accepts ``execute_request``) with
   ``/archive/<report>/<day>/<run>/report.{html,pdf}`` (a succeeded run's report files
   only, no link followed: :mod:`quire.serve.archive`) and ``/quire/...`` (stylesheets,
   brand logo); Voilà's static and template files answer 404, never 500, for what is not there;
+* a preheated app's page that shows the computed app at once: the app's display carries its
+  HTML snapshot, which the template serves in the page and the live widget replaces; static
+  files gzip-compressed once, Voilà's scripts from a versioned path and cached by browsers
+  (:mod:`quire.serve.assets`); a kernel handed to a page is not culled before the page connects;
 * token authentication on by default, the token kept out of the log (:mod:`quire.serve.logs`)
   and out of the start line unless it was generated for a terminal; preheated kernels (a pool per app) and culling of
   idle kernels — a closed page does not free its kernel (voila#1458), the culler does
@@ -28,15 +32,19 @@ import re
 import secrets
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from jupyter_server.auth.decorator import allow_unauthenticated
-from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.handlers import FileFindHandler, JupyterHandler
+from jupyter_server.utils import url_path_join
 from tornado import web
 from traitlets import Dict, List, Unicode
 from traitlets.config import Config
+from voila import __version__ as voila_version
 from voila.app import Voila
 from voila.static_file_handler import MultiStaticFileHandler, TemplateStaticFileHandler
 from voila.tornado.contentshandler import VoilaContentsHandler
@@ -50,6 +58,8 @@ from quire.config import Settings
 from quire.console.access import TENANT_HEADER, brand_of, pin_app, pinned, tenant_of
 from quire.errors import ConfigError, ParameterError
 from quire.serve.archive import collect_runs, read_archive_file
+from quire.serve.assets import (CompressedStatic, ImmutableStatic, LabextensionsHandler, VersionedStylesheet,
+                                file_version, folders_version)
 from quire.serve.logs import redact_token_in_logs
 
 #: Rendered reports hold no script and no remote resource: forbid both, in a sandbox (their data links download).
@@ -76,17 +86,50 @@ class ServeOptions:
 
 
 class QuireRenderHandler(TornadoVoilaHandler):
-    """Voilà's render handler restricted to the apps this server serves (a 404 for any other path)."""
+    """Voilà's render handler restricted to the apps this server serves (a 404 for any other path).
+
+    A request that signs in with ``?token=`` is sent to the same URL without it (the login
+    cookie is set): Voilà hands a page's URL to kernels, in the environment of the kernel
+    that refills the pool (``VOILA_REQUEST_URL``) or of one it starts for the page.
+
+    A preheated kernel handed to a page has its idle time restarted: it may have waited in
+    its pool for longer than the cull timeout, and the culler, which spares kernels only
+    while they are in a pool, would otherwise shut it down in the second before the page's
+    websocket connects (the page then never comes live).
+    """
 
     async def get(self, path: str | None = None) -> None:
         if path not in self.settings["quire"]["notebooks"]:
             raise web.HTTPError(404)
         if not pin_app(self, path, self.settings["quire"]["client"]):
             raise web.HTTPError(403)  # a client's token: its own client's app only
+        if "token" in self.request.query_arguments and self.current_user:
+            kept = [(k, v.decode()) for k, values in self.request.query_arguments.items() if k != "token"
+                    for v in values]
+            return self.redirect(self.request.path + (f"?{urlencode(kept)}" if kept else ""))
         # The page's close sends its kernel's shutdown with the _xsrf cookie's value: set the cookie now,
         # or the shutdown is refused (403 '_xsrf' argument missing) and the kernel waits for the culler.
         self.xsrf_token  # noqa: B018
-        return await super().get(path)
+        waiting = self._preheated_kernels()
+        try:
+            return await super().get(path)
+        finally:
+            self._touch(waiting - self._preheated_kernels())
+
+    def _preheated_kernels(self) -> set[str]:
+        """Ids of the kernels ready in Voilà's pools (none without preheating)."""
+        ready = set()
+        for pool in getattr(self.kernel_manager, "_pools", {}).values():
+            for item in pool:
+                if item.done() and not item.cancelled() and item.exception() is None:
+                    ready.add(item.result()["kernel_id"])
+        return ready
+
+    def _touch(self, kernel_ids: set[str]) -> None:
+        now = datetime.now(timezone.utc)
+        for kernel_id in kernel_ids:
+            if kernel_id in self.kernel_manager:
+                self.kernel_manager.get_kernel(kernel_id).last_activity = now
 
     def should_use_rendered_notebook(self, *args: Any) -> bool:
         # A preheated kernel belongs to no client: a client's user gets a fresh kernel pinned to its client.
@@ -181,7 +224,7 @@ class NotFoundStatic:
             raise
 
 
-class TemplateStaticHandler(NotFoundStatic, TemplateStaticFileHandler):
+class TemplateStaticHandler(NotFoundStatic, CompressedStatic, TemplateStaticFileHandler):
     """``/voila/templates/<template>/static/<file>`` only; any other path under ``/voila/templates/`` is a 404.
 
     Voilà's own handler unpacks the path blindly and answers 500 to ``/voila/templates/``,
@@ -197,17 +240,21 @@ class TemplateStaticHandler(NotFoundStatic, TemplateStaticFileHandler):
         return super().parse_url_path(url_path)
 
 
-class StaticHandler(NotFoundStatic, MultiStaticFileHandler):
+class StaticHandler(NotFoundStatic, CompressedStatic, MultiStaticFileHandler):
     """Voilà's ``/voila/static/`` files, with a 404 for a missing one."""
 
 
-class QuireStaticHandler(NotFoundStatic, web.StaticFileHandler):
+class VersionedStaticHandler(ImmutableStatic, StaticHandler):
+    """Voilà's static files under ``/voila/static/v-<version of them all>/``, where its pages take them from."""
+
+
+class QuireStaticHandler(NotFoundStatic, CompressedStatic, VersionedStylesheet, web.StaticFileHandler):
     """Quire's stylesheets (``/quire/static/``, ``/quire/report/``), with a 404 for a path outside their folder."""
 
 
-#: Voilà's handlers that Quire replaces by a stricter subclass.
+#: Voilà's handlers that Quire replaces by a stricter or faster subclass.
 REPLACED = {TornadoVoilaHandler: QuireRenderHandler, TemplateStaticFileHandler: TemplateStaticHandler,
-            MultiStaticFileHandler: StaticHandler}
+            MultiStaticFileHandler: StaticHandler, FileFindHandler: LabextensionsHandler}
 
 
 class QuireVoila(Voila):
@@ -227,6 +274,9 @@ class QuireVoila(Voila):
         self.template_paths = [self.quire_template_dir, *self.template_paths]
 
     def init_settings(self) -> dict:
+        # Before Voilà's settings: its preheating kernel manager takes the hook when it is made.
+        self.static_version = folders_version(self.static_paths, salt=voila_version)
+        self.voila_configuration.page_config_hook = self.versioned_urls
         settings = super().init_settings()
         settings["quire"] = self.quire_settings
         # jupyter_server's error and logout pages extend its page.html, which needs a static_path this
@@ -235,6 +285,18 @@ class QuireVoila(Voila):
         server_env = settings["jinja2_env"]
         server_env.loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(self.quire_template_dir), server_env.loader])
         return settings
+
+    def versioned_urls(self, page_config: dict, base_url: str, **_: Any) -> dict:
+        """Voilà's page_config_hook: its scripts from a versioned path, Quire's stylesheets with their hash.
+
+        Both are then cached by browsers for a year (:mod:`quire.serve.assets`); a new
+        version of either comes with a new URL.
+        """
+        page_config["fullStaticUrl"] = url_path_join(base_url, f"voila/static/v-{self.static_version}")
+        page_config["quireStylesheets"] = {
+            "report.css": file_version(Path(self.quire_static_dirs[1]) / "report.css"),
+            "app.css": file_version(Path(self.quire_static_dirs[0]) / "app.css")}
+        return page_config
 
     def init_handlers(self) -> list:
         kept = []
@@ -247,6 +309,8 @@ class QuireVoila(Voila):
         base = self.server_url or self.base_url
         ours = [
             (base, LandingHandler),
+            (url_path_join(base, f"voila/static/v-{self.static_version}/(.*)"), VersionedStaticHandler,
+             {"paths": self.static_paths, "default_filename": "index.html"}),
             (f"{base}archive/(.*)", ArchiveHandler),
             (f"{base}quire/(brand\\.css|brand-logo)", BrandHandler),
             (f"{base}quire/static/(.*)", QuireStaticHandler, {"path": self.quire_static_dirs[0]}),

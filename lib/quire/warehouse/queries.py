@@ -96,6 +96,27 @@ def client_by_slug(conn: Connection, slug: str) -> pd.Series | None:
     return None if frame.empty else frame.iloc[0]
 
 
+#: Optional columns of ``clients``: how a client's own reports write figures, overriding its brand kit.
+CLIENT_CONVENTIONS = ("locale", "currency")
+
+
+def client_conventions(conn: Connection, client_id: int) -> dict[str, str | None]:
+    """A client's own ``locale`` and ``currency``, each None when not set.
+
+    The columns are optional: a warehouse (or a view over the user's own tables) without
+    them gives None for both rather than an error. ``select *`` finds out which the table has
+    in one query that DuckDB and PostgreSQL both answer.
+    """
+    c = schema.clients
+    result = conn.execute(sa.select(sa.text("*")).select_from(c).where(c.c.client_id == client_id).limit(1))
+    row = result.mappings().first()
+    found: dict[str, str | None] = dict.fromkeys(CLIENT_CONVENTIONS)
+    for name in CLIENT_CONVENTIONS:
+        value = row.get(name) if row is not None else None
+        found[name] = str(value).strip() or None if value is not None else None
+    return found
+
+
 def client_subscriptions(conn: Connection, client_id: int) -> pd.DataFrame:
     """One client's subscriptions: started_on, ended_on (``NaT`` while running), oldest first.
 

@@ -58,6 +58,10 @@ clients = sa.Table(
     sa.Column("brand", sa.String(64), nullable=True, comment="overrides the organization's brand when set"),
     sa.Column("status", sa.String(20), nullable=False, comment=" | ".join(CLIENT_STATUSES)),
     sa.Column("churned_on", sa.Date, nullable=True),
+    # Optional: how the client's own reports write figures, overriding its brand kit's. Nullable, and
+    # read only when present, so warehouses without the columns keep working.
+    sa.Column("locale", sa.String(35), nullable=True, comment="e.g. de-DE; overrides the brand's locale when set"),
+    sa.Column("currency", sa.String(3), nullable=True, comment="ISO 4217, e.g. EUR; overrides the brand's currency when set"),
 )
 
 # The revenue ledger: every change of a client's monthly recurring revenue, dated to

@@ -74,6 +74,7 @@ def test_format_value(value, unit, expected):
 
 def test_format_value_currencies_and_errors():
     assert format_value(1500, "currency", currency="EUR") == "€1,500"
-    assert format_value(1500, "currency", currency="CHF") == "CHF 1,500"
+    # A code is kept off its number by a no-break space (CLDR's currency spacing): never split over two lines.
+    assert format_value(1500, "currency", currency="CHF") == "CHF\u00a01,500"
     with pytest.raises(ValueError, match="unknown unit"):
         format_value(1.0, "dollars")

@@ -163,4 +163,5 @@ def clients(cal: Calendar, acc: Accounts, led: Ledger) -> pd.DataFrame:
         schema.clients, client_id=serial(len(acc)), org_id=acc.org + 1, name=acc.name,
         slug=[slugify(n) for n in acc.name], sector=cat(acc.sector, SECTORS), plan=cat(acc.plan, PLANS),
         region=cat(acc.region, REGIONS), signup_date=ns(acc.signup), contact_email=acc.email, brand=acc.brand,
-        status=cat(churned.astype(int), ("active", "churned")), churned_on=ns(churned_on))
+        status=cat(churned.astype(int), ("active", "churned")), churned_on=ns(churned_on),
+        locale=None, currency=None)  # the sample clients write figures as their brand does

@@ -1,0 +1,153 @@
+"""The checks every loaded table passes, as SQL over the staged rows or the views.
+
+Per column: a source value that does not convert (a date in another format, a word
+where a number belongs), an empty value where Quire needs one, a value outside the
+column's allowed set (an event name without a mapping), a negative amount or count.
+Per table: duplicate keys; between tables: a reference to a row that does not exist
+(an event of an unknown user). One aggregate query finds every column problem in a
+single pass over the rows (``count(*) FILTER (WHERE …)``, valid on DuckDB and
+PostgreSQL); the first problem, in row order, becomes one message that names the file
+and line (import) or the table (views), the column, the value and what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from quire.dataio.errors import DataError
+from quire.dataio.target import ColumnSpec, TableSpec
+
+Runner = Callable[[sa.Executable], list[tuple]]   # runs a query, returns its rows
+Locate = Callable[[int | None], str]              # a row's sequence number -> "events.csv line 17" / "view events"
+SHOWN_VALUES = 5
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One Quire column to check: its value and, when it was converted from a source, the text it came from."""
+
+    column: ColumnSpec
+    value: ColumnElement
+    text: ColumnElement | None = None  # the source value after the value map (None: nothing to convert)
+    source: str | None = None          # the source column's name, for messages
+    expected: str = ""                 # what a convertible value looks like ("a date in the format '%d/%m/%Y'")
+    values_key: str = ""               # where to map unknown words ("tables.events.values.event_type")
+
+
+@dataclass(frozen=True)
+class _Check:
+    kind: str
+    checked: Checked
+    condition: ColumnElement
+
+
+def _checks(columns: Sequence[Checked]) -> list[_Check]:
+    found = []
+    for c in columns:
+        col, value = c.column, c.value
+        if c.text is not None:
+            found.append(_Check("convert", c, sa.and_(c.text.is_not(None), value.is_(None))))
+        if not col.nullable:
+            found.append(_Check("empty", c, value.is_(None) if c.text is None else sa.and_(c.text.is_(None), value.is_(None))))
+        if col.allowed:
+            found.append(_Check("allowed", c, sa.and_(value.is_not(None), value.not_in(col.allowed))))
+        if col.non_negative:
+            found.append(_Check("negative", c, value < 0))
+    return found
+
+
+def check_values(run: Runner, relation: sa.FromClause, columns: Sequence[Checked], table: TableSpec,
+                 locate: Locate, seq: ColumnElement | None = None) -> None:
+    """Raise :class:`DataError` for the first row (in ``seq`` order) with a value problem in ``columns``."""
+    checks = _checks(columns)
+    if not checks:
+        return
+    aggregates = []
+    for check in checks:
+        aggregates.append(sa.func.count().filter(check.condition))
+        aggregates.append(sa.func.min(seq if seq is not None else sa.literal(0)).filter(check.condition))
+    [row] = run(sa.select(*aggregates).select_from(relation))
+    failing = [(row[2 * i + 1], i, row[2 * i]) for i in range(len(checks)) if row[2 * i]]
+    if not failing:
+        return
+    first_seq, index, count = min(failing, key=lambda f: (f[0], f[1]))
+    check = checks[index]
+    where = check.condition if seq is None else sa.and_(check.condition, seq == first_seq)
+    # The value as the source holds it (after the value map), so the user finds it in the file.
+    shown = check.checked.text if check.checked.text is not None else check.checked.value
+    [(example,)] = run(sa.select(sa.cast(shown, sa.String())).select_from(relation).where(where).limit(1))
+    others = []
+    if check.kind == "allowed":
+        others = [r[0] for r in run(sa.select(sa.cast(check.checked.value, sa.String())).select_from(relation)
+                                    .where(check.condition).distinct().limit(SHOWN_VALUES + 1))]
+    raise DataError(_message(check, table, locate(first_seq if seq is not None else None), example, count, others))
+
+
+def _message(check: _Check, table: TableSpec, where: str, example: str | None, count: int, others: list[str]) -> str:
+    c = check.checked
+    col = c.column.name
+    column = f"column {col}" + (f" (from {c.source!r})" if c.source and c.source != col else "")
+    more = f"; {count - 1:,} more row{'s' if count > 2 else ''} like it" if count > 1 else ""
+    if check.kind == "convert":
+        return f"{where}, {column}: {example!r} is not {c.expected}{more}"
+    if check.kind == "empty":
+        return (f"{where}, {column}: empty, but {table.name}.{col} needs a value{more} "
+                f"(fill it in the source, or give one under defaults:)")
+    if check.kind == "negative":
+        return f"{where}, {column}: {example!r} is negative; {table.name}.{col} cannot be{more}"
+    unknown = ", ".join(repr(v) for v in sorted(others)[:SHOWN_VALUES]) + (" …" if len(others) > SHOWN_VALUES else "")
+    return (f"{where}, {column}: {example!r} is not one of Quire's values ({', '.join(c.column.allowed)}); "
+            f"map it under {c.values_key}{more} (unknown values: {unknown})")
+
+
+def check_unique(run: Runner, relation: sa.FromClause, keys: dict[str, ColumnElement], table: TableSpec,
+                 locate: Locate, seq: ColumnElement | None = None) -> None:
+    """Raise :class:`DataError` when two rows share the values of ``keys`` (the primary key or a unique column)."""
+    inner = sa.select(*(v.label(k) for k, v in keys.items()),
+                      *([seq.label("quire_seq")] if seq is not None else [])).select_from(relation).subquery()
+    cols = [inner.c[k] for k in keys]
+    first = sa.func.min(inner.c.quire_seq) if seq is not None else sa.literal(None)
+    last = sa.func.max(inner.c.quire_seq) if seq is not None else sa.literal(None)
+    stmt = (sa.select(*cols, sa.func.count(), first, last).where(sa.and_(*(c.is_not(None) for c in cols)))
+            .group_by(*cols).having(sa.func.count() > 1).limit(1))
+    if seq is not None:
+        stmt = stmt.order_by(first)
+    rows = run(stmt)
+    if not rows:
+        return
+    *values, count, first_seq, last_seq = rows[0]
+    key = ", ".join(f"{k}={v}" for k, v in zip(keys, values))
+    at = _both(locate(first_seq), locate(last_seq)) if seq is not None else locate(None)
+    also = f" ({count} rows in all)" if count > 2 else ""
+    raise DataError(f"{at}: duplicate key {key} in {table.name}{also}; each row of {table.name} needs its own "
+                    f"{' + '.join(keys)}")
+
+
+def _both(first: str, last: str) -> str:
+    """Two places: "users.csv lines 10 and 702" within one file, else both in full."""
+    head, _, one = first.rpartition(" ")
+    other_head, _, other = last.rpartition(" ")
+    if head == other_head and head.endswith((" line", " row")):
+        return f"{head}s {one} and {other}"
+    return f"{first} and {last}"
+
+
+def check_reference(run: Runner, relation: sa.FromClause, value: ColumnElement, column: str, parent: sa.FromClause,
+                    parent_key: ColumnElement, table: TableSpec, parent_name: str, locate: Locate,
+                    seq: ColumnElement | None = None) -> None:
+    """Raise :class:`DataError` for the first row whose ``value`` names no row of ``parent`` (an orphan)."""
+    orphan = sa.and_(value.is_not(None), ~sa.exists(sa.select(sa.literal(1)).select_from(parent)
+                                                    .where(parent_key == value)))
+    first = sa.func.min(seq) if seq is not None else sa.literal(None)
+    [(count, first_seq)] = run(sa.select(sa.func.count(), first).select_from(relation).where(orphan))
+    if not count:
+        return
+    where = orphan if seq is None else sa.and_(orphan, seq == first_seq)
+    [(example,)] = run(sa.select(sa.cast(value, sa.String())).select_from(relation).where(where).limit(1))
+    more = f"; {count - 1:,} more row{'s' if count > 2 else ''} like it" if count > 1 else ""
+    raise DataError(f"{locate(first_seq if seq is not None else None)}, column {column}: {table.name} refers to "
+                    f"{parent_name} {column}={example}, which is not in {parent_name}{more}")

@@ -1,0 +1,118 @@
+"""Tables a mapping may leave out, filled from what it does give.
+
+* **organizations** and **clients**: a single-company dataset (users and events of one
+  shop) has no clients; Quire's tables hang every user off a client and every client off
+  an organization. Without a ``clients`` table in the mapping, one organization (id 1)
+  and one client (id 1) are made from the mapping's ``company:`` block, and every
+  ``client_id`` / ``org_id`` the mapping does not fill points at them. The client's
+  signup date is the first user's signup unless the block gives one.
+* **experiments** and **experiment_variants**: assignments name an experiment by id and
+  a variant by name; without an ``experiments`` table each experiment id becomes the
+  experiment ``experiment-<id>`` that started on the day of its first assignment, and
+  its variants share the traffic equally (the planned split the sample-ratio check
+  compares with), the control being the variant named ``control`` (else the first by name).
+
+Each derived table is a SQLAlchemy ``SELECT`` over the loaded tables, so the import
+inserts it and the views path creates it as a view of the same query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import sqlalchemy as sa
+
+from quire.dataio.mapping import Company, Mapping
+from quire.dataio.target import table_spec
+
+Resolve = Callable[[str], sa.TableClause]  # a Quire table name -> the loaded table or view to read
+CONTROL = "control"
+#: The tables this module can make.
+DERIVABLE = ("organizations", "clients", "experiments", "experiment_variants")
+
+
+def derived_tables(mapping: Mapping) -> list[str]:
+    """The tables the mapping leaves out that are made from it, parents first."""
+    mapped = set(mapping.tables)
+    made: list[str] = []
+    wants_client = any(ref.table == "clients" for t in mapped for ref in table_spec(t).references)
+    if "clients" not in mapped and (wants_client or mapping.company is not None):
+        made.append("clients")
+    if "organizations" not in mapped and ("clients" in mapped or made):
+        made.insert(0, "organizations")
+    if "experiment_assignments" in mapped and "experiments" not in mapped:
+        made.append("experiments")
+        if "experiment_variants" not in mapped:
+            made.append("experiment_variants")
+    return made
+
+
+def implied_defaults(mapping: Mapping, table: str) -> dict[str, int]:
+    """Keys the mapping's ``table`` does not fill that point at the one derived organization or client."""
+    made = derived_tables(mapping)
+    spec = mapping.tables[table]
+    return {ref.columns[0]: 1 for ref in table_spec(table).references
+            if ref.table in ("clients", "organizations") and ref.table in made
+            and ref.columns[0] not in spec.defaults and spec.source_of(ref.columns[0]) is None}
+
+
+def derived_select(name: str, mapping: Mapping, resolve: Resolve, mapped: set[str]) -> sa.Select:
+    """The query that makes the derived table ``name`` (columns in the table's order)."""
+    company = mapping.company or Company()
+    if name == "organizations":
+        return sa.select(_const(1, "org_id"), _const(company.name, "name"), _const(company.brand, "brand"))
+    if name == "clients":
+        return _clients(company, resolve, mapped)
+    if name == "experiments":
+        return _experiments(resolve)
+    return _variants(resolve)
+
+
+def _const(value: object, name: str, type_: sa.types.TypeEngine | None = None) -> sa.Label:
+    column = table_spec_column(name)
+    return sa.cast(sa.literal(value), type_ or column).label(name)
+
+
+def table_spec_column(name: str) -> sa.types.TypeEngine:
+    """A plain SQL type for a derived constant (text unbounded, keys integers)."""
+    return sa.Integer() if name.endswith("_id") else sa.String()
+
+
+def _clients(company: Company, resolve: Resolve, mapped: set[str]) -> sa.Select:
+    if company.signup_date is not None:
+        signup = sa.cast(sa.literal(company.signup_date.isoformat()), sa.Date())
+    elif "users" in mapped:
+        users = resolve("users")
+        first = sa.select(sa.func.min(users.c.signed_up_at)).scalar_subquery()
+        signup = sa.func.coalesce(sa.cast(first, sa.Date()), sa.cast(sa.literal(date.today().isoformat()), sa.Date()))
+    else:
+        signup = sa.cast(sa.literal(date.today().isoformat()), sa.Date())
+    return sa.select(
+        _const(1, "client_id"), _const(1, "org_id"), _const(company.name, "name"), _const(company.slug, "slug"),
+        _const(company.sector, "sector"), _const(company.plan, "plan"), _const(company.region, "region"),
+        signup.label("signup_date"), _const(company.contact_email, "contact_email"),
+        sa.cast(sa.null(), sa.String()).label("brand"), _const("active", "status"),
+        sa.cast(sa.null(), sa.Date()).label("churned_on"))
+
+
+def _experiments(resolve: Resolve) -> sa.Select:
+    a = resolve("experiment_assignments")
+    started = sa.cast(sa.func.min(a.c.assigned_at), sa.Date())
+    key = sa.literal("experiment-") + sa.cast(a.c.experiment_id, sa.String())
+    return (sa.select(a.c.experiment_id, key.label("key"),
+                      (sa.literal("Experiment ") + sa.cast(a.c.experiment_id, sa.String())).label("name"),
+                      _const("(not recorded)", "hypothesis"), _const("conversion", "primary_metric"),
+                      started.label("started_on"), sa.cast(sa.null(), sa.Date()).label("ended_on"))
+            .group_by(a.c.experiment_id))
+
+
+def _variants(resolve: Resolve) -> sa.Select:
+    a = resolve("experiment_assignments")
+    arms = sa.select(a.c.experiment_id, a.c.variant).distinct().subquery("arms")
+    # The control: the arm named "control", else the first arm by name.
+    first = sa.func.min(arms.c.variant).over(partition_by=arms.c.experiment_id)
+    named = sa.func.max(sa.case((arms.c.variant == CONTROL, 1), else_=0)).over(partition_by=arms.c.experiment_id)
+    control = sa.case((named == 1, arms.c.variant == CONTROL), else_=arms.c.variant == first)
+    share = sa.literal(1.0, sa.Double()) / sa.func.count().over(partition_by=arms.c.experiment_id)
+    return sa.select(arms.c.experiment_id, arms.c.variant, control.label("is_control"), share.label("allocation"))

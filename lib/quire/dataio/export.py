@@ -1,0 +1,136 @@
+"""``quire warehouse export``: every Quire table of a warehouse as CSV or Parquet files, plus the mapping back.
+
+The files are written by DuckDB's ``COPY … TO`` (CSV with a header, ISO dates and times,
+``true``/``false``, empty for NULL and ``""`` for an empty text; or Parquet with the
+column types), rows ordered by each table's key, so an export is reproducible. A
+``mapping.yaml`` beside them imports the folder back with ``quire warehouse import``
+into a warehouse whose reports show the same figures.
+
+A DuckDB warehouse is copied straight from its file (read-only). Any other database
+(PostgreSQL) is read through SQLAlchemy in chunks into a DuckDB file in the folder,
+written from there and removed, so memory stays bounded for large tables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import sqlalchemy as sa
+import yaml
+
+from quire.dataio.errors import DataError
+from quire.dataio.target import table_names, table_spec
+from quire.warehouse.engine import database_file, engine
+
+Progress = Callable[[str], None]
+FORMATS = ("csv", "parquet")
+CHUNK_ROWS = 100_000
+MAPPING_NAME = "mapping.yaml"
+
+
+@dataclass(frozen=True)
+class ExportStats:
+    """What an export wrote."""
+
+    directory: Path
+    rows: dict[str, int]   # rows per table file
+    mapping: Path          # the mapping that imports the files back
+
+
+def export_warehouse(url: str, directory: Path, fmt: str = "csv", progress: Progress | None = None) -> ExportStats:
+    """Write every Quire table of the warehouse at ``url`` into ``directory`` as ``fmt`` files, and the mapping."""
+    if fmt not in FORMATS:
+        raise DataError(f"--format {fmt!r}: choose csv or parquet")
+    report = progress or (lambda _m: None)
+    directory.mkdir(parents=True, exist_ok=True)
+    tables = _tables(url)
+    if not tables:
+        raise DataError("the warehouse holds none of Quire's tables; nothing to export")
+    path = database_file(url)
+    if path is not None and sa.engine.make_url(url).get_backend_name() == "duckdb":
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            rows = _copy_all(con, tables, directory, fmt, report)
+        finally:
+            con.close()
+    else:
+        scratch = directory / f".export.{os.getpid()}.duckdb"
+        con = duckdb.connect(str(scratch))
+        try:
+            _fill(con, url, tables, report)
+            rows = _copy_all(con, tables, directory, fmt, report)
+        finally:
+            con.close()
+            for leftover in (scratch, scratch.with_name(scratch.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+    mapping = directory / MAPPING_NAME
+    mapping.write_text(_mapping_text(tables, fmt), encoding="utf-8")
+    return ExportStats(directory, rows, mapping)
+
+
+def _tables(url: str) -> list[str]:
+    """The Quire tables (or views) the warehouse holds, parents first."""
+    eng = engine(url)
+    try:
+        inspector = sa.inspect(eng)
+        present = set(inspector.get_table_names()) | set(inspector.get_view_names())
+    finally:
+        eng.dispose()
+    return [t for t in table_names() if t in present]
+
+
+def _copy_all(con: duckdb.DuckDBPyConnection, tables: list[str], directory: Path, fmt: str,
+              report: Progress) -> dict[str, int]:
+    rows = {}
+    for table in tables:
+        report(f"writing {table}")
+        spec = table_spec(table)
+        columns = ", ".join(_quote(c) for c in spec.column_names)
+        order = ", ".join(_quote(c) for c in spec.key)
+        options = "FORMAT csv, HEADER true, DELIMITER ','" if fmt == "csv" else "FORMAT parquet"
+        target = directory / f"{table}.{fmt}"
+        con.execute(f"COPY (SELECT {columns} FROM {_quote(table)} ORDER BY {order}) TO $path ({options})",
+                    {"path": str(target)})
+        rows[table] = con.execute(f"SELECT count(*) FROM {_quote(table)}").fetchone()[0]
+    return rows
+
+
+def _fill(con: duckdb.DuckDBPyConnection, url: str, tables: list[str], report: Progress) -> None:
+    """Copy the tables from a server database into the scratch DuckDB file, a chunk at a time."""
+    import pandas as pd
+    from sqlalchemy.schema import CreateTable
+
+    from quire.dataio.importer import DIALECT
+
+    eng = engine(url)
+    try:
+        with eng.connect() as conn:
+            for table in tables:
+                report(f"reading {table}")
+                spec = table_spec(table)
+                con.execute(str(CreateTable(spec.table, include_foreign_key_constraints=[]).compile(dialect=DIALECT)))
+                source = sa.table(table, *(sa.column(c) for c in spec.column_names))
+                result = conn.execution_options(stream_results=True).execute(sa.select(source))
+                while chunk := result.fetchmany(CHUNK_ROWS):
+                    frame = pd.DataFrame([tuple(r) for r in chunk], columns=list(spec.column_names))
+                    con.register("quire_chunk", frame)
+                    con.execute(f"INSERT INTO {_quote(table)} SELECT * FROM quire_chunk")
+                    con.unregister("quire_chunk")
+    finally:
+        eng.dispose()
+
+
+def _mapping_text(tables: list[str], fmt: str) -> str:
+    body = {"mode": "import", "tables": {t: {"source": f"{t}.{fmt}"} for t in tables}}
+    header = ("# Written by `quire warehouse export`: imports these files back with\n"
+              "#   quire warehouse import mapping.yaml\n"
+              "# Every column already has Quire's name and type, so no rename or conversion is needed.\n")
+    return header + yaml.safe_dump(body, sort_keys=False)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

@@ -1,0 +1,243 @@
+"""The SQL that turns one source column into one Quire column: rename, value map, parsing, units, default.
+
+Written once as SQLAlchemy Core expressions and used by both paths: the import runs
+them over the staged files in DuckDB (with ``TRY_CAST`` / ``try_strptime``, so a value
+that does not convert becomes NULL and the checks can name its row), the views embed
+them in ``CREATE VIEW`` on PostgreSQL or DuckDB (plain ``CAST``: a bad value fails the
+query that reads it). Source columns are ``sa.column`` objects, so the dialect quotes
+every identifier; constants and the mapping's words are literals rendered by SQLAlchemy.
+
+The steps, in order: the value map works on the source value as text (the user's words
+onto Quire's), then the text is parsed into the column's kind (a date format, epoch
+seconds or milliseconds, a number), multiplied (unit conversion), and cast to the Quire
+column's type.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from quire.dataio.mapping import MappingError, Scalar, TableMapping
+from quire.dataio.target import ColumnSpec, TableSpec
+
+#: strptime directive -> PostgreSQL ``to_timestamp`` template pattern.
+PG_PATTERNS = {"Y": "YYYY", "y": "YY", "m": "MM", "d": "DD", "H": "HH24", "I": "HH12", "M": "MI", "S": "SS",
+               "f": "US", "p": "AM", "b": "Mon", "B": "Month", "j": "DDD", "z": "TZH:TZM", "%": "%"}
+
+
+@dataclass(frozen=True)
+class SourceType:
+    """What a source column holds, as far as parsing cares: text, number, boolean, date, instant or instant_tz."""
+
+    kind: str
+
+    @classmethod
+    def of(cls, type_name: str) -> SourceType:
+        """From a database type name (DuckDB's ``DESCRIBE`` or SQLAlchemy's type's string)."""
+        name = type_name.upper()
+        if "WITH TIME ZONE" in name or name in ("TIMESTAMPTZ", "TIMESTAMP_TZ"):
+            return cls("instant_tz")
+        if name.startswith(("TIMESTAMP", "DATETIME")):
+            return cls("instant")
+        if name == "DATE":
+            return cls("date")
+        if name.startswith("BOOL"):
+            return cls("boolean")
+        if re.match(r"(TINY|SMALL|BIG|HUGE|U)?INT|INTEGER|DECIMAL|NUMERIC|DOUBLE|FLOAT|REAL", name):
+            return cls("number")
+        return cls("text")
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """Where one Quire column comes from: a source column (with its type), a constant, generated numbers or NULL."""
+
+    column: ColumnSpec
+    source: str | None = None
+    source_type: SourceType = SourceType("text")
+    default: Scalar | None = None
+    generated: bool = False  # an integer key numbered 1, 2, 3… in file order
+
+
+def plan_columns(target: TableSpec, spec: TableMapping, available: dict[str, str],
+                 where: str, generate_key: bool) -> list[ColumnPlan]:
+    """One plan per Quire column, from the mapping and the source's columns (``available``: name -> type name).
+
+    Raises :class:`~quire.dataio.mapping.MappingError`-style one-liners (as ``DataError``
+    by the caller's choice of ``where``) when a renamed column is missing from the source
+    or a required column has neither a source column nor a default.
+    """
+    from quire.dataio.errors import DataError
+
+    for source in spec.rename:
+        if source not in available:
+            raise DataError(f"{where}: no column {source!r} (the mapping renames it to {spec.rename[source]!r}); "
+                            f"its columns: {_listed(available)}")
+    plans = []
+    for col in target.columns:
+        source = spec.source_of(col.name) or (col.name if col.name in available and col.name not in spec.defaults
+                                              and col.name not in spec.rename else None)
+        if source is not None:
+            plans.append(ColumnPlan(col, source, SourceType.of(available[source])))
+        elif col.name in spec.defaults:
+            plans.append(ColumnPlan(col, default=spec.defaults[col.name]))
+        elif generate_key and target.key == (col.name,) and col.kind == "integer":
+            plans.append(ColumnPlan(col, generated=True))
+        elif col.nullable:
+            plans.append(ColumnPlan(col))
+        else:
+            raise DataError(f"{where}: no column for {target.name}.{col.name}; its columns: {_listed(available)} "
+                            f"(rename one to {col.name!r} under rename:, or give a value under defaults:)")
+    return plans
+
+
+def _listed(available: dict[str, str]) -> str:
+    names = list(available)
+    return ", ".join(names[:12]) + (f" … ({len(names)} in all)" if len(names) > 12 else "")
+
+
+def mapped_text(plan: ColumnPlan, spec: TableMapping, relation: sa.FromClause) -> ColumnElement | None:
+    """The source value after the value map, as text when there is a map (None for a column without a source).
+
+    ``relation`` is the source table (or its alias): columns are qualified by it, so a
+    query that also reads a Quire table with a column of the same name stays unambiguous.
+    """
+    if plan.source is None:
+        return None
+    raw = relation.c[plan.source]
+    words = spec.values.get(plan.column.name)
+    if not words:
+        return raw
+    text = sa.cast(raw, sa.String())
+    return sa.case({sa.literal(word): _as_text(value) for word, value in words.items()}, value=text, else_=text)
+
+
+def converted(plan: ColumnPlan, spec: TableMapping, relation: sa.FromClause, *, duck: bool,
+              lenient: bool | None = None, row_number: ColumnElement | None = None) -> ColumnElement:
+    """The Quire column's value: parsed, converted and cast to its type.
+
+    ``duck``: DuckDB's functions, else PostgreSQL's. ``lenient`` (default: ``duck``): a value
+    that does not convert becomes NULL (``TRY_CAST``) instead of failing the query; only
+    DuckDB has that form.
+    """
+    lenient = duck if lenient is None else lenient and duck
+    col = plan.column
+    if plan.generated:
+        return sa.cast(row_number if row_number is not None else sa.func.row_number().over(), col.type)
+    if plan.source is None:
+        return _constant(plan.default, col)
+    value = _parse(mapped_text(plan, spec, relation), plan, spec, duck, lenient)
+    factor = spec.multiply.get(col.name)
+    if factor is not None:
+        value = value * sa.literal(float(factor), sa.Double())
+    return _cast(value, _stored_type(col), lenient)
+
+
+def _parse(text: ColumnElement, plan: ColumnPlan, spec: TableMapping, duck: bool, lenient: bool) -> ColumnElement:
+    col, source = plan.column, plan.source_type.kind
+    is_text = source == "text" or col.name in spec.values
+    fmt = spec.dates.get(col.name)
+    if col.kind in ("date", "datetime"):
+        return _temporal(text, col.kind, fmt, source if not is_text else "text", duck, lenient)
+    if col.kind == "integer" and is_text and lenient and col.name not in spec.multiply:
+        # TRY_CAST('1.5' AS BIGINT) rounds to 2: a whole number is one whose value as a double is the same.
+        whole = _cast(text, sa.BigInteger(), lenient)
+        return sa.case((_cast(text, sa.Double(), lenient) == whole, whole))
+    if col.kind in ("integer", "number"):
+        wide = sa.Double() if col.name in spec.multiply or col.kind == "number" else sa.BigInteger()
+        return _cast(text, wide, lenient)
+    if col.kind == "boolean":
+        return _cast(text, sa.Boolean(), lenient)
+    return _cast(text, sa.String(), lenient)
+
+
+def _temporal(text: ColumnElement, kind: str, fmt: str | None, source: str, duck: bool,
+              lenient: bool) -> ColumnElement:
+    """A date or a UTC instant (no zone) from text in ``fmt``, epoch numbers, or a date/time column."""
+    if fmt == "epoch_seconds":
+        number = _cast(text, sa.Double(), lenient)
+        value = (sa.func.make_timestamp(_cast(number * 1_000_000, sa.BigInteger(), lenient)) if duck
+                 else sa.func.timezone("UTC", sa.func.to_timestamp(number)))
+    elif fmt == "epoch_millis":
+        value = (sa.func.epoch_ms(_cast(text, sa.BigInteger(), lenient)) if duck
+                 else sa.func.timezone("UTC", sa.func.to_timestamp(_cast(text, sa.Double(), lenient) / 1000)))
+    elif fmt is not None:
+        text = sa.cast(text, sa.String())
+        if duck:
+            value = sa.cast((sa.func.try_strptime if lenient else sa.func.strptime)(text, fmt), sa.DateTime())
+        elif kind == "date":
+            value = sa.func.to_date(text, pg_format(fmt))
+        else:
+            value = sa.cast(sa.func.to_timestamp(text, pg_format(fmt)), sa.DateTime())
+    elif source == "instant_tz":
+        value = sa.func.timezone("UTC", text)  # the wall-clock time in UTC, whatever the session's zone
+    elif source in ("instant", "date"):
+        value = text
+    elif duck and kind == "datetime":
+        # Through TIMESTAMPTZ so that an offset (…+02:00, …Z) is honoured; text without one is read as UTC.
+        value = sa.func.timezone("UTC", _cast(text, sa.TIMESTAMP(timezone=True), lenient))
+    else:
+        value = _cast(text, sa.Date() if kind == "date" else sa.DateTime(), lenient)
+    return _cast(value, sa.Date() if kind == "date" else sa.DateTime(), lenient)
+
+
+def _cast(value: ColumnElement, type_: sa.types.TypeEngine, lenient: bool) -> ColumnElement:
+    return sa.try_cast(value, type_) if lenient else sa.cast(value, type_)
+
+
+def _stored_type(col: ColumnSpec) -> sa.types.TypeEngine:
+    """The column's type without a length limit on text (PostgreSQL would cut a long value silently)."""
+    return sa.String() if col.kind == "text" else col.type
+
+
+def _constant(value: Scalar | None, col: ColumnSpec) -> ColumnElement:
+    if value is None:
+        return sa.cast(sa.null(), _stored_type(col))
+    return sa.cast(_as_text(value), _stored_type(col))
+
+
+def _as_text(value: Scalar | None) -> ColumnElement:
+    if value is None:
+        return sa.null()
+    if isinstance(value, bool):
+        return sa.literal("true" if value else "false")
+    return sa.literal(value.isoformat() if hasattr(value, "isoformat") else str(value))
+
+
+def expected(plan: ColumnPlan, spec: TableMapping) -> str:
+    """What a value of the column must look like, for the message about one that is not."""
+    col, fmt = plan.column, spec.dates.get(plan.column.name)
+    if fmt == "epoch_seconds":
+        return "a time in seconds since 1970 (epoch_seconds)"
+    if fmt == "epoch_millis":
+        return "a time in milliseconds since 1970 (epoch_millis)"
+    if fmt:
+        return f"a {'date' if col.kind == 'date' else 'date and time'} in the format {fmt!r} (set under dates:)"
+    return {"date": "a date (YYYY-MM-DD, or set its format under dates:)",
+            "datetime": "a date and time (YYYY-MM-DD HH:MM:SS, or set its format under dates:)",
+            "integer": "a whole number", "number": "a number", "boolean": "true or false"}.get(col.kind, "text")
+
+
+def pg_format(fmt: str) -> str:
+    """A strptime format as a PostgreSQL ``to_timestamp`` template (literal text double-quoted)."""
+    out, literal = [], []
+    parts = re.split(r"(%.)", fmt)
+    for part in parts:
+        if part.startswith("%") and len(part) == 2:
+            pattern = PG_PATTERNS.get(part[1])
+            if pattern is None:
+                raise MappingError(f"date format {fmt!r}: the directive {part} has no PostgreSQL equivalent; "
+                                   f"use one of {', '.join('%' + k for k in PG_PATTERNS)}")
+            if literal:
+                out.append('"' + "".join(literal).replace('"', '\\"') + '"')
+                literal = []
+            out.append(pattern)
+        elif part:
+            literal.append(part)
+    if literal:
+        out.append('"' + "".join(literal).replace('"', '\\"') + '"')
+    return "".join(out)

@@ -1,0 +1,278 @@
+"""``quire warehouse import``: the mapping's files into the embedded DuckDB warehouse, all or nothing.
+
+The new warehouse is built in a temporary DuckDB file beside the target and renamed onto
+it only when every file was read and every check passed; until then the existing
+warehouse is never opened, so a failed import leaves it byte for byte as it was (and a
+report reading it meanwhile keeps reading the old file). The files are first staged (as
+read, rows numbered) in a second temporary database, so the checks can name the file
+and line of a bad value, and the warehouse file holds only the final tables.
+
+Memory stays bounded whatever the files' size: DuckDB streams the readers, runs under
+``memory_limit`` and spills to a temporary folder beside the warehouse. For that the
+tables are created without primary-key and unique indexes (as the sample build already
+leaves out foreign keys and secondary indexes): DuckDB holds such an index (an ART) in
+memory while rows go in, so a 1 GB events file with its key ran out of a 256 MB limit,
+while the same uniqueness checked by a query (a hash aggregate, which spills) did not.
+
+Order: every mapped table is staged and its values checked; the tables are loaded
+parents first and their keys checked for duplicates (a duplicate is then looked up by
+line in the stage); the derived tables (:mod:`quire.dataio.derive`) are made; last,
+every reference between loaded tables is checked (an event of an unknown user).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import duckdb
+import duckdb_engine
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.schema import CreateTable
+
+from quire.dataio import checks, derive
+from quire.dataio.errors import DataError
+from quire.dataio.expressions import ColumnPlan, converted, expected, mapped_text, plan_columns
+from quire.dataio.mapping import Mapping, TableMapping
+from quire.dataio.sources import SourceFile, columns_of, first_line, source_files, stage
+from quire.dataio.target import TableSpec, referenced_by, table_names, table_spec
+from quire.errors import ConfigError, OutputError, describe_os_error
+from quire.warehouse.engine import database_file
+
+Progress = Callable[[str], None]
+STAGE = "quire_stage"
+# qmark: the SQL is run by duckdb itself, so a '%' in a date format must not be doubled as pyformat would.
+DIALECT = duckdb_engine.Dialect(paramstyle="qmark")
+
+
+@dataclass(frozen=True)
+class ImportStats:
+    """What an import loaded."""
+
+    rows: dict[str, int]                  # rows per table, mapped and derived, in load order
+    derived: tuple[str, ...]              # tables made from the others (see quire.dataio.derive)
+    seconds: float
+    size_bytes: int
+
+
+def import_files(mapping: Mapping, url: str, *, memory_limit: str = "1GB", threads: int | None = None,
+                 progress: Progress | None = None) -> ImportStats:
+    """Load the mapping's files into the DuckDB warehouse at ``url``, replacing it only if everything passed.
+
+    Raises :class:`DataError` (file, line, column and reason) for bad data, and
+    :class:`~quire.errors.ConfigError` for a warehouse URL that is not a DuckDB file.
+    """
+    started = time.perf_counter()
+    target = _target(url)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.{os.getpid()}.importing")
+    staging = temp.with_name(temp.name + ".stage")
+    spill = temp.with_name(temp.name + ".spill")
+    leftovers = [temp, staging, *(p.with_name(p.name + ".wal") for p in (temp, staging))]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    try:
+        con = duckdb.connect(str(temp), config={"memory_limit": memory_limit, "temp_directory": str(spill),
+                                                **({"threads": threads} if threads else {})})
+    except duckdb.InvalidInputException as exc:
+        temp.unlink(missing_ok=True)
+        raise ConfigError(f"--memory-limit {memory_limit!r}: not a size DuckDB understands (e.g. 512MB, 2GB)") from exc
+    try:
+        con.execute("SET enable_progress_bar = false")  # DuckDB would draw its own bar on stdout
+        con.execute("SET TimeZone = 'UTC'")  # offsets in the files convert to UTC instants
+        con.execute(f"ATTACH $path AS {STAGE}", {"path": str(staging)})
+        rows = _Import(con, mapping, progress or (lambda _m: None)).run()
+        con.execute(f"DETACH {STAGE}")
+        (progress or (lambda _m: None))("writing the warehouse")
+        con.execute("CHECKPOINT")  # fold the write-ahead log into the file before it is renamed
+        con.close()
+        target.with_name(target.name + ".wal").unlink(missing_ok=True)  # a stale log would replay onto the new file
+        os.replace(temp, target)
+    except duckdb.OutOfMemoryException as exc:
+        raise DataError(f"the import ran out of memory within --memory-limit {memory_limit}; allow more "
+                        "(e.g. --memory-limit 4GB) or free some memory") from exc
+    except duckdb.IOException as exc:
+        raise OutputError(f"the import could not write beside {target}: {first_line(exc)}") from exc
+    except duckdb.Error as exc:  # anything else DuckDB refuses in the data (e.g. a number too large for its column)
+        raise DataError(f"the import failed: {first_line(exc)}") from exc
+    except OSError as exc:
+        raise OutputError(f"the import could not write the warehouse: {describe_os_error(exc)}") from exc
+    finally:
+        con.close()
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+        shutil.rmtree(spill, ignore_errors=True)
+    return ImportStats(rows, tuple(derive.derived_tables(mapping)), time.perf_counter() - started,
+                       target.stat().st_size)
+
+
+def _target(url: str) -> Path:
+    path = database_file(url)
+    if path is None or make_url(url).get_backend_name() != "duckdb":
+        raise ConfigError("quire warehouse import loads files into the embedded DuckDB warehouse, and "
+                          "QUIRE_WAREHOUSE_URL names another database; point it at a duckdb:/// file, or use "
+                          "mode: views in the mapping to read tables where they are")
+    return path.resolve()
+
+
+@dataclass
+class _Staged:
+    """One mapped table after staging: where its rows are and how each Quire column is computed."""
+
+    spec: TableSpec
+    mapping: TableMapping
+    plans: list[ColumnPlan]
+    files: list[tuple[int, SourceFile]] = field(default_factory=list)  # (rows before the file, the file)
+
+    @cached_property
+    def relation(self) -> sa.Alias:
+        """The staging table, aliased: its columns stay distinct from a loaded table's of the same name."""
+        sources = dict.fromkeys(p.source for p in self.plans if p.source)
+        return sa.table(self.spec.name, sa.column("quire_seq"), *(sa.column(s) for s in sources),
+                        schema=STAGE).alias("staged")
+
+    @property
+    def seq(self) -> sa.ColumnElement:
+        return self.relation.c.quire_seq
+
+    def value(self, plan: ColumnPlan) -> sa.ColumnElement:
+        return converted(plan, self.mapping, self.relation, duck=True, row_number=self.seq)
+
+    def text(self, plan: ColumnPlan) -> sa.ColumnElement | None:
+        return mapped_text(plan, self.mapping, self.relation)
+
+    def locate(self, seq: int | None) -> str:
+        if seq is None:
+            return self.files[0][1].label
+        offset, source = self.files[max(bisect_right([o for o, _ in self.files], seq - 1) - 1, 0)]
+        row = seq - offset
+        return f"{source.label} line {row + 1}" if source.format == "csv" else f"{source.label} row {row}"
+
+
+class _Import:
+    def __init__(self, con: duckdb.DuckDBPyConnection, mapping: Mapping, progress: Progress) -> None:
+        self.con, self.mapping, self.progress = con, mapping, progress
+        self.staged: dict[str, _Staged] = {}
+
+    def run(self) -> dict[str, int]:
+        order = [t for t in table_names() if t in self.mapping.tables]
+        for table in order:
+            self.staged[table] = self._stage(table)
+            self._check_values(self.staged[table])
+        rows: dict[str, int] = {}
+        made = derive.derived_tables(self.mapping)
+        for table in [t for t in table_names() if t in order or t in made]:
+            self._create(table)
+        for table in order:
+            self.progress(f"loading {table}")
+            rows[table] = self._insert(self.staged[table])
+        for table in made:
+            self.progress(f"making {table}")
+            select = derive.derived_select(table, self.mapping, _loaded, set(order))
+            self._exec(sa.insert(_loaded(table)).from_select(list(table_spec(table).column_names), select))
+            rows[table] = self._count(table)
+        self.progress("checking references between the tables")
+        for table in order:
+            self._check_references(self.staged[table], set(order) | set(made))
+        return {t: rows[t] for t in table_names() if t in rows}
+
+    # -- SQL -------------------------------------------------------------------------------
+    def _rows(self, stmt: sa.Executable) -> list[tuple]:
+        return self.con.execute(_sql(stmt)).fetchall()
+
+    def _exec(self, stmt: sa.Executable) -> None:
+        self.con.execute(_sql(stmt))
+
+    def _count(self, table: str) -> int:
+        return self.con.execute(f"SELECT count(*) FROM {_ident(table)}").fetchone()[0]
+
+    # -- steps -----------------------------------------------------------------------------
+    def _stage(self, table: str) -> _Staged:
+        spec = self.mapping.tables[table]
+        implied = derive.implied_defaults(self.mapping, table)
+        if implied:
+            spec = spec.model_copy(update={"defaults": {**implied, **spec.defaults}})
+        files = source_files(spec, self.mapping.base, table)
+        header = columns_of(self.con, files[0], spec)
+        generate = not any(other in self.mapping.tables for other, _ in referenced_by(table))
+        plans = plan_columns(table_spec(table), spec, header, files[0].label, generate_key=generate)
+        needed = list(dict.fromkeys(p.source for p in plans if p.source))
+        staged = _Staged(table_spec(table), spec, plans)
+        total = 0
+        for index, source in enumerate(files):
+            self.progress(f"reading {source.label}")
+            columns = header if index == 0 else columns_of(self.con, source, spec)
+            missing = [name for name in needed if name not in columns]
+            if missing:
+                raise DataError(f"{source.label}: no column {missing[0]!r} (the first file of {table} has it); "
+                                f"its columns: {', '.join(columns)}")
+            staged.files.append((total, source))
+            total += stage(self.con, source, spec, columns, f"{STAGE}.{_ident(table)}", needed, total, index == 0)
+        return staged
+
+    def _check_values(self, staged: _Staged) -> None:
+        self.progress(f"checking {staged.spec.name}")
+        table = staged.spec.name
+        columns = [checks.Checked(p.column, staged.value(p), staged.text(p), p.source,
+                                  expected(p, staged.mapping), f"tables.{table}.values.{p.column.name}")
+                   for p in staged.plans if p.source is not None]
+        checks.check_values(self._rows, staged.relation, columns, staged.spec, staged.locate, staged.seq)
+
+    def _create(self, table: str) -> None:
+        """The table with its columns and NOT NULLs, without key indexes (see the module docstring)."""
+        spec = table_spec(table)
+        bare = sa.Table(table, sa.MetaData(), *(sa.Column(c.name, c.type, nullable=c.nullable) for c in spec.table.columns))
+        self._exec(CreateTable(bare))
+
+    def _insert(self, staged: _Staged) -> int:
+        spec = staged.spec
+        select = sa.select(*(staged.value(p).label(p.column.name) for p in staged.plans)).select_from(staged.relation)
+        self._exec(sa.insert(_loaded(spec.name)).from_select(list(spec.column_names), select))
+        generated = {p.column.name for p in staged.plans if p.generated}
+        for keys in (spec.key, *spec.unique):
+            if set(keys) <= generated:
+                continue  # numbered 1, 2, 3… by the import itself
+            loaded = _loaded(spec.name)
+            # First on the loaded table (typed columns, cheap); only a duplicate sends us back to the files.
+            duplicate = (sa.select(*(loaded.c[k] for k in keys)).group_by(*(loaded.c[k] for k in keys))
+                         .having(sa.func.count() > 1).limit(1))
+            if self._rows(duplicate):
+                values = {k: staged.value(next(p for p in staged.plans if p.column.name == k)) for k in keys}
+                checks.check_unique(self._rows, staged.relation, values, spec, staged.locate, staged.seq)
+        return self._count(spec.name)
+
+    def _check_references(self, staged: _Staged, present: set[str]) -> None:
+        """Every reference to a loaded table names one of its rows; an orphan is looked up by line in the stage."""
+        for ref in staged.spec.references:
+            if ref.table not in present:
+                continue
+            column, parent = ref.columns[0], _loaded(ref.table)
+            child = _loaded(staged.spec.name)
+            # First on the loaded tables (integer keys, cheap); only an orphan found sends us back to the files.
+            orphans = sa.and_(child.c[column].is_not(None), ~sa.exists(
+                sa.select(sa.literal(1)).select_from(parent).where(parent.c[ref.target_columns[0]] == child.c[column])))
+            if not self._rows(sa.select(sa.func.count()).select_from(child).where(orphans))[0][0]:
+                continue
+            plan = next(p for p in staged.plans if p.column.name == column)
+            checks.check_reference(self._rows, staged.relation, staged.value(plan), column, parent,
+                                   parent.c[ref.target_columns[0]], staged.spec, ref.table, staged.locate, staged.seq)
+
+
+def _loaded(name: str) -> sa.TableClause:
+    """A loaded table of the new warehouse, with its columns (for SELECTs over it)."""
+    return sa.table(name, *(sa.column(c) for c in table_spec(name).column_names))
+
+
+def _sql(stmt: sa.Executable) -> str:
+    return str(stmt.compile(dialect=DIALECT, compile_kwargs={"literal_binds": True}))
+
+
+def _ident(name: str) -> str:
+    return DIALECT.identifier_preparer.quote(name)

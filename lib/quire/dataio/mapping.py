@@ -1,0 +1,200 @@
+"""The mapping file: how a user's files or tables become Quire's tables.
+
+A YAML file, checked on load with pydantic (an unknown key or a bad value is one line
+naming the key) and then against Quire's tables (:mod:`quire.dataio.target`)::
+
+    mode: import                 # import: copy files into the embedded warehouse; views: SQL views, no copy
+    company: {name: Fernweh Tea} # the one client of a single-company dataset (when no clients table is mapped)
+    tables:
+      events:                    # a Quire table
+        source: events.csv.gz    # file(s) relative to this file (csv, csv.gz, parquet); with views: a table
+        rename: {ts: occurred_at, action: event_type, amount_cents: revenue}   # source column -> Quire column
+        dates: {occurred_at: epoch_millis}   # a strptime format, epoch_seconds or epoch_millis
+        multiply: {revenue: 0.01}            # unit conversion: cents -> currency units
+        values: {event_type: {register: signup, order: purchase}}   # the user's words -> Quire's
+        defaults: {channel: organic}         # a constant for a column the source does not have
+
+A source column named like the Quire column needs no rename. Conversions (``dates``,
+``multiply``, ``values``, ``defaults``) are keyed by the Quire column.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from quire.dataio.target import table_names, table_spec
+from quire.errors import ConfigError
+
+Scalar = str | int | float | bool | date | datetime
+EPOCHS = ("epoch_seconds", "epoch_millis")
+FORMATS = ("csv", "parquet")
+
+
+class MappingError(ConfigError):
+    """The mapping file is unreadable, or names a key, table, column or value Quire does not know."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Company(_Strict):
+    """The single client (and its organization) of a dataset that has no clients table."""
+
+    name: str = "My company"
+    slug: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")] = "my-company"
+    sector: Literal["municipality", "business", "startup", "nonprofit"] = "business"
+    plan: Literal["starter", "growth", "enterprise"] = "growth"
+    region: str = "unknown"
+    brand: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "quire"
+    contact_email: str = "reports@example.com"
+    signup_date: date | None = None  # default: the day of the first user's signup (else of the first event)
+
+
+class TableMapping(_Strict):
+    """How one Quire table is filled from the user's file(s) or table."""
+
+    source: str | list[str]
+    format: Literal["csv", "parquet"] | None = None
+    delimiter: Annotated[str, Field(min_length=1, max_length=1)] = ","
+    encoding: Literal["utf-8", "utf-16", "latin-1"] = "utf-8"
+    nulls: list[str] = [""]
+    rename: dict[str, str] = {}
+    dates: dict[str, str] = {}
+    multiply: dict[str, float] = {}
+    values: dict[str, dict[str, Scalar | None]] = {}
+    defaults: dict[str, Scalar | None] = {}
+
+    @field_validator("source")
+    @classmethod
+    def _not_empty(cls, value: str | list[str]) -> str | list[str]:
+        if not value:
+            raise ValueError("name at least one file (or, with mode: views, one table)")
+        return value
+
+    @property
+    def sources(self) -> list[str]:
+        return [self.source] if isinstance(self.source, str) else list(self.source)
+
+    def source_of(self, column: str) -> str | None:
+        """The source column that fills the Quire ``column``: its rename, else the same name (None: a default or absent)."""
+        for source, target in self.rename.items():
+            if target == column:
+                return source
+        return None
+
+
+class Mapping(_Strict):
+    """A whole mapping file; ``base`` is the folder its relative paths start from."""
+
+    mode: Literal["import", "views"] = "import"
+    schema_: Annotated[str | None, Field(alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")] = None
+    company: Company | None = None
+    tables: dict[str, TableMapping]
+    base: Path = Path(".")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @property
+    def view_schema(self) -> str | None:
+        """The schema the views are created in (views mode), None for the default one."""
+        return self.schema_
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read, parse and check the mapping file at ``path``; raises :class:`MappingError` with one line."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise MappingError(f"cannot read the mapping file {path}: {exc.strerror or exc}") from exc
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where else ""
+        raise MappingError(f"{path.name}: not valid YAML{line}: {getattr(exc, 'problem', None) or exc}") from exc
+    if not isinstance(raw, dict):
+        raise MappingError(f"{path.name}: expected keys such as 'tables:' at the top, found {type(raw).__name__}")
+    if "base" in raw:
+        raise MappingError(f"{path.name}: base: unknown key (paths are relative to the mapping file)")
+    try:
+        mapping = Mapping.model_validate({**raw, "base": path.resolve().parent})
+    except ValidationError as exc:
+        raise MappingError(f"{path.name}: {_first_problem(exc)}") from exc
+    check_mapping(mapping, path.name)
+    return mapping
+
+
+def _first_problem(exc: ValidationError) -> str:
+    problem = exc.errors()[0]
+    # pydantic adds the union branch it tried to the path ("source.str", "source.list[str]"): keep the user's keys.
+    where = ".".join(str(p) for p in problem["loc"] if not _branch(p))
+    message = {"extra_forbidden": "unknown key", "missing": "required key is missing"}.get(problem["type"], problem["msg"])
+    return f"{where}: {message}" if where else message
+
+
+def _branch(part: object) -> bool:
+    return isinstance(part, str) and (part in _TYPE_NAMES or any(ch in part for ch in "[]()"))
+
+
+_TYPE_NAMES = {"str", "int", "float", "bool", "date", "datetime", "none"}
+
+
+def check_mapping(mapping: Mapping, name: str) -> None:
+    """Check every table and column the mapping names against Quire's tables (one line on the first problem)."""
+    if not mapping.tables:
+        raise MappingError(f"{name}: tables: map at least one Quire table ({', '.join(table_names())})")
+    for table, spec in mapping.tables.items():
+        if table not in table_names():
+            raise MappingError(f"{name}: tables.{table}: not a Quire table; known: {', '.join(sorted(table_names()))}")
+        _check_table(spec, table, f"{name}: tables.{table}")
+
+
+def _check_table(spec: TableMapping, table: str, where: str) -> None:
+    target = table_spec(table)
+    known = target.column_names
+    renamed: dict[str, str] = {}
+    for source, column in spec.rename.items():
+        _known_column(column, known, table, f"{where}.rename.{source}")
+        if column in renamed:
+            raise MappingError(f"{where}.rename: both {renamed[column]!r} and {source!r} are renamed to {column!r}")
+        renamed[column] = source
+    for key in ("dates", "multiply", "values", "defaults"):
+        for column in getattr(spec, key):
+            _known_column(column, known, table, f"{where}.{key}.{column}")
+    for column, fmt in spec.dates.items():
+        kind = target.column(column).kind
+        if kind not in ("date", "datetime"):
+            raise MappingError(f"{where}.dates.{column}: {column} is a {kind} column, not a date or time")
+        if fmt not in EPOCHS and "%" not in fmt:
+            raise MappingError(f"{where}.dates.{column}: {fmt!r} is neither a strptime format (e.g. '%d/%m/%Y') "
+                               f"nor one of {', '.join(EPOCHS)}")
+    for column in spec.multiply:
+        if target.column(column).kind not in ("number", "integer"):
+            raise MappingError(f"{where}.multiply.{column}: {column} is not a number column")
+    for column in spec.defaults:
+        if column in renamed:
+            raise MappingError(f"{where}.defaults.{column}: {column} already comes from the source column "
+                               f"{renamed[column]!r}; keep one of the two")
+    for column, allowed in ((c.name, c.allowed) for c in target.columns if c.allowed):
+        default = spec.defaults.get(column)
+        if default is not None and default not in allowed:
+            raise MappingError(f"{where}.defaults.{column}: {default!r} is not one of {', '.join(allowed)}")
+        for word, value in spec.values.get(column, {}).items():
+            if value not in allowed:
+                raise MappingError(f"{where}.values.{column}.{word}: {value!r} is not one of {', '.join(allowed)}")
+
+
+def _known_column(column: str, known: tuple[str, ...], table: str, where: str) -> None:
+    if column not in known:
+        raise MappingError(f"{where}: {column!r} is not a column of {table}; its columns: {', '.join(known)}")
+
+
+def source_format(path: str, declared: str | None) -> str:
+    """csv or parquet: as declared, else from the file name (.parquet / .pq, anything else is CSV)."""
+    if declared:
+        return declared
+    return "parquet" if path.lower().endswith((".parquet", ".pq")) else "csv"

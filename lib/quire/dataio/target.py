@@ -1,0 +1,126 @@
+"""What a loaded table must look like: its columns, types, keys, references and allowed values.
+
+Everything the import, the views and the export know about Quire's tables comes from
+:func:`table_spec`, one function that answers "which columns, types, keys and allowed
+values does table T have". Today it reads the sample schema
+(:mod:`quire.warehouse.schema`); when a per-report data contract exists, only this
+module has to read it instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import sqlalchemy as sa
+
+from quire.warehouse import schema
+
+#: Text columns whose values the reports compare with fixed words.
+ALLOWED_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("clients", "sector"): schema.SECTORS,
+    ("clients", "plan"): schema.PLANS,
+    ("clients", "status"): ("active", "churned"),
+    ("subscriptions", "plan"): schema.PLANS,
+    ("mrr_movements", "movement"): schema.MOVEMENTS,
+    ("content", "platform"): schema.PLATFORMS,
+    ("content", "content_type"): schema.CONTENT_TYPES,
+    ("events", "event_type"): schema.EVENT_TYPES,
+    ("survey_responses", "survey"): ("nps", "csat"),
+    ("experiments", "primary_metric"): ("conversion", "revenue"),
+}
+
+#: Numeric columns that may be negative; every other number (amounts, counts, hours) may not.
+SIGNED: frozenset[tuple[str, str]] = frozenset({("mrr_movements", "amount")})
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column of a Quire table."""
+
+    name: str
+    type: sa.types.TypeEngine
+    nullable: bool
+    allowed: tuple[str, ...] | None = None  # the only values a text column may hold
+    non_negative: bool = False              # a number that must be >= 0
+
+    @property
+    def kind(self) -> str:
+        """date | datetime | integer | number | boolean | text: how a source value is parsed."""
+        t = self.type
+        if isinstance(t, sa.DateTime):
+            return "datetime"
+        if isinstance(t, sa.Date):
+            return "date"
+        if isinstance(t, sa.Boolean):
+            return "boolean"
+        if isinstance(t, sa.Integer):
+            return "integer"
+        if isinstance(t, (sa.Numeric, sa.Float)):
+            return "number"
+        return "text"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A foreign key: ``columns`` of this table name a row of ``table`` by its ``target_columns``."""
+
+    columns: tuple[str, ...]
+    table: str
+    target_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One Quire table: columns in order, primary key, unique columns, references to other tables."""
+
+    name: str
+    columns: tuple[ColumnSpec, ...]
+    key: tuple[str, ...]
+    unique: tuple[tuple[str, ...], ...]
+    references: tuple[Reference, ...]
+
+    def column(self, name: str) -> ColumnSpec:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def table(self) -> sa.Table:
+        """The SQLAlchemy table (for CREATE TABLE and typed casts)."""
+        return schema.metadata.tables[self.name]
+
+
+def table_names() -> tuple[str, ...]:
+    """Every Quire table, parents before the tables that reference them."""
+    return tuple(str(t.name) for t in schema.TABLES)
+
+
+@cache
+def table_spec(name: str) -> TableSpec:
+    """The columns, types, keys, references and allowed values of the Quire table ``name`` (KeyError if none)."""
+    table = schema.metadata.tables[name]
+    columns = tuple(
+        ColumnSpec(str(c.name), c.type, bool(c.nullable), ALLOWED_VALUES.get((name, c.name)),
+                   non_negative=_is_number(c) and not c.primary_key and not c.foreign_keys
+                   and (name, c.name) not in SIGNED)
+        for c in table.columns)
+    unique = tuple(tuple(col.name for col in con.columns) for con in table.constraints
+                   if isinstance(con, sa.UniqueConstraint))
+    unique += tuple((c.name,) for c in table.columns if c.unique)
+    references = tuple(
+        Reference(tuple(fk.parent.name for fk in con.elements), con.referred_table.name,
+                  tuple(fk.column.name for fk in con.elements))
+        for con in table.foreign_key_constraints)
+    return TableSpec(name, columns, tuple(c.name for c in table.primary_key.columns), unique, references)
+
+
+def referenced_by(name: str) -> list[tuple[str, Reference]]:
+    """The (table, reference) pairs of every Quire table that points at ``name``."""
+    return [(other, ref) for other in table_names() for ref in table_spec(other).references if ref.table == name]
+
+
+def _is_number(column: sa.Column) -> bool:
+    return isinstance(column.type, (sa.Integer, sa.Numeric, sa.Float)) and not isinstance(column.type, sa.Boolean)

@@ -1,0 +1,254 @@
+"""Money, percentages and plain numbers in the run's conventions, written by Babel.
+
+Babel (the Unicode CLDR's data) decides the digits, separators, the currency symbol and where
+it goes: ``$1,234.56`` in en-US, ``1.234,56 €`` in de-DE, ``1 234,56 €`` in fr-FR. Quire adds
+its house rules on top, the same in every locale:
+
+* the value is rounded first, to the precision shown, and *that* decides the sign: a value
+  that rounds to zero is written unsigned ("0.0%", "$0", never "−0.0%");
+* a negative value gets the typographic minus "−" (U+2212), wherever the locale puts its sign;
+  a ``signed`` value gets "+" in the same place ("+$1,200", "+1.200 €");
+* a missing value (None, NaN, ±inf) is "—".
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from babel.numbers import (NumberPattern, get_currency_precision, get_currency_symbol, get_minus_sign_symbol,
+                           get_plus_sign_symbol)
+
+from quire.formatting.conventions import DEFAULT_LOCALE, babel_locale, current
+
+MISSING = "—"
+MINUS = "\u2212"  # the typographic minus of every report, chart and table
+NBSP = "\u00a0"
+_BIDI_MARKS = "\u200e\u200f\u061c"
+_THOUSANDS = "K"  # CLDR's English abbreviation; Quire writes the SI prefix "k" ("$98.5k"), as it always has
+
+
+def finite_or_none(value: Any) -> float | None:
+    """``value`` as a plain float, or None when it is missing (None, NaN, ±inf)."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _rounded(number: float, decimals: int) -> Decimal:
+    """``number`` rounded as Python rounds it (the float's exact value), as an exact Decimal for Babel."""
+    return Decimal(repr(round(number, decimals)))
+
+
+@lru_cache(maxsize=512)
+def _pattern(tag: str, kind: str, decimals: int) -> NumberPattern:
+    """The locale's standard pattern for ``kind`` (decimal, percent, currency) with exactly ``decimals`` decimals."""
+    locale = babel_locale(tag)
+    base = {"decimal": locale.decimal_formats[None], "percent": locale.percent_formats[None],
+            "currency": locale.currency_formats["standard"]}[kind]
+    pattern = copy.copy(base)
+    pattern.frac_prec = (decimals, decimals)
+    return pattern
+
+
+def _signed(rounded: Decimal, render: Callable[[Decimal], str], *, plus: bool) -> str:
+    """``render`` of the rounded value with Quire's signs, placed where the locale puts its minus."""
+    if rounded == 0:
+        return render(Decimal(0))
+    if rounded > 0 and not plus:
+        return render(rounded)
+    locale = babel_locale(current().locale)
+    minus = get_minus_sign_symbol(locale).strip(_BIDI_MARKS) or "-"
+    sign = MINUS if rounded < 0 else (get_plus_sign_symbol(locale).strip(_BIDI_MARKS) or "+")
+    return render(-abs(rounded)).replace(minus, sign, 1)
+
+
+def _spaced(text: str, symbol: str) -> str:
+    """CLDR's currency spacing, which Babel leaves out: a no-break space between a code such as "CHF" and a digit."""
+    if symbol[-1:].isalpha():
+        text = re.sub(f"({re.escape(symbol)})(?=[0-9])", "\\1" + NBSP, text)
+    if symbol[:1].isalpha():
+        text = re.sub(f"(?<=[0-9])({re.escape(symbol)})", NBSP + "\\1", text)
+    return text
+
+
+def _write(number: float, kind: str, decimals: int, *, signed: bool, scale: int = 0, currency: str | None = None) -> str:
+    conventions = current()
+    locale = babel_locale(conventions.locale)
+    pattern = _pattern(conventions.locale, kind, decimals)
+    rounded = _rounded(number * 10**scale, decimals)
+    text = _signed(rounded, lambda v: pattern.apply(v.scaleb(-scale), locale, currency=currency, currency_digits=False),
+                   plus=signed)
+    return _spaced(text, get_currency_symbol(currency, locale)) if currency else text
+
+
+def money(value: Any, decimals: int = 0, *, signed: bool = False, currency: str | None = None) -> str:
+    """Money in the run's currency: ``$1,234`` (en-US), ``1.234 €`` (de-DE, EUR); ``decimals=2`` keeps cents.
+
+    ``currency`` overrides the run's (an ISO code). A currency without minor units (JPY) is
+    never written with decimals.
+    """
+    number = finite_or_none(value)
+    if number is None:
+        return MISSING
+    code = currency or current().currency
+    return _write(number, "currency", min(decimals, get_currency_precision(code)), signed=signed, currency=code)
+
+
+def percent(fraction: Any, decimals: int = 1, *, signed: bool = False) -> str:
+    """A fraction as a percentage: 0.123 → ``12.3%`` (en-US), ``12,3 %`` (de-DE)."""
+    number = finite_or_none(fraction)
+    return MISSING if number is None else _write(number, "percent", decimals, signed=signed, scale=2)
+
+
+def number(value: Any, decimals: int = 0, *, signed: bool = False) -> str:
+    """A plain number with ``decimals`` decimals: ``1,234.5`` (en-US), ``1.234,5`` (de-DE), ``1 234,5`` (fr-FR)."""
+    figure = finite_or_none(value)
+    return MISSING if figure is None else _write(figure, "decimal", decimals, signed=signed)
+
+
+def percentage_points(fraction: Any, decimals: int = 1, *, signed: bool = True) -> str:
+    """A difference of two percentages, given as a fraction: 0.012 → ``+1.2 pts``."""
+    figure = finite_or_none(fraction)
+    return MISSING if figure is None else number(figure * 100, decimals, signed=signed) + " pts"
+
+
+def score_points(value: Any, decimals: int = 0, *, signed: bool = True) -> str:
+    """Score points (NPS, a health score's change): 4 → ``+4 pts``."""
+    figure = finite_or_none(value)
+    return MISSING if figure is None else number(figure, decimals, signed=signed) + " pts"
+
+
+def significant(value: Any, digits: int = 3) -> str:
+    """A number to ``digits`` significant digits, trailing zeros dropped: 0.01234 → ``0.0123``, 1.50 → ``1.5``."""
+    figure = finite_or_none(value)
+    if figure is None:
+        return MISSING
+    exact = Decimal(f"{figure:.{digits}g}").normalize()
+    return number(float(exact), max(0, -exact.as_tuple().exponent))
+
+
+def exact(value: Any) -> str:
+    """A number with every decimal Python writes for it (``1234.5678`` → ``1,234.5678``), in the run's locale."""
+    figure = finite_or_none(value)
+    if figure is None:
+        return MISSING
+    text = repr(abs(value)) if isinstance(value, int) and not isinstance(value, bool) else repr(abs(figure))
+    decimals = len(text.partition(".")[2]) if "e" not in text.lower() else 6
+    return number(figure, 0 if isinstance(value, int) or text.endswith(".0") else min(decimals, 15))
+
+
+#: A figure in prose written the en-US way: "1,000", "2.5", "95%", "10.0%" (not a bare "2026", left as it is)
+_PROSE_FIGURE = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(%)?(?!\w)")
+
+
+def localise_figures(text: str) -> str:
+    """The figures of fixed prose written with en-US conventions ("1,000 views", "p < 0.05", "95%") rewritten
+    as the run writes figures ("1.000 views", "p < 0,05", "95 %" in de-DE); other text is left as it is."""
+    if current().locale == DEFAULT_LOCALE:
+        return text
+
+    def rewrite(found: re.Match) -> str:
+        whole, fraction, percent_sign = found.groups()
+        if "," not in whole and not fraction and not percent_sign:
+            return found[0]
+        value, decimals = float(whole.replace(",", "") + "." + (fraction or "0")), len(fraction or "")
+        return percent(value / 100, decimals) if percent_sign else number(value, decimals)
+
+    return _PROSE_FIGURE.sub(rewrite, text)
+
+
+# -- compact figures for chart labels --------------------------------------------------------
+
+@lru_cache(maxsize=256)
+def _compact(tag: str, kind: str, magnitude: float) -> tuple[int, NumberPattern | None]:
+    """(divisor, pattern) of the locale's short compact form for numbers of ``magnitude``.
+
+    ``(1, None)`` when the locale writes such numbers in full: below a thousand everywhere,
+    and e.g. below a million in German ("98.500 €", CLDR has no "Tsd." in its short form).
+    """
+    locale = babel_locale(tag)
+    formats = (locale.compact_currency_formats if kind == "currency" else locale.compact_decimal_formats)["short"]["other"]
+    reached = [key for key in formats if magnitude >= int(key)]
+    if not reached:
+        return 1, None
+    key = max(reached, key=int)
+    pattern = formats[key]
+    written_in_full = set(pattern.pattern) <= {"0"} or "0" not in pattern.pattern
+    if written_in_full or (kind == "currency" and "¤" not in pattern.pattern):
+        return 1, None
+    divisor = int(key) // 10 ** (pattern.pattern.count("0") - 1)
+    house = copy.copy(pattern)
+    # "¤00K" says how many digits numbers of this magnitude have, not a minimum: an axis that shares the
+    # abbreviation of its largest tick writes its smaller ticks "$6k", never "$06k".
+    house.int_prec = (1, house.int_prec[1])
+    if locale.language == "en":
+        house.prefix = tuple(p.replace(_THOUSANDS, "k") for p in pattern.prefix)
+        house.suffix = tuple(s.replace(_THOUSANDS, "k") for s in pattern.suffix)
+    return divisor, house
+
+
+def compact_parts(kind: str, magnitude: float) -> tuple[int, NumberPattern | None]:
+    """The abbreviation the run's locale uses for ``magnitude`` (``kind``: ``currency`` or ``decimal``)."""
+    return _compact(current().locale, kind, float(abs(magnitude)))
+
+
+def _short_decimals(scaled: float, decimals: int | None) -> int:
+    # One decimal when it says something ("$98.5k"), none when it would be ".0" ("$98k").
+    if decimals is not None:
+        return decimals
+    return 1 if round(scaled, 1) != round(scaled) else 0
+
+
+def compact(value: Any, kind: str, *, decimals: int | None = None, scale_of: float | None = None,
+            signed: bool = False) -> str:
+    """``value`` abbreviated as the run's locale abbreviates it: ``$98.5k``, ``$1.2M`` / ``98.500 €``, ``1,2 Mio. €``.
+
+    ``kind`` is ``currency`` (the run's currency) or ``decimal`` (a count: ``1.2k``). ``decimals``
+    defaults to one decimal unless it would be ".0"; ``scale_of`` picks the abbreviation from
+    another magnitude (the largest tick of an axis, so the whole axis shares one suffix).
+    """
+    figure = finite_or_none(value)
+    if figure is None:
+        return MISSING
+    divisor, pattern = compact_parts(kind, figure if scale_of is None else scale_of)
+    if pattern is None:
+        small_fraction = kind != "currency" and abs(figure) < 10 and not figure.is_integer()
+        whole = decimals if decimals is not None else (1 if small_fraction else 0)
+        return money(figure, whole, signed=signed) if kind == "currency" else number(figure, whole, signed=signed)
+    conventions = current()
+    scaled = figure / divisor
+    places = _short_decimals(scaled, decimals)
+    shaped = copy.copy(pattern)
+    shaped.frac_prec = (places, places)
+    code = conventions.currency if kind == "currency" else None
+    locale = babel_locale(conventions.locale)
+    text = _signed(_rounded(scaled, places), lambda v: shaped.apply(v, locale, currency=code, currency_digits=False),
+                   plus=signed)
+    return _spaced(text, get_currency_symbol(code, locale)) if code else text
+
+
+def currency_affixes() -> tuple[str, str]:
+    """What the run's locale writes before and after a positive amount of its currency: ``("$", "")``, ``("", " €")``."""
+    conventions = current()
+    locale = babel_locale(conventions.locale)
+    pattern = _pattern(conventions.locale, "currency", 0)
+    symbol = get_currency_symbol(conventions.currency, locale)
+    prefix, suffix = (part[0].replace("¤", symbol) for part in (pattern.prefix, pattern.suffix))
+    return prefix, suffix
+
+
+def currency_symbol() -> str:
+    """The run's currency symbol in its locale: ``$``, ``€``, ``£``, ``CHF``."""
+    conventions = current()
+    return get_currency_symbol(conventions.currency, babel_locale(conventions.locale))
+
+
+__all__ = ["MISSING", "MINUS", "finite_or_none", "money", "percent", "number", "percentage_points", "score_points",
+           "significant", "exact", "localise_figures", "compact", "compact_parts", "currency_affixes", "currency_symbol"]

@@ -1,0 +1,54 @@
+"""A report runs on the few tables it needs: the experiment report on a file of assignments alone.
+
+(The cohort report on a users file and an events file alone is the README's worked
+example: tests/e2e/test_readme_own_data.py.)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from support import published_runs, run_quire
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_experiment_report_runs_on_assignments_alone(tiny_warehouse: str, quire_env: dict[str, str],
+                                                         tmp_path: Path):
+    con = duckdb.connect(tiny_warehouse.removeprefix("duckdb:///"), read_only=True)
+    try:
+        # The user's own file: their column names, and a yes/no flag for a conversion.
+        con.execute(f"""COPY (SELECT experiment_id AS test, user_id AS visitor, variant AS arm, assigned_at AS seen,
+                                     CASE WHEN converted THEN 'yes' ELSE 'no' END AS bought, revenue AS spent,
+                                     pre_revenue AS spent_before
+                              FROM experiment_assignments ORDER BY experiment_id, user_id)
+                        TO '{tmp_path / "assignments.csv"}' (HEADER)""")
+        [(experiment, users)] = con.execute("SELECT experiment_id, count(*) FROM experiment_assignments "
+                                            "GROUP BY 1 ORDER BY 1 LIMIT 1").fetchall()
+    finally:
+        con.close()
+    (tmp_path / "mapping.yaml").write_text("""
+tables:
+  experiment_assignments:
+    source: assignments.csv
+    rename: {test: experiment_id, visitor: user_id, arm: variant, seen: assigned_at, bought: converted,
+             spent: revenue, spent_before: pre_revenue}
+    values:
+      converted: {"yes": true, "no": false}
+""")
+    env = {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'ab.duckdb'}",
+           "QUIRE_OUTPUTS": str(tmp_path / "outputs")}
+    proc = run_quire(env, "warehouse", "import", str(tmp_path / "mapping.yaml"))
+    assert proc.returncode == 0, proc.stderr
+    assert "made from the others: experiments, experiment_variants" in proc.stdout
+    listed = run_quire(env, "experiments")
+    assert listed.returncode == 0 and f"experiment-{experiment}" in listed.stdout, listed.stderr
+    proc = run_quire(env, "run", "experiment", "-p", f"experiment=experiment-{experiment}", timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    [run] = published_runs(tmp_path / "outputs", "experiment")
+    headline = {k["name"]: k["value"] for k in json.loads((run / "run.json").read_text())["headline"]}
+    assert headline["users"] == users

@@ -1,0 +1,191 @@
+"""Every report on data that came in through the mapping: a CSV round trip and views over a user's PostgreSQL.
+
+* Round trip: the tiny warehouse exported to CSV (``quire warehouse export``) and imported
+  back with the written mapping into a fresh warehouse; every report type's ``run.json``
+  headline figures equal those from the original warehouse.
+* Views: the tiny warehouse's data held in a real PostgreSQL under other table and column
+  names, other words, other units and other date forms (as a user's own database would);
+  the mapping with ``mode: views`` creates views over it in the schema ``quire``, and every
+  report type runs through ``quire run`` against those views, with the same headline
+  figures. A mapping the data does not satisfy rolls back and leaves the views as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from support import ROOT, published_runs, run_quire
+
+pytestmark = pytest.mark.slow
+
+
+def _report_runs(tiny_warehouse: str) -> dict[str, tuple[str, ...]]:
+    """Each report type with parameters that name a client and an experiment of the tiny warehouse."""
+    con = duckdb.connect(tiny_warehouse.removeprefix("duckdb:///"), read_only=True)
+    try:
+        [(client,)] = con.execute("SELECT slug FROM clients WHERE status = 'active' ORDER BY client_id LIMIT 1").fetchall()
+        [(experiment,)] = con.execute("SELECT key FROM experiments ORDER BY experiment_id LIMIT 1").fetchall()
+    finally:
+        con.close()
+    return {"executive": (), "cohort": (), "experiment": ("-p", f"experiment={experiment}"),
+            "client": ("-p", f"client={client}"), "example": ()}
+
+
+def _headlines(env: dict[str, str], runs: dict[str, tuple[str, ...]], outputs: Path) -> dict[str, list]:
+    """Run every report on ``env``'s warehouse; each one's run.json headline."""
+    env = {**env, "QUIRE_OUTPUTS": str(outputs)}
+    found = {}
+    for report, args in runs.items():
+        proc = run_quire(env, "run", report, *args, timeout=600)
+        assert proc.returncode == 0, f"{report}: {proc.stderr}"
+        [folder] = published_runs(outputs, report)
+        found[report] = json.loads((folder / "run.json").read_text())["headline"]
+        assert found[report], report
+    return found
+
+
+@pytest.fixture(scope="module")
+def original(tiny_warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list]:
+    """The headlines of every report type on the tiny warehouse itself."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env.update(QUIRE_WAREHOUSE_URL=tiny_warehouse, QUIRE_HOME=str(ROOT))
+    return _headlines(env, _report_runs(tiny_warehouse), tmp_path_factory.mktemp("original"))
+
+
+def test_csv_round_trip_gives_every_report_the_same_headline(original, tiny_warehouse, quire_env, tmp_path):
+    exported = tmp_path / "export"
+    proc = run_quire(quire_env, "warehouse", "export", "--format", "csv", str(exported))
+    assert proc.returncode == 0, proc.stderr
+    assert (exported / "mapping.yaml").exists() and (exported / "events.csv").exists()
+    fresh = {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'fresh' / 'warehouse.duckdb'}"}
+    proc = run_quire(fresh, "warehouse", "import", str(exported / "mapping.yaml"))
+    assert proc.returncode == 0, proc.stderr
+    assert _headlines(fresh, _report_runs(tiny_warehouse), tmp_path / "out") == original
+
+
+# --------------------------------------------------------------------------- views over PostgreSQL
+
+#: The user's database: Quire's tables under the user's names (table -> (user's table, {Quire column: user's column})).
+USER_NAMES = {
+    "organizations": ("agencies", {"org_id": "agency_no", "name": "agency_name"}),
+    "clients": ("accounts", {"client_id": "account no", "org_id": "agency_no", "signup_date": "joined"}),
+    "mrr_movements": ("revenue_ledger", {"movement_id": "id", "client_id": "account no", "amount": "amount_cents"}),
+    "users": ("customers", {"user_id": "customer-id", "client_id": "account no", "signed_up_at": "created_at",
+                            "channel": "Source"}),
+    "events": ("activity", {"event_id": "id", "user_id": "customer-id", "event_type": "action",
+                            "occurred_at": "ts_ms", "revenue": "amount_cents"}),
+}
+EVENT_WORDS = {"signup": "registered", "activation": "activated", "session_start": "visit",
+               "feature_use": "used_feature", "purchase": "order"}
+
+
+def _user_frames(tiny_warehouse: str) -> dict[str, tuple[str, object]]:
+    """Every tiny table as the user holds it: renamed, in cents, epoch milliseconds, day/month/year text, own words."""
+    con = duckdb.connect(tiny_warehouse.removeprefix("duckdb:///"), read_only=True)
+    try:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        frames = {t: con.execute(f'SELECT * FROM "{t}"').fetch_df() for t in tables}
+    finally:
+        con.close()
+    frames["clients"]["signup_date"] = frames["clients"]["signup_date"].dt.strftime("%d/%m/%Y")
+    frames["mrr_movements"]["amount"] = (frames["mrr_movements"]["amount"] * 100).round().astype("int64")
+    events = frames["events"]
+    events["occurred_at"] = events["occurred_at"].astype("datetime64[ms]").astype("int64")
+    events["revenue"] = (events["revenue"] * 100).round().astype("Int64")
+    events["event_type"] = events["event_type"].astype(str).map(EVENT_WORDS)
+    out = {}
+    for table, frame in frames.items():
+        name, columns = USER_NAMES.get(table, (f"src_{table}", {}))
+        out[table] = (name, frame.rename(columns=columns))
+    return out
+
+
+def _views_mapping(folder: Path) -> Path:
+    tables = {}
+    for table, (name, columns) in USER_NAMES.items():
+        tables[table] = {"source": f"shop.{name}", "rename": {user: quire for quire, user in columns.items()}}
+    tables["clients"]["dates"] = {"signup_date": "%d/%m/%Y"}
+    tables["mrr_movements"]["multiply"] = {"amount": 0.01}
+    tables["events"].update(dates={"occurred_at": "epoch_millis"}, multiply={"revenue": 0.01},
+                            values={"event_type": {user: quire for quire, user in EVENT_WORDS.items()}})
+    from quire.dataio.target import table_names
+
+    for table in table_names():
+        tables.setdefault(table, {"source": f"shop.src_{table}"})
+    path = folder / "views.yaml"
+    path.write_text(yaml.safe_dump({"mode": "views", "schema": "quire", "tables": tables}, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def user_database(pg_server, tiny_warehouse) -> str:
+    """A PostgreSQL database holding the tiny warehouse's data in the schema ``shop`` under the user's names."""
+    from support import postgres
+
+    url = postgres.new_database(pg_server)
+    eng = sa.create_engine(url)
+    try:
+        with eng.begin() as conn:
+            conn.execute(sa.text("CREATE SCHEMA shop"))
+            for name, frame in _user_frames(tiny_warehouse).values():
+                frame.to_sql(name, conn, schema="shop", index=False, chunksize=10_000)
+    finally:
+        eng.dispose()
+    return url
+
+
+def test_every_report_runs_on_views_over_the_users_postgresql(original, user_database, tiny_warehouse, quire_env,
+                                                             tmp_path):
+    env = {**quire_env, "QUIRE_WAREHOUSE_URL": user_database}
+    proc = run_quire(env, "warehouse", "import", str(_views_mapping(tmp_path)))
+    assert proc.returncode == 0, proc.stderr
+    assert "17 views in schema quire" in proc.stdout
+    reading = {**quire_env, "QUIRE_WAREHOUSE_URL": f"{user_database}?options=-csearch_path%3Dquire"}
+    # The four report types (the analyst's example sums money in plain SQL, which PostgreSQL returns as Decimal).
+    runs = {k: v for k, v in _report_runs(tiny_warehouse).items() if k != "example"}
+    assert _headlines(reading, runs, tmp_path / "out") == {k: original[k] for k in runs}
+
+
+def test_a_views_mapping_the_data_breaks_rolls_back(user_database, quire_env, tmp_path):
+    env = {**quire_env, "QUIRE_WAREHOUSE_URL": user_database}
+    good = _views_mapping(tmp_path)
+    assert run_quire(env, "warehouse", "import", str(good)).returncode == 0
+    eng = sa.create_engine(user_database)
+    try:
+        with eng.connect() as conn:
+            before = conn.execute(sa.text("SELECT pg_get_viewdef('quire.events'::regclass)")).scalar_one()
+    finally:
+        eng.dispose()
+    mapping = yaml.safe_load(good.read_text())
+    del mapping["tables"]["events"]["values"]["event_type"]["order"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(mapping))
+    proc = run_quire(env, "warehouse", "import", str(bad))
+    assert proc.returncode == 1
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith("error: view quire.events (from shop.activity), column event_type: 'order' is not one of "
+                           "Quire's values (signup, activation, session_start, feature_use, purchase); map it under "
+                           "tables.events.values.event_type"), line
+    eng = sa.create_engine(user_database)
+    try:
+        with eng.connect() as conn:
+            assert conn.execute(sa.text("SELECT pg_get_viewdef('quire.events'::regclass)")).scalar_one() == before
+    finally:
+        eng.dispose()
+
+
+def test_a_postgresql_warehouse_exports_to_parquet_and_imports_back(pg_tiny_warehouse, tiny_warehouse, tmp_path):
+    from quire.dataio import export_warehouse, import_files, load_mapping
+    from support.warehouses import assert_same_warehouse
+
+    stats = export_warehouse(pg_tiny_warehouse, tmp_path / "export", "parquet")
+    assert not list((tmp_path / "export").glob(".export*"))  # the scratch database is gone
+    import_files(load_mapping(stats.mapping), f"duckdb:///{tmp_path / 'fresh.duckdb'}")
+    assert_same_warehouse(Path(tiny_warehouse.removeprefix("duckdb:///")), tmp_path / "fresh.duckdb")

@@ -1,0 +1,164 @@
+"""The import's readers and conversions, in process: gzip, Parquet, several files, dates and times, units, maps.
+
+Each test writes small files in the user's conventions, imports them with
+:func:`quire.dataio.import_files` into a fresh DuckDB file and reads back what Quire sees.
+"""
+
+from __future__ import annotations
+
+import gzip
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from quire.dataio import DataError, MappingError, import_files, load_mapping
+
+
+def _mapping(folder: Path, text: str) -> Path:
+    path = folder / "mapping.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _run(folder: Path, text: str) -> duckdb.DuckDBPyConnection:
+    url = f"duckdb:///{folder / 'w.duckdb'}"
+    import_files(load_mapping(_mapping(folder, text)), url)
+    return duckdb.connect(str(folder / "w.duckdb"), read_only=True)
+
+
+USERS = "id,joined,src\n1,2026-01-05,organic\n2,2026-01-06T10:30:00+02:00,paid\n3,2026-01-07 08:00:00Z,organic\n"
+USERS_MAPPING = """
+company: {name: Shop}
+tables:
+  users:
+    source: users.csv
+    rename: {id: user_id, joined: signed_up_at, src: channel}
+    defaults: {country: DE}
+"""
+
+
+def test_iso_dates_with_and_without_offsets_become_utc_instants(tmp_path: Path):
+    (tmp_path / "users.csv").write_text(USERS)
+    con = _run(tmp_path, USERS_MAPPING)
+    assert con.execute("SELECT user_id, signed_up_at, channel, country, client_id FROM users ORDER BY 1").fetchall() == [
+        (1, datetime(2026, 1, 5), "organic", "DE", 1),
+        (2, datetime(2026, 1, 6, 8, 30), "paid", "DE", 1),
+        (3, datetime(2026, 1, 7, 8, 0), "organic", "DE", 1)]
+    # The one client starts on the day of the first signup.
+    assert con.execute("SELECT signup_date, name FROM clients").fetchall() == [(date(2026, 1, 5), "Shop")]
+
+
+def test_several_files_gzip_included_are_one_table_and_errors_name_the_file_and_line(tmp_path: Path):
+    (tmp_path / "users.csv").write_text(USERS)
+    (tmp_path / "ev").mkdir()
+    (tmp_path / "ev" / "a.csv").write_text("uid,kind,at\n1,signup,1767571200\n2,signup,1767657000\n")
+    with gzip.open(tmp_path / "ev" / "b.csv.gz", "wt") as fh:
+        fh.write("uid,kind,at\n3,signup,1767772800\n1,purchase,1767800000\n")
+    mapping = USERS_MAPPING + """
+  events:
+    source: ev/*.csv*
+    rename: {uid: user_id, kind: event_type, at: occurred_at}
+    dates: {occurred_at: epoch_seconds}
+"""
+    con = _run(tmp_path, mapping)
+    assert con.execute("SELECT event_id, user_id, event_type, occurred_at FROM events ORDER BY 1").fetchall() == [
+        (1, 1, "signup", datetime(2026, 1, 5)), (2, 2, "signup", datetime(2026, 1, 5, 23, 50)),
+        (3, 3, "signup", datetime(2026, 1, 7, 8)), (4, 1, "purchase", datetime(2026, 1, 7, 15, 33, 20))]
+    con.close()
+    with gzip.open(tmp_path / "ev" / "b.csv.gz", "wt") as fh:
+        fh.write("uid,kind,at\n3,signup,1767772800\n1,purchase,yesterday\n")
+    with pytest.raises(DataError, match=r"^ev/b\.csv\.gz line 3, column occurred_at \(from 'at'\): 'yesterday' is not "
+                                        r"a time in seconds since 1970"):
+        _run(tmp_path, mapping)
+
+
+def test_parquet_keeps_its_types_and_a_zoned_instant_becomes_utc(tmp_path: Path):
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'Europe/Berlin'")
+    con.execute(f"""COPY (SELECT * FROM (VALUES (10::BIGINT, TIMESTAMPTZ '2026-03-01 12:00:00+01', 'referral', 'FR'),
+                                            (11::BIGINT, TIMESTAMPTZ '2026-03-02 09:15:00+01', 'partner', 'NL'))
+                         t(user_id, signed_up_at, channel, country)) TO '{tmp_path / "users.parquet"}' (FORMAT parquet)""")
+    con.execute(f"""COPY (SELECT * FROM (VALUES (10, 'purchase', TIMESTAMP '2026-03-03 10:00:00', 1999),
+                                            (11, 'purchase', TIMESTAMP '2026-03-04 10:00:00', 500))
+                         t(user_id, event_type, occurred_at, cents)) TO '{tmp_path / "events.parquet"}' (FORMAT parquet)""")
+    mapping = """
+tables:
+  users: {source: users.parquet}
+  events:
+    source: events.parquet
+    rename: {cents: revenue}
+    multiply: {revenue: 0.01}
+"""
+    result = _run(tmp_path, mapping)
+    assert result.execute("SELECT user_id, signed_up_at, channel FROM users ORDER BY 1").fetchall() == [
+        (10, datetime(2026, 3, 1, 11), "referral"), (11, datetime(2026, 3, 2, 8, 15), "partner")]
+    assert result.execute("SELECT user_id, CAST(revenue AS DOUBLE) FROM events ORDER BY 1").fetchall() == [
+        (10, 19.99), (11, 5.0)]
+
+
+def test_value_maps_turn_the_users_words_into_flags_and_variants(tmp_path: Path):
+    (tmp_path / "ab.csv").write_text("test,who,arm,when,bought,spent\n"
+                                     "7,1,A,01.02.2026 10:00,yes,12.5\n7,2,B,01.02.2026 11:00,no,0\n"
+                                     "7,3,B,02.02.2026 09:00,yes,20\n")
+    mapping = """
+tables:
+  experiment_assignments:
+    source: ab.csv
+    rename: {test: experiment_id, who: user_id, arm: variant, when: assigned_at, bought: converted, spent: revenue}
+    dates: {assigned_at: "%d.%m.%Y %H:%M"}
+    values:
+      variant: {A: control, B: treatment}
+      converted: {"yes": true, "no": false}
+    defaults: {pre_revenue: 0}
+"""
+    con = _run(tmp_path, mapping)
+    assert con.execute("SELECT user_id, variant, assigned_at, converted, revenue FROM experiment_assignments "
+                       "ORDER BY 1").fetchall() == [
+        (1, "control", datetime(2026, 2, 1, 10), True, 12.5), (2, "treatment", datetime(2026, 2, 1, 11), False, 0.0),
+        (3, "treatment", datetime(2026, 2, 2, 9), True, 20.0)]
+    # No experiments table: one experiment per id, its arms sharing the traffic equally, "control" the control.
+    assert con.execute("SELECT experiment_id, key, started_on, ended_on FROM experiments").fetchall() == [
+        (7, "experiment-7", date(2026, 2, 1), None)]
+    assert con.execute("SELECT variant, is_control, allocation FROM experiment_variants ORDER BY 1").fetchall() == [
+        ("control", True, 0.5), ("treatment", False, 0.5)]
+
+
+def test_a_key_other_tables_point_at_is_never_generated(tmp_path: Path):
+    (tmp_path / "users.csv").write_text("joined,channel,country\n2026-01-05,organic,DE\n")
+    (tmp_path / "events.csv").write_text("user_id,event_type,occurred_at\n1,signup,2026-01-05\n")
+    mapping = "tables:\n  users: {source: users.csv, rename: {joined: signed_up_at}}\n  events: {source: events.csv}\n"
+    with pytest.raises(DataError, match=r"^users.csv: no column for users.user_id; its columns: joined, channel, country"):
+        _run(tmp_path, mapping)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("tables: [users]", r"^mapping.yaml: tables: Input should be a valid dictionary"),
+    ("- a\n- b", r"^mapping.yaml: expected keys such as 'tables:' at the top, found list"),
+    ("tables:\n  users: {source: u.csv\n", r"^mapping.yaml: not valid YAML \(line 3\)"),
+    ("tables:\n  people: {source: u.csv}", r"^mapping.yaml: tables.people: not a Quire table; known: clients, content, "),
+    ("tables:\n  users: {source: u.csv, delimiter: ';;'}", r"^mapping.yaml: tables.users.delimiter: String should have at most 1 character"),
+    ("tables:\n  users: {source: u.csv}\nmode: copy", r"^mapping.yaml: mode: Input should be 'import' or 'views'"),
+    ("tables:\n  users: {source: u.csv, dates: {channel: '%Y'}}", r"^mapping.yaml: tables.users.dates.channel: channel is a text column, not a date or time"),
+    ("tables:\n  users: {source: u.csv, dates: {signed_up_at: 'dd/mm/yyyy'}}", r"^mapping.yaml: tables.users.dates.signed_up_at: 'dd/mm/yyyy' is neither a strptime format"),
+    ("tables:\n  users: {source: u.csv, rename: {a: country}, defaults: {country: DE}}", r"^mapping.yaml: tables.users.defaults.country: country already comes from the source column 'a'"),
+    ("tables:\n  users: {source: u.csv, rename: {a: country, b: country}}", r"^mapping.yaml: tables.users.rename: both 'a' and 'b' are renamed to 'country'"),
+    ("tables:\n  events: {source: e.csv, multiply: {event_type: 2}}", r"^mapping.yaml: tables.events.multiply.event_type: event_type is not a number column"),
+    ("tables:\n  users: {source: []}", r"^mapping.yaml: tables.users.source: Value error, name at least one file"),
+    ("company: {sector: shop}\ntables:\n  users: {source: u.csv}", r"^mapping.yaml: company.sector: Input should be 'municipality', 'business'"),
+    ("tables: {}", r"^mapping.yaml: tables: map at least one Quire table"),
+])
+def test_a_bad_mapping_is_one_line_naming_the_key(tmp_path: Path, text: str, message: str):
+    with pytest.raises(MappingError, match=message) as caught:
+        load_mapping(_mapping(tmp_path, text))
+    assert "\n" not in str(caught.value)
+
+
+def test_a_unique_column_repeated_names_both_lines(tmp_path: Path):
+    (tmp_path / "clients.csv").write_text(
+        "client_id,name,slug,sector,plan,region,signup_date,contact_email,status\n"
+        "1,North,north,business,growth,EU,2026-01-01,a@example.com,active\n"
+        "2,North again,north,business,growth,EU,2026-01-02,b@example.com,active\n")
+    with pytest.raises(DataError, match=r"^clients.csv lines 2 and 3: duplicate key slug=north in clients"):
+        _run(tmp_path, "company: {name: Agency}\ntables:\n  clients: {source: clients.csv}\n")

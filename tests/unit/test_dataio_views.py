@@ -1,0 +1,99 @@
+"""``mode: views`` on DuckDB: the example shop's tables kept where they are, read through checked views.
+
+The user's DuckDB file holds the shop's users and events as its own tables (its column
+names, day/month/year text, epoch milliseconds, cents, its own words); the example
+mapping with ``mode: views`` creates views beside them, and the cohort report reads the
+same users and events through the views as it reads after an import of the files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+import yaml
+
+from quire.dataio import DataError, MappingError, create_views, import_files, load_mapping
+from quire.reports import cohort
+from support import ROOT
+
+EXAMPLE = ROOT / "examples" / "retail"
+
+
+def _user_database(path: Path) -> str:
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA shop")
+    for name in ("users", "events"):
+        con.execute(f"CREATE TABLE shop.{name} AS SELECT * FROM read_csv(?)", [str(EXAMPLE / f"{name}.csv")])
+    con.close()
+    return f"duckdb:///{path}"
+
+
+def _views_mapping(folder: Path, change=None) -> Path:
+    mapping = yaml.safe_load((EXAMPLE / "mapping.yaml").read_text())
+    mapping["mode"] = "views"
+    for name in ("users", "events"):
+        mapping["tables"][name]["source"] = f"shop.{name}"
+    if change:
+        change(mapping)
+    path = folder / "views.yaml"
+    path.write_text(yaml.safe_dump(mapping, sort_keys=False))
+    return path
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+
+
+def test_the_cohort_report_reads_the_same_through_views_as_after_an_import(tmp_path: Path):
+    imported = f"duckdb:///{tmp_path / 'imported.duckdb'}"
+    import_files(load_mapping(EXAMPLE / "mapping.yaml"), imported)
+    own = _user_database(tmp_path / "own.duckdb")
+    stats = create_views(load_mapping(_views_mapping(tmp_path)), own)
+    assert stats.rows == {"organizations": 1, "clients": 1, "users": 700, "events": 8122}
+    expected, actual = cohort.load("latest", "month", 12, imported), cohort.load("latest", "month", 12, own)
+    assert actual.data_months == expected.data_months
+    pd.testing.assert_frame_equal(actual.users, expected.users)
+    pd.testing.assert_frame_equal(_sorted(actual.events), _sorted(expected.events))
+    # The user's own tables are untouched; the views sit beside them.
+    con = duckdb.connect(str(tmp_path / "own.duckdb"), read_only=True)
+    kinds = con.execute("SELECT table_schema, table_name, table_type FROM information_schema.tables "
+                        "ORDER BY 1, 2").fetchall()
+    assert kinds == [("main", "clients", "VIEW"), ("main", "events", "VIEW"), ("main", "organizations", "VIEW"),
+                     ("main", "users", "VIEW"), ("shop", "events", "BASE TABLE"), ("shop", "users", "BASE TABLE")]
+
+
+def test_a_view_whose_data_breaks_the_contract_rolls_back(tmp_path: Path):
+    own = _user_database(tmp_path / "own.duckdb")
+    create_views(load_mapping(_views_mapping(tmp_path)), own)
+    con = duckdb.connect(str(tmp_path / "own.duckdb"))
+    before = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'events'").fetchone()
+    con.execute("UPDATE shop.events SET amount_cents = -amount_cents WHERE action = 'order'")
+    con.close()
+    with pytest.raises(DataError, match=r"^view events \(from shop.events\), column revenue \(from 'amount_cents'\): '-\d+' is "
+                                        r"negative; events.revenue cannot be; [\d,]+ more rows like it$"):
+        create_views(load_mapping(_views_mapping(tmp_path)), own)
+    con = duckdb.connect(str(tmp_path / "own.duckdb"), read_only=True)
+    assert con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'events'").fetchone() == before
+
+
+def test_a_date_the_view_cannot_read_names_the_view_and_column(tmp_path: Path):
+    own = _user_database(tmp_path / "own.duckdb")
+    con = duckdb.connect(str(tmp_path / "own.duckdb"))
+    con.execute("UPDATE shop.users SET created = '2026-13-45' WHERE customer_id = 1005")
+    con.close()
+    with pytest.raises(DataError, match=r"^view users \(from shop.users\), column signed_up_at \(from 'created'\): '2026-13-45' is not a "
+                                        r"date and time in the format '%d/%m/%Y %H:%M'"):
+        create_views(load_mapping(_views_mapping(tmp_path)), own)
+
+
+def test_a_missing_source_table_and_a_schema_duckdb_reports_cannot_read_are_one_line(tmp_path: Path):
+    own = _user_database(tmp_path / "own.duckdb")
+    missing = _views_mapping(tmp_path, lambda m: m["tables"]["users"].__setitem__("source", "shop.customers"))
+    with pytest.raises(DataError, match=r"^tables.users.source: no table or view 'shop.customers' in the database$"):
+        create_views(load_mapping(missing), own)
+    schema = _views_mapping(tmp_path, lambda m: m.__setitem__("schema", "quire"))
+    with pytest.raises(MappingError, match=r"^schema: quire: in DuckDB the reports read the main schema"):
+        create_views(load_mapping(schema), own)
