@@ -74,7 +74,11 @@ class DaskExecutor:
     def client(self):
         with self._lock:
             if self._client is None:
-                from distributed import Client
+                try:
+                    from distributed import Client
+                except ImportError:
+                    raise ConfigError("QUIRE_DASK_SCHEDULER is set but Dask's distributed package is not installed",
+                                      hint="pip install 'quire[dask]', or unset it to run on this machine") from None
 
                 try:
                     self._client = Client(self.address, timeout=30, set_as_default=False)
