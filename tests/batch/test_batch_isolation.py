@@ -28,8 +28,7 @@ def marked(tiny_warehouse, tmp_path_factory):
     with warehouse_copy(tiny_warehouse, path) as con:
         con.execute("update clients set name = name || ' MARK' || client_id || 'X'")
         con.execute("update content set title = title || ' MARK' || client_id || 'X'")
-        rows = con.execute("select slug, client_id from clients where status = 'active' and sector = 'municipality' "
-                           "order by slug").fetchall()
+        rows = con.execute("select slug, client_id from clients order by slug").fetchall()
     return f"duckdb:///{path}", {slug: f"MARK{cid}X" for slug, cid in rows}
 
 
@@ -40,12 +39,11 @@ def _texts(folder: Path) -> dict[str, str]:
 
 def test_consecutive_runs_on_one_warm_worker_hold_only_their_own_client(marked, quire_env):
     url, markers = marked
-    assert len(markers) >= 3, "the tiny warehouse should have several active municipalities"
     env = {**quire_env, "QUIRE_WAREHOUSE_URL": url}
-    proc = run_quire(env, "run", "client", "--clients", "sector=municipality", "--workers", "1", timeout=900)
+    proc = run_quire(env, "run", "client", "--all-clients", "--workers", "1", timeout=900)
     assert proc.returncode == 0, proc.stderr
     runs = published_runs(Path(env["QUIRE_OUTPUTS"]), "client")
-    assert len(runs) == len(markers)
+    assert len(runs) >= 3, "the tiny warehouse should have several active clients"
     for folder in runs:
         slug = json.loads((folder / "run.json").read_text())["client"]
         own = markers[slug]
