@@ -189,6 +189,12 @@ class InProcessEngine(PapermillEngine):
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, execution_timeout=None, **kwargs):  # noqa: ARG003
         shell = CellShell.instance()
+        with _saving_at_cell_starts_only(nb_man):
+            cls._run_cells(nb_man, shell, execution_timeout)
+        return nb_man.nb
+
+    @staticmethod
+    def _run_cells(nb_man, shell: CellShell, execution_timeout: float | None) -> None:
         for index, cell in enumerate(nb_man.nb.cells):
             if cell.cell_type != "code" or not cell.source.strip():
                 continue  # nbclient skips empty cells too
@@ -201,7 +207,29 @@ class InProcessEngine(PapermillEngine):
                 nb_man.cell_complete(cell, index)
                 break  # papermill's own engine stops at the first error too
             nb_man.cell_complete(cell, index)
-        return nb_man.nb
+
+
+@contextmanager
+def _saving_at_cell_starts_only(nb_man):
+    """Papermill saves the whole notebook (charts included) at every cell's start and end. The save at a
+    cell's start is the one a dead run's partial notebook needs (the cells before it, with their outputs,
+    and which cell was running); the save at its end adds nothing the next start does not, and papermill
+    writes the complete notebook at the end. Half the saves, the same partial notebooks."""
+    save = nb_man.save
+    complete = nb_man.cell_complete
+
+    def cell_complete(cell, cell_index=None, **kwargs):
+        nb_man.save = lambda **kw: None
+        try:
+            complete(cell, cell_index, **kwargs)
+        finally:
+            nb_man.save = save
+
+    nb_man.cell_complete = cell_complete
+    try:
+        yield
+    finally:
+        nb_man.cell_complete = complete
 
 
 papermill_engines.register(ENGINE_NAME, InProcessEngine)
