@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# The demo needs Pango and fonts; the tests also need poppler, Chromium, PostgreSQL and npm.
+# The demo needs Chromium (it prints the PDFs), Pango and fonts; the tests also need poppler, PostgreSQL and npm.
 system:
 	bash .ci/system-packages.sh demo
 

@@ -5,18 +5,19 @@
 #   add --print to list the packages of a mode instead of installing them
 #
 #   libpango / fonts : WeasyPrint's text layout and the report fonts                  (demo)
+#   chromium          : prints the PDFs (a warm headless browser, driven by Playwright; never `playwright
+#                       install`), and is the real browser of the Voila and console tests                   (demo)
 #   poppler-utils     : pdftoppm/pdftotext, the tests' look at rendered PDFs as PNG pages and text      (test)
-#   chromium          : the real browser of the Voila tests (driven by Playwright; never `playwright install`)  (test)
 #   postgresql        : a real server that the tests start on 127.0.0.1 for the production-database path      (test)
 #   nodejs, npm       : installs axe-core (npm registry) for the browser tests' accessibility checks; only where
 #                       no npm exists (a Node.js that brings its own npm counts)                                   (test)
 set -euo pipefail
 mode="${1:-demo}"
 print="${2:-}"
-packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium)
 case "$mode" in
   demo) ;;
-  test) packages+=(poppler-utils chromium postgresql) ;;
+  test) packages+=(poppler-utils postgresql) ;;
   *) echo "usage: $0 demo|test" >&2; exit 2 ;;
 esac
 if [ "$print" = "--print" ]; then printf '%s\n' "${packages[@]}"; exit 0; fi

@@ -14,7 +14,7 @@ import json
 import os
 import secrets
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -36,10 +36,13 @@ class RunFolder:
     report: str
     run_id: str
     day: str  # YYYY-MM-DD of the run (UTC)
+    #: Tells two executions of one run apart (a run re-run after its worker died, on a shared
+    #: filesystem): each stages in a folder of its own, and only the first to finish publishes.
+    attempt: str = field(default_factory=lambda: f"{os.getpid()}-{secrets.token_hex(2)}")
 
     @property
     def staging(self) -> Path:
-        return self.outputs / ".quire" / "staging" / self.run_id
+        return staging_root(self.outputs) / f"{self.run_id}.{self.attempt}"
 
     @property
     def published(self) -> Path:
@@ -54,8 +57,18 @@ class RunFolder:
         return self.staging
 
     def publish(self) -> Path:
-        """Atomically move the complete staging folder into the archive."""
-        return self._move(self.published)
+        """Atomically move the complete staging folder into the archive.
+
+        If another execution of the same run published first, its copy stays, this one is
+        discarded, and the published folder is returned: a run is published once.
+        """
+        try:
+            return self._move(self.published)
+        except OSError:
+            if (self.published / "run.json").is_file():
+                self.discard()
+                return self.published
+            raise
 
     def park_failed(self, reason: str) -> Path:
         """Keep what the failed run produced (its partial notebook) under ``_failed`` with the reason.
@@ -64,7 +77,10 @@ class RunFolder:
         On a full disk the failed run's rendered files are dropped to make room for the reason;
         its notebook, the audit trail, stays.
         """
-        target = self._move(self.failed)
+        target = self.failed
+        if target.exists():  # an earlier execution of this run was parked already: keep both
+            target = target.with_name(f"{self.run_id}.{self.attempt}")
+        target = self._move(target)
         text = reason.rstrip() + "\n"
         try:
             (target / "FAILED.txt").write_text(text, encoding="utf-8")
@@ -86,6 +102,18 @@ class RunFolder:
 
     def discard(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def staging_root(outputs: Path) -> Path:
+    """Where runs are assembled before they are published (inside ``outputs/``, so a publish is a rename)."""
+    return outputs / ".quire" / "staging"
+
+
+def staged_folders(outputs: Path, report: str, run_id: str, day: str) -> list[RunFolder]:
+    """The staging folders that executions of ``run_id`` left behind (a killed run's), oldest first."""
+    root = staging_root(outputs)
+    found = sorted(root.glob(f"{run_id}.*"), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
+    return [RunFolder(outputs, report, run_id, day, attempt=p.name[len(run_id) + 1:]) for p in found if p.is_dir()]
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ one error line and exits 2. A traceback means a bug.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -18,7 +19,7 @@ from rich.text import Text
 
 from quire.config import get_settings
 from quire.errors import QuireError, describe_os_error
-from quire.terminal import err, error_line, out, run_label
+from quire.terminal import err, error_line, listing, out, run_label
 
 if TYPE_CHECKING:
     from quire.pipeline import RunPlan
@@ -59,18 +60,27 @@ def run(
     all_reports: Annotated[bool, typer.Option("--all", help="Run every report of the catalog with its defaults (per-client reports for every active client).")] = False,
     all_clients: Annotated[bool, typer.Option("--all-clients", help="One run per active client.")] = False,
     clients: Annotated[list[str], typer.Option("--clients", help="One run per active client matching field=value (sector, plan, region, brand); repeat to narrow.")] = [],
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, max=64, help="Runs at the same time (default: one per core).")] = None,
+    engine: Annotated[str, typer.Option("--engine", help="batch (warm workers, no kernel per run) or papermill (a Jupyter kernel per run).")] = "",
 ) -> None:
     """Run a report now and publish it under outputs/."""
     from quire.catalog import load_catalog
     from quire.parameters import parse_assignments
-    from quire.pipeline import ClientNotSubscribedError, fan_out_clients, prepare
+    from quire.pipeline import ClientNotSubscribedError, Preparer, fan_out_clients
 
     settings = get_settings()
+    engine = engine or settings.engine
+    if engine not in ("batch", "papermill"):
+        raise typer.BadParameter(f"{engine!r}; choose batch or papermill", param_hint="--engine")
     if all_reports == bool(report):
         ctx.fail("give a REPORT or --all (not both)")
     if all_reports and (param or all_clients or clients):
         ctx.fail("--all runs every report with its defaults; it takes no -p, --all-clients or --clients")
     given = parse_assignments(param)
+    if engine == "batch":
+        from quire.batch.runner import start_warming
+
+        start_warming()  # the warm worker imports while the runs are validated (it exits with this command)
     catalog = load_catalog(settings.catalog_path)
     fan_out = all_clients or bool(clients)
     if fan_out and "client" in given:
@@ -88,50 +98,123 @@ def run(
     # Every run is validated before the first one starts: a bad parameter stops all of them (exit 2, no output).
     # Only a client of a fan-out that was not subscribed in the period is left out, with a note.
     plans = []
-    for rid, params, fanned in jobs:
-        try:
-            plans.append(prepare(rid, params, settings))
-        except ClientNotSubscribedError as exc:
-            if not fanned:
-                raise
-            err.print(Text(f"– {rid} · {params['client']}: left out, {exc}"), highlight=False)
-    if _run_plans(plans):
+    with Preparer(settings) as preparer:
+        for rid, params, fanned in jobs:
+            try:
+                plans.append(preparer.prepare(rid, params))
+            except ClientNotSubscribedError as exc:
+                if not fanned:
+                    raise
+                err.print(Text(f"– {rid} · {params['client']}: left out, {exc}"), highlight=False)
+    if not plans:
+        return
+    if _run_plans(plans, workers=workers, engine=engine):
         raise typer.Exit(1)
 
 
-def _run_plans(plans: list[RunPlan]) -> int:
-    """Run each plan in turn; one failing run does not stop the others. Returns the number of failures."""
-    from quire.pipeline import run_plan
-    from quire.state.recorder import manual_run
+def _run_plans(plans: list[RunPlan], *, workers: int | None, engine: str) -> int:
+    """Run every plan, ``workers`` at a time; one failing run does not stop the others. Returns the number of failures.
 
-    summary = Table("run", "status", "output / error", "seconds")
-    for column in summary.columns:
-        column.overflow = "fold"  # a path or an error cut short with … would be useless
-    failures = 0
-    for number, plan in enumerate(plans, start=1):
-        label = run_label(plan.spec.id, plan.params, {name: p.type for name, p in plan.spec.parameters.items()})
-        if len(plans) > 1:
-            err.print(Text.assemble((f"▶ {label}", "bold"), f" ({number}/{len(plans)})"), highlight=False)
-        try:
-            with manual_run(plan) as recording:  # recorded as running, then succeeded or failed
-                result = recording.result = run_plan(plan, progress=sys.stderr.isatty(), run_id=recording.run_id)
-        except QuireError as exc:
-            if len(plans) == 1:
-                raise
-            failures += 1
-            err.print(Text.assemble(("✗", "red"), f" {label}: {exc}"), highlight=False)
-            summary.add_row(Text(label), Text("failed", "red"), Text(str(exc)), "")
-            continue
-        seconds = f"{result.timings.get('total', 0):.1f}"
-        out.print(Text.assemble(("✓", "green"), f" {label} → {_relative(result.folder)}  ({seconds} s)"), highlight=False)
-        for kind in ("html", "pdf"):
-            if kind in result.files:
-                out.print(Text(f"    {kind}: {_relative(result.files[kind])}"), highlight=False)
-        summary.add_row(Text(label), Text("ok", "green"), Text(_relative(result.folder)), seconds)
-    if len(plans) > 1:
-        summary.title = f"{len(plans) - failures} of {len(plans)} runs succeeded"
-        out.print(summary)
+    A single run that fails ends the command with its one-line error, as any Quire error does.
+    """
+    from quire.batch import RunRequest, run_batch
+    from quire.state.recorder import ManualRuns
+
+    settings = get_settings()
+    history = ManualRuns(settings)
+    requests = [RunRequest(history.start(plan), plan.spec.id, plan.params, plan=plan, engine=engine) for plan in plans]
+    labels = {r.run_id: run_label(p.spec.id, p.params, {n: s.type for n, s in p.spec.parameters.items()})
+              for r, p in zip(requests, plans, strict=True)}
+    with BatchProgress(len(plans)) as progress:
+        def done(request: RunRequest, outcome) -> None:
+            history.finish(request.run_id, outcome)
+            progress.finished(labels[request.run_id], outcome, show=len(plans) > 1)
+
+        outcomes = run_batch(requests, settings, workers=workers, on_done=done)
+    if len(plans) == 1:
+        outcome = outcomes[0]
+        if outcome.status != "succeeded":
+            raise RunFailed(outcome)
+        _print_success(labels[requests[0].run_id], outcome, files=True)
+        return 0
+    failures = sum(o.status != "succeeded" for o in outcomes)
+    out.print(_summary([labels[r.run_id] for r in requests], outcomes), highlight=False)
     return failures
+
+
+class RunFailed(QuireError):
+    """The one run of a command failed: its message, and where its partial notebook was kept."""
+
+    def __init__(self, outcome) -> None:
+        super().__init__(outcome.error or outcome.status)
+
+
+def _print_success(label: str, outcome, *, files: bool) -> None:
+    folder = Path(outcome.output_folder)
+    seconds = f"{outcome.timings.get('total', 0):.1f}"
+    out.print(Text.assemble(("✓", "green"), f" {label} → {_relative(folder)}  ({seconds} s)"), highlight=False)
+    if files:
+        for name in ("report.html", "report.pdf"):
+            if (folder / name).is_file():
+                out.print(Text(f"    {name.split('.')[1]}: {_relative(folder / name)}"), highlight=False)
+
+
+class BatchProgress:
+    """A progress bar on a terminal (done/total, rate, time left, failures); one line per run otherwise."""
+
+    def __init__(self, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.total, self.failed, self.started = total, 0, time.monotonic()
+        self.bar = None
+        if total > 1 and err.is_terminal:
+            self.bar = Progress(TextColumn("[bold]running"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("{task.fields[rate]}"), TextColumn("left"), TimeRemainingColumn(),
+                                TextColumn("{task.fields[failed]}"), console=err, transient=True)
+            self.task = self.bar.add_task("runs", total=total, rate="", failed="")
+
+    def __enter__(self) -> BatchProgress:
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def finished(self, label: str, outcome, *, show: bool) -> None:
+        ok = outcome.status == "succeeded"
+        self.failed += not ok
+        if not ok and show:  # a failure is worth a line of its own, bar or not
+            err.print(Text.assemble(("✗", "red"), f" {label}: {outcome.error}"), highlight=False)
+        elif show and self.bar is None:
+            _print_success(label, outcome, files=False)
+        if self.bar is not None:
+            done = self.bar.tasks[0].completed + 1
+            per_minute = 60 * done / max(time.monotonic() - self.started, 1e-6)
+            self.bar.update(self.task, advance=1, rate=f"{per_minute:.0f}/min",
+                            failed=f"[red]{self.failed} failed[/red]" if self.failed else "")
+
+
+#: A batch longer than this is summed up (counts, failures) rather than listed run by run.
+SUMMARY_ROWS = 40
+
+
+def _summary(labels: list[str], outcomes: list) -> Table:
+    """One table at the end: every run of a short batch, or the failures of a long one."""
+    failures = sum(o.status != "succeeded" for o in outcomes)
+    summary = listing("run", "status", "output / error", "seconds", keep_whole=())
+    rows = list(zip(labels, outcomes, strict=True))
+    if len(rows) > SUMMARY_ROWS:
+        rows = [(label, o) for label, o in rows if o.status != "succeeded"]
+    for label, o in rows:
+        if o.status == "succeeded":
+            summary.add_row(Text(label), Text("ok", "green"), Text(_relative(Path(o.output_folder))),
+                            f"{o.timings.get('total', 0):.1f}")
+        else:
+            summary.add_row(Text(label), Text(o.status.replace("_", " "), "red"), Text(o.error or ""), "")
+    summary.title = f"{len(outcomes) - failures} of {len(outcomes)} runs succeeded"
+    return summary
 
 
 def _relative(path: Path) -> str:

@@ -7,10 +7,19 @@ nothing here is read from files in the repository.
 from __future__ import annotations
 
 from functools import lru_cache
+import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
 
 #: The checkout this package lives in (``lib/quire`` -> repository root).
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -29,11 +38,16 @@ class Settings(BaseSettings):
     execution_timeout: int = Field(default=600, ge=1, description="Seconds a single cell may run before the run fails.")
     # The scheduler service and delivery; see scheduler/README.md.
     run_timeout: int = Field(default=3600, ge=1, description="Default wall-clock seconds of one scheduled run (kernel included).")
-    scheduler_workers: int = Field(default=2, ge=1, le=32, description="Runs executed at the same time by the scheduler.")
+    scheduler_workers: int = Field(default_factory=lambda: _cores(), ge=1, le=64,
+                                   description="Runs executed at the same time by the scheduler (default: one per core).")
+    engine: Literal["batch", "papermill"] = Field(
+        default="batch", description="batch: cells run in warm forked workers; papermill: a Jupyter kernel per run.")
     retry_limit: int = Field(default=3, ge=1, description="Attempts of a run that fails for a transient reason (first one included).")
     retry_base_seconds: float = Field(default=60.0, gt=0, description="First retry delay; doubles with each attempt.")
     queue_poll_seconds: float = Field(default=3.0, gt=0, le=60, description="How often the scheduler looks for runs queued from the console and for paused schedules.")
     lease_seconds: int = Field(default=60, ge=3, description="A scheduler that stops heartbeating loses the state database after this.")
+    pdf_renderer: str = Field(default="auto", description="PDF renderer: auto (Chromium where installed), chromium or weasyprint.")
+    dask_scheduler: str | None = Field(default=None, description="Address of a Dask scheduler (tcp://host:8786) to run batches on; unset: local workers.")
     smtp_host: str | None = Field(default=None, description="SMTP server; unset means e-mail delivery is off.")
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_user: str | None = None
@@ -78,6 +92,18 @@ class Settings(BaseSettings):
     def warehouse(self) -> str:
         """The effective warehouse URL."""
         return self.warehouse_url or f"duckdb:///{self.default_warehouse_path}"
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """The ``QUIRE_*`` variables under which :func:`get_settings` in another process returns ``settings``."""
+    env = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        env[f"QUIRE_{name.upper()}"] = str(value)
+    return env
 
 
 @lru_cache(maxsize=1)

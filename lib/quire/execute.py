@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -35,7 +35,18 @@ EXECUTION_LOG = "execution.log"
 
 
 class PapermillEngine(Engine):
+    """Papermill with a fresh Jupyter kernel per run (papermill's own nbclient engine)."""
+
     name = "papermill"
+
+    def _output_to(self, log):  # noqa: ARG002 (the kernel is a process of its own: see _papermill_options)
+        """Where what the cells write to file descriptors 1 and 2 goes while they run (their kernel's log)."""
+        return nullcontext()
+
+    def _papermill_options(self, log) -> dict[str, Any]:
+        # The kernel listens on 127.0.0.1 only; its warning that TCP is unencrypted is noise in the log.
+        return {"kernel_manager_class": _kernel_manager_writing_to(log),
+                "extra_arguments": ["--IPKernelApp.log_level=ERROR"]}
 
     def execute(self, notebook, output, parameters, *, cwd, kernel_name, timeout, progress):
         import papermill
@@ -45,14 +56,10 @@ class PapermillEngine(Engine):
 
         log_path = Path(output).with_name(EXECUTION_LOG)
         try:
-            with open(log_path, "ab") as log, _executor_log_to(log_path):
+            with open(log_path, "ab") as log, _executor_log_to(log_path), self._output_to(log):
                 return papermill.execute_notebook(
                     str(notebook), str(output), parameters=parameters, cwd=str(cwd), kernel_name=kernel_name,
-                    progress_bar=progress, log_output=False, execution_timeout=timeout,
-                    kernel_manager_class=_kernel_manager_writing_to(log),
-                    # The kernel listens on 127.0.0.1 only; its warning that TCP is unencrypted is noise in the log.
-                    extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                )
+                    progress_bar=progress, log_output=False, execution_timeout=timeout, **self._papermill_options(log))
         except PapermillExecutionError as exc:
             raise ExecutionError(
                 f"cell {exc.exec_count} raised {exc.ename}: {_first_line(exc.evalue)}",
@@ -62,7 +69,7 @@ class PapermillEngine(Engine):
             raise ExecutionError(f"a cell ran longer than {timeout} s and was stopped ({_first_line(str(exc))})",
                                  partial_notebook=str(output)) from None
         except DeadKernelError:
-            cell = _stopped_at(Path(output))
+            cell = stopped_at(Path(output))
             where = f"while running cell {cell}" if cell is not None else "during the run"
             raise ExecutionError(f"the kernel died {where} (killed, out of memory, or a cell ended its process)",
                                  partial_notebook=str(output), cell=cell) from None
@@ -114,7 +121,7 @@ def _executor_log_to(path: Path):
         handler.close()
 
 
-def _stopped_at(output: Path) -> int | None:
+def stopped_at(output: Path) -> int | None:
     """Execution count of the last cell that started, read from the saved partial notebook (None if unknown).
 
     The count is the ``[n]`` Jupyter shows beside the cell, as in the message of a cell that raised.
@@ -131,7 +138,25 @@ def _stopped_at(output: Path) -> int | None:
     return started[-1].get("execution_count") or len(started)
 
 
-ENGINES: dict[str, type[Engine]] = {PapermillEngine.name: PapermillEngine}
+class InProcessEngine(PapermillEngine):
+    """Papermill executing the cells in this process (no kernel): for warm batch workers, see :mod:`quire.batch`."""
+
+    name = "batch"
+
+    def _output_to(self, log):
+        # The cells run in this process: what C code or a subprocess writes straight to file descriptors
+        # 1 and 2 (the terminal of `quire run`) goes to the execution log instead, as a kernel's would.
+        from quire.batch.inprocess import descriptors_to
+
+        return descriptors_to(log)
+
+    def _papermill_options(self, log) -> dict[str, Any]:  # noqa: ARG002 (no kernel: nothing of its own to log)
+        from quire.batch.inprocess import ENGINE_NAME
+
+        return {"engine_name": ENGINE_NAME}
+
+
+ENGINES: dict[str, type[Engine]] = {PapermillEngine.name: PapermillEngine, InProcessEngine.name: InProcessEngine}
 
 
 def get_engine(name: str = "papermill") -> Engine:

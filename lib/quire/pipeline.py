@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import platform
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from importlib import metadata
@@ -86,47 +87,55 @@ class RunPlan:
 
 
 def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict[str, Any],
-                            settings: Settings, *, report: str | None = None) -> tuple[dict[str, Any], Tenant | None]:
+                            settings: Settings, *, report: str | None = None, conn=None,
+                            ranges: dict | None = None) -> tuple[dict[str, Any], Tenant | None]:
     """Check data-dependent parameters against the warehouse before any kernel starts.
 
     A ``period`` must lie within the complete months of the data the report reads
     (``report``: its type, the stem of its notebook; see :mod:`quire.warehouse.coverage`);
     ``latest`` becomes the concrete month, so the run record says exactly what was reported.
     A ``client`` or ``experiment`` must exist. Each failure is a :class:`ParameterError`
-    that says what exists.
+    that says what exists. ``conn`` (an open warehouse connection) and ``ranges`` (a cache of
+    each report's range) let many runs be validated with one connection (:class:`Preparer`).
     """
     kinds = {name: d.spec.type for name, d in declared.items() if d.spec.type in ("period", "client", "experiment")}
     if not kinds:
         return params, None
+    if conn is None:
+        from quire.warehouse.engine import connection
+
+        with connection(settings.warehouse) as own:
+            return resolve_data_parameters(declared, params, settings, report=report, conn=own, ranges=ranges)
     from quire import formatting
     from quire.warehouse import coverage, queries
-    from quire.warehouse.engine import connection
 
+    ranges = {} if ranges is None else ranges
     resolved, tenant = dict(params), None
-    with connection(settings.warehouse) as conn:
+    for name, kind in kinds.items():
+        if kind == "period":
+            if report not in ranges:
+                ranges[report] = coverage.report_range(report, conn)
+            first, last = ranges[report]
+            resolved[name] = resolve_period(params[name], first_month=first, last_month=last, parameter=name).key
+        elif kind == "client":
+            row = queries.client_by_slug(conn, params[name]) if params[name] else None
+            if row is None:
+                clients = queries.clients(conn).sort_values("slug")
+                active = clients.loc[clients["status"] == "active", "slug"].tolist()
+                _unknown(name, params[name], clients["slug"].tolist(), "client", "quire clients",
+                         example=active[0] if active else None)
+            own = queries.client_conventions(conn, int(row["client_id"]))
+            formatting.for_brand(None, {**own, "slug": row["slug"]})  # a bad locale or currency fails before any run
+            tenant = Tenant(row["slug"], row["name"], row["brand"], **own)
+            client_row = row
+        else:
+            known = queries.experiments(conn)["key"].tolist()
+            if params[name] not in known:
+                _unknown(name, params[name], known, "experiment", "quire experiments")
+    if tenant is not None:
         for name, kind in kinds.items():
             if kind == "period":
-                first, last = coverage.report_range(report, conn)
-                resolved[name] = resolve_period(params[name], first_month=first, last_month=last, parameter=name).key
-            elif kind == "client":
-                row = queries.client_by_slug(conn, params[name]) if params[name] else None
-                if row is None:
-                    clients = queries.clients(conn).sort_values("slug")
-                    active = clients.loc[clients["status"] == "active", "slug"].tolist()
-                    _unknown(name, params[name], clients["slug"].tolist(), "client", "quire clients",
-                             example=active[0] if active else None)
-                own = queries.client_conventions(conn, int(row["client_id"]))
-                formatting.for_brand(None, {**own, "slug": row["slug"]})  # a bad locale or currency fails before any run
-                tenant = Tenant(row["slug"], row["name"], row["brand"], **own)
-                client_row = row
-            else:
-                known = queries.experiments(conn)["key"].tolist()
-                if params[name] not in known:
-                    _unknown(name, params[name], known, "experiment", "quire experiments")
-        if tenant is not None:
-            for name, kind in kinds.items():
-                if kind == "period":
-                    check_subscribed(conn, client_row, parse_period(resolved[name]), parameter=name)
+                check_subscribed(conn, client_row, parse_period(resolved[name]), parameter=name)
     return resolved, tenant
 
 
@@ -189,14 +198,51 @@ def check_subscribed(conn, client: Any, period: Period, *, parameter: str = "per
                                    parameter=parameter)
 
 
+class Preparer:
+    """Validates runs before any of them starts: one catalog read, one look at each notebook's
+    parameters and one warehouse connection for however many runs (a fan-out over 1,000 clients).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.catalog = load_catalog(settings.catalog_path)
+        self._declared: dict[str, dict[str, DeclaredParameter]] = {}
+        self._ranges: dict[str | None, tuple] = {}
+        self._stack = ExitStack()
+        self._conn = None
+
+    def __enter__(self) -> Preparer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stack.close()
+
+    def _connection(self):
+        if self._conn is None:
+            from quire.warehouse.engine import connection
+
+            self._conn = self._stack.enter_context(connection(self.settings.warehouse))
+        return self._conn
+
+    def prepare(self, report: str, given: dict[str, Any]) -> RunPlan:
+        """Look the report up and validate its parameters; raises before anything is written."""
+        t0 = time.perf_counter()
+        spec = self.catalog.get(report)
+        if spec.id not in self._declared:
+            self._declared[spec.id] = declared_parameters(spec, self.settings.home)
+        declared = self._declared[spec.id]
+        params = validate_parameters(spec.id, declared, given)
+        data_kinds = {"period", "client", "experiment"}
+        conn = self._connection() if any(d.spec.type in data_kinds for d in declared.values()) else None
+        resolved, tenant = resolve_data_parameters(declared, params, self.settings, report=Path(spec.notebook).stem,
+                                                   conn=conn, ranges=self._ranges)
+        return RunPlan(spec, resolved, tenant, prepared_in=time.perf_counter() - t0)
+
+
 def prepare(report: str, given: dict[str, Any], settings: Settings) -> RunPlan:
     """Look the report up and validate its parameters; raises before anything is written."""
-    t0 = time.perf_counter()
-    spec = load_catalog(settings.catalog_path).get(report)
-    declared = declared_parameters(spec, settings.home)
-    params = validate_parameters(spec.id, declared, given)
-    resolved, tenant = resolve_data_parameters(declared, params, settings, report=Path(spec.notebook).stem)
-    return RunPlan(spec, resolved, tenant, prepared_in=time.perf_counter() - t0)
+    with Preparer(settings) as preparer:
+        return preparer.prepare(report, given)
 
 
 def report_outputs(nb: nbformat.NotebookNode) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -237,7 +283,8 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
     from quire import formatting
     from quire.brand import load_brand
     from quire.notebook.setup import prepare_notebook
-    from quire.render import cover_defaults, render_html, render_pdf
+    from quire.pdf import render_pdf
+    from quire.render import cover_defaults, render_html
 
     settings = settings or get_settings()
     t0 = time.perf_counter() - plan.prepared_in
@@ -286,7 +333,7 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
         timings["render_html"] = time.perf_counter() - t
         if "pdf" in spec.formats:
             t = time.perf_counter()
-            (staging / "report.pdf").write_bytes(render_pdf(html))
+            (staging / "report.pdf").write_bytes(render_pdf(html, settings))
             timings["render_pdf"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
         write_json(staging / "run.json", {

@@ -236,7 +236,9 @@ _SRC_ATTRS = ("src", "srcset", "data", "poster", "background", "xlink:href", "fo
 _SUSPICIOUS = re.compile(
     r"<\s*(?:script|iframe|object|embed|link|base|frame|frameset|applet|meta[^>]*http-equiv)\b"
     r"|\son[a-z]+\s*="
-    r"|\b(?:src|srcset|data|poster|background|xlink:href|formaction|action|href)\s*=\s*(?![\"']?(?:data:|#))"
+    # The template's own links to the run's data files (report.xlsx, table-NN-….csv) are files beside the report.
+    r"|\b(?:src|srcset|data|poster|background|xlink:href|formaction|action|href)\s*=\s*"
+    r"(?![\"']?(?:data:|#|report\.xlsx[\"']|table-\d{2}(?:-[a-z0-9-]{1,40})?\.csv[\"']))"
     r"|url\s*\(|@import|javascript:|vbscript:",
     re.IGNORECASE)
 

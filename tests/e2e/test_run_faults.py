@@ -1,6 +1,7 @@
-"""Faults during ``quire run``: a kernel that dies, a full disk, a ``quire run`` that is killed.
+"""Faults during ``quire run``: a kernel (or warm run process) that dies, a full disk, a ``quire run`` that is killed.
 
-Each through the real CLI with a real kernel, on small notebooks written here. Whatever
+Each through the real CLI, with both engines where the fault differs (the batch engine runs
+the cells in the run's own process; papermill in a kernel), on small notebooks written here. Whatever
 happens, the user reads one error line (no traceback), nothing is published, the partial
 notebook is kept under ``outputs/_failed/`` with ``FAILED.txt``, and the run history ends
 the run ``failed`` (at once, or at the next ``quire run``/``quire runs`` when the process
@@ -72,12 +73,17 @@ def wait_for_file(path: Path, proc: subprocess.Popen, timeout: float = 60) -> st
     return path.read_text().strip()
 
 
+#: What the error line says when the process running the cells dies, per engine.
+DIED = {"batch": "the run's process died while running cell ", "papermill": "the kernel died while running cell "}
+
+
 @pytest.fixture
 def fault_env(quire_env, tmp_path):
     return {**quire_env, "QUIRE_OUTPUTS": str(tmp_path / "outputs")}
 
 
-def test_a_kernel_killed_mid_run_fails_the_run_cleanly(fault_env, tmp_path):
+@pytest.mark.parametrize("engine", list(DIED))
+def test_a_kernel_killed_mid_run_fails_the_run_cleanly(engine, fault_env, tmp_path):
     home = make_home(tmp_path, [
         "import os, pathlib\nprint('first cell ran')\npathlib.Path(pid_file).write_text(str(os.getpid()))",
         "import time\nfor _ in range(1200):\n    time.sleep(0.1)",  # killed long before it ends
@@ -85,8 +91,8 @@ def test_a_kernel_killed_mid_run_fails_the_run_cleanly(fault_env, tmp_path):
     ])
     env = {**fault_env, "QUIRE_HOME": str(home)}
     pid_file = tmp_path / "kernel.pid"
-    proc = subprocess.Popen([sys.executable, "-m", "quire.cli", "run", "fault", "-p", f"pid_file={pid_file}"], env=env,
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "quire.cli", "run", "fault", "-p", f"pid_file={pid_file}",
+                             "--engine", engine], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         os.kill(int(wait_for_file(pid_file, proc)), signal.SIGKILL)
         stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT)
@@ -94,23 +100,25 @@ def test_a_kernel_killed_mid_run_fails_the_run_cleanly(fault_env, tmp_path):
         proc.kill()
     outputs = Path(env["QUIRE_OUTPUTS"])
     failed = assert_failed_cleanly(subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr), outputs,
-                                   "the kernel died while running cell ")
+                                   DIED[engine])
     partial = nbformat.read(failed / "report.ipynb", as_version=4)
     cell = int(stderr.split("while running cell ")[1].split()[0])
     assert "time.sleep" in partial.cells[cell - 1].source  # the cell the kernel died in, numbered as Jupyter counts
     assert "first cell ran" in str(partial.cells[cell - 2].outputs)
-    assert "Kernel died" in (failed / "execution.log").read_text()  # the executor's own account, kept with the run
+    if engine == "papermill":
+        assert "Kernel died" in (failed / "execution.log").read_text()  # the executor's own account, kept with the run
     [run] = history(outputs)
-    assert run["status"] == "failed" and "kernel died" in run["error"]
+    assert run["status"] == "failed" and DIED[engine].split(" while")[0] in run["error"]
     assert run["partial_notebook"] == str(failed / "report.ipynb")
 
 
-def test_a_cell_that_ends_its_kernel_process_fails_the_run_cleanly(fault_env, tmp_path):
+@pytest.mark.parametrize("engine", list(DIED))
+def test_a_cell_that_ends_its_kernel_process_fails_the_run_cleanly(engine, fault_env, tmp_path):
     home = make_home(tmp_path, ["print('before')", "import os\nos._exit(0)", "print('never reached')"])
     env = {**fault_env, "QUIRE_HOME": str(home)}
-    proc = run_quire(env, "run", "fault", timeout=RUN_TIMEOUT)
+    proc = run_quire(env, "run", "fault", "--engine", engine, timeout=RUN_TIMEOUT)
     outputs = Path(env["QUIRE_OUTPUTS"])
-    failed = assert_failed_cleanly(proc, outputs, "the kernel died while running cell ")
+    failed = assert_failed_cleanly(proc, outputs, DIED[engine])
     cell = int(proc.stderr.split("while running cell ")[1].split()[0])
     partial = nbformat.read(failed / "report.ipynb", as_version=4)
     assert "os._exit" in partial.cells[cell - 1].source
@@ -118,17 +126,19 @@ def test_a_cell_that_ends_its_kernel_process_fails_the_run_cleanly(fault_env, tm
     assert run["status"] == "failed"
 
 
-def test_what_the_kernel_process_prints_stays_off_the_terminal(fault_env, tmp_path):
+@pytest.mark.parametrize("engine", list(DIED))
+def test_what_the_kernel_process_prints_stays_off_the_terminal(engine, fault_env, tmp_path):
     # The kernel logs "KeyboardInterrupt caught in kernel." when the executor interrupts it at
-    # shutdown, and C libraries write straight to file descriptor 2: neither is the user's business.
+    # shutdown, and C libraries write straight to file descriptors 1 and 2: none of it is the user's business.
+    kernel_log = "get_ipython().kernel.log.error('KeyboardInterrupt caught in kernel.')\n" if engine == "papermill" else ""
     home = make_home(tmp_path, [
-        "get_ipython().kernel.log.error('KeyboardInterrupt caught in kernel.')\n"
-        "import os\nos.write(2, b'Kernel is running over TCP without encryption.\\n')\nprint('cell output')",
+        kernel_log + "import os\nos.write(2, b'Kernel is running over TCP without encryption.\\n')\n"
+        "os.write(1, b'straight to fd 1\\n')\nprint('cell output')",
     ])
     env = {**fault_env, "QUIRE_HOME": str(home)}
-    proc = run_quire(env, "run", "fault", timeout=RUN_TIMEOUT)
+    proc = run_quire(env, "run", "fault", "--engine", engine, timeout=RUN_TIMEOUT)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == ""
+    assert proc.stderr == "" and "fd 1" not in proc.stdout
     [folder] = published_runs(Path(env["QUIRE_OUTPUTS"]), "fault")
     assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.ipynb", "report.pdf", "run.json"]
 
@@ -171,18 +181,19 @@ def test_a_full_disk_fails_the_run_with_one_line_and_the_history_catches_up(faul
     assert "failed" in listing.stdout and "running" not in listing.stdout
 
 
-def test_a_killed_quire_run_is_reconciled_by_the_next_one(fault_env, tmp_path):
+@pytest.mark.parametrize("engine", list(DIED))
+def test_a_killed_quire_run_is_reconciled_by_the_next_one(engine, fault_env, tmp_path):
     home = make_home(tmp_path, [  # with pid_file=none the run is quick
         "import os, pathlib\nif pid_file != 'none':\n    pathlib.Path(pid_file).write_text(str(os.getpid()))",
         "import time\nfor _ in range(1200 if pid_file != 'none' else 0):\n    time.sleep(0.1)",
     ])
     env = {**fault_env, "QUIRE_HOME": str(home)}
     pid_file = tmp_path / "kernel.pid"
-    proc = subprocess.Popen([sys.executable, "-m", "quire.cli", "run", "fault", "-p", f"pid_file={pid_file}"], env=env,
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-m", "quire.cli", "run", "fault", "-p", f"pid_file={pid_file}",
+                             "--engine", engine], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         kernel = int(wait_for_file(pid_file, proc))
-        proc.kill()  # the `quire run` process dies; its kernel is in its own session
+        proc.kill()  # the `quire run` process dies; its kernel (or warm run process) is in its own session
         proc.wait(timeout=30)
     finally:
         proc.kill()

@@ -85,14 +85,16 @@ class ServiceProcess:
 
 
 def processes_of_run(run_id: str) -> list[int]:
-    """PIDs whose environment carries this run's id (the run process and its kernel), from /proc."""
+    """PIDs of this run, from /proc: the run's process (its title names the run) and any process whose
+    environment carries the run id (a kernel it started)."""
     found = []
     needle = f"QUIRE_RUN_ID={run_id}".encode()
+    title = f"quire-run {run_id}".encode()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if needle in (entry / "environ").read_bytes().split(b"\0"):
+            if needle in (entry / "environ").read_bytes().split(b"\0") or title in (entry / "cmdline").read_bytes():
                 found.append(int(entry.name))
         except OSError:
             continue

@@ -48,9 +48,9 @@ def test_an_endless_notebook_times_out_and_leaves_no_kernel(runner, smtp):
                                                                                   "schedule", 1, None)))
     thread.start()
     [live] = wait_for(lambda: history.query(runner.engine, status="running") or None, timeout=30, message="the run to start")
-    # The run process and its kernel (a separate session) are both up and spinning.
+    # The run process and the process the notebook started in a session of its own are both up.
     pids = wait_for(lambda: p if len(p := processes_of_run(live["run_id"])) >= 2 else None, timeout=30,
-                    message="the kernel to start")
+                    message="the run's processes to start")
     thread.join(timeout=60)
     assert not thread.is_alive()
     run = history.get(runner.engine, result["run_id"])

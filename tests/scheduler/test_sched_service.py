@@ -97,18 +97,22 @@ def test_interval_schedule_runs_publishes_and_mails(make_env, state_url, smtp, s
     assert run_quire(env, "runs", "show", "nope").returncode == 1
 
 
-def test_sigkill_mid_run_is_marked_retried_and_mailed_once(make_env, state_url, smtp, services, tmp_path, tiny_warehouse):
+@pytest.mark.parametrize("engine", ["batch", "papermill"])
+def test_sigkill_mid_run_is_marked_retried_and_mailed_once(engine, make_env, state_url, smtp, services, tmp_path,
+                                                           tiny_warehouse):
     # Each run sleeps 6 s in its notebook, so the service can be killed while runs are in flight.
-    env = make_env(CATALOG_HEAD + client_report(schedule=_schedule(4, params="delay: 6")), state_url, smtp.port)
+    env = make_env(CATALOG_HEAD + client_report(schedule=_schedule(4, params="delay: 6")), state_url, smtp.port,
+                   QUIRE_ENGINE=engine)
     svc = services(env, tmp_path / "first.log")
+    processes = 2 if engine == "papermill" else 1  # a run process, and its kernel when there is one
 
     def in_flight():
         running = [r for r in _runs(state_url, status="running") if r["child_pid"]]
-        return running if running and all(len(processes_of_run(r["run_id"])) >= 2 for r in running) else None
+        return running if running and all(len(processes_of_run(r["run_id"])) >= processes for r in running) else None
 
-    killed = wait_for(in_flight, timeout=60, message="runs with their kernels in flight")
+    killed = wait_for(in_flight, timeout=60, message="runs in flight")
     svc.kill()
-    # The run processes and their kernels die with the service: nothing finishes behind its back.
+    # The run processes (and kernels) die with the service: nothing finishes behind its back.
     for run in killed:
         wait_for(lambda: not processes_of_run(run["run_id"]), timeout=15, message=f"processes of {run['run_id']} to exit")
     assert {r["status"] for r in _runs(state_url) if r["run_id"] in {k["run_id"] for k in killed}} == {"running"}

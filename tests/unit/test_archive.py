@@ -30,3 +30,40 @@ def test_failed_runs_are_parked_apart_with_the_reason(tmp_path):
     assert parked.parts[-4] == "_failed"
     assert (parked / "FAILED.txt").read_text().startswith("cell 3 raised ValueError")
     assert not (tmp_path / "executive").exists()
+
+
+def test_two_executions_of_one_run_stage_apart_and_publish_once(tmp_path):
+    run = ("executive", "20260102T030405Z-abc123", "2026-01-02")
+    first, second = RunFolder(tmp_path, *run), RunFolder(tmp_path, *run)
+    assert first.staging != second.staging  # e.g. a run re-run after its worker died, the first copy still going
+    for folder, text in ((first, "first"), (second, "second")):
+        staging = folder.create()
+        (staging / "report.html").write_text(text)
+        write_json(staging / "run.json", {"status": "succeeded"})
+    published = first.publish()
+    assert second.publish() == published  # the second finds the run published and keeps the first copy
+    assert (published / "report.html").read_text() == "first"
+    assert not first.staging.exists() and not second.staging.exists()
+    assert latest_runs(tmp_path, "executive") == [published]
+
+
+def test_a_second_failed_execution_is_parked_beside_the_first(tmp_path):
+    run = ("executive", "20260102T030405Z-abc123", "2026-01-02")
+    parked = []
+    for reason in ("killed with its worker", "cell 3 raised ValueError"):
+        folder = RunFolder(tmp_path, *run)
+        (folder.create() / "report.ipynb").write_text("{}")
+        parked.append(folder.park_failed(reason))
+    assert parked[0] != parked[1] and parked[1].name.startswith(run[1])
+    assert [(p / "FAILED.txt").read_text().strip() for p in parked] == ["killed with its worker", "cell 3 raised ValueError"]
+
+
+def test_what_a_killed_run_left_in_staging_is_found_and_parked(tmp_path):
+    from quire.archive import staged_folders
+
+    folder = RunFolder(tmp_path, "executive", "20260102T030405Z-abc123", "2026-01-02")
+    (folder.create() / "report.ipynb").write_text("{}")
+    [found] = staged_folders(tmp_path, "executive", folder.run_id, folder.day)
+    assert found.staging == folder.staging
+    assert (found.park_failed("interrupted") / "report.ipynb").is_file()
+    assert staged_folders(tmp_path, "executive", folder.run_id, folder.day) == []

@@ -95,6 +95,25 @@ METRIC_DOMAINS: dict[str, tuple[float, float]] = {
 COLUMNS = ["metric", "value", "peers", "shown", "p25", "p50", "p75", "p25_bound", "p50_bound", "p75_bound", "band"]
 
 
+SUM_COLUMNS = ("views", "clicks", "conversions", "engagements", "previous_views")
+
+
+def without_own(everyone: pd.DataFrame, own: Mapping[str, int]) -> pd.DataFrame:
+    """The portfolio's per-client sums without the client's own row (``own``: its sums, same columns).
+
+    The batch engine reads the sums of every client once per period; each client's run then
+    drops the one row equal to its own sums (a client without views in the period has none).
+    Rows carry no client column, so equality of the sums is what identifies the row; if two
+    clients had identical sums, dropping either leaves the same multiset.
+    """
+    if own.get("views", 0) <= 0:
+        return everyone.reset_index(drop=True)
+    match = (everyone[list(SUM_COLUMNS)] == pd.Series({c: own[c] for c in SUM_COLUMNS})).all(axis=1)
+    if not match.any():
+        raise ValueError("the client's own sums are not among the portfolio's: the batch's data is not this warehouse's")
+    return everyone.drop(index=match.idxmax()).reset_index(drop=True)
+
+
 def portfolio_metrics(sums: pd.DataFrame) -> pd.DataFrame:
     """Rates and ``views_growth`` (views ÷ previous_views − 1, NaN without previous views) per anonymous row."""
     out = rates(sums)

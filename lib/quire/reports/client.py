@@ -16,14 +16,17 @@ return None, which a notebook cell displays as nothing: no empty charts, no repe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
+from typing import Any
 
 import pandas as pd
 
 from quire import formatting
 from quire.formatting import day_span, format_day, long_date, month_year, number, percent
+from quire.batch import shared
 from quire.chart_style import use_brand
 from quire.charts import client as charts
 from quire.config import get_settings
@@ -35,7 +38,7 @@ from quire.metrics import engagement as eng
 from quire.metrics import peers
 from quire.metrics.health import HEALTHY_MIN, WATCH_MIN, health_scores
 from quire.metrics.kpi import Kpi, format_value
-from quire.periods import Period, resolve_period
+from quire.periods import Period, parse_period, resolve_period
 from quire.contract import absent_note, contract, usable_tables
 from quire.warehouse import client_queries, coverage, queries
 from quire.warehouse.engine import connection
@@ -128,20 +131,53 @@ def resolve_client(conn, slug: str) -> pd.Series:
     return row
 
 
+def _portfolio_key(url: str, p: Period) -> tuple:
+    prev = p.previous()
+    return ("client.portfolio", url, p.start, p.end, prev.start, prev.end)
+
+
+@shared.provider("client")
+def portfolio_for_batch(params: Sequence[dict[str, Any]], url: str) -> dict[tuple, pd.DataFrame]:
+    """Every client's anonymous sums, once per period of the batch (each run then drops its own row)."""
+    found = {}
+    with connection(url) as conn:
+        for key in sorted({str(p["period"]) for p in params if p.get("period")}):
+            p = parse_period(key)
+            if p is not None:
+                prev = p.previous()
+                found[_portfolio_key(url, p)] = client_queries.portfolio_engagement(
+                    conn, p.start, p.end, prev.start, prev.end, exclude_client_id=None)
+    return found
+
+
+def _own_sums(engagement: pd.DataFrame, p: Period) -> dict[str, int]:
+    prev = p.previous()
+    days = pd.to_datetime(engagement["day"]).dt.date if not engagement.empty else pd.Series([], dtype=object)
+    now = engagement[(days >= p.start) & (days <= p.end)]
+    before = engagement[(days >= prev.start) & (days <= prev.end)]
+    sums = {c: int(now[c].sum()) for c in ("views", "clicks", "conversions", "engagements")}
+    return {**sums, "previous_views": int(before["views"].sum())}
+
+
 def load(client: str, period: str, url: str | None = None) -> ClientData:
     """Read the client's data for ``period`` (and the previous period) from the warehouse."""
-    with connection(url or get_settings().warehouse) as conn:
+    url = url or get_settings().warehouse
+    with connection(url) as conn:
         usable = usable_tables(conn, CONTRACT)
         row = resolve_client(conn, client)
         first, last = coverage.report_range("client", conn)
         p = resolve_period(period, first_month=first, last_month=last)
         prev = p.previous()
         cid = int(row["client_id"])
+        engagement = client_queries.client_engagement(conn, cid, prev.start, p.end)
+        everyone = shared.get(_portfolio_key(url, p), lambda: None)
+        portfolio = (peers.without_own(everyone, _own_sums(engagement, p)) if everyone is not None else
+                     client_queries.portfolio_engagement(conn, p.start, p.end, prev.start, prev.end, exclude_client_id=cid))
         return ClientData(
             period=p, first_month=first, client=row,
             content=client_queries.client_content(conn, cid, p.end),
-            engagement=client_queries.client_engagement(conn, cid, prev.start, p.end),
-            portfolio=client_queries.portfolio_engagement(conn, p.start, p.end, prev.start, prev.end, exclude_client_id=cid),
+            engagement=engagement,
+            portfolio=portfolio,
             usage=client_queries.client_usage(conn, cid, prev.end - USAGE_LOOKBACK, p.end),
             tickets=client_queries.client_tickets(conn, cid, prev.end - TICKET_LOOKBACK, p.end),
             surveys=client_queries.client_surveys(conn, cid, prev.end - SURVEY_LOOKBACK, p.end),

@@ -23,7 +23,7 @@ from quire.catalog import ReportSpec, load_catalog
 from quire.config import Settings
 from quire.delivery.outbox import deliver_pending, recipients_for
 from quire.errors import QuireError, WarehouseError
-from quire.scheduler.worker import Outcome, execute_in_child
+from quire.batch import Outcome, RunRequest, executor_for
 from quire.state import outbox, queue, schedules
 from quire.state import runs as history
 from quire.state.schema import runs as runs_table
@@ -72,6 +72,11 @@ class Runner:
     def __init__(self, settings: Settings, engine: Engine, holder: str, scheduler=None) -> None:
         self.settings, self.engine, self.holder, self.scheduler = settings, engine, holder, scheduler
         self.pool = ThreadPoolExecutor(max_workers=settings.scheduler_workers, thread_name_prefix="quire-run")
+        self.executor = executor_for(settings)
+        if self.executor.name == "local":
+            from quire.batch.runner import start_warming
+
+            start_warming()  # the first due run should not wait for the imports
         self.cancel = threading.Event()
         self.queued_in_flight = 0  # console runs claimed and not yet concluded
         self.lock = threading.Lock()
@@ -154,8 +159,9 @@ class Runner:
                               transient=True)
         else:
             timeout = (spec.schedule.timeout_seconds if spec.schedule else None) or self.settings.run_timeout
-            outcome = execute_in_child(self.settings, run_id, spec.id, params, timeout=timeout, cancel=self.cancel,
-                                       on_start=lambda pid: history.mark_running(self.engine, run_id, child_pid=pid))
+            request = RunRequest(run_id, spec.id, params, engine=self.settings.engine)
+            outcome = self.executor.run(request, self.settings, timeout=timeout, cancel=self.cancel,
+                                        on_start=lambda pid: history.mark_running(self.engine, run_id, child_pid=pid))
         self.conclude(run_id, spec, client, attempt, outcome, deliver=deliver)
 
     def start_queued(self) -> int:

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import logging
 
-import psutil
 import sqlalchemy as sa
 
 from quire.catalog import load_catalog
 from quire.errors import QuireError
 from quire.scheduler.jobs import Runner
-from quire.scheduler.worker import Outcome, kill_tree, park_staging
+from quire.batch.runner import Outcome, is_run_process, kill_tree, park_staging
 from quire.state import runs as history
 from quire.state.schema import runs as runs_table
 
@@ -25,11 +24,7 @@ def _stray_child(row: dict) -> None:
     pid = row.get("child_pid")
     if not pid or row.get("host") != history.HOST:
         return
-    try:
-        command = " ".join(psutil.Process(pid).cmdline())
-    except psutil.Error:
-        return  # gone, as it should be
-    if "quire.scheduler.child" in command and row["run_id"] in command:
+    if is_run_process(pid, row["run_id"]):
         kill_tree(pid)
 
 

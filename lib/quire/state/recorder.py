@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -25,64 +21,57 @@ from quire.errors import QuireError
 INTERRUPTED = "interrupted: `quire run` died before recording the end of this run"
 
 
-@dataclass
-class Recording:
-    """Handed to the ``with`` block: the run id to use, and where the block puts its :class:`RunResult`."""
-
-    run_id: str
-    result: Any = None
-
-
 def _warn(text: str) -> None:
     print(f"warning: {text}", file=sys.stderr)
 
 
-@contextmanager
-def manual_run(plan) -> Iterator[Recording]:
-    """Record one ``quire run`` of ``plan``: running now, then succeeded or failed with what it left."""
-    from quire.scheduler.child import partial_notebook
-    from quire.state import open_state
-    from quire.state import runs as history
+class ManualRuns:
+    """The run history of one ``quire run`` command: each run recorded running, then with its outcome.
 
-    settings = get_settings()
-    client = plan.tenant.slug if plan.tenant else None
-    rec = Recording(history.make_run_id(client))
-    engine = None
-    try:
-        engine = open_state(settings.state)
-        reconcile_or_warn(engine, settings)
-        history.create(engine, run_id=rec.run_id, report=plan.spec.id, client=client, trigger="manual",
-                       parameters=json.loads(json.dumps(plan.params, default=str)))
-        history.mark_running(engine, rec.run_id)
-    except (QuireError, sa.exc.SQLAlchemyError) as exc:
-        _warn(f"this run is not recorded in the run history ({_first_line(exc)})")
-        engine = None
+    Several runs of one command go on at once (the batch engine), so runs are started and
+    finished by id rather than by nesting. A state database that cannot be opened or written
+    never stops a run: one warning line says what is not recorded.
+    """
 
-    def finish(status: str, **kw: Any) -> None:
-        if engine is None:
+    def __init__(self, settings: Settings | None = None) -> None:
+        from quire.state import open_state
+
+        self.settings = settings or get_settings()
+        self.engine: Engine | None = None
+        try:
+            self.engine = open_state(self.settings.state)
+            reconcile_or_warn(self.engine, self.settings)
+        except (QuireError, sa.exc.SQLAlchemyError) as exc:
+            _warn(f"these runs are not recorded in the run history ({_first_line(exc)})")
+
+    def start(self, plan) -> str:
+        """A new run id for ``plan``, recorded as running."""
+        from quire.state import runs as history
+
+        client = plan.tenant.slug if plan.tenant else None
+        run_id = history.make_run_id(client)
+        if self.engine is not None:
+            try:
+                history.create(self.engine, run_id=run_id, report=plan.spec.id, client=client, trigger="manual",
+                               parameters=json.loads(json.dumps(plan.params, default=str)))
+                history.mark_running(self.engine, run_id)
+            except sa.exc.SQLAlchemyError as exc:
+                _warn(f"run {run_id} is not recorded in the run history ({_first_line(exc)})")
+        return run_id
+
+    def finish(self, run_id: str, outcome) -> None:
+        """Record how ``run_id`` ended (a :class:`quire.batch.Outcome`)."""
+        from quire.state import runs as history
+
+        if self.engine is None:
             return
         try:
-            history.finish(engine, rec.run_id, status, **kw)
+            history.finish(self.engine, run_id, outcome.status, output_folder=outcome.output_folder,
+                           partial_notebook=outcome.partial_notebook, error=outcome.error,
+                           error_type=outcome.error_type, transient=outcome.transient)
         except sa.exc.SQLAlchemyError as exc:
-            _warn(f"could not record the end of run {rec.run_id} ({_first_line(exc)}); "
+            _warn(f"could not record the end of run {run_id} ({_first_line(exc)}); "
                   "the next `quire run` or `quire runs` will")
-
-    try:
-        yield rec
-    except QuireError as exc:
-        finish("failed", error=str(exc), error_type=type(exc).__name__,
-               partial_notebook=partial_notebook(settings.outputs_dir, plan.spec.id, rec.run_id))
-        raise
-    except KeyboardInterrupt:
-        finish("cancelled", error="cancelled: interrupted by the user", error_type="KeyboardInterrupt")
-        raise
-    except BaseException as exc:
-        finish("failed", error=str(exc) or type(exc).__name__, error_type=type(exc).__name__,
-               partial_notebook=partial_notebook(settings.outputs_dir, plan.spec.id, rec.run_id))
-        raise
-    else:
-        folder = getattr(rec.result, "folder", None)
-        finish("succeeded", output_folder=str(folder) if folder else None)
 
 
 def reconcile_or_warn(engine: Engine, settings: Settings) -> None:
@@ -100,8 +89,7 @@ def reconcile_manual_runs(engine: Engine, settings: Settings | None = None) -> l
     ``failed`` and what it left in staging moves to ``_failed/`` (as the scheduler's start-up
     recovery does for its own runs). Runs of live processes and of other hosts are left alone.
     """
-    from quire.scheduler.child import partial_notebook
-    from quire.scheduler.worker import park_staging
+    from quire.batch.runner import park_staging, parked_notebook
     from quire.state import runs as history
 
     settings = settings or get_settings()
@@ -116,7 +104,7 @@ def reconcile_manual_runs(engine: Engine, settings: Settings | None = None) -> l
         else:
             partial = park_staging(settings, report, run_id, INTERRUPTED)
             history.finish(engine, run_id, "failed", error=INTERRUPTED, error_type="Interrupted",
-                           partial_notebook=partial or partial_notebook(settings.outputs_dir, report, run_id))
+                           partial_notebook=partial or parked_notebook(settings, report, run_id))
         ended.append(run_id)
     return ended
 

@@ -118,7 +118,7 @@ def _subscribed_at(conn: Connection, client_id: int, before: date) -> bool:
 
 
 def portfolio_engagement(conn: Connection, start: date, end: date, previous_start: date, previous_end: date,
-                         exclude_client_id: int) -> pd.DataFrame:
+                         exclude_client_id: int | None) -> pd.DataFrame:
     """Anonymous engagement sums of every *other* client active in ``start``..``end``, one row per client.
 
     Columns: views, clicks, conversions, engagements (within the period) and
@@ -127,6 +127,8 @@ def portfolio_engagement(conn: Connection, start: date, end: date, previous_star
     include it. There is deliberately no client column, and rows are ordered by their
     values, so the result cannot be tied back to a client; :mod:`quire.metrics.peers` decides
     what may be published from it. A client is active when it has views in the period.
+    ``exclude_client_id=None`` keeps every client: the batch engine computes that once for all
+    the client reports of a period, and each run removes its own row (:func:`quire.metrics.peers.without_own`).
     """
     t = schema.engagement_daily
     in_period = t.c.day.between(start, end)
@@ -138,7 +140,8 @@ def portfolio_engagement(conn: Connection, start: date, end: date, previous_star
                                                for name in ("views", "clicks", "conversions", "engagements"))
     previous = sa.func.sum(sa.case((t.c.day.between(previous_start, previous_end), t.c.views), else_=0))
     inner = (sa.select(views, clicks, conversions, engagements, previous.label("previous_views"))
-             .where(sa.or_(in_period, t.c.day.between(previous_start, previous_end)), t.c.client_id != exclude_client_id)
+             .where(sa.or_(in_period, t.c.day.between(previous_start, previous_end)),
+                    t.c.client_id != exclude_client_id if exclude_client_id is not None else sa.true())
              .group_by(t.c.client_id)
              .subquery("per_client"))
     stmt = (sa.select(inner.c.views, inner.c.clicks, inner.c.conversions, inner.c.engagements, inner.c.previous_views)

@@ -1,0 +1,122 @@
+"""Past one machine: runs executed on a Dask distributed cluster, each Dask worker a warm Quire worker.
+
+With ``QUIRE_DASK_SCHEDULER=tcp://host:8786`` a batch submits one task per run to that
+scheduler. On the Dask worker, the task runs exactly as a local batch run does: forked
+from the worker's own warm fork server, printed by the worker's own Chromium, bounded
+by the same wall-clock timeout that kills the run's process tree
+(:class:`~quire.batch.runner.ForkExecutor`).
+
+A Dask worker that dies mid-run takes its runs with it (they die with their parent), and
+Dask runs those tasks again on another worker. The run id travels with the task, so a
+re-run finds a run that was already published and reports it instead of publishing it
+twice; the history row and the e-mails are recorded once, by the process that submitted
+the batch, from the one outcome it receives. See ``scheduler/DASK.md`` for deployment.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from quire.batch.runner import ForkExecutor, Outcome, RunRequest
+from quire.errors import ConfigError
+
+if TYPE_CHECKING:
+    from quire.config import Settings
+
+_worker_lock = threading.Lock()
+_worker_service = None
+
+
+def _print_service_address(settings: Settings) -> str | None:
+    """This Dask worker's print service (started at its first run, kept for the worker's life)."""
+    global _worker_service
+    from quire.pdf import renderer_name
+
+    if renderer_name(settings) != "chromium":
+        return None
+    with _worker_lock:
+        if _worker_service is None:
+            from quire.pdf.chromium import PrintService
+
+            _worker_service = PrintService()
+        return _worker_service.address.encode()
+
+
+def run_on_worker(request: RunRequest, settings: Settings, timeout: float) -> Outcome:
+    """The task a Dask worker runs: one run in a fork of this worker's warm server."""
+    import multiprocessing
+    from dataclasses import replace
+
+    from quire.batch.runner import start_warming
+
+    if multiprocessing.current_process().daemon:
+        raise ConfigError("this Dask worker cannot start run processes (it is daemonic)",
+                          hint="start Dask workers with DASK_DISTRIBUTED__WORKER__DAEMON=False (see scheduler/DASK.md)")
+    start_warming()
+    address = _print_service_address(settings)
+    return ForkExecutor().run(replace(request, print_service=address), settings, timeout=timeout)
+
+
+class DaskExecutor:
+    """Submits each run to a Dask scheduler and waits for its outcome (see the module docstring)."""
+
+    name = "dask"
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self._client = None
+        self._lock = threading.Lock()
+
+    @property
+    def client(self):
+        with self._lock:
+            if self._client is None:
+                try:
+                    from distributed import Client
+                except ImportError:
+                    raise ConfigError("QUIRE_DASK_SCHEDULER is set but Dask's distributed package is not installed",
+                                      hint="pip install 'quire[dask]', or unset it to run on this machine") from None
+
+                try:
+                    self._client = Client(self.address, timeout=30, set_as_default=False)
+                except OSError as exc:
+                    raise ConfigError(f"cannot reach the Dask scheduler at {self.address} ({exc})",
+                                      hint="check QUIRE_DASK_SCHEDULER, or unset it to run on this machine") from None
+            return self._client
+
+    def total_threads(self) -> int:
+        """How many runs the cluster executes at once (its workers' threads)."""
+        return sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()) or 1
+
+    def run(self, request: RunRequest, settings: Settings, *, timeout: float,
+            cancel: threading.Event | None = None, on_start: Callable[[int], None] | None = None) -> Outcome:
+        from distributed import TimeoutError as DaskTimeout
+
+        future = self.client.submit(run_on_worker, request, settings, timeout, key=f"quire-run-{request.run_id}",
+                                    pure=False)
+        if on_start:
+            on_start(0)  # the process is on another machine; the run id is what identifies it
+        # Beyond the run's own timeout (enforced on the worker) allow for queueing and for re-runs
+        # after a worker died; past that the run is given up here too.
+        deadline = time.monotonic() + 4 * timeout + 60
+        while True:
+            try:
+                return future.result(timeout=1.0)
+            except DaskTimeout:
+                if cancel is not None and cancel.is_set():
+                    future.cancel()
+                    return Outcome("cancelled", error="cancelled: the batch was stopped", error_type="Cancelled",
+                                   transient=True)
+                if time.monotonic() > deadline:
+                    future.cancel()
+                    return Outcome("timed_out", error="timed out waiting for the Dask cluster", error_type="Timeout")
+            except Exception as exc:  # KilledWorker after repeated worker deaths, a lost scheduler…
+                return Outcome("failed", error=f"Dask: {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}",
+                               error_type=type(exc).__name__, transient=True)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()

@@ -1,0 +1,103 @@
+"""A batch of runs on every core: the warm local pool, or a Dask cluster when one is configured.
+
+:func:`run_batch` keeps ``workers`` runs going at once (one per core by default), each
+in its own forked process (:class:`~quire.batch.runner.ForkExecutor`) or, with
+``QUIRE_DASK_SCHEDULER`` set, on a Dask worker (:mod:`quire.batch.dask`). Around the
+runs it starts what they share and no tenant owns: the warm fork server, the Chromium
+print service, and the batch's tenant-free data (:mod:`quire.batch.shared`).
+
+Memory stays bounded however long the batch: every run is a process that exits, and
+the parent keeps only each run's small :class:`~quire.batch.runner.Outcome`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import replace
+from typing import TYPE_CHECKING, Protocol
+
+from quire.batch.runner import ForkExecutor, Outcome, RunRequest, start_warming
+
+if TYPE_CHECKING:
+    from quire.config import Settings
+
+
+class Executor(Protocol):
+    """Runs one request to its end; blocking, called from the batch's threads."""
+
+    name: str
+
+    def run(self, request: RunRequest, settings: Settings, *, timeout: float,
+            cancel: threading.Event | None = None, on_start: Callable[[int], None] | None = None) -> Outcome: ...
+
+
+def default_workers() -> int:
+    """One run per core this process may use."""
+    from quire.config import _cores
+
+    return _cores()
+
+
+def executor_for(settings: Settings) -> Executor:
+    """Dask when ``QUIRE_DASK_SCHEDULER`` names a scheduler, else the local warm pool."""
+    if settings.dask_scheduler:
+        from quire.batch.dask import DaskExecutor
+
+        return DaskExecutor(settings.dask_scheduler)
+    return ForkExecutor()
+
+
+def run_batch(requests: Sequence[RunRequest], settings: Settings, *, workers: int | None = None,
+              timeout: float | None = None, executor: Executor | None = None,
+              on_start: Callable[[RunRequest, int], None] | None = None,
+              on_done: Callable[[RunRequest, Outcome], None] | None = None,
+              cancel: threading.Event | None = None) -> list[Outcome]:
+    """Run every request, ``workers`` at a time; the outcomes in the requests' order.
+
+    ``on_start(request, pid)`` and ``on_done(request, outcome)`` are called from the batch's
+    threads as runs start and end (run history, progress). One failing run never stops the
+    others; ``cancel`` stops the rest (runs in progress are killed and come back cancelled).
+    """
+    from quire.batch import shared
+
+    executor = executor or executor_for(settings)
+    if workers is None:  # as many at once as there are cores to run them: here, or the cluster's threads
+        workers = executor.total_threads() if hasattr(executor, "total_threads") else default_workers()
+    workers = max(1, min(workers, len(requests) or 1))
+    timeout = timeout or settings.run_timeout
+    with ExitStack() as stack:
+        if executor.name == "local":
+            start_warming()  # imports in the fork server while the rest is prepared
+            service = stack.enter_context(_print_service(settings))
+            if service is not None:
+                requests = [replace(r, print_service=service.address.encode()) for r in requests]
+        requests = shared.attach(list(requests), settings)
+
+        def one(request: RunRequest) -> Outcome:
+            if cancel is not None and cancel.is_set():
+                outcome = Outcome("cancelled", error="cancelled before it started", error_type="Cancelled", transient=True)
+            else:
+                outcome = executor.run(request, settings, timeout=timeout, cancel=cancel,
+                                       on_start=(lambda pid: on_start(request, pid)) if on_start else None)
+            if on_done:
+                on_done(request, outcome)
+            return outcome
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="quire-batch") as pool:
+            return list(pool.map(one, requests))
+
+
+def _print_service(settings: Settings):
+    """The Chromium print service when PDFs are printed with Chromium, else nothing to start."""
+    from contextlib import nullcontext
+
+    from quire.pdf import renderer_name
+
+    if renderer_name(settings) != "chromium":
+        return nullcontext()
+    from quire.pdf.chromium import PrintService
+
+    return PrintService()

@@ -1,0 +1,317 @@
+"""One run in a process of its own, forked from a warm worker, and everything that can end it.
+
+:class:`ForkExecutor` starts each run as a child of the multiprocessing *forkserver*,
+whose preload (:mod:`quire.batch.warm`) has imported and prepared everything once.
+The child executes the notebook in-process (no kernel), renders and publishes exactly
+as :func:`quire.pipeline.run_plan` always does, sends its :class:`Outcome` back through
+a pipe and exits. A fresh process per run is the tenant boundary: whatever one client's
+run computed dies with its process.
+
+The parent bounds each run by a wall-clock timeout and, on timeout or cancel, kills the
+child's whole process tree. A child that dies without an outcome (killed, out of memory,
+``os._exit`` in a cell) is reported as such, with its partial notebook parked.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import psutil
+
+from quire.archive import staged_folders
+
+if TYPE_CHECKING:
+    from quire.config import Settings
+    from quire.pipeline import RunPlan
+
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass
+class Outcome:
+    """How one run ended (``status``: succeeded | failed | timed_out | cancelled)."""
+
+    status: str
+    output_folder: str | None = None
+    partial_notebook: str | None = None
+    error: str | None = None
+    error_type: str | None = None
+    transient: bool = False
+    headline: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What to run: a report with parameters (validated in the run's process) or an already validated plan."""
+
+    run_id: str
+    report: str
+    parameters: dict[str, Any]
+    plan: RunPlan | None = None
+    engine: str = "batch"
+    #: Address of the Chromium print service of the batch (None: the renderer starts what it needs).
+    print_service: str | None = None
+    #: Tenant-free data the whole batch shares (see :mod:`quire.batch.shared`), keyed by what it was computed from.
+    shared: dict[tuple, Any] = field(default_factory=dict)
+
+
+def run_request(request: RunRequest, settings: Settings) -> Outcome:
+    """Validate (unless a plan is given), run and publish one report here; the outcome (never raises for a Quire error)."""
+    import sqlalchemy as sa
+
+    from quire.errors import QuireError
+    from quire.pipeline import prepare, run_plan
+
+    done = _already_published(settings, request)
+    if done is not None:
+        return done  # a re-run of a run that was published before its worker died: not a second copy
+    try:
+        plan = request.plan or prepare(request.report, request.parameters, settings)
+    except QuireError as exc:  # nothing ran: a parameter, or the warehouse while validating
+        return _failure(exc)
+    except sa.exc.OperationalError as exc:
+        return _unreachable(exc)
+    try:
+        result = run_plan(plan, settings=settings, engine=request.engine, run_id=request.run_id)
+    except QuireError as exc:  # the run failed; the pipeline parked what it left
+        outcome = _failure(exc)
+        outcome.partial_notebook = parked_notebook(settings, request.report, request.run_id)
+        return outcome
+    except sa.exc.OperationalError as exc:
+        return _unreachable(exc)
+    return Outcome("succeeded", output_folder=str(result.folder), headline=result.headline,
+                   timings={k: round(v, 3) for k, v in result.timings.items()})
+
+
+def _failure(exc) -> Outcome:
+    from quire.errors import WarehouseError
+
+    # The warehouse may be back in a minute; a notebook, a parameter or the disk needs a person.
+    return Outcome("failed", error=str(exc), error_type=type(exc).__name__, transient=isinstance(exc, WarehouseError))
+
+
+def _unreachable(exc) -> Outcome:
+    return Outcome("failed", error=f"database unreachable: {str(exc.orig or exc).splitlines()[0][:300]}",
+                   error_type="OperationalError", transient=True)
+
+
+def _already_published(settings: Settings, request: RunRequest) -> Outcome | None:
+    import json
+
+    for folder in (settings.outputs_dir / request.report).glob(f"*/{request.run_id}"):
+        record = folder / "run.json"
+        if record.is_file():
+            data = json.loads(record.read_text(encoding="utf-8"))
+            return Outcome("succeeded", output_folder=str(folder), headline=data.get("headline", []),
+                           timings=data.get("timings", {}))
+    return None
+
+
+def parked_notebook(settings: Settings, report: str, run_id: str) -> str | None:
+    """Where a failed run's partial notebook was parked, if anywhere."""
+    from quire.archive import FAILED_DIR
+
+    found = sorted((settings.outputs_dir / FAILED_DIR / report).glob(f"*/{run_id}/report.ipynb"))
+    return str(found[-1]) if found else None
+
+
+def kill_tree(pid: int, *, grace: float = 10.0) -> int:
+    """SIGKILL ``pid``, its descendants and their process groups; returns how many processes were killed.
+
+    Groups matter: a Jupyter kernel starts in a session of its own, so killing the run's
+    group alone would leave it running.
+    """
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    own = os.getpgrp()
+    groups = set()
+    for proc in procs:
+        try:
+            groups.add(os.getpgid(proc.pid))
+        except ProcessLookupError:
+            pass
+    for group in groups - {own}:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    for proc in procs:  # anything that shared our own group
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(procs, timeout=grace)
+    return len(procs)
+
+
+def park_staging(settings: Settings, report: str, run_id: str, reason: str) -> str | None:
+    """Move what a killed run left in staging to ``_failed`` (as the pipeline does); the partial notebook's path."""
+    notebook = None
+    for folder in staged_folders(settings.outputs_dir, report, run_id, f"{datetime.now(timezone.utc):%Y-%m-%d}"):
+        parked = folder.park_failed(reason) / "report.ipynb"
+        notebook = str(parked) if parked.is_file() else notebook
+    return notebook
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (a killed service leaves no run behind)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the parent's timeout still bounds the run
+
+
+def _child(request: RunRequest, settings: Settings, conn) -> None:
+    """The run's process: its own session (so a timeout kills its tree), the run, the outcome to the parent."""
+    os.setsid()
+    die_with_parent()
+    # The run id in the process title and environment: `ps` shows which run a process is, and start-up
+    # recovery (and the tests) can tell a run's process and whatever it starts (a kernel inherits the variable).
+    _title_process(request)
+    from quire.batch import shared
+    from quire.config import get_settings, settings_environment
+    from quire.pdf.chromium import SERVICE_ENV
+
+    # The fork server's environment is the one it started with: this run's settings replace it,
+    # so that code reading get_settings() (the report modules do) sees exactly these.
+    for name in [k for k in os.environ if k.startswith("QUIRE_")]:
+        del os.environ[name]
+    os.environ.update(settings_environment(settings))
+    os.environ[RUN_ENV] = request.run_id
+    if request.print_service:
+        os.environ[SERVICE_ENV] = request.print_service
+    get_settings.cache_clear()
+    shared.install(request.shared)
+    try:
+        outcome = run_request(request, settings)
+    except BaseException as exc:  # a bug: still an outcome, so the parent need not guess
+        outcome = Outcome("failed", error=f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__,
+                          partial_notebook=None)
+    conn.send(outcome)
+    conn.close()
+
+
+#: Environment variable holding the run id in a run's process and everything it starts.
+RUN_ENV = "QUIRE_RUN_ID"
+
+
+def _title_process(request: RunRequest) -> None:
+    # Before anything touches the environment: setproctitle finds its room at its first call and
+    # silently gives up if the environment was moved.
+    try:
+        from setproctitle import setproctitle
+
+        setproctitle(f"quire-run {request.run_id} {request.report}")
+    except ImportError:
+        pass
+
+
+def is_run_process(pid: int, run_id: str) -> bool:
+    """Whether ``pid`` is the process of run ``run_id`` (by its title)."""
+    try:
+        return f"quire-run {run_id}" in " ".join(psutil.Process(pid).cmdline())
+    except psutil.Error:
+        return False
+
+
+_context_lock = threading.Lock()
+_context: Any = None
+
+
+def fork_context():
+    """The forkserver context whose server preloads :mod:`quire.batch.warm` (started at its first use)."""
+    global _context
+    with _context_lock:
+        if _context is None:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["quire.batch.warm"])
+            _context = ctx
+        return _context
+
+
+def start_warming() -> None:
+    """Start the warm server now (it imports for a few seconds) so that the first run does not wait for it."""
+    from multiprocessing import forkserver
+
+    fork_context()
+    forkserver.ensure_running()
+
+
+def _ended(settings: Settings, request: RunRequest, status: str, error_type: str, reason: str, *,
+           transient: bool = False) -> Outcome:
+    """The outcome of a run whose process ended without one: what it left parked, and where, in the message.
+
+    ``{where}`` in ``reason`` becomes " while running cell N" when the partial notebook tells.
+    """
+    from quire.execute import stopped_at
+
+    parked = park_staging(settings, request.report, request.run_id, reason.format(where=""))
+    cell = stopped_at(Path(parked)) if parked else None
+    message = reason.format(where=f" while running cell {cell}" if cell is not None else "")
+    if parked:
+        message += f" (partial notebook kept in {parked})"
+    return Outcome(status, error=message, error_type=error_type, transient=transient, partial_notebook=parked)
+
+
+class ForkExecutor:
+    """Runs each request in a fresh child of the warm forkserver, bounded by a timeout."""
+
+    name = "local"
+
+    def run(self, request: RunRequest, settings: Settings, *, timeout: float,
+            cancel: threading.Event | None = None, on_start: Callable[[int], None] | None = None) -> Outcome:
+        """Run ``request``; kill its process tree after ``timeout`` seconds or when ``cancel`` is set."""
+        from multiprocessing.connection import wait
+
+        ctx = fork_context()
+        receiver, sender = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_child, args=(request, settings, sender), name=f"quire-run-{request.run_id}")
+        proc.start()
+        sender.close()
+        if on_start:
+            on_start(proc.pid)
+        deadline = time.monotonic() + timeout
+        outcome: Outcome | None = None
+        stopped = None
+        while outcome is None and stopped is None:
+            ready = wait([receiver, proc.sentinel], timeout=min(0.5, max(0.0, deadline - time.monotonic())))
+            if receiver in ready:
+                try:
+                    outcome = receiver.recv()
+                except EOFError:
+                    break  # died before sending anything
+            elif proc.sentinel in ready:
+                if not receiver.poll():
+                    break
+            elif cancel is not None and cancel.is_set():
+                stopped = "cancelled"
+            elif time.monotonic() >= deadline:
+                stopped = "timed_out"
+        if stopped or outcome is None:
+            kill_tree(proc.pid)
+        proc.join(timeout=10)
+        receiver.close()
+        if outcome is not None:
+            return outcome
+        if stopped == "timed_out":
+            return _ended(settings, request, "timed_out", "Timeout",
+                          f"timed out: the run took longer than {timeout:g} s and was killed")
+        if stopped == "cancelled":
+            return _ended(settings, request, "cancelled", "Cancelled", "cancelled: the run was stopped", transient=True)
+        return _ended(settings, request, "failed", "WorkerDied",
+                      "the run's process died{where} (killed, out of memory, or a cell ended its process)",
+                      transient=True)

@@ -1,0 +1,79 @@
+"""What a batch worker does once so that no report pays for it: imports and warm-up.
+
+Importing this module imports everything a report run needs (pandas, matplotlib,
+seaborn, pingouin, SQLAlchemy/DuckDB, nbformat, papermill, nbconvert, WeasyPrint,
+IPython and the report modules), builds the nbconvert exporter, loads the matplotlib
+font list and creates the IPython shell that executes the cells. It then moves every
+object it made into the permanent GC generation (``gc.freeze``), so the forked runs do
+not touch (and copy) those pages when they collect garbage.
+
+It is the multiprocessing *forkserver*'s preload: the server imports it once and
+forks one child per run from that warm state (see :mod:`quire.batch.runner`). Nothing
+tenant-specific is loaded here: a run's own data is queried in its own child.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+import warnings
+
+log = logging.getLogger(__name__)
+
+#: Modules every report imports; the order does not matter.
+PRELOAD = (
+    "numpy", "pandas", "scipy.stats", "matplotlib.pyplot", "seaborn", "pingouin", "statsmodels.api",
+    "sqlalchemy", "duckdb", "duckdb_engine", "nbformat", "papermill", "nbconvert", "weasyprint",
+    "IPython", "matplotlib_inline.backend_inline",
+    "quire.pipeline", "quire.render", "quire.chart_style", "quire.display",
+    "quire.reports.executive", "quire.reports.client", "quire.reports.cohort", "quire.reports.experiment",
+)
+
+
+def warm_up() -> list[str]:
+    """Import and prepare what runs need; returns what could not be prepared (a run then pays for it itself)."""
+    import importlib
+
+    missed = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in PRELOAD:
+            try:
+                importlib.import_module(name)
+            except Exception as exc:  # a missing optional module must not stop the worker
+                missed.append(f"{name}: {exc}")
+        for step in (_exporter, _fonts, _shell):
+            try:
+                step()
+            except Exception as exc:
+                missed.append(f"{step.__name__.strip('_')}: {exc}")
+    if threading.active_count() > 1:
+        # A thread would not survive the fork (and could hold a lock the children then wait on).
+        missed.append(f"{threading.active_count() - 1} thread(s) started during warm-up")
+    gc.collect()
+    gc.freeze()
+    return missed
+
+
+def _exporter() -> None:
+    from quire.render import get_exporter
+
+    get_exporter()
+
+
+def _fonts() -> None:
+    from matplotlib import font_manager
+
+    font_manager.findfont("DejaVu Sans")
+
+
+def _shell() -> None:
+    from quire.batch.inprocess import CellShell
+
+    CellShell.instance()
+
+
+MISSED = warm_up()
+if MISSED:
+    log.warning("batch worker warm-up incomplete: %s", "; ".join(MISSED))

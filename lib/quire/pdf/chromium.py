@@ -1,0 +1,235 @@
+"""PDF from Chromium: one warm headless browser per pool, shared by its runs through a print service.
+
+Starting Chromium costs more than printing a report with it, so the process that runs
+a batch (the CLI, the scheduler, a Dask worker) starts one browser with Playwright
+(which talks to it over a pipe, not a network port) and a :class:`PrintService` in
+front of it: a Unix socket, private to the user and guarded by a random key, on which
+the runs' processes send their HTML and get PDF bytes back. Each print uses a fresh
+page that loads nothing from outside: every request the page makes is refused, and
+the HTML carries its images and styles inline.
+
+A report with a contents list is printed twice: Chromium has no ``target-counter()``,
+so the first print's outline gives each section's page, and the second prints the
+numbers (see :func:`quire.pdf.contents.fill_page_numbers`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import tempfile
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+from multiprocessing.connection import Client, Listener
+from pathlib import Path
+
+from quire.errors import RenderError
+
+CHROMIUM = "/usr/bin/chromium"
+#: Flags for a headless browser on a closed network: no sandbox when root (containers), no GPU,
+#: and none of the background traffic a closed network would refuse many times over.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-extensions", "--disable-dev-shm-usage"]
+#: Environment variable through which runs find the print service of their pool.
+SERVICE_ENV = "QUIRE_PRINT_SERVICE"
+PRINT_TIMEOUT = 120.0
+
+
+def chromium_path() -> str | None:
+    """The Chromium executable, if installed (Debian's package; never Playwright's own download)."""
+    return os.environ.get("QUIRE_CHROMIUM") or (CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"))
+
+
+@dataclass(frozen=True)
+class ServiceAddress:
+    """Where a print service listens, and the key a client must present."""
+
+    path: str
+    key: str
+
+    def encode(self) -> str:
+        return f"{self.key}@{self.path}"
+
+    @classmethod
+    def decode(cls, text: str) -> ServiceAddress:
+        key, _, path = text.partition("@")
+        return cls(path, key)
+
+
+class _Browser:
+    """A Playwright-driven Chromium on an asyncio loop of its own thread."""
+
+    def __init__(self, executable: str) -> None:
+        self.executable = executable
+        self.loop = asyncio.new_event_loop()
+        self.ready: Future = Future()
+        self.idle: list = []
+        self.thread = threading.Thread(target=self._main, name="quire-chromium", daemon=True)
+        self.thread.start()
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._start())
+        self.loop.run_forever()
+
+    async def _start(self) -> None:
+        try:
+            from playwright.async_api import async_playwright
+
+            self.playwright = await async_playwright().start()
+            self.browser = await self.playwright.chromium.launch(executable_path=self.executable, args=CHROMIUM_ARGS)
+            self.ready.set_result(True)
+        except Exception as exc:
+            self.ready.set_exception(exc)
+
+    async def _page(self):
+        """A page from the idle ones, or a new one: pages are kept, a new page costs a renderer process."""
+        if self.idle:
+            return self.idle.pop()
+        if not hasattr(self, "context"):
+            # No scripts, no network: the HTML carries everything inline; any request it makes is refused.
+            self.context = await self.browser.new_context(java_script_enabled=False, offline=True)
+            await self.context.route("**/*", lambda route: route.abort())
+        return await self.context.new_page()
+
+    async def _print(self, html: str, pdf_options: dict) -> bytes:
+        page = await self._page()
+        try:
+            await page.set_content(html, wait_until="load")
+            pdf = await page.pdf(**pdf_options)
+            await page.set_content("")  # the report leaves the page before the next one comes
+        except Exception:
+            await page.close()
+            raise
+        self.idle.append(page)
+        return pdf
+
+    def print(self, html: str, pdf_options: dict) -> bytes:
+        self.ready.result(timeout=60)
+        return asyncio.run_coroutine_threadsafe(self._print(html, pdf_options), self.loop).result(PRINT_TIMEOUT)
+
+    def close(self) -> None:
+        async def stop():
+            if hasattr(self, "browser"):
+                await self.browser.close()
+            if hasattr(self, "playwright"):
+                await self.playwright.stop()
+
+        if self.thread.is_alive():
+            try:
+                asyncio.run_coroutine_threadsafe(stop(), self.loop).result(30)
+            except Exception:  # closing a browser that already died
+                pass
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=10)
+
+
+class PrintService:
+    """A warm Chromium and the Unix socket through which runs print with it (see the module docstring)."""
+
+    def __init__(self, executable: str | None = None) -> None:
+        executable = executable or chromium_path()
+        if not executable:
+            raise RenderError("Chromium is not installed", hint="install it with `make setup` (Debian package chromium)")
+        self._browser = _Browser(executable)
+        self._dir = tempfile.mkdtemp(prefix="quire-print-")  # mode 0700: only this user can reach the socket
+        key = secrets.token_hex(16)
+        self.address = ServiceAddress(os.path.join(self._dir, "print.sock"), key)
+        self._listener = Listener(self.address.path, family="AF_UNIX", authkey=key.encode())
+        self._closed = threading.Event()
+        threading.Thread(target=self._accept, name="quire-print-accept", daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                conn = self._listener.accept()
+            except Exception:  # a client with the wrong key, or the listener closed
+                continue
+            threading.Thread(target=self._serve, args=(conn,), name="quire-print", daemon=True).start()
+
+    def _serve(self, conn) -> None:
+        with conn:
+            while True:
+                try:
+                    html, options = conn.recv()
+                except (EOFError, OSError):
+                    return
+                try:
+                    conn.send(("ok", self._browser.print(html, options)))
+                except Exception as exc:
+                    conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Block until the browser has started (raises RenderError if it cannot)."""
+        try:
+            self._browser.ready.result(timeout=timeout)
+        except Exception as exc:
+            raise RenderError(f"Chromium did not start: {exc}") from exc
+
+    def close(self) -> None:
+        self._closed.set()
+        try:
+            self._listener.close()
+        except OSError:
+            pass
+        self._browser.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> PrintService:
+        os.environ[SERVICE_ENV] = self.address.encode()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if os.environ.get(SERVICE_ENV) == self.address.encode():
+            del os.environ[SERVICE_ENV]
+        self.close()
+
+
+_connection = None
+_connection_for: str | None = None
+
+
+#: Chromium's print options for a report: the stylesheet's @page size and margins, backgrounds,
+#: a tagged PDF (structure for screen readers) and an outline (bookmarks, and the contents' page numbers).
+PDF_OPTIONS = {"prefer_css_page_size": True, "print_background": True, "tagged": True, "outline": True}
+
+
+def print_report(address: str, html: str) -> bytes:
+    """The report's PDF, printed by the print service at ``address``, with the same pages as WeasyPrint's.
+
+    The running header and footer become margin boxes; a report with a contents list is
+    printed twice, the second time with each section's page (from the first print's outline).
+    """
+    from quire.pdf import pages
+
+    html = pages.for_chromium(html)
+    pdf = print_with_service(address, html, PDF_OPTIONS)
+    titles = pages.contents_titles(html)
+    if titles:
+        numbered = pages.number_contents(html, pages.section_pages(pdf, titles))
+        pdf = print_with_service(address, numbered, PDF_OPTIONS)
+    return pdf
+
+
+def print_with_service(address: str, html: str, pdf_options: dict) -> bytes:
+    """Print ``html`` through the print service at ``address`` (one connection per process, reused)."""
+    global _connection, _connection_for
+    if _connection is None or _connection_for != address:
+        where = ServiceAddress.decode(address)
+        try:
+            _connection = Client(where.path, family="AF_UNIX", authkey=where.key.encode())
+        except (OSError, EOFError) as exc:
+            raise RenderError(f"the print service is not reachable ({exc})") from exc
+        _connection_for = address
+    try:
+        _connection.send((html, pdf_options))
+        status, payload = _connection.recv()
+    except (OSError, EOFError) as exc:
+        _connection = None
+        raise RenderError(f"the print service stopped while printing ({exc})") from exc
+    if status != "ok":
+        raise RenderError(f"Chromium could not print the report: {payload}")
+    return payload

@@ -1,0 +1,175 @@
+"""The running header and footer, and the contents' page numbers, for a printer without CSS running elements.
+
+WeasyPrint moves the report's ``.q-running-header`` and ``.q-running-footer`` into the
+page margins (``position: running()``) and numbers the contents with ``target-counter()``.
+Chromium supports neither, but it does draw ``@page`` margin boxes with text, counters and
+images. :func:`for_chromium` therefore writes the same header and footer as margin-box
+content, read from those two elements of the HTML, so both printers give the same pages;
+:func:`number_contents` puts the page of each section into the contents once a first print
+has told where the sections fell.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from dataclasses import dataclass
+
+from bs4 import BeautifulSoup
+
+#: Height of the logo in the running header (as ``.q-running-logo`` in report.css).
+LOGO_HEIGHT_MM = 6.5
+#: Chromium draws margin-box text with ligatures whatever font-variant-ligatures says, and its text layer
+#: then holds "ﬁ" for "fi" (search, copy and screen readers stumble); any letter spacing turns them off.
+NO_LIGATURES = "letter-spacing: 0.01px;"
+_RUNNING = re.compile(r'<div\b[^>]*\bclass="q-running-(header|footer)"[^>]*>.*?</div>', re.DOTALL)
+_ROOT_VARS = re.compile(r"--q-([a-z-]+):\s*([^;]+);")
+_BODY = re.compile(r'<body class="q-doc')
+
+
+@dataclass(frozen=True)
+class Running:
+    """What the running header and footer show: from the report's own elements."""
+
+    logo: str | None
+    title: str
+    period: str
+    footer: str
+
+
+def running_parts(html: str) -> Running | None:
+    """The running header's logo, title and period and the footer's line; None for a report without a cover."""
+    found = {m.group(1): m.group(0) for m in _RUNNING.finditer(html)}
+    if "header" not in found:
+        return None
+    header = BeautifulSoup(found["header"], "html.parser")
+    logo = header.find("img", class_="q-running-logo")
+    title = header.find(class_="q-running-title")
+    period = header.find(class_="q-running-period")
+    footer = BeautifulSoup(found.get("footer", ""), "html.parser").get_text()
+    return Running(logo["src"] if logo is not None else None, title.get_text() if title else "",
+                   period.get_text() if period else "", footer.strip())
+
+
+def css_string(text: str) -> str:
+    """``text`` as a CSS string literal: quotes, backslashes and control characters escaped."""
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def sized_logo(uri: str, height_mm: float = LOGO_HEIGHT_MM) -> str | None:
+    """The logo as an SVG data URI of the header's height (a margin box draws an image at its own size)."""
+    size = _intrinsic_size(uri)
+    if size is None:
+        return None
+    width, height = size
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{height_mm * width / height:.2f}mm" '
+           f'height="{height_mm}mm" viewBox="0 0 {width} {height}"><image href="{uri}" width="{width}" '
+           f'height="{height}" preserveAspectRatio="xMinYMid meet"/></svg>')
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+def _intrinsic_size(uri: str) -> tuple[float, float] | None:
+    """Width and height of a data-URI image (SVG view box or size attributes; raster pixels)."""
+    head, _, payload = uri.partition(",")
+    if not head.startswith("data:"):
+        return None
+    data = base64.b64decode(payload) if head.endswith(";base64") else payload.encode()
+    if "svg" in head:
+        root = re.search(rb"<svg\b[^>]*>", data)
+        if root is None:
+            return None
+        box = re.search(rb'viewBox="\s*[-\d.]+[\s,]+[-\d.]+[\s,]+([\d.]+)[\s,]+([\d.]+)', root.group(0))
+        if box:
+            return float(box.group(1)), float(box.group(2))
+        w, h = (re.search(rb'\b%s="([\d.]+)' % name, root.group(0)) for name in (b"width", b"height"))
+        return (float(w.group(1)), float(h.group(1))) if w and h else None
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return float(image.width), float(image.height)
+    except OSError:
+        return None
+
+
+def for_chromium(html: str) -> str:
+    """``html`` with its running header and footer as ``@page`` margin boxes (see the module docstring).
+
+    The boxes repeat ``.q-running-header`` and ``.q-running-footer`` of report.css: the logo
+    (as the box's background, so that it and the title are centred on one 6.5 mm line), the
+    title in the primary colour, the period on the right, a rule under both, the footer line.
+    """
+    parts = running_parts(html)
+    html = _BODY.sub(r'<body class="q-doc q-chromium', html, count=1)
+    if parts is None:
+        return html
+    size = _intrinsic_size(parts.logo) if parts.logo else None
+    logo_width = LOGO_HEIGHT_MM * size[0] / size[1] if size else 0
+    logo = (f"background: url({parts.logo}) no-repeat left bottom 2.5mm / auto {LOGO_HEIGHT_MM}mm; "
+            f"padding-left: {logo_width + 4:.2f}mm;") if size else ""
+    line = (f"vertical-align: bottom; line-height: {LOGO_HEIGHT_MM}mm; padding-bottom: 2.5mm; margin-bottom: 4mm; "
+            "border-bottom: 0.6pt solid var(--q-primary-soft); font-family: var(--q-font); font-size: 8pt;"
+            f" {NO_LIGATURES}")
+    boxes = f"""
+@page {{
+  @top-left {{ content: {css_string(parts.title)}; width: 78%; {line} {logo} font-weight: 700;
+               color: var(--q-primary); white-space: nowrap; overflow: hidden; }}
+  @top-right {{ content: {css_string(parts.period)}; width: 22%; {line} text-align: right; color: var(--q-muted);
+                white-space: nowrap; }}
+  @bottom-left {{ content: {css_string(parts.footer)}; vertical-align: top; padding-top: 4mm; font-family: var(--q-font);
+                  font-size: 8pt; color: var(--q-muted); {NO_LIGATURES} }}
+}}
+@page q-cover {{ @top-left {{ content: none; }} @top-right {{ content: none; }} @bottom-left {{ content: none; }} }}
+"""
+    return html.replace("</head>", f"<style>{boxes}</style>\n</head>", 1)
+
+
+_TOC_LINK = re.compile(r'(<a href="#(q-s\d+)">)(.*?)(</a>)', re.DOTALL)
+
+
+def number_contents(html: str, pages: dict[str, int]) -> str:
+    """The contents with each section's page (``pages``: section anchor → page number) after its title."""
+    def fill(m: re.Match) -> str:
+        page = pages.get(m.group(2))
+        if page is None:
+            return m.group(0)
+        return f'{m.group(1)}{m.group(3)}<span class="q-toc-page">{page}</span>{m.group(4)}'
+
+    return _TOC_LINK.sub(fill, html)
+
+
+def section_pages(pdf: bytes, titles: dict[str, str]) -> dict[str, int]:
+    """Page number of each section (``titles``: anchor → heading text) from the PDF's outline (bookmarks)."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(pdf))
+    wanted = {" ".join(text.split()): anchor for anchor, text in titles.items()}
+    found: dict[str, int] = {}
+
+    def walk(items) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+                continue
+            anchor = wanted.get(" ".join(str(item.title).split()))
+            if anchor and anchor not in found:
+                found[anchor] = reader.get_destination_page_number(item) + 1
+    walk(reader.outline)
+    return found
+
+
+def contents_titles(html: str) -> dict[str, str]:
+    """The contents' entries: section anchor → the section's heading text (empty without contents)."""
+    if 'class="q-toc"' not in html:
+        return {}
+    return {m.group(2): BeautifulSoup(m.group(3), "html.parser").find(class_="q-toc-title").get_text()
+            for m in _TOC_LINK.finditer(html)}

@@ -1,0 +1,100 @@
+"""Faults on the fast path: the warm worker killed mid-batch, a run over its wall-clock timeout.
+
+Through the real ``quire run`` on a small fan-out notebook that takes a few seconds per client.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+
+from support import ROOT, published_runs
+
+pytestmark = pytest.mark.slow
+
+CELLS = [
+    ("client: str = ''\ndelay: float = 0.0", ["parameters"]),
+    ("import time\ntime.sleep(delay)", []),
+    ("from IPython.display import Markdown\nMarkdown(f'Report for **{client}**')", []),
+]
+
+
+def make_home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    (home / "notebooks").mkdir(parents=True)
+    (home / "templates").symlink_to(ROOT / "templates")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for source, tags in CELLS:
+        nb.cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": tags}))
+    nbformat.write(nb, home / "notebooks" / "slow.ipynb")
+    (home / "reports.yaml").write_text(
+        "reports:\n  slow:\n    title: Slow\n    notebook: notebooks/slow.ipynb\n    description: d\n"
+        "    owner: o@example.com\n    formats: [html]\n    fan_out: clients\n"
+        "    parameters:\n      client: {type: client}\n      delay: {type: float, min: 0, max: 60}\n")
+    return home
+
+
+def history(outputs: Path) -> list[dict]:
+    from quire.state import open_state
+    from quire.state import runs as runs_history
+
+    return runs_history.query(open_state(f"sqlite:///{outputs / '.quire' / 'state.db'}"))
+
+
+def run_processes(marker: str = "quire-run ") -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        if marker in " ".join(proc.info["cmdline"] or []):
+            found.append(proc)
+    return found
+
+
+def test_a_warm_worker_killed_mid_batch_fails_its_run_once_and_the_batch_goes_on(quire_env, tmp_path):
+    env = {**quire_env, "QUIRE_HOME": str(make_home(tmp_path)), "QUIRE_OUTPUTS": str(tmp_path / "outputs")}
+    cli = subprocess.Popen([sys.executable, "-m", "quire.cli", "run", "slow", "--clients", "sector=municipality",
+                            "-p", "delay=4", "--workers", "1"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (mine := [p for p in run_processes() if p.ppid() and cli.pid in [a.pid for a in p.parents()]]):
+            assert cli.poll() is None, cli.communicate()
+            assert time.monotonic() < deadline, "no run started"
+            time.sleep(0.1)
+        server = mine[0].parent()  # the warm fork server the run was forked from
+        killed_run = mine[0].cmdline()[0].split()[1]
+        server.kill()
+        stdout, stderr = cli.communicate(timeout=300)
+    finally:
+        cli.kill()
+    assert cli.returncode == 1, stderr
+    assert "Traceback" not in stderr
+    outputs = Path(env["QUIRE_OUTPUTS"])
+    rows = {r["run_id"]: r for r in history(outputs)}
+    assert len(rows) == 2 and rows[killed_run]["status"] == "failed"
+    assert "process died" in rows[killed_run]["error"]
+    [other] = [r for r in rows.values() if r["run_id"] != killed_run]
+    assert other["status"] == "succeeded"  # a new warm server took the rest of the batch
+    assert [p.name for p in published_runs(outputs, "slow")] == [other["run_id"]]
+    assert "1 of 2 runs succeeded" in stdout
+    assert not [p for p in run_processes(f"quire-run {killed_run}")]
+
+
+def test_a_run_over_the_wall_clock_timeout_is_killed_and_recorded(quire_env, tmp_path):
+    env = {**quire_env, "QUIRE_HOME": str(make_home(tmp_path)), "QUIRE_OUTPUTS": str(tmp_path / "outputs"),
+           "QUIRE_RUN_TIMEOUT": "6"}
+    proc = subprocess.run([sys.executable, "-m", "quire.cli", "run", "slow", "-p", "client=town-of-fairdale",
+                           "-p", "delay=60"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: timed out: the run took longer than 6 s and was killed")
+    outputs = Path(env["QUIRE_OUTPUTS"])
+    [row] = history(outputs)
+    assert row["status"] == "timed_out" and row["partial_notebook"]
+    assert Path(row["partial_notebook"]).is_file() and not published_runs(outputs, "slow")
+    assert not run_processes(f"quire-run {row['run_id']}")

@@ -1,0 +1,130 @@
+"""Runs on a real Dask cluster: a scheduler and two workers on 127.0.0.1, started by the test.
+
+The service's Runner submits each run to Dask (``QUIRE_DASK_SCHEDULER``); each Dask worker runs
+it as a local batch does (forked from its warm server). A Dask worker SIGKILLed in the middle
+of a run takes the run's process with it; Dask runs the task again on the other worker, and
+the run is still published once, recorded once and e-mailed once, with no process left over.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import psutil
+import pytest
+from sched_support import CATALOG_HEAD, client_report, free_port, processes_of_run, wait_for
+
+from quire.scheduler.jobs import Runner
+from quire.state import open_state
+from quire.state import runs as history
+
+pytestmark = pytest.mark.slow
+MUNICIPALITIES = {"village-of-summerbrook", "town-of-fairdale"}  # the active municipalities of the tiny warehouse
+DASK = str(Path(sys.executable).parent / "dask")  # the venv's `dask` command (scheduler, worker)
+
+
+class Cluster:
+    """`dask scheduler` and `dask worker` processes; every one killed (with its children) at the end."""
+
+    def __init__(self, env: dict[str, str], logs: Path, workers: int = 2) -> None:
+        port = free_port()
+        self.address = f"tcp://127.0.0.1:{port}"
+        # Dask workers are daemonic by default, and a daemonic process may not start the run's processes.
+        self.env = {**env, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+        self.procs: list[subprocess.Popen] = []
+        self._start("scheduler", logs / "scheduler.log", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard")
+        for n in range(workers):
+            self._start("worker", logs / f"worker{n}.log", self.address, "--host", "127.0.0.1", "--nthreads", "1",
+                        "--no-dashboard", "--name", f"w{n}")
+
+    def _start(self, role: str, log: Path, *args: str) -> None:
+        handle = open(log, "ab")
+        self.procs.append(subprocess.Popen([DASK, role, *args], env=self.env, stdout=handle,
+                                           stderr=subprocess.STDOUT, start_new_session=True))
+
+    def workers_ready(self, count: int) -> bool:
+        from distributed import Client
+
+        with Client(self.address, timeout=10) as client:
+            return len(client.scheduler_info()["workers"]) >= count
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=30)
+
+
+def _schedule(delay: float) -> str:
+    return (f"    schedule:\n      interval_minutes: 60\n      clients: {{sector: municipality}}\n"
+            f"      timeout_seconds: 120\n      parameters: {{delay: {delay}}}\n")
+
+
+@pytest.fixture
+def dask_runner(make_env, state_url, smtp, settings_for, tmp_path):
+    env = make_env(CATALOG_HEAD + client_report(schedule=_schedule(8)), state_url, smtp.port)
+    cluster = Cluster(env, tmp_path)
+    try:
+        wait_for(lambda: cluster.workers_ready(2), timeout=120, interval=1, message="two Dask workers")
+        settings = settings_for({**env, "QUIRE_DASK_SCHEDULER": cluster.address})
+        runner = Runner(settings, open_state(state_url), "dask-runner", scheduler=None)
+        yield runner, cluster
+        runner.stop()
+        runner.executor.close()
+    finally:
+        cluster.stop()
+
+
+def _worker_of(pid: int, cluster: Cluster) -> psutil.Process | None:
+    """The Dask worker process a run process descends from (run → fork server → worker)."""
+    roots = {p.pid for p in cluster.procs}
+    try:
+        proc = psutil.Process(pid)
+        chain = proc.parents()
+    except psutil.Error:
+        return None
+    for i, parent in enumerate(chain):
+        if i + 1 < len(chain) and chain[i + 1].pid in roots:  # the nanny we started is its parent
+            return parent
+    return None
+
+
+def test_a_killed_dask_worker_has_its_run_done_elsewhere_once(dask_runner, state_url, smtp, tiny_warehouse):
+    runner, cluster = dask_runner
+    thread = threading.Thread(target=runner.fire, args=("clientmail",))
+    thread.start()
+
+    def running_run():
+        rows = [r for r in history.query(runner.engine) if r["status"] == "running"]
+        for row in rows:
+            for pid in processes_of_run(row["run_id"]):
+                worker = _worker_of(pid, cluster)
+                if worker is not None:
+                    return row["run_id"], worker
+        return None
+
+    run_id, worker = wait_for(running_run, timeout=180, interval=0.5, message="a run in progress on a Dask worker")
+    worker.send_signal(signal.SIGKILL)
+    thread.join(timeout=400)
+    assert not thread.is_alive()
+
+    rows = [r for r in history.query(runner.engine) if r["report"] == "clientmail"]
+    assert {r["client"] for r in rows} == MUNICIPALITIES
+    assert all(r["status"] == "succeeded" for r in rows), [(r["client"], r["status"], r["error"]) for r in rows]
+    outputs = runner.settings.outputs_dir
+    for row in rows:  # published once: one folder per run id, nothing left in staging
+        assert len(list((outputs / "clientmail").glob(f"*/{row['run_id']}"))) == 1
+    assert not list((outputs / ".quire" / "staging").glob("*"))
+    # Each client's contact got its report once; the killed run's process is gone.
+    wait_for(lambda: len(smtp.messages) >= len(rows), timeout=60, message="the reports' e-mails")
+    sent = smtp.by_run()
+    assert sorted(sent.values()) == [1] * len(rows), sent
+    assert {key[0] for key in sent} == {r["run_id"] for r in rows}
+    wait_for(lambda: not processes_of_run(run_id), timeout=30, message="the killed run's processes to exit")
