@@ -64,19 +64,31 @@ def generate(folder: Path, gigabytes: float) -> tuple[int, int]:
     return users, events
 
 
+# The import is started by this small launcher, which reports its child's peak RSS. Measured from
+# the big process directly, ru_maxrss would include the caller's own memory: Linux keeps the
+# high-water mark of the memory a vforked child shared with its parent until exec.
+_LAUNCHER = """
+import resource, subprocess, sys
+code = subprocess.call(sys.argv[2:])
+with open(sys.argv[1], "w") as out:
+    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(code)
+"""
+
+
 def run_import(folder: Path, memory_limit: str) -> tuple[float, float, subprocess.CompletedProcess]:
     """``quire warehouse import`` in a child process; (seconds, peak RSS in MB, the process)."""
     env = {**os.environ, "QUIRE_WAREHOUSE_URL": f"duckdb:///{folder / 'warehouse.duckdb'}",
            "QUIRE_OUTPUTS": str(folder / "outputs")}
+    peak_file = folder / "peak-rss-kib"
+    command = [sys.executable, "-m", "quire.cli", "warehouse", "import", str(folder / "mapping.yaml"),
+               "--memory-limit", memory_limit]
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "quire.cli", "warehouse", "import", str(folder / "mapping.yaml"),
-                              "--memory-limit", memory_limit], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
-    _, status, usage = os.wait4(child.pid, 0)
+    proc = subprocess.run([sys.executable, "-c", _LAUNCHER, str(peak_file), *command], env=env,
+                          capture_output=True, text=True)
     seconds = time.perf_counter() - started
-    stdout, stderr = child.stdout.read(), child.stderr.read()
-    proc = subprocess.CompletedProcess(child.args, os.waitstatus_to_exitcode(status), stdout, stderr)
-    return seconds, usage.ru_maxrss / 1024, proc  # ru_maxrss is in KiB on Linux
+    proc.args = command
+    return seconds, int(peak_file.read_text()) / 1024, proc  # ru_maxrss is in KiB on Linux
 
 
 def main() -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import warnings
 from pathlib import Path
 
 import pytest
@@ -43,11 +42,6 @@ def _commands() -> list[list[str]]:
     return commands
 
 
-def _quire_knows(env: dict[str, str], command: list[str]) -> bool:
-    proc = run_quire(env, *command[:-1], "--help") if len(command) > 1 else None
-    return proc is None or command[-1] in proc.stdout
-
-
 def test_the_mapping_excerpt_is_the_examples_own():
     mapping = (ROOT / "examples" / "retail" / "mapping.yaml").read_text(encoding="utf-8")
     [excerpt] = _blocks("yaml")
@@ -60,11 +54,6 @@ def test_three_commands_from_csv_to_a_cohort_report(quire_env: dict[str, str], t
     outputs = tmp_path / "outputs"
     env = {**quire_env, "QUIRE_OUTPUTS": str(outputs), "QUIRE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'shop.duckdb'}"}
     for command in commands:
-        if command[:2] == ["warehouse", "check"] and not _quire_knows(env, command[:2]):
-            # `quire warehouse check` comes with the per-report data contract, built on another branch.
-            warnings.warn("`quire warehouse check` does not exist on this branch yet: the README's second command "
-                          "was not run", UserWarning, stacklevel=1)
-            continue
         proc = run_quire(env, *command, timeout=600)
         assert proc.returncode == 0, f"quire {' '.join(command)}: {proc.stderr}"
     [run] = published_runs(outputs, "cohort")
