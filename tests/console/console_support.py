@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from support import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (one definition for every test folder)
+from support import CHROMIUM, CHROMIUM_ARGS, wait_for  # noqa: F401  (one definition for every test folder)
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -130,18 +130,6 @@ def stop(process: subprocess.Popen, timeout: float = 30) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.3, message: str = "condition"):
-    """Poll ``predicate`` until truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message}")
-        time.sleep(interval)
 
 
 # ------------------------------------------------------------------------------------------ runs

@@ -7,23 +7,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from support import wait_for  # noqa: F401  (re-exported for the scheduler tests)
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = Path(__file__).resolve().parent / "project"
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.2, message: str = "condition"):
-    """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message}")
-        time.sleep(interval)
 
 
 def free_port() -> int:
