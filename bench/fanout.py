@@ -15,7 +15,7 @@ The two baselines run on the first ``--baseline-clients`` clients only (a naive 
 200 clients takes 20 minutes); per-report figures are comparable, totals are projected.
 Printed per path: seconds per report (wall), reports per minute, CPU-seconds per report
 (the whole machine's busy time from /proc/stat, so run it on a quiet machine: the load
-average is printed), cores used, peak memory of the benchmark's process tree, and the
+average is printed), cores used, peak memory of the benchmark's process tree (summed PSS), and the
 projected time for 1,000 reports.
 """
 
@@ -44,8 +44,20 @@ def machine_busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
+def proportional_set_size(pid: int) -> int:
+    """The process's PSS in bytes: its private memory plus its share of pages shared with others.
+
+    Summed over a process tree, PSS counts each page once; RSS would count the pages a forked
+    worker shares with its warm parent (the imported libraries) once per worker.
+    """
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 class PeakMemory:
-    """Samples the summed RSS of this process and all its descendants every 0.2 s."""
+    """Samples the summed PSS of this process and all its descendants every 0.2 s."""
 
     def __init__(self) -> None:
         self.peak = 0
@@ -58,9 +70,9 @@ class PeakMemory:
             total = 0
             for proc in [me, *me.children(recursive=True)]:
                 try:
-                    total += proc.memory_info().rss
-                except psutil.Error:
-                    pass
+                    total += proportional_set_size(proc.pid)
+                except OSError:
+                    pass  # the process ended between the listing and the read
             self.peak = max(self.peak, total)
 
     def __enter__(self) -> PeakMemory:

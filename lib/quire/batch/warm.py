@@ -2,7 +2,9 @@
 
 Importing this module imports everything a report run needs (pandas, matplotlib,
 seaborn, pingouin, SQLAlchemy/DuckDB, nbformat, papermill, nbconvert, WeasyPrint,
-IPython and the report modules), builds the nbconvert exporter, loads the matplotlib
+IPython, the PDF and spreadsheet writers and the report modules), renders one empty
+report (which compiles the templates and the CSS selectors that nbconvert and the HTML
+cleaning use: each would otherwise be compiled again in every run), loads the matplotlib
 font list and creates the IPython shell that executes the cells. It then moves every
 object it made into the permanent GC generation (``gc.freeze``), so the forked runs do
 not touch (and copy) those pages when they collect garbage.
@@ -25,7 +27,7 @@ log = logging.getLogger(__name__)
 PRELOAD = (
     "numpy", "pandas", "scipy.stats", "matplotlib.pyplot", "seaborn", "pingouin", "statsmodels.api",
     "sqlalchemy", "duckdb", "duckdb_engine", "nbformat", "papermill", "nbconvert", "weasyprint",
-    "IPython", "matplotlib_inline.backend_inline",
+    "IPython", "matplotlib_inline.backend_inline", "pypdf", "openpyxl",
     "quire.pipeline", "quire.render", "quire.chart_style", "quire.display",
     "quire.reports.executive", "quire.reports.client", "quire.reports.cohort", "quire.reports.experiment",
 )
@@ -43,7 +45,7 @@ def warm_up() -> list[str]:
                 importlib.import_module(name)
             except Exception as exc:  # a missing optional module must not stop the worker
                 missed.append(f"{name}: {exc}")
-        for step in (_exporter, _fonts, _shell):
+        for step in (_render, _fonts, _shell):
             try:
                 step()
             except Exception as exc:
@@ -56,10 +58,17 @@ def warm_up() -> list[str]:
     return missed
 
 
-def _exporter() -> None:
-    from quire.render import get_exporter
+def _render() -> None:
+    import nbformat
 
-    get_exporter()
+    from quire.brand import load_brand
+    from quire.render import clean_html, render_html
+
+    cell = nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output(
+        "display_data", {"text/html": '<p>warm-up</p><img src="data:image/png;base64," alt="">'})])
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Warm-up"), cell])
+    render_html(notebook, brand=load_brand("quire"), meta={"title": "Warm-up"})
+    clean_html("<script></script>")  # a report with HTML of its own goes through the cleaning
 
 
 def _fonts() -> None:
