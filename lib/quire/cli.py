@@ -66,7 +66,6 @@ def run(
     """Run a report now and publish it under outputs/."""
     from quire.catalog import load_catalog
     from quire.parameters import parse_assignments
-    from quire.pipeline import ClientNotSubscribedError, Preparer, fan_out_clients
 
     settings = get_settings()
     engine = engine or settings.engine
@@ -80,7 +79,11 @@ def run(
     if engine == "batch":
         from quire.batch.runner import start_warming
 
-        start_warming()  # the warm worker imports while the runs are validated (it exits with this command)
+        # The warm worker imports while this process imports the pipeline and validates the runs
+        # (it exits with this command): started before the pipeline's own imports, not after them.
+        start_warming()
+    from quire.pipeline import ClientNotSubscribedError, Preparer, fan_out_clients
+
     catalog = load_catalog(settings.catalog_path)
     fan_out = all_clients or bool(clients)
     if fan_out and "client" in given:

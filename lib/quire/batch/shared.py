@@ -60,8 +60,10 @@ def attach(requests: list[RunRequest], settings: Settings) -> list[RunRequest]:
             by_notebook.setdefault(Path(request.plan.spec.notebook).stem, []).append(request)
     computed: dict[str, dict[tuple, Any]] = {}
     for notebook, group in by_notebook.items():
+        if len(group) < 2:
+            continue  # nothing to share, and a single run need not import the report module here
         fn = _load_provider(notebook)
-        if fn is not None and len(group) > 1:
+        if fn is not None:
             computed[notebook] = fn([r.plan.params for r in group], settings.warehouse)
     return [replace(r, shared=computed[stem]) if r.plan is not None and (stem := Path(r.plan.spec.notebook).stem) in computed
             else r for r in requests]

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 #: Modules every report imports; the order does not matter.
 PRELOAD = (
     "numpy", "pandas", "scipy.stats", "matplotlib.pyplot", "seaborn", "pingouin", "statsmodels.api",
-    "sqlalchemy", "duckdb", "duckdb_engine", "nbformat", "papermill", "nbconvert", "weasyprint",
+    "sqlalchemy", "duckdb", "duckdb_engine", "nbformat", "papermill", "nbconvert",
     "IPython", "matplotlib_inline.backend_inline", "pypdf", "openpyxl",
     "quire.pipeline", "quire.render", "quire.chart_style", "quire.display",
     "quire.reports.executive", "quire.reports.client", "quire.reports.cohort", "quire.reports.experiment",
@@ -40,7 +40,7 @@ def warm_up() -> list[str]:
     missed = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for name in PRELOAD:
+        for name in PRELOAD + _renderer_modules():
             try:
                 importlib.import_module(name)
             except Exception as exc:  # a missing optional module must not stop the worker
@@ -56,6 +56,16 @@ def warm_up() -> list[str]:
     gc.collect()
     gc.freeze()
     return missed
+
+
+def _renderer_modules() -> tuple[str, ...]:
+    """WeasyPrint when it prints the PDFs; Chromium prints in its own process and needs no import here."""
+    from quire.pdf import renderer_name
+
+    try:
+        return ("weasyprint",) if renderer_name() == "weasyprint" else ()
+    except Exception:  # a bad setting fails the run itself, with its message; here, prepare for either
+        return ("weasyprint",)
 
 
 def _render() -> None:
