@@ -39,6 +39,21 @@ def test_a_titled_figure_gets_a_caption_and_alt_text_from_what_it_says():
     plt.close(fig)
 
 
+def test_a_legend_never_covers_the_data():
+    fig, ax = plt.subplots()
+    for i, name in enumerate(["enterprise", "growth", "starter"]):
+        ax.plot(range(12), [30 - 2 * i + (m % 3) for m in range(12)], label=name)  # lines across the whole chart
+    ax.set(title="MRR by plan")
+    ax.legend(loc="center", title="plan")
+    figure_chart(fig)
+    fig.canvas.draw()
+    legend = ax.get_legend()
+    assert legend.get_title().get_text() == "plan" and [t.get_text() for t in legend.get_texts()] == [
+        "enterprise", "growth", "starter"]
+    assert legend.get_window_extent().x0 >= ax.get_window_extent().x1  # beside the plot area, not on it
+    plt.close(fig)
+
+
 def test_bar_scatter_heatmap_and_figures_of_several_charts_are_told_apart():
     fig, (left, right) = plt.subplots(1, 2)
     left.bar(["a", "b"], [1, 2])

@@ -34,9 +34,24 @@ def figure_chart(fig: Figure) -> Chart:
     from quire.display import Chart
 
     alt, caption = describe(fig)
+    _legends_beside(fig)
     with _title_hidden(fig, caption):
         image = figure_svg(fig)
     return Chart(image, alt=alt, caption=caption)
+
+
+def _legends_beside(fig: Figure) -> None:
+    """Move each chart's legend to the right of its plot area, where it can hide no data.
+
+    matplotlib's default ("best") still lands on lines that cross the whole chart; the saved
+    image grows to hold the legend (the SVG is cut to what is drawn).
+    """
+    import seaborn as sns
+
+    for ax in _chart_axes(fig):
+        legend = ax.get_legend()
+        if legend is not None and legend.get_visible():
+            sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
 
 
 def describe(fig: Figure) -> tuple[str, str]:
