@@ -51,7 +51,9 @@ def engagement_over_time(current: pd.DataFrame, previous: pd.DataFrame | None, *
         ax.margins(x=0.02)
     handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
     fig.legend(handles[::-1], labels[::-1], loc="upper center", ncol=2, frameon=False, bbox_to_anchor=(0.5, 1.08))
-    fig.tight_layout(w_pad=2.0)
+    # Fixed spacing (what tight_layout chose for typical labels, with room for "12.5k"): tight_layout
+    # would lay every label out once more before savefig's tight bounding box does it again.
+    fig.subplots_adjust(left=0.065, right=0.982, bottom=0.22, top=0.872, wspace=0.3)
     parts = []
     for measure, title in measures.items():
         now = current[measure].mean()
@@ -159,7 +161,8 @@ def standing_ranges(frame: pd.DataFrame, *, label: str = "label_metric") -> Char
     fig, axes = plt.subplots(len(data), 1, figsize=(6.4, 0.2 + 0.95 * len(data)), squeeze=False)
     for ax, (_, row) in zip(axes[:, 0], data.iterrows(), strict=True):
         _standing_strip(ax, row, color, label)
-    fig.tight_layout(h_pad=1.2)
+    height = fig.get_figheight()  # fixed spacing in inches, as in engagement_over_time
+    fig.subplots_adjust(left=0.023, right=0.954, bottom=0.39 / height, top=1 - 0.28 / height, hspace=1.25)
     alt = ("Strip charts of your value (dot) against the middle half (bar) and median (tick) of comparable clients: "
            + "; ".join(f"{row[label]}: you {row['you_text']}, median {row['p50_text']}, middle half {row['p25_text']} to "
                        f"{row['p75_text']}" for _, row in data.iterrows()) + ".")
