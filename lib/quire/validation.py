@@ -28,7 +28,7 @@ def validate_project(settings: Settings) -> list[str]:
     for spec in catalog.reports.values():
         try:
             declared = declared_parameters(spec, settings.home)
-            if spec.schedule and spec.schedule.parameters:  # issue 5: a schedule's parameters must fit the notebook
+            if spec.schedule and spec.schedule.parameters:  # a scheduled run would fail only when due: check now
                 validate_parameters(spec.id, declared, dict(spec.schedule.parameters))
             dirty = notebook_outputs(spec.notebook_path(settings.home))
             if dirty:

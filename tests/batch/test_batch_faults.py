@@ -10,11 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
 import psutil
 import pytest
 
-from support import ROOT, published_runs
+from support import ROOT, notebook_home, published_runs
 
 pytestmark = pytest.mark.slow
 
@@ -26,19 +25,11 @@ CELLS = [
 
 
 def make_home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    (home / "notebooks").mkdir(parents=True)
-    (home / "templates").symlink_to(ROOT / "templates")
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    for source, tags in CELLS:
-        nb.cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": tags}))
-    nbformat.write(nb, home / "notebooks" / "slow.ipynb")
-    (home / "reports.yaml").write_text(
+    return notebook_home(
+        tmp_path, "slow", CELLS,
         "reports:\n  slow:\n    title: Slow\n    notebook: notebooks/slow.ipynb\n    description: d\n"
         "    owner: o@example.com\n    formats: [html]\n    fan_out: clients\n"
         "    parameters:\n      client: {type: client}\n      delay: {type: float, min: 0, max: 60}\n")
-    return home
 
 
 def history(outputs: Path) -> list[dict]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from support import ROOT, published_runs, run_quire, warehouse_copy
+from support import notebook_home, published_runs, run_quire, warehouse_copy
 
 pytestmark = pytest.mark.slow
 
@@ -70,17 +70,8 @@ def test_a_run_sees_nothing_a_previous_run_left_in_its_process(tmp_path, tiny_wa
     from quire.batch import RunRequest, run_batch
     from quire.config import Settings
 
-    home = tmp_path / "home"
-    (home / "notebooks").mkdir(parents=True)
-    (home / "templates").symlink_to(ROOT / "templates")
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    for source, tags in PROBE:
-        cell = nbformat.v4.new_code_cell(source)
-        cell.metadata["tags"] = tags
-        nb.cells.append(cell)
-    nbformat.write(nb, home / "notebooks" / "probe.ipynb")
-    (home / "reports.yaml").write_text(
+    home = notebook_home(
+        tmp_path, "probe", PROBE,
         "reports:\n  probe:\n    title: Probe\n    notebook: notebooks/probe.ipynb\n    description: d\n"
         "    owner: o@example.com\n    formats: [html]\n    parameters:\n      client: {type: str}\n")
     settings = Settings(home=home, outputs=tmp_path / "outputs", warehouse_url=tiny_warehouse, pdf_renderer="weasyprint")

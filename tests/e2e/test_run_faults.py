@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from support import ROOT, published_runs, run_quire
+from support import ROOT, notebook_home, published_runs, run_quire
 
 pytestmark = pytest.mark.slow
 
@@ -29,18 +29,11 @@ RUN_TIMEOUT = 120
 
 def make_home(tmp_path: Path, cells: list[str], params: str = "pid_file: str = ''") -> Path:
     """A QUIRE_HOME whose catalog has one report, ``fault``, over a notebook of ``cells`` (after the parameters cell)."""
-    home = tmp_path / "home"
-    (home / "notebooks").mkdir(parents=True)
-    (home / "templates").symlink_to(ROOT / "templates")
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]}),
-                                         *(nbformat.v4.new_code_cell(src) for src in cells)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, home / "notebooks" / "fault.ipynb")
     name = params.split(":")[0]
-    (home / "reports.yaml").write_text(
+    return notebook_home(
+        tmp_path, "fault", [(params, ["parameters"]), *((src, []) for src in cells)],
         "reports:\n  fault:\n    title: Fault\n    notebook: notebooks/fault.ipynb\n    description: faults\n"
         f"    owner: ops@example.com\n    formats: [html, pdf]\n    parameters:\n      {name}: {{type: str}}\n")
-    return home
 
 
 def history(outputs: Path) -> list[dict]:

@@ -63,3 +63,19 @@ def wait_for(predicate, timeout: float, interval: float = 0.2, message: str = "c
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message}")
         time.sleep(interval)
+
+
+def notebook_home(tmp_path: Path, report: str, cells: list[tuple[str, list[str]]], catalog: str) -> Path:
+    """A QUIRE_HOME with the project's templates, one notebook ``<report>.ipynb`` of ``(source, tags)`` cells
+    and ``catalog`` as its reports.yaml."""
+    import nbformat
+
+    home = tmp_path / "home"
+    (home / "notebooks").mkdir(parents=True)
+    (home / "templates").symlink_to(ROOT / "templates")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source, metadata={"tags": tags})
+                                         for source, tags in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, home / "notebooks" / f"{report}.ipynb")
+    (home / "reports.yaml").write_text(catalog)
+    return home
