@@ -115,30 +115,60 @@ def use_brand(brand: Brand) -> None:
     plt.rcParams["axes.prop_cycle"] = matplotlib.cycler(color=brand.palette)
 
 
-def to_chart(fig: Figure, alt: str, caption: str = "") -> Chart:
+def to_chart(fig: Figure, alt: str, caption: str = "", *, fixed_layout: bool = False) -> Chart:
     """Save ``fig`` as reproducible SVG, close it, and return it as a report :class:`Chart`.
 
     ``alt`` describes what the chart shows for screen readers and the plain-text
     fallback; it is required because a chart without it is invisible to some readers.
+    ``fixed_layout``: see :func:`figure_svg`.
     """
     if not alt or not alt.strip():
         plt.close(fig)
         raise ValueError("a chart needs alt text describing what it shows")
     try:
-        image = figure_svg(fig)
+        image = figure_svg(fig, fixed_layout=fixed_layout)
     finally:
         plt.close(fig)
     return Chart(image, alt=alt.strip(), caption=caption, mime="image/svg+xml")
 
 
-def figure_svg(fig: Figure) -> bytes:
-    """``fig`` as reproducible SVG bytes (the figure stays open)."""
+def figure_svg(fig: Figure, *, fixed_layout: bool = False) -> bytes:
+    """``fig`` as reproducible SVG bytes (the figure stays open).
+
+    By default the image is cropped to what is drawn (a tight bounding box), which costs
+    matplotlib a layout pass and a second measurement of every label before the real drawing.
+    A chart whose spacing is set in inches so that its labels fit inside the figure passes
+    ``fixed_layout=True``: it is drawn once, at its own size, and then measured with the
+    labels that drawing laid out; only if something still sticks out (an unusually wide
+    label) is it drawn again, cropped as usual.
+    """
+    if fixed_layout:
+        renderers = []
+        watch = fig.canvas.mpl_connect("draw_event", lambda event: renderers.append(event.renderer))
+        try:
+            image = _svg(fig, bbox_inches=None)
+        finally:
+            fig.canvas.mpl_disconnect(watch)
+        if renderers and _inside(fig, renderers[-1]):
+            return image
+    return _svg(fig, bbox_inches="tight")
+
+
+def _svg(fig: Figure, *, bbox_inches) -> bytes:
     buffer = io.BytesIO()
     with plt.rc_context({"svg.hashsalt": SVG_HASH_SALT}):
         # No date and no creator string: the same figure gives the same bytes on any day
         # and matplotlib version.
-        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+        fig.savefig(buffer, format="svg", bbox_inches=bbox_inches, metadata={"Date": None, "Creator": None})
     return buffer.getvalue()
+
+
+def _inside(fig: Figure, renderer, tolerance: float = 0.01) -> bool:
+    """Whether everything drawn with ``renderer`` lies within the figure (in inches, ``tolerance`` allowed)."""
+    box = fig.get_tightbbox(renderer)
+    width, height = fig.get_size_inches()
+    return (box.x0 >= -tolerance and box.y0 >= -tolerance and box.x1 <= width + tolerance
+            and box.y1 <= height + tolerance)
 
 
 __all__ = ["use_brand", "to_chart", "figure_svg", "font_families", "headless_backend", "BASE_RC", "SVG_HASH_SALT"]

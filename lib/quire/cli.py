@@ -81,7 +81,7 @@ def run(
 
         # The warm worker imports while this process imports the pipeline and validates the runs
         # (it exits with this command): started before the pipeline's own imports, not after them.
-        start_warming()
+        start_warming(single_run=not (all_reports or all_clients or clients))
     from quire.pipeline import ClientNotSubscribedError, Preparer, fan_out_clients
 
     catalog = load_catalog(settings.catalog_path)

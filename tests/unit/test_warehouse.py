@@ -355,3 +355,24 @@ def test_an_empty_database_is_a_warehouse_error(tmp_path):
     with eng.connect() as c, pytest.raises(WarehouseError, match="quire warehouse build"):
         queries.data_range(c)
     eng.dispose()
+
+
+def test_a_run_process_opens_the_warehouse_once(tiny_warehouse, monkeypatch):
+    """keep_engines (a run's process): every connection() reuses one engine; otherwise each has its own, disposed."""
+    from quire.warehouse import engine as engines
+
+    monkeypatch.setattr(engines, "_kept", None)
+    with engines.connection(tiny_warehouse) as first:
+        one = first.engine
+    with engines.connection(tiny_warehouse) as second:
+        assert second.engine is not one and one.pool.checkedin() == 0  # disposed: nothing left open
+    engines.keep_engines()
+    with engines.connection(tiny_warehouse) as first:
+        kept = first.engine
+        assert first.execute(sa.text("select count(*) from clients")).scalar() > 0
+    try:
+        with engines.connection(tiny_warehouse) as second:
+            assert second.engine is kept
+        assert kept.pool.checkedin() == 1  # the one open connection waits for the next query
+    finally:
+        kept.dispose()  # this test process goes on to write DuckDB files

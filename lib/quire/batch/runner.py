@@ -185,6 +185,7 @@ def _child(request: RunRequest, settings: Settings, conn) -> None:
     from quire.batch import shared
     from quire.config import get_settings, settings_environment
     from quire.pdf.chromium import SERVICE_ENV
+    from quire.warehouse.engine import keep_engines
 
     # The fork server's environment is the one it started with: this run's settings replace it,
     # so that code reading get_settings() (the report modules do) sees exactly these.
@@ -195,6 +196,7 @@ def _child(request: RunRequest, settings: Settings, conn) -> None:
     if request.print_service:
         os.environ[SERVICE_ENV] = request.print_service
     get_settings.cache_clear()
+    keep_engines()  # this process runs one report and exits: it opens the warehouse once
     shared.install(request.shared)
     try:
         outcome = run_request(request, settings)
@@ -228,6 +230,9 @@ def is_run_process(pid: int, run_id: str) -> bool:
         return False
 
 
+#: Set in the fork server's environment when it will serve one run only (see :func:`start_warming`).
+SINGLE_RUN_ENV = "QUIRE_WARM_SINGLE_RUN"
+
 _context_lock = threading.Lock()
 _context: Any = None
 
@@ -243,12 +248,21 @@ def fork_context():
         return _context
 
 
-def start_warming() -> None:
-    """Start the warm server now (it imports for a few seconds) so that the first run does not wait for it."""
+def start_warming(*, single_run: bool = False) -> None:
+    """Start the warm server now (it imports for a few seconds) so that the first run does not wait for it.
+
+    ``single_run``: this process will run one report only, so the server imports just what
+    every run needs (see :func:`quire.batch.warm.warm_up`). The first call decides.
+    """
     from multiprocessing import forkserver
 
     fork_context()
-    forkserver.ensure_running()
+    if single_run:
+        os.environ[SINGLE_RUN_ENV] = "1"  # the server inherits this process's environment
+    try:
+        forkserver.ensure_running()
+    finally:
+        os.environ.pop(SINGLE_RUN_ENV, None)
 
 
 def _ended(settings: Settings, request: RunRequest, status: str, error_type: str, reason: str, *,

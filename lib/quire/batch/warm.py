@@ -18,34 +18,46 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import threading
 import warnings
 
+from quire.batch.runner import SINGLE_RUN_ENV
+
 log = logging.getLogger(__name__)
 
-#: Modules every report imports; the order does not matter.
-PRELOAD = (
-    "numpy", "pandas", "scipy.stats", "matplotlib.pyplot", "seaborn", "pingouin", "statsmodels.api",
-    "sqlalchemy", "duckdb", "duckdb_engine", "nbformat", "papermill", "nbconvert",
-    "IPython", "matplotlib_inline.backend_inline", "pypdf", "openpyxl",
-    "quire.pipeline", "quire.render", "quire.chart_style", "quire.display",
+#: What every run imports, whatever its report: the pipeline, the notebook machinery, the HTML renderer.
+BASE = (
+    "numpy", "pandas", "matplotlib.pyplot", "sqlalchemy", "duckdb", "duckdb_engine", "nbformat", "papermill",
+    "nbconvert", "IPython", "matplotlib_inline.backend_inline", "quire.pipeline", "quire.render",
+    "quire.chart_style", "quire.display",
+)
+#: What some reports import beyond the base (statistics, spreadsheets, the report modules): a batch
+#: imports them once here; a single run imports only what it uses, in its own process.
+BATCH = (
+    "scipy.stats", "seaborn", "pingouin", "statsmodels.api", "pypdf", "openpyxl",
     "quire.reports.executive", "quire.reports.client", "quire.reports.cohort", "quire.reports.experiment",
 )
+PRELOAD = BASE + BATCH
 
 
-def warm_up() -> list[str]:
-    """Import and prepare what runs need; returns what could not be prepared (a run then pays for it itself)."""
+def warm_up(*, single_run: bool = False) -> list[str]:
+    """Import and prepare what runs need; returns what could not be prepared (a run then pays for it itself).
+
+    For a ``single_run`` only the base is imported and nothing is rendered ahead: the one run
+    waits for this, and whatever else it needs it imports itself, once either way.
+    """
     import importlib
 
     missed = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for name in PRELOAD + _renderer_modules():
+        for name in (BASE if single_run else PRELOAD + _renderer_modules()):
             try:
                 importlib.import_module(name)
             except Exception as exc:  # a missing optional module must not stop the worker
                 missed.append(f"{name}: {exc}")
-        for step in (_render, _fonts, _shell):
+        for step in ((_shell,) if single_run else (_render, _fonts, _shell)):
             try:
                 step()
             except Exception as exc:
@@ -93,6 +105,6 @@ def _shell() -> None:
     CellShell.instance()
 
 
-MISSED = warm_up()
+MISSED = warm_up(single_run=bool(os.environ.get(SINGLE_RUN_ENV)))
 if MISSED:
     log.warning("batch worker warm-up incomplete: %s", "; ".join(MISSED))

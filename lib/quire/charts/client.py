@@ -36,24 +36,24 @@ def engagement_over_time(current: pd.DataFrame, previous: pd.DataFrame | None, *
     period's language (:func:`_time_axis`): days of the month, weeks of the quarter, months of the year.
     """
     color = palette()[0]
-    fig, axes = plt.subplots(1, len(measures), figsize=(8.6, 2.7), sharex=True)
-    averaged = "" if freq == "day" else ", weekly average"
+    fig, axes = plt.subplots(1, len(measures), figsize=(8.6, 2.85), sharex=True)
     for ax, (measure, title) in zip(np.atleast_1d(axes), measures.items(), strict=True):
         if previous is not None and not previous.empty:
             ax.plot(previous["step"] + 1, previous[measure], color=PREVIOUS, linewidth=1.4, linestyle="--",
                     label=previous_label)
         ax.plot(current["step"] + 1, current[measure], color=color, linewidth=2.0, label=current_label)
-        ax.set_title(f"{title} per day{averaged}", loc="left", fontsize=10)
+        ax.set_title(f"{title} per day", loc="left", fontsize=10)
         ax.yaxis.set_major_formatter(FuncFormatter(_count))
         ax.yaxis.set_major_locator(MaxNLocator(4, integer=False))
         ax.set_ylim(bottom=0)
-        _time_axis(ax, current, period_kind)
+        _time_axis(ax, current, period_kind, averaged=freq != "day")
         ax.margins(x=0.02)
     handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
-    fig.legend(handles[::-1], labels[::-1], loc="upper center", ncol=2, frameon=False, bbox_to_anchor=(0.5, 1.08))
-    # Fixed spacing (what tight_layout chose for typical labels, with room for "12.5k"): tight_layout
-    # would lay every label out once more before savefig's tight bounding box does it again.
-    fig.subplots_adjust(left=0.065, right=0.982, bottom=0.22, top=0.872, wspace=0.3)
+    fig.legend(handles[::-1], labels[::-1], loc="upper center", ncol=2, frameon=False, bbox_to_anchor=(0.5, 1.0))
+    # Fixed spacing in inches (room for the legend, the titles and labels such as "12.5k"): the chart
+    # is then drawn once, not laid out by tight_layout and a tight bounding box first (see to_chart).
+    height = fig.get_figheight()
+    fig.subplots_adjust(left=0.065, right=0.982, bottom=0.6 / height, top=1 - 0.52 / height, wspace=0.3)
     parts = []
     for measure, title in measures.items():
         now = current[measure].mean()
@@ -64,24 +64,29 @@ def engagement_over_time(current: pd.DataFrame, previous: pd.DataFrame | None, *
     step = "day" if freq == "day" else "week (7-day averages)"
     alt = (f"Line charts of views, clicks and engagements per day in {current_label}, by {step}, with "
            f"{previous_label} dashed for comparison: " + "; ".join(parts) + ".")
-    return to_chart(fig, alt)
+    return to_chart(fig, alt, fixed_layout=True)
 
 
-def _time_axis(ax, current: pd.DataFrame, period_kind: str) -> None:
-    """Ticks and label for the x axis (positions are ``step + 1``) in the period's own units."""
+def _time_axis(ax, current: pd.DataFrame, period_kind: str, *, averaged: bool = False) -> None:
+    """Ticks and label for the x axis (positions are ``step + 1``) in the period's own units.
+
+    ``averaged``: the points are weekly averages of the daily values, which the label says
+    (there, not in the panel titles, which would run into the next panel).
+    """
+    suffix = ", weekly averages" if averaged else ""
     if period_kind == "month":
         last = int(current["step"].max()) + 1
         ax.set_xticks([d for d in (1, 8, 15, 22, 29) if d <= last])
         ax.set_xlabel("Day of the month", fontsize=8.5)
     elif period_kind == "quarter":
         ax.set_xticks(range(1, int(current["step"].max()) + 2, 2))
-        ax.set_xlabel("Week of the quarter", fontsize=8.5)
+        ax.set_xlabel(f"Week of the quarter{suffix}", fontsize=8.5)
     else:
         # A year's 52 weekly points: mark where each month starts, in block units.
         start = pd.Timestamp(current["date"].iloc[0])
         months = pd.date_range(start, periods=12, freq="MS")
         ax.set_xticks([1 + (m - start).days / 7 for m in months][::2], [format_day(m, "month_abbr") for m in months][::2])
-        ax.set_xlabel("Month", fontsize=8.5)
+        ax.set_xlabel(f"Month{suffix}", fontsize=8.5)
 
 
 def breakdown_bars(frame: pd.DataFrame, *, label: str = "label", dimension: str) -> Chart:
@@ -166,7 +171,7 @@ def standing_ranges(frame: pd.DataFrame, *, label: str = "label_metric") -> Char
     alt = ("Strip charts of your value (dot) against the middle half (bar) and median (tick) of comparable clients: "
            + "; ".join(f"{row[label]}: you {row['you_text']}, median {row['p50_text']}, middle half {row['p25_text']} to "
                        f"{row['p75_text']}" for _, row in data.iterrows()) + ".")
-    return to_chart(fig, alt)
+    return to_chart(fig, alt, fixed_layout=True)
 
 
 def _standing_strip(ax, row: pd.Series, color: str, label: str) -> None:

@@ -36,6 +36,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 #: Environment variable through which runs find the print service of their pool.
 SERVICE_ENV = "QUIRE_PRINT_SERVICE"
 PRINT_TIMEOUT = 120.0
+#: Reports printed on one page before it is replaced (see :meth:`_Browser._print`).
+PRINTS_PER_PAGE = 25
 
 
 def chromium_path() -> str | None:
@@ -67,6 +69,7 @@ class _Browser:
         self.loop = asyncio.new_event_loop()
         self.ready: Future = Future()
         self.idle: list = []
+        self.prints: dict = {}  # page -> reports printed on it
         self.thread = threading.Thread(target=self._main, name="quire-chromium", daemon=True)
         self.thread.start()
 
@@ -104,7 +107,13 @@ class _Browser:
         except Exception:
             await page.close()
             raise
-        self.idle.append(page)
+        self.prints[page] = self.prints.get(page, 0) + 1
+        if self.prints[page] >= PRINTS_PER_PAGE:
+            # A page's renderer keeps some of every report it laid out: a new one bounds the browser's memory.
+            del self.prints[page]
+            await page.close()
+        else:
+            self.idle.append(page)
         return pdf
 
     def print(self, html: str, pdf_options: dict) -> bytes:

@@ -60,13 +60,36 @@ def engine(url: str | URL, read_only: bool = True) -> sa.Engine:
     return eng
 
 
+#: Read-only engines kept for the life of this process, by URL (see :func:`keep_engines`); None: not kept.
+_kept: dict[str, sa.Engine] | None = None
+
+
+def keep_engines() -> None:
+    """From now on, every :func:`connection` in this process reuses one engine (and its open connection) per URL.
+
+    For a process that runs one report and exits: opening the warehouse (for DuckDB, the
+    file and its catalog) costs more than many of a report's queries, and a report opens
+    it several times. Not for a process that may later write to the same DuckDB file.
+    """
+    global _kept
+    if _kept is None:
+        _kept = {}
+
+
 @contextmanager
 def connection(url: str | URL) -> Iterator[sa.Connection]:
-    """A read-only connection to the warehouse; its engine is disposed on exit.
+    """A read-only connection to the warehouse; its engine is disposed on exit (unless kept: :func:`keep_engines`).
 
     Disposing matters for DuckDB: an open engine keeps the file locked against a later
     read-write open in the same process (see the module docstring).
     """
+    if _kept is not None:
+        key = str(url)
+        if key not in _kept:
+            _kept[key] = engine(url)
+        with _kept[key].connect() as conn:
+            yield conn
+        return
     eng = engine(url)
     try:
         with eng.connect() as conn:

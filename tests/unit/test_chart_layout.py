@@ -1,0 +1,123 @@
+"""Charts drawn at their own size (``fixed_layout``): fast when they fit, cropped as usual when they do not.
+
+Such a chart is not cropped to a tight bounding box, so anything placed outside the
+figure (a legend, a long title, a wide tick label) would be cut off: ``figure_svg``
+measures what it drew and falls back to the tight crop. The report's fixed-layout
+charts are drawn here with the widest labels their data can produce, to show that
+they take the fast path.
+"""
+
+from __future__ import annotations
+
+import io
+
+import re
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.backends.backend_svg import RendererSVG
+
+import quire.charts.client as client_charts
+from quire.chart_style import figure_svg, to_chart
+
+TOLERANCE_IN = 0.01
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """Each figure a chart function hands to to_chart, with whether it asked for a fixed layout."""
+    seen: list[tuple[object, bool]] = []
+
+    def keep(fig, alt, caption="", *, fixed_layout=False):
+        width, height = fig.get_size_inches()
+        dpi = fig.get_dpi()
+        fig.set_dpi(72)  # as savefig does for SVG, with the renderer the chart is saved with
+        renderer = RendererSVG(width * 72, height * 72, io.StringIO())
+        fig.draw(renderer)
+        seen.append((fig.get_tightbbox(renderer), (width, height), fixed_layout))
+        fig.set_dpi(dpi)
+        return to_chart(fig, alt, caption, fixed_layout=fixed_layout)
+
+    monkeypatch.setattr(client_charts, "to_chart", keep)
+    return seen
+
+
+def assert_inside(drawn) -> None:
+    assert drawn, "no chart was drawn"
+    for bbox, (width, height), fixed in drawn:
+        assert fixed, "this chart is expected to be drawn at its own size"
+        assert bbox.x0 >= -TOLERANCE_IN and bbox.y0 >= -TOLERANCE_IN, bbox
+        assert bbox.x1 <= width + TOLERANCE_IN and bbox.y1 <= height + TOLERANCE_IN, (bbox, width, height)
+
+
+def series(days: int, scale: float, *, weekly: bool = False) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    step = np.arange(days // 7 if weekly else days)
+    values = scale * (1 + rng.random(len(step)))
+    return pd.DataFrame({"step": step, "date": pd.date_range("2025-01-01", periods=len(step), freq="7D" if weekly else "D"),
+                         "views": values, "clicks": values / 3, "engagements": values / 7})
+
+
+@pytest.mark.parametrize("kind, days, weekly", [("month", 31, False), ("quarter", 92, True), ("year", 365, True)])
+@pytest.mark.parametrize("scale", [0.4, 987_654_321.0])  # fractions of a view, and the widest counts ("988M")
+def test_the_engagement_chart_fits_in_its_figure(drawn, kind, days, weekly, scale):
+    current = series(days, scale, weekly=weekly)
+    client_charts.engagement_over_time(current, series(days, scale / 2, weekly=weekly), current_label="September 2026",
+                                       previous_label="August 2026", freq="week" if weekly else "day",
+                                       period_kind=kind)
+    assert_inside(drawn)
+
+
+def standing_row(metric: str, label: str, values: tuple[float, float, float, float], texts: tuple[str, ...],
+                 p25_bound: str = "") -> dict:
+    p25, p50, p75, own = values
+    return {"metric": metric, "label_metric": label, "shown": "figures", "p25": p25, "p50": p50, "p75": p75,
+            "value": own, "p25_bound": p25_bound, "you_text": texts[0], "p25_text": texts[1], "p50_text": texts[2],
+            "p75_text": texts[3]}
+
+
+def test_the_standing_strips_fit_in_their_figure(drawn):
+    frame = pd.DataFrame([
+        standing_row("ctr", "Click-through rate", (0.021, 0.034, 0.048, 0.09), ("9.0%", "2.1%", "3.4%", "4.8%")),
+        standing_row("conversion_rate", "Conversion rate", (0.004, 0.03, 0.06, 0.0), ("0.0%", "<0.5%", "3.0%", "6.0%"),
+                     p25_bound="<"),
+        standing_row("engagement_rate", "Engagement rate", (0.2, 0.5, 0.8, 0.99), ("99.0%", "20.0%", "50.0%", "80.0%")),
+        standing_row("views_growth", "Views growth", (-0.25, 0.1, 0.4, 2.5), ("+250.0%", "−25.0%", "+10.0%", "+40.0%")),
+    ])
+    assert client_charts.standing_ranges(frame) is not None
+    assert_inside(drawn)
+
+
+def svg_size(image: bytes) -> tuple[float, float]:
+    width, height = re.search(rb'<svg[^>]* width="([\d.]+)pt" height="([\d.]+)pt"', image).groups()
+    return float(width), float(height)
+
+
+def simple_figure(*, outside: bool):
+    fig, ax = plt.subplots(figsize=(4, 2))
+    ax.plot([1, 2, 3], [3, 1, 2])
+    fig.subplots_adjust(left=0.15, right=0.95, bottom=0.2, top=0.85)
+    if outside:
+        fig.text(1.02, 0.5, "a note beside the figure")
+    return fig
+
+
+def test_a_fixed_layout_figure_that_fits_is_drawn_at_its_own_size():
+    fig = simple_figure(outside=False)
+    try:
+        assert svg_size(figure_svg(fig, fixed_layout=True)) == (4 * 72, 2 * 72)
+        assert svg_size(figure_svg(fig))[0] < 4 * 72  # the tight crop would have trimmed the margins
+    finally:
+        plt.close(fig)
+
+
+def test_a_fixed_layout_figure_with_something_outside_is_cropped_as_usual():
+    fig = simple_figure(outside=True)
+    try:
+        image = figure_svg(fig, fixed_layout=True)
+        assert image == figure_svg(fig) and svg_size(image)[0] > 4 * 72
+        assert b"a note beside the figure" in image
+    finally:
+        plt.close(fig)
