@@ -105,6 +105,7 @@ class _Browser:
             pdf = await page.pdf(**pdf_options)
             await page.set_content("")  # the report leaves the page before the next one comes
         except Exception:
+            self.prints.pop(page, None)
             await page.close()
             raise
         self.prints[page] = self.prints.get(page, 0) + 1
