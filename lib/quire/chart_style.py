@@ -165,7 +165,12 @@ def _svg(fig: Figure, *, bbox_inches) -> bytes:
 
 def _inside(fig: Figure, renderer, tolerance: float = 0.01) -> bool:
     """Whether everything drawn with ``renderer`` lies within the figure (in inches, ``tolerance`` allowed)."""
-    box = fig.get_tightbbox(renderer)
+    dpi = fig.dpi
+    fig.dpi = 72  # as while it was drawn to SVG: the labels' measurements from that drawing are reused
+    try:
+        box = fig.get_tightbbox(renderer)
+    finally:
+        fig.dpi = dpi
     width, height = fig.get_size_inches()
     return (box.x0 >= -tolerance and box.y0 >= -tolerance and box.x1 <= width + tolerance
             and box.y1 <= height + tolerance)

@@ -121,3 +121,23 @@ def test_a_fixed_layout_figure_with_something_outside_is_cropped_as_usual():
         assert b"a note beside the figure" in image
     finally:
         plt.close(fig)
+
+
+def test_the_breakdown_bars_fit_with_long_names(drawn):
+    """The names' column is measured, so a long platform name widens the margin instead of being cut off.
+
+    (A much longer one leaves the panels too narrow for their titles: such a chart is cropped
+    as usual, see the fallback test above.)
+    """
+    frame = pd.DataFrame({"label": ["Partner newsletter (print)", "Web", "Landing page"],
+                          "views": [98_765, 12_456, 12], "clicks": [987, 1_204, 0],
+                          "conversions": [98, 12, 0], "conversion_rate": [0.0993, 0.00997, float("nan")]})
+    client_charts.breakdown_bars(frame, dimension="platform")
+    assert_inside(drawn)
+
+
+def test_the_health_drivers_fit_with_every_component(drawn):
+    components = pd.DataFrame({"label": ["Usage trend", "Seat utilisation", "Support load", "Latest recommendation score"],
+                               "weight": [0.35, 0.25, 0.2, 0.2], "score": [1.0, 0.43, float("nan"), 0.07]})
+    client_charts.health_components(components, 61.5)
+    assert_inside(drawn)

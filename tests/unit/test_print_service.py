@@ -40,3 +40,39 @@ def test_each_page_prints_a_bounded_number_of_reports_then_is_replaced(service):
     assert len(used) == 5 and len({id(p) for p in used}) == 3  # two prints each: pages 1, 1, 2, 2, 3
     assert [p.is_closed() for p in used] == [True, True, True, True, False]
     assert len(browser.context.pages) == 1  # the closed ones are gone from the browser too
+
+
+def report_html(breaks_before_beta: int) -> str:
+    """A report with a contents list: Alpha on page 2, Beta ``breaks_before_beta`` pages later."""
+    toc = ('<nav class="q-toc"><ol style="list-style: none">'
+           + "".join(f'<li><a href="#{a}"><span class="q-toc-title">{t}</span></a></li>'
+                     for a, t in (("q-s1", "Alpha"), ("q-s2", "Beta")))
+           + "</ol></nav>")
+    gaps = '<div style="break-before: page">filler</div>' * (breaks_before_beta - 1)
+    return (f"<html><head><style>.q-toc-page {{ margin-left: 2em }}</style></head><body><h1>Cover</h1>{toc}"
+            f'<h2 id="q-s1" style="break-before: page">Alpha</h2><p>text</p>{gaps}'
+            f'<h2 id="q-s2" style="break-before: page">Beta</h2><p>text</p></body></html>')
+
+
+def test_a_report_with_contents_is_printed_once_when_its_pages_are_as_last_time(service):
+    """The contents show each section's page; the service prints again only when the pages moved."""
+    browser = service._browser
+    prints = []
+    original = browser.print
+
+    def counting(html, options):
+        prints.append(html)
+        return original(html, options)
+
+    browser.print = counting
+    address = service.address.encode()
+
+    def contents_line(pdf: bytes) -> str:
+        return " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+
+    for breaks, expected_prints, beta_page in ((1, 2, 3), (1, 1, 3), (2, 2, 4), (2, 1, 4), (1, 2, 3)):
+        before = len(prints)
+        pdf = chromium.print_report(address, report_html(breaks))
+        assert len(prints) - before == expected_prints
+        assert f"Alpha 2 Beta {beta_page}" in contents_line(pdf)
+        assert len(PdfReader(io.BytesIO(pdf)).pages) == beta_page

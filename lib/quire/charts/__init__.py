@@ -27,10 +27,24 @@ def short_money(v: float) -> str:
     return compact(v, "currency")
 
 
+def label_width(labels, size: float | str | None = None) -> float:
+    """Inches taken by the widest of ``labels`` in the chart font at ``size`` (default: tick labels).
+
+    For charts laid out in inches (see :func:`quire.chart_style.figure_svg`): the margin a
+    column of category names needs, measured as matplotlib will measure it when it draws.
+    """
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    prop = FontProperties(size=size or plt.rcParams["ytick.labelsize"])
+    return max((text_to_path.get_text_width_height_descent(str(t), prop, ismath=False)[0] for t in labels),
+               default=0.0) / 72
+
+
 def palette() -> list[str]:
     """The active brand's colours, in order."""
     return plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
 
 __all__ = ["WIDE", "HALF", "GOOD", "BAD", "NEUTRAL", "MINUS", "MoneyFormatter", "PercentStepFormatter", "count_axis", "date_axis",
-           "money_axis", "percent_axis", "step_decimals", "short_money", "palette"]
+           "money_axis", "percent_axis", "step_decimals", "short_money", "label_width", "palette"]

@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from quire.chart_style import to_chart
-from quire.charts import BAD, palette, percent_axis
+from quire.charts import BAD, label_width, palette, percent_axis
 from quire.display import Chart
 from quire.formatting import compact, format_day, number, percent
 
@@ -99,6 +99,9 @@ def breakdown_bars(frame: pd.DataFrame, *, label: str = "label", dimension: str)
     names = data[label].astype(str).tolist()
     height = 0.9 + 0.42 * len(names)
     fig, (left, right) = plt.subplots(1, 2, figsize=(8.0, height), sharey=True, gridspec_kw={"wspace": 0.08})
+    # Laid out in inches (drawn once, see to_chart): the names' column, the titles above, the ticks below.
+    fig.subplots_adjust(left=(label_width(names) + 0.2) / 8.0, right=1 - 0.12 / 8.0, top=1 - 0.34 / height,
+                        bottom=0.36 / height)
     left.barh(names, data["views"], color=colors[0], height=0.62)
     for y, v in enumerate(data["views"]):
         left.annotate(_count(v), (v, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8.5)
@@ -123,7 +126,7 @@ def breakdown_bars(frame: pd.DataFrame, *, label: str = "label", dimension: str)
     alt = f"Bar charts of views and conversion rate by {dimension}: " + "; ".join(
         f"{n} {number(int(v))} views, conversion rate {'—' if pd.isna(r) else percent(r, 1)}"
         for n, v, r in zip(order[label], order["views"], order["conversion_rate"], strict=True)) + "."
-    return to_chart(fig, alt)
+    return to_chart(fig, alt, fixed_layout=True)
 
 
 def health_components(components: pd.DataFrame, score: float | None) -> Chart:
@@ -134,6 +137,8 @@ def health_components(components: pd.DataFrame, score: float | None) -> Chart:
     values = (data["score"] * 100).to_numpy(dtype=float)
     shown = np.nan_to_num(values, nan=0.0)
     fig, ax = plt.subplots(figsize=(6.4, 2.5))
+    fig.subplots_adjust(left=(label_width(names) + 0.2) / 6.4, right=1 - 0.12 / 6.4, top=1 - 0.12 / 2.5,
+                        bottom=0.62 / 2.5)  # in inches, as in breakdown_bars
     ax.barh(names, shown, color=[BAD if v < 50 else colors[0] for v in shown], height=0.6)
     for y, v in enumerate(values):
         ax.annotate("no data" if np.isnan(v) else number(v), (0 if np.isnan(v) else v, y), xytext=(3, 0),
@@ -147,7 +152,7 @@ def health_components(components: pd.DataFrame, score: float | None) -> Chart:
     headline = f"health score {number(score)} of 100" if score is not None and not np.isnan(score) else "no health score"
     alt = f"Bar chart of the {headline} by component: " + "; ".join(
         f"{lab} {'no data' if np.isnan(v) else number(v)}" for lab, v in zip(components["label"], components["score"] * 100, strict=True)) + "."
-    return to_chart(fig, alt)
+    return to_chart(fig, alt, fixed_layout=True)
 
 
 def standing_ranges(frame: pd.DataFrame, *, label: str = "label_metric") -> Chart | None:

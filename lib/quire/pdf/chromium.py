@@ -8,9 +8,8 @@ the runs' processes send their HTML and get PDF bytes back. Each print uses a fr
 page that loads nothing from outside: every request the page makes is refused, and
 the HTML carries its images and styles inline.
 
-A report with a contents list is printed twice: Chromium has no ``target-counter()``,
-so the first print's outline gives each section's page, and the second prints the
-numbers (see :func:`quire.pdf.contents.fill_page_numbers`).
+A report with a contents list needs each section's page, which Chromium (without
+``target-counter()``) only tells in a print's outline: see :meth:`PrintService._print_report`.
 """
 
 from __future__ import annotations
@@ -38,6 +37,8 @@ SERVICE_ENV = "QUIRE_PRINT_SERVICE"
 PRINT_TIMEOUT = 120.0
 #: Reports printed on one page before it is replaced (see :meth:`_Browser._print`).
 PRINTS_PER_PAGE = 25
+#: Lists of contents titles whose pages the print service remembers (see :meth:`PrintService._print_report`).
+REMEMBERED_CONTENTS = 64
 
 
 def chromium_path() -> str | None:
@@ -150,6 +151,8 @@ class PrintService:
         self.address = ServiceAddress(os.path.join(self._dir, "print.sock"), key)
         self._listener = Listener(self.address.path, family="AF_UNIX", authkey=key.encode())
         self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._section_pages: dict[tuple, dict[str, int]] = {}  # contents titles -> their pages, last found
         threading.Thread(target=self._accept, name="quire-print-accept", daemon=True).start()
 
     def _accept(self) -> None:
@@ -164,13 +167,43 @@ class PrintService:
         with conn:
             while True:
                 try:
-                    html, options = conn.recv()
+                    kind, html, options = conn.recv()
                 except (EOFError, OSError):
                     return
                 try:
-                    conn.send(("ok", self._browser.print(html, options)))
+                    pdf = self._print_report(html) if kind == "report" else self._browser.print(html, options)
+                    conn.send(("ok", pdf))
                 except Exception as exc:
                     conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+    def _print_report(self, html: str) -> bytes:
+        """A report's PDF; with a contents list, each section's page printed after its title.
+
+        Chromium has no ``target-counter()``: the pages come from a print's outline, and the
+        contents are printed again with them. Reports of one kind mostly put their sections on
+        the same pages, so the service remembers the pages it last found for a list of
+        titles and prints them at once; when the outline confirms them, that print is the
+        report (one print instead of two), otherwise it prints again with the pages found.
+        Only page numbers are remembered, and a report only ever shows its own.
+        """
+        from quire.pdf import pages
+
+        titles = pages.contents_titles(html)
+        if not titles:
+            return self._browser.print(html, PDF_OPTIONS)
+        key = tuple(titles.items())
+        with self._lock:
+            guess = self._section_pages.get(key)
+        pdf = self._browser.print(pages.number_contents(html, guess) if guess else html, PDF_OPTIONS)
+        found = pages.section_pages(pdf, titles)
+        if found == guess:
+            return pdf
+        with self._lock:
+            self._section_pages.pop(key, None)
+            self._section_pages[key] = found
+            while len(self._section_pages) > REMEMBERED_CONTENTS:
+                self._section_pages.pop(next(iter(self._section_pages)))
+        return self._browser.print(pages.number_contents(html, found), PDF_OPTIONS)
 
     def wait_ready(self, timeout: float = 60) -> None:
         """Block until the browser has started (raises RenderError if it cannot)."""
@@ -210,22 +243,21 @@ PDF_OPTIONS = {"prefer_css_page_size": True, "print_background": True, "tagged":
 def print_report(address: str, html: str) -> bytes:
     """The report's PDF, printed by the print service at ``address``, with the same pages as WeasyPrint's.
 
-    The running header and footer become margin boxes; a report with a contents list is
-    printed twice, the second time with each section's page (from the first print's outline).
+    The running header and footer become margin boxes; the contents get each section's page
+    (see :meth:`PrintService._print_report`).
     """
     from quire.pdf import pages
 
-    html = pages.for_chromium(html)
-    pdf = print_with_service(address, html, PDF_OPTIONS)
-    titles = pages.contents_titles(html)
-    if titles:
-        numbered = pages.number_contents(html, pages.section_pages(pdf, titles))
-        pdf = print_with_service(address, numbered, PDF_OPTIONS)
-    return pdf
+    return _request(address, ("report", pages.for_chromium(html), None))
 
 
 def print_with_service(address: str, html: str, pdf_options: dict) -> bytes:
-    """Print ``html`` through the print service at ``address`` (one connection per process, reused)."""
+    """Print ``html`` as it is, with ``pdf_options``, through the print service at ``address``."""
+    return _request(address, ("print", html, pdf_options))
+
+
+def _request(address: str, message: tuple) -> bytes:
+    """Send ``message`` to the print service at ``address`` (one connection per process, reused); the PDF."""
     global _connection, _connection_for
     if _connection is None or _connection_for != address:
         where = ServiceAddress.decode(address)
@@ -235,7 +267,7 @@ def print_with_service(address: str, html: str, pdf_options: dict) -> bytes:
             raise RenderError(f"the print service is not reachable ({exc})") from exc
         _connection_for = address
     try:
-        _connection.send((html, pdf_options))
+        _connection.send(message)
         status, payload = _connection.recv()
     except (OSError, EOFError) as exc:
         _connection = None
