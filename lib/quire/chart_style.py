@@ -73,6 +73,10 @@ BASE_RC: dict[str, object] = {
     "legend.frameon": False,
     "date.converter": "concise",  # "Jan 2026, Apr, Jul" instead of crowded "2026-01-01" ticks
     "axes.formatter.useoffset": False,  # never "+1e5" above an axis; readers want the numbers
+    # Titles at a fixed height above the axes. Left to itself (None), matplotlib measures every
+    # axis's tick labels again at each drawing to lift a title clear of a top axis or an offset
+    # text, which report charts never have: that was over a third of a chart's drawing time.
+    "axes.titley": 1.0,
 }
 
 

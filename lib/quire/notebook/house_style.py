@@ -20,7 +20,9 @@ from typing import Any
 
 #: Defaults for plain figures beyond the brand's theme: the proportions of the built-in reports'
 #: full-width charts, and a legend title no larger than the legend.
-HOUSE_RC: dict[str, object] = {"figure.figsize": (8.0, 3.6), "legend.title_fontsize": 9}
+#: On top of the report charts' style: an analyst's figure may have a top axis (``twiny``) or a
+#: "1e6" above its y axis, so matplotlib lifts its titles clear of them again.
+HOUSE_RC: dict[str, object] = {"figure.figsize": (8.0, 3.6), "legend.title_fontsize": 9, "axes.titley": None}
 BRAND_VARIABLE = "QUIRE_BRAND"
 
 _applied: str | None = None
