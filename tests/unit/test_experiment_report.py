@@ -25,6 +25,7 @@ from scipy import stats
 
 from quire.display import KPIS_MIME, Callout, Chart, Section
 from quire.errors import ParameterError
+from quire.metrics.experiments import sample_size_per_arm
 from quire.reports import experiment as er
 from quire.warehouse import experiment_queries
 from quire.warehouse.engine import engine
@@ -270,8 +271,8 @@ def test_level_is_used_throughout(tiny_reports, tiny_warehouse):
 
 def test_sample_size_helper_matches_the_textbook_formula():
     # n = 2 (z_.975 + z_.8)² / d²: d = 0.2 needs ≈ 392.4 per group (Cohen 1988 lists 393 with the t correction).
-    assert er.sample_size_per_arm(0.2, 0.05) == pytest.approx(392.4, abs=0.1)
-    assert er.sample_size_per_arm(0.0, 0.05) is None
+    assert sample_size_per_arm(0.2, 0.05) == pytest.approx(392.4, abs=0.1)
+    assert sample_size_per_arm(0.0, 0.05) is None
 
 
 # --------------------------------------------------------------------------- degenerate input

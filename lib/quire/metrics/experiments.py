@@ -1,4 +1,6 @@
-"""The statistics of an A/B(/n) experiment report: SRM, lift, Welch, CUPED, power, multiplicity, verdict.
+"""The statistics of an A/B(/n) experiment report: SRM, lift, Welch, CUPED, power, multiplicity.
+
+What they mean (the whole analysis, the verdict and its wording) is :mod:`quire.metrics.experiment_analysis`.
 
 Input is the warehouse's ``experiment_assignments`` table as a DataFrame (one row per
 user: ``variant``, ``converted`` bool, ``revenue`` = the continuous metric,
@@ -21,8 +23,8 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Literal, cast
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -32,13 +34,14 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from quire.errors import EmptyDataError, ParameterError, WarehouseError
-from quire.formatting import money, number, percent, percentage_points, significant
 
 Metric = Literal["conversion", "revenue"]
 Decision = Literal["ship", "don't ship", "inconclusive", "A/A passed", "A/A failed"]
 METRICS: tuple[str, ...] = ("conversion", "revenue")
 ADJUSTMENTS: dict[str, str] = {"holm": "Holm", "bonferroni": "Bonferroni"}
 METRIC_LABELS = {"conversion": "Conversion", "revenue": "Revenue per user"}
+TARGET_POWER = 0.8  # the power the MDE is planned for
+CURVE_POINTS = 60  # points of a power curve
 SRM_ALPHA = 0.001  # the usual SRM threshold: a false alarm costs an investigation, a miss costs a wrong decision
 
 
@@ -96,7 +99,7 @@ def _z(level: float) -> float:
     return float(stats.norm.ppf(0.5 + level / 2))
 
 
-def _alpha(level: float) -> float:
+def alpha_for(level: float) -> float:
     """The test level that goes with a confidence level; rounded because 1 − 0.95 is 0.050000000000000044."""
     return round(1 - level, 12)
 
@@ -175,7 +178,7 @@ def conversion_by_variant(assignments: pd.DataFrame, control: str, level: float 
 
     Lift columns are NaN on the control row. z is the normal quantile for ``level``.
     """
-    _require(assignments, ("variant", "converted"))
+    require_columns(assignments, ("variant", "converted"))
     grouped = assignments.groupby("variant", sort=False)["converted"]
     users = grouped.size().to_dict()
     conversions = grouped.sum().astype(int).to_dict()
@@ -281,7 +284,7 @@ def cuped(assignments: pd.DataFrame, control: str, treatment: str, level: float 
     measured before assignment, the adjustment removes noise without biasing the effect.
     The SE treats θ as known (its estimation error is O(1/n)). θ = 0 when X is constant.
     """
-    _require(assignments, ("variant", metric, covariate))
+    require_columns(assignments, ("variant", metric, covariate))
     rows = assignments.loc[assignments["variant"].isin([control, treatment]), ["variant", metric, covariate]].dropna()
     y = rows[metric].to_numpy(float)
     x = rows[covariate].to_numpy(float)
@@ -352,7 +355,7 @@ def cohens_h(p_treatment: float, p_control: float) -> float:
 
 def power_and_mde(n_control: int, n_treatment: int, *, baseline_rate: float | None = None,
                   observed_rate: float | None = None, effect_size: float | None = None, sd: float | None = None,
-                  alpha: float = 0.05, power: float = 0.8) -> PowerResult:
+                  alpha: float = 0.05, power: float = TARGET_POWER) -> PowerResult:
     """Achieved power of a two-sided two-sample test and its minimum detectable effect.
 
     Both come from ``pingouin.power_ttest2n`` (non-central t with n_c + n_t − 2 degrees of
@@ -392,6 +395,46 @@ def power_and_mde(n_control: int, n_treatment: int, *, baseline_rate: float | No
 # --------------------------------------------------------------------------- several variants
 
 
+def sample_size_per_arm(effect_size: float | None, alpha: float, power: float = TARGET_POWER) -> float | None:
+    """Users per variant (equal arms) that detect ``effect_size`` (Cohen's h or d) with ``power``.
+
+    Normal approximation of the two-sample test, ``n = 2·((z_{1−α/2} + z_power) / es)²``:
+    at experiment sizes it matches the t-based power analysis, and unlike a numerical
+    solver it never fails for tiny effects (it just gets very large). None for no effect.
+    """
+    if effect_size is None or not np.isfinite(effect_size) or effect_size == 0:
+        return None
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    return float(2 * (z / abs(effect_size)) ** 2)
+
+
+def power_curve(p: PowerResult, baseline_rate: float | None = None, points: int = CURVE_POINTS) -> pd.DataFrame:
+    """Power of the experiment's test against a range of true effects (units of the metric), from 0 up.
+
+    The range reaches well past both the MDE and the observed effect so that the chart
+    shows where the curve crosses the target. Proportions convert each effect to Cohen's
+    h at the control's rate; continuous metrics to Cohen's d with the pooled SD (MDE ÷ d_MDE).
+    Power is the two-sided two-sample t-test's (noncentral t, as ``pingouin.power_ttest2n``
+    computes it, which gives the MDE), vectorised over the whole curve.
+    """
+    observed = abs(p.observed_effect or 0.0)
+    mde = p.mde if p.mde is not None else observed
+    top = max(2.0 * mde, 1.3 * observed) or 1.0
+    if p.kind == "proportion":
+        top = min(top, 1 - baseline_rate)
+        effects = np.linspace(0, top, points)
+        sizes = [cohens_h(baseline_rate + e, baseline_rate) for e in effects]
+    else:
+        sd = p.mde / p.mde_effect_size if p.mde else 1.0
+        effects = np.linspace(0, top, points)
+        sizes = effects / sd
+    dof = p.n_control + p.n_treatment - 2
+    noncentrality = np.abs(np.asarray(sizes, dtype=float)) / math.sqrt(1 / p.n_control + 1 / p.n_treatment)
+    critical = stats.t.ppf(1 - p.alpha / 2, dof)
+    power = stats.nct.sf(critical, dof, noncentrality) + stats.nct.cdf(-critical, dof, noncentrality)
+    return pd.DataFrame({"effect": effects, "power": power})
+
+
 def pairwise_vs_control(assignments: pd.DataFrame, control: str, metric: Metric, method: str = "holm",
                         level: float = 0.95) -> pd.DataFrame:
     """Every treatment against the control on one metric, with p-values adjusted for the k − 1 comparisons.
@@ -408,7 +451,7 @@ def pairwise_vs_control(assignments: pd.DataFrame, control: str, metric: Metric,
         raise ParameterError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}", parameter="metric")
     if method not in ADJUSTMENTS:
         raise ParameterError(f"adjustment must be one of {', '.join(ADJUSTMENTS)}, not {method!r}", parameter="method")
-    _require(assignments, ("variant", "converted" if metric == "conversion" else "revenue"))
+    require_columns(assignments, ("variant", "converted" if metric == "conversion" else "revenue"))
     if metric == "conversion":
         table = conversion_by_variant(assignments, control, level)
         control_row = table.iloc[0]
@@ -434,7 +477,7 @@ def pairwise_vs_control(assignments: pd.DataFrame, control: str, metric: Metric,
     out.insert(1, "control", control)
     out.insert(2, "metric", metric)
     out["p_adjusted"] = adjust_p_values(out["p_value"].to_numpy(float), method)
-    out["significant"] = out["p_adjusted"] < _alpha(level)
+    out["significant"] = out["p_adjusted"] < alpha_for(level)
     out["adjustment"] = method
     return out
 
@@ -449,277 +492,8 @@ def adjust_p_values(p_values: Sequence[float] | np.ndarray, method: str = "holm"
     return out
 
 
-# --------------------------------------------------------------------------- verdict
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The plain-language decision: ``ship`` ``variant``, ``don't ship``, or ``inconclusive``."""
-
-    decision: Decision
-    variant: str | None
-    reasons: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
-def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, PowerResult] | None = None, *,
-            guardrail: pd.DataFrame | None = None, level: float = 0.95, currency: str | None = None,
-            aa: bool = False) -> Verdict:
-    """Decide from the primary metric's comparisons (:func:`pairwise_vs_control`) and the SRM check.
-
-    An A/A test (``aa``: every arm got the same experience) has nothing to ship: it checks
-    the assignment and the metrics, see :func:`aa_verdict`. Otherwise:
-
-    * **ship** the treatment with the largest gain among those significantly better (after
-      the multiplicity adjustment) — only when the SRM check passes;
-    * **don't ship** when a treatment is significant but the SRM check failed (the data are
-      suspect: fix the assignment first), or when no treatment is better and one is
-      significantly worse;
-    * **inconclusive** otherwise, saying whether the test was underpowered (the observed
-      effect is smaller than the minimum detectable effect of its sample).
-
-    Warnings: SRM failure; low power for a comparison (a significant result from a
-    low-powered test tends to overstate the effect); a significant loss on the
-    ``guardrail`` metric for the variant to ship. Higher is better for both metrics.
-    """
-    power = power or {}
-    if aa:
-        return aa_verdict(comparisons, srm, power, guardrail=guardrail, level=level, currency=currency)
-    several = len(comparisons) > 1
-    rows = [row for _, row in comparisons.iterrows()]
-
-    def say(row: pd.Series) -> str:
-        return describe_comparison(row, level, currency, several)
-
-    warn = [_srm_message(srm)] if srm.mismatch else []
-    under = [(str(r["variant"]), power[r["variant"]]) for r in rows
-             if r["variant"] in power and power[r["variant"]].underpowered]
-    significant = {str(r["variant"]) for r in rows if r["significant"]}
-    warn += [_low_power_message(v, p, currency, v in significant) for v, p in under]
-    better = [r for r in rows if r["significant"] and r["diff"] > 0]
-    worse = [r for r in rows if r["significant"] and r["diff"] < 0]
-    if srm.mismatch and (better or worse):
-        return Verdict("don't ship", None, [
-            "Data quality first: users were not split between the variants as planned (sample ratio mismatch), so "
-            "the significant result below cannot be trusted. Find and fix the cause, then rerun the experiment.",
-            *map(say, better + worse)], warn)
-    if better:
-        best = max(better, key=lambda r: r["diff"])
-        if guardrail is not None:
-            hit = guardrail[(guardrail["variant"] == best["variant"]) & guardrail["significant"] & (guardrail["diff"] < 0)]
-            warn += [f"Guardrail: {describe_comparison(r, level, currency, True)}" for _, r in hit.iterrows()]
-        return Verdict("ship", str(best["variant"]), [say(best), *map(say, worse)], warn)
-    if worse:
-        return Verdict("don't ship", None, list(map(say, worse)), warn)
-    reasons = list(map(say, rows))
-    if under:
-        variant, p = under[0]
-        reasons.append(f"The experiment was underpowered: it could reliably detect (with {percent(p.target_power, 0)} power) only "
-                       f"changes of at least {_format_effect(p.mde, p.kind, currency, signed=False)}"
-                       f"{' for ' + variant if several else ''}, larger than the one observed. More traffic or a "
-                       "longer run is needed to tell whether a smaller effect is real.")
-    if srm.mismatch:
-        reasons.append("Users were not split as planned (sample ratio mismatch): check the assignment before rerunning.")
-    return Verdict("inconclusive", None, reasons, warn)
-
-
-def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, PowerResult] | None = None, *,
-               guardrail: pd.DataFrame | None = None, level: float = 0.95, currency: str | None = None) -> Verdict:
-    """The verdict of an A/A test: identical arms, so the check passes when nothing differs.
-
-    **A/A passed** when the split matches the plan (no SRM) and no comparison, on the
-    primary or the guardrail metric, is significant: the assignment and the metrics look
-    unbiased. **A/A failed** otherwise, saying what differed. "More traffic" is never the
-    advice: the true difference is zero by design, and the minimum detectable effect
-    states how small a bias the check could have revealed.
-    """
-    several = len(comparisons) > 1
-    tables = [comparisons] + ([guardrail] if guardrail is not None else [])
-    rows = [row for t in tables for _, row in t.iterrows()]
-    differing = [r for r in rows if r["significant"]]
-    warn = [_srm_message(srm)] if srm.mismatch else []
-    if not srm.mismatch and not differing:
-        reasons = [f"Every arm got the same experience, and neither the split between them (sample ratio check "
-                   f"{_p(srm.p_value)}, a mismatch needs p < {significant(srm.alpha, 6)}) nor any metric differs by more than chance.",
-                   *(describe_comparison(r, level, currency, several) for r in rows)]
-        first = next((p for p in (power or {}).values() if p.mde is not None), None)
-        if first is not None:
-            reasons.append(f"The check would have revealed a bias in {METRIC_LABELS[str(comparisons.iloc[0]['metric'])].lower()} "
-                           f"of {_format_effect(first.mde, first.kind, currency, signed=False)} or more "
-                           f"(its minimum detectable effect at {percent(first.target_power, 0)} power).")
-        return Verdict("A/A passed", None, reasons, warn)
-    reasons = []
-    if srm.mismatch:
-        reasons.append("Users were not split as planned (sample ratio mismatch): the assignment or its logging is "
-                       "biased. Find the cause before trusting any experiment that uses this assignment.")
-    if differing:
-        one_in = round(1 / _alpha(level))
-        reasons.append(f"Arms that got the same experience differ significantly. By chance alone about 1 A/A test in "
-                       f"{one_in} shows such a difference on a given metric, so rerun the check; if it fails again, look "
-                       "for a bias in the assignment, in how the metric is logged, or in the analysis.")
-        reasons += [describe_comparison(r, level, currency, several) for r in differing]
-    return Verdict("A/A failed", None, reasons, warn)
-
-
-def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.95, currency: str | None = None,
-                        several: bool = False) -> str:
-    """One sentence for a row of :func:`pairwise_vs_control`.
-
-    E.g. "Conversion rose from 10.2% to 11.6% (+1.4 pts, 95% CI +0.6 to +2.2 pts, p = 0.001)."
-    With ``several`` comparisons the sentence names the variant and the p-value is the adjusted one.
-    """
-    metric = str(row["metric"])
-    as_rate = metric == "conversion"
-    subject = METRIC_LABELS[metric] + (f" in {row['variant']}" if several else "")
-    level_fmt = (lambda v: _pct(v)) if as_rate else (lambda v: _money(v, currency))
-    diff_fmt = (lambda v: _pts(v)) if as_rate else (lambda v: _money(v, currency, signed=True))
-    diff, control_value, treatment_value = float(row["diff"]), float(row["control_value"]), float(row["treatment_value"])
-    interval = (f"{diff_fmt(diff)}, {percent(level, 0)} CI {diff_fmt(float(row['ci_low'])).removesuffix(' pts')} "
-                f"to {diff_fmt(float(row['ci_high']))}")
-    if several:
-        p_text = f"{ADJUSTMENTS[str(row['adjustment'])]}-adjusted {_p(float(row['p_adjusted']))}"
-    else:
-        p_text = _p(float(row["p_value"]))
-    if bool(row["significant"]):
-        verb = "rose" if diff > 0 else "fell"
-        return f"{subject} {verb} from {level_fmt(control_value)} to {level_fmt(treatment_value)} ({interval}, {p_text})."
-    return (f"{subject} was {level_fmt(treatment_value)} against {level_fmt(control_value)} in {row['control']} "
-            f"({interval}, {p_text}): no significant difference.")
-
-
-def _srm_message(srm: SrmResult) -> str:
-    parts = ", ".join(f"{v} {number(srm.observed[v])} (expected {number(srm.expected[v])})" for v in srm.observed)
-    return (f"Sample ratio mismatch: users per variant {parts}; χ² = {number(srm.statistic, 1)}, {_p(srm.p_value)} "
-            f"(threshold {significant(srm.alpha, 6)}). The split differs from the plan by more than chance allows, which "
-            "usually means a bug in assignment or logging; results may be biased.")
-
-
-def _low_power_message(variant: str, p: PowerResult, currency: str, significant: bool) -> str:
-    # Stated through the minimum detectable effect of the sample, not the "achieved" power of the
-    # observed effect: that post-hoc power is a restatement of the p-value and adds nothing.
-    consequence = ("Significant results from low-powered tests tend to overstate the effect." if significant
-                   else "A real effect of the observed size would usually be missed.")
-    return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the test detects (with "
-            f"{percent(p.target_power, 0)} power) only changes of at least {_format_effect(p.mde, p.kind, currency, signed=False)}; "
-            f"the observed {_format_effect(p.observed_effect, p.kind, currency)} is smaller. {consequence}")
-
-
-def _format_effect(value: float | None, kind: str, currency: str, signed: bool = True) -> str:
-    if value is None:
-        return "—"
-    return _pts(value, signed) if kind == "proportion" else _money(value, currency, signed=signed)
-
-
-def _pct(rate: float) -> str:
-    return percent(rate, 1)
-
-
-def _pts(diff: float, signed: bool = True) -> str:
-    """A rate difference in percentage points: 0.014 → "+1.4 pts" (or its size, "1.4 pts", unsigned)."""
-    return percentage_points(diff if signed else abs(diff), signed=signed)
-
-
-def _money(value: float, currency: str | None, signed: bool = False) -> str:
-    """Per-user money with cents, in ``currency`` or the run's: "+$2.83"."""
-    return money(value, 2, signed=signed, currency=currency)
-
-
-def _p(p: float) -> str:
-    if not p == p:  # NaN
-        return "p not defined"
-    return f"p < {number(0.001, 3)}" if p < 0.001 else f"p = {number(p, 3)}"
-
-
-# --------------------------------------------------------------------------- all together
-
-
-@dataclass(frozen=True)
-class ExperimentAnalysis:
-    """Everything the experiment report shows, for one experiment (variants in plan order, control first)."""
-
-    primary_metric: Metric
-    control: str
-    level: float
-    srm: SrmResult
-    conversion: pd.DataFrame  # per variant: rate, Wilson CI, lift and its CIs (conversion_by_variant)
-    conversion_comparisons: pd.DataFrame  # each treatment vs control, adjusted p (pairwise_vs_control)
-    revenue_comparisons: pd.DataFrame
-    welch: dict[str, WelchResult]  # revenue, per treatment
-    cuped: dict[str, CupedResult]  # revenue adjusted by pre_revenue, per treatment (empty without pre_revenue)
-    power: dict[str, PowerResult]  # primary metric, per treatment
-    verdict: Verdict
-
-    @property
-    def comparisons(self) -> pd.DataFrame:
-        """The primary metric's treatment-vs-control table (the one the verdict reads)."""
-        return self.conversion_comparisons if self.primary_metric == "conversion" else self.revenue_comparisons
-
-
-def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: str, level: float = 0.95, *,
-            method: str = "holm", currency: str | None = None, aa: bool = False) -> ExperimentAnalysis:
-    """The whole experiment analysis: SRM, conversion lift, Welch and CUPED on revenue, power, verdict.
-
-    ``assignments`` and ``variants`` are one experiment's rows of ``experiment_assignments``
-    and ``experiment_variants``. ``primary_metric`` (``conversion`` | ``revenue``) is the
-    metric the verdict decides on; the other one is the guardrail. Tests use alpha = 1 − level.
-    ``aa`` marks an A/A test (identical arms): its verdict says whether the check passed.
-    CUPED p-values are adjusted across the treatments with ``method``, like the others;
-    without a ``pre_revenue`` column there is no CUPED (``cuped`` is empty).
-    Raises :class:`~quire.errors.EmptyDataError` when there are no assignments or fewer
-    than two variants with users, :class:`~quire.errors.WarehouseError` when the variants
-    are inconsistent.
-    """
-    if primary_metric not in METRICS:
-        raise ParameterError(f"primary metric must be one of {', '.join(METRICS)}, not {primary_metric!r}",
-                             parameter="primary_metric")
-    _require(variants, ("variant", "is_control", "allocation"))
-    if assignments.empty:
-        raise EmptyDataError("the experiment has no assignments yet: no user has been assigned to a variant")
-    _require(assignments, ("variant", "converted", "revenue"))
-    if "experiment_id" in assignments and assignments["experiment_id"].nunique() > 1:
-        raise WarehouseError("the assignments hold several experiments; analyse one experiment at a time")
-    controls = variants.loc[variants["is_control"].astype(bool), "variant"].astype(str).tolist()
-    if len(controls) != 1:
-        raise WarehouseError(f"an experiment needs exactly one control variant, found {len(controls)}")
-    control = controls[0]
-    planned = variants["variant"].astype(str).tolist()
-    if len(planned) < 2:
-        raise EmptyDataError(f"the experiment defines only one variant ({control!r}): there is nothing to compare")
-    rows = assignments.assign(variant=assignments["variant"].astype(str))
-    counts = rows["variant"].value_counts().to_dict()
-    srm = srm_check(counts, dict(zip(planned, variants["allocation"].astype(float), strict=True)))
-    seen = [v for v in planned if counts.get(v, 0) > 0]
-    if control not in seen:
-        raise EmptyDataError(f"the control variant {control!r} has no assigned users")
-    if len(seen) < 2:
-        raise EmptyDataError(f"only one variant ({control!r}) has assigned users: there is nothing to compare")
-    # Order rows by the plan (control first) so every table lists variants the same way.
-    order = [control, *[v for v in seen if v != control]]
-    rows = rows.iloc[np.argsort(rows["variant"].map({v: i for i, v in enumerate(order)}).to_numpy(), kind="stable")]
-    conversion = conversion_by_variant(rows, control, level)
-    conversion_cmp = pairwise_vs_control(rows, control, "conversion", method, level)
-    revenue_cmp = pairwise_vs_control(rows, control, "revenue", method, level)
-    by_variant = {v: g for v, g in rows.groupby("variant", sort=False)}
-    welch = {v: welch_test(by_variant[v]["revenue"], by_variant[control]["revenue"], level) for v in order[1:]}
-    # CUPED needs the pre-period covariate, which the data contract makes optional.
-    adjusted = (adjust_cuped({v: cuped(rows, control, v, level) for v in order[1:]}, method)
-                if "pre_revenue" in rows else {})
-    alpha = _alpha(level)
-    if primary_metric == "conversion":
-        c = conversion.set_index("variant")
-        power = {v: power_and_mde(int(c.at[control, "users"]), int(c.at[v, "users"]), baseline_rate=c.at[control, "rate"],
-                                  observed_rate=c.at[v, "rate"], alpha=alpha) for v in order[1:]}
-        primary, guard = conversion_cmp, revenue_cmp
-    else:
-        power = {v: power_and_mde(w.n_b, w.n_a, effect_size=w.cohen_d, sd=w.sd_pooled, alpha=alpha)
-                 for v, w in welch.items()}
-        primary, guard = revenue_cmp, conversion_cmp
-    decided = verdict(primary, srm, power, guardrail=guard, level=level, currency=currency, aa=aa)
-    return ExperimentAnalysis(cast(Metric, primary_metric), control, level, srm, conversion, conversion_cmp,
-                              revenue_cmp, welch, adjusted, power, decided)
-
-
-def _require(frame: pd.DataFrame, columns: Sequence[str]) -> None:
+def require_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Raise :class:`~quire.errors.WarehouseError` naming the ``columns`` that ``frame`` lacks."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise WarehouseError(f"the experiment data lack the column(s) {', '.join(missing)}")

@@ -2,7 +2,7 @@
 
 :func:`load` is the only I/O (one read-only warehouse connection, through
 :mod:`quire.warehouse.experiment_queries`); the statistics are the pure functions of
-:mod:`quire.metrics.experiments`, run once by :func:`~quire.metrics.experiments.analyse`.
+:mod:`quire.metrics.experiments`, run once by :func:`~quire.metrics.experiment_analysis.analyse`.
 The notebook calls :func:`build` once, then displays one section per cell: the verdict
 first, then the evidence behind it, then the glossary.
 
@@ -23,7 +23,6 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from quire import formatting
 from quire.formatting import format_day, long_date, number, percent, significant
@@ -34,16 +33,15 @@ from quire.config import get_settings
 from quire.display import Callout, Glossary, Grid, KpiCards, ReportHeader, Section, Table, escape
 from quire.errors import EmptyDataError, ParameterError, WarehouseError
 from quire.glossary import glossary
-from quire.metrics.experiments import (ADJUSTMENTS, METRIC_LABELS, CupedResult, ExperimentAnalysis,
-                                       PowerResult, analyse, cohens_h, describe_comparison)
+from quire.metrics.experiment_analysis import ExperimentAnalysis, analyse, describe_comparison
+from quire.metrics.experiments import (ADJUSTMENTS, METRIC_LABELS, TARGET_POWER, CupedResult, power_curve,
+                                       sample_size_per_arm)
 from quire.metrics.kpi import Kpi, format_value
 from quire.contract import absent_note, contract, usable_tables
 from quire.warehouse import experiment_queries as queries
 from quire.warehouse.engine import connection
 
 CONTRACT = contract("experiment")
-TARGET_POWER = 0.8  # the power analyse() plans the MDE for (power_and_mde's default)
-CURVE_POINTS = 60
 METRIC_NOUNS = {"conversion": "conversion (share of users who converted)",
                 "revenue": "revenue per user (mean over all assigned users)"}
 DECISION_TITLES = {"ship": "Verdict: ship {variant}.", "don't ship": "Verdict: don't ship.",
@@ -93,46 +91,6 @@ def _date(day: pd.Timestamp | date) -> str:
 
 
 # --------------------------------------------------------------------------- small pure helpers
-
-
-def sample_size_per_arm(effect_size: float | None, alpha: float, power: float = TARGET_POWER) -> float | None:
-    """Users per variant (equal arms) that detect ``effect_size`` (Cohen's h or d) with ``power``.
-
-    Normal approximation of the two-sample test, ``n = 2·((z_{1−α/2} + z_power) / es)²``:
-    at experiment sizes it matches the t-based power analysis, and unlike a numerical
-    solver it never fails for tiny effects (it just gets very large). None for no effect.
-    """
-    if effect_size is None or not np.isfinite(effect_size) or effect_size == 0:
-        return None
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
-    return float(2 * (z / abs(effect_size)) ** 2)
-
-
-def power_curve(p: PowerResult, baseline_rate: float | None = None, points: int = CURVE_POINTS) -> pd.DataFrame:
-    """Power of the experiment's test against a range of true effects (units of the metric), from 0 up.
-
-    The range reaches well past both the MDE and the observed effect so that the chart
-    shows where the curve crosses the target. Proportions convert each effect to Cohen's
-    h at the control's rate; continuous metrics to Cohen's d with the pooled SD (MDE ÷ d_MDE).
-    Power is the two-sided two-sample t-test's (noncentral t, as ``pingouin.power_ttest2n``
-    computes it, which gives the MDE), vectorised over the whole curve.
-    """
-    observed = abs(p.observed_effect or 0.0)
-    mde = p.mde if p.mde is not None else observed
-    top = max(2.0 * mde, 1.3 * observed) or 1.0
-    if p.kind == "proportion":
-        top = min(top, 1 - baseline_rate)
-        effects = np.linspace(0, top, points)
-        sizes = [cohens_h(baseline_rate + e, baseline_rate) for e in effects]
-    else:
-        sd = p.mde / p.mde_effect_size if p.mde else 1.0
-        effects = np.linspace(0, top, points)
-        sizes = effects / sd
-    dof = p.n_control + p.n_treatment - 2
-    noncentrality = np.abs(np.asarray(sizes, dtype=float)) / math.sqrt(1 / p.n_control + 1 / p.n_treatment)
-    critical = stats.t.ppf(1 - p.alpha / 2, dof)
-    power = stats.nct.sf(critical, dof, noncentrality) + stats.nct.cdf(-critical, dof, noncentrality)
-    return pd.DataFrame({"effect": effects, "power": power})
 
 
 # --------------------------------------------------------------------------- display helpers

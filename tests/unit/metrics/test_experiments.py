@@ -12,21 +12,19 @@ from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from quire.errors import EmptyDataError, ParameterError, WarehouseError
+from quire.metrics.experiment_analysis import analyse, describe_comparison, verdict
 from quire.metrics.experiments import (
     PowerResult,
     SrmResult,
     adjust_cuped,
     adjust_p_values,
-    analyse,
     cohens_h,
     conversion_by_variant,
     conversion_from_counts,
     cuped,
-    describe_comparison,
     pairwise_vs_control,
     power_and_mde,
     srm_check,
-    verdict,
     welch_test,
 )
 
