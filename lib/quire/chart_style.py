@@ -75,7 +75,7 @@ BASE_RC: dict[str, object] = {
     "axes.formatter.useoffset": False,  # never "+1e5" above an axis; readers want the numbers
     # Titles at a fixed height above the axes. Left to itself (None), matplotlib measures every
     # axis's tick labels again at each drawing to lift a title clear of a top axis or an offset
-    # text, which report charts never have: that was over a third of a chart's drawing time.
+    # text, which report charts never have: a large share of each chart's drawing time.
     "axes.titley": 1.0,
 }
 

@@ -79,7 +79,8 @@ def fault_env(quire_env, tmp_path):
 def test_a_kernel_killed_mid_run_fails_the_run_cleanly(engine, fault_env, tmp_path):
     home = make_home(tmp_path, [
         "import os, pathlib\nprint('first cell ran')\npathlib.Path(pid_file).write_text(str(os.getpid()))",
-        "import time\nfor _ in range(1200):\n    time.sleep(0.1)",  # killed long before it ends
+        # Says when it has started, so that the kill lands in this cell and not at the end of the first one.
+        "import time\npathlib.Path(pid_file + '.sleeping').write_text('yes')\nfor _ in range(1200):\n    time.sleep(0.1)",
         "print('never reached')",
     ])
     env = {**fault_env, "QUIRE_HOME": str(home)}
@@ -87,6 +88,7 @@ def test_a_kernel_killed_mid_run_fails_the_run_cleanly(engine, fault_env, tmp_pa
     proc = subprocess.Popen([sys.executable, "-m", "quire.cli", "run", "fault", "-p", f"pid_file={pid_file}",
                              "--engine", engine], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
+        wait_for_file(pid_file.with_name(pid_file.name + ".sleeping"), proc)
         os.kill(int(wait_for_file(pid_file, proc)), signal.SIGKILL)
         stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT)
     finally:

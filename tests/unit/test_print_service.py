@@ -34,8 +34,7 @@ def test_each_page_prints_a_bounded_number_of_reports_then_is_replaced(service):
 
     browser._page = recording_page
     for n in range(5):
-        pdf = chromium.print_with_service(service.address.encode(), f"<html><body><h1>Report {n}</h1></body></html>",
-                                          chromium.PDF_OPTIONS)
+        pdf = chromium.print_report(service.address.encode(), f"<html><body><h1>Report {n}</h1></body></html>")
         assert f"Report {n}" in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
     assert len(used) == 5 and len({id(p) for p in used}) == 3  # two prints each: pages 1, 1, 2, 2, 3
     assert [p.is_closed() for p in used] == [True, True, True, True, False]

@@ -7,6 +7,8 @@ One module per report type; the axis formatters live in :mod:`quire.formatting.a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from quire.chart_style import headless_backend
 
 headless_backend()  # Agg, or Jupyter's inline backend when a kernel uses it
@@ -27,7 +29,7 @@ def short_money(v: float) -> str:
     return compact(v, "currency")
 
 
-def label_width(labels, size: float | str | None = None) -> float:
+def label_width(labels: Iterable[object], size: float | str | None = None) -> float:
     """Inches taken by the widest of ``labels`` in the chart font at ``size`` (default: tick labels).
 
     For charts laid out in inches (see :func:`quire.chart_style.figure_svg`): the margin a

@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 #: Defaults for plain figures beyond the brand's theme: the proportions of the built-in reports'
-#: full-width charts, and a legend title no larger than the legend.
-#: On top of the report charts' style: an analyst's figure may have a top axis (``twiny``) or a
-#: "1e6" above its y axis, so matplotlib lifts its titles clear of them again.
+#: full-width charts, a legend title no larger than the legend, and titles that matplotlib lifts
+#: clear of a top axis or a "1e6" above the y axis (an analyst's figure may have them; report charts do not).
 HOUSE_RC: dict[str, object] = {"figure.figsize": (8.0, 3.6), "legend.title_fontsize": 9, "axes.titley": None}
 BRAND_VARIABLE = "QUIRE_BRAND"
 

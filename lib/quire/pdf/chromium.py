@@ -167,12 +167,11 @@ class PrintService:
         with conn:
             while True:
                 try:
-                    kind, html, options = conn.recv()
+                    html = conn.recv()
                 except (EOFError, OSError):
                     return
                 try:
-                    pdf = self._print_report(html) if kind == "report" else self._browser.print(html, options)
-                    conn.send(("ok", pdf))
+                    conn.send(("ok", self._print_report(html)))
                 except Exception as exc:
                     conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
@@ -248,16 +247,11 @@ def print_report(address: str, html: str) -> bytes:
     """
     from quire.pdf import pages
 
-    return _request(address, ("report", pages.for_chromium(html), None))
+    return _request(address, pages.for_chromium(html))
 
 
-def print_with_service(address: str, html: str, pdf_options: dict) -> bytes:
-    """Print ``html`` as it is, with ``pdf_options``, through the print service at ``address``."""
-    return _request(address, ("print", html, pdf_options))
-
-
-def _request(address: str, message: tuple) -> bytes:
-    """Send ``message`` to the print service at ``address`` (one connection per process, reused); the PDF."""
+def _request(address: str, html: str) -> bytes:
+    """Have the print service at ``address`` print ``html`` (one connection per process, reused)."""
     global _connection, _connection_for
     if _connection is None or _connection_for != address:
         where = ServiceAddress.decode(address)
@@ -267,7 +261,7 @@ def _request(address: str, message: tuple) -> bytes:
             raise RenderError(f"the print service is not reachable ({exc})") from exc
         _connection_for = address
     try:
-        _connection.send(message)
+        _connection.send(html)
         status, payload = _connection.recv()
     except (OSError, EOFError) as exc:
         _connection = None
