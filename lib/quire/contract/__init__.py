@@ -71,21 +71,23 @@ def readers(table: str) -> tuple[str, ...]:
     return tuple(name for name, c in CONTRACTS.items() if c.reads(table))
 
 
-def warehouse_tables() -> dict[str, TableContract]:
-    """Every table some report reads, its uses merged: the union of the columns, in schema order.
+def warehouse_tables(reports: Iterable[str] | None = None) -> dict[str, TableContract]:
+    """Every table some report reads (of ``reports``, default every one), its uses merged.
 
-    A column (or table) is optional here when every report that reads it runs without it.
-    ``purpose`` joins what each report reads the table for.
+    The union of the columns, in schema order. A column (or table) is optional here when
+    every report that reads it runs without it. ``purpose`` joins what each report reads
+    the table for.
     """
     from quire.warehouse import schema
 
+    contracts = {name: CONTRACTS[name] for name in (reports or CONTRACTS)}
     merged: dict[str, TableContract] = {}
     for table in schema.TABLES:
-        uses = [c.table(table.name) for c in CONTRACTS.values() if c.reads(table.name)]
+        uses = {name: c.table(table.name) for name, c in contracts.items() if c.reads(table.name)}
         if not uses:
             continue
         columns: dict[str, ColumnContract] = {}
-        for use in uses:
+        for use in uses.values():
             for col in use.columns:
                 seen = columns.get(col.name)
                 if seen is None:
@@ -93,11 +95,11 @@ def warehouse_tables() -> dict[str, TableContract]:
                 elif seen.optional and not col.optional or not seen.references and col.references:
                     columns[col.name] = _merged(col, seen)
         order = [c.name for c in table.columns]
-        first = uses[0]
+        first = next(iter(uses.values()))
         merged[table.name] = TableContract(
             name=table.name, columns=tuple(sorted(columns.values(), key=lambda c: order.index(c.name))),
-            optional=all(u.optional for u in uses),
-            purpose="; ".join(dict.fromkeys(f"{r}: {u.purpose}" for r, u in zip(readers(table.name), uses, strict=True))),
+            optional=all(u.optional for u in uses.values()),
+            purpose="; ".join(dict.fromkeys(f"{r}: {u.purpose}" for r, u in uses.items())),
             without="", sections=(), date_column=first.date_column, grain=first.grain, description=first.description)
     return merged
 

@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from quire.contract import warehouse_tables
 from quire.contract.inventory import Inventory, accepts, enforced_keys, family, inventory
 from quire.contract.model import ColumnContract, ReportContract, TableContract
 from quire.contract.reports import CONTRACTS
@@ -136,25 +137,6 @@ class CheckResult:
 
 
 # --------------------------------------------------------------------------- per table
-
-
-def _merged_tables(contracts: list[ReportContract]) -> dict[str, TableContract]:
-    """Each table the ``contracts`` read, with the union of their columns (first use's order) and foreign keys."""
-    from dataclasses import replace
-
-    tables: dict[str, TableContract] = {}
-    for c in contracts:
-        for t in c.tables:
-            seen = tables.get(t.name)
-            if seen is None:
-                tables[t.name] = t
-                continue
-            cols = {col.name: col for col in seen.columns}
-            for col in t.columns:
-                if col.name not in cols or (col.references and not cols[col.name].references):
-                    cols[col.name] = col
-            tables[t.name] = replace(seen, columns=tuple(cols.values()))
-    return tables
 
 
 def _rows(n: int) -> str:
@@ -403,7 +385,7 @@ def check_warehouse(conn: Connection, reports=None, *, url: str = "") -> CheckRe
     names = list(reports or CONTRACTS)
     contracts = [CONTRACTS[n] for n in names]
     inv = inventory(conn, fresh=True)
-    merged = _merged_tables(contracts)
+    merged = warehouse_tables(names)
     try:
         enforced = enforced_keys(conn)
         states = {name: _table_state(conn, t, inv, enforced) for name, t in merged.items()}
