@@ -2,9 +2,10 @@
 
 Everything the import, the views and the export know about Quire's tables comes from
 :func:`table_spec`, one function that answers "which columns, types, keys and allowed
-values does table T have". Today it reads the sample schema
-(:mod:`quire.warehouse.schema`); when a per-report data contract exists, only this
-module has to read it instead.
+values does table T have": the columns, types and keys of the warehouse schema
+(:mod:`quire.warehouse.schema`), the values the reports understand from their data
+contracts (:data:`quire.contract.reports.ALLOWED`), so that an import refuses what the
+reports would misread.
 """
 
 from __future__ import annotations
@@ -14,21 +15,8 @@ from functools import cache
 
 import sqlalchemy as sa
 
+from quire.contract.reports import ALLOWED
 from quire.warehouse import schema
-
-#: Text columns whose values the reports compare with fixed words.
-ALLOWED_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("clients", "sector"): schema.SECTORS,
-    ("clients", "plan"): schema.PLANS,
-    ("clients", "status"): ("active", "churned"),
-    ("subscriptions", "plan"): schema.PLANS,
-    ("mrr_movements", "movement"): schema.MOVEMENTS,
-    ("content", "platform"): schema.PLATFORMS,
-    ("content", "content_type"): schema.CONTENT_TYPES,
-    ("events", "event_type"): schema.EVENT_TYPES,
-    ("survey_responses", "survey"): ("nps", "csat"),
-    ("experiments", "primary_metric"): ("conversion", "revenue"),
-}
 
 #: Numeric columns that may be negative; every other number (amounts, counts, hours) may not.
 SIGNED: frozenset[tuple[str, str]] = frozenset({("mrr_movements", "amount")})
@@ -103,7 +91,7 @@ def table_spec(name: str) -> TableSpec:
     """The columns, types, keys, references and allowed values of the Quire table ``name`` (KeyError if none)."""
     table = schema.metadata.tables[name]
     columns = tuple(
-        ColumnSpec(str(c.name), c.type, bool(c.nullable), ALLOWED_VALUES.get((name, c.name)),
+        ColumnSpec(str(c.name), c.type, bool(c.nullable), ALLOWED.get((name, c.name)),
                    non_negative=_is_number(c) and not c.primary_key and not c.foreign_keys
                    and (name, c.name) not in SIGNED)
         for c in table.columns)
