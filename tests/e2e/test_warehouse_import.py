@@ -101,6 +101,13 @@ def _unknown_event(folder: Path) -> str:
             "(signup, activation, session_start, feature_use, purchase); map it under tables.events.values.event_type")
 
 
+def _unknown_channel(folder: Path) -> str:
+    _edit_mapping(folder, lambda m: m["tables"]["users"]["values"]["channel"].pop("Marketplace"))
+    line = _first_line_of(folder / "users.csv", "Marketplace")
+    return (f"users.csv line {line}, column channel (from 'acquisition'): 'Marketplace' is not one of Quire's values "
+            "(organic, paid, referral, partner); map it under tables.users.values.channel")
+
+
 def _duplicate_key(folder: Path) -> str:
     lines = _lines(folder / "users.csv")
     _write_lines(folder / "users.csv", [*lines, lines[9]])
@@ -185,6 +192,7 @@ BAD_INPUTS = {
     "unparsable date": (_unparsable_date, 1),
     "negative amount": (_negative_amount, 1),
     "unknown event name": (_unknown_event, 1),
+    "unknown channel": (_unknown_channel, 1),
     "duplicate key": (_duplicate_key, 1),
     "event of an unknown user": (_unknown_user, 1),
     "empty file": (_empty_file, 1),
