@@ -94,7 +94,7 @@ def run(
         if fan_out and spec.fan_out != "clients":
             ctx.fail(f"report {rid!r} does not run per client")
         if spec.fan_out == "clients" and (fan_out or all_reports):
-            selected = fan_out_clients(parse_assignments(clients), settings)
+            selected = fan_out_clients(parse_assignments(clients, example="--clients sector=nonprofit"), settings)
             jobs += [(rid, {**given, "client": slug}, True) for slug in selected]
         else:
             jobs.append((rid, given, False))

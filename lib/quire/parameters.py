@@ -145,7 +145,7 @@ def coerce(name: str, spec: ParameterSpec, value: Any) -> Any:
     if kind in ("client", "experiment"):
         # Only the syntax here; pipeline.resolve_data_parameters checks the warehouse has it.
         if text and not _KEY.match(text):
-            raise _fail(name, value, f"a {kind} key (lower-case letters, digits and dashes)")
+            raise _fail(name, value, f"{'an' if kind == 'experiment' else 'a'} {kind} key (lower-case letters, digits and dashes)")
         return text
     if kind == "brand":
         from quire.brand import list_brands
@@ -174,14 +174,17 @@ def validate_parameters(report: str, declared: dict[str, DeclaredParameter], giv
     return values
 
 
-def parse_assignments(pairs: list[str]) -> dict[str, str]:
-    """``["period=2026-10", "n=3"]`` -> dict; a malformed pair is a :class:`ParameterError`."""
+def parse_assignments(pairs: list[str], example: str = "-p period=2026-10") -> dict[str, str]:
+    """``["period=2026-10", "n=3"]`` -> dict; a malformed pair is a :class:`ParameterError`.
+
+    ``example`` shows, in that error, how the option the pairs came from is written.
+    """
     result: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise ParameterError(f"cannot read parameter {quoted(pair)}; write it as name=value (e.g. -p period=2026-10)")
+            raise ParameterError(f"cannot read {quoted(pair)}; write it as name=value (e.g. {example})")
         if name in result:
             raise ParameterError(f"parameter {quoted(name)} is given twice", parameter=name)
         result[name] = value

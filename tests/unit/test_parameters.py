@@ -55,7 +55,17 @@ def test_typed_values_from_a_schedule_pass():
 
 def test_parse_assignments():
     assert parse_assignments(["period=2026-10", "x=a=b"]) == {"period": "2026-10", "x": "a=b"}
-    with pytest.raises(ParameterError, match="name=value"):
+    with pytest.raises(ParameterError, match=r"name=value \(e.g. -p period=2026-10\)"):
         parse_assignments(["period"])
+    with pytest.raises(ParameterError, match=r"'sector'; write it as name=value \(e.g. --clients sector=nonprofit\)"):
+        parse_assignments(["sector"], example="--clients sector=nonprofit")
     with pytest.raises(ParameterError, match="given twice"):
         parse_assignments(["a=1", "a=2"])
+
+
+@pytest.mark.parametrize("kind, words", [("client", "a client key"), ("experiment", "an experiment key")])
+def test_a_key_that_could_name_a_path_is_refused_by_its_syntax(kind: str, words: str):
+    for bad in ("../../etc", "Acme Corp", "acme;drop", "ACME"):
+        with pytest.raises(ParameterError, match=f"is not {words} "):
+            coerce(kind, ParameterSpec(type=kind), bad)
+    assert coerce(kind, ParameterSpec(type=kind), "acme-2") == "acme-2"
