@@ -18,6 +18,7 @@ def service(monkeypatch):
     monkeypatch.setattr(chromium, "PRINTS_PER_PAGE", 2)
     with chromium.PrintService() as svc:
         svc.wait_ready()
+        assert svc._browser.warmed.result(60), "the warm-up document did not print"
         yield svc
 
 
@@ -33,11 +34,12 @@ def test_each_page_prints_a_bounded_number_of_reports_then_is_replaced(service):
         return page
 
     browser._page = recording_page
-    for n in range(5):
+    for n in range(6):
         pdf = chromium.print_report(service.address.encode(), f"<html><body><h1>Report {n}</h1></body></html>")
         assert f"Report {n}" in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
-    assert len(used) == 5 and len({id(p) for p in used}) == 3  # two prints each: pages 1, 1, 2, 2, 3
-    assert [p.is_closed() for p in used] == [True, True, True, True, False]
+    # Two prints each: the warm-up's page takes report 0, then pages 2, 2, 3, 3, 4.
+    assert len(used) == 6 and len({id(p) for p in used}) == 4
+    assert [p.is_closed() for p in used] == [True, True, True, True, True, False]
     assert len(browser.context.pages) == 1  # the closed ones are gone from the browser too
 
 

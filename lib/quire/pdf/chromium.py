@@ -39,6 +39,18 @@ PRINT_TIMEOUT = 120.0
 PRINTS_PER_PAGE = 25
 #: Lists of contents titles whose pages the print service remembers (see :meth:`PrintService._print_report`).
 REMEMBERED_CONTENTS = 64
+#: Printed once as the browser starts: a browser's first print costs two to three times a later one
+#: (the page's renderer, fonts, the PDF and tagging code all load then). The print a report waits for
+#: is then a warm one; in a single run the warm-up happens while the report's cells execute.
+WARM_UP_HTML = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Warm-up</title><style>
+@page { size: A4; margin: 20mm 16mm; @bottom-right { content: "Page " counter(page) " of " counter(pages); } }
+body { font-family: "DejaVu Sans", sans-serif; font-size: 10pt; }
+td, th { border: 1px solid #ccc; padding: 2px 6px; }
+</style></head><body><main><h1>Warm-up</h1><p>Text in <b>bold</b> and <i>italic</i>.</p>
+<table><thead><tr><th>Metric</th><th>Value</th></tr></thead><tbody><tr><td>One</td><td>1,234</td></tr></tbody></table>
+<img alt="A chart" src="data:image/svg+xml;utf8,%3Csvg xmlns='http://www.w3.org/2000/svg' width='200' height='100'%3E%3Cpath
+ d='M0 90 L100 40 L200 60' stroke='%23333' fill='none'/%3E%3Ctext x='10' y='20' font-size='10'%3E12%25%3C/text%3E%3C/svg%3E">
+</main></body></html>"""
 
 
 def chromium_path() -> str | None:
@@ -69,6 +81,7 @@ class _Browser:
         self.executable = executable
         self.loop = asyncio.new_event_loop()
         self.ready: Future = Future()
+        self.warmed: Future = Future()  # done once the warm-up print has ended (see WARM_UP_HTML)
         self.idle: list = []
         self.prints: dict = {}  # page -> reports printed on it
         self.thread = threading.Thread(target=self._main, name="quire-chromium", daemon=True)
@@ -88,6 +101,13 @@ class _Browser:
             self.ready.set_result(True)
         except Exception as exc:
             self.ready.set_exception(exc)
+            self.warmed.set_result(False)
+            return
+        try:
+            await self._print(WARM_UP_HTML, PDF_OPTIONS)
+            self.warmed.set_result(True)
+        except Exception:  # a report's print will fail too, and say why
+            self.warmed.set_result(False)
 
     async def _page(self):
         """A page from the idle ones, or a new one: pages are kept, a new page costs a renderer process."""
