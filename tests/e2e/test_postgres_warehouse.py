@@ -17,7 +17,7 @@ import pytest
 
 from quire.reports import client as client_report
 from quire.reports import cohort, executive
-from quire.reports import experiment as experiment_report
+from quire.reports import experiment_data
 from support import published_runs, run_quire
 
 pytestmark = pytest.mark.slow
@@ -41,7 +41,7 @@ def _assert_same(duck, pg) -> None:
 @pytest.mark.parametrize("load", [
     pytest.param(lambda url: executive.load("latest", url), id="executive"),
     pytest.param(lambda url: cohort.load("latest", "week", 8, url), id="cohort"),
-    pytest.param(lambda url: experiment_report.load("pricing-page-layout", url), id="experiment"),
+    pytest.param(lambda url: experiment_data.load("pricing-page-layout", url), id="experiment"),
     pytest.param(lambda url: client_report.load("", "latest", url), id="client"),
 ])
 def test_every_report_reads_the_same_data_from_postgresql(load, tiny_warehouse, pg_tiny_warehouse):

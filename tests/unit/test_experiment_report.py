@@ -27,6 +27,8 @@ from quire.display import KPIS_MIME, Callout, Chart, Section
 from quire.errors import ParameterError
 from quire.metrics.experiments import sample_size_per_arm
 from quire.reports import experiment as er
+from quire.reports.experiment_data import ExperimentData, variant_label, variant_labels
+from quire.reports.experiment_display import p_text
 from quire.warehouse import experiment_queries
 from quire.warehouse.engine import engine
 from quire.warehouse.generator import EXPERIMENT_TRUTH
@@ -144,7 +146,7 @@ def test_every_chart_has_alt_text_with_numbers(tiny_sections, key):
 @pytest.mark.parametrize("key", KEYS)
 def test_headline_equals_a_direct_sql_aggregate(tiny_reports, tiny_warehouse, key):
     report, truth = tiny_reports[key], EXPERIMENT_TRUTH[key]
-    labels = er.variant_labels(truth.variants)
+    labels = variant_labels(truth.variants)
     counts = sql_counts(tiny_warehouse, key).rename(index=labels)
     cards = headline(report)
     control, focus = labels[truth.control], report.focus
@@ -278,10 +280,10 @@ def test_sample_size_helper_matches_the_textbook_formula():
 # --------------------------------------------------------------------------- degenerate input
 
 
-def _data(assignments: pd.DataFrame, variants: pd.DataFrame | None = None) -> er.ExperimentData:
+def _data(assignments: pd.DataFrame, variants: pd.DataFrame | None = None) -> ExperimentData:
     variants = variants if variants is not None else pd.DataFrame(
         {"variant": ["control", "b"], "is_control": [True, False], "allocation": [0.5, 0.5]})
-    return er.ExperimentData("new-test", "New test", "B beats A.", "conversion", pd.Timestamp("2026-10-01"), None,
+    return ExperimentData("new-test", "New test", "B beats A.", "conversion", pd.Timestamp("2026-10-01"), None,
                              variants, assignments)
 
 
@@ -315,7 +317,7 @@ def test_inconsistent_records_are_a_critical_callout():
 
 def test_data_from_the_warehouse_is_escaped():
     hostile = _data(EMPTY)
-    hostile = er.ExperimentData(**{**hostile.__dict__, "name": "<script>x</script>", "hypothesis": "<b>bold</b>"})
+    hostile = ExperimentData(**{**hostile.__dict__, "name": "<script>x</script>", "hypothesis": "<b>bold</b>"})
     report = er.ExperimentReport(hostile)
     assert "<script>" not in report.header().html() and "<b>" not in report.verdict().html()
 
@@ -386,7 +388,7 @@ def experiment(spec: dict[str, dict], *, key: str = "new-test", name: str = "New
     names = list(spec)
     variants = pd.DataFrame({"variant": names, "is_control": [i == 0 for i in range(len(names))],
                              "allocation": [1 / len(names)] * len(names)})
-    data = er.ExperimentData(key, name, "B beats A.", metric, pd.Timestamp("2026-09-01"), pd.Timestamp("2026-09-30"),
+    data = ExperimentData(key, name, "B beats A.", metric, pd.Timestamp("2026-09-01"), pd.Timestamp("2026-09-30"),
                              variants, arms(spec, seed))
     return er.ExperimentReport(data, **kwargs)
 
@@ -484,9 +486,9 @@ def test_multi_arm_cuped_p_values_get_the_same_correction_as_the_other_tests():
         name = er.ADJUSTMENTS[correction]
         table = report.cuped_table()
         assert f"CUPED p ({name}-adj.)" in table.frame.columns
-        assert table.frame[f"CUPED p ({name}-adj.)"].tolist() == [er.p_text(p) for p in adjusted]
+        assert table.frame[f"CUPED p ({name}-adj.)"].tolist() == [p_text(p) for p in adjusted]
         multiple = report.multiple_comparisons().html()
-        assert "Revenue per user, CUPED" in multiple and er.p_text(adjusted[1]) in multiple
+        assert "Revenue per user, CUPED" in multiple and p_text(adjusted[1]) in multiple
     single = experiment({"control": {"n": 1_500}, "b": {"n": 1_500, "effect": 0.9}}, metric="revenue")
     assert "CUPED p-value" in single.cuped_table().frame.columns
 
@@ -502,10 +504,10 @@ def test_variant_labels_replace_keys_in_tables_charts_sentences_and_alt_text():
             if isinstance(c, Chart)]
     assert alts and all("Social proof" in alt for alt in alts)
     assert {k["label"] for k in headline(report).values()} >= {"Conversion, Social proof"}
-    assert er.variant_label("social_proof") == "Social proof" and er.variant_label("one-page") == "One page"
-    assert er.variant_label("Blue CTA") == "Blue CTA"
+    assert variant_label("social_proof") == "Social proof" and variant_label("one-page") == "One page"
+    assert variant_label("Blue CTA") == "Blue CTA"
     # Two keys that would read the same keep their keys rather than merge.
-    assert er.variant_labels(["one_page", "one-page"]) == {"one_page": "one_page", "one-page": "one-page"}
+    assert variant_labels(["one_page", "one-page"]) == {"one_page": "one_page", "one-page": "one-page"}
 
 
 def test_signed_amounts_never_break_between_sign_and_currency():

@@ -1,8 +1,9 @@
 """The experiment report: one A/B(/n) test read the way a product manager decides on it.
 
-:func:`load` is the only I/O (one read-only warehouse connection, through
-:mod:`quire.warehouse.experiment_queries`); the statistics are the pure functions of
-:mod:`quire.metrics.experiments`, run once by :func:`~quire.metrics.experiment_analysis.analyse`.
+:func:`~quire.reports.experiment_data.load` is the only I/O (one read-only warehouse
+connection); the statistics are the pure functions of :mod:`quire.metrics.experiments`, run
+once by :func:`~quire.metrics.experiment_analysis.analyse`; how figures read (p-values,
+effects, intervals, the report's tables and cards) is :mod:`quire.reports.experiment_display`.
 The notebook calls :func:`build` once, then displays one section per cell: the verdict
 first, then the evidence behind it, then the glossary.
 
@@ -12,16 +13,10 @@ first, then the evidence behind it, then the glossary.
 
 from __future__ import annotations
 
-import difflib
 import math
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import Decimal
 from functools import cached_property
 
-import numpy as np
 import pandas as pd
 
 from quire import formatting
@@ -29,19 +24,19 @@ from quire.formatting import format_day, long_date, number, percent, significant
 from quire.chart_style import use_brand
 from quire.charts import experiment as charts
 from quire.charts.experiment import money, pct, pts, signed
-from quire.config import get_settings
-from quire.display import Callout, Glossary, Grid, KpiCards, ReportHeader, Section, Table, escape
-from quire.errors import EmptyDataError, ParameterError, WarehouseError
+from quire.display import Callout, Grid, ReportHeader, Section
+from quire.errors import EmptyDataError, WarehouseError
 from quire.glossary import glossary
 from quire.metrics.experiment_analysis import ExperimentAnalysis, analyse, describe_comparison
 from quire.metrics.experiments import (ADJUSTMENTS, METRIC_LABELS, TARGET_POWER, CupedResult, power_curve,
                                        sample_size_per_arm)
-from quire.metrics.kpi import Kpi, format_value
-from quire.contract import absent_note, contract, usable_tables
-from quire.warehouse import experiment_queries as queries
-from quire.warehouse.engine import connection
+from quire.metrics.kpi import Kpi
+from quire.contract import absent_note
+from quire.reports.experiment_data import CONTRACT, ExperimentData, check_parameters, load
+from quire.reports.experiment_display import (Estimate, ExperimentCards, FlowingGlossary, FormattedTable, chance,
+                                              effect_text, interval_text, mark_control, once_in, p_text, relative,
+                                              relative_estimate, round_users, sentence)
 
-CONTRACT = contract("experiment")
 METRIC_NOUNS = {"conversion": "conversion (share of users who converted)",
                 "revenue": "revenue per user (mean over all assigned users)"}
 DECISION_TITLES = {"ship": "Verdict: ship {variant}.", "don't ship": "Verdict: don't ship.",
@@ -50,221 +45,16 @@ DECISION_TITLES = {"ship": "Verdict: ship {variant}.", "don't ship": "Verdict: d
                    "A/A failed": "A/A check failed."}
 DECISION_SEVERITY = {"ship": "good", "don't ship": "critical", "inconclusive": "info", "A/A passed": "good",
                      "A/A failed": "critical"}
-#: An A/A test says so in its key ("homepage-aa") or its name ("Homepage A/A check"): the
-#: warehouse has no design column, and the arms' data cannot tell "identical by design" from
-#: "no effect".
-AA_KEY = re.compile(r"(?:^|[-_.])aa(?:$|[-_.])", re.IGNORECASE)
-AA_NAME = re.compile(r"\bA/A\b")
 GLOSSARY_KEYS = ["verdict", "srm", "conversion_rate", "absolute_lift", "relative_lift", "confidence_interval",
                  "p_value", "revenue_per_user", "welch_test", "cohens_d", "cuped", "variance_reduction", "power", "mde",
                  "guardrail_metric"]
 
 
-# --------------------------------------------------------------------------- number formats
-
-
-def p_text(p: float) -> str:
-    """A p-value for tables and cards: "0.003", "< 0.001", "—" when not defined."""
-    if p is None or not np.isfinite(p):
-        return "—"
-    return f"< {number(0.001, 3)}" if p < 0.001 else number(p, 3)
-
-
-def effect_text(value: float | None, metric: str) -> str:
-    """A treatment − control difference in the metric's units: "+1.4 pts" or "+$2.83"."""
-    if value is None or not np.isfinite(value):
-        return "—"
-    return pts(value) if metric == "conversion" else money(value)
-
-
-def interval_text(low: float, high: float, metric: str) -> str:
-    """An interval of differences: "+0.6 to +2.2 pts" / "−$1.10 to +$3.40"."""
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return "not defined"
-    if metric == "conversion":
-        return f"{pts(low).removesuffix(' pts')} to {pts(high)}"
-    return f"{money(low)} to {money(high)}"
+# --------------------------------------------------------------------------- the report
 
 
 def _date(day: pd.Timestamp | date) -> str:
     return long_date(day)
-
-
-# --------------------------------------------------------------------------- display helpers
-
-
-@dataclass
-class ExperimentCards(KpiCards):
-    """Headline cards whose values the report formats itself (p-values, points, cents), each with a note.
-
-    The generic cards format by unit and show a change against a previous period; an
-    experiment has no previous period, and a p-value or a lift in points has no unit
-    there. The JSON recorded in ``run.json`` is unchanged: the raw values and units.
-    """
-
-    texts: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # key -> (value text, note)
-
-    def _card(self, k: Kpi) -> str:
-        value, note = self.texts.get(k.key, (format_value(k.value, k.unit), ""))
-        note_html = f'<div class="q-kpi-delta q-flat">{escape(note)}</div>' if note else ""
-        return (f'<div class="q-kpi"><div class="q-kpi-label">{escape(k.label)}</div>'
-                f'<div class="q-kpi-value">{escape(value)}</div>{note_html}</div>')
-
-    def text(self) -> str:
-        return "\n".join(f"{k.label}: {self.texts.get(k.key, (format_value(k.value, k.unit), ''))[0]}" for k in self.kpis)
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A figure with its interval, shown one above the other so that a table column stays narrow."""
-
-    value: str
-    interval: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.value} ({self.interval})" if self.interval else self.value
-
-
-@dataclass
-class FormattedTable(Table):
-    """A table whose columns with unit ``"text"`` hold numbers the report already formatted (aligned right).
-
-    A cell may hold an :class:`Estimate`: its interval goes on a second, smaller line of
-    the cell (a table of seven columns of "+2.5 pts (+1.4 to +3.6 pts)" does not fit A4).
-    """
-
-    @classmethod
-    def figures(cls, frame: pd.DataFrame, caption: str) -> "FormattedTable":
-        """A label column followed by columns of figures the report already formatted."""
-        return cls(frame, caption=caption, units=dict.fromkeys(frame.columns[1:], "text"))
-
-    def _cell(self, column: str, value: object) -> str:
-        if self.units.get(column) == "text" and isinstance(value, Estimate):
-            interval = f'<span class="q-ci">{escape(value.interval)}</span>' if value.interval else ""
-            return f'<td class="q-num q-estimate">{escape(value.value)}{interval}</td>'
-        if self.units.get(column) == "text" and isinstance(value, str):
-            return f'<td class="q-num">{escape(value)}</td>'
-        return super()._cell(column, value)
-
-    def text(self) -> str:
-        return self.frame.head(self.max_rows).map(str).to_string(index=False)
-
-
-@dataclass
-class FlowingGlossary(Glossary):
-    """The appendix, following the last section on its page in print rather than starting a new page.
-
-    This report ends with blocks that never split (the power chart beside its table): when
-    one misses the foot of a page, a fresh page for the appendix leaves most of a page blank.
-    """
-
-    def html(self) -> str:
-        return f'<div class="q-appendix-flow">{super().html()}</div>'
-
-
-# --------------------------------------------------------------------------- data
-
-
-@dataclass(frozen=True)
-class ExperimentData:
-    """One experiment as the warehouse holds it."""
-
-    key: str
-    name: str
-    hypothesis: str
-    primary_metric: str
-    started_on: pd.Timestamp
-    ended_on: pd.Timestamp | None
-    variants: pd.DataFrame  # variant, is_control, allocation (control first)
-    assignments: pd.DataFrame  # one row per user: variant, converted, revenue, pre_revenue (optional), ...
-    # Optional tables of the contract the warehouse lacks (the report uses their defaults and says so).
-    absent: tuple[str, ...] = ()
-
-    @property
-    def has_covariate(self) -> bool:
-        """Whether the assignments carry the pre-period metric CUPED needs."""
-        return "pre_revenue" in self.assignments.columns
-
-    @property
-    def is_aa(self) -> bool:
-        """An A/A test: every arm gets the same experience, to check the assignment and the metrics."""
-        return bool(AA_KEY.search(self.key) or AA_NAME.search(self.name))
-
-    def labelled(self) -> "ExperimentData":
-        """The same experiment with each variant's key replaced by its label (``social_proof`` → "Social proof").
-
-        Relabelling the data once, before any statistic, puts the labels in every table,
-        chart, sentence and alt text the report derives from it. A variant users were assigned
-        to without a plan keeps its key: the error about it must name what the warehouse holds.
-        """
-        planned = list(self.variants["variant"].astype(str))
-        unplanned = set(self.assignments["variant"].astype(str).unique()) - set(planned)
-        labels = variant_labels(planned, reserved=unplanned)
-        return replace(self, variants=_relabel(self.variants, labels), assignments=_relabel(self.assignments, labels))
-
-
-def variant_label(key: str) -> str:
-    """How people read a variant key: ``social_proof`` → "Social proof"; a key with capitals or spaces is kept."""
-    if key != key.lower() or " " in key.strip():
-        return key
-    words = " ".join(re.split(r"[_\-]+", key)).strip()
-    return words[:1].upper() + words[1:] if words else key
-
-
-def variant_labels(keys: Iterable[str], reserved: Iterable[str] = ()) -> dict[str, str]:
-    """Each key's label; the keys themselves if two would read the same (``one_page`` and ``one-page``) or a
-    label would equal one of the ``reserved`` names."""
-    keys = list(dict.fromkeys(keys))
-    labels = {k: variant_label(k) for k in keys}
-    clash = len(set(labels.values())) < len(labels) or set(labels.values()) & (set(reserved) - set(keys))
-    return {k: k for k in keys} if clash else labels
-
-
-def _relabel(frame: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFrame:
-    return frame.assign(variant=frame["variant"].astype(str).map(lambda v: labels.get(v, v)))
-
-
-def unknown_experiment(key: str, known: list[str]) -> ParameterError:
-    """The error for a key the warehouse does not hold, listing the keys it does."""
-    close = difflib.get_close_matches(key, known, n=1)
-    hint = f"did you mean '{close[0]}'? " if close else ""
-    listed = ", ".join(known) if known else "none (the warehouse holds no experiments)"
-    return ParameterError(f"parameter 'experiment': no experiment {key!r} in the warehouse; {hint}known: {listed}",
-                          parameter="experiment")
-
-
-def load(experiment: str, url: str | None = None) -> ExperimentData:
-    """Read one experiment, its planned variants and its assignments from the warehouse.
-
-    Only the assignments are required (:data:`CONTRACT`); without the experiments or
-    experiment_variants table their stand-ins are derived from the assignments.
-    """
-    with connection(url or get_settings().warehouse) as conn:
-        usable = usable_tables(conn, CONTRACT)
-        row = queries.experiment_by_key(conn, experiment)
-        if row is None:
-            raise unknown_experiment(experiment, queries.experiment_keys(conn))
-        experiment_id = int(row["experiment_id"])
-        return ExperimentData(
-            key=str(row["key"]), name=str(row["name"]), hypothesis=str(row["hypothesis"]),
-            primary_metric=str(row["primary_metric"]), started_on=row["started_on"],
-            ended_on=None if pd.isna(row["ended_on"]) else row["ended_on"],
-            variants=queries.variants(conn, experiment_id),
-            assignments=queries.assignments(conn, experiment_id),
-            absent=tuple(t.name for t in CONTRACT.optional_tables if t.name not in usable),
-        )
-
-
-# --------------------------------------------------------------------------- the report
-
-
-def check_parameters(level: float, correction: str) -> None:
-    """The pipeline checks these against reports.yaml; this guards direct calls of :func:`build`."""
-    if not 0.5 <= level < 1:
-        raise ParameterError(f"parameter 'level': the confidence level must lie in 0.5..1, not {level}", parameter="level")
-    if correction not in ADJUSTMENTS:
-        raise ParameterError(f"parameter 'correction': must be one of {', '.join(ADJUSTMENTS)}, not {correction!r}",
-                             parameter="correction")
 
 
 class ExperimentReport:
@@ -284,10 +74,10 @@ class ExperimentReport:
             return analyse(self.data.assignments, self.data.variants, self.metric, self.level,
                            method=self.correction, aa=self.data.is_aa), None
         except EmptyDataError as exc:
-            return None, Callout(f"{_sentence(exc.message)} The results will appear once users are assigned to at "
+            return None, Callout(f"{sentence(exc.message)} The results will appear once users are assigned to at "
                                  "least the control and one treatment.", "warning", title="Nothing to analyse yet.")
         except WarehouseError as exc:
-            return None, Callout(f"{_sentence(exc.message)} Fix the experiment's records before reading any result.",
+            return None, Callout(f"{sentence(exc.message)} Fix the experiment's records before reading any result.",
                                  "critical", title="The experiment data are inconsistent.")
 
     @property
@@ -364,7 +154,7 @@ class ExperimentReport:
     def facts(self) -> FormattedTable:
         """What was tested, on whom, and by which rule."""
         d = self.data
-        split = ", ".join(f"{_variant_label(r.variant, bool(r.is_control))} {percent(r.allocation, 0)}"
+        split = ", ".join(f"{mark_control(r.variant, bool(r.is_control))} {percent(r.allocation, 0)}"
                           for r in d.variants.itertuples())
         rule = f"{percent(self.level, 0)} confidence (alpha {significant(self.alpha, 6)}), two-sided tests"
         if len(d.variants) > 2:
@@ -413,7 +203,7 @@ class ExperimentReport:
             "abs_lift": (Kpi("abs_lift", "Absolute lift", lift["diff"], "percent"), pts(lift["diff"]),
                          f"{lvl} {interval_text(lift['ci_low'], lift['ci_high'], 'conversion')}"),
             "rel_lift": (Kpi("rel_lift", "Relative lift", lift["rel_diff"], "percent"),
-                         _relative(lift["rel_diff"], math.nan, math.nan), "of the control's rate"),
+                         relative(lift["rel_diff"], math.nan, math.nan), "of the control's rate"),
             "p_value": (Kpi("p_value", f"p-value ({self.adjustment}-adjusted)" if self.several else "p-value", p, "number",
                             direction="down_is_good"),
                         p_text(p), f"{METRIC_LABELS[self.metric].lower()}; significant below {significant(self.alpha, 6)}"),
@@ -445,7 +235,7 @@ class ExperimentReport:
         if a is None:
             return None
         srm = a.srm
-        rows = [{"Variant": _variant_label(v, v == a.control), "Planned share": percent(srm.expected[v] / srm.total, 1),
+        rows = [{"Variant": mark_control(v, v == a.control), "Planned share": percent(srm.expected[v] / srm.total, 1),
                  "Expected users": number(srm.expected[v]), "Users": number(n), "Actual share": percent(n / srm.total, 2),
                  "Difference": f"{signed(n - srm.expected[v], 0)} ({percent((n - srm.expected[v]) / srm.expected[v], 1, signed=True)})"}
                 for v, n in srm.observed.items()]
@@ -475,13 +265,13 @@ class ExperimentReport:
                 f"p {'< ' + number(0.001, 3) if srm.p_value < 0.001 else '= ' + p_text(srm.p_value)}")
         if srm.mismatch:
             return (f"The split does not match the plan ({test}, below the {significant(srm.alpha, 6)} threshold): a difference "
-                    f"this large happens by chance less than {_once_in(srm.alpha)} experiments.")
+                    f"this large happens by chance less than {once_in(srm.alpha)} experiments.")
         why = (f"A mismatch is flagged only below p = {significant(srm.alpha, 6)}, not at the effects' {significant(self.alpha, 6)}: the check runs "
                f"on every experiment, and at {significant(self.alpha, 6)} it would raise a false alarm in one healthy experiment in "
                f"{round(1 / self.alpha)}, while a real assignment fault gives a p-value far below {significant(srm.alpha, 6)}.")
         if self.srm_borderline:
             return (f"The split is close to the plan ({test}): an imbalance this large happens by chance in about "
-                    f"{_chance(srm.p_value)} of experiments whose split is right. {why} If a rerun shows the same "
+                    f"{chance(srm.p_value)} of experiments whose split is right. {why} If a rerun shows the same "
                     "imbalance, check the assignment.")
         return f"The split matches the plan: the differences are within chance ({test}). {why}"
 
@@ -509,12 +299,12 @@ class ExperimentReport:
         for r in a.conversion.itertuples():
             control = bool(r.is_control)
             rows.append({
-                "Variant": _variant_label(r.variant, control), "Users": number(r.users),
+                "Variant": mark_control(r.variant, control), "Users": number(r.users),
                 "Conversions": number(r.conversions),
                 "Rate": Estimate(pct(r.rate, 2), f"{pct(r.rate_ci_low)}–{pct(r.rate_ci_high)}"),
                 "Abs. lift": "—" if control else
                 Estimate(pts(r.abs_lift), interval_text(r.abs_lift_ci_low, r.abs_lift_ci_high, "conversion")),
-                "Rel. lift": "—" if control else _relative_estimate(r.rel_lift, r.rel_lift_ci_low, r.rel_lift_ci_high),
+                "Rel. lift": "—" if control else relative_estimate(r.rel_lift, r.rel_lift_ci_low, r.rel_lift_ci_high),
                 self._p_label(): "—" if control else p_text(self._decision_p(p_by.loc[r.variant])),
             })
         return FormattedTable.figures(pd.DataFrame(rows), "Conversion by variant; lifts are treatment − control, "
@@ -544,7 +334,7 @@ class ExperimentReport:
         a = self.analysis
         w0 = a.welch[self.treatments[0]]
         p_by = a.revenue_comparisons.set_index("variant")
-        rows = [{"Variant": _variant_label(a.control, True), "Users": number(w0.n_b), "Mean revenue per user": money(w0.mean_b, False),
+        rows = [{"Variant": mark_control(a.control, True), "Users": number(w0.n_b), "Mean revenue per user": money(w0.mean_b, False),
                  "Difference": "—", self._p_label(): "—", "Cohen's d": "—"}]
         for v in self.treatments:
             w = a.welch[v]
@@ -655,9 +445,9 @@ class ExperimentReport:
             return "The observed difference is exactly zero: no sample size would make it significant."
         if needed <= current:
             return (f"The sample was large enough: detecting an effect of {effect} with {percent(TARGET_POWER, 0)} power needs about "
-                    f"{number(_round_users(needed))} users per variant, and the test had {number(current)}.")
+                    f"{number(round_users(needed))} users per variant, and the test had {number(current)}.")
         return (f"To detect an effect of {effect} (the one observed) with {percent(TARGET_POWER, 0)} power would take about "
-                f"{number(_round_users(needed))} users per variant — {number(needed / current, 1)}× the {number(current)} per variant this "
+                f"{number(round_users(needed))} users per variant — {number(needed / current, 1)}× the {number(current)} per variant this "
                 "test had. Smaller effects need more: the sample grows with one over the square of the effect.")
 
     def power_table(self) -> FormattedTable:
@@ -668,7 +458,7 @@ class ExperimentReport:
             needed = sample_size_per_arm(p.observed_effect_size, p.alpha)
             columns[v] = [f"{number(p.n_control)} / {number(p.n_treatment)}", effect_text(p.observed_effect, self.metric),
                           effect_text(p.mde, self.metric).lstrip("+") if p.mde is not None else "—",
-                          number(_round_users(needed)) if needed else "—"]
+                          number(round_users(needed)) if needed else "—"]
         measures = ["Users (control / treatment)", "Observed effect", f"MDE at {percent(TARGET_POWER, 0)} power",
                     "Users per variant to detect the observed effect"]
         if self.data.is_aa:  # the observed effect of an A/A test is noise: no sample "detects" it
@@ -717,54 +507,11 @@ def _cuped_rows(c: CupedResult) -> list[dict[str, object]]:
             for m, w in (("Unadjusted", c.unadjusted), ("CUPED", c.adjusted))]
 
 
-def _variant_label(variant: str, control: bool) -> str:
-    """The variant's name, marked as the control unless its name already says so."""
-    return f"{variant} (control)" if control and "control" not in variant.lower() else variant
-
-
-def _relative(value: float, low: float, high: float) -> str:
-    return str(_relative_estimate(value, low, high))
-
-
-def _relative_estimate(value: float, low: float, high: float) -> Estimate | str:
-    """A relative lift and its interval: "+25.0%" over "+10.1% to +41.3%"."""
-    if not np.isfinite(value):
-        return "—"
-    def relative(x: float) -> str:
-        return percent(x, 1, signed=True)
-    interval = f"{relative(low)} to {relative(high)}" if np.isfinite(low) and np.isfinite(high) else ""
-    return Estimate(relative(value), interval)
-
-
-def _once_in(p: float) -> str:
-    """0.001 → "once in 1,000"."""
-    return f"once in {number(round(1 / p))}"
-
-
-def _chance(p: float) -> str:
-    """A probability as a share of experiments: 0.043 → "4.3%", 0.0042 → "0.42%"."""
-    if p >= 0.01:
-        return percent(p, 1)
-    shown = Decimal(f"{100 * p:.2g}").normalize()  # two significant digits
-    return percent(p, max(0, -shown.as_tuple().exponent))
-
-
-def _round_users(n: float) -> int:
-    """Round a required sample to 2–3 significant figures: it is an estimate, not a count."""
-    digits = max(0, len(str(int(math.ceil(n)))) - 3)
-    return int(math.ceil(n / 10 ** digits) * 10 ** digits)
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return (text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")) if text else text
-
-
 def build(experiment: str = "checkout-redesign", level: float = 0.95, correction: str = "holm", brand: str = "quire",
           url: str | None = None) -> ExperimentReport:
     """Load ``experiment`` and prepare its report; charts use ``brand``'s palette.
 
-    Raises :class:`ParameterError` for an unknown experiment key (listing the known ones),
+    Raises :class:`~quire.errors.ParameterError` for an unknown experiment key (listing the known ones),
     a level outside 0.5..1 or an unknown correction.
     """
     from quire.brand import load_brand

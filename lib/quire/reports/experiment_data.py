@@ -1,0 +1,131 @@
+"""One experiment as the experiment report reads it: loaded from the warehouse and checked before any statistic.
+
+:func:`load` is the report's only I/O (one read-only warehouse connection, through
+:mod:`quire.warehouse.experiment_queries`); :func:`check_parameters` guards the level and
+correction of direct calls, and :func:`unknown_experiment` names the keys the warehouse does
+hold. Variant keys become the labels people read (``social_proof`` → "Social proof") here,
+once, so that every table, chart and sentence derived from the data carries them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from quire.config import get_settings
+from quire.contract import contract, usable_tables
+from quire.errors import ParameterError
+from quire.metrics.experiments import ADJUSTMENTS
+from quire.warehouse import experiment_queries as queries
+from quire.warehouse.engine import connection
+
+CONTRACT = contract("experiment")
+#: An A/A test says so in its key ("homepage-aa") or its name ("Homepage A/A check"): the
+#: warehouse has no design column, and the arms' data cannot tell "identical by design" from
+#: "no effect".
+AA_KEY = re.compile(r"(?:^|[-_.])aa(?:$|[-_.])", re.IGNORECASE)
+AA_NAME = re.compile(r"\bA/A\b")
+
+
+@dataclass(frozen=True)
+class ExperimentData:
+    """One experiment as the warehouse holds it."""
+
+    key: str
+    name: str
+    hypothesis: str
+    primary_metric: str
+    started_on: pd.Timestamp
+    ended_on: pd.Timestamp | None
+    variants: pd.DataFrame  # variant, is_control, allocation (control first)
+    assignments: pd.DataFrame  # one row per user: variant, converted, revenue, pre_revenue (optional), ...
+    # Optional tables of the contract the warehouse lacks (the report uses their defaults and says so).
+    absent: tuple[str, ...] = ()
+
+    @property
+    def has_covariate(self) -> bool:
+        """Whether the assignments carry the pre-period metric CUPED needs."""
+        return "pre_revenue" in self.assignments.columns
+
+    @property
+    def is_aa(self) -> bool:
+        """An A/A test: every arm gets the same experience, to check the assignment and the metrics."""
+        return bool(AA_KEY.search(self.key) or AA_NAME.search(self.name))
+
+    def labelled(self) -> "ExperimentData":
+        """The same experiment with each variant's key replaced by its label (``social_proof`` → "Social proof").
+
+        Relabelling the data once, before any statistic, puts the labels in every table,
+        chart, sentence and alt text the report derives from it. A variant users were assigned
+        to without a plan keeps its key: the error about it must name what the warehouse holds.
+        """
+        planned = list(self.variants["variant"].astype(str))
+        unplanned = set(self.assignments["variant"].astype(str).unique()) - set(planned)
+        labels = variant_labels(planned, reserved=unplanned)
+        return replace(self, variants=_relabel(self.variants, labels), assignments=_relabel(self.assignments, labels))
+
+
+def variant_label(key: str) -> str:
+    """How people read a variant key: ``social_proof`` → "Social proof"; a key with capitals or spaces is kept."""
+    if key != key.lower() or " " in key.strip():
+        return key
+    words = " ".join(re.split(r"[_\-]+", key)).strip()
+    return words[:1].upper() + words[1:] if words else key
+
+
+def variant_labels(keys: Iterable[str], reserved: Iterable[str] = ()) -> dict[str, str]:
+    """Each key's label; the keys themselves if two would read the same (``one_page`` and ``one-page``) or a
+    label would equal one of the ``reserved`` names."""
+    keys = list(dict.fromkeys(keys))
+    labels = {k: variant_label(k) for k in keys}
+    clash = len(set(labels.values())) < len(labels) or set(labels.values()) & (set(reserved) - set(keys))
+    return {k: k for k in keys} if clash else labels
+
+
+def _relabel(frame: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFrame:
+    return frame.assign(variant=frame["variant"].astype(str).map(lambda v: labels.get(v, v)))
+
+
+def unknown_experiment(key: str, known: list[str]) -> ParameterError:
+    """The error for a key the warehouse does not hold, listing the keys it does."""
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    listed = ", ".join(known) if known else "none (the warehouse holds no experiments)"
+    return ParameterError(f"parameter 'experiment': no experiment {key!r} in the warehouse; {hint}known: {listed}",
+                          parameter="experiment")
+
+
+def load(experiment: str, url: str | None = None) -> ExperimentData:
+    """Read one experiment, its planned variants and its assignments from the warehouse.
+
+    Only the assignments are required (:data:`CONTRACT`); without the experiments or
+    experiment_variants table their stand-ins are derived from the assignments.
+    """
+    with connection(url or get_settings().warehouse) as conn:
+        usable = usable_tables(conn, CONTRACT)
+        row = queries.experiment_by_key(conn, experiment)
+        if row is None:
+            raise unknown_experiment(experiment, queries.experiment_keys(conn))
+        experiment_id = int(row["experiment_id"])
+        return ExperimentData(
+            key=str(row["key"]), name=str(row["name"]), hypothesis=str(row["hypothesis"]),
+            primary_metric=str(row["primary_metric"]), started_on=row["started_on"],
+            ended_on=None if pd.isna(row["ended_on"]) else row["ended_on"],
+            variants=queries.variants(conn, experiment_id),
+            assignments=queries.assignments(conn, experiment_id),
+            absent=tuple(t.name for t in CONTRACT.optional_tables if t.name not in usable),
+        )
+
+
+def check_parameters(level: float, correction: str) -> None:
+    """The pipeline checks these against reports.yaml; this guards direct calls of
+    :func:`~quire.reports.experiment.build`."""
+    if not 0.5 <= level < 1:
+        raise ParameterError(f"parameter 'level': the confidence level must lie in 0.5..1, not {level}", parameter="level")
+    if correction not in ADJUSTMENTS:
+        raise ParameterError(f"parameter 'correction': must be one of {', '.join(ADJUSTMENTS)}, not {correction!r}",
+                             parameter="correction")

@@ -1,0 +1,164 @@
+"""How the experiment report shows its figures: the texts of p-values, effects and intervals, and its display blocks.
+
+Everything here formats what it is given and reads nothing: the report
+(:mod:`quire.reports.experiment`) decides what to show, these helpers decide how it reads —
+"+1.4 pts", "< 0.001", an estimate with its interval on a second line, cards with notes
+instead of period-over-period changes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from quire.charts.experiment import money, pts
+from quire.display import Glossary, KpiCards, Table, escape
+from quire.formatting import number, percent
+from quire.metrics.kpi import Kpi, format_value
+
+# --------------------------------------------------------------------------- number formats
+
+
+def p_text(p: float) -> str:
+    """A p-value for tables and cards: "0.003", "< 0.001", "—" when not defined."""
+    if p is None or not np.isfinite(p):
+        return "—"
+    return f"< {number(0.001, 3)}" if p < 0.001 else number(p, 3)
+
+
+def effect_text(value: float | None, metric: str) -> str:
+    """A treatment − control difference in the metric's units: "+1.4 pts" or "+$2.83"."""
+    if value is None or not np.isfinite(value):
+        return "—"
+    return pts(value) if metric == "conversion" else money(value)
+
+
+def interval_text(low: float, high: float, metric: str) -> str:
+    """An interval of differences: "+0.6 to +2.2 pts" / "−$1.10 to +$3.40"."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "not defined"
+    if metric == "conversion":
+        return f"{pts(low).removesuffix(' pts')} to {pts(high)}"
+    return f"{money(low)} to {money(high)}"
+
+
+def relative(value: float, low: float, high: float) -> str:
+    """A relative lift and its interval on one line: "+25.0% (+10.1% to +41.3%)"."""
+    return str(relative_estimate(value, low, high))
+
+
+def relative_estimate(value: float, low: float, high: float) -> Estimate | str:
+    """A relative lift and its interval: "+25.0%" over "+10.1% to +41.3%"."""
+    if not np.isfinite(value):
+        return "—"
+    def signed_percent(x: float) -> str:
+        return percent(x, 1, signed=True)
+    interval = f"{signed_percent(low)} to {signed_percent(high)}" if np.isfinite(low) and np.isfinite(high) else ""
+    return Estimate(signed_percent(value), interval)
+
+
+def once_in(p: float) -> str:
+    """0.001 → "once in 1,000"."""
+    return f"once in {number(round(1 / p))}"
+
+
+def chance(p: float) -> str:
+    """A probability as a share of experiments: 0.043 → "4.3%", 0.0042 → "0.42%"."""
+    if p >= 0.01:
+        return percent(p, 1)
+    shown = Decimal(f"{100 * p:.2g}").normalize()  # two significant digits
+    return percent(p, max(0, -shown.as_tuple().exponent))
+
+
+def round_users(n: float) -> int:
+    """Round a required sample to 2–3 significant figures: it is an estimate, not a count."""
+    digits = max(0, len(str(int(math.ceil(n)))) - 3)
+    return int(math.ceil(n / 10 ** digits) * 10 ** digits)
+
+
+def sentence(text: str) -> str:
+    """The text as a sentence: capitalised, ending with a full stop."""
+    text = text.strip()
+    return (text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")) if text else text
+
+
+def mark_control(variant: str, control: bool) -> str:
+    """The variant's name, marked as the control unless its name already says so."""
+    return f"{variant} (control)" if control and "control" not in variant.lower() else variant
+
+
+# --------------------------------------------------------------------------- display helpers
+
+
+@dataclass
+class ExperimentCards(KpiCards):
+    """Headline cards whose values the report formats itself (p-values, points, cents), each with a note.
+
+    The generic cards format by unit and show a change against a previous period; an
+    experiment has no previous period, and a p-value or a lift in points has no unit
+    there. The JSON recorded in ``run.json`` is unchanged: the raw values and units.
+    """
+
+    texts: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # key -> (value text, note)
+
+    def _card(self, k: Kpi) -> str:
+        value, note = self.texts.get(k.key, (format_value(k.value, k.unit), ""))
+        note_html = f'<div class="q-kpi-delta q-flat">{escape(note)}</div>' if note else ""
+        return (f'<div class="q-kpi"><div class="q-kpi-label">{escape(k.label)}</div>'
+                f'<div class="q-kpi-value">{escape(value)}</div>{note_html}</div>')
+
+    def text(self) -> str:
+        return "\n".join(f"{k.label}: {self.texts.get(k.key, (format_value(k.value, k.unit), ''))[0]}" for k in self.kpis)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A figure with its interval, shown one above the other so that a table column stays narrow."""
+
+    value: str
+    interval: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.value} ({self.interval})" if self.interval else self.value
+
+
+@dataclass
+class FormattedTable(Table):
+    """A table whose columns with unit ``"text"`` hold numbers the report already formatted (aligned right).
+
+    A cell may hold an :class:`Estimate`: its interval goes on a second, smaller line of
+    the cell (a table of seven columns of "+2.5 pts (+1.4 to +3.6 pts)" does not fit A4).
+    """
+
+    @classmethod
+    def figures(cls, frame: pd.DataFrame, caption: str) -> "FormattedTable":
+        """A label column followed by columns of figures the report already formatted."""
+        return cls(frame, caption=caption, units=dict.fromkeys(frame.columns[1:], "text"))
+
+    def _cell(self, column: str, value: object) -> str:
+        if self.units.get(column) == "text" and isinstance(value, Estimate):
+            interval = f'<span class="q-ci">{escape(value.interval)}</span>' if value.interval else ""
+            return f'<td class="q-num q-estimate">{escape(value.value)}{interval}</td>'
+        if self.units.get(column) == "text" and isinstance(value, str):
+            return f'<td class="q-num">{escape(value)}</td>'
+        return super()._cell(column, value)
+
+    def text(self) -> str:
+        return self.frame.head(self.max_rows).map(str).to_string(index=False)
+
+
+@dataclass
+class FlowingGlossary(Glossary):
+    """The appendix, following the last section on its page in print rather than starting a new page.
+
+    This report ends with blocks that never split (the power chart beside its table): when
+    one misses the foot of a page, a fresh page for the appendix leaves most of a page blank.
+    """
+
+    def html(self) -> str:
+        return f'<div class="q-appendix-flow">{super().html()}</div>'
