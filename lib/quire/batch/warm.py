@@ -30,12 +30,12 @@ log = logging.getLogger(__name__)
 BASE = (
     "numpy", "pandas", "matplotlib.pyplot", "sqlalchemy", "duckdb", "duckdb_engine", "nbformat", "papermill",
     "nbconvert", "IPython", "matplotlib_inline.backend_inline", "quire.pipeline", "quire.render",
-    "quire.chart_style", "quire.display",
+    "quire.chart_style", "quire.display", "seaborn",
 )
 #: What some reports import beyond the base (statistics, spreadsheets, the report modules): a batch
 #: imports them once here; a single run imports only what it uses, in its own process.
 BATCH = (
-    "scipy.stats", "seaborn", "pingouin", "statsmodels.api", "pypdf", "openpyxl",
+    "scipy.stats", "pingouin", "statsmodels.api", "pypdf", "openpyxl",
     "quire.reports.executive", "quire.reports.client", "quire.reports.cohort", "quire.reports.experiment",
 )
 PRELOAD = BASE + BATCH
