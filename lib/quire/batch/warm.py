@@ -26,7 +26,8 @@ from quire.batch.runner import SINGLE_RUN_ENV
 
 log = logging.getLogger(__name__)
 
-#: What every run imports, whatever its report: the pipeline, the notebook machinery, the HTML renderer.
+#: What every run imports, whatever its report: the pipeline, the notebook machinery, the HTML renderer,
+#: the house chart style (seaborn).
 BASE = (
     "numpy", "pandas", "matplotlib.pyplot", "sqlalchemy", "duckdb", "duckdb_engine", "nbformat", "papermill",
     "nbconvert", "IPython", "matplotlib_inline.backend_inline", "quire.pipeline", "quire.render",
