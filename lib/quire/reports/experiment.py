@@ -14,7 +14,6 @@ first, then the evidence behind it, then the glossary.
 from __future__ import annotations
 
 import math
-from datetime import date
 from functools import cached_property
 
 import pandas as pd
@@ -51,10 +50,6 @@ GLOSSARY_KEYS = ["verdict", "srm", "conversion_rate", "absolute_lift", "relative
 
 
 # --------------------------------------------------------------------------- the report
-
-
-def _date(day: pd.Timestamp | date) -> str:
-    return long_date(day)
 
 
 class ExperimentReport:
@@ -131,10 +126,10 @@ class ExperimentReport:
         """When the experiment ran: "3 April – 14 May 2026 (42 days)" or "Since 3 September 2026 (running)"."""
         start, end = self.data.started_on, self.data.ended_on
         if end is None:
-            return f"Since {_date(start)} (still running)"
+            return f"Since {long_date(start)} (still running)"
         days = (end - start).days + 1
-        first = format_day(start, "day_month") if start.year == end.year else _date(start)
-        return f"{first} – {_date(end)} ({days} days)"
+        first = format_day(start, "day_month") if start.year == end.year else long_date(start)
+        return f"{first} – {long_date(end)} ({days} days)"
 
     def verdict(self) -> Section:
         """The decision in plain language, its warnings, and what the experiment was."""
