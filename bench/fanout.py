@@ -129,7 +129,9 @@ def naive_path(settings, plans, work: Path):
         for plan in plans:
             out = work / f"naive-{plan.tenant.slug}.ipynb"
             nb = papermill.execute_notebook(str(notebook), str(out), parameters=plan.params, progress_bar=False,
-                                            cwd=str(notebook.parent), kernel_name=settings.kernel_name)
+                                            cwd=str(notebook.parent), kernel_name=settings.kernel_name,
+                                            # the kernel's warning that local TCP is unencrypted, once per client
+                                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
             html, _ = exporter.from_notebook_node(nb)
             weasyprint.HTML(string=html).write_pdf(str(out.with_suffix(".pdf")))
         return 0
