@@ -38,8 +38,10 @@ demo: setup
 	$(BIN)/quire run --all
 	@echo "Rendered reports are under $(CURDIR)/outputs/ (open the report.html or report.pdf of each run)."
 
+# One pytest worker per core; a test file stays on one worker, so the fixtures its tests share
+# (rendered reports, servers) are made once.
 test: setup-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 # JupyterLab on notebooks/, in the project's environment, against the demo warehouse.
 # Jupyter refuses to run as root (containers) unless told so.

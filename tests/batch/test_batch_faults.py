@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
 import pytest
 
-from support import ROOT, notebook_home, published_runs
+from support import ROOT, notebook_home, published_runs, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -47,19 +46,48 @@ def run_processes(marker: str = "quire-run ") -> list[psutil.Process]:
     return found
 
 
+def _gone(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE  # dead, only not yet reaped by whoever adopted it
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _started_run(cli: subprocess.Popen) -> psutil.Process:
+    """The first run process forked for the ``quire`` command ``cli`` (waits for it, bounded)."""
+    def mine():
+        assert cli.poll() is None, cli.communicate()
+        return [p for p in run_processes() if p.ppid() and cli.pid in [a.pid for a in p.parents()]]
+
+    return wait_for(mine, timeout=120, interval=0.1, message="a run to start")[0]
+
+
+def test_a_killed_quire_run_takes_its_run_and_warm_server_with_it(quire_env, tmp_path):
+    # The run sleeps a minute: if anything kept it alive, it would still be there when the wait ends.
+    env = {**quire_env, "QUIRE_HOME": str(make_home(tmp_path)), "QUIRE_OUTPUTS": str(tmp_path / "outputs")}
+    cli = subprocess.Popen([sys.executable, "-m", "quire.cli", "run", "slow", "-p", "client=town-of-fairdale",
+                            "-p", "delay=60"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        run = _started_run(cli)
+        server = run.parent()
+        cli.kill()
+        cli.wait(timeout=10)
+        wait_for(lambda: _gone(server) and _gone(run), timeout=15,
+                 message="the run and its warm server to die with the command")
+    finally:
+        cli.kill()
+    assert not published_runs(Path(env["QUIRE_OUTPUTS"]), "slow")
+
+
 def test_a_warm_worker_killed_mid_batch_fails_its_run_once_and_the_batch_goes_on(quire_env, tmp_path):
     env = {**quire_env, "QUIRE_HOME": str(make_home(tmp_path)), "QUIRE_OUTPUTS": str(tmp_path / "outputs")}
     cli = subprocess.Popen([sys.executable, "-m", "quire.cli", "run", "slow", "--clients", "sector=municipality",
                             "-p", "delay=4", "--workers", "1"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while not (mine := [p for p in run_processes() if p.ppid() and cli.pid in [a.pid for a in p.parents()]]):
-            assert cli.poll() is None, cli.communicate()
-            assert time.monotonic() < deadline, "no run started"
-            time.sleep(0.1)
-        server = mine[0].parent()  # the warm fork server the run was forked from
-        killed_run = mine[0].cmdline()[0].split()[1]
+        run = _started_run(cli)
+        server = run.parent()  # the warm fork server the run was forked from
+        killed_run = run.cmdline()[0].split()[1]
         server.kill()
         stdout, stderr = cli.communicate(timeout=300)
     finally:

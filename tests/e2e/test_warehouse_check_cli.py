@@ -3,6 +3,7 @@ exit codes, and the same answers from PostgreSQL as from DuckDB."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -37,7 +38,8 @@ def test_the_screen_fits_100_columns_and_exit_0_when_every_report_can_run(tiny_w
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert max(len(line) for line in lines) <= WIDTH
-    assert lines[0].startswith(f"Warehouse {tiny_warehouse} · duckdb · checked in")
+    header = " ".join(itertools.takewhile(bool, lines))  # a long warehouse path wraps the header
+    assert header.startswith(f"Warehouse {tiny_warehouse} · duckdb · checked in")
     assert lines[-1] == "✓ all 4 reports can run"
     rows = {line.split()[0]: line for line in lines if line.split() and line.split()[0] in
             ("executive", "client", "cohort", "experiment")}

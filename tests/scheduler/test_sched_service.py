@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sched_support import CATALOG_HEAD, client_report, processes_of_run, wait_for
+from sched_support import CATALOG_HEAD, client_report, describe_processes, processes_of_run, wait_for
 
 from quire.state import open_state
 from quire.state.schema import runs as runs_table
@@ -90,7 +90,8 @@ def test_interval_schedule_runs_publishes_and_mails(make_env, state_url, smtp, s
         assert "Runs per month: 1,234" in text
         assert _attachment(mail).startswith(b"%PDF")
 
-    listing = run_quire(env, "runs", "--report", "clientmail", "--status", "succeeded")
+    # As wide as the table is made for: narrower, a long run id folds (and no longer reads as one string).
+    listing = run_quire({**env, "COLUMNS": "100"}, "runs", "--report", "clientmail", "--status", "succeeded")
     assert listing.returncode == 0 and done[0]["run_id"] in listing.stdout
     shown = run_quire(env, "runs", "show", done[0]["run_id"])
     assert shown.returncode == 0 and "report → " in shown.stdout and ": sent" in shown.stdout
@@ -114,7 +115,10 @@ def test_sigkill_mid_run_is_marked_retried_and_mailed_once(engine, make_env, sta
     svc.kill()
     # The run processes (and kernels) die with the service: nothing finishes behind its back.
     for run in killed:
-        wait_for(lambda: not processes_of_run(run["run_id"]), timeout=15, message=f"processes of {run['run_id']} to exit")
+        try:
+            wait_for(lambda: not processes_of_run(run["run_id"]), timeout=15, message=f"processes of {run['run_id']} to exit")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: {describe_processes(processes_of_run(run['run_id']))}") from None
     assert {r["status"] for r in _runs(state_url) if r["run_id"] in {k["run_id"] for k in killed}} == {"running"}
 
     svc2 = services(env, tmp_path / "second.log")

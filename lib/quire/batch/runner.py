@@ -175,10 +175,31 @@ def die_with_parent() -> None:
         pass  # not Linux: the parent's timeout still bounds the run
 
 
+def _let_go_of_the_fork_server() -> None:
+    """Close this process's copy of the fork server's lifeline.
+
+    multiprocessing gives every child of the fork server the write end of the pipe whose end of
+    file tells the server that its client is gone (so that the child could start processes through
+    the server too; a run never does). While a run held it, the server outlived a killed service,
+    and the run, which dies with the server (:func:`die_with_parent`), went on to finish behind the
+    dead service's back.
+    """
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver  # the module's singleton: multiprocessing has no public handle on it
+    if server._forkserver_alive_fd is not None:
+        try:
+            os.close(server._forkserver_alive_fd)
+        except OSError:
+            pass
+        server._forkserver_alive_fd = None
+
+
 def _child(request: RunRequest, settings: Settings, conn) -> None:
     """The run's process: its own session (so a timeout kills its tree), the run, the outcome to the parent."""
     os.setsid()
     die_with_parent()
+    _let_go_of_the_fork_server()
     # The run id in the process title and environment: `ps` shows which run a process is, and start-up
     # recovery (and the tests) can tell a run's process and whatever it starts (a kernel inherits the variable).
     _title_process(request)
