@@ -63,7 +63,8 @@ def test_the_merged_view_and_metadata_of_any_subset():
     assert "sessions" not in merged and "invoices" not in merged  # no report reads them
     clients = merged["clients"]
     assert not clients.column("slug").optional and clients.column("sector").optional
-    assert C.readers("clients") == ("executive", "client") and C.readers("events") == ("cohort",)
+    readers = {t: [use.split(":")[0] for use in merged[t].purpose.split("; ")] for t in ("clients", "events")}
+    assert readers == {"clients": ["executive", "client"], "events": ["cohort"]}  # what each report reads it for
     meta = C.metadata(report="experiment")
     assert list(meta.tables) == ["experiments", "experiment_variants", "experiment_assignments"]
     alone = C.metadata(["experiment_assignments"], report="experiment", required_only=True)

@@ -28,8 +28,8 @@ its pandas dtype). ``table.without`` says, for an optional table, what a report 
 out without it; ``table.date_column`` and ``table.grain`` date its rows.
 
 Across reports, :func:`warehouse_tables` merges the uses of each table into one
-:class:`TableContract` (a column is optional there when no report requires it; ``readers``
-names the reports that read a table). :func:`metadata` gives SQLAlchemy tables for any
+:class:`TableContract` (a column is optional there when no report requires it).
+:func:`metadata` gives SQLAlchemy tables for any
 subset (only the contract's columns, foreign keys only between the tables included), to
 create a warehouse that holds just what some reports need.
 
@@ -64,11 +64,6 @@ def contract(report: str) -> ReportContract:
     except KeyError:
         raise ParameterError(f"no data contract for report {report!r}; known: {', '.join(CONTRACTS)}",
                              parameter="report") from None
-
-
-def readers(table: str) -> tuple[str, ...]:
-    """The reports that read ``table``."""
-    return tuple(name for name, c in CONTRACTS.items() if c.reads(table))
 
 
 def warehouse_tables(reports: Iterable[str] | None = None) -> dict[str, TableContract]:
@@ -164,4 +159,4 @@ def markdown() -> str:
 
 __all__ = ["ALLOWED", "BOUNDS", "CONTRACTS", "DEFAULT_BRAND", "KINDS", "KIND_WORDS", "ColumnContract", "Coverage",
            "Inventory", "ReportContract", "TableContract", "absent_note", "accepts", "check_warehouse", "contract",
-           "family", "inventory", "markdown", "metadata", "readers", "usable_tables", "warehouse_tables"]
+           "family", "inventory", "markdown", "metadata", "usable_tables", "warehouse_tables"]
