@@ -101,9 +101,13 @@ def test_a_killed_dask_worker_has_its_run_done_elsewhere_once(dask_runner, state
     thread = threading.Thread(target=runner.fire, args=("clientmail",))
     thread.start()
 
-    def running_run():
+    staging = runner.settings.outputs_dir / ".quire" / "staging"
+
+    def running_run():  # a run that is staging its files in a process of a Dask worker
         rows = [r for r in history.query(runner.engine) if r["status"] == "running"]
         for row in rows:
+            if not list(staging.glob(f"{row['run_id']}.*")):
+                continue
             for pid in processes_of_run(row["run_id"]):
                 worker = _worker_of(pid, cluster)
                 if worker is not None:
@@ -121,7 +125,10 @@ def test_a_killed_dask_worker_has_its_run_done_elsewhere_once(dask_runner, state
     outputs = runner.settings.outputs_dir
     for row in rows:  # published once: one folder per run id, nothing left in staging
         assert len(list((outputs / "clientmail").glob(f"*/{row['run_id']}"))) == 1
-    assert not list((outputs / ".quire" / "staging").glob("*"))
+    assert not list(staging.glob("*"))
+    # What the killed execution had staged is kept with the failed runs, saying what happened to it.
+    [parked] = (outputs / "_failed" / "clientmail").glob(f"*/{run_id}*")
+    assert "Dask worker died" in (parked / "FAILED.txt").read_text()
     # Each client's contact got its report once; the killed run's process is gone.
     wait_for(lambda: len(smtp.messages) >= len(rows), timeout=60, message="the reports' e-mails")
     sent = smtp.by_run()

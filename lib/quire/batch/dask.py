@@ -10,7 +10,8 @@ A Dask worker that dies mid-run takes its runs with it (they die with their pare
 Dask runs those tasks again on another worker. The run id travels with the task, so a
 re-run finds a run that was already published and reports it instead of publishing it
 twice; the history row and the e-mails are recorded once, by the process that submitted
-the batch, from the one outcome it receives. See ``scheduler/DASK.md`` for deployment.
+the batch, from the one outcome it receives. What a killed execution had staged is parked
+with the failed runs once the run has ended. See ``scheduler/DASK.md`` for deployment.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from quire.batch.runner import ForkExecutor, Outcome, RunRequest
+from quire.batch.runner import ForkExecutor, Outcome, RunRequest, park_staging
 from quire.errors import ConfigError
 
 if TYPE_CHECKING:
     from quire.config import Settings
+
+INTERRUPTED_ON_WORKER = "interrupted: its Dask worker died mid-run; the run was done again on another worker"
 
 _worker_lock = threading.Lock()
 _worker_service = None
@@ -104,7 +107,7 @@ class DaskExecutor:
         deadline = time.monotonic() + 4 * timeout + 60
         while True:
             try:
-                return future.result(timeout=1.0)
+                outcome = future.result(timeout=1.0)
             except DaskTimeout:
                 if cancel is not None and cancel.is_set():
                     future.cancel()
@@ -116,6 +119,11 @@ class DaskExecutor:
             except Exception as exc:  # KilledWorker after repeated worker deaths, a lost scheduler…
                 return Outcome("failed", error=f"Dask: {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}",
                                error_type=type(exc).__name__, transient=True)
+            else:
+                # The run has ended on some worker: whatever else of it is still staged was left by an
+                # execution whose worker died mid-run. Keep it with the failed runs, saying so.
+                park_staging(settings, request.report, request.run_id, INTERRUPTED_ON_WORKER)
+                return outcome
 
     def close(self) -> None:
         if self._client is not None:
