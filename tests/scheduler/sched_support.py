@@ -91,18 +91,16 @@ def processes_of_run(run_id: str) -> list[int]:
 
 
 def describe_processes(pids: list[int]) -> str:
-    """``pid (state, parent) command line`` of each process, for a failure message (gone ones are skipped)."""
+    """Each process's pid, state, parent and command line, for a failure message (gone ones are skipped)."""
+    import psutil
+
     parts = []
     for pid in pids:
         try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-        except OSError:
+            proc = psutil.Process(pid)
+            parent = proc.parent()
+            origin = f"{parent.pid}: {' '.join(parent.cmdline())[:80]}" if parent else "none"
+            parts.append(f"{pid} ({proc.status()}, parent {origin}) {' '.join(proc.cmdline())[:120]}")
+        except psutil.Error:
             continue
-        state, parent = stat.rsplit(")", 1)[1].split()[:2]
-        try:
-            parent_cmd = Path(f"/proc/{parent}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:80]
-        except OSError:
-            parent_cmd = "gone"
-        parts.append(f"{pid} ({state}, parent {parent}: {parent_cmd}) {cmdline[:120]}")
     return "; ".join(parts) or "none left"

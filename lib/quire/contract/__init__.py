@@ -29,9 +29,9 @@ out without it; ``table.date_column`` and ``table.grain`` date its rows.
 
 Across reports, :func:`warehouse_tables` merges the uses of each table into one
 :class:`TableContract` (a column is optional there when no report requires it).
-:func:`metadata` gives SQLAlchemy tables for any
-subset (only the contract's columns, foreign keys only between the tables included), to
-create a warehouse that holds just what some reports need.
+:func:`metadata` gives SQLAlchemy tables for any subset (only the contract's columns,
+foreign keys only between the tables included), to create a warehouse that holds just
+what some reports need.
 
 Against a live warehouse: :func:`inventory` says which tables, views and columns it holds;
 :func:`usable_tables` which of a report's tables are usable (present with every required
