@@ -43,37 +43,64 @@ def test_each_page_prints_a_bounded_number_of_reports_then_is_replaced(service):
     assert len(browser.context.pages) == 1  # the closed ones are gone from the browser too
 
 
+TOC = ('<nav class="q-toc"><ol style="list-style: none">'
+       + "".join(f'<li><a href="#{a}"><span class="q-toc-title">{t}</span></a></li>' for a, t in (("q-s1", "Alpha"), ("q-s2", "Beta")))
+       + "</ol></nav>")
+HEAD = "<html><head><style>.q-toc-page { margin-left: 2em }</style></head><body><h1>Cover</h1>"
+
+
+def counted_prints(service) -> list[str]:
+    """The HTML of every print the service's browser makes from now on."""
+    prints = []
+    original = service._browser.print
+
+    def counting(html, options):
+        prints.append(html)
+        return original(html, options)
+
+    service._browser.print = counting
+    return prints
+
+
+def contents_line(pdf: bytes) -> str:
+    return " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+
+
 def report_html(breaks_before_beta: int) -> str:
     """A report with a contents list: Alpha on page 2, Beta ``breaks_before_beta`` pages later."""
-    toc = ('<nav class="q-toc"><ol style="list-style: none">'
-           + "".join(f'<li><a href="#{a}"><span class="q-toc-title">{t}</span></a></li>'
-                     for a, t in (("q-s1", "Alpha"), ("q-s2", "Beta")))
-           + "</ol></nav>")
+    toc = TOC
     gaps = '<div style="break-before: page">filler</div>' * (breaks_before_beta - 1)
-    return (f"<html><head><style>.q-toc-page {{ margin-left: 2em }}</style></head><body><h1>Cover</h1>{toc}"
+    return (f"{HEAD}{toc}"
             f'<h2 id="q-s1" style="break-before: page">Alpha</h2><p>text</p>{gaps}'
             f'<h2 id="q-s2" style="break-before: page">Beta</h2><p>text</p></body></html>')
 
 
 def test_a_report_with_contents_is_printed_once_when_its_pages_are_as_last_time(service):
     """The contents show each section's page; the service prints again only when the pages moved."""
-    browser = service._browser
-    prints = []
-    original = browser.print
-
-    def counting(html, options):
-        prints.append(html)
-        return original(html, options)
-
-    browser.print = counting
+    prints = counted_prints(service)
     address = service.address.encode()
-
-    def contents_line(pdf: bytes) -> str:
-        return " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
-
     for breaks, expected_prints, beta_page in ((1, 2, 3), (1, 1, 3), (2, 2, 4), (2, 1, 4), (1, 2, 3)):
         before = len(prints)
         pdf = chromium.print_report(address, report_html(breaks))
         assert len(prints) - before == expected_prints
         assert f"Alpha 2 Beta {beta_page}" in contents_line(pdf)
         assert len(PdfReader(io.BytesIO(pdf)).pages) == beta_page
+
+
+def sectioned_html(alpha_pages: int) -> str:
+    """A report whose Alpha section holds ``alpha_pages`` paragraphs, one per page, so Beta starts on page 2 + that."""
+    alpha = "<p>part 0</p>" + "".join(f'<p style="break-before: page">part {i}</p>' for i in range(1, alpha_pages))
+    return (f'{HEAD}{TOC}<section class="q-section"><h2 id="q-s1" style="break-before: page">Alpha</h2>{alpha}</section>'
+            f'<section class="q-section"><h2 id="q-s2" style="break-before: page">Beta</h2><p>text</p></section>')
+
+
+def test_reports_of_two_layouts_in_turn_each_print_once_their_layout_is_known(service):
+    """Pages are remembered by layout (the make-up of the sections), not only by the contents' titles:
+    a batch whose reports alternate between two layouts prints each report once after the first of each."""
+    prints = counted_prints(service)
+    address = service.address.encode()
+    for alpha_pages, expected_prints in ((1, 2), (2, 2), (1, 1), (2, 1), (2, 1), (1, 1)):
+        before = len(prints)
+        pdf = chromium.print_report(address, sectioned_html(alpha_pages))
+        assert len(prints) - before == expected_prints, alpha_pages
+        assert f"Alpha 2 Beta {2 + alpha_pages}" in contents_line(pdf)

@@ -37,8 +37,9 @@ SERVICE_ENV = "QUIRE_PRINT_SERVICE"
 PRINT_TIMEOUT = 120.0
 #: Reports printed on one page before it is replaced (see :meth:`_Browser._print`).
 PRINTS_PER_PAGE = 25
-#: Lists of contents titles whose pages the print service remembers (see :meth:`PrintService._print_report`).
-REMEMBERED_CONTENTS = 64
+#: Report layouts whose section pages the print service remembers (see :meth:`PrintService._print_report`):
+#: a batch of one kind of report has a few dozen; each is a digest and a few page numbers.
+REMEMBERED_CONTENTS = 256
 #: Printed once as the browser starts: a browser's first print costs two to three times a later one
 #: (the page's renderer, fonts, the PDF and tagging code all load then). The print a report waits for
 #: is then a warm one; in a single run the warm-up happens while the report's cells execute.
@@ -172,7 +173,7 @@ class PrintService:
         self._listener = Listener(self.address.path, family="AF_UNIX", authkey=key.encode())
         self._closed = threading.Event()
         self._lock = threading.Lock()
-        self._section_pages: dict[tuple, dict[str, int]] = {}  # contents titles -> their pages, last found
+        self._section_pages: dict[str, dict[str, int]] = {}  # layout key -> its sections' pages, last found
         threading.Thread(target=self._accept, name="quire-print-accept", daemon=True).start()
 
     def _accept(self) -> None:
@@ -205,18 +206,19 @@ class PrintService:
         """A report's PDF; with a contents list, each section's page printed after its title.
 
         Chromium has no ``target-counter()``: the pages come from a print's outline, and the
-        contents are printed again with them. Reports of one kind mostly put their sections on
-        the same pages, so the service remembers the pages it last found for a list of
-        titles and prints them at once; when the outline confirms them, that print is the
-        report (one print instead of two), otherwise it prints again with the pages found.
-        Only page numbers are remembered, and a report only ever shows its own.
+        contents are printed again with them. Reports of the same layout (same contents, sections
+        of about the same make-up: :func:`~quire.pdf.pages.layout_key`) mostly put their sections
+        on the same pages, so the service remembers the pages it last found for a layout and
+        prints them at once; when the outline confirms them, that print is the report (one print
+        instead of two), otherwise it prints again with the pages found. Only page numbers are
+        remembered, and a report only ever shows its own.
         """
         from quire.pdf import pages
 
         titles = pages.contents_titles(html)
         if not titles:
             return self._browser.print(html, PDF_OPTIONS)
-        key = tuple(titles.items())
+        key = pages.layout_key(html, titles)
         with self._lock:
             guess = self._section_pages.get(key)
         pdf = self._browser.print(pages.number_contents(html, guess) if guess else html, PDF_OPTIONS)
