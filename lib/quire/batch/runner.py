@@ -198,6 +198,8 @@ def _let_go_of_the_fork_server() -> None:
 def _child(request: RunRequest, settings: Settings, conn) -> None:
     """The run's process: its own session (so a timeout kills its tree), the run, the outcome to the parent."""
     os.setsid()
+    # In this order: the server cannot exit while this process holds its lifeline, so the death
+    # signal is in place before the server can die, even if the service was killed a moment ago.
     die_with_parent()
     _let_go_of_the_fork_server()
     # The run id in the process title and environment: `ps` shows which run a process is, and start-up
