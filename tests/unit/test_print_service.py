@@ -68,9 +68,8 @@ def contents_line(pdf: bytes) -> str:
 
 def report_html(breaks_before_beta: int) -> str:
     """A report with a contents list: Alpha on page 2, Beta ``breaks_before_beta`` pages later."""
-    toc = TOC
     gaps = '<div style="break-before: page">filler</div>' * (breaks_before_beta - 1)
-    return (f"{HEAD}{toc}"
+    return (f"{HEAD}{TOC}"
             f'<h2 id="q-s1" style="break-before: page">Alpha</h2><p>text</p>{gaps}'
             f'<h2 id="q-s2" style="break-before: page">Beta</h2><p>text</p></body></html>')
 

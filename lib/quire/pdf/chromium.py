@@ -39,7 +39,7 @@ PRINT_TIMEOUT = 120.0
 PRINTS_PER_PAGE = 25
 #: Report layouts whose section pages the print service remembers (see :meth:`PrintService._print_report`):
 #: a batch of one kind of report has a few dozen; each is a digest and a few page numbers.
-REMEMBERED_CONTENTS = 256
+REMEMBERED_LAYOUTS = 256
 #: Printed once as the browser starts: a browser's first print costs two to three times a later one
 #: (the page's renderer, fonts, the PDF and tagging code all load then). The print a report waits for
 #: is then a warm one; in a single run the warm-up happens while the report's cells execute.
@@ -228,7 +228,7 @@ class PrintService:
         with self._lock:
             self._section_pages.pop(key, None)
             self._section_pages[key] = found
-            while len(self._section_pages) > REMEMBERED_CONTENTS:
+            while len(self._section_pages) > REMEMBERED_LAYOUTS:
                 self._section_pages.pop(next(iter(self._section_pages)))
         return self._browser.print(pages.number_contents(html, found), PDF_OPTIONS)
 
