@@ -1,10 +1,13 @@
 """Benchmark: `quire run` versus plain papermill + nbconvert + weasyprint, for one report and a fan-out.
 
-Both paths execute the same notebook with the same parameters against the same
-warehouse and produce HTML and PDF; each is run several times in this one process
-run (alternating, so drift affects both) and the medians and their ratio are printed.
+Every path executes the same notebook with the same parameters against the same
+warehouse and produces HTML and PDF; each is run several times in this one process
+run (alternating, so drift affects all of them) and the medians and ratios are printed.
 Two scenarios: the executive report (one run), and the client report for every active
 client of one sector (`quire run client --clients sector=…`, one process for all).
+`quire run` is measured twice: on its own (it starts its warm worker and Chromium) and
+with a warm service up (`quire warm`, started once for the benchmark, serving another
+outputs folder so that the first path does not find it).
 
     .venv/bin/python bench/run_vs_naive.py [--runs 5] [--scale demo] [--sector nonprofit]
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 import shutil
 import statistics
 import subprocess
@@ -62,33 +66,53 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="quire-bench-"))
     env = {**os.environ, "QUIRE_OUTPUTS": str(work / "outputs"), "QUIRE_WAREHOUSE_URL": f"duckdb:///{work}/warehouse.duckdb"}
+    warm_env = {**env, "QUIRE_OUTPUTS": str(work / "outputs-warm")}
     subprocess.run([str(BIN / "quire"), "warehouse", "build", "--scale", args.scale], env=env, check=True, capture_output=True)
     clients = sector_clients(env, args.sector)
+    executive = [str(BIN / "quire"), "run", "executive", *(a for k, v in EXECUTIVE.items() for a in ("-p", f"{k}={v}"))]
+    fan_out = [str(BIN / "quire"), "run", "client", "--clients", f"sector={args.sector}"]
     scenarios = {
-        "executive report": (
-            [[str(BIN / "quire"), "run", "executive", *(a for k, v in EXECUTIVE.items() for a in ("-p", f"{k}={v}"))]],
-            lambda i: naive_cmds(work, "executive", EXECUTIVE, str(i))),
+        "executive report": (executive, lambda i: naive_cmds(work, "executive", EXECUTIVE, str(i))),
         f"client report x {len(clients)} ({args.sector})": (
-            [[str(BIN / "quire"), "run", "client", "--clients", f"sector={args.sector}"]],
-            lambda i: [c for slug in clients for c in naive_cmds(work, "client", {"client": slug}, f"{slug}-{i}")]),
+            fan_out, lambda i: [c for slug in clients for c in naive_cmds(work, "client", {"client": slug}, f"{slug}-{i}")]),
     }
+    print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    service = start_warm_service(warm_env)
     results: dict[str, dict[str, list[float]]] = {}
     try:
         for scenario, (ours, naive) in scenarios.items():
-            timings = results[scenario] = {"quire run": [], "papermill + nbconvert + weasyprint": []}
+            paths = {"quire run": lambda i: ([ours], env), "quire run, quire warm up": lambda i: ([ours], warm_env),
+                     "papermill + nbconvert + weasyprint": lambda i: (naive(i), env)}
+            timings = results[scenario] = {name: [] for name in paths}
             for i in range(args.runs):
-                timings["quire run"].append(timed(ours, env, ROOT))
-                timings["papermill + nbconvert + weasyprint"].append(timed(naive(i), env, ROOT))
+                for name, path in paths.items():
+                    timings[name].append(timed(*path(i), ROOT))
                 print(f"{scenario}, run {i + 1}/{args.runs}: "
                       + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in timings.items()), flush=True)
     finally:
+        service.terminate()
+        service.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
+    print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for scenario, timings in results.items():
-        ours, naive = (statistics.median(v) for v in timings.values())
+        medians = {name: statistics.median(values) for name, values in timings.items()}
+        naive = medians["papermill + nbconvert + weasyprint"]
         print(f"\n{scenario}, {args.scale} warehouse, {args.runs} runs each (HTML + PDF)")
         for name, values in timings.items():
-            print(f"  {name:<36} median {statistics.median(values):6.2f} s   min {min(values):6.2f} s   max {max(values):6.2f} s")
-        print(f"  ratio naive / quire: {naive / ours:.2f}x")
+            print(f"  {name:<36} median {medians[name]:6.2f} s   min {min(values):6.2f} s   max {max(values):6.2f} s"
+                  f"   naive / this {naive / medians[name]:5.2f}x")
+
+
+def start_warm_service(env: dict[str, str]) -> subprocess.Popen:
+    """`quire warm` for ``env``'s outputs, once it says it is ready (bounded wait)."""
+    service = subprocess.Popen([str(BIN / "quire"), "warm"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    ready, _, _ = select.select([service.stdout], [], [], 300)
+    line = service.stdout.readline() if ready else ""  # the ready line; EOF if it failed
+    if "ready" not in line:
+        service.kill()
+        raise SystemExit(f"quire warm did not start: {line!r}")
+    return service
 
 
 if __name__ == "__main__":

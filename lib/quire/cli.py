@@ -76,13 +76,14 @@ def run(
     if all_reports and (param or all_clients or clients):
         ctx.fail("--all runs every report with its defaults; it takes no -p, --all-clients or --clients")
     given = parse_assignments(param)
-    if engine == "batch":
+    service = _warm_service(settings) if engine == "batch" else None
+    if engine == "batch" and service is None:
         from quire.batch.runner import start_warming
 
         # The warm worker imports while this process imports the pipeline and validates the runs
         # (it exits with this command): started before the pipeline's own imports, not after them.
         start_warming(single_run=not (all_reports or all_clients or clients))
-    from quire.pipeline import ClientNotSubscribedError, Preparer, fan_out_clients
+    from quire.pipeline import fan_out_clients, prepare_runs
 
     catalog = load_catalog(settings.catalog_path)
     fan_out = all_clients or bool(clients)
@@ -99,23 +100,30 @@ def run(
         else:
             jobs.append((rid, given, False))
     # Every run is validated before the first one starts: a bad parameter stops all of them (exit 2, no output).
-    # Only a client of a fan-out that was not subscribed in the period is left out, with a note.
-    plans = []
-    with Preparer(settings) as preparer:
-        for rid, params, fanned in jobs:
-            try:
-                plans.append(preparer.prepare(rid, params))
-            except ClientNotSubscribedError as exc:
-                if not fanned:
-                    raise
-                err.print(Text(f"– {rid} · {params['client']}: left out, {exc}"), highlight=False)
+    # Only a client of a fan-out that was not subscribed in the period is left out, with a note. A warm
+    # service validates in a process that has already imported what validation needs.
+    plans, left_out = service.call(prepare_runs, (jobs, settings), settings) if service else prepare_runs(jobs, settings)
+    for note in left_out:
+        err.print(Text(f"– {note}"), highlight=False)
     if not plans:
         return
-    if _run_plans(plans, workers=workers, engine=engine):
+    if _run_plans(plans, workers=workers, engine=engine, executor=service):
         raise typer.Exit(1)
 
 
-def _run_plans(plans: list[RunPlan], *, workers: int | None, engine: str) -> int:
+def _warm_service(settings):
+    """The warm service of ``quire warm`` when one serves these outputs (never with Dask, which runs the batch)."""
+    if settings.dask_scheduler:
+        return None
+    from quire.batch.warm_service import find
+
+    service, why_not = find(settings)
+    if why_not:
+        err.print(Text(f"note: {why_not}; running here instead"), highlight=False)
+    return service
+
+
+def _run_plans(plans: list[RunPlan], *, workers: int | None, engine: str, executor=None) -> int:
     """Run every plan, ``workers`` at a time; one failing run does not stop the others. Returns the number of failures.
 
     A single run that fails ends the command with its one-line error, as any Quire error does.
@@ -133,7 +141,7 @@ def _run_plans(plans: list[RunPlan], *, workers: int | None, engine: str) -> int
             history.finish(request.run_id, outcome)
             progress.finished(labels[request.run_id], outcome, show=len(plans) > 1)
 
-        outcomes = run_batch(requests, settings, workers=workers, on_done=done)
+        outcomes = run_batch(requests, settings, workers=workers, on_done=done, executor=executor)
     if len(plans) == 1:
         outcome = outcomes[0]
         if outcome.status != "succeeded":
@@ -253,6 +261,27 @@ def serve_apps(
         out.print(Text(f"Quire apps ({mode}) at {url}"), highlight=False)
 
     serve(opts, get_settings(), announce=announce)
+
+
+@app.command("warm")
+def warm() -> None:
+    """Keep a warm fork server and Chromium ready so that `quire run` starts at once (foreground; Ctrl-C stops it)."""
+    import logging
+    import os
+    import signal
+
+    from quire.batch.warm_service import WarmService
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    with WarmService(settings) as service:
+        signal.signal(signal.SIGTERM, lambda *_: service.stopped.set())
+        out.print(Text(f"warm service ready in {service.warm_seconds:.1f} s (pid {os.getpid()}): `quire run` "
+                       f"with outputs in {_relative(settings.outputs_dir)} uses it; Ctrl-C stops it"), highlight=False)
+        try:
+            service.wait()
+        except KeyboardInterrupt:
+            pass
 
 
 def _register_commands() -> None:

@@ -15,20 +15,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
-
-import nbformat
+from typing import TYPE_CHECKING, Any
 
 from quire import __version__
 from quire.archive import RunFolder, new_run_id, write_json
 from quire.catalog import ReportSpec, load_catalog
 from quire.config import Settings, get_settings
 from quire.datafiles import write_data_files
-from quire.display import KPIS_MIME, META_MIME, TABLES_MIME
 from quire.errors import OutputError, ParameterError, QuireError, describe_os_error
-from quire.execute import EXECUTION_LOG, check_complete, get_engine
 from quire.parameters import DeclaredParameter, declared_parameters, validate_parameters
 from quire.periods import Period, parse_period, resolve_period
+
+if TYPE_CHECKING:  # the notebook machinery and the display module (pandas) load with the first run, not with
+    # validation: `quire run` validates before anything else, and may hand the run to a warm process
+    import nbformat
 
 _VERSIONED = ("papermill", "nbconvert", "nbclient", "weasyprint", "pandas", "seaborn", "pingouin", "sqlalchemy", "duckdb")
 
@@ -239,6 +239,24 @@ class Preparer:
         return RunPlan(spec, resolved, tenant, prepared_in=time.perf_counter() - t0)
 
 
+def prepare_runs(jobs: list[tuple[str, dict[str, Any], bool]], settings: Settings) -> tuple[list[RunPlan], list[str]]:
+    """Validate every job ``(report, parameters, one of a fan-out)`` before any runs: the plans, and a note for each job left out.
+
+    The first job that fails raises, so that nothing runs. Only a client of a fan-out that was not
+    subscribed in the period is left out, with its note.
+    """
+    plans, left_out = [], []
+    with Preparer(settings) as preparer:
+        for report, params, fanned in jobs:
+            try:
+                plans.append(preparer.prepare(report, params))
+            except ClientNotSubscribedError as exc:
+                if not fanned:
+                    raise
+                left_out.append(f"{report} · {params['client']}: left out, {exc}")
+    return plans, left_out
+
+
 def prepare(report: str, given: dict[str, Any], settings: Settings) -> RunPlan:
     """Look the report up and validate its parameters; raises before anything is written."""
     with Preparer(settings) as preparer:
@@ -247,6 +265,8 @@ def prepare(report: str, given: dict[str, Any], settings: Settings) -> RunPlan:
 
 def report_outputs(nb: nbformat.NotebookNode) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The report's own metadata and headline KPIs, read back from its display outputs."""
+    from quire.display import KPIS_MIME, META_MIME
+
     meta: dict[str, Any] = {}
     kpis: list[dict[str, Any]] = []
     for cell in nb.cells:
@@ -261,6 +281,8 @@ def report_outputs(nb: nbformat.NotebookNode) -> tuple[dict[str, Any], list[dict
 
 def report_tables(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
     """The data of every table the report shows, in the order shown (see :data:`quire.display.TABLES_MIME`)."""
+    from quire.display import TABLES_MIME
+
     return [table for cell in nb.cells for out in cell.get("outputs", [])
             for table in out.get("data", {}).get(TABLES_MIME, [])]
 
@@ -282,6 +304,7 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
     """
     from quire import formatting
     from quire.brand import load_brand
+    from quire.execute import EXECUTION_LOG, check_complete, get_engine
     from quire.notebook.setup import prepare_notebook
     from quire.pdf import render_pdf
     from quire.render import cover_defaults, render_html

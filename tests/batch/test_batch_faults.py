@@ -9,70 +9,25 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psutil
 import pytest
 
-from support import ROOT, notebook_home, published_runs, wait_for
+from support import ROOT, published_runs, wait_for
+from support.runs import gone, history, run_processes, slow_home, started_run
 
 pytestmark = pytest.mark.slow
-
-CELLS = [
-    ("client: str = ''\ndelay: float = 0.0", ["parameters"]),
-    ("import time\ntime.sleep(delay)", []),
-    ("from IPython.display import Markdown\nMarkdown(f'Report for **{client}**')", []),
-]
-
-
-def make_home(tmp_path: Path) -> Path:
-    return notebook_home(
-        tmp_path, "slow", CELLS,
-        "reports:\n  slow:\n    title: Slow\n    notebook: notebooks/slow.ipynb\n    description: d\n"
-        "    owner: o@example.com\n    formats: [html]\n    fan_out: clients\n"
-        "    parameters:\n      client: {type: client}\n      delay: {type: float, min: 0, max: 60}\n")
-
-
-def history(outputs: Path) -> list[dict]:
-    from quire.state import open_state
-    from quire.state import runs as runs_history
-
-    return runs_history.query(open_state(f"sqlite:///{outputs / '.quire' / 'state.db'}"))
-
-
-def run_processes(marker: str = "quire-run ") -> list[psutil.Process]:
-    found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        if marker in " ".join(proc.info["cmdline"] or []):
-            found.append(proc)
-    return found
-
-
-def _gone(proc: psutil.Process) -> bool:
-    try:
-        return proc.status() == psutil.STATUS_ZOMBIE  # dead, only not yet reaped by whoever adopted it
-    except psutil.NoSuchProcess:
-        return True
-
-
-def _started_run(cli: subprocess.Popen) -> psutil.Process:
-    """The first run process forked for the ``quire`` command ``cli`` (waits for it, bounded)."""
-    def mine():
-        assert cli.poll() is None, cli.communicate()
-        return [p for p in run_processes() if p.ppid() and cli.pid in [a.pid for a in p.parents()]]
-
-    return wait_for(mine, timeout=120, interval=0.1, message="a run to start")[0]
 
 
 def test_a_killed_quire_run_takes_its_run_and_warm_server_with_it(quire_env, tmp_path):
     # The run sleeps a minute: if anything kept it alive, it would still be there when the wait ends.
-    env = {**quire_env, "QUIRE_HOME": str(make_home(tmp_path)), "QUIRE_OUTPUTS": str(tmp_path / "outputs")}
+    env = {**quire_env, "QUIRE_HOME": str(slow_home(tmp_path)), "QUIRE_OUTPUTS": str(tmp_path / "outputs")}
     cli = subprocess.Popen([sys.executable, "-m", "quire.cli", "run", "slow", "-p", "client=town-of-fairdale",
                             "-p", "delay=60"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        run = _started_run(cli)
+        run = started_run(cli)
         server = run.parent()
         cli.kill()
         cli.wait(timeout=10)
-        wait_for(lambda: _gone(server) and _gone(run), timeout=15,
+        wait_for(lambda: gone(server) and gone(run), timeout=15,
                  message="the run and its warm server to die with the command")
     finally:
         cli.kill()
@@ -80,12 +35,12 @@ def test_a_killed_quire_run_takes_its_run_and_warm_server_with_it(quire_env, tmp
 
 
 def test_a_warm_worker_killed_mid_batch_fails_its_run_once_and_the_batch_goes_on(quire_env, tmp_path):
-    env = {**quire_env, "QUIRE_HOME": str(make_home(tmp_path)), "QUIRE_OUTPUTS": str(tmp_path / "outputs")}
+    env = {**quire_env, "QUIRE_HOME": str(slow_home(tmp_path)), "QUIRE_OUTPUTS": str(tmp_path / "outputs")}
     cli = subprocess.Popen([sys.executable, "-m", "quire.cli", "run", "slow", "--clients", "sector=municipality",
                             "-p", "delay=4", "--workers", "1"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
     try:
-        run = _started_run(cli)
+        run = started_run(cli)
         server = run.parent()  # the warm fork server the run was forked from
         killed_run = run.cmdline()[0].split()[1]
         server.kill()
@@ -106,7 +61,7 @@ def test_a_warm_worker_killed_mid_batch_fails_its_run_once_and_the_batch_goes_on
 
 
 def test_a_run_over_the_wall_clock_timeout_is_killed_and_recorded(quire_env, tmp_path):
-    env = {**quire_env, "QUIRE_HOME": str(make_home(tmp_path)), "QUIRE_OUTPUTS": str(tmp_path / "outputs"),
+    env = {**quire_env, "QUIRE_HOME": str(slow_home(tmp_path)), "QUIRE_OUTPUTS": str(tmp_path / "outputs"),
            "QUIRE_RUN_TIMEOUT": "6"}
     proc = subprocess.run([sys.executable, "-m", "quire.cli", "run", "slow", "-p", "client=town-of-fairdale",
                            "-p", "delay=60"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)

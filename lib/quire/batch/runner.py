@@ -195,30 +195,37 @@ def _let_go_of_the_fork_server() -> None:
         server._forkserver_alive_fd = None
 
 
-def _child(request: RunRequest, settings: Settings, conn) -> None:
-    """The run's process: its own session (so a timeout kills its tree), the run, the outcome to the parent."""
+def start_forked_child(settings: Settings, title: str) -> None:
+    """What a process forked from the warm server does first: its own session (so a timeout kills its tree),
+    death with the server, ``title`` for ``ps``, and ``settings`` in place of the server's."""
     os.setsid()
     # In this order: the server cannot exit while this process holds its lifeline, so the death
     # signal is in place before the server can die, even if the service was killed a moment ago.
     die_with_parent()
     _let_go_of_the_fork_server()
-    # The run id in the process title and environment: `ps` shows which run a process is, and start-up
-    # recovery (and the tests) can tell a run's process and whatever it starts (a kernel inherits the variable).
-    _title_process(request)
-    from quire.batch import shared
+    _title_process(title)
     from quire.config import get_settings, settings_environment
-    from quire.pdf.chromium import SERVICE_ENV
-    from quire.warehouse.engine import keep_engines
 
-    # The fork server's environment is the one it started with: this run's settings replace it,
+    # The fork server's environment is the one it started with: these settings replace it,
     # so that code reading get_settings() (the report modules do) sees exactly these.
     for name in [k for k in os.environ if k.startswith("QUIRE_")]:
         del os.environ[name]
     os.environ.update(settings_environment(settings))
+    get_settings.cache_clear()
+
+
+def _child(request: RunRequest, settings: Settings, conn) -> None:
+    """The run's process: the run, the outcome to the parent."""
+    # The run id in the process title and environment: `ps` shows which run a process is, and start-up
+    # recovery (and the tests) can tell a run's process and whatever it starts (a kernel inherits the variable).
+    start_forked_child(settings, f"quire-run {request.run_id} {request.report}")
+    from quire.batch import shared
+    from quire.pdf.chromium import SERVICE_ENV
+    from quire.warehouse.engine import keep_engines
+
     os.environ[RUN_ENV] = request.run_id
     if request.print_service:
         os.environ[SERVICE_ENV] = request.print_service
-    get_settings.cache_clear()
     keep_engines()  # this process runs one report and exits: it opens the warehouse once
     shared.install(request.shared)
     try:
@@ -234,13 +241,13 @@ def _child(request: RunRequest, settings: Settings, conn) -> None:
 RUN_ENV = "QUIRE_RUN_ID"
 
 
-def _title_process(request: RunRequest) -> None:
+def _title_process(title: str) -> None:
     # Before anything touches the environment: setproctitle finds its room at its first call and
     # silently gives up if the environment was moved.
     try:
         from setproctitle import setproctitle
 
-        setproctitle(f"quire-run {request.run_id} {request.report}")
+        setproctitle(title)
     except ImportError:
         pass
 
@@ -304,6 +311,47 @@ def _ended(settings: Settings, request: RunRequest, status: str, error_type: str
     return Outcome(status, error=message, error_type=error_type, transient=transient, partial_notebook=parked)
 
 
+def fork_and_wait(target: Callable, args: tuple, *, name: str, timeout: float, cancel: threading.Event | None = None,
+                  on_start: Callable[[int], None] | None = None) -> tuple[Any, str | None]:
+    """Call ``target(*args, conn)`` in a fresh child of the warm fork server; what it sent through ``conn``
+    (None if it died first) and whether it was stopped (``timed_out``, ``cancelled`` or None).
+
+    The child's process tree is killed after ``timeout`` seconds, when ``cancel`` is set, or when
+    it ends without sending anything (whatever it started must not outlive it).
+    """
+    from multiprocessing.connection import wait
+
+    ctx = fork_context()
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=target, args=(*args, sender), name=name)
+    proc.start()
+    sender.close()
+    if on_start:
+        on_start(proc.pid)
+    deadline = time.monotonic() + timeout
+    message: Any = None
+    stopped = None
+    while message is None and stopped is None:
+        ready = wait([receiver, proc.sentinel], timeout=min(0.5, max(0.0, deadline - time.monotonic())))
+        if receiver in ready:
+            try:
+                message = receiver.recv()
+            except EOFError:
+                break  # died before sending anything
+        elif proc.sentinel in ready:
+            if not receiver.poll():
+                break
+        elif cancel is not None and cancel.is_set():
+            stopped = "cancelled"
+        elif time.monotonic() >= deadline:
+            stopped = "timed_out"
+    if stopped or message is None:
+        kill_tree(proc.pid)
+    proc.join(timeout=10)
+    receiver.close()
+    return message, stopped
+
+
 class ForkExecutor:
     """Runs each request in a fresh child of the warm forkserver, bounded by a timeout."""
 
@@ -312,36 +360,8 @@ class ForkExecutor:
     def run(self, request: RunRequest, settings: Settings, *, timeout: float,
             cancel: threading.Event | None = None, on_start: Callable[[int], None] | None = None) -> Outcome:
         """Run ``request``; kill its process tree after ``timeout`` seconds or when ``cancel`` is set."""
-        from multiprocessing.connection import wait
-
-        ctx = fork_context()
-        receiver, sender = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child, args=(request, settings, sender), name=f"quire-run-{request.run_id}")
-        proc.start()
-        sender.close()
-        if on_start:
-            on_start(proc.pid)
-        deadline = time.monotonic() + timeout
-        outcome: Outcome | None = None
-        stopped = None
-        while outcome is None and stopped is None:
-            ready = wait([receiver, proc.sentinel], timeout=min(0.5, max(0.0, deadline - time.monotonic())))
-            if receiver in ready:
-                try:
-                    outcome = receiver.recv()
-                except EOFError:
-                    break  # died before sending anything
-            elif proc.sentinel in ready:
-                if not receiver.poll():
-                    break
-            elif cancel is not None and cancel.is_set():
-                stopped = "cancelled"
-            elif time.monotonic() >= deadline:
-                stopped = "timed_out"
-        if stopped or outcome is None:
-            kill_tree(proc.pid)
-        proc.join(timeout=10)
-        receiver.close()
+        outcome, stopped = fork_and_wait(_child, (request, settings), name=f"quire-run-{request.run_id}",
+                                         timeout=timeout, cancel=cancel, on_start=on_start)
         if outcome is not None:
             return outcome
         if stopped == "timed_out":

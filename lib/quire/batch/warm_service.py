@@ -1,0 +1,358 @@
+"""A warm service that outlives commands: ``quire warm`` keeps what runs need ready, ``quire run`` hands its runs to it.
+
+Without it every ``quire run`` starts its own warm fork server, whose imports (~2 s) come
+before the run can start, and its own Chromium. :class:`WarmService` starts both once:
+the fork server with everything every report needs imported (:mod:`quire.batch.warm`)
+and the Chromium print service. It listens on a Unix socket whose address and key it
+writes to ``<outputs>/.quire/warm.json`` (mode 0600); :func:`find` reads that file, and
+:class:`WarmServiceExecutor` sends each run there. A run is executed exactly as in a
+batch (:class:`~quire.batch.runner.ForkExecutor`: a fresh process forked warm, its
+timeout, its partial notebook parked): only the process that forks it lives longer.
+
+What a run sees is the command's: its settings travel with the run and replace the
+service's (``QUIRE_*``) in the run's process. A run dies with its command: the service
+cancels it (and kills its process tree) when the command's connection closes. A service
+whose code, templates, installed packages or interpreter differ from the command's is
+not used (:func:`stamp`); one that finds its own files changed since it started stops,
+since every run it would fork would run code older than what is on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import site
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from multiprocessing.connection import Client, Listener
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from quire.batch.runner import ForkExecutor, Outcome, RunRequest, fork_and_wait, start_forked_child, start_warming
+from quire.errors import QuireError
+
+if TYPE_CHECKING:
+    from quire.config import Settings
+
+log = logging.getLogger(__name__)
+
+ADDRESS_FILE = "warm.json"
+#: Seconds a :meth:`WarmServiceExecutor.call` may take (validating a fan-out over a thousand clients takes a few).
+CALL_TIMEOUT = 600
+
+
+class WarmServiceError(QuireError):
+    """The warm service cannot start (another one serves these outputs, or the socket cannot be made)."""
+
+
+def stamp(settings: Settings) -> str:
+    """A digest of what the warm state is made from: Quire's code, the templates, the installed packages, the interpreter.
+
+    Files are taken by path, size and modification time (no reading: a few milliseconds).
+    """
+    import quire
+
+    digest = hashlib.blake2b(digest_size=12)
+    digest.update(f"{sys.executable}\0{quire.__version__}".encode())
+    for root in (Path(quire.__file__).parent, settings.templates_dir):
+        for path in sorted(root.rglob("*")):
+            if "__pycache__" not in path.parts and path.is_file():
+                info = path.stat()
+                digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+    for packages in site.getsitepackages():  # a package installed, removed or upgraded changes the folder
+        if os.path.isdir(packages):
+            digest.update(f"{packages}\0{os.stat(packages).st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where a warm service listens, the key a command must present, and the service's process."""
+
+    path: str
+    key: str
+    pid: int
+
+    @classmethod
+    def read(cls, settings: Settings) -> Address | None:
+        try:
+            data = json.loads((settings.state_dir / ADDRESS_FILE).read_text(encoding="utf-8"))
+            return cls(str(data["path"]), str(data["key"]), int(data["pid"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def connect(self):
+        return Client(self.path, family="AF_UNIX", authkey=self.key.encode())
+
+
+class WarmServiceExecutor:
+    """Runs requests on a warm service (the :class:`~quire.batch.pool.Executor` of ``quire run`` when one is up)."""
+
+    name = "warm-service"
+
+    def __init__(self, address: Address, settings: Settings) -> None:
+        self.address = address
+        self.stamp = stamp(settings)
+
+    def run(self, request: RunRequest, settings: Settings, *, timeout: float,
+            cancel: threading.Event | None = None, on_start=None) -> Outcome:
+        """Run ``request`` on the service; closing early (``cancel``, or this process dying) cancels it there."""
+        from quire.batch.runner import _ended
+
+        try:
+            conn = self.address.connect()
+        except OSError as exc:
+            return Outcome("failed", error=f"the warm service could not be reached: {exc}", error_type="WarmServiceGone",
+                           transient=True)
+        with conn:
+            conn.send(("run", {"stamp": self.stamp, "request": request, "settings": settings, "timeout": timeout}))
+            while True:
+                if cancel is not None and cancel.is_set():
+                    conn.send(("cancel", None))  # the service kills the run and answers with its outcome
+                    cancel = None
+                try:
+                    if not conn.poll(0.5):
+                        continue
+                    kind, value = conn.recv()
+                except (EOFError, OSError):
+                    return _ended(settings, request, "failed", "WarmServiceGone",
+                                  "the warm service stopped during the run{where}", transient=True)
+                if kind == "started" and on_start:
+                    on_start(value)
+                elif kind == "outcome":
+                    return value
+                elif kind == "refused":
+                    return Outcome("failed", error=f"the warm service refused the run: {value}",
+                                   error_type="WarmServiceRefused", transient=True)
+
+
+    def call(self, function: Callable[..., Any], args: tuple, settings: Settings) -> Any:
+        """``function(*args)`` under ``settings`` in a fresh process forked from the service's warm server;
+        its result, or its error raised here.
+
+        ``function`` travels by name (a module-level function); ``args`` and the result are pickled.
+        Used to validate runs where everything validation imports is already imported.
+        """
+        try:
+            with self.address.connect() as conn:
+                conn.send(("call", {"stamp": self.stamp, "function": function, "args": args, "settings": settings}))
+                kind, value = conn.recv()
+        except (OSError, EOFError) as exc:
+            raise WarmServiceError(f"the warm service stopped answering ({exc or type(exc).__name__})",
+                                   hint="run the command again; it runs here when no service is up") from None
+        if kind == "result":
+            return value
+        if kind == "error":
+            raise value
+        raise WarmServiceError(f"the warm service could not {function.__name__.replace('_', ' ')}: {value}")
+
+
+def find(settings: Settings) -> tuple[WarmServiceExecutor | None, str]:
+    """The warm service serving ``settings``' outputs, if one is up and runs what this command would; else why not.
+
+    The reason is empty when no service was started (the usual case) and a sentence when one
+    is up but cannot be used (it runs other code: restart it).
+    """
+    address = Address.read(settings)
+    if address is None:
+        return None, ""
+    executor = WarmServiceExecutor(address, settings)
+    try:
+        with address.connect() as conn:
+            conn.send(("hello", executor.stamp))
+            kind, value = conn.recv()
+    except (OSError, EOFError, ValueError):
+        return None, ""  # a service that stopped without removing its address file
+    if kind != "ok":
+        return None, f"the warm service (pid {address.pid}) was not used: {value}"
+    return executor, ""
+
+
+class WarmService:
+    """The fork server and the Chromium print service, kept ready for the runs of ``quire run`` commands."""
+
+    def __init__(self, settings: Settings) -> None:
+        from quire.batch.pool import _print_service
+
+        running = Address.read(settings)
+        if running is not None and _alive(running):
+            raise WarmServiceError(f"a warm service (pid {running.pid}) already serves {settings.outputs_dir}",
+                                   hint="stop it first (Ctrl-C in its terminal, or kill its pid)")
+        self.settings = settings
+        self.stamp = stamp(settings)
+        started = time.perf_counter()
+        start_warming()
+        self._printer = _print_service(settings)
+        self._printer.__enter__()
+        _wait_until_warm()
+        self.warm_seconds = time.perf_counter() - started
+        self._dir = tempfile.mkdtemp(prefix="quire-warm-")  # mode 0700: only this user reaches the socket
+        self.address = Address(os.path.join(self._dir, "warm.sock"), secrets.token_hex(16), os.getpid())
+        self._listener = Listener(self.address.path, family="AF_UNIX", authkey=self.address.key.encode())
+        self.stopped = threading.Event()
+        self._runs: set[threading.Event] = set()
+        self._lock = threading.Lock()
+        self._write_address()
+        threading.Thread(target=self._accept, name="quire-warm-accept", daemon=True).start()
+
+    def _write_address(self) -> None:
+        from quire.archive import write_json
+
+        path = self.settings.state_dir / ADDRESS_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(path, {"path": self.address.path, "key": self.address.key, "pid": self.address.pid})
+        path.chmod(0o600)  # the key lets whoever reads it run code in this service's fork server
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn = self._listener.accept()
+            except Exception:  # a client with the wrong key, or the listener closed
+                continue
+            threading.Thread(target=self._serve, args=(conn,), name="quire-warm-run", daemon=True).start()
+
+    def _refusal(self, their_stamp: str) -> str | None:
+        """Why a command's run cannot be served here (None: it can); stops the service if its own files changed."""
+        if their_stamp == self.stamp:
+            return None
+        if stamp(self.settings) != self.stamp:
+            log.warning("Quire's code, templates or packages changed since this warm service started: stopping")
+            self.stopped.set()
+            return "Quire's code, templates or packages changed since it started (it stops now; start `quire warm` again)"
+        return "it runs another installation of Quire (its code, templates, packages or Python differ from this command's)"
+
+    def _serve(self, conn) -> None:
+        with conn:
+            try:
+                kind, message = conn.recv()
+            except (EOFError, OSError, ValueError):
+                return
+            if kind == "hello":
+                why = self._refusal(message)
+                conn.send(("refused", why) if why else ("ok", None))
+                return
+            why = self._refusal(message["stamp"])
+            if why:
+                conn.send(("refused", why))
+            elif kind == "call":
+                self._call(conn, message)
+            else:
+                self._run(conn, message)
+
+    def _call(self, conn, message: dict) -> None:
+        reply, stopped = fork_and_wait(_call_child, (message["function"], message["args"], message["settings"]),
+                                       name="quire-warm-call", timeout=CALL_TIMEOUT)
+        if reply is None:
+            reply = ("failed", "timed out" if stopped else "its process died")
+        try:
+            conn.send(reply)
+        except OSError:
+            pass
+
+    def _run(self, conn, message: dict) -> None:
+        request: RunRequest = message["request"]
+        if self._printer is not None and hasattr(self._printer, "address"):
+            request = replace(request, print_service=self._printer.address.encode())
+        cancel = threading.Event()
+        with self._lock:
+            self._runs.add(cancel)
+
+        def watch() -> None:  # anything from the command (a cancel, or the end of its connection) cancels the run
+            try:
+                conn.recv()
+            except (EOFError, OSError, ValueError):
+                pass
+            cancel.set()
+
+        def started(pid: int) -> None:
+            try:
+                conn.send(("started", pid))
+            except OSError:
+                cancel.set()  # the command is already gone
+
+        threading.Thread(target=watch, name="quire-warm-watch", daemon=True).start()
+        try:
+            outcome = ForkExecutor().run(request, message["settings"], timeout=message["timeout"], cancel=cancel,
+                                         on_start=started)
+        finally:
+            with self._lock:
+                self._runs.discard(cancel)
+        log.info("%s %s: %s", request.report, request.run_id, outcome.status)
+        try:
+            conn.send(("outcome", outcome))
+        except OSError:
+            pass  # the command is gone; its run was cancelled and parked
+
+    def wait(self) -> None:
+        """Serve until :attr:`stopped` is set (by :meth:`close`, a signal handler or a stale check)."""
+        while not self.stopped.wait(1.0):
+            pass
+
+    def close(self) -> None:
+        """Stop serving: runs in progress are cancelled (killed, their partial notebooks parked), Chromium closed."""
+        self.stopped.set()
+        if Address.read(self.settings) == self.address:
+            (self.settings.state_dir / ADDRESS_FILE).unlink(missing_ok=True)
+        try:
+            self._listener.close()
+        except OSError:
+            pass
+        with self._lock:
+            runs = list(self._runs)
+        for cancel in runs:
+            cancel.set()
+        deadline = time.monotonic() + 15
+        while self._runs and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if self._printer is not None:
+            self._printer.__exit__(None, None, None)
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> WarmService:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _call_child(function: Callable[..., Any], args: tuple, settings: Settings, conn) -> None:
+    """The process of a :meth:`WarmServiceExecutor.call`: the function's result, or the error it raised, to the parent."""
+    import traceback
+
+    start_forked_child(settings, f"quire-warm-call {function.__name__}")
+    try:
+        reply = ("result", function(*args))
+    except QuireError as exc:
+        reply = ("error", exc)
+    except Exception:  # a bug: its traceback, since the parent cannot show it otherwise
+        reply = ("failed", traceback.format_exc(limit=-8))
+    conn.send(reply)
+    conn.close()
+
+
+def _alive(address: Address) -> bool:
+    try:
+        with address.connect():
+            return True
+    except (OSError, EOFError, ValueError):
+        return False
+
+
+def _ready() -> None:
+    """Nothing: forked once so that the service announces itself only when the fork server has warmed up."""
+
+
+def _wait_until_warm() -> None:
+    from quire.batch.runner import fork_context
+
+    proc = fork_context().Process(target=_ready, name="quire-warm-ready")
+    proc.start()
+    proc.join()

@@ -1,0 +1,145 @@
+"""The warm service: with ``quire warm`` up, ``quire run`` hands its runs to it and keeps every guarantee.
+
+Real processes throughout: the service, the commands, the runs they fork and the Chromium the
+service keeps; the report is a small per-client notebook that sleeps as long as it is told.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from support import ROOT, published_runs, run_quire, wait_for
+from support.runs import gone, history, slow_home, started_run
+
+pytestmark = pytest.mark.slow
+
+CLIENTS = ("town-of-fairdale", "village-of-summerbrook")  # the tiny warehouse's two municipalities
+
+
+def start_service(env: dict[str, str]) -> subprocess.Popen:
+    """``quire warm`` for ``env``, once it has said it is ready (bounded wait)."""
+    service = subprocess.Popen([sys.executable, "-m", "quire.cli", "warm"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    ready, _, _ = select.select([service.stdout], [], [], 180)
+    line = service.stdout.readline() if ready else ""
+    if "ready" not in line:
+        service.kill()
+        pytest.fail(f"quire warm did not get ready: {line!r} {service.stderr.read() if service.poll() is not None else ''}")
+    return service
+
+
+def stop_service(service: subprocess.Popen) -> str:
+    """Stop the service as an operator would (SIGTERM); what it logged."""
+    service.terminate()
+    try:
+        _, logged = service.communicate(timeout=60)
+    finally:
+        service.kill()
+    return logged
+
+
+@pytest.fixture
+def env(quire_env, tmp_path) -> dict[str, str]:
+    return {**quire_env, "QUIRE_HOME": str(slow_home(tmp_path)), "QUIRE_OUTPUTS": str(tmp_path / "outputs")}
+
+
+def test_runs_of_quire_run_are_forked_by_the_warm_service_one_clean_process_each(env):
+    service = start_service(env)
+    try:
+        single = run_quire(env, "run", "slow", "-p", f"client={CLIENTS[0]}")
+        fan_out = run_quire(env, "run", "slow", "--clients", "sector=municipality")
+        children = psutil.Process(service.pid).children(recursive=True)
+        chromium = [p for p in children if "chrom" in p.name().lower()]  # the service's warm Chromium
+    finally:
+        logged = stop_service(service)
+    assert single.returncode == 0 and fan_out.returncode == 0, single.stderr + fan_out.stderr
+    assert "note:" not in single.stderr + fan_out.stderr  # the service was used, not refused
+    outputs = Path(env["QUIRE_OUTPUTS"])
+    rows = history(outputs)
+    assert len(rows) == 3 and {r["status"] for r in rows} == {"succeeded"}
+    for row in rows:  # the service ran each of them: it logs every run it forked, with its outcome
+        assert f"slow {row['run_id']}: succeeded" in logged
+    # Each run is a process of its own, forked from the same warm server: one client's run shows
+    # nothing of the client run before it on that server.
+    for folder in published_runs(outputs, "slow"):
+        own = next(c for c in CLIENTS if folder.name.endswith(c))
+        html = (folder / "report.html").read_text(encoding="utf-8")
+        assert f"Report for <strong>{own}</strong>" in html
+        for path in folder.iterdir():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            assert not [c for c in CLIENTS if c != own and c in text], (folder.name, path.name)
+    assert chromium and all(gone(p) for p in children)  # it closes Chromium and its fork server when it stops
+
+
+def test_a_command_killed_mid_run_takes_its_run_on_the_service_with_it_and_the_service_goes_on(env):
+    service = start_service(env)
+    try:
+        cli = subprocess.Popen([sys.executable, "-m", "quire.cli", "run", "slow", "-p", f"client={CLIENTS[0]}",
+                                "-p", "delay=60"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            run = started_run(service)
+            assert cli.poll() is None
+            cli.kill()
+            cli.wait(timeout=10)
+            wait_for(lambda: gone(run), timeout=15, message="the run to die with its command")
+        finally:
+            cli.kill()
+        assert service.poll() is None  # one command's end is not the service's
+        after = run_quire(env, "run", "slow", "-p", f"client={CLIENTS[1]}")
+    finally:
+        stop_service(service)
+    assert after.returncode == 0, after.stderr
+    outputs = Path(env["QUIRE_OUTPUTS"])
+    assert [p.name for p in published_runs(outputs, "slow")] == [after.stdout.split("slow/")[1].split("/")[1].split()[0]]
+    parked = list((outputs / "_failed" / "slow").glob(f"*/*-{CLIENTS[0]}/FAILED.txt"))
+    assert len(parked) == 1 and "cancelled" in parked[0].read_text()
+
+
+def test_the_warm_service_gives_the_same_answers_to_mistakes_and_timeouts(env):
+    mistakes = [("-p", "client=no-such-client"), ("-p", f"client={CLIENTS[0]}", "-p", "delay=soon"),
+                ("-p", f"client={CLIENTS[0]}", "-p", "dealy=1")]
+    alone = [run_quire(env, "run", "slow", *args) for args in mistakes]
+    service = start_service(env)
+    try:
+        served = [run_quire(env, "run", "slow", *args) for args in mistakes]
+        timed_out = run_quire({**env, "QUIRE_RUN_TIMEOUT": "5"}, "run", "slow", "-p", f"client={CLIENTS[0]}",
+                              "-p", "delay=60")
+    finally:
+        stop_service(service)
+    for here, there in zip(alone, served, strict=True):
+        assert there.returncode == here.returncode == 2
+        assert there.stderr == here.stderr and there.stderr.startswith("error: ") and "Traceback" not in there.stderr
+    assert timed_out.returncode == 1
+    assert timed_out.stderr.startswith("error: timed out: the run took longer than 5 s and was killed")
+    [row] = history(Path(env["QUIRE_OUTPUTS"]))  # the mistakes never started a run
+    assert row["status"] == "timed_out" and Path(row["partial_notebook"]).is_file()
+
+
+def test_a_service_older_than_the_files_on_disk_is_not_used_and_stops(env):
+    home = Path(env["QUIRE_HOME"])
+    (home / "templates").unlink()  # a copy of the templates that this test may change
+    shutil.copytree(ROOT / "templates", home / "templates")
+    service = start_service(env)
+    try:
+        second = subprocess.run([sys.executable, "-m", "quire.cli", "warm"], env=env, cwd=ROOT, capture_output=True,
+                                text=True, timeout=120)
+        css = next((home / "templates").rglob("*.css"))
+        os.utime(css, ns=(css.stat().st_atime_ns, css.stat().st_mtime_ns + 10**9))
+        result = run_quire(env, "run", "slow", "-p", f"client={CLIENTS[0]}")
+        service.wait(timeout=30)
+    finally:
+        stop_service(service)
+    assert second.returncode == 1 and f"a warm service (pid {service.pid}) already serves" in second.stderr
+    assert result.returncode == 0, result.stderr
+    assert f"note: the warm service (pid {service.pid}) was not used: Quire's code, templates or packages changed" \
+        in result.stderr.replace("\n", " ")
+    assert len(published_runs(Path(env["QUIRE_OUTPUTS"]), "slow")) == 1  # run here instead
+    assert not (Path(env["QUIRE_OUTPUTS"]) / ".quire" / "warm.json").exists()

@@ -1,0 +1,59 @@
+"""A report that takes as long as it is told, and how to find its runs: for the fault tests of the fast path."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import psutil
+
+from support import notebook_home, wait_for
+
+CELLS = [
+    ("client: str = ''\ndelay: float = 0.0", ["parameters"]),
+    ("import time\ntime.sleep(delay)", []),
+    ("from IPython.display import Markdown\nMarkdown(f'Report for **{client}**')", []),
+]
+
+
+def slow_home(tmp_path: Path) -> Path:
+    """A QUIRE_HOME whose one report, ``slow``, runs per client and sleeps ``delay`` seconds (HTML only)."""
+    return notebook_home(
+        tmp_path, "slow", CELLS,
+        "reports:\n  slow:\n    title: Slow\n    notebook: notebooks/slow.ipynb\n    description: d\n"
+        "    owner: o@example.com\n    formats: [html]\n    fan_out: clients\n"
+        "    parameters:\n      client: {type: client}\n      delay: {type: float, min: 0, max: 60}\n")
+
+
+def history(outputs: Path) -> list[dict]:
+    """The run history of the outputs folder ``outputs``, newest first."""
+    from quire.state import open_state
+    from quire.state import runs as runs_history
+
+    return runs_history.query(open_state(f"sqlite:///{outputs / '.quire' / 'state.db'}"))
+
+
+def run_processes(marker: str = "quire-run ") -> list[psutil.Process]:
+    """Processes whose command line (a run's title: ``quire-run <run id> <report>``) holds ``marker``."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        if marker in " ".join(proc.info["cmdline"] or []):
+            found.append(proc)
+    return found
+
+
+def gone(proc: psutil.Process) -> bool:
+    """Whether ``proc`` has ended."""
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE  # dead, only not yet reaped by whoever adopted it
+    except psutil.NoSuchProcess:
+        return True
+
+
+def started_run(ancestor: subprocess.Popen) -> psutil.Process:
+    """The first run process started under the process ``ancestor`` (waits for it, bounded)."""
+    def mine():
+        assert ancestor.poll() is None, ancestor.communicate()
+        return [p for p in run_processes() if p.ppid() and ancestor.pid in [a.pid for a in p.parents()]]
+
+    return wait_for(mine, timeout=120, interval=0.1, message="a run to start")[0]
