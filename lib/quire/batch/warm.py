@@ -5,7 +5,7 @@ seaborn, pingouin, SQLAlchemy/DuckDB, nbformat, papermill, nbconvert, WeasyPrint
 IPython, the PDF and spreadsheet writers and the report modules), renders one empty
 report (which compiles the templates and the CSS selectors that nbconvert and the HTML
 cleaning use: each would otherwise be compiled again in every run), loads the matplotlib
-font list and creates the IPython shell that executes the cells. It then moves every
+font list and the glossary, and creates the IPython shell that executes the cells. It then moves every
 object it made into the permanent GC generation (``gc.freeze``), so the forked runs do
 not touch (and copy) those pages when they collect garbage.
 
@@ -58,7 +58,7 @@ def warm_up(*, single_run: bool = False) -> list[str]:
                 importlib.import_module(name)
             except Exception as exc:  # a missing optional module must not stop the worker
                 missed.append(f"{name}: {exc}")
-        for step in ((_shell,) if single_run else (_render, _fonts, _shell)):
+        for step in ((_shell,) if single_run else (_render, _fonts, _glossary, _shell)):
             try:
                 step()
             except Exception as exc:
@@ -98,6 +98,12 @@ def _fonts() -> None:
     from matplotlib import font_manager
 
     font_manager.findfont("DejaVu Sans")
+
+
+def _glossary() -> None:
+    from quire.glossary import definitions
+
+    definitions()  # the metric definitions every report's appendix quotes: a YAML file of the code, parsed once
 
 
 def _shell() -> None:
