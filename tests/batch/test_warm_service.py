@@ -143,3 +143,19 @@ def test_a_service_older_than_the_files_on_disk_is_not_used_and_stops(env):
         in result.stderr.replace("\n", " ")
     assert len(published_runs(Path(env["QUIRE_OUTPUTS"]), "slow")) == 1  # run here instead
     assert not (Path(env["QUIRE_OUTPUTS"]) / ".quire" / "warm.json").exists()
+
+
+def test_a_killed_service_leaves_no_process_behind_and_commands_run_alone(env):
+    service = start_service(env)
+    try:
+        children = psutil.Process(service.pid).children(recursive=True)
+        service.kill()
+        service.wait(timeout=10)
+        wait_for(lambda: all(gone(p) for p in children), timeout=15,
+                 message="the fork server, Playwright's driver and Chromium to end with the killed service")
+    finally:
+        service.kill()
+    assert (Path(env["QUIRE_OUTPUTS"]) / ".quire" / "warm.json").exists()  # its address stays behind...
+    result = run_quire(env, "run", "slow", "-p", f"client={CLIENTS[0]}")
+    assert result.returncode == 0, result.stderr  # ...and is passed over without a word
+    assert "note:" not in result.stderr and len(published_runs(Path(env["QUIRE_OUTPUTS"]), "slow")) == 1

@@ -71,7 +71,7 @@ def run_batch(requests: Sequence[RunRequest], settings: Settings, *, workers: in
     with ExitStack() as stack:
         if executor.name == "local":
             start_warming()  # imports in the fork server while the rest is prepared
-            service = stack.enter_context(_print_service(settings))
+            service = stack.enter_context(print_service_for(settings))
             if service is not None:
                 requests = [replace(r, print_service=service.address.encode()) for r in requests]
         requests = shared.attach(list(requests), settings)
@@ -90,7 +90,7 @@ def run_batch(requests: Sequence[RunRequest], settings: Settings, *, workers: in
             return list(pool.map(one, requests))
 
 
-def _print_service(settings: Settings):
+def print_service_for(settings: Settings):
     """The Chromium print service when PDFs are printed with Chromium, else nothing to start."""
     from contextlib import nullcontext
 

@@ -295,7 +295,7 @@ def start_warming(*, single_run: bool = False) -> None:
         os.environ.pop(SINGLE_RUN_ENV, None)
 
 
-def _ended(settings: Settings, request: RunRequest, status: str, error_type: str, reason: str, *,
+def lost_run_outcome(settings: Settings, request: RunRequest, status: str, error_type: str, reason: str, *,
            transient: bool = False) -> Outcome:
     """The outcome of a run whose process ended without one: what it left parked, and where, in the message.
 
@@ -365,10 +365,10 @@ class ForkExecutor:
         if outcome is not None:
             return outcome
         if stopped == "timed_out":
-            return _ended(settings, request, "timed_out", "Timeout",
+            return lost_run_outcome(settings, request, "timed_out", "Timeout",
                           f"timed out: the run took longer than {timeout:g} s and was killed")
         if stopped == "cancelled":
-            return _ended(settings, request, "cancelled", "Cancelled", "cancelled: the run was stopped", transient=True)
-        return _ended(settings, request, "failed", "WorkerDied",
+            return lost_run_outcome(settings, request, "cancelled", "Cancelled", "cancelled: the run was stopped", transient=True)
+        return lost_run_outcome(settings, request, "failed", "WorkerDied",
                       "the run's process died{where} (killed, out of memory, or a cell ended its process)",
                       transient=True)

@@ -31,12 +31,14 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Client, Listener
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from quire.batch.runner import ForkExecutor, Outcome, RunRequest, fork_and_wait, start_forked_child, start_warming
+from quire.batch.runner import (ForkExecutor, Outcome, RunRequest, fork_and_wait, lost_run_outcome, start_forked_child,
+                                start_warming)
 from quire.errors import QuireError
 
 if TYPE_CHECKING:
@@ -105,8 +107,6 @@ class WarmServiceExecutor:
     def run(self, request: RunRequest, settings: Settings, *, timeout: float,
             cancel: threading.Event | None = None, on_start=None) -> Outcome:
         """Run ``request`` on the service; closing early (``cancel``, or this process dying) cancels it there."""
-        from quire.batch.runner import _ended
-
         try:
             conn = self.address.connect()
         except OSError as exc:
@@ -123,7 +123,7 @@ class WarmServiceExecutor:
                         continue
                     kind, value = conn.recv()
                 except (EOFError, OSError):
-                    return _ended(settings, request, "failed", "WarmServiceGone",
+                    return lost_run_outcome(settings, request, "failed", "WarmServiceGone",
                                   "the warm service stopped during the run{where}", transient=True)
                 if kind == "started" and on_start:
                     on_start(value)
@@ -132,7 +132,6 @@ class WarmServiceExecutor:
                 elif kind == "refused":
                     return Outcome("failed", error=f"the warm service refused the run: {value}",
                                    error_type="WarmServiceRefused", transient=True)
-
 
     def call(self, function: Callable[..., Any], args: tuple, settings: Settings) -> Any:
         """``function(*args)`` under ``settings`` in a fresh process forked from the service's warm server;
@@ -180,7 +179,7 @@ class WarmService:
     """The fork server and the Chromium print service, kept ready for the runs of ``quire run`` commands."""
 
     def __init__(self, settings: Settings) -> None:
-        from quire.batch.pool import _print_service
+        from quire.batch.pool import print_service_for
 
         running = Address.read(settings)
         if running is not None and _alive(running):
@@ -190,8 +189,8 @@ class WarmService:
         self.stamp = stamp(settings)
         started = time.perf_counter()
         start_warming()
-        self._printer = _print_service(settings)
-        self._printer.__enter__()
+        self._stack = ExitStack()
+        self._printer = self._stack.enter_context(print_service_for(settings))
         _wait_until_warm()
         self.warm_seconds = time.perf_counter() - started
         self._dir = tempfile.mkdtemp(prefix="quire-warm-")  # mode 0700: only this user reaches the socket
@@ -259,7 +258,7 @@ class WarmService:
 
     def _run(self, conn, message: dict) -> None:
         request: RunRequest = message["request"]
-        if self._printer is not None and hasattr(self._printer, "address"):
+        if hasattr(self._printer, "address"):  # Chromium prints (not WeasyPrint)
             request = replace(request, print_service=self._printer.address.encode())
         cancel = threading.Event()
         with self._lock:
@@ -312,8 +311,7 @@ class WarmService:
         deadline = time.monotonic() + 15
         while self._runs and time.monotonic() < deadline:
             time.sleep(0.1)
-        if self._printer is not None:
-            self._printer.__exit__(None, None, None)
+        self._stack.close()
         shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> WarmService:
