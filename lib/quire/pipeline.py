@@ -26,8 +26,9 @@ from quire.errors import OutputError, ParameterError, QuireError, describe_os_er
 from quire.parameters import DeclaredParameter, declared_parameters, validate_parameters
 from quire.periods import Period, parse_period, resolve_period
 
-if TYPE_CHECKING:  # the notebook machinery and the display module (pandas) load with the first run, not with
-    # validation: `quire run` validates before anything else, and may hand the run to a warm process
+if TYPE_CHECKING:
+    # Annotations only: the notebook machinery and the display module (pandas) are imported by the run
+    # itself, so that a process that only validates (`quire run` with a warm service up) stays light.
     import nbformat
 
 _VERSIONED = ("papermill", "nbconvert", "nbclient", "weasyprint", "pandas", "seaborn", "pingouin", "sqlalchemy", "duckdb")

@@ -155,7 +155,8 @@ def test_a_killed_service_leaves_no_process_behind_and_commands_run_alone(env):
                  message="the fork server, Playwright's driver and Chromium to end with the killed service")
     finally:
         service.kill()
-    assert (Path(env["QUIRE_OUTPUTS"]) / ".quire" / "warm.json").exists()  # its address stays behind...
+    address = Path(env["QUIRE_OUTPUTS"]) / ".quire" / "warm.json"
+    assert address.stat().st_mode & 0o077 == 0  # its address (with the key) is its user's only, and stays behind...
     result = run_quire(env, "run", "slow", "-p", f"client={CLIENTS[0]}")
     assert result.returncode == 0, result.stderr  # ...and is passed over without a word
     assert "note:" not in result.stderr and len(published_runs(Path(env["QUIRE_OUTPUTS"]), "slow")) == 1

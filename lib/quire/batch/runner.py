@@ -296,7 +296,7 @@ def start_warming(*, single_run: bool = False) -> None:
 
 
 def lost_run_outcome(settings: Settings, request: RunRequest, status: str, error_type: str, reason: str, *,
-           transient: bool = False) -> Outcome:
+                     transient: bool = False) -> Outcome:
     """The outcome of a run whose process ended without one: what it left parked, and where, in the message.
 
     ``{where}`` in ``reason`` becomes " while running cell N" when the partial notebook tells.
@@ -366,9 +366,10 @@ class ForkExecutor:
             return outcome
         if stopped == "timed_out":
             return lost_run_outcome(settings, request, "timed_out", "Timeout",
-                          f"timed out: the run took longer than {timeout:g} s and was killed")
+                                    f"timed out: the run took longer than {timeout:g} s and was killed")
         if stopped == "cancelled":
-            return lost_run_outcome(settings, request, "cancelled", "Cancelled", "cancelled: the run was stopped", transient=True)
+            return lost_run_outcome(settings, request, "cancelled", "Cancelled", "cancelled: the run was stopped",
+                                    transient=True)
         return lost_run_outcome(settings, request, "failed", "WorkerDied",
-                      "the run's process died{where} (killed, out of memory, or a cell ended its process)",
-                      transient=True)
+                                "the run's process died{where} (killed, out of memory, or a cell ended its process)",
+                                transient=True)

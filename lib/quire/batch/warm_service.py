@@ -52,7 +52,7 @@ CALL_TIMEOUT = 600
 
 
 class WarmServiceError(QuireError):
-    """The warm service cannot start (another one serves these outputs, or the socket cannot be made)."""
+    """The warm service cannot start (another one serves these outputs) or stopped answering a command."""
 
 
 def stamp(settings: Settings) -> str:
@@ -203,12 +203,14 @@ class WarmService:
         threading.Thread(target=self._accept, name="quire-warm-accept", daemon=True).start()
 
     def _write_address(self) -> None:
-        from quire.archive import write_json
-
+        # Readable by this user only from its first byte: the key lets whoever reads it run code in the fork server.
         path = self.settings.state_dir / ADDRESS_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_json(path, {"path": self.address.path, "key": self.address.key, "pid": self.address.pid})
-        path.chmod(0o600)  # the key lets whoever reads it run code in this service's fork server
+        partial = path.with_suffix(".partial")
+        partial.unlink(missing_ok=True)
+        with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as out:
+            json.dump({"path": self.address.path, "key": self.address.key, "pid": self.address.pid}, out)
+        os.replace(partial, path)
 
     def _accept(self) -> None:
         while not self.stopped.is_set():
