@@ -98,7 +98,8 @@ def test_a_command_killed_mid_run_takes_its_run_on_the_service_with_it_and_the_s
         stop_service(service)
     assert after.returncode == 0, after.stderr
     outputs = Path(env["QUIRE_OUTPUTS"])
-    assert [p.name for p in published_runs(outputs, "slow")] == [after.stdout.split("slow/")[1].split("/")[1].split()[0]]
+    [done] = [r["run_id"] for r in history(outputs) if r["status"] == "succeeded"]
+    assert [p.name for p in published_runs(outputs, "slow")] == [done]
     parked = list((outputs / "_failed" / "slow").glob(f"*/*-{CLIENTS[0]}/FAILED.txt"))
     assert len(parked) == 1 and "cancelled" in parked[0].read_text()
 

@@ -37,8 +37,8 @@ from multiprocessing.connection import Client, Listener
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from quire.batch.runner import (ForkExecutor, Outcome, RunRequest, fork_and_wait, lost_run_outcome, start_forked_child,
-                                start_warming)
+from quire.batch.runner import (ForkExecutor, Outcome, RunRequest, fork_and_wait, fork_context, lost_run_outcome,
+                                start_forked_child, start_warming)
 from quire.errors import QuireError
 
 if TYPE_CHECKING:
@@ -351,8 +351,6 @@ def _ready() -> None:
 
 
 def _wait_until_warm() -> None:
-    from quire.batch.runner import fork_context
-
     proc = fork_context().Process(target=_ready, name="quire-warm-ready")
     proc.start()
     proc.join()
