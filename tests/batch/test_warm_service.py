@@ -101,7 +101,7 @@ def test_a_command_killed_mid_run_takes_its_run_on_the_service_with_it_and_the_s
     [done] = [r["run_id"] for r in history(outputs) if r["status"] == "succeeded"]
     assert [p.name for p in published_runs(outputs, "slow")] == [done]
     parked = list((outputs / "_failed" / "slow").glob(f"*/*-{CLIENTS[0]}/FAILED.txt"))
-    assert len(parked) == 1 and "cancelled" in parked[0].read_text()
+    assert len(parked) == 1 and "cancelled: the command that started it ended" in parked[0].read_text()
 
 
 def test_the_warm_service_gives_the_same_answers_to_mistakes_and_timeouts(env):

@@ -181,3 +181,4 @@ def test_two_schedulers_on_one_database_run_each_due_time_once(make_env, state_u
     # A run cancelled by the first scheduler's stop is run again exactly once.
     for cancelled in [r for r in rows if r["status"] == "cancelled"]:
         assert len([r for r in rows if r["retry_of"] == cancelled["run_id"]]) == 1
+        assert cancelled["error"].startswith("cancelled: the scheduler stopped"), cancelled["error"]

@@ -9,7 +9,7 @@ computed once per batch) and :mod:`~quire.batch.dask` (the cluster executor).
 """
 
 from quire.batch.pool import default_workers, executor_for, run_batch
-from quire.batch.runner import ForkExecutor, Outcome, RunRequest, kill_tree, run_request
+from quire.batch.runner import Cancel, ForkExecutor, Outcome, RunRequest, kill_tree, run_request
 
-__all__ = ["ForkExecutor", "Outcome", "RunRequest", "default_workers", "executor_for", "kill_tree", "run_batch",
-           "run_request"]
+__all__ = ["Cancel", "ForkExecutor", "Outcome", "RunRequest", "default_workers", "executor_for", "kill_tree",
+           "run_batch", "run_request"]

@@ -111,8 +111,8 @@ class DaskExecutor:
             except DaskTimeout:
                 if cancel is not None and cancel.is_set():
                     future.cancel()
-                    return Outcome("cancelled", error="cancelled: the batch was stopped", error_type="Cancelled",
-                                   transient=True)
+                    why = getattr(cancel, "reason", "the batch was stopped")  # a plain Event has no reason
+                    return Outcome("cancelled", error=f"cancelled: {why}", error_type="Cancelled", transient=True)
                 if time.monotonic() > deadline:
                     future.cancel()
                     return Outcome("timed_out", error="timed out waiting for the Dask cluster", error_type="Timeout")

@@ -311,6 +311,19 @@ def lost_run_outcome(settings: Settings, request: RunRequest, status: str, error
     return Outcome(status, error=message, error_type=error_type, transient=transient, partial_notebook=parked)
 
 
+class Cancel(threading.Event):
+    """A cancel signal that can say why the run is cancelled (for its error and history row)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reason = "the run was stopped"
+
+    def set(self, reason: str | None = None) -> None:
+        if reason and not self.is_set():
+            self.reason = reason
+        super().set()
+
+
 def fork_and_wait(target: Callable, args: tuple, *, name: str, timeout: float, cancel: threading.Event | None = None,
                   on_start: Callable[[int], None] | None = None) -> tuple[Any, str | None]:
     """Call ``target(*args, conn)`` in a fresh child of the warm fork server; what it sent through ``conn``
@@ -368,8 +381,8 @@ class ForkExecutor:
             return lost_run_outcome(settings, request, "timed_out", "Timeout",
                                     f"timed out: the run took longer than {timeout:g} s and was killed")
         if stopped == "cancelled":
-            return lost_run_outcome(settings, request, "cancelled", "Cancelled", "cancelled: the run was stopped",
-                                    transient=True)
+            why = getattr(cancel, "reason", "the run was stopped")  # a plain Event has no reason
+            return lost_run_outcome(settings, request, "cancelled", "Cancelled", f"cancelled: {why}", transient=True)
         return lost_run_outcome(settings, request, "failed", "WorkerDied",
                                 "the run's process died{where} (killed, out of memory, or a cell ended its process)",
                                 transient=True)

@@ -37,8 +37,8 @@ from multiprocessing.connection import Client, Listener
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from quire.batch.runner import (ForkExecutor, Outcome, RunRequest, fork_and_wait, fork_context, lost_run_outcome,
-                                start_forked_child, start_warming)
+from quire.batch.runner import (Cancel, ForkExecutor, Outcome, RunRequest, fork_and_wait, fork_context,
+                                lost_run_outcome, start_forked_child, start_warming)
 from quire.errors import QuireError
 
 if TYPE_CHECKING:
@@ -116,7 +116,8 @@ class WarmServiceExecutor:
             conn.send(("run", {"stamp": self.stamp, "request": request, "settings": settings, "timeout": timeout}))
             while True:
                 if cancel is not None and cancel.is_set():
-                    conn.send(("cancel", None))  # the service kills the run and answers with its outcome
+                    # The service kills the run and answers with its outcome.
+                    conn.send(("cancel", getattr(cancel, "reason", None)))
                     cancel = None
                 try:
                     if not conn.poll(0.5):
@@ -262,22 +263,23 @@ class WarmService:
         request: RunRequest = message["request"]
         if hasattr(self._printer, "address"):  # Chromium prints (not WeasyPrint)
             request = replace(request, print_service=self._printer.address.encode())
-        cancel = threading.Event()
+        cancel = Cancel()
         with self._lock:
             self._runs.add(cancel)
 
         def watch() -> None:  # anything from the command (a cancel, or the end of its connection) cancels the run
+            reason = "the command that started it ended"
             try:
-                conn.recv()
-            except (EOFError, OSError, ValueError):
+                _, reason = conn.recv()  # ("cancel", why) from a command that cancels its run
+            except (EOFError, OSError, ValueError, TypeError):
                 pass
-            cancel.set()
+            cancel.set(reason)
 
         def started(pid: int) -> None:
             try:
                 conn.send(("started", pid))
             except OSError:
-                cancel.set()  # the command is already gone
+                cancel.set("the command that started it ended")
 
         threading.Thread(target=watch, name="quire-warm-watch", daemon=True).start()
         try:
@@ -309,7 +311,7 @@ class WarmService:
         with self._lock:
             runs = list(self._runs)
         for cancel in runs:
-            cancel.set()
+            cancel.set("the warm service stopped")
         deadline = time.monotonic() + 15
         while self._runs and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -23,7 +23,7 @@ from quire.catalog import ReportSpec, load_catalog
 from quire.config import Settings
 from quire.delivery.outbox import deliver_pending, recipients_for
 from quire.errors import QuireError, WarehouseError
-from quire.batch import Outcome, RunRequest, executor_for
+from quire.batch import Cancel, Outcome, RunRequest, executor_for
 from quire.state import outbox, queue, schedules
 from quire.state import runs as history
 from quire.state.schema import runs as runs_table
@@ -77,7 +77,7 @@ class Runner:
             from quire.batch.runner import start_warming
 
             start_warming()  # the first due run should not wait for the imports
-        self.cancel = threading.Event()
+        self.cancel = Cancel()
         self.queued_in_flight = 0  # console runs claimed and not yet concluded
         self.lock = threading.Lock()
 
@@ -89,7 +89,7 @@ class Runner:
     def stop(self) -> None:
         """Kill the runs in progress (recorded cancelled, retried at the next start) and wait for their threads."""
         global _CURRENT
-        self.cancel.set()
+        self.cancel.set("the scheduler stopped")
         self.pool.shutdown(wait=True)  # queued attempts see `cancel` and are recorded cancelled
         if _CURRENT is self:
             _CURRENT = None
