@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
+import psutil
 import pytest
 
 from support import published_runs
@@ -58,6 +60,24 @@ def test_a_float_parameter_must_be_finite(quire_env, value):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [f"error: parameter 'level': '{value}' is not a finite number"]
     assert_nothing_written(Path(quire_env["QUIRE_OUTPUTS"]))
+
+
+def test_a_refused_run_leaves_no_process_behind_to_hold_its_output(quire_env, tmp_path):
+    # `out=$(quire run …)` returns when every holder of the output has closed it: a warm server
+    # still importing after the command refused its parameters would keep the caller waiting.
+    mark = uuid.uuid4().hex
+    with open(tmp_path / "stderr", "w") as stderr:
+        proc = subprocess.Popen([str(QUIRE), "run", "executive", "-p", "period=someday"], stdout=subprocess.DEVNULL,
+                                stderr=stderr, env={**quire_env, "QUIRE_TEST_MARK": mark})
+        assert proc.wait(timeout=120) == 2
+    assert "period" in (tmp_path / "stderr").read_text()
+    left = []
+    for other in psutil.process_iter(["environ", "cmdline", "status"]):
+        # multiprocessing's resource tracker ends when it reads the end of the command's pipe: not a holder
+        if (other.info["environ"] or {}).get("QUIRE_TEST_MARK") == mark and other.info["status"] != psutil.STATUS_ZOMBIE \
+                and "resource_tracker" not in " ".join(other.info["cmdline"] or []):
+            left.append(other.info["cmdline"])
+    assert not left
 
 
 @pytest.mark.parametrize("param,shown", [

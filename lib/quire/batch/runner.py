@@ -284,15 +284,38 @@ def start_warming(*, single_run: bool = False) -> None:
     ``single_run``: this process will run one report only, so the server imports just what
     every run needs (see :func:`quire.batch.warm.warm_up`). The first call decides.
     """
+    import atexit
     from multiprocessing import forkserver
 
     fork_context()
+    atexit.unregister(stop_warm_server)  # once, however often this is called
+    atexit.register(stop_warm_server)
     if single_run:
         os.environ[SINGLE_RUN_ENV] = "1"  # the server inherits this process's environment
     try:
         forkserver.ensure_running()
     finally:
         os.environ.pop(SINGLE_RUN_ENV, None)
+
+
+def stop_warm_server() -> None:
+    """Stop this process's warm server at once, even in the middle of its imports (at exit, see start_warming).
+
+    Left alone it stops by itself, but only once its imports are done and it sees this process
+    gone; until then it holds this process's stdout and stderr open, so whoever reads them
+    (``out=$(quire run …)``, a script, a test) waits seconds after a command that ended at once —
+    on a mistyped parameter, say. Runs forked from it have ended by then.
+    """
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver  # multiprocessing has no public way to stop it
+    if server._forkserver_pid is None:
+        return
+    try:
+        os.kill(server._forkserver_pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    server._stop()  # reaps it and removes its socket
 
 
 def lost_run_outcome(settings: Settings, request: RunRequest, status: str, error_type: str, reason: str, *,
