@@ -7,7 +7,6 @@ service keeps; the report is a small per-client notebook that sleeps as long as 
 from __future__ import annotations
 
 import os
-import select
 import shutil
 import subprocess
 import sys
@@ -17,33 +16,11 @@ import psutil
 import pytest
 
 from support import ROOT, published_runs, run_quire, wait_for
-from support.runs import gone, history, slow_home, started_run
+from support.runs import gone, history, slow_home, start_service, started_run, stop_service
 
 pytestmark = pytest.mark.slow
 
 CLIENTS = ("town-of-fairdale", "village-of-summerbrook")  # the tiny warehouse's two municipalities
-
-
-def start_service(env: dict[str, str]) -> subprocess.Popen:
-    """``quire warm`` for ``env``, once it has said it is ready (bounded wait)."""
-    service = subprocess.Popen([sys.executable, "-m", "quire.cli", "warm"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    ready, _, _ = select.select([service.stdout], [], [], 180)
-    line = service.stdout.readline() if ready else ""
-    if "ready" not in line:
-        service.kill()
-        pytest.fail(f"quire warm did not get ready: {line!r} {service.stderr.read() if service.poll() is not None else ''}")
-    return service
-
-
-def stop_service(service: subprocess.Popen) -> str:
-    """Stop the service as an operator would (SIGTERM); what it logged."""
-    service.terminate()
-    try:
-        _, logged = service.communicate(timeout=60)
-    finally:
-        service.kill()
-    return logged
 
 
 @pytest.fixture

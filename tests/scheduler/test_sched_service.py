@@ -98,7 +98,9 @@ def test_interval_schedule_runs_publishes_and_mails(make_env, state_url, smtp, s
     assert run_quire(env, "runs", "show", "nope").returncode == 1
 
 
-@pytest.mark.parametrize("engine", ["batch", "papermill"])
+# Each engine and each state database once (pairwise: how runs die is the engine's part, how they
+# are found and retried the database's), the production pair among them.
+@pytest.mark.parametrize("engine,state_url", [("batch", "postgresql"), ("papermill", "sqlite")], indirect=["state_url"])
 def test_sigkill_mid_run_is_marked_retried_and_mailed_once(engine, make_env, state_url, smtp, services, tmp_path,
                                                            tiny_warehouse):
     # Each run sleeps 6 s in its notebook, so the service can be killed while runs are in flight.

@@ -1,13 +1,17 @@
-"""A report that takes as long as it is told, and how to find its runs: for the fault tests of the fast path."""
+"""For the tests of the fast path: a report that takes as long as it is told, how to find its runs, and
+``quire warm`` started and stopped."""
 
 from __future__ import annotations
 
+import select
 import subprocess
+import sys
 from pathlib import Path
 
 import psutil
+import pytest
 
-from support import notebook_home, wait_for
+from support import ROOT, notebook_home, wait_for
 
 CELLS = [
     ("client: str = ''\ndelay: float = 0.0", ["parameters"]),
@@ -57,3 +61,25 @@ def started_run(ancestor: subprocess.Popen) -> psutil.Process:
         return [p for p in run_processes() if p.ppid() and ancestor.pid in [a.pid for a in p.parents()]]
 
     return wait_for(mine, timeout=120, interval=0.1, message="a run to start")[0]
+
+
+def start_service(env: dict[str, str]) -> subprocess.Popen:
+    """``quire warm`` for ``env``, once it has said it is ready (bounded wait)."""
+    service = subprocess.Popen([sys.executable, "-m", "quire.cli", "warm"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    ready, _, _ = select.select([service.stdout], [], [], 180)
+    line = service.stdout.readline() if ready else ""
+    if "ready" not in line:
+        service.kill()
+        pytest.fail(f"quire warm did not get ready: {line!r} {service.stderr.read() if service.poll() is not None else ''}")
+    return service
+
+
+def stop_service(service: subprocess.Popen) -> str:
+    """Stop the service as an operator would (SIGTERM); what it logged."""
+    service.terminate()
+    try:
+        _, logged = service.communicate(timeout=60)
+    finally:
+        service.kill()
+    return logged
