@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 
 from quire.periods import Period, add_months
 from support import ROOT, published_runs, run_quire, warehouse_copy
-from support.runs import start_service, stop_service
+from support.runs import run_warm
 
 pytestmark = pytest.mark.slow
 
@@ -57,18 +56,9 @@ def runs_for(url: str) -> list[tuple[str, str]]:
 
 
 def run_all(env: dict[str, str], runs: list[tuple[str, str]], client: str) -> dict:
-    """``quire run`` for each (report, period), with ``quire warm`` up: each command then costs its run only."""
-    def one(run):
-        report, period = run
-        args = ["run", report, "-p", f"period={period}"] + (["-p", f"client={client}"] if report == "client" else [])
-        return run_quire(env, *args, timeout=600)
-
-    service = start_service(env)
-    try:
-        with ThreadPoolExecutor(2) as pool:  # one command waits on its run while the other's is printed
-            return dict(zip(runs, pool.map(one, runs), strict=True))
-    finally:
-        stop_service(service)
+    commands = [("run", report, "-p", f"period={period}", *(("-p", f"client={client}") if report == "client" else ()))
+                for report, period in runs]
+    return dict(zip(runs, run_warm(env, commands), strict=True))
 
 
 def earliest_active_client(url: str) -> str:

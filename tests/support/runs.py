@@ -6,12 +6,13 @@ from __future__ import annotations
 import select
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
 import pytest
 
-from support import ROOT, notebook_home, wait_for
+from support import ROOT, notebook_home, run_quire, wait_for
 
 CELLS = [
     ("client: str = ''\ndelay: float = 0.0", ["parameters"]),
@@ -83,3 +84,14 @@ def stop_service(service: subprocess.Popen) -> str:
     finally:
         service.kill()
     return logged
+
+
+def run_warm(env: dict[str, str], commands: list[tuple[str, ...]], *, timeout: int = 600) -> list[subprocess.CompletedProcess]:
+    """Each ``quire`` command (two at a time) with ``quire warm`` up for ``env``'s outputs: for tests of what
+    many runs publish, each command then costs its run, not a warm-up of its own."""
+    service = start_service(env)
+    try:
+        with ThreadPoolExecutor(2) as pool:  # one command waits on its run while the other's is printed
+            return list(pool.map(lambda args: run_quire(env, *args, timeout=timeout), commands))
+    finally:
+        stop_service(service)
