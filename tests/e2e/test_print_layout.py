@@ -14,8 +14,9 @@ import os
 import duckdb
 import pytest
 
-from support import ROOT, published_runs, run_quire
+from support import ROOT, published_runs
 from support.layout import broken_numbers, layout, overflows
+from support.runs import run_warm
 
 pytestmark = pytest.mark.slow
 REPORTS = ("executive", "client", "cohort", "experiment")
@@ -35,8 +36,7 @@ def printed(tiny_warehouse, tmp_path_factory) -> dict[str, object]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
     env.update(QUIRE_WAREHOUSE_URL=tiny_warehouse, QUIRE_OUTPUTS=str(outputs), QUIRE_HOME=str(ROOT))
     documents = {}
-    for report in REPORTS:
-        proc = run_quire(env, "run", report, *args.get(report, []))
+    for report, proc in zip(REPORTS, run_warm(env, [("run", r, *args.get(r, [])) for r in REPORTS]), strict=True):
         assert proc.returncode == 0, f"{report}: {proc.stderr[-2000:]}"
         [folder] = published_runs(outputs, report)
         documents[report] = layout((folder / "report.html").read_text())

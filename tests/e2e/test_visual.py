@@ -36,6 +36,7 @@ from quire.brand import list_brands, load_brand
 from quire.pipeline import report_outputs
 from quire.render import render_html, render_pdf, report_audience
 from support import ROOT, published_runs, run_quire
+from support.runs import run_warm
 
 pytestmark = pytest.mark.slow
 REPORTS = ("executive", "client", "cohort", "experiment")
@@ -88,9 +89,8 @@ def runs(tiny_warehouse, tmp_path_factory) -> dict[str, Path]:
     client, _ = active_client(tiny_warehouse, quire_brand=False)
     env = quire_env(tiny_warehouse, tmp_path_factory.mktemp("visual-outputs"))
     folders = {}
-    for report in REPORTS:
-        args = ["-p", f"client={client}"] if report == "client" else []
-        proc = run_quire(env, "run", report, *args)
+    commands = [("run", r, *(("-p", f"client={client}") if r == "client" else ())) for r in REPORTS]
+    for report, proc in zip(REPORTS, run_warm(env, commands), strict=True):
         assert proc.returncode == 0, f"{report}: {proc.stderr[-2000:]}"
         [folders[report]] = published_runs(Path(env["QUIRE_OUTPUTS"]), report)
     return folders
