@@ -289,7 +289,7 @@ def start_warming(*, single_run: bool = False) -> None:
 
     fork_context()
     atexit.unregister(stop_warm_server)  # once, however often this is called
-    atexit.register(stop_warm_server)
+    atexit.register(stop_warm_server, os.getpid())
     if single_run:
         os.environ[SINGLE_RUN_ENV] = "1"  # the server inherits this process's environment
     try:
@@ -298,19 +298,20 @@ def start_warming(*, single_run: bool = False) -> None:
         os.environ.pop(SINGLE_RUN_ENV, None)
 
 
-def stop_warm_server() -> None:
+def stop_warm_server(owner: int | None = None) -> None:
     """Stop this process's warm server at once, even in the middle of its imports (at exit, see start_warming).
 
     Left alone it stops by itself, but only once its imports are done and it sees this process
     gone; until then it holds this process's stdout and stderr open, so whoever reads them
     (``out=$(quire run …)``, a script, a test) waits seconds after a command that ended at once —
-    on a mistyped parameter, say. Runs forked from it have ended by then.
+    on a mistyped parameter, say. Runs forked from it have ended by then. ``owner``: the pid of the
+    process that started it (another process leaves it alone).
     """
     from multiprocessing import forkserver
 
     server = forkserver._forkserver  # multiprocessing has no public way to stop it
-    if server._forkserver_pid is None:
-        return
+    if server._forkserver_pid is None or owner not in (None, os.getpid()):
+        return  # none, or not this process's: a process forked from its owner inherits the exit handler
     try:
         os.kill(server._forkserver_pid, signal.SIGKILL)
     except ProcessLookupError:
