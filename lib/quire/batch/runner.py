@@ -314,9 +314,9 @@ def stop_warm_server(owner: int | None = None) -> None:
         return  # none, or not this process's: a process forked from its owner inherits the exit handler
     try:
         os.kill(server._forkserver_pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    server._stop()  # reaps it and removes its socket
+        server._stop()  # reaps it and removes its socket
+    except (ProcessLookupError, ChildProcessError):
+        pass  # already gone, or reaped elsewhere: nothing holds the output any more
 
 
 def lost_run_outcome(settings: Settings, request: RunRequest, status: str, error_type: str, reason: str, *,
