@@ -30,8 +30,8 @@ log = logging.getLogger(__name__)
 #: the house chart style (seaborn).
 BASE = (
     "numpy", "pandas", "matplotlib.pyplot", "sqlalchemy", "duckdb", "duckdb_engine", "nbformat", "papermill",
-    "nbconvert", "IPython", "matplotlib_inline.backend_inline", "quire.pipeline", "quire.render",
-    "quire.chart_style", "quire.display", "seaborn",
+    "nbconvert", "IPython", "matplotlib_inline.backend_inline", "quire.pipeline", "quire.execute",
+    "quire.notebook.setup", "quire.render", "quire.chart_style", "quire.display", "seaborn",
 )
 #: What some reports import beyond the base (statistics, spreadsheets, the report modules): a batch
 #: imports them once here; a single run imports only what it uses, in its own process.
