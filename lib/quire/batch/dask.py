@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from quire.batch.runner import ForkExecutor, Outcome, RunRequest, park_staging
+from quire.batch.runner import Cancel, ForkExecutor, Outcome, RunRequest, park_staging
 from quire.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ class DaskExecutor:
         return sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()) or 1
 
     def run(self, request: RunRequest, settings: Settings, *, timeout: float,
-            cancel: threading.Event | None = None, on_start: Callable[[int], None] | None = None) -> Outcome:
+            cancel: Cancel | None = None, on_start: Callable[[int], None] | None = None) -> Outcome:
         from distributed import TimeoutError as DaskTimeout
 
         future = self.client.submit(run_on_worker, request, settings, timeout, key=f"quire-run-{request.run_id}",
@@ -111,8 +111,8 @@ class DaskExecutor:
             except DaskTimeout:
                 if cancel is not None and cancel.is_set():
                     future.cancel()
-                    why = getattr(cancel, "reason", "the batch was stopped")  # a plain Event has no reason
-                    return Outcome("cancelled", error=f"cancelled: {why}", error_type="Cancelled", transient=True)
+                    return Outcome("cancelled", error=f"cancelled: {cancel.reason}", error_type="Cancelled",
+                                   transient=True)
                 if time.monotonic() > deadline:
                     future.cancel()
                     return Outcome("timed_out", error="timed out waiting for the Dask cluster", error_type="Timeout")

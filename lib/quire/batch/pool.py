@@ -12,14 +12,13 @@ the parent keeps only each run's small :class:`~quire.batch.runner.Outcome`.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
-from quire.batch.runner import ForkExecutor, Outcome, RunRequest, start_warming
+from quire.batch.runner import Cancel, ForkExecutor, Outcome, RunRequest, start_warming
 
 if TYPE_CHECKING:
     from quire.config import Settings
@@ -31,7 +30,7 @@ class Executor(Protocol):
     name: str
 
     def run(self, request: RunRequest, settings: Settings, *, timeout: float,
-            cancel: threading.Event | None = None, on_start: Callable[[int], None] | None = None) -> Outcome: ...
+            cancel: Cancel | None = None, on_start: Callable[[int], None] | None = None) -> Outcome: ...
 
 
 def default_workers() -> int:
@@ -54,7 +53,7 @@ def run_batch(requests: Sequence[RunRequest], settings: Settings, *, workers: in
               timeout: float | None = None, executor: Executor | None = None,
               on_start: Callable[[RunRequest, int], None] | None = None,
               on_done: Callable[[RunRequest, Outcome], None] | None = None,
-              cancel: threading.Event | None = None) -> list[Outcome]:
+              cancel: Cancel | None = None) -> list[Outcome]:
     """Run every request, ``workers`` at a time; the outcomes in the requests' order.
 
     ``on_start(request, pid)`` and ``on_done(request, outcome)`` are called from the batch's

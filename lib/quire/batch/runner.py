@@ -298,7 +298,7 @@ def start_warming(*, single_run: bool = False) -> None:
         os.environ.pop(SINGLE_RUN_ENV, None)
 
 
-def stop_warm_server(owner: int | None = None) -> None:
+def stop_warm_server(owner: int) -> None:
     """Stop this process's warm server at once, even in the middle of its imports (at exit, see start_warming).
 
     Left alone it stops by itself, but only once its imports are done and it sees this process
@@ -310,7 +310,7 @@ def stop_warm_server(owner: int | None = None) -> None:
     from multiprocessing import forkserver
 
     server = forkserver._forkserver  # multiprocessing has no public way to stop it
-    if server._forkserver_pid is None or owner not in (None, os.getpid()):
+    if server._forkserver_pid is None or owner != os.getpid():
         return  # none, or not this process's: a process forked from its owner inherits the exit handler
     try:
         os.kill(server._forkserver_pid, signal.SIGKILL)
@@ -395,7 +395,7 @@ class ForkExecutor:
     name = "local"
 
     def run(self, request: RunRequest, settings: Settings, *, timeout: float,
-            cancel: threading.Event | None = None, on_start: Callable[[int], None] | None = None) -> Outcome:
+            cancel: Cancel | None = None, on_start: Callable[[int], None] | None = None) -> Outcome:
         """Run ``request``; kill its process tree after ``timeout`` seconds or when ``cancel`` is set."""
         outcome, stopped = fork_and_wait(_child, (request, settings), name=f"quire-run-{request.run_id}",
                                          timeout=timeout, cancel=cancel, on_start=on_start)
@@ -405,8 +405,8 @@ class ForkExecutor:
             return lost_run_outcome(settings, request, "timed_out", "Timeout",
                                     f"timed out: the run took longer than {timeout:g} s and was killed")
         if stopped == "cancelled":
-            why = getattr(cancel, "reason", "the run was stopped")  # a plain Event has no reason
-            return lost_run_outcome(settings, request, "cancelled", "Cancelled", f"cancelled: {why}", transient=True)
+            return lost_run_outcome(settings, request, "cancelled", "Cancelled", f"cancelled: {cancel.reason}",
+                                    transient=True)
         return lost_run_outcome(settings, request, "failed", "WorkerDied",
                                 "the run's process died{where} (killed, out of memory, or a cell ended its process)",
                                 transient=True)

@@ -105,7 +105,7 @@ class WarmServiceExecutor:
         self.stamp = stamp(settings)
 
     def run(self, request: RunRequest, settings: Settings, *, timeout: float,
-            cancel: threading.Event | None = None, on_start=None) -> Outcome:
+            cancel: Cancel | None = None, on_start=None) -> Outcome:
         """Run ``request`` on the service; closing early (``cancel``, or this process dying) cancels it there."""
         try:
             conn = self.address.connect()
@@ -117,7 +117,7 @@ class WarmServiceExecutor:
             while True:
                 if cancel is not None and cancel.is_set():
                     # The service kills the run and answers with its outcome.
-                    conn.send(("cancel", getattr(cancel, "reason", None)))
+                    conn.send(("cancel", cancel.reason))
                     cancel = None
                 try:
                     if not conn.poll(0.5):
@@ -125,7 +125,7 @@ class WarmServiceExecutor:
                     kind, value = conn.recv()
                 except (EOFError, OSError):
                     return lost_run_outcome(settings, request, "failed", "WarmServiceGone",
-                                  "the warm service stopped during the run{where}", transient=True)
+                                            "the warm service stopped during the run{where}", transient=True)
                 if kind == "started" and on_start:
                     on_start(value)
                 elif kind == "outcome":
@@ -198,7 +198,7 @@ class WarmService:
         self.address = Address(os.path.join(self._dir, "warm.sock"), secrets.token_hex(16), os.getpid())
         self._listener = Listener(self.address.path, family="AF_UNIX", authkey=self.address.key.encode())
         self.stopped = threading.Event()
-        self._runs: set[threading.Event] = set()
+        self._runs: set[Cancel] = set()
         self._lock = threading.Lock()
         self._write_address()
         threading.Thread(target=self._accept, name="quire-warm-accept", daemon=True).start()
