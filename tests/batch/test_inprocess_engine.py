@@ -44,8 +44,10 @@ def _shape(nb) -> list:
                 item["mimetypes"] = sorted(out.data)
                 if "text/html" in out.data:
                     item["html"] = out.data["text/html"]
-                if out.output_type == "execute_result" and "image/png" not in out.data:
-                    item["text"] = out.data.get("text/plain")
+                if out.output_type == "execute_result":
+                    item["execution_count"] = out.execution_count  # a kernel gives the cell's own count
+                    if "image/png" not in out.data:
+                        item["text"] = out.data.get("text/plain")
             elif out.output_type == "error":
                 item.update(ename=out.ename, evalue=out.evalue)
             outputs.append(item)
@@ -78,7 +80,9 @@ def test_outputs_match_a_real_kernel(tmp_path):
     assert all(c.metadata.papermill["status"] == "completed" for c in warm.cells)
     figure = [o for o in warm.cells[4].outputs if o.output_type == "display_data"]
     assert figure and "image/png" in figure[0].data
-    assert _shape(warm)[-1][1] == [{"output_type": "execute_result", "mimetypes": ["text/plain"], "text": "3"}]
+    last_count, last_outputs = _shape(warm)[-1]
+    assert last_outputs == [{"output_type": "execute_result", "mimetypes": ["text/plain"], "text": "3",
+                             "execution_count": last_count}]
 
 
 def test_a_raising_cell_fails_the_run_with_the_partial_notebook(tmp_path):

@@ -76,7 +76,7 @@ class _DisplayHook(DisplayHook):
 
     def write_format_data(self, format_dict, md_dict=None) -> None:
         self.shell.outputs.add({"output_type": "execute_result", "data": dict(format_dict),
-                                "metadata": dict(md_dict or {}), "execution_count": self.shell.execution_count})
+                                "metadata": dict(md_dict or {}), "execution_count": self.prompt_count})
 
     def finish_displayhook(self) -> None:
         pass
