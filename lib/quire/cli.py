@@ -82,7 +82,7 @@ def run(
 
         # The warm worker imports while this process imports the pipeline and validates the runs
         # (it exits with this command): started before the pipeline's own imports, not after them.
-        start_warming(single_run=not (all_reports or all_clients or clients))
+        start_warming(single_run=not (all_reports or all_clients or clients), reports=[report] if report else None)
     from quire.pipeline import fan_out_clients, prepare_runs
 
     catalog = load_catalog(settings.catalog_path)

@@ -20,7 +20,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -262,6 +262,8 @@ def is_run_process(pid: int, run_id: str) -> bool:
 
 #: Set in the fork server's environment when it will serve one run only (see :func:`start_warming`).
 SINGLE_RUN_ENV = "QUIRE_WARM_SINGLE_RUN"
+#: Set in the fork server's environment to the reports it will run, when not all (comma-separated catalog ids).
+REPORTS_ENV = "QUIRE_WARM_REPORTS"
 
 _context_lock = threading.Lock()
 _context: Any = None
@@ -278,11 +280,13 @@ def fork_context():
         return _context
 
 
-def start_warming(*, single_run: bool = False) -> None:
+def start_warming(*, single_run: bool = False, reports: Sequence[str] | None = None) -> None:
     """Start the warm server now (it imports for a few seconds) so that the first run does not wait for it.
 
     ``single_run``: this process will run one report only, so the server imports just what
-    every run needs (see :func:`quire.batch.warm.warm_up`). The first call decides.
+    every run needs (see :func:`quire.batch.warm.warm_up`). ``reports``: the only reports it
+    will run (the server rehearses those, see :mod:`quire.batch.rehearsal`); None: any. The
+    first call decides.
     """
     import atexit
     from multiprocessing import forkserver
@@ -290,12 +294,15 @@ def start_warming(*, single_run: bool = False) -> None:
     fork_context()
     atexit.unregister(stop_warm_server)  # once, however often this is called
     atexit.register(stop_warm_server, os.getpid())
-    if single_run:
-        os.environ[SINGLE_RUN_ENV] = "1"  # the server inherits this process's environment
+    told = {SINGLE_RUN_ENV: "1" if single_run else None, REPORTS_ENV: ",".join(reports) if reports else None}
+    for name, value in told.items():  # the server inherits this process's environment
+        if value is not None:
+            os.environ[name] = value
     try:
         forkserver.ensure_running()
     finally:
-        os.environ.pop(SINGLE_RUN_ENV, None)
+        for name in told:
+            os.environ.pop(name, None)
 
 
 def stop_warm_server(owner: int) -> None:

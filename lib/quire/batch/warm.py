@@ -5,7 +5,8 @@ seaborn, pingouin, SQLAlchemy/DuckDB, nbformat, papermill, nbconvert, WeasyPrint
 IPython, the PDF and spreadsheet writers and the report modules), renders one empty
 report (which compiles the templates and the CSS selectors that nbconvert and the HTML
 cleaning use: each would otherwise be compiled again in every run), loads the matplotlib
-font list and the glossary, and creates the IPython shell that executes the cells. It then moves every
+font list and the glossary, creates the IPython shell that executes the cells, and
+rehearses the reports it will run on synthetic data (:mod:`quire.batch.rehearsal`). It then moves every
 object it made into the permanent GC generation (``gc.freeze``), so the forked runs do
 not touch (and copy) those pages when they collect garbage.
 
@@ -22,7 +23,7 @@ import os
 import threading
 import warnings
 
-from quire.batch.runner import SINGLE_RUN_ENV
+from quire.batch.runner import REPORTS_ENV, SINGLE_RUN_ENV
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def warm_up(*, single_run: bool = False) -> list[str]:
                 importlib.import_module(name)
             except Exception as exc:  # a missing optional module must not stop the worker
                 missed.append(f"{name}: {exc}")
-        for step in ((_shell,) if single_run else (_render, _fonts, _glossary, _shell)):
+        for step in ((_shell,) if single_run else (_render, _fonts, _glossary, _shell, _rehearse)):
             try:
                 step()
             except Exception as exc:
@@ -110,6 +111,13 @@ def _shell() -> None:
     from quire.batch.inprocess import CellShell
 
     CellShell.instance()
+
+
+def _rehearse() -> None:
+    from quire.batch.rehearsal import rehearse
+
+    reports = os.environ.get(REPORTS_ENV)
+    rehearse(reports.split(",") if reports else None)
 
 
 MISSED = warm_up(single_run=bool(os.environ.get(SINGLE_RUN_ENV)))
