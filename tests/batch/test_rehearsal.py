@@ -7,7 +7,6 @@ every built-in report before forking the runs, the other rehearses nothing.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
