@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from quire import yamltext
 from quire.errors import ConfigError
 from quire.formatting.conventions import DEFAULT_CURRENCY, DEFAULT_LOCALE, Conventions, parse_currency_code, parse_locale_tag
 
@@ -470,7 +471,7 @@ def load_brand(name: str, templates_dir: Path | str | None = None) -> Brand:
     folder = root / name
     source = folder / BRAND_FILE
     try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+        data = yamltext.safe_load(source.read_text(encoding="utf-8"))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

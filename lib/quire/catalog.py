@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
+from quire import yamltext
 from quire.errors import ConfigError
 
 ReportId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
@@ -121,7 +122,7 @@ def _describe(error: ValidationError, path: Path) -> str:
 def load_catalog(path: Path) -> Catalog:
     """Read and validate the catalog; every problem becomes a one-line :class:`ConfigError`."""
     try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw: Any = yamltext.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"catalog not found: {path}", hint="set QUIRE_HOME to the project folder") from None
     except yaml.YAMLError as exc:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
+from quire import yamltext
 from quire.display import Glossary
 from quire.formatting import localise_figures
 
@@ -16,7 +15,7 @@ _PATH = Path(__file__).with_name("glossary.yaml")
 @lru_cache(maxsize=1)
 def definitions() -> dict[str, dict[str, str]]:
     """All entries: key -> {term, definition}."""
-    return yaml.safe_load(_PATH.read_text(encoding="utf-8"))
+    return yamltext.safe_load(_PATH.read_text(encoding="utf-8"))
 
 
 def glossary(keys: list[str], title: str = "Appendix: metric definitions") -> Glossary:

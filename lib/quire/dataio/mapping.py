@@ -27,6 +27,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from quire import yamltext
 from quire.dataio.target import table_names, table_spec
 from quire.errors import ConfigError
 
@@ -109,7 +110,7 @@ class Mapping(_Strict):
 def load_mapping(path: Path) -> Mapping:
     """Read, parse and check the mapping file at ``path``; raises :class:`MappingError` with one line."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamltext.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise MappingError(f"cannot read the mapping file {path}: {exc.strerror or exc}") from exc
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
