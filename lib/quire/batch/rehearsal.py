@@ -23,6 +23,11 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from quire.catalog import ReportSpec
+    from quire.config import Settings
 
 #: The report modules whose notebooks can be rehearsed: the built-in notebooks, by their stem.
 BUILT_IN = ("client", "executive", "cohort", "experiment")
@@ -39,8 +44,8 @@ def rehearse(reports: Iterable[str] | None = None) -> list[str]:
     from quire.config import get_settings, settings_environment
 
     settings = get_settings()
-    report_ids = _built_in(settings, reports)
-    if not report_ids:
+    specs = _built_in(settings, reports)
+    if not specs:
         return []
     missed: list[str] = []
     saved_env = {k: v for k, v in os.environ.items() if k.startswith("QUIRE_")}
@@ -53,11 +58,11 @@ def rehearse(reports: Iterable[str] | None = None) -> list[str]:
 
         build_warehouse(rehearsal.warehouse, scale="tiny")
         with matplotlib.rc_context():
-            for report_id in report_ids:
+            for spec in specs:
                 try:
-                    _run(report_id, rehearsal)
+                    _run(spec, rehearsal)
                 except Exception as exc:
-                    missed.append(f"{report_id}: {exc}")
+                    missed.append(f"{spec.id}: {exc}")
     finally:
         _set_environment(saved_env)
         _reset_shell()
@@ -67,32 +72,30 @@ def rehearse(reports: Iterable[str] | None = None) -> list[str]:
         from quire.errors import QuireError
 
         raise QuireError("; ".join(missed))
-    return report_ids
+    return [spec.id for spec in specs]
 
 
-def _built_in(settings, reports: Iterable[str] | None) -> list[str]:
+def _built_in(settings: Settings, reports: Iterable[str] | None) -> list[ReportSpec]:
     """One catalog report per built-in notebook among ``reports``."""
     from quire.catalog import load_catalog
 
     wanted = None if reports is None else set(reports)
-    chosen: dict[str, str] = {}
+    chosen: dict[str, ReportSpec] = {}
     for report_id, spec in load_catalog(settings.catalog_path).reports.items():
         stem = Path(spec.notebook).stem
         if stem in BUILT_IN and stem not in chosen and (wanted is None or report_id in wanted):
-            chosen[stem] = report_id
+            chosen[stem] = spec
     return [chosen[stem] for stem in BUILT_IN if stem in chosen]
 
 
-def _run(report_id: str, settings) -> None:
+def _run(spec: ReportSpec, settings: Settings) -> None:
     from dataclasses import replace
 
-    from quire.catalog import load_catalog
     from quire.pipeline import fan_out_clients, prepare, run_plan
 
-    spec = load_catalog(settings.catalog_path).get(report_id)
     # A client report needs a client: the first active one of the sample; every other parameter takes its default.
     given = {name: fan_out_clients({}, settings)[0] for name, p in spec.parameters.items() if p.type == "client"}
-    plan = prepare(report_id, given, settings)
+    plan = prepare(spec.id, given, settings)
     run_plan(replace(plan, spec=spec.model_copy(update={"formats": ("html",)})), settings=settings, engine="batch")
 
 
