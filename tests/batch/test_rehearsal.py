@@ -1,7 +1,8 @@
 """The warm server's rehearsal on synthetic data: it changes how fast runs are, never what they publish.
 
 Each server below is a process of its own (a process has one fork server): one rehearses
-every built-in report before forking the runs, the other rehearses nothing.
+every built-in report before forking the runs, the other rehearses nothing. That the rehearsal
+itself succeeds in this environment (a failed one only logs) is the second test's part.
 """
 
 from __future__ import annotations
