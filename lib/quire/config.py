@@ -110,3 +110,11 @@ def settings_environment(settings: Settings) -> dict[str, str]:
 def get_settings() -> Settings:
     """Settings of this process (cached; tests call ``get_settings.cache_clear()`` after changing the environment)."""
     return Settings()
+
+
+def replace_environment(values: dict[str, str]) -> None:
+    """Make ``values`` this process's only ``QUIRE_*`` variables, and :func:`get_settings` read them afresh."""
+    for name in [k for k in os.environ if k.startswith("QUIRE_")]:
+        del os.environ[name]
+    os.environ.update(values)
+    get_settings.cache_clear()

@@ -41,7 +41,7 @@ def rehearse(reports: Iterable[str] | None = None) -> list[str]:
     """
     import matplotlib
 
-    from quire.config import get_settings, settings_environment
+    from quire.config import get_settings, replace_environment, settings_environment
 
     settings = get_settings()
     specs = _built_in(settings, reports)
@@ -53,7 +53,7 @@ def rehearse(reports: Iterable[str] | None = None) -> list[str]:
     try:
         rehearsal = settings.model_copy(update={"outputs": folder / "outputs",
                                                 "warehouse_url": f"duckdb:///{folder / 'warehouse.duckdb'}"})
-        _set_environment(settings_environment(rehearsal))
+        replace_environment(settings_environment(rehearsal))
         from quire.warehouse.load import build_warehouse
 
         build_warehouse(rehearsal.warehouse, scale="tiny")
@@ -64,7 +64,7 @@ def rehearse(reports: Iterable[str] | None = None) -> list[str]:
                 except Exception as exc:
                     missed.append(f"{spec.id}: {exc}")
     finally:
-        _set_environment(saved_env)
+        replace_environment(saved_env)
         _reset_shell()
         _close_fonts()
         shutil.rmtree(folder, ignore_errors=True)
@@ -97,15 +97,6 @@ def _run(spec: ReportSpec, settings: Settings) -> None:
     given = {name: fan_out_clients({}, settings)[0] for name, p in spec.parameters.items() if p.type == "client"}
     plan = prepare(spec.id, given, settings)
     run_plan(replace(plan, spec=spec.model_copy(update={"formats": ("html",)})), settings=settings, engine="batch")
-
-
-def _set_environment(values: dict[str, str]) -> None:
-    from quire.config import get_settings
-
-    for name in [k for k in os.environ if k.startswith("QUIRE_")]:
-        del os.environ[name]
-    os.environ.update(values)
-    get_settings.cache_clear()
 
 
 def _close_fonts() -> None:

@@ -204,14 +204,11 @@ def start_forked_child(settings: Settings, title: str) -> None:
     die_with_parent()
     _let_go_of_the_fork_server()
     _title_process(title)
-    from quire.config import get_settings, settings_environment
+    from quire.config import replace_environment, settings_environment
 
     # The fork server's environment is the one it started with: these settings replace it,
     # so that code reading get_settings() (the report modules do) sees exactly these.
-    for name in [k for k in os.environ if k.startswith("QUIRE_")]:
-        del os.environ[name]
-    os.environ.update(settings_environment(settings))
-    get_settings.cache_clear()
+    replace_environment(settings_environment(settings))
 
 
 def _child(request: RunRequest, settings: Settings, conn) -> None:
