@@ -2,7 +2,7 @@
 
 Same conventions as :mod:`quire.warehouse.queries` (whose ``_read`` gives every column
 the dtype of its SQL type): instants are ``datetime64[ns]``, ids ``int64``, revenue
-``float64`` (``NaN`` where not set), text pandas ``str``. Date bounds are inclusive
+``float64`` (``NaN`` where not set), text pandas ``str`` (event types: categorical). Date bounds are inclusive
 :class:`datetime.date` values and are turned into half-open instant ranges
 (``>= start 00:00`` and ``< the day after end``), so a whole last day is included and
 the indexed ``signed_up_at`` / ``occurred_at`` columns are compared without functions.
@@ -48,18 +48,27 @@ def cohort_events(conn: Connection, signup_start: date, signup_end: date, until:
 
     Only events from ``signup_start`` up to and including the day ``until`` are read
     (nothing a user did before the first cohort began, or after the report's as-of
-    date). Columns: user_id, event_type, occurred_at, revenue (set on purchases).
+    date). Columns: user_id, event_type (categorical, ``event_types`` its categories),
+    occurred_at, revenue (set on purchases).
+
+    The event types travel as small integer codes: a report over millions of events would
+    otherwise hold a Python string per event, two thirds of the frame's memory.
     """
     e, u = schema.events, schema.users
+    types = list(dict.fromkeys(event_types))
     signed_since, signed_before = _instant_range(signup_start, signup_end)
     since, before = _instant_range(signup_start, until)
-    stmt = (sa.select(e.c.user_id, e.c.event_type, e.c.occurred_at, e.c.revenue)
+    code = sa.case({name: i for i, name in enumerate(types)}, value=e.c.event_type).label("event_code")
+    stmt = (sa.select(e.c.user_id, code, e.c.occurred_at, e.c.revenue)
             .join_from(e, u, e.c.user_id == u.c.user_id)
             .where(u.c.signed_up_at >= signed_since, u.c.signed_up_at < signed_before,
                    e.c.occurred_at >= since, e.c.occurred_at < before,
-                   e.c.event_type.in_(list(event_types)))
+                   e.c.event_type.in_(types))
             .order_by(e.c.occurred_at, e.c.event_id))
-    return _read(conn, stmt)
+    frame = _read(conn, stmt)
+    codes = frame.pop("event_code").to_numpy(dtype="int8" if len(types) < 128 else "int32")
+    frame.insert(1, "event_type", pd.Categorical.from_codes(codes, categories=types))
+    return frame
 
 
 def signups_around(conn: Connection, start: date, end: date) -> tuple[datetime | None, datetime | None]:
