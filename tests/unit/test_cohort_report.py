@@ -168,6 +168,22 @@ def test_queries_stay_within_the_cohort_window(monthly):
     assert d.events["occurred_at"].min() >= pd.Timestamp(FIRST_MONTH)
     assert set(d.events["user_id"]) <= set(d.users["user_id"])
     assert "signup" not in set(d.events["event_type"])
+
+
+def test_events_are_read_as_categories_with_every_value_kept(monthly, everything):
+    """The event types come as categorical codes (memory: no string per event), and the rows are exactly
+    those of plain SQL, cut to the cohorts' users, the window and the types the report reads."""
+    d = monthly.data
+    assert isinstance(d.events.dtypes["event_type"], pd.CategoricalDtype)
+    assert list(d.events.dtypes["event_type"].categories) == list(cohort.READ_EVENTS)
+    _, events = everything
+    expected = events.loc[events["user_id"].isin(d.users["user_id"]) & events["event_type"].isin(cohort.READ_EVENTS)
+                          & (events["occurred_at"] >= pd.Timestamp(FIRST_MONTH))
+                          & (events["occurred_at"] < pd.Timestamp("2026-11-01"))]
+    key = ["user_id", "occurred_at", "event_type", "revenue"]
+    got = d.events.astype({"event_type": str}).sort_values(key, ignore_index=True)[key]
+    pd.testing.assert_frame_equal(got, expected.astype({"event_type": str}).sort_values(key, ignore_index=True)[key],
+                                  check_dtype=False)
     assert d.users.dtypes["signed_up_at"] == "datetime64[ns]" and d.events.dtypes["revenue"] == "float64"
 
 
