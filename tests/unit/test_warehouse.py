@@ -319,6 +319,27 @@ def test_generic_path_into_sqlite_and_a_partial_last_month(tmp_path):
     eng.dispose()
 
 
+def test_a_sqlite_warehouse_gives_every_report_the_months_and_cohorts_duckdb_gives(tmp_path, tiny_warehouse, tiny_end):
+    """SQLite hands dates and instants read from untyped columns back as text: each report's months
+    (read that way) and the cohort report's matrices must still equal those of the same data in DuckDB."""
+    from quire.reports import cohort
+    from quire.warehouse.coverage import REPORT_RANGES
+
+    url = f"sqlite:///{tmp_path / 'wh.sqlite'}"
+    build_warehouse(url, scale="tiny", seed=7, end=tiny_end)
+    ranges = {}
+    for name, warehouse in (("sqlite", url), ("duckdb", tiny_warehouse)):
+        eng = engine(warehouse)
+        with eng.connect() as c:
+            ranges[name] = {report: reader(c) for report, reader in REPORT_RANGES.items()}
+        eng.dispose()
+    assert ranges["sqlite"] == ranges["duckdb"] and len(ranges["sqlite"]) >= 3
+    assert all(isinstance(d, date) for pair in ranges["sqlite"].values() for d in pair)
+    lite, duck = cohort.build(url=url), cohort.build(url=tiny_warehouse)
+    pd.testing.assert_frame_equal(lite.active.rates, duck.active.rates)
+    pd.testing.assert_frame_equal(lite.ltv_frame, duck.ltv_frame)
+
+
 def test_a_failed_build_leaves_the_old_warehouse_and_no_debris(tmp_path, monkeypatch, tiny_end):
     target = tmp_path / "wh.duckdb"
     target.write_bytes(b"previous warehouse")

@@ -36,7 +36,10 @@ Range = tuple[date, date]
 CHECK_HINT = "`quire warehouse check` lists what each report needs and what the warehouse lacks"
 
 
-def _as_date(value: date | datetime | None) -> date | None:
+def _as_date(value: date | datetime | str | None) -> date | None:
+    # The bounds are read from untyped columns: SQLite hands its dates and instants back as ISO text.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     return value.date() if isinstance(value, datetime) else value
 
 
