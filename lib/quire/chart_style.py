@@ -9,7 +9,9 @@ same bytes, so executed notebooks diff cleanly and nbval can compare them.
 
 from __future__ import annotations
 
+import functools
 import io
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import matplotlib
@@ -33,6 +35,8 @@ headless_backend()
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
 from quire.display import Chart  # noqa: E402
 
@@ -142,18 +146,19 @@ def figure_svg(fig: Figure, *, fixed_layout: bool = False) -> bytes:
     By default the image is cropped to what is drawn (a tight bounding box), which costs
     matplotlib a layout pass and a second measurement of every label before the real drawing.
     A chart whose spacing is set in inches so that its labels fit inside the figure passes
-    ``fixed_layout=True``: it is drawn once, at its own size, and then measured with the
-    labels that drawing laid out; only if something still sticks out (an unusually wide
-    label) is it drawn again, cropped as usual.
+    ``fixed_layout=True``: it is drawn once, at its own size, and then the texts that drawing
+    laid out are measured; only if one sticks out (an unusually wide label) is it drawn
+    again, cropped as usual.
     """
     if fixed_layout:
-        renderers = []
+        renderers, texts = [], []
         watch = fig.canvas.mpl_connect("draw_event", lambda event: renderers.append(event.renderer))
         try:
-            image = _svg(fig, bbox_inches=None)
+            with _recording_texts(texts):
+                image = _svg(fig, bbox_inches=None)
         finally:
             fig.canvas.mpl_disconnect(watch)
-        if renderers and _inside(fig, renderers[-1]):
+        if renderers and _inside(fig, renderers[-1], texts):
             return image
     return _svg(fig, bbox_inches="tight")
 
@@ -167,17 +172,45 @@ def _svg(fig: Figure, *, bbox_inches) -> bytes:
     return buffer.getvalue()
 
 
-def _inside(fig: Figure, renderer, tolerance: float = 0.01) -> bool:
-    """Whether everything drawn with ``renderer`` lies within the figure (in inches, ``tolerance`` allowed)."""
-    dpi = fig.dpi
-    fig.dpi = 72  # as while it was drawn to SVG: the labels' measurements from that drawing are reused
+@contextmanager
+def _recording_texts(into: list[Text]):
+    """Collect each text drawn while the context is open (tick labels, titles, annotations, legend entries)."""
+    draw = Text.draw
+
+    @functools.wraps(draw)
+    def recording(self, renderer, *args, **kwargs):
+        draw(self, renderer, *args, **kwargs)
+        if self.get_visible() and self.get_text():
+            into.append(self)
+
+    Text.draw = recording
     try:
-        box = fig.get_tightbbox(renderer)
+        yield
+    finally:
+        Text.draw = draw
+
+
+def _inside(fig: Figure, renderer, texts: list[Text], tolerance: float = 0.01) -> bool:
+    """Whether ``texts`` and the legends, as drawn with ``renderer``, lie within the figure (in inches, ``tolerance`` allowed).
+
+    On a figure laid out in inches only these can stick out: the axes sit where the layout put
+    them and clip what they draw. Measuring them is a fraction of the figure's tight bounding box,
+    which works every tick and label out again.
+    """
+    dpi = fig.dpi
+    fig.dpi = 72  # as while it was drawn to SVG: the texts' measurements from that drawing are reused
+    try:
+        legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes)]
+        boxes = [t.get_window_extent(renderer) for t in texts]
+        boxes += [legend.get_window_extent(renderer) for legend in legends if legend is not None and legend.get_visible()]
     finally:
         fig.dpi = dpi
-    width, height = fig.get_size_inches()
-    return (box.x0 >= -tolerance and box.y0 >= -tolerance and box.x1 <= width + tolerance
-            and box.y1 <= height + tolerance)
+    if not boxes:
+        return True
+    box = Bbox.union(boxes)
+    width, height = fig.get_size_inches() * 72
+    margin = tolerance * 72
+    return box.x0 >= -margin and box.y0 >= -margin and box.x1 <= width + margin and box.y1 <= height + margin
 
 
 __all__ = ["use_brand", "to_chart", "figure_svg", "font_families", "headless_backend", "BASE_RC", "SVG_HASH_SALT"]

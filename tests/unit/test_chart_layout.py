@@ -141,3 +141,56 @@ def test_the_health_drivers_fit_with_every_component(drawn):
                                "weight": [0.35, 0.25, 0.2, 0.2], "score": [1.0, 0.43, float("nan"), 0.07]})
     client_charts.health_components(components, 61.5)
     assert_inside(drawn)
+
+
+def _tight_box_inside(fig) -> bool:
+    """The full check: matplotlib's tight bounding box of everything drawn, within the figure."""
+    width, height = fig.get_size_inches()
+    dpi = fig.get_dpi()
+    fig.set_dpi(72)
+    try:
+        renderer = RendererSVG(width * 72, height * 72, io.StringIO())
+        fig.draw(renderer)
+        box = fig.get_tightbbox(renderer)
+    finally:
+        fig.set_dpi(dpi)
+    return (box.x0 >= -TOLERANCE_IN and box.y0 >= -TOLERANCE_IN and box.x1 <= width + TOLERANCE_IN
+            and box.y1 <= height + TOLERANCE_IN)
+
+
+def _laid_out(change) -> plt.Figure:
+    fig = simple_figure(outside=False)
+    ax = fig.axes[0]
+    ax.set_title("Views per day", loc="left")
+    ax.plot([1, 2, 3], [2, 2, 3], label="previous")
+    change(fig, ax)
+    return fig
+
+
+OUTSIDE_CASES = {
+    "fits": lambda fig, ax: None,
+    "fits with a legend above": lambda fig, ax: fig.legend(loc="upper center", ncol=2, bbox_to_anchor=(0.5, 1.0)),
+    "a note right of the figure": lambda fig, ax: fig.text(1.01, 0.5, "note"),
+    "a title wider than the figure": lambda fig, ax: ax.set_title("A title much too long for a four-inch figure, "
+                                                                  "which runs past its right edge", loc="left"),
+    "tick labels wider than the margin": lambda fig, ax: ax.set_yticks([1, 2, 3], ["one million views", "2", "3"]),
+    "a legend beside the axes": lambda fig, ax: ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0)),
+    "an annotation pushed below": lambda fig, ax: ax.annotate("low point", (2, 1), xytext=(0, -60),
+                                                              textcoords="offset points"),
+    "an axis label off the figure": lambda fig, ax: ax.set_xlabel("Day of the month", labelpad=40),
+}
+
+
+@pytest.mark.parametrize("case", OUTSIDE_CASES)
+def test_measuring_the_drawn_texts_decides_as_the_tight_bounding_box_does(case):
+    """The fast path measures only the texts and legends the drawing laid out; it must keep a figure at
+    its own size exactly when matplotlib's full tight bounding box lies within it, and crop it otherwise."""
+    fig = _laid_out(OUTSIDE_CASES[case])
+    try:
+        inside = _tight_box_inside(fig)
+        assert inside == (case.startswith("fits")), "the case does not test what its name says"
+        fixed, cropped = figure_svg(fig, fixed_layout=True), figure_svg(fig)
+        assert (fixed != cropped) == inside
+        assert svg_size(fixed) == ((4 * 72, 2 * 72) if inside else svg_size(cropped))
+    finally:
+        plt.close(fig)
