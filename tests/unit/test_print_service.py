@@ -43,6 +43,37 @@ def test_each_page_prints_a_bounded_number_of_reports_then_is_replaced(service):
     assert len(browser.context.pages) == 1  # the closed ones are gone from the browser too
 
 
+
+def test_a_report_printed_on_a_page_holds_nothing_of_the_report_before_it(service):
+    """Consecutive reports share a page: the second one's PDF has its own pages, text and images only."""
+    browser = service._browser
+    used = []
+    original = browser._page
+
+    async def recording_page():
+        page = await original()
+        used.append(page)
+        return page
+
+    browser._page = recording_page
+    dot = ('<img alt="marker" src="data:image/svg+xml;utf8,%3Csvg xmlns=\'http://www.w3.org/2000/svg\' width=\'40\' '
+           'height=\'40\'%3E%3Ccircle cx=\'20\' cy=\'20\' r=\'15\'/%3E%3C/svg%3E">')
+    first = ("<html><head><title>A</title></head><body><h1>Client A</h1><p>MARKER-OF-CLIENT-A</p>" + dot
+             + '<div style="break-before: page">MARKER-OF-CLIENT-A again</div></body></html>')
+    second = "<html><head><title>B</title></head><body><h1>Client B</h1><p>figures of B</p></body></html>"
+    chromium.print_report(service.address.encode(), "<html><body><h1>Before</h1></body></html>")  # the warm-up's page
+    pdf_a = PdfReader(io.BytesIO(chromium.print_report(service.address.encode(), first)))
+    pdf_b = PdfReader(io.BytesIO(chromium.print_report(service.address.encode(), second)))
+    assert used[-1] is used[-2], "the two reports were meant to share a page"
+    assert len(pdf_a.pages) == 2 and "MARKER-OF-CLIENT-A" in pdf_a.pages[0].extract_text()
+    assert len(pdf_b.pages) == 1 and "Client B" in pdf_b.pages[0].extract_text()
+    assert "CLIENT-A" not in pdf_b.pages[0].extract_text() and pdf_b.metadata.title == "B"
+    # Printed again on a new page, B draws exactly the same: nothing of A was left on the shared one.
+    fresh = PdfReader(io.BytesIO(chromium.print_report(service.address.encode(), second)))
+    assert used[-1] is not used[-2]
+    assert fresh.pages[0].get_contents().get_data() == pdf_b.pages[0].get_contents().get_data()
+
+
 TOC = ('<nav class="q-toc"><ol style="list-style: none">'
        + "".join(f'<li><a href="#{a}"><span class="q-toc-title">{t}</span></a></li>' for a, t in (("q-s1", "Alpha"), ("q-s2", "Beta")))
        + "</ol></nav>")
