@@ -101,3 +101,23 @@ def test_a_cell_over_the_timeout_is_stopped(tmp_path):
     with pytest.raises(ExecutionError) as failed:
         _run("batch", tmp_path, cells, {}, "slow", timeout=1)
     assert "CellTimeout" in str(failed.value) or "longer than" in str(failed.value)
+
+
+READ_OWN_PARTIAL = """import nbformat
+seen = nbformat.read(OUTPUT, as_version=4)
+nbformat.validate(seen)
+print([c.outputs[0]["text"] if c.outputs else None for c in seen.cells if c.cell_type == "code"])
+print([c.metadata.papermill.status for c in seen.cells])"""
+
+
+def test_a_run_that_dies_leaves_a_readable_partial_notebook_and_a_finished_one_is_written_as_nbformat_does(tmp_path):
+    """What is on disk while a cell runs is all a killed run leaves: it must be a valid notebook with the
+    cells before and their outputs, the running cell marked. The finished notebook is nbformat's own layout."""
+    out = tmp_path / "partial-out.ipynb"
+    cells = [("OUTPUT = ''", ["parameters"]), ("print('first')\nprint('second line')", []), (READ_OWN_PARTIAL, [])]
+    nb = _run("batch", tmp_path, cells, {"OUTPUT": str(out)}, "partial")
+    stdout = nb.cells[-1].outputs[0]["text"].splitlines()
+    # The parameters cell, the injected one, the printing cell (its output kept whole), and this cell, still running.
+    assert stdout[0] == str([None, None, "first\nsecond line\n", None])
+    assert stdout[1] == str(["completed", "completed", "completed", "running"])
+    assert out.read_text(encoding="utf-8") == nbformat.writes(nbformat.read(out, as_version=4))

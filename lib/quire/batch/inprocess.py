@@ -18,7 +18,9 @@ notebook touched die with that process, so nothing leaks from one report to the 
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import os
 import signal
 import sys
@@ -189,7 +191,7 @@ class InProcessEngine(PapermillEngine):
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, execution_timeout=None, **kwargs):  # noqa: ARG003
         shell = CellShell.instance()
-        with _saving_at_cell_starts_only(nb_man):
+        with _saving_partial_notebooks(nb_man):
             cls._run_cells(nb_man, shell, execution_timeout)
         return nb_man.nb
 
@@ -210,26 +212,47 @@ class InProcessEngine(PapermillEngine):
 
 
 @contextmanager
-def _saving_at_cell_starts_only(nb_man):
-    """Papermill saves the whole notebook (charts included) at every cell's start and end. The save at a
-    cell's start is the one a dead run's partial notebook needs (the cells before it, with their outputs,
-    and which cell was running); the save at its end adds nothing the next start does not, and papermill
-    writes the complete notebook at the end. Half the saves, the same partial notebooks."""
-    save = nb_man.save
-    complete = nb_man.cell_complete
+def _saving_partial_notebooks(nb_man):
+    """Papermill saves the whole notebook (charts included) at every cell's start and end, the way it
+    writes the finished one. While the cells run, those saves only matter for a run that dies: its
+    partial notebook (the cells before, with their outputs, and which cell was running). So the save
+    at a cell's end is left out (the next start's save follows at once, and papermill writes the
+    complete notebook at the end), and the others are written as compact JSON, which nbformat
+    reads as it reads its own layout: a third of the time of the indented, line-split layout.
+    The finished notebook, and one that failed, are still written by papermill as usual."""
+    save, complete = nb_man.save, nb_man.cell_complete
+
+    def save_partial(**kwargs):  # noqa: ARG001
+        if isinstance(nb_man.output_path, (str, os.PathLike)):
+            _write_partial(nb_man.nb, nb_man.output_path)
+        else:
+            save()
 
     def cell_complete(cell, cell_index=None, **kwargs):
         nb_man.save = lambda **kw: None
         try:
             complete(cell, cell_index, **kwargs)
         finally:
-            nb_man.save = save
+            nb_man.save = save_partial
 
-    nb_man.cell_complete = cell_complete
+    nb_man.save, nb_man.cell_complete = save_partial, cell_complete
     try:
         yield
     finally:
-        nb_man.cell_complete = complete
+        nb_man.save, nb_man.cell_complete = save, complete
+
+
+def _write_partial(nb, path) -> None:
+    """``nb`` as compact JSON at ``path`` (bytes in outputs base64-encoded, as nbformat writes them)."""
+    text = json.dumps(nb, ensure_ascii=False, separators=(",", ":"), default=_bytes_as_base64)
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
+def _bytes_as_base64(value: object) -> str:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"an output of type {type(value).__name__} cannot be saved in a notebook")
 
 
 papermill_engines.register(ENGINE_NAME, InProcessEngine)
