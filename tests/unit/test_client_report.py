@@ -173,6 +173,23 @@ def test_a_client_without_activity_gets_a_callout_not_errors_or_empty_charts(tin
     assert cards.html().count("—") == 7
 
 
+@pytest.mark.parametrize("period", ["2025-10", "2026-10"])
+def test_each_clients_last_activity_is_its_last_day_with_views_up_to_the_period_end(tiny_warehouse, period):
+    """Read from the period's rows when the client had views in them, asked of the warehouse otherwise: the
+    same day either way, for every client (active, lapsed, not yet signed up)."""
+    end = pd.Period(period, "M").end_time.date()
+    expected = dict(sql(tiny_warehouse, """
+        select c.slug, (select max(e.day) from engagement_daily e where e.client_id = c.client_id and e.day <= :end
+                        and e.views > 0) from clients c""", end=end))
+    for slug, last in expected.items():
+        data = client_report.load(slug, period, url=tiny_warehouse)
+        assert data.last_activity == (None if last is None else pd.Timestamp(last).date()), slug
+    # Every kind is there: views in the two periods read, views only before them, no views at all yet.
+    previous_start = (pd.Period(period, "M") - 1).start_time.date()
+    kinds = {"none" if last is None else "rows" if last >= previous_start else "earlier" for last in expected.values()}
+    assert kinds == ({"rows", "earlier"} if period == "2026-10" else {"rows", "none"})
+
+
 def test_a_period_before_signup_is_empty_too(tiny_warehouse):
     [(slug, signup)] = sql(tiny_warehouse, "select slug, signup_date from clients where signup_date >= :d order by signup_date limit 1",
                            d=date(2026, 3, 1))

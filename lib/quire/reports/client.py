@@ -183,9 +183,19 @@ def load(client: str, period: str, url: str | None = None) -> ClientData:
             surveys=client_queries.client_surveys(conn, cid, prev.end - SURVEY_LOOKBACK, p.end),
             paying=client_queries.client_is_paying(conn, cid, p.last_month),
             paying_before=client_queries.client_is_paying(conn, cid, prev.last_month),
-            last_activity=client_queries.client_last_activity(conn, cid, p.end),
+            last_activity=_last_view_day(engagement) or client_queries.client_last_activity(conn, cid, p.end),
             absent=tuple(t.name for t in CONTRACT.optional_tables if t.name not in usable),
         )
+
+
+def _last_view_day(engagement: pd.DataFrame) -> date | None:
+    """The last day with views among the rows read for the period and the one before (None: none had views).
+
+    Only a client without views in either period needs the query that looks further back, which
+    reads the client's whole history of daily rows.
+    """
+    days = engagement.loc[engagement["views"] > 0, "day"]
+    return None if days.empty else days.max().date()
 
 
 class ClientReport:
