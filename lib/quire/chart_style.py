@@ -174,7 +174,11 @@ def _svg(fig: Figure, *, bbox_inches) -> bytes:
 
 @contextmanager
 def _recording_texts(into: list[Text]):
-    """Collect each text drawn while the context is open (tick labels, titles, annotations, legend entries)."""
+    """Collect each text drawn while the context is open (tick labels, titles, annotations, legend entries).
+
+    The class's method is swapped for the drawing: a report's charts are drawn on one thread, one
+    figure at a time, and matplotlib offers no per-drawing hook that sees each text.
+    """
     draw = Text.draw
 
     @functools.wraps(draw)
