@@ -22,8 +22,8 @@ def service(monkeypatch):
         yield svc
 
 
-def test_each_page_prints_a_bounded_number_of_reports_then_is_replaced(service):
-    """A renderer keeps memory from every report it laid out: a 1,000-report batch must not print them all on one."""
+def pages_used(service) -> list:
+    """The page of every print the service's browser makes from now on, in order."""
     browser = service._browser
     used = []
     original = browser._page
@@ -34,28 +34,24 @@ def test_each_page_prints_a_bounded_number_of_reports_then_is_replaced(service):
         return page
 
     browser._page = recording_page
+    return used
+
+
+def test_each_page_prints_a_bounded_number_of_reports_then_is_replaced(service):
+    """A renderer keeps memory from every report it laid out: a 1,000-report batch must not print them all on one."""
+    used = pages_used(service)
     for n in range(6):
         pdf = chromium.print_report(service.address.encode(), f"<html><body><h1>Report {n}</h1></body></html>")
         assert f"Report {n}" in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
     # Two prints each: the warm-up's page takes report 0, then pages 2, 2, 3, 3, 4.
     assert len(used) == 6 and len({id(p) for p in used}) == 4
     assert [p.is_closed() for p in used] == [True, True, True, True, True, False]
-    assert len(browser.context.pages) == 1  # the closed ones are gone from the browser too
-
+    assert len(service._browser.context.pages) == 1  # the closed ones are gone from the browser too
 
 
 def test_a_report_printed_on_a_page_holds_nothing_of_the_report_before_it(service):
-    """Consecutive reports share a page: the second one's PDF has its own pages, text and images only."""
-    browser = service._browser
-    used = []
-    original = browser._page
-
-    async def recording_page():
-        page = await original()
-        used.append(page)
-        return page
-
-    browser._page = recording_page
+    """Consecutive reports share a page: the second one's PDF has its own pages and text only."""
+    used = pages_used(service)
     dot = ('<img alt="marker" src="data:image/svg+xml;utf8,%3Csvg xmlns=\'http://www.w3.org/2000/svg\' width=\'40\' '
            'height=\'40\'%3E%3Ccircle cx=\'20\' cy=\'20\' r=\'15\'/%3E%3C/svg%3E">')
     first = ("<html><head><title>A</title></head><body><h1>Client A</h1><p>MARKER-OF-CLIENT-A</p>" + dot
