@@ -142,6 +142,7 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
 
 def _unknown(name: str, value: str, known: list[str], kind: str, command: str | None, *, example: str | None = None) -> None:
     listed = ", ".join(known[:8]) + (f" … ({len(known)} in all; `{command}` lists them)" if len(known) > 8 and command else "")
+    listed = listed or f"none (the warehouse holds no {kind}s)"
     if not value:
         example = example or (known[0] if known else "…")
         raise ParameterError(f"parameter '{name}' is required: name a {kind}, e.g. -p {name}={example}"
@@ -215,8 +216,9 @@ class Preparer:
     def __enter__(self) -> Preparer:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self._stack.close()
+    def __exit__(self, *exc) -> bool:
+        # The exception, if any, goes to the warehouse connection too, which tells a refused query for what it is.
+        return self._stack.__exit__(*exc)
 
     def _connection(self):
         if self._conn is None:

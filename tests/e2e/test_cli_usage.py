@@ -173,3 +173,38 @@ def test_success_line_and_run_history_name_the_run(quire_env):
     assert "executive · 2026-Q3  forecast_months=" in text
     run_id = proc.stdout.split("→")[1].split()[0].rstrip("/").rsplit("/", 1)[1]
     assert any(line.strip().startswith(run_id) for line in lines)  # ids are never broken across lines
+
+
+def _warehouse_without_clients(tmp_path: Path) -> str:
+    import duckdb
+
+    path = tmp_path / "no-clients.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create table notes (note varchar)")
+    return f"duckdb:///{path}"
+
+
+def _not_a_database(tmp_path: Path) -> str:
+    path = tmp_path / "notes.sqlite"
+    path.write_text("these are notes, not a database\n", encoding="utf-8")
+    return f"sqlite:///{path}"
+
+
+@pytest.mark.parametrize("warehouse", [_warehouse_without_clients, _not_a_database])
+@pytest.mark.parametrize("args", [["run", "client", "-p", "client=acme"], ["run", "client", "--all-clients"],
+                                  ["clients"], ["run", "experiment"]])
+def test_a_warehouse_that_refuses_the_queries_gets_one_error_line_and_nothing_written(quire_env, tmp_path, warehouse,
+                                                                                      args):
+    """A warehouse without the tables a command reads, or a file that is no database at all: the driver's
+    reason in one line with what to check, never a traceback, and no run started."""
+    env = {**quire_env, "QUIRE_WAREHOUSE_URL": warehouse(tmp_path)}
+    result = quire(env, *args)
+    assert result.returncode != 0 and "Traceback" not in result.stderr + result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    reason = "does not exist" if warehouse is _warehouse_without_clients else "not a database"
+    if args[:2] != ["run", "experiment"] or warehouse is _not_a_database:
+        assert reason in errors[0] and "QUIRE_WAREHOUSE_URL" in result.stderr, errors[0]
+    else:  # experiments are optional data: the parameter error says there are none
+        assert "the warehouse holds no experiments" in errors[0]
+    assert_nothing_written(Path(env["QUIRE_OUTPUTS"]))

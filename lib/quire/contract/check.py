@@ -30,6 +30,7 @@ from quire.contract.reports import CONTRACTS
 from quire.errors import WarehouseError
 from quire.periods import Period, month_start
 from quire.warehouse import coverage, queries
+from quire.warehouse.engine import driver_reason
 
 PERIOD_KINDS = ("month", "quarter", "year")
 MAX_EXAMPLES = 3
@@ -394,7 +395,7 @@ def check_warehouse(conn: Connection, reports=None, *, url: str = "") -> CheckRe
                 _orphans(conn, t, states, inv)
         results = {c.report: _report_state(conn, c, states) for c in contracts}
     except sa.exc.DBAPIError as exc:
-        raise WarehouseError(f"cannot check the warehouse: {queries._reason(exc)}") from exc
+        raise WarehouseError(f"cannot check the warehouse: {driver_reason(exc)}") from exc
     return CheckResult(url, conn.dialect.name, time.perf_counter() - started, states, results)
 
 

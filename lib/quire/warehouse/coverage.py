@@ -30,10 +30,9 @@ from quire.contract.reports import CONTRACTS
 from quire.errors import WarehouseError
 from quire.periods import month_start
 from quire.warehouse import queries
-from quire.warehouse.engine import BUILD_HINT
+from quire.warehouse.engine import BUILD_HINT, CHECK_HINT, driver_reason
 
 Range = tuple[date, date]
-CHECK_HINT = "`quire warehouse check` lists what each report needs and what the warehouse lacks"
 
 
 def _as_date(value: date | datetime | str | None) -> date | None:
@@ -48,7 +47,7 @@ def _scalars(conn: Connection, *columns: sa.ColumnElement) -> list[date | None]:
     try:
         row = conn.execute(sa.select(*columns)).one()
     except sa.exc.DBAPIError as exc:
-        raise WarehouseError(f"cannot read the warehouse: {queries._reason(exc)}", hint=BUILD_HINT) from exc
+        raise WarehouseError(f"cannot read the warehouse: {driver_reason(exc)}", hint=BUILD_HINT) from exc
     return [_as_date(v) for v in row]
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL, make_url
 from quire.errors import WarehouseError
 
 BUILD_HINT = "run `quire warehouse build --scale demo` to create it"
+CHECK_HINT = "`quire warehouse check` lists what each report needs and what the warehouse lacks"
 CONNECT_HINT = ("check QUIRE_WAREHOUSE_URL and that the database server is up; for the embedded warehouse "
                 "run `quire warehouse build --scale demo`")
 FILE_BACKENDS = ("duckdb", "sqlite")
@@ -87,15 +88,30 @@ def connection(url: str | URL) -> Iterator[sa.Connection]:
         key = str(url)
         if key not in _kept:
             _kept[key] = engine(url)
-        with _kept[key].connect() as conn:
+        with _kept[key].connect() as conn, _refused_as_warehouse_error():
             yield conn
         return
     eng = engine(url)
     try:
-        with eng.connect() as conn:
+        with eng.connect() as conn, _refused_as_warehouse_error():
             yield conn
     finally:
         eng.dispose()
+
+
+@contextmanager
+def _refused_as_warehouse_error() -> Iterator[None]:
+    """A query the warehouse refuses (a table it lacks, a file that is no database) as a WarehouseError naming why."""
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        raise WarehouseError(f"the warehouse refused a query: {driver_reason(exc)}",
+                             hint=f"check QUIRE_WAREHOUSE_URL; {CHECK_HINT}") from exc
+
+
+def driver_reason(exc: sa.exc.DBAPIError) -> str:
+    """The driver's own message, first line only (SQLAlchemy appends the statement and a link)."""
+    return str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
 
 
 def _parse(url: str | URL) -> URL:

@@ -26,7 +26,7 @@ from quire.contract.reports import DEFAULT_BRAND
 from quire.errors import WarehouseError
 from quire.periods import add_months, month_start
 from quire.warehouse import schema
-from quire.warehouse.engine import BUILD_HINT
+from quire.warehouse.engine import BUILD_HINT, driver_reason
 
 
 #: The columns :func:`clients` returns besides ``brand``, in order.
@@ -47,7 +47,7 @@ def data_range(conn: Connection) -> tuple[date, date]:
     try:
         first, last_ledger_month, last_day = conn.execute(stmt).one()
     except sa.exc.DBAPIError as exc:
-        raise WarehouseError(f"cannot read the warehouse: {_reason(exc)}", hint=BUILD_HINT) from exc
+        raise WarehouseError(f"cannot read the warehouse: {driver_reason(exc)}", hint=BUILD_HINT) from exc
     if first is None:
         raise WarehouseError("the warehouse holds no MRR data", hint=BUILD_HINT)
     last = last_complete_month(last_day) if last_day is not None else last_ledger_month
@@ -240,8 +240,3 @@ def _coerce(values: pd.Series, sql_type: sa.types.TypeEngine) -> pd.Series:
     if isinstance(sql_type, (sa.Numeric, sa.Float)):  # SQLAlchemy 2.1: Float no longer subclasses Numeric
         return values.astype("float64")
     return values.astype("str")
-
-
-def _reason(exc: sa.exc.DBAPIError) -> str:
-    """The driver's own message, first line only (SQLAlchemy appends the statement and a link)."""
-    return str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
