@@ -419,6 +419,8 @@ def fan_out_clients(filters: dict[str, str], settings: Settings | None = None) -
             known = ", ".join(sorted(set(active[field_name])))
             raise ParameterError(f"no active client has {field_name}={value}; values in use: {known}")
         active = active[active[field_name] == value]
+    if active.empty and not filters:
+        raise ParameterError("the warehouse has no active client (status 'active'); `quire clients` lists them all")
     if active.empty:
         raise ParameterError("no active client matches " + " and ".join(f"{k}={v}" for k, v in filters.items()))
     return sorted(active["slug"])

@@ -202,9 +202,37 @@ def test_a_warehouse_that_refuses_the_queries_gets_one_error_line_and_nothing_wr
     assert result.returncode != 0 and "Traceback" not in result.stderr + result.stdout
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, result.stderr
-    reason = "does not exist" if warehouse is _warehouse_without_clients else "not a database"
-    if args[:2] != ["run", "experiment"] or warehouse is _not_a_database:
-        assert reason in errors[0] and "QUIRE_WAREHOUSE_URL" in result.stderr, errors[0]
-    else:  # experiments are optional data: the parameter error says there are none
+    if warehouse is _not_a_database:  # the driver's reason, and what to check
+        assert "not a database" in errors[0] and "QUIRE_WAREHOUSE_URL" in errors[0], errors[0]
+    elif args[:2] == ["run", "experiment"]:  # experiments are optional data: the parameter error says there are none
         assert "the warehouse holds no experiments" in errors[0]
+    else:
+        assert "the warehouse has no table clients" in errors[0] and "quire warehouse check" in errors[0]
+    assert_nothing_written(Path(env["QUIRE_OUTPUTS"]))
+
+
+@pytest.mark.parametrize("args", [["clients"], ["run", "client", "--all-clients"], ["run", "client", "-p", "client=acme"]])
+def test_a_clients_table_without_the_columns_reports_need_names_them(quire_env, tmp_path, args):
+    import duckdb
+
+    path = tmp_path / "thin-clients.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create table clients (client_id integer, name varchar, org_id integer)")
+        con.execute("insert into clients values (1, 'Acme', 1)")
+    env = {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{path}"}
+    result = quire(env, *args)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "error: the warehouse's table clients has no column slug, status, signup_date" in result.stderr
+    assert_nothing_written(Path(env["QUIRE_OUTPUTS"]))
+
+
+def test_a_fan_out_over_a_warehouse_without_active_clients_says_so(quire_env, tiny_warehouse, tmp_path):
+    from support import warehouse_copy
+
+    with warehouse_copy(tiny_warehouse, tmp_path / "all-churned.duckdb") as con:
+        con.execute("update clients set status = 'churned'")
+    env = {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'all-churned.duckdb'}"}
+    result = quire(env, "run", "client", "--all-clients")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "error: the warehouse has no active client (status 'active'); `quire clients` lists them all" in result.stderr
     assert_nothing_written(Path(env["QUIRE_OUTPUTS"]))

@@ -116,8 +116,12 @@ _CLIENT_OPTIONAL = {
 }
 
 
+#: The columns of ``clients`` every report needs (reads of the others give NULL where the warehouse lacks them).
+CLIENT_REQUIRED = ("client_id", "name", "slug", "status", "signup_date")
+
+
 def _clients(purpose: str, sections: tuple[str, ...]) -> dict:
-    return dict(name="clients", columns=("client_id", "name", "slug", "status", "signup_date"),
+    return dict(name="clients", columns=CLIENT_REQUIRED,
                 optional_columns=_CLIENT_OPTIONAL, defaults={"brand": DEFAULT_BRAND},
                 purpose=purpose, sections=sections, date_column="signup_date")
 

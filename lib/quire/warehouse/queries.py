@@ -22,11 +22,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from quire.contract.inventory import inventory
-from quire.contract.reports import DEFAULT_BRAND
+from quire.contract.reports import CLIENT_REQUIRED, DEFAULT_BRAND
 from quire.errors import WarehouseError
 from quire.periods import add_months, month_start
 from quire.warehouse import schema
-from quire.warehouse.engine import BUILD_HINT, driver_reason
+from quire.warehouse.engine import BUILD_HINT, CHECK_HINT, driver_reason
 
 
 #: The columns :func:`clients` returns besides ``brand``, in order.
@@ -73,6 +73,11 @@ def _clients_select(conn: Connection) -> sa.Select:
     """
     c, o = schema.clients, schema.organizations
     inv = inventory(conn)
+    if not inv.has("clients"):
+        raise WarehouseError("the warehouse has no table clients", hint=CHECK_HINT)
+    missing = [n for n in CLIENT_REQUIRED if not inv.has("clients", (n,))]
+    if missing:
+        raise WarehouseError(f"the warehouse's table clients has no column {', '.join(missing)}", hint=CHECK_HINT)
 
     def col(name: str) -> sa.ColumnElement:
         return c.c[name] if inv.has("clients", (name,)) else sa.cast(sa.null(), c.c[name].type).label(name)
