@@ -30,7 +30,7 @@ def query(sql: str, /, *, url: str | None = None, **params: Any) -> pd.DataFrame
     with the database's own one-line reason.
     """
     from quire.config import get_settings
-    from quire.warehouse.engine import connection
+    from quire.warehouse.engine import connection, driver_reason
     from quire.warehouse.queries import _fetch_frame
 
     statement = sa.text(sql)
@@ -44,8 +44,7 @@ def query(sql: str, /, *, url: str | None = None, **params: Any) -> pd.DataFrame
                 conn.exec_driver_sql("SET TRANSACTION READ ONLY")
             return _fetch_frame(conn.execute(statement, params))
         except sa.exc.DBAPIError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise WarehouseError(f"the warehouse refused the query: {reason}",
+            raise WarehouseError(f"the warehouse refused the query: {driver_reason(exc)}",
                                  hint="check the table and column names (quire.warehouse.schema lists them)") from None
 
 

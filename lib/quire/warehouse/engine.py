@@ -56,8 +56,8 @@ def engine(url: str | URL, read_only: bool = True) -> sa.Engine:
             pass
     except sa.exc.DBAPIError as exc:
         eng.dispose()
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise WarehouseError(f"cannot connect to the warehouse {_redacted(parsed)}: {reason}", hint=CONNECT_HINT) from exc
+        raise WarehouseError(f"cannot connect to the warehouse {_redacted(parsed)}: {driver_reason(exc)}",
+                             hint=CONNECT_HINT) from exc
     return eng
 
 
