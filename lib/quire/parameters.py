@@ -12,6 +12,7 @@ import ast
 import difflib
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -93,6 +94,16 @@ def quoted(value: Any, limit: int = QUOTE_LIMIT) -> str:
     return repr(text[:limit] + "…" if len(text) > limit else text)
 
 
+def closest(given: str, known: Iterable[str]) -> str | None:
+    """The known name ``given`` most likely meant: one it begins (``grain`` → ``granularity``), else the nearest spelling."""
+    known = list(known)
+    starts = [k for k in known if given and k.lower().startswith(given.lower())]
+    if len(starts) == 1:
+        return starts[0]
+    close = difflib.get_close_matches(given, known, n=1)
+    return close[0] if close else None
+
+
 def _fail(name: str, value: Any, expected: str) -> ParameterError:
     return ParameterError(f"parameter {quoted(name)}: {quoted(value)} is not {expected}", parameter=name)
 
@@ -165,8 +176,8 @@ def validate_parameters(report: str, declared: dict[str, DeclaredParameter], giv
     """All parameters of a run: the notebook's defaults overridden by ``given``, each checked and typed."""
     for name in given:
         if name not in declared:
-            close = difflib.get_close_matches(name, declared, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            close = closest(name, declared)
+            hint = f"; did you mean '{close}'?" if close else ""
             known = ", ".join(sorted(declared)) or "none"
             raise ParameterError(f"unknown parameter {quoted(name)} for report '{report}'{hint} (known: {known})", parameter=name)
     values = {name: d.default for name, d in declared.items()}

@@ -7,7 +7,6 @@ says what went wrong and where to look.
 
 from __future__ import annotations
 
-import difflib
 import platform
 import time
 from contextlib import ExitStack
@@ -23,7 +22,7 @@ from quire.catalog import ReportSpec, load_catalog
 from quire.config import Settings, get_settings
 from quire.datafiles import write_data_files
 from quire.errors import OutputError, ParameterError, QuireError, describe_os_error
-from quire.parameters import DeclaredParameter, declared_parameters, validate_parameters
+from quire.parameters import DeclaredParameter, closest, declared_parameters, validate_parameters
 from quire.periods import Period, parse_period, resolve_period
 
 if TYPE_CHECKING:
@@ -145,10 +144,11 @@ def _unknown(name: str, value: str, known: list[str], kind: str, command: str | 
     listed = listed or f"none (the warehouse holds no {kind}s)"
     if not value:
         example = example or (known[0] if known else "…")
-        raise ParameterError(f"parameter '{name}' is required: name a {kind}, e.g. -p {name}={example}"
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise ParameterError(f"parameter '{name}' is required: name {article} {kind}, e.g. -p {name}={example}"
                              + (f" (`{command}` lists them)" if command else ""), parameter=name)
-    close = difflib.get_close_matches(value, known, n=1)
-    hint = f"did you mean '{close[0]}'? " if close else ""
+    close = closest(value, known)
+    hint = f"did you mean '{close}'? " if close else ""
     raise ParameterError(f"parameter '{name}': no {kind} {value!r} in the warehouse; {hint}known: {listed}", parameter=name)
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from quire.catalog import ParameterSpec
 from quire.errors import ParameterError
-from quire.parameters import DeclaredParameter, coerce, parse_assignments, validate_parameters
+from quire.parameters import DeclaredParameter, closest, coerce, parse_assignments, validate_parameters
 
 DECLARED = {
     "period": DeclaredParameter("period", ParameterSpec(type="period"), "latest"),
@@ -27,6 +27,21 @@ def test_unknown_parameter_lists_known_and_suggests():
     assert "forecast_months" in str(info.value)
     with pytest.raises(ParameterError, match="did you mean 'period'"):
         validate_parameters("executive", DECLARED, {"perod": "2026-10"})
+    with pytest.raises(ParameterError, match="did you mean 'forecast_months'"):
+        validate_parameters("executive", DECLARED, {"forecast": "3"})
+
+
+@pytest.mark.parametrize("given,known,expected", [
+    ("checkout", ["homepage-aa", "checkout-redesign", "search-ranking"], "checkout-redesign"),  # the start of one name
+    ("CHECKOUT", ["checkout-redesign"], "checkout-redesign"),
+    ("city", ["city-of-bridgeview", "city-of-springford"], None),       # the start of two: no guess
+    ("ashveiw-builders", ["ashview-builders", "brightlane-labs"], "ashview-builders"),  # a typo
+    ("zzz", ["ashview-builders"], None),
+    ("", ["ashview-builders"], None),
+    ("x", [], None),
+])
+def test_closest_prefers_the_one_name_a_prefix_begins(given, known, expected):
+    assert closest(given, known) == expected
 
 
 @pytest.mark.parametrize("name,value,message", [

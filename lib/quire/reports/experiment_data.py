@@ -9,7 +9,6 @@ once, so that every table, chart and sentence derived from the data carries them
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -19,6 +18,7 @@ import pandas as pd
 from quire.config import get_settings
 from quire.contract import contract, usable_tables
 from quire.errors import ParameterError
+from quire.parameters import closest
 from quire.metrics.experiments import ADJUSTMENTS
 from quire.warehouse import experiment_queries as queries
 from quire.warehouse.engine import connection
@@ -92,8 +92,8 @@ def _relabel(frame: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFrame:
 
 def unknown_experiment(key: str, known: list[str]) -> ParameterError:
     """The error for a key the warehouse does not hold, listing the keys it does."""
-    close = difflib.get_close_matches(key, known, n=1)
-    hint = f"did you mean '{close[0]}'? " if close else ""
+    close = closest(key, known)
+    hint = f"did you mean '{close}'? " if close else ""
     listed = ", ".join(known) if known else "none (the warehouse holds no experiments)"
     return ParameterError(f"parameter 'experiment': no experiment {key!r} in the warehouse; {hint}known: {listed}",
                           parameter="experiment")
