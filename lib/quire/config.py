@@ -11,8 +11,10 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from quire.errors import ConfigError
 
 def _cores() -> int:
     try:
@@ -108,8 +110,20 @@ def settings_environment(settings: Settings) -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Settings of this process (cached; tests call ``get_settings.cache_clear()`` after changing the environment)."""
-    return Settings()
+    """Settings of this process (cached; tests call ``get_settings.cache_clear()`` after changing the environment).
+
+    Raises :class:`~quire.errors.ConfigError` naming each ``QUIRE_*`` variable whose value is wrong.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError("; ".join(_setting_problem(e) for e in exc.errors()),
+                          hint="fix or unset it; the README's Configuration table lists every setting") from None
+
+
+def _setting_problem(error: dict) -> str:
+    name = "QUIRE_" + "_".join(str(part) for part in error["loc"][:1]).upper()
+    return f"{name}={str(error.get('input'))[:60]!r}: {error['msg'][0].lower()}{error['msg'][1:]}"
 
 
 def replace_environment(values: dict[str, str]) -> None:

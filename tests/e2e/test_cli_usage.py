@@ -236,3 +236,27 @@ def test_a_fan_out_over_a_warehouse_without_active_clients_says_so(quire_env, ti
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "error: the warehouse has no active client (status 'active'); `quire clients` lists them all" in result.stderr
     assert_nothing_written(Path(env["QUIRE_OUTPUTS"]))
+
+
+@pytest.mark.parametrize("setting,value,says", [
+    ("QUIRE_RUN_TIMEOUT", "an hour", "QUIRE_RUN_TIMEOUT='an hour': input should be a valid integer"),
+    ("QUIRE_SMTP_PORT", "99999", "QUIRE_SMTP_PORT='99999': input should be less than or equal to 65535"),
+    ("QUIRE_ENGINE", "fast", "QUIRE_ENGINE='fast': input should be 'batch' or 'papermill'"),
+])
+@pytest.mark.parametrize("args", [["runs"], ["run", "executive"]])
+def test_a_wrong_setting_is_named_in_one_error_line_and_nothing_runs(quire_env, setting, value, says, args):
+    proc = quire({**quire_env, setting: value}, *args)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"error: {says}"), proc.stderr
+    assert_nothing_written(Path(quire_env["QUIRE_OUTPUTS"]))
+
+
+@pytest.mark.parametrize("url,says", [
+    ("not a url", "the state database URL 'not a url' is not a valid SQLAlchemy URL"),
+    ("mysql://db/quire", "cannot use the state database URL mysql://db/quire: No module named"),
+])
+def test_a_wrong_state_database_url_is_named_in_one_error_line(quire_env, url, says):
+    proc = quire({**quire_env, "QUIRE_STATE_URL": url}, "runs")
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode != 0 and len(lines) == 1 and lines[0].startswith(f"error: {says}"), proc.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from quire.errors import StateError
+from quire.errors import StateError, describe_os_error
 from quire.state.schema import metadata
 
 _ENGINES: dict[str, Engine] = {}
@@ -28,7 +28,12 @@ def redact(url: str) -> str:
 
 def _normalise(url: str) -> str:
     # Plain postgresql:// would pick psycopg2, which we do not ship; psycopg 3 is the driver.
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        raise StateError(f"the state database URL {url!r} is not a valid SQLAlchemy URL",
+                         hint="check QUIRE_STATE_URL, e.g. sqlite:///path/state.db or "
+                              "postgresql://user@host/quire") from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
@@ -53,13 +58,21 @@ def open_state(url: str) -> Engine:
         if url in _ENGINES:
             return _ENGINES[url]
         parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite":
-            if parsed.database and parsed.database != ":memory:":
+        if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+            try:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            eng = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-            sa.event.listen(eng, "connect", _sqlite_pragmas)
-        else:
-            eng = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+            except OSError as exc:
+                raise StateError(f"cannot create the state database's folder: {describe_os_error(exc)}",
+                                 hint="check QUIRE_STATE_URL (or QUIRE_OUTPUTS, under which it is by default)") from None
+        try:
+            if parsed.get_backend_name() == "sqlite":
+                eng = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+                sa.event.listen(eng, "connect", _sqlite_pragmas)
+            else:
+                eng = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        except (sa.exc.ArgumentError, ImportError) as exc:  # NoSuchModuleError is an ArgumentError
+            raise StateError(f"cannot use the state database URL {redact(url)}: {exc}",
+                             hint="check QUIRE_STATE_URL and that its database driver is installed") from None
         _create_tables(eng, url)
         _ENGINES[url] = eng
         return eng
