@@ -119,7 +119,8 @@ def _import_files(spec, target: str, memory_limit: str) -> None:
     with err.status("importing…") as status:
         stats = import_files(spec, target, memory_limit=memory_limit, progress=lambda msg: status.update(msg))
     out.print(f"[green]✓[/green] imported {sum(stats.rows.values()):,} rows in {stats.seconds:.1f} s: "
-              f"{_counts(stats.rows)}{_derived(stats.derived)} → {_redact(target)}", highlight=False)
+              f"{_counts(stats.rows)}{_derived(stats.derived)}{_skipped(stats.skipped, spec)} → {_redact(target)}",
+              highlight=False)
 
 
 def _create_views(spec, target: str) -> None:
@@ -130,6 +131,11 @@ def _create_views(spec, target: str) -> None:
     where = f"schema {stats.schema}" if stats.schema else "the default schema"
     out.print(f"[green]✓[/green] {len(stats.rows)} views in {where} of {_redact(target)}: {_counts(stats.rows)}"
               f"{_derived(stats.derived)}", highlight=False)
+
+
+def _skipped(skipped: dict[str, int], spec) -> str:
+    return "".join(f"; left out {n:,} rows of {table} without {' or '.join(spec.tables[table].skip_rows_without)}"
+                   for table, n in skipped.items())
 
 
 def _derived(tables: tuple[str, ...]) -> str:

@@ -148,6 +148,10 @@ def test_a_key_other_tables_point_at_is_never_generated(tmp_path: Path):
     ("tables:\n  users: {source: []}", r"^mapping.yaml: tables.users.source: Value error, name at least one file"),
     ("company: {sector: shop}\ntables:\n  users: {source: u.csv}", r"^mapping.yaml: company.sector: Input should be 'municipality', 'business'"),
     ("tables: {}", r"^mapping.yaml: tables: map at least one Quire table"),
+    ("tables:\n  events: {source: e.csv, skip_rows_without: [customer]}",
+     r"^mapping.yaml: tables.events.skip_rows_without: 'customer' is not a column of events"),
+    ("tables:\n  events: {source: e.csv, skip_rows_without: [user_id], defaults: {user_id: 1}}",
+     r"^mapping.yaml: tables.events.skip_rows_without: user_id has a default under defaults:, so it is never empty"),
 ])
 def test_a_bad_mapping_is_one_line_naming_the_key(tmp_path: Path, text: str, message: str):
     with pytest.raises(MappingError, match=message) as caught:
@@ -162,3 +166,54 @@ def test_a_unique_column_repeated_names_both_lines(tmp_path: Path):
         "2,North again,north,business,growth,EU,2026-01-02,b@example.com,active\n")
     with pytest.raises(DataError, match=r"^clients.csv lines 2 and 3: duplicate key slug=north in clients"):
         _run(tmp_path, "company: {name: Agency}\ntables:\n  clients: {source: clients.csv}\n")
+
+
+# A shop's order log: one row per order, guests (no customer id) included, and no table of sign-ups.
+ORDERS = [  # (customer, placed, total in cents)
+    ("17850", "01/12/2025 08:26", "1530"), ("", "01/12/2025 09:02", "990"), ("13047", "03/12/2025 10:00", "2500"),
+    ("17850", "15/01/2026 11:45", "780"), ("", "20/01/2026 12:00", "120"), ("12583", "02/02/2026 16:20", "4410"),
+    ("13047", "28/02/2026 09:15", "600"), ("17850", "01/03/2026 10:30", "1999"),
+]
+ORDERS_MAPPING = """
+company: {name: Shop}
+tables:
+  events:
+    source: orders.csv
+    rename: {customer: user_id, placed: occurred_at, total_cents: revenue}
+    dates: {occurred_at: "%d/%m/%Y %H:%M"}
+    multiply: {revenue: 0.01}
+    defaults: {event_type: purchase}
+    skip_rows_without: [user_id]
+"""
+
+
+def _orders_csv(folder: Path, rows: list[tuple[str, str, str]] = ORDERS) -> None:
+    lines = ["customer,placed,total_cents", *(",".join(row) for row in rows)]
+    (folder / "orders.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_an_order_log_without_sign_ups_makes_each_customer_a_user_from_their_first_order(tmp_path: Path):
+    _orders_csv(tmp_path)
+    stats = import_files(load_mapping(_mapping(tmp_path, ORDERS_MAPPING)), f"duckdb:///{tmp_path / 'w.duckdb'}")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    customers = [row for row in ORDERS if row[0]]
+    first: dict[int, datetime] = {}
+    for customer, placed, _ in customers:
+        at = datetime.strptime(placed, "%d/%m/%Y %H:%M")
+        first[int(customer)] = min(first.get(int(customer), at), at)
+    assert con.execute("SELECT user_id, signed_up_at, client_id, channel, country FROM users ORDER BY 1").fetchall() == [
+        (user, at, 1, None, None) for user, at in sorted(first.items())]
+    assert con.execute("SELECT user_id, occurred_at, revenue::DOUBLE FROM events ORDER BY event_id").fetchall() == [
+        (int(c), datetime.strptime(p, "%d/%m/%Y %H:%M"), int(cents) / 100) for c, p, cents in customers]
+    assert stats.skipped == {"events": len(ORDERS) - len(customers)}
+    assert stats.rows["users"] == len(first) and "users" in stats.derived
+
+
+def test_skipped_rows_keep_the_line_numbers_of_the_rest_and_skipping_everything_is_refused(tmp_path: Path):
+    _orders_csv(tmp_path, [*ORDERS, ("12583", "2026-03-05", "100")])
+    with pytest.raises(DataError, match=rf"^orders.csv line {len(ORDERS) + 2}, column occurred_at \(from 'placed'\)"):
+        _run(tmp_path, ORDERS_MAPPING)
+    _orders_csv(tmp_path, [row for row in ORDERS if not row[0]])
+    with pytest.raises(DataError, match=r"^orders.csv: every row lacks user_id, so skip_rows_without would leave nothing"):
+        _run(tmp_path, ORDERS_MAPPING)
+    assert not (tmp_path / "w.duckdb").exists()

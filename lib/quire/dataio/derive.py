@@ -6,6 +6,10 @@
   and one client (id 1) are made from the mapping's ``company:`` block, and every
   ``client_id`` / ``org_id`` the mapping does not fill points at them. The client's
   signup date is the first user's signup unless the block gives one.
+* **users**: an event log (a shop's orders, an app's events) often comes without a table
+  of sign-ups. Without a ``users`` table, each user of the events becomes one, signed up
+  at their first event (the usual "first purchase" cohort of a transaction log), under the
+  derived client if there is one; channel and country stay empty (not recorded).
 * **experiments** and **experiment_variants**: assignments name an experiment by id and
   a variant by name; without an ``experiments`` table each experiment id becomes the
   experiment ``experiment-<id>`` that started on the day of its first assignment, and
@@ -29,7 +33,7 @@ from quire.dataio.target import table_spec
 Resolve = Callable[[str], sa.TableClause]  # a Quire table name -> the loaded table or view to read
 CONTROL = "control"
 #: The tables this module can make.
-DERIVABLE = ("organizations", "clients", "experiments", "experiment_variants")
+DERIVABLE = ("organizations", "clients", "users", "experiments", "experiment_variants")
 
 
 def derived_tables(mapping: Mapping) -> list[str]:
@@ -41,6 +45,8 @@ def derived_tables(mapping: Mapping) -> list[str]:
         made.append("clients")
     if "organizations" not in mapped and ("clients" in mapped or made):
         made.insert(0, "organizations")
+    if "events" in mapped and "users" not in mapped:
+        made.append("users")
     if "experiment_assignments" in mapped and "experiments" not in mapped:
         made.append("experiments")
         if "experiment_variants" not in mapped:
@@ -64,6 +70,8 @@ def derived_select(name: str, mapping: Mapping, resolve: Resolve, mapped: set[st
         return sa.select(_const(1, "org_id"), _const(company.name, "name"), _const(company.brand, "brand"))
     if name == "clients":
         return _clients(company, resolve, mapped)
+    if name == "users":
+        return _users(resolve, with_client="clients" in derived_tables(mapping))
     if name == "experiments":
         return _experiments(resolve)
     return _variants(resolve)
@@ -96,6 +104,14 @@ def _clients(company: Company, resolve: Resolve, mapped: set[str]) -> sa.Select:
         sa.cast(sa.null(), sa.Date()).label("churned_on"),
         # No per-client locale or currency: the brand kit's apply.
         sa.cast(sa.null(), sa.String()).label("locale"), sa.cast(sa.null(), sa.String()).label("currency"))
+
+
+def _users(resolve: Resolve, *, with_client: bool) -> sa.Select:
+    e = resolve("events")
+    client = _const(1, "client_id") if with_client else sa.cast(sa.null(), sa.Integer()).label("client_id")
+    return (sa.select(e.c.user_id, client, sa.func.min(e.c.occurred_at).label("signed_up_at"),
+                      sa.cast(sa.null(), sa.String()).label("channel"), sa.cast(sa.null(), sa.String()).label("country"))
+            .group_by(e.c.user_id))
 
 
 def _experiments(resolve: Resolve) -> sa.Select:

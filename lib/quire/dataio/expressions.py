@@ -95,6 +95,20 @@ def plan_columns(target: TableSpec, spec: TableMapping, available: dict[str, str
     return plans
 
 
+def skipped_sources(plans: list[ColumnPlan], spec: TableMapping, where: str) -> list[str]:
+    """The source columns whose empty values leave a row out (``skip_rows_without``), one per named Quire column."""
+    from quire.dataio.errors import DataError
+
+    sources = []
+    for column in spec.skip_rows_without:
+        plan = next(p for p in plans if p.column.name == column)
+        if plan.source is None:
+            raise DataError(f"{where}: skip_rows_without names {column}, which no column of the source fills "
+                            f"(rename one to {column!r} under rename:)")
+        sources.append(plan.source)
+    return list(dict.fromkeys(sources))
+
+
 def _listed(available: dict[str, str]) -> str:
     names = list(available)
     return ", ".join(names[:12]) + (f" … ({len(names)} in all)" if len(names) > 12 else "")

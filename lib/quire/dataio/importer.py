@@ -39,7 +39,7 @@ from sqlalchemy.schema import CreateTable
 
 from quire.dataio import checks, derive
 from quire.dataio.errors import DataError
-from quire.dataio.expressions import ColumnPlan, converted, expected, mapped_text, plan_columns
+from quire.dataio.expressions import ColumnPlan, converted, expected, mapped_text, plan_columns, skipped_sources
 from quire.dataio.mapping import Mapping, TableMapping
 from quire.dataio.sources import SourceFile, columns_of, first_line, source_files, stage
 from quire.dataio.target import TableSpec, referenced_by, table_names, table_spec
@@ -57,6 +57,7 @@ class ImportStats:
     """What an import loaded."""
 
     rows: dict[str, int]                  # rows per table, mapped and derived, in load order
+    skipped: dict[str, int]               # rows left out per table by its skip_rows_without
     derived: tuple[str, ...]              # tables made from the others (see quire.dataio.derive)
     seconds: float
     size_bytes: int
@@ -88,7 +89,8 @@ def import_files(mapping: Mapping, url: str, *, memory_limit: str = "1GB", threa
         con.execute("SET enable_progress_bar = false")  # DuckDB would draw its own bar on stdout
         con.execute("SET TimeZone = 'UTC'")  # offsets in the files convert to UTC instants
         con.execute(f"ATTACH $path AS {STAGE}", {"path": str(staging)})
-        rows = _Import(con, mapping, progress or (lambda _m: None)).run()
+        job = _Import(con, mapping, progress or (lambda _m: None))
+        rows = job.run()
         con.execute(f"DETACH {STAGE}")
         (progress or (lambda _m: None))("writing the warehouse")
         con.execute("CHECKPOINT")  # fold the write-ahead log into the file before it is renamed
@@ -109,7 +111,8 @@ def import_files(mapping: Mapping, url: str, *, memory_limit: str = "1GB", threa
         for path in leftovers:
             path.unlink(missing_ok=True)
         shutil.rmtree(spill, ignore_errors=True)
-    return ImportStats(rows, tuple(derive.derived_tables(mapping)), time.perf_counter() - started,
+    skipped = {table: staged.skipped for table, staged in job.staged.items() if staged.skipped}
+    return ImportStats(rows, skipped, tuple(derive.derived_tables(mapping)), time.perf_counter() - started,
                        target.stat().st_size)
 
 
@@ -130,6 +133,7 @@ class _Staged:
     mapping: TableMapping
     plans: list[ColumnPlan]
     files: list[tuple[int, SourceFile]] = field(default_factory=list)  # (rows before the file, the file)
+    skipped: int = 0  # rows left out for an empty skip_rows_without column
 
     @cached_property
     def relation(self) -> sa.Alias:
@@ -215,7 +219,21 @@ class _Import:
                                 f"its columns: {', '.join(columns)}")
             staged.files.append((total, source))
             total += stage(self.con, source, spec, columns, f"{STAGE}.{_ident(table)}", needed, total, index == 0)
+        self._skip_rows(staged, skipped_sources(plans, spec, files[0].label), total)
         return staged
+
+    def _skip_rows(self, staged: _Staged, sources: list[str], total: int) -> None:
+        """Delete the staged rows with an empty skip_rows_without column (the others keep their line numbers)."""
+        if not sources:
+            return
+        table = f"{STAGE}.{_ident(staged.spec.name)}"
+        empty = " OR ".join(f"{_ident(source)} IS NULL" for source in sources)
+        staged.skipped = self.con.execute(f"SELECT count(*) FROM {table} WHERE {empty}").fetchone()[0]
+        if staged.skipped == total:
+            without = " or ".join(staged.mapping.skip_rows_without)
+            raise DataError(f"{staged.files[0][1].label}: every row lacks {without}, so skip_rows_without would leave "
+                            f"nothing of {staged.spec.name}; check the rename of that column")
+        self.con.execute(f"DELETE FROM {table} WHERE {empty}")
 
     def _check_values(self, staged: _Staged) -> None:
         self.progress(f"checking {staged.spec.name}")

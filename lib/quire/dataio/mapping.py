@@ -13,6 +13,7 @@ naming the key) and then against Quire's tables (:mod:`quire.dataio.target`)::
         multiply: {revenue: 0.01}            # unit conversion: cents -> currency units
         values: {event_type: {register: signup, order: purchase}}   # the user's words -> Quire's
         defaults: {channel: organic}         # a constant for a column the source does not have
+        skip_rows_without: [user_id]         # leave out rows with these columns empty (guest orders)
 
 A source column named like the Quire column needs no rename. Conversions (``dates``,
 ``multiply``, ``values``, ``defaults``) are keyed by the Quire column.
@@ -70,6 +71,9 @@ class TableMapping(_Strict):
     multiply: dict[str, float] = {}
     values: dict[str, dict[str, Scalar | None]] = {}
     defaults: dict[str, Scalar | None] = {}
+    # Rows whose source leaves one of these Quire columns empty are left out (and counted), e.g. the
+    # orders of guests without a customer id in a shop's export; any other empty required value is an error.
+    skip_rows_without: list[str] = []
 
     @field_validator("source")
     @classmethod
@@ -176,6 +180,11 @@ def _check_table(spec: TableMapping, table: str, where: str) -> None:
     for column in spec.multiply:
         if target.column(column).kind not in ("number", "integer"):
             raise MappingError(f"{where}.multiply.{column}: {column} is not a number column")
+    for column in spec.skip_rows_without:
+        _known_column(column, known, table, f"{where}.skip_rows_without")
+        if column in spec.defaults:
+            raise MappingError(f"{where}.skip_rows_without: {column} has a default under defaults:, so it is never "
+                               "empty; keep one of the two")
     for column in spec.defaults:
         if column in renamed:
             raise MappingError(f"{where}.defaults.{column}: {column} already comes from the source column "

@@ -25,7 +25,7 @@ from sqlalchemy.schema import CreateSchema, DDLElement
 
 from quire.dataio import checks, derive
 from quire.dataio.errors import DataError
-from quire.dataio.expressions import ColumnPlan, converted, expected, mapped_text, plan_columns
+from quire.dataio.expressions import ColumnPlan, converted, expected, mapped_text, plan_columns, skipped_sources
 from quire.dataio.mapping import Mapping, MappingError, TableMapping
 from quire.dataio.target import referenced_by, table_names, table_spec
 from quire.warehouse.engine import engine
@@ -92,7 +92,7 @@ class _Views:
         self.conn, self.mapping, self.progress = conn, mapping, progress
         self.schema = mapping.view_schema
         self.duck = conn.dialect.name == "duckdb"
-        self.plans: dict[str, tuple[list[ColumnPlan], TableMapping, sa.TableClause]] = {}
+        self.plans: dict[str, tuple[list[ColumnPlan], TableMapping, sa.FromClause]] = {}
 
     def run(self) -> ViewStats:
         if self.duck and self.schema not in (None, "main"):
@@ -160,9 +160,11 @@ class _Views:
         generate = not any(other in self.mapping.tables for other, _ in referenced_by(table))
         plans = plan_columns(table_spec(table), spec, columns, f"table {spec.sources[0]}", generate_key=generate)
         source = sa.table(source.name, *(sa.column(c) for c in columns), schema=source.schema)
-        self.plans[table] = (plans, spec, source)
+        present = [source.c[name].is_not(None) for name in skipped_sources(plans, spec, f"table {spec.sources[0]}")]
+        # The conversions are checked on the rows the view keeps.
+        self.plans[table] = (plans, spec, sa.select(*source.c).where(*present).subquery("kept") if present else source)
         return sa.select(*(converted(p, spec, source, duck=self.duck, lenient=False).label(p.column.name)
-                           for p in plans)).select_from(source)
+                           for p in plans)).select_from(source).where(*present)
 
     def _run(self, stmt: sa.Executable) -> list[tuple]:
         try:

@@ -168,8 +168,9 @@ users = sa.Table(
     # A product without clients (one company's own users) leaves the link empty.
     _fk("client_id", "clients.client_id", nullable=True),
     sa.Column("signed_up_at", sa.DateTime, nullable=False, index=True),
-    sa.Column("channel", sa.String(20), nullable=False, comment=" | ".join(CHANNELS)),
-    sa.Column("country", sa.String(2), nullable=False),
+    # How and where a user came: no report reads them, so a dataset that does not record them leaves them empty.
+    sa.Column("channel", sa.String(20), nullable=True, comment=" | ".join(CHANNELS)),
+    sa.Column("country", sa.String(2), nullable=True),
 )
 
 sessions = sa.Table(
