@@ -189,3 +189,36 @@ def test_a_postgresql_warehouse_exports_to_parquet_and_imports_back(pg_tiny_ware
     assert not list((tmp_path / "export").glob(".export*"))  # the scratch database is gone
     import_files(load_mapping(stats.mapping), f"duckdb:///{tmp_path / 'fresh.duckdb'}")
     assert_same_warehouse(Path(tiny_warehouse.removeprefix("duckdb:///")), tmp_path / "fresh.duckdb")
+
+
+def test_an_order_log_in_postgresql_gets_its_users_made_by_views_as_by_an_import(pg_server, tmp_path):
+    """The derived users and the skipped guest orders, as PostgreSQL views, equal what the import makes."""
+    from quire.dataio import create_views, import_files, load_mapping
+    from support import postgres
+    from support.order_log import ORDERS, ORDERS_MAPPING, orders_csv
+
+    orders_csv(tmp_path)
+    (tmp_path / "import.yaml").write_text(ORDERS_MAPPING)
+    import_files(load_mapping(tmp_path / "import.yaml"), f"duckdb:///{tmp_path / 'imported.duckdb'}")
+    url = postgres.new_database(pg_server)
+    eng = sa.create_engine(url)
+    try:
+        with eng.begin() as conn:
+            conn.execute(sa.text("CREATE SCHEMA shop; CREATE TABLE shop.orders (customer text, placed text, total_cents text)"))
+            conn.execute(sa.text("INSERT INTO shop.orders VALUES (:c, :p, :t)"),
+                         [{"c": c or None, "p": p, "t": t} for c, p, t in ORDERS])
+        views = yaml.safe_load(ORDERS_MAPPING)
+        views.update(mode="views", schema="quire")
+        views["tables"]["events"]["source"] = "shop.orders"
+        (tmp_path / "views.yaml").write_text(yaml.safe_dump(views))
+        stats = create_views(load_mapping(tmp_path / "views.yaml"), url)
+        assert stats.rows["users"] == 3 and stats.rows["events"] == sum(1 for row in ORDERS if row[0])
+        imported = duckdb.connect(str(tmp_path / "imported.duckdb"), read_only=True)
+        with eng.connect() as conn:
+            for table, columns in (("users", "user_id, client_id, signed_up_at, channel, country"),
+                                   ("events", "user_id, event_type, occurred_at, revenue")):
+                query = f"SELECT {columns} FROM {{}}{table} ORDER BY {columns}"
+                assert ([tuple(r) for r in conn.execute(sa.text(query.format("quire.")))]
+                        == imported.execute(query.format("")).fetchall())
+    finally:
+        eng.dispose()

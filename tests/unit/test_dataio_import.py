@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from quire.dataio import DataError, MappingError, import_files, load_mapping
+from support.order_log import ORDERS, ORDERS_MAPPING, orders_csv
 
 
 def _mapping(folder: Path, text: str) -> Path:
@@ -168,32 +169,8 @@ def test_a_unique_column_repeated_names_both_lines(tmp_path: Path):
         _run(tmp_path, "company: {name: Agency}\ntables:\n  clients: {source: clients.csv}\n")
 
 
-# A shop's order log: one row per order, guests (no customer id) included, and no table of sign-ups.
-ORDERS = [  # (customer, placed, total in cents)
-    ("17850", "01/12/2025 08:26", "1530"), ("", "01/12/2025 09:02", "990"), ("13047", "03/12/2025 10:00", "2500"),
-    ("17850", "15/01/2026 11:45", "780"), ("", "20/01/2026 12:00", "120"), ("12583", "02/02/2026 16:20", "4410"),
-    ("13047", "28/02/2026 09:15", "600"), ("17850", "01/03/2026 10:30", "1999"),
-]
-ORDERS_MAPPING = """
-company: {name: Shop}
-tables:
-  events:
-    source: orders.csv
-    rename: {customer: user_id, placed: occurred_at, total_cents: revenue}
-    dates: {occurred_at: "%d/%m/%Y %H:%M"}
-    multiply: {revenue: 0.01}
-    defaults: {event_type: purchase}
-    skip_rows_without: [user_id]
-"""
-
-
-def _orders_csv(folder: Path, rows: list[tuple[str, str, str]] = ORDERS) -> None:
-    lines = ["customer,placed,total_cents", *(",".join(row) for row in rows)]
-    (folder / "orders.csv").write_text("\n".join(lines) + "\n")
-
-
 def test_an_order_log_without_sign_ups_makes_each_customer_a_user_from_their_first_order(tmp_path: Path):
-    _orders_csv(tmp_path)
+    orders_csv(tmp_path)
     stats = import_files(load_mapping(_mapping(tmp_path, ORDERS_MAPPING)), f"duckdb:///{tmp_path / 'w.duckdb'}")
     con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
     customers = [row for row in ORDERS if row[0]]
@@ -210,10 +187,10 @@ def test_an_order_log_without_sign_ups_makes_each_customer_a_user_from_their_fir
 
 
 def test_skipped_rows_keep_the_line_numbers_of_the_rest_and_skipping_everything_is_refused(tmp_path: Path):
-    _orders_csv(tmp_path, [*ORDERS, ("12583", "2026-03-05", "100")])
+    orders_csv(tmp_path, [*ORDERS, ("12583", "2026-03-05", "100")])
     with pytest.raises(DataError, match=rf"^orders.csv line {len(ORDERS) + 2}, column occurred_at \(from 'placed'\)"):
         _run(tmp_path, ORDERS_MAPPING)
-    _orders_csv(tmp_path, [row for row in ORDERS if not row[0]])
+    orders_csv(tmp_path, [row for row in ORDERS if not row[0]])
     with pytest.raises(DataError, match=r"^orders.csv: every row lacks user_id, so skip_rows_without would leave nothing"):
         _run(tmp_path, ORDERS_MAPPING)
     assert not (tmp_path / "w.duckdb").exists()

@@ -100,9 +100,9 @@ def test_a_missing_source_table_and_a_schema_duckdb_reports_cannot_read_are_one_
 
 
 def test_an_order_log_read_through_views_makes_the_same_users_and_events_as_its_import(tmp_path: Path):
-    from test_dataio_import import ORDERS_MAPPING, _orders_csv
+    from support.order_log import ORDERS_MAPPING, orders_csv
 
-    _orders_csv(tmp_path)
+    orders_csv(tmp_path)
     imported = f"duckdb:///{tmp_path / 'imported.duckdb'}"
     import_files(load_mapping(_write(tmp_path / "import.yaml", ORDERS_MAPPING)), imported)
     con = duckdb.connect(str(tmp_path / "own.duckdb"))
