@@ -52,3 +52,36 @@ tables:
     [run] = published_runs(tmp_path / "outputs", "experiment")
     headline = {k["name"]: k["value"] for k in json.loads((run / "run.json").read_text())["headline"]}
     assert headline["users"] == users
+
+
+def test_a_conversion_only_ab_file_imports_and_reports_without_revenue(quire_env: dict[str, str], tmp_path: Path):
+    """The common public A/B file: user, timestamp, group, converted 0/1, and no revenue at all."""
+    rows = ["user_id,timestamp,group,landing_page,converted"]
+    for user in range(1_200):
+        group = ("control", "treatment")[user % 2]
+        converted = int(user % 9 == 0) if group == "control" else int(user % 7 == 1)
+        rows.append(f"{700_000 + user},2017-01-{2 + user % 20:02d} 10:{user % 60:02d}:07.556731,{group},"
+                    f"{('old_page', 'new_page')[user % 2]},{converted}")
+    (tmp_path / "ab_data.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "mapping.yaml").write_text("""
+tables:
+  experiment_assignments:
+    source: ab_data.csv
+    rename: {timestamp: assigned_at, group: variant}
+    defaults: {experiment_id: 1, revenue: 0, pre_revenue: 0}
+""")
+    env = {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'ab.duckdb'}",
+           "QUIRE_OUTPUTS": str(tmp_path / "outputs")}
+    proc = run_quire(env, "warehouse", "import", str(tmp_path / "mapping.yaml"))
+    assert proc.returncode == 0, proc.stderr
+    proc = run_quire(env, "run", "experiment", "-p", "experiment=experiment-1", timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    [run] = published_runs(tmp_path / "outputs", "experiment")
+    headline = {k["name"]: k["value"] for k in json.loads((run / "run.json").read_text())["headline"]}
+    control = [int(line.split(",")[-1]) for line in rows[1:] if ",control," in line]
+    treatment = [int(line.split(",")[-1]) for line in rows[1:] if ",treatment," in line]
+    assert headline["users"] == 1_200 and "revenue_diff" not in headline
+    assert headline["control_rate"] == pytest.approx(sum(control) / len(control))
+    assert headline["abs_lift"] == pytest.approx(sum(treatment) / len(treatment) - sum(control) / len(control))
+    html = (run / "report.html").read_text()
+    assert "recorded no revenue, so there is no revenue comparison" in html

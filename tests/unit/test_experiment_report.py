@@ -557,3 +557,55 @@ def test_demo_reports_fit_a4_without_broken_numbers_or_half_empty_pages(demo_rep
     assert broken_numbers(document) == []
     shares = fill(document)
     assert all(share >= 0.6 for share in shares[:-1]), f"pages filled {[f'{s:.0%}' for s in shares]}"
+
+
+def _without_revenue(report: er.ExperimentReport, *, pre_revenue: float | None = 0.0) -> er.ExperimentReport:
+    """The same experiment as a conversion-only dataset records it: revenue 0 for everyone (pre_revenue constant or absent)."""
+    d = report.data
+    rows = d.assignments.assign(revenue=0.0)
+    rows = rows.drop(columns="pre_revenue") if pre_revenue is None else rows.assign(pre_revenue=pre_revenue)
+    return er.ExperimentReport(ExperimentData(d.key, d.name, d.hypothesis, d.primary_metric, d.started_on, d.ended_on,
+                                              d.variants, rows))
+
+
+@pytest.mark.parametrize("pre_revenue", [0.0, None], ids=["pre_revenue 0", "no pre_revenue"])
+@pytest.mark.parametrize("arms_", [{"control": {"n": 2_000}, "B": {"n": 2_000, "rate": 0.13}},
+                                   {"control": {"n": 900}, "B": {"n": 900}, "C": {"n": 900, "rate": 0.15}}],
+                         ids=["two arms", "three arms"])
+def test_a_conversion_only_experiment_leaves_revenue_out_and_keeps_every_conversion_figure(arms_, pre_revenue):
+    full = experiment(arms_)
+    bare = _without_revenue(full, pre_revenue=pre_revenue)
+    a, b = full.analysis, bare.analysis
+    assert not b.has_revenue and not b.welch and not b.cuped and b.revenue_comparisons.empty
+    pd.testing.assert_frame_equal(b.conversion_comparisons, a.conversion_comparisons)
+    assert (b.verdict.decision, b.verdict.variant) == (a.verdict.decision, a.verdict.variant)
+    assert "revenue_diff" not in headline(bare) and set(headline(bare)) == set(headline(full)) - {"revenue_diff"}
+    revenue = bare.revenue()
+    [note] = revenue.children
+    assert isinstance(note, Callout) and "Every assigned user's revenue is $0.00" in note.message
+    shown = everything(bare)
+    assert "nan" not in shown.lower() and "Welch" not in shown and "CUPED" not in shown
+    if bare.several:
+        assert "Revenue per user" not in bare.multiple_comparisons().html()
+    terms = " ".join(term for term, _ in bare.glossary().entries)
+    assert "Welch" not in terms and "CUPED" not in terms
+
+
+def test_a_revenue_experiment_without_revenue_says_what_to_record():
+    report = _without_revenue(experiment({"control": {"n": 1_000}, "B": {"n": 1_000}}, metric="revenue"))
+    assert report.analysis is None and report.headline() is None
+    [callout] = report.verdict().children[:1]
+    assert callout.severity == "warning" and "every assigned user's revenue is 0" in callout.message.lower()
+    assert "experiment_assignments.revenue" in callout.message and "The results will appear once" not in callout.message
+
+
+def test_a_constant_pre_revenue_leaves_cuped_out_and_says_why():
+    full = experiment({"control": {"n": 2_000}, "B": {"n": 2_000, "effect": 1.0}}, metric="revenue")
+    d = full.data
+    flat = er.ExperimentReport(ExperimentData(d.key, d.name, d.hypothesis, d.primary_metric, d.started_on, d.ended_on,
+                                              d.variants, d.assignments.assign(pre_revenue=0.0)))
+    assert flat.analysis.cuped == {} and flat.analysis.welch["B"].diff == full.analysis.welch["B"].diff
+    assert not flat.data.has_covariate and full.data.has_covariate
+    [note] = [c for c in flat.revenue().children if isinstance(c, Callout)]
+    assert note.message.startswith("Every user's pre_revenue (revenue before the experiment) is $0.00")
+    assert "variance_reduction" not in headline(flat)

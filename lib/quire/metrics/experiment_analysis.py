@@ -223,9 +223,19 @@ class ExperimentAnalysis:
     verdict: Verdict
 
     @property
+    def has_revenue(self) -> bool:
+        """Whether revenue was compared (False when every user's revenue is the same: nothing was recorded)."""
+        return bool(self.welch)
+
+    @property
     def comparisons(self) -> pd.DataFrame:
         """The primary metric's treatment-vs-control table (the one the verdict reads)."""
         return self.conversion_comparisons if self.primary_metric == "conversion" else self.revenue_comparisons
+
+
+def varies(values: pd.Series) -> bool:
+    """Whether a metric takes more than one value across the users (a constant one cannot be tested or regressed on)."""
+    return values.astype(float).nunique(dropna=True) > 1
 
 
 def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: str, level: float = 0.95, *,
@@ -237,9 +247,11 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
     metric the verdict decides on; the other one is the guardrail. Tests use alpha = 1 − level.
     ``aa`` marks an A/A test (identical arms): its verdict says whether the check passed.
     CUPED p-values are adjusted across the treatments with ``method``, like the others;
-    without a ``pre_revenue`` column there is no CUPED (``cuped`` is empty).
-    Raises :class:`~quire.errors.EmptyDataError` when there are no assignments or fewer
-    than two variants with users, :class:`~quire.errors.WarehouseError` when the variants
+    without a ``pre_revenue`` column, or with one that is the same for every user, there is no
+    CUPED (``cuped`` is empty); when every user's revenue is the same (a conversion-only
+    experiment) there is no revenue comparison (``welch`` is empty, ``revenue_comparisons`` has no rows).
+    Raises :class:`~quire.errors.EmptyDataError` when there are no assignments, fewer
+    than two variants with users, or no revenue in a revenue experiment, :class:`~quire.errors.WarehouseError` when the variants
     are inconsistent.
     """
     if primary_metric not in METRICS:
@@ -271,18 +283,28 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
     rows = rows.iloc[np.argsort(rows["variant"].map({v: i for i, v in enumerate(order)}).to_numpy(), kind="stable")]
     conversion = conversion_by_variant(rows, control, level)
     conversion_cmp = pairwise_vs_control(rows, control, "conversion", method, level)
-    revenue_cmp = pairwise_vs_control(rows, control, "revenue", method, level)
+    # A conversion-only experiment (every user's revenue the same, typically 0) has no revenue to test:
+    # Welch's t is 0/0 there, so the revenue comparison is left out rather than shown as undefined.
+    recorded = varies(rows["revenue"])
+    if not recorded and primary_metric == "revenue":
+        raise EmptyDataError(f"every assigned user's revenue is {float(rows['revenue'].iloc[0]):g}, so a revenue "
+                             "experiment has no difference to test",
+                             hint="Record each user's revenue in experiment_assignments.revenue, or make conversion "
+                                  "the experiment's primary metric.")
+    revenue_cmp = pairwise_vs_control(rows, control, "revenue", method, level) if recorded else conversion_cmp.iloc[0:0]
     by_variant = {v: g for v, g in rows.groupby("variant", sort=False)}
-    welch = {v: welch_test(by_variant[v]["revenue"], by_variant[control]["revenue"], level) for v in order[1:]}
-    # CUPED needs the pre-period covariate, which the data contract makes optional.
+    welch = ({v: welch_test(by_variant[v]["revenue"], by_variant[control]["revenue"], level) for v in order[1:]}
+             if recorded else {})
+    # CUPED needs the pre-period covariate, which the data contract makes optional; one that is the same
+    # for every user explains nothing (its regression slope is 0/0).
     adjusted = (adjust_cuped({v: cuped(rows, control, v, level) for v in order[1:]}, method)
-                if "pre_revenue" in rows else {})
+                if recorded and "pre_revenue" in rows and varies(rows["pre_revenue"]) else {})
     alpha = alpha_for(level)
     if primary_metric == "conversion":
         c = conversion.set_index("variant")
         power = {v: power_and_mde(int(c.at[control, "users"]), int(c.at[v, "users"]), baseline_rate=c.at[control, "rate"],
                                   observed_rate=c.at[v, "rate"], alpha=alpha) for v in order[1:]}
-        primary, guard = conversion_cmp, revenue_cmp
+        primary, guard = conversion_cmp, (revenue_cmp if recorded else None)
     else:
         power = {v: power_and_mde(w.n_b, w.n_a, effect_size=w.cohen_d, sd=w.sd_pooled, alpha=alpha)
                  for v, w in welch.items()}

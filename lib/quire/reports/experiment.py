@@ -69,8 +69,8 @@ class ExperimentReport:
             return analyse(self.data.assignments, self.data.variants, self.metric, self.level,
                            method=self.correction, aa=self.data.is_aa), None
         except EmptyDataError as exc:
-            return None, Callout(f"{sentence(exc.message)} The results will appear once users are assigned to at "
-                                 "least the control and one treatment.", "warning", title="Nothing to analyse yet.")
+            then = exc.hint or "The results will appear once users are assigned to at least the control and one treatment."
+            return None, Callout(f"{sentence(exc.message)} {then}", "warning", title="Nothing to analyse yet.")
         except WarehouseError as exc:
             return None, Callout(f"{sentence(exc.message)} Fix the experiment's records before reading any result.",
                                  "critical", title="The experiment data are inconsistent.")
@@ -183,12 +183,11 @@ class ExperimentReport:
         a, focus, lvl = self.analysis, self.focus, f"{percent(self.level, 0)} CI"
         conv = a.conversion.set_index("variant")
         lift = a.conversion_comparisons.set_index("variant").loc[focus]
-        rev = a.revenue_comparisons.set_index("variant").loc[focus]
         p = self._decision_p(a.comparisons.set_index("variant").loc[focus])
         power = a.power[focus]
         n = len(self.data.assignments)
         guard = " (guardrail)"
-        return {
+        cards = {
             "users": (Kpi("users", "Users", float(n), "number"), number(n), f"{len(conv)} variants"),
             "control_rate": (Kpi("control_rate", f"Conversion, {a.control}" + (guard if self.metric == "revenue" else ""),
                                  conv.at[a.control, "rate"], "percent"),
@@ -206,14 +205,19 @@ class ExperimentReport:
                         "percent" if self.metric == "conversion" else "currency"),
                     effect_text(power.mde, self.metric).lstrip("+") if power.mde is not None else "—",
                     f"detected with {percent(TARGET_POWER, 0)} power at this sample size"),
-            "revenue_diff": (Kpi("revenue_diff", "Revenue per user, difference" + (guard if self.metric == "conversion" else ""),
-                                 rev["diff"], "currency"),
-                             money(rev["diff"]), f"{lvl} {interval_text(rev['ci_low'], rev['ci_high'], 'revenue')}"),
         }
+        if a.has_revenue:
+            rev = a.revenue_comparisons.set_index("variant").loc[focus]
+            cards["revenue_diff"] = (
+                Kpi("revenue_diff", "Revenue per user, difference" + (guard if self.metric == "conversion" else ""),
+                    rev["diff"], "currency"),
+                money(rev["diff"]), f"{lvl} {interval_text(rev['ci_low'], rev['ci_high'], 'revenue')}")
+        return cards
 
     def _conversion_cards(self) -> list[tuple[Kpi, str, str]]:
         c = self._common_cards()
-        return [c[k] for k in ("users", "control_rate", "best_rate", "abs_lift", "rel_lift", "p_value", "mde", "revenue_diff")]
+        return [c[k] for k in ("users", "control_rate", "best_rate", "abs_lift", "rel_lift", "p_value", "mde", "revenue_diff")
+                if k in c]
 
     def _revenue_cards(self) -> list[tuple[Kpi, str, str]]:
         c = self._common_cards()
@@ -311,6 +315,11 @@ class ExperimentReport:
         if a is None:
             return None
         title = "Revenue per user" + (" (guardrail)" if self.metric != "revenue" else "")
+        if not a.has_revenue:
+            value = float(self.data.assignments["revenue"].iloc[0])
+            return Section(title, [Callout(f"Every assigned user's revenue is {money(value, False)}: the experiment "
+                                           "recorded no revenue, so there is no revenue comparison.", "info",
+                                           title="Not shown:")])
         lead = " ".join(describe_comparison(r, self.level, several=self.several) for _, r in a.revenue_comparisons.iterrows())
         if not a.cuped:
             return Section(title, [self.welch_table(), self.no_covariate_note()], lead=lead)
@@ -322,6 +331,11 @@ class ExperimentReport:
     def no_covariate_note(self) -> Callout:
         """Why there is no CUPED: the assignments lack the pre-period metric (an optional column of the contract)."""
         col = CONTRACT.table("experiment_assignments").column("pre_revenue")
+        if col.name in self.data.assignments:
+            value = float(self.data.assignments[col.name].iloc[0])
+            return Callout(f"Every user's {col.name} (revenue before the experiment) is {money(value, False)}, which "
+                           f"explains none of the revenue's noise, so {col.needed_for} is left out.", "info",
+                           title="Not shown:")
         return Callout(f"The assignments have no {col.name} column (each user's revenue before the experiment), so "
                        f"{col.needed_for} is left out.", "info", title="Not shown:")
 
@@ -492,6 +506,8 @@ class ExperimentReport:
 
     def glossary(self) -> FlowingGlossary:
         keys = [k for k in GLOSSARY_KEYS if self.data.has_covariate or k not in ("cuped", "variance_reduction")]
+        if self.analysis is not None and not self.analysis.has_revenue:
+            keys = [k for k in keys if k not in ("revenue_per_user", "welch_test", "cohens_d")]
         keys = keys + (["multiple_comparisons"] if self.several else []) + (["aa_test"] if self.data.is_aa else [])
         appendix = glossary(keys)
         return FlowingGlossary(appendix.entries, title=appendix.title)

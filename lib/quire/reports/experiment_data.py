@@ -19,6 +19,7 @@ from quire.config import get_settings
 from quire.contract import contract, usable_tables
 from quire.errors import ParameterError
 from quire.parameters import closest
+from quire.metrics.experiment_analysis import varies
 from quire.metrics.experiments import ADJUSTMENTS
 from quire.warehouse import experiment_queries as queries
 from quire.warehouse.engine import connection
@@ -48,8 +49,9 @@ class ExperimentData:
 
     @property
     def has_covariate(self) -> bool:
-        """Whether the assignments carry the pre-period metric CUPED needs."""
-        return "pre_revenue" in self.assignments.columns
+        """Whether the assignments carry the pre-period metric CUPED needs, varying across users as revenue does."""
+        a = self.assignments
+        return "pre_revenue" in a.columns and varies(a["pre_revenue"]) and varies(a["revenue"])
 
     @property
     def is_aa(self) -> bool:
