@@ -90,24 +90,36 @@ def run(
     if fan_out and "client" in given:
         ctx.fail("-p client=… names one client; --all-clients and --clients select many")
     jobs: list[tuple[str, dict[str, str], bool]] = []  # (report, parameters, one of a fan-out)
+    skipped: list[str] = []
     for rid in list(catalog.reports) if all_reports else [report]:
         spec = catalog.get(rid)
         if fan_out and spec.fan_out != "clients":
             ctx.fail(f"report {rid!r} does not run per client")
         if spec.fan_out == "clients" and (fan_out or all_reports):
-            selected = fan_out_clients(parse_assignments(clients, example="--clients sector=nonprofit"), settings)
+            try:
+                selected = fan_out_clients(parse_assignments(clients, example="--clients sector=nonprofit"), settings)
+            except QuireError as exc:
+                if not all_reports or rid == list(catalog.reports)[-1] and not jobs:
+                    raise
+                skipped.append(f"{rid}: skipped, {exc}")
+                continue
             jobs += [(rid, {**given, "client": slug}, True) for slug in selected]
         else:
             jobs.append((rid, given, False))
     # Every run is validated before the first one starts: a bad parameter stops all of them (exit 2, no output).
-    # Only a client of a fan-out that was not subscribed in the period is left out, with a note. A warm
-    # service validates in a process that has already imported what validation needs.
-    plans, left_out = service.call(prepare_runs, (jobs, settings), settings) if service else prepare_runs(jobs, settings)
-    for note in left_out:
+    # Only a client of a fan-out that was not subscribed in the period is left out, with a note; --all skips
+    # what the warehouse cannot serve (an imported warehouse may hold one report's data) and runs the rest.
+    # A warm service validates in a process that has already imported what validation needs.
+    args = (jobs, settings, all_reports)
+    plans, left_out, not_run = service.call(prepare_runs, args, settings) if service else prepare_runs(*args)
+    skipped += not_run
+    for note in left_out + skipped:
         err.print(Text(f"– {note}"), highlight=False)
-    if not plans:
-        return
-    if _run_plans(plans, workers=workers, engine=engine, executor=service):
+    failures = _run_plans(plans, workers=workers, engine=engine, executor=service) if plans else 0
+    if skipped:
+        err.print(Text(f"{len(skipped)} of the runs --all asks for were skipped (above); `quire warehouse check` "
+                       "shows what each report needs"), highlight=False)
+    if failures or skipped:
         raise typer.Exit(1)
 
 

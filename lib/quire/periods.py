@@ -12,6 +12,8 @@ from datetime import date, timedelta
 
 from quire.errors import ParameterError
 
+#: The value of a period (or experiment) parameter that names the newest one in the warehouse.
+LATEST = "latest"
 PERIOD_HELP = "use YYYY-MM (e.g. 2026-10), YYYY-Qn (e.g. 2026-Q3), YYYY (e.g. 2025) or 'latest'"
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
@@ -98,7 +100,7 @@ class Period:
 def parse_period(text: str, *, parameter: str = "period") -> Period | None:
     """Parse a period; ``None`` means 'latest'. Raises :class:`ParameterError` naming the parameter."""
     value = str(text).strip()
-    if value.lower() == "latest":
+    if value.lower() == LATEST:
         return None
     if m := _MONTH.match(value):
         return Period(date(int(m[1]), int(m[2]), 1), "month")

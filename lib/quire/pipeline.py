@@ -23,7 +23,7 @@ from quire.config import Settings, get_settings
 from quire.datafiles import write_data_files
 from quire.errors import OutputError, ParameterError, QuireError, describe_os_error
 from quire.parameters import DeclaredParameter, closest, declared_parameters, validate_parameters
-from quire.periods import Period, parse_period, resolve_period
+from quire.periods import LATEST, Period, parse_period, resolve_period
 
 if TYPE_CHECKING:
     # Annotations only: the notebook machinery and the display module (pandas) are imported by the run
@@ -130,7 +130,9 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
             client_row = row
         else:
             known = queries.experiments(conn)["key"].tolist()
-            if params[name] not in known:
+            if params[name] == LATEST and known:
+                resolved[name] = known[-1]  # oldest first: the one that started last
+            elif params[name] not in known:
                 _unknown(name, params[name], known, "experiment", "quire experiments")
     if tenant is not None:
         for name, kind in kinds.items():
@@ -242,13 +244,17 @@ class Preparer:
         return RunPlan(spec, resolved, tenant, prepared_in=time.perf_counter() - t0)
 
 
-def prepare_runs(jobs: list[tuple[str, dict[str, Any], bool]], settings: Settings) -> tuple[list[RunPlan], list[str]]:
-    """Validate every job ``(report, parameters, one of a fan-out)`` before any runs: the plans, and a note for each job left out.
+def prepare_runs(jobs: list[tuple[str, dict[str, Any], bool]], settings: Settings,
+                 skip_failing: bool = False) -> tuple[list[RunPlan], list[str], list[str]]:
+    """Validate every job ``(report, parameters, one of a fan-out)`` before any runs.
 
-    The first job that fails raises, so that nothing runs. Only a client of a fan-out that was not
-    subscribed in the period is left out, with its note.
+    Returns the plans, a note for each client of a fan-out left out because it was not
+    subscribed in the period, and a note for each job skipped. The first job that fails
+    raises, so that nothing runs; with ``skip_failing`` (``quire run --all``, whose warehouse
+    may hold only some reports' data) a job that fails is skipped with its reason instead,
+    unless every job fails.
     """
-    plans, left_out = [], []
+    plans, left_out, skipped = [], [], []
     with Preparer(settings) as preparer:
         for report, params, fanned in jobs:
             try:
@@ -257,7 +263,12 @@ def prepare_runs(jobs: list[tuple[str, dict[str, Any], bool]], settings: Setting
                 if not fanned:
                     raise
                 left_out.append(f"{report} · {params['client']}: left out, {exc}")
-    return plans, left_out
+            except QuireError as exc:
+                if not skip_failing or (not plans and len(skipped) == len(jobs) - 1):
+                    raise  # nothing at all can run (a warehouse that is down): one error, as for a single run
+                who = f"{report} · {params['client']}" if fanned else report
+                skipped.append(f"{who}: skipped, {exc}")
+    return plans, left_out, skipped
 
 
 def prepare(report: str, given: dict[str, Any], settings: Settings) -> RunPlan:

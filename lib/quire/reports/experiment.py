@@ -518,7 +518,7 @@ def _cuped_rows(c: CupedResult) -> list[dict[str, object]]:
             for m, w in (("Unadjusted", c.unadjusted), ("CUPED", c.adjusted))]
 
 
-def build(experiment: str = "checkout-redesign", level: float = 0.95, correction: str = "holm", brand: str = "quire",
+def build(experiment: str = "latest", level: float = 0.95, correction: str = "holm", brand: str = "quire",
           url: str | None = None) -> ExperimentReport:
     """Load ``experiment`` and prepare its report; charts use ``brand``'s palette.
 

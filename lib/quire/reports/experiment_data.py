@@ -18,6 +18,7 @@ import pandas as pd
 from quire.config import get_settings
 from quire.contract import contract, usable_tables
 from quire.errors import ParameterError
+from quire.periods import LATEST
 from quire.parameters import closest
 from quire.metrics.experiment_analysis import varies
 from quire.metrics.experiments import ADJUSTMENTS
@@ -102,13 +103,15 @@ def unknown_experiment(key: str, known: list[str]) -> ParameterError:
 
 
 def load(experiment: str, url: str | None = None) -> ExperimentData:
-    """Read one experiment, its planned variants and its assignments from the warehouse.
+    """Read one experiment (by key, or ``latest``: the one that started last), its planned variants and its assignments.
 
     Only the assignments are required (:data:`CONTRACT`); without the experiments or
     experiment_variants table their stand-ins are derived from the assignments.
     """
     with connection(url or get_settings().warehouse) as conn:
         usable = usable_tables(conn, CONTRACT)
+        if experiment == LATEST:
+            experiment = queries.newest_experiment_key(conn) or experiment
         row = queries.experiment_by_key(conn, experiment)
         if row is None:
             raise unknown_experiment(experiment, queries.experiment_keys(conn))

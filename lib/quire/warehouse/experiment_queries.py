@@ -27,6 +27,12 @@ def experiment_keys(conn: Connection) -> list[str]:
     return [str(k) for k in queries.experiments(conn)["key"]]
 
 
+def newest_experiment_key(conn: Connection) -> str | None:
+    """The key of the experiment that started last (what ``experiment=latest`` names), None without experiments."""
+    keys = experiment_keys(conn)
+    return keys[-1] if keys else None
+
+
 def experiment_by_key(conn: Connection, key: str) -> pd.Series | None:
     """One experiment's row (all columns of ``experiments``), or None when no experiment has ``key``.
 
