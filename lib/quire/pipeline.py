@@ -130,7 +130,10 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
             client_row = row
         else:
             known = queries.experiments(conn)["key"].tolist()
-            if params[name] == LATEST and known:
+            if params[name] == LATEST:
+                if not known:
+                    raise ParameterError(f"parameter '{name}': the warehouse holds no experiments (`quire warehouse "
+                                         "check` shows what the experiment report needs)", parameter=name)
                 resolved[name] = known[-1]  # oldest first: the one that started last
             elif params[name] not in known:
                 _unknown(name, params[name], known, "experiment", "quire experiments")

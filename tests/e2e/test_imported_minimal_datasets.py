@@ -85,3 +85,32 @@ tables:
     assert headline["abs_lift"] == pytest.approx(sum(treatment) / len(treatment) - sum(control) / len(control))
     html = (run / "report.html").read_text()
     assert "recorded no revenue, so there is no revenue comparison" in html
+
+
+def test_run_all_on_an_order_log_runs_the_cohort_report_and_says_what_it_skipped(quire_env: dict[str, str],
+                                                                               tmp_path: Path):
+    from support.order_log import ORDERS_MAPPING, orders_csv
+
+    orders_csv(tmp_path)
+    (tmp_path / "mapping.yaml").write_text(ORDERS_MAPPING)
+    env = {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'shop.duckdb'}",
+           "QUIRE_OUTPUTS": str(tmp_path / "outputs")}
+    assert run_quire(env, "warehouse", "import", str(tmp_path / "mapping.yaml")).returncode == 0
+    proc = run_quire(env, "run", "--all", timeout=600)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    [cohort] = published_runs(tmp_path / "outputs", "cohort")
+    assert json.loads((cohort / "run.json").read_text())["status"] == "succeeded"
+    skipped = sorted(line.split(":")[0] for line in proc.stderr.splitlines() if ": skipped, " in line)
+    assert skipped == ["– client · shop", "– example", "– executive", "– experiment"], proc.stderr
+    assert "4 of the runs --all asks for were skipped" in proc.stderr
+    for report in ("client", "example", "executive", "experiment"):
+        assert not published_runs(tmp_path / "outputs", report)
+
+
+def test_run_all_on_a_file_that_is_no_warehouse_is_one_error_line(quire_env: dict[str, str], tmp_path: Path):
+    (tmp_path / "broken.duckdb").write_text("not a database")
+    env = {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'broken.duckdb'}",
+           "QUIRE_OUTPUTS": str(tmp_path / "outputs")}
+    proc = run_quire(env, "run", "--all", timeout=300)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode != 0 and len(lines) == 1 and lines[0].startswith("error: "), proc.stderr

@@ -194,3 +194,13 @@ def test_skipped_rows_keep_the_line_numbers_of_the_rest_and_skipping_everything_
     with pytest.raises(DataError, match=r"^orders.csv: every row lacks user_id, so skip_rows_without would leave nothing"):
         _run(tmp_path, ORDERS_MAPPING)
     assert not (tmp_path / "w.duckdb").exists()
+
+
+@pytest.mark.parametrize("company,slug", [
+    ("{name: Fernweh Tea}", "fernweh-tea"), ("{name: Café Zürich GmbH}", "cafe-zurich-gmbh"),
+    ("{name: 株式会社}", "my-company"), ("{name: Shop, slug: own-slug}", "own-slug"), ("{}", "my-company"),
+])
+def test_the_single_client_is_named_by_the_company_name_unless_a_slug_is_given(tmp_path: Path, company: str, slug: str):
+    (tmp_path / "users.csv").write_text(USERS)
+    con = _run(tmp_path, USERS_MAPPING.replace("company: {name: Shop}", f"company: {company}"))
+    assert con.execute("SELECT slug FROM clients").fetchall() == [(slug,)]

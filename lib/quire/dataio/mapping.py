@@ -21,12 +21,14 @@ A source column named like the Quire column needs no rename. Conversions (``date
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from quire import yamltext
 from quire.dataio.target import table_names, table_spec
@@ -56,6 +58,16 @@ class Company(_Strict):
     brand: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "quire"
     contact_email: str = "reports@example.com"
     signup_date: date | None = None  # default: the day of the first user's signup (else of the first event)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _slug_from_name(cls, data: object) -> object:
+        # Without a slug, the name's (Fernweh Tea -> fernweh-tea): `quire clients` and -p client=… show it.
+        if isinstance(data, dict) and data.get("name") and not data.get("slug"):
+            ascii_name = unicodedata.normalize("NFKD", str(data["name"])).encode("ascii", "ignore").decode()
+            slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:80].strip("-")
+            return {**data, "slug": slug} if slug else data
+        return data
 
 
 class TableMapping(_Strict):
