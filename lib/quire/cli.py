@@ -91,6 +91,7 @@ def run(
         ctx.fail("-p client=… names one client; --all-clients and --clients select many")
     jobs: list[tuple[str, dict[str, str], bool]] = []  # (report, parameters, one of a fan-out)
     skipped: list[str] = []
+    first_error: QuireError | None = None
     for rid in list(catalog.reports) if all_reports else [report]:
         spec = catalog.get(rid)
         if fan_out and spec.fan_out != "clients":
@@ -99,9 +100,10 @@ def run(
             try:
                 selected = fan_out_clients(parse_assignments(clients, example="--clients sector=nonprofit"), settings)
             except QuireError as exc:
-                if not all_reports or rid == list(catalog.reports)[-1] and not jobs:
+                if not all_reports:
                     raise
                 skipped.append(f"{rid}: skipped, {exc}")
+                first_error = first_error or exc
                 continue
             jobs += [(rid, {**given, "client": slug}, True) for slug in selected]
         else:
@@ -110,6 +112,8 @@ def run(
     # Only a client of a fan-out that was not subscribed in the period is left out, with a note; --all skips
     # what the warehouse cannot serve (an imported warehouse may hold one report's data) and runs the rest.
     # A warm service validates in a process that has already imported what validation needs.
+    if first_error and not jobs:
+        raise first_error  # nothing can run (a warehouse that is down): one error, as for a single run
     args = (jobs, settings, all_reports)
     plans, left_out, not_run = service.call(prepare_runs, args, settings) if service else prepare_runs(*args)
     skipped += not_run
