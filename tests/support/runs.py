@@ -57,9 +57,15 @@ def gone(proc: psutil.Process) -> bool:
 
 def started_run(ancestor: subprocess.Popen) -> psutil.Process:
     """The first run process started under the process ``ancestor`` (waits for it, bounded)."""
+    def under_ancestor(proc: psutil.Process) -> bool:
+        try:
+            return bool(proc.ppid()) and ancestor.pid in [a.pid for a in proc.parents()]
+        except psutil.NoSuchProcess:  # a run (of another test, the suite runs in parallel) that ended meanwhile
+            return False
+
     def mine():
         assert ancestor.poll() is None, ancestor.communicate()
-        return [p for p in run_processes() if p.ppid() and ancestor.pid in [a.pid for a in p.parents()]]
+        return [p for p in run_processes() if under_ancestor(p)]
 
     return wait_for(mine, timeout=120, interval=0.1, message="a run to start")[0]
 
