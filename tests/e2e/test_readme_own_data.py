@@ -9,6 +9,7 @@ would, but into a warehouse and outputs of their own.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 from pathlib import Path
@@ -44,8 +45,7 @@ def _commands() -> list[list[str]]:
 
 def test_the_mapping_excerpt_is_the_examples_own():
     mapping = (ROOT / "examples" / "retail" / "mapping.yaml").read_text(encoding="utf-8")
-    [excerpt] = _blocks("yaml")
-    assert excerpt.strip() in mapping
+    assert _blocks("yaml")[0].strip() in mapping
 
 
 def test_three_commands_from_csv_to_a_cohort_report(quire_env: dict[str, str], tmp_path: Path):
@@ -63,3 +63,49 @@ def test_three_commands_from_csv_to_a_cohort_report(quire_env: dict[str, str], t
     assert record["parameters"]["period"] == "2026-10"
     users = next(k for k in record["headline"] if k["name"] == "users")
     assert users["value"] > 0
+
+
+def test_the_sql_first_example_takes_an_online_retail_file_to_first_purchase_cohorts(quire_env: dict[str, str],
+                                                                                     tmp_path: Path):
+    """The README's Online Retail SQL and views mapping, as written, on a file in that export's shape."""
+    import duckdb
+
+    lines = ["InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country",
+             "536365,85123A,WHITE HANGING HEART,6,12/1/2010 8:26,2.55,17850.0,United Kingdom",
+             "536366,22633,HAND WARMER,6,12/1/2010 8:28,1.85,17850.0,United Kingdom",
+             "536367,84879,ASSORTED BIRD,32,12/1/2010 8:34,1.69,13047.0,United Kingdom",
+             "C536379,D,Discount,-1,12/1/2010 9:41,27.5,14527.0,United Kingdom",  # a cancellation
+             "536380,22961,JAM MAKING SET,24,12/1/2010 9:41,1.45,,United Kingdom",  # a guest line
+             "536381,22139,RETROSPOT TEA,2,12/1/2010 9:41,4.95,14527.0,United Kingdom",
+             "537000,21166,COOK WITH WINE,12,1/4/2011 10:00,1.95,17850.0,United Kingdom",
+             "538000,21166,COOK WITH WINE,4,2/3/2011 12:30,1.95,13047.0,France"]
+    (tmp_path / "online_retail.csv").write_text("\n".join(lines) + "\n", encoding="latin-1")
+    sql, mapping = _blocks("sql")[0], _blocks("yaml")[1]
+    con = duckdb.connect(str(tmp_path / "retail.duckdb"))
+    try:
+        cwd = Path.cwd()
+        os.chdir(tmp_path)  # the SQL reads the CSV beside the database, as the README says
+        try:
+            con.execute(sql)
+        finally:
+            os.chdir(cwd)
+    finally:
+        con.close()
+    (tmp_path / "online-retail.yaml").write_text(mapping)
+    env = {**quire_env, "QUIRE_OUTPUTS": str(tmp_path / "outputs"), "QUIRE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'retail.duckdb'}"}
+    proc = run_quire(env, "warehouse", "import", str(tmp_path / "online-retail.yaml"))
+    assert proc.returncode == 0, proc.stderr
+    con = duckdb.connect(str(tmp_path / "retail.duckdb"), read_only=True)
+    try:
+        users = con.execute("SELECT user_id, signed_up_at FROM users ORDER BY 1").fetchall()
+        events = con.execute("SELECT user_id, round(revenue::DOUBLE, 2) FROM events ORDER BY occurred_at, user_id").fetchall()
+    finally:
+        con.close()
+    from datetime import datetime
+
+    # Three customers, each signed up at their first order; no cancellation, no guest line.
+    assert users == [(13047, datetime(2010, 12, 1, 8, 34)), (14527, datetime(2010, 12, 1, 9, 41)),
+                     (17850, datetime(2010, 12, 1, 8, 26))]
+    assert events == [(17850, 15.3), (17850, 11.1), (13047, 54.08), (14527, 9.9), (17850, 23.4), (13047, 7.8)]
+    proc = run_quire(env, "run", "cohort", timeout=600)
+    assert proc.returncode == 0, proc.stderr
