@@ -30,7 +30,7 @@ from quire.contract.reports import CONTRACTS
 from quire.errors import WarehouseError
 from quire.periods import month_start
 from quire.warehouse import queries
-from quire.warehouse.engine import BUILD_HINT, CHECK_HINT, driver_reason
+from quire.warehouse.engine import CHECK_HINT, DATA_HINT, driver_reason
 
 Range = tuple[date, date]
 
@@ -54,11 +54,11 @@ def _scalars(conn: Connection, *columns: sa.ColumnElement) -> list[date | None]:
 def _checked(first: date | None, last_day: date | None, what: str) -> Range:
     """``first``'s month and the last complete month up to ``last_day``; errors name ``what`` was read."""
     if first is None or last_day is None:
-        raise WarehouseError(f"the warehouse holds no {what}", hint=BUILD_HINT)
+        raise WarehouseError(f"the warehouse holds no {what}", hint=DATA_HINT)
     start, last = month_start(first), queries.last_complete_month(last_day)
     if last < start:
         raise WarehouseError(f"the warehouse holds no complete month of {what} (it starts {first:%Y-%m-%d} "
-                             f"and ends {last_day:%Y-%m-%d})", hint=BUILD_HINT)
+                             f"and ends {last_day:%Y-%m-%d})", hint=DATA_HINT)
     return start, last
 
 
@@ -97,14 +97,14 @@ def ledger_range(conn: Connection, cov: Coverage | None = None) -> Range:
     first, last = _bounds(conn, (*cov.first, "min"), (*cov.last, "max"))
     if first is None:
         raise WarehouseError(f"the warehouse holds no {cov.what} (the executive report reads the MRR ledger)",
-                             hint=BUILD_HINT)
+                             hint=DATA_HINT)
     reach = data_reach(conn, cov.reach)
     first, last = month_start(first), month_start(last)
     if reach is not None:
         last = min(last, queries.last_complete_month(reach))
     if last < first:
         raise WarehouseError(f"the warehouse holds no complete month of {cov.what} (the ledger starts {first:%Y-%m}, "
-                             f"the daily data ends {reach:%Y-%m-%d})", hint=BUILD_HINT)
+                             f"the daily data ends {reach:%Y-%m-%d})", hint=DATA_HINT)
     return first, last
 
 

@@ -20,6 +20,8 @@ from quire.errors import WarehouseError
 
 BUILD_HINT = "run `quire warehouse build --scale demo` to create it"
 CHECK_HINT = "`quire warehouse check` lists what each report needs and what the warehouse lacks"
+#: For a warehouse that holds too little data: your own data, or the sample's.
+DATA_HINT = f"{CHECK_HINT}; `quire warehouse build --scale demo` makes the sample warehouse"
 CONNECT_HINT = ("check QUIRE_WAREHOUSE_URL and that the database server is up; for the embedded warehouse "
                 "run `quire warehouse build --scale demo`")
 FILE_BACKENDS = ("duckdb", "sqlite")

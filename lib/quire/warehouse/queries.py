@@ -26,7 +26,7 @@ from quire.contract.reports import CLIENT_REQUIRED, DEFAULT_BRAND
 from quire.errors import WarehouseError
 from quire.periods import add_months, month_start
 from quire.warehouse import schema
-from quire.warehouse.engine import BUILD_HINT, CHECK_HINT, driver_reason
+from quire.warehouse.engine import CHECK_HINT, DATA_HINT, driver_reason
 
 
 #: The columns :func:`clients` returns besides ``brand``, in order.
@@ -49,10 +49,10 @@ def data_range(conn: Connection) -> tuple[date, date]:
     except sa.exc.DBAPIError as exc:
         raise WarehouseError(f"cannot read the warehouse: {driver_reason(exc)}", hint=CHECK_HINT) from exc
     if first is None:
-        raise WarehouseError("the warehouse holds no MRR data", hint=BUILD_HINT)
+        raise WarehouseError("the warehouse holds no MRR data", hint=DATA_HINT)
     last = last_complete_month(last_day) if last_day is not None else last_ledger_month
     if last < first:
-        raise WarehouseError(f"the warehouse holds no complete month (data starts {first:%Y-%m-%d})", hint=BUILD_HINT)
+        raise WarehouseError(f"the warehouse holds no complete month (data starts {first:%Y-%m-%d})", hint=DATA_HINT)
     return first, last
 
 
