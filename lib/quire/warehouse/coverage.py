@@ -47,7 +47,7 @@ def _scalars(conn: Connection, *columns: sa.ColumnElement) -> list[date | None]:
     try:
         row = conn.execute(sa.select(*columns)).one()
     except sa.exc.DBAPIError as exc:
-        raise WarehouseError(f"cannot read the warehouse: {driver_reason(exc)}", hint=CHECK_HINT) from exc
+        raise WarehouseError(f"cannot read the warehouse: {driver_reason(exc)}", hint=DATA_HINT) from exc
     return [_as_date(v) for v in row]
 
 

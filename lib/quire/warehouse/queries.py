@@ -47,7 +47,7 @@ def data_range(conn: Connection) -> tuple[date, date]:
     try:
         first, last_ledger_month, last_day = conn.execute(stmt).one()
     except sa.exc.DBAPIError as exc:
-        raise WarehouseError(f"cannot read the warehouse: {driver_reason(exc)}", hint=CHECK_HINT) from exc
+        raise WarehouseError(f"cannot read the warehouse: {driver_reason(exc)}", hint=DATA_HINT) from exc
     if first is None:
         raise WarehouseError("the warehouse holds no MRR data", hint=DATA_HINT)
     last = last_complete_month(last_day) if last_day is not None else last_ledger_month
