@@ -12,6 +12,9 @@ from datetime import date, timedelta
 
 from quire.errors import ParameterError
 
+#: Years a date in the data may fall in: outside them it is a placeholder ("no end": 9999-12-31,
+#: "unknown": 0001-01-01), not data. The import refuses such dates; reports and checks name them.
+PLAUSIBLE_YEARS = (1900, 2100)
 #: The value of a period (or experiment) parameter that names the newest one in the warehouse.
 LATEST = "latest"
 PERIOD_HELP = "use YYYY-MM (e.g. 2026-10), YYYY-Qn (e.g. 2026-Q3), YYYY (e.g. 2025) or 'latest'"

@@ -204,3 +204,16 @@ def test_the_single_client_is_named_by_the_company_name_unless_a_slug_is_given(t
     (tmp_path / "users.csv").write_text(USERS)
     con = _run(tmp_path, USERS_MAPPING.replace("company: {name: Shop}", f"company: {company}"))
     assert con.execute("SELECT slug FROM clients").fetchall() == [(slug,)]
+
+
+@pytest.mark.parametrize("when,refused", [("9999-12-31", True), ("0001-01-01", True), ("1899-12-31", True),
+                                          ("2099-12-31", False), ("1900-01-01", False)])
+def test_a_placeholder_date_is_refused_at_its_line(tmp_path: Path, when: str, refused: bool):
+    (tmp_path / "events.csv").write_text(f"user_id,event_type,occurred_at\n1,signup,2025-01-02\n2,signup,{when}\n")
+    mapping = "tables:\n  events: {source: events.csv}\n"
+    if refused:
+        with pytest.raises(DataError, match=rf"^events.csv line 3, column occurred_at: '{when}' is outside the years "
+                                            "1900–2099, a placeholder rather than a date; fix it in the source"):
+            _run(tmp_path, mapping)
+    else:
+        assert _run(tmp_path, mapping).execute("SELECT count(*) FROM events").fetchone() == (2,)

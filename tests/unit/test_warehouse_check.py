@@ -181,3 +181,20 @@ def test_the_json_document_has_its_documented_keys(tiny_warehouse, tmp_path):
                                                             "nulls": 0}
     assert doc["tables"]["events"] == {"present": False, "view": False, "rows": None, "first_day": None,
                                        "last_day": None, "complete_months": None, "columns": {}}
+
+
+@pytest.mark.parametrize("placeholder", ["9999-12-31 00:00:00", "0001-01-01 00:00:00"])
+def test_a_placeholder_date_stops_the_report_that_reads_it_and_says_so(tiny_warehouse, tmp_path, placeholder):
+    from quire.errors import WarehouseError
+    from quire.warehouse import coverage
+
+    url = planted(tiny_warehouse, tmp_path, f"update events set occurred_at = timestamp '{placeholder}' "
+                                            "where event_id = (select min(event_id) from events)")
+    r = check(url)
+    assert not r.reports["cohort"].can_run and r.reports["client"].can_run
+    assert ("error", "out_of_range", "events", "occurred_at") in codes(r, "cohort")
+    assert r.tables["events"].complete_months is None
+    if placeholder.startswith("9999"):  # the last event sets the cohort report's months: a run says why it cannot
+        with connection(url) as conn, pytest.raises(WarehouseError, match=r"events.occurred_at holds 9999-12-31: "
+                                                                          "a date outside 1900–2099 is a placeholder"):
+            coverage.report_range("cohort", conn)

@@ -2,7 +2,8 @@
 
 Per column: a source value that does not convert (a date in another format, a word
 where a number belongs), an empty value where Quire needs one, a value outside the
-column's allowed set (an event name without a mapping), a negative amount or count.
+column's allowed set (an event name without a mapping), a negative amount or count, a
+date outside the years Quire reports on (a placeholder such as 9999-12-31 or 0001-01-01).
 Per table: duplicate keys; between tables: a reference to a row that does not exist
 (an event of an unknown user). One aggregate query finds every column problem in a
 single pass over the rows (``count(*) FILTER (WHERE …)``, valid on DuckDB and
@@ -20,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from quire.dataio.errors import DataError
 from quire.dataio.target import ColumnSpec, TableSpec
+from quire.periods import PLAUSIBLE_YEARS
 
 Runner = Callable[[sa.Executable], list[tuple]]   # runs a query, returns its rows
 Locate = Callable[[int | None], str]              # a row's sequence number -> "events.csv line 17" / "view events"
@@ -57,6 +59,9 @@ def _checks(columns: Sequence[Checked]) -> list[_Check]:
             found.append(_Check("allowed", c, sa.and_(value.is_not(None), value.not_in(col.allowed))))
         if col.non_negative:
             found.append(_Check("negative", c, value < 0))
+        if col.kind in ("date", "datetime"):
+            low, high = (sa.cast(sa.literal(f"{year}-01-01"), sa.Date()) for year in PLAUSIBLE_YEARS)
+            found.append(_Check("implausible", c, sa.or_(value < low, value >= high)))
     return found
 
 
@@ -99,6 +104,11 @@ def _message(check: _Check, table: TableSpec, where: str, example: str | None, c
                 f"(fill it in the source, or give one under defaults:)")
     if check.kind == "negative":
         return f"{where}, {column}: {example!r} is negative; {table.name}.{col} cannot be{more}"
+    if check.kind == "implausible":
+        first, last = PLAUSIBLE_YEARS
+        fix = "map it to an empty value under values:" if c.column.nullable else "fix it in the source"
+        return (f"{where}, {column}: {example!r} is outside the years {first}–{last - 1}, a placeholder rather "
+                f"than a date{more}; {fix}")
     unknown = ", ".join(repr(v) for v in sorted(others)[:SHOWN_VALUES]) + (" …" if len(others) > SHOWN_VALUES else "")
     return (f"{where}, {column}: {example!r} is not one of Quire's values ({', '.join(c.column.allowed)}); "
             f"map it under {c.values_key}{more} (unknown values: {unknown})")
