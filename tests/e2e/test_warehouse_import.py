@@ -155,6 +155,21 @@ def _not_utf8(folder: Path) -> str:
     return "users.csv: not utf-8 text"
 
 
+def _utf16(folder: Path) -> str:
+    (folder / "users.csv").write_text((folder / "users.csv").read_text(encoding="utf-8"), encoding="utf-16")
+    return "users.csv: the file is UTF-16 text (it starts with UTF-16's byte-order mark); set encoding: utf-16"
+
+
+def _placeholder_date(folder: Path) -> str:
+    lines = _lines(folder / "users.csv")
+    fields = lines[4].split(",")
+    fields[1] = "31/12/9999 00:00"
+    lines[4] = ",".join(fields)
+    _write_lines(folder / "users.csv", lines)
+    return ("users.csv line 5, column signed_up_at (from 'created'): '31/12/9999 00:00' is outside the years "
+            "1900–2099, a placeholder rather than a date; fix it in the source")
+
+
 def _parquet_named_csv(folder: Path) -> str:
     duckdb.connect().execute(f"COPY (SELECT 1 AS customer_id) TO '{folder / 'users.csv'}' (FORMAT parquet)")
     return "users.csv: this is a Parquet file, not CSV"
@@ -201,6 +216,8 @@ BAD_INPUTS = {
     "wrong delimiter": (_wrong_delimiter, 1),
     "ragged row": (_ragged_row, 1),
     "not UTF-8": (_not_utf8, 1),
+    "UTF-16 without saying so": (_utf16, 1),
+    "placeholder date": (_placeholder_date, 1),
     "Parquet named .csv": (_parquet_named_csv, 1),
     "missing file": (_missing_file, 1),
     "not a whole number": (_whole_number, 1),

@@ -88,6 +88,9 @@ def _csv_header(source: SourceFile, spec: TableMapping) -> list[str]:
     if raw.startswith(PARQUET_MAGIC):
         raise DataError(f"{source.label}: this is a Parquet file, not CSV; set format: parquet for tables "
                         f"(or name it .parquet)")
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and spec.encoding != "utf-16":
+        raise DataError(f"{source.label}: the file is UTF-16 text (it starts with UTF-16's byte-order mark); "
+                        "set encoding: utf-16 for this table")
     if b"\x00" in raw and spec.encoding != "utf-16":
         raise DataError(f"{source.label}: not a CSV file (it holds binary data); export the data as CSV or Parquet")
     decoder = codecs.getincrementaldecoder(spec.encoding.replace("latin-1", "latin_1"))(errors="strict")
