@@ -54,6 +54,9 @@ def test_reports_carry_a_json_schema_from_the_parameter_types(api_world):
     assert props["brand"]["enum"] == ["harbor", "northwind", "quire"]
     assert CLIENT_A in props["client"]["enum"] and "clearwave-health" not in props["client"]["enum"]  # churned
     assert "pricing-page-layout" in props["experiment"]["enum"]
+    # The experiment report's default, "latest", is one of the values its form and schema offer.
+    experiment = reports["experiment"]["parameters"]["properties"]["experiment"]
+    assert experiment["enum"][0] == "latest" == experiment["default"]
     assert props["text"]["minLength"] == 1
     assert reports["alltypes"]["parameters"]["required"] == ["client"]
 

@@ -21,7 +21,7 @@ from quire.config import Settings
 from quire.console.access import Access
 from quire.errors import ParameterError, QuireError
 from quire.parameters import DeclaredParameter, declared_parameters
-from quire.periods import Period, add_months
+from quire.periods import LATEST, Period, add_months
 
 #: Seconds the warehouse's lists (clients, experiments, data range) are reused before being read again.
 OPTIONS_TTL = 60.0
@@ -250,7 +250,8 @@ def fields(spec: ReportSpec, declared: dict[str, DeclaredParameter], options: Op
             choices = [(slug, name_) for slug, name_ in options.clients if access.sees(slug)]
             fixed = access.client is not None
         elif p.type == "experiment":
-            choices = list(options.experiments)
+            newest = options.experiments[-1][1] if options.experiments else None  # oldest first
+            choices = [(LATEST, f"Latest ({newest})" if newest else "Latest"), *options.experiments]
         elif p.type == "period":
             choices = options.periods()
         default = access.client if fixed else d.default
