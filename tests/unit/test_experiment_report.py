@@ -609,3 +609,13 @@ def test_a_constant_pre_revenue_leaves_cuped_out_and_says_why():
     [note] = [c for c in flat.revenue().children if isinstance(c, Callout)]
     assert note.message.startswith("Every user's pre_revenue (revenue before the experiment) is $0.00")
     assert "variance_reduction" not in headline(flat)
+
+
+def test_a_revenue_the_same_for_everyone_is_not_called_unrecorded():
+    full = experiment({"control": {"n": 500}, "B": {"n": 500}})
+    d = full.data
+    flat = er.ExperimentReport(ExperimentData(d.key, d.name, d.hypothesis, d.primary_metric, d.started_on, d.ended_on,
+                                              d.variants, d.assignments.assign(revenue=10.0)))
+    [note] = flat.revenue().children
+    assert note.message == ("Every assigned user's revenue is $10.00: the same for every user, so there is no revenue "
+                            "comparison.")

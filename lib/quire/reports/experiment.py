@@ -317,9 +317,9 @@ class ExperimentReport:
         title = "Revenue per user" + (" (guardrail)" if self.metric != "revenue" else "")
         if not a.has_revenue:
             value = float(self.data.assignments["revenue"].iloc[0])
-            return Section(title, [Callout(f"Every assigned user's revenue is {money(value, False)}: the experiment "
-                                           "recorded no revenue, so there is no revenue comparison.", "info",
-                                           title="Not shown:")])
+            why = "the experiment recorded no revenue" if value == 0 else "the same for every user"
+            return Section(title, [Callout(f"Every assigned user's revenue is {money(value, False)}: {why}, so there "
+                                           "is no revenue comparison.", "info", title="Not shown:")])
         lead = " ".join(describe_comparison(r, self.level, several=self.several) for _, r in a.revenue_comparisons.iterrows())
         if not a.cuped:
             return Section(title, [self.welch_table(), self.no_covariate_note()], lead=lead)
