@@ -108,3 +108,24 @@ def test_an_app_is_displayed_with_its_snapshot_marked_for_the_page(tiny_warehous
     assert "q-app-output" not in snapshot.replace("q-app-snapshot-output", "")
     app.select("segment", "sector:municipality")
     assert "<option selected>Sector: municipality</option>" in DisplayFormatter().format(app)[0]["text/html"]
+
+
+def test_on_a_warehouse_with_one_reports_data_the_other_apps_say_why_they_cannot_open(tmp_path):
+    """An imported order log holds the cohort report's data only: that app opens, the others show a message."""
+    from quire.apps import cohort, experiment
+    from quire.dataio import import_files, load_mapping
+    from quire.display import Callout
+    from support.order_log import ORDERS_MAPPING, orders_csv
+
+    orders_csv(tmp_path)
+    (tmp_path / "mapping.yaml").write_text(ORDERS_MAPPING)
+    url = f"duckdb:///{tmp_path / 'shop.duckdb'}"
+    import_files(load_mapping(tmp_path / "mapping.yaml"), url)
+    assert isinstance(cohort.app(url), cohort.CohortApp)
+    reasons = {"client": "no table engagement_daily", "executive": "no table mrr_movements",
+               "experiment": "holds no experiments"}
+    for module in (client, executive, experiment):
+        shown = module.app(url)
+        name = module.__name__.rsplit(".", 1)[1]
+        assert isinstance(shown, Callout) and reasons[name] in shown.message and shown.message[0].isupper(), (name, shown)
+        assert shown.title == "This app cannot open on this warehouse." and "quire warehouse check" in shown.message

@@ -49,6 +49,17 @@ def pinned_client() -> str | None:
     return (os.environ.get(TENANT_ENV, "").strip() or os.environ.get(REQUEST_TENANT_ENV, "").strip()) or None
 
 
+def opened(make: Callable[[], App]) -> App | Callout:
+    """The app ``make`` builds, showing its first view; when the warehouse cannot serve it (no MRR ledger,
+    no experiments: an imported warehouse may hold one report's data), a message saying why instead of a
+    traceback in the stakeholder's browser."""
+    try:
+        return make().show()
+    except QuireError as exc:
+        text = str(exc)
+        return Callout(text[:1].upper() + text[1:], "warning", title="This app cannot open on this warehouse.")
+
+
 def period_options(first_month: date, last_month: date, months: int = 12, quarters: int = 4) -> list[tuple[str, str]]:
     """(label, key) of the recent complete months, then the recent complete quarters, newest first."""
     options = []

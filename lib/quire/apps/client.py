@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from quire.apps.base import App, AppInputError, period_options, pinned_client
+from quire.apps.base import App, AppInputError, opened, period_options, pinned_client
 from quire.config import get_settings
+from quire.display import Callout
 from quire.reports import client as client_report
 from quire.warehouse import coverage, queries
 from quire.warehouse.engine import connection
@@ -45,6 +46,6 @@ class ClientApp(App):
         return [report.header(), report.headline(), report.engagement(), report.channels()]
 
 
-def app(url: str | None = None) -> ClientApp:
+def app(url: str | None = None) -> ClientApp | Callout:
     """The client app: pinned to the server's client in client-facing mode, else with a client picker."""
-    return ClientApp(url, pinned=pinned_client()).show()
+    return opened(lambda: ClientApp(url, pinned=pinned_client()))

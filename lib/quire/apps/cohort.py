@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from quire.apps.base import App, period_options
+from quire.apps.base import App, opened, period_options
 from quire.config import get_settings
+from quire.display import Callout
 from quire.reports import cohort
 from quire.warehouse import coverage
 from quire.warehouse.engine import connection
@@ -33,6 +34,6 @@ class CohortApp(App):
         return [report.header(), report.headline(), report.retention(), report.behavioural_filter()]
 
 
-def app(url: str | None = None) -> CohortApp:
+def app(url: str | None = None) -> CohortApp | Callout:
     """The cohort app, monthly cohorts of all users as of the newest complete month."""
-    return CohortApp(url).show()
+    return opened(lambda: CohortApp(url))

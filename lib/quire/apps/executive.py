@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from quire.apps.base import App, period_options
+from quire.apps.base import App, opened, period_options
 from quire.config import get_settings
-from quire.display import ReportHeader
+from quire.display import Callout, ReportHeader
 from quire.reports import executive
 from quire.warehouse import coverage, queries
 from quire.warehouse.engine import connection
@@ -58,6 +58,6 @@ class ExecutiveApp(App):
         return [header, report.headline(), report.revenue(), report.retention()]
 
 
-def app(url: str | None = None) -> ExecutiveApp:
+def app(url: str | None = None) -> ExecutiveApp | Callout:
     """The executive app, computed for the newest complete month and all clients."""
-    return ExecutiveApp(url).show()
+    return opened(lambda: ExecutiveApp(url))

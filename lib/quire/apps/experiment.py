@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from quire.apps.base import App
+from quire.apps.base import App, opened
 from quire.config import get_settings
+from quire.display import Callout
+from quire.errors import WarehouseError
 from quire.reports import experiment as experiment_report
 from quire.warehouse import queries
-from quire.warehouse.engine import connection
+from quire.warehouse.engine import CHECK_HINT, connection
 
 
 class ExperimentApp(App):
@@ -18,6 +20,8 @@ class ExperimentApp(App):
         url = url or get_settings().warehouse
         with connection(url) as conn:
             frame = queries.experiments(conn)
+        if frame.empty:
+            raise WarehouseError("the warehouse holds no experiments", hint=CHECK_HINT)
         frame = frame.sort_values("started_on", ascending=False)
         options = [(f"{name} ({key})", key) for name, key in zip(frame["name"], frame["key"], strict=True)]
         super().__init__({"experiment": ("Experiment", options, options[0][1])}, url=url)
@@ -27,6 +31,6 @@ class ExperimentApp(App):
         return [report.header(), report.verdict(), report.headline(), report.conversion()]
 
 
-def app(url: str | None = None) -> ExperimentApp:
+def app(url: str | None = None) -> ExperimentApp | Callout:
     """The experiment app, opened on the most recently started experiment."""
-    return ExperimentApp(url).show()
+    return opened(lambda: ExperimentApp(url))
