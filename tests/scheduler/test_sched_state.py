@@ -20,6 +20,33 @@ def test_tables_are_created_on_first_use(state_url):
     assert {"quire_runs", "quire_outbox", "quire_leases"} <= set(sa.inspect(engine).get_table_names())
 
 
+def test_a_table_another_process_creates_meanwhile_is_no_error(tmp_path):
+    """Two processes opening a new SQLite state database at once: one creates a table between the other's
+    check and create (the race that failed a scheduler test); the loser looks again instead of failing."""
+    import sqlite3
+
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+    from sqlalchemy.schema import CreateTable
+
+    from quire.state.schema import metadata
+
+    path = tmp_path / "state.db"
+    table = metadata.sorted_tables[0]
+    ddl = str(CreateTable(table).compile(dialect=sqlite_dialect.dialect()))
+
+    def created_elsewhere(*_args, **_kw):
+        with sqlite3.connect(path) as other:
+            other.execute(ddl)
+
+    sa.event.listen(table, "before_create", created_elsewhere, once=True)
+    try:
+        eng = open_state(f"sqlite:///{path}")
+    finally:
+        if sa.event.contains(table, "before_create", created_elsewhere):
+            sa.event.remove(table, "before_create", created_elsewhere)
+    assert set(metadata.tables) <= set(sa.inspect(eng).get_table_names())
+
+
 def test_one_lease_holder_at_a_time_and_takeover_after_expiry(state_url):
     engine = open_state(state_url)
     first, second = Lease(engine, seconds=3), Lease(engine, seconds=3)

@@ -87,6 +87,8 @@ def _create_tables(eng: Engine, url: str) -> None:
             upgrade(eng)  # a database made by an older Quire gets the newer columns and constraints
             return
         except sa.exc.OperationalError as exc:
+            if not attempt and "already exists" in _reason(exc):
+                continue  # SQLite's form of the race below: another process created a table between check and create
             raise StateError(f"cannot open the state database {redact(url)}: {_reason(exc)}",
                              hint="check QUIRE_STATE_URL") from None
         except (sa.exc.ProgrammingError, sa.exc.IntegrityError):
