@@ -122,7 +122,7 @@ def get_settings() -> Settings:
 
 
 def _setting_problem(error: dict) -> str:
-    name = "QUIRE_" + "_".join(str(part) for part in error["loc"][:1]).upper()
+    name = "QUIRE_" + str(error["loc"][0] if error["loc"] else "").upper()
     return f"{name}={str(error.get('input'))[:60]!r}: {error['msg'][0].lower()}{error['msg'][1:]}"
 
 

@@ -15,9 +15,19 @@ from quire.errors import ParameterError
 #: Years a date in the data may fall in: outside them it is a placeholder ("no end": 9999-12-31,
 #: "unknown": 0001-01-01), not data. The import refuses such dates; reports and checks name them.
 PLAUSIBLE_YEARS = (1900, 2100)
+#: How a report or check names such a date.
+PLACEHOLDER_DATE = (f"a date outside {PLAUSIBLE_YEARS[0]}–{PLAUSIBLE_YEARS[1] - 1} is a placeholder "
+                    "(such as 9999-12-31), not data")
 #: The value of a period (or experiment) parameter that names the newest one in the warehouse.
 LATEST = "latest"
 PERIOD_HELP = "use YYYY-MM (e.g. 2026-10), YYYY-Qn (e.g. 2026-Q3), YYYY (e.g. 2025) or 'latest'"
+
+
+def plausible(day: date) -> bool:
+    """Whether ``day`` falls in :data:`PLAUSIBLE_YEARS` (else it is a placeholder, not data)."""
+    return PLAUSIBLE_YEARS[0] <= day.year < PLAUSIBLE_YEARS[1]
+
+
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
 _YEAR = re.compile(r"^(\d{4})$")

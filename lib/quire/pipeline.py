@@ -267,10 +267,13 @@ def prepare_runs(jobs: list[tuple[str, dict[str, Any], bool]], settings: Setting
                     raise
                 left_out.append(f"{report} · {params['client']}: left out, {exc}")
             except QuireError as exc:
-                if not skip_failing or (not plans and len(skipped) == len(jobs) - 1):
-                    raise  # nothing at all can run (a warehouse that is down): one error, as for a single run
+                if not skip_failing:
+                    raise
                 who = f"{report} · {params['client']}" if fanned else report
                 skipped.append(f"{who}: skipped, {exc}")
+                last_error = exc
+    if skipped and len(skipped) == len(jobs):
+        raise last_error  # nothing at all can run (a warehouse that is down): one error, as for a single run
     return plans, left_out, skipped
 
 

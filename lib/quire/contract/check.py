@@ -28,7 +28,7 @@ from quire.contract.inventory import Inventory, accepts, enforced_keys, family, 
 from quire.contract.model import ColumnContract, ReportContract, TableContract
 from quire.contract.reports import CONTRACTS
 from quire.errors import WarehouseError
-from quire.periods import PLAUSIBLE_YEARS, Period, month_start
+from quire.periods import PLACEHOLDER_DATE, Period, month_start, plausible
 from quire.warehouse import coverage, queries
 from quire.warehouse.engine import driver_reason
 
@@ -195,11 +195,10 @@ def _scan(conn: Connection, contract: TableContract, state: TableState, enforced
         state.columns[c.name].nulls = state.rows - int(got[f"n:{c.name}"])
     if date_ok and got["first"] is not None:
         state.first_day, state.last_day = _day(got["first"]), _day(got["last"])
-        low, high = PLAUSIBLE_YEARS
-        if state.first_day.year < low or state.last_day.year >= high:
+        if not (plausible(state.first_day) and plausible(state.last_day)):
             state.facts.append(Finding("error", "out_of_range", contract.name, contract.date_column,
-                                       f"{contract.date_column} runs from {state.first_day} to {state.last_day}: a date "
-                                       f"outside {low}–{high - 1} is a placeholder (such as 9999-12-31), not data"))
+                                       f"{contract.date_column} runs from {state.first_day} to {state.last_day}: "
+                                       f"{PLACEHOLDER_DATE}"))
         else:
             state.complete_months = _complete_months(state.first_day, state.last_day, contract.grain)
     for c in ok:

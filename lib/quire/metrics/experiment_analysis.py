@@ -238,6 +238,12 @@ def varies(values: pd.Series) -> bool:
     return values.astype(float).nunique(dropna=True) > 1
 
 
+def has_covariate(assignments: pd.DataFrame) -> bool:
+    """Whether CUPED can run: a ``pre_revenue`` column that varies across users, as revenue does
+    (the contract makes the column optional; a constant one explains nothing, its slope is 0/0)."""
+    return "pre_revenue" in assignments and varies(assignments["pre_revenue"]) and varies(assignments["revenue"])
+
+
 def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: str, level: float = 0.95, *,
             method: str = "holm", currency: str | None = None, aa: bool = False) -> ExperimentAnalysis:
     """The whole experiment analysis: SRM, conversion lift, Welch and CUPED on revenue, power, verdict.
@@ -295,10 +301,8 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
     by_variant = {v: g for v, g in rows.groupby("variant", sort=False)}
     welch = ({v: welch_test(by_variant[v]["revenue"], by_variant[control]["revenue"], level) for v in order[1:]}
              if recorded else {})
-    # CUPED needs the pre-period covariate, which the data contract makes optional; one that is the same
-    # for every user explains nothing (its regression slope is 0/0).
     adjusted = (adjust_cuped({v: cuped(rows, control, v, level) for v in order[1:]}, method)
-                if recorded and "pre_revenue" in rows and varies(rows["pre_revenue"]) else {})
+                if has_covariate(rows) else {})
     alpha = alpha_for(level)
     if primary_metric == "conversion":
         c = conversion.set_index("variant")

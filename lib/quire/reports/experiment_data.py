@@ -20,7 +20,7 @@ from quire.contract import contract, usable_tables
 from quire.errors import ParameterError
 from quire.periods import LATEST
 from quire.parameters import closest
-from quire.metrics.experiment_analysis import varies
+from quire.metrics.experiment_analysis import has_covariate
 from quire.metrics.experiments import ADJUSTMENTS
 from quire.warehouse import experiment_queries as queries
 from quire.warehouse.engine import connection
@@ -51,8 +51,7 @@ class ExperimentData:
     @property
     def has_covariate(self) -> bool:
         """Whether the assignments carry the pre-period metric CUPED needs, varying across users as revenue does."""
-        a = self.assignments
-        return "pre_revenue" in a.columns and varies(a["pre_revenue"]) and varies(a["revenue"])
+        return has_covariate(self.assignments)
 
     @property
     def is_aa(self) -> bool:

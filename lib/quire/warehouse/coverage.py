@@ -28,7 +28,7 @@ from quire.contract.inventory import inventory
 from quire.contract.model import Coverage
 from quire.contract.reports import CONTRACTS
 from quire.errors import WarehouseError
-from quire.periods import PLAUSIBLE_YEARS, month_start
+from quire.periods import PLACEHOLDER_DATE, month_start, plausible
 from quire.warehouse import queries
 from quire.warehouse.engine import CHECK_HINT, DATA_HINT, driver_reason
 
@@ -71,12 +71,10 @@ def _bounds(conn: Connection, *wanted: tuple[str, str, str]) -> list[date | None
     values = _scalars(conn, *(sa.select(getattr(sa.func, fn)(sa.column(c))).select_from(sa.table(t)).scalar_subquery()
                               for t, c, fn in held))
     found = dict(zip(held, values, strict=True))
-    low, high = PLAUSIBLE_YEARS
     for (table, column, _fn), value in found.items():
-        if value is not None and not low <= value.year < high:
-            raise WarehouseError(f"the warehouse's {table}.{column} holds {value:%Y-%m-%d}: a date outside {low}–{high - 1} "
-                                 "is a placeholder (such as 9999-12-31), not data; make it empty or correct it",
-                                 hint=CHECK_HINT)
+        if value is not None and not plausible(value):
+            raise WarehouseError(f"the warehouse's {table}.{column} holds {value:%Y-%m-%d}: {PLACEHOLDER_DATE}; "
+                                 "make it empty or correct it", hint=CHECK_HINT)
     return [found.get(w) for w in wanted]
 
 
