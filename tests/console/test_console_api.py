@@ -32,11 +32,27 @@ def test_index_says_who_is_asking(api_world):
 
 
 @pytest.mark.parametrize("token", [None, "quire_not-a-real-token", "revoked"])
-def test_without_a_valid_token_the_api_refuses(api_world, token):
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_without_a_valid_token_the_api_asks_for_one(api_world, token, method):
+    """401 with a Bearer challenge (a known requester without the right gets 403); a POST without any
+    credentials is not mistaken for a browser session missing its _xsrf token."""
     secret = api_world.tokens.get(token, token)
-    status, body, _ = api_world.server.get("/api/v1/runs", token=secret)
-    assert status == 403
-    assert "runs" not in body if isinstance(body, dict) else True
+    before = run_count(api_world.engine)
+    body = {"report": "client", "parameters": {"client": CLIENT_A}} if method == "POST" else None
+    status, answer, response = api_world.server.request(method, "/api/v1/runs", token=secret, body=body)
+    assert status == 401 and response.headers["WWW-Authenticate"] == 'Bearer realm="quire"'
+    assert answer["status"] == 401 and "Authorization: Bearer" in answer["error"] and "runs" not in answer
+    assert run_count(api_world.engine) == before
+
+
+def test_an_unknown_api_address_is_a_json_404(api_world):
+    for path in ("/api/v1/nothing/here", "/api/v1/runs/%C3%A9t%C3%A9/files", "/api/v1/runs/x/compare/more"):
+        status, body, response = api_world.server.get(path, token=api_world.tokens["viewer"])
+        assert status == 404 and response.headers["Content-Type"].startswith("application/json"), path
+        assert body["status"] == 404 and "GET /api/v1 lists" in body["error"]
+    assert api_world.server.get("/api/v1/nothing/here")[0] == 401
+    status, body, response = api_world.server.get("/api/v1/schedules/client/pause", token=api_world.tokens["admin"])
+    assert status == 405 and response.headers["Allow"] == "POST" and body["status"] == 405
 
 
 def test_reports_carry_a_json_schema_from_the_parameter_types(api_world):
@@ -140,6 +156,15 @@ def test_unknown_parameter_report_and_malformed_body(api_world):
     assert api_world.server.post("/api/v1/runs", {"report": "nope"}, token=token)[0] == 404
     status, body, _ = api_world.server.post("/api/v1/runs", b"{not json", token=token)
     assert status == 422 and "not JSON" in body["error"]
+    # A misspelt field of the body would otherwise queue the report with its defaults.
+    before = run_count(api_world.engine)
+    status, body, _ = api_world.server.post("/api/v1/runs", {"report": "client", "parameter": {"client": CLIENT_B}},
+                                            token=token)
+    assert status == 422 and "unknown field 'parameter'" in body["error"] and "did you mean 'parameters'" in body["error"]
+    status, body, _ = api_world.server.post(f"/api/v1/runs/{api_world.runs['a1']}/rerun",
+                                            {"report": "executive"}, token=token)
+    assert status == 422 and "unknown field 'report'" in body["error"] and "it takes 'parameters'" in body["error"]
+    assert run_count(api_world.engine) == before
 
 
 def test_create_queues_a_run_with_resolved_parameters(api_world):

@@ -21,6 +21,7 @@ from quire.console import schedules as schedule_views
 from quire.console.base import API_CSP, ConsoleHandler
 from quire.console.reports import AccessError, NotFound, fields, json_safe, parameters_schema
 from quire.errors import ParameterError
+from quire.parameters import closest
 from quire.state import queue
 from quire.state import runs as history
 from quire.state import schedules as states
@@ -40,7 +41,9 @@ class ApiHandler(ConsoleHandler):
             return
         super().check_xsrf_cookie()
 
-    def body(self) -> dict[str, Any]:
+    def body(self, *fields: str) -> dict[str, Any]:
+        """The JSON object of the request body, which may hold only ``fields`` (a misspelt field would
+        otherwise be ignored and the run queued with its defaults)."""
         if not self.request.body:
             return {}
         try:
@@ -49,6 +52,12 @@ class ApiHandler(ConsoleHandler):
             raise ParameterError("the request body is not JSON; send {\"report\": …, \"parameters\": {…}}") from None
         if not isinstance(data, dict):
             raise ParameterError("the request body must be a JSON object")
+        unknown = sorted(set(data) - set(fields))
+        if unknown:
+            guess = closest(unknown[0], fields)
+            hint = f"did you mean {guess!r}? " if guess else ""
+            raise ParameterError(f"unknown field {unknown[0]!r} in the request body; {hint}"
+                                 f"it takes {' and '.join(repr(f) for f in fields)}")
         return data
 
     def report_json(self, spec, detail: bool) -> dict[str, Any]:
@@ -167,7 +176,7 @@ class RunsApi(ApiHandler):
 
     @web.authenticated
     async def post(self) -> None:
-        data = self.body()
+        data = self.body("report", "parameters")
         report = data.get("report")
         if not isinstance(report, str) or not report:
             raise ParameterError("'report' is required: the id of a report (GET /api/v1/reports lists them)",
@@ -186,7 +195,7 @@ class RerunApi(ApiHandler):
     async def post(self, run_id: str) -> None:
         """Queue the run again with its parameters, each given one replaced (``{"parameters": {…}}``)."""
         run = self.load_run(run_id)
-        changes = self.body().get("parameters") or {}
+        changes = self.body("parameters").get("parameters") or {}
         if not isinstance(changes, dict):
             raise ParameterError("'parameters' must be an object of name: value")
         self.write_json(await self.queue_run(run.row["report"], {**run.row["parameters"], **changes}), 201)
@@ -254,6 +263,16 @@ class ScheduleActionApi(ApiHandler):
         self.write_json(item)
 
 
+class UnknownApi(ApiHandler):
+    """Any other address under ``/api/v1``: a JSON 404 (after authentication), never the server's HTML page."""
+
+    @web.authenticated
+    def get(self, path: str) -> None:
+        raise NotFound(f"no API address /api/v1/{path}; GET /api/v1 lists the entry points")
+
+    post = get
+
+
 def api_handlers(base: str) -> list[tuple]:
     """The API's routes under ``base`` (the server's base URL)."""
     run = r"(?P<run_id>[A-Za-z0-9][A-Za-z0-9_-]{0,127})"
@@ -270,4 +289,5 @@ def api_handlers(base: str) -> list[tuple]:
         (f"{base}api/v1/runs/{run}/compare", CompareApi),
         (f"{base}api/v1/schedules/?", SchedulesApi),
         (f"{base}api/v1/schedules/(?P<report_id>[^/]+)/(?P<action>pause|resume)", ScheduleActionApi),
+        (f"{base}api/v1/(?P<path>.*)", UnknownApi),
     ]

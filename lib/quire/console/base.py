@@ -25,6 +25,9 @@ CONSOLE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src
 #: A downloaded or framed report file: no script, nothing remote, in a sandbox (downloads of its data allowed).
 FILE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; frame-ancestors 'self'; "
             "sandbox allow-downloads")
+#: What an API request without valid credentials is told.
+UNAUTHENTICATED = ("not signed in: send 'Authorization: Bearer <token>' with the server's token or one from "
+                   "`quire tokens create`")
 #: The API answers JSON only.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
@@ -93,9 +96,17 @@ class ConsoleHandler(JupyterHandler):
 
     async def prepare(self, *args: Any, **kwargs: Any) -> None:
         self._started = time.perf_counter()
-        if self.api:
-            kwargs["_redirect_to_login"] = False  # an API call gets 403, not the login page
-        await super().prepare(*args, **kwargs)
+        if not self.api:
+            await super().prepare(*args, **kwargs)
+            return
+        try:
+            await super().prepare(*args, _redirect_to_login=False, **kwargs)  # a program gets a status, not a login page
+        except web.HTTPError as e:
+            # Nobody is signed in (no token, or a wrong or revoked one): 401 asks for credentials, so that a
+            # client knows to authenticate; 403 stays for a known requester who may not do this.
+            if e.status_code == 403 and self.current_user is None and self.check_host():
+                raise web.HTTPError(401, UNAUTHENTICATED) from None
+            raise
 
     def require(self, role: str) -> Access:
         """The requester's access, if it includes ``role``; 403 otherwise."""
@@ -137,9 +148,16 @@ class ConsoleHandler(JupyterHandler):
         message = exc.log_message if isinstance(exc, web.HTTPError) and exc.log_message else self._reason
         if self.api:
             self.set_header("Content-Type", "application/json; charset=utf-8")
+            if status_code == 401:
+                self.set_header("WWW-Authenticate", 'Bearer realm="quire"')
+            elif status_code == 405:  # RFC 9110: say which methods this address has
+                self.set_header("Allow", ", ".join(m for m in ("GET", "POST") if self._has_method(m)))
             self.finish(json.dumps({"error": message, "status": status_code}))
         else:
             self.render_error(status_code, message)
+
+    def _has_method(self, method: str) -> bool:
+        return getattr(type(self), method.lower()) is not getattr(web.RequestHandler, method.lower())
 
     # -- pages -----------------------------------------------------------------------------
     def render_error(self, status: int, message: str) -> None:

@@ -28,13 +28,13 @@ def _param(name: str, where: str, description: str, schema: dict[str, Any] | Non
 
 
 def _op(summary: str, responses: dict[str, Any], *, params: list | None = None, body: dict | None = None,
-        role: str = "viewer") -> dict[str, Any]:
+        role: str = "viewer", body_required: bool = True) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": summary, "description": f"Needs the {role} role.",
                           "responses": {**responses, "401": _ERROR, "403": _ERROR}}
     if params:
         op["parameters"] = params
     if body:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        op["requestBody"] = {"required": body_required, "content": {"application/json": {"schema": body}}}
     return op
 
 
@@ -86,23 +86,26 @@ def document(console, access, base_url: str) -> dict[str, Any]:
                                             {"200": _json("Report", "The report"), "404": _ERROR},
                                             params=[_param("report_id", "path", "A report id")])},
         "/runs": {
-            "get": _op("Runs, newest first, filtered", {"200": _json("RunList", "Runs"), "422": _ERROR}, params=filters),
+            "get": _op("Runs, newest first, filtered", {"200": _json("RunList", "Runs"), "404": _ERROR, "422": _ERROR},
+                       params=filters),
             "post": _op("Queue a run; the scheduler's workers execute it",
                         {"201": _json("Run", "The queued run"), "404": _ERROR, "422": _ERROR},
                         body={"$ref": "#/components/schemas/RunRequest"}, role="runner")},
         "/runs/{run_id}": {"get": _op("One run: status, parameters, timings, headline, files",
                                       {"200": _json("Run", "The run"), "404": _ERROR}, params=[run_id])},
-        "/runs/{run_id}/rerun": {"post": _op("Queue the run again, with some parameters changed",
+        "/runs/{run_id}/rerun": {"post": _op("Queue the run again, with some parameters changed (no body: the same)",
                                              {"201": _json("Run", "The new queued run"), "404": _ERROR, "422": _ERROR},
-                                             params=[run_id], role="runner",
-                                             body={"type": "object", "properties": {"parameters": {"type": "object"}}})},
-        "/runs/{run_id}/files": {"get": _op("The files of a run", {"200": {"description": "Names and links"}},
-                                            params=[run_id])},
+                                             params=[run_id], role="runner", body_required=False,
+                                             body={"type": "object", "additionalProperties": False,
+                                                   "properties": {"parameters": {"type": "object"}}})},
+        "/runs/{run_id}/files": {"get": _op("The files of a run", {"200": {"description": "Names and links"},
+                                                                    "404": _ERROR}, params=[run_id])},
         "/runs/{run_id}/files/{name}": {"get": _op("Download one file (report.pdf, report.xlsx, table-NN-….csv …)",
                                                    {"200": {"description": "The file"}, "404": _ERROR},
                                                    params=[run_id, _param("name", "path", "File name")])},
         "/runs/{run_id}/compare": {"get": _op("Headline figures beside the previous run, with deltas and series",
-                                              {"200": {"description": "The comparison"}}, params=[run_id])},
+                                              {"200": {"description": "The comparison"}, "404": _ERROR},
+                                              params=[run_id])},
         "/schedules": {"get": _op("The schedules, paused or not, with their next due time",
                                   {"200": {"description": "Schedules"}})},
         "/schedules/{report_id}/pause": {"post": _op("Pause a schedule (the running scheduler follows within seconds)",
