@@ -96,3 +96,17 @@ def test_formatters_on_their_own():
     assert MoneyFormatter().format_ticks([-2_000, 0, 2_000]) == ["−$2k", "$0", "$2k"]
     assert PercentStepFormatter().format_ticks([0.95, 0.975, 1.0]) == ["95.0%", "97.5%", "100.0%"]
     assert PercentStepFormatter().format_ticks([0, 0.05, 0.1]) == ["0%", "5%", "10%"]
+
+
+@pytest.mark.parametrize("counts", [[2, 3, 0], [1, 0, 0], [40, 17, 5]])
+def test_counted_axes_tick_at_whole_numbers_only(counts):
+    """A handful of accounts or views must not tick at 0.5 of one."""
+    from quire.charts import client as client_charts
+
+    bands = pd.DataFrame({"band": ["healthy", "watch", "at_risk"], "clients": counts,
+                          "share": np.array(counts) / max(sum(counts), 1)})
+    breakdown = pd.DataFrame({"label": ["Search", "Email", "Social"], "views": counts,
+                              "clicks": counts, "conversions": [0, 0, 0], "conversion_rate": [0.0, 0.0, 0.0]})
+    for chart in (executive_charts.health_bands(bands), client_charts.breakdown_bars(breakdown, dimension="channel")):
+        labels = tick_labels(chart, "x")
+        assert len(labels) >= 2 and all(re.fullmatch(r"\d+", label) for label in labels), labels

@@ -120,6 +120,7 @@ def breakdown_bars(frame: pd.DataFrame, *, label: str = "label", dimension: str)
         ax.grid(axis="y", visible=False)
         ax.grid(axis="x", visible=True)
         ax.xaxis.set_major_locator(MaxNLocator(4))
+    left.xaxis.set_major_locator(MaxNLocator(4, integer=True))  # views are counted: no 0.5-view ticks for a small client
     left.xaxis.set_major_formatter(FuncFormatter(_count))
     right.tick_params(axis="y", length=0)
     order = data.sort_values("views", ascending=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from quire.chart_style import to_chart
 from quire.charts import BAD, GOOD, HALF, WIDE, date_axis, money_axis, palette, percent_axis, short_money
@@ -107,6 +108,7 @@ def health_bands(distribution: pd.DataFrame) -> Chart:
         ax.annotate(f"{number(n)} ({percent(share, 0)} of MRR)", (n, i), va="center", xytext=(3, 0), textcoords="offset points", fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("Active accounts")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # accounts are counted: a handful must not tick at 0.5
     ax.set_xlim(0, max(distribution["clients"].max() * 1.45, 1))
     alt = "Bar chart of active accounts by health band: " + ", ".join(
         f"{lab} {number(n)} accounts ({percent(share, 0)} of MRR)" for lab, n, share in zip(labels, distribution["clients"], distribution["share"], strict=True))
