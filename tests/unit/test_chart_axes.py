@@ -110,3 +110,42 @@ def test_counted_axes_tick_at_whole_numbers_only(counts):
     for chart in (executive_charts.health_bands(bands), client_charts.breakdown_bars(breakdown, dimension="channel")):
         labels = tick_labels(chart, "x")
         assert len(labels) >= 2 and all(re.fullmatch(r"\d+", label) for label in labels), labels
+
+
+@pytest.mark.parametrize("rates", [[0.0, 0.0, 0.0], [0.004, 0.0, 0.001], [0.31, 0.12, 0.05]])
+def test_conversion_rate_axis_says_its_even_steps(rates):
+    """A client with no or few conversions gets a 0-1% axis ticked every 0.25%: 0.25%, not 0.2% then 0.8%."""
+    from quire.charts import client as client_charts
+
+    breakdown = pd.DataFrame({"label": ["Search", "Email", "Social"], "views": [900, 400, 100], "clicks": [300, 50, 20],
+                              "conversions": [0, 0, 0], "conversion_rate": rates})
+    chart = client_charts.breakdown_bars(breakdown, dimension="channel")
+    root = ET.fromstring(chart.image)
+    right_axis = next(g for g in root.iter(f"{SVG}g") if g.get("id") == "matplotlib.axis_3")  # the second panel's x
+    ticks = [g for g in right_axis.iter(f"{SVG}g") if re.fullmatch(r"xtick_\d+", g.get("id", ""))]
+    assert_evenly_stepped(["".join(t.itertext()).strip() for tick in ticks for t in tick.iter(f"{SVG}text")])
+
+
+def test_standing_strip_axis_says_its_even_steps():
+    from quire.charts import client as client_charts
+
+    row = {"shown": "figures", "metric": "ctr", "p25_bound": "", "label_metric": "Click-through rate", "p25": 0.011, "p50": 0.013, "p75": 0.0155,
+           "value": 0.0205, "you_text": "2.1%", "p25_text": "1.1%", "p50_text": "1.3%", "p75_text": "1.6%"}
+    assert_evenly_stepped(tick_labels(client_charts.standing_ranges(pd.DataFrame([row])), "x"))
+
+
+def test_daily_counts_tick_at_whole_numbers():
+    """A small client's month: 0-3 clicks a day must not tick at 1.5 clicks."""
+    from quire.charts import client as client_charts
+
+    days = pd.DataFrame({"step": range(31), "date": pd.date_range("2025-10-01", periods=31),
+                         "views": [(d * 37) % 250 for d in range(31)], "clicks": [d % 4 for d in range(31)],
+                         "engagements": [d % 2 for d in range(31)]})
+    chart = client_charts.engagement_over_time(days, None, current_label="October 2025", previous_label="",
+                                               freq="day", period_kind="month")
+    root = ET.fromstring(chart.image)
+    for axis_id in ("matplotlib.axis_4", "matplotlib.axis_6"):  # the clicks and engagements panels' y axes
+        group = next(g for g in root.iter(f"{SVG}g") if g.get("id") == axis_id)
+        labels = ["".join(t.itertext()).strip() for tick in group.iter(f"{SVG}g")
+                  if re.fullmatch(r"ytick_\d+", tick.get("id", "")) for t in tick.iter(f"{SVG}text")]
+        assert len(labels) >= 2 and all(re.fullmatch(r"\d+", label) for label in labels), (axis_id, labels)

@@ -44,7 +44,8 @@ def engagement_over_time(current: pd.DataFrame, previous: pd.DataFrame | None, *
         ax.plot(current["step"] + 1, current[measure], color=color, linewidth=2.0, label=current_label)
         ax.set_title(f"{title} per day", loc="left", fontsize=10)
         ax.yaxis.set_major_formatter(FuncFormatter(_count))
-        ax.yaxis.set_major_locator(MaxNLocator(4, integer=False))
+        # A day's value is a count (no tick at 1.5 clicks); weekly averages of them may fall between.
+        ax.yaxis.set_major_locator(MaxNLocator(4, integer=freq == "day"))
         ax.set_ylim(bottom=0)
         _time_axis(ax, current, period_kind, averaged=freq != "day")
         ax.margins(x=0.02)
@@ -114,7 +115,7 @@ def breakdown_bars(frame: pd.DataFrame, *, label: str = "label", dimension: str)
         text = "no clicks" if clicks == 0 else f"{percent(r, 1)} ({number(conv)} of {number(clicks)})"
         right.annotate(text, (0 if pd.isna(r) else r, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8.5)
     right.set_xlim(0, max(float(rates.max()) * 1.75, 0.01))
-    percent_axis(right, "x", decimals=0 if rates.max() >= 0.05 else 1)
+    percent_axis(right, "x")
     right.set_title("Conversion rate (conversions of clicks)", loc="left", fontsize=10)
     for ax in (left, right):
         ax.grid(axis="y", visible=False)
@@ -205,7 +206,7 @@ def _standing_strip(ax, row: pd.Series, color: str, label: str) -> None:
     ax.spines["left"].set_visible(False)
     ax.grid(False)
     ax.xaxis.set_major_locator(MaxNLocator(5))
-    percent_axis(ax, "x", decimals=0 if right - left >= 0.04 else 1)
+    percent_axis(ax, "x")
     ax.tick_params(axis="x", labelsize=8)
     ax.set_title(str(row[label]), loc="left", fontsize=9.5, pad=2)
 

@@ -118,7 +118,7 @@ def conversion_panels(table: pd.DataFrame, comparisons: pd.DataFrame, level: flo
     rate_colors = [NEUTRAL if c else palette()[0] for c in table["is_control"]]
     _intervals(left, labels, table["rate"].to_numpy(float), table["rate_ci_low"].to_numpy(float),
                table["rate_ci_high"].to_numpy(float), rate_colors, pct)
-    percent_axis(left, "x", decimals=1)
+    percent_axis(left, "x")
     left.set_xlim(left=max(0.0, left.get_xlim()[0]))
     left.set_xlabel(f"Conversion rate ({percent(level, 0)} CI)")
     cmp = comparisons.set_index("variant").reindex(labels)  # control row: NaN, drawn empty
@@ -187,7 +187,7 @@ def power_curves(curves: pd.DataFrame, marks: pd.DataFrame, target: float, *, mo
     ax.axhline(target, color="#52606d", linewidth=1.0, linestyle="--")
     ax.annotate(f"target {percent(target, 0)}", (ax.get_xlim()[1], target), xytext=(-2, 3), textcoords="offset points",
                 ha="right", va="bottom", fontsize=8, color="#52606d")
-    percent_axis(ax, "y", decimals=0)
+    percent_axis(ax, "y")
     ax.set_ylim(0, 1.02)
     ax.set_xlim(left=0, right=max(curves["effect"].max(), marks["observed"].max() * 1.05))
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))  # half-width chart: few, round ticks
