@@ -119,7 +119,8 @@ def _import_files(spec, target: str, memory_limit: str) -> None:
     with err.status("importing…") as status:
         stats = import_files(spec, target, memory_limit=memory_limit, progress=lambda msg: status.update(msg))
     out.print(f"[green]✓[/green] imported {sum(stats.rows.values()):,} rows in {stats.seconds:.1f} s: "
-              f"{_counts(stats.rows)}{_derived(stats.derived)}{_skipped(stats.skipped, spec)} → {_redact(target)}",
+              f"{_counts(stats.rows)}{_derived(stats.derived)}{_skipped(stats.skipped, spec)}"
+              f"{_repeated(stats.duplicates, spec)} → {_redact(target)}",
               highlight=False)
 
 
@@ -134,8 +135,18 @@ def _create_views(spec, target: str) -> None:
 
 
 def _skipped(skipped: dict[str, int], spec) -> str:
-    return "".join(f"; left out {n:,} rows of {table} without {' or '.join(spec.tables[table].skip_rows_without)}"
+    return "".join(f"; left out {_rows(n)} of {table} without {' or '.join(spec.tables[table].skip_rows_without)}"
                    for table, n in skipped.items())
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row" if n == 1 else f"{n:,} rows"
+
+
+def _repeated(duplicates: dict[str, int], spec) -> str:
+    how = {"first": "after the first of each key", "drop": "sharing a key"}
+    return "".join(f"; left out {_rows(n)} of {table} {how[spec.tables[table].duplicates]}"
+                   for table, n in duplicates.items())
 
 
 def _derived(tables: tuple[str, ...]) -> str:

@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from quire.dataio import DataError, MappingError, import_files, load_mapping
+from support.ab_log import AB_MAPPING, ASSIGNMENTS, ab_csv, expected_assignments
 from support.order_log import ORDERS, ORDERS_MAPPING, orders_csv
 
 
@@ -217,3 +218,34 @@ def test_a_placeholder_date_is_refused_at_its_line(tmp_path: Path, when: str, re
             _run(tmp_path, mapping)
     else:
         assert _run(tmp_path, mapping).execute("SELECT count(*) FROM events").fetchone() == (2,)
+
+
+def test_repeated_assignments_are_refused_with_the_way_out(tmp_path: Path):
+    ab_csv(tmp_path)
+    with pytest.raises(DataError, match=r"^ab.csv lines 2 and 5: duplicate key experiment_id=1, user_id=5 in "
+                                        r"experiment_assignments; .*set duplicates: first \(keep the first row\) or "
+                                        r"drop \(leave out all of them\) under tables.experiment_assignments$"):
+        _run(tmp_path, AB_MAPPING)
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+@pytest.mark.parametrize("how", ["first", "drop"])
+def test_duplicates_first_or_drop_leaves_the_repeats_out_and_counts_them(tmp_path: Path, how: str):
+    ab_csv(tmp_path)
+    mapping = _mapping(tmp_path, AB_MAPPING + f"    duplicates: {how}\n")
+    stats = import_files(load_mapping(mapping), f"duckdb:///{tmp_path / 'w.duckdb'}")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    kept = con.execute("SELECT user_id, variant, converted::INT FROM experiment_assignments ORDER BY 1").fetchall()
+    assert kept == expected_assignments(how)
+    assert stats.duplicates == {"experiment_assignments": len(ASSIGNMENTS) - len(kept)}
+    assert stats.rows["experiment_assignments"] == len(kept)
+
+
+def test_duplicates_drop_of_every_row_is_refused_and_first_needs_a_file(tmp_path: Path):
+    (tmp_path / "ab.csv").write_text("user_id,group,converted\n5,control,0\n5,treatment,1\n")
+    with pytest.raises(DataError, match=r"^ab.csv: every row of experiment_assignments repeats a key"):
+        _run(tmp_path, AB_MAPPING + "    duplicates: drop\n")
+    with pytest.raises(MappingError, match=r"^mapping.yaml: tables.experiment_assignments.duplicates: first keeps "
+                                           r"the first row in file order, and a table has no order; use drop"):
+        load_mapping(_mapping(tmp_path, "mode: views\n" + AB_MAPPING.replace("ab.csv", "shop.ab")
+                              + "    duplicates: first\n"))

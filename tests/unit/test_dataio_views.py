@@ -128,3 +128,23 @@ def test_an_order_log_read_through_views_makes_the_same_users_and_events_as_its_
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def test_duplicates_drop_through_a_view_leaves_out_every_repeated_key_as_the_import_does(tmp_path: Path):
+    from support.ab_log import AB_MAPPING, ASSIGNMENTS, ab_csv, expected_assignments
+
+    ab_csv(tmp_path)
+    con = duckdb.connect(str(tmp_path / "own.duckdb"))
+    con.execute("CREATE SCHEMA shop")
+    con.execute("CREATE TABLE shop.ab AS SELECT * FROM read_csv(?, all_varchar = true)", [str(tmp_path / "ab.csv")])
+    con.close()
+    own = f"duckdb:///{tmp_path / 'own.duckdb'}"
+    plain = "mode: views\n" + AB_MAPPING.replace("ab.csv", "shop.ab")
+    with pytest.raises(DataError, match=r"duplicate key experiment_id=1, user_id=5 in experiment_assignments; .*"
+                                        r"set duplicates: drop \(leave out all of them\)"):
+        create_views(load_mapping(_write(tmp_path / "views.yaml", plain)), own)
+    stats = create_views(load_mapping(_write(tmp_path / "views.yaml", plain + "    duplicates: drop\n")), own)
+    assert stats.rows["experiment_assignments"] == len(expected_assignments("drop")) < len(ASSIGNMENTS)
+    read = duckdb.connect(str(tmp_path / "own.duckdb"), read_only=True).execute(
+        "SELECT user_id, variant, converted::INT FROM experiment_assignments ORDER BY 1").fetchall()
+    assert read == expected_assignments("drop")

@@ -133,8 +133,11 @@ def check_unique(run: Runner, relation: sa.FromClause, keys: dict[str, ColumnEle
     key = ", ".join(f"{k}={v}" for k, v in zip(keys, values))
     at = _both(locate(first_seq), locate(last_seq)) if seq is not None else locate(None)
     also = f" ({count} rows in all)" if count > 2 else ""
+    # Files have an order, so the first of the repeats can be kept; a table or view has none.
+    options = "duplicates: first (keep the first row) or drop (leave out all of them)" if seq is not None else \
+        "duplicates: drop (leave out all of them)"
     raise DataError(f"{at}: duplicate key {key} in {table.name}{also}; each row of {table.name} needs its own "
-                    f"{' + '.join(keys)}")
+                    f"{' + '.join(keys)}; fix the source, or set {options} under tables.{table.name}")
 
 
 def _both(first: str, last: str) -> str:

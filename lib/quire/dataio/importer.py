@@ -58,6 +58,7 @@ class ImportStats:
 
     rows: dict[str, int]                  # rows per table, mapped and derived, in load order
     skipped: dict[str, int]               # rows left out per table by its skip_rows_without
+    duplicates: dict[str, int]            # rows left out per table for a repeated key (its duplicates: first/drop)
     derived: tuple[str, ...]              # tables made from the others (see quire.dataio.derive)
     seconds: float
     size_bytes: int
@@ -112,8 +113,9 @@ def import_files(mapping: Mapping, url: str, *, memory_limit: str = "1GB", threa
             path.unlink(missing_ok=True)
         shutil.rmtree(spill, ignore_errors=True)
     skipped = {table: staged.skipped for table, staged in job.staged.items() if staged.skipped}
-    return ImportStats(rows, skipped, tuple(derive.derived_tables(mapping)), time.perf_counter() - started,
-                       target.stat().st_size)
+    duplicates = {table: staged.duplicates for table, staged in job.staged.items() if staged.duplicates}
+    return ImportStats(rows, skipped, duplicates, tuple(derive.derived_tables(mapping)),
+                       time.perf_counter() - started, target.stat().st_size)
 
 
 def _target(url: str) -> Path:
@@ -134,6 +136,7 @@ class _Staged:
     plans: list[ColumnPlan]
     files: list[tuple[int, SourceFile]] = field(default_factory=list)  # (rows before the file, the file)
     skipped: int = 0  # rows left out for an empty skip_rows_without column
+    duplicates: int = 0  # rows left out for a repeated key (duplicates: first or drop)
 
     @cached_property
     def relation(self) -> sa.Alias:
@@ -170,6 +173,7 @@ class _Import:
         for table in order:
             self.staged[table] = self._stage(table)
             self._check_values(self.staged[table])
+            self._drop_duplicates(self.staged[table])
         rows: dict[str, int] = {}
         made = derive.derived_tables(self.mapping)
         for table in [t for t in table_names() if t in order or t in made]:
@@ -242,6 +246,32 @@ class _Import:
                                   expected(p, staged.mapping), f"tables.{table}.values.{p.column.name}")
                    for p in staged.plans if p.source is not None]
         checks.check_values(self._rows, staged.relation, columns, staged.spec, staged.locate, staged.seq)
+
+    def _drop_duplicates(self, staged: _Staged) -> None:
+        """``duplicates: first|drop``: delete the staged rows of a repeated key (keys compared as converted)."""
+        how = staged.mapping.duplicates
+        if how == "error":
+            return
+        spec = staged.spec
+        table = f"{STAGE}.{_ident(spec.name)}"
+        generated = {p.column.name for p in staged.plans if p.generated}
+        before = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        for keys in (spec.key, *spec.unique):
+            if set(keys) <= generated:
+                continue  # numbered by the import: never repeated
+            values = [staged.value(next(p for p in staged.plans if p.column.name == k)) for k in keys]
+            ranked = (sa.select(staged.seq.label("seq"),
+                                sa.func.row_number().over(partition_by=values, order_by=staged.seq).label("nth"),
+                                sa.func.count().over(partition_by=values).label("rows"))
+                      .select_from(staged.relation).where(*(v.is_not(None) for v in values)).subquery())
+            repeated = ranked.c.nth > 1 if how == "first" else ranked.c.rows > 1
+            doomed = sa.select(ranked.c.seq).where(repeated)
+            self.con.execute(f"DELETE FROM {table} WHERE quire_seq IN ({_sql(doomed)})")
+        staged.duplicates = before - self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        if staged.duplicates == before:
+            raise DataError(f"{staged.files[0][1].label}: every row of {spec.name} repeats a key "
+                            f"({', '.join(spec.key)}), so duplicates: drop would leave nothing; check the rename "
+                            "of the key columns")
 
     def _create(self, table: str) -> None:
         """The table with its columns and NOT NULLs, without key indexes (see the module docstring)."""

@@ -14,6 +14,7 @@ naming the key) and then against Quire's tables (:mod:`quire.dataio.target`)::
         values: {event_type: {register: signup, order: purchase}}   # the user's words -> Quire's
         defaults: {channel: organic}         # a constant for a column the source does not have
         skip_rows_without: [user_id]         # leave out rows with these columns empty (guest orders)
+        duplicates: first                    # rows sharing a key: error (default), first (in file order) or drop
 
 A source column named like the Quire column needs no rename. Conversions (``dates``,
 ``multiply``, ``values``, ``defaults``) are keyed by the Quire column.
@@ -86,6 +87,10 @@ class TableMapping(_Strict):
     # Rows whose source leaves one of these Quire columns empty are left out (and counted), e.g. the
     # orders of guests without a customer id in a shop's export; any other empty required value is an error.
     skip_rows_without: list[str] = []
+    # Rows sharing a key (a user assigned twice to one experiment, an order exported twice): an error by
+    # default; `first` keeps the first in file order, `drop` leaves out every one of them (a user seen in two
+    # variants is no clean evidence for either). Either way they are counted.
+    duplicates: Literal["error", "first", "drop"] = "error"
 
     @field_validator("source")
     @classmethod
@@ -168,6 +173,10 @@ def check_mapping(mapping: Mapping, name: str) -> None:
         if table not in table_names():
             raise MappingError(f"{name}: tables.{table}: not a Quire table; known: {', '.join(sorted(table_names()))}")
         _check_table(spec, table, f"{name}: tables.{table}")
+        if mapping.mode == "views" and spec.duplicates == "first":
+            raise MappingError(f"{name}: tables.{table}.duplicates: first keeps the first row in file order, and a "
+                               "table has no order; use drop (every row of a repeated key left out), or keep one "
+                               "row per key in your own SQL")
 
 
 def _check_table(spec: TableMapping, table: str, where: str) -> None:

@@ -27,7 +27,7 @@ from quire.dataio import checks, derive
 from quire.dataio.errors import DataError
 from quire.dataio.expressions import ColumnPlan, converted, expected, mapped_text, plan_columns, skipped_sources
 from quire.dataio.mapping import Mapping, MappingError, TableMapping
-from quire.dataio.target import referenced_by, table_names, table_spec
+from quire.dataio.target import TableSpec, referenced_by, table_names, table_spec
 from quire.warehouse.engine import engine
 
 Progress = Callable[[str], None]
@@ -163,8 +163,9 @@ class _Views:
         present = [source.c[name].is_not(None) for name in skipped_sources(plans, spec, f"table {spec.sources[0]}")]
         # The conversions are checked on the rows the view keeps.
         self.plans[table] = (plans, spec, sa.select(*source.c).where(*present).subquery("kept") if present else source)
-        return sa.select(*(converted(p, spec, source, duck=self.duck, lenient=False).label(p.column.name)
-                           for p in plans)).select_from(source).where(*present)
+        select = sa.select(*(converted(p, spec, source, duck=self.duck, lenient=False).label(p.column.name)
+                             for p in plans)).select_from(source).where(*present)
+        return _without_repeated_keys(select, table_spec(table), plans) if spec.duplicates == "drop" else select
 
     def _run(self, stmt: sa.Executable) -> list[tuple]:
         try:
@@ -221,6 +222,19 @@ class _Views:
                 except _Unreadable as exc:
                     raise DataError(f"{where}, column {column.name}: a value cannot be read: {exc.reason}") from exc
             raise
+
+
+def _without_repeated_keys(select: sa.Select, target: TableSpec, plans: list[ColumnPlan]) -> sa.Select:
+    """``duplicates: drop``: the rows of ``select`` whose keys (each key and unique column set) occur once."""
+    generated = {p.column.name for p in plans if p.generated}
+    keys = [k for k in (target.key, *target.unique) if not set(k) <= generated]
+    mapped = select.subquery("mapped")
+    counts = [sa.func.count().over(partition_by=[mapped.c[c] for c in k]).label(f"quire_rows_{i}")
+              for i, k in enumerate(keys)]
+    counted = sa.select(*mapped.c, *counts).subquery("counted")
+    # An empty key is no repeat (the key checks, like SQL's UNIQUE, pass NULLs).
+    once = [sa.or_(counted.c[f"quire_rows_{i}"] == 1, *(counted.c[c].is_(None) for c in k)) for i, k in enumerate(keys)]
+    return sa.select(*(counted.c[c] for c in target.column_names)).where(*once)
 
 
 class _Unreadable(Exception):
