@@ -80,7 +80,19 @@ def runs(
     reconcile_or_warn(engine, settings)  # a `quire run` that died must not show as running forever
     rows = history.query(engine, report=report, client=client, status=status,
                          since=_since(since) if since else None, limit=limit)
-    out.print(runs_table(rows, _parameter_types()) if rows else "no runs match", highlight=False)
+    types = _parameter_types()
+    out.print(runs_table(rows, types) if rows else f"no runs match{_unknown_report(report, types)}", highlight=False)
+
+
+def _unknown_report(report: str | None, types: dict[str, dict[str, str]]) -> str:
+    """Why a --report filter found nothing when the catalog has no such report (a typo, most likely)."""
+    from quire.parameters import closest
+
+    if not report or not types or report in types:
+        return ""
+    guess = closest(report, types)
+    return f"; the catalog has no report {report!r}" + (f" (did you mean {guess!r}?)" if guess else
+                                                         f" ({', '.join(sorted(types))})")
 
 
 def runs_table(rows: list[dict], types: dict[str, dict[str, str]]):

@@ -260,3 +260,10 @@ def test_a_wrong_state_database_url_is_named_in_one_error_line(quire_env, url, s
     proc = quire({**quire_env, "QUIRE_STATE_URL": url}, "runs")
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert proc.returncode != 0 and len(lines) == 1 and lines[0].startswith(f"error: {says}"), proc.stderr
+
+
+def test_a_runs_filter_on_a_report_the_catalog_lacks_says_so(quire_env):
+    proc = quire(quire_env, "runs", "--report", "execu")
+    assert proc.returncode == 0 and proc.stdout.strip() == "no runs match; the catalog has no report 'execu' (did you mean 'executive'?)"
+    proc = quire(quire_env, "runs", "--report", "executive", "--status", "cancelled")
+    assert proc.returncode == 0 and proc.stdout.strip() == "no runs match"
