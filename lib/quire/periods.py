@@ -128,7 +128,7 @@ def resolve_period(text: str, *, first_month: date, last_month: date, parameter:
     """Parse ``text`` and check it lies within the data: ``first_month``..``last_month`` (complete months).
 
     ``latest`` becomes the month ``last_month``. A period reaching past the data (in the future) or
-    wholly before it is a :class:`ParameterError` that says which months are available.
+    beginning before it is a :class:`ParameterError` that says which months are available.
     """
     period = parse_period(text, parameter=parameter) or Period(month_start(last_month), "month")
     available = f"data covers {first_month:%Y-%m} to {last_month:%Y-%m}"
@@ -137,6 +137,9 @@ def resolve_period(text: str, *, first_month: date, last_month: date, parameter:
             f"parameter '{parameter}': {period.key} is not complete yet ({available}); pick an earlier period or 'latest'",
             parameter=parameter,
         )
-    if period.start < first_month:
+    if period.last_month < first_month:
         raise ParameterError(f"parameter '{parameter}': {period.key} is before the data starts ({available})", parameter=parameter)
+    if period.start < first_month:  # its figures would silently cover only the months the data has
+        raise ParameterError(f"parameter '{parameter}': {period.key} begins before the data does ({available}); "
+                             f"pick a period that starts in {first_month:%Y-%m} or later", parameter=parameter)
     return period
