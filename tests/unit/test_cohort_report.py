@@ -335,6 +335,16 @@ def test_a_single_cohort_is_said_so(tiny_warehouse):
     assert "Only 1 of the 12 requested cohorts has users: 2025-09." in report.retention().lead
     assert [k["name"] for k in report.headline()._repr_mimebundle_()[KPIS_MIME]] == ["users", "ltv_age0"]
     assert isinstance(report.comparison().children[0], Callout)
+    # The cover says which of the requested cohorts hold anyone, rather than promising twelve.
+    assert report.header().subtitle.startswith("12 monthly signup cohorts (October 2024 – September 2025), of which 1 "
+                                               "has users (September 2025), followed for up to 12 months as of ")
+    weekly = cohort.build(period="2025-09", granularity="week", cohorts=8, url=tiny_warehouse)
+    shown = [pd.Timestamp(c) for c in weekly.active.sizes.index]
+    assert 1 < len(shown) < 8
+    assert (f"8 weekly signup cohorts ({weekly.window_label}), of which {len(shown)} have users (week of "
+            f"{shown[0]:%d %b %Y} – week of {shown[-1]:%d %b %Y}), followed") in weekly.header().subtitle
+    full = cohort.build(period="2026-10", url=tiny_warehouse).header().subtitle
+    assert full.startswith("12 monthly signup cohorts (November 2025 – October 2026), followed for up to 12 months")
 
 
 def test_a_future_period_is_a_parameter_error_from_load(tiny_warehouse):

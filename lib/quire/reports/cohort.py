@@ -171,10 +171,15 @@ class CohortReport:
 
     @property
     def window_label(self) -> str:
+        return self._span(self.data.first_cohort, self.data.last_cohort)
+
+    def _span(self, first: date, last: date) -> str:
+        """Cohorts from ``first`` to ``last`` as the cover names them: "November 2024 – October 2025"."""
         if self.granularity == "month":
-            return f"{month_year(self.data.first_cohort)} – {month_year(self.data.last_cohort)}"
-        first, last = (format_day(d, "day_short_padded") for d in (self.data.first_cohort, self.data.last_cohort))
-        return f"week of {first} – week of {last}"
+            names = [month_year(first), month_year(last)]
+        else:
+            names = [f"week of {format_day(d, 'day_short_padded')}" for d in (first, last)]
+        return names[0] if first == last else " – ".join(names)
 
     @property
     def who(self) -> str:
@@ -260,8 +265,15 @@ class CohortReport:
     # -- sections -------------------------------------------------------------------------
     def header(self) -> ReportHeader:
         d = self.data
-        subtitle = (f"{d.requested} {self.granularity}ly signup cohorts ({self.window_label}), followed for up to "
-                    f"{self.horizon} {self.unit.lower()}s as of {long_date(d.as_of, padded=True)} — {self.who}")
+        cohorts = f"{d.requested} {self.granularity}ly signup cohorts ({self.window_label})"
+        if not self.problem and len(self.active.sizes) < d.requested:
+            # E.g. the first months of the data: the cover must not promise cohorts that hold nobody.
+            shown = [pd.Timestamp(c).date() for c in self.active.sizes.index]
+            who = "activated users" if self.filtered else "users"
+            cohorts += (f", of which {len(shown)} {'has' if len(shown) == 1 else 'have'} {who} "
+                        f"({self._span(shown[0], shown[-1])})")
+        subtitle = (f"{cohorts}, followed for up to {self.horizon} {self.unit.lower()}s as of "
+                    f"{long_date(d.as_of, padded=True)} — {self.who}")
         return ReportHeader("Cohort report", self.period.label, subtitle=subtitle,
                             extra={"period_key": self.period.key, "granularity": self.granularity,
                                    "behaviour": self.behaviour, "as_of": d.as_of.isoformat()})
