@@ -150,13 +150,18 @@ def coerce(name: str, spec: ParameterSpec, value: Any) -> Any:
     if kind == "choice":
         assert spec.choices is not None
         if text not in spec.choices:
-            raise ParameterError(f"parameter {quoted(name)}: {quoted(text)} is not allowed; choose one of {', '.join(spec.choices)}",
-                                 parameter=name)
+            guess = closest(text, spec.choices) or next((c for c in spec.choices if c.lower() == text.lower()), None)
+            hint = f"did you mean {quoted(guess)}? " if guess else ""
+            raise ParameterError(f"parameter {quoted(name)}: {quoted(text)} is not allowed; {hint}choose one of "
+                                 f"{', '.join(spec.choices)}", parameter=name)
         return text
     if kind in ("client", "experiment"):
         # Only the syntax here; pipeline.resolve_data_parameters checks the warehouse has it.
         if text and not _KEY.match(text):
-            raise _fail(name, value, f"{'an' if kind == 'experiment' else 'a'} {kind} key (lower-case letters, digits and dashes)")
+            key = f"{'an' if kind == 'experiment' else 'a'} {kind} key (lower-case letters, digits and dashes)"
+            if _KEY.match(text.lower()):
+                key += f"; did you mean {quoted(text.lower())}?"
+            raise _fail(name, value, key)
         return text
     if kind == "brand":
         from quire.brand import list_brands

@@ -84,3 +84,17 @@ def test_a_key_that_could_name_a_path_is_refused_by_its_syntax(kind: str, words:
         with pytest.raises(ParameterError, match=f"is not {words} "):
             coerce(kind, ParameterSpec(type=kind), bad)
     assert coerce(kind, ParameterSpec(type=kind), "acme-2") == "acme-2"
+
+
+def test_a_key_or_choice_in_the_wrong_case_or_spelling_gets_the_likely_one():
+    with pytest.raises(ParameterError, match=r"is not a client key \(.*\); did you mean 'riverton-realty'\?$"):
+        coerce("client", ParameterSpec(type="client"), "Riverton-Realty")
+    with pytest.raises(ParameterError) as caught:
+        coerce("client", ParameterSpec(type="client"), "Acme Corp")
+    assert "did you mean" not in str(caught.value)
+    grain = ParameterSpec(type="choice", choices=["week", "month"])
+    for given, meant in (("Month", "month"), ("weekly", "week"), ("WEEK", "week")):
+        with pytest.raises(ParameterError, match=rf"'{given}' is not allowed; did you mean '{meant}'\? choose one of"):
+            coerce("granularity", grain, given)
+    with pytest.raises(ParameterError, match=r"'day' is not allowed; choose one of week, month$"):
+        coerce("granularity", grain, "day")
