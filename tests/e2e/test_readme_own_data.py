@@ -109,3 +109,74 @@ def test_the_sql_first_example_takes_an_online_retail_file_to_first_purchase_coh
     assert events == [(17850, 15.3), (17850, 11.1), (13047, 54.08), (14527, 9.9), (17850, 23.4), (13047, 7.8)]
     proc = run_quire(env, "run", "cohort", timeout=600)
     assert proc.returncode == 0, proc.stderr
+
+
+# An MRR export as billing tools write it: string customer ids, no row after a cancellation (cus_B2 after March,
+# cus_C3 in February and March), a comeback (cus_C3 in April), a month without any change (May).
+MRR_EXPORT = [("cus_A1", "2025-01-01", 100), ("cus_A1", "2025-02-01", 150), ("cus_A1", "2025-03-01", 150),
+              ("cus_A1", "2025-04-01", 120), ("cus_B2", "2025-02-01", 200), ("cus_B2", "2025-03-01", 0),
+              ("cus_C3", "2025-01-01", 50), ("cus_C3", "2025-04-01", 80), ("cus_D4", "2025-03-01", 300),
+              ("cus_D4", "2025-04-01", 300), ("cus_A1", "2025-05-01", 120), ("cus_C3", "2025-05-01", 80),
+              ("cus_D4", "2025-05-01", 300)]
+
+
+def _ledger_from_export() -> list[tuple[str, str, str, float]]:
+    """The MRR movements recounted from MRR_EXPORT in plain Python: (customer, month, movement, amount)."""
+    months = sorted({m for _, m, _ in MRR_EXPORT})
+    mrr = {(c, m): v for c, m, v in MRR_EXPORT}
+    ledger = []
+    for customer in sorted({c for c, _, _ in MRR_EXPORT}):
+        seen, before = False, 0.0
+        for month in months[months.index(min(m for c, m, _ in MRR_EXPORT if c == customer)):]:
+            now = float(mrr.get((customer, month), 0))
+            if now != before:
+                kind = ("reactivation" if seen else "new") if before == 0 else \
+                    "churn" if now == 0 else "expansion" if now > before else "contraction"
+                ledger.append((customer, month, kind, now - before))
+            seen, before = seen or now > 0, now
+    return ledger
+
+
+def test_the_sql_first_example_takes_an_mrr_export_to_the_executive_report(quire_env: dict[str, str], tmp_path: Path):
+    """The README's MRR-by-month SQL and views mapping, as written: the ledger equals a recount, the report's
+    MRR, net revenue retention and churn equal figures worked out from the export by hand."""
+    import duckdb
+
+    lines = ["customer,month,mrr", *(f"{c},{m},{v}" for c, m, v in MRR_EXPORT)]
+    (tmp_path / "mrr_by_month.csv").write_text("\n".join(lines) + "\n")
+    sql, mapping = _blocks("sql")[1], _blocks("yaml")[2]
+    con = duckdb.connect(str(tmp_path / "mrr.duckdb"))
+    try:
+        cwd = Path.cwd()
+        os.chdir(tmp_path)
+        try:
+            con.execute(sql)
+        finally:
+            os.chdir(cwd)
+    finally:
+        con.close()
+    (tmp_path / "mrr.yaml").write_text(mapping)
+    env = {**quire_env, "QUIRE_OUTPUTS": str(tmp_path / "outputs"), "QUIRE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'mrr.duckdb'}"}
+    proc = run_quire(env, "warehouse", "import", str(tmp_path / "mrr.yaml"))
+    assert proc.returncode == 0, proc.stderr
+    con = duckdb.connect(str(tmp_path / "mrr.duckdb"), read_only=True)
+    try:
+        ledger = con.execute("SELECT c.name, strftime(m.month, '%Y-%m-%d'), m.movement, m.amount::DOUBLE "
+                             "FROM mrr_movements m JOIN clients c USING (client_id) ORDER BY 1, 2").fetchall()
+        clients = con.execute("SELECT name, slug, status, sector, contact_email FROM clients ORDER BY 1").fetchall()
+    finally:
+        con.close()
+    assert ledger == _ledger_from_export()
+    assert clients == [("cus_A1", "cus-a1", "active", None, None), ("cus_B2", "cus-b2", "churned", None, None),
+                       ("cus_C3", "cus-c3", "active", None, None), ("cus_D4", "cus-d4", "active", None, None)]
+    proc = run_quire(env, "run", "executive", timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    [run] = published_runs(tmp_path / "outputs", "executive")
+    record = json.loads((run / "run.json").read_text())
+    headline = {k["name"]: k["value"] for k in record["headline"]}
+    # April 2025, the last month with a change. Start (end of March): A1 150 + D4 300 = 450. End: A1 120 + C3 80
+    # (back) + D4 300 = 500. NRR: what March's payers pay at the end of April, 120 + 300, over 450.
+    assert record["parameters"]["period"] == "2025-04"
+    assert headline["mrr"] == pytest.approx(500) and headline["customers"] == 3
+    assert headline["nrr"] == pytest.approx(420 / 450) and headline["logo_churn"] == 0
+    assert headline["mrr_growth"] == pytest.approx(50 / 450)

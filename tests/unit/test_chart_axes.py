@@ -149,3 +149,16 @@ def test_daily_counts_tick_at_whole_numbers():
         labels = ["".join(t.itertext()).strip() for tick in group.iter(f"{SVG}g")
                   if re.fullmatch(r"ytick_\d+", tick.get("id", "")) for t in tick.iter(f"{SVG}text")]
         assert len(labels) >= 2 and all(re.fullmatch(r"\d+", label) for label in labels), (axis_id, labels)
+
+
+@pytest.mark.parametrize("months,forecast", [(4, 0), (13, 6), (48, 6), (120, 0)])
+def test_the_mrr_trend_ticks_month_starts_only(months, forecast):
+    """A short history ticked mid-month ("15") in matplotlib's own choice; at most 8 month (or year) ticks."""
+    history = pd.Series(np.linspace(450, 500, months), index=pd.date_range("2025-01-01", periods=months, freq="MS"))
+    ahead = None
+    if forecast:
+        ahead = pd.DataFrame({"month": pd.date_range(history.index[-1] + pd.offsets.MonthBegin(), periods=forecast,
+                                                     freq="MS"), "forecast": 500.0, "lower": 480.0, "upper": 520.0})
+    labels = tick_labels(executive_charts.mrr_trend(history, ahead), "x")
+    month_names = {pd.Timestamp(2025, m, 1).strftime("%b") for m in range(1, 13)}
+    assert 2 <= len(labels) <= 9 and all(label in month_names or re.fullmatch(r"20\d\d", label) for label in labels), labels

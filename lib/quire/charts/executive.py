@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.dates import MonthLocator, YearLocator
 from matplotlib.ticker import MaxNLocator
 
 from quire.chart_style import to_chart
@@ -32,6 +33,11 @@ def mrr_trend(history: pd.Series, forecast: pd.DataFrame | None = None, *, highl
     if highlight is not None:
         ax.axvline(highlight, color="#999999", linewidth=0.8, linestyle=":")
     money_axis(ax)
+    # Monthly points: ticks on month starts only (matplotlib's own choice ticks mid-month for a short history),
+    # every 1, 2, 3, 4, 6 or 12 months so that at most 8 show and each year's ticks fall on the same months.
+    months = len(x) + (0 if forecast is None else len(forecast))
+    step = next((k for k in (1, 2, 3, 4, 6, 12) if months / k <= 8), None)
+    ax.xaxis.set_major_locator(MonthLocator(bymonth=range(1, 13, step)) if step else YearLocator(-(-months // 96)))
     date_axis(ax)
     ax.set_ylabel("MRR")
     ax.legend(loc="upper left", frameon=False)

@@ -50,11 +50,14 @@ clients = sa.Table(
     _fk("org_id", "organizations.org_id"),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("slug", sa.String(80), nullable=False, unique=True),
-    sa.Column("sector", sa.String(20), nullable=False),
-    sa.Column("plan", sa.String(20), nullable=False),
-    sa.Column("region", sa.String(40), nullable=False),
+    # Segments for the fan-out filters and the address the scheduler mails a client's report to: optional
+    # (a customer list exported from billing has neither), so a client without them is simply not matched
+    # by a filter on them, nor mailed.
+    sa.Column("sector", sa.String(20), nullable=True),
+    sa.Column("plan", sa.String(20), nullable=True),
+    sa.Column("region", sa.String(40), nullable=True),
     sa.Column("signup_date", sa.Date, nullable=False),
-    sa.Column("contact_email", sa.String(200), nullable=False),
+    sa.Column("contact_email", sa.String(200), nullable=True),
     sa.Column("brand", sa.String(64), nullable=True, comment="overrides the organization's brand when set"),
     sa.Column("status", sa.String(20), nullable=False, comment=" | ".join(CLIENT_STATUSES)),
     sa.Column("churned_on", sa.Date, nullable=True),
