@@ -249,3 +249,21 @@ def test_duplicates_drop_of_every_row_is_refused_and_first_needs_a_file(tmp_path
                                            r"the first row in file order, and a table has no order; use drop"):
         load_mapping(_mapping(tmp_path, "mode: views\n" + AB_MAPPING.replace("ab.csv", "shop.ab")
                               + "    duplicates: first\n"))
+
+
+def test_a_pandas_index_column_without_a_name_is_read_as_pandas_names_it(tmp_path: Path):
+    """CSV files written by pandas start with the row index under an empty name (",user id,test group,…")."""
+    (tmp_path / "ab.csv").write_text(",user id,test group,converted\n0,1069124,ad,False\n1,1069125,psa,True\n"
+                                     "2,1069126,ad,True\n")
+    mapping = """
+tables:
+  experiment_assignments:
+    source: ab.csv
+    rename: {user id: user_id, test group: variant, "Unnamed: 0": pre_revenue}
+    values: {variant: {psa: control, ad: ad}}
+    defaults: {experiment_id: 1, assigned_at: 2024-01-01, revenue: 0}
+"""
+    con = _run(tmp_path, mapping)
+    assert con.execute("SELECT user_id, variant, converted, pre_revenue::INT FROM experiment_assignments "
+                       "ORDER BY 1").fetchall() == [(1069124, "ad", False, 0), (1069125, "control", True, 1),
+                                                    (1069126, "ad", True, 2)]

@@ -109,10 +109,11 @@ def _csv_header(source: SourceFile, spec: TableMapping) -> list[str]:
             shown = "\\t" if guess == "\t" else guess
             raise DataError(f"{source.label}: the header {names[0][:60]!r} is one column when split at "
                             f"{spec.delimiter!r}; is the delimiter {shown!r}? Set delimiter: '{shown}' for this table")
+    # A column without a name is most often the row index pandas writes first (",user id,group,…"); it is
+    # named as pandas reads it back, so the mapping can ignore it or rename it.
+    names = [name or f"Unnamed: {index}" for index, name in enumerate(names)]
     seen: set[str] = set()
     for name in names:
-        if not name:
-            raise DataError(f"{source.label}: the header has an empty column name (column {names.index(name) + 1})")
         if name in seen:
             raise DataError(f"{source.label}: the header names the column {name!r} twice")
         seen.add(name)
