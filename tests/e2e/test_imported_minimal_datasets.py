@@ -44,7 +44,7 @@ tables:
            "QUIRE_OUTPUTS": str(tmp_path / "outputs")}
     proc = run_quire(env, "warehouse", "import", str(tmp_path / "mapping.yaml"))
     assert proc.returncode == 0, proc.stderr
-    assert "made from the others: experiments, experiment_variants" in proc.stdout
+    assert "made from the others: experiments →" in proc.stdout
     listed = run_quire(env, "experiments")
     assert listed.returncode == 0 and f"experiment-{experiment}" in listed.stdout, listed.stderr
     proc = run_quire(env, "run", "experiment", "-p", f"experiment=experiment-{experiment}", timeout=600)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -619,3 +620,21 @@ def test_a_revenue_the_same_for_everyone_is_not_called_unrecorded():
     [note] = flat.revenue().children
     assert note.message == ("Every assigned user's revenue is $10.00: the same for every user, so there is no revenue "
                             "comparison.")
+
+
+@pytest.mark.parametrize("absent", [(), ("experiment_variants",)], ids=["plan recorded", "no plan recorded"])
+def test_a_mismatch_against_an_assumed_equal_split_says_the_plan_was_assumed(absent):
+    """A 96/4 hold-out imported without its planned split must not read as a broken assignment only."""
+    users = 2_000
+    assignments = pd.DataFrame({"user_id": range(users), "variant": ["control" if u % 25 == 0 else "b" for u in range(users)],
+                                "converted": [u % 40 == 0 for u in range(users)], "revenue": 0.0, "pre_revenue": 0.0})
+    report = er.ExperimentReport(replace(_data(assignments), absent=absent))
+    section = report.assignment().html()
+    assert "Sample ratio mismatch" in section
+    if absent:
+        assert "against an assumed equal split" in section and "record its allocation (experiment_variants)" in section
+        assert "Users per variant against an equal split (no plan recorded)" in section
+        assert "The warehouse has no experiment_variants table" in report.verdict().html()
+        assert "Variants (split assumed equal)" in report.verdict().html()
+    else:
+        assert "assumed" not in section and "Users per variant against the plan" in section

@@ -10,11 +10,11 @@
   of sign-ups. Without a ``users`` table, each user of the events becomes one, signed up
   at their first event (the usual "first purchase" cohort of a transaction log), under the
   derived client if there is one; channel and country stay empty (not recorded).
-* **experiments** and **experiment_variants**: assignments name an experiment by id and
-  a variant by name; without an ``experiments`` table each experiment id becomes the
-  experiment ``experiment-<id>`` that started on the day of its first assignment, and
-  its variants share the traffic equally (the planned split the sample-ratio check
-  compares with), the control being the variant named ``control`` (else the first by name).
+* **experiments**: assignments name an experiment by id; without an ``experiments`` table
+  each experiment id becomes the experiment ``experiment-<id>`` that started on the day of
+  its first assignment. No ``experiment_variants`` are made: a planned split is a fact the
+  data does not hold (a public 96/4 test is no 50/50 test that went wrong), so the report
+  assumes an equal split itself and says so beside the sample-ratio check.
 
 Each derived table is a SQLAlchemy ``SELECT`` over the loaded tables, so the import
 inserts it and the views path creates it as a view of the same query.
@@ -31,9 +31,8 @@ from quire.dataio.mapping import Company, Mapping
 from quire.dataio.target import table_spec
 
 Resolve = Callable[[str], sa.TableClause]  # a Quire table name -> the loaded table or view to read
-CONTROL = "control"
 #: The tables this module can make.
-DERIVABLE = ("organizations", "clients", "users", "experiments", "experiment_variants")
+DERIVABLE = ("organizations", "clients", "users", "experiments")
 
 
 def derived_tables(mapping: Mapping) -> list[str]:
@@ -49,8 +48,6 @@ def derived_tables(mapping: Mapping) -> list[str]:
         made.append("users")
     if "experiment_assignments" in mapped and "experiments" not in mapped:
         made.append("experiments")
-        if "experiment_variants" not in mapped:
-            made.append("experiment_variants")
     return made
 
 
@@ -72,9 +69,7 @@ def derived_select(name: str, mapping: Mapping, resolve: Resolve, mapped: set[st
         return _clients(company, resolve, mapped)
     if name == "users":
         return _users(resolve, with_client="clients" in derived_tables(mapping))
-    if name == "experiments":
-        return _experiments(resolve)
-    return _variants(resolve)
+    return _experiments(resolve)
 
 
 def _const(value: object, name: str, type_: sa.types.TypeEngine | None = None) -> sa.Label:
@@ -123,14 +118,3 @@ def _experiments(resolve: Resolve) -> sa.Select:
                       _const("(not recorded)", "hypothesis"), _const("conversion", "primary_metric"),
                       started.label("started_on"), sa.cast(sa.null(), sa.Date()).label("ended_on"))
             .group_by(a.c.experiment_id))
-
-
-def _variants(resolve: Resolve) -> sa.Select:
-    a = resolve("experiment_assignments")
-    arms = sa.select(a.c.experiment_id, a.c.variant).distinct().subquery("arms")
-    # The control: the arm named "control", else the first arm by name.
-    first = sa.func.min(arms.c.variant).over(partition_by=arms.c.experiment_id)
-    named = sa.func.max(sa.case((arms.c.variant == CONTROL, 1), else_=0)).over(partition_by=arms.c.experiment_id)
-    control = sa.case((named == 1, arms.c.variant == CONTROL), else_=arms.c.variant == first)
-    share = sa.literal(1.0, sa.Double()) / sa.func.count().over(partition_by=arms.c.experiment_id)
-    return sa.select(arms.c.experiment_id, arms.c.variant, control.label("is_control"), share.label("allocation"))

@@ -156,7 +156,8 @@ class ExperimentReport:
             rule += f"; {self.adjustment} correction across the {len(d.variants) - 1} treatments"
         rows = [("Experiment key", d.key), *([("Hypothesis", d.hypothesis)] if d.hypothesis.strip() else []),
                 ("Primary metric", METRIC_NOUNS.get(d.primary_metric, d.primary_metric)),
-                ("Variants (planned split)", split), ("Dates", self.dates_label()),
+                ("Variants (split assumed equal)" if "experiment_variants" in d.absent else "Variants (planned split)",
+                 split), ("Dates", self.dates_label()),
                 ("Users assigned", number(len(d.assignments))), ("Decision rule", rule)]
         if d.is_aa:
             rows.insert(1, ("Design", "A/A test: every arm gets the same experience, so any difference is chance or a "
@@ -238,10 +239,19 @@ class ExperimentReport:
                  "Expected users": number(srm.expected[v]), "Users": number(n), "Actual share": percent(n / srm.total, 2),
                  "Difference": f"{signed(n - srm.expected[v], 0)} ({percent((n - srm.expected[v]) / srm.expected[v], 1, signed=True)})"}
                 for v, n in srm.observed.items()]
-        table = FormattedTable.figures(pd.DataFrame(rows), "Users per variant against the plan")
+        assumed = "experiment_variants" in self.data.absent
+        table = FormattedTable.figures(pd.DataFrame(rows), "Users per variant against an equal split (no plan "
+                                       "recorded)" if assumed else "Users per variant against the plan")
         # The test result is a callout, not the lead: it is the check a reader looks for (passed or not), and a
         # heading + lead directly above a short table trips WeasyPrint into an early page break.
-        if srm.mismatch:
+        if srm.mismatch and assumed:
+            # An unequal split by design (a 96/4 hold-out) must not read as a broken assignment.
+            check = Callout(self.srm_sentence() + " The warehouse records no planned split, so the check assumes an "
+                            "equal one: if the experiment was meant to split the traffic otherwise, record its "
+                            "allocation (experiment_variants) and the check will use it; if it was meant to be equal, "
+                            "do not trust the comparisons below until the cause is found.", "critical",
+                            title="Sample ratio mismatch, against an assumed equal split.")
+        elif srm.mismatch:
             check = Callout(self.srm_sentence() + " Do not trust the comparisons below until the cause is found: a "
                             "mismatch usually means users were lost or double-counted in one variant, which biases "
                             "the results in unknown ways.", "critical", title="Sample ratio mismatch.")
