@@ -431,10 +431,15 @@ def fan_out_clients(filters: dict[str, str], settings: Settings | None = None) -
     active = clients[clients["status"] == "active"]
     for field_name, value in filters.items():
         if field_name not in FAN_OUT_FIELDS:
-            raise ParameterError(f"cannot select clients by {field_name!r}; use one of {', '.join(FAN_OUT_FIELDS)}")
-        if value not in set(active[field_name]):
-            known = ", ".join(sorted(set(active[field_name])))
-            raise ParameterError(f"no active client has {field_name}={value}; values in use: {known}")
+            guess = closest(field_name, FAN_OUT_FIELDS)
+            hint = f"did you mean {guess!r}? " if guess else ""
+            raise ParameterError(f"cannot select clients by {field_name!r}; {hint}use one of {', '.join(FAN_OUT_FIELDS)}")
+        in_use = sorted({str(v) for v in active[field_name].dropna()})  # a client may leave its segment empty
+        if value not in in_use:
+            guess = closest(value, in_use)
+            hint = f"did you mean {guess!r}? " if guess else ""
+            raise ParameterError(f"no active client has {field_name}={value}; {hint}values in use: "
+                                 f"{', '.join(in_use) or 'none (no client has one)'}")
         active = active[active[field_name] == value]
     if active.empty and not filters:
         raise ParameterError("the warehouse has no active client (status 'active'); `quire clients` lists them all")

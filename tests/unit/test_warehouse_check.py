@@ -198,3 +198,24 @@ def test_a_placeholder_date_stops_the_report_that_reads_it_and_says_so(tiny_ware
         with connection(url) as conn, pytest.raises(WarehouseError, match=r"events.occurred_at holds 9999-12-31: "
                                                                           "a date outside 1900–2099 is a placeholder"):
             coverage.report_range("cohort", conn)
+
+
+def test_fan_out_filters_skip_clients_without_the_segment_and_suggest_the_value(tiny_warehouse, tmp_path):
+    """Sector, plan, region and brand are optional: a client without one is matched by no filter on it."""
+    from quire.config import Settings
+    from quire.errors import ParameterError
+    from quire.pipeline import fan_out_clients
+
+    url = planted(tiny_warehouse, tmp_path, "update clients set sector = null, brand = null where slug = 'town-of-fairdale'")
+    settings = Settings(warehouse_url=url)
+    with connection(url) as conn:
+        municipal = sorted(s for (s,) in conn.exec_driver_sql(
+            "select slug from clients where status = 'active' and sector = 'municipality'").fetchall())
+    assert "town-of-fairdale" not in municipal and fan_out_clients({"sector": "municipality"}, settings) == municipal
+    with pytest.raises(ParameterError, match=r"no active client has sector=Municipality; did you mean 'municipality'\? "
+                                             r"values in use: business, municipality, nonprofit, startup$"):
+        fan_out_clients({"sector": "Municipality"}, settings)
+    with pytest.raises(ParameterError, match=r"cannot select clients by 'sectr'; did you mean 'sector'\?"):
+        fan_out_clients({"sectr": "municipality"}, settings)
+    # Without a brand of its own a client wears its agency's: the filter matches what its reports will wear.
+    assert "town-of-fairdale" in fan_out_clients({"brand": "northwind"}, settings)
