@@ -129,3 +129,18 @@ def test_on_a_warehouse_with_one_reports_data_the_other_apps_say_why_they_cannot
         name = module.__name__.rsplit(".", 1)[1]
         assert isinstance(shown, Callout) and reasons[name] in shown.message and shown.message[0].isupper(), (name, shown)
         assert shown.title == "This app cannot open on this warehouse." and "quire warehouse check" in shown.message
+
+
+def test_the_executive_app_opens_on_accounts_without_segments(tiny_warehouse, tmp_path):
+    """Accounts made from a billing export have no sector or plan: the app offers 'All clients' only and renders."""
+    from IPython.core.formatters import DisplayFormatter
+
+    from support import warehouse_copy
+
+    path = tmp_path / "wh.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("update clients set sector = null, plan = null, region = null, contact_email = null")
+    shown = executive.app(f"duckdb:///{path}")
+    assert isinstance(shown, executive.ExecutiveApp)
+    assert shown.pickers["segment"].options == (("All clients", "all"),)
+    assert "MRR" in DisplayFormatter().format(shown)[0]["text/html"]
