@@ -43,6 +43,28 @@ def _commands() -> list[list[str]]:
     return commands
 
 
+def _sql_then_views(quire_env: dict[str, str], folder: Path, sql: str, mapping: str, database: str) -> dict[str, str]:
+    """Run a README's SQL in the DuckDB file ``database`` in ``folder`` (beside the CSV it reads, as the README
+    says), then ``quire warehouse import`` its views mapping; the environment that reads that warehouse."""
+    import duckdb
+
+    con = duckdb.connect(str(folder / database))
+    try:
+        cwd = Path.cwd()
+        os.chdir(folder)
+        try:
+            con.execute(sql)
+        finally:
+            os.chdir(cwd)
+    finally:
+        con.close()
+    (folder / "mapping.yaml").write_text(mapping)
+    env = {**quire_env, "QUIRE_OUTPUTS": str(folder / "outputs"), "QUIRE_WAREHOUSE_URL": f"duckdb:///{folder / database}"}
+    proc = run_quire(env, "warehouse", "import", str(folder / "mapping.yaml"))
+    assert proc.returncode == 0, proc.stderr
+    return env
+
+
 def test_the_mapping_excerpt_is_the_examples_own():
     mapping = (ROOT / "examples" / "retail" / "mapping.yaml").read_text(encoding="utf-8")
     assert _blocks("yaml")[0].strip() in mapping
@@ -80,21 +102,7 @@ def test_the_sql_first_example_takes_an_online_retail_file_to_first_purchase_coh
              "537000,21166,COOK WITH WINE,12,1/4/2011 10:00,1.95,17850.0,United Kingdom",
              "538000,21166,COOK WITH WINE,4,2/3/2011 12:30,1.95,13047.0,France"]
     (tmp_path / "online_retail.csv").write_text("\n".join(lines) + "\n", encoding="latin-1")
-    sql, mapping = _blocks("sql")[0], _blocks("yaml")[1]
-    con = duckdb.connect(str(tmp_path / "retail.duckdb"))
-    try:
-        cwd = Path.cwd()
-        os.chdir(tmp_path)  # the SQL reads the CSV beside the database, as the README says
-        try:
-            con.execute(sql)
-        finally:
-            os.chdir(cwd)
-    finally:
-        con.close()
-    (tmp_path / "online-retail.yaml").write_text(mapping)
-    env = {**quire_env, "QUIRE_OUTPUTS": str(tmp_path / "outputs"), "QUIRE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'retail.duckdb'}"}
-    proc = run_quire(env, "warehouse", "import", str(tmp_path / "online-retail.yaml"))
-    assert proc.returncode == 0, proc.stderr
+    env = _sql_then_views(quire_env, tmp_path, _blocks("sql")[0], _blocks("yaml")[1], "retail.duckdb")
     con = duckdb.connect(str(tmp_path / "retail.duckdb"), read_only=True)
     try:
         users = con.execute("SELECT user_id, signed_up_at FROM users ORDER BY 1").fetchall()
@@ -144,21 +152,7 @@ def test_the_sql_first_example_takes_an_mrr_export_to_the_executive_report(quire
 
     lines = ["customer,month,mrr", *(f"{c},{m},{v}" for c, m, v in MRR_EXPORT)]
     (tmp_path / "mrr_by_month.csv").write_text("\n".join(lines) + "\n")
-    sql, mapping = _blocks("sql")[1], _blocks("yaml")[2]
-    con = duckdb.connect(str(tmp_path / "mrr.duckdb"))
-    try:
-        cwd = Path.cwd()
-        os.chdir(tmp_path)
-        try:
-            con.execute(sql)
-        finally:
-            os.chdir(cwd)
-    finally:
-        con.close()
-    (tmp_path / "mrr.yaml").write_text(mapping)
-    env = {**quire_env, "QUIRE_OUTPUTS": str(tmp_path / "outputs"), "QUIRE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'mrr.duckdb'}"}
-    proc = run_quire(env, "warehouse", "import", str(tmp_path / "mrr.yaml"))
-    assert proc.returncode == 0, proc.stderr
+    env = _sql_then_views(quire_env, tmp_path, _blocks("sql")[1], _blocks("yaml")[2], "mrr.duckdb")
     con = duckdb.connect(str(tmp_path / "mrr.duckdb"), read_only=True)
     try:
         ledger = con.execute("SELECT c.name, strftime(m.month, '%Y-%m-%d'), m.movement, m.amount::DOUBLE "
