@@ -164,6 +164,9 @@ def test_unknown_parameter_report_and_malformed_body(api_world):
     status, body, _ = api_world.server.post(f"/api/v1/runs/{api_world.runs['a1']}/rerun",
                                             {"report": "executive"}, token=token)
     assert status == 422 and "unknown field 'report'" in body["error"] and "it takes 'parameters'" in body["error"]
+    for body in ({"report": "client", "parameters": None}, {"report": "client", "parameters": ["client"]}):
+        status, answer, _ = api_world.server.post("/api/v1/runs", body, token=token)
+        assert status == 422 and "'parameters' must be an object" in answer["error"], answer
     assert run_count(api_world.engine) == before
 
 

@@ -181,7 +181,7 @@ class RunsApi(ApiHandler):
         if not isinstance(report, str) or not report:
             raise ParameterError("'report' is required: the id of a report (GET /api/v1/reports lists them)",
                                  parameter="report")
-        self.write_json(await self.queue_run(report, data.get("parameters") or {}), 201)
+        self.write_json(await self.queue_run(report, data.get("parameters", {})), 201)
 
 
 class RunApi(ApiHandler):
@@ -195,7 +195,7 @@ class RerunApi(ApiHandler):
     async def post(self, run_id: str) -> None:
         """Queue the run again with its parameters, each given one replaced (``{"parameters": {…}}``)."""
         run = self.load_run(run_id)
-        changes = self.body("parameters").get("parameters") or {}
+        changes = self.body("parameters").get("parameters", {})
         if not isinstance(changes, dict):
             raise ParameterError("'parameters' must be an object of name: value")
         self.write_json(await self.queue_run(run.row["report"], {**run.row["parameters"], **changes}), 201)
