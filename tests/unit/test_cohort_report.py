@@ -235,11 +235,19 @@ def _skipped(report: CohortReport) -> None:
 
 
 def test_a_filter_that_keeps_nobody_gives_a_callout(monthly):
-    data = replace(monthly.data, events=monthly.data.events[monthly.data.events["event_type"] != "activation"])
-    report = CohortReport(data, behaviour="activated")
+    events = monthly.data.events
+    late = events.assign(occurred_at=events["occurred_at"].where(events["event_type"] != "activation",
+                                                                 events["occurred_at"] + pd.Timedelta(days=40)))
+    report = CohortReport(replace(monthly.data, events=late), behaviour="activated")
     headline = report.headline()
     assert isinstance(headline, Callout) and headline.severity == "warning"
     assert "activated within 7 days" in headline.message and "behaviour=all" in headline.message
+    _skipped(report)
+    # Data without any activation (an order log) is told that, not that its users were slow.
+    report = CohortReport(replace(monthly.data, events=events[events["event_type"] != "activation"]), behaviour="activated")
+    headline = report.headline()
+    assert isinstance(headline, Callout) and "have no activation event at all" in headline.message
+    assert "map the event that means activation" in headline.message and "within 7 days" not in headline.message
     _skipped(report)
 
 

@@ -198,6 +198,12 @@ class CohortReport:
         try:
             return filter_users(self.data.users, self.data.events, ACTIVATION_EVENT, self.activation_days)
         except EmptyDataError as exc:
+            if not (self.data.events["event_type"] == ACTIVATION_EVENT).any():
+                # Not "too slow to activate": the data has no activation at all (an order log, say).
+                raise EmptyDataError(
+                    f"These cohorts' {number(len(self.data.users))} users have no {ACTIVATION_EVENT} event at all, so "
+                    "the filtered report is empty: the data records no activation. Set behaviour=all, or map the "
+                    f"event that means activation in your data onto {ACTIVATION_EVENT}.") from exc
             raise EmptyDataError(
                 f"None of the {number(len(self.data.users))} users of these cohorts activated within {self.activation_days} "
                 "days of signup, so the filtered report is empty. Allow more activation_days, or set behaviour=all "
