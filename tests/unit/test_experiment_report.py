@@ -635,6 +635,10 @@ def test_a_mismatch_against_an_assumed_equal_split_says_the_plan_was_assumed(abs
         assert "against an assumed equal split" in section and "record its allocation (experiment_variants)" in section
         assert "Users per variant against an equal split (no plan recorded)" in section
         assert "The warehouse has no experiment_variants table" in report.verdict().html()
-        assert "Variants (split assumed equal)" in report.verdict().html()
+        verdict = report.verdict().html()
+        assert "Variants (split assumed equal)" in verdict
+        assert "equally, the split assumed without a recorded plan (sample ratio mismatch)" in verdict
+        assert "if the experiment split the traffic unevenly by design, record its allocation" in verdict
     else:
         assert "assumed" not in section and "Users per variant against the plan" in section
+        assert "as planned (sample ratio mismatch)" in report.verdict().html() and "assumed" not in report.verdict().html()

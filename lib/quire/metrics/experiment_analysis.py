@@ -9,7 +9,7 @@ sentence. Conventions are those of :mod:`quire.metrics.experiments`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import cast
 
 import numpy as np
@@ -73,9 +73,9 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
     worse = [r for r in rows if r["significant"] and r["diff"] < 0]
     if srm.mismatch and (better or worse):
         return Verdict("don't ship", None, [
-            "Data quality first: users were not split between the variants as planned (sample ratio mismatch), so "
-            "the significant result below cannot be trusted. Find and fix the cause, then rerun the experiment.",
-            *map(say, better + worse)], warn)
+            f"Data quality first: users were not split between the variants {_as_planned(srm)} (sample ratio "
+            "mismatch), so the significant result below cannot be trusted. Find and fix the cause, then rerun the "
+            "experiment.", *map(say, better + worse)], warn)
     if better:
         best = max(better, key=lambda r: r["diff"])
         if guardrail is not None:
@@ -92,7 +92,8 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
                        f"{' for ' + variant if several else ''}, larger than the one observed. More traffic or a "
                        "longer run is needed to tell whether a smaller effect is real.")
     if srm.mismatch:
-        reasons.append("Users were not split as planned (sample ratio mismatch): check the assignment before rerunning.")
+        reasons.append(f"Users were not split {_as_planned(srm)} (sample ratio mismatch): check the assignment before "
+                       "rerunning.")
     return Verdict("inconclusive", None, reasons, warn)
 
 
@@ -123,8 +124,8 @@ def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Po
         return Verdict("A/A passed", None, reasons, warn)
     reasons = []
     if srm.mismatch:
-        reasons.append("Users were not split as planned (sample ratio mismatch): the assignment or its logging is "
-                       "biased. Find the cause before trusting any experiment that uses this assignment.")
+        reasons.append(f"Users were not split {_as_planned(srm)} (sample ratio mismatch): the assignment or its "
+                       "logging is biased. Find the cause before trusting any experiment that uses this assignment.")
     if differing:
         one_in = round(1 / alpha_for(level))
         reasons.append(f"Arms that got the same experience differ significantly. By chance alone about 1 A/A test in "
@@ -160,11 +161,20 @@ def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.
             f"({interval}, {p_text}): no significant difference.")
 
 
+def _as_planned(srm: SrmResult) -> str:
+    return "equally, the split assumed without a recorded plan" if srm.assumed else "as planned"
+
+
 def _srm_message(srm: SrmResult) -> str:
     parts = ", ".join(f"{v} {number(srm.observed[v])} (expected {number(srm.expected[v])})" for v in srm.observed)
-    return (f"Sample ratio mismatch: users per variant {parts}; χ² = {number(srm.statistic, 1)}, {_p(srm.p_value)} "
-            f"(threshold {significant(srm.alpha, 6)}). The split differs from the plan by more than chance allows, which "
-            "usually means a bug in assignment or logging; results may be biased.")
+    head = (f"Sample ratio mismatch: users per variant {parts}; χ² = {number(srm.statistic, 1)}, {_p(srm.p_value)} "
+            f"(threshold {significant(srm.alpha, 6)}). ")
+    if srm.assumed:
+        return head + ("The split differs from an equal one, which the report assumed because no plan is recorded: "
+                       "if the experiment split the traffic unevenly by design, record its allocation; if not, this "
+                       "usually means a bug in assignment or logging, and results may be biased.")
+    return head + ("The split differs from the plan by more than chance allows, which usually means a bug in "
+                   "assignment or logging; results may be biased.")
 
 
 def _low_power_message(variant: str, p: PowerResult, currency: str, significant: bool) -> str:
@@ -245,13 +255,16 @@ def has_covariate(assignments: pd.DataFrame) -> bool:
 
 
 def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: str, level: float = 0.95, *,
-            method: str = "holm", currency: str | None = None, aa: bool = False) -> ExperimentAnalysis:
+            method: str = "holm", currency: str | None = None, aa: bool = False,
+            plan_assumed: bool = False) -> ExperimentAnalysis:
     """The whole experiment analysis: SRM, conversion lift, Welch and CUPED on revenue, power, verdict.
 
     ``assignments`` and ``variants`` are one experiment's rows of ``experiment_assignments``
     and ``experiment_variants``. ``primary_metric`` (``conversion`` | ``revenue``) is the
     metric the verdict decides on; the other one is the guardrail. Tests use alpha = 1 − level.
     ``aa`` marks an A/A test (identical arms): its verdict says whether the check passed.
+    ``plan_assumed``: the variants' allocation is an assumed equal split, not a recorded plan;
+    a sample ratio mismatch is then worded as a departure from that assumption.
     CUPED p-values are adjusted across the treatments with ``method``, like the others;
     without a ``pre_revenue`` column, or with one that is the same for every user, there is no
     CUPED (``cuped`` is empty); when every user's revenue is the same (a conversion-only
@@ -278,7 +291,8 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
         raise EmptyDataError(f"the experiment defines only one variant ({control!r}): there is nothing to compare")
     rows = assignments.assign(variant=assignments["variant"].astype(str))
     counts = rows["variant"].value_counts().to_dict()
-    srm = srm_check(counts, dict(zip(planned, variants["allocation"].astype(float), strict=True)))
+    srm = replace(srm_check(counts, dict(zip(planned, variants["allocation"].astype(float), strict=True))),
+                  assumed=plan_assumed)
     seen = [v for v in planned if counts.get(v, 0) > 0]
     if control not in seen:
         raise EmptyDataError(f"the control variant {control!r} has no assigned users")

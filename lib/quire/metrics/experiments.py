@@ -58,6 +58,8 @@ class SrmResult:
     p_value: float
     alpha: float
     mismatch: bool
+    # The expected split is an assumption (equal shares), not a recorded plan: messages say so.
+    assumed: bool = False
 
     @property
     def total(self) -> int:

@@ -67,7 +67,8 @@ class ExperimentReport:
         """The analysis, or why there is none: no users is a fact to report, not a crash."""
         try:
             return analyse(self.data.assignments, self.data.variants, self.metric, self.level,
-                           method=self.correction, aa=self.data.is_aa), None
+                           method=self.correction, aa=self.data.is_aa,
+                           plan_assumed="experiment_variants" in self.data.absent), None
         except EmptyDataError as exc:
             then = exc.hint or "The results will appear once users are assigned to at least the control and one treatment."
             return None, Callout(f"{sentence(exc.message)} {then}", "warning", title="Nothing to analyse yet.")
