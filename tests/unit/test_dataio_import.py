@@ -267,3 +267,57 @@ tables:
     assert con.execute("SELECT user_id, variant, converted, pre_revenue::INT FROM experiment_assignments "
                        "ORDER BY 1").fetchall() == [(1069124, "ad", False, 0), (1069125, "control", True, 1),
                                                     (1069126, "ad", True, 2)]
+
+
+def test_text_ids_are_numbered_in_text_order_the_same_in_every_table(tmp_path: Path):
+    """Customer ids such as 7c396fd4… (hex, UUIDs, e-mail addresses) in users and events become 1, 2, 3…"""
+    (tmp_path / "users.csv").write_text("id,joined\n7c396fd4,2025-01-02\n3a653a41,2025-01-01\naf07308b,2025-01-03\n")
+    (tmp_path / "events.csv").write_text("who,what,at\n3a653a41,signup,2025-01-01\n7c396fd4,signup,2025-01-02\n"
+                                         "7c396fd4,purchase,2025-01-09\naf07308b,signup,2025-01-03\n")
+    mapping = """
+text_ids: [user_id]
+tables:
+  users: {source: users.csv, rename: {id: user_id, joined: signed_up_at}}
+  events: {source: events.csv, rename: {who: user_id, what: event_type, at: occurred_at}}
+"""
+    con = _run(tmp_path, mapping)
+    number = {text: n for n, text in enumerate(sorted(["7c396fd4", "3a653a41", "af07308b"]), start=1)}
+    assert con.execute("SELECT user_id, signed_up_at::DATE::VARCHAR FROM users ORDER BY 1").fetchall() == [
+        (number["3a653a41"], "2025-01-01"), (number["7c396fd4"], "2025-01-02"), (number["af07308b"], "2025-01-03")]
+    assert con.execute("SELECT user_id, event_type FROM events ORDER BY event_id").fetchall() == [
+        (number["3a653a41"], "signup"), (number["7c396fd4"], "signup"), (number["7c396fd4"], "purchase"),
+        (number["af07308b"], "signup")]
+    con.close()
+    # An event of a customer the users file lacks is still found, at its line.
+    (tmp_path / "events.csv").write_text("who,what,at\n3a653a41,signup,2025-01-01\nffff0000,purchase,2025-01-04\n")
+    with pytest.raises(DataError, match=r"^events.csv line 3, column user_id: events refers to users user_id="):
+        _run(tmp_path, mapping)
+
+
+def test_an_order_log_with_text_customer_ids_makes_one_user_per_customer(tmp_path: Path):
+    (tmp_path / "orders.csv").write_text("customer,at,paid\nb@x.example,2025-02-01 10:00,5\n"
+                                         "a@x.example,2025-01-01 09:00,7\nb@x.example,2025-03-01 11:00,2\n")
+    mapping = """
+company: {name: Shop}
+tables:
+  events:
+    source: orders.csv
+    rename: {customer: user_id, at: occurred_at, paid: revenue}
+    defaults: {event_type: purchase}
+"""
+    with pytest.raises(DataError, match=r"^orders.csv line 2, column user_id \(from 'customer'\): 'b@x.example' is "
+                                        r"not a whole number; 2 more rows like it; if user_id values are text ids, "
+                                        r"add text_ids: \[user_id\] at the top of the mapping"):
+        _run(tmp_path, mapping)
+    con = _run(tmp_path, "text_ids: [user_id]\n" + mapping)
+    assert con.execute("SELECT user_id, signed_up_at::VARCHAR FROM users ORDER BY 1").fetchall() == [
+        (1, "2025-01-01 09:00:00"), (2, "2025-02-01 10:00:00")]
+
+
+@pytest.mark.parametrize("text,message", [
+    ("text_ids: [customer]\ntables:\n  events: {source: e.csv}", r"text_ids: 'customer' is not one of Quire's keys \("),
+    ("mode: views\ntext_ids: [user_id]\ntables:\n  events: {source: shop.e}", r"text_ids: needs mode: import"),
+])
+def test_text_ids_name_a_key_and_need_an_import(tmp_path: Path, text: str, message: str):
+    with pytest.raises(MappingError, match=message):
+        load_mapping(_mapping(tmp_path, text))

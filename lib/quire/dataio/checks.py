@@ -98,7 +98,11 @@ def _message(check: _Check, table: TableSpec, where: str, example: str | None, c
     column = f"column {col}" + (f" (from {c.source!r})" if c.source and c.source != col else "")
     more = f"; {count - 1:,} more row{'s' if count > 2 else ''} like it" if count > 1 else ""
     if check.kind == "convert":
-        return f"{where}, {column}: {example!r} is not {c.expected}{more}"
+        # A key given as text (a hex customer id, an e-mail address) is common in exports: say how to read it.
+        key = col.endswith("_id") and c.column.kind == "integer"
+        hint = f"; if {col} values are text ids, add text_ids: [{col}] at the top of the mapping (mode: import)" \
+            if key else ""
+        return f"{where}, {column}: {example!r} is not {c.expected}{more}{hint}"
     if check.kind == "empty":
         return (f"{where}, {column}: empty, but {table.name}.{col} needs a value{more} "
                 f"(fill it in the source, or give one under defaults:)")

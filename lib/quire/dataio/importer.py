@@ -172,6 +172,9 @@ class _Import:
         order = [t for t in table_names() if t in self.mapping.tables]
         for table in order:
             self.staged[table] = self._stage(table)
+        for key in self.mapping.text_ids:
+            self._number_text_ids(key)
+        for table in order:
             self._check_values(self.staged[table])
             self._drop_duplicates(self.staged[table])
         rows: dict[str, int] = {}
@@ -246,6 +249,25 @@ class _Import:
                                   expected(p, staged.mapping), f"tables.{table}.values.{p.column.name}")
                    for p in staged.plans if p.source is not None]
         checks.check_values(self._rows, staged.relation, columns, staged.spec, staged.locate, staged.seq)
+
+    def _number_text_ids(self, key: str) -> None:
+        """``text_ids``: number every distinct text value of ``key`` across the staged tables (1, 2, 3… in text
+        order) and put the numbers in place of the texts, so that the key reads as any numeric key does."""
+        users = [(staged, plan.source) for staged in self.staged.values() for plan in staged.plans
+                 if plan.column.name == key and plan.source is not None]
+        if not users:
+            raise DataError(f"text_ids: no mapped table fills {key} from a column of its file(s); "
+                            "leave it out of text_ids or check the rename")
+        self.progress(f"numbering the text values of {key}")
+        ids = f"{STAGE}.{_ident('quire_ids_' + key)}"
+        every = " UNION ALL ".join(f"SELECT CAST({_ident(source)} AS VARCHAR) AS text FROM {STAGE}.{_ident(staged.spec.name)} "
+                               f"WHERE {_ident(source)} IS NOT NULL" for staged, source in users)
+        self.con.execute(f"CREATE TABLE {ids} AS SELECT text, row_number() OVER (ORDER BY text) AS id "
+                         f"FROM (SELECT DISTINCT text FROM ({every}))")
+        for staged, source in users:
+            table = f"{STAGE}.{_ident(staged.spec.name)}"
+            self.con.execute(f"UPDATE {table} SET {_ident(source)} = CAST(ids.id AS VARCHAR) FROM {ids} AS ids "
+                             f"WHERE CAST({table}.{_ident(source)} AS VARCHAR) = ids.text")
 
     def _drop_duplicates(self, staged: _Staged) -> None:
         """``duplicates: first|drop``: delete the staged rows of a repeated key (keys compared as converted)."""

@@ -4,6 +4,7 @@ A YAML file, checked on load with pydantic (an unknown key or a bad value is one
 naming the key) and then against Quire's tables (:mod:`quire.dataio.target`)::
 
     mode: import                 # import: copy files into the embedded warehouse; views: SQL views, no copy
+    text_ids: [user_id]          # keys given as text (7c396fd4…): numbered 1, 2, 3… the same in every table
     company: {name: Fernweh Tea} # the one client of a single-company dataset (when no clients table is mapped)
     tables:
       events:                    # a Quire table
@@ -117,6 +118,9 @@ class Mapping(_Strict):
     mode: Literal["import", "views"] = "import"
     schema_: Annotated[str | None, Field(alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")] = None
     company: Company | None = None
+    # Keys whose values are text (customer ids like 7c396fd4…, e-mail addresses): the import numbers each
+    # distinct value 1, 2, 3… in text order, the same number wherever the key appears (users and events alike).
+    text_ids: list[str] = []
     tables: dict[str, TableMapping]
     base: Path = Path(".")
 
@@ -169,6 +173,14 @@ def check_mapping(mapping: Mapping, name: str) -> None:
     """Check every table and column the mapping names against Quire's tables (one line on the first problem)."""
     if not mapping.tables:
         raise MappingError(f"{name}: tables: map at least one Quire table ({', '.join(table_names())})")
+    keys = sorted({c.name for t in table_names() for c in table_spec(t).columns
+                   if c.name.endswith("_id") and c.kind == "integer"})
+    for key in mapping.text_ids:
+        if key not in keys:
+            raise MappingError(f"{name}: text_ids: {key!r} is not one of Quire's keys ({', '.join(keys)})")
+    if mapping.text_ids and mapping.mode == "views":
+        raise MappingError(f"{name}: text_ids: needs mode: import (views read your tables as they are; number "
+                           "text ids in your SQL, e.g. dense_rank() OVER (ORDER BY customer))")
     for table, spec in mapping.tables.items():
         if table not in table_names():
             raise MappingError(f"{name}: tables.{table}: not a Quire table; known: {', '.join(sorted(table_names()))}")
