@@ -321,3 +321,35 @@ tables:
 def test_text_ids_name_a_key_and_need_an_import(tmp_path: Path, text: str, message: str):
     with pytest.raises(MappingError, match=message):
         load_mapping(_mapping(tmp_path, text))
+
+
+def test_the_one_client_of_a_social_export_signed_up_when_its_data_starts(tmp_path: Path):
+    """Posts and their daily figures, no users: the client's reports must run from the first post, not from today."""
+    from quire.reports import client as client_report
+
+    (tmp_path / "posts.csv").write_text("Post ID,Network,Title,Published\nurn:li:1,LinkedIn,Launch,09/03/2025\n"
+                                        "urn:li:2,LinkedIn,Recipe,10/14/2025\n")
+    days = [f"urn:li:1,{m:02d}/{d:02d}/2025,{10 * d},{d},{d // 2}" for m in (9, 10) for d in range(3, 29)]
+    days += [f"urn:li:2,10/{d:02d}/2025,{5 * d},{d // 3},{d // 4}" for d in range(14, 32)]
+    (tmp_path / "daily.csv").write_text("Post ID,Date,Impressions,Clicks,Reactions\n" + "\n".join(days) + "\n")
+    con = _run(tmp_path, """
+company: {name: Fernweh Tea}
+text_ids: [content_id]
+tables:
+  content:
+    source: posts.csv
+    rename: {Post ID: content_id, Network: platform, Title: title, Published: published_on}
+    dates: {published_on: "%m/%d/%Y"}
+    values: {platform: {LinkedIn: linkedin}}
+    defaults: {content_type: social_post}
+  engagement_daily:
+    source: daily.csv
+    rename: {Post ID: content_id, Date: day, Impressions: views, Clicks: clicks, Reactions: engagements}
+    dates: {day: "%m/%d/%Y"}
+    defaults: {conversions: 0}
+""")
+    assert con.execute("SELECT slug, signup_date FROM clients").fetchall() == [("fernweh-tea", date(2025, 9, 3))]
+    con.close()
+    report = client_report.build("fernweh-tea", "2025-10", url=f"duckdb:///{tmp_path / 'w.duckdb'}")
+    views = sum(10 * d for d in range(3, 29)) + sum(5 * d for d in range(14, 32))
+    assert report.now.views == views

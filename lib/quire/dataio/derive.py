@@ -5,7 +5,8 @@
   an organization. Without a ``clients`` table in the mapping, one organization (id 1)
   and one client (id 1) are made from the mapping's ``company:`` block, and every
   ``client_id`` / ``org_id`` the mapping does not fill points at them. The client's
-  signup date is the first user's signup unless the block gives one.
+  signup date is the earliest day of the mapped data (a sign-up, an event, a post…) unless
+  the block gives one.
 * **users**: an event log (a shop's orders, an app's events) often comes without a table
   of sign-ups. Without a ``users`` table, each user of the events becomes one, signed up
   at their first event (the usual "first purchase" cohort of a transaction log), under the
@@ -83,14 +84,11 @@ def table_spec_column(name: str) -> sa.types.TypeEngine:
 
 
 def _clients(company: Company, resolve: Resolve, mapped: set[str]) -> sa.Select:
+    today = sa.cast(sa.literal(date.today().isoformat()), sa.Date())
     if company.signup_date is not None:
         signup = sa.cast(sa.literal(company.signup_date.isoformat()), sa.Date())
-    elif "users" in mapped:
-        users = resolve("users")
-        first = sa.select(sa.func.min(users.c.signed_up_at)).scalar_subquery()
-        signup = sa.func.coalesce(sa.cast(first, sa.Date()), sa.cast(sa.literal(date.today().isoformat()), sa.Date()))
     else:
-        signup = sa.cast(sa.literal(date.today().isoformat()), sa.Date())
+        signup = sa.func.coalesce(_first_day(resolve, mapped), today)
     return sa.select(
         _const(1, "client_id"), _const(1, "org_id"), _const(company.name, "name"), _const(company.slug, "slug"),
         _const(company.sector, "sector"), _const(company.plan, "plan"), _const(company.region, "region"),
@@ -99,6 +97,21 @@ def _clients(company: Company, resolve: Resolve, mapped: set[str]) -> sa.Select:
         sa.cast(sa.null(), sa.Date()).label("churned_on"),
         # No per-client locale or currency: the brand kit's apply.
         sa.cast(sa.null(), sa.String()).label("locale"), sa.cast(sa.null(), sa.String()).label("currency"))
+
+
+def _first_day(resolve: Resolve, mapped: set[str]) -> sa.ScalarSelect:
+    """The earliest day any mapped table's rows are dated (a sign-up, an event, a post, a ledger month…).
+
+    The one client's reports run from its signup date: a social-media export (posts and their
+    daily figures, no users) must not make it a client since the day of the import.
+    """
+    from quire.contract import warehouse_tables
+
+    dated = {t: c.date_column for t, c in warehouse_tables().items() if c.date_column}
+    firsts = [sa.select(sa.cast(sa.func.min(resolve(t).c[dated[t]]), sa.Date()).label("day"))
+              for t in sorted(mapped) if t in dated and t not in ("clients", "organizations")]
+    days = sa.union_all(*firsts).subquery() if firsts else None
+    return sa.select(sa.func.min(days.c.day)).scalar_subquery() if days is not None else sa.null()
 
 
 def _users(resolve: Resolve, *, with_client: bool) -> sa.Select:
