@@ -353,3 +353,29 @@ tables:
     report = client_report.build("fernweh-tea", "2025-10", url=f"duckdb:///{tmp_path / 'w.duckdb'}")
     views = sum(10 * d for d in range(3, 29)) + sum(5 * d for d in range(14, 32))
     assert report.now.views == views
+
+
+def test_text_experiment_ids_keep_their_names_as_keys(tmp_path: Path):
+    """Experiments named in the data ("homepage_hero_v2") keep the name; their key is its slug."""
+    rows = ["experiment,user,arm,ts,converted"]
+    for experiment in ("homepage_hero_v2", "Homepage Hero V2", "checkout-copy", "∆∆"):
+        rows += [f"{experiment},u{i},{('control', 'b')[i % 2]},2025-03-0{1 + i % 5}T10:00:00Z,{i % 3 == 0}"
+                 for i in range(6)]
+    (tmp_path / "ab.csv").write_text("\n".join(rows) + "\n")
+    con = _run(tmp_path, """
+text_ids: [user_id, experiment_id]
+tables:
+  experiment_assignments:
+    source: ab.csv
+    rename: {experiment: experiment_id, user: user_id, arm: variant, ts: assigned_at}
+    defaults: {revenue: 0}
+""")
+    found = con.execute("SELECT experiment_id, key, name FROM experiments ORDER BY name").fetchall()
+    number = {text: n for n, text in enumerate(sorted(["homepage_hero_v2", "Homepage Hero V2", "checkout-copy", "∆∆"]), 1)}
+    assert found == sorted([
+        (number["Homepage Hero V2"], f"homepage-hero-v2-{number['Homepage Hero V2']}", "Homepage Hero V2"),
+        (number["checkout-copy"], "checkout-copy", "checkout-copy"),
+        (number["homepage_hero_v2"], f"homepage-hero-v2-{number['homepage_hero_v2']}", "homepage_hero_v2"),
+        (number["∆∆"], f"experiment-{number['∆∆']}", "∆∆")], key=lambda row: row[2])
+    # No pre-period column: the import leaves it empty instead of refusing the file.
+    assert con.execute("SELECT count(*), count(pre_revenue) FROM experiment_assignments").fetchone() == (24, 0)

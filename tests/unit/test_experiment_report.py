@@ -642,3 +642,17 @@ def test_a_mismatch_against_an_assumed_equal_split_says_the_plan_was_assumed(abs
     else:
         assert "assumed" not in section and "Users per variant against the plan" in section
         assert "as planned (sample ratio mismatch)" in report.verdict().html() and "assumed" not in report.verdict().html()
+
+
+@pytest.mark.parametrize("missing", ["all", "some"])
+def test_a_pre_revenue_missing_for_users_leaves_cuped_out_and_says_for_how_many(missing):
+    full = experiment({"control": {"n": 2_000}, "B": {"n": 2_000, "effect": 1.0}}, metric="revenue")
+    d = full.data
+    pre = d.assignments["pre_revenue"].astype(float)
+    pre = pre * np.nan if missing == "all" else pre.where(d.assignments.index % 10 != 0)
+    partial = er.ExperimentReport(replace(d, assignments=d.assignments.assign(pre_revenue=pre)))
+    assert partial.analysis.cuped == {} and partial.analysis.welch["B"].diff == full.analysis.welch["B"].diff
+    [note] = [c for c in partial.revenue().children if isinstance(c, Callout)]
+    whose = "no user" if missing == "all" else f"{int(pre.notna().sum()):,} of 4,000 users"
+    assert note.message.startswith(f"The assignments record a pre_revenue (revenue before the experiment) for {whose}, "
+                                   "so the CUPED comparison")

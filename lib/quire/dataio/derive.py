@@ -61,8 +61,13 @@ def implied_defaults(mapping: Mapping, table: str) -> dict[str, int]:
             and ref.columns[0] not in spec.defaults and spec.source_of(ref.columns[0]) is None}
 
 
-def derived_select(name: str, mapping: Mapping, resolve: Resolve, mapped: set[str]) -> sa.Select:
-    """The query that makes the derived table ``name`` (columns in the table's order)."""
+def derived_select(name: str, mapping: Mapping, resolve: Resolve, mapped: set[str],
+                   id_texts: Callable[[str], sa.FromClause | None] = lambda _key: None) -> sa.Select:
+    """The query that makes the derived table ``name`` (columns in the table's order).
+
+    ``id_texts(key)``: for a key the import numbered from text (``text_ids``), its table of
+    ``text`` → ``id``, so that a derived experiment keeps the name the data gave it.
+    """
     company = mapping.company or Company()
     if name == "organizations":
         return sa.select(_const(1, "org_id"), _const(company.name, "name"), _const(company.brand, "brand"))
@@ -70,7 +75,7 @@ def derived_select(name: str, mapping: Mapping, resolve: Resolve, mapped: set[st
         return _clients(company, resolve, mapped)
     if name == "users":
         return _users(resolve, with_client="clients" in derived_tables(mapping))
-    return _experiments(resolve)
+    return _experiments(resolve, id_texts("experiment_id"))
 
 
 def _const(value: object, name: str, type_: sa.types.TypeEngine | None = None) -> sa.Label:
@@ -122,12 +127,22 @@ def _users(resolve: Resolve, *, with_client: bool) -> sa.Select:
             .group_by(e.c.user_id))
 
 
-def _experiments(resolve: Resolve) -> sa.Select:
+def _experiments(resolve: Resolve, texts: sa.FromClause | None = None) -> sa.Select:
     a = resolve("experiment_assignments")
     started = sa.cast(sa.func.min(a.c.assigned_at), sa.Date())
-    key = sa.literal("experiment-") + sa.cast(a.c.experiment_id, sa.String())
-    return (sa.select(a.c.experiment_id, key.label("key"),
-                      (sa.literal("Experiment ") + sa.cast(a.c.experiment_id, sa.String())).label("name"),
-                      _const("(not recorded)", "hypothesis"), _const("conversion", "primary_metric"),
-                      started.label("started_on"), sa.cast(sa.null(), sa.Date()).label("ended_on"))
+    number = sa.cast(a.c.experiment_id, sa.String())
+    key, name = sa.literal("experiment-") + number, sa.literal("Experiment ") + number
+    query = sa.select(a.c.experiment_id)
+    if texts is not None:
+        # Named in the data ("Homepage hero v2"): that name, and its slug as the key (-p experiment=homepage-hero-v2),
+        # the number appended where two names make the same slug or one makes none.
+        text = sa.func.min(texts.c.text)
+        slug = sa.func.trim(sa.func.lower(sa.func.regexp_replace(text, "[^A-Za-z0-9]+", "-", "g")), "-")
+        shared = sa.func.count().over(partition_by=slug) > 1
+        key = sa.case((slug == "", key), (shared, slug + "-" + number), else_=slug)
+        name = text
+        query = query.join_from(a, texts, texts.c.id == a.c.experiment_id)
+    return (query.add_columns(key.label("key"), name.label("name"), _const("(not recorded)", "hypothesis"),
+                              _const("conversion", "primary_metric"), started.label("started_on"),
+                              sa.cast(sa.null(), sa.Date()).label("ended_on"))
             .group_by(a.c.experiment_id))

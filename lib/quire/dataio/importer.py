@@ -186,7 +186,7 @@ class _Import:
             rows[table] = self._insert(self.staged[table])
         for table in made:
             self.progress(f"making {table}")
-            select = derive.derived_select(table, self.mapping, _loaded, set(order))
+            select = derive.derived_select(table, self.mapping, _loaded, set(order), self._id_texts)
             self._exec(sa.insert(_loaded(table)).from_select(list(table_spec(table).column_names), select))
             rows[table] = self._count(table)
         self.progress("checking references between the tables")
@@ -259,7 +259,7 @@ class _Import:
             raise DataError(f"text_ids: no mapped table fills {key} from a column of its file(s); "
                             "leave it out of text_ids or check the rename")
         self.progress(f"numbering the text values of {key}")
-        ids = f"{STAGE}.{_ident('quire_ids_' + key)}"
+        ids = f"{STAGE}.{_ident('quire_ids_' + key)}"  # read back by _id_texts
         every = " UNION ALL ".join(f"SELECT CAST({_ident(source)} AS VARCHAR) AS text FROM {STAGE}.{_ident(staged.spec.name)} "
                                f"WHERE {_ident(source)} IS NOT NULL" for staged, source in users)
         self.con.execute(f"CREATE TABLE {ids} AS SELECT text, row_number() OVER (ORDER BY text) AS id "
@@ -268,6 +268,12 @@ class _Import:
             table = f"{STAGE}.{_ident(staged.spec.name)}"
             self.con.execute(f"UPDATE {table} SET {_ident(source)} = CAST(ids.id AS VARCHAR) FROM {ids} AS ids "
                              f"WHERE CAST({table}.{_ident(source)} AS VARCHAR) = ids.text")
+
+    def _id_texts(self, key: str) -> sa.TableClause | None:
+        """The table numbering ``key``'s text values (``text_ids``), or None."""
+        if key not in self.mapping.text_ids:
+            return None
+        return sa.table(f"quire_ids_{key}", sa.column("text"), sa.column("id"), schema=STAGE)
 
     def _drop_duplicates(self, staged: _Staged) -> None:
         """``duplicates: first|drop``: delete the staged rows of a repeated key (keys compared as converted)."""

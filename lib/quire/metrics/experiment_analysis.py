@@ -249,9 +249,11 @@ def varies(values: pd.Series) -> bool:
 
 
 def has_covariate(assignments: pd.DataFrame) -> bool:
-    """Whether CUPED can run: a ``pre_revenue`` column that varies across users, as revenue does
-    (the contract makes the column optional; a constant one explains nothing, its slope is 0/0)."""
-    return "pre_revenue" in assignments and varies(assignments["pre_revenue"]) and varies(assignments["revenue"])
+    """Whether CUPED can run: a ``pre_revenue`` for every user that varies across users, as revenue does
+    (the contract makes the column optional; a constant one explains nothing, its slope is 0/0; CUPED
+    adjusts every user, so one without a pre-period value leaves it out)."""
+    return ("pre_revenue" in assignments and bool(assignments["pre_revenue"].notna().all())
+            and varies(assignments["pre_revenue"]) and varies(assignments["revenue"]))
 
 
 def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: str, level: float = 0.95, *,

@@ -342,8 +342,14 @@ class ExperimentReport:
     def no_covariate_note(self) -> Callout:
         """Why there is no CUPED: the assignments lack the pre-period metric (an optional column of the contract)."""
         col = CONTRACT.table("experiment_assignments").column("pre_revenue")
-        if col.name in self.data.assignments:
-            value = float(self.data.assignments[col.name].iloc[0])
+        values = self.data.assignments[col.name] if col.name in self.data.assignments else None
+        if values is not None and values.isna().any():
+            missing = int(values.isna().sum())
+            whose = "no user" if missing == len(values) else f"{number(len(values) - missing)} of {number(len(values))} users"
+            return Callout(f"The assignments record a {col.name} (revenue before the experiment) for {whose}, so "
+                           f"{col.needed_for} is left out.", "info", title="Not shown:")
+        if values is not None:
+            value = float(values.iloc[0])
             return Callout(f"Every user's {col.name} (revenue before the experiment) is {money(value, False)}, which "
                            f"explains none of the revenue's noise, so {col.needed_for} is left out.", "info",
                            title="Not shown:")

@@ -221,7 +221,8 @@ experiment_assignments = sa.Table(
     sa.Column("assigned_at", sa.DateTime, nullable=False),
     sa.Column("converted", sa.Boolean, nullable=False),
     sa.Column("revenue", sa.Float, nullable=False, comment="the continuous metric during the experiment"),
-    sa.Column("pre_revenue", sa.Float, nullable=False, comment="same metric in the pre-period (CUPED covariate)"),
+    # Optional (public A/B files have no pre-period): without it for every user there is no CUPED.
+    sa.Column("pre_revenue", sa.Float, nullable=True, comment="same metric in the pre-period (CUPED covariate)"),
     sa.PrimaryKeyConstraint("experiment_id", "user_id"),
 )
 
