@@ -379,3 +379,28 @@ tables:
         (number["∆∆"], f"experiment-{number['∆∆']}", "∆∆")], key=lambda row: row[2])
     # No pre-period column: the import leaves it empty instead of refusing the file.
     assert con.execute("SELECT count(*), count(pre_revenue) FROM experiment_assignments").fetchone() == (24, 0)
+
+
+def test_a_client_list_without_slugs_gets_them_from_the_names(tmp_path: Path):
+    """An agency's client list (its own client numbers as text, names, no Quire slugs) imports as it is."""
+    (tmp_path / "clients.csv").write_text("Client No,Client name,Joined\nC-1,Café Zürich GmbH,2025-01-10\n"
+                                          "C-2,  Town of Fairdale!,2025-02-01\n")
+    mapping = """
+text_ids: [client_id]
+tables:
+  clients:
+    source: clients.csv
+    rename: {Client No: client_id, Client name: name, Joined: signup_date}
+    defaults: {status: active}
+"""
+    con = _run(tmp_path, mapping)
+    assert con.execute("SELECT client_id, slug FROM clients ORDER BY 1").fetchall() == [
+        (1, "cafe-zurich-gmbh"), (2, "town-of-fairdale")]
+    con.close()
+    (tmp_path / "clients.csv").write_text("Client No,Client name,Joined\nC-1,Fairdale,2025-01-10\nC-2,fairdale,2025-02-01\n")
+    with pytest.raises(DataError, match=r"^clients.csv lines 2 and 3: duplicate key slug=fairdale in clients"):
+        _run(tmp_path, mapping)
+    (tmp_path / "clients.csv").write_text("Client No,Client name,Joined\nC-1,Fairdale,2025-01-10\nC-3,???,2025-02-01\n")
+    with pytest.raises(DataError, match=r"^clients.csv line 3, column slug \(from 'Client name'\): '\?\?\?' is not a "
+                                        r"name with a letter or digit to make the slug from"):
+        _run(tmp_path, mapping)

@@ -61,6 +61,7 @@ class ColumnPlan:
     source_type: SourceType = SourceType("text")
     default: Scalar | None = None
     generated: bool = False  # an integer key numbered 1, 2, 3… in file order
+    slugged: bool = False  # made from the source (a client's name) as a slug: "Café Zürich" → cafe-zurich
 
 
 def plan_columns(target: TableSpec, spec: TableMapping, available: dict[str, str],
@@ -85,6 +86,9 @@ def plan_columns(target: TableSpec, spec: TableMapping, available: dict[str, str
             plans.append(ColumnPlan(col, source, SourceType.of(available[source])))
         elif col.name in spec.defaults:
             plans.append(ColumnPlan(col, default=spec.defaults[col.name]))
+        elif (target.name, col.name) == ("clients", "slug") and (named := _source_of(spec, "name", available)):
+            # A client list has names, not Quire's slugs (the key of -p client=…): made from the name.
+            plans.append(ColumnPlan(col, named, SourceType("text"), slugged=True))
         elif generate_key and target.key == (col.name,) and col.kind == "integer":
             plans.append(ColumnPlan(col, generated=True))
         elif col.nullable:
@@ -93,6 +97,11 @@ def plan_columns(target: TableSpec, spec: TableMapping, available: dict[str, str
             raise DataError(f"{where}: no column for {target.name}.{col.name}; its columns: {_listed(available)} "
                             f"(rename one to {col.name!r} under rename:, or give a value under defaults:)")
     return plans
+
+
+def _source_of(spec: TableMapping, column: str, available: dict[str, str]) -> str | None:
+    """The source column that fills the Quire ``column``: its rename, else one of that name."""
+    return spec.source_of(column) or (column if column in available and column not in spec.rename else None)
 
 
 def skipped_sources(plans: list[ColumnPlan], spec: TableMapping, where: str) -> list[str]:
@@ -144,11 +153,23 @@ def converted(plan: ColumnPlan, spec: TableMapping, relation: sa.FromClause, *, 
         return sa.cast(row_number if row_number is not None else sa.func.row_number().over(), col.type)
     if plan.source is None:
         return _constant(plan.default, col)
+    if plan.slugged:
+        return _slug(sa.cast(relation.c[plan.source], sa.String()), duck)
     value = _parse(mapped_text(plan, spec, relation), plan, spec, duck, lenient)
     factor = spec.multiply.get(col.name)
     if factor is not None:
         value = value * sa.literal(float(factor), sa.Double())
     return _cast(value, _stored_type(col), lenient)
+
+
+def _slug(text: ColumnElement, duck: bool) -> ColumnElement:
+    """Lower-case letters, digits and dashes, at most 80 characters (accents dropped where DuckDB can);
+    NULL when nothing is left, so the check names the row."""
+    if duck:
+        text = sa.func.strip_accents(text)
+    dashed = sa.func.regexp_replace(sa.func.lower(text), "[^a-z0-9]+", "-", "g")
+    trimmed = sa.func.regexp_replace(dashed, "^-+|-+$", "", "g")
+    return sa.func.nullif(sa.func.substr(trimmed, 1, 80), "")
 
 
 def _parse(text: ColumnElement, plan: ColumnPlan, spec: TableMapping, duck: bool, lenient: bool) -> ColumnElement:
@@ -225,6 +246,8 @@ def _as_text(value: Scalar | None) -> ColumnElement:
 def expected(plan: ColumnPlan, spec: TableMapping) -> str:
     """What a value of the column must look like, for the message about one that is not."""
     col, fmt = plan.column, spec.dates.get(plan.column.name)
+    if plan.slugged:
+        return "a name with a letter or digit to make the slug from (or map a slug column)"
     if fmt == "epoch_seconds":
         return "a time in seconds since 1970 (epoch_seconds)"
     if fmt == "epoch_millis":
