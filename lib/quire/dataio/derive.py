@@ -28,6 +28,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from quire.dataio.expressions import slug_of
 from quire.dataio.mapping import Company, Mapping
 from quire.dataio.target import table_spec
 
@@ -137,9 +138,9 @@ def _experiments(resolve: Resolve, texts: sa.FromClause | None = None) -> sa.Sel
         # Named in the data ("Homepage hero v2"): that name, and its slug as the key (-p experiment=homepage-hero-v2),
         # the number appended where two names make the same slug or one makes none.
         text = sa.func.min(texts.c.text)
-        slug = sa.func.trim(sa.func.lower(sa.func.regexp_replace(text, "[^A-Za-z0-9]+", "-", "g")), "-")
+        slug = slug_of(text, duck=True)  # text_ids exist in imports only, which DuckDB runs
         shared = sa.func.count().over(partition_by=slug) > 1
-        key = sa.case((slug == "", key), (shared, slug + "-" + number), else_=slug)
+        key = sa.case((slug.is_(None), key), (shared, slug + "-" + number), else_=slug)
         name = text
         query = query.join_from(a, texts, texts.c.id == a.c.experiment_id)
     return (query.add_columns(key.label("key"), name.label("name"), _const("(not recorded)", "hypothesis"),

@@ -154,7 +154,7 @@ def converted(plan: ColumnPlan, spec: TableMapping, relation: sa.FromClause, *, 
     if plan.source is None:
         return _constant(plan.default, col)
     if plan.slugged:
-        return _slug(sa.cast(relation.c[plan.source], sa.String()), duck)
+        return slug_of(sa.cast(relation.c[plan.source], sa.String()), duck)
     value = _parse(mapped_text(plan, spec, relation), plan, spec, duck, lenient)
     factor = spec.multiply.get(col.name)
     if factor is not None:
@@ -162,9 +162,9 @@ def converted(plan: ColumnPlan, spec: TableMapping, relation: sa.FromClause, *, 
     return _cast(value, _stored_type(col), lenient)
 
 
-def _slug(text: ColumnElement, duck: bool) -> ColumnElement:
-    """Lower-case letters, digits and dashes, at most 80 characters (accents dropped where DuckDB can);
-    NULL when nothing is left, so the check names the row."""
+def slug_of(text: ColumnElement, duck: bool) -> ColumnElement:
+    """``text`` as a key: lower-case letters, digits and dashes, at most 80 characters (accents dropped
+    where DuckDB can); NULL when nothing is left."""
     if duck:
         text = sa.func.strip_accents(text)
     dashed = sa.func.regexp_replace(sa.func.lower(text), "[^a-z0-9]+", "-", "g")

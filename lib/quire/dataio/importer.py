@@ -253,18 +253,18 @@ class _Import:
     def _number_text_ids(self, key: str) -> None:
         """``text_ids``: number every distinct text value of ``key`` across the staged tables (1, 2, 3… in text
         order) and put the numbers in place of the texts, so that the key reads as any numeric key does."""
-        users = [(staged, plan.source) for staged in self.staged.values() for plan in staged.plans
+        fillers = [(staged, plan.source) for staged in self.staged.values() for plan in staged.plans
                  if plan.column.name == key and plan.source is not None]
-        if not users:
+        if not fillers:
             raise DataError(f"text_ids: no mapped table fills {key} from a column of its file(s); "
                             "leave it out of text_ids or check the rename")
         self.progress(f"numbering the text values of {key}")
         ids = f"{STAGE}.{_ident('quire_ids_' + key)}"  # read back by _id_texts
         every = " UNION ALL ".join(f"SELECT CAST({_ident(source)} AS VARCHAR) AS text FROM {STAGE}.{_ident(staged.spec.name)} "
-                               f"WHERE {_ident(source)} IS NOT NULL" for staged, source in users)
+                               f"WHERE {_ident(source)} IS NOT NULL" for staged, source in fillers)
         self.con.execute(f"CREATE TABLE {ids} AS SELECT text, row_number() OVER (ORDER BY text) AS id "
                          f"FROM (SELECT DISTINCT text FROM ({every}))")
-        for staged, source in users:
+        for staged, source in fillers:
             table = f"{STAGE}.{_ident(staged.spec.name)}"
             self.con.execute(f"UPDATE {table} SET {_ident(source)} = CAST(ids.id AS VARCHAR) FROM {ids} AS ids "
                              f"WHERE CAST({table}.{_ident(source)} AS VARCHAR) = ids.text")
