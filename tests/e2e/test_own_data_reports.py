@@ -87,7 +87,8 @@ EVENT_WORDS = {"signup": "registered", "activation": "activated", "session_start
 
 
 def _user_frames(tiny_warehouse: str) -> dict[str, tuple[str, object]]:
-    """Every tiny table as the user holds it: renamed, in cents, epoch milliseconds, day/month/year text, own words."""
+    """Every tiny table as the user holds it: renamed, in cents, epoch milliseconds, day/month/year text, own words,
+    no slugs."""
     con = duckdb.connect(tiny_warehouse.removeprefix("duckdb:///"), read_only=True)
     try:
         tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
@@ -95,6 +96,8 @@ def _user_frames(tiny_warehouse: str) -> dict[str, tuple[str, object]]:
     finally:
         con.close()
     frames["clients"]["signup_date"] = frames["clients"]["signup_date"].dt.strftime("%d/%m/%Y")
+    # The user's accounts have names but no Quire slugs: the views make them from the names (in PostgreSQL's SQL).
+    frames["clients"] = frames["clients"].drop(columns=["slug"])
     frames["mrr_movements"]["amount"] = (frames["mrr_movements"]["amount"] * 100).round().astype("int64")
     events = frames["events"]
     events["occurred_at"] = events["occurred_at"].astype("datetime64[ms]").astype("int64")
