@@ -404,3 +404,24 @@ tables:
     with pytest.raises(DataError, match=r"^clients.csv line 3, column slug \(from 'Client name'\): '\?\?\?' is not a "
                                         r"name with a letter or digit to make the slug from"):
         _run(tmp_path, mapping)
+
+
+def test_a_ga4_export_reads_microseconds_and_text_pseudo_ids(tmp_path: Path):
+    """GA4's BigQuery export: event_timestamp in microseconds since 1970, user_pseudo_id as text ("1234.5678")."""
+    (tmp_path / "ga4.csv").write_text("event_name,event_timestamp,user_pseudo_id\n"
+                                      "first_visit,1767571200123456,1197.1700000000\n"
+                                      "session_start,1767657000000001,1197.1700000000\n"
+                                      "purchase,1767772800999999,88.1700000001\n")
+    con = _run(tmp_path, """
+company: {name: Web shop}
+text_ids: [user_id]
+tables:
+  events:
+    source: ga4.csv
+    rename: {event_name: event_type, event_timestamp: occurred_at, user_pseudo_id: user_id}
+    dates: {occurred_at: epoch_micros}
+    values: {event_type: {first_visit: signup}}
+""")
+    assert con.execute("SELECT user_id, event_type, occurred_at FROM events ORDER BY event_id").fetchall() == [
+        (1, "signup", datetime(2026, 1, 5, 0, 0, 0, 123456)), (1, "session_start", datetime(2026, 1, 5, 23, 50, 0, 1)),
+        (2, "purchase", datetime(2026, 1, 7, 8, 0, 0, 999999))]

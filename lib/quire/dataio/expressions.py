@@ -200,6 +200,9 @@ def _temporal(text: ColumnElement, kind: str, fmt: str | None, source: str, duck
     elif fmt == "epoch_millis":
         value = (sa.func.epoch_ms(_cast(text, sa.BigInteger(), lenient)) if duck
                  else sa.func.timezone("UTC", sa.func.to_timestamp(_cast(text, sa.Double(), lenient) / 1000)))
+    elif fmt == "epoch_micros":
+        value = (sa.func.make_timestamp(_cast(text, sa.BigInteger(), lenient)) if duck
+                 else sa.func.timezone("UTC", sa.func.to_timestamp(_cast(text, sa.Double(), lenient) / 1_000_000)))
     elif fmt is not None:
         text = sa.cast(text, sa.String())
         if duck:
@@ -252,6 +255,8 @@ def expected(plan: ColumnPlan, spec: TableMapping) -> str:
         return "a time in seconds since 1970 (epoch_seconds)"
     if fmt == "epoch_millis":
         return "a time in milliseconds since 1970 (epoch_millis)"
+    if fmt == "epoch_micros":
+        return "a time in microseconds since 1970 (epoch_micros)"
     if fmt:
         return f"a {'date' if col.kind == 'date' else 'date and time'} in the format {fmt!r} (set under dates:)"
     return {"date": "a date (YYYY-MM-DD, or set its format under dates:)",

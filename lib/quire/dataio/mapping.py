@@ -37,7 +37,7 @@ from quire.dataio.target import table_names, table_spec
 from quire.errors import ConfigError
 
 Scalar = str | int | float | bool | date | datetime
-EPOCHS = ("epoch_seconds", "epoch_millis")
+EPOCHS = ("epoch_seconds", "epoch_millis", "epoch_micros")  # micros: GA4's event_timestamp
 FORMATS = ("csv", "parquet")
 
 
