@@ -425,3 +425,21 @@ tables:
     assert con.execute("SELECT user_id, event_type, occurred_at FROM events ORDER BY event_id").fetchall() == [
         (1, "signup", datetime(2026, 1, 5, 0, 0, 0, 123456)), (1, "session_start", datetime(2026, 1, 5, 23, 50, 0, 1)),
         (2, "purchase", datetime(2026, 1, 7, 8, 0, 0, 999999))]
+
+
+def test_a_value_map_can_send_every_other_word_to_one_value(tmp_path: Path):
+    """GA4 and app exports name dozens of events: "*" maps the ones the map does not name."""
+    (tmp_path / "events.csv").write_text("user,name,at\n1,first_visit,2026-01-05\n1,page_view,2026-01-06\n"
+                                         "1,add_to_cart,2026-01-06\n1,purchase,2026-01-07\n")
+    con = _run(tmp_path, """
+company: {name: Web shop}
+tables:
+  events:
+    source: events.csv
+    rename: {user: user_id, name: event_type, at: occurred_at}
+    values: {event_type: {first_visit: signup, purchase: purchase, "*": feature_use}}
+""")
+    assert [r[0] for r in con.execute("SELECT event_type FROM events ORDER BY event_id").fetchall()] == [
+        "signup", "feature_use", "feature_use", "purchase"]
+    with pytest.raises(MappingError, match=r"values.event_type.\*: 'other' is not one of signup"):
+        load_mapping(_mapping(tmp_path, "tables:\n  events: {source: e.csv, values: {event_type: {'*': other}}}"))

@@ -115,7 +115,7 @@ def _message(check: _Check, table: TableSpec, where: str, example: str | None, c
                 f"than a date{more}; {fix}")
     unknown = ", ".join(repr(v) for v in sorted(others)[:SHOWN_VALUES]) + (" …" if len(others) > SHOWN_VALUES else "")
     return (f"{where}, {column}: {example!r} is not one of Quire's values ({', '.join(c.column.allowed)}); "
-            f"map it under {c.values_key}{more} (unknown values: {unknown})")
+            f"map it under {c.values_key}{more} (unknown values: {unknown}; \"*\" there maps every word not named)")
 
 
 def check_unique(run: Runner, relation: sa.FromClause, keys: dict[str, ColumnElement], table: TableSpec,

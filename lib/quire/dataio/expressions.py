@@ -123,6 +123,10 @@ def _listed(available: dict[str, str]) -> str:
     return ", ".join(names[:12]) + (f" … ({len(names)} in all)" if len(names) > 12 else "")
 
 
+#: The key of a value map that stands for every word the map does not name.
+OTHER_WORDS = "*"
+
+
 def mapped_text(plan: ColumnPlan, spec: TableMapping, relation: sa.FromClause) -> ColumnElement | None:
     """The source value after the value map, as text when there is a map (None for a column without a source).
 
@@ -136,7 +140,13 @@ def mapped_text(plan: ColumnPlan, spec: TableMapping, relation: sa.FromClause) -
     if not words:
         return raw
     text = sa.cast(raw, sa.String())
-    return sa.case({sa.literal(word): _as_text(value) for word, value in words.items()}, value=text, else_=text)
+    named = {sa.literal(word): _as_text(value) for word, value in words.items() if word != OTHER_WORDS}
+    rest = text
+    if OTHER_WORDS in words:
+        # "*" maps every other word (GA4 and app exports have dozens of event names: the rest are feature use);
+        # an empty value stays empty.
+        rest = sa.case((raw.is_(None), sa.null()), else_=_as_text(words[OTHER_WORDS]))
+    return sa.case(named, value=text, else_=rest) if named else rest
 
 
 def converted(plan: ColumnPlan, spec: TableMapping, relation: sa.FromClause, *, duck: bool,
