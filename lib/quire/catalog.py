@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from quire import yamltext
 from quire.errors import ConfigError
@@ -97,8 +97,32 @@ class ReportSpec(_Model):
     fan_out: Literal["none", "clients"] = "none"
     recipients: tuple[str, ...] = ()
 
+    @field_validator("owner")
+    @classmethod
+    def _owner_is_an_address(cls, value: str) -> str:
+        _one_address(value)
+        return value
+
+    @field_validator("recipients")
+    @classmethod
+    def _recipients_are_addresses(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            _one_address(value)
+        return values
+
     def notebook_path(self, home: Path) -> Path:
         return (home / self.notebook).resolve()
+
+
+def _one_address(value: str) -> None:
+    """Owners and recipients are mailed: refuse at validation what delivery would refuse after the run."""
+    from quire.delivery.headers import one_recipient
+    from quire.errors import DeliveryError
+
+    try:
+        one_recipient(value)
+    except DeliveryError as exc:
+        raise ValueError(exc.message) from None
 
 
 class Catalog(_Model):

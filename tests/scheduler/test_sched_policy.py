@@ -135,7 +135,7 @@ def test_sync_replaces_changed_and_removes_deleted_schedules(tmp_path, settings_
 def test_validate_rejects_bad_schedules(tmp_path, make_env, schedule, message):
     from support import run_quire
 
-    env = make_env("reports:\n  r:\n    title: x\n    notebook: notebooks/ok.ipynb\n    description: d\n    owner: o\n"
+    env = make_env("reports:\n  r:\n    title: x\n    notebook: notebooks/ok.ipynb\n    description: d\n    owner: o@example.com\n"
                    "    parameters:\n      client: {type: str}\n      period: {type: period}\n      delay: {type: float}\n"
                    f"    schedule: {schedule}\n", f"sqlite:///{tmp_path / 's.db'}")
     proc = run_quire(env, "validate")

@@ -18,10 +18,10 @@ def test_project_catalog_loads_and_validates():
 
 @pytest.mark.parametrize("text,message", [
     ("reports: [", "invalid YAML"),
-    ("reports:\n  Bad Id:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o\n", "id"),
-    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o\n    colour: red\n", "colour"),
-    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o\n    parameters:\n      p: {type: choice}\n", "choices"),
-    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o\n    schedule: {timezone: UTC}\n", "cron"),
+    ("reports:\n  Bad Id:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n", "id"),
+    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    colour: red\n", "colour"),
+    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    parameters:\n      p: {type: choice}\n", "choices"),
+    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    schedule: {timezone: UTC}\n", "cron"),
     ("title: nothing", "'reports' key"),
 ])
 def test_bad_catalogs_name_the_problem(tmp_path, text, message):
@@ -48,16 +48,31 @@ def test_validate_reports_parameter_mismatch_and_outputs(tmp_path):
     kernel = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
     nbformat.write(new_notebook(cells=[cell, shown], metadata=kernel), tmp_path / "notebooks" / "r.ipynb")
     (tmp_path / "reports.yaml").write_text(
-        "reports:\n  r:\n    title: R\n    notebook: notebooks/r.ipynb\n    description: d\n    owner: o\n"
+        "reports:\n  r:\n    title: R\n    notebook: notebooks/r.ipynb\n    description: d\n    owner: o@example.com\n"
         "    parameters:\n      x: {type: int}\n      z: {type: str}\n")
     problems = validate_project(Settings(home=tmp_path))
     assert any("not in reports.yaml: y" in p and "not in the notebook: z" in p for p in problems), problems
     (tmp_path / "reports.yaml").write_text(
-        "reports:\n  r:\n    title: R\n    notebook: notebooks/r.ipynb\n    description: d\n    owner: o\n"
+        "reports:\n  r:\n    title: R\n    notebook: notebooks/r.ipynb\n    description: d\n    owner: o@example.com\n"
         "    parameters:\n      x: {type: period}\n      y: {type: str}\n")
     problems = validate_project(Settings(home=tmp_path))
     assert any("'x' is period in reports.yaml but its default in the notebook is int" in p for p in problems), problems
     (tmp_path / "reports.yaml").write_text(
-        "reports:\n  r:\n    title: R\n    notebook: notebooks/r.ipynb\n    description: d\n    owner: o\n"
+        "reports:\n  r:\n    title: R\n    notebook: notebooks/r.ipynb\n    description: d\n    owner: o@example.com\n"
         "    parameters:\n      x: {type: int}\n      y: {type: str}\n")
     assert validate_project(Settings(home=tmp_path)) == ["notebooks/r.ipynb: 1 cell(s) have outputs; clear them before committing"]
+
+
+@pytest.mark.parametrize("field,value,reason", [
+    ("owner", "accounts", "@-sign"),
+    ("recipients", "['board@example.com', 'ceo@example.com\\nBcc: evil@example.net']", "it holds 2 addresses"),
+    ("recipients", "['Board <board@example.com>']", "display name"),
+])
+def test_owners_and_recipients_are_single_addresses_checked_on_load(tmp_path, field, value, reason):
+    """They are mailed; a wrong one must fail validation, not the delivery after a run."""
+    owner = value if field == "owner" else "o@example.com"
+    extra = f"    recipients: {value}\n" if field == "recipients" else ""
+    (tmp_path / "reports.yaml").write_text("reports:\n  r:\n    title: R\n    notebook: n.ipynb\n    description: d\n"
+                                           f"    owner: {owner}\n{extra}")
+    with pytest.raises(ConfigError, match=rf"reports.r.{field}: .*is not one e-mail address \(.*{reason}"):
+        load_catalog(tmp_path / "reports.yaml")
