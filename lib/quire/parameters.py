@@ -95,13 +95,23 @@ def quoted(value: Any, limit: int = QUOTE_LIMIT) -> str:
 
 
 def closest(given: str, known: Iterable[str]) -> str | None:
-    """The known name ``given`` most likely meant: one it begins (``grain`` → ``granularity``), else the nearest spelling."""
+    """The known name ``given`` most likely meant: one it is but for case (``Month`` → ``month``), else one it
+    begins (``grain`` → ``granularity``), else the nearest spelling."""
     known = list(known)
+    same = [k for k in known if k.lower() == given.lower()]  # only the case differs: Month → month
+    if len(same) == 1:
+        return same[0]
     starts = [k for k in known if given and k.lower().startswith(given.lower())]
     if len(starts) == 1:
         return starts[0]
     close = difflib.get_close_matches(given, known, n=1)
     return close[0] if close else None
+
+
+def did_you_mean(given: str, known: Iterable[str]) -> str:
+    """"did you mean 'x'? " naming the known name ``given`` most likely meant (:func:`closest`), or ""."""
+    guess = closest(given, known)
+    return f"did you mean {quoted(guess)}? " if guess else ""
 
 
 def _fail(name: str, value: Any, expected: str) -> ParameterError:
@@ -150,9 +160,8 @@ def coerce(name: str, spec: ParameterSpec, value: Any) -> Any:
     if kind == "choice":
         assert spec.choices is not None
         if text not in spec.choices:
-            guess = closest(text, spec.choices) or next((c for c in spec.choices if c.lower() == text.lower()), None)
-            hint = f"did you mean {quoted(guess)}? " if guess else ""
-            raise ParameterError(f"parameter {quoted(name)}: {quoted(text)} is not allowed; {hint}choose one of "
+            raise ParameterError(f"parameter {quoted(name)}: {quoted(text)} is not allowed; "
+                                 f"{did_you_mean(text, spec.choices)}choose one of "
                                  f"{', '.join(spec.choices)}", parameter=name)
         return text
     if kind in ("client", "experiment"):

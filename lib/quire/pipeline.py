@@ -22,7 +22,7 @@ from quire.catalog import ReportSpec, load_catalog
 from quire.config import Settings, get_settings
 from quire.datafiles import write_data_files
 from quire.errors import OutputError, ParameterError, QuireError, describe_os_error
-from quire.parameters import DeclaredParameter, closest, declared_parameters, validate_parameters
+from quire.parameters import DeclaredParameter, declared_parameters, did_you_mean, validate_parameters
 from quire.periods import LATEST, Period, parse_period, resolve_period
 
 if TYPE_CHECKING:
@@ -152,9 +152,8 @@ def _unknown(name: str, value: str, known: list[str], kind: str, command: str | 
         article = "an" if kind[0] in "aeiou" else "a"
         raise ParameterError(f"parameter '{name}' is required: name {article} {kind}, e.g. -p {name}={example}"
                              + (f" (`{command}` lists them)" if command else ""), parameter=name)
-    close = closest(value, known)
-    hint = f"did you mean '{close}'? " if close else ""
-    raise ParameterError(f"parameter '{name}': no {kind} {value!r} in the warehouse; {hint}known: {listed}", parameter=name)
+    raise ParameterError(f"parameter '{name}': no {kind} {value!r} in the warehouse; {did_you_mean(value, known)}"
+                         f"known: {listed}", parameter=name)
 
 
 class ClientNotSubscribedError(ParameterError):
@@ -431,14 +430,11 @@ def fan_out_clients(filters: dict[str, str], settings: Settings | None = None) -
     active = clients[clients["status"] == "active"]
     for field_name, value in filters.items():
         if field_name not in FAN_OUT_FIELDS:
-            guess = closest(field_name, FAN_OUT_FIELDS)
-            hint = f"did you mean {guess!r}? " if guess else ""
-            raise ParameterError(f"cannot select clients by {field_name!r}; {hint}use one of {', '.join(FAN_OUT_FIELDS)}")
+            raise ParameterError(f"cannot select clients by {field_name!r}; {did_you_mean(field_name, FAN_OUT_FIELDS)}"
+                                 f"use one of {', '.join(FAN_OUT_FIELDS)}")
         in_use = sorted({str(v) for v in active[field_name].dropna()})  # a client may leave its segment empty
         if value not in in_use:
-            guess = closest(value, in_use)
-            hint = f"did you mean {guess!r}? " if guess else ""
-            raise ParameterError(f"no active client has {field_name}={value}; {hint}values in use: "
+            raise ParameterError(f"no active client has {field_name}={value}; {did_you_mean(value, in_use)}values in use: "
                                  f"{', '.join(in_use) or 'none (no client has one)'}")
         active = active[active[field_name] == value]
     if active.empty and not filters:

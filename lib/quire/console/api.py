@@ -21,7 +21,7 @@ from quire.console import schedules as schedule_views
 from quire.console.base import API_CSP, ConsoleHandler
 from quire.console.reports import AccessError, NotFound, fields, json_safe, parameters_schema
 from quire.errors import ParameterError
-from quire.parameters import closest
+from quire.parameters import did_you_mean
 from quire.state import queue
 from quire.state import runs as history
 from quire.state import schedules as states
@@ -54,9 +54,7 @@ class ApiHandler(ConsoleHandler):
             raise ParameterError("the request body must be a JSON object")
         unknown = sorted(set(data) - set(fields))
         if unknown:
-            guess = closest(unknown[0], fields)
-            hint = f"did you mean {guess!r}? " if guess else ""
-            raise ParameterError(f"unknown field {unknown[0]!r} in the request body; {hint}"
+            raise ParameterError(f"unknown field {unknown[0]!r} in the request body; {did_you_mean(unknown[0], fields)}"
                                  f"it takes {' and '.join(repr(f) for f in fields)}")
         return data
 

@@ -80,8 +80,7 @@ def plan_columns(target: TableSpec, spec: TableMapping, available: dict[str, str
                             f"its columns: {_listed(available)}")
     plans = []
     for col in target.columns:
-        source = spec.source_of(col.name) or (col.name if col.name in available and col.name not in spec.defaults
-                                              and col.name not in spec.rename else None)
+        source = _source_of(spec, col.name, available)
         if source is not None:
             plans.append(ColumnPlan(col, source, SourceType.of(available[source])))
         elif col.name in spec.defaults:
@@ -100,8 +99,16 @@ def plan_columns(target: TableSpec, spec: TableMapping, available: dict[str, str
 
 
 def _source_of(spec: TableMapping, column: str, available: dict[str, str]) -> str | None:
-    """The source column that fills the Quire ``column``: its rename, else one of that name."""
-    return spec.source_of(column) or (column if column in available and column not in spec.rename else None)
+    """The source column that fills the Quire ``column``: its rename, else one of that name (unless the
+    mapping gives the column a default, or renames that source column onto another)."""
+    return spec.source_of(column) or (column if column in available and column not in spec.defaults
+                                      and column not in spec.rename else None)
+
+
+def repeatable_keys(target: TableSpec, plans: list[ColumnPlan]) -> list[tuple[str, ...]]:
+    """The table's key and unique column sets that the source fills (one the import numbers never repeats)."""
+    generated = {p.column.name for p in plans if p.generated}
+    return [keys for keys in (target.key, *target.unique) if not set(keys) <= generated]
 
 
 def skipped_sources(plans: list[ColumnPlan], spec: TableMapping, where: str) -> list[str]:

@@ -39,7 +39,8 @@ from sqlalchemy.schema import CreateTable
 
 from quire.dataio import checks, derive
 from quire.dataio.errors import DataError
-from quire.dataio.expressions import ColumnPlan, converted, expected, mapped_text, plan_columns, skipped_sources
+from quire.dataio.expressions import (ColumnPlan, converted, expected, mapped_text, plan_columns, repeatable_keys,
+                                      skipped_sources)
 from quire.dataio.mapping import Mapping, TableMapping
 from quire.dataio.sources import SourceFile, columns_of, first_line, source_files, stage
 from quire.dataio.target import TableSpec, referenced_by, table_names, table_spec
@@ -151,6 +152,10 @@ class _Staged:
 
     def value(self, plan: ColumnPlan) -> sa.ColumnElement:
         return converted(plan, self.mapping, self.relation, duck=True, row_number=self.seq)
+
+    def value_of(self, column: str) -> sa.ColumnElement:
+        """The Quire ``column``'s value (see :meth:`value`)."""
+        return self.value(next(p for p in self.plans if p.column.name == column))
 
     def text(self, plan: ColumnPlan) -> sa.ColumnElement | None:
         return mapped_text(plan, self.mapping, self.relation)
@@ -282,12 +287,9 @@ class _Import:
             return
         spec = staged.spec
         table = f"{STAGE}.{_ident(spec.name)}"
-        generated = {p.column.name for p in staged.plans if p.generated}
         before = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        for keys in (spec.key, *spec.unique):
-            if set(keys) <= generated:
-                continue  # numbered by the import: never repeated
-            values = [staged.value(next(p for p in staged.plans if p.column.name == k)) for k in keys]
+        for keys in repeatable_keys(spec, staged.plans):
+            values = [staged.value_of(k) for k in keys]
             ranked = (sa.select(staged.seq.label("seq"),
                                 sa.func.row_number().over(partition_by=values, order_by=staged.seq).label("nth"),
                                 sa.func.count().over(partition_by=values).label("rows"))
@@ -311,16 +313,13 @@ class _Import:
         spec = staged.spec
         select = sa.select(*(staged.value(p).label(p.column.name) for p in staged.plans)).select_from(staged.relation)
         self._exec(sa.insert(_loaded(spec.name)).from_select(list(spec.column_names), select))
-        generated = {p.column.name for p in staged.plans if p.generated}
-        for keys in (spec.key, *spec.unique):
-            if set(keys) <= generated:
-                continue  # numbered 1, 2, 3… by the import itself
+        for keys in repeatable_keys(spec, staged.plans):
             loaded = _loaded(spec.name)
             # First on the loaded table (typed columns, cheap); only a duplicate sends us back to the files.
             duplicate = (sa.select(*(loaded.c[k] for k in keys)).group_by(*(loaded.c[k] for k in keys))
                          .having(sa.func.count() > 1).limit(1))
             if self._rows(duplicate):
-                values = {k: staged.value(next(p for p in staged.plans if p.column.name == k)) for k in keys}
+                values = {k: staged.value_of(k) for k in keys}
                 checks.check_unique(self._rows, staged.relation, values, spec, staged.locate, staged.seq)
         return self._count(spec.name)
 
@@ -336,8 +335,7 @@ class _Import:
                 sa.select(sa.literal(1)).select_from(parent).where(parent.c[ref.target_columns[0]] == child.c[column])))
             if not self._rows(sa.select(sa.func.count()).select_from(child).where(orphans))[0][0]:
                 continue
-            plan = next(p for p in staged.plans if p.column.name == column)
-            checks.check_reference(self._rows, staged.relation, staged.value(plan), column, parent,
+            checks.check_reference(self._rows, staged.relation, staged.value_of(column), column, parent,
                                    parent.c[ref.target_columns[0]], staged.spec, ref.table, staged.locate, staged.seq)
 
 

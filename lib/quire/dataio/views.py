@@ -25,7 +25,8 @@ from sqlalchemy.schema import CreateSchema, DDLElement
 
 from quire.dataio import checks, derive
 from quire.dataio.errors import DataError
-from quire.dataio.expressions import ColumnPlan, converted, expected, mapped_text, plan_columns, skipped_sources
+from quire.dataio.expressions import (ColumnPlan, converted, expected, mapped_text, plan_columns, repeatable_keys,
+                                      skipped_sources)
 from quire.dataio.mapping import Mapping, MappingError, TableMapping
 from quire.dataio.target import TableSpec, referenced_by, table_names, table_spec
 from quire.warehouse.engine import engine
@@ -226,8 +227,7 @@ class _Views:
 
 def _without_repeated_keys(select: sa.Select, target: TableSpec, plans: list[ColumnPlan]) -> sa.Select:
     """``duplicates: drop``: the rows of ``select`` whose keys (each key and unique column set) occur once."""
-    generated = {p.column.name for p in plans if p.generated}
-    keys = [k for k in (target.key, *target.unique) if not set(k) <= generated]
+    keys = repeatable_keys(target, plans)
     mapped = select.subquery("mapped")
     counts = [sa.func.count().over(partition_by=[mapped.c[c] for c in k]).label(f"quire_rows_{i}")
               for i, k in enumerate(keys)]

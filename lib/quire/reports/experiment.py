@@ -68,7 +68,7 @@ class ExperimentReport:
         try:
             return analyse(self.data.assignments, self.data.variants, self.metric, self.level,
                            method=self.correction, aa=self.data.is_aa,
-                           plan_assumed="experiment_variants" in self.data.absent), None
+                           plan_assumed=self.data.plan_assumed), None
         except EmptyDataError as exc:
             then = exc.hint or "The results will appear once users are assigned to at least the control and one treatment."
             return None, Callout(f"{sentence(exc.message)} {then}", "warning", title="Nothing to analyse yet.")
@@ -157,7 +157,7 @@ class ExperimentReport:
             rule += f"; {self.adjustment} correction across the {len(d.variants) - 1} treatments"
         rows = [("Experiment key", d.key), *([("Hypothesis", d.hypothesis)] if d.hypothesis.strip() else []),
                 ("Primary metric", METRIC_NOUNS.get(d.primary_metric, d.primary_metric)),
-                ("Variants (split assumed equal)" if "experiment_variants" in d.absent else "Variants (planned split)",
+                ("Variants (split assumed equal)" if d.plan_assumed else "Variants (planned split)",
                  split), ("Dates", self.dates_label()),
                 ("Users assigned", number(len(d.assignments))), ("Decision rule", rule)]
         if d.is_aa:
@@ -240,7 +240,7 @@ class ExperimentReport:
                  "Expected users": number(srm.expected[v]), "Users": number(n), "Actual share": percent(n / srm.total, 2),
                  "Difference": f"{signed(n - srm.expected[v], 0)} ({percent((n - srm.expected[v]) / srm.expected[v], 1, signed=True)})"}
                 for v, n in srm.observed.items()]
-        assumed = "experiment_variants" in self.data.absent
+        assumed = self.data.plan_assumed
         table = FormattedTable.figures(pd.DataFrame(rows), "Users per variant against an equal split (no plan "
                                        "recorded)" if assumed else "Users per variant against the plan")
         # The test result is a callout, not the lead: it is the check a reader looks for (passed or not), and a

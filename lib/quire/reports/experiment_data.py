@@ -19,7 +19,7 @@ from quire.config import get_settings
 from quire.contract import contract, usable_tables
 from quire.errors import ParameterError
 from quire.periods import LATEST
-from quire.parameters import closest
+from quire.parameters import did_you_mean
 from quire.metrics.experiment_analysis import has_covariate
 from quire.metrics.experiments import ADJUSTMENTS
 from quire.warehouse import experiment_queries as queries
@@ -52,6 +52,11 @@ class ExperimentData:
     def has_covariate(self) -> bool:
         """Whether the assignments carry the pre-period metric CUPED needs, varying across users as revenue does."""
         return has_covariate(self.assignments)
+
+    @property
+    def plan_assumed(self) -> bool:
+        """No planned split is recorded (no experiment_variants): the variants are taken to share traffic equally."""
+        return "experiment_variants" in self.absent
 
     @property
     def is_aa(self) -> bool:
@@ -94,10 +99,8 @@ def _relabel(frame: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFrame:
 
 def unknown_experiment(key: str, known: list[str]) -> ParameterError:
     """The error for a key the warehouse does not hold, listing the keys it does."""
-    close = closest(key, known)
-    hint = f"did you mean '{close}'? " if close else ""
     listed = ", ".join(known) if known else "none (the warehouse holds no experiments)"
-    return ParameterError(f"parameter 'experiment': no experiment {key!r} in the warehouse; {hint}known: {listed}",
+    return ParameterError(f"parameter 'experiment': no experiment {key!r} in the warehouse; {did_you_mean(key, known)}known: {listed}",
                           parameter="experiment")
 
 
