@@ -25,7 +25,7 @@ from quire.errors import ParameterError, WarehouseError
 from quire.glossary import definitions
 from quire.metrics.cohorts import ltv_curves, retention_matrix, revenue_retention_matrix
 from quire.reports import cohort
-from quire.reports.cohort import GLOSSARY_KEYS, CohortReport
+from quire.reports.cohort import GLOSSARY_KEYS, CohortData, CohortReport
 from support import warehouse_copy
 
 AS_OF = date(2026, 10, 31)          # 'latest' in the tiny warehouse
@@ -379,3 +379,41 @@ def test_cohort_window_counts_back_from_the_last_complete_period():
     assert cohort.cohort_window(date(2026, 10, 25), "week", 2) == (date(2026, 10, 12), date(2026, 10, 19))  # a Sunday
     assert cohort.cohort_window(date(2026, 10, 31), "week", 1) == (date(2026, 10, 19), date(2026, 10, 19))
     assert cohort.cohort_end(date(2026, 2, 1), "month") == date(2026, 2, 28)
+
+
+def _shop(monthly: CohortReport, signups: dict[int, list[str]], purchases: list[tuple[int, str, float]]) -> CohortData:
+    """The monthly report's window with hand-made users (id → signup) and purchases (user, when, amount)."""
+    users = pd.DataFrame([(u, pd.Timestamp(s)) for u, days in signups.items() for s in days],
+                         columns=["user_id", "signed_up_at"])
+    events = pd.DataFrame([(u, "purchase", pd.Timestamp(t), amount) for u, t, amount in purchases],
+                          columns=["user_id", "event_type", "occurred_at", "revenue"])
+    events["event_type"] = pd.Categorical(events["event_type"], categories=cohort.READ_EVENTS)
+    return replace(monthly.data, users=users, events=events)
+
+
+def test_revenue_to_date_counts_purchases_past_the_horizon(monthly):
+    data = _shop(monthly, {1: ["2025-11-03"], 2: ["2025-11-20"], 3: ["2026-02-02"]},
+                 [(1, "2025-11-05", 10.0), (2, "2026-05-01", 5.0), (1, "2026-10-31 23:59", 2.5),
+                  (1, "2026-11-01", 99.0),  # after the as-of date
+                  (3, "2026-02-10", 7.0)])
+    report = CohortReport(data, horizon=3)
+    table = report.ltv().children[1].frame.set_index("Cohort")
+    # Recounted from the purchases above: every purchase of the cohort's users up to 31 Oct 2026.
+    assert table.loc["2025-11", "Revenue to date"] == pytest.approx(17.5)
+    assert table.loc["2026-02", "Revenue to date"] == pytest.approx(7.0)
+    assert table.loc["2025-11", "LTV by month 3"] == pytest.approx(5.0)   # the horizon still bounds the curves
+    assert table.loc["2025-12", "Revenue to date"] == 0
+
+
+def test_a_month_nobody_signed_up_in_is_not_a_cohort_with_users(monthly):
+    # Signups in November 2025 and January 2026 only, of the twelve cohorts up to October 2026.
+    data = _shop(monthly, {1: ["2025-11-03"], 2: ["2026-01-12"]}, [(1, "2025-11-05", 10.0)])
+    report = CohortReport(data, horizon=3)
+    assert list(report.active.sizes) == [1, 0, 1]
+    assert ", of which 2 have users (November 2025 – January 2026)," in report.header().subtitle
+    assert "Only 2 of the 12 requested cohorts have users, from 2025-11 to 2026-01." in report.retention().lead
+    lead = report.revenue().lead
+    assert "1 cohort has no users: blank row." in lead and "1 cohort has no revenue yet" in lead
+    # One day, one month: said in the singular.
+    assert "followed for up to 1 month as of" in CohortReport(data, horizon=1).header().subtitle
+    assert CohortReport(data, behaviour="activated", activation_days=1).who == "users who activated within 1 day of signup"

@@ -345,6 +345,20 @@ def ltv_curves(users: pd.DataFrame, events: pd.DataFrame, granularity: Granulari
     return c.frame(ltv)
 
 
+def revenue_to_date(users: pd.DataFrame, events: pd.DataFrame, granularity: Granularity, as_of: DateLike, *,
+                    since: DateLike | None = None, revenue_event: str = "purchase") -> pd.Series:
+    """Each cohort's revenue from signup to the end of the last complete period by ``as_of``, at every age.
+
+    Unlike the matrices, not cut at a horizon: an old cohort's revenue to date includes
+    what it bought after the ages the report draws. Revenue as in
+    :func:`revenue_retention_matrix`; 0 for a cohort that bought nothing.
+    """
+    oldest = _cohorts(users, granularity, as_of, 0, since)
+    # The oldest cohort's age at the last complete period: every cohort's whole observed life.
+    c = _cohorts(users, granularity, as_of, _last_complete(oldest.as_of, granularity) - oldest.first, since)
+    return c.series(np.nansum(_revenue_cells(c, events, revenue_event), axis=1), "revenue_to_date")
+
+
 # --------------------------------------------------------------------------- comparison and filter
 
 def compare_recent(matrix: _HasRates | pd.DataFrame, recent: int = 3, at_ages: Iterable[int] = (1, 3, 6)) -> pd.DataFrame:

@@ -42,6 +42,7 @@ from quire.metrics.cohorts import (
     ltv_curves,
     retention_matrix,
     revenue_retention_matrix,
+    revenue_to_date,
 )
 from quire.metrics.kpi import Kpi, format_change, format_value
 from quire.periods import Period, resolve_period
@@ -182,8 +183,13 @@ class CohortReport:
         return names[0] if first == last else " – ".join(names)
 
     @property
+    def activation_window(self) -> str:
+        """"7 days", "1 day": how long after signup a user may activate and still count."""
+        return f"{self.activation_days} day{'' if self.activation_days == 1 else 's'}"
+
+    @property
     def who(self) -> str:
-        return (f"users who activated within {self.activation_days} days of signup" if self.filtered else "all users")
+        return (f"users who activated within {self.activation_window} of signup" if self.filtered else "all users")
 
     @cached_property
     def users(self) -> pd.DataFrame:
@@ -232,6 +238,12 @@ class CohortReport:
         return ltv_curves(self.users, self.data.events, revenue_event=REVENUE_EVENT, **self._args())
 
     @cached_property
+    def revenue_to_date(self) -> pd.Series:
+        """Each cohort's purchase revenue up to the as-of date, ages beyond the horizon included."""
+        args = {k: v for k, v in self._args().items() if k != "horizon"}
+        return revenue_to_date(self.users, self.data.events, revenue_event=REVENUE_EVENT, **args)
+
+    @cached_property
     def problem(self) -> str | None:
         """Why there is nothing to report (no users, or none left by the filter), else None."""
         try:
@@ -257,8 +269,19 @@ class CohortReport:
                 else f"{self.unit} {self.horizon} is")
         return f" {ages} not yet observed for any of these cohorts and not drawn."
 
-    def _names(self) -> list[str]:
-        return charts.cohort_labels(self.active.sizes.index, self.granularity)
+    @property
+    def peopled(self) -> pd.DatetimeIndex:
+        """The reported cohorts that hold a user (a month nobody signed up in is a row of 0 users)."""
+        sizes = self.active.sizes
+        return sizes.index[sizes > 0]
+
+    @staticmethod
+    def _newest(n: float) -> str:
+        return "newest cohort, which has" if n == 1 else f"{int(n)} newest cohorts that have"
+
+    @staticmethod
+    def _earlier(n: float) -> str:
+        return "earlier cohort" if n == 1 else f"{int(n)} earlier cohorts"
 
     def _age(self, age: int) -> str:
         return f"{self.unit.lower()} {age}"
@@ -272,13 +295,13 @@ class CohortReport:
     def header(self) -> ReportHeader:
         d = self.data
         cohorts = f"{d.requested} {self.granularity}ly signup cohorts ({self.window_label})"
-        if not self.problem and len(self.active.sizes) < d.requested:
+        if not self.problem and len(self.peopled) < d.requested:
             # E.g. the first months of the data: the cover must not promise cohorts that hold nobody.
-            shown = [pd.Timestamp(c).date() for c in self.active.sizes.index]
+            shown = [pd.Timestamp(c).date() for c in self.peopled]
             who = "activated users" if self.filtered else "users"
             cohorts += (f", of which {len(shown)} {'has' if len(shown) == 1 else 'have'} {who} "
                         f"({self._span(shown[0], shown[-1])})")
-        subtitle = (f"{cohorts}, followed for up to {self.horizon} {self.unit.lower()}s as of "
+        subtitle = (f"{cohorts}, followed for up to {self.horizon} {self.unit.lower()}{'' if self.horizon == 1 else 's'} as of "
                     f"{long_date(d.as_of, padded=True)} — {self.who}")
         return ReportHeader("Cohort report", self.period.label, subtitle=subtitle,
                             extra={"period_key": self.period.key, "granularity": self.granularity,
@@ -332,8 +355,9 @@ class CohortReport:
             lead += (" On average a cohort keeps " + " and ".join(
                 f"{percent(v, 0)}{' of its users active' if i == 0 else ''} in {self._age(a)}" for i, (a, v) in enumerate(means)) + ".")
         lead += self._unobserved_note()
-        if len(m.sizes) < self.data.requested:
-            names, who = self._names(), "activated users" if self.filtered else "users"
+        if len(self.peopled) < self.data.requested:
+            names = charts.cohort_labels(self.peopled, self.granularity)
+            who = "activated users" if self.filtered else "users"
             lead += (f" Only {len(names)} of the {self.data.requested} requested cohorts "
                      + (f"has {who}: {names[0]}." if len(names) == 1 else f"have {who}, from {names[0]} to {names[-1]}."))
         return Section("User retention", [chart, self.summary_table()], lead=lead)
@@ -352,9 +376,13 @@ class CohortReport:
             lead += (f" {later} cohort{'s' if later > 1 else ''} bought nothing in the signup {self.unit.lower()}; "
                      f"{'their' if later > 1 else 'its'} base is the first {self.unit.lower()} with revenue, and the "
                      f"{self.unit.lower()}s before it show {percent(0, 0)}.")
-        none = int(r.base.isna().sum())
+        empty = int((r.sizes == 0).sum())
+        none = int(r.base.isna().sum()) - empty
         if none:
             lead += f" {none} cohort{'s have' if none > 1 else ' has'} no revenue yet: blank row{'s' if none > 1 else ''}."
+        if empty:
+            lead += (f" {empty} cohort{'s have' if empty > 1 else ' has'} no {'activated ' if self.filtered else ''}"
+                     f"users: blank row{'s' if empty > 1 else ''}.")
         return Section("Revenue retention", [chart], lead=lead)
 
     def ltv(self) -> Section | None:
@@ -365,7 +393,7 @@ class CohortReport:
         ages = [a for a in (0, *TABLE_AGES) if a <= self.max_age]
         frame = pd.DataFrame({"Cohort": charts.cohort_labels(self.ltv_frame.index, self.granularity),
                               "Users": self.active.sizes.to_numpy(),
-                              "Revenue to date": self.revenue_matrix.revenue.sum(axis=1, min_count=1).to_numpy()})
+                              "Revenue to date": self.revenue_to_date.to_numpy()})
         for a in ages:
             frame[f"LTV by {self._age(a)}"] = self.ltv_frame[a].to_numpy()
         table = Table(frame, caption="Revenue and cumulative revenue per user by cohort (— = not yet observed)",
@@ -375,9 +403,9 @@ class CohortReport:
         if age is not None:
             row = compare_recent(self.ltv_frame, recent=RECENT, at_ages=[age]).loc[age]
             if row["n_earlier"]:
-                lead += (f" By {self._age(age)}, a user of the {int(row['n_recent'])} newest cohorts that have reached it "
+                lead += (f" By {self._age(age)}, a user of the {self._newest(row['n_recent'])} reached it "
                          f"has brought {charts.fine_money(row['recent'])} on average, against "
-                         f"{charts.fine_money(row['earlier'])} for the {int(row['n_earlier'])} earlier cohorts.")
+                         f"{charts.fine_money(row['earlier'])} for the {self._earlier(row['n_earlier'])}.")
         return Section("Lifetime value (LTV) curves", [chart, table], lead=lead)
 
     def comparison(self) -> Section | None:
@@ -424,7 +452,7 @@ class CohortReport:
         kept, every = self.active, self.active_all
         n_kept, n_all = int(kept.sizes.sum()), int(every.sizes.sum())
         ages = [a for a in KPI_AGES if a <= self.max_age]
-        label = f"Activated within {self.activation_days} days"
+        label = f"Activated within {self.activation_window}"
         frame = pd.DataFrame([
             {"Group": label, "Users": n_kept, "Share of users": n_kept / n_all,
              **{f"{self.unit} {a} retention": pooled_rate(kept, a) for a in ages}},
@@ -436,14 +464,14 @@ class CohortReport:
                       units={"Users": "number", "Share of users": "percent",
                              **{f"{self.unit} {a} retention": "percent" for a in ages}})
         lead = (f"{number(n_kept)} of the {number(n_all)} users of these cohorts ({percent(n_kept / n_all, 0)}) activated within "
-                f"{self.activation_days} days of signup; every other section of this report counts only them.")
+                f"{self.activation_window} of signup; every other section of this report counts only them.")
         if ages:
             column = f"{self.unit} {ages[0]} retention"
             lead += (f" In {self._age(ages[0])}, {percent(frame[column].iloc[0], 0)} of them were active, against "
                      f"{percent(frame[column].iloc[1], 0)} of all users.")
         children = [table]
         if self.data.last_signup_day + timedelta(days=self.activation_days) > self.data.as_of:
-            children.append(Callout(f"Users who signed up in the last {self.activation_days} days before "
+            children.append(Callout(f"Users who signed up in the last {self.activation_window} before "
                                     f"{long_date(self.data.as_of, padded=True)} have had less time to activate, so the newest "
                                     "cohort's filtered size may still grow.", "info"))
         return Section("Behavioural filter: activated users", children, lead=lead)
