@@ -656,3 +656,69 @@ def test_a_pre_revenue_missing_for_users_leaves_cuped_out_and_says_for_how_many(
     whose = "no user" if missing == "all" else f"{int(pre.notna().sum()):,} of 4,000 users"
     assert note.message.startswith(f"The assignments record a pre_revenue (revenue before the experiment) for {whose}, "
                                    "so the CUPED comparison")
+
+
+def _with(report: er.ExperimentReport, **columns) -> er.ExperimentReport:
+    """The same experiment with some assignment columns replaced."""
+    d = report.data
+    return er.ExperimentReport(ExperimentData(d.key, d.name, d.hypothesis, d.primary_metric, d.started_on, d.ended_on,
+                                              d.variants, d.assignments.assign(**columns)))
+
+
+@pytest.mark.parametrize("n", [301, 497, 500, 1_000])
+@pytest.mark.parametrize("rates", [(0.05, 0.0), (0.0, 0.05), (1.0, 1.0), (0.0, 0.0), (1.0, 0.9)])
+def test_arms_where_nobody_or_everybody_converted_render_with_bounded_intervals(n, rates):
+    # statsmodels' Wilson bound is 4e-19 (not 0) at 0 of some n and 0.9999999999999999 at n of n: the
+    # error bar got a negative length and the run failed.
+    report = experiment({"control": {"n": n, "rate": rates[0]}, "B": {"n": n, "rate": rates[1]}})
+    conv = report.analysis.conversion
+    assert (conv["rate_ci_low"] <= conv["rate"]).all() and (conv["rate"] <= conv["rate_ci_high"]).all()
+    assert conv.loc[conv["rate"] == 0, "rate_ci_low"].eq(0).all() and conv.loc[conv["rate"] == 1, "rate_ci_high"].eq(1).all()
+    shown = everything(report)
+    assert "nan" not in shown.lower() and " — to " not in shown
+    if rates == (1.0, 1.0):
+        # Katz's log-ratio interval has no spread when both arms converted everyone: not "0.0% to 0.0%".
+        assert "0.0% to 0.0%" not in shown and "interval not defined" in shown
+        assert "cannot rise" in report.power().html() and not report.analysis.verdict.warnings
+
+
+def test_a_revenue_constant_within_each_arm_is_no_evidence_and_no_mde():
+    base = experiment({"control": {"n": 500}, "B": {"n": 500}}, metric="revenue")
+    flat = _with(base, revenue=np.where(base.data.assignments["variant"] == "B", 5.0, 0.0))
+    w = flat.analysis.welch["B"]
+    assert w.diff == 5.0 and math.isnan(w.p_value) and math.isnan(w.ci_low)
+    assert flat.analysis.verdict.decision == "inconclusive"  # not "ship" on t = 5/0
+    assert flat.analysis.power["B"].mde is None
+    assert "95% CI not defined, p not defined" in flat.verdict().html()
+    [note] = flat.power().children
+    assert isinstance(note, Callout) and "no minimum detectable effect" in note.message
+    assert "$0.00" not in headline(flat).get("mde", {}).get("display", "")
+
+
+def test_a_pre_revenue_that_copies_revenue_leaves_cuped_out_and_says_why():
+    base = experiment({"control": {"n": 400}, "B": {"n": 400, "effect": 1.0}}, metric="revenue")
+    same = _with(base, pre_revenue=base.data.assignments["revenue"] * 2)
+    assert same.analysis.cuped == {} and not same.data.has_covariate and base.data.has_covariate
+    [note] = [c for c in same.revenue().children if isinstance(c, Callout)]
+    assert "moves in step with their revenue" in note.message and "variance_reduction" not in headline(same)
+
+
+def test_uneven_arms_are_judged_by_their_harmonic_mean_not_their_average():
+    # 1,900 and 100 users have the power of 190 + 190, not of 1,000 + 1,000.
+    report = experiment({"control": {"n": 1_900, "rate": 0.10}, "B": {"n": 100, "rate": 0.15}})
+    p = report.analysis.power["B"]
+    sentence = report.sample_sentence()
+    assert "1,900 and 100 users are worth 190 per variant" in sentence and "1,000" not in sentence
+    assert "large enough" not in sentence and p.underpowered
+
+
+def test_the_decision_rule_counts_the_treatments_that_had_users():
+    base = experiment({"control": {"n": 300}, "B": {"n": 300, "rate": 0.2}})
+    d = base.data
+    planned = pd.concat([d.variants, pd.DataFrame({"variant": ["C"], "is_control": [False]})]).assign(allocation=1 / 3)
+    report = er.ExperimentReport(ExperimentData(d.key, d.name, d.hypothesis, d.primary_metric, d.started_on, d.ended_on,
+                                                planned, d.assignments))
+    assert report.treatments == ["B"]
+    assert "correction" not in report.facts().html()
+    assert "Holm correction across the 2 treatments" in experiment(
+        {"control": {"n": 300}, "B": {"n": 300}, "C": {"n": 300}}).facts().html()

@@ -198,8 +198,9 @@ def power_curves(curves: pd.DataFrame, marks: pd.DataFrame, target: float, *, mo
         ax.legend(loc="lower right", frameon=False, fontsize=8)
     alt = (f"Line chart of statistical power against the size of the true effect at this experiment's sample size; "
            f"the dashed line marks the {percent(target, 0)} target. " + "; ".join(
-               f"{m.variant}: reaches {percent(target, 0)} power at {fmt(m.mde) if pd.notna(m.mde) else 'no attainable effect'} "
-               f"(the minimum detectable effect); the observed effect, {fmt(m.observed)}, is a dotted line"
+               (f"{m.variant}: reaches {percent(target, 0)} power at {fmt(m.mde)} (the minimum detectable effect)"
+                if pd.notna(m.mde) else f"{m.variant}: stays below {percent(target, 0)} power for every possible effect")
+               + f"; the observed effect, {fmt(m.observed)}, is a dotted line"
                for m in marks.itertuples()))
     caption = f"Dot: the minimum detectable effect ({percent(target, 0)} power). Dotted line: the observed effect's size."
     return to_chart(fig, alt + ".", caption)

@@ -8,6 +8,8 @@ sentence. Conventions are those of :mod:`quire.metrics.experiments`.
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import cast
@@ -87,10 +89,13 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
     reasons = list(map(say, rows))
     if under:
         variant, p = under[0]
-        reasons.append(f"The experiment was underpowered: it could reliably detect (with {percent(p.target_power, 0)} power) only "
-                       f"changes of at least {_format_effect(p.mde, p.kind, currency, signed=False)}"
-                       f"{' for ' + variant if several else ''}, larger than the one observed. More traffic or a "
-                       "longer run is needed to tell whether a smaller effect is real.")
+        reach = (f"could reliably detect (with {percent(p.target_power, 0)} power) only changes of at least "
+                 f"{_format_effect(p.mde, p.kind, currency, signed=False)}{' for ' + variant if several else ''}, larger "
+                 "than the one observed" if p.mde is not None else
+                 f"could not reliably detect (with {percent(p.target_power, 0)} power) any possible change"
+                 f"{' for ' + variant if several else ''}, with {number(p.n_control)} and {number(p.n_treatment)} users")
+        reasons.append(f"The experiment was underpowered: it {reach}. More traffic or a longer run is needed to tell "
+                       "whether a smaller effect is real.")
     if srm.mismatch:
         reasons.append(f"Users were not split {_as_planned(srm)} (sample ratio mismatch): check the assignment before "
                        "rerunning.")
@@ -148,8 +153,10 @@ def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.
     level_fmt = (lambda v: _pct(v)) if as_rate else (lambda v: _money(v, currency))
     diff_fmt = (lambda v: _pts(v)) if as_rate else (lambda v: _money(v, currency, signed=True))
     diff, control_value, treatment_value = float(row["diff"]), float(row["control_value"]), float(row["treatment_value"])
-    interval = (f"{diff_fmt(diff)}, {percent(level, 0)} CI {diff_fmt(float(row['ci_low'])).removesuffix(' pts')} "
-                f"to {diff_fmt(float(row['ci_high']))}")
+    low, high = float(row["ci_low"]), float(row["ci_high"])
+    interval = (f"{diff_fmt(diff)}, {percent(level, 0)} CI "
+                + (f"{diff_fmt(low).removesuffix(' pts')} to {diff_fmt(high)}" if math.isfinite(low) and math.isfinite(high)
+                   else "not defined"))
     if several:
         p_text = f"{ADJUSTMENTS[str(row['adjustment'])]}-adjusted {_p(float(row['p_adjusted']))}"
     else:
@@ -181,7 +188,11 @@ def _low_power_message(variant: str, p: PowerResult, currency: str, significant:
     # Stated through the minimum detectable effect of the sample, not the "achieved" power of the
     # observed effect: that post-hoc power is a restatement of the p-value and adds nothing.
     consequence = ("Significant results from low-powered tests tend to overstate the effect." if significant
+                   else "A small real effect would usually be missed." if not p.observed_effect
                    else "A real effect of the observed size would usually be missed.")
+    if p.mde is None:  # not even the largest possible change (a rate going to 100 %) reaches the target power
+        return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the test cannot "
+                f"detect any possible change with {percent(p.target_power, 0)} power. {consequence}")
     return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the test detects (with "
             f"{percent(p.target_power, 0)} power) only changes of at least {_format_effect(p.mde, p.kind, currency, signed=False)}; "
             f"the observed {_format_effect(p.observed_effect, p.kind, currency)} is smaller. {consequence}")
@@ -253,7 +264,20 @@ def has_covariate(assignments: pd.DataFrame) -> bool:
     (the contract makes the column optional; a constant one explains nothing, its slope is 0/0; CUPED
     adjusts every user, so one without a pre-period value leaves it out)."""
     return ("pre_revenue" in assignments and bool(assignments["pre_revenue"].notna().all())
-            and varies(assignments["pre_revenue"]) and varies(assignments["revenue"]))
+            and varies(assignments["pre_revenue"]) and varies(assignments["revenue"])
+            and not mirrors_metric(assignments))
+
+
+def mirrors_metric(assignments: pd.DataFrame) -> bool:
+    """Whether ``pre_revenue`` is a straight-line copy of ``revenue`` (correlation ±1, e.g. the same column mapped twice).
+
+    CUPED would then subtract the metric from itself: every adjusted value is the same, and what
+    is left of the difference and its p-value is rounding noise.
+    """
+    pre, rev = assignments["pre_revenue"].astype(float), assignments["revenue"].astype(float)
+    if not (varies(pre) and varies(rev)):
+        return False
+    return bool(abs(np.corrcoef(pre, rev)[0, 1]) > 1 - 1e-9)
 
 
 def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: str, level: float = 0.95, *,

@@ -123,14 +123,14 @@ def conversion_from_counts(users: Mapping[str, int], conversions: Mapping[str, i
     order = [control, *[v for v in users if v != control]]
     n_c, x_c = int(users[control]), int(conversions.get(control, 0))
     p_c = x_c / n_c
-    low_c, high_c = proportion_confint(x_c, n_c, alpha=1 - level, method="wilson")
+    low_c, high_c = _wilson(x_c, n_c, level)
     rows = []
     for variant in order:
         n, x = int(users[variant]), int(conversions.get(variant, 0))
         if n <= 0:
             raise EmptyDataError(f"variant {variant!r} has no users")
         p = x / n
-        low, high = proportion_confint(x, n, alpha=1 - level, method="wilson")
+        low, high = _wilson(x, n, level)
         row = {"variant": variant, "is_control": variant == control, "users": n, "conversions": x, "rate": p,
                "rate_ci_low": float(low), "rate_ci_high": float(high)}
         if variant == control:
@@ -148,6 +148,17 @@ def conversion_from_counts(users: Mapping[str, int], conversions: Mapping[str, i
     return pd.DataFrame(rows)
 
 
+def _wilson(x: int, n: int, level: float) -> tuple[float, float]:
+    """Wilson score interval of x/n, exactly 0 at x = 0 and 1 at x = n and never excluding x/n.
+
+    statsmodels' bounds come out as 4e-19 or 0.9999999999999999 there for some n, which put
+    the estimate outside its own interval (and a negative length on its error bar).
+    """
+    low, high = proportion_confint(x, n, alpha=1 - level, method="wilson")
+    rate = x / n
+    return (0.0 if x == 0 else min(float(low), rate)), (1.0 if x == n else max(float(high), rate))
+
+
 def _relative_lift(x_t: int, n_t: int, x_c: int, n_c: int, z: float) -> dict[str, float]:
     """Relative lift p_t/p_c − 1 with the Katz log-ratio (delta-method) interval; NaN bounds without conversions."""
     if x_c == 0:
@@ -156,6 +167,8 @@ def _relative_lift(x_t: int, n_t: int, x_c: int, n_c: int, z: float) -> dict[str
     if x_t == 0:
         return {"rel_lift": ratio - 1, "rel_lift_ci_low": math.nan, "rel_lift_ci_high": math.nan}
     se = math.sqrt((1 - x_t / n_t) / x_t + (1 - x_c / n_c) / x_c)
+    if se == 0:  # both arms converted every user: the log-ratio has no spread to build an interval from
+        return {"rel_lift": ratio - 1, "rel_lift_ci_low": math.nan, "rel_lift_ci_high": math.nan}
     return {"rel_lift": ratio - 1, "rel_lift_ci_low": ratio * math.exp(-z * se) - 1,
             "rel_lift_ci_high": ratio * math.exp(z * se) - 1}
 
@@ -237,6 +250,11 @@ def welch_test(a: Sequence[float] | np.ndarray | pd.Series, b: Sequence[float] |
     dof = float(res["dof"])
     half = float(stats.t.ppf(0.5 + level / 2, dof)) * se if se > 0 else math.nan
     sd_pooled = math.sqrt(((len(x) - 1) * va + (len(y) - 1) * vb) / (len(x) + len(y) - 2))
+    if se == 0:
+        # Every user of each group has the same value: t is d/0, which is no evidence of anything,
+        # however pingouin rounds it (an infinite t and p = 0 would "ship" on two constants).
+        return WelchResult(len(x), len(y), float(x.mean()), float(y.mean()), diff, se, math.nan, dof, math.nan,
+                           math.nan, math.nan, math.nan, sd_pooled, level)
     return WelchResult(len(x), len(y), float(x.mean()), float(y.mean()), diff, se, float(res["T"]), dof,
                        float(res["p_val"]), diff - half, diff + half, math.copysign(float(res["cohen_d"]), diff),
                        sd_pooled, level)
@@ -341,11 +359,17 @@ class PowerResult:
     observed_effect_size: float | None = None
     observed_effect: float | None = None
     achieved_power: float | None = None
+    baseline_rate: float | None = None  # the control's rate (proportions)
+
+    @property
+    def at_ceiling(self) -> bool:
+        """The control converted every user: no rise is possible, so there is no upward MDE to miss."""
+        return self.kind == "proportion" and self.baseline_rate is not None and self.baseline_rate >= 1
 
     @property
     def underpowered(self) -> bool | None:
         """True when the achieved power is below target or the observed effect is smaller than the MDE."""
-        if self.achieved_power is None or self.observed_effect_size is None:
+        if self.achieved_power is None or self.observed_effect_size is None or self.at_ceiling:
             return None
         return self.achieved_power < self.target_power or abs(self.observed_effect_size) < self.mde_effect_size
 
@@ -384,14 +408,19 @@ def power_and_mde(n_control: int, n_treatment: int, *, baseline_rate: float | No
         observed_es = cohens_h(observed_rate, baseline_rate) if observed_rate is not None else None
         observed = float(observed_rate - baseline_rate) if observed_rate is not None else None
         kind: Literal["proportion", "continuous"] = "proportion"
+    elif sd is not None and not float(sd) > 0:
+        # A metric that does not vary within the arms has no effect size: nothing is "detectable" by a t-test.
+        mde = observed_es = observed = None
+        kind = "continuous"
     else:
         mde = mde_es * float(sd) if sd is not None else None
-        observed_es = float(effect_size) if effect_size is not None else None
+        observed_es = float(effect_size) if effect_size is not None and math.isfinite(effect_size) else None
         observed = observed_es * float(sd) if observed_es is not None and sd is not None else None
         kind = "continuous"
     achieved = (float(pg.power_ttest2n(n_control, n_treatment, d=observed_es, alpha=alpha))
                 if observed_es is not None else None)
-    return PowerResult(kind, n_control, n_treatment, alpha, power, mde_es, mde, observed_es, observed, achieved)
+    return PowerResult(kind, n_control, n_treatment, alpha, power, mde_es, mde, observed_es, observed, achieved,
+                       baseline_rate)
 
 
 # --------------------------------------------------------------------------- several variants

@@ -26,7 +26,7 @@ from quire.charts.experiment import money, pct, pts, signed
 from quire.display import Callout, Grid, ReportHeader, Section
 from quire.errors import EmptyDataError, WarehouseError
 from quire.glossary import glossary
-from quire.metrics.experiment_analysis import ExperimentAnalysis, analyse, describe_comparison
+from quire.metrics.experiment_analysis import ExperimentAnalysis, analyse, describe_comparison, mirrors_metric
 from quire.metrics.experiments import (ADJUSTMENTS, METRIC_LABELS, TARGET_POWER, CupedResult, power_curve,
                                        sample_size_per_arm)
 from quire.metrics.kpi import Kpi
@@ -153,8 +153,9 @@ class ExperimentReport:
         split = ", ".join(f"{mark_control(r.variant, bool(r.is_control))} {percent(r.allocation, 0)}"
                           for r in d.variants.itertuples())
         rule = f"{percent(self.level, 0)} confidence (alpha {significant(self.alpha, 6)}), two-sided tests"
-        if len(d.variants) > 2:
-            rule += f"; {self.adjustment} correction across the {len(d.variants) - 1} treatments"
+        compared = len(self.treatments) if self.analysis else len(d.variants) - 1  # a planned variant may have no users
+        if compared > 1:
+            rule += f"; {self.adjustment} correction across the {compared} treatments"
         rows = [("Experiment key", d.key), *([("Hypothesis", d.hypothesis)] if d.hypothesis.strip() else []),
                 ("Primary metric", METRIC_NOUNS.get(d.primary_metric, d.primary_metric)),
                 ("Variants (split assumed equal)" if d.plan_assumed else "Variants (planned split)",
@@ -348,6 +349,11 @@ class ExperimentReport:
             whose = "no user" if missing == len(values) else f"{number(len(values) - missing)} of {number(len(values))} users"
             return Callout(f"The assignments record a {col.name} (revenue before the experiment) for {whose}, so "
                            f"{col.needed_for} is left out.", "info", title="Not shown:")
+        if values is not None and mirrors_metric(self.data.assignments):
+            return Callout(f"Every user's {col.name} moves in step with their revenue during the experiment (a "
+                           "correlation of 1): it is the same measurement, not one taken before the experiment, so "
+                           f"{col.needed_for} is left out. Map each user's revenue before assignment to {col.name}.",
+                           "info", title="Not shown:")
         if values is not None:
             value = float(values.iloc[0])
             return Callout(f"Every user's {col.name} (revenue before the experiment) is {money(value, False)}, which "
@@ -429,6 +435,14 @@ class ExperimentReport:
         a = self.analysis
         if a is None:
             return None
+        flat = [v for v in self.treatments if a.power[v].kind == "continuous" and a.power[v].mde is None]
+        if flat:
+            return Section("Power and minimum detectable effect", [Callout(
+                f"Revenue per user is the same for every user of {' and of '.join([a.control, *flat])}, so the t-test "
+                "has no spread to measure a difference against: there is no minimum detectable effect to show.",
+                "info", title="Not shown:")])
+        if any(a.power[v].at_ceiling for v in self.treatments):  # no curve to draw: every effect upwards is impossible
+            return Section("Power and minimum detectable effect", [Callout(self.power_sentence(), "info", title="Not shown:")])
         marks, curves = [], []
         for v in self.treatments:
             p = a.power[v]
@@ -449,10 +463,16 @@ class ExperimentReport:
         v = self.focus
         p = self.analysis.power[v]
         metric = METRIC_LABELS[self.metric].lower()
-        mde = effect_text(p.mde, self.metric).lstrip("+") if p.mde is not None else "no attainable change"
-        text = (f"With {number(p.n_control)} users in {self.analysis.control} and {number(p.n_treatment)} in {v}, the test detects "
-                f"a change in {metric} of at least {mde} with {percent(TARGET_POWER, 0)} probability: its minimum detectable "
-                f"effect (MDE) at alpha {significant(self.alpha, 6)}.")
+        sample = f"With {number(p.n_control)} users in {self.analysis.control} and {number(p.n_treatment)} in {v}"
+        if p.at_ceiling:
+            return (f"{sample}: {self.analysis.control} converted every user, so conversion cannot rise and there is no "
+                    "minimum detectable effect (MDE) upwards.")
+        if p.mde is None:
+            return (f"{sample}, no possible change in {metric} is detected with {percent(TARGET_POWER, 0)} probability at "
+                    f"alpha {significant(self.alpha, 6)}: the sample is too small to have a minimum detectable effect (MDE).")
+        text = (f"{sample}, the test detects a change in {metric} of at least {effect_text(p.mde, self.metric).lstrip('+')} "
+                f"with {percent(TARGET_POWER, 0)} probability: its minimum detectable effect (MDE) at alpha "
+                f"{significant(self.alpha, 6)}.")
         if p.observed_effect is not None and p.mde is not None and not self.data.is_aa:
             size = "larger" if abs(p.observed_effect) >= p.mde else "smaller"
             text += f" The observed {effect_text(p.observed_effect, self.metric)} is {size} than the MDE."
@@ -465,16 +485,20 @@ class ExperimentReport:
         if self.data.is_aa:
             return "In an A/A test the MDE is the smallest bias in the assignment or the metrics the check could reveal."
         needed = sample_size_per_arm(p.observed_effect_size, p.alpha)
-        current = (p.n_control + p.n_treatment) / 2
+        # Power follows 1/n_control + 1/n_treatment: uneven arms are worth their harmonic mean per variant.
+        current = 2 / (1 / p.n_control + 1 / p.n_treatment)
+        had = (f"the test had {number(current)}" if p.n_control == p.n_treatment else
+               f"the test's {number(p.n_control)} and {number(p.n_treatment)} users are worth {number(current)} per "
+               "variant of an even split")
         effect = effect_text(p.observed_effect, self.metric)
         if needed is None:
             return "The observed difference is exactly zero: no sample size would make it significant."
         if needed <= current:
             return (f"The sample was large enough: detecting an effect of {effect} with {percent(TARGET_POWER, 0)} power needs about "
-                    f"{number(round_users(needed))} users per variant, and the test had {number(current)}.")
+                    f"{number(round_users(needed))} users per variant, and {had}.")
         return (f"To detect an effect of {effect} (the one observed) with {percent(TARGET_POWER, 0)} power would take about "
-                f"{number(round_users(needed))} users per variant — {number(needed / current, 1)}× the {number(current)} per variant this "
-                "test had. Smaller effects need more: the sample grows with one over the square of the effect.")
+                f"{number(round_users(needed))} users per variant, {number(needed / current, 1)}× as many: {had}. "
+                "Smaller effects need more: the sample grows with one over the square of the effect.")
 
     def power_table(self) -> FormattedTable:
         """Measures down, treatments across: narrow enough to sit beside the power chart."""

@@ -58,7 +58,7 @@ def relative_estimate(value: float, low: float, high: float) -> Estimate | str:
         return "—"
     def signed_percent(x: float) -> str:
         return percent(x, 1, signed=True)
-    interval = f"{signed_percent(low)} to {signed_percent(high)}" if np.isfinite(low) and np.isfinite(high) else ""
+    interval = f"{signed_percent(low)} to {signed_percent(high)}" if np.isfinite(low) and np.isfinite(high) else "interval not defined"
     return Estimate(signed_percent(value), interval)
 
 
