@@ -308,3 +308,13 @@ def test_a_years_chart_is_labelled_by_month():
     chart = engagement_over_time(series, None, current_label="2025", previous_label="2024", freq="week", period_kind="year")
     texts = [t.strip() for t in re.findall(r"<text[^>]*>([^<]*)</text>", chart.image.decode())]
     assert {"Jan", "Mar", "May", "Jul", "Sep", "Nov"} <= set(texts) and "Month, weekly averages" in texts
+
+
+def test_a_metric_without_a_figure_of_the_clients_own_says_so_not_that_peers_are_few(reports):
+    report = next(iter(reports.values()))
+    reasons = {"ctr": "edge", "conversion_rate": "alike", "engagement_rate": "few_peers", "views_growth": "no_value"}
+    frame = report.standing.assign(withheld=report.standing["metric"].map(reasons))
+    notes = " ".join(report._withheld_notes(frame))
+    assert f"Views growth: no figure of yours for {report.period.label}, so there is nothing to compare." in notes
+    assert f"Growth needs views in {report.previous_period.label}." in notes
+    assert "too alike to summarise" in notes and "very edge of the scale" in notes

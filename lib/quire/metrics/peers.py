@@ -47,9 +47,15 @@ The design, and why
   at least three quarters of them at or below you). A band is an inequality, never a
   value, except against the edge of the scale: "top quarter" with a conversion rate of
   0.04 % would squeeze three quarters of the others into 0.00–0.04 %. So no band is given
-  when your own value lies within one printed step of the edge (:data:`METRIC_DOMAINS`);
+  when your own value lies within two printed steps of the edge (:data:`METRIC_DOMAINS`);
   that decision uses only your own value, so withholding the band reveals nothing either.
 * **Below 5 peers: nothing** but a sentence saying the portfolio is too small.
+* **Nothing when the others are alike.** When the middle half of the other clients' values
+  spans less than two printed steps (ten clients without a conversion, ten at exactly 5.0 %),
+  every summary gives them back: quartiles that are a weighted average of equal values are
+  that value, and the reader's own extreme value, whose weight in the estimate is known,
+  leaves the rest to sum to almost nothing. The report then says the others are too alike to
+  summarise, which tells nothing of where they are.
 
 What remains
 ------------
@@ -92,7 +98,12 @@ TOP, MIDDLE, BOTTOM = "Top quarter", "Middle half", "Bottom quarter"
 METRIC_DOMAINS: dict[str, tuple[float, float]] = {
     "ctr": (0.0, 1.0), "conversion_rate": (0.0, 1.0), "engagement_rate": (0.0, 1.0), "views_growth": (-1.0, math.inf),
 }
-COLUMNS = ["metric", "value", "peers", "shown", "p25", "p50", "p75", "p25_bound", "p50_bound", "p75_bound", "band"]
+ALIKE_SPREAD = 2 * STEP  # the other clients' middle half narrower than this: too alike to summarise (see above)
+COLUMNS = ["metric", "value", "peers", "shown", "p25", "p50", "p75", "p25_bound", "p50_bound", "p75_bound", "band",
+           "withheld"]
+#: Why a row shows less than the figures: the reader has no value of their own, too few other clients,
+#: other clients too alike to summarise, or the reader's value too close to the edge of the scale for a band.
+WITHHELD = ("no_value", "few_peers", "alike", "edge")
 
 
 SUM_COLUMNS = ("views", "clicks", "conversions", "engagements", "previous_views")
@@ -177,9 +188,24 @@ def band_from_peers(value: float, peers: Sequence[float]) -> str:
 
 
 def clear_of_edges(value: float, metric: str) -> bool:
-    """Whether ``value`` lies at least one printed step inside the metric's range (see the module docstring)."""
+    """Whether ``value`` lies more than two printed steps inside the metric's range (see the module docstring).
+
+    A band against the edge squeezes three quarters of the others between the edge and ``value``:
+    within two steps (0.2 point) that pins them to the printed precision either way.
+    """
     low, high = METRIC_DOMAINS.get(metric, (-math.inf, math.inf))
-    return low + STEP <= value <= high - STEP
+    return low + 2 * STEP < value < high - 2 * STEP
+
+
+def too_alike(others: Sequence[float]) -> bool:
+    """Whether the middle half of the other clients' values spans less than :data:`ALIKE_SPREAD`.
+
+    Ten clients without a conversion, or ten at exactly 5.0 %: any summary of them (quartiles,
+    or a band read against your own value) then gives each one back, so nothing is shown. Saying
+    so tells that the others are alike, never where they are.
+    """
+    q25, q75 = np.quantile(np.asarray(others, dtype=float), [0.25, 0.75])
+    return bool(q75 - q25 < ALIKE_SPREAD)
 
 
 def _finite(value) -> float | None:
@@ -193,16 +219,22 @@ def compare(metric: str, value: float | None, peers: Sequence[float]) -> dict:
     """One metric's row of :func:`standing` (see there)."""
     others = [float(v) for v in peers if v is not None and math.isfinite(float(v))]
     row = {"metric": metric, "value": value, "peers": len(others), "shown": "none", "p25": math.nan, "p50": math.nan,
-           "p75": math.nan, "p25_bound": "", "p50_bound": "", "p75_bound": "", "band": None}
+           "p75": math.nan, "p25_bound": "", "p50_bound": "", "p75_bound": "", "band": None, "withheld": None}
     if value is None:
-        return row
+        return row | {"withheld": "no_value"}
+    if len(others) < MIN_PEERS_BAND:
+        return row | {"withheld": "few_peers"}
+    if too_alike(others):
+        return row | {"withheld": "alike"}
     if len(others) >= MIN_PEERS_FIGURES:
         figures = portfolio_figures([*others, value], metric)
         row.update({f"p{q}": f for q, (f, _) in zip((25, 50, 75), figures, strict=True)})
         row.update({f"p{q}_bound": b for q, (_, b) in zip((25, 50, 75), figures, strict=True)})
         row.update(shown="figures", band=band_from_figures(value, figures))
-    elif len(others) >= MIN_PEERS_BAND and clear_of_edges(value, metric):
-        row.update(shown="band", band=band_from_peers(value, others))
+    elif clear_of_edges(value, metric):
+        row.update(shown="band", band=band_from_peers(value, others), withheld="few_peers")
+    else:
+        row.update(withheld="edge")
     return row
 
 
@@ -217,7 +249,8 @@ def standing(own: Mapping[str, float | None], peers: pd.DataFrame,
     (rounded Harrell–Davis quartiles over the other clients and the client, NaN unless
     ``figures``) and p25_bound, p50_bound, p75_bound ("<" or ">" where the figure is a bound
     near the edge of the scale, see :func:`portfolio_figures`; else ""); band (top quarter,
-    middle half, bottom quarter, or None).
+    middle half, bottom quarter, or None); withheld (why less than the figures is shown, one of
+    :data:`WITHHELD`, or None).
     """
     rows = []
     for metric in metrics:
@@ -226,6 +259,6 @@ def standing(own: Mapping[str, float | None], peers: pd.DataFrame,
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-__all__ = ["BOTTOM", "EDGE_MARGIN", "FIGURE_DECIMALS", "METRIC_DOMAINS", "MIDDLE", "MIN_PEERS_BAND", "MIN_PEERS_FIGURES",
+__all__ = ["ALIKE_SPREAD", "BOTTOM", "EDGE_MARGIN", "FIGURE_DECIMALS", "METRIC_DOMAINS", "MIDDLE", "MIN_PEERS_BAND", "MIN_PEERS_FIGURES",
            "PORTFOLIO_METRICS", "QUARTILES", "STEP", "TOP", "band_from_figures", "band_from_peers", "clear_of_edges",
-           "compare", "portfolio_figures", "portfolio_metrics", "published", "standing"]
+           "compare", "portfolio_figures", "portfolio_metrics", "published", "standing", "too_alike", "WITHHELD"]

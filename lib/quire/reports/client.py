@@ -543,11 +543,12 @@ class ClientReport:
         if not self.active:
             return None  # said once, in the engagement section
         frame, others = self.standing, len(self.data.portfolio)
-        if others < peers.MIN_PEERS_BAND or (frame["shown"] == "none").all():
-            why = (f"Fewer than {peers.MIN_PEERS_BAND} other clients had content views in {self.period.label}"
-                   if others < peers.MIN_PEERS_BAND else "Your figures sit at the very edge of the scale")
-            return Section(title, [Callout(f"{why}: too few for a comparison that keeps every client's figures private, "
-                                           f"so none is shown.", "info")])
+        if others < peers.MIN_PEERS_BAND:
+            return Section(title, [Callout(f"Fewer than {peers.MIN_PEERS_BAND} other clients had content views in "
+                                           f"{self.period.label}: too few for a comparison that keeps every client's "
+                                           "figures private, so none is shown.", "info")])
+        if (frame["shown"] == "none").all():
+            return Section(title, [Callout(" ".join(self._withheld_notes(frame)), "info", title="Not shown:")])
         figures = (frame["shown"] == "figures").any()
         table = pd.DataFrame({"Metric": frame["label_metric"], "You": frame["you_text"],
                               "Standing": [b if isinstance(b, str) else "—" for b in frame["band"]]})
@@ -557,11 +558,27 @@ class ClientReport:
             table["Middle half"] = (frame["p25_text"] + " to " + frame["p75_text"]).where(shown, "—")
         children = [charts.standing_ranges(frame), Table(table, caption="Your standing among comparable clients")]
         children = [c for c in children if c is not None]
-        partial = frame.loc[frame["shown"] != "figures", "label_metric"].tolist()
-        if figures and partial:
-            children.append(Callout(f"{_join(partial)}: fewer than {peers.MIN_PEERS_FIGURES} other clients to compare "
-                                    f"with, so only your band is shown, or nothing.", "info"))
+        notes = self._withheld_notes(frame[(frame["shown"] != "figures") & ((frame["shown"] == "none") | figures)])
+        if notes:
+            children.append(Callout(" ".join(notes), "info"))
         return Section(title, children, lead=self._portfolio_lead(others, figures))
+
+    def _withheld_notes(self, frame: pd.DataFrame) -> list[str]:
+        """Why each metric of ``frame`` shows less than the portfolio's figures, one sentence per reason."""
+        why = {
+            "no_value": lambda m: f"{m}: no figure of yours for {self.period.label}, so there is nothing to compare.",
+            "few_peers": lambda m: (f"{m}: fewer than {peers.MIN_PEERS_FIGURES} other clients to compare with, so only "
+                                    "your band is shown, or nothing."),
+            "alike": lambda m: (f"{m}: the other clients' figures are too alike to summarise without giving them "
+                                "away, so none is shown."),
+            "edge": lambda m: (f"{m}: your figure sits at the very edge of the scale, where even a band would give "
+                               "other clients' figures away, so none is shown."),
+        }
+        notes = [why[reason](_join(group["label_metric"].tolist()))
+                 for reason, group in frame.groupby("withheld", sort=False) if reason in why]
+        if ((frame["withheld"] == "no_value") & (frame["metric"] == "views_growth")).any():
+            notes.append(f"Growth needs views in {self.previous_period.label}.")
+        return notes
 
     def _portfolio_lead(self, others: int, figures: bool) -> str:
         first = f"Your results against the {others} other clients with content views in {self.period.label}, anonymously. "

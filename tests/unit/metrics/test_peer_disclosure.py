@@ -139,11 +139,32 @@ def test_the_attacker_recovers_values_from_plain_quartiles_and_exact_ranks():
 
 
 def test_no_band_at_the_edge_of_the_scale():
-    """A conversion rate of 0.04 % in the top quarter would squeeze the others into 0.00–0.04 %: no band then."""
-    others = [0.0, 0.0, 0.0003, 0.0, 0.0, 0.02]
-    assert peers.compare("conversion_rate", 0.0004, others)["shown"] == "none"
-    assert peers.compare("conversion_rate", 0.0015, others)["band"] == peers.TOP
-    assert peers.compare("views_growth", -0.9995, [0.1] * 6)["shown"] == "none"
+    """A CTR of 0.15 % in the top quarter would squeeze the others into 0.00–0.15 %: no band within 0.2 point."""
+    own, low = 0.0015, [0.0005, 0.0008, 0.001, 0.0012, 0.02]
+    leaked = Clues(len(low), own, (0.0, 1.0), peers.STEP, at_or_below=band_counts(peers.TOP, len(low)))
+    assert attack(leaked, true_count(own, low))  # what that band would have told
+    assert peers.compare("ctr", own, low)["shown"] == "none"
+    others = [0.0, 0.0005, 0.003, 0.006, 0.02, 0.03]
+    for own in (0.0004, 0.0015, 0.002):  # the decision reads only the reader's own value
+        assert peers.compare("ctr", own, others)["withheld"] == "edge"
+    assert peers.compare("ctr", 0.0025, others)["band"] == peers.MIDDLE
+    assert peers.compare("views_growth", -0.9985, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6])["withheld"] == "edge"
+
+
+@pytest.mark.parametrize("others", [[0.0] * 10, [0.05] * 10, [0.0] * 8 + [0.01, 0.02], [0.05] * 6])
+@pytest.mark.parametrize("own", [0.2, 0.05, 0.0301])
+def test_other_clients_too_alike_to_summarise_get_nothing(others, own):
+    """Ten clients without a conversion (or all at 5.0 %): any quartile or band gives them back."""
+    row = peers.compare("conversion_rate", own, others)
+    assert (row["shown"], row["withheld"], row["band"]) == ("none", "alike", None) and math.isnan(row["p50"])
+    if len(others) >= peers.MIN_PEERS_FIGURES and len(set(others)) == 1 and own != 0.0301:
+        # What the figures would have told, had they been published as before (a reader at 3.01 % against ten
+        # at 0 would only have read "<0.5%" three times; at 20 % its own weight leaves the rest nothing).
+        figures = peers.portfolio_figures([*others, own], "conversion_rate")
+        domain = peers.METRIC_DOMAINS["conversion_rate"]
+        clues = Clues(len(others), own, domain, peers.STEP, figures=[
+            (q, *printed(f, peers.STEP, b, domain)) for q, (f, b) in zip(peers.QUARTILES, figures, strict=True)])
+        assert attack(clues, true_count(own, np.array(others)))
 
 
 def test_minimums_count_other_clients():
