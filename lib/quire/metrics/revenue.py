@@ -61,6 +61,13 @@ def _zero_dust(values: pd.Series) -> pd.Series:
     return values.where(values.abs() >= ZERO_MRR, 0.0)
 
 
+def _settled(total: float) -> float:
+    """A sum of amounts without its float residue: 0 below :data:`ZERO_MRR` (10.10 + 20.20 − 30.30 is 3.6e-15,
+    which made the next month's growth −2.8e18 %), and 30.299999999999997 back to 30.3."""
+    total = float(total)
+    return 0.0 if abs(total) < ZERO_MRR else round(total, 9)
+
+
 def _client_mrr(ledger: pd.DataFrame, through: pd.Timestamp) -> pd.Series:
     """MRR of every client in the ledger at the end of month ``through`` (zeros included)."""
     upto = ledger[ledger["month"] <= through]
@@ -133,17 +140,17 @@ def mrr_bridge(movements: pd.DataFrame, period: Period) -> MrrBridge:
     by_kind = ledger.loc[~before & through_end].groupby("movement")["amount"].sum()
 
     def kind(name: str) -> float:
-        return float(by_kind.get(name, 0.0))
+        return _settled(by_kind.get(name, 0.0))
 
     return MrrBridge(
-        start_mrr=float(ledger.loc[before, "amount"].sum()),
+        start_mrr=_settled(ledger.loc[before, "amount"].sum()),
         new=kind("new"),
         expansion=kind("expansion"),
         # "0.0 −" rather than unary minus, so an absent movement is 0.0 and not −0.0.
         contraction=0.0 - kind("contraction"),
         churn=0.0 - kind("churn"),
         reactivation=kind("reactivation"),
-        end_mrr=float(ledger.loc[through_end, "amount"].sum()),
+        end_mrr=_settled(ledger.loc[through_end, "amount"].sum()),
     )
 
 

@@ -248,3 +248,13 @@ def test_trailing_churn_equals_an_independent_sql_count(tiny_warehouse):
     assert (estimate.churned, estimate.exposure, estimate.months) == (churned, exposure, 12)
     assert estimate.rate == pytest.approx(churned / exposure)
     assert exposure > 50  # the check has substance: a year of accounts
+
+
+def test_the_bridge_leaves_no_float_residue_of_cents():
+    # 10.10 + 20.20 − 30.30 is 3.6e-15 in floats: a "paying" start of April that turned the month's growth into −2.8e18 %.
+    ledger = pd.DataFrame({"client_id": [1, 1, 1, 2], "month": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01"]),
+                           "movement": ["new", "expansion", "churn", "new"], "amount": [10.10, 20.20, -30.30, 100.0]})
+    assert mrr_bridge(ledger, parse_period("2025-02")).end_mrr == 30.3
+    april = mrr_bridge(ledger, parse_period("2025-04"))
+    assert (april.start_mrr, april.new, april.end_mrr) == (0.0, 100.0, 100.0) and april.closes
+    assert mrr_bridge(ledger, parse_period("2025-03")).churn == 30.3
