@@ -318,3 +318,21 @@ def test_a_metric_without_a_figure_of_the_clients_own_says_so_not_that_peers_are
     assert f"Views growth: no figure of yours for {report.period.label}, so there is nothing to compare." in notes
     assert f"Growth needs views in {report.previous_period.label}." in notes
     assert "too alike to summarise" in notes and "very edge of the scale" in notes
+
+
+def test_views_of_content_published_later_or_missing_from_the_list_count_in_every_breakdown(tiny_warehouse, active_slugs,
+                                                                                            tmp_path):
+    slug = active_slugs[0]
+    with warehouse_copy(tiny_warehouse, tmp_path / "late.duckdb") as con:
+        [(cid,)] = con.execute("select client_id from clients where slug = ?", [slug]).fetchall()
+        # An export whose publication dates lag the views, and one item whose content row is gone.
+        con.execute("update content set published_on = date '2026-12-15' where client_id = ?", [cid])
+        con.execute("delete from content where content_id = (select min(content_id) from engagement_daily "
+                    "where client_id = ? and day between ? and ?)", [cid, *OCTOBER])
+    report = client_report.build(client=slug, period="2026-10", url=f"duckdb:///{tmp_path / 'late.duckdb'}")
+    [(views,)] = sql(tiny_warehouse, "select sum(views) from engagement_daily where client_id = :c and day between :s and :e",
+                     c=cid, s=OCTOBER[0], e=OCTOBER[1])
+    assert report.now.views == views
+    assert report.by_platform["views"].sum() == views and report.by_type["views"].sum() == views
+    assert "Unknown" in set(report.by_platform["label"])
+    assert client_report.UNKNOWN_TITLE in full_html(report)

@@ -77,6 +77,9 @@ KPI_DEFS = {
 }
 
 
+UNKNOWN_TITLE = "Content not in your content list"
+
+
 def _join(words: list[str]) -> str:
     """"a", "a and b", "a, b and c"."""
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
@@ -175,7 +178,7 @@ def load(client: str, period: str, url: str | None = None) -> ClientData:
                      client_queries.portfolio_engagement(conn, p.start, p.end, prev.start, prev.end, exclude_client_id=cid))
         return ClientData(
             period=p, first_month=first, client=row,
-            content=client_queries.client_content(conn, cid, p.end),
+            content=client_queries.client_content(conn, cid),
             engagement=engagement,
             portfolio=portfolio,
             usage=client_queries.client_usage(conn, cid, prev.end - USAGE_LOOKBACK, p.end),
@@ -212,7 +215,10 @@ class ClientReport:
     def daily(self) -> pd.DataFrame:
         """The client's daily rows with each item's title, platform and content type."""
         content = self.data.content[["content_id", "title", "platform", "content_type", "published_on"]]
-        return self.data.engagement.merge(content, on="content_id", how="left", validate="many_to_one")
+        daily = self.data.engagement.merge(content, on="content_id", how="left", validate="many_to_one")
+        # Views recorded against an item the client's content list lacks still count in every breakdown
+        # (as unknown), never only in the totals; the item's own record is never read from another client.
+        return daily.fillna({"title": UNKNOWN_TITLE, "platform": "unknown", "content_type": "unknown"})
 
     @cached_property
     def current_rows(self) -> pd.DataFrame:

@@ -43,11 +43,15 @@ def first_active_client(conn: Connection) -> pd.Series | None:
     return None if frame.empty else frame.iloc[0]
 
 
-def client_content(conn: Connection, client_id: int, until: date) -> pd.DataFrame:
-    """The client's content published on or before ``until``: content_id, title, content_type, platform, published_on."""
+def client_content(conn: Connection, client_id: int) -> pd.DataFrame:
+    """The client's content: content_id, title, content_type, platform, published_on.
+
+    Not cut at the period's end by ``published_on``: an export whose publication dates lag the
+    first views (a re-published post, a scheduled date) would lose those views from every breakdown.
+    """
     t = schema.content
     stmt = (sa.select(t.c.content_id, t.c.title, t.c.content_type, t.c.platform, t.c.published_on)
-            .where(t.c.client_id == client_id, t.c.published_on <= until)
+            .where(t.c.client_id == client_id)
             .order_by(t.c.published_on, t.c.content_id))
     return _read(conn, stmt)
 
