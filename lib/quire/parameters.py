@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from quire.catalog import ParameterSpec, ReportSpec
+from quire.contract.model import KEY_PATTERN
 from quire.errors import ConfigError, ParameterError
 from quire.periods import parse_period
 
-_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+_KEY = re.compile(KEY_PATTERN)
 
 # papermill's inferred type names that each catalog type accepts as a default.
 _COMPATIBLE = {

@@ -406,6 +406,20 @@ tables:
         _run(tmp_path, mapping)
 
 
+def test_a_slug_no_run_could_be_named_by_is_refused_with_the_way_out(tmp_path: Path):
+    """A client list's own slugs must be keys `-p client=…` accepts: 'Acme_Corp' imported, then no run could name it."""
+    (tmp_path / "clients.csv").write_text("client_id,name,slug,signup_date,status\n1,Acme,acme,2025-01-10,active\n"
+                                          "2,Acme Corp,Acme_Corp,2025-01-10,active\n3,Big,Big Co,2025-02-01,active\n")
+    mapping = "tables:\n  clients:\n    source: clients.csv\n"
+    with pytest.raises(DataError, match=r"^clients.csv line 3, column slug: 'Acme_Corp' is not a key Quire can name runs "
+                                        r"by \(lower-case letters, digits and dashes, up to 80\); 1 more row like it; map "
+                                        r"such values under values: or leave the slug column out"):
+        _run(tmp_path, mapping)
+    con = _run(tmp_path, mapping + "    values: {slug: {Acme_Corp: acme-corp, Big Co: big-co}}\n")
+    assert [r[0] for r in con.execute("SELECT slug FROM clients ORDER BY 1").fetchall()] == ["acme", "acme-corp", "big-co"]
+    con.close()
+
+
 def test_a_ga4_export_reads_microseconds_and_text_pseudo_ids(tmp_path: Path):
     """GA4's BigQuery export: event_timestamp in microseconds since 1970, user_pseudo_id as text ("1234.5678")."""
     (tmp_path / "ga4.csv").write_text("event_name,event_timestamp,user_pseudo_id\n"

@@ -146,6 +146,14 @@ def test_orphans_values_outside_the_allowed_sets_and_bounds_and_nulls(tiny_wareh
     assert r.ok  # warnings: every report still runs
 
 
+def test_a_slug_no_run_can_be_named_by_is_a_finding(tiny_warehouse, tmp_path):
+    r = check(planted(tiny_warehouse, tmp_path,
+                      "update clients set slug = 'Acme_Corp' where client_id = (select min(client_id) from clients)"))
+    [bad] = [f for rep in r.reports.values() for f in rep.findings if f.code == "not_a_key"][:1]
+    assert (bad.table, bad.column, bad.count, bad.examples) == ("clients", "slug", 1, ("Acme_Corp",))
+    assert "no key of lower-case letters, digits and dashes" in bad.message
+
+
 def test_repeated_keys_where_the_database_does_not_enforce_them(tiny_warehouse, tmp_path):
     r = check(planted(tiny_warehouse, tmp_path,
                       "create table u2 as select * from users", "drop table users", "alter table u2 rename to users",

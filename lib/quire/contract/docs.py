@@ -46,7 +46,7 @@ One JSON document; these keys are stable:
   users, else null), `left_out` (optional tables the report does without), `findings`.
 - a finding: `severity` (`error`: the report cannot run; `warning`; `note`), `code`
   (`missing_table`, `missing_column`, `mistyped_column`, `empty_table`, `nulls`,
-  `duplicate_keys`, `orphans`, `outside_allowed`, `out_of_range`, `no_complete_month`,
+  `duplicate_keys`, `orphans`, `outside_allowed`, `not_a_key`, `out_of_range`, `no_complete_month`,
   `no_experiments`), `table`, `column` (or null), `message`, `count` (rows concerned, or
   null) and `examples` (a few of the values concerned).
 - `tables.<table>`: `present`, `view`, `rows`, `first_day` and `last_day` (ISO dates of its
@@ -76,6 +76,8 @@ def _notes(c: ColumnContract) -> str:
     parts = []
     if c.unique and not c.key:
         parts.append("unique")
+    if c.pattern:
+        parts.append("lower-case letters, digits and dashes (up to 80): runs are named by it")
     if c.references:
         parts.append(f"references `{c.references}`")
     if c.optional:

@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 
 #: The kinds of value a column holds, and the pandas dtype a query gives each kind
 #: (see :mod:`quire.warehouse.queries`: ``Int64`` for an integer column that may be NULL).
+#: What a client slug or an experiment key must look like: it names runs and their folders
+#: (``-p client=…``, ``…-<slug>`` run ids), so the parameters check accepts nothing else.
+KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,79}$"
+
 KINDS: dict[str, str] = {
     "integer": "int64",
     "number": "float64",
@@ -40,6 +44,7 @@ class ColumnContract:
     ``VARCHAR(20)``, ``NUMERIC(14, 2)``). ``key``: part of the table's primary key.
     ``references``: ``"table.column"`` of a foreign key. ``allowed``: the only values the
     reports understand (None: any). ``minimum``/``maximum``: bounds of a number.
+    ``pattern``: a regular expression every value matches (a key a run is named by).
     ``optional``: the report runs without this column (``needed_for`` says what it adds);
     ``default``: the value the report uses where the column is absent or NULL.
     """
@@ -54,6 +59,7 @@ class ColumnContract:
     allowed: tuple[str, ...] | None = None
     minimum: float | None = None
     maximum: float | None = None
+    pattern: str | None = None
     optional: bool = False
     needed_for: str = ""
     default: object = None

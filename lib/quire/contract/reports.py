@@ -14,12 +14,13 @@ from collections.abc import Iterable, Mapping
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from quire.contract.model import ColumnContract, Coverage, ReportContract, TableContract
+from quire.contract.model import KEY_PATTERN, ColumnContract, Coverage, ReportContract, TableContract
 from quire.warehouse import schema
 
 DEFAULT_BRAND = "quire"
 
 #: Values the reports understand, per (table, column); anything else is outside the contract.
+PATTERNS: dict[tuple[str, str], str] = {("clients", "slug"): KEY_PATTERN, ("experiments", "key"): KEY_PATTERN}
 ALLOWED: dict[tuple[str, str], tuple[str, ...]] = {
     ("clients", "sector"): schema.SECTORS,
     ("clients", "plan"): schema.PLANS,
@@ -81,7 +82,7 @@ def _column(table: sa.Table, name: str, readers: set[str], *, optional: bool = F
     return ColumnContract(
         name=name, kind=_kind(c), sql_type=_ddl(c), nullable=c.nullable if nullable is None else nullable,
         key=c.primary_key, unique=unique, references=refs[0] if refs else None,
-        allowed=ALLOWED.get((table.name, name)), minimum=lo, maximum=hi, optional=optional, needed_for=needed_for,
+        allowed=ALLOWED.get((table.name, name)), pattern=PATTERNS.get((table.name, name)), minimum=lo, maximum=hi, optional=optional, needed_for=needed_for,
         default=default, description=description or (c.comment or ""))
 
 

@@ -57,6 +57,8 @@ def _checks(columns: Sequence[Checked]) -> list[_Check]:
             found.append(_Check("empty", c, value.is_(None) if c.text is None else sa.and_(c.text.is_(None), value.is_(None))))
         if col.allowed:
             found.append(_Check("allowed", c, sa.and_(value.is_not(None), value.not_in(col.allowed))))
+        if col.pattern:
+            found.append(_Check("pattern", c, sa.and_(value.is_not(None), sa.not_(value.regexp_match(col.pattern)))))
         if col.non_negative:
             found.append(_Check("negative", c, value < 0))
         if col.kind in ("date", "datetime"):
@@ -106,6 +108,10 @@ def _message(check: _Check, table: TableSpec, where: str, example: str | None, c
     if check.kind == "empty":
         return (f"{where}, {column}: empty, but {table.name}.{col} needs a value{more} "
                 f"(fill it in the source, or give one under defaults:)")
+    if check.kind == "pattern":
+        derived = " or leave the slug column out and Quire derives slugs from the names" if col == "slug" else ""
+        return (f"{where}, {column}: {example!r} is not a key Quire can name runs by (lower-case letters, digits and "
+                f"dashes, up to 80){more}; map such values under values:{derived}")
     if check.kind == "negative":
         return f"{where}, {column}: {example!r} is negative; {table.name}.{col} cannot be{more}"
     if check.kind == "implausible":
