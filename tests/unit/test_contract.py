@@ -82,8 +82,8 @@ def test_the_merged_view_and_metadata_of_any_subset():
 def test_the_note_for_an_absent_optional_table_says_what_is_left_out():
     note = C.absent_note("client", ["product_usage", "organizations"])
     assert note == ("The warehouse has no organizations table, so a client without its own brand gets the quire "
-                    "brand. The warehouse has no product_usage table, so the health score leaves out seat utilisation "
-                    "and the usage trend.")
+                    "brand. The warehouse has no product_usage table, so the health score leaves out seat utilisation, "
+                    "the usage trend and the support load (counted per seat).")
 
 
 @pytest.mark.parametrize("name, family", [

@@ -14,6 +14,7 @@ from quire.periods import parse_period
 from quire.reports import executive
 from quire.reports.executive import ExecutiveData, ExecutiveReport
 from quire.warehouse.engine import connection
+from support import warehouse_copy
 
 SECTIONS = ["header", "headline", "alerts", "revenue", "retention", "forecast", "delivery", "customers", "glossary"]
 
@@ -152,3 +153,29 @@ def test_thin_counts_equal_an_independent_sql_count(tiny_warehouse):
                                        "responded_on between date '2026-10-01' and date '2026-10-31'")).scalar()
     assert answers < executive.MIN_BASIS["nps"][1] and report.current["nps"] is None
     assert f"NPS rests on {answers} survey answers in October 2026" in report.headline().note
+
+
+def test_clv_margin_reads_projects_from_before_the_ledger_starts(tiny_warehouse, tmp_path):
+    # The ledger starts in 2026-06 here; CLV's margin for 2026-08 still reads the projects of 2025-08 on.
+    with warehouse_copy(tiny_warehouse, tmp_path / "late.duckdb") as con:
+        con.execute("delete from mrr_movements where month < date '2026-06-01'")
+        [(before,)] = con.execute("select count(*) from projects where delivered_on >= date '2025-08-01' "
+                                  "and delivered_on < date '2026-06-01'").fetchall()
+    assert before > 0
+    data = executive.load("2026-08", url=f"duckdb:///{tmp_path / 'late.duckdb'}")
+    assert data.first_month == date(2026, 6, 1)
+    delivered = pd.to_datetime(data.projects["delivered_on"])
+    assert int(((delivered >= "2025-08-01") & (delivered < "2026-06-01")).sum()) == before
+
+
+def test_health_without_usage_data_says_no_account_could_be_scored():
+    base = company()
+    clients = pd.DataFrame({"client_id": range(1, 31), "name": [f"Account {i}" for i in range(1, 31)]})
+    tickets = pd.DataFrame({"ticket_id": [1], "client_id": [7], "opened_at": [pd.Timestamp("2025-12-05")],
+                            "priority": ["urgent"]})
+    usage = pd.DataFrame(columns=["client_id", "week", "seats", "active_users", "logins"])
+    report = ExecutiveReport(replace(base.data, clients=clients, tickets=tickets, usage=usage, surveys=base.data.surveys.iloc[0:0],
+                                     absent=("product_usage", "survey_responses")))
+    notes = [c.message for c in report.customers().children if isinstance(c, Callout)]
+    assert any(m.startswith("None of the 24 active accounts could be scored") for m in notes)
+    assert "No active account is at risk." not in notes

@@ -126,12 +126,14 @@ def _band(score: float) -> str:
 
 
 def health_scores(clients: pd.DataFrame, mrr_now: pd.Series, usage: pd.DataFrame, tickets: pd.DataFrame,
-                  responses: pd.DataFrame, as_of: date) -> pd.DataFrame:
+                  responses: pd.DataFrame, as_of: date, *, tickets_recorded: bool = True) -> pd.DataFrame:
     """Health of every paying account at ``as_of``, weakest first (see the module docstring for the method).
 
     ``mrr_now`` maps ``client_id`` → MRR at ``as_of`` (e.g. :func:`quire.metrics.mrr_by_client`);
     ``clients``, ``usage``, ``tickets`` and ``responses`` are the warehouse tables
-    ``clients``, ``product_usage``, ``support_tickets`` and ``survey_responses``.
+    ``clients``, ``product_usage``, ``support_tickets`` and ``survey_responses``. Without a
+    tickets table (``tickets_recorded`` False) ticket load is no component, rather than a perfect
+    one: an account without tickets in a table that exists had none.
 
     Columns: ``client_id``, ``name``, ``mrr``, ``score`` (0–100, NaN without data),
     ``band`` (healthy ≥ 70, watch 40–69, at_risk < 40, unknown), ``drivers`` (the weakest
@@ -147,7 +149,8 @@ def health_scores(clients: pd.DataFrame, mrr_now: pd.Series, usage: pd.DataFrame
          .join(_ticket_measures(tickets, as_of))
          .join(_latest_nps(responses, as_of).rename("latest_nps")))
     ticket_columns = ["tickets", "urgent_tickets", "weighted_tickets"]
-    m[ticket_columns] = m[ticket_columns].fillna(0)
+    if tickets_recorded:
+        m[ticket_columns] = m[ticket_columns].fillna(0)
     m["ticket_load"] = m["weighted_tickets"] / m["seats"].where(m["seats"] > 0)
 
     components = _component_scores(m)

@@ -81,7 +81,9 @@ def load(period: str, url: str | None = None) -> ExecutiveData:
             period=p, first_month=first, last_month=last,
             clients=queries.clients(conn),
             movements=queries.mrr_movements(conn, until=p.last_month),
-            projects=queries.projects(conn, since, end),
+            # CLV's margin reads the trailing twelve months of projects (of the previous period too), which
+            # may reach back before the MRR ledger starts.
+            projects=queries.projects(conn, min(since, add_months(p.start, -CHURN_MONTHS)), end),
             surveys=queries.survey_responses(conn, since, end),
             usage=queries.product_usage(conn, end - timedelta(weeks=16), end),
             tickets=queries.support_tickets(conn, end - timedelta(days=120), end),
@@ -366,7 +368,8 @@ class ExecutiveReport:
 
     def customers(self) -> Section:
         scores = metrics.health_scores(self.data.clients, metrics.mrr_by_client(self.data.movements, pd.Timestamp(self.period.last_month)),
-                                       self.data.usage, self.data.tickets, self.data.surveys, as_of=self.period.end)
+                                       self.data.usage, self.data.tickets, self.data.surveys, as_of=self.period.end,
+                                       tickets_recorded="support_tickets" not in self.data.absent)
         dist = metrics.health_distribution(scores)
         sat = self.shown(["nps", "csat"])
         at_risk = scores[scores["band"] == "at_risk"].sort_values("mrr", ascending=False).head(AT_RISK_ROWS)
@@ -385,8 +388,14 @@ class ExecutiveReport:
             caption="Health distribution", units={"MRR": "currency", "Share of MRR": "percent"})]))
         if left_out:
             children.append(left_out)
-        if at_risk.empty:
-            children.append(Callout("No active account is at risk.", "good"))
+        unscored = int((scores["band"] == "unknown").sum())
+        if unscored == len(scores) and unscored:
+            children.append(Callout(f"None of the {unscored} active accounts could be scored: none has the usage, "
+                                    "support or NPS data a health score is built from (ticket load is counted per "
+                                    "seat, so it needs product usage too).", "info"))
+        elif at_risk.empty:
+            children.append(Callout("No active account is at risk" + (
+                f" among those scored ({unscored} could not be, for lack of data)." if unscored else "."), "good"))
         else:
             children.append(Table(at_risk[["name", "mrr", "score", "drivers"]].rename(
                 columns={"name": "Account", "mrr": "MRR", "score": "Health", "drivers": "Weakest drivers"}),

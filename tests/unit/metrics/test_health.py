@@ -108,3 +108,13 @@ def test_categorical_columns_as_the_generator_produces_them(scores):
     answers = RESPONSES.astype({"survey": "category"})
     again = health_scores(CLIENTS, MRR, USAGE, categorical, answers, as_of=AS_OF).set_index("client_id")
     pd.testing.assert_series_equal(again["score"], scores["score"])
+
+
+def test_without_a_tickets_table_ticket_load_is_no_component_rather_than_a_perfect_one():
+    # Client 3: utilisation 5/10 ÷ 0.8 → 0.625, usage +20 % → 1, no NPS answer.
+    recorded = health_scores(CLIENTS, MRR, USAGE, TICKETS.iloc[:0], RESPONSES, as_of=AS_OF).set_index("client_id")
+    absent = health_scores(CLIENTS, MRR, USAGE, TICKETS.iloc[:0], RESPONSES, as_of=AS_OF,
+                           tickets_recorded=False).set_index("client_id")
+    assert recorded.loc[3, "score"] == round(100 * (0.25 * 0.625 + 0.35 * 1 + 0.20 * 1) / 0.8)  # no ticket in 90 days
+    assert absent.loc[3, "score"] == round(100 * (0.25 * 0.625 + 0.35 * 1) / 0.6)
+    assert absent["ticket_load"].isna().all()
