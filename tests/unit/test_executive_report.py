@@ -179,3 +179,11 @@ def test_health_without_usage_data_says_no_account_could_be_scored():
     notes = [c.message for c in report.customers().children if isinstance(c, Callout)]
     assert any(m.startswith("None of the 24 active accounts could be scored") for m in notes)
     assert "No active account is at risk." not in notes
+
+
+def test_forecast_advice_never_names_a_period_the_data_has_not_completed(tiny_warehouse):
+    report = executive.build("2025-Q4", url=tiny_warehouse)
+    # Data ending in August 2026: the quarter with a year of history (Q3 2026) is still running.
+    early = ExecutiveReport(replace(report.data, last_month=date(2026, 8, 1)))
+    assert early._forecast_advice() == ("The first quarter with enough history, Q3 2026, is not complete in the data "
+                                        "yet; the months from August 2026 on have it: choose 2026-08 or later.")

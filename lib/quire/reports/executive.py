@@ -339,6 +339,10 @@ class ExecutiveReport:
             held = len(self._all_months(until=self.data.last_month))
             return f"The data holds {held} months of MRR history, so no period can be forecast yet."
         first = Period.containing(ready, self.period.kind)
+        if first.last_month > self.data.last_month:  # e.g. the quarter that has it is still running
+            month = Period.containing(ready, "month")
+            return (f"The first {self.period.kind} with enough history, {first.label}, is not complete in the data yet; "
+                    f"the months from {month.label} on have it: choose {month.key} or later.")
         return f"The first {self.period.kind} with enough history is {first.label}: choose {first.key} or later."
 
     def delivery(self) -> Section:
