@@ -117,6 +117,7 @@ class ClientData:
     paying_before: bool        # … at the end of the previous period
     last_activity: date | None = None  # the client's last day with views up to the period's end
     absent: tuple[str, ...] = ()       # optional tables of the contract the warehouse lacks
+    first_day: date | None = None      # the first day of the warehouse's engagement data (any client)
 
 
 def resolve_client(conn, slug: str) -> pd.Series:
@@ -188,6 +189,7 @@ def load(client: str, period: str, url: str | None = None) -> ClientData:
             paying_before=client_queries.client_is_paying(conn, cid, prev.last_month),
             last_activity=_last_view_day(engagement) or client_queries.client_last_activity(conn, cid, p.end),
             absent=tuple(t.name for t in CONTRACT.optional_tables if t.name not in usable),
+            first_day=client_queries.engagement_first_day(conn),
         )
 
 
@@ -225,9 +227,17 @@ class ClientReport:
         return eng.window(self.daily, self.period.start, self.period.end)
 
     @property
+    def _data_start(self) -> str:
+        """"in August 2026", or "on 15 August 2026" when the data starts within a month."""
+        day = self.data.first_day
+        return (f"on {long_date(day)}" if day is not None and day.day != 1
+                else f"in {month_year(self.data.first_month)}")
+
+    @property
     def comparable(self) -> bool:
         """Whether the previous period lies wholly inside the data (the first period of the data has none)."""
-        return self.previous_period.start >= self.data.first_month
+        # By day: an export that starts on 15 August holds half of August, no month to compare September with.
+        return self.previous_period.start >= (self.data.first_day or self.data.first_month)
 
     @cached_property
     def previous_rows(self) -> pd.DataFrame:
@@ -397,7 +407,7 @@ class ClientReport:
         views = f"{number(self.now.views)} views"
         moved = eng.change(float(self.now.views), float(self.before.views))
         if not self.comparable:
-            first = (f"{self.name} had {views} in {self.period.label} (the data starts in {month_year(self.data.first_month)}, "
+            first = (f"{self.name} had {views} in {self.period.label} (the data starts {self._data_start}, "
                      f"so there is no complete {self.previous_period.label} to compare with).")
         elif moved is None:
             first = f"{self.name} had {views} in {self.period.label} (no views in {self.previous_period.label} to compare with)."

@@ -65,6 +65,12 @@ def client_engagement(conn: Connection, client_id: int, start: date, end: date) 
     return _read(conn, stmt)
 
 
+def engagement_first_day(conn: Connection) -> date | None:
+    """The first day of the warehouse's daily engagement (any client), or None: where the data itself starts."""
+    first = conn.execute(sa.select(sa.func.min(schema.engagement_daily.c.day))).scalar()
+    return None if first is None else pd.Timestamp(first).date()
+
+
 def client_last_activity(conn: Connection, client_id: int, until: date) -> date | None:
     """The last day on or before ``until`` with views of the client's content, or None."""
     t = schema.engagement_daily
@@ -154,5 +160,5 @@ def portfolio_engagement(conn: Connection, start: date, end: date, previous_star
     return _read(conn, stmt)
 
 
-__all__ = ["client_content", "client_engagement", "client_is_paying", "client_last_activity", "client_surveys", "client_tickets",
+__all__ = ["client_content", "client_engagement", "engagement_first_day", "client_is_paying", "client_last_activity", "client_surveys", "client_tickets",
            "client_usage", "first_active_client", "portfolio_engagement"]
