@@ -722,3 +722,12 @@ def test_the_decision_rule_counts_the_treatments_that_had_users():
     assert "correction" not in report.facts().html()
     assert "Holm correction across the 2 treatments" in experiment(
         {"control": {"n": 300}, "B": {"n": 300}, "C": {"n": 300}}).facts().html()
+
+
+def test_a_variant_with_a_single_user_says_so_and_reports_the_lopsided_split():
+    report = experiment({"control": {"n": 50}, "B": {"n": 1}})
+    [callout] = report.verdict().children[:1]
+    assert isinstance(callout, Callout) and callout.severity == "warning"
+    assert callout.message.startswith("'B' has a single assigned user, and comparing variants needs at least 2 users in each.")
+    assert "The split so far (Control 50, B 1) is not as planned (sample ratio mismatch, p < 0.001)" in callout.message
+    assert "once users are assigned to at least the control" not in callout.message

@@ -324,6 +324,14 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
         raise EmptyDataError(f"the control variant {control!r} has no assigned users")
     if len(seen) < 2:
         raise EmptyDataError(f"only one variant ({control!r}) has assigned users: there is nothing to compare")
+    lone = [v for v in seen if counts[v] < 2]
+    if lone:  # no variance, no test: but a split as lopsided as 50 to 1 is worth saying at once
+        split = ", ".join(f"{v} {number(counts.get(v, 0))}" for v in planned)
+        mismatch = (f" The split so far ({split}) is not {_as_planned(srm)} (sample ratio mismatch, {_p(srm.p_value)}): "
+                    "check the assignment." if srm.mismatch else "")
+        raise EmptyDataError(f"{', '.join(repr(v) for v in lone)} {'has' if len(lone) == 1 else 'have'} a single "
+                             f"assigned user, and comparing variants needs at least 2 users in each.{mismatch}",
+                             hint="The results will appear once every variant with users has at least 2.")
     # Order rows by the plan (control first) so every table lists variants the same way.
     order = [control, *[v for v in seen if v != control]]
     rows = rows.iloc[np.argsort(rows["variant"].map({v: i for i, v in enumerate(order)}).to_numpy(), kind="stable")]
