@@ -543,7 +543,8 @@ class ClientReport:
         lead = f"Health score {number(score)} of 100 at the end of {self.period.label}: {band}."
         if self.health_before is not None:
             delta = score - float(self.health_before["score"])
-            lead += (f" That is {number(abs(delta))} points {'up' if delta > 0 else 'down'} on {self.previous_period.label}."
+            lead += (f" That is {number(abs(delta))} point{'' if round(abs(delta)) == 1 else 's'} "
+                     f"{'up' if delta > 0 else 'down'} on {self.previous_period.label}."
                      if round(delta) else f" Unchanged on {self.previous_period.label}.")
         parts = self.health_parts
         chart = charts.health_components(parts, score)
