@@ -140,7 +140,7 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
     if tenant is not None:
         for name, kind in kinds.items():
             if kind == "period":
-                check_subscribed(conn, client_row, parse_period(resolved[name]), parameter=name)
+                check_subscribed(conn, client_row, parse_period(resolved[name]), parameter=name, data=ranges[report])
     return resolved, tenant
 
 
@@ -177,11 +177,13 @@ def _subscription_spans(conn, client: Any) -> list[tuple[date, date | None]]:
     return spans or [(day(client["signup_date"]), day(client["churned_on"]))]
 
 
-def check_subscribed(conn, client: Any, period: Period, *, parameter: str = "period") -> None:
+def check_subscribed(conn, client: Any, period: Period, *, parameter: str = "period",
+                     data: tuple[date, date] | None = None) -> None:
     """Raise :class:`ClientNotSubscribedError` unless one of the client's subscriptions overlaps ``period``.
 
     A client's report covers the periods it paid for, wholly or in part: the month it churned
     still runs, a period after its churn (or before its signup) has nothing of its own to show.
+    ``data``: the first and last month the report's data covers, which the advice keeps within.
     """
     spans = _subscription_spans(conn, client)
     if any(start <= period.end and (end is None or end >= period.start) for start, end in spans):
@@ -193,7 +195,9 @@ def check_subscribed(conn, client: Any, period: Period, *, parameter: str = "per
     if not after:
         last = max(before)
         why = f"subscribed {first:%Y-%m-%d} to {last:%Y-%m-%d}{churned}"
-        advice = f"choose a period from {first:%Y-%m} to {last:%Y-%m}, e.g. -p {parameter}={last:%Y-%m}"
+        low, high = (max(first, data[0]), min(last, data[1])) if data else (first, last)
+        advice = (f"choose a period from {low:%Y-%m} to {high:%Y-%m}, e.g. -p {parameter}={high:%Y-%m}"
+                  if low.replace(day=1) <= high else "the data holds no month of that subscription")
     elif not before:
         why = f"subscribed since {first:%Y-%m-%d}"
         advice = f"choose a period from {first:%Y-%m} on"

@@ -1,5 +1,6 @@
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from quire.errors import ParameterError
@@ -52,3 +53,21 @@ def test_resolve_latest_and_bounds():
         resolve_period("2024-Q1", first_month=later, last_month=last)
     assert resolve_period("2024-Q2", first_month=later, last_month=last).key == "2024-Q2"
     assert resolve_period("2024-03", first_month=later, last_month=last).key == "2024-03"
+
+
+def test_a_churned_clients_advice_keeps_within_the_months_the_data_covers(tiny_warehouse):
+    from quire.pipeline import ClientNotSubscribedError, check_subscribed
+    from quire.warehouse import queries
+    from quire.warehouse.engine import connection
+
+    with connection(tiny_warehouse) as conn:
+        clients = queries.clients(conn)
+        churned = clients[clients["status"] == "churned"].iloc[0]
+        gone = pd.Timestamp(churned["churned_on"])
+        after = parse_period(f"{gone + pd.DateOffset(months=1):%Y-%m}")
+        # Data that starts the month the client churned: no month before it can be advised.
+        with pytest.raises(ClientNotSubscribedError, match=rf"choose a period from {gone:%Y-%m} to {gone:%Y-%m}, e\.g\."):
+            check_subscribed(conn, churned, after, data=(gone.date().replace(day=1), after.start))
+        later = (after.start, after.start)
+        with pytest.raises(ClientNotSubscribedError, match=r"; the data holds no month of that subscription$"):
+            check_subscribed(conn, churned, after, data=later)
