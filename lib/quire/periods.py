@@ -133,10 +133,11 @@ def resolve_period(text: str, *, first_month: date, last_month: date, parameter:
     period = parse_period(text, parameter=parameter) or Period(month_start(last_month), "month")
     available = f"data covers {first_month:%Y-%m} to {last_month:%Y-%m}"
     if period.last_month > last_month:
-        raise ParameterError(
-            f"parameter '{parameter}': {period.key} is not complete yet ({available}); pick an earlier period or 'latest'",
-            parameter=parameter,
-        )
+        # A period still running is "not complete yet"; one already past that the data stops short of is not.
+        why = ("is not complete yet" if period.end >= date.today() else
+               "is after the data ends" if period.start > last_month else "is not complete in the data yet")
+        raise ParameterError(f"parameter '{parameter}': {period.key} {why} ({available}); pick an earlier period or "
+                             "'latest'", parameter=parameter)
     if period.last_month < first_month:
         raise ParameterError(f"parameter '{parameter}': {period.key} is before the data starts ({available})", parameter=parameter)
     if period.start < first_month:  # its figures would silently cover only the months the data has

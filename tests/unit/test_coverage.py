@@ -66,7 +66,7 @@ def test_latest_is_the_last_complete_month_of_each_reports_own_data(stale_events
     assert cohort.load(url=stale_events).period.key == "2026-07"  # the notebook agrees with the pipeline
     from quire.errors import ParameterError
 
-    with pytest.raises(ParameterError, match=r"2026-09 is not complete yet \(data covers 2025-09 to 2026-07\)"):
+    with pytest.raises(ParameterError, match=r"2026-09 is after the data ends \(data covers 2025-09 to 2026-07\)"):
         prepare("cohort", {"period": "2026-09"}, config)
 
 
