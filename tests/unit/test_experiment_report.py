@@ -731,3 +731,9 @@ def test_a_variant_with_a_single_user_says_so_and_reports_the_lopsided_split():
     assert callout.message.startswith("'B' has a single assigned user, and comparing variants needs at least 2 users in each.")
     assert "The split so far (Control 50, B 1) is not as planned (sample ratio mismatch, p < 0.001)" in callout.message
     assert "once users are assigned to at least the control" not in callout.message
+
+
+def test_headline_cards_of_a_degenerate_experiment_say_why_a_figure_is_missing():
+    shown = experiment({"control": {"n": 400, "rate": 1.0}, "B": {"n": 400, "rate": 1.0}}).headline().html()
+    assert "interval not defined" not in shown  # the card holds the lift alone; its interval is in the table
+    assert "Control converted every user: no rise is possible" in shown

@@ -13,7 +13,6 @@ first, then the evidence behind it, then the glossary.
 
 from __future__ import annotations
 
-import math
 from functools import cached_property
 
 import pandas as pd
@@ -33,7 +32,7 @@ from quire.metrics.kpi import Kpi
 from quire.contract import absent_note
 from quire.reports.experiment_data import CONTRACT, ExperimentData, check_parameters, load
 from quire.reports.experiment_display import (Estimate, ExperimentCards, FlowingGlossary, FormattedTable, chance,
-                                              effect_text, interval_text, mark_control, once_in, p_text, relative,
+                                              effect_text, interval_text, mark_control, once_in, p_text, relative_value,
                                               relative_estimate, round_users, sentence)
 
 METRIC_NOUNS = {"conversion": "conversion (share of users who converted)",
@@ -200,14 +199,16 @@ class ExperimentReport:
             "abs_lift": (Kpi("abs_lift", "Absolute lift", lift["diff"], "percent"), pts(lift["diff"]),
                          f"{lvl} {interval_text(lift['ci_low'], lift['ci_high'], 'conversion')}"),
             "rel_lift": (Kpi("rel_lift", "Relative lift", lift["rel_diff"], "percent"),
-                         relative(lift["rel_diff"], math.nan, math.nan), "of the control's rate"),
+                         relative_value(lift["rel_diff"]), "of the control's rate"),
             "p_value": (Kpi("p_value", f"p-value ({self.adjustment}-adjusted)" if self.several else "p-value", p, "number",
                             direction="down_is_good"),
                         p_text(p), f"{METRIC_LABELS[self.metric].lower()}; significant below {significant(self.alpha, 6)}"),
             "mde": (Kpi("mde", "Minimum detectable effect", power.mde,
                         "percent" if self.metric == "conversion" else "currency"),
                     effect_text(power.mde, self.metric).lstrip("+") if power.mde is not None else "—",
-                    f"detected with {percent(TARGET_POWER, 0)} power at this sample size"),
+                    f"detected with {percent(TARGET_POWER, 0)} power at this sample size" if power.mde is not None
+                    else f"{a.control} converted every user: no rise is possible" if power.at_ceiling
+                    else f"no possible change is detected with {percent(TARGET_POWER, 0)} power at this sample size"),
         }
         if a.has_revenue:
             rev = a.revenue_comparisons.set_index("variant").loc[focus]

@@ -47,19 +47,18 @@ def interval_text(low: float, high: float, metric: str) -> str:
     return f"{money(low)} to {money(high)}"
 
 
-def relative(value: float, low: float, high: float) -> str:
-    """A relative lift and its interval on one line: "+25.0% (+10.1% to +41.3%)"."""
-    return str(relative_estimate(value, low, high))
+def relative_value(value: float) -> str:
+    """A relative lift on its own: "+25.0%", or "—" when not defined (no control conversions)."""
+    return percent(value, 1, signed=True) if np.isfinite(value) else "—"
 
 
 def relative_estimate(value: float, low: float, high: float) -> Estimate | str:
-    """A relative lift and its interval: "+25.0%" over "+10.1% to +41.3%"."""
+    """A relative lift and its interval: "+25.0%" over "+10.1% to +41.3%" (or "interval not defined")."""
     if not np.isfinite(value):
         return "—"
-    def signed_percent(x: float) -> str:
-        return percent(x, 1, signed=True)
-    interval = f"{signed_percent(low)} to {signed_percent(high)}" if np.isfinite(low) and np.isfinite(high) else "interval not defined"
-    return Estimate(signed_percent(value), interval)
+    interval = (f"{relative_value(low)} to {relative_value(high)}" if np.isfinite(low) and np.isfinite(high)
+                else "interval not defined")
+    return Estimate(relative_value(value), interval)
 
 
 def once_in(p: float) -> str:
