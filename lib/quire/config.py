@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from sqlalchemy.engine import make_url
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from quire.errors import ConfigError
@@ -59,6 +60,19 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for the SMTP server.")
     smtp_attempts: int = Field(default=4, ge=1, description="Attempts per e-mail while the server answers 4xx or is unreachable.")
     smtp_backoff_seconds: float = Field(default=2.0, ge=0, description="First wait between SMTP attempts; doubles each time.")
+
+    @field_validator("warehouse_url", "state_url")
+    @classmethod
+    def _file_urls_absolute(cls, url: str | None) -> str | None:
+        """``duckdb:///retail.duckdb`` as the user meant it: beside where the command ran, not beside the notebook a run
+        executes in (runs change folder), so a relative file database becomes absolute here."""
+        if not url:
+            return url
+        parsed = make_url(url)
+        name = parsed.database
+        if parsed.get_backend_name() in ("duckdb", "sqlite") and name and name != ":memory:" and not Path(name).is_absolute():
+            return parsed.set(database=str(Path(name).resolve())).render_as_string(hide_password=False)
+        return url
 
     @property
     def outputs_dir(self) -> Path:

@@ -21,3 +21,16 @@ def test_environment_yml_matches_pyproject():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     listed = {_normalise(d) for d in env["dependencies"] if isinstance(d, str) and not d.startswith(("python=", "pip"))}
     assert listed == wanted, f"only in environment.yml: {listed - wanted}; only in pyproject: {wanted - listed}"
+
+
+def test_a_relative_file_database_url_means_the_folder_the_command_ran_in(tmp_path, monkeypatch):
+    # Runs execute inside notebooks/: the README's duckdb:///retail.duckdb must still name ./retail.duckdb.
+    from quire.config import Settings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("QUIRE_WAREHOUSE_URL", "duckdb:///retail.duckdb")
+    monkeypatch.setenv("QUIRE_STATE_URL", "sqlite:///state.db")
+    s = Settings()
+    assert s.warehouse == f"duckdb:///{tmp_path / 'retail.duckdb'}" and s.state == f"sqlite:///{tmp_path / 'state.db'}"
+    monkeypatch.setenv("QUIRE_WAREHOUSE_URL", "postgresql+psycopg://u:p@h/db")
+    assert Settings().warehouse == "postgresql+psycopg://u:p@h/db"
