@@ -68,7 +68,10 @@ class Settings(BaseSettings):
         executes in (runs change folder), so a relative file database becomes absolute here."""
         if not url:
             return url
-        parsed = make_url(url)
+        try:
+            parsed = make_url(url)
+        except Exception:  # noqa: BLE001 - a malformed URL is named where it is used, with the variable's name
+            return url
         name = parsed.database
         if parsed.get_backend_name() in ("duckdb", "sqlite") and name and name != ":memory:" and not Path(name).is_absolute():
             return parsed.set(database=str(Path(name).resolve())).render_as_string(hide_password=False)
