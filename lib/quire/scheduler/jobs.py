@@ -121,7 +121,12 @@ class Runner:
         else:
             requests = [(params, None)]
         log.info("report %s due: %d run(s)", report_id, len(requests))
-        futures = [self.pool.submit(self.attempt, spec, p, client, trigger, attempt, retry_of) for p, client in requests]
+        # Every run is recorded before any starts: a service killed mid fan-out leaves a queued row
+        # for each client it had not reached, which the next start's recovery retries like the others.
+        run_ids = [history.create(self.engine, report=spec.id, parameters=p, trigger=trigger, client=client,
+                                  attempt=attempt, retry_of=retry_of, worker=self.holder) for p, client in requests]
+        futures = [self.pool.submit(self.execute, run_id, spec, p, client, attempt)
+                   for run_id, (p, client) in zip(run_ids, requests)]
         wait(futures)
         for future in futures:
             if not future.cancelled() and future.exception():
