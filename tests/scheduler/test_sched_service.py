@@ -8,6 +8,9 @@ test project whose notebook is the smallest that still renders a report with a h
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 from email.message import Message
 from pathlib import Path
 
@@ -16,6 +19,7 @@ import sqlalchemy as sa
 from sched_support import CATALOG_HEAD, client_report, describe_processes, processes_of_run, wait_for
 
 from quire.state import open_state
+from quire.state.schema import outbox as outbox_table
 from quire.state.schema import runs as runs_table
 from support import run_quire
 
@@ -152,6 +156,59 @@ def test_sigkill_mid_run_is_marked_retried_and_mailed_once(engine, make_env, sta
     for retry in retries:
         assert sent[(retry["run_id"], contacts[retry["client"]])] == 1
     assert "recovered" in svc2.text()
+
+
+class SilentMailServer:
+    """A TCP server that accepts connections and never says a word (an SMTP server that hangs)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                self.accepted.append(self.sock.accept()[0])
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.accepted:
+            conn.close()
+
+
+@pytest.mark.parametrize("state_url", ["sqlite"], indirect=True)
+def test_a_stop_while_the_mail_server_hangs_is_prompt_and_keeps_the_mail(make_env, state_url, smtp, services, tmp_path,
+                                                                         tiny_warehouse):
+    silent = SilentMailServer()
+    try:
+        env = make_env(CATALOG_HEAD + client_report(schedule=_schedule(2)), state_url, silent.port,
+                       QUIRE_SMTP_TIMEOUT="4")
+        svc = services(env, tmp_path / "first.log")
+        wait_for(lambda: silent.accepted or None, timeout=90, message="a report e-mail to be tried")
+        started = time.monotonic()
+        # Four attempts of 4 s for each e-mail, then the owner's alert, would hold the stop for half a minute
+        # and more (under systemd, past its 90 s to SIGKILL with a realistic timeout): one attempt at most.
+        assert svc.stop(timeout=60) == 0, svc.text()
+        assert time.monotonic() - started < 10, svc.text()
+    finally:
+        silent.close()
+    with open_state(state_url).connect() as conn:
+        mails = [dict(r) for r in conn.execute(sa.select(outbox_table)).mappings()]
+    assert mails and {m["status"] for m in mails} == {"pending"} and {m["kind"] for m in mails} == {"report"}, mails
+
+    # The next start, with a mail server that answers, sends each of them once.
+    env = make_env(CATALOG_HEAD + client_report(schedule=_schedule(3600)), state_url, smtp.port)
+    svc = services(env, tmp_path / "second.log")
+    contacts = _contacts(tiny_warehouse)
+    runs = {r["run_id"]: r for r in _runs(state_url)}
+    expected = {(m["run_id"], contacts[runs[m["run_id"]]["client"]]) for m in mails}
+    wait_for(lambda: expected <= set(smtp.by_run()) or None, timeout=60, message="the kept e-mails")
+    assert svc.stop() == 0, svc.text()
+    assert all(n == 1 for n in smtp.by_run().values()), smtp.by_run()
 
 
 def test_two_schedulers_on_one_database_run_each_due_time_once(make_env, state_url, smtp, services, tmp_path):

@@ -8,6 +8,7 @@ Who receives what, and the outbox bookkeeping, live in :mod:`quire.delivery.outb
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,8 +36,10 @@ class Deliverer(ABC):
 
     name: ClassVar[str]
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, stop: threading.Event | None = None) -> None:
         self.settings = settings
+        # Set when the service is stopping: no new attempt starts and backoff waits end at once.
+        self.stop = stop or threading.Event()
 
     def check(self) -> None:
         """Raise :class:`~quire.errors.ConfigError` if this channel is not configured (nothing is claimed then)."""
@@ -55,12 +58,13 @@ def register(cls: type[Deliverer]) -> type[Deliverer]:
     return cls
 
 
-def get_deliverer(name: str, settings: Settings) -> Deliverer:
-    """An instance of the deliverer ``name``; a :class:`ConfigError` lists the known ones."""
+def get_deliverer(name: str, settings: Settings, stop: threading.Event | None = None) -> Deliverer:
+    """An instance of the deliverer ``name`` (giving up between attempts once ``stop`` is set); a
+    :class:`ConfigError` lists the known ones."""
     import quire.delivery.smtp  # noqa: F401  (imported for its side effect: it registers itself)
 
     try:
-        return DELIVERERS[name](settings)
+        return DELIVERERS[name](settings, stop)
     except KeyError:
         raise ConfigError(f"unknown deliverer {name!r}; available: {', '.join(DELIVERERS)}") from None
 

@@ -11,6 +11,7 @@ reason and the owner's alert lists the failed deliveries of the run.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,7 @@ from quire.catalog import Catalog, load_catalog
 from quire.config import Settings
 from quire.delivery import Message
 from quire.delivery.headers import one_recipient, printable
-from quire.errors import QuireError
+from quire.errors import DeliveryError, QuireError
 from quire.state import outbox
 from quire.state import runs as history
 from quire.state.schema import outbox as outbox_table
@@ -75,12 +76,14 @@ class DeliveryReport:
 
 
 def deliver_pending(engine: Engine, settings: Settings, *, claimer: str, run_id: str | None = None,
-                    channel: str = "smtp") -> DeliveryReport:
+                    channel: str = "smtp", stop: threading.Event | None = None) -> DeliveryReport:
     """Send every pending outbox row (of ``run_id``, or all): claim, send, mark — one row at a time.
 
     Whatever goes wrong with one e-mail (a recipient that is not one address, a header that
     cannot be built, an attachment gone, the SMTP server's refusal) fails that row with the
     reason, queues an alert to the report's owner, and the next row is sent all the same.
+    Once ``stop`` is set (the service is stopping) no further e-mail is tried, and one that
+    failed for a passing reason stays pending for the next start rather than failing.
     """
     from quire.delivery import get_deliverer
 
@@ -88,11 +91,11 @@ def deliver_pending(engine: Engine, settings: Settings, *, claimer: str, run_id:
     report = DeliveryReport()
     if not queue:
         return report
-    deliverer = get_deliverer(channel, settings)
+    deliverer = get_deliverer(channel, settings, stop)
     deliverer.check()  # unconfigured: say so, and leave every row pending
     catalog = load_catalog(settings.catalog_path)
     runs_seen: dict[str, dict[str, Any]] = {}
-    while queue:
+    while queue and not deliverer.stop.is_set():
         row = queue.popleft()
         if not outbox.claim(engine, row["id"], claimer):
             continue  # sent meanwhile, or another live sender has it
@@ -108,6 +111,10 @@ def deliver_pending(engine: Engine, settings: Settings, *, claimer: str, run_id:
             deliverer.send(message)
         except Exception as exc:  # noqa: BLE001 — one e-mail's failure, whatever it is, must not stop the others
             reason = _reason(exc)
+            if deliverer.stop.is_set() and isinstance(exc, DeliveryError) and exc.transient:
+                outbox.mark_failed(engine, row["id"], reason, give_up=False)  # unclaimed: sent at the next start
+                log.warning("delivery of %s left for the next start (stopping): %s", label, reason)
+                break
             outbox.mark_failed(engine, row["id"], reason, give_up=True)
             report.failed.append(f"{label}: {reason}")
             log.error("delivery failed: %s: %s", label, reason, exc_info=not isinstance(exc, QuireError))

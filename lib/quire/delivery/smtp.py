@@ -15,7 +15,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_when_event_set, wait_exponential
 
 from quire.delivery import Deliverer, Message, register
 from quire.delivery.headers import header_text, one_recipient, printable
@@ -80,8 +80,9 @@ class SmtpDeliverer(Deliverer):
         s = self.settings
         mail = build_email(message, s.smtp_from)
         retrying = Retrying(
-            stop=stop_after_attempt(s.smtp_attempts),
+            stop=stop_after_attempt(s.smtp_attempts) | stop_when_event_set(self.stop),
             wait=wait_exponential(multiplier=s.smtp_backoff_seconds, max=max(s.smtp_backoff_seconds * 16, 1)),
+            sleep=self.stop.wait,  # a stopping service does not sit out the backoff
             retry=retry_if_exception(lambda e: isinstance(e, DeliveryError) and e.transient),
             reraise=True,
         )

@@ -257,4 +257,4 @@ class Runner:
             if waiting:
                 log.warning("e-mail delivery is off (QUIRE_SMTP_HOST is not set); %d e-mail(s) wait in the outbox", waiting)
             return
-        deliver_pending(self.engine, self.settings, claimer=self.holder, run_id=run_id)
+        deliver_pending(self.engine, self.settings, claimer=self.holder, run_id=run_id, stop=self.cancel)
