@@ -41,6 +41,10 @@ class ParameterSpec(_Model):
         return self
 
 
+# The client fields a fan-out can be narrowed by (``quire run --clients``, a schedule's ``clients``).
+FAN_OUT_FIELDS = ("sector", "plan", "region", "brand")
+
+
 class ScheduleSpec(_Model):
     """When the scheduler runs a report, and how (used by the scheduler service; see scheduler/README.md).
 
@@ -60,6 +64,18 @@ class ScheduleSpec(_Model):
     clients: dict[str, str] = Field(default_factory=dict)
     timeout_seconds: int | None = Field(default=None, ge=1)
     misfire_grace_seconds: int = Field(default=3600, ge=1)
+
+    @field_validator("clients")
+    @classmethod
+    def _known_fields(cls, filters: dict[str, str]) -> dict[str, str]:
+        # Checked here so `quire validate` finds a typo, not the first due time.
+        from quire.parameters import did_you_mean
+
+        for name in filters:
+            if name not in FAN_OUT_FIELDS:
+                raise ValueError(f"cannot select clients by {name!r}; {did_you_mean(name, FAN_OUT_FIELDS)}"
+                                 f"use one of {', '.join(FAN_OUT_FIELDS)}")
+        return filters
 
     @model_validator(mode="after")
     def _one_trigger(self) -> "ScheduleSpec":
@@ -96,6 +112,12 @@ class ReportSpec(_Model):
     schedule: ScheduleSpec | None = None
     fan_out: Literal["none", "clients"] = "none"
     recipients: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _clients_only_when_fanned_out(self) -> "ReportSpec":
+        if self.schedule and self.schedule.clients and self.fan_out != "clients":
+            raise ValueError("schedule.clients narrows a per-client fan-out; this report has no 'fan_out: clients'")
+        return self
 
     @field_validator("owner")
     @classmethod

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from quire import __version__
 from quire.archive import RunFolder, new_run_id, write_json
-from quire.catalog import ReportSpec, load_catalog
+from quire.catalog import FAN_OUT_FIELDS, ReportSpec, load_catalog
 from quire.config import Settings, get_settings
 from quire.datafiles import write_data_files
 from quire.errors import OutputError, ParameterError, QuireError, describe_os_error
@@ -215,7 +215,7 @@ class Preparer:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.catalog = load_catalog(settings.catalog_path)
+        self._catalog = None
         self._declared: dict[str, dict[str, DeclaredParameter]] = {}
         self._ranges: dict[str | None, tuple] = {}
         self._stack = ExitStack()
@@ -235,10 +235,14 @@ class Preparer:
             self._conn = self._stack.enter_context(connection(self.settings.warehouse))
         return self._conn
 
-    def prepare(self, report: str, given: dict[str, Any]) -> RunPlan:
-        """Look the report up and validate its parameters; raises before anything is written."""
+    def prepare(self, report: str | ReportSpec, given: dict[str, Any]) -> RunPlan:
+        """Look the report up (unless its spec is given) and validate its parameters; raises before anything is written."""
         t0 = time.perf_counter()
-        spec = self.catalog.get(report)
+        if isinstance(report, ReportSpec):
+            spec = report
+        else:
+            self._catalog = self._catalog or load_catalog(self.settings.catalog_path)
+            spec = self._catalog.get(report)
         if spec.id not in self._declared:
             self._declared[spec.id] = declared_parameters(spec, self.settings.home)
         declared = self._declared[spec.id]
@@ -280,8 +284,8 @@ def prepare_runs(jobs: list[tuple[str, dict[str, Any], bool]], settings: Setting
     return plans, left_out, skipped
 
 
-def prepare(report: str, given: dict[str, Any], settings: Settings) -> RunPlan:
-    """Look the report up and validate its parameters; raises before anything is written."""
+def prepare(report: str | ReportSpec, given: dict[str, Any], settings: Settings) -> RunPlan:
+    """Look the report up (unless its spec is given) and validate its parameters; raises before anything is written."""
     with Preparer(settings) as preparer:
         return preparer.prepare(report, given)
 
@@ -447,8 +451,6 @@ def fan_out_clients(filters: dict[str, str], settings: Settings | None = None) -
         raise ParameterError("no active client matches " + " and ".join(f"{k}={v}" for k, v in filters.items()))
     return sorted(active["slug"])
 
-
-FAN_OUT_FIELDS = ("sector", "plan", "region", "brand")
 
 __all__ = ["ClientNotSubscribedError", "RunPlan", "RunResult", "Tenant", "check_subscribed", "fan_out_clients", "prepare",
            "report_outputs", "report_tables", "run_plan", "run_report", "QuireError"]

@@ -131,6 +131,8 @@ def test_sync_replaces_changed_and_removes_deleted_schedules(tmp_path, settings_
     ("{interval_minutes: 5, interval_seconds: 5}", "exactly one"),
     ("{interval_minutes: 5, parameters: {delya: 2}}", "unknown parameter 'delya'"),
     ("{interval_minutes: 5, parameters: {delay: soon}}", "parameter 'delay'"),
+    ("{interval_minutes: 5, clients: {sectr: municipality}}", "cannot select clients by 'sectr'; did you mean 'sector'?"),
+    ("{interval_minutes: 5, clients: {sector: municipality}}", "has no 'fan_out: clients'"),
 ])
 def test_validate_rejects_bad_schedules(tmp_path, make_env, schedule, message):
     from support import run_quire

@@ -135,3 +135,27 @@ def test_a_transient_failure_gives_up_after_the_limit_and_alerts_the_owner(sched
     assert [r["attempt"] for r in attempts] == [1, 2] and attempts[1]["retry_of"] == attempts[0]["run_id"]
     assert [(m["To"], m["X-Quire-Kind"]) for m in smtp.messages] == [("owner@example.com", "alert")]
     assert smtp.messages[0]["X-Quire-Run"] == attempts[1]["run_id"]
+
+
+def test_a_broken_catalog_edit_does_not_stop_due_runs(make_env, state_url, smtp, settings_for, caplog):
+    settings = settings_for(make_env(CATALOG_HEAD + _board(), state_url, smtp.port))
+    runner = Runner(settings, open_state(state_url), "test-runner", scheduler=None)
+    try:
+        runner.fire("board")
+        # An analyst saves a half-finished edit: the next due time runs as the last valid catalog says.
+        settings.catalog_path.write_text(CATALOG_HEAD + _board() + "  draft: [unclosed\n", encoding="utf-8")
+        runner.fire("board")
+        runs = history.query(runner.engine)
+        assert [r["status"] for r in runs] == ["succeeded", "succeeded"], runs
+        wait_for(lambda: len(smtp.messages) == 2 or None, timeout=20, message="both report e-mails")
+        assert any("invalid YAML" in r.message and "last valid version" in r.message for r in caplog.records)
+
+        # A report taken out of the catalog (its job lives until the next start) is said so, in one line.
+        settings.catalog_path.write_text(CATALOG_HEAD + _board("other"), encoding="utf-8")
+        caplog.clear()
+        runner.fire("board")
+        assert len(history.query(runner.engine)) == 2
+        assert [r.message for r in caplog.records if r.levelname == "ERROR"] == [
+            "report board is due but unknown report 'board'; the catalog has: other"]
+    finally:
+        runner.stop()

@@ -31,6 +31,7 @@ import psutil
 from quire.archive import staged_folders
 
 if TYPE_CHECKING:
+    from quire.catalog import ReportSpec
     from quire.config import Settings
     from quire.pipeline import RunPlan
 
@@ -60,6 +61,8 @@ class RunRequest:
     parameters: dict[str, Any]
     plan: RunPlan | None = None
     engine: str = "batch"
+    #: The report's catalog entry as the caller read it (None: read ``reports.yaml`` in the run's process).
+    spec: ReportSpec | None = None
     #: Address of the Chromium print service of the batch (None: the renderer starts what it needs).
     print_service: str | None = None
     #: Tenant-free data the whole batch shares (see :mod:`quire.batch.shared`), keyed by what it was computed from.
@@ -77,7 +80,7 @@ def run_request(request: RunRequest, settings: Settings) -> Outcome:
     if done is not None:
         return done  # a re-run of a run that was published before its worker died: not a second copy
     try:
-        plan = request.plan or prepare(request.report, request.parameters, settings)
+        plan = request.plan or prepare(request.spec or request.report, request.parameters, settings)
     except QuireError as exc:  # nothing ran: a parameter, or the warehouse while validating
         return _failure(exc)
     except sa.exc.OperationalError as exc:

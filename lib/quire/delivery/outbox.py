@@ -76,7 +76,8 @@ class DeliveryReport:
 
 
 def deliver_pending(engine: Engine, settings: Settings, *, claimer: str, run_id: str | None = None,
-                    channel: str = "smtp", stop: threading.Event | None = None) -> DeliveryReport:
+                    channel: str = "smtp", stop: threading.Event | None = None,
+                    catalog: Catalog | None = None) -> DeliveryReport:
     """Send every pending outbox row (of ``run_id``, or all): claim, send, mark — one row at a time.
 
     Whatever goes wrong with one e-mail (a recipient that is not one address, a header that
@@ -84,6 +85,7 @@ def deliver_pending(engine: Engine, settings: Settings, *, claimer: str, run_id:
     reason, queues an alert to the report's owner, and the next row is sent all the same.
     Once ``stop`` is set (the service is stopping) no further e-mail is tried, and one that
     failed for a passing reason stays pending for the next start rather than failing.
+    ``catalog`` (default: ``reports.yaml`` as it is now) gives the reports' titles and owners.
     """
     from quire.delivery import get_deliverer
 
@@ -93,7 +95,7 @@ def deliver_pending(engine: Engine, settings: Settings, *, claimer: str, run_id:
         return report
     deliverer = get_deliverer(channel, settings, stop)
     deliverer.check()  # unconfigured: say so, and leave every row pending
-    catalog = load_catalog(settings.catalog_path)
+    catalog = catalog or load_catalog(settings.catalog_path)
     runs_seen: dict[str, dict[str, Any]] = {}
     while queue and not deliverer.stop.is_set():
         row = queue.popleft()

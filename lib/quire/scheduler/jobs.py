@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from quire.catalog import ReportSpec, load_catalog
+from quire.catalog import Catalog, ReportSpec, load_catalog
 from quire.config import Settings
 from quire.delivery.outbox import deliver_pending, recipients_for
 from quire.errors import QuireError, WarehouseError
@@ -79,6 +79,7 @@ class Runner:
             start_warming()  # the first due run should not wait for the imports
         self.cancel = Cancel()
         self.queued_in_flight = 0  # console runs claimed and not yet concluded
+        self.last_valid_catalog: Catalog | None = None
         self.lock = threading.Lock()
 
     def install(self) -> None:
@@ -94,14 +95,32 @@ class Runner:
         if _CURRENT is self:
             _CURRENT = None
 
+    def catalog(self) -> Catalog:
+        """``reports.yaml`` as it is now, or as it last was valid if an edit broke it.
+
+        An analyst saving a half-finished edit must not stop every schedule: the runs go on
+        with the last valid catalog, and each use of it says what to fix.
+        """
+        try:
+            self.last_valid_catalog = load_catalog(self.settings.catalog_path)
+        except QuireError as exc:
+            if self.last_valid_catalog is None:
+                raise
+            log.error("%s; runs use its last valid version until it is fixed (`quire validate` checks it)", exc)
+        return self.last_valid_catalog
+
     def _spec(self, report_id: str) -> ReportSpec:
-        return load_catalog(self.settings.catalog_path).get(report_id)
+        return self.catalog().get(report_id)
 
     def fire(self, report_id: str, *, trigger: str = "schedule", attempt: int = 1, retry_of: str | None = None) -> None:
         """One run per selected client (or one run), executed in the pool; returns when all have ended."""
         from quire.pipeline import fan_out_clients
 
-        spec = self._spec(report_id)
+        try:
+            spec = self._spec(report_id)
+        except QuireError as exc:  # taken out of reports.yaml since the service started: its job goes at the next start
+            log.error("report %s is due but %s", report_id, exc)
+            return
         schedule = spec.schedule
         params = dict(schedule.parameters) if schedule else {}
         if spec.fan_out == "clients":
@@ -164,7 +183,7 @@ class Runner:
                               transient=True)
         else:
             timeout = (spec.schedule.timeout_seconds if spec.schedule else None) or self.settings.run_timeout
-            request = RunRequest(run_id, spec.id, params, engine=self.settings.engine)
+            request = RunRequest(run_id, spec.id, params, engine=self.settings.engine, spec=spec)
             outcome = self.executor.run(request, self.settings, timeout=timeout, cancel=self.cancel,
                                         on_start=lambda pid: history.mark_running(self.engine, run_id, child_pid=pid))
         self.conclude(run_id, spec, client, attempt, outcome, deliver=deliver)
@@ -257,4 +276,5 @@ class Runner:
             if waiting:
                 log.warning("e-mail delivery is off (QUIRE_SMTP_HOST is not set); %d e-mail(s) wait in the outbox", waiting)
             return
-        deliver_pending(self.engine, self.settings, claimer=self.holder, run_id=run_id, stop=self.cancel)
+        deliver_pending(self.engine, self.settings, claimer=self.holder, run_id=run_id, stop=self.cancel,
+                        catalog=self.catalog())

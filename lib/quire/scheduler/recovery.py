@@ -9,7 +9,6 @@ import logging
 
 import sqlalchemy as sa
 
-from quire.catalog import load_catalog
 from quire.errors import QuireError
 from quire.scheduler.jobs import Runner
 from quire.batch.runner import Outcome, is_run_process, kill_tree, park_staging
@@ -34,7 +33,7 @@ def recover(runner: Runner) -> list[str]:
     Returns the ids of the runs found.
     """
     engine, settings = runner.engine, runner.settings
-    catalog = load_catalog(settings.catalog_path)
+    catalog = runner.catalog()
     found = []
     for row in history.orphans(engine, runner.holder):
         found.append(row["run_id"])

@@ -27,7 +27,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
-from quire.catalog import Catalog, ScheduleSpec, load_catalog
+from quire.catalog import Catalog, ScheduleSpec
 from quire.config import Settings
 from quire.errors import SchedulerBusyError
 from quire.state import open_state
@@ -161,7 +161,7 @@ class Service:
         self.scheduler.start(paused=True)
         self.runner = Runner(self.settings, self.engine, self.lease.holder, self.scheduler)
         self.runner.install()
-        synced = sync_jobs(self.scheduler, load_catalog(self.settings.catalog_path))
+        synced = sync_jobs(self.scheduler, self.runner.catalog())
         log.info("scheduler %s active on %s; schedules added %s, replaced %s, removed %s, kept %s",
                  self.lease.holder, redact(self.settings.state), synced.added or "-", synced.replaced or "-",
                  synced.removed or "-", synced.kept or "-")
