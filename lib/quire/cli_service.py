@@ -178,6 +178,7 @@ def deliver(
     retry: Annotated[bool, typer.Option("--retry", help="Also try again the e-mails that failed before.")] = False,
 ) -> None:
     """Send what the delivery outbox still holds (pending e-mails; with --retry also failed ones)."""
+    from quire.delivery.headers import printable
     from quire.delivery.outbox import deliver_pending
     from quire.state import open_state, outbox
     from quire.state.lease import Lease
@@ -187,6 +188,7 @@ def deliver(
     settings = get_settings()
     engine = open_state(settings.state)
     revived = outbox.revive_failed(engine) if retry else 0
+    failed_before = {r["id"] for r in outbox.with_status(engine, "failed")}
     result = deliver_pending(engine, settings, claimer=Lease(engine, name="deliver").holder)
     # Recipients and reasons come from data: never read as Rich markup (a "[" in an address would raise).
     for line in result.sent:
@@ -195,6 +197,17 @@ def deliver(
         err.print(Text.assemble(("✗", "red"), f" {line}"), highlight=False)
     if not result:
         out.print("nothing to deliver" + (f" ({revived} failed e-mail(s) revived)" if revived else ""))
+    earlier = [r for r in outbox.with_status(engine, "failed") if r["id"] in failed_before]
+    if earlier:
+        # Failed rows are not tried again by themselves: the cause (a mailbox that does not exist, a server
+        # that was down for long) needs a look first.
+        out.print(f"{len(earlier)} e-mail(s) failed earlier and are tried again only with --retry:")
+        for row in earlier[:10]:
+            out.print(f"  {printable(row['recipient'])} ({row['run_id']}): {row['last_error']}", highlight=False,
+                      markup=False)
+        if len(earlier) > 10:
+            out.print(f"  … and {len(earlier) - 10} more (`quire runs show <run>` lists a run's e-mails)")
+        out.print("`quire deliver --retry` sends them once the cause is fixed", markup=False)
     if result.failed:
         raise typer.Exit(1)
 

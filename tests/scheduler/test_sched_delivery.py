@@ -120,8 +120,11 @@ def test_smtp_5xx_is_reported_at_once_and_not_resent(setup, smtp, tmp_path):
     rows = _rows(engine, run_id)
     assert all(r["status"] == "failed" and r["attempts"] == 1 and "SMTP 550" in r["last_error"] for r in rows.values())
     smtp.always = None
-    assert run_quire(env, "deliver").stdout.strip() == "nothing to deliver"  # failed stays failed without --retry
-    assert not smtp.messages
+    # Failed stays failed without --retry, and the command says so and how to send them.
+    lines = run_quire(env, "deliver").stdout.strip().splitlines()
+    assert lines[:2] == ["nothing to deliver", "3 e-mail(s) failed earlier and are tried again only with --retry:"]
+    assert lines[2] == f"  board@example.com ({run_id}): SMTP 550: 5.1.1 no such mailbox", lines
+    assert len(lines) == 6 and "quire deliver --retry" in lines[-1] and not smtp.messages
 
 
 def test_smtp_server_down_is_retried_then_reported(make_env, state_url, settings_for, tmp_path):

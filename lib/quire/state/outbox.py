@@ -24,7 +24,12 @@ STALE_CLAIM = timedelta(minutes=10)
 
 def pending(engine: Engine, run_id: str | None = None) -> list[dict[str, Any]]:
     """Rows still to send (of one run, or all), oldest first."""
-    stmt = sa.select(outbox).where(outbox.c.status == "pending").order_by(outbox.c.id)
+    return with_status(engine, "pending", run_id)
+
+
+def with_status(engine: Engine, status: str, run_id: str | None = None) -> list[dict[str, Any]]:
+    """Rows in ``status`` (of one run, or all), oldest first."""
+    stmt = sa.select(outbox).where(outbox.c.status == status).order_by(outbox.c.id)
     if run_id:
         stmt = stmt.where(outbox.c.run_id == run_id)
     with engine.connect() as conn:
