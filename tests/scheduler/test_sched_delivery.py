@@ -57,7 +57,8 @@ def test_recipients_belong_to_the_run(setup, tiny_warehouse):
     fairdale = client_contact("town-of-fairdale", settings)
     assert fairdale and fairdale != client_contact("village-of-summerbrook", settings)
     assert recipients_for(client_spec, "succeeded", "town-of-fairdale", settings) == [(fairdale, "report")]
-    assert recipients_for(client_spec, "succeeded", "no-such-client", settings) == []
+    # No address for the client (none found, or none given): its owner is told instead.
+    assert recipients_for(client_spec, "succeeded", "no-such-client", settings) == [("owner@example.com", "alert")]
     # A failed run never reaches the client: only its owner, as an alert.
     assert recipients_for(client_spec, "failed", "town-of-fairdale", settings) == [("owner@example.com", "alert")]
     assert recipients_for(board, "timed_out", None, settings) == [("cfo@example.com", "alert")]

@@ -142,6 +142,29 @@ def test_a_client_name_with_cr_lf_and_a_two_address_contact_through_the_service(
     assert not [m for m in smtp.messages if "first@example.com" in m["X-Envelope-To"] or "first@" in (m["To"] or "")]
 
 
+
+@pytest.mark.slow
+def test_a_client_without_contact_is_published_and_its_owner_told(make_env, state_url, smtp, settings_for,
+                                                                   tiny_warehouse, tmp_path):
+    path = tmp_path / "no-contact.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("UPDATE clients SET contact_email = NULL WHERE slug = 'village-of-summerbrook'")
+    settings = settings_for(make_env(CATALOG, state_url, smtp.port, QUIRE_WAREHOUSE_URL=f"duckdb:///{path}"))
+    runner = Runner(settings, open_state(state_url), "test-runner", scheduler=None)
+    try:
+        spec = load_catalog(settings.catalog_path).get("clientmail")
+        run_id = runner.attempt(spec, {"client": "village-of-summerbrook"}, "village-of-summerbrook", "schedule", 1, None)
+    finally:
+        runner.stop()
+    assert history.get(runner.engine, run_id)["status"] == "succeeded"
+    # No row for "nan" (how pandas reads the missing address): the owner's alert is the only e-mail.
+    rows = _rows(runner.engine, run_id)
+    assert list(rows) == ["owner@example.com"] and rows["owner@example.com"]["kind"] == "alert"
+    [alert] = smtp.messages
+    assert alert["To"] == "owner@example.com" and alert["Subject"].endswith("report not delivered")
+    assert "its client, who has no contact_email in the warehouse" in alert.get_body(("plain",)).get_content()
+
+
 def _published(engine, settings, tmp_path, record, *, report="board", recipients=None) -> str:
     """A succeeded run with a published folder and its outbox rows (``recipients``: extra rows, in this order)."""
     run_id = history.create(engine, report=report, parameters={"period": "2026-10"}, trigger="schedule", worker="t")

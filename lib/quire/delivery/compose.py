@@ -82,6 +82,8 @@ def delivery_alert_message(run: dict[str, Any], spec: ReportSpec, recipient: str
     subject = f"[Quire] {spec.title}{who}: report not delivered"
     intro = (f"The run {run['run_id']} of report '{spec.id}'{who} succeeded, but its e-mail could not be sent to "
              + ("these recipients:" if failures
+                else "its client, who has no contact_email in the warehouse (or it could not be read: the service's "
+                     "log says which)." if run.get("client")
                 else "its recipients (none could be determined; see the service's log)."))
     failed = [f"{printable(to)}: {printable(reason, limit=500)}" for to, reason in failures]
     after = [f"The report is in {run.get('output_folder') or 'the archive'}.",

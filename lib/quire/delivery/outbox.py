@@ -41,7 +41,9 @@ def client_contact(slug: str, settings: Settings) -> str | None:
         row = queries.client_by_slug(conn, slug)
     if row is None or row["slug"] != slug:  # the recipient must belong to this run's client, never another
         return None
-    return str(row["contact_email"] or "").strip() or None
+    value = row["contact_email"]
+    # A missing value reads as NaN or None depending on the warehouse: neither is an address (NaN printed "nan").
+    return (value.strip() or None) if isinstance(value, str) else None
 
 
 def _fits(recipient: str) -> str:
@@ -60,7 +62,11 @@ def recipients_for(spec, status: str, client: str | None, settings: Settings) ->
         return []
     if client:
         contact = client_contact(client, settings)
-        return [(_fits(contact), "report")] if contact else []
+        if contact:
+            return [(_fits(contact), "report")]
+        # Published and sent to nobody: the owner hears of it (the alert says the client has no contact).
+        log.warning("client %s has no contact_email in the warehouse: its report is not e-mailed", client)
+        return [(_fits(spec.owner), "alert")] if spec.owner else []
     return [(_fits(r), "report") for r in spec.recipients]
 
 
