@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 from browser_support import DAY, RUNS, TRAPS, open_app, settled_log, start_server, stop_server
+from support import run_quire
 
 EXECUTIVE_RUN = f"executive/{DAY}/{RUNS[0][1]}"
 
@@ -158,6 +159,13 @@ def test_a_generated_token_goes_to_a_private_file_not_the_log(serve_env, tmp_pat
         assert srv.get("/").status == 200 and srv.get("/", token=False).status == 302
         text = settled_log(srv)
         assert token not in text and f"the token is in {token_file}" in text
+
+        # A second server on the same port is refused before it writes anything: the running one's token stays.
+        env = {**serve_env, "QUIRE_OUTPUTS": str(outputs)}
+        second = run_quire(env, "serve", "--port", str(srv.port), "--no-preheat", timeout=60)
+        assert second.returncode == 2 and f"port {srv.port} is in use" in second.stderr, second.stderr
+        assert "Traceback" not in second.stderr and token_file.read_text().strip() == token
+        assert srv.get("/").status == 200
     finally:
         stop_server(srv)
 

@@ -443,8 +443,31 @@ def announced_url(url: str, token: str, *, generated: bool, token_file: Path) ->
     return f"{url}?token=…  (the token is in {token_file})"
 
 
+def check_port_free(ip: str, port: int) -> None:
+    """Refuse a port another server listens on before anything is started or written.
+
+    Voilà finds out only when it listens, after the kernels were preheated and the token
+    file written, which would replace the running server's token with one that opens nothing.
+    """
+    import errno
+
+    from tornado.netutil import bind_sockets
+
+    try:
+        sockets = bind_sockets(port, ip or None)  # as tornado binds when it listens (SO_REUSEADDR included)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(f"port {port} is in use (another `quire serve`?)",
+                              hint="stop that server, or choose another port with --port") from None
+        raise ConfigError(f"cannot listen on {ip or '*'}:{port}: {exc.strerror}",
+                          hint="choose a port above 1023 with --port, and an address of this machine with --ip") from None
+    for sock in sockets:
+        sock.close()
+
+
 def serve(opts: ServeOptions, settings: Settings, announce=print) -> None:
     """Build the server, announce its URL and serve until interrupted."""
+    check_port_free(opts.ip, opts.port)
     app, url = build_app(opts, settings)
     announce(url)
     app.start()
