@@ -136,6 +136,7 @@ def stop(process: subprocess.Popen, timeout: float = 30) -> None:
 def publish_run(engine, outputs: Path, *, report: str, client: str | None, period: str, figures: dict[str, float],
                 created: datetime, status: str = "succeeded", run_id: str | None = None) -> str:
     """A run as the pipeline publishes it (files, run.json with a headline) and its history row."""
+    from quire.periods import parse_period
     from quire.state.schema import runs
 
     run_id = run_id or f"{created:%Y%m%dT%H%M%SZ}-{abs(hash((report, client, created))) % 0xFFFFFF:06x}" + (
@@ -155,7 +156,7 @@ def publish_run(engine, outputs: Path, *, report: str, client: str | None, perio
                                                      encoding="utf-8")
         (folder / "run.json").write_text(json.dumps({
             "run_id": run_id, "report": report, "title": f"{report.title()} report", "status": "succeeded",
-            "period": period, "client": client, "client_name": client, "parameters": row["parameters"],
+            "period": parse_period(period).label, "client": client, "client_name": client, "parameters": row["parameters"],
             "timings": {"execute": 3.2, "total": 6.5},
             "headline": [{"name": k, "label": k.title(), "value": v, "unit": "number", "direction": "up_is_good"}
                          for k, v in figures.items()],

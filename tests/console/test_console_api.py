@@ -7,6 +7,7 @@ from console_support import CLIENT_A, CLIENT_B
 from console_support import SERVER_TOKEN, run_count
 
 from quire.errors import ParameterError
+from quire.periods import parse_period
 
 # One bad value per parameter type of the `alltypes` test report (every type the catalog knows).
 BAD_VALUES = {
@@ -237,6 +238,10 @@ def test_run_detail_and_files(api_world):
     server, token, run_id = api_world.server, api_world.tokens["client_a"], api_world.runs["a2"]
     status, run, _ = server.get(f"/api/v1/runs/{run_id}", token=token)
     assert status == 200 and run["status"] == "succeeded" and run["timings"]["total"] == 6.5
+    # The period reads the same in the list and in the detail, which adds the report's own wording.
+    [listed] = [r for r in server.get("/api/v1/runs", token=token)[1]["runs"] if r["run_id"] == run_id]
+    assert run["period"] == listed["period"] == run["parameters"]["period"]
+    assert run["period_label"] == parse_period(run["period"]).label and run["period_label"] != run["period"]
     assert {f["name"] for f in run["files"]} == {"report.html", "report.pdf", "report.ipynb", "report.xlsx",
                                                  "table-01-figures.csv"}
     status, listing, _ = server.get(f"/api/v1/runs/{run_id}/files", token=token)

@@ -47,7 +47,9 @@ def document(console, access, base_url: str) -> dict[str, Any]:
         "Run": {"type": "object", "properties": {
             "run_id": {"type": "string"}, "report": {"type": "string"}, "client": {"type": ["string", "null"]},
             "status": {"enum": list(RUN_STATUSES)}, "trigger": {"type": "string"}, "attempt": {"type": "integer"},
-            "parameters": {"type": "object"}, "period": {"type": ["string", "null"]},
+            "parameters": {"type": "object"},
+            "period": {"type": ["string", "null"], "description": "The period parameter as asked for, e.g. 2026-10"},
+            "period_label": {"type": ["string", "null"], "description": "One run only: the period as the report names it"},
             "created_at": {"type": "string"}, "started_at": {"type": ["string", "null"]},
             "finished_at": {"type": ["string", "null"]}, "duration_seconds": {"type": ["number", "null"]},
             "error": {"type": ["string", "null"]}, "files": {"type": "array", "items": {"type": "object"}},

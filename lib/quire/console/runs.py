@@ -63,7 +63,13 @@ class RunView:
 
     @property
     def period(self) -> str:
-        return str(self.record.get("period") or (self.row.get("parameters") or {}).get("period") or "")
+        """The period parameter as the run was asked for (e.g. ``2026-10``): the same in lists and details."""
+        return str((self.row.get("parameters") or {}).get("period") or "")
+
+    @property
+    def period_label(self) -> str:
+        """The period as the published report names it (e.g. ``October 2026``), else :attr:`period`."""
+        return str(self.record.get("period") or self.period)
 
     def files(self) -> list[dict[str, Any]]:
         """The files a requester may download: name, label, media type, size."""
@@ -107,7 +113,8 @@ class RunView:
 
     def detail(self) -> dict[str, Any]:
         """Everything the API gives about one run."""
-        return {**self.summary(), "title": self.record.get("title"), "client_name": self.record.get("client_name"),
+        return {**self.summary(), "period_label": self.period_label or None, "title": self.record.get("title"),
+                "client_name": self.record.get("client_name"),
                 "headline": self.record.get("headline") or [], "timings": self.record.get("timings") or {},
                 "files": [{k: f[k] for k in ("name", "label", "type", "bytes")} for f in self.files()],
                 "error_type": self.row.get("error_type")}
