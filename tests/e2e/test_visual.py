@@ -16,6 +16,7 @@ house style on an analyst's plain pandas/matplotlib notebook and on the worked e
 from __future__ import annotations
 
 import base64
+import csv
 import html as html_lib
 import io
 import os
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import duckdb
 import nbformat
+import openpyxl
 import numpy as np
 import pytest
 from PIL import Image
@@ -343,6 +345,14 @@ def test_plain_notebook_wears_the_house_style(tiny_warehouse, tmp_path):
     assert '<th scope="col">region</th><th class="q-num" scope="col">sales</th>' in html
     assert re.search(r'<td>North</td><td class="q-num">[\d,]+</td>', html)
     assert "q-plain" not in html.split("</style>")[-1] and "Text(" not in html and "matplotlib" not in html
+    # Its data is saved like a built-in table's: a CSV with the raw sums, and a sheet of report.xlsx.
+    [csv_file] = folder.glob("table-*.csv")
+    expected = {r: sum(i * 1234.5 - 800 for i in range(18) if ["North", "South", "West"][i % 3] == r)
+                for r in ("North", "South", "West")}
+    with csv_file.open(encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["region", "sales"] and {r: float(v) for r, v in rows[1:]} == expected
+    assert len(openpyxl.load_workbook(folder / "report.xlsx").sheetnames) == 1
 
 
 def test_worked_example_runs_with_cover_contents_and_brand_colours(tiny_warehouse, tmp_path):

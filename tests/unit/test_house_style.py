@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from quire.display import TABLES_MIME
 from quire.errors import WarehouseError
 from quire.notebook.figures import ChartDescriptionWarning, describe, figure_chart
 from quire.notebook.frames import column_decimals, frame_table
@@ -129,7 +130,14 @@ def test_in_a_session_plain_output_is_dressed_and_plot_call_results_are_not_show
         text = ax.set_title("Trend")
         formatted = [shell.display_formatter.format(obj)[0] for obj in (lines, text, ax, [1, 2])]
         assert formatted[:3] == [{"text/plain": ""}, {}, {}] and formatted[3]["text/plain"] == "[1, 2]"
-        assert 'class="q-table"' in shell.display_formatter.format(pd.DataFrame({"a": [1.5]}))[0]["text/html"]
+        bundle = shell.display_formatter.format(pd.DataFrame({"a": [1.5, None], "b": ["x", "y"]}))[0]
+        assert 'class="q-table"' in bundle["text/html"] and "1.5" in bundle["text/plain"]
+        # Its data too, for the run's CSV and report.xlsx, as a built-in table gives it.
+        [table] = bundle[TABLES_MIME]
+        assert table["columns"] == ["a", "b"] and table["rows"] == [[1.5, "x"], [None, "y"]]
+        assert shell.display_formatter.format(pd.Series([3, 4], name="n"))[0][TABLES_MIME][0]["rows"] == [[3], [4]]
+        long = shell.display_formatter.format(pd.DataFrame({"x": range(120)}))[0]  # shows 50 rows, saves all
+        assert "Showing 50 of 120 rows" in long["text/html"] and len(long[TABLES_MIME][0]["rows"]) == 120
         with capture_output() as captured:
             shell.display_formatter.format(fig)
         [output] = captured.outputs

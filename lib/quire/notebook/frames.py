@@ -40,6 +40,13 @@ def frame_table(data: pd.DataFrame | pd.Series) -> Table:
     return Table(frame, caption=caption, units=units, max_rows=MAX_ROWS, total_rows=len(data))
 
 
+def frame_data(data: pd.DataFrame | pd.Series) -> list[dict]:
+    """The data of :func:`frame_table`'s table as the run saves it (CSV, report.xlsx): every row, raw values."""
+    frame = _with_index(data.to_frame() if isinstance(data, pd.Series) else data).copy()
+    frame.columns = [_label(c) for c in frame.columns]
+    return Table(frame, caption=str(data.attrs.get("caption") or "")).tables()
+
+
 def column_decimals(values: pd.Series) -> int:
     """Decimals for a column of numbers: none for whole numbers or large ones, more as they get smaller."""
     finite = pd.to_numeric(values, errors="coerce").astype(float)
@@ -82,4 +89,4 @@ def _date_text(value: object) -> object:
     return f"{stamp:%Y-%m-%d}" if stamp == stamp.normalize() else f"{stamp:%Y-%m-%d %H:%M}"
 
 
-__all__ = ["frame_table", "column_decimals", "MAX_ROWS"]
+__all__ = ["frame_table", "frame_data", "column_decimals", "MAX_ROWS"]

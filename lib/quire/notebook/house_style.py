@@ -7,7 +7,8 @@ cell (:mod:`quire.notebook.setup`) — sets the brand's chart theme
 
 * a matplotlib figure as a report :class:`~quire.display.Chart`: reproducible SVG, its title
   as the caption, alt text derived from its title, axes and series (:mod:`quire.notebook.figures`);
-* a pandas DataFrame or Series as a report :class:`~quire.display.Table` (:mod:`quire.notebook.frames`).
+* a pandas DataFrame or Series as a report :class:`~quire.display.Table` (:mod:`quire.notebook.frames`),
+  its data saved with the run like a built-in table's.
 
 Quire's own display objects are unaffected; a Styler keeps its own look.
 """
@@ -108,8 +109,10 @@ def _register_formatters(shell: Any) -> None:
     formatter.ipython_display_formatter.for_type(Container, _display_nothing)
     for sequence in (list, tuple):
         formatter.formatters["text/plain"].for_type(sequence, _plain_unless_artists(sequence))
-    formatter.formatters["text/html"].for_type(pd.DataFrame, _table_html)
-    formatter.formatters["text/html"].for_type(pd.Series, _table_html)
+    # A whole bundle, so that a plain DataFrame's data is saved beside the report (CSV, report.xlsx)
+    # like a built-in table's, not only its HTML.
+    formatter.mimebundle_formatter.for_type(pd.DataFrame, _table_bundle)
+    formatter.mimebundle_formatter.for_type(pd.Series, _table_bundle)
 
 
 def _display_nothing(_: Any) -> None:
@@ -140,10 +143,13 @@ def _display_figure(fig: Any) -> None:
     display(figure_chart(fig))
 
 
-def _table_html(frame: Any) -> str:
-    from quire.notebook.frames import frame_table
+def _table_bundle(frame: Any, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    """A DataFrame or Series as a report table: its HTML, its data (:data:`~quire.display.TABLES_MIME`), plain text."""
+    from quire.display import TABLES_MIME
+    from quire.notebook.frames import frame_data, frame_table
 
-    return frame_table(frame).html()
+    # The plain text as pandas prints it, for whoever reads the executed notebook as text.
+    return {"text/html": frame_table(frame).html(), "text/plain": repr(frame), TABLES_MIME: frame_data(frame)}
 
 
 __all__ = ["use_house_style", "applied_brand", "load_ipython_extension", "HOUSE_RC", "BRAND_VARIABLE"]
