@@ -122,6 +122,9 @@ def _import_files(spec, target: str, memory_limit: str) -> None:
               f"{_counts(stats.rows)}{_derived(stats.derived)}{_skipped(stats.skipped, spec)}"
               f"{_repeated(stats.duplicates, spec)} → {_redact(target)}",
               highlight=False)
+    if stats.previous is not None:
+        out.print(f"  the warehouse it replaced is kept as {stats.previous} (`mv` it back to undo the import)",
+                  highlight=False, markup=False)
 
 
 def _create_views(spec, target: str) -> None:

@@ -247,7 +247,10 @@ def test_the_good_example_replaces_the_warehouse(shop: dict):
     proc = _import(shop)
     assert proc.returncode == 0, proc.stderr
     assert _digest(shop["warehouse"]) != before
-    assert sorted(p.name for p in shop["warehouse"].parent.iterdir()) == ["warehouse.duckdb"]
+    # The warehouse it replaced is kept, byte for byte, and the command says where.
+    kept = shop["warehouse"].with_name("warehouse.previous.duckdb")
+    assert sorted(p.name for p in shop["warehouse"].parent.iterdir()) == ["warehouse.duckdb", kept.name]
+    assert _digest(kept) == before and f"the warehouse it replaced is kept as {kept}" in proc.stdout
     con = duckdb.connect(str(shop["warehouse"]), read_only=True)
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert tables == {"organizations", "clients", "users", "events"}

@@ -373,8 +373,34 @@ def test_an_empty_database_is_a_warehouse_error(tmp_path):
     url = f"duckdb:///{tmp_path / 'empty.duckdb'}"
     engine(url, read_only=False).dispose()  # creates the file, no tables
     eng = engine(url)
-    with eng.connect() as c, pytest.raises(WarehouseError, match="quire warehouse build"):
+    with eng.connect() as c, pytest.raises(WarehouseError, match="quire warehouse build") as raised:
         queries.data_range(c)
+    eng.dispose()
+    assert raised.value.message.startswith("the warehouse has no table mrr_movements")
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "sqlite"])
+def test_a_missing_table_is_named_in_plain_words_whatever_the_driver(tmp_path, backend):
+    from quire.warehouse.engine import driver_reason
+
+    eng = engine(f"{backend}:///{tmp_path / 'w.db'}", read_only=False)
+    with eng.connect() as c, pytest.raises(sa.exc.DBAPIError) as raised:
+        c.execute(sa.text("SELECT * FROM mrr_movements"))
+    eng.dispose()
+    assert driver_reason(raised.value) == "there is no table mrr_movements"
+
+
+def test_without_daily_engagement_the_ledger_gives_the_months(tmp_path):
+    url = f"duckdb:///{tmp_path / 'ledger.duckdb'}"
+    eng = engine(url, read_only=False)
+    with eng.begin() as c:  # the ledger alone, without its foreign key (no clients table here)
+        c.execute(sa.text("CREATE TABLE mrr_movements (movement_id INTEGER, client_id INTEGER, month DATE, "
+                          "movement VARCHAR, amount DOUBLE)"))
+        c.execute(schema.mrr_movements.insert(), [
+            {"movement_id": 1, "client_id": 1, "month": date(2026, 1, 1), "movement": "new", "amount": 10.0},
+            {"movement_id": 2, "client_id": 1, "month": date(2026, 3, 1), "movement": "expansion", "amount": 5.0}])
+    with eng.connect() as c:
+        assert queries.data_range(c) == (date(2026, 1, 1), date(2026, 3, 1))
     eng.dispose()
 
 

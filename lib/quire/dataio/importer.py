@@ -63,6 +63,24 @@ class ImportStats:
     derived: tuple[str, ...]              # tables made from the others (see quire.dataio.derive)
     seconds: float
     size_bytes: int
+    previous: Path | None = None          # the warehouse this import replaced, kept beside it
+
+
+def _keep_previous(target: Path) -> Path | None:
+    """Keep the warehouse about to be replaced as ``<name>.previous.duckdb`` (one generation), or None.
+
+    An import into the sample warehouse by mistake, or of the wrong files, is undone with one ``mv``.
+    A hard link costs no copy and leaves ``target`` in place until the atomic replace.
+    """
+    if not target.is_file():
+        return None
+    kept = target.with_name(f"{target.stem}.previous{target.suffix}")
+    kept.unlink(missing_ok=True)
+    try:
+        os.link(target, kept)
+    except OSError:  # a filesystem without hard links
+        shutil.copy2(target, kept)
+    return kept
 
 
 def import_files(mapping: Mapping, url: str, *, memory_limit: str = "1GB", threads: int | None = None,
@@ -98,6 +116,7 @@ def import_files(mapping: Mapping, url: str, *, memory_limit: str = "1GB", threa
         con.execute("CHECKPOINT")  # fold the write-ahead log into the file before it is renamed
         con.close()
         target.with_name(target.name + ".wal").unlink(missing_ok=True)  # a stale log would replay onto the new file
+        previous = _keep_previous(target)
         os.replace(temp, target)
     except duckdb.OutOfMemoryException as exc:
         raise DataError(f"the import ran out of memory within --memory-limit {memory_limit}; allow more "
@@ -116,7 +135,7 @@ def import_files(mapping: Mapping, url: str, *, memory_limit: str = "1GB", threa
     skipped = {table: staged.skipped for table, staged in job.staged.items() if staged.skipped}
     duplicates = {table: staged.duplicates for table, staged in job.staged.items() if staged.duplicates}
     return ImportStats(rows, skipped, duplicates, tuple(derive.derived_tables(mapping)),
-                       time.perf_counter() - started, target.stat().st_size)
+                       time.perf_counter() - started, target.stat().st_size, previous)
 
 
 def _target(url: str) -> Path:

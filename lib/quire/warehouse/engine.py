@@ -9,6 +9,7 @@ dispose it before a read-only engine is created.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -111,9 +112,19 @@ def _refused_as_warehouse_error() -> Iterator[None]:
                              hint=f"check QUIRE_WAREHOUSE_URL; {CHECK_HINT}") from exc
 
 
+#: The drivers' words for a table that is not there (DuckDB, SQLite, PostgreSQL), said the same way for all.
+_NO_TABLE = re.compile(r'Catalog Error: Table with name (\S+) does not exist|no such table: (\S+)|'
+                       r'relation "([^"]+)" does not exist')
+
+
 def driver_reason(exc: sa.exc.DBAPIError) -> str:
-    """The driver's own message, first line only (SQLAlchemy appends the statement and a link)."""
-    return str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    """The driver's own message, first line only (SQLAlchemy appends the statement and a link);
+    a missing table in plain words."""
+    text = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    missing = _NO_TABLE.search(text)
+    if missing:
+        return f"there is no table {next(name for name in missing.groups() if name)}"
+    return text
 
 
 def _parse(url: str | URL) -> URL:

@@ -42,8 +42,12 @@ def data_range(conn: Connection) -> tuple[date, date]:
     :class:`WarehouseError` if the warehouse has no tables, no ledger or no complete month.
     """
     mrr, eng = schema.mrr_movements, schema.engagement_daily
-    stmt = sa.select(sa.func.min(mrr.c.month), sa.func.max(mrr.c.month),
-                     sa.select(sa.func.max(eng.c.day)).scalar_subquery())
+    inv = inventory(conn)
+    if not inv.has("mrr_movements"):
+        raise WarehouseError("the warehouse has no table mrr_movements (the MRR data a report's periods come from)",
+                             hint=DATA_HINT)
+    reach = sa.select(sa.func.max(eng.c.day)).scalar_subquery() if inv.has("engagement_daily") else sa.null()
+    stmt = sa.select(sa.func.min(mrr.c.month), sa.func.max(mrr.c.month), reach)
     try:
         first, last_ledger_month, last_day = conn.execute(stmt).one()
     except sa.exc.DBAPIError as exc:
