@@ -90,8 +90,8 @@ def _negative_amount(folder: Path) -> str:
     user, action, ts, cents = lines[line - 1].split(",")
     lines[line - 1] = ",".join([user, action, ts, f"-{cents}"])
     _write_lines(path, lines)
-    return (f"events.csv line {line}, column revenue (from 'amount_cents'): '-{cents}' is negative; "
-            "events.revenue cannot be")
+    return (f"events.csv line {line}, column revenue (from 'amount_cents'): '-{cents}' is negative, "
+            "but events.revenue must be zero or more")
 
 
 def _unknown_event(folder: Path) -> str:

@@ -113,7 +113,8 @@ def _message(check: _Check, table: TableSpec, where: str, example: str | None, c
         return (f"{where}, {column}: {example!r} is not a key Quire can name runs by (lower-case letters, digits and "
                 f"dashes, up to 80){more}; map such values under values:{derived}")
     if check.kind == "negative":
-        return f"{where}, {column}: {example!r} is negative; {table.name}.{col} cannot be{more}"
+        return (f"{where}, {column}: {example!r} is negative, but {table.name}.{col} must be zero or more{more} "
+                f"(a refund or correction: leave such rows out of the export, or fix them in the source)")
     if check.kind == "implausible":
         first, last = PLAUSIBLE_YEARS
         fix = "map it to an empty value under values:" if c.column.nullable else "fix it in the source"
