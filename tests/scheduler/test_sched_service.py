@@ -82,6 +82,8 @@ def test_interval_schedule_runs_publishes_and_mails(make_env, state_url, smtp, s
     contacts = _contacts(tiny_warehouse)
     for run in done:
         assert run["client"] in MUNICIPALITIES and run["trigger"] == "schedule" and run["attempt"] == 1
+        # The history names the month the run covered, not the notebook's default 'latest'.
+        assert run["parameters"] == {"client": run["client"], "period": "2026-10", "delay": 0.0}, run["parameters"]
         folder = Path(run["output_folder"])
         assert folder.name == run["run_id"] and {"report.pdf", "report.html", "run.json"} <= {p.name for p in folder.iterdir()}
         record = json.loads((folder / "run.json").read_text())

@@ -50,6 +50,8 @@ class Outcome:
     transient: bool = False
     headline: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    #: The parameters as validated and resolved ("latest" → "2026-10"), once the run got that far.
+    parameters: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,11 @@ def run_request(request: RunRequest, settings: Settings) -> Outcome:
     except QuireError as exc:  # the run failed; the pipeline parked what it left
         outcome = _failure(exc)
         outcome.partial_notebook = parked_notebook(settings, request.report, request.run_id)
+        outcome.parameters = plan.params
         return outcome
     except sa.exc.OperationalError as exc:
         return _unreachable(exc)
-    return Outcome("succeeded", output_folder=str(result.folder), headline=result.headline,
+    return Outcome("succeeded", output_folder=str(result.folder), headline=result.headline, parameters=plan.params,
                    timings={k: round(v, 3) for k, v in result.timings.items()})
 
 
@@ -117,7 +120,7 @@ def _already_published(settings: Settings, request: RunRequest) -> Outcome | Non
         if record.is_file():
             data = json.loads(record.read_text(encoding="utf-8"))
             return Outcome("succeeded", output_folder=str(folder), headline=data.get("headline", []),
-                           timings=data.get("timings", {}))
+                           timings=data.get("timings", {}), parameters=data.get("parameters"))
     return None
 
 

@@ -248,7 +248,7 @@ class Runner:
                 deliveries = [(spec.owner, "alert")]
         history.finish(self.engine, run_id, outcome.status, output_folder=outcome.output_folder,
                        partial_notebook=outcome.partial_notebook, error=outcome.error, error_type=outcome.error_type,
-                       transient=outcome.transient, deliveries=deliveries)
+                       transient=outcome.transient, deliveries=deliveries, parameters=outcome.parameters)
         label = f"{spec.id}" + (f" · {client}" if client else "")
         if outcome.status == "succeeded":
             log.info("run %s (%s) succeeded → %s", run_id, label, outcome.output_folder)

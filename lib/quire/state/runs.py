@@ -53,17 +53,24 @@ def mark_running(engine: Engine, run_id: str, *, child_pid: int | None = None) -
 
 def finish(engine: Engine, run_id: str, status: str, *, output_folder: str | None = None,
            partial_notebook: str | None = None, error: str | None = None, error_type: str | None = None,
-           transient: bool = False, deliveries: Iterable[tuple[str, str]] = ()) -> None:
+           transient: bool = False, deliveries: Iterable[tuple[str, str]] = (),
+           parameters: dict[str, Any] | None = None) -> None:
     """End a run and queue its deliveries ``(recipient, kind)`` in the same transaction.
 
+    ``parameters``: as the run resolved them (a schedule's ``period: latest`` becomes the month
+    it covered), so that the history, the console and a retry name the period the run was for.
     Only a live run is ended: a run already finished (e.g. marked interrupted by a newer
     scheduler) keeps its record.
     """
     now = utcnow()
+    values: dict[str, Any] = dict(status=status, finished_at=now, output_folder=output_folder,
+                                  partial_notebook=partial_notebook, error=(error or None) and error[:2000],
+                                  error_type=error_type, transient=transient)
+    if parameters is not None:
+        values["parameters"] = parameters
     with engine.begin() as conn:
-        done = conn.execute(runs.update().where(runs.c.run_id == run_id, runs.c.status.in_(LIVE)).values(
-            status=status, finished_at=now, output_folder=output_folder, partial_notebook=partial_notebook,
-            error=(error or None) and error[:2000], error_type=error_type, transient=transient)).rowcount
+        done = conn.execute(runs.update().where(runs.c.run_id == run_id, runs.c.status.in_(LIVE))
+                            .values(**values)).rowcount
         if not done:
             return
         seen: set[str] = set()
