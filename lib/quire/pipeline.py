@@ -8,6 +8,7 @@ says what went wrong and where to look.
 from __future__ import annotations
 
 import platform
+import re
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -307,11 +308,26 @@ def report_outputs(nb: nbformat.NotebookNode) -> tuple[dict[str, Any], list[dict
 
 
 def report_tables(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
-    """The data of every table the report shows, in the order shown (see :data:`quire.display.TABLES_MIME`)."""
+    """The data of every table the report shows, in the order shown (see :data:`quire.display.TABLES_MIME`).
+
+    A table outside any :class:`~quire.display.Section` (an analyst's plain DataFrame) belongs to
+    the markdown heading above it, which names its CSV and sheet when it has no caption (rather
+    than "Table 3"), as a Section's title does.
+    """
     from quire.display import TABLES_MIME
 
-    return [table for cell in nb.cells for out in cell.get("outputs", [])
-            for table in out.get("data", {}).get(TABLES_MIME, [])]
+    tables, heading = [], ""
+    for cell in nb.cells:
+        if cell.get("cell_type") == "markdown":
+            found = _HEADING.findall(cell.get("source", ""))
+            heading = found[-1].strip() if found else heading
+        for out in cell.get("outputs", []):
+            for table in out.get("data", {}).get(TABLES_MIME, []):
+                tables.append(table if table.get("section") or not heading else {**table, "section": heading})
+    return tables
+
+
+_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
 def run_report(report: str, given: dict[str, Any] | None = None, *, settings: Settings | None = None,

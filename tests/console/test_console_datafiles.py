@@ -38,6 +38,21 @@ def test_the_pipeline_collects_tables_in_report_order():
     assert [t["caption"] for t in report_tables(nb)] == ["Accounts: MRR and churn", "", "Last"]
 
 
+def test_a_table_outside_sections_belongs_to_the_markdown_heading_above_it(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    table = nbformat.v4.new_output("display_data", data=Table(FRAME)._repr_mimebundle_())
+    nb.cells = [nbformat.v4.new_code_cell(outputs=[table]),  # before any heading: no section
+                nbformat.v4.new_markdown_cell("## MRR by plan\n\nMonthly, by plan."),
+                nbformat.v4.new_code_cell(outputs=[table]),
+                nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output("display_data",
+                                                                          data=_section()._repr_mimebundle_())])]
+    tables = report_tables(nb)
+    assert [t.get("section") for t in tables] == [None, "MRR by plan", "Revenue", "Revenue"]
+    names = [f.file for f in write_data_files(tables, tmp_path)]
+    assert names == ["table-01.csv", "table-02-mrr-by-plan.csv", "table-03-accounts-mrr-and-churn.csv",
+                     "table-04-revenue.csv"]
+
+
 def test_csv_and_xlsx_with_formatted_headers(tmp_path):
     written = write_data_files(_section().tables(), tmp_path, header_color="#1F3A5F")
     assert [f.file for f in written] == ["table-01-accounts-mrr-and-churn.csv", "table-02-revenue.csv"]
