@@ -28,7 +28,7 @@ def create(
     from quire.terminal import err, out
     from quire.state import open_state, tokens
 
-    if client:
+    if client is not None:  # an empty --client (an unset shell variable) must not make a token for every client
         _check_client(client)
     row, secret = tokens.create(open_state(get_settings().state), role=role, client=client, name=name)
     scope = f" for client {client}" if client else ""

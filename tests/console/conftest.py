@@ -31,7 +31,7 @@ def api_world(tiny_warehouse, tmp_path_factory) -> ApiWorld:
     world = ApiWorld(server=None, engine=engine, outputs=outputs)  # type: ignore[arg-type]
     for name, role, client in [("admin", "admin", None), ("runner", "runner", None), ("viewer", "viewer", None),
                                ("client_a", "runner", CLIENT_A), ("client_b", "viewer", CLIENT_B),
-                               ("revoked", "admin", None)]:
+                               ("client_a_admin", "admin", CLIENT_A), ("revoked", "admin", None)]:
         row, secret = tokens.create(engine, role=role, client=client, name=f"test {name}")
         world.tokens[name] = secret
         if name == "revoked":

@@ -193,11 +193,13 @@ def test_a_client_token_cannot_create_runs_for_another_client(api_world):
     token = api_world.tokens["client_a"]
     before = run_count(api_world.engine)
     for request in ({"report": "client", "parameters": {"client": CLIENT_B}},
-                    {"report": "alltypes", "parameters": {"client": CLIENT_B}},
-                    {"report": "executive", "parameters": {}}):
+                    {"report": "alltypes", "parameters": {"client": CLIENT_B}}):
         status, body, _ = api_world.server.post("/api/v1/runs", request, token=token)
         assert status == 403, (request, body)
         assert CLIENT_A in body["error"]
+    # A report not made per client does not exist for it, and the answer names only the client's reports.
+    status, body, _ = api_world.server.post("/api/v1/runs", {"report": "executive", "parameters": {}}, token=token)
+    assert status == 404 and body["error"] == "unknown report 'executive'; this server has: client, alltypes"
     assert run_count(api_world.engine) == before, "a refused request queued a run"
     status, body, _ = api_world.server.post("/api/v1/runs", {"report": "client", "parameters": {}}, token=token)
     assert status == 201 and body["client"] == CLIENT_A  # its own client is the default
@@ -296,8 +298,15 @@ def test_schedules_pause_and_resume_need_admin(api_world):
     status, body, _ = server.post("/api/v1/schedules/client/pause", {}, token=api_world.tokens["admin"])
     assert status == 200 and body["paused"] is True and body["next_run"] is None
     assert server.get("/api/v1/schedules", token=api_world.tokens["viewer"])[1]["schedules"][0]["paused"] is True
+    # A client's user never learns which token changed a schedule (it may be another client's).
+    assert server.get("/api/v1/schedules", token=api_world.tokens["client_b"])[1]["schedules"][0]["changed_by"] is None
+    assert server.get("/api/v1/schedules", token=api_world.tokens["viewer"])[1]["schedules"][0]["changed_by"]
     status, body, _ = server.post("/api/v1/schedules/client/resume", {}, token=api_world.tokens["admin"])
     assert status == 200 and body["paused"] is False and body["next_run"]
+    # One schedule runs every client's report: even a client's admin may not stop the others'.
+    status, body, _ = server.post("/api/v1/schedules/client/pause", {}, token=api_world.tokens["client_a_admin"])
+    assert status == 403 and "every client" in body["error"]
+    assert server.get("/api/v1/schedules", token=api_world.tokens["viewer"])[1]["schedules"][0]["paused"] is False
     assert server.post("/api/v1/schedules/executive/pause", {}, token=api_world.tokens["admin"])[0] == 404
 
 
@@ -311,6 +320,11 @@ def test_a_browser_session_must_send_the_xsrf_token(api_world):
     status, _, _ = server.post("/api/v1/runs", {"report": "client", "parameters": {"client": CLIENT_A}},
                                headers={"Cookie": cookies})
     assert status == 403 and run_count(api_world.engine) == before
+    # A made-up Authorization header beside the cookie does not waive the check (the cookie is what signs in).
+    for header in ("Bearer nonsense", "token x"):
+        status, _, _ = server.post("/api/v1/runs", {"report": "client", "parameters": {"client": CLIENT_A}},
+                                   headers={"Cookie": cookies, "Authorization": header})
+        assert status == 403 and run_count(api_world.engine) == before, header
     xsrf = next(c.split("=", 1)[1] for c in cookies.split("; ") if c.startswith("_xsrf="))
     status, body, _ = server.post("/api/v1/runs", {"report": "client", "parameters": {"client": CLIENT_A}},
                                   headers={"Cookie": cookies, "X-XSRFToken": xsrf})
@@ -336,6 +350,9 @@ def test_a_client_token_in_the_browser_gets_its_brand_its_runs_and_its_app_only(
     assert server.get("/voila/render/executive.ipynb", headers={"Cookie": cookie})[0] == 403
     status, landing, _ = server.get("/", headers={"Cookie": cookie})
     assert status == 200 and landing.count(b"voila/render/") == 1 and b"voila/render/client.ipynb" in landing
+    # Only the reports made per client are listed: not even the titles of the others.
+    assert b'data-report="client"' in landing and b'data-report="executive"' not in landing
+    assert b"Executive report" not in landing and b"Cohort report" not in landing
     # Revoked: the signed-in browser is out within seconds (the token is looked up again).
     from quire.state import tokens
 

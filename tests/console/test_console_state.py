@@ -114,3 +114,17 @@ def test_an_older_state_database_is_upgraded_in_place(state_url):
     with pytest.raises(sa.exc.IntegrityError):  # the constraint is widened, not dropped
         history.create(engine, report="client", parameters={}, trigger="bogus")
     assert history.count(engine, since=dt.datetime(2025, 1, 1)) == 2
+
+
+@pytest.mark.parametrize("args", [("tokens", "create", "--role", "viewer", "--client", ""),
+                                  ("tokens", "create", "--role", "viewer", "--client", "  "),
+                                  ("serve", "--client", "", "--no-preheat", "--port", "0")])
+def test_an_empty_client_is_refused_not_read_as_every_client(args, tiny_warehouse, tmp_path):
+    """An unset shell variable ($SLUG) must not give a token, or a server, for every client."""
+    from console_support import console_env
+    from support import run_quire
+
+    env = console_env(tiny_warehouse, tmp_path)
+    proc = run_quire(env, *args, timeout=60)
+    assert proc.returncode == 2 and "--client is empty" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not tokens.listing(open_state(env["QUIRE_STATE_URL"]))

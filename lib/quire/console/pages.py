@@ -58,7 +58,8 @@ class ReportsPage(Page):
     @web.authenticated
     def get(self) -> None:
         c = self.console
-        schedules = {s["report"]: s for s in schedule_views.listing(c.engine, c.catalog.reports())}
+        schedules = {s["report"]: s for s in schedule_views.for_access(c.engine, c.catalog.reports(self.access),
+                                                                       self.access)}
         cards = [{"spec": spec, "schedule": schedules.get(spec.id), "latest": self.latest(spec.id)}
                  for spec in c.catalog.reports(self.access)]
         self.page("reports.html.j2", cards=cards, title="Reports", nav="reports",
@@ -207,15 +208,17 @@ class SchedulesPage(Page):
     @web.authenticated
     def get(self) -> None:
         c = self.console
-        self.page("schedules.html.j2", schedules=schedule_views.listing(c.engine, c.catalog.reports()),
+        self.page("schedules.html.j2",
+                  schedules=schedule_views.for_access(c.engine, c.catalog.reports(self.access), self.access),
                   scheduler_active=schedule_views.scheduler_active(c.engine), title="Schedules", nav="schedules",
-                  can_change=self.access.allows("admin"), changed=self.get_argument("changed", ""))
+                  can_change=schedule_views.may_change(self.access), changed=self.get_argument("changed", ""))
 
     @web.authenticated
     def post(self, report_id: str) -> None:
-        access = self.require("admin")
+        access = self.access
+        schedule_views.require_change(access)
         c = self.console
-        spec = c.catalog.get(report_id)
+        spec = c.catalog.get(report_id, access)
         action = self.get_body_argument("action", "")
         if spec.schedule is None or action not in ("pause", "resume"):
             raise web.HTTPError(404)

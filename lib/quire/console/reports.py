@@ -149,7 +149,7 @@ class ReportCatalog:
         """Validate a run request as ``quire run`` does and check the requester may make it; the RunPlan."""
         from quire.pipeline import prepare
 
-        spec = self.get(report_id)
+        spec = self.get(report_id, access)
         given = dict(given)
         if access.client:
             client_params = [n for n, p in spec.parameters.items() if p.type == "client"]

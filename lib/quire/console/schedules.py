@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from quire.catalog import ReportSpec, ScheduleSpec
+from quire.console.access import Access
 # Imported with the console (not on a first request): APScheduler's import is a few hundred milliseconds.
 from quire.scheduler.service import trigger_for
 from quire.state import schedules as states
@@ -56,6 +57,33 @@ def scheduler_active(engine: Engine) -> bool:
     with engine.connect() as conn:
         row = conn.execute(sa.select(leases.c.expires_at).where(leases.c.name == "scheduler")).first()
     return bool(row and row.expires_at > utcnow())
+
+
+def may_change(access: Access) -> bool:
+    """Whether ``access`` may pause and resume schedules: an admin's without a client, since a
+    schedule runs every client's report and one client's user must not stop the others'."""
+    return access.allows("admin") and access.client is None
+
+
+def require_change(access: Access) -> None:
+    """:class:`~quire.console.reports.AccessError` unless :func:`may_change`."""
+    from quire.console.reports import AccessError
+
+    if access.client is not None:
+        raise AccessError("a schedule runs the report for every client: only a token without a client may "
+                          "pause or resume it")
+    if not access.allows("admin"):
+        raise AccessError(f"this needs the admin role; your access is {access.role}")
+
+
+def for_access(engine: Engine, reports: list[ReportSpec], access: Access) -> list[dict[str, Any]]:
+    """:func:`listing` of ``reports`` as ``access`` may see it: a client's user is not told which
+    token changed a schedule (another client's, maybe)."""
+    items = listing(engine, reports)
+    if access.client is not None:
+        for item in items:
+            item["changed_by"] = None
+    return items
 
 
 def listing(engine: Engine, reports: list[ReportSpec]) -> list[dict[str, Any]]:

@@ -56,6 +56,7 @@ from quire.apps.base import TENANT_ENV
 from quire import console
 from quire.config import Settings
 from quire.console.access import TENANT_HEADER, brand_of, pin_app, pinned, tenant_of
+from quire.console.reports import is_client_report
 from quire.errors import ConfigError, ParameterError
 from quire.serve.archive import collect_runs, read_archive_file
 from quire.serve.assets import (CompressedStatic, ImmutableStatic, LabextensionsHandler, VersionedStylesheet,
@@ -165,8 +166,10 @@ class LandingHandler(QuireHandler):
         self.set_header("Cache-Control", "no-store")
         tenant = tenant_of(self, q["client"])
         apps = q["app_cards"] if tenant == q["client"] else [a for a in q["app_cards"] if a["name"] == "client"]
+        # A client's user is shown the reports made per client only: not even the others' titles.
+        titles = {r: t for r, t in q["report_titles"].items() if not tenant or r in q["client_reports"]}
         self.finish(template.render(base_url=self.base_url, apps=apps,
-                                    reports=collect_runs(q["outputs"], q["report_titles"], tenant),
+                                    reports=collect_runs(q["outputs"], titles, tenant),
                                     brand=q["brand_name"], client_mode=bool(tenant)))
 
 
@@ -338,6 +341,9 @@ def check_client(slug: str, settings: Settings) -> tuple[str, str]:
     from quire.warehouse import queries
     from quire.warehouse.engine import connection
 
+    if not slug.strip():
+        raise ParameterError("--client is empty: give a client's slug (`quire clients` lists them), or leave the "
+                             "option out for access to every client", parameter="client")
     with connection(settings.warehouse) as conn:
         row = queries.client_by_slug(conn, slug)
     if row is None or row["status"] != "active":
@@ -352,10 +358,10 @@ def build_app(opts: ServeOptions, settings: Settings) -> tuple[QuireVoila, str]:
     from quire.catalog import load_catalog
 
     apps_dir = settings.notebooks_dir / "apps"
-    apps = ["client"] if opts.client else [a for a in opts.apps if (apps_dir / f"{a}.ipynb").is_file()]
+    apps = ["client"] if opts.client is not None else [a for a in opts.apps if (apps_dir / f"{a}.ipynb").is_file()]
     if not apps:
         raise ConfigError(f"no app notebooks in {apps_dir}")
-    if opts.client:
+    if opts.client is not None:  # checked even when empty: an unset variable must not serve every client
         client_name, brand_key = check_client(opts.client, settings)
         os.environ[TENANT_ENV] = opts.client  # inherited by every kernel, preheated ones included
     else:
@@ -410,6 +416,7 @@ def build_app(opts: ServeOptions, settings: Settings) -> tuple[QuireVoila, str]:
     app.quire_settings = {
         "outputs": settings.outputs_dir, "client": opts.client, "notebooks": {f"{a}.ipynb" for a in apps},
         "reports": set(reports), "report_titles": {r: catalog.reports[r].title for r in reports if r in catalog.reports},
+        "client_reports": {r for r in reports if r in catalog.reports and is_client_report(catalog.reports[r])},
         "app_cards": app_cards(settings, apps), "jinja": jinja, "brand": brand,
         "brand_name": client_name or brand.name, "settings": settings,
         "console": console.build(settings, server_client=opts.client, reports=reports, brand=brand,
