@@ -115,12 +115,20 @@ def parse_period(text: str, *, parameter: str = "period") -> Period | None:
     value = str(text).strip()
     if value.lower() == LATEST:
         return None
+    period = None
     if m := _MONTH.match(value):
-        return Period(date(int(m[1]), int(m[2]), 1), "month")
-    if m := _QUARTER.match(value):
-        return Period(date(int(m[1]), 3 * (int(m[2]) - 1) + 1, 1), "quarter")
-    if m := _YEAR.match(value):
-        return Period(date(int(m[1]), 1, 1), "year")
+        period = Period(date(int(m[1]), int(m[2]), 1), "month")
+    elif m := _QUARTER.match(value):
+        period = Period(date(int(m[1]), 3 * (int(m[2]) - 1) + 1, 1), "quarter")
+    elif m := _YEAR.match(value):
+        period = Period(date(int(m[1]), 1, 1), "year")
+    if period is not None:
+        # No data lies there, and arithmetic on the year 9999 (the one before, the one after) fails.
+        if not plausible(period.start):
+            first, last = PLAUSIBLE_YEARS
+            raise ParameterError(f"parameter '{parameter}': {value!r} is outside the years {first}–{last - 1}",
+                                 parameter=parameter)
+        return period
     raise ParameterError(f"parameter '{parameter}': {value!r} is not a period; {PERIOD_HELP}", parameter=parameter)
 
 

@@ -168,7 +168,17 @@ def test_unknown_parameter_report_and_malformed_body(api_world):
     for body in ({"report": "client", "parameters": None}, {"report": "client", "parameters": ["client"]}):
         status, answer, _ = api_world.server.post("/api/v1/runs", body, token=token)
         assert status == 422 and "'parameters' must be an object" in answer["error"], answer
+    # Inputs that raised inside the server (500 and a traceback in its log) are the requester's to fix.
+    status, body, _ = api_world.server.post("/api/v1/runs", b"[" * 200_000 + b"]" * 200_000, token=token)
+    assert status == 422 and "not JSON" in body["error"]
+    for far in ("9999-12", "9999-Q4", "9999"):
+        status, body, _ = api_world.server.post("/api/v1/runs", {"report": "client", "parameters": {
+            "client": CLIENT_A, "period": far}}, token=token)
+        assert status == 422 and body["parameter"] == "period" and "outside the years" in body["error"], body
     assert run_count(api_world.engine) == before
+    status, body, _ = api_world.server.get("/api/v1/runs?offset=99999999999999999999", token=token)
+    assert status == 200 and body["runs"] == [] and body["total"] > 0
+    assert api_world.server.get("/console/runs?offset=99999999999999999999", token=token)[0] == 200
 
 
 def test_create_queues_a_run_with_resolved_parameters(api_world):
@@ -229,6 +239,10 @@ def test_runs_list_filters(api_world):
     assert [r["run_id"] for r in by_period] == [api_world.runs["a1"]]
     window = server.get("/api/v1/runs?since=2026-11-02T06:30&until=2026-11-02T08:30", token=token)[1]["runs"]
     assert [r["run_id"] for r in window] == [api_world.runs["a2"], api_world.runs["a1"]]
+    # The same window in Berlin's winter time (UTC+1) and with the UTC sign: converted, not cut off.
+    for since, until in (("2026-11-02T07:30%2B01:00", "2026-11-02T09:30%2B01:00"), ("2026-11-02T06:30Z", "2026-11-02T08:30Z")):
+        shifted = server.get(f"/api/v1/runs?since={since}&until={until}", token=token)[1]["runs"]
+        assert [r["run_id"] for r in shifted] == [r["run_id"] for r in window], since
     page = server.get("/api/v1/runs?limit=2&offset=1", token=token)[1]
     assert len(page["runs"]) == 2 and page["total"] >= 6
     status, body, _ = server.get("/api/v1/runs?status=exploded", token=token)

@@ -9,7 +9,7 @@ The document describing all of it is ``/api/v1/openapi.json`` (:mod:`quire.conso
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from tornado import web
@@ -41,7 +41,7 @@ class ApiHandler(ConsoleHandler):
             return {}
         try:
             data = json.loads(self.request.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             raise ParameterError("the request body is not JSON; send {\"report\": …, \"parameters\": {…}}") from None
         if not isinstance(data, dict):
             raise ParameterError("the request body must be a JSON object")
@@ -124,10 +124,12 @@ def _time_arg(name: str, text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        return datetime.fromisoformat(text.removesuffix("Z")).replace(tzinfo=None)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise ParameterError(f"'{name}': {text!r} is not a date or time; use 2026-11-01 or 2026-11-01T08:00",
                              parameter=name) from None
+    # The history is kept in UTC without an offset: a time with one is converted, one without is read as UTC.
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def run_filters(handler: ConsoleHandler, get) -> dict[str, Any]:
@@ -157,7 +159,7 @@ class RunsApi(ApiHandler):
         filters = run_filters(self, lambda n: self.get_argument(n, "").strip())
         try:
             limit = min(max(int(self.get_argument("limit", "50")), 1), PAGE_LIMIT)
-            offset = max(int(self.get_argument("offset", "0")), 0)
+            offset = min(max(int(self.get_argument("offset", "0")), 0), run_views.MAX_OFFSET)
         except ValueError:
             raise ParameterError("'limit' and 'offset' must be whole numbers") from None
         rows = history.query(c.engine, **filters, limit=limit, offset=offset)

@@ -124,7 +124,7 @@ class RunsPage(Page):
             error, filters = str(exc), {"client": self.access.client,
                                         "reports": sorted(c.reports) if c.server_client else None}
         try:
-            offset = max(int(self.get_argument("offset", "0")), 0)
+            offset = min(max(int(self.get_argument("offset", "0")), 0), run_views.MAX_OFFSET)
         except ValueError:
             offset = 0
         rows = history.query(c.engine, **filters, limit=PAGE_SIZE, offset=offset)

@@ -32,6 +32,10 @@ RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 LIVE = ("queued", "running")
 
 
+#: The largest offset into the history a page may ask for: beyond any history, and within every
+#: database's integers (a larger one overflowed SQLite's).
+MAX_OFFSET = 10**12
+
 @dataclass
 class RunView:
     """One run: its history row, its record (``run.json``) and where its files are."""
