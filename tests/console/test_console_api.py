@@ -382,3 +382,31 @@ def test_a_client_token_in_the_browser_gets_its_brand_its_runs_and_its_app_only(
 
         with api_world.engine.begin() as conn:  # later tests use this token again
             conn.execute(table.update().where(table.c.id == row["id"]).values(revoked_at=None))
+
+
+def test_compare_follows_the_periods_not_the_order_runs_were_made(tmp_path):
+    """September re-run after November is compared with August; November then with the newest September."""
+    from datetime import datetime, timedelta
+
+    from console_support import publish_run
+
+    from quire.console import compare
+    from quire.console.runs import view
+    from quire.state import open_state
+    from quire.state import runs as history
+
+    engine, outputs, start = open_state(f"sqlite:///{tmp_path / 's.db'}"), tmp_path / "outputs", datetime(2026, 12, 1, 8)
+    made = {}
+    for k, (period, views) in enumerate([("2026-08", 100.0), ("2026-09", 120.0), ("2026-11", 90.0), ("2026-Q3", 7.0),
+                                         ("2026-09", 130.0)]):
+        made[k] = publish_run(engine, outputs, report="client", client=CLIENT_A, period=period,
+                              figures={"views": views}, created=start + timedelta(hours=k))
+
+    def series(run_id):
+        previous, figures = compare.compare(engine, outputs, view(history.get(engine, run_id), outputs))
+        return previous and previous.id, next(f.series for f in figures if f.name == "views")
+
+    assert series(made[4]) == (made[0], [100.0, 130.0])  # the re-run of September: August before it
+    assert series(made[2]) == (made[4], [100.0, 130.0, 90.0])  # November: the newest September run
+    assert series(made[0]) == (None, [100.0])
+    assert series(made[3]) == (None, [7.0])  # a quarter is compared with quarters only

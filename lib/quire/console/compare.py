@@ -1,9 +1,9 @@
 """Compare a run with the previous run of the same report and client: headline figures, deltas, sparklines.
 
 The figures are the headline KPIs each run recorded in its ``run.json``. The previous run
-is the newest succeeded run of the same report and client created before this one; the
-sparkline of a figure follows it over the report's last :data:`HISTORY` succeeded runs
-(of that client) up to this one. Sparklines are inline SVG drawn here: no script, and
+is the newest succeeded run of the same report and client for the period before this one's
+(or, for a report without periods, created before this one); the sparkline of a figure
+follows it over the report's last :data:`HISTORY` such runs (of that client) up to this one. Sparklines are inline SVG drawn here: no script, and
 they print.
 """
 
@@ -19,8 +19,10 @@ from markupsafe import Markup, escape
 from sqlalchemy.engine import Engine
 
 from quire.console.runs import RunView, view
+from quire.errors import ParameterError
 from quire.formatting import DEFAULT, Conventions, exact, format_change, format_value, from_record, using
 from quire.metrics.kpi import FLAT_TOLERANCE
+from quire.periods import Period, parse_period
 from quire.state.schema import runs
 
 HISTORY = 12
@@ -82,16 +84,44 @@ def _headline(run: RunView) -> dict[str, dict[str, Any]]:
 
 
 def history_of(engine: Engine, outputs: Path, run: RunView, limit: int = HISTORY) -> list[RunView]:
-    """The succeeded runs of the same report and client up to this one, oldest first (at most ``limit``)."""
+    """The succeeded runs of the same report and client up to this one, oldest first (at most ``limit``).
+
+    A run for a period follows the runs of the periods before it (the same kind: months, quarters
+    or years; the newest run of each), whenever they were made, so that re-running September after
+    November compares September with August. Other runs follow the runs created before them.
+    """
     row = run.row
-    stmt = (sa.select(runs).where(runs.c.report == row["report"], runs.c.status == "succeeded",
-                                  runs.c.created_at <= row["created_at"])
-            .order_by(runs.c.created_at.desc(), runs.c.run_id.desc()).limit(limit + 1))
+    period = _period_of(row)
+    stmt = sa.select(runs).where(runs.c.report == row["report"], runs.c.status == "succeeded",
+                                 runs.c.run_id != row["run_id"]).order_by(runs.c.created_at.desc(), runs.c.run_id.desc())
     stmt = stmt.where(runs.c.client == row["client"]) if row["client"] else stmt.where(runs.c.client.is_(None))
+    if period is None:
+        stmt = stmt.where(runs.c.created_at <= row["created_at"]).limit(limit - 1)
+    else:
+        stmt = stmt.limit(PERIOD_SCAN)
     with engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(stmt).mappings()]
-    found = [view(r, outputs) for r in rows if r["run_id"] != row["run_id"]][: limit - 1]
-    return list(reversed(found)) + [run]
+    if period is not None:
+        newest: dict[Any, dict] = {}
+        for r in rows:  # newest first: the first run seen of a period is its newest
+            other = _period_of(r)
+            if other is not None and other.kind == period.kind and other.start < period.start:
+                newest.setdefault(other.start, r)
+        rows = [newest[start] for start in sorted(newest, reverse=True)][: limit - 1]
+    return [view(r, outputs) for r in reversed(rows)] + [run]
+
+
+#: How many of a report's (and client's) latest runs are read to find the periods before a run's.
+PERIOD_SCAN = 500
+
+
+def _period_of(row: dict[str, Any]) -> Period | None:
+    """The run's period parameter, or None (none, 'latest' or not a period)."""
+    value = (row.get("parameters") or {}).get("period")
+    try:
+        return parse_period(str(value)) if value else None
+    except ParameterError:
+        return None
 
 
 def compare(engine: Engine, outputs: Path, run: RunView) -> tuple[RunView | None, list[Figure]]:
