@@ -48,7 +48,12 @@ def scheduler(
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.INFO if verbose else logging.WARNING)
     service = Service(get_settings(), wait=wait)
-    signal.signal(signal.SIGTERM, lambda *_: service.stop_event.set())
+    def stop(*_) -> None:
+        # Said at once: the stop may wait for an e-mail attempt (QUIRE_SMTP_TIMEOUT) before "scheduler stopped".
+        logging.getLogger("quire.scheduler").info("stopping: runs in progress are cancelled and re-run at the next start")
+        service.stop_event.set()
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         service.run()
     except KeyboardInterrupt:  # Ctrl-C: `run` already shut down cleanly in its finally
@@ -195,8 +200,14 @@ def deliver(
         out.print(Text.assemble(("✓", "green"), f" sent to {line}"), highlight=False)
     for line in result.failed:
         err.print(Text.assemble(("✗", "red"), f" {line}"), highlight=False)
-    if not result:
+    held = [r for r in outbox.pending(engine) if r["claimed_by"]]
+    if not result and not held:
         out.print("nothing to deliver" + (f" ({revived} failed e-mail(s) revived)" if revived else ""))
+    if held:
+        # Claimed by another sender: sent by it, or free again once the claim is stale (its process died).
+        stale = int(outbox.STALE_CLAIM.total_seconds() // 60)
+        out.print(f"{len(held)} e-mail(s) are being sent by another process ({held[0]['claimed_by']}); if it is "
+                  f"no longer running, they can be sent {stale} minutes after its claim", highlight=False, markup=False)
     earlier = [r for r in outbox.with_status(engine, "failed") if r["id"] in failed_before]
     if earlier:
         # Failed rows are not tried again by themselves: the cause (a mailbox that does not exist, a server

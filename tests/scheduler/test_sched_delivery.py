@@ -137,3 +137,18 @@ def test_smtp_server_down_is_retried_then_reported(make_env, state_url, settings
     result = deliver_pending(engine, settings, claimer="a")
     assert len(result.failed) == 3 and not result.sent  # the two reports and the owner's alert
     assert all("unreachable" in r["last_error"] and r["status"] == "failed" for r in _rows(engine, run_id).values())
+
+
+def test_quire_deliver_says_when_another_sender_holds_the_e_mails(setup, smtp, tmp_path):
+    from quire.state import outbox as rows
+
+    env, settings, engine = setup
+    run_id = _published_run(engine, settings, tmp_path)
+    for row in rows.pending(engine, run_id):
+        assert rows.claim(engine, row["id"], "vm:4242:abcdef")  # a scheduler sending them right now
+    proc = run_quire(env, "deliver")
+    assert proc.returncode == 0 and "nothing to deliver" not in proc.stdout and not smtp.messages
+    assert "2 e-mail(s) are being sent by another process (vm:4242:abcdef)" in proc.stdout
+    rows.release(engine, "vm:4242:abcdef")  # that scheduler stopped cleanly: they are anyone's to send
+    proc = run_quire(env, "deliver")
+    assert proc.returncode == 0 and proc.stdout.count("sent to") == 2

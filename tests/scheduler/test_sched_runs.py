@@ -159,3 +159,50 @@ def test_a_broken_catalog_edit_does_not_stop_due_runs(make_env, state_url, smtp,
             "report board is due but unknown report 'board'; the catalog has: other"]
     finally:
         runner.stop()
+
+
+def test_a_schedule_filter_matching_no_client_is_a_failed_run_and_an_alert(make_env, state_url, smtp, settings_for):
+    from sched_support import client_report
+
+    catalog = CATALOG_HEAD + client_report(schedule="    schedule: {interval_minutes: 60, clients: {sector: municipalty}}\n")
+    settings = settings_for(make_env(catalog, state_url, smtp.port))
+    runner = Runner(settings, open_state(state_url), "test-runner", scheduler=None)
+    try:
+        runner.fire("clientmail")
+    finally:
+        runner.stop()
+    [run] = history.query(runner.engine)
+    assert run["status"] == "failed" and not run["transient"] and run["client"] is None
+    assert "no active client has sector=municipalty; did you mean 'municipality'?" in run["error"]
+    wait_for(lambda: smtp.messages or None, timeout=20, message="the owner's alert")
+    assert [(m["To"], m["X-Quire-Kind"]) for m in smtp.messages] == [("owner@example.com", "alert")]
+
+
+def test_retries_after_a_stop_keep_their_attempt_and_a_removed_report_is_said_once(make_env, state_url, smtp,
+                                                                                    settings_for):
+    settings = settings_for(make_env(CATALOG_HEAD + _board(), state_url, smtp.port))
+    runner = Runner(settings, open_state(state_url), "test-runner", scheduler=None)
+    engine = runner.engine
+
+    def stopped_run() -> str:
+        run_id = history.create(engine, report="board", parameters={"period": "2026-10"}, trigger="schedule",
+                                attempt=2, worker="gone")
+        history.finish(engine, run_id, "cancelled", error="cancelled: the scheduler stopped", transient=True)
+        return run_id
+
+    try:
+        # A clean stop is no failure of the run: its re-run is the same attempt again.
+        first = stopped_run()
+        runner.retry(first)
+        retry = wait_for(lambda: [r for r in history.query(engine) if r["retry_of"] == first and
+                                  r["status"] == "succeeded"] or None, timeout=60, message="the re-run")[0]
+        assert retry["attempt"] == 2 and retry["parameters"]["period"] == "2026-10"
+        # The report left reports.yaml meanwhile: one failed attempt says so; asked again, nothing more.
+        second = stopped_run()
+        settings.catalog_path.write_text(CATALOG_HEAD + _board("other"), encoding="utf-8")
+        runner.retry(second)
+        runner.retry(second)
+        [gone] = [r for r in history.query(engine) if r["retry_of"] == second]
+        assert gone["status"] == "failed" and gone["error"].startswith("not run again: unknown report 'board'")
+    finally:
+        runner.stop()

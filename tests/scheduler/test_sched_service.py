@@ -202,6 +202,23 @@ def test_a_stop_while_the_mail_server_hangs_is_prompt_and_keeps_the_mail(make_en
         mails = [dict(r) for r in conn.execute(sa.select(outbox_table)).mappings()]
     assert mails and {m["status"] for m in mails} == {"pending"} and {m["kind"] for m in mails} == {"report"}, mails
 
+    # Started again while the server still hangs, and stopped while its start-up pass over the outbox is
+    # sending: promptly again, and nothing is left claimed by the stopped process (it would wait 10 minutes).
+    silent = SilentMailServer()
+    try:
+        env = make_env(CATALOG_HEAD + client_report(schedule=_schedule(3600)), state_url, silent.port,
+                       QUIRE_SMTP_TIMEOUT="4")
+        svc = services(env, tmp_path / "middle.log")
+        wait_for(lambda: silent.accepted or None, timeout=60, message="the start-up send")
+        started = time.monotonic()
+        assert svc.stop(timeout=60) == 0, svc.text()
+        assert time.monotonic() - started < 10, svc.text()
+    finally:
+        silent.close()
+    with open_state(state_url).connect() as conn:
+        held = [dict(r) for r in conn.execute(sa.select(outbox_table)).mappings()]
+    assert {m["status"] for m in held} == {"pending"} and not [m for m in held if m["claimed_by"]], held
+
     # The next start, with a mail server that answers, sends each of them once.
     env = make_env(CATALOG_HEAD + client_report(schedule=_schedule(3600)), state_url, smtp.port)
     svc = services(env, tmp_path / "second.log")

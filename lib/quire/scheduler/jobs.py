@@ -80,6 +80,7 @@ class Runner:
         self.cancel = Cancel()
         self.queued_in_flight = 0  # console runs claimed and not yet concluded
         self.last_valid_catalog: Catalog | None = None
+        self.catalog_error = ""  # what was wrong with reports.yaml when last read, if anything
         self.lock = threading.Lock()
 
     def install(self) -> None:
@@ -106,7 +107,13 @@ class Runner:
         except QuireError as exc:
             if self.last_valid_catalog is None:
                 raise
-            log.error("%s; runs use its last valid version until it is fixed (`quire validate` checks it)", exc)
+            if str(exc) != self.catalog_error:  # said once per new error, not at every run and e-mail
+                log.error("%s; runs use its last valid version until it is fixed (`quire validate` checks it)", exc)
+                self.catalog_error = str(exc)
+        else:
+            if self.catalog_error:
+                log.info("%s is valid again", self.settings.catalog_path)
+                self.catalog_error = ""
         return self.last_valid_catalog
 
     def _spec(self, report_id: str) -> ReportSpec:
@@ -134,7 +141,12 @@ class Runner:
                                                                    error_type="WarehouseError", transient=True))
                 return
             except QuireError as exc:
-                log.error("report %s: cannot select clients: %s", report_id, exc)
+                # The schedule's filter matches no client (a value mistyped, a segment gone): recorded,
+                # and the owner told, rather than the report silently not going out.
+                run_id = history.create(self.engine, report=report_id, parameters=params, trigger=trigger,
+                                        attempt=attempt, retry_of=retry_of, worker=self.holder)
+                self.conclude(run_id, spec, None, attempt, Outcome("failed", error=f"cannot select clients: {exc}",
+                                                                   error_type=type(exc).__name__))
                 return
             requests = [({**params, "client": slug}, slug) for slug in slugs]
         else:
@@ -157,15 +169,31 @@ class Runner:
         with self.engine.connect() as conn:
             if conn.execute(sa.select(runs_table.c.run_id).where(runs_table.c.retry_of == run_id)).first():
                 return  # already retried (a recovery and its retry job raced, or a restart replayed the job)
-        spec = self._spec(prev["report"])
+        # A run cancelled by a clean stop did not fail: its re-run does not use up an attempt.
+        attempt = prev["attempt"] + (prev["status"] != "cancelled")
+        try:
+            spec = self._spec(prev["report"])
+        except QuireError as exc:  # taken out of reports.yaml meanwhile: one failed attempt says so, once
+            retry_id = history.create(self.engine, report=prev["report"], parameters=prev["parameters"],
+                                      trigger="retry", client=prev["client"], attempt=attempt, retry_of=run_id,
+                                      worker=self.holder)
+            history.finish(self.engine, retry_id, "failed", error=f"not run again: {exc}", error_type=type(exc).__name__)
+            log.error("run %s is not run again: %s", run_id, exc)
+            return
         if spec.fan_out == "clients" and not prev["client"]:
-            self.fire(spec.id, trigger="retry", attempt=prev["attempt"] + 1, retry_of=run_id)
+            self.fire(spec.id, trigger="retry", attempt=attempt, retry_of=run_id)
             return
         # A retry of a run queued from the console is still an on-demand run: nobody is e-mailed.
         deliver = queue.origin(self.engine, run_id) != queue.TRIGGER
-        future = self.pool.submit(self.attempt, spec, prev["parameters"], prev["client"], "retry",
-                                  prev["attempt"] + 1, run_id, deliver)
-        future.result()
+        # Recorded now (a service killed before the run starts leaves it queued, for recovery), and not
+        # waited for: a retry job must not hold one of APScheduler's threads while its run waits for a
+        # worker (after a restart with many runs to re-run, the console's polling starved).
+        retry_id = history.create(self.engine, report=spec.id, parameters=prev["parameters"], trigger="retry",
+                                  client=prev["client"], attempt=attempt, retry_of=run_id, worker=self.holder)
+        future = self.pool.submit(self.execute, retry_id, spec, prev["parameters"], prev["client"], attempt,
+                                  deliver=deliver)
+        future.add_done_callback(lambda f: f.cancelled() or not f.exception() or
+                                 log.error("run %s: its retry could not run: %s", run_id, f.exception()))
 
     def attempt(self, spec: ReportSpec, params: dict[str, Any], client: str | None, trigger: str,
                 attempt: int, retry_of: str | None, deliver: bool = True) -> str:
@@ -253,7 +281,9 @@ class Runner:
         if outcome.status == "succeeded":
             log.info("run %s (%s) succeeded → %s", run_id, label, outcome.output_folder)
         else:
-            log.warning("run %s (%s) %s: %s", run_id, label, outcome.status, outcome.error)
+            said = outcome.error or ""
+            log.warning("run %s (%s) %s", run_id, label, said if said.startswith(outcome.status) else
+                        f"{outcome.status}: {said}")
         if retry:
             self.schedule_retry(run_id, attempt)
         if deliveries:

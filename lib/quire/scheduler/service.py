@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 from quire.catalog import Catalog, ScheduleSpec
 from quire.config import Settings
 from quire.errors import SchedulerBusyError
-from quire.state import open_state
+from quire.state import open_state, outbox
 from quire.state.db import redact
 from quire.state.lease import Lease
 
@@ -196,10 +196,19 @@ class Service:
 
     def shutdown(self) -> None:
         """Stop firing, cancel runs in progress (re-queued at the next start), release the lease."""
+        if self.runner is not None:
+            # First, so that the jobs still running end at once: a due time's runs are recorded cancelled,
+            # an outbox pass stops after its current e-mail. Then wait for them: a job left running would
+            # be cut off by the process's exit while it holds an e-mail's claim.
+            self.runner.cancel.set("the scheduler stopped")
         if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.shutdown(wait=True)
         if self.runner is not None:
             self.runner.stop()
+            try:
+                outbox.release(self.engine, self.lease.holder)  # nothing this process claimed stays locked
+            except Exception as exc:
+                log.warning("could not release this scheduler's e-mail claims (they expire by themselves): %s", exc)
         try:
             self.lease.release()
         except Exception as exc:

@@ -59,6 +59,13 @@ def claim(engine: Engine, row_id: int, claimer: str, stale: timedelta = STALE_CL
             .values(claimed_by=claimer, claimed_at=now, attempts=outbox.c.attempts + 1)).rowcount)
 
 
+def release(engine: Engine, claimer: str) -> int:
+    """Unclaim the pending rows ``claimer`` holds (it is stopping and sends nothing more); how many."""
+    with engine.begin() as conn:
+        return conn.execute(outbox.update().where(outbox.c.status == "pending", outbox.c.claimed_by == claimer)
+                            .values(claimed_by=None, claimed_at=None)).rowcount
+
+
 def mark_sent(engine: Engine, row_id: int) -> None:
     """The server accepted the e-mail."""
     with engine.begin() as conn:
