@@ -3,8 +3,8 @@
 The figures are the headline KPIs each run recorded in its ``run.json``. The previous run
 is the newest succeeded run of the same report and client for the period before this one's
 (or, for a report without periods, created before this one); the sparkline of a figure
-follows it over the report's last :data:`HISTORY` such runs (of that client) up to this one. Sparklines are inline SVG drawn here: no script, and
-they print.
+follows it over the report's last :data:`HISTORY` such runs (of that client) up to this one.
+Sparklines are inline SVG drawn here: no script, and they print.
 """
 
 from __future__ import annotations

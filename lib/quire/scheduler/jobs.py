@@ -100,7 +100,7 @@ class Runner:
         """``reports.yaml`` as it is now, or as it last was valid if an edit broke it.
 
         An analyst saving a half-finished edit must not stop every schedule: the runs go on
-        with the last valid catalog, and each use of it says what to fix.
+        with the last valid catalog; the log says what to fix (once per error) and when it is fixed.
         """
         try:
             self.last_valid_catalog = load_catalog(self.settings.catalog_path)
