@@ -172,6 +172,10 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="A run id from `quire r
             value = _fmt(value)
         if value not in (None, ""):
             out.print(f"{key:>16}: {value}", highlight=False, markup=False)
+    # A failed or cancelled run may have been run again since: say by which run, and how it ended.
+    for retry in history.retries_of(engine, run_id):
+        who = f" · {retry['client']}" if retry["client"] and not row["client"] else ""
+        out.print(f"{'run again as':>16}: {retry['run_id']}{who} ({retry['status']})", highlight=False, markup=False)
     for d in history.deliveries(engine, run_id):
         extra = f"  {d['last_error']}" if d["last_error"] else ""
         out.print(f"{'delivery':>16}: {d['kind']} → {d['recipient']}: {d['status']} "

@@ -152,6 +152,9 @@ def test_sigkill_mid_run_is_marked_retried_and_mailed_once(engine, make_env, sta
         assert marked["status"] == "failed" and marked["error"] == "interrupted: service died", marked
         [retry] = [r for r in rows.values() if r["retry_of"] == run["run_id"]]  # retried exactly once
         assert retry["attempt"] == 2 and retry["trigger"] == "retry" and retry["client"] == run["client"]
+        # Its record says so: `quire runs --status failed` lists it, `show` names what replaced it.
+        shown = run_quire(env, "runs", "show", run["run_id"]).stdout
+        assert f"run again as: {retry['run_id']} (succeeded)" in shown, shown
     sent = smtp.by_run()
     assert all(n == 1 for n in sent.values()), sent  # nobody got any run twice
     assert not [key for key in sent if key[0] in {k["run_id"] for k in killed}]  # nor the interrupted run

@@ -127,6 +127,13 @@ def _filtered(stmt, *, report=None, client=None, status=None, since=None, until=
     return stmt
 
 
+def retries_of(engine: Engine, run_id: str) -> list[dict[str, Any]]:
+    """The runs that ran ``run_id`` again (its next attempt, or a fan-out's runs), oldest first."""
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(sa.select(runs).where(runs.c.retry_of == run_id)
+                                              .order_by(runs.c.created_at, runs.c.run_id)).mappings()]
+
+
 def deliveries(engine: Engine, run_id: str) -> list[dict[str, Any]]:
     """The outbox rows of one run."""
     with engine.connect() as conn:
