@@ -209,6 +209,27 @@ def check_subscribed(conn, client: Any, period: Period, *, parameter: str = "per
                                    parameter=parameter)
 
 
+def resolve_latest(spec: ReportSpec, params: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """``params`` with each period parameter that is ``latest`` (given, or the notebook's default)
+    made the month it stands for now.
+
+    The scheduler records a due time's runs with it, so that a run re-run later (after a crash, a
+    stop, a passing failure) still covers the month it was due for, not the data's newest then.
+    Everything else is left for the run's own validation.
+    """
+    declared = declared_parameters(spec, settings.home)
+    names = [n for n, d in declared.items()
+             if d.spec.type == "period" and str(params.get(n, d.default) or "").strip().lower() == LATEST]
+    if not names:
+        return params
+    from quire.warehouse import coverage
+    from quire.warehouse.engine import connection
+
+    with connection(settings.warehouse) as conn:
+        first, last = coverage.report_range(Path(spec.notebook).stem, conn)
+    return {**params, **{n: resolve_period(LATEST, first_month=first, last_month=last, parameter=n).key for n in names}}
+
+
 class Preparer:
     """Validates runs before any of them starts: one catalog read, one look at each notebook's
     parameters and one warehouse connection for however many runs (a fan-out over 1,000 clients).

@@ -385,7 +385,8 @@ def test_a_client_token_in_the_browser_gets_its_brand_its_runs_and_its_app_only(
 
 
 def test_compare_follows_the_periods_not_the_order_runs_were_made(tmp_path):
-    """September re-run after November is compared with August; November then with the newest September."""
+    """September re-run after November is compared with the first September run (never November);
+    November with the newest September; a period's first run with the period before."""
     from datetime import datetime, timedelta
 
     from console_support import publish_run
@@ -406,7 +407,8 @@ def test_compare_follows_the_periods_not_the_order_runs_were_made(tmp_path):
         previous, figures = compare.compare(engine, outputs, view(history.get(engine, run_id), outputs))
         return previous and previous.id, next(f.series for f in figures if f.name == "views")
 
-    assert series(made[4]) == (made[0], [100.0, 130.0])  # the re-run of September: August before it
+    assert series(made[4]) == (made[1], [100.0, 120.0, 130.0])  # September again: what the re-run changed
+    assert series(made[1]) == (made[0], [100.0, 120.0])
     assert series(made[2]) == (made[4], [100.0, 130.0, 90.0])  # November: the newest September run
     assert series(made[0]) == (None, [100.0])
     assert series(made[3]) == (None, [7.0])  # a quarter is compared with quarters only

@@ -125,6 +125,8 @@ def test_sigkill_mid_run_is_marked_retried_and_mailed_once(engine, make_env, sta
     # Every client of the fan-out has its row, the one not reached yet too: each is retried below.
     killed = [r for r in _runs(state_url) if r["status"] in ("queued", "running")]
     assert {r["client"] for r in killed} == MUNICIPALITIES and {r["status"] for r in killed} == {"queued", "running"}
+    # Recorded with the month they are due for: a re-run in a later month still covers this one.
+    assert {r["parameters"]["period"] for r in killed} == {"2026-10"}
     # The run processes (and kernels) die with the service: nothing finishes behind its back.
     for run in running:
         try:

@@ -1,9 +1,9 @@
 """Compare a run with the previous run of the same report and client: headline figures, deltas, sparklines.
 
-The figures are the headline KPIs each run recorded in its ``run.json``. The previous run
-is the newest succeeded run of the same report and client for the period before this one's
-(or, for a report without periods, created before this one); the sparkline of a figure
-follows it over the report's last :data:`HISTORY` such runs (of that client) up to this one.
+The figures are the headline KPIs each run recorded in its ``run.json``. The previous run is
+the newest succeeded run of the same report and client for the same period made before this one,
+else for the period before (for a report without periods: created before this one); the
+sparkline of a figure follows the report's last :data:`HISTORY` such runs up to this one.
 Sparklines are inline SVG drawn here: no script, and they print.
 """
 
@@ -88,7 +88,8 @@ def history_of(engine: Engine, outputs: Path, run: RunView, limit: int = HISTORY
 
     A run for a period follows the runs of the periods before it (the same kind: months, quarters
     or years; the newest run of each), whenever they were made, so that re-running September after
-    November compares September with August. Other runs follow the runs created before them.
+    November does not compare September with November; a re-run of a period follows that period's
+    previous run (what the re-run changed). Other runs follow the runs created before them.
     """
     row = run.row
     period = _period_of(row)
@@ -103,11 +104,17 @@ def history_of(engine: Engine, outputs: Path, run: RunView, limit: int = HISTORY
         rows = [dict(r) for r in conn.execute(stmt).mappings()]
     if period is not None:
         newest: dict[Any, dict] = {}
+        again: list[dict] = []  # earlier runs of this very period (a re-run corrects one of them)
         for r in rows:  # newest first: the first run seen of a period is its newest
             other = _period_of(r)
-            if other is not None and other.kind == period.kind and other.start < period.start:
+            if other is None or other.kind != period.kind:
+                continue
+            if other.start < period.start:
                 newest.setdefault(other.start, r)
-        rows = [newest[start] for start in sorted(newest, reverse=True)][: limit - 1]
+            elif other.start == period.start and r["created_at"] <= row["created_at"]:
+                again.append(r)
+        before = [newest[start] for start in sorted(newest, reverse=True)][: limit - 1 - bool(again)]
+        rows = again[:1] + before
     return [view(r, outputs) for r in reversed(rows)] + [run]
 
 

@@ -121,7 +121,7 @@ class Runner:
 
     def fire(self, report_id: str, *, trigger: str = "schedule", attempt: int = 1, retry_of: str | None = None) -> None:
         """One run per selected client (or one run), executed in the pool; returns when all have ended."""
-        from quire.pipeline import fan_out_clients
+        from quire.pipeline import fan_out_clients, resolve_latest
 
         try:
             spec = self._spec(report_id)
@@ -130,6 +130,10 @@ class Runner:
             return
         schedule = spec.schedule
         params = dict(schedule.parameters) if schedule else {}
+        try:  # 'latest' fixed now: a run re-run later (a crash, a stop, a retry) covers the month it was due for
+            params = resolve_latest(spec, params, self.settings)
+        except (QuireError, sa.exc.SQLAlchemyError) as exc:
+            log.warning("report %s: each run resolves 'latest' itself (%s)", report_id, exc)
         if spec.fan_out == "clients":
             try:
                 slugs = fan_out_clients(dict(schedule.clients) if schedule else {}, self.settings)
