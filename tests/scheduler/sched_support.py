@@ -63,6 +63,8 @@ class ServiceProcess:
             self.proc.send_signal(signal.SIGTERM)
         try:
             return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"the service did not stop within {timeout:g} s; its log:\n{self.text()[-4000:]}") from None
         finally:
             self.handle.close()
 
