@@ -218,16 +218,12 @@ def resolve_latest(spec: ReportSpec, params: dict[str, Any], settings: Settings)
     Everything else is left for the run's own validation.
     """
     declared = declared_parameters(spec, settings.home)
-    names = [n for n, d in declared.items()
-             if d.spec.type == "period" and str(params.get(n, d.default) or "").strip().lower() == LATEST]
-    if not names:
+    latest = {n: d for n, d in declared.items()
+              if d.spec.type == "period" and str(params.get(n, d.default) or "").strip().lower() == LATEST}
+    if not latest:
         return params
-    from quire.warehouse import coverage
-    from quire.warehouse.engine import connection
-
-    with connection(settings.warehouse) as conn:
-        first, last = coverage.report_range(Path(spec.notebook).stem, conn)
-    return {**params, **{n: resolve_period(LATEST, first_month=first, last_month=last, parameter=n).key for n in names}}
+    resolved, _ = resolve_data_parameters(latest, dict.fromkeys(latest, LATEST), settings, report=Path(spec.notebook).stem)
+    return {**params, **resolved}
 
 
 class Preparer:

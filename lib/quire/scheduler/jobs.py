@@ -26,7 +26,6 @@ from quire.errors import QuireError, WarehouseError
 from quire.batch import Cancel, Outcome, RunRequest, executor_for
 from quire.state import outbox, queue, schedules
 from quire.state import runs as history
-from quire.state.schema import runs as runs_table
 
 log = logging.getLogger("quire.scheduler")
 MAX_BACKOFF = 3600.0
@@ -170,9 +169,8 @@ class Runner:
     def retry(self, run_id: str) -> None:
         """Run ``run_id`` again as its next attempt, unless a later attempt exists already."""
         prev = history.get(self.engine, run_id)
-        with self.engine.connect() as conn:
-            if conn.execute(sa.select(runs_table.c.run_id).where(runs_table.c.retry_of == run_id)).first():
-                return  # already retried (a recovery and its retry job raced, or a restart replayed the job)
+        if history.retries_of(self.engine, run_id):
+            return  # already retried (a recovery and its retry job raced, or a restart replayed the job)
         # A run cancelled by a clean stop did not fail: its re-run does not use up an attempt.
         attempt = prev["attempt"] + (prev["status"] != "cancelled")
         try:
