@@ -22,10 +22,7 @@ MAX_ROWS = 50
 
 def frame_table(data: pd.DataFrame | pd.Series) -> Table:
     """``data`` as a :class:`~quire.display.Table` whose numbers are already formatted (aligned right)."""
-    frame = data.to_frame() if isinstance(data, pd.Series) else data
-    caption = str(data.attrs.get("caption") or "")
-    frame = _with_index(frame).head(MAX_ROWS).copy()
-    frame.columns = [_label(c) for c in frame.columns]
+    frame, caption = _plain(data, rows=MAX_ROWS)
     units: dict[str, str] = {}
     for index, column in enumerate(frame.columns):
         values = frame.iloc[:, index]
@@ -42,9 +39,16 @@ def frame_table(data: pd.DataFrame | pd.Series) -> Table:
 
 def frame_data(data: pd.DataFrame | pd.Series) -> list[dict]:
     """The data of :func:`frame_table`'s table as the run saves it (CSV, report.xlsx): every row, raw values."""
-    frame = _with_index(data.to_frame() if isinstance(data, pd.Series) else data).copy()
+    frame, caption = _plain(data)
+    return Table(frame, caption=caption).tables()
+
+
+def _plain(data: pd.DataFrame | pd.Series, rows: int | None = None) -> tuple[pd.DataFrame, str]:
+    """``data`` (its first ``rows``) as a frame of its own with index columns and flat labels, and its caption."""
+    frame = _with_index(data.to_frame() if isinstance(data, pd.Series) else data)
+    frame = (frame if rows is None else frame.head(rows)).copy()
     frame.columns = [_label(c) for c in frame.columns]
-    return Table(frame, caption=str(data.attrs.get("caption") or "")).tables()
+    return frame, str(data.attrs.get("caption") or "")
 
 
 def column_decimals(values: pd.Series) -> int:
