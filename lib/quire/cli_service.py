@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import signal
 import sys
@@ -54,6 +55,8 @@ def scheduler(
         service.stop_event.set()
 
     signal.signal(signal.SIGTERM, stop)
+    # `kill -USR1 <pid>` writes every thread's stack to the log: where a stop or a run is held up.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         service.run()
     except KeyboardInterrupt:  # Ctrl-C: `run` already shut down cleanly in its finally

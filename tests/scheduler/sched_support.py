@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from support import wait_for  # noqa: F401  (re-exported for the scheduler tests)
@@ -64,7 +65,11 @@ class ServiceProcess:
         try:
             return self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"the service did not stop within {timeout:g} s; its log:\n{self.text()[-4000:]}") from None
+            self.proc.send_signal(signal.SIGUSR1)  # its threads' stacks, into the log (see `quire scheduler`)
+            deadline = time.monotonic() + 5
+            while "most recent call first" not in self.text() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            raise AssertionError(f"the service did not stop within {timeout:g} s; its log:\n{self.text()[-8000:]}") from None
         finally:
             self.handle.close()
 

@@ -235,6 +235,10 @@ def test_two_schedulers_on_one_database_run_each_due_time_once(make_env, state_u
     env = make_env(CATALOG_HEAD + client_report(schedule=_schedule(3)), state_url, smtp.port)
     first = services(env, tmp_path / "a.log")
     wait_for(lambda: "active on" in first.text(), timeout=30, message="the first scheduler to start")
+    # What a due report needs was imported before the lease was taken, not in the first due time
+    # (where loading a library's C extension, seconds on a busy host, would hold up the heartbeat).
+    mapped = Path(f"/proc/{first.proc.pid}/maps").read_text()
+    assert "_duckdb" in mapped and "pandas/_libs" in mapped, "duckdb and pandas are not loaded yet"
     second = services(env, tmp_path / "b.log", "--wait")
     wait_for(lambda: "standby" in second.text(), timeout=30, message="the second scheduler to stand by")
 

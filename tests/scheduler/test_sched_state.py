@@ -111,3 +111,35 @@ def test_quire_run_records_manual_runs(make_env, state_url):
     [run] = history.query(open_state(state_url))
     assert run["trigger"] == "manual" and run["status"] == "succeeded" and run["client"] == "town-of-fairdale"
     assert run["output_folder"].endswith(run["run_id"]) and run["run_id"] in ok.stdout
+
+
+@pytest.mark.parametrize("state_url", ["sqlite"], indirect=True)
+def test_a_heartbeat_held_up_past_the_lease_writes_every_threads_stack(state_url, make_env, settings_for, capfd):
+    # A stall that lets a standby take over must leave the operator something to go on: where each thread was.
+    import threading
+
+    from quire.scheduler.service import Service
+
+    settings = settings_for(make_env("reports: {}\n", state_url, QUIRE_LEASE_SECONDS="3"))
+    service = Service(settings)
+    held, release = threading.Event(), threading.Event()
+
+    def stuck_renew() -> bool:
+        held.set()
+        release.wait(30)
+        return False  # then it finds the lease gone, and the heartbeat ends
+
+    service.lease.renew = stuck_renew
+    beat = threading.Thread(target=service.heartbeat, name="heartbeat")
+    beat.start()
+    try:
+        assert held.wait(10)
+        seen, deadline = "", time.monotonic() + 20
+        while "stuck_renew" not in seen and time.monotonic() < deadline:
+            time.sleep(0.2)
+            seen += capfd.readouterr().err
+    finally:
+        release.set()
+        beat.join(10)
+    assert "Timeout (0:00:03)!" in seen and "stuck_renew" in seen, seen
+    assert not beat.is_alive()

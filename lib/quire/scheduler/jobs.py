@@ -60,6 +60,26 @@ def _runner() -> Runner:
     return _CURRENT
 
 
+def import_working_set(settings: Settings) -> None:
+    """Import what a due report needs in this process: papermill (a notebook's parameters), pandas and
+    the warehouse's driver (its data's range, its clients).
+
+    Done before the lease is taken. A first import reads tens of megabytes of libraries, seconds
+    on a host busy with disk, and a C extension holds the interpreter's lock while it loads: in
+    the first due time, with the lease held, that stalled the heartbeat long enough for a standby
+    to take over.
+    """
+    import pandas  # noqa: F401
+    import papermill  # noqa: F401
+
+    import quire.pipeline  # noqa: F401
+
+    try:
+        sa.engine.make_url(settings.warehouse).get_dialect().import_dbapi()
+    except (ImportError, sa.exc.ArgumentError):
+        pass  # a warehouse URL that cannot work: each run says so, and what to fix
+
+
 def backoff(attempt: int, base: float) -> float:
     """Seconds before attempt ``attempt + 1``: base, 2·base, 4·base … capped at an hour."""
     return min(base * 2 ** (attempt - 1), MAX_BACKOFF)

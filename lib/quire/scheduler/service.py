@@ -12,6 +12,7 @@ Policy, set explicitly on every report job (see scheduler/README.md):
 
 from __future__ import annotations
 
+import faulthandler
 import hashlib
 import logging
 import threading
@@ -184,15 +185,26 @@ class Service:
                 log.info("schedule %s: next run %s", job.id, job.next_run_time)
 
     def heartbeat(self) -> None:
-        """Renew the lease until stopped; losing it stops the service (another scheduler took over)."""
+        """Renew the lease until stopped; losing it stops the service (another scheduler took over).
+
+        A heartbeat late by the lease's length lets a standby take over; should that happen, the
+        stacks of every thread are written to the log (by faulthandler's own thread, which needs
+        no Python lock), so that the operator sees what held this process up.
+        """
         interval = max(1.0, self.settings.lease_seconds / 3)
-        while not self.stop_event.wait(interval):
-            try:
-                if not self.lease.renew():
-                    log.error("lost the scheduler lease (another scheduler took over); stopping")
+        try:
+            while True:
+                faulthandler.dump_traceback_later(self.settings.lease_seconds, exit=False)
+                if self.stop_event.wait(interval):
                     return
-            except Exception as exc:  # a database blip: keep trying until the lease would have expired
-                log.warning("lease heartbeat failed: %s", exc)
+                try:
+                    if not self.lease.renew():
+                        log.error("lost the scheduler lease (another scheduler took over); stopping")
+                        return
+                except Exception as exc:  # a database blip: keep trying until the lease would have expired
+                    log.warning("lease heartbeat failed: %s", exc)
+        finally:
+            faulthandler.cancel_dump_traceback_later()
 
     def shutdown(self) -> None:
         """Stop firing, cancel runs in progress (re-queued at the next start), release the lease."""
@@ -216,7 +228,10 @@ class Service:
 
     def run(self) -> None:
         """The whole life of the service, blocking; ``stop_event`` (SIGTERM, Ctrl-C) ends it cleanly."""
+        from quire.scheduler.jobs import import_working_set
+
         try:
+            import_working_set(self.settings)
             if not self.acquire():
                 return
             self.start()
