@@ -217,14 +217,22 @@ def test_a_client_token_cannot_create_runs_for_another_client(api_world):
 
 def test_a_client_token_cannot_read_another_clients_runs_or_files(api_world):
     token, other = api_world.tokens["client_a"], api_world.runs["b0"]
-    for path in (f"/api/v1/runs/{other}", f"/api/v1/runs/{other}/files", f"/api/v1/runs/{other}/files/report.pdf",
-                 f"/api/v1/runs/{other}/compare", f"/api/v1/runs?client={CLIENT_B}"):
-        status, body, _ = api_world.server.get(path, token=token)
-        assert status == 403, path
+    # Another client's run is answered as a run that does not exist: a token cannot tell which ids exist.
+    ghost = other.replace(other.split("-")[1], "000000", 1)
+    assert ghost != other
+    server = api_world.server
+    for suffix in ("", "/files", "/files/report.pdf", "/compare"):
+        status, body, _ = server.get(f"/api/v1/runs/{other}{suffix}", token=token)
+        assert status == 404, suffix
         assert b"%PDF" not in (body if isinstance(body, bytes) else b"")
+        ghost_status, ghost_body, _ = server.get(f"/api/v1/runs/{ghost}{suffix}", token=token)
+        assert (status, body["error"]) == (ghost_status, ghost_body["error"].replace(ghost, other)), suffix
+    assert server.get(f"/api/v1/runs?client={CLIENT_B}", token=token)[0] == 403
     before = run_count(api_world.engine)
-    assert api_world.server.post(f"/api/v1/runs/{other}/rerun", {}, token=token)[0] == 403
+    assert server.post(f"/api/v1/runs/{other}/rerun", {}, token=token)[0] == 404
     assert run_count(api_world.engine) == before
+    # The same run is there for a token that may see it.
+    assert server.get(f"/api/v1/runs/{other}", token=api_world.tokens["viewer"])[0] == 200
     status, body, _ = api_world.server.get("/api/v1/runs?limit=200", token=token)
     assert status == 200 and body["runs"] and {r["client"] for r in body["runs"]} == {CLIENT_A}
 
@@ -359,8 +367,8 @@ def test_a_client_token_in_the_browser_gets_its_brand_its_runs_and_its_app_only(
     assert server.get("/console/brand.css", headers={"Cookie": cookie})[1].decode() == brand.css_variables()
     status, page, _ = server.get("/console/runs", headers={"Cookie": cookie})
     assert status == 200 and CLIENT_A.encode() in page and CLIENT_B.encode() not in page
-    assert server.get(f"/console/runs/{api_world.runs['b0']}", headers={"Cookie": cookie})[0] == 403
-    assert server.get(f"/console/runs/{api_world.runs['b0']}/files/report.pdf", headers={"Cookie": cookie})[0] == 403
+    assert server.get(f"/console/runs/{api_world.runs['b0']}", headers={"Cookie": cookie})[0] == 404
+    assert server.get(f"/console/runs/{api_world.runs['b0']}/files/report.pdf", headers={"Cookie": cookie})[0] == 404
     assert server.get("/voila/render/executive.ipynb", headers={"Cookie": cookie})[0] == 403
     status, landing, _ = server.get("/", headers={"Cookie": cookie})
     assert status == 200 and landing.count(b"voila/render/") == 1 and b"voila/render/client.ipynb" in landing

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from quire.console.access import Access
-from quire.console.reports import AccessError, NotFound
+from quire.console.reports import NotFound
 from quire.datafiles import CSV_NAME, XLSX_NAME
 from quire.errors import StateError
 from quire.state import runs as history
@@ -158,8 +158,9 @@ def view(row: dict[str, Any], outputs: Path, *, with_record: bool = True) -> Run
 
 
 def load(engine: Engine, outputs: Path, run_id: str, access: Access, reports: set[str] | None = None) -> RunView:
-    """The run ``run_id`` if the requester may see it: :class:`NotFound` if there is none (on this server),
-    :class:`AccessError` if it is another client's."""
+    """The run ``run_id`` if the requester may see it; :class:`NotFound` if there is none (on this server)
+    or it is another client's — the same answer, so that a client's token cannot tell which of another
+    client's run ids exist."""
     if not RUN_ID.match(run_id or ""):
         raise NotFound(f"no run {run_id!r}")
     try:
@@ -169,7 +170,7 @@ def load(engine: Engine, outputs: Path, run_id: str, access: Access, reports: se
     if reports is not None and row["report"] not in reports:
         raise NotFound(f"no run {run_id!r}")
     if not access.sees(row["client"]):
-        raise AccessError(f"run {run_id} is not a run of client '{access.client}'; this token sees that client's runs only")
+        raise NotFound(f"no run {run_id!r}")
     return view(row, outputs)
 
 
