@@ -206,3 +206,25 @@ def test_retries_after_a_stop_keep_their_attempt_and_a_removed_report_is_said_on
         assert gone["status"] == "failed" and gone["error"].startswith("not run again: unknown report 'board'")
     finally:
         runner.stop()
+
+
+def test_a_fan_out_that_failed_as_a_whole_is_retried_for_the_period_it_was_due_for(make_env, state_url, smtp,
+                                                                                    settings_for):
+    from sched_support import client_report
+
+    catalog = CATALOG_HEAD + client_report(schedule="    schedule: {interval_minutes: 60, clients: {sector: municipality}}\n")
+    settings = settings_for(make_env(catalog, state_url, smtp.port))
+    runner = Runner(settings, open_state(state_url), "test-runner", scheduler=None)
+    engine = runner.engine
+    # Due for September, the client list could not be read; by its retry the data's newest month is October.
+    failed = history.create(engine, report="clientmail", parameters={"period": "2026-09"}, trigger="schedule",
+                            attempt=1, worker="gone")
+    history.finish(engine, failed, "failed", error="fan-out: the warehouse is down", error_type="WarehouseError",
+                   transient=True)
+    try:
+        runner.retry(failed)
+    finally:
+        runner.stop()
+    retries = [r for r in history.query(engine) if r["retry_of"] == failed]
+    assert len(retries) >= 2 and all(r["client"] for r in retries), retries
+    assert {(r["status"], r["attempt"], r["parameters"]["period"]) for r in retries} == {("succeeded", 2, "2026-09")}

@@ -138,8 +138,13 @@ class Runner:
     def _spec(self, report_id: str) -> ReportSpec:
         return self.catalog().get(report_id)
 
-    def fire(self, report_id: str, *, trigger: str = "schedule", attempt: int = 1, retry_of: str | None = None) -> None:
-        """One run per selected client (or one run), executed in the pool; returns when all have ended."""
+    def fire(self, report_id: str, *, trigger: str = "schedule", attempt: int = 1, retry_of: str | None = None,
+             parameters: dict[str, Any] | None = None) -> None:
+        """One run per selected client (or one run), executed in the pool; returns when all have ended.
+
+        ``parameters``: those of the due time this fire repeats (a fan-out that failed as a whole),
+        instead of the schedule's as they are now.
+        """
         from quire.pipeline import fan_out_clients, resolve_latest
 
         try:
@@ -148,7 +153,7 @@ class Runner:
             log.error("report %s is due but %s", report_id, exc)
             return
         schedule = spec.schedule
-        params = dict(schedule.parameters) if schedule else {}
+        params = dict(parameters if parameters is not None else schedule.parameters if schedule else {})
         try:  # 'latest' fixed now: a run re-run later (a crash, a stop, a retry) covers the month it was due for
             params = resolve_latest(spec, params, self.settings)
         except (QuireError, sa.exc.SQLAlchemyError) as exc:
@@ -196,7 +201,7 @@ class Runner:
             log.error("run %s is not run again: %s", run_id, exc)
             return
         if spec.fan_out == "clients" and not prev["client"]:
-            self.fire(spec.id, trigger="retry", attempt=attempt, retry_of=run_id)
+            self.fire(spec.id, trigger="retry", attempt=attempt, retry_of=run_id, parameters=prev["parameters"])
             return
         # A retry of a run queued from the console is still an on-demand run: nobody is e-mailed.
         deliver = queue.origin(self.engine, run_id) != queue.TRIGGER
