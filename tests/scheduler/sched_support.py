@@ -47,6 +47,13 @@ def client_report(*, schedule: str = "", timeout: int | None = None, notebook: s
             f"    owner: {owner}\n    fan_out: clients\n{params}{extra_params}{schedule}")
 
 
+def run_once(runner, spec, params: dict, client: str | None = None) -> str:
+    """One scheduled attempt of ``spec`` by the service's Runner, as a due time makes it: recorded, run, concluded."""
+    run_id = runner.record(spec.id, params, "schedule", client, 1, None)
+    runner.execute(run_id, spec, params, client, 1)
+    return run_id
+
+
 class ServiceProcess:
     """`quire scheduler` as a real subprocess (own process group), its log in a file."""
 

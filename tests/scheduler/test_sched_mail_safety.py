@@ -11,7 +11,7 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from sched_support import CATALOG_HEAD, client_report
+from sched_support import CATALOG_HEAD, client_report, run_once
 
 from quire.catalog import load_catalog
 from quire.delivery import Message
@@ -115,9 +115,8 @@ def _rows(engine, run_id: str) -> dict[str, dict]:
 def test_a_client_name_with_cr_lf_and_a_two_address_contact_through_the_service(runner, smtp, planted):
     spec = load_catalog(runner.settings.catalog_path).get("clientmail")
     fairdale_contact = planted[1]
-    fairdale = runner.attempt(spec, {"client": "town-of-fairdale"}, "town-of-fairdale", "schedule", 1, None)
-    summerbrook = runner.attempt(spec, {"client": "village-of-summerbrook"}, "village-of-summerbrook", "schedule", 1,
-                                 None)
+    fairdale = run_once(runner, spec, {"client": "town-of-fairdale"}, "town-of-fairdale")
+    summerbrook = run_once(runner, spec, {"client": "village-of-summerbrook"}, "village-of-summerbrook")
     assert history.get(runner.engine, fairdale)["status"] == "succeeded"
     assert history.get(runner.engine, summerbrook)["status"] == "succeeded"
 
@@ -153,7 +152,7 @@ def test_a_client_without_contact_is_published_and_its_owner_told(make_env, stat
     runner = Runner(settings, open_state(state_url), "test-runner", scheduler=None)
     try:
         spec = load_catalog(settings.catalog_path).get("clientmail")
-        run_id = runner.attempt(spec, {"client": "village-of-summerbrook"}, "village-of-summerbrook", "schedule", 1, None)
+        run_id = run_once(runner, spec, {"client": "village-of-summerbrook"}, "village-of-summerbrook")
     finally:
         runner.stop()
     assert history.get(runner.engine, run_id)["status"] == "succeeded"

@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sched_support import CATALOG_HEAD, processes_of_run, wait_for
+from sched_support import CATALOG_HEAD, processes_of_run, run_once, wait_for
 
 from quire.scheduler.jobs import Runner
 from quire.state import open_state
@@ -44,8 +44,7 @@ def _spec(runner, rid):
 
 def test_an_endless_notebook_times_out_and_leaves_no_kernel(runner, smtp):
     result: dict = {}
-    thread = threading.Thread(target=lambda: result.update(run_id=runner.attempt(_spec(runner, "looping"), {}, None,
-                                                                                  "schedule", 1, None)))
+    thread = threading.Thread(target=lambda: result.update(run_id=run_once(runner, _spec(runner, "looping"), {})))
     thread.start()
     [live] = wait_for(lambda: history.query(runner.engine, status="running") or None, timeout=30, message="the run to start")
     # The run process and the process the notebook started in a session of its own are both up.
@@ -63,7 +62,7 @@ def test_an_endless_notebook_times_out_and_leaves_no_kernel(runner, smtp):
 
 
 def test_a_raising_notebook_is_failed_with_its_partial_notebook_and_not_retried(runner, smtp):
-    run_id = runner.attempt(_spec(runner, "raising"), {}, None, "schedule", 1, None)
+    run_id = run_once(runner, _spec(runner, "raising"), {})
     run = history.get(runner.engine, run_id)
     assert run["status"] == "failed" and run["error_type"] == "ExecutionError" and not run["transient"]
     assert "RuntimeError" in run["error"] and "the notebook itself failed" in run["error"]

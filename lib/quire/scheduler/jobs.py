@@ -169,7 +169,7 @@ class Runner:
                 outcome = (Outcome("failed", error=f"fan-out: {exc}", error_type="WarehouseError", transient=True)
                            if unreachable else
                            Outcome("failed", error=f"cannot select clients: {exc}", error_type=type(exc).__name__))
-                self.conclude(self._record(spec.id, params, trigger, None, attempt, retry_of), spec, None, attempt,
+                self.conclude(self.record(spec.id, params, trigger, None, attempt, retry_of), spec, None, attempt,
                               outcome)
                 return
             requests = [({**params, "client": slug}, slug) for slug in slugs]
@@ -178,7 +178,7 @@ class Runner:
         log.info("report %s due: %d run(s)", report_id, len(requests))
         # Every run is recorded before any starts: a service killed mid fan-out leaves a queued row
         # for each client it had not reached, which the next start's recovery retries like the others.
-        run_ids = [self._record(spec.id, p, trigger, client, attempt, retry_of) for p, client in requests]
+        run_ids = [self.record(spec.id, p, trigger, client, attempt, retry_of) for p, client in requests]
         futures = [self.pool.submit(self.execute, run_id, spec, p, client, attempt)
                    for run_id, (p, client) in zip(run_ids, requests)]
         wait(futures)
@@ -196,7 +196,7 @@ class Runner:
         try:
             spec = self._spec(prev["report"])
         except QuireError as exc:  # taken out of reports.yaml meanwhile: one failed attempt says so, once
-            retry_id = self._record(prev["report"], prev["parameters"], "retry", prev["client"], attempt, run_id)
+            retry_id = self.record(prev["report"], prev["parameters"], "retry", prev["client"], attempt, run_id)
             history.finish(self.engine, retry_id, "failed", error=f"not run again: {exc}", error_type=type(exc).__name__)
             log.error("run %s is not run again: %s", run_id, exc)
             return
@@ -208,21 +208,14 @@ class Runner:
         # Recorded now (a service killed before the run starts leaves it queued, for recovery), and not
         # waited for: a retry job must not hold one of APScheduler's threads while its run waits for a
         # worker (after a restart with many runs to re-run, the console's polling starved).
-        retry_id = self._record(spec.id, prev["parameters"], "retry", prev["client"], attempt, run_id)
+        retry_id = self.record(spec.id, prev["parameters"], "retry", prev["client"], attempt, run_id)
         future = self.pool.submit(self.execute, retry_id, spec, prev["parameters"], prev["client"], attempt,
                                   deliver=deliver)
         future.add_done_callback(lambda f: f.cancelled() or not f.exception() or
                                  log.error("run %s: its retry could not run: %s", run_id, f.exception()))
 
-    def attempt(self, spec: ReportSpec, params: dict[str, Any], client: str | None, trigger: str,
-                attempt: int, retry_of: str | None, deliver: bool = True) -> str:
-        """One attempt: a history row, a child process, the outcome recorded and delivered."""
-        run_id = self._record(spec.id, params, trigger, client, attempt, retry_of)
-        self.execute(run_id, spec, params, client, attempt, deliver=deliver)
-        return run_id
-
-    def _record(self, report: str, params: dict[str, Any], trigger: str, client: str | None, attempt: int,
-                retry_of: str | None) -> str:
+    def record(self, report: str, params: dict[str, Any], trigger: str, client: str | None, attempt: int,
+               retry_of: str | None) -> str:
         """A new queued history row for one attempt of this service's; its run id."""
         return history.create(self.engine, report=report, parameters=params, trigger=trigger, client=client,
                               attempt=attempt, retry_of=retry_of, worker=self.holder)
