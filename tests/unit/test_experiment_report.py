@@ -101,6 +101,19 @@ def pooled_z_p(x_t: int, n_t: int, x_c: int, n_c: int) -> float:
     return float(2 * stats.norm.sf(abs(z)))
 
 
+def two_proportion_p(x_t: int, n_t: int, x_c: int, n_c: int) -> float:
+    """The report's conversion test, written out: the pooled z-test, or Fisher's exact test (hypergeometric
+    tail, two-sided by probability) when a cell of the 2×2 table expects fewer than 5 users (Cochran's rule)."""
+    table = np.array([[x_t, n_t - x_t], [x_c, n_c - x_c]])
+    if (np.outer(table.sum(1), table.sum(0)) / table.sum()).min() >= 5:
+        return pooled_z_p(x_t, n_t, x_c, n_c)
+    converted = x_t + x_c
+    dist = stats.hypergeom(n_t + n_c, converted, n_t)
+    support = np.arange(max(0, converted - n_c), min(converted, n_t) + 1)
+    probabilities = dist.pmf(support)
+    return float(min(1.0, probabilities[probabilities <= dist.pmf(x_t) * (1 + 1e-7)].sum()))
+
+
 def holm(p: list[float]) -> list[float]:
     order = np.argsort(p)
     adjusted, running = np.empty(len(p)), 0.0
@@ -158,7 +171,7 @@ def test_headline_equals_a_direct_sql_aggregate(tiny_reports, tiny_warehouse, ke
     assert cards["revenue_diff"]["value"] == pytest.approx(counts.at[focus, "revenue"] - counts.at[control, "revenue"])
     if truth.primary_metric == "conversion":
         treatments = [labels[v] for v in truth.variants if labels[v] != control]
-        raw = [pooled_z_p(int(counts.at[v, "conversions"]), int(counts.at[v, "users"]),
+        raw = [two_proportion_p(int(counts.at[v, "conversions"]), int(counts.at[v, "users"]),
                           int(counts.at[control, "conversions"]), int(counts.at[control, "users"])) for v in treatments]
         expected = holm(raw)[treatments.index(focus)] if len(treatments) > 1 else raw[0]
         assert cards["p_value"]["value"] == pytest.approx(expected, rel=1e-6)
@@ -273,9 +286,21 @@ def test_level_is_used_throughout(tiny_reports, tiny_warehouse):
 
 
 def test_sample_size_helper_matches_the_textbook_formula():
-    # n = 2 (z_.975 + z_.8)² / d²: d = 0.2 needs ≈ 392.4 per group (Cohen 1988 lists 393 with the t correction).
-    assert sample_size_per_arm(0.2, 0.05) == pytest.approx(392.4, abs=0.1)
+    # Large samples: n = 2 (z_.975 + z_.8)² / d², d = 0.05 needs ≈ 6,279 per group.
+    assert sample_size_per_arm(0.05, 0.05) == pytest.approx(2 * ((stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) / 0.05) ** 2)
+    # Smaller ones get the t correction: d = 0.2 needs 393.4 per group (Cohen 1988, table 2.4.1: 393).
+    assert sample_size_per_arm(0.2, 0.05) == pytest.approx(393.4, abs=0.1)
     assert sample_size_per_arm(0.0, 0.05) is None
+
+
+@pytest.mark.parametrize("d", [0.8, 1.5, math.pi])
+def test_the_sample_size_said_to_suffice_reaches_the_target_power(d):
+    # The report's "the sample was large enough" must agree with its low-power warning (t-based power): with
+    # h = π (0 of 2 against 2 of 2) the normal formula says 1.6 users, where 2 per arm have 41 % power.
+    needed = math.ceil(sample_size_per_arm(d, 0.05))
+    noncentral = stats.nct(2 * needed - 2, d * math.sqrt(needed / 2))
+    critical = stats.t.ppf(0.975, 2 * needed - 2)
+    assert noncentral.sf(critical) + noncentral.cdf(-critical) >= 0.8
 
 
 # --------------------------------------------------------------------------- degenerate input

@@ -119,7 +119,7 @@ def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Po
     warn = [_srm_message(srm)] if srm.mismatch else []
     if not srm.mismatch and not differing:
         reasons = [f"Every arm got the same experience, and neither the split between them (sample ratio check "
-                   f"{_p(srm.p_value)}, a mismatch needs p < {significant(srm.alpha, 6)}) nor any metric differs by more than chance.",
+                   f"{p_sentence(srm.p_value)}, a mismatch needs p < {significant(srm.alpha, 6)}) nor any metric differs by more than chance.",
                    *(describe_comparison(r, level, currency, several) for r in rows)]
         first = next((p for p in (power or {}).values() if p.mde is not None), None)
         if first is not None:
@@ -158,9 +158,9 @@ def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.
                 + (f"{diff_fmt(low).removesuffix(' pts')} to {diff_fmt(high)}" if math.isfinite(low) and math.isfinite(high)
                    else "not defined"))
     if several:
-        p_text = f"{ADJUSTMENTS[str(row['adjustment'])]}-adjusted {_p(float(row['p_adjusted']))}"
+        p_text = f"{ADJUSTMENTS[str(row['adjustment'])]}-adjusted {p_sentence(float(row['p_adjusted']))}"
     else:
-        p_text = _p(float(row["p_value"]))
+        p_text = p_sentence(float(row["p_value"]))
     if bool(row["significant"]):
         verb = "rose" if diff > 0 else "fell"
         return f"{subject} {verb} from {level_fmt(control_value)} to {level_fmt(treatment_value)} ({interval}, {p_text})."
@@ -174,7 +174,7 @@ def _as_planned(srm: SrmResult) -> str:
 
 def _srm_message(srm: SrmResult) -> str:
     parts = ", ".join(f"{v} {number(srm.observed[v])} (expected {number(srm.expected[v])})" for v in srm.observed)
-    head = (f"Sample ratio mismatch: users per variant {parts}; χ² = {number(srm.statistic, 1)}, {_p(srm.p_value)} "
+    head = (f"Sample ratio mismatch: users per variant {parts}; χ² = {number(srm.statistic, 1)}, {p_sentence(srm.p_value)} "
             f"(threshold {significant(srm.alpha, 6)}). ")
     if srm.assumed:
         return head + ("The split differs from an equal one, which the report assumed because no plan is recorded: "
@@ -218,7 +218,8 @@ def _money(value: float, currency: str | None, signed: bool = False) -> str:
     return money(value, 2, signed=signed, currency=currency)
 
 
-def _p(p: float) -> str:
+def p_sentence(p: float) -> str:
+    """A p-value inside a sentence: "p = 0.087", "p < 0.001" or "p not defined"."""
     if not p == p:  # NaN
         return "p not defined"
     return f"p < {number(0.001, 3)}" if p < 0.001 else f"p = {number(p, 3)}"
@@ -327,7 +328,7 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
     lone = [v for v in seen if counts[v] < 2]
     if lone:  # no variance, no test: but a split as lopsided as 50 to 1 is worth saying at once
         split = ", ".join(f"{v} {number(counts.get(v, 0))}" for v in planned)
-        mismatch = (f" The split so far ({split}) is not {_as_planned(srm)} (sample ratio mismatch, {_p(srm.p_value)}): "
+        mismatch = (f" The split so far ({split}) is not {_as_planned(srm)} (sample ratio mismatch, {p_sentence(srm.p_value)}): "
                     "check the assignment." if srm.mismatch else "")
         raise EmptyDataError(f"{', '.join(repr(v) for v in lone)} {'has' if len(lone) == 1 else 'have'} a single "
                              f"assigned user, and comparing variants needs at least 2 users in each.{mismatch}",

@@ -42,6 +42,7 @@ ADJUSTMENTS: dict[str, str] = {"holm": "Holm", "bonferroni": "Bonferroni"}
 METRIC_LABELS = {"conversion": "Conversion", "revenue": "Revenue per user"}
 TARGET_POWER = 0.8  # the power the MDE is planned for
 CURVE_POINTS = 60  # points of a power curve
+T_BASED_BELOW = 1000  # users per arm under which a sample size differs between the normal and the t-based power
 SRM_ALPHA = 0.001  # the usual SRM threshold: a false alarm costs an investigation, a miss costs a wrong decision
 
 
@@ -106,10 +107,20 @@ def alpha_for(level: float) -> float:
     return round(1 - level, 12)
 
 
+#: The smallest expected count of the 2×2 table for which the z-test's normal approximation is used
+#: (Cochran's rule); below it, the p-value is Fisher's exact test's.
+MIN_EXPECTED_COUNT = 5
+
+
 def _two_proportion_p(x_t: int, n_t: int, x_c: int, n_c: int) -> float:
-    """Pooled two-proportion z-test p-value; NaN when both arms are all 0 or all 1 (no variance)."""
-    if x_t + x_c in (0, n_t + n_c):
+    """Two-sided p-value of p_t = p_c: the pooled two-proportion z-test, or Fisher's exact test when an
+    expected count of the 2×2 table is below :data:`MIN_EXPECTED_COUNT` (0/3 against 3/3 is p = 0.014
+    by the z-test, 0.100 exactly); NaN when both arms are all 0 or all 1 (no variance)."""
+    converted, n = x_t + x_c, n_t + n_c
+    if converted in (0, n):
         return math.nan
+    if min(converted, n - converted) * min(n_t, n_c) / n < MIN_EXPECTED_COUNT:
+        return float(stats.fisher_exact([[x_t, n_t - x_t], [x_c, n_c - x_c]]).pvalue)
     _, p_value = proportions_ztest([x_t, x_c], [n_t, n_c])
     return float(p_value)
 
@@ -189,7 +200,8 @@ def conversion_by_variant(assignments: pd.DataFrame, control: str, level: float 
     * ``rel_lift`` = p_t / p_c − 1 with the **Katz log-ratio interval** (delta method on
       log(p_t/p_c)): ``ratio · exp(±z·√((1−p_t)/x_t + (1−p_c)/x_c)) − 1``;
     * ``p_value`` — two-sided pooled two-proportion z-test (statsmodels ``proportions_ztest``):
-      ``z = (p_t − p_c) / √(p̄(1−p̄)(1/n_t + 1/n_c))``, p̄ = pooled rate.
+      ``z = (p_t − p_c) / √(p̄(1−p̄)(1/n_t + 1/n_c))``, p̄ = pooled rate; Fisher's exact test
+      (scipy ``fisher_exact``) when an expected count of the 2×2 table is below 5.
 
     Lift columns are NaN on the control row. z is the normal quantile for ``level``.
     """
@@ -431,12 +443,22 @@ def sample_size_per_arm(effect_size: float | None, alpha: float, power: float = 
 
     Normal approximation of the two-sample test, ``n = 2·((z_{1−α/2} + z_power) / es)²``:
     at experiment sizes it matches the t-based power analysis, and unlike a numerical
-    solver it never fails for tiny effects (it just gets very large). None for no effect.
+    solver it never fails for tiny effects (it just gets very large). Below
+    :data:`T_BASED_BELOW` users the t-based answer (pingouin ``power_ttest``, the basis of
+    :func:`power_and_mde`) is taken instead: for an effect of h = π the normal approximation
+    says 1.6 users, where 2 per arm reach only 41 % power. At least 2 (a test needs two users an
+    arm). None for no effect.
     """
     if effect_size is None or not np.isfinite(effect_size) or effect_size == 0:
         return None
     z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
-    return float(2 * (z / abs(effect_size)) ** 2)
+    normal = max(2.0, float(2 * (z / abs(effect_size)) ** 2))
+    if normal >= T_BASED_BELOW:
+        return normal
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exact = float(pg.power_ttest(d=abs(effect_size), power=power, alpha=alpha))
+    return max(normal, exact) if math.isfinite(exact) else normal
 
 
 def power_curve(p: PowerResult, baseline_rate: float | None = None, points: int = CURVE_POINTS) -> pd.DataFrame:
@@ -470,12 +492,15 @@ def pairwise_vs_control(assignments: pd.DataFrame, control: str, metric: Metric,
                         level: float = 0.95) -> pd.DataFrame:
     """Every treatment against the control on one metric, with p-values adjusted for the k − 1 comparisons.
 
-    ``conversion``: difference of rates, Newcombe CI, pooled z-test (:func:`conversion_by_variant`);
-    ``revenue``: difference of means, Welch CI and test (:func:`welch_test`). ``p_adjusted``
-    by statsmodels ``multipletests``: Holm's step-down (Holm 1979; the i-th smallest of m
-    p-values times m − i + 1, made monotone, capped at 1 — controls the family-wise error
-    rate like Bonferroni but is uniformly more powerful) or Bonferroni (p · m).
-    ``significant`` is ``p_adjusted < 1 − level``. The CIs are per comparison.
+    ``conversion``: difference of rates, Newcombe CI, pooled z-test or Fisher's exact test
+    (:func:`conversion_by_variant`); ``revenue``: difference of means, Welch CI and test
+    (:func:`welch_test`). ``p_adjusted`` by statsmodels ``multipletests``: Holm's step-down
+    (Holm 1979; the i-th smallest of m p-values times m − i + 1, made monotone, capped at 1 —
+    controls the family-wise error rate like Bonferroni but is uniformly more powerful) or
+    Bonferroni (p · m). ``significant``: ``p_adjusted < 1 − level`` and the interval excludes 0.
+    The two agree but for a conversion's Newcombe interval, which is not the z-test's own: a
+    report must not call a difference significant beside an interval that holds no difference
+    (0/20 against 4/20: z-test p = 0.035, interval −0.1 to +41.6 pts). The CIs are per comparison.
     ``effect_size`` is Cohen's h (conversion) or Cohen's d (revenue), treatment − control.
     """
     if metric not in METRICS:
@@ -508,7 +533,7 @@ def pairwise_vs_control(assignments: pd.DataFrame, control: str, metric: Metric,
     out.insert(1, "control", control)
     out.insert(2, "metric", metric)
     out["p_adjusted"] = adjust_p_values(out["p_value"].to_numpy(float), method)
-    out["significant"] = out["p_adjusted"] < alpha_for(level)
+    out["significant"] = (out["p_adjusted"] < alpha_for(level)) & ((out["ci_low"] > 0) | (out["ci_high"] < 0))
     out["adjustment"] = method
     return out
 

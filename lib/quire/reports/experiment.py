@@ -25,15 +25,16 @@ from quire.charts.experiment import money, pct, pts, signed
 from quire.display import Callout, Grid, ReportHeader, Section
 from quire.errors import EmptyDataError, WarehouseError
 from quire.glossary import glossary
-from quire.metrics.experiment_analysis import ExperimentAnalysis, analyse, describe_comparison, mirrors_metric
+from quire.metrics.experiment_analysis import (ExperimentAnalysis, analyse, describe_comparison, mirrors_metric,
+                                              p_sentence)
 from quire.metrics.experiments import (ADJUSTMENTS, METRIC_LABELS, TARGET_POWER, CupedResult, power_curve,
                                        sample_size_per_arm)
 from quire.metrics.kpi import Kpi
 from quire.contract import absent_note
 from quire.reports.experiment_data import CONTRACT, ExperimentData, check_parameters, load
 from quire.reports.experiment_display import (Estimate, ExperimentCards, FlowingGlossary, FormattedTable, chance,
-                                              effect_text, interval_text, mark_control, once_in, p_text, relative_value,
-                                              relative_estimate, round_users, sentence)
+                                              effect_text, interval_change, interval_text, mark_control, once_in, p_text,
+                                              relative_estimate, relative_value, round_users, sentence)
 
 METRIC_NOUNS = {"conversion": "conversion (share of users who converted)",
                 "revenue": "revenue per user (mean over all assigned users)"}
@@ -228,7 +229,7 @@ class ExperimentReport:
         cu = self.analysis.cuped.get(self.focus)
         reduction = [] if cu is None else [
             (Kpi("variance_reduction", "CUPED variance reduction", cu.variance_reduction, "percent"),
-             percent(cu.variance_reduction, 0), f"interval {percent(1 - cu.ci_width_ratio, 0)} narrower")]
+             percent(cu.variance_reduction, 0), f"interval {interval_change(cu.ci_width_ratio)}")]
         return [c["users"], c["revenue_diff"], *reduction, c["p_value"], c["mde"], c["control_rate"], c["best_rate"],
                 c["abs_lift"]]
 
@@ -389,16 +390,16 @@ class ExperimentReport:
         c = self.analysis.cuped[v]
         u, adj = c.unadjusted, c.adjusted
         text = (f"CUPED uses each user's revenue before the experiment to remove noise{' (' + v + ')' if self.several else ''}: "
-                f"θ = {number(c.theta, 2)}, {percent(c.variance_reduction, 0)} less variance, so the {percent(self.level, 0)} interval of the "
-                f"difference is {percent(1 - c.ci_width_ratio, 0)} narrower (±{money((adj.ci_high - adj.ci_low) / 2, False)} instead "
+                f"θ = {number(c.theta, 2)}, {percent(c.variance_reduction, 0)} less variance; the {percent(self.level, 0)} interval of the "
+                f"difference is {interval_change(c.ci_width_ratio)} (±{money((adj.ci_high - adj.ci_low) / 2, False)} instead "
                 f"of ±{money((u.ci_high - u.ci_low) / 2, False)}). The pre-period lies before assignment, so the adjustment "
                 "removes noise without biasing the effect.")
         p_adj = self._cuped_p(c)
         if (u.p_value < self.alpha) != (p_adj < self.alpha) and not self.several:
+            precise = "; the CUPED estimate is the more precise one" if c.ci_width_ratio < 1 else ""
             text += (f" Note: the adjusted difference is {'' if p_adj < self.alpha else 'not '}significant "
-                     f"(p {p_text(p_adj)}) while the unadjusted one is {'' if u.p_value < self.alpha else 'not '}"
-                     "(the verdict uses the unadjusted test, declared before the experiment; the CUPED estimate is "
-                     "the more precise one).")
+                     f"({p_sentence(p_adj)}) while the unadjusted one is {'' if u.p_value < self.alpha else 'not '}"
+                     f"(the verdict uses the unadjusted test, declared before the experiment{precise}).")
         return text
 
     def sign_flip(self, c: CupedResult) -> Callout:

@@ -31,6 +31,17 @@ def p_text(p: float) -> str:
     return f"< {number(0.001, 3)}" if p < 0.001 else number(p, 3)
 
 
+def interval_change(ratio: float) -> str:
+    """An adjusted interval's width against the unadjusted one's (``ratio``): "46% narrower", "73% wider", "as wide".
+
+    CUPED's interval can come out wider despite the variance it removes: with a handful of users
+    the degree of freedom it spends on θ costs more than the variance saves.
+    """
+    if not np.isfinite(ratio) or round(abs(1 - ratio), 2) == 0:
+        return "as wide" if np.isfinite(ratio) else "not comparable"
+    return f"{percent(1 - ratio, 0)} narrower" if ratio < 1 else f"{percent(ratio - 1, 0)} wider"
+
+
 def effect_text(value: float | None, metric: str) -> str:
     """A treatment − control difference in the metric's units: "+1.4 pts" or "+$2.83"."""
     if value is None or not np.isfinite(value):

@@ -495,3 +495,28 @@ def test_low_power_warnings_speak_of_the_mde_not_of_post_hoc_power():
     p = powers(table)["treatment"]
     assert f"{p.achieved_power:.0%} chance" not in v.warnings[0] and "chance of detecting" not in v.warnings[0]
     assert "only changes of at least" in v.warnings[0] and "is smaller" in v.warnings[0]
+
+
+@pytest.mark.parametrize("control, treatment, fisher_p", [
+    ((20, 0), (20, 4), 0.106),  # z-test p = 0.035, beside a Newcombe interval from −0.1 pts
+    ((2, 0), (2, 2), 0.333),  # z-test p = 0.046 with two users an arm
+    ((3, 0), (3, 3), 0.100),  # z-test p = 0.014
+])
+def test_small_counts_get_fishers_exact_test_and_are_not_shipped(control, treatment, fisher_p):
+    table = pairwise_vs_control(users({"a": control, "b": treatment}), "a", "conversion")
+    [row] = table.to_dict("records")
+    assert row["p_value"] == pytest.approx(stats.fisher_exact([[treatment[1], treatment[0] - treatment[1]],
+                                                               [control[1], control[0] - control[1]]]).pvalue)
+    assert round(row["p_value"], 3) == fisher_p and not row["significant"]
+    assert verdict(table, srm_check({"a": control[0], "b": treatment[0]}, {"a": 0.5, "b": 0.5})).decision == "inconclusive"
+
+
+def test_a_significant_conversion_difference_always_has_an_interval_without_zero():
+    # Every table of up to 60 users an arm: the report never calls a difference significant beside an
+    # interval that holds 0 (the z-test and the Newcombe interval disagree on some of them).
+    for n in (5, 12, 30, 60):
+        for x_c in range(0, n + 1, max(1, n // 10)):
+            for x_t in range(0, n + 1):
+                [row] = pairwise_vs_control(users({"a": (n, x_c), "b": (n, x_t)}), "a", "conversion").to_dict("records")
+                if row["significant"]:
+                    assert row["ci_low"] > 0 or row["ci_high"] < 0, (n, x_c, x_t, row)
