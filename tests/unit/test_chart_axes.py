@@ -162,3 +162,11 @@ def test_the_mrr_trend_ticks_month_starts_only(months, forecast):
     labels = tick_labels(executive_charts.mrr_trend(history, ahead), "x")
     month_names = {pd.Timestamp(2025, m, 1).strftime("%b") for m in range(1, 13)}
     assert 2 <= len(labels) <= 9 and all(label in month_names or re.fullmatch(r"20\d\d", label) for label in labels), labels
+
+
+@pytest.mark.parametrize("cohorts, said", [(1, "the newest cohort that has reached month 0"),
+                                           (4, "the 3 newest cohorts that have reached month 0")])
+def test_the_ltv_caption_counts_its_cohorts_in_words(cohorts, said):
+    ltv = pd.DataFrame([[10.0 + c, 12.0 + c] for c in range(cohorts)],
+                       index=pd.date_range("2026-01-01", periods=cohorts, freq="MS"), columns=[0, 1])
+    assert said in cohort_charts.ltv_curves(ltv, "month", at_age=0).caption

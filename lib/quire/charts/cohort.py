@@ -189,9 +189,9 @@ def ltv_curves(ltv: pd.DataFrame, granularity: str, *, highlight: int = 3, at_ag
     # Curves rise steeply then flatten at the top: the lower right corner is free for the legend.
     ax.legend(loc="lower right", frameon=True, facecolor="white", edgecolor="none", framealpha=0.9,
               ncol=2 if len(newest) + bool(younger) > 2 else 1, fontsize=8.5)
-    which = (f"the {len(newest)} newest cohorts that have reached {unit.lower()} {at_age} in colour"
-             + (", younger ones dotted" if younger else "")) if at_age is not None else \
-        f"the {len(newest)} newest cohorts in colour"
+    cohorts = "the newest cohort" if len(newest) == 1 else f"the {len(newest)} newest cohorts"
+    which = (f"{cohorts} that {'has' if len(newest) == 1 else 'have'} reached {unit.lower()} {at_age} in colour"
+             + (", younger ones dotted" if younger else "")) if at_age is not None else f"{cohorts} in colour"
     return to_chart(fig, _ltv_alt(rows, names, granularity, newest, at_age), caption=(
         f"Cumulative revenue per user of each cohort by {unit.lower()}s since signup; {which}. A line stops at "
         f"the last {unit.lower()} the cohort has completed."))

@@ -403,8 +403,10 @@ class CohortReport:
         if age is not None:
             row = compare_recent(self.ltv_frame, recent=RECENT, at_ages=[age]).loc[age]
             if row["n_earlier"]:
-                lead += (f" By {self._age(age)}, a user of the {self._newest(row['n_recent'])} reached it "
-                         f"has brought {charts.fine_money(row['recent'])} on average, against "
+                # The mean of the cohorts' LTVs, each cohort counting once (as in the comparison table), not
+                # the mean over their users: said so, since a reader would take "a user's average" for the latter.
+                lead += (f" By {self._age(age)}, the {self._newest(row['n_recent'])} reached it "
+                         f"brought {charts.fine_money(row['recent'])} per user (each cohort counting once), against "
                          f"{charts.fine_money(row['earlier'])} for the {self._earlier(row['n_earlier'])}.")
         return Section("Lifetime value (LTV) curves", [chart, table], lead=lead)
 
