@@ -45,8 +45,11 @@ def test_previous_and_months():
 def test_resolve_latest_and_bounds():
     first, last = date(2024, 1, 1), date(2026, 10, 1)
     assert resolve_period("latest", first_month=first, last_month=last).key == "2026-10"
-    with pytest.raises(ParameterError, match="2026-11 is after the data ends"):
-        resolve_period("2026-11", first_month=first, last_month=last)
+    stale = date(2025, 10, 1)
+    with pytest.raises(ParameterError, match="2025-12 is after the data ends"):
+        resolve_period("2025-12", first_month=first, last_month=stale)
+    with pytest.raises(ParameterError, match="2025-11 is not complete in the data yet"):  # it may hold a few days
+        resolve_period("2025-11", first_month=first, last_month=stale)
     with pytest.raises(ParameterError, match="2026-Q4 is not complete"):  # yet, or in the data
         resolve_period("2026-Q4", first_month=first, last_month=last)
     with pytest.raises(ParameterError, match="before the data starts"):
@@ -80,7 +83,8 @@ def test_a_churned_clients_advice_keeps_within_the_months_the_data_covers(tiny_w
             check_subscribed(conn, churned, after, data=later)
 
 
-@pytest.mark.parametrize("text,why", [("2099-01", "is not complete yet"), ("2026-03", "is after the data ends"),
+@pytest.mark.parametrize("text,why", [("2099-01", "is not complete yet"), ("2026-04", "is after the data ends"),
+                                      ("2026-03", "is not complete in the data yet"),
                                       ("2026-Q1", "is not complete in the data yet")])
 def test_a_period_past_the_data_says_whether_it_is_running_or_the_data_stops_short(text, why):
     with pytest.raises(ParameterError, match=rf"^parameter 'period': {text} {why} \(data covers 2025-02 to 2026-02\); "):
