@@ -762,3 +762,28 @@ def test_headline_cards_of_a_degenerate_experiment_say_why_a_figure_is_missing()
     shown = experiment({"control": {"n": 400, "rate": 1.0}, "B": {"n": 400, "rate": 1.0}}).headline().html()
     assert "interval not defined" not in shown  # the card holds the lift alone; its interval is in the table
     assert "Control converted every user: no rise is possible" in shown
+
+
+def test_users_assigned_outside_the_experiments_dates_are_left_out_and_said_so(tiny_warehouse, tmp_path):
+    import shutil
+
+    import duckdb
+
+    copy = tmp_path / "late.duckdb"
+    shutil.copy(tiny_warehouse.removeprefix("duckdb:///"), copy)
+    key = "checkout-redesign"
+    with duckdb.connect(str(copy)) as conn:
+        experiment_id, ended_on = conn.execute("SELECT experiment_id, ended_on FROM experiments WHERE key = ?",
+                                               [key]).fetchone()
+        # 40 converting users of a treatment, assigned long after the experiment ended (a flag left on).
+        conn.execute("""
+            INSERT INTO experiment_assignments
+            SELECT experiment_id, user_id + 10000000, variant, assigned_at + INTERVAL 400 DAY, TRUE, revenue, pre_revenue
+            FROM (SELECT * FROM experiment_assignments WHERE experiment_id = ? AND variant <> (
+                      SELECT variant FROM experiment_variants WHERE experiment_id = ? AND is_control) LIMIT 40)""",
+                     [experiment_id, experiment_id])
+    original, late = er.build(key, url=tiny_warehouse), er.build(key, url=f"duckdb:///{copy}")
+    assert late.data.outside_dates == 40 and original.data.outside_dates == 0
+    pd.testing.assert_frame_equal(late.analysis.conversion, original.analysis.conversion)
+    verdict = late.verdict().html()
+    assert "40 users were assigned outside the experiment" in verdict and late.dates_label() in verdict

@@ -135,6 +135,11 @@ class ExperimentReport:
     def verdict(self) -> Section:
         """The decision in plain language, its warnings, and what the experiment was."""
         notes = [self.defaults_note()] if self.data.absent else []
+        if self.data.outside_dates:
+            n = self.data.outside_dates
+            notes.append(Callout(f"{number(n)} {'user was' if n == 1 else 'users were'} assigned outside the experiment's "
+                                 f"dates ({self.dates_label()}) and {'is' if n == 1 else 'are'} left out of every figure.",
+                                 "warning", title="Left out:"))
         if self.analysis is None:
             return Section("Verdict", [self.problem, self.facts(), *notes])
         v = self.analysis.verdict

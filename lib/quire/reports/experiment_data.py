@@ -47,6 +47,8 @@ class ExperimentData:
     assignments: pd.DataFrame  # one row per user: variant, converted, revenue, pre_revenue (optional), ...
     # Optional tables of the contract the warehouse lacks (the report uses their defaults and says so).
     absent: tuple[str, ...] = ()
+    # Users assigned before the experiment started or after it ended, left out of ``assignments``.
+    outside_dates: int = 0
 
     @property
     def has_covariate(self) -> bool:
@@ -118,14 +120,31 @@ def load(experiment: str, url: str | None = None) -> ExperimentData:
         if row is None:
             raise unknown_experiment(experiment, queries.experiment_keys(conn))
         experiment_id = int(row["experiment_id"])
+        ended_on = None if pd.isna(row["ended_on"]) else row["ended_on"]
+        assignments = queries.assignments(conn, experiment_id)
+        inside = within_dates(assignments["assigned_at"], row["started_on"], ended_on)
         return ExperimentData(
             key=str(row["key"]), name=str(row["name"]), hypothesis=str(row["hypothesis"]),
-            primary_metric=str(row["primary_metric"]), started_on=row["started_on"],
-            ended_on=None if pd.isna(row["ended_on"]) else row["ended_on"],
+            primary_metric=str(row["primary_metric"]), started_on=row["started_on"], ended_on=ended_on,
             variants=queries.variants(conn, experiment_id),
-            assignments=queries.assignments(conn, experiment_id),
+            assignments=assignments[inside].reset_index(drop=True),
             absent=tuple(t.name for t in CONTRACT.optional_tables if t.name not in usable),
+            outside_dates=int((~inside).sum()),
         )
+
+
+def within_dates(assigned_at: pd.Series, started_on, ended_on) -> pd.Series:
+    """Which assignments fall on the experiment's days, ``started_on`` to ``ended_on`` (None: still running).
+
+    Users assigned before the start or after the end (a flag left on, a test account, a late
+    backfill) did not take part in the experiment its dates describe: counting them would change
+    its rates while its header still names those dates.
+    """
+    day = pd.to_datetime(assigned_at).dt.normalize()
+    inside = day >= pd.Timestamp(started_on)
+    if ended_on is not None:
+        inside &= day <= pd.Timestamp(ended_on)
+    return inside
 
 
 def check_parameters(level: float, correction: str) -> None:
