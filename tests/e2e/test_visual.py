@@ -371,3 +371,16 @@ def test_worked_example_runs_with_cover_contents_and_brand_colours(tiny_warehous
     for colours in _svg_colours(html):
         assert quire.palette[0] in colours and not colours & MATPLOTLIB_DEFAULTS
     assert html.count('class="q-table"') >= 3 and 'class="q-kpis"' in html
+
+
+@pytest.mark.parametrize("report", REPORTS)
+def test_the_running_header_draws_the_whole_period(runs, report):
+    # As `quire run` printed it: an experiment's "3 August – 6 September 2026 (35 days)" was cut at the page's
+    # edge ("(35 d"). pdftotext lays the text out as drawn; text extraction alone would not tell.
+    folder = runs[report]
+    period = re.search(r'class="q-running-period">([^<]*)<', (folder / "report.html").read_text(encoding="utf-8"))
+    if period is None:
+        pytest.skip(f"the {report} report has no period in its running header")
+    drawn = subprocess.run(["pdftotext", "-f", "2", "-l", "2", "-layout", str(folder / "report.pdf"), "-"], check=True,
+                           capture_output=True, text=True).stdout
+    assert html_lib.unescape(period.group(1)) in drawn.strip().splitlines()[0], drawn[:300]

@@ -20,6 +20,9 @@ from dataclasses import dataclass
 
 from bs4 import BeautifulSoup
 
+#: Share of the header line per character of the period (8 pt text, about 1.4 mm a character, on A4's
+#: 170 mm between the margins), and the bounds of the period's share.
+PERCENT_PER_CHARACTER, PERIOD_MIN_PERCENT, PERIOD_MAX_PERCENT = 0.85, 22, 48
 #: Height of the logo in the running header (as ``.q-running-logo`` in report.css).
 LOGO_HEIGHT_MM = 6.5
 #: Chromium draws margin-box text with ligatures whatever font-variant-ligatures says, and its text layer
@@ -121,11 +124,14 @@ def for_chromium(html: str) -> str:
     line = (f"vertical-align: bottom; line-height: {LOGO_HEIGHT_MM}mm; padding-bottom: 2.5mm; margin-bottom: 4mm; "
             "border-bottom: 0.6pt solid var(--q-primary-soft); font-family: var(--q-font); font-size: 8pt;"
             f" {NO_LIGATURES}")
+    # The period keeps its whole text on one line (an experiment's "3 August – 6 September 2026 (35 days)"
+    # was cut at a fixed 22 %); the title takes the rest, as the running header's float does.
+    period_width = min(PERIOD_MAX_PERCENT, max(PERIOD_MIN_PERCENT, PERCENT_PER_CHARACTER * len(parts.period or "") + 2))
     boxes = f"""
 @page {{
-  @top-left {{ content: {css_string(parts.title)}; width: 78%; {line} {logo} font-weight: 700;
+  @top-left {{ content: {css_string(parts.title)}; width: {100 - period_width:.0f}%; {line} {logo} font-weight: 700;
                color: var(--q-primary); white-space: nowrap; overflow: hidden; }}
-  @top-right {{ content: {css_string(parts.period)}; width: 22%; {line} text-align: right; color: var(--q-muted);
+  @top-right {{ content: {css_string(parts.period)}; width: {period_width:.0f}%; {line} text-align: right; color: var(--q-muted);
                 white-space: nowrap; }}
   @bottom-left {{ content: {css_string(parts.footer)}; vertical-align: top; padding-top: 4mm; font-family: var(--q-font);
                   font-size: 8pt; color: var(--q-muted); {NO_LIGATURES} }}
