@@ -289,7 +289,8 @@ class Table(Fragment):
     def _cell(self, column: str, value: Any) -> str:
         unit = self.units.get(column)
         if value is None or (not isinstance(value, str) and pd.isna(value)):
-            return '<td class="q-na">—</td>'
+            # In a column of figures the dash is aligned as they are: centred under them it read as misplaced.
+            return f'<td class="{"q-num q-na" if unit else "q-na"}">—</td>'
         if unit == "text":  # a figure formatted already: shown as given, aligned as a number
             return f'<td class="q-num">{escape(value)}</td>'
         if unit:

@@ -201,7 +201,7 @@ def test_not_yet_observed_cells_are_blank_not_zero(monthly):
 def test_summary_table_shows_a_dash_for_unobserved_ages(monthly):
     html = monthly.retention().children[1].html()
     newest = re.search(r"<tr><td>2026-10</td>(.*?)</tr>", html).group(1)
-    assert newest.count('<td class="q-na">—</td>') == 3 and "%" not in newest  # months 1, 3 and 6 not reached yet
+    assert newest.count('<td class="q-num q-na">—</td>') == 3 and "%" not in newest  # months 1, 3 and 6 not reached yet
     oldest = re.search(r"<tr><td>2025-11</td>(.*?)</tr>", html).group(1)
     assert "q-na" not in oldest
 

@@ -37,7 +37,7 @@ def test_table_escapes_cells_and_headers_and_formats_units():
     frame = pd.DataFrame({"Client": [HOSTILE, "Plain"], "MRR": [1234567.0, None], HOSTILE: [1, 2]})
     html = Table(frame, caption=HOSTILE, units={"MRR": "currency"}).html()
     assert "<script>" not in html and "<img" not in html
-    assert "$1,234,567" in html and 'class="q-na"' in html
+    assert "$1,234,567" in html and 'class="q-num q-na">—' in html  # a missing figure aligned as figures are
     assert '<th scope="col"' in html
 
 
