@@ -206,6 +206,15 @@ def test_summary_table_shows_a_dash_for_unobserved_ages(monthly):
     assert "q-na" not in oldest
 
 
+def test_the_comparison_keeps_its_difference_as_a_figure_for_the_data_files(monthly):
+    table = monthly.comparison().children[0]
+    frame = table.frame
+    assert pd.api.types.is_float_dtype(frame["Difference"])  # not "−16.7 pts" text in the CSV and the workbook
+    recent, earlier = frame.columns[2], frame.columns[3]
+    assert np.allclose(frame["Difference"], frame[recent] - frame[earlier])
+    assert re.search(r'<td class="q-num">[+−]?\d+\.\d pts</td>', table.html())  # shown as before
+
+
 # --------------------------------------------------------------------------- behavioural filter
 
 def test_filter_keeps_exactly_the_users_who_activated_in_time(weekly_activated, tiny_warehouse):

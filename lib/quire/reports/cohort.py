@@ -418,7 +418,7 @@ class CohortReport:
             cmp = self.comparison_frame(matrix, TABLE_AGES)
             cmp = cmp[(cmp["n_recent"] > 0) & (cmp["n_earlier"] > 0)]
             rows += [{"Metric": metric, "Age": f"{self.unit} {age}", f"{RECENT} newest cohorts": r["recent"],
-                      "Earlier cohorts": r["earlier"], "Difference": _pts(r["difference_pts"]),
+                      "Earlier cohorts": r["earlier"], "Difference": r["difference_pts"] / 100,
                       "Cohorts compared": f"{int(r['n_recent'])} vs {int(r['n_earlier'])}"}
                      for age, r in cmp.iterrows()]
         if not rows:
@@ -427,7 +427,8 @@ class CohortReport:
                 + few_cohorts_advice(self.data), "info")])
         table = Table(pd.DataFrame(rows), caption=f"Average of the {RECENT} newest cohorts observed at each age against "
                                                   "the earlier ones (each cohort counts once)",
-                      units={f"{RECENT} newest cohorts": "percent", "Earlier cohorts": "percent"})
+                      # The difference as a figure (a fraction, as the rates are), so that the data files keep it as one.
+                      units={f"{RECENT} newest cohorts": "percent", "Earlier cohorts": "percent", "Difference": "pct_points"})
         children = [table, Callout(self.reading(), "info", title="Reading.")]
         if int(self.active.sizes[self.active.sizes > 0].min()) < SMALL_COHORT:
             children.append(Callout(f"Some cohorts have fewer than {SMALL_COHORT} users, so a difference of a few "
