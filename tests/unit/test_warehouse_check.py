@@ -227,3 +227,21 @@ def test_fan_out_filters_skip_clients_without_the_segment_and_suggest_the_value(
         fan_out_clients({"sectr": "municipality"}, settings)
     # Without a brand of its own a client wears its agency's: the filter matches what its reports will wear.
     assert "town-of-fairdale" in fan_out_clients({"brand": "northwind"}, settings)
+
+
+def test_the_screen_writes_every_table_name_and_state_whole_at_its_width(tiny_warehouse, tmp_path):
+    from rich.console import Console
+
+    from quire.contract.screen import WIDTH, render
+
+    # An imported event log (users and events only). On one such warehouse "experiment_assignment" / "s" and
+    # "missing" / "(optional)" wrapped onto a second line (how the columns share the width depends on the data).
+    gone = ("experiment_assignments", "experiment_variants", "experiments", "engagement_daily", "survey_responses",
+            "support_tickets", "product_usage", "projects", "content", "mrr_movements", "subscriptions")
+    result = check(planted(tiny_warehouse, tmp_path, *(f"DROP TABLE {t}" for t in gone)))
+    console = Console(width=WIDTH, record=True, color_system=None)
+    console.print(render(result), soft_wrap=False)
+    lines = console.export_text().splitlines()
+    for name in result.tables:
+        assert any(f" {name} " in f" {line} " for line in lines), (name, lines)
+    assert any("experiments" in line and "missing (optional)" in line for line in lines), lines

@@ -80,6 +80,9 @@ def _table_state(t: TableState, findings: list[Finding], optional: bool) -> Text
 
 def _tables_block(result: CheckResult, findings: list[tuple[Finding, tuple[str, ...]]]) -> Table:
     table = _table("table", "rows", "first", "last", "months", "read by", "state")
+    # A table's name is what a user types, and its state what they read first: each whole, on one line
+    # ("read by" wraps instead).
+    table.columns[0].no_wrap = table.columns[-1].no_wrap = True
     for column in table.columns[1:5]:
         column.justify = "right"
     for name, t in result.tables.items():
