@@ -65,9 +65,9 @@ def import_working_set(settings: Settings) -> None:
     the warehouse's driver (its data's range, its clients).
 
     Done before the lease is taken. A first import reads tens of megabytes of libraries, seconds
-    on a host busy with disk, and a C extension holds the interpreter's lock while it loads: in
-    the first due time, with the lease held, that stalled the heartbeat long enough for a standby
-    to take over.
+    on a host busy with disk, and a C extension holds the interpreter's lock while it loads: done
+    in the first due time, with the lease held, it is the likely cause of a whole-process stall
+    seen there, long enough for a standby to take over.
     """
     import pandas  # noqa: F401
     import papermill  # noqa: F401
