@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from quire.brand import list_brands, load_brand
 from quire.charts import MoneyFormatter, PercentStepFormatter, step_decimals
 from quire.charts import cohort as cohort_charts
 from quire.charts import executive as executive_charts
@@ -170,3 +171,25 @@ def test_the_ltv_caption_counts_its_cohorts_in_words(cohorts, said):
     ltv = pd.DataFrame([[10.0 + c, 12.0 + c] for c in range(cohorts)],
                        index=pd.date_range("2026-01-01", periods=cohorts, freq="MS"), columns=[0, 1])
     assert said in cohort_charts.ltv_curves(ltv, "month", at_age=0).caption
+
+
+@pytest.mark.parametrize("brand", list_brands())
+def test_heatmap_labels_read_at_wcag_aa_on_every_cell_of_every_brands_scale(brand):
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.colors import to_hex
+
+    from quire.brand import contrast_ratio
+
+    # Every shade of the brand's scale, one cell each (seaborn's own rule left mid-light cells at 2.3:1).
+    rates = pd.DataFrame(np.linspace(0, 1, 41).reshape(1, -1))
+    cmap = cohort_charts._scale(load_brand(brand).palette[0])
+    fig, ax = plt.subplots()
+    try:
+        sns.heatmap(rates, ax=ax, cmap=cmap, vmin=0, vmax=1, annot=True, fmt=".2f", cbar=False)
+        cohort_charts._readable_labels(ax, rates, cmap, 1.0)
+        for text in ax.texts:
+            cell = to_hex(cmap(rates.iat[0, int(text.get_position()[0])]))
+            assert contrast_ratio(to_hex(text.get_color()), cell) >= 4.5, (text.get_text(), cell, text.get_color())
+    finally:
+        plt.close(fig)

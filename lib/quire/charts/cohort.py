@@ -12,8 +12,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.colors import LinearSegmentedColormap, to_rgb
+from matplotlib.colors import LinearSegmentedColormap, to_hex, to_rgb
 
+from quire.brand import contrast_ratio
 from quire.chart_style import to_chart
 from quire.charts import NEUTRAL, PercentStepFormatter, money_axis, palette
 from quire.display import Chart
@@ -100,6 +101,8 @@ def retention_heatmap(rates: pd.DataFrame, sizes: pd.Series, granularity: str, *
                 annot_kws={"fontsize": font}, linewidths=0.6, linecolor="white", cbar=not annotate,
                 cbar_kws={"format": PercentStepFormatter(), "shrink": 0.8, "pad": 0.02},
                 xticklabels=list(rates.columns), yticklabels=labels)
+    if annotate:
+        _readable_labels(ax, rates, cmap, _colour_top(rates))
     ax.grid(False)
     ax.xaxis.tick_top()
     ax.xaxis.set_label_position("top")
@@ -111,6 +114,24 @@ def retention_heatmap(rates: pd.DataFrame, sizes: pd.Series, granularity: str, *
     return to_chart(fig, _heatmap_alt(rates, sizes, granularity, metric, meaning), caption=(
         f"{metric} by {granularity}ly signup cohort (rows, with their number of users) and "
         f"{unit.lower()}s since signup (columns); {localise_figures(BLANK_NOTE)}."))
+
+
+def label_colour(background: str) -> str:
+    """Black or white, whichever reads better on ``background`` (``#rrggbb``): at least 4.58:1, WCAG's AA.
+
+    seaborn's own choice turns white at a luminance of 0.408, which leaves the mid-light cells of
+    a brand's scale with white labels at 2.3:1.
+    """
+    return "#000000" if contrast_ratio("#000000", background) >= contrast_ratio("#ffffff", background) else "#ffffff"
+
+
+def _readable_labels(ax, rates: pd.DataFrame, cmap, top: float) -> None:
+    """Recolour each cell's label by :func:`label_colour` of the colour the cell is drawn in."""
+    for text in ax.texts:
+        x, y = text.get_position()
+        value = rates.iat[int(y), int(x)]  # seaborn puts a cell's label at its centre, (col + 0.5, row + 0.5)
+        if pd.notna(value):
+            text.set_color(label_colour(to_hex(cmap(min(float(value), top) / top if top else 0.0))))
 
 
 def _heatmap_alt(rates: pd.DataFrame, sizes: pd.Series, granularity: str, metric: str, meaning: str) -> str:
