@@ -19,9 +19,10 @@ import pandas as pd
 
 from quire.errors import EmptyDataError, ParameterError, WarehouseError
 from quire.formatting import money, number, percent, percentage_points, significant
-from quire.metrics.experiments import (ADJUSTMENTS, METRIC_LABELS, METRICS, CupedResult, Decision, Metric, PowerResult,
-                                       SrmResult, WelchResult, adjust_cuped, alpha_for, conversion_by_variant, cuped,
-                                       pairwise_vs_control, power_and_mde, require_columns, srm_check, welch_test)
+from quire.metrics.experiments import (ADJUSTMENTS, METRIC_LABELS, METRICS, MIN_USERS_FOR_MEANS, CupedResult, Decision,
+                                       Metric, PowerResult, SrmResult, WelchResult, adjust_cuped, alpha_for,
+                                       conversion_by_variant, cuped, pairwise_vs_control, power_and_mde, require_columns,
+                                       srm_check, welch_test)
 
 
 # --------------------------------------------------------------------------- verdict
@@ -71,6 +72,8 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
              if r["variant"] in power and power[r["variant"]].underpowered]
     significant = {str(r["variant"]) for r in rows if r["significant"]}
     warn += [_low_power_message(v, p, currency, v in significant) for v, p in under]
+    warn += [_few_users_message(r, several) for r in rows
+             if r["metric"] == "revenue" and min(r["n_control"], r["n_treatment"]) < MIN_USERS_FOR_MEANS]
     better = [r for r in rows if r["significant"] and r["diff"] > 0]
     worse = [r for r in rows if r["significant"] and r["diff"] < 0]
     if srm.mismatch and (better or worse):
@@ -182,6 +185,15 @@ def _srm_message(srm: SrmResult) -> str:
                        "usually means a bug in assignment or logging, and results may be biased.")
     return head + ("The split differs from the plan by more than chance allows, which usually means a bug in "
                    "assignment or logging; results may be biased.")
+
+
+def _few_users_message(row: pd.Series, several: bool) -> str:
+    # Welch's test is exact for normal data only; a mean of revenue (mostly zeros and a few large
+    # purchases) is near normal only over a few dozen users (the central limit theorem's usual 30).
+    who = f" for {row['variant']}" if several else ""
+    return (f"Few users for a revenue mean{who}: {number(row['n_treatment'])} and {number(row['n_control'])} in the "
+            f"control. Welch's test takes each arm's mean revenue to be roughly normal, which it rarely is below about "
+            f"{MIN_USERS_FOR_MEANS} users an arm: take the result as indicative only.")
 
 
 def _low_power_message(variant: str, p: PowerResult, currency: str, significant: bool) -> str:

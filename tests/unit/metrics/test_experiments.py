@@ -287,6 +287,18 @@ def test_holm_matches_hand_implementation():
     assert adjust_p_values([0.01, math.nan, 0.02])[[0, 2]] == pytest.approx(holm([0.01, 0.02]))
 
 
+@pytest.mark.parametrize("method", ["holm", "bonferroni"])
+def test_adjusted_p_values_equal_statsmodels_multipletests(method):
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(11)
+    # (Few draws: statsmodels collects garbage at every Holm call, 0.2 s each in a test process.)
+    for m in (1, 2, 3, 7):
+        for _ in range(4):
+            p = rng.uniform(0, 0.3, m).round(2)  # ties included, and products past 1 capped
+            assert adjust_p_values(p, method) == pytest.approx(multipletests(p, method=method)[1], abs=1e-12)
+
+
 def test_holm_flags_only_the_better_variant():
     data = simulate(20_000, {"control": 0.10, "b": 0.10, "c": 0.12}, seed=5, revenue_lift={"c": 0.6})
     table = pairwise_vs_control(data, "control", "conversion")
@@ -520,3 +532,13 @@ def test_a_significant_conversion_difference_always_has_an_interval_without_zero
                 [row] = pairwise_vs_control(users({"a": (n, x_c), "b": (n, x_t)}), "a", "conversion").to_dict("records")
                 if row["significant"]:
                     assert row["ci_low"] > 0 or row["ci_high"] < 0, (n, x_c, x_t, row)
+
+
+@pytest.mark.parametrize("n, warned", [(2, True), (29, True), (30, False)])
+def test_a_revenue_mean_over_few_users_is_flagged(n, warned):
+    table = pairwise_vs_control(users({"control": (n, 0), "treatment": (n, 0)},
+                                      revenue={"control": 0.5, "treatment": 100.5}), "control", "revenue")
+    few = [w for w in verdict(table, SRM_OK).warnings if w.startswith("Few users for a revenue mean")]
+    assert bool(few) == warned, few
+    if warned:
+        assert f"{n} and {n} in the control" in few[0]
