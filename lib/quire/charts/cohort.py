@@ -96,13 +96,13 @@ def retention_heatmap(rates: pd.DataFrame, sizes: pd.Series, granularity: str, *
     # cell is tinted and labelled "0%" and cannot be mistaken for a blank one. (A hatch pattern said the
     # same but made WeasyPrint spend a second per heatmap on the PDF.)
     ax.set_facecolor("white")
-    cmap = _scale(palette()[0])
-    sns.heatmap(rates.astype(float), ax=ax, cmap=cmap, vmin=0, vmax=_colour_top(rates), annot=text, fmt="",
+    cmap, top = _scale(palette()[0]), _colour_top(rates)
+    sns.heatmap(rates.astype(float), ax=ax, cmap=cmap, vmin=0, vmax=top, annot=text, fmt="",
                 annot_kws={"fontsize": font}, linewidths=0.6, linecolor="white", cbar=not annotate,
                 cbar_kws={"format": PercentStepFormatter(), "shrink": 0.8, "pad": 0.02},
                 xticklabels=list(rates.columns), yticklabels=labels)
     if annotate:
-        _readable_labels(ax, rates, cmap, _colour_top(rates))
+        _readable_labels(ax, rates, cmap, top)
     ax.grid(False)
     ax.xaxis.tick_top()
     ax.xaxis.set_label_position("top")

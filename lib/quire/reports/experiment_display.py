@@ -37,8 +37,10 @@ def interval_change(ratio: float) -> str:
     CUPED's interval can come out wider despite the variance it removes: with a handful of users
     the degree of freedom it spends on θ costs more than the variance saves.
     """
-    if not np.isfinite(ratio) or round(abs(1 - ratio), 2) == 0:
-        return "as wide" if np.isfinite(ratio) else "not comparable"
+    if not np.isfinite(ratio):
+        return "not comparable"
+    if round(abs(1 - ratio), 2) == 0:
+        return "as wide"
     return f"{percent(1 - ratio, 0)} narrower" if ratio < 1 else f"{percent(ratio - 1, 0)} wider"
 
 
