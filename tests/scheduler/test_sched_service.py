@@ -269,3 +269,45 @@ def test_two_schedulers_on_one_database_run_each_due_time_once(make_env, state_u
     for cancelled in [r for r in rows if r["status"] == "cancelled"]:
         assert len([r for r in rows if r["retry_of"] == cancelled["run_id"]]) == 1
         assert cancelled["error"].startswith("cancelled: the scheduler stopped"), cancelled["error"]
+
+
+@pytest.mark.parametrize("state_url", ["sqlite"], indirect=True)
+def test_a_stop_while_jobs_call_the_scheduler_ends_and_the_retry_is_kept(make_env, state_url, smtp, settings_for,
+                                                                        tmp_path):
+    # APScheduler's shutdown holds its job-store lock while it waits for its job threads: a job
+    # calling the scheduler at that moment (a console poll, a retry being scheduled) once hung the
+    # stop for ever. The helper arranges exactly that moment; a hang is killed after 60 s.
+    import subprocess
+    import sys
+
+    from sched_support import ROOT
+
+    env = make_env("reports: {}\n", state_url, smtp.port)
+    log = tmp_path / "stop.log"
+    with open(log, "w") as handle:
+        try:
+            done = subprocess.run([sys.executable, str(Path(__file__).with_name("stop_during_a_scheduler_call.py"))],
+                                  env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=handle, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the stop hung with a job calling the scheduler; its log:\n{log.read_text()[-8000:]}")
+    assert done.returncode == 0 and done.stdout.startswith("stopped"), done.stdout + log.read_text()
+    failed = done.stdout.split()[1]
+    assert "attempt 2 at the next start" in log.read_text()
+    # The retry the stop held back is made at the next start.
+    from quire.scheduler.jobs import Runner
+    from quire.scheduler.recovery import recover
+    from quire.scheduler.service import build_scheduler
+
+    settings = settings_for(env)
+    engine = open_state(state_url)
+    scheduler = build_scheduler(engine, settings)
+    scheduler.start(paused=True)
+    runner = Runner(settings, engine, "next-start", scheduler)
+    try:
+        assert recover(runner) == [failed]
+        assert scheduler.get_job(f"retry:{failed}") is not None
+        assert recover(runner) == []  # its retry job is waiting: not scheduled twice
+    finally:
+        scheduler.remove_all_jobs()  # nothing left due while APScheduler shuts down
+        scheduler.shutdown(wait=False)
+        runner.stop()

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -97,6 +99,7 @@ class Runner:
 
             start_warming()  # the first due run should not wait for the imports
         self.cancel = Cancel()
+        self.scheduler_lock = threading.Lock()  # around each call into APScheduler: see `stop_firing`
         self.queued_in_flight = 0  # console runs claimed and not yet concluded
         self.last_valid_catalog: Catalog | None = None
         self.catalog_error = ""  # what was wrong with reports.yaml when last read, if anything
@@ -106,6 +109,24 @@ class Runner:
         """Make this runner the one the job functions use."""
         global _CURRENT
         _CURRENT = self
+
+    def stop_firing(self, reason: str) -> None:
+        """Cancel the runs in progress and make job threads leave APScheduler alone: before its shutdown.
+
+        APScheduler's shutdown waits for its job threads while it holds its job-store lock; a job
+        thread calling the scheduler then (a console poll reading the jobs, a run adding its retry)
+        would wait for that lock for ever, and the service would never stop. ``cancel`` is set
+        under the lock that each such call holds: none is under way once this returns, and none
+        starts after.
+        """
+        with self.scheduler_lock:
+            self.cancel.set(reason)
+
+    @contextmanager
+    def _scheduler(self) -> Iterator[Any]:
+        """APScheduler for one call from a job thread, or None when there is none or the service is stopping."""
+        with self.scheduler_lock:
+            yield None if self.cancel.is_set() else self.scheduler
 
     def stop(self) -> None:
         """Kill the runs in progress (recorded cancelled, retried at the next start) and wait for their threads."""
@@ -265,16 +286,18 @@ class Runner:
         if self.scheduler is None:
             return
         paused = schedules.paused(self.engine)
-        for job in self.scheduler.get_jobs():
-            if not job.id.startswith("report:"):
-                continue
-            report = job.id.removeprefix("report:")
-            if report in paused and job.next_run_time is not None:
-                self.scheduler.pause_job(job.id)
-                log.info("schedule %s paused", job.id)
-            elif report not in paused and job.next_run_time is None:
-                job = self.scheduler.resume_job(job.id)
-                log.info("schedule %s resumed: next run %s", getattr(job, "id", report), getattr(job, "next_run_time", "?"))
+        with self._scheduler() as scheduler:
+            for job in scheduler.get_jobs() if scheduler else ():
+                if not job.id.startswith("report:"):
+                    continue
+                report = job.id.removeprefix("report:")
+                if report in paused and job.next_run_time is not None:
+                    scheduler.pause_job(job.id)
+                    log.info("schedule %s paused", job.id)
+                elif report not in paused and job.next_run_time is None:
+                    job = scheduler.resume_job(job.id)
+                    log.info("schedule %s resumed: next run %s", getattr(job, "id", report),
+                             getattr(job, "next_run_time", "?"))
 
     def conclude(self, run_id: str, spec: ReportSpec, client: str | None, attempt: int, outcome: Outcome,
                  *, deliver: bool = True) -> None:
@@ -310,11 +333,15 @@ class Runner:
         """A persistent one-off job that runs attempt ``attempt + 1`` after the backoff."""
         delay = backoff(attempt, self.settings.retry_base_seconds) if delay is None else delay
         when = datetime.now(timezone.utc) + timedelta(seconds=delay)
-        log.info("run %s: attempt %d in %.0f s", run_id, attempt + 1, delay)
-        # misfire_grace_time=None: a retry that fell due while the service was down still runs at the next start.
-        self.scheduler.add_job("quire.scheduler.jobs:retry_run", "date", run_date=when, args=[run_id],
-                               id=f"retry:{run_id}", name=f"retry {run_id}", replace_existing=True,
-                               misfire_grace_time=None, coalesce=True, max_instances=1)
+        with self._scheduler() as scheduler:
+            if scheduler is None:  # stopping: the next start's recovery finds the run without its retry
+                log.info("run %s: attempt %d at the next start", run_id, attempt + 1)
+                return
+            log.info("run %s: attempt %d in %.0f s", run_id, attempt + 1, delay)
+            # misfire_grace_time=None: a retry that fell due while the service was down still runs at the next start.
+            scheduler.add_job("quire.scheduler.jobs:retry_run", "date", run_date=when, args=[run_id],
+                              id=f"retry:{run_id}", name=f"retry {run_id}", replace_existing=True,
+                              misfire_grace_time=None, coalesce=True, max_instances=1)
 
     def deliver(self, run_id: str | None = None) -> None:
         """Send the pending outbox rows (of one run, or all); failures are recorded on the rows."""

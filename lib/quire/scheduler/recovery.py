@@ -28,7 +28,8 @@ def _stray_child(row: dict) -> None:
 
 
 def recover(runner: Runner) -> list[str]:
-    """Mark orphaned runs failed ("interrupted: service died") and schedule their retries; re-queue cancelled ones.
+    """Mark orphaned runs failed ("interrupted: service died") and schedule their retries; re-queue cancelled
+    runs and transient failures left without a retry.
 
     Returns the ids of the runs found.
     """
@@ -55,14 +56,17 @@ def recover(runner: Runner) -> list[str]:
         # The same path as a live failure: retried if attempts remain, else the owner is alerted.
         runner.conclude(row["run_id"], spec, row["client"], row["attempt"],
                         Outcome("failed", error=reason, error_type="Interrupted", transient=True, partial_notebook=partial))
-    # Runs cancelled by a clean stop are due again at once (each has at most one retry, by its retry_of link).
+    # Runs cancelled by a clean stop are due again at once (each has at most one retry, by its retry_of link),
+    # and so are transient failures whose retry was not scheduled because the service was stopping.
     newer = runs_table.alias("newer")
-    stmt = sa.select(runs_table.c.run_id, runs_table.c.attempt).where(
-        runs_table.c.status == "cancelled", runs_table.c.trigger != "manual",
-        ~sa.exists().where(newer.c.retry_of == runs_table.c.run_id))
+    unretried = sa.and_(runs_table.c.trigger != "manual", ~sa.exists().where(newer.c.retry_of == runs_table.c.run_id))
+    stmt = sa.select(runs_table.c.run_id, runs_table.c.attempt).where(unretried, sa.or_(
+        runs_table.c.status == "cancelled",
+        sa.and_(runs_table.c.status == "failed", runs_table.c.transient, runs_table.c.attempt < settings.retry_limit)))
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
     for run_id, attempt in rows:
-        found.append(run_id)
-        runner.schedule_retry(run_id, attempt, delay=0)
+        if runner.scheduler.get_job(f"retry:{run_id}") is None:  # a retry job waiting for its backoff stays as it is
+            found.append(run_id)
+            runner.schedule_retry(run_id, attempt, delay=0)
     return found

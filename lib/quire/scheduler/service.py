@@ -212,7 +212,7 @@ class Service:
             # First, so that the jobs still running end at once: a due time's runs are recorded cancelled,
             # an outbox pass stops after its current e-mail. Then wait for them: a job left running would
             # be cut off by the process's exit while it holds an e-mail's claim.
-            self.runner.cancel.set("the scheduler stopped")
+            self.runner.stop_firing("the scheduler stopped")
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         if self.runner is not None:
