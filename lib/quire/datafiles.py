@@ -46,7 +46,10 @@ class DataFile:
 
 def _slug(text: str, limit: int = 40) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:limit].rstrip("-")
+    if len(slug) <= limit:
+        return slug
+    cut = slug[:limit + 1]  # one more: a word that ends exactly at the limit is kept whole
+    return cut.rsplit("-", 1)[0] if "-" in cut else slug[:limit]
 
 
 def _name(number: int, table: dict[str, Any]) -> str:

@@ -71,3 +71,14 @@ def test_csv_and_xlsx_with_formatted_headers(tmp_path):
 
 def test_no_tables_no_files(tmp_path):
     assert write_data_files([], tmp_path) == [] and list(tmp_path.iterdir()) == []
+
+
+def test_numbers_lose_their_binary_noise_and_long_captions_end_at_a_word(tmp_path):
+    frame = pd.DataFrame({"Revenue": [243901.90999999997, 0.1 + 0.2, 1234567890.12], "Users": [3, 4, 5]})
+    caption = "Net revenue retention by acquisition cohort, month by month"  # cut at 40: "…-acquisition-coh"
+    [written] = write_data_files(Table(frame, caption=caption).tables(), tmp_path)
+    assert written.file == "table-01-net-revenue-retention-by-acquisition.csv"
+    with open(tmp_path / written.file, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert [r[0] for r in rows[1:]] == ["243901.91", "0.3", "1234567890.12"]
+    assert load_workbook(tmp_path / XLSX_NAME).active["A3"].value == 243901.91
