@@ -238,9 +238,16 @@ class KpiCards(Fragment):
             f'<div class="q-kpi-value">{escape(format_value(k.value, k.unit))}</div>{delta}</div>'
         )
 
+    def columns(self) -> int:
+        """Cards per row: four, or three when that leaves fewer empty places in the last row (five
+        cards as 3 + 2 rather than 4 + 1, six as 3 + 3)."""
+        count = len(self.kpis)
+        return 3 if count > 4 and -count % 3 < -count % 4 else 4
+
     def html(self) -> str:
         note = f'<p class="q-text">{escape(self.note)}</p>' if self.note else ""
-        return '<div class="q-kpis">' + "".join(self._card(k) for k in self.kpis) + "</div>" + note
+        three = " q-kpis-3" if self.columns() == 3 else ""
+        return f'<div class="q-kpis{three}">' + "".join(self._card(k) for k in self.kpis) + "</div>" + note
 
     def text(self) -> str:
         return "\n".join(f"{k.label}: {format_value(k.value, k.unit)}" for k in self.kpis)

@@ -8,6 +8,7 @@ report shows (built here, without a kernel). Page images of the PDFs are written
 from __future__ import annotations
 
 import http.server
+import itertools
 from html.parser import HTMLParser
 import re
 import shutil
@@ -475,3 +476,17 @@ def test_pdf_is_tagged_with_language_and_figure_alt_text(pdf):
 def test_contents_show_page_numbers_in_the_pdf(pages):
     numbers = re.findall(r"\.\s*(\d+)\s*$", pages[0], re.MULTILINE)
     assert len(numbers) == len(SECTION_TITLES) + 1 and numbers == sorted(numbers, key=int)
+
+
+@pytest.mark.parametrize(("count", "rows"), [(5, [3, 2]), (6, [3, 3]), (7, [4, 3]), (8, [4, 4])])
+def test_kpi_cards_fill_their_rows_evenly_in_print(brand, tmp_path, count, rows):
+    # Five cards as 4 + 1 left one card alone on its row.
+    names = ["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel"][:count]
+    cards = KpiCards([Kpi(name.lower(), name, 1000.0 + i, "number", 900.0) for i, name in enumerate(names)])
+    nb = nbformat.v4.new_notebook(cells=[_cell(ReportHeader(TITLE, "Q3 2026")), _cell(cards)])
+    (tmp_path / "cards.pdf").write_bytes(render_pdf(render_html(nb, brand=brand, meta=META)))
+    words = subprocess.run(["pdftotext", "-bbox", str(tmp_path / "cards.pdf"), "-"], check=True, capture_output=True,
+                           text=True).stdout
+    tops = {m[2]: round(float(m[1])) for m in re.finditer(r'yMin="([\d.]+)"[^>]*>(\w+)</word>', words) if m[2] in names}
+    assert set(tops) == set(names), words
+    assert [len(list(group)) for _, group in itertools.groupby(names, key=tops.get)] == rows, tops
