@@ -707,6 +707,21 @@ def test_arms_where_nobody_or_everybody_converted_render_with_bounded_intervals(
         assert "cannot rise" in report.power().html() and not report.analysis.verdict.warnings
 
 
+@pytest.mark.parametrize(("rate", "said"), [(0.0, "No user converted in any variant (3,000 users)"),
+                                            (1.0, "Every user converted in every variant (3,000 users)")])
+def test_no_conversion_anywhere_asks_to_check_the_recording_not_for_more_traffic(rate, said):
+    report = experiment({"control": {"n": 1_000, "rate": rate}, "B": {"n": 1_000, "rate": rate},
+                         "C": {"n": 1_000, "rate": rate}})
+    verdict = report.analysis.verdict
+    assert verdict.decision == "inconclusive" and said in verdict.reasons[-1]
+    assert "experiment_assignments.converted" in verdict.reasons[-1]
+    shown = everything(report)
+    assert "More traffic" not in shown and "Low power" not in shown and said in shown
+    # One arm converting at all is an experiment with something to test: the usual verdict.
+    some = experiment({"control": {"n": 1_000, "rate": 0.0}, "B": {"n": 1_000, "rate": 0.004}})
+    assert not any("recorded" in r for r in some.analysis.verdict.reasons)
+
+
 def test_a_revenue_constant_within_each_arm_is_no_evidence_and_no_mde():
     base = experiment({"control": {"n": 500}, "B": {"n": 500}}, metric="revenue")
     flat = _with(base, revenue=np.where(base.data.assignments["variant"] == "B", 5.0, 0.0))

@@ -68,6 +68,15 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
         return describe_comparison(row, level, currency, several)
 
     warn = [_srm_message(srm)] if srm.mismatch else []
+    if rows and all(_all_or_none(r) for r in rows):
+        # No test is possible (p not defined), and more traffic would not change that: most likely the
+        # conversions are not being recorded, which is what needs a look.
+        rate = float(rows[0]["control_value"])
+        users = sum(int(r["n_treatment"]) for r in rows) + int(rows[0]["n_control"])
+        said = ("No user converted in any variant" if rate == 0 else "Every user converted in every variant")
+        return Verdict("inconclusive", None, [*map(say, rows), (
+            f"{said} ({number(users)} users): there is no difference to test, however long the experiment runs. Check "
+            "how conversions are recorded (experiment_assignments.converted) before reading anything into it.")], warn)
     under = [(str(r["variant"]), power[r["variant"]]) for r in rows
              if r["variant"] in power and power[r["variant"]].underpowered]
     significant = {str(r["variant"]) for r in rows if r["significant"]}
@@ -185,6 +194,12 @@ def _srm_message(srm: SrmResult) -> str:
                        "usually means a bug in assignment or logging, and results may be biased.")
     return head + ("The split differs from the plan by more than chance allows, which usually means a bug in "
                    "assignment or logging; results may be biased.")
+
+
+def _all_or_none(row: pd.Series) -> bool:
+    """A conversion comparison where every user of both arms converted, or none did."""
+    rates = {float(row["control_value"]), float(row["treatment_value"])}
+    return row["metric"] == "conversion" and (rates == {0.0} or rates == {1.0})
 
 
 def _few_users_message(row: pd.Series, several: bool) -> str:
