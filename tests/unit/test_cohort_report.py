@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 
 import duckdb
 import numpy as np
@@ -426,3 +426,21 @@ def test_a_month_nobody_signed_up_in_is_not_a_cohort_with_users(monthly):
     # One day, one month: said in the singular.
     assert "followed for up to 1 month as of" in CohortReport(data, horizon=1).header().subtitle
     assert CohortReport(data, behaviour="activated", activation_days=1).who == "users who activated within 1 day of signup"
+
+
+@pytest.mark.parametrize(("first", "flagged"), [(12, True), (7, False)])
+def test_a_first_cohort_swollen_by_earlier_customers_is_flagged(monthly, first, flagged):
+    # An order log: every customer's "signup" is their first order, so those who bought before the data
+    # starts all land in its first month. Four users a month otherwise.
+    signups = {f"m{m}-{i}": [f"{2025 if m > 10 else 2026}-{m:02d}-{i + 1:02d}"]
+               for m in (11, 12, 1, 2, 3) for i in range(first if m == 11 else 4)}
+    data = replace(_shop(monthly, signups, []), signup_before=None)
+    note = CohortReport(data, horizon=3).first_cohort_note
+    if flagged:
+        assert note.startswith(f"The oldest cohort, 2025-11, is the first month of the data and has 3.0 times as many "
+                               f"users as the others' median ({first} against 4).")
+        assert "First cohort." in CohortReport(data, horizon=3).retention().html()
+    else:
+        assert note is None and "First cohort." not in CohortReport(data, horizon=3).retention().html()
+    # The same cohort with signups before it is not the data's first: nothing to say.
+    assert CohortReport(replace(data, signup_before=datetime(2025, 10, 30)), horizon=3).first_cohort_note is None

@@ -66,6 +66,10 @@ LTV_AGE = 3               # age of the headline LTV and revenue retention
 TABLE_AGES = (1, 3, 6)    # ages of the summary and comparison tables
 SAME_PTS = 1.0            # a difference below this many points reads as "about the same"
 SMALL_COHORT = 100        # below this many users a cohort's rates move by several points per user
+# The data's first cohort this many times the others' median size is most likely not a signup cohort:
+# where a "signup" is a user's first order or event (an order log), everyone already a customer when the
+# data starts lands in its first month.
+INFLATED_FIRST = 2.0
 MAX_HORIZON = 36
 
 GLOSSARY_KEYS = ["cohort", "cohort_size", "cohort_age", "user_retention", "revenue_retention", "ltv_curve",
@@ -275,6 +279,22 @@ class CohortReport:
         sizes = self.active.sizes
         return sizes.index[sizes > 0]
 
+    @cached_property
+    def first_cohort_note(self) -> str | None:
+        """A warning when the data's first cohort is far larger than the others (see :data:`INFLATED_FIRST`)."""
+        sizes = self.active.sizes[self.active.sizes > 0]
+        if self.data.signup_before is not None or len(sizes) < 4:  # not the data's first cohort, or too few to tell
+            return None
+        first, median = int(sizes.iloc[0]), float(sizes.iloc[1:].median())
+        if first < INFLATED_FIRST * median:
+            return None
+        name = charts.cohort_labels(sizes.index[:1], self.granularity)[0]
+        return (f"The oldest cohort, {name}, is the first {self.unit.lower()} of the data and has {first / median:.1f} "
+                f"times as many users as the others' median ({number(first)} against {number(round(median))}). If "
+                "signups are taken from each user's first order or event, everyone who was already a customer when "
+                "the data starts is counted in it: its retention and LTV then describe established customers, not new "
+                "ones. The later cohorts are the ones to compare.")
+
     @staticmethod
     def _newest(n: float) -> str:
         return "newest cohort, which has" if n == 1 else f"{int(n)} newest cohorts that have"
@@ -360,7 +380,8 @@ class CohortReport:
             who = "activated users" if self.filtered else "users"
             lead += (f" Only {len(names)} of the {self.data.requested} requested cohorts "
                      + (f"has {who}: {names[0]}." if len(names) == 1 else f"have {who}, from {names[0]} to {names[-1]}."))
-        return Section("User retention", [chart, self.summary_table()], lead=lead)
+        note = [Callout(self.first_cohort_note, "warning", title="First cohort.")] if self.first_cohort_note else []
+        return Section("User retention", [*note, chart, self.summary_table()], lead=lead)
 
     def revenue(self) -> Section | None:
         if self.problem:
