@@ -239,9 +239,15 @@ def test_the_screen_writes_every_table_name_and_state_whole_at_its_width(tiny_wa
     gone = ("experiment_assignments", "experiment_variants", "experiments", "engagement_daily", "survey_responses",
             "support_tickets", "product_usage", "projects", "content", "mrr_movements", "subscriptions")
     result = check(planted(tiny_warehouse, tmp_path, *(f"DROP TABLE {t}" for t in gone)))
-    console = Console(width=WIDTH, record=True, color_system=None)
-    console.print(render(result), soft_wrap=False)
-    lines = console.export_text().splitlines()
-    for name in result.tables:
-        assert any(f" {name} " in f" {line} " for line in lines), (name, lines)
-    assert any("experiments" in line and "missing (optional)" in line for line in lines), lines
+    for width in (WIDTH, 80):  # 80: a terminal's usual width, where dates, counts and states were cut ("2011-12-0")
+        console = Console(width=width, record=True, color_system=None)
+        console.print(render(result), soft_wrap=False)
+        lines = console.export_text().splitlines()
+        for name, table in result.tables.items():
+            [line] = [line for line in lines if line.startswith(f"{name} ")]
+            assert f"{table.rows:,}" in line if table.rows is not None else "—" in line, (width, line)
+            assert not table.last_day or str(table.last_day)[:7] in line, (width, line)
+        assert any("experiments" in line and "missing (optional)" in line for line in lines), lines
+        assert max(map(len, lines)) <= width
+        header = next(line for line in lines if line.startswith("table "))
+        assert ("read by" in header) == (width == WIDTH)

@@ -1,4 +1,5 @@
-"""The one-screen view of a :class:`~quire.contract.check.CheckResult`, at most :data:`WIDTH` columns wide.
+"""The one-screen view of a :class:`~quire.contract.check.CheckResult`, at most :data:`WIDTH` columns wide
+(and closed up to fit an 80-column terminal).
 
 Three blocks: the reports (can each run, for which months, quarters and years, and what it
 does without), the tables (rows, the days they cover, who reads them, their state), and
@@ -8,8 +9,11 @@ show in the reports block only; ``--json`` has every finding.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from rich import box
-from rich.console import Group
+from rich.console import Console, ConsoleOptions, Group
 from rich.table import Table
 from rich.text import Text
 
@@ -21,9 +25,10 @@ MAX_FINDINGS = 10
 MARKS = {"error": ("✗", "red"), "warning": ("!", "yellow"), "note": ("·", "dim")}
 
 
-def _table(*headers: str) -> Table:
-    table = Table(*headers, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0),
-                  header_style="bold")
+def _table(*headers: str, narrow: bool = False) -> Table:
+    # Narrow (an 80-column terminal): no padding, the column dividers still leave a space between columns.
+    table = Table(*headers, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                  padding=(0, 0 if narrow else 1, 0, 0), header_style="bold")
     for column in table.columns:
         column.overflow = "fold"
     return table
@@ -58,11 +63,11 @@ def _first_reason(r: ReportState) -> str:
     return "cannot run"
 
 
-def _reports_block(result: CheckResult) -> Table:
-    table = _table("report", "runs", "months", "quarters", "years", "notes")
+def _reports_block(result: CheckResult, narrow: bool) -> list:
+    table = _table("report", "runs", "months", "quarters", "years", "notes", narrow=narrow)
     for r in result.reports.values():
         table.add_row(*_report_row(r))
-    return table
+    return [table]
 
 
 def _table_state(t: TableState, findings: list[Finding], optional: bool) -> Text:
@@ -78,11 +83,13 @@ def _table_state(t: TableState, findings: list[Finding], optional: bool) -> Text
     return Text(kind, "green")
 
 
-def _tables_block(result: CheckResult, findings: list[tuple[Finding, tuple[str, ...]]]) -> Table:
-    table = _table("table", "rows", "first", "last", "months", "read by", "state")
-    # A table's name is what a user types, and its state what they read first: each whole, on one line
-    # ("read by" wraps instead).
-    table.columns[0].no_wrap = table.columns[-1].no_wrap = True
+def _tables_block(result: CheckResult, findings: list[tuple[Finding, tuple[str, ...]]], narrow: bool) -> list:
+    # Every cell but the "read by" list is kept whole (a name to type, a date, a state). In a narrow
+    # terminal that list has no room for whole words: it is left out, and a line says where to look.
+    table = _table("table", "rows", "first", "last", "months", *(() if narrow else ("read by",)), "state",
+                   narrow=narrow)
+    for column in table.columns:
+        column.no_wrap = column.header != "read by"
     for column in table.columns[1:5]:
         column.justify = "right"
     for name, t in result.tables.items():
@@ -94,8 +101,20 @@ def _tables_block(result: CheckResult, findings: list[tuple[Finding, tuple[str, 
         table.add_row(Text(name), f"{t.rows:,}" if t.rows is not None else "—",
                       day(t.first_day) if t.first_day else "—", day(t.last_day) if t.last_day else "—",
                       str(t.complete_months) if t.complete_months is not None else "—",
-                      Text(", ".join(readers)), _table_state(t, own, optional))
-    return table
+                      *(() if narrow else (Text(", ".join(readers)),)), _table_state(t, own, optional))
+    if not narrow:
+        return [table]
+    return [table, Text("Which reports read each table: quire warehouse contract", "dim")]
+
+
+class _Fitted:
+    """A block drawn by ``draw(narrow)`` for the width it is printed at: narrow below :data:`WIDTH`."""
+
+    def __init__(self, draw: Callable[[bool], list]) -> None:
+        self.draw = draw
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions):
+        yield from self.draw(options.max_width < WIDTH)
 
 
 def distinct_findings(result: CheckResult) -> list[tuple[Finding, tuple[str, ...]]]:
@@ -133,7 +152,8 @@ def render(result: CheckResult) -> Group:
                           (f" · {result.dialect} · checked in {result.seconds:.1f} s", "dim"))
     verdict = (Text(f"✓ all {runnable} reports can run", "green") if result.ok else
                Text(f"✗ {runnable} of {len(result.reports)} reports can run", "red"))
-    parts = [title, Text(""), _reports_block(result), Text(""), _tables_block(result, findings)]
+    parts = [title, Text(""), _Fitted(partial(_reports_block, result)), Text(""),
+             _Fitted(partial(_tables_block, result, findings))]
     if findings:
         parts += [Text(""), _findings_block(findings)]
     return Group(*parts, Text(""), verdict)
