@@ -120,7 +120,7 @@ def test_sigkill_mid_run_is_marked_retried_and_mailed_once(engine, make_env, sta
         running = [r for r in _runs(state_url, status="running") if r["child_pid"]]
         return running if running and all(len(processes_of_run(r["run_id"])) >= processes for r in running) else None
 
-    running = wait_for(in_flight, timeout=60, message="runs in flight")
+    running = wait_for(in_flight, timeout=120, message="runs in flight")
     svc.kill()
     # Every client of the fan-out has its row, the one not reached yet too: each is retried below.
     killed = [r for r in _runs(state_url) if r["status"] in ("queued", "running")]
@@ -142,9 +142,11 @@ def test_sigkill_mid_run_is_marked_retried_and_mailed_once(engine, make_env, sta
         retries = [r for r in rows if r["retry_of"] in {k["run_id"] for k in killed} and r["status"] == "succeeded"]
         return retries if len(retries) == len(killed) else None
 
-    retries = wait_for(retried, timeout=90, message="the interrupted runs to be retried")
+    # Two runs of 6 s one after the other (one worker), a kernel each: ~25 s when idle, three times that
+    # beside the rest of the suite on two cores.
+    retries = wait_for(retried, timeout=180, message="the interrupted runs to be retried")
     contacts = _contacts(tiny_warehouse)
-    wait_for(lambda: all((r["run_id"], contacts[r["client"]]) in smtp.by_run() for r in retries), timeout=30,
+    wait_for(lambda: all((r["run_id"], contacts[r["client"]]) in smtp.by_run() for r in retries), timeout=60,
              message="the retried runs' e-mails")
     # The stop cancels the due time's runs in flight; a kernel's shutdown (papermill) on a machine busy
     # with the rest of the suite once took longer than the default 30 s (about 1 s when idle).
