@@ -720,6 +720,11 @@ def test_no_conversion_anywhere_asks_to_check_the_recording_not_for_more_traffic
     # One arm converting at all is an experiment with something to test: the usual verdict.
     some = experiment({"control": {"n": 1_000, "rate": 0.0}, "B": {"n": 1_000, "rate": 0.004}})
     assert not any("recorded" in r for r in some.analysis.verdict.reasons)
+    # An A/A check passes, but says that it could not have found anything on conversion.
+    aa = experiment({"control": {"n": 1_000, "rate": rate}, "copy": {"n": 1_000, "rate": rate}}, key="signup-aa").analysis
+    assert aa.verdict.decision == "A/A passed" and not any("would have revealed" in r for r in aa.verdict.reasons)
+    assert any(r.startswith(said.replace("3,000", "2,000") + ", so the check says nothing about conversion")
+               for r in aa.verdict.reasons), aa.verdict.reasons
 
 
 def test_a_revenue_constant_within_each_arm_is_no_evidence_and_no_mde():

@@ -68,15 +68,11 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
         return describe_comparison(row, level, currency, several)
 
     warn = [_srm_message(srm)] if srm.mismatch else []
-    if rows and all(_all_or_none(r) for r in rows):
-        # No test is possible (p not defined), and more traffic would not change that: most likely the
-        # conversions are not being recorded, which is what needs a look.
-        rate = float(rows[0]["control_value"])
-        users = sum(int(r["n_treatment"]) for r in rows) + int(rows[0]["n_control"])
-        said = ("No user converted in any variant" if rate == 0 else "Every user converted in every variant")
-        return Verdict("inconclusive", None, [*map(say, rows), (
-            f"{said} ({number(users)} users): there is no difference to test, however long the experiment runs. Check "
-            "how conversions are recorded (experiment_assignments.converted) before reading anything into it.")], warn)
+    untestable = _untestable(rows)
+    if untestable:
+        return Verdict("inconclusive", None, [*map(say, rows), f"{untestable}: there is no difference to test, however "
+                       "long the experiment runs. Check how conversions are recorded (experiment_assignments.converted) "
+                       "before reading anything into it."], warn)
     under = [(str(r["variant"]), power[r["variant"]]) for r in rows
              if r["variant"] in power and power[r["variant"]].underpowered]
     significant = {str(r["variant"]) for r in rows if r["significant"]}
@@ -134,7 +130,11 @@ def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Po
                    f"{p_sentence(srm.p_value)}, a mismatch needs p < {significant(srm.alpha, 6)}) nor any metric differs by more than chance.",
                    *(describe_comparison(r, level, currency, several) for r in rows)]
         first = next((p for p in (power or {}).values() if p.mde is not None), None)
-        if first is not None:
+        untestable = _untestable([r for _, r in comparisons.iterrows()])
+        if untestable:  # a check that could not have found anything on conversion
+            reasons.append(f"{untestable}, so the check says nothing about conversion: check how conversions are "
+                           "recorded (experiment_assignments.converted).")
+        elif first is not None:
             reasons.append(f"The check would have revealed a bias in {METRIC_LABELS[str(comparisons.iloc[0]['metric'])].lower()} "
                            f"of {_format_effect(first.mde, first.kind, currency, signed=False)} or more "
                            f"(its minimum detectable effect at {percent(first.target_power, 0)} power).")
@@ -196,10 +196,16 @@ def _srm_message(srm: SrmResult) -> str:
                    "assignment or logging; results may be biased.")
 
 
-def _all_or_none(row: pd.Series) -> bool:
-    """A conversion comparison where every user of both arms converted, or none did."""
-    rates = {float(row["control_value"]), float(row["treatment_value"])}
-    return row["metric"] == "conversion" and (rates == {0.0} or rates == {1.0})
+def _untestable(rows: list[pd.Series]) -> str:
+    """"No user converted in any variant (2,000 users)" (or every user did) when that holds for every
+    conversion comparison of ``rows``: no test is possible (p not defined) and more users would not
+    change that; most likely the conversions are not being recorded. '' otherwise."""
+    rates = {float(r[column]) for r in rows for column in ("control_value", "treatment_value")}
+    if not rows or any(r["metric"] != "conversion" for r in rows) or rates not in ({0.0}, {1.0}):
+        return ""
+    users = sum(int(r["n_treatment"]) for r in rows) + int(rows[0]["n_control"])
+    said = "No user converted in any variant" if rates == {0.0} else "Every user converted in every variant"
+    return f"{said} ({number(users)} users)"
 
 
 def _few_users_message(row: pd.Series, several: bool) -> str:
