@@ -154,7 +154,7 @@ def _child_tables(children: Iterable[Any]) -> list[dict[str, Any]]:
     return [t for c in children if isinstance(c, Fragment) for t in c.tables()]
 
 
-#: Of a table's numbers in its data (the CSV and XLSX files).
+#: Significant digits a table's numbers keep in its data (the CSV and XLSX files).
 SIGNIFICANT_DIGITS = 12
 
 
