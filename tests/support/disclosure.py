@@ -26,6 +26,7 @@ import numpy as np
 from scipy.optimize import linprog
 from scipy.stats import beta
 
+from quire.metrics import peers
 from support import warehouse_copy
 
 def hd_weights(m: int, q: float) -> np.ndarray:
@@ -57,6 +58,11 @@ class Clues:
     weights: Callable[[int, float], np.ndarray] = hd_weights
     own_in_figures: bool = True                  # the reader's own value is one of the values the figures summarise
     at_or_below: tuple[int, int] | None = None   # how many others lie at or below ``own``: (fewest, most) the report allows
+    capped: bool = False                         # the domain's top is a cap: a value there may be anything above it
+
+    def real(self, low: float, high: float) -> tuple[float, float]:
+        """A range of capped values as a range of the real ones: a top at the cap leaves the value open above."""
+        return low, (math.inf if self.capped and high >= self.domain[1] - 1e-12 else high)
 
     def positions(self) -> range:
         """The counts of other clients at or below the reader's value that the report allows."""
@@ -130,7 +136,7 @@ def _order_only(clues: Clues, below: int) -> list[tuple[float, float]]:
     """Ranges when only the order around the reader's value is known: below it down to the edge, or above it."""
     lo, hi = clues.domain
     own = clues.own if clues.own is not None else math.nan
-    return [(lo, own) if i < below else (own, hi) for i in range(clues.peers)]
+    return [clues.real(lo, own) if i < below else clues.real(own, hi) for i in range(clues.peers)]
 
 
 def _ranges(clues: Clues, below: int, only: Sequence[int] | None = None) -> dict[int, tuple[float, float]] | None:
@@ -154,7 +160,7 @@ def _ranges(clues: Clues, below: int, only: Sequence[int] | None = None) -> dict
         if low.status == 2:
             return None
         high = linprog(-c, A_ub=a, b_ub=b, bounds=box, method="highs")
-        out[i] = (float(low.fun), math.inf if high.status == 3 else float(-high.fun))
+        out[i] = clues.real(float(low.fun), math.inf if high.status == 3 else float(-high.fun))
     return out
 
 
@@ -279,8 +285,9 @@ def read_comparison(html: str) -> Comparison | None:
 
 # -- portfolios cut down from a real warehouse (October 2026 against September) ----------------------------
 
-#: The range each published metric can take (the attacker knows rates lie in 0–100 % and growth above −100 %).
-DOMAINS = {"ctr": (0.0, 1.0), "conversion_rate": (0.0, 1.0), "engagement_rate": (0.0, 1.0), "views_growth": (-1.0, math.inf)}
+#: The range each published metric's values take in the figures (the attacker knows rates lie in 0–100 %, and that
+#: growth, above −100 %, counts as the cap above it): the code is no secret.
+DOMAINS = peers.METRIC_DOMAINS
 TRUTH_SQL = """
     select c.client_id, c.slug,
            sum(case when e.day >= date '2026-10-01' then e.views else 0 end) as views,
@@ -329,7 +336,8 @@ def clues_from_row(row: dict[str, str], metric: str, own: float, n: int, method)
         counts = None
     if not figures and counts is None:
         return None
-    return Clues(n, own, domain, step, figures=figures, weights=method, at_or_below=counts)
+    return Clues(n, min(own, domain[1]), domain, step, figures=figures, weights=method, at_or_below=counts,
+                 capped=metric in peers.CAPPED)
 
 
 __all__ = ["Clues", "Comparison", "DOMAINS", "Finding", "attack", "band_counts", "clues_from_row", "cut_down_portfolio",

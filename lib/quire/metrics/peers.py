@@ -32,6 +32,12 @@ The design, and why
 * **Published at the printed precision** (:data:`FIGURE_DECIMALS`): the rounded figure
   is what the table, the chart and its alt text draw on, so the image holds no digits the
   table does not show.
+* **Capped where the scale has no end.** Every client weighs something in every quartile
+  (about 7 % in the upper one at 10 peers), so a value without an upper limit shows through:
+  a client whose views went from 1 to 18,261 moved the upper quartile of views growth to
+  +130,080 %, which gives its growth back to within 1 %. In the figures, growth above
+  :data:`GROWTH_CAP` counts as the cap: however large, it moves them by the same bounded
+  amount, and a reader learns at most that someone grew by more than the cap.
 * **Coarse near the edge of the scale.** Every value is at least the smallest a metric can
   be (0 % for a rate), and a weighted average is at least the smallest value in it: a lower
   quartile printed as 0.0 % would tell that the lowest clients had 0.0 %. A figure within
@@ -94,10 +100,14 @@ STEP = 10.0 ** -FIGURE_DECIMALS
 EDGE_MARGIN = 5 * STEP  # a figure closer than this to the edge of its scale is published as a bound (see above)
 QUARTILES = (0.25, 0.5, 0.75)
 TOP, MIDDLE, BOTTOM = "Top quarter", "Middle half", "Bottom quarter"
-#: The range a metric can take. A value at the edge of its range pins what is squeezed against it.
+#: Views growth above this (+300 %) counts as this in the portfolio's figures (see "Capped" above).
+GROWTH_CAP = 3.0
+#: The range a metric's values take in the figures. A value at the edge of its range pins what is squeezed
+#: against it. The top of a metric in :data:`CAPPED` is a cap, not a limit: values above it count as the cap.
 METRIC_DOMAINS: dict[str, tuple[float, float]] = {
-    "ctr": (0.0, 1.0), "conversion_rate": (0.0, 1.0), "engagement_rate": (0.0, 1.0), "views_growth": (-1.0, math.inf),
+    "ctr": (0.0, 1.0), "conversion_rate": (0.0, 1.0), "engagement_rate": (0.0, 1.0), "views_growth": (-1.0, GROWTH_CAP),
 }
+CAPPED = frozenset({"views_growth"})
 ALIKE_SPREAD = 2 * STEP  # the other clients' middle half narrower than this: too alike to summarise (see above)
 COLUMNS = ["metric", "value", "peers", "shown", "p25", "p50", "p75", "p25_bound", "p50_bound", "p75_bound", "band",
            "withheld"]
@@ -194,6 +204,8 @@ def clear_of_edges(value: float, metric: str) -> bool:
     within two steps (0.2 point) that pins them to the printed precision either way.
     """
     low, high = METRIC_DOMAINS.get(metric, (-math.inf, math.inf))
+    if metric in CAPPED:  # a cap is no edge: the values counted as the cap may be anything above it
+        high = math.inf
     return low + 2 * STEP < value < high - 2 * STEP
 
 
@@ -217,11 +229,13 @@ def _finite(value) -> float | None:
 
 def compare(metric: str, value: float | None, peers: Sequence[float]) -> dict:
     """One metric's row of :func:`standing` (see there)."""
-    others = [float(v) for v in peers if v is not None and math.isfinite(float(v))]
+    low, high = METRIC_DOMAINS.get(metric, (-math.inf, math.inf))
+    others = [min(max(float(v), low), high) for v in peers if v is not None and math.isfinite(float(v))]
     row = {"metric": metric, "value": value, "peers": len(others), "shown": "none", "p25": math.nan, "p50": math.nan,
            "p75": math.nan, "p25_bound": "", "p50_bound": "", "p75_bound": "", "band": None, "withheld": None}
     if value is None:
         return row | {"withheld": "no_value"}
+    value = min(max(value, low), high)  # as the others' are; the row keeps the reader's own value as it is
     if len(others) < MIN_PEERS_BAND:
         return row | {"withheld": "few_peers"}
     if too_alike(others):

@@ -17,7 +17,8 @@ import pytest
 
 from quire.metrics import engagement as eng
 from quire.metrics import peers
-from support.disclosure import Clues, attack, band_counts, hd_weights, linear_weights, printed, rank_counts, true_count
+from support.disclosure import (Clues, attack, band_counts, hd_weights, linear_weights, printed, ranges, rank_counts,
+                                true_count)
 
 START, END = date(2026, 10, 1), date(2026, 10, 31)
 PREV_START, PREV_END = date(2026, 9, 1), date(2026, 9, 30)
@@ -61,10 +62,13 @@ def clues_for(row: pd.Series) -> Clues | None:
     if row["shown"] == "none":
         return None
     domain = peers.METRIC_DOMAINS[row["metric"]]
+    # The reader's own value as the figures count it (the code is no secret: growth above the cap counts as the cap).
+    own, capped = min(row["value"], domain[1]), row["metric"] in peers.CAPPED
     if row["shown"] == "figures":
         figures = [(q, *printed(row[f"p{p}"], peers.STEP, row[f"p{p}_bound"], domain)) for q, p in ((0.25, 25), (0.5, 50), (0.75, 75))]
-        return Clues(int(row["peers"]), row["value"], domain, peers.STEP, figures=figures)
-    return Clues(int(row["peers"]), row["value"], domain, peers.STEP, at_or_below=band_counts(row["band"], int(row["peers"])))
+        return Clues(int(row["peers"]), own, domain, peers.STEP, figures=figures, capped=capped)
+    return Clues(int(row["peers"]), own, domain, peers.STEP, at_or_below=band_counts(row["band"], int(row["peers"])),
+                 capped=capped)
 
 
 def portfolio(seed: int, size: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -86,15 +90,15 @@ def test_no_other_clients_value_can_be_recovered(size):
                 if clues is None:
                     continue
                 shown[row["shown"]] += 1
-                values = others[row["metric"]].dropna().to_numpy()
+                values = np.clip(others[row["metric"]].dropna().to_numpy(), *peers.METRIC_DOMAINS[row["metric"]])
                 if row["shown"] == "figures":
                     # The attacker's model is the report's method: the printed figures are HD quartiles of all values.
-                    everyone = np.sort(np.append(values, row["value"]))
+                    everyone = np.sort(np.append(values, clues.own))
                     for q, low, high in clues.figures:
                         assert low - 1e-12 <= hd_weights(len(everyone), q) @ everyone <= high + 1e-12
                     for p in (25, 50, 75):  # no figure is a client's value
                         assert row[f"p{p}_bound"] or not np.isclose(values, row[f"p{p}"], rtol=0, atol=1e-12).any()
-                findings = attack(clues, true_count(row["value"], values))
+                findings = attack(clues, true_count(clues.own, values))
                 assert not findings, (f"{size} clients, client {client}, {row['metric']}: other clients' values pinned to "
                                       f"{[(f.positions, f.low, f.high) for f in findings]} (true {np.sort(values)})")
                 checked += 1
@@ -104,6 +108,28 @@ def test_no_other_clients_value_can_be_recovered(size):
         assert shown["band"] > 0 and shown["figures"] == 0
     else:
         assert checked == 0  # fewer than 5 others: nothing is published
+
+
+@pytest.mark.parametrize("others", [10, 14])
+def test_an_exceptional_growth_does_not_show_through_the_quartiles(others):
+    # A client whose views went from 1 to 18,261 (+1,826,000 %): with 10 other clients its weight in the
+    # upper quartile (about 7 %) moved it to +130,080 %, which gave the growth back to within 1 %.
+    rng = np.random.default_rng(7)
+    typical = list(rng.normal(0.05, 0.3, others - 1))
+    own = 0.12
+    published = {}
+    for outlier in (3.5, 180.0, 18_260.0):
+        row = peers.compare("views_growth", own, [*typical, outlier])
+        assert row["shown"] == "figures"
+        published[outlier] = [row["p25"], row["p50"], row["p75"]]
+        clues = clues_for(pd.Series(row))
+        values = np.clip([*typical, outlier], *peers.METRIC_DOMAINS["views_growth"])
+        assert not attack(clues, true_count(own, values))
+        # The attacker learns at most that one client grew by more than the cap: a bound, not a value.
+        assert ranges(clues, true_count(own, values))[-1][1] == math.inf
+    assert published[3.5] == published[180.0] == published[18_260.0]  # the same whatever the size beyond the cap
+    # A growth beyond the cap is no edge of the scale: a band is still given (5 to 9 other clients).
+    assert peers.compare("views_growth", 40.0, typical[:6])["band"] == peers.TOP
 
 
 def test_a_quartile_near_the_edge_is_published_as_a_bound():
