@@ -8,6 +8,7 @@ import pytest
 
 from quire.contract import check_warehouse
 from quire.contract.check import CheckResult
+from quire.errors import WarehouseError
 from quire.warehouse.engine import connection
 from support import warehouse_copy
 
@@ -193,7 +194,6 @@ def test_the_json_document_has_its_documented_keys(tiny_warehouse, tmp_path):
 
 @pytest.mark.parametrize("placeholder", ["9999-12-31 00:00:00", "0001-01-01 00:00:00"])
 def test_a_placeholder_date_stops_the_report_that_reads_it_and_says_so(tiny_warehouse, tmp_path, placeholder):
-    from quire.errors import WarehouseError
     from quire.warehouse import coverage
 
     url = planted(tiny_warehouse, tmp_path, f"update events set occurred_at = timestamp '{placeholder}' "
@@ -251,3 +251,26 @@ def test_the_screen_writes_every_table_name_and_state_whole_at_its_width(tiny_wa
         assert max(map(len, lines)) <= width
         header = next(line for line in lines if line.startswith("table "))
         assert ("read by" in header) == (width == WIDTH)
+
+
+def test_a_ledger_that_takes_a_client_below_zero_stops_the_executive_report(tiny_warehouse, tmp_path):
+    # A contraction larger than the client's MRR: MRR $30 from one paying account came out with ARPA $50.
+    from quire.reports import executive
+    from quire.warehouse import queries
+
+    url = planted(tiny_warehouse, tmp_path,
+                  "INSERT INTO mrr_movements VALUES (101, 3, DATE '2026-02-01', 'contraction', -1000.00)",
+                  "INSERT INTO mrr_movements VALUES (102, 5, DATE '2026-05-01', 'churn', -2500.00)")
+    said = ("the MRR ledger takes client 3 below zero in 2026-02 (MRR -220.00; 1 other client too): a churn or "
+            "contraction larger than its MRR")
+    with connection(url) as conn:
+        assert queries.negative_mrr(conn).startswith(said)
+        assert queries.negative_mrr(conn, until=date(2026, 1, 1)) is None  # the months before are sound
+    result = check(url)
+    assert ("error", "negative_mrr", "mrr_movements", "amount") in codes(result, "executive")
+    assert not result.reports["executive"].can_run and result.reports["cohort"].can_run
+    with pytest.raises(WarehouseError, match="takes client 3 below zero in 2026-02"):
+        executive.load("2026-03", url)
+    assert executive.load("2026-01", url).period.key == "2026-01"  # a period before it still runs
+    with connection(tiny_warehouse) as conn:
+        assert queries.negative_mrr(conn) is None

@@ -381,6 +381,9 @@ def _report_range(conn: Connection, c: ReportContract, r: ReportState) -> None:
             return
         r.first_month, r.last_month = coverage.contract_range(c.report, conn)
         r.periods = _periods(r.first_month, r.last_month)
+        problem = queries.negative_mrr(conn) if c.coverage.kind == "ledger" else None
+        if problem:  # the report refuses such a ledger (see queries.negative_mrr)
+            r.findings.append(Finding("error", "negative_mrr", c.coverage.first[0], "amount", problem))
     except WarehouseError as exc:
         r.findings.append(Finding("error", "no_complete_month", c.coverage.first[0] if c.coverage else c.tables[0].name,
                                   None, exc.message))

@@ -21,7 +21,7 @@ from quire import formatting, metrics
 from quire.charts import executive as charts
 from quire.chart_style import use_brand
 from quire.config import get_settings
-from quire.errors import EmptyDataError
+from quire.errors import EmptyDataError, WarehouseError
 from quire.display import Alerts, Callout, Grid, KpiCards, ReportHeader, Section, Table
 from quire.glossary import glossary
 from quire.metrics.alerts import MIN_HISTORY
@@ -75,6 +75,9 @@ def load(period: str, url: str | None = None) -> ExecutiveData:
         usable = usable_tables(conn, CONTRACT)
         first, last = coverage.report_range("executive", conn)
         p = resolve_period(period, first_month=first, last_month=last)
+        problem = queries.negative_mrr(conn, until=p.last_month)
+        if problem:
+            raise WarehouseError(problem)
         since = max(first, add_months(p.start, -HISTORY_PERIODS * p.n_months))
         end = p.end
         return ExecutiveData(

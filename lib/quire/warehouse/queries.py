@@ -68,6 +68,36 @@ def mrr_movements(conn: Connection, until: date) -> pd.DataFrame:
     return _read(conn, stmt)
 
 
+#: A client's MRR below this (half a cent under zero) is a ledger that takes it below zero, not float residue.
+NEGATIVE_MRR = -0.005
+
+
+def negative_mrr(conn: Connection, until: date | None = None) -> str | None:
+    """Where the MRR ledger (up to the month ``until``) takes a client's MRR below zero, in a sentence; None if nowhere.
+
+    Every revenue figure assumes it never does: a churn or contraction larger than the client's
+    MRR leaves a negative MRR that lowers the total but counts as no account (MRR $30 from one
+    paying account, with ARPA $50), so the reports refuse such a ledger and say where it goes wrong.
+    """
+    t = schema.mrr_movements
+    monthly = sa.select(t.c.client_id, t.c.month, sa.func.sum(t.c.amount).label("amount")).group_by(t.c.client_id, t.c.month)
+    if until is not None:
+        monthly = monthly.where(t.c.month <= until)
+    m = monthly.subquery()
+    running = sa.select(m.c.client_id, m.c.month, sa.func.sum(m.c.amount).over(
+        partition_by=m.c.client_id, order_by=m.c.month).label("mrr")).subquery()
+    below = sa.select(running).where(running.c.mrr < NEGATIVE_MRR)
+    first = conn.execute(below.order_by(running.c.month, running.c.client_id).limit(1)).first()
+    if first is None:
+        return None
+    clients = conn.execute(sa.select(sa.func.count(sa.distinct(below.subquery().c.client_id)))).scalar_one()
+    others = f"; {clients - 1} other client{'s' if clients > 2 else ''} too" if clients > 1 else ""
+    month = pd.Timestamp(first.month)
+    return (f"the MRR ledger takes client {first.client_id} below zero in {month:%Y-%m} (MRR "
+            f"{float(first.mrr):,.2f}{others}): a churn or contraction larger than its MRR; each client's amounts "
+            "up to any month must add up to 0 or more")
+
+
 def _clients_select(conn: Connection) -> sa.Select:
     """Every client column :func:`clients` returns, from what the warehouse holds.
 
