@@ -151,8 +151,16 @@ def test_thin_counts_equal_an_independent_sql_count(tiny_warehouse):
     with connection(tiny_warehouse) as conn:
         answers = conn.execute(sa.text("select count(*) from survey_responses where survey = 'nps' and "
                                        "responded_on between date '2026-10-01' and date '2026-10-31'")).scalar()
-    assert answers < executive.MIN_BASIS["nps"][1] and report.current["nps"] is None
+    assert answers < executive.MIN_BASIS["nps"].least and report.current["nps"] is None
     assert f"NPS rests on {answers} survey answers in October 2026" in report.headline().note
+
+
+def test_thin_counts_of_one_and_a_one_month_window_read_in_the_singular(tiny_warehouse):
+    # "rests on 1 survey answers", "in the 1 months to October 2025".
+    october, november = (executive.build(p, url=tiny_warehouse).headline().note for p in ("2025-10", "2025-11"))
+    assert "CSAT rests on 1 survey answer in October 2025" in october
+    assert "Customer lifetime value rests on 0 accounts churned in October 2025 (" in october
+    assert "rests on 1 account churned in the 2 months to November 2025" in november
 
 
 def test_clv_margin_reads_projects_from_before_the_ledger_starts(tiny_warehouse, tmp_path):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -42,11 +43,22 @@ HISTORY_PERIODS = 12  # trailing periods used for the alert baselines and retent
 AT_RISK_ROWS = 10
 FORECAST_LEVEL = 0.9  # the forecast's interval: 90 %
 CHURN_MONTHS = 12  # CLV's churn rate is pooled over this many trailing months
-# The least count a KPI needs before it is shown: KPI → (count it rests on, minimum). Below it
-# one answer, project or churned account more or less would move the figure by many points.
-MIN_BASIS = {"nps": ("survey answers", 10), "csat": ("survey answers", 10),
-             "on_time_rate": ("projects delivered", 5), "project_margin": ("projects delivered", 5),
-             "clv": ("accounts churned", 3)}
+
+
+class Basis(NamedTuple):
+    """What a KPI is counted from ("projects delivered", "project delivered" for one) and the least count it needs."""
+
+    things: str
+    least: int
+    one: str
+
+
+# The least count a KPI needs before it is shown. Below it one answer, project or churned account
+# more or less would move the figure by many points.
+MIN_BASIS = {"nps": Basis("survey answers", 10, "survey answer"), "csat": Basis("survey answers", 10, "survey answer"),
+             "on_time_rate": Basis("projects delivered", 5, "project delivered"),
+             "project_margin": Basis("projects delivered", 5, "project delivered"),
+             "clv": Basis("accounts churned", 3, "account churned")}
 
 GLOSSARY_KEYS = ["mrr", "arr", "mrr_growth", "mrr_bridge", "nrr", "grr", "logo_churn", "revenue_churn", "arpa",
                  "clv", "customers", "on_time_rate", "hours_overrun", "project_margin", "nps", "csat",
@@ -137,8 +149,8 @@ def period_figures(data: ExecutiveData, period: Period) -> tuple[dict[str, float
     counts = {"nps": sat.nps_responses, "csat": sat.csat_responses, "on_time_rate": delivery.delivered,
               "project_margin": delivery.delivered, "clv": churn.churned}
     thin = {}
-    for key, (_, least) in MIN_BASIS.items():
-        if counts[key] < least:
+    for key, basis in MIN_BASIS.items():
+        if counts[key] < basis.least:
             values[key] = None
             thin[key] = counts[key]
     return values, thin
@@ -233,9 +245,10 @@ class ExecutiveReport:
     def thin_note(self, keys: list[str]) -> str:
         """Why KPIs of ``keys`` show "—" (too small a basis, see :data:`MIN_BASIS`) and how CLV's churn was taken."""
         thin, churn = self.figures[1], churn_estimate(self.data, self.period)
-        window = f"the {churn.months} months to {formatting.month_year(self.period.last_month)}"
-        reasons = [f"{KPI_DEFS[k][0]} rests on {thin[k]} {MIN_BASIS[k][0]} in "
-                   f"{window if k == 'clv' else self.period.label} (at least {MIN_BASIS[k][1]} needed)"
+        last = formatting.month_year(self.period.last_month)
+        window = f"the {churn.months} months to {last}" if churn.months > 1 else last
+        reasons = [f"{KPI_DEFS[k][0]} rests on {thin[k]} {MIN_BASIS[k].one if thin[k] == 1 else MIN_BASIS[k].things} "
+                   f"in {window if k == 'clv' else self.period.label} (at least {MIN_BASIS[k].least} needed)"
                    if k != "clv" or churn.months else
                    f"{KPI_DEFS[k][0]} needs churn from the months before, and the data starts in "
                    f"{formatting.month_year(self.data.first_month)}" for k in keys if k in thin]
@@ -354,7 +367,7 @@ class ExecutiveReport:
         d = metrics.project_delivery(self.data.projects, self.period)
         if not d.delivered:
             return Section("Project delivery", [Callout(f"No project was delivered in {self.period.label}.", "info")])
-        least = MIN_BASIS["on_time_rate"][1]
+        least = MIN_BASIS["on_time_rate"].least
         prev = metrics.project_delivery(self.data.projects, self.period.previous()) if self.compared else None
         now, was = _delivery_rates(d, least), _delivery_rates(prev, least)
         kpis = [Kpi("on_time_rate", "On-time delivery", now[0], "percent", was[0], "up_is_good"),
