@@ -32,6 +32,7 @@ from markupsafe import Markup
 from markupsafe import escape as _escape
 
 from quire.formatting import exact, number
+from quire.formatting.numbers import as_data
 from quire.metrics.kpi import UNITS, Kpi, format_change, format_value
 
 META_MIME = "application/vnd.quire.meta+json"
@@ -154,10 +155,6 @@ def _child_tables(children: Iterable[Any]) -> list[dict[str, Any]]:
     return [t for c in children if isinstance(c, Fragment) for t in c.tables()]
 
 
-#: Significant digits a table's numbers keep in its data (the CSV and XLSX files).
-SIGNIFICANT_DIGITS = 12
-
-
 def _json_value(value: Any) -> Any:
     """A table cell as a JSON value: numbers stay numbers, missing is null, anything else text."""
     if value is None or (not isinstance(value, (str, bytes)) and pd.api.types.is_scalar(value) and pd.isna(value)):
@@ -167,9 +164,7 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, int) or (hasattr(value, "dtype") and pd.api.types.is_integer(value)):
         return int(value)
     if isinstance(value, float) or (hasattr(value, "dtype") and pd.api.types.is_float(value)):
-        # 12 significant digits: a sum's binary noise (243901.90999999997) would reach the CSV as it is,
-        # and cents stay exact below ten billion.
-        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+        return as_data(float(value))
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)

@@ -156,3 +156,11 @@ def test_cohort_difference_that_rounds_to_zero_is_unsigned():
     from quire.reports.cohort import _pts
 
     assert _pts(-0.04) == "0.0 pts" and _pts(1.26) == "+1.3 pts" and _pts(-1.26) == "−1.3 pts"
+
+
+def test_run_json_figures_lose_their_binary_noise():
+    # run.json carried arr 602791.4400000001 and a delta of 2095.209999999999.
+    kpi = Kpi("arr", "ARR", 50232.62 * 12, "currency", 50232.62 * 12 - 2095.21)
+    assert kpi.value != 602791.44 and kpi.delta != 2095.21  # the noise is real
+    record = KpiCards([kpi])._repr_mimebundle_()[KPIS_MIME][0]
+    assert (record["value"], record["delta"]) == (602791.44, 2095.21)

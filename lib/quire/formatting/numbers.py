@@ -41,6 +41,16 @@ def finite_or_none(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+#: Significant digits a figure keeps where it is written as data (run.json, the CSV and XLSX files).
+SIGNIFICANT_DIGITS = 12
+
+
+def as_data(number: float) -> float:
+    """``number`` without its binary noise, for data files: a sum's 243901.90999999997 is 243901.91
+    (12 significant digits keep cents exact below ten billion)."""
+    return float(f"{number:.{SIGNIFICANT_DIGITS}g}")
+
+
 def _rounded(number: float, decimals: int) -> Decimal:
     """``number`` rounded as Python rounds it (the float's exact value), as an exact Decimal for Babel."""
     return Decimal(repr(round(number, decimals)))

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from quire.formatting.numbers import MINUS, MISSING, finite_or_none
+from quire.formatting.numbers import MINUS, MISSING, as_data, finite_or_none
 from quire.formatting.units import CHANGE_UNITS, UNITS, format_change, format_number, format_value, rounds_to_zero
 
 Unit = Literal["currency", "percent", "number", "points", "score", "months"]
@@ -99,8 +99,11 @@ class Kpi:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe record (plain floats or None), as kept in ``run.json``'s headline."""
-        return {"name": self.key, "label": self.label, "value": self.value, "unit": self.unit,
-                "previous": self.previous, "delta": self.delta, "direction": self.direction}
+        def data(number: float | None) -> float | None:
+            return None if number is None else as_data(number)
+
+        return {"name": self.key, "label": self.label, "value": data(self.value), "unit": self.unit,
+                "previous": data(self.previous), "delta": data(self.delta), "direction": self.direction}
 
 
 __all__ = ["Kpi", "Unit", "Direction", "UNITS", "CHANGE_UNITS", "DIRECTIONS", "FLAT_TOLERANCE", "MISSING", "MINUS",
