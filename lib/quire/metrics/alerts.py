@@ -140,12 +140,22 @@ class _Rule:
     warning: float
     critical: float
     meaning: str
+    yearly: bool = False  # the thresholds are for a year: a shorter period's retention compounds to them
+
+    def limits(self, months: int) -> tuple[float, float]:
+        """(warning, critical) for a period of ``months``: a year's 90 % is 99.1 % a month (0.9 ** (1/12))."""
+        if not self.yearly or months == 12:
+            return self.warning, self.critical
+        return self.warning ** (months / 12), self.critical ** (months / 12)
 
 
-# Business thresholds agreed for the executive report; rates are fractions, logo churn is monthly.
+# Business thresholds agreed for the executive report; rates are fractions, logo churn is monthly. Retention
+# thresholds are the usual yearly ones (GRR 90 %): a month that keeps 95.8 % keeps about 60 % over a year.
 THRESHOLD_RULES = (
-    _Rule("nrr", "Net revenue retention", "percent", True, 1.00, 0.90, "existing accounts are shrinking in total"),
-    _Rule("grr", "Gross revenue retention", "percent", True, 0.90, 0.80, "too much revenue is lost to contraction and churn"),
+    _Rule("nrr", "Net revenue retention", "percent", True, 1.00, 0.90, "existing accounts are shrinking in total",
+          yearly=True),
+    _Rule("grr", "Gross revenue retention", "percent", True, 0.90, 0.80, "too much revenue is lost to contraction and churn",
+          yearly=True),
     _Rule("logo_churn", "Monthly logo churn", "percent", False, 0.03, 0.05, "accounts are leaving faster than is sustainable"),
     _Rule("on_time_rate", "On-time delivery", "percent", True, 0.80, 0.60, "too many projects are delivered late"),
     _Rule("nps", "NPS", "points", True, 20.0, 0.0, "too few customers would recommend us"),
@@ -156,22 +166,29 @@ def _past(value: float, limit: float, below: bool) -> bool:
     return value < limit if below else value > limit
 
 
-def threshold_alerts(kpis: dict[str, float | None]) -> list[Alert]:
-    """Alerts for KPIs past a business threshold: NRR < 100 %, GRR < 90 %, monthly logo churn > 3 %,
+def threshold_alerts(kpis: dict[str, float | None], months: int = 12) -> list[Alert]:
+    """Alerts for KPIs past a business threshold: NRR < 100 %, GRR < 90 % over a year, monthly logo churn > 3 %,
     on-time rate < 80 %, NPS < 20 (critical past 90 %, 80 %, 5 %, 60 % and 0 respectively).
 
     ``kpis`` maps keys (``nrr``, ``grr``, ``logo_churn`` — monthly —, ``on_time_rate``,
-    ``nps``) to values; rates are fractions. Missing or None values raise no alert.
+    ``nps``) to values; rates are fractions. Missing or None values raise no alert. NRR and GRR
+    are over the report's period of ``months``: their yearly thresholds compound to it.
     """
     alerts = []
     for rule in THRESHOLD_RULES:
         value = kpis.get(rule.key)
         if value is None or not math.isfinite(value):
             continue
-        if not _past(value, rule.warning, rule.below):
+        warning, critical = rule.limits(months)
+        if not _past(value, warning, rule.below):
             continue
-        finding = f"{'below' if rule.below else 'above'} the {format_value(rule.warning, rule.unit)} threshold"
+        finding = f"{'below' if rule.below else 'above'} the {format_value(warning, rule.unit)} threshold"
+        if warning != rule.warning:
+            finding += f" for {_span(months)} ({format_value(rule.warning, rule.unit)} over a year)"
         message = f"{rule.label} is {format_value(value, rule.unit)}, {finding}: {rule.meaning}."
-        alerts.append(Alert(rule.key, "critical" if _past(value, rule.critical, rule.below) else "warning", message,
-                            finding))
+        alerts.append(Alert(rule.key, "critical" if _past(value, critical, rule.below) else "warning", message, finding))
     return alerts
+
+
+def _span(months: int) -> str:
+    return {1: "a month", 3: "a quarter"}.get(months, f"{months} months")

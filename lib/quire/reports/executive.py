@@ -292,7 +292,8 @@ class ExecutiveReport:
         hist["unit"] = hist["kpi"].map(lambda k: KPI_DEFS[k][1])
         hist["label"] = hist["kpi"].map(lambda k: "Monthly logo churn" if k == "logo_churn" else KPI_DEFS[k][0])
         monthly = {**self.current, "logo_churn": self._monthly_churn(self.current["logo_churn"])}
-        found = metrics.merge_alerts(metrics.threshold_alerts(monthly) + metrics.detect_anomalies(hist))
+        found = metrics.merge_alerts(metrics.threshold_alerts(monthly, self.period.n_months)
+                                     + metrics.detect_anomalies(hist))
         earlier = len(self.history) - 1
         quiet = ("No anomalies: every KPI is within its usual range." if earlier >= MIN_HISTORY else
                  f"No KPI is past a business threshold. Whether one is unusual needs {MIN_HISTORY} earlier "

@@ -86,6 +86,23 @@ def test_threshold_alerts(kpis, expected):
         assert text in alert.message
 
 
+@pytest.mark.parametrize(("months", "grr", "expected"), [
+    (1, 0.958, ("critical", "Gross revenue retention is 95.8%, below the 99.1% threshold for a month (90.0% over a year)")),
+    (1, 0.992, None),  # 90.8 % over a year
+    (3, 0.96, ("warning", "below the 97.4% threshold for a quarter (90.0% over a year)")),
+    (12, 0.85, ("warning", "Gross revenue retention is 85.0%, below the 90.0% threshold: too much")),
+])
+def test_retention_thresholds_are_yearly_and_compound_to_the_period(months, grr, expected):
+    # A month that keeps 95.8% of its revenue keeps about 60% over a year: a monthly GRR never reached 90%.
+    alerts = threshold_alerts({"grr": grr, "nrr": 1.01}, months)
+    assert [(a.severity, a.message) for a in alerts if expected and expected[1] in a.message] == \
+        ([(expected[0], alerts[0].message)] if expected else [])
+    assert len(alerts) == (1 if expected else 0)
+    # NRR's 100% is the same for any period; its critical 90% a year is 99.1% a month.
+    assert [a.severity for a in threshold_alerts({"nrr": 0.984}, 1)] == ["critical"]
+    assert [a.severity for a in threshold_alerts({"nrr": 0.995}, 1)] == ["warning"]
+
+
 def test_an_empty_history_raises_nothing_with_or_without_columns():
     # The first period of the data has no earlier period: its history has no rows, and may have no columns.
     assert detect_anomalies(pd.DataFrame()) == []
