@@ -195,3 +195,11 @@ def test_forecast_advice_never_names_a_period_the_data_has_not_completed(tiny_wa
     early = ExecutiveReport(replace(report.data, last_month=date(2026, 8, 1)))
     assert early._forecast_advice() == ("The first quarter with enough history, Q3 2026, is not complete in the data "
                                         "yet; the months from August 2026 on have it: choose 2026-08 or later.")
+
+
+def test_the_ledgers_first_month_says_its_new_mrr_holds_the_accounts_already_paying(tiny_warehouse):
+    # "MRR moved from $0 to $16,954 in January 2024" with New $16,954: the base already paying when the export starts.
+    first = executive.build("2025-09", url=tiny_warehouse).revenue().lead
+    assert first.startswith("MRR moved from $0 to ") and "The data starts in September 2025: the accounts already " \
+        "paying then count as new MRR in it." in first
+    assert "The data starts" not in executive.build("2025-10", url=tiny_warehouse).revenue().lead

@@ -316,9 +316,14 @@ class ExecutiveReport:
                                   units={"MRR": "currency"})]
         if len(series) >= 2:  # one month is not a trend
             shown.insert(0, charts.mrr_trend(series.tail(24), fc, highlight=series.index[-1] if fc is not None else None))
-        return Section("Recurring revenue", shown,
-                       lead=f"MRR moved from {metrics.format_value(bridge.start_mrr, 'currency')} to "
-                            f"{metrics.format_value(bridge.end_mrr, 'currency')} in {self.period.label}.")
+        start, end = (metrics.format_value(v, "currency") for v in (bridge.start_mrr, bridge.end_mrr))
+        lead = f"MRR moved from {start} to {end} in {self.period.label}." if start != end else \
+            f"MRR stayed at {end} in {self.period.label}."
+        if self.period.start <= self.data.first_month <= self.period.last_month:
+            # The ledger's first month holds every account that was paying before it starts, as "new".
+            lead += (f" The data starts in {formatting.month_year(self.data.first_month)}: the accounts already "
+                     "paying then count as new MRR in it.")
+        return Section("Recurring revenue", shown, lead=lead)
 
     def retention(self) -> Section:
         keys = self.shown(["nrr", "grr", "logo_churn", "revenue_churn", "customers", "arpa", "clv"])
