@@ -151,6 +151,9 @@ def resolve_period(text: str, *, first_month: date, last_month: date, parameter:
     if period.last_month < first_month:
         raise ParameterError(f"parameter '{parameter}': {period.key} is before the data starts ({available})", parameter=parameter)
     if period.start < first_month:  # its figures would silently cover only the months the data has
+        first_whole = period.shift(1)  # the first of its kind wholly within the data ("2024-Q2", not "2024-02")
+        suggestion = (f"the first whole {period.kind} in the data is {first_whole.key}"
+                      if first_whole.last_month <= last_month else f"no whole {period.kind} is in the data yet")
         raise ParameterError(f"parameter '{parameter}': {period.key} begins before the data does ({available}); "
-                             f"pick a period that starts in {first_month:%Y-%m} or later", parameter=parameter)
+                             f"{suggestion}", parameter=parameter)
     return period

@@ -54,13 +54,17 @@ def test_resolve_latest_and_bounds():
         resolve_period("2026-Q4", first_month=first, last_month=last)
     with pytest.raises(ParameterError, match="before the data starts"):
         resolve_period("2023-12", first_month=first, last_month=last)
-    # A period the data covers only in part is refused as such, with the month to start from.
+    # A period the data covers only in part is refused as such, with the first whole one of its kind
+    # (not "starts in 2024-03 or later": no quarter starts in March).
     later = date(2024, 3, 1)
     with pytest.raises(ParameterError, match=r"^parameter 'period': 2024 begins before the data does \(data covers "
-                                             r"2024-03 to 2026-10\); pick a period that starts in 2024-03 or later$"):
+                                             r"2024-03 to 2026-10\); the first whole year in the data is 2025$"):
         resolve_period("2024", first_month=later, last_month=last)
-    with pytest.raises(ParameterError, match="2024-Q1 begins before the data does"):
+    with pytest.raises(ParameterError, match="2024-Q1 begins before the data does .*; the first whole quarter in the "
+                                             "data is 2024-Q2$"):
         resolve_period("2024-Q1", first_month=later, last_month=last)
+    with pytest.raises(ParameterError, match="no whole year is in the data yet$"):
+        resolve_period("2024", first_month=later, last_month=date(2025, 6, 1))
     assert resolve_period("2024-Q2", first_month=later, last_month=last).key == "2024-Q2"
     assert resolve_period("2024-03", first_month=later, last_month=last).key == "2024-03"
 
