@@ -145,6 +145,25 @@ def _ledger_from_export() -> list[tuple[str, str, str, float]]:
     return ledger
 
 
+def test_the_mrr_sql_gives_names_that_slug_alike_and_names_without_latin_letters_their_own_slugs(tmp_path: Path):
+    # "Acme Inc" and "ACME, Inc." both came out acme-inc, and the import refused the clients; "株式会社" came out "".
+    import duckdb
+
+    (tmp_path / "mrr_by_month.csv").write_text("customer,month,mrr\nAcme Inc,2025-01-01,100\n\"ACME, Inc.\",2025-01-01,50\n"
+                                              "株式会社,2025-01-01,70\nFernweh Tea,2025-01-01,30\n", encoding="utf-8")
+    con = duckdb.connect()
+    cwd = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        con.execute(_blocks("sql")[1])
+        slugs = dict(con.execute("SELECT name, slug FROM billing.accounts").fetchall())
+    finally:
+        os.chdir(cwd)
+        con.close()
+    assert slugs == {"ACME, Inc.": "acme-inc-1", "Acme Inc": "acme-inc-2", "株式会社": "customer-4",
+                     "Fernweh Tea": "fernweh-tea"}
+
+
 def test_the_sql_first_example_takes_an_mrr_export_to_the_executive_report(quire_env: dict[str, str], tmp_path: Path):
     """The README's MRR-by-month SQL and views mapping, as written: the ledger equals a recount, the report's
     MRR, net revenue retention and churn equal figures worked out from the export by hand."""

@@ -147,8 +147,10 @@ def check_unique(run: Runner, relation: sa.FromClause, keys: dict[str, ColumnEle
     # Files have an order, so the first of the repeats can be kept; a table or view has none.
     options = "duplicates: first (keep the first row) or drop (leave out all of them)" if seq is not None else \
         "duplicates: drop (leave out all of them)"
+    # Two names that slug alike ("Acme Inc", "ACME, Inc.") are two clients: dropping both loses them.
+    fix = "fix the source (e.g. add the id to a slug two names share)" if "slug" in keys else "fix the source"
     raise DataError(f"{at}: duplicate key {key} in {table.name}{also}; each row of {table.name} needs its own "
-                    f"{' + '.join(keys)}; fix the source, or set {options} under tables.{table.name}")
+                    f"{' + '.join(keys)}; {fix}, or set {options} under tables.{table.name}")
 
 
 def _both(first: str, last: str) -> str:
