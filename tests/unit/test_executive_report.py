@@ -203,3 +203,13 @@ def test_the_ledgers_first_month_says_its_new_mrr_holds_the_accounts_already_pay
     assert first.startswith("MRR moved from $0 to ") and "The data starts in September 2025: the accounts already " \
         "paying then count as new MRR in it." in first
     assert "The data starts" not in executive.build("2025-10", url=tiny_warehouse).revenue().lead
+
+
+def test_too_short_a_history_for_anomalies_counts_the_months_with_figures(tiny_warehouse):
+    # October 2025 is the data's second month: September is in the data but has no rates (nothing before it),
+    # so "there is none" needed saying why.
+    october, december = (executive.build(p, url=tiny_warehouse).alerts().children[0].empty_message
+                         for p in ("2025-10", "2025-12"))
+    assert "needs 6 earlier months with figures (the data's first month has none: nothing came before it); " \
+        "there is none." in october
+    assert december.endswith("there are 2.")

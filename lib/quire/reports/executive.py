@@ -297,7 +297,8 @@ class ExecutiveReport:
         earlier = len(self.history) - 1
         quiet = ("No anomalies: every KPI is within its usual range." if earlier >= MIN_HISTORY else
                  f"No KPI is past a business threshold. Whether one is unusual needs {MIN_HISTORY} earlier "
-                 f"{self.period.kind}s in the data; {'it holds ' + str(max(earlier, 0)) if earlier > 0 else 'there is none'}.")
+                 f"{self.period.kind}s with figures (the data's first {self.period.kind} has none: nothing came "
+                 f"before it); {'there are ' + str(earlier) if earlier > 0 else 'there is none'}.")
         return Section("Alerts", [Alerts(found, empty_message=quiet)],
                        lead="KPIs outside their usual range or past a business threshold.")
 
