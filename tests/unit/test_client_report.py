@@ -295,7 +295,7 @@ def test_engagement_chart_axis_speaks_the_periods_granularity(tiny_warehouse, pe
 def test_the_first_period_of_the_data_is_not_compared_with_a_partial_one(tiny_warehouse):
     report = client_report.build(client="village-of-summerbrook", period="2025-Q4", url=tiny_warehouse)
     assert not report.comparable  # Q3 2025 holds one month of data
-    assert "the data starts on 3 September 2025, so there is no complete Q3 2025 to compare with" in report.engagement_lead()
+    assert "the data starts partway through September 2025, so there is no complete Q3 2025 to compare with" in report.engagement_lead()
     assert all(k.previous is None for k in report.headline().kpis)
     assert "compared with" not in report.header().subtitle
     assert report.standing.set_index("metric").loc["views_growth", "shown"] == "none"
@@ -344,6 +344,6 @@ def test_a_previous_month_the_data_covers_only_in_part_is_not_compared_with(repo
     assert report.comparable and report.data.first_day is not None
     late = client_report.ClientReport(replace(report.data, first_day=date(2026, 9, 15)))
     assert not late.comparable
-    assert "(the data starts on 15 September 2026, so there is no complete September 2026 to compare with)" in \
+    assert "(the data starts partway through September 2026, so there is no complete September 2026 to compare with)" in \
         late.engagement_lead()
     assert client_report.ClientReport(replace(report.data, first_day=date(2026, 9, 1))).comparable

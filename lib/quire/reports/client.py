@@ -228,9 +228,13 @@ class ClientReport:
 
     @property
     def _data_start(self) -> str:
-        """"in August 2026", or "on 15 August 2026" when the data starts within a month."""
+        """"in August 2026", or "partway through August 2026" when the data starts within a month.
+
+        Never the day: the warehouse's first day of engagement is some client's first day, which may
+        not be this client's (its month is no more than the periods the data offers tell anyway).
+        """
         day = self.data.first_day
-        return (f"on {long_date(day)}" if day is not None and day.day != 1
+        return (f"partway through {month_year(day)}" if day is not None and day.day != 1
                 else f"in {month_year(self.data.first_month)}")
 
     @property
