@@ -70,6 +70,7 @@ SMALL_COHORT = 100        # below this many users a cohort's rates move by sever
 # where a "signup" is a user's first order or event (an order log), everyone already a customer when the
 # data starts lands in its first month.
 INFLATED_FIRST = 2.0
+INFLATED_AGAINST = 5  # later cohorts with users needed for that median
 MAX_HORIZON = 36
 
 GLOSSARY_KEYS = ["cohort", "cohort_size", "cohort_age", "user_retention", "revenue_retention", "ltv_curve",
@@ -283,7 +284,9 @@ class CohortReport:
     def first_cohort_note(self) -> str | None:
         """A warning when the data's first cohort is far larger than the others (see :data:`INFLATED_FIRST`)."""
         sizes = self.active.sizes[self.active.sizes > 0]
-        if self.data.signup_before is not None or len(sizes) < 4:  # not the data's first cohort, or too few to tell
+        # Not the data's first cohort, or too few others for a steady median (the tiny sample's 21 users
+        # against 20, 3 and 10 is no swollen cohort).
+        if self.data.signup_before is not None or len(sizes) <= INFLATED_AGAINST:
             return None
         first, median = int(sizes.iloc[0]), float(sizes.iloc[1:].median())
         if first < INFLATED_FIRST * median:
