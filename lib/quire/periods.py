@@ -155,5 +155,5 @@ def resolve_period(text: str, *, first_month: date, last_month: date, parameter:
         suggestion = (f"the first whole {period.kind} in the data is {first_whole.key}"
                       if first_whole.last_month <= last_month else f"no whole {period.kind} is in the data yet")
         raise ParameterError(f"parameter '{parameter}': {period.key} begins before the data does ({available}); "
-                             f"{suggestion}", parameter=parameter)
+                             + suggestion, parameter=parameter)
     return period
