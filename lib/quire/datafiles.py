@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from quire.formatting.units import BY_ROW
+
 XLSX_NAME = "report.xlsx"
 CSV_NAME = re.compile(r"^table-\d{2}(-[a-z0-9-]{1,40})?\.csv$")
 #: Excel number formats of the KPI units (percent values are fractions, as in the report); money is
@@ -29,6 +31,11 @@ def _currency_format() -> str:
 
     prefix, suffix = (f'"{part}"' if part else "" for part in currency_affixes())
     return f"{prefix}#,##0{suffix}"
+
+
+def _number_format(unit: str) -> str | None:
+    """Excel's number format of a unit, None for a unit without one (a count, text)."""
+    return _currency_format() if unit == "currency" else NUMBER_FORMATS.get(unit)
 
 
 @dataclass(frozen=True)
@@ -111,9 +118,12 @@ def _write_workbook(tables: list[dict[str, Any]], files: list[DataFile], path: P
         units = table.get("units") or {}
         for index, column in enumerate(columns, start=1):
             letter = get_column_letter(index)
-            number_format = _currency_format() if units.get(column) == "currency" else NUMBER_FORMATS.get(units.get(column, ""))
-            if number_format:
-                for (cell,) in sheet.iter_rows(min_row=3, min_col=index, max_col=index):
+            unit = units.get(column, "")
+            # A column of figures of different kinds (a KPI a row) takes each row's unit.
+            cell_units = table.get("row_units") if unit == BY_ROW else None
+            for row, (cell,) in enumerate(sheet.iter_rows(min_row=3, min_col=index, max_col=index)):
+                number_format = _number_format(cell_units[row] if cell_units else unit)
+                if number_format:
                     cell.number_format = number_format
             widest = max([len(str(column))] + [len(str(r[index - 1])) for r in table["rows"][:200] if r[index - 1] is not None])
             sheet.column_dimensions[letter].width = min(max(10, widest + 2), 60)

@@ -33,6 +33,7 @@ from markupsafe import escape as _escape
 
 from quire.formatting import exact, number
 from quire.formatting.numbers import as_data
+from quire.formatting.units import BY_ROW
 from quire.metrics.kpi import UNITS, Kpi, format_change, format_value
 
 META_MIME = "application/vnd.quire.meta+json"
@@ -284,8 +285,9 @@ class Chart(Fragment):
 @dataclass
 class Table(Fragment):
     """A formatted table; ``units`` maps a column to a unit of :func:`format_value`, to a change unit
-    of :func:`format_change` (``pct_points``, ``relative``) for a column of signed changes, or to
-    ``text`` for a column of figures formatted already (shown as given, aligned right)."""
+    of :func:`format_change` (``pct_points``, ``relative``) for a column of signed changes, to
+    ``text`` for a column of figures formatted already (shown as given, aligned right), or to
+    :data:`BY_ROW` for figures in the unit of their row (``row_units``, one per row of ``frame``)."""
 
     frame: pd.DataFrame
     caption: str = ""
@@ -293,9 +295,17 @@ class Table(Fragment):
     max_rows: int = 50
     #: Rows of the data when ``frame`` holds only its first ones (for "Showing 50 of N rows").
     total_rows: int | None = None
+    row_units: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        if self.row_units and len(self.row_units) != len(self.frame):
+            raise ValueError(f"row_units gives {len(self.row_units)} units for {len(self.frame)} rows")
 
     def _cell(self, column: str, value: Any) -> str:
-        unit = self.units.get(column)
+        return self._figure(self.units.get(column), value)
+
+    def _figure(self, unit: str | None, value: Any) -> str:
+        """A cell of ``value`` shown in ``unit`` (None: as it is)."""
         if value is None or (not isinstance(value, str) and pd.isna(value)):
             # In a column of figures the dash is aligned as they are: centred under them it read as misplaced.
             return f'<td class="{"q-num q-na" if unit else "q-na"}">—</td>'
@@ -314,9 +324,11 @@ class Table(Fragment):
             f'<th scope="col"{" class=q-num" if self.units.get(c) or pd.api.types.is_numeric_dtype(frame[c]) else ""}>{escape(c)}</th>'
             for c in frame.columns
         )
+        units = list(self.row_units) or [None] * len(frame)
         rows = "".join(
-            "<tr>" + "".join(self._cell(c, v) for c, v in zip(frame.columns, row, strict=True)) + "</tr>"
-            for row in frame.itertuples(index=False, name=None)
+            "<tr>" + "".join(self._figure(unit, v) if self.units.get(c) == BY_ROW else self._cell(c, v)
+                             for c, v in zip(frame.columns, row, strict=True)) + "</tr>"
+            for row, unit in zip(frame.itertuples(index=False, name=None), units)
         )
         caption = f"<caption>{escape(self.caption)}</caption>" if self.caption else ""
         more = ""
@@ -334,7 +346,7 @@ class Table(Fragment):
         columns = [str(c) for c in self.frame.columns]
         rows = [[_json_value(v) for v in row] for row in self.frame.itertuples(index=False, name=None)]
         return [{"caption": self.caption, "columns": columns, "units": {str(k): v for k, v in self.units.items()},
-                 "rows": rows}]
+                 "rows": rows, **({"row_units": list(self.row_units)} if self.row_units else {})}]
 
 
 @dataclass

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import re
 
 import nbformat
 import pandas as pd
+import pytest
 from openpyxl import load_workbook
 
 from quire.datafiles import XLSX_NAME, write_data_files
@@ -82,3 +84,23 @@ def test_numbers_lose_their_binary_noise_and_long_captions_end_at_a_word(tmp_pat
         rows = list(csv.reader(handle))
     assert [r[0] for r in rows[1:]] == ["243901.91", "0.3", "1234567890.12"]
     assert load_workbook(tmp_path / XLSX_NAME).active["A3"].value == 243901.91
+
+
+def test_a_column_of_figures_of_different_kinds_keeps_numbers_with_each_rows_unit(tmp_path):
+    # The executive's retention table (a KPI a row) was text in its data files: "98.7%", "$154", "—".
+    from quire.formatting.units import BY_ROW
+
+    frame = pd.DataFrame({"KPI": ["NRR", "Accounts", "ARPA"], "Now": [0.987, 29.0, 154.2], "Before": [0.99, None, 150.0]},
+                         dtype=object)
+    table = Table(frame, caption="Retention", units={"Now": BY_ROW, "Before": BY_ROW},
+                  row_units=["percent", "number", "currency"])
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", table.html())
+    assert cells == ["NRR", "98.7%", "99.0%", "Accounts", "29", "—", "ARPA", "$154", "$150"]
+    [written] = write_data_files(table.tables(), tmp_path)
+    with open(tmp_path / written.file, encoding="utf-8", newline="") as handle:
+        assert list(csv.reader(handle))[1:] == [["NRR", "0.987", "0.99"], ["Accounts", "29.0", ""], ["ARPA", "154.2", "150.0"]]
+    sheet = load_workbook(tmp_path / XLSX_NAME).active
+    assert [sheet[f"B{r}"].number_format for r in (3, 4, 5)] == ["0.0%", "#,##0.##", '"$"#,##0']
+    assert sheet["B3"].value == 0.987 and sheet["C5"].value == 150.0
+    with pytest.raises(ValueError, match="2 units for 3 rows"):
+        Table(frame, units={"Now": BY_ROW}, row_units=["percent", "number"])

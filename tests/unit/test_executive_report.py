@@ -213,3 +213,12 @@ def test_too_short_a_history_for_anomalies_counts_the_months_with_figures(tiny_w
     assert "needs 6 earlier months with figures (the data's first month has none: nothing came before it); " \
         "there is none." in october
     assert december.endswith("there are 2.")
+
+
+def test_the_retention_table_keeps_figures_for_the_data_files(tiny_warehouse):
+    report = executive.build("2026-10", url=tiny_warehouse)
+    [data] = [t for t in report.retention().tables() if t["caption"] == "Retention and account economics"]
+    rows = {row[0]: row[1:] for row in data["rows"]}
+    assert rows["Net revenue retention"][0] == pytest.approx(report.current["nrr"])
+    assert rows["ARPA"] == [pytest.approx(report.current["arpa"]), pytest.approx(report.previous["arpa"])]
+    assert data["row_units"][list(rows).index("ARPA")] == "currency"

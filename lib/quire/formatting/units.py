@@ -17,6 +17,8 @@ UNITS: tuple[str, ...] = ("currency", "percent", "number", "points", "score", "m
 #: Units of a *change*: a KPI unit (the change in that unit), ``pct_points`` (a difference of two
 #: percent values, as a fraction: 0.012 is "+1.2 pts") or ``relative`` (a fraction of the old value: "+3.4%").
 CHANGE_UNITS: tuple[str, ...] = (*UNITS, "pct_points", "relative")
+#: The unit of a table column whose rows are figures of different kinds (a KPI a row): each row says its own.
+BY_ROW = "by_row"
 
 
 def _precision(figure: float, unit: str) -> tuple[int, int]:

@@ -24,6 +24,7 @@ from quire.chart_style import use_brand
 from quire.config import get_settings
 from quire.errors import EmptyDataError, WarehouseError
 from quire.display import Alerts, Callout, Grid, KpiCards, ReportHeader, Section, Table
+from quire.formatting.units import BY_ROW
 from quire.glossary import glossary
 from quire.metrics.alerts import MIN_HISTORY
 from quire.metrics.forecast import MIN_POINTS as FORECAST_MIN_MONTHS
@@ -328,10 +329,14 @@ class ExecutiveReport:
 
     def retention(self) -> Section:
         keys = self.shown(["nrr", "grr", "logo_churn", "revenue_churn", "customers", "arpa", "clv"])
-        rows = [{"KPI": KPI_DEFS[k][0], "This period": metrics.format_value(self.current[k], KPI_DEFS[k][1]),
-                 "Previous period": metrics.format_value(self.previous[k], KPI_DEFS[k][1]) if self.previous else "—"}
-                for k in keys]
-        children = [Table(pd.DataFrame(rows), caption="Retention and account economics")]
+        # Figures, each in its row's unit, so that the data files keep them as numbers ("98.7%" was text there).
+        frame = pd.DataFrame({"KPI": [KPI_DEFS[k][0] for k in keys],
+                              "This period": [self.current[k] for k in keys],
+                              "Previous period": [self.previous[k] if self.previous else None for k in keys]},
+                             dtype=object)
+        children = [Table(frame, caption="Retention and account economics",
+                          units={"This period": BY_ROW, "Previous period": BY_ROW},
+                          row_units=[KPI_DEFS[k][1] for k in keys])]
         hist = self.history.dropna(subset=["nrr", "grr"])
         if len(hist) >= 2:
             children.insert(0, charts.rate_trend(hist, {"nrr": "NRR", "grr": "GRR"}, ylabel="Retention", reference=1.0))
