@@ -222,3 +222,9 @@ def test_the_retention_table_keeps_figures_for_the_data_files(tiny_warehouse):
     assert rows["Net revenue retention"][0] == pytest.approx(report.current["nrr"])
     assert rows["ARPA"] == [pytest.approx(report.current["arpa"]), pytest.approx(report.previous["arpa"])]
     assert data["row_units"][list(rows).index("ARPA")] == "currency"
+
+
+def test_the_forecast_table_keeps_cents(tiny_warehouse):
+    # The forecast's CSV held seven decimals of a model's estimate.
+    [data] = executive.build("2026-10", url=tiny_warehouse).forecast().tables()
+    assert data["rows"] and all(round(v, 2) == v for row in data["rows"] for v in row[1:])

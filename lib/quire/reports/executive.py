@@ -351,7 +351,9 @@ class ExecutiveReport:
         last = fc.iloc[-1]
         band = formatting.percent(FORECAST_LEVEL, 0)
         low, high = f"Low ({band})", f"High ({band})"
-        table = Table(fc.assign(month=pd.to_datetime(fc["month"]).map(formatting.short_month_year)).rename(
+        # To the cent: a model's estimate has no more digits worth keeping in the data files.
+        table = Table(fc.round({"forecast": 2, "lower": 2, "upper": 2})
+                      .assign(month=pd.to_datetime(fc["month"]).map(formatting.short_month_year)).rename(
             columns={"month": "Month", "forecast": "Forecast", "lower": low, "upper": high}),
             caption="MRR forecast", units={"Forecast": "currency", low: "currency", high: "currency"})
         lead = (f"If recent trends hold, MRR reaches about {metrics.format_value(last['forecast'], 'currency')} by "
