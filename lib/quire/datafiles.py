@@ -120,11 +120,12 @@ def _write_workbook(tables: list[dict[str, Any]], files: list[DataFile], path: P
             letter = get_column_letter(index)
             unit = units.get(column, "")
             # A column of figures of different kinds (a KPI a row) takes each row's unit.
-            cell_units = table.get("row_units") if unit == BY_ROW else None
-            for row, (cell,) in enumerate(sheet.iter_rows(min_row=3, min_col=index, max_col=index)):
-                number_format = _number_format(cell_units[row] if cell_units else unit)
-                if number_format:
-                    cell.number_format = number_format
+            formats = ([_number_format(u) for u in table["row_units"]] if unit == BY_ROW else
+                       [_number_format(unit)] * len(table["rows"]))
+            if any(formats):  # the cells of a column without a format are left alone
+                for number_format, (cell,) in zip(formats, sheet.iter_rows(min_row=3, min_col=index, max_col=index)):
+                    if number_format:
+                        cell.number_format = number_format
             widest = max([len(str(column))] + [len(str(r[index - 1])) for r in table["rows"][:200] if r[index - 1] is not None])
             sheet.column_dimensions[letter].width = min(max(10, widest + 2), 60)
         sheet.freeze_panes = "A3"
