@@ -29,7 +29,7 @@ from quire.errors import ParameterError
 from quire.metrics.experiments import sample_size_per_arm
 from quire.reports import experiment as er
 from quire.reports.experiment_data import ExperimentData, variant_label, variant_labels
-from quire.reports.experiment_display import p_text
+from quire.metrics.experiment_analysis import p_text
 from quire.warehouse import experiment_queries
 from quire.warehouse.engine import engine
 from quire.warehouse.generator import EXPERIMENT_TRUTH

@@ -251,11 +251,17 @@ def _money(value: float, currency: str | None, signed: bool = False) -> str:
     return money(value, 2, signed=signed, currency=currency)
 
 
+def p_text(p: float | None) -> str:
+    """A p-value for tables and cards: "0.003", "< 0.001", "—" when not defined."""
+    if p is None or not np.isfinite(p):
+        return "—"
+    return f"< {number(0.001, 3)}" if p < 0.001 else number(p, 3)
+
+
 def p_sentence(p: float) -> str:
     """A p-value inside a sentence: "p = 0.087", "p < 0.001" or "p not defined"."""
-    if not p == p:  # NaN
-        return "p not defined"
-    return f"p < {number(0.001, 3)}" if p < 0.001 else f"p = {number(p, 3)}"
+    text = p_text(p)
+    return "p not defined" if text == "—" else f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
 # --------------------------------------------------------------------------- all together

@@ -26,14 +26,14 @@ from quire.display import Callout, Grid, ReportHeader, Section
 from quire.errors import EmptyDataError, WarehouseError
 from quire.glossary import glossary
 from quire.metrics.experiment_analysis import (ExperimentAnalysis, analyse, describe_comparison, mirrors_metric,
-                                              p_sentence)
+                                              p_sentence, p_text)
 from quire.metrics.experiments import (ADJUSTMENTS, METRIC_LABELS, TARGET_POWER, CupedResult, power_curve,
                                        sample_size_per_arm)
 from quire.metrics.kpi import Kpi
 from quire.contract import absent_note
 from quire.reports.experiment_data import CONTRACT, ExperimentData, check_parameters, load
 from quire.reports.experiment_display import (Estimate, ExperimentCards, FlowingGlossary, FormattedTable, chance,
-                                              effect_text, interval_change, interval_text, mark_control, once_in, p_text,
+                                              effect_text, interval_change, interval_text, mark_control, once_in,
                                               relative_estimate, relative_value, round_users, sentence)
 
 METRIC_NOUNS = {"conversion": "conversion (share of users who converted)",
@@ -280,7 +280,7 @@ class ExperimentReport:
         """The SRM test in words, with the threshold it uses and why that is stricter than the effects' alpha."""
         srm = self.analysis.srm
         test = (f"chi-square test of the users per variant against the planned split: χ² = {number(srm.statistic, 2)}, "
-                f"p {'< ' + number(0.001, 3) if srm.p_value < 0.001 else '= ' + p_text(srm.p_value)}")
+                f"{p_sentence(srm.p_value)}")
         if srm.mismatch:
             return (f"The split does not match the plan ({test}, below the {significant(srm.alpha, 6)} threshold): a difference "
                     f"this large happens by chance less than {once_in(srm.alpha)} experiments.")

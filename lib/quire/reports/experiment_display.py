@@ -24,13 +24,6 @@ from quire.metrics.kpi import Kpi, format_value
 # --------------------------------------------------------------------------- number formats
 
 
-def p_text(p: float) -> str:
-    """A p-value for tables and cards: "0.003", "< 0.001", "—" when not defined."""
-    if p is None or not np.isfinite(p):
-        return "—"
-    return f"< {number(0.001, 3)}" if p < 0.001 else number(p, 3)
-
-
 def interval_change(ratio: float) -> str:
     """An adjusted interval's width against the unadjusted one's (``ratio``): "46% narrower", "73% wider", "as wide".
 
