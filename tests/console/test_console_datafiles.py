@@ -98,7 +98,7 @@ def test_a_column_of_figures_of_different_kinds_keeps_numbers_with_each_rows_uni
     assert cells == ["NRR", "98.7%", "99.0%", "Accounts", "29", "—", "ARPA", "$154", "$150"]
     [written] = write_data_files(table.tables(), tmp_path)
     with open(tmp_path / written.file, encoding="utf-8", newline="") as handle:
-        assert list(csv.reader(handle))[1:] == [["NRR", "0.987", "0.99"], ["Accounts", "29.0", ""], ["ARPA", "154.2", "150.0"]]
+        assert list(csv.reader(handle))[1:] == [["NRR", "0.987", "0.99"], ["Accounts", "29", ""], ["ARPA", "154.2", "150"]]
     sheet = load_workbook(tmp_path / XLSX_NAME).active
     assert [sheet[f"B{r}"].number_format for r in (3, 4, 5)] == ["0.0%", "#,##0.##", '"$"#,##0']
     assert sheet["B3"].value == 0.987 and sheet["C5"].value == 150.0

@@ -45,10 +45,12 @@ def finite_or_none(value: Any) -> float | None:
 SIGNIFICANT_DIGITS = 12
 
 
-def as_data(number: float) -> float:
+def as_data(number: float) -> float | int:
     """``number`` without its binary noise, for data files: a sum's 243901.90999999997 is 243901.91
-    (12 significant digits keep cents exact below ten billion)."""
-    return float(f"{number:.{SIGNIFICANT_DIGITS}g}")
+    (12 significant digits keep cents exact below ten billion); a whole number is an int, so a count
+    held in a float column reads "29" in a CSV, not "29.0"."""
+    figure = float(f"{number:.{SIGNIFICANT_DIGITS}g}")
+    return int(figure) if figure.is_integer() and abs(figure) < 10 ** SIGNIFICANT_DIGITS else figure
 
 
 def _rounded(number: float, decimals: int) -> Decimal:

@@ -37,7 +37,7 @@ def test_to_dict_is_json_safe():
     record = kpi.to_dict()
     assert record == {"name": "mrr", "label": "MRR", "value": 110_000.0, "unit": "currency", "previous": None,
                       "delta": None, "direction": "up_is_good"}
-    assert type(record["value"]) is float
+    assert type(record["value"]) is int  # a plain Python number (not numpy); a whole one is an int
     json.dumps(record, allow_nan=False)
 
 
