@@ -228,3 +228,25 @@ def test_the_forecast_table_keeps_cents(tiny_warehouse):
     # The forecast's CSV held seven decimals of a model's estimate.
     [data] = executive.build("2026-10", url=tiny_warehouse).forecast().tables()
     assert data["rows"] and all(round(v, 2) == v for row in data["rows"] for v in row[1:])
+
+
+def test_the_previous_periods_missing_rates_are_explained_when_it_is_the_datas_first():
+    # Q2 2025 is compared with Q1 2025, the ledger's first quarter: nobody paid at its start, so its NRR, GRR
+    # and churn are "—" beside Q2's figures, and the note said nothing about why.
+    second, third = (company(period=p).headline().note for p in ("2025-Q2", "2025-Q3"))
+    assert ("Q1 2025 has no MRR growth, net revenue retention, gross revenue retention and logo churn to compare "
+            "with: no account was paying at its start (the data starts in January 2025).") in second
+    assert "to compare with" not in third
+    first = company(period="2025-Q1").headline().note  # its own rates are missing: said once, of the period itself
+    assert "need accounts paying at the start of Q1 2025; there were none (the data starts in January 2025)." in first
+    assert "to compare with" not in first
+
+
+def test_a_warehouse_without_projects_is_noted_once_and_the_retention_table_says_what_it_lost():
+    data = replace(company().data, projects=company().data.projects.head(0), absent=("projects",))
+    report = ExecutiveReport(data)
+    texts = [str(getattr(c, "message", "")) for section in (report.retention(), report.delivery()) for c in section.children]
+    assert sum("The warehouse has no projects table" in t for t in texts) == 1
+    assert "Customer lifetime value is left out: its margin comes from the projects table, which the warehouse lacks." \
+        in texts
+    assert "Customer lifetime value" not in report.retention().children[0].children[-1].frame["KPI"].tolist()

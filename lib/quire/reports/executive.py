@@ -254,17 +254,27 @@ class ExecutiveReport:
                    f"{KPI_DEFS[k][0]} needs churn from the months before, and the data starts in "
                    f"{formatting.month_year(self.data.first_month)}" for k in keys if k in thin]
         note = f"— marks a figure with too small a basis: {'; '.join(reasons)}." if reasons else ""
-        unstarted = [_in_sentence(KPI_DEFS[k][0]) for k in keys if k in STARTING_RATES and self.current[k] is None]
+        unstarted = [k for k in keys if k in STARTING_RATES and self.current[k] is None]
         if unstarted:
-            names = ", ".join(unstarted[:-1]) + (" and " if len(unstarted) > 1 else "") + unstarted[-1]
-            since = (f" (the data starts in {formatting.month_year(self.data.first_month)})"
-                     if self.period.start == self.data.first_month else "")
+            names = _names(unstarted)
             note = (note or "—") + (f" {names[0].upper() + names[1:]} need accounts paying at the start of {self.period.label}; there were "
-                                    f"none{since}.")
+                                    f"none{self._since(self.period)}.")
+        # The previous period's "—" (in the cards' comparison and the retention table) has the same cause.
+        unstarted_before = [k for k in keys if k in STARTING_RATES and k not in unstarted and self.previous
+                            and self.previous[k] is None]
+        if unstarted_before:
+            before = self.period.previous()
+            note += (f" {before.label} has no {_names(unstarted_before)} to compare with: no account was paying at its "
+                     f"start{self._since(before)}.")
         if "clv" in keys and "clv" not in thin and churn.months < CHURN_MONTHS:
             note += (f" Customer lifetime value divides by the churn of the {churn.months} months the data holds, "
                      f"not {CHURN_MONTHS}.")
         return note.strip()
+
+    def _since(self, period: Period) -> str:
+        """" (the data starts in January 2025)" when ``period`` is the data's first one, else ""."""
+        return (f" (the data starts in {formatting.month_year(self.data.first_month)})"
+                if period.start == self.data.first_month else "")
 
     # -- sections -------------------------------------------------------------------------
     def header(self) -> ReportHeader:
@@ -341,7 +351,10 @@ class ExecutiveReport:
         if len(hist) >= 2:
             children.insert(0, charts.rate_trend(hist, {"nrr": "NRR", "grr": "GRR"}, ylabel="Retention", reference=1.0))
         note = self.thin_note(self.shown(["clv"]))
-        left_out = self._left_out(["projects"])  # CLV needs the project margin
+        # CLV needs the project margin. Project delivery's section gives the whole note on the missing
+        # table; here one sentence says what it takes from this table.
+        left_out = (Callout("Customer lifetime value is left out: its margin comes from the projects table, which the "
+                            "warehouse lacks.", "info") if "projects" in self.data.absent else None)
         return Section("Retention and churn", [Grid(children)] + ([note] if note else []) + ([left_out] if left_out else []))
 
     def forecast(self) -> Section:
@@ -448,6 +461,12 @@ class ExecutiveReport:
             months.append(m)
             m = add_months(m, 1)
         return months
+
+
+def _names(keys: list[str]) -> str:
+    """KPI labels as a list in a sentence: "MRR growth, net revenue retention and logo churn"."""
+    names = [_in_sentence(KPI_DEFS[k][0]) for k in keys]
+    return ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1]
 
 
 def _in_sentence(label: str) -> str:
