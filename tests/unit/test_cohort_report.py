@@ -23,7 +23,7 @@ from quire.charts.cohort import BLANK_NOTE, cell_labels
 from quire.display import KPIS_MIME, Callout, Glossary, KpiCards, ReportHeader, Section
 from quire.errors import ParameterError, WarehouseError
 from quire.glossary import definitions
-from quire.metrics.cohorts import ltv_curves, retention_matrix, revenue_retention_matrix
+from quire.metrics.cohorts import ltv_curves, observed_until, retention_matrix, revenue_retention_matrix
 from quire.reports import cohort
 from quire.reports.cohort import GLOSSARY_KEYS, CohortData, CohortReport
 from support import warehouse_copy
@@ -412,6 +412,23 @@ def test_revenue_to_date_counts_purchases_past_the_horizon(monthly):
     assert table.loc["2026-02", "Revenue to date"] == pytest.approx(7.0)
     assert table.loc["2025-11", "LTV by month 3"] == pytest.approx(5.0)   # the horizon still bounds the curves
     assert table.loc["2025-12", "Revenue to date"] == 0
+
+
+def test_weekly_revenue_to_date_names_the_day_it_counts_up_to(weekly_activated, monthly, tiny_warehouse):
+    # As of 31 October 2026 the last complete week ends on Sunday the 25th: the column stops there (like every
+    # age), while the cover says "as of 31 October" — the caption says so. A month's report ends on its as-of date.
+    assert observed_until(date(2026, 10, 31), "week") == date(2026, 10, 25)
+    assert observed_until(date(2026, 10, 25), "week") == date(2026, 10, 25)
+    assert observed_until(date(2026, 10, 31), "month") == date(2026, 10, 31)
+    weekly, table = weekly_activated.ltv().children[1], monthly.ltv().children[1]
+    assert weekly.caption.endswith("; revenue to date counts up to 25 October 2026, the end of the last complete week")
+    assert "counts up to" not in table.caption
+    bought = _sql(tiny_warehouse, """
+        select e.user_id, e.revenue from events e join users u using (user_id)
+        where e.event_type = 'purchase' and e.occurred_at >= u.signed_up_at and e.occurred_at < :stop""",
+                  stop=date(2026, 10, 26))
+    reported = bought[bought["user_id"].isin(weekly_activated.users["user_id"])]
+    assert weekly.frame["Revenue to date"].sum() == pytest.approx(reported["revenue"].sum())
 
 
 def test_a_month_nobody_signed_up_in_is_not_a_cohort_with_users(monthly):

@@ -127,6 +127,14 @@ def _last_complete(as_of: date, granularity: str) -> int:
     return int(_ordinal(np.array([np.datetime64(as_of + timedelta(days=1), "D")]), granularity)[0]) - 1
 
 
+def observed_until(as_of: DateLike, granularity: Granularity) -> date:
+    """The last day of the last complete period by ``as_of``: the end of what the matrices, LTV and revenue to
+    date count (Sunday 25 October for weeks as of 31 October; 31 October itself for months)."""
+    _check_granularity(granularity)
+    last = _last_complete(_day(as_of), granularity)
+    return (pd.Timestamp(_starts(np.array([last + 1]), granularity)[0]) - pd.Timedelta(days=1)).date()
+
+
 def _instants(values: pd.Series) -> np.ndarray:
     """``values`` as naive UTC datetime64 (any resolution)."""
     series = pd.to_datetime(values)
@@ -225,8 +233,8 @@ def _cohorts(users: pd.DataFrame, granularity: str, as_of: DateLike, horizon: in
         low = int(_ordinal(np.array([np.datetime64(_day(since), "D")]), granularity)[0])
         keep &= period >= low
     if not keep.any():
-        last_day = (pd.Timestamp(_starts(np.array([last + 1]), granularity)[0]) - pd.Timedelta(days=1)).date()
-        span = (f"from the {granularity} of {_day(since)} " if low is not None else "") + f"up to {last_day}"
+        span = (f"from the {granularity} of {_day(since)} " if low is not None else "") + \
+            f"up to {observed_until(as_of, granularity)}"
         raise EmptyDataError(
             f"no users signed up in a complete {granularity} {span} (as_of {as_of}; "
             f"the {granularity} still in progress is not reported)", hint="choose a later as_of or an earlier since")

@@ -40,6 +40,7 @@ from quire.metrics.cohorts import (
     behavioural_filter as filter_users,
     compare_recent,
     ltv_curves,
+    observed_until,
     retention_matrix,
     revenue_retention_matrix,
     revenue_to_date,
@@ -420,7 +421,12 @@ class CohortReport:
                               "Revenue to date": self.revenue_to_date.to_numpy()})
         for a in ages:
             frame[f"LTV by {self._age(a)}"] = self.ltv_frame[a].to_numpy()
-        table = Table(frame, caption="Revenue and cumulative revenue per user by cohort (— = not yet observed)",
+        caption = "Revenue and cumulative revenue per user by cohort (— = not yet observed)"
+        until = observed_until(self.data.as_of, self.granularity)
+        if until < self.data.as_of:  # weeks: the week still running on the as-of date is not counted
+            caption += (f"; revenue to date counts up to {long_date(until)}, the end of the last complete "
+                        f"{self.granularity}")
+        table = Table(frame, caption=caption,
                       units={"Users": "number", "Revenue to date": "currency",
                              **{f"LTV by {self._age(a)}": "currency" for a in ages}})
         lead = "Cumulative purchase revenue per user, counting every user of the cohort, buyer or not."
