@@ -20,7 +20,8 @@ import pytest
 import sqlalchemy as sa
 
 from quire.charts.cohort import BLANK_NOTE, cell_labels
-from quire.display import KPIS_MIME, Callout, Glossary, KpiCards, ReportHeader, Section
+from quire.display import KPIS_MIME, Callout, Chart, Glossary, KpiCards, ReportHeader, Section
+from quire.formatting import percent
 from quire.errors import ParameterError, WarehouseError
 from quire.glossary import definitions
 from quire.metrics.cohorts import ltv_curves, observed_until, retention_matrix, revenue_retention_matrix
@@ -464,3 +465,65 @@ def test_a_first_cohort_swollen_by_earlier_customers_is_flagged(monthly, first, 
     # Against four later cohorts only, a median is too unsteady to call it swollen.
     fewer = replace(data, users=data.users[data.users["signed_up_at"] < "2026-03-01"])
     assert CohortReport(fewer, horizon=3).first_cohort_note is None
+
+
+def _tiny_february(monthly: CohortReport) -> tuple[CohortReport, dict[str, float]]:
+    """20 users a month from November 2025 to October 2026, but 1 in February 2026 who never came back; each
+    cohort's month-1 retention is known by construction (the expected value, cohort → rate)."""
+    months = pd.date_range("2025-11-01", "2026-10-01", freq="MS")
+    back = dict(zip(months.strftime("%Y-%m"), [6, 12, 8, 0, 14, 10, 9, 15, 11, 13, 7, 10], strict=True))
+    users, events = [], []
+    for month in months:
+        key, size = month.strftime("%Y-%m"), 1 if month.strftime("%Y-%m") == "2026-02" else 20
+        for i in range(size):
+            user = f"{key}-{i}"
+            users.append((user, month + pd.Timedelta(days=2)))
+            events.append((user, "purchase", month + pd.Timedelta(days=3), 10.0))
+            if i < back[key]:
+                events.append((user, "session_start", month + pd.DateOffset(months=1) + pd.Timedelta(days=4), None))
+    frame = pd.DataFrame(events, columns=["user_id", "event_type", "occurred_at", "revenue"])
+    frame["event_type"] = pd.Categorical(frame["event_type"], categories=cohort.READ_EVENTS)
+    data = replace(monthly.data, users=pd.DataFrame(users, columns=["user_id", "signed_up_at"]), events=frame)
+    rates = {k: (0.0 if k == "2026-02" else v / 20) for k, v in back.items()}
+    return CohortReport(data), rates
+
+
+def test_a_tiny_cohort_counts_in_no_average_but_is_still_shown(monthly):
+    # A month of 1 user among months of 20 (the audit's: 4 signups against ~430) moved the earlier cohorts'
+    # plain mean by several points and with it the headline's difference.
+    report, rates = _tiny_february(monthly)
+    assert list(report.tiny.strftime("%Y-%m")) == ["2026-02"]
+    # Month 1 is observed for November to September; the newest 3 are July–September, the earlier ones
+    # November–June without February.
+    newest = sum(rates[m] for m in ("2026-07", "2026-08", "2026-09")) / 3
+    earlier = [rates[m] for m in ("2025-11", "2025-12", "2026-01", "2026-03", "2026-04", "2026-05", "2026-06")]
+    month1 = next(k for k in report.kpis() if k.key == "user_retention_age1")
+    assert month1.value == pytest.approx(newest) and month1.previous == pytest.approx(sum(earlier) / len(earlier))
+    compared = report.comparison().children[0].frame.iloc[0]
+    assert compared["Earlier cohorts"] == pytest.approx(sum(earlier) / len(earlier))
+    assert compared["Cohorts compared"] == "3 vs 7"
+    note = "2026-02 (1 user) counts in no average or comparison: fewer than a tenth of the median cohort's 20 users"
+    assert report.headline().note.startswith(note)
+    assert any(getattr(c, "message", "").startswith(note) for c in report.comparison().children)
+    assert "2026-02" in report.summary_table().frame["Cohort"].tolist()  # shown, with its 0 %
+    assert "On average a cohort keeps " + percent(sum(rates[m] for m in rates if m not in ("2026-02", "2026-10")) / 10, 0) \
+        in report.retention().lead
+
+
+def test_without_a_tiny_cohort_nothing_is_left_out(monthly):
+    assert not len(monthly.tiny) and monthly.headline().note == ""
+
+
+def test_the_earlier_cohorts_ltv_average_stops_where_one_of_them_stops(monthly, monkeypatch):
+    # An average of cumulative revenue over the cohorts still observed fell where the younger earlier cohorts
+    # stopped and only the older ones were left (the audit's $42.0 → $36.2 → $45.7).
+    from quire.charts import cohort as cohort_charts
+
+    drawn = []
+    monkeypatch.setattr(cohort_charts, "to_chart", lambda fig, *a, **k: drawn.append(fig) or Chart(b"", "the chart"))
+    ltv = pd.DataFrame([[1.0, 2.0, 3.0, 4.0], [1.0, 5.0, 9.0, float("nan")], [1.0, 1.5, float("nan"), float("nan")],
+                        [2.0, float("nan"), float("nan"), float("nan")]],
+                       index=pd.date_range("2026-01-01", periods=4, freq="MS"), columns=range(4))
+    cohort_charts.ltv_curves(ltv, "month", highlight=1, at_age=0)
+    [average] = [line for line in drawn[0].axes[0].get_lines() if line.get_label() == "Earlier cohorts, average"]
+    assert list(average.get_xdata()) == [0, 1] and list(average.get_ydata()) == pytest.approx([1.0, 8.5 / 3])

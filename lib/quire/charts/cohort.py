@@ -190,7 +190,9 @@ def ltv_curves(ltv: pd.DataFrame, granularity: str, *, highlight: int = 3, at_ag
         ax.plot(line.index, line.values, color=NEUTRAL, alpha=0.45, linewidth=1.1,
                 label="Earlier cohorts" if i == 0 else None)
     if len(earlier) >= 2:
-        mean = rows.loc[earlier].mean(axis=0, skipna=True)[rows.loc[earlier].notna().sum() >= 2]
+        # Over the ages every earlier cohort has reached: where the older ones alone go on, their mean would
+        # change with who is left in it (a cumulative figure that falls), not with age.
+        mean = rows.loc[earlier].mean(axis=0)[rows.loc[earlier].notna().all()]
         ax.plot(mean.index, mean.values, color="#3e4c59", linewidth=1.6, linestyle="--",
                 label="Earlier cohorts, average")
     for i, cohort in enumerate(younger):
@@ -213,9 +215,11 @@ def ltv_curves(ltv: pd.DataFrame, granularity: str, *, highlight: int = 3, at_ag
     cohorts = "the newest cohort" if len(newest) == 1 else f"the {len(newest)} newest cohorts"
     which = (f"{cohorts} that {'has' if len(newest) == 1 else 'have'} reached {unit.lower()} {at_age} in colour"
              + (", younger ones dotted" if younger else "")) if at_age is not None else f"{cohorts} in colour"
+    average = (f" The dashed line averages the earlier cohorts up to the {unit.lower()} all of them have completed."
+               if len(earlier) >= 2 else "")
     return to_chart(fig, _ltv_alt(rows, names, granularity, newest, at_age), caption=(
         f"Cumulative revenue per user of each cohort by {unit.lower()}s since signup; {which}. A line stops at "
-        f"the last {unit.lower()} the cohort has completed."))
+        f"the last {unit.lower()} the cohort has completed.{average}"))
 
 
 def _ltv_alt(rows: pd.DataFrame, names: pd.Series, granularity: str, newest: list, at_age: int | None) -> str:

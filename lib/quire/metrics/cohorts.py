@@ -369,6 +369,18 @@ def revenue_to_date(users: pd.DataFrame, events: pd.DataFrame, granularity: Gran
 
 # --------------------------------------------------------------------------- comparison and filter
 
+#: A cohort with fewer users than this share of the median cohort counts in no average: a month with four
+#: signups among months of hundreds moves a plain mean of cohorts by many points with each of its users.
+TINY_COHORT_SHARE = 0.1
+
+
+def tiny_cohorts(sizes: pd.Series) -> pd.Index:
+    """The cohorts of ``sizes`` (cohort → users) that hold users, but fewer than :data:`TINY_COHORT_SHARE`
+    of the median cohort with users; empty cohorts are not among them (they have no rates to average)."""
+    peopled = sizes[sizes > 0]
+    return peopled.index[peopled < TINY_COHORT_SHARE * peopled.median()] if len(peopled) else sizes.index[:0]
+
+
 def compare_recent(matrix: _HasRates | pd.DataFrame, recent: int = 3, at_ages: Iterable[int] = (1, 3, 6)) -> pd.DataFrame:
     """Recent cohorts against earlier ones at selected ages.
 

@@ -42,6 +42,7 @@ from quire.metrics.cohorts import (
     ltv_curves,
     observed_until,
     retention_matrix,
+    tiny_cohorts,
     revenue_retention_matrix,
     revenue_to_date,
 )
@@ -310,10 +311,31 @@ class CohortReport:
     def _age(self, age: int) -> str:
         return f"{self.unit.lower()} {age}"
 
+    @cached_property
+    def tiny(self) -> pd.Index:
+        """The cohorts too small to count in an average (see :func:`~quire.metrics.cohorts.tiny_cohorts`)."""
+        return tiny_cohorts(self.active.sizes)
+
+    def averaged(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` (cohort × age) without the :attr:`tiny` cohorts: the cohorts every average counts."""
+        return frame.drop(index=self.tiny)
+
+    def tiny_note(self) -> str:
+        """Which cohorts count in no average, and why ('' when every cohort does)."""
+        if not len(self.tiny):
+            return ""
+        sizes = self.active.sizes
+        named = [f"{name} ({number(int(sizes[c]))} user{'' if sizes[c] == 1 else 's'})" for name, c in
+                 zip(charts.cohort_labels(self.tiny, self.granularity), self.tiny, strict=True)]
+        median = float(sizes[sizes > 0].median())
+        return (f"{', '.join(named)} {'counts' if len(named) == 1 else 'count'} in no average or comparison: fewer "
+                f"than a tenth of the median cohort's {number(round(median))} users, where each user moves the rates "
+                "by many points.")
+
     def comparison_frame(self, matrix, ages) -> pd.DataFrame:
         """compare_recent at the ``ages`` that exist in the matrix, newest ``RECENT`` cohorts against the rest."""
         ages = [a for a in ages if a <= self.horizon]
-        return compare_recent(matrix, recent=RECENT, at_ages=ages)
+        return compare_recent(self.averaged(matrix.rates), recent=RECENT, at_ages=ages)
 
     # -- sections -------------------------------------------------------------------------
     def header(self) -> ReportHeader:
@@ -342,11 +364,11 @@ class CohortReport:
                    ("ltv", "LTV", "currency", self.ltv_frame, LTV_AGE, 0)]
         seen = set()
         for key, name, unit, frame, target, lowest in wanted:
-            age = _age_for(frame, target, lowest)
+            age = _age_for(self.averaged(frame), target, lowest)
             if age is None or (key, age) in seen:
                 continue
             seen.add((key, age))
-            row = compare_recent(frame, recent=RECENT, at_ages=[age]).loc[age]
+            row = compare_recent(self.averaged(frame), recent=RECENT, at_ages=[age]).loc[age]
             label = f"LTV by {self._age(age)}" if key == "ltv" else f"{self.unit} {age} {name}"
             label += f", newest {int(row['n_recent'])}"
             found.append(Kpi(f"{key}_age{age}", label, row["recent"], unit, row["earlier"]))
@@ -355,7 +377,7 @@ class CohortReport:
     def headline(self) -> KpiCards | Callout:
         if self.problem:
             return Callout(self.problem, "warning", title="Nothing to report.")
-        return KpiCards(self.kpis(), comparison_label="earlier cohorts")
+        return KpiCards(self.kpis(), comparison_label="earlier cohorts", note=self.tiny_note())
 
     def summary_table(self) -> Table:
         """Cohort sizes and user retention at a few ages, one row per cohort."""
@@ -373,7 +395,7 @@ class CohortReport:
         m = self.active
         chart = charts.retention_heatmap(self._shown(m.rates), m.sizes, self.granularity, metric="User retention",
                                          meaning=f"share of the cohort's users active in that {self.unit.lower()}")
-        means = [(a, m.rates[a].mean()) for a in KPI_AGES if a <= self.max_age]
+        means = [(a, self.averaged(m.rates)[a].mean()) for a in KPI_AGES if a <= self.max_age]
         lead = f"Share of each cohort's users who were active in each {self.unit.lower()} after signup."
         if means:
             lead += (" On average a cohort keeps " + " and ".join(
@@ -413,8 +435,10 @@ class CohortReport:
     def ltv(self) -> Section | None:
         if self.problem:
             return None
-        age = _age_for(self.ltv_frame, LTV_AGE)
-        chart = charts.ltv_curves(self._shown(self.ltv_frame), self.granularity, highlight=RECENT, at_age=age)
+        age = _age_for(self.averaged(self.ltv_frame), LTV_AGE)
+        # The chart draws the two sides of the comparison, so the cohorts left out of it are not drawn.
+        chart = charts.ltv_curves(self._shown(self.averaged(self.ltv_frame)), self.granularity, highlight=RECENT,
+                                  at_age=age)
         ages = [a for a in (0, *TABLE_AGES) if a <= self.max_age]
         frame = pd.DataFrame({"Cohort": charts.cohort_labels(self.ltv_frame.index, self.granularity),
                               "Users": self.active.sizes.to_numpy(),
@@ -431,7 +455,7 @@ class CohortReport:
                              **{f"LTV by {self._age(a)}": "currency" for a in ages}})
         lead = "Cumulative purchase revenue per user, counting every user of the cohort, buyer or not."
         if age is not None:
-            row = compare_recent(self.ltv_frame, recent=RECENT, at_ages=[age]).loc[age]
+            row = compare_recent(self.averaged(self.ltv_frame), recent=RECENT, at_ages=[age]).loc[age]
             if row["n_earlier"]:
                 # The mean of the cohorts' LTVs, each cohort counting once (as in the comparison table), not
                 # the mean over their users: said so, since a reader would take "a user's average" for the latter.
@@ -460,6 +484,8 @@ class CohortReport:
                       # The difference as a figure (a fraction, as the rates are), so that the data files keep it as one.
                       units={f"{RECENT} newest cohorts": "percent", "Earlier cohorts": "percent", "Difference": "pct_points"})
         children = [table, Callout(self.reading(), "info", title="Reading.")]
+        if len(self.tiny):
+            children.append(Callout(self.tiny_note(), "info"))
         if int(self.active.sizes[self.active.sizes > 0].min()) < SMALL_COHORT:
             children.append(Callout(f"Some cohorts have fewer than {SMALL_COHORT} users, so a difference of a few "
                                     "points can be chance.", "warning"))
