@@ -30,7 +30,7 @@ from quire.contract.model import ColumnContract, ReportContract, TableContract
 from quire.contract.reports import CONTRACTS
 from quire.errors import WarehouseError
 from quire.periods import PLACEHOLDER_DATE, Period, month_start, plausible
-from quire.warehouse import coverage, queries
+from quire.warehouse import cohort_queries, coverage, queries
 from quire.warehouse.engine import driver_reason
 
 PERIOD_KINDS = ("month", "quarter", "year")
@@ -42,7 +42,8 @@ class Finding:
     """One thing the check found. ``severity``: ``error`` (the report cannot run), ``warning`` or ``note``.
 
     ``code`` is one of: missing_table, missing_column, mistyped_column, empty_table, nulls,
-    duplicate_keys, orphans, outside_allowed, not_a_key, out_of_range, no_complete_month, no_experiments.
+    duplicate_keys, orphans, outside_allowed, not_a_key, out_of_range, no_complete_month, no_experiments,
+    negative_mrr, before_signup.
     """
 
     severity: str
@@ -384,9 +385,24 @@ def _report_range(conn: Connection, c: ReportContract, r: ReportState) -> None:
         problem = queries.negative_mrr(conn) if c.coverage.kind == "ledger" else None
         if problem:  # the report refuses such a ledger (see queries.negative_mrr)
             r.findings.append(Finding("error", "negative_mrr", c.coverage.first[0], "amount", problem))
+        if c.report == "cohort":
+            r.findings += _before_signup(conn)
     except WarehouseError as exc:
         r.findings.append(Finding("error", "no_complete_month", c.coverage.first[0] if c.coverage else c.tables[0].name,
                                   None, exc.message))
+
+
+def _before_signup(conn: Connection) -> list[Finding]:
+    """A warning when events happened before their user's signup: the cohort report leaves them out."""
+    events, purchases, revenue = cohort_queries.events_before_signup(conn)
+    if not events:
+        return []
+    bought = f", {purchases:,} of them purchases worth {revenue:,.2f} in all" if purchases else ""
+    return [Finding("warning", "before_signup", "events", "occurred_at",
+                    f"{events:,} event{'s' if events > 1 else ''} happened before {'their' if events > 1 else 'its'} "
+                    f"user's signup{bought}; the cohort report leaves them out (a user's ages start at signup). Many "
+                    "such events usually mean that users.signed_up_at and the events come from systems that disagree "
+                    "on when a user started.", events)]
 
 
 def _experiments(conn: Connection) -> list[str]:

@@ -84,8 +84,25 @@ def signups_around(conn: Connection, start: date, end: date) -> tuple[datetime |
     return _instant(last_before), _instant(first_after)
 
 
+def events_before_signup(conn: Connection) -> tuple[int, int, float]:
+    """Events that happened before their user signed up: (events, purchases among them, their revenue).
+
+    The cohort report leaves them out (a user's ages start at signup); many of them usually mean
+    that signups and events come from systems that disagree on a user's start.
+    """
+    e, u = schema.events, schema.users
+    early = sa.and_(e.c.occurred_at < u.c.signed_up_at)
+    purchase = e.c.event_type == "purchase"
+    stmt = (sa.select(sa.func.count(),
+                      sa.func.count().filter(purchase),
+                      sa.func.coalesce(sa.func.sum(e.c.revenue).filter(purchase), 0))
+            .select_from(e).join(u, e.c.user_id == u.c.user_id).where(early))
+    events, purchases, revenue = conn.execute(stmt).one()
+    return int(events), int(purchases), float(revenue)
+
+
 def _instant(value: object) -> datetime | None:
     return None if value is None else pd.Timestamp(value).to_pydatetime()
 
 
-__all__ = ["cohort_events", "cohort_users", "signups_around"]
+__all__ = ["cohort_events", "cohort_users", "events_before_signup", "signups_around"]
