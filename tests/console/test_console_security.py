@@ -138,3 +138,62 @@ def test_a_client_token_gets_its_own_app_pinned_and_in_its_brand(tiny_warehouse,
     finally:
         context.close()
         stop(server.process)
+
+
+def _websocket(server, kernel_id: str, token: str) -> int:
+    """The status a kernel's widget websocket answers with ``token``: 101 when it connects."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tornado.httpclient import HTTPClientError, HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    async def connect() -> int:
+        url = f"ws://{server.host}:{server.port}/api/kernels/{kernel_id}/channels"
+        try:
+            socket = await asyncio.wait_for(websocket_connect(
+                HTTPRequest(url, headers={"Authorization": f"Bearer {token}"})), timeout=30)
+        except HTTPClientError as exc:
+            return exc.code
+        socket.close()
+        return 101
+
+    # In a thread of its own: the browser tests' Playwright keeps an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, connect()).result()
+
+
+def test_an_app_kernel_answers_only_the_user_whose_page_got_it(tiny_warehouse, tmp_path):
+    """Whoever learns another page's kernel id (a log line, a shared screen) can neither read that app through
+    its websocket, nor see or shut down its kernel: to anyone but the page's own user it does not exist.
+
+    Before, any signed-in user could: a client's token drove the operator's app (which offers every
+    client) to another client and read that client's figures."""
+    import re
+
+    from quire.state import open_state, tokens
+
+    server = start_serve(console_env(tiny_warehouse, tmp_path), tmp_path / "serve.log")
+    engine = open_state(server.env["QUIRE_STATE_URL"])
+    _, fairdale = tokens.create(engine, role="viewer", client="town-of-fairdale")
+    _, riverton = tokens.create(engine, role="runner", client="riverton-realty")
+
+    def kernel_of(token: str) -> str:
+        status, body, _ = server.get("/voila/render/client.ipynb", token=token)
+        assert status == 200
+        return re.search(rb'"kernelId": "([0-9a-f-]{36})"', body).group(1).decode()
+
+    try:
+        theirs, operators = kernel_of(fairdale), kernel_of(SERVER_TOKEN)
+        for token, kernel in ((riverton, theirs), (SERVER_TOKEN, theirs), (fairdale, operators), (riverton, operators)):
+            assert server.get(f"/api/kernels/{kernel}", token=token)[0] == 404
+            assert _websocket(server, kernel, token) == 404
+            assert server.request("DELETE", f"/api/kernels/{kernel}", token=token)[0] == 404
+            assert server.post(f"/voila/api/shutdown/{kernel}", token=token)[0] in (403, 404)  # 403: no _xsrf
+        # Their own users still reach them, and the refused shutdowns shut nothing down.
+        assert server.get(f"/api/kernels/{theirs}", token=fairdale)[0] == 200
+        assert server.get(f"/api/kernels/{operators}", token=SERVER_TOKEN)[0] == 200
+        assert _websocket(server, theirs, fairdale) == 101 and _websocket(server, operators, SERVER_TOKEN) == 101
+        assert server.request("DELETE", f"/api/kernels/{theirs}", token=fairdale)[0] == 204
+    finally:
+        stop(server.process)

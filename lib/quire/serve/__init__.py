@@ -14,6 +14,7 @@ extension, whose kernel websocket accepts ``execute_request``) with
   HTML snapshot, which the template serves in the page and the live widget replaces; static
   files gzip-compressed once, Voilà's scripts from a versioned path and cached by browsers
   (:mod:`quire.serve.assets`); a kernel handed to a page is not culled before the page connects;
+* an app kernel reachable by the user whose page got it only (:mod:`quire.serve.kernels`);
 * token authentication on by default, the token kept out of the log (:mod:`quire.serve.logs`)
   and out of the start line unless it was generated for a terminal; preheated kernels (a pool per app) and culling of
   idle kernels — a closed page does not free its kernel (voila#1458), the culler does
@@ -40,6 +41,7 @@ from urllib.parse import urlencode
 import jinja2
 from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import FileFindHandler, JupyterHandler
+from jupyter_server.services.kernels.handlers import KernelHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 from traitlets import Dict, List, Unicode
@@ -48,7 +50,9 @@ from voila import __version__ as voila_version
 from voila.app import Voila
 from voila.static_file_handler import MultiStaticFileHandler, TemplateStaticFileHandler
 from voila.tornado.contentshandler import VoilaContentsHandler
+from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
 from voila.tornado.handler import TornadoVoilaHandler
+from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
 from quire.apps import APPS
@@ -61,6 +65,7 @@ from quire.errors import ConfigError, ParameterError
 from quire.serve.archive import collect_runs, read_archive_file
 from quire.serve.assets import (CompressedStatic, ImmutableStatic, LabextensionsHandler, VersionedStylesheet,
                                 file_version, folders_version)
+from quire.serve.kernels import KernelOwners, OwnKernelHandler, OwnKernelWebsocketHandler, OwnShutdownHandler
 from quire.serve.logs import redact_token_in_logs
 
 #: Rendered reports hold no script and no remote resource: forbid both, in a sandbox (their data links download).
@@ -113,7 +118,8 @@ class QuireRenderHandler(TornadoVoilaHandler):
         self.xsrf_token  # noqa: B018
         waiting = self._preheated_kernels()
         try:
-            return await super().get(path)
+            with self.settings["quire"]["kernel_owners"].serving(self):  # the page's kernel is this user's only
+                return await super().get(path)
         finally:
             self._touch(waiting - self._preheated_kernels())
 
@@ -257,7 +263,9 @@ class QuireStaticHandler(NotFoundStatic, CompressedStatic, VersionedStylesheet, 
 
 #: Voilà's handlers that Quire replaces by a stricter or faster subclass.
 REPLACED = {TornadoVoilaHandler: QuireRenderHandler, TemplateStaticFileHandler: TemplateStaticHandler,
-            MultiStaticFileHandler: StaticHandler, FileFindHandler: LabextensionsHandler}
+            MultiStaticFileHandler: StaticHandler, FileFindHandler: LabextensionsHandler,
+            KernelHandler: OwnKernelHandler, VoilaKernelWebsocketHandler: OwnKernelWebsocketHandler,
+            VoilaShutdownKernelHandler: OwnShutdownHandler}
 
 
 class QuireVoila(Voila):
@@ -282,6 +290,7 @@ class QuireVoila(Voila):
         self.voila_configuration.page_config_hook = self.versioned_urls
         settings = super().init_settings()
         settings["quire"] = self.quire_settings
+        self.quire_settings["kernel_owners"] = KernelOwners(self.kernel_manager)
         # jupyter_server's error and logout pages extend its page.html, which needs a static_path this
         # server does not have (every 404 of its handlers logged a traceback, /logout answered 500): they
         # extend Quire's page.html instead.
