@@ -197,3 +197,59 @@ def test_an_app_kernel_answers_only_the_user_whose_page_got_it(tiny_warehouse, t
         assert server.request("DELETE", f"/api/kernels/{theirs}", token=fairdale)[0] == 204
     finally:
         stop(server.process)
+
+
+def test_an_open_app_socket_is_closed_once_its_token_is_revoked(tiny_warehouse, tmp_path):
+    """Revoking a token refused new connections, while an app page already open kept working: its socket
+    was checked only when it opened. The next message after the revocation (seen within RECHECK) closes it."""
+    import asyncio
+    import json
+    import re
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    from quire.console.access import RECHECK
+    from quire.state import open_state, tokens
+
+    server = start_serve(console_env(tiny_warehouse, tmp_path), tmp_path / "serve.log")
+    engine = open_state(server.env["QUIRE_STATE_URL"])
+    row, secret = tokens.create(engine, role="viewer", client="town-of-fairdale")
+    status, body, _ = server.get("/voila/render/client.ipynb", token=secret)
+    kernel = re.search(rb'"kernelId": "([0-9a-f-]{36})"', body).group(1).decode()
+
+    def info_request() -> str:
+        header = {"msg_id": uuid.uuid4().hex, "username": "test", "session": "s", "msg_type": "kernel_info_request",
+                  "version": "5.3", "date": ""}
+        return json.dumps({"header": header, "parent_header": {}, "metadata": {}, "content": {}, "channel": "shell"})
+
+    async def replies_then_closed() -> tuple[bool, int | None]:
+        url = f"ws://{server.host}:{server.port}/api/kernels/{kernel}/channels"
+        socket = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"Bearer {secret}"}))
+        await socket.write_message(info_request())
+        answered = False
+        while not answered:  # bounded by the wait_for below
+            raw = await asyncio.wait_for(socket.read_message(), timeout=30)
+            answered = raw is not None and "kernel_info_reply" in raw
+        tokens.revoke(engine, row["id"])
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RECHECK + 15
+        while loop.time() < deadline:
+            await socket.write_message(info_request())
+            try:
+                while (raw := await asyncio.wait_for(socket.read_message(), timeout=1.0)) is not None:
+                    pass
+                return answered, socket.close_code  # read_message gives None once the socket is closed
+            except asyncio.TimeoutError:
+                continue
+        return answered, None
+
+    try:
+        assert status == 200
+        with ThreadPoolExecutor(1) as pool:
+            answered, code = pool.submit(asyncio.run, replies_then_closed()).result()
+        assert answered and code == 4003
+    finally:
+        stop(server.process)

@@ -120,6 +120,15 @@ class QuireIdentityProvider(PasswordIdentityProvider):
             self._cache[token_id] = (now + RECHECK, row)
         return row
 
+    def still_valid(self, user: User | None) -> bool:
+        """Whether ``user`` may still be served: a console token's user until its token is revoked (seen within
+        :data:`RECHECK` seconds); the operator always."""
+        username = getattr(user, "username", "") or ""
+        if not username.startswith(TOKEN_USER):
+            return True
+        row = self._token_row(int(username.removeprefix(TOKEN_USER)))
+        return row is not None and self._token_user(row) is not None
+
     # -- jupyter_server hooks --------------------------------------------------------------
     async def get_user_token(self, handler: web.RequestHandler) -> User | None:
         """The server token (operator), else a console token from ``?token=`` or ``Authorization``."""

@@ -108,6 +108,13 @@ class OwnKernelWebsocketHandler(VoilaKernelWebsocketHandler):
         _owners(self).check(self, self.kernel_id)
         await super().pre_get()
 
+    def on_message(self, ws_message: Any) -> None:
+        # An open app outlived its token's revocation: the socket was checked only when it opened.
+        if not self.identity_provider.still_valid(self.current_user):
+            self.close(4003, "the token was revoked")
+            return
+        super().on_message(ws_message)
+
 
 class OwnShutdownHandler(VoilaShutdownKernelHandler):
     """``/voila/api/shutdown/<id>``: a page's close shuts its own kernel down, no one else's."""
