@@ -90,6 +90,21 @@ def test_heatmap_colour_bar_of_small_rates_keeps_its_decimals():
     assert_evenly_stepped(labels)
 
 
+def test_a_huge_revenue_retention_does_not_wash_out_the_heatmap():
+    # One big buyer in a small base: 30 % of the cells at 8–17.5 times the base set the 98th percentile, so the
+    # scale reached 1,750 % and every ordinary cell (60–140 %) was drawn near white.
+    rates = pd.DataFrame(np.tile(np.r_[np.linspace(0.6, 1.4, 14), np.linspace(8, 17.5, 6)], (6, 1)),
+                         index=pd.date_range("2026-01-05", periods=6, freq="W-MON"), columns=range(20))
+    chart = cohort_charts.retention_heatmap(rates, pd.Series(40, index=rates.index), "week", metric="Revenue retention",
+                                            meaning="revenue as a share of the base")
+    root = ET.fromstring(chart.image)
+    bar = [g for g in root.iter(f"{SVG}g") if g.get("id", "").startswith("axes_2")]
+    labels = ["".join(t.itertext()).strip() for g in bar for tick in g.iter(f"{SVG}g")
+              if re.fullmatch(r"ytick_\d+", tick.get("id", "")) for t in tick.iter(f"{SVG}text")]
+    assert max(values(labels)) == pytest.approx(2.0)
+    assert cohort_charts._colour_top(rates.clip(upper=0.4)) == pytest.approx(0.4)  # ordinary rates: unchanged
+
+
 def test_formatters_on_their_own():
     assert [step_decimals(s) for s in (5, 2.5, 0.25, 0.1, 1e-3)] == [0, 1, 2, 1, 3]
     assert MoneyFormatter().format_ticks([0, 2.5, 5, 7.5]) == ["$0", "$2.50", "$5.00", "$7.50"]

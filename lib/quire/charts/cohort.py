@@ -67,15 +67,21 @@ def _scale(color: str) -> LinearSegmentedColormap:
     return LinearSegmentedColormap.from_list("cohort", [tuple(rgb + (1 - rgb) * ZERO_TINT), tuple(rgb)])
 
 
+#: The colour scale ends here at most: a revenue retention of 1,750 % (one big buyer in a small base) would
+#: otherwise leave every ordinary cell near white. Cells above it take the darkest colour; their labels say more.
+COLOUR_CAP = 2.0
+
+
 def _colour_top(rates: pd.DataFrame) -> float:
     """Upper end of the colour scale: the largest rate past age 0 (age 0 is near 100 % by construction
-    and would wash out the rest), at least 5 %."""
+    and would wash out the rest; its 98th percentile, so that one outlier does not either), at least 5 %
+    and at most :data:`COLOUR_CAP`."""
     later = rates.loc[:, rates.columns > 0].to_numpy(dtype=float)
     later = later[~np.isnan(later)]
     if later.size == 0:
         later = rates.to_numpy(dtype=float)
         later = later[~np.isnan(later)]
-    return max(float(np.percentile(later, 98)) if later.size else 1.0, 0.05)
+    return min(max(float(np.percentile(later, 98)) if later.size else 1.0, 0.05), COLOUR_CAP)
 
 
 def retention_heatmap(rates: pd.DataFrame, sizes: pd.Series, granularity: str, *, metric: str,
@@ -99,7 +105,9 @@ def retention_heatmap(rates: pd.DataFrame, sizes: pd.Series, granularity: str, *
     cmap, top = _scale(palette()[0]), _colour_top(rates)
     sns.heatmap(rates.astype(float), ax=ax, cmap=cmap, vmin=0, vmax=top, annot=text, fmt="",
                 annot_kws={"fontsize": font}, linewidths=0.6, linecolor="white", cbar=not annotate,
-                cbar_kws={"format": PercentStepFormatter(), "shrink": 0.8, "pad": 0.02},
+                cbar_kws={"format": PercentStepFormatter(), "shrink": 0.8, "pad": 0.02,
+                          # a pointed end: the darkest colour also stands for everything above the scale
+                          "extend": "max" if np.nanmax(rates.to_numpy(dtype=float), initial=0) > top else "neither"},
                 xticklabels=list(rates.columns), yticklabels=labels)
     if annotate:
         _readable_labels(ax, rates, cmap, top)
