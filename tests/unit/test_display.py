@@ -132,7 +132,8 @@ def test_kpi_change_just_past_rounding_keeps_its_sign_and_colour():
 
 @pytest.mark.parametrize("change,unit,shown", [
     (-0.0004, "pct_points", "0.0 pts"), (0.0004, "pct_points", "0.0 pts"), (-0.0006, "pct_points", "−0.1 pts"),
-    (-0.0004, "relative", "0.0%"), (0.02, "relative", "+2.0%"), (-0.4, "currency", "$0"), (-0.6, "currency", "−$1"),
+    (-0.0004, "relative", "0.0%"), (0.02, "relative", "+2.0%"), (-0.004, "currency", "$0"), (-0.6, "currency", "−$0.60"),
+    (-150.6, "currency", "−$151"),
     (-0.4, "points", "0 pts"), (3.0, "points", "+3 pts"), (-0.04, "number", "0"), (-0.4, "number", "−0.4"), (-0.04, "months", "0.0 months"),
     (None, "relative", "—"), (float("nan"), "pct_points", "—"),
 ])
@@ -141,7 +142,7 @@ def test_format_change_signs_only_what_it_shows(change, unit, shown):
 
 
 def test_format_value_and_number_never_show_negative_zero():
-    assert format_value(-0.0004, "percent") == "0.0%" and format_value(-0.3, "currency") == "$0"
+    assert format_value(-0.0004, "percent") == "0.0%" and format_value(-0.003, "currency") == "$0"
     assert format_number(-0.004, 2) == "0.00" and format_number(-1234.5, 1) == "−1,234.5"
 
 

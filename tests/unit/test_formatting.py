@@ -84,7 +84,7 @@ def test_the_default_writes_as_quire_always_did():
 
 # -- signs ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value", [-0.4, -0.0, 0.0, 0.4])
+@pytest.mark.parametrize("value", [-0.004, -0.0, 0.0, 0.004])
 def test_money_that_rounds_to_zero_is_unsigned(run, value):
     assert money(value) == money(0) == format_change(value, "currency")
     assert MINUS not in money(value) and "+" not in format_change(value, "currency")

@@ -29,13 +29,15 @@ def _precision(figure: float, unit: str) -> tuple[int, int]:
         return 0, 1
     if unit == "number" and abs(figure) < 100 and round(figure, 1) != round(figure):
         return 0, 1  # small fractional values (averages) keep one decimal; whole numbers stay whole
+    if unit == "currency" and abs(figure) < 100 and round(figure, 2) != round(figure):
+        return 0, 2  # per-user amounts ($4.16 of LTV, $0.35 a week) are not worth "$4" or "$0"; whole ones stay whole
     return 0, 0
 
 
 def _write(figure: float, unit: str, currency: str | None, signed: bool) -> str:
     _, decimals = _precision(figure, unit)
     if unit == "currency":
-        return money(figure, 0, signed=signed, currency=currency)
+        return money(figure, decimals, signed=signed, currency=currency)
     if unit in ("percent", "relative"):
         return percent(figure, decimals, signed=signed)
     if unit == "pct_points":

@@ -52,7 +52,9 @@ def test_rejects_unknown_unit_and_direction():
     (1_234_567, "currency", "$1,234,567"),
     (1_234_566.6, "currency", "$1,234,567"),
     (-1_234.4, "currency", "−$1,234"),
-    (-0.4, "currency", "$0"),  # rounds to zero: no sign
+    (-0.004, "currency", "$0"),  # rounds to zero: no sign
+    (4.16, "currency", "$4.16"), (0.35, "currency", "$0.35"), (5.0, "currency", "$5"),  # cents below $100
+    (99.995, "currency", "$100"), (100.4, "currency", "$100"),
     (0.123, "percent", "12.3%"),
     (1.0, "percent", "100.0%"),
     (-0.0004, "percent", "0.0%"),
