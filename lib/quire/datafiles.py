@@ -25,17 +25,21 @@ CSV_NAME = re.compile(r"^table-\d{2}(-[a-z0-9-]{1,40})?\.csv$")
 NUMBER_FORMATS = {"percent": "0.0%", "number": "#,##0.##", "points": "0", "months": "0.0"}
 
 
-def _currency_format() -> str:
-    """Excel's format for whole amounts of the run's currency, placed as its locale places it: "$"#,##0 / #,##0" €"."""
+def _currency_format(cents: bool = False) -> str:
+    """Excel's format for amounts of the run's currency, placed as its locale places it: "$"#,##0 / #,##0" €"
+    (with ``cents``: "$"#,##0.00)."""
     from quire.formatting import currency_affixes
 
     prefix, suffix = (f'"{part}"' if part else "" for part in currency_affixes())
-    return f"{prefix}#,##0{suffix}"
+    return f"{prefix}#,##0{'.00' if cents else ''}{suffix}"
 
 
-def _number_format(unit: str) -> str | None:
-    """Excel's number format of a unit, None for a unit without one (a count, text)."""
-    return _currency_format() if unit == "currency" else NUMBER_FORMATS.get(unit)
+def _number_format(unit: str, value: Any = None) -> str | None:
+    """Excel's number format of a cell of ``value`` in ``unit``, None for a unit without one (a count, text).
+    Money below 100 keeps its cents when it has them, as the report shows it ($1.78, not $2)."""
+    if unit == "currency":
+        return _currency_format(cents=isinstance(value, float) and abs(value) < 100 and round(value) != round(value, 2))
+    return NUMBER_FORMATS.get(unit)
 
 
 @dataclass(frozen=True)
@@ -120,8 +124,8 @@ def _write_workbook(tables: list[dict[str, Any]], files: list[DataFile], path: P
             letter = get_column_letter(index)
             unit = units.get(column, "")
             # A column of figures of different kinds (a KPI a row) takes each row's unit.
-            formats = ([_number_format(u) for u in table["row_units"]] if unit == BY_ROW else
-                       [_number_format(unit)] * len(table["rows"]))
+            units_of_rows = table["row_units"] if unit == BY_ROW else [unit] * len(table["rows"])
+            formats = [_number_format(u, row[index - 1]) for u, row in zip(units_of_rows, table["rows"], strict=True)]
             if any(formats):  # the cells of a column without a format are left alone
                 for number_format, (cell,) in zip(formats, sheet.iter_rows(min_row=3, min_col=index, max_col=index)):
                     if number_format:

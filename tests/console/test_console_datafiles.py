@@ -104,3 +104,12 @@ def test_a_column_of_figures_of_different_kinds_keeps_numbers_with_each_rows_uni
     assert sheet["B3"].value == 0.987 and sheet["C5"].value == 150.0
     with pytest.raises(ValueError, match="2 units for 3 rows"):
         Table(frame, units={"Now": BY_ROW}, row_units=["percent", "number"])
+
+
+def test_money_below_a_hundred_keeps_its_cents_in_the_workbook(tmp_path):
+    # A weekly LTV of $1.78 showed as "$2" in Excel while the report said "$1.78".
+    frame = pd.DataFrame({"LTV": [1.78, 15.0, 2345.6, None]})
+    [written] = write_data_files(Table(frame, caption="LTV", units={"LTV": "currency"}).tables(), tmp_path)
+    sheet = load_workbook(tmp_path / XLSX_NAME).active
+    assert [sheet[f"A{r}"].number_format for r in (3, 4, 5)] == ['"$"#,##0.00', '"$"#,##0', '"$"#,##0']
+    assert sheet["A3"].value == 1.78 and sheet["A4"].value == 15
