@@ -18,7 +18,8 @@ from quire.brand import contrast_ratio
 from quire.chart_style import to_chart
 from quire.charts import NEUTRAL, PercentStepFormatter, money_axis, palette
 from quire.display import Chart
-from quire.formatting import localise_figures, money, number, percent
+from quire.formatting import localise_figures, number, percent
+from quire.formatting.units import format_value
 
 WIDTH = 8.0  # inches: full width of the A4 text column
 MAX_HEATMAP_HEIGHT = 5.6  # inches: beyond this the PDF would scale the chart (and its text) down
@@ -40,11 +41,6 @@ def cohort_label(start: pd.Timestamp, granularity: str) -> str:
 
 def cohort_labels(index: pd.Index, granularity: str) -> list[str]:
     return [cohort_label(c, granularity) for c in index]
-
-
-def fine_money(v: float) -> str:
-    """Money for per-user amounts, where cents tell cohorts apart: '$17.95' below $100, '$1,234' above."""
-    return money(v, 2 if abs(v) < 100 else 0)
 
 
 def cell_labels(rates: pd.DataFrame) -> pd.DataFrame:
@@ -244,9 +240,9 @@ def _ltv_alt(rows: pd.DataFrame, names: pd.Series, granularity: str, newest: lis
     at = rows[at_age].dropna() if at_age in rows.columns else pd.Series(dtype=float)
     if len(at):
         best = at.idxmax()
-        alt += (f"; at {unit} {at_age} the highest LTV is the {names[best]} cohort's {fine_money(at[best])}"
-                + (f" and the lowest {names[at.idxmin()]}'s {fine_money(at.min())}" if len(at) > 1 else ""))
+        alt += (f"; at {unit} {at_age} the highest LTV is the {names[best]} cohort's {format_value(at[best], 'currency')}"
+                + (f" and the lowest {names[at.idxmin()]}'s {format_value(at.min(), 'currency')}" if len(at) > 1 else ""))
     return alt + "."
 
 
-__all__ = ["retention_heatmap", "ltv_curves", "split_cohorts", "cell_labels", "cohort_label", "cohort_labels", "age_unit", "fine_money", "BLANK_NOTE"]
+__all__ = ["retention_heatmap", "ltv_curves", "split_cohorts", "cell_labels", "cohort_label", "cohort_labels", "age_unit", "BLANK_NOTE"]

@@ -42,9 +42,9 @@ from quire.metrics.cohorts import (
     ltv_curves,
     observed_until,
     retention_matrix,
-    tiny_cohorts,
     revenue_retention_matrix,
     revenue_to_date,
+    tiny_cohorts,
 )
 from quire.metrics.kpi import Kpi, format_change, format_value
 from quire.periods import Period, resolve_period
@@ -460,8 +460,8 @@ class CohortReport:
                 # The mean of the cohorts' LTVs, each cohort counting once (as in the comparison table), not
                 # the mean over their users: said so, since a reader would take "a user's average" for the latter.
                 lead += (f" By {self._age(age)}, the {self._newest(row['n_recent'])} reached it "
-                         f"brought {charts.fine_money(row['recent'])} per user (each cohort counting once), against "
-                         f"{charts.fine_money(row['earlier'])} for the {self._earlier(row['n_earlier'])}.")
+                         f"brought {format_value(row['recent'], 'currency')} per user (each cohort counting once), against "
+                         f"{format_value(row['earlier'], 'currency')} for the {self._earlier(row['n_earlier'])}.")
         return Section("Lifetime value (LTV) curves", [chart, table], lead=lead)
 
     def comparison(self) -> Section | None:
