@@ -98,12 +98,16 @@ class Kpi:
         return (self.delta > 0) == (self.direction == "up_is_good")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe record (plain floats or None), as kept in ``run.json``'s headline."""
+        """JSON-safe record (plain numbers or None), as kept in ``run.json``'s headline: ``delta`` is
+        ``value − previous`` in the KPI's unit, ``change`` and ``change_unit`` the change its card shows
+        (:attr:`change`: ``relative`` 0.298 for "+29.8%", ``pct_points`` for a rate)."""
         def data(number: float | None) -> float | None:
             return None if number is None else as_data(number)
 
+        change, change_unit = self.change or (None, None)
         return {"name": self.key, "label": self.label, "value": data(self.value), "unit": self.unit,
-                "previous": data(self.previous), "delta": data(self.delta), "direction": self.direction}
+                "previous": data(self.previous), "delta": data(self.delta), "change": data(change),
+                "change_unit": change_unit, "direction": self.direction}
 
 
 __all__ = ["Kpi", "Unit", "Direction", "UNITS", "CHANGE_UNITS", "DIRECTIONS", "FLAT_TOLERANCE", "MISSING", "MINUS",

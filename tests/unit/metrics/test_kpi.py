@@ -36,9 +36,17 @@ def test_to_dict_is_json_safe():
     kpi = Kpi("mrr", "MRR", np.float64(110_000.0), "currency", float("inf"))
     record = kpi.to_dict()
     assert record == {"name": "mrr", "label": "MRR", "value": 110_000.0, "unit": "currency", "previous": None,
-                      "delta": None, "direction": "up_is_good"}
+                      "delta": None, "change": None, "change_unit": None, "direction": "up_is_good"}
     assert type(record["value"]) is int  # a plain Python number (not numpy); a whole one is an int
     json.dumps(record, allow_nan=False)
+
+
+def test_the_record_keeps_the_change_its_card_shows():
+    # run.json's delta is value − previous ($9.41 of LTV) while the card says "+29.8%": the record says both.
+    ltv, rate = Kpi("ltv", "LTV", 41.0, "currency", 31.59), Kpi("nrr", "NRR", 0.973, "percent", 1.029)
+    assert (ltv.to_dict()["delta"], ltv.to_dict()["change_unit"], ltv.change_text()) == (9.41, "relative", "+29.8%")
+    assert ltv.to_dict()["change"] == pytest.approx(9.41 / 31.59)
+    assert (rate.to_dict()["change"], rate.to_dict()["change_unit"], rate.change_text()) == (-0.056, "pct_points", "−5.6 pts")
 
 
 def test_rejects_unknown_unit_and_direction():
