@@ -21,8 +21,8 @@ from quire.errors import EmptyDataError, ParameterError, WarehouseError
 from quire.formatting import money, number, percent, percentage_points, significant
 from quire.metrics.experiments import (ADJUSTMENTS, METRIC_LABELS, METRICS, MIN_USERS_FOR_MEANS, CupedResult, Decision,
                                        Metric, PowerResult, SrmResult, WelchResult, adjust_cuped, alpha_for,
-                                       conversion_by_variant, cuped, pairwise_vs_control, power_and_mde, require_columns,
-                                       srm_check, welch_test)
+                                       conversion_by_variant, cuped, cuped_comparisons, pairwise_vs_control,
+                                       power_and_mde, require_columns, srm_check, welch_test)
 
 
 # --------------------------------------------------------------------------- verdict
@@ -78,7 +78,7 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
     significant = {str(r["variant"]) for r in rows if r["significant"]}
     warn += [_low_power_message(v, p, currency, v in significant) for v, p in under]
     warn += [_few_users_message(r, several) for r in rows
-             if r["metric"] == "revenue" and min(r["n_control"], r["n_treatment"]) < MIN_USERS_FOR_MEANS]
+             if r["metric"] != "conversion" and min(r["n_control"], r["n_treatment"]) < MIN_USERS_FOR_MEANS]
     better = [r for r in rows if r["significant"] and r["diff"] > 0]
     worse = [r for r in rows if r["significant"] and r["diff"] < 0]
     if srm.mismatch and (better or worse):
@@ -97,7 +97,7 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
     reasons = list(map(say, rows))
     if under:
         variant, p = under[0]
-        reach = (f"could reliably detect (with {percent(p.target_power, 0)} power) only changes of at least "
+        reach = (f"could reliably detect (with {percent(p.target_power, 0)} power) only {_changes(p)} of at least "
                  f"{_format_effect(p.mde, p.kind, currency, signed=False)}{' for ' + variant if several else ''}, larger "
                  "than the one observed" if p.mde is not None else
                  f"could not reliably detect (with {percent(p.target_power, 0)} power) any possible change"
@@ -227,8 +227,13 @@ def _low_power_message(variant: str, p: PowerResult, currency: str, significant:
         return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the test cannot "
                 f"detect any possible change with {percent(p.target_power, 0)} power. {consequence}")
     return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the test detects (with "
-            f"{percent(p.target_power, 0)} power) only changes of at least {_format_effect(p.mde, p.kind, currency, signed=False)}; "
+            f"{percent(p.target_power, 0)} power) only {_changes(p)} of at least {_format_effect(p.mde, p.kind, currency, signed=False)}; "
             f"the observed {_format_effect(p.observed_effect, p.kind, currency)} is smaller. {consequence}")
+
+
+def _changes(p: PowerResult) -> str:
+    """What the MDE is the least of: a rate's "rises" or "falls" (their MDEs differ), a mean's "changes"."""
+    return ("falls" if p.downward else "rises") if p.kind == "proportion" else "changes"
 
 
 def _format_effect(value: float | None, kind: str, currency: str, signed: bool = True) -> str:
@@ -290,8 +295,24 @@ class ExperimentAnalysis:
 
     @property
     def comparisons(self) -> pd.DataFrame:
-        """The primary metric's treatment-vs-control table (the one the verdict reads)."""
+        """The primary metric's treatment-vs-control table, unadjusted."""
         return self.conversion_comparisons if self.primary_metric == "conversion" else self.revenue_comparisons
+
+    @property
+    def decided_on(self) -> pd.DataFrame:
+        """The comparisons the verdict reads (:func:`decision_table`)."""
+        return decision_table(self.primary_metric, self.conversion_comparisons, self.revenue_comparisons, self.cuped)
+
+
+def decision_table(primary_metric: str, conversion_cmp: pd.DataFrame, revenue_cmp: pd.DataFrame,
+                   cuped_results: Mapping[str, CupedResult]) -> pd.DataFrame:
+    """The comparisons a verdict decides on: conversion's, or revenue's — CUPED's when it ran, as the glossary
+    says to trust it (the same effect without the users' chance pre-period difference, a narrower interval)."""
+    if primary_metric == "conversion":
+        return conversion_cmp
+    # CUPED refines a test that exists: revenue with no spread within the arms has none (t = 5/0), adjusted or not.
+    defined = bool(np.isfinite(revenue_cmp["p_value"].to_numpy(float)).all())
+    return cuped_comparisons(cuped_results) if cuped_results and defined else revenue_cmp
 
 
 def varies(values: pd.Series) -> bool:
@@ -398,9 +419,12 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
                                   observed_rate=c.at[v, "rate"], alpha=alpha) for v in order[1:]}
         primary, guard = conversion_cmp, (revenue_cmp if recorded else None)
     else:
+        primary, guard = decision_table(primary_metric, conversion_cmp, revenue_cmp, adjusted), conversion_cmp
+        # The power of the test the verdict reads: CUPED's when it decides (its narrower interval, a smaller MDE).
+        tests = ({v: c.adjusted for v, c in adjusted.items()} if (primary["metric"] == "revenue_cuped").all()
+                 else welch)
         power = {v: power_and_mde(w.n_b, w.n_a, effect_size=w.cohen_d, sd=w.sd_pooled, alpha=alpha)
-                 for v, w in welch.items()}
-        primary, guard = revenue_cmp, conversion_cmp
+                 for v, w in tests.items()}
     decided = verdict(primary, srm, power, guardrail=guard, level=level, currency=currency, aa=aa)
     return ExperimentAnalysis(cast(Metric, primary_metric), control, level, srm, conversion, conversion_cmp,
                               revenue_cmp, welch, adjusted, power, decided)

@@ -38,7 +38,8 @@ Metric = Literal["conversion", "revenue"]
 Decision = Literal["ship", "don't ship", "inconclusive", "A/A passed", "A/A failed"]
 METRICS: tuple[str, ...] = ("conversion", "revenue")
 ADJUSTMENTS: dict[str, str] = {"holm": "Holm", "bonferroni": "Bonferroni"}
-METRIC_LABELS = {"conversion": "Conversion", "revenue": "Revenue per user"}
+METRIC_LABELS = {"conversion": "Conversion", "revenue": "Revenue per user",
+                 "revenue_cuped": "Revenue per user adjusted for the pre-period (CUPED)"}
 TARGET_POWER = 0.8  # the power the MDE is planned for
 CURVE_POINTS = 60  # points of a power curve
 MIN_USERS_FOR_MEANS = 30  # users an arm below which a revenue mean is flagged as resting on too few users
@@ -346,6 +347,20 @@ def adjust_cuped(results: Mapping[str, CupedResult], method: str = "holm") -> di
     return {k: replace(results[k], p_adjusted=float(p), adjustment=method) for k, p in zip(keys, adjusted, strict=True)}
 
 
+def cuped_comparisons(results: Mapping[str, CupedResult]) -> pd.DataFrame:
+    """The CUPED results as the rows of :func:`pairwise_vs_control` (metric ``revenue_cuped``, adjusted means,
+    difference, interval and corrected p-value): what a revenue experiment's verdict reads when CUPED ran."""
+    rows = [{"variant": variant, "control": r.control, "metric": "revenue_cuped", "n_control": a.n_b,
+             "n_treatment": a.n_a, "control_value": a.mean_b, "treatment_value": a.mean_a, "diff": a.diff,
+             "ci_low": a.ci_low, "ci_high": a.ci_high, "rel_diff": a.diff / a.mean_b if a.mean_b else math.nan,
+             "p_value": a.p_value, "effect_size": a.cohen_d, "p_adjusted": r.p_adjusted,
+             # as pairwise_vs_control: the corrected p below alpha and an interval clear of zero
+             "significant": bool(r.p_adjusted < alpha_for(a.level) and (a.ci_low > 0 or a.ci_high < 0)),
+             "adjustment": r.adjustment}
+            for variant, r in results.items() for a in (r.adjusted,)]
+    return pd.DataFrame(rows)
+
+
 # --------------------------------------------------------------------------- power
 
 
@@ -355,8 +370,10 @@ class PowerResult:
 
     ``kind`` is ``proportion`` (effect sizes are Cohen's h, units are rate differences) or
     ``continuous`` (Cohen's d, units are the metric's, e.g. currency). Effects in units are
-    treatment − control; the MDE is the smallest upward effect detectable with
-    ``target_power`` (None when it cannot be expressed in units).
+    treatment − control; the MDE is the size of the smallest effect detectable with
+    ``target_power`` (None when it cannot be expressed in units). A rate's MDE in points
+    depends on the direction (from 3.6 %: +6.1 pts up, 3.2 pts down): it is taken in the
+    observed effect's direction, ``downward`` when the treatment's rate is the lower one.
     """
 
     kind: Literal["proportion", "continuous"]
@@ -370,11 +387,13 @@ class PowerResult:
     observed_effect: float | None = None
     achieved_power: float | None = None
     baseline_rate: float | None = None  # the control's rate (proportions)
+    downward: bool = False  # a rate's MDE is that of a fall (the observed effect is one)
 
     @property
     def at_ceiling(self) -> bool:
-        """The control converted every user: no rise is possible, so there is no upward MDE to miss."""
-        return self.kind == "proportion" and self.baseline_rate is not None and self.baseline_rate >= 1
+        """The control converted every user and no fall was seen: no rise is possible, so there is no MDE to miss."""
+        return (self.kind == "proportion" and self.baseline_rate is not None and self.baseline_rate >= 1
+                and not self.downward)
 
     @property
     def underpowered(self) -> bool | None:
@@ -399,7 +418,8 @@ def power_and_mde(n_control: int, n_treatment: int, *, baseline_rate: float | No
     metric (give ``baseline_rate`` = control rate, and ``observed_rate`` = treatment rate
     for the achieved power) the effect size is **Cohen's h** (the arcsine transform makes
     the variance 1/n whatever the rate), and the MDE h converts back to rate points:
-    ``MDE = sin²(asin(√p_c) + h/2) − p_c``. At report sizes the t distribution is the
+    ``MDE = sin²(asin(√p_c) + h/2) − p_c`` upwards, ``p_c − sin²(asin(√p_c) − h/2)`` when the
+    observed rate is below the control's (the MDE in the direction of the effect). At report sizes the t distribution is the
     normal one, so this is the normal-approximation power of the two-proportion test. For
     a continuous metric give ``effect_size`` = observed Cohen's d and ``sd`` = the pooled
     SD; the MDE in units is ``d_mde · sd``. Achieved ("post-hoc") power is a function of the
@@ -410,11 +430,14 @@ def power_and_mde(n_control: int, n_treatment: int, *, baseline_rate: float | No
     if not 0 < power < 1 or not 0 < alpha < 1:
         raise ParameterError("alpha and power must lie strictly between 0 and 1", parameter="power")
     mde_es = float(pg.power_ttest2n(n_control, n_treatment, power=power, alpha=alpha))
+    downward = False
     if baseline_rate is not None:
         if not 0 <= baseline_rate <= 1:
             raise ParameterError(f"baseline rate must be a fraction in 0..1, not {baseline_rate}", parameter="baseline_rate")
-        angle = math.asin(math.sqrt(baseline_rate)) + mde_es / 2
-        mde = float(math.sin(angle) ** 2 - baseline_rate) if angle <= math.pi / 2 else None
+        downward = observed_rate is not None and observed_rate < baseline_rate
+        angle = math.asin(math.sqrt(baseline_rate)) + (-mde_es if downward else mde_es) / 2
+        mde = (None if not 0 <= angle <= math.pi / 2 else
+               float(baseline_rate - math.sin(angle) ** 2) if downward else float(math.sin(angle) ** 2 - baseline_rate))
         observed_es = cohens_h(observed_rate, baseline_rate) if observed_rate is not None else None
         observed = float(observed_rate - baseline_rate) if observed_rate is not None else None
         kind: Literal["proportion", "continuous"] = "proportion"
@@ -430,7 +453,7 @@ def power_and_mde(n_control: int, n_treatment: int, *, baseline_rate: float | No
     achieved = (float(pg.power_ttest2n(n_control, n_treatment, d=observed_es, alpha=alpha))
                 if observed_es is not None else None)
     return PowerResult(kind, n_control, n_treatment, alpha, power, mde_es, mde, observed_es, observed, achieved,
-                       baseline_rate)
+                       baseline_rate, downward)
 
 
 # --------------------------------------------------------------------------- several variants
@@ -471,10 +494,11 @@ def power_curve(p: PowerResult, baseline_rate: float | None = None, points: int 
     observed = abs(p.observed_effect or 0.0)
     mde = p.mde if p.mde is not None else observed
     top = max(2.0 * mde, 1.3 * observed) or 1.0
-    if p.kind == "proportion":
-        top = min(top, 1 - baseline_rate)
+    if p.kind == "proportion":  # in the direction of the MDE: a rate's rise and fall differ
+        sign = -1 if p.downward else 1
+        top = min(top, baseline_rate if p.downward else 1 - baseline_rate)
         effects = np.linspace(0, top, points)
-        sizes = [cohens_h(baseline_rate + e, baseline_rate) for e in effects]
+        sizes = [cohens_h(baseline_rate + sign * e, baseline_rate) for e in effects]
     else:
         sd = p.mde / p.mde_effect_size if p.mde else 1.0
         effects = np.linspace(0, top, points)

@@ -105,9 +105,16 @@ class ExperimentReport:
             return None
         if self.analysis.verdict.variant:
             return self.analysis.verdict.variant
-        cmp = self.analysis.comparisons
+        cmp = self.analysis.decided_on
         diffs = cmp["diff"].astype(float)
         return str(cmp.loc[diffs.idxmax(), "variant"]) if diffs.notna().any() else str(cmp["variant"].iloc[0])
+
+    @property
+    def tested(self) -> str:
+        """The metric the verdict and the power read, inside a sentence: "conversion", "revenue per user", or
+        "revenue per user adjusted for the pre-period (CUPED)"."""
+        label = METRIC_LABELS[str(self.analysis.decided_on["metric"].iloc[0])]
+        return label[0].lower() + label[1:]
 
     def _p_label(self) -> str:
         return f"p ({self.adjustment}-adj.)" if self.several else "p-value"
@@ -191,7 +198,7 @@ class ExperimentReport:
         a, focus, lvl = self.analysis, self.focus, f"{percent(self.level, 0)} CI"
         conv = a.conversion.set_index("variant")
         lift = a.conversion_comparisons.set_index("variant").loc[focus]
-        p = self._decision_p(a.comparisons.set_index("variant").loc[focus])
+        p = self._decision_p(a.decided_on.set_index("variant").loc[focus])
         power = a.power[focus]
         n = len(self.data.assignments)
         guard = " (guardrail)"
@@ -208,7 +215,7 @@ class ExperimentReport:
                          relative_value(lift["rel_diff"]), "of the control's rate"),
             "p_value": (Kpi("p_value", f"p-value ({self.adjustment}-adjusted)" if self.several else "p-value", p, "number",
                             direction="down_is_good"),
-                        p_text(p), f"{METRIC_LABELS[self.metric].lower()}; significant below {significant(self.alpha, 6)}"),
+                        p_text(p), f"{self.tested}; significant below {significant(self.alpha, 6)}"),
             "mde": (Kpi("mde", "Minimum detectable effect", power.mde,
                         "percent" if self.metric == "conversion" else "currency"),
                     effect_text(power.mde, self.metric).lstrip("+") if power.mde is not None else "—",
@@ -231,10 +238,16 @@ class ExperimentReport:
 
     def _revenue_cards(self) -> list[tuple[Kpi, str, str]]:
         c = self._common_cards()
-        cu = self.analysis.cuped.get(self.focus)
+        a = self.analysis
+        cu = a.cuped.get(self.focus)
         reduction = [] if cu is None else [
             (Kpi("variance_reduction", "CUPED variance reduction", cu.variance_reduction, "percent"),
              percent(cu.variance_reduction, 0), f"interval {interval_change(cu.ci_width_ratio)}")]
+        decided = a.decided_on.set_index("variant").loc[self.focus]
+        if decided["metric"] == "revenue_cuped":  # the difference the verdict reads, beside the raw one
+            reduction.insert(0, (Kpi("cuped_diff", "Revenue per user, difference (CUPED)", decided["diff"], "currency"),
+                                 money(decided["diff"]), f"{percent(self.level, 0)} CI "
+                                 f"{interval_text(decided['ci_low'], decided['ci_high'], 'revenue')}"))
         return [c["users"], c["revenue_diff"], *reduction, c["p_value"], c["mde"], c["control_rate"], c["best_rate"],
                 c["abs_lift"]]
 
@@ -469,7 +482,7 @@ class ExperimentReport:
         """The design's power in words: the smallest true change this sample detects reliably (not post-hoc power)."""
         v = self.focus
         p = self.analysis.power[v]
-        metric = METRIC_LABELS[self.metric].lower()
+        metric = self.tested
         sample = f"With {number(p.n_control)} users in {self.analysis.control} and {number(p.n_treatment)} in {v}"
         if p.at_ceiling:
             return (f"{sample}: {self.analysis.control} converted every user, so conversion cannot rise and there is no "
@@ -477,7 +490,9 @@ class ExperimentReport:
         if p.mde is None:
             return (f"{sample}, no possible change in {metric} is detected with {percent(TARGET_POWER, 0)} probability at "
                     f"alpha {significant(self.alpha, 6)}: the sample is too small to have a minimum detectable effect (MDE).")
-        text = (f"{sample}, the test detects a change in {metric} of at least {effect_text(p.mde, self.metric).lstrip('+')} "
+        # A rate's MDE is that of a rise or of a fall (they differ), the one observed; a mean's is either.
+        change = ("a fall" if p.downward else "a rise") if p.kind == "proportion" else "a change"
+        text = (f"{sample}, the test detects {change} in {metric} of at least {effect_text(p.mde, self.metric).lstrip('+')} "
                 f"with {percent(TARGET_POWER, 0)} probability: its minimum detectable effect (MDE) at alpha "
                 f"{significant(self.alpha, 6)}.")
         if p.observed_effect is not None and p.mde is not None and not self.data.is_aa:
@@ -521,7 +536,7 @@ class ExperimentReport:
         if self.data.is_aa:  # the observed effect of an A/A test is noise: no sample "detects" it
             measures, columns = measures[:-1], {v: c[:-1] for v, c in columns.items()}
         frame = pd.DataFrame({"": measures, **columns})
-        return FormattedTable.figures(frame, f"Power of the {METRIC_LABELS[self.metric].lower()} test")
+        return FormattedTable.figures(frame, f"Power of the {self.tested} test")
 
     def multiple_comparisons(self) -> Section | None:
         """Raw against adjusted p-values, for experiments with several treatments (None otherwise)."""

@@ -24,6 +24,7 @@ from quire.metrics.experiments import (
     cuped,
     pairwise_vs_control,
     power_and_mde,
+    power_curve,
     srm_check,
     welch_test,
 )
@@ -436,8 +437,11 @@ def test_analyse_ties_everything_together():
     assert result.control == "control" and result.conversion["variant"].tolist() == ["control", "b", "c"]
     assert result.verdict.decision == "ship" and result.verdict.variant == "c"
     assert result.comparisons is result.revenue_comparisons
+    # The verdict and the power read CUPED's test (a pre-period covariate is there): its spread, its MDE.
+    assert (result.decided_on["metric"] == "revenue_cuped").all()
+    assert result.decided_on.set_index("variant").at["c", "diff"] == pytest.approx(result.cuped["c"].adjusted.diff)
     assert result.power["c"].kind == "continuous" and result.power["c"].mde == pytest.approx(
-        result.power["c"].mde_effect_size * result.welch["c"].sd_pooled)
+        result.power["c"].mde_effect_size * result.cuped["c"].adjusted.sd_pooled)
     assert result.cuped["c"].variance_reduction == pytest.approx(0.49, abs=0.05)
     assert result.welch["c"].diff == pytest.approx(result.revenue_comparisons.iloc[1]["diff"])
 
@@ -506,7 +510,28 @@ def test_low_power_warnings_speak_of_the_mde_not_of_post_hoc_power():
     v = verdict(table, SRM_OK, powers(table))
     p = powers(table)["treatment"]
     assert f"{p.achieved_power:.0%} chance" not in v.warnings[0] and "chance of detecting" not in v.warnings[0]
-    assert "only changes of at least" in v.warnings[0] and "is smaller" in v.warnings[0]
+    assert "only rises of at least" in v.warnings[0] and "is smaller" in v.warnings[0]
+
+
+@pytest.mark.parametrize("baseline, observed, up, down", [
+    (0.036, 0.0, 0.0608, 0.0317),   # the audit's zero-conversion arm: −3.6 pts is past the downward MDE
+    (0.95, 0.91, 0.0341, 0.0518),  # a high baseline: −4.0 pts is short of it
+])
+def test_a_rates_mde_is_taken_in_the_direction_of_the_observed_effect(baseline, observed, up, down):
+    # From 3.6 % a rise needs +6.1 pts to be detected, a fall only 3.2: the report compared a fall with the
+    # rise's MDE and called −3.6 pts "smaller than the MDE" while saying the sample was large enough.
+    n = 250 if baseline < 0.5 else 400
+    h = float(TTestIndPower().solve_power(nobs1=n, ratio=1.0, alpha=0.05, power=0.8))
+    angle = math.asin(math.sqrt(baseline))
+    assert math.sin(angle + h / 2) ** 2 - baseline == pytest.approx(up, abs=5e-4)  # recomputed from Cohen's h
+    assert baseline - math.sin(angle - h / 2) ** 2 == pytest.approx(down, abs=5e-4)
+    rise = power_and_mde(n, n, baseline_rate=baseline, observed_rate=baseline + 0.01)
+    fall = power_and_mde(n, n, baseline_rate=baseline, observed_rate=observed)
+    assert (rise.downward, rise.mde) == (False, pytest.approx(up, abs=5e-4))
+    assert (fall.downward, fall.mde) == (True, pytest.approx(down, abs=5e-4))
+    assert fall.underpowered == (abs(observed - baseline) < down)
+    curve = power_curve(fall, baseline)
+    assert float(np.interp(down, curve["effect"], curve["power"])) == pytest.approx(0.8, abs=0.01)
 
 
 @pytest.mark.parametrize("control, treatment, fisher_p", [
@@ -542,3 +567,25 @@ def test_a_revenue_mean_over_few_users_is_flagged(n, warned):
     assert bool(few) == warned, few
     if warned:
         assert f"{n} and {n} in the control" in few[0]
+
+
+def test_a_revenue_verdict_reads_cuped_when_the_pre_period_explains_most_of_the_spread():
+    # The audit's pricing test: the raw difference (+$0.59, p = 0.25) was called inconclusive and underpowered
+    # while the same report's CUPED test found +$1.08, p < 0.001 — and the glossary says to trust CUPED.
+    data = simulate(1_500, {"control": 0.1, "B": 0.1}, seed=13, revenue_lift={"B": 0.5}, rho=0.95)
+    result = analyse(data, plan("control", "B"), "revenue")
+    raw = result.revenue_comparisons.iloc[0]
+    assert not raw["significant"]  # the raw Welch test alone would be inconclusive
+    # Recomputed independently: OLS of revenue on the arm and the pre-period revenue (ANCOVA, Deng et al.'s CUPED
+    # equivalent), whose arm coefficient is the adjusted effect.
+    fit = sm.OLS(data["revenue"].to_numpy(), sm.add_constant(np.column_stack([
+        (data["variant"] == "B").to_numpy(float), data["pre_revenue"].to_numpy()]))).fit()
+    decided = result.decided_on.iloc[0]
+    assert decided["metric"] == "revenue_cuped" and decided["diff"] == pytest.approx(fit.params[1], rel=0.02)
+    assert fit.pvalues[1] < 0.001 and decided["significant"]
+    assert (result.verdict.decision, result.verdict.variant) == ("ship", "B")
+    assert result.verdict.reasons[0].startswith("Revenue per user adjusted for the pre-period (CUPED) rose from")
+    assert result.power["B"].mde < raw["ci_high"] - raw["ci_low"]  # CUPED's MDE, not the raw test's
+    # Without the covariate the raw test decides, as before.
+    plain = analyse(data.drop(columns="pre_revenue"), plan("control", "B"), "revenue")
+    assert plain.verdict.decision == "inconclusive" and (plain.decided_on["metric"] == "revenue").all()
