@@ -271,7 +271,9 @@ def test_revenue_experiment_recovers_the_effect_with_cuped_on_demo(demo_reports)
     cards = headline(report)
     assert cards["variance_reduction"]["value"] == pytest.approx(cu.variance_reduction)
     assert cards["revenue_diff"]["value"] == pytest.approx(cu.unadjusted.diff)
+    assert cards["cuped_diff"]["value"] == pytest.approx(cu.adjusted.diff)  # the difference the verdict reads
     assert report.analysis.verdict.decision == "ship"
+    assert "adjusted for the pre-period (CUPED)" in report.analysis.verdict.reasons[0]
     assert "Revenue per user" in report.revenue().html() and "(guardrail)" in report.conversion().html()
 
 
