@@ -359,6 +359,27 @@ def test_unknown_experiment_lists_the_known_keys(tiny_warehouse):
     assert err.value.parameter == "experiment"
 
 
+def test_latest_skips_an_experiment_set_up_but_not_started(tiny_warehouse, tmp_path):
+    # `quire run experiment` (latest) published an empty "Nothing to analyse yet" report of an experiment
+    # declared for next month, while `quire warehouse check` listed only the experiments with users.
+    from support import warehouse_copy
+
+    with engine(tiny_warehouse).connect() as conn:
+        started_last = experiment_queries.newest_experiment_key(conn)
+        newest_start = conn.execute(sa.text("select max(started_on) from experiments")).scalar()
+    path = tmp_path / "wh.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("INSERT INTO experiments VALUES (9001, 'not-started', 'Not started', 'h', 'conversion', ?, NULL)",
+                    [newest_start])
+        con.execute("UPDATE experiments SET started_on = started_on + INTERVAL 1 DAY WHERE experiment_id = 9001")
+    url = f"duckdb:///{path}"
+    with engine(url).connect() as conn:
+        assert experiment_queries.experiment_keys(conn)[-1] == "not-started"
+        assert experiment_queries.newest_experiment_key(conn) == started_last
+    assert er.build("latest", url=url).data.key == started_last
+    assert er.build("not-started", url=url).problem is not None  # asked for by name, it says there is nothing yet
+
+
 @pytest.mark.parametrize("kwargs,parameter", [({"level": 1.5}, "level"), ({"correction": "sidak"}, "correction")])
 def test_bad_parameters_fail_before_the_warehouse_is_read(tmp_path, kwargs, parameter):
     with pytest.raises(ParameterError) as err:

@@ -30,7 +30,7 @@ from quire.contract.model import ColumnContract, ReportContract, TableContract
 from quire.contract.reports import CONTRACTS
 from quire.errors import WarehouseError
 from quire.periods import PLACEHOLDER_DATE, Period, month_start, plausible
-from quire.warehouse import cohort_queries, coverage, queries
+from quire.warehouse import cohort_queries, coverage, experiment_queries, queries
 from quire.warehouse.engine import driver_reason
 
 PERIOD_KINDS = ("month", "quarter", "year")
@@ -375,7 +375,7 @@ def _report_range(conn: Connection, c: ReportContract, r: ReportState) -> None:
     """The months (or, for the experiment report, the experiments) the report can run for, as a run reads them."""
     try:
         if c.coverage is None:
-            r.experiments = _experiments(conn)
+            r.experiments = experiment_queries.assigned_experiment_keys(conn)
             if not r.experiments:
                 r.findings.append(Finding("error", "no_experiments", c.tables[0].name, None,
                                           "no experiment has assigned users"))
@@ -403,14 +403,6 @@ def _before_signup(conn: Connection) -> list[Finding]:
                     f"user's signup{bought}; the cohort report leaves them out (a user's ages start at signup). Many "
                     "such events usually mean that users.signed_up_at and the events come from systems that disagree "
                     "on when a user started.", events)]
-
-
-def _experiments(conn: Connection) -> list[str]:
-    """Keys of the experiments with assigned users, oldest first."""
-    frame = queries.experiments(conn)
-    a = sa.table("experiment_assignments", sa.column("experiment_id"))
-    assigned = set(conn.execute(sa.select(a.c.experiment_id).distinct()).scalars())
-    return [str(k) for k, i in zip(frame["key"], frame["experiment_id"], strict=True) if i in assigned]
 
 
 def check_warehouse(conn: Connection, reports=None, *, url: str = "") -> CheckResult:

@@ -107,7 +107,7 @@ def unknown_experiment(key: str, known: list[str]) -> ParameterError:
 
 
 def load(experiment: str, url: str | None = None) -> ExperimentData:
-    """Read one experiment (by key, or ``latest``: the one that started last), its planned variants and its assignments.
+    """Read one experiment (by key, or ``latest``: the one with users that started last), its planned variants and its assignments.
 
     Only the assignments are required (:data:`CONTRACT`); without the experiments or
     experiment_variants table their stand-ins are derived from the assignments.

@@ -27,9 +27,19 @@ def experiment_keys(conn: Connection) -> list[str]:
     return [str(k) for k in queries.experiments(conn)["key"]]
 
 
+def assigned_experiment_keys(conn: Connection) -> list[str]:
+    """The keys of the experiments with assigned users, oldest experiment first."""
+    frame = queries.experiments(conn)
+    a = schema.experiment_assignments
+    assigned = set(conn.execute(sa.select(a.c.experiment_id).distinct()).scalars())
+    return [str(k) for k, i in zip(frame["key"], frame["experiment_id"], strict=True) if i in assigned]
+
+
 def newest_experiment_key(conn: Connection) -> str | None:
-    """The key of the experiment that started last (what ``experiment=latest`` names), None without experiments."""
-    keys = experiment_keys(conn)
+    """The key of the experiment that started last among those with assigned users (what ``experiment=latest``
+    names: an experiment set up but not started yet has nothing to report), else of the one that started last;
+    None without experiments."""
+    keys = assigned_experiment_keys(conn) or experiment_keys(conn)
     return keys[-1] if keys else None
 
 
