@@ -74,6 +74,19 @@ def test_every_table_is_loaded_with_every_generated_row(conn, tiny_frames):
         assert count == len(tiny_frames[table.name]) > 0, table.name
 
 
+def test_measures_are_stored_in_double_precision(conn, tiny_frames):
+    # DuckDB's FLOAT is 4 bytes: an experiment's revenue 4.03 read back as 4.0300002098.
+    found = dict(conn.execute(sa.text(
+        "select table_name || '.' || column_name, data_type from information_schema.columns "
+        "where data_type in ('FLOAT', 'REAL', 'DOUBLE')")).all())
+    assert set(found.values()) == {"DOUBLE"}
+    assert {"experiment_assignments.revenue", "experiment_assignments.pre_revenue",
+            "projects.actual_hours"} <= set(found)
+    stored = conn.execute(sa.text("select revenue from experiment_assignments order by experiment_id, user_id")).scalars()
+    expected = tiny_frames["experiment_assignments"].sort_values(["experiment_id", "user_id"])["revenue"]
+    assert list(stored) == expected.astype(float).tolist()  # every value exactly as generated
+
+
 def test_foreign_keys_hold_although_duckdb_tables_do_not_declare_them(conn):
     for table in schema.TABLES:
         for fk in table.foreign_keys:

@@ -16,6 +16,8 @@ import sqlalchemy as sa
 metadata = sa.MetaData()
 
 MONEY = sa.Numeric(14, 2, asdecimal=False)
+# Measures that are not money are DOUBLE, not FLOAT: DuckDB's FLOAT is 4 bytes (4.03 reads 4.0300002, and
+# amounts near 100,000 lose their cents), PostgreSQL's is 8.
 SECTORS = ("municipality", "business", "startup", "nonprofit")
 PLANS = ("starter", "growth", "enterprise")
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
@@ -106,8 +108,8 @@ projects = sa.Table(
     sa.Column("started_on", sa.Date, nullable=False),
     sa.Column("due_on", sa.Date, nullable=False),
     sa.Column("delivered_on", sa.Date, nullable=True, comment="null while in progress"),
-    sa.Column("estimated_hours", sa.Float, nullable=False),
-    sa.Column("actual_hours", sa.Float, nullable=True),
+    sa.Column("estimated_hours", sa.Double, nullable=False),
+    sa.Column("actual_hours", sa.Double, nullable=True),
     sa.Column("revision_rounds", sa.Integer, nullable=False),
     sa.Column("revenue", MONEY, nullable=False),
     sa.Column("cost", MONEY, nullable=False),
@@ -209,7 +211,7 @@ experiment_variants = sa.Table(
     _fk("experiment_id", "experiments.experiment_id"),
     sa.Column("variant", sa.String(40), nullable=False),
     sa.Column("is_control", sa.Boolean, nullable=False),
-    sa.Column("allocation", sa.Float, nullable=False, comment="planned share of traffic, sums to 1 per experiment"),
+    sa.Column("allocation", sa.Double, nullable=False, comment="planned share of traffic, sums to 1 per experiment"),
     sa.PrimaryKeyConstraint("experiment_id", "variant"),
 )
 
@@ -220,9 +222,9 @@ experiment_assignments = sa.Table(
     sa.Column("variant", sa.String(40), nullable=False),
     sa.Column("assigned_at", sa.DateTime, nullable=False),
     sa.Column("converted", sa.Boolean, nullable=False),
-    sa.Column("revenue", sa.Float, nullable=False, comment="the continuous metric during the experiment"),
+    sa.Column("revenue", sa.Double, nullable=False, comment="the continuous metric during the experiment"),
     # Optional (public A/B files have no pre-period): without it for every user there is no CUPED.
-    sa.Column("pre_revenue", sa.Float, nullable=True, comment="same metric in the pre-period (CUPED covariate)"),
+    sa.Column("pre_revenue", sa.Double, nullable=True, comment="same metric in the pre-period (CUPED covariate)"),
     sa.PrimaryKeyConstraint("experiment_id", "user_id"),
 )
 
