@@ -120,9 +120,10 @@ tables:
                        "ORDER BY 1").fetchall() == [
         (1, "control", datetime(2026, 2, 1, 10), True, 12.5), (2, "treatment", datetime(2026, 2, 1, 11), False, 0.0),
         (3, "treatment", datetime(2026, 2, 2, 9), True, 20.0)]
-    # No experiments table: one experiment per id. No planned split is invented: the report assumes one and says so.
+    # No experiments table: one experiment per id, from its first assignment to its last (as the contract says; an
+    # export of a test long over was "still running"). No planned split is invented: the report assumes one, saying so.
     assert con.execute("SELECT experiment_id, key, started_on, ended_on FROM experiments").fetchall() == [
-        (7, "experiment-7", date(2026, 2, 1), None)]
+        (7, "experiment-7", date(2026, 2, 1), date(2026, 2, 2))]
     assert con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'experiment_variants'"
                        ).fetchone() == (0,)
 

@@ -130,7 +130,9 @@ def _users(resolve: Resolve, *, with_client: bool) -> sa.Select:
 
 def _experiments(resolve: Resolve, texts: sa.FromClause | None = None) -> sa.Select:
     a = resolve("experiment_assignments")
-    started = sa.cast(sa.func.min(a.c.assigned_at), sa.Date())
+    # From the first assignment to the last, as the contract says of experiments without a table (an export of a
+    # test long over was "still running" with no end).
+    started, ended = sa.cast(sa.func.min(a.c.assigned_at), sa.Date()), sa.cast(sa.func.max(a.c.assigned_at), sa.Date())
     number = sa.cast(a.c.experiment_id, sa.String())
     key, name = sa.literal("experiment-") + number, sa.literal("Experiment ") + number
     query = sa.select(a.c.experiment_id)
@@ -145,5 +147,5 @@ def _experiments(resolve: Resolve, texts: sa.FromClause | None = None) -> sa.Sel
         query = query.join_from(a, texts, texts.c.id == a.c.experiment_id)
     return (query.add_columns(key.label("key"), name.label("name"), _const("(not recorded)", "hypothesis"),
                               _const("conversion", "primary_metric"), started.label("started_on"),
-                              sa.cast(sa.null(), sa.Date()).label("ended_on"))
+                              ended.label("ended_on"))
             .group_by(a.c.experiment_id))
