@@ -293,3 +293,17 @@ def test_events_before_their_users_signup_are_a_warning_with_their_revenue(tiny_
     assert found.message.startswith("3 events happened before their user's signup, 2 of them purchases worth 19.75 in all")
     assert result.reports["cohort"].can_run
     assert not [f for f in check(tiny_warehouse).reports["cohort"].findings if f.code == "before_signup"]
+
+
+def test_an_assigned_variant_the_plan_lacks_is_a_warning(tiny_warehouse, tmp_path):
+    # The check said nothing; the run then refused the experiment as inconsistent ("… without a planned allocation").
+    with connection(tiny_warehouse) as conn:
+        experiment, user, key = conn.execute(sa.text(
+            "select a.experiment_id, a.user_id, e.key from experiment_assignments a join experiments e "
+            "using (experiment_id) order by 1, 2 limit 1")).one()
+    url = planted(tiny_warehouse, tmp_path,
+                  f"UPDATE experiment_assignments SET variant = 'rogue' WHERE experiment_id = {experiment} AND user_id = {user}")
+    [found] = [f for f in check(url).reports["experiment"].findings if f.code == "unplanned_variant"]
+    assert (found.severity, found.table, found.column, found.count) == ("warning", "experiment_assignments", "variant", 1)
+    assert found.examples == (f"{key}: rogue",) and "is not in the experiment's plan" in found.message
+    assert not [f for f in check(tiny_warehouse).reports["experiment"].findings if f.code == "unplanned_variant"]

@@ -43,7 +43,7 @@ class Finding:
 
     ``code`` is one of: missing_table, missing_column, mistyped_column, empty_table, nulls,
     duplicate_keys, orphans, outside_allowed, not_a_key, out_of_range, no_complete_month, no_experiments,
-    negative_mrr, before_signup.
+    negative_mrr, before_signup, unplanned_variant.
     """
 
     severity: str
@@ -379,6 +379,15 @@ def _report_range(conn: Connection, c: ReportContract, r: ReportState) -> None:
             if not r.experiments:
                 r.findings.append(Finding("error", "no_experiments", c.tables[0].name, None,
                                           "no experiment has assigned users"))
+            unplanned = experiment_queries.unplanned_variants(conn)
+            if unplanned:
+                named = [f"{key}: {variant}" for key, variant in unplanned]
+                r.findings.append(Finding(
+                    "warning", "unplanned_variant", c.tables[0].name, "variant",
+                    f"{len(unplanned)} variant{'s' if len(unplanned) > 1 else ''} that users were assigned to "
+                    f"{'are' if len(unplanned) > 1 else 'is'} not in the experiment's plan (experiment_variants), e.g. "
+                    f"{', '.join(named[:MAX_EXAMPLES])}; the report refuses those experiments until the plan holds "
+                    "every variant", len(unplanned), tuple(named[:MAX_EXAMPLES])))
             return
         r.first_month, r.last_month = coverage.contract_range(c.report, conn)
         r.periods = _periods(r.first_month, r.last_month)

@@ -35,6 +35,19 @@ def assigned_experiment_keys(conn: Connection) -> list[str]:
     return [str(k) for k, i in zip(frame["key"], frame["experiment_id"], strict=True) if i in assigned]
 
 
+def unplanned_variants(conn: Connection) -> list[tuple[str, str]]:
+    """(experiment key, variant) of the assignments to a variant the experiment's plan does not hold; none without
+    an experiment_variants table (the variants are then those assigned). The report refuses such an experiment."""
+    if not planned_variants(conn):
+        return []
+    a, v = schema.experiment_assignments, schema.experiment_variants
+    planned = sa.select(sa.literal(1)).where(v.c.experiment_id == a.c.experiment_id, v.c.variant == a.c.variant)
+    stmt = (sa.select(a.c.experiment_id, a.c.variant).where(~planned.exists()).distinct()
+            .order_by(a.c.experiment_id, a.c.variant))
+    keys = dict(zip(*(queries.experiments(conn)[c] for c in ("experiment_id", "key")), strict=True))
+    return [(str(keys.get(i, f"experiment-{i}")), str(variant)) for i, variant in conn.execute(stmt).all()]
+
+
 def newest_experiment_key(conn: Connection) -> str | None:
     """The key of the experiment that started last among those with assigned users (what ``experiment=latest``
     names: an experiment set up but not started yet has nothing to report), else of the one that started last;
