@@ -60,6 +60,10 @@ def test_the_screen_says_what_stops_a_report_and_exits_1(broken, tmp_path):
     assert "experiment_assignments.revenue is VARCHAR; the experiment report reads it as" in " ".join(text.split())
     assert "platform outside web, linkedin" in " ".join(text.split()) and "'tiktok'" in text
     assert "clicks below 0" in text
+    # One report asked for: its verdict names it ("all 1 reports can run" before).
+    for report, said in (("cohort", "✗ the cohort report cannot run"), ("executive", "✓ the executive report can run")):
+        one = run_quire(_env(broken, tmp_path, COLUMNS=str(WIDTH)), "warehouse", "check", "--report", report)
+        assert one.stdout.splitlines()[-1] == said
 
 
 def test_json_for_scripts(broken, tmp_path):

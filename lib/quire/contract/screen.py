@@ -150,8 +150,11 @@ def render(result: CheckResult) -> Group:
     runnable = sum(r.can_run for r in result.reports.values())
     title = Text.assemble(("Warehouse ", "bold"), result.warehouse or result.dialect,
                           (f" · {result.dialect} · checked in {result.seconds:.1f} s", "dim"))
-    verdict = (Text(f"✓ all {runnable} reports can run", "green") if result.ok else
-               Text(f"✗ {runnable} of {len(result.reports)} reports can run", "red"))
+    [only] = result.reports if len(result.reports) == 1 else [None]
+    verdict = (Text(f"✓ the {only} report can run" if only else f"✓ all {runnable} reports can run", "green")
+               if result.ok else
+               Text(f"✗ the {only} report cannot run" if only else f"✗ {runnable} of {len(result.reports)} reports can run",
+                    "red"))
     parts = [title, Text(""), _Fitted(partial(_reports_block, result)), Text(""),
              _Fitted(partial(_tables_block, result, findings))]
     if findings:
