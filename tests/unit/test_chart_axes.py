@@ -34,6 +34,14 @@ def tick_labels(chart, axis: str = "y") -> list[str]:
     return ["".join(t.itertext()).strip() for tick in ticks for t in tick.iter(f"{SVG}text")]
 
 
+def colour_bar_labels(chart) -> list[str]:
+    """The tick label texts of a heatmap's colour bar (its second axes), as drawn in its SVG."""
+    root = ET.fromstring(chart.image)
+    bar = [g for g in root.iter(f"{SVG}g") if g.get("id", "").startswith("axes_2")]
+    return ["".join(t.itertext()).strip() for g in bar for tick in g.iter(f"{SVG}g")
+            if re.fullmatch(r"ytick_\d+", tick.get("id", "")) for t in tick.iter(f"{SVG}text")]
+
+
 def values(labels: list[str]) -> list[float]:
     """The numbers the labels say: '$2.50' → 2.5, '$82.5k' → 82500, '97.25%' → 0.9725, '−$1k' → -1000."""
     scale = {"k": 1e3, "M": 1e6, "B": 1e9, "%": 0.01}
@@ -83,11 +91,7 @@ def test_heatmap_colour_bar_of_small_rates_keeps_its_decimals():
                          index=pd.date_range("2026-01-01", periods=4, freq="MS"), columns=range(25))
     chart = cohort_charts.retention_heatmap(rates, pd.Series(100, index=rates.index), "week", metric="User retention",
                                             meaning="share active")
-    root = ET.fromstring(chart.image)
-    bar = [g for g in root.iter(f"{SVG}g") if g.get("id", "").startswith("axes_2")]
-    labels = ["".join(t.itertext()).strip() for g in bar for tick in g.iter(f"{SVG}g")
-              if re.fullmatch(r"ytick_\d+", tick.get("id", "")) for t in tick.iter(f"{SVG}text")]
-    assert_evenly_stepped(labels)
+    assert_evenly_stepped(colour_bar_labels(chart))
 
 
 def test_a_huge_revenue_retention_does_not_wash_out_the_heatmap():
@@ -97,11 +101,7 @@ def test_a_huge_revenue_retention_does_not_wash_out_the_heatmap():
                          index=pd.date_range("2026-01-05", periods=6, freq="W-MON"), columns=range(20))
     chart = cohort_charts.retention_heatmap(rates, pd.Series(40, index=rates.index), "week", metric="Revenue retention",
                                             meaning="revenue as a share of the base")
-    root = ET.fromstring(chart.image)
-    bar = [g for g in root.iter(f"{SVG}g") if g.get("id", "").startswith("axes_2")]
-    labels = ["".join(t.itertext()).strip() for g in bar for tick in g.iter(f"{SVG}g")
-              if re.fullmatch(r"ytick_\d+", tick.get("id", "")) for t in tick.iter(f"{SVG}text")]
-    assert max(values(labels)) == pytest.approx(2.0)
+    assert max(values(colour_bar_labels(chart))) == pytest.approx(2.0)
     assert cohort_charts._colour_top(rates.clip(upper=0.4)) == pytest.approx(0.4)  # ordinary rates: unchanged
 
 
