@@ -419,8 +419,8 @@ def power_and_mde(n_control: int, n_treatment: int, *, baseline_rate: float | No
     for the achieved power) the effect size is **Cohen's h** (the arcsine transform makes
     the variance 1/n whatever the rate), and the MDE h converts back to rate points:
     ``MDE = sin²(asin(√p_c) + h/2) − p_c`` upwards, ``p_c − sin²(asin(√p_c) − h/2)`` when the
-    observed rate is below the control's (the MDE in the direction of the effect). At report sizes the t distribution is the
-    normal one, so this is the normal-approximation power of the two-proportion test. For
+    observed rate is below the control's (the MDE in the direction of the effect). At report
+    sizes the t distribution is the normal one, so this is the normal-approximation power of the two-proportion test. For
     a continuous metric give ``effect_size`` = observed Cohen's d and ``sd`` = the pooled
     SD; the MDE in units is ``d_mde · sd``. Achieved ("post-hoc") power is a function of the
     p-value and is reported only to flag underpowered results; the MDE is the number to plan by.

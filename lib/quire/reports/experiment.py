@@ -240,15 +240,15 @@ class ExperimentReport:
         c = self._common_cards()
         a = self.analysis
         cu = a.cuped.get(self.focus)
-        reduction = [] if cu is None else [
+        cuped_cards = [] if cu is None else [
             (Kpi("variance_reduction", "CUPED variance reduction", cu.variance_reduction, "percent"),
              percent(cu.variance_reduction, 0), f"interval {interval_change(cu.ci_width_ratio)}")]
         decided = a.decided_on.set_index("variant").loc[self.focus]
         if decided["metric"] == "revenue_cuped":  # the difference the verdict reads, beside the raw one
-            reduction.insert(0, (Kpi("cuped_diff", "Revenue per user, difference (CUPED)", decided["diff"], "currency"),
-                                 money(decided["diff"]), f"{percent(self.level, 0)} CI "
-                                 f"{interval_text(decided['ci_low'], decided['ci_high'], 'revenue')}"))
-        return [c["users"], c["revenue_diff"], *reduction, c["p_value"], c["mde"], c["control_rate"], c["best_rate"],
+            cuped_cards.insert(0, (Kpi("cuped_diff", "Revenue per user, difference (CUPED)", decided["diff"], "currency"),
+                                   money(decided["diff"]), f"{percent(self.level, 0)} CI "
+                                   f"{interval_text(decided['ci_low'], decided['ci_high'], 'revenue')}"))
+        return [c["users"], c["revenue_diff"], *cuped_cards, c["p_value"], c["mde"], c["control_rate"], c["best_rate"],
                 c["abs_lift"]]
 
     def assignment(self) -> Section | None:
