@@ -12,7 +12,7 @@ from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from quire.errors import EmptyDataError, ParameterError, WarehouseError
-from quire.metrics.experiment_analysis import analyse, describe_comparison, verdict
+from quire.metrics.experiment_analysis import analyse, describe_comparison, p_sentence, verdict
 from quire.metrics.experiments import (
     PowerResult,
     SrmResult,
@@ -589,3 +589,22 @@ def test_a_revenue_verdict_reads_cuped_when_the_pre_period_explains_most_of_the_
     # Without the covariate the raw test decides, as before.
     plain = analyse(data.drop(columns="pre_revenue"), plan("control", "B"), "revenue")
     assert plain.verdict.decision == "inconclusive" and (plain.decided_on["metric"] == "revenue").all()
+
+
+def test_a_revenue_result_that_one_user_decides_is_flagged():
+    # Cookie Cats: one player's 49,854 game rounds turned −1.02 (p = 0.018) into −2.14 (p = 0.074, inconclusive).
+    rng = np.random.default_rng(3)
+    control, treatment = rng.exponential(50, 3_000), rng.exponential(50, 3_000) - 4.0
+    control[0] = 49_854.0  # one extreme user in the control
+    data = pd.DataFrame({"variant": ["control"] * 3_000 + ["B"] * 3_000, "converted": False,
+                         "revenue": np.r_[control, np.clip(treatment, 0, None)]})
+    result = analyse(data, plan("control", "B"), "revenue")
+    without = stats.ttest_ind(np.sort(np.clip(treatment, 0, None))[:-1], np.sort(control)[:-1], equal_var=False)
+    assert without.pvalue < 0.05 and not result.revenue_comparisons.iloc[0]["significant"]  # recomputed by scipy
+    [warning] = [w for w in result.verdict.warnings if w.startswith("One user decides this result")]
+    assert "without the largest revenue of control and of B ($49,854.00, $" in warning
+    assert f"{p_sentence(without.pvalue)})" in warning and "fell from" in warning
+    # Without the outlier nothing turns over: no warning.
+    calm = analyse(data.assign(revenue=np.r_[np.r_[50.0, control[1:]], np.clip(treatment, 0, None)]),
+                   plan("control", "B"), "revenue")
+    assert not any(w.startswith("One user decides") for w in calm.verdict.warnings)
