@@ -39,6 +39,7 @@ from quire.metrics import peers
 from quire.metrics.health import HEALTHY_MIN, WATCH_MIN, health_scores
 from quire.metrics.kpi import Kpi, format_value
 from quire.periods import Period, parse_period, resolve_period
+from quire.reports.prose import join_words
 from quire.contract import absent_note, contract, usable_tables
 from quire.warehouse import client_queries, coverage, queries
 from quire.warehouse.engine import connection
@@ -78,11 +79,6 @@ KPI_DEFS = {
 
 
 UNKNOWN_TITLE = "Content not in your content list"
-
-
-def _join(words: list[str]) -> str:
-    """"a", "a and b", "a, b and c"."""
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _label(value: str, labels: dict[str, str]) -> str:
@@ -596,7 +592,7 @@ class ClientReport:
             "edge": lambda m: (f"{m}: your figure sits at the very edge of the scale, where even a band would give "
                                "other clients' figures away, so none is shown."),
         }
-        notes = [why[reason](_join(group["label_metric"].tolist()))
+        notes = [why[reason](join_words(group["label_metric"].tolist()))
                  for reason, group in frame.groupby("withheld", sort=False) if reason in why]
         if ((frame["withheld"] == "no_value") & (frame["metric"] == "views_growth")).any():
             notes.append(f"Growth needs views in {self.previous_period.label}.")

@@ -30,6 +30,7 @@ from quire.metrics.alerts import MIN_HISTORY
 from quire.metrics.forecast import MIN_POINTS as FORECAST_MIN_MONTHS
 from quire.metrics.kpi import Kpi
 from quire.periods import Period, add_months, parse_period, resolve_period
+from quire.reports.prose import join_words
 from quire.contract import absent_note, contract, usable_tables
 from quire.warehouse import coverage, queries
 from quire.warehouse.engine import connection
@@ -465,8 +466,7 @@ class ExecutiveReport:
 
 def _names(keys: list[str]) -> str:
     """KPI labels as a list in a sentence: "MRR growth, net revenue retention and logo churn"."""
-    names = [_in_sentence(KPI_DEFS[k][0]) for k in keys]
-    return ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1]
+    return join_words([_in_sentence(KPI_DEFS[k][0]) for k in keys])
 
 
 def _in_sentence(label: str) -> str:
