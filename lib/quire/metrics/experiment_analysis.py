@@ -285,8 +285,9 @@ class ExperimentAnalysis:
     revenue_comparisons: pd.DataFrame
     welch: dict[str, WelchResult]  # revenue, per treatment
     cuped: dict[str, CupedResult]  # revenue adjusted by pre_revenue, per treatment (empty without pre_revenue)
-    power: dict[str, PowerResult]  # primary metric, per treatment
+    power: dict[str, PowerResult]  # primary metric, per treatment (of the test the verdict reads)
     verdict: Verdict
+    decided_on: pd.DataFrame  # the comparisons the verdict reads: the primary metric's, CUPED's for revenue when it ran
 
     @property
     def has_revenue(self) -> bool:
@@ -298,18 +299,10 @@ class ExperimentAnalysis:
         """The primary metric's treatment-vs-control table, unadjusted."""
         return self.conversion_comparisons if self.primary_metric == "conversion" else self.revenue_comparisons
 
-    @property
-    def decided_on(self) -> pd.DataFrame:
-        """The comparisons the verdict reads (:func:`decision_table`)."""
-        return decision_table(self.primary_metric, self.conversion_comparisons, self.revenue_comparisons, self.cuped)
 
-
-def decision_table(primary_metric: str, conversion_cmp: pd.DataFrame, revenue_cmp: pd.DataFrame,
-                   cuped_results: Mapping[str, CupedResult]) -> pd.DataFrame:
-    """The comparisons a verdict decides on: conversion's, or revenue's — CUPED's when it ran, as the glossary
-    says to trust it (the same effect without the users' chance pre-period difference, a narrower interval)."""
-    if primary_metric == "conversion":
-        return conversion_cmp
+def revenue_decision(revenue_cmp: pd.DataFrame, cuped_results: Mapping[str, CupedResult]) -> pd.DataFrame:
+    """The comparisons a revenue verdict decides on: CUPED's when it ran, as the glossary says to trust it (the
+    same effect without the users' chance pre-period difference, a narrower interval), else ``revenue_cmp``."""
     # CUPED refines a test that exists: revenue with no spread within the arms has none (t = 5/0), adjusted or not.
     defined = bool(np.isfinite(revenue_cmp["p_value"].to_numpy(float)).all())
     return cuped_comparisons(cuped_results) if cuped_results and defined else revenue_cmp
@@ -319,7 +312,7 @@ def _resting_on_one_user(rows: pd.DataFrame, control: str, order: list[str], dec
                          level: float, currency: str | None) -> list[str]:
     """Warnings for the treatments whose revenue result (significant or not) turns over when the largest revenue of
     each arm is left out: a mean of heavy-tailed revenue can rest on one user (one player's 49,854 game rounds
-    made a −2.14, p = 0.074 of a −1.02, p = 0.018). The same test as ``decided``, CUPED's when it decided."""
+    made a −2.14, p = 0.074 of a −1.04, p = 0.016). The same test as ``decided``, CUPED's when it decided."""
     rows = rows.reset_index(drop=True)
     largest = rows.groupby("variant", sort=False)["revenue"].idxmax()
     reduced = rows.drop(index=largest.to_numpy())
@@ -328,8 +321,7 @@ def _resting_on_one_user(rows: pd.DataFrame, control: str, order: list[str], dec
     revenue_cmp = pairwise_vs_control(reduced, control, "revenue", method, level)
     cuped_results = (adjust_cuped({v: cuped(reduced, control, v, level) for v in order[1:]}, method)
                      if (decided["metric"] == "revenue_cuped").all() else {})
-    # (The conversion table is not read for a revenue decision.)
-    again = decision_table("revenue", revenue_cmp, revenue_cmp, cuped_results)
+    again = revenue_decision(revenue_cmp, cuped_results)
     several = len(order) > 2
     warnings = []
     for row in decided.itertuples():
@@ -447,7 +439,7 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
                                   observed_rate=c.at[v, "rate"], alpha=alpha) for v in order[1:]}
         primary, guard = conversion_cmp, (revenue_cmp if recorded else None)
     else:
-        primary, guard = decision_table(primary_metric, conversion_cmp, revenue_cmp, adjusted), conversion_cmp
+        primary, guard = revenue_decision(revenue_cmp, adjusted), conversion_cmp
         # The power of the test the verdict reads: CUPED's when it decides (its narrower interval, a smaller MDE).
         tests = ({v: c.adjusted for v, c in adjusted.items()} if (primary["metric"] == "revenue_cuped").all()
                  else welch)
@@ -458,4 +450,4 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
         decided = replace(decided, warnings=decided.warnings + _resting_on_one_user(
             rows, control, order, primary, method, level, currency))
     return ExperimentAnalysis(cast(Metric, primary_metric), control, level, srm, conversion, conversion_cmp,
-                              revenue_cmp, welch, adjusted, power, decided)
+                              revenue_cmp, welch, adjusted, power, decided, primary)

@@ -364,11 +364,12 @@ class CohortReport:
                    ("ltv", "LTV", "currency", self.ltv_frame, LTV_AGE, 0)]
         seen = set()
         for key, name, unit, frame, target, lowest in wanted:
-            age = _age_for(self.averaged(frame), target, lowest)
+            kept = self.averaged(frame)
+            age = _age_for(kept, target, lowest)
             if age is None or (key, age) in seen:
                 continue
             seen.add((key, age))
-            row = compare_recent(self.averaged(frame), recent=RECENT, at_ages=[age]).loc[age]
+            row = compare_recent(kept, recent=RECENT, at_ages=[age]).loc[age]
             label = f"LTV by {self._age(age)}" if key == "ltv" else f"{self.unit} {age} {name}"
             label += f", newest {int(row['n_recent'])}"
             found.append(Kpi(f"{key}_age{age}", label, row["recent"], unit, row["earlier"]))
@@ -435,10 +436,10 @@ class CohortReport:
     def ltv(self) -> Section | None:
         if self.problem:
             return None
-        age = _age_for(self.averaged(self.ltv_frame), LTV_AGE)
+        kept = self.averaged(self.ltv_frame)
+        age = _age_for(kept, LTV_AGE)
         # The chart draws the two sides of the comparison, so the cohorts left out of it are not drawn.
-        chart = charts.ltv_curves(self._shown(self.averaged(self.ltv_frame)), self.granularity, highlight=RECENT,
-                                  at_age=age)
+        chart = charts.ltv_curves(self._shown(kept), self.granularity, highlight=RECENT, at_age=age)
         ages = [a for a in (0, *TABLE_AGES) if a <= self.max_age]
         frame = pd.DataFrame({"Cohort": charts.cohort_labels(self.ltv_frame.index, self.granularity),
                               "Users": self.active.sizes.to_numpy(),
@@ -455,7 +456,7 @@ class CohortReport:
                              **{f"LTV by {self._age(a)}": "currency" for a in ages}})
         lead = "Cumulative purchase revenue per user, counting every user of the cohort, buyer or not."
         if age is not None:
-            row = compare_recent(self.averaged(self.ltv_frame), recent=RECENT, at_ages=[age]).loc[age]
+            row = compare_recent(kept, recent=RECENT, at_ages=[age]).loc[age]
             if row["n_earlier"]:
                 # The mean of the cohorts' LTVs, each cohort counting once (as in the comparison table), not
                 # the mean over their users: said so, since a reader would take "a user's average" for the latter.
