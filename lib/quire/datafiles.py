@@ -123,9 +123,11 @@ def _write_workbook(tables: list[dict[str, Any]], files: list[DataFile], path: P
         for index, column in enumerate(columns, start=1):
             letter = get_column_letter(index)
             unit = units.get(column, "")
-            # A column of figures of different kinds (a KPI a row) takes each row's unit.
+            # A column of figures of different kinds (a KPI a row) takes each row's unit; a column without a
+            # unit is left alone, without a look at its cells.
             units_of_rows = table["row_units"] if unit == BY_ROW else [unit] * len(table["rows"])
-            formats = [_number_format(u, row[index - 1]) for u, row in zip(units_of_rows, table["rows"], strict=True)]
+            formats = ([_number_format(u, row[index - 1]) for u, row in zip(units_of_rows, table["rows"], strict=True)]
+                       if unit else [])
             if any(formats):  # the cells of a column without a format are left alone
                 for number_format, (cell,) in zip(formats, sheet.iter_rows(min_row=3, min_col=index, max_col=index)):
                     if number_format:
