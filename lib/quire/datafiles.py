@@ -14,15 +14,17 @@ import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-from quire.formatting.units import BY_ROW
+from quire.formatting.units import BY_ROW, column_decimals
 
 XLSX_NAME = "report.xlsx"
 CSV_NAME = re.compile(r"^table-\d{2}(-[a-z0-9-]{1,40})?\.csv$")
-#: Excel number formats of the KPI units (percent values are fractions, as in the report); money is
-#: written as :func:`_currency_format` says. Excel shows separators as the reader's own settings say.
-NUMBER_FORMATS = {"percent": "0.0%", "number": "#,##0.##", "points": "0", "months": "0.0"}
+#: Excel number formats of the KPI units (percent values are fractions, as in the report); money and
+#: plain numbers are written as :func:`_number_format` says. Excel shows separators as the reader's own
+#: settings say.
+NUMBER_FORMATS = {"percent": "0.0%", "points": "0", "months": "0.0"}
 
 
 def _currency_format(cents: bool = False) -> str:
@@ -34,11 +36,14 @@ def _currency_format(cents: bool = False) -> str:
     return f"{prefix}#,##0{'.00' if cents else ''}{suffix}"
 
 
-def _number_format(unit: str, value: Any = None) -> str | None:
-    """Excel's number format of a cell of ``value`` in ``unit``, None for a unit without one (a count, text).
-    Money below 100 keeps its cents when it has them, as the report shows it ($1.78, not $2)."""
+def _number_format(unit: str, values: Sequence[Any]) -> str | None:
+    """Excel's number format of cells of ``values`` in ``unit`` (a column, or one cell of a column of mixed
+    units), None for a unit without one (a count, text). Money and plain numbers keep the decimals the
+    report shows them with ($1.78, not $2; 2.5, not 3), for every cell of the column alike."""
     if unit == "currency":
-        return _currency_format(cents=isinstance(value, float) and abs(value) < 100 and round(value) != round(value, 2))
+        return _currency_format(cents=column_decimals(values, unit) > 0)
+    if unit == "number":  # not "#,##0.##", which Excel writes as "3." for a whole 3
+        return "#,##0.0" if column_decimals(values, unit) else "#,##0"
     return NUMBER_FORMATS.get(unit)
 
 
@@ -125,9 +130,11 @@ def _write_workbook(tables: list[dict[str, Any]], files: list[DataFile], path: P
             unit = units.get(column, "")
             # A column of figures of different kinds (a KPI a row) takes each row's unit; a column without a
             # unit is left alone, without a look at its cells.
-            units_of_rows = table["row_units"] if unit == BY_ROW else [unit] * len(table["rows"])
-            formats = ([_number_format(u, row[index - 1]) for u, row in zip(units_of_rows, table["rows"], strict=True)]
-                       if unit else [])
+            values = [row[index - 1] for row in table["rows"]]
+            if unit == BY_ROW:
+                formats = [_number_format(u, [v]) for u, v in zip(table["row_units"], values, strict=True)]
+            else:
+                formats = [_number_format(unit, values)] * len(values) if unit else []
             if any(formats):  # the cells of a column without a format are left alone
                 for number_format, (cell,) in zip(formats, sheet.iter_rows(min_row=3, min_col=index, max_col=index)):
                     if number_format:

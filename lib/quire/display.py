@@ -33,7 +33,7 @@ from markupsafe import escape as _escape
 
 from quire.formatting import exact, number
 from quire.formatting.numbers import as_data
-from quire.formatting.units import BY_ROW
+from quire.formatting.units import BY_ROW, column_decimals
 from quire.metrics.kpi import UNITS, Kpi, format_change, format_value
 
 META_MIME = "application/vnd.quire.meta+json"
@@ -301,18 +301,19 @@ class Table(Fragment):
         if self.row_units and len(self.row_units) != len(self.frame):
             raise ValueError(f"row_units gives {len(self.row_units)} units for {len(self.frame)} rows")
 
-    def _cell(self, column: str, value: Any) -> str:
-        return self._figure(self.units.get(column), value)
+    def _cell(self, column: str, value: Any, decimals: int = 0) -> str:
+        return self._figure(self.units.get(column), value, decimals)
 
-    def _figure(self, unit: str | None, value: Any) -> str:
-        """A cell of ``value`` shown in ``unit`` (None: as it is)."""
+    def _figure(self, unit: str | None, value: Any, decimals: int = 0) -> str:
+        """A cell of ``value`` shown in ``unit`` (None: as it is), with at least ``decimals`` decimals."""
         if value is None or (not isinstance(value, str) and pd.isna(value)):
             # In a column of figures the dash is aligned as they are: centred under them it read as misplaced.
             return f'<td class="{"q-num q-na" if unit else "q-na"}">—</td>'
         if unit == "text":  # a figure formatted already: shown as given, aligned as a number
             return f'<td class="q-num">{escape(value)}</td>'
         if unit:
-            text = format_value(value, unit) if unit in UNITS else format_change(value, unit)
+            text = (format_value(value, unit, decimals=decimals) if unit in UNITS
+                    else format_change(value, unit, decimals=decimals))
             return f'<td class="q-num">{escape(text)}</td>'
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return f'<td class="q-num">{escape(exact(value))}</td>'
@@ -325,8 +326,12 @@ class Table(Fragment):
             for c in frame.columns
         )
         units = list(self.row_units) or [None] * len(frame)
+        # A column reads alike: "$15.00" above "$19.25", not "$15" (each row of a BY_ROW column is its own figure).
+        decimals = {c: column_decimals(frame[c], self.units[c]) for c in frame.columns
+                    if self.units.get(c) not in (None, BY_ROW)}
         rows = "".join(
-            "<tr>" + "".join(self._figure(unit, v) if self.units.get(c) == BY_ROW else self._cell(c, v)
+            "<tr>" + "".join(self._figure(unit, v) if self.units.get(c) == BY_ROW
+                             else self._cell(c, v, decimals.get(c, 0))
                              for c, v in zip(frame.columns, row, strict=True)) + "</tr>"
             for row, unit in zip(frame.itertuples(index=False, name=None), units)
         )

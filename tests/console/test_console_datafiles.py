@@ -100,16 +100,24 @@ def test_a_column_of_figures_of_different_kinds_keeps_numbers_with_each_rows_uni
     with open(tmp_path / written.file, encoding="utf-8", newline="") as handle:
         assert list(csv.reader(handle))[1:] == [["NRR", "0.987", "0.99"], ["Accounts", "29", ""], ["ARPA", "154.2", "150"]]
     sheet = load_workbook(tmp_path / XLSX_NAME).active
-    assert [sheet[f"B{r}"].number_format for r in (3, 4, 5)] == ["0.0%", "#,##0.##", '"$"#,##0']
+    assert [sheet[f"B{r}"].number_format for r in (3, 4, 5)] == ["0.0%", "#,##0", '"$"#,##0']
     assert sheet["B3"].value == 0.987 and sheet["C5"].value == 150.0
     with pytest.raises(ValueError, match="2 units for 3 rows"):
         Table(frame, units={"Now": BY_ROW}, row_units=["percent", "number"])
 
 
-def test_money_below_a_hundred_keeps_its_cents_in_the_workbook(tmp_path):
-    # A weekly LTV of $1.78 showed as "$2" in Excel while the report said "$1.78".
-    frame = pd.DataFrame({"LTV": [1.78, 15.0, 2345.6, None]})
-    [written] = write_data_files(Table(frame, caption="LTV", units={"LTV": "currency"}).tables(), tmp_path)
+def test_a_column_of_money_keeps_its_cents_alike_in_the_report_and_the_workbook(tmp_path):
+    # A weekly LTV of $1.78 showed as "$2" in Excel while the report said "$1.78"; then a whole $15 read
+    # "$15" under "$19.25" in the same column, in the report and in Excel.
+    frame = pd.DataFrame({"LTV": [1.78, 15.0, 2345.6, None], "Users": [3.0, 2.5, 40.0, 1.0], "Big": [15.0, 120.0, 99.0, 7.0]})
+    table = Table(frame, caption="LTV", units={"LTV": "currency", "Users": "number", "Big": "currency"})
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", table.html())
+    assert cells[0::3] == ["$1.78", "$15.00", "$2,345.60", "—"]
+    assert cells[1::3] == ["3.0", "2.5", "40.0", "1.0"]
+    assert cells[2::3] == ["$15", "$120", "$99", "$7"]  # a column of whole amounts stays whole
+    [written] = write_data_files(table.tables(), tmp_path)
     sheet = load_workbook(tmp_path / XLSX_NAME).active
-    assert [sheet[f"A{r}"].number_format for r in (3, 4, 5)] == ['"$"#,##0.00', '"$"#,##0', '"$"#,##0']
+    assert {sheet[f"A{r}"].number_format for r in (3, 4, 5)} == {'"$"#,##0.00'}
+    assert {sheet[f"B{r}"].number_format for r in (3, 4, 5, 6)} == {"#,##0.0"}
+    assert {sheet[f"C{r}"].number_format for r in (3, 4, 5, 6)} == {'"$"#,##0'}
     assert sheet["A3"].value == 1.78 and sheet["A4"].value == 15

@@ -34,8 +34,21 @@ def _precision(figure: float, unit: str) -> tuple[int, int]:
     return 0, 0
 
 
-def _write(figure: float, unit: str, currency: str | None, signed: bool) -> str:
-    _, decimals = _precision(figure, unit)
+def column_decimals(values: Any, unit: str) -> int:
+    """The decimals every figure of a table column in ``unit`` is shown with, so that a column reads alike.
+
+    Money and plain numbers drop their decimals where they are whole or large, so one column could
+    show "$15" under "$19.25": when any of its figures keeps decimals, the whole column shows them.
+    Other units have a fixed precision; missing values do not count.
+    """
+    if unit not in ("currency", "number"):
+        return 0
+    figures = (finite_or_none(v) for v in values)
+    return max((_precision(f, unit)[1] for f in figures if f is not None), default=0)
+
+
+def _write(figure: float, unit: str, currency: str | None, signed: bool, decimals: int = 0) -> str:
+    decimals = max(_precision(figure, unit)[1], decimals)
     if unit == "currency":
         return money(figure, decimals, signed=signed, currency=currency)
     if unit in ("percent", "relative"):
@@ -49,20 +62,21 @@ def _write(figure: float, unit: str, currency: str | None, signed: bool) -> str:
     return number(figure, decimals, signed=signed)
 
 
-def format_value(value: Any, unit: str, currency: str | None = None) -> str:
+def format_value(value: Any, unit: str, currency: str | None = None, *, decimals: int = 0) -> str:
     """Format a KPI value for people: ``$1,234,567``, ``12.3%``, ``1,234``, ``+4 pts``, ``18.2 months``.
 
     In the run's locale and currency (:mod:`quire.formatting.conventions`); ``currency``
     overrides the currency. ``points`` are signed because they are usually differences or NPS.
-    Missing values (None, NaN) are shown as "—".
+    Missing values (None, NaN) are shown as "—". ``decimals`` asks for at least that many decimals
+    (a table column's, :func:`column_decimals`).
     """
     if unit not in UNITS:
         raise ValueError(f"unknown unit {unit!r}; expected one of {', '.join(UNITS)}")
     figure = finite_or_none(value)
-    return MISSING if figure is None else _write(figure, unit, currency, signed=False)
+    return MISSING if figure is None else _write(figure, unit, currency, signed=False, decimals=decimals)
 
 
-def format_change(change: Any, unit: str, currency: str | None = None) -> str:
+def format_change(change: Any, unit: str, currency: str | None = None, *, decimals: int = 0) -> str:
     """Format a change for people, always signed: ``+1.2 pts``, ``−3.4%``, ``+$1,200``, ``+4 pts``.
 
     ``unit`` is one of :data:`CHANGE_UNITS`. A change that rounds to zero at the precision
@@ -72,7 +86,7 @@ def format_change(change: Any, unit: str, currency: str | None = None) -> str:
     if unit not in CHANGE_UNITS:
         raise ValueError(f"unknown change unit {unit!r}; expected one of {', '.join(CHANGE_UNITS)}")
     figure = finite_or_none(change)
-    return MISSING if figure is None else _write(figure, unit, currency, signed=True)
+    return MISSING if figure is None else _write(figure, unit, currency, signed=True, decimals=decimals)
 
 
 def format_number(value: Any, decimals: int = 0) -> str:
@@ -89,4 +103,4 @@ def rounds_to_zero(change: Any, unit: str) -> bool:
     return round(figure * 10**power, decimals) == 0
 
 
-__all__ = ["UNITS", "CHANGE_UNITS", "format_value", "format_change", "format_number", "rounds_to_zero"]
+__all__ = ["UNITS", "CHANGE_UNITS", "column_decimals", "format_value", "format_change", "format_number", "rounds_to_zero"]

@@ -145,13 +145,13 @@ class FormattedTable(Table):
         """A label column followed by columns of figures the report already formatted."""
         return cls(frame, caption=caption, units=dict.fromkeys(frame.columns[1:], "text"))
 
-    def _cell(self, column: str, value: object) -> str:
+    def _cell(self, column: str, value: object, decimals: int = 0) -> str:
         if self.units.get(column) == "text" and isinstance(value, Estimate):
             interval = f'<span class="q-ci">{escape(value.interval)}</span>' if value.interval else ""
             return f'<td class="q-num q-estimate">{escape(value.value)}{interval}</td>'
         if self.units.get(column) == "text" and isinstance(value, str):
             return f'<td class="q-num">{escape(value)}</td>'
-        return super()._cell(column, value)
+        return super()._cell(column, value, decimals)
 
     def text(self) -> str:
         return self.frame.head(self.max_rows).map(str).to_string(index=False)
