@@ -393,6 +393,16 @@ def _health_measure(component: str, row: pd.Series, tickets: tuple[int, int] | N
     return f"Your latest answer to “How likely are you to recommend us?” was {number(row['latest_nps'])} out of 10"
 
 
+def _no_health_measure(component: str, row: pd.Series) -> str:
+    """Why a component has no score: no data in its window, or (usage trend) too short a history."""
+    from quire.metrics import health
+
+    if component == "usage_trend" and pd.notna(row.get("seat_utilisation")):
+        return (f"Not enough history yet: logins of the last {health.RECENT_WEEKS} weeks are compared with the "
+                f"{health.PRIOR_WEEKS} weeks before them, and at least {health.MIN_PRIOR_WEEKS} of those need usage data")
+    return "No data in the window"
+
+
 def health_components(row: pd.Series, tickets: tuple[int, int] | None = None) -> pd.DataFrame:
     """The four components behind one account's health score (a row of ``metrics.health_scores``).
 
@@ -414,7 +424,8 @@ def health_components(row: pd.Series, tickets: tuple[int, int] | None = None) ->
     for component, weight in sorted(health.WEIGHTS.items(), key=lambda kv: -kv[1]):
         score = scores.get(component, np.nan)
         label, title, action = HEALTH_ACTIONS[component]
-        measure = _health_measure(component, row, tickets) if pd.notna(score) else "No data in the window"
+        measure = (_health_measure(component, row, tickets) if pd.notna(score)
+                   else _no_health_measure(component, row))
         rows.append({"component": component, "label": label, "score": float(score), "weight": weight,
                      "shortfall": (1 - score) * weight if pd.notna(score) else 0.0,
                      "measure": measure, "action_title": title, "action": action})

@@ -5,7 +5,8 @@ Each component is scored 0..1 from one measure (all windows end on ``as_of``, in
 * **seat utilisation** — active users ÷ seats, summed over the last 4 weeks of
   ``product_usage``; 80 % or more scores 1 (some seats are always idle);
 * **usage trend** — mean weekly logins of the last 4 weeks vs the 8 weeks before; flat or
-  growing scores 1, a fall of 50 % or more scores 0;
+  growing scores 1, a fall of 50 % or more scores 0; an account with usage in fewer than 4 of
+  those 8 weeks (a new one) has no trend yet;
 * **ticket load** — support tickets opened in the last 90 days, weighted by priority,
   per seat; none scores 1, one normal-priority ticket per seat or more scores 0;
 * **latest NPS** — the account's most recent NPS answer in the last 180 days, ÷ 10.
@@ -26,6 +27,9 @@ from quire.formatting import number, percent
 
 RECENT_WEEKS = 4
 PRIOR_WEEKS = 8
+# A baseline shorter than the weeks it is compared with is one or two weeks of noise: a client
+# three weeks old had "logins up 41% on the 8 weeks before" from the single week it had before them.
+MIN_PRIOR_WEEKS = RECENT_WEEKS
 TICKET_DAYS = 90
 NPS_DAYS = 180
 
@@ -59,7 +63,8 @@ def _usage_measures(usage: pd.DataFrame, as_of: date) -> pd.DataFrame:
     recent = usage.loc[_window(usage["week"], as_of, 7 * RECENT_WEEKS)]
     prior = usage.loc[_window(usage["week"], as_of - timedelta(weeks=RECENT_WEEKS), 7 * PRIOR_WEEKS)]
     sums = recent.groupby("client_id")[["active_users", "seats"]].sum()
-    prior_logins = prior.groupby("client_id")["logins"].mean()
+    by_client = prior.groupby("client_id")
+    prior_logins = by_client["logins"].mean().where(by_client["week"].nunique() >= MIN_PRIOR_WEEKS)
     seen = pd.concat([recent, prior]).assign(week=lambda f: pd.to_datetime(f["week"])).sort_values("week")
     return pd.DataFrame({
         "seat_utilisation": sums["active_users"] / sums["seats"].where(sums["seats"] > 0),

@@ -118,3 +118,21 @@ def test_without_a_tickets_table_ticket_load_is_no_component_rather_than_a_perfe
     assert recorded.loc[3, "score"] == round(100 * (0.25 * 0.625 + 0.35 * 1 + 0.20 * 1) / 0.8)  # no ticket in 90 days
     assert absent.loc[3, "score"] == round(100 * (0.25 * 0.625 + 0.35 * 1) / 0.6)
     assert absent["ticket_load"].isna().all()
+
+
+@pytest.mark.parametrize("prior_weeks,trend", [(1, None), (3, None), (4, 0.5)])
+def test_a_usage_trend_needs_half_of_the_weeks_before(prior_weeks, trend):
+    # A client three weeks old read "logins up 41% on the 8 weeks before" from the one week it had before them.
+    weeks = MONDAYS[8 - prior_weeks:]
+    usage = pd.DataFrame([(1, w, 10, 9, 100 if i < prior_weeks else 150) for i, w in enumerate(weeks)],
+                         columns=["client_id", "week", "seats", "active_users", "logins"])
+    [row] = health_scores(CLIENTS.head(1), MRR.head(1), usage, TICKETS.iloc[0:0], RESPONSES.iloc[0:0],
+                          as_of=AS_OF).to_dict("records")
+    if trend is None:
+        assert pd.isna(row["usage_change"]) and row["score"] == 100  # seats alone (90 % ≥ 80 %), not a trend
+    else:
+        assert row["usage_change"] == pytest.approx(trend)
+    from quire.metrics.engagement import health_components
+
+    measure = health_components(pd.Series(row)).set_index("component").loc["usage_trend", "measure"]
+    assert measure.startswith("Not enough history yet") == (trend is None)
