@@ -199,6 +199,17 @@ def test_a_period_before_signup_is_empty_too(tiny_warehouse):
     assert not report.active and "No activity" in report.engagement().html() and report.channels() is None
 
 
+def test_the_first_month_of_a_client_promises_no_comparison(tiny_warehouse):
+    # A client that signed up in November read "Content, engagement and results compared with October 2026".
+    [(slug, signup)] = sql(tiny_warehouse, "select slug, signup_date from clients where signup_date >= :d order by signup_date limit 1",
+                           d=date(2026, 3, 1))
+    report = client_report.build(client=slug, period=f"{signup.year}-{signup.month:02d}", url=tiny_warehouse)
+    assert report.comparable and report.active and not report.before.active
+    assert report.header().subtitle == "Content, engagement and results"
+    later = client_report.build(client=slug, period=f"{signup.year}-{signup.month + 1:02d}", url=tiny_warehouse)
+    assert later.header().subtitle == f"Content, engagement and results compared with {report.period.label}"
+
+
 def test_unknown_client_is_a_parameter_error(tiny_warehouse):
     with pytest.raises(ParameterError, match="no client 'no-such-client'") as info:
         client_report.build(client="no-such-client", url=tiny_warehouse)

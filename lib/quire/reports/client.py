@@ -357,7 +357,8 @@ class ClientReport:
 
     # -- sections -------------------------------------------------------------------------
     def header(self) -> ReportHeader:
-        compared = f" compared with {self.previous_period.label}" if self.comparable else ""
+        # A client's first month (none of its content was seen before) is compared with nothing.
+        compared = f" compared with {self.previous_period.label}" if self.comparable and self.before.active else ""
         return ReportHeader("Performance report", self.period.label, client=self.name,
                             subtitle=f"Content, engagement and results{compared}",
                             extra={"period_key": self.period.key})
