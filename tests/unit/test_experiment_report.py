@@ -236,6 +236,10 @@ def test_srm_experiment_gets_the_srm_warning_on_demo(demo_reports):
     verdict = report.verdict()
     warnings = [c for c in verdict.children if isinstance(c, Callout) and c.severity == "warning"]
     assert any("Sample ratio mismatch" in w.message for w in warnings)
+    # The verdict leads with the biased split, in red, and gives no power advice (it read "More traffic ..." first).
+    decision = verdict.children[0]
+    assert decision.severity == "critical" and decision.message.startswith("Data quality first")
+    assert "More traffic" not in decision.message
     assignment = report.assignment()
     assert assignment.children[0].severity == "critical" and "does not match the plan" in assignment.html()
 

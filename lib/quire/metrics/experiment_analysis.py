@@ -81,11 +81,14 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
              if r["metric"] != "conversion" and min(r["n_control"], r["n_treatment"]) < MIN_USERS_FOR_MEANS]
     better = [r for r in rows if r["significant"] and r["diff"] > 0]
     worse = [r for r in rows if r["significant"] and r["diff"] < 0]
-    if srm.mismatch and (better or worse):
-        return Verdict("don't ship", None, [
+    if srm.mismatch:
+        # A biased split biases every comparison either way: no power advice ("more traffic") applies to it.
+        trusted = ("the significant result below cannot be trusted" if better or worse else
+                   "no result below can be trusted, a difference or its absence")
+        return Verdict("don't ship" if better or worse else "inconclusive", None, [
             f"Data quality first: users were not split between the variants {_as_planned(srm)} (sample ratio "
-            "mismatch), so the significant result below cannot be trusted. Find and fix the cause, then rerun the "
-            "experiment.", *map(say, better + worse)], warn)
+            f"mismatch), so {trusted}. Find and fix the cause, then rerun the experiment.",
+            *map(say, better + worse if better or worse else rows)], warn)
     if better:
         best = max(better, key=lambda r: r["diff"])
         if guardrail is not None:
@@ -104,9 +107,6 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
                  f"{' for ' + variant if several else ''}, with {number(p.n_control)} and {number(p.n_treatment)} users")
         reasons.append(f"The experiment was underpowered: it {reach}. More traffic or a longer run is needed to tell "
                        "whether a smaller effect is real.")
-    if srm.mismatch:
-        reasons.append(f"Users were not split {_as_planned(srm)} (sample ratio mismatch): check the assignment before "
-                       "rerunning.")
     return Verdict("inconclusive", None, reasons, warn)
 
 

@@ -150,8 +150,9 @@ class ExperimentReport:
         if self.analysis is None:
             return Section("Verdict", [self.problem, self.facts(), *notes])
         v = self.analysis.verdict
-        decision = Callout(" ".join(v.reasons), DECISION_SEVERITY[v.decision],
-                           title=DECISION_TITLES[v.decision].format(variant=v.variant))
+        # A biased split makes every figure below suspect, whatever the decision: the box says so by its colour too.
+        severity = "critical" if self.analysis.srm.mismatch else DECISION_SEVERITY[v.decision]
+        decision = Callout(" ".join(v.reasons), severity, title=DECISION_TITLES[v.decision].format(variant=v.variant))
         warnings = [Callout(w, "warning", title="Warning:") for w in v.warnings]
         return Section("Verdict", [decision, *warnings, self.facts(), *notes])
 

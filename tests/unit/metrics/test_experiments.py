@@ -397,11 +397,14 @@ def test_verdict_is_inconclusive_and_says_underpowered():
     assert "would usually be missed" in v.warnings[0]
 
 
-def test_verdict_inconclusive_with_srm_failure_warns():
-    table = comparison(10_000, 1_000, 1_010)
-    v = verdict(table, SRM_BAD)
+def test_verdict_inconclusive_with_srm_failure_leads_with_it_and_asks_for_no_more_traffic():
+    # The SRM came last, after "underpowered ... More traffic or a longer run is needed".
+    table = comparison(2_000, 200, 215)
+    v = verdict(table, SRM_BAD, powers(table))
     assert v.decision == "inconclusive" and v.warnings[0].startswith("Sample ratio mismatch")
-    assert any("not split as planned" in r for r in v.reasons)
+    assert v.reasons[0].startswith("Data quality first: users were not split between the variants as planned")
+    assert "no result below can be trusted" in v.reasons[0] and "no significant difference" in v.reasons[1]
+    assert len(v.reasons) == 2 and not any("More traffic" in r for r in v.reasons)
 
 
 def test_verdict_warns_when_a_shipped_gain_had_low_power():
