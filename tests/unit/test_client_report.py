@@ -222,6 +222,12 @@ def test_empty_client_means_the_first_active_client_by_name(tiny_warehouse):
     assert report.name == name and report.period.key == "2026-10"
 
 
+def test_a_months_last_block_says_how_many_days_it_holds(reports):
+    # "22–31 Oct" held ten days among weeks of seven and read as the best week.
+    table = next(c for c in next(iter(reports.values())).engagement().children if isinstance(c, Table))
+    assert table.frame["Week"].tolist() == ["1–7 Oct", "8–14 Oct", "15–21 Oct", "22–31 Oct (10 days)"]
+
+
 def test_a_quarter_uses_weekly_blocks(tiny_warehouse):
     [(slug,)] = sql(tiny_warehouse, """
         select c.slug from clients c join engagement_daily e on e.client_id = c.client_id

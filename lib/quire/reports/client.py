@@ -392,8 +392,9 @@ class ClientReport:
         """The period week by week (a month) or month by month (a quarter or year): the chart's figures."""
         by = "week" if self.period.kind == "month" else "month"
         frame = eng.blocks(self.current_rows, self.period.start, self.period.end, by)
-        if by == "week":
-            when = [day_span(a, b) for a, b in zip(frame["start"], frame["end"], strict=True)]
+        if by == "week":  # the month's last block takes its last 1-3 days: its length is said, or it looks the best week
+            when = [day_span(a, b) + ("" if (b - a).days == 6 else f" ({(b - a).days + 1} days)")
+                    for a, b in zip(frame["start"], frame["end"], strict=True)]
         else:
             when = [month_year(a) for a in frame["start"]]
         table = pd.DataFrame({by.capitalize(): when, "Views": frame["views"], "Clicks": frame["clicks"], "CTR": frame["ctr"],
