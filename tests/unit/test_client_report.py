@@ -228,6 +228,15 @@ def test_a_months_last_block_says_how_many_days_it_holds(reports):
     assert table.frame["Week"].tolist() == ["1–7 Oct", "8–14 Oct", "15–21 Oct", "22–31 Oct (10 days)"]
 
 
+def test_formatted_figures_are_aligned_as_numbers(reports):
+    # "Views change" and the standing table's figures were text, aligned left under right-aligned headers.
+    report = next(r for r in reports.values() if r.portfolio() is not None)
+    html = report.channels().html() + report.portfolio().html()
+    for header in ("Views change", "You"):  # the tiny portfolio shows bands, not its median and quartiles
+        assert f"<th scope=\"col\" class=q-num>{header}</th>" in html, header
+    assert not re.search(r"<td>(new|[+−]\d+%|\d+\.\d%)</td>", html)
+
+
 def test_a_quarter_uses_weekly_blocks(tiny_warehouse):
     [(slug,)] = sql(tiny_warehouse, """
         select c.slug from clients c join engagement_daily e on e.client_id = c.client_id

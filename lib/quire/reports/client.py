@@ -476,8 +476,8 @@ class ClientReport:
             "Engagement rate": rows["engagement_rate"],
         })
         return Table(table, caption=f"Engagement by {name}, {self.period.label} (views change: on {self.previous_period.label})",
-                     units={"Items": "number", "Views": "number", "Clicks": "number", "Conversions": "number",
-                            "CTR": "percent", "Conv. rate": "percent", "Engagement rate": "percent"})
+                     units={"Items": "number", "Views": "number", "Views change": "text", "Clicks": "number",
+                            "Conversions": "number", "CTR": "percent", "Conv. rate": "percent", "Engagement rate": "percent"})
 
     def top_content(self) -> Section | None:
         title = "Top content"
@@ -576,7 +576,10 @@ class ClientReport:
             shown = frame["shown"] == "figures"
             table["Portfolio median"] = frame["p50_text"].where(shown, "—")
             table["Middle half"] = (frame["p25_text"] + " to " + frame["p75_text"]).where(shown, "—")
-        children = [charts.standing_ranges(frame), Table(table, caption="Your standing among comparable clients")]
+        # The figures come formatted (a rate, or a band where the figure is withheld): aligned as numbers.
+        figure_columns = dict.fromkeys(["You", "Portfolio median", "Middle half"] if figures else ["You"], "text")
+        children = [charts.standing_ranges(frame),
+                    Table(table, caption="Your standing among comparable clients", units=figure_columns)]
         children = [c for c in children if c is not None]
         notes = self._withheld_notes(frame[(frame["shown"] != "figures") & ((frame["shown"] == "none") | figures)])
         if notes:
