@@ -289,10 +289,13 @@ class ClientReport:
             return None
         return eng.health_components(self.health_now, eng.recent_tickets(self.data.tickets, self.period.end))
 
-    def _values(self, totals: eng.Totals, health: pd.Series | None) -> dict[str, float | None]:
+    def _values(self, totals: eng.Totals, health: pd.Series | None, *, counted: bool) -> dict[str, float | None]:
+        """The cards' figures of a period; ``counted``: a period the data covers, whose counts are zero without rows."""
         values: dict[str, float | None] = {k: None for k in KPI_DEFS}
         if totals.active:
             values.update({k: v for k, v in totals.as_dict().items() if k in KPI_DEFS})
+        elif counted:  # no views is 0 views (a churned client's month), not "—"; its rates have no basis
+            values.update({k: 0.0 for k in eng.MEASURES if k in KPI_DEFS})
         values["health_score"] = float(health["score"]) if health is not None else None
         return values
 
@@ -364,8 +367,9 @@ class ClientReport:
                             extra={"period_key": self.period.key})
 
     def headline(self) -> KpiCards:
-        now = self._values(self.now, self.health_now)
-        before = self._values(self.before, self.health_before)
+        now = self._values(self.now, self.health_now, counted=True)
+        # A previous period without views is left out of the cards, as of the subtitle: "+9,986" on nothing says nothing.
+        before = self._values(self.before, self.health_before, counted=False)
         kpis = [Kpi(key, label, now[key], unit, before[key], "up_is_good") for key, (label, unit) in KPI_DEFS.items()
                 if key != "health_score" or self.scores_health]
         return KpiCards(kpis, comparison_label=self.previous_period.label)
