@@ -376,3 +376,10 @@ def test_a_previous_month_the_data_covers_only_in_part_is_not_compared_with(repo
     assert "(the data starts partway through September 2026, so there is no complete September 2026 to compare with)" in \
         late.engagement_lead()
     assert client_report.ClientReport(replace(report.data, first_day=date(2026, 9, 1))).comparable
+
+
+@pytest.mark.parametrize("change, text", [(-2 / 1000, "0%"), (-0.5, "−50%"), (-998 / 1000, "−99.8%"), (-1.0, "−100%"),
+                                          (-(10**6 - 1) / 10**6, "−99.9%"), (None, "—"), (0.25, "+25%")])
+def test_a_fall_short_of_everything_never_reads_minus_100_percent(change, text):
+    # LinkedIn kept 2 of its 1,000 views and its "Views change" read "−100%".
+    assert client_report._signed_pct(change).replace("\u2212", "−") == text

@@ -86,7 +86,9 @@ def _label(value: str, labels: dict[str, str]) -> str:
 
 
 def _signed_pct(value: float | None, decimals: int = 0) -> str:
-    """+12% / −8% / — (for changes shown in tables)."""
+    """+12% / −8% / — (for changes shown in tables); a fall short of all does not read "−100%" (2 views left: "−99.8%")."""
+    if value is not None and -1 < value and round(value * 100, decimals) <= -100:
+        value, decimals = max(value, -0.999), 1
     return percent(value, decimals, signed=True)
 
 
