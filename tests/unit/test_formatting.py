@@ -18,7 +18,7 @@ from babel.numbers import (format_compact_currency, format_currency, format_deci
 from quire import formatting
 from quire.errors import WarehouseError
 from quire.formatting import (MINUS, Conventions, compact, format_change, format_day, format_value, long_date, money,
-                              month_year, number, percent, quarter_year, using)
+                              month_year, number, percent, quarter_year, shares_percent, using)
 from quire.formatting.axes import MoneyFormatter, PercentStepFormatter
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -290,3 +290,21 @@ def test_the_report_email_writes_the_headline_as_the_run_did(tmp_path):
     run = {"run_id": "r1", "output_folder": str(tmp_path), "client": None, "parameters": {}}
     message = report_message(run, spec, "cfo@example.com")
     assert "MRR: 13.071\u00a0€" in message.text and "NRR: 104,3\u00a0%" in message.text and "$" not in message.text
+
+
+@pytest.mark.parametrize("shares, whole", [
+    ([0.069, 0.066, 0.865], [7, 7, 86]),  # each rounded alone: 7 + 7 + 87 = 101 %
+    ([1 / 3, 1 / 3, 1 / 3], [34, 33, 33]),
+    ([0.0, 1.0, None], [0, 100, None]),
+    ([0.0, 0.0], [0, 0]),
+])
+def test_shares_of_a_whole_add_up_to_a_hundred(run, shares, whole):
+    shown = ["—" if w is None else percent(w / 100, 0) for w in whole]
+    assert shares_percent(shares) == shown
+    from quire.charts.executive import health_bands
+
+    if None not in shares and sum(shares):
+        frame = pd.DataFrame({"band": ["healthy", "watch", "at_risk"][:len(shares)], "clients": [1] + [2] * (len(shares) - 1),
+                              "share": shares})
+        alt = health_bands(frame).alt
+        assert alt.startswith(f"Bar chart of active accounts by health band: Healthy 1 account ({shown[0]} of MRR)"), alt

@@ -10,7 +10,7 @@ from matplotlib.ticker import MaxNLocator
 from quire.chart_style import to_chart
 from quire.charts import BAD, GOOD, HALF, WIDE, date_axis, money_axis, palette, percent_axis, short_money
 from quire.display import Chart
-from quire.formatting import compact, month_year, number, percent
+from quire.formatting import compact, month_year, number, percent, shares_percent
 
 INTERVAL = 0.9  # the forecast band drawn (the executive report's forecast level)
 
@@ -110,12 +110,14 @@ def health_bands(distribution: pd.DataFrame) -> Chart:
     fig, ax = plt.subplots(figsize=HALF)
     labels = [b.replace("_", " ").capitalize() for b in distribution["band"]]
     ax.barh(labels, distribution["clients"], color=[band_colors.get(b, "#777777") for b in distribution["band"]])
-    for i, (n, share) in enumerate(zip(distribution["clients"], distribution["share"], strict=True)):
-        ax.annotate(f"{number(n)} ({percent(share, 0)} of MRR)", (n, i), va="center", xytext=(3, 0), textcoords="offset points", fontsize=8)
+    shares = shares_percent(distribution["share"])  # the bands' shares of MRR add up to 100 %, as they should
+    for i, (n, share) in enumerate(zip(distribution["clients"], shares, strict=True)):
+        ax.annotate(f"{number(n)} ({share} of MRR)", (n, i), va="center", xytext=(3, 0), textcoords="offset points", fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("Active accounts")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # accounts are counted: a handful must not tick at 0.5
     ax.set_xlim(0, max(distribution["clients"].max() * 1.45, 1))
     alt = "Bar chart of active accounts by health band: " + ", ".join(
-        f"{lab} {number(n)} accounts ({percent(share, 0)} of MRR)" for lab, n, share in zip(labels, distribution["clients"], distribution["share"], strict=True))
+        f"{lab} {number(n)} account{'' if n == 1 else 's'} ({share} of MRR)"
+        for lab, n, share in zip(labels, distribution["clients"], shares, strict=True))
     return to_chart(fig, alt + ".")

@@ -119,6 +119,20 @@ def percent(fraction: Any, decimals: int = 1, *, signed: bool = False) -> str:
     return MISSING if number is None else _write(number, "percent", decimals, signed=signed, scale=2)
 
 
+def shares_percent(fractions: Any) -> list[str]:
+    """Shares of one whole as whole percentages that add up to 100 % (largest remainder): 0.069, 0.066 and
+    0.865 read 7 %, 7 % and 86 %, not 7 + 7 + 87 = 101 %. Missing values stay missing."""
+    figures = [finite_or_none(f) for f in fractions]
+    known = [i for i, f in enumerate(figures) if f is not None]
+    hundredths = [figures[i] * 100 for i in known]
+    whole = [math.floor(h) for h in hundredths]
+    total = round(sum(hundredths))
+    for i in sorted(range(len(known)), key=lambda j: whole[j] - hundredths[j])[:max(0, total - sum(whole))]:
+        whole[i] += 1
+    rounded = dict(zip(known, whole, strict=True))
+    return [MISSING if i not in rounded else percent(rounded[i] / 100, 0) for i in range(len(figures))]
+
+
 def number(value: Any, decimals: int = 0, *, signed: bool = False) -> str:
     """A plain number with ``decimals`` decimals: ``1,234.5`` (en-US), ``1.234,5`` (de-DE), ``1 234,5`` (fr-FR)."""
     figure = finite_or_none(value)
@@ -262,5 +276,5 @@ def currency_symbol() -> str:
     return get_currency_symbol(conventions.currency, babel_locale(conventions.locale))
 
 
-__all__ = ["MISSING", "MINUS", "finite_or_none", "money", "percent", "number", "percentage_points", "score_points",
+__all__ = ["MISSING", "MINUS", "finite_or_none", "money", "percent", "shares_percent", "number", "percentage_points", "score_points",
            "significant", "exact", "localise_figures", "compact", "compact_parts", "currency_affixes", "currency_symbol"]
