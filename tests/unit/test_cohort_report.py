@@ -360,7 +360,7 @@ def test_a_single_cohort_is_said_so(tiny_warehouse):
     shown = [pd.Timestamp(c) for c in weekly.active.sizes.index]
     assert 1 < len(shown) < 8
     assert (f"8 weekly signup cohorts ({weekly.window_label}), of which {len(shown)} have users (week of "
-            f"{shown[0]:%d %b %Y} – week of {shown[-1]:%d %b %Y}), followed") in weekly.header().subtitle
+            f"{shown[0].day} {shown[0]:%b %Y} – week of {shown[-1].day} {shown[-1]:%b %Y}), followed") in weekly.header().subtitle
     full = cohort.build(period="2026-10", url=tiny_warehouse).header().subtitle
     assert full.startswith("12 monthly signup cohorts (November 2025 – October 2026), followed for up to 12 months")
 

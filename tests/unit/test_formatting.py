@@ -193,8 +193,7 @@ def test_dates_follow_the_locale(run):
     tag, _ = run
     day = date(2026, 12, 1)
     if tag == "en-US":  # the day-first forms Quire's reports have always used
-        assert (long_date(day), long_date(day, padded=True), month_year(day)) == ("1 December 2026", "01 December 2026",
-                                                                                   "December 2026")
+        assert (long_date(day), month_year(day)) == ("1 December 2026", "December 2026")
     else:
         assert long_date(day) == format_skeleton("yMMMMd", day, locale=babel(tag))
         assert month_year(day) == format_skeleton("yMMMM", day, locale=babel(tag))

@@ -25,7 +25,7 @@ WIDTH = 8.0  # inches: full width of the A4 text column
 MAX_HEATMAP_HEIGHT = 5.6  # inches: beyond this the PDF would scale the chart (and its text) down
 ANNOTATE_UP_TO = 19  # age columns: more than this and percentages no longer fit in a cell
 ZERO_TINT = 0.88  # how close to white the 0 % end of the colour scale is
-BLANK_NOTE = "blank = not yet observed (the cohort has not reached that age), never 0%"
+BLANK_NOTE = "blank = not yet observed (the cohort has not reached that age); 0% is a real zero"
 
 
 def age_unit(granularity: str) -> str:

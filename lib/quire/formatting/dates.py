@@ -18,11 +18,9 @@ from quire.formatting.numbers import MISSING
 #: style -> (CLDR skeleton for any locale, the pattern Quire's en-US reports use)
 STYLES: dict[str, tuple[str, str]] = {
     "day": ("yMMMMd", "d MMMM y"),          # 5 November 2026
-    "day_padded": ("yMMMMd", "dd MMMM y"),  # 05 November 2026 (the cover's "Generated" line)
     "day_month": ("MMMMd", "d MMMM"),       # 5 November
     "day_month_short": ("MMMd", "d MMM"),   # 5 Nov
     "day_short": ("yMMMd", "d MMM y"),      # 5 Nov 2026
-    "day_short_padded": ("yMMMd", "dd MMM y"),  # 05 Nov 2026
     "month": ("yMMMM", "MMMM y"),           # November 2026
     "month_name": ("MMMM", "MMMM"),         # November
     "month_abbr": ("MMM", "MMM"),           # Nov
@@ -74,9 +72,9 @@ def day_span(first: Any, last: Any) -> str:
     return format_interval(a, b, "MMMd", locale=babel_locale(tag))
 
 
-def long_date(value: Any, *, padded: bool = False) -> str:
-    """"5 November 2026" / "5. November 2026"; ``padded``: "05 November 2026" in en-US."""
-    return format_day(value, "day_padded" if padded else "day")
+def long_date(value: Any) -> str:
+    """"5 November 2026" / "5. November 2026"."""
+    return format_day(value, "day")
 
 
 def month_year(value: Any) -> str:

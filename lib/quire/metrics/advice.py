@@ -155,7 +155,7 @@ def _rising_type(ev: Evidence) -> Recommendation | None:
         "rising_type", f"Do more {_noun(best)}",
         f"Views of your {_noun(best)} rose {percent(best['views_change'], 0)} on {ev.previous_label} "
         f"to {number(best['views'])} ({percent(share, 0)} of all your views), spread over {best['items']} pieces and over the "
-        f"usual days rather than one viral hit. Audiences are responding: plan more of it.", "good")
+        f"usual days rather than one viral hit. Audiences are responding: plan more {_noun(best)}.", "good")
 
 
 def _day_rise(days: tuple[Sequence[float], Sequence[float]] | None, tries: int) -> bool:

@@ -553,7 +553,7 @@ class ClientReport:
             delta = score - float(self.health_before["score"])
             lead += (f" That is {number(abs(delta))} point{'' if round(abs(delta)) == 1 else 's'} "
                      f"{'up' if delta > 0 else 'down'} on {self.previous_period.label}."
-                     if round(delta) else f" Unchanged on {self.previous_period.label}.")
+                     if round(delta) else f" It is unchanged from {self.previous_period.label}.")
         parts = self.health_parts
         chart = charts.health_components(parts, score)
         table = Table(pd.DataFrame({"Driver": parts["label"], "What we see": parts["measure"],

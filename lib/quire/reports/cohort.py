@@ -186,7 +186,7 @@ class CohortReport:
         if self.granularity == "month":
             names = [month_year(first), month_year(last)]
         else:
-            names = [f"week of {format_day(d, 'day_short_padded')}" for d in (first, last)]
+            names = [f"week of {format_day(d, 'day_short')}" for d in (first, last)]
         return names[0] if first == last else " – ".join(names)
 
     @property
@@ -204,7 +204,7 @@ class CohortReport:
         if self.data.users.empty:
             raise EmptyDataError(
                 f"No user signed up in the {self.data.requested} {self.granularity}ly cohorts {self.window_label} "
-                f"(as of {long_date(self.data.as_of, padded=True)}), so there are no cohorts to report on. "
+                f"(as of {long_date(self.data.as_of)}), so there are no cohorts to report on. "
                 + empty_cohorts_advice(self.data))
         if not self.filtered:
             return self.data.users
@@ -348,7 +348,7 @@ class CohortReport:
             cohorts += (f", of which {len(shown)} {'has' if len(shown) == 1 else 'have'} {who} "
                         f"({self._span(shown[0], shown[-1])})")
         subtitle = (f"{cohorts}, followed for up to {self.horizon} {self.unit.lower()}{'' if self.horizon == 1 else 's'} as of "
-                    f"{long_date(d.as_of, padded=True)} — {self.who}")
+                    f"{long_date(d.as_of)} — {self.who}")
         return ReportHeader("Cohort report", self.period.label, subtitle=subtitle,
                             extra={"period_key": self.period.key, "granularity": self.granularity,
                                    "behaviour": self.behaviour, "as_of": d.as_of.isoformat()})
@@ -532,7 +532,7 @@ class CohortReport:
         children = [table]
         if self.data.last_signup_day + timedelta(days=self.activation_days) > self.data.as_of:
             children.append(Callout(f"Users who signed up in the last {self.activation_window} before "
-                                    f"{long_date(self.data.as_of, padded=True)} have had less time to activate, so the newest "
+                                    f"{long_date(self.data.as_of)} have had less time to activate, so the newest "
                                     "cohort's filtered size may still grow.", "info"))
         return Section("Behavioural filter: activated users", children, lead=lead)
 

@@ -77,13 +77,13 @@ def empty_cohorts_advice(data: CohortData) -> str:
         back = cohort_count(cohort_start(data.signup_before.date(), data.granularity), data.last_cohort, data.granularity)
         if back <= MAX_COHORTS:
             options.append(f"show more cohorts (cohorts={back} reaches back to the last earlier signup, on "
-                           f"{long_date(data.signup_before, padded=True)})")
+                           f"{long_date(data.signup_before)})")
         elif found := period_reaching(data.signup_before.date(), data):
             options.append(f"choose an earlier period ({_with(*found, data)}: the last earlier signup was on "
-                           f"{long_date(data.signup_before, padded=True)})")
+                           f"{long_date(data.signup_before)})")
     if data.signup_after is not None and (found := period_reaching(data.signup_after.date(), data)):
         options.append(f"choose a later period ({_with(*found, data)}: the next users signed up from "
-                       f"{long_date(data.signup_after, padded=True)})")
+                       f"{long_date(data.signup_after)})")
     if not options:
         first, last = data.data_months
         return f"No other cohort is complete within the data ({month_year(first)} to {month_year(last)})."
@@ -93,7 +93,7 @@ def empty_cohorts_advice(data: CohortData) -> str:
 def few_cohorts_advice(data: CohortData) -> str:
     """What would give the comparison more cohorts: earlier ones if the data has them, else later periods."""
     if data.signup_before is not None and data.requested < MAX_COHORTS:
-        return f"Earlier cohorts exist (the last signup before these was on {long_date(data.signup_before, padded=True)}): show more cohorts."
+        return f"Earlier cohorts exist (the last signup before these was on {long_date(data.signup_before)}): show more cohorts."
     first, last = data.data_months
     text = f"These are the first cohorts of the data, which starts in {month_year(first)}"
     return text + (", so later periods will have more of them to compare." if data.period.last_month < last else ".")
