@@ -10,6 +10,7 @@ from functools import lru_cache
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from sqlalchemy.engine import make_url
@@ -49,7 +50,8 @@ class Settings(BaseSettings):
     retry_base_seconds: float = Field(default=60.0, gt=0, description="First retry delay; doubles with each attempt.")
     queue_poll_seconds: float = Field(default=3.0, gt=0, le=60, description="How often the scheduler looks for runs queued from the console and for paused schedules.")
     lease_seconds: int = Field(default=60, ge=3, description="A scheduler that stops heartbeating loses the state database after this.")
-    pdf_renderer: str = Field(default="auto", description="PDF renderer: auto (Chromium where installed), chromium or weasyprint.")
+    pdf_renderer: Literal["auto", "chromium", "weasyprint"] = Field(
+        default="auto", description="PDF renderer: auto (Chromium where installed), chromium or weasyprint.")
     dask_scheduler: str | None = Field(default=None, description="Address of a Dask scheduler (tcp://host:8786) to run batches on; unset: local workers.")
     smtp_host: str | None = Field(default=None, description="SMTP server; unset means e-mail delivery is off.")
     smtp_port: int = Field(default=25, ge=1, le=65535)
@@ -76,6 +78,22 @@ class Settings(BaseSettings):
         if parsed.get_backend_name() in ("duckdb", "sqlite") and name and name != ":memory:" and not Path(name).is_absolute():
             return parsed.set(database=str(Path(name).resolve())).render_as_string(hide_password=False)
         return url
+
+    @field_validator("dask_scheduler")
+    @classmethod
+    def _scheduler_address(cls, address: str | None) -> str | None:
+        """A Dask scheduler's address is ``tcp://host:port`` (or ``tls://``): checked here, where its variable can be
+        named, since distributed fails on a malformed one deep inside a batch (a traceback, then a minute's wait)."""
+        if not address:
+            return None
+        parts = urlsplit(address)
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if parts.scheme not in ("tcp", "tls") or not parts.hostname or port is None or parts.path not in ("", "/"):
+            raise ValueError("expected a Dask scheduler address such as tcp://scheduler-host:8786")
+        return address
 
     @property
     def outputs_dir(self) -> Path:
@@ -140,7 +158,8 @@ def get_settings() -> Settings:
 
 def _setting_problem(error: dict) -> str:
     name = "QUIRE_" + str(error["loc"][0] if error["loc"] else "").upper()
-    return f"{name}={str(error.get('input'))[:60]!r}: {error['msg'][0].lower()}{error['msg'][1:]}"
+    message = error["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's own message
+    return f"{name}={str(error.get('input'))[:60]!r}: {message[0].lower()}{message[1:]}"
 
 
 def replace_environment(values: dict[str, str]) -> None:

@@ -242,6 +242,10 @@ def test_a_fan_out_over_a_warehouse_without_active_clients_says_so(quire_env, ti
     ("QUIRE_RUN_TIMEOUT", "an hour", "QUIRE_RUN_TIMEOUT='an hour': input should be a valid integer"),
     ("QUIRE_SMTP_PORT", "99999", "QUIRE_SMTP_PORT='99999': input should be less than or equal to 65535"),
     ("QUIRE_ENGINE", "fast", "QUIRE_ENGINE='fast': input should be 'batch' or 'papermill'"),
+    # distributed raised "missing port number" deep in a batch, then waited a minute
+    ("QUIRE_DASK_SCHEDULER", "tcp://127.0.0.1", "QUIRE_DASK_SCHEDULER='tcp://127.0.0.1': expected a Dask scheduler "
+                                                "address such as tcp://scheduler-host:8786"),
+    ("QUIRE_PDF_RENDERER", "pdfkit", "QUIRE_PDF_RENDERER='pdfkit': input should be 'auto', 'chromium' or 'weasyprint'"),
 ])
 @pytest.mark.parametrize("args", [["runs"], ["run", "executive"]])
 def test_a_wrong_setting_is_named_in_one_error_line_and_nothing_runs(quire_env, setting, value, says, args):
