@@ -421,6 +421,20 @@ def test_a_slug_no_run_could_be_named_by_is_refused_with_the_way_out(tmp_path: P
     con.close()
 
 
+def test_a_client_currency_or_locale_no_report_could_read_is_refused_at_its_line(tmp_path: Path):
+    # 'EURO' imported, the check then passed, and the client's run was refused.
+    (tmp_path / "clients.csv").write_text("client_id,name,slug,signup_date,status,locale,currency\n"
+                                          "1,Acme,acme,2025-01-10,active,de_DE,eur\n2,Bo,bo,2025-01-10,active,,\n"
+                                          "3,Cy,cy,2025-02-01,active,en-GB,EURO\n")
+    mapping = "tables:\n  clients:\n    source: clients.csv\n"
+    with pytest.raises(DataError, match=r"^clients.csv line 4, column currency: 'EURO' is not a currency Quire can "
+                                        r"read; write an ISO 4217 code such as USD"):
+        _run(tmp_path, mapping)
+    (tmp_path / "clients.csv").write_text("client_id,name,slug,signup_date,status,locale\n1,Acme,acme,2025-01-10,active,english\n")
+    with pytest.raises(DataError, match=r"^clients.csv line 2, column locale: 'english' is not a locale Quire can read"):
+        _run(tmp_path, mapping)
+
+
 def test_a_ga4_export_reads_microseconds_and_text_pseudo_ids(tmp_path: Path):
     """GA4's BigQuery export: event_timestamp in microseconds since 1970, user_pseudo_id as text ("1234.5678")."""
     (tmp_path / "ga4.csv").write_text("event_name,event_timestamp,user_pseudo_id\n"

@@ -156,6 +156,19 @@ def test_a_slug_no_run_can_be_named_by_is_a_finding(tiny_warehouse, tmp_path):
     assert "no key of lower-case letters, digits and dashes" in bad.message
 
 
+def test_a_client_locale_or_currency_the_reports_cannot_read_is_a_finding(tiny_warehouse, tmp_path):
+    # The check said "the client report can run" on currency 'EURO'; the client's run was then refused.
+    r = check(planted(tiny_warehouse, tmp_path,
+                      "update clients set currency = 'EURO' where client_id = (select min(client_id) from clients)",
+                      "update clients set currency = 'eur', locale = 'de_DE' where client_id = (select max(client_id) from clients)",
+                      "update clients set locale = 'english' where client_id in (select client_id from clients order by client_id limit 2 offset 1)"))
+    found = {f.column: f for f in r.reports["client"].findings if f.table == "clients"}
+    assert (found["currency"].code, found["currency"].count, found["currency"].examples) == ("outside_allowed", 1, ("EURO",))
+    assert "ISO 4217" in found["currency"].message and "their reports are refused" in found["currency"].message
+    assert (found["locale"].count, found["locale"].examples) == (2, ("english",))  # 'eur' and 'de_DE' are read
+    assert not any(f.table == "clients" for f in r.reports["executive"].findings)  # it uses neither
+
+
 def test_repeated_keys_where_the_database_does_not_enforce_them(tiny_warehouse, tmp_path):
     r = check(planted(tiny_warehouse, tmp_path,
                       "create table u2 as select * from users", "drop table users", "alter table u2 rename to users",

@@ -226,6 +226,8 @@ def _value_facts(conn: Connection, t: sa.TableClause, c: ColumnContract, state: 
                                        f"{_rows(bad)} a {c.name} that is no key of lower-case letters, digits and "
                                        f"dashes (e.g. {', '.join(repr(e) for e in examples)}); runs cannot be named "
                                        "by it, so those rows cannot be reported on", bad, examples))
+    if c.convention:
+        _convention_facts(conn, t.c[c.name], c.convention, state)
     outside, examples = _outside(conn, t.c[c.name], lambda v: v.not_in(c.allowed)) if c.allowed else (0, ())
     if outside:
         state.facts.append(Finding("warning", "outside_allowed", state.name, c.name,
@@ -238,6 +240,27 @@ def _value_facts(conn: Connection, t: sa.TableClause, c: ColumnContract, state: 
                 else f"outside {bounds}")
         state.facts.append(Finding("warning", "out_of_range", state.name, c.name,
                                    f"{_rows(out_of_bounds)} {c.name} {what}", out_of_bounds))
+
+
+def _convention_facts(conn: Connection, col: sa.ColumnClause, convention: str, state: TableState) -> None:
+    """Rows whose locale or currency the reports cannot read (``EURO``, ``english``): a run for them is refused."""
+    from quire.formatting.conventions import CURRENCY_HELP, LOCALE_HELP, parse_currency_code, parse_locale_tag
+
+    parse = parse_locale_tag if convention == "locale" else parse_currency_code
+    counts = conn.execute(sa.select(col, sa.func.count()).where(sa.func.trim(col) != "").group_by(col)).all()
+    bad = []
+    for value, n in counts:
+        try:
+            parse(value)
+        except ValueError:
+            bad.append((n, str(value)))
+    if bad:
+        rows = sum(n for n, _ in bad)
+        examples = tuple(v for _, v in sorted(bad, key=lambda b: (-b[0], b[1]))[:MAX_EXAMPLES])
+        state.facts.append(Finding("warning", "outside_allowed", state.name, col.name,
+                                   f"{_rows(rows)} a {col.name} Quire cannot read (e.g. "
+                                   f"{', '.join(repr(e) for e in examples)}): their reports are refused; "
+                                   f"{LOCALE_HELP if convention == 'locale' else CURRENCY_HELP}", rows, examples))
 
 
 def _outside(conn: Connection, col: sa.ColumnClause,

@@ -64,6 +64,8 @@ def _cell(text: str) -> str:
 
 
 def _values(c: ColumnContract) -> str:
+    if c.convention:
+        return "a language and region: `en-US`, `de-DE`" if c.convention == "locale" else "ISO 4217: `USD`, `EUR`"
     if c.allowed:
         return ", ".join(f"`{v}`" for v in c.allowed)
     if c.minimum is not None and c.maximum is not None:

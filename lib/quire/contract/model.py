@@ -45,6 +45,7 @@ class ColumnContract:
     ``references``: ``"table.column"`` of a foreign key. ``allowed``: the only values the
     reports understand (None: any). ``minimum``/``maximum``: bounds of a number.
     ``pattern``: a regular expression every value matches (a key a run is named by).
+    ``convention``: ``locale`` or ``currency``, a value the formatting's parser must read (``de-DE``, ``EUR``).
     ``optional``: the report runs without this column (``needed_for`` says what it adds);
     ``default``: the value the report uses where the column is absent or NULL.
     """
@@ -60,6 +61,7 @@ class ColumnContract:
     minimum: float | None = None
     maximum: float | None = None
     pattern: str | None = None
+    convention: str | None = None
     optional: bool = False
     needed_for: str = ""
     default: object = None

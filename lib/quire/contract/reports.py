@@ -21,6 +21,8 @@ DEFAULT_BRAND = "quire"
 
 #: Values the reports understand, per (table, column); anything else is outside the contract.
 PATTERNS: dict[tuple[str, str], str] = {("clients", "slug"): KEY_PATTERN, ("experiments", "key"): KEY_PATTERN}
+#: Columns whose values name a locale or a currency, read as the formatting reads them.
+CONVENTIONS: dict[tuple[str, str], str] = {("clients", "locale"): "locale", ("clients", "currency"): "currency"}
 ALLOWED: dict[tuple[str, str], tuple[str, ...]] = {
     ("clients", "sector"): schema.SECTORS,
     ("clients", "plan"): schema.PLANS,
@@ -82,7 +84,8 @@ def _column(table: sa.Table, name: str, readers: set[str], *, optional: bool = F
     return ColumnContract(
         name=name, kind=_kind(c), sql_type=_ddl(c), nullable=c.nullable if nullable is None else nullable,
         key=c.primary_key, unique=unique, references=refs[0] if refs else None,
-        allowed=ALLOWED.get((table.name, name)), pattern=PATTERNS.get((table.name, name)), minimum=lo, maximum=hi, optional=optional, needed_for=needed_for,
+        allowed=ALLOWED.get((table.name, name)), pattern=PATTERNS.get((table.name, name)),
+        convention=CONVENTIONS.get((table.name, name)), minimum=lo, maximum=hi, optional=optional, needed_for=needed_for,
         default=default, description=description or (c.comment or ""))
 
 
@@ -121,9 +124,9 @@ _CLIENT_OPTIONAL = {
 CLIENT_REQUIRED = ("client_id", "name", "slug", "status", "signup_date")
 
 
-def _clients(purpose: str, sections: tuple[str, ...]) -> dict:
+def _clients(purpose: str, sections: tuple[str, ...], optional: Mapping[str, str] | None = None) -> dict:
     return dict(name="clients", columns=CLIENT_REQUIRED,
-                optional_columns=_CLIENT_OPTIONAL, defaults={"brand": DEFAULT_BRAND},
+                optional_columns={**_CLIENT_OPTIONAL, **(optional or {})}, defaults={"brand": DEFAULT_BRAND},
                 purpose=purpose, sections=sections, date_column="signup_date")
 
 
@@ -171,7 +174,9 @@ CLIENT = _report(
     "One client's content engagement, platforms, top content, health and standing against the other clients "
     "(anonymised), in the client's brand.",
     [
-        _clients("the client the report is for: its name, slug and brand", ("Cover",)),
+        _clients("the client the report is for: its name, slug and brand", ("Cover",), optional={
+            "locale": "the client's own way of writing numbers and dates (else its brand's)",
+            "currency": "the client's own currency (else its brand's)"}),
         dict(name="content", columns=("content_id", "client_id", "title", "content_type", "platform", "published_on"),
              purpose="the client's content: titles, platforms and content types",
              sections=("Platforms and content types", "Top content"), date_column="published_on"),

@@ -15,7 +15,7 @@ from functools import cache
 
 import sqlalchemy as sa
 
-from quire.contract.reports import ALLOWED, PATTERNS
+from quire.contract.reports import ALLOWED, CONVENTIONS, PATTERNS
 from quire.warehouse import schema
 
 #: Numeric columns that may be negative; every other number (amounts, counts, hours) may not.
@@ -32,6 +32,7 @@ class ColumnSpec:
     allowed: tuple[str, ...] | None = None  # the only values a text column may hold
     non_negative: bool = False              # a number that must be >= 0
     pattern: str | None = None              # a regular expression every value matches (slugs and keys)
+    convention: str | None = None           # "locale" or "currency": a value the formatting must be able to read
 
     @property
     def kind(self) -> str:
@@ -94,7 +95,8 @@ def table_spec(name: str) -> TableSpec:
     columns = tuple(
         ColumnSpec(str(c.name), c.type, bool(c.nullable), ALLOWED.get((name, c.name)),
                    non_negative=_is_number(c) and not c.primary_key and not c.foreign_keys
-                   and (name, c.name) not in SIGNED, pattern=PATTERNS.get((name, c.name)))
+                   and (name, c.name) not in SIGNED, pattern=PATTERNS.get((name, c.name)),
+                   convention=CONVENTIONS.get((name, c.name)))
         for c in table.columns)
     unique = tuple(tuple(col.name for col in con.columns) for con in table.constraints
                    if isinstance(con, sa.UniqueConstraint))
