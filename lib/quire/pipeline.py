@@ -22,7 +22,7 @@ from quire.archive import RunFolder, new_run_id, write_json
 from quire.catalog import FAN_OUT_FIELDS, ReportSpec, load_catalog
 from quire.config import Settings, get_settings
 from quire.datafiles import write_data_files
-from quire.errors import OutputError, ParameterError, QuireError, describe_os_error
+from quire.errors import OutputError, ParameterError, QuireError, WarehouseError, describe_os_error
 from quire.parameters import DeclaredParameter, declared_parameters, did_you_mean, validate_parameters
 from quire.periods import LATEST, Period, parse_period, resolve_period
 
@@ -117,7 +117,9 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
             if report not in ranges:
                 ranges[report] = coverage.report_range(report, conn)
             first, last = ranges[report]
-            resolved[name] = resolve_period(params[name], first_month=first, last_month=last, parameter=name).key
+            period = resolve_period(params[name], first_month=first, last_month=last, parameter=name)
+            resolved[name] = period.key
+            _check_ledger(conn, report, period)
         elif kind == "client":
             row = queries.client_by_slug(conn, params[name]) if params[name] else None
             if row is None:
@@ -143,6 +145,19 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
             if kind == "period":
                 check_subscribed(conn, client_row, parse_period(resolved[name]), parameter=name, data=ranges[report])
     return resolved, tenant
+
+
+def _check_ledger(conn, report: str | None, period: Period) -> None:
+    """A report of the MRR ledger refuses one that takes a client below zero: said here, before the run starts,
+    rather than by a run that fails in its data cell and is parked."""
+    from quire.contract import CONTRACTS
+    from quire.warehouse import queries
+
+    covered = CONTRACTS.get(report or "")
+    if covered is not None and covered.coverage is not None and covered.coverage.kind == "ledger":
+        problem = queries.negative_mrr(conn, until=period.last_month)
+        if problem:
+            raise WarehouseError(problem)
 
 
 def _unknown(name: str, value: str, known: list[str], kind: str, command: str | None, *, example: str | None = None) -> None:

@@ -226,6 +226,21 @@ def test_a_clients_table_without_the_columns_reports_need_names_them(quire_env, 
     assert_nothing_written(Path(env["QUIRE_OUTPUTS"]))
 
 
+def test_a_ledger_below_zero_is_refused_before_the_executive_run_starts(quire_env, tiny_warehouse, tmp_path):
+    # The run started, failed in its data cell and was parked as a failed run.
+    from support import warehouse_copy
+
+    with warehouse_copy(tiny_warehouse, tmp_path / "negative.duckdb") as con:
+        con.execute("INSERT INTO mrr_movements VALUES (101, 3, DATE '2026-02-01', 'contraction', -1000.00)")
+    env = {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'negative.duckdb'}"}
+    result = quire(env, "run", "executive", "-p", "period=2026-03")
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 1 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: the MRR ledger takes client 3 below zero in 2026-02")
+    assert_nothing_written(Path(env["QUIRE_OUTPUTS"]))
+    assert quire(env, "run", "executive", "-p", "period=2026-01").returncode == 0  # the months before it still run
+
+
 def test_a_fan_out_over_a_warehouse_without_active_clients_says_so(quire_env, tiny_warehouse, tmp_path):
     from support import warehouse_copy
 
