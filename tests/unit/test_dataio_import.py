@@ -472,3 +472,15 @@ tables:
         "signup", "feature_use", "feature_use", "purchase"]
     with pytest.raises(MappingError, match=r"values.event_type.\*: 'other' is not one of signup"):
         load_mapping(_mapping(tmp_path, "tables:\n  events: {source: e.csv, values: {event_type: {'*': other}}}"))
+
+
+@pytest.mark.parametrize("limit", ["lots", "12XB", ""])
+def test_a_memory_limit_duckdb_cannot_read_is_a_setting_error(tmp_path: Path, limit: str):
+    # "lots" raised DuckDB's ParserException through the command as a traceback.
+    from quire.errors import ConfigError
+
+    (tmp_path / "clients.csv").write_text("client_id,name,slug,signup_date,status\n1,Acme,acme,2025-01-10,active\n")
+    mapping = load_mapping(_mapping(tmp_path, "tables:\n  clients:\n    source: clients.csv\n"))
+    with pytest.raises(ConfigError, match=rf"^--memory-limit '{limit}': not a size DuckDB understands \(e.g. 512MB, 2GB\)$"):
+        import_files(mapping, f"duckdb:///{tmp_path / 'wh.duckdb'}", memory_limit=limit)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clients.csv", "mapping.yaml"]

@@ -102,7 +102,7 @@ def import_files(mapping: Mapping, url: str, *, memory_limit: str = "1GB", threa
     try:
         con = duckdb.connect(str(temp), config={"memory_limit": memory_limit, "temp_directory": str(spill),
                                                 **({"threads": threads} if threads else {})})
-    except duckdb.InvalidInputException as exc:
+    except (duckdb.InvalidInputException, duckdb.ParserException) as exc:  # which one depends on the DuckDB release
         temp.unlink(missing_ok=True)
         raise ConfigError(f"--memory-limit {memory_limit!r}: not a size DuckDB understands (e.g. 512MB, 2GB)") from exc
     try:
