@@ -6,7 +6,7 @@ import faulthandler
 import logging
 import signal
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Optional
 
 import typer
@@ -27,16 +27,12 @@ def _fmt(moment: datetime | None) -> str:
 
 def _since(text: str) -> datetime:
     """``2026-11-01``, ``2026-11-01T08:00`` (UTC) or a span back from now: ``30m``, ``12h``, ``7d``."""
-    from quire.state import utcnow
+    from quire.state import MOMENT_HELP, parse_moment
 
-    units = {"m": "minutes", "h": "hours", "d": "days"}
-    if text[-1:] in units and text[:-1].isdigit():
-        return utcnow() - timedelta(**{units[text[-1]]: int(text[:-1])})
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=None)
+        return parse_moment(text)
     except ValueError:
-        raise ParameterError(f"--since {text!r}: use a date (2026-11-01), a UTC time (2026-11-01T08:00) "
-                             "or a span such as 30m, 12h, 7d") from None
+        raise ParameterError(f"--since {text!r}: {MOMENT_HELP}") from None
 
 
 def scheduler(

@@ -256,6 +256,10 @@ def test_runs_list_filters(api_world):
     status, body, _ = server.get("/api/v1/runs?status=exploded", token=token)
     assert status == 422 and body["parameter"] == "status"
     assert server.get("/api/v1/runs?since=yesterday", token=token)[0] == 422
+    # A span back from now, as `quire runs --since 7d` reads it (the API refused it).
+    everything = server.get("/api/v1/runs?limit=200", token=token)[1]["total"]
+    assert server.get("/api/v1/runs?since=36500d&limit=200", token=token)[1]["total"] == everything
+    assert server.get("/api/v1/runs?until=36500d", token=token)[1]["total"] == 0
 
 
 def test_run_detail_and_files(api_world):

@@ -286,3 +286,13 @@ def test_a_runs_filter_on_a_report_the_catalog_lacks_says_so(quire_env):
     assert proc.returncode == 0 and proc.stdout.strip() == "no runs match; the catalog has no report 'execu' (did you mean 'executive'?)"
     proc = quire(quire_env, "runs", "--report", "executive", "--status", "cancelled")
     assert proc.returncode == 0 and proc.stdout.strip() == "no runs match"
+
+
+def test_runs_since_takes_a_date_a_time_or_a_span(quire_env):
+    for since in ("7d", "12h", "30m", "2026-11-01", "2026-11-01T08:00", "2026-11-01T08:00+01:00"):
+        proc = quire(quire_env, "runs", "--since", since)
+        assert proc.returncode == 0 and proc.stdout.strip() == "no runs match", (since, proc.stderr)
+    proc = quire(quire_env, "runs", "--since", "last week")
+    assert proc.returncode == 2 and proc.stderr.strip() == (
+        "error: --since 'last week': use a date (2026-11-01), a UTC time (2026-11-01T08:00) or a span back from now "
+        "such as 30m, 12h, 7d")

@@ -34,3 +34,13 @@ def test_a_relative_file_database_url_means_the_folder_the_command_ran_in(tmp_pa
     assert s.warehouse == f"duckdb:///{tmp_path / 'retail.duckdb'}" and s.state == f"sqlite:///{tmp_path / 'state.db'}"
     monkeypatch.setenv("QUIRE_WAREHOUSE_URL", "postgresql+psycopg://u:p@h/db")
     assert Settings().warehouse == "postgresql+psycopg://u:p@h/db"
+
+
+def test_the_readmes_configuration_table_names_every_setting():
+    # Every wrong setting's error sends the reader to this table; it lacked the state, retry and SMTP ones.
+    from quire.config import Settings
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Configuration (environment only)", 1)[1].split("\n\n", 2)[1]
+    missing = [f"QUIRE_{name.upper()}" for name in Settings.model_fields if f"`QUIRE_{name.upper()}`" not in table]
+    assert not missing, missing

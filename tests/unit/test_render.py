@@ -2,7 +2,7 @@
 
 The notebook is synthetic: code cells whose outputs are the display objects a real
 report shows (built here, without a kernel). Page images of the PDFs are written to
-``test-artifacts/render/`` for people to look at.
+``tests/artifacts/render/`` for people to look at.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from quire.render import clean_html, get_exporter, render_html, render_pdf
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
-ARTIFACTS = ROOT / "test-artifacts" / "render"
+ARTIFACTS = ROOT / "tests" / "artifacts" / "render"
 TITLE = "Quarterly performance"
 SECRET_SOURCE = "secret_source_marker = 42  # code never reaches a report"
 SECTION_TITLES = ["Alerts", "Recurring revenue", "Accounts", "Segments"]

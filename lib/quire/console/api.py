@@ -9,7 +9,7 @@ The document describing all of it is ``/api/v1/openapi.json`` (:mod:`quire.conso
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from tornado import web
@@ -121,15 +121,15 @@ class ReportsApi(ApiHandler):
 
 
 def _time_arg(name: str, text: str | None) -> datetime | None:
+    """A ``since``/``until`` filter, read as ``quire runs --since`` reads it (a span such as ``7d`` too)."""
+    from quire.state import MOMENT_HELP, parse_moment
+
     if not text:
         return None
     try:
-        moment = datetime.fromisoformat(text)
+        return parse_moment(text)
     except ValueError:
-        raise ParameterError(f"'{name}': {text!r} is not a date or time; use 2026-11-01 or 2026-11-01T08:00",
-                             parameter=name) from None
-    # The history is kept in UTC without an offset: a time with one is converted, one without is read as UTC.
-    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+        raise ParameterError(f"'{name}': {text!r} is not a date or time; {MOMENT_HELP}", parameter=name) from None
 
 
 def run_filters(handler: ConsoleHandler, get) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -19,6 +19,20 @@ _LOCK = threading.Lock()
 def utcnow() -> datetime:
     """Now, as the naive UTC datetime every state table stores."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+MOMENT_HELP = "use a date (2026-11-01), a UTC time (2026-11-01T08:00) or a span back from now such as 30m, 12h, 7d"
+_SPANS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_moment(text: str) -> datetime:
+    """A time as the history stores it (naive UTC): ``2026-11-01``, ``2026-11-01T08:00`` (UTC unless it has an
+    offset, which is converted) or a span back from now, ``30m``, ``12h``, ``7d``; a ValueError otherwise."""
+    text = text.strip()
+    if text[-1:] in _SPANS and text[:-1].isdigit():
+        return utcnow() - timedelta(**{_SPANS[text[-1]]: int(text[:-1])})
+    moment = datetime.fromisoformat(text)
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def redact(url: str) -> str:
