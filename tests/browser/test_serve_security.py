@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import pytest
-from browser_support import DAY, RUNS, TRAPS, open_app, settled_log, start_server, stop_server
+from browser_support import ARTIFACTS, DAY, RUNS, TRAPS, open_app, settled_log, start_server, stop_server
 from support import run_quire
 
 EXECUTIVE_RUN = f"executive/{DAY}/{RUNS[0][1]}"
@@ -23,6 +23,24 @@ def test_a_request_without_the_token_is_refused(server, path):
     if response.status == 302:
         assert "/login" in response.getheader("Location")
     assert b"Executive" not in response.body and b"report.html" not in response.body
+
+
+def test_the_sign_in_page_is_quires_and_its_token_signs_in(server, page):
+    # It was jupyter_server's page: "jupyter server list", localhost:8888 and "Setup a Password".
+    page.goto(server.url("/", token=False))
+    assert "/login" in page.url and page.title() == "Sign in"
+    text = page.inner_text("body")
+    for foreign in ("jupyter server list", "8888", "Setup a Password", "enable a password"):
+        assert foreign not in text
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "login.png"))  # for people to look at
+    page.fill("#password_input", "not-the-token")
+    page.click("#login_submit")
+    assert "/login" in page.url  # refused, still on the page
+    page.fill("#password_input", server.token)
+    page.click("#login_submit")
+    page.wait_for_url(server.base + "/")
+    assert "Executive" in page.inner_text("body") and not page.external_requests
 
 
 @pytest.mark.parametrize("path", [
