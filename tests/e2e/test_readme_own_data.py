@@ -150,7 +150,8 @@ def test_the_mrr_sql_gives_names_that_slug_alike_and_names_without_latin_letters
     import duckdb
 
     (tmp_path / "mrr_by_month.csv").write_text("customer,month,mrr\nAcme Inc,2025-01-01,100\n\"ACME, Inc.\",2025-01-01,50\n"
-                                              "株式会社,2025-01-01,70\nFernweh Tea,2025-01-01,30\n", encoding="utf-8")
+                                              "株式会社,2025-01-01,70\nFernweh Tea,2025-01-01,30\nCafé Zürich,2025-01-01,20\n",
+                                              encoding="utf-8")
     con = duckdb.connect()
     cwd = Path.cwd()
     os.chdir(tmp_path)
@@ -160,8 +161,8 @@ def test_the_mrr_sql_gives_names_that_slug_alike_and_names_without_latin_letters
     finally:
         os.chdir(cwd)
         con.close()
-    assert slugs == {"ACME, Inc.": "acme-inc-1", "Acme Inc": "acme-inc-2", "株式会社": "customer-4",
-                     "Fernweh Tea": "fernweh-tea"}
+    assert slugs == {"ACME, Inc.": "acme-inc-1", "Acme Inc": "acme-inc-2", "株式会社": "customer-5",
+                     "Fernweh Tea": "fernweh-tea", "Café Zürich": "cafe-zurich"}  # accents dropped, as Quire's own slugs
 
 
 def test_the_sql_first_example_takes_an_mrr_export_to_the_executive_report(quire_env: dict[str, str], tmp_path: Path):
