@@ -67,6 +67,8 @@ def warehouse_check(
     except WarehouseError as exc:
         # Exit 2, not 1: a script tells "a report cannot run" (1) from "there is nothing to check" (2).
         error_line(str(exc))
+        if as_json:  # a script reading stdout gets an answer it can parse, not nothing
+            sys.stdout.write(json.dumps({"ok": False, "error": str(exc)}, indent=2) + "\n")
         raise typer.Exit(2) from exc
     if as_json:
         sys.stdout.write(json.dumps(result.as_json(), indent=2) + "\n")

@@ -89,6 +89,10 @@ def test_mistakes_are_one_line_with_exit_2(tiny_warehouse, tmp_path):
     proc = run_quire(_env(f"duckdb:///{tmp_path}/none.duckdb", tmp_path), "warehouse", "check")
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert proc.stderr.startswith(f"error: no warehouse at {tmp_path}/none.duckdb")
+    # --json: a script reads an answer on stdout too (it got nothing)
+    proc = run_quire(_env(f"duckdb:///{tmp_path}/none.duckdb", tmp_path), "warehouse", "check", "--json")
+    doc = json.loads(proc.stdout)
+    assert proc.returncode == 2 and doc["ok"] is False and doc["error"].startswith(f"no warehouse at {tmp_path}/none.duckdb")
 
 
 def test_the_warehouse_help_lists_what_exists(tmp_path, tiny_warehouse):

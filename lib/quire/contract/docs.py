@@ -55,7 +55,7 @@ One JSON document; these keys are stable:
   (`ok`, `missing`, `mistyped`), `found` (the database's type) and `nulls`.
 
 Exit status: 0 when every report can run, 1 when one cannot, 2 when the warehouse cannot
-be reached.
+be reached (with `--json`, stdout then holds `{"ok": false, "error": "…"}`).
 """
 
 
