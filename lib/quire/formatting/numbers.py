@@ -119,6 +119,17 @@ def percent(fraction: Any, decimals: int = 1, *, signed: bool = False) -> str:
     return MISSING if number is None else _write(number, "percent", decimals, signed=signed, scale=2)
 
 
+def agreeing_decimals(before: float, after: float, decimals: int, *, scale: float = 1.0, most: int = 2) -> int:
+    """The fewest decimals, from ``decimals`` up to ``decimals + most``, at which two figures and their
+    difference read alike: 8.05 % and 8.14 % at one decimal read "8.1% against 8.1%" beside "+0.1 pts"; at two,
+    "8.05% against 8.14%" beside "+0.09 pts". ``scale``: 100 for fractions shown as percentages."""
+    a, b = before * scale, after * scale
+    for places in range(decimals, decimals + most + 1):
+        if abs((round(b, places) - round(a, places)) - round(b - a, places)) < 10 ** -places / 2:
+            return places
+    return decimals + most
+
+
 def shares_percent(fractions: Any) -> list[str]:
     """Shares of one whole as whole percentages that add up to 100 % (largest remainder): 0.069, 0.066 and
     0.865 read 7 %, 7 % and 86 %, not 7 + 7 + 87 = 101 %. Missing values stay missing."""
@@ -276,5 +287,5 @@ def currency_symbol() -> str:
     return get_currency_symbol(conventions.currency, babel_locale(conventions.locale))
 
 
-__all__ = ["MISSING", "MINUS", "finite_or_none", "money", "percent", "shares_percent", "number", "percentage_points", "score_points",
+__all__ = ["MISSING", "MINUS", "agreeing_decimals", "finite_or_none", "money", "percent", "shares_percent", "number", "percentage_points", "score_points",
            "significant", "exact", "localise_figures", "compact", "compact_parts", "currency_affixes", "currency_symbol"]

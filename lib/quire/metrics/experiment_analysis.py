@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from quire.errors import EmptyDataError, ParameterError, WarehouseError
-from quire.formatting import money, number, percent, percentage_points, significant
+from quire.formatting.numbers import agreeing_decimals, money, number, percent, percentage_points, significant
 from quire.metrics.experiments import (ADJUSTMENTS, METRIC_LABELS, METRICS, MIN_USERS_FOR_MEANS, CupedResult, Decision,
                                        Metric, PowerResult, SrmResult, WelchResult, adjust_cuped, alpha_for,
                                        conversion_by_variant, cuped, cuped_comparisons, pairwise_vs_control,
@@ -162,9 +162,12 @@ def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.
     metric = str(row["metric"])
     as_rate = metric == "conversion"
     subject = METRIC_LABELS[metric] + (f" in {row['variant']}" if several else "")
-    level_fmt = (lambda v: _pct(v)) if as_rate else (lambda v: _money(v, currency))
-    diff_fmt = (lambda v: _pts(v)) if as_rate else (lambda v: _money(v, currency, signed=True))
     diff, control_value, treatment_value = float(row["diff"]), float(row["control_value"]), float(row["treatment_value"])
+    # As many decimals as it takes for the two figures to differ by the difference shown beside them.
+    places = agreeing_decimals(control_value, treatment_value, 1, scale=100) if as_rate else 2  # money: cents
+    level_fmt = (lambda v: percent(v, places)) if as_rate else (lambda v: money(v, places, currency=currency))
+    diff_fmt = ((lambda v: percentage_points(v, places)) if as_rate
+                else (lambda v: money(v, places, signed=True, currency=currency)))
     low, high = float(row["ci_low"]), float(row["ci_high"])
     interval = (f"{diff_fmt(diff)}, {percent(level, 0)} CI "
                 + (f"{diff_fmt(low).removesuffix(' pts')} to {diff_fmt(high)}" if math.isfinite(low) and math.isfinite(high)

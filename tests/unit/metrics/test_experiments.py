@@ -352,6 +352,25 @@ def test_sentence_for_a_significant_lift_reads_as_specified():
         "no significant difference.")
 
 
+def test_rates_keep_the_decimals_that_make_them_differ_by_the_difference_shown():
+    # "Conversion was 8.1% against 8.1% in A (+0.1 pts …)": 8.05 % and 8.14 %, each rounded to one decimal.
+    row = pd.Series({"metric": "conversion", "variant": "B", "control": "A", "control_value": 0.0805,
+                     "treatment_value": 0.0814, "diff": 0.0009, "ci_low": -0.0021, "ci_high": 0.0039, "p_value": 0.55,
+                     "p_adjusted": 0.55, "significant": False, "adjustment": "holm"})
+    assert describe_comparison(row) == ("Conversion was 8.14% against 8.05% in A (+0.09 pts, 95% CI −0.21 to +0.39 pts, "
+                                        "p = 0.550): no significant difference.")
+    row[["control_value", "treatment_value", "diff"]] = [0.0812, 0.0923, 0.0111]  # agree at one decimal: unchanged
+    assert describe_comparison(row).startswith("Conversion was 9.2% against 8.1% in A (+1.1 pts")
+
+
+@pytest.mark.parametrize("before, after, decimals, places", [
+    (0.0805, 0.0814, 1, 2), (0.102, 0.116, 1, 1), (0.0174, 0.0065, 1, 2), (0.5, 0.5, 1, 1), (0.10001, 0.10004, 1, 1)])
+def test_agreeing_decimals(before, after, decimals, places):
+    from quire.formatting.numbers import agreeing_decimals
+
+    assert agreeing_decimals(before, after, decimals, scale=100) == places
+
+
 def test_verdict_ships_a_significant_gain():
     table = comparison(10_000, 1_000, 1_160)  # 10.0 % → 11.6 %
     v = verdict(table, SRM_OK, powers(table))
