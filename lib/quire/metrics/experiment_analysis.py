@@ -302,6 +302,13 @@ class ExperimentAnalysis:
         """The primary metric's treatment-vs-control table, unadjusted."""
         return self.conversion_comparisons if self.primary_metric == "conversion" else self.revenue_comparisons
 
+    @property
+    def guardrail(self) -> pd.DataFrame | None:
+        """The other metric's comparisons as the verdict reads them: revenue by CUPED when it ran (None: no revenue)."""
+        if self.primary_metric == "revenue":
+            return self.conversion_comparisons
+        return revenue_decision(self.revenue_comparisons, self.cuped) if self.has_revenue else None
+
 
 def revenue_decision(revenue_cmp: pd.DataFrame, cuped_results: Mapping[str, CupedResult]) -> pd.DataFrame:
     """The comparisons a revenue verdict decides on: CUPED's when it ran, as the glossary says to trust it (the
@@ -440,7 +447,8 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
         c = conversion.set_index("variant")
         power = {v: power_and_mde(int(c.at[control, "users"]), int(c.at[v, "users"]), baseline_rate=c.at[control, "rate"],
                                   observed_rate=c.at[v, "rate"], alpha=alpha) for v in order[1:]}
-        primary, guard = conversion_cmp, (revenue_cmp if recorded else None)
+        # Revenue as a guardrail is judged as it would be judged as the primary metric: by CUPED when it ran.
+        primary, guard = conversion_cmp, (revenue_decision(revenue_cmp, adjusted) if recorded else None)
     else:
         primary, guard = revenue_decision(revenue_cmp, adjusted), conversion_cmp
         # The power of the test the verdict reads: CUPED's when it decides (its narrower interval, a smaller MDE).

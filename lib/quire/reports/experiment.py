@@ -225,10 +225,14 @@ class ExperimentReport:
                     else f"no possible change is detected with {percent(TARGET_POWER, 0)} power at this sample size"),
         }
         if a.has_revenue:
-            rev = a.revenue_comparisons.set_index("variant").loc[focus]
+            # As a guardrail, the difference the verdict checks (CUPED's when it ran); as the primary metric the
+            # raw one, with CUPED's on a card of its own.
+            compared = a.guardrail if self.metric == "conversion" else a.revenue_comparisons
+            rev = compared.set_index("variant").loc[focus]
+            label = ("Revenue per user, difference" if self.metric == "revenue" else
+                     f"Revenue per user, difference{' (CUPED)' if rev['metric'] == 'revenue_cuped' else ''}{guard}")
             cards["revenue_diff"] = (
-                Kpi("revenue_diff", "Revenue per user, difference" + (guard if self.metric == "conversion" else ""),
-                    rev["diff"], "currency"),
+                Kpi("revenue_diff", label, rev["diff"], "currency"),
                 money(rev["diff"]), f"{lvl} {interval_text(rev['ci_low'], rev['ci_high'], 'revenue')}")
         return cards
 
