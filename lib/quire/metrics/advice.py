@@ -189,11 +189,16 @@ def _low_ctr(ev: Evidence) -> Recommendation | None:
     row = _standing_of(ev, "ctr")
     if not _in_bottom_quarter(row) or ev.current.views < MIN_RANKED_VIEWS:
         return None
+    conversion = _standing_of(ev, "conversion_rate")
+    # Both rates low is one recommendation, clicks first (_low_conversion stands down): said here, not dropped.
+    also = (f" Your conversion rate of {_pct(ev.current.conversion_rate)} is in the bottom quarter too"
+            f"{_their_middle_half(conversion)}: once more visitors click, review the landing pages as well."
+            if _in_bottom_quarter(conversion) and ev.current.clicks >= MIN_CLICKS else "")
     return Recommendation(
         "low_ctr", "Test headlines, thumbnails and calls to action",
         f"Your click-through rate of {_pct(ev.current.ctr)} is in the bottom quarter of comparable clients"
         f"{_their_middle_half(row)}. Run simple A/B tests on headlines and preview images of your most viewed "
-        f"content to earn more clicks from the views you already get.", "warning")
+        f"content to earn more clicks from the views you already get.{also}", "warning")
 
 
 def _low_conversion(ev: Evidence) -> Recommendation | None:
@@ -325,7 +330,7 @@ def checks(ev: Evidence) -> list[tuple[str, str, str]]:
     ranked = [(name, row) for name, row in ranked if row is not None]
     if ranked:
         out.append(("Against comparable clients", "; ".join(f"{name}: {str(row['band']).lower()}" for name, row in ranked),
-                    "bottom quarter"))
+                    "bottom quarter (both: one action, clicks first)"))
     if ev.health is not None and not ev.health.dropna(subset=["score"]).empty:
         weakest = ev.health.dropna(subset=["score"]).sort_values("score").iloc[0]
         out.append(("Account health", f"weakest driver: {str(weakest['label']).lower()}, {number(weakest['score'] * 100)} of 100",

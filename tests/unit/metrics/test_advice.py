@@ -104,6 +104,11 @@ def test_low_ctr_and_low_conversion_against_the_portfolio():
     assert "5.0%" in rec.message and "middle half: 5.5% to 7.0%" in rec.message and "percentile" not in rec.message
     assert keys(standing=standing_frame(conversion="Bottom quarter")) == ["low_conversion"]
     assert keys(standing=standing_frame(ctr="Bottom quarter", conversion="Bottom quarter")) == ["low_ctr"]  # the click first
+    # ... and the one action says that conversion is low too (the checks listed it; no action named it).
+    [both] = advice.recommendations(advice.Evidence(current=CUR, standing=standing_frame(ctr="Bottom quarter",
+                                                                                         conversion="Bottom quarter")))
+    assert "conversion rate of" in both.message and "bottom quarter too" in both.message
+    assert "bottom quarter too" not in rec.message
     assert keys(standing=standing_frame()) == []
     assert keys(standing=standing_frame(ctr=None)) == []  # no band: portfolio too small
     banded = advice.recommendations(advice.Evidence(current=CUR, standing=standing_frame(ctr="Bottom quarter", shown="band")))
