@@ -79,6 +79,19 @@ def test_retention_trend_with_a_narrow_range_keeps_its_decimals():
     assert_evenly_stepped(labels)
 
 
+@pytest.mark.parametrize("keys, ticks", [
+    ([f"2025-{m:02d}" for m in range(1, 13)], ["Jan 2025", "Mar 2025", "May 2025", "Jul 2025", "Sep 2025", "Nov 2025"]),
+    (["2025-Q3", "2025-Q4", "2026-Q1"], ["Q3 2025", "Q4 2025", "Q1 2026"]),
+])
+def test_retention_trend_names_its_periods_as_the_mrr_chart_does(keys, ticks):
+    # Its ticks were the keys, rotated: "2025-12" beside the MRR chart's "Dec 2025".
+    history = pd.DataFrame({"period": keys, "nrr": np.linspace(0.98, 1.02, len(keys)), "grr": np.linspace(0.95, 0.97, len(keys))})
+    chart = executive_charts.rate_trend(history, {"nrr": "NRR", "grr": "GRR"}, ylabel="Retention")
+    texts = [t.strip() for t in re.findall(r"<text[^>]*>([^<]*)</text>", chart.image.decode())]
+    assert [t for t in texts if t in set(ticks) | set(keys)] == ticks
+    assert f"by period from {'January 2025' if len(keys) == 12 else 'Q3 2025'}" in chart.alt
+
+
 @pytest.mark.parametrize("low,high", [(80_000, 99_000), (81_000, 83_900), (0, 1_150_000), (900, 1_900)])
 def test_mrr_axis_labels_say_the_tick_values(low, high):
     months = pd.date_range("2025-01-01", periods=12, freq="MS")

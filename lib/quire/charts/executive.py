@@ -10,7 +10,8 @@ from matplotlib.ticker import MaxNLocator
 from quire.chart_style import to_chart
 from quire.charts import BAD, GOOD, HALF, WIDE, date_axis, money_axis, palette, percent_axis, short_money
 from quire.display import Chart
-from quire.formatting import compact, month_year, number, percent, shares_percent
+from quire.formatting import compact, month_year, number, percent, shares_percent, short_month_year
+from quire.periods import parse_period
 
 INTERVAL = 0.9  # the forecast band drawn (the executive report's forecast level)
 
@@ -89,19 +90,28 @@ def rate_trend(history: pd.DataFrame, columns: dict[str, str], *, ylabel: str, r
     """Lines of rates (fractions) by period; ``columns`` maps a column to its legend label."""
     colors = palette()
     fig, ax = plt.subplots(figsize=HALF)
+    steps = range(len(history))
     for i, (col, label) in enumerate(columns.items()):
-        ax.plot(history["period"], history[col], marker="o", markersize=3, linewidth=1.8, color=colors[i], label=label)
+        ax.plot(steps, history[col], marker="o", markersize=3, linewidth=1.8, color=colors[i], label=label)
     if reference is not None:
         ax.axhline(reference, color="#888888", linewidth=0.8, linestyle=":")
     percent_axis(ax)
     ax.set_ylabel(ylabel)
-    ax.tick_params(axis="x", rotation=45, labelsize=7)
-    ax.set_xticks(range(0, len(history), -(-len(history) // 8)))  # at most 8 period labels: they must stay legible
+    # Periods by name, as the MRR chart beside it ("Dec 2025", "Q4 2025"), not keys ("2025-12"); at most 6, level.
+    shown = list(steps)[::-(-len(history) // 6)]
+    ax.set_xticks(shown, [_period_tick(history["period"].iloc[i]) for i in shown], fontsize=7)
     ax.legend(frameon=False, fontsize=8)
     latest = history.iloc[-1]
-    alt = f"Line chart of {', '.join(columns.values())} by period from {history['period'].iloc[0]} to {latest['period']}; latest " + ", ".join(
+    alt = (f"Line chart of {', '.join(columns.values())} by period from {parse_period(history['period'].iloc[0]).label} "
+           f"to {parse_period(latest['period']).label}; latest ") + ", ".join(
         f"{label} {percent(latest[col], 1)}" for col, label in columns.items() if pd.notna(latest[col]))
     return to_chart(fig, alt + ".")
+
+
+def _period_tick(key: str) -> str:
+    """A period key as a tick: "Dec 2025", "Q4 2025", "2025"."""
+    period = parse_period(key)
+    return short_month_year(period.start) if period.kind == "month" else period.label
 
 
 def health_bands(distribution: pd.DataFrame) -> Chart:
