@@ -221,3 +221,13 @@ def test_heatmap_labels_read_at_wcag_aa_on_every_cell_of_every_brands_scale(bran
             assert contrast_ratio(to_hex(text.get_color()), cell) >= 4.5, (text.get_text(), cell, text.get_color())
     finally:
         plt.close(fig)
+
+
+def test_the_waterfalls_labels_share_one_precision():
+    # "$98k" beside "$98.4k" and "−$4k" beside "+$1.8k" on one chart.
+    bridge = pd.DataFrame({"step": ["Start", "New", "Expansion", "Contraction", "Churn", "End"],
+                           "amount": [98_000.0, 1_800.0, 2_600.0, -4_000.0, -950.0, 97_450.0]})
+    chart = executive_charts.bridge_waterfall(bridge, "1 October 2026", "31 October 2026")
+    texts = [t.strip() for t in re.findall(r"<text[^>]*>([^<]*)</text>", chart.image.decode())]
+    labels = [t for t in texts if t.startswith(("$", "+$", "\u2212$"))]
+    assert {"$98.0k", "+$1.8k", "+$2.6k", "\u2212$4.0k", "\u2212$950", "$97.5k"} <= set(labels), labels

@@ -11,6 +11,7 @@ from quire.chart_style import to_chart
 from quire.charts import BAD, GOOD, HALF, WIDE, date_axis, money_axis, palette, percent_axis, short_money
 from quire.display import Chart
 from quire.formatting import compact, month_year, number, percent, shares_percent, short_month_year
+from quire.formatting.numbers import compact_decimals, compact_parts
 from quire.periods import parse_period
 
 INTERVAL = 0.9  # the forecast band drawn (the executive report's forecast level)
@@ -69,8 +70,11 @@ def bridge_waterfall(bridge_frame: pd.DataFrame, title_start: str, title_end: st
             running += amount
     fig, ax = plt.subplots(figsize=WIDE)
     ax.bar(steps, heights, bottom=bottoms, color=shades, width=0.62)
+    # One precision for every bar's label: "$98.0k" beside "$98.4k", "−$4.0k" beside "+$1.8k", not "$98k", "−$4k".
+    places = max(compact_decimals(a, "currency") for a in amounts)
     for i, amount in enumerate(amounts):
-        label = short_money(amount) if i in (0, len(amounts) - 1) else compact(amount, "currency", signed=True)
+        abbreviated = compact_parts("currency", amount)[1] is not None  # "$950" stays whole
+        label = compact(amount, "currency", decimals=places if abbreviated else None, signed=i not in (0, len(amounts) - 1))
         ax.annotate(label, (i, bottoms[i] + heights[i]), ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
     # Movements are a few percent of MRR: from zero they would be slivers. The axis starts below the
     # lowest point by half the chart's span, so the start and end bars stay clearly visible, and says so.

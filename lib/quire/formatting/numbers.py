@@ -243,6 +243,16 @@ def _short_decimals(scaled: float, decimals: int | None) -> int:
     return 1 if round(scaled, 1) != round(scaled) else 0
 
 
+def compact_decimals(value: Any, kind: str) -> int:
+    """The decimals :func:`compact` gives ``value`` by default (1 for "$98.5k", 0 for "$98k" and "$950"), so that
+    labels shown together can share the most any of them needs."""
+    figure = finite_or_none(value)
+    if figure is None:
+        return 0
+    divisor, pattern = compact_parts(kind, figure)
+    return 0 if pattern is None else _short_decimals(figure / divisor, None)
+
+
 def compact(value: Any, kind: str, *, decimals: int | None = None, scale_of: float | None = None,
             signed: bool = False) -> str:
     """``value`` abbreviated as the run's locale abbreviates it: ``$98.5k``, ``$1.2M`` / ``98.500 €``, ``1,2 Mio. €``.
@@ -288,4 +298,4 @@ def currency_symbol() -> str:
 
 
 __all__ = ["MISSING", "MINUS", "agreeing_decimals", "finite_or_none", "money", "percent", "shares_percent", "number", "percentage_points", "score_points",
-           "significant", "exact", "localise_figures", "compact", "compact_parts", "currency_affixes", "currency_symbol"]
+           "significant", "exact", "localise_figures", "compact", "compact_decimals", "compact_parts", "currency_affixes", "currency_symbol"]
