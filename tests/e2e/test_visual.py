@@ -234,6 +234,23 @@ def test_html_is_accessible(rendered):
     assert charts and all(alt.strip() for alt in charts)
 
 
+@pytest.mark.parametrize("rendered", [(r, BRANDS[0]) for r in REPORTS], indirect=True, ids=list(REPORTS))
+def test_html_reads_on_a_phone(rendered, browser):
+    # At 390 px a wide table's caption was laid out at the table's width and cut mid-word at its box's edge.
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.set_content(rendered.html, wait_until="load")
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= 390, "the page itself scrolls sideways"
+        captions = page.evaluate("""[...document.querySelectorAll('.q-table caption')].map(c => {
+            const r = c.getBoundingClientRect(); return [c.textContent.trim().slice(0, 40), r.left, r.right]; })""")
+        assert captions
+        cut = [(text, left, right) for text, left, right in captions if left < 0 or right > 390]
+        assert not cut, f"captions beyond the screen: {cut}"
+    finally:
+        context.close()
+
+
 # -- footer lines per audience ------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
