@@ -481,7 +481,8 @@ class CohortReport:
                 f"Too few cohorts to compare: every age has at most {RECENT} observed cohorts. "
                 + few_cohorts_advice(self.data), "info")])
         table = Table(pd.DataFrame(rows), caption=f"Average of the {RECENT} newest cohorts observed at each age against "
-                                                  "the earlier ones (each cohort counts once)",
+                                                  "the earlier ones (each cohort counts once; differences are "
+                                                  "taken before rounding)",
                       # The difference as a figure (a fraction, as the rates are), so that the data files keep it as one.
                       units={f"{RECENT} newest cohorts": "percent", "Earlier cohorts": "percent", "Difference": "pct_points"})
         children = [table, Callout(self.reading(), "info", title="Reading.")]
