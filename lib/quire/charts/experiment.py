@@ -195,7 +195,7 @@ def power_curves(curves: pd.DataFrame, marks: pd.DataFrame, target: float, *, mo
     ax.set_xlabel("True effect (" + (f"{formatting.currency_symbol()} per user" if money_units else "pts") + ")")
     ax.set_ylabel("Power")
     if several:
-        ax.legend(loc="lower right", frameon=False, fontsize=8)
+        ax.legend(loc="best", frameon=False, fontsize=8)  # clear of the curves and the dotted observed effects
     alt = (f"Line chart of statistical power against the size of the true effect at this experiment's sample size; "
            f"the dashed line marks the {percent(target, 0)} target. " + "; ".join(
                (f"{m.variant}: reaches {percent(target, 0)} power at {fmt(m.mde)} (the minimum detectable effect)"
