@@ -25,6 +25,9 @@ def _cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: The schemes of a Dask scheduler's address that name a host and a port.
+DASK_SCHEMES = ("tcp", "tls", "ws", "wss")
+
 #: The checkout this package lives in (``lib/quire`` -> repository root).
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,16 +85,18 @@ class Settings(BaseSettings):
     @field_validator("dask_scheduler")
     @classmethod
     def _scheduler_address(cls, address: str | None) -> str | None:
-        """A Dask scheduler's address is ``tcp://host:port`` (or ``tls://``): checked here, where its variable can be
-        named, since distributed fails on a malformed one deep inside a batch (a traceback, then a minute's wait)."""
+        """A Dask scheduler's address, ``host:port`` with distributed's ``tcp://`` (the default), ``tls://``, ``ws://``
+        or ``wss://``: checked here, where its variable can be named, since distributed fails on a malformed one deep
+        inside a batch (a traceback, then a minute's wait). Not with distributed's own parser: every command reads
+        the settings, and importing distributed would cost each of them half a second."""
         if not address:
             return None
-        parts = urlsplit(address)
+        parts = urlsplit(address if "://" in address else f"tcp://{address}")
         try:
             port = parts.port
         except ValueError:
             port = None
-        if parts.scheme not in ("tcp", "tls") or not parts.hostname or port is None or parts.path not in ("", "/"):
+        if parts.scheme not in DASK_SCHEMES or not parts.hostname or port is None or parts.path not in ("", "/"):
             raise ValueError("expected a Dask scheduler address such as tcp://scheduler-host:8786")
         return address
 

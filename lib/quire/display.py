@@ -327,7 +327,8 @@ class Table(Fragment):
         )
         units = list(self.row_units) or [None] * len(frame)
         # A column reads alike: "$15.00" above "$19.25", not "$15" (each row of a BY_ROW column is its own figure).
-        decimals = {c: column_decimals(frame[c], self.units[c]) for c in frame.columns
+        # Over every row, not only those shown: the workbook formats the whole column so.
+        decimals = {c: column_decimals(self.frame[c], self.units[c]) for c in frame.columns
                     if self.units.get(c) not in (None, BY_ROW)}
         rows = "".join(
             "<tr>" + "".join(self._figure(unit, v) if self.units.get(c) == BY_ROW

@@ -45,6 +45,15 @@ class ParameterError(QuireError):
 class WarehouseError(QuireError):
     """The warehouse cannot be reached, or lacks the data a report needs."""
 
+    #: Whether trying again later may help: a database that is down may be back in a minute.
+    transient = True
+
+
+class WarehouseDataError(WarehouseError):
+    """The warehouse holds data a report refuses until someone fixes it (a ledger that takes a client below zero)."""
+
+    transient = False
+
 
 class ExecutionError(QuireError):
     """A notebook failed while running (a cell raised, timed out or stopped early)."""

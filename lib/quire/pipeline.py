@@ -22,7 +22,7 @@ from quire.archive import RunFolder, new_run_id, write_json
 from quire.catalog import FAN_OUT_FIELDS, ReportSpec, load_catalog
 from quire.config import Settings, get_settings
 from quire.datafiles import write_data_files
-from quire.errors import OutputError, ParameterError, QuireError, WarehouseError, describe_os_error
+from quire.errors import OutputError, ParameterError, QuireError, WarehouseDataError, describe_os_error
 from quire.parameters import DeclaredParameter, declared_parameters, did_you_mean, validate_parameters
 from quire.periods import LATEST, Period, parse_period, resolve_period
 
@@ -157,7 +157,7 @@ def _check_ledger(conn, report: str | None, period: Period) -> None:
     if covered is not None and covered.coverage is not None and covered.coverage.kind == "ledger":
         problem = queries.negative_mrr(conn, until=period.last_month)
         if problem:
-            raise WarehouseError(problem)
+            raise WarehouseDataError(problem)
 
 
 def _unknown(name: str, value: str, known: list[str], kind: str, command: str | None, *, example: str | None = None) -> None:

@@ -121,3 +121,6 @@ def test_a_column_of_money_keeps_its_cents_alike_in_the_report_and_the_workbook(
     assert {sheet[f"B{r}"].number_format for r in (3, 4, 5, 6)} == {"#,##0.0"}
     assert {sheet[f"C{r}"].number_format for r in (3, 4, 5, 6)} == {'"$"#,##0'}
     assert sheet["A3"].value == 1.78 and sheet["A4"].value == 15
+    # A column's decimals come from all its rows, shown or not, as the workbook's do.
+    long = Table(pd.DataFrame({"LTV": [15.0] * 60 + [19.25]}), units={"LTV": "currency"}, max_rows=50)
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", long.html())[0] == "$15.00"

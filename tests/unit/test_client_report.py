@@ -382,4 +382,16 @@ def test_a_previous_month_the_data_covers_only_in_part_is_not_compared_with(repo
                                           (-(10**6 - 1) / 10**6, "−99.9%"), (None, "—"), (0.25, "+25%")])
 def test_a_fall_short_of_everything_never_reads_minus_100_percent(change, text):
     # LinkedIn kept 2 of its 1,000 views and its "Views change" read "−100%".
-    assert client_report._signed_pct(change).replace("\u2212", "−") == text
+    assert client_report._change_pct(change).replace("\u2212", "−") == text
+
+
+def test_a_lead_of_a_fall_short_of_everything_never_says_down_100_percent(reports):
+    # "Riverhaven Food Bank had 2 views in October 2026, down 100% on September 2026 (3,520)."
+    report = next(r for r in reports.values() if r.before.active and r.now.views > 1000)
+    data = report.data
+    rows = data.engagement.copy()
+    october = pd.to_datetime(rows["day"]) >= "2026-10-01"
+    rows.loc[october, ["views", "clicks", "conversions", "engagements"]] = 0
+    rows.loc[rows.index[october][0], "views"] = 2
+    lead = client_report.ClientReport(replace(data, engagement=rows)).engagement_lead()
+    assert "had 2 views in October 2026, down 99.9% on September 2026" in lead, lead

@@ -430,6 +430,10 @@ def test_a_client_currency_or_locale_no_report_could_read_is_refused_at_its_line
     with pytest.raises(DataError, match=r"^clients.csv line 4, column currency: 'EURO' is not a currency Quire can "
                                         r"read; write an ISO 4217 code such as USD"):
         _run(tmp_path, mapping)
+    # Blank means "the brand's", quoted or not, as the reports and the check read it.
+    (tmp_path / "clients.csv").write_text("client_id,name,slug,signup_date,status,locale,currency\n"
+                                          "1,Acme,acme,2025-01-10,active,\"\",\" \"\n2,Bo,bo,2025-01-10,active,de-DE,eur\n")
+    _run(tmp_path, mapping).close()
     (tmp_path / "clients.csv").write_text("client_id,name,slug,signup_date,status,locale\n1,Acme,acme,2025-01-10,active,english\n")
     with pytest.raises(DataError, match=r"^clients.csv line 2, column locale: 'english' is not a locale Quire can read"):
         _run(tmp_path, mapping)

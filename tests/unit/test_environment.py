@@ -4,6 +4,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,3 +45,23 @@ def test_the_readmes_configuration_table_names_every_setting():
     table = readme.split("### Configuration (environment only)", 1)[1].split("\n\n", 2)[1]
     missing = [f"QUIRE_{name.upper()}" for name in Settings.model_fields if f"`QUIRE_{name.upper()}`" not in table]
     assert not missing, missing
+
+
+@pytest.mark.parametrize("address, ok", [("tcp://scheduler:8786", True), ("scheduler:8786", True), ("tls://10.0.0.5:8786", True),
+                                         ("ws://h:8786", True), ("tcp://127.0.0.1", False), ("notaurl", False),
+                                         ("tcp://h:port", False), ("http://h:8786", False)])
+def test_a_dask_scheduler_address_is_one_distributed_reads(monkeypatch, address, ok):
+    # distributed takes "scheduler:8786" as tcp (it was refused); one without a port raised deep in a batch.
+    from quire.config import get_settings
+    from quire.errors import ConfigError
+
+    monkeypatch.setenv("QUIRE_DASK_SCHEDULER", address)
+    get_settings.cache_clear()
+    try:
+        if ok:
+            assert get_settings().dask_scheduler == address
+        else:
+            with pytest.raises(ConfigError, match="QUIRE_DASK_SCHEDULER=.*expected a Dask scheduler address"):
+                get_settings()
+    finally:
+        get_settings.cache_clear()

@@ -103,8 +103,9 @@ def run_request(request: RunRequest, settings: Settings) -> Outcome:
 def _failure(exc) -> Outcome:
     from quire.errors import WarehouseError
 
-    # The warehouse may be back in a minute; a notebook, a parameter or the disk needs a person.
-    return Outcome("failed", error=str(exc), error_type=type(exc).__name__, transient=isinstance(exc, WarehouseError))
+    # The warehouse may be back in a minute; a notebook, a parameter, the disk or wrong data needs a person.
+    return Outcome("failed", error=str(exc), error_type=type(exc).__name__,
+                   transient=isinstance(exc, WarehouseError) and exc.transient)
 
 
 def _unreachable(exc) -> Outcome:

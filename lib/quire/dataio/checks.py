@@ -74,7 +74,9 @@ def _convention_checks(run: Runner, relation: sa.FromClause, columns: Sequence[C
     found = []
     for c in (c for c in columns if c.column.convention):
         parse = parse_locale_tag if c.column.convention == "locale" else parse_currency_code
-        values = [v for (v,) in run(sa.select(c.value).select_from(relation).where(c.value.is_not(None)).distinct())]
+        # Blank is "not set" (the brand's), as for the reports and the warehouse check.
+        values = [v for (v,) in run(sa.select(c.value).select_from(relation)
+                                    .where(c.value.is_not(None), sa.func.trim(c.value) != "").distinct())]
         bad = []
         for value in values:
             try:

@@ -119,13 +119,14 @@ def percent(fraction: Any, decimals: int = 1, *, signed: bool = False) -> str:
     return MISSING if number is None else _write(number, "percent", decimals, signed=signed, scale=2)
 
 
-def agreeing_decimals(before: float, after: float, decimals: int, *, scale: float = 1.0, most: int = 2) -> int:
-    """The fewest decimals, from ``decimals`` up to ``decimals + most``, at which two figures and their
-    difference read alike: 8.05 % and 8.14 % at one decimal read "8.1% against 8.1%" beside "+0.1 pts"; at two,
+def agreeing_decimals(before: float, after: float, difference: float, decimals: int, *, scale: float = 1.0,
+                      most: int = 2) -> int:
+    """The fewest decimals, from ``decimals`` up to ``decimals + most``, at which two figures and their difference
+    read alike as printed: 8.05 % and 8.14 % at one decimal read "8.1% against 8.1%" beside "+0.1 pts"; at two,
     "8.05% against 8.14%" beside "+0.09 pts". ``scale``: 100 for fractions shown as percentages."""
-    a, b = before * scale, after * scale
     for places in range(decimals, decimals + most + 1):
-        if abs((round(b, places) - round(a, places)) - round(b - a, places)) < 10 ** -places / 2:
+        a, b, d = (_rounded(v * scale, places) for v in (before, after, difference))  # as the formatters round
+        if b - a == d:
             return places
     return decimals + most
 

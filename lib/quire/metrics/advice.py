@@ -203,8 +203,8 @@ def _low_ctr(ev: Evidence) -> Recommendation | None:
 
 def _low_conversion(ev: Evidence) -> Recommendation | None:
     row = _standing_of(ev, "conversion_rate")
-    if not _in_bottom_quarter(row) or ev.current.clicks < MIN_CLICKS or _in_bottom_quarter(_standing_of(ev, "ctr")):
-        return None
+    if not _in_bottom_quarter(row) or ev.current.clicks < MIN_CLICKS or _low_ctr(ev) is not None:
+        return None  # (the click-through action, when it fires, speaks for conversion too)
     if _falling_conversions(ev) is not None:  # the sharper message says it already
         return None
     return Recommendation(

@@ -398,8 +398,9 @@ def _no_health_measure(component: str, row: pd.Series) -> str:
     from quire.metrics import health
 
     if component == "usage_trend" and pd.notna(row.get("seat_utilisation")):
-        return (f"Not enough history yet: logins of the last {health.RECENT_WEEKS} weeks are compared with the "
-                f"{health.PRIOR_WEEKS} weeks before them, and at least {health.MIN_PRIOR_WEEKS} of those need usage data")
+        return (f"No trend yet: logins of the last {health.RECENT_WEEKS} weeks are compared with the "
+                f"{health.PRIOR_WEEKS} weeks before them, which need usage in at least {health.MIN_PRIOR_WEEKS} "
+                "weeks and some logins")
     return "No data in the window"
 
 

@@ -164,7 +164,7 @@ def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.
     subject = METRIC_LABELS[metric] + (f" in {row['variant']}" if several else "")
     diff, control_value, treatment_value = float(row["diff"]), float(row["control_value"]), float(row["treatment_value"])
     # As many decimals as it takes for the two figures to differ by the difference shown beside them.
-    places = agreeing_decimals(control_value, treatment_value, 1, scale=100) if as_rate else 2  # money: cents
+    places = agreeing_decimals(control_value, treatment_value, diff, 1, scale=100) if as_rate else 2  # money: cents
     level_fmt = (lambda v: percent(v, places)) if as_rate else (lambda v: money(v, places, currency=currency))
     diff_fmt = ((lambda v: percentage_points(v, places)) if as_rate
                 else (lambda v: money(v, places, signed=True, currency=currency)))

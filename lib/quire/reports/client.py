@@ -85,16 +85,17 @@ def _label(value: str, labels: dict[str, str]) -> str:
     return labels.get(value, str(value).replace("_", " ").capitalize())
 
 
-def _signed_pct(value: float | None, decimals: int = 0) -> str:
-    """+12% / −8% / — (for changes shown in tables); a fall short of all does not read "−100%" (2 views left: "−99.8%")."""
+def _change_pct(value: float | None, decimals: int = 0, *, signed: bool = True) -> str:
+    """+12% / −8% / — (``signed`` False: its size, "8%"); a fall short of all never reads "100%" (2 views left:
+    "−99.8%"), in a table or in a sentence."""
     if value is not None and -1 < value and round(value * 100, decimals) <= -100:
         value, decimals = max(value, -0.999), 1
-    return percent(value, decimals, signed=True)
+    return percent(value if signed or value is None else abs(value), decimals, signed=signed)
 
 
 def _metric_text(metric: str, value: float | None, bound: str = "") -> str:
     """A comparison metric as printed: "4.9%", "+12.5%" for growth, "<0.5%" for a bound."""
-    text = _signed_pct(value, 1) if metric == "views_growth" else format_value(value, "percent")
+    text = _change_pct(value, 1) if metric == "views_growth" else format_value(value, "percent")
     return f"{bound}{text}" if bound and text != "—" else text
 
 
@@ -423,7 +424,7 @@ class ClientReport:
             first = f"{self.name} had {views} in {self.period.label}, about as many as in {self.previous_period.label} ({number(self.before.views)})."
         else:
             verb = "up" if moved > 0 else "down"
-            first = (f"{self.name} had {views} in {self.period.label}, {verb} {percent(abs(moved), 0)} on "
+            first = (f"{self.name} had {views} in {self.period.label}, {verb} {_change_pct(moved, signed=False)} on "
                      f"{self.previous_period.label} ({number(self.before.views)}).") + self._typical_day_note(moved)
         return first + self._trend_sentence(self.series[0])
 
@@ -473,7 +474,7 @@ class ClientReport:
             name.capitalize(): rows["label"],
             "Items": rows["items"],
             "Views": rows["views"],
-            "Views change": [("new" if prev == 0 else _signed_pct(ch))
+            "Views change": [("new" if prev == 0 else _change_pct(ch))
                              for prev, ch in zip(rows["previous_views"], rows["views_change"], strict=True)],
             "Clicks": rows["clicks"],
             "CTR": rows["ctr"],

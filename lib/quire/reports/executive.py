@@ -22,7 +22,7 @@ from quire import formatting, metrics
 from quire.charts import executive as charts
 from quire.chart_style import use_brand
 from quire.config import get_settings
-from quire.errors import EmptyDataError, WarehouseError
+from quire.errors import EmptyDataError, WarehouseDataError
 from quire.display import Alerts, Callout, Grid, KpiCards, ReportHeader, Section, Table
 from quire.formatting.units import BY_ROW
 from quire.glossary import glossary
@@ -91,7 +91,7 @@ def load(period: str, url: str | None = None) -> ExecutiveData:
         p = resolve_period(period, first_month=first, last_month=last)
         problem = queries.negative_mrr(conn, until=p.last_month)
         if problem:
-            raise WarehouseError(problem)
+            raise WarehouseDataError(problem)
         since = max(first, add_months(p.start, -HISTORY_PERIODS * p.n_months))
         end = p.end
         return ExecutiveData(

@@ -180,7 +180,8 @@ class LandingHandler(QuireHandler):
 
 
 class ArchiveHandler(QuireHandler):
-    """``/archive/...``: one published run's ``report.html`` or ``report.pdf``; everything else is a 404."""
+    """``/archive/...``: a reader's file of one published run (``report.html``, ``report.pdf``, ``report.xlsx``, its
+    table CSVs); everything else is a 404."""
 
     csp = ARCHIVE_CSP
 

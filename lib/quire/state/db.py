@@ -30,7 +30,10 @@ def parse_moment(text: str) -> datetime:
     offset, which is converted) or a span back from now, ``30m``, ``12h``, ``7d``; a ValueError otherwise."""
     text = text.strip()
     if text[-1:] in _SPANS and text[:-1].isdigit():
-        return utcnow() - timedelta(**{_SPANS[text[-1]]: int(text[:-1])})
+        try:
+            return utcnow() - timedelta(**{_SPANS[text[-1]]: int(text[:-1])})
+        except OverflowError:  # "99999999d": before the first date there is
+            raise ValueError(f"{text!r} reaches back before the year 1") from None
     moment = datetime.fromisoformat(text)
     return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
 

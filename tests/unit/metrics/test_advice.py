@@ -109,6 +109,10 @@ def test_low_ctr_and_low_conversion_against_the_portfolio():
                                                                                          conversion="Bottom quarter")))
     assert "conversion rate of" in both.message and "bottom quarter too" in both.message
     assert "bottom quarter too" not in rec.message
+    # Too few views to discuss clicks, enough clicks for conversion: the conversion action speaks (neither did).
+    clicky = eng.Totals(views=900, clicks=300, conversions=3, engagements=20, items=3)
+    assert keys(current=clicky, previous=None, standing=standing_frame(ctr="Bottom quarter", conversion="Bottom quarter")) == [
+        "low_conversion"]
     assert keys(standing=standing_frame()) == []
     assert keys(standing=standing_frame(ctr=None)) == []  # no band: portfolio too small
     banded = advice.recommendations(advice.Evidence(current=CUR, standing=standing_frame(ctr="Bottom quarter", shown="band")))

@@ -135,4 +135,4 @@ def test_a_usage_trend_needs_half_of_the_weeks_before(prior_weeks, trend):
     from quire.metrics.engagement import health_components
 
     measure = health_components(pd.Series(row)).set_index("component").loc["usage_trend", "measure"]
-    assert measure.startswith("Not enough history yet") == (trend is None)
+    assert measure.startswith("No trend yet") == (trend is None)
