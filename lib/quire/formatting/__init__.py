@@ -25,5 +25,5 @@ __all__ = ["DEFAULT", "Conventions", "current", "for_brand", "from_record", "par
            "parse_locale_tag", "use", "using", "day_span", "format_day", "long_date", "month_year",
            "quarter_year", "short_month_year", "MINUS", "MISSING", "compact", "currency_affixes",
            "currency_symbol", "exact", "finite_or_none", "localise_figures", "money", "number", "percent",
-           "percentage_points", "score_points", "shares_percent", "significant", "CHANGE_UNITS", "UNITS", "format_change",
-           "format_number", "format_value", "rounds_to_zero"]
+           "percentage_points", "score_points", "shares_percent", "significant", "CHANGE_UNITS", "UNITS",
+           "format_change", "format_number", "format_value", "rounds_to_zero"]

@@ -298,5 +298,6 @@ def currency_symbol() -> str:
     return get_currency_symbol(conventions.currency, babel_locale(conventions.locale))
 
 
-__all__ = ["MISSING", "MINUS", "agreeing_decimals", "finite_or_none", "money", "percent", "shares_percent", "number", "percentage_points", "score_points",
-           "significant", "exact", "localise_figures", "compact", "compact_decimals", "compact_parts", "currency_affixes", "currency_symbol"]
+__all__ = ["MISSING", "MINUS", "agreeing_decimals", "finite_or_none", "money", "percent", "shares_percent", "number",
+           "percentage_points", "score_points", "significant", "exact", "localise_figures", "compact",
+           "compact_decimals", "compact_parts", "currency_affixes", "currency_symbol"]

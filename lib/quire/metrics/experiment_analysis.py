@@ -245,10 +245,6 @@ def _format_effect(value: float | None, kind: str, currency: str, signed: bool =
     return _pts(value, signed) if kind == "proportion" else _money(value, currency, signed=signed)
 
 
-def _pct(rate: float) -> str:
-    return percent(rate, 1)
-
-
 def _pts(diff: float, signed: bool = True) -> str:
     """A rate difference in percentage points: 0.014 → "+1.4 pts" (or its size, "1.4 pts", unsigned)."""
     return percentage_points(diff if signed else abs(diff), signed=signed)
