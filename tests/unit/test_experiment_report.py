@@ -184,6 +184,8 @@ def test_headline_equals_a_direct_sql_aggregate(tiny_reports, tiny_warehouse, ke
     assert cards["control_rate"]["value"] == pytest.approx(counts.at[control, "rate"])
     assert cards["best_rate"]["value"] == pytest.approx(counts.at[focus, "rate"])
     assert cards["abs_lift"]["value"] == pytest.approx(counts.at[focus, "rate"] - counts.at[control, "rate"])
+    # A card's title has two lines in print (about 40 characters): "… (CUPED) (guardrail)" lost its end.
+    assert all(len(card["label"]) <= 40 for card in cards.values()), [c["label"] for c in cards.values()]
     if truth.primary_metric == "conversion" and "CUPED" in cards["revenue_diff"]["label"]:
         # Revenue as a guardrail is read as the verdict reads it: by CUPED (a chance pre-period gap can turn it over).
         raw = {labels[v]: v for v in truth.variants}

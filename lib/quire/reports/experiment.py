@@ -230,7 +230,9 @@ class ExperimentReport:
             compared = a.guardrail if self.metric == "conversion" else a.revenue_comparisons
             rev = compared.set_index("variant").loc[focus]
             label = ("Revenue per user, difference" if self.metric == "revenue" else
-                     f"Revenue per user, difference{' (CUPED)' if rev['metric'] == 'revenue_cuped' else ''}{guard}")
+                     # A card's title has two lines in print: "Revenue per user, difference (CUPED) (guardrail)" lost its end.
+                     f"Revenue per user, CUPED{guard}" if rev["metric"] == "revenue_cuped" else
+                     f"Revenue per user, difference{guard}")
             cards["revenue_diff"] = (
                 Kpi("revenue_diff", label, rev["diff"], "currency"),
                 money(rev["diff"]), f"{lvl} {interval_text(rev['ci_low'], rev['ci_high'], 'revenue')}")
