@@ -108,7 +108,7 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
         with connection(settings.warehouse) as own:
             return resolve_data_parameters(declared, params, settings, report=report, conn=own, ranges=ranges)
     from quire import formatting
-    from quire.warehouse import coverage, queries
+    from quire.warehouse import coverage, experiment_queries, queries
 
     ranges = {} if ranges is None else ranges
     resolved, tenant = dict(params), None
@@ -132,12 +132,13 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
             tenant = Tenant(row["slug"], row["name"], row["brand"], **own)
             client_row = row
         else:
-            known = queries.experiments(conn)["key"].tolist()
+            known = experiment_queries.experiment_keys(conn)
             if params[name] == LATEST:
                 if not known:
                     raise ParameterError(f"parameter '{name}': the warehouse holds no experiments (`quire warehouse "
                                          "check` shows what the experiment report needs)", parameter=name)
-                resolved[name] = known[-1]  # oldest first: the one that started last
+                # As the report reads latest: the newest experiment with users, not one set up for next month.
+                resolved[name] = experiment_queries.newest_experiment_key(conn)
             elif params[name] not in known:
                 _unknown(name, params[name], known, "experiment", "quire experiments")
     if tenant is not None:

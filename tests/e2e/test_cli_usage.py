@@ -7,6 +7,7 @@ listings (clients, experiments, runs) are sorted and readable in a 100-column te
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import uuid
@@ -239,6 +240,21 @@ def test_a_ledger_below_zero_is_refused_before_the_executive_run_starts(quire_en
     assert lines[0].startswith("error: the MRR ledger takes client 3 below zero in 2026-02")
     assert_nothing_written(Path(env["QUIRE_OUTPUTS"]))
     assert quire(env, "run", "executive", "-p", "period=2026-01").returncode == 0  # the months before it still run
+
+
+def test_quire_run_experiment_latest_skips_one_set_up_but_not_started(quire_env, tiny_warehouse, tmp_path):
+    # The report's own `latest` skipped it, but the run's validation resolved latest first and published it empty.
+    from support import warehouse_copy
+
+    with warehouse_copy(tiny_warehouse, tmp_path / "planned.duckdb") as con:
+        con.execute("INSERT INTO experiments SELECT 9001, 'not-started', 'Not started', 'h', 'conversion', "
+                    "max(started_on) + INTERVAL 1 DAY, NULL FROM experiments")
+    env = {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'planned.duckdb'}"}
+    result = quire(env, "run", "experiment")
+    assert result.returncode == 0, result.stderr
+    [folder] = published_runs(Path(env["QUIRE_OUTPUTS"]), "experiment")
+    named = json.loads((folder / "run.json").read_text(encoding="utf-8"))["parameters"]["experiment"]
+    assert named not in ("not-started", "latest")
 
 
 def test_a_fan_out_over_a_warehouse_without_active_clients_says_so(quire_env, tiny_warehouse, tmp_path):
