@@ -244,23 +244,17 @@ def _value_facts(conn: Connection, t: sa.TableClause, c: ColumnContract, state: 
 
 def _convention_facts(conn: Connection, col: sa.ColumnClause, convention: str, state: TableState) -> None:
     """Rows whose locale or currency the reports cannot read (``EURO``, ``english``): a run for them is refused."""
-    from quire.formatting.conventions import CURRENCY_HELP, LOCALE_HELP, parse_currency_code, parse_locale_tag
+    from quire.formatting.conventions import CONVENTION_HELP, unreadable
 
-    parse = parse_locale_tag if convention == "locale" else parse_currency_code
-    counts = conn.execute(sa.select(col, sa.func.count()).where(sa.func.trim(col) != "").group_by(col)).all()
-    bad = []
-    for value, n in counts:
-        try:
-            parse(value)
-        except ValueError:
-            bad.append((n, str(value)))
+    counts = dict(conn.execute(sa.select(col, sa.func.count()).where(sa.func.trim(col) != "").group_by(col)).all())
+    bad = sorted(unreadable(counts, convention), key=lambda v: (-counts[v], str(v)))
     if bad:
-        rows = sum(n for n, _ in bad)
-        examples = tuple(v for _, v in sorted(bad, key=lambda b: (-b[0], b[1]))[:MAX_EXAMPLES])
+        rows = sum(counts[v] for v in bad)
+        examples = tuple(str(v) for v in bad[:MAX_EXAMPLES])
         state.facts.append(Finding("warning", "outside_allowed", state.name, col.name,
                                    f"{_rows(rows)} a {col.name} Quire cannot read (e.g. "
                                    f"{', '.join(repr(e) for e in examples)}): their reports are refused; "
-                                   f"{LOCALE_HELP if convention == 'locale' else CURRENCY_HELP}", rows, examples))
+                                   f"{CONVENTION_HELP[convention]}", rows, examples))
 
 
 def _outside(conn: Connection, col: sa.ColumnClause,

@@ -69,20 +69,14 @@ def _checks(columns: Sequence[Checked]) -> list[_Check]:
 
 def _convention_checks(run: Runner, relation: sa.FromClause, columns: Sequence[Checked]) -> list[_Check]:
     """A locale or currency the reports could not read ('EURO', 'english'): Python decides, over the few distinct values."""
-    from quire.formatting.conventions import parse_currency_code, parse_locale_tag
+    from quire.formatting.conventions import unreadable
 
     found = []
     for c in (c for c in columns if c.column.convention):
-        parse = parse_locale_tag if c.column.convention == "locale" else parse_currency_code
         # Blank is "not set" (the brand's), as for the reports and the warehouse check.
         values = [v for (v,) in run(sa.select(c.value).select_from(relation)
                                     .where(c.value.is_not(None), sa.func.trim(c.value) != "").distinct())]
-        bad = []
-        for value in values:
-            try:
-                parse(value)
-            except ValueError:
-                bad.append(value)
+        bad = unreadable(values, c.column.convention)
         if bad:
             found.append(_Check("convention", c, c.value.in_(bad)))
     return found
@@ -134,11 +128,11 @@ def _message(check: _Check, table: TableSpec, where: str, example: str | None, c
         return (f"{where}, {column}: {example!r} is not a key Quire can name runs by (lower-case letters, digits and "
                 f"dashes, up to 80){more}; map such values under values:{derived}")
     if check.kind == "convention":
-        from quire.formatting.conventions import CURRENCY_HELP, LOCALE_HELP
+        from quire.formatting.conventions import CONVENTION_HELP
 
         kind = c.column.convention
         return (f"{where}, {column}: {example!r} is not a {kind} Quire can read{more}; "
-                f"{LOCALE_HELP if kind == 'locale' else CURRENCY_HELP}, or leave it empty for the brand's")
+                f"{CONVENTION_HELP[kind]}, or leave it empty for the brand's")
     if check.kind == "negative":
         return (f"{where}, {column}: {example!r} is negative, but {table.name}.{col} must be zero or more{more} "
                 f"(a refund or correction: leave such rows out of the export, or fix them in the source)")

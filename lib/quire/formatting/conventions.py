@@ -13,7 +13,7 @@ which sets the context variable only and restores it afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -55,6 +55,22 @@ def parse_currency_code(text: Any) -> str:
     if not is_currency(value):
         raise ValueError(f"{str(text)!r} is not a currency code; {CURRENCY_HELP}")
     return value
+
+
+#: What to write instead, per kind of convention (a contract column's ``convention``).
+CONVENTION_HELP = {"locale": LOCALE_HELP, "currency": CURRENCY_HELP}
+
+
+def unreadable(values: Iterable[Any], convention: str) -> list[Any]:
+    """Those of ``values`` that are no ``locale`` or ``currency`` (``convention``) the formatting can use."""
+    parse = parse_locale_tag if convention == "locale" else parse_currency_code
+    bad = []
+    for value in values:
+        try:
+            parse(value)
+        except ValueError:
+            bad.append(value)
+    return bad
 
 
 @lru_cache(maxsize=64)
@@ -154,4 +170,4 @@ def from_record(record: Mapping[str, Any] | None) -> Conventions:
 
 
 __all__ = ["Conventions", "DEFAULT", "DEFAULT_LOCALE", "DEFAULT_CURRENCY", "current", "use", "using", "for_brand",
-           "from_record", "parse_locale_tag", "parse_currency_code", "babel_locale"]
+           "from_record", "parse_locale_tag", "parse_currency_code", "babel_locale", "CONVENTION_HELP", "unreadable"]
