@@ -287,6 +287,7 @@ class ExperimentAnalysis:
     power: dict[str, PowerResult]  # primary metric, per treatment (of the test the verdict reads)
     verdict: Verdict
     decided_on: pd.DataFrame  # the comparisons the verdict reads: the primary metric's, CUPED's for revenue when it ran
+    guardrail: pd.DataFrame | None  # the other metric's, as the verdict reads them (revenue by CUPED); None: no revenue
 
     @property
     def has_revenue(self) -> bool:
@@ -297,13 +298,6 @@ class ExperimentAnalysis:
     def comparisons(self) -> pd.DataFrame:
         """The primary metric's treatment-vs-control table, unadjusted."""
         return self.conversion_comparisons if self.primary_metric == "conversion" else self.revenue_comparisons
-
-    @property
-    def guardrail(self) -> pd.DataFrame | None:
-        """The other metric's comparisons as the verdict reads them: revenue by CUPED when it ran (None: no revenue)."""
-        if self.primary_metric == "revenue":
-            return self.conversion_comparisons
-        return revenue_decision(self.revenue_comparisons, self.cuped) if self.has_revenue else None
 
 
 def revenue_decision(revenue_cmp: pd.DataFrame, cuped_results: Mapping[str, CupedResult]) -> pd.DataFrame:
@@ -457,4 +451,4 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
         decided = replace(decided, warnings=decided.warnings + _resting_on_one_user(
             rows, control, order, primary, method, level, currency))
     return ExperimentAnalysis(cast(Metric, primary_metric), control, level, srm, conversion, conversion_cmp,
-                              revenue_cmp, welch, adjusted, power, decided, primary)
+                              revenue_cmp, welch, adjusted, power, decided, primary, guard)
