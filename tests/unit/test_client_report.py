@@ -6,6 +6,7 @@ import re
 from dataclasses import replace
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -338,6 +339,24 @@ def test_a_years_chart_is_labelled_by_month():
     chart = engagement_over_time(series, None, current_label="2025", previous_label="2024", freq="week", period_kind="year")
     texts = [t.strip() for t in re.findall(r"<text[^>]*>([^<]*)</text>", chart.image.decode())]
     assert {"Jan", "Mar", "May", "Jul", "Sep", "Nov"} <= set(texts) and "Month, weekly averages" in texts
+
+
+def test_the_charts_alt_text_gives_the_periods_average_per_day_and_no_comparison_it_does_not_draw():
+    # Q3 has 92 days: 13 weekly points, the last of 8 days. The plain mean of the points said 743 views a day where
+    # the quarter averaged 752.
+    days = pd.date_range("2026-07-01", "2026-09-30", freq="D")
+    views = np.arange(len(days)) * 10  # rising: the last, longer block holds the most views
+    rows = pd.DataFrame({"content_id": 1, "day": days, "views": views, "clicks": 0, "conversions": 0, "engagements": 0})
+    series = time_series(rows, date(2026, 7, 1), date(2026, 9, 30), "week")
+    assert series["days"].iloc[-1] == 8
+    chart = engagement_over_time(series, None, current_label="Q3 2026", previous_label="Q2 2026", freq="week",
+                                 period_kind="quarter")
+    assert f"views averaged {views.mean():,.0f} a day" in chart.alt  # 455, where the points' mean is 451
+    assert "dashed" not in chart.alt and "Q2 2026" not in chart.alt  # nothing before the data to compare with
+    earlier = time_series(rows.assign(day=rows["day"] - pd.Timedelta(days=92)), date(2026, 4, 1), date(2026, 6, 30), "week")
+    compared = engagement_over_time(series, earlier, current_label="Q3 2026", previous_label="Q2 2026", freq="week",
+                                    period_kind="quarter")
+    assert "with Q2 2026 dashed for comparison" in compared.alt
 
 
 def test_a_metric_without_a_figure_of_the_clients_own_says_so_not_that_peers_are_few(reports):

@@ -55,17 +55,23 @@ def engagement_over_time(current: pd.DataFrame, previous: pd.DataFrame | None, *
     # is then drawn once, not laid out by tight_layout and a tight bounding box first (see to_chart).
     height = fig.get_figheight()
     fig.subplots_adjust(left=0.065, right=0.982, bottom=0.6 / height, top=1 - 0.52 / height, wspace=0.3)
+    compared = previous is not None and not previous.empty
     parts = []
     for measure, title in measures.items():
-        now = current[measure].mean()
-        text = f"{title.lower()} averaged {_count(now)} a day"
-        if previous is not None and not previous.empty and previous[measure].mean() > 0:
-            text += f" against {_count(previous[measure].mean())} in {previous_label}"
+        text = f"{title.lower()} averaged {_count(_per_day(current, measure))} a day"
+        if compared and _per_day(previous, measure) > 0:
+            text += f" against {_count(_per_day(previous, measure))} in {previous_label}"
         parts.append(text)
     step = "day" if freq == "day" else "week (7-day averages)"
-    alt = (f"Line charts of views, clicks and engagements per day in {current_label}, by {step}, with "
-           f"{previous_label} dashed for comparison: " + "; ".join(parts) + ".")
+    alt = (f"Line charts of views, clicks and engagements per day in {current_label}, by {step}"
+           + (f", with {previous_label} dashed for comparison" if compared else "") + ": " + "; ".join(parts) + ".")
     return to_chart(fig, alt, fixed_layout=True)
+
+
+def _per_day(series: pd.DataFrame, measure: str) -> float:
+    """The period's average per day of a :func:`~quire.metrics.engagement.time_series`: its points weighted by their
+    days (a quarter's last block holds 8, and the plain mean of the points would count its days for less)."""
+    return float(np.average(series[measure], weights=series["days"]))
 
 
 def _time_axis(ax, current: pd.DataFrame, period_kind: str, *, averaged: bool = False) -> None:
