@@ -3,7 +3,8 @@
 Each component is scored 0..1 from one measure (all windows end on ``as_of``, inclusive):
 
 * **seat utilisation** — active users ÷ seats, summed over the last 4 weeks of
-  ``product_usage``; 80 % or more scores 1 (some seats are always idle);
+  ``product_usage`` (a week counts where most of its days fall); 80 % or more scores 1 (some
+  seats are always idle);
 * **usage trend** — mean weekly logins of the last 4 weeks vs the 8 weeks before; flat or
   growing scores 1, a fall of 50 % or more scores 0; an account with usage in fewer than 4 of
   those 8 weeks (a new one) has no trend yet;
@@ -59,9 +60,15 @@ def _window(stamps: pd.Series, as_of: date, days: int) -> pd.Series:
 
 
 def _usage_measures(usage: pd.DataFrame, as_of: date) -> pd.DataFrame:
-    """Per client: ``seat_utilisation``, ``usage_change`` (fraction) and latest ``seats``."""
-    recent = usage.loc[_window(usage["week"], as_of, 7 * RECENT_WEEKS)]
-    prior = usage.loc[_window(usage["week"], as_of - timedelta(weeks=RECENT_WEEKS), 7 * PRIOR_WEEKS)]
+    """Per client: ``seat_utilisation``, ``usage_change`` (fraction) and latest ``seats``.
+
+    A week of ``product_usage`` (named by its first day) counts in the window that holds most of its
+    days, i.e. by its middle day: by its first day, a month ending on a Monday took the week of the
+    2nd–8th for "the 8 weeks before" and left 3 weeks in "the last 4".
+    """
+    middle = pd.to_datetime(usage["week"]) + pd.Timedelta(days=3)
+    recent = usage.loc[_window(middle, as_of, 7 * RECENT_WEEKS)]
+    prior = usage.loc[_window(middle, as_of - timedelta(weeks=RECENT_WEEKS), 7 * PRIOR_WEEKS)]
     sums = recent.groupby("client_id")[["active_users", "seats"]].sum()
     by_client = prior.groupby("client_id")
     prior_logins = by_client["logins"].mean().where(by_client["week"].nunique() >= MIN_PRIOR_WEEKS)

@@ -136,3 +136,20 @@ def test_a_usage_trend_needs_half_of_the_weeks_before(prior_weeks, trend):
 
     measure = health_components(pd.Series(row)).set_index("component").loc["usage_trend", "measure"]
     assert measure.startswith("No trend yet") == (trend is None)
+
+
+def test_a_week_counts_in_the_window_holding_most_of_its_days():
+    # A month ending on a Monday (30 November 2026): its four weeks start on 2, 9, 16 and 23 November. By their
+    # first days, the week of the 2nd fell in "the 8 weeks before" and "the last 4 weeks" held three.
+    as_of = date(2026, 11, 30)
+    mondays = [date(2026, 11, 23) - timedelta(weeks=k) for k in range(11, -1, -1)]
+    usage = pd.DataFrame([(1, week, 10, 5 if i < 8 else 9, 100 if i < 8 else 140) for i, week in enumerate(mondays)],
+                         columns=["client_id", "week", "seats", "active_users", "logins"])
+    row = health_scores(CLIENTS.iloc[:1], MRR.iloc[:1], usage, TICKETS.iloc[0:0], RESPONSES.iloc[0:0],
+                        as_of=as_of).iloc[0]
+    assert row["usage_change"] == pytest.approx(0.40)  # 140 a week in the 4 November weeks against 100
+    assert row["seat_utilisation"] == pytest.approx(0.9)
+    # A week whose days mostly fall after the period (30 Nov – 6 Dec) is not yet one of its weeks.
+    later = pd.concat([usage, usage.iloc[[-1]].assign(week=date(2026, 11, 30), logins=0, active_users=0)])
+    again = health_scores(CLIENTS.iloc[:1], MRR.iloc[:1], later, TICKETS.iloc[0:0], RESPONSES.iloc[0:0], as_of=as_of)
+    assert again.iloc[0]["usage_change"] == pytest.approx(0.40)
