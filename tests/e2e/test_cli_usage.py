@@ -248,7 +248,7 @@ def test_quire_run_experiment_latest_skips_one_set_up_but_not_started(quire_env,
 
     with warehouse_copy(tiny_warehouse, tmp_path / "planned.duckdb") as con:
         con.execute("INSERT INTO experiments SELECT 9001, 'not-started', 'Not started', 'h', 'conversion', "
-                    "max(started_on) + INTERVAL 1 DAY, NULL FROM experiments")
+                    "max(started_on) + INTERVAL 1 DAY, NULL, NULL, NULL FROM experiments")
     env = {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'planned.duckdb'}"}
     result = quire(env, "run", "experiment")
     assert result.returncode == 0, result.stderr

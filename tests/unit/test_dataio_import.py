@@ -11,6 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
 from quire.dataio import DataError, MappingError, import_files, load_mapping
@@ -250,6 +251,51 @@ def test_duplicates_drop_of_every_row_is_refused_and_first_needs_a_file(tmp_path
                                            r"the first row in file order, and a table has no order; use drop"):
         load_mapping(_mapping(tmp_path, "mode: views\n" + AB_MAPPING.replace("ab.csv", "shop.ab")
                               + "    duplicates: first\n"))
+
+
+METRIC_LINE = "experiment_metric: {name: game rounds, unit: number}\n"
+COOKIE_CATS = """
+tables:
+  experiment_assignments:
+    source: cookie_cats.csv
+    rename: {userid: user_id, version: variant, sum_gamerounds: revenue, retention_7: converted}
+    values: {variant: {gate_30: control, gate_40: gate_40}}
+    defaults: {experiment_id: 1, assigned_at: 2024-01-01}
+"""
+
+
+def test_a_measure_that_is_not_money_is_named_by_the_mapping_and_read_by_the_report(tmp_path: Path):
+    # Cookie Cats (a public mobile-game A/B test): game rounds in the revenue column read "$51.34 per user".
+    from quire.reports import experiment as er
+
+    rng = np.random.default_rng(3)
+    rows = [f"{i},{'gate_30' if i % 2 else 'gate_40'},{rng.poisson(50)},False,{rng.random() < 0.2}" for i in range(400)]
+    for folder in (tmp_path / "named", tmp_path / "plain"):
+        folder.mkdir()
+        (folder / "cookie_cats.csv").write_text("userid,version,sum_gamerounds,retention_1,retention_7\n"
+                                                + "\n".join(rows) + "\n")
+    con = _run(tmp_path / "named", METRIC_LINE + COOKIE_CATS)
+    assert con.execute("SELECT metric_name, metric_unit FROM experiments").fetchall() == [("game rounds", "number")]
+    con.close()
+    report = er.build("experiment-1", url=f"duckdb:///{tmp_path / 'named' / 'w.duckdb'}")
+    try:
+        shown = report.revenue().html() + report.headline()._repr_mimebundle_()["text/html"]
+        assert "Game rounds per user" in shown and "$" not in shown
+    finally:
+        er.experiment_measure.use(er.experiment_measure.REVENUE)
+    plain = _run(tmp_path / "plain", COOKIE_CATS)  # without the block: revenue, in money, as before
+    assert plain.execute("SELECT metric_name, metric_unit FROM experiments").fetchall() == [(None, None)]
+
+
+@pytest.mark.parametrize("text,message", [
+    (METRIC_LINE.replace("number", "rounds") + COOKIE_CATS,
+     r"experiment_metric.unit: Input should be 'currency' or 'number'"),
+    (METRIC_LINE + COOKIE_CATS + "  experiments:\n    source: experiments.csv\n",
+     r"experiment_metric: names the measure of experiments made from the assignments; with an experiments table"),
+])
+def test_a_misplaced_or_misspelt_experiment_metric_is_one_line(tmp_path: Path, text: str, message: str):
+    with pytest.raises(MappingError, match=message):
+        load_mapping(_mapping(tmp_path, text))
 
 
 def test_a_pandas_index_column_without_a_name_is_read_as_pandas_names_it(tmp_path: Path):

@@ -26,6 +26,9 @@ from scipy import stats
 
 from quire.display import KPIS_MIME, Callout, Chart, Section
 from quire.errors import ParameterError
+from quire.formatting import number
+from quire.metrics import experiment_measure
+from quire.metrics.experiment_measure import REVENUE, Measure
 from quire.metrics.experiments import sample_size_per_arm
 from quire.reports import experiment as er
 from quire.reports.experiment_data import ExperimentData, variant_label, variant_labels
@@ -396,7 +399,7 @@ def test_latest_skips_an_experiment_set_up_but_not_started(tiny_warehouse, tmp_p
         newest_start = conn.execute(sa.text("select max(started_on) from experiments")).scalar()
     path = tmp_path / "wh.duckdb"
     with warehouse_copy(tiny_warehouse, path) as con:
-        con.execute("INSERT INTO experiments VALUES (9001, 'not-started', 'Not started', 'h', 'conversion', ?, NULL)",
+        con.execute("INSERT INTO experiments VALUES (9001, 'not-started', 'Not started', 'h', 'conversion', ?, NULL, NULL, NULL)",
                     [newest_start])
         con.execute("UPDATE experiments SET started_on = started_on + INTERVAL 1 DAY WHERE experiment_id = 9001")
     url = f"duckdb:///{path}"
@@ -460,12 +463,12 @@ def arms(spec: dict[str, dict], seed: int = 1) -> pd.DataFrame:
 
 
 def experiment(spec: dict[str, dict], *, key: str = "new-test", name: str = "New test", metric: str = "conversion",
-               seed: int = 1, **kwargs) -> er.ExperimentReport:
+               seed: int = 1, measure: Measure = REVENUE, **kwargs) -> er.ExperimentReport:
     names = list(spec)
     variants = pd.DataFrame({"variant": names, "is_control": [i == 0 for i in range(len(names))],
                              "allocation": [1 / len(names)] * len(names)})
     data = ExperimentData(key, name, "B beats A.", metric, pd.Timestamp("2026-09-01"), pd.Timestamp("2026-09-30"),
-                             variants, arms(spec, seed))
+                          variants, arms(spec, seed), measure=measure)
     return er.ExperimentReport(data, **kwargs)
 
 
@@ -516,11 +519,66 @@ def test_a_cuped_sign_flip_says_which_estimate_to_trust_and_why():
     flips = [x for x in section.children if isinstance(x, Callout) and x.title == "Trust the CUPED-adjusted estimate."]
     assert len(flips) == 1
     message = flips[0].message
-    assert f"{er.money(c.unadjusted.diff)} unadjusted, {er.money(c.adjusted.diff)} adjusted" in message
+    assert f"{er.amount(c.unadjusted.diff)} unadjusted, {er.amount(c.adjusted.diff)} adjusted" in message
+    assert "already spent $" in message and "more per user than the control's" in message
     assert "chance imbalance of the random split" in message and "less variance" in message
     same = experiment({"control": {"n": 3_000}, "B": {"n": 3_000, "effect": 2.0}}, metric="revenue")
     assert not same.analysis.cuped["B"].sign_flipped
     assert "Trust the CUPED-adjusted estimate." not in same.revenue().html()
+
+
+def test_when_cuped_and_the_raw_test_disagree_the_note_names_the_test_the_decision_reads():
+    # The note said "the verdict uses the unadjusted test" while the verdict (and the glossary) read CUPED's.
+    spec = {"control": {"n": 1_000}, "B": {"n": 1_000, "effect": 0.7}}
+    report = experiment(spec, metric="revenue", seed=1)
+    c = report.analysis.cuped["B"]
+    assert c.unadjusted.p_value < 0.05 < c.adjusted.p_value  # raw significant, adjusted not
+    assert "(the verdict reads the adjusted test" in report.cuped_sentence()
+    assert report.analysis.verdict.decision == "inconclusive"  # as the adjusted test says
+    guarded = experiment(spec, seed=1)  # conversion decides; revenue is the guardrail, judged by CUPED too
+    assert "(the guardrail check reads the adjusted test" in guarded.cuped_sentence()
+
+
+def test_expected_users_of_an_uneven_total_keep_the_half_their_difference_has():
+    # 20,489 users planned 50/50: 10,244.5 expected each. Shown whole, "10,244" beside 10,169 users read "−76".
+    table = experiment({"control": {"n": 10_169}, "b": {"n": 10_320}}).assignment().children[1].frame
+    assert table["Expected users"].tolist() == ["10,244.5", "10,244.5"]
+    assert [d.split()[0] for d in table["Difference"]] == ["−75.5", "+75.5"]
+    even = experiment({"control": {"n": 10_000}, "b": {"n": 10_100}}).assignment().children[1].frame
+    assert even["Expected users"].tolist() == ["10,050", "10,050"]
+
+
+def test_how_many_times_the_users_reads_at_the_precision_of_an_estimate():
+    assert er.times(3.14) == "3.1×" and er.times(8469.6) == "8,470×"
+
+
+@pytest.fixture
+def revenue_after():
+    """The measure is the process's, as the locale is: put the default back for the tests that follow."""
+    yield
+    experiment_measure.use(REVENUE)
+
+
+def test_a_measure_that_is_not_money_is_named_and_written_as_a_number_everywhere(revenue_after):
+    # A public A/B dataset (Cookie Cats) maps game rounds to the assignments' revenue column: its report read
+    # "$51.34 per user". With experiments.metric_name/metric_unit every figure and word follows the measure.
+    rounds = Measure("game rounds", "number")
+    spec = {"control": {"n": 3_000}, "B": {"n": 3_000, "pre_shift": 2.0, "effect": -0.6}}
+    report = experiment(spec, metric="revenue", measure=rounds)
+    c = report.analysis.cuped["B"]
+    shown = everything(report) + report.glossary().html()
+    assert "$" not in shown and "bought" not in shown and "spent" not in shown
+    assert "revenue" not in shown.replace("pre_revenue", "").lower()
+    assert "Game rounds per user" in shown and "game rounds per user" in shown
+    assert f"{number(c.unadjusted.diff, 2, signed=True)} unadjusted, {number(c.adjusted.diff, 2, signed=True)} adjusted" in shown
+    assert "already had" in shown and "more game rounds per user than the control" in shown
+    cards = headline(report)
+    assert cards["revenue_diff"]["label"] == "Game rounds per user, difference" and cards["revenue_diff"]["unit"] == "number"
+    # As the guardrail of a conversion experiment, its card title still fits the card's two printed lines.
+    guard = headline(experiment(spec, measure=rounds))["revenue_diff"]["label"]
+    assert guard == "Game rounds per user, CUPED (guardrail)" and len(guard) <= 40
+    # The default measure is still revenue in money.
+    assert "$" in everything(experiment(spec, metric="revenue"))
 
 
 @pytest.mark.parametrize("key,name,expected", [

@@ -18,8 +18,8 @@ from matplotlib.ticker import MaxNLocator
 from quire.chart_style import to_chart
 from quire.charts import BAD, GOOD, HALF, NEUTRAL, WIDE, palette, percent_axis
 from quire.display import Chart
-from quire import formatting
 from quire.formatting import number, percent, percentage_points
+from quire.metrics.experiment_measure import current as current_measure
 
 Formatter = Callable[[float], str]
 ROW_HEIGHT = 0.42  # inches per interval row: keeps 2- and 4-variant charts equally airy
@@ -36,9 +36,9 @@ def pts(diff: float) -> str:
     return percentage_points(diff)
 
 
-def money(value: float, signed: bool = True) -> str:
-    """2.834 → "+$2.83" (per-user amounts are small, so cents are kept)."""
-    return formatting.money(value, 2, signed=signed)
+def amount(value: float, signed: bool = True) -> str:
+    """A per-user amount of the experiment's measure: 2.834 → "+$2.83" (small, so cents are kept), or "+2.83"."""
+    return current_measure().format(value, 2, signed=signed)
 
 
 def signed(value: float, decimals: int = 2) -> str:
@@ -86,8 +86,9 @@ def _effect_color(significant: bool, diff: float) -> str:
     return (GOOD if diff > 0 else BAD) if significant else NEUTRAL
 
 
-def _signed_ticks(ax, scale: float = 1.0, *, money_units: bool = False, signed: bool = True) -> None:
-    """Label the x ticks of a difference axis "−1", "0", "+0.5" (as money, "+$0.50", with ``money_units``).
+def _signed_ticks(ax, scale: float = 1.0, *, measure_units: bool = False, signed: bool = True) -> None:
+    """Label the x ticks of a difference axis "−1", "0", "+0.5" (in the measure's units, "+$0.50", with
+    ``measure_units``).
 
     The decimals follow the tick step, so a step of 0.5 never prints two ticks as "+1".
     Ticks are fixed first: the labels are computed for exactly these positions.
@@ -99,8 +100,8 @@ def _signed_ticks(ax, scale: float = 1.0, *, money_units: bool = False, signed: 
         decimals += 1
 
     def label(v: float) -> str:
-        if money_units:
-            return formatting.money(v * scale, decimals, signed=signed)
+        if measure_units:
+            return current_measure().format(v * scale, decimals, signed=signed)
         return number(v * scale, decimals, signed=signed)
     ax.set_xticks(ticks, [label(t) for t in ticks])
 
@@ -143,7 +144,8 @@ def conversion_panels(table: pd.DataFrame, comparisons: pd.DataFrame, level: flo
 
 
 def cuped_intervals(frame: pd.DataFrame, level: float) -> Chart:
-    """The revenue difference per treatment before and after CUPED, as two intervals each.
+    """The difference in the measure per user (revenue unless said otherwise) per treatment before and after CUPED,
+    as two intervals each.
 
     ``frame`` has one row per (treatment, method): ``variant``, ``method`` ("Unadjusted" or
     "CUPED"), ``diff``, ``ci_low``, ``ci_high``.
@@ -153,27 +155,27 @@ def cuped_intervals(frame: pd.DataFrame, level: float) -> Chart:
     labels = [f"{r.variant} · {r.method}" if frame["variant"].nunique() > 1 else str(r.method) for r in frame.itertuples()]
     fig, ax = plt.subplots(figsize=(WIDE[0] * 0.8, _height(len(frame), 1.0)))
     _intervals(ax, labels, frame["diff"].to_numpy(float), frame["ci_low"].to_numpy(float),
-               frame["ci_high"].to_numpy(float), [shade[m] for m in frame["method"]], money)
+               frame["ci_high"].to_numpy(float), [shade[m] for m in frame["method"]], amount)
     _zero_line(ax)
-    _signed_ticks(ax, 1, money_units=True)
-    ax.set_xlabel(f"Revenue per user: treatment − control ({percent(level, 0)} CI)")
-    alt = (f"Interval chart comparing the unadjusted and the CUPED-adjusted difference in revenue per user, with "
+    _signed_ticks(ax, 1, measure_units=True)
+    ax.set_xlabel(f"{current_measure().title}: treatment − control ({percent(level, 0)} CI)")
+    alt = (f"Interval chart comparing the unadjusted and the CUPED-adjusted difference in {current_measure().per_user}, with "
            f"{percent(level, 0)} confidence intervals and a reference line at zero: " + "; ".join(
-               f"{lab} {money(r.diff)} ({money(r.ci_low)} to {money(r.ci_high)}, width {money(r.ci_high - r.ci_low, False)})"
+               f"{lab} {amount(r.diff)} ({amount(r.ci_low)} to {amount(r.ci_high)}, width {amount(r.ci_high - r.ci_low, False)})"
                for lab, r in zip(labels, frame.itertuples(), strict=True)))
     return to_chart(fig, alt + ".")
 
 
-def power_curves(curves: pd.DataFrame, marks: pd.DataFrame, target: float, *, money_units: bool = False) -> Chart:
+def power_curves(curves: pd.DataFrame, marks: pd.DataFrame, target: float, *, measure_units: bool = False) -> Chart:
     """Power against the size of the true effect at the experiment's sample, per treatment.
 
-    ``curves``: ``variant``, ``effect`` (units: rate difference or money), ``power``;
+    ``curves``: ``variant``, ``effect`` (units: rate difference, or the measure's with ``measure_units``), ``power``;
     ``marks``: one row per treatment with ``variant``, ``mde`` and ``observed`` (|effect| in
     units). The dashed line is the target power; where a curve crosses it is the minimum
     detectable effect. The observed effect is a dotted vertical line for comparison, with no
     power of its own: the "achieved" power of an observed effect only restates its p-value.
     """
-    fmt: Formatter = (lambda v: money(v, False)) if money_units else (lambda v: pts(v).lstrip("+"))
+    fmt: Formatter = (lambda v: amount(v, False)) if measure_units else (lambda v: pts(v).lstrip("+"))
     colors = palette()
     fig, ax = plt.subplots(figsize=(HALF[0], POWER_HEIGHT))
     several = curves["variant"].nunique() > 1
@@ -191,8 +193,8 @@ def power_curves(curves: pd.DataFrame, marks: pd.DataFrame, target: float, *, mo
     ax.set_ylim(0, 1.02)
     ax.set_xlim(left=0, right=max(curves["effect"].max(), marks["observed"].max() * 1.05))
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))  # half-width chart: few, round ticks
-    _signed_ticks(ax, 1 if money_units else 100, money_units=money_units, signed=False)
-    ax.set_xlabel("True effect (" + (f"{formatting.currency_symbol()} per user" if money_units else "pts") + ")")
+    _signed_ticks(ax, 1 if measure_units else 100, measure_units=measure_units, signed=False)
+    ax.set_xlabel(f"True effect ({current_measure().axis_unit if measure_units else 'pts'})")
     ax.set_ylabel("Power")
     if several:
         ax.legend(loc="best", frameon=False, fontsize=8)  # clear of the curves and the dotted observed effects

@@ -36,6 +36,7 @@ ALLOWED: dict[tuple[str, str], tuple[str, ...]] = {
     ("users", "channel"): schema.CHANNELS,
     ("events", "event_type"): schema.EVENT_TYPES,
     ("experiments", "primary_metric"): schema.PRIMARY_METRICS,
+    ("experiments", "metric_unit"): schema.METRIC_UNITS,
 }
 
 _COUNTS = (0, None)
@@ -242,6 +243,9 @@ EXPERIMENT = _report(
                        "Multiple comparisons"), date_column="assigned_at", grain="instant"),
         dict(name="experiments", columns=("experiment_id", "key", "name", "hypothesis", "primary_metric", "started_on",
                                           "ended_on"), optional=True,
+             optional_columns={"metric_name": "the continuous metric's name when it is not revenue (e.g. game rounds)",
+                               "metric_unit": "the continuous metric's unit: number for a count or amount that is not "
+                                              "money, currency (the default) for money"},
              purpose="each experiment's key, name, hypothesis, primary metric and dates",
              without="each experiment is named experiment-<experiment_id>, decides on conversion, and runs from its "
                      "first to its last assignment", sections=("Verdict",), date_column="started_on"),

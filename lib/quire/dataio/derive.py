@@ -13,7 +13,8 @@
   derived client if there is one; channel and country stay empty (not recorded).
 * **experiments**: assignments name an experiment by id; without an ``experiments`` table
   each experiment id becomes the experiment ``experiment-<id>`` that started on the day of
-  its first assignment. No ``experiment_variants`` are made: a planned split is a fact the
+  its first assignment, measuring what the mapping's ``experiment_metric`` says (revenue, in money, without
+  one). No ``experiment_variants`` are made: a planned split is a fact the
   data does not hold (a public 96/4 test is no 50/50 test that went wrong), so the report
   assumes an equal split itself and says so beside the sample-ratio check.
 
@@ -29,7 +30,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from quire.dataio.expressions import slug_of
-from quire.dataio.mapping import Company, Mapping
+from quire.dataio.mapping import Company, ExperimentMetric, Mapping
 from quire.dataio.target import table_spec
 
 Resolve = Callable[[str], sa.TableClause]  # a Quire table name -> the loaded table or view to read
@@ -76,7 +77,7 @@ def derived_select(name: str, mapping: Mapping, resolve: Resolve, mapped: set[st
         return _clients(company, resolve, mapped)
     if name == "users":
         return _users(resolve, with_client="clients" in derived_tables(mapping))
-    return _experiments(resolve, id_texts("experiment_id"))
+    return _experiments(resolve, id_texts("experiment_id"), mapping.experiment_metric)
 
 
 def _const(value: object, name: str, type_: sa.types.TypeEngine | None = None) -> sa.Label:
@@ -128,7 +129,8 @@ def _users(resolve: Resolve, *, with_client: bool) -> sa.Select:
             .group_by(e.c.user_id))
 
 
-def _experiments(resolve: Resolve, texts: sa.FromClause | None = None) -> sa.Select:
+def _experiments(resolve: Resolve, texts: sa.FromClause | None = None,
+                 metric: ExperimentMetric | None = None) -> sa.Select:
     a = resolve("experiment_assignments")
     # From the first assignment to the last, as the contract says of experiments without a table (an export of a
     # test long over was "still running" with no end).
@@ -147,5 +149,12 @@ def _experiments(resolve: Resolve, texts: sa.FromClause | None = None) -> sa.Sel
         query = query.join_from(a, texts, texts.c.id == a.c.experiment_id)
     return (query.add_columns(key.label("key"), name.label("name"), _const("(not recorded)", "hypothesis"),
                               _const("conversion", "primary_metric"), started.label("started_on"),
-                              ended.label("ended_on"))
+                              ended.label("ended_on"), *_measure(metric))
             .group_by(a.c.experiment_id))
+
+
+def _measure(metric: ExperimentMetric | None) -> tuple[sa.Label, sa.Label]:
+    """The derived experiments' metric_name and metric_unit: the mapping's ``experiment_metric``, else empty (revenue)."""
+    if metric is None:
+        return sa.cast(sa.null(), sa.String()).label("metric_name"), sa.cast(sa.null(), sa.String()).label("metric_unit")
+    return _const(metric.name, "metric_name"), _const(metric.unit, "metric_unit")

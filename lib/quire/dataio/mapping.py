@@ -6,6 +6,7 @@ naming the key) and then against Quire's tables (:mod:`quire.dataio.target`)::
     mode: import                 # import: copy files into the embedded warehouse; views: SQL views, no copy
     text_ids: [user_id]          # keys given as text (7c396fd4…): numbered 1, 2, 3… the same in every table
     company: {name: Fernweh Tea} # the one client of a single-company dataset (when no clients table is mapped)
+    experiment_metric: {name: game rounds, unit: number}   # what assignments' revenue measures (no experiments table)
     tables:
       events:                    # a Quire table
         source: events.csv.gz    # file(s) relative to this file (csv, csv.gz, parquet); with views: a table
@@ -72,6 +73,14 @@ class Company(_Strict):
         return data
 
 
+class ExperimentMetric(_Strict):
+    """What the assignments' ``revenue`` column measures, for experiments made from the assignments (no experiments
+    table): a public A/B export's game rounds are no money."""
+
+    name: Annotated[str, Field(min_length=1, max_length=24)] = "revenue"
+    unit: Literal["currency", "number"] = "currency"
+
+
 class TableMapping(_Strict):
     """How one Quire table is filled from the user's file(s) or table."""
 
@@ -118,6 +127,7 @@ class Mapping(_Strict):
     mode: Literal["import", "views"] = "import"
     schema_: Annotated[str | None, Field(alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")] = None
     company: Company | None = None
+    experiment_metric: ExperimentMetric | None = None
     # Keys whose values are text (customer ids like 7c396fd4…, e-mail addresses): the import numbers each
     # distinct value 1, 2, 3… in text order, the same number wherever the key appears (users and events alike).
     text_ids: list[str] = []
@@ -181,6 +191,13 @@ def check_mapping(mapping: Mapping, name: str) -> None:
     if mapping.text_ids and mapping.mode == "views":
         raise MappingError(f"{name}: text_ids: needs mode: import (views read your tables as they are; number "
                            "text ids in your SQL, e.g. dense_rank() OVER (ORDER BY customer))")
+    if mapping.experiment_metric is not None and "experiments" in mapping.tables:
+        raise MappingError(f"{name}: experiment_metric: names the measure of experiments made from the assignments; "
+                           "with an experiments table, give its metric_name and metric_unit columns instead (e.g. "
+                           "defaults: {metric_name: game rounds, metric_unit: number})")
+    if mapping.experiment_metric is not None and "experiment_assignments" not in mapping.tables:
+        raise MappingError(f"{name}: experiment_metric: map experiment_assignments too (the measure is that of their "
+                           "revenue column)")
     for table, spec in mapping.tables.items():
         if table not in table_names():
             raise MappingError(f"{name}: tables.{table}: not a Quire table; known: {', '.join(sorted(table_names()))}")

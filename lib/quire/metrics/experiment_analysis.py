@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from quire.errors import EmptyDataError, ParameterError, WarehouseError
-from quire.formatting.numbers import agreeing_decimals, money, number, percent, percentage_points, significant
-from quire.metrics.experiments import (ADJUSTMENTS, METRIC_LABELS, METRICS, MIN_USERS_FOR_MEANS, CupedResult, Decision,
+from quire.formatting.numbers import agreeing_decimals, number, percent, percentage_points, significant
+from quire.metrics.experiment_measure import current as current_measure, metric_label
+from quire.metrics.experiments import (ADJUSTMENTS, METRICS, MIN_USERS_FOR_MEANS, CupedResult, Decision,
                                        Metric, PowerResult, SrmResult, WelchResult, adjust_cuped, alpha_for,
                                        conversion_by_variant, cuped, cuped_comparisons, pairwise_vs_control,
                                        power_and_mde, require_columns, srm_check, welch_test)
@@ -135,7 +136,7 @@ def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Po
             reasons.append(f"{untestable}, so the check says nothing about conversion: check how conversions are "
                            "recorded (experiment_assignments.converted).")
         elif first is not None:
-            reasons.append(f"The check would have revealed a bias in {METRIC_LABELS[str(comparisons.iloc[0]['metric'])].lower()} "
+            reasons.append(f"The check would have revealed a bias in {metric_label(str(comparisons.iloc[0]['metric'])).lower()} "
                            f"of {_format_effect(first.mde, first.kind, currency, signed=False)} or more "
                            f"(its minimum detectable effect at {percent(first.target_power, 0)} power).")
         return Verdict("A/A passed", None, reasons, warn)
@@ -161,13 +162,12 @@ def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.
     """
     metric = str(row["metric"])
     as_rate = metric == "conversion"
-    subject = METRIC_LABELS[metric] + (f" in {row['variant']}" if several else "")
+    subject = metric_label(metric) + (f" in {row['variant']}" if several else "")
     diff, control_value, treatment_value = float(row["diff"]), float(row["control_value"]), float(row["treatment_value"])
     # As many decimals as it takes for the two figures to differ by the difference shown beside them.
     places = agreeing_decimals(control_value, treatment_value, diff, 1, scale=100) if as_rate else 2  # money: cents
-    level_fmt = (lambda v: percent(v, places)) if as_rate else (lambda v: money(v, places, currency=currency))
-    diff_fmt = ((lambda v: percentage_points(v, places)) if as_rate
-                else (lambda v: money(v, places, signed=True, currency=currency)))
+    level_fmt = (lambda v: percent(v, places)) if as_rate else (lambda v: _amount(v, currency))
+    diff_fmt = ((lambda v: percentage_points(v, places)) if as_rate else (lambda v: _amount(v, currency, signed=True)))
     low, high = float(row["ci_low"]), float(row["ci_high"])
     interval = (f"{diff_fmt(diff)}, {percent(level, 0)} CI "
                 + (f"{diff_fmt(low).removesuffix(' pts')} to {diff_fmt(high)}" if math.isfinite(low) and math.isfinite(high)
@@ -215,8 +215,9 @@ def _few_users_message(row: pd.Series, several: bool) -> str:
     # Welch's test is exact for normal data only; a mean of revenue (mostly zeros and a few large
     # purchases) is near normal only over a few dozen users (the central limit theorem's usual 30).
     who = f" for {row['variant']}" if several else ""
-    return (f"Few users for a revenue mean{who}: {number(row['n_treatment'])} and {number(row['n_control'])} in the "
-            f"control. Welch's test takes each arm's mean revenue to be roughly normal, which it rarely is below about "
+    name = current_measure().name
+    return (f"Few users for a mean of {name}{who}: {number(row['n_treatment'])} and {number(row['n_control'])} in the "
+            f"control. Welch's test takes each arm's mean {name} to be roughly normal, which it rarely is below about "
             f"{MIN_USERS_FOR_MEANS} users an arm: take the result as indicative only.")
 
 
@@ -242,7 +243,7 @@ def _changes(p: PowerResult) -> str:
 def _format_effect(value: float | None, kind: str, currency: str, signed: bool = True) -> str:
     if value is None:
         return "—"
-    return _pts(value, signed) if kind == "proportion" else _money(value, currency, signed=signed)
+    return _pts(value, signed) if kind == "proportion" else _amount(value, currency, signed=signed)
 
 
 def _pts(diff: float, signed: bool = True) -> str:
@@ -250,9 +251,10 @@ def _pts(diff: float, signed: bool = True) -> str:
     return percentage_points(diff if signed else abs(diff), signed=signed)
 
 
-def _money(value: float, currency: str | None, signed: bool = False) -> str:
-    """Per-user money with cents, in ``currency`` or the run's: "+$2.83"."""
-    return money(value, 2, signed=signed, currency=currency)
+def _amount(value: float, currency: str | None, signed: bool = False) -> str:
+    """A per-user amount of the experiment's measure: money with cents, in ``currency`` or the run's ("+$2.83"), or
+    a number with two decimals ("+1.25")."""
+    return current_measure().format(value, 2, signed=signed, currency=currency)
 
 
 def p_text(p: float | None) -> str:
@@ -327,10 +329,10 @@ def _resting_on_one_user(rows: pd.DataFrame, control: str, order: list[str], dec
     for row in decided.itertuples():
         match = again[again["variant"] == row.variant]
         if len(match) and bool(match["significant"].iloc[0]) != bool(row.significant):
-            left = ", ".join(_money(float(rows.at[largest[v], "revenue"]), currency) for v in (control, row.variant))
+            left = ", ".join(_amount(float(rows.at[largest[v], "revenue"]), currency) for v in (control, row.variant))
             said = describe_comparison(match.iloc[0], level, currency, several)
             warnings.append(f"One user decides this result{' for ' + row.variant if several else ''}: without the "
-                            f"largest revenue of {control} and of {row.variant} ({left}), "
+                            f"largest {current_measure().name} of {control} and of {row.variant} ({left}), "
                             f"{said[0].lower() + said[1:]} Take it as fragile until more users confirm it.")
     return warnings
 
@@ -422,9 +424,10 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
     # Welch's t is 0/0 there, so the revenue comparison is left out rather than shown as undefined.
     recorded = varies(rows["revenue"])
     if not recorded and primary_metric == "revenue":
-        raise EmptyDataError(f"every assigned user's revenue is {float(rows['revenue'].iloc[0]):g}, so a revenue "
-                             "experiment has no difference to test",
-                             hint="Record each user's revenue in experiment_assignments.revenue, or make conversion "
+        name = current_measure().name
+        raise EmptyDataError(f"every assigned user's {name} is {float(rows['revenue'].iloc[0]):g}, so an experiment "
+                             f"decided on {name} has no difference to test",
+                             hint=f"Record each user's {name} in experiment_assignments.revenue, or make conversion "
                                   "the experiment's primary metric.")
     revenue_cmp = pairwise_vs_control(rows, control, "revenue", method, level) if recorded else conversion_cmp.iloc[0:0]
     by_variant = {v: g for v, g in rows.groupby("variant", sort=False)}

@@ -38,8 +38,6 @@ Metric = Literal["conversion", "revenue"]
 Decision = Literal["ship", "don't ship", "inconclusive", "A/A passed", "A/A failed"]
 METRICS: tuple[str, ...] = ("conversion", "revenue")
 ADJUSTMENTS: dict[str, str] = {"holm": "Holm", "bonferroni": "Bonferroni"}
-METRIC_LABELS = {"conversion": "Conversion", "revenue": "Revenue per user",
-                 "revenue_cuped": "Revenue per user adjusted for the pre-period (CUPED)"}
 TARGET_POWER = 0.8  # the power the MDE is planned for
 CURVE_POINTS = 60  # points of a power curve
 MIN_USERS_FOR_MEANS = 30  # users an arm below which a revenue mean is flagged as resting on too few users

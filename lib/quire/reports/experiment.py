@@ -21,23 +21,22 @@ from quire import formatting
 from quire.formatting import format_day, long_date, number, percent, significant
 from quire.chart_style import use_brand
 from quire.charts import experiment as charts
-from quire.charts.experiment import money, pct, pts, signed
+from quire.charts.experiment import amount, pct, pts, signed
 from quire.display import Callout, Grid, ReportHeader, Section
 from quire.errors import EmptyDataError, WarehouseError
 from quire.glossary import glossary
 from quire.metrics.experiment_analysis import (ExperimentAnalysis, analyse, describe_comparison, mirrors_metric,
                                               p_sentence, p_text)
-from quire.metrics.experiments import (ADJUSTMENTS, METRIC_LABELS, TARGET_POWER, CupedResult, power_curve,
-                                       sample_size_per_arm)
+from quire.metrics import experiment_measure
+from quire.metrics.experiment_measure import metric_label
+from quire.metrics.experiments import ADJUSTMENTS, TARGET_POWER, CupedResult, power_curve, sample_size_per_arm
 from quire.metrics.kpi import Kpi
 from quire.contract import absent_note
 from quire.reports.experiment_data import CONTRACT, ExperimentData, check_parameters, load
 from quire.reports.experiment_display import (Estimate, ExperimentCards, FlowingGlossary, FormattedTable, chance,
                                               effect_text, interval_change, interval_text, mark_control, once_in,
-                                              relative_estimate, relative_value, round_users, sentence)
+                                              relative_estimate, relative_value, round_users, sentence, times)
 
-METRIC_NOUNS = {"conversion": "conversion (share of users who converted)",
-                "revenue": "revenue per user (mean over all assigned users)"}
 DECISION_TITLES = {"ship": "Verdict: ship {variant}.", "don't ship": "Verdict: don't ship.",
                    "inconclusive": "Verdict: inconclusive.",
                    "A/A passed": "A/A check passed: the split and metrics look unbiased.",
@@ -60,6 +59,10 @@ class ExperimentReport:
         self.data, self.level, self.correction = data.labelled(), level, correction
         self.alpha = round(1 - level, 12)
         self.metric = data.primary_metric
+        # The report's sentences, charts and glossary name the experiment's own measure (revenue unless it says
+        # otherwise); the shared formatters read it as they read the run's locale.
+        self.measure = data.measure
+        experiment_measure.use(self.measure)
 
     # -- computed once ------------------------------------------------------------------
     @cached_property
@@ -113,8 +116,13 @@ class ExperimentReport:
     def tested(self) -> str:
         """The metric the verdict and the power read, inside a sentence: "conversion", "revenue per user", or
         "revenue per user adjusted for the pre-period (CUPED)"."""
-        label = METRIC_LABELS[str(self.analysis.decided_on["metric"].iloc[0])]
+        label = metric_label(str(self.analysis.decided_on["metric"].iloc[0]))
         return label[0].lower() + label[1:]
+
+    @property
+    def measure_unit(self) -> str:
+        """The unit of the measure's cards: "currency" or "number"."""
+        return "currency" if self.measure.is_money else "number"
 
     def _p_label(self) -> str:
         return f"p ({self.adjustment}-adj.)" if self.several else "p-value"
@@ -170,7 +178,7 @@ class ExperimentReport:
         if compared > 1:
             rule += f"; {self.adjustment} correction across the {compared} treatments"
         rows = [("Experiment key", d.key), *([("Hypothesis", d.hypothesis)] if d.hypothesis.strip() else []),
-                ("Primary metric", METRIC_NOUNS.get(d.primary_metric, d.primary_metric)),
+                ("Primary metric", self.metric_noun()),
                 ("Variants (split assumed equal)" if d.plan_assumed else "Variants (planned split)",
                  split), ("Dates", self.dates_label()),
                 ("Users assigned", number(len(d.assignments))), ("Decision rule", rule)]
@@ -178,6 +186,12 @@ class ExperimentReport:
             rows.insert(1, ("Design", "A/A test: every arm gets the same experience, so any difference is chance or a "
                                       "bias in the assignment or the metrics"))
         return FormattedTable(pd.DataFrame(rows, columns=["About this experiment", ""]))
+
+    def metric_noun(self) -> str:
+        """The primary metric as the facts table names it: "conversion (share of users who converted)"."""
+        if self.metric == "conversion":
+            return "conversion (share of users who converted)"
+        return f"{self.measure.per_user} (mean over all assigned users)"
 
     def headline(self) -> ExperimentCards | None:
         """The headline figures (recorded in ``run.json``) for the focus treatment, in the order a PM reads them.
@@ -218,7 +232,7 @@ class ExperimentReport:
                             direction="down_is_good"),
                         p_text(p), f"{self.tested}; significant below {significant(self.alpha, 6)}"),
             "mde": (Kpi("mde", "Minimum detectable effect", power.mde,
-                        "percent" if self.metric == "conversion" else "currency"),
+                        "percent" if self.metric == "conversion" else self.measure_unit),
                     effect_text(power.mde, self.metric).lstrip("+") if power.mde is not None else "—",
                     f"detected with {percent(TARGET_POWER, 0)} power at this sample size" if power.mde is not None
                     else f"{a.control} converted every user: no rise is possible" if power.at_ceiling
@@ -229,13 +243,13 @@ class ExperimentReport:
             # raw one, with CUPED's on a card of its own.
             compared = a.guardrail if self.metric == "conversion" else a.revenue_comparisons
             rev = compared.set_index("variant").loc[focus]
-            label = ("Revenue per user, difference" if self.metric == "revenue" else
+            title = self.measure.title
+            label = (f"{title}, difference" if self.metric == "revenue" else
                      # A card's title has two lines in print: "Revenue per user, difference (CUPED) (guardrail)" lost its end.
-                     f"Revenue per user, CUPED{guard}" if rev["metric"] == "revenue_cuped" else
-                     f"Revenue per user, difference{guard}")
+                     f"{title}, CUPED{guard}" if rev["metric"] == "revenue_cuped" else f"{title}, difference{guard}")
             cards["revenue_diff"] = (
-                Kpi("revenue_diff", label, rev["diff"], "currency"),
-                money(rev["diff"]), f"{lvl} {interval_text(rev['ci_low'], rev['ci_high'], 'revenue')}")
+                Kpi("revenue_diff", label, rev["diff"], self.measure_unit),
+                amount(rev["diff"]), f"{lvl} {interval_text(rev['ci_low'], rev['ci_high'], 'revenue')}")
         return cards
 
     def _conversion_cards(self) -> list[tuple[Kpi, str, str]]:
@@ -252,8 +266,9 @@ class ExperimentReport:
              percent(cu.variance_reduction, 0), f"interval {interval_change(cu.ci_width_ratio)}")]
         decided = a.decided_on.set_index("variant").loc[self.focus]
         if decided["metric"] == "revenue_cuped":  # the difference the verdict reads, beside the raw one
-            cuped_cards.insert(0, (Kpi("cuped_diff", "Revenue per user, difference (CUPED)", decided["diff"], "currency"),
-                                   money(decided["diff"]), f"{percent(self.level, 0)} CI "
+            cuped_cards.insert(0, (Kpi("cuped_diff", f"{self.measure.title}, difference (CUPED)", decided["diff"],
+                                       self.measure_unit),
+                                   amount(decided["diff"]), f"{percent(self.level, 0)} CI "
                                    f"{interval_text(decided['ci_low'], decided['ci_high'], 'revenue')}"))
         return [c["users"], c["revenue_diff"], *cuped_cards, c["p_value"], c["mde"], c["control_rate"], c["best_rate"],
                 c["abs_lift"]]
@@ -264,9 +279,14 @@ class ExperimentReport:
         if a is None:
             return None
         srm = a.srm
+        # An expected count is a share of the users (20,489 / 2 = 10,244.5): shown whole, it and its difference
+        # would round apart (10,244 expected, 10,169 users, "−76").
+        places = 0 if all(abs(e - round(e)) < 1e-6 for e in srm.expected.values()) else 1
         rows = [{"Variant": mark_control(v, v == a.control), "Planned share": percent(srm.expected[v] / srm.total, 1),
-                 "Expected users": number(srm.expected[v]), "Users": number(n), "Actual share": percent(n / srm.total, 2),
-                 "Difference": f"{signed(n - srm.expected[v], 0)} ({percent((n - srm.expected[v]) / srm.expected[v], 1, signed=True)})"}
+                 "Expected users": number(srm.expected[v], places), "Users": number(n),
+                 "Actual share": percent(n / srm.total, 2),
+                 "Difference": f"{signed(n - srm.expected[v], places)} "
+                               f"({percent((n - srm.expected[v]) / srm.expected[v], 1, signed=True)})"}
                 for v, n in srm.observed.items()]
         assumed = self.data.plan_assumed
         table = FormattedTable.figures(pd.DataFrame(rows), "Users per variant against an equal split (no plan "
@@ -349,16 +369,18 @@ class ExperimentReport:
                                                           f"{self._ci_caption()}")
 
     def revenue(self) -> Section | None:
-        """Revenue per user: Welch's t-test per treatment, and the CUPED-adjusted comparison beside it."""
+        """The measure per user (revenue unless the experiment says otherwise): Welch's t-test per treatment, and the
+        CUPED-adjusted comparison beside it."""
         a = self.analysis
         if a is None:
             return None
-        title = "Revenue per user" + (" (guardrail)" if self.metric != "revenue" else "")
+        name = self.measure.name
+        title = self.measure.title + (" (guardrail)" if self.metric != "revenue" else "")
         if not a.has_revenue:
             value = float(self.data.assignments["revenue"].iloc[0])
-            why = "the experiment recorded no revenue" if value == 0 else "the same for every user"
-            return Section(title, [Callout(f"Every assigned user's revenue is {money(value, False)}: {why}, so there "
-                                           "is no revenue comparison.", "info", title="Not shown:")])
+            why = f"the experiment recorded no {name}" if value == 0 else "the same for every user"
+            return Section(title, [Callout(f"Every assigned user's {name} is {amount(value, False)}: {why}, so there "
+                                           f"is no {name} comparison.", "info", title="Not shown:")])
         lead = " ".join(describe_comparison(r, self.level, several=self.several) for _, r in a.revenue_comparisons.iterrows())
         if not a.cuped:
             return Section(title, [self.welch_table(), self.no_covariate_note()], lead=lead)
@@ -370,39 +392,42 @@ class ExperimentReport:
     def no_covariate_note(self) -> Callout:
         """Why there is no CUPED: the assignments lack the pre-period metric (an optional column of the contract)."""
         col = CONTRACT.table("experiment_assignments").column("pre_revenue")
+        name, needed_for = self.measure.name, self.measure.reword(col.needed_for)
         values = self.data.assignments[col.name] if col.name in self.data.assignments else None
         if values is not None and values.isna().any():
             missing = int(values.isna().sum())
             whose = "no user" if missing == len(values) else f"{number(len(values) - missing)} of {number(len(values))} users"
-            return Callout(f"The assignments record a {col.name} (revenue before the experiment) for {whose}, so "
-                           f"{col.needed_for} is left out.", "info", title="Not shown:")
+            return Callout(f"The assignments record a {col.name} ({name} before the experiment) for {whose}, so "
+                           f"{needed_for} is left out.", "info", title="Not shown:")
         if values is not None and mirrors_metric(self.data.assignments):
-            return Callout(f"Every user's {col.name} moves in step with their revenue during the experiment (a "
+            return Callout(f"Every user's {col.name} moves in step with their {name} during the experiment (a "
                            "correlation of 1): it is the same measurement, not one taken before the experiment, so "
-                           f"{col.needed_for} is left out. Map each user's revenue before assignment to {col.name}.",
+                           f"{needed_for} is left out. Map each user's {name} before assignment to {col.name}.",
                            "info", title="Not shown:")
         if values is not None:
             value = float(values.iloc[0])
-            return Callout(f"Every user's {col.name} (revenue before the experiment) is {money(value, False)}, which "
-                           f"explains none of the revenue's noise, so {col.needed_for} is left out.", "info",
+            return Callout(f"Every user's {col.name} ({name} before the experiment) is {amount(value, False)}, which "
+                           f"explains none of the noise in {name}, so {needed_for} is left out.", "info",
                            title="Not shown:")
-        return Callout(f"The assignments have no {col.name} column (each user's revenue before the experiment), so "
-                       f"{col.needed_for} is left out.", "info", title="Not shown:")
+        return Callout(f"The assignments have no {col.name} column (each user's {name} before the experiment), so "
+                       f"{needed_for} is left out.", "info", title="Not shown:")
 
     def welch_table(self) -> FormattedTable:
         a = self.analysis
         w0 = a.welch[self.treatments[0]]
         p_by = a.revenue_comparisons.set_index("variant")
-        rows = [{"Variant": mark_control(a.control, True), "Users": number(w0.n_b), "Mean revenue per user": money(w0.mean_b, False),
+        mean = f"Mean {self.measure.per_user}"
+        rows = [{"Variant": mark_control(a.control, True), "Users": number(w0.n_b), mean: amount(w0.mean_b, False),
                  "Difference": "—", self._p_label(): "—", "Cohen's d": "—"}]
         for v in self.treatments:
             w = a.welch[v]
-            rows.append({"Variant": v, "Users": number(w.n_a), "Mean revenue per user": money(w.mean_a, False),
-                         "Difference": Estimate(money(w.diff), interval_text(w.ci_low, w.ci_high, "revenue")),
+            rows.append({"Variant": v, "Users": number(w.n_a), mean: amount(w.mean_a, False),
+                         "Difference": Estimate(amount(w.diff), interval_text(w.ci_low, w.ci_high, "revenue")),
                          self._p_label(): p_text(self._decision_p(p_by.loc[v])), "Cohen's d": signed(w.cohen_d)})
         # The caption says how to read the table; the glossary has the formulas.
-        return FormattedTable.figures(pd.DataFrame(rows), "Welch's t-test of mean revenue per user (users who bought "
-                                                          f"nothing count as {formatting.money(0)}), treatment − control, "
+        none = "users who bought nothing" if self.measure.is_money else f"users without {self.measure.name}"
+        return FormattedTable.figures(pd.DataFrame(rows), f"Welch's t-test of mean {self.measure.per_user} ({none} "
+                                                          f"count as {self.measure.zero}), treatment − control, "
                                                           f"{self._ci_caption()}; Cohen's d in standard deviations")
 
     def _cuped_p(self, c: CupedResult) -> float:
@@ -414,31 +439,38 @@ class ExperimentReport:
         v = self.focus if self.focus in self.treatments else self.treatments[0]
         c = self.analysis.cuped[v]
         u, adj = c.unadjusted, c.adjusted
-        text = (f"CUPED uses each user's revenue before the experiment to remove noise{' (' + v + ')' if self.several else ''}: "
+        text = (f"CUPED uses each user's {self.measure.name} before the experiment to remove noise{' (' + v + ')' if self.several else ''}: "
                 f"θ = {number(c.theta, 2)}, {percent(c.variance_reduction, 0)} less variance; the {percent(self.level, 0)} interval of the "
-                f"difference is {interval_change(c.ci_width_ratio)} (±{money((adj.ci_high - adj.ci_low) / 2, False)} instead "
-                f"of ±{money((u.ci_high - u.ci_low) / 2, False)}). The pre-period lies before assignment, so the adjustment "
+                f"difference is {interval_change(c.ci_width_ratio)} (±{amount((adj.ci_high - adj.ci_low) / 2, False)} instead "
+                f"of ±{amount((u.ci_high - u.ci_low) / 2, False)}). The pre-period lies before assignment, so the adjustment "
                 "removes noise without biasing the effect.")
         p_adj = self._cuped_p(c)
         if (u.p_value < self.alpha) != (p_adj < self.alpha) and not self.several:
-            precise = "; the CUPED estimate is the more precise one" if c.ci_width_ratio < 1 else ""
+            # Say which of the two the decision reads (the CUPED one whenever it ran, as the glossary says).
+            read = self.analysis.decided_on if self.metric == "revenue" else self.analysis.guardrail
+            adjusted = read is not None and bool((read["metric"] == "revenue_cuped").all())
+            which = "verdict" if self.metric == "revenue" else "guardrail check"
+            precise = "; it is the more precise estimate" if adjusted and c.ci_width_ratio < 1 else ""
             text += (f" Note: the adjusted difference is {'' if p_adj < self.alpha else 'not '}significant "
                      f"({p_sentence(p_adj)}) while the unadjusted one is {'' if u.p_value < self.alpha else 'not '}"
-                     f"(the verdict uses the unadjusted test, declared before the experiment{precise}).")
+                     f"(the {which} reads the {'adjusted' if adjusted else 'unadjusted'} test{precise}).")
         return text
 
     def sign_flip(self, c: CupedResult) -> Callout:
-        """Which revenue estimate to trust when CUPED reverses the sign of the raw difference, and why."""
+        """Which estimate to trust when CUPED reverses the sign of the raw difference, and why."""
         who = f" for {c.treatment}" if self.several else ""
         pre = "more" if c.covariate_diff > 0 else "less"
-        carried = money(c.theta * c.covariate_diff)
-        text = (f"CUPED reverses the sign of the revenue difference{who}: {money(c.unadjusted.diff)} unadjusted, "
-                f"{money(c.adjusted.diff)} adjusted. The treatment's users already spent "
-                f"{money(abs(c.covariate_diff), False)} {pre} per user than the control's before the experiment began — "
+        carried = amount(c.theta * c.covariate_diff)
+        m = self.measure
+        before = (f"already spent {amount(abs(c.covariate_diff), False)} {pre} per user" if m.is_money else
+                  f"already had {amount(abs(c.covariate_diff), False)} {pre} {m.per_user}")
+        text = (f"CUPED reverses the sign of the difference in {m.name}{who}: {amount(c.unadjusted.diff)} unadjusted, "
+                f"{amount(c.adjusted.diff)} adjusted. The treatment's users {before} than the control's before the "
+                "experiment began — "
                 f"a chance imbalance of the random split, not an effect of the change — and the raw difference carries "
-                f"that imbalance with it (θ × {money(c.covariate_diff)} = {carried}). CUPED removes it, and its estimate "
+                f"that imbalance with it (θ × {amount(c.covariate_diff)} = {carried}). CUPED removes it, and its estimate "
                 f"has {percent(c.variance_reduction, 0)} less variance. Neither direction is established while its interval "
-                f"includes {formatting.money(0)}.")
+                f"includes {m.zero}.")
         return Callout(text, "info", title="Trust the CUPED-adjusted estimate.")
 
     def cuped_table(self) -> FormattedTable:
@@ -446,13 +478,14 @@ class ExperimentReport:
         for v in self.treatments:
             c = self.analysis.cuped[v]
             rows.append({"Treatment": v, "θ": number(c.theta, 3), "Variance reduction": percent(c.variance_reduction, 1),
-                         "Unadjusted difference": Estimate(money(c.unadjusted.diff), interval_text(
+                         "Unadjusted difference": Estimate(amount(c.unadjusted.diff), interval_text(
                              c.unadjusted.ci_low, c.unadjusted.ci_high, "revenue")),
-                         "CUPED difference": Estimate(money(c.adjusted.diff), interval_text(
+                         "CUPED difference": Estimate(amount(c.adjusted.diff), interval_text(
                              c.adjusted.ci_low, c.adjusted.ci_high, "revenue")),
                          self._cuped_p_label(): p_text(self._cuped_p(c))})
-        return FormattedTable.figures(pd.DataFrame(rows), "CUPED: revenue adjusted by the same users' pre-period "
-                                                          f"revenue, {self._ci_caption()}")
+        name = self.measure.name
+        return FormattedTable.figures(pd.DataFrame(rows), f"CUPED: {name} adjusted by the same users' pre-period "
+                                                          f"{name}, {self._ci_caption()}")
 
     def _cuped_p_label(self) -> str:
         return f"CUPED p ({self.adjustment}-adj.)" if self.several else "CUPED p-value"
@@ -465,7 +498,7 @@ class ExperimentReport:
         flat = [v for v in self.treatments if a.power[v].kind == "continuous" and a.power[v].mde is None]
         if flat:
             return Section("Power and minimum detectable effect", [Callout(
-                f"Revenue per user is the same for every user of {' and of '.join([a.control, *flat])}, so the t-test "
+                f"{self.measure.title} is the same for every user of {' and of '.join([a.control, *flat])}, so the t-test "
                 "has no spread to measure a difference against: there is no minimum detectable effect to show.",
                 "info", title="Not shown:")])
         if any(a.power[v].at_ceiling for v in self.treatments):  # no curve to draw: every effect upwards is impossible
@@ -477,7 +510,7 @@ class ExperimentReport:
             curves.append(curve.assign(variant=v))
             marks.append({"variant": v, "mde": p.mde, "observed": abs(p.observed_effect or 0.0)})
         chart = charts.power_curves(pd.concat(curves, ignore_index=True), pd.DataFrame(marks), TARGET_POWER,
-                                    money_units=self.metric == "revenue")
+                                    measure_units=self.metric == "revenue")
         return Section("Power and minimum detectable effect", [Grid([chart, self.power_table()])],
                        lead=f"{self.power_sentence()} {self.sample_sentence()}")
 
@@ -526,7 +559,7 @@ class ExperimentReport:
             return (f"The sample was large enough: detecting an effect of {effect} with {percent(TARGET_POWER, 0)} power needs about "
                     f"{number(round_users(needed))} users per variant, and {had}.")
         return (f"To detect an effect of {effect} (the one observed) with {percent(TARGET_POWER, 0)} power would take about "
-                f"{number(round_users(needed))} users per variant, {number(needed / current, 1)}× as many: {had}. "
+                f"{number(round_users(needed))} users per variant, {times(needed / current)} as many: {had}. "
                 "Smaller effects need more: the sample grows with one over the square of the effect.")
 
     def power_table(self) -> FormattedTable:
@@ -556,16 +589,16 @@ class ExperimentReport:
                 f"metric: with no correction, the chance of at least one would be up to {percent(uncorrected, 1)} instead of "
                 f"{percent(self.alpha, 0)}. The {self.adjustment} method adjusts the p-values so that it stays at {percent(self.alpha, 0)}; "
                 f"decisions use the adjusted p-values.")
-        cuped_too = "; the CUPED test of revenue per user too" if a.cuped else ""
+        cuped_too = f"; the CUPED test of {self.measure.per_user} too" if a.cuped else ""
         scope = (f"Each metric is corrected on its own ({k} comparisons per metric{cuped_too}). The confidence intervals elsewhere in the report are per comparison: the correction changes "
                  "the p-values, not the intervals.")
         frames = [a.comparisons, a.revenue_comparisons if self.metric == "conversion" else a.conversion_comparisons]
-        rows = [{"Treatment": r.variant, "Metric": METRIC_LABELS[r.metric] + (" (primary)" if r.metric == self.metric else ""),
+        rows = [{"Treatment": r.variant, "Metric": metric_label(r.metric) + (" (primary)" if r.metric == self.metric else ""),
                  "Difference": effect_text(r.diff, r.metric), "Raw p": p_text(r.p_value),
                  f"{self.adjustment}-adjusted p": p_text(r.p_adjusted),
                  f"Significant at {significant(self.alpha, 6)}": "yes" if r.significant else "no"}
                 for f in frames for r in f.itertuples()]
-        rows += [{"Treatment": v, "Metric": "Revenue per user, CUPED", "Difference": money(c.adjusted.diff),
+        rows += [{"Treatment": v, "Metric": f"{self.measure.title}, CUPED", "Difference": amount(c.adjusted.diff),
                   "Raw p": p_text(c.adjusted.p_value), f"{self.adjustment}-adjusted p": p_text(c.p_adjusted),
                   f"Significant at {significant(self.alpha, 6)}": "yes" if c.p_adjusted < self.alpha else "no"}
                  for v, c in ((v, a.cuped[v]) for v in self.treatments if v in a.cuped)]
@@ -580,7 +613,14 @@ class ExperimentReport:
             keys = [k for k in keys if k not in ("revenue_per_user", "welch_test", "cohens_d")]
         keys = keys + (["multiple_comparisons"] if self.several else []) + (["aa_test"] if self.data.is_aa else [])
         appendix = glossary(keys)
-        return FlowingGlossary(appendix.entries, title=appendix.title)
+        entries = appendix.entries
+        if self.measure != experiment_measure.REVENUE:  # the definitions are written of revenue in money
+            per_user = glossary(["revenue_per_user"]).entries[0]
+            own = (self.measure.title, f"{self.measure.name[:1].upper() + self.measure.name[1:]} during the experiment ÷ "
+                                       "users assigned to the variant; users without any count as 0.")
+            entries = [own if entry == per_user and not self.measure.is_money else
+                       (self.measure.reword(entry[0]), self.measure.reword(entry[1])) for entry in entries]
+        return FlowingGlossary(entries, title=appendix.title)
 
 
 def _cuped_rows(c: CupedResult) -> list[dict[str, object]]:

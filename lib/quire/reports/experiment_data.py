@@ -21,6 +21,7 @@ from quire.errors import ParameterError
 from quire.periods import LATEST
 from quire.parameters import did_you_mean
 from quire.metrics.experiment_analysis import has_covariate
+from quire.metrics.experiment_measure import REVENUE, Measure, measure_from
 from quire.metrics.experiments import ADJUSTMENTS
 from quire.warehouse import experiment_queries as queries
 from quire.warehouse.engine import connection
@@ -49,6 +50,8 @@ class ExperimentData:
     absent: tuple[str, ...] = ()
     # Users assigned before the experiment started or after it ended, left out of ``assignments``.
     outside_dates: int = 0
+    # What the assignments' continuous metric (the ``revenue`` column) measures, and its unit.
+    measure: Measure = REVENUE
 
     @property
     def has_covariate(self) -> bool:
@@ -121,6 +124,8 @@ def load(experiment: str, url: str | None = None) -> ExperimentData:
             raise unknown_experiment(experiment, queries.experiment_keys(conn))
         experiment_id = int(row["experiment_id"])
         ended_on = None if pd.isna(row["ended_on"]) else row["ended_on"]
+        stored = queries.experiment_measure(conn, experiment_id)
+        measure = measure_from(stored["metric_name"], stored["metric_unit"])
         assignments = queries.assignments(conn, experiment_id)
         inside = within_dates(assignments["assigned_at"], row["started_on"], ended_on)
         return ExperimentData(
@@ -129,7 +134,7 @@ def load(experiment: str, url: str | None = None) -> ExperimentData:
             variants=queries.variants(conn, experiment_id),
             assignments=assignments[inside].reset_index(drop=True),
             absent=tuple(t.name for t in CONTRACT.optional_tables if t.name not in usable),
-            outside_dates=int((~inside).sum()),
+            outside_dates=int((~inside).sum()), measure=measure,
         )
 
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from quire.charts.experiment import money, pts
+from quire.charts.experiment import amount, pts
 from quire.display import Glossary, KpiCards, Table, escape
 from quire.formatting import number, percent
 from quire.metrics.kpi import Kpi, format_value
@@ -38,10 +38,10 @@ def interval_change(ratio: float) -> str:
 
 
 def effect_text(value: float | None, metric: str) -> str:
-    """A treatment − control difference in the metric's units: "+1.4 pts" or "+$2.83"."""
+    """A treatment − control difference in the metric's units: "+1.4 pts", or "+$2.83" in the measure's."""
     if value is None or not np.isfinite(value):
         return "—"
-    return pts(value) if metric == "conversion" else money(value)
+    return pts(value) if metric == "conversion" else amount(value)
 
 
 def interval_text(low: float, high: float, metric: str) -> str:
@@ -50,7 +50,7 @@ def interval_text(low: float, high: float, metric: str) -> str:
         return "not defined"
     if metric == "conversion":
         return f"{pts(low).removesuffix(' pts')} to {pts(high)}"
-    return f"{money(low)} to {money(high)}"
+    return f"{amount(low)} to {amount(high)}"
 
 
 def relative_value(value: float) -> str:
@@ -84,6 +84,11 @@ def round_users(n: float) -> int:
     """Round a required sample to 2–3 significant figures: it is an estimate, not a count."""
     digits = max(0, len(str(int(math.ceil(n)))) - 3)
     return int(math.ceil(n / 10 ** digits) * 10 ** digits)
+
+
+def times(ratio: float) -> str:
+    """How many times as many: "3.1×", and whole from 10 on ("8,470×", not "8,469.6×": the ratio of an estimate)."""
+    return f"{number(ratio, 1 if ratio < 10 else 0)}×"
 
 
 def sentence(text: str) -> str:

@@ -57,21 +57,31 @@ def newest_experiment_key(conn: Connection) -> str | None:
 
 
 def experiment_by_key(conn: Connection, key: str) -> pd.Series | None:
-    """One experiment's row (all columns of ``experiments``), or None when no experiment has ``key``.
+    """One experiment's row (the columns of :func:`quire.warehouse.queries.experiment_columns`), or None when no
+    experiment has ``key``.
 
     Without an experiments table, the stand-ins :func:`quire.warehouse.queries.experiments` derives.
     """
     t = schema.experiments
-    if not _has_experiments(conn):
+    if not inventory(conn).has(t.name, tuple(c.name for c in queries.experiment_columns())):
         frame = queries.experiments(conn)
         frame = frame.loc[frame["key"] == key]
     else:
-        frame = _read(conn, sa.select(t).where(t.c.key == key))
+        frame = _read(conn, sa.select(*queries.experiment_columns()).where(t.c.key == key))
     return None if frame.empty else frame.iloc[0]
 
 
-def _has_experiments(conn: Connection) -> bool:
-    return inventory(conn).has("experiments", tuple(c.name for c in schema.experiments.columns))
+def experiment_measure(conn: Connection, experiment_id: int) -> dict[str, str | None]:
+    """The experiment's optional ``metric_name`` and ``metric_unit`` as stored, each None where the table lacks the
+    column (an experiments table of the user's own, or none) or leaves it empty."""
+    t = schema.experiments
+    held = inventory(conn)
+    found: dict[str, str | None] = dict.fromkeys(schema.EXPERIMENT_MEASURE)
+    columns = [t.c[name] for name in schema.EXPERIMENT_MEASURE if held.has(t.name, ("experiment_id", name))]
+    if columns:
+        row = conn.execute(sa.select(*columns).where(t.c.experiment_id == experiment_id)).mappings().first() or {}
+        found.update({name: None if row.get(name) is None else str(row[name]) for name in found})
+    return found
 
 
 def planned_variants(conn: Connection) -> bool:

@@ -168,16 +168,21 @@ def client_subscriptions(conn: Connection, client_id: int) -> pd.DataFrame:
     return _read_if(conn, stmt, t, ("subscription_id", "client_id"))
 
 
+def experiment_columns() -> list[sa.Column]:
+    """The columns every experiments table has (the contract's required ones; not the optional measure)."""
+    return [c for c in schema.experiments.columns if c.name not in schema.EXPERIMENT_MEASURE]
+
+
 def experiments(conn: Connection) -> pd.DataFrame:
-    """Every experiment (all columns), oldest first.
+    """Every experiment (the columns of :func:`experiment_columns`), oldest first.
 
     Without an experiments table, each experiment of the assignments stands in with the
     contract's defaults: key ``experiment-<id>``, name ``Experiment <id>``, no hypothesis,
     primary metric conversion, from the day of its first assignment to that of its last.
     """
     t = schema.experiments
-    if inventory(conn).has(t.name, tuple(c.name for c in t.columns)):
-        return _read(conn, sa.select(t).order_by(t.c.started_on, t.c.experiment_id))
+    if inventory(conn).has(t.name, tuple(c.name for c in experiment_columns())):
+        return _read(conn, sa.select(*experiment_columns()).order_by(t.c.started_on, t.c.experiment_id))
     a = schema.experiment_assignments
     if not inventory(conn).has(a.name, ("experiment_id", "assigned_at")):
         return _empty(sa.select(t))

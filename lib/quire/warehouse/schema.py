@@ -29,6 +29,7 @@ PRIORITIES = ("low", "normal", "high", "urgent")
 SURVEYS = ("nps", "csat")
 CLIENT_STATUSES = ("active", "churned")
 PRIMARY_METRICS = ("conversion", "revenue")
+METRIC_UNITS = ("currency", "number")  # how experiments.metric_unit writes the continuous metric
 
 
 def _id(name: str) -> sa.Column:
@@ -204,7 +205,12 @@ experiments = sa.Table(
     sa.Column("primary_metric", sa.String(40), nullable=False, comment=" | ".join(PRIMARY_METRICS)),
     sa.Column("started_on", sa.Date, nullable=False),
     sa.Column("ended_on", sa.Date, nullable=True),
+    sa.Column("metric_name", sa.String(24), nullable=True,
+              comment="what experiment_assignments.revenue measures, e.g. game rounds; revenue when empty"),
+    sa.Column("metric_unit", sa.String(10), nullable=True, comment=" | ".join(METRIC_UNITS) + "; currency when empty"),
 )
+#: Optional columns of ``experiments``: what the assignments' continuous metric is (quire.metrics.experiment_measure).
+EXPERIMENT_MEASURE = ("metric_name", "metric_unit")
 
 experiment_variants = sa.Table(
     "experiment_variants", metadata,

@@ -603,7 +603,7 @@ def test_a_significant_conversion_difference_always_has_an_interval_without_zero
 def test_a_revenue_mean_over_few_users_is_flagged(n, warned):
     table = pairwise_vs_control(users({"control": (n, 0), "treatment": (n, 0)},
                                       revenue={"control": 0.5, "treatment": 100.5}), "control", "revenue")
-    few = [w for w in verdict(table, SRM_OK).warnings if w.startswith("Few users for a revenue mean")]
+    few = [w for w in verdict(table, SRM_OK).warnings if w.startswith("Few users for a mean of revenue")]
     assert bool(few) == warned, few
     if warned:
         assert f"{n} and {n} in the control" in few[0]

@@ -114,7 +114,9 @@ def experiments(rng: np.random.Generator, sc: Scale, cal: Calendar,
     tests = table_frame(schema.experiments, experiment_id=ids, key=[t.key for t in EXPERIMENTS],
                         name=[t.name for t in EXPERIMENTS], hypothesis=[t.hypothesis for t in EXPERIMENTS],
                         primary_metric=[t.primary_metric for t in EXPERIMENTS], started_on=ns(started),
-                        ended_on=ns(np.where(running, np.datetime64("NaT", "D"), stop - 1)))
+                        ended_on=ns(np.where(running, np.datetime64("NaT", "D"), stop - 1)),
+                        # Every sample experiment measures revenue, the default of an empty measure.
+                        metric_name=[None] * len(EXPERIMENTS), metric_unit=[None] * len(EXPERIMENTS))
     variants = table_frame(schema.experiment_variants,
                            experiment_id=np.repeat(ids, [len(t.variants) for t in EXPERIMENTS]),
                            variant=[v for t in EXPERIMENTS for v in t.variants],
