@@ -199,6 +199,12 @@ def test_not_yet_observed_cells_are_blank_not_zero(monthly):
     assert (rates == 0).any() and set(labels[rates == 0]) == {"0%"}  # a real 0 % is shown as such, unlike a blank
 
 
+def test_a_rate_above_zero_never_reads_zero_in_a_heatmap():
+    # "0%" labelled 4 active users of 1,257 beside a caption saying "0% is a real zero".
+    rates = pd.DataFrame({0: [1.0, 1.0], 1: [0.0032, 0.0], 2: [0.005, np.nan]})
+    assert cell_labels(rates).to_numpy().tolist() == [["100%", "<1%", "<1%"], ["100%", "0%", ""]]
+
+
 def test_summary_table_shows_a_dash_for_unobserved_ages(monthly):
     html = monthly.retention().children[1].html()
     newest = re.search(r"<tr><td>2026-10</td>(.*?)</tr>", html).group(1)

@@ -44,8 +44,15 @@ def cohort_labels(index: pd.Index, granularity: str) -> list[str]:
 
 
 def cell_labels(rates: pd.DataFrame) -> pd.DataFrame:
-    """The text of each heatmap cell: a whole percentage, or '' where the cell is not observed (NaN)."""
-    return rates.map(lambda v: "" if pd.isna(v) else percent(v, 0))
+    """The text of each heatmap cell (:func:`cell_text`), or '' where the cell is not observed (NaN)."""
+    return rates.map(lambda v: "" if pd.isna(v) else cell_text(v))
+
+
+def cell_text(rate: float) -> str:
+    """A rate as a whole percentage, except that a rate above zero never reads "0%" ("<1%"): the heatmaps say that
+    0% is a real zero, and 4 active users of 1,257 are not none."""
+    text = percent(rate, 0)
+    return f"<{percent(0.01, 0)}" if rate > 0 and text == percent(0, 0) else text
 
 
 def _heatmap_geometry(n_rows: int, n_cols: int) -> tuple[tuple[float, float], float]:
@@ -150,13 +157,13 @@ def _heatmap_alt(rates: pd.DataFrame, sizes: pd.Series, granularity: str, metric
     age = 1 if 1 in rates.columns else rates.columns.max()
     seen = rates[age].dropna()
     if len(seen) >= 2:
-        alt += (f"; at {unit} {age} it ranges from {percent(seen.min(), 0)} ({names[seen.idxmin()]}) "
-                f"to {percent(seen.max(), 0)} ({names[seen.idxmax()]})")
+        alt += (f"; at {unit} {age} it ranges from {cell_text(seen.min())} ({names[seen.idxmin()]}) "
+                f"to {cell_text(seen.max())} ({names[seen.idxmax()]})")
     elif len(seen) == 1:
-        alt += f"; at {unit} {age} it is {percent(seen.iloc[0], 0)} ({names[seen.index[0]]})"
+        alt += f"; at {unit} {age} it is {cell_text(seen.iloc[0])} ({names[seen.index[0]]})"
     oldest = rates.iloc[0].dropna()
     if len(oldest) > 2:
-        alt += f"; the oldest cohort, {names.iloc[0]}, is at {percent(oldest.iloc[-1], 0)} by {unit} {oldest.index[-1]}"
+        alt += f"; the oldest cohort, {names.iloc[0]}, is at {cell_text(oldest.iloc[-1])} by {unit} {oldest.index[-1]}"
     return alt + ". Blank cells are not yet observed."
 
 
