@@ -27,6 +27,7 @@ from quire.glossary import definitions
 from quire.metrics.cohorts import ltv_curves, observed_until, retention_matrix, revenue_retention_matrix
 from quire.reports import cohort
 from quire.reports.cohort import GLOSSARY_KEYS, CohortData, CohortReport
+from quire.reports.cohort_calendar import first_whole_cohort
 from support import warehouse_copy
 
 AS_OF = date(2026, 10, 31)          # 'latest' in the tiny warehouse
@@ -151,6 +152,30 @@ def test_headline_equals_the_metric_functions_on_all_the_data(monthly, everythin
         assert headline[name]["value"] == pytest.approx(recent), name
         assert headline[name]["previous"] == pytest.approx(earlier), name
     assert headline["user_retention_age1"]["unit"] == "percent" and headline["ltv_age3"]["unit"] == "currency"
+
+
+def test_a_week_that_began_before_the_data_is_no_cohort(tmp_path):
+    # Data starting on Wednesday 1 October 2025: the week of 29 September held its 5 October days and stood as
+    # the whole baseline of "newest versus earlier cohorts", though the glossary says only whole periods count.
+    from quire.warehouse.load import build_warehouse
+
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    build_warehouse(url, scale="tiny", seed=7, end=date(2026, 11, 30))
+    start = cohort.build(url=url).data.data_months[0]
+    assert start == date(2025, 10, 1) and start.weekday() == 2
+    report = cohort.build(period="2025-10", granularity="week", url=url)
+    assert report.data.users["signed_up_at"].min() >= pd.Timestamp("2025-10-06")  # the first whole week's Monday
+    assert report.retention().children[1].frame["Cohort"].iloc[0] == "W 2025-10-06"
+    monthly = cohort.build(period="2025-10", url=url)  # the data's first month is whole
+    assert monthly.data.users["signed_up_at"].min() < pd.Timestamp("2025-10-06")
+
+
+@pytest.mark.parametrize("start,granularity,expected", [
+    (date(2024, 6, 1), "week", date(2024, 6, 3)), (date(2024, 6, 3), "week", date(2024, 6, 3)),
+    (date(2024, 6, 1), "month", date(2024, 6, 1)),
+])
+def test_the_first_whole_cohort_starts_on_or_after_the_data(start, granularity, expected):
+    assert first_whole_cohort(start, granularity) == expected
 
 
 def test_an_earlier_period_sees_nothing_after_its_end(tiny_warehouse, everything):

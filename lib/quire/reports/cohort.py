@@ -52,6 +52,7 @@ from quire.reports.cohort_calendar import (
     MAX_COHORTS,
     cohort_end,
     cohort_window,
+    first_whole_cohort,
     empty_cohorts_advice,
     few_cohorts_advice,
 )
@@ -130,12 +131,15 @@ def load(period: str = "latest", granularity: str = "month", cohorts: int = 12, 
         as_of = p.end
         oldest, newest = cohort_window(as_of, granularity, cohorts)
         last_day = cohort_end(newest, granularity)
-        before, after = cohort_queries.signups_around(conn, oldest, last_day)
+        # A cohort that began before the data did holds only the days the data has (a week of 2 June days):
+        # not a complete signup period, so its users are not read, like those of cohorts wholly before the data.
+        whole = max(oldest, first_whole_cohort(first, granularity))
+        before, after = cohort_queries.signups_around(conn, whole, last_day)
         return CohortData(
             period=p, granularity=granularity, as_of=as_of, first_cohort=oldest, last_cohort=newest,
             requested=cohorts,
-            users=cohort_queries.cohort_users(conn, oldest, last_day),
-            events=cohort_queries.cohort_events(conn, oldest, last_day, as_of, READ_EVENTS),
+            users=cohort_queries.cohort_users(conn, whole, last_day),
+            events=cohort_queries.cohort_events(conn, whole, last_day, as_of, READ_EVENTS),
             data_months=(first, last), signup_before=before, signup_after=after,
         )
 

@@ -39,6 +39,12 @@ def cohort_start(day: date, granularity: str) -> date:
     return month_start(day) if granularity == "month" else day - timedelta(days=day.weekday())
 
 
+def first_whole_cohort(data_start: date, granularity: str) -> date:
+    """First day of the first cohort that lies wholly within data starting on ``data_start``."""
+    start = cohort_start(data_start, granularity)
+    return start if start == data_start else cohort_start(cohort_end(start, granularity) + timedelta(days=1), granularity)
+
+
 def cohort_count(oldest: date, newest: date, granularity: str) -> int:
     """How many cohorts run from the one starting ``oldest`` to the one starting ``newest``, both included."""
     if granularity == "month":
