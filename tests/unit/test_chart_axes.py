@@ -167,7 +167,7 @@ def test_daily_counts_tick_at_whole_numbers():
     """A small client's month: 0-3 clicks a day must not tick at 1.5 clicks."""
     from quire.charts import client as client_charts
 
-    days = pd.DataFrame({"step": range(31), "date": pd.date_range("2025-10-01", periods=31),
+    days = pd.DataFrame({"step": range(31), "date": pd.date_range("2025-10-01", periods=31), "days": 1,
                          "views": [(d * 37) % 250 for d in range(31)], "clicks": [d % 4 for d in range(31)],
                          "engagements": [d % 2 for d in range(31)]})
     chart = client_charts.engagement_over_time(days, None, current_label="October 2025", previous_label="",

@@ -57,7 +57,7 @@ def series(days: int, scale: float, *, weekly: bool = False) -> pd.DataFrame:
     step = np.arange(days // 7 if weekly else days)
     values = scale * (1 + rng.random(len(step)))
     return pd.DataFrame({"step": step, "date": pd.date_range("2025-01-01", periods=len(step), freq="7D" if weekly else "D"),
-                         "views": values, "clicks": values / 3, "engagements": values / 7})
+                         "days": 7 if weekly else 1, "views": values, "clicks": values / 3, "engagements": values / 7})
 
 
 @pytest.mark.parametrize("kind, days, weekly", [("month", 31, False), ("quarter", 92, True), ("year", 365, True)])
