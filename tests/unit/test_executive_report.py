@@ -30,7 +30,9 @@ def render_all(report: ExecutiveReport) -> dict[str, object]:
 def test_the_first_month_and_quarter_of_the_data_render_every_section(tiny_warehouse, period):
     """No earlier period lies in the data: no comparison, no alert history, and nothing claims otherwise."""
     report = executive.build(period, url=tiny_warehouse)
-    assert report.history.empty and "nrr" in report.history.columns
+    # September 2025 starts the data (no starting MRR: no KPIs of its own); Q4 2025 starts with September's MRR.
+    assert report.history["period"].tolist() == ([] if period == "2025-09" else ["2025-Q4"])
+    assert "nrr" in report.history.columns
     shown = render_all(report)
     assert "no earlier period to compare with" in shown["header"].subtitle
     assert all(k.previous is None for k in shown["headline"].kpis)
@@ -213,6 +215,25 @@ def test_too_short_a_history_for_anomalies_counts_the_months_with_figures(tiny_w
     assert "needs 6 earlier months with figures (the data's first month has none: nothing came before it); " \
         "there is none." in october
     assert december.endswith("there are 2.")
+
+
+def test_a_quarter_whose_starting_mrr_is_in_the_data_counts_in_the_history(tiny_warehouse):
+    # Data from September 2025: Q4 2025 starts with September's MRR and its own report shows its NRR, but the
+    # history left it out (the quarter before it is not wholly in the data), so Q1 2026 read "there is none".
+    report = executive.build("2026-Q1", url=tiny_warehouse)
+    assert report.history["period"].tolist() == ["2025-Q4", "2026-Q1"]
+    caveat = next(c for c in report.alerts().children if isinstance(c, Callout))
+    assert caveat.message.endswith("there is 1.")
+    assert executive.build("2026-Q2", url=tiny_warehouse).history["period"].tolist()[0] == "2025-Q4"
+
+
+def test_the_anomaly_caveat_stays_when_a_threshold_alert_fires(tiny_warehouse):
+    # November 2025 raises threshold alerts; that 6 earlier months are needed to call a KPI unusual went unsaid.
+    section = executive.build("2025-11", url=tiny_warehouse).alerts()
+    alerts, caveat = section.children
+    assert list(alerts.alerts) and caveat.title == "Not checked for anomalies:"
+    assert "needs 6 earlier months with figures" in caveat.message and caveat.message.endswith("there is 1.")
+    assert len(executive.build("2025-12", url=tiny_warehouse).alerts().children) == 1  # no alert: said once
 
 
 def test_the_retention_table_keeps_figures_for_the_data_files(tiny_warehouse):

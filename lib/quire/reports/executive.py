@@ -211,7 +211,9 @@ class ExecutiveReport:
     def history(self) -> pd.DataFrame:
         """KPIs of the trailing periods that lie within the data, oldest first (no rows, same columns, when none does)."""
         periods = [self.period.shift(-k) for k in range(HISTORY_PERIODS - 1, -1, -1)]
-        periods = [p for p in periods if p.previous().start >= self.data.first_month]
+        # A period's KPIs need its starting MRR, the end of the month before it: Q3 2024 of data from June 2024 has it
+        # (its own report shows its NRR), though the quarter before it is not wholly in the data.
+        periods = [p for p in periods if p.start > self.data.first_month]
         rows = [{"period": p.key, **period_kpis(self.data, p)} for p in periods]
         return pd.DataFrame(rows, columns=["period", *KPI_DEFS])
 
@@ -307,11 +309,16 @@ class ExecutiveReport:
         found = metrics.merge_alerts(metrics.threshold_alerts(monthly, self.period.n_months)
                                      + metrics.detect_anomalies(hist))
         earlier = len(self.history) - 1
-        quiet = ("No anomalies: every KPI is within its usual range." if earlier >= MIN_HISTORY else
-                 f"No KPI is past a business threshold. Whether one is unusual needs {MIN_HISTORY} earlier "
-                 f"{self.period.kind}s with figures (the data's first {self.period.kind} has none: nothing came "
-                 f"before it); {'there are ' + str(earlier) if earlier > 0 else 'there is none'}.")
-        return Section("Alerts", [Alerts(found, empty_message=quiet)],
+        kind = self.period.kind
+        there = "there is none" if earlier <= 0 else "there is 1" if earlier == 1 else f"there are {earlier}"
+        unchecked = (None if earlier >= MIN_HISTORY else
+                     f"Whether a KPI is unusual needs {MIN_HISTORY} earlier {kind}s with figures (the data's first "
+                     f"{kind} has none: nothing came before it); {there}.")
+        quiet = ("No anomalies: every KPI is within its usual range." if unchecked is None else
+                 f"No KPI is past a business threshold. {unchecked}")
+        # With alerts shown, the caveat still holds: the thresholds were checked, the usual ranges were not.
+        caveat = [Callout(unchecked, "info", title="Not checked for anomalies:")] if found and unchecked else []
+        return Section("Alerts", [Alerts(found, empty_message=quiet), *caveat],
                        lead="KPIs outside their usual range or past a business threshold.")
 
     def _monthly_churn(self, rate: float | None) -> float | None:
