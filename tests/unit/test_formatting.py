@@ -307,3 +307,14 @@ def test_shares_of_a_whole_add_up_to_a_hundred(run, shares, whole):
                               "share": shares})
         alt = health_bands(frame).alt
         assert alt.startswith(f"Bar chart of active accounts by health band: Healthy 1 account ({shown[0]} of MRR)"), alt
+
+
+@pytest.mark.parametrize("values,decimals", [
+    ([74.5, 102.5, 170.5], 1),  # hours: "102" beside 74.5 made the shown overrun 36.9% of a stated 37.6%
+    ([102.0, 170.0, None], 0),  # whole numbers stay whole
+    ([12_345.6, 3.0], 0),  # a large figure's tenths are noise; alone, they do not spread to the column
+])
+def test_a_column_of_plain_numbers_keeps_the_tenths_its_figures_have(values, decimals):
+    from quire.formatting.units import column_decimals
+
+    assert column_decimals(values, "number") == decimals

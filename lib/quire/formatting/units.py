@@ -34,6 +34,10 @@ def _precision(figure: float, unit: str) -> tuple[int, int]:
     return 0, 0
 
 
+#: A table column of plain numbers keeps its figures' tenths below this size (a lone large figure drops them).
+COLUMN_FRACTIONS_BELOW = 10_000
+
+
 def column_decimals(values: Any, unit: str) -> int:
     """The decimals every figure of a table column in ``unit`` is shown with, so that a column reads alike.
 
@@ -43,8 +47,11 @@ def column_decimals(values: Any, unit: str) -> int:
     """
     if unit not in ("currency", "number"):
         return 0
-    figures = (finite_or_none(v) for v in values)
-    return max((_precision(f, unit)[1] for f in figures if f is not None), default=0)
+    figures = [f for f in (finite_or_none(v) for v in values) if f is not None]
+    if unit == "number" and any(abs(f) < COLUMN_FRACTIONS_BELOW and round(f, 1) != round(f) for f in figures):
+        # A column of hours: 102.5 shown "102" beside 74.5 read as an overrun of 36.9% where the row says 37.6%.
+        return 1
+    return max((_precision(f, unit)[1] for f in figures), default=0)
 
 
 def _write(figure: float, unit: str, currency: str | None, signed: bool, decimals: int = 0) -> str:
