@@ -261,6 +261,16 @@ def test_filter_keeps_exactly_the_users_who_activated_in_time(weekly_activated, 
     assert headline["users"]["label"].startswith("Activated users")
 
 
+def test_the_headline_counts_the_cohorts_the_cover_counts(tiny_warehouse):
+    # A month in which nobody activated: the cover said "5 have activated users", the card "in 6 cohorts".
+    report = cohort.build(period="2026-02", behaviour="activated", url=tiny_warehouse)
+    sizes = report.active.sizes
+    assert (sizes == 0).any() and sizes.iloc[0] > 0  # an empty cohort between two with users
+    peopled = int((sizes > 0).sum())
+    assert report.kpis()[0].label == f"Activated users in {peopled} cohorts"
+    assert f"of which {peopled} have activated users" in report.header().subtitle
+
+
 def test_filter_reduces_the_user_count(tiny_warehouse, monthly):
     filtered = cohort.build(behaviour="activated", url=tiny_warehouse)
     assert 0 < _headline(filtered)["users"]["value"] < _headline(monthly)["users"]["value"]

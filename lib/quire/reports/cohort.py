@@ -360,8 +360,9 @@ class CohortReport:
     def kpis(self) -> list[Kpi]:
         """The headline figures: cohort users, then the newest cohorts against the earlier ones."""
         who = "Activated users" if self.filtered else "Users"
-        shown = len(self.active.sizes)
-        found = [Kpi("users", f"{who} in {shown} cohort{'s' if shown > 1 else ''}", float(self.active.sizes.sum()), "number")]
+        shown = len(self.peopled)  # as the cover counts them: a cohort of 0 users holds none of these users
+        found = [Kpi("users", f"{who} in {shown} cohort{'s' if shown != 1 else ''}", float(self.active.sizes.sum()),
+                     "number")]
         # Age 0 is left out of the rates: user retention is ~100% there by construction, revenue retention exactly.
         wanted = [("user_retention", "user retention", "percent", self.active.rates, age, 1) for age in KPI_AGES]
         wanted += [("revenue_retention", "revenue retention", "percent", self.revenue_matrix.rates, LTV_AGE, 1),
