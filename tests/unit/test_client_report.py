@@ -414,3 +414,9 @@ def test_a_lead_of_a_fall_short_of_everything_never_says_down_100_percent(report
     rows.loc[rows.index[october][0], "views"] = 2
     lead = client_report.ClientReport(replace(data, engagement=rows)).engagement_lead()
     assert "had 2 views in October 2026, down 99.9% on September 2026" in lead, lead
+
+
+@pytest.mark.parametrize("views,text", [(1084.6, "about 1,085 views"), (0.4, "next to no views"),
+                                        (-69.0, "next to no views")])
+def test_a_trend_line_that_reaches_zero_says_so_rather_than_about_0_views(views, text):
+    assert client_report.typical_day(views) == text

@@ -451,8 +451,8 @@ class ClientReport:
             return f" {span}, daily views went up and down without a clear trend."
         if t.direction in ("rising", "falling"):
             verb = "rose" if t.direction == "rising" else "fell"
-            return (f" {span}, daily views {verb}: a typical day went from about {number(max(t.start, 0))} to about "
-                    f"{number(max(t.end, 0))} views, on a trend line that single spikes do not sway.")
+            return (f" {span}, daily views {verb}: a typical day went from {typical_day(t.start)} to "
+                    f"{typical_day(t.end)}, on a trend line that single spikes do not sway.")
         return ""
 
     def channels(self) -> Section | None:
@@ -653,6 +653,12 @@ class ClientReport:
 
     def glossary(self):
         return glossary([k for k in GLOSSARY_KEYS if k != "health_score" or self.scores_health])
+
+
+def typical_day(views: float) -> str:
+    """Where a trend line of daily views stands: "about 1,085 views", or "next to no views" where it has reached
+    zero (a line fitted to a fall may run below it, and "about 0 views" read as if views had stopped)."""
+    return "next to no views" if views < 0.5 else f"about {number(views)} views"
 
 
 def build(client: str = "", period: str = "latest", url: str | None = None) -> ClientReport:
