@@ -162,6 +162,7 @@ def _derived(tables: tuple[str, ...]) -> str:
 def warehouse_export(
     directory: Annotated[Path, typer.Argument(help="Folder to write the files and mapping.yaml into.")],
     format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    force: Annotated[bool, typer.Option("--force", help="Replace files of the same names already in the folder.")] = False,
 ) -> None:
     """Write every table of the warehouse as files, with the mapping that imports them back."""
     from quire.dataio import export_warehouse
@@ -170,7 +171,8 @@ def warehouse_export(
         raise typer.BadParameter(f"{format!r}; choose csv or parquet", param_hint="--format")
     settings = get_settings()
     with err.status("exporting…") as status:
-        stats = export_warehouse(settings.warehouse, directory, format, progress=lambda msg: status.update(msg))
+        stats = export_warehouse(settings.warehouse, directory, format, progress=lambda msg: status.update(msg),
+                                 replace=force)
     out.print(f"[green]✓[/green] {len(stats.rows)} tables ({sum(stats.rows.values()):,} rows) → {directory}; "
               f"import them back with: quire warehouse import {stats.mapping}", highlight=False)
 

@@ -35,3 +35,37 @@ def test_a_warehouse_without_quire_tables_has_nothing_to_export(tmp_path: Path):
     duckdb.connect(str(tmp_path / "other.duckdb")).execute("CREATE TABLE notes (x INTEGER)").close()
     with pytest.raises(DataError, match="^the warehouse holds none of Quire's tables; nothing to export$"):
         export_warehouse(f"duckdb:///{tmp_path / 'other.duckdb'}", tmp_path / "export")
+
+
+def test_an_export_never_replaces_files_it_was_not_told_to(tiny_warehouse: str, tmp_path: Path):
+    # A folder holding the user's own mapping.yaml and clients.csv lost both to an export, without a word.
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "mapping.yaml").write_text("# my own mapping\n")
+    (folder / "clients.csv").write_text("my,own\n")
+    with pytest.raises(DataError, match=r"already holds mapping.yaml, clients.csv; export into another folder, or "
+                                        r"pass --force to replace them$"):
+        export_warehouse(tiny_warehouse, folder)
+    assert (folder / "mapping.yaml").read_text() == "# my own mapping\n" and len(list(folder.iterdir())) == 2
+    export_warehouse(tiny_warehouse, folder, replace=True)
+    assert (folder / "mapping.yaml").read_text() != "# my own mapping\n"
+
+
+def test_an_optional_column_the_warehouse_lacks_is_exported_empty(tiny_warehouse: str, tmp_path: Path):
+    # A warehouse built before experiments had a measure (or views of the user's own tables): the export crashed
+    # with DuckDB's binder error while `quire warehouse check` passed it.
+    import shutil
+
+    path = tmp_path / "older.duckdb"
+    shutil.copy(tiny_warehouse.removeprefix("duckdb:///"), path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("ALTER TABLE experiments DROP COLUMN metric_name")
+        con.execute("ALTER TABLE clients DROP COLUMN locale")
+    stats = export_warehouse(f"duckdb:///{path}", tmp_path / "export")
+    with duckdb.connect() as con:
+        names = con.execute(f"SELECT count(*), count(metric_name) FROM read_csv('{tmp_path / 'export' / 'experiments.csv'}')").fetchone()
+    assert names[0] == stats.rows["experiments"] > 0 and names[1] == 0
+    with duckdb.connect(str(path)) as con:
+        con.execute("ALTER TABLE clients DROP COLUMN signup_date")
+    with pytest.raises(DataError, match=r"^the warehouse's clients has no signup_date column; `quire warehouse check` says "):
+        export_warehouse(f"duckdb:///{path}", tmp_path / "again")

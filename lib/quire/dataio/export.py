@@ -41,15 +41,25 @@ class ExportStats:
     mapping: Path          # the mapping that imports the files back
 
 
-def export_warehouse(url: str, directory: Path, fmt: str = "csv", progress: Progress | None = None) -> ExportStats:
-    """Write every Quire table of the warehouse at ``url`` into ``directory`` as ``fmt`` files, and the mapping."""
+def export_warehouse(url: str, directory: Path, fmt: str = "csv", progress: Progress | None = None, *,
+                     replace: bool = False) -> ExportStats:
+    """Write every Quire table of the warehouse at ``url`` into ``directory`` as ``fmt`` files, and the mapping.
+
+    Files of the same names already in ``directory`` (a user's own ``mapping.yaml`` or ``clients.csv``) are
+    a :class:`DataError` before anything is written, unless ``replace``.
+    """
     if fmt not in FORMATS:
         raise DataError(f"--format {fmt!r}: choose csv or parquet")
     report = progress or (lambda _m: None)
-    directory.mkdir(parents=True, exist_ok=True)
     tables = _tables(url)
     if not tables:
         raise DataError("the warehouse holds none of Quire's tables; nothing to export")
+    taken = [name for name in (MAPPING_NAME, *(f"{t}.{fmt}" for t in tables)) if (directory / name).exists()]
+    if taken and not replace:
+        listed = ", ".join(taken[:4]) + (f" and {len(taken) - 4} more" if len(taken) > 4 else "")
+        raise DataError(f"{directory} already holds {listed}; export into another folder, or pass --force to "
+                        "replace them")
+    directory.mkdir(parents=True, exist_ok=True)
     path = database_file(url)
     if path is not None and sa.engine.make_url(url).get_backend_name() == "duckdb":
         con = duckdb.connect(str(path), read_only=True)
@@ -89,7 +99,10 @@ def _copy_all(con: duckdb.DuckDBPyConnection, tables: list[str], directory: Path
     for table in tables:
         report(f"writing {table}")
         spec = table_spec(table)
-        columns = ", ".join(_quote(c) for c in spec.column_names)
+        held = {r[0].lower() for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                                   "WHERE table_name = ?", [table]).fetchall()}
+        columns = ", ".join(_quote(c) if c in held else f"CAST(NULL AS {_sql_type(spec, c)}) AS {_quote(c)}"
+                            for c in _exported_columns(spec, held))
         order = ", ".join(_quote(c) for c in spec.key)
         options = "FORMAT csv, HEADER true, DELIMITER ','" if fmt == "csv" else "FORMAT parquet"
         target = directory / f"{table}.{fmt}"
@@ -109,19 +122,44 @@ def _fill(con: duckdb.DuckDBPyConnection, url: str, tables: list[str], report: P
     eng = engine(url)
     try:
         with eng.connect() as conn:
+            inspector = sa.inspect(conn)
             for table in tables:
                 report(f"reading {table}")
                 spec = table_spec(table)
                 con.execute(str(CreateTable(spec.table, include_foreign_key_constraints=[]).compile(dialect=DIALECT)))
-                source = sa.table(table, *(sa.column(c) for c in spec.column_names))
+                held = {c["name"].lower() for c in inspector.get_columns(table)}
+                read = [c for c in _exported_columns(spec, held) if c in held]  # the others stay NULL
+                source = sa.table(table, *(sa.column(c) for c in read))
                 result = conn.execution_options(stream_results=True).execute(sa.select(source))
+                names = ", ".join(_quote(c) for c in read)
                 while chunk := result.fetchmany(CHUNK_ROWS):
-                    frame = pd.DataFrame([tuple(r) for r in chunk], columns=list(spec.column_names))
+                    frame = pd.DataFrame([tuple(r) for r in chunk], columns=read)
                     con.register("quire_chunk", frame)
-                    con.execute(f"INSERT INTO {_quote(table)} SELECT * FROM quire_chunk")
+                    con.execute(f"INSERT INTO {_quote(table)} ({names}) SELECT * FROM quire_chunk")
                     con.unregister("quire_chunk")
     finally:
         eng.dispose()
+
+
+def _exported_columns(spec, held: set[str]) -> tuple[str, ...]:
+    """The table's columns, once its required ones are known to be there (``held``: the names it has, lower case).
+
+    An optional column the warehouse lacks (a locale, an experiment's measure: tables built before they
+    existed, or views of the user's own) is exported empty, as the reports read it; a required one missing
+    is a one-line error (the reports could not read the table either).
+    """
+    missing = [c.name for c in spec.columns if c.name.lower() not in held and not c.nullable]
+    if missing:
+        raise DataError(f"the warehouse's {spec.name} has no {', '.join(missing)} column{'s' if len(missing) > 1 else ''}; "
+                        "`quire warehouse check` says what each report needs")
+    return spec.column_names
+
+
+def _sql_type(spec, column: str) -> str:
+    """The DuckDB type of ``column`` (for the empty column written in place of a missing optional one)."""
+    from quire.dataio.importer import DIALECT
+
+    return spec.column(column).type.compile(dialect=DIALECT)
 
 
 def _mapping_text(tables: list[str], fmt: str) -> str:
