@@ -96,12 +96,32 @@ def write_data_files(tables: list[dict[str, Any]], folder: Path, *, header_color
         name = _name(number, table)
         with open(folder / name, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(table["columns"])
-            writer.writerows(["" if v is None else v for v in row] for row in table["rows"])
+            writer.writerow([inert(c) for c in table["columns"]])
+            writer.writerows(["" if v is None else inert(v) for v in row] for row in table["rows"])
         written.append(DataFile(name, table.get("caption") or table.get("section") or f"Table {number}",
                                 len(table["rows"]), _sheet_title(number, table, used)))
     _write_workbook(tables, written, folder / XLSX_NAME, header_color.lstrip("#"))
     return written
+
+
+#: What a spreadsheet reads as the start of a formula in a text cell (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value: Any) -> Any:
+    """``value`` as a CSV cell no spreadsheet runs: text starting like a formula gets a leading apostrophe.
+
+    Texts come from the warehouse (a client's name, a post's title): ``=HYPERLINK(…)`` or
+    ``=cmd|' /C calc'!A0`` in one would otherwise run when staff open the file. Numbers are left alone.
+    """
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def _as_text(cells) -> None:
+    """Keep the workbook's text cells text: openpyxl stores a string starting with "=" as a formula."""
+    for cell in cells:
+        if cell.data_type == "f":
+            cell.data_type = "s"
 
 
 def _write_workbook(tables: list[dict[str, Any]], files: list[DataFile], path: Path, header_color: str) -> None:
@@ -124,6 +144,8 @@ def _write_workbook(tables: list[dict[str, Any]], files: list[DataFile], path: P
             cell.alignment = Alignment(vertical="center", wrap_text=True)
         for row in table["rows"]:
             sheet.append(row)
+        for cells in sheet.iter_rows():
+            _as_text(cells)
         units = table.get("units") or {}
         for index, column in enumerate(columns, start=1):
             letter = get_column_letter(index)

@@ -124,3 +124,20 @@ def test_a_column_of_money_keeps_its_cents_alike_in_the_report_and_the_workbook(
     # A column's decimals come from all its rows, shown or not, as the workbook's do.
     long = Table(pd.DataFrame({"LTV": [15.0] * 60 + [19.25]}), units={"LTV": "currency"}, max_rows=50)
     assert re.findall(r"<td[^>]*>([^<]*)</td>", long.html())[0] == "$15.00"
+
+
+def test_text_from_the_warehouse_never_becomes_a_formula(tmp_path):
+    # A post titled =cmd|' /C calc'!A0 was a live formula in report.xlsx and a bare first cell in the CSV.
+    evil = ["=cmd|' /C calc'!A0", "@SUM(1+1)*cmd|'/c calc'!A0", "+1+1", "-2+3", '=HYPERLINK("http://x.example","y")']
+    table = {"caption": "=Top content", "columns": ["Title", "=Views"], "units": {"=Views": "number"},
+             "rows": [[text, -5] for text in evil] + [["Plain title", 7]]}
+    write_data_files([table], tmp_path)
+    book = load_workbook(tmp_path / XLSX_NAME)
+    cells = [cell for row in book.worksheets[0].iter_rows() for cell in row if cell.value is not None]
+    assert cells and all(c.data_type in ("s", "n") for c in cells)  # no cell is a formula
+    assert [c.value for c in book.worksheets[0]["A"][2:]] == [*evil, "Plain title"]  # the text itself, unchanged
+    with open(tmp_path / "table-01-top-content.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["Title", "'=Views"]
+    assert [r[0] for r in rows[1:]] == [*("'" + t for t in evil), "Plain title"]
+    assert [r[1] for r in rows[1:]] == ["-5"] * len(evil) + ["7"]  # numbers are numbers, sign and all
