@@ -127,7 +127,7 @@ def coerce(name: str, spec: ParameterSpec, value: Any) -> Any:
             raise _fail(name, value, f"a number ({kind})")
         try:
             number = int(value) if kind == "int" else float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # int(1e400): a JSON number past a float is infinity
             raise _fail(name, value, "a whole number" if kind == "int" else "a number") from None
         if kind == "int" and isinstance(value, float) and not value.is_integer():
             raise _fail(name, value, "a whole number")

@@ -115,21 +115,21 @@ def parse_period(text: str, *, parameter: str = "period") -> Period | None:
     value = str(text).strip()
     if value.lower() == LATEST:
         return None
-    period = None
-    if m := _MONTH.match(value):
-        period = Period(date(int(m[1]), int(m[2]), 1), "month")
-    elif m := _QUARTER.match(value):
-        period = Period(date(int(m[1]), 3 * (int(m[2]) - 1) + 1, 1), "quarter")
-    elif m := _YEAR.match(value):
-        period = Period(date(int(m[1]), 1, 1), "year")
-    if period is not None:
-        # No data lies there, and arithmetic on the year 9999 (the one before, the one after) fails.
-        if not plausible(period.start):
-            first, last = PLAUSIBLE_YEARS
-            raise ParameterError(f"parameter '{parameter}': {value!r} is outside the years {first}–{last - 1}",
-                                 parameter=parameter)
-        return period
-    raise ParameterError(f"parameter '{parameter}': {value!r} is not a period; {PERIOD_HELP}", parameter=parameter)
+    m = _MONTH.match(value) or _QUARTER.match(value) or _YEAR.match(value)
+    if m is None:
+        raise ParameterError(f"parameter '{parameter}': {value!r} is not a period; {PERIOD_HELP}", parameter=parameter)
+    # No data lies outside these years, arithmetic on the year 9999 (the one before, the one after) fails,
+    # and there is no year 0 at all.
+    if not PLAUSIBLE_YEARS[0] <= int(m[1]) < PLAUSIBLE_YEARS[1]:
+        first, last = PLAUSIBLE_YEARS
+        raise ParameterError(f"parameter '{parameter}': {value!r} is outside the years {first}–{last - 1}",
+                             parameter=parameter)
+    year = int(m[1])
+    if m.re is _MONTH:
+        return Period(date(year, int(m[2]), 1), "month")
+    if m.re is _QUARTER:
+        return Period(date(year, 3 * (int(m[2]) - 1) + 1, 1), "quarter")
+    return Period(date(year, 1, 1), "year")
 
 
 def resolve_period(text: str, *, first_month: date, last_month: date, parameter: str = "period") -> Period:

@@ -98,3 +98,11 @@ def test_a_key_or_choice_in_the_wrong_case_or_spelling_gets_the_likely_one():
             coerce("granularity", grain, given)
     with pytest.raises(ParameterError, match=r"'day' is not allowed; choose one of week, month$"):
         coerce("granularity", grain, "day")
+
+
+@pytest.mark.parametrize("kind,value", [("int", float("inf")), ("int", float("-inf")), ("int", float("nan")),
+                                        ("float", float("inf"))])
+def test_a_number_past_a_float_is_a_parameter_error_not_a_crash(kind, value):
+    # The API's JSON "forecast_months": 1e400 arrives as infinity: int() raised OverflowError, a 500.
+    with pytest.raises(ParameterError, match=r"^parameter 'n': .* is not a (whole|finite) number"):
+        coerce("n", ParameterSpec(type=kind), value)

@@ -27,7 +27,7 @@ def test_malformed_period_names_parameter_and_format(bad):
     assert "parameter 'period'" in str(info.value) and "YYYY-MM" in str(info.value)
 
 
-@pytest.mark.parametrize("far", ["9999-12", "9999-Q4", "9999", "0001-01", "1899"])
+@pytest.mark.parametrize("far", ["9999-12", "9999-Q4", "9999", "0001-01", "1899", "0000", "0000-01", "0000-Q1"])
 def test_a_period_outside_the_plausible_years_is_a_parameter_error(far):
     # The year 9999's next month does not exist: it failed as a raw ValueError in the API and the CLI.
     with pytest.raises(ParameterError, match=f"'{far}' is outside the years 1900–2099"):
