@@ -38,6 +38,8 @@ class ParameterSpec(_Model):
     def _choices_only_for_choice(self) -> "ParameterSpec":
         if (self.type == "choice") != bool(self.choices):
             raise ValueError("'choices' is required for type 'choice' and only allowed there")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"'min' ({self.min:g}) is above 'max' ({self.max:g}): no value could be given")
         return self
 
 
@@ -171,6 +173,11 @@ def load_catalog(path: Path) -> Catalog:
         raw: Any = yamltext.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"catalog not found: {path}", hint="set QUIRE_HOME to the project folder") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r})",
+                          hint="save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the catalog {path}: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""

@@ -23,6 +23,8 @@ def test_project_catalog_loads_and_validates():
     ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    parameters:\n      p: {type: choice}\n", "choices"),
     ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    schedule: {timezone: UTC}\n", "cron"),
     ("title: nothing", "'reports' key"),
+    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    parameters:\n"
+     "      n: {type: int, min: 50, max: 24}\n", "'min' (50) is above 'max' (24)"),
 ])
 def test_bad_catalogs_name_the_problem(tmp_path, text, message):
     path = tmp_path / "reports.yaml"
@@ -30,6 +32,14 @@ def test_bad_catalogs_name_the_problem(tmp_path, text, message):
     with pytest.raises(ConfigError) as info:
         load_catalog(path)
     assert message in str(info.value) and str(path) in str(info.value)
+
+
+def test_a_catalog_that_is_not_utf8_is_one_line(tmp_path):
+    path = tmp_path / "reports.yaml"
+    path.write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(ConfigError, match=r"reports.yaml: not UTF-8 text \(byte 0: b'\\xff'\)") as info:
+        load_catalog(path)
+    assert info.value.hint == "save it as UTF-8"
 
 
 def test_unknown_report_lists_the_known_ones():
