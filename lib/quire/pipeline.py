@@ -252,6 +252,7 @@ class Preparer:
         self._catalog = None
         self._declared: dict[str, dict[str, DeclaredParameter]] = {}
         self._ranges: dict[str | None, tuple] = {}
+        self._brands: set[str] = set()  # brand kits already loaded (checked) for this batch
         self._stack = ExitStack()
         self._conn = None
 
@@ -281,11 +282,25 @@ class Preparer:
             self._declared[spec.id] = declared_parameters(spec, self.settings.home)
         declared = self._declared[spec.id]
         params = validate_parameters(spec.id, declared, given)
+        if "brand" in declared and "brand" not in given:
+            params["brand"] = spec.brand  # the catalog's brand, not the notebook's default, unless one is given
         data_kinds = {"period", "client", "experiment"}
         conn = self._connection() if any(d.spec.type in data_kinds for d in declared.values()) else None
         resolved, tenant = resolve_data_parameters(declared, params, self.settings, report=Path(spec.notebook).stem,
                                                    conn=conn, ranges=self._ranges)
-        return RunPlan(spec, resolved, tenant, prepared_in=time.perf_counter() - t0)
+        plan = RunPlan(spec, resolved, tenant, prepared_in=time.perf_counter() - t0)
+        if tenant is None:  # a client's kit is the warehouse's to name: a broken one fails that client's run only
+            self._check_brand(plan.brand)
+        return plan
+
+    def _check_brand(self, name: str) -> None:
+        """Load the run's brand kit once per batch: a broken or unknown kit (given, or the catalog's) refuses the
+        run before it starts; it failed in the run's render, recorded as a failed run, or went unused."""
+        if name not in self._brands:
+            from quire.brand import load_brand
+
+            load_brand(name, self.settings.templates_dir)
+            self._brands.add(name)
 
 
 def prepare_runs(jobs: list[tuple[str, dict[str, Any], bool]], settings: Settings,

@@ -1,0 +1,52 @@
+"""Which brand a run wears, and that a kit it cannot wear refuses the run before it starts."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from quire.config import Settings
+from quire.errors import ConfigError
+from quire.pipeline import prepare
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def home(tmp_path) -> Path:
+    """A copy of the project's catalog, notebooks and templates, for editing."""
+    for name in ("notebooks", "templates"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    shutil.copy(ROOT / "reports.yaml", tmp_path / "reports.yaml")
+    return tmp_path
+
+
+def _catalog_brand(home: Path, report: str, brand: str) -> None:
+    text = (home / "reports.yaml").read_text(encoding="utf-8")
+    head, body = text.split(f"\n  {report}:\n", 1)
+    body = body.replace("\n    brand: quire\n", f"\n    brand: {brand}\n", 1)
+    (home / "reports.yaml").write_text(f"{head}\n  {report}:\n{body}", encoding="utf-8")
+
+
+def test_the_catalogs_brand_is_worn_unless_a_run_names_another(home, tiny_warehouse, tmp_path):
+    # The notebook's default brand ("quire") silently won over the catalog's.
+    _catalog_brand(home, "executive", "harbor")
+    settings = Settings(home=home, outputs=tmp_path / "out", warehouse_url=tiny_warehouse)
+    assert prepare("executive", {}, settings).brand == "harbor"
+    assert prepare("executive", {}, settings).params["brand"] == "harbor"  # the notebook is told too
+    assert prepare("executive", {"brand": "northwind"}, settings).brand == "northwind"
+
+
+def test_a_kit_the_run_cannot_wear_refuses_it_before_it_starts(home, tiny_warehouse, tmp_path):
+    # The catalog's unknown kit: `validate` refused it, `run` published in another brand. A broken kit named
+    # with -p brand=: a failed run with a history row, where every other bad parameter is refused up front.
+    settings = Settings(home=home, outputs=tmp_path / "out", warehouse_url=tiny_warehouse)
+    (home / "templates" / "brands" / "harbor" / "brand.yaml").write_text("name: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"^brand 'harbor': .* is not valid YAML"):
+        prepare("executive", {"brand": "harbor"}, settings)
+    _catalog_brand(home, "executive", "nobrand")
+    with pytest.raises(ConfigError, match=r"^unknown brand 'nobrand'; available brands: "):
+        prepare("executive", {}, settings)
+    assert not (tmp_path / "out").exists()
