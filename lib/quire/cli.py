@@ -8,6 +8,8 @@ one error line and exits 2. A traceback means a bug.
 
 from __future__ import annotations
 
+import re
+
 import sys
 import time
 from pathlib import Path
@@ -251,9 +253,13 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
+#: A --base-url: "/", or path segments of URL-safe characters ("/apps/", "reports/quire").
+BASE_URL = re.compile(r"/?(?:[A-Za-z0-9._~-]+/)*[A-Za-z0-9._~-]*/?")
+
+
 @app.command("serve")
 def serve_apps(
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8866,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8866,
     ip: Annotated[str, typer.Option(help="Address to listen on; keep 127.0.0.1 behind a reverse proxy.")] = "127.0.0.1",
     client: Annotated[Optional[str], typer.Option(help="Client-facing mode: serve only the client app, pinned to this client slug.")] = None,
     no_auth: Annotated[bool, typer.Option("--no-auth", help="Serve without a token (only behind a proxy that authenticates).")] = False,
@@ -266,6 +272,10 @@ def serve_apps(
     """Serve the stakeholder apps (Voilà) with a landing page listing the apps and the latest runs."""
     from quire.serve import ServeOptions, serve
 
+    if not BASE_URL.fullmatch(base_url) or {".", ".."} & set(base_url.split("/")):
+        # The prefix goes into the server's URL patterns: "(", "?" or "#" broke them or the links.
+        raise typer.BadParameter(f"{base_url!r}; use path segments of letters, digits, '.', '_', '~' and '-', "
+                                 "e.g. /apps/ or /reports/quire/", param_hint="--base-url")
     base = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
     opts = ServeOptions(ip=ip, port=port, auth=not no_auth, client=client, preheat=preheat, pool_size=pool_size,
                         cull_idle_timeout=cull_idle_timeout, cull_interval=cull_interval, base_url=base)

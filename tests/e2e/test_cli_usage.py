@@ -313,3 +313,15 @@ def test_runs_since_takes_a_date_a_time_or_a_span(quire_env):
     assert proc.returncode == 2 and proc.stderr.strip() == (
         "error: --since 'last week': use a date (2026-11-01), a UTC time (2026-11-01T08:00) or a span back from now "
         "such as 30m, 12h, 7d")
+
+
+@pytest.mark.parametrize("args,said", [
+    (["--base-url", "/apps(1)/"], "--base-url"),  # pasted into the URL patterns: an AssertionError traceback
+    (["--base-url", "/a?b#c/"], "--base-url"),  # started, announcing a link that could not work
+    (["--base-url", "/../apps/"], "--base-url"),
+    (["--port", "99999"], "--port"),  # listened on 34463 (99999 mod 65536) while announcing 99999
+    (["--port", "0"], "--port"),
+])
+def test_serve_refuses_an_address_it_could_not_serve_on(quire_env, args, said):
+    result = quire(quire_env, "serve", "--no-preheat", *args, timeout=60)
+    assert result.returncode == 2 and said in result.stderr and "Traceback" not in result.stderr, result.stderr
