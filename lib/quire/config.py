@@ -82,6 +82,19 @@ class Settings(BaseSettings):
             return parsed.set(database=str(Path(name).resolve())).render_as_string(hide_password=False)
         return url
 
+    @field_validator("state_url")
+    @classmethod
+    def _state_url_readable(cls, url: str | None) -> str | None:
+        """A state database URL that is no URL at all is a setting's mistake, not an outage: a run must not go on
+        unrecorded (an unreachable database is tolerated where it is used; a malformed URL never will connect)."""
+        if url:
+            try:
+                make_url(url)
+            except Exception:  # noqa: BLE001 - sqlalchemy's ArgumentError and ValueError alike
+                raise ValueError("expected a SQLAlchemy URL such as sqlite:////srv/quire/state.db or "
+                                 "postgresql+psycopg://quire@db-host/quire") from None
+        return url
+
     @field_validator("dask_scheduler")
     @classmethod
     def _scheduler_address(cls, address: str | None) -> str | None:

@@ -65,3 +65,22 @@ def test_a_dask_scheduler_address_is_one_distributed_reads(monkeypatch, address,
                 get_settings()
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("url, ok", [("sqlite:////srv/quire/state.db", True), ("postgresql+psycopg://q@db/quire", True),
+                                     ("garbage", False), ("sqlite//state.db", False)])
+def test_a_state_url_that_is_no_url_is_a_setting_error_not_an_unrecorded_run(monkeypatch, url, ok):
+    # QUIRE_STATE_URL=garbage only warned: the run published, unrecorded, with exit 0.
+    from quire.config import get_settings
+    from quire.errors import ConfigError
+
+    monkeypatch.setenv("QUIRE_STATE_URL", url)
+    get_settings.cache_clear()
+    try:
+        if ok:
+            assert get_settings().state_url == url
+        else:
+            with pytest.raises(ConfigError, match="QUIRE_STATE_URL=.*expected a SQLAlchemy URL"):
+                get_settings()
+    finally:
+        get_settings.cache_clear()
