@@ -440,12 +440,31 @@ def _check_contrast(brand: Brand, source: Path) -> None:
 _MAGIC = {".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",)}
 
 
+def _check_plain_svg(brand: Brand, source: Path) -> None:
+    """An SVG logo is well-formed XML without a DOCTYPE: one declaring entities passed the check, then every run
+    failed with a message about charts (the reports' SVG cleaner refuses entities; none is ever resolved)."""
+    from xml.etree import ElementTree as ET
+
+    data = brand.logo_bytes()
+    name = brand.logo_path.name
+    if re.search(rb"<!DOCTYPE|<!ENTITY", data, re.IGNORECASE):
+        raise ConfigError(f"brand '{brand.key}' ({source}): logo file {name} declares a DOCTYPE or entities, which "
+                          "reports do not load", hint="export the logo again as plain SVG (no DOCTYPE)")
+    try:
+        ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise ConfigError(f"brand '{brand.key}' ({source}): logo file {name} is not well-formed SVG: {exc}",
+                          hint="export the logo again as SVG, PNG or JPEG") from None
+
+
 def _check_logo_content(brand: Brand, source: Path) -> None:
     """The logo file is one the kit may use and holds what its name says (a renamed file would render broken)."""
     data = brand.logo_bytes()[:4096]
     suffix = brand.logo_path.suffix.lower()
     if suffix == ".svg":
         ok = b"<svg" in data
+        if ok:
+            _check_plain_svg(brand, source)
     else:
         ok = data.startswith(_MAGIC[suffix])
     if not ok:

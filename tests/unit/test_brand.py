@@ -294,6 +294,10 @@ def test_secondary_text_is_darkened_automatically_and_said():
 @pytest.mark.parametrize("logo,content,message", [
     ("logo.png", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "is not a PNG image"),
     ("logo.svg", b"\x89PNG\r\n\x1a\n....", "is not an SVG image"),
+    # passed the check, then every run failed with "chart image is not well-formed SVG: undefined entity"
+    ("logo.svg", b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY xxe SYSTEM "file:///etc/hostname">]>'
+                 b"<svg xmlns='http://www.w3.org/2000/svg'><text>&xxe;</text></svg>", "declares a DOCTYPE or entities"),
+    ("logo.svg", b"<svg xmlns='http://www.w3.org/2000/svg'><g></svg>", "is not well-formed SVG"),
 ])
 def test_logo_content_must_match_its_type(kit, logo, content, message):
     templates, base, write = kit
