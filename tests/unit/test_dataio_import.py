@@ -298,6 +298,22 @@ def test_a_misplaced_or_misspelt_experiment_metric_is_one_line(tmp_path: Path, t
         load_mapping(_mapping(tmp_path, text))
 
 
+@pytest.mark.parametrize("conversion,message", [
+    # each was a raw DuckDB message halfway through the import, naming no file, column or mapping key
+    ('dates: {assigned_at: "%Q"}', r"tables.experiment_assignments.dates.assigned_at: '%Q' is not a strptime format"),
+    ("multiply: {revenue: .nan}", r"tables.experiment_assignments.multiply.revenue: nan is no unit conversion"),
+    ("multiply: {revenue: .inf}", r"tables.experiment_assignments.multiply.revenue: inf is no unit conversion"),
+    ('defaults: {experiment_id: "1); select 1; --", assigned_at: 2024-01-01}',
+     r"tables.experiment_assignments.defaults.experiment_id: '1\); select 1; --' is not a whole number"),
+])
+def test_a_conversion_duckdb_could_not_apply_is_refused_when_the_mapping_is_read(tmp_path: Path, conversion, message):
+    text = COOKIE_CATS.replace("    defaults: {experiment_id: 1, assigned_at: 2024-01-01}\n", "")
+    if not conversion.startswith("defaults"):
+        text += "    defaults: {experiment_id: 1, assigned_at: 2024-01-01}\n"
+    with pytest.raises(MappingError, match=message):
+        load_mapping(_mapping(tmp_path, text + f"    {conversion}\n"))
+
+
 def test_a_pandas_index_column_without_a_name_is_read_as_pandas_names_it(tmp_path: Path):
     """CSV files written by pandas start with the row index under an empty name (",user id,test group,…")."""
     (tmp_path / "ab.csv").write_text(",user id,test group,converted\n0,1069124,ad,False\n1,1069125,psa,True\n"

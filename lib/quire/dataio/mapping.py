@@ -24,6 +24,7 @@ A source column named like the Quire column needs no rename. Conversions (``date
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from datetime import date, datetime
@@ -227,9 +228,16 @@ def _check_table(spec: TableMapping, table: str, where: str) -> None:
         if fmt not in EPOCHS and "%" not in fmt:
             raise MappingError(f"{where}.dates.{column}: {fmt!r} is neither a strptime format (e.g. '%d/%m/%Y') "
                                f"nor one of {', '.join(EPOCHS)}")
-    for column in spec.multiply:
+        if fmt not in EPOCHS:
+            _check_strptime(fmt, f"{where}.dates.{column}")
+    for column, factor in spec.multiply.items():
         if target.column(column).kind not in ("number", "integer"):
             raise MappingError(f"{where}.multiply.{column}: {column} is not a number column")
+        if not math.isfinite(factor) or factor == 0:
+            raise MappingError(f"{where}.multiply.{column}: {factor!r} is no unit conversion; use a finite number "
+                               "other than 0, e.g. 0.01 for cents")
+    for column, default in spec.defaults.items():
+        _check_default(default, target.column(column), f"{where}.defaults.{column}")
     for column in spec.skip_rows_without:
         _known_column(column, known, table, f"{where}.skip_rows_without")
         if column in spec.defaults:
@@ -246,6 +254,30 @@ def _check_table(spec: TableMapping, table: str, where: str) -> None:
         for word, value in spec.values.get(column, {}).items():
             if value not in allowed:
                 raise MappingError(f"{where}.values.{column}.{word}: {value!r} is not one of {', '.join(allowed)}")
+
+
+def _check_strptime(fmt: str, where: str) -> None:
+    """A date format DuckDB's strptime can read (it is DuckDB that parses the files): "%Q" failed mid-import."""
+    import duckdb
+
+    try:
+        duckdb.execute("SELECT try_strptime('2020-01-01', ?)", [fmt]).fetchall()
+    except duckdb.Error as exc:
+        raise MappingError(f"{where}: {fmt!r} is not a strptime format: {str(exc).splitlines()[0]}") from None
+
+
+def _check_default(default: object, column, where: str) -> None:
+    """A default of the column's kind: a text in an integer column failed mid-import as DuckDB's cast error."""
+    if default is None:
+        return
+    kind = column.kind
+    if kind == "integer" and (isinstance(default, bool) or not isinstance(default, int)):
+        raise MappingError(f"{where}: {default!r} is not a whole number, which {column.name} holds")
+    if kind == "number" and (isinstance(default, bool) or not isinstance(default, (int, float))
+                             or not math.isfinite(default)):
+        raise MappingError(f"{where}: {default!r} is not a number, which {column.name} holds")
+    if kind == "boolean" and not isinstance(default, bool):
+        raise MappingError(f"{where}: {default!r} is not true or false, which {column.name} holds")
 
 
 def _known_column(column: str, known: tuple[str, ...], table: str, where: str) -> None:
