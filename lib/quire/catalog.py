@@ -121,6 +121,23 @@ class ReportSpec(_Model):
             raise ValueError("schedule.clients narrows a per-client fan-out; this report has no 'fan_out: clients'")
         return self
 
+    @field_validator("notebook")
+    @classmethod
+    def _notebook_inside_the_project(cls, value: str) -> str:
+        # A path is read relative to QUIRE_HOME: "../../etc/passwd" or "/etc/x" would run a file from elsewhere.
+        path = Path(value)
+        if path.is_absolute() or ".." in path.parts or path.suffix != ".ipynb":
+            raise ValueError(f"{value!r}: give a notebook inside the project, relative to it, e.g. notebooks/report.ipynb")
+        return value
+
+    @field_validator("formats")
+    @classmethod
+    def _html_always(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        # The HTML is the report (the archive, the e-mail and the PDF are made from it): it cannot be left out.
+        if "html" not in values:
+            raise ValueError("must include html (the PDF is printed from it); e.g. [html] or [html, pdf]")
+        return values
+
     @field_validator("owner")
     @classmethod
     def _owner_is_an_address(cls, value: str) -> str:

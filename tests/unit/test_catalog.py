@@ -23,6 +23,12 @@ def test_project_catalog_loads_and_validates():
     ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    parameters:\n      p: {type: choice}\n", "choices"),
     ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    schedule: {timezone: UTC}\n", "cron"),
     ("title: nothing", "'reports' key"),
+    ("reports:\n  r:\n    title: x\n    notebook: ../../etc/passwd\n    description: d\n    owner: o@example.com\n",
+     "give a notebook inside the project"),
+    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    formats: [pdf]\n",
+     "must include html"),
+    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    formats: []\n",
+     "must include html"),
     ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    parameters:\n"
      "      n: {type: int, min: 50, max: 24}\n", "'min' (50) is above 'max' (24)"),
 ])
