@@ -118,7 +118,7 @@ def test_an_older_state_database_is_upgraded_in_place(state_url):
 
 @pytest.mark.parametrize("args", [("tokens", "create", "--role", "viewer", "--client", ""),
                                   ("tokens", "create", "--role", "viewer", "--client", "  "),
-                                  ("serve", "--client", "", "--no-preheat", "--port", "0")])
+                                  ("serve", "--client", "", "--no-preheat", "--port", "18899")])
 def test_an_empty_client_is_refused_not_read_as_every_client(args, tiny_warehouse, tmp_path):
     """An unset shell variable ($SLUG) must not give a token, or a server, for every client."""
     from console_support import console_env
