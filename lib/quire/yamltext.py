@@ -6,7 +6,37 @@ from typing import Any
 
 import yaml
 
-_FAST = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # PyYAML's wheels include libyaml; a source build may not
+_BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # PyYAML's wheels include libyaml; a source build may not
+
+
+class _NoDuplicates:
+    """A mapping that names a key twice is an error: YAML loaders keep the last silently, so a second
+    ``executive:`` entry of the catalog replaced the first without a word."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key: the base constructor says so
+                break
+            if duplicate:
+                raise yaml.constructor.ConstructorError("while reading a mapping", node.start_mark,
+                                                        f"found the key {key!r} twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+class _FastLoader(_NoDuplicates, _BASE):
+    pass
+
+
+class _PlainLoader(_NoDuplicates, yaml.SafeLoader):
+    pass
+
+
+_FAST = _FastLoader
 
 
 def safe_load(text: str) -> Any:
@@ -20,6 +50,6 @@ def safe_load(text: str) -> Any:
     try:
         return yaml.load(text, Loader=_FAST)  # noqa: S506 - a safe loader
     except yaml.YAMLError:
-        if _FAST is yaml.SafeLoader:
+        if _BASE is yaml.SafeLoader:
             raise
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - a safe loader

@@ -23,6 +23,8 @@ def test_project_catalog_loads_and_validates():
     ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    parameters:\n      p: {type: choice}\n", "choices"),
     ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    schedule: {timezone: UTC}\n", "cron"),
     ("title: nothing", "'reports' key"),
+    # a second entry of the same name silently replaced the first
+    ("reports:\n  r:\n    title: x\n  r:\n    title: y\n", "line 4: invalid YAML (found the key 'r' twice)"),
     ("reports:\n  r:\n    title: x\n    notebook: ../../etc/passwd\n    description: d\n    owner: o@example.com\n",
      "give a notebook inside the project"),
     ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    formats: [pdf]\n",
