@@ -437,7 +437,9 @@ class ClientReport:
         typical = eng.change(days.median_now, days.median_before)
         if typical is None or abs(typical) >= abs(moved) / 2:
             return ""
-        return (f" The median day changed much less ({number(days.median_now)} views against {number(days.median_before)}): "
+        # A median of an even number of days can fall between two counts (634.5): shown whole, it would round.
+        now, before = (number(v, 0 if float(v).is_integer() else 1) for v in (days.median_now, days.median_before))
+        return (f" The median day changed much less ({now} views against {before}): "
                 f"a few exceptional days make most of the difference.")
 
     def _trend_sentence(self, current: pd.DataFrame) -> str:
