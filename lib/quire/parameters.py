@@ -125,6 +125,8 @@ def coerce(name: str, spec: ParameterSpec, value: Any) -> Any:
     if kind in ("int", "float"):
         if isinstance(value, bool):
             raise _fail(name, value, f"a number ({kind})")
+        if isinstance(value, str) and not value.isascii():  # int("٣") is 3: digits people type in a run are 0-9
+            raise _fail(name, value, "a whole number" if kind == "int" else "a number")
         try:
             number = int(value) if kind == "int" else float(value)
         except (TypeError, ValueError, OverflowError):  # int(1e400): a JSON number past a float is infinity

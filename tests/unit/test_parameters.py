@@ -106,3 +106,10 @@ def test_a_number_past_a_float_is_a_parameter_error_not_a_crash(kind, value):
     # The API's JSON "forecast_months": 1e400 arrives as infinity: int() raised OverflowError, a 500.
     with pytest.raises(ParameterError, match=r"^parameter 'n': .* is not a (whole|finite) number"):
         coerce("n", ParameterSpec(type=kind), value)
+
+
+@pytest.mark.parametrize("value", ["٣", "３", "1\u00a02"])
+def test_a_number_is_written_in_ascii_digits(value):
+    # Python's int() reads Arabic-Indic and full-width digits: -p forecast_months=٣ ran with 3.
+    with pytest.raises(ParameterError, match=r"is not a whole number"):
+        coerce("n", ParameterSpec(type="int"), value)
