@@ -47,40 +47,35 @@ def test_the_readmes_configuration_table_names_every_setting():
     assert not missing, missing
 
 
+def _setting(monkeypatch, variable: str, value: str, refused: str | None) -> str | None:
+    """The value Settings read from ``variable=value``, or (``refused``) the check that it is a ConfigError saying so."""
+    from quire.config import get_settings
+    from quire.errors import ConfigError
+
+    monkeypatch.setenv(variable, value)
+    get_settings.cache_clear()
+    try:
+        if refused is None:
+            return getattr(get_settings(), variable.removeprefix("QUIRE_").lower())
+        with pytest.raises(ConfigError, match=f"{variable}=.*{refused}"):
+            get_settings()
+        return None
+    finally:
+        get_settings.cache_clear()
+
+
 @pytest.mark.parametrize("address, ok", [("tcp://scheduler:8786", True), ("scheduler:8786", True), ("tls://10.0.0.5:8786", True),
                                          ("ws://h:8786", True), ("tcp://127.0.0.1", False), ("notaurl", False),
                                          ("tcp://h:port", False), ("http://h:8786", False)])
 def test_a_dask_scheduler_address_is_one_distributed_reads(monkeypatch, address, ok):
     # distributed takes "scheduler:8786" as tcp (it was refused); one without a port raised deep in a batch.
-    from quire.config import get_settings
-    from quire.errors import ConfigError
-
-    monkeypatch.setenv("QUIRE_DASK_SCHEDULER", address)
-    get_settings.cache_clear()
-    try:
-        if ok:
-            assert get_settings().dask_scheduler == address
-        else:
-            with pytest.raises(ConfigError, match="QUIRE_DASK_SCHEDULER=.*expected a Dask scheduler address"):
-                get_settings()
-    finally:
-        get_settings.cache_clear()
+    read = _setting(monkeypatch, "QUIRE_DASK_SCHEDULER", address, None if ok else "expected a Dask scheduler address")
+    assert read == (address if ok else None)
 
 
 @pytest.mark.parametrize("url, ok", [("sqlite:////srv/quire/state.db", True), ("postgresql+psycopg://q@db/quire", True),
                                      ("garbage", False), ("sqlite//state.db", False)])
 def test_a_state_url_that_is_no_url_is_a_setting_error_not_an_unrecorded_run(monkeypatch, url, ok):
     # QUIRE_STATE_URL=garbage only warned: the run published, unrecorded, with exit 0.
-    from quire.config import get_settings
-    from quire.errors import ConfigError
-
-    monkeypatch.setenv("QUIRE_STATE_URL", url)
-    get_settings.cache_clear()
-    try:
-        if ok:
-            assert get_settings().state_url == url
-        else:
-            with pytest.raises(ConfigError, match="QUIRE_STATE_URL=.*expected a SQLAlchemy URL"):
-                get_settings()
-    finally:
-        get_settings.cache_clear()
+    read = _setting(monkeypatch, "QUIRE_STATE_URL", url, None if ok else "expected a SQLAlchemy URL")
+    assert read == (url if ok else None)
