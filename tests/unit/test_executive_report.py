@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from quire import metrics
 from quire.display import Callout, Chart
 from quire.periods import parse_period
 from quire.reports import executive
@@ -243,6 +244,22 @@ def test_the_retention_table_keeps_figures_for_the_data_files(tiny_warehouse):
     assert rows["Net revenue retention"][0] == pytest.approx(report.current["nrr"])
     assert rows["ARPA"] == [pytest.approx(report.current["arpa"]), pytest.approx(report.previous["arpa"])]
     assert data["row_units"][list(rows).index("ARPA")] == "currency"
+
+
+def test_the_forecast_says_where_mrr_is_and_where_the_model_starts(tiny_warehouse):
+    # "If recent trends hold, MRR reaches about $12,595" after a year of growth read as a fall; the model's
+    # first month ($11,453) starts below October's $13,071, which the lead did not say.
+    report = executive.build("2026-10", url=tiny_warehouse)
+    series, fc, _ = report.mrr_forecast
+    money = lambda v: metrics.format_value(v, "currency")  # noqa: E731
+    section = report.forecast()
+    assert section.lead.startswith(f"MRR is {money(series.iloc[-1])} at the end of October 2026; the model expects "
+                                   f"about {money(fc['forecast'].iloc[0])} in November 2026 and, if recent trends hold")
+    assert not [c for c in section.children if isinstance(c, Callout)]  # within the model's interval: no warning
+    # MRR outside the model's interval for the next month (a drop read as noise): said in a warning.
+    report.__dict__["mrr_forecast"] = (series, fc.assign(lower=fc["lower"] + 1e6, upper=fc["upper"] + 1e6), "")
+    [warning] = [c for c in report.forecast().children if isinstance(c, Callout)]
+    assert warning.title == "Off the latest MRR:" and "lies below the model's 90% interval for November 2026" in warning.message
 
 
 def test_the_forecast_table_keeps_cents(tiny_warehouse):

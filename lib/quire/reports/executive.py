@@ -377,11 +377,24 @@ class ExecutiveReport:
                       .assign(month=pd.to_datetime(fc["month"]).map(formatting.short_month_year)).rename(
             columns={"month": "Month", "forecast": "Forecast", "lower": low, "upper": high}),
             caption="MRR forecast", units={"Forecast": "currency", low: "currency", high: "currency"})
-        lead = (f"If recent trends hold, MRR reaches about {metrics.format_value(last['forecast'], 'currency')} by "
-                f"{formatting.month_year(pd.Timestamp(last['month']))} ({band} interval {metrics.format_value(last['lower'], 'currency')}"
-                f" to {metrics.format_value(last['upper'], 'currency')}); the MRR chart under Recurring revenue "
+        money = lambda v: metrics.format_value(v, "currency")  # noqa: E731
+        first, now = fc.iloc[0], float(series.iloc[-1])
+        month = lambda row: formatting.month_year(pd.Timestamp(row["month"]))  # noqa: E731
+        # Where the model starts, beside where MRR is: a smoothed level can start well off the latest MRR (a
+        # jump read as noise), and "MRR reaches $12,595" after a year of growth read as a fall it never said.
+        lead = (f"MRR is {money(now)} at the end of {self.period.label}; the model expects about {money(first['forecast'])} "
+                f"in {month(first)} and, if recent trends hold, about {money(last['forecast'])} by {month(last)} ({band} "
+                f"interval {money(last['lower'])} to {money(last['upper'])}); the MRR chart under Recurring revenue "
                 "draws it with its interval.")
-        return Section("Forecast", [table], lead=lead)
+        children = [table]
+        if not first["lower"] <= now <= first["upper"]:
+            side = "above" if now > first["upper"] else "below"
+            children.append(Callout(
+                f"MRR at the end of {self.period.label} ({money(now)}) lies {side} the model's {band} interval for "
+                f"{month(first)} ({money(first['lower'])} to {money(first['upper'])}): the model reads the latest "
+                "change as noise rather than a new level. Read the forecast as the trend before that change.",
+                "warning", title="Off the latest MRR:"))
+        return Section("Forecast", children, lead=lead)
 
     def _forecast_advice(self) -> str:
         """Which period has enough history for a forecast, from where the data starts and ends."""
