@@ -16,7 +16,15 @@ def test_quire_files_parse_as_pyyaml_parses_them(path):
 
 
 def test_libyaml_does_the_parsing():
-    assert yamltext._FAST is yaml.CSafeLoader  # PyPI's wheels of PyYAML include libyaml
+    assert issubclass(yamltext._FAST, yaml.CSafeLoader)  # PyPI's wheels of PyYAML include libyaml
+
+
+@pytest.mark.parametrize("text", ["a: 1\na: 2\n", "reports:\n  executive: {}\n  client: {}\n  executive: {}\n"])
+def test_a_key_named_twice_is_an_error_at_its_line(text):
+    # Loaders keep the last silently: a second `executive:` entry replaced the first without a word.
+    with pytest.raises(yaml.YAMLError, match=r"found the key '(a|executive)' twice") as error:
+        yamltext.safe_load(text)
+    assert error.value.problem_mark.line == text.count("\n") - 1
 
 
 @pytest.mark.parametrize("text", ["a: 1\n\tb: 2\n", "key: [1, 2\n", 'x: "open\n', "a: b: c\n"])
