@@ -440,12 +440,11 @@ def _check_contrast(brand: Brand, source: Path) -> None:
 _MAGIC = {".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",)}
 
 
-def _check_plain_svg(brand: Brand, source: Path) -> None:
-    """An SVG logo is well-formed XML without a DOCTYPE: one declaring entities passed the check, then every run
-    failed with a message about charts (the reports' SVG cleaner refuses entities; none is ever resolved)."""
+def _check_plain_svg(brand: Brand, source: Path, data: bytes) -> None:
+    """An SVG logo (``data``) is well-formed XML without a DOCTYPE: one declaring entities passed the check, then
+    every run failed with a message about charts (the reports' SVG cleaner refuses entities; none is ever resolved)."""
     from xml.etree import ElementTree as ET
 
-    data = brand.logo_bytes()
     name = brand.logo_path.name
     if re.search(rb"<!DOCTYPE|<!ENTITY", data, re.IGNORECASE):
         raise ConfigError(f"brand '{brand.key}' ({source}): logo file {name} declares a DOCTYPE or entities, which "
@@ -459,12 +458,12 @@ def _check_plain_svg(brand: Brand, source: Path) -> None:
 
 def _check_logo_content(brand: Brand, source: Path) -> None:
     """The logo file is one the kit may use and holds what its name says (a renamed file would render broken)."""
-    data = brand.logo_bytes()[:4096]
+    data = brand.logo_bytes()  # read once: the SVG check parses all of it
     suffix = brand.logo_path.suffix.lower()
     if suffix == ".svg":
-        ok = b"<svg" in data
+        ok = b"<svg" in data[:4096]
         if ok:
-            _check_plain_svg(brand, source)
+            _check_plain_svg(brand, source, data)
     else:
         ok = data.startswith(_MAGIC[suffix])
     if not ok:

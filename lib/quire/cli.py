@@ -9,7 +9,6 @@ one error line and exits 2. A traceback means a bug.
 from __future__ import annotations
 
 import re
-
 import sys
 import time
 from pathlib import Path

@@ -25,7 +25,12 @@ PERIOD_HELP = "use YYYY-MM (e.g. 2026-10), YYYY-Qn (e.g. 2026-Q3), YYYY (e.g. 20
 
 def plausible(day: date) -> bool:
     """Whether ``day`` falls in :data:`PLAUSIBLE_YEARS` (else it is a placeholder, not data)."""
-    return PLAUSIBLE_YEARS[0] <= day.year < PLAUSIBLE_YEARS[1]
+    return plausible_year(day.year)
+
+
+def plausible_year(year: int) -> bool:
+    """Whether ``year`` lies in :data:`PLAUSIBLE_YEARS` (a year with no date at all, such as 0, does not)."""
+    return PLAUSIBLE_YEARS[0] <= year < PLAUSIBLE_YEARS[1]
 
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -118,13 +123,13 @@ def parse_period(text: str, *, parameter: str = "period") -> Period | None:
     m = _MONTH.match(value) or _QUARTER.match(value) or _YEAR.match(value)
     if m is None:
         raise ParameterError(f"parameter '{parameter}': {value!r} is not a period; {PERIOD_HELP}", parameter=parameter)
+    year = int(m[1])
     # No data lies outside these years, arithmetic on the year 9999 (the one before, the one after) fails,
-    # and there is no year 0 at all.
-    if not PLAUSIBLE_YEARS[0] <= int(m[1]) < PLAUSIBLE_YEARS[1]:
+    # and there is no year 0 at all: checked on the year, before any date is made of it.
+    if not plausible_year(year):
         first, last = PLAUSIBLE_YEARS
         raise ParameterError(f"parameter '{parameter}': {value!r} is outside the years {first}–{last - 1}",
                              parameter=parameter)
-    year = int(m[1])
     if m.re is _MONTH:
         return Period(date(year, int(m[2]), 1), "month")
     if m.re is _QUARTER:

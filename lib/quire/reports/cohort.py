@@ -52,9 +52,9 @@ from quire.reports.cohort_calendar import (
     MAX_COHORTS,
     cohort_end,
     cohort_window,
-    first_whole_cohort,
     empty_cohorts_advice,
     few_cohorts_advice,
+    first_whole_cohort,
 )
 from quire.warehouse import cohort_queries, coverage
 from quire.warehouse.engine import connection
