@@ -130,6 +130,22 @@ def test_voila_template_and_static_paths_that_do_not_exist_are_404(server, path)
     assert b"root:" not in response.body
 
 
+def test_no_websocket_hands_out_request_info_without_the_token(server):
+    # Voilà's /voila/query/<kernel id> websocket is unauthenticated: it gave a preheated kernel's
+    # viewer's request to whoever connected with that kernel's id. Quire's apps never ask for it.
+    from tornado.httpclient import HTTPClientError
+    from tornado.websocket import websocket_connect
+
+    async def connect() -> None:
+        ws = await websocket_connect(f"ws://{server.host}:{server.port}/voila/query/{uuid.uuid4()}")
+        ws.close()
+
+    # Playwright's sync API may own this thread's event loop: the client runs in a thread of its own.
+    with ThreadPoolExecutor(1) as pool, pytest.raises(HTTPClientError) as refused:
+        pool.submit(asyncio.run, connect()).result(timeout=30)
+    assert refused.value.code == 404
+
+
 def test_probing_voila_paths_logs_no_traceback_and_logout_works(server):
     before = len(settled_log(server))
     for path in VOILA_PATHS + ["/api/kernels/6f1f2b4e-0000-4000-8000-000000000000", "/voila/render/nosuch.ipynb"]:

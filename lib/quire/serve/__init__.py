@@ -50,6 +50,7 @@ from voila import __version__ as voila_version
 from voila.app import Voila
 from voila.static_file_handler import MultiStaticFileHandler, TemplateStaticFileHandler
 from voila.tornado.contentshandler import VoilaContentsHandler
+from voila.request_info_handler import RequestInfoSocketHandler
 from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
@@ -317,6 +318,11 @@ class QuireVoila(Voila):
             cls = handler[1]
             if cls in (TornadoVoilaTreeHandler, VoilaContentsHandler):
                 continue  # the landing page replaces Voilà's file tree; no contents API
+            if cls is RequestInfoSocketHandler:
+                # Voilà opens this websocket without authentication, to hand a viewer's request to a
+                # preheated kernel that asks for it (voila.utils.wait_for_request). No app of ours
+                # asks, and anyone who guessed a kernel's id would receive that viewer's request.
+                continue
             handler = (handler[0], REPLACED.get(cls, cls), *handler[2:])
             kept.append(handler)
         base = self.server_url or self.base_url
