@@ -326,3 +326,10 @@ def test_runs_since_takes_a_date_a_time_or_a_span(quire_env):
 def test_serve_refuses_an_address_it_could_not_serve_on(quire_env, args, said):
     result = quire(quire_env, "serve", "--no-preheat", *args, timeout=60)
     assert result.returncode == 2 and said in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("token,said", [("secret", "6 characters"), ("a long token with spaces", "spaces")])
+def test_serve_refuses_a_token_anyone_could_guess(quire_env, token, said):
+    result = quire({**quire_env, "QUIRE_SERVE_TOKEN": token}, "serve", "--no-preheat", timeout=60)
+    assert result.returncode == 2 and said in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert "secrets.token_urlsafe" in result.stderr

@@ -368,6 +368,20 @@ def check_client(slug: str, settings: Settings) -> tuple[str, str]:
     return str(row["name"]), str(row["brand"])
 
 
+#: The shortest token an operator may choose: the token is the only lock on every app and report.
+MIN_TOKEN_LENGTH = 16
+
+
+def check_token(token: str) -> None:
+    """Refuse a chosen server token that is short enough to guess, or that a URL or a cookie would mangle."""
+    fix = "choose a long random one, e.g. the output of: python -c 'import secrets; print(secrets.token_urlsafe(24))'"
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ConfigError(f"QUIRE_SERVE_TOKEN has {len(token)} characters, too few to keep anyone out "
+                          f"(at least {MIN_TOKEN_LENGTH}): {fix}")
+    if not token.isascii() or not token.isprintable() or any(c.isspace() for c in token):
+        raise ConfigError(f"QUIRE_SERVE_TOKEN holds spaces or characters that are not plain printable ASCII: {fix}")
+
+
 def build_app(opts: ServeOptions, settings: Settings) -> tuple[QuireVoila, str]:
     """A configured, initialised server and the URL to announce (see :func:`announced_url` for the token)."""
     from quire.brand import load_brand
@@ -391,6 +405,8 @@ def build_app(opts: ServeOptions, settings: Settings) -> tuple[QuireVoila, str]:
     # Read, then removed from the environment every kernel inherits: the apps have no use for it.
     from_env = os.environ.pop("QUIRE_SERVE_TOKEN", None)
     chosen = opts.token or from_env
+    if opts.auth and chosen:  # set but empty: as if unset, a token is generated
+        check_token(chosen)
     token = "" if not opts.auth else (chosen or secrets.token_urlsafe(24))
     if token:
         redact_token_in_logs(token)
