@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import colorsys
+import io
 import os
 import re
 import stat
@@ -456,6 +457,19 @@ def _check_plain_svg(brand: Brand, source: Path, data: bytes) -> None:
                           hint="export the logo again as SVG, PNG or JPEG") from None
 
 
+def _decodes(data: bytes) -> bool:
+    """Whether a PNG or JPEG decodes to the end: a file with the right header and a damaged body passed,
+    then showed as a broken image at the top of every report."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return False
+    return True
+
+
 def _check_logo_content(brand: Brand, source: Path) -> None:
     """The logo file is one the kit may use and holds what its name says (a renamed file would render broken)."""
     data = brand.logo_bytes()  # read once: the SVG check parses all of it
@@ -465,7 +479,7 @@ def _check_logo_content(brand: Brand, source: Path) -> None:
         if ok:
             _check_plain_svg(brand, source, data)
     else:
-        ok = data.startswith(_MAGIC[suffix])
+        ok = data.startswith(_MAGIC[suffix]) and _decodes(data)
     if not ok:
         raise ConfigError(f"brand '{brand.key}' ({source}): logo file {brand.logo_path.name} is not "
                           f"{'an SVG' if suffix == '.svg' else 'a ' + suffix[1:].upper()} image",

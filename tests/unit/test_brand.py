@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
+import zlib
 from pathlib import Path
 
 import pytest
@@ -291,7 +293,19 @@ def test_secondary_text_is_darkened_automatically_and_said():
     assert "--q-secondary-text: #a1670c;" in load_brand("northwind", TEMPLATES).css_variables()
 
 
+def _image(kind: str) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 40), "#1f4e79").save(buffer, format=kind)
+    return buffer.getvalue()
+
+
 @pytest.mark.parametrize("logo,content,message", [
+    # the right header and a damaged body: passed, then a broken image headed every report
+    ("logo.png", _image("PNG")[:60] + b"\0" * 40 + _image("PNG")[100:], "is not a PNG image"),
+    ("logo.png", _image("PNG")[:-30], "is not a PNG image"),
+    ("logo.jpg", _image("JPEG")[:len(_image("JPEG")) // 2], "is not a JPG image"),
     ("logo.png", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "is not a PNG image"),
     ("logo.svg", b"\x89PNG\r\n\x1a\n....", "is not an SVG image"),
     # passed the check, then every run failed with "chart image is not well-formed SVG: undefined entity"
@@ -373,7 +387,11 @@ def test_an_oversized_logo_is_refused_with_the_limit(kit):
     big.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * (23 * 1024 * 1024))
     message = _one_line_error(write(logo="big.png"))
     assert "logo big.png is 23.0 MB, above the 512 KB limit for a logo" in message and "export it smaller" in message
-    big.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * (MAX_LOGO_BYTES - 8))  # exactly at the limit: accepted
+    # A real PNG padded with a text chunk to exactly the limit: accepted.
+    png = _image("PNG")
+    text = b"Comment\0" + b"x" * (MAX_LOGO_BYTES - len(png) - 12 - 8)
+    chunk = len(text).to_bytes(4, "big") + b"tEXt" + text + zlib.crc32(b"tEXt" + text).to_bytes(4, "big")
+    big.write_bytes(png[:-12] + chunk + png[-12:])  # before the closing IEND chunk
     assert len(load_brand("acme", templates).logo_bytes()) == MAX_LOGO_BYTES
 
 
