@@ -41,4 +41,26 @@ def validate_project(settings: Settings) -> list[str]:
             load_brand(name, settings.templates_dir)
         except QuireError as exc:
             problems.append(str(exc))
+    return problems + _schedule_client_filters(catalog, settings)
+
+
+def _schedule_client_filters(catalog, settings: Settings) -> list[str]:
+    """A scheduled fan-out whose ``clients`` filter matches no active client (``sector: municipalty``)
+    would fail only when due. Checked against the warehouse when it can be reached; without it
+    (validating offline) the scheduler still refuses such a fan-out when it is due."""
+    import sqlalchemy as sa
+
+    from quire.errors import ParameterError, WarehouseError
+    from quire.pipeline import fan_out_clients
+
+    problems = []
+    for spec in catalog.reports.values():
+        if spec.fan_out != "clients" or not spec.schedule or not spec.schedule.clients:
+            continue
+        try:
+            fan_out_clients(dict(spec.schedule.clients), settings)
+        except ParameterError as exc:
+            problems.append(f"report {spec.id}: schedule 'clients': {exc}")
+        except (WarehouseError, sa.exc.SQLAlchemyError):
+            break  # the warehouse is not reachable from here: nothing more to check against
     return problems

@@ -177,6 +177,21 @@ def test_a_schedule_filter_matching_no_client_is_a_failed_run_and_an_alert(make_
     assert [(m["To"], m["X-Quire-Kind"]) for m in smtp.messages] == [("owner@example.com", "alert")]
 
 
+def test_validate_finds_a_schedule_filter_matching_no_client_before_it_is_due(make_env, state_url, smtp, settings_for):
+    from sched_support import client_report
+
+    from quire.validation import validate_project
+
+    schedule = "    schedule: {{interval_minutes: 60, clients: {{sector: {}}}}}\n"
+    settings = settings_for(make_env(CATALOG_HEAD + client_report(schedule=schedule.format("municipalty")),
+                                     state_url, smtp.port))
+    assert ("report clientmail: schedule 'clients': no active client has sector=municipalty; did you mean "
+            "'municipality'?") in "\n".join(validate_project(settings))
+    settings.catalog_path.write_text(CATALOG_HEAD + client_report(schedule=schedule.format("municipality")),
+                                     encoding="utf-8")
+    assert not [p for p in validate_project(settings) if "schedule" in p]
+
+
 def test_retries_after_a_stop_keep_their_attempt_and_a_removed_report_is_said_once(make_env, state_url, smtp,
                                                                                     settings_for):
     settings = settings_for(make_env(CATALOG_HEAD + _board(), state_url, smtp.port))
