@@ -333,3 +333,11 @@ def test_serve_refuses_a_token_anyone_could_guess(quire_env, token, said):
     result = quire({**quire_env, "QUIRE_SERVE_TOKEN": token}, "serve", "--no-preheat", timeout=60)
     assert result.returncode == 2 and said in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert "secrets.token_urlsafe" in result.stderr
+
+
+def test_help_shows_no_value_for_a_flag(quire_env):
+    # typer 0.29 printed "<bool>" beside --retry and --help, as if each took a value.
+    for command, flag in (("deliver", "--retry"), ("run", "--all-clients"), ("serve", "--no-auth")):
+        proc = quire({**quire_env, "COLUMNS": "120"}, command, "--help")
+        assert proc.returncode == 0 and flag in proc.stdout, proc.stdout
+        assert "<bool>" not in proc.stdout, proc.stdout
