@@ -522,6 +522,20 @@ tables:
         (2, "purchase", datetime(2026, 1, 7, 8, 0, 0, 999999))]
 
 
+@pytest.mark.parametrize("fmt,value", [("epoch_millis", "99999999999999999"), ("epoch_millis", "9223372036854775807"),
+                                       ("epoch_micros", "9223372036854775807"), ("epoch_seconds", "1e15")])
+def test_a_time_far_past_any_real_date_is_refused_at_its_line(tmp_path: Path, fmt: str, value: str):
+    # It overflowed DuckDB's timestamp: "the import failed: Could not convert Timestamp(MS) to Timestamp(US)".
+    (tmp_path / "ga4.csv").write_text(f"event_name,event_timestamp,user_pseudo_id\nfirst_visit,1767571200,a\n"
+                                      f"first_visit,{value},b\n")
+    mapping = ("text_ids: [user_id]\ntables:\n  events:\n    source: ga4.csv\n    rename: {event_name: event_type, "
+               f"event_timestamp: occurred_at, user_pseudo_id: user_id}}\n    dates: {{occurred_at: {fmt}}}\n"
+               "    values: {event_type: {first_visit: signup}}\n")
+    with pytest.raises(DataError, match=rf"^ga4.csv line 3, column occurred_at \(from 'event_timestamp'\): '{value}' is "
+                                        "outside the years 1900–2099"):
+        _run(tmp_path, mapping)
+
+
 def test_a_value_map_can_send_every_other_word_to_one_value(tmp_path: Path):
     """GA4 and app exports name dozens of events: "*" maps the ones the map does not name."""
     (tmp_path / "events.csv").write_text("user,name,at\n1,first_visit,2026-01-05\n1,page_view,2026-01-06\n"

@@ -207,19 +207,33 @@ def _parse(text: ColumnElement, plan: ColumnPlan, spec: TableMapping, duck: bool
     return _cast(text, sa.String(), lenient)
 
 
+#: The epoch date formats and their units per second.
+EPOCH_UNITS = {"epoch_seconds": 1, "epoch_millis": 1_000, "epoch_micros": 1_000_000}
+#: Seconds since 1970 beyond which no real time lies (the year 5138): a number further out is moved to this
+#: bound, so that it fails the years check at its line rather than overflowing the database's timestamp.
+EPOCH_LIMIT_SECONDS = 10**11
+
+
+def _within_timestamps(number: ColumnElement, bound: int) -> ColumnElement:
+    """``number`` moved into ``[-bound, bound]`` (NULL stays NULL: least/greatest would replace it)."""
+    return sa.case((number > bound, bound), (number < -bound, -bound), else_=number)
+
+
 def _temporal(text: ColumnElement, kind: str, fmt: str | None, source: str, duck: bool,
               lenient: bool) -> ColumnElement:
     """A date or a UTC instant (no zone) from text in ``fmt``, epoch numbers, or a date/time column."""
-    if fmt == "epoch_seconds":
-        number = _cast(text, sa.Double(), lenient)
-        value = (sa.func.make_timestamp(_cast(number * 1_000_000, sa.BigInteger(), lenient)) if duck
-                 else sa.func.timezone("UTC", sa.func.to_timestamp(number)))
-    elif fmt == "epoch_millis":
-        value = (sa.func.epoch_ms(_cast(text, sa.BigInteger(), lenient)) if duck
-                 else sa.func.timezone("UTC", sa.func.to_timestamp(_cast(text, sa.Double(), lenient) / 1000)))
-    elif fmt == "epoch_micros":
-        value = (sa.func.make_timestamp(_cast(text, sa.BigInteger(), lenient)) if duck
-                 else sa.func.timezone("UTC", sa.func.to_timestamp(_cast(text, sa.Double(), lenient) / 1_000_000)))
+    if fmt in EPOCH_UNITS:
+        per_second = EPOCH_UNITS[fmt]
+        if duck:  # whole microseconds: a GA4 export's event_timestamp keeps every digit
+            limit = EPOCH_LIMIT_SECONDS * 1_000_000
+            if per_second == 1_000_000:
+                micros = _within_timestamps(_cast(text, sa.BigInteger(), lenient), limit)
+            else:
+                micros = _within_timestamps(_cast(text, sa.Double(), lenient) * (1_000_000 // per_second), limit)
+            value = sa.func.make_timestamp(_cast(micros, sa.BigInteger(), lenient))
+        else:
+            seconds = _cast(text, sa.Double(), lenient) / per_second
+            value = sa.func.timezone("UTC", sa.func.to_timestamp(_within_timestamps(seconds, EPOCH_LIMIT_SECONDS)))
     elif fmt is not None:
         text = sa.cast(text, sa.String())
         if duck:
