@@ -247,15 +247,24 @@ def test_the_retention_table_keeps_figures_for_the_data_files(tiny_warehouse):
 
 
 def test_the_forecast_says_where_mrr_is_and_where_the_model_starts(tiny_warehouse):
-    # "If recent trends hold, MRR reaches about $12,595" after a year of growth read as a fall; the model's
-    # first month ($11,453) starts below October's $13,071, which the lead did not say.
+    # "If recent trends hold, MRR reaches about $12,595" after a year of growth read as a fall: the damped trend
+    # drew a line through MRR's steps and began at $11,453, under October's $13,071. A history of steps has
+    # no trend worth its parameters: the forecast holds the latest level, and the lead says so.
     report = executive.build("2026-10", url=tiny_warehouse)
     series, fc, _ = report.mrr_forecast
     money = lambda v: metrics.format_value(v, "currency")  # noqa: E731
+    now = money(series.iloc[-1])
     section = report.forecast()
-    assert section.lead.startswith(f"MRR is {money(series.iloc[-1])} at the end of October 2026; the model expects "
-                                   f"about {money(fc['forecast'].iloc[0])} in November 2026 and, if recent trends hold")
+    assert section.lead.startswith(f"MRR is {now} at the end of October 2026; the history shows no trend beyond its "
+                                   f"month-to-month changes, so the model expects MRR to stay about {now} through "
+                                   "April 2027 (90% interval ")
     assert not [c for c in section.children if isinstance(c, Callout)]  # within the model's interval: no warning
+    # With a trend, where the model starts and where it ends.
+    growing = fc.assign(forecast=fc["forecast"] + 100.0 * fc.index)
+    report.__dict__["mrr_forecast"] = (series, growing, "")
+    assert report.forecast().lead.startswith(
+        f"MRR is {now} at the end of October 2026; the model expects about {money(growing['forecast'].iloc[0])} in "
+        f"November 2026 and, if recent trends hold, about {money(growing['forecast'].iloc[-1])} by April 2027")
     # MRR outside the model's interval for the next month (a drop read as noise): said in a warning.
     report.__dict__["mrr_forecast"] = (series, fc.assign(lower=fc["lower"] + 1e6, upper=fc["upper"] + 1e6), "")
     [warning] = [c for c in report.forecast().children if isinstance(c, Callout)]

@@ -1,11 +1,17 @@
-"""MRR forecast with a prediction interval: exponential smoothing with an additive damped trend.
+"""MRR forecast with a prediction interval: exponential smoothing, with a damped trend where the data supports one.
 
-The model is statsmodels' ``ETSModel`` with additive error and an additive damped trend,
-no seasonality (subscription MRR has none to speak of). Damping keeps a long horizon
-from extrapolating a recent trend forever. It runs on MRR itself, not log MRR: on
-synthetic linear, compounding, flat, declining and saturating histories a log fit
-(alone, or chosen by likelihood) did not give better-calibrated intervals than the
-plain fit, and was worse on declines.
+Two of statsmodels' ``ETSModel`` exponential-smoothing models are fitted, both with additive error
+and no seasonality (subscription MRR has none to speak of): one with an additive damped trend,
+ETS(A,Ad,N), and one without a trend, ETS(A,N,N). The one with the lower AICc is used, as R's
+``forecast::ets`` chooses (Hyndman & Athanasopoulos, *Forecasting: Principles and Practice*, 8.6):
+a trend is extrapolated only where it pays for its three extra parameters. Damping keeps a long
+horizon from extrapolating a recent trend forever. A history of steps (MRR flat for months, then a
+jump) made the damped trend hold its level still and draw a line through the steps, so the
+forecast began well below the latest MRR; the model without a trend follows the latest level.
+
+It runs on MRR itself, not log MRR: on synthetic linear, compounding, flat, declining and
+saturating histories a log fit (alone, or chosen by likelihood) did not give better-calibrated
+intervals than the plain fit, and was worse on declines.
 
 Intervals are the model's exact (analytic) prediction intervals — no simulation, so the
 result is deterministic without a random seed. They do not include the uncertainty of
@@ -45,11 +51,14 @@ def _predict(history: pd.Series, horizon: int, alpha: float) -> pd.DataFrame:
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
-    model = ETSModel(history, error="add", trend="add", damped_trend=True)
-    with warnings.catch_warnings():
-        # Smooth or short histories can hit the optimiser's iteration limit; the estimate is still usable.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        result = model.fit(disp=False)
+    fits = []
+    for trend in ("add", None):
+        model = ETSModel(history, error="add", trend=trend, damped_trend=trend is not None)
+        with warnings.catch_warnings():
+            # Smooth or short histories can hit the optimiser's iteration limit; the estimate is still usable.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fits.append(model.fit(disp=False))
+    result = min(fits, key=lambda fit: fit.aicc)  # on a tie, the damped trend (listed first)
     n = len(history)
     return result.get_prediction(start=n, end=n + horizon - 1, method="exact").summary_frame(alpha=alpha)
 

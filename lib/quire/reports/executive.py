@@ -382,10 +382,15 @@ class ExecutiveReport:
         month = lambda row: formatting.month_year(pd.Timestamp(row["month"]))  # noqa: E731
         # Where the model starts, beside where MRR is: a smoothed level can start well off the latest MRR (a
         # jump read as noise), and "MRR reaches $12,595" after a year of growth read as a fall it never said.
-        lead = (f"MRR is {money(now)} at the end of {self.period.label}; the model expects about {money(first['forecast'])} "
-                f"in {month(first)} and, if recent trends hold, about {money(last['forecast'])} by {month(last)} ({band} "
-                f"interval {money(last['lower'])} to {money(last['upper'])}); the MRR chart under Recurring revenue "
-                "draws it with its interval.")
+        interval = f"({band} interval {money(last['lower'])} to {money(last['upper'])})"
+        if abs(last["forecast"] - first["forecast"]) < 0.005:  # the model without a trend: a level held
+            expects = (f"the history shows no trend beyond its month-to-month changes, so the model expects MRR to stay "
+                       f"about {money(first['forecast'])} through {month(last)} {interval}")
+        else:
+            expects = (f"the model expects about {money(first['forecast'])} in {month(first)} and, if recent trends "
+                       f"hold, about {money(last['forecast'])} by {month(last)} {interval}")
+        lead = (f"MRR is {money(now)} at the end of {self.period.label}; {expects}; the MRR chart under Recurring "
+                "revenue draws it with its interval.")
         children = [table]
         if not first["lower"] <= now <= first["upper"]:
             side = "above" if now > first["upper"] else "below"

@@ -85,3 +85,28 @@ def test_rejects_gaps_and_bad_arguments():
         forecast_mrr(linear(0), horizon=0)
     with pytest.raises(ValueError):
         forecast_mrr(linear(0), level=90)
+
+
+def test_a_history_of_steps_is_forecast_from_its_latest_level():
+    # MRR flat for months, then a jump (a few large accounts): the damped trend held its level still and drew a
+    # line through the steps, so the forecast began at $11,453 under October's $13,071 (the tiny warehouse).
+    steps = pd.Series(np.repeat([9_220.0, 5_640.0, 8_570.0, 8_153.0, 11_253.0, 13_071.0], [2, 2, 3, 2, 4, 1]),
+                      index=MONTHS[:14])
+    fc = forecast_mrr(steps, horizon=6)
+    assert fc["forecast"].tolist() == pytest.approx([13_071.0] * 6, abs=1.0)
+    assert (fc["lower"] < 13_071.0).all() and (fc["upper"] > 13_071.0).all()
+
+
+def test_a_trend_is_kept_only_where_it_beats_none_on_aicc():
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    rng = np.random.default_rng(4)
+    noise = pd.Series(60_000 + rng.normal(0, 1_500, 24), index=MONTHS[:24])  # no trend, only noise
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fits = {trend: ETSModel(noise.asfreq("MS"), error="add", trend=trend, damped_trend=trend is not None).fit(disp=False)
+                for trend in ("add", None)}
+    chosen = min(fits.values(), key=lambda fit: fit.aicc)
+    fc = forecast_mrr(noise, horizon=3)
+    assert fc["forecast"].to_numpy() == pytest.approx(chosen.forecast(3).to_numpy())
+    assert chosen is fits[None]  # the trend does not pay for its parameters here
