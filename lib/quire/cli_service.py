@@ -80,12 +80,27 @@ def runs(
     if status and status not in RUN_STATUSES:
         raise ParameterError(f"--status {status!r}: use one of {', '.join(RUN_STATUSES)}")
     settings = get_settings()
-    engine = open_state(settings.state)
-    reconcile_or_warn(engine, settings)  # a `quire run` that died must not show as running forever
-    rows = history.query(engine, report=report, client=client, status=status,
-                         since=_since(since) if since else None, limit=limit)
+    since_moment = _since(since) if since else None
+    if _no_state_yet(settings.state):
+        rows = []
+    else:
+        engine = open_state(settings.state)
+        reconcile_or_warn(engine, settings)  # a `quire run` that died must not show as running forever
+        rows = history.query(engine, report=report, client=client, status=status, since=since_moment, limit=limit)
     types = _parameter_types()
     out.print(runs_table(rows, types) if rows else f"no runs match{_unknown_report(report, types)}", highlight=False)
+
+
+def _no_state_yet(url: str) -> bool:
+    """Whether the state database is a SQLite file that does not exist: said on stderr, and nothing created
+    (a mistyped QUIRE_STATE_URL must not look like an empty history)."""
+    from quire.state import missing_sqlite_file
+
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        err.print(f"note: there is no state database at {missing} yet (QUIRE_STATE_URL; the first run creates it)",
+                  highlight=False, markup=False)
+    return missing is not None
 
 
 def _unknown_report(report: str | None, types: dict[str, dict[str, str]]) -> str:
@@ -162,7 +177,14 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="A run id from `quire r
     from quire.state import open_state
     from quire.state import runs as history
 
-    engine = open_state(get_settings().state)
+    from quire.errors import StateError
+    from quire.state import missing_sqlite_file
+
+    settings = get_settings()
+    if (missing := missing_sqlite_file(settings.state)) is not None:
+        raise StateError(f"no run {run_id!r}: there is no state database at {missing} yet",
+                         hint="check QUIRE_STATE_URL; `quire runs` lists the runs recorded")
+    engine = open_state(settings.state)
     row = history.get(engine, run_id)
     for key in ("run_id", "report", "client", "parameters", "trigger", "attempt", "retry_of", "status", "created_at",
                 "started_at", "finished_at", "output_folder", "partial_notebook", "error", "worker", "host", "pid"):
@@ -194,6 +216,9 @@ def deliver(
     # The lines below report every failure once; the library's log records would repeat them on stderr.
     logging.getLogger("quire.delivery").addHandler(logging.NullHandler())
     settings = get_settings()
+    if _no_state_yet(settings.state):
+        out.print("nothing to deliver")
+        return
     engine = open_state(settings.state)
     revived = outbox.revive_failed(engine) if retry else 0
     failed_before = {r["id"] for r in outbox.with_status(engine, "failed")}

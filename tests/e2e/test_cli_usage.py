@@ -341,3 +341,19 @@ def test_help_shows_no_value_for_a_flag(quire_env):
         proc = quire({**quire_env, "COLUMNS": "120"}, command, "--help")
         assert proc.returncode == 0 and flag in proc.stdout, proc.stdout
         assert "<bool>" not in proc.stdout, proc.stdout
+
+
+def test_reading_commands_create_no_state_database(quire_env, tmp_path):
+    # A mistyped QUIRE_STATE_URL listed "no runs match" from a new, empty database in a new folder.
+    state = tmp_path / "typo" / "state.db"
+    env = {**quire_env, "QUIRE_STATE_URL": f"sqlite:///{state}", "COLUMNS": "400"}  # the path on one line
+    note = f"note: there is no state database at {state} yet (QUIRE_STATE_URL; the first run creates it)"
+    listed = quire(env, "runs", "--report", "execu")
+    assert listed.returncode == 0 and listed.stderr.strip() == note
+    assert listed.stdout.strip() == "no runs match; the catalog has no report 'execu' (did you mean 'executive'?)"
+    delivered = quire(env, "deliver")
+    assert delivered.returncode == 0 and delivered.stdout.strip() == "nothing to deliver" and note in delivered.stderr
+    shown = quire(env, "runs", "show", "20261101T080000Z-abc123")
+    assert shown.returncode != 0 and "Traceback" not in shown.stderr
+    assert f"no run '20261101T080000Z-abc123': there is no state database at {state} yet" in shown.stderr
+    assert not state.parent.exists()

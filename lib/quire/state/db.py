@@ -65,6 +65,19 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite state database that does not exist yet (None for one that does, or another backend).
+
+    Commands that only read the state ask first: opening the database would create it, and a
+    mistyped QUIRE_STATE_URL would then list "no runs" from a new, empty file in a new folder.
+    """
+    parsed = make_url(_normalise(url))
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
+
+
 def open_state(url: str) -> Engine:
     """The engine of the state database at ``url`` (cached per process), its tables created if missing.
 
