@@ -174,11 +174,9 @@ def _fmt_short(moment: datetime | None) -> str:
 @runs_app.command("show")
 def runs_show(run_id: Annotated[str, typer.Argument(help="A run id from `quire runs`.")]) -> None:
     """Everything recorded about one run, and its deliveries."""
-    from quire.state import open_state
-    from quire.state import runs as history
-
     from quire.errors import StateError
-    from quire.state import missing_sqlite_file
+    from quire.state import missing_sqlite_file, open_state
+    from quire.state import runs as history
 
     settings = get_settings()
     if (missing := missing_sqlite_file(settings.state)) is not None:
