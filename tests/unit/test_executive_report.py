@@ -249,14 +249,14 @@ def test_the_retention_table_keeps_figures_for_the_data_files(tiny_warehouse):
 def test_the_forecast_says_where_mrr_is_and_where_the_model_starts(tiny_warehouse):
     # "If recent trends hold, MRR reaches about $12,595" after a year of growth read as a fall: the damped trend
     # drew a line through MRR's steps and began at $11,453, under October's $13,071. A history of steps has
-    # no trend worth its parameters: the forecast holds the latest level, and the lead says so.
+    # no trend worth its parameters (AICc): the forecast holds the latest level, and the lead says so.
     report = executive.build("2026-10", url=tiny_warehouse)
     series, fc, _ = report.mrr_forecast
     money = lambda v: metrics.format_value(v, "currency")  # noqa: E731
     now = money(series.iloc[-1])
     section = report.forecast()
-    assert section.lead.startswith(f"MRR is {now} at the end of October 2026; the history shows no trend beyond its "
-                                   f"month-to-month changes, so the model expects MRR to stay about {now} through "
+    assert section.lead.startswith(f"MRR is {now} at the end of October 2026; its month-to-month changes are too "
+                                   f"uneven to project a trend from, so the model holds MRR at about {now} through "
                                    "April 2027 (90% interval ")
     assert not [c for c in section.children if isinstance(c, Callout)]  # within the model's interval: no warning
     # With a trend, where the model starts and where it ends.

@@ -384,7 +384,8 @@ class ExecutiveReport:
         # jump read as noise), and "MRR reaches $12,595" after a year of growth read as a fall it never said.
         interval = f"({band} interval {money(last['lower'])} to {money(last['upper'])})"
         if abs(last["forecast"] - first["forecast"]) < 0.005:  # the model without a trend: a level held
-            expects = (f"the history shows no trend beyond its month-to-month changes, so the model expects MRR to stay "
+            # Not "no trend": MRR may well have grown; its month-to-month changes are too uneven to project one.
+            expects = (f"its month-to-month changes are too uneven to project a trend from, so the model holds MRR at "
                        f"about {money(first['forecast'])} through {month(last)} {interval}")
         else:
             expects = (f"the model expects about {money(first['forecast'])} in {month(first)} and, if recent trends "
