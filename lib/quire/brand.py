@@ -37,6 +37,7 @@ MIN_CONTRAST = 4.5  # WCAG 2 AA for normal-size text
 WHITE = "#ffffff"
 LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 MAX_LOGO_BYTES = 512 * 1024  # embedded (base64) in every HTML and PDF: a logo, not a photograph
+MAX_LOGO_SIDE = 4096  # pixels of a PNG/JPEG logo, either side: it is drawn a few millimetres high
 DEFAULT_FONT_STACK = '"Helvetica Neue", Helvetica, Arial, "DejaVu Sans", sans-serif'
 
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -457,13 +458,19 @@ def _check_plain_svg(brand: Brand, source: Path, data: bytes) -> None:
                           hint="export the logo again as SVG, PNG or JPEG") from None
 
 
-def _decodes(data: bytes) -> bool:
-    """Whether a PNG or JPEG decodes to the end: a file with the right header and a damaged body passed,
-    then showed as a broken image at the top of every report."""
+def _check_raster(brand: Brand, source: Path, data: bytes) -> bool:
+    """Whether a PNG or JPEG decodes to the end (a file with the right header and a damaged body passed, then
+    headed every report as a broken image); a :class:`ConfigError` if its pixels are too many for a logo."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if max(width, height) > MAX_LOGO_SIDE:
+                # A few hundred KB of PNG can hold 10,000 × 10,000 pixels: decoded by every report's print.
+                raise ConfigError(f"brand '{brand.key}' ({source}): logo file {brand.logo_path.name} is {width} × "
+                                  f"{height} pixels, above the {MAX_LOGO_SIDE} a logo may have on either side",
+                                  hint=f"export it at most {MAX_LOGO_SIDE} pixels wide and high, or as SVG")
             image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return False
@@ -479,7 +486,7 @@ def _check_logo_content(brand: Brand, source: Path) -> None:
         if ok:
             _check_plain_svg(brand, source, data)
     else:
-        ok = data.startswith(_MAGIC[suffix]) and _decodes(data)
+        ok = data.startswith(_MAGIC[suffix]) and _check_raster(brand, source, data)
     if not ok:
         raise ConfigError(f"brand '{brand.key}' ({source}): logo file {brand.logo_path.name} is not "
                           f"{'an SVG' if suffix == '.svg' else 'a ' + suffix[1:].upper()} image",

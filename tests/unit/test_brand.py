@@ -321,6 +321,24 @@ def test_logo_content_must_match_its_type(kit, logo, content, message):
         load_brand("acme", templates)
 
 
+def test_a_logo_of_too_many_pixels_is_refused_with_the_limit(kit):
+    from PIL import Image
+
+    from quire.brand import MAX_LOGO_SIDE
+
+    templates, _, write = kit
+    for width, refused in ((MAX_LOGO_SIDE + 1, True), (MAX_LOGO_SIDE, False)):
+        buffer = io.BytesIO()
+        Image.new("1", (width, 8)).save(buffer, format="PNG")  # a few hundred bytes
+        (templates / "brands" / "acme" / "wide.png").write_bytes(buffer.getvalue())
+        if refused:
+            message = _one_line_error(write(logo="wide.png"))
+            assert f"logo file wide.png is {width} × 8 pixels, above the {MAX_LOGO_SIDE}" in message
+        else:
+            write(logo="wide.png")
+            assert load_brand("acme", templates).logo == "wide.png"
+
+
 def test_svg_logo_is_cleaned_of_script(kit):
     import base64
 
