@@ -564,3 +564,19 @@ def test_a_memory_limit_duckdb_cannot_read_is_a_setting_error(tmp_path: Path, li
     with pytest.raises(ConfigError, match=rf"^--memory-limit '{limit}': not a size DuckDB understands \(e.g. 512MB, 2GB\)$"):
         import_files(mapping, f"duckdb:///{tmp_path / 'wh.duckdb'}", memory_limit=limit)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clients.csv", "mapping.yaml"]
+
+
+def test_a_ledger_with_day_dates_counts_each_row_in_its_month(tmp_path: Path):
+    # Billing systems export movements with their day (2022-02-15): the executive report kept only rows dated
+    # the 1st, so February read "MRR stayed at $200" with 2 paying accounts instead of $150 and 1.
+    from quire.reports import executive
+
+    (tmp_path / "clients.csv").write_text("id,name,since,status\n1,Acme,2022-01-10,active\n2,Globex,2022-01-12,active\n")
+    (tmp_path / "moves.csv").write_text("client,date,type,amount\n1,2022-01-10,new,100\n2,2022-01-12,new,100\n"
+                                        "1,2022-02-15,expansion,50\n2,2022-02-20,churn,-100\n1,2022-03-02,expansion,10\n")
+    _run(tmp_path, "tables:\n  clients:\n    source: clients.csv\n    rename: {id: client_id, since: signup_date}\n"
+                   "  mrr_movements:\n    source: moves.csv\n    rename: {client: client_id, date: month, type: movement}\n"
+         ).close()
+    report = executive.build("2022-02", url=f"duckdb:///{tmp_path / 'w.duckdb'}")
+    assert report.current["mrr"] == pytest.approx(150.0) and report.previous["mrr"] == pytest.approx(200.0)
+    assert report.current["customers"] == 1

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from quire.warehouse import schema
 from quire.contract.inventory import inventory
 from quire.periods import add_months
-from quire.warehouse.queries import _clients_select, _read, _read_if
+from quire.warehouse.queries import _clients_select, _read, _read_if, ledger_through
 
 #: MRR at or below this counts as not paying (the ledger is in cents; guards float sums).
 PAYING_THRESHOLD = 0.005
@@ -114,7 +114,7 @@ def client_is_paying(conn: Connection, client_id: int, month: date) -> bool:
     if not inventory(conn).has(t.name, ("client_id", "month", "amount")):
         return _subscribed_at(conn, client_id, add_months(month, 1))
     stmt = sa.select(sa.func.coalesce(sa.func.sum(t.c.amount), 0) > PAYING_THRESHOLD).where(
-        t.c.client_id == client_id, t.c.month <= month)
+        t.c.client_id == client_id, ledger_through(month))
     return bool(conn.execute(stmt).scalar())
 
 

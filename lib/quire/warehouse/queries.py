@@ -60,11 +60,17 @@ def data_range(conn: Connection) -> tuple[date, date]:
     return first, last
 
 
+def ledger_through(month: date) -> sa.ColumnElement[bool]:
+    """Ledger rows of the month ``month`` and before. A ledger imported with day dates (2022-02-15, as billing
+    systems export them) counts each row in its month: ``month <= 2022-02-01`` left out all but the 1st."""
+    return schema.mrr_movements.c.month < add_months(month_start(month), 1)
+
+
 def mrr_movements(conn: Connection, until: date) -> pd.DataFrame:
     """The MRR ledger up to and including the month ``until``: client_id, month, movement, amount."""
     t = schema.mrr_movements
     stmt = (sa.select(t.c.client_id, t.c.month, t.c.movement, t.c.amount)
-            .where(t.c.month <= until).order_by(t.c.month, t.c.client_id, t.c.movement_id))
+            .where(ledger_through(until)).order_by(t.c.month, t.c.client_id, t.c.movement_id))
     return _read(conn, stmt)
 
 
@@ -82,7 +88,7 @@ def negative_mrr(conn: Connection, until: date | None = None) -> str | None:
     t = schema.mrr_movements
     monthly = sa.select(t.c.client_id, t.c.month, sa.func.sum(t.c.amount).label("amount")).group_by(t.c.client_id, t.c.month)
     if until is not None:
-        monthly = monthly.where(t.c.month <= until)
+        monthly = monthly.where(ledger_through(until))
     m = monthly.subquery()
     running = sa.select(m.c.client_id, m.c.month, sa.func.sum(m.c.amount).over(
         partition_by=m.c.client_id, order_by=m.c.month).label("mrr")).subquery()
