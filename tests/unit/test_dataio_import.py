@@ -580,3 +580,11 @@ def test_a_ledger_with_day_dates_counts_each_row_in_its_month(tmp_path: Path):
     report = executive.build("2022-02", url=f"duckdb:///{tmp_path / 'w.duckdb'}")
     assert report.current["mrr"] == pytest.approx(150.0) and report.previous["mrr"] == pytest.approx(200.0)
     assert report.current["customers"] == 1
+
+
+def test_an_empty_id_is_answered_with_skipping_such_rows_not_a_default(tmp_path: Path):
+    # Guest orders have no customer id: "give one under defaults:" would merge every guest into one customer.
+    orders_csv(tmp_path)
+    with pytest.raises(DataError, match=r"empty, but events.user_id needs a value; .* \(leave such rows out with "
+                                        r"skip_rows_without: \[user_id\] under tables: events:, or fill it in the source\)"):
+        _run(tmp_path, ORDERS_MAPPING.replace("    skip_rows_without: [user_id]\n", ""))

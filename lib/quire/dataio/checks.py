@@ -121,8 +121,10 @@ def _message(check: _Check, table: TableSpec, where: str, example: str | None, c
             if key else ""
         return f"{where}, {column}: {example!r} is not {c.expected}{more}{hint}"
     if check.kind == "empty":
-        return (f"{where}, {column}: empty, but {table.name}.{col} needs a value{more} "
-                f"(fill it in the source, or give one under defaults:)")
+        # An empty id is a guest or an anonymous visitor: one default id would merge them all into one user.
+        fix = (f"leave such rows out with skip_rows_without: [{col}] under tables: {table.name}:, or fill it in the source"
+               if col.endswith("_id") else "fill it in the source, or give one under defaults:")
+        return f"{where}, {column}: empty, but {table.name}.{col} needs a value{more} ({fix})"
     if check.kind == "pattern":
         derived = " or leave the slug column out and Quire derives slugs from the names" if col == "slug" else ""
         return (f"{where}, {column}: {example!r} is not a key Quire can name runs by (lower-case letters, digits and "
