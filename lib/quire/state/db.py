@@ -71,11 +71,15 @@ def missing_sqlite_file(url: str) -> Path | None:
     Commands that only read the state ask first: opening the database would create it, and a
     mistyped QUIRE_STATE_URL would then list "no runs" from a new, empty file in a new folder.
     """
-    parsed = make_url(_normalise(url))
+    path = _sqlite_file(make_url(_normalise(url)))
+    return None if path is None or path.exists() else path
+
+
+def _sqlite_file(parsed) -> Path | None:
+    """The file a SQLite URL names (None for another backend, or a database in memory)."""
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
-    path = Path(parsed.database)
-    return None if path.exists() else path
+    return Path(parsed.database)
 
 
 def open_state(url: str) -> Engine:
@@ -88,9 +92,9 @@ def open_state(url: str) -> Engine:
         if url in _ENGINES:
             return _ENGINES[url]
         parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        if (file := _sqlite_file(parsed)) is not None:
             try:
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                file.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StateError(f"cannot create the state database's folder: {describe_os_error(exc)}",
                                  hint="check QUIRE_STATE_URL (or QUIRE_OUTPUTS, under which it is by default)") from None
