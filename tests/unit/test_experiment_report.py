@@ -915,3 +915,44 @@ def test_users_assigned_outside_the_experiments_dates_are_left_out_and_said_so(t
     pd.testing.assert_frame_equal(late.analysis.conversion, original.analysis.conversion)
     verdict = late.verdict().html()
     assert "40 users were assigned outside the experiment" in verdict and late.dates_label() in verdict
+
+
+# --------------------------------------------------------------------------- the control, without a plan
+
+
+@pytest.mark.parametrize("names,control", [
+    (["new_page", "old_page"], "old_page"),  # the Udacity landing-page test: "old" before "new" is not by name
+    (["control", "treatment_a"], "control"),  # "control" outranks the "a" of a treatment
+    (["B", "A"], "A"), (["Variant B", "Original"], "Original"), (["Control group", "Test group"], "Control group"),
+    (["oldest", "newest"], None),  # whole words only
+    (["b", "c"], None), (["control_1", "control_2"], None),  # nothing marks one, or two tie
+])
+def test_the_control_is_found_by_a_word_of_its_name(names, control):
+    assert experiment_queries.control_by_name(names) == control
+
+
+@pytest.mark.parametrize("renamed,control,guessed", [
+    ({"control": "old_page", "one_page": "new_page"}, "Old page", False),
+    ({"control": "zeta", "one_page": "beta"}, "Beta", True),  # the treatment comes first by name
+], ids=["named old", "nothing says"])
+def test_without_a_plan_the_control_is_taken_by_name_and_a_guess_is_a_warning(tiny_warehouse, tmp_path, renamed,
+                                                                             control, guessed):
+    from support import warehouse_copy
+
+    path = tmp_path / "wh.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("DROP TABLE experiment_variants")
+        for old, new in renamed.items():
+            con.execute("UPDATE experiment_assignments SET variant = ? WHERE variant = ? AND experiment_id = "
+                        "(SELECT experiment_id FROM experiments WHERE key = 'checkout-redesign')", [new, old])
+    planned = er.build("checkout-redesign", url=tiny_warehouse)
+    report = er.build("checkout-redesign", url=f"duckdb:///{path}")
+    assert report.data.control_guessed is guessed and report.analysis.control == control
+    warnings = [c.message for c in walk(report.verdict()) if isinstance(c, Callout) and c.severity == "warning"]
+    said = [w for w in warnings if "No variant's name says it is the control" in w]
+    assert said == ([f"No variant's name says it is the control (control, baseline, original, old, A…), so the report "
+                     f"took “{control}”, the first by name, for it. If another variant is the control, every difference "
+                     "below has the wrong sign and the decision may be reversed: record the control in an "
+                     "experiment_variants table (is_control), or rename its variant control."] if guessed else [])
+    lift, planned_lift = headline(report)["abs_lift"]["value"], headline(planned)["abs_lift"]["value"]
+    assert lift == pytest.approx(-planned_lift if guessed else planned_lift)

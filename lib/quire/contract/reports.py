@@ -251,8 +251,9 @@ EXPERIMENT = _report(
                      "first to its last assignment", sections=("Verdict",), date_column="started_on"),
         dict(name="experiment_variants", columns=("experiment_id", "variant", "is_control", "allocation"), optional=True,
              purpose="the planned variants, which one is the control, and the planned split",
-             without="the variants are those assigned, the control is the one named control (else the first by "
-                     "name), and the planned split is equal", sections=("Assignment and sample ratio",)),
+             without="the variants are those assigned, the control is the one whose name says so (control, baseline, "
+                     "original, old, A…; else the first by name, with a warning), and the planned "
+                     "split is equal", sections=("Assignment and sample ratio",)),
     ],
     runs_per="experiment",
 )

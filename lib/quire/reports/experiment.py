@@ -161,8 +161,18 @@ class ExperimentReport:
         # A biased split makes every figure below suspect, whatever the decision: the box says so by its colour too.
         severity = "critical" if self.analysis.srm.mismatch else DECISION_SEVERITY[v.decision]
         decision = Callout(" ".join(v.reasons), severity, title=DECISION_TITLES[v.decision].format(variant=v.variant))
-        warnings = [Callout(w, "warning", title="Warning:") for w in v.warnings]
+        warnings = [Callout(w, "warning", title="Warning:") for w in [*self.control_warning(), *v.warnings]]
         return Section("Verdict", [decision, *warnings, self.facts(), *notes])
+
+    def control_warning(self) -> list[str]:
+        """Why the control may be the wrong one, when the report had to guess it (no plan, no variant named so)."""
+        if not self.data.control_guessed:
+            return []
+        control = str(self.data.variants.loc[self.data.variants["is_control"], "variant"].iloc[0])
+        return [f"No variant's name says it is the control (control, baseline, original, old, A…), so the report "
+                f"took “{control}”, the first by name, for it. If another variant is the control, every difference "
+                "below has the wrong sign and the decision may be reversed: record the control in an "
+                "experiment_variants table (is_control), or rename its variant control."]
 
     def defaults_note(self) -> Callout:
         """What the report assumed for the optional tables the warehouse lacks."""

@@ -52,6 +52,8 @@ class ExperimentData:
     outside_dates: int = 0
     # What the assignments' continuous metric (the ``revenue`` column) measures, and its unit.
     measure: Measure = REVENUE
+    # No experiment_variants table and no variant named as the control: the first by name was taken for it.
+    control_guessed: bool = False
 
     @property
     def has_covariate(self) -> bool:
@@ -128,13 +130,16 @@ def load(experiment: str, url: str | None = None) -> ExperimentData:
         measure = measure_from(stored["metric_name"], stored["metric_unit"])
         assignments = queries.assignments(conn, experiment_id)
         inside = within_dates(assignments["assigned_at"], row["started_on"], ended_on)
+        variants = queries.variants(conn, experiment_id)
+        absent = tuple(t.name for t in CONTRACT.optional_tables if t.name not in usable)
+        names = [str(v) for v in variants["variant"]]
         return ExperimentData(
             key=str(row["key"]), name=str(row["name"]), hypothesis=str(row["hypothesis"]),
             primary_metric=str(row["primary_metric"]), started_on=row["started_on"], ended_on=ended_on,
-            variants=queries.variants(conn, experiment_id),
-            assignments=assignments[inside].reset_index(drop=True),
-            absent=tuple(t.name for t in CONTRACT.optional_tables if t.name not in usable),
+            variants=variants, assignments=assignments[inside].reset_index(drop=True), absent=absent,
             outside_dates=int((~inside).sum()), measure=measure,
+            control_guessed=("experiment_variants" in absent and len(names) > 1
+                             and queries.control_by_name(names) is None),
         )
 
 

@@ -9,6 +9,8 @@ not an error.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -18,8 +20,10 @@ from quire.warehouse import queries, schema
 from quire.warehouse.queries import _read
 
 
-#: Names a variant is taken for the control by, when the warehouse does not say which one is.
-CONTROL_NAMES = ("control", "baseline", "a")
+#: Words that mark a variant as the control when the warehouse does not say which one is: "control",
+#: "old_page" (the Udacity landing-page test), "original", "A"… A name is split into words at anything
+#: that is not a letter or digit, so "old_page" and "Control group" match and "oldest" does not.
+CONTROL_WORDS = ("control", "baseline", "original", "old", "existing", "current", "default", "holdout", "a")
 
 
 def experiment_keys(conn: Connection) -> list[str]:
@@ -93,8 +97,8 @@ def variants(conn: Connection, experiment_id: int) -> pd.DataFrame:
     """The planned variants of one experiment: variant, is_control, allocation — control first, then by name.
 
     Without an experiment_variants table, the variants are those users were assigned to,
-    in equal shares; the control is the one named as in :data:`CONTROL_NAMES` (the first
-    of them found), else the first by name.
+    in equal shares; the control is the one :func:`control_by_name` finds, else the first by name
+    (the report then warns that it guessed).
     """
     if not planned_variants(conn):
         return _assigned_variants(conn, experiment_id)
@@ -110,12 +114,26 @@ def _assigned_variants(conn: Connection, experiment_id: int) -> pd.DataFrame:
     a = schema.experiment_assignments
     stmt = sa.select(a.c.variant).where(a.c.experiment_id == experiment_id).distinct().order_by(a.c.variant)
     names = [str(v) for v in conn.execute(stmt).scalars()]
-    lowered = [n.lower() for n in names]
-    control = next((names[lowered.index(c)] for c in CONTROL_NAMES if c in lowered), names[0] if names else None)
+    control = control_by_name(names) or (names[0] if names else None)
     ordered = [control, *(n for n in names if n != control)] if control is not None else []
     share = 1 / len(ordered) if ordered else 0.0
     return pd.DataFrame({"variant": pd.Series(ordered, dtype="str"), "is_control": [n == control for n in ordered],
                          "allocation": [share] * len(ordered)}).astype({"is_control": bool, "allocation": "float64"})
+
+
+def control_by_name(names: list[str]) -> str | None:
+    """The variant whose name marks it as the control, or None when no name does or two tie.
+
+    The words of :data:`CONTROL_WORDS` are tried in order and the first one exactly one name holds wins
+    (``["control", "treatment_a"]`` → ``control``; ``["new_page", "old_page"]`` → ``old_page``); a word two
+    names hold is a tie, and ``["b", "c"]`` has no control by name.
+    """
+    words = {n: set(re.split(r"[^0-9a-z]+", n.lower())) for n in names}
+    for word in CONTROL_WORDS:
+        marked = [n for n in names if word in words[n]]
+        if marked:
+            return marked[0] if len(marked) == 1 else None
+    return None
 
 
 def assignments(conn: Connection, experiment_id: int) -> pd.DataFrame:
