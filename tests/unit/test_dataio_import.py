@@ -588,3 +588,21 @@ def test_an_empty_id_is_answered_with_skipping_such_rows_not_a_default(tmp_path:
     with pytest.raises(DataError, match=r"empty, but events.user_id needs a value; .* \(leave such rows out with "
                                         r"skip_rows_without: \[user_id\] under tables: events:, or fill it in the source\)"):
         _run(tmp_path, ORDERS_MAPPING.replace("    skip_rows_without: [user_id]\n", ""))
+
+
+@pytest.mark.parametrize("column,value,fix", [
+    # A pandas export writes a missing float as "nan" and an overflow as "inf"; no mean or sum survives one.
+    ("revenue", "NaN", "leave such rows out of the export, or fix them in the source"),
+    ("revenue", "inf", "leave such rows out of the export, or fix them in the source"),
+    ("revenue", "-Infinity", "leave such rows out of the export, or fix them in the source"),
+    ("pre_revenue", "nan", "map it to an empty value under values:"),  # pre_revenue may be empty
+])
+def test_nan_or_infinity_is_refused_at_its_line(tmp_path: Path, column: str, value: str, fix: str):
+    other = "revenue" if column == "pre_revenue" else "pre_revenue"
+    (tmp_path / "ab.csv").write_text(f"user_id,variant,assigned_at,converted,{column},{other}\n"
+                                     f"1,control,2025-01-02,1,3.5,1\n2,treatment,2025-01-02,0,{value},1\n")
+    mapping = "tables:\n  experiment_assignments:\n    source: ab.csv\n    defaults: {experiment_id: 1}\n"
+    with pytest.raises(DataError, match=rf"^ab.csv line 3, column {column}: '{value}' is not a finite number "
+                                        rf"\(NaN or infinity\); {fix}$"):
+        _run(tmp_path, mapping)
+    assert not (tmp_path / "w.duckdb").exists()

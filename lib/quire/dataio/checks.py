@@ -2,8 +2,9 @@
 
 Per column: a source value that does not convert (a date in another format, a word
 where a number belongs), an empty value where Quire needs one, a value outside the
-column's allowed set (an event name without a mapping), a negative amount or count, a
-date outside the years Quire reports on (a placeholder such as 9999-12-31 or 0001-01-01).
+column's allowed set (an event name without a mapping), NaN or infinity, a negative
+amount or count, a date outside the years Quire reports on (a placeholder such as
+9999-12-31 or 0001-01-01).
 Per table: duplicate keys; between tables: a reference to a row that does not exist
 (an event of an unknown user). One aggregate query finds every column problem in a
 single pass over the rows (``count(*) FILTER (WHERE …)``, valid on DuckDB and
@@ -59,6 +60,11 @@ def _checks(columns: Sequence[Checked]) -> list[_Check]:
             found.append(_Check("allowed", c, sa.and_(value.is_not(None), value.not_in(col.allowed))))
         if col.pattern:
             found.append(_Check("pattern", c, sa.and_(value.is_not(None), sa.not_(value.regexp_match(col.pattern)))))
+        if col.kind == "number":
+            # NaN and ±infinity convert as numbers ("NaN", "inf" in pandas exports) but no sum or mean survives them.
+            # Both DuckDB and PostgreSQL hold NaN equal to itself, so IN finds it.
+            special = [sa.cast(sa.literal(v), sa.Double()) for v in ("NaN", "Infinity", "-Infinity")]
+            found.append(_Check("not_finite", c, sa.cast(value, sa.Double()).in_(special)))
         if col.non_negative:
             found.append(_Check("negative", c, value < 0))
         if col.kind in ("date", "datetime"):
@@ -135,6 +141,10 @@ def _message(check: _Check, table: TableSpec, where: str, example: str | None, c
         kind = c.column.convention
         return (f"{where}, {column}: {example!r} is not a {kind} Quire can read{more}; "
                 f"{CONVENTION_HELP[kind]}, or leave it empty for the brand's")
+    if check.kind == "not_finite":
+        fix = "map it to an empty value under values:" if c.column.nullable else \
+            "leave such rows out of the export, or fix them in the source"
+        return f"{where}, {column}: {example!r} is not a finite number (NaN or infinity){more}; {fix}"
     if check.kind == "negative":
         return (f"{where}, {column}: {example!r} is negative, but {table.name}.{col} must be zero or more{more} "
                 f"(a refund or correction: leave such rows out of the export, or fix them in the source)")
