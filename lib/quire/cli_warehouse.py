@@ -122,7 +122,7 @@ def _import_files(spec, target: str, memory_limit: str) -> None:
         stats = import_files(spec, target, memory_limit=memory_limit, progress=lambda msg: status.update(msg))
     out.print(f"[green]✓[/green] imported {sum(stats.rows.values()):,} rows in {stats.seconds:.1f} s: "
               f"{_counts(stats.rows)}{_derived(stats.derived)}{_skipped(stats.skipped, spec)}"
-              f"{_repeated(stats.duplicates, spec)} → {_redact(target)}",
+              f"{_repeated(stats.duplicates, spec)}{_shared(stats.shared_slugs)} → {_redact(target)}",
               highlight=False)
     if stats.previous is not None:
         out.print(f"  the warehouse it replaced is kept as {stats.previous} (`mv` it back to undo the import)",
@@ -152,6 +152,13 @@ def _repeated(duplicates: dict[str, int], spec) -> str:
     how = {"first": "after the first of each key", "drop": "sharing a key"}
     return "".join(f"; left out {_rows(n)} of {table} {how[spec.tables[table].duplicates]}"
                    for table, n in duplicates.items())
+
+
+def _shared(slugs: tuple[str, ...]) -> str:
+    if not slugs:
+        return ""
+    shown = ", ".join(slugs[:3]) + (", …" if len(slugs) > 3 else "")
+    return f"; {len(slugs):,} clients whose names make the same slug have their id after it ({shown})"
 
 
 def _derived(tables: tuple[str, ...]) -> str:

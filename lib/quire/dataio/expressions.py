@@ -62,6 +62,7 @@ class ColumnPlan:
     default: Scalar | None = None
     generated: bool = False  # an integer key numbered 1, 2, 3… in file order
     slugged: bool = False  # made from the source (a client's name) as a slug: "Café Zürich" → cafe-zurich
+    suffix: str | None = None  # a source column whose text (if any) ends the slug: "-7" where two names slug alike
 
 
 def plan_columns(target: TableSpec, spec: TableMapping, available: dict[str, str],
@@ -171,7 +172,13 @@ def converted(plan: ColumnPlan, spec: TableMapping, relation: sa.FromClause, *, 
     if plan.source is None:
         return _constant(plan.default, col)
     if plan.slugged:
-        return slug_of(sa.cast(relation.c[plan.source], sa.String()), duck)
+        slug = slug_of(sa.cast(relation.c[plan.source], sa.String()), duck)
+        if plan.suffix is None:
+            return slug
+        suffix = sa.cast(relation.c[plan.suffix], sa.String())
+        # The slug is cut to leave room for the suffix within the 80 characters a key may have.
+        cut = sa.func.regexp_replace(sa.func.substr(slug, 1, 80 - sa.func.length(suffix)), "-+$", "")
+        return sa.case((suffix.is_(None), slug), else_=cut + suffix)
     value = _parse(mapped_text(plan, spec, relation), plan, spec, duck, lenient)
     factor = spec.multiply.get(col.name)
     if factor is not None:

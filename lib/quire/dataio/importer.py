@@ -27,7 +27,7 @@ import shutil
 import time
 from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -60,6 +60,7 @@ class ImportStats:
     rows: dict[str, int]                  # rows per table, mapped and derived, in load order
     skipped: dict[str, int]               # rows left out per table by its skip_rows_without
     duplicates: dict[str, int]            # rows left out per table for a repeated key (its duplicates: first/drop)
+    shared_slugs: tuple[str, ...]         # the slugs of clients whose names slug alike (each with its id after it)
     derived: tuple[str, ...]              # tables made from the others (see quire.dataio.derive)
     seconds: float
     size_bytes: int
@@ -134,7 +135,7 @@ def import_files(mapping: Mapping, url: str, *, memory_limit: str = "1GB", threa
         shutil.rmtree(spill, ignore_errors=True)
     skipped = {table: staged.skipped for table, staged in job.staged.items() if staged.skipped}
     duplicates = {table: staged.duplicates for table, staged in job.staged.items() if staged.duplicates}
-    return ImportStats(rows, skipped, duplicates, tuple(derive.derived_tables(mapping)),
+    return ImportStats(rows, skipped, duplicates, job.shared_slugs, tuple(derive.derived_tables(mapping)),
                        time.perf_counter() - started, target.stat().st_size, previous)
 
 
@@ -161,7 +162,7 @@ class _Staged:
     @cached_property
     def relation(self) -> sa.Alias:
         """The staging table, aliased: its columns stay distinct from a loaded table's of the same name."""
-        sources = dict.fromkeys(p.source for p in self.plans if p.source)
+        sources = dict.fromkeys(name for p in self.plans for name in (p.source, p.suffix) if name)
         return sa.table(self.spec.name, sa.column("quire_seq"), *(sa.column(s) for s in sources),
                         schema=STAGE).alias("staged")
 
@@ -171,6 +172,11 @@ class _Staged:
 
     def value(self, plan: ColumnPlan) -> sa.ColumnElement:
         return converted(plan, self.mapping, self.relation, duck=True, row_number=self.seq)
+
+    def with_plan(self, plan: ColumnPlan) -> None:
+        """Put ``plan`` in place of the plan of the same column (the relation then lists its columns anew)."""
+        self.plans = [plan if p.column.name == plan.column.name else p for p in self.plans]
+        self.__dict__.pop("relation", None)
 
     def value_of(self, column: str) -> sa.ColumnElement:
         """The Quire ``column``'s value (see :meth:`value`)."""
@@ -191,6 +197,7 @@ class _Import:
     def __init__(self, con: duckdb.DuckDBPyConnection, mapping: Mapping, progress: Progress) -> None:
         self.con, self.mapping, self.progress = con, mapping, progress
         self.staged: dict[str, _Staged] = {}
+        self.shared_slugs: tuple[str, ...] = ()
 
     def run(self) -> dict[str, int]:
         order = [t for t in table_names() if t in self.mapping.tables]
@@ -198,6 +205,8 @@ class _Import:
             self.staged[table] = self._stage(table)
         for key in self.mapping.text_ids:
             self._number_text_ids(key)
+        for table in order:
+            self._tell_slugs_apart(self.staged[table])
         for table in order:
             self._check_values(self.staged[table])
             self._drop_duplicates(self.staged[table])
@@ -298,6 +307,29 @@ class _Import:
         if key not in self.mapping.text_ids:
             return None
         return sa.table(f"quire_ids_{key}", sa.column("text"), sa.column("id"), schema=STAGE)
+
+    def _tell_slugs_apart(self, staged: _Staged) -> None:
+        """Slugs made from names: two names that make the same slug ("Acme, Inc." and "Acme Inc") are two clients,
+        so each of them gets its id after the slug (acme-inc-7, acme-inc-12), as derived experiment keys do; a
+        slug no other name makes stays as it is."""
+        plan = next((p for p in staged.plans if p.slugged), None)
+        if plan is None:
+            return
+        [key] = staged.spec.key
+        slug = staged.value(plan)
+        ranked = (sa.select(staged.seq.label("seq"),
+                            (sa.literal("-") + sa.cast(staged.value_of(key), sa.String())).label("suffix"),
+                            sa.func.count().over(partition_by=slug).label("sharing"))
+                  .select_from(staged.relation).where(slug.is_not(None)).subquery())
+        shared = sa.select(ranked.c.seq, ranked.c.suffix).where(ranked.c.sharing > 1)
+        table, column = f"{STAGE}.{_ident(staged.spec.name)}", "quire_slug_suffix"
+        self.con.execute(f"ALTER TABLE {table} ADD COLUMN {column} VARCHAR")
+        self.con.execute(f"UPDATE {table} SET {column} = shared.suffix FROM ({_sql(shared)}) AS shared "
+                         f"WHERE {table}.quire_seq = shared.seq")
+        staged.with_plan(replace(plan, suffix=column))
+        made = (sa.select(staged.value_of(plan.column.name)).select_from(staged.relation)
+                .where(staged.relation.c[column].is_not(None)).order_by(staged.seq))
+        self.shared_slugs += tuple(slug for (slug,) in self._rows(made))
 
     def _drop_duplicates(self, staged: _Staged) -> None:
         """``duplicates: first|drop``: delete the staged rows of a repeated key (keys compared as converted)."""
