@@ -275,15 +275,17 @@ def test_a_ledger_that_takes_a_client_below_zero_stops_the_executive_report(tiny
     url = planted(tiny_warehouse, tmp_path,
                   "INSERT INTO mrr_movements VALUES (101, 3, DATE '2026-02-01', 'contraction', -1000.00)",
                   "INSERT INTO mrr_movements VALUES (102, 5, DATE '2026-05-01', 'churn', -2500.00)")
-    said = ("the MRR ledger takes client 3 below zero in 2026-02 (MRR -220.00; 1 other client too): a churn or "
-            "contraction larger than its MRR")
+    with connection(url) as conn:
+        name = conn.execute(sa.text("SELECT name FROM clients WHERE client_id = 3")).scalar_one()
+    said = (f"the MRR ledger takes client 3 ({name}) below zero in 2026-02 (MRR -220.00; 1 other client too): a "
+            "churn or contraction larger than its MRR")
     with connection(url) as conn:
         assert queries.negative_mrr(conn).startswith(said)
         assert queries.negative_mrr(conn, until=date(2026, 1, 1)) is None  # the months before are sound
     result = check(url)
     assert ("error", "negative_mrr", "mrr_movements", "amount") in codes(result, "executive")
     assert not result.reports["executive"].can_run and result.reports["cohort"].can_run
-    with pytest.raises(WarehouseError, match="takes client 3 below zero in 2026-02") as refused:
+    with pytest.raises(WarehouseError, match=r"takes client 3 \(.+\) below zero in 2026-02") as refused:
         executive.load("2026-03", url)
     # Wrong data waits for a person: the scheduler does not retry it as it retries a database that is down.
     from quire.batch.runner import _failure
@@ -292,6 +294,31 @@ def test_a_ledger_that_takes_a_client_below_zero_stops_the_executive_report(tiny
     assert executive.load("2026-01", url).period.key == "2026-01"  # a period before it still runs
     with connection(tiny_warehouse) as conn:
         assert queries.negative_mrr(conn) is None
+
+
+@pytest.mark.parametrize("rows,negative", [
+    # Source amounts that add up to 0 (33.333 + 33.333 + 33.334 - 100), each imported as cents: -0.01 is rounding.
+    (["'new', 33.33", "'expansion', 33.33", "'expansion', 33.33", "'churn', -100.00"], False),
+    (["'new', 10.00", "'churn', -10.02"], True),  # two cents under, from two amounts: more than rounding
+    # A downgrade on the 3rd and an upgrade on the 20th are one month's movements: the month ends at MRR 50.
+    (["'new', 100.00", "'contraction', -150.00", "'expansion', 100.00"], False),
+    (["'new', 100.00", "'contraction', -150.00"], True),
+])
+def test_a_negative_mrr_is_one_a_month_ends_with_beyond_the_rounding_of_its_amounts(tiny_warehouse, tmp_path, rows,
+                                                                                    negative):
+    from quire.warehouse import queries
+
+    days = ["2026-01-01", "2026-02-03", "2026-02-20", "2026-02-25"]
+    inserts = [f"INSERT INTO mrr_movements VALUES ({900 + i}, 9999, DATE '{days[min(i, len(days) - 1)]}', {row})"
+               for i, row in enumerate(rows)]
+    url = planted(tiny_warehouse, tmp_path, "INSERT INTO clients (client_id, org_id, name, slug, sector, plan, "
+                  "signup_date, status) SELECT 9999, org_id, 'Planted Ltd', 'planted-ltd', sector, plan, DATE '2026-01-01', "
+                  "'active' FROM clients LIMIT 1", *inserts)
+    with connection(url) as conn:
+        problem = queries.negative_mrr(conn)
+    assert (problem is not None) is negative, problem
+    if negative:
+        assert problem.startswith("the MRR ledger takes client 9999 (Planted Ltd) below zero in 2026-0")
 
 
 def test_events_before_their_users_signup_are_a_warning_with_their_revenue(tiny_warehouse, tmp_path):

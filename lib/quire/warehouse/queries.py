@@ -74,8 +74,10 @@ def mrr_movements(conn: Connection, until: date) -> pd.DataFrame:
     return _read(conn, stmt)
 
 
-#: A client's MRR below this (half a cent under zero) is a ledger that takes it below zero, not float residue.
-NEGATIVE_MRR = -0.005
+#: How far one ledger amount may be off zero by its rounding to cents: a client's running MRR more than this per
+#: ledger row under zero is a ledger that takes it below zero, not the rounding of amounts that add up to 0
+#: (33.333 + 33.333 + 33.334 - 100 imported as cents is -0.01).
+ROUNDING_PER_ROW = 0.005
 
 
 def negative_mrr(conn: Connection, until: date | None = None) -> str | None:
@@ -84,24 +86,37 @@ def negative_mrr(conn: Connection, until: date | None = None) -> str | None:
     Every revenue figure assumes it never does: a churn or contraction larger than the client's
     MRR leaves a negative MRR that lowers the total but counts as no account (MRR $30 from one
     paying account, with ARPA $50), so the reports refuse such a ledger and say where it goes wrong.
+    A month is a month however the ledger dates its rows (a churn on the 3rd and a new plan on the
+    20th are one month's movements), and the rounding of each amount to cents is not a negative MRR.
     """
     t = schema.mrr_movements
-    monthly = sa.select(t.c.client_id, t.c.month, sa.func.sum(t.c.amount).label("amount")).group_by(t.c.client_id, t.c.month)
+    month = sa.func.date_trunc("month", t.c.month)
+    monthly = (sa.select(t.c.client_id, month.label("month"), sa.func.sum(t.c.amount).label("amount"),
+                         sa.func.count().label("rows")).group_by(t.c.client_id, month))
     if until is not None:
         monthly = monthly.where(ledger_through(until))
     m = monthly.subquery()
-    running = sa.select(m.c.client_id, m.c.month, sa.func.sum(m.c.amount).over(
-        partition_by=m.c.client_id, order_by=m.c.month).label("mrr")).subquery()
-    below = sa.select(running).where(running.c.mrr < NEGATIVE_MRR)
+    so_far = {"partition_by": m.c.client_id, "order_by": m.c.month}
+    running = sa.select(m.c.client_id, m.c.month, sa.func.sum(m.c.amount).over(**so_far).label("mrr"),
+                        sa.func.sum(m.c.rows).over(**so_far).label("rows")).subquery()
+    below = sa.select(running).where(running.c.mrr < -ROUNDING_PER_ROW * running.c.rows)
     first = conn.execute(below.order_by(running.c.month, running.c.client_id).limit(1)).first()
     if first is None:
         return None
     clients = conn.execute(sa.select(sa.func.count(sa.distinct(below.subquery().c.client_id)))).scalar_one()
     others = f"; {clients - 1} other client{'s' if clients > 2 else ''} too" if clients > 1 else ""
-    month = pd.Timestamp(first.month)
-    return (f"the MRR ledger takes client {first.client_id} below zero in {month:%Y-%m} (MRR "
-            f"{float(first.mrr):,.2f}{others}): a churn or contraction larger than its MRR; each client's amounts "
-            "up to any month must add up to 0 or more")
+    return (f"the MRR ledger takes client {first.client_id}{_client_name(conn, first.client_id)} below zero in "
+            f"{pd.Timestamp(first.month):%Y-%m} (MRR {float(first.mrr):,.2f}{others}): a churn or contraction larger "
+            "than its MRR; each client's amounts up to any month must add up to 0 or more")
+
+
+def _client_name(conn: Connection, client_id: int) -> str:
+    """" (Acme Inc)" after a client's id in a message, for a person who knows clients by name; "" without one."""
+    c = schema.clients
+    if not inventory(conn).has("clients", ("client_id", "name")):
+        return ""
+    name = conn.execute(sa.select(c.c.name).where(c.c.client_id == client_id)).scalar()
+    return f" ({name})" if name else ""
 
 
 def _clients_select(conn: Connection) -> sa.Select:
