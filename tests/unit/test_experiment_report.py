@@ -953,6 +953,17 @@ def test_without_a_plan_the_control_is_taken_by_name_and_a_guess_is_a_warning(ti
     assert said == ([f"No variant's name says it is the control (control, baseline, original, old, A…), so the report "
                      f"took “{control}”, the first by name, for it. If another variant is the control, every difference "
                      "below has the wrong sign and the decision may be reversed: record the control in an "
-                     "experiment_variants table (is_control), or rename its variant control."] if guessed else [])
+                     "experiment_variants table (is_control), or name its variant control (an import mapping can: "
+                "values: {variant: {<its name>: control}})."] if guessed else [])
     lift, planned_lift = headline(report)["abs_lift"]["value"], headline(planned)["abs_lift"]["value"]
     assert lift == pytest.approx(-planned_lift if guessed else planned_lift)
+
+
+@pytest.mark.parametrize("start,end,label", [
+    ("2024-01-15", "2024-01-15", "15 January 2024 (1 day)"),
+    ("2024-01-15", "2024-01-16", "15 January – 16 January 2024 (2 days)"),
+    ("2023-12-31", "2024-01-01", "31 December 2023 – 1 January 2024 (2 days)"),
+])
+def test_the_dates_label_counts_days_as_a_reader_does(start, end, label):
+    data = replace(_data(EMPTY), started_on=pd.Timestamp(start), ended_on=pd.Timestamp(end))
+    assert er.ExperimentReport(data).dates_label() == label

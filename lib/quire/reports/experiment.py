@@ -144,6 +144,8 @@ class ExperimentReport:
         if end is None:
             return f"Since {long_date(start)} (still running)"
         days = (end - start).days + 1
+        if days == 1:  # a test on one day, or an export that dates every assignment the same
+            return f"{long_date(end)} (1 day)"
         first = format_day(start, "day_month") if start.year == end.year else long_date(start)
         return f"{first} – {long_date(end)} ({days} days)"
 
@@ -172,7 +174,8 @@ class ExperimentReport:
         return [f"No variant's name says it is the control (control, baseline, original, old, A…), so the report "
                 f"took “{control}”, the first by name, for it. If another variant is the control, every difference "
                 "below has the wrong sign and the decision may be reversed: record the control in an "
-                "experiment_variants table (is_control), or rename its variant control."]
+                "experiment_variants table (is_control), or name its variant control (an import mapping can: "
+                "values: {variant: {<its name>: control}})."]
 
     def defaults_note(self) -> Callout:
         """What the report assumed for the optional tables the warehouse lacks."""
