@@ -633,3 +633,18 @@ tables:
     for name in (long, long + "!"):
         assert rows[name].endswith(f"-{ids[name]}") and len(rows[name]) <= 80 and "--" not in rows[name]
     assert len(set(rows.values())) == len(rows)
+
+
+def test_flags_written_as_floats_read_as_true_and_false(tmp_path: Path):
+    # pandas writes a bool column with gaps as floats; "1.0" was refused as "not true or false".
+    (tmp_path / "ab.csv").write_text("user_id,variant,assigned_at,converted,revenue\n1,control,2025-01-02,1.0,3\n"
+                                     "2,treatment,2025-01-02,0.0,2\n3,treatment,2025-01-02,true,2\n")
+    mapping = "tables:\n  experiment_assignments:\n    source: ab.csv\n    defaults: {experiment_id: 1}\n"
+    con = _run(tmp_path, mapping)
+    assert con.execute("SELECT user_id, converted FROM experiment_assignments ORDER BY 1").fetchall() == [
+        (1, True), (2, False), (3, True)]
+    con.close()
+    (tmp_path / "w.duckdb").unlink()
+    (tmp_path / "ab.csv").write_text("user_id,variant,assigned_at,converted,revenue\n1,control,2025-01-02,2.0,3\n")
+    with pytest.raises(DataError, match=r"^ab.csv line 2, column converted: '2.0' is not true or false$"):
+        _run(tmp_path, mapping)

@@ -210,7 +210,12 @@ def _parse(text: ColumnElement, plan: ColumnPlan, spec: TableMapping, duck: bool
         wide = sa.Double() if col.name in spec.multiply or col.kind == "number" else sa.BigInteger()
         return _cast(text, wide, lenient)
     if col.kind == "boolean":
-        return _cast(text, sa.Boolean(), lenient)
+        flag = _cast(text, sa.Boolean(), lenient)
+        if not lenient:
+            return flag
+        # pandas writes a flag column with gaps as floats: 1.0 and 0.0 are true and false.
+        number = sa.try_cast(text, sa.Double())
+        return sa.case((number == 1, sa.true()), (number == 0, sa.false()), else_=flag)
     return _cast(text, sa.String(), lenient)
 
 
