@@ -154,6 +154,9 @@ def test_a_key_other_tables_point_at_is_never_generated(tmp_path: Path):
     ("tables: {}", r"^mapping.yaml: tables: map at least one Quire table"),
     ("tables:\n  events: {source: e.csv, skip_rows_without: [customer]}",
      r"^mapping.yaml: tables.events.skip_rows_without: 'customer' is not a column of events"),
+    ("text_ids: [experiment_id]\ntables:\n  experiment_assignments: {source: a.csv, defaults: {experiment_id: home-v2}}",
+     r"^mapping.yaml: tables.experiment_assignments.defaults.experiment_id: 'home-v2' is not a whole number, which "
+     r"experiment_id holds \(a default id is a number, e.g. 1, even under text_ids, which number a file's texts\)$"),
     ("tables:\n  events: {source: e.csv, skip_rows_without: [user_id], defaults: {user_id: 1}}",
      r"^mapping.yaml: tables.events.skip_rows_without: user_id has a default under defaults:, so it is never empty"),
 ])

@@ -272,7 +272,10 @@ def _check_default(default: object, column, where: str) -> None:
         return
     kind = column.kind
     if kind == "integer" and (isinstance(default, bool) or not isinstance(default, int)):
-        raise MappingError(f"{where}: {default!r} is not a whole number, which {column.name} holds")
+        # text_ids number the texts of a file's column; a default id stays a number (experiment 1 → experiment-1).
+        also = " (a default id is a number, e.g. 1, even under text_ids, which number a file's texts)" \
+            if isinstance(default, str) and column.name.endswith("_id") else ""
+        raise MappingError(f"{where}: {default!r} is not a whole number, which {column.name} holds{also}")
     if kind == "number" and (isinstance(default, bool) or not isinstance(default, (int, float))
                              or not math.isfinite(default)):
         raise MappingError(f"{where}: {default!r} is not a number, which {column.name} holds")
