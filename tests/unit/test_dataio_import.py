@@ -651,3 +651,17 @@ def test_flags_written_as_floats_read_as_true_and_false(tmp_path: Path):
     (tmp_path / "ab.csv").write_text("user_id,variant,assigned_at,converted,revenue\n1,control,2025-01-02,2.0,3\n")
     with pytest.raises(DataError, match=r"^ab.csv line 2, column converted: '2.0' is not true or false$"):
         _run(tmp_path, mapping)
+
+
+def test_users_without_a_signup_date_are_told_to_leave_the_users_table_out(tmp_path: Path):
+    # One default signup day would put every user in one cohort; the events already say when each user started.
+    (tmp_path / "users.csv").write_text("id,country\n1,DE\n2,FR\n")
+    (tmp_path / "events.csv").write_text("user_id,event_type,occurred_at\n1,signup,2025-01-02\n2,signup,2025-01-05\n")
+    mapping = "company: {name: Shop}\ntables:\n  users: {source: users.csv, rename: {id: user_id}}\n  events: {source: events.csv}\n"
+    with pytest.raises(DataError, match=r"^users.csv: no column for users.signed_up_at; its columns: id, country \(rename "
+                                        r"one to 'signed_up_at' under rename:, or leave users out of the mapping: each "
+                                        r"user of the events is then signed up at their first event\)$"):
+        _run(tmp_path, mapping)
+    con = _run(tmp_path, mapping.replace("  users: {source: users.csv, rename: {id: user_id}}\n", ""))
+    assert con.execute("SELECT user_id, CAST(signed_up_at AS DATE) FROM users ORDER BY 1").fetchall() == [
+        (1, date(2025, 1, 2)), (2, date(2025, 1, 5))]

@@ -65,6 +65,14 @@ class ColumnPlan:
     suffix: str | None = None  # a source column whose text (if any) ends the slug: "-7" where two names slug alike
 
 
+#: The way out when a required column has no source, where one default for every row would be wrong.
+WITHOUT_COLUMN = {
+    # One signup day for every user would put them all in one cohort.
+    ("users", "signed_up_at"): "or leave users out of the mapping: each user of the events is then signed up at "
+                               "their first event",
+}
+
+
 def plan_columns(target: TableSpec, spec: TableMapping, available: dict[str, str],
                  where: str, generate_key: bool) -> list[ColumnPlan]:
     """One plan per Quire column, from the mapping and the source's columns (``available``: name -> type name).
@@ -95,7 +103,8 @@ def plan_columns(target: TableSpec, spec: TableMapping, available: dict[str, str
             plans.append(ColumnPlan(col))
         else:
             raise DataError(f"{where}: no column for {target.name}.{col.name}; its columns: {_listed(available)} "
-                            f"(rename one to {col.name!r} under rename:, or give a value under defaults:)")
+                            f"(rename one to {col.name!r} under rename:, "
+                            f"{WITHOUT_COLUMN.get((target.name, col.name), 'or give a value under defaults:')})")
     return plans
 
 
