@@ -568,3 +568,23 @@ def test_the_earlier_cohorts_ltv_average_stops_where_one_of_them_stops(monthly, 
     cohort_charts.ltv_curves(ltv, "month", highlight=1, at_age=0)
     [average] = [line for line in drawn[0].axes[0].get_lines() if line.get_label() == "Earlier cohorts, average"]
     assert list(average.get_xdata()) == [0, 1] and list(average.get_ydata()) == pytest.approx([1.0, 8.5 / 3])
+
+
+def test_purchases_before_their_buyers_signup_are_left_out_and_said_so(tiny_warehouse, tmp_path, monthly):
+    """A guest checkout before signing up: the revenue figures leave it out (ages start at signup), the report says so."""
+    path = tmp_path / "wh.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        inside, outside = (con.execute(f"SELECT user_id, signed_up_at FROM users WHERE signed_up_at {where} "
+                                       "ORDER BY signed_up_at LIMIT 1").fetchone()
+                           for where in (f">= DATE '{FIRST_MONTH}'", f"< DATE '{FIRST_MONTH}'"))
+        for event, (user, signed) in ((900_001, inside), (900_002, inside), (900_003, outside)):
+            con.execute("INSERT INTO events VALUES (?, ?, 'purchase', ?, 61.25)",
+                        [event, user, signed - pd.Timedelta(days=40)])
+    report = cohort.build(url=f"duckdb:///{path}")
+    assert report.data.early_purchases == (2, 122.5)  # the user outside the 12 cohorts is not theirs to report
+    [note] = [c for c in report.ltv().children if isinstance(c, Callout)]
+    assert note.message.startswith("2 purchases worth $122 by these cohorts' users came before their signup and "
+                                   "are counted in no revenue figure of this report")
+    pd.testing.assert_series_equal(report.revenue_to_date, monthly.revenue_to_date)
+    assert monthly.data.early_purchases == (0, 0.0)
+    assert not [c for c in monthly.ltv().children if isinstance(c, Callout)]

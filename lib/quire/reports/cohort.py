@@ -96,6 +96,8 @@ class CohortData:
     # The nearest signups outside the cohorts (None: there is none): what to suggest when they are empty or few.
     signup_before: datetime | None = None
     signup_after: datetime | None = None
+    # Purchases the cohorts' users made before their signup (count, revenue): left out, as a user's ages start there.
+    early_purchases: tuple[int, float] = (0, 0.0)
 
     @property
     def last_signup_day(self) -> date:
@@ -141,6 +143,7 @@ def load(period: str = "latest", granularity: str = "month", cohorts: int = 12, 
             users=cohort_queries.cohort_users(conn, whole, last_day),
             events=cohort_queries.cohort_events(conn, whole, last_day, as_of, READ_EVENTS),
             data_months=(first, last), signup_before=before, signup_after=after,
+            early_purchases=cohort_queries.purchases_before_signup(conn, whole, last_day, as_of),
         )
 
 
@@ -468,7 +471,19 @@ class CohortReport:
                 lead += (f" By {self._age(age)}, the {self._newest(row['n_recent'])} reached it "
                          f"brought {format_value(row['recent'], 'currency')} per user (each cohort counting once), against "
                          f"{format_value(row['earlier'], 'currency')} for the {self._earlier(row['n_earlier'])}.")
-        return Section("Lifetime value (LTV) curves", [chart, table], lead=lead)
+        return Section("Lifetime value (LTV) curves", [chart, table, *self.early_purchases_note()], lead=lead)
+
+    def early_purchases_note(self) -> list[Callout]:
+        """What the revenue figures leave out: purchases made before the buyer's signup (a user's ages start there)."""
+        purchases, revenue = self.data.early_purchases
+        if not purchases:
+            return []
+        return [Callout(f"{number(purchases)} purchase{'s' if purchases > 1 else ''} worth "
+                        f"{format_value(revenue, 'currency')} by these cohorts' users came before their signup and "
+                        f"{'are' if purchases > 1 else 'is'} counted in no revenue figure of this report (a user's "
+                        "ages start at signup). Many such purchases usually mean that the signup dates and the "
+                        "purchases come from systems that disagree on when a user started.", "info",
+                        title="Left out:")]
 
     def comparison(self) -> Section | None:
         if self.problem:

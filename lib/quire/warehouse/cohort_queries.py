@@ -101,8 +101,22 @@ def events_before_signup(conn: Connection) -> tuple[int, int, float]:
     return int(events), int(purchases), float(revenue)
 
 
+def purchases_before_signup(conn: Connection, signup_start: date, signup_end: date, until: date) -> tuple[int, float]:
+    """Purchases up to the day ``until`` that the users who signed up within ``signup_start``..``signup_end`` made
+    before their signup: (purchases, their revenue). The cohort report leaves them out and says so."""
+    e, u = schema.events, schema.users
+    signed_since, signed_before = _instant_range(signup_start, signup_end)
+    stmt = (sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(e.c.revenue), 0))
+            .join_from(e, u, e.c.user_id == u.c.user_id)
+            .where(u.c.signed_up_at >= signed_since, u.c.signed_up_at < signed_before,
+                   e.c.occurred_at < u.c.signed_up_at, e.c.occurred_at < _instant_range(until, until)[1],
+                   e.c.event_type == "purchase"))
+    purchases, revenue = conn.execute(stmt).one()
+    return int(purchases), float(revenue)
+
+
 def _instant(value: object) -> datetime | None:
     return None if value is None else pd.Timestamp(value).to_pydatetime()
 
 
-__all__ = ["cohort_events", "cohort_users", "events_before_signup", "signups_around"]
+__all__ = ["cohort_events", "cohort_users", "events_before_signup", "purchases_before_signup", "signups_around"]
