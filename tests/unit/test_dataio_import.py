@@ -7,6 +7,7 @@ Each test writes small files in the user's conventions, imports them with
 from __future__ import annotations
 
 import gzip
+import re
 from datetime import date, datetime
 from pathlib import Path
 
@@ -665,3 +666,34 @@ def test_users_without_a_signup_date_are_told_to_leave_the_users_table_out(tmp_p
     con = _run(tmp_path, mapping.replace("  users: {source: users.csv, rename: {id: user_id}}\n", ""))
     assert con.execute("SELECT user_id, CAST(signed_up_at AS DATE) FROM users ORDER BY 1").fetchall() == [
         (1, date(2025, 1, 2)), (2, date(2025, 1, 5))]
+
+
+@pytest.mark.parametrize("numbers,written,read", [
+    ("1.234,56", ["1.234,50", "2,5", "+1.000.000", "12"], [1234.5, 2.5, 1_000_000.0, 12.0]),
+    ("1 234,56", ["1 234,50", "1\u00a0234,5", "1\u202f000", "0,25"], [1234.5, 1234.5, 1000.0, 0.25]),
+    ("1,234.56", ["1,234.50", "2.5", "1,000,000", "12"], [1234.5, 2.5, 1_000_000.0, 12.0]),
+])
+def test_numbers_written_with_grouping_and_a_decimal_comma_read_as_the_mapping_says(tmp_path: Path, numbers, written,
+                                                                                   read):
+    rows = "".join(f'{i},control,2025-01-02,1,"{w}"\n' for i, w in enumerate(written, start=1))
+    (tmp_path / "ab.csv").write_text("user_id,variant,assigned_at,converted,revenue\n" + rows, encoding="utf-8")
+    mapping = (f"tables:\n  experiment_assignments:\n    source: ab.csv\n    numbers: '{numbers}'\n"
+               "    defaults: {experiment_id: 1}\n")
+    con = _run(tmp_path, mapping)
+    assert [r[0] for r in con.execute("SELECT revenue FROM experiment_assignments ORDER BY user_id").fetchall()] == read
+
+
+@pytest.mark.parametrize("numbers,value", [
+    (None, "1.234,50"),         # a German file read as plain numbers
+    (None, "1,234.50"),
+    ("1.234,56", "2.5"),        # not how the file says it writes numbers: 25 would be wrong tenfold
+    ("1.234,56", "12.34,5"),    # a group of two digits
+])
+def test_a_number_not_written_as_the_mapping_says_is_refused_with_the_way_out(tmp_path: Path, numbers, value):
+    (tmp_path / "ab.csv").write_text(f'user_id,variant,assigned_at,converted,revenue\n1,control,2025-01-02,1,"{value}"\n')
+    mapping = ("tables:\n  experiment_assignments:\n    source: ab.csv\n    defaults: {experiment_id: 1}\n"
+               + (f"    numbers: '{numbers}'\n" if numbers else ""))
+    hint = (r"; if the file writes numbers as 1.234,56, 1 234,56 or 1,234.56, say so with numbers: '1.234,56' \(or the "
+            r"one it uses\) under tables.experiment_assignments$") if "," in value else "$"
+    with pytest.raises(DataError, match=rf"^ab.csv line 2, column revenue: '{re.escape(value)}' is not a number{hint}"):
+        _run(tmp_path, mapping)

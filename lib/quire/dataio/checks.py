@@ -125,6 +125,10 @@ def _message(check: _Check, table: TableSpec, where: str, example: str | None, c
         key = col.endswith("_id") and c.column.kind == "integer"
         hint = f"; if {col} values are text ids, add text_ids: [{col}] at the top of the mapping (mode: import)" \
             if key else ""
+        if c.column.kind in ("number", "integer") and example and any(ch in example for ch in ", \u00a0\u202f"):
+            # A German or French export (1.234,56; 1 234,56), or grouped thousands (1,234.56).
+            hint += (f"; if the file writes numbers as 1.234,56, 1 234,56 or 1,234.56, say so with numbers: "
+                     f"'1.234,56' (or the one it uses) under tables.{table.name}")
         return f"{where}, {column}: {example!r} is not {c.expected}{more}{hint}"
     if check.kind == "empty":
         # An empty id is a guest or an anonymous visitor: one default id would merge them all into one user.

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from quire.dataio.mapping import MappingError, Scalar, TableMapping
+from quire.dataio.mapping import NUMBER_FORMATS, MappingError, Scalar, TableMapping
 from quire.dataio.target import ColumnSpec, TableSpec
 
 #: strptime directive -> PostgreSQL ``to_timestamp`` template pattern.
@@ -211,6 +211,8 @@ def _parse(text: ColumnElement, plan: ColumnPlan, spec: TableMapping, duck: bool
     fmt = spec.dates.get(col.name)
     if col.kind in ("date", "datetime"):
         return _temporal(text, col.kind, fmt, source if not is_text else "text", duck, lenient)
+    if col.kind in ("integer", "number") and is_text:
+        text = _plain_number(text, spec.numbers)
     if col.kind == "integer" and is_text and lenient and col.name not in spec.multiply:
         # TRY_CAST('1.5' AS BIGINT) rounds to 2: a whole number is one whose value as a double is the same.
         whole = _cast(text, sa.BigInteger(), lenient)
@@ -273,6 +275,23 @@ def _temporal(text: ColumnElement, kind: str, fmt: str | None, source: str, duck
     else:
         value = _cast(text, sa.Date() if kind == "date" else sa.DateTime(), lenient)
     return _cast(value, sa.Date() if kind == "date" else sa.DateTime(), lenient)
+
+
+def _plain_number(text: ColumnElement, numbers: str) -> ColumnElement:
+    """A number written as ``numbers`` says (``1.234,56``) rewritten as SQL reads one (``1234.56``); NULL for a text
+    not written so ("2.5" in a file of 1.234,56 is no number: read as 25 it would be wrong by a factor of ten)."""
+    group, mark = NUMBER_FORMATS[numbers]
+    if not group:
+        return text
+    # French exports group digits with a no-break or narrow no-break space where a person typed a space.
+    groupings = (" ", "\u00a0", "\u202f") if group == " " else (group,)
+    text = sa.func.trim(text)
+    grouped = "[" + "".join(re.escape(g) for g in groupings) + "]"
+    well = text.regexp_match(rf"^[+-]?([0-9]{{1,3}}({grouped}[0-9]{{3}})+|[0-9]+)({re.escape(mark)}[0-9]+)?$")
+    plain = text
+    for grouping in groupings:
+        plain = sa.func.replace(plain, grouping, "")
+    return sa.case((well, sa.func.replace(plain, ",", ".") if mark == "," else plain), else_=sa.null())
 
 
 def _cast(value: ColumnElement, type_: sa.types.TypeEngine, lenient: bool) -> ColumnElement:

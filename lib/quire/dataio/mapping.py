@@ -17,6 +17,7 @@ naming the key) and then against Quire's tables (:mod:`quire.dataio.target`)::
         defaults: {channel: organic}         # a constant for a column the source does not have
         skip_rows_without: [user_id]         # leave out rows with these columns empty (guest orders)
         duplicates: first                    # rows sharing a key: error (default), first (in file order) or drop
+        numbers: "1.234,56"                  # how the file writes numbers: 1234.56 (default), 1,234.56, 1.234,56, 1 234,56
 
 A source column named like the Quire column needs no rename. Conversions (``dates``,
 ``multiply``, ``values``, ``defaults``) are keyed by the Quire column.
@@ -82,6 +83,10 @@ class ExperimentMetric(_Strict):
     unit: Literal["currency", "number"] = "currency"
 
 
+#: How a file may write its numbers, each as (the mark grouping thousands, the decimal mark).
+NUMBER_FORMATS = {"1234.56": ("", "."), "1,234.56": (",", "."), "1.234,56": (".", ","), "1 234,56": (" ", ",")}
+
+
 class TableMapping(_Strict):
     """How one Quire table is filled from the user's file(s) or table."""
 
@@ -102,6 +107,8 @@ class TableMapping(_Strict):
     # default; `first` keeps the first in file order, `drop` leaves out every one of them (a user seen in two
     # variants is no clean evidence for either). Either way they are counted.
     duplicates: Literal["error", "first", "drop"] = "error"
+    # How the file's text writes numbers (a German export: 1.234,56): read with this grouping and decimal mark.
+    numbers: Literal["1234.56", "1,234.56", "1.234,56", "1 234,56"] = "1234.56"
 
     @field_validator("source")
     @classmethod
