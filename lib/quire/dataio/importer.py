@@ -329,7 +329,7 @@ class _Import:
         staged.with_plan(replace(plan, suffix=column))
         made = (sa.select(staged.value_of(plan.column.name)).select_from(staged.relation)
                 .where(staged.relation.c[column].is_not(None)).order_by(staged.seq))
-        self.shared_slugs += tuple(slug for (slug,) in self._rows(made))
+        self.shared_slugs += tuple(row[0] for row in self._rows(made))
 
     def _drop_duplicates(self, staged: _Staged) -> None:
         """``duplicates: first|drop``: delete the staged rows of a repeated key (keys compared as converted)."""
