@@ -211,7 +211,8 @@ def main() -> None:
                       f"(load {os.getloadavg()[0]:.2f})", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"\nmedians over {args.reps} repetitions, {args.scale} warehouse, HTML + PDF per report:")
+    source = "the given warehouse" if args.warehouse else f"{args.scale} warehouse"
+    print(f"\nmedians over {args.reps} repetitions, {source}, HTML + PDF per report:")
     per_report = {}
     for name, path in results.items():
         wall = statistics.median(m.wall / m.reports for m in path.runs)

@@ -697,3 +697,62 @@ def test_a_number_not_written_as_the_mapping_says_is_refused_with_the_way_out(tm
             r"one it uses\) under tables.experiment_assignments$") if "," in value else "$"
     with pytest.raises(DataError, match=rf"^ab.csv line 2, column revenue: '{re.escape(value)}' is not a number{hint}"):
         _run(tmp_path, mapping)
+
+
+def _marketing_ab(folder: Path, extra_variant: str = "") -> None:
+    """The shape of a public ad test: 96 % of users saw the ad, 4 % a public service announcement (the control)."""
+    rows = ["user id,test group,converted"]
+    rows += [f"{i},{'psa' if i % 25 == 0 else 'ad'},{'True' if i % (40 if i % 25 == 0 else 30) == 1 else 'False'}"
+             for i in range(1, 5001)]
+    if extra_variant:
+        rows.append(f"9999,{extra_variant},False")
+    (folder / "marketing_AB.csv").write_text("\n".join(rows) + "\n")
+
+
+MARKETING_MAPPING = """
+experiment_plan: {control: psa, split: {ad: 96, psa: 4}}
+tables:
+  experiment_assignments:
+    source: marketing_AB.csv
+    rename: {user id: user_id, test group: variant}
+    defaults: {experiment_id: 1, assigned_at: 2024-01-15, revenue: 0}
+"""
+
+
+def test_an_experiment_plan_names_the_control_and_the_planned_split(tmp_path: Path):
+    from quire.reports import experiment as er
+
+    _marketing_ab(tmp_path)
+    _run(tmp_path, MARKETING_MAPPING).close()
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    assert con.execute("SELECT experiment_id, variant, is_control, allocation FROM experiment_variants "
+                       "ORDER BY variant").fetchall() == [(1, "ad", False, 0.96), (1, "psa", True, 0.04)]
+    con.close()
+    report = er.build("experiment-1", url=f"duckdb:///{tmp_path / 'w.duckdb'}")
+    assert report.analysis.control == "Psa" and not report.data.control_guessed
+    assert not report.analysis.srm.mismatch  # 4,800 and 200 users: the plan's 96/4, no sample ratio mismatch
+    html = report.verdict().html()
+    assert "No variant's name says it is the control" not in html and "Sample ratio mismatch" not in html
+
+
+@pytest.mark.parametrize("plan,message", [
+    ("{control: control, split: {ad: 96, psa: 4}}", r"experiment_plan: Value error, control: 'control' is not one of "
+                                                    r"the split's variants \(ad, psa\)"),
+    ("{control: psa, split: {psa: 1}}", r"experiment_plan: Value error, split: give every variant's planned share, "
+                                        r"at least two"),
+    ("{control: psa, split: {ad: 96, psa: 0}}", r"experiment_plan.split.psa: Input should be greater than 0"),
+])
+def test_a_plan_that_cannot_be_is_one_line(tmp_path: Path, plan: str, message: str):
+    _marketing_ab(tmp_path)
+    with pytest.raises(MappingError, match=message) as caught:
+        load_mapping(_mapping(tmp_path, MARKETING_MAPPING.replace(
+            "{control: psa, split: {ad: 96, psa: 4}}", plan)))
+    assert "\n" not in str(caught.value)
+
+
+def test_a_variant_the_plan_does_not_hold_is_refused_at_import(tmp_path: Path):
+    _marketing_ab(tmp_path, extra_variant="ad_v2")
+    with pytest.raises(DataError, match=r"^marketing_AB.csv: variant 'ad_v2' is not in experiment_plan.split \(ad, psa\); "
+                                        "add it there with its planned share, or map it onto one of them under values:$"):
+        _run(tmp_path, MARKETING_MAPPING)
+    assert not (tmp_path / "w.duckdb").exists()

@@ -148,3 +148,26 @@ def test_duplicates_drop_through_a_view_leaves_out_every_repeated_key_as_the_imp
     read = duckdb.connect(str(tmp_path / "own.duckdb"), read_only=True).execute(
         "SELECT user_id, variant, converted::INT FROM experiment_assignments ORDER BY 1").fetchall()
     assert read == expected_assignments("drop")
+
+
+def test_an_experiment_plan_makes_the_same_variants_as_views_as_by_an_import(tmp_path: Path):
+    (tmp_path / "ab.csv").write_text("uid,grp,bought\n" + "".join(f"{i},{'old' if i % 3 else 'new'},{i % 7 == 0}\n"
+                                                                for i in range(1, 301)))
+    plan = {"experiment_plan": {"control": "old", "split": {"old": 2, "new": 1}}}
+    table = {"rename": {"uid": "user_id", "grp": "variant", "bought": "converted"},
+             "defaults": {"experiment_id": 1, "assigned_at": "2024-03-01", "revenue": 0}}
+    (tmp_path / "import.yaml").write_text(yaml.safe_dump(
+        {**plan, "tables": {"experiment_assignments": {"source": "ab.csv", **table}}}))
+    imported = f"duckdb:///{tmp_path / 'imported.duckdb'}"
+    import_files(load_mapping(tmp_path / "import.yaml"), imported)
+    own = tmp_path / "own.duckdb"
+    con = duckdb.connect(str(own))
+    con.execute("CREATE TABLE ab AS SELECT * FROM read_csv(?)", [str(tmp_path / "ab.csv")])
+    con.close()
+    (tmp_path / "views.yaml").write_text(yaml.safe_dump(
+        {"mode": "views", **plan, "tables": {"experiment_assignments": {"source": "ab", **table}}}))
+    create_views(load_mapping(tmp_path / "views.yaml"), f"duckdb:///{own}")
+    query = "SELECT experiment_id, variant, is_control, round(allocation, 6) FROM experiment_variants ORDER BY variant"
+    made = [duckdb.connect(str(path), read_only=True).execute(query).fetchall()
+            for path in (tmp_path / "imported.duckdb", own)]
+    assert made[0] == made[1] == [(1, "new", False, round(1 / 3, 6)), (1, "old", True, round(2 / 3, 6))]

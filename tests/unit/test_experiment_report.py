@@ -953,8 +953,8 @@ def test_without_a_plan_the_control_is_taken_by_name_and_a_guess_is_a_warning(ti
     assert said == ([f"No variant's name says it is the control (control, baseline, original, old, A…), so the report "
                      f"took “{control}”, the first by name, for it. If another variant is the control, every difference "
                      "below has the wrong sign and the decision may be reversed: record the control in an "
-                     "experiment_variants table (is_control), or name its variant control (an import mapping can: "
-                "values: {variant: {<its name>: control}})."] if guessed else [])
+                     "experiment_variants table (is_control), or, for an import, give its mapping experiment_plan: "
+                "{control: <its name>, split: {<variant>: <planned share>, …}}."] if guessed else [])
     lift, planned_lift = headline(report)["abs_lift"]["value"], headline(planned)["abs_lift"]["value"]
     assert lift == pytest.approx(-planned_lift if guessed else planned_lift)
 

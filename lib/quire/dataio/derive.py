@@ -14,9 +14,12 @@
 * **experiments**: assignments name an experiment by id; without an ``experiments`` table
   each experiment id becomes the experiment ``experiment-<id>`` that started on the day of
   its first assignment, measuring what the mapping's ``experiment_metric`` says (revenue, in money, without
-  one). No ``experiment_variants`` are made: a planned split is a fact the
-  data does not hold (a public 96/4 test is no 50/50 test that went wrong), so the report
-  assumes an equal split itself and says so beside the sample-ratio check.
+  one).
+* **experiment_variants**: which variant is the control and the planned split are facts the
+  assignments do not hold (a public 96/4 test is no 50/50 test that went wrong). The
+  mapping's ``experiment_plan`` gives them, and each experiment gets its variants from it;
+  without one none are made, and the report takes the control by its name and assumes an
+  equal split, and says so.
 
 Each derived table is a SQLAlchemy ``SELECT`` over the loaded tables, so the import
 inserts it and the views path creates it as a view of the same query.
@@ -30,12 +33,12 @@ from datetime import date
 import sqlalchemy as sa
 
 from quire.dataio.expressions import slug_of
-from quire.dataio.mapping import Company, ExperimentMetric, Mapping
+from quire.dataio.mapping import Company, ExperimentMetric, ExperimentPlan, Mapping
 from quire.dataio.target import table_spec
 
 Resolve = Callable[[str], sa.TableClause]  # a Quire table name -> the loaded table or view to read
 #: The tables this module can make.
-DERIVABLE = ("organizations", "clients", "users", "experiments")
+DERIVABLE = ("organizations", "clients", "users", "experiments", "experiment_variants")
 
 
 def derived_tables(mapping: Mapping) -> list[str]:
@@ -51,6 +54,8 @@ def derived_tables(mapping: Mapping) -> list[str]:
         made.append("users")
     if "experiment_assignments" in mapped and "experiments" not in mapped:
         made.append("experiments")
+    if mapping.experiment_plan is not None:
+        made.append("experiment_variants")
     return made
 
 
@@ -77,6 +82,8 @@ def derived_select(name: str, mapping: Mapping, resolve: Resolve, mapped: set[st
         return _clients(company, resolve, mapped)
     if name == "users":
         return _users(resolve, with_client="clients" in derived_tables(mapping))
+    if name == "experiment_variants":
+        return _experiment_variants(resolve, mapping.experiment_plan)
     return _experiments(resolve, id_texts("experiment_id"), mapping.experiment_metric)
 
 
@@ -151,6 +158,18 @@ def _experiments(resolve: Resolve, texts: sa.FromClause | None = None,
                               _const("conversion", "primary_metric"), started.label("started_on"),
                               ended.label("ended_on"), *_measure(metric))
             .group_by(a.c.experiment_id))
+
+
+def _experiment_variants(resolve: Resolve, plan: ExperimentPlan) -> sa.Select:
+    """Every experiment of the assignments, with the plan's variants, control and shares."""
+    a = resolve("experiment_assignments")
+    experiments = sa.select(a.c.experiment_id).distinct().subquery()
+    variants = sa.union_all(*(
+        sa.select(_const(variant, "variant"), sa.cast(sa.literal(variant == plan.control), sa.Boolean()).label("is_control"),
+                  sa.cast(sa.literal(share), sa.Double()).label("allocation"))
+        for variant, share in plan.allocation().items())).subquery()
+    return (sa.select(experiments.c.experiment_id, variants.c.variant, variants.c.is_control, variants.c.allocation)
+            .select_from(experiments.join(variants, sa.true())))
 
 
 def _measure(metric: ExperimentMetric | None) -> tuple[sa.Label, sa.Label]:

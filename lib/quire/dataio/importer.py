@@ -225,6 +225,8 @@ class _Import:
         self.progress("checking references between the tables")
         for table in order:
             self._check_references(self.staged[table], set(order) | set(made))
+        if "experiment_variants" in made:
+            self._check_planned_variants()
         return {t: rows[t] for t in table_names() if t in rows}
 
     # -- SQL -------------------------------------------------------------------------------
@@ -330,6 +332,19 @@ class _Import:
         made = (sa.select(staged.value_of(plan.column.name)).select_from(staged.relation)
                 .where(staged.relation.c[column].is_not(None)).order_by(staged.seq))
         self.shared_slugs += tuple(row[0] for row in self._rows(made))
+
+    def _check_planned_variants(self) -> None:
+        """Every assigned variant is one of ``experiment_plan.split``: the report refuses an experiment whose users
+        saw a variant its plan does not hold, so the import says which at once."""
+        split = list(self.mapping.experiment_plan.split)
+        a = _loaded("experiment_assignments")
+        stray = [v for (v,) in self._rows(sa.select(a.c.variant).where(a.c.variant.not_in(split)).distinct()
+                                          .order_by(a.c.variant).limit(checks.SHOWN_VALUES))]
+        if stray:
+            staged = self.staged["experiment_assignments"]
+            raise DataError(f"{staged.files[0][1].label}: variant {stray[0]!r} is not in experiment_plan.split "
+                            f"({', '.join(split)}); add it there with its planned share, or map it onto one of them "
+                            "under values:")
 
     def _drop_duplicates(self, staged: _Staged) -> None:
         """``duplicates: first|drop``: delete the staged rows of a repeated key (keys compared as converted)."""

@@ -7,6 +7,7 @@ naming the key) and then against Quire's tables (:mod:`quire.dataio.target`)::
     text_ids: [user_id]          # keys given as text (7c396fd4…): numbered 1, 2, 3… the same in every table
     company: {name: Fernweh Tea} # the one client of a single-company dataset (when no clients table is mapped)
     experiment_metric: {name: game rounds, unit: number}   # what assignments' revenue measures (no experiments table)
+    experiment_plan: {control: psa, split: {ad: 96, psa: 4}}   # the control and planned split (no experiment_variants)
     tables:
       events:                    # a Quire table
         source: events.csv.gz    # file(s) relative to this file (csv, csv.gz, parquet); with views: a table
@@ -83,6 +84,28 @@ class ExperimentMetric(_Strict):
     unit: Literal["currency", "number"] = "currency"
 
 
+class ExperimentPlan(_Strict):
+    """The design the assignments do not hold, for experiments without an experiment_variants table: which variant
+    is the control and how traffic was meant to be split (a public 96/4 test is no 50/50 test that went wrong)."""
+
+    control: Annotated[str, Field(min_length=1)]
+    # Each variant's planned share, in any unit (96 and 4, or 0.5 and 0.5): read as shares of their sum.
+    split: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]]
+
+    @model_validator(mode="after")
+    def _control_is_split(self) -> "ExperimentPlan":
+        if len(self.split) < 2:
+            raise ValueError("split: give every variant's planned share, at least two (e.g. {control: 50, new: 50})")
+        if self.control not in self.split:
+            raise ValueError(f"control: {self.control!r} is not one of the split's variants ({', '.join(self.split)})")
+        return self
+
+    def allocation(self) -> dict[str, float]:
+        """Each variant's share of the traffic, adding up to 1."""
+        total = sum(self.split.values())
+        return {variant: share / total for variant, share in self.split.items()}
+
+
 #: How a file may write its numbers, each as (the mark grouping thousands, the decimal mark).
 NUMBER_FORMATS = {"1234.56": ("", "."), "1,234.56": (",", "."), "1.234,56": (".", ","), "1 234,56": (" ", ",")}
 
@@ -136,6 +159,7 @@ class Mapping(_Strict):
     schema_: Annotated[str | None, Field(alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")] = None
     company: Company | None = None
     experiment_metric: ExperimentMetric | None = None
+    experiment_plan: ExperimentPlan | None = None
     # Keys whose values are text (customer ids like 7c396fd4…, e-mail addresses): the import numbers each
     # distinct value 1, 2, 3… in text order, the same number wherever the key appears (users and events alike).
     text_ids: list[str] = []
@@ -203,6 +227,12 @@ def check_mapping(mapping: Mapping, name: str) -> None:
         raise MappingError(f"{name}: experiment_metric: names the measure of experiments made from the assignments; "
                            "with an experiments table, give its metric_name and metric_unit columns instead (e.g. "
                            "defaults: {metric_name: game rounds, metric_unit: number})")
+    if mapping.experiment_plan is not None and "experiment_variants" in mapping.tables:
+        raise MappingError(f"{name}: experiment_plan: makes the experiment_variants table, and the mapping maps one; "
+                           "keep one of the two")
+    if mapping.experiment_plan is not None and "experiment_assignments" not in mapping.tables:
+        raise MappingError(f"{name}: experiment_plan: map experiment_assignments too (the plan is that of their "
+                           "variants)")
     if mapping.experiment_metric is not None and "experiment_assignments" not in mapping.tables:
         raise MappingError(f"{name}: experiment_metric: map experiment_assignments too (the measure is that of their "
                            "revenue column)")

@@ -174,8 +174,8 @@ class ExperimentReport:
         return [f"No variant's name says it is the control (control, baseline, original, old, A…), so the report "
                 f"took “{control}”, the first by name, for it. If another variant is the control, every difference "
                 "below has the wrong sign and the decision may be reversed: record the control in an "
-                "experiment_variants table (is_control), or name its variant control (an import mapping can: "
-                "values: {variant: {<its name>: control}})."]
+                "experiment_variants table (is_control), or, for an import, give its mapping experiment_plan: "
+                "{control: <its name>, split: {<variant>: <planned share>, …}}."]
 
     def defaults_note(self) -> Callout:
         """What the report assumed for the optional tables the warehouse lacks."""
