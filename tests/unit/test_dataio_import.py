@@ -637,6 +637,12 @@ tables:
     for name in (long, long + "!"):
         assert rows[name].endswith(f"-{ids[name]}") and len(rows[name]) <= 80 and "--" not in rows[name]
     assert len(set(rows.values())) == len(rows)
+    # One client's row exported twice is no second client: duplicates: first keeps it, under its plain slug.
+    (tmp_path / "clients.csv").write_text("Client No,Client name,Joined\nC-7,Acme,2025-01-10\nC-7,Acme,2025-01-10\n"
+                                          "C-3,Beta,2025-02-01\n")
+    (tmp_path / "w.duckdb").unlink()
+    con = _run(tmp_path, mapping + "    duplicates: first\n")
+    assert sorted(r[0] for r in con.execute("SELECT slug FROM clients").fetchall()) == ["acme", "beta"]
 
 
 def test_flags_written_as_floats_read_as_true_and_false(tmp_path: Path):

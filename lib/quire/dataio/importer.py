@@ -318,12 +318,13 @@ class _Import:
         if plan is None:
             return
         [key] = staged.spec.key
-        slug = staged.value(plan)
-        ranked = (sa.select(staged.seq.label("seq"),
-                            (sa.literal("-") + sa.cast(staged.value_of(key), sa.String())).label("suffix"),
-                            sa.func.count().over(partition_by=slug).label("sharing"))
+        slug, client = staged.value(plan), staged.value_of(key)
+        # Shared by two clients, not by one client's row repeated (duplicates: first keeps one of those).
+        ranked = (sa.select(staged.seq.label("seq"), (sa.literal("-") + sa.cast(client, sa.String())).label("suffix"),
+                            sa.func.min(client).over(partition_by=slug).label("lowest"),
+                            sa.func.max(client).over(partition_by=slug).label("highest"))
                   .select_from(staged.relation).where(slug.is_not(None)).subquery())
-        shared = sa.select(ranked.c.seq, ranked.c.suffix).where(ranked.c.sharing > 1)
+        shared = sa.select(ranked.c.seq, ranked.c.suffix).where(ranked.c.lowest != ranked.c.highest)
         table, column = f"{STAGE}.{_ident(staged.spec.name)}", "quire_slug_suffix"
         self.con.execute(f"ALTER TABLE {table} ADD COLUMN {column} VARCHAR")
         self.con.execute(f"UPDATE {table} SET {column} = shared.suffix FROM ({_sql(shared)}) AS shared "
