@@ -756,6 +756,15 @@ def test_a_plan_that_cannot_be_is_one_line(tmp_path: Path, plan: str, message: s
     assert "\n" not in str(caught.value)
 
 
+def test_variants_named_by_numbers_are_planned_by_their_numbers(tmp_path: Path):
+    (tmp_path / "ab.csv").write_text("user_id,variant,assigned_at,converted,revenue\n1,1,2025-01-02,1,3\n"
+                                     "2,2,2025-01-02,0,2\n")
+    con = _run(tmp_path, "experiment_plan: {control: 1, split: {1: 50, 2: 50}}\ntables:\n  experiment_assignments:\n"
+                         "    source: ab.csv\n    defaults: {experiment_id: 1}\n")
+    assert con.execute("SELECT variant, is_control FROM experiment_variants ORDER BY 1").fetchall() == [
+        ("1", True), ("2", False)]
+
+
 def test_a_variant_the_plan_does_not_hold_is_refused_at_import(tmp_path: Path):
     _marketing_ab(tmp_path, extra_variant="ad_v2")
     with pytest.raises(DataError, match=r"^marketing_AB.csv: variant 'ad_v2' is not in experiment_plan.split \(ad, psa\); "

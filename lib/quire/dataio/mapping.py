@@ -92,6 +92,14 @@ class ExperimentPlan(_Strict):
     # Each variant's planned share, in any unit (96 and 4, or 0.5 and 0.5): read as shares of their sum.
     split: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]]
 
+    @field_validator("control", "split", mode="before")
+    @classmethod
+    def _variant_names_as_text(cls, value: object) -> object:
+        # Variants named 1 and 2 are read from the file as text; YAML makes numbers of them.
+        if isinstance(value, dict):
+            return {str(k) if isinstance(k, (int, float)) and not isinstance(k, bool) else k: v for k, v in value.items()}
+        return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
     @model_validator(mode="after")
     def _control_is_split(self) -> "ExperimentPlan":
         if len(self.split) < 2:
