@@ -448,11 +448,8 @@ tables:
     assert con.execute("SELECT count(*), count(pre_revenue) FROM experiment_assignments").fetchone() == (24, 0)
 
 
-def test_a_client_list_without_slugs_gets_them_from_the_names(tmp_path: Path):
-    """An agency's client list (its own client numbers as text, names, no Quire slugs) imports as it is."""
-    (tmp_path / "clients.csv").write_text("Client No,Client name,Joined\nC-1,Café Zürich GmbH,2025-01-10\n"
-                                          "C-2,  Town of Fairdale!,2025-02-01\n")
-    mapping = """
+#: An agency's client list: its own client numbers as text, names, no Quire slugs.
+CLIENT_LIST_MAPPING = """
 text_ids: [client_id]
 tables:
   clients:
@@ -460,6 +457,13 @@ tables:
     rename: {Client No: client_id, Client name: name, Joined: signup_date}
     defaults: {status: active}
 """
+
+
+def test_a_client_list_without_slugs_gets_them_from_the_names(tmp_path: Path):
+    """An agency's client list (its own client numbers as text, names, no Quire slugs) imports as it is."""
+    (tmp_path / "clients.csv").write_text("Client No,Client name,Joined\nC-1,Café Zürich GmbH,2025-01-10\n"
+                                          "C-2,  Town of Fairdale!,2025-02-01\n")
+    mapping = CLIENT_LIST_MAPPING
     con = _run(tmp_path, mapping)
     assert con.execute("SELECT client_id, slug FROM clients ORDER BY 1").fetchall() == [
         (1, "cafe-zurich-gmbh"), (2, "town-of-fairdale")]
@@ -615,14 +619,7 @@ def test_clients_whose_names_make_the_same_slug_each_get_their_id_after_it(tmp_p
     (tmp_path / "clients.csv").write_text(
         "Client No,Client name,Joined\nC-7,\"Acme, Inc.\",2025-01-10\nC-12,ACME Inc,2025-02-01\nC-3,Beta,2025-02-01\n"
         f"C-40,{long},2025-03-01\nC-41,{long}!,2025-03-01\n")
-    mapping = """
-text_ids: [client_id]
-tables:
-  clients:
-    source: clients.csv
-    rename: {Client No: client_id, Client name: name, Joined: signup_date}
-    defaults: {status: active}
-"""
+    mapping = CLIENT_LIST_MAPPING
     from quire.dataio import import_files
 
     stats = import_files(load_mapping(_mapping(tmp_path, mapping)), f"duckdb:///{tmp_path / 'w.duckdb'}")
