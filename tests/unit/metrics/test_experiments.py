@@ -348,19 +348,19 @@ def test_sentence_for_a_significant_lift_reads_as_specified():
     money[["metric", "control_value", "treatment_value", "diff", "ci_low", "ci_high", "p_value", "significant"]] = [
         "revenue", 12.3, 11.8, -0.5, -1.1, 0.1, 0.12, False]
     assert describe_comparison(money, currency="EUR") == (
-        "Revenue per user was €11.80 against €12.30 in A (−€0.50, 95% CI −€1.10 to +€0.10, p = 0.120): "
+        "Revenue per user was €11.80 in B against €12.30 in A (−€0.50, 95% CI −€1.10 to +€0.10, p = 0.120): "
         "no significant difference.")
 
 
 def test_rates_keep_the_decimals_that_make_them_differ_by_the_difference_shown():
-    # "Conversion was 8.1% against 8.1% in A (+0.1 pts …)": 8.05 % and 8.14 %, each rounded to one decimal.
+    # "Conversion was 8.1% in B against 8.1% in A (+0.1 pts …)": 8.05 % and 8.14 %, each rounded to one decimal.
     row = pd.Series({"metric": "conversion", "variant": "B", "control": "A", "control_value": 0.0805,
                      "treatment_value": 0.0814, "diff": 0.0009, "ci_low": -0.0021, "ci_high": 0.0039, "p_value": 0.55,
                      "p_adjusted": 0.55, "significant": False, "adjustment": "holm"})
-    assert describe_comparison(row) == ("Conversion was 8.14% against 8.05% in A (+0.09 pts, 95% CI −0.21 to +0.39 pts, "
-                                        "p = 0.550): no significant difference.")
+    assert describe_comparison(row) == ("Conversion was 8.14% in B against 8.05% in A (+0.09 pts, 95% CI −0.21 to +0.39 "
+                                        "pts, p = 0.550): no significant difference.")
     row[["control_value", "treatment_value", "diff"]] = [0.0812, 0.0923, 0.0111]  # agree at one decimal: unchanged
-    assert describe_comparison(row).startswith("Conversion was 9.2% against 8.1% in A (+1.1 pts")
+    assert describe_comparison(row).startswith("Conversion was 9.2% in B against 8.1% in A (+1.1 pts")
 
 
 @pytest.mark.parametrize("before, after, decimals, places", [
