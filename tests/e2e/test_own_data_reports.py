@@ -225,3 +225,38 @@ def test_an_order_log_in_postgresql_gets_its_users_made_by_views_as_by_an_import
                         == imported.execute(query.format("")).fetchall())
     finally:
         eng.dispose()
+
+
+def test_postgresql_views_read_numbers_as_the_mapping_says_and_make_the_planned_variants(pg_server, tmp_path):
+    """A German export kept as text in PostgreSQL (1.234,50) and an experiment plan: the views' SQL is PostgreSQL's."""
+    from quire.dataio import DataError, create_views, load_mapping
+    from support import postgres
+
+    url = postgres.new_database(pg_server)
+    eng = sa.create_engine(url)
+    rows = [(1, "psa", "1.234,50"), (2, "ad", "2,5"), (3, "ad", "1.000.000"), (4, "ad", "0")]
+    mapping = {"mode": "views", "schema": "quire",
+               "experiment_plan": {"control": "psa", "split": {"ad": 96, "psa": 4}},
+               "tables": {"experiment_assignments": {
+                   "source": "shop.ab", "rename": {"uid": "user_id", "grp": "variant", "spent": "revenue"},
+                   "numbers": "1.234,56",
+                   "defaults": {"experiment_id": 1, "assigned_at": "2024-01-15", "converted": False}}}}
+    try:
+        with eng.begin() as conn:
+            conn.execute(sa.text("CREATE SCHEMA shop; CREATE TABLE shop.ab (uid integer, grp text, spent text)"))
+            conn.execute(sa.text("INSERT INTO shop.ab VALUES (:u, :g, :s)"), [{"u": u, "g": g, "s": s} for u, g, s in rows])
+        (tmp_path / "views.yaml").write_text(yaml.safe_dump(mapping))
+        create_views(load_mapping(tmp_path / "views.yaml"), url)
+        with eng.connect() as conn:
+            assert [float(v) for (v,) in conn.execute(sa.text(
+                "SELECT revenue FROM quire.experiment_assignments ORDER BY user_id"))] == [1234.5, 2.5, 1_000_000.0, 0.0]
+            assert [tuple(r) for r in conn.execute(sa.text(
+                "SELECT variant, is_control, allocation FROM quire.experiment_variants ORDER BY variant"))] == [
+                ("ad", False, 0.96), ("psa", True, 0.04)]
+        with eng.begin() as conn:
+            conn.execute(sa.text("UPDATE shop.ab SET spent = '2.5' WHERE uid = 2"))  # not how the mapping says
+        with pytest.raises(DataError, match=r"column revenue: a value cannot be read: .*\"2\.5 \(not written as "
+                                            r"1\.234,56\)\""):
+            create_views(load_mapping(tmp_path / "views.yaml"), url)
+    finally:
+        eng.dispose()

@@ -278,8 +278,11 @@ def _temporal(text: ColumnElement, kind: str, fmt: str | None, source: str, duck
 
 
 def _plain_number(text: ColumnElement, numbers: str) -> ColumnElement:
-    """A number written as ``numbers`` says (``1.234,56``) rewritten as SQL reads one (``1234.56``); NULL for a text
-    not written so ("2.5" in a file of 1.234,56 is no number: read as 25 it would be wrong by a factor of ten)."""
+    """A number written as ``numbers`` says (``1.234,56``) rewritten as SQL reads one (``1234.56``).
+
+    A text not written so ("2.5" in a file of 1.234,56 would be 25, wrong tenfold) is made one no cast reads,
+    so that the import names it at its line and a view fails to read it, rather than either reading a NULL.
+    """
     group, mark = NUMBER_FORMATS[numbers]
     if not group:
         return text
@@ -291,7 +294,8 @@ def _plain_number(text: ColumnElement, numbers: str) -> ColumnElement:
     plain = text
     for grouping in groupings:
         plain = sa.func.replace(plain, grouping, "")
-    return sa.case((well, sa.func.replace(plain, ",", ".") if mark == "," else plain), else_=sa.null())
+    return sa.case((text.is_(None), sa.null()), (well, sa.func.replace(plain, ",", ".") if mark == "," else plain),
+                   else_=sa.func.concat(text, f" (not written as {numbers})"))
 
 
 def _cast(value: ColumnElement, type_: sa.types.TypeEngine, lenient: bool) -> ColumnElement:
