@@ -258,5 +258,12 @@ def test_postgresql_views_read_numbers_as_the_mapping_says_and_make_the_planned_
         with pytest.raises(DataError, match=r"column revenue: a value cannot be read: .*\"2\.5 \(not written as "
                                             r"1\.234,56\)\""):
             create_views(load_mapping(tmp_path / "views.yaml"), url)
+        # PostgreSQL reads 'NaN' as a number (numeric and double precision hold it): the view's check refuses it.
+        with eng.begin() as conn:
+            conn.execute(sa.text("UPDATE shop.ab SET spent = CASE uid WHEN 2 THEN 'NaN' ELSE '1' END"))
+        del mapping["tables"]["experiment_assignments"]["numbers"]
+        (tmp_path / "views.yaml").write_text(yaml.safe_dump(mapping))
+        with pytest.raises(DataError, match=r"column revenue: 'NaN' is not a finite number \(NaN or infinity\)"):
+            create_views(load_mapping(tmp_path / "views.yaml"), url)
     finally:
         eng.dispose()
