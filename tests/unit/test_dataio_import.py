@@ -634,10 +634,16 @@ def test_clients_whose_names_make_the_same_slug_each_get_their_id_after_it(tmp_p
     for name in (long, long + "!"):
         assert rows[name].endswith(f"-{ids[name]}") and len(rows[name]) <= 80 and "--" not in rows[name]
     assert len(set(rows.values())) == len(rows)
+    # A slug told apart by its id may meet a name that makes it: one line, not two clients under one slug.
+    (tmp_path / "clients.csv").write_text("Client No,Client name,Joined\nC-1,Acme,2025-01-10\nC-2,ACME,2025-01-10\n"
+                                          "C-3,Acme 1,2025-02-01\n")
+    (tmp_path / "w.duckdb").unlink()
+    with pytest.raises(DataError, match=r"^clients.csv: duplicate key slug=acme-1 in clients; give such clients slugs "
+                                        r"of their own \(a slug column\)$"):
+        _run(tmp_path, mapping)
     # One client's row exported twice is no second client: duplicates: first keeps it, under its plain slug.
     (tmp_path / "clients.csv").write_text("Client No,Client name,Joined\nC-7,Acme,2025-01-10\nC-7,Acme,2025-01-10\n"
                                           "C-3,Beta,2025-02-01\n")
-    (tmp_path / "w.duckdb").unlink()
     con = _run(tmp_path, mapping + "    duplicates: first\n")
     assert sorted(r[0] for r in con.execute("SELECT slug FROM clients").fetchall()) == ["acme", "beta"]
 

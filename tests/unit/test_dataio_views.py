@@ -171,3 +171,22 @@ def test_an_experiment_plan_makes_the_same_variants_as_views_as_by_an_import(tmp
     made = [duckdb.connect(str(path), read_only=True).execute(query).fetchall()
             for path in (tmp_path / "imported.duckdb", own)]
     assert made[0] == made[1] == [(1, "new", False, round(1 / 3, 6)), (1, "old", True, round(2 / 3, 6))]
+
+
+def test_views_tell_apart_clients_whose_names_make_the_same_slug_as_the_import_does(tmp_path: Path):
+    (tmp_path / "clients.csv").write_text("no,title,joined\n7,\"Acme, Inc.\",2025-01-10\n12,ACME Inc,2025-02-01\n"
+                                          "3,Beta,2025-02-01\n")
+    table = {"rename": {"no": "client_id", "title": "name", "joined": "signup_date"}, "defaults": {"status": "active"}}
+    (tmp_path / "import.yaml").write_text(yaml.safe_dump({"tables": {"clients": {"source": "clients.csv", **table}}}))
+    import_files(load_mapping(tmp_path / "import.yaml"), f"duckdb:///{tmp_path / 'imported.duckdb'}")
+    own = tmp_path / "own.duckdb"
+    con = duckdb.connect(str(own))
+    con.execute("CREATE TABLE accounts AS SELECT * FROM read_csv(?)", [str(tmp_path / "clients.csv")])
+    con.close()
+    (tmp_path / "views.yaml").write_text(yaml.safe_dump(
+        {"mode": "views", "tables": {"clients": {"source": "accounts", **table}}}))
+    create_views(load_mapping(tmp_path / "views.yaml"), f"duckdb:///{own}")
+    query = "SELECT client_id, slug FROM clients ORDER BY 1"
+    made = [duckdb.connect(str(path), read_only=True).execute(query).fetchall()
+            for path in (tmp_path / "imported.duckdb", own)]
+    assert made[0] == made[1] == [(3, "beta"), (7, "acme-inc-7"), (12, "acme-inc-12")]

@@ -62,7 +62,6 @@ class ColumnPlan:
     default: Scalar | None = None
     generated: bool = False  # an integer key numbered 1, 2, 3… in file order
     slugged: bool = False  # made from the source (a client's name) as a slug: "Café Zürich" → cafe-zurich
-    suffix: str | None = None  # a source column whose text (if any) ends the slug: "-7" where two names slug alike
 
 
 #: The way out when a required column has no source, where one default for every row would be wrong.
@@ -119,6 +118,31 @@ def repeatable_keys(target: TableSpec, plans: list[ColumnPlan]) -> list[tuple[st
     """The table's key and unique column sets that the source fills (one the import numbers never repeats)."""
     generated = {p.column.name for p in plans if p.generated}
     return [keys for keys in (target.key, *target.unique) if not set(keys) <= generated]
+
+
+def droppable_keys(target: TableSpec, plans: list[ColumnPlan]) -> list[tuple[str, ...]]:
+    """The key sets whose repeats ``duplicates: first|drop`` leave out: not a slug made from names, which
+    :func:`distinct_slugs` tells apart (two clients named alike are two clients)."""
+    slugged = {p.column.name for p in plans if p.slugged}
+    return [keys for keys in repeatable_keys(target, plans) if not set(keys) <= slugged]
+
+
+def distinct_slugs(select: sa.Select, target: TableSpec, plans: list[ColumnPlan]) -> sa.Select:
+    """``select`` (one column per Quire column) with each slug made from a name that another client's name also
+    makes followed by the client's id: "Acme, Inc." (7) and "ACME Inc" (12) are acme-inc-7 and acme-inc-12, cut to
+    the 80 characters a key may have. One client's row repeated is not two clients; a lone slug stays as it is."""
+    plan = next((p for p in plans if p.slugged), None)
+    if plan is None:
+        return select
+    rows = select.subquery("named")
+    slug, [key] = rows.c[plan.column.name], target.key
+    client = rows.c[key]
+    shared = sa.and_(client.is_not(None), sa.func.min(client).over(partition_by=slug)
+                     != sa.func.max(client).over(partition_by=slug))
+    suffix = sa.literal("-") + sa.cast(client, sa.String())
+    cut = sa.func.regexp_replace(sa.func.substr(slug, 1, 80 - sa.func.length(suffix)), "-+$", "")
+    told_apart = sa.case((shared, cut + suffix), else_=slug).label(plan.column.name)
+    return sa.select(*(told_apart if c.name == plan.column.name else c for c in rows.c))
 
 
 def skipped_sources(plans: list[ColumnPlan], spec: TableMapping, where: str) -> list[str]:
@@ -181,13 +205,7 @@ def converted(plan: ColumnPlan, spec: TableMapping, relation: sa.FromClause, *, 
     if plan.source is None:
         return _constant(plan.default, col)
     if plan.slugged:
-        slug = slug_of(sa.cast(relation.c[plan.source], sa.String()), duck)
-        if plan.suffix is None:
-            return slug
-        suffix = sa.cast(relation.c[plan.suffix], sa.String())
-        # The slug is cut to leave room for the suffix within the 80 characters a key may have.
-        cut = sa.func.regexp_replace(sa.func.substr(slug, 1, 80 - sa.func.length(suffix)), "-+$", "")
-        return sa.case((suffix.is_(None), slug), else_=cut + suffix)
+        return slug_of(sa.cast(relation.c[plan.source], sa.String()), duck)
     value = _parse(mapped_text(plan, spec, relation), plan, spec, duck, lenient)
     factor = spec.multiply.get(col.name)
     if factor is not None:

@@ -27,7 +27,7 @@ import shutil
 import time
 from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -39,8 +39,8 @@ from sqlalchemy.schema import CreateTable
 
 from quire.dataio import checks, derive
 from quire.dataio.errors import DataError
-from quire.dataio.expressions import (ColumnPlan, converted, expected, mapped_text, plan_columns, repeatable_keys,
-                                      skipped_sources)
+from quire.dataio.expressions import (ColumnPlan, converted, distinct_slugs, droppable_keys, expected, mapped_text,
+                                      plan_columns, repeatable_keys, skipped_sources, slug_of)
 from quire.dataio.mapping import Mapping, TableMapping
 from quire.dataio.sources import SourceFile, columns_of, first_line, source_files, stage
 from quire.dataio.target import TableSpec, referenced_by, table_names, table_spec
@@ -162,7 +162,7 @@ class _Staged:
     @cached_property
     def relation(self) -> sa.Alias:
         """The staging table, aliased: its columns stay distinct from a loaded table's of the same name."""
-        sources = dict.fromkeys(name for p in self.plans for name in (p.source, p.suffix) if name)
+        sources = dict.fromkeys(p.source for p in self.plans if p.source)
         return sa.table(self.spec.name, sa.column("quire_seq"), *(sa.column(s) for s in sources),
                         schema=STAGE).alias("staged")
 
@@ -172,11 +172,6 @@ class _Staged:
 
     def value(self, plan: ColumnPlan) -> sa.ColumnElement:
         return converted(plan, self.mapping, self.relation, duck=True, row_number=self.seq)
-
-    def with_plan(self, plan: ColumnPlan) -> None:
-        """Put ``plan`` in place of the plan of the same column (the relation then lists its columns anew)."""
-        self.plans = [plan if p.column.name == plan.column.name else p for p in self.plans]
-        self.__dict__.pop("relation", None)
 
     def value_of(self, column: str) -> sa.ColumnElement:
         """The Quire ``column``'s value (see :meth:`value`)."""
@@ -205,8 +200,6 @@ class _Import:
             self.staged[table] = self._stage(table)
         for key in self.mapping.text_ids:
             self._number_text_ids(key)
-        for table in order:
-            self._tell_slugs_apart(self.staged[table])
         for table in order:
             self._check_values(self.staged[table])
             self._drop_duplicates(self.staged[table])
@@ -310,30 +303,6 @@ class _Import:
             return None
         return sa.table(f"quire_ids_{key}", sa.column("text"), sa.column("id"), schema=STAGE)
 
-    def _tell_slugs_apart(self, staged: _Staged) -> None:
-        """Slugs made from names: two names that make the same slug ("Acme, Inc." and "Acme Inc") are two clients,
-        so each of them gets its id after the slug (acme-inc-7, acme-inc-12), as derived experiment keys do; a
-        slug no other name makes stays as it is."""
-        plan = next((p for p in staged.plans if p.slugged), None)
-        if plan is None:
-            return
-        [key] = staged.spec.key
-        slug, client = staged.value(plan), staged.value_of(key)
-        # Shared by two clients, not by one client's row repeated (duplicates: first keeps one of those).
-        ranked = (sa.select(staged.seq.label("seq"), (sa.literal("-") + sa.cast(client, sa.String())).label("suffix"),
-                            sa.func.min(client).over(partition_by=slug).label("lowest"),
-                            sa.func.max(client).over(partition_by=slug).label("highest"))
-                  .select_from(staged.relation).where(slug.is_not(None)).subquery())
-        shared = sa.select(ranked.c.seq, ranked.c.suffix).where(ranked.c.lowest != ranked.c.highest)
-        table, column = f"{STAGE}.{_ident(staged.spec.name)}", "quire_slug_suffix"
-        self.con.execute(f"ALTER TABLE {table} ADD COLUMN {column} VARCHAR")
-        self.con.execute(f"UPDATE {table} SET {column} = shared.suffix FROM ({_sql(shared)}) AS shared "
-                         f"WHERE {table}.quire_seq = shared.seq")
-        staged.with_plan(replace(plan, suffix=column))
-        made = (sa.select(staged.value_of(plan.column.name)).select_from(staged.relation)
-                .where(staged.relation.c[column].is_not(None)).order_by(staged.seq))
-        self.shared_slugs += tuple(row[0] for row in self._rows(made))
-
     def _check_planned_variants(self) -> None:
         """Every assigned variant is one of ``experiment_plan.split``: the report refuses an experiment whose users
         saw a variant its plan does not hold, so the import says which at once."""
@@ -355,7 +324,7 @@ class _Import:
         spec = staged.spec
         table = f"{STAGE}.{_ident(spec.name)}"
         before = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        for keys in repeatable_keys(spec, staged.plans):
+        for keys in droppable_keys(spec, staged.plans):
             values = [staged.value_of(k) for k in keys]
             ranked = (sa.select(staged.seq.label("seq"),
                                 sa.func.row_number().over(partition_by=values, order_by=staged.seq).label("nth"),
@@ -379,15 +348,25 @@ class _Import:
     def _insert(self, staged: _Staged) -> int:
         spec = staged.spec
         select = sa.select(*(staged.value(p).label(p.column.name) for p in staged.plans)).select_from(staged.relation)
+        select = distinct_slugs(select, spec, staged.plans)
         self._exec(sa.insert(_loaded(spec.name)).from_select(list(spec.column_names), select))
+        loaded = _loaded(spec.name)
         for keys in repeatable_keys(spec, staged.plans):
-            loaded = _loaded(spec.name)
             # First on the loaded table (typed columns, cheap); only a duplicate sends us back to the files.
             duplicate = (sa.select(*(loaded.c[k] for k in keys)).group_by(*(loaded.c[k] for k in keys))
                          .having(sa.func.count() > 1).limit(1))
-            if self._rows(duplicate):
-                values = {k: staged.value_of(k) for k in keys}
-                checks.check_unique(self._rows, staged.relation, values, spec, staged.locate, staged.seq)
+            found = self._rows(duplicate)
+            if found:
+                if keys in droppable_keys(spec, staged.plans):  # slugs made from names repeat in the files by design
+                    values = {k: staged.value_of(k) for k in keys}
+                    checks.check_unique(self._rows, staged.relation, values, spec, staged.locate, staged.seq)
+                # Not repeated in the files: a slug told apart by its id met a name that makes it ("Acme 1").
+                shown = ", ".join(f"{k}={v}" for k, v in zip(keys, found[0], strict=True))
+                fix = "give such clients slugs of their own (a slug column)" if "slug" in keys else "fix the source"
+                raise DataError(f"{staged.files[0][1].label}: duplicate key {shown} in {spec.name}; {fix}")
+        if any(p.slugged for p in staged.plans):
+            told_apart = sa.select(loaded.c.slug).where(loaded.c.slug != slug_of(loaded.c.name, duck=True))
+            self.shared_slugs += tuple(row[0] for row in self._rows(told_apart.order_by(loaded.c.slug)))
         return self._count(spec.name)
 
     def _check_references(self, staged: _Staged, present: set[str]) -> None:

@@ -25,8 +25,8 @@ from sqlalchemy.schema import CreateSchema, DDLElement
 
 from quire.dataio import checks, derive
 from quire.dataio.errors import DataError
-from quire.dataio.expressions import (ColumnPlan, converted, expected, mapped_text, plan_columns, repeatable_keys,
-                                      skipped_sources)
+from quire.dataio.expressions import (ColumnPlan, converted, distinct_slugs, droppable_keys, expected, mapped_text,
+                                      plan_columns, skipped_sources)
 from quire.dataio.mapping import Mapping, MappingError, TableMapping
 from quire.dataio.target import TableSpec, referenced_by, table_names, table_spec
 from quire.warehouse.engine import engine
@@ -166,6 +166,7 @@ class _Views:
         self.plans[table] = (plans, spec, sa.select(*source.c).where(*present).subquery("kept") if present else source)
         select = sa.select(*(converted(p, spec, source, duck=self.duck, lenient=False).label(p.column.name)
                              for p in plans)).select_from(source).where(*present)
+        select = distinct_slugs(select, table_spec(table), plans)
         return _without_repeated_keys(select, table_spec(table), plans) if spec.duplicates == "drop" else select
 
     def _run(self, stmt: sa.Executable) -> list[tuple]:
@@ -227,7 +228,7 @@ class _Views:
 
 def _without_repeated_keys(select: sa.Select, target: TableSpec, plans: list[ColumnPlan]) -> sa.Select:
     """``duplicates: drop``: the rows of ``select`` whose keys (each key and unique column set) occur once."""
-    keys = repeatable_keys(target, plans)
+    keys = droppable_keys(target, plans)
     mapped = select.subquery("mapped")
     counts = [sa.func.count().over(partition_by=[mapped.c[c] for c in k]).label(f"quire_rows_{i}")
               for i, k in enumerate(keys)]
