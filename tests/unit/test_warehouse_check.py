@@ -351,3 +351,17 @@ def test_an_assigned_variant_the_plan_lacks_is_a_warning(tiny_warehouse, tmp_pat
     assert (found.severity, found.table, found.column, found.count) == ("warning", "experiment_assignments", "variant", 1)
     assert found.examples == (f"{key}: rogue",) and "is not in the experiment's plan" in found.message
     assert not [f for f in check(tiny_warehouse).reports["experiment"].findings if f.code == "unplanned_variant"]
+
+
+def test_an_experiment_whose_control_would_be_guessed_is_a_warning(tiny_warehouse, tmp_path):
+    # Without a plan, 'new_page' before 'old_page' by name made the run compare the wrong way round, unannounced.
+    url = planted(tiny_warehouse, tmp_path, "DROP TABLE experiment_variants",
+                  "UPDATE experiment_assignments SET variant = CASE variant WHEN 'control' THEN 'zeta' ELSE 'beta' END "
+                  "WHERE experiment_id = (SELECT experiment_id FROM experiments WHERE key = 'checkout-redesign')")
+    [found] = [f for f in check(url).reports["experiment"].findings if f.code == "guessed_control"]
+    assert (found.severity, found.table, found.column, found.count) == ("warning", "experiment_assignments", "variant", 1)
+    assert found.examples == ("checkout-redesign (beta, zeta)",)
+    assert found.message.startswith("1 experiment names no control, e.g. checkout-redesign (beta, zeta): no variant is "
+                                    "called control")
+    # Every other experiment has a variant named control; with a plan nothing is guessed.
+    assert not [f for f in check(tiny_warehouse).reports["experiment"].findings if f.code == "guessed_control"]

@@ -43,7 +43,7 @@ class Finding:
 
     ``code`` is one of: missing_table, missing_column, mistyped_column, empty_table, nulls,
     duplicate_keys, orphans, outside_allowed, not_a_key, out_of_range, no_complete_month, no_experiments,
-    negative_mrr, before_signup, unplanned_variant.
+    negative_mrr, before_signup, unplanned_variant, guessed_control.
     """
 
     severity: str
@@ -405,6 +405,16 @@ def _report_range(conn: Connection, c: ReportContract, r: ReportState) -> None:
                     f"{'are' if len(unplanned) > 1 else 'is'} not in the experiment's plan (experiment_variants), e.g. "
                     f"{', '.join(named[:MAX_EXAMPLES])}; the report refuses those experiments until the plan holds "
                     "every variant", len(unplanned), tuple(named[:MAX_EXAMPLES])))
+            guessed = experiment_queries.guessed_controls(conn)
+            if guessed:
+                named = [f"{key} ({', '.join(variants)})" for key, variants in guessed]
+                r.findings.append(Finding(
+                    "warning", "guessed_control", c.tables[0].name, "variant",
+                    f"{len(guessed)} experiment{'s name' if len(guessed) > 1 else ' names'} no control, e.g. "
+                    f"{', '.join(named[:MAX_EXAMPLES])}: no variant is called control, baseline, original, old or A, "
+                    "so the report takes the first by name and warns that every sign may be reversed; record the "
+                    "control in experiment_variants (an import mapping: experiment_plan)", len(guessed),
+                    tuple(named[:MAX_EXAMPLES])))
             return
         r.first_month, r.last_month = coverage.contract_range(c.report, conn)
         r.periods = _periods(r.first_month, r.last_month)

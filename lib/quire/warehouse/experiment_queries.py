@@ -52,6 +52,22 @@ def unplanned_variants(conn: Connection) -> list[tuple[str, str]]:
     return [(str(keys.get(i, f"experiment-{i}")), str(variant)) for i, variant in conn.execute(stmt).all()]
 
 
+def guessed_controls(conn: Connection) -> list[tuple[str, list[str]]]:
+    """(experiment key, its variants) of the experiments whose control the report would have to guess: no
+    experiment_variants table, and no variant's name says it is the control (see :func:`control_by_name`)."""
+    if planned_variants(conn):
+        return []
+    a = schema.experiment_assignments
+    pairs = conn.execute(sa.select(a.c.experiment_id, a.c.variant).distinct()
+                         .order_by(a.c.experiment_id, a.c.variant)).all()
+    names: dict[int, list[str]] = {}
+    for experiment_id, variant in pairs:
+        names.setdefault(experiment_id, []).append(str(variant))
+    keys = dict(zip(*(queries.experiments(conn)[c] for c in ("experiment_id", "key")), strict=True))
+    return [(str(keys.get(i, f"experiment-{i}")), variants) for i, variants in names.items()
+            if len(variants) > 1 and control_by_name(variants) is None]
+
+
 def newest_experiment_key(conn: Connection) -> str | None:
     """The key of the experiment that started last among those with assigned users (what ``experiment=latest``
     names: an experiment set up but not started yet has nothing to report), else of the one that started last;
