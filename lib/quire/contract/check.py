@@ -396,25 +396,7 @@ def _report_range(conn: Connection, c: ReportContract, r: ReportState) -> None:
             if not r.experiments:
                 r.findings.append(Finding("error", "no_experiments", c.tables[0].name, None,
                                           "no experiment has assigned users"))
-            unplanned = experiment_queries.unplanned_variants(conn)
-            if unplanned:
-                named = [f"{key}: {variant}" for key, variant in unplanned]
-                r.findings.append(Finding(
-                    "warning", "unplanned_variant", c.tables[0].name, "variant",
-                    f"{len(unplanned)} variant{'s' if len(unplanned) > 1 else ''} that users were assigned to "
-                    f"{'are' if len(unplanned) > 1 else 'is'} not in the experiment's plan (experiment_variants), e.g. "
-                    f"{', '.join(named[:MAX_EXAMPLES])}; the report refuses those experiments until the plan holds "
-                    "every variant", len(unplanned), tuple(named[:MAX_EXAMPLES])))
-            guessed = experiment_queries.guessed_controls(conn)
-            if guessed:
-                named = [f"{key} ({', '.join(variants)})" for key, variants in guessed]
-                r.findings.append(Finding(
-                    "warning", "guessed_control", c.tables[0].name, "variant",
-                    f"{len(guessed)} experiment{'s name' if len(guessed) > 1 else ' names'} no control, e.g. "
-                    f"{', '.join(named[:MAX_EXAMPLES])}: no variant is called control, baseline, original, old or A, "
-                    "so the report takes the first by name and warns that every sign may be reversed; record the "
-                    "control in experiment_variants (an import mapping: experiment_plan)", len(guessed),
-                    tuple(named[:MAX_EXAMPLES])))
+            r.findings += _variant_findings(conn, c.tables[0].name)
             return
         r.first_month, r.last_month = coverage.contract_range(c.report, conn)
         r.periods = _periods(r.first_month, r.last_month)
@@ -426,6 +408,31 @@ def _report_range(conn: Connection, c: ReportContract, r: ReportState) -> None:
     except WarehouseError as exc:
         r.findings.append(Finding("error", "no_complete_month", c.coverage.first[0] if c.coverage else c.tables[0].name,
                                   None, exc.message))
+
+
+def _variant_findings(conn: Connection, table: str) -> list[Finding]:
+    """Warnings about the experiments' variants: some not in the plan, or no plan and no control by name."""
+    found = []
+    unplanned = [f"{key}: {variant}" for key, variant in experiment_queries.unplanned_variants(conn)]
+    if unplanned:
+        n = len(unplanned)
+        found.append(_variant_warning("unplanned_variant", table, unplanned, (
+            f"{n} variant{'s' if n > 1 else ''} that users were assigned to {'are' if n > 1 else 'is'} not in the "
+            f"experiment's plan (experiment_variants), e.g. {', '.join(unplanned[:MAX_EXAMPLES])}; the report "
+            "refuses those experiments until the plan holds every variant")))
+    guessed = [f"{key} ({', '.join(variants)})" for key, variants in experiment_queries.guessed_controls(conn)]
+    if guessed:
+        n = len(guessed)
+        found.append(_variant_warning("guessed_control", table, guessed, (
+            f"{n} experiment{'s name' if n > 1 else ' names'} no control, e.g. {', '.join(guessed[:MAX_EXAMPLES])}: "
+            "no variant is called control, baseline, original, old or A, so the report takes the first by name and "
+            "warns that every sign may be reversed; record the control in experiment_variants (an import mapping: "
+            "experiment_plan)")))
+    return found
+
+
+def _variant_warning(code: str, table: str, named: list[str], message: str) -> Finding:
+    return Finding("warning", code, table, "variant", message, len(named), tuple(named[:MAX_EXAMPLES]))
 
 
 def _before_signup(conn: Connection) -> list[Finding]:

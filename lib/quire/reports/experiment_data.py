@@ -132,14 +132,13 @@ def load(experiment: str, url: str | None = None) -> ExperimentData:
         inside = within_dates(assignments["assigned_at"], row["started_on"], ended_on)
         variants = queries.variants(conn, experiment_id)
         absent = tuple(t.name for t in CONTRACT.optional_tables if t.name not in usable)
-        names = [str(v) for v in variants["variant"]]
         return ExperimentData(
             key=str(row["key"]), name=str(row["name"]), hypothesis=str(row["hypothesis"]),
             primary_metric=str(row["primary_metric"]), started_on=row["started_on"], ended_on=ended_on,
             variants=variants, assignments=assignments[inside].reset_index(drop=True), absent=absent,
             outside_dates=int((~inside).sum()), measure=measure,
-            control_guessed=("experiment_variants" in absent and len(names) > 1
-                             and queries.control_by_name(names) is None),
+            control_guessed=("experiment_variants" in absent
+                             and queries.control_guessed([str(v) for v in variants["variant"]])),
         )
 
 

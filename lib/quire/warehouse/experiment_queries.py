@@ -48,8 +48,8 @@ def unplanned_variants(conn: Connection) -> list[tuple[str, str]]:
     planned = sa.select(sa.literal(1)).where(v.c.experiment_id == a.c.experiment_id, v.c.variant == a.c.variant)
     stmt = (sa.select(a.c.experiment_id, a.c.variant).where(~planned.exists()).distinct()
             .order_by(a.c.experiment_id, a.c.variant))
-    keys = dict(zip(*(queries.experiments(conn)[c] for c in ("experiment_id", "key")), strict=True))
-    return [(str(keys.get(i, f"experiment-{i}")), str(variant)) for i, variant in conn.execute(stmt).all()]
+    key = _key_of(conn)
+    return [(key(i), str(variant)) for i, variant in conn.execute(stmt).all()]
 
 
 def guessed_controls(conn: Connection) -> list[tuple[str, list[str]]]:
@@ -63,9 +63,14 @@ def guessed_controls(conn: Connection) -> list[tuple[str, list[str]]]:
     names: dict[int, list[str]] = {}
     for experiment_id, variant in pairs:
         names.setdefault(experiment_id, []).append(str(variant))
+    key = _key_of(conn)
+    return [(key(i), variants) for i, variants in names.items() if control_guessed(variants)]
+
+
+def _key_of(conn: Connection):
+    """Experiment id → its key (``experiment-<id>`` for an id the experiments do not hold), for messages."""
     keys = dict(zip(*(queries.experiments(conn)[c] for c in ("experiment_id", "key")), strict=True))
-    return [(str(keys.get(i, f"experiment-{i}")), variants) for i, variants in names.items()
-            if len(variants) > 1 and control_by_name(variants) is None]
+    return lambda experiment_id: str(keys.get(experiment_id, f"experiment-{experiment_id}"))
 
 
 def newest_experiment_key(conn: Connection) -> str | None:
@@ -150,6 +155,12 @@ def control_by_name(names: list[str]) -> str | None:
         if marked:
             return marked[0] if len(marked) == 1 else None
     return None
+
+
+def control_guessed(names: list[str]) -> bool:
+    """Whether, without a plan, the control of an experiment with these variants is a guess: several variants and
+    none of their names says which is the control."""
+    return len(names) > 1 and control_by_name(names) is None
 
 
 def assignments(conn: Connection, experiment_id: int) -> pd.DataFrame:
