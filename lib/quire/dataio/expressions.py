@@ -90,7 +90,9 @@ def plan_columns(target: TableSpec, spec: TableMapping, available: dict[str, str
     for col in target.columns:
         source = _source_of(spec, col.name, available)
         if source is not None:
-            plans.append(ColumnPlan(col, source, SourceType.of(available[source])))
+            # A default with a source column fills the column's empty values (not every value: the import's advice
+            # for an empty value is to give one, and the default wiped a whole revenue column that way).
+            plans.append(ColumnPlan(col, source, SourceType.of(available[source]), default=spec.defaults.get(col.name)))
         elif col.name in spec.defaults:
             plans.append(ColumnPlan(col, default=spec.defaults[col.name]))
         elif (target.name, col.name) == ("clients", "slug") and (named := _source_of(spec, "name", available)):
@@ -109,9 +111,8 @@ def plan_columns(target: TableSpec, spec: TableMapping, available: dict[str, str
 
 def _source_of(spec: TableMapping, column: str, available: dict[str, str]) -> str | None:
     """The source column that fills the Quire ``column``: its rename, else one of that name (unless the
-    mapping gives the column a default, or renames that source column onto another)."""
-    return spec.source_of(column) or (column if column in available and column not in spec.defaults
-                                      and column not in spec.rename else None)
+    mapping renames that source column onto another)."""
+    return spec.source_of(column) or (column if column in available and column not in spec.rename else None)
 
 
 def repeatable_keys(target: TableSpec, plans: list[ColumnPlan]) -> list[tuple[str, ...]]:
@@ -206,11 +207,15 @@ def converted(plan: ColumnPlan, spec: TableMapping, relation: sa.FromClause, *, 
         return _constant(plan.default, col)
     if plan.slugged:
         return slug_of(sa.cast(relation.c[plan.source], sa.String()), duck)
-    value = _parse(mapped_text(plan, spec, relation), plan, spec, duck, lenient)
+    text = mapped_text(plan, spec, relation)
+    value = _parse(text, plan, spec, duck, lenient)
     factor = spec.multiply.get(col.name)
     if factor is not None:
         value = value * sa.literal(float(factor), sa.Double())
-    return _cast(value, _stored_type(col), lenient)
+    value = _cast(value, _stored_type(col), lenient)
+    if plan.default is not None:  # only where the source is empty: a value that does not convert is still an error
+        value = sa.case((text.is_(None), _constant(plan.default, col)), else_=value)
+    return value
 
 
 def slug_of(text: ColumnElement, duck: bool) -> ColumnElement:

@@ -288,10 +288,6 @@ def _check_table(spec: TableMapping, table: str, where: str) -> None:
         if column in spec.defaults:
             raise MappingError(f"{where}.skip_rows_without: {column} has a default under defaults:, so it is never "
                                "empty; keep one of the two")
-    for column in spec.defaults:
-        if column in renamed:
-            raise MappingError(f"{where}.defaults.{column}: {column} already comes from the source column "
-                               f"{renamed[column]!r}; keep one of the two")
     for column, allowed in ((c.name, c.allowed) for c in target.columns if c.allowed):
         default = spec.defaults.get(column)
         if default is not None and default not in allowed:
