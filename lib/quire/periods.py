@@ -49,6 +49,15 @@ def month_start(d: date) -> date:
     return date(d.year, d.month, 1)
 
 
+def last_ended_month(today: date | None = None) -> date:
+    """The first day of the last month that has ended by ``today`` (default: the calendar's).
+
+    Data can be dated in a month still running (an export taken mid-month) or later (a billing
+    tool's change booked for the next renewal); neither is a complete month, whatever the data holds.
+    """
+    return add_months(month_start(today or date.today()), -1)
+
+
 @dataclass(frozen=True, order=True)
 class Period:
     """A whole number of calendar months: ``start`` is the first day, ``end`` the last day (inclusive)."""

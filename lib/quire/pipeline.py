@@ -149,14 +149,14 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
 
 
 def _check_ledger(conn, report: str | None, period: Period) -> None:
-    """A report of the MRR ledger refuses one that takes a client below zero: said here, before the run starts,
+    """A report of the MRR ledger refuses one with a wrong sign or that takes a client below zero: said here, before the run starts,
     rather than by a run that fails in its data cell and is parked."""
     from quire.contract import CONTRACTS
     from quire.warehouse import queries
 
     covered = CONTRACTS.get(report or "")
     if covered is not None and covered.coverage is not None and covered.coverage.kind == "ledger":
-        problem = queries.negative_mrr(conn, until=period.last_month)
+        problem = queries.ledger_problem(conn, until=period.last_month)
         if problem:
             raise WarehouseDataError(problem)
 

@@ -1,7 +1,7 @@
 """Every report that takes a period runs through ``quire run`` for the first and the last valid period of each
 granularity (month, quarter, year) of its own data, and the cohort report runs on a warehouse without an MRR ledger.
 
-The tiny warehouse here ends on 31 December 2026, so its 14 months (November 2025 – December 2026) hold one
+The tiny warehouse here ends on 31 December 2025, so its 14 months (November 2024 – December 2025) hold one
 complete year; the session's tiny warehouse ends in October and holds none. The experiment report takes no period.
 """
 
@@ -27,7 +27,7 @@ def year_warehouse(tmp_path_factory) -> str:
     from quire.warehouse.load import build_warehouse
 
     url = f"duckdb:///{tmp_path_factory.mktemp('year') / 'tiny.duckdb'}"
-    build_warehouse(url, scale="tiny", seed=7, end=date(2026, 12, 31))
+    build_warehouse(url, scale="tiny", seed=7, end=date(2025, 12, 31))
     return url
 
 
@@ -71,16 +71,16 @@ def earliest_active_client(url: str) -> str:
 
 
 def test_edge_periods_of_the_year_warehouse():
-    assert edge_periods(date(2025, 11, 1), date(2026, 12, 1)) == ["2025-11", "2026-12", "2026-Q1", "2026-Q4", "2026"]
+    assert edge_periods(date(2024, 11, 1), date(2025, 12, 1)) == ["2024-11", "2025-12", "2025-Q1", "2025-Q4", "2025"]
     assert edge_periods(date(2025, 9, 1), date(2026, 10, 1)) == ["2025-09", "2026-10", "2025-Q4", "2026-Q3"]
-    assert add_months(date(2025, 11, 1), 13) == date(2026, 12, 1)
+    assert add_months(date(2024, 11, 1), 13) == date(2025, 12, 1)
 
 
 def test_every_report_runs_for_its_first_and_last_periods(year_warehouse, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
     env.update(QUIRE_WAREHOUSE_URL=year_warehouse, QUIRE_HOME=str(ROOT), QUIRE_OUTPUTS=str(tmp_path / "outputs"))
     runs = runs_for(year_warehouse)
-    assert {period for _, period in runs} >= {"2025-11", "2026-Q1", "2026", "2026-12", "2026-Q4"}
+    assert {period for _, period in runs} >= {"2024-11", "2025-Q1", "2025", "2025-12", "2025-Q4"}
     done = run_all(env, runs, earliest_active_client(year_warehouse))
     failed = {run: proc.stderr.strip()[-400:] for run, proc in done.items() if proc.returncode != 0}
     assert not failed, failed

@@ -8,6 +8,7 @@ import pytest
 
 from quire.config import Settings
 from quire.errors import WarehouseError
+from quire.periods import add_months, last_ended_month, month_start
 from quire.pipeline import prepare
 from quire.reports import cohort
 from quire.warehouse import coverage, queries
@@ -78,3 +79,33 @@ def test_the_ledgers_last_month_counts_only_when_the_daily_data_reaches_its_end(
     with connection(f"duckdb:///{path}") as conn:
         assert coverage.ledger_range(conn) == (date(2025, 9, 1), date(2026, 9, 1))
         assert coverage.data_reach(conn) == date(2026, 10, 20)
+
+
+def test_a_month_not_yet_ended_is_never_complete_whatever_the_data_holds(tiny_warehouse, tmp_path):
+    # An export taken mid-month holds this month's changes, and billing tools book a downgrade for the next renewal:
+    # "latest" was that future month, published with flat invented figures and a forecast fitted to them.
+    this_month = month_start(date.today())
+    path = tmp_path / "wh.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("delete from engagement_daily")
+        con.execute("delete from events")  # no daily data: the ledger alone tells how far the data goes
+        con.execute("insert into mrr_movements values (9001, 3, ?, 'expansion', 10.00), "
+                    "(9002, 3, ?, 'contraction', -10.00)", [this_month, add_months(this_month, 3)])
+    url = f"duckdb:///{path}"
+    with connection(url) as conn:
+        assert coverage.ledger_range(conn) == (date(2025, 9, 1), add_months(this_month, -1)) == \
+            (date(2025, 9, 1), last_ended_month())
+        assert queries.data_range(conn)[1] == last_ended_month()
+    from quire.errors import ParameterError
+
+    with pytest.raises(ParameterError, match=rf"{this_month:%Y-%m} is not complete yet"):
+        prepare("executive", {"period": f"{this_month:%Y-%m}"}, settings(url, tmp_path))
+    with warehouse_copy(tiny_warehouse, path) as con:  # only this month's ledger: no complete month at all
+        con.execute("delete from engagement_daily")
+        con.execute("delete from events")
+        con.execute("update mrr_movements set month = ?", [this_month])
+    with connection(url) as conn, pytest.raises(WarehouseError, match=rf"the ledger starts {this_month:%Y-%m}, "
+                                                                      rf"{this_month:%B %Y} has not ended yet"):
+        coverage.ledger_range(conn)
+    assert last_ended_month(date(2026, 12, 4)) == date(2026, 11, 1) == last_ended_month(date(2026, 12, 1))
+    assert last_ended_month(date(2027, 1, 31)) == date(2026, 12, 1)

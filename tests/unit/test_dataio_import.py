@@ -147,7 +147,6 @@ def test_a_key_other_tables_point_at_is_never_generated(tmp_path: Path):
     ("tables:\n  users: {source: u.csv}\nmode: copy", r"^mapping.yaml: mode: Input should be 'import' or 'views'"),
     ("tables:\n  users: {source: u.csv, dates: {channel: '%Y'}}", r"^mapping.yaml: tables.users.dates.channel: channel is a text column, not a date or time"),
     ("tables:\n  users: {source: u.csv, dates: {signed_up_at: 'dd/mm/yyyy'}}", r"^mapping.yaml: tables.users.dates.signed_up_at: 'dd/mm/yyyy' is neither a strptime format"),
-    ("tables:\n  users: {source: u.csv, rename: {a: country}, defaults: {country: DE}}", r"^mapping.yaml: tables.users.defaults.country: country already comes from the source column 'a'"),
     ("tables:\n  users: {source: u.csv, rename: {a: country, b: country}}", r"^mapping.yaml: tables.users.rename: both 'a' and 'b' are renamed to 'country'"),
     ("tables:\n  events: {source: e.csv, multiply: {event_type: 2}}", r"^mapping.yaml: tables.events.multiply.event_type: event_type is not a number column"),
     ("tables:\n  users: {source: []}", r"^mapping.yaml: tables.users.source: Value error, name at least one file"),
@@ -774,3 +773,40 @@ def test_a_variant_the_plan_does_not_hold_is_refused_at_import(tmp_path: Path):
                                         "add it there with its planned share, or map it onto one of them under values:$"):
         _run(tmp_path, MARKETING_MAPPING)
     assert not (tmp_path / "w.duckdb").exists()
+
+
+LEDGER_MAPPING = ("tables:\n  clients:\n    source: clients.csv\n    rename: {id: client_id, since: signup_date}\n"
+                  "  mrr_movements:\n    source: moves.csv\n    rename: {client: client_id, date: month, type: movement}\n")
+
+
+@pytest.mark.parametrize("row,message", [
+    # Billing tools export churn as a positive size: imported, every churned account kept paying and no figure said so.
+    ("2,2022-02-20,churn,100", r"^moves.csv line 3, column amount: '100' for a 'churn' movement must be negative; "
+                               r"new, expansion, reactivation amounts add to MRR and contraction, churn amounts take from "
+                               r"it\. If the export writes churn and contraction as positive amounts, negate them in SQL"),
+    ("2,2022-02-20,expansion,-5", r"^moves.csv line 3, column amount: '-5' for an 'expansion' movement must be positive; "
+                                  r"new, expansion, reactivation amounts add to MRR and contraction, churn amounts take "
+                                  r"from it$"),
+])
+def test_an_amount_whose_sign_contradicts_its_movement_is_refused_at_its_line(tmp_path: Path, row: str, message: str):
+    (tmp_path / "clients.csv").write_text("id,name,since,status\n1,Acme,2022-01-10,active\n2,Globex,2022-01-12,active\n")
+    (tmp_path / "moves.csv").write_text(f"client,date,type,amount\n1,2022-01-10,new,100\n{row}\n2,2022-01-12,new,100\n")
+    with pytest.raises(DataError, match=message):
+        _run(tmp_path, LEDGER_MAPPING)
+    assert not (tmp_path / "w.duckdb").exists()  # nothing was published
+
+
+@pytest.mark.parametrize("revenue_column,rename", [("revenue", ""), ("amount", "    rename: {amount: revenue}\n")])
+def test_a_default_for_a_column_the_file_has_fills_its_empty_values_only(tmp_path: Path, revenue_column: str, rename: str):
+    # The import's advice for an empty revenue is "give one under defaults:"; doing so set every user's revenue to 0.
+    (tmp_path / "ab.csv").write_text(f"user_id,variant,assigned_at,converted,{revenue_column}\n1,control,2025-01-02,1,3.5\n"
+                                     "2,treatment,2025-01-02,0,\n3,treatment,2025-01-03,1,12.25\n")
+    mapping = ("tables:\n  experiment_assignments:\n    source: ab.csv\n" + rename +
+               "    defaults: {experiment_id: 1, revenue: 0}\n")
+    with _run(tmp_path, mapping) as con:
+        assert con.execute("select user_id, revenue from experiment_assignments order by user_id").fetchall() == \
+            [(1, 3.5), (2, 0.0), (3, 12.25)]
+    (tmp_path / "ab.csv").write_text(f"user_id,variant,assigned_at,converted,{revenue_column}\n1,control,2025-01-02,1,lots\n")
+    (tmp_path / "w.duckdb").unlink()
+    with pytest.raises(DataError, match=r"^ab.csv line 2, column revenue.*: 'lots' is not a number"):  # still refused
+        _run(tmp_path, mapping)

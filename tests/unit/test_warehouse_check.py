@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from quire.contract import check_warehouse
 from quire.contract.check import CheckResult
 from quire.errors import WarehouseError
+from quire.periods import parse_period
 from quire.warehouse.engine import connection
 from support import warehouse_copy
 
@@ -294,6 +295,34 @@ def test_a_ledger_that_takes_a_client_below_zero_stops_the_executive_report(tiny
     assert executive.load("2026-01", url).period.key == "2026-01"  # a period before it still runs
     with connection(tiny_warehouse) as conn:
         assert queries.negative_mrr(conn) is None
+
+
+def test_a_ledger_amount_with_the_wrong_sign_for_its_movement_stops_the_executive_report(tiny_warehouse, tmp_path):
+    # A churn written as a positive size adds up (the bridge closes) but keeps the account paying: every figure wrong.
+    from quire.pipeline import _check_ledger
+    from quire.reports import executive
+    from quire.warehouse import queries
+
+    url = planted(tiny_warehouse, tmp_path, "INSERT INTO mrr_movements VALUES (101, 3, DATE '2026-02-10', 'churn', 120.00)",
+                  "INSERT INTO mrr_movements VALUES (102, 5, DATE '2026-06-01', 'new', -40.00)")
+    with connection(url) as conn:
+        name = conn.execute(sa.text("SELECT name FROM clients WHERE client_id = 3")).scalar_one()
+        said = queries.wrong_signs(conn)
+        assert said.startswith(f"the MRR ledger holds a churn of 120.00 for client 3 ({name}) in 2026-02; 1 other row "
+                               "too: new, expansion, reactivation amounts must be positive and contraction, churn amounts "
+                               "negative. If the export writes churn and contraction as positive amounts, negate them")
+        assert queries.wrong_signs(conn, until=date(2026, 1, 1)) is None  # the months before are sound
+        assert queries.wrong_signs(conn, until=date(2026, 7, 1)) == said
+        with pytest.raises(WarehouseError, match=r"holds a churn of 120\.00 for client 3"):
+            _check_ledger(conn, "executive", parse_period("2026-03"))  # refused before a run starts
+    result = check(url)
+    assert ("error", "movement_sign", "mrr_movements", "amount") in codes(result, "executive")
+    assert not result.reports["executive"].can_run and result.reports["cohort"].can_run
+    with pytest.raises(WarehouseError, match=r"holds a churn of 120\.00"):
+        executive.load("2026-03", url)
+    assert executive.load("2026-01", url).period.key == "2026-01"
+    with connection(tiny_warehouse) as conn:
+        assert queries.wrong_signs(conn) is None  # the sample ledger's signs are all right
 
 
 @pytest.mark.parametrize("rows,negative", [

@@ -43,7 +43,7 @@ class Finding:
 
     ``code`` is one of: missing_table, missing_column, mistyped_column, empty_table, nulls,
     duplicate_keys, orphans, outside_allowed, not_a_key, out_of_range, no_complete_month, no_experiments,
-    negative_mrr, before_signup, unplanned_variant, guessed_control.
+    movement_sign, negative_mrr, before_signup, unplanned_variant, guessed_control.
     """
 
     severity: str
@@ -400,9 +400,10 @@ def _report_range(conn: Connection, c: ReportContract, r: ReportState) -> None:
             return
         r.first_month, r.last_month = coverage.contract_range(c.report, conn)
         r.periods = _periods(r.first_month, r.last_month)
-        problem = queries.negative_mrr(conn) if c.coverage.kind == "ledger" else None
-        if problem:  # the report refuses such a ledger (see queries.negative_mrr)
-            r.findings.append(Finding("error", "negative_mrr", c.coverage.first[0], "amount", problem))
+        if c.coverage.kind == "ledger":  # the report refuses such a ledger (see queries.ledger_problem)
+            for code, problem in (("movement_sign", queries.wrong_signs(conn)), ("negative_mrr", queries.negative_mrr(conn))):
+                if problem:
+                    r.findings.append(Finding("error", code, c.coverage.first[0], "amount", problem))
         if c.report == "cohort":
             r.findings += _before_signup(conn)
     except WarehouseError as exc:

@@ -27,6 +27,10 @@ from quire.periods import PLAUSIBLE_YEARS
 Runner = Callable[[sa.Executable], list[tuple]]   # runs a query, returns its rows
 Locate = Callable[[int | None], str]              # a row's sequence number -> "events.csv line 17" / "view events"
 SHOWN_VALUES = 5
+#: What to do with an export that writes every amount as a positive size (billing tools often do).
+SIGNS_HINT = ("If the export writes churn and contraction as positive amounts, negate them in SQL first (README: "
+              "\"Data that needs SQL first\"), e.g. CASE WHEN movement IN ('churn', 'contraction') THEN -amount "
+              "ELSE amount END")
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class _Check:
     kind: str
     checked: Checked
     condition: ColumnElement
+    context: ColumnElement | None = None  # another value of the failing row its message names
 
 
 def _checks(columns: Sequence[Checked]) -> list[_Check]:
@@ -67,6 +72,11 @@ def _checks(columns: Sequence[Checked]) -> list[_Check]:
             found.append(_Check("not_finite", c, sa.cast(value, sa.Double()).in_(special)))
         if col.non_negative:
             found.append(_Check("negative", c, value < 0))
+        decider = next((o for o in columns if col.signs and o.column.name == col.signs[0]), None)
+        if decider is not None:
+            _, up, down = col.signs
+            wrong = sa.or_(sa.and_(decider.value.in_(up), value < 0), sa.and_(decider.value.in_(down), value > 0))
+            found.append(_Check("sign", c, wrong, context=decider.value))
         if col.kind in ("date", "datetime"):
             low, high = (sa.cast(sa.literal(f"{year}-01-01"), sa.Date()) for year in PLAUSIBLE_YEARS)
             found.append(_Check("implausible", c, sa.or_(value < low, value >= high)))
@@ -107,8 +117,9 @@ def check_values(run: Runner, relation: sa.FromClause, columns: Sequence[Checked
     where = check.condition if seq is None else sa.and_(check.condition, seq == first_seq)
     # The value as the source holds it (after the value map), so the user finds it in the file.
     shown = check.checked.text if check.checked.text is not None else check.checked.value
-    [(example,)] = run(sa.select(sa.cast(shown, sa.String())).select_from(relation).where(where).limit(1))
-    others = []
+    context = [sa.cast(check.context, sa.String())] if check.context is not None else []
+    [(example, *besides)] = run(sa.select(sa.cast(shown, sa.String()), *context).select_from(relation).where(where).limit(1))
+    others = besides
     if check.kind == "allowed":
         others = [r[0] for r in run(sa.select(sa.cast(check.checked.value, sa.String())).select_from(relation)
                                     .where(check.condition).distinct().limit(SHOWN_VALUES + 1))]
@@ -152,6 +163,13 @@ def _message(check: _Check, table: TableSpec, where: str, example: str | None, c
     if check.kind == "negative":
         return (f"{where}, {column}: {example!r} is negative, but {table.name}.{col} must be zero or more{more} "
                 f"(a refund or correction: leave such rows out of the export, or fix them in the source)")
+    if check.kind == "sign":
+        by, up, down = c.column.signs
+        [kind] = others
+        wanted = "positive" if kind in up else "negative"
+        article = "an" if kind[:1] in "aeiou" else "a"
+        return (f"{where}, {column}: {example!r} for {article} {kind!r} {by} must be {wanted}{more}; {', '.join(up)} amounts "
+                f"add to MRR and {', '.join(down)} amounts take from it" + (f". {SIGNS_HINT}" if kind in down else ""))
     if check.kind == "implausible":
         first, last = PLAUSIBLE_YEARS
         fix = "map it to an empty value under values:" if c.column.nullable else "fix it in the source"

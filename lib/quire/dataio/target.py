@@ -20,6 +20,11 @@ from quire.warehouse import schema
 
 #: Numeric columns that may be negative; every other number (amounts, counts, hours) may not.
 SIGNED: frozenset[tuple[str, str]] = frozenset({("mrr_movements", "amount")})
+#: Signed columns whose sign another column's value decides: (that column, values for positive, values for negative).
+SIGN_RULES: dict[tuple[str, str], tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    ("mrr_movements", "amount"): ("movement", tuple(k for k, s in schema.MOVEMENT_SIGNS.items() if s > 0),
+                                  tuple(k for k, s in schema.MOVEMENT_SIGNS.items() if s < 0)),
+}
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class ColumnSpec:
     non_negative: bool = False              # a number that must be >= 0
     pattern: str | None = None              # a regular expression every value matches (slugs and keys)
     convention: str | None = None           # "locale" or "currency": a value the formatting must be able to read
+    signs: tuple[str, tuple[str, ...], tuple[str, ...]] | None = None  # see SIGN_RULES
 
     @property
     def kind(self) -> str:
@@ -96,7 +102,7 @@ def table_spec(name: str) -> TableSpec:
         ColumnSpec(str(c.name), c.type, bool(c.nullable), ALLOWED.get((name, c.name)),
                    non_negative=_is_number(c) and not c.primary_key and not c.foreign_keys
                    and (name, c.name) not in SIGNED, pattern=PATTERNS.get((name, c.name)),
-                   convention=CONVENTIONS.get((name, c.name)))
+                   convention=CONVENTIONS.get((name, c.name)), signs=SIGN_RULES.get((name, c.name)))
         for c in table.columns)
     unique = tuple(tuple(col.name for col in con.columns) for con in table.constraints
                    if isinstance(con, sa.UniqueConstraint))

@@ -21,7 +21,7 @@ import pandas as pd
 from quire.errors import WarehouseError
 from quire.metrics.kpi import finite_or_none
 from quire.periods import Period
-from quire.warehouse.schema import MOVEMENTS
+from quire.warehouse.schema import MOVEMENTS, ROUNDING_PER_ROW
 
 LEDGER_COLUMNS = ("client_id", "month", "movement", "amount")
 # Amounts are money with cents; summing floats leaves residue like 1e-12 where a client
@@ -48,12 +48,38 @@ def _ledger(movements: pd.DataFrame) -> pd.DataFrame:
         # Such a row (or one without a kind) would count in end MRR but in no step of the bridge.
         raise WarehouseError(f"MRR movements hold unknown movement kind(s) {', '.join(unknown)}; "
                              f"expected {', '.join(MOVEMENTS)}")
-    return pd.DataFrame({
-        "client_id": movements["client_id"],
-        "month": pd.to_datetime(movements["month"]).dt.to_period("M").dt.to_timestamp(),
-        "movement": movements["movement"],
-        "amount": movements["amount"].astype(float),
-    })
+    return _without_rounding_residue(pd.DataFrame({
+        "client_id": movements["client_id"].to_numpy(),
+        "month": pd.to_datetime(movements["month"]).dt.to_period("M").dt.to_timestamp().to_numpy(),
+        "movement": movements["movement"].to_numpy(),
+        "amount": movements["amount"].astype(float).to_numpy(),
+    }))
+
+
+def _without_rounding_residue(ledger: pd.DataFrame) -> pd.DataFrame:
+    """``ledger`` with each client's MRR at a month's end exactly 0 where it is 0 but for the rounding of its amounts.
+
+    Each amount is stored in cents on its own, so a subscription that ends adds up to a cent or two either side of
+    0 (an annual plan's 249.1667 a month, upgraded by 166.6667 and churned, is 249.17 + 166.67 − 415.83 = 0.01): a
+    client that churned would count as a paying account ever after. A running MRR within half a cent per ledger row
+    so far (:data:`~quire.warehouse.schema.ROUNDING_PER_ROW`, the rule the reports' negative-MRR check uses) is 0;
+    the client's last row of that month takes up the cents, and so the bridge still closes.
+    """
+    if ledger.empty:
+        return ledger
+    order = ledger.sort_values(["client_id", "month"], kind="stable")
+    per_client = order.groupby("client_id", sort=False)
+    running = per_client["amount"].cumsum()
+    rows = per_client.cumcount() + 1
+    month_end = ~order.duplicated(["client_id", "month"], keep="last")
+    residue = month_end & (running != 0) & (running.abs() <= rows * ROUNDING_PER_ROW)
+    if not residue.any():
+        return ledger
+    # Take the residue out where it is found and give it back on the client's next row (a reactivation,
+    # say): the other amounts stay exactly as stored.
+    taken = (-running).where(residue, 0.0)
+    given = taken.groupby(order["client_id"], sort=False).shift(fill_value=0.0)
+    return ledger.assign(amount=(order["amount"] + taken - given).reindex(ledger.index))
 
 
 def _zero_dust(values: pd.Series) -> pd.Series:

@@ -89,7 +89,7 @@ def load(period: str, url: str | None = None) -> ExecutiveData:
         usable = usable_tables(conn, CONTRACT)
         first, last = coverage.report_range("executive", conn)
         p = resolve_period(period, first_month=first, last_month=last)
-        problem = queries.negative_mrr(conn, until=p.last_month)
+        problem = queries.ledger_problem(conn, until=p.last_month)
         if problem:
             raise WarehouseDataError(problem)
         since = max(first, add_months(p.start, -HISTORY_PERIODS * p.n_months))

@@ -27,10 +27,6 @@ from quire.contract.inventory import inventory
 from quire.periods import add_months
 from quire.warehouse.queries import _clients_select, _read, _read_if, ledger_through
 
-#: MRR at or below this counts as not paying (the ledger is in cents; guards float sums).
-PAYING_THRESHOLD = 0.005
-
-
 def first_active_client(conn: Connection) -> pd.Series | None:
     """The first active client by name (row as :func:`queries.client_by_slug` gives it), or None.
 
@@ -113,7 +109,8 @@ def client_is_paying(conn: Connection, client_id: int, month: date) -> bool:
     t = schema.mrr_movements
     if not inventory(conn).has(t.name, ("client_id", "month", "amount")):
         return _subscribed_at(conn, client_id, add_months(month, 1))
-    stmt = sa.select(sa.func.coalesce(sa.func.sum(t.c.amount), 0) > PAYING_THRESHOLD).where(
+    # Not paying: MRR 0 but for the rounding of each amount to cents (see revenue's rule for the same).
+    stmt = sa.select(sa.func.coalesce(sa.func.sum(t.c.amount), 0) > schema.ROUNDING_PER_ROW * sa.func.count()).where(
         t.c.client_id == client_id, ledger_through(month))
     return bool(conn.execute(stmt).scalar())
 

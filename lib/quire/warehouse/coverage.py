@@ -28,7 +28,7 @@ from quire.contract.inventory import inventory
 from quire.contract.model import Coverage
 from quire.contract.reports import CONTRACTS
 from quire.errors import WarehouseError
-from quire.periods import PLACEHOLDER_DATE, month_start, plausible
+from quire.periods import PLACEHOLDER_DATE, last_ended_month, month_start, plausible
 from quire.warehouse import queries
 from quire.warehouse.engine import CHECK_HINT, DATA_HINT, driver_reason
 
@@ -94,7 +94,8 @@ def ledger_range(conn: Connection, cov: Coverage | None = None) -> Range:
 
     The ledger records months, not days, so whether its last month is complete is told
     by how far the warehouse's daily data reaches (:func:`data_reach`); without any
-    daily data the ledger's last month counts as complete.
+    daily data the ledger's last month counts as complete once the calendar is past it
+    (a row booked for a later month, as billing tools export scheduled changes, is not data of it yet).
     """
     cov = cov or CONTRACTS["executive"].coverage
     _require(conn, cov)
@@ -103,12 +104,13 @@ def ledger_range(conn: Connection, cov: Coverage | None = None) -> Range:
         raise WarehouseError(f"the warehouse holds no {cov.what} (the executive report reads the MRR ledger)",
                              hint=DATA_HINT)
     reach = data_reach(conn, cov.reach)
-    first, last = month_start(first), month_start(last)
+    first, last = month_start(first), min(month_start(last), last_ended_month())
     if reach is not None:
         last = min(last, queries.last_complete_month(reach))
     if last < first:
+        ends = f"the daily data ends {reach:%Y-%m-%d}" if reach is not None else f"{first:%B %Y} has not ended yet"
         raise WarehouseError(f"the warehouse holds no complete month of {cov.what} (the ledger starts {first:%Y-%m}, "
-                             f"the daily data ends {reach:%Y-%m-%d})", hint=DATA_HINT)
+                             f"{ends})", hint=DATA_HINT)
     return first, last
 
 

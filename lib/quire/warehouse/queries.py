@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from quire.contract.inventory import inventory
 from quire.contract.reports import CLIENT_REQUIRED, DEFAULT_BRAND
 from quire.errors import WarehouseError
-from quire.periods import add_months, month_start
+from quire.periods import add_months, last_ended_month, month_start
 from quire.warehouse import schema
 from quire.warehouse.engine import CHECK_HINT, DATA_HINT, driver_reason
 
@@ -54,7 +54,7 @@ def data_range(conn: Connection) -> tuple[date, date]:
         raise WarehouseError(f"cannot read the warehouse: {driver_reason(exc)}", hint=DATA_HINT) from exc
     if first is None:
         raise WarehouseError("the warehouse holds no MRR data", hint=DATA_HINT)
-    last = last_complete_month(last_day) if last_day is not None else last_ledger_month
+    last = last_complete_month(last_day) if last_day is not None else min(month_start(last_ledger_month), last_ended_month())
     if last < first:
         raise WarehouseError(f"the warehouse holds no complete month (data starts {first:%Y-%m-%d})", hint=DATA_HINT)
     return first, last
@@ -74,10 +74,36 @@ def mrr_movements(conn: Connection, until: date) -> pd.DataFrame:
     return _read(conn, stmt)
 
 
-#: How far one ledger amount may be off zero by its rounding to cents: a client's running MRR more than this per
-#: ledger row under zero is a ledger that takes it below zero, not the rounding of amounts that add up to 0
-#: (33.333 + 33.333 + 33.334 - 100 imported as cents is -0.01).
-ROUNDING_PER_ROW = 0.005
+
+def wrong_signs(conn: Connection, until: date | None = None) -> str | None:
+    """Where an MRR ledger amount (up to the month ``until``) has the wrong sign for its movement, in a sentence; None if nowhere.
+
+    Billing tools often export churn and contraction as positive sizes. Such a ledger adds up (the bridge
+    closes) but every figure is wrong: churned accounts keep paying and no account ever churns.
+    """
+    from quire.dataio.checks import SIGNS_HINT
+
+    t = schema.mrr_movements
+    up = [kind for kind, sign in schema.MOVEMENT_SIGNS.items() if sign > 0]
+    down = [kind for kind, sign in schema.MOVEMENT_SIGNS.items() if sign < 0]
+    wrong = sa.or_(sa.and_(t.c.movement.in_(up), t.c.amount < 0), sa.and_(t.c.movement.in_(down), t.c.amount > 0))
+    if until is not None:
+        wrong = sa.and_(wrong, ledger_through(until))
+    first = conn.execute(sa.select(t.c.client_id, t.c.month, t.c.movement, t.c.amount).where(wrong)
+                         .order_by(t.c.month, t.c.client_id).limit(1)).first()
+    if first is None:
+        return None
+    count = conn.execute(sa.select(sa.func.count()).where(wrong)).scalar_one()
+    others = f"; {count - 1:,} other row{'s' if count > 2 else ''} too" if count > 1 else ""
+    article = "an" if first.movement[:1] in "aeiou" else "a"
+    return (f"the MRR ledger holds {article} {first.movement} of {float(first.amount):,.2f} for client {first.client_id}"
+            f"{_client_name(conn, first.client_id)} in {pd.Timestamp(first.month):%Y-%m}{others}: {', '.join(up)} "
+            f"amounts must be positive and {', '.join(down)} amounts negative" + (f". {SIGNS_HINT}" if first.movement in down else ""))
+
+
+def ledger_problem(conn: Connection, until: date | None = None) -> str | None:
+    """Why the reports refuse the MRR ledger up to the month ``until`` (:func:`wrong_signs`, then :func:`negative_mrr`); None if they need not."""
+    return wrong_signs(conn, until) or negative_mrr(conn, until)
 
 
 def negative_mrr(conn: Connection, until: date | None = None) -> str | None:
@@ -99,7 +125,7 @@ def negative_mrr(conn: Connection, until: date | None = None) -> str | None:
     so_far = {"partition_by": m.c.client_id, "order_by": m.c.month}
     running = sa.select(m.c.client_id, m.c.month, sa.func.sum(m.c.amount).over(**so_far).label("mrr"),
                         sa.func.sum(m.c.rows).over(**so_far).label("rows")).subquery()
-    below = sa.select(running).where(running.c.mrr < -ROUNDING_PER_ROW * running.c.rows)
+    below = sa.select(running).where(running.c.mrr < -schema.ROUNDING_PER_ROW * running.c.rows)
     first = conn.execute(below.order_by(running.c.month, running.c.client_id).limit(1)).first()
     if first is None:
         return None
@@ -249,9 +275,10 @@ def product_usage(conn: Connection, start: date, end: date) -> pd.DataFrame:
 
 
 def last_complete_month(last_day: date) -> date:
-    """The month of ``last_day`` if the data reaches its end, else the month before."""
+    """The month of ``last_day`` if the data reaches its end, else the month before; never a month not yet ended."""
     month = month_start(last_day)
-    return month if add_months(month, 1) == last_day + timedelta(days=1) else add_months(month, -1)
+    reached = month if add_months(month, 1) == last_day + timedelta(days=1) else add_months(month, -1)
+    return min(reached, last_ended_month())
 
 
 def _read(conn: Connection, stmt: sa.Select) -> pd.DataFrame:

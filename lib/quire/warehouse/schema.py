@@ -16,11 +16,17 @@ import sqlalchemy as sa
 metadata = sa.MetaData()
 
 MONEY = sa.Numeric(14, 2, asdecimal=False)
+#: How far one amount may be off by its rounding to cents: amounts that add up to 0 exactly (an annual plan's
+#: 2990/12 a month, upgraded and then churned) add up to a few cents either side once each is stored in cents
+#: (33.333 + 33.333 + 33.334 - 100 is -0.01; 249.1667 + 166.6667 - 415.8333 is +0.01).
+ROUNDING_PER_ROW = 0.005
 # Measures that are not money are DOUBLE, not FLOAT: DuckDB's FLOAT is 4 bytes (4.03 reads 4.0300002, and
 # amounts near 100,000 lose their cents), PostgreSQL's is 8.
 SECTORS = ("municipality", "business", "startup", "nonprofit")
 PLANS = ("starter", "growth", "enterprise")
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
+#: The sign of each movement's amount: new, expansion and reactivation add MRR, contraction and churn take it away.
+MOVEMENT_SIGNS = {"new": 1, "expansion": 1, "reactivation": 1, "contraction": -1, "churn": -1}
 PLATFORMS = ("web", "linkedin", "instagram", "facebook", "newsletter")
 CONTENT_TYPES = ("article", "video", "social_post", "newsletter", "landing_page")
 EVENT_TYPES = ("signup", "activation", "session_start", "feature_use", "purchase")

@@ -258,3 +258,26 @@ def test_the_bridge_leaves_no_float_residue_of_cents():
     april = mrr_bridge(ledger, parse_period("2025-04"))
     assert (april.start_mrr, april.new, april.end_mrr) == (0.0, 100.0, 100.0) and april.closes
     assert mrr_bridge(ledger, parse_period("2025-03")).churn == 30.3
+
+
+def test_a_subscription_whose_amounts_add_to_a_cent_by_their_rounding_ends_at_zero():
+    # An annual plan's 2990/12 a month, upgraded by 2000/12 and churned, each amount stored in cents:
+    # 249.17 + 166.67 - 415.83 = 0.01, and the churned account counted as paying ever after.
+    ledger = pd.DataFrame({"client_id": [1, 1, 1, 2, 1], "movement": ["new", "expansion", "churn", "new", "reactivation"],
+                           "month": pd.to_datetime(["2025-01-01", "2025-06-01", "2025-09-01", "2025-01-01", "2025-11-01"]),
+                           "amount": [249.17, 166.67, -415.83, 100.0, 10.0]})
+    september = parse_period("2025-09")
+    assert mrr_by_client(ledger, "2025-09").to_dict() == {2: 100.0}
+    assert mrr_by_client(ledger, "2025-10").to_dict() == {2: 100.0}
+    assert retention(ledger, september).logo_churn_rate == 0.5  # one of the two accounts churned
+    bridge = mrr_bridge(ledger, september)
+    assert bridge.closes and bridge.end_mrr == 100.0 and bridge.churn == pytest.approx(415.84)
+    assert arpa(ledger, "2025-09") == 100.0
+    assert trailing_churn(ledger, "2025-09", months=1).churned == 1
+    # The cent is the client's, not lost: its next row gets it back, so every total still equals the ledger's sum.
+    assert mrr_by_client(ledger, "2025-11").to_dict() == pytest.approx({1: 10.01, 2: 100.0})
+    assert mrr_series(ledger, ["2025-11"]).iloc[0] == pytest.approx(ledger["amount"].sum())
+    # More than half a cent per row from zero is MRR: two rows ending at 0.02 are a paying account.
+    two = pd.DataFrame({"client_id": [3, 3], "movement": ["new", "contraction"], "amount": [50.0, -49.98],
+                        "month": pd.to_datetime(["2025-01-01", "2025-02-01"])})
+    assert mrr_by_client(two, "2025-02").to_dict() == pytest.approx({3: 0.02})
