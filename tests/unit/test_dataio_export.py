@@ -69,3 +69,44 @@ def test_an_optional_column_the_warehouse_lacks_is_exported_empty(tiny_warehouse
         con.execute("ALTER TABLE clients DROP COLUMN signup_date")
     with pytest.raises(DataError, match=r"^the warehouse's clients has no signup_date column; `quire warehouse check` says "):
         export_warehouse(f"duckdb:///{path}", tmp_path / "again")
+
+
+def test_engagement_given_to_another_client_than_its_content_is_refused_shown_to_none_and_checked(tiny_warehouse: str,
+                                                                                                   tmp_path: Path):
+    # An export's mix-up: client A's row for client B's post put B's figures in A's report and took them from B's.
+    from datetime import date
+
+    import pandas as pd
+
+    from quire.contract import check_warehouse
+    from quire.warehouse import client_queries
+    from quire.warehouse.engine import connection
+    from support import warehouse_copy
+
+    stats = export_warehouse(tiny_warehouse, tmp_path / "export", "csv")
+    daily = pd.read_csv(tmp_path / "export" / "engagement_daily.csv")
+    content = pd.read_csv(tmp_path / "export" / "content.csv")
+    row = daily.index[-1]
+    owner = int(daily.at[row, "client_id"])
+    other = int(content.loc[content["client_id"] != owner, "client_id"].iloc[0])
+    daily.at[row, "client_id"] = other
+    daily.to_csv(tmp_path / "export" / "engagement_daily.csv", index=False)
+    with pytest.raises(DataError, match=rf"^engagement_daily.csv: engagement_daily gives content {daily.at[row, 'content_id']} "
+                                        rf"to client {other}, but content gives it to client {owner}; no client may see"):
+        import_files(load_mapping(stats.mapping), f"duckdb:///{tmp_path / 'fresh.duckdb'}")
+    assert not (tmp_path / "fresh.duckdb").exists()
+    # A warehouse that holds such a row (built another way): the check warns and no client's report counts it.
+    path = tmp_path / "mixed.duckdb"
+    day = date.fromisoformat(str(daily.at[row, "day"])[:10])
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("update engagement_daily set client_id = ? where content_id = ? and day = ?",
+                    [other, int(daily.at[row, "content_id"]), day])
+    url = f"duckdb:///{path}"
+    with connection(url) as conn:
+        assert client_queries.foreign_content_rows(conn)[0] == 1
+        mine = client_queries.client_engagement(conn, other, day, day)
+        assert int(daily.at[row, "content_id"]) not in set(mine["content_id"])
+        result = check_warehouse(conn, ["client"], url=url)
+    assert [f.code for f in result.reports["client"].findings if f.severity == "warning"] == ["foreign_content"]
+    with connection(tiny_warehouse) as conn:
+        assert client_queries.foreign_content_rows(conn) == (0, ())

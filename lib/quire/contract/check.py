@@ -30,7 +30,7 @@ from quire.contract.model import ColumnContract, ReportContract, TableContract
 from quire.contract.reports import CONTRACTS
 from quire.errors import WarehouseError
 from quire.periods import PLACEHOLDER_DATE, Period, month_start, plausible
-from quire.warehouse import cohort_queries, coverage, experiment_queries, queries
+from quire.warehouse import client_queries, cohort_queries, coverage, experiment_queries, queries
 from quire.warehouse.engine import driver_reason
 
 PERIOD_KINDS = ("month", "quarter", "year")
@@ -43,7 +43,7 @@ class Finding:
 
     ``code`` is one of: missing_table, missing_column, mistyped_column, empty_table, nulls,
     duplicate_keys, orphans, outside_allowed, not_a_key, out_of_range, no_complete_month, no_experiments,
-    movement_sign, negative_mrr, before_signup, unplanned_variant, guessed_control.
+    movement_sign, negative_mrr, before_signup, foreign_content, unplanned_variant, guessed_control.
     """
 
     severity: str
@@ -406,6 +406,8 @@ def _report_range(conn: Connection, c: ReportContract, r: ReportState) -> None:
                     r.findings.append(Finding("error", code, c.coverage.first[0], "amount", problem))
         if c.report == "cohort":
             r.findings += _before_signup(conn)
+        if c.report == "client":
+            r.findings += _foreign_content(conn)
     except WarehouseError as exc:
         r.findings.append(Finding("error", "no_complete_month", c.coverage.first[0] if c.coverage else c.tables[0].name,
                                   None, exc.message))
@@ -434,6 +436,17 @@ def _variant_findings(conn: Connection, table: str) -> list[Finding]:
 
 def _variant_warning(code: str, table: str, named: list[str], message: str) -> Finding:
     return Finding("warning", code, table, "variant", message, len(named), tuple(named[:MAX_EXAMPLES]))
+
+
+def _foreign_content(conn: Connection) -> list[Finding]:
+    """A warning when engagement rows name another client than their content: no client's report shows them."""
+    count, examples = client_queries.foreign_content_rows(conn)
+    if not count:
+        return []
+    return [Finding("warning", "foreign_content", "engagement_daily", "client_id",
+                    f"{_rows(count)} a client_id that is not its content's client (e.g. {'; '.join(examples)}); the "
+                    "client reports leave them out, as no client may see another's content: correct the client_id "
+                    "or the content_id in the source", count, examples)]
 
 
 def _before_signup(conn: Connection) -> list[Finding]:

@@ -220,7 +220,22 @@ class _Import:
             self._check_references(self.staged[table], set(order) | set(made))
         if "experiment_variants" in made:
             self._check_planned_variants()
+        if {"engagement_daily", "content"} <= set(order):
+            self._check_content_owners()
         return {t: rows[t] for t in table_names() if t in rows}
+
+    def _check_content_owners(self) -> None:
+        """Each engagement row's client is its content's: a mix-up would count one client's post in another's report."""
+        eng, content = _loaded("engagement_daily"), _loaded("content")
+        mixed = (sa.select(eng.c.content_id, eng.c.client_id, content.c.client_id.label("owner"))
+                 .join(content, content.c.content_id == eng.c.content_id).where(content.c.client_id != eng.c.client_id))
+        found = self._rows(sa.select(sa.func.count()).select_from(mixed.subquery()))[0][0]
+        if found:
+            content_id, client, owner = self._rows(mixed.order_by(eng.c.day, eng.c.content_id).limit(1))[0]
+            more = f" ({found:,} rows in all)" if found > 1 else ""
+            raise DataError(f"{self.staged['engagement_daily'].files[0][1].label}: engagement_daily gives content "
+                            f"{content_id} to client {client}, but content gives it to client {owner}{more}; no client "
+                            "may see another's content, so correct the client_id or the content_id in the source")
 
     # -- SQL -------------------------------------------------------------------------------
     def _rows(self, stmt: sa.Executable) -> list[tuple]:

@@ -52,11 +52,34 @@ def client_content(conn: Connection, client_id: int) -> pd.DataFrame:
     return _read(conn, stmt)
 
 
+def own_engagement(client_id: int) -> sa.ColumnElement[bool]:
+    """Engagement rows of ``client_id`` that are not of another client's content.
+
+    A row whose client the content list contradicts (client 2's row for client 4's post, a mix-up in an
+    export) showed client 4's figures in client 2's report; the warehouse check and the import name such rows.
+    """
+    t, c = schema.engagement_daily, schema.content
+    theirs = sa.select(sa.literal(1)).where(c.c.content_id == t.c.content_id, c.c.client_id != t.c.client_id)
+    return sa.and_(t.c.client_id == client_id, ~theirs.exists())
+
+
+def foreign_content_rows(conn: Connection) -> tuple[int, tuple[str, ...]]:
+    """Engagement rows whose client is not their content's (how many, and a few as "content 3: client 2, not 4")."""
+    t, c = schema.engagement_daily, schema.content
+    if not inventory(conn).has(t.name, ("client_id", "content_id")) or not inventory(conn).has(c.name, ("client_id", "content_id")):
+        return 0, ()
+    mixed = sa.select(t.c.content_id, t.c.client_id, c.c.client_id.label("owner")).join(
+        c, c.c.content_id == t.c.content_id).where(c.c.client_id != t.c.client_id).subquery()
+    count = conn.execute(sa.select(sa.func.count()).select_from(mixed)).scalar_one()
+    examples = conn.execute(sa.select(mixed).distinct().order_by(mixed.c.content_id, mixed.c.client_id).limit(3)).all()
+    return count, tuple(f"content {row.content_id}: client {row.client_id}, not {row.owner}" for row in examples)
+
+
 def client_engagement(conn: Connection, client_id: int, start: date, end: date) -> pd.DataFrame:
-    """The client's daily engagement rows within ``start``..``end``: content_id, day, views, clicks, conversions, engagements."""
+    """The client's daily engagement rows within ``start``..``end`` (:func:`own_engagement`): content_id, day, views, clicks, conversions, engagements."""
     t = schema.engagement_daily
     stmt = (sa.select(t.c.content_id, t.c.day, t.c.views, t.c.clicks, t.c.conversions, t.c.engagements)
-            .where(t.c.client_id == client_id, t.c.day.between(start, end))
+            .where(own_engagement(client_id), t.c.day.between(start, end))
             .order_by(t.c.day, t.c.content_id))
     return _read(conn, stmt)
 
@@ -70,7 +93,7 @@ def engagement_first_day(conn: Connection) -> date | None:
 def client_last_activity(conn: Connection, client_id: int, until: date) -> date | None:
     """The last day on or before ``until`` with views of the client's content, or None."""
     t = schema.engagement_daily
-    stmt = sa.select(sa.func.max(t.c.day)).where(t.c.client_id == client_id, t.c.day <= until, t.c.views > 0)
+    stmt = sa.select(sa.func.max(t.c.day)).where(own_engagement(client_id), t.c.day <= until, t.c.views > 0)
     last = conn.execute(stmt).scalar()
     return None if last is None else pd.Timestamp(last).date()
 
