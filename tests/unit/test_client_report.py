@@ -331,6 +331,49 @@ def test_the_first_period_of_the_data_is_not_compared_with_a_partial_one(tiny_wa
     assert report.standing.set_index("metric").loc["views_growth", "shown"] == "none"
 
 
+def test_the_first_periods_breakdowns_call_no_platform_new(tiny_warehouse, reports):
+    # Nothing before the data's first period: "new" claimed the platform had no views in a month the data lacks.
+    report = client_report.build(client="village-of-summerbrook", period="2025-Q4", url=tiny_warehouse)
+    assert set(report._breakdown_table(report.by_platform, "platform").frame["Views change"]) == {"—"}
+    later = next(iter(reports.values()))  # a comparable period: a change, or "new" where nothing came before
+    changes = set(later._breakdown_table(later.by_platform, "platform").frame["Views change"])
+    assert changes and "—" not in changes, changes
+
+
+def test_clicks_and_conversions_without_views_are_counted_in_the_cards_the_tables_and_top_content(tiny_warehouse,
+                                                                                                active_slugs, tmp_path):
+    # A platform that withholds its impressions (views 0) still brings clicks: the cards read "Clicks 0 ▼ −100%",
+    # the platform table left the platform out, and the top content missed the item with the most conversions.
+    slug = active_slugs[0]
+    path = tmp_path / "no-views.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        [(cid,)] = con.execute("select client_id from clients where slug = ?", [slug]).fetchall()
+        [(item,)] = con.execute("select min(content_id) from engagement_daily where client_id = ? and day between ? and ?",
+                                [cid, *OCTOBER]).fetchall()
+        con.execute("update content set platform = 'tiktok', title = 'Withheld impressions' where content_id = ?", [item])
+        con.execute("update engagement_daily set views = 0, clicks = 500, conversions = 400 "
+                    "where content_id = ? and day between ? and ?", [item, *OCTOBER])
+        [(clicks, conversions)] = con.execute("select sum(clicks), sum(conversions) from engagement_daily "
+                                              "where client_id = ? and day between ? and ?", [cid, *OCTOBER]).fetchall()
+    url = f"duckdb:///{path}"
+    report = client_report.build(client=slug, period="2026-10", url=url)
+    by_platform = report.by_platform.set_index("platform")
+    assert by_platform["clicks"].sum() == clicks and by_platform["conversions"].sum() == conversions
+    assert by_platform.loc["tiktok", "views"] == 0 and by_platform.loc["tiktok", "conversions"] > 0
+    assert report.by_type["clicks"].sum() == clicks  # both breakdowns add up to the headline
+    assert report.top.frame["title"].iloc[0] == "Withheld impressions"  # the most conversions come first
+    # A month with clicks but no views at all: its cards count the clicks, and its rates have no basis.
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("update engagement_daily set views = 0 where client_id = ? and day between ? and ?", [cid, *OCTOBER])
+    report = client_report.build(client=slug, period="2026-10", url=url)
+    cards = {k.key: k.value for k in report.headline().kpis}
+    assert cards["views"] == 0 and cards["clicks"] == sum(sql(tiny_warehouse, "select sum(clicks) from engagement_daily "
+                                                                "where client_id = :c and day between :s and :e",
+                                                                c=cid, s=OCTOBER[0], e=OCTOBER[1])[0])
+    assert cards["ctr"] is None
+    assert "No views." in report.engagement().html()
+
+
 def test_a_years_chart_is_labelled_by_month():
     """52 weekly points: ticks at the months, not "week 45"."""
     days = pd.date_range("2025-01-01", "2025-12-31", freq="D")

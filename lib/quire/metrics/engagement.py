@@ -139,7 +139,8 @@ def breakdown(current: pd.DataFrame, previous: pd.DataFrame, dimension: str) -> 
     the four measures, the three rates, previous_views, previous_engagements,
     previous_engagement_rate, views_change (fraction; NaN without previous views), and
     top_item_views / previous_top_item_views (the views of the single most viewed item, to
-    tell a broad change from one item's). Values active in neither period are left out.
+    tell a broad change from one item's). Values with nothing counted in either period are left out
+    (clicks without views count: a platform that withholds its impressions still brings clicks).
     """
     def grouped(frame: pd.DataFrame) -> pd.DataFrame:
         seen = frame.assign(**{dimension: frame[dimension].astype(str)})
@@ -149,7 +150,7 @@ def breakdown(current: pd.DataFrame, previous: pd.DataFrame, dimension: str) -> 
         return sums
 
     now, before = grouped(current), grouped(previous)
-    keys = sorted(set(now.index[now["views"] > 0]) | set(before.index[before["views"] > 0]))
+    keys = sorted(set(now.index[_counted(now)]) | set(before.index[_counted(before)]))
     now = now.reindex(keys).fillna(0).astype("int64")
     before = before.reindex(keys).fillna(0)
     out = rates(now.reset_index().rename(columns={"index": dimension}))
@@ -189,7 +190,12 @@ def _content_totals(current: pd.DataFrame) -> pd.DataFrame:
     sums = frame.groupby("key").agg(title=("title", "first"), platform=("platform", joined),
                                     content_type=("content_type", joined), published_on=("published_on", "min"),
                                     **{m: (m, "sum") for m in MEASURES})
-    return sums.loc[sums["views"] > 0].reset_index(drop=True)
+    return sums.loc[_counted(sums)].reset_index(drop=True)
+
+
+def _counted(sums: pd.DataFrame) -> pd.Series:
+    """Rows with anything counted: views, or clicks, conversions or engagements without views."""
+    return (sums[list(MEASURES)] > 0).any(axis=1)
 
 
 def top_content(current: pd.DataFrame, n: int = 10) -> TopContent:
@@ -201,7 +207,7 @@ def top_content(current: pd.DataFrame, n: int = 10) -> TopContent:
     used twice — so no title is listed twice; its platforms and types are joined with ", ".
     When at least :data:`MIN_RANKED_CONVERSIONS` pieces had conversions, only pieces with
     conversions are listed, most first (then clicks, views); otherwise they are ranked by
-    clicks (then views) and ``by`` says so. Content without views is left out.
+    clicks (then views) and ``by`` says so. Content with nothing counted is left out.
     """
     sums = _content_totals(current)
     converting = int((sums["conversions"] > 0).sum())

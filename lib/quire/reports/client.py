@@ -298,7 +298,8 @@ class ClientReport:
         if totals.active:
             values.update({k: v for k, v in totals.as_dict().items() if k in KPI_DEFS})
         elif counted:  # no views is 0 views (a churned client's month), not "—"; its rates have no basis
-            values.update({k: 0.0 for k in eng.MEASURES if k in KPI_DEFS})
+            # (clicks and conversions without views are still counted: a platform may withhold its impressions)
+            values.update({k: float(getattr(totals, k)) for k in eng.MEASURES if k in KPI_DEFS})
         values["health_score"] = float(health["score"]) if health is not None else None
         return values
 
@@ -359,7 +360,8 @@ class ClientReport:
             since = ""
         return Callout(f"{self.name} had no content views in {self.period.label}.{since} Platforms, top content, "
                        f"the comparison with other clients and recommendations need activity in the period, so they "
-                       f"are left out of this report.", "info", title="No activity.")
+                       f"are left out of this report.", "info", title="No views." if self.now.clicks or self.now.conversions
+                       or self.now.engagements else "No activity.")
 
     # -- sections -------------------------------------------------------------------------
     def header(self) -> ReportHeader:
@@ -471,13 +473,15 @@ class ClientReport:
         return Section(title, parts, lead=lead)
 
     def _breakdown_table(self, frame: pd.DataFrame, name: str) -> Table:
-        rows = frame.loc[frame["views"] > 0]
+        rows = frame.loc[frame[list(eng.MEASURES)].gt(0).any(axis=1)]  # what the period counted, views or not
         table = pd.DataFrame({
             name.capitalize(): rows["label"],
             "Items": rows["items"],
             "Views": rows["views"],
-            "Views change": [("new" if prev == 0 else _change_pct(ch))
-                             for prev, ch in zip(rows["previous_views"], rows["views_change"], strict=True)],
+            # "new" only where the data could show views before; the data's first period has nothing to compare with.
+            "Views change": [(("new" if now else "—") if prev == 0 and self.comparable else _change_pct(ch))
+                             for now, prev, ch in zip(rows["views"], rows["previous_views"], rows["views_change"],
+                                                      strict=True)],
             "Clicks": rows["clicks"],
             "CTR": rows["ctr"],
             "Conversions": rows["conversions"],
