@@ -563,7 +563,11 @@ def _require_method(method: str) -> None:
 
 
 def adjust_p_values(p_values: Sequence[float] | np.ndarray, method: str = "holm") -> np.ndarray:
-    """Multiplicity-adjusted p-values (Holm's step-down or Bonferroni); NaN p-values stay NaN and do not count.
+    """Multiplicity-adjusted p-values (Holm's step-down or Bonferroni); NaN p-values stay NaN but count.
+
+    A comparison whose p-value is undefined (both arms the same constant, revenue 0 for everyone) was still
+    made: the family is every comparison, as the report says ("2 comparisons per metric"), and such a
+    comparison ranks as p = 1, last. Leaving it out halved the other arm's Holm p-value.
 
     Written out rather than statsmodels' ``multipletests``, which runs a full garbage collection
     at every Holm call: 0.13 s each in a process with a large heap, several times per report.
@@ -573,15 +577,15 @@ def adjust_p_values(p_values: Sequence[float] | np.ndarray, method: str = "holm"
     p = np.asarray(p_values, dtype=float)
     out = np.full_like(p, np.nan)
     finite = np.isfinite(p)
-    m = int(finite.sum())
-    if m:
+    m, found = p.size, int(finite.sum())
+    if found:
         q = p[finite]
         if method == "bonferroni":
             adjusted = q * m
         else:  # Holm: the i-th smallest (from 0) times m − i, each at least the one before
             order = np.argsort(q, kind="stable")
-            adjusted = np.empty(m)
-            adjusted[order] = np.maximum.accumulate(q[order] * np.arange(m, 0, -1))
+            adjusted = np.empty(found)
+            adjusted[order] = np.maximum.accumulate(q[order] * np.arange(m, m - found, -1))
         out[finite] = np.minimum(adjusted, 1.0)
     return out
 

@@ -285,7 +285,10 @@ def test_holm_matches_hand_implementation():
     assert adjust_p_values(p) == pytest.approx(holm(p), abs=TOL)  # 0.04, 0.09, 0.09, 0.025, 0.2
     assert adjust_p_values(p, "bonferroni") == pytest.approx([min(1, 5 * x) for x in p], abs=TOL)
     assert np.isnan(adjust_p_values([0.01, math.nan, 0.02])).tolist() == [False, True, False]
-    assert adjust_p_values([0.01, math.nan, 0.02])[[0, 2]] == pytest.approx(holm([0.01, 0.02]))
+    # An undefined p-value (both arms the same constant) is a comparison made: it counts, as p = 1 would.
+    assert adjust_p_values([0.01, math.nan, 0.02])[[0, 2]] == pytest.approx(np.array(holm([0.01, 1.0, 0.02]))[[0, 2]])
+    assert adjust_p_values([math.nan, 0.0452])[1] == pytest.approx(0.0904)
+    assert adjust_p_values([math.nan, 0.0452], "bonferroni")[1] == pytest.approx(0.0904)
 
 
 @pytest.mark.parametrize("method", ["holm", "bonferroni"])
