@@ -810,3 +810,12 @@ def test_a_default_for_a_column_the_file_has_fills_its_empty_values_only(tmp_pat
     (tmp_path / "w.duckdb").unlink()
     with pytest.raises(DataError, match=r"^ab.csv line 2, column revenue.*: 'lots' is not a number"):  # still refused
         _run(tmp_path, mapping)
+
+
+def test_text_values_padded_with_spaces_are_the_same_value(tmp_path: Path):
+    # Half an export wrote "control " and "treatment ": the report had four arms and read "control against control".
+    (tmp_path / "ab.csv").write_text("user_id,variant,assigned_at,converted,revenue\n1,control,2025-01-02,1,0\n"
+                                     "2,control ,2025-01-02,0,0\n3, treatment,2025-01-03,1,0\n4,treatment  ,2025-01-03,0,0\n")
+    with _run(tmp_path, "tables:\n  experiment_assignments:\n    source: ab.csv\n    defaults: {experiment_id: 1}\n") as con:
+        assert con.execute("select variant, count(*) from experiment_assignments group by variant order by variant"
+                           ).fetchall() == [("control", 2), ("treatment", 2)]

@@ -178,6 +178,9 @@ def mapped_text(plan: ColumnPlan, spec: TableMapping, relation: sa.FromClause) -
     if plan.source is None:
         return None
     raw = relation.c[plan.source]
+    if plan.column.kind == "text" and plan.source_type.kind == "text":
+        # "control " and "control" are one variant (and "LinkedIn " one platform): exports pad cells with spaces.
+        raw = sa.func.trim(sa.cast(raw, sa.String()))
     words = spec.values.get(plan.column.name)
     if not words:
         return raw
