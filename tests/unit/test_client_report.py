@@ -463,3 +463,24 @@ def test_a_lead_of_a_fall_short_of_everything_never_says_down_100_percent(report
                                         (-69.0, "next to no views")])
 def test_a_trend_line_that_reaches_zero_says_so_rather_than_about_0_views(views, text):
     assert client_report.typical_day(views) == text
+
+
+def test_a_client_the_ledger_never_mentions_pays_while_subscribed_and_one_left_with_cents_of_rounding_does_not(
+        tiny_warehouse, active_slugs, tmp_path):
+    # A pilot without MRR rows read "The account had no active subscription" in the report its subscription runs;
+    # an annual plan's amounts stored in cents (249.17 + 166.67 - 415.83) left a churned client "paying".
+    path = tmp_path / "ledger.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        [(cid,)] = con.execute("select client_id from clients where slug = ?", [active_slugs[0]]).fetchall()
+        con.execute("delete from mrr_movements where client_id = ?", [cid])
+        con.execute("insert into clients (client_id, org_id, name, slug, sector, plan, signup_date, status) select 9999, "
+                    "org_id, 'Rounded Ltd', 'rounded-ltd', sector, plan, date '2025-01-01', 'active' from clients limit 1")
+        con.execute("insert into mrr_movements values (9001, 9999, date '2025-01-10', 'new', 249.17), "
+                    "(9002, 9999, date '2025-06-10', 'expansion', 166.67), (9003, 9999, date '2025-09-10', 'churn', -415.83)")
+    with engine(f"duckdb:///{path}").connect() as conn:
+        assert client_queries.client_is_paying(conn, cid, date(2026, 10, 1))
+        assert client_queries.client_is_paying(conn, 9999, date(2025, 8, 1))
+        assert not client_queries.client_is_paying(conn, 9999, date(2025, 9, 1))
+        assert not client_queries.client_is_paying(conn, 9999, date(2024, 12, 1))  # before its first row
+    report = client_report.build(client=active_slugs[0], period="2026-10", url=f"duckdb:///{path}")
+    assert "no active subscription" not in report.health().html()

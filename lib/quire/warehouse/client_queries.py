@@ -126,16 +126,18 @@ def client_is_paying(conn: Connection, client_id: int, month: date) -> bool:
     """Whether the client's MRR at the end of ``month`` is above zero (its ledger up to that month).
 
     Health is scored for paying accounts only; the answer is a flag so that no revenue
-    figure is ever loaded into a client-facing report. Without an MRR ledger, a client
-    pays from its signup date until it churns.
+    figure is ever loaded into a client-facing report. Without an MRR ledger, or for a client
+    the ledger never mentions (a pilot, an export that missed it), a client pays from its
+    signup date until it churns.
     """
     t = schema.mrr_movements
     if not inventory(conn).has(t.name, ("client_id", "month", "amount")):
         return _subscribed_at(conn, client_id, add_months(month, 1))
     # Not paying: MRR 0 but for the rounding of each amount to cents (see revenue's rule for the same).
-    stmt = sa.select(sa.func.coalesce(sa.func.sum(t.c.amount), 0) > schema.ROUNDING_PER_ROW * sa.func.count()).where(
-        t.c.client_id == client_id, ledger_through(month))
-    return bool(conn.execute(stmt).scalar())
+    paying = sa.func.coalesce(sa.func.sum(t.c.amount).filter(ledger_through(month)), 0) > \
+        schema.ROUNDING_PER_ROW * sa.func.count().filter(ledger_through(month))
+    mentioned, pays = conn.execute(sa.select(sa.func.count() > 0, paying).where(t.c.client_id == client_id)).one()
+    return bool(pays) if mentioned else _subscribed_at(conn, client_id, add_months(month, 1))
 
 
 def _subscribed_at(conn: Connection, client_id: int, before: date) -> bool:
