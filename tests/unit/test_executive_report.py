@@ -261,6 +261,7 @@ def test_the_forecast_says_where_mrr_is_and_where_the_model_starts(tiny_warehous
     assert not [c for c in section.children if isinstance(c, Callout)]  # within the model's interval: no warning
     # With a trend, where the model starts and where it ends.
     growing = fc.assign(forecast=fc["forecast"] + 100.0 * fc.index)
+    growing.attrs["trend"] = True
     report.__dict__["mrr_forecast"] = (series, growing, "")
     assert report.forecast().lead.startswith(
         f"MRR is {now} at the end of October 2026; the model expects about {money(growing['forecast'].iloc[0])} in "
@@ -297,3 +298,15 @@ def test_a_warehouse_without_projects_is_noted_once_and_the_retention_table_says
     assert "Customer lifetime value is left out: its margin comes from the projects table, which the warehouse lacks." \
         in texts
     assert "Customer lifetime value" not in report.retention().children[0].children[-1].frame["KPI"].tolist()
+
+
+def test_a_one_month_forecast_describes_the_model_it_used(tiny_warehouse):
+    # One month forecast has the same first and last month: every forecast read "holds MRR", trend or not.
+    report = executive.build(period="latest", forecast_months=1, url=tiny_warehouse)
+    series, fc, _why = report.mrr_forecast
+    for trend in (True, False):
+        fc.attrs["trend"] = trend
+        report.__dict__["mrr_forecast"] = (series, fc, "")
+        lead = report.forecast().lead
+        assert ("holds MRR at about" in lead) is not trend, lead
+        assert ("the model expects about" in lead) is trend and "if recent trends hold" not in lead, lead

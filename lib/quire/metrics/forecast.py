@@ -40,12 +40,13 @@ def _monthly(series: pd.Series) -> pd.Series:
     return regular
 
 
-def _predict(history: pd.Series, horizon: int, alpha: float) -> pd.DataFrame:
-    """Columns ``mean``, ``pi_lower``, ``pi_upper`` for the ``horizon`` months after ``history``."""
+def _predict(history: pd.Series, horizon: int, alpha: float) -> tuple[pd.DataFrame, bool]:
+    """Columns ``mean``, ``pi_lower``, ``pi_upper`` for the ``horizon`` months after ``history``, and whether the
+    model chosen has a trend."""
     if history.nunique() == 1:
         # Nothing varies, so there is no error variance to estimate (the fit would divide by zero).
         return pd.DataFrame({"mean": history.iloc[-1], "pi_lower": history.iloc[-1], "pi_upper": history.iloc[-1]},
-                            index=range(horizon))
+                            index=range(horizon)), False
     # Imported here: statsmodels takes ~1.5 s to import, and everything that shows a KPI
     # (quire.display, the CLI) imports quire.metrics without ever forecasting.
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
@@ -60,7 +61,8 @@ def _predict(history: pd.Series, horizon: int, alpha: float) -> pd.DataFrame:
             fits.append(model.fit(disp=False))
     result = min(fits, key=lambda fit: fit.aicc)  # on a tie, the damped trend (listed first)
     n = len(history)
-    return result.get_prediction(start=n, end=n + horizon - 1, method="exact").summary_frame(alpha=alpha)
+    return result.get_prediction(start=n, end=n + horizon - 1, method="exact").summary_frame(alpha=alpha), \
+        result is fits[0]
 
 
 def forecast_mrr(series: pd.Series, horizon: int = 6, level: float = 0.9) -> pd.DataFrame:
@@ -71,7 +73,8 @@ def forecast_mrr(series: pd.Series, horizon: int = 6, level: float = 0.9) -> pd.
     otherwise :class:`~quire.errors.EmptyDataError`.
 
     Returns columns ``month`` (Timestamp, first of month), ``forecast`` and ``lower`` /
-    ``upper`` (the interval), with ``0 <= lower <= forecast <= upper``.
+    ``upper`` (the interval), with ``0 <= lower <= forecast <= upper``; ``attrs["trend"]`` says
+    whether the model chosen projects a trend (False: it holds a level).
     """
     if horizon < 1:
         raise ValueError(f"horizon must be at least 1 month, got {horizon!r}")
@@ -82,7 +85,10 @@ def forecast_mrr(series: pd.Series, horizon: int = 6, level: float = 0.9) -> pd.
         # No advice here: which period would have enough history depends on the data, which the caller knows.
         raise EmptyDataError(
             f"An MRR forecast needs at least {MIN_POINTS} months of history; only {len(history)} available.")
-    frame = _predict(history, horizon, 1.0 - level).clip(lower=0.0)  # MRR cannot go below zero
+    frame, trend = _predict(history, horizon, 1.0 - level)
+    frame = frame.clip(lower=0.0)  # MRR cannot go below zero
     months = pd.date_range(history.index[-1] + pd.offsets.MonthBegin(1), periods=horizon, freq="MS")
-    return pd.DataFrame({"month": months, "forecast": frame["mean"].to_numpy(),
-                         "lower": frame["pi_lower"].to_numpy(), "upper": frame["pi_upper"].to_numpy()})
+    out = pd.DataFrame({"month": months, "forecast": frame["mean"].to_numpy(),
+                        "lower": frame["pi_lower"].to_numpy(), "upper": frame["pi_upper"].to_numpy()})
+    out.attrs["trend"] = trend
+    return out

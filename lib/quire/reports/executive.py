@@ -383,10 +383,12 @@ class ExecutiveReport:
         # Where the model starts, beside where MRR is: a smoothed level can start well off the latest MRR (a
         # jump read as noise), and "MRR reaches $12,595" after a year of growth read as a fall it never said.
         interval = f"({band} interval {money(last['lower'])} to {money(last['upper'])})"
-        if abs(last["forecast"] - first["forecast"]) < 0.005:  # the model without a trend: a level held
+        if not fc.attrs.get("trend", True):  # the model without a trend: a level held
             # Not "no trend": MRR may well have grown; its month-to-month changes are too uneven to project one.
             expects = (f"its month-to-month changes are too uneven to project a trend from, so the model holds MRR at "
                        f"about {money(first['forecast'])} through {month(last)} {interval}")
+        elif len(fc) == 1:
+            expects = f"the model expects about {money(first['forecast'])} in {month(first)} {interval}"
         else:
             expects = (f"the model expects about {money(first['forecast'])} in {month(first)} and, if recent trends "
                        f"hold, about {money(last['forecast'])} by {month(last)} {interval}")

@@ -110,3 +110,11 @@ def test_a_trend_is_kept_only_where_it_beats_none_on_aicc():
     fc = forecast_mrr(noise, horizon=3)
     assert fc["forecast"].to_numpy() == pytest.approx(chosen.forecast(3).to_numpy())
     assert chosen is fits[None]  # the trend does not pay for its parameters here
+
+
+def test_the_forecast_says_whether_its_model_projects_a_trend_whatever_the_horizon():
+    # With one month forecast, "first == last" made every forecast read as a level held, trend or not.
+    assert forecast_mrr(linear(0), horizon=1).attrs["trend"] and forecast_mrr(linear(0), horizon=6).attrs["trend"]
+    assert not forecast_mrr(pd.Series(50_000.0, index=MONTHS[:12]), horizon=1).attrs["trend"]
+    noise = pd.Series(100_000 + np.random.default_rng(3).normal(0, 3_000, 24), index=MONTHS[:24])
+    assert not forecast_mrr(noise, horizon=1).attrs["trend"]  # level with noise: the model without a trend
