@@ -185,9 +185,18 @@ def threshold_alerts(kpis: dict[str, float | None], months: int = 12) -> list[Al
         finding = f"{'below' if rule.below else 'above'} the {format_value(warning, rule.unit)} threshold"
         if warning != rule.warning:
             finding += f" for {_span(months)} ({format_value(rule.warning, rule.unit)} over a year)"
-        message = f"{rule.label} is {format_value(value, rule.unit)}, {finding}: {rule.meaning}."
+        message = f"{rule.label} is {_apart(value, warning, rule.unit)}, {finding}: {rule.meaning}."
         alerts.append(Alert(rule.key, "critical" if _past(value, critical, rule.below) else "warning", message, finding))
     return alerts
+
+
+def _apart(value: float, limit: float, unit: str) -> str:
+    """``value`` with as many decimals as it takes not to read as ``limit`` ("99.98%", not "100.0%, below the 100.0%")."""
+    for decimals in range(0, 5):
+        shown = format_value(value, unit, decimals=decimals)
+        if shown != format_value(limit, unit, decimals=decimals):
+            return shown
+    return shown
 
 
 def _span(months: int) -> str:

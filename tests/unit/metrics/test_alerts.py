@@ -128,3 +128,13 @@ def test_merging_keeps_the_more_severe_alert_first():
     [merged] = merge_alerts([low, high])
     assert merged.severity == "critical"
     assert merged.message == "NPS is 15 in May, far below its usual level. It is also below the 20 threshold."
+
+
+def test_a_value_just_past_its_threshold_never_reads_as_the_threshold():
+    # "Net revenue retention is 100.0%, below the 100.0% threshold": 99.98 % rounded to the threshold's figure.
+    [nrr] = threshold_alerts({"nrr": 0.99981}, months=1)
+    assert nrr.message.startswith("Net revenue retention is 99.98%, below the 100.0% threshold")
+    [churn] = threshold_alerts({"logo_churn": 0.03004})
+    assert churn.message.startswith("Monthly logo churn is 3.004%, above the 3.0% threshold")
+    [far] = threshold_alerts({"nrr": 0.95}, months=1)
+    assert far.message.startswith("Net revenue retention is 95.0%, below")
