@@ -819,3 +819,19 @@ def test_text_values_padded_with_spaces_are_the_same_value(tmp_path: Path):
     with _run(tmp_path, "tables:\n  experiment_assignments:\n    source: ab.csv\n    defaults: {experiment_id: 1}\n") as con:
         assert con.execute("select variant, count(*) from experiment_assignments group by variant order by variant"
                            ).fetchall() == [("control", 2), ("treatment", 2)]
+
+
+@pytest.mark.parametrize("fmt,value,right,when", [
+    ("epoch_millis", "1680157216403749", "epoch_micros", "2023-03-30 06:20:16 UTC"),  # GA4's event_timestamp
+    ("epoch_seconds", "1680157216403", "epoch_millis", "2023-03-30 06:20:16 UTC"),
+])
+def test_a_time_in_another_epoch_unit_is_told_which_unit_reads_it(tmp_path: Path, fmt, value, right, when):
+    # "a placeholder rather than a date; fix it in the source" sent the user the wrong way: the unit is wrong.
+    (tmp_path / "ga4.csv").write_text(f"event_name,event_timestamp,user_pseudo_id\nfirst_visit,{value},a\n")
+    mapping = ("text_ids: [user_id]\ntables:\n  events:\n    source: ga4.csv\n    rename: {event_name: event_type, "
+               f"event_timestamp: occurred_at, user_pseudo_id: user_id}}\n    dates: {{occurred_at: {fmt}}}\n"
+               "    values: {event_type: {first_visit: signup}}\n")
+    with pytest.raises(DataError, match=rf"^ga4.csv line 2, column occurred_at \(from 'event_timestamp'\): '{value}' is "
+                                        rf"outside the years 1900–2099 as {fmt}; as {right} it is {when}: set dates: "
+                                        rf"\{{occurred_at: {right}\}} under tables.events$"):
+        _run(tmp_path, mapping)

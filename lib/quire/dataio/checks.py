@@ -14,8 +14,10 @@ and line (import) or the table (views), the column, the value and what to do.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -172,12 +174,37 @@ def _message(check: _Check, table: TableSpec, where: str, example: str | None, c
                 f"add to MRR and {', '.join(down)} amounts take from it" + (f". {SIGNS_HINT}" if kind in down else ""))
     if check.kind == "implausible":
         first, last = PLAUSIBLE_YEARS
+        unit = _epoch_unit(c.expected, example)
+        if unit:  # a GA4 event_timestamp read as milliseconds: the unit is wrong, not the data
+            return (f"{where}, {column}: {example!r} is outside the years {first}–{last - 1} as {unit[0]}{more}; "
+                    f"as {unit[1]} it is {unit[2]}: set dates: {{{col}: {unit[1]}}} under tables.{table.name}")
         fix = "map it to an empty value under values:" if c.column.nullable else "fix it in the source"
         return (f"{where}, {column}: {example!r} is outside the years {first}–{last - 1}, a placeholder rather "
                 f"than a date{more}; {fix}")
     unknown = ", ".join(repr(v) for v in sorted(others)[:SHOWN_VALUES]) + (" …" if len(others) > SHOWN_VALUES else "")
     return (f"{where}, {column}: {example!r} is not one of Quire's values ({', '.join(c.column.allowed)}); "
             f"map it under {c.values_key}{more} (unknown values: {unknown}; \"*\" there maps every word not named)")
+
+
+def _epoch_unit(expected: str, example: str | None) -> tuple[str, str, str] | None:
+    """(the epoch unit the mapping names, another under which ``example`` is a plausible time, that time), or None."""
+    from quire.dataio.expressions import EPOCH_UNITS
+
+    named = next((unit for unit in EPOCH_UNITS if f"({unit})" in expected), None)
+    try:
+        number = float(example or "")
+    except ValueError:
+        return None
+    if named is None or not math.isfinite(number):
+        return None
+    first, last = PLAUSIBLE_YEARS
+    for unit, per_second in EPOCH_UNITS.items():
+        seconds = number / per_second
+        if unit != named and abs(seconds) < 10**11:
+            moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=seconds)
+            if first <= moment.year < last:
+                return named, unit, f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+    return None
 
 
 def check_unique(run: Runner, relation: sa.FromClause, keys: dict[str, ColumnElement], table: TableSpec,
