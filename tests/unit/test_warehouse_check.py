@@ -368,6 +368,23 @@ def test_events_before_their_users_signup_are_a_warning_with_their_revenue(tiny_
     assert not [f for f in check(tiny_warehouse).reports["cohort"].findings if f.code == "before_signup"]
 
 
+def test_purchases_repeated_exactly_are_a_warning_with_their_revenue(tiny_warehouse, tmp_path):
+    # A GA4 export's duplicated rows were imported without a word and each added its revenue again (LTV +11 %).
+    with connection(tiny_warehouse) as conn:
+        event, user, at, revenue = conn.execute(sa.text(
+            "select event_id, user_id, occurred_at, revenue from events where event_type = 'purchase' "
+            "order by event_id limit 1")).one()
+    url = planted(tiny_warehouse, tmp_path,
+                  f"INSERT INTO events SELECT 900000 + i, user_id, event_type, occurred_at, revenue FROM events, "
+                  f"range(1, 3) t(i) WHERE event_id = {event}",  # the purchase twice more
+                  f"INSERT INTO events VALUES (900010, {user}, 'purchase', TIMESTAMP '{at}', {float(revenue) + 1})")
+    [found] = [f for f in check(url).reports["cohort"].findings if f.code == "repeated_purchases"]
+    assert (found.severity, found.table, found.count) == ("warning", "events", 2)
+    assert found.message.startswith(f"2 rows have a purchase that repeats another exactly (same user, time and "
+                                    f"revenue), worth {2 * float(revenue):,.2f} in all")
+    assert not [f for f in check(tiny_warehouse).reports["cohort"].findings if f.code == "repeated_purchases"]
+
+
 def test_an_assigned_variant_the_plan_lacks_is_a_warning(tiny_warehouse, tmp_path):
     # The check said nothing; the run then refused the experiment as inconsistent ("… without a planned allocation").
     with connection(tiny_warehouse) as conn:

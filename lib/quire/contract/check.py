@@ -43,7 +43,7 @@ class Finding:
 
     ``code`` is one of: missing_table, missing_column, mistyped_column, empty_table, nulls,
     duplicate_keys, orphans, outside_allowed, not_a_key, out_of_range, no_complete_month, no_experiments,
-    movement_sign, negative_mrr, before_signup, foreign_content, unplanned_variant, guessed_control.
+    movement_sign, negative_mrr, before_signup, repeated_purchases, foreign_content, unplanned_variant, guessed_control.
     """
 
     severity: str
@@ -405,7 +405,7 @@ def _report_range(conn: Connection, c: ReportContract, r: ReportState) -> None:
                 if problem:
                     r.findings.append(Finding("error", code, c.coverage.first[0], "amount", problem))
         if c.report == "cohort":
-            r.findings += _before_signup(conn)
+            r.findings += _before_signup(conn) + _repeated_purchases(conn)
         if c.report == "client":
             r.findings += _foreign_content(conn)
     except WarehouseError as exc:
@@ -447,6 +447,17 @@ def _foreign_content(conn: Connection) -> list[Finding]:
                     f"{_rows(count)} a client_id that is not its content's client (e.g. {'; '.join(examples)}); the "
                     "client reports leave them out, as no client may see another's content: correct the client_id "
                     "or the content_id in the source", count, examples)]
+
+
+def _repeated_purchases(conn: Connection) -> list[Finding]:
+    """A warning when purchases repeat another exactly: an export's duplicated rows, counted twice in revenue."""
+    repeats, revenue = cohort_queries.repeated_purchases(conn)
+    if not repeats:
+        return []
+    return [Finding("warning", "repeated_purchases", "events", None,
+                    f"{_rows(repeats)} a purchase that repeats another exactly (same user, time and revenue), worth "
+                    f"{revenue:,.2f} in all; the cohort report counts each, so if the export duplicated rows, leave "
+                    "the repeats out in the source (e.g. SELECT DISTINCT in SQL first)", repeats)]
 
 
 def _before_signup(conn: Connection) -> list[Finding]:

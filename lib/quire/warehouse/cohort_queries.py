@@ -101,6 +101,20 @@ def events_before_signup(conn: Connection) -> tuple[int, int, float]:
     return int(events), int(purchases), float(revenue)
 
 
+def repeated_purchases(conn: Connection) -> tuple[int, float]:
+    """Purchases that repeat another exactly (same user, instant and revenue): (how many repeats, their revenue).
+
+    Exports duplicate rows (GA4's BigQuery export is known to), and each repeat adds its revenue
+    again to every cohort figure; two real purchases at the same instant for the same amount are rare.
+    """
+    e = schema.events
+    alike = (sa.select((sa.func.count() - 1).label("repeats"), e.c.revenue).where(e.c.event_type == "purchase")
+             .group_by(e.c.user_id, e.c.occurred_at, e.c.revenue).having(sa.func.count() > 1).subquery())
+    repeats, revenue = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(alike.c.repeats), 0),
+                                              sa.func.coalesce(sa.func.sum(alike.c.repeats * alike.c.revenue), 0))).one()
+    return int(repeats), float(revenue)
+
+
 def purchases_before_signup(conn: Connection, signup_start: date, signup_end: date, until: date) -> tuple[int, float]:
     """Purchases up to the day ``until`` that the users who signed up within ``signup_start``..``signup_end`` made
     before their signup: (purchases, their revenue). The cohort report leaves them out and says so."""
