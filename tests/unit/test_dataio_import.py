@@ -149,7 +149,7 @@ def test_a_key_other_tables_point_at_is_never_generated(tmp_path: Path):
     ("tables:\n  users: {source: u.csv, dates: {signed_up_at: 'dd/mm/yyyy'}}", r"^mapping.yaml: tables.users.dates.signed_up_at: 'dd/mm/yyyy' is neither a strptime format"),
     ("tables:\n  users: {source: u.csv, rename: {a: country, b: country}}", r"^mapping.yaml: tables.users.rename: both 'a' and 'b' are renamed to 'country'"),
     ("tables:\n  events: {source: e.csv, multiply: {event_type: 2}}", r"^mapping.yaml: tables.events.multiply.event_type: event_type is not a number column"),
-    ("tables:\n  users: {source: []}", r"^mapping.yaml: tables.users.source: Value error, name at least one file"),
+    ("tables:\n  users: {source: []}", r"^mapping.yaml: tables.users.source: name at least one file"),
     ("company: {sector: shop}\ntables:\n  users: {source: u.csv}", r"^mapping.yaml: company.sector: Input should be 'municipality', 'business'"),
     ("tables: {}", r"^mapping.yaml: tables: map at least one Quire table"),
     ("tables:\n  events: {source: e.csv, skip_rows_without: [customer]}",
@@ -744,9 +744,9 @@ def test_an_experiment_plan_names_the_control_and_the_planned_split(tmp_path: Pa
 
 
 @pytest.mark.parametrize("plan,message", [
-    ("{control: control, split: {ad: 96, psa: 4}}", r"experiment_plan: Value error, control: 'control' is not one of "
+    ("{control: control, split: {ad: 96, psa: 4}}", r"experiment_plan: control: 'control' is not one of "
                                                     r"the split's variants \(ad, psa\)"),
-    ("{control: psa, split: {psa: 1}}", r"experiment_plan: Value error, split: give every variant's planned share, "
+    ("{control: psa, split: {psa: 1}}", r"experiment_plan: split: give every variant's planned share, "
                                         r"at least two"),
     ("{control: psa, split: {ad: 96, psa: 0}}", r"experiment_plan.split.psa: Input should be greater than 0"),
 ])

@@ -882,7 +882,11 @@ def test_a_variant_with_a_single_user_says_so_and_reports_the_lopsided_split():
     [callout] = report.verdict().children[:1]
     assert isinstance(callout, Callout) and callout.severity == "warning"
     assert callout.message.startswith("'B' has a single assigned user, and comparing variants needs at least 2 users in each.")
-    assert "The split so far (Control 50, B 1) is not as planned (sample ratio mismatch, p < 0.001)" in callout.message
+    assert "Users so far (Control 50, B 1) were not split as planned (sample ratio mismatch, p < 0.001)" in callout.message
+    # Without a plan: "is not equally, the split assumed…" did not parse.
+    unplanned = er.ExperimentReport(replace(report.data, absent=(*report.data.absent, "experiment_variants")))
+    message = unplanned.verdict().children[0].message
+    assert "were not split equally, the split assumed without a recorded plan (sample ratio mismatch" in message, message
     assert "once users are assigned to at least the control" not in callout.message
 
 

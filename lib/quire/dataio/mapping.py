@@ -208,7 +208,8 @@ def _first_problem(exc: ValidationError) -> str:
     problem = exc.errors()[0]
     # pydantic adds the union branch it tried to the path ("source.str", "source.list[str]"): keep the user's keys.
     where = ".".join(str(p) for p in problem["loc"] if not _branch(p))
-    message = {"extra_forbidden": "unknown key", "missing": "required key is missing"}.get(problem["type"], problem["msg"])
+    message = {"extra_forbidden": "unknown key", "missing": "required key is missing"}.get(
+        problem["type"], problem["msg"].removeprefix("Value error, "))  # pydantic's prefix for a validator's own message
     return f"{where}: {message}" if where else message
 
 

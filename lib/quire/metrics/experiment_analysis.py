@@ -412,7 +412,7 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
     lone = [v for v in seen if counts[v] < 2]
     if lone:  # no variance, no test: but a split as lopsided as 50 to 1 is worth saying at once
         split = ", ".join(f"{v} {number(counts.get(v, 0))}" for v in planned)
-        mismatch = (f" The split so far ({split}) is not {_as_planned(srm)} (sample ratio mismatch, {p_sentence(srm.p_value)}): "
+        mismatch = (f" Users so far ({split}) were not split {_as_planned(srm)} (sample ratio mismatch, {p_sentence(srm.p_value)}): "
                     "check the assignment." if srm.mismatch else "")
         raise EmptyDataError(f"{', '.join(repr(v) for v in lone)} {'has' if len(lone) == 1 else 'have'} a single "
                              f"assigned user, and comparing variants needs at least 2 users in each.{mismatch}",
