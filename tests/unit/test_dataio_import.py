@@ -835,3 +835,23 @@ def test_a_time_in_another_epoch_unit_is_told_which_unit_reads_it(tmp_path: Path
                                         rf"outside the years 1900–2099 as {fmt}; as {right} it is {when}: set dates: "
                                         rf"\{{occurred_at: {right}\}} under tables.events$"):
         _run(tmp_path, mapping)
+
+
+def test_an_experiment_without_conversions_is_judged_on_its_measure_when_the_mapping_says_so(tmp_path: Path):
+    # A fast-food promotion test (sales per market, no conversion) read "inconclusive: no user converted".
+    from quire.reports import experiment as er
+
+    rng = np.random.default_rng(5)
+    rows = [f"{i},{'promo_b' if i % 2 else 'control'},{rng.normal(60 if i % 2 else 50, 8):.2f}" for i in range(300)]
+    (tmp_path / "sales.csv").write_text("market,promotion,sales\n" + "\n".join(rows) + "\n")
+    mapping = ("experiment_metric: {name: sales, unit: number, primary: true}\ntables:\n  experiment_assignments:\n"
+               "    source: sales.csv\n    rename: {market: user_id, promotion: variant, sales: revenue}\n"
+               "    defaults: {experiment_id: 1, assigned_at: 2025-03-01, converted: false}\n")
+    with _run(tmp_path, mapping) as con:
+        assert con.execute("SELECT primary_metric, metric_name FROM experiments").fetchall() == [("revenue", "sales")]
+    try:
+        report = er.build("experiment-1", url=f"duckdb:///{tmp_path / 'w.duckdb'}")
+        verdict = report.verdict().html()
+        assert "Verdict: ship Promo b." in verdict and "converted" not in verdict, verdict
+    finally:
+        er.experiment_measure.use(er.experiment_measure.REVENUE)

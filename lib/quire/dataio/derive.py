@@ -155,7 +155,8 @@ def _experiments(resolve: Resolve, texts: sa.FromClause | None = None,
         name = text
         query = query.join_from(a, texts, texts.c.id == a.c.experiment_id)
     return (query.add_columns(key.label("key"), name.label("name"), _const("(not recorded)", "hypothesis"),
-                              _const("conversion", "primary_metric"), started.label("started_on"),
+                              _const("revenue" if metric is not None and metric.primary else "conversion",
+                                     "primary_metric"), started.label("started_on"),
                               ended.label("ended_on"), *_measure(metric))
             .group_by(a.c.experiment_id))
 

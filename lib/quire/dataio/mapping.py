@@ -6,7 +6,8 @@ naming the key) and then against Quire's tables (:mod:`quire.dataio.target`)::
     mode: import                 # import: copy files into the embedded warehouse; views: SQL views, no copy
     text_ids: [user_id]          # keys given as text (7c396fd4…): numbered 1, 2, 3… the same in every table
     company: {name: Fernweh Tea} # the one client of a single-company dataset (when no clients table is mapped)
-    experiment_metric: {name: game rounds, unit: number}   # what assignments' revenue measures (no experiments table)
+    experiment_metric: {name: game rounds, unit: number}   # what assignments' revenue measures (no experiments table);
+                                                           # primary: true decides on it rather than on conversion
     experiment_plan: {control: psa, split: {ad: 96, psa: 4}}   # the control and planned split (no experiment_variants)
     tables:
       events:                    # a Quire table
@@ -82,6 +83,8 @@ class ExperimentMetric(_Strict):
 
     name: Annotated[str, Field(min_length=1, max_length=24)] = "revenue"
     unit: Literal["currency", "number"] = "currency"
+    # Decide on this measure, not on conversion: a test of sales per store has no conversion to speak of.
+    primary: bool = False
 
 
 class ExperimentPlan(_Strict):

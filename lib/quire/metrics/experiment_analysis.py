@@ -73,7 +73,8 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
     if untestable:
         return Verdict("inconclusive", None, [*map(say, rows), f"{untestable}: there is no difference to test, however "
                        "long the experiment runs. Check how conversions are recorded (experiment_assignments.converted) "
-                       "before reading anything into it."], warn)
+                       "before reading anything into it; an experiment judged on its continuous metric instead says so "
+                       "with primary_metric revenue (an import mapping: experiment_metric with primary: true)."], warn)
     under = [(str(r["variant"]), power[r["variant"]]) for r in rows
              if r["variant"] in power and power[r["variant"]].underpowered]
     significant = {str(r["variant"]) for r in rows if r["significant"]}
