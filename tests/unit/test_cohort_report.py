@@ -508,14 +508,14 @@ def test_a_first_cohort_swollen_by_earlier_customers_is_flagged(monthly, first, 
     assert CohortReport(fewer, horizon=3).first_cohort_note is None
 
 
-def _tiny_february(monthly: CohortReport) -> tuple[CohortReport, dict[str, float]]:
-    """20 users a month from November 2025 to October 2026, but 1 in February 2026 who never came back; each
-    cohort's month-1 retention is known by construction (the expected value, cohort → rate)."""
+def _tiny_february(monthly: CohortReport, per_month: int = 20) -> tuple[CohortReport, dict[str, float]]:
+    """20 users a month (``per_month``) from November 2025 to October 2026, but 1 in February 2026 who never came
+    back; each cohort's month-1 retention is known by construction (the expected value, cohort → rate)."""
     months = pd.date_range("2025-11-01", "2026-10-01", freq="MS")
     back = dict(zip(months.strftime("%Y-%m"), [6, 12, 8, 0, 14, 10, 9, 15, 11, 13, 7, 10], strict=True))
     users, events = [], []
     for month in months:
-        key, size = month.strftime("%Y-%m"), 1 if month.strftime("%Y-%m") == "2026-02" else 20
+        key, size = month.strftime("%Y-%m"), 1 if month.strftime("%Y-%m") == "2026-02" else per_month
         for i in range(size):
             user = f"{key}-{i}"
             users.append((user, month + pd.Timedelta(days=2)))
@@ -525,7 +525,7 @@ def _tiny_february(monthly: CohortReport) -> tuple[CohortReport, dict[str, float
     frame = pd.DataFrame(events, columns=["user_id", "event_type", "occurred_at", "revenue"])
     frame["event_type"] = pd.Categorical(frame["event_type"], categories=cohort.READ_EVENTS)
     data = replace(monthly.data, users=pd.DataFrame(users, columns=["user_id", "signed_up_at"]), events=frame)
-    rates = {k: (0.0 if k == "2026-02" else v / 20) for k, v in back.items()}
+    rates = {k: (0.0 if k == "2026-02" else v / per_month) for k, v in back.items()}
     return CohortReport(data), rates
 
 
@@ -549,6 +549,15 @@ def test_a_tiny_cohort_counts_in_no_average_but_is_still_shown(monthly):
     assert "2026-02" in report.summary_table().frame["Cohort"].tolist()  # shown, with its 0 %
     assert "On average a cohort keeps " + percent(sum(rates[m] for m in rates if m not in ("2026-02", "2026-10")) / 10, 0) \
         in report.retention().lead
+
+
+def test_a_tiny_cohort_left_out_of_the_comparison_raises_no_small_cohort_warning(monthly):
+    # "Some cohorts have fewer than 100 users" fired for the one cohort the note above it leaves out of everything.
+    def warned(report: CohortReport) -> bool:
+        return any("fewer than 100 users" in getattr(c, "message", "") for c in report.comparison().children)
+
+    assert not warned(_tiny_february(monthly, per_month=120)[0])
+    assert warned(_tiny_february(monthly, per_month=20)[0])  # cohorts that count are small: said
 
 
 def test_without_a_tiny_cohort_nothing_is_left_out(monthly):
@@ -588,3 +597,15 @@ def test_purchases_before_their_buyers_signup_are_left_out_and_said_so(tiny_ware
     pd.testing.assert_series_equal(report.revenue_to_date, monthly.revenue_to_date)
     assert monthly.data.early_purchases == (0, 0.0)
     assert not [c for c in monthly.ltv().children if isinstance(c, Callout)]
+
+
+@pytest.mark.parametrize("recent,earlier,how", [
+    (0.031, 0.036, "worse"),          # −0.5 pts of 3.6 %: a seventh fewer users, not "about as well"
+    (0.305, 0.300, "about as well"),  # −/+0.5 pts of 30 %
+    (0.40, 0.30, "better"), (0.0, 0.0, "about as well"),
+])
+def test_the_reading_weighs_a_difference_against_the_rate_it_is_of(monthly, monkeypatch, recent, earlier, how):
+    frame = pd.DataFrame({"recent": [recent], "earlier": [earlier], "difference_pts": [(recent - earlier) * 100],
+                          "n_recent": [3], "n_earlier": [8]}, index=pd.Index([1], name="age"))
+    monkeypatch.setattr(CohortReport, "comparison_frame", lambda self, matrix, ages: frame)
+    assert f"retain {how} in month 1 (" in monthly.reading()

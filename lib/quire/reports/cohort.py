@@ -67,7 +67,8 @@ RECENT = 3                # newest cohorts compared with the earlier ones
 KPI_AGES = (1, 3)         # ages of the headline retention KPIs
 LTV_AGE = 3               # age of the headline LTV and revenue retention
 TABLE_AGES = (1, 3, 6)    # ages of the summary and comparison tables
-SAME_PTS = 1.0            # a difference below this many points reads as "about the same"
+SAME_PTS = 1.0            # a difference below this many points reads as "about the same"…
+SAME_SHARE = 0.05         # …and below this share of the earlier rate (3.1 % against 3.6 % is no "about as well")
 SMALL_COHORT = 100        # below this many users a cohort's rates move by several points per user
 # The data's first cohort this many times the others' median size is most likely not a signup cohort:
 # where a "signup" is a user's first order or event (an order log), everyone already a customer when the
@@ -498,7 +499,8 @@ class CohortReport:
                      for age, r in cmp.iterrows()]
         if not rows:
             return Section("Recent versus earlier cohorts", [Callout(
-                f"Too few cohorts to compare: every age has at most {RECENT} observed cohorts. "
+                f"Too few cohorts to compare: every age has at most {RECENT} observed cohorts"
+                + (" that are not too small to count" if len(self.tiny) else "") + ". "
                 + few_cohorts_advice(self.data), "info")])
         table = Table(pd.DataFrame(rows), caption=f"Average of the {RECENT} newest cohorts observed at each age against "
                                                   "the earlier ones (each cohort counts once; differences are "
@@ -508,7 +510,8 @@ class CohortReport:
         children = [table, Callout(self.reading(), "info", title="Reading.")]
         if len(self.tiny):
             children.append(Callout(self.tiny_note(), "info"))
-        if int(self.active.sizes[self.active.sizes > 0].min()) < SMALL_COHORT:
+        counted = self.active.sizes.drop(index=self.tiny)  # a tiny cohort counts in no comparison: not this warning's
+        if ((counted > 0) & (counted < SMALL_COHORT)).any():
             children.append(Callout(f"Some cohorts have fewer than {SMALL_COHORT} users, so a difference of a few "
                                     "points can be chance.", "warning"))
         return Section("Recent versus earlier cohorts", children,
@@ -522,7 +525,8 @@ class CohortReport:
         parts = []
         for age, r in cmp.iterrows():  # one or two ages
             diff = r["difference_pts"]
-            how = "better" if diff >= SAME_PTS else "worse" if diff <= -SAME_PTS else "about as well"
+            same = abs(diff) < SAME_PTS and abs(diff) <= SAME_SHARE * 100 * r["earlier"]
+            how = "about as well" if same else "better" if diff > 0 else "worse"
             parts.append(f"{how} in {self._age(age)} ({format_value(r['recent'], 'percent')} of users active against "
                          f"{format_value(r['earlier'], 'percent')}, {_pts(diff)})")
         return f"Compared with earlier cohorts, the {RECENT} newest cohorts to reach each age retain " + " and ".join(parts) + "."
