@@ -971,3 +971,16 @@ def test_without_a_plan_the_control_is_taken_by_name_and_a_guess_is_a_warning(ti
 def test_the_dates_label_counts_days_as_a_reader_does(start, end, label):
     data = replace(_data(EMPTY), started_on=pd.Timestamp(start), ended_on=pd.Timestamp(end))
     assert er.ExperimentReport(data).dates_label() == label
+
+
+def test_an_interval_bound_just_past_zero_is_not_written_as_zero():
+    # "95% CI 0.0 to +8.1 pts" for −0.04 to +8.05: the reader could not tell the interval crosses 0.
+    from quire.metrics.experiment_analysis import describe_comparison
+    from quire.reports.experiment_display import interval_text
+
+    assert interval_text(-0.000394, 0.080546, "conversion") == "−0.04 to +8.1 pts"
+    assert interval_text(0.006, 0.08, "conversion") == "+0.6 to +8.0 pts"  # no more decimals than needed
+    assert interval_text(0.0, 0.02, "conversion") == "0.0 to +2.0 pts"
+    row = {"metric": "conversion", "variant": "B", "control": "Control", "diff": 0.04, "control_value": 0.10, "treatment_value": 0.14,
+           "ci_low": -0.000394, "ci_high": 0.080546, "significant": False, "p_value": 0.051}
+    assert "95% CI −0.04 to +8.1 pts" in describe_comparison(row)

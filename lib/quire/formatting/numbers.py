@@ -298,6 +298,19 @@ def currency_symbol() -> str:
     return get_currency_symbol(conventions.currency, babel_locale(conventions.locale))
 
 
-__all__ = ["MISSING", "MINUS", "agreeing_decimals", "finite_or_none", "money", "percent", "shares_percent", "number",
+def not_zero(write: Callable[[int], str], value: float, decimals: int, extra: int = 3) -> str:
+    """``write(decimals)``, with up to ``extra`` decimals more where a figure that is not 0 would read as 0.
+
+    An interval's bound just under zero written "0.0 pts" hides that the interval crosses it; "−0.04 pts" does not.
+    """
+    text = write(decimals)
+    for more in range(1, extra + 1):
+        if not value or any(ch in "123456789" for ch in text):
+            break
+        text = write(decimals + more)
+    return text
+
+
+__all__ = ["MISSING", "MINUS", "agreeing_decimals", "finite_or_none", "money", "not_zero", "percent", "shares_percent", "number",
            "percentage_points", "score_points", "significant", "exact", "localise_figures", "compact",
            "compact_decimals", "compact_parts", "currency_affixes", "currency_symbol"]

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from quire.errors import EmptyDataError, ParameterError, WarehouseError
-from quire.formatting.numbers import agreeing_decimals, number, percent, percentage_points, significant
+from quire.formatting.numbers import agreeing_decimals, not_zero, number, percent, percentage_points, significant
 from quire.metrics.experiment_measure import current as current_measure, metric_label
 from quire.metrics.experiments import (ADJUSTMENTS, METRICS, MIN_USERS_FOR_MEANS, CupedResult, Decision,
                                        Metric, PowerResult, SrmResult, WelchResult, adjust_cuped, alpha_for,
@@ -170,8 +170,10 @@ def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.
     level_fmt = (lambda v: percent(v, places)) if as_rate else (lambda v: _amount(v, currency))
     diff_fmt = ((lambda v: percentage_points(v, places)) if as_rate else (lambda v: _amount(v, currency, signed=True)))
     low, high = float(row["ci_low"]), float(row["ci_high"])
+    bound = ((lambda v: not_zero(lambda d: percentage_points(v, d), v, places)) if as_rate
+             else (lambda v: not_zero(lambda d: current_measure().format(v, d, signed=True, currency=currency), v, 2)))
     interval = (f"{diff_fmt(diff)}, {percent(level, 0)} CI "
-                + (f"{diff_fmt(low).removesuffix(' pts')} to {diff_fmt(high)}" if math.isfinite(low) and math.isfinite(high)
+                + (f"{bound(low).removesuffix(' pts')} to {bound(high)}" if math.isfinite(low) and math.isfinite(high)
                    else "not defined"))
     if several:
         p_text = f"{ADJUSTMENTS[str(row['adjustment'])]}-adjusted {p_sentence(float(row['p_adjusted']))}"

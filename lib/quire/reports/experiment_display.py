@@ -18,7 +18,9 @@ import pandas as pd
 
 from quire.charts.experiment import amount, pts
 from quire.display import Glossary, KpiCards, Table, escape
-from quire.formatting import number, percent
+from quire.formatting import number, percent, percentage_points
+from quire.formatting.numbers import not_zero
+from quire.metrics.experiment_measure import current as current_measure
 from quire.metrics.kpi import Kpi, format_value
 
 # --------------------------------------------------------------------------- number formats
@@ -49,8 +51,10 @@ def interval_text(low: float, high: float, metric: str) -> str:
     if not (np.isfinite(low) and np.isfinite(high)):
         return "not defined"
     if metric == "conversion":
-        return f"{pts(low).removesuffix(' pts')} to {pts(high)}"
-    return f"{amount(low)} to {amount(high)}"
+        low_text, high_text = (not_zero(lambda d, v=v: percentage_points(v, d), v, 1) for v in (low, high))
+        return f"{low_text.removesuffix(' pts')} to {high_text}"
+    low_text, high_text = (not_zero(lambda d, v=v: current_measure().format(v, d, signed=True), v, 2) for v in (low, high))
+    return f"{low_text} to {high_text}"
 
 
 def relative_value(value: float) -> str:
