@@ -35,7 +35,9 @@ def test_the_first_month_and_quarter_of_the_data_render_every_section(tiny_wareh
     assert report.history["period"].tolist() == ([] if period == "2025-09" else ["2025-Q4"])
     assert "nrr" in report.history.columns
     shown = render_all(report)
-    assert "no earlier period to compare with" in shown["header"].subtitle
+    # Q3 2025 holds September: partly in the data, so not "no earlier period".
+    assert ("no earlier period to compare with" if period == "2025-09" else
+            "so Q3 2025 is only partly in the data and is not compared with") in shown["header"].subtitle
     assert all(k.previous is None for k in shown["headline"].kpis)
     assert "Change vs previous period" not in [term for term, _ in shown["glossary"].entries]
     assert "vs " not in shown["delivery"].html()  # no comparison with a period outside the data
@@ -310,3 +312,9 @@ def test_a_one_month_forecast_describes_the_model_it_used(tiny_warehouse):
         lead = report.forecast().lead
         assert ("holds MRR at about" in lead) is not trend, lead
         assert ("the model expects about" in lead) is trend and "if recent trends hold" not in lead, lead
+
+
+def test_a_quarter_after_a_partial_one_says_the_alerts_lack_whole_quarters(tiny_warehouse):
+    # The alert caveat said "the data's first quarter has none: nothing came before it" of Q4 2025, after September.
+    message = executive.build("2025-Q4", url=tiny_warehouse).alerts().children[0].empty_message
+    assert "(a quarter the data holds only in part has none)" in message and "first quarter" not in message

@@ -281,9 +281,12 @@ class ExecutiveReport:
 
     # -- sections -------------------------------------------------------------------------
     def header(self) -> ReportHeader:
-        subtitle = (f"Company KPIs compared with {self.period.previous().label}" if self.compared else
-                    f"Company KPIs; the data starts in {formatting.month_year(self.data.first_month)}, so there is no earlier "
-                    "period to compare with")
+        before = self.period.previous()
+        # A year whose previous year the data holds in part (June to December) is not the data's first.
+        why = ("there is no earlier period to compare with" if before.last_month < self.data.first_month else
+               f"{before.label} is only partly in the data and is not compared with")
+        subtitle = (f"Company KPIs compared with {before.label}" if self.compared else
+                    f"Company KPIs; the data starts in {formatting.month_year(self.data.first_month)}, so {why}")
         return ReportHeader("Executive report", self.period.label, subtitle=subtitle, extra={"period_key": self.period.key})
 
     def headline(self) -> KpiCards:
@@ -311,9 +314,11 @@ class ExecutiveReport:
         earlier = len(self.history) - 1
         kind = self.period.kind
         there = "there is none" if earlier <= 0 else "there is 1" if earlier == 1 else f"there are {earlier}"
+        # A month's rates need the month before; a quarter or year needs the whole one before (2024 from June is none).
+        reason = ("the data's first month has none: nothing came before it" if kind == "month" else
+                  f"a {kind} the data holds only in part has none")
         unchecked = (None if earlier >= MIN_HISTORY else
-                     f"Whether a KPI is unusual needs {MIN_HISTORY} earlier {kind}s with figures (the data's first "
-                     f"{kind} has none: nothing came before it); {there}.")
+                     f"Whether a KPI is unusual needs {MIN_HISTORY} earlier {kind}s with figures ({reason}); {there}.")
         quiet = ("No anomalies: every KPI is within its usual range." if unchecked is None else
                  f"No KPI is past a business threshold. {unchecked}")
         # With alerts shown, the caveat still holds: the thresholds were checked, the usual ranges were not.
