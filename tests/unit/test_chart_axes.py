@@ -231,3 +231,25 @@ def test_the_waterfalls_labels_share_one_precision():
     texts = [t.strip() for t in re.findall(r"<text[^>]*>([^<]*)</text>", chart.image.decode())]
     labels = [t for t in texts if t.startswith(("$", "+$", "\u2212$"))]
     assert {"$98.0k", "+$1.8k", "+$2.6k", "\u2212$4.0k", "\u2212$950", "$97.5k"} <= set(labels), labels
+
+
+@pytest.mark.parametrize("freq", ["day", "week"])
+def test_a_measure_that_is_zero_every_day_has_an_axis_of_distinct_labels(freq):
+    # A client with one day of views and no engagements: the engagements panel read "0.0, 0.0, 0.0, 0".
+    from quire.charts import client as client_charts
+
+    from datetime import date
+
+    from quire.metrics.engagement import time_series
+
+    one_day = pd.DataFrame({"content_id": [1], "day": [date(2026, 11, 20)], "views": [42], "clicks": [3],
+                            "conversions": [0], "engagements": [0]})
+    series = time_series(one_day, date(2026, 11, 1), date(2026, 11, 30), freq)
+    chart = client_charts.engagement_over_time(series, None, current_label="November 2026",
+                                               previous_label="October 2026", freq=freq)
+    root = ET.fromstring(chart.image)
+    for axes in ("axes_1", "axes_2", "axes_3"):  # views, clicks, engagements
+        group = next(g for g in root.iter(f"{SVG}g") if g.get("id") == axes)
+        labels = ["".join(t.itertext()).strip() for tick in group.iter(f"{SVG}g")
+                  if re.fullmatch(r"ytick_\d+", tick.get("id", "")) for t in tick.iter(f"{SVG}text")]
+        assert len(labels) >= 2 and len(set(labels)) == len(labels), (axes, labels)

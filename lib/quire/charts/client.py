@@ -46,7 +46,9 @@ def engagement_over_time(current: pd.DataFrame, previous: pd.DataFrame | None, *
         ax.yaxis.set_major_formatter(FuncFormatter(_count))
         # A day's value is a count (no tick at 1.5 clicks); weekly averages of them may fall between.
         ax.yaxis.set_major_locator(MaxNLocator(4, integer=freq == "day"))
-        ax.set_ylim(bottom=0)
+        highest = max(current[measure].max(), previous[measure].max() if previous is not None and not previous.empty else 0)
+        # Nothing but zeros: an axis from 0 to 1, not ticks at fractions of 0 that all read "0.0".
+        ax.set_ylim(0, None if highest > 0 else 1)
         _time_axis(ax, current, period_kind, averaged=freq != "day")
         ax.margins(x=0.02)
     handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
