@@ -484,3 +484,22 @@ def test_a_client_the_ledger_never_mentions_pays_while_subscribed_and_one_left_w
         assert not client_queries.client_is_paying(conn, 9999, date(2024, 12, 1))  # before its first row
     report = client_report.build(client=active_slugs[0], period="2026-10", url=f"duckdb:///{path}")
     assert "no active subscription" not in report.health().html()
+
+
+def test_a_standing_left_open_by_a_quartile_shown_as_a_bound_is_explained(reports):
+    # Growth of +150,051,400 % beside a quartile of ">+299.5%": "Standing —" and no word why.
+    report = next(iter(reports.values()))
+    frame = report.standing.copy()
+    growth = frame["metric"] == "views_growth"
+    for column, text in (("p25_text", "+271.5%"), ("p50_text", "+298.9%"), ("p75_text", ">+299.5%")):
+        frame[column] = frame.get(column, pd.Series("—", index=frame.index)).astype(object)
+        frame.loc[growth, column] = text
+    frame.loc[growth, ["shown", "band", "withheld"]] = ["figures", None, None]
+    frame.loc[growth, ["p25", "p50", "p75", "p25_bound", "p50_bound", "p75_bound"]] = [2.715, 2.989, 2.995, "", "", ">"]
+    report.__dict__["standing"] = frame
+    try:
+        page = report.portfolio().html()
+    finally:
+        del report.__dict__["standing"]
+    assert "your figure and a quartile are at the same end of the scale, where the quartile is shown only as a " \
+           "bound, so no band is given." in page, page
