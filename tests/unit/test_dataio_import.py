@@ -461,11 +461,13 @@ tables:
 def test_a_client_list_without_slugs_gets_them_from_the_names(tmp_path: Path):
     """An agency's client list (its own client numbers as text, names, no Quire slugs) imports as it is."""
     (tmp_path / "clients.csv").write_text("Client No,Client name,Joined\nC-1,Café Zürich GmbH,2025-01-10\n"
-                                          "C-2,  Town of Fairdale!,2025-02-01\n")
+                                          "C-2,  Town of Fairdale!,2025-02-01\nC-3,Ærø Shipping ApS,2025-02-01\n"
+                                          "C-4,Øresund Straße Łódź,2025-02-01\n")
     mapping = CLIENT_LIST_MAPPING
     con = _run(tmp_path, mapping)
+    # Æ, Ø, ß and Ł have no accent to strip: spelt out ("r-shipping-aps" and "resund-labs" before).
     assert con.execute("SELECT client_id, slug FROM clients ORDER BY 1").fetchall() == [
-        (1, "cafe-zurich-gmbh"), (2, "town-of-fairdale")]
+        (1, "cafe-zurich-gmbh"), (2, "town-of-fairdale"), (3, "aero-shipping-aps"), (4, "oresund-strasse-lodz")]
     con.close()
     (tmp_path / "clients.csv").write_text("Client No,Client name,Joined\nC-1,Fairdale,2025-01-10\nC-3,???,2025-02-01\n")
     with pytest.raises(DataError, match=r"^clients.csv line 3, column slug \(from 'Client name'\): '\?\?\?' is not a "

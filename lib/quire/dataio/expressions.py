@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from quire.dataio.mapping import NUMBER_FORMATS, MappingError, Scalar, TableMapping
+from quire.dataio.mapping import NUMBER_FORMATS, SLUG_LETTERS, MappingError, Scalar, TableMapping
 from quire.dataio.target import ColumnSpec, TableSpec
 
 #: strptime directive -> PostgreSQL ``to_timestamp`` template pattern.
@@ -223,10 +223,13 @@ def converted(plan: ColumnPlan, spec: TableMapping, relation: sa.FromClause, *, 
 
 def slug_of(text: ColumnElement, duck: bool) -> ColumnElement:
     """``text`` as a key: lower-case letters, digits and dashes, at most 80 characters (accents dropped
-    where DuckDB can); NULL when nothing is left."""
+    where DuckDB can, and the letters of :data:`SLUG_LETTERS` spelt out); NULL when nothing is left."""
+    text = sa.func.lower(text)
+    for letter, spelt in SLUG_LETTERS.items():
+        text = sa.func.replace(text, letter, spelt)
     if duck:
         text = sa.func.strip_accents(text)
-    dashed = sa.func.regexp_replace(sa.func.lower(text), "[^a-z0-9]+", "-", "g")
+    dashed = sa.func.regexp_replace(text, "[^a-z0-9]+", "-", "g")
     trimmed = sa.func.regexp_replace(dashed, "^-+|-+$", "", "g")
     return sa.func.nullif(sa.func.substr(trimmed, 1, 80), "")
 

@@ -71,10 +71,17 @@ class Company(_Strict):
     def _slug_from_name(cls, data: object) -> object:
         # Without a slug, the name's (Fernweh Tea -> fernweh-tea): `quire clients` and -p client=… show it.
         if isinstance(data, dict) and data.get("name") and not data.get("slug"):
-            ascii_name = unicodedata.normalize("NFKD", str(data["name"])).encode("ascii", "ignore").decode()
-            slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:80].strip("-")
+            name = str(data["name"]).lower()
+            for letter, spelt in SLUG_LETTERS.items():
+                name = name.replace(letter, spelt)
+            ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+            slug = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")[:80].strip("-")
             return {**data, "slug": slug} if slug else data
         return data
+
+
+#: Letters no accent-stripping makes ASCII, spelt out in slugs ("Ærø Shipping" → aero-shipping, not r-shipping).
+SLUG_LETTERS = {"æ": "ae", "ø": "o", "œ": "oe", "ß": "ss", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"}
 
 
 class ExperimentMetric(_Strict):
