@@ -246,8 +246,11 @@ def _both(first: str, last: str) -> str:
 
 def check_reference(run: Runner, relation: sa.FromClause, value: ColumnElement, column: str, parent: sa.FromClause,
                     parent_key: ColumnElement, table: TableSpec, parent_name: str, locate: Locate,
-                    seq: ColumnElement | None = None) -> None:
-    """Raise :class:`DataError` for the first row whose ``value`` names no row of ``parent`` (an orphan)."""
+                    seq: ColumnElement | None = None, shown: Callable[[str], str] = str) -> None:
+    """Raise :class:`DataError` for the first row whose ``value`` names no row of ``parent`` (an orphan).
+
+    ``shown``: the value as the file writes it (a key numbered by ``text_ids`` is named by its text).
+    """
     orphan = sa.and_(value.is_not(None), ~sa.exists(sa.select(sa.literal(1)).select_from(parent)
                                                     .where(parent_key == value)))
     first = sa.func.min(seq) if seq is not None else sa.literal(None)
@@ -258,4 +261,4 @@ def check_reference(run: Runner, relation: sa.FromClause, value: ColumnElement, 
     [(example,)] = run(sa.select(sa.cast(value, sa.String())).select_from(relation).where(where).limit(1))
     more = f"; {count - 1:,} more row{'s' if count > 2 else ''} like it" if count > 1 else ""
     raise DataError(f"{locate(first_seq if seq is not None else None)}, column {column}: {table.name} refers to "
-                    f"{parent_name} {column}={example}, which is not in {parent_name}{more}")
+                    f"{parent_name} {column}={shown(str(example))}, which is not in {parent_name}{more}")

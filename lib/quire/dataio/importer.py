@@ -232,6 +232,8 @@ class _Import:
         found = self._rows(sa.select(sa.func.count()).select_from(mixed.subquery()))[0][0]
         if found:
             content_id, client, owner = self._rows(mixed.order_by(eng.c.day, eng.c.content_id).limit(1))[0]
+            content_id = self._as_written("content_id")(str(content_id))
+            client, owner = (self._as_written("client_id")(str(v)) for v in (client, owner))
             more = f" ({found:,} rows in all)" if found > 1 else ""
             raise DataError(f"{self.staged['engagement_daily'].files[0][1].label}: engagement_daily gives content "
                             f"{content_id} to client {client}, but content gives it to client {owner}{more}; no client "
@@ -311,6 +313,17 @@ class _Import:
             table = f"{STAGE}.{_ident(staged.spec.name)}"
             self.con.execute(f"UPDATE {table} SET {_ident(source)} = CAST(ids.id AS VARCHAR) FROM {ids} AS ids "
                              f"WHERE CAST({table}.{_ident(source)} AS VARCHAR) = ids.text")
+
+    def _as_written(self, key: str):
+        """A value of ``key`` as the files write it: its text when ``text_ids`` numbered it ('cus_UNKNOWN', not 301)."""
+        texts = self._id_texts(key)
+        if texts is None:
+            return str
+
+        def text_of(value: str) -> str:
+            found = self._rows(sa.select(texts.c.text).where(sa.cast(texts.c.id, sa.String()) == value))
+            return repr(found[0][0]) if found else value
+        return text_of
 
     def _id_texts(self, key: str) -> sa.TableClause | None:
         """The table numbering ``key``'s text values (``text_ids``), or None."""
@@ -397,7 +410,8 @@ class _Import:
             if not self._rows(sa.select(sa.func.count()).select_from(child).where(orphans))[0][0]:
                 continue
             checks.check_reference(self._rows, staged.relation, staged.value_of(column), column, parent,
-                                   parent.c[ref.target_columns[0]], staged.spec, ref.table, staged.locate, staged.seq)
+                                   parent.c[ref.target_columns[0]], staged.spec, ref.table, staged.locate, staged.seq,
+                                   shown=self._as_written(column))
 
 
 def _loaded(name: str) -> sa.TableClause:
