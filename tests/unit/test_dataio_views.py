@@ -99,6 +99,22 @@ def test_a_missing_source_table_and_a_schema_duckdb_reports_cannot_read_are_one_
         create_views(load_mapping(schema), own)
 
 
+def test_views_over_a_database_holding_an_imported_warehouse_name_the_tables_in_the_way(tmp_path: Path):
+    # DuckDB's own words were "Catalog Error: Existing object users is of type Table, trying to drop type View".
+    own = _user_database(tmp_path / "own.duckdb")
+    con = duckdb.connect(str(tmp_path / "own.duckdb"))
+    con.execute("CREATE TABLE users (user_id INTEGER)")  # as an import into this file leaves it
+    con.close()
+    mapping = load_mapping(_views_mapping(tmp_path, lambda m: None))
+    with pytest.raises(DataError, match=r"^the database already holds table users where this mapping's views go "
+                                        r"\(a warehouse imported into it\?\); create the views in a database of their own"):
+        create_views(mapping, own)
+    assert duckdb.connect(str(tmp_path / "own.duckdb"), read_only=True).execute(
+        "select count(*) from information_schema.tables where table_schema = 'main' and table_name = 'users' "
+        "and table_type = 'BASE TABLE'"
+    ).fetchone() == (1,)  # left as it was
+
+
 def test_an_order_log_read_through_views_makes_the_same_users_and_events_as_its_import(tmp_path: Path):
     from support.order_log import ORDERS_MAPPING, orders_csv
 

@@ -104,6 +104,7 @@ class _Views:
         made = derive.derived_tables(self.mapping)
         if self.schema:
             self.conn.execute(CreateSchema(self.schema, if_not_exists=True))
+        self._refuse_tables_in_the_way([*order, *made])
         # Dependents first: a derived view (made now or by an earlier mapping) reads the mapped ones.
         for table in sorted([*made, *order], key=lambda t: (t not in derive.DERIVABLE, -table_names().index(t))):
             self.conn.execute(_DropView(self._view(table)))
@@ -124,6 +125,20 @@ class _Views:
             except _Unreadable as exc:
                 raise DataError(f"view {self._view(table).fullname}: cannot be read: {exc.reason}") from exc
         return ViewStats(self.schema, rows, tuple(made))
+
+    def _refuse_tables_in_the_way(self, tables: list[str]) -> None:
+        """A table where a view must go (a warehouse imported into the same database) is named with the way out;
+        dropping it is the user's call, and the database's own message ("Existing object users is of type Table,
+        trying to drop type View") said neither what it was nor what to do."""
+        # DuckDB's inspector lists every schema's tables without one: the views go to main.
+        held = set(sa.inspect(self.conn).get_table_names(schema=self.schema or ("main" if self.duck else None)))
+        blocking = [t for t in tables if t in held]
+        if blocking:
+            where = f"{self.schema}." if self.schema else ""
+            raise DataError(f"the database already holds table{'s' if len(blocking) > 1 else ''} "
+                            f"{', '.join(where + t for t in blocking)} where this mapping's views go (a warehouse "
+                            "imported into it?); create the views in a database of their own (another "
+                            "QUIRE_WAREHOUSE_URL or --url; on PostgreSQL a schema: of their own), or drop those tables")
 
     def _view(self, table: str) -> sa.TableClause:
         return sa.table(table, *(sa.column(c) for c in table_spec(table).column_names), schema=self.schema)
