@@ -385,6 +385,18 @@ def test_purchases_repeated_exactly_are_a_warning_with_their_revenue(tiny_wareho
     assert not [f for f in check(tiny_warehouse).reports["cohort"].findings if f.code == "repeated_purchases"]
 
 
+def test_purchases_without_revenue_are_a_warning(tiny_warehouse, tmp_path):
+    # Counted as worth 0, a cohort with such a purchase read "bought nothing in the signup month" without a word.
+    with connection(tiny_warehouse) as conn:
+        user, at = conn.execute(sa.text("select user_id, occurred_at from events order by event_id limit 1")).one()
+    url = planted(tiny_warehouse, tmp_path, f"INSERT INTO events VALUES (900001, {user}, 'purchase', TIMESTAMP '{at}', NULL)")
+    [found] = [f for f in check(url).reports["cohort"].findings if f.code == "purchase_without_revenue"]
+    assert (found.severity, found.table, found.column, found.count) == ("warning", "events", "revenue", 1)
+    assert found.message.startswith("1 row has a purchase without revenue; the cohort report counts each as a purchase "
+                                    "worth 0")
+    assert not [f for f in check(tiny_warehouse).reports["cohort"].findings if f.code == "purchase_without_revenue"]
+
+
 def test_an_assigned_variant_the_plan_lacks_is_a_warning(tiny_warehouse, tmp_path):
     # The check said nothing; the run then refused the experiment as inconsistent ("… without a planned allocation").
     with connection(tiny_warehouse) as conn:

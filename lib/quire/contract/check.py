@@ -43,7 +43,8 @@ class Finding:
 
     ``code`` is one of: missing_table, missing_column, mistyped_column, empty_table, nulls,
     duplicate_keys, orphans, outside_allowed, not_a_key, out_of_range, no_complete_month, no_experiments,
-    movement_sign, negative_mrr, before_signup, repeated_purchases, foreign_content, unplanned_variant, guessed_control.
+    movement_sign, negative_mrr, before_signup, purchase_without_revenue, repeated_purchases,
+    foreign_content, unplanned_variant, guessed_control.
     """
 
     severity: str
@@ -405,7 +406,7 @@ def _report_range(conn: Connection, c: ReportContract, r: ReportState) -> None:
                 if problem:
                     r.findings.append(Finding("error", code, c.coverage.first[0], "amount", problem))
         if c.report == "cohort":
-            r.findings += _before_signup(conn) + _repeated_purchases(conn)
+            r.findings += _before_signup(conn) + _purchase_findings(conn)
         if c.report == "client":
             r.findings += _foreign_content(conn)
     except WarehouseError as exc:
@@ -449,12 +450,20 @@ def _foreign_content(conn: Connection) -> list[Finding]:
                     "or the content_id in the source", count, examples)]
 
 
-def _repeated_purchases(conn: Connection) -> list[Finding]:
-    """A warning when purchases repeat another exactly: an export's duplicated rows, counted twice in revenue."""
+def _purchase_findings(conn: Connection) -> list[Finding]:
+    """Warnings about purchases the cohort report would misread: without revenue (worth 0), or repeating another
+    exactly (an export's duplicated rows, counted twice in revenue)."""
+    found = []
+    empty = cohort_queries.purchases_without_revenue(conn)
+    if empty:
+        found.append(Finding("warning", "purchase_without_revenue", "events", "revenue",
+                             f"{_rows(empty)} a purchase without revenue; the cohort report counts each as a purchase "
+                             "worth 0 (so a cohort may read as having bought nothing): give them their amounts in the "
+                             "source, or leave them out if they are no sales", empty))
     repeats, revenue = cohort_queries.repeated_purchases(conn)
     if not repeats:
-        return []
-    return [Finding("warning", "repeated_purchases", "events", None,
+        return found
+    return found + [Finding("warning", "repeated_purchases", "events", None,
                     f"{_rows(repeats)} a purchase that repeats another exactly (same user, time and revenue), worth "
                     f"{revenue:,.2f} in all; the cohort report counts each, so if the export duplicated rows, leave "
                     "the repeats out in the source (e.g. SELECT DISTINCT in SQL first)", repeats)]

@@ -101,6 +101,14 @@ def events_before_signup(conn: Connection) -> tuple[int, int, float]:
     return int(events), int(purchases), float(revenue)
 
 
+def purchases_without_revenue(conn: Connection) -> int:
+    """Purchases whose revenue is empty: the cohort report counts them as worth 0 (GA4 leaves a purchase in a
+    currency it could not convert without a value)."""
+    e = schema.events
+    return int(conn.execute(sa.select(sa.func.count()).where(e.c.event_type == "purchase", e.c.revenue.is_(None)))
+               .scalar_one())
+
+
 def repeated_purchases(conn: Connection) -> tuple[int, float]:
     """Purchases that repeat another exactly (same user, instant and revenue): (how many repeats, their revenue).
 
