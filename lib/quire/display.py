@@ -296,6 +296,9 @@ class Table(Fragment):
     #: Rows of the data when ``frame`` holds only its first ones (for "Showing 50 of N rows").
     total_rows: int | None = None
     row_units: Sequence[str] = ()
+    #: Columns of one measure side by side (LTV by month 0, 1, 3, 6) that show one number of decimals: a row read
+    #: "$112.14 $112.14 $112.14 $112" where the last column held only that figure.
+    shared_decimals: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         if self.row_units and len(self.row_units) != len(self.frame):
@@ -330,6 +333,8 @@ class Table(Fragment):
         # Over every row, not only those shown: the workbook formats the whole column so.
         decimals = {c: column_decimals(self.frame[c], self.units[c]) for c in frame.columns
                     if self.units.get(c) not in (None, BY_ROW)}
+        shared = [c for c in self.shared_decimals if c in decimals]
+        decimals |= dict.fromkeys(shared, max((decimals[c] for c in shared), default=0))
         rows = "".join(
             "<tr>" + "".join(self._figure(unit, v) if self.units.get(c) == BY_ROW
                              else self._cell(c, v, decimals.get(c, 0))

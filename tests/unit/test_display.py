@@ -165,3 +165,12 @@ def test_run_json_figures_lose_their_binary_noise():
     assert kpi.value != 602791.44 and kpi.delta != 2095.21  # the noise is real
     record = KpiCards([kpi])._repr_mimebundle_()[KPIS_MIME][0]
     assert (record["value"], record["delta"]) == (602791.44, 2095.21)
+
+
+def test_columns_of_one_measure_can_share_their_decimals():
+    # A cohort's LTV row read "$112.14 $112.14 $112.14 $112": the last column held only that one figure.
+    frame = pd.DataFrame({"Month 0": [112.1425, 40.5], "Month 6": [112.1425, None], "Users": [3.0, 4.0]})
+    units = {"Month 0": "currency", "Month 6": "currency", "Users": "number"}
+    shared = Table(frame, units=units, shared_decimals=["Month 0", "Month 6"]).html()
+    assert shared.count("$112.14") == 2 and "$112<" not in shared
+    assert "$112<" in Table(frame, units=units).html()  # each column on its own, as before

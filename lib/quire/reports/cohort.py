@@ -460,9 +460,10 @@ class CohortReport:
         if until < self.data.as_of:  # weeks: the week still running on the as-of date is not counted
             caption += (f"; revenue to date counts up to {long_date(until)}, the end of the last complete "
                         f"{self.granularity}")
-        table = Table(frame, caption=caption,
-                      units={"Users": "number", "Revenue to date": "currency",
-                             **{f"LTV by {self._age(a)}": "currency" for a in ages}})
+        ltv_columns = [f"LTV by {self._age(a)}" for a in ages]
+        table = Table(frame, caption=caption, units={"Users": "number", "Revenue to date": "currency",
+                                                     **dict.fromkeys(ltv_columns, "currency")},
+                      shared_decimals=ltv_columns)
         lead = "Cumulative purchase revenue per user, counting every user of the cohort, buyer or not."
         if age is not None:
             row = compare_recent(kept, recent=RECENT, at_ages=[age]).loc[age]
