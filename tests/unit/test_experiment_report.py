@@ -26,7 +26,7 @@ from scipy import stats
 
 from quire.display import KPIS_MIME, Callout, Chart, Section
 from quire.errors import ParameterError
-from quire.formatting import number
+from quire.formatting import number, percent
 from quire.metrics import experiment_measure
 from quire.metrics.experiment_measure import REVENUE, Measure
 from quire.metrics.experiments import sample_size_per_arm
@@ -984,3 +984,17 @@ def test_an_interval_bound_just_past_zero_is_not_written_as_zero():
     row = {"metric": "conversion", "variant": "B", "control": "Control", "diff": 0.04, "control_value": 0.10, "treatment_value": 0.14,
            "ci_low": -0.000394, "ci_high": 0.080546, "significant": False, "p_value": 0.051}
     assert "95% CI −0.04 to +8.1 pts" in describe_comparison(row)
+
+
+def test_one_verdict_writes_the_same_control_rate_the_same_way():
+    # Hillstrom: "fell from 1.30% to 0.65%" and then "fell from 1.3% to 0.9%" of one control rate.
+    from quire.metrics.experiment_analysis import rate_places
+
+    report = experiment({"control": {"n": 20_000, "rate": 0.013}, "B": {"n": 20_000, "rate": 0.0065},
+                         "C": {"n": 20_000, "rate": 0.009}})
+    rows = [r for _, r in report.analysis.conversion_comparisons.iterrows()]
+    control = rows[0]["control_value"]
+    shown = {percent(control, rate_places(rows))}
+    text = report.verdict().html() + report.conversion().lead
+    found = set(re.findall(r"from (\d+\.\d+%) to", text)) | set(re.findall(r"against (\d+\.\d+%) in Control", text))
+    assert found and found <= shown, (found, shown)

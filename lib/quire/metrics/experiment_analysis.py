@@ -65,8 +65,10 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
     several = len(comparisons) > 1
     rows = [row for _, row in comparisons.iterrows()]
 
+    places = rate_places(rows)
+
     def say(row: pd.Series) -> str:
-        return describe_comparison(row, level, currency, several)
+        return describe_comparison(row, level, currency, several, places=places)
 
     warn = [_srm_message(srm)] if srm.mismatch else []
     untestable = _untestable(rows)
@@ -130,7 +132,7 @@ def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Po
     if not srm.mismatch and not differing:
         reasons = [f"Every arm got the same experience, and neither the split between them (sample ratio check "
                    f"{p_sentence(srm.p_value)}, a mismatch needs p < {significant(srm.alpha, 6)}) nor any metric differs by more than chance.",
-                   *(describe_comparison(r, level, currency, several) for r in rows)]
+                   *(describe_comparison(r, level, currency, several, places=rate_places(rows)) for r in rows)]
         first = next((p for p in (power or {}).values() if p.mde is not None), None)
         untestable = _untestable([r for _, r in comparisons.iterrows()])
         if untestable:  # a check that could not have found anything on conversion
@@ -150,12 +152,19 @@ def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Po
         reasons.append(f"Arms that got the same experience differ significantly. By chance alone about 1 A/A test in "
                        f"{one_in} shows such a difference on a given metric, so rerun the check; if it fails again, look "
                        "for a bias in the assignment, in how the metric is logged, or in the analysis.")
-        reasons += [describe_comparison(r, level, currency, several) for r in differing]
+        reasons += [describe_comparison(r, level, currency, several, places=rate_places(differing)) for r in differing]
     return Verdict("A/A failed", None, reasons, warn)
 
 
+def rate_places(rows) -> int | None:
+    """One precision for the conversion sentences of ``rows`` (comparison rows), side by side: the same control rate
+    read "1.30%" in one sentence and "1.3%" in the next. None without a conversion row."""
+    return max((agreeing_decimals(float(r["control_value"]), float(r["treatment_value"]), float(r["diff"]), 1, scale=100)
+                for r in rows if r["metric"] == "conversion"), default=None)
+
+
 def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.95, currency: str | None = None,
-                        several: bool = False) -> str:
+                        several: bool = False, places: int | None = None) -> str:
     """One sentence for a row of :func:`pairwise_vs_control`.
 
     E.g. "Conversion rose from 10.2% to 11.6% (+1.4 pts, 95% CI +0.6 to +2.2 pts, p = 0.001)."
@@ -166,7 +175,10 @@ def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.
     subject = metric_label(metric) + (f" in {row['variant']}" if several else "")
     diff, control_value, treatment_value = float(row["diff"]), float(row["control_value"]), float(row["treatment_value"])
     # As many decimals as it takes for the two figures to differ by the difference shown beside them.
-    places = agreeing_decimals(control_value, treatment_value, diff, 1, scale=100) if as_rate else 2  # money: cents
+    if not as_rate:
+        places = 2  # money: cents
+    elif places is None:
+        places = agreeing_decimals(control_value, treatment_value, diff, 1, scale=100)
     level_fmt = (lambda v: percent(v, places)) if as_rate else (lambda v: _amount(v, currency))
     diff_fmt = ((lambda v: percentage_points(v, places)) if as_rate else (lambda v: _amount(v, currency, signed=True)))
     low, high = float(row["ci_low"]), float(row["ci_high"])

@@ -19,13 +19,14 @@ import pandas as pd
 
 from quire import formatting
 from quire.formatting import format_day, long_date, number, percent, significant
+from quire.formatting.numbers import not_zero
 from quire.chart_style import use_brand
 from quire.charts import experiment as charts
 from quire.charts.experiment import amount, pct, pts, signed
 from quire.display import Callout, Grid, ReportHeader, Section
 from quire.errors import EmptyDataError, WarehouseError
 from quire.glossary import glossary
-from quire.metrics.experiment_analysis import (ExperimentAnalysis, analyse, describe_comparison, mirrors_metric,
+from quire.metrics.experiment_analysis import (ExperimentAnalysis, analyse, describe_comparison, mirrors_metric, rate_places,
                                               p_sentence, p_text)
 from quire.metrics import experiment_measure
 from quire.metrics.experiment_measure import metric_label
@@ -354,7 +355,8 @@ class ExperimentReport:
         cmp = a.conversion_comparisons
         chart = charts.conversion_panels(a.conversion, cmp, self.level, adjusted_label=self._adj_note())
         title = "Conversion by variant" + (" (guardrail)" if self.metric != "conversion" else "")
-        lead = " ".join(describe_comparison(r, self.level, several=self.several) for _, r in cmp.iterrows())
+        rows = [r for _, r in cmp.iterrows()]
+        lead = " ".join(describe_comparison(r, self.level, several=self.several, places=rate_places(rows)) for r in rows)
         return Section(title, [chart, self.conversion_table()], lead=lead)
 
     def _adj_note(self) -> str:
@@ -453,7 +455,10 @@ class ExperimentReport:
         c = self.analysis.cuped[v]
         u, adj = c.unadjusted, c.adjusted
         text = (f"CUPED uses each user's {self.measure.name} before the experiment to remove noise{' (' + v + ')' if self.several else ''}: "
-                f"θ = {number(c.theta, 2)}, {percent(c.variance_reduction, 0)} less variance; the {percent(self.level, 0)} interval of the "
+                # A θ of 0.003 and 0.3 % less variance are not "θ = 0.00, 0% less variance" (the table says 0.003, 0.3%).
+                f"θ = {not_zero(lambda d: number(c.theta, d), c.theta, 2)}, "
+                f"{not_zero(lambda d: percent(c.variance_reduction, d), c.variance_reduction, 0)} less variance; the "
+                f"{percent(self.level, 0)} interval of the "
                 f"difference is {interval_change(c.ci_width_ratio)} (±{amount((adj.ci_high - adj.ci_low) / 2, False)} instead "
                 f"of ±{amount((u.ci_high - u.ci_low) / 2, False)}). The pre-period lies before assignment, so the adjustment "
                 "removes noise without biasing the effect.")
@@ -482,7 +487,8 @@ class ExperimentReport:
                 "experiment began — "
                 f"a chance imbalance of the random split, not an effect of the change — and the raw difference carries "
                 f"that imbalance with it (θ × {amount(c.covariate_diff)} = {carried}). CUPED removes it, and its estimate "
-                f"has {percent(c.variance_reduction, 0)} less variance. Neither direction is established while its interval "
+                f"has {not_zero(lambda d: percent(c.variance_reduction, d), c.variance_reduction, 0)} less variance. Neither "
+                "direction is established while its interval "
                 f"includes {m.zero}.")
         return Callout(text, "info", title="Trust the CUPED-adjusted estimate.")
 
