@@ -362,6 +362,8 @@ def test_clicks_and_conversions_without_views_are_counted_in_the_cards_the_table
     assert by_platform.loc["tiktok", "views"] == 0 and by_platform.loc["tiktok", "conversions"] > 0
     assert report.by_type["clicks"].sum() == clicks  # both breakdowns add up to the headline
     assert report.top.frame["title"].iloc[0] == "Withheld impressions"  # the most conversions come first
+    chart = client_report.charts.breakdown_bars(report.by_platform, dimension="platform")
+    assert "Tiktok 0 views, conversion rate" in chart.alt, chart.alt  # drawn too: its rate is the evidence it brings
     # A month with clicks but no views at all: its cards count the clicks, and its rates have no basis.
     with warehouse_copy(tiny_warehouse, path) as con:
         con.execute("update engagement_daily set views = 0 where client_id = ? and day between ? and ?", [cid, *OCTOBER])

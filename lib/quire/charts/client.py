@@ -104,7 +104,8 @@ def breakdown_bars(frame: pd.DataFrame, *, label: str = "label", dimension: str)
     ``frame`` is a :func:`~quire.metrics.engagement.breakdown` with a display ``label`` column.
     """
     colors = palette()
-    data = frame.loc[frame["views"] > 0].sort_values("views", ascending=True)
+    # A platform with clicks but no views (its impressions withheld) still has a conversion rate to draw.
+    data = frame.loc[(frame["views"] > 0) | (frame["clicks"] > 0)].sort_values("views", ascending=True, kind="stable")
     names = data[label].astype(str).tolist()
     height = 0.9 + 0.42 * len(names)
     fig, (left, right) = plt.subplots(1, 2, figsize=(8.0, height), sharey=True, gridspec_kw={"wspace": 0.08})
