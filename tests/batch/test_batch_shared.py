@@ -44,8 +44,9 @@ def test_a_report_loads_the_batchs_portfolio_and_not_its_own_query(tiny_warehous
 
 def test_own_sums_must_be_in_the_portfolio():
     everyone = pd.DataFrame({"views": [5, 9], "clicks": [1, 2], "conversions": [0, 1], "engagements": [1, 1],
-                             "previous_views": [3, 4]})
-    own = {"views": 9, "clicks": 2, "conversions": 1, "engagements": 1, "previous_views": 4}
+                             "previous_views": [3, 4], "seen_clicks": [1, 2], "seen_engagements": [1, 1]})
+    own = {"views": 9, "clicks": 2, "conversions": 1, "engagements": 1, "previous_views": 4, "seen_clicks": 2,
+           "seen_engagements": 1}
     assert without_own(everyone, own)["views"].tolist() == [5]
     assert without_own(everyone, {**own, "views": 0})["views"].tolist() == [5, 9]  # no views: not in the portfolio
     with pytest.raises(ValueError):

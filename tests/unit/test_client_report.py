@@ -137,7 +137,8 @@ def test_portfolio_query_returns_anonymous_sums_only(tiny_warehouse):
             frame = client_queries.portfolio_engagement(conn, *OCTOBER, date(2026, 9, 1), date(2026, 9, 30), exclude_client_id=own)
     finally:
         eng.dispose()
-    assert list(frame.columns) == ["views", "clicks", "conversions", "engagements", "previous_views"]
+    assert list(frame.columns) == ["views", "clicks", "conversions", "engagements", "previous_views", "seen_clicks",
+                                   "seen_engagements"]
     assert (frame["views"] > 0).all() and frame["views"].is_monotonic_increasing
     [(active,)] = sql(tiny_warehouse, "select count(distinct client_id) from engagement_daily where day between :a and :b and views > 0",
                       a=OCTOBER[0], b=OCTOBER[1])
@@ -344,7 +345,9 @@ def test_clicks_and_conversions_without_views_are_counted_in_the_cards_the_table
                                                                                                 active_slugs, tmp_path):
     # A platform that withholds its impressions (views 0) still brings clicks: the cards read "Clicks 0 ▼ −100%",
     # the platform table left the platform out, and the top content missed the item with the most conversions.
-    slug = active_slugs[0]
+    [(slug,)] = sql(tiny_warehouse, "select c.slug from engagement_daily e join clients c using (client_id) where "
+                                    "e.day between :s and :e and e.views > 0 group by c.slug order by "
+                                    "count(distinct e.content_id) desc, c.slug limit 1", s=OCTOBER[0], e=OCTOBER[1])
     path = tmp_path / "no-views.duckdb"
     with warehouse_copy(tiny_warehouse, path) as con:
         [(cid,)] = con.execute("select client_id from clients where slug = ?", [slug]).fetchall()
@@ -361,6 +364,13 @@ def test_clicks_and_conversions_without_views_are_counted_in_the_cards_the_table
     assert by_platform["clicks"].sum() == clicks and by_platform["conversions"].sum() == conversions
     assert by_platform.loc["tiktok", "views"] == 0 and by_platform.loc["tiktok", "conversions"] > 0
     assert report.by_type["clicks"].sum() == clicks  # both breakdowns add up to the headline
+    # Clicks per view count the clicks of content that had views: the total CTR was above every platform's.
+    [(seen, views)] = sql(url, "select sum(clicks), sum(views) from engagement_daily e where client_id = :c and day "
+                               "between :s and :e and content_id in (select content_id from engagement_daily where "
+                               "client_id = :c and day between :s and :e group by content_id having sum(views) > 0)",
+                          c=cid, s=OCTOBER[0], e=OCTOBER[1])
+    assert report.now.ctr == pytest.approx(seen / views) and report.now.clicks == clicks
+    assert by_platform.loc["tiktok", "items"] == 1 and pd.isna(by_platform.loc["tiktok", "ctr"])
     assert report.top.frame["title"].iloc[0] == "Withheld impressions"  # the most conversions come first
     chart = client_report.charts.breakdown_bars(report.by_platform, dimension="platform")
     assert "Tiktok 0 views, conversion rate" in chart.alt, chart.alt  # drawn too: its rate is the evidence it brings

@@ -80,13 +80,15 @@ def test_engagement_given_to_another_client_than_its_content_is_refused_shown_to
 
     from quire.contract import check_warehouse
     from quire.warehouse import client_queries
+    import sqlalchemy as sa
+
     from quire.warehouse.engine import connection
     from support import warehouse_copy
 
     stats = export_warehouse(tiny_warehouse, tmp_path / "export", "csv")
     daily = pd.read_csv(tmp_path / "export" / "engagement_daily.csv")
     content = pd.read_csv(tmp_path / "export" / "content.csv")
-    row = daily.index[-1]
+    row = daily.index[daily["views"] > 0][-1]  # a row that counts in every sum
     owner = int(daily.at[row, "client_id"])
     other = int(content.loc[content["client_id"] != owner, "client_id"].iloc[0])
     daily.at[row, "client_id"] = other
@@ -107,6 +109,33 @@ def test_engagement_given_to_another_client_than_its_content_is_refused_shown_to
         mine = client_queries.client_engagement(conn, other, day, day)
         assert int(daily.at[row, "content_id"]) not in set(mine["content_id"])
         result = check_warehouse(conn, ["client"], url=url)
+        # Nor in the other clients' comparison: the portfolio's sums are those of the rows that are their own.
+        month = (day.replace(day=1), (pd.Timestamp(day) + pd.offsets.MonthEnd(0)).date())
+        before = ((pd.Timestamp(month[0]) - pd.offsets.MonthBegin(1)).date(), (pd.Timestamp(month[0]) - pd.Timedelta(days=1)).date())
+        sums = client_queries.portfolio_engagement(conn, *month, *before, exclude_client_id=None)
+        [(views,)] = conn.execute(sa.text("select sum(e.views) from engagement_daily e join content c using (content_id) "
+                                          "where c.client_id = e.client_id and e.day between :a and :b"),
+                                  {"a": month[0], "b": month[1]}).all()
+        assert sums["views"].sum() == views
     assert [f.code for f in result.reports["client"].findings if f.severity == "warning"] == ["foreign_content"]
     with connection(tiny_warehouse) as conn:
         assert client_queries.foreign_content_rows(conn) == (0, ())
+    # Views over the user's own tables: refused as the import refuses it.
+    own = duckdb.connect(str(tmp_path / "own.duckdb"))
+    own.execute("CREATE SCHEMA shop")
+    for table in mapping_tables(stats.mapping):
+        own.execute(f"CREATE TABLE shop.{table} AS SELECT * FROM read_csv(?)", [str(tmp_path / "export" / f"{table}.csv")])
+    own.close()
+    views = yaml.safe_load(stats.mapping.read_text())
+    views["mode"] = "views"
+    for table, spec in views["tables"].items():
+        spec["source"] = f"shop.{table}"
+    (tmp_path / "views.yaml").write_text(yaml.safe_dump(views))
+    from quire.dataio import create_views
+
+    with pytest.raises(DataError, match=r"engagement_daily gives content .* to client .*, but content gives it to client"):
+        create_views(load_mapping(tmp_path / "views.yaml"), f"duckdb:///{tmp_path / 'own.duckdb'}")
+
+
+def mapping_tables(mapping: Path) -> list[str]:
+    return list(yaml.safe_load(mapping.read_text())["tables"])

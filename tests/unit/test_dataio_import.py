@@ -155,8 +155,12 @@ def test_a_key_other_tables_point_at_is_never_generated(tmp_path: Path):
     ("tables:\n  events: {source: e.csv, skip_rows_without: [customer]}",
      r"^mapping.yaml: tables.events.skip_rows_without: 'customer' is not a column of events"),
     ("text_ids: [experiment_id]\ntables:\n  experiment_assignments: {source: a.csv, defaults: {experiment_id: home-v2}}",
-     r"^mapping.yaml: tables.experiment_assignments.defaults.experiment_id: 'home-v2' is not a whole number, which "
-     r"experiment_id holds \(a default id is a number, e.g. 1, even under text_ids, which number a file's texts\)$"),
+     r"^mapping.yaml: tables.experiment_assignments.defaults.experiment_id: experiment_id is numbered from its texts "
+     r"\(text_ids\), so a default would be one of those numbers; leave rows without one out with "
+     r"skip_rows_without: \[experiment_id\], or write the id into the file$"),
+    # A default 1 was the first customer's number: a guest's order became that customer's.
+    ("text_ids: [user_id]\ntables:\n  events: {source: e.csv, defaults: {user_id: 1}}",
+     r"^mapping.yaml: tables.events.defaults.user_id: user_id is numbered from its texts"),
     ("tables:\n  events: {source: e.csv, skip_rows_without: [user_id], defaults: {user_id: 1}}",
      r"^mapping.yaml: tables.events.skip_rows_without: user_id has a default under defaults:, so it is never empty"),
 ])
@@ -534,7 +538,8 @@ tables:
                                        ("epoch_micros", "9223372036854775807"), ("epoch_seconds", "1e15")])
 def test_a_time_far_past_any_real_date_is_refused_at_its_line(tmp_path: Path, fmt: str, value: str):
     # It overflowed DuckDB's timestamp: "the import failed: Could not convert Timestamp(MS) to Timestamp(US)".
-    (tmp_path / "ga4.csv").write_text(f"event_name,event_timestamp,user_pseudo_id\nfirst_visit,1767571200,a\n"
+    first = 1767571200 * {"epoch_seconds": 1, "epoch_millis": 1_000, "epoch_micros": 1_000_000}[fmt]  # 5 January 2026
+    (tmp_path / "ga4.csv").write_text(f"event_name,event_timestamp,user_pseudo_id\nfirst_visit,{first},a\n"
                                       f"first_visit,{value},b\n")
     mapping = ("text_ids: [user_id]\ntables:\n  events:\n    source: ga4.csv\n    rename: {event_name: event_type, "
                f"event_timestamp: occurred_at, user_pseudo_id: user_id}}\n    dates: {{occurred_at: {fmt}}}\n"
@@ -859,3 +864,34 @@ def test_an_experiment_without_conversions_is_judged_on_its_measure_when_the_map
         assert "Verdict: ship Promo b." in verdict and "converted" not in verdict, verdict
     finally:
         er.experiment_measure.use(er.experiment_measure.REVENUE)
+
+
+def test_seconds_read_as_milliseconds_are_refused_with_the_unit_that_reads_them(tmp_path: Path):
+    # They landed in January 1970, inside the plausible years, and were imported without a word.
+    (tmp_path / "ab.csv").write_text("user_id,variant,at,converted,revenue\n1,control,1780000000,1,0\n"
+                                     "2,treatment,1780000060,0,0\n")
+    mapping = ("tables:\n  experiment_assignments:\n    source: ab.csv\n    rename: {at: assigned_at}\n"
+               "    dates: {assigned_at: epoch_millis}\n    defaults: {experiment_id: 1}\n")
+    with pytest.raises(DataError, match=r"^ab.csv line 2, column assigned_at \(from 'at'\): '1780000000' read as "
+                                        r"epoch_millis is a time in 1970; 1 more row like it; as epoch_seconds it is "
+                                        r"2026-05-28 20:26:40 UTC: set dates: \{assigned_at: epoch_seconds\}"):
+        _run(tmp_path, mapping)
+
+
+def test_a_cell_of_spaces_is_an_empty_cell_and_a_value_map_reads_padded_words(tmp_path: Path):
+    # A variant of spaces made an unnamed arm; a default did not fill it; a map written for "order " stopped matching.
+    (tmp_path / "ab.csv").write_text("user_id,variant,assigned_at,converted,revenue\n1,control,2025-01-02,1,  \n"
+                                     "2,   ,2025-01-02,0,3\n")
+    mapping = "tables:\n  experiment_assignments:\n    source: ab.csv\n    defaults: {experiment_id: 1, revenue: 0}\n"
+    with pytest.raises(DataError, match=r"^ab.csv line 3, column variant: empty, but experiment_assignments.variant "
+                                        r"needs a value"):
+        _run(tmp_path, mapping)
+    (tmp_path / "ab.csv").write_text("user_id,variant,assigned_at,converted,revenue\n1,control,2025-01-02,1,  \n"
+                                     "2,treatment,2025-01-02,0,3\n")
+    with _run(tmp_path, mapping) as con:  # the revenue of spaces takes the default
+        assert con.execute("select user_id, revenue from experiment_assignments order by 1").fetchall() == [(1, 0.0), (2, 3.0)]
+    (tmp_path / "w.duckdb").unlink()
+    (tmp_path / "events.csv").write_text("user,action,at\n1,order ,2026-01-05\n")
+    with _run(tmp_path, "tables:\n  events:\n    source: events.csv\n    rename: {user: user_id, action: event_type, "
+                        "at: occurred_at}\n    values: {event_type: {\"order \": purchase}}\n") as con:
+        assert con.execute("select event_type from events").fetchall() == [("purchase",)]

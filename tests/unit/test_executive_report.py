@@ -37,7 +37,7 @@ def test_the_first_month_and_quarter_of_the_data_render_every_section(tiny_wareh
     shown = render_all(report)
     # Q3 2025 holds September: partly in the data, so not "no earlier period".
     assert ("no earlier period to compare with" if period == "2025-09" else
-            "so Q3 2025 is only partly in the data and is not compared with") in shown["header"].subtitle
+            "so it is not compared with Q3 2025, which the data holds only in part") in shown["header"].subtitle
     assert all(k.previous is None for k in shown["headline"].kpis)
     assert "Change vs previous period" not in [term for term, _ in shown["glossary"].entries]
     assert "vs " not in shown["delivery"].html()  # no comparison with a period outside the data
@@ -315,6 +315,10 @@ def test_a_one_month_forecast_describes_the_model_it_used(tiny_warehouse):
 
 
 def test_a_quarter_after_a_partial_one_says_the_alerts_lack_whole_quarters(tiny_warehouse):
-    # The alert caveat said "the data's first quarter has none: nothing came before it" of Q4 2025, after September.
+    # The caveat said "a quarter the data holds only in part has none" of any quarter; Q4 2025's first quarter, Q3
+    # 2025, holds September only.
     message = executive.build("2025-Q4", url=tiny_warehouse).alerts().children[0].empty_message
-    assert "(a quarter the data holds only in part has none)" in message and "first quarter" not in message
+    assert "(the data's first quarter is only partly in it and has none)" in message, message
+    # A year whose data starts in January is whole: nothing came before it.
+    assert "(the data's first month has none: nothing came before it)" in \
+        executive.build("2025-10", url=tiny_warehouse).alerts().children[0].empty_message

@@ -29,6 +29,8 @@ from quire.periods import PLAUSIBLE_YEARS
 Runner = Callable[[sa.Executable], list[tuple]]   # runs a query, returns its rows
 Locate = Callable[[int | None], str]              # a row's sequence number -> "events.csv line 17" / "view events"
 SHOWN_VALUES = 5
+#: Data given as epoch times before this year is a unit mistaken (seconds read as milliseconds land in 1970).
+EPOCH_FLOOR = 1971
 #: What to do with an export that writes every amount as a positive size (billing tools often do).
 SIGNS_HINT = ("If the export writes churn and contraction as positive amounts, negate them in SQL first (README: "
               "\"Data that needs SQL first\"), e.g. CASE WHEN movement IN ('churn', 'contraction') THEN -amount "
@@ -82,6 +84,8 @@ def _checks(columns: Sequence[Checked]) -> list[_Check]:
         if col.kind in ("date", "datetime"):
             low, high = (sa.cast(sa.literal(f"{year}-01-01"), sa.Date()) for year in PLAUSIBLE_YEARS)
             found.append(_Check("implausible", c, sa.or_(value < low, value >= high)))
+            if "(epoch_" in c.expected:  # seconds read as milliseconds fall in January 1970, inside those years
+                found.append(_Check("epoch_1970", c, value < sa.cast(sa.literal(f"{EPOCH_FLOOR}-01-01"), sa.Date())))
     return found
 
 
@@ -172,6 +176,12 @@ def _message(check: _Check, table: TableSpec, where: str, example: str | None, c
         article = "an" if kind[:1] in "aeiou" else "a"
         return (f"{where}, {column}: {example!r} for {article} {kind!r} {by} must be {wanted}{more}; {', '.join(up)} amounts "
                 f"add to MRR and {', '.join(down)} amounts take from it" + (f". {SIGNS_HINT}" if kind in down else ""))
+    if check.kind == "epoch_1970":
+        unit = _epoch_unit(c.expected, example, EPOCH_FLOOR)
+        named = unit[0] if unit else "the unit the mapping gives"
+        fix = (f"as {unit[1]} it is {unit[2]}: set dates: {{{col}: {unit[1]}}} under tables.{table.name}" if unit else
+               "check the unit under dates:")
+        return f"{where}, {column}: {example!r} read as {named} is a time in 1970{more}; {fix}"
     if check.kind == "implausible":
         first, last = PLAUSIBLE_YEARS
         unit = _epoch_unit(c.expected, example)
@@ -186,8 +196,11 @@ def _message(check: _Check, table: TableSpec, where: str, example: str | None, c
             f"map it under {c.values_key}{more} (unknown values: {unknown}; \"*\" there maps every word not named)")
 
 
-def _epoch_unit(expected: str, example: str | None) -> tuple[str, str, str] | None:
-    """(the epoch unit the mapping names, another under which ``example`` is a plausible time, that time), or None."""
+def _epoch_unit(expected: str, example: str | None, earliest: int | None = None) -> tuple[str, str, str] | None:
+    """(the epoch unit the mapping names, another under which ``example`` is a plausible time, that time), or None.
+
+    ``earliest``: a plausible time's first year (default: the plausible years').
+    """
     from quire.dataio.expressions import EPOCH_UNITS
 
     named = next((unit for unit in EPOCH_UNITS if f"({unit})" in expected), None)
@@ -198,6 +211,7 @@ def _epoch_unit(expected: str, example: str | None) -> tuple[str, str, str] | No
     if named is None or not math.isfinite(number):
         return None
     first, last = PLAUSIBLE_YEARS
+    first = earliest or first
     for unit, per_second in EPOCH_UNITS.items():
         seconds = number / per_second
         if unit != named and abs(seconds) < 10**11:
@@ -205,6 +219,24 @@ def _epoch_unit(expected: str, example: str | None) -> tuple[str, str, str] | No
             if first <= moment.year < last:
                 return named, unit, f"{moment:%Y-%m-%d %H:%M:%S} UTC"
     return None
+
+
+def check_content_owners(run: Runner, engagement: sa.FromClause, content: sa.FromClause, where: str,
+                         shown: Callable[[str, str], str] = lambda _key, value: value) -> None:
+    """Raise :class:`DataError` when an engagement row's client is not its content's client: a mix-up in an export
+    counted one client's post in another's report. ``shown(key, value)``: a key's value as the source writes it."""
+    mixed = (sa.select(engagement.c.content_id, engagement.c.client_id, content.c.client_id.label("owner"))
+             .join(content, content.c.content_id == engagement.c.content_id)
+             .where(content.c.client_id != engagement.c.client_id))
+    [(found,)] = run(sa.select(sa.func.count()).select_from(mixed.subquery()))
+    if not found:
+        return
+    [(content_id, client, owner)] = run(mixed.order_by(engagement.c.day, engagement.c.content_id).limit(1))
+    more = f" ({found:,} rows in all)" if found > 1 else ""
+    raise DataError(f"{where}: engagement_daily gives content {shown('content_id', str(content_id))} to client "
+                    f"{shown('client_id', str(client))}, but content gives it to client {shown('client_id', str(owner))}"
+                    f"{more}; no client may see another's content, so correct the client_id or the content_id in the "
+                    "source")
 
 
 def check_unique(run: Runner, relation: sa.FromClause, keys: dict[str, ColumnElement], table: TableSpec,

@@ -178,14 +178,15 @@ def mapped_text(plan: ColumnPlan, spec: TableMapping, relation: sa.FromClause) -
     if plan.source is None:
         return None
     raw = relation.c[plan.source]
-    if plan.column.kind == "text" and plan.source_type.kind == "text":
-        # "control " and "control" are one variant (and "LinkedIn " one platform): exports pad cells with spaces.
-        raw = sa.func.trim(sa.cast(raw, sa.String()))
+    if plan.source_type.kind == "text":
+        # "control " and "control" are one variant (and "LinkedIn " one platform): exports pad cells with spaces,
+        # and a cell of spaces only is an empty one (its default, or "empty, but … needs a value").
+        raw = sa.func.nullif(sa.func.trim(sa.cast(raw, sa.String())), "")
     words = spec.values.get(plan.column.name)
     if not words:
         return raw
     text = sa.cast(raw, sa.String())
-    named = {sa.literal(word): _as_text(value) for word, value in words.items() if word != OTHER_WORDS}
+    named = {sa.literal(word.strip()): _as_text(value) for word, value in words.items() if word != OTHER_WORDS}
     rest = text
     if OTHER_WORDS in words:
         # "*" maps every other word (GA4 and app exports have dozens of event names: the rest are feature use);

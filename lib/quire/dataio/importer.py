@@ -226,18 +226,9 @@ class _Import:
 
     def _check_content_owners(self) -> None:
         """Each engagement row's client is its content's: a mix-up would count one client's post in another's report."""
-        eng, content = _loaded("engagement_daily"), _loaded("content")
-        mixed = (sa.select(eng.c.content_id, eng.c.client_id, content.c.client_id.label("owner"))
-                 .join(content, content.c.content_id == eng.c.content_id).where(content.c.client_id != eng.c.client_id))
-        found = self._rows(sa.select(sa.func.count()).select_from(mixed.subquery()))[0][0]
-        if found:
-            content_id, client, owner = self._rows(mixed.order_by(eng.c.day, eng.c.content_id).limit(1))[0]
-            content_id = self._as_written("content_id")(str(content_id))
-            client, owner = (self._as_written("client_id")(str(v)) for v in (client, owner))
-            more = f" ({found:,} rows in all)" if found > 1 else ""
-            raise DataError(f"{self.staged['engagement_daily'].files[0][1].label}: engagement_daily gives content "
-                            f"{content_id} to client {client}, but content gives it to client {owner}{more}; no client "
-                            "may see another's content, so correct the client_id or the content_id in the source")
+        checks.check_content_owners(self._rows, _loaded("engagement_daily"), _loaded("content"),
+                                    self.staged["engagement_daily"].files[0][1].label,
+                                    lambda key, value: self._as_written(key)(value))
 
     # -- SQL -------------------------------------------------------------------------------
     def _rows(self, stmt: sa.Executable) -> list[tuple]:

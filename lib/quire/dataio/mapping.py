@@ -258,6 +258,11 @@ def check_mapping(mapping: Mapping, name: str) -> None:
     for table, spec in mapping.tables.items():
         if table not in table_names():
             raise MappingError(f"{name}: tables.{table}: not a Quire table; known: {', '.join(sorted(table_names()))}")
+        for key in sorted(set(spec.defaults) & set(mapping.text_ids)):
+            # The texts are numbered 1, 2, 3…: a default id 1 would be the first customer's (a guest's order his).
+            raise MappingError(f"{name}: tables.{table}.defaults.{key}: {key} is numbered from its texts (text_ids), "
+                               f"so a default would be one of those numbers; leave rows without one out with "
+                               f"skip_rows_without: [{key}], or write the id into the file")
         _check_table(spec, table, f"{name}: tables.{table}")
         if mapping.mode == "views" and spec.duplicates == "first":
             raise MappingError(f"{name}: tables.{table}.duplicates: first keeps the first row in file order, and a "
@@ -324,10 +329,7 @@ def _check_default(default: object, column, where: str) -> None:
         return
     kind = column.kind
     if kind == "integer" and (isinstance(default, bool) or not isinstance(default, int)):
-        # text_ids number the texts of a file's column; a default id stays a number (experiment 1 → experiment-1).
-        also = " (a default id is a number, e.g. 1, even under text_ids, which number a file's texts)" \
-            if isinstance(default, str) and column.name.endswith("_id") else ""
-        raise MappingError(f"{where}: {default!r} is not a whole number, which {column.name} holds{also}")
+        raise MappingError(f"{where}: {default!r} is not a whole number, which {column.name} holds")
     if kind == "number" and (isinstance(default, bool) or not isinstance(default, (int, float))
                              or not math.isfinite(default)):
         raise MappingError(f"{where}: {default!r} is not a number, which {column.name} holds")

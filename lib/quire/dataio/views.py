@@ -207,6 +207,8 @@ class _Views:
                 parent = self._view(ref.table)
                 checks.check_reference(self._run, view, view.c[ref.columns[0]], ref.columns[0], parent,
                                        parent.c[ref.target_columns[0]], spec, ref.table, locate)
+        if table == "engagement_daily" and "content" in present:
+            checks.check_content_owners(self._run, view, self._view("content"), where)
         return count
 
     def _where(self, table: str) -> str:

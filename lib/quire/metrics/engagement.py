@@ -52,6 +52,9 @@ RATES: dict[str, tuple[str, str]] = {
     "conversion_rate": ("conversions", "clicks"),
     "engagement_rate": ("engagements", "views"),
 }
+#: Per-view rates count the clicks and engagements of content that had views: a platform that withholds its
+#: impressions brings clicks with no views to divide them by (a total CTR above every platform's).
+SEEN = {"clicks": "seen_clicks", "engagements": "seen_engagements"}
 ALPHA = 0.05             # significance level of every test in this module
 FLAT_TREND = 0.10        # |fitted change ÷ median| below this is "steady"
 MIN_TREND_POINTS = 6     # fewer points: no trend is described
@@ -74,8 +77,15 @@ def ratio(numerator, denominator):
 
 
 def rates(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with ``ctr``, ``conversion_rate`` and ``engagement_rate`` columns added (NaN-safe)."""
-    return frame.assign(**{name: ratio(frame[num], frame[den]) for name, (num, den) in RATES.items()})
+    """``frame`` with ``ctr``, ``conversion_rate`` and ``engagement_rate`` columns added (NaN-safe).
+
+    Where ``frame`` has ``seen_clicks`` / ``seen_engagements`` (those of content with views, see
+    :class:`Totals`), the rates per view count only those.
+    """
+    def numerator(column: str) -> pd.Series:
+        return frame[SEEN[column]] if column in SEEN and SEEN[column] in frame else frame[column]
+
+    return frame.assign(**{name: ratio(numerator(num), frame[den]) for name, (num, den) in RATES.items()})
 
 
 @dataclass(frozen=True)
@@ -86,7 +96,9 @@ class Totals:
     clicks: int = 0
     conversions: int = 0
     engagements: int = 0
-    items: int = 0  # content items with views in the window
+    items: int = 0  # content items with anything counted in the window
+    seen_clicks: int | None = None  # clicks of content with views in the window (None: every click)
+    seen_engagements: int | None = None
 
     @property
     def active(self) -> bool:
@@ -95,7 +107,7 @@ class Totals:
 
     @property
     def ctr(self) -> float:
-        return ratio(self.clicks, self.views)
+        return ratio(self.clicks if self.seen_clicks is None else self.seen_clicks, self.views)
 
     @property
     def conversion_rate(self) -> float:
@@ -103,7 +115,7 @@ class Totals:
 
     @property
     def engagement_rate(self) -> float:
-        return ratio(self.engagements, self.views)
+        return ratio(self.engagements if self.seen_engagements is None else self.seen_engagements, self.views)
 
     def as_dict(self) -> dict[str, float]:
         return {**{m: float(getattr(self, m)) for m in MEASURES}, **{r: getattr(self, r) for r in RATES}}
@@ -118,8 +130,12 @@ def window(daily: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
 def totals(daily: pd.DataFrame) -> Totals:
     """Sums of the measures over ``daily`` (already limited to a window)."""
     sums = {m: int(daily[m].sum()) for m in MEASURES}
-    items = int(daily.loc[daily["views"] > 0, "content_id"].nunique()) if "content_id" in daily else 0
-    return Totals(**sums, items=items)
+    if "content_id" not in daily:
+        return Totals(**sums)
+    per_item = daily.groupby("content_id")[list(MEASURES)].sum()
+    seen = per_item.loc[per_item["views"] > 0]
+    return Totals(**sums, items=int(_counted(per_item).sum()), seen_clicks=int(seen["clicks"].sum()),
+                  seen_engagements=int(seen["engagements"].sum()))
 
 
 def change(current: float | None, previous: float | None) -> float | None:
@@ -135,7 +151,7 @@ def breakdown(current: pd.DataFrame, previous: pd.DataFrame, dimension: str) -> 
     """Engagement per value of ``dimension`` (e.g. platform, content_type), most viewed first.
 
     ``current`` and ``previous`` are daily rows of the period and of the previous period,
-    each with a ``dimension`` column. Columns: ``dimension``, items (content with views),
+    each with a ``dimension`` column. Columns: ``dimension``, items (content with anything counted),
     the four measures, the three rates, previous_views, previous_engagements,
     previous_engagement_rate, views_change (fraction; NaN without previous views), and
     top_item_views / previous_top_item_views (the views of the single most viewed item, to
@@ -143,11 +159,14 @@ def breakdown(current: pd.DataFrame, previous: pd.DataFrame, dimension: str) -> 
     (clicks without views count: a platform that withholds its impressions still brings clicks).
     """
     def grouped(frame: pd.DataFrame) -> pd.DataFrame:
-        seen = frame.assign(**{dimension: frame[dimension].astype(str)})
-        sums = seen.groupby(dimension)[list(MEASURES)].sum()
-        sums["items"] = seen.loc[seen["views"] > 0].groupby(dimension)["content_id"].nunique()
-        sums["top_item_views"] = seen.groupby([dimension, "content_id"])["views"].sum().groupby(level=0).max()
-        return sums
+        rows = frame.assign(**{dimension: frame[dimension].astype(str)})
+        sums = rows.groupby(dimension)[list(MEASURES)].sum()
+        per_item = rows.groupby([dimension, "content_id"])[list(MEASURES)].sum()
+        sums["items"] = per_item.loc[_counted(per_item)].groupby(level=0).size()
+        viewed = per_item.loc[per_item["views"] > 0].groupby(level=0)
+        sums["seen_clicks"], sums["seen_engagements"] = viewed["clicks"].sum(), viewed["engagements"].sum()
+        sums["top_item_views"] = per_item["views"].groupby(level=0).max()
+        return sums.fillna(0)
 
     now, before = grouped(current), grouped(previous)
     keys = sorted(set(now.index[_counted(now)]) | set(before.index[_counted(before)]))
@@ -156,7 +175,7 @@ def breakdown(current: pd.DataFrame, previous: pd.DataFrame, dimension: str) -> 
     out = rates(now.reset_index().rename(columns={"index": dimension}))
     out["previous_views"] = before["views"].to_numpy(dtype="int64")
     out["previous_engagements"] = before["engagements"].to_numpy(dtype="int64")
-    out["previous_engagement_rate"] = ratio(before["engagements"], before["views"]).to_numpy()
+    out["previous_engagement_rate"] = ratio(before["seen_engagements"], before["views"]).to_numpy()
     out["views_change"] = (ratio(out["views"], out["previous_views"]) - 1).to_numpy()
     out["previous_top_item_views"] = before["top_item_views"].to_numpy(dtype="int64")
     columns = [dimension, "items", *MEASURES, *RATES, "previous_views", "previous_engagements", "previous_engagement_rate",

@@ -116,7 +116,7 @@ COLUMNS = ["metric", "value", "peers", "shown", "p25", "p50", "p75", "p25_bound"
 WITHHELD = ("no_value", "few_peers", "alike", "edge")
 
 
-SUM_COLUMNS = ("views", "clicks", "conversions", "engagements", "previous_views")
+SUM_COLUMNS = ("views", "clicks", "conversions", "engagements", "previous_views", "seen_clicks", "seen_engagements")
 
 
 def without_own(everyone: pd.DataFrame, own: Mapping[str, int]) -> pd.DataFrame:

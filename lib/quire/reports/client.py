@@ -158,8 +158,10 @@ def _own_sums(engagement: pd.DataFrame, p: Period) -> dict[str, int]:
     days = pd.to_datetime(engagement["day"]).dt.date if not engagement.empty else pd.Series([], dtype=object)
     now = engagement[(days >= p.start) & (days <= p.end)]
     before = engagement[(days >= prev.start) & (days <= prev.end)]
-    sums = {c: int(now[c].sum()) for c in ("views", "clicks", "conversions", "engagements")}
-    return {**sums, "previous_views": int(before["views"].sum())}
+    totals = eng.totals(now)
+    sums = {c: int(getattr(totals, c)) for c in eng.MEASURES}
+    return {**sums, "previous_views": int(before["views"].sum()), "seen_clicks": int(totals.seen_clicks or 0),
+            "seen_engagements": int(totals.seen_engagements or 0)}
 
 
 def load(client: str, period: str, url: str | None = None) -> ClientData:

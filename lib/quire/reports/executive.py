@@ -284,7 +284,7 @@ class ExecutiveReport:
         before = self.period.previous()
         # A year whose previous year the data holds in part (June to December) is not the data's first.
         why = ("there is no earlier period to compare with" if before.last_month < self.data.first_month else
-               f"{before.label} is only partly in the data and is not compared with")
+               f"it is not compared with {before.label}, which the data holds only in part")
         subtitle = (f"Company KPIs compared with {before.label}" if self.compared else
                     f"Company KPIs; the data starts in {formatting.month_year(self.data.first_month)}, so {why}")
         return ReportHeader("Executive report", self.period.label, subtitle=subtitle, extra={"period_key": self.period.key})
@@ -314,9 +314,11 @@ class ExecutiveReport:
         earlier = len(self.history) - 1
         kind = self.period.kind
         there = "there is none" if earlier <= 0 else "there is 1" if earlier == 1 else f"there are {earlier}"
-        # A month's rates need the month before; a quarter or year needs the whole one before (2024 from June is none).
-        reason = ("the data's first month has none: nothing came before it" if kind == "month" else
-                  f"a {kind} the data holds only in part has none")
+        # The data's first period has no rates: nothing came before it; a first quarter or year that begins after
+        # the data does (2024 from June) is not even whole.
+        whole = Period.containing(self.data.first_month, kind).start == self.data.first_month
+        reason = (f"the data's first {kind} has none: nothing came before it" if whole else
+                  f"the data's first {kind} is only partly in it and has none")
         unchecked = (None if earlier >= MIN_HISTORY else
                      f"Whether a KPI is unusual needs {MIN_HISTORY} earlier {kind}s with figures ({reason}); {there}.")
         quiet = ("No anomalies: every KPI is within its usual range." if unchecked is None else

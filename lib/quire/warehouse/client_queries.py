@@ -27,6 +27,10 @@ from quire.contract.inventory import inventory
 from quire.periods import add_months
 from quire.warehouse.queries import _clients_select, _read, _read_if, ledger_through
 
+#: The columns of :func:`portfolio_engagement`, one row per client (:data:`quire.metrics.peers.SUM_COLUMNS`).
+PORTFOLIO_COLUMNS = ("views", "clicks", "conversions", "engagements", "previous_views", "seen_clicks", "seen_engagements")
+
+
 def first_active_client(conn: Connection) -> pd.Series | None:
     """The first active client by name (row as :func:`queries.client_by_slug` gives it), or None.
 
@@ -52,15 +56,20 @@ def client_content(conn: Connection, client_id: int) -> pd.DataFrame:
     return _read(conn, stmt)
 
 
-def own_engagement(client_id: int) -> sa.ColumnElement[bool]:
-    """Engagement rows of ``client_id`` that are not of another client's content.
+def not_foreign() -> sa.ColumnElement[bool]:
+    """Engagement rows that are not of another client's content than their own client's.
 
     A row whose client the content list contradicts (client 2's row for client 4's post, a mix-up in an
     export) showed client 4's figures in client 2's report; the warehouse check and the import name such rows.
     """
     t, c = schema.engagement_daily, schema.content
     theirs = sa.select(sa.literal(1)).where(c.c.content_id == t.c.content_id, c.c.client_id != t.c.client_id)
-    return sa.and_(t.c.client_id == client_id, ~theirs.exists())
+    return ~theirs.exists()
+
+
+def own_engagement(client_id: int) -> sa.ColumnElement[bool]:
+    """Engagement rows of ``client_id`` that are not of another client's content (see :func:`not_foreign`)."""
+    return sa.and_(schema.engagement_daily.c.client_id == client_id, not_foreign())
 
 
 def foreign_content_rows(conn: Connection) -> tuple[int, tuple[str, ...]]:
@@ -153,8 +162,9 @@ def portfolio_engagement(conn: Connection, start: date, end: date, previous_star
                          exclude_client_id: int | None) -> pd.DataFrame:
     """Anonymous engagement sums of every *other* client active in ``start``..``end``, one row per client.
 
-    Columns: views, clicks, conversions, engagements (within the period) and
-    previous_views (within ``previous_start``..``previous_end``). The client the report is
+    Columns: views, clicks, conversions, engagements (within the period),
+    previous_views (within ``previous_start``..``previous_end``), and seen_clicks and
+    seen_engagements (those of content with views in the period, for the per-view rates). The client the report is
     for (``exclude_client_id``) is left out, so that counts of comparable clients never
     include it. There is deliberately no client column, and rows are ordered by their
     values, so the result cannot be tied back to a client; :mod:`quire.metrics.peers` decides
@@ -168,17 +178,21 @@ def portfolio_engagement(conn: Connection, start: date, end: date, previous_star
     def period_sum(column: sa.Column, condition) -> sa.Label:
         return sa.func.sum(sa.case((condition, column), else_=0)).label(column.name)
 
-    views, clicks, conversions, engagements = (period_sum(t.c[name], in_period)
-                                               for name in ("views", "clicks", "conversions", "engagements"))
-    previous = sa.func.sum(sa.case((t.c.day.between(previous_start, previous_end), t.c.views), else_=0))
-    inner = (sa.select(views, clicks, conversions, engagements, previous.label("previous_views"))
-             .where(sa.or_(in_period, t.c.day.between(previous_start, previous_end)),
-                    t.c.client_id != exclude_client_id if exclude_client_id is not None else sa.true())
-             .group_by(t.c.client_id)
+    # Per piece of content first: its clicks and engagements count in the per-view rates only if it had views.
+    per_item = (sa.select(t.c.client_id, *(period_sum(t.c[name], in_period) for name in PORTFOLIO_COLUMNS[:4]),
+                          period_sum(t.c.views, t.c.day.between(previous_start, previous_end)).label("previous_views"))
+                .where(sa.or_(in_period, t.c.day.between(previous_start, previous_end)), not_foreign(),
+                       t.c.client_id != exclude_client_id if exclude_client_id is not None else sa.true())
+                .group_by(t.c.client_id, t.c.content_id)
+                .subquery("per_item"))
+    viewed = per_item.c.views > 0
+    inner = (sa.select(*(sa.func.sum(per_item.c[name]).label(name) for name in PORTFOLIO_COLUMNS[:5]),
+                       sa.func.sum(sa.case((viewed, per_item.c.clicks), else_=0)).label("seen_clicks"),
+                       sa.func.sum(sa.case((viewed, per_item.c.engagements), else_=0)).label("seen_engagements"))
+             .group_by(per_item.c.client_id)
              .subquery("per_client"))
-    stmt = (sa.select(inner.c.views, inner.c.clicks, inner.c.conversions, inner.c.engagements, inner.c.previous_views)
-            .where(inner.c.views > 0)
-            .order_by(inner.c.views, inner.c.clicks, inner.c.conversions, inner.c.engagements, inner.c.previous_views))
+    columns = [inner.c[name] for name in PORTFOLIO_COLUMNS]
+    stmt = sa.select(*columns).where(inner.c.views > 0).order_by(*columns)
     return _read(conn, stmt)
 
 
