@@ -142,3 +142,29 @@ def test_validate_rejects_bad_schedules(tmp_path, make_env, schedule, message):
                    f"    schedule: {schedule}\n", f"sqlite:///{tmp_path / 's.db'}")
     proc = run_quire(env, "validate")
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_start_refused_for_a_broken_catalog_keeps_the_catch_up_run(tmp_path, settings_for, make_env, state_url):
+    # The refused start ran APScheduler (paused) and stopped it, which processed the overdue job once: its next run
+    # moved on, and the start after the fix never made the catch-up run.
+    from quire.errors import QuireError
+    from quire.scheduler.service import Service
+
+    engine, catalog = open_state(state_url), _catalog(tmp_path, 3600)
+    settings = settings_for(make_env("reports: {}\n", state_url))
+    start = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
+    with time_machine.travel(start, tick=True):
+        scheduler = build_scheduler(engine, settings)
+        scheduler.start(paused=True)
+        sync_jobs(scheduler, catalog)
+        scheduler.shutdown(wait=False)
+    broken = settings_for(make_env("reports:\n  hourly: {title: Hourly, schedule: {cron: '0 7 2 * * *'}}\n", state_url))
+    with time_machine.travel(start + timedelta(hours=1, minutes=30), tick=True):
+        with pytest.raises(QuireError):
+            Service(broken).run()
+        scheduler = build_scheduler(engine, settings)
+        scheduler.start(paused=True)
+        try:
+            assert scheduler.get_job("report:hourly").next_run_time == start + timedelta(hours=1)  # still due
+        finally:
+            scheduler.shutdown(wait=False)

@@ -28,7 +28,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
-from quire.catalog import Catalog, ScheduleSpec
+from quire.catalog import Catalog, ScheduleSpec, load_catalog
 from quire.config import Settings
 from quire.errors import SchedulerBusyError
 from quire.state import open_state, outbox
@@ -230,6 +230,9 @@ class Service:
         """The whole life of the service, blocking; ``stop_event`` (SIGTERM, Ctrl-C) ends it cleanly."""
         from quire.scheduler.jobs import import_working_set
 
+        # A catalog that does not validate stops the service before APScheduler starts: stopping a started (even
+        # paused) scheduler let it process a due job once, which moved an overdue schedule past its catch-up run.
+        load_catalog(self.settings.catalog_path)
         try:
             import_working_set(self.settings)
             if not self.acquire():
