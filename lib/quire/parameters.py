@@ -81,6 +81,14 @@ def declared_parameters(spec: ReportSpec, home: Path) -> dict[str, DeclaredParam
             default = ast.literal_eval(info["default"])
         except (ValueError, SyntaxError):
             raise ConfigError(f"report {spec.id!r}: the default of {name!r} must be a literal, not {info['default']}") from None
+        if pspec.type in ("int", "float", "choice") and default not in (None, ""):
+            # A run that leaves the parameter out uses the notebook's default: one the catalog refuses from
+            # outside (min_events 0 where min is 5) would run unchecked.
+            try:
+                coerce(name, pspec, default)
+            except ParameterError as exc:
+                raise ConfigError(f"report {spec.id!r}: the notebook's default of {name!r} is refused by "
+                                  f"reports.yaml ({exc.message.removeprefix(f'parameter {quoted(name)}: ')})") from None
         declared[name] = DeclaredParameter(name, pspec, default, pspec.help or info.get("help", ""))
     return declared
 
@@ -136,8 +144,10 @@ def coerce(name: str, spec: ParameterSpec, value: Any) -> Any:
         if not math.isfinite(number):  # NaN passes every min/max comparison; infinity is no setting either
             raise _fail(name, value, "a finite number")
         if (spec.min is not None and number < spec.min) or (spec.max is not None and number > spec.max):
-            bounds = f"between {spec.min:g} and {spec.max:g}" if spec.min is not None and spec.max is not None else (
-                f"at least {spec.min:g}" if spec.min is not None else f"at most {spec.max:g}")
+            low, high = (None if v is None else f"{v:,.0f}" if float(v).is_integer() else f"{v:g}"  # 1,000,000 not 1e+06
+                         for v in (spec.min, spec.max))
+            bounds = f"between {low} and {high}" if low is not None and high is not None else (
+                f"at least {low}" if low is not None else f"at most {high}")
             raise ParameterError(f"parameter {quoted(name)}: {number} is out of range; use a value {bounds}", parameter=name)
         return number
     if kind == "bool":

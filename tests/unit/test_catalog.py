@@ -75,6 +75,13 @@ def test_validate_reports_parameter_mismatch_and_outputs(tmp_path):
         "    parameters:\n      x: {type: period}\n      y: {type: str}\n")
     problems = validate_project(Settings(home=tmp_path))
     assert any("'x' is period in reports.yaml but its default in the notebook is int" in p for p in problems), problems
+    # A default the catalog would refuse from outside (x = 1 where min is 5) ran whenever x was left out.
+    (tmp_path / "reports.yaml").write_text(
+        "reports:\n  r:\n    title: R\n    notebook: notebooks/r.ipynb\n    description: d\n    owner: o@example.com\n"
+        "    parameters:\n      x: {type: int, min: 5, max: 1000000}\n      y: {type: str}\n")
+    problems = validate_project(Settings(home=tmp_path))
+    assert any("the notebook's default of 'x' is refused by reports.yaml (1 is out of range; use a value between 5 and "
+               "1,000,000)" in p for p in problems), problems
     (tmp_path / "reports.yaml").write_text(
         "reports:\n  r:\n    title: R\n    notebook: notebooks/r.ipynb\n    description: d\n    owner: o@example.com\n"
         "    parameters:\n      x: {type: int}\n      y: {type: str}\n")
