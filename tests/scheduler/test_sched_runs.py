@@ -242,3 +242,25 @@ def test_a_fan_out_that_failed_as_a_whole_is_retried_for_the_period_it_was_due_f
     retries = [r for r in history.query(engine) if r["retry_of"] == failed]
     assert len(retries) >= 2 and all(r["client"] for r in retries), retries
     assert {(r["status"], r["attempt"], r["parameters"]["period"]) for r in retries} == {("succeeded", 2, "2026-09")}
+
+
+def test_a_run_whose_process_a_stop_kills_is_cancelled_not_failed(runner, smtp):
+    # SIGTERM to the scheduler's process group reached the run before the executor saw the stop: the run read
+    # "failed: the run's process died … (killed, out of memory …)" and its re-run used up an attempt.
+    import os
+    import signal
+
+    result: dict = {}
+    thread = threading.Thread(target=lambda: result.update(run_id=run_once(runner, _spec(runner, "looping"), {})))
+    thread.start()
+    [live] = wait_for(lambda: history.query(runner.engine, status="running") or None, timeout=30, message="the run to start")
+    pids = wait_for(lambda: p if len(p := processes_of_run(live["run_id"])) >= 2 else None, timeout=30,
+                    message="the run's processes to start")
+    runner.stop_firing("the scheduler stopped")
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    run = history.get(runner.engine, result["run_id"])
+    assert run["status"] == "cancelled" and run["error"] == "cancelled: the scheduler stopped", run
+    assert smtp.messages == []  # nobody is told of a run the operator stopped

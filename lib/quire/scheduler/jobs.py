@@ -10,6 +10,7 @@ notebook's own error and a timeout are final: the report's owner gets an alert.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Iterator
@@ -252,6 +253,11 @@ class Runner:
             request = RunRequest(run_id, spec.id, params, engine=self.settings.engine, spec=spec)
             outcome = self.executor.run(request, self.settings, timeout=timeout, cancel=self.cancel,
                                         on_start=lambda pid: history.mark_running(self.engine, run_id, child_pid=pid))
+            if outcome.status == "failed" and self.cancel.is_set():
+                # The stop reached the run's process before the executor saw `cancel` (a SIGTERM to the whole
+                # group): "process died … out of memory" and a used-up attempt, for a run the operator stopped.
+                outcome = dataclasses.replace(outcome, status="cancelled", error="cancelled: the scheduler stopped",
+                                              error_type="ServiceStopped", transient=True)
         self.conclude(run_id, spec, client, attempt, outcome, deliver=deliver)
 
     def start_queued(self) -> int:
