@@ -63,6 +63,7 @@ def _new_exporter(templates_dir: Path):
     if not (templates_dir / TEMPLATE_NAME / "index.html.j2").is_file():
         raise RenderError(f"report template not found: {templates_dir / TEMPLATE_NAME / 'index.html.j2'}",
                           hint="QUIRE_HOME must point at a checkout with templates/quire/")
+    _embed_images_of_img_tags_only()
     config = Config()
     config.NbConvertBase.display_data_priority = DISPLAY_PRIORITY
     # Cells tagged by analysts can drop themselves or their outputs from the report.
@@ -79,6 +80,26 @@ def _new_exporter(templates_dir: Path):
         exclude_anchor_links=True,
         embed_images=True,
     )
+
+
+def _embed_images_of_img_tags_only() -> None:
+    """Make nbconvert's image embedding leave inline HTML without an image alone.
+
+    With ``embed_images`` nbconvert (7.17) re-parses each inline tag of a markdown cell on its own to
+    inline its images, and a lone ``<b>`` parses as ``<b></b>``: an analyst's ``<b>bold</b>`` lost its
+    bold. Only fragments holding an ``<img>`` need the embedding.
+    """
+    from nbconvert.filters.markdown_mistune import IPythonRenderer
+
+    embed = IPythonRenderer._html_embed_images
+    if getattr(embed, "images_only", False):
+        return
+
+    def images_only(self, html: str) -> str:
+        return embed(self, html) if "<img" in html.lower() else html
+
+    images_only.images_only = True
+    IPythonRenderer._html_embed_images = images_only
 
 
 def get_exporter(templates_dir: Path | str | None = None):

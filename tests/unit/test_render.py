@@ -286,6 +286,15 @@ def test_markdown_cells_render_without_remote_images(brand):
     assert "track.example" not in html and "raw()" not in html
 
 
+def test_inline_html_of_a_markdown_cell_keeps_its_tags(brand):
+    # nbconvert's image embedding re-parsed "<b>" alone: "Line with <b></b>bold text".
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        "Line with <b>bold</b> and <em>stress</em> text, and a picture <img alt=\"dot\" src=\"data:image/gif;base64,"
+        "R0lGODlhAQABAAAAACw=\">.")])
+    html = render_html(nb, brand=brand, meta=META)
+    assert "<b>bold</b>" in html and "<em>stress</em>" in html and 'alt="dot"' in html
+
+
 def test_exporter_is_built_once_per_templates_folder():
     first, lock = get_exporter(TEMPLATES)
     again, lock_again = get_exporter(TEMPLATES)
