@@ -7,6 +7,7 @@ set from outside; the notebook's ``parameters`` cell says their names and defaul
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -94,9 +95,12 @@ class ScheduleSpec(_Model):
             from apscheduler.triggers.cron import CronTrigger
 
             try:
-                CronTrigger.from_crontab(self.cron, timezone=zone)
+                trigger = CronTrigger.from_crontab(self.cron, timezone=zone)
             except ValueError as exc:
                 raise ValueError(f"cron {self.cron!r} is not a valid 5-field expression ({exc})") from None
+            # "0 7 31 2 *" parses but no day matches it: the report would never run, and nothing would say so.
+            if trigger.get_next_fire_time(None, datetime.now(zone)) is None:
+                raise ValueError(f"cron {self.cron!r} never fires: no date matches it (31 February?)")
         return self
 
 

@@ -33,6 +33,9 @@ def test_project_catalog_loads_and_validates():
      "must include html"),
     ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    parameters:\n"
      "      n: {type: int, min: 50, max: 24}\n", "'min' (50) is above 'max' (24)"),
+    # 31 February parses as cron and never comes: the scheduler logged "next run ?" and the report never ran.
+    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n"
+     "    schedule: {cron: '0 7 31 2 *'}\n", "cron '0 7 31 2 *' never fires: no date matches it"),
 ])
 def test_bad_catalogs_name_the_problem(tmp_path, text, message):
     path = tmp_path / "reports.yaml"
