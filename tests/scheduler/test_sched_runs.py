@@ -42,7 +42,8 @@ def _spec(runner, rid):
     return load_catalog(runner.settings.catalog_path).get(rid)
 
 
-def test_an_endless_notebook_times_out_and_leaves_no_kernel(runner, smtp):
+def _start_looping(runner) -> tuple[threading.Thread, dict, list[int]]:
+    """The endless notebook's run started in a thread: the thread, where its run id goes, its processes' pids."""
     result: dict = {}
     thread = threading.Thread(target=lambda: result.update(run_id=run_once(runner, _spec(runner, "looping"), {})))
     thread.start()
@@ -50,6 +51,11 @@ def test_an_endless_notebook_times_out_and_leaves_no_kernel(runner, smtp):
     # The run process and the process the notebook started in a session of its own are both up.
     pids = wait_for(lambda: p if len(p := processes_of_run(live["run_id"])) >= 2 else None, timeout=30,
                     message="the run's processes to start")
+    return thread, result, pids
+
+
+def test_an_endless_notebook_times_out_and_leaves_no_kernel(runner, smtp):
+    thread, result, pids = _start_looping(runner)
     thread.join(timeout=60)
     assert not thread.is_alive()
     run = history.get(runner.engine, result["run_id"])
@@ -250,12 +256,7 @@ def test_a_run_whose_process_a_stop_kills_is_cancelled_not_failed(runner, smtp):
     import os
     import signal
 
-    result: dict = {}
-    thread = threading.Thread(target=lambda: result.update(run_id=run_once(runner, _spec(runner, "looping"), {})))
-    thread.start()
-    [live] = wait_for(lambda: history.query(runner.engine, status="running") or None, timeout=30, message="the run to start")
-    pids = wait_for(lambda: p if len(p := processes_of_run(live["run_id"])) >= 2 else None, timeout=30,
-                    message="the run's processes to start")
+    thread, result, pids = _start_looping(runner)
     runner.stop_firing("the scheduler stopped")
     for pid in pids:
         os.kill(pid, signal.SIGKILL)
