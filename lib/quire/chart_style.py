@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 #: Fixed salt for the ids matplotlib writes into SVG (clip paths, glyphs): stable output.
 SVG_HASH_SALT = "report-chart"
 FALLBACK_FONT = "DejaVu Sans"  # ships with matplotlib, so it is always there
-_GENERIC = {"sans-serif", "serif", "monospace", "cursive", "fantasy", "system-ui"}
+GENERIC_FAMILIES = {"sans-serif", "serif", "monospace", "cursive", "fantasy", "system-ui"}
 
 #: rcParams every chart gets, brand or not.
 BASE_RC: dict[str, object] = {
@@ -92,7 +92,7 @@ def font_families(font_stack: str) -> list[str]:
     """
     installed = {f.name for f in font_manager.fontManager.ttflist}
     wanted = [part.strip().strip("'\"") for part in font_stack.split(",")]
-    found = [name for name in wanted if name and name not in _GENERIC and name in installed]
+    found = [name for name in wanted if name and name not in GENERIC_FAMILIES and name in installed]
     return [*found, FALLBACK_FONT] if FALLBACK_FONT not in found else found
 
 

@@ -112,6 +112,15 @@ def render_sample(brand: Brand, folder: Path) -> tuple[Path, Path]:
     return html_path, pdf_path
 
 
+def missing_fonts(font_stack: str) -> list[str]:
+    """The families ``font_stack`` names when none of them is installed (the renders then fall back), else []."""
+    from quire.chart_style import GENERIC_FAMILIES, font_families
+
+    named = [part.strip().strip("'\"") for part in font_stack.split(",")]
+    named = [name for name in named if name and name not in GENERIC_FAMILIES]
+    return named if named and not set(named) & set(font_families(font_stack)) else []
+
+
 @brand_app.command("check")
 def check(
     name: Annotated[str, typer.Argument(help="Brand kit: a folder under templates/brands/.")],
@@ -126,6 +135,11 @@ def check(
     out.print(Text.assemble(("✓", "green"), f" brand '{brand.key}' ({brand.name}) is valid: logo {brand.logo_path.name}, "
                             f"{len(brand.palette)} chart colours"), highlight=False)
     lines, warnings = contrast_report(brand)
+    missing = missing_fonts(brand.font_stack)
+    if missing:
+        warnings.append(f"none of the brand's fonts ({', '.join(missing)}) is installed on this machine: its charts "
+                        "and PDFs use DejaVu Sans; install one (a Debian fonts- package, or the font files in "
+                        "~/.local/share/fonts) or name an installed one in font_stack")
     for line in lines:
         out.print(Text(f"    {line}"), highlight=False)
     for warning in warnings:

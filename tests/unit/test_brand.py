@@ -280,6 +280,21 @@ def test_brand_check_reports_a_broken_kit_in_one_line(kit, tmp_path):
     assert not (tmp_path / "outputs" / ".quire" / "brand-check").exists()
 
 
+def test_brand_check_says_when_none_of_the_brands_fonts_is_installed(kit, tmp_path):
+    # The sample printed in DejaVu Sans and nothing said the brand's fonts were missing.
+    from quire.cli_brand import missing_fonts
+
+    assert missing_fonts('"Futura PT", Futura, sans-serif') == ["Futura PT", "Futura"]
+    assert missing_fonts('"Avenir Next", "DejaVu Sans", sans-serif') == []  # one installed: no word
+    assert missing_fonts("sans-serif") == []
+    templates, base, write = kit
+    write(font_stack='"Futura PT", sans-serif')
+    (templates / "quire").symlink_to(ROOT / "templates" / "quire")  # the sample page's template
+    proc = _quire(templates.parent, tmp_path / "outputs", "check", "acme")
+    assert proc.returncode == 0, proc.stderr
+    assert "none of the brand's fonts (Futura PT) is installed on this machine" in proc.stdout
+
+
 def test_brand_check_names_the_available_kits(tmp_path):
     proc = _quire(ROOT, tmp_path / "outputs", "check", "nosuch")
     assert proc.returncode == 2 and "available brands: harbor, northwind, quire" in proc.stderr
