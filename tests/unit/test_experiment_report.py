@@ -935,6 +935,24 @@ def test_the_control_is_found_by_a_word_of_its_name(names, control):
     assert experiment_queries.control_by_name(names) == control
 
 
+def test_two_variants_whose_names_say_control_are_a_warning_naming_the_one_taken(tiny_warehouse, tmp_path):
+    # "baseline" and "control": the report took "control" without a word (the probe's Hillstrom-like test).
+    from support import warehouse_copy
+
+    assert experiment_queries.control_rivals(["baseline", "control", "new"]) == ["baseline"]
+    assert experiment_queries.control_rivals(["control", "treatment"]) == []
+    path = tmp_path / "wh.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("DROP TABLE experiment_variants")
+        con.execute("UPDATE experiment_assignments SET variant = 'baseline' WHERE variant <> 'control' AND "
+                    "experiment_id = (SELECT experiment_id FROM experiments WHERE key = 'checkout-redesign')")
+    report = er.build("checkout-redesign", url=f"duckdb:///{path}")
+    assert not report.data.control_guessed and report.analysis.control == "Control"
+    warnings = [c.message for c in walk(report.verdict()) if isinstance(c, Callout) and c.severity == "warning"]
+    assert any(w.startswith("“Baseline” also reads as a control; the report took “Control” (control, baseline, original, "
+                            "old… are tried in that order). If another variant is the control") for w in warnings), warnings
+
+
 @pytest.mark.parametrize("renamed,control,guessed", [
     ({"control": "old_page", "one_page": "new_page"}, "Old page", False),
     ({"control": "zeta", "one_page": "beta"}, "Beta", True),  # the treatment comes first by name

@@ -168,15 +168,21 @@ class ExperimentReport:
         return Section("Verdict", [decision, *warnings, self.facts(), *notes])
 
     def control_warning(self) -> list[str]:
-        """Why the control may be the wrong one, when the report had to guess it (no plan, no variant named so)."""
-        if not self.data.control_guessed:
+        """Why the control may be the wrong one: the report had to guess it (no plan, no variant named so), or more
+        than one variant's name says it is the control."""
+        if not (self.data.control_guessed or self.data.control_rivals):
             return []
         control = str(self.data.variants.loc[self.data.variants["is_control"], "variant"].iloc[0])
-        return [f"No variant's name says it is the control (control, baseline, original, old, A…), so the report "
-                f"took “{control}”, the first by name, for it. If another variant is the control, every difference "
-                "below has the wrong sign and the decision may be reversed: record the control in an "
-                "experiment_variants table (is_control), or, for an import, give its mapping experiment_plan: "
-                "{control: <its name>, split: {<variant>: <planned share>, …}}."]
+        if self.data.control_guessed:
+            why = (f"No variant's name says it is the control (control, baseline, original, old, A…), so the report "
+                   f"took “{control}”, the first by name, for it.")
+        else:
+            rivals = " and ".join(f"“{v}”" for v in self.data.control_rivals)
+            why = (f"{rivals} also {'reads' if len(self.data.control_rivals) == 1 else 'read'} as a control; the report "
+                   f"took “{control}” (control, baseline, original, old… are tried in that order).")
+        return [f"{why} If another variant is the control, every difference below has the wrong sign and the decision "
+                "may be reversed: record the control in an experiment_variants table (is_control), or, for an "
+                "import, give its mapping experiment_plan: {control: <its name>, split: {<variant>: <planned share>, …}}."]
 
     def defaults_note(self) -> Callout:
         """What the report assumed for the optional tables the warehouse lacks."""

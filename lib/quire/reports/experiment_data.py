@@ -54,6 +54,8 @@ class ExperimentData:
     measure: Measure = REVENUE
     # No experiment_variants table and no variant named as the control: the first by name was taken for it.
     control_guessed: bool = False
+    # Other variants whose names also say "control" than the one taken for it (no plan: "baseline" and "control").
+    control_rivals: tuple[str, ...] = ()
 
     @property
     def has_covariate(self) -> bool:
@@ -80,7 +82,8 @@ class ExperimentData:
         planned = list(self.variants["variant"].astype(str))
         unplanned = set(self.assignments["variant"].astype(str).unique()) - set(planned)
         labels = variant_labels(planned, reserved=unplanned)
-        return replace(self, variants=_relabel(self.variants, labels), assignments=_relabel(self.assignments, labels))
+        return replace(self, variants=_relabel(self.variants, labels), assignments=_relabel(self.assignments, labels),
+                       control_rivals=tuple(labels.get(v, v) for v in self.control_rivals))
 
 
 def variant_label(key: str) -> str:
@@ -139,6 +142,8 @@ def load(experiment: str, url: str | None = None) -> ExperimentData:
             outside_dates=int((~inside).sum()), measure=measure,
             control_guessed=("experiment_variants" in absent
                              and queries.control_guessed([str(v) for v in variants["variant"]])),
+            control_rivals=(tuple(queries.control_rivals([str(v) for v in variants["variant"]]))
+                            if "experiment_variants" in absent else ()),
         )
 
 

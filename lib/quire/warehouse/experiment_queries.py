@@ -157,6 +157,15 @@ def control_by_name(names: list[str]) -> str | None:
     return None
 
 
+def control_rivals(names: list[str]) -> list[str]:
+    """The other variants whose names also say "control" when :func:`control_by_name` took one (``baseline``
+    beside ``control``): the report says which it took, as its choice may be the wrong one."""
+    taken = control_by_name(names)
+    if taken is None:
+        return []
+    return [n for n in names if n != taken and set(re.split(r"[^0-9a-z]+", n.lower())) & set(CONTROL_WORDS)]
+
+
 def control_guessed(names: list[str]) -> bool:
     """Whether, without a plan, the control of an experiment with these variants is a guess: several variants and
     none of their names says which is the control."""
