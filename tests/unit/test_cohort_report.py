@@ -609,3 +609,13 @@ def test_the_reading_weighs_a_difference_against_the_rate_it_is_of(monthly, monk
                           "n_recent": [3], "n_earlier": [8]}, index=pd.Index([1], name="age"))
     monkeypatch.setattr(CohortReport, "comparison_frame", lambda self, matrix, ages: frame)
     assert f"retain {how} in month 1 (" in monthly.reading()
+
+
+def test_a_short_horizons_headline_ages_are_columns_of_the_tables(tiny_warehouse):
+    # -p horizon=2 headlined "Month 2 user retention" and "LTV by month 2"; neither table had a month-2 column.
+    report = CohortReport(cohort.load(url=tiny_warehouse), horizon=2)
+    keys = {k.key for k in report.kpis()}
+    assert {"user_retention_age2", "ltv_age2"} <= keys, keys
+    assert "Month 2" in report.summary_table().frame.columns
+    ltv = next(c for c in report.ltv().children if hasattr(c, "frame") and "Revenue to date" in c.frame.columns)
+    assert "LTV by month 2" in ltv.frame.columns

@@ -384,6 +384,11 @@ class CohortReport:
             found.append(Kpi(f"{key}_age{age}", label, row["recent"], unit, row["earlier"]))
         return found
 
+    def _headline_ages(self, key: str) -> set[int]:
+        """The ages of the headline's ``key`` cards: a short horizon's "Month 2 user retention" is a column of the
+        tables too, which otherwise show months 1, 3 and 6 only."""
+        return {int(k.key.rsplit("_age", 1)[1]) for k in self.kpis() if k.key.startswith(f"{key}_age")}
+
     def headline(self) -> KpiCards | Callout:
         if self.problem:
             return Callout(self.problem, "warning", title="Nothing to report.")
@@ -391,7 +396,7 @@ class CohortReport:
 
     def summary_table(self) -> Table:
         """Cohort sizes and user retention at a few ages, one row per cohort."""
-        ages = [a for a in TABLE_AGES if a <= self.horizon]
+        ages = sorted({a for a in TABLE_AGES if a <= self.horizon} | self._headline_ages("user_retention"))
         frame = pd.DataFrame({"Cohort": charts.cohort_labels(self.active.sizes.index, self.granularity),
                               "Users": self.active.sizes.to_numpy()})
         for a in ages:
@@ -449,7 +454,7 @@ class CohortReport:
         age = _age_for(kept, LTV_AGE)
         # The chart draws the two sides of the comparison, so the cohorts left out of it are not drawn.
         chart = charts.ltv_curves(self._shown(kept), self.granularity, highlight=RECENT, at_age=age)
-        ages = [a for a in (0, *TABLE_AGES) if a <= self.max_age]
+        ages = sorted({a for a in (0, *TABLE_AGES) if a <= self.max_age} | self._headline_ages("ltv"))
         frame = pd.DataFrame({"Cohort": charts.cohort_labels(self.ltv_frame.index, self.granularity),
                               "Users": self.active.sizes.to_numpy(),
                               "Revenue to date": self.revenue_to_date.to_numpy()})
