@@ -201,7 +201,7 @@ def _epoch_unit(expected: str, example: str | None, earliest: int | None = None)
 
     ``earliest``: a plausible time's first year (default: the plausible years').
     """
-    from quire.dataio.expressions import EPOCH_UNITS
+    from quire.dataio.expressions import EPOCH_LIMIT_SECONDS, EPOCH_UNITS
 
     named = next((unit for unit in EPOCH_UNITS if f"({unit})" in expected), None)
     try:
@@ -214,7 +214,7 @@ def _epoch_unit(expected: str, example: str | None, earliest: int | None = None)
     first = earliest or first
     for unit, per_second in EPOCH_UNITS.items():
         seconds = number / per_second
-        if unit != named and abs(seconds) < 10**11:
+        if unit != named and abs(seconds) < EPOCH_LIMIT_SECONDS:
             moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=seconds)
             if first <= moment.year < last:
                 return named, unit, f"{moment:%Y-%m-%d %H:%M:%S} UTC"
@@ -225,9 +225,9 @@ def check_content_owners(run: Runner, engagement: sa.FromClause, content: sa.Fro
                          shown: Callable[[str, str], str] = lambda _key, value: value) -> None:
     """Raise :class:`DataError` when an engagement row's client is not its content's client: a mix-up in an export
     counted one client's post in another's report. ``shown(key, value)``: a key's value as the source writes it."""
-    mixed = (sa.select(engagement.c.content_id, engagement.c.client_id, content.c.client_id.label("owner"))
-             .join(content, content.c.content_id == engagement.c.content_id)
-             .where(content.c.client_id != engagement.c.client_id))
+    from quire.warehouse.client_queries import foreign_rows
+
+    mixed = foreign_rows(engagement, content)
     [(found,)] = run(sa.select(sa.func.count()).select_from(mixed.subquery()))
     if not found:
         return

@@ -91,6 +91,7 @@ import pandas as pd
 from scipy.stats import mstats
 
 from quire.metrics.engagement import ratio, rates
+from quire.warehouse.client_queries import PORTFOLIO_COLUMNS
 
 PORTFOLIO_METRICS = ("ctr", "conversion_rate", "engagement_rate", "views_growth")
 MIN_PEERS_FIGURES = 10  # other clients needed before the portfolio's median and quartiles are shown
@@ -116,7 +117,8 @@ COLUMNS = ["metric", "value", "peers", "shown", "p25", "p50", "p75", "p25_bound"
 WITHHELD = ("no_value", "few_peers", "alike", "edge")
 
 
-SUM_COLUMNS = ("views", "clicks", "conversions", "engagements", "previous_views", "seen_clicks", "seen_engagements")
+#: The portfolio's per-client sums, as the one query across clients returns them.
+SUM_COLUMNS = PORTFOLIO_COLUMNS
 
 
 def without_own(everyone: pd.DataFrame, own: Mapping[str, int]) -> pd.DataFrame:

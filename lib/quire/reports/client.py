@@ -153,6 +153,12 @@ def portfolio_for_batch(params: Sequence[dict[str, Any]], url: str) -> dict[tupl
     return found
 
 
+def _band_left_open(standing: pd.DataFrame) -> pd.Series:
+    """Rows shown as figures without a band: a quartile published as a bound ("<0.5%", ">+299.5%") leaves open
+    which side of it the reader's own figure lies."""
+    return (standing["shown"] == "figures") & standing["band"].isna()
+
+
 def _own_sums(engagement: pd.DataFrame, p: Period) -> dict[str, int]:
     prev = p.previous()
     days = pd.to_datetime(engagement["day"]).dt.date if not engagement.empty else pd.Series([], dtype=object)
@@ -596,9 +602,8 @@ class ClientReport:
         children = [charts.standing_ranges(frame),
                     Table(table, caption="Your standing among comparable clients", units=figure_columns)]
         children = [c for c in children if c is not None]
-        open_band = (frame["shown"] == "figures") & frame["band"].isna()
         notes = self._withheld_notes(frame[((frame["shown"] != "figures") & ((frame["shown"] == "none") | figures))
-                                           | open_band])
+                                           | _band_left_open(frame)])
         if notes:
             children.append(Callout(" ".join(notes), "info"))
         return Section(title, children, lead=self._portfolio_lead(others, figures))
@@ -618,9 +623,7 @@ class ClientReport:
                  for reason, group in frame.groupby("withheld", sort=False) if reason in why]
         if ((frame["withheld"] == "no_value") & (frame["metric"] == "views_growth")).any():
             notes.append(f"Growth needs views in {self.previous_period.label}.")
-        # Figures shown but no band: a quartile published as a bound ("<0.5%", ">+299.5%") leaves open which side of
-        # it the reader's own figure lies.
-        open_band = frame.loc[(frame["shown"] == "figures") & frame["band"].isna()]
+        open_band = frame.loc[_band_left_open(frame)]
         if len(open_band):
             notes.append(f"{join_words(open_band['label_metric'].tolist())}: your figure and a quartile are at the same "
                          "end of the scale, where the quartile is shown only as a bound, so no band is given.")

@@ -363,6 +363,11 @@ class CohortReport:
 
     def kpis(self) -> list[Kpi]:
         """The headline figures: cohort users, then the newest cohorts against the earlier ones."""
+        return list(self._kpis)
+
+    @cached_property
+    def _kpis(self) -> tuple[Kpi, ...]:
+        # Worked out once: the headline shows them and the tables take their ages as columns (_headline_ages).
         who = "Activated users" if self.filtered else "Users"
         shown = len(self.peopled)  # as the cover counts them: a cohort of 0 users holds none of these users
         found = [Kpi("users", f"{who} in {shown} cohort{'s' if shown != 1 else ''}", float(self.active.sizes.sum()),
@@ -382,7 +387,7 @@ class CohortReport:
             label = f"LTV by {self._age(age)}" if key == "ltv" else f"{self.unit} {age} {name}"
             label += f", newest {int(row['n_recent'])}"
             found.append(Kpi(f"{key}_age{age}", label, row["recent"], unit, row["earlier"]))
-        return found
+        return tuple(found)
 
     def _headline_ages(self, key: str) -> set[int]:
         """The ages of the headline's ``key`` cards: a short horizon's "Month 2 user retention" is a column of the

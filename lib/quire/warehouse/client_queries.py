@@ -27,7 +27,7 @@ from quire.contract.inventory import inventory
 from quire.periods import add_months
 from quire.warehouse.queries import _clients_select, _read, _read_if, ledger_through
 
-#: The columns of :func:`portfolio_engagement`, one row per client (:data:`quire.metrics.peers.SUM_COLUMNS`).
+#: The columns of :func:`portfolio_engagement`, one row per client (the sums :mod:`quire.metrics.peers` reads).
 PORTFOLIO_COLUMNS = ("views", "clicks", "conversions", "engagements", "previous_views", "seen_clicks", "seen_engagements")
 
 
@@ -72,13 +72,20 @@ def own_engagement(client_id: int) -> sa.ColumnElement[bool]:
     return sa.and_(schema.engagement_daily.c.client_id == client_id, not_foreign())
 
 
+def foreign_rows(engagement: sa.FromClause, content: sa.FromClause) -> sa.Select:
+    """The rows of ``engagement`` whose client is not their content's: content_id, client_id and the content's
+    ``owner`` (over the warehouse's tables, an import's loaded ones or a mapping's views alike)."""
+    return (sa.select(engagement.c.content_id, engagement.c.client_id, content.c.client_id.label("owner"))
+            .join(content, content.c.content_id == engagement.c.content_id)
+            .where(content.c.client_id != engagement.c.client_id))
+
+
 def foreign_content_rows(conn: Connection) -> tuple[int, tuple[str, ...]]:
     """Engagement rows whose client is not their content's (how many, and a few as "content 3: client 2, not 4")."""
     t, c = schema.engagement_daily, schema.content
     if not inventory(conn).has(t.name, ("client_id", "content_id")) or not inventory(conn).has(c.name, ("client_id", "content_id")):
         return 0, ()
-    mixed = sa.select(t.c.content_id, t.c.client_id, c.c.client_id.label("owner")).join(
-        c, c.c.content_id == t.c.content_id).where(c.c.client_id != t.c.client_id).subquery()
+    mixed = foreign_rows(t, c).subquery()
     count = conn.execute(sa.select(sa.func.count()).select_from(mixed)).scalar_one()
     examples = conn.execute(sa.select(mixed).distinct().order_by(mixed.c.content_id, mixed.c.client_id).limit(3)).all()
     return count, tuple(f"content {row.content_id}: client {row.client_id}, not {row.owner}" for row in examples)
