@@ -231,7 +231,7 @@ class KpiCards(Fragment):
             )
         return (
             f'<div class="q-kpi"><div class="q-kpi-label">{escape(k.label)}</div>'
-            f'<div class="q-kpi-value">{escape(format_value(k.value, k.unit))}</div>{delta}</div>'
+            f'<div class="q-kpi-value">{escape(k.value_text())}</div>{delta}</div>'
         )
 
     def columns(self) -> int:
@@ -246,7 +246,7 @@ class KpiCards(Fragment):
         return f'<div class="q-kpis{three}">' + "".join(self._card(k) for k in self.kpis) + "</div>" + note
 
     def text(self) -> str:
-        return "\n".join(f"{k.label}: {format_value(k.value, k.unit)}" for k in self.kpis)
+        return "\n".join(f"{k.label}: {k.value_text()}" for k in self.kpis)
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
         return {**super()._repr_mimebundle_(), KPIS_MIME: [k.to_dict() for k in self.kpis]}

@@ -322,3 +322,19 @@ def test_a_quarter_after_a_partial_one_says_the_alerts_lack_whole_quarters(tiny_
     # A year whose data starts in January is whole: nothing came before it.
     assert "(the data's first month has none: nothing came before it)" in \
         executive.build("2025-10", url=tiny_warehouse).alerts().children[0].empty_message
+
+
+@pytest.mark.parametrize("period", ["2026-06", "2026-Q2"])
+def test_a_card_just_past_its_threshold_reads_as_its_alert(tiny_warehouse, period):
+    """NRR 99.98 %: the alert says "99.98%, below the 100.0% threshold", so the card must not read "100.0%"."""
+    report = executive.build(period, url=tiny_warehouse)
+    figures, thin = report.figures
+    report.__dict__["figures"] = ({**figures, "nrr": 0.99981, "logo_churn": 0.03004}, thin)
+    cards = {k.key: k.value_text() for k in report.headline().kpis}
+    alerts = report.alerts().children[0]
+    nrr = next(a.message for a in alerts.alerts if a.kpi == "nrr")
+    assert nrr.startswith("Net revenue retention is 99.98%") and cards["nrr"] == "99.98%"
+    assert "99.98%" in report.headline().html()
+    # A month's logo churn is what its monthly threshold reads; a quarter's is not (3.0% a quarter is ~1% a month).
+    assert cards["logo_churn"] == ("3.004%" if period == "2026-06" else "3.0%")
+    assert report.kpi("grr").decimals == 0  # a card past no threshold keeps its precision

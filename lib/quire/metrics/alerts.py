@@ -192,11 +192,28 @@ def threshold_alerts(kpis: dict[str, float | None], months: int = 12) -> list[Al
 
 def _apart(value: float, limit: float, unit: str) -> str:
     """``value`` with as many decimals as it takes not to read as ``limit`` ("99.98%", not "100.0%, below the 100.0%")."""
-    for decimals in range(0, 5):
-        shown = format_value(value, unit, decimals=decimals)
-        if shown != format_value(limit, unit, decimals=decimals):
-            return shown
-    return shown
+    return format_value(value, unit, decimals=_places_apart(value, limit, unit))
+
+
+def _places_apart(value: float, limit: float, unit: str) -> int:
+    for decimals in range(0, 4):
+        if format_value(value, unit, decimals=decimals) != format_value(limit, unit, decimals=decimals):
+            return decimals
+    return 4
+
+
+def threshold_places(kpis: dict[str, float | None], months: int = 12) -> dict[str, int]:
+    """Decimals each KPI past its threshold needs on a card to read as its alert does (99.98 %, not 100.0 %).
+
+    Takes the same ``kpis`` and ``months`` as :func:`threshold_alerts`; only KPIs whose usual precision would
+    read as their threshold are in it.
+    """
+    places = {}
+    for rule in THRESHOLD_RULES:
+        value = kpis.get(rule.key)
+        if value is not None and math.isfinite(value) and _past(value, warning := rule.limits(months)[0], rule.below):
+            places[rule.key] = _places_apart(value, warning, rule.unit)
+    return {key: decimals for key, decimals in places.items() if decimals}
 
 
 def _span(months: int) -> str:

@@ -39,6 +39,7 @@ class Kpi:
     unit: Unit
     previous: float | None = None
     direction: Direction = "up_is_good"
+    decimals: int = 0  # at least this many on the card: 99.98 % past a 100 % threshold must not read "100.0%"
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:
@@ -78,6 +79,10 @@ class Kpi:
         if self.delta_pct is not None:
             return self.delta_pct, "relative"
         return self.delta, self.unit
+
+    def value_text(self) -> str:
+        """The value as shown on a card, with at least :attr:`decimals` decimals."""
+        return format_value(self.value, self.unit, decimals=self.decimals)
 
     def change_text(self) -> str:
         """The change as shown on a card: ``+1.2 pts``, ``−3.4%``; unsigned ``0.0%`` when it rounds to nothing."""

@@ -244,7 +244,20 @@ class ExecutiveReport:
     def kpi(self, key: str) -> Kpi:
         label, unit, direction = KPI_DEFS[key]
         prev = self.previous.get(key) if self.previous else None
-        return Kpi(key=key, label=label, value=self.current[key], unit=unit, previous=prev, direction=direction)
+        return Kpi(key=key, label=label, value=self.current[key], unit=unit, previous=prev, direction=direction,
+                   decimals=self.card_places.get(key, 0))
+
+    @cached_property
+    def thresholded(self) -> dict[str, float | None]:
+        """The KPIs as the business thresholds read them: logo churn as a monthly rate."""
+        return {**self.current, "logo_churn": self._monthly_churn(self.current["logo_churn"])}
+
+    @cached_property
+    def card_places(self) -> dict[str, int]:
+        """Decimals a card needs to read as its threshold alert (99.98 %, not 100.0 %), for KPIs whose card shows the
+        value the alert compares (a quarter's logo churn is not the monthly rate its alert reads)."""
+        places = metrics.threshold_places(self.thresholded, self.period.n_months)
+        return {k: d for k, d in places.items() if k != "logo_churn" or self.period.n_months == 1}
 
     def thin_note(self, keys: list[str]) -> str:
         """Why KPIs of ``keys`` show "—" (too small a basis, see :data:`MIN_BASIS`) and how CLV's churn was taken."""
@@ -308,8 +321,7 @@ class ExecutiveReport:
         hist["direction"] = hist["kpi"].map(lambda k: KPI_DEFS[k][2])
         hist["unit"] = hist["kpi"].map(lambda k: KPI_DEFS[k][1])
         hist["label"] = hist["kpi"].map(lambda k: "Monthly logo churn" if k == "logo_churn" else KPI_DEFS[k][0])
-        monthly = {**self.current, "logo_churn": self._monthly_churn(self.current["logo_churn"])}
-        found = metrics.merge_alerts(metrics.threshold_alerts(monthly, self.period.n_months)
+        found = metrics.merge_alerts(metrics.threshold_alerts(self.thresholded, self.period.n_months)
                                      + metrics.detect_anomalies(hist))
         earlier = len(self.history) - 1
         kind = self.period.kind
@@ -433,7 +445,8 @@ class ExecutiveReport:
         least = MIN_BASIS["on_time_rate"].least
         prev = metrics.project_delivery(self.data.projects, self.period.previous()) if self.compared else None
         now, was = _delivery_rates(d, least), _delivery_rates(prev, least)
-        kpis = [Kpi("on_time_rate", "On-time delivery", now[0], "percent", was[0], "up_is_good"),
+        kpis = [Kpi("on_time_rate", "On-time delivery", now[0], "percent", was[0], "up_is_good",
+                    self.card_places.get("on_time_rate", 0)),
                 Kpi("project_margin", "Project margin", now[1], "percent", was[1], "up_is_good"),
                 Kpi("hours_overrun", "Hours overrun", now[2], "percent", was[2], "down_is_good"),
                 Kpi("delivered", "Projects delivered", float(d.delivered), "number",

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from quire.metrics import Alert, detect_anomalies, merge_alerts, robust_z, threshold_alerts
+from quire.metrics import Alert, detect_anomalies, merge_alerts, robust_z, threshold_alerts, threshold_places
 
 PERIODS = [f"2026-{m:02d}" for m in range(1, 11)]
 STEADY = [100.0, 102.0, 98.0, 101.0, 99.0, 103.0, 97.0, 100.0, 101.0]  # median 100, MAD 1 → scale 1.4826
@@ -138,3 +138,9 @@ def test_a_value_just_past_its_threshold_never_reads_as_the_threshold():
     assert churn.message.startswith("Monthly logo churn is 3.004%, above the 3.0% threshold")
     [far] = threshold_alerts({"nrr": 0.95}, months=1)
     assert far.message.startswith("Net revenue retention is 95.0%, below")
+
+
+def test_the_decimals_a_card_needs_are_those_of_its_alert():
+    places = threshold_places({"nrr": 0.99981, "grr": 0.95, "logo_churn": 0.03004, "nps": 30.0}, months=12)
+    assert places == {"nrr": 2, "logo_churn": 3}  # grr 95 % and NPS +30 are past no threshold
+    assert threshold_places({"nrr": 0.95}) == {}  # 95.0% reads apart from 100.0% with the usual decimal
