@@ -47,10 +47,13 @@ def inspect_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
     """Papermill's view of the notebook's ``parameters`` cell: name -> {default, inferred_type_name, help}."""
     import papermill  # imported late: it pulls in nbformat and jsonschema (slow), only needed here
 
+    from quire.notebook.setup import cell_ids_filled_quietly
+
     if not notebook.is_file():
         raise ConfigError(f"notebook not found: {notebook}")
     try:
-        found = papermill.inspect_notebook(str(notebook))
+        with cell_ids_filled_quietly():
+            found = papermill.inspect_notebook(str(notebook))
     except Exception as exc:  # papermill raises plain exceptions for unreadable notebooks
         raise ConfigError(f"{notebook}: cannot read the parameters cell ({exc})") from None
     if not found:

@@ -8,9 +8,9 @@ from quire.errors import QuireError
 
 def notebook_outputs(path) -> int:
     """Number of code cells in a committed notebook that still carry outputs or execution counts."""
-    import nbformat
+    from quire.notebook.setup import read_notebook
 
-    nb = nbformat.read(path, as_version=4)
+    nb = read_notebook(path)
     return sum(1 for c in nb.cells if c.cell_type == "code" and (c.get("outputs") or c.get("execution_count")))
 
 

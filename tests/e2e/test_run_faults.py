@@ -10,6 +10,7 @@ itself died).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -136,6 +137,24 @@ def test_what_the_kernel_process_prints_stays_off_the_terminal(engine, fault_env
     assert proc.stderr == "" and "fd 1" not in proc.stdout
     [folder] = published_runs(Path(env["QUIRE_OUTPUTS"]), "fault")
     assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.ipynb", "report.pdf", "run.json"]
+
+
+def test_a_notebook_without_cell_ids_validates_and_runs_without_library_warnings(fault_env, tmp_path):
+    # Notebooks written by a script (jupytext, a generator) often have no cell ids; nbformat adds them as it
+    # reads and warns each time, in two lines naming its own source file.
+    home = make_home(tmp_path, ["print('cell output')"])
+    notebook = home / "notebooks" / "fault.ipynb"
+    raw = json.loads(notebook.read_text())
+    for cell in raw["cells"]:
+        del cell["id"]
+    notebook.write_text(json.dumps(raw))
+    env = {**fault_env, "QUIRE_HOME": str(home)}
+    checked = run_quire(env, "validate", timeout=RUN_TIMEOUT)
+    assert checked.returncode == 0 and checked.stderr == "", checked.stderr
+    proc = run_quire(env, "run", "fault", timeout=RUN_TIMEOUT)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    [folder] = published_runs(Path(env["QUIRE_OUTPUTS"]), "fault")
+    assert all(cell.get("id") for cell in nbformat.read(folder / "report.ipynb", as_version=4).cells)
 
 
 @pytest.fixture

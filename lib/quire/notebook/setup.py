@@ -8,12 +8,33 @@ execution engine.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
 
 SETUP_TAG = "quire-house-style"
+
+
+@contextmanager
+def cell_ids_filled_quietly() -> Iterator[None]:
+    """Read notebooks without nbformat's two-line warning for cells that have no id.
+
+    Notebooks written by a script (jupytext, a generator) often lack cell ids; nbformat gives them ids as it reads,
+    and warns on every read, naming its own source file: noise on each validate and run. The notebook Quire
+    archives is written with the ids.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Cell is missing an id field")
+        yield
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """``path`` as an nbformat 4 notebook, its cells given ids where they have none (quietly)."""
+    with cell_ids_filled_quietly():
+        return nbformat.read(path, as_version=4)
 
 
 def house_style_cell(brand: str, templates_dir: Path | None = None,
@@ -35,11 +56,11 @@ def house_style_cell(brand: str, templates_dir: Path | None = None,
 def prepare_notebook(source: Path, target: Path, brand: str, templates_dir: Path | None = None,
                      conventions: Mapping[str, str | None] | None = None) -> Path:
     """Write ``source`` with the house-style cell in front to ``target`` (the run's notebook); returns ``target``."""
-    nb = nbformat.read(source, as_version=4)
+    nb = read_notebook(source)
     nb.cells = [c for c in nb.cells if SETUP_TAG not in c.get("metadata", {}).get("tags", [])]
     nb.cells.insert(0, house_style_cell(brand, templates_dir, conventions))
     nbformat.write(nb, target)
     return target
 
 
-__all__ = ["prepare_notebook", "house_style_cell", "SETUP_TAG"]
+__all__ = ["prepare_notebook", "house_style_cell", "read_notebook", "cell_ids_filled_quietly", "SETUP_TAG"]
