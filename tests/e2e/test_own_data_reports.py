@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -267,3 +268,39 @@ def test_postgresql_views_read_numbers_as_the_mapping_says_and_make_the_planned_
             create_views(load_mapping(tmp_path / "views.yaml"), url)
     finally:
         eng.dispose()
+
+
+@pytest.mark.parametrize("written", ["iso", "%Y-%m-%dT%H:%M:%S%z"])
+def test_postgresql_views_read_offsets_and_plain_times_as_utc_on_a_server_in_another_zone(pg_server, tmp_path, written):
+    """8 pm on 31 January in California is 4 am on 1 February in UTC (a plain cast to a timestamp drops the offset);
+    text without an offset is UTC already, whatever the zone the server or the session is set to."""
+    from quire.dataio import create_views, load_mapping
+    from quire.warehouse.engine import connection
+    from support import postgres
+
+    url = postgres.new_database(pg_server)
+    rows = [("1", "2023-01-31T20:00:00-08:00")] + ([("2", "2023-01-31 20:00:00")] if written == "iso" else [])
+    eng = sa.create_engine(url)
+    try:
+        with eng.begin() as conn:
+            conn.execute(sa.text(f"ALTER DATABASE {eng.url.database} SET timezone = 'America/Los_Angeles'"))
+            conn.execute(sa.text("CREATE SCHEMA shop; CREATE TABLE shop.users (customer_id text, created text)"))
+            conn.execute(sa.text("INSERT INTO shop.users VALUES (:u, :c)"), [{"u": u, "c": c} for u, c in rows])
+            conn.execute(sa.text("CREATE TABLE shop.events AS SELECT customer_id, 'signup' AS action, created AS ts "
+                                 "FROM shop.users"))
+    finally:
+        eng.dispose()
+    dates = {} if written == "iso" else {"dates": {"signed_up_at": written}}
+    mapping = {"mode": "views", "schema": "quire",
+               "company": {"name": "Shop", "slug": "shop", "sector": "business", "region": "DACH"},
+               "tables": {"users": {"source": "shop.users", "rename": {"customer_id": "user_id", "created": "signed_up_at"},
+                                    **dates},
+                          "events": {"source": "shop.events",
+                                     "rename": {"customer_id": "user_id", "action": "event_type", "ts": "occurred_at"},
+                                     **({} if written == "iso" else {"dates": {"occurred_at": written}})}}}
+    (tmp_path / "views.yaml").write_text(yaml.safe_dump(mapping))
+    create_views(load_mapping(tmp_path / "views.yaml"), url)
+    expected = [datetime(2023, 2, 1, 4)] + ([datetime(2023, 1, 31, 20)] if written == "iso" else [])
+    with connection(url) as conn:
+        assert [v for (v,) in conn.execute(sa.text("SELECT signed_up_at FROM quire.users ORDER BY user_id"))] == expected
+        assert [v for (v,) in conn.execute(sa.text("SELECT occurred_at FROM quire.events ORDER BY user_id"))] == expected

@@ -206,3 +206,44 @@ def test_views_tell_apart_clients_whose_names_make_the_same_slug_as_the_import_d
     made = [duckdb.connect(str(path), read_only=True).execute(query).fetchall()
             for path in (tmp_path / "imported.duckdb", own)]
     assert made[0] == made[1] == [(3, "beta"), (7, "acme-inc-7"), (12, "acme-inc-12")]
+
+
+#: A sign-up at 8 pm on 31 January in California is 4 am on 1 February in UTC: February's cohort wherever the
+#: report runs. Text without an offset is UTC already.
+SIGNUPS = {"offset": ("2023-01-31T20:00:00-08:00", "2023-02-01 04:00:00"),
+           "naive": ("2023-01-31 20:00:00", "2023-01-31 20:00:00")}
+
+
+@pytest.mark.parametrize("machine_zone", ["America/Los_Angeles", "Asia/Tokyo", "UTC"])
+@pytest.mark.parametrize("written", ["iso", "%Y-%m-%dT%H:%M:%S%z"])
+def test_a_view_reads_instants_in_utc_whatever_the_zone_of_the_machine_running_the_report(tmp_path, written,
+                                                                                          machine_zone):
+    import subprocess
+    import sys
+
+    own = tmp_path / "own.duckdb"
+    con = duckdb.connect(str(own))
+    con.execute("CREATE SCHEMA shop")
+    rows = [(1, SIGNUPS["offset"][0])] + ([(2, SIGNUPS["naive"][0])] if written == "iso" else [])
+    con.execute("CREATE TABLE shop.users (customer_id VARCHAR, created VARCHAR)")
+    con.executemany("INSERT INTO shop.users VALUES (?, ?)", rows)
+    con.execute("CREATE TABLE shop.events AS SELECT customer_id, 'signup' AS action, created AS ts FROM shop.users")
+    con.close()
+    dates = {} if written == "iso" else {"dates": {"signed_up_at": written}}
+    mapping = {"mode": "views", "company": {"name": "Shop", "slug": "shop", "sector": "business", "region": "DACH"},
+               "tables": {"users": {"source": "shop.users", "rename": {"customer_id": "user_id", "created": "signed_up_at"},
+                                    **dates},
+                          "events": {"source": "shop.events",
+                                     "rename": {"customer_id": "user_id", "action": "event_type", "ts": "occurred_at"},
+                                     **({} if written == "iso" else {"dates": {"occurred_at": written}})}}}
+    create_views(load_mapping(_write(tmp_path / "views.yaml", yaml.safe_dump(mapping))), f"duckdb:///{own}")
+    # The zone is the process's: a report run by a scheduler in UTC and by an analyst's laptop in California.
+    read = ("import sys\nfrom quire.warehouse.engine import connection\nimport sqlalchemy as sa\n"
+            "with connection(sys.argv[1]) as conn:\n"
+            "    for table, column in (('users', 'signed_up_at'), ('events', 'occurred_at')):\n"
+            "        print(*(str(v) for v, in conn.execute(sa.text(f'SELECT {column} FROM {table} ORDER BY user_id'))))\n")
+    proc = subprocess.run([sys.executable, "-c", read, f"duckdb:///{own}"], capture_output=True, text=True,
+                          env={**__import__("os").environ, "TZ": machine_zone}, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    expected = " ".join(SIGNUPS[kind][1] for kind in (["offset", "naive"] if written == "iso" else ["offset"]))
+    assert proc.stdout.splitlines() == [expected, expected]

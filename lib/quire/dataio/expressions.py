@@ -289,18 +289,22 @@ def _temporal(text: ColumnElement, kind: str, fmt: str | None, source: str, duck
             value = sa.func.timezone("UTC", sa.func.to_timestamp(_within_timestamps(seconds, EPOCH_LIMIT_SECONDS)))
     elif fmt is not None:
         text = sa.cast(text, sa.String())
+        # An instant with an offset (DuckDB's strptime with %z, PostgreSQL's to_timestamp always) is written as its
+        # wall-clock time in UTC, whatever the zone of the session that reads the view.
         if duck:
-            value = sa.cast((sa.func.try_strptime if lenient else sa.func.strptime)(text, fmt), sa.DateTime())
+            value = (sa.func.try_strptime if lenient else sa.func.strptime)(text, fmt)
+            value = sa.func.timezone("UTC", value) if "%z" in fmt or "%Z" in fmt else value
         elif kind == "date":
             value = sa.func.to_date(text, pg_format(fmt))
         else:
-            value = sa.cast(sa.func.to_timestamp(text, pg_format(fmt)), sa.DateTime())
+            value = sa.func.timezone("UTC", sa.func.to_timestamp(text, pg_format(fmt)))
     elif source == "instant_tz":
         value = sa.func.timezone("UTC", text)  # the wall-clock time in UTC, whatever the session's zone
     elif source in ("instant", "date"):
         value = text
-    elif duck and kind == "datetime":
-        # Through TIMESTAMPTZ so that an offset (…+02:00, …Z) is honoured; text without one is read as UTC.
+    elif kind == "datetime":
+        # Through TIMESTAMPTZ so that an offset (…+02:00, …Z) is honoured; text without one is read in the session's
+        # zone, which every Quire connection sets to UTC (a plain cast to TIMESTAMP drops the offset in PostgreSQL).
         value = sa.func.timezone("UTC", _cast(text, sa.TIMESTAMP(timezone=True), lenient))
     else:
         value = _cast(text, sa.Date() if kind == "date" else sa.DateTime(), lenient)

@@ -54,6 +54,8 @@ def engine(url: str | URL, read_only: bool = True) -> sa.Engine:
     except (sa.exc.ArgumentError, ImportError) as exc:  # NoSuchModuleError is an ArgumentError
         raise WarehouseError(f"cannot use warehouse URL {_redacted(parsed)}: {exc}",
                              hint="check QUIRE_WAREHOUSE_URL and that its database driver is installed") from exc
+    if (listener := _in_utc(parsed.get_backend_name())) is not None:
+        sa.event.listen(eng, "connect", listener)
     try:
         with eng.connect():
             pass
@@ -133,6 +135,34 @@ def _parse(url: str | URL) -> URL:
     except sa.exc.ArgumentError as exc:
         raise WarehouseError(f"the warehouse URL {url!r} is not a valid SQLAlchemy URL",
                              hint="check QUIRE_WAREHOUSE_URL, e.g. duckdb:///path/warehouse.duckdb") from exc
+
+
+#: The statement that makes a session's time zone UTC, per backend (SQLite has no zones).
+SESSION_IN_UTC = {"duckdb": "SET TimeZone = 'UTC'", "postgresql": "SET TIME ZONE 'UTC'"}
+
+
+def _in_utc(backend: str):
+    """A connect listener that makes each new connection's time zone UTC (None for a backend without zones).
+
+    The warehouse's instants are UTC (the data contract); a view that reads text with an offset, or casts through a
+    time zone, would otherwise give the months of the machine that runs the report: a scheduler in UTC and a laptop
+    in California publishing different cohorts.
+    """
+    statement = SESSION_IN_UTC.get(backend)
+    if statement is None:
+        return None
+
+    def listener(dbapi_connection, _record) -> None:
+        # In autocommit: a SET inside the transaction the pool rolls back on return would be undone with it.
+        autocommit = getattr(dbapi_connection, "autocommit", None)
+        if autocommit is False:
+            dbapi_connection.autocommit = True
+        cursor = dbapi_connection.cursor()
+        cursor.execute(statement)
+        cursor.close()
+        if autocommit is False:
+            dbapi_connection.autocommit = False
+    return listener
 
 
 def _read_only(url: URL, path: Path | None) -> tuple[URL, dict[str, object]]:
