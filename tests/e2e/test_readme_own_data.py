@@ -94,6 +94,8 @@ def test_the_sql_first_example_takes_an_online_retail_file_to_first_purchase_coh
 
     lines = ["InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country",
              "536365,85123A,WHITE HANGING HEART,6,12/1/2010 8:26,2.55,17850.0,United Kingdom",
+             # A second line of the same invoice, at the same line total: one order, not a repeated row.
+             "536365,22752,SET 7 BABUSHKA NESTING,3,12/1/2010 8:26,5.10,17850.0,United Kingdom",
              "536366,22633,HAND WARMER,6,12/1/2010 8:28,1.85,17850.0,United Kingdom",
              "536367,84879,ASSORTED BIRD,32,12/1/2010 8:34,1.69,13047.0,United Kingdom",
              "C536379,D,Discount,-1,12/1/2010 9:41,27.5,14527.0,United Kingdom",  # a cancellation
@@ -114,7 +116,9 @@ def test_the_sql_first_example_takes_an_online_retail_file_to_first_purchase_coh
     # Three customers, each signed up at their first order; no cancellation, no guest line.
     assert users == [(13047, datetime(2010, 12, 1, 8, 34)), (14527, datetime(2010, 12, 1, 9, 41)),
                      (17850, datetime(2010, 12, 1, 8, 26))]
-    assert events == [(17850, 15.3), (17850, 11.1), (13047, 54.08), (14527, 9.9), (17850, 23.4), (13047, 7.8)]
+    assert events == [(17850, 30.6), (17850, 11.1), (13047, 54.08), (14527, 9.9), (17850, 23.4), (13047, 7.8)]
+    checked = run_quire(env, "warehouse", "check", "--report", "cohort", timeout=600)
+    assert "repeated_purchases" not in checked.stdout and "repeats another" not in checked.stdout, checked.stdout
     proc = run_quire(env, "run", "cohort", timeout=600)
     assert proc.returncode == 0, proc.stderr
 

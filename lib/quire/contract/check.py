@@ -466,7 +466,9 @@ def _purchase_findings(conn: Connection) -> list[Finding]:
     return found + [Finding("warning", "repeated_purchases", "events", None,
                     f"{_rows(repeats)} a purchase that repeats another exactly (same user, time and revenue), worth "
                     f"{revenue:,.2f} in all; the cohort report counts each, so if the export duplicated rows, leave "
-                    "the repeats out in the source (e.g. SELECT DISTINCT in SQL first)", repeats)]
+                    "the repeats out in the source (e.g. SELECT DISTINCT in SQL first); if they are lines of one "
+                    "order (two items at the same price), sum each order's lines into one purchase instead, as "
+                    "DISTINCT would drop real sales", repeats)]
 
 
 def _before_signup(conn: Connection) -> list[Finding]:
