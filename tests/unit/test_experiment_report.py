@@ -890,6 +890,25 @@ def test_a_variant_with_a_single_user_says_so_and_reports_the_lopsided_split():
     assert "once users are assigned to at least the control" not in callout.message
 
 
+def test_a_stray_variant_of_one_user_is_left_out_and_the_others_are_still_compared():
+    # A QA account in a third arm hid control against treatment (2,000 users each) behind "Nothing to analyse yet".
+    report = experiment({"control": {"n": 2_000, "rate": 0.10}, "B": {"n": 2_000, "rate": 0.12}, "C": {"n": 1}})
+    assert report.problem is None and report.treatments == ["B"]
+    assert report.analysis.conversion["variant"].tolist() == ["Control", "B"]  # labelled for display
+    assert sum(report.analysis.srm.observed.values()) == 4_001  # the split check still counts every user
+    [left_out] = [w for w in report.analysis.verdict.warnings if "single assigned user" in w]
+    assert left_out.startswith("'C' has a single assigned user and is left out of the comparisons, which need at "
+                               "least 2 users in each variant")
+    assert "left out of the comparisons" in report.verdict().html()
+    assert "Control 33.3%, B 33.3%, C 33.3%" in report.facts().html()  # not three 33% adding up to 99%
+    # The control alone, or no treatment left, is still nothing to compare; an ended experiment gets no "yet".
+    for spec in ({"control": {"n": 1}, "B": {"n": 300}}, {"control": {"n": 300}, "B": {"n": 1}, "C": {"n": 1}}):
+        assert experiment(spec).problem.title == "Nothing to analyse."
+    running = experiment({"control": {"n": 300}, "B": {"n": 1}})
+    running = er.ExperimentReport(replace(running.data, ended_on=None))
+    assert running.problem.title == "Nothing to analyse yet."
+
+
 def test_headline_cards_of_a_degenerate_experiment_say_why_a_figure_is_missing():
     shown = experiment({"control": {"n": 400, "rate": 1.0}, "B": {"n": 400, "rate": 1.0}}).headline().html()
     assert "interval not defined" not in shown  # the card holds the lift alone; its interval is in the table

@@ -425,13 +425,21 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
     if len(seen) < 2:
         raise EmptyDataError(f"only one variant ({control!r}) has assigned users: there is nothing to compare")
     lone = [v for v in seen if counts[v] < 2]
-    if lone:  # no variance, no test: but a split as lopsided as 50 to 1 is worth saying at once
+    # A variant of one user has no variance and no test. The others are still compared (a QA account in a third
+    # arm must not hide control against treatment), unless the control is the lone one or no treatment is left.
+    if control in lone or len(seen) - len(lone) < 2:
+        # A split as lopsided as 50 to 1 is worth saying at once.
         split = ", ".join(f"{v} {number(counts.get(v, 0))}" for v in planned)
         mismatch = (f" Users so far ({split}) were not split {_as_planned(srm)} (sample ratio mismatch, {p_sentence(srm.p_value)}): "
                     "check the assignment." if srm.mismatch else "")
         raise EmptyDataError(f"{', '.join(repr(v) for v in lone)} {'has' if len(lone) == 1 else 'have'} a single "
                              f"assigned user, and comparing variants needs at least 2 users in each.{mismatch}",
-                             hint="The results will appear once every variant with users has at least 2.")
+                             hint="A comparison needs at least 2 users in the control and in a variant.")
+    seen = [v for v in seen if v not in lone]
+    left_out = ([f"{', '.join(repr(v) for v in lone)} {'has' if len(lone) == 1 else 'have'} a single assigned user and "
+                 f"{'is' if len(lone) == 1 else 'are'} left out of the comparisons, which need at least 2 users in each "
+                 "variant (the sample ratio check counts every user)."] if lone else [])
+    rows = rows[rows["variant"].isin(seen)]
     # Order rows by the plan (control first) so every table lists variants the same way.
     order = [control, *[v for v in seen if v != control]]
     rows = rows.iloc[np.argsort(rows["variant"].map({v: i for i, v in enumerate(order)}).to_numpy(), kind="stable")]
@@ -467,6 +475,7 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
         power = {v: power_and_mde(w.n_b, w.n_a, effect_size=w.cohen_d, sd=w.sd_pooled, alpha=alpha)
                  for v, w in tests.items()}
     decided = verdict(primary, srm, power, guardrail=guard, level=level, currency=currency, aa=aa)
+    decided = replace(decided, warnings=left_out + decided.warnings)
     if primary_metric == "revenue" and not aa:
         decided = replace(decided, warnings=decided.warnings + _resting_on_one_user(
             rows, control, order, primary, method, level, currency))

@@ -13,6 +13,7 @@ first, then the evidence behind it, then the glossary.
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cached_property
 
 import pandas as pd
@@ -74,8 +75,12 @@ class ExperimentReport:
                            method=self.correction, aa=self.data.is_aa,
                            plan_assumed=self.data.plan_assumed), None
         except EmptyDataError as exc:
-            then = exc.hint or "The results will appear once users are assigned to at least the control and one treatment."
-            return None, Callout(f"{sentence(exc.message)} {then}", "warning", title="Nothing to analyse yet.")
+            # An experiment that has ended will get no more users: no "yet", no results that "will appear".
+            ended = self.data.ended_on is not None and pd.Timestamp(self.data.ended_on).date() < date.today()
+            then = exc.hint or ("" if ended else
+                                "The results will appear once users are assigned to at least the control and one treatment.")
+            return None, Callout(f"{sentence(exc.message)} {then}".strip(), "warning",
+                                 title="Nothing to analyse." if ended else "Nothing to analyse yet.")
         except WarehouseError as exc:
             return None, Callout(f"{sentence(exc.message)} Fix the experiment's records before reading any result.",
                                  "critical", title="The experiment data are inconsistent.")
@@ -191,7 +196,9 @@ class ExperimentReport:
     def facts(self) -> FormattedTable:
         """What was tested, on whom, and by which rule."""
         d = self.data
-        split = ", ".join(f"{mark_control(r.variant, bool(r.is_control))} {percent(r.allocation, 0)}"
+        # A third is 33.3 %: three "33%" shares would add up to 99 %.
+        places = 0 if all(abs(a * 100 - round(a * 100)) < 1e-9 for a in d.variants["allocation"]) else 1
+        split = ", ".join(f"{mark_control(r.variant, bool(r.is_control))} {percent(r.allocation, places)}"
                           for r in d.variants.itertuples())
         rule = f"{percent(self.level, 0)} confidence (alpha {significant(self.alpha, 6)}), two-sided tests"
         compared = len(self.treatments) if self.analysis else len(d.variants) - 1  # a planned variant may have no users
