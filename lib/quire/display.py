@@ -48,7 +48,7 @@ SHORT_TABLE_ROWS = 15
 # the q-* classes; no script, style, form, frame or event handler, and images only as data: URIs.
 _SAFE_TAGS = {"a", "abbr", "b", "br", "caption", "code", "dd", "div", "dl", "dt", "em", "figcaption", "figure",
               "h3", "h4", "i", "img", "li", "ol", "p", "small", "span", "strong", "sub", "sup", "table", "tbody",
-              "td", "tfoot", "th", "thead", "tr", "u", "ul"}
+              "td", "tfoot", "th", "thead", "tr", "u", "ul", "wbr"}
 _SAFE_ATTRS = {"*": {"class", "role", "aria-label", "aria-hidden", "title", "lang"},
                "a": {"href"}, "img": {"src", "alt", "width", "height"}, "th": {"scope", "colspan", "rowspan"},
                "td": {"colspan", "rowspan"}}
@@ -320,7 +320,7 @@ class Table(Fragment):
             return f'<td class="q-num">{escape(text)}</td>'
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return f'<td class="q-num">{escape(exact(value))}</td>'
-        return f"<td>{escape(value)}</td>"
+        return f"<td>{breakable(value)}</td>"
 
     def html(self) -> str:
         frame = self.frame.head(self.max_rows)
@@ -358,6 +358,23 @@ class Table(Fragment):
         rows = [[_json_value(v) for v in row] for row in self.frame.itertuples(index=False, name=None)]
         return [{"caption": self.caption, "columns": columns, "units": {str(k): v for k, v in self.units.items()},
                  "rows": rows, **({"row_units": list(self.row_units)} if self.row_units else {})}]
+
+
+#: A word this long (a URL, a hashtag run, a title without spaces) may break every ``WORD_PIECE`` characters.
+LONG_WORD, WORD_PIECE = 25, 12
+_LONG_WORD = re.compile(r"(\S{%d,})" % LONG_WORD)
+
+
+def breakable(text: Any) -> Markup:
+    """``text`` escaped, with places to break a word too long for a table column (``<wbr>``).
+
+    A table's columns are at least as wide as their longest word: unbroken, one 199-letter content title pushed
+    every figure column of its table off the printed page. Ordinary words keep their letters together.
+    """
+    parts = _LONG_WORD.split(str(text))
+    return Markup("").join(escape(part) if i % 2 == 0 else
+                           Markup("<wbr>").join(escape(part[k:k + WORD_PIECE]) for k in range(0, len(part), WORD_PIECE))
+                           for i, part in enumerate(parts))
 
 
 @dataclass

@@ -28,6 +28,7 @@ import nbformat
 
 from quire.brand import AUDIENCES, Brand
 from quire.errors import RenderError
+from quire.pdf.pages import shortened
 
 log = logging.getLogger(__name__)
 
@@ -125,10 +126,10 @@ def report_resources(brand: Brand, meta: dict[str, Any]) -> dict[str, Any]:
     client = str(meta.get("client") or "")
     return {
         # The footer repeats on every page and its margin box cannot wrap: a long name is cut there too.
-        **brand.lines_for(report_audience(meta), _shorten(client, SHORT_TEXT)),
+        **brand.lines_for(report_audience(meta), shortened(client, SHORT_TEXT)),
         "title": title,
-        "title_short": _shorten(title, SHORT_TEXT * 2),
-        "client_short": _shorten(client, SHORT_TEXT),
+        "title_short": shortened(title, SHORT_TEXT * 2),
+        "client_short": shortened(client, SHORT_TEXT),
         "subtitle": meta.get("subtitle") or "",
         "period": meta.get("period") or "",
         "client": meta.get("client") or "",
@@ -175,8 +176,6 @@ def report_audience(meta: dict[str, Any]) -> str:
     return "client" if meta.get("client") else "internal"
 
 
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 # A section heading: a display object's Section (appendix or not), or a markdown cell's "## …".

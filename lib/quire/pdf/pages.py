@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from bs4 import BeautifulSoup
 
 #: Share of the header line per character of the period (8 pt text, about 1.4 mm a character, on A4's
-#: 170 mm between the margins), and the bounds of the period's share.
+#: 176 mm between the margins), and the bounds of the period's share.
 PERCENT_PER_CHARACTER, PERIOD_MIN_PERCENT, PERIOD_MAX_PERCENT = 0.85, 22, 48
+#: The title's share of the line per character (it is bold, and wide letters must fit too), and the width of the
+#: line: A4 less report.css's side margins.
+BOLD_PERCENT_PER_CHARACTER, CONTENT_WIDTH_MM = 1.1, 176
 #: Height of the logo in the running header (as ``.q-running-logo`` in report.css).
 LOGO_HEIGHT_MM = 6.5
 #: Chromium draws margin-box text with ligatures whatever font-variant-ligatures says, and its text layer
@@ -57,13 +60,19 @@ def running_parts(html: str) -> Running | None:
                    period.get_text() if period else "", footer.strip())
 
 
+def shortened(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, its last one an ellipsis, when it is longer."""
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
 def css_string(text: str) -> str:
-    """``text`` as a CSS string literal: quotes, backslashes and control characters escaped."""
+    """``text`` as a CSS string literal: quotes, backslashes and control characters escaped, and ``<``, ``>`` and
+    ``&`` too, as the literal goes into a ``<style>`` element, which a ``</style>`` in a client's name would end."""
     out = []
     for ch in text:
         if ch in '"\\':
             out.append("\\" + ch)
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F or ch in "<>&":
             out.append(f"\\{ord(ch):x} ")
         else:
             out.append(ch)
@@ -119,7 +128,7 @@ def for_chromium(html: str) -> str:
         return html
     size = _intrinsic_size(parts.logo) if parts.logo else None
     logo_width = LOGO_HEIGHT_MM * size[0] / size[1] if size else 0
-    logo = (f"background: url({parts.logo}) no-repeat left bottom 2.5mm / auto {LOGO_HEIGHT_MM}mm; "
+    logo = (f"background: url({css_string(parts.logo)}) no-repeat left bottom 2.5mm / auto {LOGO_HEIGHT_MM}mm; "
             f"padding-left: {logo_width + 4:.2f}mm;") if size else ""
     line = (f"vertical-align: bottom; line-height: {LOGO_HEIGHT_MM}mm; padding-bottom: 2.5mm; margin-bottom: 4mm; "
             "border-bottom: 0.6pt solid var(--q-primary-soft); font-family: var(--q-font); font-size: 8pt;"
@@ -127,9 +136,12 @@ def for_chromium(html: str) -> str:
     # The period keeps its whole text on one line (an experiment's "3 August – 6 September 2026 (35 days)"
     # was cut at a fixed 22 %); the title takes the rest, as the running header's float does.
     period_width = min(PERIOD_MAX_PERCENT, max(PERIOD_MIN_PERCENT, PERCENT_PER_CHARACTER * len(parts.period or "") + 2))
+    # A margin box does not clip its text: a title longer than its box would print over the period.
+    room = 100 - period_width - ((logo_width + 4) * 100 / CONTENT_WIDTH_MM if size else 0)
+    title = shortened(parts.title, int(room / BOLD_PERCENT_PER_CHARACTER))
     boxes = f"""
 @page {{
-  @top-left {{ content: {css_string(parts.title)}; width: {100 - period_width:.0f}%; {line} {logo} font-weight: 700;
+  @top-left {{ content: {css_string(title)}; width: {100 - period_width:.0f}%; {line} {logo} font-weight: 700;
                color: var(--q-primary); white-space: nowrap; overflow: hidden; }}
   @top-right {{ content: {css_string(parts.period)}; width: {period_width:.0f}%; {line} text-align: right; color: var(--q-muted);
                 white-space: nowrap; }}
