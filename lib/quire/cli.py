@@ -20,7 +20,7 @@ from rich.text import Text
 
 from quire.config import get_settings
 from quire.errors import QuireError, describe_os_error
-from quire.terminal import err, error_line, listing, out, run_label
+from quire.terminal import cell, err, error_line, listing, out, run_label
 
 if TYPE_CHECKING:
     from quire.pipeline import RunPlan
@@ -240,7 +240,7 @@ def _summary(labels: list[str], outcomes: list) -> Table:
             summary.add_row(Text(label), Text("ok", "green"), Text(_relative(Path(o.output_folder))),
                             f"{o.timings.get('total', 0):.1f}")
         else:
-            summary.add_row(Text(label), Text(o.status.replace("_", " "), "red"), Text(o.error or ""), "")
+            summary.add_row(Text(label), Text(o.status.replace("_", " "), "red"), cell(o.error or ""), "")
     summary.title = f"{len(outcomes) - failures} of {len(outcomes)} runs succeeded"
     return summary
 

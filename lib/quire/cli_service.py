@@ -16,7 +16,7 @@ from rich.text import Text
 
 from quire.config import get_settings
 from quire.errors import ParameterError
-from quire.terminal import KEY_TYPES, err, listing, out, run_label
+from quire.terminal import KEY_TYPES, err, listing, out, run_label, visible
 
 runs_app = typer.Typer(help="The run history: scheduled, retried and manual runs.", invoke_without_command=True)
 
@@ -132,7 +132,7 @@ def runs_table(rows: list[dict], types: dict[str, dict[str, str]]):
         others = _compact({k: v for k, v in params.items() if kinds.get(k) not in KEY_TYPES})
         lines = [Text(r["run_id"], style="bold"), _indented(label + (f"  {others}" if others else ""))]
         if r["error"]:
-            lines.append(_indented(r["error"], colour.get(r["status"], "")))
+            lines.append(_indented(visible(r["error"]), colour.get(r["status"], "")))
         trigger = r["trigger"] + (f" {r['attempt']}" if r["attempt"] and r["attempt"] > 1 else "")
         table.add_row(Group(*lines), Text(r["status"], colour.get(r["status"], "")),
                       _fmt_short(r["started_at"] or r["created_at"]), Text(trigger))

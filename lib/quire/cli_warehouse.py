@@ -17,7 +17,7 @@ from rich.text import Text
 
 from quire.config import get_settings
 from quire.errors import WarehouseError
-from quire.terminal import err, error_line, listing, out
+from quire.terminal import cell, err, error_line, listing, out
 
 warehouse_app = typer.Typer(help="Build the sample warehouse, import your own data or export a warehouse, check a "
                                  "warehouse against the reports' data contracts, or show the contracts.", no_args_is_help=True)
@@ -206,9 +206,9 @@ def list_clients() -> None:
     for row in frame.itertuples():
         churned = f"churned {row.churned_on:%Y-%m-%d}" if row.status == "churned" and not _missing(row.churned_on) else row.status
         # A column the warehouse lacks (optional in the data contract) reads as empty: shown as "—".
-        table.add_row(*(Text("—" if _missing(value) else str(value))
+        table.add_row(*(Text("—") if _missing(value) else cell(value)
                         for value in (row.slug, row.name, row.sector, row.plan, row.region, row.brand)),
-                      Text(churned, "dim" if row.status != "active" else ""))
+                      cell(churned, "dim" if row.status != "active" else ""))
     out.print(table)
 
 
@@ -225,8 +225,8 @@ def list_experiments() -> None:
     for row in frame.iloc[::-1].itertuples():
         running = _missing(row.ended_on)
         names = ", ".join(f"{v.variant}{' (control)' if v.is_control and v.variant != 'control' else ''}" for v in arms[row.experiment_id].itertuples())
-        table.add_row(Text(str(row.key)), Text(str(row.name)), Text("running" if running else "ended", "green" if running else ""),
-                      f"{row.started_on:%Y-%m-%d}", "" if running else f"{row.ended_on:%Y-%m-%d}", Text(names))
+        table.add_row(cell(row.key), cell(row.name), Text("running" if running else "ended", "green" if running else ""),
+                      f"{row.started_on:%Y-%m-%d}", "" if running else f"{row.ended_on:%Y-%m-%d}", cell(names))
     out.print(table if len(frame) else "the warehouse holds no experiments", highlight=False)
 
 

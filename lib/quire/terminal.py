@@ -14,6 +14,7 @@ from typing import Any
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 # Piped or logged output has no terminal width; Rich would assume 80 columns and squeeze
 # tables into one letter per line, so it gets room for a run id, a path and an error side by side.
@@ -25,7 +26,8 @@ def _console(*, stderr: bool) -> Console:
     # soft_wrap: paths and messages stay on one line whatever the terminal width (scripts grep them).
     # A terminal, or COLUMNS when set (Rich reads it itself), decides the width; a bare pipe gets PIPED_WIDTH.
     sized = stream.isatty() or os.environ.get("COLUMNS", "").isdigit()
-    return Console(stderr=stderr, soft_wrap=True, width=None if sized else PIPED_WIDTH)
+    # emoji=False: a value quoted in a message (":x:" typed as a period) is shown as typed, not as an emoji.
+    return Console(stderr=stderr, soft_wrap=True, width=None if sized else PIPED_WIDTH, emoji=False)
 
 
 out = _console(stderr=False)
@@ -56,10 +58,22 @@ def listing(*headers: str, keep_whole: tuple[int, ...] = (0,)) -> Table:
     return table
 
 
+def visible(text: object) -> str:
+    """``text`` with its control characters written out (``\\x1b``, ``\\n``): data read from the warehouse or a file
+    (a client's name holding an escape sequence) cannot recolour the terminal, retitle its window or clear it."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in str(text))
+
+
+def cell(value: object, style: str = "") -> Text:
+    """A listing's cell of data, shown as :func:`visible` text."""
+    return Text(visible(value), style)
+
+
 def error_line(message: str) -> None:
-    """Print one ``error: …`` line on stderr, the message shown as plain text (no markup read from it)."""
+    """Print one ``error: …`` line on stderr, the message shown as plain text (no markup read from it, no control
+    character of a value it quotes)."""
     err.print("[red]error:[/red] ", end="", highlight=False)
-    err.print(message, highlight=False, markup=False)
+    err.print(visible(message), highlight=False, markup=False)
 
 
-__all__ = ["out", "err", "error_line", "listing", "run_label", "KEY_TYPES", "PIPED_WIDTH"]
+__all__ = ["out", "err", "cell", "error_line", "listing", "run_label", "visible", "KEY_TYPES", "PIPED_WIDTH"]

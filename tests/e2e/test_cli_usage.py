@@ -113,6 +113,26 @@ def test_clients_are_listed_by_slug_and_the_example_names_an_active_one(quire_en
     assert clients.set_index("slug").loc[example, "status"] == "active"
 
 
+def test_data_cannot_send_escape_sequences_to_the_terminal(quire_env, tiny_warehouse, tmp_path):
+    """A client or experiment name holding escape sequences (colour, window title, clear screen) is listed with
+    them written out; a value quoted in an error is shown as typed (no emoji for ":x:")."""
+    from support import warehouse_copy
+
+    evil = "Evil \x1b[31mRED\x1b[0m \x1b]0;owned\x07 Corp"
+    with warehouse_copy(tiny_warehouse, tmp_path / "escapes.duckdb") as con:
+        con.execute("update clients set name = ? where client_id = (select min(client_id) from clients)", [evil])
+        con.execute("update experiments set name = ? where experiment_id = (select min(experiment_id) from experiments)",
+                    ["AA \x1b[2J cleared"])
+    env = {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'escapes.duckdb'}", "COLUMNS": "300"}
+    for command in ("clients", "experiments"):
+        proc = quire(env, command)
+        assert proc.returncode == 0 and "\x1b" not in proc.stdout and "\x07" not in proc.stdout, proc.stdout
+    assert "Evil \\x1b[31mRED" in quire(env, "clients").stdout
+    assert "\\x1b[2J" in quire(env, "experiments").stdout
+    proc = quire(env, "run", "executive", "-p", "period=:x:")
+    assert proc.returncode == 2 and "':x:'" in proc.stderr, proc.stderr
+
+
 def test_experiments_are_listed_with_status_dates_and_variants(quire_env, tiny_warehouse):
     from quire.warehouse import queries
     from quire.warehouse.engine import connection

@@ -15,6 +15,7 @@ from email.utils import getaddresses
 from email_validator import EmailNotValidError, validate_email
 
 from quire.errors import DeliveryError
+from quire.terminal import visible
 
 HEADER_LIMIT = 300  # characters of one header value (a subject longer than this is not read anyway)
 _LINE_BREAKING = {"Cc", "Zl", "Zp"}  # control characters, LINE SEPARATOR, PARAGRAPH SEPARATOR
@@ -29,7 +30,7 @@ def header_text(value: object, limit: int = HEADER_LIMIT) -> str:
 
 def printable(value: object, limit: int = 120) -> str:
     """``value`` for a one-line message or log: control characters shown escaped (``\\r\\n``), long text cut."""
-    text = "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in str(value))
+    text = visible(value)
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
