@@ -19,6 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from quire.errors import OutputError
+
 FAILED_DIR = "_failed"
 
 
@@ -53,6 +55,8 @@ class RunFolder:
         return self.outputs / FAILED_DIR / self.report / self.day / self.run_id
 
     def create(self) -> Path:
+        for path in (self.staging, self.published):  # refused before the run, not after it
+            _not_through_a_link(self.outputs, path)
         self.staging.mkdir(parents=True, exist_ok=False)
         return self.staging
 
@@ -95,6 +99,7 @@ class RunFolder:
         return target
 
     def _move(self, target: Path) -> Path:
+        _not_through_a_link(self.outputs, target)
         target.parent.mkdir(parents=True, exist_ok=True)
         # Same filesystem (staging lives inside outputs/), so this is a single atomic rename.
         os.replace(self.staging, target)
@@ -102,6 +107,21 @@ class RunFolder:
 
     def discard(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _not_through_a_link(outputs: Path, path: Path) -> None:
+    """Refuse ``path`` if a folder between ``outputs`` and it is a symbolic link (``outputs`` itself may be one).
+
+    A run written through a link lands outside the outputs folder, where the archive, which follows no link,
+    never serves it, and where a link planted in the outputs folder could aim it.
+    """
+    current = outputs
+    for part in path.relative_to(outputs).parts:
+        current = current / part
+        if current.is_symlink():
+            raise OutputError(f"{current} is a symbolic link (to {os.readlink(current)}); runs are written only "
+                              "inside the outputs folder",
+                              hint="replace the link with a folder, or point QUIRE_OUTPUTS at the disk it leads to")
 
 
 def staging_root(outputs: Path) -> Path:

@@ -1,6 +1,9 @@
 from datetime import datetime, timezone
 
+import pytest
+
 from quire.archive import RunFolder, latest_runs, new_run_id, write_json
+from quire.errors import OutputError
 
 
 def test_run_ids_sort_by_time_and_are_unique():
@@ -67,3 +70,27 @@ def test_what_a_killed_run_left_in_staging_is_found_and_parked(tmp_path):
     assert found.staging == folder.staging
     assert (found.park_failed("interrupted") / "report.ipynb").is_file()
     assert staged_folders(tmp_path, "executive", folder.run_id, folder.day) == []
+
+
+@pytest.mark.parametrize("link", ["cohort", "cohort/2026-11-30", ".quire/staging", "_failed"])
+def test_a_folder_that_is_a_symbolic_link_below_outputs_is_refused(tmp_path, link):
+    """A link in the outputs folder would write the run elsewhere, where the archive (which follows none) never serves it."""
+    outputs, elsewhere = tmp_path / "outputs", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (outputs / link).parent.mkdir(parents=True, exist_ok=True)
+    (outputs / link).symlink_to(elsewhere)
+    folder = RunFolder(outputs, "cohort", new_run_id(), "2026-11-30")
+    if link == "_failed":  # a run may start; parking it as failed is what goes through the link
+        folder.create()
+        with pytest.raises(OutputError, match=r"_failed is a symbolic link \(to .*elsewhere\); runs are written only"):
+            folder.park_failed("boom")
+    else:
+        with pytest.raises(OutputError, match=rf"{link} is a symbolic link \(to .*elsewhere\); runs are written only"):
+            folder.create()
+    assert list(elsewhere.iterdir()) == []
+    # The outputs folder itself may be a link (a bigger disk mounted elsewhere).
+    linked = tmp_path / "linked-outputs"
+    linked.symlink_to(elsewhere)
+    published = RunFolder(linked, "cohort", new_run_id(), "2026-11-30")
+    published.create()
+    assert published.publish().is_dir()
