@@ -177,7 +177,7 @@ class ClientNotSubscribedError(ParameterError):
     """The client had no subscription in the requested period: it churned before it, or signed up after it."""
 
 
-def _subscription_spans(conn, client: Any) -> list[tuple[date, date | None]]:
+def subscription_spans(conn, client: Any) -> list[tuple[date, date | None]]:
     """(start, end or None while running) of each of the client's subscriptions, oldest first.
 
     A client without subscription rows counts as subscribed from its signup to its churn, if any.
@@ -194,6 +194,11 @@ def _subscription_spans(conn, client: Any) -> list[tuple[date, date | None]]:
     return spans or [(day(client["signup_date"]), day(client["churned_on"]))]
 
 
+def subscribed_in(spans: list[tuple[date, date | None]], period: Period) -> bool:
+    """Whether one of the subscription ``spans`` (:func:`subscription_spans`) overlaps ``period``."""
+    return any(start <= period.end and (end is None or end >= period.start) for start, end in spans)
+
+
 def check_subscribed(conn, client: Any, period: Period, *, parameter: str = "period",
                      data: tuple[date, date] | None = None) -> None:
     """Raise :class:`ClientNotSubscribedError` unless one of the client's subscriptions overlaps ``period``.
@@ -202,8 +207,8 @@ def check_subscribed(conn, client: Any, period: Period, *, parameter: str = "per
     still runs, a period after its churn (or before its signup) has nothing of its own to show.
     ``data``: the first and last month the report's data covers, which the advice keeps within.
     """
-    spans = _subscription_spans(conn, client)
-    if any(start <= period.end and (end is None or end >= period.start) for start, end in spans):
+    spans = subscription_spans(conn, client)
+    if subscribed_in(spans, period):
         return
     first = spans[0][0]
     before = [end for _, end in spans if end is not None and end < period.start]
@@ -516,5 +521,6 @@ def fan_out_clients(filters: dict[str, str], settings: Settings | None = None) -
     return sorted(active["slug"])
 
 
-__all__ = ["ClientNotSubscribedError", "RunPlan", "RunResult", "Tenant", "check_subscribed", "fan_out_clients", "prepare",
+__all__ = ["ClientNotSubscribedError", "RunPlan", "RunResult", "Tenant", "check_subscribed", "subscribed_in",
+           "subscription_spans", "fan_out_clients", "prepare",
            "report_outputs", "report_tables", "run_plan", "run_report", "QuireError"]

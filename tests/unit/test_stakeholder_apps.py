@@ -63,6 +63,32 @@ def test_client_facing_mode_pins_the_client_and_refuses_any_other(tiny_warehouse
     assert app.values()["client"] == "quantalane-health"
 
 
+def test_the_client_app_offers_and_shows_only_periods_of_the_clients_subscription(tiny_warehouse, monkeypatch):
+    """A period before a client signed up was shown as a report of zeros ("No activity"); `quire run` refuses it."""
+    import pandas as pd
+
+    from quire.periods import parse_period
+    from quire.warehouse import queries
+    from quire.warehouse.engine import connection
+
+    with connection(tiny_warehouse) as conn:
+        clients = queries.clients(conn)
+    active = clients[clients["status"] == "active"]
+    late = active.loc[pd.to_datetime(active["signup_date"]).idxmax()]  # the newest client: signed up last
+    internal = client.ClientApp(tiny_warehouse)
+    offered = [key for _, key in internal.pickers["period"].options]
+    before = [k for k in offered if parse_period(k).end < pd.Timestamp(late["signup_date"]).date()]
+    assert before, "the sample's newest client signed up after the data's first offered period"
+    monkeypatch.setenv(base.TENANT_ENV, late["slug"])
+    own = client.ClientApp(tiny_warehouse, pinned=base.pinned_client())
+    kept = [key for _, key in own.pickers["period"].options]
+    assert kept and not set(kept) & set(before) and set(kept) <= set(offered)
+    # The internal app, which offers every period, says why it shows nothing for one before the subscription.
+    internal.select("client", late["slug"])
+    internal.select("period", before[0])
+    assert f"had no subscription in {before[0]}" in internal.output.value and "Views" not in internal.output.value
+
+
 def test_client_facing_mode_with_an_unknown_client_fails_without_listing_others(tiny_warehouse):
     with pytest.raises(AppInputError) as err:
         client.ClientApp(tiny_warehouse, pinned="nobody")

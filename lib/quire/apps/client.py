@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from quire.apps.base import App, AppInputError, opened, period_options, pinned_client
 from quire.config import get_settings
 from quire.display import Callout
+from quire.periods import parse_period
+from quire.pipeline import check_subscribed, subscribed_in, subscription_spans
 from quire.reports import client as client_report
 from quire.warehouse import coverage, queries
 from quire.warehouse.engine import connection
@@ -25,15 +27,20 @@ class ClientApp(App):
         url = url or get_settings().warehouse
         with connection(url) as conn:
             first, last = coverage.report_range("client", conn)
+            periods = period_options(first, last)
             if pinned is not None:
                 row = queries.client_by_slug(conn, pinned)
                 if row is None:
                     # The slug is the server's own setting; say so without listing other clients.
                     raise AppInputError(f"this server is pinned to client {pinned!r}, which is not in the warehouse")
+                # A client's own app offers the periods of its subscriptions, as `quire run` accepts them.
+                spans = subscription_spans(conn, row)
+                periods = [(label, key) for label, key in periods if subscribed_in(spans, parse_period(key))]
+                if not periods:
+                    raise AppInputError(f"client {pinned!r} had no subscription in the months the data covers")
                 clients = None
             else:
                 clients = queries.clients(conn)
-        periods = period_options(first, last)
         choices = {"period": ("Period", periods, periods[0][1])}
         if clients is not None:
             active = clients[clients["status"] == "active"].sort_values("name")
@@ -42,6 +49,10 @@ class ClientApp(App):
         super().__init__(choices, fixed={"client": pinned} if pinned else None, url=url)
 
     def sections(self, values: Mapping[str, str]):
+        # A period before the client's subscription (or after its churn) is refused as `quire run` refuses it,
+        # not shown as a report of zeros.
+        with connection(self.url) as conn:
+            check_subscribed(conn, queries.client_by_slug(conn, values["client"]), parse_period(values["period"]))
         report = client_report.build(client=values["client"], period=values["period"], url=self.url)
         return [report.header(), report.headline(), report.engagement(), report.channels()]
 
