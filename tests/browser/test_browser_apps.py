@@ -83,3 +83,21 @@ def test_client_facing_mode_pins_the_client(client_server, page):
     # The other apps are not served at all in client-facing mode.
     assert page.goto(client_server.url("/voila/render/executive.ipynb", token=False)).status == 404
     assert page.external_requests == []
+
+
+@pytest.mark.parametrize("app", ["client", "executive"])
+def test_on_a_phone_the_report_fits_the_screen_and_wide_tables_scroll_in_place(server, browser, app):
+    """At 390 px a wide table (the client's 8-column week by week) made every card and heading 710 px wide."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.goto(server.url("/"))
+        open_app(page, server.url(f"/voila/render/{app}.ipynb", token=False), f"{app}-phone")
+        outside = page.evaluate("""() => [...document.querySelectorAll(
+            '.q-app-output :is(.q-kpi, h1, h2, .q-lead, .q-report-subtitle, .q-table-wrap, .q-chart)')]
+            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+            .map(e => e.className + ': ' + e.innerText.slice(0, 40))""")
+        page.screenshot(path=str(ARTIFACTS / f"{app}-phone.png"), full_page=True)
+        assert outside == []
+    finally:
+        context.close()
