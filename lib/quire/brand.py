@@ -281,6 +281,7 @@ class Brand(BaseModel):
     def css_variables(self) -> str:
         """A ``:root { --q-… }`` block with the brand's colours, tints and font stack for the template."""
         c = self.colors
+        zebra = mix(c.primary, c.background, 0.955)
         values = {
             "primary": c.primary,
             "primary-dark": mix(c.primary, "#000000", 0.25),
@@ -292,9 +293,10 @@ class Brand(BaseModel):
             "accent": c.accent,
             "accent-tint": mix(c.accent, c.background, 0.85),
             "text": c.text,
-            "muted": adjust_for_contrast(mix(c.text, c.background, 0.35), c.background),
+            # Muted text (a confidence interval under its estimate) sits on striped rows too: readable on both.
+            "muted": adjust_for_contrast(adjust_for_contrast(mix(c.text, c.background, 0.35), c.background), zebra),
             "rule": mix(c.text, c.background, 0.85),
-            "zebra": mix(c.primary, c.background, 0.955),
+            "zebra": zebra,
             "background": c.background,
             "on-primary": WHITE,
         }

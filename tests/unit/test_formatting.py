@@ -275,6 +275,18 @@ def test_the_console_compares_figures_in_the_runs_conventions():
     assert Figure("mrr", "MRR", "currency", 13_200.0, 12_000.0, "up_is_good", []).change == "+$1,200 (+10.0%)"
 
 
+def test_a_change_that_rounds_to_nothing_is_flat_on_the_compare_page_as_on_the_card():
+    from quire.console.compare import Figure
+    from quire.metrics.kpi import Kpi
+
+    # 1.975 % against 2.002 %: "0.0 pts", grey on the report's card, was red and "(worse)" on the compare page.
+    small = Figure("engagement_rate", "Engagement rate", "percent", 0.01975, 0.02002, "up_is_good", [])
+    assert Kpi("engagement_rate", "Engagement rate", 0.01975, "percent", 0.02002).is_good is None
+    assert small.tone == "flat" and small.change == "no change"
+    assert Figure("engagement_rate", "Engagement rate", "percent", 0.0190, 0.0200, "up_is_good", []).tone == "bad"
+    assert Figure("churn", "Churn", "percent", 0.0190, 0.0200, "down_is_good", []).tone == "good"
+
+
 def test_the_report_email_writes_the_headline_as_the_run_did(tmp_path):
     import json
 

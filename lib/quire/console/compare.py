@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from quire.console.runs import RunView, view
 from quire.errors import ParameterError
 from quire.formatting import DEFAULT, Conventions, exact, format_change, format_value, from_record, using
-from quire.metrics.kpi import FLAT_TOLERANCE
+from quire.metrics.kpi import FLAT_TOLERANCE, UNITS, Kpi
 from quire.periods import Period, parse_period
 from quire.state.schema import runs
 
@@ -51,9 +51,15 @@ class Figure:
 
     @property
     def tone(self) -> str:
-        """good, bad or flat, given whether up is good for this figure."""
+        """good, bad or flat, given whether up is good for this figure; flat, as on the report's card, when the change
+        rounds to nothing as shown ("0.0 pts" is never red)."""
         if self.delta is None or math.isclose(self.value, self.previous, rel_tol=FLAT_TOLERANCE, abs_tol=1e-12):
             return "flat"
+        if self.unit in UNITS:
+            with using(self.conventions):
+                good = Kpi(self.name, self.label, self.value, self.unit, self.previous,
+                           "down_is_good" if self.direction == "down_is_good" else "up_is_good").is_good
+            return "flat" if good is None else "good" if good else "bad"
         return "good" if (self.delta > 0) == (self.direction != "down_is_good") else "bad"
 
     def shown(self, value: float | None) -> str:
