@@ -43,6 +43,23 @@ def test_the_sign_in_page_is_quires_and_its_token_signs_in(server, page):
     assert "Executive" in page.inner_text("body") and not page.external_requests
 
 
+def test_a_mistyped_token_still_leads_to_the_page_that_was_asked_for(server, browser):
+    # Each refused attempt encoded the address once more (%252F…): the right token then landed on "/".
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(server.url("/voila/render/cohort.ipynb", token=False), wait_until="commit")
+        for _ in range(2):
+            page.fill("#password_input", "not-the-token")
+            page.click("#login_submit")
+            assert "/login" in page.url and "%25" not in page.url, page.url
+        page.fill("#password_input", server.token)
+        page.click("#login_submit")
+        page.wait_for_url(server.base + "/voila/render/cohort.ipynb**", wait_until="commit")
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("path", [
     "/archive/../outputs/.quire/state.sqlite",
     "/archive/.quire/state.sqlite",
