@@ -65,10 +65,10 @@ class Server:
         return f"{self.base}{path}" + (f"{sep}token={self.token}" if token else "")
 
     def get(self, path: str, token: bool = True) -> http.client.HTTPResponse:
-        """A raw GET (no redirect following, the path sent as given: ``..`` and %-escapes included)."""
+        """A raw GET (no redirect following, the path sent as given: ``..`` and %-escapes included); the token in
+        the Authorization header, as a program sends it (a page given ``?token=`` is redirected to drop it)."""
         conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        target = path + ((("&" if "?" in path else "?") + f"token={self.token}") if token else "")
-        conn.request("GET", target)
+        conn.request("GET", path, headers={"Authorization": f"token {self.token}"} if token else {})
         response = conn.getresponse()
         response.body = response.read()
         conn.close()

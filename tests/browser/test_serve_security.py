@@ -43,6 +43,15 @@ def test_the_sign_in_page_is_quires_and_its_token_signs_in(server, page):
     assert "Executive" in page.inner_text("body") and not page.external_requests
 
 
+@pytest.mark.parametrize("path", ["/", "/console/", "/console/runs?report=executive"])
+def test_a_token_in_a_page_address_signs_in_and_leaves_the_address(server, path):
+    """The start line's link carries ?token=: it stayed in the address bar and the history of the landing page and
+    the console (app pages already dropped it)."""
+    response = server.get(path + ("&" if "?" in path else "?") + f"token={server.token}", token=False)
+    assert response.status == 302 and response.getheader("Location") == path, response.getheader("Location")
+    assert "token=" not in response.getheader("Location") and response.getheader("Set-Cookie")
+
+
 def test_a_mistyped_token_still_leads_to_the_page_that_was_asked_for(server, browser):
     # Each refused attempt encoded the address once more (%252F…): the right token then landed on "/".
     context = browser.new_context()

@@ -90,6 +90,17 @@ class Server:
         return self.request("POST", path, token=token, body=body, **kw)
 
 
+def sign_in(server: Server, path: str, token: str) -> tuple[int, Any, http.client.HTTPResponse, str]:
+    """Open ``path`` as a browser does a link that carries ``?token=``: the redirect that signs in and drops the
+    token, then the page with the cookie it set. (status, body, response, every cookie set as one Cookie header)."""
+    status, _, response = server.get(f"{path}?token={token}")
+    assert status == 302 and response.getheader("Location").endswith(path), (status, response.getheader("Location"))
+    jar = dict(c.split(";", 1)[0].split("=", 1) for c in response.headers.get_all("Set-Cookie") or [])
+    status, body, response = server.get(path, headers={"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())})
+    jar |= dict(c.split(";", 1)[0].split("=", 1) for c in response.headers.get_all("Set-Cookie") or [])
+    return status, body, response, "; ".join(f"{k}={v}" for k, v in jar.items())
+
+
 def start_serve(env: dict[str, str], log: Path, *args: str, prefix: str = "/", timeout: float = 90,
                 pools: int = 0) -> Server:
     """``quire serve``; without ``pools`` no kernel is preheated (the console needs none), else it waits

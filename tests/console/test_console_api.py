@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from console_support import CLIENT_A, CLIENT_B
-from console_support import SERVER_TOKEN, run_count
+from console_support import SERVER_TOKEN, run_count, sign_in
 
 from quire.errors import ParameterError
 from quire.periods import parse_period
@@ -340,8 +340,7 @@ def test_schedules_pause_and_resume_need_admin(api_world):
 def test_a_browser_session_must_send_the_xsrf_token(api_world):
     """Cookie-authenticated POSTs without _xsrf are refused (a bearer token needs none: no cookie to forge)."""
     server = api_world.server
-    status, _, response = server.get(f"/console/reports/client?token={SERVER_TOKEN}")  # a page with a form
-    cookies = "; ".join(c.split(";", 1)[0] for c in response.headers.get_all("Set-Cookie"))
+    status, _, _, cookies = sign_in(server, "/console/reports/client", SERVER_TOKEN)  # a page with a form
     assert status == 200 and "_xsrf=" in cookies
     before = run_count(api_world.engine)
     status, _, _ = server.post("/api/v1/runs", {"report": "client", "parameters": {"client": CLIENT_A}},
@@ -364,8 +363,7 @@ def test_a_client_token_in_the_browser_gets_its_brand_its_runs_and_its_app_only(
     from quire.warehouse.engine import connection
 
     server = api_world.server
-    status, _, response = server.get(f"/console/?token={api_world.tokens['client_a']}")
-    cookie = "; ".join(c.split(";", 1)[0] for c in response.headers.get_all("Set-Cookie"))
+    status, _, _, cookie = sign_in(server, "/console/", api_world.tokens["client_a"])
     assert status == 200
     with connection(tiny_warehouse) as conn:
         brand = load_brand(str(queries.client_by_slug(conn, CLIENT_A)["brand"]))

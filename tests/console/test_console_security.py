@@ -23,7 +23,7 @@ def prefixed(tiny_warehouse, tmp_path_factory):
 @pytest.mark.parametrize("path", PAGES)
 def test_every_page_carries_a_content_security_policy(api_world, path):
     # The login page is what a visitor without a token gets; every other page with the token.
-    status, _, response = api_world.server.get(path if path == "/login" else f"{path}?token={SERVER_TOKEN}")
+    status, _, response = api_world.server.get(path, token=None if path == "/login" else SERVER_TOKEN)
     csp = response.getheader("Content-Security-Policy") or ""
     assert status in (200, 404), (path, status)
     assert "default-src 'none'" in csp or "default-src 'self'" in csp, (path, csp)
@@ -32,14 +32,17 @@ def test_every_page_carries_a_content_security_policy(api_world, path):
 
 
 def test_console_pages_allow_no_inline_script(api_world):
-    _, _, response = api_world.server.get(f"/console/?token={SERVER_TOKEN}")
+    _, _, response = api_world.server.get("/console/", token=SERVER_TOKEN)
     csp = response.getheader("Content-Security-Policy")
     assert "script-src 'self';" in csp and "unsafe" not in csp
 
 
 def test_cookies_are_httponly_and_samesite(api_world):
-    _, _, response = api_world.server.get(f"/console/reports/client?token={SERVER_TOKEN}")
-    cookies = {c.split("=", 1)[0]: c.lower() for c in response.headers.get_all("Set-Cookie")}
+    _, _, signed_in = api_world.server.get(f"/console/reports/client?token={SERVER_TOKEN}")  # a link's redirect
+    cookies = {c.split("=", 1)[0]: c.lower() for c in signed_in.headers.get_all("Set-Cookie")}
+    _, _, page = api_world.server.get("/console/reports/client", headers={"Cookie": "; ".join(
+        c.split(";", 1)[0] for c in signed_in.headers.get_all("Set-Cookie"))})
+    cookies |= {c.split("=", 1)[0]: c.lower() for c in page.headers.get_all("Set-Cookie") or []}
     login = next(v for k, v in cookies.items() if k.startswith("username-"))
     assert "httponly" in login and "samesite=lax" in login
     # The _xsrf cookie is read by the page's own script (double submit), so it cannot be HttpOnly; SameSite it is.
@@ -47,17 +50,17 @@ def test_cookies_are_httponly_and_samesite(api_world):
 
 
 def test_base_url_serves_everything_under_the_prefix(prefixed):
-    status, body, _ = prefixed.get(f"/console/?token={SERVER_TOKEN}")
+    status, body, _ = prefixed.get("/console/", token=SERVER_TOKEN)
     assert status == 200 and b'href="/reports/console/runs"' in body and b'href="/reports/quire/report/report.css"' in body
     status, body, _ = prefixed.get(f"/api/v1/runs?token={SERVER_TOKEN}")
     assert status == 200 and body["runs"] == []
     status, body, _ = prefixed.get("/api/v1/openapi.json", headers={"Authorization": f"token {SERVER_TOKEN}"})
     assert body["servers"] == [{"url": "/reports/api/v1"}]
-    status, body, _ = prefixed.get(f"/?token={SERVER_TOKEN}")
+    status, body, _ = prefixed.get("/", token=SERVER_TOKEN)
     assert status == 200 and b"/reports/voila/render/" in body
     # Nothing answers outside the prefix.
     outside = prefixed.__class__(prefixed.host, prefixed.port, "/", prefixed.process, prefixed.log, prefixed.env)
-    assert outside.get(f"/console/?token={SERVER_TOKEN}")[0] == 404
+    assert outside.get("/console/", token=SERVER_TOKEN)[0] == 404
 
 
 def test_no_auth_serves_without_a_token(tiny_warehouse, tmp_path):

@@ -21,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from jupyter_server.auth.identity import PasswordIdentityProvider, User
 from tornado import web
@@ -208,3 +209,14 @@ def brand_of(handler: web.RequestHandler, console) -> Any:
     """The brand a request sees: its client user's client's, else the server's."""
     user = handler.current_user
     return console.brand_for(user.access) if isinstance(user, QuireUser) else console.brand
+
+
+def url_without_token(handler: web.RequestHandler) -> str | None:
+    """Where a signed-in page request that carries ``?token=`` is sent: the same address without it (None when there is
+    no token to drop). The login cookie is set by then; the token would stay in the address bar, the history and any
+    link copied from the page."""
+    request = handler.request
+    if request.method != "GET" or "token" not in request.query_arguments or not handler.current_user:
+        return None
+    kept = [(k, v.decode()) for k, values in request.query_arguments.items() if k != "token" for v in values]
+    return request.path + (f"?{urlencode(kept)}" if kept else "")

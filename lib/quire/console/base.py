@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from tornado import web
 
 from quire.config import Settings
-from quire.console.access import Access, access_of
+from quire.console.access import Access, access_of, url_without_token
 from quire.console.reports import AccessError, NotFound, ReportCatalog, problem
 from quire.errors import QuireError
 
@@ -98,6 +98,8 @@ class ConsoleHandler(JupyterHandler):
         self._started = time.perf_counter()
         if not self.api:
             await super().prepare(*args, **kwargs)
+            if (clean := url_without_token(self)) is not None:
+                self.redirect(clean)  # a page, not a program: the token leaves the address bar
             return
         try:
             await super().prepare(*args, _redirect_to_login=False, **kwargs)  # a program gets a status, not a login page

@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import jinja2
 from jupyter_server.auth.decorator import allow_unauthenticated
@@ -60,7 +59,7 @@ from quire.apps import APPS
 from quire.apps.base import TENANT_ENV
 from quire import console
 from quire.config import Settings
-from quire.console.access import TENANT_HEADER, brand_of, pin_app, pinned, tenant_of
+from quire.console.access import TENANT_HEADER, brand_of, pin_app, pinned, tenant_of, url_without_token
 from quire.console.reports import is_client_report
 from quire.errors import ConfigError, ParameterError
 from quire.serve.archive import collect_runs, read_archive_file
@@ -110,10 +109,8 @@ class QuireRenderHandler(TornadoVoilaHandler):
             raise web.HTTPError(404)
         if not pin_app(self, path, self.settings["quire"]["client"]):
             raise web.HTTPError(403)  # a client's token: its own client's app only
-        if "token" in self.request.query_arguments and self.current_user:
-            kept = [(k, v.decode()) for k, values in self.request.query_arguments.items() if k != "token"
-                    for v in values]
-            return self.redirect(self.request.path + (f"?{urlencode(kept)}" if kept else ""))
+        if (clean := url_without_token(self)) is not None:
+            return self.redirect(clean)
         # The page's close sends its kernel's shutdown with the _xsrf cookie's value: set the cookie now,
         # or the shutdown is refused (403 '_xsrf' argument missing) and the kernel waits for the culler.
         self.xsrf_token  # noqa: B018
@@ -168,6 +165,8 @@ class LandingHandler(QuireHandler):
 
     @web.authenticated
     def get(self) -> None:
+        if (clean := url_without_token(self)) is not None:
+            return self.redirect(clean)
         q = self.quire
         template = q["jinja"].get_template("landing.html.j2")
         self.set_header("Cache-Control", "no-store")
