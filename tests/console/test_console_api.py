@@ -256,6 +256,10 @@ def test_runs_list_filters(api_world):
     status, body, _ = server.get("/api/v1/runs?status=exploded", token=token)
     assert status == 422 and body["parameter"] == "status"
     assert server.get("/api/v1/runs?since=yesterday", token=token)[0] == 422
+    for bad in ("limit=-1", "limit=0", "offset=-5"):  # -1 was read as 1 without a word
+        status, body, _ = server.get(f"/api/v1/runs?{bad}", token=token)
+        assert status == 422 and "'limit' must be 1 or more" in body["error"], (bad, body)
+    assert server.get("/api/v1/runs?limit=100000", token=token)[1]["limit"] == 200  # at most a page
     # A span back from now, as `quire runs --since 7d` reads it (the API refused it).
     everything = server.get("/api/v1/runs?limit=200", token=token)[1]["total"]
     assert server.get("/api/v1/runs?since=36500d&limit=200", token=token)[1]["total"] == everything

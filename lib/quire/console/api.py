@@ -158,10 +158,12 @@ class RunsApi(ApiHandler):
         c = self.console
         filters = run_filters(self, lambda n: self.get_argument(n, "").strip())
         try:
-            limit = min(max(int(self.get_argument("limit", "50")), 1), PAGE_LIMIT)
-            offset = min(max(int(self.get_argument("offset", "0")), 0), run_views.MAX_OFFSET)
+            limit, offset = int(self.get_argument("limit", "50")), int(self.get_argument("offset", "0"))
         except ValueError:
             raise ParameterError("'limit' and 'offset' must be whole numbers") from None
+        if limit < 1 or offset < 0:  # -1 read as 1 answered a question nobody asked
+            raise ParameterError(f"'limit' must be 1 or more (at most {PAGE_LIMIT} are returned) and 'offset' 0 or more")
+        limit, offset = min(limit, PAGE_LIMIT), min(offset, run_views.MAX_OFFSET)
         rows = history.query(c.engine, **filters, limit=limit, offset=offset)
         total = history.count(c.engine, **filters)
         self.write_json({"runs": [self.run_json(run_views.view(r, c.outputs, with_record=False)) for r in rows],
