@@ -948,7 +948,8 @@ def test_users_assigned_outside_the_experiments_dates_are_left_out_and_said_so(t
     (["control", "treatment_a"], "control"),  # "control" outranks the "a" of a treatment
     (["B", "A"], "A"), (["Variant B", "Original"], "Original"), (["Control group", "Test group"], "Control group"),
     (["oldest", "newest"], None),  # whole words only
-    (["b", "c"], None), (["control_1", "control_2"], None),  # nothing marks one, or two tie
+    (["b", "c"], None),  # nothing marks one
+    (["control_1", "control_2"], "control_1"), (["B", "Control", "control"], "Control"),  # a tie: the first, with a warning
 ])
 def test_the_control_is_found_by_a_word_of_its_name(names, control):
     assert experiment_queries.control_by_name(names) == control
@@ -960,6 +961,9 @@ def test_two_variants_whose_names_say_control_are_a_warning_naming_the_one_taken
 
     assert experiment_queries.control_rivals(["baseline", "control", "new"]) == ["baseline"]
     assert experiment_queries.control_rivals(["control", "treatment"]) == []
+    # Two names that both say it ("No variant's name says it is the control" was the report's word for a tie).
+    assert experiment_queries.control_rivals(["B", "Control", "control"]) == ["control"]
+    assert not experiment_queries.control_guessed(["B", "Control", "control"])
     path = tmp_path / "wh.duckdb"
     with warehouse_copy(tiny_warehouse, path) as con:
         con.execute("DROP TABLE experiment_variants")

@@ -143,17 +143,18 @@ def _assigned_variants(conn: Connection, experiment_id: int) -> pd.DataFrame:
 
 
 def control_by_name(names: list[str]) -> str | None:
-    """The variant whose name marks it as the control, or None when no name does or two tie.
+    """The variant whose name marks it as the control, or None when no name does.
 
-    The words of :data:`CONTROL_WORDS` are tried in order and the first one exactly one name holds wins
-    (``["control", "treatment_a"]`` → ``control``; ``["new_page", "old_page"]`` → ``old_page``); a word two
-    names hold is a tie, and ``["b", "c"]`` has no control by name.
+    The words of :data:`CONTROL_WORDS` are tried in order and the first one a name holds wins
+    (``["control", "treatment_a"]`` → ``control``; ``["new_page", "old_page"]`` → ``old_page``); of two names
+    that hold it (``Control`` and ``control``) the first is taken, and :func:`control_rivals` names the other for
+    the report to say so. ``["b", "c"]`` has no control by name.
     """
     words = {n: set(re.split(r"[^0-9a-z]+", n.lower())) for n in names}
     for word in CONTROL_WORDS:
         marked = [n for n in names if word in words[n]]
         if marked:
-            return marked[0] if len(marked) == 1 else None
+            return marked[0]
     return None
 
 
