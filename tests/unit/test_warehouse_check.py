@@ -423,3 +423,16 @@ def test_an_experiment_whose_control_would_be_guessed_is_a_warning(tiny_warehous
                                     "called control")
     # Every other experiment has a variant named control; with a plan nothing is guessed.
     assert not [f for f in check(tiny_warehouse).reports["experiment"].findings if f.code == "guessed_control"]
+
+
+def test_clients_whose_brand_or_contact_email_would_fail_later_are_warnings(tiny_warehouse, tmp_path):
+    # Both imported and checked "ok"; the run was then refused (unknown brand), the e-mail refused at sending time.
+    url = planted(tiny_warehouse, tmp_path,
+                  "UPDATE clients SET brand = '../northwind' WHERE client_id = (SELECT min(client_id) FROM clients)",
+                  "UPDATE clients SET contact_email = 'a@b.example' || chr(10) || 'Bcc: x@y.example' "
+                  "WHERE client_id = (SELECT max(client_id) FROM clients)")
+    found = {f.code: f for f in check(url).reports["client"].findings}
+    assert found["unknown_brand"].severity == "warning" and found["unknown_brand"].count == 1
+    assert "'../northwind'" in found["unknown_brand"].message and "harbor" in found["unknown_brand"].message
+    assert found["bad_contact_email"].count == 1 and "\\nBcc" in found["bad_contact_email"].message
+    assert not {"unknown_brand", "bad_contact_email"} & {f.code for f in check(tiny_warehouse).reports["client"].findings}

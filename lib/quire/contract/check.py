@@ -44,7 +44,7 @@ class Finding:
     ``code`` is one of: missing_table, missing_column, mistyped_column, empty_table, nulls,
     duplicate_keys, orphans, outside_allowed, not_a_key, out_of_range, no_complete_month, no_experiments,
     movement_sign, negative_mrr, before_signup, purchase_without_revenue, repeated_purchases,
-    foreign_content, unplanned_variant, guessed_control.
+    foreign_content, unknown_brand, bad_contact_email, unplanned_variant, guessed_control.
     """
 
     severity: str
@@ -408,7 +408,7 @@ def _report_range(conn: Connection, c: ReportContract, r: ReportState) -> None:
         if c.report == "cohort":
             r.findings += _before_signup(conn) + _purchase_findings(conn)
         if c.report == "client":
-            r.findings += _foreign_content(conn)
+            r.findings += _foreign_content(conn) + _client_settings(conn)
     except WarehouseError as exc:
         r.findings.append(Finding("error", "no_complete_month", c.coverage.first[0] if c.coverage else c.tables[0].name,
                                   None, exc.message))
@@ -448,6 +448,41 @@ def _foreign_content(conn: Connection) -> list[Finding]:
                     f"{_rows(count)} a client_id that is not its content's client (e.g. {'; '.join(examples)}); the "
                     "client reports leave them out, as no client may see another's content: correct the client_id "
                     "or the content_id in the source", count, examples)]
+
+
+def _client_settings(conn: Connection) -> list[Finding]:
+    """Warnings about clients whose own settings fail later: a brand kit ``templates/`` lacks (their runs are
+    refused), a ``contact_email`` that is not one address (their report is never e-mailed)."""
+    from quire.brand import list_brands
+    from quire.config import get_settings
+    from quire.delivery.headers import one_recipient, printable
+    from quire.errors import DeliveryError
+
+    frame = queries.clients(conn)
+    kits = set(list_brands(get_settings().templates_dir))
+    unknown = [f"{r.slug}: {printable(r.brand, 60)!r}" for r in frame.itertuples()
+               if isinstance(r.brand, str) and r.brand not in kits]
+    unsendable = []
+    for r in frame.itertuples():
+        if isinstance(r.contact_email, str) and r.contact_email.strip():
+            try:
+                one_recipient(r.contact_email)
+            except DeliveryError:
+                unsendable.append(f"{r.slug}: {printable(r.contact_email, 60)!r}")
+    found = []
+    if unknown:
+        found.append(Finding("warning", "unknown_brand", "clients", "brand",
+                             f"{_rows(len(unknown))} a brand kit templates/ does not hold (e.g. "
+                             f"{'; '.join(unknown[:MAX_EXAMPLES])}); those clients' reports are refused until the kit "
+                             "is added or clients.brand names one of: " + ", ".join(sorted(kits)),
+                             len(unknown), tuple(unknown[:MAX_EXAMPLES])))
+    if unsendable:
+        found.append(Finding("warning", "bad_contact_email", "clients", "contact_email",
+                             f"{_rows(len(unsendable))} a contact_email that is not one e-mail address (e.g. "
+                             f"{'; '.join(unsendable[:MAX_EXAMPLES])}); the scheduler cannot e-mail those clients "
+                             "their reports: give each one plain address", len(unsendable),
+                             tuple(unsendable[:MAX_EXAMPLES])))
+    return found
 
 
 def _purchase_findings(conn: Connection) -> list[Finding]:
