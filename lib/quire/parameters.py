@@ -12,6 +12,7 @@ import ast
 import difflib
 import math
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -106,24 +107,37 @@ def quoted(value: Any, limit: int = QUOTE_LIMIT) -> str:
     return repr(text[:limit] + "…" if len(text) > limit else text)
 
 
-def closest(given: str, known: Iterable[str]) -> str | None:
-    """The known name ``given`` most likely meant: one it is but for case (``Month`` → ``month``), else one it
-    begins (``grain`` → ``granularity``), else the nearest spelling."""
+def _folded(text: str) -> str:
+    """``text`` in lower case without accents (``Café`` → ``cafe``): how a name is misremembered."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
+def likely_meant(given: str, known: Iterable[str], most: int = 3) -> list[str]:
+    """The known names ``given`` most likely meant, best first (none when nothing is close): those it is but for case
+    or accents (``Month`` → ``month``, ``café-zurich-6`` → ``cafe-zurich-6``), else those it begins (``grain`` →
+    ``granularity``; ``cafe-zurich`` → both ``cafe-zurich-6`` and ``cafe-zurich-7``, not one of them at random), else
+    the nearest spellings that are equally near."""
     known = list(known)
-    same = [k for k in known if k.lower() == given.lower()]  # only the case differs: Month → month
-    if len(same) == 1:
-        return same[0]
-    starts = [k for k in known if given and k.lower().startswith(given.lower())]
-    if len(starts) == 1:
-        return starts[0]
-    close = difflib.get_close_matches(given, known, n=1)
-    return close[0] if close else None
+    folded = _folded(given)
+    for found in ([k for k in known if _folded(k) == folded],
+                  [k for k in known if given and _folded(k).startswith(folded)]):
+        if found:
+            return found[:most]
+    scored = sorted(((difflib.SequenceMatcher(None, folded, _folded(k)).ratio(), k) for k in known), key=lambda s: -s[0])
+    best = [k for ratio, k in scored if ratio >= 0.6 and ratio == scored[0][0]]
+    return best[:most]
+
+
+def closest(given: str, known: Iterable[str]) -> str | None:
+    """The known name ``given`` most likely meant, when one stands out (:func:`likely_meant`), else None."""
+    found = likely_meant(given, known)
+    return found[0] if len(found) == 1 else None
 
 
 def did_you_mean(given: str, known: Iterable[str]) -> str:
-    """"did you mean 'x'? " naming the known name ``given`` most likely meant (:func:`closest`), or ""."""
-    guess = closest(given, known)
-    return f"did you mean {quoted(guess)}? " if guess else ""
+    """"did you mean 'x'? " (or "'x' or 'y'") naming the known names ``given`` most likely meant, or ""."""
+    found = likely_meant(given, known)
+    return f"did you mean {' or '.join(quoted(k) for k in found)}? " if found else ""
 
 
 def _fail(name: str, value: Any, expected: str) -> ParameterError:
@@ -136,7 +150,8 @@ def coerce(name: str, spec: ParameterSpec, value: Any) -> Any:
     if kind in ("int", "float"):
         if isinstance(value, bool):
             raise _fail(name, value, f"a number ({kind})")
-        if isinstance(value, str) and not value.isascii():  # int("٣") is 3: digits people type in a run are 0-9
+        # int("٣") is 3 and int("1_2") is 12: digits people type in a run are 0-9, and "1_2" is a typo.
+        if isinstance(value, str) and (not value.isascii() or "_" in value):
             raise _fail(name, value, "a whole number" if kind == "int" else "a number")
         try:
             number = int(value) if kind == "int" else float(value)

@@ -4,7 +4,7 @@ import pytest
 
 from quire.catalog import ParameterSpec
 from quire.errors import ParameterError
-from quire.parameters import DeclaredParameter, closest, coerce, parse_assignments, validate_parameters
+from quire.parameters import DeclaredParameter, closest, coerce, did_you_mean, parse_assignments, validate_parameters
 
 DECLARED = {
     "period": DeclaredParameter("period", ParameterSpec(type="period"), "latest"),
@@ -42,6 +42,18 @@ def test_unknown_parameter_lists_known_and_suggests():
 ])
 def test_closest_prefers_the_one_name_a_prefix_begins(given, known, expected):
     assert closest(given, known) == expected
+
+
+@pytest.mark.parametrize("given,suggested", [
+    # Two clients whose names made the same slug: naming one of them could send a user to the other's report.
+    ("cafe-zurich", "did you mean 'cafe-zurich-6' or 'cafe-zurich-7'? "),
+    ("café-zurich-6", "did you mean 'cafe-zurich-6'? "),  # the accent a slug leaves out
+    ("Riverton-Realty", "did you mean 'riverton-realty'? "),
+    ("rivertn-realty", "did you mean 'riverton-realty'? "),
+    ("zzz", ""),
+])
+def test_did_you_mean_names_every_equally_likely_name(given, suggested):
+    assert did_you_mean(given, ["cafe-zurich-6", "cafe-zurich-7", "riverton-realty"]) == suggested
 
 
 @pytest.mark.parametrize("name,value,message", [
@@ -108,8 +120,10 @@ def test_a_number_past_a_float_is_a_parameter_error_not_a_crash(kind, value):
         coerce("n", ParameterSpec(type=kind), value)
 
 
-@pytest.mark.parametrize("value", ["٣", "３", "1\u00a02"])
+@pytest.mark.parametrize("value", ["٣", "３", "1\u00a02", "1_2"])
 def test_a_number_is_written_in_ascii_digits(value):
-    # Python's int() reads Arabic-Indic and full-width digits: -p forecast_months=٣ ran with 3.
+    # Python's int() reads Arabic-Indic and full-width digits (-p forecast_months=٣ ran with 3) and "1_2" as 12.
     with pytest.raises(ParameterError, match=r"is not a whole number"):
         coerce("n", ParameterSpec(type="int"), value)
+    with pytest.raises(ParameterError, match=r"is not a number"):
+        coerce("x", ParameterSpec(type="float"), value)
