@@ -483,6 +483,14 @@ def everything(report: er.ExperimentReport, alts: bool = True) -> str:
     return "\n".join(parts)
 
 
+def test_a_small_difference_from_the_planned_split_keeps_its_sign_and_size():
+    # "−47 (0.0%)" read as no difference beside a count of 47 fewer users.
+    report = experiment({"control": {"n": 5_001}, "B": {"n": 4_999}})
+    shown = report.assignment().html()
+    assert "+1 (+0.02%)" in shown and "−1 (−0.02%)" in shown
+    assert experiment({"control": {"n": 500}, "B": {"n": 500}}).assignment().html().count("0 (0.0%)") == 2
+
+
 def test_a_borderline_srm_p_states_the_threshold_and_why_it_is_stricter():
     # 5,100 vs 4,900 planned 50/50: χ² = 4.0, p = 0.046 — "significant" at 0.05, not an SRM.
     report = experiment({"control": {"n": 5_100}, "b": {"n": 4_900}})

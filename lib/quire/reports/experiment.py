@@ -300,6 +300,12 @@ class ExperimentReport:
         return [c["users"], c["revenue_diff"], *cuped_cards, c["p_value"], c["mde"], c["control_rate"], c["best_rate"],
                 c["abs_lift"]]
 
+    @staticmethod
+    def _share_off(users: int, expected: float) -> str:
+        """How far ``users`` is from ``expected``, relatively: "−0.05%" beside "−47", never an unsigned "0.0%"."""
+        off = (users - expected) / expected
+        return not_zero(lambda d: percent(off, d, signed=True), off, 1) if abs(users - expected) >= 0.5 else percent(0, 1)
+
     def assignment(self) -> Section | None:
         """Users per variant against the planned split, and the sample-ratio-mismatch test in words."""
         a = self.analysis
@@ -312,8 +318,7 @@ class ExperimentReport:
         rows = [{"Variant": mark_control(v, v == a.control), "Planned share": percent(srm.expected[v] / srm.total, 1),
                  "Expected users": number(srm.expected[v], places), "Users": number(n),
                  "Actual share": percent(n / srm.total, 2),
-                 "Difference": f"{signed(n - srm.expected[v], places)} "
-                               f"({percent((n - srm.expected[v]) / srm.expected[v], 1, signed=True)})"}
+                 "Difference": f"{signed(n - srm.expected[v], places)} ({self._share_off(n, srm.expected[v])})"}
                 for v, n in srm.observed.items()]
         assumed = self.data.plan_assumed
         table = FormattedTable.figures(pd.DataFrame(rows), "Users per variant against an equal split (no plan "
