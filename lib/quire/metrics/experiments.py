@@ -111,6 +111,12 @@ def alpha_for(level: float) -> float:
 MIN_EXPECTED_COUNT = 5
 
 
+def _small_table(x_t: int, n_t: int, x_c: int, n_c: int) -> bool:
+    """Whether an expected count of the 2×2 table is below :data:`MIN_EXPECTED_COUNT`: normal approximations fail."""
+    converted, n = x_t + x_c, n_t + n_c
+    return min(converted, n - converted) * min(n_t, n_c) / n < MIN_EXPECTED_COUNT
+
+
 def _two_proportion_p(x_t: int, n_t: int, x_c: int, n_c: int) -> float:
     """Two-sided p-value of p_t = p_c: the pooled two-proportion z-test, or Fisher's exact test when an
     expected count of the 2×2 table is below :data:`MIN_EXPECTED_COUNT` (0/3 against 3/3 is p = 0.014
@@ -118,7 +124,7 @@ def _two_proportion_p(x_t: int, n_t: int, x_c: int, n_c: int) -> float:
     converted, n = x_t + x_c, n_t + n_c
     if converted in (0, n):
         return math.nan
-    if min(converted, n - converted) * min(n_t, n_c) / n < MIN_EXPECTED_COUNT:
+    if _small_table(x_t, n_t, x_c, n_c):
         return float(stats.fisher_exact([[x_t, n_t - x_t], [x_c, n_c - x_c]]).pvalue)
     _, p_value = proportions_ztest([x_t, x_c], [n_t, n_c])
     return float(p_value)
@@ -177,7 +183,10 @@ def _relative_lift(x_t: int, n_t: int, x_c: int, n_c: int, z: float) -> dict[str
     if x_t == 0:
         return {"rel_lift": ratio - 1, "rel_lift_ci_low": math.nan, "rel_lift_ci_high": math.nan}
     se = math.sqrt((1 - x_t / n_t) / x_t + (1 - x_c / n_c) / x_c)
-    if se == 0:  # both arms converted every user: the log-ratio has no spread to build an interval from
+    # Both arms converted every user: the log-ratio has no spread to build an interval from. Or the table is too
+    # small for the delta method: 1 of 2 against 218 of 2,000 gave +14% to +1,745%, "significant" beside Fisher's
+    # p = 0.21 and a difference interval that holds 0.
+    if se == 0 or _small_table(x_t, n_t, x_c, n_c):
         return {"rel_lift": ratio - 1, "rel_lift_ci_low": math.nan, "rel_lift_ci_high": math.nan}
     return {"rel_lift": ratio - 1, "rel_lift_ci_low": ratio * math.exp(-z * se) - 1,
             "rel_lift_ci_high": ratio * math.exp(z * se) - 1}
@@ -197,7 +206,8 @@ def conversion_by_variant(assignments: pd.DataFrame, control: str, level: float 
       ``d − √((p_t−l_t)² + (u_c−p_c)²)`` to ``d + √((u_t−p_t)² + (p_c−l_c)²)``. It keeps its
       coverage for small counts and rates near 0 where the Wald interval does not;
     * ``rel_lift`` = p_t / p_c − 1 with the **Katz log-ratio interval** (delta method on
-      log(p_t/p_c)): ``ratio · exp(±z·√((1−p_t)/x_t + (1−p_c)/x_c)) − 1``;
+      log(p_t/p_c)): ``ratio · exp(±z·√((1−p_t)/x_t + (1−p_c)/x_c)) − 1``; none (NaN) where an expected
+      count is below 5, as the delta method fails where the z-test does;
     * ``p_value`` — two-sided pooled two-proportion z-test (statsmodels ``proportions_ztest``):
       ``z = (p_t − p_c) / √(p̄(1−p̄)(1/n_t + 1/n_c))``, p̄ = pooled rate; Fisher's exact test
       (scipy ``fisher_exact``) when an expected count of the 2×2 table is below 5.

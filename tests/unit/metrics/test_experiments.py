@@ -145,6 +145,18 @@ def test_wilson_newcombe_katz_and_z_match_hand_formulas():
     assert math.isnan(ctl.abs_lift) and math.isnan(ctl.p_value)
 
 
+def test_a_table_too_small_for_the_delta_method_gives_its_relative_lift_no_interval():
+    # 1 of 2 against 218 of 2,000: Katz gave +14% to +1,745% ("significant") beside Fisher's p = 0.21.
+    small = conversion_from_counts({"c": 2_000, "t": 2}, {"c": 218, "t": 1}, "c").iloc[1]
+    assert small.p_value == pytest.approx(stats.fisher_exact([[1, 1], [218, 1_782]]).pvalue, abs=TOL)
+    assert small.abs_lift_ci_low < 0 < small.abs_lift_ci_high
+    assert small.rel_lift == pytest.approx(0.5 / 0.109 - 1, abs=TOL)
+    assert math.isnan(small.rel_lift_ci_low) and math.isnan(small.rel_lift_ci_high)
+    # Counts large enough for the z-test keep the Katz interval (every expected count 5 or more).
+    enough = conversion_from_counts({"c": 200, "t": 200}, {"c": 20, "t": 30}, "c").iloc[1]
+    assert math.isfinite(enough.rel_lift_ci_low) and math.isfinite(enough.rel_lift_ci_high)
+
+
 def test_wilson_at_the_edges_and_another_level():
     table = conversion_from_counts({"c": 50, "t": 40}, {"c": 0, "t": 40}, "c", level=0.9)
     z90 = stats.norm.ppf(0.95)
