@@ -1047,3 +1047,19 @@ def test_one_verdict_writes_the_same_control_rate_the_same_way():
     text = report.verdict().html() + report.conversion().lead
     found = set(re.findall(r"from (\d+\.\d+%) to", text)) | set(re.findall(r"against (\d+\.\d+%) in Control", text))
     assert found and found <= shown, (found, shown)
+
+
+def test_the_data_files_of_the_main_tables_hold_numbers_not_display_text():
+    # The run's CSV and workbook held "2.53% (2.4%–2.6%)" and "95,953": nothing a reader could sum or sort.
+    report = experiment({"control": {"n": 2_000, "rate": 0.10}, "B": {"n": 2_000, "rate": 0.12}})
+    [conversion] = report.conversion_table().tables()
+    rows = {r[0]: dict(zip(conversion["columns"], r, strict=True)) for r in conversion["rows"]}
+    b = report.analysis.conversion.set_index("variant").loc["B"]
+    assert rows["B"]["Users"] == 2_000 and rows["B"]["Rate"] == pytest.approx(b["rate"])
+    assert (rows["B"]["Abs. lift CI low"], rows["B"]["Abs. lift CI high"]) == pytest.approx(
+        (b["abs_lift_ci_low"], b["abs_lift_ci_high"]))
+    assert rows["Control"]["Abs. lift"] is None and conversion["units"]["Rate"] == "percent"
+    assert "p-value" not in conversion["units"]  # no format that rounds 0.043 to 0.0
+    [split] = next(c for c in report.assignment().children if getattr(c, "data", None) is not None).tables()
+    assert [r[split["columns"].index("Users")] for r in split["rows"]] == [2_000, 2_000]
+    assert split["units"]["Planned share"] == "percent"

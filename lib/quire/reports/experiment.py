@@ -13,6 +13,7 @@ first, then the evidence behind it, then the glossary.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from functools import cached_property
 
@@ -321,8 +322,14 @@ class ExperimentReport:
                  "Difference": f"{signed(n - srm.expected[v], places)} ({self._share_off(n, srm.expected[v])})"}
                 for v, n in srm.observed.items()]
         assumed = self.data.plan_assumed
+        data = pd.DataFrame([{"Variant": mark_control(v, v == a.control), "Planned share": srm.expected[v] / srm.total,
+                              "Expected users": srm.expected[v], "Users": n, "Actual share": n / srm.total,
+                              "Difference": n - srm.expected[v], "Relative difference": (n - srm.expected[v]) / srm.expected[v]}
+                             for v, n in srm.observed.items()])
+        units = {"Planned share": "percent", "Expected users": "number", "Users": "number", "Actual share": "percent",
+                 "Difference": "number", "Relative difference": "percent"}
         table = FormattedTable.figures(pd.DataFrame(rows), "Users per variant against an equal split (no plan "
-                                       "recorded)" if assumed else "Users per variant against the plan")
+                                       "recorded)" if assumed else "Users per variant against the plan", data, units)
         # The test result is a callout, not the lead: it is the check a reader looks for (passed or not), and a
         # heading + lead directly above a short table trips WeasyPrint into an early page break.
         if srm.mismatch and assumed:
@@ -398,8 +405,20 @@ class ExperimentReport:
                 "Rel. lift": "—" if control else relative_estimate(r.rel_lift, r.rel_lift_ci_low, r.rel_lift_ci_high),
                 self._p_label(): "—" if control else p_text(self._decision_p(p_by.loc[r.variant])),
             })
+        p_label = self._p_label()
+        data = pd.DataFrame({
+            "Variant": [mark_control(v, bool(c)) for v, c in zip(a.conversion["variant"], a.conversion["is_control"])],
+            "Users": a.conversion["users"], "Conversions": a.conversion["conversions"],
+            **{f"{name}{bound}": a.conversion[f"{column}{suffix}"]
+               for name, column in (("Rate", "rate"), ("Abs. lift", "abs_lift"), ("Rel. lift", "rel_lift"))
+               for bound, suffix in (("", ""), (" CI low", "_ci_low"), (" CI high", "_ci_high"))},
+            p_label: [math.nan if c else self._decision_p(p_by.loc[v]) for v, c in
+                      zip(a.conversion["variant"], a.conversion["is_control"])]})
+        # The p-value has no unit: a number format would round 0.043 to "0.0".
+        units = {"Users": "number", "Conversions": "number",
+                 **{c: "percent" for c in data.columns if c.startswith(("Rate", "Abs. lift", "Rel. lift"))}}
         return FormattedTable.figures(pd.DataFrame(rows), "Conversion by variant; lifts are treatment − control, "
-                                                          f"{self._ci_caption()}")
+                                                          f"{self._ci_caption()}", data, units)
 
     def revenue(self) -> Section | None:
         """The measure per user (revenue unless the experiment says otherwise): Welch's t-test per treatment, and the
