@@ -299,6 +299,10 @@ class Table(Fragment):
     #: Columns of one measure side by side (LTV by month 0, 1, 3, 6) that show one number of decimals: a row read
     #: "$112.14 $112.14 $112.14 $112" where the last column held only that figure.
     shared_decimals: Sequence[str] = ()
+    #: The same rows as numbers for the run's data files (CSV, workbook), with ``data_units``, where ``frame`` holds
+    #: text ("+180%", "new", "2.5% (2.4%–2.6%)") nobody could sum or sort; None: ``frame`` itself.
+    data: pd.DataFrame | None = None
+    data_units: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.row_units and len(self.row_units) != len(self.frame):
@@ -354,6 +358,8 @@ class Table(Fragment):
 
     def tables(self) -> list[dict[str, Any]]:
         """This table's data: all rows (not only the ``max_rows`` shown), raw values with their units."""
+        if self.data is not None:
+            return Table(self.data, caption=self.caption, units=dict(self.data_units)).tables()
         columns = [str(c) for c in self.frame.columns]
         rows = [[_json_value(v) for v in row] for row in self.frame.itertuples(index=False, name=None)]
         return [{"caption": self.caption, "columns": columns, "units": {str(k): v for k, v in self.units.items()},

@@ -341,6 +341,21 @@ def test_the_first_periods_breakdowns_call_no_platform_new(tiny_warehouse, repor
     assert changes and "—" not in changes, changes
 
 
+def test_the_breakdowns_data_files_hold_the_views_change_as_a_number(reports):
+    # The CSV held "'+180%" (text, with the formula guard's quote) beside raw rates.
+    report = next(iter(reports.values()))
+    table = report._breakdown_table(report.by_platform, "platform")
+    [saved] = table.tables()
+    column = saved["columns"].index("Views change")
+    shown = dict(zip(table.frame.iloc[:, 0], table.frame["Views change"], strict=True))
+    for row in saved["rows"]:
+        value = row[column]
+        assert (value is None) == (shown[row[0]] in ("new", "—")), (row, shown)
+        if value is not None:
+            assert isinstance(value, float) and shown[row[0]].endswith("%")
+    assert saved["units"]["Views change"] == "percent"
+
+
 def test_clicks_and_conversions_without_views_are_counted_in_the_cards_the_tables_and_top_content(tiny_warehouse,
                                                                                                 active_slugs, tmp_path):
     # A platform that withholds its impressions (views 0) still brings clicks: the cards read "Clicks 0 ▼ −100%",

@@ -496,9 +496,14 @@ class ClientReport:
             "Conv. rate": rows["conversion_rate"],
             "Engagement rate": rows["engagement_rate"],
         })
+        units = {"Items": "number", "Views": "number", "Clicks": "number", "Conversions": "number", "CTR": "percent",
+                 "Conv. rate": "percent", "Engagement rate": "percent"}
+        # The files get the change as a number (empty where it is "new" or "—"), not the text "+180%".
+        changes = [None if prev == 0 else ch for prev, ch in zip(rows["previous_views"], rows["views_change"], strict=True)]
         return Table(table, caption=f"Engagement by {name}, {self.period.label} (views change: on {self.previous_period.label})",
-                     units={"Items": "number", "Views": "number", "Views change": "text", "Clicks": "number",
-                            "Conversions": "number", "CTR": "percent", "Conv. rate": "percent", "Engagement rate": "percent"})
+                     units={**units, "Views change": "text"},
+                     data=table.assign(**{"Views change": pd.Series(changes, index=table.index, dtype="float64")}),
+                     data_units={**units, "Views change": "percent"})
 
     def top_content(self) -> Section | None:
         title = "Top content"

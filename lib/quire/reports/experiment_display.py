@@ -147,12 +147,8 @@ class FormattedTable(Table):
 
     A cell may hold an :class:`Estimate`: its interval goes on a second, smaller line of
     the cell (a table of seven columns of "+2.5 pts (+1.4 to +3.6 pts)" does not fit A4).
-    ``data`` (with ``data_units``): the same rows as numbers, an interval's bounds in columns of their own,
-    for the run's CSV and workbook, which would otherwise hold the formatted text.
+    Its ``data`` holds an interval's bounds in columns of their own.
     """
-
-    data: pd.DataFrame | None = None
-    data_units: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def figures(cls, frame: pd.DataFrame, caption: str, data: pd.DataFrame | None = None,
@@ -161,11 +157,6 @@ class FormattedTable(Table):
         ``data``: the figures themselves in ``data_units``)."""
         return cls(frame, caption=caption, units=dict.fromkeys(frame.columns[1:], "text"), data=data,
                    data_units=data_units or {})
-
-    def tables(self) -> list[dict[str, object]]:
-        if self.data is None:
-            return super().tables()
-        return Table(self.data, caption=self.caption, units=dict(self.data_units)).tables()
 
     def _cell(self, column: str, value: object, decimals: int = 0) -> str:
         if self.units.get(column) == "text" and isinstance(value, Estimate):
