@@ -254,5 +254,8 @@ def test_an_open_app_socket_is_closed_once_its_token_is_revoked(tiny_warehouse, 
         with ThreadPoolExecutor(1) as pool:
             answered, code = pool.submit(asyncio.run, replies_then_closed()).result()
         assert answered and code == 4003
+        # Its kernel is shut down at once, not left to the idle culler minutes later.
+        wait_for(lambda: f"Kernel shutdown: {kernel}" in server.log.read_text(), timeout=30,
+                 message="the revoked page's kernel to be shut down")
     finally:
         stop(server.process)

@@ -20,6 +20,7 @@ from typing import Any
 
 from jupyter_server.services.kernels.handlers import KernelHandler
 from tornado import web
+from tornado.ioloop import IOLoop
 from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
@@ -112,6 +113,8 @@ class OwnKernelWebsocketHandler(VoilaKernelWebsocketHandler):
         # An open app outlived its token's revocation: the socket was checked only when it opened.
         if not self.identity_provider.still_valid(self.current_user):
             self.close(4003, "the token was revoked")
+            # Nobody may use the kernel now; left running (a few hundred MB), it would wait for the idle culler.
+            IOLoop.current().spawn_callback(self.kernel_manager.shutdown_kernel, self.kernel_id)
             return
         super().on_message(ws_message)
 
