@@ -55,7 +55,7 @@ class RunFolder:
         return self.outputs / FAILED_DIR / self.report / self.day / self.run_id
 
     def create(self) -> Path:
-        for path in (self.staging, self.published):  # refused before the run, not after it
+        for path in (self.staging, self.published, self.failed):  # refused before the run, not after it
             _not_through_a_link(self.outputs, path)
         self.staging.mkdir(parents=True, exist_ok=False)
         return self.staging

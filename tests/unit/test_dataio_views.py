@@ -247,3 +247,28 @@ def test_a_view_reads_instants_in_utc_whatever_the_zone_of_the_machine_running_t
     assert proc.returncode == 0, proc.stderr
     expected = " ".join(SIGNUPS[kind][1] for kind in (["offset", "naive"] if written == "iso" else ["offset"]))
     assert proc.stdout.splitlines() == [expected, expected]
+
+
+def test_an_export_of_views_writes_times_in_utc_whatever_the_machines_zone(tmp_path):
+    """The export opened the file itself, in the machine's zone: under Los Angeles every plain time moved 8 hours."""
+    import subprocess
+    import sys
+
+    own = tmp_path / "own.duckdb"
+    con = duckdb.connect(str(own))
+    con.execute("CREATE SCHEMA shop")
+    con.execute("CREATE TABLE shop.users AS SELECT '1' AS customer_id, '2023-01-31 20:00:00' AS created")
+    con.execute("CREATE TABLE shop.events AS SELECT customer_id, 'signup' AS action, created AS ts FROM shop.users")
+    con.close()
+    mapping = {"mode": "views", "company": {"name": "Shop", "slug": "shop", "sector": "business", "region": "DACH"},
+               "tables": {"users": {"source": "shop.users", "rename": {"customer_id": "user_id", "created": "signed_up_at"}},
+                          "events": {"source": "shop.events",
+                                     "rename": {"customer_id": "user_id", "action": "event_type", "ts": "occurred_at"}}}}
+    create_views(load_mapping(_write(tmp_path / "views.yaml", yaml.safe_dump(mapping))), f"duckdb:///{own}")
+    run = ("import sys\nfrom pathlib import Path\nfrom quire.dataio import export_warehouse\n"
+           "export_warehouse(sys.argv[1], Path(sys.argv[2]), 'csv')\n")
+    proc = subprocess.run([sys.executable, "-c", run, f"duckdb:///{own}", str(tmp_path / "out")], capture_output=True,
+                          text=True, env={**__import__("os").environ, "TZ": "America/Los_Angeles"}, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    users = pd.read_csv(tmp_path / "out" / "users.csv")
+    assert pd.Timestamp(users["signed_up_at"].iloc[0]) == pd.Timestamp("2023-01-31 20:00:00")

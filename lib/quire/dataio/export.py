@@ -24,7 +24,7 @@ import yaml
 
 from quire.dataio.errors import DataError
 from quire.dataio.target import table_names, table_spec
-from quire.warehouse.engine import database_file, engine
+from quire.warehouse.engine import SESSION_IN_UTC, database_file, engine
 
 Progress = Callable[[str], None]
 FORMATS = ("csv", "parquet")
@@ -64,6 +64,7 @@ def export_warehouse(url: str, directory: Path, fmt: str = "csv", progress: Prog
     if path is not None and sa.engine.make_url(url).get_backend_name() == "duckdb":
         con = duckdb.connect(str(path), read_only=True)
         try:
+            con.execute(SESSION_IN_UTC["duckdb"])  # views convert times through the session's zone, as reports read
             rows = _copy_all(con, tables, directory, fmt, report)
         finally:
             con.close()
@@ -71,6 +72,7 @@ def export_warehouse(url: str, directory: Path, fmt: str = "csv", progress: Prog
         scratch = directory / f".export.{os.getpid()}.duckdb"
         con = duckdb.connect(str(scratch))
         try:
+            con.execute(SESSION_IN_UTC["duckdb"])
             _fill(con, url, tables, report)
             rows = _copy_all(con, tables, directory, fmt, report)
         finally:

@@ -199,9 +199,13 @@ class PrintService:
                 except (EOFError, OSError):
                     return
                 try:
-                    conn.send(("ok", self._print_report(html)))
+                    answer = ("ok", self._print_report(html))
                 except Exception as exc:
-                    conn.send(("error", f"{type(exc).__name__}: {exc}"))
+                    answer = ("error", f"{type(exc).__name__}: {exc}")
+                try:
+                    conn.send(answer)
+                except (EOFError, OSError):  # the run asking was killed (its timeout): nobody to answer
+                    return
 
     def _print_report(self, html: str) -> bytes:
         """A report's PDF; with a contents list, each section's page printed after its title.
