@@ -909,6 +909,13 @@ def test_a_stray_variant_of_one_user_is_left_out_and_the_others_are_still_compar
                                "least 2 users in each variant")
     assert "left out of the comparisons" in report.verdict().html()
     assert "Control 33.3%, B 33.3%, C 33.3%" in report.facts().html()  # not three 33% adding up to 99%
+    # Without a recorded plan nothing says C was meant to get a third: the assumed equal split is control's and B's
+    # (one QA user made a perfect 2,000/2,000 split a "sample ratio mismatch" and the verdict "don't ship").
+    unplanned = er.ExperimentReport(replace(report.data, absent=(*report.data.absent, "experiment_variants")))
+    srm = unplanned.analysis.srm
+    assert set(srm.observed) == {"Control", "B"} and not srm.mismatch and srm.p_value == pytest.approx(1.0)
+    assert any("the equal split assumed without a plan is the compared variants'" in w
+               for w in unplanned.analysis.verdict.warnings)
     # The control alone, or no treatment left, is still nothing to compare; an ended experiment gets no "yet".
     for spec in ({"control": {"n": 1}, "B": {"n": 300}}, {"control": {"n": 300}, "B": {"n": 1}, "C": {"n": 1}}):
         assert experiment(spec).problem.title == "Nothing to analyse."

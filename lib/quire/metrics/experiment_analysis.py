@@ -436,9 +436,16 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
                              f"assigned user, and comparing variants needs at least 2 users in each.{mismatch}",
                              hint="A comparison needs at least 2 users in the control and in a variant.")
     seen = [v for v in seen if v not in lone]
+    if lone and plan_assumed:
+        # No plan says the stray arm was meant to get a third of the traffic: the split assumed equal is the compared
+        # variants' (a perfect 1,500/1,500 split read as a mismatch because of one QA user).
+        kept = {v: counts.get(v, 0) for v in planned if v not in lone}
+        srm = replace(srm_check(kept, dict.fromkeys(kept, 1 / len(kept))), assumed=True)
+    checked = ("the equal split assumed without a plan is the compared variants'" if plan_assumed else
+               "the sample ratio check counts every user against the plan")
     left_out = ([f"{', '.join(repr(v) for v in lone)} {'has' if len(lone) == 1 else 'have'} a single assigned user and "
                  f"{'is' if len(lone) == 1 else 'are'} left out of the comparisons, which need at least 2 users in each "
-                 "variant (the sample ratio check counts every user)."] if lone else [])
+                 f"variant ({checked})."] if lone else [])
     rows = rows[rows["variant"].isin(seen)]
     # Order rows by the plan (control first) so every table lists variants the same way.
     order = [control, *[v for v in seen if v != control]]
