@@ -8,6 +8,7 @@ imports the consoles from here (never from each other).
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import Any
 
@@ -58,10 +59,15 @@ def listing(*headers: str, keep_whole: tuple[int, ...] = (0,)) -> Table:
     return table
 
 
+#: What a terminal acts on rather than shows: C0 and C1 controls (ESC among them), line and paragraph separators, and
+#: the bidirectional overrides that reorder what follows. A no-break space or an emoji's joiner is text.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
 def visible(text: object) -> str:
     """``text`` with its control characters written out (``\\x1b``, ``\\n``): data read from the warehouse or a file
     (a client's name holding an escape sequence) cannot recolour the terminal, retitle its window or clear it."""
-    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in str(text))
+    return "".join(repr(c)[1:-1] if _CONTROL.match(c) else c for c in str(text))
 
 
 def cell(value: object, style: str = "") -> Text:

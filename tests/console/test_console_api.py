@@ -260,6 +260,9 @@ def test_runs_list_filters(api_world):
         status, body, _ = server.get(f"/api/v1/runs?{bad}", token=token)
         assert status == 422 and "'limit' must be 1 or more" in body["error"], (bad, body)
     assert server.get("/api/v1/runs?limit=100000", token=token)[1]["limit"] == 200  # at most a page
+    for odd in ("limit=5_0", "limit=%EF%BC%95", "offset=%D9%A3"):  # 5_0, a full-width 5, an Arabic-Indic 3
+        status, body, _ = server.get(f"/api/v1/runs?{odd}", token=token)
+        assert status == 422 and "whole numbers" in body["error"], (odd, body)
     # A span back from now, as `quire runs --since 7d` reads it (the API refused it).
     everything = server.get("/api/v1/runs?limit=200", token=token)[1]["total"]
     assert server.get("/api/v1/runs?since=36500d&limit=200", token=token)[1]["total"] == everything

@@ -9,6 +9,7 @@ The document describing all of it is ``/api/v1/openapi.json`` (:mod:`quire.conso
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -157,10 +158,11 @@ class RunsApi(ApiHandler):
     def get(self) -> None:
         c = self.console
         filters = run_filters(self, lambda n: self.get_argument(n, "").strip())
-        try:
-            limit, offset = int(self.get_argument("limit", "50")), int(self.get_argument("offset", "0"))
-        except ValueError:
+        given = {name: self.get_argument(name, default).strip() for name, default in (("limit", "50"), ("offset", "0"))}
+        # Digits 0-9 only: int() also reads "5_0" as 50 and full-width or Arabic-Indic digits.
+        if not all(re.fullmatch(r"-?[0-9]+", v) for v in given.values()):
             raise ParameterError("'limit' and 'offset' must be whole numbers") from None
+        limit, offset = int(given["limit"]), int(given["offset"])
         if limit < 1 or offset < 0:  # -1 read as 1 answered a question nobody asked
             raise ParameterError(f"'limit' must be 1 or more (at most {PAGE_LIMIT} are returned) and 'offset' 0 or more")
         limit, offset = min(limit, PAGE_LIMIT), min(offset, run_views.MAX_OFFSET)
