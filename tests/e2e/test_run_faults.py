@@ -139,14 +139,19 @@ def test_what_the_kernel_process_prints_stays_off_the_terminal(engine, fault_env
     assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.ipynb", "report.pdf", "run.json"]
 
 
-def test_a_notebook_without_cell_ids_validates_and_runs_without_library_warnings(fault_env, tmp_path):
-    # Notebooks written by a script (jupytext, a generator) often have no cell ids; nbformat adds them as it
-    # reads and warns each time, in two lines naming its own source file.
-    home = make_home(tmp_path, ["print('cell output')"])
+@pytest.mark.parametrize("ids", ["missing", "repeated", "malformed"])
+def test_a_notebook_without_good_cell_ids_validates_and_runs_without_library_warnings(fault_env, tmp_path, ids):
+    # Notebooks written by a script (jupytext, a generator) often have no cell ids, or one copied from cell to
+    # cell; nbformat mends them as it reads and warns each time, in two lines naming its own source file. An id it
+    # does not accept ("bad id!") passed validate and failed every run's HTML export.
+    home = make_home(tmp_path, ["print('cell output')", "print('more')"])
     notebook = home / "notebooks" / "fault.ipynb"
     raw = json.loads(notebook.read_text())
-    for cell in raw["cells"]:
-        del cell["id"]
+    for number, cell in enumerate(raw["cells"]):
+        if ids == "missing":
+            del cell["id"]
+        else:
+            cell["id"] = "same" if ids == "repeated" else f"bad id {number}!"
     notebook.write_text(json.dumps(raw))
     env = {**fault_env, "QUIRE_HOME": str(home)}
     checked = run_quire(env, "validate", timeout=RUN_TIMEOUT)
@@ -154,7 +159,8 @@ def test_a_notebook_without_cell_ids_validates_and_runs_without_library_warnings
     proc = run_quire(env, "run", "fault", timeout=RUN_TIMEOUT)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     [folder] = published_runs(Path(env["QUIRE_OUTPUTS"]), "fault")
-    assert all(cell.get("id") for cell in nbformat.read(folder / "report.ipynb", as_version=4).cells)
+    archived = [cell.get("id") for cell in nbformat.read(folder / "report.ipynb", as_version=4).cells]
+    assert all(archived) and len(set(archived)) == len(archived)
 
 
 @pytest.fixture

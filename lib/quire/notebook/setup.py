@@ -8,6 +8,8 @@ execution engine.
 from __future__ import annotations
 
 import json
+import re
+import uuid
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -28,13 +30,25 @@ def cell_ids_filled_quietly() -> Iterator[None]:
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Cell is missing an id field")
+        warnings.filterwarnings("ignore", message="Non-unique cell id")  # nbformat renumbers a copied cell's id
         yield
 
 
+#: What nbformat accepts as a cell id; another ("bad id!") passed every check and failed the run's HTML export.
+CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+
+
 def read_notebook(path: Path) -> nbformat.NotebookNode:
-    """``path`` as an nbformat 4 notebook, its cells given ids where they have none (quietly)."""
+    """``path`` as an nbformat 4 notebook, each cell with an id of its own that nbformat accepts (quietly):
+    missing, repeated or malformed ids are replaced."""
     with cell_ids_filled_quietly():
-        return nbformat.read(path, as_version=4)
+        nb = nbformat.read(path, as_version=4)
+    seen: set[str] = set()
+    for cell in nb.cells:
+        if "id" in cell and (not CELL_ID.fullmatch(str(cell.id)) or cell.id in seen):
+            cell.id = uuid.uuid4().hex[:8]
+        seen.add(cell.get("id", ""))
+    return nb
 
 
 def house_style_cell(brand: str, templates_dir: Path | None = None,
