@@ -199,8 +199,11 @@ def coerce(name: str, spec: ParameterSpec, value: Any) -> Any:
         # Only the syntax here; pipeline.resolve_data_parameters checks the warehouse has it.
         if text and not _KEY.match(text):
             key = f"{'an' if kind == 'experiment' else 'a'} {kind} key (lower-case letters, digits and dashes)"
-            if _KEY.match(text.lower()):
-                key += f"; did you mean {quoted(text.lower())}?"
+            # Lower case, no accents, dashes for underscores ("Checkout_Redésign"); a name with spaces is a name,
+            # whose key may differ from its spelling.
+            keyed = _folded(text).replace("_", "-")
+            if _KEY.match(keyed):
+                key += f"; did you mean {quoted(keyed)}?"
             raise _fail(name, value, key)
         return text
     if kind == "brand":

@@ -99,8 +99,9 @@ def test_a_key_that_could_name_a_path_is_refused_by_its_syntax(kind: str, words:
 
 
 def test_a_key_or_choice_in_the_wrong_case_or_spelling_gets_the_likely_one():
-    with pytest.raises(ParameterError, match=r"is not a client key \(.*\); did you mean 'riverton-realty'\?$"):
-        coerce("client", ParameterSpec(type="client"), "Riverton-Realty")
+    for typed in ("Riverton-Realty", "riverton_realty", "rivértön-realty"):  # case, underscores, accents
+        with pytest.raises(ParameterError, match=r"is not a client key \(.*\); did you mean 'riverton-realty'\?$"):
+            coerce("client", ParameterSpec(type="client"), typed)
     with pytest.raises(ParameterError) as caught:
         coerce("client", ParameterSpec(type="client"), "Acme Corp")
     assert "did you mean" not in str(caught.value)
