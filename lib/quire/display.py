@@ -33,6 +33,7 @@ from markupsafe import escape as _escape
 
 from quire.formatting import exact, number
 from quire.formatting.numbers import as_data
+from quire.formatting.text import grapheme_cut
 from quire.formatting.units import BY_ROW, column_decimals
 from quire.metrics.kpi import UNITS, Kpi, format_change, format_value
 
@@ -377,9 +378,17 @@ def breakable(text: Any) -> Markup:
     A table's columns are at least as wide as their longest word: unbroken, one 199-letter content title pushed
     every figure column of its table off the printed page. Ordinary words keep their letters together.
     """
+    def pieces(word: str) -> list[str]:  # cut where a reader sees a character end, never inside "👨‍👩‍👧"
+        found, start = [], 0
+        while start < len(word):
+            end = grapheme_cut(word, start + WORD_PIECE) if start + WORD_PIECE < len(word) else len(word)
+            end = end if end > start else start + WORD_PIECE  # a sequence longer than a piece stays whole
+            found.append(word[start:end])
+            start = end
+        return found
+
     parts = _LONG_WORD.split(str(text))
-    return Markup("").join(escape(part) if i % 2 == 0 else
-                           Markup("<wbr>").join(escape(part[k:k + WORD_PIECE]) for k in range(0, len(part), WORD_PIECE))
+    return Markup("").join(escape(part) if i % 2 == 0 else Markup("<wbr>").join(escape(p) for p in pieces(part))
                            for i, part in enumerate(parts))
 
 

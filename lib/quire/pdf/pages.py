@@ -17,8 +17,13 @@ import io
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib.util import find_spec
+from pathlib import Path
 
 from bs4 import BeautifulSoup
+
+from quire.formatting.text import grapheme_cut, wide
 
 #: Share of the header line per character of the period (8 pt text, about 1.4 mm a character, on A4's
 #: 176 mm between the margins), and the bounds of the period's share.
@@ -26,6 +31,8 @@ PERCENT_PER_CHARACTER, PERIOD_MIN_PERCENT, PERIOD_MAX_PERCENT = 0.85, 22, 48
 #: The title's share of the line per character (it is bold, and wide letters must fit too), and the width of the
 #: line: A4 less report.css's side margins.
 BOLD_PERCENT_PER_CHARACTER, CONTENT_WIDTH_MM = 1.1, 176
+#: The running title's em: 8 pt in millimetres.
+TITLE_EM_MM = 8 * 25.4 / 72
 #: Height of the logo in the running header (as ``.q-running-logo`` in report.css).
 LOGO_HEIGHT_MM = 6.5
 #: Chromium draws margin-box text with ligatures whatever font-variant-ligatures says, and its text layer
@@ -61,8 +68,42 @@ def running_parts(html: str) -> Running | None:
 
 
 def shortened(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, its last one an ellipsis, when it is longer."""
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+    """``text`` cut to ``limit`` characters, its last one an ellipsis, when it is longer (never inside an emoji)."""
+    return text if len(text) <= limit else text[:grapheme_cut(text, limit - 1)].rstrip() + "…"
+
+
+@lru_cache(maxsize=1)
+def _title_font():
+    """DejaVu Sans Bold (matplotlib's, always there), wider than most brand fonts: a title that fits in it fits."""
+    from PIL import ImageFont
+
+    spec = find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(spec.submodule_search_locations[0]) / "mpl-data" / "fonts" / "ttf" / "DejaVuSans-Bold.ttf"
+    try:
+        return ImageFont.truetype(str(path), 100)
+    except OSError:
+        return None
+
+
+def fitted(text: str, room_mm: float) -> str:
+    """``text`` cut with "…" to what fits ``room_mm`` in the running title's 8 pt bold (a W is three times an i)."""
+    font = _title_font()
+    if font is None:
+        return shortened(text, int(room_mm * 100 / CONTENT_WIDTH_MM / BOLD_PERCENT_PER_CHARACTER))
+
+    def width(part: str) -> float:  # in mm; a wide character (東) is a full em, which DejaVu has no glyph for
+        narrow = "".join(c for c in part if not wide(c))
+        return (font.getlength(narrow) / 100 + (len(part) - len(narrow))) * TITLE_EM_MM
+
+    if width(text) <= room_mm:
+        return text
+    low, high = 0, len(text)  # the longest start that fits with its ellipsis
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if width(text[:middle] + "…") <= room_mm else (low, middle - 1)
+    return text[:grapheme_cut(text, low)].rstrip() + "…"
 
 
 def css_string(text: str) -> str:
@@ -138,7 +179,7 @@ def for_chromium(html: str) -> str:
     period_width = min(PERIOD_MAX_PERCENT, max(PERIOD_MIN_PERCENT, PERCENT_PER_CHARACTER * len(parts.period or "") + 2))
     # A margin box does not clip its text: a title longer than its box would print over the period.
     room = 100 - period_width - ((logo_width + 4) * 100 / CONTENT_WIDTH_MM if size else 0)
-    title = shortened(parts.title, int(room / BOLD_PERCENT_PER_CHARACTER))
+    title = fitted(parts.title, room * CONTENT_WIDTH_MM / 100)
     boxes = f"""
 @page {{
   @top-left {{ content: {css_string(title)}; width: {100 - period_width:.0f}%; {line} {logo} font-weight: 700;

@@ -1,0 +1,37 @@
+"""Cutting text where a reader sees a character end: never inside an emoji sequence or before a combining mark."""
+
+from __future__ import annotations
+
+import unicodedata
+
+ZWJ = "\u200d"
+
+
+def _joined(ch: str) -> bool:
+    """Whether ``ch`` belongs to the character before it: a combining mark, a joiner, a variation selector, a skin tone."""
+    return (unicodedata.combining(ch) > 0 or ch == ZWJ or "\ufe00" <= ch <= "\ufe0f"
+            or "\U0001f3fb" <= ch <= "\U0001f3ff" or unicodedata.category(ch) == "Mn")
+
+
+def _regional(ch: str) -> bool:
+    return "\U0001f1e6" <= ch <= "\U0001f1ff"
+
+
+def grapheme_cut(text: str, index: int) -> int:
+    """The nearest place at or before ``index`` where ``text`` may be cut: not inside "👨‍👩‍👧", "é" written as e and
+    a mark, or a flag (two regional indicators)."""
+    index = max(0, min(index, len(text)))
+    while 0 < index < len(text) and (_joined(text[index]) or text[index - 1] == ZWJ):
+        index -= 1
+    run = 0
+    while index - run > 0 and _regional(text[index - run - 1]):
+        run += 1
+    return index - 1 if run % 2 else index  # a cut after half a flag leaves a lone letter
+
+
+def wide(ch: str) -> bool:
+    """Whether ``ch`` takes two columns (East Asian wide or full-width: 東, Ｗ)."""
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+__all__ = ["grapheme_cut", "wide"]
