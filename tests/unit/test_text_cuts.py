@@ -32,6 +32,8 @@ def test_the_running_title_is_cut_by_its_width_not_its_letters():
     assert fitted("東" * 80, 115).count("東") <= 115 / TITLE_EM_MM  # a wide character is a full em
     assert not fitted("Report " + "x" * 60 + "🇩🇪🇫🇷", 115).endswith("🇩…")
     assert shortened("ab" + FAMILY, 4) == "ab…"
+    # A CR/LF in a client's name: the font's layout engine refused it and failed the run.
+    assert fitted("Town of Fairdale\r\nBcc: intruder@example.net " + "x" * 80, 115).endswith("…")
 
 
 def test_a_long_word_breaks_between_characters_not_inside_one():

@@ -15,6 +15,7 @@ import base64
 import hashlib
 import io
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -94,8 +95,13 @@ def fitted(text: str, room_mm: float) -> str:
         return shortened(text, int(room_mm * 100 / CONTENT_WIDTH_MM / BOLD_PERCENT_PER_CHARACTER))
 
     def width(part: str) -> float:  # in mm; a wide character (東) is a full em, which DejaVu has no glyph for
-        narrow = "".join(c for c in part if not wide(c))
-        return (font.getlength(narrow) / 100 + (len(part) - len(narrow))) * TITLE_EM_MM
+        # A control character (a CR/LF in a client's name) is measured as a space: the layout engine refuses it.
+        narrow = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in part if not wide(c))
+        try:
+            measured = font.getlength(narrow) / 100
+        except (OSError, RuntimeError, ValueError):  # text the font's layout cannot take: a character is an em
+            measured = len(narrow)
+        return (measured + (len(part) - len(narrow))) * TITLE_EM_MM
 
     if width(text) <= room_mm:
         return text
