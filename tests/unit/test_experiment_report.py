@@ -916,6 +916,7 @@ def test_a_stray_variant_of_one_user_is_left_out_and_the_others_are_still_compar
     assert set(srm.observed) == {"Control", "B"} and not srm.mismatch and srm.p_value == pytest.approx(1.0)
     assert any("the equal split assumed without a plan is the compared variants'" in w
                for w in unplanned.analysis.verdict.warnings)
+    assert "Control 50%, B 50%, C left out (a single user)" in unplanned.facts().html()
     # The control alone, or no treatment left, is still nothing to compare; an ended experiment gets no "yet".
     for spec in ({"control": {"n": 1}, "B": {"n": 300}}, {"control": {"n": 300}, "B": {"n": 1}, "C": {"n": 1}}):
         assert experiment(spec).problem.title == "Nothing to analyse."

@@ -197,10 +197,15 @@ class ExperimentReport:
     def facts(self) -> FormattedTable:
         """What was tested, on whom, and by which rule."""
         d = self.data
+        shares = dict(zip(d.variants["variant"], d.variants["allocation"], strict=True))
+        if self.analysis is not None and d.plan_assumed:  # the split the sample ratio check assumed (stray arms out)
+            srm = self.analysis.srm
+            shares = {v: srm.expected[v] / srm.total if v in srm.expected else None for v in shares}
         # A third is 33.3 %: three "33%" shares would add up to 99 %.
-        places = 0 if all(abs(a * 100 - round(a * 100)) < 1e-9 for a in d.variants["allocation"]) else 1
-        split = ", ".join(f"{mark_control(r.variant, bool(r.is_control))} {percent(r.allocation, places)}"
-                          for r in d.variants.itertuples())
+        places = 0 if all(a is None or abs(a * 100 - round(a * 100)) < 1e-9 for a in shares.values()) else 1
+        controls = set(d.variants.loc[d.variants["is_control"].astype(bool), "variant"])
+        split = ", ".join(f"{mark_control(v, v in controls)} "
+                          + ("left out (a single user)" if a is None else percent(a, places)) for v, a in shares.items())
         rule = f"{percent(self.level, 0)} confidence (alpha {significant(self.alpha, 6)}), two-sided tests"
         compared = len(self.treatments) if self.analysis else len(d.variants) - 1  # a planned variant may have no users
         if compared > 1:
