@@ -199,10 +199,12 @@ def coerce(name: str, spec: ParameterSpec, value: Any) -> Any:
         # Only the syntax here; pipeline.resolve_data_parameters checks the warehouse has it.
         if text and not _KEY.match(text):
             key = f"{'an' if kind == 'experiment' else 'a'} {kind} key (lower-case letters, digits and dashes)"
-            # Lower case, no accents, dashes for underscores ("Checkout_Redésign"); a name with spaces is a name,
-            # whose key may differ from its spelling.
-            keyed = _folded(text).replace("_", "-")
-            if _KEY.match(keyed):
+            # The key the text spells, as keys are made ("Checkout_Redésign" → checkout-redesign); a name with spaces
+            # is a name, whose key may differ from its spelling.
+            from quire.formatting.text import slug  # only for a mistake: the formatting package loads Babel
+
+            keyed = "" if any(c.isspace() for c in text) else slug(text)
+            if keyed and _KEY.match(keyed):
                 key += f"; did you mean {quoted(keyed)}?"
             raise _fail(name, value, key)
         return text

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from quire.dataio.mapping import NUMBER_FORMATS, SLUG_LETTERS, MappingError, Scalar, TableMapping
+from quire.dataio.mapping import NUMBER_FORMATS, MappingError, Scalar, TableMapping
 from quire.dataio.target import ColumnSpec, TableSpec
+from quire.formatting.text import SLUG_LETTERS
 
 #: strptime directive -> PostgreSQL ``to_timestamp`` template pattern.
 PG_PATTERNS = {"Y": "YYYY", "y": "YY", "m": "MM", "d": "DD", "H": "HH24", "I": "HH12", "M": "MI", "S": "SS",

@@ -28,8 +28,6 @@ A source column named like the Quire column needs no rename. Conversions (``date
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -40,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from quire import yamltext
 from quire.dataio.target import table_names, table_spec
 from quire.errors import ConfigError
+from quire.formatting.text import slug
 
 Scalar = str | int | float | bool | date | datetime
 EPOCHS = ("epoch_seconds", "epoch_millis", "epoch_micros")  # micros: GA4's event_timestamp
@@ -71,17 +70,9 @@ class Company(_Strict):
     def _slug_from_name(cls, data: object) -> object:
         # Without a slug, the name's (Fernweh Tea -> fernweh-tea): `quire clients` and -p client=… show it.
         if isinstance(data, dict) and data.get("name") and not data.get("slug"):
-            name = str(data["name"]).lower()
-            for letter, spelt in SLUG_LETTERS.items():
-                name = name.replace(letter, spelt)
-            ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-            slug = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")[:80].strip("-")
-            return {**data, "slug": slug} if slug else data
+            made = slug(str(data["name"]))
+            return {**data, "slug": made} if made else data
         return data
-
-
-#: Letters no accent-stripping makes ASCII, spelt out in slugs ("Ærø Shipping" → aero-shipping, not r-shipping).
-SLUG_LETTERS = {"æ": "ae", "ø": "o", "œ": "oe", "ß": "ss", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"}
 
 
 class ExperimentMetric(_Strict):

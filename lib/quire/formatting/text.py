@@ -1,7 +1,9 @@
-"""Cutting text where a reader sees a character end: never inside an emoji sequence or before a combining mark."""
+"""Text made to fit: cut where a reader sees a character end (never inside an emoji sequence or before a combining
+mark), and a name made a key (``Café Zürich`` → ``cafe-zurich``)."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 ZWJ = "\u200d"
@@ -34,4 +36,17 @@ def wide(ch: str) -> bool:
     return unicodedata.east_asian_width(ch) in ("W", "F")
 
 
-__all__ = ["grapheme_cut", "wide"]
+#: Letters no accent-stripping makes ASCII, spelt out in slugs ("Ærø Shipping" → aero-shipping, not r-shipping).
+SLUG_LETTERS = {"æ": "ae", "ø": "o", "œ": "oe", "ß": "ss", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"}
+
+
+def slug(text: str) -> str:
+    """``text`` as a key: lower-case letters, digits and dashes, at most 80 characters ("" when nothing is left)."""
+    text = text.lower()
+    for letter, spelt in SLUG_LETTERS.items():
+        text = text.replace(letter, spelt)
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:80].strip("-")
+
+
+__all__ = ["SLUG_LETTERS", "grapheme_cut", "slug", "wide"]
