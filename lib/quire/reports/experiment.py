@@ -38,7 +38,7 @@ from quire.contract import absent_note
 from quire.reports.experiment_data import CONTRACT, ExperimentData, check_parameters, load
 from quire.reports.experiment_display import (Estimate, ExperimentCards, FlowingGlossary, FormattedTable, chance,
                                               effect_text, interval_change, interval_text, mark_control, once_in,
-                                              relative_estimate, relative_value, round_users, sentence, times)
+                                              relative_estimate, relative_value, round_users, sentence, share_off, times)
 
 DECISION_TITLES = {"ship": "Verdict: ship {variant}.", "don't ship": "Verdict: don't ship.",
                    "inconclusive": "Verdict: inconclusive.",
@@ -306,12 +306,6 @@ class ExperimentReport:
         return [c["users"], c["revenue_diff"], *cuped_cards, c["p_value"], c["mde"], c["control_rate"], c["best_rate"],
                 c["abs_lift"]]
 
-    @staticmethod
-    def _share_off(users: int, expected: float) -> str:
-        """How far ``users`` is from ``expected``, relatively: "−0.05%" beside "−47", never an unsigned "0.0%"."""
-        off = (users - expected) / expected
-        return not_zero(lambda d: percent(off, d, signed=True), off, 1) if abs(users - expected) >= 0.5 else percent(0, 1)
-
     def assignment(self) -> Section | None:
         """Users per variant against the planned split, and the sample-ratio-mismatch test in words."""
         a = self.analysis
@@ -324,7 +318,7 @@ class ExperimentReport:
         rows = [{"Variant": mark_control(v, v == a.control), "Planned share": percent(srm.expected[v] / srm.total, 1),
                  "Expected users": number(srm.expected[v], places), "Users": number(n),
                  "Actual share": percent(n / srm.total, 2),
-                 "Difference": f"{signed(n - srm.expected[v], places)} ({self._share_off(n, srm.expected[v])})"}
+                 "Difference": f"{signed(n - srm.expected[v], places)} ({share_off(n, srm.expected[v])})"}
                 for v, n in srm.observed.items()]
         assumed = self.data.plan_assumed
         data = pd.DataFrame([{"Variant": mark_control(v, v == a.control), "Planned share": srm.expected[v] / srm.total,

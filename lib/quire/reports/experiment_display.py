@@ -57,6 +57,12 @@ def interval_text(low: float, high: float, metric: str) -> str:
     return f"{low_text} to {high_text}"
 
 
+def share_off(users: int, expected: float) -> str:
+    """How far ``users`` is from ``expected``, relatively: "−0.05%" beside "−47", never an unsigned "0.0%"."""
+    off = (users - expected) / expected
+    return not_zero(lambda d: percent(off, d, signed=True), off, 1) if abs(users - expected) >= 0.5 else percent(0, 1)
+
+
 def relative_value(value: float) -> str:
     """A relative lift on its own: "+25.0%", or "—" when not defined (no control conversions)."""
     return percent(value, 1, signed=True) if np.isfinite(value) else "—"
