@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from urllib.parse import unquote, urlsplit
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
@@ -67,6 +68,29 @@ def test_a_mistyped_token_still_leads_to_the_page_that_was_asked_for(server, bro
         page.wait_for_url(server.base + "/voila/render/cohort.ipynb**", wait_until="commit")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("path", ["/?token=", "/voila/render/cohort.ipynb?token=", "/console/runs?report=executive&token="])
+def test_a_mistyped_token_does_not_follow_the_visitor_to_the_sign_in_page(server, path):
+    """A link whose token is wrong (a near-miss of the secret: a truncated paste, an old token) led to the sign-in
+    page with the whole address, token included, in its own address and form: the history kept it."""
+    near_miss = server.token[:-1]
+    response = server.get(path + near_miss, token=False)
+    assert response.status == 302
+    login = response.getheader("Location")
+    assert "/login" in login and near_miss not in login and "token" not in login.split("next=", 1)[1], login
+    followed = server.get(_local(login), token=False)
+    if followed.status == 302:  # the sign-in page sends itself to the same page without the token
+        login = followed.getheader("Location")
+        followed = server.get(_local(login), token=False)
+    assert followed.status == 200 and near_miss.encode() not in followed.body and b"token%3D" not in followed.body
+    assert path.split("?")[0] in unquote(login)  # still leads back to the page asked for
+
+
+def _local(location: str) -> str:
+    """A redirect's target as a path and query, whether the server gave it absolute or not."""
+    parts = urlsplit(location)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 @pytest.mark.parametrize("path", [

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from jupyter_server.auth.identity import PasswordIdentityProvider, User
+from jupyter_server.utils import url_path_join
 from tornado import web
 from traitlets import Unicode
 
@@ -211,6 +212,23 @@ def brand_of(handler: web.RequestHandler, console) -> Any:
     return console.brand_for(user.access) if isinstance(user, QuireUser) else console.brand
 
 
+def _query_without_token(request) -> str:
+    kept = [(k, v.decode()) for k, values in request.query_arguments.items() if k != "token" for v in values]
+    return f"?{urlencode(kept)}" if kept else ""
+
+
+def login_url_without_token(handler: web.RequestHandler) -> str:
+    """The sign-in page's address for a visitor who is not signed in, its ``next`` the page asked for without ``?token=``.
+
+    Tornado's default puts the whole request address in ``next``: a wrong token (a near-miss of the secret,
+    a truncated paste, an old token) then stood in the sign-in page's address bar, its form, the history and
+    the access log (encoded, so that the log's ``token=`` redaction missed it). Handlers return this from
+    ``get_login_url``; with its own ``?``, tornado adds nothing to it.
+    """
+    login = handler.settings.get("login_url") or url_path_join(handler.base_url, "login")
+    return f"{login}?{urlencode({'next': handler.request.path + _query_without_token(handler.request)})}"
+
+
 def url_without_token(handler: web.RequestHandler) -> str | None:
     """Where a signed-in page request that carries ``?token=`` is sent: the same address without it (None when there is
     no token to drop). The login cookie is set by then; the token would stay in the address bar, the history and any
@@ -218,5 +236,4 @@ def url_without_token(handler: web.RequestHandler) -> str | None:
     request = handler.request
     if request.method != "GET" or "token" not in request.query_arguments or not handler.current_user:
         return None
-    kept = [(k, v.decode()) for k, values in request.query_arguments.items() if k != "token" for v in values]
-    return request.path + (f"?{urlencode(kept)}" if kept else "")
+    return request.path + _query_without_token(request)

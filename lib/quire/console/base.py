@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from tornado import web
 
 from quire.config import Settings
-from quire.console.access import Access, access_of, url_without_token
+from quire.console.access import Access, access_of, login_url_without_token, url_without_token
 from quire.console.reports import AccessError, NotFound, ReportCatalog, problem
 from quire.errors import QuireError
 
@@ -85,6 +85,9 @@ class ConsoleHandler(JupyterHandler):
     @property
     def content_security_policy(self) -> str:
         return self.csp
+
+    def get_login_url(self) -> str:
+        return login_url_without_token(self)
 
     @property
     def console(self) -> Console:

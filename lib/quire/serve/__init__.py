@@ -59,7 +59,8 @@ from quire.apps import APPS
 from quire.apps.base import TENANT_ENV
 from quire import console
 from quire.config import Settings
-from quire.console.access import TENANT_HEADER, brand_of, pin_app, pinned, tenant_of, url_without_token
+from quire.console.access import (TENANT_HEADER, brand_of, login_url_without_token, pin_app, pinned, tenant_of,
+                                  url_without_token)
 from quire.console.reports import is_client_report
 from quire.errors import ConfigError, ParameterError
 from quire.serve.archive import collect_runs, read_archive_file
@@ -103,6 +104,9 @@ class QuireRenderHandler(TornadoVoilaHandler):
     while they are in a pool, would otherwise shut it down in the second before the page's
     websocket connects (the page then never comes live).
     """
+
+    def get_login_url(self) -> str:
+        return login_url_without_token(self)
 
     async def get(self, path: str | None = None) -> None:
         if path not in self.settings["quire"]["notebooks"]:
@@ -149,6 +153,9 @@ class QuireHandler(JupyterHandler):
     @property
     def content_security_policy(self) -> str:
         return self.csp
+
+    def get_login_url(self) -> str:
+        return login_url_without_token(self)
 
     @property
     def quire(self) -> dict[str, Any]:
