@@ -635,6 +635,54 @@ def test_multi_arm_cuped_p_values_get_the_same_correction_as_the_other_tests():
     assert "CUPED p-value" in single.cuped_table().frame.columns
 
 
+def test_the_data_files_of_the_welch_cuped_and_power_tables_hold_numbers():
+    # Their CSVs held "+$2.83 (+$1.10 to +$4.55)", "12.3%" and "1,500 / 1,500": text nobody could recompute from.
+    report = experiment({"control": {"n": 1_500, "rate": 0.10}, "b": {"n": 1_500, "rate": 0.13, "effect": 0.9}},
+                        metric="revenue")
+    a = report.analysis
+
+    def rows(table):
+        [data] = table.tables()
+        return data, {r[0]: dict(zip(data["columns"], r, strict=True)) for r in data["rows"]}
+
+    welch, by = rows(report.welch_table())
+    w = a.welch["B"]
+    mean = next(c for c in welch["columns"] if c.startswith("Mean"))
+    assert by["B"]["Users"] == 1_500 and by["B"][mean] == pytest.approx(w.mean_a)
+    assert (by["B"]["Difference"], by["B"]["Difference CI low"], by["B"]["Difference CI high"]) == pytest.approx(
+        (w.diff, w.ci_low, w.ci_high))
+    assert by["B"]["Cohen's d"] == pytest.approx(w.cohen_d) and by["Control"]["Difference"] is None
+    assert welch["units"]["Difference"] == "currency" and welch["units"][mean] == "currency"
+    p_column = next(c for c in welch["columns"] if c.startswith("p"))
+    assert 0 <= by["B"][p_column] <= 1 and p_column not in welch["units"]
+
+    cuped, by = rows(report.cuped_table())
+    c = a.cuped["B"]
+    assert by["B"]["θ"] == pytest.approx(c.theta) and by["B"]["Variance reduction"] == pytest.approx(c.variance_reduction)
+    assert (by["B"]["CUPED difference"], by["B"]["CUPED difference CI low"]) == pytest.approx((c.adjusted.diff, c.adjusted.ci_low))
+    assert by["B"]["Unadjusted difference CI high"] == pytest.approx(c.unadjusted.ci_high)
+    assert by["B"]["CUPED p-value"] == pytest.approx(c.adjusted.p_value) and cuped["units"]["Variance reduction"] == "percent"
+
+    power, by = rows(report.power_table())
+    p = a.power["B"]
+    assert (by["B"]["Users (control)"], by["B"]["Users (treatment)"]) == (1_500, 1_500)
+    assert (by["B"]["Observed effect"], by["B"]["MDE at 80% power"]) == pytest.approx((p.observed_effect, p.mde))
+    assert by["B"]["Users per variant to detect the observed effect"] >= 2
+    assert power["units"]["MDE at 80% power"] == "currency"
+    conversion = experiment({"control": {"n": 1_500, "rate": 0.10}, "b": {"n": 1_500, "rate": 0.13}})
+    data, by = rows(conversion.power_table())
+    assert data["units"]["Observed effect"] == "percent"
+    assert by["B"]["Observed effect"] == pytest.approx(conversion.analysis.power["B"].observed_effect)
+
+    three = experiment({"control": {"n": 1_500, "rate": 0.10}, "b": {"n": 1_500, "rate": 0.13, "effect": 0.9},
+                        "c": {"n": 1_500, "rate": 0.11}})
+    [multiple] = next(c for c in three.multiple_comparisons().children if hasattr(c, "frame")).tables()
+    first = dict(zip(multiple["columns"], multiple["rows"][0], strict=True))
+    expected = three.analysis.comparisons.iloc[0]
+    assert (first["Difference"], first["Raw p"]) == pytest.approx((expected["diff"], expected["p_value"]))
+    assert first["Holm-adjusted p"] == pytest.approx(expected["p_adjusted"]) and isinstance(first["Significant at 0.05"], bool)
+
+
 def test_variant_labels_replace_keys_in_tables_charts_sentences_and_alt_text():
     spec = {"control": {"n": 3_000, "rate": 0.06}, "annual_toggle": {"n": 3_000, "rate": 0.06},
             "social_proof": {"n": 3_000, "rate": 0.09, "effect": -1.0}}

@@ -22,6 +22,7 @@ import pandas as pd
 from quire import formatting
 from quire.formatting import format_day, long_date, number, percent, significant
 from quire.formatting.numbers import not_zero
+from quire.formatting.units import UNITS
 from quire.chart_style import use_brand
 from quire.charts import experiment as charts
 from quire.charts.experiment import amount, pct, pts, signed
@@ -475,11 +476,21 @@ class ExperimentReport:
             rows.append({"Variant": v, "Users": number(w.n_a), mean: amount(w.mean_a, False),
                          "Difference": Estimate(amount(w.diff), interval_text(w.ci_low, w.ci_high, "revenue")),
                          self._p_label(): p_text(self._decision_p(p_by.loc[v])), "Cohen's d": signed(w.cohen_d)})
+        data = pd.DataFrame([{"Variant": mark_control(a.control, True), "Users": w0.n_b, mean: w0.mean_b}] + [
+            {"Variant": v, "Users": a.welch[v].n_a, mean: a.welch[v].mean_a, **_bounds("Difference", a.welch[v]),
+             self._p_label(): self._decision_p(p_by.loc[v]), "Cohen's d": a.welch[v].cohen_d} for v in self.treatments])
+        unit = self._measure_unit
         # The caption says how to read the table; the glossary has the formulas.
         none = "users who bought nothing" if self.measure.is_money else f"users without {self.measure.name}"
         return FormattedTable.figures(pd.DataFrame(rows), f"Welch's t-test of mean {self.measure.per_user} ({none} "
                                                           f"count as {self.measure.zero}), treatment − control, "
-                                                          f"{self._ci_caption()}; Cohen's d in standard deviations")
+                                                          f"{self._ci_caption()}; Cohen's d in standard deviations",
+                                      data, {"Users": "number", mean: unit, **dict.fromkeys(_bounds("Difference"), unit)})
+
+    @property
+    def _measure_unit(self) -> str:
+        """The unit of the continuous measure's figures in the data files."""
+        return self.measure.unit if self.measure.unit in UNITS else "number"
 
     def _cuped_p(self, c: CupedResult) -> float:
         """The CUPED p-value decisions read: adjusted across the treatments like every other test."""
@@ -538,9 +549,16 @@ class ExperimentReport:
                          "CUPED difference": Estimate(amount(c.adjusted.diff), interval_text(
                              c.adjusted.ci_low, c.adjusted.ci_high, "revenue")),
                          self._cuped_p_label(): p_text(self._cuped_p(c))})
+        data = pd.DataFrame([{"Treatment": v, "θ": c.theta, "Variance reduction": c.variance_reduction,
+                              **_bounds("Unadjusted difference", c.unadjusted), **_bounds("CUPED difference", c.adjusted),
+                              self._cuped_p_label(): self._cuped_p(c)}
+                             for v, c in ((v, self.analysis.cuped[v]) for v in self.treatments)])
+        unit = self._measure_unit
         name = self.measure.name
         return FormattedTable.figures(pd.DataFrame(rows), f"CUPED: {name} adjusted by the same users' pre-period "
-                                                          f"{name}, {self._ci_caption()}")
+                                                          f"{name}, {self._ci_caption()}", data,
+                                      {"Variance reduction": "percent",
+                                       **dict.fromkeys([*_bounds("Unadjusted difference"), *_bounds("CUPED difference")], unit)})
 
     def _cuped_p_label(self) -> str:
         return f"CUPED p ({self.adjustment}-adj.)" if self.several else "CUPED p-value"
@@ -619,19 +637,27 @@ class ExperimentReport:
 
     def power_table(self) -> FormattedTable:
         """Measures down, treatments across: narrow enough to sit beside the power chart."""
-        columns = {}
+        columns, data = {}, []
+        mde = f"MDE at {percent(TARGET_POWER, 0)} power"
+        needed_label = "Users per variant to detect the observed effect"
         for v in self.treatments:
             p = self.analysis.power[v]
             needed = sample_size_per_arm(p.observed_effect_size, p.alpha)
             columns[v] = [f"{number(p.n_control)} / {number(p.n_treatment)}", effect_text(p.observed_effect, self.metric),
                           effect_text(p.mde, self.metric).lstrip("+") if p.mde is not None else "—",
                           number(round_users(needed)) if needed else "—"]
-        measures = ["Users (control / treatment)", "Observed effect", f"MDE at {percent(TARGET_POWER, 0)} power",
-                    "Users per variant to detect the observed effect"]
+            # The files hold a row per treatment, as figures: the page's rows of text are measures of mixed units.
+            data.append({"Treatment": v, "Users (control)": p.n_control, "Users (treatment)": p.n_treatment,
+                         "Observed effect": p.observed_effect, mde: p.mde, needed_label: math.ceil(needed) if needed else None})
+        measures = ["Users (control / treatment)", "Observed effect", mde, needed_label]
+        data = pd.DataFrame(data)
         if self.data.is_aa:  # the observed effect of an A/A test is noise: no sample "detects" it
-            measures, columns = measures[:-1], {v: c[:-1] for v, c in columns.items()}
+            measures, columns, data = measures[:-1], {v: c[:-1] for v, c in columns.items()}, data.drop(columns=needed_label)
         frame = pd.DataFrame({"": measures, **columns})
-        return FormattedTable.figures(frame, f"Power of the {self.tested} test")
+        unit = "percent" if self.metric == "conversion" else self._measure_unit
+        return FormattedTable.figures(frame, f"Power of the {self.tested} test", data,
+                                      {"Users (control)": "number", "Users (treatment)": "number", "Observed effect": unit,
+                                       mde: unit, **({needed_label: "number"} if needed_label in data else {})})
 
     def multiple_comparisons(self) -> Section | None:
         """Raw against adjusted p-values, for experiments with several treatments (None otherwise)."""
@@ -658,8 +684,15 @@ class ExperimentReport:
                   f"Significant at {significant(self.alpha, 6)}": "yes" if c.p_adjusted < self.alpha else "no"}
                  for v, c in ((v, a.cuped[v]) for v in self.treatments if v in a.cuped)]
         frame = pd.DataFrame(rows)
+        # The files hold the figures; a difference is in its metric's own unit (a rate's as a fraction).
+        raw = [(r.variant, r.metric, r.diff, r.p_value, r.p_adjusted, bool(r.significant)) for f in frames
+               for r in f.itertuples()]
+        raw += [(v, "revenue_cuped", c.adjusted.diff, c.adjusted.p_value, c.p_adjusted, bool(c.p_adjusted < self.alpha))
+                for v, c in ((v, a.cuped[v]) for v in self.treatments if v in a.cuped)]
+        data = pd.DataFrame([(v, label, *rest) for (v, _, *rest), label in zip(raw, frame["Metric"], strict=True)],
+                            columns=list(frame.columns))
         table = FormattedTable(frame, caption=f"p-values before and after the {self.adjustment} correction",
-                               units=dict.fromkeys(frame.columns[2:5], "text"))
+                               units=dict.fromkeys(frame.columns[2:5], "text"), data=data)
         return Section("Multiple comparisons", [scope, table], lead=lead)
 
     def glossary(self) -> FlowingGlossary:
@@ -676,6 +709,13 @@ class ExperimentReport:
             entries = [own if entry == per_user and not self.measure.is_money else
                        (self.measure.reword(entry[0]), self.measure.reword(entry[1])) for entry in entries]
         return FlowingGlossary(entries, title=appendix.title)
+
+
+def _bounds(name: str, estimate=None) -> dict[str, float | None]:
+    """``name`` and its interval's bounds as data-file columns, from ``estimate``'s diff, ci_low and ci_high
+    (without one: the three column names, each None)."""
+    values = (None, None, None) if estimate is None else (estimate.diff, estimate.ci_low, estimate.ci_high)
+    return dict(zip((name, f"{name} CI low", f"{name} CI high"), values, strict=True))
 
 
 def _cuped_rows(c: CupedResult) -> list[dict[str, object]]:
