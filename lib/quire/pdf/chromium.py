@@ -15,6 +15,7 @@ A report with a contents list needs each section's page, which Chromium (without
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import secrets
 import shutil
@@ -38,7 +39,7 @@ PRINT_TIMEOUT = 120.0
 #: Reports printed on one page before it is replaced (see :meth:`_Browser._print`).
 PRINTS_PER_PAGE = 25
 #: Report layouts whose section pages the print service remembers (see :meth:`PrintService._print_report`):
-#: a batch of one kind of report has a few dozen; each is a digest and a few page numbers.
+#: each is a few counts and page numbers; the nearest of them is looked for at each print.
 REMEMBERED_LAYOUTS = 256
 #: Printed once as the browser starts: a browser's first print costs two to three times a later one
 #: (the page's renderer, fonts, the PDF and tagging code all load then). The print a report waits for
@@ -174,7 +175,7 @@ class PrintService:
         self._listener = Listener(self.address.path, family="AF_UNIX", authkey=key.encode())
         self._closed = threading.Event()
         self._lock = threading.Lock()
-        self._section_pages: dict[str, dict[str, int]] = {}  # layout key -> its sections' pages, last found
+        self._section_pages: dict = {}  # pages.Layout -> its sections' pages, as last found
         threading.Thread(target=self._accept, name="quire-print-accept", daemon=True).start()
 
     def _accept(self) -> None:
@@ -211,31 +212,44 @@ class PrintService:
         """A report's PDF; with a contents list, each section's page printed after its title.
 
         Chromium has no ``target-counter()``: the pages come from a print's outline, and the
-        contents are printed again with them. Reports of the same layout (same contents, sections
-        of about the same make-up: :func:`~quire.pdf.pages.layout_key`) mostly put their sections
-        on the same pages, so the service remembers the pages it last found for a layout and
-        prints them at once; when the outline confirms them, that print is the report (one print
-        instead of two), otherwise it prints again with the pages found. Only page numbers are
-        remembered, and a report only ever shows its own.
+        contents are printed again with them. Reports of one kind mostly put their sections on the
+        same few sets of pages, so the service remembers the pages it found for recent layouts
+        (:class:`~quire.pdf.pages.Layout`: counts of rows, paragraphs, images and characters per
+        section) and prints a report at once with the pages of the nearest one; when the outline
+        confirms them, that print is the report (one print instead of two), otherwise it prints
+        again with the pages found. A report only ever shows pages its own outline gave: what is
+        remembered of other reports decides whether it is printed once or twice, never what it shows.
         """
         from quire.pdf import pages
 
         titles = pages.contents_titles(html)
         if not titles:
             return self._browser.print(html, PDF_OPTIONS)
-        key = pages.layout_key(html, titles)
+        layout = pages.layout_of(html, titles)
         with self._lock:
-            guess = self._section_pages.get(key)
+            guess = self._nearest_pages(layout)
         pdf = self._browser.print(pages.number_contents(html, guess) if guess else html, PDF_OPTIONS)
         found = pages.section_pages(pdf, titles)
-        if found == guess:
-            return pdf
+        if found != guess:
+            pdf = self._browser.print(pages.number_contents(html, found), PDF_OPTIONS)
         with self._lock:
-            self._section_pages.pop(key, None)
-            self._section_pages[key] = found
+            self._section_pages.pop(layout, None)
+            self._section_pages[layout] = found
             while len(self._section_pages) > REMEMBERED_LAYOUTS:
                 self._section_pages.pop(next(iter(self._section_pages)))
-        return self._browser.print(pages.number_contents(html, found), PDF_OPTIONS)
+        return pdf
+
+    def _nearest_pages(self, layout) -> dict[str, int] | None:
+        """The pages last found for the remembered layout nearest to ``layout`` (the latest of equally near ones),
+        None when none has the same contents."""
+        from quire.pdf import pages
+
+        best, best_distance = None, math.inf
+        for known, found in self._section_pages.items():
+            distance = pages.layout_distance(layout, known)
+            if distance <= best_distance and distance < math.inf:
+                best, best_distance = found, distance
+        return best
 
     def wait_ready(self, timeout: float = 60) -> None:
         """Block until the browser has started (raises RenderError if it cannot)."""
