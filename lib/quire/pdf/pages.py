@@ -249,7 +249,8 @@ class Layout:
 
     ``contents`` is a digest of the contents' titles; ``sections`` holds, per section, how many table
     rows, list items, images and paragraphs it has and how many characters of text. Counts only, no
-    text: the print service keeps them in memory, for a batch, to guess the next report's pages.
+    text: the print service keeps the latest ones in its memory (never on disk) to guess the next
+    report's pages, which that report's own outline then confirms or corrects.
     """
 
     contents: str
