@@ -394,16 +394,27 @@ def test_a_single_cohort_is_said_so(tiny_warehouse):
     assert "Only 1 of the 12 requested cohorts has users: 2025-09." in report.retention().lead
     assert [k["name"] for k in report.headline()._repr_mimebundle_()[KPIS_MIME]] == ["users", "ltv_age0"]
     assert isinstance(report.comparison().children[0], Callout)
-    # The cover says which of the requested cohorts hold anyone, rather than promising twelve.
-    assert report.header().subtitle.startswith("12 monthly signup cohorts (October 2024 – September 2025), of which 1 "
-                                               "has users (September 2025), followed for up to 12 months as of ")
+    # The data begins in September 2025: the cover names that cohort, not the eleven empty months before it
+    # ("12 monthly signup cohorts (October 2024 – September 2025), of which 1 has users").
+    assert report.header().subtitle.startswith("1 monthly signup cohort (September 2025: the data begins then; 12 were "
+                                               "asked for), followed for up to 12 months as of ")
     weekly = cohort.build(period="2025-09", granularity="week", cohorts=8, url=tiny_warehouse)
-    shown = [pd.Timestamp(c) for c in weekly.active.sizes.index]
+    shown = [pd.Timestamp(c) for c in weekly.active.sizes.index if weekly.active.sizes[c] > 0]
     assert 1 < len(shown) < 8
-    assert (f"8 weekly signup cohorts ({weekly.window_label}), of which {len(shown)} have users (week of "
-            f"{shown[0].day} {shown[0]:%b %Y} – week of {shown[-1].day} {shown[-1]:%b %Y}), followed") in weekly.header().subtitle
+    assert (f"{len(shown)} weekly signup cohorts (week of {shown[0].day} {shown[0]:%b %Y} – week of {shown[-1].day} "
+            f"{shown[-1]:%b %Y}: the data begins with the first; 8 were asked for), followed") in weekly.header().subtitle
+    assert weekly.kpis()[0].label == f"Users in {len(shown)} cohorts"
     full = cohort.build(period="2026-10", url=tiny_warehouse).header().subtitle
     assert full.startswith("12 monthly signup cohorts (November 2025 – October 2026), followed for up to 12 months")
+
+
+def test_the_cover_counts_the_cohorts_from_where_the_data_begins(monthly):
+    # Signups in the data's first two months only: the months after them are cohorts of the data, without users.
+    data = _shop(monthly, {1: ["2026-06-03"], 2: ["2026-07-12"]}, [(1, "2026-06-05", 10.0)])
+    data = replace(data, data_months=(date(2026, 6, 1), data.data_months[1]))
+    assert CohortReport(data).header().subtitle.startswith(
+        "5 monthly signup cohorts (June 2026 – October 2026: the data begins with the first; 12 were asked for), of "
+        "which 2 have users (June 2026 – July 2026), followed")
 
 
 def test_a_future_period_is_a_parameter_error_from_load(tiny_warehouse):

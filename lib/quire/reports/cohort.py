@@ -349,7 +349,18 @@ class CohortReport:
     def header(self) -> ReportHeader:
         d = self.data
         cohorts = f"{d.requested} {self.granularity}ly signup cohorts ({self.window_label})"
-        if not self.problem and len(self.peopled) < d.requested:
+        reported = d.requested
+        start = first_whole_cohort(d.data_months[0], self.granularity)
+        if not self.problem and start > d.first_cohort:
+            # The data begins inside the window: the cover names the cohorts it can have, not the empty months
+            # before it ("12 cohorts (July 2023 – June 2024), of which 1 has users" in a dataset's first month).
+            reported = (((d.last_cohort.year - start.year) * 12 + d.last_cohort.month - start.month)
+                        if self.granularity == "month" else (d.last_cohort - start).days // 7) + 1
+            plural = "s" if reported != 1 else ""
+            begins = "then" if reported == 1 else "with the first"
+            cohorts = (f"{reported} {self.granularity}ly signup cohort{plural} ({self._span(start, d.last_cohort)}: the "
+                       f"data begins {begins}; {d.requested} were asked for)")
+        if not self.problem and len(self.peopled) < reported:
             # E.g. the first months of the data: the cover must not promise cohorts that hold nobody.
             shown = [pd.Timestamp(c).date() for c in self.peopled]
             who = "activated users" if self.filtered else "users"
