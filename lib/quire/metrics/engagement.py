@@ -36,7 +36,7 @@ compares with other clients is :mod:`quire.metrics.peers`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -263,6 +263,18 @@ def time_series(daily: pd.DataFrame, start: date, end: date, freq: str = "day") 
     firsts = pd.Series(days).groupby(step).min()
     return pd.DataFrame({"step": out.index.to_numpy(), "date": firsts.to_numpy(),
                          "days": counts.to_numpy(), **{m: out[m].to_numpy(dtype=float) for m in MEASURES}})
+
+
+def daily_views_by(daily: pd.DataFrame, column: str, start: date, end: date, values: Iterable[str]) -> dict[str, pd.Series]:
+    """Views on each day of ``start``..``end`` for each of ``values`` of ``column`` (compared as text), 0 on days
+    without rows: for each value, what :func:`time_series` gives for its rows alone, from one grouping of all of them."""
+    days = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D")
+    rows = window(daily, start, end)
+    sums = rows.groupby([rows[column].astype(str).to_numpy(), pd.to_datetime(rows["day"]).to_numpy()])["views"].sum()
+    present = set(sums.index.get_level_values(0))
+    zeros = pd.Series(0.0, index=days)
+    return {v: pd.Series((sums.xs(v, level=0).reindex(days, fill_value=0) if v in present else zeros).to_numpy(dtype=float))
+            for v in values}
 
 
 def _week_blocks(days: int) -> np.ndarray:

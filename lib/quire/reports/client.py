@@ -337,10 +337,10 @@ class ClientReport:
     def _days_by(self, column: str) -> dict[str, tuple[pd.Series, pd.Series]]:
         """Views per day in the period and the previous period, for each value of ``column`` (e.g. content type)."""
         p, prev = self.period, self.previous_period
-        current, previous = self.current_rows, self.previous_rows
-        return {str(value): (eng.time_series(current.loc[current[column].astype(str) == str(value)], p.start, p.end)["views"],
-                             eng.time_series(previous.loc[previous[column].astype(str) == str(value)], prev.start, prev.end)["views"])
-                for value in pd.unique(current[column].astype(str))}
+        values = [str(v) for v in pd.unique(self.current_rows[column].astype(str))]
+        now = eng.daily_views_by(self.current_rows, column, p.start, p.end, values)
+        before = eng.daily_views_by(self.previous_rows, column, prev.start, prev.end, values)
+        return {v: (now[v], before[v]) for v in values}
 
     @cached_property
     def standing(self) -> pd.DataFrame:

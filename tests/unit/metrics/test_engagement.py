@@ -37,6 +37,22 @@ PREVIOUS = rows(
 
 # -- rates ----------------------------------------------------------------------------------
 
+def test_daily_views_by_value_are_each_values_own_time_series():
+    """One grouping of all rows gives, per value, what time_series gives for that value's rows alone: a value
+    without rows in the window (or at all) is a month of zeros, and days outside the window do not count."""
+    outside = rows((1, date(2026, 11, 1), 999, 0, 0, 0, "web", "article", "Guide A"))
+    data = pd.concat([CURRENT, outside, PREVIOUS], ignore_index=True)
+    values = ["article", "social_post", "video", "newsletter", "podcast"]
+    got = eng.daily_views_by(data, "content_type", START, END, values)
+    assert list(got) == values
+    for value in values:
+        expected = eng.time_series(data.loc[data["content_type"] == value], START, END, "day")["views"]
+        pd.testing.assert_series_equal(got[value], expected, check_names=False)
+    assert got["article"].iloc[:2].tolist() == [1000.0, 500.0] and got["article"].sum() == 1500
+    assert got["podcast"].sum() == 0 and len(got["podcast"]) == 31
+    assert eng.daily_views_by(data.iloc[0:0], "content_type", START, END, ["article"])["article"].sum() == 0
+
+
 def test_totals_and_rates_by_hand():
     t = eng.totals(CURRENT)
     assert (t.views, t.clicks, t.conversions, t.engagements, t.items) == (2000, 115, 13, 75, 3)
