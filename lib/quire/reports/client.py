@@ -16,8 +16,8 @@ return None, which a notebook cell displays as nothing: no empty charts, no repe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
 from typing import Any
@@ -117,6 +117,7 @@ class ClientData:
     last_activity: date | None = None  # the client's last day with views up to the period's end
     absent: tuple[str, ...] = ()       # optional tables of the contract the warehouse lacks
     first_day: date | None = None      # the first day of the warehouse's engagement data (any client)
+    conventions: Mapping[str, str | None] = field(default_factory=dict)  # the client's own locale and currency, if set
 
 
 def resolve_client(conn, slug: str) -> pd.Series:
@@ -197,6 +198,7 @@ def load(client: str, period: str, url: str | None = None) -> ClientData:
             last_activity=_last_view_day(engagement) or client_queries.client_last_activity(conn, cid, p.end),
             absent=tuple(t.name for t in CONTRACT.optional_tables if t.name not in usable),
             first_day=client_queries.engagement_first_day(conn),
+            conventions=queries.client_conventions(conn, cid),
         )
 
 
@@ -697,15 +699,9 @@ def build(client: str = "", period: str = "latest", url: str | None = None) -> C
     data = load(client, period, url)
     kit = load_brand(str(data.client["brand"]))
     use_brand(kit)
-    formatting.use(client_conventions(kit, data.client, url))
+    # The client's own locale and currency where the clients table sets them, else its brand's.
+    formatting.use(formatting.for_brand(kit, {**data.conventions, "slug": data.client["slug"]}))
     return ClientReport(data)
 
 
-def client_conventions(kit, client: pd.Series, url: str | None = None) -> formatting.Conventions:
-    """The locale and currency of ``client``'s report: its own where the clients table sets them, else its brand's."""
-    with connection(url or get_settings().warehouse) as conn:
-        own = queries.client_conventions(conn, int(client["client_id"]))
-    return formatting.for_brand(kit, {**own, "slug": client["slug"]})
-
-
-__all__ = ["ClientData", "ClientReport", "build", "client_conventions", "load", "resolve_client"]
+__all__ = ["ClientData", "ClientReport", "build", "load", "resolve_client"]
