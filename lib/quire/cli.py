@@ -20,7 +20,7 @@ from rich.text import Text
 
 from quire.config import get_settings
 from quire.errors import QuireError, describe_os_error
-from quire.terminal import cell, err, error_line, listing, out, run_label
+from quire.terminal import cell, err, error_line, listing, out, run_label, visible
 
 if TYPE_CHECKING:
     from quire.pipeline import RunPlan
@@ -246,10 +246,12 @@ def _summary(labels: list[str], outcomes: list) -> Table:
 
 
 def _relative(path: Path) -> str:
+    """``path`` relative to the working folder where it lies below it, with control characters written out (the
+    outputs folder is the operator's setting, but a folder's name may hold anything)."""
     try:
-        return str(path.relative_to(Path.cwd()))
+        return visible(path.relative_to(Path.cwd()))
     except ValueError:
-        return str(path)
+        return visible(path)
 
 
 #: A --base-url: "/", or path segments of URL-safe characters ("/apps/", "reports/quire").

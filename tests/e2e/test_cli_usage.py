@@ -131,6 +131,10 @@ def test_data_cannot_send_escape_sequences_to_the_terminal(quire_env, tiny_wareh
     assert "\\x1b[2J" in quire(env, "experiments").stdout
     proc = quire(env, "run", "executive", "-p", "period=:x:")
     assert proc.returncode == 2 and "':x:'" in proc.stderr, proc.stderr
+    # The outputs folder is printed on success: a folder named with a sequence is written out too.
+    proc = quire({**env, "QUIRE_OUTPUTS": str(tmp_path / "out \x1b]0;owned\x07")}, "run", "executive")
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b" not in proc.stdout and "\x07" not in proc.stdout and "out \\x1b]0;owned\\x07" in proc.stdout
 
 
 def test_experiments_are_listed_with_status_dates_and_variants(quire_env, tiny_warehouse):
