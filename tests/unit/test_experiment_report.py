@@ -700,6 +700,19 @@ def test_variant_labels_replace_keys_in_tables_charts_sentences_and_alt_text():
     assert variant_labels(["one_page", "one-page"]) == {"one_page": "one_page", "one-page": "one-page"}
 
 
+def test_variants_that_differ_only_by_invisible_characters_are_told_apart():
+    # "control" and "contro\u200bl" (a zero-width space) read alike: two rows and two warnings that looked the same.
+    report = experiment({"control": {"n": 2_000, "rate": 0.10}, "contro\u200bl": {"n": 2_000, "rate": 0.12},
+                         "b": {"n": 2_000, "rate": 0.11}})
+    shown = everything(report)
+    assert "Contro[U+200B]l" in shown or "contro[U+200B]l" in shown
+    assert "\u200b" not in shown
+    labels = variant_labels(["control", "contro\u200bl", "b"])
+    assert labels["contro\u200bl"] == "contro[U+200B]l" and labels["b"] == "B"
+    # An invisible character that makes no look-alike (a joiner inside a Persian word) is left as it is.
+    assert variant_labels(["control", "می\u200cخواهم"])["می\u200cخواهم"] == "می\u200cخواهم"
+
+
 def test_signed_amounts_never_break_between_sign_and_currency():
     report = experiment({"control": {"n": 3_000}, "B": {"n": 3_000, "pre_shift": 2.0, "effect": -2.5}}, metric="revenue")
     shown = everything(report, alts=False)  # HTML only: alt texts are escaped into their img tags there

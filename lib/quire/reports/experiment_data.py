@@ -10,6 +10,8 @@ once, so that every table, chart and sentence derived from the data carries them
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
@@ -96,11 +98,23 @@ def variant_label(key: str) -> str:
 
 def variant_labels(keys: Iterable[str], reserved: Iterable[str] = ()) -> dict[str, str]:
     """Each key's label; the keys themselves if two would read the same (``one_page`` and ``one-page``) or a
-    label would equal one of the ``reserved`` names."""
+    label would equal one of the ``reserved`` names. Keys that look alike but for invisible characters
+    ("control" and "contro\u200bl") have those characters written out ("contro[U+200B]l") wherever they show."""
     keys = list(dict.fromkeys(keys))
-    labels = {k: variant_label(k) for k in keys}
+    looks = Counter(_without_invisible(k) for k in {*keys, *reserved})
+    keys_shown = {k: _invisible_written_out(k) if looks[_without_invisible(k)] > 1 else k for k in keys}
+    labels = {k: variant_label(keys_shown[k]) for k in keys}
     clash = len(set(labels.values())) < len(labels) or set(labels.values()) & (set(reserved) - set(keys))
-    return {k: k for k in keys} if clash else labels
+    return keys_shown if clash else labels
+
+
+def _without_invisible(text: str) -> str:
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
+
+
+def _invisible_written_out(text: str) -> str:
+    """``text`` with each format character (zero-width space, joiners, direction marks) written as [U+XXXX]."""
+    return "".join(f"[U+{ord(c):04X}]" if unicodedata.category(c) == "Cf" else c for c in text)
 
 
 def _relabel(frame: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFrame:
