@@ -50,6 +50,7 @@ from quire.metrics.kpi import Kpi, format_change, format_value
 from quire.periods import Period, resolve_period
 from quire.reports.cohort_calendar import (
     MAX_COHORTS,
+    cohort_count,
     cohort_end,
     cohort_window,
     empty_cohorts_advice,
@@ -354,8 +355,7 @@ class CohortReport:
         if not self.problem and start > d.first_cohort:
             # The data begins inside the window: the cover names the cohorts it can have, not the empty months
             # before it ("12 cohorts (July 2023 – June 2024), of which 1 has users" in a dataset's first month).
-            reported = (((d.last_cohort.year - start.year) * 12 + d.last_cohort.month - start.month)
-                        if self.granularity == "month" else (d.last_cohort - start).days // 7) + 1
+            reported = cohort_count(start, d.last_cohort, self.granularity)
             plural = "s" if reported != 1 else ""
             begins = "then" if reported == 1 else "with the first"
             cohorts = (f"{reported} {self.granularity}ly signup cohort{plural} ({self._span(start, d.last_cohort)}: the "

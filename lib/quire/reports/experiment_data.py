@@ -99,7 +99,7 @@ def variant_label(key: str) -> str:
 def variant_labels(keys: Iterable[str], reserved: Iterable[str] = ()) -> dict[str, str]:
     """Each key's label; the keys themselves if two would read the same (``one_page`` and ``one-page``) or a
     label would equal one of the ``reserved`` names. Keys that look alike but for invisible characters
-    ("control" and "contro\u200bl") have those characters written out ("contro[U+200B]l") wherever they show."""
+    ("control" and "contro\\u200bl") have those characters written out ("contro[U+200B]l") wherever they show."""
     keys = list(dict.fromkeys(keys))
     looks = Counter(_without_invisible(k) for k in {*keys, *reserved})
     keys_shown = {k: _invisible_written_out(k) if looks[_without_invisible(k)] > 1 else k for k in keys}
