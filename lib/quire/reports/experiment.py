@@ -485,7 +485,7 @@ class ExperimentReport:
         return FormattedTable.figures(pd.DataFrame(rows), f"Welch's t-test of mean {self.measure.per_user} ({none} "
                                                           f"count as {self.measure.zero}), treatment − control, "
                                                           f"{self._ci_caption()}; Cohen's d in standard deviations",
-                                      data, {"Users": "number", mean: unit, **dict.fromkeys(_bounds("Difference"), unit)})
+                                      data, {"Users": "number", mean: unit, **dict.fromkeys(_bound_columns("Difference"), unit)})
 
     @property
     def _measure_unit(self) -> str:
@@ -558,7 +558,7 @@ class ExperimentReport:
         return FormattedTable.figures(pd.DataFrame(rows), f"CUPED: {name} adjusted by the same users' pre-period "
                                                           f"{name}, {self._ci_caption()}", data,
                                       {"Variance reduction": "percent",
-                                       **dict.fromkeys([*_bounds("Unadjusted difference"), *_bounds("CUPED difference")], unit)})
+                                       **dict.fromkeys([*_bound_columns("Unadjusted difference"), *_bound_columns("CUPED difference")], unit)})
 
     def _cuped_p_label(self) -> str:
         return f"CUPED p ({self.adjustment}-adj.)" if self.several else "CUPED p-value"
@@ -711,11 +711,14 @@ class ExperimentReport:
         return FlowingGlossary(entries, title=appendix.title)
 
 
-def _bounds(name: str, estimate=None) -> dict[str, float | None]:
-    """``name`` and its interval's bounds as data-file columns, from ``estimate``'s diff, ci_low and ci_high
-    (without one: the three column names, each None)."""
-    values = (None, None, None) if estimate is None else (estimate.diff, estimate.ci_low, estimate.ci_high)
-    return dict(zip((name, f"{name} CI low", f"{name} CI high"), values, strict=True))
+def _bound_columns(name: str) -> tuple[str, str, str]:
+    """The data-file columns of an estimate called ``name``: its value and its interval's bounds."""
+    return name, f"{name} CI low", f"{name} CI high"
+
+
+def _bounds(name: str, estimate) -> dict[str, float]:
+    """``estimate``'s diff, ci_low and ci_high under :func:`_bound_columns` of ``name``."""
+    return dict(zip(_bound_columns(name), (estimate.diff, estimate.ci_low, estimate.ci_high), strict=True))
 
 
 def _cuped_rows(c: CupedResult) -> list[dict[str, object]]:
