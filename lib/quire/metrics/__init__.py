@@ -12,10 +12,12 @@ from quire.metrics.health import health_distribution, health_scores
 from quire.metrics.kpi import Kpi, format_value
 from quire.metrics.revenue import (
     ChurnEstimate,
+    Ledger,
     MrrBridge,
     Retention,
     arpa,
     clv,
+    ledger,
     monthly_rate,
     mrr_bridge,
     mrr_by_client,
@@ -26,8 +28,8 @@ from quire.metrics.revenue import (
 from quire.metrics.satisfaction import Satisfaction, csat, nps, satisfaction
 
 __all__ = [
-    "Alert", "ChurnEstimate", "Delivery", "Kpi", "MrrBridge", "Retention", "Satisfaction",
+    "Alert", "ChurnEstimate", "Delivery", "Kpi", "Ledger", "MrrBridge", "Retention", "Satisfaction",
     "arpa", "clv", "csat", "detect_anomalies", "forecast_mrr", "format_value", "health_distribution",
-    "health_scores", "merge_alerts", "monthly_rate", "mrr_bridge", "mrr_by_client", "mrr_series", "nps", "project_delivery",
+    "health_scores", "ledger", "merge_alerts", "monthly_rate", "mrr_bridge", "mrr_by_client", "mrr_series", "nps", "project_delivery",
     "retention", "robust_z", "satisfaction", "threshold_alerts", "threshold_places", "trailing_churn", "worst_overruns",
 ]

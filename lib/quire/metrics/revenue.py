@@ -5,6 +5,7 @@ The input is the ``mrr_movements`` ledger as a DataFrame with columns ``client_i
 expansion | contraction | churn | reactivation) and ``amount`` (the signed change of
 MRR: contraction and churn are negative). A client's MRR at the end of month M is the
 sum of its amounts with ``month <= M``; the ledger never takes a client below zero.
+Every function also takes a :class:`Ledger`, the same movements checked and normalised once.
 
 Every function is pure: DataFrame in, value out; no I/O and the input is never modified.
 """
@@ -38,8 +39,27 @@ def _month(value: Month) -> pd.Timestamp:
     return pd.Timestamp(value).to_period("M").to_timestamp()
 
 
-def _ledger(movements: pd.DataFrame) -> pd.DataFrame:
+@dataclass(frozen=True, eq=False)
+class Ledger:
+    """Movements checked and normalised once (:func:`ledger`), to pass to this module's functions in their place.
+
+    Each function checks and normalises the movements it is given (month starts, float amounts, the rounding
+    residue of ended subscriptions); a report that computes many figures from the same movements (a year of
+    periods for its trend and alerts) does that once with this instead of once per figure.
+    """
+
+    frame: pd.DataFrame
+
+
+def ledger(movements: pd.DataFrame) -> Ledger:
+    """``movements`` checked and normalised for the functions of this module; raises as they would."""
+    return Ledger(_ledger(movements))
+
+
+def _ledger(movements: pd.DataFrame | Ledger) -> pd.DataFrame:
     """The ledger with ``month`` as month-start Timestamps and float amounts; rejects unknown movements."""
+    if isinstance(movements, Ledger):
+        return movements.frame
     missing = [c for c in LEDGER_COLUMNS if c not in movements.columns]
     if missing:
         raise WarehouseError(f"MRR movements lack column(s) {', '.join(missing)}; expected {', '.join(LEDGER_COLUMNS)}")
@@ -104,13 +124,13 @@ def _month_before(value: Month) -> pd.Timestamp:
     return _month(value) - pd.offsets.MonthBegin(1)
 
 
-def mrr_by_client(movements: pd.DataFrame, month: Month) -> pd.Series:
+def mrr_by_client(movements: pd.DataFrame | Ledger, month: Month) -> pd.Series:
     """MRR of each paying client at the end of ``month``: ``client_id`` → MRR, only clients above zero."""
     mrr = _client_mrr(_ledger(movements), _month(month))
     return mrr[mrr > 0].rename("mrr")
 
 
-def mrr_series(movements: pd.DataFrame, months: Iterable[Month]) -> pd.Series:
+def mrr_series(movements: pd.DataFrame | Ledger, months: Iterable[Month]) -> pd.Series:
     """Total MRR at the end of each of ``months``, indexed by month start (``DatetimeIndex`` named ``month``)."""
     ledger = _ledger(movements)
     running = ledger.groupby("month")["amount"].sum().sort_index().cumsum()
@@ -153,7 +173,7 @@ class MrrBridge:
         return pd.DataFrame(steps, columns=["step", "amount"])
 
 
-def mrr_bridge(movements: pd.DataFrame, period: Period) -> MrrBridge:
+def mrr_bridge(movements: pd.DataFrame | Ledger, period: Period) -> MrrBridge:
     """The MRR bridge of ``period``: start MRR, each kind of movement in the period, end MRR.
 
     ``end_mrr`` is summed from the whole ledger independently of the movements, so
@@ -214,7 +234,7 @@ class Retention:
     churned_customers: int
 
 
-def retention(movements: pd.DataFrame, period: Period) -> Retention:
+def retention(movements: pd.DataFrame | Ledger, period: Period) -> Retention:
     """NRR, GRR, logo and revenue churn of ``period``'s starting cohort, and account counts (see :class:`Retention`)."""
     ledger = _ledger(movements)
     start = _client_mrr(ledger, _month_before(period.start))
@@ -246,7 +266,7 @@ def retention(movements: pd.DataFrame, period: Period) -> Retention:
     )
 
 
-def arpa(movements: pd.DataFrame, month: Month) -> float | None:
+def arpa(movements: pd.DataFrame | Ledger, month: Month) -> float | None:
     """Average MRR per paying account at the end of ``month``; None when no account pays."""
     mrr = mrr_by_client(movements, month)
     return float(mrr.mean()) if len(mrr) else None
@@ -270,7 +290,7 @@ class ChurnEstimate:
     months: int
 
 
-def trailing_churn(movements: pd.DataFrame, through: Month, months: int = 12) -> ChurnEstimate:
+def trailing_churn(movements: pd.DataFrame | Ledger, through: Month, months: int = 12) -> ChurnEstimate:
     """Pooled monthly logo churn over the ``months`` months ending with ``through`` (see :class:`ChurnEstimate`).
 
     One period's churn of one or two accounts swings a rate by several points; pooling

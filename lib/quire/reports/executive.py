@@ -82,6 +82,11 @@ class ExecutiveData:
     tickets: pd.DataFrame
     absent: tuple[str, ...] = ()  # optional tables of the contract the warehouse lacks (their frames are empty)
 
+    @cached_property
+    def ledger(self) -> metrics.Ledger:
+        """The movements checked and normalised once: the report computes ~70 figures from them."""
+        return metrics.ledger(self.movements)
+
 
 def load(period: str, url: str | None = None) -> ExecutiveData:
     """Read the period's data (and the history its comparisons need) from the warehouse."""
@@ -118,15 +123,15 @@ def period_kpis(data: ExecutiveData, period: Period) -> dict[str, float | None]:
 
 def churn_estimate(data: ExecutiveData, period: Period) -> metrics.ChurnEstimate:
     """The stable monthly churn CLV divides by: pooled over the trailing twelve months (fewer when the data is younger)."""
-    return metrics.trailing_churn(data.movements, period.last_month, CHURN_MONTHS)
+    return metrics.trailing_churn(data.ledger, period.last_month, CHURN_MONTHS)
 
 
 def period_figures(data: ExecutiveData, period: Period) -> tuple[dict[str, float | None], dict[str, int]]:
     """:func:`period_kpis`, and KPI → the count it rests on for the KPIs below :data:`MIN_BASIS` (shown as "—")."""
-    bridge = metrics.mrr_bridge(data.movements, period)
-    ret = metrics.retention(data.movements, period)
-    accounts = metrics.mrr_by_client(data.movements, pd.Timestamp(period.last_month))
-    arpa = metrics.arpa(data.movements, pd.Timestamp(period.last_month))
+    bridge = metrics.mrr_bridge(data.ledger, period)
+    ret = metrics.retention(data.ledger, period)
+    accounts = metrics.mrr_by_client(data.ledger, pd.Timestamp(period.last_month))
+    arpa = metrics.arpa(data.ledger, pd.Timestamp(period.last_month))
     delivery = metrics.project_delivery(data.projects, period)
     year = Period(add_months(period.start, period.n_months - 12), "year") if period.n_months < 12 else period
     margin = metrics.project_delivery(data.projects, year).gross_margin
@@ -221,7 +226,7 @@ class ExecutiveReport:
     def mrr_forecast(self) -> tuple[pd.Series, pd.DataFrame | None, str]:
         """Monthly MRR from the first month of the data, its forecast (None if the history is too short) and why not."""
         months = [pd.Timestamp(m) for m in self._all_months()]
-        series = metrics.mrr_series(self.data.movements, months)
+        series = metrics.mrr_series(self.data.ledger, months)
         try:
             return series, metrics.forecast_mrr(series, horizon=self.forecast_months, level=FORECAST_LEVEL), ""
         except EmptyDataError as exc:
@@ -344,7 +349,7 @@ class ExecutiveReport:
         return None if rate is None or pd.isna(rate) else metrics.monthly_rate(rate, self.period.n_months)
 
     def revenue(self) -> Section:
-        bridge = metrics.mrr_bridge(self.data.movements, self.period)
+        bridge = metrics.mrr_bridge(self.data.ledger, self.period)
         frame = bridge.as_frame()
         start_label = f"end of {self.period.previous().label}"
         waterfall = charts.bridge_waterfall(frame, start_label, f"end of {self.period.label}")
@@ -463,7 +468,7 @@ class ExecutiveReport:
         return Section("Project delivery", [KpiCards(kpis, comparison_label=self.period.previous().label, note=note), table])
 
     def customers(self) -> Section:
-        scores = metrics.health_scores(self.data.clients, metrics.mrr_by_client(self.data.movements, pd.Timestamp(self.period.last_month)),
+        scores = metrics.health_scores(self.data.clients, metrics.mrr_by_client(self.data.ledger, pd.Timestamp(self.period.last_month)),
                                        self.data.usage, self.data.tickets, self.data.surveys, as_of=self.period.end,
                                        tickets_recorded="support_tickets" not in self.data.absent)
         dist = metrics.health_distribution(scores)

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from quire.errors import WarehouseError
-from quire.metrics import ChurnEstimate, arpa, clv, monthly_rate, mrr_bridge, mrr_by_client, mrr_series, retention, trailing_churn
+from quire.metrics import (ChurnEstimate, arpa, clv, ledger, monthly_rate, mrr_bridge, mrr_by_client, mrr_series, retention,
+                           trailing_churn)
 from quire.metrics.revenue import MrrBridge
 from quire.periods import Period, add_months, parse_period
 
@@ -281,3 +282,30 @@ def test_a_subscription_whose_amounts_add_to_a_cent_by_their_rounding_ends_at_ze
     two = pd.DataFrame({"client_id": [3, 3], "movement": ["new", "contraction"], "amount": [50.0, -49.98],
                         "month": pd.to_datetime(["2025-01-01", "2025-02-01"])})
     assert mrr_by_client(two, "2025-02").to_dict() == pytest.approx({3: 0.02})
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_ledger_checked_once_gives_every_figure_the_movements_give(seed):
+    # A churned annual plan whose stored cents leave 0.01 is planted: the normalisation the Ledger keeps is exercised.
+    residue = pd.DataFrame({"client_id": [900, 900, 900, 900], "movement": ["new", "expansion", "churn", "reactivation"],
+                            "month": [date(2024, 3, 1), date(2024, 8, 1), date(2025, 2, 1), date(2025, 6, 1)],
+                            "amount": [249.17, 166.67, -415.83, 10.0]})
+    movements = pd.concat([random_ledger(seed), residue], ignore_index=True)
+    checked = ledger(movements)
+    for period in [Period(date(2024, 1, 1), "month"), Period(date(2025, 1, 1), "quarter"), Period(date(2025, 2, 1), "month"),
+                   Period(date(2026, 6, 1), "month"), Period(date(2025, 1, 1), "year")]:
+        assert mrr_bridge(checked, period) == mrr_bridge(movements, period)
+        assert retention(checked, period) == retention(movements, period)
+        pd.testing.assert_series_equal(mrr_by_client(checked, period.last_month), mrr_by_client(movements, period.last_month))
+        assert arpa(checked, period.last_month) == arpa(movements, period.last_month)
+        assert trailing_churn(checked, period.last_month) == trailing_churn(movements, period.last_month)
+    months = [add_months(date(2024, 1, 1), m) for m in range(30)]
+    pd.testing.assert_series_equal(mrr_series(checked, months), mrr_series(movements, months))
+    assert mrr_by_client(checked, "2025-02").get(900) is None  # the churned plan's cent is not a paying account
+
+
+def test_a_ledger_rejects_unknown_movements_when_it_is_built():
+    bad = pd.concat([LEDGER, pd.DataFrame({"client_id": [9], "month": [pd.Timestamp("2026-04-01")],
+                                           "movement": ["upgrade"], "amount": [10.0]})])
+    with pytest.raises(WarehouseError, match="upgrade"):
+        ledger(bad)
