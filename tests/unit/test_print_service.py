@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from pypdf import PdfReader
@@ -158,3 +159,33 @@ def test_the_nearest_layout_is_of_the_same_contents_and_counts_rows_images_and_t
     assert layout_distance(base, layout("<p>abc</p>", (("q-s1", "Beta"),))) == float("inf")
     assert layout_distance(base, layout_of('<section class="q-section"><p>abc</p></section>' * 2, {"q-s1": "Alpha"})) \
         == float("inf")
+
+
+def net_log_events(path) -> list[str]:
+    """The names of the events of Chromium's network log at ``path`` (a log cut short by the browser's exit included)."""
+    text = path.read_text().rstrip().rstrip(",")
+    try:
+        log = json.loads(text)
+    except json.JSONDecodeError:
+        log = json.loads(text + "]}")
+    names = {number: name for name, number in log["constants"]["logEventTypes"].items()}
+    return [names[event["type"]] for event in log["events"]]
+
+
+def test_the_browser_resolves_no_host_name_so_nothing_it_or_a_report_asks_for_leaves_the_machine(monkeypatch, tmp_path):
+    """Chromium asks Google for its profile's accounts and for component updates whatever its flags say; a report
+    may name a remote image. Chromium's own network log shows no name looked up and no TCP connection made."""
+    if not chromium.chromium_path():
+        pytest.fail(f"Chromium is not installed at {CHROMIUM} (make setup-test installs it)")
+    log = tmp_path / "net-log.json"
+    monkeypatch.setattr(chromium, "CHROMIUM_ARGS", [*chromium.CHROMIUM_ARGS, f"--log-net-log={log}"])
+    html = '<html><body><h1>Remote logo</h1><img alt="logo" src="https://example.com/logo.png"></body></html>'
+    with chromium.PrintService() as svc:
+        svc.wait_ready()
+        for _ in range(3):  # a few seconds of the browser's life, in which it makes its own calls
+            assert "Remote logo" in PdfReader(io.BytesIO(chromium.print_report(svc.address.encode(), html))).pages[0].extract_text()
+    events = net_log_events(log)
+    assert "HOST_RESOLVER_MANAGER_REQUEST" in events, "no name was asked for: the check below would prove nothing"
+    looked_up = sorted({e for e in events if e.startswith(("DNS_TRANSACTION", "HOST_RESOLVER_SYSTEM_TASK", "HOST_RESOLVER_DNS_TASK"))})
+    assert looked_up == []
+    assert "TCP_CONNECT" not in events and "TCP_CONNECT_ATTEMPT" not in events

@@ -30,9 +30,14 @@ from quire.errors import RenderError
 
 CHROMIUM = "/usr/bin/chromium"
 #: Flags for a headless browser on a closed network: no sandbox when root (containers), no GPU,
-#: and none of the background traffic a closed network would refuse many times over.
+#: and none of the background traffic a closed network would refuse many times over. Chromium still
+#: calls Google by itself whatever the flags say (the account list of its profile, component update
+#: checks, seconds after it starts): no host name is resolved, so those calls fail inside the browser
+#: and nothing leaves the machine (the reports it prints are inline HTML; any request they make is
+#: refused before that, see _Browser._page).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-extensions", "--disable-dev-shm-usage"]
+                 "--disable-sync", "--no-first-run", "--disable-extensions", "--disable-dev-shm-usage",
+                 "--host-resolver-rules=MAP * ~NOTFOUND"]
 #: Environment variable through which runs find the print service of their pool.
 SERVICE_ENV = "QUIRE_PRINT_SERVICE"
 PRINT_TIMEOUT = 120.0
