@@ -5,6 +5,9 @@
 #   add --print to list the packages of a mode instead of installing them
 #
 #   libpango / fonts : WeasyPrint's text layout and the report fonts                  (demo)
+#   fonts-noto-*      : the scripts DejaVu lacks (Chinese, Japanese, Korean, Thai, Indic scripts) and colour
+#                       emoji, so that a client, a post or a platform named in them is not printed as empty
+#                       boxes; the browsers and the charts fall back to them glyph by glyph           (demo)
 #   chromium          : prints the PDFs (a warm headless browser, driven by Playwright; never `playwright
 #                       install`), and is the real browser of the Voila and console tests                   (demo)
 #   poppler-utils     : pdftoppm/pdftotext, the tests' look at rendered PDFs as PNG pages and text      (test)
@@ -14,7 +17,7 @@
 set -euo pipefail
 mode="${1:-demo}"
 print="${2:-}"
-packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji chromium)
 case "$mode" in
   demo) ;;
   test) packages+=(poppler-utils postgresql) ;;
@@ -32,3 +35,5 @@ sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# matplotlib lists the system's fonts once and keeps the list: fonts installed after that stay unseen by the charts.
+case " ${missing[*]} " in *" fonts-"*) rm -f "${MPLCONFIGDIR:-$HOME/.cache/matplotlib}"/fontlist-*.json ;; esac

@@ -48,6 +48,11 @@ if TYPE_CHECKING:
 #: Fixed salt for the ids matplotlib writes into SVG (clip paths, glyphs): stable output.
 SVG_HASH_SALT = "report-chart"
 FALLBACK_FONT = "DejaVu Sans"  # ships with matplotlib, so it is always there
+#: Fonts for the scripts DejaVu Sans lacks, after it, where installed (``.ci/system-packages.sh`` installs them): a
+#: client named in Japanese or a post titled in Thai is measured by its own glyphs, not by DejaVu's empty box. The
+#: browser that draws the SVG falls back the same way; colour emoji are left to it (matplotlib cannot draw them).
+SCRIPT_FALLBACK_FONTS = ("Noto Sans CJK JP", "Noto Sans Thai", "Noto Sans Devanagari", "Noto Sans Bengali",
+                         "Noto Sans Tamil")
 GENERIC_FAMILIES = {"sans-serif", "serif", "monospace", "cursive", "fantasy", "system-ui"}
 
 #: rcParams every chart gets, brand or not.
@@ -85,7 +90,8 @@ BASE_RC: dict[str, object] = {
 
 
 def font_families(font_stack: str) -> list[str]:
-    """The families of a CSS ``font_stack`` that matplotlib can find, then DejaVu Sans.
+    """The families of a CSS ``font_stack`` that matplotlib can find, then DejaVu Sans and the installed
+    :data:`SCRIPT_FALLBACK_FONTS`.
 
     Filtering first avoids a "findfont: Font family … not found" warning per chart in
     the notebook output for every brand font that is not installed on this machine.
@@ -93,7 +99,9 @@ def font_families(font_stack: str) -> list[str]:
     installed = {f.name for f in font_manager.fontManager.ttflist}
     wanted = [part.strip().strip("'\"") for part in font_stack.split(",")]
     found = [name for name in wanted if name and name not in GENERIC_FAMILIES and name in installed]
-    return [*found, FALLBACK_FONT] if FALLBACK_FONT not in found else found
+    if FALLBACK_FONT not in found:
+        found.append(FALLBACK_FONT)
+    return found + [name for name in SCRIPT_FALLBACK_FONTS if name in installed and name not in found]
 
 
 def use_brand(brand: Brand) -> None:
@@ -103,7 +111,10 @@ def use_brand(brand: Brand) -> None:
     c = brand.colors
     rc = {
         **BASE_RC,
-        "font.family": "sans-serif",
+        # The families by name: matplotlib falls back from one to the next glyph by glyph only within a list
+        # of names (behind the generic "sans-serif" it takes the first font it finds); the generic last, for
+        # the SVG's readers that have none of them.
+        "font.family": [*font_families(brand.font_stack), "sans-serif"],
         "font.sans-serif": font_families(brand.font_stack),
         "text.color": c.text,
         "axes.labelcolor": c.text,
@@ -217,4 +228,4 @@ def _inside(fig: Figure, renderer, texts: list[Text], tolerance: float = 0.01) -
     return box.x0 >= -margin and box.y0 >= -margin and box.x1 <= width + margin and box.y1 <= height + margin
 
 
-__all__ = ["use_brand", "to_chart", "figure_svg", "font_families", "headless_backend", "BASE_RC", "SVG_HASH_SALT"]
+__all__ = ["use_brand", "to_chart", "figure_svg", "font_families", "headless_backend", "BASE_RC", "SVG_HASH_SALT", "SCRIPT_FALLBACK_FONTS"]

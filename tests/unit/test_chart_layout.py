@@ -10,8 +10,8 @@ they take the fast path.
 from __future__ import annotations
 
 import io
-
 import re
+import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -134,6 +134,28 @@ def test_the_breakdown_bars_fit_with_long_names(drawn):
                           "conversions": [98, 12, 0], "conversion_rate": [0.0993, 0.00997, float("nan")]})
     client_charts.breakdown_bars(frame, dimension="platform")
     assert_inside(drawn)
+
+
+def test_names_in_scripts_dejavu_lacks_are_measured_by_their_own_fonts(drawn):
+    """A platform named in Japanese, Thai or Hindi: matplotlib measures it with the installed Noto font of its script
+    (the browser draws the SVG's text with the same fallback), not as DejaVu's empty boxes, which warned per glyph
+    and sized the names' column for boxes."""
+    from matplotlib import font_manager
+
+    from quire.brand import load_brand
+    from quire.chart_style import SCRIPT_FALLBACK_FONTS, use_brand
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    assert set(SCRIPT_FALLBACK_FONTS) <= installed, "the Noto fonts are missing (make setup-test installs them)"
+    frame = pd.DataFrame({"label": ["東京デザイン株式会社", "บริษัท กรุงเทพ", "मुंबई डिज़ाइन", "Web"], "views": [900, 500, 200, 80],
+                          "clicks": [50, 20, 10, 4], "conversions": [5, 2, 1, 0], "conversion_rate": [0.1, 0.1, 0.1, 0.0]})
+    with plt.rc_context(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        use_brand(load_brand("quire"))
+        chart = client_charts.breakdown_bars(frame, dimension="platform")
+    assert [str(w.message) for w in caught if "missing from font" in str(w.message)] == []
+    assert_inside(drawn)
+    assert "'Noto Sans CJK JP'" in chart.image.decode() and chart.image.decode().count("sans-serif") >= 1
 
 
 def test_the_health_drivers_fit_with_every_component(drawn):

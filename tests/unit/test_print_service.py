@@ -189,3 +189,15 @@ def test_the_browser_resolves_no_host_name_so_nothing_it_or_a_report_asks_for_le
     looked_up = sorted({e for e in events if e.startswith(("DNS_TRANSACTION", "HOST_RESOLVER_SYSTEM_TASK", "HOST_RESOLVER_DNS_TASK"))})
     assert looked_up == []
     assert "TCP_CONNECT" not in events and "TCP_CONNECT_ATTEMPT" not in events
+
+
+@pytest.mark.parametrize("lang, text", [("ja", "東京デザイン株式会社"), ("zh", "北京数据科技有限公司"), ("ko", "서울마케팅"),
+                                        ("th", "บริษัท กรุงเทพ จำกัด"), ("hi", "मुंबई डिज़ाइन"), ("en", "Bakery 🥐")])
+def test_text_in_scripts_dejavu_lacks_is_printed_in_a_font_that_has_them(service, lang, text):
+    """A client or a post named in Japanese, Thai or Hindi, or with an emoji: DejaVu alone printed empty boxes
+    (its text still extracts, so only the embedded fonts tell)."""
+    html = f'<html lang="{lang}"><head><meta charset="utf-8"><title>t</title></head><body><p>{text}</p></body></html>'
+    reader = PdfReader(io.BytesIO(chromium.print_report(service.address.encode(), html)))
+    fonts = reader.pages[0]["/Resources"]["/Font"]
+    kinds = [(str(font.get_object().get("/Subtype")), str(font.get_object().get("/BaseFont", ""))) for font in fonts.values()]
+    assert any("DejaVu" not in base for _, base in kinds), kinds

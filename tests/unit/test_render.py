@@ -24,7 +24,7 @@ import pytest
 from pypdf import PdfReader
 
 from quire.brand import load_brand
-from quire.chart_style import SVG_HASH_SALT, to_chart, use_brand
+from quire.chart_style import SCRIPT_FALLBACK_FONTS, SVG_HASH_SALT, to_chart, use_brand
 from quire.display import (KPIS_MIME, META_MIME, Alerts, Callout, Chart, Glossary, Grid, KpiCards, ReportHeader,
                            Section, Table)
 from quire.errors import RenderError
@@ -412,7 +412,11 @@ def test_each_brand_renders(notebook):
 def test_use_brand_sets_palette_fonts_and_spines(brand):
     use_brand(brand)
     assert plt.rcParams["axes.prop_cycle"].by_key()["color"][:3] == brand.palette[:3]
-    assert plt.rcParams["font.sans-serif"][-1] == "DejaVu Sans"
+    families = plt.rcParams["font.sans-serif"]
+    # The brand's installed fonts, DejaVu Sans, then the fonts of the scripts DejaVu lacks; named in font.family
+    # (matplotlib falls back glyph by glyph only within named families), the generic last for the SVG's readers.
+    assert families[families.index("DejaVu Sans") + 1:] == list(SCRIPT_FALLBACK_FONTS)
+    assert plt.rcParams["font.family"] == [*families, "sans-serif"]
     assert plt.rcParams["axes.spines.top"] is False and plt.rcParams["axes.spines.right"] is False
     assert plt.rcParams["svg.hashsalt"] == SVG_HASH_SALT
 
