@@ -109,13 +109,14 @@ def use_brand(brand: Brand) -> None:
     import seaborn as sns
 
     c = brand.colors
+    families = font_families(brand.font_stack)
     rc = {
         **BASE_RC,
         # The families by name: matplotlib falls back from one to the next glyph by glyph only within a list
         # of names (behind the generic "sans-serif" it takes the first font it finds); the generic last, for
         # the SVG's readers that have none of them.
-        "font.family": [*font_families(brand.font_stack), "sans-serif"],
-        "font.sans-serif": font_families(brand.font_stack),
+        "font.family": [*families, "sans-serif"],
+        "font.sans-serif": families,
         "text.color": c.text,
         "axes.labelcolor": c.text,
         "axes.edgecolor": "#9aa5b1",
