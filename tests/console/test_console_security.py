@@ -111,6 +111,43 @@ def test_a_closed_app_page_frees_its_kernel(tiny_warehouse, tmp_path, browser):
         stop(server.process)
 
 
+def test_an_open_app_says_so_when_its_token_is_revoked(tiny_warehouse, tmp_path, browser):
+    """An app page left open after its token was revoked went dead in silence: its widgets did nothing. At the page's
+    next message the server closes its socket (4003, above); the page now says why, in an alert above the app."""
+    import time
+
+    from quire.console.access import RECHECK
+    from quire.state import open_state, tokens
+
+    server = start_serve(console_env(tiny_warehouse, tmp_path), tmp_path / "serve.log")
+    engine = open_state(server.env["QUIRE_STATE_URL"])
+    row, secret = tokens.create(engine, role="viewer")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{server.base}?token={secret}")
+        page.goto(f"{server.base}voila/render/cohort.ipynb", wait_until="commit")
+        page.wait_for_selector(".q-app-output .q-chart img", timeout=180_000)
+        notice = page.locator("#q-app-revoked[role=alert]")
+        assert notice.count() == 0
+        tokens.revoke(engine, row["id"])
+        # The server sees the revocation within RECHECK, at a message of the page's: the reader changes a widget.
+        deadline, turn = time.monotonic() + RECHECK + 30, 0
+        while notice.count() == 0 and time.monotonic() < deadline:
+            page.select_option(".q-app-picker-granularity select", label=("Weekly cohorts", "Monthly cohorts")[turn % 2])
+            turn += 1
+            try:
+                notice.wait_for(timeout=2_000)
+            except Exception:  # not yet: the next change is the next message
+                continue
+        page.screenshot(path=str(ARTIFACTS / "app-revoked.png"))
+        assert notice.count() == 1 and "access to this app has ended" in notice.inner_text()
+        assert notice.is_visible()
+    finally:
+        context.close()
+        stop(server.process)
+
+
 def test_a_client_token_gets_its_own_app_pinned_and_in_its_brand(tiny_warehouse, tmp_path, browser):
     """On an internal server a client's token opens the client app only, pinned to its client (a kernel of its own)."""
     from quire.brand import load_brand
