@@ -128,11 +128,14 @@ def test_monthly_rate():
         monthly_rate(0.1, 0)
 
 
+# LEDGER with a row of a kind no bridge step takes.
+UNKNOWN_KIND = pd.concat([LEDGER, pd.DataFrame({"client_id": [9], "month": [pd.Timestamp("2026-04-01")],
+                                                "movement": ["upgrade"], "amount": [10.0]})])
+
+
 def test_unknown_movement_is_rejected():
-    bad = pd.concat([LEDGER, pd.DataFrame({"client_id": [9], "month": [pd.Timestamp("2026-04-01")],
-                                           "movement": ["upgrade"], "amount": [10.0]})])
     with pytest.raises(WarehouseError, match="upgrade"):
-        mrr_bridge(bad, Q2)
+        mrr_bridge(UNKNOWN_KIND, Q2)
 
 
 def test_functions_do_not_modify_their_input():
@@ -305,7 +308,5 @@ def test_a_ledger_checked_once_gives_every_figure_the_movements_give(seed):
 
 
 def test_a_ledger_rejects_unknown_movements_when_it_is_built():
-    bad = pd.concat([LEDGER, pd.DataFrame({"client_id": [9], "month": [pd.Timestamp("2026-04-01")],
-                                           "movement": ["upgrade"], "amount": [10.0]})])
     with pytest.raises(WarehouseError, match="upgrade"):
-        ledger(bad)
+        ledger(UNKNOWN_KIND)
