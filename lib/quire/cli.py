@@ -263,7 +263,7 @@ def serve_apps(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8866,
     ip: Annotated[str, typer.Option(help="Address to listen on; keep 127.0.0.1 behind a reverse proxy.")] = "127.0.0.1",
     client: Annotated[Optional[str], typer.Option(help="Client-facing mode: serve only the client app, pinned to this client slug.")] = None,
-    no_auth: Annotated[bool, typer.Option("--no-auth", help="Serve without a token (only behind a proxy that authenticates).")] = False,
+    no_auth: Annotated[bool, typer.Option("--no-auth", help="Serve without a token, on 127.0.0.1 only (behind a proxy that authenticates).")] = False,
     preheat: Annotated[bool, typer.Option(help="Keep pre-rendered kernels ready for each app.")] = True,
     pool_size: Annotated[int, typer.Option(min=0, max=8, help="Preheated kernels per app.")] = 1,
     cull_idle_timeout: Annotated[int, typer.Option(min=0, help="Seconds before an idle kernel without a page is shut down (0: never).")] = 600,
@@ -277,6 +277,11 @@ def serve_apps(
         # The prefix goes into the server's URL patterns: "(", "?" or "#" broke them or the links.
         raise typer.BadParameter(f"{base_url!r}; use path segments of letters, digits, '.', '_', '~' and '-', "
                                  "e.g. /apps/ or /reports/quire/", param_hint="--base-url")
+    if no_auth and not _loopback(ip):
+        # Without a token, whoever reaches the address is the operator: every client's app and the console.
+        raise typer.BadParameter(f"--no-auth serves only on this machine (127.0.0.1, ::1 or localhost), not on {ip!r}: "
+                                 "put a proxy that authenticates in front of it on 127.0.0.1, or keep the token "
+                                 "(QUIRE_SERVE_TOKEN) to serve on other addresses", param_hint="--ip")
     base = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
     opts = ServeOptions(ip=ip, port=port, auth=not no_auth, client=client, preheat=preheat, pool_size=pool_size,
                         cull_idle_timeout=cull_idle_timeout, cull_interval=cull_interval, base_url=base)
@@ -288,6 +293,18 @@ def serve_apps(
         out.print(Text(f"Quire apps ({mode}) at {url}"), highlight=False)
 
     serve(opts, get_settings(), announce=announce)
+
+
+def _loopback(ip: str) -> bool:
+    """Whether ``ip`` (``--ip``) listens on this machine only: a loopback address or ``localhost``."""
+    import ipaddress
+
+    if ip.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(ip.strip()).is_loopback
+    except ValueError:  # a host name, or "" (every interface)
+        return False
 
 
 @app.command("warm")

@@ -360,6 +360,15 @@ def test_serve_refuses_a_token_anyone_could_guess(quire_env, token, said):
     assert "secrets.token_urlsafe" in result.stderr
 
 
+@pytest.mark.parametrize("ip", ["0.0.0.0", "::", "192.168.1.20", "reports.example.com", ""])
+def test_serve_without_a_token_only_on_this_machine(quire_env, ip):
+    # Only a warning before: `--no-auth --ip 0.0.0.0` served the console and every client's app to the network.
+    result = quire(quire_env, "serve", "--no-auth", "--ip", ip, "--no-preheat", timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    flat = " ".join(result.stderr.split())
+    assert "--no-auth serves only on this machine" in flat and "127.0.0.1" in flat, result.stderr
+
+
 def test_help_shows_no_value_for_a_flag(quire_env):
     # typer 0.29 printed "<bool>" beside --retry and --help, as if each took a value.
     for command, flag in (("deliver", "--retry"), ("run", "--all-clients"), ("serve", "--no-auth")):
