@@ -35,6 +35,7 @@ headless_backend()
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
+from matplotlib.legend import Legend  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
@@ -158,19 +159,15 @@ def figure_svg(fig: Figure, *, fixed_layout: bool = False) -> bytes:
     By default the image is cropped to what is drawn (a tight bounding box), which costs
     matplotlib a layout pass and a second measurement of every label before the real drawing.
     A chart whose spacing is set in inches so that its labels fit inside the figure passes
-    ``fixed_layout=True``: it is drawn once, at its own size, and then the texts that drawing
-    laid out are measured; only if one sticks out (an unusually wide label) is it drawn
+    ``fixed_layout=True``: it is drawn once, at its own size, its texts and legends measured as
+    they are drawn; only if one sticks out (an unusually wide label) is it drawn
     again, cropped as usual.
     """
     if fixed_layout:
-        renderers, texts = [], []
-        watch = fig.canvas.mpl_connect("draw_event", lambda event: renderers.append(event.renderer))
-        try:
-            with _recording_texts(texts):
-                image = _svg(fig, bbox_inches=None)
-        finally:
-            fig.canvas.mpl_disconnect(watch)
-        if renderers and _inside(fig, renderers[-1], texts):
+        boxes: list[Bbox] = []
+        with _recording_extents(boxes):
+            image = _svg(fig, bbox_inches=None)
+        if _inside(fig, boxes):
             return image
     return _svg(fig, bbox_inches="tight")
 
@@ -185,42 +182,42 @@ def _svg(fig: Figure, *, bbox_inches) -> bytes:
 
 
 @contextmanager
-def _recording_texts(into: list[Text]):
-    """Collect each text drawn while the context is open (tick labels, titles, annotations, legend entries).
+def _recording_extents(into: list[Bbox]):
+    """Collect the extent of each text and legend as it is drawn (tick labels, titles, annotations, legends).
 
-    The class's method is swapped for the drawing: a report's charts are drawn on one thread, one
-    figure at a time, and matplotlib offers no per-drawing hook that sees each text.
+    Measured right after its own drawing, while the figure is at the drawing's resolution and the
+    transforms it just used are still valid: measuring after the drawing means changing the
+    figure's resolution back, which invalidates every transform of the figure (about a third of the
+    time the check took). The classes' methods are swapped for the drawing: a report's charts are
+    drawn on one thread, one figure at a time, and matplotlib offers no per-drawing hook that sees
+    each text.
     """
-    draw = Text.draw
+    originals = {cls: cls.draw for cls in (Text, Legend)}
 
-    @functools.wraps(draw)
-    def recording(self, renderer, *args, **kwargs):
-        draw(self, renderer, *args, **kwargs)
-        if self.get_visible() and self.get_text():
-            into.append(self)
+    def recorder(draw):
+        @functools.wraps(draw)
+        def recording(self, renderer, *args, **kwargs):
+            draw(self, renderer, *args, **kwargs)
+            if self.get_visible():
+                into.append(self.get_window_extent(renderer))
+        return recording
 
-    Text.draw = recording
+    for cls, draw in originals.items():
+        cls.draw = recorder(draw)
     try:
         yield
     finally:
-        Text.draw = draw
+        for cls, draw in originals.items():
+            cls.draw = draw
 
 
-def _inside(fig: Figure, renderer, texts: list[Text], tolerance: float = 0.01) -> bool:
-    """Whether ``texts`` and the legends, as drawn with ``renderer``, lie within the figure (in inches, ``tolerance`` allowed).
+def _inside(fig: Figure, boxes: list[Bbox], tolerance: float = 0.01) -> bool:
+    """Whether ``boxes`` (the drawn texts and legends, in points) lie within the figure (``tolerance`` inches allowed).
 
     On a figure laid out in inches only these can stick out: the axes sit where the layout put
     them and clip what they draw. Measuring them is a fraction of the figure's tight bounding box,
     which works every tick and label out again.
     """
-    dpi = fig.dpi
-    fig.dpi = 72  # as while it was drawn to SVG: the texts' measurements from that drawing are reused
-    try:
-        legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes)]
-        boxes = [t.get_window_extent(renderer) for t in texts]
-        boxes += [legend.get_window_extent(renderer) for legend in legends if legend is not None and legend.get_visible()]
-    finally:
-        fig.dpi = dpi
     if not boxes:
         return True
     box = Bbox.union(boxes)
