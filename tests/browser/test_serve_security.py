@@ -306,3 +306,52 @@ def test_execute_request_from_the_browser_does_not_run(server, page, tmp_path):
     assert "kernel_info_reply" in seen, f"the websocket did not answer at all: {seen}"
     assert "execute_reply" not in seen and "execute_input" not in seen
     assert not marker.exists(), "an execute_request sent over the websocket ran code in the kernel"
+
+
+async def _crafted_widget_messages(url: str, wait: float = 30.0) -> list[str]:
+    """Send widget messages no page would send (a widget of an unknown model, one of junk state, a message to
+    a widget that does not exist); the text of every stream and error message the kernel sends back, until
+    it has reported on each (bounded by ``wait``)."""
+    from tornado.websocket import websocket_connect
+
+    opens = [{"state": {"_model_name": "NoSuchModel", "_model_module": "@jupyter-widgets/controls",
+                        "_model_module_version": "2.0.0"}, "buffer_paths": []},
+             {"state": "junk", "buffer_paths": []}]
+    ws = await websocket_connect(url)
+    try:
+        for data in opens:
+            message = json.loads(_message("comm_open", {"comm_id": uuid.uuid4().hex, "target_name": "jupyter.widget",
+                                                         "data": data}))
+            message["metadata"] = {"version": "2.1.0"}  # the widget protocol's: otherwise refused before the state
+            await ws.write_message(json.dumps(message))
+        await ws.write_message(_message("comm_msg", {"comm_id": uuid.uuid4().hex,
+                                                     "data": {"method": "update", "state": {"index": 1}}}))
+        texts: list[str] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        # Each refused message is reported once, as it is handled: the two opens, then the unknown widget.
+        while sum("comm" in t for t in texts) < 3 and loop.time() < deadline:
+            raw = await asyncio.wait_for(ws.read_message(), timeout=max(0.1, deadline - loop.time()))
+            if raw is None:
+                break
+            if isinstance(raw, str):
+                message = json.loads(raw)
+                if message["header"]["msg_type"] in ("stream", "error"):
+                    content = message["content"]
+                    texts.append(content.get("text") or "\n".join(content.get("traceback", [])))
+        return texts
+    finally:
+        ws.close()
+
+
+def test_a_crafted_widget_message_gets_no_traceback_back(server, page):
+    # The kernel reported each with its traceback, on the page's own stream: the server's paths, files and versions.
+    page.goto(server.url("/"))
+    open_app(page, server.url("/voila/render/executive.ipynb", token=False), "executive-comm")
+    kernel_id = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
+    url = f"ws://{server.host}:{server.port}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}&token={server.token}"
+    with ThreadPoolExecutor(1) as pool:
+        texts = pool.submit(asyncio.run, _crafted_widget_messages(url)).result(timeout=90)
+    said = "".join(texts)
+    assert said.count("Exception opening comm") == 2 and "No such comm" in said, said
+    assert "Traceback" not in said and "File \"" not in said and "site-packages" not in said, said

@@ -13,6 +13,7 @@ keeps the last good value. Nothing from a widget message is ever evaluated.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -36,6 +37,38 @@ TENANT_ENV = "QUIRE_APP_CLIENT"
 REQUEST_TENANT_ENV = "HTTP_X_QUIRE_TENANT"
 #: Output metadata of an app's ``text/html``: it is the snapshot of a widget (templates/voila/quire).
 SNAPSHOT_MARK = "quire_snapshot"
+
+
+#: The loggers through which the kernel reports a widget message it could not handle (ipykernel's and comm's).
+COMM_LOGGERS = ("ipykernel.comm", "Comm")
+
+
+class _WithoutTraceback(logging.Formatter):
+    """The message and the exception's type, never its traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        error = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else None
+        plain = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None, "stack_info": None})
+        return super().format(plain) + (f" ({error})" if error else "")
+
+
+def _comm_errors_without_traceback() -> None:
+    """Report the kernel's errors about widget messages in one line, without the traceback.
+
+    Unconfigured, they reach Python's last-resort handler with their traceback, on the kernel's
+    stderr, which the kernel sends to the page (even a write to the process's own stderr is
+    captured and forwarded): a crafted ``comm_open`` or ``comm_msg`` got back the server's file
+    paths and library versions. What the page sent, and that it was refused, is all it learns.
+    """
+    handler = logging.StreamHandler()  # sys.stderr as it is now: in a kernel, its stream to the page
+    handler.setFormatter(_WithoutTraceback("[quire app] %(name)s: %(message)s"))
+    for name in COMM_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.propagate = False
+
+
+_comm_errors_without_traceback()
 
 
 class AppInputError(QuireError):
