@@ -60,8 +60,10 @@ def listing(*headers: str, keep_whole: tuple[int, ...] = (0,)) -> Table:
 
 
 #: What a terminal acts on rather than shows: C0 and C1 controls (ESC among them), line and paragraph separators, and
-#: the bidirectional overrides that reorder what follows. A no-break space or an emoji's joiner is text.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+#: the bidirectional overrides that reorder what follows; and the characters it shows as nothing (zero-width space,
+#: word joiner and invisible operators, byte-order mark), with which a client's name lists exactly like another's.
+#: A no-break space or an emoji's joiner is text.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 def visible(text: object) -> str:

@@ -13,6 +13,9 @@ from quire.terminal import visible
     ("a\nb\r\tc", "a\\nb\\r\\tc"),                                # one line stays one line
     ("\u202eevil", "\\u202eevil"),                                # reorders what follows
     ("\x9b2J", "\\x9b2J"),                                        # a C1 control sequence introducer
+    ("Ac\u200bme", "Ac\\u200bme"),                                # lists exactly like "Acme"…
+    ("Acme\u2060", "Acme\\u2060"),                                # …as does a word joiner
+    ("\ufeffAcme", "\\ufeffAcme"),                                # or a byte-order mark
 ])
 def test_what_a_terminal_would_act_on_is_written_out(text, shown):
     assert visible(text) == shown
