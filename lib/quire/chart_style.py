@@ -198,7 +198,7 @@ def _recording_extents(into: list[Bbox]):
         @functools.wraps(draw)
         def recording(self, renderer, *args, **kwargs):
             draw(self, renderer, *args, **kwargs)
-            if self.get_visible():
+            if self.get_visible() and (isinstance(self, Legend) or self.get_text()):  # an empty text draws nothing
                 into.append(self.get_window_extent(renderer))
         return recording
 
