@@ -281,7 +281,8 @@ def serve_apps(
         # Without a token, whoever reaches the address is the operator: every client's app and the console.
         raise typer.BadParameter(f"--no-auth serves only on this machine (127.0.0.1, ::1 or localhost), not on {ip!r}: "
                                  "put a proxy that authenticates in front of it on 127.0.0.1, or keep the token "
-                                 "(QUIRE_SERVE_TOKEN) to serve on other addresses", param_hint="--ip")
+                                 "(QUIRE_SERVE_TOKEN) to serve on other addresses: a proxy on another host can send "
+                                 "it as 'Authorization: Bearer <token>'", param_hint="--ip")
     base = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
     opts = ServeOptions(ip=ip, port=port, auth=not no_auth, client=client, preheat=preheat, pool_size=pool_size,
                         cull_idle_timeout=cull_idle_timeout, cull_interval=cull_interval, base_url=base)

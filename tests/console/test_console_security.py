@@ -56,6 +56,9 @@ def test_base_url_serves_everything_under_the_prefix(prefixed):
     assert status == 200 and body["runs"] == []
     status, body, _ = prefixed.get("/api/v1/openapi.json", headers={"Authorization": f"token {SERVER_TOKEN}"})
     assert body["servers"] == [{"url": "/reports/api/v1"}]
+    # What a proxy on another host sends in front of every request (the README's way instead of --no-auth).
+    status, body, _ = prefixed.get("/api/v1", headers={"Authorization": f"Bearer {SERVER_TOKEN}"})
+    assert status == 200 and body["you"] == {"role": "admin", "client": None}
     status, body, _ = prefixed.get("/", token=SERVER_TOKEN)
     assert status == 200 and b"/reports/voila/render/" in body
     # Nothing answers outside the prefix.
