@@ -268,6 +268,27 @@ def _message(msg_type: str, content: dict) -> str:
                        "channel": "shell", "buffers": []})
 
 
+async def _received(ws, wait: float):
+    """The JSON messages a kernel's websocket sends, as they come, for at most ``wait`` seconds (the caller stops
+    reading once it has what it waits for)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while loop.time() < deadline:
+        raw = await asyncio.wait_for(ws.read_message(), timeout=max(0.1, deadline - loop.time()))
+        if raw is None:
+            return
+        if isinstance(raw, str):
+            yield json.loads(raw)
+
+
+def _app_kernel_socket(server, page, name: str) -> str:
+    """The websocket address of the kernel behind the executive app, opened in ``page``, with the server's token."""
+    page.goto(server.url("/"))
+    open_app(page, server.url("/voila/render/executive.ipynb", token=False), name)
+    kernel_id = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
+    return f"ws://{server.host}:{server.port}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}&token={server.token}"
+
+
 async def _probe(url: str, code: str, wait: float = 15.0) -> list[str]:
     """Send execute_request then kernel_info_request on the kernel's websocket; the reply types received."""
     from tornado.websocket import websocket_connect
@@ -279,14 +300,10 @@ async def _probe(url: str, code: str, wait: float = 15.0) -> list[str]:
             "stop_on_error": True}))
         await ws.write_message(_message("kernel_info_request", {}))
         seen: list[str] = []
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        while "kernel_info_reply" not in seen and loop.time() < deadline:
-            raw = await asyncio.wait_for(ws.read_message(), timeout=max(0.1, deadline - loop.time()))
-            if raw is None:
+        async for message in _received(ws, wait):
+            seen.append(message["header"]["msg_type"])
+            if "kernel_info_reply" in seen:
                 break
-            if isinstance(raw, str):
-                seen.append(json.loads(raw)["header"]["msg_type"])
         # Shell messages are handled in order: had the execute_request reached the kernel, its reply would be in.
         await asyncio.sleep(1.0)
         return seen
@@ -295,11 +312,8 @@ async def _probe(url: str, code: str, wait: float = 15.0) -> list[str]:
 
 
 def test_execute_request_from_the_browser_does_not_run(server, page, tmp_path):
-    page.goto(server.url("/"))
-    open_app(page, server.url("/voila/render/executive.ipynb", token=False), "executive-ws")
-    kernel_id = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
+    url = _app_kernel_socket(server, page, "executive-ws")
     marker = tmp_path / "ran.txt"
-    url = f"ws://{server.host}:{server.port}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}&token={server.token}"
     # Playwright's sync API owns this thread's event loop: the websocket client runs in a thread of its own.
     with ThreadPoolExecutor(1) as pool:
         seen = pool.submit(asyncio.run, _probe(url, f"open({str(marker)!r}, 'w').write('code ran')")).result(timeout=60)
@@ -327,18 +341,13 @@ async def _crafted_widget_messages(url: str, wait: float = 30.0) -> list[str]:
         await ws.write_message(_message("comm_msg", {"comm_id": uuid.uuid4().hex,
                                                      "data": {"method": "update", "state": {"index": 1}}}))
         texts: list[str] = []
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        # Each refused message is reported once, as it is handled: the two opens, then the unknown widget.
-        while sum("comm" in t for t in texts) < 3 and loop.time() < deadline:
-            raw = await asyncio.wait_for(ws.read_message(), timeout=max(0.1, deadline - loop.time()))
-            if raw is None:
+        async for message in _received(ws, wait):
+            if message["header"]["msg_type"] in ("stream", "error"):
+                content = message["content"]
+                texts.append(content.get("text") or "\n".join(content.get("traceback", [])))
+            # Each refused message is reported once, as it is handled: the two opens, then the unknown widget.
+            if sum("comm" in t for t in texts) >= 3:
                 break
-            if isinstance(raw, str):
-                message = json.loads(raw)
-                if message["header"]["msg_type"] in ("stream", "error"):
-                    content = message["content"]
-                    texts.append(content.get("text") or "\n".join(content.get("traceback", [])))
         return texts
     finally:
         ws.close()
@@ -346,10 +355,7 @@ async def _crafted_widget_messages(url: str, wait: float = 30.0) -> list[str]:
 
 def test_a_crafted_widget_message_gets_no_traceback_back(server, page):
     # The kernel reported each with its traceback, on the page's own stream: the server's paths, files and versions.
-    page.goto(server.url("/"))
-    open_app(page, server.url("/voila/render/executive.ipynb", token=False), "executive-comm")
-    kernel_id = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
-    url = f"ws://{server.host}:{server.port}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}&token={server.token}"
+    url = _app_kernel_socket(server, page, "executive-comm")
     with ThreadPoolExecutor(1) as pool:
         texts = pool.submit(asyncio.run, _crafted_widget_messages(url)).result(timeout=90)
     said = "".join(texts)
