@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -88,6 +89,42 @@ BASE_RC: dict[str, object] = {
     # text, which report charts never have: a large share of each chart's drawing time.
     "axes.titley": 1.0,
 }
+
+
+#: The rc parameters matplotlib's font manager keys its own lookups with (``FontManager.findfont``).
+_FONT_RC = ("family", "style", "variant", "weight", "stretch", "size", "serif", "sans-serif", "cursive", "fantasy",
+            "monospace")
+
+
+def _remember_font_files(manager: font_manager.FontManager) -> None:
+    """Make ``manager`` remember which font files a text's properties resolve to.
+
+    A text is measured with the file of each family of its list (the brand's fonts, DejaVu Sans
+    and the script fallbacks: seven or eight), and matplotlib looks each family up on its own,
+    reading eleven rc parameters every time to key its cache: together about a tenth of a client
+    report's chart time, for answers that change only with those parameters or the installed
+    fonts. They are the key here too, read once per text. Same files, so the same SVG.
+    """
+    find = getattr(manager, "_find_fonts_by_props", None)
+    if find is None:  # a matplotlib without it: its own lookups, uncached here
+        return
+
+    @functools.lru_cache(maxsize=4096)
+    def remembered(prop, fontext, directory, fallback_to_default, rebuild_if_missing, _rc, _fonts):
+        return tuple(find(prop, fontext, directory, fallback_to_default, rebuild_if_missing))
+
+    @functools.wraps(find)
+    def find_fonts(prop, fontext="ttf", directory=None, fallback_to_default=True, rebuild_if_missing=True):
+        rc = tuple(tuple(v) if isinstance(v, list) else v for v in (matplotlib.rcParams[f"font.{k}"] for k in _FONT_RC))
+        fonts = (len(manager.ttflist), len(manager.afmlist), os.environ.get("MPL_IGNORE_SYSTEM_FONTS"))
+        # A copy as the key: the caller's properties may change after (matplotlib's own are mutable).
+        key = font_manager.FontProperties._from_any(prop).copy()
+        return list(remembered(key, fontext, directory, fallback_to_default, rebuild_if_missing, rc, fonts))
+
+    manager._find_fonts_by_props = find_fonts
+
+
+_remember_font_files(font_manager.fontManager)
 
 
 def font_families(font_stack: str) -> list[str]:
