@@ -216,3 +216,53 @@ def test_measuring_the_drawn_texts_decides_as_the_tight_bounding_box_does(case):
         assert svg_size(fixed) == ((4 * 72, 2 * 72) if inside else svg_size(cropped))
     finally:
         plt.close(fig)
+
+
+def _edge_label_gap(fig) -> float:
+    """Points between the last tick label of the left panel and the first of the right one, as the SVG draws them."""
+    width, height = fig.get_size_inches()
+    fig.set_dpi(72)
+    renderer = RendererSVG(width * 72, height * 72, io.StringIO())
+    fig.draw(renderer)
+    left, right = fig.axes[:2]
+
+    def shown(ax):
+        low, high = sorted(ax.get_xlim())
+        return [t for t in ax.xaxis.get_ticklabels() if t.get_text() and low <= t.get_position()[0] <= high]
+
+    return shown(right)[0].get_window_extent(renderer).x0 - shown(left)[-1].get_window_extent(renderer).x1
+
+
+@pytest.mark.parametrize("views, rate", [(8_000, 0.011), (8_000, 0.46), (12_400, 0.046), (98_765, 0.0093),
+                                         (1_234_567, 0.053), (12, 0.9)])
+@pytest.mark.parametrize("name", ["Web", "Partner newsletter (print)"])
+def test_the_breakdown_panels_edge_labels_never_meet(monkeypatch, views, rate, name):
+    # The views' last tick ("10k") sits on the left panel's right edge and the rates' first ("0.0%") on the
+    # right panel's left edge: a gap that is a fixed share of the panels ran them together ("10k0.0%").
+    figures = []
+    monkeypatch.setattr(client_charts, "to_chart", lambda fig, alt, caption="", **kw: figures.append(fig))
+    frame = pd.DataFrame({"label": [name, "LinkedIn", "Instagram"], "views": [views, views // 3, views // 9],
+                          "clicks": [1_000, 300, 100], "conversions": [round(1_000 * rate), round(300 * rate * 0.8), 2],
+                          "conversion_rate": [rate, rate * 0.8, 0.02]})
+    client_charts.breakdown_bars(frame, dimension="platform")
+    try:
+        assert _edge_label_gap(figures[0]) >= 4
+    finally:
+        plt.close(figures[0])
+
+
+@pytest.mark.parametrize("control, treatment", [((1_000, 120), (1_000, 95)), ((50, 2), (50, 9)), ((20_000, 9_990), (20_000, 10_400))])
+def test_the_conversion_panels_edge_labels_never_meet(monkeypatch, control, treatment):
+    import quire.charts.experiment as experiment_charts
+    from quire.metrics.experiments import conversion_by_variant, pairwise_vs_control
+
+    figures = []
+    monkeypatch.setattr(experiment_charts, "to_chart", lambda fig, alt, caption="", **kw: figures.append(fig))
+    rows = [("control", n, x) for n, x in [control]] + [("treatment", n, x) for n, x in [treatment]]
+    assignments = pd.DataFrame([{"variant": v, "converted": i < x} for v, n, x in rows for i in range(n)])
+    experiment_charts.conversion_panels(conversion_by_variant(assignments, "control"),
+                                        pairwise_vs_control(assignments, "control", "conversion"), 0.95)
+    try:
+        assert _edge_label_gap(figures[0]) >= 4
+    finally:
+        plt.close(figures[0])

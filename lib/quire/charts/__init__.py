@@ -43,10 +43,26 @@ def label_width(labels: Iterable[object], size: float | str | None = None) -> fl
                default=0.0) / 72
 
 
+#: Inches between two panels side by side, so that the last tick label of the left one and the first of the
+#: right one, each centred on its panel's edge ("10k" beside "0.0%"), never run into each other.
+PANEL_GAP = 0.4
+
+
+def panel_wspace(fig, gap: float = PANEL_GAP) -> float:
+    """The ``wspace`` that leaves ``gap`` inches between two side-by-side panels of ``fig`` within its current margins.
+
+    matplotlib's ``wspace`` is a fraction of a panel's width, so a fixed fraction leaves a gap that
+    shrinks with the panels (a long column of names beside them) until their edge labels touch.
+    """
+    params = fig.subplotpars
+    total = fig.get_figwidth() * (params.right - params.left)
+    return 2 * gap / max(total - gap, gap)
+
+
 def palette() -> list[str]:
     """The active brand's colours, in order."""
     return plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
 
-__all__ = ["WIDE", "HALF", "GOOD", "BAD", "NEUTRAL", "MINUS", "MoneyFormatter", "PercentStepFormatter", "count_axis", "date_axis",
-           "money_axis", "percent_axis", "step_decimals", "short_money", "label_width", "palette"]
+__all__ = ["PANEL_GAP", "WIDE", "HALF", "GOOD", "BAD", "NEUTRAL", "MINUS", "MoneyFormatter", "PercentStepFormatter", "count_axis", "date_axis",
+           "money_axis", "percent_axis", "step_decimals", "short_money", "label_width", "palette", "panel_wspace"]

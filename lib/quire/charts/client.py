@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from quire.chart_style import to_chart
-from quire.charts import BAD, label_width, palette, percent_axis
+from quire.charts import BAD, label_width, palette, panel_wspace, percent_axis
 from quire.display import Chart
 from quire.formatting import compact, format_day, number, percent
 
@@ -108,10 +108,12 @@ def breakdown_bars(frame: pd.DataFrame, *, label: str = "label", dimension: str)
     data = frame.loc[(frame["views"] > 0) | (frame["clicks"] > 0)].sort_values("views", ascending=True, kind="stable")
     names = data[label].astype(str).tolist()
     height = 0.9 + 0.42 * len(names)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8.0, height), sharey=True, gridspec_kw={"wspace": 0.08})
-    # Laid out in inches (drawn once, see to_chart): the names' column, the titles above, the ticks below.
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8.0, height), sharey=True)
+    # Laid out in inches (drawn once, see to_chart): the names' column, the titles above, the ticks below,
+    # the gap between the panels.
     fig.subplots_adjust(left=(label_width(names) + 0.2) / 8.0, right=1 - 0.12 / 8.0, top=1 - 0.34 / height,
                         bottom=0.36 / height)
+    fig.subplots_adjust(wspace=panel_wspace(fig))
     left.barh(names, data["views"], color=colors[0], height=0.62)
     for y, v in enumerate(data["views"]):
         left.annotate(_count(v), (v, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8.5)

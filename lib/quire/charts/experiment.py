@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from quire.chart_style import to_chart
-from quire.charts import BAD, GOOD, HALF, NEUTRAL, WIDE, palette, percent_axis
+from quire.charts import BAD, GOOD, HALF, NEUTRAL, WIDE, palette, panel_wspace, percent_axis
 from quire.display import Chart
 from quire.formatting import number, percent, percentage_points
 from quire.metrics.experiment_measure import current as current_measure
@@ -114,8 +114,8 @@ def conversion_panels(table: pd.DataFrame, comparisons: pd.DataFrame, level: flo
     (after adjustment), grey otherwise; the dashed line marks "no difference".
     """
     labels = table["variant"].astype(str).tolist()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(WIDE[0], _height(len(table), 1.15)), sharey=True,
-                                      gridspec_kw={"wspace": 0.08})
+    fig, (left, right) = plt.subplots(1, 2, figsize=(WIDE[0], _height(len(table), 1.15)), sharey=True)
+    fig.subplots_adjust(wspace=panel_wspace(fig))
     rate_colors = [NEUTRAL if c else palette()[0] for c in table["is_control"]]
     _intervals(left, labels, table["rate"].to_numpy(float), table["rate_ci_low"].to_numpy(float),
                table["rate_ci_high"].to_numpy(float), rate_colors, pct)
