@@ -101,7 +101,7 @@ def _remember_font_files(manager: font_manager.FontManager) -> None:
 
     A text is measured with the file of each family of its list (the brand's fonts, DejaVu Sans
     and the script fallbacks: seven or eight), and matplotlib looks each family up on its own,
-    reading eleven rc parameters every time to key its cache: together about a tenth of a client
+    reading eleven rc parameters every time to key its cache: together about 7 % of a client
     report's chart time, for answers that change only with those parameters or the installed
     fonts. They are the key here too, read once per text. Same files, so the same SVG.
     """
