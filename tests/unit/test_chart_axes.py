@@ -19,11 +19,15 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 @pytest.fixture(autouse=True)
 def house_style():
-    """The brand's chart style, as every report applies it (text stays text in the SVG)."""
+    """The brand's chart style, as every report applies it (text stays text in the SVG); undone after."""
+    import matplotlib
+
     from quire.brand import load_brand
     from quire.chart_style import use_brand
 
-    use_brand(load_brand("quire"))
+    with matplotlib.rc_context():
+        use_brand(load_brand("quire"))
+        yield
 
 
 def tick_labels(chart, axis: str = "y") -> list[str]:

@@ -25,6 +25,22 @@ from quire.chart_style import figure_svg, to_chart
 TOLERANCE_IN = 0.01
 
 
+@pytest.fixture(autouse=True, params=["quire", "harbor"])
+def brand_style(request):
+    """A brand's chart style, as every report applies it before its charts; undone after.
+
+    Without it these charts would be drawn in whatever style an earlier test in the same process left.
+    """
+    import matplotlib
+
+    from quire.brand import load_brand
+    from quire.chart_style import use_brand
+
+    with matplotlib.rc_context():
+        use_brand(load_brand(request.param))
+        yield
+
+
 @pytest.fixture
 def drawn(monkeypatch):
     """Each figure a chart function hands to to_chart, with whether it asked for a fixed layout."""

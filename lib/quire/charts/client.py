@@ -127,7 +127,8 @@ def breakdown_bars(frame: pd.DataFrame, *, label: str = "label", dimension: str)
         right.annotate(text, (0 if pd.isna(r) else r, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8.5)
     right.set_xlim(0, max(float(rates.max()) * 1.75, 0.01))
     percent_axis(right, "x")
-    right.set_title("Conversion rate (conversions of clicks)", loc="left", fontsize=10)
+    # Short enough for the panel beside a long column of names (the section's lead defines the rate).
+    right.set_title("Conversion rate (per click)", loc="left", fontsize=10)
     for ax in (left, right):
         ax.grid(axis="y", visible=False)
         ax.grid(axis="x", visible=True)
