@@ -274,7 +274,7 @@ def test_the_conversion_panels_edge_labels_never_meet(monkeypatch, control, trea
 
     figures = []
     monkeypatch.setattr(experiment_charts, "to_chart", lambda fig, alt, caption="", **kw: figures.append(fig))
-    rows = [("control", n, x) for n, x in [control]] + [("treatment", n, x) for n, x in [treatment]]
+    rows = [("control", *control), ("treatment", *treatment)]  # (variant, users, conversions)
     assignments = pd.DataFrame([{"variant": v, "converted": i < x} for v, n, x in rows for i in range(n)])
     experiment_charts.conversion_panels(conversion_by_variant(assignments, "control"),
                                         pairwise_vs_control(assignments, "control", "conversion"), 0.95)
