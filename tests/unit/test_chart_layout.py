@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from contextlib import contextmanager
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -41,19 +42,29 @@ def brand_style(request):
         yield
 
 
+@contextmanager
+def drawn_as_svg(fig):
+    """Draw ``fig`` as savefig does for SVG (at 72 dpi, by the renderer the chart is saved with); the renderer,
+    to measure what it drew. The figure's own resolution is restored after."""
+    width, height = fig.get_size_inches()
+    dpi = fig.get_dpi()
+    fig.set_dpi(72)
+    try:
+        renderer = RendererSVG(width * 72, height * 72, io.StringIO())
+        fig.draw(renderer)
+        yield renderer
+    finally:
+        fig.set_dpi(dpi)
+
+
 @pytest.fixture
 def drawn(monkeypatch):
     """Each figure a chart function hands to to_chart, with whether it asked for a fixed layout."""
     seen: list[tuple[object, bool]] = []
 
     def keep(fig, alt, caption="", *, fixed_layout=False):
-        width, height = fig.get_size_inches()
-        dpi = fig.get_dpi()
-        fig.set_dpi(72)  # as savefig does for SVG, with the renderer the chart is saved with
-        renderer = RendererSVG(width * 72, height * 72, io.StringIO())
-        fig.draw(renderer)
-        seen.append((fig.get_tightbbox(renderer), (width, height), fixed_layout))
-        fig.set_dpi(dpi)
+        with drawn_as_svg(fig) as renderer:
+            seen.append((fig.get_tightbbox(renderer), tuple(fig.get_size_inches()), fixed_layout))
         return to_chart(fig, alt, caption, fixed_layout=fixed_layout)
 
     monkeypatch.setattr(client_charts, "to_chart", keep)
@@ -184,14 +195,8 @@ def test_the_health_drivers_fit_with_every_component(drawn):
 def _tight_box_inside(fig) -> bool:
     """The full check: matplotlib's tight bounding box of everything drawn, within the figure."""
     width, height = fig.get_size_inches()
-    dpi = fig.get_dpi()
-    fig.set_dpi(72)
-    try:
-        renderer = RendererSVG(width * 72, height * 72, io.StringIO())
-        fig.draw(renderer)
+    with drawn_as_svg(fig) as renderer:
         box = fig.get_tightbbox(renderer)
-    finally:
-        fig.set_dpi(dpi)
     return (box.x0 >= -TOLERANCE_IN and box.y0 >= -TOLERANCE_IN and box.x1 <= width + TOLERANCE_IN
             and box.y1 <= height + TOLERANCE_IN)
 
@@ -236,17 +241,14 @@ def test_measuring_the_drawn_texts_decides_as_the_tight_bounding_box_does(case):
 
 def _edge_label_gap(fig) -> float:
     """Points between the last tick label of the left panel and the first of the right one, as the SVG draws them."""
-    width, height = fig.get_size_inches()
-    fig.set_dpi(72)
-    renderer = RendererSVG(width * 72, height * 72, io.StringIO())
-    fig.draw(renderer)
     left, right = fig.axes[:2]
 
     def shown(ax):
         low, high = sorted(ax.get_xlim())
         return [t for t in ax.xaxis.get_ticklabels() if t.get_text() and low <= t.get_position()[0] <= high]
 
-    return shown(right)[0].get_window_extent(renderer).x0 - shown(left)[-1].get_window_extent(renderer).x1
+    with drawn_as_svg(fig) as renderer:
+        return shown(right)[0].get_window_extent(renderer).x0 - shown(left)[-1].get_window_extent(renderer).x1
 
 
 @pytest.mark.parametrize("views, rate", [(8_000, 0.011), (8_000, 0.46), (12_400, 0.046), (98_765, 0.0093),
