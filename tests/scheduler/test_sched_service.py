@@ -267,10 +267,12 @@ def test_two_schedulers_on_one_database_run_each_due_time_once(make_env, state_u
         times = sorted(r["created_at"] for r in rows if r["client"] == client and r["trigger"] == "schedule")
         gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
         assert gaps and min(gaps) >= 1.5, gaps  # a due time run twice would show as a gap near 0
-    # A run cancelled by the first scheduler's stop is run again exactly once.
+    # A run cancelled by the first scheduler's stop is run again exactly once (by the standby). One that the
+    # second scheduler's own stop cancelled (a due time can fire just before it) waits for the next start.
     for cancelled in [r for r in rows if r["status"] == "cancelled"]:
-        assert len([r for r in rows if r["retry_of"] == cancelled["run_id"]]) == 1
         assert cancelled["error"].startswith("cancelled: the scheduler stopped"), cancelled["error"]
+        if cancelled["worker"] in holders:
+            assert len([r for r in rows if r["retry_of"] == cancelled["run_id"]]) == 1
 
 
 @pytest.mark.parametrize("state_url", ["sqlite"], indirect=True)
