@@ -879,7 +879,7 @@ def test_arms_where_nobody_or_everybody_converted_render_with_bounded_intervals(
     shown = everything(report)
     assert "nan" not in shown.lower() and " — to " not in shown
     if rates == (1.0, 1.0):
-        # Katz's log-ratio interval has no spread when both arms converted everyone: not "0.0% to 0.0%".
+        # The ratio has no spread to build an interval from when both arms converted everyone: not "0.0% to 0.0%".
         assert "0.0% to 0.0%" not in shown and "interval not defined" in shown
         assert "cannot rise" in report.power().html() and not report.analysis.verdict.warnings
 

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from scipy import stats
+from scipy import optimize, stats
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
-from statsmodels.stats.proportion import confint_proportions_2indep
+from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from quire.errors import EmptyDataError, ParameterError, WarehouseError
 from quire.metrics.experiment_analysis import analyse, describe_comparison, p_sentence, verdict
@@ -119,7 +119,20 @@ def test_srm_counts_a_planned_variant_without_users_as_zero_and_rejects_unplanne
 # ---------------------------------------------------------------- conversion
 
 
-def test_wilson_newcombe_katz_and_z_match_hand_formulas():
+def restricted_score(theta: float, x_t: int, n_t: int, x_c: int, n_c: int) -> float:
+    """The score statistic of p_t/p_c = theta with the rates' constrained maximum-likelihood estimates found by
+    a numeric search of the likelihood (not the quadratic's closed form the product uses)."""
+    def minus_loglik(p_c: float) -> float:
+        p_t = theta * p_c
+        return -(stats.binom.logpmf(x_t, n_t, p_t) + stats.binom.logpmf(x_c, n_c, p_c))
+    found = optimize.minimize_scalar(minus_loglik, bounds=(1e-12, min(1.0, 1 / theta) - 1e-12), method="bounded",
+                                     options={"xatol": 1e-13})
+    p_c = found.x
+    p_t = theta * p_c
+    return (x_t / n_t - theta * x_c / n_c) / math.sqrt(p_t * (1 - p_t) / n_t + theta ** 2 * p_c * (1 - p_c) / n_c)
+
+
+def test_wilson_newcombe_koopman_and_z_match_hand_formulas():
     # control 100 / 1,000 = 10 %, treatment 130 / 1,100 = 11.8 %
     table = conversion_by_variant(users({"ctl": (1_000, 100), "trt": (1_100, 130)}), control="ctl")
     assert table["variant"].tolist() == ["ctl", "trt"] and table["is_control"].tolist() == [True, False]
@@ -134,11 +147,15 @@ def test_wilson_newcombe_katz_and_z_match_hand_formulas():
     assert (trt.abs_lift_ci_low, trt.abs_lift_ci_high) == pytest.approx(newcombe, abs=TOL)
     # a second, independent implementation of Newcombe's method 10
     assert newcombe == pytest.approx(confint_proportions_2indep(130, 1_100, 100, 1_000, method="newcomb"), abs=TOL)
-    se_log = math.sqrt((1 - pt) / 130 + (1 - pc) / 100)
     ratio = pt / pc
     assert trt.rel_lift == pytest.approx(ratio - 1, abs=TOL)
-    assert (trt.rel_lift_ci_low, trt.rel_lift_ci_high) == pytest.approx(
-        (ratio * math.exp(-Z95 * se_log) - 1, ratio * math.exp(Z95 * se_log) - 1), abs=TOL)
+    # Koopman's interval: the ratios whose score statistic is ±z at its bounds ...
+    low, high = trt.rel_lift_ci_low + 1, trt.rel_lift_ci_high + 1
+    assert restricted_score(low, 130, 1_100, 100, 1_000) == pytest.approx(Z95, abs=1e-5)
+    assert restricted_score(high, 130, 1_100, 100, 1_000) == pytest.approx(-Z95, abs=1e-5)
+    # ... and statsmodels' implementation of it (whose root search stops at ~1e-5 of the bound)
+    assert (low, high) == pytest.approx(confint_proportions_2indep(130, 1_100, 100, 1_000, method="score",
+                                                                   compare="ratio", correction=False), rel=1e-4)
     pooled = 230 / 2_100
     z = d / math.sqrt(pooled * (1 - pooled) * (1 / 1_000 + 1 / 1_100))
     assert trt.p_value == pytest.approx(2 * stats.norm.sf(abs(z)), abs=TOL)
@@ -152,9 +169,46 @@ def test_a_table_too_small_for_the_delta_method_gives_its_relative_lift_no_inter
     assert small.abs_lift_ci_low < 0 < small.abs_lift_ci_high
     assert small.rel_lift == pytest.approx(0.5 / 0.109 - 1, abs=TOL)
     assert math.isnan(small.rel_lift_ci_low) and math.isnan(small.rel_lift_ci_high)
-    # Counts large enough for the z-test keep the Katz interval (every expected count 5 or more).
+    # Counts large enough for the z-test keep the relative interval (every expected count 5 or more).
     enough = conversion_from_counts({"c": 200, "t": 200}, {"c": 20, "t": 30}, "c").iloc[1]
     assert math.isfinite(enough.rel_lift_ci_low) and math.isfinite(enough.rel_lift_ci_high)
+
+
+@pytest.mark.parametrize("n", [20, 40, 60, 100, 400])
+@pytest.mark.parametrize("level", [0.9, 0.95])
+def test_the_relative_interval_excludes_no_lift_exactly_when_the_z_test_rejects(n, level):
+    # Katz's log interval held 0 beside p = 0.028 and a significant call (2 of 20 against 8 of 20: −3% to
+    # +1,555%); the score interval inverts the z-test itself, so the table never says both.
+    checked = 0
+    for x_c in range(1, n + 1, max(1, n // 40)):
+        for x_t in range(0, n + 1, max(1, n // 40)):
+            row = conversion_from_counts({"c": n, "t": n}, {"c": x_c, "t": x_t}, "c", level=level).iloc[1]
+            if math.isnan(row.rel_lift_ci_low):
+                continue
+            assert row.rel_lift_ci_low <= row.rel_lift <= row.rel_lift_ci_high
+            rejects = proportions_ztest([x_t, x_c], [n, n])[1] < 1 - level
+            assert rejects == (row.rel_lift_ci_low > 0 or row.rel_lift_ci_high < 0), (x_t, x_c, row.p_value)
+            checked += 1
+    assert checked > 100
+
+
+@pytest.mark.parametrize(("x_t", "n_t", "x_c", "n_c"), [(0, 1_000, 30, 1_000), (0, 400, 398, 400), (12, 300, 300, 300),
+                                                      (290, 300, 300, 300), (500, 500, 470, 500)])
+def test_the_relative_interval_where_an_arm_converted_nobody_or_everybody(x_t, n_t, x_c, n_c):
+    row = conversion_from_counts({"c": n_c, "t": n_t}, {"c": x_c, "t": x_t}, "c").iloc[1]
+    low, high = row.rel_lift_ci_low + 1, row.rel_lift_ci_high + 1
+    assert 0 <= low <= row.rel_lift + 1 <= high < math.inf
+    if x_t == 0:
+        assert low == 0  # no treatment conversion: the rates may differ by −100%
+    else:
+        assert restricted_score(low, x_t, n_t, x_c, n_c) == pytest.approx(Z95, abs=1e-5)
+    assert restricted_score(high, x_t, n_t, x_c, n_c) == pytest.approx(-Z95, abs=1e-5)
+    # The interval of control ÷ treatment is this one turned over (statsmodels' own collapses to a point when
+    # the control converted everyone, so the comparison is made the other way round there).
+    if x_t:
+        swapped = conversion_from_counts({"c": n_t, "t": n_c}, {"c": x_t, "t": x_c}, "c").iloc[1]
+        assert (1 / high, 1 / low) == pytest.approx((swapped.rel_lift_ci_low + 1, swapped.rel_lift_ci_high + 1),
+                                                    rel=1e-9)
 
 
 def test_wilson_at_the_edges_and_another_level():
