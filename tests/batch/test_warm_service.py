@@ -6,15 +6,21 @@ service keeps; the report is a small per-client notebook that sleeps as long as 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+from multiprocessing.connection import AuthenticationError, Client
 from pathlib import Path
 
 import psutil
 import pytest
 
+from quire import local_socket
+from quire.batch.warm_service import ANSWER_TIMEOUT
 from support import ROOT, published_runs, run_quire, wait_for
 from support.runs import gone, history, slow_home, start_service, started_run, stop_service
 
@@ -138,3 +144,33 @@ def test_a_killed_service_leaves_no_process_behind_and_commands_run_alone(env):
     result = run_quire(env, "run", "slow", "-p", f"client={CLIENTS[0]}")
     assert result.returncode == 0, result.stderr  # ...and is passed over without a word
     assert "note:" not in result.stderr and len(published_runs(Path(env["QUIRE_OUTPUTS"]), "slow")) == 1
+
+
+def test_a_silent_or_stray_peer_and_a_stopped_service_hold_up_no_command(env):
+    service = start_service(env)
+    address = json.loads((Path(env["QUIRE_OUTPUTS"]) / ".quire" / "warm.json").read_text(encoding="utf-8"))
+    silent = socket.socket(socket.AF_UNIX)
+    silent.connect(address["path"])  # connects and never says a word: it held up every connection after it
+    try:
+        with pytest.raises(AuthenticationError):
+            Client(address["path"], family="AF_UNIX", authkey=b"not the key")
+        for stray in (42, ("run",), ("run", {"no": "stamp"})):
+            with local_socket.connect(address["path"], address["key"], timeout=30) as conn:
+                conn.send(stray)
+                assert conn.poll(30) and conn.recv() == ("refused", "not a request of `quire run`")
+        served = run_quire(env, "run", "slow", "-p", f"client={CLIENTS[0]}", timeout=120)
+        os.kill(service.pid, signal.SIGSTOP)  # Ctrl-Z: its socket still takes connections, nothing answers them
+        try:
+            alone = run_quire(env, "run", "slow", "-p", f"client={CLIENTS[1]}", timeout=120)
+        finally:
+            os.kill(service.pid, signal.SIGCONT)
+    finally:
+        silent.close()
+        logged = stop_service(service)
+    assert served.returncode == 0 and "note:" not in served.stderr, served.stderr
+    assert alone.returncode == 0, alone.stderr
+    assert (f"note: the warm service (pid {service.pid}) did not answer within {ANSWER_TIMEOUT} s (stopped with "
+            f"Ctrl-Z? `kill -CONT {service.pid}` resumes it); running here instead") in alone.stderr.replace("\n", " ")
+    by_client = {row["client"]: row["run_id"] for row in history(Path(env["QUIRE_OUTPUTS"]))}
+    assert f"slow {by_client[CLIENTS[0]]}: succeeded" in logged and by_client[CLIENTS[1]] not in logged
+    assert "Traceback" not in logged

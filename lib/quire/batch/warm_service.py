@@ -19,6 +19,7 @@ since every run it would fork would run code older than what is on disk.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -33,12 +34,13 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from multiprocessing.connection import Client, Listener
+from multiprocessing.connection import Listener
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quire.batch.runner import (Cancel, ForkExecutor, Outcome, RunRequest, fork_and_wait, fork_context,
                                 lost_run_outcome, start_forked_child, start_warming)
+from quire import local_socket
 from quire.errors import QuireError
 
 if TYPE_CHECKING:
@@ -49,6 +51,9 @@ log = logging.getLogger(__name__)
 ADDRESS_FILE = "warm.json"
 #: Seconds a :meth:`WarmServiceExecutor.call` may take (validating a fan-out over a thousand clients takes a few).
 CALL_TIMEOUT = 600
+#: Seconds a command waits for a warm service to answer before running without it: one stopped with Ctrl-Z still
+#: accepts connections but never answers them (an answer takes milliseconds, even with both cores busy).
+ANSWER_TIMEOUT = 10
 
 
 class WarmServiceError(QuireError):
@@ -91,8 +96,9 @@ class Address:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def connect(self):
-        return Client(self.path, family="AF_UNIX", authkey=self.key.encode())
+    def connect(self, timeout: float | None = None):
+        """A key-checked connection to the service (:class:`TimeoutError` when it does not answer within ``timeout``)."""
+        return local_socket.connect(self.path, self.key, timeout)
 
 
 class WarmServiceExecutor:
@@ -166,9 +172,14 @@ def find(settings: Settings) -> tuple[WarmServiceExecutor | None, str]:
         return None, ""
     executor = WarmServiceExecutor(address, settings)
     try:
-        with address.connect() as conn:
+        with address.connect(ANSWER_TIMEOUT) as conn:
             conn.send(("hello", executor.stamp))
+            if not conn.poll(ANSWER_TIMEOUT):
+                raise TimeoutError
             kind, value = conn.recv()
+    except TimeoutError:
+        return None, (f"the warm service (pid {address.pid}) did not answer within {ANSWER_TIMEOUT} s (stopped with "
+                      f"Ctrl-Z? `kill -CONT {address.pid}` resumes it)")
     except (OSError, EOFError, ValueError):
         return None, ""  # a service that stopped without removing its address file
     if kind != "ok":
@@ -196,12 +207,13 @@ class WarmService:
         self.warm_seconds = time.perf_counter() - started
         self._dir = tempfile.mkdtemp(prefix="quire-warm-")  # mode 0700: only this user reaches the socket
         self.address = Address(os.path.join(self._dir, "warm.sock"), secrets.token_hex(16), os.getpid())
-        self._listener = Listener(self.address.path, family="AF_UNIX", authkey=self.address.key.encode())
+        self._listener = Listener(self.address.path, family="AF_UNIX")
         self.stopped = threading.Event()
         self._runs: set[Cancel] = set()
         self._lock = threading.Lock()
         self._write_address()
-        threading.Thread(target=self._accept, name="quire-warm-accept", daemon=True).start()
+        threading.Thread(target=local_socket.serve_forever, name="quire-warm-accept", daemon=True,
+                         args=(self._listener, self.address.key, self._serve, self.stopped, "quire-warm-run")).start()
 
     def _write_address(self) -> None:
         # Readable by this user only from its first byte: the key lets whoever reads it run code in the fork server.
@@ -212,14 +224,6 @@ class WarmService:
         with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as out:
             json.dump({"path": self.address.path, "key": self.address.key, "pid": self.address.pid}, out)
         os.replace(partial, path)
-
-    def _accept(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                conn = self._listener.accept()
-            except Exception:  # a client with the wrong key, or the listener closed
-                continue
-            threading.Thread(target=self._serve, args=(conn,), name="quire-warm-run", daemon=True).start()
 
     def _refusal(self, their_stamp: str) -> str | None:
         """Why a command's run cannot be served here (None: it can); stops the service if its own files changed."""
@@ -235,14 +239,17 @@ class WarmService:
         with conn:
             try:
                 kind, message = conn.recv()
-            except (EOFError, OSError, ValueError):
+                their_stamp = message if kind == "hello" else message["stamp"]
+            except (EOFError, OSError):
                 return
+            except Exception:  # not what a `quire run` sends (a stranger holding the key): answered, not logged
+                with contextlib.suppress(OSError):
+                    conn.send(("refused", "not a request of `quire run`"))
+                return
+            why = self._refusal(their_stamp)
             if kind == "hello":
-                why = self._refusal(message)
                 conn.send(("refused", why) if why else ("ok", None))
-                return
-            why = self._refusal(message["stamp"])
-            if why:
+            elif why:
                 conn.send(("refused", why))
             elif kind == "call":
                 self._call(conn, message)
@@ -342,8 +349,10 @@ def _call_child(function: Callable[..., Any], args: tuple, settings: Settings, c
 
 def _alive(address: Address) -> bool:
     try:
-        with address.connect():
+        with address.connect(ANSWER_TIMEOUT):
             return True
+    except TimeoutError:  # there, but stopped (Ctrl-Z): still the service of these outputs
+        return True
     except (OSError, EOFError, ValueError):
         return False
 

@@ -23,9 +23,10 @@ import tempfile
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
-from multiprocessing.connection import Client, Listener
+from multiprocessing.connection import Listener
 from pathlib import Path
 
+from quire import local_socket
 from quire.errors import RenderError
 
 CHROMIUM = "/usr/bin/chromium"
@@ -181,7 +182,7 @@ class PrintService:
         self._dir = tempfile.mkdtemp(prefix="quire-print-")  # mode 0700: only this user can reach the socket
         key = secrets.token_hex(16)
         self.address = ServiceAddress(os.path.join(self._dir, "print.sock"), key)
-        self._listener = Listener(self.address.path, family="AF_UNIX", authkey=key.encode())
+        self._listener = Listener(self.address.path, family="AF_UNIX")
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._section_pages: dict = {}  # pages.Layout -> its sections' pages, as last found
@@ -194,12 +195,7 @@ class PrintService:
 
         from quire.pdf import pages  # noqa: F401
 
-        while not self._closed.is_set():
-            try:
-                conn = self._listener.accept()
-            except Exception:  # a client with the wrong key, or the listener closed
-                continue
-            threading.Thread(target=self._serve, args=(conn,), name="quire-print", daemon=True).start()
+        local_socket.serve_forever(self._listener, self.address.key, self._serve, self._closed, "quire-print")
 
     def _serve(self, conn) -> None:
         with conn:
@@ -312,7 +308,7 @@ def _request(address: str, html: str) -> bytes:
     if _connection is None or _connection_for != address:
         where = ServiceAddress.decode(address)
         try:
-            _connection = Client(where.path, family="AF_UNIX", authkey=where.key.encode())
+            _connection = local_socket.connect(where.path, where.key)
         except (OSError, EOFError) as exc:
             raise RenderError(f"the print service is not reachable ({exc})") from exc
         _connection_for = address
