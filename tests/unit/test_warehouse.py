@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import socket
+import threading
 from datetime import date
 
 import numpy as np
@@ -390,6 +392,54 @@ def test_an_empty_database_is_a_warehouse_error(tmp_path):
         queries.data_range(c)
     eng.dispose()
     assert raised.value.message.startswith("the warehouse has no table mrr_movements")
+
+
+@pytest.fixture
+def silent_server():
+    """The port of a server on 127.0.0.1 that takes connections and never says a word (a hung database): the
+    kernel completes each connection into the listen queue, nobody accepts or answers it."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    yield server.getsockname()[1]
+    server.close()
+
+
+def finished_within(seconds: float, call) -> BaseException | None:
+    """What ``call()`` raised (None if nothing), failing the test if it has not returned after ``seconds``."""
+    outcome: list[BaseException | None] = []
+
+    def target():
+        try:
+            call()
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    waiter = threading.Thread(target=target, daemon=True)  # a hung call is left behind, not waited for
+    waiter.start()
+    waiter.join(seconds)
+    assert outcome, f"still waiting after {seconds} s"
+    return outcome[0]
+
+
+def test_a_database_server_that_never_answers_is_an_error_not_a_hang(silent_server, monkeypatch):
+    from quire import server_timeouts
+    from quire.errors import StateError
+    from quire.state import open_state
+    from quire.warehouse.engine import CONNECT_HINT
+
+    monkeypatch.setattr(server_timeouts, "CONNECT_TIMEOUT", 1)
+    url = f"postgresql+psycopg://quire@127.0.0.1:{silent_server}/warehouse"
+    refused = finished_within(30, lambda: engine(url))
+    assert isinstance(refused, WarehouseError) and refused.hint == CONNECT_HINT
+    assert re.fullmatch(r"cannot connect to the warehouse postgresql\+psycopg://quire@127\.0\.0\.1:\d+/warehouse: "
+                        r"connection timeout expired", refused.message), refused.message
+    state = finished_within(30, lambda: open_state(url))
+    assert isinstance(state, StateError) and "connection timeout expired" in state.message
+    # A URL's own bound wins over Quire's.
+    monkeypatch.setattr(server_timeouts, "CONNECT_TIMEOUT", 3_600)
+    assert isinstance(finished_within(30, lambda: engine(f"{url}?connect_timeout=1")), WarehouseError)
 
 
 @pytest.mark.parametrize("backend", ["duckdb", "sqlite"])

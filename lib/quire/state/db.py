@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from quire.errors import StateError, describe_os_error
+from quire.server_timeouts import server_connect_args
 from quire.state.schema import metadata
 
 _ENGINES: dict[str, Engine] = {}
@@ -103,7 +104,8 @@ def open_state(url: str) -> Engine:
                 eng = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
                 sa.event.listen(eng, "connect", _sqlite_pragmas)
             else:
-                eng = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+                eng = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                                       connect_args=server_connect_args(parsed))
         except (sa.exc.ArgumentError, ImportError) as exc:  # NoSuchModuleError is an ArgumentError
             raise StateError(f"cannot use the state database URL {redact(url)}: {exc}",
                              hint="check QUIRE_STATE_URL and that its database driver is installed") from None

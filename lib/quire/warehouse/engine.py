@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
 from quire.errors import WarehouseError
+from quire.server_timeouts import server_connect_args
 
 BUILD_HINT = "run `quire warehouse build --scale demo` to create it"
 CHECK_HINT = "`quire warehouse check` lists what each report needs and what the warehouse lacks"
@@ -50,7 +51,7 @@ def engine(url: str | URL, read_only: bool = True) -> sa.Engine:
         raise WarehouseError(f"no warehouse at {path}", hint=BUILD_HINT)
     parsed, connect_args = _read_only(parsed, path) if read_only else (parsed, {})
     try:
-        eng = sa.create_engine(parsed, connect_args=connect_args)
+        eng = sa.create_engine(parsed, connect_args=connect_args | server_connect_args(parsed))
     except (sa.exc.ArgumentError, ImportError) as exc:  # NoSuchModuleError is an ArgumentError
         raise WarehouseError(f"cannot use warehouse URL {_redacted(parsed)}: {exc}",
                              hint="check QUIRE_WAREHOUSE_URL and that its database driver is installed") from exc
