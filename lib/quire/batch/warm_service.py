@@ -38,9 +38,9 @@ from multiprocessing.connection import Listener
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from quire import local_socket
 from quire.batch.runner import (Cancel, ForkExecutor, Outcome, RunRequest, fork_and_wait, fork_context,
                                 lost_run_outcome, start_forked_child, start_warming)
-from quire import local_socket
 from quire.errors import QuireError
 
 if TYPE_CHECKING:

@@ -194,9 +194,10 @@ def ratio_score(theta: float, x_t: int, n_t: int, x_c: int, n_c: int) -> float:
     N/(N − 1) factor): ``(p̂_t − θ·p̂_c) / √(p̃_t(1 − p̃_t)/n_t + θ²·p̃_c(1 − p̃_c)/n_c)`` with p̃ the rates'
     maximum-likelihood estimates under p_t = θ·p_c (the smaller root of a quadratic). At θ = 1 it is the pooled
     two-proportion z statistic. Decreasing in θ."""
-    a = (n_t + n_c) * theta
-    b = -(n_t * theta + x_t + n_c + x_c * theta)
-    p_c = (-b - math.sqrt(max(b * b - 4 * a * (x_t + x_c), 0.0))) / (2 * a)
+    a, c = (n_t + n_c) * theta, x_t + x_c
+    minus_b = n_t * theta + x_t + n_c + x_c * theta
+    # The smaller root as 2c / (−b + √D): (−b − √D) / 2a loses its digits to cancellation when 4ac ≪ b².
+    p_c = 2 * c / (minus_b + math.sqrt(max(minus_b * minus_b - 4 * a * c, 0.0)))
     p_t = theta * p_c
     variance = p_t * (1 - p_t) / n_t + theta ** 2 * p_c * (1 - p_c) / n_c
     return (x_t / n_t - theta * x_c / n_c) / math.sqrt(variance)
