@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import shutil
 import socket
+import subprocess
+import sys
 import threading
 from datetime import date
 
@@ -11,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from scipy import stats
 
 from quire.errors import WarehouseError
@@ -440,6 +444,25 @@ def test_a_database_server_that_never_answers_is_an_error_not_a_hang(silent_serv
     # A URL's own bound wins over Quire's.
     monkeypatch.setattr(server_timeouts, "CONNECT_TIMEOUT", 3_600)
     assert isinstance(finished_within(30, lambda: engine(f"{url}?connect_timeout=1")), WarehouseError)
+
+
+def test_a_warehouse_file_another_program_writes_to_says_which_and_what_to_do(tiny_warehouse, tmp_path):
+    # An analyst's DuckDB shell or notebook with the file open read-write: every report failed with
+    # "check ... that the database server is up; ... run `quire warehouse build`", neither of which helps.
+    path = shutil.copy(make_url(tiny_warehouse).database, tmp_path / "warehouse.duckdb")
+    url = f"duckdb:///{path}"
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('open', flush=True); time.sleep(120)", str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(WarehouseError) as refused:
+            engine(url)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert f"pid {holder.pid}" in refused.value.hint and "read-only" in refused.value.hint
+    assert "warehouse build" not in refused.value.hint
+    engine(url).dispose()  # once it is closed, reports read it again
 
 
 @pytest.mark.parametrize("backend", ["duckdb", "sqlite"])

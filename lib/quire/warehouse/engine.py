@@ -62,9 +62,25 @@ def engine(url: str | URL, read_only: bool = True) -> sa.Engine:
             pass
     except sa.exc.DBAPIError as exc:
         eng.dispose()
-        raise WarehouseError(f"cannot connect to the warehouse {_redacted(parsed)}: {driver_reason(exc)}",
-                             hint=CONNECT_HINT) from exc
+        reason = driver_reason(exc)
+        raise WarehouseError(f"cannot connect to the warehouse {_redacted(parsed)}: {reason}",
+                             hint=_lock_hint(reason) or CONNECT_HINT) from exc
     return eng
+
+
+#: DuckDB's words when another process holds the file's write lock: a DuckDB shell or a notebook that opened it
+#: read-write (reports only read it, and a build or an import replaces the file rather than writing into it).
+_LOCKED = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
+
+
+def _lock_hint(reason: str) -> str | None:
+    """What to do when another program has the DuckDB file open for writing (None: that is not the reason)."""
+    held = _LOCKED.search(reason)
+    if held is None:
+        return None
+    return (f"another program has the file open for writing ({held[1]}, pid {held[2]}): close that connection, "
+            "or open the file read-only there (`duckdb -readonly`, or `duckdb.connect(path, read_only=True)`), "
+            "which lets reports read it at the same time")
 
 
 #: Read-only engines kept for the life of this process, by URL (see :func:`keep_engines`); None: not kept.
