@@ -152,13 +152,14 @@ def test_a_silent_or_stray_peer_and_a_stopped_service_hold_up_no_command(env):
     silent = socket.socket(socket.AF_UNIX)
     silent.connect(address["path"])  # connects and never says a word: it held up every connection after it
     try:
+        served = run_quire(env, "run", "slow", "-p", f"client={CLIENTS[0]}", timeout=120)
+        # (after that run, which bounds the wait for a service held up by the silent peer)
         with pytest.raises(AuthenticationError):
             Client(address["path"], family="AF_UNIX", authkey=b"not the key")
         for stray in (42, ("run",), ("run", {"no": "stamp"})):
             with local_socket.connect(address["path"], address["key"], timeout=30) as conn:
                 conn.send(stray)
                 assert conn.poll(30) and conn.recv() == ("refused", "not a request of `quire run`")
-        served = run_quire(env, "run", "slow", "-p", f"client={CLIENTS[0]}", timeout=120)
         os.kill(service.pid, signal.SIGSTOP)  # Ctrl-Z: its socket still takes connections, nothing answers them
         try:
             alone = run_quire(env, "run", "slow", "-p", f"client={CLIENTS[1]}", timeout=120)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import socket
+import threading
+from multiprocessing.connection import AuthenticationError, Client
 
 import pytest
 from pypdf import PdfReader
@@ -201,3 +204,22 @@ def test_text_in_scripts_dejavu_lacks_is_printed_in_a_font_that_has_them(service
     fonts = reader.pages[0]["/Resources"]["/Font"]
     kinds = [(str(font.get_object().get("/Subtype")), str(font.get_object().get("/BaseFont", ""))) for font in fonts.values()]
     assert any("DejaVu" not in base for _, base in kinds), kinds
+
+
+def test_a_peer_that_never_speaks_or_has_the_wrong_key_holds_up_no_print(service):
+    # The key used to be checked in the loop that accepts connections: one peer that connected and said
+    # nothing (a run stopped with Ctrl-Z) held up every print after it.
+    silent = socket.socket(socket.AF_UNIX)
+    silent.connect(service.address.path)
+    try:
+        printed = []
+        printer = threading.Thread(daemon=True, target=lambda: printed.append(chromium.print_report(
+            service.address.encode(), "<html><body><h1>Still printing</h1></body></html>")))
+        printer.start()
+        printer.join(60)
+        assert printed, "the print waited behind the silent peer"
+        with pytest.raises(AuthenticationError):  # (after the print, which bounds the wait for a blocked service)
+            Client(service.address.path, family="AF_UNIX", authkey=b"not the key")
+    finally:
+        silent.close()
+    assert "Still printing" in PdfReader(io.BytesIO(printed[0])).pages[0].extract_text()
