@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -135,3 +136,32 @@ def test_a_killed_dask_worker_has_its_run_done_elsewhere_once(dask_runner, state
     assert sorted(sent.values()) == [1] * len(rows), sent
     assert {key[0] for key in sent} == {r["run_id"] for r in rows}
     wait_for(lambda: not processes_of_run(run_id), timeout=30, message="the killed run's processes to exit")
+
+
+def test_something_at_the_scheduler_address_that_never_answers_is_a_clear_error_not_a_hang(monkeypatch):
+    # distributed waits for ever for the handshake of a peer that takes the connection and says nothing
+    # (something else listening on that port, or a hung scheduler): `quire run` hung with it.
+    from quire.batch import dask as dask_executor
+    from quire.errors import ConfigError
+
+    monkeypatch.setattr(dask_executor, "CONNECT_TIMEOUT", 2)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel completes connections into the queue; nothing ever answers them
+    address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+    outcome: list = []
+
+    def connect() -> None:
+        try:
+            dask_executor.DaskExecutor(address).client
+        except BaseException as exc:
+            outcome.append(exc)
+
+    attempt = threading.Thread(target=connect, daemon=True)  # a hung attempt is left behind, not waited for
+    attempt.start()
+    attempt.join(60)
+    silent.close()
+    assert outcome, "still waiting for the Dask scheduler after 60 s"
+    assert isinstance(outcome[0], ConfigError)
+    assert outcome[0].message == f"the Dask scheduler at {address} took the connection but did not answer within 3 s"
+    assert "QUIRE_DASK_SCHEDULER" in outcome[0].hint

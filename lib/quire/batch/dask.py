@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from quire.config import Settings
 
 INTERRUPTED_ON_WORKER = "interrupted: its Dask worker died mid-run; the run was done again on another worker"
+#: Seconds to reach the Dask scheduler. distributed retries a refused connection for that long, but waits for ever
+#: for the handshake of something that takes the connection and never answers (not a Dask scheduler, or a hung
+#: one): the wait for the client as a whole is bounded here too, at half as long again.
+CONNECT_TIMEOUT = 30
 
 _worker_lock = threading.Lock()
 _worker_service = None
@@ -83,11 +87,7 @@ class DaskExecutor:
                     raise ConfigError("QUIRE_DASK_SCHEDULER is set but Dask's distributed package is not installed",
                                       hint="pip install 'quire[dask]', or unset it to run on this machine") from None
 
-                try:
-                    self._client = Client(self.address, timeout=30, set_as_default=False)
-                except OSError as exc:
-                    raise ConfigError(f"cannot reach the Dask scheduler at {self.address} ({exc})",
-                                      hint="check QUIRE_DASK_SCHEDULER, or unset it to run on this machine") from None
+                self._client = _connected_client(Client, self.address)
             return self._client
 
     def total_threads(self) -> int:
@@ -128,3 +128,29 @@ class DaskExecutor:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+
+
+def _connected_client(client_class, address: str):
+    """A Dask client of the scheduler at ``address``, or a ConfigError once :data:`CONNECT_TIMEOUT` (and half as
+    long again for a handshake that never comes) has passed."""
+    made: list = []
+
+    def connect() -> None:
+        try:
+            made.append(client_class(address, timeout=CONNECT_TIMEOUT, set_as_default=False))
+        except BaseException as exc:
+            made.append(exc)
+
+    # A daemon thread: one stuck in distributed's handshake does not keep the command from ending.
+    connecting = threading.Thread(target=connect, name="quire-dask-connect", daemon=True)
+    connecting.start()
+    connecting.join(CONNECT_TIMEOUT * 1.5)
+    hint = "check QUIRE_DASK_SCHEDULER (`dask scheduler` prints its address), or unset it to run on this machine"
+    if not made:
+        raise ConfigError(f"the Dask scheduler at {address} took the connection but did not answer within "
+                          f"{CONNECT_TIMEOUT * 1.5:g} s", hint=hint)
+    if isinstance(made[0], OSError):
+        raise ConfigError(f"cannot reach the Dask scheduler at {address} ({made[0]})", hint=hint) from None
+    if isinstance(made[0], BaseException):
+        raise made[0]
+    return made[0]
