@@ -19,6 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 from sched_support import CATALOG_HEAD, client_report, free_port, processes_of_run, wait_for
+from support import within
 
 from quire.scheduler.jobs import Runner
 from quire.state import open_state
@@ -149,19 +150,10 @@ def test_something_at_the_scheduler_address_that_never_answers_is_a_clear_error_
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)  # the kernel completes connections into the queue; nothing ever answers them
     address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
-    outcome: list = []
-
-    def connect() -> None:
-        try:
-            dask_executor.DaskExecutor(address).client
-        except BaseException as exc:
-            outcome.append(exc)
-
-    attempt = threading.Thread(target=connect, daemon=True)  # a hung attempt is left behind, not waited for
-    attempt.start()
-    attempt.join(60)
-    silent.close()
-    assert outcome, "still waiting for the Dask scheduler after 60 s"
-    assert isinstance(outcome[0], ConfigError)
-    assert outcome[0].message == f"the Dask scheduler at {address} took the connection but did not answer within 3 s"
-    assert "QUIRE_DASK_SCHEDULER" in outcome[0].hint
+    try:
+        refused = within(60, lambda: dask_executor.DaskExecutor(address).client, "the connection to Dask")
+    finally:
+        silent.close()
+    assert isinstance(refused, ConfigError)
+    assert refused.message == f"the Dask scheduler at {address} took the connection but did not answer within 3 s"
+    assert "QUIRE_DASK_SCHEDULER" in refused.hint

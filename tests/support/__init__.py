@@ -53,6 +53,26 @@ def warehouse_copy(url: str, path: Path) -> Iterator:
         con.close()
 
 
+def within(seconds: float, call, message: str = "the call"):
+    """``call()``'s result, or the exception it raised (returned, not raised); fails the test if the call has
+    not returned after ``seconds``. A call that hangs is left behind in a daemon thread, not waited for."""
+    import threading
+
+    outcome: list = []
+
+    def target() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as exc:
+            outcome.append(exc)
+
+    waiter = threading.Thread(target=target, daemon=True)
+    waiter.start()
+    waiter.join(seconds)
+    assert outcome, f"{message} was still waiting after {seconds} s"
+    return outcome[0]
+
+
 def wait_for(predicate, timeout: float, interval: float = 0.2, message: str = "condition"):
     """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

@@ -5,14 +5,13 @@ from __future__ import annotations
 import io
 import json
 import socket
-import threading
 from multiprocessing.connection import AuthenticationError, Client
 
 import pytest
 from pypdf import PdfReader
 
 from quire.pdf import chromium
-from support import CHROMIUM
+from support import CHROMIUM, within
 
 
 @pytest.fixture
@@ -212,14 +211,10 @@ def test_a_peer_that_never_speaks_or_has_the_wrong_key_holds_up_no_print(service
     silent = socket.socket(socket.AF_UNIX)
     silent.connect(service.address.path)
     try:
-        printed = []
-        printer = threading.Thread(daemon=True, target=lambda: printed.append(chromium.print_report(
-            service.address.encode(), "<html><body><h1>Still printing</h1></body></html>")))
-        printer.start()
-        printer.join(60)
-        assert printed, "the print waited behind the silent peer"
+        pdf = within(60, lambda: chromium.print_report(service.address.encode(),
+                                                       "<html><body><h1>Still printing</h1></body></html>"), "the print")
         with pytest.raises(AuthenticationError):  # (after the print, which bounds the wait for a blocked service)
             Client(service.address.path, family="AF_UNIX", authkey=b"not the key")
     finally:
         silent.close()
-    assert "Still printing" in PdfReader(io.BytesIO(printed[0])).pages[0].extract_text()
+    assert "Still printing" in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()

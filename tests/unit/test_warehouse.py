@@ -7,7 +7,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 from datetime import date
 
 import numpy as np
@@ -22,6 +21,7 @@ from quire.warehouse import load, queries, schema
 from quire.warehouse.engine import engine
 from quire.warehouse.generator import EXPERIMENT_TRUTH, SCALES, generate, slugify
 from quire.warehouse.load import build_warehouse
+from support import within
 
 
 @pytest.fixture(scope="module")
@@ -409,24 +409,6 @@ def silent_server():
     server.close()
 
 
-def finished_within(seconds: float, call) -> BaseException | None:
-    """What ``call()`` raised (None if nothing), failing the test if it has not returned after ``seconds``."""
-    outcome: list[BaseException | None] = []
-
-    def target():
-        try:
-            call()
-            outcome.append(None)
-        except BaseException as exc:
-            outcome.append(exc)
-
-    waiter = threading.Thread(target=target, daemon=True)  # a hung call is left behind, not waited for
-    waiter.start()
-    waiter.join(seconds)
-    assert outcome, f"still waiting after {seconds} s"
-    return outcome[0]
-
-
 def test_a_database_server_that_never_answers_is_an_error_not_a_hang(silent_server, monkeypatch):
     from quire import server_timeouts
     from quire.errors import StateError
@@ -435,15 +417,15 @@ def test_a_database_server_that_never_answers_is_an_error_not_a_hang(silent_serv
 
     monkeypatch.setattr(server_timeouts, "CONNECT_TIMEOUT", 1)
     url = f"postgresql+psycopg://quire@127.0.0.1:{silent_server}/warehouse"
-    refused = finished_within(30, lambda: engine(url))
+    refused = within(30, lambda: engine(url))
     assert isinstance(refused, WarehouseError) and refused.hint == CONNECT_HINT
     assert re.fullmatch(r"cannot connect to the warehouse postgresql\+psycopg://quire@127\.0\.0\.1:\d+/warehouse: "
                         r"connection timeout expired", refused.message), refused.message
-    state = finished_within(30, lambda: open_state(url))
+    state = within(30, lambda: open_state(url))
     assert isinstance(state, StateError) and "connection timeout expired" in state.message
     # A URL's own bound wins over Quire's.
     monkeypatch.setattr(server_timeouts, "CONNECT_TIMEOUT", 3_600)
-    assert isinstance(finished_within(30, lambda: engine(f"{url}?connect_timeout=1")), WarehouseError)
+    assert isinstance(within(30, lambda: engine(f"{url}?connect_timeout=1")), WarehouseError)
 
 
 def test_a_warehouse_file_another_program_writes_to_says_which_and_what_to_do(tiny_warehouse, tmp_path):
