@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 from sched_support import CATALOG_HEAD, client_report, free_port, processes_of_run, wait_for
-from support import within
+from support import silent_server, within
 
 from quire.scheduler.jobs import Runner
 from quire.state import open_state
@@ -146,14 +145,9 @@ def test_something_at_the_scheduler_address_that_never_answers_is_a_clear_error_
     from quire.errors import ConfigError
 
     monkeypatch.setattr(dask_executor, "CONNECT_TIMEOUT", 2)
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(8)  # the kernel completes connections into the queue; nothing ever answers them
-    address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
-    try:
+    with silent_server() as port:
+        address = f"tcp://127.0.0.1:{port}"
         refused = within(60, lambda: dask_executor.DaskExecutor(address).client, "the connection to Dask")
-    finally:
-        silent.close()
     assert isinstance(refused, ConfigError)
     assert refused.message == f"the Dask scheduler at {address} took the connection but did not answer within 3 s"
     assert "QUIRE_DASK_SCHEDULER" in refused.hint

@@ -53,6 +53,22 @@ def warehouse_copy(url: str, path: Path) -> Iterator:
         con.close()
 
 
+@contextmanager
+def silent_server() -> Iterator[int]:
+    """The port of a TCP server on 127.0.0.1 that takes connections and never says a word (a hung database or
+    scheduler, or another program on its port): the kernel completes each connection into the listen queue,
+    nothing accepts or answers it."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    try:
+        yield server.getsockname()[1]
+    finally:
+        server.close()
+
+
 def within(seconds: float, call, message: str = "the call"):
     """``call()``'s result, or the exception it raised (returned, not raised); fails the test if the call has
     not returned after ``seconds``. A call that hangs is left behind in a daemon thread, not waited for."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import subprocess
 import sys
 from datetime import date
@@ -21,7 +20,7 @@ from quire.warehouse import load, queries, schema
 from quire.warehouse.engine import engine
 from quire.warehouse.generator import EXPERIMENT_TRUTH, SCALES, generate, slugify
 from quire.warehouse.load import build_warehouse
-from support import within
+from support import silent_server, within
 
 
 @pytest.fixture(scope="module")
@@ -399,24 +398,19 @@ def test_an_empty_database_is_a_warehouse_error(tmp_path):
 
 
 @pytest.fixture
-def silent_server():
-    """The port of a server on 127.0.0.1 that takes connections and never says a word (a hung database): the
-    kernel completes each connection into the listen queue, nobody accepts or answers it."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    yield server.getsockname()[1]
-    server.close()
+def silent_port():
+    with silent_server() as port:
+        yield port
 
 
-def test_a_database_server_that_never_answers_is_an_error_not_a_hang(silent_server, monkeypatch):
+def test_a_database_server_that_never_answers_is_an_error_not_a_hang(silent_port, monkeypatch):
     from quire import server_timeouts
     from quire.errors import StateError
     from quire.state import open_state
     from quire.warehouse.engine import CONNECT_HINT
 
     monkeypatch.setattr(server_timeouts, "CONNECT_TIMEOUT", 1)
-    url = f"postgresql+psycopg://quire@127.0.0.1:{silent_server}/warehouse"
+    url = f"postgresql+psycopg://quire@127.0.0.1:{silent_port}/warehouse"
     refused = within(30, lambda: engine(url))
     assert isinstance(refused, WarehouseError) and refused.hint == CONNECT_HINT
     assert re.fullmatch(r"cannot connect to the warehouse postgresql\+psycopg://quire@127\.0\.0\.1:\d+/warehouse: "
