@@ -54,6 +54,20 @@ def warehouse_copy(url: str, path: Path) -> Iterator:
 
 
 @contextmanager
+def brand_chart_style(name: str) -> Iterator[None]:
+    """Charts drawn inside are in brand ``name``'s style, as a report draws them; matplotlib's settings are put
+    back after, so that no later test draws in a style this one left behind."""
+    import matplotlib
+
+    from quire.brand import load_brand
+    from quire.chart_style import use_brand
+
+    with matplotlib.rc_context():
+        use_brand(load_brand(name))
+        yield
+
+
+@contextmanager
 def silent_server() -> Iterator[int]:
     """The port of a TCP server on 127.0.0.1 that takes connections and never says a word (a hung database or
     scheduler, or another program on its port): the kernel completes each connection into the listen queue,

@@ -13,6 +13,7 @@ from quire.brand import list_brands, load_brand
 from quire.charts import MoneyFormatter, PercentStepFormatter, step_decimals
 from quire.charts import cohort as cohort_charts
 from quire.charts import executive as executive_charts
+from support import brand_chart_style
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -20,13 +21,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 @pytest.fixture(autouse=True)
 def house_style():
     """The brand's chart style, as every report applies it (text stays text in the SVG); undone after."""
-    import matplotlib
-
-    from quire.brand import load_brand
-    from quire.chart_style import use_brand
-
-    with matplotlib.rc_context():
-        use_brand(load_brand("quire"))
+    with brand_chart_style("quire"):
         yield
 
 

@@ -22,6 +22,7 @@ from matplotlib.backends.backend_svg import RendererSVG
 
 import quire.charts.client as client_charts
 from quire.chart_style import figure_svg, to_chart
+from support import brand_chart_style
 
 TOLERANCE_IN = 0.01
 
@@ -32,13 +33,7 @@ def brand_style(request):
 
     Without it these charts would be drawn in whatever style an earlier test in the same process left.
     """
-    import matplotlib
-
-    from quire.brand import load_brand
-    from quire.chart_style import use_brand
-
-    with matplotlib.rc_context():
-        use_brand(load_brand(request.param))
+    with brand_chart_style(request.param):
         yield
 
 
@@ -169,17 +164,16 @@ def test_names_in_scripts_dejavu_lacks_are_measured_by_their_own_fonts(drawn):
     and sized the names' column for boxes."""
     from matplotlib import font_manager
 
-    from quire.brand import load_brand
-    from quire.chart_style import SCRIPT_FALLBACK_FONTS, use_brand
+    from quire.chart_style import SCRIPT_FALLBACK_FONTS
 
     installed = {f.name for f in font_manager.fontManager.ttflist}
     assert set(SCRIPT_FALLBACK_FONTS) <= installed, "the Noto fonts are missing (make setup-test installs them)"
     frame = pd.DataFrame({"label": ["東京デザイン株式会社", "บริษัท กรุงเทพ", "मुंबई डिज़ाइन", "Web"], "views": [900, 500, 200, 80],
                           "clicks": [50, 20, 10, 4], "conversions": [5, 2, 1, 0], "conversion_rate": [0.1, 0.1, 0.1, 0.0]})
-    with plt.rc_context(), warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        use_brand(load_brand("quire"))
-        chart = client_charts.breakdown_bars(frame, dimension="platform")
+        with brand_chart_style("quire"):
+            chart = client_charts.breakdown_bars(frame, dimension="platform")
     assert [str(w.message) for w in caught if "missing from font" in str(w.message)] == []
     assert_inside(drawn)
     assert "'Noto Sans CJK JP'" in chart.image.decode() and chart.image.decode().count("sans-serif") >= 1
