@@ -54,16 +54,16 @@ def warehouse_copy(url: str, path: Path) -> Iterator:
 
 
 @contextmanager
-def brand_chart_style(name: str) -> Iterator[None]:
-    """Charts drawn inside are in brand ``name``'s style, as a report draws them; matplotlib's settings are put
-    back after, so that no later test draws in a style this one left behind."""
+def brand_chart_style(brand) -> Iterator[None]:
+    """Charts drawn inside are in ``brand``'s style (a brand's name or a loaded ``Brand``), as a report draws them;
+    matplotlib's settings are put back after, so that no later test draws in a style this one left behind."""
     import matplotlib
 
     from quire.brand import load_brand
     from quire.chart_style import use_brand
 
     with matplotlib.rc_context():
-        use_brand(load_brand(name))
+        use_brand(load_brand(brand) if isinstance(brand, str) else brand)
         yield
 
 

@@ -16,6 +16,7 @@ import subprocess
 import threading
 from pathlib import Path
 
+import matplotlib
 import matplotlib.pyplot as plt
 import nbformat
 import numpy as np
@@ -30,6 +31,7 @@ from quire.display import (KPIS_MIME, META_MIME, Alerts, Callout, Chart, Glossar
 from quire.errors import RenderError
 from quire.metrics.kpi import Kpi
 from quire.render import clean_html, get_exporter, render_html, render_pdf
+from support import brand_chart_style
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
@@ -58,18 +60,18 @@ def _cell(*objs, source: str = "report.section()") -> nbformat.NotebookNode:
 
 
 def _charts(brand) -> tuple[Chart, Chart]:
-    use_brand(brand)
-    rng = np.random.default_rng(7)
-    months = pd.date_range("2025-01-01", periods=21, freq="MS")
-    fig, ax = plt.subplots(figsize=(8, 3.4))
-    ax.plot(months, 100_000 + np.cumsum(rng.normal(3000, 1500, 21)), label="MRR")
-    ax.plot(months, 95_000 + np.cumsum(rng.normal(2500, 1500, 21)), label="Plan", linestyle="--")
-    ax.legend(loc="upper left")
-    wide = to_chart(fig, "Line chart of MRR by month, rising from $100k to $160k", caption="MRR by month")
-    fig, ax = plt.subplots(figsize=(4.6, 3.2))
-    ax.bar(["Healthy", "Watch", "At risk"], [40, 12, 6], color=brand.palette[:3])
-    half = to_chart(fig, "Bar chart of accounts by health band: 40 healthy, 12 watch, 6 at risk")
-    return wide, half
+    with brand_chart_style(brand):
+        rng = np.random.default_rng(7)
+        months = pd.date_range("2025-01-01", periods=21, freq="MS")
+        fig, ax = plt.subplots(figsize=(8, 3.4))
+        ax.plot(months, 100_000 + np.cumsum(rng.normal(3000, 1500, 21)), label="MRR")
+        ax.plot(months, 95_000 + np.cumsum(rng.normal(2500, 1500, 21)), label="Plan", linestyle="--")
+        ax.legend(loc="upper left")
+        wide = to_chart(fig, "Line chart of MRR by month, rising from $100k to $160k", caption="MRR by month")
+        fig, ax = plt.subplots(figsize=(4.6, 3.2))
+        ax.bar(["Healthy", "Watch", "At risk"], [40, 12, 6], color=brand.palette[:3])
+        half = to_chart(fig, "Bar chart of accounts by health band: 40 healthy, 12 watch, 6 at risk")
+        return wide, half
 
 
 def build_notebook(brand) -> nbformat.NotebookNode:
@@ -410,27 +412,27 @@ def test_each_brand_renders(notebook):
 # -- chart style -------------------------------------------------------------------------------
 
 def test_use_brand_sets_palette_fonts_and_spines(brand):
-    use_brand(brand)
-    assert plt.rcParams["axes.prop_cycle"].by_key()["color"][:3] == brand.palette[:3]
-    families = plt.rcParams["font.sans-serif"]
-    # The brand's installed fonts, DejaVu Sans, then the fonts of the scripts DejaVu lacks; named in font.family
-    # (matplotlib falls back glyph by glyph only within named families), the generic last for the SVG's readers.
-    assert families[families.index("DejaVu Sans") + 1:] == list(SCRIPT_FALLBACK_FONTS)
-    assert plt.rcParams["font.family"] == [*families, "sans-serif"]
-    assert plt.rcParams["axes.spines.top"] is False and plt.rcParams["axes.spines.right"] is False
-    assert plt.rcParams["svg.hashsalt"] == SVG_HASH_SALT
+    with matplotlib.rc_context():
+        use_brand(brand)
+        assert plt.rcParams["axes.prop_cycle"].by_key()["color"][:3] == brand.palette[:3]
+        families = plt.rcParams["font.sans-serif"]
+        # The brand's installed fonts, DejaVu Sans, then the fonts of the scripts DejaVu lacks; named in font.family
+        # (matplotlib falls back glyph by glyph only within named families), the generic last for the SVG's readers.
+        assert families[families.index("DejaVu Sans") + 1:] == list(SCRIPT_FALLBACK_FONTS)
+        assert plt.rcParams["font.family"] == [*families, "sans-serif"]
+        assert plt.rcParams["axes.spines.top"] is False and plt.rcParams["axes.spines.right"] is False
+        assert plt.rcParams["svg.hashsalt"] == SVG_HASH_SALT
 
 
 def test_to_chart_gives_reproducible_svg_and_closes_the_figure(brand):
-    use_brand(brand)
-
     def draw() -> Chart:
         fig, ax = plt.subplots(figsize=(4, 3))
         ax.plot([1, 2, 3], [3, 1, 2])
         return to_chart(fig, "A line falling then rising", caption="Demo")
 
     before = len(plt.get_fignums())
-    first, second = draw(), draw()
+    with brand_chart_style(brand):
+        first, second = draw(), draw()
     assert len(plt.get_fignums()) == before
     assert first.image == second.image
     assert first.image.lstrip().startswith(b"<?xml") and b"<svg" in first.image
