@@ -430,3 +430,63 @@ def test_compare_follows_the_periods_not_the_order_runs_were_made(tmp_path):
     assert series(made[2]) == (made[4], [100.0, 130.0, 90.0])  # November: the newest September run
     assert series(made[0]) == (None, [100.0])
     assert series(made[3]) == (None, [7.0])  # a quarter is compared with quarters only
+
+
+
+def test_two_clients_whose_names_read_the_same_are_told_apart_by_their_slugs(tiny_warehouse, tmp_path):
+    """Riverton's name is set to Fairdale's with a zero-width space: every page that names a client shows the slug
+    beside a name that reads like another's (the runs table, the run's title, the filter), and no other name."""
+    import re
+    from datetime import datetime, timedelta
+
+    from console_support import console_env, publish_run, start_serve, stop
+    from markupsafe import escape
+    from support import warehouse_copy
+
+    from quire.state import open_state, tokens
+    from quire.warehouse import queries
+    from quire.warehouse.engine import connection
+
+    with connection(tiny_warehouse) as conn:
+        name = str(queries.client_by_slug(conn, CLIENT_A)["name"])
+        clients = queries.clients(conn)
+    third = clients[~clients["slug"].isin([CLIENT_A, CLIENT_B]) & (clients["status"] == "active")].iloc[0]
+    lookalike = name[:2] + "\u200b" + name[2:]
+    with warehouse_copy(tiny_warehouse, tmp_path / "lookalike.duckdb") as con:
+        con.execute("UPDATE clients SET name = ? WHERE slug = ?", [lookalike, CLIENT_B])
+    env = console_env(f"duckdb:///{tmp_path / 'lookalike.duckdb'}", tmp_path)
+    engine = open_state(env["QUIRE_STATE_URL"])
+    _, admin = tokens.create(engine, role="admin", client=None, name="test admin")
+    created = datetime(2026, 11, 2, 6, 0)
+    run_a = publish_run(engine, tmp_path / "outputs", report="client", client=CLIENT_A, period="2026-10",
+                        figures={"views": 1.0}, created=created)
+    for k, slug in enumerate([CLIENT_B, third["slug"]], start=1):
+        publish_run(engine, tmp_path / "outputs", report="client", client=slug, period="2026-10",
+                    figures={"views": 2.0}, created=created + timedelta(hours=k))
+
+    def shown(text: str) -> str:  # as the pages write it
+        return str(escape(text))
+
+    server = start_serve(env, tmp_path / "serve.log")
+    try:
+        status, page, _ = server.get("/console/runs", token=admin)
+        assert status == 200
+        text = page.decode()
+        cells = re.findall(r"<td>([^<]*\([a-z-]+\))</td>", text)
+        assert sorted(cells) == sorted([shown(f"{name} ({CLIENT_A})"), shown(f"{lookalike} ({CLIENT_B})")])
+        assert f"<td>{shown(third['name'])}</td>" in text  # a name that reads like no other stays as it is
+        assert f'<option value="{CLIENT_A}">{shown(name)} ({CLIENT_A})</option>' in text  # the filter, as the run form
+        status, page, _ = server.get(f"/console/runs/{run_a}", token=admin)
+        assert status == 200 and f"<h1>Client report — {shown(name)} ({CLIENT_A})" in page.decode()
+        assert f"<dd>{shown(name)} ({CLIENT_A})</dd>" in page.decode()  # the slug once, not twice
+    finally:
+        stop(server.process)
+
+
+def test_a_clients_slug_is_shown_only_where_its_name_reads_like_anothers():
+    from quire.console.reports import Options
+
+    options = Options(clients=(("a", "Acme Ltd"), ("b", "Acme  Ltd"), ("c", "Ａcme Ltd"), ("d", "Acme\u2060 Ltd"),
+                               ("e", "Acme Ltd."), ("f", "acme ltd"), ("g", "Bolt")))
+    assert options.client_labels == {"a": "Acme Ltd (a)", "b": "Acme  Ltd (b)", "c": "Ａcme Ltd (c)",
+                                     "d": "Acme\u2060 Ltd (d)", "e": "Acme Ltd.", "f": "acme ltd", "g": "Bolt"}

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import threading
 import time
+import unicodedata
+from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date
 from typing import Any
 
@@ -46,6 +49,13 @@ class Options:
     last_month: date | None = None
     error: str | None = None  # the warehouse could not be read: forms still work, lists are empty
 
+    @cached_property
+    def client_labels(self) -> dict[str, str]:
+        """Each active client's name for display, with its slug beside it where another client's name reads the
+        same (two clients called "Acme Ltd", or one with a zero-width space in it): no list shows two alike."""
+        reads = Counter(_reading(name) for _, name in self.clients)
+        return {slug: f"{name} ({slug})" if reads[_reading(name)] > 1 else name for slug, name in self.clients}
+
     def periods(self) -> list[tuple[str, str]]:
         """(key, label) suggestions: latest, the last 12 months, 4 quarters and 2 years within the data."""
         if self.last_month is None or self.first_month is None:
@@ -62,6 +72,13 @@ class Options:
             if p.start >= self.first_month and p.last_month <= self.last_month:
                 found.append((p.key, p.label))
         return found
+
+
+def _reading(name: str) -> str:
+    """How a name reads on screen: compatibility forms folded (a full-width "Ａ" is "A"), the characters shown as
+    nothing dropped (zero-width space, joiners, direction marks) and runs of spaces as one."""
+    shown = "".join(c for c in unicodedata.normalize("NFKC", name) if unicodedata.category(c) != "Cf")
+    return " ".join(shown.split())
 
 
 class ReportCatalog:
@@ -138,11 +155,16 @@ class ReportCatalog:
             experiments=tuple(zip(experiments["key"].astype(str), experiments["name"].astype(str))),
             first_month=first, last_month=last)
 
-    def client_name(self, slug: str | None) -> str:
-        """A client's name for display (its slug if unknown)."""
+    def client_name(self, slug: str | None, *, with_slug: bool = False) -> str:
+        """A client's name for display: ``Options.client_labels``'s, or always "name (slug)" ``with_slug``; its
+        slug alone if the warehouse has no such active client."""
         if not slug:
             return ""
-        return dict(self.options().clients).get(slug, slug)
+        options = self.options()
+        if with_slug:
+            name = dict(options.clients).get(slug, slug)
+            return name if name == slug else f"{name} ({slug})"
+        return options.client_labels.get(slug, slug)
 
     # -- validation: the same path as `quire run` -------------------------------------------
     def plan(self, report_id: str, given: dict[str, Any], access: Access):
