@@ -72,3 +72,35 @@ def test_a_run_over_the_wall_clock_timeout_is_killed_and_recorded(quire_env, tmp
     assert row["status"] == "timed_out" and row["partial_notebook"]
     assert Path(row["partial_notebook"]).is_file() and not published_runs(outputs, "slow")
     assert not run_processes(f"quire-run {row['run_id']}")
+
+
+def test_a_run_given_up_is_recorded_as_published_if_it_was_and_else_cannot_publish_later(tmp_path, tiny_warehouse):
+    """What a lost or given-up run ends as (its process gone, its Dask scheduler silent): its published outcome
+    when an execution published it meanwhile; otherwise the reason, verbatim even with braces from an error's
+    text, and its staging parked, so that an execution still going somewhere cannot publish it afterwards."""
+    import json
+
+    from quire.archive import RunFolder
+    from quire.batch.runner import RunRequest, lost_run_outcome
+    from quire.config import Settings
+
+    settings = Settings(outputs=tmp_path / "outputs", warehouse_url=tiny_warehouse)
+    published = RunFolder(settings.outputs_dir, "client", "20261205T010000Z-aaaaaa-x", "2026-12-05")
+    (published.create() / "run.json").write_text(json.dumps({"headline": [{"name": "views", "value": 3}],
+                                                              "timings": {"total": 1.5},
+                                                              "parameters": {"client": "x"}}), encoding="utf-8")
+    folder = published.publish()
+    outcome = lost_run_outcome(settings, RunRequest(published.run_id, "client", {}), "timed_out", "Timeout",
+                               "timed out waiting for the Dask cluster")
+    assert (outcome.status, outcome.output_folder) == ("succeeded", str(folder))
+    assert (outcome.headline, outcome.parameters) == ([{"name": "views", "value": 3}], {"client": "x"})
+
+    going = RunFolder(settings.outputs_dir, "client", "20261205T010000Z-bbbbbb-y", "2026-12-05")
+    going.create()
+    outcome = lost_run_outcome(settings, RunRequest(going.run_id, "client", {}), "failed", "KeyError",
+                               "Dask: KeyError: {'key': 1}{where}")
+    assert (outcome.status, outcome.error) == ("failed", "Dask: KeyError: {'key': 1}")
+    with pytest.raises(OSError):
+        going.publish()
+    assert not list((settings.outputs_dir / "client").glob(f"*/{going.run_id}"))
+    assert list((settings.outputs_dir / "_failed" / "client").glob(f"*/{going.run_id}"))

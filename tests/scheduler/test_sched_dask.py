@@ -138,6 +138,47 @@ def test_a_killed_dask_worker_has_its_run_done_elsewhere_once(dask_runner, state
     wait_for(lambda: not processes_of_run(run_id), timeout=30, message="the killed run's processes to exit")
 
 
+
+@pytest.mark.parametrize("state_url", ["sqlite"], indirect=True)
+def test_runs_published_while_the_scheduler_stopped_answering_are_recorded_as_published(dask_runner, state_url, smtp,
+                                                                                          monkeypatch):
+    """The Dask scheduler is stopped (SIGSTOP) while both runs are on workers. They finish and publish there; the
+    batch gives up waiting for the scheduler past its bound and records each run as what it became: succeeded
+    with its folder, e-mailed once (it used to record them timed out beside their published reports)."""
+    from quire.batch import dask as dask_executor
+
+    runner, cluster = dask_runner
+    monkeypatch.setattr(dask_executor, "WAIT_FACTOR", 0)  # the bound from submission: WAIT_GRACE alone
+    monkeypatch.setattr(dask_executor, "WAIT_GRACE", 45)
+    thread = threading.Thread(target=runner.fire, args=("clientmail",))
+    thread.start()
+
+    def both_on_workers():
+        running = [r["run_id"] for r in history.query(runner.engine) if r["status"] == "running"]
+        on_workers = [run_id for run_id in running
+                      if any(_worker_of(pid, cluster) for pid in processes_of_run(run_id))]
+        return len(on_workers) == len(MUNICIPALITIES) or None
+
+    scheduler = cluster.procs[0]
+    try:
+        wait_for(both_on_workers, timeout=180, interval=0.5, message="both runs in progress on Dask workers")
+        os.killpg(scheduler.pid, signal.SIGSTOP)
+        thread.join(timeout=120)
+        assert not thread.is_alive()
+    finally:
+        os.killpg(scheduler.pid, signal.SIGCONT)  # so that the teardown's client can say goodbye
+        thread.join(timeout=120)
+
+    rows = [r for r in history.query(runner.engine) if r["report"] == "clientmail"]
+    assert {r["client"] for r in rows} == MUNICIPALITIES
+    assert all(r["status"] == "succeeded" for r in rows), [(r["client"], r["status"], r["error"]) for r in rows]
+    for row in rows:
+        [folder] = (runner.settings.outputs_dir / "clientmail").glob(f"*/{row['run_id']}")
+        assert row["output_folder"] == str(folder) and (folder / "report.pdf").is_file()
+    wait_for(lambda: len(smtp.messages) >= len(rows), timeout=60, message="the reports' e-mails")
+    assert sorted(smtp.by_run().values()) == [1] * len(rows)
+
+
 def test_something_at_the_scheduler_address_that_never_answers_is_a_clear_error_not_a_hang(monkeypatch):
     # distributed waits for ever for the handshake of a peer that takes the connection and says nothing
     # (something else listening on that port, or a hung scheduler): `quire run` hung with it.

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from quire.batch.runner import Cancel, ForkExecutor, Outcome, RunRequest, park_staging
+from quire.batch.runner import Cancel, ForkExecutor, Outcome, RunRequest, lost_run_outcome, park_staging
 from quire.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -32,6 +32,13 @@ INTERRUPTED_ON_WORKER = "interrupted: its Dask worker died mid-run; the run was 
 #: for the handshake of something that takes the connection and never answers (not a Dask scheduler, or a hung
 #: one): the wait for the client as a whole is bounded here too, at half as long again.
 CONNECT_TIMEOUT = 30
+#: How long a run is waited for: its own timeout (enforced on the worker) this many times, for queueing and for
+#: re-runs after a worker died, and these seconds more. Past that, or when Dask gives up on it, the run ends here:
+#: as published if its worker published it meanwhile (a scheduler that stopped answering does not stop a run
+#: already on a worker), else timed out or failed, with what it staged parked (an execution still going on a
+#: worker then finds its folder gone and publishes nothing).
+WAIT_FACTOR = 4
+WAIT_GRACE = 60
 
 _worker_lock = threading.Lock()
 _worker_service = None
@@ -102,23 +109,23 @@ class DaskExecutor:
                                     pure=False)
         if on_start:
             on_start(0)  # the process is on another machine; the run id is what identifies it
-        # Beyond the run's own timeout (enforced on the worker) allow for queueing and for re-runs
-        # after a worker died; past that the run is given up here too.
-        deadline = time.monotonic() + 4 * timeout + 60
+        deadline = time.monotonic() + WAIT_FACTOR * timeout + WAIT_GRACE
         while True:
             try:
                 outcome = future.result(timeout=1.0)
             except DaskTimeout:
                 if cancel is not None and cancel.is_set():
                     future.cancel()
-                    return Outcome("cancelled", error=f"cancelled: {cancel.reason}", error_type="Cancelled",
-                                   transient=True)
+                    return lost_run_outcome(settings, request, "cancelled", "Cancelled",
+                                            f"cancelled: {cancel.reason}", transient=True)
                 if time.monotonic() > deadline:
                     future.cancel()
-                    return Outcome("timed_out", error="timed out waiting for the Dask cluster", error_type="Timeout")
+                    return lost_run_outcome(settings, request, "timed_out", "Timeout",
+                                            "timed out waiting for the Dask cluster")
             except Exception as exc:  # KilledWorker after repeated worker deaths, a lost scheduler…
-                return Outcome("failed", error=f"Dask: {type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}",
-                               error_type=type(exc).__name__, transient=True)
+                said = (str(exc).splitlines() or [""])[0][:300]
+                return lost_run_outcome(settings, request, "failed", type(exc).__name__,
+                                        f"Dask: {type(exc).__name__}: {said}", transient=True)
             else:
                 # The run has ended on some worker: whatever else of it is still staged was left by an
                 # execution whose worker died mid-run. Keep it with the failed runs, saying so.

@@ -78,7 +78,7 @@ def run_request(request: RunRequest, settings: Settings) -> Outcome:
     from quire.errors import QuireError
     from quire.pipeline import prepare, run_plan
 
-    done = _already_published(settings, request)
+    done = already_published(settings, request)
     if done is not None:
         return done  # a re-run of a run that was published before its worker died: not a second copy
     try:
@@ -113,7 +113,8 @@ def _unreachable(exc) -> Outcome:
                    error_type="OperationalError", transient=True)
 
 
-def _already_published(settings: Settings, request: RunRequest) -> Outcome | None:
+def already_published(settings: Settings, request: RunRequest) -> Outcome | None:
+    """The outcome recorded in the run's published ``run.json`` (it succeeded), None if it was not published."""
     import json
 
     for folder in (settings.outputs_dir / request.report).glob(f"*/{request.run_id}"):
@@ -332,15 +333,20 @@ def stop_warm_server(owner: int) -> None:
 
 def lost_run_outcome(settings: Settings, request: RunRequest, status: str, error_type: str, reason: str, *,
                      transient: bool = False) -> Outcome:
-    """The outcome of a run whose process ended without one: what it left parked, and where, in the message.
+    """The outcome of a run whose process ended without one, or that was given up: what it left parked, and where,
+    in the message; its published outcome if it was published first (the publish is what makes a run done).
 
     ``{where}`` in ``reason`` becomes " while running cell N" when the partial notebook tells.
     """
     from quire.execute import stopped_at
 
-    parked = park_staging(settings, request.report, request.run_id, reason.format(where=""))
+    published = already_published(settings, request)
+    if published is not None:
+        return published
+    # Replaced, not str.format: a reason may quote an error's text, braces and all.
+    parked = park_staging(settings, request.report, request.run_id, reason.replace("{where}", ""))
     cell = stopped_at(Path(parked)) if parked else None
-    message = reason.format(where=f" while running cell {cell}" if cell is not None else "")
+    message = reason.replace("{where}", f" while running cell {cell}" if cell is not None else "")
     if parked:
         message += f" (partial notebook kept in {parked})"
     return Outcome(status, error=message, error_type=error_type, transient=transient, partial_notebook=parked)
