@@ -415,14 +415,13 @@ def list_brands(templates_dir: Path | str | None = None) -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / BRAND_FILE).is_file())
 
 
-def _describe(error: dict[str, Any]) -> str:
-    where = ".".join(str(part) for part in error["loc"])
-    if error["type"] == "extra_forbidden":
-        return f"unknown key '{where}'"
-    if error["type"] == "missing":
+def _describe(path: tuple, message: str) -> str:
+    from quire.problems import MISSING
+
+    where = ".".join(str(part) for part in path)
+    if message == MISSING:
         return f"'{where}' is required"
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{where}: {message}"
+    return f"{where}: {message}" if where else message
 
 
 def _check_contrast(brand: Brand, source: Path) -> None:
@@ -529,10 +528,10 @@ def load_brand(name: str, templates_dir: Path | str | None = None) -> Brand:
     try:
         brand = Brand(key=name, folder=folder, **data)
     except ValidationError as exc:
-        details = "; ".join(_describe(e) for e in exc.errors())
-        allowed = ", ".join(f for f in Brand.model_fields if f not in ("key", "folder"))
-        hint = f"allowed keys: {allowed}" if "unknown key" in details else None
-        raise ConfigError(f"brand '{name}' ({source}): {details}", hint=hint) from None
+        from quire.problems import describe
+
+        details = "; ".join(_describe(*problem) for problem in describe(exc, Brand, hidden={"key", "folder"}))
+        raise ConfigError(f"brand '{name}' ({source}): {details}") from None
     _check_logo_content(brand, source)
     _check_contrast(brand, source)
     return brand

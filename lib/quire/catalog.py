@@ -183,9 +183,10 @@ class Catalog(_Model):
 
 
 def _describe(error: ValidationError, path: Path) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    return f"{path}: {where}: {first['msg']}"
+    from quire.problems import describe
+
+    where, message = describe(error, Catalog, hidden={"id"})[0]  # the report's id is its key
+    return f"{path}: {'.'.join(str(p) for p in where)}: {message}"
 
 
 def load_catalog(path: Path) -> Catalog:

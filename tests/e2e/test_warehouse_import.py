@@ -189,7 +189,7 @@ def _whole_number(folder: Path) -> str:
 
 def _unknown_key(folder: Path) -> str:
     _edit_mapping(folder, lambda m: m["tables"]["users"].__setitem__("renme", {}))
-    return "mapping.yaml: tables.users.renme: unknown key"
+    return "mapping.yaml: tables.users: unknown key 'renme' (did you mean 'rename'?)"
 
 
 def _unknown_target_value(folder: Path) -> str:

@@ -187,19 +187,23 @@ def test_yaml_that_is_not_a_mapping(kit):
         load_brand("acme", templates)
 
 
-def test_unknown_key_is_named_with_the_allowed_ones(kit):
+def test_unknown_key_is_named_with_the_one_meant_or_the_allowed_ones(kit):
     templates, _, write = kit
     write(colour="#000000")
     with pytest.raises(ConfigError) as err:
         load_brand("acme", templates)
-    assert "unknown key 'colour'" in str(err.value)
-    assert "allowed keys:" in str(err.value) and "colors" in str(err.value)
+    assert "unknown key 'colour' (did you mean 'colors'?)" in str(err.value)
+    write(wibble="#000000")
+    with pytest.raises(ConfigError) as err:
+        load_brand("acme", templates)
+    allowed = str(err.value).split("unknown key 'wibble' (allowed: ", 1)[1].split(")")[0].split(", ")
+    assert "colors" in allowed and "name" in allowed and "key" not in allowed and "folder" not in allowed
 
 
 def test_unknown_nested_key_and_missing_key(kit):
     templates, base, write = kit
     write(colors={**base["colors"], "tertiary": "#000000"})
-    with pytest.raises(ConfigError, match=r"unknown key 'colors\.tertiary'"):
+    with pytest.raises(ConfigError, match=r"colors: unknown key 'tertiary' \(allowed: primary, "):
         load_brand("acme", templates)
     write(colors=base["colors"], name=None)
     with pytest.raises(ConfigError, match="'name' is required"):
@@ -491,7 +495,7 @@ def test_a_client_line_that_says_internal_only_is_refused(kit, footer):
 @pytest.mark.parametrize("footer,message", [
     ({"internal": "For {client}", "client": "x"}, "only the client line may use {client}"),
     ({"internal": "x", "client": "For {name}"}, "the only placeholder is {client}"),
-    ({"internal": "x", "customer": "y"}, "unknown key 'footer.customer'"),
+    ({"internal": "x", "customer": "y"}, "footer: unknown key 'customer'"),
     (42, "write one line, or a mapping"),
 ])
 def test_malformed_footer_lines_name_the_problem(kit, footer, message):

@@ -19,7 +19,19 @@ def test_project_catalog_loads_and_validates():
 @pytest.mark.parametrize("text,message", [
     ("reports: [", "invalid YAML"),
     ("reports:\n  Bad Id:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n", "id"),
-    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    colour: red\n", "colour"),
+    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    colour: red\n",
+     "reports.r: unknown key 'colour' (allowed: title, notebook, description, owner, brand, formats, parameters, "
+     "schedule, fan_out, recipients)"),
+    # A misspelt required key was reported as the right one missing, which is plainly there to whoever looks.
+    ("reports:\n  r:\n    title: x\n    notbook: n.ipynb\n    description: d\n    owner: o@example.com\n",
+     "reports.r: unknown key 'notbook' (did you mean 'notebook'?)"),
+    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n"
+     "    schedule: {cron: '0 7 * * *', time_zone: UTC}\n", "reports.r.schedule: unknown key 'time_zone' (did you mean 'timezone'?)"),
+    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n"
+     "    recipients: a@example.com, b@example.com\n",
+     "reports.r.recipients: should be a list in brackets, e.g. [a@example.com, b@example.com]"),
+    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    parameters:\n"
+     "      p: {type: choice, choices: fast}\n", "reports.r.parameters.p.choices: should be a list in brackets, e.g. [fast]"),
     ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    parameters:\n      p: {type: choice}\n", "choices"),
     ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    schedule: {timezone: UTC}\n", "cron"),
     ("title: nothing", "'reports' key"),

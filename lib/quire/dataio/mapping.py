@@ -206,11 +206,11 @@ def load_mapping(path: Path) -> Mapping:
 
 
 def _first_problem(exc: ValidationError) -> str:
-    problem = exc.errors()[0]
+    from quire.problems import describe
+
     # pydantic adds the union branch it tried to the path ("source.str", "source.list[str]"): keep the user's keys.
-    where = ".".join(str(p) for p in problem["loc"] if not _branch(p))
-    message = {"extra_forbidden": "unknown key", "missing": "required key is missing"}.get(
-        problem["type"], problem["msg"].removeprefix("Value error, "))  # pydantic's prefix for a validator's own message
+    path, message = describe(exc, Mapping, keep=lambda part: not _branch(part), hidden={"base"})[0]
+    where = ".".join(str(p) for p in path)
     return f"{where}: {message}" if where else message
 
 

@@ -1,0 +1,98 @@
+"""What is wrong in a file a user wrote (the catalog, a brand kit, an import mapping), in the user's words.
+
+pydantic's own messages speak Python ("Input should be a valid tuple", "Extra inputs are not
+permitted"), and a misspelt key comes out as two problems, the right key "missing" first: a
+user reading only that looks for a key that is plainly there. Here a misspelt key is one
+problem that names the key it was probably meant to be, an unknown key lists the keys allowed
+where it stands, and a list given as a single value says how to write the list.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Callable, Collection
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+MISSING = "required key is missing"
+
+
+def describe(exc: ValidationError, model: type[BaseModel], *, keep: Callable[[Any], bool] = lambda part: True,
+             hidden: Collection[str] = ()) -> list[tuple[tuple, str]]:
+    """(path, message) for each problem of ``exc``, raised validating ``model``, in pydantic's order.
+
+    ``path`` holds the user's keys (the parts of pydantic's location that ``keep`` accepts): for an
+    unknown key, the path of the mapping it stands in. ``hidden`` are fields the user does not write
+    (filled in by the loader), never suggested.
+    """
+    errors = [(tuple(p for p in e["loc"] if keep(p)), e) for e in exc.errors()]
+    missing = {path for path, e in errors if e["type"] == "missing"}
+    found: list[tuple[tuple, str]] = []
+    meant: set[tuple] = set()
+    for path, error in errors:
+        if error["type"] == "extra_forbidden" and path:
+            parent, key = path[:-1], str(path[-1])
+            allowed = [k for k in _keys_at(model, parent) if k not in hidden]
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.7)
+            if close and (*parent, close[0]) in missing:
+                meant.add((*parent, close[0]))  # the same slip, said once: as the misspelt key
+            found.append((parent, f"unknown key '{key}'" + (f" (did you mean '{close[0]}'?)" if close else
+                                                            f" (allowed: {', '.join(allowed)})" if allowed else "")))
+        elif error["type"] == "missing":
+            found.append((path, MISSING))
+        elif error["type"] in ("list_type", "tuple_type", "set_type"):
+            found.append((path, f"should be a list in brackets, e.g. [{_example(error.get('input'))}]"))
+        else:
+            found.append((path, error["msg"].removeprefix("Value error, ")))  # the prefix of a validator's own message
+    return [(path, message) for path, message in found if not (message == MISSING and path in meant)]
+
+
+def _example(given: object) -> str:
+    if isinstance(given, (str, int, float)) and not isinstance(given, bool) and str(given).strip():
+        return ", ".join(part.strip() for part in str(given).split(",") if part.strip())
+    return "a, b"
+
+
+def _keys_at(model: type[BaseModel], path: tuple) -> list[str]:
+    """The keys a user may write in the mapping at ``path`` of ``model`` (none known: empty)."""
+    annotation: Any = model
+    for part in path:
+        annotation = _step(annotation, part)
+        if annotation is None:
+            return []
+    found = _model_in(annotation)
+    return [field.alias or name for name, field in found.model_fields.items()] if found else []
+
+
+def _step(annotation: Any, part: Any) -> Any:
+    """The annotation one key or index below ``annotation``."""
+    found = _model_in(annotation)
+    if found is not None:
+        fields = {field.alias or name: field for name, field in found.model_fields.items()}
+        return fields[part].annotation if part in fields else None
+    annotation = _unwrapped(annotation)
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is dict and len(args) == 2:
+        return args[1]
+    if origin in (list, tuple, set, frozenset) and args and isinstance(part, int):
+        return args[0]
+    return None
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model ``annotation`` is, or the first model of its union (``Spec | None``)."""
+    annotation = _unwrapped(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return next((m for m in map(_model_in, typing.get_args(annotation)) if m is not None), None)
+    return None
+
+
+def _unwrapped(annotation: Any) -> Any:
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
