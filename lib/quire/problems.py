@@ -36,10 +36,11 @@ def describe(exc: ValidationError, model: type[BaseModel], *, keep: Callable[[An
         if error["type"] == "extra_forbidden" and path:
             parent, key = path[:-1], str(path[-1])
             allowed = [k for k in _keys_at(model, parent) if k not in hidden]
-            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.7)
-            if close and (*parent, close[0]) in missing:
-                meant.add((*parent, close[0]))  # the same slip, said once: as the misspelt key
-            found.append((parent, f"unknown key '{key}'" + (f" (did you mean '{close[0]}'?)" if close else
+            # Stricter than a parameter's near name: a key one or two letters off (not 'tertiary' for 'primary').
+            close = next(iter(difflib.get_close_matches(key, allowed, n=1, cutoff=0.75)), None)
+            if close and (*parent, close) in missing:
+                meant.add((*parent, close))  # the same slip, said once: as the misspelt key
+            found.append((parent, f"unknown key '{key}'" + (f" (did you mean '{close}'?)" if close else
                                                             f" (allowed: {', '.join(allowed)})" if allowed else "")))
         elif error["type"] == "missing":
             found.append((path, MISSING))
