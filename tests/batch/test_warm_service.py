@@ -175,3 +175,53 @@ def test_a_silent_or_stray_peer_and_a_stopped_service_hold_up_no_command(env):
     by_client = {row["client"]: row["run_id"] for row in history(Path(env["QUIRE_OUTPUTS"]))}
     assert f"slow {by_client[CLIENTS[0]]}: succeeded" in logged and by_client[CLIENTS[1]] not in logged
     assert "Traceback" not in logged
+
+
+def test_a_service_stopped_mid_run_holds_its_command_up_no_longer_than_the_runs_timeout(env, monkeypatch):
+    """Ctrl-Z on ``quire warm`` while a command's run is in flight: the run's own process (a session of its own)
+    goes on and publishes, but the service cannot say so. The command (its executor, here in this process) waited
+    for the stopped service for ever; now, past the run's timeout and a grace, it ends the run as what it became
+    (published), and a validation call to the stopped service is bounded too."""
+    import threading
+
+    from quire.archive import new_run_id
+    from quire.batch import warm_service
+    from quire.batch.runner import RunRequest
+    from quire.batch.warm_service import WarmServiceError
+    from quire.config import get_settings
+    from support.runs import run_processes
+
+    for key, value in env.items():
+        if key.startswith("QUIRE_"):
+            monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    settings = get_settings()
+    monkeypatch.setattr(warm_service, "RUN_ANSWER_GRACE", 3)
+    monkeypatch.setattr(warm_service, "CALL_TIMEOUT", 1)
+    monkeypatch.setattr(warm_service, "ANSWER_TIMEOUT", 1)
+    service = start_service(env)
+    try:
+        executor, why = warm_service.find(settings)
+        assert executor is not None, why
+        request = RunRequest(new_run_id(), "slow", {"client": CLIENTS[0], "delay": 3})
+        ended = {}
+        thread = threading.Thread(target=lambda: ended.update(outcome=executor.run(request, settings, timeout=8)),
+                                  daemon=True)
+        thread.start()
+        wait_for(lambda: run_processes(f"quire-run {request.run_id}"), timeout=60, interval=0.1, message="the run")
+        os.kill(service.pid, signal.SIGSTOP)
+        try:
+            thread.join(timeout=60)
+            assert not thread.is_alive(), "the command still waits for the stopped service"
+            with pytest.raises(WarmServiceError) as silent:
+                executor.call(os.getpid, (), settings)
+        finally:
+            os.kill(service.pid, signal.SIGCONT)
+    finally:
+        stop_service(service)
+    outcome = ended["outcome"]
+    assert outcome.status == "succeeded", outcome.error
+    [folder] = published_runs(Path(env["QUIRE_OUTPUTS"]), "slow")
+    assert outcome.output_folder == str(folder) and folder.name == request.run_id
+    assert silent.value.message == (f"the warm service (pid {service.pid}) did not answer (stopped with Ctrl-Z? "
+                                    f"`kill -CONT {service.pid}` resumes it)")

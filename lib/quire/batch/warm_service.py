@@ -54,6 +54,11 @@ CALL_TIMEOUT = 600
 #: Seconds a command waits for a warm service to answer before running without it: one stopped with Ctrl-Z still
 #: accepts connections but never answers them (an answer takes milliseconds, even with both cores busy).
 ANSWER_TIMEOUT = 10
+#: Seconds past a run's timeout that a command waits for the service to end the run: the service kills a run at its
+#: timeout and answers once its processes are gone (within ``kill_tree``'s 10 s). A service silent past that was
+#: stopped (Ctrl-Z) or hangs: the command ends the run itself, as published if the run's own process (in a session
+#: of its own, so not stopped with the service) published it, else failed with what it staged parked.
+RUN_ANSWER_GRACE = 30
 
 
 class WarmServiceError(QuireError):
@@ -114,10 +119,11 @@ class WarmServiceExecutor:
             cancel: Cancel | None = None, on_start=None) -> Outcome:
         """Run ``request`` on the service; closing early (``cancel``, or this process dying) cancels it there."""
         try:
-            conn = self.address.connect()
-        except OSError as exc:
+            conn = self.address.connect(ANSWER_TIMEOUT)
+        except OSError as exc:  # TimeoutError among them: stopped since the command found it
             return Outcome("failed", error=f"the warm service could not be reached: {exc}", error_type="WarmServiceGone",
                            transient=True)
+        deadline = time.monotonic() + timeout + RUN_ANSWER_GRACE
         with conn:
             conn.send(("run", {"stamp": self.stamp, "request": request, "settings": settings, "timeout": timeout}))
             while True:
@@ -127,6 +133,11 @@ class WarmServiceExecutor:
                     cancel = None
                 try:
                     if not conn.poll(0.5):
+                        if time.monotonic() > deadline:
+                            silent = _silent(self.address.pid, f"end the run within its {timeout:g} s timeout and "
+                                                                f"{RUN_ANSWER_GRACE} s more")
+                            return lost_run_outcome(settings, request, "failed", "WarmServiceSilent", silent,
+                                                    transient=True)
                         continue
                     kind, value = conn.recv()
                 except (EOFError, OSError):
@@ -148,9 +159,14 @@ class WarmServiceExecutor:
         Used to validate runs where everything validation imports is already imported.
         """
         try:
-            with self.address.connect() as conn:
+            with self.address.connect(ANSWER_TIMEOUT) as conn:
                 conn.send(("call", {"stamp": self.stamp, "function": function, "args": args, "settings": settings}))
+                if not conn.poll(CALL_TIMEOUT + ANSWER_TIMEOUT):  # the service bounds the call itself at CALL_TIMEOUT
+                    raise TimeoutError
                 kind, value = conn.recv()
+        except TimeoutError:
+            raise WarmServiceError(_silent(self.address.pid, "answer"),
+                                   hint="resume or stop it, and run the command again") from None
         except (OSError, EOFError) as exc:
             raise WarmServiceError(f"the warm service stopped answering ({exc or type(exc).__name__})",
                                    hint="run the command again; it runs here when no service is up") from None
@@ -178,8 +194,7 @@ def find(settings: Settings) -> tuple[WarmServiceExecutor | None, str]:
                 raise TimeoutError
             kind, value = conn.recv()
     except TimeoutError:
-        return None, (f"the warm service (pid {address.pid}) did not answer within {ANSWER_TIMEOUT} s (stopped with "
-                      f"Ctrl-Z? `kill -CONT {address.pid}` resumes it)")
+        return None, _silent(address.pid, f"answer within {ANSWER_TIMEOUT} s")
     except (OSError, EOFError, ValueError):
         return None, ""  # a service that stopped without removing its address file
     if kind != "ok":
@@ -330,6 +345,11 @@ class WarmService:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _silent(pid: int, what: str) -> str:
+    """What a command says of a service that did not ``what``: most likely stopped, and how to resume it."""
+    return f"the warm service (pid {pid}) did not {what} (stopped with Ctrl-Z? `kill -CONT {pid}` resumes it)"
 
 
 def _call_child(function: Callable[..., Any], args: tuple, settings: Settings, conn) -> None:
