@@ -46,6 +46,9 @@ def describe(exc: ValidationError, model: type[BaseModel], *, keep: Callable[[An
             found.append((path, MISSING))
         elif error["type"] in ("list_type", "tuple_type", "set_type"):
             found.append((path, f"should be a list in brackets, e.g. [{_example(error.get('input'))}]"))
+        elif error["type"] == "dict_type":
+            found.append((path, "should be a mapping of keys to values, e.g. {key: value} or one 'key: value' per "
+                                "line indented below it"))
         else:
             found.append((path, error["msg"].removeprefix("Value error, ")))  # the prefix of a validator's own message
     return [(path, message) for path, message in found if not (message == MISSING and path in meant)]

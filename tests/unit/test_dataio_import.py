@@ -139,10 +139,14 @@ def test_a_key_other_tables_point_at_is_never_generated(tmp_path: Path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("tables: [users]", r"^mapping.yaml: tables: Input should be a valid dictionary"),
+    ("tables: [users]", r"^mapping.yaml: tables: should be a mapping of keys to values, e\.g\. \{key: value\}"),
     ("- a\n- b", r"^mapping.yaml: expected keys such as 'tables:' at the top, found list"),
     ("tables:\n  users: {source: u.csv\n", r"^mapping.yaml: not valid YAML \(line 3\)"),
     ("tables:\n  people: {source: u.csv}", r"^mapping.yaml: tables.people: not a Quire table; known: clients, content, "),
+    ("tables:\n  user: {source: u.csv}", r"^mapping.yaml: tables.user: not a Quire table \(did you mean 'users'\?\); known: "),
+    ("tables:\n  users: {source: u.csv, rename: {land: countyr}}",
+     r"^mapping.yaml: tables.users.rename.land: 'countyr' is not a column of users \(did you mean 'country'\?\); its "),
+    ("tables:\n  users: {sorce: u.csv}", r"^mapping.yaml: tables.users: unknown key 'sorce' \(did you mean 'source'\?\)$"),
     ("tables:\n  users: {source: u.csv, delimiter: ';;'}", r"^mapping.yaml: tables.users.delimiter: String should have at most 1 character"),
     ("tables:\n  users: {source: u.csv}\nmode: copy", r"^mapping.yaml: mode: Input should be 'import' or 'views'"),
     ("tables:\n  users: {source: u.csv, dates: {channel: '%Y'}}", r"^mapping.yaml: tables.users.dates.channel: channel is a text column, not a date or time"),

@@ -248,7 +248,8 @@ def check_mapping(mapping: Mapping, name: str) -> None:
                            "revenue column)")
     for table, spec in mapping.tables.items():
         if table not in table_names():
-            raise MappingError(f"{name}: tables.{table}: not a Quire table; known: {', '.join(sorted(table_names()))}")
+            raise MappingError(f"{name}: tables.{table}: not a Quire table{_meant(table, table_names())}; known: "
+                               f"{', '.join(sorted(table_names()))}")
         for key in sorted(set(spec.defaults) & set(mapping.text_ids)):
             # The texts are numbered 1, 2, 3…: a default id 1 would be the first customer's (a guest's order his).
             raise MappingError(f"{name}: tables.{table}.defaults.{key}: {key} is numbered from its texts (text_ids), "
@@ -330,7 +331,16 @@ def _check_default(default: object, column, where: str) -> None:
 
 def _known_column(column: str, known: tuple[str, ...], table: str, where: str) -> None:
     if column not in known:
-        raise MappingError(f"{where}: {column!r} is not a column of {table}; its columns: {', '.join(known)}")
+        raise MappingError(f"{where}: {column!r} is not a column of {table}{_meant(column, known)}; its columns: "
+                           f"{', '.join(known)}")
+
+
+def _meant(given: str, known) -> str:
+    """" (did you mean 'x'?)" when one known name stands out as the one ``given`` misspells, else ""."""
+    from quire.parameters import closest
+
+    found = closest(given, known)
+    return f" (did you mean {found!r}?)" if found else ""
 
 
 def source_format(path: str, declared: str | None) -> str:
