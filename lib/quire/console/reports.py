@@ -15,8 +15,8 @@ import time
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from quire.catalog import Catalog, ReportSpec, load_catalog

@@ -28,6 +28,7 @@ A source column named like the Quire column needs no rename. Conversions (``date
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -335,7 +336,7 @@ def _known_column(column: str, known: tuple[str, ...], table: str, where: str) -
                            f"{', '.join(known)}")
 
 
-def _meant(given: str, known) -> str:
+def _meant(given: str, known: Iterable[str]) -> str:
     """" (did you mean 'x'?)" when one known name stands out as the one ``given`` misspells, else ""."""
     from quire.parameters import closest
 
