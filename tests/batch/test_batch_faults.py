@@ -90,9 +90,12 @@ def test_a_run_given_up_is_recorded_as_published_if_it_was_and_else_cannot_publi
                                                               "timings": {"total": 1.5},
                                                               "parameters": {"client": "x"}}), encoding="utf-8")
     folder = published.publish()
+    lingering = RunFolder(settings.outputs_dir, "client", published.run_id, "2026-12-05")  # another execution's
+    lingering.create()
     outcome = lost_run_outcome(settings, RunRequest(published.run_id, "client", {}), "timed_out", "Timeout",
                                "timed out waiting for the Dask cluster")
     assert (outcome.status, outcome.output_folder) == ("succeeded", str(folder))
+    assert not lingering.staging.exists() and (folder / "run.json").is_file()  # parked; the published one stays
     assert (outcome.headline, outcome.parameters) == ([{"name": "views", "value": 3}], {"client": "x"})
 
     going = RunFolder(settings.outputs_dir, "client", "20261205T010000Z-bbbbbb-y", "2026-12-05")

@@ -340,11 +340,14 @@ def lost_run_outcome(settings: Settings, request: RunRequest, status: str, error
     """
     from quire.execute import stopped_at
 
+    # Replaced, not str.format: a reason may quote an error's text, braces and all.
+    parked = park_staging(settings, request.report, request.run_id, reason.replace("{where}", ""))
+    # Parked first, then looked for: a publish and a parking each rename the staging folder, so one of the two
+    # wins, and an execution still going (on a worker, under a silent service) publishes either before this
+    # finds it or not at all.
     published = already_published(settings, request)
     if published is not None:
         return published
-    # Replaced, not str.format: a reason may quote an error's text, braces and all.
-    parked = park_staging(settings, request.report, request.run_id, reason.replace("{where}", ""))
     cell = stopped_at(Path(parked)) if parked else None
     message = reason.replace("{where}", f" while running cell {cell}" if cell is not None else "")
     if parked:
