@@ -127,9 +127,9 @@ def _remember_font_files(manager: font_manager.FontManager) -> None:
 _remember_font_files(font_manager.fontManager)
 
 
-def font_families(font_stack: str) -> list[str]:
+def font_families(font_stack: str, locale: str | None = None) -> list[str]:
     """The families of a CSS ``font_stack`` that matplotlib can find, then DejaVu Sans and the installed
-    :data:`SCRIPT_FALLBACK_FONTS`.
+    :data:`SCRIPT_FALLBACK_FONTS`, the CJK one with the Han forms ``locale``'s readers expect (:func:`cjk_font`).
 
     Filtering first avoids a "findfont: Font family … not found" warning per chart in
     the notebook output for every brand font that is not installed on this machine.
@@ -139,15 +139,30 @@ def font_families(font_stack: str) -> list[str]:
     found = [name for name in wanted if name and name not in GENERIC_FAMILIES and name in installed]
     if FALLBACK_FONT not in found:
         found.append(FALLBACK_FONT)
-    return found + [name for name in SCRIPT_FALLBACK_FONTS if name in installed and name not in found]
+    scripts = [cjk_font(locale) if name == SCRIPT_FALLBACK_FONTS[0] else name for name in SCRIPT_FALLBACK_FONTS]
+    return found + [name for name in scripts if name in installed and name not in found]
 
 
-def use_brand(brand: Brand) -> None:
-    """Set the seaborn/matplotlib theme for ``brand``: its palette, fonts, colours and our sizes."""
+def cjk_font(locale: str | None) -> str:
+    """Noto's CJK family for ``locale``: one font draws many Han characters differently in China, Taiwan, Hong
+    Kong, Japan and Korea (直, 骨, 写), and a reader sees the others' forms as foreign. The SVG names the family,
+    so the browser draws a chart's labels with it; Japanese where the locale is none of those."""
+    language, *subtags = (locale or "").lower().replace("_", "-").split("-")
+    if language == "ko":
+        return "Noto Sans CJK KR"
+    if language == "zh":
+        return ("Noto Sans CJK HK" if {"hk", "mo"} & set(subtags) else "Noto Sans CJK TC" if {"hant", "tw"} & set(subtags)
+                else "Noto Sans CJK SC")
+    return SCRIPT_FALLBACK_FONTS[0]
+
+
+def use_brand(brand: Brand, locale: str | None = None) -> None:
+    """Set the seaborn/matplotlib theme for ``brand``: its palette, fonts, colours and our sizes; the script fonts
+    for ``locale`` (the report's, where a client's own replaces its brand's; default the brand's)."""
     import seaborn as sns
 
     c = brand.colors
-    families = font_families(brand.font_stack)
+    families = font_families(brand.font_stack, locale or brand.locale)
     rc = {
         **BASE_RC,
         # The families by name: matplotlib falls back from one to the next glyph by glyph only within a list

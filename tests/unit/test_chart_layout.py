@@ -179,6 +179,28 @@ def test_names_in_scripts_dejavu_lacks_are_measured_by_their_own_fonts(drawn):
     assert "'Noto Sans CJK JP'" in chart.image.decode() and chart.image.decode().count("sans-serif") >= 1
 
 
+@pytest.mark.parametrize("locale,family", [("zh-CN", "SC"), ("zh-Hans-SG", "SC"), ("zh_TW", "TC"), ("zh-Hant", "TC"),
+                                           ("zh-HK", "HK"), ("zh-Hant-MO", "HK"), ("ko-KR", "KR"), ("ja-JP", "JP"),
+                                           ("en-US", "JP"), (None, "JP")])
+def test_han_characters_are_drawn_in_the_forms_the_reports_locale_reads(locale, family):
+    """One Noto CJK font draws 直 or 骨 differently for China, Taiwan, Hong Kong, Japan and Korea: a chart's labels
+    name the family of the report's locale (a client's own where it has one), so a reader in Shanghai does not read
+    Japanese forms; Japanese where the locale is none of those (as before)."""
+    import matplotlib
+
+    from quire.brand import load_brand
+    from quire.chart_style import cjk_font, use_brand
+
+    assert cjk_font(locale) == f"Noto Sans CJK {family}"
+    frame = pd.DataFrame({"label": ["直营店", "Web"], "views": [900, 80], "clicks": [50, 4], "conversions": [5, 0],
+                          "conversion_rate": [0.1, 0.0]})
+    with matplotlib.rc_context():
+        use_brand(load_brand("quire"), locale)
+        image = client_charts.breakdown_bars(frame, dimension="platform").image.decode()
+    named = set(re.findall(r"'Noto Sans CJK (\w\w)'", image))
+    assert named == {family}
+
+
 def test_the_health_drivers_fit_with_every_component(drawn):
     components = pd.DataFrame({"label": ["Usage trend", "Seat utilisation", "Support load", "Latest recommendation score"],
                                "weight": [0.35, 0.25, 0.2, 0.2], "score": [1.0, 0.43, float("nan"), 0.07]})

@@ -698,9 +698,10 @@ def build(client: str = "", period: str = "latest", url: str | None = None) -> C
 
     data = load(client, period, url)
     kit = load_brand(str(data.client["brand"]))
-    use_brand(kit)
     # The client's own locale and currency where the clients table sets them, else its brand's.
-    formatting.use(formatting.for_brand(kit, {**data.conventions, "slug": data.client["slug"]}))
+    conventions = formatting.for_brand(kit, {**data.conventions, "slug": data.client["slug"]})
+    use_brand(kit, conventions.locale)
+    formatting.use(conventions)
     return ClientReport(data)
 
 
