@@ -47,6 +47,24 @@ def quire_env(tiny_warehouse, tmp_path) -> dict[str, str]:
     return env
 
 
+@pytest.fixture
+def settings_for(monkeypatch):
+    """Apply an environment (``quire_env``, a scheduler test's ``make_env``) to this process' ``QUIRE_*`` variables and return fresh Settings."""
+    from quire.config import Settings, get_settings
+
+    def apply(env: dict[str, str]) -> Settings:
+        for key in [k for k in os.environ if k.startswith("QUIRE_")]:
+            monkeypatch.delenv(key)
+        for key, value in env.items():
+            if key.startswith("QUIRE_"):
+                monkeypatch.setenv(key, value)
+        get_settings.cache_clear()
+        return get_settings()
+
+    yield apply
+    get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     """A real PostgreSQL 15 server on 127.0.0.1 for the session (see tests/support/postgres.py); yields its port."""

@@ -177,7 +177,7 @@ def test_a_silent_or_stray_peer_and_a_stopped_service_hold_up_no_command(env):
     assert "Traceback" not in logged
 
 
-def test_a_service_stopped_mid_run_holds_its_command_up_no_longer_than_the_runs_timeout(env, monkeypatch):
+def test_a_service_stopped_mid_run_holds_its_command_up_no_longer_than_the_runs_timeout(env, settings_for, monkeypatch):
     """Ctrl-Z on ``quire warm`` while a command's run is in flight: the run's own process (a session of its own)
     goes on and publishes, but the service cannot say so. The command (its executor, here in this process) waited
     for the stopped service for ever; now, past the run's timeout and a grace, it ends the run as what it became
@@ -188,14 +188,9 @@ def test_a_service_stopped_mid_run_holds_its_command_up_no_longer_than_the_runs_
     from quire.batch import warm_service
     from quire.batch.runner import RunRequest
     from quire.batch.warm_service import WarmServiceError
-    from quire.config import get_settings
     from support.runs import run_processes
 
-    for key, value in env.items():
-        if key.startswith("QUIRE_"):
-            monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    settings = get_settings()
+    settings = settings_for(env)
     monkeypatch.setattr(warm_service, "RUN_ANSWER_GRACE", 3)
     monkeypatch.setattr(warm_service, "CALL_TIMEOUT", 1)
     monkeypatch.setattr(warm_service, "ANSWER_TIMEOUT", 1)

@@ -100,24 +100,6 @@ def make_env(tiny_warehouse, tmp_path):
 
 
 @pytest.fixture
-def settings_for(monkeypatch):
-    """Apply a ``make_env`` environment to this process and return fresh Settings."""
-    from quire.config import Settings, get_settings
-
-    def apply(env: dict[str, str]) -> Settings:
-        for key in [k for k in os.environ if k.startswith("QUIRE_")]:
-            monkeypatch.delenv(key)
-        for key, value in env.items():
-            if key.startswith("QUIRE_"):
-                monkeypatch.setenv(key, value)
-        get_settings.cache_clear()
-        return get_settings()
-
-    yield apply
-    get_settings.cache_clear()
-
-
-@pytest.fixture
 def services():
     """Start services with ``services(env, log, *args)``; all are stopped (then killed) at the end."""
     started: list[ServiceProcess] = []
