@@ -138,7 +138,6 @@ def test_a_killed_dask_worker_has_its_run_done_elsewhere_once(dask_runner, state
     wait_for(lambda: not processes_of_run(run_id), timeout=30, message="the killed run's processes to exit")
 
 
-
 @pytest.mark.parametrize("state_url", ["sqlite"], indirect=True)
 def test_runs_published_while_the_scheduler_stopped_answering_are_recorded_as_published(dask_runner, state_url, smtp,
                                                                                           monkeypatch):
