@@ -96,6 +96,10 @@ _FONT_RC = ("family", "style", "variant", "weight", "stretch", "size", "serif", 
             "monospace")
 
 
+#: The size every TrueType lookup is cached under (see :func:`_remember_font_files`).
+SIZE_FREE_KEY = 10.0
+
+
 def _remember_font_files(manager: font_manager.FontManager) -> None:
     """Make ``manager`` remember which font files a text's properties resolve to.
 
@@ -104,6 +108,12 @@ def _remember_font_files(manager: font_manager.FontManager) -> None:
     reading eleven rc parameters every time to key its cache: together about 7 % of a client
     report's chart time, for answers that change only with those parameters or the installed
     fonts. They are the key here too, read once per text. Same files, so the same SVG.
+
+    The text's size is left out of the key for TrueType/OpenType lookups: matplotlib lists
+    every such font as "scalable", which it scores as fitting any size, so the size never
+    changes the file found. Keyed by size, a run forked from the warm server looked the
+    fonts up again (about 14 lookups scoring every installed font, ~25 ms of a client
+    report) for each size its charts use in bold that the rehearsal had not drawn.
     """
     find = getattr(manager, "_find_fonts_by_props", None)
     if find is None:  # a matplotlib without it: its own lookups, uncached here
@@ -119,6 +129,8 @@ def _remember_font_files(manager: font_manager.FontManager) -> None:
         fonts = (len(manager.ttflist), len(manager.afmlist), os.environ.get("MPL_IGNORE_SYSTEM_FONTS"))
         # A copy as the key: the caller's properties may change after (matplotlib's own are mutable).
         key = font_manager.FontProperties._from_any(prop).copy()
+        if fontext == "ttf":
+            key.set_size(SIZE_FREE_KEY)
         return list(remembered(key, fontext, directory, fallback_to_default, rebuild_if_missing, rc, fonts))
 
     manager._find_fonts_by_props = find_fonts

@@ -37,6 +37,22 @@ def test_every_text_gets_the_files_matplotlib_would_pick(stack):
                     assert first == again == _matplotlibs_own(prop), (stack, weight, style, size)
 
 
+def test_a_text_of_another_size_scores_no_font_again(monkeypatch):
+    # A run forked from the warm server inherits its lookups; charts draw bold text in sizes the rehearsal may not
+    # have (a client's "you" label at 8.5 pt), and each new size used to score every installed font again.
+    scored = []
+    own = font_manager.fontManager.findfont
+    monkeypatch.setattr(font_manager.fontManager, "findfont", lambda *a, **k: scored.append(a[0]) or own(*a, **k))
+    families = ["DejaVu Sans", "sans-serif"]
+    first = _lookup(FontProperties(family=families, weight="heavy", style="oblique", size=7.25))
+    assert scored, "the first lookup of these properties scores the fonts"
+    scored.clear()
+    props = [FontProperties(family=families, weight="heavy", style="oblique", size=size) for size in (8.5, 13, "x-large")]
+    found = [_lookup(prop) for prop in props]
+    assert scored == [], "a text of a new size scored the fonts again"
+    assert found == [first] * 3 == [_matplotlibs_own(prop) for prop in props]
+
+
 def test_a_changed_rc_parameter_changes_the_answer():
     installed = {f.name for f in font_manager.fontManager.ttflist}
     other = next((name for name in SCRIPT_FALLBACK_FONTS if name in installed), None)
