@@ -44,13 +44,15 @@ def test_a_text_of_another_size_scores_no_font_again(monkeypatch):
     own = font_manager.fontManager.findfont
     monkeypatch.setattr(font_manager.fontManager, "findfont", lambda *a, **k: scored.append(a[0]) or own(*a, **k))
     families = ["DejaVu Sans", "sans-serif"]
-    first = _lookup(FontProperties(family=families, weight="heavy", style="oblique", size=7.25))
-    assert scored, "the first lookup of these properties scores the fonts"
-    scored.clear()
-    props = [FontProperties(family=families, weight="heavy", style="oblique", size=size) for size in (8.5, 13, "x-large")]
-    found = [_lookup(prop) for prop in props]
-    assert scored == [], "a text of a new size scored the fonts again"
-    assert found == [first] * 3 == [_matplotlibs_own(prop) for prop in props]
+    # An rc value no other test sets: these lookups are new to both caches whatever ran before in this process.
+    with matplotlib.rc_context({"font.cursive": ["Quire Size Test Cursive"]}):
+        first = _lookup(FontProperties(family=families, weight="bold", size=7.25))
+        assert scored, "the first lookup of these properties scores the fonts"
+        scored.clear()
+        props = [FontProperties(family=families, weight="bold", size=size) for size in (8.5, 13, "x-large")]
+        found = [_lookup(prop) for prop in props]
+        assert scored == [], "a text of a new size scored the fonts again"
+        assert found == [first] * 3 == [_matplotlibs_own(prop) for prop in props]
 
 
 def test_a_changed_rc_parameter_changes_the_answer():
