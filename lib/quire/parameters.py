@@ -140,6 +140,49 @@ def did_you_mean(given: str, known: Iterable[str]) -> str:
     return f"did you mean {' or '.join(quoted(k) for k in found)}? " if found else ""
 
 
+class KeySyntaxError(ParameterError):
+    """A client or experiment key given with characters no key has (a name, a path, capitals): ``text``.
+
+    Made by :meth:`of`; without the warehouse it suggests the key the text spells, which may name
+    nothing, and :meth:`with_known` suggests from the keys and names the warehouse holds instead.
+    """
+
+    def __init__(self, message: str, *, parameter: str | None = None, kind: str = "client", text: str = "") -> None:
+        # The message first and alone positional: an exception is unpickled (from the warm service) by its args.
+        super().__init__(message, parameter=parameter)
+        self.kind, self.text = kind, text
+
+    @classmethod
+    def of(cls, parameter: str, kind: str, text: str, meant: list[str], *, command: str | None = None) -> KeySyntaxError:
+        """The error for ``text``, suggesting the keys ``meant``, else where to look them up (``command``)."""
+        article = "an" if kind == "experiment" else "a"
+        message = f"parameter {quoted(parameter)}: {quoted(text)} is not {article} {kind} key (lower-case letters, digits and dashes)"
+        if meant:
+            message += f"; did you mean {' or '.join(quoted(k) for k in meant)}?"
+        elif command:
+            message += f"; `{command}` lists them"
+        return cls(message, parameter=parameter, kind=kind, text=text)
+
+    def with_known(self, known: Iterable[tuple[str, str]], command: str) -> KeySyntaxError:
+        """The same mistake, suggesting from ``known`` (key, name) pairs: the key whose name the text is (``Acme
+        Corp`` → ``acme-corp``), else the keys nearest the key it spells; else where to look them up (``command``)."""
+        known = list(known)
+        text = " ".join(self.text.split())
+        meant = [key for key, name in known if _folded(" ".join(name.split())) == _folded(text)]
+        if not meant:
+            keyed = _spelled_key(text)
+            meant = likely_meant(keyed, [key for key, _ in known]) if keyed else []
+        return KeySyntaxError.of(self.parameter or "", self.kind, self.text, meant[:3], command=command)
+
+
+def _spelled_key(text: str) -> str:
+    """The key ``text`` spells, as keys are made ("Checkout_Redésign" → checkout-redesign), or "" if none."""
+    from quire.formatting.text import slug  # only for a mistake: the formatting package loads Babel
+
+    keyed = slug(text)
+    return keyed if keyed and _KEY.match(keyed) else ""
+
+
 def _fail(name: str, value: Any, expected: str) -> ParameterError:
     return ParameterError(f"parameter {quoted(name)}: {quoted(value)} is not {expected}", parameter=name)
 
@@ -198,15 +241,10 @@ def coerce(name: str, spec: ParameterSpec, value: Any) -> Any:
     if kind in ("client", "experiment"):
         # Only the syntax here; pipeline.resolve_data_parameters checks the warehouse has it.
         if text and not _KEY.match(text):
-            key = f"{'an' if kind == 'experiment' else 'a'} {kind} key (lower-case letters, digits and dashes)"
             # The key the text spells, as keys are made ("Checkout_Redésign" → checkout-redesign); a name with spaces
             # is a name, whose key may differ from its spelling.
-            from quire.formatting.text import slug  # only for a mistake: the formatting package loads Babel
-
-            keyed = "" if any(c.isspace() for c in text) else slug(text)
-            if keyed and _KEY.match(keyed):
-                key += f"; did you mean {quoted(keyed)}?"
-            raise _fail(name, value, key)
+            keyed = "" if any(c.isspace() for c in text) else _spelled_key(text)
+            raise KeySyntaxError.of(name, kind, text, [keyed] if keyed else [])
         return text
     if kind == "brand":
         from quire.brand import list_brands

@@ -23,7 +23,7 @@ from quire.catalog import FAN_OUT_FIELDS, ReportSpec, load_catalog
 from quire.config import Settings, get_settings
 from quire.datafiles import write_data_files
 from quire.errors import OutputError, ParameterError, QuireError, WarehouseDataError, describe_os_error
-from quire.parameters import DeclaredParameter, declared_parameters, did_you_mean, validate_parameters
+from quire.parameters import DeclaredParameter, KeySyntaxError, declared_parameters, did_you_mean, validate_parameters
 from quire.periods import LATEST, Period, parse_period, resolve_period
 
 if TYPE_CHECKING:
@@ -286,7 +286,10 @@ class Preparer:
         if spec.id not in self._declared:
             self._declared[spec.id] = declared_parameters(spec, self.settings.home)
         declared = self._declared[spec.id]
-        params = validate_parameters(spec.id, declared, given)
+        try:
+            params = validate_parameters(spec.id, declared, given)
+        except KeySyntaxError as exc:
+            raise self._meant_key(exc) from None
         if "brand" in declared and "brand" not in given:
             params["brand"] = spec.brand  # the catalog's brand, not the notebook's default, unless one is given
         data_kinds = {"period", "client", "experiment"}
@@ -297,6 +300,20 @@ class Preparer:
         if tenant is None:  # a client's kit is the warehouse's to name: a broken one fails that client's run only
             self._check_brand(plan.brand)
         return plan
+
+    def _meant_key(self, mistake: KeySyntaxError) -> KeySyntaxError:
+        """``mistake`` suggesting the warehouse's own clients or experiments (by key or by name), not merely the
+        key its text spells, which may name nothing; as it was when the warehouse cannot say."""
+        from quire.warehouse import queries
+
+        try:
+            table = queries.clients if mistake.kind == "client" else queries.experiments
+            frame = table(self._connection())
+            key = "slug" if mistake.kind == "client" else "key"
+            known = zip(frame[key].astype(str), frame["name"].astype(str), strict=True)
+            return mistake.with_known(known, "quire clients" if mistake.kind == "client" else "quire experiments")
+        except QuireError:
+            return mistake
 
     def _check_brand(self, name: str) -> None:
         """Load the run's brand kit once per batch: a broken or unknown kit (given, or the catalog's) refuses the

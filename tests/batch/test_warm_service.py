@@ -89,7 +89,7 @@ def test_a_command_killed_mid_run_takes_its_run_on_the_service_with_it_and_the_s
 
 def test_the_warm_service_gives_the_same_answers_to_mistakes_and_timeouts(env):
     mistakes = [("-p", "client=no-such-client"), ("-p", f"client={CLIENTS[0]}", "-p", "delay=soon"),
-                ("-p", f"client={CLIENTS[0]}", "-p", "dealy=1")]
+                ("-p", f"client={CLIENTS[0]}", "-p", "dealy=1"), ("-p", f"client={CLIENTS[0].upper()}")]
     alone = [run_quire(env, "run", "slow", *args) for args in mistakes]
     service = start_service(env)
     try:
@@ -101,6 +101,7 @@ def test_the_warm_service_gives_the_same_answers_to_mistakes_and_timeouts(env):
     for here, there in zip(alone, served, strict=True):
         assert there.returncode == here.returncode == 2
         assert there.stderr == here.stderr and there.stderr.startswith("error: ") and "Traceback" not in there.stderr
+    assert served[-1].stderr.strip().endswith(f"did you mean '{CLIENTS[0]}'?")  # the warehouse's key, from the service
     assert timed_out.returncode == 1
     assert timed_out.stderr.startswith("error: timed out: the run took longer than 5 s and was killed")
     [row] = history(Path(env["QUIRE_OUTPUTS"]))  # the mistakes never started a run

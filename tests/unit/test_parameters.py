@@ -1,10 +1,14 @@
 from datetime import date
 
+import duckdb
 import pytest
+from support import ROOT
 
 from quire.catalog import ParameterSpec
+from quire.config import Settings
 from quire.errors import ParameterError
 from quire.parameters import DeclaredParameter, closest, coerce, did_you_mean, parse_assignments, validate_parameters
+from quire.pipeline import prepare
 
 DECLARED = {
     "period": DeclaredParameter("period", ParameterSpec(type="period"), "latest"),
@@ -96,6 +100,38 @@ def test_a_key_that_could_name_a_path_is_refused_by_its_syntax(kind: str, words:
         with pytest.raises(ParameterError, match=f"is not {words} "):
             coerce(kind, ParameterSpec(type=kind), bad)
     assert coerce(kind, ParameterSpec(type=kind), "acme-2") == "acme-2"
+
+
+def _first(url: str, query: str) -> tuple:
+    con = duckdb.connect(url.removeprefix("duckdb:///"), read_only=True)
+    try:
+        return con.execute(query).fetchone()
+    finally:
+        con.close()
+
+
+def _refusal(report: str, given: dict[str, str], settings: Settings) -> str:
+    with pytest.raises(ParameterError) as caught:
+        prepare(report, given, settings)
+    assert caught.value.parameter == next(iter(given))
+    return str(caught.value)
+
+
+def test_a_key_typed_as_a_name_or_a_path_is_answered_from_the_warehouse(tiny_warehouse, tmp_path):
+    # A client's name where its key goes got no suggestion at all, and a path got the key it spells ("../../etc" →
+    # "did you mean 'etc'?"), which named no client.
+    settings = Settings(home=ROOT, outputs=tmp_path / "out", warehouse_url=tiny_warehouse)
+    slug, name = _first(tiny_warehouse, "select slug, name from clients where name like '% %' order by slug")
+    for typed in (name, f"  {name.upper().replace(' ', '   ')} "):
+        assert _refusal("client", {"client": typed}, settings).endswith(f"did you mean '{slug}'?")
+    path = _refusal("client", {"client": "../../etc"}, settings)
+    assert "is not a client key" in path and "did you mean" not in path and path.endswith("`quire clients` lists them")
+    key, title = _first(tiny_warehouse, "select key, name from experiments order by key")
+    assert _refusal("experiment", {"experiment": title}, settings).endswith(f"did you mean '{key}'?")
+    # A warehouse that cannot say: the mistake as the text alone shows it.
+    gone = Settings(home=ROOT, outputs=tmp_path / "out", warehouse_url=f"duckdb:///{tmp_path / 'none.duckdb'}")
+    assert _refusal("client", {"client": slug.upper()}, gone).endswith(f"is not a client key (lower-case letters, "
+                                                                        f"digits and dashes); did you mean '{slug}'?")
 
 
 def test_a_key_or_choice_in_the_wrong_case_or_spelling_gets_the_likely_one():
