@@ -336,6 +336,17 @@ class Brand(BaseModel):
             data = sanitize_svg(data)
         return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
 
+    def logo_removals(self) -> list[str]:
+        """What reports leave out of an SVG logo (scripts, handlers, links to other files), each once; [] for a
+        plain one. A logo that links its artwork from elsewhere is drawn empty: the brand check says so."""
+        if LOGO_TYPES[self.logo_path.suffix.lower()] != "image/svg+xml":
+            return []
+        from quire.display import sanitize_svg
+
+        removed: list[str] = []
+        sanitize_svg(self.logo_bytes(), removed)
+        return list(dict.fromkeys(removed))
+
     def public_dict(self) -> dict[str, Any]:
         """The kit as plain data (for templates and ``run.json``), without local paths."""
         return {**self.model_dump(exclude={"folder"}), "palette": self.palette}

@@ -103,13 +103,15 @@ def sanitize_html(fragment: str) -> Markup:
 _SVG_ACTIVE = re.compile(rb"<\s*(script|foreignObject|iframe|handler)\b", re.IGNORECASE)
 
 
-def sanitize_svg(image: bytes) -> bytes:
+def sanitize_svg(image: bytes, removed: list[str] | None = None) -> bytes:
     """SVG bytes without script, foreign HTML, event handlers or external references.
 
     A chart is shown through ``<img src="data:…">``, where browsers run nothing, but the same
     bytes may be opened on their own or inlined by other front ends, so they are cleaned once here.
-    Matplotlib's own SVG has none of these and comes back byte for byte.
+    Matplotlib's own SVG has none of these and comes back byte for byte. ``removed``, when given,
+    gets a description of each thing taken out (``<script>``, ``onload``, ``link to http://…``).
     """
+    removed = [] if removed is None else removed
     from xml.etree import ElementTree as ET
 
     if not (_SVG_ACTIVE.search(image) or re.search(rb"\son[a-z]+\s*=|href\s*=\s*[\"'](?![#\"']|data:image/(?:png|jpeg))",
@@ -124,10 +126,12 @@ def sanitize_svg(image: bytes) -> bytes:
             local = child.tag.rsplit("}", 1)[-1].lower() if isinstance(child.tag, str) else ""
             if local in ("script", "foreignobject", "iframe", "handler"):
                 parent.remove(child)
+                removed.append(f"<{local}>")
         for attr in list(parent.attrib):
             local = attr.rsplit("}", 1)[-1].lower()
             value = parent.attrib[attr].strip().lower()
             if local.startswith("on") or (local == "href" and not value.startswith(("#", "data:image/png", "data:image/jpeg"))):
+                removed.append(local if local.startswith("on") else f"link to {parent.attrib[attr].strip()[:80]}")
                 del parent.attrib[attr]
     return ET.tostring(root, encoding="utf-8")
 

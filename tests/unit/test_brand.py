@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import re
@@ -305,6 +306,28 @@ def test_brand_check_says_when_none_of_the_brands_fonts_is_installed(kit, tmp_pa
     proc = _quire(templates.parent, tmp_path / "outputs", "check", "acme")
     assert proc.returncode == 0, proc.stderr
     assert "none of the brand's fonts (Futura PT) is installed on this machine" in proc.stdout
+
+
+def test_brand_check_says_what_reports_leave_out_of_an_svg_logo(kit, tmp_path):
+    # A logo whose artwork is a linked image (as design tools export it) was printed empty in every report, and
+    # the check said the kit was valid without a word.
+    templates, _, write = kit
+    write()
+    logo = templates / "brands" / "acme" / "logo.svg"
+    plain = logo.read_bytes()
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+                    'viewBox="0 0 10 10" onload="steal()"><script>steal()</script>'
+                    '<image xlink:href="https://cdn.example/logo.png" width="10" height="10"/></svg>')
+    (templates / "quire").symlink_to(ROOT / "templates" / "quire")  # the sample page's template
+    proc = _quire(templates.parent, tmp_path / "outputs", "check", "acme")
+    assert proc.returncode == 0, proc.stderr
+    [warning] = [line for line in proc.stdout.splitlines() if line.startswith("! logo logo.svg:")]
+    assert "<script>" in warning and "onload" in warning and "link to https://cdn.example/logo.png" in warning
+    sample = (tmp_path / "outputs" / ".quire" / "brand-check" / "acme" / "sample.html").read_text()
+    [drawn] = {base64.b64decode(uri) for uri in re.findall(r'class="q-cover-logo" src="data:image/svg\+xml;base64,([^"]+)"', sample)}
+    assert b"<svg" in drawn.replace(b"ns0:", b"") and b"cdn.example" not in drawn and b"steal" not in drawn  # as said
+    logo.write_bytes(plain)
+    assert "! logo" not in _quire(templates.parent, tmp_path / "outputs", "check", "acme").stdout
 
 
 def test_brand_check_names_the_available_kits(tmp_path):
