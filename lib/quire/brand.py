@@ -530,8 +530,10 @@ def load_brand(name: str, templates_dir: Path | str | None = None) -> Brand:
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"brand '{name}': cannot read {source}: {exc}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"brand '{name}': {source} must be a mapping of keys (name, logo, colors, …), "
-                          f"not {type(data).__name__}")
+        from quire.problems import yaml_found
+
+        raise ConfigError(f"brand '{name}': {source} must hold keys such as name:, logo: and colors:, but holds "
+                          f"{yaml_found(data)}; templates/brands/quire/brand.yaml is an example")
     reserved = {"key", "folder"} & set(data)
     if reserved:
         raise ConfigError(f"brand '{name}' ({source}): unknown key '{sorted(reserved)[0]}' "

@@ -20,6 +20,15 @@ from pydantic import BaseModel, ValidationError
 MISSING = "required key is missing"
 
 
+def yaml_found(value: Any) -> str:
+    """What a YAML document holds instead of the mapping it should, in the words of someone who wrote it."""
+    if value is None:
+        return "nothing (the file is empty)"
+    if isinstance(value, list):
+        return "a list (lines starting with '-')"
+    return f"a single value ({str(value)[:40]!r})"
+
+
 def describe(exc: ValidationError, model: type[BaseModel], *, keep: Callable[[Any], bool] = lambda part: True,
              hidden: Collection[str] = ()) -> list[tuple[tuple, str]]:
     """(path, message) for each problem of ``exc``, raised validating ``model``, in pydantic's order.

@@ -181,11 +181,16 @@ def test_bad_yaml_reports_the_line(kit):
     assert "not valid YAML" in str(err.value) and re.search(r"line \d+", str(err.value))
 
 
-def test_yaml_that_is_not_a_mapping(kit):
+@pytest.mark.parametrize("text, found", [("- just\n- a list\n", "a list (lines starting with '-')"),
+                                         ("", "nothing (the file is empty)"), ("Acme\n", "a single value ('Acme')")])
+def test_yaml_that_is_not_a_mapping_says_what_the_file_holds(kit, text, found):
+    # It said "not NoneType" of an empty file, "not str" of a bare word: Python's names, not the user's.
     templates, _, _ = kit
-    (templates / "brands" / "acme" / "brand.yaml").write_text("- just\n- a list\n")
-    with pytest.raises(ConfigError, match="must be a mapping"):
+    (templates / "brands" / "acme" / "brand.yaml").write_text(text)
+    with pytest.raises(ConfigError) as err:
         load_brand("acme", templates)
+    assert str(err.value).endswith(f"brand.yaml must hold keys such as name:, logo: and colors:, but holds {found}; "
+                                   "templates/brands/quire/brand.yaml is an example")
 
 
 def test_unknown_key_is_named_with_the_one_meant_or_the_allowed_ones(kit):

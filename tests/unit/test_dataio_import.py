@@ -140,7 +140,8 @@ def test_a_key_other_tables_point_at_is_never_generated(tmp_path: Path):
 
 @pytest.mark.parametrize("text, message", [
     ("tables: [users]", r"^mapping.yaml: tables: should be a mapping of keys to values, e\.g\. \{key: value\}"),
-    ("- a\n- b", r"^mapping.yaml: expected keys such as 'tables:' at the top, found list"),
+    ("- a\n- b", r"^mapping.yaml: expected keys such as 'tables:' at the top, found a list \(lines starting with '-'\)$"),
+    ("", r"^mapping.yaml: expected keys such as 'tables:' at the top, found nothing \(the file is empty\)$"),
     ("tables:\n  users: {source: u.csv\n", r"^mapping.yaml: not valid YAML \(line 3\)"),
     ("tables:\n  people: {source: u.csv}", r"^mapping.yaml: tables.people: not a Quire table; known: clients, content, "),
     ("tables:\n  user: {source: u.csv}", r"^mapping.yaml: tables.user: not a Quire table \(did you mean 'users'\?\); known: "),

@@ -195,7 +195,9 @@ def load_mapping(path: Path) -> Mapping:
         line = f" (line {where.line + 1})" if where else ""
         raise MappingError(f"{path.name}: not valid YAML{line}: {getattr(exc, 'problem', None) or exc}") from exc
     if not isinstance(raw, dict):
-        raise MappingError(f"{path.name}: expected keys such as 'tables:' at the top, found {type(raw).__name__}")
+        from quire.problems import yaml_found
+
+        raise MappingError(f"{path.name}: expected keys such as 'tables:' at the top, found {yaml_found(raw)}")
     if "base" in raw:
         raise MappingError(f"{path.name}: base: unknown key (paths are relative to the mapping file)")
     try:
