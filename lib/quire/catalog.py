@@ -16,8 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from quire import yamltext
 from quire.errors import ConfigError
+from quire.problems import worded
 
-ReportId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
+ReportId = Annotated[str, StringConstraints(pattern=worded(
+    r"^[a-z][a-z0-9_-]{0,39}$", "start with a lower-case letter and hold only lower-case letters, digits, '-' and "
+    "'_' (40 at most), e.g. weekly-sales"))]
 # period, client and experiment are also checked against the warehouse before a run.
 ParamType = Literal["str", "int", "float", "bool", "date", "period", "choice", "brand", "client", "experiment"]
 

@@ -19,6 +19,16 @@ from pydantic import BaseModel, ValidationError
 
 MISSING = "required key is missing"
 
+#: What the patterns of the keys users write ask for, in words (see :func:`worded`).
+_PATTERN_WORDS: dict[str, str] = {}
+
+
+def worded(pattern: str, words: str) -> str:
+    """``pattern`` (for a pydantic field), with the ``words`` a mistake against it is told in: "<value> should
+    <words>", e.g. "be lower-case letters and digits"."""
+    _PATTERN_WORDS[pattern] = words
+    return pattern
+
 
 def yaml_found(value: Any) -> str:
     """What a YAML document holds instead of the mapping it should, in the words of someone who wrote it."""
@@ -58,9 +68,30 @@ def describe(exc: ValidationError, model: type[BaseModel], *, keep: Callable[[An
         elif error["type"] == "dict_type":
             found.append((path, "should be a mapping of keys to values, e.g. {key: value} or one 'key: value' per "
                                 "line indented below it"))
+        elif error["type"] == "literal_error":
+            found.append((path, f"{_shown(error.get('input'))} is not allowed; use {error['ctx']['expected']}"))
+        elif error["type"] == "string_pattern_mismatch" and error["ctx"]["pattern"] in _PATTERN_WORDS:
+            found.append((path, f"{_shown(error.get('input'))} should {_PATTERN_WORDS[error['ctx']['pattern']]}"))
         else:
-            found.append((path, error["msg"].removeprefix("Value error, ")))  # the prefix of a validator's own message
+            found.append((path, _plain(error)))
     return [(path, message) for path, message in found if not (message == MISSING and path in meant)]
+
+
+def _plain(error: Any) -> str:
+    """pydantic's own message for ``error``, about the value given rather than "Input" or "String"."""
+    message = error["msg"].removeprefix("Value error, ")  # the prefix of a validator's own message
+    given = error.get("input")
+    for noun in ("Input should ", "String should "):
+        if message.startswith(noun) and isinstance(given, (str, int, float)):
+            return f"{_shown(given)} should {message.removeprefix(noun)}"
+    return message
+
+
+def _shown(given: object) -> str:
+    """A value as a message quotes it: text in quotes and cut short, anything else as YAML writes it."""
+    if isinstance(given, str):
+        return repr(given if len(given) <= 60 else given[:60] + "…")
+    return "nothing" if given is None else str(given)
 
 
 def _example(given: object) -> str:

@@ -18,7 +18,14 @@ def test_project_catalog_loads_and_validates():
 
 @pytest.mark.parametrize("text,message", [
     ("reports: [", "invalid YAML"),
-    ("reports:\n  Bad Id:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n", "id"),
+    # The id's regular expression, the choices as pydantic words them ("Input should be 'html' or 'pdf'").
+    ("reports:\n  Bad Id:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n",
+     "reports.Bad Id.id: 'Bad Id' should start with a lower-case letter and hold only lower-case letters, digits, '-' "
+     "and '_' (40 at most), e.g. weekly-sales"),
+    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n"
+     "    formats: [html, docx]\n", "reports.r.formats.1: 'docx' is not allowed; use 'html' or 'pdf'"),
+    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n"
+     "    fan_out: everyone\n", "reports.r.fan_out: 'everyone' is not allowed; use 'none' or 'clients'"),
     ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    colour: red\n",
      "reports.r: unknown key 'colour' (allowed: title, notebook, description, owner, brand, formats, parameters, "
      "schedule, fan_out, recipients)"),

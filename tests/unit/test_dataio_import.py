@@ -148,14 +148,14 @@ def test_a_key_other_tables_point_at_is_never_generated(tmp_path: Path):
     ("tables:\n  users: {source: u.csv, rename: {land: countyr}}",
      r"^mapping.yaml: tables.users.rename.land: 'countyr' is not a column of users \(did you mean 'country'\?\); its "),
     ("tables:\n  users: {sorce: u.csv}", r"^mapping.yaml: tables.users: unknown key 'sorce' \(did you mean 'source'\?\)$"),
-    ("tables:\n  users: {source: u.csv, delimiter: ';;'}", r"^mapping.yaml: tables.users.delimiter: String should have at most 1 character"),
-    ("tables:\n  users: {source: u.csv}\nmode: copy", r"^mapping.yaml: mode: Input should be 'import' or 'views'"),
+    ("tables:\n  users: {source: u.csv, delimiter: ';;'}", r"^mapping.yaml: tables.users.delimiter: ';;' should have at most 1 character$"),
+    ("tables:\n  users: {source: u.csv}\nmode: copy", r"^mapping.yaml: mode: 'copy' is not allowed; use 'import' or 'views'$"),
     ("tables:\n  users: {source: u.csv, dates: {channel: '%Y'}}", r"^mapping.yaml: tables.users.dates.channel: channel is a text column, not a date or time"),
     ("tables:\n  users: {source: u.csv, dates: {signed_up_at: 'dd/mm/yyyy'}}", r"^mapping.yaml: tables.users.dates.signed_up_at: 'dd/mm/yyyy' is neither a strptime format"),
     ("tables:\n  users: {source: u.csv, rename: {a: country, b: country}}", r"^mapping.yaml: tables.users.rename: both 'a' and 'b' are renamed to 'country'"),
     ("tables:\n  events: {source: e.csv, multiply: {event_type: 2}}", r"^mapping.yaml: tables.events.multiply.event_type: event_type is not a number column"),
     ("tables:\n  users: {source: []}", r"^mapping.yaml: tables.users.source: name at least one file"),
-    ("company: {sector: shop}\ntables:\n  users: {source: u.csv}", r"^mapping.yaml: company.sector: Input should be 'municipality', 'business'"),
+    ("company: {sector: shop}\ntables:\n  users: {source: u.csv}", r"^mapping.yaml: company.sector: 'shop' is not allowed; use 'municipality', 'business'"),
     ("tables: {}", r"^mapping.yaml: tables: map at least one Quire table"),
     ("tables:\n  events: {source: e.csv, skip_rows_without: [customer]}",
      r"^mapping.yaml: tables.events.skip_rows_without: 'customer' is not a column of events"),
@@ -301,7 +301,7 @@ def test_a_measure_that_is_not_money_is_named_by_the_mapping_and_read_by_the_rep
 
 @pytest.mark.parametrize("text,message", [
     (METRIC_LINE.replace("number", "rounds") + COOKIE_CATS,
-     r"experiment_metric.unit: Input should be 'currency' or 'number'"),
+     r"experiment_metric.unit: 'rounds' is not allowed; use 'currency' or 'number'"),
     (METRIC_LINE + COOKIE_CATS + "  experiments:\n    source: experiments.csv\n",
      r"experiment_metric: names the measure of experiments made from the assignments; with an experiments table"),
 ])
@@ -762,7 +762,7 @@ def test_an_experiment_plan_names_the_control_and_the_planned_split(tmp_path: Pa
                                                     r"the split's variants \(ad, psa\)"),
     ("{control: psa, split: {psa: 1}}", r"experiment_plan: split: give every variant's planned share, "
                                         r"at least two"),
-    ("{control: psa, split: {ad: 96, psa: 0}}", r"experiment_plan.split.psa: Input should be greater than 0"),
+    ("{control: psa, split: {ad: 96, psa: 0}}", r"experiment_plan.split.psa: 0 should be greater than 0"),
 ])
 def test_a_plan_that_cannot_be_is_one_line(tmp_path: Path, plan: str, message: str):
     _marketing_ab(tmp_path)

@@ -40,6 +40,7 @@ from quire import yamltext
 from quire.dataio.target import table_names, table_spec
 from quire.errors import ConfigError
 from quire.formatting.text import slug
+from quire.problems import describe, worded, yaml_found
 
 Scalar = str | int | float | bool | date | datetime
 EPOCHS = ("epoch_seconds", "epoch_millis", "epoch_micros")  # micros: GA4's event_timestamp
@@ -58,11 +59,13 @@ class Company(_Strict):
     """The single client (and its organization) of a dataset that has no clients table."""
 
     name: str = "My company"
-    slug: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")] = "my-company"
+    slug: Annotated[str, Field(pattern=worded(r"^[a-z0-9][a-z0-9-]{0,79}$", "be lower-case letters, digits and "
+                                              "'-' (80 at most, not starting with '-'), e.g. my-company"))] = "my-company"
     sector: Literal["municipality", "business", "startup", "nonprofit"] = "business"
     plan: Literal["starter", "growth", "enterprise"] = "growth"
     region: str = "unknown"
-    brand: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "quire"
+    brand: Annotated[str, Field(pattern=worded(r"^[A-Za-z0-9_-]{1,64}$", "be the folder name of a brand kit: "
+                                               "letters, digits, '-' and '_' (64 at most), e.g. quire"))] = "quire"
     contact_email: str = "reports@example.com"
     signup_date: date | None = None  # default: the day of the first user's signup (else of the first event)
 
@@ -166,7 +169,9 @@ class Mapping(_Strict):
     """A whole mapping file; ``base`` is the folder its relative paths start from."""
 
     mode: Literal["import", "views"] = "import"
-    schema_: Annotated[str | None, Field(alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")] = None
+    schema_: Annotated[str | None, Field(alias="schema", pattern=worded(
+        r"^[A-Za-z_][A-Za-z0-9_]{0,62}$", "be an SQL schema name: letters, digits and '_' (63 at most, not "
+        "starting with a digit), e.g. quire"))] = None
     company: Company | None = None
     experiment_metric: ExperimentMetric | None = None
     experiment_plan: ExperimentPlan | None = None
@@ -195,8 +200,6 @@ def load_mapping(path: Path) -> Mapping:
         line = f" (line {where.line + 1})" if where else ""
         raise MappingError(f"{path.name}: not valid YAML{line}: {getattr(exc, 'problem', None) or exc}") from exc
     if not isinstance(raw, dict):
-        from quire.problems import yaml_found
-
         raise MappingError(f"{path.name}: expected keys such as 'tables:' at the top, found {yaml_found(raw)}")
     if "base" in raw:
         raise MappingError(f"{path.name}: base: unknown key (paths are relative to the mapping file)")
@@ -209,8 +212,6 @@ def load_mapping(path: Path) -> Mapping:
 
 
 def _first_problem(exc: ValidationError) -> str:
-    from quire.problems import describe
-
     # pydantic adds the union branch it tried to the path ("source.str", "source.list[str]"): keep the user's keys.
     path, message = describe(exc, Mapping, keep=lambda part: not _branch(part), hidden={"base"})[0]
     where = ".".join(str(p) for p in path)
