@@ -111,8 +111,9 @@ def sanitize_svg(image: bytes, removed: list[str] | None = None) -> bytes:
     Matplotlib's own SVG has none of these and comes back byte for byte. ``removed``, when given,
     gets a description of each thing taken out (``<script>``, ``onload``, ``link to http://…``).
     """
-    removed = [] if removed is None else removed
     from xml.etree import ElementTree as ET
+
+    removed = [] if removed is None else removed
 
     if not (_SVG_ACTIVE.search(image) or re.search(rb"\son[a-z]+\s*=|href\s*=\s*[\"'](?![#\"']|data:image/(?:png|jpeg))",
                                                    image, re.IGNORECASE)):

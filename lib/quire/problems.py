@@ -4,7 +4,9 @@ pydantic's own messages speak Python ("Input should be a valid tuple", "Extra in
 permitted"), and a misspelt key comes out as two problems, the right key "missing" first: a
 user reading only that looks for a key that is plainly there. Here a misspelt key is one
 problem that names the key it was probably meant to be, an unknown key lists the keys allowed
-where it stands, and a list given as a single value says how to write the list.
+where it stands, a list given as a single value says how to write the list, a value outside its
+choices names them, and a key-like value says in words (not as a regular expression) what it
+should be.
 """
 
 from __future__ import annotations
