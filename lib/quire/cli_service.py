@@ -158,7 +158,7 @@ def _parameter_types() -> dict[str, dict[str, str]]:
 
 def _compact(parameters: dict) -> str:
     """``name=value`` pairs separated by spaces (long values cut), so a narrow column wraps between them."""
-    from quire.parameters import quoted
+    from quire.problems import quoted
 
     def shown(value) -> str:
         text = str(value)

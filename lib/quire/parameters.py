@@ -23,6 +23,7 @@ from quire.catalog import ParameterSpec, ReportSpec
 from quire.contract.model import KEY_PATTERN
 from quire.errors import ConfigError, ParameterError
 from quire.periods import parse_period
+from quire.problems import quoted
 
 _KEY = re.compile(KEY_PATTERN)
 
@@ -95,16 +96,6 @@ def declared_parameters(spec: ReportSpec, home: Path) -> dict[str, DeclaredParam
                                   f"reports.yaml ({exc.message.removeprefix(f'parameter {quoted(name)}: ')})") from None
         declared[name] = DeclaredParameter(name, pspec, default, pspec.help or info.get("help", ""))
     return declared
-
-
-#: Longest piece of outside text an error message quotes; the rest is cut (a message stays one readable line).
-QUOTE_LIMIT = 60
-
-
-def quoted(value: Any, limit: int = QUOTE_LIMIT) -> str:
-    """``value`` as an error message shows it: quoted, control characters escaped (no raw newline), cut to ``limit``."""
-    text = str(value)
-    return repr(text[:limit] + "…" if len(text) > limit else text)
 
 
 def _folded(text: str) -> str:

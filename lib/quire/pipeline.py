@@ -306,12 +306,11 @@ class Preparer:
         key its text spells, which may name nothing; as it was when the warehouse cannot say."""
         from quire.warehouse import queries
 
+        table, key, command = ((queries.clients, "slug", "quire clients") if mistake.kind == "client"
+                               else (queries.experiments, "key", "quire experiments"))
         try:
-            table = queries.clients if mistake.kind == "client" else queries.experiments
             frame = table(self._connection())
-            key = "slug" if mistake.kind == "client" else "key"
-            known = zip(frame[key].astype(str), frame["name"].astype(str), strict=True)
-            return mistake.with_known(known, "quire clients" if mistake.kind == "client" else "quire experiments")
+            return mistake.with_known(zip(frame[key].astype(str), frame["name"].astype(str), strict=True), command)
         except QuireError:
             return mistake
 

@@ -20,6 +20,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 MISSING = "required key is missing"
+#: Longest piece of outside text an error message quotes; the rest is cut (a message stays one readable line).
+QUOTE_LIMIT = 60
 
 #: What the patterns of the keys users write ask for, in words (see :func:`worded`).
 _PATTERN_WORDS: dict[str, str] = {}
@@ -32,13 +34,19 @@ def worded(pattern: str, words: str) -> str:
     return pattern
 
 
+def quoted(value: Any, limit: int = QUOTE_LIMIT) -> str:
+    """``value`` as an error message shows it: quoted, control characters escaped (no raw newline), cut to ``limit``."""
+    text = str(value)
+    return repr(text[:limit] + "…" if len(text) > limit else text)
+
+
 def yaml_found(value: Any) -> str:
     """What a YAML document holds instead of the mapping it should, in the words of someone who wrote it."""
     if value is None:
         return "nothing (the file is empty)"
     if isinstance(value, list):
         return "a list (lines starting with '-')"
-    return f"a single value ({str(value)[:40]!r})"
+    return f"a single value ({quoted(value, 40)})"
 
 
 def describe(exc: ValidationError, model: type[BaseModel], *, keep: Callable[[Any], bool] = lambda part: True,
@@ -92,7 +100,7 @@ def _plain(error: Any) -> str:
 def _shown(given: object) -> str:
     """A value as a message quotes it: text in quotes and cut short, anything else as YAML writes it."""
     if isinstance(given, str):
-        return repr(given if len(given) <= 60 else given[:60] + "…")
+        return quoted(given)
     return "nothing" if given is None else str(given)
 
 
