@@ -81,14 +81,19 @@ def runs(
         raise ParameterError(f"--status {status!r}: use one of {', '.join(RUN_STATUSES)}")
     settings = get_settings()
     since_moment = _since(since) if since else None
+    recorded_clients: list[str] = []
     if _no_state_yet(settings.state):
         rows = []
     else:
         engine = open_state(settings.state)
         reconcile_or_warn(engine, settings)  # a `quire run` that died must not show as running forever
         rows = history.query(engine, report=report, client=client, status=status, since=since_moment, limit=limit)
+        if client and not rows:
+            recorded_clients = history.clients(engine)
     types = _parameter_types()
-    out.print(runs_table(rows, types) if rows else f"no runs match{_unknown_report(report, types)}", highlight=False)
+    out.print(runs_table(rows, types) if rows else
+              f"no runs match{_unknown_report(report, types)}{_unrecorded_client(client, recorded_clients)}",
+              highlight=False)
 
 
 def _no_state_yet(url: str) -> bool:
@@ -112,6 +117,19 @@ def _unknown_report(report: str | None, types: dict[str, dict[str, str]]) -> str
     guess = closest(report, types)
     return f"; the catalog has no report {report!r}" + (f" (did you mean {guess!r}?)" if guess else
                                                          f" ({', '.join(sorted(types))})")
+
+
+def _unrecorded_client(client: str | None, recorded: list[str]) -> str:
+    """Why a --client filter found nothing when the history has no run of that client at all (a typo, or a
+    client never reported on): the slug nearest to it among those the history has, else how to list clients."""
+    from quire.parameters import closest
+    from quire.problems import quoted
+
+    if not client or client in recorded:
+        return ""
+    guess = closest(client, recorded) if recorded else None
+    return f"; the history has no run for client {quoted(client)}" + (
+        f" (did you mean {guess!r}?)" if guess else " (`quire clients` lists the warehouse's clients by slug)")
 
 
 def runs_table(rows: list[dict], types: dict[str, dict[str, str]]):

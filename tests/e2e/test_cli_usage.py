@@ -330,6 +330,27 @@ def test_a_runs_filter_on_a_report_the_catalog_lacks_says_so(quire_env):
     assert proc.returncode == 0 and proc.stdout.strip() == "no runs match"
 
 
+def test_a_runs_filter_on_a_client_the_history_never_ran_says_so(quire_env, tmp_path):
+    from quire.state import open_state
+    from quire.state import runs as history
+
+    state = f"sqlite:///{tmp_path / 'state.db'}"
+    engine = open_state(state)
+    for client in ("acme-corp", "bluebird-co"):
+        history.finish(engine, history.create(engine, report="client", parameters={"client": client},
+                                              trigger="manual", client=client), "failed", error="planted")
+    engine.dispose()
+    env = {**quire_env, "QUIRE_STATE_URL": state}
+    assert quire(env, "runs", "--client", "acme-crop").stdout.strip() == (
+        "no runs match; the history has no run for client 'acme-crop' (did you mean 'acme-corp'?)")
+    assert quire(env, "runs", "--client", "Nope").stdout.strip() == (
+        "no runs match; the history has no run for client 'Nope' (`quire clients` lists the warehouse's clients "
+        "by slug)")
+    # A client the history knows, filtered to nothing by another option: nothing to add.
+    assert quire(env, "runs", "--client", "acme-corp", "--status", "succeeded").stdout.strip() == "no runs match"
+    assert "acme-corp" in quire({**env, "COLUMNS": "200"}, "runs", "--client", "acme-corp").stdout
+
+
 def test_runs_since_takes_a_date_a_time_or_a_span(quire_env):
     for since in ("7d", "12h", "30m", "2026-11-01", "2026-11-01T08:00", "2026-11-01T08:00+01:00"):
         proc = quire(quire_env, "runs", "--since", since)

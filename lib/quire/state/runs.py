@@ -109,6 +109,12 @@ def count(engine: Engine, **filters: Any) -> int:
         return int(conn.execute(_filtered(sa.select(sa.func.count()).select_from(runs), **filters)).scalar_one())
 
 
+def clients(engine: Engine) -> list[str]:
+    """Every client slug the history has a run for, sorted."""
+    with engine.connect() as conn:
+        return sorted(conn.execute(sa.select(runs.c.client).where(runs.c.client.is_not(None)).distinct()).scalars())
+
+
 def _filtered(stmt, *, report=None, client=None, status=None, since=None, until=None, period=None, reports=None):
     if reports is not None:
         stmt = stmt.where(runs.c.report.in_(reports))
