@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from quire.errors import ConfigError
+from quire.problems import quoted, requirement
 
 def _cores() -> int:
     try:
@@ -176,8 +177,8 @@ def get_settings() -> Settings:
 
 def _setting_problem(error: dict) -> str:
     name = "QUIRE_" + str(error["loc"][0] if error["loc"] else "").upper()
-    message = error["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's own message
-    return f"{name}={str(error.get('input'))[:60]!r}: {message[0].lower()}{message[1:]}"
+    message = requirement(error)
+    return f"{name}={quoted(error.get('input'))}: {message[0].lower()}{message[1:]}"
 
 
 def replace_environment(values: dict[str, str]) -> None:

@@ -5,8 +5,10 @@ permitted"), and a misspelt key comes out as two problems, the right key "missin
 user reading only that looks for a key that is plainly there. Here a misspelt key is one
 problem that names the key it was probably meant to be, an unknown key lists the keys allowed
 where it stands, a list given as a single value says how to write the list, a value outside its
-choices names them, and a key-like value says in words (not as a regular expression) what it
-should be.
+choices names them, a value of the wrong kind says what kind to write ("should be a whole number",
+not "a valid integer, unable to parse string as an integer"; :func:`requirement`, which the
+``QUIRE_*`` settings' messages use too), and a key-like value says in words (not as a regular
+expression) what it should be.
 """
 
 from __future__ import annotations
@@ -87,14 +89,39 @@ def describe(exc: ValidationError, model: type[BaseModel], *, keep: Callable[[An
     return [(path, message) for path, message in found if not (message == MISSING and path in meant)]
 
 
+#: What a value of each of pydantic's basic types is, in the words of someone writing a file or a setting
+#: (pydantic's own: "a valid integer, unable to parse string as an integer").
+_TYPE_WORDS = {
+    **dict.fromkeys(("bool_parsing", "bool_type"), "be true or false"),
+    **dict.fromkeys(("int_parsing", "int_type", "int_from_float"), "be a whole number"),
+    **dict.fromkeys(("float_parsing", "float_type"), "be a number"),
+    "string_type": "be text (in quotes if it looks like a number, a date or true/false)",
+    **dict.fromkeys(("date_parsing", "date_type", "date_from_datetime_parsing", "date_from_datetime_inexact"),
+                    "be a date such as 2026-11-01"),
+    **dict.fromkeys(("datetime_parsing", "datetime_type", "datetime_from_date_parsing"),
+                    "be a time such as 2026-11-01T08:00"),
+}
+
+
+def requirement(error: Any) -> str:
+    """What one pydantic ``error`` asks of its value, without naming the value: "should be a whole number",
+    "should be less than or equal to 65535", or a validator's own message."""
+    if error["type"] in _TYPE_WORDS:
+        return f"should {_TYPE_WORDS[error['type']]}"
+    message = error["msg"].removeprefix("Value error, ")  # the prefix of a validator's own message
+    for noun in ("Input should ", "String should "):
+        if message.startswith(noun):
+            return "should " + message.removeprefix(noun)
+    return message
+
+
 def _plain(error: Any) -> str:
     """pydantic's own message for ``error``, about the value given rather than "Input" or "String"."""
-    message = error["msg"].removeprefix("Value error, ")  # the prefix of a validator's own message
+    wanted = requirement(error)
     given = error.get("input")
-    for noun in ("Input should ", "String should "):
-        if message.startswith(noun) and isinstance(given, (str, int, float)):
-            return f"{_shown(given)} should {message.removeprefix(noun)}"
-    return message
+    if wanted.startswith("should ") and isinstance(given, (str, int, float)):
+        return f"{_shown(given)} {wanted}"
+    return wanted
 
 
 def _shown(given: object) -> str:

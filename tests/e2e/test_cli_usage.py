@@ -295,13 +295,15 @@ def test_a_fan_out_over_a_warehouse_without_active_clients_says_so(quire_env, ti
 
 
 @pytest.mark.parametrize("setting,value,says", [
-    ("QUIRE_RUN_TIMEOUT", "an hour", "QUIRE_RUN_TIMEOUT='an hour': input should be a valid integer"),
-    ("QUIRE_SMTP_PORT", "99999", "QUIRE_SMTP_PORT='99999': input should be less than or equal to 65535"),
-    ("QUIRE_ENGINE", "fast", "QUIRE_ENGINE='fast': input should be 'batch' or 'papermill'"),
+    ("QUIRE_RUN_TIMEOUT", "an hour", "QUIRE_RUN_TIMEOUT='an hour': should be a whole number"),
+    ("QUIRE_SMTP_PORT", "99999", "QUIRE_SMTP_PORT='99999': should be less than or equal to 65535"),
+    ("QUIRE_ENGINE", "fast", "QUIRE_ENGINE='fast': should be 'batch' or 'papermill'"),
+    ("QUIRE_SMTP_STARTTLS", "maybe", "QUIRE_SMTP_STARTTLS='maybe': should be true or false"),
+    ("QUIRE_SMTP_TIMEOUT", "30s", "QUIRE_SMTP_TIMEOUT='30s': should be a number"),
     # distributed raised "missing port number" deep in a batch, then waited a minute
     ("QUIRE_DASK_SCHEDULER", "tcp://127.0.0.1", "QUIRE_DASK_SCHEDULER='tcp://127.0.0.1': expected a Dask scheduler "
                                                 "address such as tcp://scheduler-host:8786"),
-    ("QUIRE_PDF_RENDERER", "pdfkit", "QUIRE_PDF_RENDERER='pdfkit': input should be 'auto', 'chromium' or 'weasyprint'"),
+    ("QUIRE_PDF_RENDERER", "pdfkit", "QUIRE_PDF_RENDERER='pdfkit': should be 'auto', 'chromium' or 'weasyprint'"),
     # only warned: the run published, unrecorded, with exit 0
     ("QUIRE_STATE_URL", "not a url", "QUIRE_STATE_URL='not a url': expected a SQLAlchemy URL"),
 ])

@@ -193,6 +193,19 @@ def test_yaml_that_is_not_a_mapping_says_what_the_file_holds(kit, text, found):
                                    "templates/brands/quire/brand.yaml is an example")
 
 
+@pytest.mark.parametrize("key, value, says", [
+    # pydantic's words: "should be a valid boolean, unable to interpret input", "should be a valid string"
+    ("show_powered_by", "yes please", "show_powered_by: 'yes please' should be true or false"),
+    ("name", 2026, "name: 2026 should be text (in quotes if it looks like a number, a date or true/false)"),
+])
+def test_a_value_of_the_wrong_kind_says_what_kind_to_write(kit, key, value, says):
+    templates, _, write = kit
+    write(**{key: value})
+    with pytest.raises(ConfigError) as err:
+        load_brand("acme", templates)
+    assert says in str(err.value)
+
+
 def test_unknown_key_is_named_with_the_one_meant_or_the_allowed_ones(kit):
     templates, _, write = kit
     write(colour="#000000")
