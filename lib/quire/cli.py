@@ -358,6 +358,7 @@ def _run_app() -> int:
         error_line(str(exc))
         return exc.exit_code
     except typer.TyperException as exc:  # typer's own (bundled click) usage errors: usage, then one error line
+        _word_number_problem(exc)
         show = getattr(exc, "show", None)
         show() if show else error_line(str(exc))
         return getattr(exc, "exit_code", 2)
@@ -368,6 +369,36 @@ def _run_app() -> int:
         error_line(describe_os_error(exc))
         return 1
     return code if isinstance(code, int) else 0
+
+
+#: click's names of the number types an option or argument converts to ("'two' is not a valid int range"),
+#: in the words of someone typing the command.
+_NUMBER_WORDS = {"int": "a whole number", "int range": "a whole number", "integer": "a whole number",
+                 "integer range": "a whole number", "float": "a number", "float range": "a number"}
+_NOT_A_NUMBER = re.compile(rf"(.*) is not a valid ({'|'.join(sorted(_NUMBER_WORDS, key=len, reverse=True))})\.?",
+                           re.DOTALL)
+
+
+#: click's "0 is not in the range x>=1" (or "1<=x<=65535", "x<10", "0<x"): the value, a bound before x, its
+#: operator, the operator after x and its bound.
+_OUT_OF_RANGE = re.compile(r"(.*) is not in the range (?:(\S+?)(<=?))?x(?:([<>]=?)(\S+?))?\.?", re.DOTALL)
+_BOUND_WORDS = {">=": "{} or more", ">": "more than {}", "<=": "{} or less", "<": "less than {}"}
+
+
+def _word_number_problem(exc: Exception) -> None:
+    """Reword click's number mistakes in place: "'two' is not a valid int range" as "'two' is not a whole
+    number", "0 is not in the range x>=1" as "0 is out of range; use 1 or more"."""
+    message = str(getattr(exc, "message", ""))
+    if found := _NOT_A_NUMBER.fullmatch(message):
+        exc.message = f"{found[1]} is not {_NUMBER_WORDS[found[2]]}"
+    elif (found := _OUT_OF_RANGE.fullmatch(message)) and (found[2] or found[5]):
+        value, low, low_op, op, bound = found.groups()
+        if low and op == low_op == "<=":
+            wanted = f"a value from {low} to {bound}"
+        else:  # "0<x" reads as x > 0
+            bounds = ([(low_op.replace("<", ">"), low)] if low else []) + ([(op, bound)] if bound else [])
+            wanted = " and ".join(_BOUND_WORDS[o].format(b) for o, b in bounds)
+        exc.message = f"{value} is out of range; use {wanted}"
 
 
 def _exit(code: int) -> None:

@@ -353,6 +353,20 @@ def test_a_runs_filter_on_a_client_the_history_never_ran_says_so(quire_env, tmp_
     assert "acme-corp" in quire({**env, "COLUMNS": "200"}, "runs", "--client", "acme-corp").stdout
 
 
+@pytest.mark.parametrize("args, says", [
+    # click's words were "'two' is not a valid int range" and "0 is not in the range x>=1."
+    (["runs", "--limit", "x"], "Invalid value for '--limit': 'x' is not a whole number"),
+    (["runs", "--limit", "0"], "Invalid value for '--limit': 0 is out of range; use 1 or more"),
+    (["serve", "--port", "70000"], "Invalid value for '--port': 70000 is out of range; use a value from 1 to 65535"),
+    (["tokens", "revoke", "nope"], "Invalid value for 'token_id': 'nope' is not a whole number"),
+    (["run", "client", "--all-clients", "--workers", "two"], "Invalid value for '--workers': 'two' is not a whole number"),
+])
+def test_a_number_option_given_something_else_says_what_number_to_give(quire_env, args, says):
+    proc = quire(quire_env, *args)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1] == f"Error: {says}", proc.stderr
+    assert_nothing_written(Path(quire_env["QUIRE_OUTPUTS"]))
+
+
 def test_runs_since_takes_a_date_a_time_or_a_span(quire_env):
     for since in ("7d", "12h", "30m", "2026-11-01", "2026-11-01T08:00", "2026-11-01T08:00+01:00"):
         proc = quire(quire_env, "runs", "--since", since)
