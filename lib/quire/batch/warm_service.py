@@ -158,12 +158,9 @@ class WarmServiceExecutor:
         ``function`` travels by name (a module-level function); ``args`` and the result are pickled.
         Used to validate runs where everything validation imports is already imported.
         """
-        try:
-            with self.address.connect(ANSWER_TIMEOUT) as conn:
-                conn.send(("call", {"stamp": self.stamp, "function": function, "args": args, "settings": settings}))
-                if not conn.poll(CALL_TIMEOUT + ANSWER_TIMEOUT):  # the service bounds the call itself at CALL_TIMEOUT
-                    raise TimeoutError
-                kind, value = conn.recv()
+        try:  # the service bounds the call itself at CALL_TIMEOUT
+            kind, value = _ask(self.address, ("call", {"stamp": self.stamp, "function": function, "args": args,
+                                                       "settings": settings}), CALL_TIMEOUT + ANSWER_TIMEOUT)
         except TimeoutError:
             raise WarmServiceError(_silent(self.address.pid, "answer"),
                                    hint="resume or stop it, and run the command again") from None
@@ -177,6 +174,15 @@ class WarmServiceExecutor:
         raise WarmServiceError(f"the warm service could not {function.__name__.replace('_', ' ')}: {value}")
 
 
+def _ask(address: Address, message: tuple, wait: float) -> tuple[str, Any]:
+    """Send ``message`` to the service and return its one answer; TimeoutError when none comes within ``wait`` s."""
+    with address.connect(ANSWER_TIMEOUT) as conn:
+        conn.send(message)
+        if not conn.poll(wait):
+            raise TimeoutError
+        return conn.recv()
+
+
 def find(settings: Settings) -> tuple[WarmServiceExecutor | None, str]:
     """The warm service serving ``settings``' outputs, if one is up and runs what this command would; else why not.
 
@@ -188,11 +194,7 @@ def find(settings: Settings) -> tuple[WarmServiceExecutor | None, str]:
         return None, ""
     executor = WarmServiceExecutor(address, settings)
     try:
-        with address.connect(ANSWER_TIMEOUT) as conn:
-            conn.send(("hello", executor.stamp))
-            if not conn.poll(ANSWER_TIMEOUT):
-                raise TimeoutError
-            kind, value = conn.recv()
+        kind, value = _ask(address, ("hello", executor.stamp), ANSWER_TIMEOUT)
     except TimeoutError:
         return None, _silent(address.pid, f"answer within {ANSWER_TIMEOUT} s")
     except (OSError, EOFError, ValueError):
