@@ -77,7 +77,7 @@ def describe(exc: ValidationError, model: type[BaseModel], *, keep: Callable[[An
             found.append((path, MISSING))
         elif error["type"] in ("list_type", "tuple_type", "set_type"):
             found.append((path, f"should be a list in brackets, e.g. [{_example(error.get('input'))}]"))
-        elif error["type"] == "dict_type":
+        elif error["type"] in ("dict_type", "model_type", "model_attributes_type"):
             found.append((path, "should be a mapping of keys to values, e.g. {key: value} or one 'key: value' per "
                                 "line indented below it"))
         elif error["type"] == "literal_error":
@@ -95,7 +95,7 @@ _TYPE_WORDS = {
     **dict.fromkeys(("bool_parsing", "bool_type"), "be true or false"),
     **dict.fromkeys(("int_parsing", "int_type", "int_from_float"), "be a whole number"),
     **dict.fromkeys(("float_parsing", "float_type"), "be a number"),
-    "string_type": "be text (in quotes if it looks like a number, a date or true/false)",
+    "string_type": "be text",
     **dict.fromkeys(("date_parsing", "date_type", "date_from_datetime_parsing", "date_from_datetime_inexact"),
                     "be a date such as 2026-11-01"),
     **dict.fromkeys(("datetime_parsing", "datetime_type", "datetime_from_date_parsing"),
@@ -106,8 +106,13 @@ _TYPE_WORDS = {
 def requirement(error: Any) -> str:
     """What one pydantic ``error`` asks of its value, without naming the value: "should be a whole number",
     "should be less than or equal to 65535", or a validator's own message."""
-    if error["type"] in _TYPE_WORDS:
-        return f"should {_TYPE_WORDS[error['type']]}"
+    given, kind = error.get("input"), error["type"]
+    if kind in _TYPE_WORDS and isinstance(given, (list, dict)):  # a list or a mapping where one value belongs
+        return f"should {_TYPE_WORDS[kind]}, not {'a list' if isinstance(given, list) else 'a mapping'}"
+    if kind == "string_type":  # YAML read the text as a number, a date or a boolean
+        return "should be text (in quotes if it looks like a number, a date or true/false)"
+    if kind in _TYPE_WORDS:
+        return f"should {_TYPE_WORDS[kind]}"
     message = error["msg"].removeprefix("Value error, ")  # the prefix of a validator's own message
     for noun in ("Input should ", "String should "):
         if message.startswith(noun):
