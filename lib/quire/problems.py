@@ -133,6 +133,8 @@ def _shown(given: object) -> str:
     """A value as a message quotes it: text in quotes and cut short, anything else as YAML writes it."""
     if isinstance(given, str):
         return quoted(given)
+    if isinstance(given, bool):
+        return "true" if given else "false"
     return "nothing" if given is None else str(given)
 
 

@@ -197,6 +197,7 @@ def test_yaml_that_is_not_a_mapping_says_what_the_file_holds(kit, text, found):
     # pydantic's words: "should be a valid boolean, unable to interpret input", "should be a valid string"
     ("show_powered_by", "yes please", "show_powered_by: 'yes please' should be true or false"),
     ("name", 2026, "name: 2026 should be text (in quotes if it looks like a number, a date or true/false)"),
+    ("cover_text", True, "cover_text: true should be text"),  # as YAML writes it, not Python's True
     ("locale", ["en-GB"], "locale: should be text, not a list"),  # not how to quote it
     ("cover_text", {"a": 1}, "cover_text: should be text, not a mapping"),
     # pydantic's words: "should be a valid dictionary or instance of BrandColors"
