@@ -54,7 +54,7 @@ def list_tokens(
 
 
 @tokens_app.command("revoke")
-def revoke(token_id: Annotated[int, typer.Argument(help="The id from `quire tokens list`.")]) -> None:
+def revoke(token_id: Annotated[int, typer.Argument(metavar="ID", help="The id from `quire tokens list`.")]) -> None:
     """Revoke a token: requests with it are refused from now on (signed-in browsers within seconds)."""
     from quire.terminal import out
     from quire.state import open_state, tokens
