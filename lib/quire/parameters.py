@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from quire.catalog import ParameterSpec, ReportSpec
-from quire.contract.model import KEY_PATTERN
+from quire.formatting.text import KEY_PATTERN
 from quire.errors import ConfigError, ParameterError
 from quire.periods import parse_period
 from quire.problems import quoted

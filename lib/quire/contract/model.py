@@ -10,9 +10,6 @@ from dataclasses import dataclass, field
 
 #: The kinds of value a column holds, and the pandas dtype a query gives each kind
 #: (see :mod:`quire.warehouse.queries`: ``Int64`` for an integer column that may be NULL).
-#: What a client slug or an experiment key must look like: it names runs and their folders
-#: (``-p client=…``, ``…-<slug>`` run ids), so the parameters check accepts nothing else.
-KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,79}$"
 
 KINDS: dict[str, str] = {
     "integer": "int64",

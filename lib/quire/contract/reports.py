@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from quire.contract.model import KEY_PATTERN, ColumnContract, Coverage, ReportContract, TableContract
+from quire.contract.model import ColumnContract, Coverage, ReportContract, TableContract
+from quire.formatting.text import KEY_PATTERN
 from quire.warehouse import schema
 
 DEFAULT_BRAND = "quire"

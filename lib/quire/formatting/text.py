@@ -36,6 +36,9 @@ def wide(ch: str) -> bool:
     return unicodedata.east_asian_width(ch) in ("W", "F")
 
 
+#: What a client slug or an experiment key must look like: it names runs and their folders
+#: (``-p client=…``, ``…-<slug>`` run ids), so the parameters check and the data contracts accept nothing else.
+KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,79}$"
 #: Letters no accent-stripping makes ASCII, spelt out in slugs ("Ærø Shipping" → aero-shipping, not r-shipping).
 SLUG_LETTERS = {"æ": "ae", "ø": "o", "œ": "oe", "ß": "ss", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"}
 
