@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from quire import yamltext
 from quire.dataio.target import table_names, table_spec
 from quire.errors import ConfigError
-from quire.formatting.text import slug
+from quire.formatting.text import KEY_PATTERN, slug
 from quire.problems import describe, worded, yaml_found
 
 Scalar = str | int | float | bool | date | datetime
@@ -59,7 +59,7 @@ class Company(_Strict):
     """The single client (and its organization) of a dataset that has no clients table."""
 
     name: str = "My company"
-    slug: Annotated[str, Field(pattern=worded(r"^[a-z0-9][a-z0-9-]{0,79}$", "be lower-case letters, digits and "
+    slug: Annotated[str, Field(pattern=worded(KEY_PATTERN, "be lower-case letters, digits and "
                                               "'-' (80 at most, not starting with '-'), e.g. my-company"))] = "my-company"
     sector: Literal["municipality", "business", "startup", "nonprofit"] = "business"
     plan: Literal["starter", "growth", "enterprise"] = "growth"
