@@ -77,11 +77,6 @@ def mix(a: str, b: str, weight: float) -> str:
     return _hex(tuple(x + (y - x) * weight for x, y in zip(_rgb(a), _rgb(b), strict=True)))  # type: ignore[arg-type]
 
 
-def _with_lightness(color: str, lightness: float) -> str:
-    h, _, s = colorsys.rgb_to_hls(*_rgb(color))
-    return _hex(colorsys.hls_to_rgb(h, max(0.0, min(1.0, lightness)), s))
-
-
 def adjust_for_contrast(color: str, against: str, target: float = MIN_CONTRAST) -> str:
     """The nearest colour of the same hue and saturation that reaches ``target`` contrast against ``against``.
 
@@ -346,10 +341,6 @@ class Brand(BaseModel):
         removed: list[str] = []
         sanitize_svg(self.logo_bytes(), removed)
         return list(dict.fromkeys(removed))
-
-    def public_dict(self) -> dict[str, Any]:
-        """The kit as plain data (for templates and ``run.json``), without local paths."""
-        return {**self.model_dump(exclude={"folder"}), "palette": self.palette}
 
 
 # -- the logo file --------------------------------------------------------------------------

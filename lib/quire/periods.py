@@ -74,10 +74,6 @@ class Period:
         return add_months(self.start, self.n_months) - timedelta(days=1)
 
     @property
-    def end_exclusive(self) -> date:
-        return add_months(self.start, self.n_months)
-
-    @property
     def months(self) -> list[date]:
         """First day of each month in the period."""
         return [add_months(self.start, i) for i in range(self.n_months)]

@@ -126,18 +126,6 @@ def css_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def sized_logo(uri: str, height_mm: float = LOGO_HEIGHT_MM) -> str | None:
-    """The logo as an SVG data URI of the header's height (a margin box draws an image at its own size)."""
-    size = _intrinsic_size(uri)
-    if size is None:
-        return None
-    width, height = size
-    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{height_mm * width / height:.2f}mm" '
-           f'height="{height_mm}mm" viewBox="0 0 {width} {height}"><image href="{uri}" width="{width}" '
-           f'height="{height}" preserveAspectRatio="xMinYMid meet"/></svg>')
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
-
-
 def _intrinsic_size(uri: str) -> tuple[float, float] | None:
     """Width and height of a data-URI image (SVG view box or size attributes; raster pixels)."""
     head, _, payload = uri.partition(",")
