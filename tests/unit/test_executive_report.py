@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -268,10 +269,24 @@ def test_the_forecast_says_where_mrr_is_and_where_the_model_starts(tiny_warehous
     assert report.forecast().lead.startswith(
         f"MRR is {now} at the end of October 2026; the model expects about {money(growing['forecast'].iloc[0])} in "
         f"November 2026 and, if recent trends hold, about {money(growing['forecast'].iloc[-1])} by April 2027")
-    # MRR outside the model's interval for the next month (a drop read as noise): said in a warning.
+    # MRR far from the level the model starts from (a drop read as noise): said in a warning.
     report.__dict__["mrr_forecast"] = (series, fc.assign(lower=fc["lower"] + 1e6, upper=fc["upper"] + 1e6), "")
     [warning] = [c for c in report.forecast().children if isinstance(c, Callout)]
-    assert warning.title == "Off the latest MRR:" and "lies below the model's 90% interval for November 2026" in warning.message
+    assert warning.title == "Off the latest MRR:" and "lies below the level the model starts its forecast from" in \
+        warning.message
+
+
+@pytest.mark.parametrize("monthly", [100.0, -40.0])
+def test_steady_growth_or_decline_is_not_called_off_the_model(tiny_warehouse, monthly):
+    # One new $100 account a month: the model's interval for the next month ($2,395 to $2,401) lies a month of
+    # growth ahead of November's $2,300, and the report warned that the model read the latest change as noise.
+    report = executive.build("2026-10", url=tiny_warehouse)
+    months = pd.date_range("2025-01-01", periods=23, freq="MS")
+    series = pd.Series(5000.0 + monthly * np.arange(len(months)), index=months)
+    fc = metrics.forecast_mrr(series, horizon=6)
+    assert fc["lower"].iloc[0] > series.iloc[-1] or fc["upper"].iloc[0] < series.iloc[-1]  # the old comparison
+    report.__dict__["mrr_forecast"] = (series, fc, "")
+    assert not [c for c in report.forecast().children if isinstance(c, Callout)]
 
 
 def test_the_forecast_table_keeps_cents(tiny_warehouse):

@@ -40,13 +40,13 @@ def _monthly(series: pd.Series) -> pd.Series:
     return regular
 
 
-def _predict(history: pd.Series, horizon: int, alpha: float) -> tuple[pd.DataFrame, bool]:
-    """Columns ``mean``, ``pi_lower``, ``pi_upper`` for the ``horizon`` months after ``history``, and whether the
-    model chosen has a trend."""
+def _predict(history: pd.Series, horizon: int, alpha: float) -> tuple[pd.DataFrame, bool, float]:
+    """Columns ``mean``, ``pi_lower``, ``pi_upper`` for the ``horizon`` months after ``history``, whether the
+    model chosen has a trend, and its level at the last month (where its forecast starts from)."""
     if history.nunique() == 1:
         # Nothing varies, so there is no error variance to estimate (the fit would divide by zero).
         return pd.DataFrame({"mean": history.iloc[-1], "pi_lower": history.iloc[-1], "pi_upper": history.iloc[-1]},
-                            index=range(horizon)), False
+                            index=range(horizon)), False, float(history.iloc[-1])
     # Imported here: statsmodels takes ~1.5 s to import, and everything that shows a KPI
     # (quire.display, the CLI) imports quire.metrics without ever forecasting.
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
@@ -61,8 +61,8 @@ def _predict(history: pd.Series, horizon: int, alpha: float) -> tuple[pd.DataFra
             fits.append(model.fit(disp=False))
     result = min(fits, key=lambda fit: fit.aicc)  # on a tie, the damped trend (listed first)
     n = len(history)
-    return result.get_prediction(start=n, end=n + horizon - 1, method="exact").summary_frame(alpha=alpha), \
-        result is fits[0]
+    return (result.get_prediction(start=n, end=n + horizon - 1, method="exact").summary_frame(alpha=alpha),
+            result is fits[0], float(result.states["level"].iloc[-1]))
 
 
 def forecast_mrr(series: pd.Series, horizon: int = 6, level: float = 0.9) -> pd.DataFrame:
@@ -74,7 +74,9 @@ def forecast_mrr(series: pd.Series, horizon: int = 6, level: float = 0.9) -> pd.
 
     Returns columns ``month`` (Timestamp, first of month), ``forecast`` and ``lower`` /
     ``upper`` (the interval), with ``0 <= lower <= forecast <= upper``; ``attrs["trend"]`` says
-    whether the model chosen projects a trend (False: it holds a level).
+    whether the model chosen projects a trend (False: it holds a level), ``attrs["level"]`` is the
+    model's smoothed MRR at the last month of ``series``, where its forecast starts from (the first
+    month's forecast is that level plus one month of the trend).
     """
     if horizon < 1:
         raise ValueError(f"horizon must be at least 1 month, got {horizon!r}")
@@ -85,10 +87,11 @@ def forecast_mrr(series: pd.Series, horizon: int = 6, level: float = 0.9) -> pd.
         # No advice here: which period would have enough history depends on the data, which the caller knows.
         raise EmptyDataError(
             f"An MRR forecast needs at least {MIN_POINTS} months of history; only {len(history)} available.")
-    frame, trend = _predict(history, horizon, 1.0 - level)
+    frame, trend, start = _predict(history, horizon, 1.0 - level)
     frame = frame.clip(lower=0.0)  # MRR cannot go below zero
     months = pd.date_range(history.index[-1] + pd.offsets.MonthBegin(1), periods=horizon, freq="MS")
     out = pd.DataFrame({"month": months, "forecast": frame["mean"].to_numpy(),
                         "lower": frame["pi_lower"].to_numpy(), "upper": frame["pi_upper"].to_numpy()})
     out.attrs["trend"] = trend
+    out.attrs["level"] = start
     return out

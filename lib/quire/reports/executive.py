@@ -419,13 +419,19 @@ class ExecutiveReport:
         lead = (f"MRR is {money(now)} at the end of {self.period.label}; {expects}; the MRR chart under Recurring "
                 "revenue draws it with its interval.")
         children = [table]
-        if not first["lower"] <= now <= first["upper"]:
-            side = "above" if now > first["upper"] else "below"
+        # The forecast starts from the model's level at the last month, not from MRR itself; the first month's
+        # interval less one month of trend is how far from that level MRR may be and still be the model's. (The
+        # first month's interval itself lies a month of growth ahead: steady growth would always fall below it.)
+        start = float(fc.attrs.get("level", now))
+        step = float(first["forecast"]) - start
+        low_now, high_now = first["lower"] - step, first["upper"] - step
+        if not low_now <= now <= high_now:
+            side = "above" if now > high_now else "below"
             children.append(Callout(
-                f"MRR at the end of {self.period.label} ({money(now)}) lies {side} the model's {band} interval for "
-                f"{month(first)} ({money(first['lower'])} to {money(first['upper'])}): the model reads the latest "
-                "change as noise rather than a new level. Read the forecast as the trend before that change.",
-                "warning", title="Off the latest MRR:"))
+                f"MRR at the end of {self.period.label} ({money(now)}) lies {side} the level the model starts its "
+                f"forecast from ({money(start)}), beyond a month's {band} uncertainty ({money(low_now)} to "
+                f"{money(high_now)}): the model reads the latest change as noise rather than a new level. Read the "
+                "forecast as the trend before that change.", "warning", title="Off the latest MRR:"))
         return Section("Forecast", children, lead=lead)
 
     def _forecast_advice(self) -> str:
