@@ -300,3 +300,29 @@ def test_the_conversion_panels_edge_labels_never_meet(monkeypatch, control, trea
         assert _edge_label_gap(figures[0]) >= 4
     finally:
         plt.close(figures[0])
+
+
+@pytest.mark.parametrize("amounts", [(2_720.0, 0.0, 0.0, 0.0, 0.0, -100.0, 2_620.0),       # MRR fell: start tallest
+                                     (2_700.0, 40.0, 0.0, -5.0, -120.0, -60.0, 2_555.0),
+                                     (2_555.0, 120.0, 60.0, 5.0, -40.0, 0.0, 2_700.0),    # MRR grew: end tallest
+                                     (98_400.0, 1_800.0, 0.0, 0.0, -4_000.0, 0.0, 96_200.0)])
+def test_the_waterfalls_bar_labels_stay_inside_and_clear_of_the_axis_note(monkeypatch, amounts):
+    # "$2.7k" over the tallest start bar was drawn on top of "Axis starts at $2.6k" above the axes.
+    import quire.charts.executive as executive_charts
+
+    figures = []
+    monkeypatch.setattr(executive_charts, "to_chart", lambda fig, alt, caption="", **kw: figures.append(fig))
+    steps = ["Start", "New", "Expansion", "Reactivation", "Contraction", "Churn", "End"]
+    executive_charts.bridge_waterfall(pd.DataFrame({"step": steps, "amount": amounts}), "Sep 2025", "Oct 2025")
+    [fig] = figures
+    try:
+        ax = fig.axes[0]
+        with drawn_as_svg(fig) as renderer:
+            frame = ax.get_window_extent(renderer)
+            labels = [t.get_window_extent(renderer) for t in ax.texts if t.get_text().startswith(("$", "+", "−", "-"))]
+            notes = [t.get_window_extent(renderer) for t in ax.texts if t.get_text().startswith("Axis starts")]
+        assert len(labels) == len(steps) and notes  # every bar labelled; the axis does not start at zero
+        for label in labels:
+            assert label.y1 <= frame.y1 and not label.overlaps(notes[0]), (label, frame, notes[0])
+    finally:
+        plt.close(fig)
