@@ -60,8 +60,14 @@ The design, and why
   spans less than two printed steps (ten clients without a conversion, ten at exactly 5.0 %),
   every summary gives them back: quartiles that are a weighted average of equal values are
   that value, and the reader's own extreme value, whose weight in the estimate is known,
-  leaves the rest to sum to almost nothing. The report then says the others are too alike to
-  summarise, which tells nothing of where they are.
+  leaves the rest to sum to almost nothing. Where figures would be shown, a third of the
+  others within one printed step anywhere does the same (nine of twelve at 28.7 %; five of
+  twelve without a click, under a lower quartile of 1.1 %): the figures that cover them, with
+  the reader's own weight known, squeeze them to a step. So do two neighbouring figures
+  within two printed steps of each other (a median of 1.9 % and an upper quartile of 2.0 %),
+  which squeeze the clients weighing between them. The report then says the others are too
+  alike to summarise, which tells nothing of where they are (the figures are the same in
+  every client's report, so withholding them for being close is the same in every report).
 
 What remains
 ------------
@@ -110,6 +116,7 @@ METRIC_DOMAINS: dict[str, tuple[float, float]] = {
 }
 CAPPED = frozenset({"views_growth"})
 ALIKE_SPREAD = 2 * STEP  # the other clients' middle half narrower than this: too alike to summarise (see above)
+BLOCK_SPREAD = STEP      # a third of them anywhere narrower than this: too alike as well, where figures would be shown
 COLUMNS = ["metric", "value", "peers", "shown", "p25", "p50", "p75", "p25_bound", "p50_bound", "p75_bound", "band",
            "withheld"]
 #: Why a row shows less than the figures: the reader has no value of their own, too few other clients,
@@ -212,14 +219,33 @@ def clear_of_edges(value: float, metric: str) -> bool:
 
 
 def too_alike(others: Sequence[float]) -> bool:
-    """Whether the middle half of the other clients' values spans less than :data:`ALIKE_SPREAD`.
+    """Whether the other clients' values are too alike to summarise (see the module docstring).
 
     Ten clients without a conversion, or ten at exactly 5.0 %: any summary of them (quartiles,
-    or a band read against your own value) then gives each one back, so nothing is shown. Saying
-    so tells that the others are alike, never where they are.
+    or a band read against your own value) then gives each one back, so nothing is shown when
+    the middle half spans less than :data:`ALIKE_SPREAD`. Where figures would be shown, a third
+    of the values within :data:`BLOCK_SPREAD` anywhere does too (nine of twelve at 28.7 %, five of
+    twelve without a click): the weighted averages that cover them, with the reader's own weight
+    known, pin them. Saying so tells that the others are alike, never where they are.
     """
-    q25, q75 = np.quantile(np.asarray(others, dtype=float), [0.25, 0.75])
-    return bool(q75 - q25 < ALIKE_SPREAD)
+    values = np.sort(np.asarray(others, dtype=float))
+    q25, q75 = np.quantile(values, [0.25, 0.75])
+    if q75 - q25 < ALIKE_SPREAD:
+        return True
+    if len(values) < MIN_PEERS_FIGURES:
+        return False
+    third = math.ceil(len(values) / 3)
+    return bool((values[third - 1:] - values[:len(values) - third + 1] < BLOCK_SPREAD).any())
+
+
+def crowded(figures: Sequence[tuple[float, str]]) -> bool:
+    """Whether two neighbouring published figures (:func:`portfolio_figures`) lie closer than :data:`ALIKE_SPREAD`.
+
+    The clients weighing between two figures that close are squeezed between them to the printed precision,
+    however wide the middle half is (see the module docstring).
+    """
+    values = [f for f, _ in figures]
+    return any(b - a < ALIKE_SPREAD - STEP / 2 for a, b in zip(values, values[1:], strict=False))
 
 
 def _finite(value) -> float | None:
@@ -244,6 +270,8 @@ def compare(metric: str, value: float | None, peers: Sequence[float]) -> dict:
         return row | {"withheld": "alike"}
     if len(others) >= MIN_PEERS_FIGURES:
         figures = portfolio_figures([*others, value], metric)
+        if crowded(figures):
+            return row | {"withheld": "alike"}
         row.update({f"p{q}": f for q, (f, _) in zip((25, 50, 75), figures, strict=True)})
         row.update({f"p{q}_bound": b for q, (_, b) in zip((25, 50, 75), figures, strict=True)})
         row.update(shown="figures", band=band_from_figures(value, figures))
@@ -275,6 +303,6 @@ def standing(own: Mapping[str, float | None], peers: pd.DataFrame,
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-__all__ = ["ALIKE_SPREAD", "BOTTOM", "EDGE_MARGIN", "FIGURE_DECIMALS", "METRIC_DOMAINS", "MIDDLE", "MIN_PEERS_BAND", "MIN_PEERS_FIGURES",
+__all__ = ["ALIKE_SPREAD", "BLOCK_SPREAD", "BOTTOM", "EDGE_MARGIN", "FIGURE_DECIMALS", "METRIC_DOMAINS", "MIDDLE", "MIN_PEERS_BAND", "MIN_PEERS_FIGURES",
            "PORTFOLIO_METRICS", "QUARTILES", "STEP", "TOP", "band_from_figures", "band_from_peers", "clear_of_edges",
-           "compare", "portfolio_figures", "portfolio_metrics", "published", "standing", "too_alike", "WITHHELD"]
+           "compare", "crowded", "portfolio_figures", "portfolio_metrics", "published", "standing", "too_alike", "WITHHELD"]

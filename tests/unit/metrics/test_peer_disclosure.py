@@ -135,12 +135,15 @@ def test_an_exceptional_growth_does_not_show_through_the_quartiles(others):
 def test_a_quartile_near_the_edge_is_published_as_a_bound():
     """Half the portfolio without conversions: a lower quartile printed 0.0 % would pin the lowest clients at 0."""
     values = np.array([0.0] * 6 + [0.012, 0.02, 0.031, 0.04, 0.05, 0.06])
-    row = peers.compare("conversion_rate", 0.025, values)
-    assert row["shown"] == "figures" and (row["p25"], row["p25_bound"]) == (0.005, "<") and row["p75_bound"] == ""
     plain = Clues(len(values), 0.025, (0.0, 1.0), peers.STEP, figures=[(0.25, 0.0, 0.0005)])  # had it printed 0.0 %
     assert attack(plain, true_count(0.025, values))
     bounded = Clues(len(values), 0.025, (0.0, 1.0), peers.STEP, figures=[(0.25, 0.0, 0.005)])
     assert not attack(bounded, true_count(0.025, values))
+    # Half of them alike (at 0): nothing at all is published. Three at 0: the lower quartile is a bound.
+    assert peers.compare("conversion_rate", 0.025, values)["withheld"] == "alike"
+    values = np.array([0.0] * 3 + [0.003, 0.006, 0.012, 0.02, 0.031, 0.04, 0.05, 0.06, 0.07])
+    row = peers.compare("conversion_rate", 0.025, values)
+    assert row["shown"] == "figures" and (row["p25"], row["p25_bound"]) == (0.005, "<") and row["p75_bound"] == ""
     assert peers.band_from_figures(0.003, [(0.005, "<"), (0.02, ""), (0.04, "")]) is None  # below a bound: unknown
 
 
@@ -186,11 +189,62 @@ def test_other_clients_too_alike_to_summarise_get_nothing(others, own):
     if len(others) >= peers.MIN_PEERS_FIGURES and len(set(others)) == 1 and own != 0.0301:
         # What the figures would have told, had they been published as before (a reader at 3.01 % against ten
         # at 0 would only have read "<0.5%" three times; at 20 % its own weight leaves the rest nothing).
-        figures = peers.portfolio_figures([*others, own], "conversion_rate")
-        domain = peers.METRIC_DOMAINS["conversion_rate"]
-        clues = Clues(len(others), own, domain, peers.STEP, figures=[
-            (q, *printed(f, peers.STEP, b, domain)) for q, (f, b) in zip(peers.QUARTILES, figures, strict=True)])
-        assert attack(clues, true_count(own, np.array(others)))
+        assert attack(figure_clues(own, others, "conversion_rate"), true_count(own, np.array(others)))
+
+
+def figure_clues(own: float, others: list[float], metric: str = "ctr") -> Clues:
+    """What the portfolio's figures would tell the reader, were they published."""
+    domain = peers.METRIC_DOMAINS[metric]
+    figures = peers.portfolio_figures([*others, own], metric)
+    return Clues(len(others), own, domain, peers.STEP, figures=[
+        (q, *printed(f, peers.STEP, b, domain)) for q, (f, b) in zip(peers.QUARTILES, figures, strict=True)])
+
+
+@pytest.mark.parametrize("own,others,crowded", [
+    # Twelve of sixteen CTRs within 0.2 point, their middle half 0.26 point wide: a lower quartile and a median
+    # both printed 18.9 % pinned the clients between them.
+    (0.1696, [0.1885, 0.1885, 0.1886, 0.1887, 0.1887, 0.189, 0.1893, 0.1895, 0.1896, 0.1897, 0.1899, 0.1905, 0.1937,
+              0.2034, 0.2192, 0.2339], True),
+    # Four of eleven without a click, the reader too: a lower quartile of 0.5 % (just clear of the edge, so
+    # printed as a figure) left the lowest others at most 0.12 %.
+    (0.0, [0.0, 0.0, 0.0, 0.0, 0.056, 0.0608, 0.0613, 0.0613, 0.0618, 0.0618, 0.0759], False),
+    # Fewer than a third alike, but a median of 1.9 % and an upper quartile of 2.0 % squeezed the two clients
+    # weighing most between them into 1.87–2.08 %.
+    (0.02004, [0.0, 0.0, 0.0, 0.0, 0.0, 0.01754, 0.01805, 0.01822, 0.0188, 0.01932, 0.01966, 0.02004, 0.02011, 0.02015,
+               0.02098, 0.021, 0.02222], True),
+])
+def test_others_alike_in_part_withhold_the_figures(own, others, crowded):
+    assert np.quantile(others, 0.75) - np.quantile(others, 0.25) >= peers.ALIKE_SPREAD  # not alike by the middle half
+    assert attack(figure_clues(own, others), true_count(own, np.array(others)))  # what the figures would give away
+    assert peers.crowded(peers.portfolio_figures([*others, own], "ctr")) is crowded
+    row = peers.compare("ctr", own, others)
+    assert (row["shown"], row["withheld"], row["band"]) == ("none", "alike", None) and math.isnan(row["p50"])
+
+
+def clustered_portfolio(rng: np.random.Generator) -> tuple[float, list[float]]:
+    """A reader's value and 10 to 30 other clients' rates, a block of them nearly equal among spread ones."""
+    n = int(rng.integers(10, 31))
+    block = int(rng.integers(max(2, n // 6), 3 * n // 4 + 1))
+    centre = rng.uniform(0.01, 0.3)
+    others = np.clip(np.concatenate([centre + rng.normal(0, rng.choice([0.0, 0.0003, 0.001]), block),
+                                     rng.uniform(0, 0.4, n - block)]), 0, 1)
+    own = float(rng.choice([rng.uniform(0, 0.3), others.max() + rng.uniform(0, 0.3), others.min(), rng.choice(others)]))
+    return min(own, 1.0), list(others)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_no_value_is_recovered_from_a_portfolio_with_a_block_of_alike_clients(seed):
+    """Where the figures are shown over a block of nearly equal values, no value of the block is pinned."""
+    rng, shown = np.random.default_rng(seed), 0
+    for _ in range(40):
+        own, others = clustered_portfolio(rng)
+        row = peers.compare("ctr", own, others)
+        if row["shown"] != "figures":
+            continue
+        shown += 1
+        findings = attack(figure_clues(own, others), true_count(own, np.array(others)))
+        assert not findings, f"{[(f.positions, f.low, f.high) for f in findings]} from {row} (own {own}, others {sorted(others)})"
+    assert shown >= 5  # the check is not vacuous: such portfolios still get their figures when the block is small
 
 
 def test_minimums_count_other_clients():
