@@ -540,7 +540,7 @@ def fan_out_clients(filters: dict[str, str], settings: Settings | None = None) -
         raise ParameterError("the warehouse has no active client (status 'active'); `quire clients` lists them all")
     if active.empty:
         raise ParameterError("no active client matches " + " and ".join(f"{k}={v}" for k, v in filters.items()))
-    return sorted(active["slug"])
+    return sorted(set(active["slug"]))  # a slug two clients share runs once, and is refused with why
 
 
 __all__ = ["ClientNotSubscribedError", "RunPlan", "RunResult", "Tenant", "check_subscribed", "subscribed_in",

@@ -209,8 +209,11 @@ def _scan(conn: Connection, contract: TableContract, state: TableState, enforced
     for name in dict.fromkeys(singles):
         repeated = state.rows - state.columns[name].nulls - int(got[f"d:{name}"])
         if repeated > 0:
+            # A client's slug names its runs: a shared one could be either client, so neither's report runs.
+            refused = ": those clients' reports are refused; give each client a slug of its own" \
+                if (contract.name, name) == ("clients", "slug") else ""
             state.facts.append(Finding("warning", "duplicate_keys", contract.name, name,
-                                       f"{_rows(repeated)} a {name} another row has too", repeated))
+                                       f"{_rows(repeated)} a {name} another row has too{refused}", repeated))
     if len(key) > 1 and all(k in t.c for k in key) and frozenset(key) not in enforced:
         _composite_duplicates(conn, t, key, state)
 

@@ -22,7 +22,7 @@ from quire.catalog import Catalog, load_catalog
 from quire.config import Settings
 from quire.delivery import Message
 from quire.delivery.headers import one_recipient, printable
-from quire.errors import DeliveryError, QuireError
+from quire.errors import DeliveryError, QuireError, WarehouseDataError
 from quire.state import outbox
 from quire.state import runs as history
 from quire.state.schema import outbox as outbox_table
@@ -38,7 +38,11 @@ def client_contact(slug: str, settings: Settings) -> str | None:
     from quire.warehouse.engine import connection
 
     with connection(settings.warehouse) as conn:
-        row = queries.client_by_slug(conn, slug)
+        try:
+            row = queries.client_by_slug(conn, slug)
+        except WarehouseDataError as exc:  # several clients with this slug: none of them is surely this run's
+            log.warning("%s", exc)
+            return None
     if row is None or row["slug"] != slug:  # the recipient must belong to this run's client, never another
         return None
     value = row["contact_email"]

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from quire.contract.inventory import inventory
 from quire.contract.reports import CLIENT_REQUIRED, DEFAULT_BRAND
-from quire.errors import WarehouseError
+from quire.errors import WarehouseDataError, WarehouseError
 from quire.periods import add_months, last_ended_month, month_start
 from quire.warehouse import schema
 from quire.warehouse.engine import CHECK_HINT, DATA_HINT, driver_reason
@@ -177,8 +177,17 @@ def clients(conn: Connection) -> pd.DataFrame:
 
 
 def client_by_slug(conn: Connection, slug: str) -> pd.Series | None:
-    """One client's row as :func:`clients` gives it (effective brand included), or None."""
+    """One client's row as :func:`clients` gives it (effective brand included), or None.
+
+    Raises :class:`WarehouseDataError` when several clients share the slug (a table or view without a
+    unique slug): which of them a run, its brand and its e-mail's recipient would get is then up to the
+    database's row order, and one client's report could go to another's contact.
+    """
     frame = _read(conn, _clients_select(conn).where(schema.clients.c.slug == slug))
+    if len(frame) > 1:
+        ids = ", ".join(str(i) for i in sorted(frame["client_id"]))
+        raise WarehouseDataError(f"{len(frame)} clients share the slug {slug!r} in the clients table (client_id {ids}), "
+                                 "so none of their reports runs; give each client a slug of its own")
     return None if frame.empty else frame.iloc[0]
 
 
