@@ -216,6 +216,18 @@ class ReportHeader(Fragment):
         return {**super()._repr_mimebundle_(), META_MIME: self.meta()}
 
 
+#: Characters of a KPI card's value that fit its card at the full size: a quarter of an A4 page at 15 pt (about
+#: "$1,830,000"). Longer values ("$135,600,000", "1,000,000.0%") are set smaller rather than run into the next card.
+KPI_VALUE_FITS = 10
+
+
+def kpi_value(text: str) -> str:
+    """A KPI card's value element: the value at the card's size, or one or two steps smaller when it is long."""
+    size = "" if len(text) <= KPI_VALUE_FITS else " q-kpi-value-long" if len(text) <= KPI_VALUE_FITS + 3 \
+        else " q-kpi-value-longer"
+    return f'<div class="q-kpi-value{size}">{escape(text)}</div>'
+
+
 @dataclass
 class KpiCards(Fragment):
     """Headline KPI cards, each with its change against the previous period."""
@@ -237,7 +249,7 @@ class KpiCards(Fragment):
             )
         return (
             f'<div class="q-kpi"><div class="q-kpi-label">{escape(k.label)}</div>'
-            f'<div class="q-kpi-value">{escape(k.value_text())}</div>{delta}</div>'
+            f'{kpi_value(k.value_text())}{delta}</div>'
         )
 
     def columns(self) -> int:

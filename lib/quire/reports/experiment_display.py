@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from quire.charts.experiment import amount, pts
-from quire.display import Glossary, KpiCards, Table, escape
+from quire.display import Glossary, KpiCards, Table, escape, kpi_value
 from quire.formatting import number, percent, percentage_points
 from quire.formatting.numbers import not_zero
 from quire.metrics.experiment_measure import current as current_measure
@@ -130,7 +130,7 @@ class ExperimentCards(KpiCards):
         value, note = self.texts.get(k.key, (format_value(k.value, k.unit), ""))
         note_html = f'<div class="q-kpi-delta q-flat">{escape(note)}</div>' if note else ""
         return (f'<div class="q-kpi"><div class="q-kpi-label">{escape(k.label)}</div>'
-                f'<div class="q-kpi-value">{escape(value)}</div>{note_html}</div>')
+                f'{kpi_value(value)}{note_html}</div>')
 
     def text(self) -> str:
         return "\n".join(f"{k.label}: {self.texts.get(k.key, (format_value(k.value, k.unit), ''))[0]}" for k in self.kpis)
