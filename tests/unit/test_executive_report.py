@@ -353,3 +353,18 @@ def test_a_card_just_past_its_threshold_reads_as_its_alert(tiny_warehouse, perio
     # A month's logo churn is what its monthly threshold reads; a quarter's is not (3.0% a quarter is ~1% a month).
     assert cards["logo_churn"] == ("3.004%" if period == "2026-06" else "3.0%")
     assert report.kpi("grr").decimals == 0  # a card past no threshold keeps its precision
+
+
+def test_no_forecast_once_every_account_has_left():
+    # Every account churned by December: smoothing held "MRR at about $3,446 through April 2027" for a company
+    # with no paying account left.
+    gone = ledger().query("movement == 'new'").assign(month=pd.Timestamp("2025-12-01"), movement="churn",
+                                                      amount=-100.0)
+    left = pd.concat([ledger().query("movement == 'new'"), gone], ignore_index=True)
+    report = ExecutiveReport(replace(company().data, movements=left))
+    series, fc, why = report.mrr_forecast
+    assert series.iloc[-1] == 0 and fc is None
+    [note] = report.forecast().children
+    assert note.message == ("No account is paying at the end of December 2025, so there is no MRR to forecast; the "
+                            "forecast returns with the first paying account.")
+    assert report.revenue().children  # the MRR chart draws the history alone

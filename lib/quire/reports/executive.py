@@ -227,6 +227,10 @@ class ExecutiveReport:
         """Monthly MRR from the first month of the data, its forecast (None if the history is too short) and why not."""
         months = [pd.Timestamp(m) for m in self._all_months()]
         series = metrics.mrr_series(self.data.ledger, months)
+        if len(series) and series.iloc[-1] <= 0:
+            # Smoothing would hold a level the company no longer has ("about $3,446 through April 2027").
+            return series, None, (f"No account is paying at the end of {self.period.label}, so there is no MRR to "
+                                  "forecast; the forecast returns with the first paying account.")
         try:
             return series, metrics.forecast_mrr(series, horizon=self.forecast_months, level=FORECAST_LEVEL), ""
         except EmptyDataError as exc:
