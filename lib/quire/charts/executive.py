@@ -79,11 +79,11 @@ def bridge_waterfall(bridge_frame: pd.DataFrame, title_start: str, title_end: st
     # Movements are a few percent of MRR: from zero they would be slivers. The axis starts below the
     # lowest point by half the chart's span, so the start and end bars stay clearly visible, and says so.
     low = min([amounts[0], amounts[-1], *bottoms[1:-1]])
-    span = max(b + h for b, h in zip(bottoms, heights, strict=True)) - low or abs(low) * 0.1 or 1.0
+    top = max(b + h for b, h in zip(bottoms, heights, strict=True))
+    span = top - low or abs(low) * 0.1 or 1.0
     bottom = max(0.0, low - 0.5 * span)
     # Room above the tallest bar for its label, inside the axes: above them sits the "Axis starts at" note,
     # which the label of a tallest start bar (a month MRR fell) would otherwise cover.
-    top = max(b + h for b, h in zip(bottoms, heights, strict=True))
     ax.set_ylim(bottom, top + 0.15 * ((top - bottom) or 1.0))
     if bottom > 0:
         ax.text(0.0, 1.02, f"Axis starts at {short_money(bottom)}", transform=ax.transAxes, fontsize=7, color="#666666")

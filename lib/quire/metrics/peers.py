@@ -115,7 +115,7 @@ METRIC_DOMAINS: dict[str, tuple[float, float]] = {
     "ctr": (0.0, 1.0), "conversion_rate": (0.0, 1.0), "engagement_rate": (0.0, 1.0), "views_growth": (-1.0, GROWTH_CAP),
 }
 CAPPED = frozenset({"views_growth"})
-ALIKE_SPREAD = 2 * STEP  # the other clients' middle half narrower than this: too alike to summarise (see above)
+ALIKE_SPREAD = 2 * STEP  # the other clients' middle half, or two neighbouring figures, closer than this: too alike
 BLOCK_SPREAD = STEP      # a third of them anywhere narrower than this: too alike as well, where figures would be shown
 COLUMNS = ["metric", "value", "peers", "shown", "p25", "p50", "p75", "p25_bound", "p50_bound", "p75_bound", "band",
            "withheld"]
