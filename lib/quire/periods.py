@@ -142,14 +142,16 @@ def parse_period(text: str, *, parameter: str = "period") -> Period | None:
     return Period(date(year, 1, 1), "year")
 
 
-def resolve_period(text: str, *, first_month: date, last_month: date, parameter: str = "period") -> Period:
+def resolve_period(text: str, *, first_month: date, last_month: date, parameter: str = "period",
+                   months_from: str = "") -> Period:
     """Parse ``text`` and check it lies within the data: ``first_month``..``last_month`` (complete months).
 
     ``latest`` becomes the month ``last_month``. A period reaching past the data (in the future) or
-    beginning before it is a :class:`ParameterError` that says which months are available.
+    beginning before it is a :class:`ParameterError` that says which months are available, and
+    ``months_from`` (where the report's months come from, when that explains a month it lacks).
     """
     period = parse_period(text, parameter=parameter) or Period(month_start(last_month), "month")
-    available = f"data covers {first_month:%Y-%m} to {last_month:%Y-%m}"
+    available = f"data covers {first_month:%Y-%m} to {last_month:%Y-%m}" + (f": {months_from}" if months_from else "")
     if period.last_month > last_month:
         # A period still running is "not complete yet"; one already past that the data stops short of is not.
         # The month after the last complete one may hold some data (a log exported mid-month): only a

@@ -118,7 +118,8 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
             if report not in ranges:
                 ranges[report] = coverage.report_range(report, conn)
             first, last = ranges[report]
-            period = resolve_period(params[name], first_month=first, last_month=last, parameter=name)
+            period = resolve_period(params[name], first_month=first, last_month=last, parameter=name,
+                                    months_from=coverage.months_from(report))
             resolved[name] = period.key
             _check_ledger(conn, report, period)
         elif kind == "client":

@@ -109,3 +109,23 @@ def test_a_month_not_yet_ended_is_never_complete_whatever_the_data_holds(tiny_wa
         coverage.ledger_range(conn)
     assert last_ended_month(date(2026, 12, 4)) == date(2026, 11, 1) == last_ended_month(date(2026, 12, 1))
     assert last_ended_month(date(2027, 1, 31)) == date(2026, 12, 1)
+
+
+def test_a_ledgers_last_month_without_a_change_is_explained_when_asked_for(tiny_warehouse, tmp_path):
+    # Nothing changed in October: the ledger has no October row, and "2026-10 is not complete in the data yet
+    # (data covers 2025-09 to 2026-09)" read as if the data stopped before October.
+    path = tmp_path / "wh.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("delete from mrr_movements where month >= date '2026-10-01'")
+        last = con.execute("select max(month) from mrr_movements").fetchone()[0]
+    config = settings(f"duckdb:///{path}", tmp_path)
+    from quire.errors import ParameterError
+
+    assert prepare("executive", {"period": "latest"}, config).params["period"] == f"{last:%Y-%m}"
+    with pytest.raises(ParameterError) as info:
+        prepare("executive", {"period": "2026-10"}, config)
+    assert info.value.message.endswith(
+        f"to {last:%Y-%m}: the months with rows in mrr_movements (a month in which nothing changed has none), the "
+        "last one once the daily data reaches its end); pick an earlier period or 'latest'"), info.value.message
+    with pytest.raises(ParameterError, match=r"\(data covers 2025-09 to 2026-10\); "):  # a report of spans: as before
+        prepare("cohort", {"period": "2026-12"}, config)

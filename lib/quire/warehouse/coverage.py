@@ -156,10 +156,23 @@ REPORT_RANGES: dict[str, Callable[[Connection], Range]] = {
 }
 
 
+def months_from(report: str | None) -> str:
+    """Where ``report``'s months come from, for a message about a month it lacks ("" when nothing needs saying).
+
+    A ledger has rows only for months in which something changed: a last month without a change is
+    missing from it although the data reaches it, which "not complete in the data yet" alone would not explain.
+    """
+    cov = CONTRACTS[report].coverage if report in CONTRACTS else None
+    if cov is None or cov.kind != "ledger":
+        return ""
+    reach = ", the last one once the daily data reaches its end" if cov.reach else ""
+    return f"the months with rows in {cov.first[0]} (a month in which nothing changed has none){reach}"
+
+
 def report_range(report: str | None, conn: Connection) -> Range:
     """The months ``report`` can cover; the general :func:`~quire.warehouse.queries.data_range` for any other."""
     return REPORT_RANGES.get(report or "", queries.data_range)(conn)
 
 
 __all__ = ["REPORT_RANGES", "activity_range", "contract_range", "data_reach", "engagement_range", "ledger_range",
-           "report_range", "span_range"]
+           "months_from", "report_range", "span_range"]
