@@ -127,5 +127,10 @@ def test_a_ledgers_last_month_without_a_change_is_explained_when_asked_for(tiny_
     assert info.value.message.endswith(
         f"to {last:%Y-%m}: the months with rows in mrr_movements (a month in which nothing changed has none), the "
         "last one once the daily data reaches its end); pick an earlier period or 'latest'"), info.value.message
+    from quire.reports import executive
+
+    with pytest.raises(ParameterError) as in_notebook:  # the notebook run in JupyterLab says the same
+        executive.load("2026-10", url=f"duckdb:///{path}")
+    assert in_notebook.value.message == info.value.message
     with pytest.raises(ParameterError, match=r"\(data covers 2025-09 to 2026-10\); "):  # a report of spans: as before
         prepare("cohort", {"period": "2026-12"}, config)

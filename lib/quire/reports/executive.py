@@ -93,7 +93,7 @@ def load(period: str, url: str | None = None) -> ExecutiveData:
     with connection(url or get_settings().warehouse) as conn:
         usable = usable_tables(conn, CONTRACT)
         first, last = coverage.report_range("executive", conn)
-        p = resolve_period(period, first_month=first, last_month=last)
+        p = resolve_period(period, first_month=first, last_month=last, months_from=coverage.months_from("executive"))
         problem = queries.ledger_problem(conn, until=p.last_month)
         if problem:
             raise WarehouseDataError(problem)
