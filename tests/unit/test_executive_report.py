@@ -307,6 +307,31 @@ def test_the_previous_periods_missing_rates_are_explained_when_it_is_the_datas_f
     assert "to compare with" not in first
 
 
+def test_averages_over_paying_accounts_are_explained_when_none_is_paying():
+    # Every account left in November 2025 and ten came back in December: November's ARPA (and the CLV built on it)
+    # was "—" with no word on why, and so was December's comparison.
+    rows = [(c, "2025-01-01", "new", 100.0) for c in range(1, 31)]
+    rows += [(c, month, "churn", -100.0) for c, month in [(1, "2025-03-01"), (2, "2025-06-01"), (3, "2025-09-01")]]
+    rows += [(c, "2025-11-01", "churn", -100.0) for c in range(4, 31)]
+    rows += [(c, "2025-12-01", "reactivation", 100.0) for c in range(21, 31)]
+    movements = pd.DataFrame(rows, columns=["client_id", "month", "movement", "amount"]).assign(
+        month=lambda f: pd.to_datetime(f["month"]))
+
+    def report(period: str) -> ExecutiveReport:
+        return ExecutiveReport(replace(company(period=period).data, movements=movements))
+
+    november, december = report("2025-11"), report("2025-12")
+    assert november.current["customers"] == 0 and november.current["arpa"] is None and november.current["clv"] is None
+    assert december.current["arpa"] == pytest.approx(100.0)
+    assert ("ARPA and customer lifetime value need accounts paying at the end of November 2025; there were none."
+            in november.headline().note)
+    assert "to compare with" not in november.headline().note
+    assert "divides by the churn" not in november.headline().note  # said only of a CLV that is shown
+    assert ("November 2025 has no ARPA and customer lifetime value to compare with: no account was paying at its end."
+            in december.headline().note)
+    assert "paying at the end of December" not in december.headline().note
+
+
 def test_a_warehouse_without_projects_is_noted_once_and_the_retention_table_says_what_it_lost():
     data = replace(company().data, projects=company().data.projects.head(0), absent=("projects",))
     report = ExecutiveReport(data)

@@ -182,6 +182,8 @@ KPI_DEFS = {
 }
 # Rates of the accounts paying at the start of the period: none before the data's first month.
 STARTING_RATES = ("mrr_growth", "nrr", "grr", "logo_churn", "revenue_churn")
+# Averages over the accounts paying at a period's end: none when no account is paying then.
+ENDING_AVERAGES = ("arpa", "clv")
 ANOMALY_KPIS = ["mrr_growth", "nrr", "grr", "logo_churn", "on_time_rate", "project_margin", "nps", "csat"]
 HEADLINE = ["mrr", "arr", "mrr_growth", "nrr", "grr", "logo_churn", "arpa", "clv", "on_time_rate", "nps", "csat", "customers"]
 
@@ -282,7 +284,7 @@ class ExecutiveReport:
         unstarted = [k for k in keys if k in STARTING_RATES and self.current[k] is None]
         if unstarted:
             names = _names(unstarted)
-            note = (note or "—") + (f" {names[0].upper() + names[1:]} need accounts paying at the start of {self.period.label}; there were "
+            note = (note or "—") + (f" {_capital(names)} need accounts paying at the start of {self.period.label}; there were "
                                     f"none{self._since(self.period)}.")
         # The previous period's "—" (in the cards' comparison and the retention table) has the same cause.
         unstarted_before = [k for k in keys if k in STARTING_RATES and k not in unstarted and self.previous
@@ -291,7 +293,17 @@ class ExecutiveReport:
             before = self.period.previous()
             note += (f" {before.label} has no {_names(unstarted_before)} to compare with: no account was paying at its "
                      f"start{self._since(before)}.")
-        if "clv" in keys and "clv" not in thin and churn.months < CHURN_MONTHS:
+        unpaid = [k for k in keys if k in ENDING_AVERAGES and k not in thin and self.current[k] is None
+                  and not self.current["customers"]]
+        if unpaid:
+            note = (note or "—") + (f" {_capital(_names(unpaid))} need{'s' if len(unpaid) == 1 else ''} accounts paying at "
+                                    f"the end of {self.period.label}; there were none.")
+        unpaid_before = [k for k in keys if k in ENDING_AVERAGES and self.previous and self.previous[k] is None
+                         and not self.previous["customers"]]
+        if unpaid_before:
+            note += (f" {self.period.previous().label} has no {_names(unpaid_before)} to compare with: no account was "
+                     "paying at its end.")
+        if "clv" in keys and self.current["clv"] is not None and churn.months < CHURN_MONTHS:
             note += (f" Customer lifetime value divides by the churn of the {churn.months} months the data holds, "
                      f"not {CHURN_MONTHS}.")
         return note.strip()
@@ -530,6 +542,11 @@ class ExecutiveReport:
 def _names(keys: list[str]) -> str:
     """KPI labels as a list in a sentence: "MRR growth, net revenue retention and logo churn"."""
     return join_words([_in_sentence(KPI_DEFS[k][0]) for k in keys])
+
+
+def _capital(words: str) -> str:
+    """``words`` opening a sentence: 'net revenue retention' → 'Net revenue retention'."""
+    return words[0].upper() + words[1:]
 
 
 def _in_sentence(label: str) -> str:
