@@ -24,7 +24,9 @@ CSV_NAME = re.compile(r"^table-\d{2}(-[a-z0-9-]{1,40})?\.csv$")
 #: Excel number formats of the KPI units (percent values are fractions, as in the report); money and
 #: plain numbers are written as :func:`_number_format` says. Excel shows separators as the reader's own
 #: settings say.
-NUMBER_FORMATS = {"percent": "0.0%", "points": "0", "months": "0.0"}
+#: A change of a rate (``pct_points``, a fraction as the rates are) is written signed, as the report writes it.
+NUMBER_FORMATS = {"percent": "0.0%", "points": "0", "months": "0.0", "pct_points": "+0.0%;-0.0%;0.0%",
+                  "relative": "+0.0%;-0.0%;0.0%"}
 
 
 def _currency_format(cents: bool = False) -> str:

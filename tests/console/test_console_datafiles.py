@@ -86,6 +86,17 @@ def test_numbers_lose_their_binary_noise_and_long_captions_end_at_a_word(tmp_pat
     assert load_workbook(tmp_path / XLSX_NAME).active["A3"].value == 243901.91
 
 
+def test_a_difference_of_rates_is_written_signed_in_the_workbook(tmp_path):
+    # The cohort comparison's "Difference" (a fraction, "+3.3 pts" in the report) sat in General format beside
+    # its two rates formatted as percentages: 0.0333333 and -285.23.
+    frame = pd.DataFrame({"Newest": [0.533, 0.2], "Earlier": [0.5, 0.25], "Difference": [0.033, -0.05]})
+    table = Table(frame, units={"Newest": "percent", "Earlier": "percent", "Difference": "pct_points"})
+    write_data_files(table.tables(), tmp_path)
+    sheet = load_workbook(tmp_path / XLSX_NAME).active
+    assert {sheet[f"C{r}"].number_format for r in (3, 4)} == {"+0.0%;-0.0%;0.0%"}
+    assert sheet["C3"].value == 0.033 and sheet["C4"].value == -0.05
+
+
 def test_a_column_of_figures_of_different_kinds_keeps_numbers_with_each_rows_unit(tmp_path):
     # The executive's retention table (a KPI a row) was text in its data files: "98.7%", "$154", "—".
     from quire.formatting.units import BY_ROW

@@ -601,12 +601,12 @@ def test_purchases_before_their_buyers_signup_are_left_out_and_said_so(tiny_ware
             con.execute("INSERT INTO events VALUES (?, ?, 'purchase', ?, 61.25)",
                         [event, user, signed - pd.Timedelta(days=40)])
     report = cohort.build(url=f"duckdb:///{path}")
-    assert report.data.early_purchases == (2, 122.5)  # the user outside the 12 cohorts is not theirs to report
+    assert report.early_purchases == (2, 122.5)  # the user outside the 12 cohorts is not theirs to report
     [note] = [c for c in report.ltv().children if isinstance(c, Callout)]
     assert note.message.startswith("2 purchases worth $122 by these cohorts' users came before their signup and "
                                    "are counted in no revenue figure of this report")
     pd.testing.assert_series_equal(report.revenue_to_date, monthly.revenue_to_date)
-    assert monthly.data.early_purchases == (0, 0.0)
+    assert monthly.early_purchases == (0, 0.0)
     assert not [c for c in monthly.ltv().children if isinstance(c, Callout)]
 
 
@@ -630,3 +630,128 @@ def test_a_short_horizons_headline_ages_are_columns_of_the_tables(tiny_warehouse
     assert "Month 2" in report.summary_table().frame.columns
     ltv = next(c for c in report.ltv().children if hasattr(c, "frame") and "Revenue to date" in c.frame.columns)
     assert "LTV by month 2" in ltv.frame.columns
+
+
+# --------------------------------------------------------------------------- thin revenue bases, filters, labels
+def _cent_base(monthly: CohortReport) -> CohortReport:
+    """Ten users a month from November 2025 to October 2026, every one buying $10 in the signup month and $5 the
+    month after, except February 2026's: one of them bought for a cent in the signup month, all ten $20 after."""
+    months = pd.date_range("2025-11-01", "2026-10-01", freq="MS")
+    signups, purchases = {}, []
+    for month in months:
+        key = month.strftime("%Y-%m")
+        for i in range(10):
+            user = f"{key}-{i}"
+            signups[user] = [str(month + pd.Timedelta(days=1))]
+            after = month + pd.DateOffset(months=1) + pd.Timedelta(days=2)
+            if key == "2026-02":
+                purchases += [(user, str(after), 20.0)] + ([(user, str(month + pd.Timedelta(days=2)), 0.01)] if i == 0 else [])
+            else:
+                purchases += [(user, str(month + pd.Timedelta(days=2)), 10.0), (user, str(after), 5.0)]
+    return CohortReport(_shop(monthly, signups, purchases), horizon=3)
+
+
+def test_a_cohort_on_a_base_of_a_cent_counts_in_no_revenue_retention_average(monthly):
+    # One purchase of a cent in its signup month made a cohort's next month read 200,000 %, and the plain mean of
+    # the cohorts carried it into the headline and the comparison (the audit's "171.3% ▼ −66,528.7 pts").
+    report = _cent_base(monthly)
+    assert list(report.thin_bases.strftime("%Y-%m")) == ["2026-02"] and not len(report.tiny)
+    assert report.revenue_matrix.rates.loc["2026-02-01", 1] == pytest.approx(20_000.0)
+    # Month 1 revenue retention of every other cohort: $50 ÷ $100 = 50 %. The newest three to reach month 1 are
+    # July–September; the earlier ones (November–June, February left out) are at 50 % too.
+    compared = report.comparison().children[0].frame.set_index(["Metric", "Age"])
+    row = compared.loc[("Revenue retention", "Month 1")]
+    assert row["Earlier cohorts"] == pytest.approx(0.5) and row["Cohorts compared"] == "3 vs 7"
+    assert compared.loc[("User retention", "Month 1"), "Cohorts compared"] == "3 vs 8"  # user retention keeps it
+    note = ("2026-02 ($0.01 from 10 users) counts in no average of revenue retention: its base revenue is under a tenth "
+            "of the median cohort's, per user ($10.00 a user), so its later months read as shares of almost nothing "
+            "(up to 2,000,000%).")
+    assert note in report.headline().note
+    assert any(getattr(c, "message", "") == note for c in report.revenue().children)
+    assert any(getattr(c, "message", "") == note for c in report.comparison().children)
+    assert cell_labels(report.revenue_matrix.rates).loc["2026-02-01", 1] == ">999%"  # a cell's width, not 2,000,000%
+    # Every cohort's base alike: nothing is left out and nothing is said.
+    assert not len(monthly.thin_bases) and "revenue retention" not in monthly.headline().note
+
+
+def test_a_cohort_whose_first_purchase_came_after_the_horizon_is_not_said_to_have_no_revenue(monthly):
+    # "1 cohort has no revenue yet" for a cohort whose "Revenue to date" showed $75: it bought after the ages shown.
+    data = _shop(monthly, {1: ["2026-05-03"], 2: ["2026-06-04"], 3: ["2026-07-05"]},
+                 [(1, "2026-05-05", 10.0), (2, "2026-09-01", 75.0)])
+    lead = CohortReport(data, horizon=1).revenue().lead
+    assert ("1 cohort bought nothing up to month 1, the last age this report follows, only later (see the revenue to "
+            "date under the LTV curves): blank row.") in lead
+    assert "1 cohort has no revenue yet: blank row." in lead  # July's cohort bought nothing at all
+    assert "only later" not in CohortReport(data, horizon=3).revenue().lead  # by month 3, June's cohort has its base
+
+
+def test_a_first_cohort_that_activated_better_is_not_called_swollen(monthly):
+    # The activation filter: the data's first month had 10 signups like every other, but all of them activated and
+    # only 4 of the later months'. Counted on the filter's survivors it was "2.5 times as many users as the others".
+    signups = {f"m{m}-{i}": [f"{2025 if m > 10 else 2026}-{m:02d}-{i + 1:02d}"]
+               for m in (11, 12, 1, 2, 3, 4, 5) for i in range(10)}
+    data = replace(_shop(monthly, signups, []), signup_before=None)
+    activations = pd.DataFrame([(u, "activation", pd.Timestamp(days[0]) + pd.Timedelta(hours=1), None)
+                                for u, days in signups.items() if u.startswith("m11-") or int(u.split("-")[1]) < 4],
+                               columns=["user_id", "event_type", "occurred_at", "revenue"])
+    activations["event_type"] = pd.Categorical(activations["event_type"], categories=cohort.READ_EVENTS)
+    report = CohortReport(replace(data, events=activations), horizon=3, behaviour="activated")
+    assert report.active.sizes.iloc[0] == 10 and report.active.sizes.iloc[1] == 4
+    assert report.first_cohort_note is None
+
+
+def test_purchases_before_signup_are_counted_of_the_users_the_filter_keeps(monthly):
+    users = {1: ["2026-05-03"], 2: ["2026-05-04"]}
+    data = _shop(monthly, users, [(1, "2026-05-05", 10.0)])
+    activation = pd.DataFrame([(1, "activation", pd.Timestamp("2026-05-03 12:00"), None)],
+                              columns=["user_id", "event_type", "occurred_at", "revenue"])
+    data = replace(data, events=pd.concat([data.events, activation]).astype({"event_type": data.events["event_type"].dtype}),
+                   early_purchases=pd.DataFrame({"user_id": [1, 2], "purchases": [1, 12], "revenue": [5.0, 1200.0]}))
+    assert CohortReport(data).early_purchases == (13, 1205.0)
+    # The filter keeps user 1 only: user 2's twelve purchases are not "these cohorts' users'" in its report.
+    [note] = [c for c in CohortReport(data, behaviour="activated").ltv().children if isinstance(c, Callout)]
+    assert note.message.startswith("1 purchase worth $5 by these cohorts' users came before their signup")
+
+
+def test_the_cover_of_an_empty_filtered_report_starts_where_the_data_does(monthly):
+    # "12 monthly signup cohorts (July 2024 – June 2025)" on the cover of a report whose data begins in January 2025.
+    data = _shop(monthly, {1: ["2026-06-03"], 2: ["2026-07-12"]}, [(1, "2026-06-05", 10.0)])
+    data = replace(data, data_months=(date(2026, 6, 1), data.data_months[1]))
+    report = CohortReport(data, behaviour="activated")
+    assert report.problem and "activation event at all" in report.problem
+    assert report.header().subtitle.startswith(
+        "5 monthly signup cohorts (June 2026 – October 2026: the data begins with the first; 12 were asked for), "
+        "followed")
+
+
+def test_heatmap_and_ltv_alt_texts_read_as_sentences(monthly):
+    from quire.charts import cohort as charts
+
+    one = _shop(monthly, {1: ["2026-05-03"]}, [(1, "2026-05-05", 20.0)])
+    report = CohortReport(replace(one, first_cohort=date(2026, 5, 1), last_cohort=date(2026, 5, 1)), horizon=3)
+    assert "(1 user)," in report.retention().children[0].alt
+    alike = _shop(monthly, {u: [f"2026-0{5 + u // 10}-0{1 + u % 10 // 2}"] for u in range(20)},
+                  [(u, f"2026-0{5 + u // 10}-20", 20.0) for u in range(20)])
+    report = CohortReport(replace(alike, first_cohort=date(2026, 5, 1), last_cohort=date(2026, 6, 1)), horizon=3)
+    assert "(10 users each)" in report.retention().children[0].alt
+    ltv = charts.ltv_curves(report.ltv_frame, "month", highlight=1, at_age=0)
+    assert "at month 0 every cohort's LTV is $20" in ltv.alt and "the lowest" not in ltv.alt
+
+
+def test_the_ltv_legend_sits_below_the_curves(monthly, monkeypatch):
+    # In the lower right corner it covered the low, flat curves of cohorts that stopped buying.
+    import matplotlib.pyplot as plt
+
+    from quire.charts import cohort as charts
+
+    kept = {}
+    monkeypatch.setattr(charts, "to_chart", lambda fig, alt, caption: kept.setdefault("fig", fig))
+    monkeypatch.setattr(plt, "close", lambda *a: None)
+    charts.ltv_curves(monthly.ltv_frame, "month", highlight=3, at_age=3)
+    fig = kept["fig"]
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    legend = ax.get_legend().get_window_extent()
+    below = min(t.get_window_extent().y0 for t in [ax.xaxis.label, *ax.get_xticklabels()] if t.get_text())
+    assert legend.y1 <= below
+    plt.close(fig)

@@ -48,9 +48,15 @@ def cell_labels(rates: pd.DataFrame) -> pd.DataFrame:
     return rates.map(lambda v: "" if pd.isna(v) else cell_text(v))
 
 
+#: The largest rate a heatmap cell writes out: wider figures ("200,000%", revenue on a base of a cent) do not fit a cell.
+CELL_MAX = 9.99
+
+
 def cell_text(rate: float) -> str:
     """A rate as a whole percentage, except that a rate above zero never reads "0%" ("<1%"): the heatmaps say that
-    0% is a real zero, and 4 active users of 1,257 are not none."""
+    0% is a real zero, and 4 active users of 1,257 are not none; and one above :data:`CELL_MAX` reads ">999%"."""
+    if rate > CELL_MAX:
+        return f">{percent(CELL_MAX, 0)}"
     text = percent(rate, 0)
     return f"<{percent(0.01, 0)}" if rate > 0 and text == percent(0, 0) else text
 
@@ -145,14 +151,20 @@ def _readable_labels(ax, rates: pd.DataFrame, cmap, top: float) -> None:
             text.set_color(label_colour(to_hex(cmap(min(float(value), top) / top if top else 0.0))))
 
 
+def _users(n: int) -> str:
+    """"1 user", "1,204 users"."""
+    return f"{number(int(n))} user{'' if n == 1 else 's'}"
+
+
 def _heatmap_alt(rates: pd.DataFrame, sizes: pd.Series, granularity: str, metric: str, meaning: str) -> str:
     unit = age_unit(granularity).lower()
     names = pd.Series(cohort_labels(rates.index, granularity), index=rates.index)
     if len(rates) == 1:
-        alt = f"Heatmap of {metric.lower()} ({meaning}) for the {granularity}ly cohort {names.iloc[0]} ({number(int(sizes.iloc[0]))} users)"
+        alt = f"Heatmap of {metric.lower()} ({meaning}) for the {granularity}ly cohort {names.iloc[0]} ({_users(sizes.iloc[0])})"
     else:
+        least, most = int(sizes.min()), int(sizes.max())
         alt = (f"Heatmap of {metric.lower()} ({meaning}) for {len(rates)} {granularity}ly cohorts from {names.iloc[0]} "
-               f"to {names.iloc[-1]} ({number(int(sizes.min()))} to {number(int(sizes.max()))} users each)")
+               f"to {names.iloc[-1]} ({_users(most) if least == most else f'{number(least)} to {_users(most)}'} each)")
     alt += f", {unit}s 0 to {rates.columns.max()}"
     age = 1 if 1 in rates.columns else rates.columns.max()
     seen = rates[age].dropna()
@@ -220,9 +232,10 @@ def ltv_curves(ltv: pd.DataFrame, granularity: str, *, highlight: int = 3, at_ag
     ax.set_xlim(-0.3, max(ltv.columns.max(), 1) + 0.3)
     ax.set_ylim(bottom=0)
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-    # Curves rise steeply then flatten at the top: the lower right corner is free for the legend.
-    ax.legend(loc="lower right", frameon=True, facecolor="white", edgecolor="none", framealpha=0.9,
-              ncol=2 if len(newest) + bool(younger) > 2 else 1, fontsize=8.5)
+    # Below the axes: no corner inside them is sure to be free (the curves of cohorts that stopped buying run
+    # flat and low, where rising ones leave the lower right empty).
+    entries = len(ax.get_legend_handles_labels()[1])
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), frameon=False, ncol=min(entries, 4), fontsize=8.5)
     cohorts = "the newest cohort" if len(newest) == 1 else f"the {len(newest)} newest cohorts"
     which = (f"{cohorts} that {'has' if len(newest) == 1 else 'have'} reached {unit.lower()} {at_age} in colour"
              + (", younger ones dotted" if younger else "")) if at_age is not None else f"{cohorts} in colour"
@@ -247,8 +260,12 @@ def _ltv_alt(rows: pd.DataFrame, names: pd.Series, granularity: str, newest: lis
     at = rows[at_age].dropna() if at_age in rows.columns else pd.Series(dtype=float)
     if len(at):
         best = at.idxmax()
-        alt += (f"; at {unit} {at_age} the highest LTV is the {names[best]} cohort's {format_value(at[best], 'currency')}"
-                + (f" and the lowest {names[at.idxmin()]}'s {format_value(at.min(), 'currency')}" if len(at) > 1 else ""))
+        top, low = (format_value(v, "currency") for v in (at[best], at.min()))
+        if len(at) > 1 and top == low:
+            alt += f"; at {unit} {at_age} every cohort's LTV is {top}"
+        else:
+            alt += (f"; at {unit} {at_age} the highest LTV is the {names[best]} cohort's {top}"
+                    + (f" and the lowest {names[at.idxmin()]}'s {low}" if len(at) > 1 else ""))
     return alt + "."
 
 

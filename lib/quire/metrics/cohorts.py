@@ -381,6 +381,19 @@ def tiny_cohorts(sizes: pd.Series) -> pd.Index:
     return peopled.index[peopled < TINY_COHORT_SHARE * peopled.median()] if len(peopled) else sizes.index[:0]
 
 
+#: A cohort whose base revenue per user is below this share of the median cohort's counts in no average of
+#: revenue retention: a base of a cent (one refund-like purchase in the signup month) makes the next month's
+#: ordinary spending read 200,000 %, which outweighs every other cohort in a plain mean.
+THIN_BASE_SHARE = 0.1
+
+
+def thin_revenue_bases(matrix: RevenueRetention) -> pd.Index:
+    """The cohorts of ``matrix`` whose base revenue per user is below :data:`THIN_BASE_SHARE` of the median cohort's
+    (among the cohorts that have a base)."""
+    per_user = (matrix.base / matrix.sizes.where(matrix.sizes > 0)).dropna()
+    return per_user.index[per_user < THIN_BASE_SHARE * per_user.median()] if len(per_user) else matrix.base.index[:0]
+
+
 def compare_recent(matrix: _HasRates | pd.DataFrame, recent: int = 3, at_ages: Iterable[int] = (1, 3, 6)) -> pd.DataFrame:
     """Recent cohorts against earlier ones at selected ages.
 

@@ -44,6 +44,7 @@ from quire.metrics.cohorts import (
     retention_matrix,
     revenue_retention_matrix,
     revenue_to_date,
+    thin_revenue_bases,
     tiny_cohorts,
 )
 from quire.metrics.kpi import Kpi, format_change, format_value
@@ -57,6 +58,7 @@ from quire.reports.cohort_calendar import (
     few_cohorts_advice,
     first_whole_cohort,
 )
+from quire.reports.prose import join_words
 from quire.warehouse import cohort_queries, coverage
 from quire.warehouse.engine import connection
 
@@ -98,8 +100,9 @@ class CohortData:
     # The nearest signups outside the cohorts (None: there is none): what to suggest when they are empty or few.
     signup_before: datetime | None = None
     signup_after: datetime | None = None
-    # Purchases the cohorts' users made before their signup (count, revenue): left out, as a user's ages start there.
-    early_purchases: tuple[int, float] = (0, 0.0)
+    # Purchases the cohorts' users made before their signup, per buyer (user_id, purchases, revenue): left out, as a
+    # user's ages start there.
+    early_purchases: pd.DataFrame | None = None
 
     @property
     def last_signup_day(self) -> date:
@@ -294,7 +297,8 @@ class CohortReport:
     @cached_property
     def first_cohort_note(self) -> str | None:
         """A warning when the data's first cohort is far larger than the others (see :data:`INFLATED_FIRST`)."""
-        sizes = self.active.sizes[self.active.sizes > 0]
+        # Signups, whatever the filter keeps: a first cohort that activated better is not swollen.
+        sizes = self.active_all.sizes[self.active_all.sizes > 0]
         # Not the data's first cohort, or too few others for a steady median (the tiny sample's 21 users
         # against 20, 3 and 10 is no swollen cohort).
         if self.data.signup_before is not None or len(sizes) <= INFLATED_AGAINST:
@@ -325,9 +329,32 @@ class CohortReport:
         """The cohorts too small to count in an average (see :func:`~quire.metrics.cohorts.tiny_cohorts`)."""
         return tiny_cohorts(self.active.sizes)
 
-    def averaged(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """``frame`` (cohort × age) without the :attr:`tiny` cohorts: the cohorts every average counts."""
-        return frame.drop(index=self.tiny)
+    @cached_property
+    def thin_bases(self) -> pd.Index:
+        """The cohorts whose revenue base is too thin for revenue retention's averages (see
+        :func:`~quire.metrics.cohorts.thin_revenue_bases`), other than the :attr:`tiny` ones, left out anyway."""
+        return thin_revenue_bases(self.revenue_matrix).difference(self.tiny)
+
+    def averaged(self, frame: pd.DataFrame, *, revenue: bool = False) -> pd.DataFrame:
+        """``frame`` (cohort × age) without the :attr:`tiny` cohorts: the cohorts every average counts; for revenue
+        retention (``revenue``) also without the cohorts on a :attr:`thin base <thin_bases>`."""
+        return frame.drop(index=self.tiny.union(self.thin_bases) if revenue else self.tiny)
+
+    def thin_base_note(self) -> str:
+        """Which cohorts count in no average of revenue retention for their thin base, and why ('' when none)."""
+        if not len(self.thin_bases):
+            return ""
+        r = self.revenue_matrix
+        per_user = (r.base / r.sizes.where(r.sizes > 0)).dropna()
+        names = charts.cohort_labels(self.thin_bases, self.granularity)
+        named = [f"{name} ({formatting.money(r.base[c], 2)} from {number(int(r.sizes[c]))} user"
+                 f"{'' if r.sizes[c] == 1 else 's'})" for name, c in zip(names, self.thin_bases, strict=True)]
+        top = float(r.rates.loc[self.thin_bases].max().max())
+        one = len(named) == 1
+        return (f"{join_words(named)} {'counts' if one else 'count'} in no average of revenue retention: "
+                f"{'its' if one else 'their'} base revenue is under a tenth of the median cohort's, per user "
+                f"({formatting.money(per_user.median(), 2)} a user), so {'its' if one else 'their'} later "
+                f"{self.unit.lower()}s read as shares of almost nothing (up to {percent(top, 0)}).")
 
     def tiny_note(self) -> str:
         """Which cohorts count in no average, and why ('' when every cohort does)."""
@@ -344,7 +371,8 @@ class CohortReport:
     def comparison_frame(self, matrix, ages) -> pd.DataFrame:
         """compare_recent at the ``ages`` that exist in the matrix, newest ``RECENT`` cohorts against the rest."""
         ages = [a for a in ages if a <= self.horizon]
-        return compare_recent(self.averaged(matrix.rates), recent=RECENT, at_ages=ages)
+        return compare_recent(self.averaged(matrix.rates, revenue=isinstance(matrix, RevenueRetention)),
+                              recent=RECENT, at_ages=ages)
 
     # -- sections -------------------------------------------------------------------------
     def header(self) -> ReportHeader:
@@ -352,7 +380,7 @@ class CohortReport:
         cohorts = f"{d.requested} {self.granularity}ly signup cohorts ({self.window_label})"
         reported = d.requested
         start = first_whole_cohort(d.data_months[0], self.granularity)
-        if not self.problem and start > d.first_cohort:
+        if start > d.first_cohort:
             # The data begins inside the window: the cover names the cohorts it can have, not the empty months
             # before it ("12 cohorts (July 2023 – June 2024), of which 1 has users" in a dataset's first month).
             reported = cohort_count(start, d.last_cohort, self.granularity)
@@ -389,7 +417,7 @@ class CohortReport:
                    ("ltv", "LTV", "currency", self.ltv_frame, LTV_AGE, 0)]
         seen = set()
         for key, name, unit, frame, target, lowest in wanted:
-            kept = self.averaged(frame)
+            kept = self.averaged(frame, revenue=key == "revenue_retention")
             age = _age_for(kept, target, lowest)
             if age is None or (key, age) in seen:
                 continue
@@ -408,7 +436,9 @@ class CohortReport:
     def headline(self) -> KpiCards | Callout:
         if self.problem:
             return Callout(self.problem, "warning", title="Nothing to report.")
-        return KpiCards(self.kpis(), comparison_label="earlier cohorts", note=self.tiny_note())
+        revenue_card = any(k.key.startswith("revenue_retention") for k in self.kpis())
+        note = " ".join(filter(None, [self.tiny_note(), self.thin_base_note() if revenue_card else ""]))
+        return KpiCards(self.kpis(), comparison_label="earlier cohorts", note=note)
 
     def summary_table(self) -> Table:
         """Cohort sizes and user retention at a few ages, one row per cohort."""
@@ -455,13 +485,21 @@ class CohortReport:
                      f"{'their' if later > 1 else 'its'} base is the first {self.unit.lower()} with revenue, and the "
                      f"{self.unit.lower()}s before it show {percent(0, 0)}.")
         empty = int((r.sizes == 0).sum())
-        none = int(r.base.isna().sum()) - empty
+        without = r.base.isna() & (r.sizes > 0)
+        # A cohort whose first purchases came after the ages the report follows has revenue, just not here.
+        past = int((without & (self.revenue_to_date.reindex(r.base.index, fill_value=0) > 0)).sum())
+        none = int(without.sum()) - past
         if none:
             lead += f" {none} cohort{'s have' if none > 1 else ' has'} no revenue yet: blank row{'s' if none > 1 else ''}."
+        if past:
+            lead += (f" {past} cohort{'s' if past > 1 else ''} bought nothing up to {self._age(self.horizon)}, the last "
+                     f"age this report follows, only later (see the revenue to date under the LTV curves): blank "
+                     f"row{'s' if past > 1 else ''}.")
         if empty:
             lead += (f" {empty} cohort{'s have' if empty > 1 else ' has'} no {'activated ' if self.filtered else ''}"
                      f"users: blank row{'s' if empty > 1 else ''}.")
-        return Section("Revenue retention", [chart], lead=lead)
+        thin = self.thin_base_note()
+        return Section("Revenue retention", [chart, *([Callout(thin, "info")] if thin else [])], lead=lead)
 
     def ltv(self) -> Section | None:
         if self.problem:
@@ -496,9 +534,18 @@ class CohortReport:
                          f"{format_value(row['earlier'], 'currency')} for the {self._earlier(row['n_earlier'])}.")
         return Section("Lifetime value (LTV) curves", [chart, table, *self.early_purchases_note()], lead=lead)
 
+    @property
+    def early_purchases(self) -> tuple[int, float]:
+        """Purchases the reported users (those the filter keeps) made before their signup: (count, revenue)."""
+        early = self.data.early_purchases
+        if early is None or early.empty:
+            return 0, 0.0
+        mine = early[early["user_id"].isin(self.users["user_id"])]
+        return int(mine["purchases"].sum()), float(mine["revenue"].sum())
+
     def early_purchases_note(self) -> list[Callout]:
         """What the revenue figures leave out: purchases made before the buyer's signup (a user's ages start there)."""
-        purchases, revenue = self.data.early_purchases
+        purchases, revenue = self.early_purchases
         if not purchases:
             return []
         return [Callout(f"{number(purchases)} purchase{'s' if purchases > 1 else ''} worth "
@@ -532,6 +579,8 @@ class CohortReport:
         children = [table, Callout(self.reading(), "info", title="Reading.")]
         if len(self.tiny):
             children.append(Callout(self.tiny_note(), "info"))
+        if len(self.thin_bases) and any(row["Metric"] == "Revenue retention" for row in rows):
+            children.append(Callout(self.thin_base_note(), "info"))
         counted = self.active.sizes.drop(index=self.tiny)  # a tiny cohort counts in no comparison: not this warning's
         if ((counted > 0) & (counted < SMALL_COHORT)).any():
             children.append(Callout(f"Some cohorts have fewer than {SMALL_COHORT} users, so a difference of a few "

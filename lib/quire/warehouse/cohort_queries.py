@@ -123,18 +123,20 @@ def repeated_purchases(conn: Connection) -> tuple[int, float]:
     return int(repeats), float(revenue)
 
 
-def purchases_before_signup(conn: Connection, signup_start: date, signup_end: date, until: date) -> tuple[int, float]:
+def purchases_before_signup(conn: Connection, signup_start: date, signup_end: date, until: date) -> pd.DataFrame:
     """Purchases up to the day ``until`` that the users who signed up within ``signup_start``..``signup_end`` made
-    before their signup: (purchases, their revenue). The cohort report leaves them out and says so."""
+    before their signup, per buyer: ``user_id``, ``purchases``, ``revenue``. The cohort report leaves them out and
+    says so, of the users it reports on (a behavioural filter keeps only some)."""
     e, u = schema.events, schema.users
     signed_since, signed_before = _instant_range(signup_start, signup_end)
-    stmt = (sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(e.c.revenue), 0))
+    stmt = (sa.select(e.c.user_id, sa.func.count().label("purchases"),
+                      sa.func.coalesce(sa.func.sum(e.c.revenue), 0).label("revenue"))
             .join_from(e, u, e.c.user_id == u.c.user_id)
             .where(u.c.signed_up_at >= signed_since, u.c.signed_up_at < signed_before,
                    e.c.occurred_at < u.c.signed_up_at, e.c.occurred_at < _instant_range(until, until)[1],
-                   e.c.event_type == "purchase"))
-    purchases, revenue = conn.execute(stmt).one()
-    return int(purchases), float(revenue)
+                   e.c.event_type == "purchase")
+            .group_by(e.c.user_id))
+    return _read(conn, stmt)
 
 
 def _instant(value: object) -> datetime | None:
