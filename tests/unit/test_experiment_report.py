@@ -1132,3 +1132,49 @@ def test_the_data_files_of_the_main_tables_hold_numbers_not_display_text():
     [split] = next(c for c in report.assignment().children if getattr(c, "data", None) is not None).tables()
     assert [r[split["columns"].index("Users")] for r in split["rows"]] == [2_000, 2_000]
     assert split["units"]["Planned share"] == "percent"
+
+
+def test_revenue_of_fractions_of_a_cent_a_user_keeps_its_digits(revenue_after):
+    # Ad revenue of about $0.004 a user: "rose from $0.00 to $0.00 ($0.00, 95% CI $0.00 to $0.00, p < 0.001)", an
+    # MDE of "$0.00" and a power chart whose axis read "$0.00 $0.00 $0.00 $0.01".
+    frame = arms({"control": {"n": 4_000}, "B": {"n": 4_000, "effect": 3.0}})
+    frame[["revenue", "pre_revenue"]] *= 1e-4
+    variants = pd.DataFrame({"variant": ["control", "B"], "is_control": [True, False], "allocation": [0.5, 0.5]})
+    report = er.ExperimentReport(ExperimentData("ads", "Ads", "B earns more.", "revenue", pd.Timestamp("2026-09-01"),
+                                                pd.Timestamp("2026-09-30"), variants, frame))
+    means = frame.groupby("variant")["revenue"].mean()
+    welch = stats.ttest_ind(frame.loc[frame["variant"] == "B", "revenue"], frame.loc[frame["variant"] == "control", "revenue"],
+                            equal_var=False)
+    low, high = welch.confidence_interval(0.95)
+    shown = everything(report)
+    assert report.measure.decimals == 5  # three significant digits of the smaller mean, $0.00482
+    assert f"${means['control']:.5f}" in shown and f"${means['B']:.5f}" in shown
+    assert f"+⁠${means['B'] - means['control']:.5f}" in shown  # the difference, signed as the report signs it
+    assert f"+⁠${low:.5f} to +⁠${high:.5f}" in shown
+    assert not re.search(r"\$0\.00(?!\d)", shown)
+
+
+def test_long_tick_labels_of_a_difference_axis_never_run_into_each_other(revenue_after):
+    # "$0.00000+$0.00005+$0.00010…": eight labels of a fraction of a cent on one axis.
+    import matplotlib.pyplot as plt
+
+    from quire.charts.experiment import _signed_ticks
+
+    experiment_measure.use(REVENUE.sized_for([0.004]))
+    for high in (0.00035, 0.0035, 3.5):
+        fig, ax = plt.subplots(figsize=(6.4, 2.0))
+        ax.plot([0, high], [0, 1])
+        _signed_ticks(ax, measure_units=True)
+        fig.canvas.draw()
+        boxes = sorted((t.get_window_extent() for t in ax.get_xticklabels() if t.get_text()), key=lambda b: b.x0)
+        assert len(boxes) >= 3 and all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:]))
+        assert any(re.fullmatch(r"\$0(\.0+)?", t.get_text()) for t in ax.get_xticklabels())  # 0 is kept
+        plt.close(fig)
+
+
+def test_a_bound_a_fraction_of_a_cent_from_zero_keeps_its_sign(revenue_after):
+    # "95% CI $0.00 to +$0.28" for −$0.0041 to +$0.280: money stopped at cents, so the bound lost its sign.
+    from quire.reports.experiment_display import interval_text
+
+    assert interval_text(-0.0041, 0.28, "revenue") == "−$0.004 to +$0.28"
+    assert interval_text(-0.12, 0.003, "revenue") == "−$0.12 to +$0.003"

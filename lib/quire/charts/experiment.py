@@ -38,7 +38,7 @@ def pts(diff: float) -> str:
 
 def amount(value: float, signed: bool = True) -> str:
     """A per-user amount of the experiment's measure: 2.834 → "+$2.83" (small, so cents are kept), or "+2.83"."""
-    return current_measure().format(value, 2, signed=signed)
+    return current_measure().format(value, signed=signed)
 
 
 def signed(value: float, decimals: int = 2) -> str:
@@ -94,6 +94,19 @@ def _signed_ticks(ax, scale: float = 1.0, *, measure_units: bool = False, signed
     Ticks are fixed first: the labels are computed for exactly these positions.
     """
     ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    while True:
+        labels = _tick_labels(ticks, scale, measure_units, signed)
+        # Long labels ("+$0.00015", a fraction of a cent) ran into each other: every other tick goes, the one at
+        # 0 kept, until they fit the axis with a gap.
+        if len(ticks) <= 3 or _text_width(ax, labels) <= 0.75 * ax.get_position().width * ax.figure.get_figwidth():
+            break
+        zero = min(range(len(ticks)), key=lambda i: abs(ticks[i]))
+        ticks = ticks[zero % 2::2]
+    ax.set_xticks(ticks, labels)
+
+
+def _tick_labels(ticks: list[float], scale: float, measure_units: bool, signed: bool) -> list[str]:
+    """The labels of evenly spaced ``ticks``, with the decimals their step needs (a step of 0.5 never prints two "+1")."""
     step = abs(ticks[1] - ticks[0]) * scale if len(ticks) > 1 else 1.0
     decimals = max(0, -int(np.floor(np.log10(step)))) if step > 0 else 0
     if round(step, decimals) != round(step, decimals + 1):  # e.g. a step of 0.25
@@ -103,7 +116,13 @@ def _signed_ticks(ax, scale: float = 1.0, *, measure_units: bool = False, signed
         if measure_units:
             return current_measure().format(v * scale, decimals, signed=signed)
         return number(v * scale, decimals, signed=signed)
-    ax.set_xticks(ticks, [label(t) for t in ticks])
+    return [label(t) for t in ticks]
+
+
+def _text_width(ax, labels: list[str]) -> float:
+    """The labels' summed width in inches at the axis' tick size, measured as a character of 0.6 em (no drawing)."""
+    size = ax.xaxis.get_major_ticks()[0].label1.get_fontsize() if ax.xaxis.get_major_ticks() else 8.0
+    return sum(len(text) for text in labels) * size * 0.6 / 72
 
 
 def conversion_panels(table: pd.DataFrame, comparisons: pd.DataFrame, level: float, *, adjusted_label: str = "") -> Chart:

@@ -100,17 +100,20 @@ def _write(number: float, kind: str, decimals: int, *, signed: bool, scale: int 
     return _spaced(text, get_currency_symbol(currency, locale)) if currency else text
 
 
-def money(value: Any, decimals: int = 0, *, signed: bool = False, currency: str | None = None) -> str:
+def money(value: Any, decimals: int = 0, *, signed: bool = False, currency: str | None = None,
+          beyond_minor_units: bool = False) -> str:
     """Money in the run's currency: ``$1,234`` (en-US), ``1.234 €`` (de-DE, EUR); ``decimals=2`` keeps cents.
 
-    ``currency`` overrides the run's (an ISO code). A currency without minor units (JPY) is
-    never written with decimals.
+    ``currency`` overrides the run's (an ISO code). Amounts are written with no more decimals than
+    the currency's minor units (none for JPY), unless ``beyond_minor_units``: an average of fractions
+    of a cent per user ($0.0043) is no amount anyone paid, and "$0.00" would hide it.
     """
     number = finite_or_none(value)
     if number is None:
         return MISSING
     code = currency or current().currency
-    return _write(number, "currency", min(decimals, get_currency_precision(code)), signed=signed, currency=code)
+    places = decimals if beyond_minor_units else min(decimals, get_currency_precision(code))
+    return _write(number, "currency", places, signed=signed, currency=code)
 
 
 def percent(fraction: Any, decimals: int = 1, *, signed: bool = False) -> str:

@@ -183,7 +183,8 @@ def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.
     diff_fmt = ((lambda v: percentage_points(v, places)) if as_rate else (lambda v: _amount(v, currency, signed=True)))
     low, high = float(row["ci_low"]), float(row["ci_high"])
     bound = ((lambda v: not_zero(lambda d: percentage_points(v, d), v, places)) if as_rate
-             else (lambda v: not_zero(lambda d: current_measure().format(v, d, signed=True, currency=currency), v, 2)))
+             else (lambda v: not_zero(lambda d: current_measure().format(v, d, signed=True, currency=currency), v,
+                                      current_measure().decimals)))
     interval = (f"{diff_fmt(diff)}, {percent(level, 0)} CI "
                 + (f"{bound(low).removesuffix(' pts')} to {bound(high)}" if math.isfinite(low) and math.isfinite(high)
                    else "not defined"))
@@ -271,7 +272,7 @@ def _pts(diff: float, signed: bool = True) -> str:
 def _amount(value: float, currency: str | None, signed: bool = False) -> str:
     """A per-user amount of the experiment's measure: money with cents, in ``currency`` or the run's ("+$2.83"), or
     a number with two decimals ("+1.25")."""
-    return current_measure().format(value, 2, signed=signed, currency=currency)
+    return current_measure().format(value, signed=signed, currency=currency)
 
 
 def p_text(p: float | None) -> str:

@@ -10,8 +10,10 @@ game's rounds must not read "$51.34 per user".
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 from quire.errors import WarehouseDataError
 from quire.formatting.numbers import currency_symbol, money, number
@@ -28,6 +30,8 @@ class Measure:
 
     name: str = "revenue"
     unit: str = "currency"
+    #: Decimals of a per-user figure: 2 (cents), more where the per-user means are fractions of a cent (:meth:`sized_for`).
+    decimals: int = 2
 
     @property
     def is_money(self) -> bool:
@@ -43,11 +47,22 @@ class Measure:
         """"Revenue per user": the per-user mean as a heading or a card's title starts it."""
         return self.per_user[:1].upper() + self.per_user[1:]
 
-    def format(self, value: float, decimals: int = 2, *, signed: bool = False, currency: str | None = None) -> str:
-        """A per-user amount: "+$2.83" (money keeps cents: the means are small), "+1.25" (a number)."""
+    def format(self, value: float, decimals: int | None = None, *, signed: bool = False,
+               currency: str | None = None) -> str:
+        """A per-user amount: "+$2.83" (money keeps cents: the means are small), "+1.25" (a number); with the
+        measure's :attr:`decimals` unless ``decimals`` says otherwise."""
+        places = self.decimals if decimals is None else decimals
         if self.is_money:
-            return money(value, decimals, signed=signed, currency=currency)
-        return number(value, decimals, signed=signed)
+            return money(value, places, signed=signed, currency=currency, beyond_minor_units=places > 2)
+        return number(value, places, signed=signed)
+
+    def sized_for(self, per_user: Iterable[float]) -> Measure:
+        """This measure with two decimals, or, where the smallest non-zero of the ``per_user`` means is under 0.1,
+        the decimals that write it to three significant digits (at most 6): means of $0.00403 and $0.00431 a user
+        read "$0.00" with cents, and so did their difference (+$0.00028) and its interval."""
+        sizes = [abs(v) for v in per_user if math.isfinite(v) and v]
+        smallest = min(sizes, default=1.0)
+        return replace(self, decimals=2 if smallest >= 0.1 else min(6, 2 - math.floor(math.log10(smallest))))
 
     @property
     def zero(self) -> str:

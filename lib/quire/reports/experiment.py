@@ -65,7 +65,7 @@ class ExperimentReport:
         self.metric = data.primary_metric
         # The report's sentences, charts and glossary name the experiment's own measure (revenue unless it says
         # otherwise); the shared formatters read it as they read the run's locale.
-        self.measure = data.measure
+        self.measure = data.measure.sized_for(data.assignments.groupby("variant", observed=True)["revenue"].mean())
         experiment_measure.use(self.measure)
 
     # -- computed once ------------------------------------------------------------------

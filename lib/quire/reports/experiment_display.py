@@ -53,7 +53,8 @@ def interval_text(low: float, high: float, metric: str) -> str:
     if metric == "conversion":
         low_text, high_text = (not_zero(lambda d, v=v: percentage_points(v, d), v, 1) for v in (low, high))
         return f"{low_text.removesuffix(' pts')} to {high_text}"
-    low_text, high_text = (not_zero(lambda d, v=v: current_measure().format(v, d, signed=True), v, 2) for v in (low, high))
+    low_text, high_text = (not_zero(lambda d, v=v: current_measure().format(v, d, signed=True), v, current_measure().decimals)
+                           for v in (low, high))
     return f"{low_text} to {high_text}"
 
 
