@@ -1178,3 +1178,65 @@ def test_a_bound_a_fraction_of_a_cent_from_zero_keeps_its_sign(revenue_after):
 
     assert interval_text(-0.0041, 0.28, "revenue") == "−$0.004 to +$0.28"
     assert interval_text(-0.12, 0.003, "revenue") == "−$0.12 to +$0.003"
+
+
+def test_revenue_the_same_for_every_user_of_each_variant_is_no_test_and_no_cuped():
+    # $7 for every control user, $9 for every treatment user: the verdict said "no significant difference" while
+    # the CUPED paragraph said "the adjusted difference is significant (p < 0.001)", beside "±— " intervals.
+    frame = arms({"control": {"n": 400}, "B": {"n": 400}})
+    frame["revenue"] = np.where(frame["variant"] == "control", 7.0, 9.0)
+    variants = pd.DataFrame({"variant": ["control", "B"], "is_control": [True, False], "allocation": [0.5, 0.5]})
+    report = er.ExperimentReport(ExperimentData("price", "Price", "B earns more.", "revenue", pd.Timestamp("2026-09-01"),
+                                                pd.Timestamp("2026-09-30"), variants, frame))
+    assert not report.data.has_covariate and not report.analysis.cuped
+    verdict = report.analysis.verdict
+    assert verdict.decision == "inconclusive"
+    assert "Every user of each variant has the same revenue: with no spread within the variants" in verdict.reasons[-1]
+    shown = everything(report)
+    assert "significant (p < 0.001)" not in shown and "±—" not in shown and "(— to —)" not in shown
+    assert "Every user of each variant has the same revenue: there is no noise for the pre_revenue to remove" in shown
+
+
+def test_the_power_table_of_three_treatments_is_a_treatment_a_row_below_the_chart():
+    # Beside the chart, the third and fourth treatments' columns ran off the printed page.
+    three = experiment({"control": {"n": 2_000}, "B": {"n": 2_000}, "C": {"n": 2_000}, "D": {"n": 2_000}})
+    children = three.power().children
+    assert not any(type(c).__name__ == "Grid" for c in children)
+    table = children[-1]
+    assert list(table.frame.columns[:2]) == ["Treatment", "Users (control / treatment)"]
+    assert table.frame["Treatment"].tolist() == ["B", "C", "D"]
+    two = experiment({"control": {"n": 2_000}, "B": {"n": 2_000}, "C": {"n": 2_000}})
+    assert type(two.power().children[0]).__name__ == "Grid"  # two treatments' columns still sit beside the chart
+
+
+def test_the_multiple_comparisons_table_marks_the_tests_the_verdict_reads():
+    # A revenue experiment decided on CUPED: the raw Welch rows were labelled "(primary)" with "yes" beside a
+    # verdict that read the CUPED rows.
+    report = experiment({"control": {"n": 2_000}, "B": {"n": 2_000, "effect": 1.5}, "C": {"n": 2_000}}, metric="revenue")
+    assert set(report.analysis.decided_on["metric"]) == {"revenue_cuped"}
+    metrics = report.multiple_comparisons().children[1].frame["Metric"].tolist()
+    assert metrics.count("Revenue per user, CUPED (primary)") == 2 and "Revenue per user (primary)" not in metrics
+    assert metrics.count("Revenue per user") == 2 and metrics.count("Conversion") == 2
+    conversion = experiment({"control": {"n": 2_000}, "B": {"n": 2_000, "rate": 0.14}, "C": {"n": 2_000}})
+    assert conversion.multiple_comparisons().children[1].frame["Metric"].tolist().count("Conversion (primary)") == 2
+
+
+def test_a_single_treatments_guardrail_warning_names_no_correction():
+    # "Holm-adjusted p < 0.001" in a test with one treatment, where nothing is adjusted.
+    report = experiment({"control": {"n": 3_000, "rate": 0.10}, "B": {"n": 3_000, "rate": 0.15, "effect": -3.0}})
+    verdict = report.analysis.verdict
+    assert verdict.decision == "ship"
+    [guard] = [w for w in verdict.warnings if w.startswith("Guardrail:")]
+    assert "Holm" not in guard and "-adjusted p" not in guard and "p < 0.001" in guard
+
+
+def test_identical_arms_get_one_piece_of_advice_about_sample_size():
+    # The verdict: "underpowered … more traffic is needed"; the power section: "no sample size would make it
+    # significant". Both true of different things, read as a contradiction.
+    report = experiment({"control": {"n": 1_000, "rate": 0.1}, "B": {"n": 1_000, "rate": 0.1}})
+    assert report.analysis.power["B"].observed_effect == 0
+    sentence = report.sample_sentence()
+    assert "no sample size would make it significant" not in sentence
+    assert sentence == ("The observed difference is exactly zero, so there is no observed effect to size a sample for; a "
+                        "true effect smaller than the MDE would take more than the test's 1,000 users per variant to "
+                        "detect.")

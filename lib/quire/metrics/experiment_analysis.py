@@ -77,6 +77,13 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
                        "long the experiment runs. Check how conversions are recorded (experiment_assignments.converted) "
                        "before reading anything into it; an experiment judged on its continuous metric instead says so "
                        "with primary_metric revenue (an import mapping: experiment_metric with primary: true)."], warn)
+    if rows and all(r["metric"] != "conversion" and pd.isna(r["p_value"]) for r in rows):
+        # Welch's test is undefined without spread: a copied value, not a per-user measurement.
+        name = current_measure().name
+        return Verdict("inconclusive", None, [*map(say, rows), f"Every user of each variant has the same {name}: with no "
+                       f"spread within the variants there is no chance to test a difference against, however long the "
+                       f"experiment runs. Check how {name} is recorded (experiment_assignments.revenue): a value copied to "
+                       "every user of a variant, such as its price, is no measurement of each user."], warn)
     under = [(str(r["variant"]), power[r["variant"]]) for r in rows
              if r["variant"] in power and power[r["variant"]].underpowered]
     significant = {str(r["variant"]) for r in rows if r["significant"]}
@@ -97,7 +104,7 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
         best = max(better, key=lambda r: r["diff"])
         if guardrail is not None:
             hit = guardrail[(guardrail["variant"] == best["variant"]) & guardrail["significant"] & (guardrail["diff"] < 0)]
-            warn += [f"Guardrail: {describe_comparison(r, level, currency, True)}" for _, r in hit.iterrows()]
+            warn += [f"Guardrail: {describe_comparison(r, level, currency, several)}" for _, r in hit.iterrows()]
         return Verdict("ship", str(best["variant"]), [say(best), *map(say, worse)], warn)
     if worse:
         return Verdict("don't ship", None, list(map(say, worse)), warn)
@@ -365,8 +372,15 @@ def has_covariate(assignments: pd.DataFrame) -> bool:
     (the contract makes the column optional; a constant one explains nothing, its slope is 0/0; CUPED
     adjusts every user, so one without a pre-period value leaves it out)."""
     return ("pre_revenue" in assignments and bool(assignments["pre_revenue"].notna().all())
-            and varies(assignments["pre_revenue"]) and varies(assignments["revenue"])
+            and varies(assignments["pre_revenue"]) and varies_within_variants(assignments)
             and not mirrors_metric(assignments))
+
+
+def varies_within_variants(assignments: pd.DataFrame) -> bool:
+    """Whether ``revenue`` takes more than one value among the users of some variant: when every user of each
+    variant has the same value (a price copied to every row), no test of chance applies and there is no noise
+    for CUPED to remove."""
+    return bool(assignments.groupby("variant", observed=True)["revenue"].nunique().max() > 1)
 
 
 def mirrors_metric(assignments: pd.DataFrame) -> bool:

@@ -30,7 +30,7 @@ from quire.display import Callout, Grid, ReportHeader, Section
 from quire.errors import EmptyDataError, WarehouseError
 from quire.glossary import glossary
 from quire.metrics.experiment_analysis import (ExperimentAnalysis, analyse, describe_comparison, mirrors_metric, rate_places,
-                                              p_sentence, p_text)
+                                              p_sentence, p_text, varies_within_variants)
 from quire.metrics import experiment_measure
 from quire.metrics.experiment_measure import metric_label
 from quire.metrics.experiments import ADJUSTMENTS, TARGET_POWER, CupedResult, power_curve, sample_size_per_arm
@@ -456,6 +456,9 @@ class ExperimentReport:
                            "correlation of 1): it is the same measurement, not one taken before the experiment, so "
                            f"{needed_for} is left out. Map each user's {name} before assignment to {col.name}.",
                            "info", title="Not shown:")
+        if values is not None and not varies_within_variants(self.data.assignments):
+            return Callout(f"Every user of each variant has the same {name}: there is no noise for the {col.name} to "
+                           f"remove, so {needed_for} is left out.", "info", title="Not shown:")
         if values is not None:
             value = float(values.iloc[0])
             return Callout(f"Every user's {col.name} ({name} before the experiment) is {amount(value, False)}, which "
@@ -584,8 +587,10 @@ class ExperimentReport:
             marks.append({"variant": v, "mde": p.mde, "observed": abs(p.observed_effect or 0.0)})
         chart = charts.power_curves(pd.concat(curves, ignore_index=True), pd.DataFrame(marks), TARGET_POWER,
                                     measure_units=self.metric == "revenue")
-        return Section("Power and minimum detectable effect", [Grid([chart, self.power_table()])],
-                       lead=f"{self.power_sentence()} {self.sample_sentence()}")
+        # Beside the chart there is room for two treatments' columns: more were cut off at the page's edge, so
+        # they go below it, a treatment a row.
+        shown = [Grid([chart, self.power_table()])] if len(self.treatments) <= 2 else [chart, self.power_table(across=False)]
+        return Section("Power and minimum detectable effect", shown, lead=f"{self.power_sentence()} {self.sample_sentence()}")
 
     def _control_rate(self) -> float:
         conv = self.analysis.conversion
@@ -627,7 +632,10 @@ class ExperimentReport:
                "variant of an even split")
         effect = effect_text(p.observed_effect, self.metric)
         if needed is None:
-            return "The observed difference is exactly zero: no sample size would make it significant."
+            # Not "no sample would do": the verdict rightly says a true effect below the MDE needs more users.
+            return ("The observed difference is exactly zero, so there is no observed effect to size a sample for; "
+                    f"a true effect smaller than the MDE would take more than the test's {number(current)} users per "
+                    "variant to detect.")
         if needed <= current:
             return (f"The sample was large enough: detecting an effect of {effect} with {percent(TARGET_POWER, 0)} power needs about "
                     f"{number(round_users(needed))} users per variant, and {had}.")
@@ -635,8 +643,8 @@ class ExperimentReport:
                 f"{number(round_users(needed))} users per variant, {times(needed / current)} as many: {had}. "
                 "Smaller effects need more: the sample grows with one over the square of the effect.")
 
-    def power_table(self) -> FormattedTable:
-        """Measures down, treatments across: narrow enough to sit beside the power chart."""
+    def power_table(self, across: bool = True) -> FormattedTable:
+        """Measures down, treatments ``across`` (narrow enough to sit beside the power chart), or a treatment a row."""
         columns, data = {}, []
         mde = f"MDE at {percent(TARGET_POWER, 0)} power"
         needed_label = "Users per variant to detect the observed effect"
@@ -653,7 +661,8 @@ class ExperimentReport:
         data = pd.DataFrame(data)
         if self.data.is_aa:  # the observed effect of an A/A test is noise: no sample "detects" it
             measures, columns, data = measures[:-1], {v: c[:-1] for v, c in columns.items()}, data.drop(columns=needed_label)
-        frame = pd.DataFrame({"": measures, **columns})
+        frame = (pd.DataFrame({"": measures, **columns}) if across else
+                 pd.DataFrame([[v, *texts] for v, texts in columns.items()], columns=["Treatment", *measures]))
         unit = "percent" if self.metric == "conversion" else self._measure_unit
         return FormattedTable.figures(frame, f"Power of the {self.tested} test", data,
                                       {"Users (control)": "number", "Users (treatment)": "number", "Observed effect": unit,
@@ -674,12 +683,16 @@ class ExperimentReport:
         scope = (f"Each metric is corrected on its own ({k} comparisons per metric{cuped_too}). The confidence intervals elsewhere in the report are per comparison: the correction changes "
                  "the p-values, not the intervals.")
         frames = [a.comparisons, a.revenue_comparisons if self.metric == "conversion" else a.conversion_comparisons]
-        rows = [{"Treatment": r.variant, "Metric": metric_label(r.metric) + (" (primary)" if r.metric == self.metric else ""),
+        # "Primary" marks the tests the verdict reads: a revenue experiment's CUPED test where it ran, not its raw one.
+        decided = set(zip(a.decided_on["variant"], a.decided_on["metric"], strict=True))
+        primary = lambda v, metric: " (primary)" if (v, metric) in decided else ""  # noqa: E731
+        rows = [{"Treatment": r.variant, "Metric": metric_label(r.metric) + primary(r.variant, r.metric),
                  "Difference": effect_text(r.diff, r.metric), "Raw p": p_text(r.p_value),
                  f"{self.adjustment}-adjusted p": p_text(r.p_adjusted),
                  f"Significant at {significant(self.alpha, 6)}": "yes" if r.significant else "no"}
                 for f in frames for r in f.itertuples()]
-        rows += [{"Treatment": v, "Metric": f"{self.measure.title}, CUPED", "Difference": amount(c.adjusted.diff),
+        rows += [{"Treatment": v, "Metric": f"{self.measure.title}, CUPED" + primary(v, "revenue_cuped"),
+                  "Difference": amount(c.adjusted.diff),
                   "Raw p": p_text(c.adjusted.p_value), f"{self.adjustment}-adjusted p": p_text(c.p_adjusted),
                   f"Significant at {significant(self.alpha, 6)}": "yes" if c.p_adjusted < self.alpha else "no"}
                  for v, c in ((v, a.cuped[v]) for v in self.treatments if v in a.cuped)]

@@ -525,7 +525,7 @@ def test_verdict_warns_about_a_guardrail_loss():
     guard = pairwise_vs_control(users({"control": (10_000, 0), "treatment": (10_000, 0)},
                                       revenue={"control": 50.0, "treatment": 49.0}), "control", "revenue")
     v = verdict(primary, SRM_OK, guardrail=guard)
-    assert v.decision == "ship" and v.warnings[0].startswith("Guardrail: Revenue per user in treatment fell")
+    assert v.decision == "ship" and v.warnings[0].startswith("Guardrail: Revenue per user fell")  # one treatment: no name, no correction
 
 
 # ---------------------------------------------------------------- analyse
