@@ -518,10 +518,10 @@ def test_the_headline_shows_the_design_mde_never_post_hoc_achieved_power():
 
 
 def test_a_cuped_sign_flip_says_which_estimate_to_trust_and_why():
-    # B's users happened to spend $2 more before the experiment; B itself costs $0.60 per user.
-    report = experiment({"control": {"n": 3_000}, "B": {"n": 3_000, "pre_shift": 2.0, "effect": -0.6}}, metric="revenue")
+    # B's users happened to spend $0.60 more before the experiment (p = 0.02: chance); B itself costs $0.30 per user.
+    report = experiment({"control": {"n": 3_000}, "B": {"n": 3_000, "pre_shift": 0.6, "effect": -0.3}}, metric="revenue")
     c = report.analysis.cuped["B"]
-    assert c.sign_flipped and c.unadjusted.diff > 0 > c.adjusted.diff
+    assert c.sign_flipped and c.unadjusted.diff > 0 > c.adjusted.diff and not c.imbalanced
     assert c.unadjusted.diff - c.adjusted.diff == pytest.approx(c.theta * c.covariate_diff)
     section = report.revenue()
     flips = [x for x in section.children if isinstance(x, Callout) and x.title == "Trust the CUPED-adjusted estimate."]
@@ -533,6 +533,47 @@ def test_a_cuped_sign_flip_says_which_estimate_to_trust_and_why():
     same = experiment({"control": {"n": 3_000}, "B": {"n": 3_000, "effect": 2.0}}, metric="revenue")
     assert not same.analysis.cuped["B"].sign_flipped
     assert "Trust the CUPED-adjusted estimate." not in same.revenue().html()
+
+
+def test_a_pre_period_gap_beyond_chance_is_not_called_chance():
+    # $2 more before the experiment over 3,000 users an arm (p ≈ 1e-14) was "a chance imbalance of the random split";
+    # a random split gives that less than once in a trillion experiments.
+    flipped = experiment({"control": {"n": 3_000}, "B": {"n": 3_000, "pre_shift": 2.0, "effect": -0.6}}, metric="revenue")
+    c = flipped.analysis.cuped["B"]
+    frame = arms({"control": {"n": 3_000}, "B": {"n": 3_000, "pre_shift": 2.0, "effect": -0.6}})
+    gap = stats.ttest_ind(frame.loc[frame["variant"] == "B", "pre_revenue"],
+                          frame.loc[frame["variant"] == "control", "pre_revenue"], equal_var=False)
+    assert c.covariate_p == pytest.approx(gap.pvalue, rel=1e-6) and c.imbalanced and c.sign_flipped
+    message = next(x.message for x in flipped.revenue().children if isinstance(x, Callout) and x.title.startswith("Trust"))
+    assert "chance imbalance" not in message
+    assert "more than a random split plausibly gives (p < 0.001): check the assignment, and that pre_revenue" in message
+    # Without a sign flip, the gap gets a warning of its own.
+    kept = experiment({"control": {"n": 3_000}, "B": {"n": 3_000, "pre_shift": 2.0, "effect": 1.0}}, metric="revenue")
+    c = kept.analysis.cuped["B"]
+    assert c.imbalanced and not c.sign_flipped
+    [warning] = [x for x in kept.revenue().children if isinstance(x, Callout) and x.title == "Pre-period imbalance."]
+    assert warning.message.startswith("The treatment's users already spent $") and "check the assignment" in warning.message
+    assert f"= {er.amount(c.theta * c.covariate_diff)} of that gap" in warning.message
+    balanced = experiment({"control": {"n": 3_000}, "B": {"n": 3_000, "effect": 1.0}}, metric="revenue")
+    assert not any(isinstance(x, Callout) for x in balanced.revenue().children)
+
+
+def test_a_pre_period_that_is_the_metric_rounded_is_no_covariate():
+    # The audit's pre_revenue = round(0.9 × revenue, 1), a correlation of 0.99994: CUPED subtracted the effect with the
+    # metric, turning a real +$0.39 (p = 0.002) into "$0.00, 95% CI −$0.003 to +$0.003" and the verdict into
+    # "inconclusive". Here rounded to whole dollars: a correlation of 0.9995.
+    frame = arms({"control": {"n": 1_000}, "B": {"n": 1_000, "effect": 4.0}})
+    frame["pre_revenue"] = (0.9 * frame["revenue"]).round(0)
+    variants = pd.DataFrame({"variant": ["control", "B"], "is_control": [True, False], "allocation": [0.5, 0.5]})
+    report = er.ExperimentReport(ExperimentData("copy", "Copy", "B earns more.", "revenue", pd.Timestamp("2026-09-01"),
+                                                pd.Timestamp("2026-09-30"), variants, frame))
+    assert 0.999 < np.corrcoef(frame["pre_revenue"], frame["revenue"])[0, 1] < 1
+    assert not report.analysis.cuped and report.analysis.verdict.decision == "ship"
+    note = report.no_covariate_note().message
+    r = np.corrcoef(frame["pre_revenue"], frame["revenue"])[0, 1]
+    assert f"moves in step with their revenue during the experiment (a correlation of {r:.4f})" in note
+    # A pre-period that explains much, as real ones can, is still one.
+    assert experiment({"control": {"n": 1_000}, "B": {"n": 1_000}}, metric="revenue").analysis.cuped
 
 
 def test_when_cuped_and_the_raw_test_disagree_the_note_names_the_test_the_decision_reads():

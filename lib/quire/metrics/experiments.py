@@ -326,6 +326,11 @@ def welch_test(a: Sequence[float] | np.ndarray | pd.Series, b: Sequence[float] |
 # --------------------------------------------------------------------------- CUPED
 
 
+#: The pre-period's difference between two arms is called more than chance below this p-value: as strict as the
+#: sample ratio check, as it too runs on every experiment and speaks of the assignment, not of an effect.
+PRE_PERIOD_ALPHA = 0.001
+
+
 @dataclass(frozen=True)
 class CupedResult:
     """CUPED-adjusted comparison of one treatment with the control, beside the unadjusted one."""
@@ -339,10 +344,17 @@ class CupedResult:
     #: Mean covariate, treatment − control: the chance pre-period imbalance CUPED removes
     #: (``adjusted.diff = unadjusted.diff − θ · covariate_diff``).
     covariate_diff: float = 0.0
+    #: Welch's p-value of that imbalance: a random split makes one below :data:`PRE_PERIOD_ALPHA` very rare.
+    covariate_p: float = math.nan
     #: The adjusted test's p-value after the multiplicity correction across the treatments
     #: (:func:`adjust_cuped`); equal to ``adjusted.p_value`` with a single treatment.
     p_adjusted: float = math.nan
     adjustment: str | None = None
+
+    @property
+    def imbalanced(self) -> bool:
+        """The pre-period differs between the arms more than a random split plausibly gives."""
+        return bool(self.covariate_p < PRE_PERIOD_ALPHA)
 
     @property
     def sign_flipped(self) -> bool:
@@ -382,7 +394,8 @@ def cuped(assignments: pd.DataFrame, control: str, treatment: str, level: float 
     adjusted = welch_test(y_adj[is_t], y_adj[~is_t], level)
     return CupedResult(treatment, control, theta, reduction, adjusted=adjusted,
                        unadjusted=welch_test(y[is_t], y[~is_t], level),
-                       covariate_diff=float(x[is_t].mean() - x[~is_t].mean()), p_adjusted=adjusted.p_value)
+                       covariate_diff=float(x[is_t].mean() - x[~is_t].mean()), p_adjusted=adjusted.p_value,
+                       covariate_p=welch_test(x[is_t], x[~is_t], level).p_value)
 
 
 def adjust_cuped(results: Mapping[str, CupedResult], method: str = "holm") -> dict[str, CupedResult]:

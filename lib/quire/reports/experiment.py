@@ -30,7 +30,7 @@ from quire.display import Callout, Grid, ReportHeader, Section
 from quire.errors import EmptyDataError, WarehouseError
 from quire.glossary import glossary
 from quire.metrics.experiment_analysis import (ExperimentAnalysis, analyse, describe_comparison, mirrors_metric, rate_places,
-                                              p_sentence, p_text, varies_within_variants)
+                                              metric_correlation, p_sentence, p_text, varies_within_variants)
 from quire.metrics import experiment_measure
 from quire.metrics.experiment_measure import metric_label
 from quire.metrics.experiments import ADJUSTMENTS, TARGET_POWER, CupedResult, power_curve, sample_size_per_arm
@@ -437,7 +437,8 @@ class ExperimentReport:
         if not a.cuped:
             return Section(title, [self.welch_table(), self.no_covariate_note()], lead=lead)
         cuped_frame = pd.DataFrame([row for v in self.treatments for row in _cuped_rows(a.cuped[v])])
-        flips = [self.sign_flip(self.analysis.cuped[t]) for t in self.treatments if self.analysis.cuped[t].sign_flipped]
+        flips = [self.sign_flip(c) if c.sign_flipped else self.imbalance(c)
+                 for c in (a.cuped[t] for t in self.treatments) if c.sign_flipped or c.imbalanced]
         return Section(title, [self.welch_table(), self.cuped_sentence(), *flips,
                                charts.cuped_intervals(cuped_frame, self.level), self.cuped_table()], lead=lead)
 
@@ -452,8 +453,10 @@ class ExperimentReport:
             return Callout(f"The assignments record a {col.name} ({name} before the experiment) for {whose}, so "
                            f"{needed_for} is left out.", "info", title="Not shown:")
         if values is not None and mirrors_metric(self.data.assignments):
+            r = metric_correlation(self.data.assignments)
             return Callout(f"Every user's {col.name} moves in step with their {name} during the experiment (a "
-                           "correlation of 1): it is the same measurement, not one taken before the experiment, so "
+                           f"correlation of {number(r, 4) if abs(r) < 0.99995 else number(round(r))}): it is the same "
+                           "measurement, not one taken before the experiment, so "
                            f"{needed_for} is left out. Map each user's {name} before assignment to {col.name}.",
                            "info", title="Not shown:")
         if values is not None and not varies_within_variants(self.data.assignments):
@@ -524,18 +527,36 @@ class ExperimentReport:
                      f"(the {which} reads the {'adjusted' if adjusted else 'unadjusted'} test{precise}).")
         return text
 
+    def _before(self, c: CupedResult) -> str:
+        """"already spent $2.00 more per user" / "already had 1.50 less game rounds per user": the pre-period gap."""
+        pre, m = ("more" if c.covariate_diff > 0 else "less"), self.measure
+        return (f"already spent {amount(abs(c.covariate_diff), False)} {pre} per user" if m.is_money else
+                f"already had {amount(abs(c.covariate_diff), False)} {pre} {m.per_user}")
+
+    def _beyond_chance(self, c: CupedResult) -> str:
+        """What a pre-period gap larger than chance means, and what to check."""
+        return (f"more than a random split plausibly gives ({p_sentence(c.covariate_p)}): check the assignment, and "
+                "that pre_revenue was recorded before it (measured after, it carries the effect itself, and CUPED "
+                "removes the effect with it)")
+
+    def imbalance(self, c: CupedResult) -> Callout:
+        """A warning that the arms' pre-period differs beyond chance (where CUPED does not reverse the sign)."""
+        who = f" for {c.treatment}" if self.several else ""
+        text = (f"The treatment's users{who} {self._before(c)} than the control's before the experiment began, "
+                f"{self._beyond_chance(c)}. The unadjusted difference carries θ × {amount(c.covariate_diff)} = "
+                f"{amount(c.theta * c.covariate_diff)} of that gap; CUPED's estimate does not.")
+        return Callout(text, "warning", title="Pre-period imbalance.")
+
     def sign_flip(self, c: CupedResult) -> Callout:
         """Which estimate to trust when CUPED reverses the sign of the raw difference, and why."""
         who = f" for {c.treatment}" if self.several else ""
-        pre = "more" if c.covariate_diff > 0 else "less"
         carried = amount(c.theta * c.covariate_diff)
         m = self.measure
-        before = (f"already spent {amount(abs(c.covariate_diff), False)} {pre} per user" if m.is_money else
-                  f"already had {amount(abs(c.covariate_diff), False)} {pre} {m.per_user}")
+        why = (self._beyond_chance(c) if c.imbalanced else
+               "a chance imbalance of the random split, not an effect of the change")
         text = (f"CUPED reverses the sign of the difference in {m.name}{who}: {amount(c.unadjusted.diff)} unadjusted, "
-                f"{amount(c.adjusted.diff)} adjusted. The treatment's users {before} than the control's before the "
-                "experiment began — "
-                f"a chance imbalance of the random split, not an effect of the change — and the raw difference carries "
+                f"{amount(c.adjusted.diff)} adjusted. The treatment's users {self._before(c)} than the control's before the "
+                f"experiment began — {why} — and the raw difference carries "
                 f"that imbalance with it (θ × {amount(c.covariate_diff)} = {carried}). CUPED removes it, and its estimate "
                 f"has {not_zero(lambda d: percent(c.variance_reduction, d), c.variance_reduction, 0)} less variance. Neither "
                 "direction is established while its interval "
