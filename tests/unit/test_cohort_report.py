@@ -24,7 +24,7 @@ from quire.display import KPIS_MIME, Callout, Chart, Glossary, KpiCards, ReportH
 from quire.formatting import percent
 from quire.errors import ParameterError, WarehouseError
 from quire.glossary import definitions
-from quire.metrics.cohorts import ltv_curves, observed_until, retention_matrix, revenue_retention_matrix
+from quire.metrics.cohorts import compare_recent, ltv_curves, observed_until, retention_matrix, revenue_retention_matrix
 from quire.reports import cohort
 from quire.reports.cohort import GLOSSARY_KEYS, CohortData, CohortReport
 from quire.reports.cohort_calendar import first_whole_cohort
@@ -464,7 +464,7 @@ def test_revenue_to_date_counts_purchases_past_the_horizon(monthly):
     assert table.loc["2025-11", "Revenue to date"] == pytest.approx(17.5)
     assert table.loc["2026-02", "Revenue to date"] == pytest.approx(7.0)
     assert table.loc["2025-11", "LTV by month 3"] == pytest.approx(5.0)   # the horizon still bounds the curves
-    assert table.loc["2025-12", "Revenue to date"] == 0
+    assert pd.isna(table.loc["2025-12", "Revenue to date"])  # nobody signed up then: no revenue to date, not $0
 
 
 def test_weekly_revenue_to_date_names_the_day_it_counts_up_to(weekly_activated, monthly, tiny_warehouse):
@@ -755,3 +755,29 @@ def test_the_ltv_legend_sits_below_the_curves(monthly, monkeypatch):
     below = min(t.get_window_extent().y0 for t in [ax.xaxis.label, *ax.get_xticklabels()] if t.get_text())
     assert legend.y1 <= below
     plt.close(fig)
+
+
+def test_a_short_horizons_headline_ages_are_compared_too(tiny_warehouse):
+    # -p horizon=2: the cards read month 2 against the earlier cohorts; the comparison table and its reading
+    # covered month 1 only.
+    report = CohortReport(cohort.load(url=tiny_warehouse), horizon=2)
+    cards = {k.key: k for k in report.kpis()}
+    table = report.comparison().children[0].frame.set_index(["Metric", "Age"])
+    for key, metric in (("user_retention_age2", "User retention"), ("revenue_retention_age2", "Revenue retention")):
+        row = table.loc[(metric, "Month 2")]
+        assert row["3 newest cohorts"] == pytest.approx(cards[key].value)
+        assert row["Earlier cohorts"] == pytest.approx(cards[key].previous)
+    assert "in month 2 (" in report.reading()
+
+
+def test_the_ltv_sentence_writes_both_averages_to_the_same_cent(monthly):
+    # "$10 per user … against $12.60": one figure whole, the other with cents.
+    report = _cent_base(monthly)
+    row = compare_recent(report.averaged(report.ltv_frame), recent=3, at_ages=[3]).loc[3]
+    assert row["recent"] == pytest.approx(15.0) and round(row["earlier"], 2) != round(row["earlier"])
+    assert f"brought $15.00 per user (each cohort counting once), against ${row['earlier']:.2f} for" in report.ltv().lead
+
+
+def test_a_cards_cohort_count_stays_with_its_word(monthly):
+    # "…, newest" at a line's end and "3" alone on the next.
+    assert all("newest\u00a0" in k.label for k in monthly.kpis()[1:])

@@ -31,6 +31,7 @@ from quire.config import get_settings
 from quire.display import Callout, Glossary, KpiCards, ReportHeader, Section, Table
 from quire.errors import EmptyDataError, ParameterError
 from quire.formatting import format_day, long_date, month_year, number, percent
+from quire.formatting.units import column_decimals
 from quire.glossary import glossary
 from quire.metrics.cohorts import (
     ACTIVE_EVENTS,
@@ -424,7 +425,7 @@ class CohortReport:
             seen.add((key, age))
             row = compare_recent(kept, recent=RECENT, at_ages=[age]).loc[age]
             label = f"LTV by {self._age(age)}" if key == "ltv" else f"{self.unit} {age} {name}"
-            label += f", newest {int(row['n_recent'])}"
+            label += f", newest\u00a0{int(row['n_recent'])}"  # the count never on a line of its own
             found.append(Kpi(f"{key}_age{age}", label, row["recent"], unit, row["earlier"]))
         return tuple(found)
 
@@ -511,7 +512,8 @@ class CohortReport:
         ages = sorted({a for a in (0, *TABLE_AGES) if a <= self.max_age} | self._headline_ages("ltv"))
         frame = pd.DataFrame({"Cohort": charts.cohort_labels(self.ltv_frame.index, self.granularity),
                               "Users": self.active.sizes.to_numpy(),
-                              "Revenue to date": self.revenue_to_date.to_numpy()})
+                              # A cohort without users has no revenue to date, not $0 of it.
+                              "Revenue to date": self.revenue_to_date.where(self.active.sizes.to_numpy() > 0).to_numpy()})
         for a in ages:
             frame[f"LTV by {self._age(a)}"] = self.ltv_frame[a].to_numpy()
         caption = "Revenue and cumulative revenue per user by cohort (— = not yet observed)"
@@ -529,9 +531,12 @@ class CohortReport:
             if row["n_earlier"]:
                 # The mean of the cohorts' LTVs, each cohort counting once (as in the comparison table), not
                 # the mean over their users: said so, since a reader would take "a user's average" for the latter.
+                # Both with cents when one needs them: not "$10 per user … against $12.60".
+                places = column_decimals([row["recent"], row["earlier"]], "currency")
+                recent, earlier = (format_value(row[k], "currency", decimals=places) for k in ("recent", "earlier"))
                 lead += (f" By {self._age(age)}, the {self._newest(row['n_recent'])} reached it "
-                         f"brought {format_value(row['recent'], 'currency')} per user (each cohort counting once), against "
-                         f"{format_value(row['earlier'], 'currency')} for the {self._earlier(row['n_earlier'])}.")
+                         f"brought {recent} per user (each cohort counting once), against "
+                         f"{earlier} for the {self._earlier(row['n_earlier'])}.")
         return Section("Lifetime value (LTV) curves", [chart, table, *self.early_purchases_note()], lead=lead)
 
     @property
@@ -559,8 +564,10 @@ class CohortReport:
         if self.problem:
             return None
         rows = []
-        for metric, matrix in (("User retention", self.active), ("Revenue retention", self.revenue_matrix)):
-            cmp = self.comparison_frame(matrix, TABLE_AGES)
+        for metric, key, matrix in (("User retention", "user_retention", self.active),
+                                    ("Revenue retention", "revenue_retention", self.revenue_matrix)):
+            # The headline's ages too: a short horizon's cards read month 2, which months 1, 3 and 6 skip.
+            cmp = self.comparison_frame(matrix, sorted(set(TABLE_AGES) | self._headline_ages(key)))
             cmp = cmp[(cmp["n_recent"] > 0) & (cmp["n_earlier"] > 0)]
             rows += [{"Metric": metric, "Age": f"{self.unit} {age}", f"{RECENT} newest cohorts": r["recent"],
                       "Earlier cohorts": r["earlier"], "Difference": r["difference_pts"] / 100,
@@ -591,7 +598,8 @@ class CohortReport:
 
     def reading(self) -> str:
         """One plain-language sentence: the newest cohorts' user retention against earlier ones, age by age."""
-        cmp = self.comparison_frame(self.active, [a for a in KPI_AGES if a <= self.horizon])
+        cmp = self.comparison_frame(self.active, sorted({a for a in KPI_AGES if a <= self.horizon}
+                                                        | self._headline_ages("user_retention")))
         cmp = cmp[(cmp["n_recent"] > 0) & (cmp["n_earlier"] > 0)]
         parts = []
         for age, r in cmp.iterrows():  # one or two ages
