@@ -1281,3 +1281,22 @@ def test_identical_arms_get_one_piece_of_advice_about_sample_size():
     assert sentence == ("The observed difference is exactly zero, so there is no observed effect to size a sample for; a "
                         "true effect smaller than the MDE would take more than the test's 1,000 users per variant to "
                         "detect.")
+
+
+def test_several_treatments_have_their_mde_at_the_corrections_strictest_threshold():
+    # The decisions read Holm-adjusted p-values, but the MDE was at the plain alpha: "detects a rise of 2.8 pts"
+    # where, against 0.05 ÷ 4, it takes 3.4.
+    from statsmodels.stats.power import NormalIndPower
+
+    report = experiment({"control": {"n": 4_000, "rate": 0.10}, "B": {"n": 4_000, "rate": 0.11},
+                         "C": {"n": 4_000, "rate": 0.105}})
+    p = report.analysis.power["B"]
+    assert p.alpha == pytest.approx(0.025)
+    h = NormalIndPower().solve_power(nobs1=4_000, ratio=1.0, alpha=0.025, power=0.8)
+    mde = math.sin(math.asin(math.sqrt(0.10)) + h / 2) ** 2 - 0.10
+    assert p.mde == pytest.approx(mde, rel=2e-3)
+    assert "its minimum detectable effect (MDE) at alpha 0.025 (0.05 ÷ 2 treatments, the Holm correction's strictest " \
+           "threshold)." in report.power_sentence()
+    one = experiment({"control": {"n": 4_000, "rate": 0.10}, "B": {"n": 4_000, "rate": 0.11}})
+    assert one.analysis.power["B"].alpha == pytest.approx(0.05)
+    assert one.power_sentence().endswith("MDE) at alpha 0.05. The observed +1.0 pts is smaller than the MDE.")

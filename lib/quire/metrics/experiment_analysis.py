@@ -416,7 +416,8 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
     ``aa`` marks an A/A test (identical arms): its verdict says whether the check passed.
     ``plan_assumed``: the variants' allocation is an assumed equal split, not a recorded plan;
     a sample ratio mismatch is then worded as a departure from that assumption.
-    CUPED p-values are adjusted across the treatments with ``method``, like the others;
+    CUPED p-values are adjusted across the treatments with ``method``, like the others; the power and the
+    MDE of several treatments are at alpha ÷ their number, the correction's strictest threshold;
     without a ``pre_revenue`` column, or with one that is the same for every user, there is no
     CUPED (``cuped`` is empty); when every user's revenue is the same (a conversion-only
     experiment) there is no revenue comparison (``welch`` is empty, ``revenue_comparisons`` has no rows).
@@ -492,7 +493,9 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
              if recorded else {})
     adjusted = (adjust_cuped({v: cuped(rows, control, v, level) for v in order[1:]}, method)
                 if has_covariate(rows) else {})
-    alpha = alpha_for(level)
+    # Power at the correction's strictest threshold (alpha ÷ treatments, Holm's first step and Bonferroni's every
+    # one): the decisions read adjusted p-values, so an MDE at the plain alpha promised effects they would miss.
+    alpha = alpha_for(level) / (len(order) - 1)
     if primary_metric == "conversion":
         c = conversion.set_index("variant")
         power = {v: power_and_mde(int(c.at[control, "users"]), int(c.at[v, "users"]), baseline_rate=c.at[control, "rate"],

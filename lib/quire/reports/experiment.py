@@ -628,16 +628,25 @@ class ExperimentReport:
                     "minimum detectable effect (MDE) upwards.")
         if p.mde is None:
             return (f"{sample}, no possible change in {metric} is detected with {percent(TARGET_POWER, 0)} probability at "
-                    f"alpha {significant(self.alpha, 6)}: the sample is too small to have a minimum detectable effect (MDE).")
+                    f"{self._power_alpha(p)}: the sample is too small to have a minimum detectable effect (MDE).")
         # A rate's MDE is that of a rise or of a fall (they differ), the one observed; a mean's is either.
         change = ("a fall" if p.downward else "a rise") if p.kind == "proportion" else "a change"
         text = (f"{sample}, the test detects {change} in {metric} of at least {effect_text(p.mde, self.metric).lstrip('+')} "
-                f"with {percent(TARGET_POWER, 0)} probability: its minimum detectable effect (MDE) at alpha "
-                f"{significant(self.alpha, 6)}.")
+                f"with {percent(TARGET_POWER, 0)} probability: its minimum detectable effect (MDE) at "
+                f"{self._power_alpha(p)}.")
         if p.observed_effect is not None and p.mde is not None and not self.data.is_aa:
             size = "larger" if abs(p.observed_effect) >= p.mde else "smaller"
             text += f" The observed {effect_text(p.observed_effect, self.metric)} is {size} than the MDE."
         return text
+
+    def _power_alpha(self, p) -> str:
+        """"alpha 0.05", or with several treatments "alpha 0.0125 (0.05 ÷ 4 treatments, the Holm correction's strictest
+        threshold)": the alpha the power and the MDE are computed at."""
+        alpha = f"alpha {significant(p.alpha, 6)}"
+        if not self.several:
+            return alpha
+        return (f"{alpha} ({significant(self.alpha, 6)} ÷ {len(self.treatments)} treatments, the {self.adjustment} "
+                "correction's strictest threshold)")
 
     def sample_sentence(self) -> str:
         """How many users a conclusive answer about the observed effect needs, against what the test had."""
