@@ -1300,3 +1300,14 @@ def test_several_treatments_have_their_mde_at_the_corrections_strictest_threshol
     one = experiment({"control": {"n": 4_000, "rate": 0.10}, "B": {"n": 4_000, "rate": 0.11}})
     assert one.analysis.power["B"].alpha == pytest.approx(0.05)
     assert one.power_sentence().endswith("MDE) at alpha 0.05. The observed +1.0 pts is smaller than the MDE.")
+
+
+def test_a_guardrail_mean_over_few_users_is_flagged_like_a_primary_one():
+    # Two users an arm: the revenue guardrail's card showed "−$2.59, p = 0.010" with no word that a mean of two
+    # users says little; the few-users warning covered the primary metric only.
+    report = experiment({"control": {"n": 10, "rate": 0.5}, "B": {"n": 10, "rate": 0.6}})
+    assert report.metric == "conversion" and report.analysis.guardrail is not None
+    assert any(w.startswith("Few users for a mean of revenue: 10 and 10 in the control.")
+               for w in report.analysis.verdict.warnings)
+    many = experiment({"control": {"n": 100, "rate": 0.5}, "B": {"n": 100, "rate": 0.6}})
+    assert not any(w.startswith("Few users") for w in many.analysis.verdict.warnings)

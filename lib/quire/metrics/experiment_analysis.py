@@ -88,7 +88,9 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
              if r["variant"] in power and power[r["variant"]].underpowered]
     significant = {str(r["variant"]) for r in rows if r["significant"]}
     warn += [_low_power_message(v, p, currency, v in significant) for v, p in under]
-    warn += [_few_users_message(r, several) for r in rows
+    # The guardrail's mean too: its card shows a difference, significant or not, whatever the verdict.
+    means = rows + ([r for _, r in guardrail.iterrows()] if guardrail is not None else [])
+    warn += [_few_users_message(r, several) for r in means
              if r["metric"] != "conversion" and min(r["n_control"], r["n_treatment"]) < MIN_USERS_FOR_MEANS]
     better = [r for r in rows if r["significant"] and r["diff"] > 0]
     worse = [r for r in rows if r["significant"] and r["diff"] < 0]
