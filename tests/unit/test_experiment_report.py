@@ -1311,3 +1311,21 @@ def test_a_guardrail_mean_over_few_users_is_flagged_like_a_primary_one():
                for w in report.analysis.verdict.warnings)
     many = experiment({"control": {"n": 100, "rate": 0.5}, "B": {"n": 100, "rate": 0.6}})
     assert not any(w.startswith("Few users") for w in many.analysis.verdict.warnings)
+
+
+def test_one_user_holding_most_of_an_arms_revenue_is_said_even_without_a_significant_result():
+    # One user's 50,000 among a thousand users' $5: "$55.18 against $5.09 … underpowered, more traffic is needed",
+    # and nothing about the one user whose purchase is most of that mean.
+    frame = arms({"control": {"n": 1_000}, "B": {"n": 1_000}})
+    whale = frame.index[frame["variant"] == "B"][0]
+    frame.loc[whale, "revenue"] = 50_000.0
+    variants = pd.DataFrame({"variant": ["control", "B"], "is_control": [True, False], "allocation": [0.5, 0.5]})
+    report = er.ExperimentReport(ExperimentData("whale", "Whale", "B earns more.", "revenue", pd.Timestamp("2026-09-01"),
+                                                pd.Timestamp("2026-09-30"), variants, frame))
+    total = frame.loc[frame["variant"] == "B", "revenue"].sum()
+    [warning] = [w for w in report.analysis.verdict.warnings if w.startswith("One user holds")]
+    assert warning.startswith(f"One user holds {percent(50_000 / total, 0)} of B's revenue ($50,000.00 of "
+                              f"${total:,.2f} over 1,000 users)")
+    assert not report.analysis.comparisons["significant"].any()
+    plain = experiment({"control": {"n": 1_000}, "B": {"n": 1_000}}, metric="revenue")
+    assert not any(w.startswith("One user") for w in plain.analysis.verdict.warnings)

@@ -364,6 +364,29 @@ def _resting_on_one_user(rows: pd.DataFrame, control: str, order: list[str], dec
     return warnings
 
 
+#: One user holding more than this share of an arm's total makes its mean that user's (checked from
+#: :data:`DOMINANT_FROM` users an arm; fewer are flagged as few users already).
+DOMINANT_SHARE = 0.5
+DOMINANT_FROM = MIN_USERS_FOR_MEANS
+
+
+def _one_users_share(rows: pd.DataFrame, order: list[str], currency: str | None) -> list[str]:
+    """Warnings for the arms in which one user holds most of the metric's total (a whale's 50,000 among a thousand
+    users' 5): the arm's mean is then that user's, significant or not."""
+    warnings = []
+    for variant in order:
+        values = rows.loc[rows["variant"] == variant, "revenue"].astype(float)
+        total = float(values.sum())
+        if len(values) < DOMINANT_FROM or total <= 0 or values.max() <= DOMINANT_SHARE * total:
+            continue
+        name = current_measure().name
+        warnings.append(f"One user holds {percent(values.max() / total, 0)} of {variant}'s {name} "
+                        f"({_amount(float(values.max()), currency)} of {_amount(total, currency)} over "
+                        f"{number(len(values))} users): its mean {name} per user is mostly that user's. Look at that "
+                        f"user, or cap each user's {name} before comparing.")
+    return warnings
+
+
 def varies(values: pd.Series) -> bool:
     """Whether a metric takes more than one value across the users (a constant one cannot be tested or regressed on)."""
     return values.astype(float).nunique(dropna=True) > 1
@@ -514,7 +537,8 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
     decided = verdict(primary, srm, power, guardrail=guard, level=level, currency=currency, aa=aa)
     decided = replace(decided, warnings=left_out + decided.warnings)
     if primary_metric == "revenue" and not aa:
-        decided = replace(decided, warnings=decided.warnings + _resting_on_one_user(
-            rows, control, order, primary, method, level, currency))
+        fragile = _resting_on_one_user(rows, control, order, primary, method, level, currency)
+        dominant = [] if fragile else _one_users_share(rows, order, currency)  # a fragile result names that user
+        decided = replace(decided, warnings=decided.warnings + fragile + dominant)
     return ExperimentAnalysis(cast(Metric, primary_metric), control, level, srm, conversion, conversion_cmp,
                               revenue_cmp, welch, adjusted, power, decided, primary, guard)
