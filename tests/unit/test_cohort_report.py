@@ -781,3 +781,25 @@ def test_the_ltv_sentence_writes_both_averages_to_the_same_cent(monthly):
 def test_a_cards_cohort_count_stays_with_its_word(monthly):
     # "…, newest" at a line's end and "3" alone on the next.
     assert all("newest\u00a0" in k.label for k in monthly.kpis()[1:])
+
+
+def test_a_cohort_counts_in_revenue_retention_averages_from_its_base_on(monthly):
+    # A cohort that bought nothing until its second month showed 0 % at month 1 by definition and was averaged as
+    # 0 %, while a cohort that has bought nothing yet counts at no age: an age's average depended on later months.
+    months = pd.date_range("2025-11-01", "2026-10-01", freq="MS")
+    signups, purchases = {}, []
+    for month in months:
+        key = month.strftime("%Y-%m")
+        for i in range(10):
+            user = f"{key}-{i}"
+            signups[user] = [str(month + pd.Timedelta(days=1))]
+            at = lambda age: str(month + pd.DateOffset(months=age) + pd.Timedelta(days=2))  # noqa: E731
+            purchases += ([(user, at(2), 15.0)] if key == "2026-03" else [(user, at(0), 10.0), (user, at(1), 6.0)])
+    report = CohortReport(_shop(monthly, signups, purchases), horizon=3)
+    rates = report.revenue_matrix.rates
+    assert rates.loc["2026-03-01", 1] == 0 and report.revenue_matrix.base_age["2026-03-01"] == 2
+    row = report.comparison_frame(report.revenue_matrix, [1]).loc[1]
+    # Month 1: every other cohort 60 %; the newest three to reach it July–September, the earlier ones November–June
+    # without March.
+    assert row["earlier"] == pytest.approx(0.6) and row["n_earlier"] == 7
+    assert "2026-03" in report.summary_table().frame["Cohort"].tolist()
