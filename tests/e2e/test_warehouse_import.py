@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -272,3 +274,45 @@ def test_the_good_example_replaces_the_warehouse(shop: dict):
         len(events) - 1, 1, len(events) - 1)
     channels = {r[0] for r in con.execute("SELECT DISTINCT channel FROM users").fetchall()}
     assert channels == {"organic", "paid", "referral", "partner"}
+
+
+def test_commits_still_in_the_old_warehouses_log_are_kept_with_it(shop: dict, tmp_path: Path):
+    # A DuckDB writer that stopped before a checkpoint leaves its last commits in warehouse.duckdb.wal; the import
+    # deleted that log, so the kept warehouse.previous.duckdb lacked them and "mv it back" did not undo the import.
+    script = (f"import duckdb, os; c = duckdb.connect({str(shop['warehouse'])!r}); "
+              "c.execute('SET checkpoint_threshold = \\'1TB\\''); "
+              "c.execute('CREATE TABLE mine AS SELECT 42 AS answer'); os._exit(0)")
+    subprocess.run([sys.executable, "-c", script], check=True)
+    assert shop["warehouse"].with_name("warehouse.duckdb.wal").exists()
+    proc = _import(shop)
+    assert proc.returncode == 0, proc.stderr
+    kept = shop["warehouse"].with_name("warehouse.previous.duckdb")
+    con = duckdb.connect(str(kept), read_only=True)
+    assert con.execute("SELECT answer FROM mine").fetchone() == (42,)
+    con.close()
+    assert not shop["warehouse"].with_name("warehouse.duckdb.wal").exists()  # nothing replays onto the new one
+
+
+def test_a_warehouse_another_program_has_open_for_writing_is_not_replaced(shop: dict):
+    # The import replaced the file under a DuckDB shell's feet: the shell's next write went into a log beside the
+    # new file, which DuckDB then refused to open ("WAL does not match database file").
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(shop['warehouse'])!r}); "
+                               "print('open', flush=True); sys.stdin.read()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        before = _digest(shop["warehouse"])
+        proc = _import(shop)
+        assert proc.returncode != 0 and "Traceback" not in proc.stderr
+        [line] = proc.stderr.strip().splitlines()
+        assert line.startswith("error: ") and "is open for writing in another program" in line, line
+        assert f"(PID {holder.pid})" in line and "close that connection and import again" in line
+        assert _digest(shop["warehouse"]) == before
+    finally:
+        holder.communicate("", timeout=30)
+    # A report reading it meanwhile is no writer: the import goes ahead.
+    reader = duckdb.connect(str(shop["warehouse"]), read_only=True)
+    try:
+        assert _import(shop).returncode == 0
+    finally:
+        reader.close()

@@ -139,3 +139,19 @@ def test_engagement_given_to_another_client_than_its_content_is_refused_shown_to
 
 def mapping_tables(mapping: Path) -> list[str]:
     return list(yaml.safe_load(mapping.read_text())["tables"])
+
+
+def test_an_export_that_cannot_write_says_so_in_one_line_and_leaves_nothing_half_done(tiny_warehouse: str, tmp_path: Path):
+    # A read-only or full folder: DuckDB's IOException ended the command in a traceback, and the tables written
+    # before it stayed, so the next try was refused for "already holds organizations.csv, …".
+    from quire.errors import OutputError
+
+    folder = tmp_path / "export"
+    (folder / "events.csv").mkdir(parents=True)  # a table's file DuckDB cannot open, after the tables before it
+    with pytest.raises(OutputError, match=r"^the export could not write into .*export: .*events\.csv"):
+        export_warehouse(tiny_warehouse, folder, replace=True)
+    assert [p.name for p in folder.iterdir()] == ["events.csv"]  # only what was there before
+    # A folder that is a file: the same one line.
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputError, match=r"^the export could not write into .*file: File exists"):
+        export_warehouse(tiny_warehouse, tmp_path / "file")

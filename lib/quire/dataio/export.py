@@ -13,6 +13,7 @@ written from there and removed, so memory stays bounded for large tables.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,9 @@ import sqlalchemy as sa
 import yaml
 
 from quire.dataio.errors import DataError
+from quire.dataio.sources import first_line
 from quire.dataio.target import table_names, table_spec
+from quire.errors import OutputError, describe_os_error
 from quire.warehouse.engine import SESSION_IN_UTC, database_file, engine
 
 Progress = Callable[[str], None]
@@ -59,29 +62,43 @@ def export_warehouse(url: str, directory: Path, fmt: str = "csv", progress: Prog
         listed = ", ".join(taken[:4]) + (f" and {len(taken) - 4} more" if len(taken) > 4 else "")
         raise DataError(f"{directory} already holds {listed}; export into another folder, or pass --force to "
                         "replace them")
-    directory.mkdir(parents=True, exist_ok=True)
+    # The files this export creates: removed again if it cannot finish (a full disk, a read-only folder), so a
+    # second try is not refused for the half it left.
+    created = [p for p in (directory / name for name in (MAPPING_NAME, *(f"{t}.{fmt}" for t in tables))) if not p.exists()]
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        rows = _write_tables(url, tables, directory, fmt, report)
+        mapping = directory / MAPPING_NAME
+        mapping.write_text(_mapping_text(tables, fmt), encoding="utf-8")
+    except (duckdb.IOException, OSError) as exc:
+        for path in created:
+            with contextlib.suppress(OSError):  # never written (the folder may be no folder at all)
+                path.unlink()
+        reason = describe_os_error(exc) if isinstance(exc, OSError) else first_line(exc)
+        raise OutputError(f"the export could not write into {directory}: {reason}") from exc
+    return ExportStats(directory, rows, mapping)
+
+
+def _write_tables(url: str, tables: list[str], directory: Path, fmt: str, report: Progress) -> dict[str, int]:
+    """Every table as a ``fmt`` file in ``directory``, read from the DuckDB file at ``url`` or through a scratch copy."""
     path = database_file(url)
     if path is not None and sa.engine.make_url(url).get_backend_name() == "duckdb":
         con = duckdb.connect(str(path), read_only=True)
         try:
             con.execute(SESSION_IN_UTC["duckdb"])  # views convert times through the session's zone, as reports read
-            rows = _copy_all(con, tables, directory, fmt, report)
+            return _copy_all(con, tables, directory, fmt, report)
         finally:
             con.close()
-    else:
-        scratch = directory / f".export.{os.getpid()}.duckdb"
-        con = duckdb.connect(str(scratch))
-        try:
-            con.execute(SESSION_IN_UTC["duckdb"])
-            _fill(con, url, tables, report)
-            rows = _copy_all(con, tables, directory, fmt, report)
-        finally:
-            con.close()
-            for leftover in (scratch, scratch.with_name(scratch.name + ".wal")):
-                leftover.unlink(missing_ok=True)
-    mapping = directory / MAPPING_NAME
-    mapping.write_text(_mapping_text(tables, fmt), encoding="utf-8")
-    return ExportStats(directory, rows, mapping)
+    scratch = directory / f".export.{os.getpid()}.duckdb"
+    con = duckdb.connect(str(scratch))
+    try:
+        con.execute(SESSION_IN_UTC["duckdb"])
+        _fill(con, url, tables, report)
+        return _copy_all(con, tables, directory, fmt, report)
+    finally:
+        con.close()
+        for leftover in (scratch, scratch.with_name(scratch.name + ".wal")):
+            leftover.unlink(missing_ok=True)
 
 
 def _tables(url: str) -> list[str]:

@@ -67,6 +67,32 @@ class ImportStats:
     previous: Path | None = None          # the warehouse this import replaced, kept beside it
 
 
+def _settle(target: Path) -> None:
+    """Make the warehouse about to be replaced safe to replace: refuse one another program has open for writing (its
+    later writes would land in a log beside the new file, which DuckDB then refuses to open), and fold a log left by a
+    writer that stopped without a checkpoint into the file, where no reader prevents it (else the log is kept)."""
+    if not target.is_file():
+        return
+    try:
+        duckdb.connect(str(target), read_only=True).close()  # readers share the file; only a writer locks it out
+    except duckdb.IOException as exc:
+        if "Conflicting lock" in str(exc):
+            raise OutputError(f"{target} is open for writing in another program ({first_line(exc).split(' held in ')[-1]})"
+                              ": close that connection and import again (the warehouse is left as it was)") from exc
+        return  # not a database DuckDB can open: it is replaced as it is, and kept as the previous one
+    except duckdb.Error:
+        return
+    if target.with_name(target.name + ".wal").exists():
+        try:
+            old = duckdb.connect(str(target))
+        except duckdb.Error:  # a report is reading it: the log is kept beside the previous copy instead
+            return
+        try:
+            old.execute("CHECKPOINT")
+        finally:
+            old.close()
+
+
 def _keep_previous(target: Path) -> Path | None:
     """Keep the warehouse about to be replaced as ``<name>.previous.duckdb`` (one generation), or None.
 
@@ -116,8 +142,16 @@ def import_files(mapping: Mapping, url: str, *, memory_limit: str = "1GB", threa
         (progress or (lambda _m: None))("writing the warehouse")
         con.execute("CHECKPOINT")  # fold the write-ahead log into the file before it is renamed
         con.close()
-        target.with_name(target.name + ".wal").unlink(missing_ok=True)  # a stale log would replay onto the new file
+        _settle(target)
         previous = _keep_previous(target)
+        # The old file's log goes with it (a stale log would replay onto the new file; deleted, it took the commits a
+        # writer had not yet folded into the file out of the kept copy).
+        log = target.with_name(target.name + ".wal")
+        if log.exists():
+            if previous is None:
+                log.unlink()
+            else:
+                os.replace(log, previous.with_name(previous.name + ".wal"))
         os.replace(temp, target)
     except duckdb.OutOfMemoryException as exc:
         raise DataError(f"the import ran out of memory within --memory-limit {memory_limit}; allow more "
