@@ -900,3 +900,34 @@ def test_a_cell_of_spaces_is_an_empty_cell_and_a_value_map_reads_padded_words(tm
     with _run(tmp_path, "tables:\n  events:\n    source: events.csv\n    rename: {user: user_id, action: event_type, "
                         "at: occurred_at}\n    values: {event_type: {\"order \": purchase}}\n") as con:
         assert con.execute("select event_type from events").fetchall() == [("purchase",)]
+
+
+def test_text_ids_and_skipped_rows_read_a_padded_cell_as_its_text_and_spaces_as_empty(tmp_path: Path):
+    # " 3a653a41 " in the events file was another customer than "3a653a41" in the users file ("refers to users
+    # user_id=' 3a653a41 ', which is not in users"), and a customer id of spaces was "empty, but … needs a value
+    # (leave such rows out with skip_rows_without: [user_id])" under that very setting.
+    (tmp_path / "users.csv").write_text("id,joined\n7c396fd4 ,2025-01-02\n3a653a41,2025-01-01\n")
+    (tmp_path / "events.csv").write_text('who,what,at\n 3a653a41 ,signup,2025-01-01\n"   ",purchase,2025-01-03\n'
+                                         "7c396fd4,signup,2025-01-02\n")
+    con = _run(tmp_path, """
+text_ids: [user_id]
+tables:
+  users: {source: users.csv, rename: {id: user_id, joined: signed_up_at}}
+  events: {source: events.csv, rename: {who: user_id, what: event_type, at: occurred_at}, skip_rows_without: [user_id]}
+""")
+    assert con.execute("SELECT user_id FROM users ORDER BY 1").fetchall() == [(1,), (2,)]  # 3a653a41, 7c396fd4
+    assert con.execute("SELECT user_id, event_type FROM events ORDER BY event_id").fetchall() == [
+        (1, "signup"), (2, "signup")]
+
+
+def test_a_rename_onto_a_column_the_file_already_has_is_refused(tmp_path: Path):
+    # The file's own country and "acquisition: country" under rename: one of the two was dropped without a word.
+    (tmp_path / "users.csv").write_text("id,joined,country,acquisition\n1,2025-01-02,DE,paid\n")
+    mapping = ("tables:\n  users: {source: users.csv, rename: {id: user_id, joined: signed_up_at, "
+               "acquisition: country}}\n")
+    with pytest.raises(DataError, match=r"^users.csv: both its column 'country' and 'acquisition' \(renamed to "
+                                        r"'country'\) would fill users.country; keep one: drop the rename of "
+                                        r"'acquisition', or leave the column 'country' out of the file$"):
+        _run(tmp_path, mapping)
+    con = _run(tmp_path, mapping.replace(", acquisition: country}", "}"))
+    assert con.execute("SELECT country FROM users").fetchall() == [("DE",)]

@@ -87,6 +87,12 @@ def plan_columns(target: TableSpec, spec: TableMapping, available: dict[str, str
         if source not in available:
             raise DataError(f"{where}: no column {source!r} (the mapping renames it to {spec.rename[source]!r}); "
                             f"its columns: {_listed(available)}")
+        named = spec.rename[source]
+        if named in available and named not in spec.rename and named in target.column_names:
+            # The file's own column of that name would be left out without a word.
+            raise DataError(f"{where}: both its column {named!r} and {source!r} (renamed to {named!r}) would fill "
+                            f"{target.name}.{named}; keep one: drop the rename of {source!r}, or leave the column "
+                            f"{named!r} out of the file")
     plans = []
     for col in target.columns:
         source = _source_of(spec, col.name, available)

@@ -304,7 +304,8 @@ class _Import:
         if not sources:
             return
         table = f"{STAGE}.{_ident(staged.spec.name)}"
-        empty = " OR ".join(f"{_ident(source)} IS NULL" for source in sources)
+        # A cell of spaces is an empty one, as everywhere else in the import.
+        empty = " OR ".join(f"nullif(trim(CAST({_ident(source)} AS VARCHAR)), '') IS NULL" for source in sources)
         staged.skipped = self.con.execute(f"SELECT count(*) FROM {table} WHERE {empty}").fetchone()[0]
         if staged.skipped == total:
             without = " or ".join(staged.mapping.skip_rows_without)
@@ -330,14 +331,16 @@ class _Import:
                             "leave it out of text_ids or check the rename")
         self.progress(f"numbering the text values of {key}")
         ids = f"{STAGE}.{_ident('quire_ids_' + key)}"  # read back by _id_texts
-        every = " UNION ALL ".join(f"SELECT CAST({_ident(source)} AS VARCHAR) AS text FROM {STAGE}.{_ident(staged.spec.name)} "
-                               f"WHERE {_ident(source)} IS NOT NULL" for staged, source in fillers)
+        # Trimmed, as every text value of the import is: " cust-1001 " in one file is "cust-1001" in the other.
+        text = lambda column: f"nullif(trim(CAST({column} AS VARCHAR)), '')"  # noqa: E731
+        every = " UNION ALL ".join(f"SELECT {text(_ident(source))} AS text FROM {STAGE}.{_ident(staged.spec.name)}"
+                                   for staged, source in fillers)
         self.con.execute(f"CREATE TABLE {ids} AS SELECT text, row_number() OVER (ORDER BY text) AS id "
-                         f"FROM (SELECT DISTINCT text FROM ({every}))")
+                         f"FROM (SELECT DISTINCT text FROM ({every}) WHERE text IS NOT NULL)")
         for staged, source in fillers:
             table = f"{STAGE}.{_ident(staged.spec.name)}"
             self.con.execute(f"UPDATE {table} SET {_ident(source)} = CAST(ids.id AS VARCHAR) FROM {ids} AS ids "
-                             f"WHERE CAST({table}.{_ident(source)} AS VARCHAR) = ids.text")
+                             f"WHERE {text(f'{table}.{_ident(source)}')} = ids.text")
 
     def _as_written(self, key: str):
         """A value of ``key`` as the files write it: its text when ``text_ids`` numbered it ('cus_UNKNOWN', not 301)."""
