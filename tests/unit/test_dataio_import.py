@@ -7,7 +7,10 @@ Each test writes small files in the user's conventions, imports them with
 from __future__ import annotations
 
 import gzip
+import os
 import re
+import subprocess
+import sys
 from datetime import date, datetime
 from pathlib import Path
 
@@ -931,3 +934,38 @@ def test_a_rename_onto_a_column_the_file_already_has_is_refused(tmp_path: Path):
         _run(tmp_path, mapping)
     con = _run(tmp_path, mapping.replace(", acquisition: country}", "}"))
     assert con.execute("SELECT country FROM users").fetchall() == [("DE",)]
+
+
+def test_ctrl_c_during_an_import_is_an_interruption_not_a_crash(tmp_path: Path, monkeypatch):
+    # DuckDB answers Ctrl-C by stopping its query with RuntimeError("Query interrupted"): the command ended in that
+    # traceback. It is the KeyboardInterrupt the command line reports as "aborted" (exit 130), the warehouse unchanged.
+    from quire.dataio import importer
+
+    (tmp_path / "users.csv").write_text(USERS)
+    _run(tmp_path, USERS_MAPPING)
+    before = (tmp_path / "w.duckdb").read_bytes()
+
+    def interrupted(*args, **kwargs):
+        raise RuntimeError("Query interrupted")
+
+    monkeypatch.setattr(importer, "stage", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path, USERS_MAPPING)
+    assert (tmp_path / "w.duckdb").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mapping.yaml", "users.csv", "w.duckdb"]  # no temporary file
+
+
+def test_an_import_removes_what_a_killed_import_left_beside_the_warehouse(tmp_path: Path):
+    # SIGTERM mid-import left .w.duckdb.<pid>.importing, its .stage and .wal (megabytes, hidden) for good: each import
+    # removed only its own process's files.
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    left = [tmp_path / f".w.duckdb.{dead}.importing{suffix}" for suffix in ("", ".stage", ".wal", ".stage.wal")]
+    for path in left:
+        path.write_bytes(b"x" * 1000)
+    (tmp_path / f".w.duckdb.{dead}.importing.spill").mkdir()
+    alive = tmp_path / f".w.duckdb.{os.getppid()}.importing"  # a running process's: not ours to remove
+    alive.write_bytes(b"x")
+    (tmp_path / "users.csv").write_text(USERS)
+    _run(tmp_path, USERS_MAPPING)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["mapping.yaml", "users.csv", "w.duckdb", alive.name])

@@ -67,6 +67,26 @@ class ImportStats:
     previous: Path | None = None          # the warehouse this import replaced, kept beside it
 
 
+def _remove_dead_imports(target: Path) -> None:
+    """Remove the temporary files of earlier imports into ``target`` whose process is gone (killed, say by SIGTERM,
+    before it could clean up: a few megabytes each, hidden beside the warehouse for good)."""
+    for path in target.parent.glob(f".{target.name}.*.importing*"):
+        pid = path.name[len(target.name) + 2:].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # still running: another import, which cleans up after itself
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue  # alive, another user's
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
 def _settle(target: Path) -> None:
     """Make the warehouse about to be replaced safe to replace: refuse one another program has open for writing (its
     later writes would land in a log beside the new file, which DuckDB then refuses to open), and fold a log left by a
@@ -126,6 +146,7 @@ def import_files(mapping: Mapping, url: str, *, memory_limit: str = "1GB", threa
     leftovers = [temp, staging, *(p.with_name(p.name + ".wal") for p in (temp, staging))]
     for path in leftovers:
         path.unlink(missing_ok=True)
+    _remove_dead_imports(target)
     try:
         con = duckdb.connect(str(temp), config={"memory_limit": memory_limit, "temp_directory": str(spill),
                                                 **({"threads": threads} if threads else {})})
@@ -153,6 +174,11 @@ def import_files(mapping: Mapping, url: str, *, memory_limit: str = "1GB", threa
             else:
                 os.replace(log, previous.with_name(previous.name + ".wal"))
         os.replace(temp, target)
+    except RuntimeError as exc:
+        # Ctrl-C: DuckDB stops the query and raises this in place of KeyboardInterrupt.
+        if "interrupted" in str(exc).lower():
+            raise KeyboardInterrupt from exc
+        raise
     except duckdb.OutOfMemoryException as exc:
         raise DataError(f"the import ran out of memory within --memory-limit {memory_limit}; allow more "
                         "(e.g. --memory-limit 4GB) or free some memory") from exc
