@@ -969,3 +969,29 @@ def test_an_import_removes_what_a_killed_import_left_beside_the_warehouse(tmp_pa
     (tmp_path / "users.csv").write_text(USERS)
     _run(tmp_path, USERS_MAPPING)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["mapping.yaml", "users.csv", "w.duckdb", alive.name])
+
+
+ORDERS_WITH = "user,at,amount\n1,2026-01-05 10:00,5\n1,{at},{amount}\n"
+ORDERS_ONLY = """
+tables:
+  events:
+    source: orders.csv
+    rename: {user: user_id, at: occurred_at, amount: revenue}
+    dates: {occurred_at: "%Y-%m-%d %H:%M"}
+    defaults: {event_type: purchase}
+"""
+
+
+@pytest.mark.parametrize("at,amount,message", [
+    # DuckDB reads Python's digit groups: "1_000" was imported as 1000, though no export writes a number so.
+    ("2026-01-06 10:00", "1_000", r"'1_000' is not a number$"),
+    # A figure too large for the money column was "'1e20' is not a number".
+    ("2026-01-06 10:00", "1e20", r"'1e20' is too large for events.revenue \(check its unit, or multiply: under "
+                                 r"tables.events\)$"),
+    # The format was right; the day does not exist. It read "is not a date and time in the format …".
+    ("2026-02-30 10:00", "5", r"'2026-02-30 10:00' is no day of the calendar \(day is out of range for month\)$"),
+])
+def test_a_value_that_does_not_convert_says_why(tmp_path: Path, at: str, amount: str, message: str):
+    (tmp_path / "orders.csv").write_text(ORDERS_WITH.format(at=at, amount=amount))
+    with pytest.raises(DataError, match=r"^orders.csv line 3, column \w+ \(from '\w+'\): " + message):
+        _run(tmp_path, ORDERS_ONLY)

@@ -15,6 +15,7 @@ and line (import) or the table (views), the column, the value and what to do.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -146,7 +147,7 @@ def _message(check: _Check, table: TableSpec, where: str, example: str | None, c
             # A German or French export (1.234,56; 1 234,56), or grouped thousands (1,234.56).
             hint += (f"; if the file writes numbers as 1.234,56, 1 234,56 or 1,234.56, say so with numbers: "
                      f"'1.234,56' (or the one it uses) under tables.{table.name}")
-        return f"{where}, {column}: {example!r} is not {c.expected}{more}{hint}"
+        return f"{where}, {column}: {_unreadable(example, c, table)}{more}{hint}"
     if check.kind == "empty":
         # An empty id is a guest or an anonymous visitor: one default id would merge them all into one user.
         fix = (f"leave such rows out with skip_rows_without: [{col}] under tables: {table.name}:, or fill it in the source"
@@ -194,6 +195,30 @@ def _message(check: _Check, table: TableSpec, where: str, example: str | None, c
     unknown = ", ".join(repr(v) for v in sorted(others)[:SHOWN_VALUES]) + (" …" if len(others) > SHOWN_VALUES else "")
     return (f"{where}, {column}: {example!r} is not one of Quire's values ({', '.join(c.column.allowed)}); "
             f"map it under {c.values_key}{more} (unknown values: {unknown}; \"*\" there maps every word not named)")
+
+
+#: A number as a file writes one without grouping: what cannot convert although it matches is out of the column's range.
+_PLAIN_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+_FORMAT = re.compile(r"in the format '([^']+)'")
+TOO_LARGE = 1e12
+
+
+def _unreadable(example: str | None, c: Checked, table: TableSpec) -> str:
+    """Why ``example`` did not convert: "'1e20' is too large for …", "'30/02/2025' is no day of the calendar", or
+    "'x' is not <what the column expects>"."""
+    plain = example is not None and c.column.kind in ("number", "integer") and _PLAIN_NUMBER.fullmatch(example)
+    # Past the widest figure a Quire column holds (money: 14 digits, 2 of them decimals; keys: 64-bit integers).
+    if plain and abs(float(example)) >= (TOO_LARGE if c.column.kind == "number" else 2**63):
+        return (f"{example!r} is too large for {table.name}.{c.column.name} (check its unit, or multiply: under "
+                f"tables.{table.name})")
+    fmt = _FORMAT.search(c.expected)
+    if example is not None and fmt:
+        try:
+            datetime.strptime(example.strip(), fmt[1])
+        except ValueError as exc:
+            if "out of range" in str(exc):  # the format fits; the day does not exist (30 February)
+                return f"{example!r} is no day of the calendar ({exc})"
+    return f"{example!r} is not {c.expected}"
 
 
 def _epoch_unit(expected: str, example: str | None, earliest: int | None = None) -> tuple[str, str, str] | None:

@@ -326,7 +326,9 @@ def _plain_number(text: ColumnElement, numbers: str) -> ColumnElement:
     """
     group, mark = NUMBER_FORMATS[numbers]
     if not group:
-        return text
+        # DuckDB reads "1_000" as 1000 (Python's digit groups): no export writes it, so it is not taken for a number.
+        return sa.case((text.contains("_", autoescape=True), sa.func.concat(text, f" (not written as {numbers})")),
+                       else_=text)
     # French exports group digits with a no-break or narrow no-break space where a person typed a space.
     groupings = (" ", "\u00a0", "\u202f") if group == " " else (group,)
     text = sa.func.trim(text)
