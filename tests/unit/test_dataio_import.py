@@ -995,3 +995,11 @@ def test_a_value_that_does_not_convert_says_why(tmp_path: Path, at: str, amount:
     (tmp_path / "orders.csv").write_text(ORDERS_WITH.format(at=at, amount=amount))
     with pytest.raises(DataError, match=r"^orders.csv line 3, column \w+ \(from '\w+'\): " + message):
         _run(tmp_path, ORDERS_ONLY)
+
+
+def test_a_line_longer_than_a_csv_line_may_be_is_named_with_its_size(tmp_path: Path):
+    # A 10 MB value (a log dump in a column) read "users.csv line 3: CSV Error on Line: 3".
+    (tmp_path / "users.csv").write_text(USERS.replace("paid", "paid" + "X" * 3_000_000))
+    with pytest.raises(DataError, match=r"^users.csv line 3: a line of 3,000,\d{3} bytes, longer than the 2,000,000 a "
+                                        r"CSV line may have; leave that value out of the export, or shorten it$"):
+        _run(tmp_path, USERS_MAPPING)

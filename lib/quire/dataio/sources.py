@@ -179,6 +179,10 @@ def _read_error(source: SourceFile, spec: TableMapping, exc: duckdb.Error) -> st
         return f"{where}: a quoted value is never closed (a \" without its closing \")"
     if "Invalid unicode" in text or "not utf-8" in text.lower():
         return f"{where}: not UTF-8 text; set encoding: latin-1 (or utf-16) for this table if the file is in that encoding"
+    longest = re.search(r"Maximum line size of (\d+) bytes exceeded\. Actual Size: ?(\d+)", text)
+    if longest:  # a value of megabytes (a log dump, an embedded file): no report reads one
+        return (f"{where}: a line of {int(longest.group(2)):,} bytes, longer than the {int(longest.group(1)):,} a CSV "
+                "line may have; leave that value out of the export, or shorten it")
     if "state machine" in text or "invalid state" in text:
         return f"{where}: cannot be read as CSV (is it a CSV file, and is the delimiter right?)"
     return f"{where}: {first_line(exc)}"
