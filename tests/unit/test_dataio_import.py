@@ -1003,3 +1003,15 @@ def test_a_line_longer_than_a_csv_line_may_be_is_named_with_its_size(tmp_path: P
     with pytest.raises(DataError, match=r"^users.csv line 3: a line of 3,000,\d{3} bytes, longer than the 2,000,000 a "
                                         r"CSV line may have; leave that value out of the export, or shorten it$"):
         _run(tmp_path, USERS_MAPPING)
+
+
+def test_a_source_that_is_a_folder_or_a_dead_link_says_which(tmp_path: Path):
+    # "no file 'exports'" for a folder, and for a link in a circle matched by a pattern.
+    (tmp_path / "exports").mkdir()
+    with pytest.raises(DataError, match=r"^tables.users.source: .*exports is a folder; name its files, e.g. "
+                                        r"exports/\*.csv$"):
+        _run(tmp_path, USERS_MAPPING.replace("source: users.csv", "source: exports"))
+    (tmp_path / "loop.csv").symlink_to(tmp_path / "loop.csv")
+    with pytest.raises(DataError, match=r"^tables.users.source: no file 'loop\*.csv' \(.*loop.csv is a link that leads "
+                                        r"to no file\)$"):
+        _run(tmp_path, USERS_MAPPING.replace("source: users.csv", "source: loop*.csv"))

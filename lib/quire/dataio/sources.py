@@ -53,8 +53,11 @@ def source_files(spec: TableMapping, base: Path, table: str) -> list[SourceFile]
             raise DataError(f"tables.{table}.source: no file matches {name!r} (in {base})")
         for match in matches:
             path = Path(match)
+            if path.is_dir():
+                raise DataError(f"tables.{table}.source: {path} is a folder; name its files, e.g. {name.rstrip('/')}/*.csv")
             if not path.is_file():
-                raise DataError(f"tables.{table}.source: no file {name!r} (looked for {path})")
+                detail = f"{path} is a link that leads to no file" if path.is_symlink() else f"looked for {path}"
+                raise DataError(f"tables.{table}.source: no file {name!r} ({detail})")
             label = name if len(matches) == 1 else str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
             with path.open("rb") as fh:
                 head = fh.read(4)
