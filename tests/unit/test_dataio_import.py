@@ -370,7 +370,8 @@ tables:
     (tmp_path / "events.csv").write_text("who,what,at\n3a653a41,signup,2025-01-01\nffff0000,purchase,2025-01-04\n")
     # Named as the file writes it: the number the import gave it (4) is nowhere in the files.
     with pytest.raises(DataError, match=r"^events.csv line 3, column user_id: events refers to users "
-                                        r"user_id='ffff0000', which is not in users$"):
+                                        r"user_id='ffff0000', which is not in users; add it to the users source, or leave such rows "
+                                        r"out of the events source$"):
         _run(tmp_path, mapping)
 
 

@@ -318,4 +318,5 @@ def check_reference(run: Runner, relation: sa.FromClause, value: ColumnElement, 
     [(example,)] = run(sa.select(sa.cast(value, sa.String())).select_from(relation).where(where).limit(1))
     more = f"; {count - 1:,} more row{'s' if count > 2 else ''} like it" if count > 1 else ""
     raise DataError(f"{locate(first_seq if seq is not None else None)}, column {column}: {table.name} refers to "
-                    f"{parent_name} {column}={shown(str(example))}, which is not in {parent_name}{more}")
+                    f"{parent_name} {column}={shown(str(example))}, which is not in {parent_name}{more}; add it to "
+                    f"the {parent_name} source, or leave such rows out of the {table.name} source")
