@@ -803,3 +803,13 @@ def test_a_cohort_counts_in_revenue_retention_averages_from_its_base_on(monthly)
     # without March.
     assert row["earlier"] == pytest.approx(0.6) and row["n_earlier"] == 7
     assert "2026-03" in report.summary_table().frame["Cohort"].tolist()
+
+
+def test_a_report_on_a_handful_of_users_says_its_rates_are_indicative(monthly):
+    # One user, one cohort: "Month 1 user retention 100.0%" with nothing to say it is one person (the fewer-than-100
+    # warning sits in the comparison, which a single cohort does not have).
+    one = _shop(monthly, {1: ["2026-05-03"]}, [(1, "2026-05-05", 20.0)])
+    report = CohortReport(replace(one, first_cohort=date(2026, 5, 1), last_cohort=date(2026, 5, 1)), horizon=3)
+    assert report.headline().note.startswith("Only 1 user in these cohorts: each moves a rate by many points, so read "
+                                             "the figures as indicative.")
+    assert "indicative" not in _cent_base(monthly).headline().note  # 120 users: nothing to say

@@ -444,7 +444,11 @@ class CohortReport:
         if self.problem:
             return Callout(self.problem, "warning", title="Nothing to report.")
         revenue_card = any(k.key.startswith("revenue_retention") for k in self.kpis())
-        note = " ".join(filter(None, [self.tiny_note(), self.thin_base_note() if revenue_card else ""]))
+        total = int(self.active.sizes.sum())
+        # One cohort of a handful of users has no comparison section to warn in: its cards read "100.0%" of one user.
+        few = (f"Only {number(total)} user{'' if total == 1 else 's'} in these cohorts: each moves a rate by many points, "
+               "so read the figures as indicative." if total < SMALL_COHORT else "")
+        note = " ".join(filter(None, [few, self.tiny_note(), self.thin_base_note() if revenue_card else ""]))
         return KpiCards(self.kpis(), comparison_label="earlier cohorts", note=note)
 
     def summary_table(self) -> Table:
