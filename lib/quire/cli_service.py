@@ -208,14 +208,16 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="A run id from `quire r
         if isinstance(value, datetime):
             value = _fmt(value)
         if value not in (None, ""):
-            out.print(f"{key:>16}: {value}", highlight=False, markup=False)
+            # visible(): a client's name or an error quoting warehouse data cannot write escape codes or fake lines.
+            out.print(f"{key:>16}: {visible(value)}", highlight=False, markup=False)
     # A failed or cancelled run may have been run again since: say by which run, and how it ended.
     for retry in history.retries_of(engine, run_id):
         who = f" · {retry['client']}" if retry["client"] and not row["client"] else ""
-        out.print(f"{'run again as':>16}: {retry['run_id']}{who} ({retry['status']})", highlight=False, markup=False)
+        out.print(f"{'run again as':>16}: {retry['run_id']}{visible(who)} ({retry['status']})", highlight=False,
+                  markup=False)
     for d in history.deliveries(engine, run_id):
-        extra = f"  {d['last_error']}" if d["last_error"] else ""
-        out.print(f"{'delivery':>16}: {d['kind']} → {d['recipient']}: {d['status']} "
+        extra = f"  {visible(d['last_error'])}" if d["last_error"] else ""
+        out.print(f"{'delivery':>16}: {d['kind']} → {visible(d['recipient'])}: {d['status']} "
                   f"(attempts {d['attempts']}{', sent ' + _fmt(d['sent_at']) if d['sent_at'] else ''}){extra}",
                   highlight=False, markup=False)
 

@@ -428,3 +428,25 @@ def test_reading_commands_create_no_state_database(quire_env, tmp_path):
     assert shown.returncode != 0 and "Traceback" not in shown.stderr
     assert f"no run '20261101T080000Z-abc123': there is no state database at {state} yet" in shown.stderr
     assert not state.parent.exists()
+
+
+def test_run_history_shows_warehouse_data_as_text_not_as_terminal_codes(quire_env, tmp_path):
+    # A client's contact_email of "omar@example.org\r\nBcc: evil@attacker.com" broke `quire runs show`'s delivery line
+    # in two (a faked history line), and an ESC sequence in it reached the terminal raw.
+    from quire.state import outbox, runs
+    from quire.state.db import open_state
+
+    state = tmp_path / "state.db"
+    env = {**quire_env, "QUIRE_STATE_URL": f"sqlite:///{state}", "COLUMNS": "400"}
+    engine = open_state(env["QUIRE_STATE_URL"])
+    run_id = runs.create(engine, report="client", parameters={"client": "acme"}, trigger="schedule",
+                         client="acme\x1b[31m")
+    runs.finish(engine, run_id, "failed", error="no data for 'Acme\r\nstatus: succeeded'")
+    row = outbox.add(engine, run_id, "omar@example.org\r\nBcc: evil@attacker.com", "report")
+    outbox.mark_failed(engine, row["id"], "refused \x1b[2J", give_up=True)
+    engine.dispose()
+    shown = quire(env, "runs", "show", run_id)
+    assert shown.returncode == 0, shown.stderr
+    assert "\x1b" not in shown.stdout and "\r" not in shown.stdout
+    assert r"omar@example.org\r\nBcc: evil@attacker.com" in shown.stdout and r"acme\x1b[31m" in shown.stdout
+    assert not any(line.lstrip().startswith(("Bcc:", "status: succeeded")) for line in shown.stdout.splitlines())
