@@ -96,6 +96,20 @@ class Settings(BaseSettings):
                                  "postgresql+psycopg://quire@db-host/quire") from None
         return url
 
+    @field_validator("smtp_from")
+    @classmethod
+    def _sender_address(cls, sender: str) -> str:
+        """One sender, ``reports@example.com`` or ``Reports <reports@example.com>``: "not an address" went out as the
+        envelope sender "not", which a real server refuses for every e-mail of the run."""
+        from email.utils import parseaddr
+
+        _, address = parseaddr(sender)
+        local, at, domain = address.rpartition("@")
+        if not (at and local and domain) or " " in address or not sender.isprintable():
+            raise ValueError("expected one e-mail address on one line, such as reports@example.com or "
+                             "\"Reports <reports@example.com>\"")
+        return sender
+
     @field_validator("dask_scheduler")
     @classmethod
     def _scheduler_address(cls, address: str | None) -> str | None:

@@ -79,3 +79,13 @@ def test_a_state_url_that_is_no_url_is_a_setting_error_not_an_unrecorded_run(mon
     # QUIRE_STATE_URL=garbage only warned: the run published, unrecorded, with exit 0.
     read = _setting(monkeypatch, "QUIRE_STATE_URL", url, None if ok else "expected a SQLAlchemy URL")
     assert read == (url if ok else None)
+
+
+@pytest.mark.parametrize("sender, ok", [("quire@localhost", True), ("reports@example.com", True),
+                                        ("Reports <reports@example.com>", True), ("not an address", False),
+                                        ("reports@example.com\r\nBcc: x@example.com", False), ("x@", False),
+                                        ("a b@example.com", False)])
+def test_a_sender_that_is_no_address_is_a_setting_error(monkeypatch, sender, ok):
+    # QUIRE_SMTP_FROM='not an address' went out as "From: not an address" with the envelope sender "not".
+    read = _setting(monkeypatch, "QUIRE_SMTP_FROM", sender, None if ok else "expected one e-mail address on one line")
+    assert read == (sender if ok else None)
