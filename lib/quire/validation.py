@@ -18,7 +18,7 @@ def validate_project(settings: Settings) -> list[str]:
     """Every problem found, one line each; an empty list means the project is valid."""
     from quire.brand import list_brands, load_brand
     from quire.catalog import load_catalog
-    from quire.parameters import declared_parameters, validate_parameters
+    from quire.parameters import declared_parameters
 
     problems: list[str] = []
     try:
@@ -27,9 +27,7 @@ def validate_project(settings: Settings) -> list[str]:
         return [str(exc)]
     for spec in catalog.reports.values():
         try:
-            declared = declared_parameters(spec, settings.home)
-            if spec.schedule and spec.schedule.parameters:  # a scheduled run would fail only when due: check now
-                validate_parameters(spec.id, declared, dict(spec.schedule.parameters))
+            declared_parameters(spec, settings.home)  # the notebook declares its parameters readably
             dirty = notebook_outputs(spec.notebook_path(settings.home))
             if dirty:
                 problems.append(f"{spec.notebook}: {dirty} cell(s) have outputs; clear them before committing")
@@ -41,7 +39,28 @@ def validate_project(settings: Settings) -> list[str]:
             load_brand(name, settings.templates_dir)
         except QuireError as exc:
             problems.append(str(exc))
-    return problems + _schedule_client_filters(catalog, settings)
+    return problems + schedule_parameter_problems(catalog, settings) + _schedule_client_filters(catalog, settings)
+
+
+def schedule_parameter_problems(catalog, settings: Settings) -> list[str]:
+    """A line for each schedule whose parameters its notebook would refuse, saying where in the catalog: a scheduled
+    run would fail only when due (and again at every due time), so ``quire validate`` and the scheduler's start
+    check them now."""
+    from quire.parameters import declared_parameters, validate_parameters
+
+    problems = []
+    for spec in catalog.reports.values():
+        if not (spec.schedule and spec.schedule.parameters):
+            continue
+        try:
+            declared = declared_parameters(spec, settings.home)
+        except QuireError:
+            continue  # a notebook whose parameters cannot be read: reported on its own by validate_project
+        try:
+            validate_parameters(spec.id, declared, dict(spec.schedule.parameters))
+        except QuireError as exc:
+            problems.append(f"{settings.catalog_path}: reports.{spec.id}.schedule.parameters: {exc}")
+    return problems
 
 
 def _schedule_client_filters(catalog, settings: Settings) -> list[str]:

@@ -7,6 +7,7 @@ Only the run execution is replaced here (a runner that counts), not the scheduli
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -168,3 +169,24 @@ def test_a_start_refused_for_a_broken_catalog_keeps_the_catch_up_run(tmp_path, s
             assert scheduler.get_job("report:hourly").next_run_time == start + timedelta(hours=1)  # still due
         finally:
             scheduler.shutdown(wait=False)
+
+
+@pytest.mark.parametrize(("schedule", "message"), [
+    ("{interval_minutes: 5, parameters: {delya: 2}}", "reports.yaml: reports.r.schedule.parameters: unknown parameter 'delya'"),
+    ("{interval_minutes: 5, parameters: {delay: soon}}", "reports.yaml: reports.r.schedule.parameters: parameter 'delay'"),
+])
+def test_a_schedule_its_notebook_would_refuse_is_located_and_stops_the_service_at_its_start(
+        tmp_path, make_env, settings_for, schedule, message):
+    # `quire validate` refused it without saying where, and the scheduler started anyway: the run failed, with an
+    # alert to the owner, at every due time.
+    from support import run_quire
+
+    from quire.errors import ConfigError
+    from quire.scheduler.service import Service
+
+    env = make_env("reports:\n  r:\n    title: x\n    notebook: notebooks/ok.ipynb\n    description: d\n    owner: o@example.com\n"
+                   "    parameters:\n      client: {type: str}\n      period: {type: period}\n      delay: {type: float}\n"
+                   f"    schedule: {schedule}\n", f"sqlite:///{tmp_path / 's.db'}")
+    assert message in " ".join(run_quire(env, "validate").stderr.split())
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        Service(settings_for(env)).run()

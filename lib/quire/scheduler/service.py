@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 
 from quire.catalog import Catalog, ScheduleSpec, load_catalog
 from quire.config import Settings
-from quire.errors import SchedulerBusyError
+from quire.errors import ConfigError, SchedulerBusyError
 from quire.state import open_state, outbox
 from quire.state.db import redact
 from quire.state.lease import Lease
@@ -232,7 +232,12 @@ class Service:
 
         # A catalog that does not validate stops the service before APScheduler starts: stopping a started (even
         # paused) scheduler let it process a due job once, which moved an overdue schedule past its catch-up run.
-        load_catalog(self.settings.catalog_path)
+        from quire.validation import schedule_parameter_problems
+
+        problems = schedule_parameter_problems(load_catalog(self.settings.catalog_path), self.settings)
+        if problems:  # as for a cron typo: a schedule that fails at every due time stops the service at its start
+            raise ConfigError(problems[0] + (f" (and {len(problems) - 1} more; `quire validate` lists them)"
+                                             if len(problems) > 1 else ""))
         try:
             import_working_set(self.settings)
             if not self.acquire():
