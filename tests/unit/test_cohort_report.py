@@ -633,22 +633,28 @@ def test_a_short_horizons_headline_ages_are_columns_of_the_tables(tiny_warehouse
 
 
 # --------------------------------------------------------------------------- thin revenue bases, filters, labels
-def _cent_base(monthly: CohortReport) -> CohortReport:
-    """Ten users a month from November 2025 to October 2026, every one buying $10 in the signup month and $5 the
-    month after, except February 2026's: one of them bought for a cent in the signup month, all ten $20 after."""
-    months = pd.date_range("2025-11-01", "2026-10-01", freq="MS")
+def _ten_a_month(monthly: CohortReport, buys) -> CohortData:
+    """Ten users a month from November 2025 to October 2026, signed up on the 2nd; ``buys(month, i)`` gives the
+    (age, amount) purchases of that month's i-th user, each on the 3rd of the month at that age."""
     signups, purchases = {}, []
-    for month in months:
+    for month in pd.date_range("2025-11-01", "2026-10-01", freq="MS"):
         key = month.strftime("%Y-%m")
         for i in range(10):
             user = f"{key}-{i}"
             signups[user] = [str(month + pd.Timedelta(days=1))]
-            after = month + pd.DateOffset(months=1) + pd.Timedelta(days=2)
-            if key == "2026-02":
-                purchases += [(user, str(after), 20.0)] + ([(user, str(month + pd.Timedelta(days=2)), 0.01)] if i == 0 else [])
-            else:
-                purchases += [(user, str(month + pd.Timedelta(days=2)), 10.0), (user, str(after), 5.0)]
-    return CohortReport(_shop(monthly, signups, purchases), horizon=3)
+            purchases += [(user, str(month + pd.DateOffset(months=age) + pd.Timedelta(days=2)), amount)
+                          for age, amount in buys(key, i)]
+    return _shop(monthly, signups, purchases)
+
+
+def _cent_base(monthly: CohortReport) -> CohortReport:
+    """Every user buys $10 in the signup month and $5 the month after, except February 2026's: one of them bought for
+    a cent in the signup month, all ten $20 after."""
+    def buys(month: str, i: int) -> list[tuple[int, float]]:
+        if month == "2026-02":
+            return [(1, 20.0)] + ([(0, 0.01)] if i == 0 else [])
+        return [(0, 10.0), (1, 5.0)]
+    return CohortReport(_ten_a_month(monthly, buys), horizon=3)
 
 
 def test_a_cohort_on_a_base_of_a_cent_counts_in_no_revenue_retention_average(monthly):
@@ -786,16 +792,8 @@ def test_a_cards_cohort_count_stays_with_its_word(monthly):
 def test_a_cohort_counts_in_revenue_retention_averages_from_its_base_on(monthly):
     # A cohort that bought nothing until its second month showed 0 % at month 1 by definition and was averaged as
     # 0 %, while a cohort that has bought nothing yet counts at no age: an age's average depended on later months.
-    months = pd.date_range("2025-11-01", "2026-10-01", freq="MS")
-    signups, purchases = {}, []
-    for month in months:
-        key = month.strftime("%Y-%m")
-        for i in range(10):
-            user = f"{key}-{i}"
-            signups[user] = [str(month + pd.Timedelta(days=1))]
-            at = lambda age: str(month + pd.DateOffset(months=age) + pd.Timedelta(days=2))  # noqa: E731
-            purchases += ([(user, at(2), 15.0)] if key == "2026-03" else [(user, at(0), 10.0), (user, at(1), 6.0)])
-    report = CohortReport(_shop(monthly, signups, purchases), horizon=3)
+    data = _ten_a_month(monthly, lambda month, i: [(2, 15.0)] if month == "2026-03" else [(0, 10.0), (1, 6.0)])
+    report = CohortReport(data, horizon=3)
     rates = report.revenue_matrix.rates
     assert rates.loc["2026-03-01", 1] == 0 and report.revenue_matrix.base_age["2026-03-01"] == 2
     row = report.comparison_frame(report.revenue_matrix, [1]).loc[1]
