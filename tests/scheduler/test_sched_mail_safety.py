@@ -54,6 +54,9 @@ def test_header_text_is_one_printable_line(value, expected):
     ("Jane Doe <jane@example.com>", "display name"),
     ("not-an-address", "@-sign"),
     ("", "@-sign"),
+    # One malformed address is not "2 addresses" (the count was of getaddresses' pieces).
+    ("[/]omar@example.org", "invalid characters before the @-sign"),
+    ("ivan.ellis@example.com\nX-Injected: yes", "The part after the @-sign contains invalid characters"),
 ])
 def test_a_recipient_must_be_exactly_one_address(value, reason):
     with pytest.raises(DeliveryError) as err:

@@ -42,7 +42,9 @@ def one_recipient(value: str) -> str:
     """
     if not isinstance(value, str):
         raise DeliveryError(f"recipient {value!r} is not an e-mail address", transient=False)
-    listed = [addr for _, addr in getaddresses([value]) if addr]
+    # Only pieces with an @ are addresses: "[/]omar@example.org" splits into "/" and the address, which is one
+    # malformed address (validate_email says why), not "2 addresses".
+    listed = [addr for _, addr in getaddresses([value]) if "@" in addr]
     try:
         if len(listed) > 1:
             raise EmailNotValidError(f"it holds {len(listed)} addresses")
