@@ -387,10 +387,15 @@ def tiny_cohorts(sizes: pd.Series) -> pd.Index:
 THIN_BASE_SHARE = 0.1
 
 
+def base_per_user(matrix: RevenueRetention) -> pd.Series:
+    """Each cohort's base revenue divided by its users, for the cohorts that have users and a base."""
+    return (matrix.base / matrix.sizes.where(matrix.sizes > 0)).dropna()
+
+
 def thin_revenue_bases(matrix: RevenueRetention) -> pd.Index:
     """The cohorts of ``matrix`` whose base revenue per user is below :data:`THIN_BASE_SHARE` of the median cohort's
     (among the cohorts that have a base)."""
-    per_user = (matrix.base / matrix.sizes.where(matrix.sizes > 0)).dropna()
+    per_user = base_per_user(matrix)
     return per_user.index[per_user < THIN_BASE_SHARE * per_user.median()] if len(per_user) else matrix.base.index[:0]
 
 

@@ -38,6 +38,7 @@ from quire.metrics.cohorts import (
     GRANULARITIES,
     RetentionMatrix,
     RevenueRetention,
+    base_per_user,
     behavioural_filter as filter_users,
     compare_recent,
     ltv_curves,
@@ -352,7 +353,6 @@ class CohortReport:
         if not len(self.thin_bases):
             return ""
         r = self.revenue_matrix
-        per_user = (r.base / r.sizes.where(r.sizes > 0)).dropna()
         names = charts.cohort_labels(self.thin_bases, self.granularity)
         named = [f"{name} ({formatting.money(r.base[c], 2)} from {number(int(r.sizes[c]))} user"
                  f"{'' if r.sizes[c] == 1 else 's'})" for name, c in zip(names, self.thin_bases, strict=True)]
@@ -360,7 +360,7 @@ class CohortReport:
         one = len(named) == 1
         return (f"{join_words(named)} {'counts' if one else 'count'} in no average of revenue retention: "
                 f"{'its' if one else 'their'} base revenue is under a tenth of the median cohort's, per user "
-                f"({formatting.money(per_user.median(), 2)} a user), so {'its' if one else 'their'} later "
+                f"({formatting.money(base_per_user(r).median(), 2)} a user), so {'its' if one else 'their'} later "
                 f"{self.unit.lower()}s read as shares of almost nothing (up to {percent(top, 0)}).")
 
     def tiny_note(self) -> str:
