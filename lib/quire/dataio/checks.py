@@ -274,8 +274,8 @@ def check_unique(run: Runner, relation: sa.FromClause, keys: dict[str, ColumnEle
     last = sa.func.max(inner.c.quire_seq) if seq is not None else sa.literal(None)
     stmt = (sa.select(*cols, sa.func.count(), first, last).where(sa.and_(*(c.is_not(None) for c in cols)))
             .group_by(*cols).having(sa.func.count() > 1).limit(1))
-    if seq is not None:
-        stmt = stmt.order_by(first)
+    # The first repeat in the files, or (a table or view has no order) the smallest key: the same one every run.
+    stmt = stmt.order_by(first) if seq is not None else stmt.order_by(*cols)
     rows = run(stmt)
     if not rows:
         return

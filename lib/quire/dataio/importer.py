@@ -436,7 +436,7 @@ class _Import:
         for keys in repeatable_keys(spec, staged.plans):
             # First on the loaded table (typed columns, cheap); only a duplicate sends us back to the files.
             duplicate = (sa.select(*(loaded.c[k] for k in keys)).group_by(*(loaded.c[k] for k in keys))
-                         .having(sa.func.count() > 1).limit(1))
+                         .having(sa.func.count() > 1).order_by(*(loaded.c[k] for k in keys)).limit(1))
             found = self._rows(duplicate)
             if found:
                 if keys in droppable_keys(spec, staged.plans):  # slugs made from names repeat in the files by design
