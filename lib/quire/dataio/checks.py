@@ -125,11 +125,15 @@ def check_values(run: Runner, relation: sa.FromClause, columns: Sequence[Checked
     # The value as the source holds it (after the value map), so the user finds it in the file.
     shown = check.checked.text if check.checked.text is not None else check.checked.value
     context = [sa.cast(check.context, sa.String())] if check.context is not None else []
-    [(example, *besides)] = run(sa.select(sa.cast(shown, sa.String()), *context).select_from(relation).where(where).limit(1))
+    # Ordered so that a table or view (no line numbers) names the same example every run.
+    example_text = sa.cast(shown, sa.String())
+    [(example, *besides)] = run(sa.select(example_text, *context).select_from(relation).where(where)
+                                .order_by(example_text).limit(1))
     others = besides
     if check.kind == "allowed":
-        others = [r[0] for r in run(sa.select(sa.cast(check.checked.value, sa.String())).select_from(relation)
-                                    .where(check.condition).distinct().limit(SHOWN_VALUES + 1))]
+        value_text = sa.cast(check.checked.value, sa.String())
+        others = [r[0] for r in run(sa.select(value_text).select_from(relation).where(check.condition).distinct()
+                                    .order_by(value_text).limit(SHOWN_VALUES + 1))]
     raise DataError(_message(check, table, locate(first_seq if seq is not None else None), example, count, others))
 
 
@@ -315,7 +319,8 @@ def check_reference(run: Runner, relation: sa.FromClause, value: ColumnElement, 
     if not count:
         return
     where = orphan if seq is None else sa.and_(orphan, seq == first_seq)
-    [(example,)] = run(sa.select(sa.cast(value, sa.String())).select_from(relation).where(where).limit(1))
+    example_text = sa.cast(value, sa.String())
+    [(example,)] = run(sa.select(example_text).select_from(relation).where(where).order_by(example_text).limit(1))
     more = f"; {count - 1:,} more row{'s' if count > 2 else ''} like it" if count > 1 else ""
     raise DataError(f"{locate(first_seq if seq is not None else None)}, column {column}: {table.name} refers to "
                     f"{parent_name} {column}={shown(str(example))}, which is not in {parent_name}{more}; add it to "
