@@ -51,7 +51,13 @@ def run_once(runner, spec, params: dict, client: str | None = None) -> str:
     """One scheduled attempt of ``spec`` by the service's Runner, as a due time makes it: recorded, run, concluded."""
     run_id = runner.record(spec.id, params, "schedule", client, 1, None)
     runner.execute(run_id, spec, params, client, 1)
+    mail_tried(runner)
     return run_id
+
+
+def mail_tried(runner) -> None:
+    """Wait until the e-mail the runner's runs queued so far has been tried (it is sent on a thread of its own)."""
+    runner.mailer.submit(lambda: None).result(timeout=120)
 
 
 class ServiceProcess:

@@ -167,13 +167,14 @@ def test_a_broken_catalog_edit_does_not_stop_due_runs(make_env, state_url, smtp,
 
 
 def test_a_schedule_filter_matching_no_client_is_a_failed_run_and_an_alert(make_env, state_url, smtp, settings_for):
-    from sched_support import client_report
+    from sched_support import client_report, mail_tried
 
     catalog = CATALOG_HEAD + client_report(schedule="    schedule: {interval_minutes: 60, clients: {sector: municipalty}}\n")
     settings = settings_for(make_env(catalog, state_url, smtp.port))
     runner = Runner(settings, open_state(state_url), "test-runner", scheduler=None)
     try:
         runner.fire("clientmail")
+        mail_tried(runner)
     finally:
         runner.stop()
     [run] = history.query(runner.engine)

@@ -176,7 +176,8 @@ class SilentMailServer:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.accepted: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.acceptor = threading.Thread(target=self._accept, daemon=True)
+        self.acceptor.start()
 
     def _accept(self) -> None:
         while True:
@@ -186,6 +187,10 @@ class SilentMailServer:
                 return
 
     def close(self) -> None:
+        # A listening socket closed under a blocked accept() goes on accepting (a client's retry would
+        # hang there unseen): shut down, it wakes the accept thread, which ends before the rest is closed.
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.acceptor.join(timeout=10)
         self.sock.close()
         for conn in self.accepted:
             conn.close()
@@ -231,6 +236,27 @@ def test_a_stop_while_the_mail_server_hangs_is_prompt_and_keeps_the_mail(make_en
     wait_for(lambda: expected <= set(smtp.by_run()) or None, timeout=60, message="the kept e-mails")
     assert svc.stop() == 0, svc.text()
     assert all(n == 1 for n in smtp.by_run().values()), smtp.by_run()
+
+
+@pytest.mark.parametrize("state_url", ["sqlite"], indirect=True)
+def test_a_hanging_mail_server_holds_up_no_run_of_the_fan_out(make_env, state_url, services, tmp_path):
+    # One run worker and a mail server that accepts and never answers: the second client's run must not
+    # wait for the first one's e-mail (five minutes per attempt here; with 1,000 clients, the whole batch).
+    silent = SilentMailServer()
+    try:
+        env = make_env(CATALOG_HEAD + client_report(schedule=_schedule(5)), state_url, silent.port,
+                       QUIRE_SMTP_TIMEOUT="300", QUIRE_SCHEDULER_WORKERS="1")
+        svc = services(env, tmp_path / "svc.log")
+        done = wait_for(lambda: _succeeded(state_url, len(MUNICIPALITIES)), timeout=90,
+                        message="every run of the fan-out while the first e-mail hangs")
+        assert {r["client"] for r in done} == MUNICIPALITIES
+        assert silent.accepted, "no e-mail was tried"
+        with open_state(state_url).connect() as conn:
+            mails = [dict(r) for r in conn.execute(sa.select(outbox_table)).mappings()]
+        assert {m["status"] for m in mails} == {"pending"}, mails  # still being tried, not given up
+    finally:
+        silent.close()  # the hanging session ends, so the stop below is prompt
+    assert svc.stop(timeout=60) == 0, svc.text()
 
 
 def test_two_schedulers_on_one_database_run_each_due_time_once(make_env, state_url, smtp, services, tmp_path):

@@ -94,6 +94,10 @@ class Runner:
     def __init__(self, settings: Settings, engine: Engine, holder: str, scheduler=None) -> None:
         self.settings, self.engine, self.holder, self.scheduler = settings, engine, holder, scheduler
         self.pool = ThreadPoolExecutor(max_workers=settings.scheduler_workers, thread_name_prefix="quire-run")
+        # E-mail goes out on a thread of its own: a slow or hanging SMTP server must not hold a run worker
+        # (the next clients of a fan-out would wait out each e-mail's timeouts before they start).
+        self.mailer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quire-mail")
+        self.mail_requested = False  # a pass over the outbox waits on the mail thread
         self.executor = executor_for(settings)
         if self.executor.name == "local":
             from quire.batch.runner import start_warming
@@ -134,6 +138,7 @@ class Runner:
         global _CURRENT
         self.cancel.set("the scheduler stopped")
         self.pool.shutdown(wait=True)  # queued attempts see `cancel` and are recorded cancelled
+        self.mailer.shutdown(wait=True)  # no e-mail is begun once `cancel` is set; one being sent may end
         if _CURRENT is self:
             _CURRENT = None
 
@@ -333,7 +338,7 @@ class Runner:
         if retry:
             self.schedule_retry(run_id, attempt)
         if deliveries:
-            self.deliver(run_id)
+            self.request_delivery()
 
     def schedule_retry(self, run_id: str, attempt: int, delay: float | None = None) -> None:
         """A persistent one-off job that runs attempt ``attempt + 1`` after the backoff."""
@@ -349,12 +354,30 @@ class Runner:
                               id=f"retry:{run_id}", name=f"retry {run_id}", replace_existing=True,
                               misfire_grace_time=None, coalesce=True, max_instances=1)
 
-    def deliver(self, run_id: str | None = None) -> None:
-        """Send the pending outbox rows (of one run, or all); failures are recorded on the rows."""
+    def request_delivery(self) -> None:
+        """Have the mail thread send what the outbox holds; one pass waiting to start serves every request."""
+        with self.lock:
+            if self.mail_requested:
+                return
+            self.mail_requested = True
+        try:
+            self.mailer.submit(self._deliver_requested)
+        except RuntimeError:  # stopped: the outbox keeps the e-mail for the next start
+            log.info("e-mail left in the outbox for the next start (stopping)")
+
+    def _deliver_requested(self) -> None:
+        with self.lock:
+            self.mail_requested = False
+        try:
+            self.deliver()
+        except Exception:  # noqa: BLE001 — the rows stay pending; the outbox job tries them again
+            log.exception("e-mail delivery stopped; the outbox is tried again within 5 minutes")
+
+    def deliver(self) -> None:
+        """Send the pending outbox rows; failures are recorded on the rows."""
         if not self.settings.smtp_host:
-            waiting = len(outbox.pending(self.engine, run_id))
+            waiting = len(outbox.pending(self.engine))
             if waiting:
                 log.warning("e-mail delivery is off (QUIRE_SMTP_HOST is not set); %d e-mail(s) wait in the outbox", waiting)
             return
-        deliver_pending(self.engine, self.settings, claimer=self.holder, run_id=run_id, stop=self.cancel,
-                        catalog=self.catalog())
+        deliver_pending(self.engine, self.settings, claimer=self.holder, stop=self.cancel, catalog=self.catalog())
