@@ -249,8 +249,12 @@ class KpiCards(Fragment):
             )
         return (
             f'<div class="q-kpi"><div class="q-kpi-label">{escape(k.label)}</div>'
-            f'{kpi_value(k.value_text())}{delta}</div>'
+            f'{kpi_value(self.shown(k))}{delta}</div>'
         )
+
+    def shown(self, k: Kpi) -> str:
+        """The value as its card shows it."""
+        return k.value_text()
 
     def columns(self) -> int:
         """Cards per row: four, or three when that leaves fewer empty places in the last row (five
@@ -264,10 +268,11 @@ class KpiCards(Fragment):
         return f'<div class="q-kpis{three}">' + "".join(self._card(k) for k in self.kpis) + "</div>" + note
 
     def text(self) -> str:
-        return "\n".join(f"{k.label}: {k.value_text()}" for k in self.kpis)
+        return "\n".join(f"{k.label}: {self.shown(k)}" for k in self.kpis)
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
-        return {**super()._repr_mimebundle_(), KPIS_MIME: [k.to_dict() for k in self.kpis]}
+        # With the text the card shows, so that an e-mail quotes the figure as the report does.
+        return {**super()._repr_mimebundle_(), KPIS_MIME: [{**k.to_dict(), "text": self.shown(k)} for k in self.kpis]}
 
 
 @dataclass

@@ -480,7 +480,7 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
         timings["total"] = time.perf_counter() - t0
         write_json(staging / "run.json", {
             "run_id": folder.run_id, "report": spec.id, "title": meta.get("title"), "status": "succeeded",
-            "parameters": params, "period": meta.get("period"),
+            "parameters": params, "period": meta.get("period"), "conclusion": meta.get("conclusion"),
             "client": tenant.slug if tenant else None, "client_name": meta.get("client"), "brand": brand.key,
             **conventions.to_dict(),  # what the headline's money and dates are in
             "started_at": started.isoformat(), "finished_at": datetime.now(timezone.utc).isoformat(),

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from console_support import CLIENT_A, CLIENT_B, Server, console_env, publish_run, start_serve, stop
+from console_support import CLIENT_A, CLIENT_B, CONCLUSION, Server, console_env, publish_run, start_serve, stop
 
 @dataclass
 class ApiWorld:
@@ -43,7 +43,8 @@ def api_world(tiny_warehouse, tmp_path_factory) -> ApiWorld:
     world.runs["b0"] = publish_run(engine, outputs, report="client", client=CLIENT_B, period="2026-10",
                                    figures={"views": 55.0}, created=start + timedelta(hours=5))
     world.runs["exec"] = publish_run(engine, outputs, report="executive", client=None, period="2026-10",
-                                     figures={"mrr": 1000.0}, created=start + timedelta(hours=6))
+                                     figures={"mrr": 1000.0}, created=start + timedelta(hours=6),
+                                     conclusion=CONCLUSION)
     world.runs["failed"] = publish_run(engine, outputs, report="client", client=CLIENT_A, period="2026-10",
                                        figures={}, created=start + timedelta(hours=7), status="failed")
     world.server = start_serve(env, base / "serve.log")

@@ -145,7 +145,8 @@ def stop(process: subprocess.Popen, timeout: float = 30) -> None:
 
 # ------------------------------------------------------------------------------------------ runs
 def publish_run(engine, outputs: Path, *, report: str, client: str | None, period: str, figures: dict[str, float],
-                created: datetime, status: str = "succeeded", run_id: str | None = None) -> str:
+                created: datetime, status: str = "succeeded", run_id: str | None = None,
+                conclusion: str | None = None) -> str:
     """A run as the pipeline publishes it (files, run.json with a headline) and its history row."""
     from quire.periods import parse_period
     from quire.state.schema import runs
@@ -168,7 +169,7 @@ def publish_run(engine, outputs: Path, *, report: str, client: str | None, perio
         (folder / "run.json").write_text(json.dumps({
             "run_id": run_id, "report": report, "title": f"{report.title()} report", "status": "succeeded",
             "period": parse_period(period).label, "client": client, "client_name": client, "parameters": row["parameters"],
-            "timings": {"execute": 3.2, "total": 6.5},
+            "timings": {"execute": 3.2, "total": 6.5}, "conclusion": conclusion,
             "headline": [{"name": k, "label": k.title(), "value": v, "unit": "number", "direction": "up_is_good"}
                          for k, v in figures.items()],
             "data_files": [{"file": "table-01-figures.csv", "caption": "Figures", "rows": len(figures), "sheet": "1 Figures"}],
@@ -195,6 +196,8 @@ def run_count(engine, **where) -> int:
 
 CLIENT_A = "town-of-fairdale"
 CLIENT_B = "riverton-realty"
+# What a report concludes in words, as run.json records it (with markup that must be shown as text).
+CONCLUSION = "Verdict: ship <b>B</b> & keep watching refunds."
 
 
 def console_env(tiny_warehouse: str, base: Path, **extra: str) -> dict[str, str]:

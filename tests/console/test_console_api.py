@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from console_support import CLIENT_A, CLIENT_B
+from console_support import CLIENT_A, CLIENT_B, CONCLUSION
 from console_support import SERVER_TOKEN, run_count, sign_in
 
 from quire.errors import ParameterError
@@ -280,6 +280,7 @@ def test_run_detail_and_files(api_world):
     assert run["period_label"] == parse_period(run["period"]).label and run["period_label"] != run["period"]
     assert {f["name"] for f in run["files"]} == {"report.html", "report.pdf", "report.ipynb", "report.xlsx",
                                                  "table-01-figures.csv"}
+    assert run["conclusion"] is None  # a report that concludes nothing in words
     status, listing, _ = server.get(f"/api/v1/runs/{run_id}/files", token=token)
     assert status == 200 and len(listing["files"]) == 5
     status, csv, response = server.get(f"/api/v1/runs/{run_id}/files/table-01-figures.csv", token=token)
@@ -490,3 +491,12 @@ def test_a_clients_slug_is_shown_only_where_its_name_reads_like_anothers():
                                ("e", "Acme Ltd."), ("f", "acme ltd"), ("g", "Bolt")))
     assert options.client_labels == {"a": "Acme Ltd (a)", "b": "Acme  Ltd (b)", "c": "Ａcme Ltd (c)",
                                      "d": "Acme\u2060 Ltd (d)", "e": "Acme Ltd.", "f": "acme ltd", "g": "Bolt"}
+
+
+def test_a_runs_conclusion_in_words_is_in_its_detail_and_on_its_page(api_world):
+    server, token, run_id = api_world.server, api_world.tokens["admin"], api_world.runs["exec"]
+    status, run, _ = server.get(f"/api/v1/runs/{run_id}", token=token)
+    assert status == 200 and run["conclusion"] == CONCLUSION
+    status, page, _ = server.get(f"/console/runs/{run_id}", token=token)
+    assert status == 200
+    assert '<p class="c-conclusion">Verdict: ship &lt;b&gt;B&lt;/b&gt; &amp; keep watching refunds.</p>' in page.decode()

@@ -77,6 +77,33 @@ def test_run_json_records_parameters_and_headline(runs, tiny_warehouse):
     assert headline["control_rate"]["value"] == pytest.approx(conversions / users)
 
 
+def test_the_verdict_in_words_is_recorded_and_leads_the_e_mail(runs):
+    from html import escape, unescape
+
+    from quire.catalog import load_catalog
+    from quire.delivery.compose import report_message
+
+    folder = runs["default"]
+    record = json.loads((folder / "run.json").read_text())
+    # The verdict box of the report, word for word: the headline's figures alone do not say ship or not.
+    box = re.search(r'<div class="q-callout q-\w+" role="note"><strong>(Verdict: [^<]*)</strong> ([^<]*)</div>',
+                    (folder / "report.html").read_text())
+    assert box, "no verdict box in the report"
+    assert record["conclusion"] == unescape(f"{box[1]} {box[2]}")
+    run = {"run_id": record["run_id"], "output_folder": str(folder), "client": None, "parameters": record["parameters"]}
+    message = report_message(run, load_catalog(ROOT / "reports.yaml").get("experiment"), "pm@example.com")
+    assert record["conclusion"] in message.text
+    assert message.text.index(record["conclusion"]) < message.text.index("Headline figures:")
+    assert f"<p><b>{box[1]} {box[2]}</b></p>" in message.html
+    # Each figure as the report's card shows it: "+0.6 pts" and "p = 0.113", not "0.6%" and "0.1".
+    html = (folder / "report.html").read_text()
+    cards = dict(re.findall(r'<div class="q-kpi-label">([^<]*)</div><div class="q-kpi-value[^"]*">([^<]*)</div>', html))
+    assert cards and len(cards) == len(record["headline"])
+    for kpi in record["headline"]:
+        assert cards[escape(kpi["label"])].replace("\u2060", "") == escape(kpi["text"])  # less the HTML's word joiners
+        assert f"  {kpi['label']}: {kpi['text']}\n" in message.text
+
+
 def test_three_variant_run_uses_the_chosen_correction(runs):
     html = (runs["pricing"] / "report.html").read_text()
     assert "Multiple comparisons" in html and "Bonferroni-adjusted p" in html and "Holm-adjusted" not in html

@@ -1025,6 +1025,9 @@ def test_a_stray_variant_of_one_user_is_left_out_and_the_others_are_still_compar
     running = experiment({"control": {"n": 300}, "B": {"n": 1}})
     running = er.ExperimentReport(replace(running.data, ended_on=None))
     assert running.problem.title == "Nothing to analyse yet."
+    # Recorded in run.json and led by the e-mail as the run's conclusion, in place of a verdict.
+    assert running.header().meta()["conclusion"] == running.problem.text()
+    assert running.header().meta()["conclusion"].startswith("Nothing to analyse yet. ")
 
 
 def test_headline_cards_of_a_degenerate_experiment_say_why_a_figure_is_missing():

@@ -53,6 +53,8 @@ def document(console, access, base_url: str) -> dict[str, Any]:
             "created_at": {"type": "string"}, "started_at": {"type": ["string", "null"]},
             "finished_at": {"type": ["string", "null"]}, "duration_seconds": {"type": ["number", "null"]},
             "error": {"type": ["string", "null"]}, "files": {"type": "array", "items": {"type": "object"}},
+            "conclusion": {"type": ["string", "null"],
+                           "description": "One run only: what the report concludes in words (an experiment's verdict)"},
             "headline": {"type": "array", "items": {"type": "object"}}, "links": {"type": "object"}}},
         "RunList": {"type": "object", "properties": {"runs": {"type": "array", "items": {"$ref": "#/components/schemas/Run"}},
                                                      "total": {"type": "integer"}, "limit": {"type": "integer"},

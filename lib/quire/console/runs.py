@@ -118,7 +118,7 @@ class RunView:
     def detail(self) -> dict[str, Any]:
         """Everything the API gives about one run."""
         return {**self.summary(), "period_label": self.period_label or None, "title": self.record.get("title"),
-                "client_name": self.record.get("client_name"),
+                "client_name": self.record.get("client_name"), "conclusion": self.record.get("conclusion"),
                 "headline": self.record.get("headline") or [], "timings": self.record.get("timings") or {},
                 "files": [{k: f[k] for k in ("name", "label", "type", "bytes")} for f in self.files()],
                 "error_type": self.row.get("error_type")}

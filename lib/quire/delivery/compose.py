@@ -21,9 +21,11 @@ def message_id(run_id: str, recipient: str) -> str:
 
 
 def _figure(kpi: dict[str, Any]) -> str:
+    """The figure as the report's card shows it ("+0.6 pts", "0.113"); formatted from its unit for a run.json
+    written before cards recorded their text."""
     from quire.metrics.kpi import format_value
 
-    return format_value(kpi.get("value"), kpi.get("unit") or "count")
+    return str(kpi.get("text") or format_value(kpi.get("value"), kpi.get("unit") or "count"))
 
 
 def report_message(run: dict[str, Any], spec: ReportSpec, recipient: str) -> Message:
@@ -43,6 +45,10 @@ def report_message(run: dict[str, Any], spec: ReportSpec, recipient: str) -> Mes
     with using(from_record(record)):  # the run's own locale and currency, as its report shows them
         figures = [(k.get("label") or k.get("name") or "?", _figure(k)) for k in record.get("headline") or []]
     lines = [f"{title}" + (f" for {who}" if who else "") + (f", {period}" if period else "") + ".", ""]
+    # What the report concludes (an experiment's verdict), before the figures it rests on.
+    conclusion = printable(record.get("conclusion") or "", limit=2000)
+    if conclusion:
+        lines += [conclusion, ""]
     if figures:
         lines += ["Headline figures:"] + [f"  {label}: {value}" for label, value in figures] + [""]
     pdf = folder / "report.pdf"
@@ -51,6 +57,7 @@ def report_message(run: dict[str, Any], spec: ReportSpec, recipient: str) -> Mes
                    for label, value in figures)
     html = (f"<html><body style='font-family:sans-serif'><h2>{escape(title)}</h2>"
             + (f"<p>{escape(who)}</p>" if who else "") + (f"<p>{escape(period)}</p>" if period else "")
+            + (f"<p><b>{escape(conclusion)}</b></p>" if conclusion else "")
             + (f"<table cellpadding='4'>{rows}</table>" if rows else "")
             + f"<p>{escape(lines[-1])}</p></body></html>")
     return Message(recipient=recipient, subject=subject, text="\n".join(lines) + "\n", html=html,

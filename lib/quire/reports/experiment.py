@@ -142,9 +142,12 @@ class ExperimentReport:
     # -- sections -------------------------------------------------------------------------
     def header(self) -> ReportHeader:
         d = self.data
+        conclusion = self.decision() or self.problem
         return ReportHeader(f"Experiment report: {d.name}", self.dates_label(), subtitle=d.hypothesis,
                             extra={"experiment": d.key, "primary_metric": d.primary_metric, "level": self.level,
-                                   "correction": self.correction})
+                                   "correction": self.correction,
+                                   # run.json's and the e-mail's: the figures alone do not say ship or not
+                                   "conclusion": conclusion.text() if conclusion else None})
 
     def dates_label(self) -> str:
         """When the experiment ran: "3 April – 14 May 2026 (42 days)" or "Since 3 September 2026 (running)"."""
@@ -167,12 +170,18 @@ class ExperimentReport:
                                  "warning", title="Left out:"))
         if self.analysis is None:
             return Section("Verdict", [self.problem, self.facts(), *notes])
+        warnings = [Callout(w, "warning", title="Warning:")
+                    for w in [*self.control_warning(), *self.analysis.verdict.warnings]]
+        return Section("Verdict", [self.decision(), *warnings, self.facts(), *notes])
+
+    def decision(self) -> Callout | None:
+        """The verdict and its reasons in plain language (None when the experiment cannot be analysed)."""
+        if self.analysis is None:
+            return None
         v = self.analysis.verdict
         # A biased split makes every figure below suspect, whatever the decision: the box says so by its colour too.
         severity = "critical" if self.analysis.srm.mismatch else DECISION_SEVERITY[v.decision]
-        decision = Callout(" ".join(v.reasons), severity, title=DECISION_TITLES[v.decision].format(variant=v.variant))
-        warnings = [Callout(w, "warning", title="Warning:") for w in [*self.control_warning(), *v.warnings]]
-        return Section("Verdict", [decision, *warnings, self.facts(), *notes])
+        return Callout(" ".join(v.reasons), severity, title=DECISION_TITLES[v.decision].format(variant=v.variant))
 
     def control_warning(self) -> list[str]:
         """Why the control may be the wrong one: the report had to guess it (no plan, no variant named so), or more

@@ -122,19 +122,19 @@ class ExperimentCards(KpiCards):
 
     The generic cards format by unit and show a change against a previous period; an
     experiment has no previous period, and a p-value or a lift in points has no unit
-    there. The JSON recorded in ``run.json`` is unchanged: the raw values and units.
+    there. The JSON recorded in ``run.json`` keeps the raw values and units beside the texts.
     """
 
     texts: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # key -> (value text, note)
 
     def _card(self, k: Kpi) -> str:
-        value, note = self.texts.get(k.key, (format_value(k.value, k.unit), ""))
+        note = self.texts[k.key][1] if k.key in self.texts else ""
         note_html = f'<div class="q-kpi-delta q-flat">{escape(note)}</div>' if note else ""
         return (f'<div class="q-kpi"><div class="q-kpi-label">{escape(k.label)}</div>'
-                f'{kpi_value(value)}{note_html}</div>')
+                f'{kpi_value(self.shown(k))}{note_html}</div>')
 
-    def text(self) -> str:
-        return "\n".join(f"{k.label}: {self.texts.get(k.key, (format_value(k.value, k.unit), ''))[0]}" for k in self.kpis)
+    def shown(self, k: Kpi) -> str:
+        return self.texts[k.key][0] if k.key in self.texts else format_value(k.value, k.unit)
 
 
 @dataclass(frozen=True)
