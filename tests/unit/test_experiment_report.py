@@ -32,6 +32,7 @@ from quire.metrics.experiment_measure import REVENUE, Measure
 from quire.metrics.experiments import sample_size_per_arm
 from quire.reports import experiment as er
 from quire.reports.experiment_data import ExperimentData, variant_label, variant_labels
+from quire.reports.experiment_display import times
 from quire.metrics.experiment_analysis import p_text
 from quire.warehouse import experiment_queries
 from quire.warehouse.engine import engine
@@ -598,7 +599,7 @@ def test_expected_users_of_an_uneven_total_keep_the_half_their_difference_has():
 
 
 def test_how_many_times_the_users_reads_at_the_precision_of_an_estimate():
-    assert er.times(3.14) == "3.1×" and er.times(8469.6) == "8,470×"
+    assert times(3.14) == "3.1×" and times(8469.6) == "8,470×"
 
 
 @pytest.fixture

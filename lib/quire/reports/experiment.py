@@ -4,8 +4,10 @@
 connection); the statistics are the pure functions of :mod:`quire.metrics.experiments`, run
 once by :func:`~quire.metrics.experiment_analysis.analyse`; how figures read (p-values,
 effects, intervals, the report's tables and cards) is :mod:`quire.reports.experiment_display`.
-The notebook calls :func:`build` once, then displays one section per cell: the verdict
-first, then the evidence behind it, then the glossary.
+The sections on the measure per user (Welch, CUPED) and on power are
+:mod:`~quire.reports.experiment_revenue` and :mod:`~quire.reports.experiment_power`. The notebook
+calls :func:`build` once, then displays one section per cell: the verdict first, then the
+evidence behind it, then the glossary.
 
 ``level`` (confidence level of every interval and test, alpha = 1 − level) and
 ``correction`` (Holm or Bonferroni across the treatments) apply throughout.
@@ -21,25 +23,25 @@ import pandas as pd
 
 from quire import formatting
 from quire.formatting import format_day, long_date, number, percent, significant
-from quire.formatting.numbers import not_zero
-from quire.formatting.units import UNITS
 from quire.chart_style import use_brand
 from quire.charts import experiment as charts
 from quire.charts.experiment import amount, pct, pts, signed
-from quire.display import Callout, Grid, ReportHeader, Section
+from quire.display import Callout, ReportHeader, Section
 from quire.errors import EmptyDataError, WarehouseError
 from quire.glossary import glossary
-from quire.metrics.experiment_analysis import (ExperimentAnalysis, analyse, describe_comparison, mirrors_metric, rate_places,
-                                              metric_correlation, p_sentence, p_text, varies_within_variants)
+from quire.metrics.experiment_analysis import (ExperimentAnalysis, analyse, describe_comparison, rate_places,
+                                              p_sentence, p_text)
 from quire.metrics import experiment_measure
 from quire.metrics.experiment_measure import metric_label
-from quire.metrics.experiments import ADJUSTMENTS, TARGET_POWER, CupedResult, power_curve, sample_size_per_arm
+from quire.metrics.experiments import ADJUSTMENTS, TARGET_POWER
 from quire.metrics.kpi import Kpi
 from quire.contract import absent_note
-from quire.reports.experiment_data import CONTRACT, ExperimentData, check_parameters, load
+from quire.reports.experiment_data import ExperimentData, check_parameters, load
+from quire.reports.experiment_power import PowerSection
+from quire.reports.experiment_revenue import RevenueSection
 from quire.reports.experiment_display import (Estimate, ExperimentCards, FlowingGlossary, FormattedTable, chance,
                                               effect_text, interval_change, interval_text, mark_control, once_in,
-                                              relative_estimate, relative_value, round_users, sentence, share_off, times)
+                                              relative_estimate, relative_value, sentence, share_off)
 
 DECISION_TITLES = {"ship": "Verdict: ship {variant}.", "don't ship": "Verdict: don't ship.",
                    "inconclusive": "Verdict: inconclusive.",
@@ -55,7 +57,7 @@ GLOSSARY_KEYS = ["verdict", "srm", "conversion_rate", "absolute_lift", "relative
 # --------------------------------------------------------------------------- the report
 
 
-class ExperimentReport:
+class ExperimentReport(RevenueSection, PowerSection):
     """The computed report; each public method returns one displayable section (None: nothing to show)."""
 
     def __init__(self, data: ExperimentData, level: float = 0.95, correction: str = "holm") -> None:
@@ -429,284 +431,6 @@ class ExperimentReport:
         return FormattedTable.figures(pd.DataFrame(rows), "Conversion by variant; lifts are treatment − control, "
                                                           f"{self._ci_caption()}", data, units)
 
-    def revenue(self) -> Section | None:
-        """The measure per user (revenue unless the experiment says otherwise): Welch's t-test per treatment, and the
-        CUPED-adjusted comparison beside it."""
-        a = self.analysis
-        if a is None:
-            return None
-        name = self.measure.name
-        title = self.measure.title + (" (guardrail)" if self.metric != "revenue" else "")
-        if not a.has_revenue:
-            value = float(self.data.assignments["revenue"].iloc[0])
-            why = f"the experiment recorded no {name}" if value == 0 else "the same for every user"
-            return Section(title, [Callout(f"Every assigned user's {name} is {amount(value, False)}: {why}, so there "
-                                           f"is no {name} comparison.", "info", title="Not shown:")])
-        lead = " ".join(describe_comparison(r, self.level, several=self.several) for _, r in a.revenue_comparisons.iterrows())
-        if not a.cuped:
-            return Section(title, [self.welch_table(), self.no_covariate_note()], lead=lead)
-        cuped_frame = pd.DataFrame([row for v in self.treatments for row in _cuped_rows(a.cuped[v])])
-        flips = [self.sign_flip(c) if c.sign_flipped else self.imbalance(c)
-                 for c in (a.cuped[t] for t in self.treatments) if c.sign_flipped or c.imbalanced]
-        return Section(title, [self.welch_table(), self.cuped_sentence(), *flips,
-                               charts.cuped_intervals(cuped_frame, self.level), self.cuped_table()], lead=lead)
-
-    def no_covariate_note(self) -> Callout:
-        """Why there is no CUPED: the assignments lack the pre-period metric (an optional column of the contract)."""
-        col = CONTRACT.table("experiment_assignments").column("pre_revenue")
-        name, needed_for = self.measure.name, self.measure.reword(col.needed_for)
-        values = self.data.assignments[col.name] if col.name in self.data.assignments else None
-        if values is not None and values.isna().any():
-            missing = int(values.isna().sum())
-            whose = "no user" if missing == len(values) else f"{number(len(values) - missing)} of {number(len(values))} users"
-            return Callout(f"The assignments record a {col.name} ({name} before the experiment) for {whose}, so "
-                           f"{needed_for} is left out.", "info", title="Not shown:")
-        if values is not None and mirrors_metric(self.data.assignments):
-            r = metric_correlation(self.data.assignments)
-            return Callout(f"Every user's {col.name} moves in step with their {name} during the experiment (a "
-                           f"correlation of {number(r, 4) if abs(r) < 0.99995 else number(round(r))}): it is the same "
-                           "measurement, not one taken before the experiment, so "
-                           f"{needed_for} is left out. Map each user's {name} before assignment to {col.name}.",
-                           "info", title="Not shown:")
-        if values is not None and not varies_within_variants(self.data.assignments):
-            return Callout(f"Every user of each variant has the same {name}: there is no noise for the {col.name} to "
-                           f"remove, so {needed_for} is left out.", "info", title="Not shown:")
-        if values is not None:
-            value = float(values.iloc[0])
-            return Callout(f"Every user's {col.name} ({name} before the experiment) is {amount(value, False)}, which "
-                           f"explains none of the noise in {name}, so {needed_for} is left out.", "info",
-                           title="Not shown:")
-        return Callout(f"The assignments have no {col.name} column (each user's {name} before the experiment), so "
-                       f"{needed_for} is left out.", "info", title="Not shown:")
-
-    def welch_table(self) -> FormattedTable:
-        a = self.analysis
-        w0 = a.welch[self.treatments[0]]
-        p_by = a.revenue_comparisons.set_index("variant")
-        mean = f"Mean {self.measure.per_user}"
-        rows = [{"Variant": mark_control(a.control, True), "Users": number(w0.n_b), mean: amount(w0.mean_b, False),
-                 "Difference": "—", self._p_label(): "—", "Cohen's d": "—"}]
-        for v in self.treatments:
-            w = a.welch[v]
-            rows.append({"Variant": v, "Users": number(w.n_a), mean: amount(w.mean_a, False),
-                         "Difference": Estimate(amount(w.diff), interval_text(w.ci_low, w.ci_high, "revenue")),
-                         self._p_label(): p_text(self._decision_p(p_by.loc[v])), "Cohen's d": signed(w.cohen_d)})
-        data = pd.DataFrame([{"Variant": mark_control(a.control, True), "Users": w0.n_b, mean: w0.mean_b}] + [
-            {"Variant": v, "Users": a.welch[v].n_a, mean: a.welch[v].mean_a, **_bounds("Difference", a.welch[v]),
-             self._p_label(): self._decision_p(p_by.loc[v]), "Cohen's d": a.welch[v].cohen_d} for v in self.treatments])
-        unit = self._measure_unit
-        # The caption says how to read the table; the glossary has the formulas.
-        none = "users who bought nothing" if self.measure.is_money else f"users without {self.measure.name}"
-        return FormattedTable.figures(pd.DataFrame(rows), f"Welch's t-test of mean {self.measure.per_user} ({none} "
-                                                          f"count as {self.measure.zero}), treatment − control, "
-                                                          f"{self._ci_caption()}; Cohen's d in standard deviations",
-                                      data, {"Users": "number", mean: unit, **dict.fromkeys(_bound_columns("Difference"), unit)})
-
-    @property
-    def _measure_unit(self) -> str:
-        """The unit of the continuous measure's figures in the data files."""
-        return self.measure.unit if self.measure.unit in UNITS else "number"
-
-    def _cuped_p(self, c: CupedResult) -> float:
-        """The CUPED p-value decisions read: adjusted across the treatments like every other test."""
-        return float(c.p_adjusted if self.several else c.adjusted.p_value)
-
-    def cuped_sentence(self) -> str:
-        """What CUPED did, in words, for the focus treatment (or the first one), and which estimate to trust."""
-        v = self.focus if self.focus in self.treatments else self.treatments[0]
-        c = self.analysis.cuped[v]
-        u, adj = c.unadjusted, c.adjusted
-        text = (f"CUPED uses each user's {self.measure.name} before the experiment to remove noise{' (' + v + ')' if self.several else ''}: "
-                # A θ of 0.003 and 0.3 % less variance are not "θ = 0.00, 0% less variance" (the table says 0.003, 0.3%).
-                f"θ = {not_zero(lambda d: number(c.theta, d), c.theta, 2)}, "
-                f"{not_zero(lambda d: percent(c.variance_reduction, d), c.variance_reduction, 0)} less variance; the "
-                f"{percent(self.level, 0)} interval of the "
-                f"difference is {interval_change(c.ci_width_ratio)} (±{amount((adj.ci_high - adj.ci_low) / 2, False)} instead "
-                f"of ±{amount((u.ci_high - u.ci_low) / 2, False)}). The pre-period lies before assignment, so the adjustment "
-                "removes noise without biasing the effect.")
-        p_adj = self._cuped_p(c)
-        if (u.p_value < self.alpha) != (p_adj < self.alpha) and not self.several:
-            # Say which of the two the decision reads (the CUPED one whenever it ran, as the glossary says).
-            read = self.analysis.decided_on if self.metric == "revenue" else self.analysis.guardrail
-            adjusted = read is not None and bool((read["metric"] == "revenue_cuped").all())
-            which = "verdict" if self.metric == "revenue" else "guardrail check"
-            precise = "; it is the more precise estimate" if adjusted and c.ci_width_ratio < 1 else ""
-            text += (f" Note: the adjusted difference is {'' if p_adj < self.alpha else 'not '}significant "
-                     f"({p_sentence(p_adj)}) while the unadjusted one is {'' if u.p_value < self.alpha else 'not '}"
-                     f"(the {which} reads the {'adjusted' if adjusted else 'unadjusted'} test{precise}).")
-        return text
-
-    def _before(self, c: CupedResult) -> str:
-        """"already spent $2.00 more per user" / "already had 1.50 less game rounds per user": the pre-period gap."""
-        pre, m = ("more" if c.covariate_diff > 0 else "less"), self.measure
-        return (f"already spent {amount(abs(c.covariate_diff), False)} {pre} per user" if m.is_money else
-                f"already had {amount(abs(c.covariate_diff), False)} {pre} {m.per_user}")
-
-    def _beyond_chance(self, c: CupedResult) -> str:
-        """What a pre-period gap larger than chance means, and what to check."""
-        return (f"more than a random split plausibly gives ({p_sentence(c.covariate_p)}): check the assignment, and "
-                "that pre_revenue was recorded before it (measured after, it carries the effect itself, and CUPED "
-                "removes the effect with it)")
-
-    def imbalance(self, c: CupedResult) -> Callout:
-        """A warning that the arms' pre-period differs beyond chance (where CUPED does not reverse the sign)."""
-        who = f" for {c.treatment}" if self.several else ""
-        text = (f"The treatment's users{who} {self._before(c)} than the control's before the experiment began, "
-                f"{self._beyond_chance(c)}. The unadjusted difference carries θ × {amount(c.covariate_diff)} = "
-                f"{amount(c.theta * c.covariate_diff)} of that gap; CUPED's estimate does not.")
-        return Callout(text, "warning", title="Pre-period imbalance.")
-
-    def sign_flip(self, c: CupedResult) -> Callout:
-        """Which estimate to trust when CUPED reverses the sign of the raw difference, and why."""
-        who = f" for {c.treatment}" if self.several else ""
-        carried = amount(c.theta * c.covariate_diff)
-        m = self.measure
-        why = (self._beyond_chance(c) if c.imbalanced else
-               "a chance imbalance of the random split, not an effect of the change")
-        text = (f"CUPED reverses the sign of the difference in {m.name}{who}: {amount(c.unadjusted.diff)} unadjusted, "
-                f"{amount(c.adjusted.diff)} adjusted. The treatment's users {self._before(c)} than the control's before the "
-                f"experiment began — {why} — and the raw difference carries "
-                f"that imbalance with it (θ × {amount(c.covariate_diff)} = {carried}). CUPED removes it, and its estimate "
-                f"has {not_zero(lambda d: percent(c.variance_reduction, d), c.variance_reduction, 0)} less variance. Neither "
-                "direction is established while its interval "
-                f"includes {m.zero}.")
-        return Callout(text, "info", title="Trust the CUPED-adjusted estimate.")
-
-    def cuped_table(self) -> FormattedTable:
-        rows = []
-        for v in self.treatments:
-            c = self.analysis.cuped[v]
-            rows.append({"Treatment": v, "θ": number(c.theta, 3), "Variance reduction": percent(c.variance_reduction, 1),
-                         "Unadjusted difference": Estimate(amount(c.unadjusted.diff), interval_text(
-                             c.unadjusted.ci_low, c.unadjusted.ci_high, "revenue")),
-                         "CUPED difference": Estimate(amount(c.adjusted.diff), interval_text(
-                             c.adjusted.ci_low, c.adjusted.ci_high, "revenue")),
-                         self._cuped_p_label(): p_text(self._cuped_p(c))})
-        data = pd.DataFrame([{"Treatment": v, "θ": c.theta, "Variance reduction": c.variance_reduction,
-                              **_bounds("Unadjusted difference", c.unadjusted), **_bounds("CUPED difference", c.adjusted),
-                              self._cuped_p_label(): self._cuped_p(c)}
-                             for v, c in ((v, self.analysis.cuped[v]) for v in self.treatments)])
-        unit = self._measure_unit
-        name = self.measure.name
-        return FormattedTable.figures(pd.DataFrame(rows), f"CUPED: {name} adjusted by the same users' pre-period "
-                                                          f"{name}, {self._ci_caption()}", data,
-                                      {"Variance reduction": "percent",
-                                       **dict.fromkeys([*_bound_columns("Unadjusted difference"), *_bound_columns("CUPED difference")], unit)})
-
-    def _cuped_p_label(self) -> str:
-        return f"CUPED p ({self.adjustment}-adj.)" if self.several else "CUPED p-value"
-
-    def power(self) -> Section | None:
-        """The minimum detectable effect of the sample, its power curve, and the sample a conclusive test would need."""
-        a = self.analysis
-        if a is None:
-            return None
-        flat = [v for v in self.treatments if a.power[v].kind == "continuous" and a.power[v].mde is None]
-        if flat:
-            return Section("Power and minimum detectable effect", [Callout(
-                f"{self.measure.title} is the same for every user of {' and of '.join([a.control, *flat])}, so the t-test "
-                "has no spread to measure a difference against: there is no minimum detectable effect to show.",
-                "info", title="Not shown:")])
-        if any(a.power[v].at_ceiling for v in self.treatments):  # no curve to draw: every effect upwards is impossible
-            return Section("Power and minimum detectable effect", [Callout(self.power_sentence(), "info", title="Not shown:")])
-        marks, curves = [], []
-        for v in self.treatments:
-            p = a.power[v]
-            curve = power_curve(p, self._control_rate() if p.kind == "proportion" else None)
-            curves.append(curve.assign(variant=v))
-            marks.append({"variant": v, "mde": p.mde, "observed": abs(p.observed_effect or 0.0)})
-        chart = charts.power_curves(pd.concat(curves, ignore_index=True), pd.DataFrame(marks), TARGET_POWER,
-                                    measure_units=self.metric == "revenue")
-        # Beside the chart there is room for two treatments' columns: more were cut off at the page's edge, so
-        # they go below it, a treatment a row.
-        shown = [Grid([chart, self.power_table()])] if len(self.treatments) <= 2 else [chart, self.power_table(across=False)]
-        return Section("Power and minimum detectable effect", shown, lead=f"{self.power_sentence()} {self.sample_sentence()}")
-
-    def _control_rate(self) -> float:
-        conv = self.analysis.conversion
-        return float(conv.loc[conv["is_control"], "rate"].iloc[0])
-
-    def power_sentence(self) -> str:
-        """The design's power in words: the smallest true change this sample detects reliably (not post-hoc power)."""
-        v = self.focus
-        p = self.analysis.power[v]
-        metric = self.tested
-        sample = f"With {number(p.n_control)} users in {self.analysis.control} and {number(p.n_treatment)} in {v}"
-        if p.at_ceiling:
-            return (f"{sample}: {self.analysis.control} converted every user, so conversion cannot rise and there is no "
-                    "minimum detectable effect (MDE) upwards.")
-        if p.mde is None:
-            return (f"{sample}, no possible change in {metric} is detected with {percent(TARGET_POWER, 0)} probability at "
-                    f"{self._power_alpha(p)}: the sample is too small to have a minimum detectable effect (MDE).")
-        # A rate's MDE is that of a rise or of a fall (they differ), the one observed; a mean's is either.
-        change = ("a fall" if p.downward else "a rise") if p.kind == "proportion" else "a change"
-        text = (f"{sample}, the test detects {change} in {metric} of at least {effect_text(p.mde, self.metric).lstrip('+')} "
-                f"with {percent(TARGET_POWER, 0)} probability: its minimum detectable effect (MDE) at "
-                f"{self._power_alpha(p)}.")
-        if p.observed_effect is not None and p.mde is not None and not self.data.is_aa:
-            size = "larger" if abs(p.observed_effect) >= p.mde else "smaller"
-            text += f" The observed {effect_text(p.observed_effect, self.metric)} is {size} than the MDE."
-        return text
-
-    def _power_alpha(self, p) -> str:
-        """"alpha 0.05", or with several treatments "alpha 0.0125 (0.05 ÷ 4 treatments, the Holm correction's strictest
-        threshold)": the alpha the power and the MDE are computed at."""
-        alpha = f"alpha {significant(p.alpha, 6)}"
-        if not self.several:
-            return alpha
-        return (f"{alpha} ({significant(self.alpha, 6)} ÷ {len(self.treatments)} treatments, the {self.adjustment} "
-                "correction's strictest threshold)")
-
-    def sample_sentence(self) -> str:
-        """How many users a conclusive answer about the observed effect needs, against what the test had."""
-        v = self.focus
-        p = self.analysis.power[v]
-        if self.data.is_aa:
-            return "In an A/A test the MDE is the smallest bias in the assignment or the metrics the check could reveal."
-        needed = sample_size_per_arm(p.observed_effect_size, p.alpha)
-        # Power follows 1/n_control + 1/n_treatment: uneven arms are worth their harmonic mean per variant.
-        current = 2 / (1 / p.n_control + 1 / p.n_treatment)
-        had = (f"the test had {number(current)}" if p.n_control == p.n_treatment else
-               f"the test's {number(p.n_control)} and {number(p.n_treatment)} users are worth {number(current)} per "
-               "variant of an even split")
-        effect = effect_text(p.observed_effect, self.metric)
-        if needed is None:
-            # Not "no sample would do": the verdict rightly says a true effect below the MDE needs more users.
-            return ("The observed difference is exactly zero, so there is no observed effect to size a sample for; "
-                    f"a true effect smaller than the MDE would take more than the test's {number(current)} users per "
-                    "variant to detect.")
-        if needed <= current:
-            return (f"The sample was large enough: detecting an effect of {effect} with {percent(TARGET_POWER, 0)} power needs about "
-                    f"{number(round_users(needed))} users per variant, and {had}.")
-        return (f"To detect an effect of {effect} (the one observed) with {percent(TARGET_POWER, 0)} power would take about "
-                f"{number(round_users(needed))} users per variant, {times(needed / current)} as many: {had}. "
-                "Smaller effects need more: the sample grows with one over the square of the effect.")
-
-    def power_table(self, across: bool = True) -> FormattedTable:
-        """Measures down, treatments ``across`` (narrow enough to sit beside the power chart), or a treatment a row."""
-        columns, data = {}, []
-        mde = f"MDE at {percent(TARGET_POWER, 0)} power"
-        needed_label = "Users per variant to detect the observed effect"
-        for v in self.treatments:
-            p = self.analysis.power[v]
-            needed = sample_size_per_arm(p.observed_effect_size, p.alpha)
-            columns[v] = [f"{number(p.n_control)} / {number(p.n_treatment)}", effect_text(p.observed_effect, self.metric),
-                          effect_text(p.mde, self.metric).lstrip("+") if p.mde is not None else "—",
-                          number(round_users(needed)) if needed else "—"]
-            # The files hold a row per treatment, as figures: the page's rows of text are measures of mixed units.
-            data.append({"Treatment": v, "Users (control)": p.n_control, "Users (treatment)": p.n_treatment,
-                         "Observed effect": p.observed_effect, mde: p.mde, needed_label: math.ceil(needed) if needed else None})
-        measures = ["Users (control / treatment)", "Observed effect", mde, needed_label]
-        data = pd.DataFrame(data)
-        if self.data.is_aa:  # the observed effect of an A/A test is noise: no sample "detects" it
-            measures, columns, data = measures[:-1], {v: c[:-1] for v, c in columns.items()}, data.drop(columns=needed_label)
-        frame = (pd.DataFrame({"": measures, **columns}) if across else
-                 pd.DataFrame([[v, *texts] for v, texts in columns.items()], columns=["Treatment", *measures]))
-        unit = "percent" if self.metric == "conversion" else self._measure_unit
-        return FormattedTable.figures(frame, f"Power of the {self.tested} test", data,
-                                      {"Users (control)": "number", "Users (treatment)": "number", "Observed effect": unit,
-                                       mde: unit, **({needed_label: "number"} if needed_label in data else {})})
-
     def multiple_comparisons(self) -> Section | None:
         """Raw against adjusted p-values, for experiments with several treatments (None otherwise)."""
         a = self.analysis
@@ -761,21 +485,6 @@ class ExperimentReport:
             entries = [own if entry == per_user and not self.measure.is_money else
                        (self.measure.reword(entry[0]), self.measure.reword(entry[1])) for entry in entries]
         return FlowingGlossary(entries, title=appendix.title)
-
-
-def _bound_columns(name: str) -> tuple[str, str, str]:
-    """The data-file columns of an estimate called ``name``: its value and its interval's bounds."""
-    return name, f"{name} CI low", f"{name} CI high"
-
-
-def _bounds(name: str, estimate) -> dict[str, float]:
-    """``estimate``'s diff, ci_low and ci_high under :func:`_bound_columns` of ``name``."""
-    return dict(zip(_bound_columns(name), (estimate.diff, estimate.ci_low, estimate.ci_high), strict=True))
-
-
-def _cuped_rows(c: CupedResult) -> list[dict[str, object]]:
-    return [{"variant": c.treatment, "method": m, "diff": w.diff, "ci_low": w.ci_low, "ci_high": w.ci_high}
-            for m, w in (("Unadjusted", c.unadjusted), ("CUPED", c.adjusted))]
 
 
 def build(experiment: str = "latest", level: float = 0.95, correction: str = "holm", brand: str = "quire",

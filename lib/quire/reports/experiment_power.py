@@ -1,0 +1,134 @@
+"""The experiment report's power section: the minimum detectable effect of the sample, its power curves,
+and the sample a conclusive test of the observed effect would need.
+
+Mixed into :class:`~quire.reports.experiment.ExperimentReport`, whose analysis, treatments and
+focus it reads. The power is the design's (the MDE at the target power), never the "achieved"
+power of the observed effect.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from quire.charts import experiment as charts
+from quire.display import Callout, Grid, Section
+from quire.formatting import number, percent, significant
+from quire.metrics.experiments import TARGET_POWER, power_curve, sample_size_per_arm
+from quire.reports.experiment_display import FormattedTable, effect_text, round_users, times
+
+
+class PowerSection:
+    """:meth:`power` and its table and sentences (see the module docstring)."""
+
+    def power(self) -> Section | None:
+        """The minimum detectable effect of the sample, its power curve, and the sample a conclusive test would need."""
+        a = self.analysis
+        if a is None:
+            return None
+        flat = [v for v in self.treatments if a.power[v].kind == "continuous" and a.power[v].mde is None]
+        if flat:
+            return Section("Power and minimum detectable effect", [Callout(
+                f"{self.measure.title} is the same for every user of {' and of '.join([a.control, *flat])}, so the t-test "
+                "has no spread to measure a difference against: there is no minimum detectable effect to show.",
+                "info", title="Not shown:")])
+        if any(a.power[v].at_ceiling for v in self.treatments):  # no curve to draw: every effect upwards is impossible
+            return Section("Power and minimum detectable effect", [Callout(self.power_sentence(), "info", title="Not shown:")])
+        marks, curves = [], []
+        for v in self.treatments:
+            p = a.power[v]
+            curve = power_curve(p, self._control_rate() if p.kind == "proportion" else None)
+            curves.append(curve.assign(variant=v))
+            marks.append({"variant": v, "mde": p.mde, "observed": abs(p.observed_effect or 0.0)})
+        chart = charts.power_curves(pd.concat(curves, ignore_index=True), pd.DataFrame(marks), TARGET_POWER,
+                                    measure_units=self.metric == "revenue")
+        # Beside the chart there is room for two treatments' columns: more were cut off at the page's edge, so
+        # they go below it, a treatment a row.
+        shown = [Grid([chart, self.power_table()])] if len(self.treatments) <= 2 else [chart, self.power_table(across=False)]
+        return Section("Power and minimum detectable effect", shown, lead=f"{self.power_sentence()} {self.sample_sentence()}")
+
+    def _control_rate(self) -> float:
+        conv = self.analysis.conversion
+        return float(conv.loc[conv["is_control"], "rate"].iloc[0])
+
+    def power_sentence(self) -> str:
+        """The design's power in words: the smallest true change this sample detects reliably (not post-hoc power)."""
+        v = self.focus
+        p = self.analysis.power[v]
+        metric = self.tested
+        sample = f"With {number(p.n_control)} users in {self.analysis.control} and {number(p.n_treatment)} in {v}"
+        if p.at_ceiling:
+            return (f"{sample}: {self.analysis.control} converted every user, so conversion cannot rise and there is no "
+                    "minimum detectable effect (MDE) upwards.")
+        if p.mde is None:
+            return (f"{sample}, no possible change in {metric} is detected with {percent(TARGET_POWER, 0)} probability at "
+                    f"{self._power_alpha(p)}: the sample is too small to have a minimum detectable effect (MDE).")
+        # A rate's MDE is that of a rise or of a fall (they differ), the one observed; a mean's is either.
+        change = ("a fall" if p.downward else "a rise") if p.kind == "proportion" else "a change"
+        text = (f"{sample}, the test detects {change} in {metric} of at least {effect_text(p.mde, self.metric).lstrip('+')} "
+                f"with {percent(TARGET_POWER, 0)} probability: its minimum detectable effect (MDE) at "
+                f"{self._power_alpha(p)}.")
+        if p.observed_effect is not None and p.mde is not None and not self.data.is_aa:
+            size = "larger" if abs(p.observed_effect) >= p.mde else "smaller"
+            text += f" The observed {effect_text(p.observed_effect, self.metric)} is {size} than the MDE."
+        return text
+
+    def _power_alpha(self, p) -> str:
+        """"alpha 0.05", or with several treatments "alpha 0.0125 (0.05 ÷ 4 treatments, the Holm correction's strictest
+        threshold)": the alpha the power and the MDE are computed at."""
+        alpha = f"alpha {significant(p.alpha, 6)}"
+        if not self.several:
+            return alpha
+        return (f"{alpha} ({significant(self.alpha, 6)} ÷ {len(self.treatments)} treatments, the {self.adjustment} "
+                "correction's strictest threshold)")
+
+    def sample_sentence(self) -> str:
+        """How many users a conclusive answer about the observed effect needs, against what the test had."""
+        v = self.focus
+        p = self.analysis.power[v]
+        if self.data.is_aa:
+            return "In an A/A test the MDE is the smallest bias in the assignment or the metrics the check could reveal."
+        needed = sample_size_per_arm(p.observed_effect_size, p.alpha)
+        # Power follows 1/n_control + 1/n_treatment: uneven arms are worth their harmonic mean per variant.
+        current = 2 / (1 / p.n_control + 1 / p.n_treatment)
+        had = (f"the test had {number(current)}" if p.n_control == p.n_treatment else
+               f"the test's {number(p.n_control)} and {number(p.n_treatment)} users are worth {number(current)} per "
+               "variant of an even split")
+        effect = effect_text(p.observed_effect, self.metric)
+        if needed is None:
+            # Not "no sample would do": the verdict rightly says a true effect below the MDE needs more users.
+            return ("The observed difference is exactly zero, so there is no observed effect to size a sample for; "
+                    f"a true effect smaller than the MDE would take more than the test's {number(current)} users per "
+                    "variant to detect.")
+        if needed <= current:
+            return (f"The sample was large enough: detecting an effect of {effect} with {percent(TARGET_POWER, 0)} power needs about "
+                    f"{number(round_users(needed))} users per variant, and {had}.")
+        return (f"To detect an effect of {effect} (the one observed) with {percent(TARGET_POWER, 0)} power would take about "
+                f"{number(round_users(needed))} users per variant, {times(needed / current)} as many: {had}. "
+                "Smaller effects need more: the sample grows with one over the square of the effect.")
+
+    def power_table(self, across: bool = True) -> FormattedTable:
+        """Measures down, treatments ``across`` (narrow enough to sit beside the power chart), or a treatment a row."""
+        columns, data = {}, []
+        mde = f"MDE at {percent(TARGET_POWER, 0)} power"
+        needed_label = "Users per variant to detect the observed effect"
+        for v in self.treatments:
+            p = self.analysis.power[v]
+            needed = sample_size_per_arm(p.observed_effect_size, p.alpha)
+            columns[v] = [f"{number(p.n_control)} / {number(p.n_treatment)}", effect_text(p.observed_effect, self.metric),
+                          effect_text(p.mde, self.metric).lstrip("+") if p.mde is not None else "—",
+                          number(round_users(needed)) if needed else "—"]
+            # The files hold a row per treatment, as figures: the page's rows of text are measures of mixed units.
+            data.append({"Treatment": v, "Users (control)": p.n_control, "Users (treatment)": p.n_treatment,
+                         "Observed effect": p.observed_effect, mde: p.mde, needed_label: math.ceil(needed) if needed else None})
+        measures = ["Users (control / treatment)", "Observed effect", mde, needed_label]
+        data = pd.DataFrame(data)
+        if self.data.is_aa:  # the observed effect of an A/A test is noise: no sample "detects" it
+            measures, columns, data = measures[:-1], {v: c[:-1] for v, c in columns.items()}, data.drop(columns=needed_label)
+        frame = (pd.DataFrame({"": measures, **columns}) if across else
+                 pd.DataFrame([[v, *texts] for v, texts in columns.items()], columns=["Treatment", *measures]))
+        unit = "percent" if self.metric == "conversion" else self._measure_unit
+        return FormattedTable.figures(frame, f"Power of the {self.tested} test", data,
+                                      {"Users (control)": "number", "Users (treatment)": "number", "Observed effect": unit,
+                                       mde: unit, **({needed_label: "number"} if needed_label in data else {})})
