@@ -27,12 +27,12 @@ def _fmt(moment: datetime | None) -> str:
 
 def _since(text: str) -> datetime:
     """``2026-11-01``, ``2026-11-01T08:00`` (UTC) or a span back from now: ``30m``, ``12h``, ``7d``."""
-    from quire.state import MOMENT_HELP, parse_moment
+    from quire.state import parse_moment
 
     try:
         return parse_moment(text)
-    except ValueError:
-        raise ParameterError(f"--since {text!r}: {MOMENT_HELP}") from None
+    except ValueError as exc:
+        raise ParameterError(f"--since {exc}") from None
 
 
 def scheduler(

@@ -371,11 +371,13 @@ def test_runs_since_takes_a_date_a_time_or_a_span(quire_env):
     for since in ("7d", "12h", "30m", "2026-11-01", "2026-11-01T08:00", "2026-11-01T08:00+01:00"):
         proc = quire(quire_env, "runs", "--since", since)
         assert proc.returncode == 0 and proc.stdout.strip() == "no runs match", (since, proc.stderr)
-    assert quire(quire_env, "runs", "--since", "99999999d").returncode == 2  # before the year 1: no traceback
+    proc = quire(quire_env, "runs", "--since", "99999999d")  # a span, but one reaching back before the year 1
+    assert proc.returncode == 2 and proc.stderr.strip() == (
+        "error: --since '99999999d' reaches back before the year 1; use a shorter span or a date")
     proc = quire(quire_env, "runs", "--since", "last week")
     assert proc.returncode == 2 and proc.stderr.strip() == (
-        "error: --since 'last week': use a date (2026-11-01), a UTC time (2026-11-01T08:00) or a span back from now "
-        "such as 30m, 12h, 7d")
+        "error: --since 'last week' is not a date or time; use a date (2026-11-01), a UTC time (2026-11-01T08:00) or "
+        "a span back from now such as 30m, 12h, 7d")
 
 
 @pytest.mark.parametrize("args,said", [

@@ -123,14 +123,14 @@ class ReportsApi(ApiHandler):
 
 def _time_arg(name: str, text: str | None) -> datetime | None:
     """A ``since``/``until`` filter, read as ``quire runs --since`` reads it (a span such as ``7d`` too)."""
-    from quire.state import MOMENT_HELP, parse_moment
+    from quire.state import parse_moment
 
     if not text:
         return None
     try:
         return parse_moment(text)
-    except ValueError:
-        raise ParameterError(f"'{name}': {text!r} is not a date or time; {MOMENT_HELP}", parameter=name) from None
+    except ValueError as exc:
+        raise ParameterError(f"'{name}': {exc}", parameter=name) from None
 
 
 def run_filters(handler: ConsoleHandler, get) -> dict[str, Any]:

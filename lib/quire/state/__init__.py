@@ -5,6 +5,6 @@ Never mixed with the warehouse (DESIGN: two databases). The URL comes from
 tables are created on first use.
 """
 
-from quire.state.db import MOMENT_HELP, missing_sqlite_file, open_state, parse_moment, utcnow
+from quire.state.db import missing_sqlite_file, open_state, parse_moment, utcnow
 
-__all__ = ["MOMENT_HELP", "missing_sqlite_file", "open_state", "parse_moment", "utcnow"]
+__all__ = ["missing_sqlite_file", "open_state", "parse_moment", "utcnow"]

@@ -28,14 +28,18 @@ _SPANS = {"m": "minutes", "h": "hours", "d": "days"}
 
 def parse_moment(text: str) -> datetime:
     """A time as the history stores it (naive UTC): ``2026-11-01``, ``2026-11-01T08:00`` (UTC unless it has an
-    offset, which is converted) or a span back from now, ``30m``, ``12h``, ``7d``; a ValueError otherwise."""
+    offset, which is converted) or a span back from now, ``30m``, ``12h``, ``7d``; otherwise a ValueError that
+    says what was wrong and what to write instead."""
     text = text.strip()
     if text[-1:] in _SPANS and text[:-1].isdigit():
         try:
             return utcnow() - timedelta(**{_SPANS[text[-1]]: int(text[:-1])})
         except OverflowError:  # "99999999d": before the first date there is
-            raise ValueError(f"{text!r} reaches back before the year 1") from None
-    moment = datetime.fromisoformat(text)
+            raise ValueError(f"{text!r} reaches back before the year 1; use a shorter span or a date") from None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date or time; {MOMENT_HELP}") from None
     return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
 
 
