@@ -731,7 +731,8 @@ def test_variant_labels_replace_keys_in_tables_charts_sentences_and_alt_text():
     report = experiment(spec)
     shown = everything(report)
     assert "social_proof" not in shown and "annual_toggle" not in shown
-    assert "Verdict: ship Social proof." in shown and "Annual toggle" in shown
+    # (Social proof's revenue fell: its verdict weighs that guardrail loss.)
+    assert "Verdict: ship Social proof only if its guardrail loss is acceptable." in shown and "Annual toggle" in shown
     alts = [c.alt for name in SECTIONS if getattr(report, name)() for c in walk(getattr(report, name)())
             if isinstance(c, Chart)]
     assert alts and all("Social proof" in alt for alt in alts)
@@ -1271,8 +1272,13 @@ def test_a_single_treatments_guardrail_warning_names_no_correction():
     report = experiment({"control": {"n": 3_000, "rate": 0.10}, "B": {"n": 3_000, "rate": 0.15, "effect": -3.0}})
     verdict = report.analysis.verdict
     assert verdict.decision == "ship"
-    [guard] = [w for w in verdict.warnings if w.startswith("Guardrail:")]
+    [guard] = [w for w in verdict.reasons if w.startswith("Guardrail:")]
     assert "Holm" not in guard and "-adjusted p" not in guard and "p < 0.001" in guard
+    # A gain bought with a significant guardrail loss is no green "ship B": the box is amber and its title, which
+    # run.json and the e-mail quote, says what to weigh; the loss itself is in the reasons they quote too.
+    box = report.decision()
+    assert box.severity == "warning" and box.title == "Verdict: ship B only if its guardrail loss is acceptable."
+    assert guard in report.header().meta()["conclusion"]
 
 
 def test_identical_arms_get_one_piece_of_advice_about_sample_size():

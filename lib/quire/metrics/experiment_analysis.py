@@ -37,6 +37,7 @@ class Verdict:
     variant: str | None
     reasons: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    guardrail_loss: bool = False  # the variant to ship is significantly worse on the guardrail metric
 
 
 def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, PowerResult] | None = None, *,
@@ -55,9 +56,10 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
     * **inconclusive** otherwise, saying whether the test was underpowered (the observed
       effect is smaller than the minimum detectable effect of its sample).
 
+    A significant loss on the ``guardrail`` metric for the variant to ship is one of the
+    reasons (the decision to ship weighs it; ``guardrail_loss``), not a warning beside them.
     Warnings: SRM failure; low power for a comparison (a significant result from a
-    low-powered test tends to overstate the effect); a significant loss on the
-    ``guardrail`` metric for the variant to ship. Higher is better for both metrics.
+    low-powered test tends to overstate the effect). Higher is better for both metrics.
     """
     power = power or {}
     if aa:
@@ -104,10 +106,13 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
             *map(say, better + worse if better or worse else rows)], warn)
     if better:
         best = max(better, key=lambda r: r["diff"])
+        losses = []
         if guardrail is not None:
             hit = guardrail[(guardrail["variant"] == best["variant"]) & guardrail["significant"] & (guardrail["diff"] < 0)]
-            warn += [f"Guardrail: {describe_comparison(r, level, currency, several)}" for _, r in hit.iterrows()]
-        return Verdict("ship", str(best["variant"]), [say(best), *map(say, worse)], warn)
+            losses = [f"Guardrail: {describe_comparison(r, level, currency, several)} Weigh this loss against the gain "
+                      "before shipping." for _, r in hit.iterrows()]
+        return Verdict("ship", str(best["variant"]), [say(best), *losses, *map(say, worse)], warn,
+                       guardrail_loss=bool(losses))
     if worse:
         return Verdict("don't ship", None, list(map(say, worse)), warn)
     reasons = list(map(say, rows))

@@ -182,8 +182,12 @@ class ExperimentReport(RevenueSection, PowerSection):
             return None
         v = self.analysis.verdict
         # A biased split makes every figure below suspect, whatever the decision: the box says so by its colour too.
-        severity = "critical" if self.analysis.srm.mismatch else DECISION_SEVERITY[v.decision]
-        return Callout(" ".join(v.reasons), severity, title=DECISION_TITLES[v.decision].format(variant=v.variant))
+        # A gain bought with a guardrail loss is no plain "ship": amber, and its title says what to weigh.
+        severity = ("critical" if self.analysis.srm.mismatch else "warning" if v.guardrail_loss
+                    else DECISION_SEVERITY[v.decision])
+        title = (f"Verdict: ship {v.variant} only if its guardrail loss is acceptable." if v.guardrail_loss
+                 else DECISION_TITLES[v.decision].format(variant=v.variant))
+        return Callout(" ".join(v.reasons), severity, title=title)
 
     def control_warning(self) -> list[str]:
         """Why the control may be the wrong one: the report had to guess it (no plan, no variant named so), or more

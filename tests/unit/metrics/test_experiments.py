@@ -525,7 +525,15 @@ def test_verdict_warns_about_a_guardrail_loss():
     guard = pairwise_vs_control(users({"control": (10_000, 0), "treatment": (10_000, 0)},
                                       revenue={"control": 50.0, "treatment": 49.0}), "control", "revenue")
     v = verdict(primary, SRM_OK, guardrail=guard)
-    assert v.decision == "ship" and v.warnings[0].startswith("Guardrail: Revenue per user fell")  # one treatment: no name, no correction
+    # Part of the decision, not a warning beside it: shipping has to weigh it (one treatment: no name, no correction).
+    assert v.decision == "ship" and v.guardrail_loss and not v.warnings
+    assert v.reasons[1].startswith("Guardrail: Revenue per user fell")
+    assert v.reasons[1].endswith("Weigh this loss against the gain before shipping.")
+    # A guardrail that did not move significantly changes nothing.
+    flat = pairwise_vs_control(users({"control": (10_000, 0), "treatment": (10_000, 0)},
+                                     revenue={"control": 50.0, "treatment": 50.0}), "control", "revenue")
+    plain = verdict(primary, SRM_OK, guardrail=flat)
+    assert plain.decision == "ship" and not plain.guardrail_loss and len(plain.reasons) == 1
 
 
 # ---------------------------------------------------------------- analyse
