@@ -271,8 +271,11 @@ class KpiCards(Fragment):
         return "\n".join(f"{k.label}: {self.shown(k)}" for k in self.kpis)
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
-        # With the text the card shows, so that an e-mail quotes the figure as the report does.
-        return {**super()._repr_mimebundle_(), KPIS_MIME: [{**k.to_dict(), "text": self.shown(k)} for k in self.kpis]}
+        # With the texts the card shows, so that an e-mail quotes the figure and its change as the report does.
+        return {**super()._repr_mimebundle_(), KPIS_MIME: [
+            {**k.to_dict(), "text": self.shown(k),
+             "change_text": f"{k.change_text()} vs {self.comparison_label}" if k.delta is not None else None}
+            for k in self.kpis]}
 
 
 @dataclass

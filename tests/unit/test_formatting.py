@@ -303,6 +303,32 @@ def test_the_report_email_writes_the_headline_as_the_run_did(tmp_path):
     assert "MRR: 13.071\u00a0€" in message.text and "NRR: 104,3\u00a0%" in message.text and "$" not in message.text
 
 
+def test_the_report_email_quotes_each_card_with_its_change_as_the_report_shows_it(tmp_path):
+    import json
+
+    from quire.catalog import load_catalog
+    from quire.delivery.compose import report_message
+    from quire.display import KPIS_MIME, KpiCards
+    from quire.metrics.kpi import Kpi
+
+    cards = KpiCards([Kpi("mrr", "MRR", 97_993.4, "currency", 98_396.0),
+                      Kpi("nrr", "Net revenue retention", 0.97349, "percent", 1.0291),
+                      Kpi("months", "Months to recover", 14.25, "months", decimals=1)],  # no previous period
+                     comparison_label="October 2026")
+    headline = cards._repr_mimebundle_()[KPIS_MIME]
+    (tmp_path / "run.json").write_text(json.dumps({"title": "Executive report", "period": "November 2026",
+                                                   "headline": headline}))
+    run = {"run_id": "r1", "output_folder": str(tmp_path), "client": None, "parameters": {}}
+    message = report_message(run, load_catalog(ROOT / "reports.yaml").get("executive"), "cfo@example.com")
+    assert "  MRR: $97,993 (−0.4% vs October 2026)\n" in message.text
+    assert "  Net revenue retention: 97.3% (−5.6 pts vs October 2026)\n" in message.text
+    # Each the card's own text: the figure with the card's decimals, the change with its arrow's sign.
+    assert [line.split(": ", 1)[1] for line in message.text.splitlines() if line.startswith("  ")] == [
+        f"{cards.shown(k)} ({k.change_text()} vs October 2026)" if k.delta is not None else cards.shown(k)
+        for k in cards.kpis]
+    assert "<td>−0.4% vs October 2026</td>" in message.html
+
+
 @pytest.mark.parametrize("shares, whole", [
     ([0.069, 0.066, 0.865], [7, 7, 86]),  # each rounded alone: 7 + 7 + 87 = 101 %
     ([1 / 3, 1 / 3, 1 / 3], [34, 33, 33]),

@@ -43,18 +43,20 @@ def report_message(run: dict[str, Any], spec: ReportSpec, recipient: str) -> Mes
     from quire.formatting import from_record, using
 
     with using(from_record(record)):  # the run's own locale and currency, as its report shows them
-        figures = [(k.get("label") or k.get("name") or "?", _figure(k)) for k in record.get("headline") or []]
+        figures = [(k.get("label") or k.get("name") or "?", _figure(k), str(k.get("change_text") or ""))
+                   for k in record.get("headline") or []]
     lines = [f"{title}" + (f" for {who}" if who else "") + (f", {period}" if period else "") + ".", ""]
     # What the report concludes (an experiment's verdict), before the figures it rests on.
     conclusion = printable(record.get("conclusion") or "", limit=2000)
     if conclusion:
         lines += [conclusion, ""]
     if figures:
-        lines += ["Headline figures:"] + [f"  {label}: {value}" for label, value in figures] + [""]
+        lines += ["Headline figures:"] + [f"  {label}: {value}" + (f" ({change})" if change else "")
+                                          for label, value, change in figures] + [""]
     pdf = folder / "report.pdf"
     lines.append("The full report is attached as a PDF." if pdf.is_file() else f"The report is in {folder}.")
-    rows = "".join(f"<tr><td>{escape(label)}</td><td style='text-align:right'><b>{escape(value)}</b></td></tr>"
-                   for label, value in figures)
+    rows = "".join(f"<tr><td>{escape(label)}</td><td style='text-align:right'><b>{escape(value)}</b></td>"
+                   f"<td>{escape(change)}</td></tr>" for label, value, change in figures)
     html = (f"<html><body style='font-family:sans-serif'><h2>{escape(title)}</h2>"
             + (f"<p>{escape(who)}</p>" if who else "") + (f"<p>{escape(period)}</p>" if period else "")
             + (f"<p><b>{escape(conclusion)}</b></p>" if conclusion else "")
