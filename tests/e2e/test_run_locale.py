@@ -159,6 +159,28 @@ def test_a_client_in_the_kit_gets_its_report_in_german(runs):
     assert re.search(r"\d,\d\u00a0%", text)
 
 
+def test_the_clients_e_mail_quotes_its_cards_in_german(runs):
+    from quire.catalog import load_catalog
+    from quire.delivery.compose import report_message
+
+    folder = runs["client"]
+    record = json.loads((folder / "run.json").read_text())
+    run = {"run_id": record["run_id"], "output_folder": str(folder), "client": record["client"],
+           "parameters": record["parameters"]}
+    message = report_message(run, load_catalog(ROOT / "reports.yaml").get("client"), "contact@example.com")
+    cards = {c.select_one(".q-kpi-label").get_text(): c for c in page(folder).select(".q-kpi")}
+    lines = dict(line.strip().split(": ", 1) for line in message.text.splitlines() if line.startswith("  "))
+    assert lines and set(lines) == set(cards)
+    for label, line in lines.items():  # the value, then the change against the month before, as on the card
+        card = cards[label]
+        value = card.select_one(".q-kpi-value").get_text().replace("\u2060", "")
+        delta = card.select_one(".q-kpi-delta")
+        shown = value if delta is None else f"{value} ({delta.get_text(' ', strip=True).lstrip('▲▼■ ')})"
+        assert line == shown.replace("\u2060", ""), (line, shown)
+    assert "$" not in message.text and "vs September 2026" in message.text  # the month before October
+    assert re.search(r"\(\+\d+,\d\u00a0% vs ", message.text), message.text  # "(+74,4 % vs …": German figures
+
+
 def test_an_analysts_plain_notebook_is_dressed_in_the_kits_conventions(runs):
     folder = runs["example"]
     soup = page(folder)
