@@ -167,20 +167,25 @@ def _derived(tables: tuple[str, ...]) -> str:
 
 @warehouse_app.command("export")
 def warehouse_export(
-    directory: Annotated[Path, typer.Argument(help="Folder to write the files and mapping.yaml into.")],
+    directory: Annotated[str, typer.Argument(help="Folder to write the files and mapping.yaml into.")],
     format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
     force: Annotated[bool, typer.Option("--force", help="Replace files of the same names already in the folder.")] = False,
 ) -> None:
     """Write every table of the warehouse as files, with the mapping that imports them back."""
     from quire.dataio import export_warehouse
 
+    # Read as text: as a Path, "" (an unset shell variable) is "." and the export filled the current folder.
+    if not directory.strip():
+        raise typer.BadParameter("no folder given; name the folder to export into (. for the current one)",
+                                 param_hint="DIRECTORY")
+    folder = Path(directory)
     if format not in ("csv", "parquet"):
         raise typer.BadParameter(f"{format!r}; choose csv or parquet", param_hint="--format")
     settings = get_settings()
     with err.status("exporting…") as status:
-        stats = export_warehouse(settings.warehouse, directory, format, progress=lambda msg: status.update(msg),
+        stats = export_warehouse(settings.warehouse, folder, format, progress=lambda msg: status.update(msg),
                                  replace=force)
-    out.print(f"[green]✓[/green] {len(stats.rows)} tables ({sum(stats.rows.values()):,} rows) → {directory}; "
+    out.print(f"[green]✓[/green] {len(stats.rows)} tables ({sum(stats.rows.values()):,} rows) → {folder}; "
               f"import them back with: quire warehouse import {stats.mapping}", highlight=False)
 
 

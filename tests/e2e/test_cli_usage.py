@@ -452,3 +452,16 @@ def test_run_history_shows_warehouse_data_as_text_not_as_terminal_codes(quire_en
     assert "\x1b" not in shown.stdout and "\r" not in shown.stdout
     assert r"omar@example.org\r\nBcc: evil@attacker.com" in shown.stdout and r"acme\x1b[31m" in shown.stdout
     assert not any(line.lstrip().startswith(("Bcc:", "status: succeeded")) for line in shown.stdout.splitlines())
+
+
+@pytest.mark.parametrize("folder", ["", "  "])
+def test_an_export_into_no_folder_is_refused_not_written_into_the_current_one(quire_env, tmp_path, folder):
+    # `quire warehouse export "$EXPORT_DIR"` with the variable unset: as a path, "" is "." and 17 files and a
+    # mapping.yaml landed in the folder the command was typed in.
+    here = tmp_path / "here"
+    here.mkdir()
+    proc = subprocess.run([str(QUIRE), "warehouse", "export", folder], env=quire_env, cwd=here, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1] == (
+        "Error: Invalid value for DIRECTORY: no folder given; name the folder to export into (. for the current one)")
+    assert not list(here.iterdir())
