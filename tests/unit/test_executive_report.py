@@ -143,7 +143,7 @@ def test_a_kpi_on_too_few_answers_is_a_dash_with_a_note_and_raises_no_alert():
 
 def test_one_alert_per_kpi_in_one_period():
     """December: 3 of 27 accounts leave (11.1%), past the 3% threshold and far above the usual 0–3.6%."""
-    [alerts] = company().alerts().children
+    alerts = company().alerts().children[0]  # (then which KPIs had too little history to check)
     churn = [a for a in alerts.alerts if "logo churn" in a.message.lower()]
     assert len(churn) == 1 and churn[0].severity == "critical"
     assert churn[0].message.startswith("Monthly logo churn is 11.1%, above the 3.0% threshold")
@@ -238,6 +238,24 @@ def test_the_anomaly_caveat_stays_when_a_threshold_alert_fires(tiny_warehouse):
     assert list(alerts.alerts) and caveat.title == "Not checked for anomalies:"
     assert "needs 6 earlier months with figures" in caveat.message and caveat.message.endswith("there is 1.")
     assert len(executive.build("2025-12", url=tiny_warehouse).alerts().children) == 1  # no alert: said once
+
+
+def test_the_alerts_name_the_kpis_they_could_not_check_for_anomalies(tiny_warehouse):
+    # The tiny warehouse's last month has a year of earlier months, but on-time delivery, project margin, NPS and
+    # CSAT had a figure in too few of them (a month of fewer than 5 projects or answers has none): "No anomalies:
+    # every KPI is within its usual range" claimed checks that never ran.
+    report = executive.build("latest", url=tiny_warehouse)
+    hist = report.history
+    testable = [k for k in executive.ANOMALY_KPIS
+                if pd.notna(hist[k].iloc[-1]) and hist[k].iloc[:-1].notna().sum() >= 6]
+    untested = [k for k in executive.ANOMALY_KPIS if k not in testable]
+    assert testable and untested  # both kinds, or the test shows nothing
+    section = report.alerts()
+    said = section.children[0].empty_message if not section.children[0].alerts else section.children[-1].message
+    assert "every KPI is within its usual range" not in said
+    names = [executive.KPI_DEFS[k][0] for k in untested]
+    assert all(name in said or name[0].lower() + name[1:] in said for name in names), said
+    assert not any(executive.KPI_DEFS[k][0] in said for k in testable if k != "mrr_growth"), said
 
 
 def test_the_retention_table_keeps_figures_for_the_data_files(tiny_warehouse):

@@ -5,7 +5,8 @@ points. Each function's docstring states its definition; the glossary
 (``quire/glossary.yaml``) words the same definitions for readers.
 """
 
-from quire.metrics.alerts import Alert, detect_anomalies, merge_alerts, robust_z, threshold_alerts, threshold_places
+from quire.metrics.alerts import (Alert, detect_anomalies, merge_alerts, robust_z, testable_kpis, threshold_alerts,
+                                  threshold_places)
 from quire.metrics.delivery import Delivery, project_delivery, worst_overruns
 from quire.metrics.forecast import forecast_mrr
 from quire.metrics.health import health_distribution, health_scores
@@ -31,5 +32,5 @@ __all__ = [
     "Alert", "ChurnEstimate", "Delivery", "Kpi", "Ledger", "MrrBridge", "Retention", "Satisfaction",
     "arpa", "clv", "csat", "detect_anomalies", "forecast_mrr", "format_value", "health_distribution",
     "health_scores", "ledger", "merge_alerts", "monthly_rate", "mrr_bridge", "mrr_by_client", "mrr_series", "nps", "project_delivery",
-    "retention", "robust_z", "satisfaction", "threshold_alerts", "threshold_places", "trailing_churn", "worst_overruns",
+    "retention", "robust_z", "satisfaction", "testable_kpis", "threshold_alerts", "threshold_places", "trailing_churn", "worst_overruns",
 ]

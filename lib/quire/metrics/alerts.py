@@ -9,7 +9,7 @@ bad month does not mask the next.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -28,6 +28,10 @@ MAD_SCALE = 1.4826  # MAD × 1.4826 estimates the standard deviation of normal d
 # deviation (× 1.2533, its normal-consistency factor) still measures the spread.
 MEAN_AD_SCALE = 1.2533
 CRITICAL_FACTOR = 2.0  # a bad move beyond CRITICAL_FACTOR × z is critical, below it a warning
+# The smallest change a report shows in a unit (a rate to a tenth of a point, NPS in whole points): a spread
+# below it is no spread. A rate that was exactly 100 % for a year has no spread at all, and 99.98 % after it
+# was "infinitely" far from usual: a critical alert reading "100.0%, far below its usual level (100.0%)".
+VISIBLE_STEP = {"percent": 0.001, "points": 1.0, "currency": 1.0, "number": 1.0}
 
 
 @dataclass(frozen=True)
@@ -64,12 +68,13 @@ def merge_alerts(alerts: Sequence[Alert]) -> list[Alert]:
     return merged
 
 
-def robust_z(latest: float, trailing: Sequence[float] | np.ndarray) -> float:
-    """``(latest − median) / (1.4826 × MAD)`` of ``trailing``; ±inf if the trailing values never varied but latest differs."""
+def robust_z(latest: float, trailing: Sequence[float] | np.ndarray, *, floor: float = 0.0) -> float:
+    """``(latest − median) / (1.4826 × MAD)`` of ``trailing``, the scale at least ``floor``; ±inf if the trailing
+    values never varied (and ``floor`` is 0) but latest differs."""
     trailing = np.asarray(trailing, dtype=float)
     median = float(np.median(trailing))
     deviations = np.abs(trailing - median)
-    scale = float(np.median(deviations)) * MAD_SCALE or float(np.mean(deviations)) * MEAN_AD_SCALE
+    scale = max(float(np.median(deviations)) * MAD_SCALE or float(np.mean(deviations)) * MEAN_AD_SCALE, floor)
     if scale > 0:
         return (latest - median) / scale
     return 0.0 if math.isclose(latest, median, rel_tol=1e-9, abs_tol=1e-12) else math.copysign(math.inf, latest - median)
@@ -86,43 +91,56 @@ def detect_anomalies(history: pd.DataFrame, *, z: float = 2.5) -> list[Alert]:
 
     ``history`` columns: ``kpi``, ``period`` (sortable: "2026-10", "2026-Q3", Timestamps),
     ``value``, ``direction`` (``up_is_good`` | ``down_is_good``) and optionally ``unit``
-    (a :func:`format_value` unit, for the message) and ``label`` (the KPI's name in the
-    message; default ``kpi``). Only KPIs with a value in the latest period and at least 6
-    trailing values are tested; missing values are skipped. An empty history (no earlier
-    period in the data), with or without its columns, raises no alert.
+    (a :func:`format_value` unit, for the message and the :data:`VISIBLE_STEP` below which
+    a spread or a change does not count) and ``label`` (the KPI's name in the message;
+    default ``kpi``). Only KPIs with a value in the latest period and at least 6 trailing
+    values are tested (:func:`testable_kpis`); missing values are skipped. An empty history
+    (no earlier period in the data), with or without its columns, raises no alert.
 
     Severity: a move in the good direction is ``info``; a bad move is ``warning``, or
     ``critical`` beyond twice ``z``.
     """
-    if history.empty:
-        return []
-    rows = history.dropna(subset=["value"]).sort_values("period", kind="stable")
-    if rows.empty:
-        return []
-    latest_period = rows["period"].iloc[-1]
-    found = (_anomaly(str(kpi), series, latest_period, z) for kpi, series in rows.groupby("kpi", sort=False))
+    found = (_anomaly(kpi, series, z) for kpi, series in _testable(history))
     return [alert for alert in found if alert is not None]
 
 
-def _anomaly(kpi: str, series: pd.DataFrame, latest_period: object, z: float) -> Alert | None:
+def testable_kpis(history: pd.DataFrame) -> list[str]:
+    """The KPIs of ``history`` (as :func:`detect_anomalies` reads it) that it can test: a value in the latest
+    period and at least :data:`MIN_HISTORY` earlier ones. A report says which it could not."""
+    return [kpi for kpi, _ in _testable(history)]
+
+
+def _testable(history: pd.DataFrame) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Each testable KPI with its rows in period order (see :func:`testable_kpis`)."""
+    rows = history.dropna(subset=["value"]).sort_values("period", kind="stable") if not history.empty else history
+    if rows.empty:
+        return
+    latest_period = rows["period"].iloc[-1]
+    for kpi, series in rows.groupby("kpi", sort=False):
+        if series["period"].iloc[-1] == latest_period and len(series) >= MIN_HISTORY + 1:
+            yield str(kpi), series
+
+
+def _anomaly(kpi: str, series: pd.DataFrame, z: float) -> Alert | None:
     """The alert for one KPI's history (rows in period order), or None if its latest value is usual."""
-    if series["period"].iloc[-1] != latest_period or len(series) < MIN_HISTORY + 1:
-        return None
     values = series["value"].astype(float).to_numpy()
     latest, trailing = values[-1], values[:-1]
-    score = robust_z(latest, trailing)
+    unit = series["unit"].iloc[-1] if "unit" in series.columns else None
+    unit = unit if isinstance(unit, str) else None
+    median = float(np.median(trailing))
+    if _format(latest, unit) == _format(median, unit):
+        return None  # a change the report cannot show is no anomaly ("100.0%, far below its usual 100.0%")
+    score = robust_z(latest, trailing, floor=VISIBLE_STEP.get(unit or "", 0.0))
     if abs(score) <= z:
         return None
     bad = (score < 0) == (series["direction"].iloc[-1] == "up_is_good")
     far = abs(score) >= CRITICAL_FACTOR * z
     severity: Severity = "info" if not bad else "critical" if far else "warning"
-    unit = series["unit"].iloc[-1] if "unit" in series.columns else None
-    unit = unit if isinstance(unit, str) else None
     label = series["label"].iloc[-1] if "label" in series.columns else kpi
     tail = "" if bad else " — an unusually good result; worth confirming it is real"
     finding = (f"{'far ' if far else ''}{'above' if score > 0 else 'below'} its usual level (median "
-               f"{_format(float(np.median(trailing)), unit)} over the previous {len(trailing)} periods)")
-    message = f"{label} is {_format(latest, unit)} in {_period_text(latest_period)}, {finding}{tail}."
+               f"{_format(median, unit)} over the previous {len(trailing)} periods)")
+    message = f"{label} is {_format(latest, unit)} in {_period_text(series['period'].iloc[-1])}, {finding}{tail}."
     return Alert(kpi, severity, message, finding)
 
 

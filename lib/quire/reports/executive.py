@@ -356,6 +356,14 @@ class ExecutiveReport:
                      f"Whether a KPI is unusual needs {MIN_HISTORY} earlier {kind}s with figures ({reason}); {there}.")
         quiet = ("No anomalies: every KPI is within its usual range." if unchecked is None else
                  f"No KPI is past a business threshold. {unchecked}")
+        # Each KPI needs its own history: a rate of too few projects or answers has no figure in some periods.
+        untested = [k for k in ANOMALY_KPIS if k not in metrics.testable_kpis(hist)] if unchecked is None else []
+        if untested:
+            not_checked = (f"{_names(untested)}, with too few {kind}s with a figure to tell (a KPI needs one for "
+                           f"this {kind} and for {MIN_HISTORY} earlier {kind}s; a {kind} with too few projects "
+                           "delivered or answers has none).")
+            unchecked = _capital(not_checked)
+            quiet = f"No anomalies among the KPIs checked. Not checked: {not_checked}"
         # With alerts shown, the caveat still holds: the thresholds were checked, the usual ranges were not.
         caveat = [Callout(unchecked, "info", title="Not checked for anomalies:")] if found and unchecked else []
         return Section("Alerts", [Alerts(found, empty_message=quiet), *caveat],

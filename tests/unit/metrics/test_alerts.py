@@ -144,3 +144,20 @@ def test_the_decimals_a_card_needs_are_those_of_its_alert():
     places = threshold_places({"nrr": 0.99981, "grr": 0.95, "logo_churn": 0.03004, "nps": 30.0}, months=12)
     assert places == {"nrr": 2, "logo_churn": 3}  # grr 95 % and NPS +30 are past no threshold
     assert threshold_places({"nrr": 0.95}) == {}  # 95.0% reads apart from 100.0% with the usual decimal
+
+
+def test_a_change_from_a_flat_history_counts_only_when_the_report_can_show_it():
+    # GRR exactly 100 % for eleven months, then 99.98 %: the MAD is 0, the z infinite, and the alert was critical
+    # while reading "100.0%, far below its usual level (median 100.0%)".
+    def grr(latest: float) -> pd.DataFrame:
+        return pd.DataFrame({"kpi": "grr", "period": [f"2026-{m:02d}" for m in range(1, 13)],
+                             "value": [1.0] * 11 + [latest], "direction": "up_is_good", "unit": "percent"})
+
+    assert detect_anomalies(grr(0.9998)) == []
+    assert detect_anomalies(grr(0.998)) == []  # 0.2 pts below a flat 100%: within 2.5 steps of a tenth of a point
+    [warning] = detect_anomalies(grr(0.997))
+    assert warning.severity == "warning" and "99.7%" in warning.message and "median 100.0%" in warning.message
+    [critical] = detect_anomalies(grr(0.99))
+    assert critical.severity == "critical"
+    assert robust_z(0.9998, [1.0] * 11, floor=0.001) == pytest.approx(-0.2)
+
