@@ -27,6 +27,7 @@ from quire.display import Alerts, Callout, Grid, KpiCards, ReportHeader, Section
 from quire.formatting.units import BY_ROW
 from quire.glossary import glossary
 from quire.metrics.alerts import MIN_HISTORY
+from quire.metrics.forecast import MIN_BACKTEST_ERRORS
 from quire.metrics.forecast import MIN_POINTS as FORECAST_MIN_MONTHS
 from quire.metrics.kpi import Kpi
 from quire.periods import Period, add_months, parse_period, resolve_period
@@ -441,7 +442,7 @@ class ExecutiveReport:
             expects = (f"the model expects about {money(first['forecast'])} in {month(first)} and, if recent trends "
                        f"hold, about {money(last['forecast'])} by {month(last)} {interval}")
         lead = (f"MRR is {money(now)} at the end of {self.period.label}; {expects}; the MRR chart under Recurring "
-                "revenue draws it with its interval.")
+                f"revenue draws it with its interval. {_band_check(fc, band)}")
         children = [table]
         # The forecast starts from the model's level at the last month, not from MRR itself; the first month's
         # interval less one month of trend is how far from that level MRR may be and still be the model's. (The
@@ -545,6 +546,21 @@ class ExecutiveReport:
             months.append(m)
             m = add_months(m, 1)
         return months
+
+
+def _band_check(fc: pd.DataFrame, band: str) -> str:
+    """What the forecast's interval was checked against: widened to what it held in a backtest, or not checkable."""
+    widened, errors = float(fc.attrs.get("widened", 1.0)), int(fc.attrs.get("backtest_errors", 0))
+    if errors < MIN_BACKTEST_ERRORS:
+        return ("The history is too short to check the interval against the months that followed earlier forecasts; "
+                "the model's own interval leaves out the uncertainty of its estimates, so it is likely too narrow.")
+    if widened > 1.0:
+        return (f"The interval is {formatting.number(widened, 1)} times as wide as the model's own: refitted at "
+                f"earlier months of the history, the model's own {band} interval held fewer than {band} of "
+                f"{formatting.number(errors)} forecasts checked against the MRR that followed, so it is widened until "
+                f"it held {band} of them.")
+    return (f"Refitted at earlier months of the history, the model's {band} interval held at least {band} of "
+            f"{formatting.number(errors)} forecasts checked against the MRR that followed.")
 
 
 def _names(keys: list[str]) -> str:
