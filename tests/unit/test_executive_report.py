@@ -141,6 +141,27 @@ def test_a_kpi_on_too_few_answers_is_a_dash_with_a_note_and_raises_no_alert():
     assert [a.kpi for a in thin.alerts().children[0].alerts if a.kpi == "nps"] == []
 
 
+def test_a_figure_shown_without_its_change_says_the_previous_period_was_too_thin():
+    # December with a full basis beside a thin November: the card showed no change and said nothing about why.
+    base = company().data
+    answers, projects_done = base.surveys, base.projects
+    in_november = answers.index[answers["responded_on"].dt.month == 11]
+    extra = projects_done.iloc[[10] * 5].assign(project_id=range(100, 105))  # six delivered in December, one in November
+    report = ExecutiveReport(replace(base, surveys=answers.drop(in_november[:8]), projects=pd.concat([projects_done, extra]),
+                                     clients=pd.DataFrame({"client_id": [7], "name": ["Client 7"]})))
+    assert report.current["nps"] is not None and report.previous["nps"] is None
+    assert "November 2025 has no NPS to compare with: 4 survey answers in November 2025 (at least 10 needed)." in \
+        report.thin_note(["nps", "csat"])  # the note of the satisfaction section's cards
+    cards = {k.key: k for k in report.headline().kpis}
+    assert cards["on_time_rate"].delta is None and cards["on_time_rate"].value is not None
+    assert ("November 2025 has no on-time delivery and NPS to compare with: on-time delivery rests on 1 project "
+            "delivered in November 2025 (at least 5 needed); NPS rests on 4 survey answers in November 2025 (at least "
+            "10 needed).") in \
+        report.headline().note
+    delivery = report.delivery().children[0]
+    assert delivery.note == "November 2025 has no rates to compare with: 1 project delivered there (at least 5 needed)."
+
+
 def test_one_alert_per_kpi_in_one_period():
     """December: 3 of 27 accounts leave (11.1%), past the 3% threshold and far above the usual 0–3.6%."""
     alerts = company().alerts().children[0]  # (then which KPIs had too little history to check)
@@ -319,7 +340,10 @@ def test_the_previous_periods_missing_rates_are_explained_when_it_is_the_datas_f
     second, third = (company(period=p).headline().note for p in ("2025-Q2", "2025-Q3"))
     assert ("Q1 2025 has no MRR growth, net revenue retention, gross revenue retention and logo churn to compare "
             "with: no account was paying at its start (the data starts in January 2025).") in second
-    assert "to compare with" not in third
+    assert "paying at its start" not in third
+    # Q3's CLV is shown (3 accounts churned by September), Q2's was not (2 by June): said beside the missing change.
+    assert ("Q2 2025 has no customer lifetime value to compare with: 2 accounts churned in the 5 months to June 2025 "
+            "(at least 3 needed).") in third
     first = company(period="2025-Q1").headline().note  # its own rates are missing: said once, of the period itself
     assert "need accounts paying at the start of Q1 2025; there were none (the data starts in January 2025)." in first
     assert "to compare with" not in first

@@ -212,8 +212,13 @@ class ExecutiveReport:
         return self.period.previous().start >= self.data.first_month
 
     @cached_property
+    def previous_figures(self) -> tuple[dict[str, float | None], dict[str, int]] | None:
+        """:func:`period_figures` of the previous period (None when the data does not hold it)."""
+        return period_figures(self.data, self.period.previous()) if self.compared else None
+
+    @property
     def previous(self) -> dict[str, float | None] | None:
-        return period_kpis(self.data, self.period.previous()) if self.compared else None
+        return self.previous_figures[0] if self.previous_figures else None
 
     @cached_property
     def history(self) -> pd.DataFrame:
@@ -274,11 +279,7 @@ class ExecutiveReport:
     def thin_note(self, keys: list[str]) -> str:
         """Why KPIs of ``keys`` show "—" (too small a basis, see :data:`MIN_BASIS`) and how CLV's churn was taken."""
         thin, churn = self.figures[1], churn_estimate(self.data, self.period)
-        last = formatting.month_year(self.period.last_month)
-        window = f"the {churn.months} months to {last}" if churn.months > 1 else last
-        reasons = [f"{KPI_DEFS[k][0]} rests on {thin[k]} {MIN_BASIS[k].one if thin[k] == 1 else MIN_BASIS[k].things} "
-                   f"in {window if k == 'clv' else self.period.label} (at least {MIN_BASIS[k].least} needed)"
-                   if k != "clv" or churn.months else
+        reasons = [f"{KPI_DEFS[k][0]} rests on {self._basis(k, thin[k], self.period)}" if k != "clv" or churn.months else
                    f"{KPI_DEFS[k][0]} needs churn from the months before, and the data starts in "
                    f"{formatting.month_year(self.data.first_month)}" for k in keys if k in thin]
         note = f"— marks a figure with too small a basis: {'; '.join(reasons)}." if reasons else ""
@@ -294,6 +295,15 @@ class ExecutiveReport:
             before = self.period.previous()
             note += (f" {before.label} has no {_names(unstarted_before)} to compare with: no account was paying at its "
                      f"start{self._since(before)}.")
+        # A figure shown without its change: the previous period's basis was too small for one.
+        thin_before = self.previous_figures[1] if self.previous_figures else {}
+        compared_thin = [k for k in keys if k in thin_before and k not in thin]
+        if compared_thin:
+            before = self.period.previous()
+            basis = {k: self._basis(k, thin_before[k], before) for k in compared_thin}
+            reasons = (basis[compared_thin[0]] if len(compared_thin) == 1 else
+                       "; ".join(f"{_in_sentence(KPI_DEFS[k][0])} rests on {basis[k]}" for k in compared_thin))
+            note += f" {self.period.previous().label} has no {_names(compared_thin)} to compare with: {reasons}."
         unpaid = [k for k in keys if k in ENDING_AVERAGES and k not in thin and self.current[k] is None
                   and not self.current["customers"]]
         if unpaid:
@@ -308,6 +318,16 @@ class ExecutiveReport:
             note += (f" Customer lifetime value divides by the churn of the {churn.months} months the data holds, "
                      f"not {CHURN_MONTHS}.")
         return note.strip()
+
+    def _basis(self, key: str, count: int, period: Period) -> str:
+        """What a thin KPI of ``period`` rests on: "4 survey answers in November 2025 (at least 10 needed)"; CLV's
+        churned accounts are those of its churn window."""
+        basis = MIN_BASIS[key]
+        where = period.label
+        if key == "clv":
+            months, last = churn_estimate(self.data, period).months, formatting.month_year(period.last_month)
+            where = f"the {months} months to {last}" if months > 1 else last
+        return f"{count} {basis.one if count == 1 else basis.things} in {where} (at least {basis.least} needed)"
 
     def _since(self, period: Period) -> str:
         """" (the data starts in January 2025)" when ``period`` is the data's first one, else ""."""
@@ -489,6 +509,10 @@ class ExecutiveReport:
                     float(prev.delivered) if prev else None, "up_is_good")]
         note = (f"— marks a rate over too few projects: {d.delivered} delivered in {self.period.label} "
                 f"(at least {least} needed)." if d.delivered < least else "")
+        if prev is not None and prev.delivered < least <= d.delivered:  # shown, but without a change
+            before = self.period.previous().label
+            note += (f"{before} has no rates to compare with: {prev.delivered} "
+                     f"{'project' if prev.delivered == 1 else 'projects'} delivered there (at least {least} needed).")
         worst = metrics.worst_overruns(self.data.projects, self.period, limit=5)
         clients = self.data.clients.set_index("client_id")["name"]
         worst = worst.assign(client=worst["client_id"].map(clients))[["name", "client", "estimated_hours", "actual_hours", "overrun", "on_time"]]
