@@ -162,6 +162,24 @@ def test_a_figure_shown_without_its_change_says_the_previous_period_was_too_thin
     assert delivery.note == "November 2025 has no rates to compare with: 1 project delivered there (at least 5 needed)."
 
 
+def test_the_bridge_counts_a_mislabelled_movement_by_its_effect_and_says_so():
+    rows = [(c, "2025-01-01", "new", 100.0) for c in range(1, 4)] + [(1, "2025-08-01", "contraction", -100.0)]
+    movements = pd.DataFrame(rows, columns=["client_id", "month", "movement", "amount"]).assign(
+        month=lambda f: pd.to_datetime(f["month"]))
+    report = ExecutiveReport(replace(company(period="2025-08").data, movements=movements,
+                                     clients=pd.DataFrame({"client_id": [1, 2, 3], "name": ["Acme", "Bolt", "Crane"]})))
+    section = report.revenue()
+    [bridge] = [c for c in section.children if getattr(c, "caption", "") == "MRR bridge"]
+    steps = dict(zip(bridge.frame["Movement"], bridge.frame["MRR"], strict=True))
+    assert steps["Churn"] == -100.0 and steps["Contraction"] == 0.0  # as the logo churn of 1 in 3 says
+    [note] = [c for c in section.children if isinstance(c, Callout)]
+    assert note.title == "Counted by effect:" and note.message == (
+        "1 movement of August 2025 in mrr_movements is labelled otherwise than its effect on MRR, which the bridge "
+        "counts it by: Acme's “contraction” of −$100 in August 2025 counts as churn. Correct the labels in the source "
+        "to make them agree.")
+    assert not [c for c in company(period="2025-08").revenue().children if isinstance(c, Callout)]
+
+
 def test_one_alert_per_kpi_in_one_period():
     """December: 3 of 27 accounts leave (11.1%), past the 3% threshold and far above the usual 0–3.6%."""
     alerts = company().alerts().children[0]  # (then which KPIs had too little history to check)

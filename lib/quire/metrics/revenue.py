@@ -7,6 +7,10 @@ MRR: contraction and churn are negative). A client's MRR at the end of month M i
 sum of its amounts with ``month <= M``; the ledger never takes a client below zero.
 Every function also takes a :class:`Ledger`, the same movements checked and normalised once.
 
+A movement counts by what it does to its client's MRR, whatever its label says
+(:func:`_by_effect`): a "contraction" to $0 is churn, a "new" account that paid before is a
+reactivation. An imported ledger labelled otherwise showed "Churn $0" beside a 33 % logo churn.
+
 Every function is pure: DataFrame in, value out; no I/O and the input is never modified.
 """
 
@@ -68,12 +72,36 @@ def _ledger(movements: pd.DataFrame | Ledger) -> pd.DataFrame:
         # Such a row (or one without a kind) would count in end MRR but in no step of the bridge.
         raise WarehouseError(f"MRR movements hold unknown movement kind(s) {', '.join(unknown)}; "
                              f"expected {', '.join(MOVEMENTS)}")
-    return _without_rounding_residue(pd.DataFrame({
+    return _by_effect(_without_rounding_residue(pd.DataFrame({
         "client_id": movements["client_id"].to_numpy(),
         "month": pd.to_datetime(movements["month"]).dt.to_period("M").dt.to_timestamp().to_numpy(),
         "movement": movements["movement"].to_numpy(),
         "amount": movements["amount"].astype(float).to_numpy(),
-    }))
+    })))
+
+
+def _by_effect(ledger: pd.DataFrame) -> pd.DataFrame:
+    """``ledger`` with each movement's kind as its effect on its client's MRR (rows in ledger order within a month).
+
+    From 0 to more: ``new`` for a client's first MRR, ``reactivation`` after; to 0: ``churn``; otherwise
+    ``expansion`` or ``contraction`` by its sign. A row that leaves MRR below 0 or moves nothing keeps its label
+    (the warehouse check refuses the first). The labels as given are kept in ``labelled``.
+    """
+    if ledger.empty:
+        return ledger.assign(labelled=ledger["movement"])
+    order = ledger.sort_values(["client_id", "month"], kind="stable")
+    after = order.groupby("client_id", sort=False)["amount"].cumsum()
+    before = after - order["amount"]
+    paid = (after > ZERO_MRR).groupby(order["client_id"], sort=False).cummax()
+    paid_before = paid.groupby(order["client_id"], sort=False).shift(fill_value=False).astype(bool)
+    was, now = before > ZERO_MRR, after > ZERO_MRR
+    kind = order["movement"].astype(object).copy()
+    kind[~was & now] = "new"
+    kind[~was & now & paid_before] = "reactivation"
+    kind[was & (after.abs() <= ZERO_MRR)] = "churn"
+    kind[was & now & (order["amount"] > 0)] = "expansion"
+    kind[was & now & (order["amount"] < 0)] = "contraction"
+    return ledger.assign(movement=kind.reindex(ledger.index), labelled=ledger["movement"])
 
 
 def _without_rounding_residue(ledger: pd.DataFrame) -> pd.DataFrame:

@@ -412,7 +412,30 @@ class ExecutiveReport:
             # The ledger's first month holds every account that was paying before it starts, as "new".
             lead += (f" The data starts in {formatting.month_year(self.data.first_month)}: the accounts already "
                      "paying then count as new MRR in it.")
+        relabelled = self._relabelled()
+        if relabelled:
+            shown.append(Callout(relabelled, "info", title="Counted by effect:"))
         return Section("Recurring revenue", shown, lead=lead)
+
+    def _relabelled(self) -> str:
+        """The period's movements whose ledger label says otherwise than their effect on MRR, which the bridge
+        counts them by ("" when there is none)."""
+        frame = self.data.ledger.frame
+        inside = frame[(frame["month"] >= pd.Timestamp(self.period.start))
+                       & (frame["month"] <= pd.Timestamp(self.period.last_month))]
+        moved = inside[inside["movement"] != inside["labelled"]].sort_values(["month", "client_id"], kind="stable")
+        if moved.empty:
+            return ""
+        names = self.data.clients.set_index("client_id")["name"] if "client_id" in self.data.clients else pd.Series()
+        money = lambda v: metrics.format_value(v, "currency")  # noqa: E731
+        listed = [f"{names.get(r.client_id, f'client {r.client_id}')}'s “{r.labelled}” of {money(r.amount)} in "
+                  f"{formatting.month_year(r.month)} counts as {r.movement}" for r in moved.head(3).itertuples()]
+        more = f", and {len(moved) - 3} more" if len(moved) > 3 else ""
+        one = len(moved) == 1
+        return (f"{len(moved)} {'movement' if one else 'movements'} of {self.period.label} in mrr_movements "
+                f"{'is' if one else 'are'} labelled otherwise than {'its' if one else 'their'} effect on MRR, which "
+                f"the bridge counts {'it' if one else 'them'} by: {'; '.join(listed)}{more}. Correct the labels in "
+                "the source to make them agree.")
 
     def retention(self) -> Section:
         keys = self.shown(["nrr", "grr", "logo_churn", "revenue_churn", "customers", "arpa", "clv"])

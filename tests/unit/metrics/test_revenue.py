@@ -310,3 +310,26 @@ def test_a_ledger_checked_once_gives_every_figure_the_movements_give(seed):
 def test_a_ledger_rejects_unknown_movements_when_it_is_built():
     with pytest.raises(WarehouseError, match="upgrade"):
         ledger(UNKNOWN_KIND)
+
+
+def test_a_movement_counts_by_what_it_does_to_mrr_not_by_its_label():
+    # An imported ledger: client 1 "contracts" from $1,000 to $0 in August (it churned), client 2, gone since
+    # 2025, comes back as "new" (a reactivation), client 3 "expands" by a negative amount (a contraction). The
+    # bridge read "Contraction −$1,000, Churn $0, New $2,000" beside a logo churn of 1 in 3.
+    mislabelled = pd.DataFrame([
+        (1, "2025-01", "new", 1000.0), (1, "2026-08", "contraction", -1000.0),
+        (2, "2025-01", "new", 500.0), (2, "2025-06", "churn", -500.0), (2, "2026-08", "new", 2000.0),
+        (3, "2025-01", "new", 800.0), (3, "2026-08", "expansion", -300.0),
+    ], columns=["client_id", "month", "movement", "amount"]).assign(month=lambda f: pd.to_datetime(f["month"]))
+    august = parse_period("2026-08")
+    b = mrr_bridge(mislabelled, august)
+    assert (b.new, b.expansion, b.contraction, b.churn, b.reactivation) == (0.0, 0.0, 300.0, 1000.0, 2000.0)
+    assert b.closes and b.start_mrr == 1800.0 and b.end_mrr == 2500.0
+    assert retention(mislabelled, august).churned_customers == 1  # the bridge's churn and the logo churn agree
+    # The labels as given stay beside the kinds counted, for the report to say which it corrected.
+    frame = ledger(mislabelled).frame
+    moved = frame[frame["movement"] != frame["labelled"]]
+    assert sorted(zip(moved["client_id"], moved["labelled"], moved["movement"])) == [
+        (1, "contraction", "churn"), (2, "new", "reactivation"), (3, "expansion", "contraction")]
+    # A ledger labelled by effect is counted exactly as labelled.
+    assert mrr_bridge(LEDGER, Q2) == mrr_bridge(LEDGER.assign(movement="new"), Q2)
