@@ -17,7 +17,7 @@ Intervals start as the model's exact (analytic) prediction intervals — no simu
 result is deterministic without a random seed. Those leave out the uncertainty of the fitted
 parameters and of the model itself (a trend that turns): on the sample warehouses they held the
 actual MRR in under half of the months 2 to 6 ahead, not 9 in 10. So they are checked on the
-history itself: the models are refitted at each of its last :data:`BACKTEST_ORIGINS` months,
+history itself: the model chosen is refitted at each of its last :data:`BACKTEST_ORIGINS` months,
 each error of the months that followed is measured in the standard deviations its interval
 gave it, and the interval is widened by as much as it takes for the stated share of those
 errors to fall inside (split conformal calibration; never narrowed). A history too short for
@@ -35,7 +35,7 @@ from scipy.stats import norm
 from quire.errors import EmptyDataError
 
 MIN_POINTS = 12  # a damped trend has 5 parameters; fewer than a year of months over-fits
-BACKTEST_ORIGINS = 24  # the latest months the models are refitted at to check the interval (two fits each)
+BACKTEST_ORIGINS = 24  # the latest months the model chosen is refitted at to check its interval (a fit each)
 MIN_BACKTEST_ERRORS = 20  # fewer, and the 90th percentile of the errors says little
 
 
@@ -50,9 +50,10 @@ def _monthly(series: pd.Series) -> pd.Series:
     return regular
 
 
-def _predict(history: pd.Series, horizon: int, alpha: float) -> tuple[pd.DataFrame, bool, float]:
+def _predict(history: pd.Series, horizon: int, alpha: float, trend: bool | None = None) -> tuple[pd.DataFrame, bool, float]:
     """Columns ``mean``, ``pi_lower``, ``pi_upper`` for the ``horizon`` months after ``history``, whether the
-    model chosen has a trend, and its level at the last month (where its forecast starts from)."""
+    model chosen has a trend, and its level at the last month (where its forecast starts from). ``trend`` fits
+    that model alone (True: the damped trend) instead of choosing between the two."""
     if history.nunique() == 1:
         # Nothing varies, so there is no error variance to estimate (the fit would divide by zero).
         return pd.DataFrame({"mean": history.iloc[-1], "pi_lower": history.iloc[-1], "pi_upper": history.iloc[-1]},
@@ -63,16 +64,17 @@ def _predict(history: pd.Series, horizon: int, alpha: float) -> tuple[pd.DataFra
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
     fits = []
-    for trend in ("add", None):
-        model = ETSModel(history, error="add", trend=trend, damped_trend=trend is not None)
+    forms = ("add", None) if trend is None else ("add",) if trend else (None,)
+    for form in forms:
+        model = ETSModel(history, error="add", trend=form, damped_trend=form is not None)
         with warnings.catch_warnings():
             # Smooth or short histories can hit the optimiser's iteration limit; the estimate is still usable.
             warnings.simplefilter("ignore", ConvergenceWarning)
-            fits.append(model.fit(disp=False))
-    result = min(fits, key=lambda fit: fit.aicc)  # on a tie, the damped trend (listed first)
+            fits.append((form is not None, model.fit(disp=False)))
+    trended, result = min(fits, key=lambda fit: fit[1].aicc)  # on a tie, the damped trend (listed first)
     n = len(history)
     return (result.get_prediction(start=n, end=n + horizon - 1, method="exact").summary_frame(alpha=alpha),
-            result is fits[0], float(result.states["level"].iloc[-1]))
+            trended, float(result.states["level"].iloc[-1]))
 
 
 def forecast_mrr(series: pd.Series, horizon: int = 6, level: float = 0.9) -> pd.DataFrame:
@@ -98,7 +100,7 @@ def forecast_mrr(series: pd.Series, horizon: int = 6, level: float = 0.9) -> pd.
         raise EmptyDataError(
             f"An MRR forecast needs at least {MIN_POINTS} months of history; only {len(history)} available.")
     frame, trend, start = _predict(history, horizon, 1.0 - level)
-    widen, errors = calibration(history, horizon, level)
+    widen, errors = calibration(history, horizon, level, trend)
     mean = frame["mean"].to_numpy()
     lower = mean - widen * (mean - frame["pi_lower"].to_numpy())
     upper = mean + widen * (frame["pi_upper"].to_numpy() - mean)
@@ -113,11 +115,12 @@ def forecast_mrr(series: pd.Series, horizon: int = 6, level: float = 0.9) -> pd.
     return out
 
 
-def calibration(history: pd.Series, horizon: int, level: float) -> tuple[float, int]:
-    """How much the model's ``level`` interval must widen to hold that share of the months that followed when the
-    models are refitted at each of the last :data:`BACKTEST_ORIGINS` months of ``history`` (with at least
-    :data:`MIN_POINTS` before each), and on how many such months up to ``horizon`` ahead; (1.0, n) when it needs no
-    widening or when ``n`` is under :data:`MIN_BACKTEST_ERRORS`.
+def calibration(history: pd.Series, horizon: int, level: float, trend: bool) -> tuple[float, int]:
+    """How much the ``level`` interval of the model chosen (``trend``: the damped trend's, else the level's) must
+    widen to hold that share of the months that followed when that model is refitted at each of the last
+    :data:`BACKTEST_ORIGINS` months of ``history`` (with at least :data:`MIN_POINTS` before each), and on how many
+    such months up to ``horizon`` ahead; (1.0, n) when it needs no widening or when ``n`` is under
+    :data:`MIN_BACKTEST_ERRORS`.
 
     Each error is taken in the standard deviations the interval of its origin gave it (the half-width ÷ the normal
     quantile), so errors one and six months ahead are comparable; the factor is their ``level`` quantile ÷ that
@@ -127,7 +130,7 @@ def calibration(history: pd.Series, horizon: int, level: float) -> tuple[float, 
     scaled: list[float] = []
     for origin in range(max(MIN_POINTS, len(history) - BACKTEST_ORIGINS), len(history)):
         ahead = min(horizon, len(history) - origin)
-        frame, _, _ = _predict(history.iloc[:origin], ahead, 1.0 - level)
+        frame, _, _ = _predict(history.iloc[:origin], ahead, 1.0 - level, trend)
         sd = (frame["pi_upper"].to_numpy() - frame["pi_lower"].to_numpy()) / (2 * z)
         actual = history.iloc[origin:origin + ahead].to_numpy()
         for err, spread in zip(actual - frame["mean"].to_numpy(), sd, strict=True):
