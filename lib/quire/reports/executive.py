@@ -303,7 +303,7 @@ class ExecutiveReport:
             basis = {k: self._basis(k, thin_before[k], before) for k in compared_thin}
             reasons = (basis[compared_thin[0]] if len(compared_thin) == 1 else
                        "; ".join(f"{_in_sentence(KPI_DEFS[k][0])} rests on {basis[k]}" for k in compared_thin))
-            note += f" {self.period.previous().label} has no {_names(compared_thin)} to compare with: {reasons}."
+            note += f" {before.label} has no {_names(compared_thin)} to compare with: {reasons}."
         unpaid = [k for k in keys if k in ENDING_AVERAGES and k not in thin and self.current[k] is None
                   and not self.current["customers"]]
         if unpaid:
