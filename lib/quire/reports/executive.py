@@ -378,7 +378,8 @@ class ExecutiveReport:
         quiet = ("No anomalies: every KPI is within its usual range." if unchecked is None else
                  f"No KPI is past a business threshold. {unchecked}")
         # Each KPI needs its own history: a rate of too few projects or answers has no figure in some periods.
-        untested = [k for k in ANOMALY_KPIS if k not in metrics.testable_kpis(hist)] if unchecked is None else []
+        tested = set(metrics.testable_kpis(hist)) if unchecked is None else set(ANOMALY_KPIS)
+        untested = [k for k in ANOMALY_KPIS if k not in tested]
         if untested:
             not_checked = (f"{_names(untested)}, with too few {kind}s with a figure to tell (a KPI needs one for "
                            f"this {kind} and for {MIN_HISTORY} earlier {kind}s; a {kind} with too few projects "
