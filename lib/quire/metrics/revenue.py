@@ -95,7 +95,7 @@ def _by_effect(ledger: pd.DataFrame) -> pd.DataFrame:
     paid = (after > ZERO_MRR).groupby(order["client_id"], sort=False).cummax()
     paid_before = paid.groupby(order["client_id"], sort=False).shift(fill_value=False).astype(bool)
     was, now = before > ZERO_MRR, after > ZERO_MRR
-    kind = order["movement"].astype(object).copy()
+    kind = order["movement"].astype(object)  # a copy: the labels stay as given
     kind[~was & now] = "new"
     kind[~was & now & paid_before] = "reactivation"
     kind[was & (after.abs() <= ZERO_MRR)] = "churn"
