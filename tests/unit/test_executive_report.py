@@ -453,3 +453,21 @@ def test_no_forecast_once_every_account_has_left():
     assert note.message == ("No account is paying at the end of December 2025, so there is no MRR to forecast; the "
                             "forecast returns with the first paying account.")
     assert report.revenue().children  # the MRR chart draws the history alone
+
+
+@pytest.mark.parametrize("seed_shares", [[0.6549, 0.3101, 0.035], [0.669, 0.066, 0.265], [1 / 3, 1 / 3, 1 / 3]])
+def test_the_health_chart_and_table_show_the_same_shares_of_mrr_adding_up_to_a_hundred(monkeypatch, tiny_warehouse, seed_shares):
+    """The chart once read "3%" of MRR beside the table's "3.5%": both now give tenths that add up to 100.0 %."""
+    from quire.display import Grid, Table
+
+    bands = pd.DataFrame({"band": ["healthy", "watch", "at_risk"], "clients": [20, 6, 2],
+                          "mrr": [s * 100_000 for s in seed_shares], "share": seed_shares})
+    monkeypatch.setattr(metrics, "health_distribution", lambda scores: bands)
+    report = executive.build("2025-12", url=tiny_warehouse)
+    grid = next(c for c in report.customers().children if isinstance(c, Grid))
+    chart, table = grid.children
+    assert isinstance(chart, Chart) and isinstance(table, Table)
+    in_table = [f"{100 * s:.1f}%" for s in table.frame["Share of MRR"]]
+    for band, share in zip(["Healthy", "Watch", "At risk"], in_table, strict=True):
+        assert f"{band} " in chart.alt and f"({share} of MRR)" in chart.alt, (share, chart.alt)
+    assert round(sum(table.frame["Share of MRR"]) * 1000) == 1000

@@ -344,7 +344,21 @@ def test_shares_of_a_whole_add_up_to_a_hundred(run, shares, whole):
         frame = pd.DataFrame({"band": ["healthy", "watch", "at_risk"][:len(shares)], "clients": [1] + [2] * (len(shares) - 1),
                               "share": shares})
         alt = health_bands(frame).alt
-        assert alt.startswith(f"Bar chart of active accounts by health band: Healthy 1 account ({shown[0]} of MRR)"), alt
+        tenths = shares_percent(shares, 1)[0]  # the chart gives the tenths of the table beside it
+        assert alt.startswith(f"Bar chart of active accounts by health band: Healthy 1 account ({tenths} of MRR)"), alt
+
+
+@pytest.mark.parametrize("shares, tenths", [
+    ([0.6549, 0.3101, 0.035], [655, 310, 35]),  # each rounded alone: 65.5 + 31.0 + 3.5 = 100.0 (no change needed)
+    ([1 / 3, 1 / 3, 1 / 3], [334, 333, 333]),
+    ([0.12345, 0.87655], [123, 877]),
+    ([0.0004, 0.9996, None], [0, 1000, None]),
+])
+def test_shares_of_a_whole_at_tenths_add_up_to_a_hundred(shares, tenths):
+    from quire.formatting import shares_rounded
+
+    assert shares_rounded(shares, 1) == [None if t is None else t / 1000 for t in tenths]
+    assert shares_percent(shares, 1) == ["—" if t is None else percent(t / 1000, 1) for t in tenths]
 
 
 @pytest.mark.parametrize("values,decimals", [

@@ -121,13 +121,18 @@ def _period_tick(key: str) -> str:
     return short_month_year(period.start) if period.kind == "month" else period.label
 
 
+#: Decimals of a health band's share of MRR, in the chart and in the table beside it.
+SHARE_DECIMALS = 1
+
+
 def health_bands(distribution: pd.DataFrame) -> Chart:
     """Horizontal bars: accounts and MRR share per health band."""
     band_colors = {"healthy": "#2e7d32", "watch": "#f9a825", "at_risk": "#c62828"}
     fig, ax = plt.subplots(figsize=HALF)
     labels = [b.replace("_", " ").capitalize() for b in distribution["band"]]
     ax.barh(labels, distribution["clients"], color=[band_colors.get(b, "#777777") for b in distribution["band"]])
-    shares = shares_percent(distribution["share"])  # the bands' shares of MRR add up to 100 %, as they should
+    # The bands' shares of MRR add up to 100 %, as they should, at the table's precision beside the chart.
+    shares = shares_percent(distribution["share"], SHARE_DECIMALS)
     for i, (n, share) in enumerate(zip(distribution["clients"], shares, strict=True)):
         ax.annotate(f"{number(n)} ({share} of MRR)", (n, i), va="center", xytext=(3, 0), textcoords="offset points", fontsize=8)
     ax.invert_yaxis()

@@ -134,18 +134,26 @@ def agreeing_decimals(before: float, after: float, difference: float, decimals: 
     return decimals + most
 
 
-def shares_percent(fractions: Any) -> list[str]:
-    """Shares of one whole as whole percentages that add up to 100 % (largest remainder): 0.069, 0.066 and
-    0.865 read 7 %, 7 % and 86 %, not 7 + 7 + 87 = 101 %. Missing values stay missing."""
+def shares_rounded(fractions: Any, decimals: int = 0) -> list[float | None]:
+    """Shares of one whole rounded to ``decimals`` decimals of a percent so that they add up to 100 % (largest
+    remainder): 0.069, 0.066 and 0.865 at whole percents are 0.07, 0.07 and 0.86, not 0.07 + 0.07 + 0.87 = 101 %.
+    Missing values stay None."""
     figures = [finite_or_none(f) for f in fractions]
     known = [i for i, f in enumerate(figures) if f is not None]
-    hundredths = [figures[i] * 100 for i in known]
-    whole = [math.floor(h) for h in hundredths]
-    total = round(sum(hundredths))
-    for i in sorted(range(len(known)), key=lambda j: whole[j] - hundredths[j])[:max(0, total - sum(whole))]:
+    steps = 100 * 10 ** decimals  # steps of the shown precision in a whole
+    exact = [figures[i] * steps for i in known]
+    whole = [math.floor(e) for e in exact]
+    total = round(sum(exact))
+    for i in sorted(range(len(known)), key=lambda j: whole[j] - exact[j])[:max(0, total - sum(whole))]:
         whole[i] += 1
     rounded = dict(zip(known, whole, strict=True))
-    return [MISSING if i not in rounded else percent(rounded[i] / 100, 0) for i in range(len(figures))]
+    return [rounded[i] / steps if i in rounded else None for i in range(len(figures))]
+
+
+def shares_percent(fractions: Any, decimals: int = 0) -> list[str]:
+    """Shares of one whole as percentages that add up to 100 % (:func:`shares_rounded`): 0.069, 0.066 and
+    0.865 read 7 %, 7 % and 86 %, not 7 + 7 + 87 = 101 %. Missing values stay missing."""
+    return [MISSING if f is None else percent(f, decimals) for f in shares_rounded(fractions, decimals)]
 
 
 def number(value: Any, decimals: int = 0, *, signed: bool = False) -> str:
@@ -314,6 +322,6 @@ def not_zero(write: Callable[[int], str], value: float, decimals: int, extra: in
     return text
 
 
-__all__ = ["MISSING", "MINUS", "agreeing_decimals", "finite_or_none", "money", "not_zero", "percent", "shares_percent", "number",
+__all__ = ["MISSING", "MINUS", "agreeing_decimals", "finite_or_none", "money", "not_zero", "percent", "shares_percent", "shares_rounded", "number",
            "percentage_points", "score_points", "significant", "exact", "localise_figures", "compact",
            "compact_decimals", "compact_parts", "currency_affixes", "currency_symbol"]

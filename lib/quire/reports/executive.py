@@ -563,7 +563,8 @@ class ExecutiveReport:
                 "section shows NPS and CSAT, how the accounts' health is distributed and which accounts are at risk.",
                 "info", title="Not in this report:")])
         children.append(Grid([charts.health_bands(dist), Table(
-            dist.assign(band=dist["band"].str.replace("_", " ").str.capitalize()).rename(
+            dist.assign(band=dist["band"].str.replace("_", " ").str.capitalize(),
+                        share=formatting.shares_rounded(dist["share"], charts.SHARE_DECIMALS)).rename(
                 columns={"band": "Band", "clients": "Accounts", "mrr": "MRR", "share": "Share of MRR"}),
             caption="Health distribution", units={"MRR": "currency", "Share of MRR": "percent"})]))
         if left_out:
