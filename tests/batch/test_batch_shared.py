@@ -9,6 +9,7 @@ from quire.batch import shared
 from quire.metrics.peers import without_own
 from quire.periods import parse_period
 from quire.reports import client as client_report
+from quire.reports import client_data
 from quire.warehouse import client_queries
 from quire.warehouse.engine import connection
 
@@ -23,7 +24,7 @@ def test_each_client_gets_exactly_the_portfolio_its_own_query_returns(tiny_wareh
         for (cid,) in ids:
             own_rows = client_queries.client_engagement(conn, cid, prev.start, p.end)
             expected = client_queries.portfolio_engagement(conn, p.start, p.end, prev.start, prev.end, exclude_client_id=cid)
-            got = without_own(batch, client_report._own_sums(own_rows, p))
+            got = without_own(batch, client_data._own_sums(own_rows, p))
             pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False)
 
 
