@@ -276,6 +276,22 @@ def top_table(report: client_report.ClientReport) -> tuple[str, list[dict[str, s
     return caption, [dict(zip(head, r, strict=True)) for r in rows]
 
 
+def test_direction_controls_in_a_name_or_title_cannot_turn_the_reports_text_around(tiny_warehouse, tmp_path):
+    """An unclosed right-to-left override in a client's name reversed every line after it ("…yreV emaN gnoL")."""
+    from quire.formatting.text import DIRECTION_CONTROLS
+
+    path = tmp_path / "bidi.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("update clients set name = 'Summer\u202ebrook \u2067مخبز Council' where slug = 'village-of-summerbrook'")
+        con.execute("""update content set title = 'Winter \u202dguide\u202e' || title where client_id =
+                       (select client_id from clients where slug = 'village-of-summerbrook')""")
+    report = client_report.build(client="village-of-summerbrook", period="2026-10", url=f"duckdb:///{path}")
+    page = full_html(report)
+    assert not DIRECTION_CONTROLS.search(page), [hex(ord(c)) for c in DIRECTION_CONTROLS.findall(page)][:5]
+    assert "Summerbrook مخبز Council" in page and "Winter guide" in page
+    assert report.data.client["name"] == "Summerbrook مخبز Council"
+
+
 def test_top_content_by_conversions_lists_only_content_with_conversions_and_each_title_once(tiny_warehouse, tmp_path):
     path = tmp_path / "titles.duckdb"
     with warehouse_copy(tiny_warehouse, path) as con:

@@ -31,6 +31,17 @@ def grapheme_cut(text: str, index: int) -> int:
     return index - 1 if run % 2 else index  # a cut after half a flag leaves a lone letter
 
 
+#: Explicit direction embeddings, overrides and isolates (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI). A name never
+#: needs them (its letters carry their own direction), and one left open in a name turns the report's text after it
+#: around ("…yreV emaN gnoL"). The marks (LRM, RLM, ALM) change no text but their neighbours', and stay.
+DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def without_direction_controls(text: str) -> str:
+    """``text`` without :data:`DIRECTION_CONTROLS`, so that it cannot reverse the text it is put into."""
+    return DIRECTION_CONTROLS.sub("", text)
+
+
 def wide(ch: str) -> bool:
     """Whether ``ch`` takes two columns (East Asian wide or full-width: 東, Ｗ)."""
     return unicodedata.east_asian_width(ch) in ("W", "F")
@@ -52,4 +63,4 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:80].strip("-")
 
 
-__all__ = ["SLUG_LETTERS", "grapheme_cut", "slug", "wide"]
+__all__ = ["DIRECTION_CONTROLS", "SLUG_LETTERS", "grapheme_cut", "slug", "wide", "without_direction_controls"]

@@ -15,6 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from quire.formatting.text import without_direction_controls
 from quire.contract.inventory import inventory
 from quire.warehouse import queries, schema
 from quire.warehouse.queries import _read
@@ -105,7 +106,8 @@ def experiment_measure(conn: Connection, experiment_id: int) -> dict[str, str | 
     columns = [t.c[name] for name in schema.EXPERIMENT_MEASURE if held.has(t.name, ("experiment_id", name))]
     if columns:
         row = conn.execute(sa.select(*columns).where(t.c.experiment_id == experiment_id)).mappings().first() or {}
-        found.update({name: None if row.get(name) is None else str(row[name]) for name in found})
+        found.update({name: None if row.get(name) is None else without_direction_controls(str(row[name]))
+                      for name in found})
     return found
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from quire.contract.inventory import inventory
 from quire.contract.reports import CLIENT_REQUIRED, DEFAULT_BRAND
 from quire.errors import WarehouseDataError, WarehouseError
+from quire.formatting.text import DIRECTION_CONTROLS, without_direction_controls
 from quire.periods import add_months, last_ended_month, month_start
 from quire.warehouse import schema
 from quire.warehouse.engine import CHECK_HINT, DATA_HINT, driver_reason
@@ -142,7 +143,7 @@ def _client_name(conn: Connection, client_id: int) -> str:
     if not inventory(conn).has("clients", ("client_id", "name")):
         return ""
     name = conn.execute(sa.select(c.c.name).where(c.c.client_id == client_id)).scalar()
-    return f" ({name})" if name else ""
+    return f" ({without_direction_controls(name)})" if name else ""
 
 
 def _clients_select(conn: Connection) -> sa.Select:
@@ -291,10 +292,13 @@ def last_complete_month(last_day: date) -> date:
 
 
 def _read(conn: Connection, stmt: sa.Select) -> pd.DataFrame:
-    """Run ``stmt`` and give each column the dtype its SQL type calls for."""
+    """Run ``stmt`` and give each column the dtype its SQL type calls for; free text (a name, a title) comes without
+    direction controls (:data:`~quire.formatting.text.DIRECTION_CONTROLS`)."""
     frame = _fetch_frame(conn.execute(stmt))
     for column in stmt.selected_columns:
         frame[column.name] = _coerce(frame[column.name], column.type)
+        if getattr(column, "info", {}).get("free_text") and not frame.empty:
+            frame[column.name] = frame[column.name].str.replace(DIRECTION_CONTROLS, "", regex=True)
     return frame
 
 

@@ -38,6 +38,11 @@ PRIMARY_METRICS = ("conversion", "revenue")
 METRIC_UNITS = ("currency", "number")  # how experiments.metric_unit writes the continuous metric
 
 
+#: ``info`` of the columns of free text people type (names, titles, comments): what the reports read from them loses
+#: the direction controls that could turn the report's own text around (:func:`quire.warehouse.queries._read`).
+FREE_TEXT = {"free_text": True}
+
+
 def _id(name: str) -> sa.Column:
     return sa.Column(name, sa.Integer, primary_key=True, autoincrement=False)
 
@@ -49,7 +54,7 @@ def _fk(name: str, target: str, nullable: bool = False) -> sa.Column:
 organizations = sa.Table(
     "organizations", metadata,
     _id("org_id"),
-    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False, info=FREE_TEXT),
     sa.Column("brand", sa.String(64), nullable=False, comment="brand kit the agency's white-label reports use"),
 )
 
@@ -57,7 +62,7 @@ clients = sa.Table(
     "clients", metadata,
     _id("client_id"),
     _fk("org_id", "organizations.org_id"),
-    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False, info=FREE_TEXT),
     sa.Column("slug", sa.String(80), nullable=False, unique=True),
     # Segments for the fan-out filters and the address the scheduler mails a client's report to: optional
     # (a customer list exported from billing has neither), so a client without them is simply not matched
@@ -111,7 +116,7 @@ projects = sa.Table(
     "projects", metadata,
     _id("project_id"),
     _fk("client_id", "clients.client_id"),
-    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False, info=FREE_TEXT),
     sa.Column("started_on", sa.Date, nullable=False),
     sa.Column("due_on", sa.Date, nullable=False),
     sa.Column("delivered_on", sa.Date, nullable=True, comment="null while in progress"),
@@ -126,7 +131,7 @@ content = sa.Table(
     "content", metadata,
     _id("content_id"),
     _fk("client_id", "clients.client_id"),
-    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("title", sa.String(300), nullable=False, info=FREE_TEXT),
     sa.Column("content_type", sa.String(20), nullable=False),
     sa.Column("platform", sa.String(20), nullable=False),
     sa.Column("published_on", sa.Date, nullable=False),
@@ -171,7 +176,7 @@ survey_responses = sa.Table(
     sa.Column("responded_on", sa.Date, nullable=False, index=True),
     sa.Column("survey", sa.String(10), nullable=False, comment="nps (0-10) | csat (1-5)"),
     sa.Column("score", sa.Integer, nullable=False),
-    sa.Column("comment", sa.Text, nullable=True),
+    sa.Column("comment", sa.Text, nullable=True, info=FREE_TEXT),
 )
 
 users = sa.Table(
@@ -206,12 +211,12 @@ experiments = sa.Table(
     "experiments", metadata,
     _id("experiment_id"),
     sa.Column("key", sa.String(80), nullable=False, unique=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("hypothesis", sa.Text, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False, info=FREE_TEXT),
+    sa.Column("hypothesis", sa.Text, nullable=False, info=FREE_TEXT),
     sa.Column("primary_metric", sa.String(40), nullable=False, comment=" | ".join(PRIMARY_METRICS)),
     sa.Column("started_on", sa.Date, nullable=False),
     sa.Column("ended_on", sa.Date, nullable=True),
-    sa.Column("metric_name", sa.String(24), nullable=True,
+    sa.Column("metric_name", sa.String(24), nullable=True, info=FREE_TEXT,
               comment="what experiment_assignments.revenue measures, e.g. game rounds; revenue when empty"),
     sa.Column("metric_unit", sa.String(10), nullable=True, comment=" | ".join(METRIC_UNITS) + "; currency when empty"),
 )
