@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from quire.charts.client import engagement_over_time
 from quire.display import Callout, Chart, KPIS_MIME, META_MIME, Glossary, KpiCards, ReportHeader, Section, Table
 from quire.errors import ParameterError
+from quire.metrics import engagement as eng
 from quire.metrics.engagement import time_series
 from quire.reports import client as client_report
 from quire.warehouse import client_queries
@@ -401,6 +402,24 @@ def test_clicks_and_conversions_without_views_are_counted_in_the_cards_the_table
                                "client_id = :c and day between :s and :e group by content_id having sum(views) > 0)",
                           c=cid, s=OCTOBER[0], e=OCTOBER[1])
     assert report.now.ctr == pytest.approx(seen / views) and report.now.clicks == clicks
+    # The week table divides as the cards do (its CTR was all clicks ÷ views), and the cards say why theirs is not
+    # the clicks shown ÷ the views shown.
+    weeks = eng.blocks(report.current_rows, *OCTOBER, "week")
+    for start, end, ctr in zip(weeks["start"], weeks["end"], weeks["ctr"], strict=True):
+        [(week_seen, week_views)] = sql(url, "select sum(clicks), sum(views) from engagement_daily where client_id = :c "
+                                             "and day between :s and :e and content_id in (select content_id from "
+                                             "engagement_daily where client_id = :c and day between :s and :e group by "
+                                             "content_id having sum(views) > 0)", c=cid, s=start.date(), e=end.date())
+        assert ctr == pytest.approx(week_seen / week_views), (start, ctr)
+    [(engagements, seen_engagements)] = sql(url, "select sum(engagements), sum(engagements) filter (where content_id in "
+                                                 "(select content_id from engagement_daily where client_id = :c and day "
+                                                 "between :s and :e group by content_id having sum(views) > 0)) from "
+                                                 "engagement_daily where client_id = :c and day between :s and :e",
+                                            c=cid, s=OCTOBER[0], e=OCTOBER[1])
+    unseen = f"{clicks - seen:,} clicks" + (f" and {engagements - seen_engagements:,} engagements"
+                                            if engagements > seen_engagements else "")
+    assert report.headline().note.startswith(f"{unseen} came from content without views in October 2026"), \
+        report.headline().note
     assert by_platform.loc["tiktok", "items"] == 1 and pd.isna(by_platform.loc["tiktok", "ctr"])
     assert report.top.frame["title"].iloc[0] == "Withheld impressions"  # the most conversions come first
     chart = client_report.charts.breakdown_bars(report.by_platform, dimension="platform")

@@ -193,7 +193,7 @@ class TopContent:
     frame: pd.DataFrame    # one row per title: title, platform, content_type (", "-joined keys), published_on, measures, rates
     by: str                # "conversions" (only content with conversions is listed) or "clicks" (too few conversions)
     with_conversions: int  # pieces of content with at least one conversion in the period
-    seen: int              # pieces of content with views in the period
+    active: int            # pieces of content with anything counted in the period (views, or clicks… without views)
 
 
 def _content_totals(current: pd.DataFrame) -> pd.DataFrame:
@@ -237,7 +237,7 @@ def top_content(current: pd.DataFrame, n: int = 10) -> TopContent:
     else:
         ranked = sums.sort_values(["clicks", "views", "title"], ascending=[False, False, True], kind="stable")
         by = "clicks"
-    return TopContent(rates(ranked.head(n)).reset_index(drop=True), by, converting, len(sums))
+    return TopContent(rates(ranked.head(n)).reset_index(drop=True), by, converting, len(sums))  # sums: counted only
 
 
 # -- time ------------------------------------------------------------------------------------
@@ -289,8 +289,8 @@ def blocks(daily: pd.DataFrame, start: date, end: date, freq: str = "week") -> p
     """Sums and rates of ``start``..``end`` in 7-day blocks from ``start`` (``"week"``) or calendar months (``"month"``).
 
     Columns: start, end (inclusive days of the block; the last week may be shorter or
-    longer, see :func:`time_series`), the four measures and the three rates. Blocks without
-    rows are kept, with zeros.
+    longer, see :func:`time_series`), the four measures, ``seen_clicks`` and ``seen_engagements`` and the
+    three rates (per view as in :class:`Totals`). Blocks without rows are kept, with zeros.
     """
     if freq not in ("week", "month"):
         raise ValueError(f"freq must be 'week' or 'month', not {freq!r}")
@@ -302,10 +302,15 @@ def blocks(daily: pd.DataFrame, start: date, end: date, freq: str = "week") -> p
     day_key = pd.Series(key, index=days)
     rows = window(daily, start, end)
     rows = rows.assign(block=day_key.reindex(pd.to_datetime(rows["day"])).to_numpy())
-    sums = rows.groupby("block")[list(MEASURES)].sum().reindex(pd.unique(key), fill_value=0)
-    spans = day_key.reset_index().groupby(0)["index"].agg(["min", "max"]).reindex(pd.unique(key))
+    order = pd.unique(key)
+    sums = rows.groupby("block")[list(MEASURES)].sum().reindex(order, fill_value=0)
+    # As in the cards: a block's rates per view count the clicks and engagements of content with views in that block.
+    per_item = rows.groupby(["block", "content_id"])[list(MEASURES)].sum()
+    seen = per_item.loc[per_item["views"] > 0].groupby(level=0)[list(SEEN)].sum().reindex(order, fill_value=0)
+    spans = day_key.reset_index().groupby(0)["index"].agg(["min", "max"]).reindex(order)
     out = pd.DataFrame({"start": spans["min"].to_numpy(), "end": spans["max"].to_numpy(),
-                        **{m: sums[m].to_numpy(dtype="int64") for m in MEASURES}})
+                        **{m: sums[m].to_numpy(dtype="int64") for m in MEASURES},
+                        **{SEEN[m]: seen[m].to_numpy(dtype="int64") for m in SEEN}})
     return rates(out)
 
 

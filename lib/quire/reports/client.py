@@ -263,7 +263,20 @@ class ClientReport:
         before = self._values(self.before, self.health_before, counted=False)
         kpis = [Kpi(key, label, now[key], unit, before[key], "up_is_good") for key, (label, unit) in KPI_DEFS.items()
                 if key != "health_score" or self.scores_health]
-        return KpiCards(kpis, comparison_label=self.previous_period.label)
+        return KpiCards(kpis, comparison_label=self.previous_period.label, note=self._unseen_note())
+
+    def _unseen_note(self) -> str:
+        """Why the click-through and engagement rates are not the clicks or engagements shown ÷ the views shown, when
+        content without views (a platform that withholds its impressions) brought some."""
+        t = self.now
+        if not t.views:
+            return ""
+        unseen = [f"{number(n)} {noun}" for n, noun in ((t.clicks - (t.seen_clicks or 0), "clicks"),
+                                                        (t.engagements - (t.seen_engagements or 0), "engagements")) if n > 0]
+        if not unseen:
+            return ""
+        return (f"{join_words(unseen)} came from content without views in {self.period.label} (a platform may withhold "
+                "its views): they count in the totals, not in the rates per view, which have no views to divide them by.")
 
     def engagement(self) -> Section:
         title = "Engagement over time"
@@ -410,15 +423,17 @@ class ClientReport:
             if top.with_conversions > k:
                 return (f"Top {k} by conversions",
                         f"The {k} pieces of content with the most conversions in {period}, together {percent(share, 0)} of all conversions.")
-            rest = top.seen - k
-            others = f"; the other {rest} seen had none" if rest else ""
+            rest = top.active - k
+            others = f"; the other {rest} had none" if rest else ""
             return ("Content with conversions, most first",
-                    f"Every piece of content that brought conversions in {period}: {k} of the {top.seen} seen{others}.")
+                    f"Every piece of content that brought conversions in {period}: {k} of the {top.active} with "
+                    f"views, clicks or other activity{others}.")
         why = ("No content had conversions" if top.with_conversions == 0 else
                f"Only {top.with_conversions} piece{'s' if top.with_conversions > 1 else ''} of content had conversions")
-        return (f"Top {k} by clicks" if top.seen > k else "Content by clicks",
-                f"{why} in {period}, too few to rank by, so the table ranks the {pieces} of content seen "
-                f"{'with the most clicks' if top.seen > k else 'by clicks'}.")
+        return (f"Top {k} by clicks" if top.active > k else "Content by clicks",
+                f"{why} in {period}, too few to rank by, so the table ranks "
+                + (f"the {pieces} of content with the most clicks." if top.active > k else
+                   f"the {pieces} of content with any activity by clicks."))
 
     @property
     def health_absent(self) -> list[str]:

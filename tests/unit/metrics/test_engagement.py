@@ -93,7 +93,7 @@ def test_breakdown_by_platform_with_previous_period():
 
 def test_top_content_with_too_few_converting_pieces_ranks_by_clicks():
     top = eng.top_content(CURRENT, n=10)
-    assert top.by == "clicks" and top.with_conversions == 2 and top.seen == 3  # the video had no views
+    assert top.by == "clicks" and top.with_conversions == 2 and top.active == 3  # the video had no views
     assert top.frame["title"].tolist() == ["Guide A", "Post B", "Letter C"]
     assert top.frame.loc[0, "views"] == 1500 and top.frame.loc[0, "conversion_rate"] == pytest.approx(5 / 75)
     assert len(eng.top_content(CURRENT, n=2).frame) == 2
