@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -565,3 +565,30 @@ def test_a_standing_left_open_by_a_quartile_shown_as_a_bound_is_explained(report
         del report.__dict__["standing"]
     assert "your figure and a quartile are at the same end of the scale, where the quartile is shown only as a " \
            "bound, so no band is given." in page, page
+
+
+def test_the_trend_of_a_month_that_holds_the_churn_stops_at_the_end_of_the_subscription(tiny_warehouse, tmp_path):
+    """A year holding the churn read "a typical day went from about 419 views to about 11": the zeros after it."""
+    churned = date(2026, 10, 20)
+    [(slug,)] = sql(tiny_warehouse, "select c.slug from engagement_daily e join clients c using (client_id) where e.day "
+                                    "between :s and :e and e.views > 0 group by c.slug order by count(distinct e.day) desc, "
+                                    "sum(e.views) desc, c.slug limit 1", s=OCTOBER[0], e=churned)
+    path = tmp_path / "churned.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        [(cid,)] = con.execute("select client_id from clients where slug = ?", [slug]).fetchall()
+        con.execute("update clients set status = 'churned', churned_on = ? where client_id = ?", [churned, cid])
+        con.execute("update engagement_daily set views = 0, clicks = 0, conversions = 0, engagements = 0 "
+                    "where client_id = ? and day > ?", [cid, churned])
+    url = f"duckdb:///{path}"
+    report = client_report.build(client=slug, period="2026-10", url=url)
+    daily = dict(sql(url, "select day, sum(views) from engagement_daily where client_id = :c and day between :s and :e "
+                          "group by day", c=cid, s=OCTOBER[0], e=churned))
+    views = [float(daily.get(OCTOBER[0] + timedelta(days=i), 0)) for i in range(churned.day)]
+    first = next(i for i, v in enumerate(views) if v)
+    trend = eng.trend(views[first:])
+    lead = report.engagement_lead()
+    assert "Within the month, up to the end of the subscription on 20 October 2026, daily views " in lead, lead
+    if trend.direction in ("rising", "falling"):
+        assert f"from {client_report.typical_day(trend.start)} to {client_report.typical_day(trend.end)}" in lead, lead
+    else:
+        assert {"flat": "held steady", "unclear": "without a clear trend"}[trend.direction] in lead, lead

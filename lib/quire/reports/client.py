@@ -343,11 +343,25 @@ class ClientReport:
         return (f" The median day changed much less ({now} views against {before}): "
                 f"a few exceptional days make most of the difference.")
 
+    @property
+    def _ended_within(self) -> date | None:
+        """The day the client's subscription ended, when that lies inside the period before its last day."""
+        ended = self.data.client.get("churned_on")
+        if ended is None or pd.isna(ended):
+            return None
+        ended = pd.Timestamp(ended).date()
+        return ended if self.period.start <= ended < self.period.end else None
+
     def _trend_sentence(self, current: pd.DataFrame) -> str:
-        # Leading days without views (a client that started mid-period) are not part of the trend.
+        # Leading days without views (a client that started mid-period) are not part of the trend, nor are the days
+        # after the subscription ended: a year that holds the churn read "a typical day went from 419 views to 11".
+        ended = self._ended_within
+        if ended is not None:
+            current = current.loc[pd.to_datetime(current["date"]).dt.date <= ended]
         seen = current["views"].to_numpy().nonzero()[0]
         t = eng.trend(current["views"].iloc[seen[0]:] if len(seen) else current["views"])
-        span = f"Within the {self.period.kind}"
+        span = f"Within the {self.period.kind}" + (f", up to the end of the subscription on {long_date(ended)}"
+                                                   if ended is not None else "")
         if t.direction == "flat":
             return f" {span}, daily views held steady."
         if t.direction == "unclear":
