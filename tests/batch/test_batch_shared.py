@@ -20,11 +20,11 @@ def test_each_client_gets_exactly_the_portfolio_its_own_query_returns(tiny_wareh
     prev = p.previous()
     [batch] = client_report.portfolio_for_batch([{"period": key, "client": "any"}], tiny_warehouse).values()
     with connection(tiny_warehouse) as conn:
-        ids = conn.exec_driver_sql("select client_id from clients order by client_id").fetchall()
-        for (cid,) in ids:
+        ids = conn.exec_driver_sql("select client_id, signup_date from clients order by client_id").fetchall()
+        for cid, signup in ids:
             own_rows = client_queries.client_engagement(conn, cid, prev.start, p.end)
             expected = client_queries.portfolio_engagement(conn, p.start, p.end, prev.start, prev.end, exclude_client_id=cid)
-            got = without_own(batch, client_data._own_sums(own_rows, p))
+            got = without_own(batch, client_data._own_sums(own_rows, p, signup))
             pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False)
 
 

@@ -14,11 +14,14 @@ import sqlalchemy as sa
 from quire.charts.client import engagement_over_time
 from quire.display import Callout, Chart, KPIS_MIME, META_MIME, Glossary, KpiCards, ReportHeader, Section, Table
 from quire.errors import ParameterError
+from quire.formatting import long_date
 from quire.metrics import engagement as eng
+from quire.metrics import peers
 from quire.metrics.engagement import time_series
 from quire.reports import client as client_report
 from quire.warehouse import client_queries
-from quire.warehouse.engine import engine
+from quire.periods import parse_period
+from quire.warehouse.engine import connection, engine
 from support import warehouse_copy
 
 SECTIONS = ["engagement", "channels", "top_content", "health", "portfolio", "recommendations"]
@@ -210,10 +213,20 @@ def test_the_first_month_of_a_client_promises_no_comparison(tiny_warehouse):
     [(slug, signup)] = sql(tiny_warehouse, "select slug, signup_date from clients where signup_date >= :d order by signup_date limit 1",
                            d=date(2026, 3, 1))
     report = client_report.build(client=slug, period=f"{signup.year}-{signup.month:02d}", url=tiny_warehouse)
-    assert report.comparable and report.active and not report.before.active
+    assert not report.comparable and report.active and not report.before.active
     assert report.header().subtitle == "Content, engagement and results"
+    assert f"signed up on {long_date(signup)}: {report.period.label} is its first month)" in report.engagement_lead()
+    # The month after: compared with the signup month only if the client had all of it.
     later = client_report.build(client=slug, period=f"{signup.year}-{signup.month + 1:02d}", url=tiny_warehouse)
-    assert later.header().subtitle == f"Content, engagement and results compared with {report.period.label}"
+    if signup.day == 1:
+        assert later.header().subtitle == f"Content, engagement and results compared with {report.period.label}"
+    else:
+        assert later.header().subtitle == "Content, engagement and results"
+        assert (f"signed up on {long_date(signup)}, so there is no complete {report.period.label} to compare with)"
+                in later.engagement_lead()), later.engagement_lead()
+        assert {k.key: k.delta for k in later.headline().kpis}["views"] is None
+    after = client_report.build(client=slug, period=f"{signup.year}-{signup.month + 2:02d}", url=tiny_warehouse)
+    assert after.comparable and after.header().subtitle.endswith(f"compared with {later.period.label}")
 
 
 def test_unknown_client_is_a_parameter_error(tiny_warehouse):
@@ -353,7 +366,7 @@ def test_the_first_periods_breakdowns_call_no_platform_new(tiny_warehouse, repor
     # Nothing before the data's first period: "new" claimed the platform had no views in a month the data lacks.
     report = client_report.build(client="village-of-summerbrook", period="2025-Q4", url=tiny_warehouse)
     assert set(report._breakdown_table(report.by_platform, "platform").frame["Views change"]) == {"—"}
-    later = next(iter(reports.values()))  # a comparable period: a change, or "new" where nothing came before
+    later = next(r for r in reports.values() if r.comparable)  # a change, or "new" where nothing came before
     changes = set(later._breakdown_table(later.by_platform, "platform").frame["Views change"])
     assert changes and "—" not in changes, changes
 
@@ -493,8 +506,8 @@ def test_views_of_content_published_later_or_missing_from_the_list_count_in_ever
 
 
 def test_a_previous_month_the_data_covers_only_in_part_is_not_compared_with(reports):
-    report = next(iter(reports.values()))
-    assert report.comparable and report.data.first_day is not None
+    report = next(r for r in reports.values() if r.comparable)
+    assert report.data.first_day is not None
     late = client_report.ClientReport(replace(report.data, first_day=date(2026, 9, 15)))
     assert not late.comparable
     assert "(the data starts partway through September 2026, so there is no complete September 2026 to compare with)" in \
@@ -592,3 +605,34 @@ def test_the_trend_of_a_month_that_holds_the_churn_stops_at_the_end_of_the_subsc
         assert f"from {client_report.typical_day(trend.start)} to {client_report.typical_day(trend.end)}" in lead, lead
     else:
         assert {"flat": "held steady", "unclear": "without a clear trend"}[trend.direction] in lead, lead
+
+
+def test_a_peer_without_a_whole_previous_period_brings_no_growth_to_the_comparison(tiny_warehouse, tmp_path):
+    """A client that signed up on 17 July had "+662%" growth in August, which entered every other client's quartiles."""
+    from quire.reports import client_data
+
+    path = tmp_path / "late-peer.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("""update clients set signup_date = date '2026-09-17' where client_id in (select client_id from
+                       engagement_daily where day between date '2026-10-01' and date '2026-10-31' and views > 0
+                       group by client_id order by client_id limit 2)""")
+    url = f"duckdb:///{path}"
+    [(late,)] = sql(url, "select count(distinct e.client_id) from engagement_daily e join clients c using (client_id) "
+                         "where e.day between :s and :e and e.views > 0 and c.signup_date > :p", s=OCTOBER[0], e=OCTOBER[1],
+                    p=date(2026, 9, 1))
+    assert late >= 2
+    with connection(url) as conn:
+        everyone = client_queries.portfolio_engagement(conn, *OCTOBER, date(2026, 9, 1), date(2026, 9, 30),
+                                                       exclude_client_id=None)
+    assert int(everyone["previous_views"].isna().sum()) == late
+    assert peers.portfolio_metrics(everyone)["views_growth"].isna().sum() >= late
+    # A batch's shared sums still give each late client exactly what its own query does.
+    [batch] = client_data.portfolio_for_batch([{"period": "2026-10"}], url).values()
+    with connection(url) as conn:
+        for cid, signup in conn.exec_driver_sql("select client_id, signup_date from clients where signup_date > "
+                                                "date '2026-09-01'").fetchall():
+            own = client_queries.client_engagement(conn, cid, date(2026, 9, 1), OCTOBER[1])
+            expected = client_queries.portfolio_engagement(conn, *OCTOBER, date(2026, 9, 1), date(2026, 9, 30),
+                                                           exclude_client_id=cid)
+            got = peers.without_own(batch, client_data._own_sums(own, parse_period("2026-10"), signup))
+            pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False)

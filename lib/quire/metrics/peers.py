@@ -138,7 +138,9 @@ def without_own(everyone: pd.DataFrame, own: Mapping[str, int]) -> pd.DataFrame:
     """
     if own.get("views", 0) <= 0:
         return everyone.reset_index(drop=True)
-    match = (everyone[list(SUM_COLUMNS)] == pd.Series({c: own[c] for c in SUM_COLUMNS})).all(axis=1)
+    # previous_views may be missing (a client without a whole previous period): missing matches missing.
+    mine = pd.Series({c: own[c] for c in SUM_COLUMNS}, dtype="float64").fillna(-1)
+    match = (everyone[list(SUM_COLUMNS)].astype("float64").fillna(-1) == mine).all(axis=1)
     if not match.any():
         raise ValueError("the client's own sums are not among the portfolio's: the batch's data is not this warehouse's")
     return everyone.drop(index=match.idxmax()).reset_index(drop=True)

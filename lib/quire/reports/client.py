@@ -30,7 +30,7 @@ from quire.metrics import engagement as eng
 from quire.metrics import peers
 from quire.metrics.health import HEALTHY_MIN, WATCH_MIN, health_scores
 from quire.metrics.kpi import Kpi, format_value
-from quire.reports.client_data import HEALTH_TABLES, ClientData, load, portfolio_for_batch, resolve_client
+from quire.reports.client_data import HEALTH_TABLES, ClientData, load, portfolio_for_batch, resolve_client, signed_up
 from quire.reports.prose import join_words
 from quire.contract import absent_note
 
@@ -123,10 +123,22 @@ class ClientReport:
                 else f"in {month_year(self.data.first_month)}")
 
     @property
-    def comparable(self) -> bool:
+    def in_data(self) -> bool:
         """Whether the previous period lies wholly inside the data (the first period of the data has none)."""
         # By day: an export that starts on 15 August holds half of August, no month to compare September with.
         return self.previous_period.start >= (self.data.first_day or self.data.first_month)
+
+    @property
+    def signed_up_within(self) -> date | None:
+        """The client's signup day when it falls after the previous period began (the client has only part of it)."""
+        day = signed_up(self.data.client)
+        return day if day is not None and day > self.previous_period.start else None
+
+    @property
+    def comparable(self) -> bool:
+        """Whether the client has a whole previous period in the data to compare with: a client that signed up
+        on 17 July read "+662% vs July" in August, against its first fortnight."""
+        return self.in_data and self.signed_up_within is None
 
     @cached_property
     def previous_rows(self) -> pd.DataFrame:
@@ -227,7 +239,7 @@ class ClientReport:
         own = {"ctr": self.now.ctr, "conversion_rate": self.now.conversion_rate,
                "engagement_rate": self.now.engagement_rate, "views_growth": growth}
         others = peers.portfolio_metrics(self.data.portfolio)
-        if not self.comparable:  # nobody's growth is comparable then
+        if not self.in_data:  # nobody's growth is comparable then
             others = others.assign(views_growth=float("nan"))
         frame = peers.standing(own, others)
         texts = {f"{q}_text": [_metric_text(m, v, b) for m, v, b in zip(frame["metric"], frame[q], frame[f"{q}_bound"], strict=True)]
@@ -317,8 +329,15 @@ class ClientReport:
         views = f"{number(self.now.views)} views"
         moved = eng.change(float(self.now.views), float(self.before.views))
         if not self.comparable:
-            first = (f"{self.name} had {views} in {self.period.label} (the data starts {self._data_start}, "
-                     f"so there is no complete {self.previous_period.label} to compare with).")
+            signup = self.signed_up_within
+            if not self.in_data:
+                why = f"the data starts {self._data_start}, so there is no complete {self.previous_period.label} to compare with"
+            elif signup >= self.period.start:
+                why = f"{self.name} signed up on {long_date(signup)}: {self.period.label} is its first {self.period.kind}"
+            else:
+                why = (f"{self.name} signed up on {long_date(signup)}, so there is no complete {self.previous_period.label} "
+                       "to compare with")
+            first = f"{self.name} had {views} in {self.period.label} ({why})."
         elif moved is None:
             first = f"{self.name} had {views} in {self.period.label} (no views in {self.previous_period.label} to compare with)."
         elif round(abs(moved) * 100) == 0:

@@ -91,15 +91,24 @@ def portfolio_for_batch(params: Sequence[dict[str, Any]], url: str) -> dict[tupl
 
 
 
-def _own_sums(engagement: pd.DataFrame, p: Period) -> dict[str, int]:
+def _own_sums(engagement: pd.DataFrame, p: Period, signed_up: date | None = None) -> dict[str, int | None]:
+    """The client's row of :func:`~quire.warehouse.client_queries.portfolio_engagement`, from its own rows."""
     prev = p.previous()
     days = pd.to_datetime(engagement["day"]).dt.date if not engagement.empty else pd.Series([], dtype=object)
     now = engagement[(days >= p.start) & (days <= p.end)]
     before = engagement[(days >= prev.start) & (days <= prev.end)]
     totals = eng.totals(now)
     sums = {c: int(getattr(totals, c)) for c in eng.MEASURES}
-    return {**sums, "previous_views": int(before["views"].sum()), "seen_clicks": int(totals.seen_clicks or 0),
+    whole = signed_up is None or signed_up <= prev.start
+    return {**sums, "previous_views": int(before["views"].sum()) if whole else None,
+            "seen_clicks": int(totals.seen_clicks or 0),
             "seen_engagements": int(totals.seen_engagements or 0)}
+
+
+def signed_up(client: pd.Series) -> date | None:
+    """The day the client signed up (None where the warehouse does not say)."""
+    day = client.get("signup_date")
+    return None if day is None or pd.isna(day) else pd.Timestamp(day).date()
 
 
 def load(client: str, period: str, url: str | None = None) -> ClientData:
@@ -114,7 +123,7 @@ def load(client: str, period: str, url: str | None = None) -> ClientData:
         cid = int(row["client_id"])
         engagement = client_queries.client_engagement(conn, cid, prev.start, p.end)
         everyone = shared.get(_portfolio_key(url, p), lambda: None)
-        portfolio = (peers.without_own(everyone, _own_sums(engagement, p)) if everyone is not None else
+        portfolio = (peers.without_own(everyone, _own_sums(engagement, p, signed_up(row))) if everyone is not None else
                      client_queries.portfolio_engagement(conn, p.start, p.end, prev.start, prev.end, exclude_client_id=cid))
         return ClientData(
             period=p, first_month=first, client=row,

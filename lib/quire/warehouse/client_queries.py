@@ -170,7 +170,8 @@ def portfolio_engagement(conn: Connection, start: date, end: date, previous_star
     """Anonymous engagement sums of every *other* client active in ``start``..``end``, one row per client.
 
     Columns: views, clicks, conversions, engagements (within the period),
-    previous_views (within ``previous_start``..``previous_end``), and seen_clicks and
+    previous_views (within ``previous_start``..``previous_end``; NULL for a client that signed up after
+    ``previous_start``, which has no whole previous period), and seen_clicks and
     seen_engagements (those of content with views in the period, for the per-view rates). The client the report is
     for (``exclude_client_id``) is left out, so that counts of comparable clients never
     include it. There is deliberately no client column, and rows are ordered by their
@@ -193,13 +194,18 @@ def portfolio_engagement(conn: Connection, start: date, end: date, previous_star
                 .group_by(t.c.client_id, t.c.content_id)
                 .subquery("per_item"))
     viewed = per_item.c.views > 0
-    inner = (sa.select(*(sa.func.sum(per_item.c[name]).label(name) for name in PORTFOLIO_COLUMNS[:5]),
+    inner = (sa.select(per_item.c.client_id, *(sa.func.sum(per_item.c[name]).label(name) for name in PORTFOLIO_COLUMNS[:5]),
                        sa.func.sum(sa.case((viewed, per_item.c.clicks), else_=0)).label("seen_clicks"),
                        sa.func.sum(sa.case((viewed, per_item.c.engagements), else_=0)).label("seen_engagements"))
              .group_by(per_item.c.client_id)
              .subquery("per_client"))
-    columns = [inner.c[name] for name in PORTFOLIO_COLUMNS]
-    stmt = sa.select(*columns).where(inner.c.views > 0).order_by(*columns)
+    # A client that signed up after the previous period began has only part of it: no growth to compare (NULL).
+    c = schema.clients
+    whole = sa.or_(c.c.signup_date.is_(None), c.c.signup_date <= previous_start)
+    columns = [sa.case((whole, inner.c[name]), else_=sa.null()).label(name) if name == "previous_views" else inner.c[name]
+               for name in PORTFOLIO_COLUMNS]
+    stmt = (sa.select(*columns).select_from(inner.join(c, c.c.client_id == inner.c.client_id))
+            .where(inner.c.views > 0).order_by(*columns))
     return _read(conn, stmt)
 
 
