@@ -86,10 +86,12 @@ def _sheet_title(number: int, table: dict[str, Any], used: set[str]) -> str:
     return title
 
 
-def write_data_files(tables: list[dict[str, Any]], folder: Path, *, header_color: str = "1F3A5F") -> list[DataFile]:
+def write_data_files(tables: list[dict[str, Any]], folder: Path, *, header_color: str = "1F3A5F",
+                     creator: str = "") -> list[DataFile]:
     """Write every table as CSV and all of them into ``report.xlsx`` in ``folder``; what was written.
 
-    Nothing is written for a report without tables.
+    ``creator`` is the workbook's author as a spreadsheet shows it: the brand the report speaks for (a white-label
+    report names no platform, in its files' properties neither). Nothing is written for a report without tables.
     """
     if not tables:
         return []
@@ -102,7 +104,7 @@ def write_data_files(tables: list[dict[str, Any]], folder: Path, *, header_color
             writer.writerows(["" if v is None else inert(v) for v in row] for row in table["rows"])
         written.append(DataFile(name, table.get("caption") or table.get("section") or f"Table {number}",
                                 len(table["rows"]), _sheet_title(number, table, used)))
-    _write_workbook(tables, written, folder / XLSX_NAME, header_color.lstrip("#"))
+    _write_workbook(tables, written, folder / XLSX_NAME, header_color.lstrip("#"), creator)
     return written
 
 
@@ -126,7 +128,8 @@ def _as_text(cells) -> None:
             cell.data_type = "s"
 
 
-def _write_workbook(tables: list[dict[str, Any]], files: list[DataFile], path: Path, header_color: str) -> None:
+def _write_workbook(tables: list[dict[str, Any]], files: list[DataFile], path: Path, header_color: str,
+                    creator: str) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -168,5 +171,5 @@ def _write_workbook(tables: list[dict[str, Any]], files: list[DataFile], path: P
         sheet.freeze_panes = "A3"
         if table["rows"]:
             sheet.auto_filter.ref = f"A2:{get_column_letter(len(columns))}{len(table['rows']) + 2}"
-    book.properties.creator = "Quire"
+    book.properties.creator = creator  # openpyxl's default is "openpyxl"
     book.save(path)

@@ -461,7 +461,7 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
         t = time.perf_counter()
         with formatting.using(conventions):  # money columns, the cover's period and date as the run writes them
             data_files = [f.record() for f in write_data_files(report_tables(nb), staging,
-                                                                header_color=brand.colors.primary)]
+                                                                header_color=brand.colors.primary, creator=brand.name)]
             cover, generated = cover_defaults(spec, params), formatting.long_date(started)
         timings["data_files"] = time.perf_counter() - t
         meta = {"title": spec.title, **cover, **meta, "report_id": spec.id, "run_id": folder.run_id,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -40,8 +41,14 @@ def planted(tiny_warehouse, tmp_path_factory):
 
 
 def _texts(folder: Path) -> dict[str, str]:
+    """The text of every file of a run: the PDF's extracted text, and each part of the workbook (cells and properties)."""
     pdf = "\n".join(page.extract_text() for page in PdfReader(folder / "report.pdf").pages)
-    return {name: (folder / name).read_text() for name in ("report.ipynb", "report.html", "run.json")} | {"report.pdf": pdf}
+    with zipfile.ZipFile(folder / "report.xlsx") as book:
+        workbook = "\n".join(book.read(part).decode() for part in book.namelist())
+    data = {f.name: f.read_text() for f in sorted(folder.glob("*.csv"))}
+    assert data, "the client report has tables, so data files"
+    return ({name: (folder / name).read_text() for name in ("report.ipynb", "report.html", "run.json")}
+            | {"report.pdf": pdf, "report.xlsx": workbook} | data)
 
 
 def test_a_client_report_holds_only_that_clients_data(planted, quire_env):
@@ -54,7 +61,7 @@ def test_a_client_report_holds_only_that_clients_data(planted, quire_env):
     for name, text in _texts(folder).items():
         leaked = sorted(set(re.findall(r"ZZ(?:CLIENT|TITLE)\d+", text)))
         assert not leaked, f"{name} contains other clients' data: {leaked[:5]}"
-        if name != "run.json":
+        if name in ("report.ipynb", "report.html", "report.pdf"):
             assert OWN in text, f"{name} should show the client's own (marked) name or content"
     record = json.loads((folder / "run.json").read_text())
     assert record["client"] == target and record["brand"] != "quire"
@@ -69,7 +76,10 @@ def test_white_label_report_never_names_the_platform(planted, quire_env):
     html = (folder / "report.html").read_text()
     visible = re.sub(r"<[^>]+>", " ", re.sub(r"(?s)<(style|script)[^>]*>.*?</\1>", " ", html))
     assert "quire" not in visible.lower()
-    assert "quire" not in _texts(folder)["report.pdf"].lower()
+    texts = _texts(folder)
+    # The files a client receives, down to the workbook's author (it said "Quire").
+    for name in ("report.pdf", "report.xlsx", *(n for n in texts if n.endswith(".csv"))):
+        assert "quire" not in texts[name].lower(), name
 
 
 def test_fan_out_runs_each_client_and_continues_past_a_failure(planted, quire_env, tmp_path):
