@@ -161,6 +161,8 @@ class AudienceLines(BaseModel):
         if unknown:
             where = "only the client line may use {client}" if CLIENT_PLACEHOLDER in unknown else "the only placeholder is {client}"
             raise ValueError(f"{unknown[0]!r} is not a placeholder here; {where}")
+        if any(brace in _PLACEHOLDER.sub("", value) for brace in "{}"):  # "for {client only" reached every page
+            raise ValueError(f"{value!r} has a brace without its pair; write the placeholder whole, {CLIENT_PLACEHOLDER}")
         if info.field_name == "client" and _INTERNAL_ONLY.search(value):
             raise ValueError(f"{value!r} restricts the report to internal use, but a client receives it; "
                              "give the client its own line, e.g. {internal: ..., client: \"Prepared for {client}. Confidential.\"}")
@@ -216,6 +218,15 @@ class Brand(BaseModel):
                                                             "such as en-US, en-GB, de-DE, fr-FR (a client's own overrides it).")
     currency: str = Field(default=DEFAULT_CURRENCY, description="Currency of money figures: an ISO 4217 code such as "
                                                                 "USD, EUR, GBP (a client's own overrides it).")
+
+    @field_validator("cover_text", "contact")
+    @classmethod
+    def _no_placeholders(cls, value: str, info: ValidationInfo) -> str:
+        # Only the footer and legal lines fill in the client's name: "Dear {client}" would be printed as written.
+        if "{" in value or "}" in value:
+            raise ValueError(f"{value!r}: {info.field_name} is printed as written, so it takes no placeholder or brace; "
+                             f"the footer and legal lines may name the client as {CLIENT_PLACEHOLDER}")
+        return value
 
     @field_validator("font_stack")
     @classmethod

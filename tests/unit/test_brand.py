@@ -543,12 +543,25 @@ def test_a_client_line_that_says_internal_only_is_refused(kit, footer):
     ({"internal": "x", "client": "For {name}"}, "the only placeholder is {client}"),
     ({"internal": "x", "customer": "y"}, "footer: unknown key 'customer'"),
     (42, "write one line, or a mapping"),
+    # A typo printed "Confidential — prepared for {client only" on every page of the client's PDF.
+    ({"internal": "x", "client": "Prepared for {client only"}, "has a brace without its pair"),
+    ({"internal": "x", "client": "Prepared for client}"}, "has a brace without its pair"),
+    ({"internal": "Internal {", "client": "x"}, "has a brace without its pair"),
 ])
 def test_malformed_footer_lines_name_the_problem(kit, footer, message):
     templates, _, write = kit
     with pytest.raises(ConfigError) as info:
         load_brand("acme", write(footer=footer))
     assert message in info.value.message
+
+
+@pytest.mark.parametrize("key", ["cover_text", "contact"])
+def test_a_placeholder_where_none_is_filled_in_is_refused(kit, key):
+    """"Dear {client}, …" on the cover was printed as written."""
+    templates, _, write = kit
+    with pytest.raises(ConfigError) as info:
+        load_brand("acme", write(**{key: "Dear {client}, here is your report."}))
+    assert f"{key} is printed as written, so it takes no placeholder" in info.value.message
 
 
 # -- locale and currency -------------------------------------------------------------------------
