@@ -28,6 +28,8 @@ from quire.metrics.cohorts import compare_recent, ltv_curves, observed_until, re
 from quire.reports import cohort
 from quire.reports.cohort import GLOSSARY_KEYS, CohortData, CohortReport
 from quire.reports.cohort_calendar import first_whole_cohort
+from quire.warehouse import coverage
+from quire.warehouse.engine import connection
 from support import warehouse_copy
 
 AS_OF = date(2026, 10, 31)          # 'latest' in the tiny warehouse
@@ -341,8 +343,11 @@ def signups_start_late(tiny_warehouse, tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("signups-late") / "wh.duckdb"
     with warehouse_copy(tiny_warehouse, path) as con:
         _without_users(con, "signed_up_at < timestamp '2025-10-01'")
-        con.execute("update users set signed_up_at = timestamp '2025-09-30 12:00' "
-                    "where signed_up_at = (select min(signed_up_at) from users)")
+        [(first,)] = con.execute("select user_id from users order by signed_up_at, user_id limit 1").fetchall()
+        con.execute("update users set signed_up_at = timestamp '2025-09-30 12:00' where user_id = ?", [first])
+        # Tracked from the same day: September is in the data, its weekly cohorts empty.
+        con.execute("update events set occurred_at = timestamp '2025-09-30 12:05' where event_id = "
+                    "(select min(event_id) from events where user_id = ?)", [first])
     return f"duckdb:///{path}"
 
 
@@ -411,7 +416,7 @@ def test_a_single_cohort_is_said_so(tiny_warehouse):
 def test_the_cover_counts_the_cohorts_from_where_the_data_begins(monthly):
     # Signups in the data's first two months only: the months after them are cohorts of the data, without users.
     data = _shop(monthly, {1: ["2026-06-03"], 2: ["2026-07-12"]}, [(1, "2026-06-05", 10.0)])
-    data = replace(data, data_months=(date(2026, 6, 1), data.data_months[1]))
+    data = replace(data, data_months=(date(2026, 6, 1), data.data_months[1]), data_start=date(2026, 6, 1))
     assert CohortReport(data).header().subtitle.startswith(
         "5 monthly signup cohorts (June 2026 – October 2026: the data begins with the first; 12 were asked for), of "
         "which 2 have users (June 2026 – July 2026), followed")
@@ -722,7 +727,7 @@ def test_purchases_before_signup_are_counted_of_the_users_the_filter_keeps(month
 def test_the_cover_of_an_empty_filtered_report_starts_where_the_data_does(monthly):
     # "12 monthly signup cohorts (July 2024 – June 2025)" on the cover of a report whose data begins in January 2025.
     data = _shop(monthly, {1: ["2026-06-03"], 2: ["2026-07-12"]}, [(1, "2026-06-05", 10.0)])
-    data = replace(data, data_months=(date(2026, 6, 1), data.data_months[1]))
+    data = replace(data, data_months=(date(2026, 6, 1), data.data_months[1]), data_start=date(2026, 6, 1))
     report = CohortReport(data, behaviour="activated")
     assert report.problem and "activation event at all" in report.problem
     assert report.header().subtitle.startswith(
@@ -811,3 +816,37 @@ def test_a_report_on_a_handful_of_users_says_its_rates_are_indicative(monthly):
     assert report.headline().note.startswith("Only 1 user in these cohorts: each moves a rate by many points, so read "
                                              "the figures as indicative.")
     assert "indicative" not in _cent_base(monthly).headline().note  # 120 users: nothing to say
+
+
+def test_months_before_events_were_tracked_are_not_reported_as_zero_retention(tiny_warehouse, tmp_path):
+    """Users from September 2025, events only from 15 January 2026: the months before read "0.0%, a real zero"."""
+    path = tmp_path / "tracked-late.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("delete from events where occurred_at < timestamp '2026-01-15'")
+    url = f"duckdb:///{path}"
+    with connection(url) as conn:
+        assert coverage.report_range("cohort", conn)[0] == date(2026, 1, 1)
+    with pytest.raises(ParameterError, match="2025-12 is before the data starts"):
+        cohort.load("2025-12", url=url)
+    report = cohort.build(period="2026-06", url=url)
+    # January is tracked from the 15th only: the first whole cohort is February's, and no cell lies before tracking.
+    assert report.data.users["signed_up_at"].min() >= pd.Timestamp("2026-02-01")
+    assert report.active.rates.index.min() >= pd.Timestamp("2026-02-01")
+
+
+def test_a_part_week_at_the_start_of_the_data_is_neither_a_cohort_nor_an_earlier_one_to_offer(tiny_warehouse,
+                                                                                              tmp_path):
+    """Data from Wednesday 14 January: its week of 12 January (5 days) was reported as a whole cohort, and a signup in
+    it was offered as "earlier cohorts exist: show more cohorts", which changed nothing."""
+    path = tmp_path / "midweek.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        _without_users(con, "signed_up_at < timestamp '2026-01-14'")
+        con.execute("delete from events where occurred_at < timestamp '2026-01-14'")
+        [(day,)] = con.execute("select min(signed_up_at) from users").fetchall()
+    assert day.date() == date(2026, 1, 14)  # a Wednesday
+    url = f"duckdb:///{path}"
+    report = cohort.build(period="2026-03", granularity="week", cohorts=12, url=url)
+    assert report.data.users["signed_up_at"].min() >= pd.Timestamp("2026-01-19")  # the first whole week's Monday
+    assert report.data.signup_before is None
+    wide = cohort.build(period="2026-03", granularity="week", cohorts=36, url=url)
+    assert wide.active.rates.index.min() == pd.Timestamp("2026-01-19")

@@ -147,6 +147,10 @@ class Coverage:
     last: tuple[str, str]
     reach: tuple[tuple[str, str], ...] = ()
     what: str = ""  # the data named in messages, e.g. "product users and events"
+    #: ``kind="span"``: other (table, column) pairs whose earliest value the data must have reached too: the
+    #: months start at the latest of the earliest values (events tracked from a day after the first signups:
+    #: before it there is no activity to count, and a cell of it would read as a real 0 %).
+    starts_with: tuple[tuple[str, str], ...] = ()
 
     @property
     def tables(self) -> tuple[str, ...]:

@@ -28,6 +28,7 @@ from quire import formatting
 from quire.charts import cohort as charts
 from quire.chart_style import use_brand
 from quire.config import get_settings
+from quire.contract.reports import CONTRACTS
 from quire.display import Callout, Glossary, KpiCards, ReportHeader, Section, Table
 from quire.errors import EmptyDataError, ParameterError
 from quire.formatting import format_day, long_date, month_year, number, percent
@@ -99,6 +100,7 @@ class CohortData:
     users: pd.DataFrame     # user_id, signed_up_at
     events: pd.DataFrame    # user_id, event_type, occurred_at, revenue
     data_months: tuple[date, date]  # first and last complete month the cohort data covers
+    data_start: date | None = None  # the day the data starts (signups, and events tracked); None: data_months[0]
     # The nearest signups outside the cohorts (None: there is none): what to suggest when they are empty or few.
     signup_before: datetime | None = None
     signup_after: datetime | None = None
@@ -142,14 +144,18 @@ def load(period: str = "latest", granularity: str = "month", cohorts: int = 12, 
         last_day = cohort_end(newest, granularity)
         # A cohort that began before the data did holds only the days the data has (a week of 2 June days):
         # not a complete signup period, so its users are not read, like those of cohorts wholly before the data.
-        whole = max(oldest, first_whole_cohort(first, granularity))
-        before, after = cohort_queries.signups_around(conn, whole, last_day)
+        # The data starts on a day (a first signup on Wednesday 14 January; events tracked from the 15th): the
+        # first whole cohort is counted from that day, and no signup before it is an earlier cohort to offer.
+        start = coverage.span_start(conn, CONTRACTS["cohort"].coverage) or first
+        data_whole = first_whole_cohort(start, granularity)
+        whole = max(oldest, data_whole)
+        before, after = cohort_queries.signups_around(conn, whole, last_day, not_before=data_whole)
         return CohortData(
             period=p, granularity=granularity, as_of=as_of, first_cohort=oldest, last_cohort=newest,
             requested=cohorts,
             users=cohort_queries.cohort_users(conn, whole, last_day),
             events=cohort_queries.cohort_events(conn, whole, last_day, as_of, READ_EVENTS),
-            data_months=(first, last), signup_before=before, signup_after=after,
+            data_months=(first, last), data_start=start, signup_before=before, signup_after=after,
             early_purchases=cohort_queries.purchases_before_signup(conn, whole, last_day, as_of),
         )
 
@@ -386,7 +392,7 @@ class CohortReport:
         d = self.data
         cohorts = f"{d.requested} {self.granularity}ly signup cohorts ({self.window_label})"
         reported = d.requested
-        start = first_whole_cohort(d.data_months[0], self.granularity)
+        start = first_whole_cohort(d.data_start or d.data_months[0], self.granularity)
         if start > d.first_cohort:
             # The data begins inside the window: the cover names the cohorts it can have, not the empty months
             # before it ("12 cohorts (July 2023 – June 2024), of which 1 has users" in a dataset's first month).

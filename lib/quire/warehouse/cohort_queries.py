@@ -71,14 +71,20 @@ def cohort_events(conn: Connection, signup_start: date, signup_end: date, until:
     return frame
 
 
-def signups_around(conn: Connection, start: date, end: date) -> tuple[datetime | None, datetime | None]:
-    """The last signup before the day ``start`` and the first after the day ``end`` (None where there is none).
+def signups_around(conn: Connection, start: date, end: date, *, not_before: date | None = None
+                   ) -> tuple[datetime | None, datetime | None]:
+    """The last signup before the day ``start`` (from the day ``not_before`` on) and the first after the day ``end``
+    (None where there is none).
 
-    Tells a report whose cohorts ``start``..``end`` hold no user where the nearest users are.
+    Tells a report whose cohorts ``start``..``end`` hold no user where the nearest users are; ``not_before`` is
+    where the cohorts a report can have begin (a signup in a part-week before it is in no cohort to offer).
     """
     u = schema.users
     since, before = _instant_range(start, end)
-    stmt = sa.select(sa.select(sa.func.max(u.c.signed_up_at)).where(u.c.signed_up_at < since).scalar_subquery(),
+    earlier = u.c.signed_up_at < since
+    if not_before is not None:
+        earlier = sa.and_(earlier, u.c.signed_up_at >= _instant_range(not_before, not_before)[0])
+    stmt = sa.select(sa.select(sa.func.max(u.c.signed_up_at)).where(earlier).scalar_subquery(),
                      sa.select(sa.func.min(u.c.signed_up_at)).where(u.c.signed_up_at >= before).scalar_subquery())
     last_before, first_after = conn.execute(stmt).one()
     return _instant(last_before), _instant(first_after)

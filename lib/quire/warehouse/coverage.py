@@ -115,11 +115,24 @@ def ledger_range(conn: Connection, cov: Coverage | None = None) -> Range:
 
 
 def span_range(conn: Connection, cov: Coverage, report: str = "") -> Range:
-    """The months from the earliest ``cov.first`` value to the last complete month of the latest ``cov.last`` value."""
+    """The months from the day the span's data starts (:func:`span_start`) to the last complete month of the latest
+    ``cov.last`` value."""
     _require(conn, cov)
-    first, last = _bounds(conn, (*cov.first, "min"), (*cov.last, "max"))
     reader = f" (the {report} report reads {'them' if len(cov.tables) > 1 else 'it'})" if report else ""
-    return _checked(first, last, cov.what + reader)
+    return _checked(*_span(conn, cov), cov.what + reader)
+
+
+def span_start(conn: Connection, cov: Coverage) -> date | None:
+    """The day a span's data starts: its earliest ``cov.first`` value, or a later first value of one of
+    ``cov.starts_with`` (None without any ``cov.first`` value)."""
+    return _span(conn, cov)[0]
+
+
+def _span(conn: Connection, cov: Coverage) -> tuple[date | None, date | None]:
+    """(:func:`span_start`, the latest ``cov.last`` value), in one query."""
+    first, last, *others = _bounds(conn, (*cov.first, "min"), (*cov.last, "max"),
+                                   *((table, column, "min") for table, column in cov.starts_with))
+    return (None if first is None else max([first, *(d for d in others if d is not None)])), last
 
 
 def _require(conn: Connection, cov: Coverage) -> None:
@@ -134,7 +147,8 @@ def _require(conn: Connection, cov: Coverage) -> None:
 
 
 def activity_range(conn: Connection) -> Range:
-    """The cohort report's months: from the first signup to the last complete month of product events."""
+    """The cohort report's months: from the first signup (or the first event, if tracking began later) to the last
+    complete month of product events."""
     return span_range(conn, CONTRACTS["cohort"].coverage, "cohort")
 
 
@@ -174,5 +188,5 @@ def report_range(report: str | None, conn: Connection) -> Range:
     return REPORT_RANGES.get(report or "", queries.data_range)(conn)
 
 
-__all__ = ["REPORT_RANGES", "activity_range", "contract_range", "data_reach", "engagement_range", "ledger_range",
+__all__ = ["REPORT_RANGES", "activity_range", "contract_range", "span_start", "data_reach", "engagement_range", "ledger_range",
            "months_from", "report_range", "span_range"]
