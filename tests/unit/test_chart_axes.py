@@ -252,3 +252,14 @@ def test_a_measure_that_is_zero_every_day_has_an_axis_of_distinct_labels(freq):
         labels = ["".join(t.itertext()).strip() for tick in group.iter(f"{SVG}g")
                   if re.fullmatch(r"ytick_\d+", tick.get("id", "")) for t in tick.iter(f"{SVG}text")]
         assert len(labels) >= 2 and len(set(labels)) == len(labels), (axes, labels)
+
+
+def test_a_standing_strip_draws_the_client_where_the_table_prints_it():
+    """1.359 % was drawn left of a middle half that starts at the printed 1.4 %, while the table said "Middle half"."""
+    from quire.charts import client as client_charts
+    from quire.metrics.peers import band_from_figures
+
+    row = pd.Series({"p25": 0.014, "p50": 0.0175, "p75": 0.021, "value": 0.01359})
+    low, _, high, own = client_charts.strip_positions(row)
+    assert band_from_figures(row["value"], [(0.014, ""), (0.0175, ""), (0.021, "")]) == "Middle half"
+    assert low <= own <= high and f"{100 * own:.1f}%" == "1.4%"
