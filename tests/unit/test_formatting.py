@@ -370,3 +370,14 @@ def test_a_column_of_plain_numbers_keeps_the_tenths_its_figures_have(values, dec
     from quire.formatting.units import column_decimals
 
     assert column_decimals(values, "number") == decimals
+
+
+@pytest.mark.parametrize("value, text", [(-1, "−1 pt"), (1, "+1 pt"), (0.6, "+1 pt"), (2, "+2 pts"), (0, "0 pts"),
+                                         (11, "+11 pts"), (-21, "−21 pts")])
+def test_one_whole_point_is_singular(value, text):
+    """A health score card read "−1 pts" beside a lead that said "1 point"."""
+    from quire.formatting import percentage_points, score_points
+
+    assert score_points(value) == text
+    assert percentage_points(value / 100, 0) == text
+    assert percentage_points(0.01) == "+1.0 pts"  # with decimals it is a measure, plural as written

@@ -165,13 +165,18 @@ def number(value: Any, decimals: int = 0, *, signed: bool = False) -> str:
 def percentage_points(fraction: Any, decimals: int = 1, *, signed: bool = True) -> str:
     """A difference of two percentages, given as a fraction: 0.012 → ``+1.2 pts``."""
     figure = finite_or_none(fraction)
-    return MISSING if figure is None else number(figure * 100, decimals, signed=signed) + " pts"
+    return MISSING if figure is None else _points(number(figure * 100, decimals, signed=signed))
 
 
 def score_points(value: Any, decimals: int = 0, *, signed: bool = True) -> str:
     """Score points (NPS, a health score's change): 4 → ``+4 pts``."""
     figure = finite_or_none(value)
-    return MISSING if figure is None else number(figure, decimals, signed=signed) + " pts"
+    return MISSING if figure is None else _points(number(figure, decimals, signed=signed))
+
+
+def _points(figure: str) -> str:
+    """``figure`` with its unit: "+4 pts", "+1.0 pts", but one whole point is "−1 pt"."""
+    return figure + (" pt" if figure.lstrip("+-" + MINUS) == "1" else " pts")
 
 
 def significant(value: Any, digits: int = 3) -> str:
