@@ -29,6 +29,7 @@ users or events, so a million events take well under a second.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -36,6 +37,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 import pandas as pd
+from scipy.stats import ttest_ind
 
 from quire.errors import EmptyDataError, ParameterError, WarehouseError
 from quire.warehouse.schema import EVENT_TYPES
@@ -406,8 +408,10 @@ def compare_recent(matrix: _HasRates | pd.DataFrame, recent: int = 3, at_ages: I
     the ``recent`` newest and all earlier ones; each side's value is the plain mean of
     its cohorts' rates (each cohort counts once, whatever its size). Returns one row per
     age with ``recent`` and ``earlier`` (fractions), ``difference_pts`` (recent − earlier,
-    in percentage points), ``n_recent`` and ``n_earlier`` (cohorts averaged). A side
-    with no cohort is ``NaN``. ``matrix`` is a :class:`RetentionMatrix`,
+    in percentage points), ``n_recent`` and ``n_earlier`` (cohorts averaged) and ``p_value``:
+    Welch's t-test of the two sides' cohort rates, so that a difference is weighed against how much
+    cohorts differ from one another anyway (``NaN`` unless each side has two cohorts and some spread).
+    A side with no cohort is ``NaN``. ``matrix`` is a :class:`RetentionMatrix`,
     :class:`RevenueRetention` or a rates DataFrame (cohort × age).
     """
     rates = matrix if isinstance(matrix, pd.DataFrame) else matrix.rates
@@ -425,9 +429,23 @@ def compare_recent(matrix: _HasRates | pd.DataFrame, recent: int = 3, at_ages: I
         new, old = seen.iloc[split:], seen.iloc[:split]
         new_mean = float(new.mean()) if len(new) else np.nan
         old_mean = float(old.mean()) if len(old) else np.nan
-        rows.append((new_mean, old_mean, (new_mean - old_mean) * 100, len(new), len(old)))
+        rows.append((new_mean, old_mean, (new_mean - old_mean) * 100, len(new), len(old), _welch(new, old)))
     return pd.DataFrame(rows, index=pd.Index(ages, name="age"),
-                        columns=["recent", "earlier", "difference_pts", "n_recent", "n_earlier"])
+                        columns=["recent", "earlier", "difference_pts", "n_recent", "n_earlier", "p_value"])
+
+
+def _welch(a: pd.Series, b: pd.Series) -> float:
+    """Two-sided p-value of Welch's t-test of ``a`` against ``b`` (NaN with fewer than two values a side, or none
+    varying: no spread to weigh the difference against)."""
+    # Rates equal but for float noise (1.0 and 1.0000000000000002) are equal.
+    a, b = (np.round(side.to_numpy(float), 12) for side in (a, b))
+    if len(a) < 2 or len(b) < 2 or (a.std() == 0 and b.std() == 0):
+        return float("nan")
+    with warnings.catch_warnings():
+        # One side without spread (every cohort 0 % at that age) still gives Welch's test; scipy's caution about
+        # "nearly identical" data would otherwise be printed into the report's notebook.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(ttest_ind(a, b, equal_var=False).pvalue)
 
 
 def behavioural_filter(users: pd.DataFrame, events: pd.DataFrame, event_type: str = "activation",

@@ -31,7 +31,7 @@ from quire.config import get_settings
 from quire.contract.reports import CONTRACTS
 from quire.display import Callout, Glossary, KpiCards, ReportHeader, Section, Table
 from quire.errors import EmptyDataError, ParameterError
-from quire.formatting import format_day, long_date, month_year, number, percent
+from quire.formatting import format_day, long_date, month_year, number, percent, significant
 from quire.formatting.units import column_decimals
 from quire.glossary import glossary
 from quire.metrics.cohorts import (
@@ -75,6 +75,7 @@ LTV_AGE = 3               # age of the headline LTV and revenue retention
 TABLE_AGES = (1, 3, 6)    # ages of the summary and comparison tables
 SAME_PTS = 1.0            # a difference below this many points reads as "about the same"…
 SAME_SHARE = 0.05         # …and below this share of the earlier rate (3.1 % against 3.6 % is no "about as well")
+ALPHA = 0.05              # a difference of the newest cohorts is told from chance below this p-value (Welch, cohorts as units)
 SMALL_COHORT = 100        # below this many users a cohort's rates move by several points per user
 # The data's first cohort this many times the others' median size is most likely not a signup cohort:
 # where a "signup" is a user's first order or event (an order log), everyone already a customer when the
@@ -622,8 +623,12 @@ class CohortReport:
             diff = r["difference_pts"]
             same = abs(diff) < SAME_PTS and abs(diff) <= SAME_SHARE * 100 * r["earlier"]
             how = "about as well" if same else "better" if diff > 0 else "worse"
+            # A difference the cohorts' spread from one to the next explains is no change to act on.
+            p_value = r["p_value"]
+            chance = ("" if same or p_value < ALPHA else "; too few cohorts to tell it from chance" if pd.isna(p_value)
+                      else f"; within the spread between cohorts, p = {significant(p_value, 2)}")
             parts.append(f"{how} in {self._age(age)} ({format_value(r['recent'], 'percent')} of users active against "
-                         f"{format_value(r['earlier'], 'percent')}, {_pts(diff)})")
+                         f"{format_value(r['earlier'], 'percent')}, {_pts(diff)}{chance})")
         return f"Compared with earlier cohorts, the {RECENT} newest cohorts to reach each age retain " + " and ".join(parts) + "."
 
     def behavioural_filter(self) -> Section | None:

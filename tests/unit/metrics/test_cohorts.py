@@ -413,10 +413,13 @@ def test_compare_recent_on_hand_fixture():
         [1.0, NAN, NAN, NAN],   # 2025-06
     ], index=pd.date_range("2025-01-01", periods=6, freq="MS", name="cohort"), columns=pd.RangeIndex(4, name="age"))
     out = compare_recent(rates, recent=2, at_ages=(1, 2, 3))
-    assert list(out.columns) == ["recent", "earlier", "difference_pts", "n_recent", "n_earlier"]
+    assert list(out.columns) == ["recent", "earlier", "difference_pts", "n_recent", "n_earlier", "p_value"]
     # age 1: recent = Apr, May (0.3, 0.4); earlier = Jan, Feb (0.5, 0.6)
     assert out.loc[1, "recent"] == pytest.approx(0.35) and out.loc[1, "earlier"] == pytest.approx(0.55)
     assert out.loc[1, "difference_pts"] == pytest.approx(-20.0)
+    # Welch: t = −0.2 / √(0.005/2 + 0.005/2) = −2√2 on 2 degrees of freedom, whose two-sided p is 1 − |t| / √(2 + t²).
+    assert out.loc[1, "p_value"] == pytest.approx(1 - 2 * math.sqrt(2) / math.sqrt(10))
+    assert math.isnan(out.loc[2, "p_value"])  # one earlier cohort: no spread to weigh the difference against
     # age 2: recent = Feb, Apr (0.5, 0.2); earlier = Jan (0.4)
     assert out.loc[2, "recent"] == pytest.approx(0.35) and out.loc[2, "earlier"] == pytest.approx(0.4)
     assert out.loc[2, "difference_pts"] == pytest.approx(-5.0)
