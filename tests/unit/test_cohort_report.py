@@ -302,6 +302,16 @@ def test_a_filter_that_keeps_nobody_gives_a_callout(monthly):
     assert isinstance(headline, Callout) and "have no activation event at all" in headline.message
     assert "map the event that means activation" in headline.message and "within 7 days" not in headline.message
     _skipped(report)
+    # Nobody activated by the end of the period (the data's activations are other users'): more days would not help.
+    strangers = events.assign(user_id=events["user_id"].where(events["event_type"] != "activation", -1))
+    report = CohortReport(replace(monthly.data, events=strangers), behaviour="activated")
+    assert report.problem.startswith(f"None of the {len(monthly.data.users):,} users of these cohorts activated by "
+                                     "31 October 2026, the end of the period"), report.problem
+    assert "activation_days" not in report.problem and "later period" in report.problem
+    one = monthly.data.users.iloc[:1]
+    report = CohortReport(replace(monthly.data, users=one, events=events[events["event_type"] != "activation"]),
+                          behaviour="activated")
+    assert report.problem.startswith("The one user of these cohorts has no activation event at all"), report.problem
 
 
 @pytest.fixture(scope="module")
@@ -871,3 +881,12 @@ def test_a_part_week_at_the_start_of_the_data_is_neither_a_cohort_nor_an_earlier
     assert report.data.signup_before is None
     wide = cohort.build(period="2026-03", granularity="week", cohorts=36, url=url)
     assert wide.active.rates.index.min() == pd.Timestamp("2026-01-19")
+
+
+def test_the_size_table_has_no_column_for_an_age_no_cohort_has_reached(tiny_warehouse):
+    """"Months 6–12 are not yet observed" above a table whose "Month 6" column was blank in every row."""
+    report = cohort.build(period="2025-12", url=tiny_warehouse)
+    assert report.max_age < 6
+    columns = [c for c in report.summary_table().frame.columns if c.startswith("Month ")]
+    assert columns and all(int(c.split()[1]) <= report.max_age for c in columns), columns
+    assert report.summary_table().frame[columns].notna().any().all()

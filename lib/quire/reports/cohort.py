@@ -232,16 +232,32 @@ class CohortReport:
         try:
             return filter_users(self.data.users, self.data.events, ACTIVATION_EVENT, self.activation_days)
         except EmptyDataError as exc:
+            n = len(self.data.users)
+            users = "The one user of these cohorts" if n == 1 else f"None of the {number(n)} users of these cohorts"
             if not (self.data.events["event_type"] == ACTIVATION_EVENT).any():
                 # Not "too slow to activate": the data has no activation at all (an order log, say).
+                whose = "The one user of these cohorts has" if n == 1 else f"These cohorts' {number(n)} users have"
                 raise EmptyDataError(
-                    f"These cohorts' {number(len(self.data.users))} users have no {ACTIVATION_EVENT} event at all, so "
+                    f"{whose} no {ACTIVATION_EVENT} event at all, so "
                     "the filtered report is empty: the data records no activation. Set behaviour=all, or map the "
                     f"event that means activation in your data onto {ACTIVATION_EVENT}.") from exc
+            if not self._activated_later:
+                # More days would not help: nobody activated at all by the as-of date.
+                raise EmptyDataError(
+                    f"{users} {'did not activate' if n == 1 else 'activated'} by {long_date(self.data.as_of)}, the end "
+                    "of the period, so the filtered report is empty. A later period gives them more time; "
+                    "behaviour=all shows every user.") from exc
             raise EmptyDataError(
-                f"None of the {number(len(self.data.users))} users of these cohorts activated within {self.activation_days} "
-                "days of signup, so the filtered report is empty. Allow more activation_days, or set behaviour=all "
+                f"{users} {'did not activate' if n == 1 else 'activated'} within {self.activation_window} of signup, "
+                "so the filtered report is empty. Allow more activation_days, or set behaviour=all "
                 "to see every user.") from exc
+
+    @property
+    def _activated_later(self) -> bool:
+        """Whether any user of the cohorts activated after signup by the as-of date, later than the filter allows."""
+        e = self.data.events
+        acts = e.loc[e["event_type"] == ACTIVATION_EVENT, ["user_id", "occurred_at"]].merge(self.data.users, on="user_id")
+        return bool((acts["occurred_at"] >= acts["signed_up_at"]).any())
 
     def _args(self) -> dict:
         return {"granularity": self.granularity, "as_of": self.data.as_of, "horizon": self.horizon,
@@ -460,7 +476,9 @@ class CohortReport:
 
     def summary_table(self) -> Table:
         """Cohort sizes and user retention at a few ages, one row per cohort."""
-        ages = sorted({a for a in TABLE_AGES if a <= self.horizon} | self._headline_ages("user_retention"))
+        # Not an age no cohort has reached yet: a column blank in every row (the lead says they are not yet observed).
+        ages = sorted(a for a in {a for a in TABLE_AGES if a <= self.horizon} | self._headline_ages("user_retention")
+                      if a <= self.max_age)
         frame = pd.DataFrame({"Cohort": charts.cohort_labels(self.active.sizes.index, self.granularity),
                               "Users": self.active.sizes.to_numpy()})
         for a in ages:
