@@ -837,6 +837,10 @@ def test_a_cohort_counts_in_revenue_retention_averages_from_its_base_on(monthly)
     # without March.
     assert row["earlier"] == pytest.approx(0.6) and row["n_earlier"] == 7
     assert "2026-03" in report.summary_table().frame["Cohort"].tolist()
+    # Nor its base's own 100 %, which it is by construction: at month 2, March counts in no average either.
+    assert rates.loc["2026-03-01", 2] == 1.0
+    assert pd.isna(report.averaged(rates, revenue=True).loc["2026-03-01", 2])
+    assert report.comparison_frame(report.revenue_matrix, [2]).loc[2, "earlier"] == 0  # the others buy in months 0-1
 
 
 def test_a_report_on_a_handful_of_users_says_its_rates_are_indicative(monthly):

@@ -363,13 +363,14 @@ class CohortReport:
     def averaged(self, frame: pd.DataFrame, *, revenue: bool = False) -> pd.DataFrame:
         """``frame`` (cohort × age) without the :attr:`tiny` cohorts: the cohorts every average counts; for revenue
         retention (``revenue``) also without the cohorts on a :attr:`thin base <thin_bases>`, and each cohort only
-        from the age of its base on: the 0 % before a later base is the definition's, and a cohort that has bought
-        nothing yet counts at no age, so counting those zeros would make an age's average depend on later months."""
+        after the age of its base: the 0 % before a later base is the definition's, and a cohort that has bought
+        nothing yet counts at no age, so counting those zeros would make an age's average depend on later months;
+        the base's own age is 100 % by construction (a month-1 base pulled month 1's average of the others up)."""
         if not revenue:
             return frame.drop(index=self.tiny)
         kept = frame.drop(index=self.tiny.union(self.thin_bases))
         base_age = self.revenue_matrix.base_age.reindex(kept.index)
-        return kept.where(np.asarray(kept.columns)[None, :] >= base_age.to_numpy()[:, None])
+        return kept.where(np.asarray(kept.columns)[None, :] > base_age.to_numpy()[:, None])
 
     def thin_base_note(self) -> str:
         """Which cohorts count in no average of revenue retention for their thin base, and why ('' when none)."""
