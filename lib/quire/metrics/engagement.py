@@ -422,7 +422,7 @@ def _health_measure(component: str, row: pd.Series, tickets: tuple[int, int] | N
     if component == "usage_trend":
         moved = row["usage_change"]
         return (f"Logins over the last {health.RECENT_WEEKS} weeks were {_change_words(moved)} on the "
-                f"{health.PRIOR_WEEKS} weeks before")
+                f"{health.baseline_weeks(row)} weeks before")
     if component == "utilisation":
         return f"{percent(row['seat_utilisation'], 0)} of your seats were in use over the last {health.RECENT_WEEKS} weeks"
     if component == "ticket_load":

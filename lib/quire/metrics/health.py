@@ -60,7 +60,8 @@ def _window(stamps: pd.Series, as_of: date, days: int) -> pd.Series:
 
 
 def _usage_measures(usage: pd.DataFrame, as_of: date) -> pd.DataFrame:
-    """Per client: ``seat_utilisation``, ``usage_change`` (fraction) and latest ``seats``.
+    """Per client: ``seat_utilisation``, ``usage_change`` (fraction), ``prior_weeks`` (the weeks with usage its baseline
+    averages, at most :data:`PRIOR_WEEKS`) and latest ``seats``.
 
     A week of ``product_usage`` (named by its first day) counts in the window that holds most of its
     days, i.e. by its middle day: by its first day, a month ending on a Monday took the week of the
@@ -71,11 +72,13 @@ def _usage_measures(usage: pd.DataFrame, as_of: date) -> pd.DataFrame:
     prior = usage.loc[_window(middle, as_of - timedelta(weeks=RECENT_WEEKS), 7 * PRIOR_WEEKS)]
     sums = recent.groupby("client_id")[["active_users", "seats"]].sum()
     by_client = prior.groupby("client_id")
-    prior_logins = by_client["logins"].mean().where(by_client["week"].nunique() >= MIN_PRIOR_WEEKS)
+    prior_weeks = by_client["week"].nunique()
+    prior_logins = by_client["logins"].mean().where(prior_weeks >= MIN_PRIOR_WEEKS)
     seen = pd.concat([recent, prior]).assign(week=lambda f: pd.to_datetime(f["week"])).sort_values("week")
     return pd.DataFrame({
         "seat_utilisation": sums["active_users"] / sums["seats"].where(sums["seats"] > 0),
         "usage_change": recent.groupby("client_id")["logins"].mean() / prior_logins.where(prior_logins > 0) - 1.0,
+        "prior_weeks": prior_weeks,
         "seats": seen.groupby("client_id")["seats"].last(),
     })
 
@@ -114,11 +117,18 @@ def _describe(component: str, row: pd.Series) -> str:
     if component == "utilisation":
         return f"{percent(row['seat_utilisation'], 0)} of seats active"
     if component == "usage_trend":
-        return f"usage down {percent(-row['usage_change'], 0)} vs prior {PRIOR_WEEKS} weeks"
+        return f"usage down {percent(-row['usage_change'], 0)} vs prior {baseline_weeks(row)} weeks"
     if component == "ticket_load":
         urgent = f", {number(row['urgent_tickets'])} urgent" if row["urgent_tickets"] else ""
         return f"{number(row['tickets'])} tickets in {TICKET_DAYS} days{urgent}"
     return f"latest NPS answer {number(row['latest_nps'])}/10"
+
+
+def baseline_weeks(row: pd.Series) -> int:
+    """The weeks an account's usage trend is measured against: :data:`PRIOR_WEEKS`, or fewer for a young account
+    (at least :data:`MIN_PRIOR_WEEKS`): "down 45% on the 8 weeks before" was said of 4 weeks."""
+    weeks = row.get("prior_weeks")
+    return PRIOR_WEEKS if weeks is None or pd.isna(weeks) else int(weeks)
 
 
 def _drivers(components: pd.Series, measures: pd.Series) -> str:
@@ -150,7 +160,8 @@ def health_scores(clients: pd.DataFrame, mrr_now: pd.Series, usage: pd.DataFrame
     Columns: ``client_id``, ``name``, ``mrr``, ``score`` (0–100, NaN without data),
     ``band`` (healthy ≥ 70, watch 40–69, at_risk < 40, unknown), ``drivers`` (the weakest
     components, e.g. "usage down 35% vs prior 8 weeks; 9 tickets in 90 days, 4 urgent"),
-    and the raw measures ``seat_utilisation``, ``usage_change``, ``ticket_load``, ``latest_nps``.
+    and the raw measures ``seat_utilisation``, ``usage_change`` (over ``prior_weeks`` weeks before the last
+    :data:`RECENT_WEEKS`), ``ticket_load``, ``latest_nps``.
     """
     active = mrr_now[mrr_now > 0].astype(float).rename("mrr").rename_axis("client_id")
     # Left joins onto the paying accounts: plain column assignment would adopt the
@@ -174,7 +185,7 @@ def health_scores(clients: pd.DataFrame, mrr_now: pd.Series, usage: pd.DataFrame
     m["drivers"] = [_drivers(components.loc[c], m.loc[c]) for c in m.index]
 
     columns = ["client_id", "name", "mrr", "score", "band", "drivers",
-               "seat_utilisation", "usage_change", "ticket_load", "latest_nps"]
+               "seat_utilisation", "usage_change", "prior_weeks", "ticket_load", "latest_nps"]
     ordered = m.reset_index().sort_values(["score", "mrr", "client_id"], ascending=[True, False, True], na_position="last")
     return ordered[columns].reset_index(drop=True)
 

@@ -136,6 +136,8 @@ def test_a_usage_trend_needs_half_of_the_weeks_before(prior_weeks, trend):
 
     measure = health_components(pd.Series(row)).set_index("component").loc["usage_trend", "measure"]
     assert measure.startswith("No trend yet") == (trend is None)
+    if trend is not None:  # measured against the weeks it had, and said so: not "the 8 weeks before"
+        assert measure == f"Logins over the last 4 weeks were up 50% on the {prior_weeks} weeks before", measure
 
 
 def test_a_week_counts_in_the_window_holding_most_of_its_days():
