@@ -636,3 +636,4 @@ def test_a_peer_without_a_whole_previous_period_brings_no_growth_to_the_comparis
                                                            exclude_client_id=cid)
             got = peers.without_own(batch, client_data._own_sums(own, parse_period("2026-10"), signup))
             pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False)
+

@@ -86,3 +86,29 @@ def test_no_other_clients_value_can_be_recovered_from_a_real_report(demo_warehou
             assert any(cited == row.get("Middle half") for row in comparison.rows.values())
     if size - 1 >= peers.MIN_PEERS_BAND:
         assert checked > 0
+
+
+def test_the_standing_tables_data_files_hold_the_published_figures_as_numbers(demo_warehouse):
+    """The standing CSV held "'+5.2%" (text behind the formula guard's quote) where every other file holds numbers.
+    As numbers, they carry no more precision than the printed table: the figures as published."""
+    from quire.display import Table
+    from quire.formatting import format_value
+
+    report = client_report.build(client="", period=PERIOD, url=demo_warehouse)
+    table = next(c for c in report.portfolio().children if isinstance(c, Table))
+    [saved] = table.tables()
+    assert {saved["units"][c] for c in ("You", "Lower quartile", "Portfolio median", "Upper quartile")} == {"percent"}
+    shown = table.frame.set_index("Metric")
+    checked = 0
+    for row in saved["rows"]:
+        record = dict(zip(saved["columns"], row, strict=True))
+        for column in ("You", "Lower quartile", "Portfolio median", "Upper quartile"):
+            value = record[column]
+            assert value is None or value == peers.published(value), (column, value)  # nothing finer than printed
+        if record["Metric"] != "Views growth" and record["Portfolio median"] is not None:  # growth is shown signed
+            assert format_value(record["You"], "percent") == shown.loc[record["Metric"], "You"]
+            assert format_value(record["Portfolio median"], "percent") == shown.loc[record["Metric"], "Portfolio median"]
+            low, high = (format_value(record[c], "percent") for c in ("Lower quartile", "Upper quartile"))
+            assert f"{low} to {high}" == shown.loc[record["Metric"], "Middle half"]
+            checked += 1
+    assert checked >= 2

@@ -531,13 +531,30 @@ class ClientReport:
         # The figures come formatted (a rate, or a band where the figure is withheld): aligned as numbers.
         figure_columns = dict.fromkeys(["You", "Portfolio median", "Middle half"] if figures else ["You"], "text")
         children = [charts.standing_ranges(frame),
-                    Table(table, caption="Your standing among comparable clients", units=figure_columns)]
+                    Table(table, caption="Your standing among comparable clients", units=figure_columns,
+                          **self._standing_data(frame, figures))]
         children = [c for c in children if c is not None]
         notes = self._withheld_notes(frame[((frame["shown"] != "figures") & ((frame["shown"] == "none") | figures))
                                            | _band_left_open(frame)])
         if notes:
             children.append(Callout(" ".join(notes), "info"))
         return Section(title, children, lead=self._portfolio_lead(others, figures))
+
+    @staticmethod
+    def _standing_data(frame: pd.DataFrame, figures: bool) -> dict:
+        """The standing table's data files as numbers, the figures as published ("'+5.2%" was text in the CSV); a
+        quartile published as a bound ("<0.5%") says so in a column of its own."""
+        data = pd.DataFrame({"Metric": frame["label_metric"],
+                             "You": [None if v is None or pd.isna(v) else peers.published(v) for v in frame["value"]],
+                             "Standing": frame["band"].where(frame["band"].map(lambda b: isinstance(b, str)))})
+        if figures:
+            shown = frame["shown"] == "figures"
+            for q, name in ((25, "Lower quartile"), (50, "Portfolio median"), (75, "Upper quartile")):
+                data[name] = frame[f"p{q}"].where(shown)
+                if (frame[f"p{q}_bound"] != "").any():
+                    data[f"{name} is a bound"] = frame[f"p{q}_bound"].where(shown & (frame[f"p{q}_bound"] != ""))
+        units = {c: "percent" for c in ("You", "Lower quartile", "Portfolio median", "Upper quartile") if c in data}
+        return {"data": data, "data_units": units}
 
     def _withheld_notes(self, frame: pd.DataFrame) -> list[str]:
         """Why each metric of ``frame`` shows less than the portfolio's figures, one sentence per reason."""
