@@ -41,6 +41,9 @@ GLOSSARY_KEYS = ["views", "clicks", "conversions", "engagements", "ctr", "conten
                  "engagement_rate", "views_growth", "engagement_trend", "health_score", "portfolio_comparison",
                  "recommendations", "previous_period"]
 
+#: Terms of the sections only a period with activity has (its trend, its standing among other clients, the advice).
+ACTIVE_ONLY_TERMS = {"engagement_trend", "portfolio_comparison", "recommendations"}
+
 PLATFORM_LABELS = {"web": "Website", "linkedin": "LinkedIn", "instagram": "Instagram", "facebook": "Facebook",
                    "newsletter": "Newsletter"}
 TYPE_LABELS = {"article": "Article", "video": "Video", "social_post": "Social post", "newsletter": "Newsletter",
@@ -619,7 +622,9 @@ class ClientReport:
                                                       "first, and what was checked.")
 
     def glossary(self):
-        return glossary([k for k in GLOSSARY_KEYS if k != "health_score" or self.scores_health])
+        # Only the terms of what the report shows: a period without activity has no trend, standing or advice.
+        left_out = ({"health_score"} if not self.scores_health else set()) | (set() if self.active else ACTIVE_ONLY_TERMS)
+        return glossary([k for k in GLOSSARY_KEYS if k not in left_out])
 
 
 def typical_day(views: float) -> str:
