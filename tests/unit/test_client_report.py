@@ -220,14 +220,16 @@ def test_the_first_month_of_a_client_promises_no_comparison(tiny_warehouse):
     report = client_report.build(client=slug, period=f"{signup.year}-{signup.month:02d}", url=tiny_warehouse)
     assert not report.comparable and report.active and not report.before.active
     assert report.header().subtitle == "Content, engagement and results"
-    assert f"signed up on {long_date(signup)}: {report.period.label} is its first month)" in report.engagement_lead()
+    assert f"(its subscription started on {long_date(signup)}: {report.period.label} is its first month)." in \
+        report.engagement_lead()
     # The month after: compared with the signup month only if the client had all of it.
     later = client_report.build(client=slug, period=f"{signup.year}-{signup.month + 1:02d}", url=tiny_warehouse)
     if signup.day == 1:
         assert later.header().subtitle == f"Content, engagement and results compared with {report.period.label}"
     else:
         assert later.header().subtitle == "Content, engagement and results"
-        assert (f"signed up on {long_date(signup)}, so there is no complete {report.period.label} to compare with)"
+        assert (f"(its subscription started on {long_date(signup)}, so there is no complete {report.period.label} to "
+                "compare with)"
                 in later.engagement_lead()), later.engagement_lead()
         assert {k.key: k.delta for k in later.headline().kpis}["views"] is None
     after = client_report.build(client=slug, period=f"{signup.year}-{signup.month + 2:02d}", url=tiny_warehouse)

@@ -336,10 +336,10 @@ class ClientReport:
             if not self.in_data:
                 why = f"the data starts {self._data_start}, so there is no complete {self.previous_period.label} to compare with"
             elif signup >= self.period.start:
-                why = f"{self.name} signed up on {long_date(signup)}: {self.period.label} is its first {self.period.kind}"
+                why = f"its subscription started on {long_date(signup)}: {self.period.label} is its first {self.period.kind}"
             else:
-                why = (f"{self.name} signed up on {long_date(signup)}, so there is no complete {self.previous_period.label} "
-                       "to compare with")
+                why = (f"its subscription started on {long_date(signup)}, so there is no complete "
+                       f"{self.previous_period.label} to compare with")
             first = f"{self.name} had {views} in {self.period.label} ({why})."
         elif moved is None:
             first = f"{self.name} had {views} in {self.period.label} (no views in {self.previous_period.label} to compare with)."
