@@ -490,8 +490,18 @@ def test_a_metric_without_a_figure_of_the_clients_own_says_so_not_that_peers_are
     frame = report.standing.assign(withheld=report.standing["metric"].map(reasons))
     notes = " ".join(report._withheld_notes(frame))
     assert f"Views growth: no figure of yours for {report.period.label}, so there is nothing to compare." in notes
-    assert f"Growth needs views in {report.previous_period.label}." in notes
+    expected = (f"Growth needs views in the whole of {report.previous_period.label}"
+                + (f", and your subscription started on {long_date(report.signed_up_within)}." if report.signed_up_within
+                   else "."))
+    assert expected in notes
     assert "too alike to summarise" in notes and "very edge of the scale" in notes
+    # A client that signed up partway through the previous period had views in it, but not a whole period of them.
+    late = report.data.client.copy()
+    late["signup_date"] = pd.Timestamp(report.previous_period.start + timedelta(days=19))
+    joined = client_report.ClientReport(replace(report.data, client=late))
+    notes = " ".join(joined._withheld_notes(frame))
+    assert (f"Growth needs views in the whole of {report.previous_period.label}, and your subscription started on "
+            f"{long_date(report.previous_period.start + timedelta(days=19))}.") in notes
 
 
 def test_views_of_content_published_later_or_missing_from_the_list_count_in_every_breakdown(tiny_warehouse, active_slugs,

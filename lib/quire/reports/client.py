@@ -573,7 +573,9 @@ class ClientReport:
         notes = [why[reason](join_words(group["label_metric"].tolist()))
                  for reason, group in frame.groupby("withheld", sort=False) if reason in why]
         if ((frame["withheld"] == "no_value") & (frame["metric"] == "views_growth")).any():
-            notes.append(f"Growth needs views in {self.previous_period.label}.")
+            notes.append(f"Growth needs views in the whole of {self.previous_period.label}"
+                         + (f", and your subscription started on {long_date(self.signed_up_within)}."
+                            if self.in_data and self.signed_up_within else "."))
         open_band = frame.loc[_band_left_open(frame)]
         if len(open_band):
             notes.append(f"{join_words(open_band['label_metric'].tolist())}: your figure and a quartile are at the same "
