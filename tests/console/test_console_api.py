@@ -189,6 +189,14 @@ def test_create_queues_a_run_with_resolved_parameters(api_world):
     assert body["parameters"] == {"client": CLIENT_B, "period": "2026-10"}  # 'latest' resolved, as quire run does
     assert body["requested_by"] == "token 2 (test runner)"
     assert api_world.server.get(f"/api/v1/runs/{body['run_id']}", token=api_world.tokens["viewer"])[1]["status"] == "queued"
+    # The client's own user sees its run, not which internal token asked for it (nor on the run page, nor in lists).
+    client_b = api_world.tokens["client_b"]
+    status, own, _ = api_world.server.get(f"/api/v1/runs/{body['run_id']}", token=client_b)
+    assert status == 200 and own["requested_by"] is None, own
+    listed = api_world.server.get(f"/api/v1/runs?client={CLIENT_B}", token=client_b)[1]["runs"]
+    assert body["run_id"] in [r["run_id"] for r in listed] and all(r["requested_by"] is None for r in listed)
+    page = api_world.server.get(f"/console/runs/{body['run_id']}", token=client_b)[1].decode()
+    assert "Requested by" not in page and "test runner" not in page
 
 
 def test_a_viewer_cannot_create_runs(api_world):
@@ -412,11 +420,13 @@ def test_compare_follows_the_periods_not_the_order_runs_were_made(tmp_path):
     from console_support import publish_run
 
     from quire.console import compare
+    from quire.console.access import Access
     from quire.console.runs import view
     from quire.state import open_state
     from quire.state import runs as history
 
     engine, outputs, start = open_state(f"sqlite:///{tmp_path / 's.db'}"), tmp_path / "outputs", datetime(2026, 12, 1, 8)
+    admin = Access("admin")
     made = {}
     for k, (period, views) in enumerate([("2026-08", 100.0), ("2026-09", 120.0), ("2026-11", 90.0), ("2026-Q3", 7.0),
                                          ("2026-09", 130.0)]):
@@ -424,7 +434,7 @@ def test_compare_follows_the_periods_not_the_order_runs_were_made(tmp_path):
                               figures={"views": views}, created=start + timedelta(hours=k))
 
     def series(run_id):
-        previous, figures = compare.compare(engine, outputs, view(history.get(engine, run_id), outputs))
+        previous, figures = compare.compare(engine, outputs, view(history.get(engine, run_id), outputs, admin), admin)
         return previous and previous.id, next(f.series for f in figures if f.name == "views")
 
     assert series(made[4]) == (made[1], [100.0, 120.0, 130.0])  # September again: what the re-run changed

@@ -64,7 +64,7 @@ class ApiHandler(ConsoleHandler):
         out["parameters"] = parameters_schema(spec.id, report_fields)
         if detail:
             latest = history.query(console.engine, report=spec.id, client=self.access.client, limit=1)
-            out["latest_run"] = run_views.view(latest[0], console.outputs).summary() if latest else None
+            out["latest_run"] = run_views.view(latest[0], console.outputs, self.access).summary() if latest else None
         return out
 
     def run_json(self, run: run_views.RunView, detail: bool = False) -> dict[str, Any]:
@@ -168,7 +168,7 @@ class RunsApi(ApiHandler):
         limit, offset = min(limit, PAGE_LIMIT), min(offset, run_views.MAX_OFFSET)
         rows = history.query(c.engine, **filters, limit=limit, offset=offset)
         total = history.count(c.engine, **filters)
-        self.write_json({"runs": [self.run_json(run_views.view(r, c.outputs, with_record=False)) for r in rows],
+        self.write_json({"runs": [self.run_json(run_views.view(r, c.outputs, self.access, with_record=False)) for r in rows],
                          "total": total, "limit": limit, "offset": offset})
 
     @web.authenticated
@@ -229,7 +229,7 @@ class CompareApi(ApiHandler):
     def get(self, run_id: str) -> None:
         c = self.console
         run = self.load_run(run_id)
-        previous, figures = comparing.compare(c.engine, c.outputs, run)
+        previous, figures = comparing.compare(c.engine, c.outputs, run, self.access)
         self.write_json({"run": self.run_json(run), "previous": self.run_json(previous) if previous else None,
                          "figures": [f.record() for f in figures]})
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from markupsafe import Markup, escape
 from sqlalchemy.engine import Engine
 
+from quire.console.access import Access
 from quire.console.runs import RunView, view
 from quire.errors import ParameterError
 from quire.formatting import DEFAULT, Conventions, exact, format_change, format_value, from_record, using
@@ -89,7 +90,7 @@ def _headline(run: RunView) -> dict[str, dict[str, Any]]:
     return {str(k.get("name") or k.get("label")): k for k in run.record.get("headline") or [] if isinstance(k, dict)}
 
 
-def history_of(engine: Engine, outputs: Path, run: RunView, limit: int = HISTORY) -> list[RunView]:
+def history_of(engine: Engine, outputs: Path, run: RunView, access: Access, limit: int = HISTORY) -> list[RunView]:
     """The succeeded runs of the same report and client up to this one, oldest first (at most ``limit``).
 
     A run for a period follows the runs of the periods before it (the same kind: months, quarters
@@ -121,7 +122,7 @@ def history_of(engine: Engine, outputs: Path, run: RunView, limit: int = HISTORY
                 again.append(r)
         before = [newest[start] for start in sorted(newest, reverse=True)][: limit - 1 - bool(again)]
         rows = again[:1] + before
-    return [view(r, outputs) for r in reversed(rows)] + [run]
+    return [view(r, outputs, access) for r in reversed(rows)] + [run]
 
 
 #: How many of a report's (and client's) latest runs are read to find the periods before a run's.
@@ -137,9 +138,10 @@ def _period_of(row: dict[str, Any]) -> Period | None:
         return None
 
 
-def compare(engine: Engine, outputs: Path, run: RunView) -> tuple[RunView | None, list[Figure]]:
-    """The previous run (or None) and each headline figure of ``run`` with its delta and series."""
-    series_runs = history_of(engine, outputs, run) if run.row["status"] == "succeeded" else [run]
+def compare(engine: Engine, outputs: Path, run: RunView, access: Access) -> tuple[RunView | None, list[Figure]]:
+    """The previous run (or None) and each headline figure of ``run`` with its delta and series, as ``access`` sees
+    them."""
+    series_runs = history_of(engine, outputs, run, access) if run.row["status"] == "succeeded" else [run]
     previous = series_runs[-2] if len(series_runs) > 1 else None
     now, before = _headline(run), _headline(previous) if previous else {}
     figures = []

@@ -49,7 +49,7 @@ class Page(ConsoleHandler):
 
     def latest(self, report: str) -> run_views.RunView | None:
         rows = history.query(self.console.engine, report=report, client=self.access.client, limit=1)
-        return run_views.view(rows[0], self.console.outputs, with_record=False) if rows else None
+        return run_views.view(rows[0], self.console.outputs, self.access, with_record=False) if rows else None
 
 
 class ReportsPage(Page):
@@ -77,7 +77,7 @@ class ReportPage(Page):
         recent = history.query(c.engine, report=spec.id, client=self.access.client, limit=10)
         self.page("report.html.j2", status, spec=spec, fields=report_fields, values=values, errors=errors,
                   summary=summary, options_error=options.error, source=source, title=spec.title, nav="reports",
-                  recent=[run_views.view(r, c.outputs, with_record=False) for r in recent],
+                  recent=[run_views.view(r, c.outputs, self.access, with_record=False) for r in recent],
                   client_name=c.catalog.client_name, can_run=self.access.allows("runner"))
 
     @web.authenticated
@@ -130,7 +130,7 @@ class RunsPage(Page):
         rows = history.query(c.engine, **filters, limit=PAGE_SIZE, offset=offset)
         total = history.count(c.engine, **filters)
         kept = {k: v for k, v in raw.items() if v}
-        self.page("runs.html.j2", status=422 if error else 200, runs=[run_views.view(r, c.outputs, with_record=False)
+        self.page("runs.html.j2", status=422 if error else 200, runs=[run_views.view(r, c.outputs, self.access, with_record=False)
                                                                         for r in rows],
                   total=total, offset=offset, page_size=PAGE_SIZE, raw=raw, error=error, title="Run history",
                   nav="runs", reports=c.catalog.reports(self.access), statuses=RUN_STATUSES, client_name=c.catalog.client_name,
@@ -188,7 +188,7 @@ class ComparePage(Page):
     def get(self, run_id: str) -> None:
         c = self.console
         run = self.load_run(run_id)
-        previous, figures = comparing.compare(c.engine, c.outputs, run)
+        previous, figures = comparing.compare(c.engine, c.outputs, run, self.access)
         self.page("compare.html.j2", run=run, previous=previous, figures=figures, sparkline=comparing.sparkline,
                   title=f"Compare {run.id}", nav="runs", client_name=c.catalog.client_name,
                   history_size=comparing.HISTORY)

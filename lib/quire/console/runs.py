@@ -151,8 +151,13 @@ def read_record(folder: Path | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def view(row: dict[str, Any], outputs: Path, *, with_record: bool = True) -> RunView:
-    """A RunView of a history row (its record read from its folder when ``with_record``)."""
+def view(row: dict[str, Any], outputs: Path, access: Access, *, with_record: bool = True) -> RunView:
+    """A RunView of a history row as ``access`` may see it (its record read from its folder when ``with_record``).
+
+    A client's user is not told which token requested a run (an internal one, maybe), as they are not told
+    which changed a schedule."""
+    if access.client is not None:
+        row = {**row, "requested_by": None}
     folder = inside(outputs, row.get("output_folder")) if row.get("status") == "succeeded" else None
     return RunView(row, read_record(folder) if with_record else {}, folder, outputs)
 
@@ -171,7 +176,7 @@ def load(engine: Engine, outputs: Path, run_id: str, access: Access, reports: se
         raise NotFound(f"no run {run_id!r}")
     if not access.sees(row["client"]):
         raise NotFound(f"no run {run_id!r}")
-    return view(row, outputs)
+    return view(row, outputs, access)
 
 
 def file_path(run: RunView, name: str) -> tuple[Path, str]:
