@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from console_support import CLIENT_A, CLIENT_B, CONCLUSION
 from console_support import SERVER_TOKEN, run_count, sign_in
@@ -511,3 +513,19 @@ def test_a_runs_conclusion_in_words_is_in_its_detail_and_on_its_page(api_world):
     status, page, _ = server.get(f"/console/runs/{run_id}", token=token)
     assert status == 200
     assert '<p class="c-conclusion">Verdict: ship &lt;b&gt;B&lt;/b&gt; &amp; keep watching refunds.</p>' in page.decode()
+
+
+@pytest.mark.parametrize("form, says", [
+    ("client={a}&period=2026-10&bogus=1", "unknown parameter 'bogus'"),
+    ("client={a}&period=2026-10&period=2026-09", "parameter 'period' was given 2 times"),
+])
+def test_the_run_form_refuses_what_the_api_refuses(api_world, form, says):
+    """An unknown field was dropped and a repeated one took its last value: the run was queued all the same."""
+    server = api_world.server
+    status, _, _, cookies = sign_in(server, "/console/reports/client", SERVER_TOKEN)
+    xsrf = next(c.split("=", 1)[1] for c in cookies.split("; ") if c.startswith("_xsrf="))
+    before = run_count(api_world.engine)
+    status, page, _ = server.post("/console/reports/client", f"_xsrf={xsrf}&" + form.format(a=CLIENT_A),
+                                  headers={"Cookie": cookies, "Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 422 and says in html.unescape(page.decode()), page[:300]
+    assert run_count(api_world.engine) == before

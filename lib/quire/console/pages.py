@@ -96,8 +96,9 @@ class ReportPage(Page):
         spec = c.catalog.get(report_id, self.access)
         access = self.require("runner")
         report_fields = fields(spec, c.catalog.declared(spec), c.catalog.options(), access)
-        values = form_values(self.request.body_arguments, report_fields)
+        values: dict[str, str] = {}
         try:
+            values = form_values(self.request.body_arguments, report_fields)
             plan = await IOLoop.current().run_in_executor(None, c.catalog.plan, spec.id, values, access)
         except (ParameterError, AccessError) as exc:
             name = getattr(exc, "parameter", None)

@@ -290,15 +290,31 @@ def parameters_schema(report_id: str, report_fields: list[Field]) -> dict[str, A
             "properties": {f.name: f.schema() for f in report_fields}, "required": required}
 
 
+#: Fields of a posted form that are no parameter: the cross-site request forgery token.
+FORM_CONTROLS = ("_xsrf",)
+
+
 def form_values(arguments: dict[str, list[bytes]], report_fields: list[Field]) -> dict[str, str]:
-    """A posted form's values for the declared parameters (blank fields: the notebook's default)."""
+    """A posted form's values for the declared parameters (blank fields: the notebook's default).
+
+    Raises :class:`ParameterError` for a field the form does not have or a value given twice, as the API and
+    ``quire run`` refuse them: the form itself sends neither (a checkbox's hidden "false" beside its "true" aside).
+    """
+    known = {f.name: f for f in report_fields}
+    unknown = sorted(set(arguments) - set(known) - set(FORM_CONTROLS))
+    if unknown:
+        raise ParameterError(f"unknown parameter {unknown[0]!r}; this report takes {', '.join(known) or 'none'}",
+                             parameter=unknown[0])
     values: dict[str, str] = {}
     for f in report_fields:
         raw = [v.decode("utf-8", "replace") for v in arguments.get(f.name, [])]
         if f.type == "bool":
             values[f.name] = "true" if "true" in raw else "false"
-        elif raw and raw[-1].strip():
-            values[f.name] = raw[-1].strip()
+            continue
+        if len(raw) > 1:
+            raise ParameterError(f"parameter '{f.name}' was given {len(raw)} times; give it once", parameter=f.name)
+        if raw and raw[0].strip():
+            values[f.name] = raw[0].strip()
     return values
 
 
