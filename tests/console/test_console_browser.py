@@ -199,3 +199,21 @@ def test_every_console_page_passes_axe(world, browser):
         found["form with errors"] = bad
     context.close()
     assert not found, found
+
+
+def test_no_form_control_runs_past_a_phones_screen(world, browser):
+    """At 390 px the run history's client filter (its options "Name (slug)") ran past the right edge, cut off."""
+    server = world[0]
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    page.goto(f"{server.base}console/?token={SERVER_TOKEN}")
+    wide = {}
+    for path in ("console/runs", "console/reports/client"):
+        page.goto(server.base + path)
+        over = page.evaluate("""() => [...document.querySelectorAll('main input, main select')]
+            .filter(e => e.type !== 'hidden' && e.getBoundingClientRect().right > document.documentElement.clientWidth)
+            .map(e => e.id || e.name)""")
+        if over:
+            wide[path] = over
+    context.close()
+    assert not wide, wide
