@@ -142,7 +142,9 @@ def test_the_archive_follows_no_link_and_serves_only_published_regular_files(ser
 def test_client_mode_serves_no_other_clients_report_through_a_link(client_server, trap):
     path = f"/archive/client/{DAY}/{TRAPS[trap]}/report.html"
     _refused(client_server.get(path), path)
-    assert client_server.get(f"/archive/client/{DAY}/{RUNS[2][1]}/report.html").status == 200  # its own report
+    own = client_server.get(f"/archive/client/{DAY}/{RUNS[2][1]}/report.html")
+    assert own.status == 200  # its own report
+    assert own.getheader("Cache-Control") == "private, max-age=60"  # no shared cache keeps one client's report
 
 
 @pytest.mark.parametrize("fixture", ["server", "client_server"])

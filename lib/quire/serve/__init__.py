@@ -201,6 +201,8 @@ class ArchiveHandler(QuireHandler):
         name, data = found
         self.set_header("Content-Type", mimetypes.guess_type(name)[0] or "application/octet-stream")
         self.set_header("X-Content-Type-Options", "nosniff")
+        # One reader's report: kept by their browser a minute, by no shared cache (a proxy in front of the server).
+        self.set_header("Cache-Control", "private, max-age=60")
         self.finish(data)
 
 
