@@ -529,3 +529,12 @@ def test_the_run_form_refuses_what_the_api_refuses(api_world, form, says):
                                   headers={"Cookie": cookies, "Content-Type": "application/x-www-form-urlencoded"})
     assert status == 422 and says in html.unescape(page.decode()), page[:300]
     assert run_count(api_world.engine) == before
+
+
+def test_the_run_form_is_filled_in_from_a_run_of_its_own_report_only(api_world):
+    """"/console/reports/executive?from=<a client's run>" filled the executive form from the client report's run."""
+    token = api_world.tokens["runner"]
+    status, page, _ = api_world.server.get(f"/console/reports/client?from={api_world.runs['a1']}", token=token)
+    assert status == 200 and f"from run {api_world.runs['a1']}" in page.decode()
+    status, _, _ = api_world.server.get(f"/console/reports/executive?from={api_world.runs['a1']}", token=token)
+    assert status == 404

@@ -86,7 +86,9 @@ class ReportPage(Page):
         source = None
         values: dict[str, Any] = {}
         if self.get_argument("from", ""):
-            source = self.load_run(self.get_argument("from"))
+            # A run of this report only: another report's parameters are not this form's.
+            c = self.console
+            source = run_views.load(c.engine, c.outputs, self.get_argument("from"), self.access, {spec.id})
             values = dict(source.row["parameters"])
         self.form(spec, values, {}, source=source)
 
