@@ -538,3 +538,17 @@ def test_the_run_form_is_filled_in_from_a_run_of_its_own_report_only(api_world):
     assert status == 200 and f"from run {api_world.runs['a1']}" in page.decode()
     status, _, _ = api_world.server.get(f"/console/reports/executive?from={api_world.runs['a1']}", token=token)
     assert status == 404
+
+
+@pytest.mark.parametrize("period", ["2026-99", "' OR 1=1--", "latest"])
+def test_a_history_filter_on_no_period_says_so_rather_than_listing_nothing(api_world, period):
+    """"period=2026-99" gave 200 and an empty list, on the page and in the API."""
+    from urllib.parse import quote
+
+    token = api_world.tokens["viewer"]
+    status, body, _ = api_world.server.get(f"/api/v1/runs?period={quote(period)}", token=token)
+    assert status == 422 and body["parameter"] == "period", body
+    status, page, _ = api_world.server.get(f"/console/runs?period={quote(period)}", token=token)
+    assert status == 422 and "period" in html.unescape(page.decode())
+    status, body, _ = api_world.server.get("/api/v1/runs?period=2026-Q3", token=token)  # a real period still lists
+    assert status == 200

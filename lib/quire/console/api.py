@@ -23,6 +23,7 @@ from quire.console.base import API_CSP, ConsoleHandler
 from quire.console.reports import AccessError, NotFound, fields, json_safe, parameters_schema
 from quire.errors import ParameterError
 from quire.parameters import did_you_mean
+from quire.periods import parse_period
 from quire.state import queue
 from quire.state import runs as history
 from quire.state import schedules as states
@@ -149,7 +150,14 @@ def run_filters(handler: ConsoleHandler, get) -> dict[str, Any]:
         client = access.client
     # A client-facing server shows the runs of its reports only.
     reports = sorted(handler.console.reports) if handler.console.server_client else None
-    return {"report": report, "client": client, "status": status, "period": get("period") or None,
+    period = get("period") or None
+    if period:  # "2026-99" matched nothing, silently: a period is a key of the history, checked as `quire run` does
+        parsed = parse_period(period, parameter="period")
+        if parsed is None:
+            raise ParameterError("'period': the history records the period each run covered; give one, e.g. 2026-10",
+                                 parameter="period")
+        period = parsed.key
+    return {"report": report, "client": client, "status": status, "period": period,
             "since": _time_arg("since", get("since")), "until": _time_arg("until", get("until")), "reports": reports}
 
 
