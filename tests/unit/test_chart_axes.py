@@ -263,3 +263,18 @@ def test_a_standing_strip_draws_the_client_where_the_table_prints_it():
     low, _, high, own = client_charts.strip_positions(row)
     assert band_from_figures(row["value"], [(0.014, ""), (0.0175, ""), (0.021, "")]) == "Middle half"
     assert low <= own <= high and f"{100 * own:.1f}%" == "1.4%"
+
+
+def test_a_standing_strips_outlier_client_does_not_squash_the_portfolio_range():
+    """A client's own +662 % growth stretched the axis to 750 %: the middle half became a sliver."""
+    from quire.charts import client as client_charts
+
+    row = {"shown": "figures", "metric": "views_growth", "p25_bound": "", "label_metric": "Views growth",
+           "p25": -0.1, "p50": 0.02, "p75": 0.15, "value": 6.62, "you_text": "+662.0%", "p25_text": "−10.0%",
+           "p50_text": "+2.0%", "p75_text": "+15.0%"}
+    low, _, high, own = client_charts.strip_positions(pd.Series(row))
+    assert high < own <= high + client_charts.STRIP_REACH * (high - low)  # at the edge, past the upper quartile
+    chart = client_charts.standing_ranges(pd.DataFrame([row]))
+    ticks = [float(t.replace("%", "").replace("\u2212", "-").replace("+", "")) for t in tick_labels(chart, "x")]
+    assert max(ticks) <= 100, ticks  # the axis reaches about 100 %, not 750 %
+    assert "you +662.0%" in chart.alt  # the figure itself is still said

@@ -194,15 +194,25 @@ def standing_ranges(frame: pd.DataFrame, *, label: str = "label_metric") -> Char
     return to_chart(fig, alt, fixed_layout=True)
 
 
+#: How far beyond the portfolio's middle half a strip's axis reaches, in widths of it: a client further out is drawn
+#: at that edge as an arrowhead (its label says its figure), so that one outlier (+9,900 % growth) does not squash
+#: the portfolio's range to a sliver.
+STRIP_REACH = 3.0
+
+
 def strip_positions(row: pd.Series) -> tuple[float, float, float, float]:
-    """Where a strip draws the lower quartile, median, upper quartile and the client: each as printed. The client's
-    own 1.359 % drawn unrounded sat left of a middle half printed from 1.4 %, beside a table that put it inside."""
-    return float(row["p25"]), float(row["p50"]), float(row["p75"]), published(row["value"])
+    """Where a strip draws the lower quartile, median, upper quartile and the client: each as printed (the client's
+    own 1.359 % drawn unrounded sat left of a middle half printed from 1.4 %, beside a table that put it inside),
+    the client no further out than :data:`STRIP_REACH` widths of the middle half."""
+    low, mid, high, own = float(row["p25"]), float(row["p50"]), float(row["p75"]), published(row["value"])
+    reach = STRIP_REACH * ((high - low) or abs(mid) or 0.01)
+    return low, mid, high, min(max(own, low - reach), high + reach)
 
 
 def _standing_strip(ax, row: pd.Series, color: str, label: str) -> None:
     """One metric's strip (see :func:`standing_ranges`)."""
     low, mid, high, own = strip_positions(row)
+    beyond = "" if own == published(row["value"]) else ">" if own > high else "<"  # drawn at the edge, pointing out
     span = max(high, own) - min(low, own) or abs(mid) or 0.01
     left, right = min(low, own) - 0.25 * span, max(high, own) + 0.25 * span
     if row["metric"] != "views_growth":
@@ -211,7 +221,7 @@ def _standing_strip(ax, row: pd.Series, color: str, label: str) -> None:
     if row["p25_bound"] == "<":  # only known to lie below the printed bound: hatched down to the edge
         ax.barh(0, low - left, left=left, height=0.42, color="none", edgecolor=PREVIOUS, hatch="///", linewidth=0)
     ax.vlines(mid, -0.3, 0.3, color="#52606d", linewidth=1.6)
-    ax.scatter([own], [0], s=55, color=color, zorder=3)
+    ax.scatter([own], [0], s=70 if beyond else 55, color=color, zorder=3, marker=beyond or "o")
     # Beside the dot, on the side with room, so the label never runs into the title above.
     right_side = own <= (left + right) / 2
     ax.annotate(f"you {row['you_text']}", (own, 0), xytext=(8 if right_side else -8, 0), textcoords="offset points",
