@@ -204,7 +204,7 @@ def portfolio_engagement(conn: Connection, start: date, end: date, previous_star
     whole = sa.or_(c.c.signup_date.is_(None), c.c.signup_date <= previous_start)
     columns = [sa.case((whole, inner.c[name]), else_=sa.null()).label(name) if name == "previous_views" else inner.c[name]
                for name in PORTFOLIO_COLUMNS]
-    stmt = (sa.select(*columns).select_from(inner.join(c, c.c.client_id == inner.c.client_id))
+    stmt = (sa.select(*columns).select_from(inner.join(c, c.c.client_id == inner.c.client_id, isouter=True))
             .where(inner.c.views > 0).order_by(*columns))
     return _read(conn, stmt)
 
