@@ -117,7 +117,8 @@ def _coverage(c: ReportContract) -> str:
         reach = " or ".join(f"`{t}.{col}`" for t, col in cov.reach)
         return (f"Runs per {c.runs_per}. Its months: those of `{cov.first[0]}.{cov.first[1]}`; the last one counts "
                 f"when the daily data ({reach}, where present) reaches its end.")
-    return (f"Runs per {c.runs_per}. Its months: from the first `{cov.first[0]}.{cov.first[1]}` to the last month "
+    later = "".join(f" (or the first `{t}.{col}`, if later)" for t, col in cov.starts_with)
+    return (f"Runs per {c.runs_per}. Its months: from the first `{cov.first[0]}.{cov.first[1]}`{later} to the last month "
             f"`{cov.last[0]}.{cov.last[1]}` reaches the end of.")
 
 
