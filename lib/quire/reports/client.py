@@ -368,11 +368,8 @@ class ClientReport:
     @property
     def _ended_within(self) -> date | None:
         """The day the client's subscription ended, when that lies inside the period before its last day."""
-        ended = self.data.client.get("churned_on")
-        if ended is None or pd.isna(ended):
-            return None
-        ended = pd.Timestamp(ended).date()
-        return ended if self.period.start <= ended < self.period.end else None
+        ended = signed_up(self.data.client, "churned_on")
+        return ended if ended is not None and self.period.start <= ended < self.period.end else None
 
     def _trend_sentence(self, current: pd.DataFrame) -> str:
         # Leading days without views (a client that started mid-period) are not part of the trend, nor are the days

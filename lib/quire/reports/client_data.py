@@ -105,9 +105,10 @@ def _own_sums(engagement: pd.DataFrame, p: Period, signed_up: date | None = None
             "seen_engagements": int(totals.seen_engagements or 0)}
 
 
-def signed_up(client: pd.Series) -> date | None:
-    """The day the client signed up (None where the warehouse does not say)."""
-    day = client.get("signup_date")
+def signed_up(client: pd.Series, column: str = "signup_date") -> date | None:
+    """The day the client signed up, or the day of another of its record's date ``column`` (``churned_on``);
+    None where the warehouse does not say."""
+    day = client.get(column)
     return None if day is None or pd.isna(day) else pd.Timestamp(day).date()
 
 
