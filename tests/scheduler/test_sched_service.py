@@ -238,6 +238,42 @@ def test_a_stop_while_the_mail_server_hangs_is_prompt_and_keeps_the_mail(make_en
     assert all(n == 1 for n in smtp.by_run().values()), smtp.by_run()
 
 
+def _warm_server(pid: int):
+    """The warm fork server of the service process ``pid``, once it has one."""
+    import psutil
+
+    return next((child for child in psutil.Process(pid).children()
+                 if "multiprocessing.forkserver" in " ".join(child.cmdline())), None)
+
+
+@pytest.mark.parametrize("state_url", ["sqlite"], indirect=True)
+def test_a_stop_while_runs_wait_for_the_warm_server_is_prompt(make_env, state_url, smtp, services, tmp_path):
+    # A run's process is forked by the warm server, which first imports and rehearses the reports: seconds
+    # on a quiet host, a minute on a busy one. A stop in that time waited for all of it, since a run being
+    # started does not see the cancel. Here the server is held (SIGSTOP), so that a start waits for ever.
+    import os
+    import signal
+
+    env = make_env(CATALOG_HEAD + client_report(schedule=_schedule(2)), state_url, smtp.port)
+    svc = services(env, tmp_path / "svc.log")
+    server = wait_for(lambda: _warm_server(svc.proc.pid), timeout=60, message="the service's warm server")
+    os.kill(server.pid, signal.SIGSTOP)
+    try:
+        held = wait_for(lambda: _runs(state_url, status="queued"), timeout=60, message="a run waiting to start")
+        started = time.monotonic()
+        assert svc.stop(timeout=30) == 0, svc.text()
+        assert time.monotonic() - started < 10, svc.text()
+    finally:
+        if server.is_running():
+            os.kill(server.pid, signal.SIGCONT)
+    rows = {r["run_id"]: r for r in _runs(state_url)}
+    assert not [r for r in rows.values() if r["status"] in ("queued", "running")], rows
+    for run in held:  # cancelled, not failed: re-run at the next start without using up an attempt
+        assert rows[run["run_id"]]["status"] == "cancelled", rows[run["run_id"]]
+        assert rows[run["run_id"]]["error"].startswith("cancelled: the scheduler stopped")
+    assert not server.is_running(), "the warm server outlived its service"
+
+
 @pytest.mark.parametrize("state_url", ["sqlite"], indirect=True)
 def test_a_hanging_mail_server_holds_up_no_run_of_the_fan_out(make_env, state_url, services, tmp_path):
     # One run worker and a mail server that accepts and never answers: the second client's run must not
@@ -269,6 +305,8 @@ def test_two_schedulers_on_one_database_run_each_due_time_once(make_env, state_u
     assert "_duckdb" in mapped and "pandas/_libs" in mapped, "duckdb and pandas are not loaded yet"
     second = services(env, tmp_path / "b.log", "--wait")
     wait_for(lambda: "standby" in second.text(), timeout=30, message="the second scheduler to stand by")
+    # Ready while it waits, so that a takeover does not begin with the warm server's imports and rehearsal.
+    wait_for(lambda: _warm_server(second.proc.pid), timeout=30, message="the standby's warm server")
 
     # A third one without --wait refuses, in one line.
     third = run_quire(env, "scheduler", timeout=60)

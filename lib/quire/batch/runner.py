@@ -311,7 +311,8 @@ def start_warming(*, single_run: bool = False, reports: Sequence[str] | None = N
 
 
 def stop_warm_server(owner: int) -> None:
-    """Stop this process's warm server at once, even in the middle of its imports (at exit, see start_warming).
+    """Stop this process's warm server at once, even in the middle of its imports (at exit, see start_warming,
+    and when a scheduler stops: a run waiting for the server to fork it would hold the stop until it is ready).
 
     Left alone it stops by itself, but only once its imports are done and it sees this process
     gone; until then it holds this process's stdout and stderr open, so whoever reads them
@@ -379,10 +380,19 @@ def fork_and_wait(target: Callable, args: tuple, *, name: str, timeout: float, c
     from multiprocessing.connection import wait
 
     ctx = fork_context()
+    if cancel is not None and cancel.is_set():
+        return None, "cancelled"
     receiver, sender = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=target, args=(*args, sender), name=name)
-    proc.start()
-    sender.close()
+    try:
+        proc.start()  # waits for the warm server to be ready: its imports and rehearsal, seconds or more
+    except (OSError, EOFError):
+        # The server went away while this start waited for it: stopped with its service (which does not
+        # wait out the imports, see `stop_warm_server`) or killed. Nothing was started.
+        receiver.close()
+        return None, "cancelled" if cancel is not None and cancel.is_set() else None
+    finally:
+        sender.close()
     if on_start:
         on_start(proc.pid)
     deadline = time.monotonic() + timeout

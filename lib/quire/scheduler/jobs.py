@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -126,6 +127,12 @@ class Runner:
         """
         with self.scheduler_lock:
             self.cancel.set(reason)
+        if self.executor.name == "local":
+            from quire.batch.runner import stop_warm_server
+
+            # A run whose process the warm server has not forked yet (it imports and rehearses first, a
+            # minute on a busy host) cannot see the cancel: without its server, its start gives up at once.
+            stop_warm_server(os.getpid())
 
     @contextmanager
     def _scheduler(self) -> Iterator[Any]:

@@ -148,6 +148,12 @@ class Service:
         if not self.wait:
             raise SchedulerBusyError(self.busy_message(), hint="stop it, or start this one with --wait as a standby")
         log.info("standby: %s", self.busy_message())
+        if not self.settings.dask_scheduler:
+            from quire.batch.runner import start_warming
+
+            # Warm while waiting: a takeover then runs its first due report at once, not after the warm
+            # server's imports and rehearsal (a minute on a busy host, on top of the lease's expiry).
+            start_warming()
         while not self.stop_event.wait(max(1.0, self.settings.lease_seconds / 3)):
             if self.lease.acquire():
                 return True
