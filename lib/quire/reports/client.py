@@ -30,7 +30,7 @@ from quire.metrics import engagement as eng
 from quire.metrics import peers
 from quire.metrics.health import HEALTHY_MIN, WATCH_MIN, health_scores
 from quire.metrics.kpi import Kpi, format_value
-from quire.reports.client_data import HEALTH_TABLES, ClientData, load, portfolio_for_batch, resolve_client, signed_up
+from quire.reports.client_data import HEALTH_TABLES, ClientData, load, portfolio_for_batch, record_date, resolve_client
 from quire.reports.prose import join_words
 from quire.contract import absent_note
 
@@ -134,7 +134,7 @@ class ClientReport:
     @property
     def signed_up_within(self) -> date | None:
         """The client's signup day when it falls after the previous period began (the client has only part of it)."""
-        day = signed_up(self.data.client)
+        day = record_date(self.data.client, "signup_date")
         return day if day is not None and day > self.previous_period.start else None
 
     @property
@@ -368,7 +368,7 @@ class ClientReport:
     @property
     def _ended_within(self) -> date | None:
         """The day the client's subscription ended, when that lies inside the period before its last day."""
-        ended = signed_up(self.data.client, "churned_on")
+        ended = record_date(self.data.client, "churned_on")
         return ended if ended is not None and self.period.start <= ended < self.period.end else None
 
     def _trend_sentence(self, current: pd.DataFrame) -> str:

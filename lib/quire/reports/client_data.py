@@ -105,9 +105,9 @@ def _own_sums(engagement: pd.DataFrame, p: Period, signed_up: date | None = None
             "seen_engagements": int(totals.seen_engagements or 0)}
 
 
-def signed_up(client: pd.Series, column: str = "signup_date") -> date | None:
-    """The day the client signed up, or the day of another of its record's date ``column`` (``churned_on``);
-    None where the warehouse does not say."""
+def record_date(client: pd.Series, column: str) -> date | None:
+    """The day in the client record's date ``column`` (``signup_date``, ``churned_on``); None where the
+    warehouse does not say."""
     day = client.get(column)
     return None if day is None or pd.isna(day) else pd.Timestamp(day).date()
 
@@ -124,7 +124,7 @@ def load(client: str, period: str, url: str | None = None) -> ClientData:
         cid = int(row["client_id"])
         engagement = client_queries.client_engagement(conn, cid, prev.start, p.end)
         everyone = shared.get(_portfolio_key(url, p), lambda: None)
-        portfolio = (peers.without_own(everyone, _own_sums(engagement, p, signed_up(row))) if everyone is not None else
+        portfolio = (peers.without_own(everyone, _own_sums(engagement, p, record_date(row, "signup_date"))) if everyone is not None else
                      client_queries.portfolio_engagement(conn, p.start, p.end, prev.start, prev.end, exclude_client_id=cid))
         return ClientData(
             period=p, first_month=first, client=row,
