@@ -239,10 +239,11 @@ class KpiCards(Fragment):
     def _card(self, k: Kpi) -> str:
         delta = ""
         if k.delta is not None:
-            # The colour and the arrow follow the change as shown: one that rounds to "0.0%" is flat.
+            # The colour and the arrow follow the change as shown: one that rounds to "0.0%" is flat. One within
+            # noise keeps its arrow (it is a change) without the colour of a good or a bad one.
             state = {True: "q-good", False: "q-bad", None: "q-flat"}[k.is_good]
             change = k.change_text()
-            arrow = "■" if k.is_good is None else "▲" if k.delta > 0 else "▼"
+            arrow = "■" if k.flat else "▲" if k.delta > 0 else "▼"
             delta = (
                 f'<div class="q-kpi-delta {state}"><span aria-hidden="true">{arrow}</span> '
                 f"{escape(change)} <span class=\"q-kpi-vs\">vs {escape(self.comparison_label)}</span></div>"

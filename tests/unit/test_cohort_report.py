@@ -648,6 +648,27 @@ def test_the_reading_says_when_a_difference_is_within_chance(monthly, monkeypatc
     assert monthly.reading().endswith(f"retain better in month 3 (16.6% of users active against 15.3%, +1.3 pts{says}.")
 
 
+@pytest.mark.parametrize("recent, earlier, p_value, coloured", [
+    (0.300, 0.306, 0.01, False),         # −0.6 pts of 30.6 %: "about as well" in the reading
+    (0.166, 0.153, 0.13, False),         # +1.3 pts within the spread between cohorts
+    (0.166, 0.153, float("nan"), False),  # too few cohorts to tell
+    (0.40, 0.30, 0.01, True),
+])
+def test_a_card_is_coloured_only_for_a_change_the_reading_calls_one(tiny_warehouse, monkeypatch, recent, earlier,
+                                                                   p_value, coloured):
+    def compared(matrix, recent_count, at_ages):
+        return pd.DataFrame({"recent": recent, "earlier": earlier, "difference_pts": (recent - earlier) * 100,
+                             "n_recent": 3, "n_earlier": 8, "p_value": p_value}, index=pd.Index(list(at_ages), name="age"))
+
+    monkeypatch.setattr(cohort, "compare_recent", lambda matrix, recent, at_ages: compared(matrix, recent, at_ages))
+    report = cohort.build(period="2026-10", url=tiny_warehouse)
+    cards = [k for k in report.kpis() if k.key.startswith(("user_retention", "revenue_retention"))]
+    assert cards and all((k.is_good is not None) == coloured for k in cards), [(k.key, k.is_good) for k in cards]
+    ltv = next(k for k in report.kpis() if k.key.startswith("ltv"))
+    assert (ltv.is_good is not None) == (p_value < 0.05)  # money has no "about as well": the spread alone decides
+    assert ("A change in grey is too small" in report.headline().note) == (not coloured)
+
+
 def test_the_readings_p_value_is_welchs_over_the_cohorts_rates(tiny_warehouse):
     from scipy.stats import ttest_ind
 

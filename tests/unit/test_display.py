@@ -174,3 +174,12 @@ def test_columns_of_one_measure_can_share_their_decimals():
     shared = Table(frame, units=units, shared_decimals=["Month 0", "Month 6"]).html()
     assert shared.count("$112.14") == 2 and "$112<" not in shared
     assert "$112<" in Table(frame, units=units).html()  # each column on its own, as before
+
+
+def test_a_change_within_noise_keeps_its_arrow_and_loses_its_colour():
+    # The cohort report's reading called −0.6 pts "about as well" while its card showed it red.
+    noisy = Kpi("r", "Month 1 user retention", 0.300, "percent", 0.306, within_noise=True)
+    html = KpiCards([noisy, Kpi("r2", "Month 3 user retention", 0.300, "percent", 0.306)]).html()
+    cards = re.findall(r'<div class="q-kpi-delta ([^"]+)"><span aria-hidden="true">(.)</span> ([^<]+) <span', html)
+    assert cards == [("q-flat", "▼", "−0.6 pts"), ("q-bad", "▼", "−0.6 pts")], cards
+    assert noisy.is_good is None and noisy.to_dict()["delta"] == pytest.approx(-0.006)

@@ -40,6 +40,8 @@ class Kpi:
     previous: float | None = None
     direction: Direction = "up_is_good"
     decimals: int = 0  # at least this many on the card: 99.98 % past a 100 % threshold must not read "100.0%"
+    # The report's own test cannot tell the change from chance: shown with its arrow, neither good nor bad.
+    within_noise: bool = False
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:
@@ -90,15 +92,17 @@ class Kpi:
         return MISSING if change is None else format_change(*change)
 
     @property
-    def is_good(self) -> bool | None:
-        """Whether the change is good given ``direction``; None when unknown or flat.
-
-        Flat means no change *as shown*: a change that rounds to zero is neither good nor bad,
-        so a card never shows "0.0%" in red.
-        """
+    def flat(self) -> bool:
+        """Whether there is no change *as shown*: unknown, or one that rounds to zero (a card never shows
+        "0.0%" in red)."""
         if self.delta is None or math.isclose(self.value, self.previous, rel_tol=FLAT_TOLERANCE, abs_tol=1e-12):
-            return None
-        if rounds_to_zero(*self.change):
+            return True
+        return rounds_to_zero(*self.change)
+
+    @property
+    def is_good(self) -> bool | None:
+        """Whether the change is good given ``direction``; None when flat or :attr:`within_noise`."""
+        if self.flat or self.within_noise:
             return None
         return (self.delta > 0) == (self.direction == "up_is_good")
 

@@ -175,6 +175,19 @@ def _age_for(frame: pd.DataFrame, target: int, lowest: int = 0) -> int | None:
     return max(ages) if ages else None
 
 
+def _about_the_same(row: pd.Series) -> bool:
+    """Whether a row of :func:`compare_recent` reads "about as well": under SAME_PTS points, and under SAME_SHARE
+    of the earlier rate."""
+    diff = row["difference_pts"]
+    return abs(diff) < SAME_PTS and abs(diff) <= SAME_SHARE * 100 * row["earlier"]
+
+
+def _a_change(row: pd.Series, *, rate: bool) -> bool:
+    """Whether the newest cohorts differ from the earlier ones as the reading tells a change: not about the same
+    (a ``rate``'s rule; money has none) and beyond the spread between cohorts (a NaN p-value is too few to tell)."""
+    return not (rate and _about_the_same(row)) and bool(row["p_value"] < ALPHA)
+
+
 def _pts(diff: float) -> str:
     """A difference in percentage points (3.2 → "+3.2 pts"; one that rounds to zero → "0.0 pts")."""
     return "—" if pd.isna(diff) else format_change(diff / 100, "pct_points")
@@ -456,7 +469,8 @@ class CohortReport:
             row = compare_recent(kept, recent=RECENT, at_ages=[age]).loc[age]
             label = f"LTV by {self._age(age)}" if key == "ltv" else f"{self.unit} {age} {name}"
             label += f", newest\u00a0{int(row['n_recent'])}"  # the count never on a line of its own
-            found.append(Kpi(f"{key}_age{age}", label, row["recent"], unit, row["earlier"]))
+            found.append(Kpi(f"{key}_age{age}", label, row["recent"], unit, row["earlier"],
+                             within_noise=not _a_change(row, rate=unit == "percent")))
         return tuple(found)
 
     def _headline_ages(self, key: str) -> set[int]:
@@ -472,7 +486,9 @@ class CohortReport:
         # One cohort of a handful of users has no comparison section to warn in: its cards read "100.0%" of one user.
         few = (f"Only {number(total)} user{'' if total == 1 else 's'} in these cohorts: each moves a rate by many points, "
                "so read the figures as indicative." if total < SMALL_COHORT else "")
-        note = " ".join(filter(None, [few, self.tiny_note(), self.thin_base_note() if revenue_card else ""]))
+        grey = ("A change in grey is too small, or too near the spread between cohorts, to call better or worse."
+                if any(k.within_noise and not k.flat for k in self.kpis()) else "")
+        note = " ".join(filter(None, [few, self.tiny_note(), self.thin_base_note() if revenue_card else "", grey]))
         return KpiCards(self.kpis(), comparison_label="earlier cohorts", note=note)
 
     def summary_table(self) -> Table:
@@ -640,7 +656,7 @@ class CohortReport:
         parts = []
         for age, r in cmp.iterrows():  # one or two ages
             diff = r["difference_pts"]
-            same = abs(diff) < SAME_PTS and abs(diff) <= SAME_SHARE * 100 * r["earlier"]
+            same = _about_the_same(r)
             how = "about as well" if same else "better" if diff > 0 else "worse"
             # A difference the cohorts' spread from one to the next explains is no change to act on.
             p_value = r["p_value"]
