@@ -64,11 +64,11 @@ class Server:
         sep = "&" if "?" in path else "?"
         return f"{self.base}{path}" + (f"{sep}token={self.token}" if token else "")
 
-    def get(self, path: str, token: bool = True) -> http.client.HTTPResponse:
+    def get(self, path: str, token: bool = True, method: str = "GET") -> http.client.HTTPResponse:
         """A raw GET (no redirect following, the path sent as given: ``..`` and %-escapes included); the token in
         the Authorization header, as a program sends it (a page given ``?token=`` is redirected to drop it)."""
         conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        conn.request("GET", path, headers={"Authorization": f"token {self.token}"} if token else {})
+        conn.request(method, path, headers={"Authorization": f"token {self.token}"} if token else {})
         response = conn.getresponse()
         response.body = response.read()
         conn.close()

@@ -147,6 +147,19 @@ def test_client_mode_serves_no_other_clients_report_through_a_link(client_server
     assert own.getheader("Cache-Control") == "private, max-age=60"  # no shared cache keeps one client's report
 
 
+def test_head_answers_as_get_does_without_the_body(client_server):
+    # A link checker or `curl -I` asks with HEAD (it was 405); what it may not GET, it may not HEAD either.
+    path = f"/archive/client/{DAY}/{RUNS[2][1]}/report.pdf"
+    got, head = client_server.get(path), client_server.get(path, method="HEAD")
+    assert head.status == 200 and head.body == b"", head.status
+    assert head.getheader("Content-Length") == str(len(got.body)) and len(got.body) > 0
+    for name in ("Content-Type", "Cache-Control", "X-Content-Type-Options"):
+        assert head.getheader(name) == got.getheader(name), name
+    refused = f"/archive/client/{DAY}/{TRAPS['other-report']}/report.html"
+    assert client_server.get(refused, method="HEAD").status == 404
+    assert client_server.get(path, token=False, method="HEAD").status in (302, 403)
+
+
 @pytest.mark.parametrize("fixture", ["server", "client_server"])
 def test_the_landing_page_lists_no_run_the_archive_would_refuse(request, fixture):
     srv = request.getfixturevalue(fixture)

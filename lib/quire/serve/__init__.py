@@ -203,7 +203,11 @@ class ArchiveHandler(QuireHandler):
         self.set_header("X-Content-Type-Options", "nosniff")
         # One reader's report: kept by their browser a minute, by no shared cache (a proxy in front of the server).
         self.set_header("Cache-Control", "private, max-age=60")
-        self.finish(data)
+        self.finish(data)  # to a HEAD, tornado sends the headers (Content-Length included) and no body
+
+    @web.authenticated
+    def head(self, path: str) -> None:
+        self.get(path)
 
 
 class BrandHandler(QuireHandler):
