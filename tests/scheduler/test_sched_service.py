@@ -238,6 +238,38 @@ def test_a_stop_while_the_mail_server_hangs_is_prompt_and_keeps_the_mail(make_en
     assert all(n == 1 for n in smtp.by_run().values()), smtp.by_run()
 
 
+@pytest.mark.parametrize("state_url", ["sqlite"], indirect=True)
+def test_a_run_cancelled_by_a_stop_is_run_again_as_the_same_attempt_and_the_log_says_so(make_env, state_url, smtp,
+                                                                                     settings_for, caplog):
+    # The next start's log said "attempt 2" of a cancelled run, whose re-run is attempt 1 again (a stop is no failure).
+    import logging
+
+    from quire.scheduler.jobs import Runner
+    from quire.scheduler.recovery import recover
+    from quire.scheduler.service import build_scheduler
+    from quire.state import runs as history
+
+    settings = settings_for(make_env(CATALOG_HEAD + client_report(), state_url, smtp.port))
+    engine = open_state(state_url)
+    cancelled = history.create(engine, report="clientmail", parameters={"period": "2026-09", "client": "town-of-fairdale"},
+                               trigger="schedule", client="town-of-fairdale", attempt=1, retry_of=None, worker="gone")
+    history.finish(engine, cancelled, "cancelled", error="cancelled: the scheduler stopped",
+                   error_type="ServiceStopped", transient=True)
+    scheduler = build_scheduler(engine, settings)
+    scheduler.start(paused=True)
+    runner = Runner(settings, engine, "next-start", scheduler)
+    try:
+        with caplog.at_level(logging.INFO, logger="quire.scheduler"):
+            assert recover(runner) == [cancelled]
+        said = [r.getMessage() for r in caplog.records if cancelled in r.getMessage()]
+        assert said == [f"run {cancelled}: cancelled by a stop, run again now as attempt 1"], said
+        assert scheduler.get_job(f"retry:{cancelled}") is not None
+    finally:
+        scheduler.remove_all_jobs()
+        scheduler.shutdown(wait=False)
+        runner.stop()
+
+
 def _warm_server(pid: int):
     """The warm fork server of the service process ``pid``, once it has one."""
     import psutil

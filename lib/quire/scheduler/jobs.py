@@ -347,15 +347,19 @@ class Runner:
         if deliveries:
             self.request_delivery()
 
-    def schedule_retry(self, run_id: str, attempt: int, delay: float | None = None) -> None:
-        """A persistent one-off job that runs attempt ``attempt + 1`` after the backoff."""
+    def schedule_retry(self, run_id: str, attempt: int, delay: float | None = None, *, rerun: bool = False) -> None:
+        """A persistent one-off job that runs attempt ``attempt + 1`` after the backoff; ``rerun``: a run that
+        a stop cancelled, run again now as the same attempt (see :meth:`retry`)."""
         delay = backoff(attempt, self.settings.retry_base_seconds) if delay is None else delay
         when = datetime.now(timezone.utc) + timedelta(seconds=delay)
         with self._scheduler() as scheduler:
             if scheduler is None:  # stopping: the next start's recovery finds the run without its retry
                 log.info("run %s: attempt %d at the next start", run_id, attempt + 1)
                 return
-            log.info("run %s: attempt %d in %.0f s", run_id, attempt + 1, delay)
+            if rerun:
+                log.info("run %s: cancelled by a stop, run again now as attempt %d", run_id, attempt)
+            else:
+                log.info("run %s: attempt %d in %.0f s", run_id, attempt + 1, delay)
             # misfire_grace_time=None: a retry that fell due while the service was down still runs at the next start.
             scheduler.add_job("quire.scheduler.jobs:retry_run", "date", run_date=when, args=[run_id],
                               id=f"retry:{run_id}", name=f"retry {run_id}", replace_existing=True,

@@ -60,13 +60,13 @@ def recover(runner: Runner) -> list[str]:
     # and so are transient failures whose retry was not scheduled because the service was stopping.
     newer = runs_table.alias("newer")
     unretried = sa.and_(runs_table.c.trigger != "manual", ~sa.exists().where(newer.c.retry_of == runs_table.c.run_id))
-    stmt = sa.select(runs_table.c.run_id, runs_table.c.attempt).where(unretried, sa.or_(
+    stmt = sa.select(runs_table.c.run_id, runs_table.c.attempt, runs_table.c.status).where(unretried, sa.or_(
         runs_table.c.status == "cancelled",
         sa.and_(runs_table.c.status == "failed", runs_table.c.transient, runs_table.c.attempt < settings.retry_limit)))
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
-    for run_id, attempt in rows:
+    for run_id, attempt, status in rows:
         if runner.scheduler.get_job(f"retry:{run_id}") is None:  # a retry job waiting for its backoff stays as it is
             found.append(run_id)
-            runner.schedule_retry(run_id, attempt, delay=0)
+            runner.schedule_retry(run_id, attempt, delay=0, rerun=status == "cancelled")
     return found
