@@ -587,7 +587,8 @@ def test_a_tiny_cohort_left_out_of_the_comparison_raises_no_small_cohort_warning
 
 
 def test_without_a_tiny_cohort_nothing_is_left_out(monthly):
-    assert not len(monthly.tiny) and monthly.headline().note == ""
+    assert not len(monthly.tiny) and monthly.tiny_note() == ""
+    assert "in no average" not in monthly.headline().note
 
 
 def test_the_earlier_cohorts_ltv_average_stops_where_one_of_them_stops(monthly, monkeypatch):
