@@ -124,7 +124,8 @@ def load(client: str, period: str, url: str | None = None) -> ClientData:
         cid = int(row["client_id"])
         engagement = client_queries.client_engagement(conn, cid, prev.start, p.end)
         everyone = shared.get(_portfolio_key(url, p), lambda: None)
-        portfolio = (peers.without_own(everyone, _own_sums(engagement, p, record_date(row, "signup_date"))) if everyone is not None else
+        portfolio = (peers.without_own(everyone, _own_sums(engagement, p, record_date(row, "signup_date")))
+                     if everyone is not None else
                      client_queries.portfolio_engagement(conn, p.start, p.end, prev.start, prev.end, exclude_client_id=cid))
         return ClientData(
             period=p, first_month=first, client=row,
