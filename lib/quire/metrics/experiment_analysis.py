@@ -202,10 +202,11 @@ def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.
     interval = (f"{diff_fmt(diff)}, {percent(level, 0)} CI "
                 + (f"{bound(low).removesuffix(' pts')} to {bound(high)}" if math.isfinite(low) and math.isfinite(high)
                    else "not defined"))
+    alpha = alpha_for(level)
     if several:
-        p_text = f"{ADJUSTMENTS[str(row['adjustment'])]}-adjusted {p_sentence(float(row['p_adjusted']))}"
+        p_text = f"{ADJUSTMENTS[str(row['adjustment'])]}-adjusted {p_sentence(float(row['p_adjusted']), alpha)}"
     else:
-        p_text = p_sentence(float(row["p_value"]))
+        p_text = p_sentence(float(row["p_value"]), alpha)
     if bool(row["significant"]):
         verb = "rose" if diff > 0 else "fell"
         return f"{subject} {verb} from {level_fmt(control_value)} to {level_fmt(treatment_value)} ({interval}, {p_text})."
@@ -289,16 +290,26 @@ def _amount(value: float, currency: str | None, signed: bool = False) -> str:
     return current_measure().format(value, signed=signed, currency=currency)
 
 
-def p_text(p: float | None) -> str:
-    """A p-value for tables and cards: "0.003", "< 0.001", "—" when not defined."""
+def p_text(p: float | None, alpha: float | None = None) -> str:
+    """A p-value for tables and cards: "0.003", "< 0.001", "—" when not defined.
+
+    Given the test's ``alpha``, a p-value that three decimals would put on the level or past it (0.04997 as
+    "0.050" beside a significant result) gets the decimals that tell which side it is on: "0.04997".
+    """
     if p is None or not np.isfinite(p):
         return "—"
-    return f"< {number(0.001, 3)}" if p < 0.001 else number(p, 3)
+    if p < 0.001:
+        return f"< {number(0.001, 3)}"
+    decimals = 3
+    while alpha is not None and decimals < 6 and p != alpha and (
+            round(p, decimals) == alpha or (round(p, decimals) < alpha) != (p < alpha)):
+        decimals += 1
+    return number(p, decimals)
 
 
-def p_sentence(p: float) -> str:
-    """A p-value inside a sentence: "p = 0.087", "p < 0.001" or "p not defined"."""
-    text = p_text(p)
+def p_sentence(p: float, alpha: float | None = None) -> str:
+    """A p-value inside a sentence: "p = 0.087", "p < 0.001" or "p not defined" (``alpha``: see :func:`p_text`)."""
+    text = p_text(p, alpha)
     return "p not defined" if text == "—" else f"p {text}" if text.startswith("<") else f"p = {text}"
 
 

@@ -279,7 +279,7 @@ class ExperimentReport(RevenueSection, PowerSection):
                          relative_value(lift["rel_diff"]), "of the control's rate"),
             "p_value": (Kpi("p_value", f"p-value ({self.adjustment}-adjusted)" if self.several else "p-value", p, "number",
                             direction="down_is_good"),
-                        p_text(p), f"{self.tested}; significant below {significant(self.alpha, 6)}"),
+                        p_text(p, self.alpha), f"{self.tested}; significant below {significant(self.alpha, 6)}"),
             "mde": (Kpi("mde", "Minimum detectable effect", power.mde,
                         "percent" if self.metric == "conversion" else self.measure_unit),
                     effect_text(power.mde, self.metric).lstrip("+") if power.mde is not None else "—",
@@ -418,7 +418,7 @@ class ExperimentReport(RevenueSection, PowerSection):
                 "Abs. lift": "—" if control else
                 Estimate(pts(r.abs_lift), interval_text(r.abs_lift_ci_low, r.abs_lift_ci_high, "conversion")),
                 "Rel. lift": "—" if control else relative_estimate(r.rel_lift, r.rel_lift_ci_low, r.rel_lift_ci_high),
-                self._p_label(): "—" if control else p_text(self._decision_p(p_by.loc[r.variant])),
+                self._p_label(): "—" if control else p_text(self._decision_p(p_by.loc[r.variant]), self.alpha),
             })
         p_label = self._p_label()
         data = pd.DataFrame({
@@ -454,13 +454,14 @@ class ExperimentReport(RevenueSection, PowerSection):
         decided = set(zip(a.decided_on["variant"], a.decided_on["metric"], strict=True))
         primary = lambda v, metric: " (primary)" if (v, metric) in decided else ""  # noqa: E731
         rows = [{"Treatment": r.variant, "Metric": metric_label(r.metric) + primary(r.variant, r.metric),
-                 "Difference": effect_text(r.diff, r.metric), "Raw p": p_text(r.p_value),
-                 f"{self.adjustment}-adjusted p": p_text(r.p_adjusted),
+                 "Difference": effect_text(r.diff, r.metric), "Raw p": p_text(r.p_value, self.alpha),
+                 f"{self.adjustment}-adjusted p": p_text(r.p_adjusted, self.alpha),
                  f"Significant at {significant(self.alpha, 6)}": "yes" if r.significant else "no"}
                 for f in frames for r in f.itertuples()]
         rows += [{"Treatment": v, "Metric": f"{self.measure.title}, CUPED" + primary(v, "revenue_cuped"),
                   "Difference": amount(c.adjusted.diff),
-                  "Raw p": p_text(c.adjusted.p_value), f"{self.adjustment}-adjusted p": p_text(c.p_adjusted),
+                  "Raw p": p_text(c.adjusted.p_value, self.alpha),
+                  f"{self.adjustment}-adjusted p": p_text(c.p_adjusted, self.alpha),
                   f"Significant at {significant(self.alpha, 6)}": "yes" if c.p_adjusted < self.alpha else "no"}
                  for v, c in ((v, a.cuped[v]) for v in self.treatments if v in a.cuped)]
         frame = pd.DataFrame(rows)

@@ -89,7 +89,7 @@ class RevenueSection:
             w = a.welch[v]
             rows.append({"Variant": v, "Users": number(w.n_a), mean: amount(w.mean_a, False),
                          "Difference": Estimate(amount(w.diff), interval_text(w.ci_low, w.ci_high, "revenue")),
-                         self._p_label(): p_text(self._decision_p(p_by.loc[v])), "Cohen's d": signed(w.cohen_d)})
+                         self._p_label(): p_text(self._decision_p(p_by.loc[v]), self.alpha), "Cohen's d": signed(w.cohen_d)})
         data = pd.DataFrame([{"Variant": mark_control(a.control, True), "Users": w0.n_b, mean: w0.mean_b}] + [
             {"Variant": v, "Users": a.welch[v].n_a, mean: a.welch[v].mean_a, **_bounds("Difference", a.welch[v]),
              self._p_label(): self._decision_p(p_by.loc[v]), "Cohen's d": a.welch[v].cohen_d} for v in self.treatments])
@@ -131,7 +131,7 @@ class RevenueSection:
             which = "verdict" if self.metric == "revenue" else "guardrail check"
             precise = "; it is the more precise estimate" if adjusted and c.ci_width_ratio < 1 else ""
             text += (f" Note: the adjusted difference is {'' if p_adj < self.alpha else 'not '}significant "
-                     f"({p_sentence(p_adj)}) while the unadjusted one is {'' if u.p_value < self.alpha else 'not '}"
+                     f"({p_sentence(p_adj, self.alpha)}) while the unadjusted one is {'' if u.p_value < self.alpha else 'not '}"
                      f"(the {which} reads the {'adjusted' if adjusted else 'unadjusted'} test{precise}).")
         return text
 
@@ -180,7 +180,7 @@ class RevenueSection:
                              c.unadjusted.ci_low, c.unadjusted.ci_high, "revenue")),
                          "CUPED difference": Estimate(amount(c.adjusted.diff), interval_text(
                              c.adjusted.ci_low, c.adjusted.ci_high, "revenue")),
-                         self._cuped_p_label(): p_text(self._cuped_p(c))})
+                         self._cuped_p_label(): p_text(self._cuped_p(c), self.alpha)})
         data = pd.DataFrame([{"Treatment": v, "θ": c.theta, "Variance reduction": c.variance_reduction,
                               **_bounds("Unadjusted difference", c.unadjusted), **_bounds("CUPED difference", c.adjusted),
                               self._cuped_p_label(): self._cuped_p(c)}

@@ -421,6 +421,22 @@ def test_sentence_for_a_significant_lift_reads_as_specified():
         "no significant difference.")
 
 
+@pytest.mark.parametrize("p, level, shown", [
+    (0.04997, 0.95, "p = 0.04997"),   # "fell … p = 0.050" read as not significant at 0.05
+    (0.0502, 0.95, "p = 0.0502"),     # "0.050" beside "no significant difference" at 0.05
+    (0.0996, 0.90, "p = 0.0996"),
+    (0.0699, 0.93, "p = 0.0699"),     # any level: the test's own alpha decides
+    (0.0503, 0.90, "p = 0.050"),      # far from that alpha: three decimals, as ever
+    (0.05, 0.95, "p = 0.050"),        # on the level itself: not significant, and read so
+])
+def test_a_p_value_near_the_level_keeps_the_decimals_that_tell_its_side(p, level, shown):
+    row = pd.Series({"metric": "conversion", "variant": "B", "control": "A", "control_value": 0.102,
+                     "treatment_value": 0.116, "diff": 0.014, "ci_low": 0.0001, "ci_high": 0.028, "p_value": p,
+                     "p_adjusted": p, "significant": p < round(1 - level, 12), "adjustment": "holm"})
+    assert f"{shown})" in describe_comparison(row, level=level) or f"{shown}):" in describe_comparison(row, level=level)
+    assert p_sentence(p) == f"p = {p:.3f}"  # without a level: three decimals
+
+
 def test_rates_keep_the_decimals_that_make_them_differ_by_the_difference_shown():
     # "Conversion was 8.1% in B against 8.1% in A (+0.1 pts …)": 8.05 % and 8.14 %, each rounded to one decimal.
     row = pd.Series({"metric": "conversion", "variant": "B", "control": "A", "control_value": 0.0805,
