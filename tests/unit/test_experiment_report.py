@@ -1084,6 +1084,8 @@ def test_two_variants_whose_names_say_control_are_a_warning_naming_the_one_taken
 
     assert experiment_queries.control_rivals(["baseline", "control", "new"]) == ["baseline"]
     assert experiment_queries.control_rivals(["control", "treatment"]) == []
+    assert experiment_queries.control_rivals(["control", "treatment_a", "treatment_b"]) == []  # the a of a treatment
+    assert experiment_queries.control_rivals(["control", "A", "B"]) == ["A"]  # "A" alone does read as a control
     # Two names that both say it ("No variant's name says it is the control" was the report's word for a tie).
     assert experiment_queries.control_rivals(["B", "Control", "control"]) == ["control"]
     assert not experiment_queries.control_guessed(["B", "Control", "control"])

@@ -166,7 +166,14 @@ def control_rivals(names: list[str]) -> list[str]:
     taken = control_by_name(names)
     if taken is None:
         return []
-    return [n for n in names if n != taken and set(re.split(r"[^0-9a-z]+", n.lower())) & set(CONTROL_WORDS)]
+    # "A" alone reads as a control; the "a" of "treatment_a" names a treatment, as the "b" of its sibling does.
+    strong = set(CONTROL_WORDS) - {"a"}
+
+    def says_control(name: str) -> bool:
+        words = set(re.split(r"[^0-9a-z]+", name.lower())) - {""}
+        return bool(words & strong) or words == {"a"}
+
+    return [n for n in names if n != taken and says_control(n)]
 
 
 def control_guessed(names: list[str]) -> bool:
