@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -122,3 +123,21 @@ def test_bad_parameters_fail_fast_with_one_line(quire_env, args, message):
     assert proc.returncode == 2
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_an_experiment_that_ends_before_it_starts_is_refused_before_the_run(quire_env, tmp_path):
+    # It passed every check, then published a report dated "30 September – 1 September 2026 (-28 days)".
+    from support import warehouse_copy
+
+    path = tmp_path / "dates.duckdb"
+    with warehouse_copy(quire_env["QUIRE_WAREHOUSE_URL"], path) as con:
+        con.execute("UPDATE experiments SET started_on = DATE '2026-09-30', ended_on = DATE '2026-09-01' "
+                    "WHERE key = 'checkout-redesign'")
+    env = {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{path}"}
+    proc = run_quire(env, "run", "experiment", "-p", "experiment=checkout-redesign", timeout=60)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "error: experiment 'checkout-redesign' ends on 1 September 2026, before it starts on 30 September 2026 "
+        "(fix its started_on or ended_on in the experiments table)"], proc.stderr
+    outputs = Path(quire_env["QUIRE_OUTPUTS"])
+    assert not published_runs(outputs, "experiment") and not (outputs / "_failed").exists()  # refused, not parked

@@ -1038,6 +1038,46 @@ def test_headline_cards_of_a_degenerate_experiment_say_why_a_figure_is_missing()
     assert "Control converted every user: no rise is possible" in shown
 
 
+def _with_dates(tiny_warehouse, tmp_path, key: str, started_on: str, ended_on: str) -> str:
+    import shutil
+
+    import duckdb
+
+    copy = tmp_path / "dates.duckdb"
+    shutil.copy(tiny_warehouse.removeprefix("duckdb:///"), copy)
+    with duckdb.connect(str(copy)) as conn:
+        conn.execute("UPDATE experiments SET started_on = ?, ended_on = ? WHERE key = ?", [started_on, ended_on, key])
+    return f"duckdb:///{copy}"
+
+
+def test_an_experiment_whose_every_user_is_outside_its_dates_says_so_not_that_nobody_was_assigned(tiny_warehouse,
+                                                                                                 tmp_path):
+    # "The experiment has no assignments yet: no user has been assigned to a variant", above a note that every
+    # one of its users was assigned outside its dates (dated a year before they were).
+    key = "checkout-redesign"
+    assigned = er.build(key, url=tiny_warehouse).data.assignments
+    report = er.build(key, url=_with_dates(tiny_warehouse, tmp_path, key, "2020-01-01", "2020-01-31"))
+    n = len(assigned)
+    assert report.problem is not None and report.problem.title == "Nothing to analyse."
+    said = report.problem.text()
+    assert "no user has been assigned" not in said and "yet" not in said, said
+    assert f"All {n:,} users were assigned outside the experiment's dates, {report.dates_label()}, so" in said, said
+    assert "started_on" in said and "ended_on" in said  # what to check
+    assert report.header().meta()["conclusion"] == said
+    assert report.verdict().html().count("outside the experiment") == 1  # said once, not again as a note
+
+
+def test_an_experiment_that_ends_before_it_starts_is_a_one_line_error_naming_both_dates(tiny_warehouse, tmp_path):
+    from quire.errors import WarehouseError
+
+    url = _with_dates(tiny_warehouse, tmp_path, "checkout-redesign", "2026-09-30", "2026-09-01")
+    with pytest.raises(WarehouseError) as caught:
+        er.build("checkout-redesign", url=url)
+    message = str(caught.value)
+    assert "ends on 1 September 2026, before it starts on 30 September 2026" in message, message
+    assert "\n" not in message and "experiments" in message
+
+
 def test_users_assigned_outside_the_experiments_dates_are_left_out_and_said_so(tiny_warehouse, tmp_path):
     import shutil
 

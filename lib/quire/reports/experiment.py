@@ -79,6 +79,12 @@ class ExperimentReport(RevenueSection, PowerSection):
                            method=self.correction, aa=self.data.is_aa,
                            plan_assumed=self.data.plan_assumed), None
         except EmptyDataError as exc:
+            if self.data.assignments.empty and self.data.outside_dates:
+                n = self.data.outside_dates
+                who = "the one user was" if n == 1 else f"all {number(n)} users were"
+                return None, Callout(f"{who[0].upper()}{who[1:]} assigned outside the experiment's dates, "
+                                     f"{self.dates_label()}, so there is nothing to compare. Check the experiment's "
+                                     "started_on and ended_on in the warehouse.", "warning", title="Nothing to analyse.")
             # An experiment that has ended will get no more users: no "yet", no results that "will appear".
             ended = self.data.ended_on is not None and pd.Timestamp(self.data.ended_on).date() < date.today()
             then = exc.hint or ("" if ended else
@@ -165,7 +171,7 @@ class ExperimentReport(RevenueSection, PowerSection):
     def verdict(self) -> Section:
         """The decision in plain language, its warnings, and what the experiment was."""
         notes = [self.defaults_note()] if self.data.absent else []
-        if self.data.outside_dates:
+        if self.data.outside_dates and not self.data.assignments.empty:  # else the problem itself says so
             n = self.data.outside_dates
             notes.append(Callout(f"{number(n)} {'user was' if n == 1 else 'users were'} assigned outside the experiment's "
                                  f"dates ({self.dates_label()}) and {'is' if n == 1 else 'are'} left out of every figure.",
