@@ -325,6 +325,29 @@ def test_a_ledger_amount_with_the_wrong_sign_for_its_movement_stops_the_executiv
         assert queries.wrong_signs(conn) is None  # the sample ledger's signs are all right
 
 
+def test_a_movement_kind_the_reports_do_not_know_stops_the_executive_report_before_it_runs(tiny_warehouse, tmp_path):
+    # "Churn" and "upgrade" passed the check ("✓ the executive report can run"), then failed the run in its data cell.
+    from quire.pipeline import _check_ledger
+    from quire.warehouse import queries
+
+    url = planted(tiny_warehouse, tmp_path, "INSERT INTO mrr_movements VALUES (101, 3, DATE '2026-02-10', 'Churn', -120.00)",
+                  "INSERT INTO mrr_movements VALUES (102, 5, DATE '2026-06-01', 'upgrade', 40.00)",
+                  "INSERT INTO mrr_movements VALUES (103, 5, DATE '2026-06-01', 'upgrade', 10.00)")
+    with connection(url) as conn:
+        said = queries.unknown_movements(conn)
+        assert said == ("the MRR ledger holds movement kinds the reports do not know: 'Churn' (1 row, from 2026-02), "
+                        "'upgrade' (2 rows, from 2026-06); use new, expansion, contraction, churn or reactivation, "
+                        "in lower case"), said
+        assert queries.unknown_movements(conn, until=date(2026, 1, 1)) is None  # the months before are sound
+        with pytest.raises(WarehouseError, match="holds movement kind the reports do not know: 'Churn' \\(1 row"):
+            _check_ledger(conn, "executive", parse_period("2026-03"))  # refused before a run starts
+    result = check(url)
+    assert ("error", "movement_kind", "mrr_movements", "movement") in codes(result, "executive")
+    assert not result.reports["executive"].can_run and result.reports["cohort"].can_run
+    with connection(tiny_warehouse) as conn:
+        assert queries.unknown_movements(conn) is None
+
+
 @pytest.mark.parametrize("rows,negative", [
     # Source amounts that add up to 0 (33.333 + 33.333 + 33.334 - 100), each imported as cents: -0.01 is rounding.
     (["'new', 33.33", "'expansion', 33.33", "'expansion', 33.33", "'churn', -100.00"], False),

@@ -43,7 +43,7 @@ class Finding:
 
     ``code`` is one of: missing_table, missing_column, mistyped_column, empty_table, nulls,
     duplicate_keys, orphans, outside_allowed, not_a_key, out_of_range, no_complete_month, no_experiments,
-    movement_sign, negative_mrr, before_signup, purchase_without_revenue, repeated_purchases,
+    movement_kind, movement_sign, negative_mrr, before_signup, purchase_without_revenue, repeated_purchases,
     foreign_content, unknown_brand, bad_contact_email, unplanned_variant, guessed_control.
     """
 
@@ -405,9 +405,11 @@ def _report_range(conn: Connection, c: ReportContract, r: ReportState) -> None:
         r.first_month, r.last_month = coverage.contract_range(c.report, conn)
         r.periods = _periods(r.first_month, r.last_month)
         if c.coverage.kind == "ledger":  # the report refuses such a ledger (see queries.ledger_problem)
-            for code, problem in (("movement_sign", queries.wrong_signs(conn)), ("negative_mrr", queries.negative_mrr(conn))):
+            for code, column, problem in (("movement_kind", "movement", queries.unknown_movements(conn)),
+                                          ("movement_sign", "amount", queries.wrong_signs(conn)),
+                                          ("negative_mrr", "amount", queries.negative_mrr(conn))):
                 if problem:
-                    r.findings.append(Finding("error", code, c.coverage.first[0], "amount", problem))
+                    r.findings.append(Finding("error", code, c.coverage.first[0], column, problem))
         if c.report == "cohort":
             r.findings += _before_signup(conn) + _purchase_findings(conn)
         if c.report == "client":

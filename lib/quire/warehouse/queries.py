@@ -103,8 +103,27 @@ def wrong_signs(conn: Connection, until: date | None = None) -> str | None:
 
 
 def ledger_problem(conn: Connection, until: date | None = None) -> str | None:
-    """Why the reports refuse the MRR ledger up to the month ``until`` (:func:`wrong_signs`, then :func:`negative_mrr`); None if they need not."""
-    return wrong_signs(conn, until) or negative_mrr(conn, until)
+    """Why the reports refuse the MRR ledger up to the month ``until`` (:func:`unknown_movements`, :func:`wrong_signs`,
+    then :func:`negative_mrr`); None if they need not."""
+    return unknown_movements(conn, until) or wrong_signs(conn, until) or negative_mrr(conn, until)
+
+
+def unknown_movements(conn: Connection, until: date | None = None) -> str | None:
+    """The movement kinds of the MRR ledger (up to the month ``until``) that are none of :data:`schema.MOVEMENTS`, in a
+    sentence; None if there are none. Such a row counts in the MRR but in no step of the bridge."""
+    t = schema.mrr_movements
+    unknown = sa.or_(t.c.movement.is_(None), t.c.movement.not_in(schema.MOVEMENTS))
+    if until is not None:
+        unknown = sa.and_(unknown, ledger_through(until))
+    kinds = conn.execute(sa.select(t.c.movement, sa.func.count(), sa.func.min(t.c.month)).where(unknown)
+                         .group_by(t.c.movement).order_by(t.c.movement)).all()
+    if not kinds:
+        return None
+    listed = ", ".join(f"{'no kind' if kind is None else repr(without_direction_controls(str(kind)))} ({rows:,} "
+                       f"row{'s' if rows != 1 else ''}, from {pd.Timestamp(first):%Y-%m})" for kind, rows, first in kinds[:5])
+    more = f" and {len(kinds) - 5} more" if len(kinds) > 5 else ""
+    return (f"the MRR ledger holds movement kind{'s' if len(kinds) > 1 else ''} the reports do not know: {listed}{more}; "
+            f"use {', '.join(schema.MOVEMENTS[:-1])} or {schema.MOVEMENTS[-1]}, in lower case")
 
 
 def negative_mrr(conn: Connection, until: date | None = None) -> str | None:
