@@ -471,3 +471,20 @@ def test_the_health_chart_and_table_show_the_same_shares_of_mrr_adding_up_to_a_h
     for band, share in zip(["Healthy", "Watch", "At risk"], in_table, strict=True):
         assert f"{band} " in chart.alt and f"({share} of MRR)" in chart.alt, (share, chart.alt)
     assert round(sum(table.frame["Share of MRR"]) * 1000) == 1000
+
+
+def test_with_no_paying_account_the_health_section_says_so_instead_of_no_account_at_risk(tiny_warehouse, tmp_path):
+    # Every account churned in March: its health section showed an all-zero chart and table under a green
+    # "No active account is at risk.", while its forecast said that no account is paying.
+    path = tmp_path / "gone.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("""INSERT INTO mrr_movements
+                       SELECT 900000 + client_id, client_id, DATE '2026-03-20', 'churn', -SUM(amount)
+                       FROM mrr_movements WHERE month < DATE '2026-04-01' GROUP BY client_id HAVING SUM(amount) > 0""")
+    report = executive.build("2026-03", url=f"duckdb:///{path}")
+    section = report.customers()
+    callouts = [c for c in section.children if isinstance(c, Callout)]
+    assert not [c for c in callouts if "at risk" in c.message], [c.message for c in callouts]
+    assert any(c.message.startswith("No account is paying at the end of March 2026") for c in callouts), \
+        [c.message for c in callouts]
+    assert not [c for c in section.children if isinstance(c, Chart)] and "Health distribution" not in section.html()

@@ -562,6 +562,11 @@ class ExecutiveReport:
                 f"Satisfaction and account health are left out: the warehouse has no {names} table. With them, this "
                 "section shows NPS and CSAT, how the accounts' health is distributed and which accounts are at risk.",
                 "info", title="Not in this report:")])
+        if scores.empty or not (scores["mrr"] > 0).any():
+            # Nothing to score: an all-zero chart under "no account is at risk" would read as good health.
+            return Section("Customers: satisfaction and health", [*children, Callout(
+                f"No account is paying at the end of {self.period.label}, so there is no account health to show.",
+                "info")])
         children.append(Grid([charts.health_bands(dist), Table(
             dist.assign(band=dist["band"].str.replace("_", " ").str.capitalize(),
                         share=formatting.shares_rounded(dist["share"], charts.SHARE_DECIMALS)).rename(
