@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -223,15 +224,20 @@ def list_experiments() -> None:
     from quire.warehouse.engine import connection
     from quire.warehouse.experiment_queries import variants
 
+    import pandas as pd
+
     with connection(get_settings().warehouse) as conn:
         frame = queries.experiments(conn)
         arms = {row.experiment_id: variants(conn, int(row.experiment_id)) for row in frame.itertuples()}
     table = listing("key", "name", "status", "started", "ended", "variants", keep_whole=(0, 2, 3, 4))
+    today = date.today()
     for row in frame.iloc[::-1].itertuples():
-        running = _missing(row.ended_on)
+        ended = None if _missing(row.ended_on) else row.ended_on
+        status = ("planned" if pd.Timestamp(row.started_on).date() > today else
+                  "running" if ended is None or pd.Timestamp(ended).date() >= today else "ended")
         names = ", ".join(f"{v.variant}{' (control)' if v.is_control and v.variant != 'control' else ''}" for v in arms[row.experiment_id].itertuples())
-        table.add_row(cell(row.key), cell(row.name), Text("running" if running else "ended", "green" if running else ""),
-                      f"{row.started_on:%Y-%m-%d}", "" if running else f"{row.ended_on:%Y-%m-%d}", cell(names))
+        table.add_row(cell(row.key), cell(row.name), Text(status, "green" if status == "running" else ""),
+                      f"{row.started_on:%Y-%m-%d}", "" if ended is None else f"{ended:%Y-%m-%d}", cell(names))
     out.print(table if len(frame) else "the warehouse holds no experiments", highlight=False)
 
 

@@ -465,3 +465,20 @@ def test_an_export_into_no_folder_is_refused_not_written_into_the_current_one(qu
     assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1] == (
         "Error: Invalid value for DIRECTORY: no folder given; name the folder to export into (. for the current one)")
     assert not list(here.iterdir())
+
+
+def test_an_experiment_that_has_not_started_is_listed_as_planned_not_running(quire_env, tmp_path):
+    from datetime import date, timedelta
+
+    from support import warehouse_copy
+
+    path = tmp_path / "future.duckdb"
+    soon, later = date.today() + timedelta(days=30), date.today() + timedelta(days=60)
+    with warehouse_copy(quire_env["QUIRE_WAREHOUSE_URL"], path) as con:
+        con.execute("UPDATE experiments SET started_on = ?, ended_on = NULL WHERE key = 'homepage-aa'", [soon])
+        con.execute("UPDATE experiments SET started_on = DATE '2026-01-05', ended_on = ? WHERE key = 'checkout-redesign'",
+                    [later])  # ends after today: still running
+    proc = quire({**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{path}", "COLUMNS": "120"}, "experiments")
+    rows = {line.split()[0]: line for line in proc.stdout.splitlines() if line.split()}
+    assert "planned" in rows["homepage-aa"] and "running" not in rows["homepage-aa"], rows["homepage-aa"]
+    assert "running" in rows["checkout-redesign"] and f"{later:%Y-%m-%d}" in rows["checkout-redesign"]
