@@ -1000,6 +1000,20 @@ def test_a_variant_with_a_single_user_says_so_and_reports_the_lopsided_split():
     message = unplanned.verdict().children[0].message
     assert "were not split equally, the split assumed without a recorded plan (sample ratio mismatch" in message, message
     assert "once users are assigned to at least the control" not in callout.message
+    assert callout.message.count("at least 2 users") == 1, callout.message  # said once, not again as the hint
+
+
+@pytest.mark.parametrize("spec, says", [
+    ({"control": {"n": 2_000}, "B": {"n": 1_500}}, "The split does not match an equal split (no plan is recorded;"),
+    ({"control": {"n": 1_000}, "B": {"n": 1_000}}, "The split matches an equal split (no plan is recorded;"),
+])
+def test_without_a_recorded_plan_the_sample_ratio_check_speaks_of_an_equal_split_not_of_the_plan(spec, says):
+    report = experiment(spec)
+    unplanned = er.ExperimentReport(replace(report.data, absent=(*report.data.absent, "experiment_variants")))
+    said = unplanned.srm_sentence()
+    assert said.startswith(says) and "plan (" not in said and "planned split" not in said, said
+    assert "against an equal split" in said
+    assert report.srm_sentence().startswith(says.split(" an equal split")[0] + " the plan")  # with a plan: as before
 
 
 def test_a_stray_variant_of_one_user_is_left_out_and_the_others_are_still_compared():

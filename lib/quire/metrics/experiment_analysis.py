@@ -500,8 +500,7 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
         mismatch = (f" Users so far ({split}) were not split {_as_planned(srm)} (sample ratio mismatch, {p_sentence(srm.p_value)}): "
                     "check the assignment." if srm.mismatch else "")
         raise EmptyDataError(f"{', '.join(repr(v) for v in lone)} {'has' if len(lone) == 1 else 'have'} a single "
-                             f"assigned user, and comparing variants needs at least 2 users in each.{mismatch}",
-                             hint="A comparison needs at least 2 users in the control and in a variant.")
+                             f"assigned user, and comparing variants needs at least 2 users in each.{mismatch}")
     seen = [v for v in seen if v not in lone]
     if lone and plan_assumed:
         # No plan says the stray arm was meant to get a third of the traffic: the split assumed equal is the compared

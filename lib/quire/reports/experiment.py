@@ -379,19 +379,21 @@ class ExperimentReport(RevenueSection, PowerSection):
     def srm_sentence(self) -> str:
         """The SRM test in words, with the threshold it uses and why that is stricter than the effects' alpha."""
         srm = self.analysis.srm
-        test = (f"chi-square test of the users per variant against the planned split: χ² = {number(srm.statistic, 2)}, "
-                f"{p_sentence(srm.p_value)}")
+        # Without a recorded plan the users are tested against an equal split, and the sentence says that.
+        plan = "an equal split (no plan is recorded; " if srm.assumed else "the plan ("
+        test = (f"chi-square test of the users per variant against {'an equal' if srm.assumed else 'the planned'} split: "
+                f"χ² = {number(srm.statistic, 2)}, {p_sentence(srm.p_value)}")
         if srm.mismatch:
-            return (f"The split does not match the plan ({test}, below the {significant(srm.alpha, 6)} threshold): a difference "
+            return (f"The split does not match {plan}{test}, below the {significant(srm.alpha, 6)} threshold): a difference "
                     f"this large happens by chance less than {once_in(srm.alpha)} experiments.")
         why = (f"A mismatch is flagged only below p = {significant(srm.alpha, 6)}, not at the effects' {significant(self.alpha, 6)}: the check runs "
                f"on every experiment, and at {significant(self.alpha, 6)} it would raise a false alarm in one healthy experiment in "
                f"{round(1 / self.alpha)}, while a real assignment fault gives a p-value far below {significant(srm.alpha, 6)}.")
         if self.srm_borderline:
-            return (f"The split is close to the plan ({test}): an imbalance this large happens by chance in about "
+            return (f"The split is close to {plan}{test}): an imbalance this large happens by chance in about "
                     f"{chance(srm.p_value)} of experiments whose split is right. {why} If a rerun shows the same "
                     "imbalance, check the assignment.")
-        return f"The split matches the plan: the differences are within chance ({test}). {why}"
+        return f"The split matches {plan}{test}): the differences are within chance. {why}"
 
     def conversion(self) -> Section | None:
         """Conversion per variant with intervals, lift against the control, and the test of each treatment."""
