@@ -1196,7 +1196,7 @@ def test_the_dates_label_counts_days_as_a_reader_does(start, end, label):
 def test_an_interval_bound_just_past_zero_is_not_written_as_zero():
     # "95% CI 0.0 to +8.1 pts" for −0.04 to +8.05: the reader could not tell the interval crosses 0.
     from quire.metrics.experiment_analysis import describe_comparison
-    from quire.reports.experiment_display import interval_text
+    from quire.charts.experiment import interval_text
 
     assert interval_text(-0.000394, 0.080546, "conversion") == "−0.04 to +8.1 pts"
     assert interval_text(0.006, 0.08, "conversion") == "+0.6 to +8.0 pts"  # no more decimals than needed
@@ -1204,6 +1204,20 @@ def test_an_interval_bound_just_past_zero_is_not_written_as_zero():
     row = {"metric": "conversion", "variant": "B", "control": "Control", "diff": 0.04, "control_value": 0.10, "treatment_value": 0.14,
            "ci_low": -0.000394, "ci_high": 0.080546, "significant": False, "p_value": 0.051}
     assert "95% CI −0.04 to +8.1 pts" in describe_comparison(row)
+
+
+def test_the_lift_chart_writes_a_bound_just_past_zero_as_the_prose_does():
+    # The chart read "+2.8 pts (0.0 to +5.6)" where the prose and the card read "+0.01 to +5.6".
+    from quire.charts import experiment as experiment_charts
+    from quire.charts.experiment import interval_text
+
+    table = pd.DataFrame({"variant": ["Control", "B"], "is_control": [True, False], "rate": [0.10, 0.128],
+                          "rate_ci_low": [0.09, 0.117], "rate_ci_high": [0.11, 0.139]})
+    comparisons = pd.DataFrame({"variant": ["B"], "diff": [0.028], "ci_low": [0.0001], "ci_high": [0.056],
+                                "significant": [True]})
+    alt = experiment_charts.conversion_panels(table, comparisons, 0.95).alt
+    assert f"B +2.8 pts ({interval_text(0.0001, 0.056, 'conversion')}, significant" in alt, alt
+    assert "(+0.01 to +5.6 pts" in alt
 
 
 def test_one_verdict_writes_the_same_control_rate_the_same_way():
@@ -1276,7 +1290,7 @@ def test_long_tick_labels_of_a_difference_axis_never_run_into_each_other(revenue
 
 def test_a_bound_a_fraction_of_a_cent_from_zero_keeps_its_sign(revenue_after):
     # "95% CI $0.00 to +$0.28" for −$0.0041 to +$0.280: money stopped at cents, so the bound lost its sign.
-    from quire.reports.experiment_display import interval_text
+    from quire.charts.experiment import interval_text
 
     assert interval_text(-0.0041, 0.28, "revenue") == "−$0.004 to +$0.28"
     assert interval_text(-0.12, 0.003, "revenue") == "−$0.12 to +$0.003"

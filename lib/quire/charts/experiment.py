@@ -19,6 +19,7 @@ from quire.chart_style import to_chart
 from quire.charts import BAD, GOOD, HALF, NEUTRAL, WIDE, palette, panel_wspace, percent_axis
 from quire.display import Chart
 from quire.formatting import number, percent, percentage_points
+from quire.formatting.numbers import not_zero
 from quire.metrics.experiment_measure import current as current_measure
 
 Formatter = Callable[[float], str]
@@ -39,6 +40,22 @@ def pts(diff: float) -> str:
 def amount(value: float, signed: bool = True) -> str:
     """A per-user amount of the experiment's measure: 2.834 → "+$2.83" (small, so cents are kept), or "+2.83"."""
     return current_measure().format(value, signed=signed)
+
+
+def bound(value: float, metric: str = "conversion") -> str:
+    """One end of an interval of differences ("+0.6 pts", "−$1.10"), with the decimals that keep one just past
+    zero from reading "0.0": on which side of zero an interval lies is what the reader looks for."""
+    if metric == "conversion":
+        return not_zero(lambda d: percentage_points(value, d), value, 1)
+    measure = current_measure()
+    return not_zero(lambda d: measure.format(value, d, signed=True), value, measure.decimals)
+
+
+def interval_text(low: float, high: float, metric: str) -> str:
+    """An interval of differences: "+0.6 to +2.2 pts" / "−$1.10 to +$3.40"."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "not defined"
+    return f"{bound(low, metric).removesuffix(' pts')} to {bound(high, metric)}"
 
 
 def signed(value: float, decimals: int = 2) -> str:
@@ -64,8 +81,10 @@ def _intervals(ax, labels: Sequence[str], est: np.ndarray, low: np.ndarray, high
             continue
         ax.errorbar([e], [yi], xerr=[[e - lo], [hi - e]], fmt="o", color=c, markersize=6.5, elinewidth=2.4,
                     capsize=4, capthick=1.3)
+        # On a white ground: the label often sits over the dashed zero line and the grid.
         ax.annotate(f"{fmt(e)}  ({interval_fmt(lo)} to {interval_fmt(hi)})", (e, yi), xytext=(0, 8),
-                    textcoords="offset points", ha="center", va="bottom", fontsize=8, color="#1f2933")
+                    textcoords="offset points", ha="center", va="bottom", fontsize=8, color="#1f2933",
+                    bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"})
     ax.set_yticks(y, labels)
     ax.set_ylim(-0.6, len(labels) - 0.2)
     ax.grid(axis="y", visible=False)
@@ -144,7 +163,7 @@ def conversion_panels(table: pd.DataFrame, comparisons: pd.DataFrame, level: flo
     cmp = comparisons.set_index("variant").reindex(labels)  # control row: NaN, drawn empty
     lift_colors = [_effect_color(bool(s) if s == s else False, d) for s, d in zip(cmp["significant"], cmp["diff"], strict=True)]
     _intervals(right, labels, cmp["diff"].to_numpy(float), cmp["ci_low"].to_numpy(float), cmp["ci_high"].to_numpy(float),
-               lift_colors, pts, interval_fmt=lambda v: pts(v).removesuffix(" pts"))
+               lift_colors, pts, interval_fmt=lambda v: bound(v).removesuffix(" pts"))
     _zero_line(right)
     lo, hi = right.get_xlim()
     left_half = (0 - lo) < (hi - lo) / 2  # write the note on the side of the zero line that has room
@@ -157,7 +176,7 @@ def conversion_panels(table: pd.DataFrame, comparisons: pd.DataFrame, level: flo
     alt = (f"Two-panel interval chart. Left: conversion rate per variant with {percent(level, 0)} confidence intervals — "
            + "; ".join(f"{r.variant} {pct(r.rate)} ({pct(r.rate_ci_low)} to {pct(r.rate_ci_high)})" for r in table.itertuples())
            + ". Right: lift of each treatment over the control in percentage points, with a line at zero — "
-           + "; ".join(f"{r.variant} {pts(r.diff)} ({pts(r.ci_low)} to {pts(r.ci_high)}, "
+           + "; ".join(f"{r.variant} {pts(r.diff)} ({interval_text(r.ci_low, r.ci_high, 'conversion')}, "
                        f"{'significant' if r.significant else 'not significant'}{adjusted_label})" for r in rows))
     return to_chart(fig, alt + ".")
 
@@ -174,13 +193,14 @@ def cuped_intervals(frame: pd.DataFrame, level: float) -> Chart:
     labels = [f"{r.variant} · {r.method}" if frame["variant"].nunique() > 1 else str(r.method) for r in frame.itertuples()]
     fig, ax = plt.subplots(figsize=(WIDE[0] * 0.8, _height(len(frame), 1.0)))
     _intervals(ax, labels, frame["diff"].to_numpy(float), frame["ci_low"].to_numpy(float),
-               frame["ci_high"].to_numpy(float), [shade[m] for m in frame["method"]], amount)
+               frame["ci_high"].to_numpy(float), [shade[m] for m in frame["method"]], amount,
+               interval_fmt=lambda v: bound(v, "revenue"))
     _zero_line(ax)
     _signed_ticks(ax, 1, measure_units=True)
     ax.set_xlabel(f"{current_measure().title}: treatment − control ({percent(level, 0)} CI)")
     alt = (f"Interval chart comparing the unadjusted and the CUPED-adjusted difference in {current_measure().per_user}, with "
            f"{percent(level, 0)} confidence intervals and a reference line at zero: " + "; ".join(
-               f"{lab} {amount(r.diff)} ({amount(r.ci_low)} to {amount(r.ci_high)}, width {amount(r.ci_high - r.ci_low, False)})"
+               f"{lab} {amount(r.diff)} ({interval_text(r.ci_low, r.ci_high, 'revenue')}, width {amount(r.ci_high - r.ci_low, False)})"
                for lab, r in zip(labels, frame.itertuples(), strict=True)))
     return to_chart(fig, alt + ".")
 

@@ -25,7 +25,7 @@ from quire import formatting
 from quire.formatting import format_day, long_date, number, percent, significant
 from quire.chart_style import use_brand
 from quire.charts import experiment as charts
-from quire.charts.experiment import amount, pct, pts, signed
+from quire.charts.experiment import amount, interval_text, pct, pts, signed
 from quire.display import Callout, ReportHeader, Section
 from quire.errors import EmptyDataError, WarehouseError
 from quire.glossary import glossary
@@ -40,7 +40,7 @@ from quire.reports.experiment_data import ExperimentData, check_parameters, load
 from quire.reports.experiment_power import PowerSection
 from quire.reports.experiment_revenue import RevenueSection
 from quire.reports.experiment_display import (Estimate, ExperimentCards, FlowingGlossary, FormattedTable, chance,
-                                              effect_text, interval_change, interval_text, mark_control, once_in,
+                                              effect_text, interval_change, mark_control, once_in,
                                               relative_estimate, relative_value, sentence, share_off)
 
 DECISION_TITLES = {"ship": "Verdict: ship {variant}.", "don't ship": "Verdict: don't ship.",

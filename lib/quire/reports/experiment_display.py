@@ -18,9 +18,8 @@ import pandas as pd
 
 from quire.charts.experiment import amount, pts
 from quire.display import Glossary, KpiCards, Table, escape, kpi_value
-from quire.formatting import number, percent, percentage_points
+from quire.formatting import number, percent
 from quire.formatting.numbers import not_zero
-from quire.metrics.experiment_measure import current as current_measure
 from quire.metrics.kpi import Kpi, format_value
 
 # --------------------------------------------------------------------------- number formats
@@ -44,18 +43,6 @@ def effect_text(value: float | None, metric: str) -> str:
     if value is None or not np.isfinite(value):
         return "—"
     return pts(value) if metric == "conversion" else amount(value)
-
-
-def interval_text(low: float, high: float, metric: str) -> str:
-    """An interval of differences: "+0.6 to +2.2 pts" / "−$1.10 to +$3.40"."""
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return "not defined"
-    if metric == "conversion":
-        low_text, high_text = (not_zero(lambda d, v=v: percentage_points(v, d), v, 1) for v in (low, high))
-        return f"{low_text.removesuffix(' pts')} to {high_text}"
-    low_text, high_text = (not_zero(lambda d, v=v: current_measure().format(v, d, signed=True), v, current_measure().decimals)
-                           for v in (low, high))
-    return f"{low_text} to {high_text}"
 
 
 def share_off(users: int, expected: float) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from quire.charts import experiment as charts
-from quire.charts.experiment import amount, signed
+from quire.charts.experiment import amount, interval_text, signed
 from quire.display import Callout, Section
 from quire.formatting import number, percent
 from quire.formatting.numbers import not_zero
@@ -21,8 +21,7 @@ from quire.metrics.experiment_analysis import (describe_comparison, metric_corre
                                               p_text, varies_within_variants)
 from quire.metrics.experiments import CupedResult
 from quire.reports.experiment_data import CONTRACT
-from quire.reports.experiment_display import (Estimate, FormattedTable, interval_change, interval_text,
-                                              mark_control)
+from quire.reports.experiment_display import Estimate, FormattedTable, interval_change, mark_control
 
 
 class RevenueSection:
