@@ -1220,6 +1220,17 @@ def test_the_lift_chart_writes_a_bound_just_past_zero_as_the_prose_does():
     assert "(+0.01 to +5.6 pts" in alt
 
 
+def test_power_figures_of_a_test_too_small_for_the_normal_approximation_say_they_are_optimistic():
+    # 45/50 against 50/50: "the sample was large enough … needs about 39 users per variant, and the test had 50",
+    # while its p-value (Fisher's exact test) was 0.056 and that test's power at 50 users is about 38%.
+    small = experiment({"control": {"n": 50, "rate": 0.9}, "B": {"n": 50, "rate": 1.0}}, metric="conversion")
+    said = small.sample_sentence()
+    assert "large enough" not in said, said
+    assert "Fisher's exact test" in said and "optimistic" in said, said
+    large = experiment({"control": {"n": 5_000, "rate": 0.10}, "B": {"n": 5_000, "rate": 0.12}}, metric="conversion")
+    assert "Fisher" not in large.sample_sentence()
+
+
 def test_one_verdict_writes_the_same_control_rate_the_same_way():
     # Hillstrom: "fell from 1.30% to 0.65%" and then "fell from 1.3% to 0.9%" of one control rate.
     from quire.metrics.experiment_analysis import rate_places

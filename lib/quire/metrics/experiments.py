@@ -117,6 +117,12 @@ def _small_table(x_t: int, n_t: int, x_c: int, n_c: int) -> bool:
     return min(converted, n - converted) * min(n_t, n_c) / n < MIN_EXPECTED_COUNT
 
 
+def tested_exactly(x_t: int, n_t: int, x_c: int, n_c: int) -> bool:
+    """Whether a comparison of x_t/n_t against x_c/n_c is made by Fisher's exact test (see :func:`_two_proportion_p`),
+    whose power at so few users is below what the large-sample formulas of the power figures give."""
+    return _small_table(x_t, n_t, x_c, n_c)
+
+
 def _two_proportion_p(x_t: int, n_t: int, x_c: int, n_c: int) -> float:
     """Two-sided p-value of p_t = p_c: the pooled two-proportion z-test, or Fisher's exact test when an
     expected count of the 2×2 table is below :data:`MIN_EXPECTED_COUNT` (0/3 against 3/3 is p = 0.014

@@ -15,7 +15,7 @@ import pandas as pd
 from quire.charts import experiment as charts
 from quire.display import Callout, Grid, Section
 from quire.formatting import number, percent, significant
-from quire.metrics.experiments import TARGET_POWER, power_curve, sample_size_per_arm
+from quire.metrics.experiments import TARGET_POWER, power_curve, sample_size_per_arm, tested_exactly
 from quire.reports.experiment_display import FormattedTable, effect_text, round_users, times
 
 
@@ -96,17 +96,31 @@ class PowerSection:
                f"the test's {number(p.n_control)} and {number(p.n_treatment)} users are worth {number(current)} per "
                "variant of an even split")
         effect = effect_text(p.observed_effect, self.metric)
+        # The formulas are for a large sample: with few conversions the test is exact and needs more than they say.
+        caveat = (" With so few conversions the p-value is Fisher's exact test's, which has less power than these "
+                  "large-sample formulas give: the power figures are optimistic." if self._tested_exactly(v) else "")
         if needed is None:
             # Not "no sample would do": the verdict rightly says a true effect below the MDE needs more users.
             return ("The observed difference is exactly zero, so there is no observed effect to size a sample for; "
                     f"a true effect smaller than the MDE would take more than the test's {number(current)} users per "
-                    "variant to detect.")
+                    f"variant to detect.{caveat}")
         if needed <= current:
-            return (f"The sample was large enough: detecting an effect of {effect} with {percent(TARGET_POWER, 0)} power needs about "
-                    f"{number(round_users(needed))} users per variant, and {had}.")
+            return ((f"Detecting an effect of {effect} with {percent(TARGET_POWER, 0)} power needs about "
+                     f"{number(round_users(needed))} users per variant by the large-sample formula, and {had}.{caveat}")
+                    if caveat else
+                    f"The sample was large enough: detecting an effect of {effect} with {percent(TARGET_POWER, 0)} power "
+                    f"needs about {number(round_users(needed))} users per variant, and {had}.")
         return (f"To detect an effect of {effect} (the one observed) with {percent(TARGET_POWER, 0)} power would take about "
                 f"{number(round_users(needed))} users per variant, {times(needed / current)} as many: {had}. "
-                "Smaller effects need more: the sample grows with one over the square of the effect.")
+                f"Smaller effects need more: the sample grows with one over the square of the effect.{caveat}")
+
+    def _tested_exactly(self, variant: str) -> bool:
+        """Whether ``variant``'s conversion against the control is tested by Fisher's exact test (few conversions)."""
+        if self.metric != "conversion":
+            return False
+        conv = self.analysis.conversion.set_index("variant")
+        t, c = conv.loc[variant], conv.loc[self.analysis.control]
+        return tested_exactly(int(t["conversions"]), int(t["users"]), int(c["conversions"]), int(c["users"]))
 
     def power_table(self, across: bool = True) -> FormattedTable:
         """Measures down, treatments ``across`` (narrow enough to sit beside the power chart), or a treatment a row."""
