@@ -437,6 +437,21 @@ def test_a_p_value_near_the_level_keeps_the_decimals_that_tell_its_side(p, level
     assert p_sentence(p) == f"p = {p:.3f}"  # without a level: three decimals
 
 
+@pytest.mark.parametrize("low, high, p, disagree", [
+    (0.009, 0.214, 0.056, True),     # 45/50 against 50/50: the interval leaves out 0, Fisher's p does not reject
+    (-0.001, 0.03, 0.04, True),      # the other way round
+    (-0.02, 0.05, 0.40, False),      # both find nothing
+])
+def test_a_non_significant_sentence_says_when_the_test_and_the_interval_disagree(low, high, p, disagree):
+    row = pd.Series({"metric": "conversion", "variant": "B", "control": "A", "control_value": 0.90,
+                     "treatment_value": 1.0, "diff": 0.10, "ci_low": low, "ci_high": high, "p_value": p,
+                     "p_adjusted": p, "significant": False, "adjustment": "holm"})
+    said = describe_comparison(row)
+    assert said.endswith("no significant difference." if not disagree else
+                         "no significant difference: the test and the interval disagree at this sample size, and a "
+                         "difference counts only when both find it."), said
+
+
 def test_rates_keep_the_decimals_that_make_them_differ_by_the_difference_shown():
     # "Conversion was 8.1% in B against 8.1% in A (+0.1 pts …)": 8.05 % and 8.14 %, each rounded to one decimal.
     row = pd.Series({"metric": "conversion", "variant": "B", "control": "A", "control_value": 0.0805,
