@@ -352,6 +352,20 @@ def test_the_forecast_table_keeps_cents(tiny_warehouse):
     assert data["rows"] and all(round(v, 2) == v for row in data["rows"] for v in row[1:])
 
 
+def test_the_forecast_tables_columns_show_one_precision(tiny_warehouse):
+    # "$672.21 … $0.00" in the low column beside "$1,928" in the others: each column chose its own decimals.
+    import re
+
+    report = executive.build("2026-10", url=tiny_warehouse)
+    series, fc, why = report.mrr_forecast
+    fc = fc.assign(lower=[max(672.21 - 300 * i, 0.0) for i in range(len(fc))], forecast=1928.0 + fc.index,
+                   upper=3184.0 + fc.index)
+    report.__dict__["mrr_forecast"] = (series, fc, why)
+    [table] = [c for c in report.forecast().children if c.__class__.__name__ == "Table"]
+    cells = re.findall(r'<td class="q-num">([^<]*)</td>', table.html())
+    assert cells and len({bool(re.search(r"\.\d\d$", c)) for c in cells}) == 1, cells
+
+
 def test_the_previous_periods_missing_rates_are_explained_when_it_is_the_datas_first():
     # Q2 2025 is compared with Q1 2025, the ledger's first quarter: nobody paid at its start, so its NRR, GRR
     # and churn are "—" beside Q2's figures, and the note said nothing about why.

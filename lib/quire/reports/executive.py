@@ -469,7 +469,8 @@ class ExecutiveReport:
         table = Table(fc.round({"forecast": 2, "lower": 2, "upper": 2})
                       .assign(month=pd.to_datetime(fc["month"]).map(formatting.short_month_year)).rename(
             columns={"month": "Month", "forecast": "Forecast", "lower": low, "upper": high}),
-            caption="MRR forecast", units={"Forecast": "currency", low: "currency", high: "currency"})
+            caption="MRR forecast", units={"Forecast": "currency", low: "currency", high: "currency"},
+            shared_decimals=["Forecast", low, high])  # one precision a row: not "$1,928" beside "$672.21"
         money = lambda v: metrics.format_value(v, "currency")  # noqa: E731
         first, now = fc.iloc[0], float(series.iloc[-1])
         month = lambda row: formatting.month_year(pd.Timestamp(row["month"]))  # noqa: E731
