@@ -232,6 +232,23 @@ def test_the_waterfalls_labels_share_one_precision():
     assert {"$98.0k", "+$1.8k", "+$2.6k", "\u2212$4.0k", "\u2212$950", "$97.5k"} <= set(labels), labels
 
 
+def test_the_waterfall_tells_a_start_and_an_end_apart_that_a_move_separates(monkeypatch):
+    # $1,100 and $1,150 both read "$1.1k" beside "+$50", in the bars' labels and the alt text.
+    import matplotlib.pyplot as plt
+
+    drawn = []
+    monkeypatch.setattr(executive_charts, "to_chart", lambda fig, alt, **kw: drawn.append((fig, alt)))
+    bridge = pd.DataFrame({"step": ["Start", "New", "Churn", "End"], "amount": [1_100.0, 50.0, 0.0, 1_150.0]})
+    executive_charts.bridge_waterfall(bridge, "1 November 2026", "30 November 2026")
+    [(fig, alt)] = drawn
+    try:
+        labels = [t.get_text() for t in fig.axes[0].texts if not t.get_text().startswith("Axis")]
+    finally:
+        plt.close(fig)
+    assert labels == ["$1.10k", "+$50", "$0", "$1.15k"], labels
+    assert "from $1.10k at 1 November 2026 to $1.15k at 30 November 2026" in alt, alt
+
+
 @pytest.mark.parametrize("freq", ["day", "week"])
 def test_a_measure_that_is_zero_every_day_has_an_axis_of_distinct_labels(freq):
     # A client with one day of views and no engagements: the engagements panel read "0.0, 0.0, 0.0, 0".

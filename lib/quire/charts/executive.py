@@ -72,10 +72,17 @@ def bridge_waterfall(bridge_frame: pd.DataFrame, title_start: str, title_end: st
     ax.bar(steps, heights, bottom=bottoms, color=shades, width=0.62)
     # One precision for every bar's label: "$98.0k" beside "$98.4k", "−$4.0k" beside "+$1.8k", not "$98k", "−$4k".
     places = max(compact_decimals(a, "currency") for a in amounts)
-    for i, amount in enumerate(amounts):
+
+    def label(amount: float, *, signed: bool = False) -> str:
         abbreviated = compact_parts("currency", amount)[1] is not None  # "$950" stays whole
-        label = compact(amount, "currency", decimals=places if abbreviated else None, signed=i not in (0, len(amounts) - 1))
-        ax.annotate(label, (i, bottoms[i] + heights[i]), ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
+        return compact(amount, "currency", decimals=places if abbreviated else None, signed=signed)
+
+    # A start and an end that a move sets apart must not read alike ("$1.1k" and "$1.1k" beside "+$50").
+    while places < 3 and amounts[0] != amounts[-1] and label(amounts[0]) == label(amounts[-1]):
+        places += 1
+    for i, amount in enumerate(amounts):
+        ax.annotate(label(amount, signed=i not in (0, len(amounts) - 1)), (i, bottoms[i] + heights[i]), ha="center",
+                    va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
     # Movements are a few percent of MRR: from zero they would be slivers. The axis starts below the
     # lowest point by half the chart's span, so the start and end bars stay clearly visible, and says so.
     low = min([amounts[0], amounts[-1], *bottoms[1:-1]])
@@ -86,10 +93,10 @@ def bridge_waterfall(bridge_frame: pd.DataFrame, title_start: str, title_end: st
     # which the label of a tallest start bar (a month MRR fell) would otherwise cover.
     ax.set_ylim(bottom, top + 0.15 * ((top - bottom) or 1.0))
     if bottom > 0:
-        ax.text(0.0, 1.02, f"Axis starts at {short_money(bottom)}", transform=ax.transAxes, fontsize=7, color="#666666")
+        ax.text(0.0, 1.02, f"Axis starts at {label(bottom)}", transform=ax.transAxes, fontsize=7, color="#666666")
     money_axis(ax)
     moves = ", ".join(f"{s.lower()} {compact(a, 'currency', signed=True)}" for s, a in zip(steps[1:-1], amounts[1:-1], strict=True))
-    alt = f"Waterfall chart of the MRR bridge from {short_money(amounts[0])} at {title_start} to {short_money(amounts[-1])} at {title_end}: {moves}."
+    alt = f"Waterfall chart of the MRR bridge from {label(amounts[0])} at {title_start} to {label(amounts[-1])} at {title_end}: {moves}."
     return to_chart(fig, alt)
 
 
