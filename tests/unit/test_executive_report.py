@@ -502,3 +502,16 @@ def test_with_no_paying_account_the_health_section_says_so_instead_of_no_account
     assert any(c.message.startswith("No account is paying at the end of March 2026") for c in callouts), \
         [c.message for c in callouts]
     assert not [c for c in section.children if isinstance(c, Chart)] and "Health distribution" not in section.html()
+
+
+def test_a_period_without_mrr_or_movement_draws_no_empty_waterfall(tiny_warehouse, tmp_path):
+    # Everyone churned in March and April has no movement: its waterfall was empty bars on a $0–$0.14 axis.
+    path = tmp_path / "quiet.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("""INSERT INTO mrr_movements
+                       SELECT 900000 + client_id, client_id, DATE '2026-03-20', 'churn', -SUM(amount)
+                       FROM mrr_movements WHERE month < DATE '2026-04-01' GROUP BY client_id HAVING SUM(amount) > 0""")
+        con.execute("DELETE FROM mrr_movements WHERE month >= DATE '2026-04-01' AND month < DATE '2026-05-01'")
+    section = executive.build("2026-04", url=f"duckdb:///{path}").revenue()
+    assert section.lead.startswith("MRR stayed at $0 in April 2026."), section.lead
+    assert not [c for c in section.children if isinstance(c, Chart) and c.alt.startswith("Waterfall")]

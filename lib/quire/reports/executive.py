@@ -398,12 +398,14 @@ class ExecutiveReport:
         bridge = metrics.mrr_bridge(self.data.ledger, self.period)
         frame = bridge.as_frame()
         start_label = f"end of {self.period.previous().label}"
-        waterfall = charts.bridge_waterfall(frame, start_label, f"end of {self.period.label}")
+        # Nothing at the start, the end or in between: no bars to draw (the lead and the table say so).
+        still = not frame["amount"].astype(float).any()
+        waterfall = [] if still else [charts.bridge_waterfall(frame, start_label, f"end of {self.period.label}")]
         # One MRR chart: the last two years, with the forecast when there is one (the forecast section
         # gives its figures), rather than the same line drawn twice.
         series, fc, _ = self.mrr_forecast
-        shown = [waterfall, Table(frame.rename(columns={"step": "Movement", "amount": "MRR"}), caption="MRR bridge",
-                                  units={"MRR": "currency"})]
+        shown = [*waterfall, Table(frame.rename(columns={"step": "Movement", "amount": "MRR"}), caption="MRR bridge",
+                                   units={"MRR": "currency"})]
         if len(series) >= 2:  # one month is not a trend
             shown.insert(0, charts.mrr_trend(series.tail(24), fc, highlight=series.index[-1] if fc is not None else None))
         start, end = (metrics.format_value(v, "currency") for v in (bridge.start_mrr, bridge.end_mrr))
