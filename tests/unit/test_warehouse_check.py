@@ -459,3 +459,16 @@ def test_clients_whose_brand_or_contact_email_would_fail_later_are_warnings(tiny
     assert "'../northwind'" in found["unknown_brand"].message and "harbor" in found["unknown_brand"].message
     assert found["bad_contact_email"].count == 1 and "\\nBcc" in found["bad_contact_email"].message
     assert not {"unknown_brand", "bad_contact_email"} & {f.code for f in check(tiny_warehouse).reports["client"].findings}
+
+
+def test_an_experiment_that_ends_before_it_starts_is_a_warning_of_the_check(tiny_warehouse, tmp_path):
+    # "✓ the experiment report can run" beside a record the report then refused.
+    url = planted(tiny_warehouse, tmp_path, "UPDATE experiments SET started_on = DATE '2026-09-30', "
+                  "ended_on = DATE '2026-09-01' WHERE key = 'checkout-redesign'")
+    result = check(url)
+    [finding] = [f for f in result.reports["experiment"].findings if f.code == "experiment_dates"]
+    assert (finding.severity, finding.table, finding.column, finding.examples) == (
+        "warning", "experiments", "ended_on", ("checkout-redesign",))
+    assert "1 experiment ends before it starts" in finding.message and "refuses it" in finding.message
+    assert result.reports["experiment"].can_run  # the other experiments still run
+    assert not [f for f in check(tiny_warehouse).reports["experiment"].findings if f.code == "experiment_dates"]

@@ -44,7 +44,7 @@ class Finding:
     ``code`` is one of: missing_table, missing_column, mistyped_column, empty_table, nulls,
     duplicate_keys, orphans, outside_allowed, not_a_key, out_of_range, no_complete_month, no_experiments,
     movement_kind, movement_sign, negative_mrr, before_signup, purchase_without_revenue, repeated_purchases,
-    foreign_content, unknown_brand, bad_contact_email, unplanned_variant, guessed_control.
+    foreign_content, unknown_brand, bad_contact_email, unplanned_variant, guessed_control, experiment_dates.
     """
 
     severity: str
@@ -420,7 +420,8 @@ def _report_range(conn: Connection, c: ReportContract, r: ReportState) -> None:
 
 
 def _variant_findings(conn: Connection, table: str) -> list[Finding]:
-    """Warnings about the experiments' variants: some not in the plan, or no plan and no control by name."""
+    """Warnings about the experiments' records: variants not in the plan, no plan and no control by name, an end
+    before the start."""
     found = []
     unplanned = [f"{key}: {variant}" for key, variant in experiment_queries.unplanned_variants(conn)]
     if unplanned:
@@ -437,6 +438,13 @@ def _variant_findings(conn: Connection, table: str) -> list[Finding]:
             "no variant is called control, baseline, original, old or A, so the report takes the first by name and "
             "warns that every sign may be reversed; record the control in experiment_variants (an import mapping: "
             "experiment_plan)")))
+    backwards = experiment_queries.backwards_experiments(conn)
+    if backwards:
+        n = len(backwards)
+        found.append(Finding("warning", "experiment_dates", "experiments", "ended_on", (
+            f"{n} experiment{'s end' if n > 1 else ' ends'} before {'they start' if n > 1 else 'it starts'} (ended_on "
+            f"before started_on), e.g. {', '.join(backwards[:MAX_EXAMPLES])}; the report refuses "
+            f"{'them' if n > 1 else 'it'} until the dates are fixed"), n, tuple(backwards[:MAX_EXAMPLES])))
     return found
 
 

@@ -68,6 +68,14 @@ def guessed_controls(conn: Connection) -> list[tuple[str, list[str]]]:
     return [(key(i), variants) for i, variants in names.items() if control_guessed(variants)]
 
 
+def backwards_experiments(conn: Connection) -> list[str]:
+    """Keys of the experiments whose record ends before it starts: the report refuses them until it is fixed."""
+    e = schema.experiments
+    if not inventory(conn).has(e.name, ("key", "started_on", "ended_on")):
+        return []  # without the table, an experiment's days are those of its assignments
+    return list(conn.execute(sa.select(e.c.key).where(e.c.ended_on < e.c.started_on).order_by(e.c.key)).scalars())
+
+
 def _key_of(conn: Connection):
     """Experiment id → its key (``experiment-<id>`` for an id the experiments do not hold), for messages."""
     keys = dict(zip(*(queries.experiments(conn)[c] for c in ("experiment_id", "key")), strict=True))
