@@ -487,15 +487,22 @@ def test_the_health_chart_and_table_show_the_same_shares_of_mrr_adding_up_to_a_h
     assert round(sum(table.frame["Share of MRR"]) * 1000) == 1000
 
 
-def test_with_no_paying_account_the_health_section_says_so_instead_of_no_account_at_risk(tiny_warehouse, tmp_path):
-    # Every account churned in March: its health section showed an all-zero chart and table under a green
-    # "No active account is at risk.", while its forecast said that no account is paying.
-    path = tmp_path / "gone.duckdb"
+def _everyone_churned_in_march(tiny_warehouse: str, tmp_path, *more: str) -> str:
+    """A copy of the tiny warehouse where every paying account churns on 20 March 2026 (then ``more``); its URL."""
+    path = tmp_path / "churned.duckdb"
     with warehouse_copy(tiny_warehouse, path) as con:
         con.execute("""INSERT INTO mrr_movements
                        SELECT 900000 + client_id, client_id, DATE '2026-03-20', 'churn', -SUM(amount)
                        FROM mrr_movements WHERE month < DATE '2026-04-01' GROUP BY client_id HAVING SUM(amount) > 0""")
-    report = executive.build("2026-03", url=f"duckdb:///{path}")
+        for sql in more:
+            con.execute(sql)
+    return f"duckdb:///{path}"
+
+
+def test_with_no_paying_account_the_health_section_says_so_instead_of_no_account_at_risk(tiny_warehouse, tmp_path):
+    # Every account churned in March: its health section showed an all-zero chart and table under a green
+    # "No active account is at risk.", while its forecast said that no account is paying.
+    report = executive.build("2026-03", url=_everyone_churned_in_march(tiny_warehouse, tmp_path))
     section = report.customers()
     callouts = [c for c in section.children if isinstance(c, Callout)]
     assert not [c for c in callouts if "at risk" in c.message], [c.message for c in callouts]
@@ -506,12 +513,8 @@ def test_with_no_paying_account_the_health_section_says_so_instead_of_no_account
 
 def test_a_period_without_mrr_or_movement_draws_no_empty_waterfall(tiny_warehouse, tmp_path):
     # Everyone churned in March and April has no movement: its waterfall was empty bars on a $0–$0.14 axis.
-    path = tmp_path / "quiet.duckdb"
-    with warehouse_copy(tiny_warehouse, path) as con:
-        con.execute("""INSERT INTO mrr_movements
-                       SELECT 900000 + client_id, client_id, DATE '2026-03-20', 'churn', -SUM(amount)
-                       FROM mrr_movements WHERE month < DATE '2026-04-01' GROUP BY client_id HAVING SUM(amount) > 0""")
-        con.execute("DELETE FROM mrr_movements WHERE month >= DATE '2026-04-01' AND month < DATE '2026-05-01'")
-    section = executive.build("2026-04", url=f"duckdb:///{path}").revenue()
+    url = _everyone_churned_in_march(tiny_warehouse, tmp_path,
+                                     "DELETE FROM mrr_movements WHERE month >= DATE '2026-04-01' AND month < DATE '2026-05-01'")
+    section = executive.build("2026-04", url=url).revenue()
     assert section.lead.startswith("MRR stayed at $0 in April 2026."), section.lead
     assert not [c for c in section.children if isinstance(c, Chart) and c.alt.startswith("Waterfall")]
