@@ -303,7 +303,14 @@ def _orphans(conn: Connection, contract: TableContract, states: dict[str, TableS
             examples = tuple(str(v) for v in conn.execute(sample).scalars())
             state.facts.append(Finding("warning", "orphans", contract.name, column,
                                        f"{_rows(count)} a {column} that {parent} does not hold "
-                                       f"(e.g. {', '.join(examples)}); reports leave them out", count, examples))
+                                       f"(e.g. {', '.join(examples)}); no report can say whose they are, so figures "
+                                       f"per {_entity(parent)} leave them out; totals over the whole table may still "
+                                       "count them", count, examples))
+
+
+def _entity(table: str) -> str:
+    """What one row of ``table`` is, for a sentence: clients → client, experiments → experiment."""
+    return table.removesuffix("s")
 
 
 def _table_state(conn: Connection, contract: TableContract, inv: Inventory,
