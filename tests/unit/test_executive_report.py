@@ -518,3 +518,13 @@ def test_a_period_without_mrr_or_movement_draws_no_empty_waterfall(tiny_warehous
     section = executive.build("2026-04", url=url).revenue()
     assert section.lead.startswith("MRR stayed at $0 in April 2026."), section.lead
     assert not [c for c in section.children if isinstance(c, Chart) and c.alt.startswith("Waterfall")]
+
+
+def test_the_retention_tables_missing_rates_are_explained_beside_it(tiny_warehouse, tmp_path):
+    # After everyone left, "This period" read "—" for NRR, GRR and the churn rates with no word why in the section.
+    url = _everyone_churned_in_march(tiny_warehouse, tmp_path,
+                                     "DELETE FROM mrr_movements WHERE month >= DATE '2026-04-01' AND month < DATE '2026-05-01'")
+    section = executive.build("2026-04", url=url).retention()
+    notes = " ".join(c.message if isinstance(c, Callout) else c for c in section.children if isinstance(c, (Callout, str)))
+    assert "need accounts paying at the start of April 2026; there were none" in notes, notes
+    assert "need accounts paying at the start" in section.html()

@@ -453,7 +453,8 @@ class ExecutiveReport:
         hist = self.history.dropna(subset=["nrr", "grr"])
         if len(hist) >= 2:
             children.insert(0, charts.rate_trend(hist, {"nrr": "NRR", "grr": "GRR"}, ylabel="Retention", reference=1.0))
-        note = self.thin_note(self.shown(["clv"]))
+        # Every "—" of the table is explained beside it, as the cards' note explains theirs.
+        note = self.thin_note(keys)
         # CLV needs the project margin. Project delivery's section gives the whole note on the missing
         # table; here one sentence says what it takes from this table.
         left_out = (Callout("Customer lifetime value is left out: its margin comes from the projects table, which the "
