@@ -1231,6 +1231,17 @@ def test_power_figures_of_a_test_too_small_for_the_normal_approximation_say_they
     assert "Fisher" not in large.sample_sentence()
 
 
+def test_the_power_charts_caption_promises_a_dot_only_where_one_is_drawn():
+    from quire.charts import experiment as experiment_charts
+
+    curves = pd.DataFrame({"variant": "B", "effect": [0.0, 0.05, 0.10], "power": [0.05, 0.3, 0.6]})
+    none = experiment_charts.power_curves(curves, pd.DataFrame({"variant": ["B"], "mde": [float("nan")],
+                                                                "observed": [0.02]}), 0.8)
+    assert "Dot:" not in none.caption and "Dotted line: the observed effect's size." in none.caption, none.caption
+    one = experiment_charts.power_curves(curves, pd.DataFrame({"variant": ["B"], "mde": [0.08], "observed": [0.02]}), 0.8)
+    assert one.caption.startswith("Dot: the minimum detectable effect (80% power)."), one.caption
+
+
 def test_one_verdict_writes_the_same_control_rate_the_same_way():
     # Hillstrom: "fell from 1.30% to 0.65%" and then "fell from 1.3% to 0.9%" of one control rate.
     from quire.metrics.experiment_analysis import rate_places

@@ -243,5 +243,6 @@ def power_curves(curves: pd.DataFrame, marks: pd.DataFrame, target: float, *, me
                 if pd.notna(m.mde) else f"{m.variant}: stays below {percent(target, 0)} power for every possible effect")
                + f"; the observed effect, {fmt(m.observed)}, is a dotted line"
                for m in marks.itertuples()))
-    caption = f"Dot: the minimum detectable effect ({percent(target, 0)} power). Dotted line: the observed effect's size."
+    dot = (f"Dot: the minimum detectable effect ({percent(target, 0)} power). " if marks["mde"].notna().any() else "")
+    caption = f"{dot}Dotted line: the observed effect's size."
     return to_chart(fig, alt + ".", caption)
