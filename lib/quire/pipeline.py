@@ -143,9 +143,7 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
                 resolved[name] = experiment_queries.newest_experiment_key(conn)
             elif params[name] not in known:
                 _unknown(name, params[name], known, "experiment", "quire experiments")
-            from quire.reports.experiment_data import check_dates
-
-            check_dates(experiment_queries.experiment_by_key(conn, resolved.get(name, params[name])))
+            experiment_queries.check_dates(experiment_queries.experiment_by_key(conn, resolved.get(name, params[name])))
     if tenant is not None:
         for name, kind in kinds.items():
             if kind == "period":

@@ -19,8 +19,7 @@ import pandas as pd
 
 from quire.config import get_settings
 from quire.contract import contract, usable_tables
-from quire.errors import ParameterError, WarehouseDataError
-from quire.formatting import long_date
+from quire.errors import ParameterError
 from quire.periods import LATEST
 from quire.parameters import did_you_mean
 from quire.metrics.experiment_analysis import has_covariate
@@ -129,15 +128,6 @@ def unknown_experiment(key: str, known: list[str]) -> ParameterError:
                           parameter="experiment")
 
 
-def check_dates(row: Mapping) -> None:
-    """Refuse an experiment whose record ends before it starts (its every user would read as outside its dates)."""
-    start, end = row["started_on"], row["ended_on"]
-    if end is not None and not pd.isna(end) and pd.Timestamp(end) < pd.Timestamp(start):
-        raise WarehouseDataError(f"experiment {row['key']!r} ends on {long_date(pd.Timestamp(end).date())}, before it "
-                                 f"starts on {long_date(pd.Timestamp(start).date())}",
-                                 hint="fix its started_on or ended_on in the experiments table")
-
-
 def load(experiment: str, url: str | None = None) -> ExperimentData:
     """Read one experiment (by key, or ``latest``: the one with users that started last), its planned variants and its assignments.
 
@@ -153,7 +143,7 @@ def load(experiment: str, url: str | None = None) -> ExperimentData:
             raise unknown_experiment(experiment, queries.experiment_keys(conn))
         experiment_id = int(row["experiment_id"])
         ended_on = None if pd.isna(row["ended_on"]) else row["ended_on"]
-        check_dates(row)
+        queries.check_dates(row)
         stored = queries.experiment_measure(conn, experiment_id)
         measure = measure_from(stored["metric_name"], stored["metric_unit"])
         assignments = queries.assignments(conn, experiment_id)

@@ -15,6 +15,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from quire.errors import WarehouseDataError
+from quire.formatting import long_date
 from quire.formatting.text import without_direction_controls
 from quire.contract.inventory import inventory
 from quire.warehouse import queries, schema
@@ -74,6 +76,16 @@ def backwards_experiments(conn: Connection) -> list[str]:
     if not inventory(conn).has(e.name, ("key", "started_on", "ended_on")):
         return []  # without the table, an experiment's days are those of its assignments
     return list(conn.execute(sa.select(e.c.key).where(e.c.ended_on < e.c.started_on).order_by(e.c.key)).scalars())
+
+
+def check_dates(row) -> None:
+    """Refuse an experiment row (of :func:`experiment_by_key`) whose record ends before it starts: its every user
+    would read as outside its dates. :func:`backwards_experiments` is the same rule over the whole table."""
+    start, end = row["started_on"], row["ended_on"]
+    if end is not None and not pd.isna(end) and pd.Timestamp(end) < pd.Timestamp(start):
+        raise WarehouseDataError(f"experiment {row['key']!r} ends on {long_date(pd.Timestamp(end).date())}, before it "
+                                 f"starts on {long_date(pd.Timestamp(start).date())}",
+                                 hint="fix its started_on or ended_on in the experiments table")
 
 
 def _key_of(conn: Connection):
@@ -160,12 +172,17 @@ def control_by_name(names: list[str]) -> str | None:
     that hold it (``Control`` and ``control``) the first is taken, and :func:`control_rivals` names the other for
     the report to say so. ``["b", "c"]`` has no control by name.
     """
-    words = {n: set(re.split(r"[^0-9a-z]+", n.lower())) for n in names}
+    words = {n: _words(n) for n in names}
     for word in CONTROL_WORDS:
         marked = [n for n in names if word in words[n]]
         if marked:
             return marked[0]
     return None
+
+
+def _words(name: str) -> set[str]:
+    """The lower-case words of a variant's name (``Treatment_A`` → ``{"treatment", "a"}``)."""
+    return set(re.split(r"[^0-9a-z]+", name.lower())) - {""}
 
 
 def control_rivals(names: list[str]) -> list[str]:
@@ -178,7 +195,7 @@ def control_rivals(names: list[str]) -> list[str]:
     strong = set(CONTROL_WORDS) - {"a"}
 
     def says_control(name: str) -> bool:
-        words = set(re.split(r"[^0-9a-z]+", name.lower())) - {""}
+        words = _words(name)
         return bool(words & strong) or words == {"a"}
 
     return [n for n in names if n != taken and says_control(n)]
