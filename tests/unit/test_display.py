@@ -154,7 +154,7 @@ def test_table_change_columns_use_the_same_rule():
 
 
 def test_cohort_difference_that_rounds_to_zero_is_unsigned():
-    from quire.reports.cohort import _pts
+    from quire.reports.cohort_comparison import pts as _pts
 
     assert _pts(-0.04) == "0.0 pts" and _pts(1.26) == "+1.3 pts" and _pts(-1.26) == "−1.3 pts"
 

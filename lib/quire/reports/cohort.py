@@ -50,7 +50,7 @@ from quire.metrics.cohorts import (
     thin_revenue_bases,
     tiny_cohorts,
 )
-from quire.metrics.kpi import Kpi, format_change, format_value
+from quire.metrics.kpi import Kpi, format_value
 from quire.periods import Period, resolve_period
 from quire.reports.cohort_calendar import (
     MAX_COHORTS,
@@ -61,6 +61,7 @@ from quire.reports.cohort_calendar import (
     few_cohorts_advice,
     first_whole_cohort,
 )
+from quire.reports.cohort_comparison import ALPHA, a_change, about_the_same, pts
 from quire.reports.prose import join_words
 from quire.warehouse import cohort_queries, coverage
 from quire.warehouse.engine import connection
@@ -73,9 +74,6 @@ RECENT = 3                # newest cohorts compared with the earlier ones
 KPI_AGES = (1, 3)         # ages of the headline retention KPIs
 LTV_AGE = 3               # age of the headline LTV and revenue retention
 TABLE_AGES = (1, 3, 6)    # ages of the summary and comparison tables
-SAME_PTS = 1.0            # a difference below this many points reads as "about the same"…
-SAME_SHARE = 0.05         # …and below this share of the earlier rate (3.1 % against 3.6 % is no "about as well")
-ALPHA = 0.05              # a difference of the newest cohorts is told from chance below this p-value (Welch, cohorts as units)
 SMALL_COHORT = 100        # below this many users a cohort's rates move by several points per user
 # The data's first cohort this many times the others' median size is most likely not a signup cohort:
 # where a "signup" is a user's first order or event (an order log), everyone already a customer when the
@@ -173,24 +171,6 @@ def _age_for(frame: pd.DataFrame, target: int, lowest: int = 0) -> int | None:
     """``target``, or the largest smaller age (≥ ``lowest``) at which some cohort has a value (None if there is none)."""
     ages = [a for a in frame.columns if lowest <= a <= target and frame[a].notna().any()]
     return max(ages) if ages else None
-
-
-def _about_the_same(row: pd.Series) -> bool:
-    """Whether a row of :func:`compare_recent` reads "about as well": under SAME_PTS points, and under SAME_SHARE
-    of the earlier rate."""
-    diff = row["difference_pts"]
-    return abs(diff) < SAME_PTS and abs(diff) <= SAME_SHARE * 100 * row["earlier"]
-
-
-def _a_change(row: pd.Series, *, rate: bool) -> bool:
-    """Whether the newest cohorts differ from the earlier ones as the reading tells a change: not about the same
-    (a ``rate``'s rule; money has none) and beyond the spread between cohorts (a NaN p-value is too few to tell)."""
-    return not (rate and _about_the_same(row)) and bool(row["p_value"] < ALPHA)
-
-
-def _pts(diff: float) -> str:
-    """A difference in percentage points (3.2 → "+3.2 pts"; one that rounds to zero → "0.0 pts")."""
-    return "—" if pd.isna(diff) else format_change(diff / 100, "pct_points")
 
 
 class CohortReport:
@@ -470,7 +450,7 @@ class CohortReport:
             label = f"LTV by {self._age(age)}" if key == "ltv" else f"{self.unit} {age} {name}"
             label += f", newest\u00a0{int(row['n_recent'])}"  # the count never on a line of its own
             found.append(Kpi(f"{key}_age{age}", label, row["recent"], unit, row["earlier"],
-                             within_noise=not _a_change(row, rate=unit == "percent")))
+                             within_noise=not a_change(row, rate=unit == "percent")))
         return tuple(found)
 
     def _headline_ages(self, key: str) -> set[int]:
@@ -656,14 +636,14 @@ class CohortReport:
         parts = []
         for age, r in cmp.iterrows():  # one or two ages
             diff = r["difference_pts"]
-            same = _about_the_same(r)
+            same = about_the_same(r)
             how = "about as well" if same else "better" if diff > 0 else "worse"
             # A difference the cohorts' spread from one to the next explains is no change to act on.
             p_value = r["p_value"]
             chance = ("" if same or p_value < ALPHA else "; too few cohorts to tell it from chance" if pd.isna(p_value)
                       else f"; within the spread between cohorts, p = {significant(p_value, 2)}")
             parts.append(f"{how} in {self._age(age)} ({format_value(r['recent'], 'percent')} of users active against "
-                         f"{format_value(r['earlier'], 'percent')}, {_pts(diff)}{chance})")
+                         f"{format_value(r['earlier'], 'percent')}, {pts(diff)}{chance})")
         return f"Compared with earlier cohorts, the {RECENT} newest cohorts to reach each age retain " + " and ".join(parts) + "."
 
     def behavioural_filter(self) -> Section | None:
