@@ -167,9 +167,17 @@ def test_a_week_that_began_before_the_data_is_no_cohort(tmp_path):
     assert start == date(2025, 10, 1) and start.weekday() == 2
     report = cohort.build(period="2025-10", granularity="week", url=url)
     assert report.data.users["signed_up_at"].min() >= pd.Timestamp("2025-10-06")  # the first whole week's Monday
-    assert report.retention().children[1].frame["Cohort"].iloc[0] == "W 2025-10-06"
+    children = report.retention().children
+    assert next(c for c in children if hasattr(c, "frame")).frame["Cohort"].iloc[0] == "W 2025-10-06"
+    # Its signups count nowhere, and the report says so rather than leave them out silently.
+    [(left,)] = _sql(url, "select count(*) from users where signed_up_at < timestamp '2025-10-06'").to_numpy()
+    assert left > 0 and report.data.left_out == left
+    note = next(c for c in children if isinstance(c, Callout) and c.title == "Left out:").message
+    assert note.startswith(f"The data starts on 1 October 2025, partway through the week of 29 Sep 2025, so that week "
+                           f"is no complete signup cohort: its {left} signups are left out of every figure")
     monthly = cohort.build(period="2025-10", url=url)  # the data's first month is whole
     assert monthly.data.users["signed_up_at"].min() < pd.Timestamp("2025-10-06")
+    assert monthly.data.left_out == 0 and monthly.partial_note == ""
 
 
 @pytest.mark.parametrize("start,granularity,expected", [
@@ -383,9 +391,60 @@ def test_empty_cohorts_before_the_first_signup_advise_the_later_period_that_has_
     assert followed.problem is None and followed.active.sizes.sum() > 0
 
 
+def test_signups_in_the_datas_incomplete_first_month_are_said_to_be_left_out(signups_start_late):
+    # The only September signup is on the 30th, the day the data starts: September is no whole cohort. The report of
+    # September said "No user signed up in the 12 monthly cohorts October 2024 – September 2025", and its cover "0
+    # monthly signup cohorts (October 2025 – September 2025…)".
+    report = cohort.build(period="2025-09", url=signups_start_late)
+    message = report.headline().message
+    assert message.startswith("No complete monthly cohort of the data ends by 30 September 2025, so there are no "
+                              "cohorts to report on. The data starts on 30 September 2025, partway through September "
+                              "2025, so that month is no complete signup cohort: its one signup is left out")
+    assert "Choose a later period (2025-10" in message
+    assert report.header().subtitle.startswith("no complete monthly signup cohort (12 were asked for; the data begins "
+                                               "later), followed")
+    later = cohort.build(period="2025-10", cohorts=3, url=signups_start_late)
+    assert later.problem is None and later.data.left_out == 1
+    assert "its one signup is left out" in later.retention().children[0].message
+
+
+def test_no_signup_in_the_whole_cohorts_names_those_cohorts_and_the_ones_left_out(monthly):
+    # One user, who signed up on 15 March 2026, the day the data starts: "No user signed up in the 8 monthly cohorts
+    # March 2026 – October 2026", of the month the user signed up in.
+    data = replace(_shop(monthly, {}, []), first_cohort=date(2026, 3, 1), requested=8, data_start=date(2026, 3, 15),
+                   data_months=(date(2026, 3, 1), monthly.data.data_months[1]), left_out=1, signup_before=None,
+                   signup_after=None)
+    message = CohortReport(data).headline().message
+    assert message.startswith("No user signed up in the 7 monthly cohorts April 2026 – October 2026 (as of 31 October "
+                              "2026), so there are no cohorts to report on. The data starts on 15 March 2026, partway "
+                              "through March 2026")
+
+
+def test_a_cohort_with_no_users_is_a_dash_the_caption_explains(monthly):
+    data = _shop(monthly, {1: ["2025-11-03"], 3: ["2026-02-02"]}, [(1, "2025-11-05", 10.0)])
+    report = CohortReport(data, horizon=3)
+    assert report.active.sizes.loc["2025-12-01"] == 0  # long observed: its "—" is no age not reached yet
+    captions = [report.summary_table().caption, report.ltv().children[1].caption]
+    assert all("(— = not yet observed, or no users)" in c for c in captions), captions
+    assert all("(— = not yet observed)" in c for c in (monthly.summary_table().caption, monthly.ltv().children[1].caption))
+
+
+@pytest.mark.parametrize("stopped", [False, True])
+def test_the_filter_warns_of_late_signups_only_when_someone_signed_up_late(tiny_warehouse, signups_stop, stopped):
+    # Signups stopped in February: "Users who signed up in the last 7 days before 31 October 2026 have had less
+    # time to activate" told of nobody.
+    url = signups_stop if stopped else tiny_warehouse
+    report = cohort.build(behaviour="activated", url=url)
+    [(last,)] = _sql(url, "select max(signed_up_at) from users where signed_up_at < timestamp '2026-11-01'").to_numpy()
+    late = pd.Timestamp(last) >= pd.Timestamp("2026-10-25")  # within 7 days of 31 October
+    assert late != stopped
+    warned = any("less time to activate" in getattr(c, "message", "") for c in report.behavioural_filter().children)
+    assert warned == late
+
+
 def test_too_few_cohorts_to_compare_says_what_the_data_allows(tiny_warehouse):
     first = cohort.build(period="2025-11", url=tiny_warehouse).comparison().children[0]
-    assert "first cohorts of the data, which starts in September 2025" in first.message
+    assert "first cohorts of the data, which starts on 1 September 2025" in first.message
     assert "later periods will have more" in first.message and "show more cohorts" not in first.message.lower()
     narrow = cohort.build(period="2026-10", cohorts=2, url=tiny_warehouse).comparison().children[0]
     assert "Earlier cohorts exist" in narrow.message and "show more cohorts" in narrow.message
@@ -734,6 +793,11 @@ def test_a_cohort_on_a_base_of_a_cent_counts_in_no_revenue_retention_average(mon
     assert any(getattr(c, "message", "") == note for c in report.revenue().children)
     assert any(getattr(c, "message", "") == note for c in report.comparison().children)
     assert cell_labels(report.revenue_matrix.rates).loc["2026-02-01", 1] == ">999%"  # a cell's width, not 2,000,000%
+    # The newest cohort on a thin base, observed at its base's age only: no later month to read "up to 100%" in.
+    newest = CohortReport(_ten_a_month(monthly, lambda month, i: [(0, 0.01 if month == "2026-10" else 10.0)]),
+                          horizon=3)
+    assert list(newest.thin_bases.strftime("%Y-%m")) == ["2026-10"]
+    assert newest.thin_base_note().endswith("so its later months would read as shares of almost nothing.")
     # Every cohort's base alike: nothing is left out and nothing is said.
     assert not len(monthly.thin_bases) and "revenue retention" not in monthly.headline().note
 

@@ -56,6 +56,7 @@ from quire.reports.cohort_calendar import (
     MAX_COHORTS,
     cohort_count,
     cohort_end,
+    cohort_start,
     cohort_window,
     empty_cohorts_advice,
     few_cohorts_advice,
@@ -106,6 +107,21 @@ class CohortData:
     # Purchases the cohorts' users made before their signup, per buyer (user_id, purchases, revenue): left out, as a
     # user's ages start there.
     early_purchases: pd.DataFrame | None = None
+    # Signups of the data's first cohort when the data starts after its first day and it is a reported cohort: no
+    # complete signup period, so left out (see :attr:`partial_cohort`).
+    left_out: int = 0
+
+    @property
+    def whole_start(self) -> date:
+        """First day of the data's first complete cohort (see :func:`first_whole_cohort`)."""
+        return first_whole_cohort(self.data_start or self.data_months[0], self.granularity)
+
+    @property
+    def partial_cohort(self) -> date | None:
+        """First day of the cohort the data starts inside of (a first signup on 3 January: January), which no report
+        counts, as it misses the signups of its days before the data; None when the data starts on a cohort's first day."""
+        start = cohort_start(self.data_start or self.data_months[0], self.granularity)
+        return start if start < self.whole_start else None
 
     @property
     def last_signup_day(self) -> date:
@@ -149,13 +165,16 @@ def load(period: str = "latest", granularity: str = "month", cohorts: int = 12, 
         data_whole = first_whole_cohort(start, granularity)
         whole = max(oldest, data_whole)
         before, after = cohort_queries.signups_around(conn, whole, last_day, not_before=data_whole)
+        partial = cohort_start(start, granularity)
+        left_out = (len(cohort_queries.cohort_users(conn, partial, data_whole - timedelta(days=1)))
+                    if oldest <= partial <= newest and partial < data_whole else 0)
         return CohortData(
             period=p, granularity=granularity, as_of=as_of, first_cohort=oldest, last_cohort=newest,
             requested=cohorts,
             users=cohort_queries.cohort_users(conn, whole, last_day),
             events=cohort_queries.cohort_events(conn, whole, last_day, as_of, READ_EVENTS),
             data_months=(first, last), data_start=start, signup_before=before, signup_after=after,
-            early_purchases=cohort_queries.purchases_before_signup(conn, whole, last_day, as_of),
+            early_purchases=cohort_queries.purchases_before_signup(conn, whole, last_day, as_of), left_out=left_out,
         )
 
 
@@ -195,6 +214,19 @@ class CohortReport:
     def window_label(self) -> str:
         return self._span(self.data.first_cohort, self.data.last_cohort)
 
+    @property
+    def partial_note(self) -> str:
+        """Why the signups of the data's first, incomplete cohort count nowhere ('' when there are none to tell)."""
+        d = self.data
+        if not d.left_out:
+            return ""
+        name = (month_year(d.partial_cohort) if self.granularity == "month"
+                else f"the week of {format_day(d.partial_cohort, 'day_short')}")
+        users = "its one signup is" if d.left_out == 1 else f"its {number(d.left_out)} signups are"
+        return (f"The data starts on {long_date(d.data_start)}, partway through {name}, so that "
+                f"{self.granularity} is no complete signup cohort: {users} left out of every figure, as a cohort "
+                "missing its first days would read as a smaller one.")
+
     def _span(self, first: date, last: date) -> str:
         """Cohorts from ``first`` to ``last`` as the cover names them: "November 2024 – October 2025"."""
         if self.granularity == "month":
@@ -216,10 +248,17 @@ class CohortReport:
     def users(self) -> pd.DataFrame:
         """The users the matrices count: all of the cohorts' users, or those passing the behavioural filter."""
         if self.data.users.empty:
-            raise EmptyDataError(
-                f"No user signed up in the {self.data.requested} {self.granularity}ly cohorts {self.window_label} "
-                f"(as of {long_date(self.data.as_of)}), so there are no cohorts to report on. "
-                + empty_cohorts_advice(self.data))
+            d, g = self.data, self.granularity
+            whole = max(d.whole_start, d.first_cohort)
+            if whole > d.last_cohort:
+                said = (f"No complete {g}ly cohort of the data ends by {long_date(d.as_of)}, so there are no cohorts "
+                        "to report on.")
+            else:
+                n = cohort_count(whole, d.last_cohort, g)
+                said = (f"No user signed up in the {n} {g}ly cohort{'s' if n != 1 else ''} "
+                        f"{self._span(whole, d.last_cohort)} (as of {long_date(d.as_of)}), so there are no cohorts to "
+                        "report on.")
+            raise EmptyDataError(" ".join(filter(None, [said, self.partial_note, empty_cohorts_advice(d)])))
         if not self.filtered:
             return self.data.users
         try:
@@ -373,12 +412,16 @@ class CohortReport:
         names = charts.cohort_labels(self.thin_bases, self.granularity)
         named = [f"{name} ({formatting.money(r.base[c], 2)} from {number(int(r.sizes[c]))} user"
                  f"{'' if r.sizes[c] == 1 else 's'})" for name, c in zip(names, self.thin_bases, strict=True)]
-        top = float(r.rates.loc[self.thin_bases].max().max())
+        rates = r.rates.loc[self.thin_bases]
+        # The ages after the base: the base's own age is 100 % by construction.
+        later = rates.where(np.asarray(rates.columns)[None, :] > r.base_age.loc[self.thin_bases].to_numpy()[:, None])
+        top = float(later.max().max())
         one = len(named) == 1
         return (f"{join_words(named)} {'counts' if one else 'count'} in no average of revenue retention: "
                 f"{'its' if one else 'their'} base revenue is under a tenth of the median cohort's, per user "
                 f"({formatting.money(base_per_user(r).median(), 2)} a user), so {'its' if one else 'their'} later "
-                f"{self.unit.lower()}s read as shares of almost nothing (up to {percent(top, 0)}).")
+                f"{self.unit.lower()}s " + ("would read as shares of almost nothing." if np.isnan(top) else
+                                            f"read as shares of almost nothing (up to {percent(top, 0)})."))
 
     def tiny_note(self) -> str:
         """Which cohorts count in no average, and why ('' when every cohort does)."""
@@ -403,8 +446,11 @@ class CohortReport:
         d = self.data
         cohorts = f"{d.requested} {self.granularity}ly signup cohorts ({self.window_label})"
         reported = d.requested
-        start = first_whole_cohort(d.data_start or d.data_months[0], self.granularity)
-        if start > d.first_cohort:
+        start = d.whole_start
+        if start > d.last_cohort:
+            reported = 0
+            cohorts = f"no complete {self.granularity}ly signup cohort ({d.requested} were asked for; the data begins later)"
+        elif start > d.first_cohort:
             # The data begins inside the window: the cover names the cohorts it can have, not the empty months
             # before it ("12 cohorts (July 2023 – June 2024), of which 1 has users" in a dataset's first month).
             reported = cohort_count(start, d.last_cohort, self.granularity)
@@ -471,6 +517,11 @@ class CohortReport:
         note = " ".join(filter(None, [few, self.tiny_note(), self.thin_base_note() if revenue_card else "", grey]))
         return KpiCards(self.kpis(), comparison_label="earlier cohorts", note=note)
 
+    @property
+    def _dash(self) -> str:
+        """What "—" stands for in the tables of one row per cohort."""
+        return "— = not yet observed" + (", or no users" if (self.active.sizes == 0).any() else "")
+
     def summary_table(self) -> Table:
         """Cohort sizes and user retention at a few ages, one row per cohort."""
         # Not an age no cohort has reached yet: a column blank in every row (the lead says they are not yet observed).
@@ -481,7 +532,7 @@ class CohortReport:
         for a in ages:
             frame[f"{self.unit} {a}"] = self.active.rates[a].to_numpy()
         units = {"Users": "number", **{f"{self.unit} {a}": "percent" for a in ages}}
-        return Table(frame, caption="Cohort sizes and user retention (— = not yet observed)", units=units)
+        return Table(frame, caption=f"Cohort sizes and user retention ({self._dash})", units=units)
 
     def retention(self) -> Section | None:
         if self.problem:
@@ -501,6 +552,8 @@ class CohortReport:
             lead += (f" Only {len(names)} of the {self.data.requested} requested cohorts "
                      + (f"has {who}: {names[0]}." if len(names) == 1 else f"have {who}, from {names[0]} to {names[-1]}."))
         note = [Callout(self.first_cohort_note, "warning", title="First cohort.")] if self.first_cohort_note else []
+        if self.partial_note:
+            note.append(Callout(self.partial_note, "info", title="Left out:"))
         return Section("User retention", [*note, chart, self.summary_table()], lead=lead)
 
     def revenue(self) -> Section | None:
@@ -548,7 +601,7 @@ class CohortReport:
                               "Revenue to date": self.revenue_to_date.where(self.active.sizes.to_numpy() > 0).to_numpy()})
         for a in ages:
             frame[f"LTV by {self._age(a)}"] = self.ltv_frame[a].to_numpy()
-        caption = "Revenue and cumulative revenue per user by cohort (— = not yet observed)"
+        caption = f"Revenue and cumulative revenue per user by cohort ({self._dash})"
         until = observed_until(self.data.as_of, self.granularity)
         if until < self.data.as_of:  # weeks: the week still running on the as-of date is not counted
             caption += (f"; revenue to date counts up to {long_date(until)}, the end of the last complete "
@@ -670,7 +723,8 @@ class CohortReport:
             lead += (f" In {self._age(ages[0])}, {percent(frame[column].iloc[0], 0)} of them were active, against "
                      f"{percent(frame[column].iloc[1], 0)} of all users.")
         children = [table]
-        if self.data.last_signup_day + timedelta(days=self.activation_days) > self.data.as_of:
+        newest = self.data.users["signed_up_at"].max()  # the last signup, not the newest cohort's last day
+        if newest.date() + timedelta(days=self.activation_days) > self.data.as_of:
             children.append(Callout(f"Users who signed up in the last {self.activation_window} before "
                                     f"{long_date(self.data.as_of)} have had less time to activate, so the newest "
                                     "cohort's filtered size may still grow.", "info"))

@@ -101,5 +101,6 @@ def few_cohorts_advice(data: CohortData) -> str:
     if data.signup_before is not None and data.requested < MAX_COHORTS:
         return f"Earlier cohorts exist (the last signup before these was on {long_date(data.signup_before)}): show more cohorts."
     first, last = data.data_months
-    text = f"These are the first cohorts of the data, which starts in {month_year(first)}"
+    starts = f"on {long_date(data.data_start)}" if data.data_start else f"in {month_year(first)}"
+    text = f"These are the first cohorts of the data, which starts {starts}"
     return text + (", so later periods will have more of them to compare." if data.period.last_month < last else ".")
