@@ -123,11 +123,6 @@ class CohortData:
         start = cohort_start(self.data_start or self.data_months[0], self.granularity)
         return start if start < self.whole_start else None
 
-    @property
-    def last_signup_day(self) -> date:
-        """Last day of the newest cohort."""
-        return cohort_end(self.last_cohort, self.granularity)
-
 
 def check_parameters(granularity: str = "month", cohorts: int = 12, horizon: int = 12, behaviour: str = "all",
                      activation_days: int = 7) -> None:
