@@ -27,7 +27,7 @@ warehouse_app = typer.Typer(help="Build the sample warehouse, import your own da
 @warehouse_app.command("build")
 def warehouse_build(
     scale: Annotated[str, typer.Option(help="tiny (tests), demo (quickstart) or large (benchmarks).")] = "demo",
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed builds the same data.")] = 7,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed: the same seed builds the same data.")] = 7,
 ) -> None:
     """Generate the sample warehouse into the configured warehouse URL."""
     from quire.warehouse.generator import SCALES

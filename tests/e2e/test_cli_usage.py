@@ -359,6 +359,7 @@ def test_a_runs_filter_on_a_client_the_history_never_ran_says_so(quire_env, tmp_
     (["runs", "--limit", "0"], "Invalid value for '--limit': 0 is out of range; use 1 or more"),
     (["serve", "--port", "70000"], "Invalid value for '--port': 70000 is out of range; use a value from 1 to 65535"),
     (["tokens", "revoke", "nope"], "Invalid value for 'ID': 'nope' is not a whole number"),  # not its Python name
+    (["warehouse", "build", "--seed", "-1"], "Invalid value for '--seed': -1 is out of range; use 0 or more"),  # numpy's traceback
     (["run", "client", "--all-clients", "--workers", "two"], "Invalid value for '--workers': 'two' is not a whole number"),
 ])
 def test_a_number_option_given_something_else_says_what_number_to_give(quire_env, args, says):

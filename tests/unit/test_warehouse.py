@@ -15,12 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from scipy import stats
 
-from quire.errors import WarehouseError
+from quire.errors import WarehouseDataError, WarehouseError
 from quire.warehouse import load, queries, schema
-from quire.warehouse.engine import engine
+from quire.warehouse.engine import database_file, engine
 from quire.warehouse.generator import EXPERIMENT_TRUTH, SCALES, generate, slugify
 from quire.warehouse.load import build_warehouse
-from support import silent_server, within
+from support import silent_server, warehouse_copy, within
 
 
 @pytest.fixture(scope="module")
@@ -381,10 +381,50 @@ def test_missing_warehouse_file_tells_how_to_build_it(tmp_path):
     assert not (tmp_path / "absent.duckdb").exists()
 
 
-@pytest.mark.parametrize("url", ["not a url", "nosuchdb://host/db"])
+@pytest.mark.parametrize("url", ["not a url", "nosuchdb://host/db", "postgresql://h:abc/x"])
 def test_bad_urls_are_warehouse_errors(url):
     with pytest.raises(WarehouseError, match="QUIRE_WAREHOUSE_URL"):
         engine(url)
+    if url != "nosuchdb://host/db":  # a URL, of a driver that is missing: refused when connecting
+        # The build and the import read the URL's file first: the same message, not SQLAlchemy's traceback.
+        with pytest.raises(WarehouseError, match="QUIRE_WAREHOUSE_URL"):
+            database_file(url)
+
+
+@pytest.mark.parametrize("url", ["duckdb:///", "duckdb://", "duckdb:///:memory:", "sqlite://"])
+def test_a_build_into_a_database_in_memory_is_refused_not_reported_done(url):
+    # "✓ tiny warehouse: 13,047 rows … → duckdb:///", and the next run found no table.
+    with pytest.raises(WarehouseError, match="names a database in memory"):
+        build_warehouse(url, scale="tiny")
+
+
+@pytest.mark.parametrize("state", ["not-sqlite", "duckdb"])
+def test_a_state_database_quire_cannot_use_is_a_state_error(tmp_path, state):
+    from quire.errors import StateError
+    from quire.state import open_state
+
+    if state == "not-sqlite":
+        (tmp_path / "state.db").write_bytes(b"garbage, not a database " * 200)
+        url = f"sqlite:///{tmp_path / 'state.db'}"
+    else:
+        url = f"duckdb:///{tmp_path / 'state.duckdb'}"
+    with pytest.raises(StateError, match="check QUIRE_STATE_URL: a SQLite file or a PostgreSQL database"):
+        open_state(url)
+
+
+def test_a_column_holding_text_where_dates_belong_is_a_data_error(tiny_warehouse, tmp_path):
+    # clients.signup_date as text with one "garbage": `quire clients` ended in pandas' DateParseError traceback.
+    path = tmp_path / "w.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("alter table clients alter signup_date type varchar")
+        con.execute("update clients set signup_date = 'garbage' where client_id = (select min(client_id) from clients)")
+    eng = engine(f"duckdb:///{path}")
+    try:
+        with eng.connect() as c, pytest.raises(WarehouseDataError, match=r"clients\.signup_date holds values that "
+                                                                            r"are not dates .*garbage"):
+            queries.clients(c)
+    finally:
+        eng.dispose()
 
 
 def test_an_empty_database_is_a_warehouse_error(tmp_path):

@@ -52,7 +52,7 @@ def _normalise(url: str) -> str:
     # Plain postgresql:// would pick psycopg2, which we do not ship; psycopg 3 is the driver.
     try:
         parsed = make_url(url)
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise StateError(f"the state database URL {url!r} is not a valid SQLAlchemy URL",
                          hint="check QUIRE_STATE_URL, e.g. sqlite:///path/state.db or "
                               "postgresql://user@host/quire") from None
@@ -126,15 +126,15 @@ def _create_tables(eng: Engine, url: str) -> None:
             metadata.create_all(eng)
             upgrade(eng)  # a database made by an older Quire gets the newer columns and constraints
             return
-        except sa.exc.OperationalError as exc:
-            if not attempt and "already exists" in _reason(exc):
-                continue  # SQLite's form of the race below: another process created a table between check and create
+        except sa.exc.DBAPIError as exc:
+            # Another process created a table between check and create (SQLite says "already exists"; PostgreSQL's
+            # catalog race is a ProgrammingError or IntegrityError): look again, once.
+            raced = "already exists" in _reason(exc) or isinstance(exc, (sa.exc.ProgrammingError, sa.exc.IntegrityError))
+            if not attempt and raced:
+                continue
+            # Anything else is no state database Quire can use: a file that is not SQLite, another engine.
             raise StateError(f"cannot open the state database {redact(url)}: {_reason(exc)}",
-                             hint="check QUIRE_STATE_URL") from None
-        except (sa.exc.ProgrammingError, sa.exc.IntegrityError):
-            # Another process created the same tables at the same moment (PostgreSQL catalog race): look again.
-            if attempt:
-                raise
+                             hint="check QUIRE_STATE_URL: a SQLite file or a PostgreSQL database") from None
 
 
 def _reason(exc: sa.exc.DBAPIError) -> str:

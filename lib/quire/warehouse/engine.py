@@ -31,11 +31,17 @@ FILE_BACKENDS = ("duckdb", "sqlite")
 
 def database_file(url: str | URL) -> Path | None:
     """The file behind a DuckDB or SQLite URL, or None (in-memory database or a server)."""
-    parsed = make_url(url)
+    parsed = _parse(url)
     name = parsed.database
     if parsed.get_backend_name() not in FILE_BACKENDS or not name or name == ":memory:" or name.startswith("file:"):
         return None
     return Path(name)
+
+
+def in_memory(url: str | URL) -> bool:
+    """Whether ``url`` names a DuckDB or SQLite database in memory (``duckdb:///``), which ends with its process."""
+    parsed = _parse(url)
+    return parsed.get_backend_name() in FILE_BACKENDS and database_file(parsed) is None
 
 
 def engine(url: str | URL, read_only: bool = True) -> sa.Engine:
@@ -149,7 +155,7 @@ def driver_reason(exc: sa.exc.DBAPIError) -> str:
 def _parse(url: str | URL) -> URL:
     try:
         return make_url(url)
-    except sa.exc.ArgumentError as exc:
+    except (sa.exc.ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise WarehouseError(f"the warehouse URL {url!r} is not a valid SQLAlchemy URL",
                              hint="check QUIRE_WAREHOUSE_URL, e.g. duckdb:///path/warehouse.duckdb") from exc
 

@@ -37,7 +37,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.schema import CreateTable
 
-from quire.warehouse.engine import database_file, engine
+from quire.errors import WarehouseError
+from quire.warehouse.engine import database_file, engine, in_memory
 from quire.warehouse.generator import generate
 from quire.warehouse.schema import TABLES, metadata
 
@@ -66,6 +67,9 @@ def build_warehouse(url: str, scale: str = "demo", seed: int = 7, end: date | No
     ``progress`` receives short status messages ("generating data", "loading events"...).
     Raises :class:`~quire.errors.WarehouseError` when the database cannot be reached.
     """
+    if in_memory(url):
+        raise WarehouseError(f"the warehouse URL {url!r} names a database in memory, which would be gone when the "
+                             "build ends", hint="name a file, e.g. QUIRE_WAREHOUSE_URL=duckdb:///path/warehouse.duckdb")
     report = progress or (lambda _message: None)
     started = time.perf_counter()
     report("generating data")

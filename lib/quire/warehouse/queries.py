@@ -15,6 +15,7 @@ columns and dtypes.
 
 from __future__ import annotations
 
+import warnings
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
@@ -315,7 +316,14 @@ def _read(conn: Connection, stmt: sa.Select) -> pd.DataFrame:
     direction controls (:data:`~quire.formatting.text.DIRECTION_CONTROLS`)."""
     frame = _fetch_frame(conn.execute(stmt))
     for column in stmt.selected_columns:
-        frame[column.name] = _coerce(frame[column.name], column.type)
+        try:
+            frame[column.name] = _coerce(frame[column.name], column.type)
+        except (ValueError, TypeError) as exc:  # text where a date or number belongs: a column typed wrongly
+            table = getattr(getattr(column, "table", None), "name", None)
+            raise WarehouseDataError(
+                f"the warehouse's {f'{table}.' if table else ''}{column.name} holds values that are not "
+                f"{_KINDS.get(type(column.type).__name__, str(column.type).lower())}s ({str(exc).splitlines()[0][:120]})",
+                hint=CHECK_HINT) from None
         if getattr(column, "info", {}).get("free_text") and not frame.empty:
             frame[column.name] = frame[column.name].str.replace(DIRECTION_CONTROLS, "", regex=True)
     return frame
@@ -353,10 +361,17 @@ def _fetch_frame(result: sa.CursorResult) -> pd.DataFrame:
     return pd.DataFrame([tuple(row) for row in result.fetchall()], columns=columns)
 
 
+#: What a column of each SQL type holds, in words, for the message of a column that holds something else.
+_KINDS = {"Date": "date", "DateTime": "timestamp", "Boolean": "true/false value", "Integer": "whole number",
+          "BigInteger": "whole number", "Numeric": "number", "Float": "number"}
+
+
 def _coerce(values: pd.Series, sql_type: sa.types.TypeEngine) -> pd.Series:
     has_nulls = bool(values.isna().any())
     if isinstance(sql_type, (sa.Date, sa.DateTime)):
-        return pd.to_datetime(values).astype("datetime64[ns]")
+        with warnings.catch_warnings():  # text dates parsed one by one: said by the error below when they fail
+            warnings.simplefilter("ignore", UserWarning)
+            return pd.to_datetime(values).astype("datetime64[ns]")
     if isinstance(sql_type, sa.Boolean):
         return values.astype("boolean" if has_nulls else bool)
     if isinstance(sql_type, sa.Integer):
