@@ -486,7 +486,11 @@ def _check_raster(brand: Brand, source: Path, data: bytes) -> bool:
                                   f"{height} pixels, above the {MAX_LOGO_SIDE} a logo may have on either side",
                                   hint=f"export it at most {MAX_LOGO_SIDE} pixels wide and high, or as SVG")
             image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:  # so many pixels that Pillow will not even read the size: no broken file
+        raise ConfigError(f"brand '{brand.key}' ({source}): logo file {brand.logo_path.name} has far more pixels than "
+                          f"the {MAX_LOGO_SIDE} a logo may have on either side",
+                          hint=f"export it at most {MAX_LOGO_SIDE} pixels wide and high, or as SVG") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return False
     return True
 
@@ -529,7 +533,10 @@ def load_brand(name: str, templates_dir: Path | str | None = None) -> Brand:
         mark = exc.problem_mark or exc.context_mark
         line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"brand '{name}': {source} is not valid YAML{line}: {exc.problem or exc}") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"brand '{name}': {source} is not UTF-8 text (byte {exc.start}: "
+                          f"{exc.object[exc.start:exc.start + 1]!r})", hint="save it as UTF-8") from None
+    except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"brand '{name}': cannot read {source}: {exc}") from None
     if not isinstance(data, dict):
         from quire.problems import yaml_found

@@ -48,8 +48,11 @@ def safe_load(text: str) -> Any:
     and which raises the same :class:`yaml.YAMLError` types with line and column.
     """
     try:
-        return yaml.load(text, Loader=_FAST)  # noqa: S506 - a safe loader
-    except yaml.YAMLError:
-        if _BASE is yaml.SafeLoader:
-            raise
-        return yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - a safe loader
+        try:
+            return yaml.load(text, Loader=_FAST)  # noqa: S506 - a safe loader
+        except yaml.YAMLError:
+            if _BASE is yaml.SafeLoader:
+                raise
+            return yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - a safe loader
+    except RecursionError:  # a thousand nested [[[…]]]: no configuration Quire reads nests like that
+        raise yaml.YAMLError("it nests lists or mappings too deeply to be read") from None

@@ -7,6 +7,7 @@ import io
 import os
 import re
 import shutil
+import struct
 import zlib
 from pathlib import Path
 
@@ -410,6 +411,25 @@ def test_a_logo_of_too_many_pixels_is_refused_with_the_limit(kit):
         else:
             write(logo="wide.png")
             assert load_brand("acme", templates).logo == "wide.png"
+    # 30,000 × 30,000 in its header: Pillow refuses to open it at all, and the check said "is not a PNG image".
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    bomb = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 30_000, 30_000, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    (templates / "brands" / "acme" / "bomb.png").write_bytes(bomb)
+    message = _one_line_error(write(logo="bomb.png"))
+    assert f"logo file bomb.png has far more pixels than the {MAX_LOGO_SIDE} a logo may have" in message
+
+
+def test_a_brand_file_not_in_utf8_or_nested_without_end_is_one_line(kit):
+    templates, _, write = kit
+    path = write() / "brands" / "acme" / "brand.yaml"
+    path.write_bytes(path.read_bytes().replace(b"name: ", "name: Caf\u00e9 ".encode("latin-1"), 1))
+    message = _one_line_error(templates)
+    assert "brand.yaml is not UTF-8 text (byte" in message and message.endswith("(save it as UTF-8)")
+    path.write_text("name: " + "[" * 2_000 + "]" * 2_000)  # a RecursionError traceback
+    assert "nests lists or mappings too deeply" in _one_line_error(templates)
 
 
 def test_svg_logo_is_cleaned_of_script(kit):
