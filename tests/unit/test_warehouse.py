@@ -374,6 +374,29 @@ def test_a_failed_build_leaves_the_old_warehouse_and_no_debris(tmp_path, monkeyp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["wh.duckdb"]
 
 
+def test_a_build_onto_a_full_disk_is_one_line_and_keeps_the_old_warehouse(tmp_path, monkeypatch, tiny_end, capfd):
+    # DuckDB says a full disk with a FatalException, and then refuses the pool's rollback: two chained tracebacks.
+    import duckdb
+
+    from quire.errors import OutputError
+
+    target = tmp_path / "wh.duckdb"
+    target.write_bytes(b"previous warehouse")
+
+    def full_disk(eng, frames, report):
+        with eng.begin() as c:
+            c.exec_driver_sql("create table t (x int)")
+            raise duckdb.FatalException('Could not write file "x.building": No space left on device')
+
+    monkeypatch.setattr(load, "_load_duckdb", full_disk)
+    with pytest.raises(OutputError, match="No space left on device") as raised:
+        build_warehouse(f"duckdb:///{target}", scale="tiny", end=tiny_end)
+    assert raised.value.hint.startswith(f"{target} is unchanged; free some space there")
+    assert target.read_bytes() == b"previous warehouse"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wh.duckdb"]
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def test_missing_warehouse_file_tells_how_to_build_it(tmp_path):
     with pytest.raises(WarehouseError) as info:
         engine(f"duckdb:///{tmp_path / 'absent.duckdb'}")

@@ -25,6 +25,7 @@ and a report that is reading the old file keeps reading it.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -32,12 +33,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.schema import CreateTable
 
-from quire.errors import WarehouseError
+from quire.errors import OutputError, WarehouseError, describe_os_error
 from quire.warehouse.engine import database_file, engine, in_memory
 from quire.warehouse.generator import generate
 from quire.warehouse.schema import TABLES, metadata
@@ -90,12 +92,24 @@ def _load_file(url: str, target: Path, frames: dict[str, pd.DataFrame], report: 
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.{os.getpid()}.building")
     leftovers = [temp, temp.with_name(temp.name + ".wal"), temp.with_name(temp.name + "-journal")]
+    # After a fatal error DuckDB refuses the pool's rollback as well, which SQLAlchemy logs with a traceback of its
+    # own: the error below says what went wrong, once.
+    pool_log = logging.getLogger("sqlalchemy.pool")
+    level = pool_log.level
+    pool_log.setLevel(logging.CRITICAL)
     try:
         _load(make_url(url).set(database=str(temp)), frames, report)
         # A stale write-ahead log of the old file would be replayed onto the new one.
         target.with_name(target.name + ".wal").unlink(missing_ok=True)
         os.replace(temp, target)
+    except (OSError, duckdb.Error, sa.exc.DBAPIError) as exc:  # DuckDB says a full disk with a FatalException
+        reason = (describe_os_error(exc) if isinstance(exc, OSError)
+                  else str(getattr(exc, "orig", None) or exc).strip().splitlines()[0])
+        kept = f"{target} is unchanged; " if target.exists() else ""
+        raise OutputError(f"the build could not write the warehouse beside {target}: {reason}",
+                          hint=f"{kept}free some space there, or fix what the error names, and build again") from None
     finally:
+        pool_log.setLevel(level)
         for path in leftovers:
             path.unlink(missing_ok=True)
 
