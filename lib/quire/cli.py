@@ -72,6 +72,10 @@ def run(
     engine = engine or settings.engine
     if engine not in ("batch", "papermill"):
         raise typer.BadParameter(f"{engine!r}; choose batch or papermill", param_hint="--engine")
+    if engine == "papermill":  # a kernel per run: a missing one is a setting's mistake, said before any run (exit 2)
+        from quire.execute import get_engine
+
+        get_engine(engine).check_kernel(settings.kernel_name)
     if all_reports == bool(report):
         ctx.fail("give a REPORT or --all (not both)")
     if all_reports and (param or all_clients or clients):

@@ -83,6 +83,15 @@ class Settings(BaseSettings):
             return parsed.set(database=str(Path(name).resolve())).render_as_string(hide_password=False)
         return url
 
+    @field_validator("outputs")
+    @classmethod
+    def _outputs_a_folder(cls, path: Path | None) -> Path | None:
+        """The archive is a folder (made when missing): a file there failed each run with "Not a directory" and
+        no word of the setting."""
+        if path is not None and path.exists() and not path.is_dir():
+            raise ValueError("is a file, not a folder; name a folder (it is created if missing)")
+        return path
+
     @field_validator("state_url")
     @classmethod
     def _state_url_readable(cls, url: str | None) -> str | None:

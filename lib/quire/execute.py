@@ -28,6 +28,10 @@ class Engine(ABC):
                 kernel_name: str, timeout: int, progress: bool) -> nbformat.NotebookNode:
         """Run ``notebook``; on a cell error raise :class:`ExecutionError` with the partial notebook saved at ``output``."""
 
+    def check_kernel(self, kernel_name: str) -> None:
+        """Raise :class:`ConfigError` before a run starts if it needs a kernel that is not installed (by default
+        no engine does)."""
+
 
 #: Written beside the executed notebook: what the kernel process and the executor logged. The pipeline
 #: keeps it only with a failed run (under ``_failed/``); nothing of it reaches the terminal.
@@ -42,6 +46,14 @@ class PapermillEngine(Engine):
     def _output_to(self, log):  # noqa: ARG002 (the kernel is a process of its own: see _papermill_options)
         """Where what the cells write to file descriptors 1 and 2 goes while they run (their kernel's log)."""
         return nullcontext()
+
+    def check_kernel(self, kernel_name: str) -> None:
+        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+        try:
+            KernelSpecManager().get_kernel_spec(kernel_name)
+        except NoSuchKernel:
+            raise _no_kernel(kernel_name) from None
 
     def _papermill_options(self, log) -> dict[str, Any]:
         # The kernel listens on 127.0.0.1 only; its warning that TCP is unencrypted is noise in the log.
@@ -74,8 +86,7 @@ class PapermillEngine(Engine):
             raise ExecutionError(f"the kernel died {where} (killed, out of memory, or a cell ended its process)",
                                  partial_notebook=str(output), cell=cell) from None
         except NoSuchKernel:
-            raise ConfigError(f"no Jupyter kernel named {kernel_name!r} is installed",
-                              hint="set QUIRE_KERNEL_NAME to an installed kernel (`jupyter kernelspec list`)") from None
+            raise _no_kernel(kernel_name) from None
         except RuntimeError as exc:  # jupyter_client: the kernel died or hung while starting
             if "kernel" not in str(exc).lower():
                 raise
@@ -150,6 +161,9 @@ class InProcessEngine(PapermillEngine):
 
         return descriptors_to(log)
 
+    def check_kernel(self, kernel_name: str) -> None:  # noqa: ARG002 (the cells run here, without a kernel)
+        return None
+
     def _papermill_options(self, log) -> dict[str, Any]:  # noqa: ARG002 (no kernel: nothing of its own to log)
         from quire.batch.inprocess import ENGINE_NAME
 
@@ -164,6 +178,14 @@ def get_engine(name: str = "papermill") -> Engine:
         return ENGINES[name]()
     except KeyError:
         raise ConfigError(f"unknown execution engine {name!r}; available: {', '.join(ENGINES)}") from None
+
+
+def _no_kernel(kernel_name: str) -> ConfigError:
+    from jupyter_client.kernelspec import find_kernel_specs
+
+    installed = ", ".join(sorted(find_kernel_specs())) or "none"
+    return ConfigError(f"QUIRE_KERNEL_NAME={kernel_name!r}: no Jupyter kernel of that name is installed "
+                       f"(installed: {installed})", hint="set QUIRE_KERNEL_NAME to one of them, or unset it")
 
 
 def _first_line(text: str) -> str:

@@ -438,6 +438,8 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
     started = datetime.now(timezone.utc)
     # The client's slug (validated, and found in the warehouse) names its runs' folders.
     run_id = run_id or new_run_id(started) + (f"-{tenant.slug}" if tenant else "")
+    executor = get_engine(engine)
+    executor.check_kernel(settings.kernel_name)  # a setting's mistake: said before a folder or a notebook exists
     folder = RunFolder(settings.outputs_dir, spec.id, run_id, f"{started:%Y-%m-%d}")
     try:
         staging = folder.create()
@@ -451,7 +453,7 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
         # The brand's house style goes in front, so an analyst's plain pandas/matplotlib output is dressed too.
         source = prepare_notebook(spec.notebook_path(settings.home), staging / "report.ipynb", brand.key, settings.templates_dir,
                                   own)
-        nb = get_engine(engine).execute(
+        nb = executor.execute(
             source, staging / "report.ipynb", params, cwd=settings.notebooks_dir,
             kernel_name=settings.kernel_name, timeout=settings.execution_timeout, progress=progress)
         check_complete(nb, staging / "report.ipynb")

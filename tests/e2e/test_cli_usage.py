@@ -306,6 +306,8 @@ def test_a_fan_out_over_a_warehouse_without_active_clients_says_so(quire_env, ti
     ("QUIRE_PDF_RENDERER", "pdfkit", "QUIRE_PDF_RENDERER='pdfkit': should be 'auto', 'chromium' or 'weasyprint'"),
     # only warned: the run published, unrecorded, with exit 0
     ("QUIRE_STATE_URL", "not a url", "QUIRE_STATE_URL='not a url': expected a SQLAlchemy URL"),
+    # "run … could not start: Not a directory: /etc/hostname/.quire/staging/…"
+    ("QUIRE_OUTPUTS", "/etc/hostname", "QUIRE_OUTPUTS='/etc/hostname': is a file, not a folder"),
 ])
 @pytest.mark.parametrize("args", [["runs"], ["run", "executive"]])
 def test_a_wrong_setting_is_named_in_one_error_line_and_nothing_runs(quire_env, setting, value, says, args):
@@ -313,6 +315,15 @@ def test_a_wrong_setting_is_named_in_one_error_line_and_nothing_runs(quire_env, 
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith(f"error: {says}"), proc.stderr
+    assert_nothing_written(Path(quire_env["QUIRE_OUTPUTS"]))
+
+
+def test_a_kernel_that_is_not_installed_is_named_before_the_run_starts(quire_env):
+    # Said by the failed run, with a parked notebook under _failed/ and no word of the setting.
+    proc = quire({**quire_env, "QUIRE_KERNEL_NAME": "nokernel"}, "run", "executive", "--engine", "papermill")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().startswith("error: QUIRE_KERNEL_NAME='nokernel': no Jupyter kernel of that name is "
+                                          "installed (installed: ") and "python3" in proc.stderr, proc.stderr
     assert_nothing_written(Path(quire_env["QUIRE_OUTPUTS"]))
 
 
