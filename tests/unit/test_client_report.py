@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from quire.charts.client import engagement_over_time
 from quire.display import Callout, Chart, KPIS_MIME, META_MIME, Glossary, KpiCards, ReportHeader, Section, Table
 from quire.errors import ParameterError
-from quire.formatting import long_date
+from quire.formatting import long_date, relative_change
 from quire.metrics import engagement as eng
 from quire.metrics import peers
 from quire.metrics.engagement import time_series
@@ -436,8 +436,8 @@ def test_clicks_and_conversions_without_views_are_counted_in_the_cards_the_table
                                                  "between :s and :e group by content_id having sum(views) > 0)) from "
                                                  "engagement_daily where client_id = :c and day between :s and :e",
                                             c=cid, s=OCTOBER[0], e=OCTOBER[1])
-    unseen = f"{clicks - seen:,} clicks" + (f" and {engagements - seen_engagements:,} engagements"
-                                            if engagements > seen_engagements else "")
+    extra = engagements - seen_engagements
+    unseen = f"{clicks - seen:,} clicks" + (f" and {extra:,} engagement{'' if extra == 1 else 's'}" if extra > 0 else "")
     assert report.headline().note.startswith(f"{unseen} came from content without views in October 2026"), \
         report.headline().note
     assert by_platform.loc["tiktok", "items"] == 1 and pd.isna(by_platform.loc["tiktok", "ctr"])
@@ -536,7 +536,7 @@ def test_a_previous_month_the_data_covers_only_in_part_is_not_compared_with(repo
                                           (-(10**6 - 1) / 10**6, "−99.9%"), (None, "—"), (0.25, "+25%")])
 def test_a_fall_short_of_everything_never_reads_minus_100_percent(change, text):
     # LinkedIn kept 2 of its 1,000 views and its "Views change" read "−100%".
-    assert client_report._change_pct(change).replace("\u2212", "−") == text
+    assert relative_change(change).replace("\u2212", "−") == text
 
 
 def test_a_lead_of_a_fall_short_of_everything_never_says_down_100_percent(reports):
@@ -654,3 +654,74 @@ def test_a_peer_without_a_whole_previous_period_brings_no_growth_to_the_comparis
             got = peers.without_own(batch, client_data._own_sums(own, parse_period("2026-10"), signup))
             pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False)
 
+
+
+def _steady_client(url: str) -> str:
+    """A client with views in September and on two platforms or more in October 2026 (comparable, with a breakdown)."""
+    [(slug,)] = sql(url, """
+        select c.slug from clients c
+        where (select sum(views) from engagement_daily e where e.client_id = c.client_id
+               and e.day between :s and :e) > 1000
+          and (select count(distinct t.platform) from engagement_daily e join content t using (content_id)
+               where e.client_id = c.client_id and e.day between :os and :oe) >= 2
+        order by c.slug limit 1""", s=date(2026, 9, 1), e=date(2026, 9, 30), os=OCTOBER[0], oe=OCTOBER[1])
+    return slug
+
+
+def test_a_month_of_one_view_after_thousands_reads_as_one_fall_in_the_singular(tiny_warehouse, tmp_path):
+    # One view in October after thousands in September: the card read "−100.0%", the lead "down 99.9%", the
+    # recommendation "Views fell 100%", and the sentences "had 1 views".
+    slug = _steady_client(tiny_warehouse)
+    path = tmp_path / "one-view.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        [(cid,)] = con.execute("select client_id from clients where slug = ?", [slug]).fetchall()
+        con.execute("update engagement_daily set views = 0, clicks = 0, conversions = 0, engagements = 0 "
+                    "where client_id = ? and day between ? and ?", [cid, *OCTOBER])
+        con.execute("update engagement_daily set views = 1 where rowid = (select min(rowid) from engagement_daily "
+                    "where client_id = ? and day between ? and ?)", [cid, *OCTOBER])
+    url = f"duckdb:///{path}"
+    [(before,)] = sql(url, "select sum(views) from engagement_daily where client_id = :c and day between :s and :e",
+                      c=cid, s=date(2026, 9, 1), e=date(2026, 9, 30))
+    assert before > 1_000
+    report = client_report.build(client=slug, period="2026-10", url=url)
+    views = next(k for k in report.headline().kpis if k.key == "views")
+    fall = 1 / before - 1
+    assert views.change_text().replace("\u2212", "-") == "-99.9%" == relative_change(fall).replace("\u2212", "-")
+    lead = report.engagement_lead()
+    assert f"had 1 view in October 2026, down 99.9% on September 2026 ({before:,})" in lead, lead
+    recommended = report.recommendations()
+    checked = next(c for c in recommended.children if isinstance(c, Table)).frame
+    text = " ".join([lead, report.channels().lead, *(c.message for c in recommended.children if isinstance(c, Callout)),
+                     *checked["This period"].astype(str), report.channels().children[0].children[0].alt])
+    assert "Views fell 99.9%" in text and f"1 against {before:,} (down 99.9%)" in text, text
+    assert not re.search(r"\b1 views\b|fell 100%|\(down 100%\)", text), text  # a content type left with no views does fall by 100%
+
+
+def test_a_tie_for_the_most_views_is_said_as_a_tie(tiny_warehouse, tmp_path):
+    # Website and LinkedIn with 1,500 views each: "LinkedIn brought the most views", a winner by the alphabet.
+    slug = _steady_client(tiny_warehouse)
+    path = tmp_path / "tie.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        [(cid,)] = con.execute("select client_id from clients where slug = ?", [slug]).fetchall()
+        rows = con.execute("select min(e.rowid), c.platform from engagement_daily e join content c using (content_id) "
+                           "where e.client_id = ? and e.day between ? and ? group by c.platform order by c.platform "
+                           "limit 2", [cid, *OCTOBER]).fetchall()
+        assert len(rows) == 2
+        con.execute("update engagement_daily set views = 0 where client_id = ? and day between ? and ?", [cid, *OCTOBER])
+        for rowid, _ in rows:
+            con.execute("update engagement_daily set views = 750 where rowid = ?", [rowid])
+    report = client_report.build(client=slug, period="2026-10", url=f"duckdb:///{path}")
+    first, second = report.by_platform["label"].iloc[:2]
+    assert report.channels().lead.startswith(f"{first} and {second} brought the most views (750 each, 50% of the "
+                                             "total each)."), report.channels().lead
+
+
+def test_a_median_day_that_moved_against_the_total_is_not_said_to_have_changed_less(tiny_warehouse, active_slugs):
+    # Views up 2,800% on a few huge days while the median day fell from 30 to 0: "The median day changed much less".
+    report = client_report.build(client=active_slugs[0], period="2026-10", url=tiny_warehouse)
+    now, before = pd.Series([0.0] * 16 + [1_000.0] * 15), pd.Series([0.0] * 14 + [30.0] * 16)
+    report.__dict__["daily_views"] = (now, before)  # the days of the case, in place of the warehouse's
+    days = eng.compare_days(now, before)
+    assert days is not None and not days.differs and (days.median_now, days.median_before) == (0, 30)
+    assert report._typical_day_note(now.sum() / before.sum() - 1) == (
+        " The median day went the other way (0 views against 30): a few exceptional days make all of the difference.")

@@ -15,7 +15,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from quire.chart_style import to_chart
 from quire.charts import BAD, label_width, palette, panel_wspace, percent_axis
 from quire.display import Chart
-from quire.formatting import compact, format_day, number, percent
+from quire.formatting import compact, counted, format_day, number, percent
 from quire.metrics.peers import published
 
 PREVIOUS = "#a3acb9"  # the previous period: context, not the story
@@ -139,7 +139,7 @@ def breakdown_bars(frame: pd.DataFrame, *, label: str = "label", dimension: str)
     right.tick_params(axis="y", length=0)
     order = data.sort_values("views", ascending=False)
     alt = f"Bar charts of views and conversion rate by {dimension}: " + "; ".join(
-        f"{n} {number(int(v))} views, conversion rate {'—' if pd.isna(r) else percent(r, 1)}"
+        f"{n} {counted(int(v), 'view')}, conversion rate {'—' if pd.isna(r) else percent(r, 1)}"
         for n, v, r in zip(order[label], order["views"], order["conversion_rate"], strict=True)) + "."
     return to_chart(fig, alt, fixed_layout=True)
 

@@ -16,14 +16,15 @@ from __future__ import annotations
 from quire.formatting.conventions import (DEFAULT, Conventions, current, for_brand, from_record, parse_currency_code,
                                           parse_locale_tag, use, using)
 from quire.formatting.dates import day_span, format_day, long_date, month_year, quarter_year, short_month_year
-from quire.formatting.numbers import (MINUS, MISSING, compact, currency_affixes, currency_symbol, exact, finite_or_none,
+from quire.formatting.numbers import (MINUS, MISSING, compact, counted, currency_affixes, currency_symbol, exact, finite_or_none,
                                       localise_figures, money, number, percent, percentage_points, score_points,
                                       shares_percent, shares_rounded, significant)
-from quire.formatting.units import CHANGE_UNITS, UNITS, format_change, format_number, format_value, rounds_to_zero
+from quire.formatting.units import (CHANGE_UNITS, UNITS, format_change, format_number, format_value, relative_change,
+                                    rounds_to_zero)
 
 __all__ = ["DEFAULT", "Conventions", "current", "for_brand", "from_record", "parse_currency_code",
            "parse_locale_tag", "use", "using", "day_span", "format_day", "long_date", "month_year",
-           "quarter_year", "short_month_year", "MINUS", "MISSING", "compact", "currency_affixes",
+           "quarter_year", "short_month_year", "MINUS", "MISSING", "compact", "counted", "currency_affixes",
            "currency_symbol", "exact", "finite_or_none", "localise_figures", "money", "number", "percent",
            "percentage_points", "score_points", "shares_percent", "shares_rounded", "significant", "CHANGE_UNITS", "UNITS",
-           "format_change", "format_number", "format_value", "rounds_to_zero"]
+           "format_change", "format_number", "format_value", "relative_change", "rounds_to_zero"]

@@ -162,6 +162,11 @@ def number(value: Any, decimals: int = 0, *, signed: bool = False) -> str:
     return MISSING if figure is None else _write(figure, "decimal", decimals, signed=signed)
 
 
+def counted(value: Any, noun: str, plural: str | None = None) -> str:
+    """A whole count and its noun, singular for one: "1 view", "3,784 views", "1 content item"."""
+    return f"{number(value)} {noun if value == 1 else plural or noun + 's'}"
+
+
 def percentage_points(fraction: Any, decimals: int = 1, *, signed: bool = True) -> str:
     """A difference of two percentages, given as a fraction: 0.012 → ``+1.2 pts``."""
     figure = finite_or_none(fraction)
@@ -327,6 +332,6 @@ def not_zero(write: Callable[[int], str], value: float, decimals: int, extra: in
     return text
 
 
-__all__ = ["MISSING", "MINUS", "agreeing_decimals", "finite_or_none", "money", "not_zero", "percent", "shares_percent", "shares_rounded", "number",
+__all__ = ["MISSING", "MINUS", "agreeing_decimals", "counted", "finite_or_none", "money", "not_zero", "percent", "shares_percent", "shares_rounded", "number",
            "percentage_points", "score_points", "significant", "exact", "localise_figures", "compact",
            "compact_decimals", "compact_parts", "currency_affixes", "currency_symbol"]

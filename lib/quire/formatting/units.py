@@ -93,7 +93,22 @@ def format_change(change: Any, unit: str, currency: str | None = None, *, decima
     if unit not in CHANGE_UNITS:
         raise ValueError(f"unknown change unit {unit!r}; expected one of {', '.join(CHANGE_UNITS)}")
     figure = finite_or_none(change)
-    return MISSING if figure is None else _write(figure, unit, currency, signed=True, decimals=decimals)
+    if figure is None:
+        return MISSING
+    if unit == "relative" and -1 < figure:
+        # A fall short of all never reads "−100.0%" (1 view left of 3,784): its last tenth of a point is kept.
+        shown = max(_precision(figure, unit)[1], decimals)
+        figure = max(figure, -1 + 10 ** -(shown + 2))
+    return _write(figure, unit, currency, signed=True, decimals=decimals)
+
+
+def relative_change(value: Any, decimals: int = 0, *, signed: bool = True) -> str:
+    """A change as a share of the old value in prose and tables: "+12%", "−8%", "—" (``signed`` False: its size,
+    "8%"); a fall short of all never reads "100%" (2 views left of 3,784: "−99.9%")."""
+    figure = finite_or_none(value)
+    if figure is not None and -1 < figure and round(figure * 100, decimals) <= -100:
+        figure, decimals = max(figure, -0.999), 1
+    return percent(figure if signed or figure is None else abs(figure), decimals, signed=signed)
 
 
 def format_number(value: Any, decimals: int = 0) -> str:
@@ -110,4 +125,5 @@ def rounds_to_zero(change: Any, unit: str) -> bool:
     return round(figure * 10**power, decimals) == 0
 
 
-__all__ = ["UNITS", "CHANGE_UNITS", "column_decimals", "format_value", "format_change", "format_number", "rounds_to_zero"]
+__all__ = ["UNITS", "CHANGE_UNITS", "column_decimals", "format_value", "format_change", "format_number", "relative_change",
+           "rounds_to_zero"]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from quire.formatting import number, percent, significant
+from quire.formatting import counted, number, percent, relative_change, significant
 
 from quire.metrics.engagement import ALPHA, TopContent, Totals, change, compare_days, ratio
 
@@ -131,7 +131,7 @@ def _falling_type(ev: Evidence) -> Recommendation | None:
     return Recommendation(
         "falling_type", f"Refresh your {_noun(worst)}",
         f"Engagement on your {_noun(worst)} fell from {_pct(worst['previous_engagement_rate'])} of views in "
-        f"{ev.previous_label} ({number(worst['previous_engagements'])} from {number(worst['previous_views'])} views) to "
+        f"{ev.previous_label} ({number(worst['previous_engagements'])} from {counted(worst['previous_views'], 'view')}) to "
         f"{_pct(worst['engagement_rate'])} ({number(worst['engagements'])} from {number(worst['views'])}). "
         f"Try new formats, stronger openings and clearer questions that invite replies.", "warning")
 
@@ -247,9 +247,9 @@ def _falling_views(ev: Evidence) -> Recommendation | None:
         return None
     return Recommendation(
         "falling_views", "Win back reach with a steadier publishing rhythm",
-        f"Views fell {percent(abs(moved), 0)} on {ev.previous_label} ({number(cur.views)} against {number(prev.views)}), and not "
-        f"because of a few days: the median day had {number(days.median_now)} views against {number(days.median_before)}, "
-        f"with {cur.items} content items seen against {prev.items}. Publish on a regular schedule and re-promote your "
+        f"Views fell {relative_change(moved, signed=False)} on {ev.previous_label} ({number(cur.views)} against {number(prev.views)}), and not "
+        f"because of a few days: the median day had {counted(days.median_now, 'view')} against {number(days.median_before)}, "
+        f"with {counted(cur.items, 'content item')} seen against {number(prev.items)}. Publish on a regular schedule and re-promote your "
         f"best pieces.", "warning")
 
 
@@ -291,7 +291,7 @@ def _moved(now: float, before: float) -> str:
     moved = change(float(now), float(before))
     if moved is None:
         return "no comparison"
-    return "unchanged" if round(moved * 100) == 0 else f"{'up' if moved > 0 else 'down'} {percent(abs(moved), 0)}"
+    return "unchanged" if round(moved * 100) == 0 else f"{'up' if moved > 0 else 'down'} {relative_change(moved, signed=False)}"
 
 
 def _rate(value: float) -> str:

@@ -20,7 +20,7 @@ from functools import cached_property
 import pandas as pd
 
 from quire import formatting
-from quire.formatting import day_span, format_day, long_date, month_year, number, percent
+from quire.formatting import counted, day_span, format_day, long_date, month_year, number, percent, relative_change
 from quire.chart_style import use_brand
 from quire.charts import client as charts
 from quire.display import Callout, KpiCards, ReportHeader, Section, Table
@@ -71,17 +71,9 @@ def _label(value: str, labels: dict[str, str]) -> str:
     return labels.get(value, str(value).replace("_", " ").capitalize())
 
 
-def _change_pct(value: float | None, decimals: int = 0, *, signed: bool = True) -> str:
-    """+12% / −8% / — (``signed`` False: its size, "8%"); a fall short of all never reads "100%" (2 views left:
-    "−99.8%"), in a table or in a sentence."""
-    if value is not None and -1 < value and round(value * 100, decimals) <= -100:
-        value, decimals = max(value, -0.999), 1
-    return percent(value if signed or value is None else abs(value), decimals, signed=signed)
-
-
 def _metric_text(metric: str, value: float | None, bound: str = "") -> str:
     """A comparison metric as printed: "4.9%", "+12.5%" for growth, "<0.5%" for a bound."""
-    text = _change_pct(value, 1) if metric == "views_growth" else format_value(value, "percent")
+    text = relative_change(value, 1) if metric == "views_growth" else format_value(value, "percent")
     return f"{bound}{text}" if bound and text != "—" else text
 
 
@@ -254,7 +246,7 @@ class ClientReport:
         """What replaces the sections that need activity: one callout, in the first of them."""
         last = self.data.last_activity
         if self.before.active:
-            since = f" In {self.previous_period.label} it had {number(self.before.views)} views."
+            since = f" In {self.previous_period.label} it had {counted(self.before.views, 'view')}."
         elif last is not None:
             since = f" The most recent views were on {long_date(last)}."
         else:
@@ -286,8 +278,8 @@ class ClientReport:
         t = self.now
         if not t.views:
             return ""
-        unseen = [f"{number(n)} {noun}" for n, noun in ((t.clicks - (t.seen_clicks or 0), "clicks"),
-                                                        (t.engagements - (t.seen_engagements or 0), "engagements")) if n > 0]
+        unseen = [counted(n, noun) for n, noun in ((t.clicks - (t.seen_clicks or 0), "click"),
+                                                   (t.engagements - (t.seen_engagements or 0), "engagement")) if n > 0]
         if not unseen:
             return ""
         return (f"{join_words(unseen)} came from content without views in {self.period.label} (a platform may withhold "
@@ -329,7 +321,7 @@ class ClientReport:
 
     def engagement_lead(self) -> str:
         """The engagement section's lead: views against the previous period, then the trend within the period."""
-        views = f"{number(self.now.views)} views"
+        views = counted(self.now.views, "view")
         moved = eng.change(float(self.now.views), float(self.before.views))
         if not self.comparable:
             signup = self.signed_up_within
@@ -347,7 +339,7 @@ class ClientReport:
             first = f"{self.name} had {views} in {self.period.label}, about as many as in {self.previous_period.label} ({number(self.before.views)})."
         else:
             verb = "up" if moved > 0 else "down"
-            first = (f"{self.name} had {views} in {self.period.label}, {verb} {_change_pct(moved, signed=False)} on "
+            first = (f"{self.name} had {views} in {self.period.label}, {verb} {relative_change(moved, signed=False)} on "
                      f"{self.previous_period.label} ({number(self.before.views)}).") + self._typical_day_note(moved)
         return first + self._trend_sentence(self.series[0])
 
@@ -358,11 +350,17 @@ class ClientReport:
         if days is None or abs(moved) < NOTABLE_CHANGE or days.differs:
             return ""
         typical = eng.change(days.median_now, days.median_before)
-        if typical is None or abs(typical) >= abs(moved) / 2:
+        # The usual day moved notably the other way (views up on a few huge days while most days fell to 0).
+        against = typical is not None and typical * moved < 0 and abs(typical) >= NOTABLE_CHANGE
+        if typical is None or (abs(typical) >= abs(moved) / 2 and not against):
             return ""
         # A median of an even number of days can fall between two counts (634.5): shown whole, it would round.
         now, before = (number(v, 0 if float(v).is_integer() else 1) for v in (days.median_now, days.median_before))
-        return (f" The median day changed much less ({now} views against {before}): "
+        views = "view" if days.median_now == 1 else "views"
+        if against:  # the total rose as the usual day fell (or the reverse): not "changed much less"
+            return (f" The median day went the other way ({now} {views} against {before}): a few exceptional days "
+                    f"make all of the difference.")
+        return (f" The median day changed much less ({now} {views} against {before}): "
                 f"a few exceptional days make most of the difference.")
 
     @property
@@ -399,9 +397,13 @@ class ClientReport:
         for frame, name, heading in ((self.by_platform, "platform", "By platform"), (self.by_type, "content type", "By content type")):
             chart = charts.breakdown_bars(frame, dimension=name)
             parts.append(Section(heading, [chart, self._breakdown_table(frame, name)], level=3))
-        best = self.by_platform.iloc[0]
-        lead = (f"{best['label']} brought the most views ({number(best['views'])}, "
-                f"{percent(best['views'] / self.now.views, 0)} of the total). Conversion rate is conversions per click.")
+        top = self.by_platform.loc[self.by_platform["views"] == self.by_platform["views"].max()]
+        share = percent(top["views"].iloc[0] / self.now.views, 0)
+        # A tie is said as one: the first by name alone would be a winner by the alphabet.
+        lead = (f"{top['label'].iloc[0]} brought the most views ({number(top['views'].iloc[0])}, {share} of the total). "
+                if len(top) == 1 else
+                f"{join_words(list(top['label']))} brought the most views ({number(top['views'].iloc[0])} each, {share} "
+                "of the total each). ") + "Conversion rate is conversions per click."
         return Section(title, parts, lead=lead)
 
     def _breakdown_table(self, frame: pd.DataFrame, name: str) -> Table:
@@ -411,7 +413,7 @@ class ClientReport:
             "Items": rows["items"],
             "Views": rows["views"],
             # "new" only where the data could show views before; the data's first period has nothing to compare with.
-            "Views change": [(("new" if now else "—") if prev == 0 and self.comparable else _change_pct(ch))
+            "Views change": [(("new" if now else "—") if prev == 0 and self.comparable else relative_change(ch))
                              for now, prev, ch in zip(rows["views"], rows["previous_views"], rows["views_change"],
                                                       strict=True)],
             "Clicks": rows["clicks"],
