@@ -66,7 +66,8 @@ def test_a_run_over_the_wall_clock_timeout_is_killed_and_recorded(quire_env, tmp
     proc = subprocess.run([sys.executable, "-m", "quire.cli", "run", "slow", "-p", "client=town-of-fairdale",
                            "-p", "delay=60"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert proc.stderr.startswith("error: timed out: the run took longer than 6 s and was killed")
+    assert proc.stderr.startswith("error: timed out: the run took longer than 6 s and was killed (raise "
+                                  "QUIRE_RUN_TIMEOUT if it needs longer)")
     outputs = Path(env["QUIRE_OUTPUTS"])
     [row] = history(outputs)
     assert row["status"] == "timed_out" and row["partial_notebook"]

@@ -432,8 +432,11 @@ class ForkExecutor:
         if outcome is not None:
             return outcome
         if stopped == "timed_out":
+            limit = ("QUIRE_RUN_TIMEOUT" if timeout == settings.run_timeout
+                     else "its schedule's timeout_seconds in reports.yaml")
             return lost_run_outcome(settings, request, "timed_out", "Timeout",
-                                    f"timed out: the run took longer than {timeout:g} s and was killed")
+                                    f"timed out: the run took longer than {timeout:g} s and was killed (raise {limit} "
+                                    "if it needs longer)")
         if stopped == "cancelled":
             return lost_run_outcome(settings, request, "cancelled", "Cancelled", f"cancelled: {cancel.reason}",
                                     transient=True)
