@@ -23,7 +23,7 @@ from quire.archive import RunFolder, new_run_id, write_json
 from quire.catalog import FAN_OUT_FIELDS, ReportSpec, load_catalog
 from quire.config import Settings, get_settings
 from quire.datafiles import write_data_files
-from quire.errors import OutputError, ParameterError, QuireError, WarehouseDataError, describe_os_error
+from quire.errors import ConfigError, OutputError, ParameterError, QuireError, WarehouseDataError, describe_os_error
 from quire.parameters import DeclaredParameter, KeySyntaxError, declared_parameters, did_you_mean, validate_parameters
 from quire.periods import LATEST, Period, parse_period, resolve_period
 
@@ -432,7 +432,15 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
     settings = settings or get_settings()
     t0 = time.perf_counter() - plan.prepared_in
     spec, params, tenant = plan.spec, plan.params, plan.tenant
-    brand = load_brand(plan.brand, settings.templates_dir)
+    try:
+        brand = load_brand(plan.brand, settings.templates_dir)
+    except ConfigError as exc:
+        if tenant is None:
+            raise
+        # The warehouse names a client's kit: say where the name came from, as the fix may be there.
+        raise ConfigError(f"client {tenant.slug!r}: the brand its warehouse record names fails: {exc.message}",
+                          hint=f"{exc.hint + '; or ' if exc.hint else ''}fix clients.brand (or its organization's "
+                               "brand) in the warehouse") from None
     own = {"locale": tenant.locale, "currency": tenant.currency} if tenant else {}
     conventions = formatting.for_brand(brand, own)  # how the run writes figures and dates
     started = datetime.now(timezone.utc)

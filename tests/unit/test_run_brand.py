@@ -50,3 +50,21 @@ def test_a_kit_the_run_cannot_wear_refuses_it_before_it_starts(home, tiny_wareho
     with pytest.raises(ConfigError, match=r"^unknown brand 'nobrand'; available brands: "):
         prepare("executive", {}, settings)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_clients_unknown_brand_says_it_came_from_the_warehouse(home, tiny_warehouse, tmp_path):
+    # "unknown brand 'nonexistent'; available brands: …": nothing said the name was the client's record's.
+    from quire.pipeline import run_plan
+    from support import warehouse_copy
+
+    path = tmp_path / "w.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        [(slug,)] = con.execute("select slug from clients where status = 'active' order by slug limit 1").fetchall()
+        con.execute("update clients set brand = 'nonexistent' where slug = ?", [slug])
+    settings = Settings(home=home, outputs=tmp_path / "out", warehouse_url=f"duckdb:///{path}")
+    with pytest.raises(ConfigError) as raised:
+        run_plan(prepare("client", {"client": slug}, settings), settings=settings)
+    assert raised.value.message.startswith(f"client '{slug}': the brand its warehouse record names fails: unknown "
+                                           "brand 'nonexistent'; available brands: ")
+    assert raised.value.hint.endswith("fix clients.brand (or its organization's brand) in the warehouse")
+    assert not list((tmp_path / "out").glob("client/*/*/report.html"))
