@@ -261,6 +261,7 @@ class Preparer:
         self._declared: dict[str, dict[str, DeclaredParameter]] = {}
         self._ranges: dict[str | None, tuple] = {}
         self._brands: set[str] = set()  # brand kits already loaded (checked) for this batch
+        self._template_checked = False
         self._stack = ExitStack()
         self._conn = None
 
@@ -302,6 +303,11 @@ class Preparer:
         plan = RunPlan(spec, resolved, tenant, prepared_in=time.perf_counter() - t0)
         if tenant is None:  # a client's kit is the warehouse's to name: a broken one fails that client's run only
             self._check_brand(plan.brand)
+        if not self._template_checked:
+            from quire.render import check_template
+
+            check_template(self.settings.templates_dir)
+            self._template_checked = True
         return plan
 
     def _meant_key(self, mistake: KeySyntaxError) -> KeySyntaxError:

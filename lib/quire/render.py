@@ -57,13 +57,20 @@ def _templates_dir(templates_dir: Path | str | None) -> Path:
     return Path(templates_dir).resolve()
 
 
+def check_template(templates_dir: Path | str | None = None) -> None:
+    """Raise :class:`RenderError` when the report template is missing: said by ``quire validate`` and before a run
+    starts, not by a run that executed its notebook for nothing."""
+    folder = _templates_dir(templates_dir)
+    if not (folder / TEMPLATE_NAME / "index.html.j2").is_file():
+        raise RenderError(f"report template not found: {folder / TEMPLATE_NAME / 'index.html.j2'}",
+                          hint="QUIRE_HOME must point at a checkout with templates/quire/")
+
+
 def _new_exporter(templates_dir: Path):
     from nbconvert import HTMLExporter
     from traitlets.config import Config
 
-    if not (templates_dir / TEMPLATE_NAME / "index.html.j2").is_file():
-        raise RenderError(f"report template not found: {templates_dir / TEMPLATE_NAME / 'index.html.j2'}",
-                          hint="QUIRE_HOME must point at a checkout with templates/quire/")
+    check_template(templates_dir)
     _embed_images_of_img_tags_only()
     config = Config()
     config.NbConvertBase.display_data_priority = DISPLAY_PRIORITY

@@ -20,11 +20,17 @@ def validate_project(settings: Settings) -> list[str]:
     from quire.catalog import load_catalog
     from quire.parameters import declared_parameters
 
+    from quire.render import check_template
+
     problems: list[str] = []
     try:
         catalog = load_catalog(settings.catalog_path)
     except QuireError as exc:
         return [str(exc)]
+    try:
+        check_template(settings.templates_dir)
+    except QuireError as exc:
+        problems.append(str(exc))
     for spec in catalog.reports.values():
         try:
             declared_parameters(spec, settings.home)  # the notebook declares its parameters readably

@@ -68,3 +68,18 @@ def test_a_clients_unknown_brand_says_it_came_from_the_warehouse(home, tiny_ware
                                            "brand 'nonexistent'; available brands: ")
     assert raised.value.hint.endswith("fix clients.brand (or its organization's brand) in the warehouse")
     assert not list((tmp_path / "out").glob("client/*/*/report.html"))
+
+
+def test_a_home_without_the_report_template_is_refused_by_validate_and_before_a_run(home, tiny_warehouse, tmp_path):
+    # `quire validate` said "✓ catalog, notebooks and brands are valid"; the run then executed the notebook and
+    # failed in its render.
+    from quire.errors import RenderError
+    from quire.validation import validate_project
+
+    settings = Settings(home=home, outputs=tmp_path / "out", warehouse_url=tiny_warehouse)
+    assert validate_project(settings) == []
+    shutil.rmtree(home / "templates" / "quire")
+    assert any(p.startswith("report template not found: ") for p in validate_project(settings))
+    with pytest.raises(RenderError, match="report template not found"):
+        prepare("executive", {}, settings)
+    assert not (tmp_path / "out").exists()
