@@ -22,7 +22,7 @@ from typing import Any
 from quire.catalog import ParameterSpec, ReportSpec
 from quire.formatting.text import KEY_PATTERN
 from quire.errors import ConfigError, ParameterError
-from quire.periods import parse_period
+from quire.periods import LATEST, parse_period
 from quire.problems import quoted
 
 _KEY = re.compile(KEY_PATTERN)
@@ -230,6 +230,8 @@ def coerce(name: str, spec: ParameterSpec, value: Any) -> Any:
                                  f"{', '.join(spec.choices)}", parameter=name)
         return text
     if kind in ("client", "experiment"):
+        if kind == "experiment" and text.lower() == LATEST:
+            return LATEST  # any case, as a period's "latest"
         # Only the syntax here; pipeline.resolve_data_parameters checks the warehouse has it.
         if text and not _KEY.match(text):
             # The key the text spells, as keys are made ("Checkout_Redésign" → checkout-redesign); a name with spaces

@@ -33,9 +33,10 @@ def plausible_year(year: int) -> bool:
     return PLAUSIBLE_YEARS[0] <= year < PLAUSIBLE_YEARS[1]
 
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-_QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
-_YEAR = re.compile(r"^(\d{4})$")
+# ASCII digits only: \d also takes "２０２６" and "٢٠٢٦", which int() reads and no one means as a period.
+_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+_QUARTER = re.compile(r"^([0-9]{4})-[Qq]([1-4])$")
+_YEAR = re.compile(r"^([0-9]{4})$")
 _MONTHS_IN = {"month": 1, "quarter": 3, "year": 12}
 
 

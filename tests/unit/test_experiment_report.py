@@ -408,6 +408,12 @@ def test_latest_skips_an_experiment_set_up_but_not_started(tiny_warehouse, tmp_p
         assert experiment_queries.experiment_keys(conn)[-1] == "not-started"
         assert experiment_queries.newest_experiment_key(conn) == started_last
     assert er.build("latest", url=url).data.key == started_last
+    # As a period's LATEST: the run's parameters resolve any case (it was "no experiment 'LATEST'").
+    from quire.config import Settings
+    from quire.pipeline import prepare
+
+    settings = Settings(outputs=tmp_path / "out", warehouse_url=url)
+    assert prepare("experiment", {"experiment": "LATEST"}, settings).params["experiment"] == started_last
     assert er.build("not-started", url=url).problem is not None  # asked for by name, it says there is nothing yet
 
 

@@ -20,7 +20,8 @@ def test_parse(text, start, kind, end):
     assert parse_period(p.key) == p
 
 
-@pytest.mark.parametrize("bad", ["banana", "2026-13", "2026-00", "2026-Q5", "26-10", "2026/10", ""])
+@pytest.mark.parametrize("bad", ["banana", "2026-13", "2026-00", "2026-Q5", "26-10", "2026/10", "",
+                                 "\uff12\uff10\uff12\uff16-10", "\u0662\u0660\u0662\u0666"])  # fullwidth, Arabic-Indic digits
 def test_malformed_period_names_parameter_and_format(bad):
     with pytest.raises(ParameterError) as info:
         parse_period(bad)
