@@ -41,9 +41,11 @@ MAX_LOGO_SIDE = 4096  # pixels of a PNG/JPEG logo, either side: it is drawn a fe
 DEFAULT_FONT_STACK = '"Helvetica Neue", Helvetica, Arial, "DejaVu Sans", sans-serif'
 
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
-# A CSS font-family list: names, quoted names, commas and spaces; nothing that could end
-# the declaration (; { } < >) and no url() or escapes.
-_FONT_STACK = re.compile(r"""^[A-Za-z0-9 ,'"\-_]+$""")
+# A CSS font-family list: quoted names and names of bare words, separated by commas; nothing that could end the
+# declaration (; { } < >), no url() or escapes. A quote left open, or a bare word starting with a digit ("Source
+# Sans 3" unquoted), makes the browser drop the whole declaration, and the report falls back to its serif font.
+_FONT_NAME = r"""(?:"[A-Za-z0-9 _-]+"|'[A-Za-z0-9 _-]+'|[A-Za-z_-][A-Za-z0-9_-]*(?: +[A-Za-z_-][A-Za-z0-9_-]*)*)"""
+_FONT_STACK = re.compile(rf"^ *{_FONT_NAME}(?: *, *{_FONT_NAME})* *$")
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -233,8 +235,8 @@ class Brand(BaseModel):
     def _font_stack(cls, value: str) -> str:
         value = value.strip()
         if not value or not _FONT_STACK.match(value):
-            raise ValueError(f"{value!r} is not a CSS font-family list; use names separated by commas, "
-                             f"e.g. {DEFAULT_FONT_STACK}")
+            raise ValueError(f"{value!r} is not a CSS font-family list; use names separated by commas, each in "
+                             f"quotes if it holds a digit, and close every quote, e.g. {DEFAULT_FONT_STACK}")
         return value
 
     @field_validator("locale")

@@ -242,6 +242,15 @@ def test_reserved_keys_cannot_be_set_from_yaml(kit):
         load_brand("acme", templates)
 
 
+@pytest.mark.parametrize("stack", ['"Source Sans 3, Arial', "Source Sans 3, Arial", "Arial,, sans-serif"])
+def test_a_font_stack_the_browser_would_drop_is_refused(kit, stack):
+    # An open quote passed the check; the browser dropped the declaration and the PDF came out in a serif font.
+    templates, _, write = kit
+    write(font_stack=stack)
+    message = _one_line_error(templates)
+    assert "is not a CSS font-family list" in message and "close every quote" in message
+
+
 def test_font_stack_cannot_break_out_of_css(kit):
     templates, _, write = kit
     write(font_stack="Arial; } body { display: none")
