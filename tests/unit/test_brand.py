@@ -251,6 +251,14 @@ def test_a_font_stack_the_browser_would_drop_is_refused(kit, stack):
     assert "is not a CSS font-family list" in message and "close every quote" in message
 
 
+@pytest.mark.parametrize("name", ["Acme\u0007 Agency", "Acme \u202eycnegA"])
+def test_a_brand_name_with_control_characters_is_refused(kit, name):
+    # A bell and a right-to-left override went into every cover, the PDF's author and the logo's alt text.
+    templates, _, write = kit
+    write(name=name)
+    assert "name holds the control character U+" in _one_line_error(templates)
+
+
 def test_font_stack_cannot_break_out_of_css(kit):
     templates, _, write = kit
     write(font_stack="Arial; } body { display: none")
