@@ -89,6 +89,26 @@ def test_a_date_the_view_cannot_read_names_the_view_and_column(tmp_path: Path):
         create_views(load_mapping(_views_mapping(tmp_path)), own)
 
 
+def test_a_source_value_that_breaks_a_view_after_it_was_made_points_to_the_import(tmp_path: Path):
+    # "cannot read the warehouse: … Could not parse string …" with the advice to build the sample warehouse, and the
+    # check's "cannot check the warehouse" with no advice at all.
+    from quire.contract.check import check_warehouse
+    from quire.errors import WarehouseError
+    from quire.warehouse.engine import CONVERSION_HINT, connection
+
+    own = _user_database(tmp_path / "own.duckdb")
+    create_views(load_mapping(_views_mapping(tmp_path)), own)
+    con = duckdb.connect(str(tmp_path / "own.duckdb"))
+    con.execute("UPDATE shop.users SET created = 'garbage' WHERE customer_id = 1005")
+    con.close()
+    with pytest.raises(WarehouseError, match="^cannot read the warehouse: ") as raised:
+        cohort.load("latest", "month", 12, own)
+    assert raised.value.hint == CONVERSION_HINT and "quire warehouse import <your mapping>" in CONVERSION_HINT
+    with connection(own) as conn, pytest.raises(WarehouseError, match="^cannot check the warehouse: ") as raised:
+        check_warehouse(conn)
+    assert raised.value.hint == CONVERSION_HINT
+
+
 def test_a_missing_source_table_and_a_schema_duckdb_reports_cannot_read_are_one_line(tmp_path: Path):
     own = _user_database(tmp_path / "own.duckdb")
     missing = _views_mapping(tmp_path, lambda m: m["tables"]["users"].__setitem__("source", "shop.customers"))

@@ -31,7 +31,7 @@ from quire.contract.reports import CONTRACTS
 from quire.errors import WarehouseError
 from quire.periods import PLACEHOLDER_DATE, Period, month_start, plausible
 from quire.warehouse import client_queries, cohort_queries, coverage, experiment_queries, queries
-from quire.warehouse.engine import driver_reason
+from quire.warehouse.engine import driver_reason, read_hint
 
 PERIOD_KINDS = ("month", "quarter", "year")
 MAX_EXAMPLES = 3
@@ -554,7 +554,7 @@ def check_warehouse(conn: Connection, reports=None, *, url: str = "") -> CheckRe
                 _orphans(conn, t, states, inv)
         results = {c.report: _report_state(conn, c, states) for c in contracts}
     except sa.exc.DBAPIError as exc:
-        raise WarehouseError(f"cannot check the warehouse: {driver_reason(exc)}") from exc
+        raise WarehouseError(f"cannot check the warehouse: {driver_reason(exc)}", hint=read_hint(exc)) from exc
     return CheckResult(url, conn.dialect.name, time.perf_counter() - started, states, results)
 
 

@@ -30,7 +30,7 @@ from quire.contract.reports import CONTRACTS
 from quire.errors import WarehouseError
 from quire.periods import PLACEHOLDER_DATE, last_ended_month, month_start, plausible
 from quire.warehouse import queries
-from quire.warehouse.engine import CHECK_HINT, DATA_HINT, driver_reason
+from quire.warehouse.engine import CHECK_HINT, DATA_HINT, driver_reason, read_hint
 
 Range = tuple[date, date]
 
@@ -47,7 +47,7 @@ def _scalars(conn: Connection, *columns: sa.ColumnElement) -> list[date | None]:
     try:
         row = conn.execute(sa.select(*columns)).one()
     except sa.exc.DBAPIError as exc:
-        raise WarehouseError(f"cannot read the warehouse: {driver_reason(exc)}", hint=DATA_HINT) from exc
+        raise WarehouseError(f"cannot read the warehouse: {driver_reason(exc)}", hint=read_hint(exc)) from exc
     return [_as_date(v) for v in row]
 
 

@@ -152,6 +152,18 @@ def driver_reason(exc: sa.exc.DBAPIError) -> str:
     return text
 
 
+#: What a view over text says when a source value does not convert: DuckDB's and PostgreSQL's words.
+_CONVERSION = re.compile(r"Conversion Error|Could not (?:convert|parse)|invalid input syntax|out of range for type", re.I)
+CONVERSION_HINT = ("a view of the warehouse (an import with mode: views) reads a source value it cannot convert; "
+                   "`quire warehouse import <your mapping>` names its table, column and row")
+
+
+def read_hint(exc: sa.exc.DBAPIError) -> str:
+    """The hint for a query the warehouse refused: how to find a value a view cannot convert, else :data:`DATA_HINT`
+    (the sample warehouse is no answer to a row of the user's own data)."""
+    return CONVERSION_HINT if _CONVERSION.search(driver_reason(exc)) else DATA_HINT
+
+
 def _parse(url: str | URL) -> URL:
     try:
         return make_url(url)

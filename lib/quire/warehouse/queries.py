@@ -28,7 +28,7 @@ from quire.errors import WarehouseDataError, WarehouseError
 from quire.formatting.text import DIRECTION_CONTROLS, without_direction_controls
 from quire.periods import add_months, last_ended_month, month_start
 from quire.warehouse import schema
-from quire.warehouse.engine import CHECK_HINT, DATA_HINT, driver_reason
+from quire.warehouse.engine import CHECK_HINT, DATA_HINT, driver_reason, read_hint
 
 
 #: The columns :func:`clients` returns besides ``brand``, in order.
@@ -53,7 +53,7 @@ def data_range(conn: Connection) -> tuple[date, date]:
     try:
         first, last_ledger_month, last_day = conn.execute(stmt).one()
     except sa.exc.DBAPIError as exc:
-        raise WarehouseError(f"cannot read the warehouse: {driver_reason(exc)}", hint=DATA_HINT) from exc
+        raise WarehouseError(f"cannot read the warehouse: {driver_reason(exc)}", hint=read_hint(exc)) from exc
     if first is None:
         raise WarehouseError("the warehouse holds no MRR data", hint=DATA_HINT)
     last = last_complete_month(last_day) if last_day is not None else min(month_start(last_ledger_month), last_ended_month())
