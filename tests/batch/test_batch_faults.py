@@ -5,6 +5,8 @@ Through the real ``quire run`` on a small fan-out notebook that takes a few seco
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +33,27 @@ def test_a_killed_quire_run_takes_its_run_and_warm_server_with_it(quire_env, tmp
                  message="the run and its warm server to die with the command")
     finally:
         cli.kill()
+    assert not published_runs(Path(env["QUIRE_OUTPUTS"]), "slow")
+
+
+def test_ctrl_c_cancels_the_run_without_a_traceback(quire_env, tmp_path):
+    # Ctrl-C reaches the whole process group: the warm server's imports ended in a KeyboardInterrupt traceback, and
+    # the run was recorded "failed: the run's process died".
+    env = {**quire_env, "QUIRE_HOME": str(slow_home(tmp_path)), "QUIRE_OUTPUTS": str(tmp_path / "outputs")}
+    cli = subprocess.Popen([sys.executable, "-m", "quire.cli", "run", "slow", "-p", "client=town-of-fairdale",
+                            "-p", "delay=60"], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, start_new_session=True)  # its own group, as a terminal's foreground job
+    try:
+        run = started_run(cli)
+        server = run.parent()
+        os.killpg(cli.pid, signal.SIGINT)
+        _, stderr = cli.communicate(timeout=60)
+        wait_for(lambda: gone(server) and gone(run), timeout=15, message="the run and its warm server to end")
+    finally:
+        cli.kill()
+    assert cli.returncode == 130 and "Traceback" not in stderr, stderr
+    [row] = history(Path(env["QUIRE_OUTPUTS"]))
+    assert row["status"] == "cancelled" and row["error"].startswith("cancelled: interrupted (Ctrl-C)"), row
     assert not published_runs(Path(env["QUIRE_OUTPUTS"]), "slow")
 
 

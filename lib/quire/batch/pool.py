@@ -67,6 +67,7 @@ def run_batch(requests: Sequence[RunRequest], settings: Settings, *, workers: in
         workers = executor.total_threads() if hasattr(executor, "total_threads") else default_workers()
     workers = max(1, min(workers, len(requests) or 1))
     timeout = timeout or settings.run_timeout
+    cancel = cancel if cancel is not None else Cancel()  # set by Ctrl-C, below, when the caller has none
     with ExitStack() as stack:
         if executor.name == "local":
             start_warming()  # imports in the fork server while the rest is prepared
@@ -76,17 +77,28 @@ def run_batch(requests: Sequence[RunRequest], settings: Settings, *, workers: in
         requests = shared.attach(list(requests), settings)
 
         def one(request: RunRequest) -> Outcome:
-            if cancel is not None and cancel.is_set():
+            if cancel.is_set():
                 outcome = Outcome("cancelled", error="cancelled before it started", error_type="Cancelled", transient=True)
             else:
                 outcome = executor.run(request, settings, timeout=timeout, cancel=cancel,
                                        on_start=(lambda pid: on_start(request, pid)) if on_start else None)
+                if cancel.is_set() and outcome.status == "failed":
+                    # Failed as the cancel took its helpers down (Chromium's print, stopped by the same Ctrl-C):
+                    # the cancel's doing, not the report's.
+                    outcome = replace(outcome, status="cancelled", error=f"cancelled: {cancel.reason}",
+                                      error_type="Cancelled", transient=True)
             if on_done:
                 on_done(request, outcome)
             return outcome
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="quire-batch") as pool:
-            return list(pool.map(one, requests))
+            try:
+                return list(pool.map(one, requests))
+            except KeyboardInterrupt:
+                # Ctrl-C: the runs in progress are killed and recorded cancelled, the rest not started, before
+                # the interrupt goes on to the command (the pool's exit waits for its threads to say so).
+                cancel.set("interrupted (Ctrl-C)")
+                raise
 
 
 def print_service_for(settings: Settings):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import signal
 import threading
 import warnings
 
@@ -126,6 +127,10 @@ def _rehearse() -> None:
         log.info("rehearsal incomplete: %s", exc)
 
 
+# A Ctrl-C reaches every process of the terminal's group: the fork server's imports ended in a KeyboardInterrupt
+# traceback, and each run died as "the run's process died". The server is stopped by its parent, and a run by the
+# cancel its parent sets on the interrupt (see quire.batch.pool), which records it as cancelled.
+signal.signal(signal.SIGINT, signal.SIG_IGN)
 MISSED = warm_up(single_run=bool(os.environ.get(SINGLE_RUN_ENV)))
 if MISSED:
     log.warning("batch worker warm-up incomplete: %s", "; ".join(MISSED))
