@@ -588,6 +588,26 @@ def test_a_memory_limit_duckdb_cannot_read_is_a_setting_error(tmp_path: Path, li
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clients.csv", "mapping.yaml"]
 
 
+def test_an_import_onto_a_full_disk_says_so_and_keeps_the_warehouse(tmp_path: Path, monkeypatch):
+    # "Detached database 'quire_stage', but CHECKPOINT during DETACH failed.": the full disk was on a later line.
+    from quire.dataio import importer
+    from quire.errors import OutputError
+
+    (tmp_path / "clients.csv").write_text("client_id,name,slug,signup_date,status\n1,Acme,acme,2025-01-10,active\n")
+    mapping = load_mapping(_mapping(tmp_path, "tables:\n  clients:\n    source: clients.csv\n"))
+    (tmp_path / "wh.duckdb").write_bytes(b"the previous warehouse")
+
+    def full_disk(self):
+        raise duckdb.IOException("IO Error: Detached database 'quire_stage', but CHECKPOINT during DETACH failed. \n"
+                                 'Original error: Could not write file "x.stage": No space left on device')
+
+    monkeypatch.setattr(importer._Import, "run", full_disk)
+    with pytest.raises(OutputError, match="could not write beside .*: the disk is full") as raised:
+        import_files(mapping, f"duckdb:///{tmp_path / 'wh.duckdb'}")
+    assert raised.value.hint.startswith("free some space there")
+    assert (tmp_path / "wh.duckdb").read_bytes() == b"the previous warehouse"
+
+
 def test_a_ledger_with_day_dates_counts_each_row_in_its_month(tmp_path: Path):
     # Billing systems export movements with their day (2022-02-15): the executive report kept only rows dated
     # the 1st, so February read "MRR stayed at $200" with 2 paying accounts instead of $150 and 1.

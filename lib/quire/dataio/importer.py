@@ -183,6 +183,9 @@ def import_files(mapping: Mapping, url: str, *, memory_limit: str = "1GB", threa
         raise DataError(f"the import ran out of memory within --memory-limit {memory_limit}; allow more "
                         "(e.g. --memory-limit 4GB) or free some memory") from exc
     except duckdb.IOException as exc:
+        if "No space left on device" in str(exc):  # said on a later line than the checkpoint that failed
+            raise OutputError(f"the import could not write beside {target}: the disk is full",
+                              hint="free some space there and import again; the warehouse is unchanged") from exc
         raise OutputError(f"the import could not write beside {target}: {first_line(exc)}") from exc
     except duckdb.Error as exc:  # anything else DuckDB refuses in the data (e.g. a number too large for its column)
         raise DataError(f"the import failed: {first_line(exc)}") from exc
