@@ -31,7 +31,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from quire import yamltext
 from quire.errors import ConfigError
 from quire.formatting.conventions import DEFAULT_CURRENCY, DEFAULT_LOCALE, Conventions, parse_currency_code, parse_locale_tag
-from quire.formatting.text import DIRECTION_CONTROLS
 
 BRAND_FILE = "brand.yaml"
 MIN_CONTRAST = 4.5  # WCAG 2 AA for normal-size text
@@ -227,7 +226,7 @@ class Brand(BaseModel):
     def _printable(cls, value: str, info: ValidationInfo) -> str:
         # Printed on every cover, in the PDF's author and the logo's alt text: a bell or a right-to-left override
         # would go there as written, and the override reverses what follows it.
-        bad = next((c for c in value if (not c.isprintable() and c not in "\n\t") or DIRECTION_CONTROLS.match(c)), None)
+        bad = next((c for c in value if not c.isprintable() and c not in "\n\t"), None)  # bidi controls too
         if bad is not None:
             raise ValueError(f"{info.field_name} holds the control character U+{ord(bad):04X}; remove it "
                              "(an editor's 'show invisibles' shows where)")
