@@ -170,3 +170,18 @@ def test_the_executive_app_opens_on_accounts_without_segments(tiny_warehouse, tm
     assert isinstance(shown, executive.ExecutiveApp)
     assert shown.pickers["segment"].options == (("All clients", "all"),)
     assert "MRR" in DisplayFormatter().format(shown)[0]["text/html"]
+
+
+def test_the_executive_app_draws_in_the_house_style_as_the_report_does(tiny_warehouse):
+    # Its charts came out in matplotlib's blue and orange with boxed axes: the app built the report from a
+    # segment's data without the report's build, which sets the brand's theme.
+    import matplotlib as mpl
+
+    from quire.brand import load_brand
+
+    mpl.rcdefaults()
+    app = executive.ExecutiveApp(tiny_warehouse)
+    app.sections({"period": app.pickers["period"].value, "segment": "all"})
+    kit = load_brand("quire")
+    assert mpl.colors.same_color(mpl.rcParams["text.color"], kit.colors.text)  # matplotlib's is black
+    assert not mpl.rcParams["axes.spines.top"]  # no boxed axes

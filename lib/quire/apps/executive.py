@@ -50,6 +50,7 @@ class ExecutiveApp(App):
                           "segment": ("Segment", segment_options(clients), ALL)}, url=url)
 
     def sections(self, values: Mapping[str, str]):
+        executive.wear()  # as the report's build does: the app builds from a segment's data, not through it
         report = executive.ExecutiveReport(restrict(executive.load(values["period"], self.url), values["segment"]))
         segment = dict((v, k) for k, v in self.pickers["segment"].options)[values["segment"]]
         header = ReportHeader("Executive KPIs", report.period.label,

@@ -643,11 +643,16 @@ def _delivery_rates(d: metrics.Delivery | None, least: int) -> tuple[float | Non
     return d.on_time_rate, d.gross_margin, d.avg_hours_overrun
 
 
-def build(period: str = "latest", forecast_months: int = 6, brand: str = "quire", url: str | None = None) -> ExecutiveReport:
-    """Load the data for ``period`` and prepare the report; charts use ``brand``'s palette."""
+def wear(brand: str = "quire") -> None:
+    """Draw the charts in ``brand``'s palette and write figures and dates in its locale and currency, from now on."""
     from quire.brand import load_brand
 
     kit = load_brand(brand)
     use_brand(kit)
-    formatting.use(kit.conventions)  # figures and dates in the brand's locale and currency
+    formatting.use(kit.conventions)
+
+
+def build(period: str = "latest", forecast_months: int = 6, brand: str = "quire", url: str | None = None) -> ExecutiveReport:
+    """Load the data for ``period`` and prepare the report; charts use ``brand``'s palette."""
+    wear(brand)
     return ExecutiveReport(load(period, url), forecast_months)
