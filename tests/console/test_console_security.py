@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from console_support import console_env
-from console_support import ARTIFACTS, SERVER_TOKEN, start_serve, stop, wait_for
+from console_support import ARTIFACTS, SERVER_TOKEN, sign_in, start_serve, stop, wait_for
 
 PAGES = ["/", "/login", "/console/", "/console/runs", "/console/reports/client", "/console/schedules",
          "/console/runs/20990101T000000Z-ffffff", "/voila/render/nope.ipynb", "/api/v1/reports"]
@@ -47,6 +47,22 @@ def test_cookies_are_httponly_and_samesite(api_world):
     assert "httponly" in login and "samesite=lax" in login
     # The _xsrf cookie is read by the page's own script (double submit), so it cannot be HttpOnly; SameSite it is.
     assert "samesite=lax" in cookies["_xsrf"]
+
+
+def test_the_server_tokens_link_signs_in_the_operator_over_a_client_tokens_cookie(api_world):
+    # A browser signed in with a client's token, then opened the operator's ?token= link: redirected without a
+    # new cookie, it stayed the client's (403 on the executive form, the client's landing page).
+    server = api_world.server
+    status, _, _, client_cookie = sign_in(server, "/console/reports/client", api_world.tokens["client_a"])
+    assert status == 200
+    assert server.get("/console/reports/executive", headers={"Cookie": client_cookie})[0] in (403, 404)
+    status, _, response = server.get(f"/console/reports/executive?token={SERVER_TOKEN}", headers={"Cookie": client_cookie})
+    assert status == 302, status
+    jar = dict(c.split(";", 1)[0].split("=", 1) for c in client_cookie.split("; "))
+    jar |= dict(c.split(";", 1)[0].split("=", 1) for c in response.headers.get_all("Set-Cookie") or [])
+    operator_cookie = "; ".join(f"{k}={v}" for k, v in jar.items())
+    assert operator_cookie != client_cookie
+    assert server.get("/console/reports/executive", headers={"Cookie": operator_cookie})[0] == 200
 
 
 def test_base_url_serves_everything_under_the_prefix(prefixed):

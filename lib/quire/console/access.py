@@ -136,8 +136,11 @@ class QuireIdentityProvider(PasswordIdentityProvider):
         """The server token (operator), else a console token from ``?token=`` or ``Authorization``."""
         user = await super().get_user_token(handler)
         if user is not None:  # the server token: the operator, whatever a cookie said before
-            operator = isinstance(user, QuireUser) and not user.username.startswith(TOKEN_USER)
-            return user if operator else self._operator(user)
+            if user.username.startswith(TOKEN_USER):
+                # jupyter_server hands back the cookie's user: a console token's, whose name the cookie would keep
+                # and the next request read back as that token. A new operator gets a cookie of its own.
+                return self.generate_anonymous_user(handler)
+            return user if isinstance(user, QuireUser) else self._operator(user)
         secret = self.get_token(handler)
         if not secret:
             return None
