@@ -86,7 +86,10 @@ def test_the_client_app_offers_and_shows_only_periods_of_the_clients_subscriptio
     # The internal app, which offers every period, says why it shows nothing for one before the subscription.
     internal.select("client", late["slug"])
     internal.select("period", before[0])
-    assert f"had no subscription in {before[0]}" in internal.output.value and "Views" not in internal.output.value
+    # In the picker's words: the client's name and "October 2026", not its slug and 2026-10.
+    label = parse_period(before[0]).label
+    assert f"{late['name']} had no subscription in {label} (subscribed " in internal.output.value
+    assert late["slug"] not in internal.output.value and "Views" not in internal.output.value
 
 
 def test_client_facing_mode_with_an_unknown_client_fails_without_listing_others(tiny_warehouse):

@@ -13,9 +13,12 @@ from collections.abc import Mapping
 from quire.apps.base import App, AppInputError, opened, period_options, pinned_client
 from quire.config import get_settings
 from quire.display import Callout
+from quire.errors import EmptyDataError
+from quire.formatting import long_date
 from quire.periods import parse_period
-from quire.pipeline import check_subscribed, subscribed_in, subscription_spans
+from quire.pipeline import subscribed_in, subscription_spans
 from quire.reports import client as client_report
+from quire.reports.prose import join_words
 from quire.warehouse import coverage, queries
 from quire.warehouse.engine import connection
 
@@ -51,8 +54,15 @@ class ClientApp(App):
     def sections(self, values: Mapping[str, str]):
         # A period before the client's subscription (or after its churn) is refused as `quire run` refuses it,
         # not shown as a report of zeros.
+        period = parse_period(values["period"])
         with connection(self.url) as conn:
-            check_subscribed(conn, queries.client_by_slug(conn, values["client"]), parse_period(values["period"]))
+            row = queries.client_by_slug(conn, values["client"])
+            spans = subscription_spans(conn, row)
+        if not subscribed_in(spans, period):
+            # In the picker's words (a name, "October 2026"): the CLI's message speaks of slugs and -p period=.
+            held = join_words([f"{long_date(start)} to {long_date(end) if end else 'now'}" for start, end in spans])
+            raise EmptyDataError(f"{row['name']} had no subscription in {period.label} (subscribed {held}); choose "
+                                 "another period")
         report = client_report.build(client=values["client"], period=values["period"], url=self.url)
         return [report.header(), report.headline(), report.engagement(), report.channels()]
 
