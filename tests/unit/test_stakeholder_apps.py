@@ -188,3 +188,20 @@ def test_the_executive_app_draws_in_the_house_style_as_the_report_does(tiny_ware
     kit = load_brand("quire")
     assert mpl.colors.same_color(mpl.rcParams["text.color"], kit.colors.text)  # matplotlib's is black
     assert not mpl.rcParams["axes.spines.top"]  # no boxed axes
+
+
+def test_the_landing_page_tells_runs_of_one_report_apart(tmp_path):
+    # Two cohort runs of November 2026 (monthly, and weekly for activated users) both read "November 2026", and
+    # experiment runs gave a date range but no experiment.
+    from quire.serve.archive import collect_runs, run_details
+
+    defaults = {"period": "latest", "granularity": "month", "cohorts": 12, "behaviour": "all", "brand": "quire"}
+    weekly = {"title": "Cohort report", "parameters": {**defaults, "period": "2026-11", "granularity": "week",
+                                                         "behaviour": "activated", "brand": "harbor"}}
+    assert run_details(weekly, defaults) == "granularity week, behaviour activated"
+    assert run_details({"title": "Cohort report", "parameters": {**defaults, "period": "2026-11"}}, defaults) == ""
+    experiment = {"title": "Experiment report: Semantic search ranking",
+                  "parameters": {"experiment": "search-ranking", "level": 0.9}}
+    assert run_details(experiment, {"experiment": "latest", "level": 0.95}) == "Semantic search ranking, level 0.9"
+    assert collect_runs(tmp_path, {"cohort": "Cohort report"}, None, {"cohort": defaults}) == [
+        {"id": "cohort", "title": "Cohort report", "runs": []}]

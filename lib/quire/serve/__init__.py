@@ -62,7 +62,7 @@ from quire.config import Settings
 from quire.console.access import (TENANT_HEADER, brand_of, login_url_without_token, pin_app, pinned, tenant_of,
                                   url_without_token)
 from quire.console.reports import is_client_report
-from quire.errors import ConfigError, ParameterError
+from quire.errors import ConfigError, ParameterError, QuireError
 from quire.serve.archive import collect_runs, read_archive_file
 from quire.serve.assets import (CompressedStatic, ImmutableStatic, LabextensionsHandler, VersionedStylesheet,
                                 file_version, folders_version)
@@ -182,7 +182,7 @@ class LandingHandler(QuireHandler):
         # A client's user is shown the reports made per client only: not even the others' titles.
         titles = {r: t for r, t in q["report_titles"].items() if not tenant or r in q["client_reports"]}
         self.finish(template.render(base_url=self.base_url, apps=apps,
-                                    reports=collect_runs(q["outputs"], titles, tenant),
+                                    reports=collect_runs(q["outputs"], titles, tenant, q["report_defaults"]),
                                     brand=q["brand_name"], client_mode=bool(tenant)))
 
 
@@ -461,6 +461,7 @@ def build_app(opts: ServeOptions, settings: Settings) -> tuple[QuireVoila, str]:
         "outputs": settings.outputs_dir, "client": opts.client, "notebooks": {f"{a}.ipynb" for a in apps},
         "reports": set(reports), "report_titles": {r: catalog.reports[r].title for r in reports if r in catalog.reports},
         "client_reports": {r for r in reports if r in catalog.reports and is_client_report(catalog.reports[r])},
+        "report_defaults": _defaults(catalog, reports, settings),
         "app_cards": app_cards(settings, apps), "jinja": jinja, "brand": brand,
         "brand_name": client_name or brand.name, "settings": settings,
         "console": console.build(settings, server_client=opts.client, reports=reports, brand=brand,
@@ -514,6 +515,19 @@ def check_port_free(ip: str, port: int) -> None:
                           hint="choose a port above 1023 with --port, and an address of this machine with --ip") from None
     for sock in sockets:
         sock.close()
+
+
+def _defaults(catalog, reports, settings: Settings) -> dict[str, dict[str, Any]]:
+    """Each report's parameter defaults (its notebook's), so that the landing page names what a run changed."""
+    from quire.parameters import declared_parameters
+
+    found = {}
+    for report in reports:
+        try:
+            found[report] = {n: d.default for n, d in declared_parameters(catalog.reports[report], settings.home).items()}
+        except (KeyError, QuireError):  # a report the catalog lacks, or a notebook `quire validate` refuses
+            found[report] = {}
+    return found
 
 
 def serve(opts: ServeOptions, settings: Settings, announce=print) -> None:

@@ -130,8 +130,23 @@ def published_run(outputs: Path, run_folder: Path, client: str | None) -> tuple[
     return (record, files) if record is not None and files else None
 
 
-def collect_runs(outputs: Path, report_titles: dict[str, str], client: str | None) -> list[dict[str, Any]]:
-    """For each report shown: its title and latest published runs (date, period, client, links)."""
+#: Parameters the landing page's other columns show already (or that change no figure).
+_SHOWN_ELSEWHERE = {"period", "client", "brand", "experiment"}
+
+
+def run_details(record: dict[str, Any], defaults: dict[str, Any]) -> str:
+    """What tells a run from its report's others besides its period and client: an experiment's name (from its
+    title), and the parameters it changed from their defaults ("granularity week, behaviour activated")."""
+    title = str(record.get("title") or "")
+    subject = [title.split(": ", 1)[1]] if ": " in title else []
+    changed = [f"{name.replace('_', ' ')} {value}" for name, value in (record.get("parameters") or {}).items()
+               if name not in _SHOWN_ELSEWHERE and name in defaults and value != defaults[name]]
+    return ", ".join(subject + changed)
+
+
+def collect_runs(outputs: Path, report_titles: dict[str, str], client: str | None,
+                 defaults: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """For each report shown: its title and latest published runs (date, period, client, details, links)."""
     shown = []
     for report, title in report_titles.items():
         runs = []
@@ -146,6 +161,7 @@ def collect_runs(outputs: Path, report_titles: dict[str, str], client: str | Non
             runs.append({
                 "date": finished[:16].replace("T", " "),
                 "period": record.get("period") or "", "client": record.get("client_name") or "",
+                "details": run_details(record, (defaults or {}).get(report, {})),
                 "status": record["status"], "html": links.get("html"), "pdf": links.get("pdf"),
             })
             if len(runs) >= RUNS_PER_REPORT:
