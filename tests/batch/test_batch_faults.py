@@ -42,7 +42,9 @@ def test_ctrl_c_cancels_the_run_without_a_traceback(quire_env, tmp_path):
     env = {**quire_env, "QUIRE_HOME": str(slow_home(tmp_path)), "QUIRE_OUTPUTS": str(tmp_path / "outputs")}
     cli = subprocess.Popen([sys.executable, "-m", "quire.cli", "run", "slow", "-p", "client=town-of-fairdale",
                             "-p", "delay=60"], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, start_new_session=True)  # its own group, as a terminal's foreground job
+                           text=True, start_new_session=True,  # its own group, as a terminal's foreground job
+                           # A job started in the background inherits an ignored SIGINT: a terminal's is not.
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         run = started_run(cli)
         server = run.parent()

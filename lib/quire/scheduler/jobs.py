@@ -144,10 +144,24 @@ class Runner:
         """Kill the runs in progress (recorded cancelled, retried at the next start) and wait for their threads."""
         global _CURRENT
         self.cancel.set("the scheduler stopped")
+        waited = threading.Event()
+        if self.executor.name == "local":
+            # A run that passed its cancel check just before stop_firing killed the warm server starts a new one
+            # and waits for its imports (seconds, a minute on a busy host): kept down, its start gives up at once.
+            threading.Thread(target=self._keep_warm_server_down, args=(waited,), name="quire-stop-warm",
+                             daemon=True).start()
         self.pool.shutdown(wait=True)  # queued attempts see `cancel` and are recorded cancelled
+        waited.set()
         self.mailer.shutdown(wait=True)  # no e-mail is begun once `cancel` is set; one being sent may end
         if _CURRENT is self:
             _CURRENT = None
+
+    @staticmethod
+    def _keep_warm_server_down(waited: threading.Event) -> None:
+        from quire.batch.runner import stop_warm_server
+
+        while not waited.wait(0.2):
+            stop_warm_server(os.getpid())
 
     def catalog(self) -> Catalog:
         """``reports.yaml`` as it is now, or as it last was valid if an edit broke it.
