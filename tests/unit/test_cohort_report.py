@@ -25,8 +25,9 @@ from quire.formatting import percent
 from quire.errors import ParameterError, WarehouseError
 from quire.glossary import definitions
 from quire.metrics.cohorts import compare_recent, ltv_curves, observed_until, retention_matrix, revenue_retention_matrix
-from quire.reports import cohort
-from quire.reports.cohort import GLOSSARY_KEYS, CohortData, CohortReport
+from quire.reports import cohort, cohort_calendar, cohort_data
+from quire.reports.cohort import GLOSSARY_KEYS, CohortReport
+from quire.reports.cohort_data import CohortData
 from quire.reports.cohort_calendar import first_whole_cohort
 from quire.warehouse import coverage
 from quire.warehouse.engine import connection
@@ -211,9 +212,9 @@ def test_events_are_read_as_categories_with_every_value_kept(monthly, everything
     those of plain SQL, cut to the cohorts' users, the window and the types the report reads."""
     d = monthly.data
     assert isinstance(d.events.dtypes["event_type"], pd.CategoricalDtype)
-    assert list(d.events.dtypes["event_type"].categories) == list(cohort.READ_EVENTS)
+    assert list(d.events.dtypes["event_type"].categories) == list(cohort_data.READ_EVENTS)
     _, events = everything
-    expected = events.loc[events["user_id"].isin(d.users["user_id"]) & events["event_type"].isin(cohort.READ_EVENTS)
+    expected = events.loc[events["user_id"].isin(d.users["user_id"]) & events["event_type"].isin(cohort_data.READ_EVENTS)
                           & (events["occurred_at"] >= pd.Timestamp(FIRST_MONTH))
                           & (events["occurred_at"] < pd.Timestamp("2026-11-01"))]
     key = ["user_id", "occurred_at", "event_type", "revenue"]
@@ -510,11 +511,11 @@ def test_bad_parameters_fail_before_any_io(params, message, tmp_path):
 
 
 def test_cohort_window_counts_back_from_the_last_complete_period():
-    assert cohort.cohort_window(date(2026, 10, 31), "month", 12) == (date(2025, 11, 1), date(2026, 10, 1))
-    assert cohort.cohort_window(date(2026, 10, 30), "month", 2) == (date(2026, 8, 1), date(2026, 9, 1))
-    assert cohort.cohort_window(date(2026, 10, 25), "week", 2) == (date(2026, 10, 12), date(2026, 10, 19))  # a Sunday
-    assert cohort.cohort_window(date(2026, 10, 31), "week", 1) == (date(2026, 10, 19), date(2026, 10, 19))
-    assert cohort.cohort_end(date(2026, 2, 1), "month") == date(2026, 2, 28)
+    assert cohort_calendar.cohort_window(date(2026, 10, 31), "month", 12) == (date(2025, 11, 1), date(2026, 10, 1))
+    assert cohort_calendar.cohort_window(date(2026, 10, 30), "month", 2) == (date(2026, 8, 1), date(2026, 9, 1))
+    assert cohort_calendar.cohort_window(date(2026, 10, 25), "week", 2) == (date(2026, 10, 12), date(2026, 10, 19))  # a Sunday
+    assert cohort_calendar.cohort_window(date(2026, 10, 31), "week", 1) == (date(2026, 10, 19), date(2026, 10, 19))
+    assert cohort_calendar.cohort_end(date(2026, 2, 1), "month") == date(2026, 2, 28)
 
 
 def _shop(monthly: CohortReport, signups: dict[int, list[str]], purchases: list[tuple[int, str, float]]) -> CohortData:
@@ -523,7 +524,7 @@ def _shop(monthly: CohortReport, signups: dict[int, list[str]], purchases: list[
                          columns=["user_id", "signed_up_at"])
     events = pd.DataFrame([(u, "purchase", pd.Timestamp(t), amount) for u, t, amount in purchases],
                           columns=["user_id", "event_type", "occurred_at", "revenue"])
-    events["event_type"] = pd.Categorical(events["event_type"], categories=cohort.READ_EVENTS)
+    events["event_type"] = pd.Categorical(events["event_type"], categories=cohort_data.READ_EVENTS)
     return replace(monthly.data, users=users, events=events)
 
 
@@ -608,7 +609,7 @@ def _tiny_february(monthly: CohortReport, per_month: int = 20) -> tuple[CohortRe
             if i < back[key]:
                 events.append((user, "session_start", month + pd.DateOffset(months=1) + pd.Timedelta(days=4), None))
     frame = pd.DataFrame(events, columns=["user_id", "event_type", "occurred_at", "revenue"])
-    frame["event_type"] = pd.Categorical(frame["event_type"], categories=cohort.READ_EVENTS)
+    frame["event_type"] = pd.Categorical(frame["event_type"], categories=cohort_data.READ_EVENTS)
     data = replace(monthly.data, users=pd.DataFrame(users, columns=["user_id", "signed_up_at"]), events=frame)
     rates = {k: (0.0 if k == "2026-02" else v / per_month) for k, v in back.items()}
     return CohortReport(data), rates
@@ -822,7 +823,7 @@ def test_a_first_cohort_that_activated_better_is_not_called_swollen(monthly):
     activations = pd.DataFrame([(u, "activation", pd.Timestamp(days[0]) + pd.Timedelta(hours=1), None)
                                 for u, days in signups.items() if u.startswith("m11-") or int(u.split("-")[1]) < 4],
                                columns=["user_id", "event_type", "occurred_at", "revenue"])
-    activations["event_type"] = pd.Categorical(activations["event_type"], categories=cohort.READ_EVENTS)
+    activations["event_type"] = pd.Categorical(activations["event_type"], categories=cohort_data.READ_EVENTS)
     report = CohortReport(replace(data, events=activations), horizon=3, behaviour="activated")
     assert report.active.sizes.iloc[0] == 10 and report.active.sizes.iloc[1] == 4
     assert report.first_cohort_note is None

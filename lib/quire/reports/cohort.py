@@ -1,8 +1,8 @@
 """The cohort report: acquisition cohorts by signup week or month, followed age by age.
 
-:func:`load` is the only I/O (one read-only warehouse connection): the users of the
-reported cohorts and their events up to the report's as-of date. Everything after it
-is computed by the pure functions of :mod:`quire.metrics.cohorts`. The notebook calls
+:func:`~quire.reports.cohort_data.load` is the only I/O: the users of the reported cohorts
+and their events up to the report's as-of date. Everything after it is computed by the pure
+functions of :mod:`quire.metrics.cohorts`. The notebook calls
 :func:`build` once and then displays one section per cell.
 
 Which cohorts: the ``cohorts`` most recent *complete* signup periods at the end of
@@ -17,8 +17,7 @@ headline is a :class:`Callout` saying why and the other sections return ``None``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import cached_property
 
 import numpy as np
@@ -27,16 +26,12 @@ import pandas as pd
 from quire import formatting
 from quire.charts import cohort as charts
 from quire.chart_style import use_brand
-from quire.config import get_settings
-from quire.contract.reports import CONTRACTS
 from quire.display import Callout, Glossary, KpiCards, ReportHeader, Section, Table
-from quire.errors import EmptyDataError, ParameterError
+from quire.errors import EmptyDataError
 from quire.formatting import format_day, long_date, month_year, number, percent, significant
 from quire.formatting.units import column_decimals
 from quire.glossary import glossary
 from quire.metrics.cohorts import (
-    ACTIVE_EVENTS,
-    GRANULARITIES,
     RetentionMatrix,
     RevenueRetention,
     base_per_user,
@@ -51,26 +46,15 @@ from quire.metrics.cohorts import (
     tiny_cohorts,
 )
 from quire.metrics.kpi import Kpi, format_value
-from quire.periods import Period, resolve_period
 from quire.reports.cohort_calendar import (
-    MAX_COHORTS,
     cohort_count,
-    cohort_end,
-    cohort_start,
-    cohort_window,
     empty_cohorts_advice,
     few_cohorts_advice,
-    first_whole_cohort,
 )
 from quire.reports.cohort_comparison import ALPHA, a_change, about_the_same, pts
+from quire.reports.cohort_data import ACTIVATION_EVENT, REVENUE_EVENT, CohortData, check_parameters, load
 from quire.reports.prose import join_words
-from quire.warehouse import cohort_queries, coverage
-from quire.warehouse.engine import connection
 
-BEHAVIOURS = ("all", "activated")
-ACTIVATION_EVENT = "activation"
-REVENUE_EVENT = "purchase"
-READ_EVENTS = tuple(dict.fromkeys((*ACTIVE_EVENTS, REVENUE_EVENT, ACTIVATION_EVENT)))
 RECENT = 3                # newest cohorts compared with the earlier ones
 KPI_AGES = (1, 3)         # ages of the headline retention KPIs
 LTV_AGE = 3               # age of the headline LTV and revenue retention
@@ -81,96 +65,9 @@ SMALL_COHORT = 100        # below this many users a cohort's rates move by sever
 # data starts lands in its first month.
 INFLATED_FIRST = 2.0
 INFLATED_AGAINST = 5  # later cohorts with users needed for that median
-MAX_HORIZON = 36
 
 GLOSSARY_KEYS = ["cohort", "cohort_size", "cohort_age", "user_retention", "revenue_retention", "ltv_curve",
                  "cohort_comparison"]
-
-
-@dataclass(frozen=True)
-class CohortData:
-    """Everything the report reads from the warehouse: the cohorts' users and their events up to ``as_of``."""
-
-    period: Period
-    granularity: str
-    as_of: date
-    first_cohort: date      # first day of the oldest reported cohort
-    last_cohort: date       # first day of the newest (complete) cohort
-    requested: int          # how many cohorts were asked for
-    users: pd.DataFrame     # user_id, signed_up_at
-    events: pd.DataFrame    # user_id, event_type, occurred_at, revenue
-    data_months: tuple[date, date]  # first and last complete month the cohort data covers
-    data_start: date | None = None  # the day the data starts (signups, and events tracked); None: data_months[0]
-    # The nearest signups outside the cohorts (None: there is none): what to suggest when they are empty or few.
-    signup_before: datetime | None = None
-    signup_after: datetime | None = None
-    # Purchases the cohorts' users made before their signup, per buyer (user_id, purchases, revenue): left out, as a
-    # user's ages start there.
-    early_purchases: pd.DataFrame | None = None
-    # Signups of the data's first cohort when the data starts after its first day and it is a reported cohort: no
-    # complete signup period, so left out (see :attr:`partial_cohort`).
-    left_out: int = 0
-
-    @property
-    def whole_start(self) -> date:
-        """First day of the data's first complete cohort (see :func:`first_whole_cohort`)."""
-        return first_whole_cohort(self.data_start or self.data_months[0], self.granularity)
-
-    @property
-    def partial_cohort(self) -> date | None:
-        """First day of the cohort the data starts inside of (a first signup on 3 January: January), which no report
-        counts, as it misses the signups of its days before the data; None when the data starts on a cohort's first day."""
-        start = cohort_start(self.data_start or self.data_months[0], self.granularity)
-        return start if start < self.whole_start else None
-
-
-def check_parameters(granularity: str = "month", cohorts: int = 12, horizon: int = 12, behaviour: str = "all",
-                     activation_days: int = 7) -> None:
-    """Raise a one-line :class:`ParameterError` for a parameter the report cannot use (before any I/O)."""
-    if granularity not in GRANULARITIES:
-        raise ParameterError(f"parameter 'granularity': {granularity!r} is not supported; use week or month",
-                             parameter="granularity")
-    if behaviour not in BEHAVIOURS:
-        raise ParameterError(f"parameter 'behaviour': {behaviour!r} is not supported; use all or activated",
-                             parameter="behaviour")
-    for name, value, low, high in (("cohorts", cohorts, 2, MAX_COHORTS), ("horizon", horizon, 1, MAX_HORIZON),
-                                   ("activation_days", activation_days, 1, 90)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-            raise ParameterError(f"parameter '{name}': {value!r} is not a whole number between {low} and {high}",
-                                 parameter=name)
-
-
-def load(period: str = "latest", granularity: str = "month", cohorts: int = 12, url: str | None = None) -> CohortData:
-    """Read the users of the ``cohorts`` last complete cohorts at the end of ``period``, and their events up to then.
-
-    Raises :class:`ParameterError` for a period outside the data (e.g. in the future).
-    """
-    check_parameters(granularity, cohorts)
-    with connection(url or get_settings().warehouse) as conn:
-        first, last = coverage.report_range("cohort", conn)
-        p = resolve_period(period, first_month=first, last_month=last)
-        as_of = p.end
-        oldest, newest = cohort_window(as_of, granularity, cohorts)
-        last_day = cohort_end(newest, granularity)
-        # A cohort that began before the data did holds only the days the data has (a week of 2 June days):
-        # not a complete signup period, so its users are not read, like those of cohorts wholly before the data.
-        # The data starts on a day (a first signup on Wednesday 14 January; events tracked from the 15th): the
-        # first whole cohort is counted from that day, and no signup before it is an earlier cohort to offer.
-        start = coverage.span_start(conn, CONTRACTS["cohort"].coverage) or first
-        data_whole = first_whole_cohort(start, granularity)
-        whole = max(oldest, data_whole)
-        before, after = cohort_queries.signups_around(conn, whole, last_day, not_before=data_whole)
-        partial = cohort_start(start, granularity)
-        left_out = (len(cohort_queries.cohort_users(conn, partial, data_whole - timedelta(days=1)))
-                    if oldest <= partial <= newest and partial < data_whole else 0)
-        return CohortData(
-            period=p, granularity=granularity, as_of=as_of, first_cohort=oldest, last_cohort=newest,
-            requested=cohorts,
-            users=cohort_queries.cohort_users(conn, whole, last_day),
-            events=cohort_queries.cohort_events(conn, whole, last_day, as_of, READ_EVENTS),
-            data_months=(first, last), data_start=start, signup_before=before, signup_after=after,
-            early_purchases=cohort_queries.purchases_before_signup(conn, whole, last_day, as_of), left_out=left_out,
-        )
 
 
 def pooled_rate(matrix: RetentionMatrix, age: int) -> float:

@@ -14,7 +14,7 @@ from quire.formatting import long_date, month_year
 from quire.periods import Period, add_months, month_start
 
 if TYPE_CHECKING:
-    from quire.reports.cohort import CohortData
+    from quire.reports.cohort_data import CohortData
 
 MAX_COHORTS = 36
 
