@@ -235,7 +235,8 @@ def test_postgresql_views_read_numbers_as_the_mapping_says_and_make_the_planned_
 
     url = postgres.new_database(pg_server)
     eng = sa.create_engine(url)
-    rows = [(1, "psa", "1.234,50"), (2, "ad", "2,5"), (3, "ad", "1.000.000"), (4, "ad", "0")]
+    # A stray bell and escape, a line break: the views drop them as the import does (PostgreSQL's regexp_replace).
+    rows = [(1, "psa", "1.234,50"), (2, "ad\x07", "2,5"), (3, "\x1bad\r\n", "1.000.000"), (4, "ad", "0")]
     mapping = {"mode": "views", "schema": "quire",
                "experiment_plan": {"control": "psa", "split": {"ad": 96, "psa": 4}},
                "tables": {"experiment_assignments": {
@@ -251,6 +252,8 @@ def test_postgresql_views_read_numbers_as_the_mapping_says_and_make_the_planned_
         with eng.connect() as conn:
             assert [float(v) for (v,) in conn.execute(sa.text(
                 "SELECT revenue FROM quire.experiment_assignments ORDER BY user_id"))] == [1234.5, 2.5, 1_000_000.0, 0.0]
+            assert [v for (v,) in conn.execute(sa.text(
+                "SELECT variant FROM quire.experiment_assignments ORDER BY user_id"))] == ["psa", "ad", "ad", "ad"]
             assert [tuple(r) for r in conn.execute(sa.text(
                 "SELECT variant, is_control, allocation FROM quire.experiment_variants ORDER BY variant"))] == [
                 ("ad", False, 0.96), ("psa", True, 0.04)]

@@ -859,6 +859,17 @@ def test_text_values_padded_with_spaces_are_the_same_value(tmp_path: Path):
                            ).fetchall() == [("control", 2), ("treatment", 2)]
 
 
+def test_control_characters_inside_text_values_become_spaces(tmp_path: Path):
+    # A stray bell in a country ("D\x07E") or a line break inside a quoted name reached the reports as it was:
+    # invisible in the HTML, and a character no PDF or spreadsheet text may hold. Breaks and tabs read as one space,
+    # the other control characters as nothing.
+    (tmp_path / "ab.csv").write_text('user_id,variant,assigned_at,converted,revenue\n1,con\x07trol,2025-01-02,1,0\n'
+                                     '2,"new\r\nlook\x85",2025-01-02,0,0\n3,\x1bcontrol\x7f,2025-01-03,1,0\n')
+    with _run(tmp_path, "tables:\n  experiment_assignments:\n    source: ab.csv\n    defaults: {experiment_id: 1}\n") as con:
+        assert con.execute("select user_id, variant from experiment_assignments order by user_id").fetchall() == \
+            [(1, "control"), (2, "new look"), (3, "control")]
+
+
 @pytest.mark.parametrize("fmt,value,right,when", [
     ("epoch_millis", "1680157216403749", "epoch_micros", "2023-03-30 06:20:16 UTC"),  # GA4's event_timestamp
     ("epoch_seconds", "1680157216403", "epoch_millis", "2023-03-30 06:20:16 UTC"),

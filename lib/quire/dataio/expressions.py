@@ -188,7 +188,7 @@ def mapped_text(plan: ColumnPlan, spec: TableMapping, relation: sa.FromClause) -
     if plan.source_type.kind == "text":
         # "control " and "control" are one variant (and "LinkedIn " one platform): exports pad cells with spaces,
         # and a cell of spaces only is an empty one (its default, or "empty, but … needs a value").
-        raw = sa.func.nullif(sa.func.trim(sa.cast(raw, sa.String())), "")
+        raw = sa.func.nullif(sa.func.trim(_without_controls(sa.cast(raw, sa.String()))), "")
     words = spec.values.get(plan.column.name)
     if not words:
         return raw
@@ -200,6 +200,18 @@ def mapped_text(plan: ColumnPlan, spec: TableMapping, relation: sa.FromClause) -
         # an empty value stays empty.
         rest = sa.case((raw.is_(None), sa.null()), else_=_as_text(words[OTHER_WORDS]))
     return sa.case(named, value=text, else_=rest) if named else rest
+
+
+#: Line and page breaks and tabs inside a text cell (a quoted multi-line name): one space, as a browser shows them.
+_BREAKS = "[\t\n\v\f\r\x85\u2028\u2029]+"
+#: The other control characters (a stray bell or escape from an export): invisible in a report, and no PDF or
+#: spreadsheet text may hold them.
+_CONTROLS = "[\x01-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]"
+
+
+def _without_controls(text: ColumnElement) -> ColumnElement:
+    """``text`` with its breaks as single spaces and its other control characters removed (DuckDB and PostgreSQL)."""
+    return sa.func.regexp_replace(sa.func.regexp_replace(text, _BREAKS, " ", "g"), _CONTROLS, "", "g")
 
 
 def converted(plan: ColumnPlan, spec: TableMapping, relation: sa.FromClause, *, duck: bool,
