@@ -67,6 +67,22 @@ def test_landing_lists_apps_and_runs(server, page):
     assert page.external_requests == []
 
 
+def test_on_a_phone_every_listed_run_opens_from_the_screen(server, browser):
+    """At 390 px the landing page's runs ended in their link column, off-screen to the right of each table."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.goto(server.url("/"))
+        links = page.locator('.q-runs a[href$="/report.html"]')
+        assert links.count() == len(RUNS)
+        off_screen = links.evaluate_all("links => links.filter(a => a.getBoundingClientRect().left < 0 || "
+                                        "a.getBoundingClientRect().right > window.innerWidth).map(a => a.href)")
+        page.screenshot(path=str(ARTIFACTS / "landing-phone.png"), full_page=True)
+        assert off_screen == []
+    finally:
+        context.close()
+
+
 def test_client_facing_mode_pins_the_client(client_server, page):
     page.goto(client_server.url("/"))
     assert page.locator(".q-app-card").evaluate_all("cards => cards.map(c => c.dataset.app)") == ["client"]
