@@ -3,6 +3,8 @@ and a closed app page that frees its kernel at once."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from console_support import console_env
 from console_support import ARTIFACTS, SERVER_TOKEN, sign_in, start_serve, stop, wait_for
@@ -147,7 +149,7 @@ def test_an_open_app_says_so_when_its_token_is_revoked(tiny_warehouse, tmp_path,
         page.goto(f"{server.base}?token={secret}")
         page.goto(f"{server.base}voila/render/cohort.ipynb", wait_until="commit")
         page.wait_for_selector(".q-app-output .q-chart img", timeout=180_000)
-        notice = page.locator("#q-app-revoked[role=alert]")
+        notice = page.locator("#q-app-ended[role=alert]")
         assert notice.count() == 0
         tokens.revoke(engine, row["id"])
         # The server sees the revocation within RECHECK, at a message of the page's: the reader changes a widget.
@@ -162,6 +164,43 @@ def test_an_open_app_says_so_when_its_token_is_revoked(tiny_warehouse, tmp_path,
         page.screenshot(path=str(ARTIFACTS / "app-revoked.png"))
         assert notice.count() == 1 and "access to this app has ended" in notice.inner_text()
         assert notice.is_visible()
+    finally:
+        context.close()
+        stop(server.process)
+
+
+def test_an_open_app_says_so_when_its_kernel_dies_or_its_server_goes(tiny_warehouse, tmp_path, browser):
+    """A page whose kernel died (the server starts a new one, without the app) or whose server stopped kept its old
+    report and pickers that did nothing, in silence. It now says so, in an alert above the app, with a reload button."""
+    import signal
+    import subprocess
+
+    server = start_serve(console_env(tiny_warehouse, tmp_path), tmp_path / "serve.log")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pages = [context.new_page(), context.new_page()]
+    try:
+        pages[0].goto(f"{server.base}?token={SERVER_TOKEN}")
+        for page in pages:
+            page.goto(f"{server.base}voila/render/cohort.ipynb", wait_until="commit")
+            page.wait_for_selector(".q-app-output .q-chart img", timeout=180_000)
+        notices = [page.locator("#q-app-ended[role=alert]") for page in pages]
+        assert [notice.count() for notice in notices] == [0, 0]
+
+        kernel_id = pages[0].evaluate("JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
+        pids = subprocess.run(["pgrep", "-f", f"kernel-{kernel_id}.json"], capture_output=True, text=True).stdout.split()
+        assert pids, f"no process for kernel {kernel_id}"
+        for pid in pids:
+            os.kill(int(pid), signal.SIGKILL)
+        notices[0].wait_for(timeout=30_000)
+        pages[0].screenshot(path=str(ARTIFACTS / "app-kernel-died.png"))
+        assert notices[0].get_attribute("data-reason") == "kernel"
+        assert "stopped on the server" in notices[0].inner_text() and notices[0].locator("button").count() == 1
+        assert notices[1].count() == 0, "the other page's kernel is alive"
+
+        stop(server.process)
+        notices[1].wait_for(timeout=30_000)
+        assert notices[1].get_attribute("data-reason") == "lost"
+        assert "lost its connection" in notices[1].inner_text()
     finally:
         context.close()
         stop(server.process)
