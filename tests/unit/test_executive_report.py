@@ -511,6 +511,37 @@ def test_with_no_paying_account_the_health_section_says_so_instead_of_no_account
     assert not [c for c in section.children if isinstance(c, Chart)] and "Health distribution" not in section.html()
 
 
+def test_a_month_without_rates_raises_no_alert_about_an_earlier_month(tiny_warehouse, tmp_path):
+    # Every account churned in August and none came back: September has no rates (nobody paying at its start),
+    # and its report read "Critical: MRR growth is −100.0% in August 2026, far below its usual level".
+    path = tmp_path / "gone.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("DELETE FROM mrr_movements WHERE month >= DATE '2026-08-01'")
+        con.execute("""INSERT INTO mrr_movements
+                       SELECT 900000 + client_id, client_id, DATE '2026-08-20', 'churn', -SUM(amount)
+                       FROM mrr_movements GROUP BY client_id HAVING SUM(amount) > 0""")
+        # One account comes back late in September: the month is in the data, with nobody paying at its start.
+        con.execute("""INSERT INTO mrr_movements SELECT 900999, MIN(client_id), DATE '2026-09-15', 'new', 100
+                       FROM mrr_movements""")
+    url = f"duckdb:///{path}"
+    august = executive.build("2026-08", url=url).alerts().children[0]
+    assert any("in August 2026" in a.message for a in august.alerts)  # August's own report does alert
+    september = executive.build("2026-09", url=url).alerts().children[0]
+    assert not [a.message for a in september.alerts if "August" in a.message], [a.message for a in september.alerts]
+
+
+def test_the_alerts_do_not_name_as_unchecked_the_kpis_the_report_leaves_out(tiny_warehouse, tmp_path):
+    # Without projects or survey answers the report shows no delivery, margin, NPS or CSAT, yet its alerts said
+    # they were not checked "with too few months with a figure to tell".
+    path = tmp_path / "lean.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("DROP TABLE projects")
+        con.execute("DROP TABLE survey_responses")
+    section = executive.build("latest", url=f"duckdb:///{path}").alerts()
+    said = section.html()
+    assert not [name for name in ("On-time", "on-time", "project margin", "Project margin", "NPS", "CSAT") if name in said], said
+
+
 def test_a_period_without_mrr_or_movement_draws_no_empty_waterfall(tiny_warehouse, tmp_path):
     # Everyone churned in March and April has no movement: its waterfall was empty bars on a $0–$0.14 axis.
     url = _everyone_churned_in_march(tiny_warehouse, tmp_path,

@@ -640,7 +640,10 @@ def test_a_measure_that_is_not_money_is_named_and_written_as_a_number_everywhere
 @pytest.mark.parametrize("key,name,expected", [
     ("homepage-aa", "Homepage A/A check", True), ("signup_aa_2026", "Signup check", True),
     ("checkout-redesign", "An A/A check of checkout", True), ("aardvark-launch", "Aardvark launch", False),
-    ("pricing-aab", "Pricing", False),
+    ("pricing-aab", "Pricing", False), ("aa-test", "Sanity", True), ("aa", "Sanity", True),
+    # An A/B test whose key starts with "aa-" or whose name says A/A/B was reported as a failed A/A check.
+    ("aa-batteries", "Battery bundle offer", False), ("aab-pricing", "Pricing A/A/B test", False),
+    ("bundle", "The A/A+ bundle", False),
 ])
 def test_an_aa_test_is_recognised_by_its_key_or_name(key, name, expected):
     assert experiment({"control": {"n": 100}, "copy": {"n": 100}}, key=key, name=name).data.is_aa is expected

@@ -111,11 +111,15 @@ def testable_kpis(history: pd.DataFrame) -> list[str]:
 
 
 def _testable(history: pd.DataFrame) -> Iterator[tuple[str, pd.DataFrame]]:
-    """Each testable KPI with its rows in period order (see :func:`testable_kpis`)."""
-    rows = history.dropna(subset=["value"]).sort_values("period", kind="stable") if not history.empty else history
-    if rows.empty:
+    """Each testable KPI with its rows in period order (see :func:`testable_kpis`).
+
+    The latest period is the history's, figures or not: a month without any figure (no account paying at its
+    start) is still the month reported on, and an earlier month's deviation is no news in it.
+    """
+    if history.empty:
         return
-    latest_period = rows["period"].iloc[-1]
+    latest_period = history["period"].max()
+    rows = history.dropna(subset=["value"]).sort_values("period", kind="stable")
     for kpi, series in rows.groupby("kpi", sort=False):
         if series["period"].iloc[-1] == latest_period and len(series) >= MIN_HISTORY + 1:
             yield str(kpi), series

@@ -238,8 +238,8 @@ class ExperimentReport(RevenueSection, PowerSection):
                  split), ("Dates", self.dates_label()),
                 ("Users assigned", number(len(d.assignments))), ("Decision rule", rule)]
         if d.is_aa:
-            rows.insert(1, ("Design", "A/A test: every arm gets the same experience, so any difference is chance or a "
-                                      "bias in the assignment or the metrics"))
+            rows.insert(1, ("Design", f"A/A test, as {d.aa_sign} says: every arm gets the same experience, so any "
+                                      "difference is chance or a bias in the assignment or the metrics"))
         return FormattedTable(pd.DataFrame(rows, columns=["About this experiment", ""]))
 
     def metric_noun(self) -> str:

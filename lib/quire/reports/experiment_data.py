@@ -29,11 +29,13 @@ from quire.warehouse import experiment_queries as queries
 from quire.warehouse.engine import connection
 
 CONTRACT = contract("experiment")
-#: An A/A test says so in its key ("homepage-aa") or its name ("Homepage A/A check"): the
-#: warehouse has no design column, and the arms' data cannot tell "identical by design" from
-#: "no effect".
-AA_KEY = re.compile(r"(?:^|[-_.])aa(?:$|[-_.])", re.IGNORECASE)
-AA_NAME = re.compile(r"\bA/A\b")
+#: An A/A test says so in its key ("homepage-aa", "signup_aa_2026", "aa-test") or its name
+#: ("Homepage A/A check"): the warehouse has no design column, and the arms' data cannot tell
+#: "identical by design" from "no effect". A key that starts with the word "aa" names an A/A
+#: test only as "aa-test" or "aa-check" ("aa-batteries" sells batteries), and "A/A/B" or "A/A+"
+#: in a name is no A/A test: an A/B test reported as a failed A/A check hides a real result.
+AA_KEY = re.compile(r"(?:[-_.]aa(?:$|[-_.])|^aa(?:$|[-_.](?:tests?|checks?)(?:$|[-_.])))", re.IGNORECASE)
+AA_NAME = re.compile(r"\bA/A\b(?![/+])")
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,12 @@ class ExperimentData:
     @property
     def is_aa(self) -> bool:
         """An A/A test: every arm gets the same experience, to check the assignment and the metrics."""
-        return bool(AA_KEY.search(self.key) or AA_NAME.search(self.name))
+        return bool(self.aa_sign)
+
+    @property
+    def aa_sign(self) -> str:
+        """What says this is an A/A test ("its key", "its name"), or "" for any other test."""
+        return "its key" if AA_KEY.search(self.key) else "its name" if AA_NAME.search(self.name) else ""
 
     def labelled(self) -> "ExperimentData":
         """The same experiment with each variant's key replaced by its label (``social_proof`` → "Social proof").

@@ -59,6 +59,14 @@ def test_needs_six_trailing_values_and_the_latest_period():
     assert detect_anomalies(pd.concat([stale, current])) == []  # an old spike is not news in October
 
 
+def test_a_latest_period_without_figures_is_still_the_latest_period():
+    # Every account churned in September: the rates of October and November have no figure. The report for November
+    # alerted "MRR growth is −100.0% in September", as if September were the month it reports on.
+    rows = history([*STEADY, 10.0, float("nan"), float("nan")], periods=[f"2026-{m:02d}" for m in range(1, 13)])
+    assert detect_anomalies(rows) == []
+    assert len(detect_anomalies(rows.iloc[:10])) == 1  # September's own report does alert
+
+
 def test_order_of_rows_does_not_matter_and_missing_values_are_skipped():
     shuffled = history([*STEADY, 130.0]).sample(frac=1, random_state=3)
     assert [a.severity for a in detect_anomalies(shuffled)] == ["info"]
