@@ -490,6 +490,42 @@ def everything(report: er.ExperimentReport, alts: bool = True) -> str:
     return "\n".join(parts)
 
 
+def test_a_significant_result_of_a_running_experiment_is_called_an_interim_look():
+    # A running test read "Verdict: ship Treatment. … p < 0.001" with no word that its p-value holds for one look
+    # at a planned end: stopping at the first significant look makes false wins far more likely than 5%.
+    from dataclasses import replace
+
+    spec = {"control": {"n": 3_000, "rate": 0.10}, "treatment": {"n": 3_000, "rate": 0.13}}
+    ended = experiment(spec)
+    running = er.ExperimentReport(replace(ended.data, ended_on=None))
+    assert running.analysis.verdict.decision == "ship"
+    said = running.verdict().html()
+    assert "still running" in said and "interim" in said and "more likely than alpha 0.05 allows" in said, said
+    assert "interim" not in ended.verdict().html()
+    quiet = experiment({"control": {"n": 3_000, "rate": 0.10}, "treatment": {"n": 3_000, "rate": 0.10}})
+    assert quiet.analysis.verdict.decision == "inconclusive"
+    assert "interim" not in er.ExperimentReport(replace(quiet.data, ended_on=None)).verdict().html()
+
+
+def test_arms_too_small_for_any_significant_outcome_have_no_mde_and_no_power_curve():
+    # 0/3 against 3/3: Fisher's p is 0.100 at best, yet the card read "MDE 99.9 pts, detected with 80% power at this
+    # sample size" and the power section "needs about 3 users per variant … and the test had 3".
+    from quire.metrics.experiments import power_and_mde
+
+    report = experiment({"control": {"n": 3, "rate": 0.0}, "treatment": {"n": 3, "rate": 1.0}})
+    p = report.analysis.power["Treatment"]
+    assert p.mde is None and p.achieved_power == 0.0 and p.floor_p == pytest.approx(0.1)
+    section = report.power()
+    assert "no outcome can be significant at alpha 0.05" in section.lead and "p = 0.100" in section.lead
+    assert "from 4 users an arm" in section.lead and "needs about" not in section.lead
+    assert not [c for c in walk(section) if isinstance(c, Chart)]
+    card = next(k for k in report.headline().kpis if k.key == "mde")
+    assert "no outcome can be significant" in report.headline().html() and card.value is None
+    # Four users an arm can be significant (p = 0.029 at best): the MDE is back.
+    assert power_and_mde(4, 4, baseline_rate=0.0, observed_rate=1.0).floor_p is None
+    assert power_and_mde(4, 4, baseline_rate=0.0, observed_rate=1.0).mde is not None
+
+
 def test_a_small_difference_from_the_planned_split_keeps_its_sign_and_size():
     # "−47 (0.0%)" read as no difference beside a count of 47 fewer users.
     report = experiment({"control": {"n": 5_001}, "B": {"n": 4_999}})
@@ -1418,7 +1454,7 @@ def test_a_guardrail_mean_over_few_users_is_flagged_like_a_primary_one():
     # users says little; the few-users warning covered the primary metric only.
     report = experiment({"control": {"n": 10, "rate": 0.5}, "B": {"n": 10, "rate": 0.6}})
     assert report.metric == "conversion" and report.analysis.guardrail is not None
-    assert any(w.startswith("Few users for a mean of revenue: 10 and 10 in the control.")
+    assert any(w.startswith("Few users for a mean of revenue: 10 in B and 10 in the control.")
                for w in report.analysis.verdict.warnings)
     many = experiment({"control": {"n": 100, "rate": 0.5}, "B": {"n": 100, "rate": 0.6}})
     assert not any(w.startswith("Few users") for w in many.analysis.verdict.warnings)

@@ -92,7 +92,7 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
     warn += [_low_power_message(v, p, currency, v in significant) for v, p in under]
     # The guardrail's mean too: its card shows a difference, significant or not, whatever the verdict.
     means = rows + ([r for _, r in guardrail.iterrows()] if guardrail is not None else [])
-    warn += [_few_users_message(r, several) for r in means
+    warn += [_few_users_message(r) for r in means
              if r["metric"] != "conversion" and min(r["n_control"], r["n_treatment"]) < MIN_USERS_FOR_MEANS]
     better = [r for r in rows if r["significant"] and r["diff"] > 0]
     worse = [r for r in rows if r["significant"] and r["diff"] < 0]
@@ -251,13 +251,13 @@ def _untestable(rows: list[pd.Series]) -> str:
     return f"{said} ({number(users)} users)"
 
 
-def _few_users_message(row: pd.Series, several: bool) -> str:
+def _few_users_message(row: pd.Series) -> str:
     # Welch's test is exact for normal data only; a mean of revenue (mostly zeros and a few large
     # purchases) is near normal only over a few dozen users (the central limit theorem's usual 30).
-    who = f" for {row['variant']}" if several else ""
+    # Each count names its arm: "3 and 3 in the control" read as two counts of the control.
     name = current_measure().name
-    return (f"Few users for a mean of {name}{who}: {number(row['n_treatment'])} and {number(row['n_control'])} in the "
-            f"control. Welch's test takes each arm's mean {name} to be roughly normal, which it rarely is below about "
+    return (f"Few users for a mean of {name}: {number(row['n_treatment'])} in {row['variant']} and "
+            f"{number(row['n_control'])} in the control. Welch's test takes each arm's mean {name} to be roughly normal, which it rarely is below about "
             f"{MIN_USERS_FOR_MEANS} users an arm: take the result as indicative only.")
 
 

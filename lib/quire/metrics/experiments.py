@@ -457,6 +457,10 @@ class PowerResult:
     achieved_power: float | None = None
     baseline_rate: float | None = None  # the control's rate (proportions)
     downward: bool = False  # a rate's MDE is that of a fall (the observed effect is one)
+    #: A rate's smallest p-value at these sizes (one arm converting everyone, the other no one) when even that is
+    #: not below alpha: the exact test can reject nothing, and the power is 0 whatever the formulas say (3 users an
+    #: arm give p = 0.100 at best). None when some outcome can be significant.
+    floor_p: float | None = None
 
     @property
     def at_ceiling(self) -> bool:
@@ -470,6 +474,17 @@ class PowerResult:
         if self.achieved_power is None or self.observed_effect_size is None or self.at_ceiling:
             return None
         return self.achieved_power < self.target_power or abs(self.observed_effect_size) < self.mde_effect_size
+
+
+def smallest_p(n_control: int, n_treatment: int) -> float:
+    """The smallest two-sided p-value a conversion comparison of these arm sizes can have: one arm converting every
+    user and the other none, by the test :func:`pairwise_vs_control` uses (Fisher's exact test at such sizes)."""
+    return _two_proportion_p(n_treatment, n_treatment, 0, n_control)
+
+
+def exact_users_needed(alpha: float, *, limit: int = 1_000) -> int:
+    """The fewest users an arm (even arms) at which some conversion outcome is significant at ``alpha``."""
+    return next((n for n in range(2, limit) if smallest_p(n, n) < alpha), limit)
 
 
 def cohens_h(p_treatment: float, p_control: float) -> float:
@@ -521,6 +536,10 @@ def power_and_mde(n_control: int, n_treatment: int, *, baseline_rate: float | No
         kind = "continuous"
     achieved = (float(pg.power_ttest2n(n_control, n_treatment, d=observed_es, alpha=alpha))
                 if observed_es is not None else None)
+    floor = smallest_p(n_control, n_treatment) if kind == "proportion" else 0.0
+    if floor >= alpha:  # no outcome is significant: nothing is detectable, with any probability
+        return PowerResult(kind, n_control, n_treatment, alpha, power, mde_es, None, observed_es, observed,
+                           0.0 if achieved is not None else None, baseline_rate, downward, floor_p=floor)
     return PowerResult(kind, n_control, n_treatment, alpha, power, mde_es, mde, observed_es, observed, achieved,
                        baseline_rate, downward)
 

@@ -179,7 +179,7 @@ class ExperimentReport(RevenueSection, PowerSection):
         if self.analysis is None:
             return Section("Verdict", [self.problem, self.facts(), *notes])
         warnings = [Callout(w, "warning", title="Warning:")
-                    for w in [*self.control_warning(), *self.analysis.verdict.warnings]]
+                    for w in [*self.control_warning(), *self.analysis.verdict.warnings, *self.interim_warning()]]
         return Section("Verdict", [self.decision(), *warnings, self.facts(), *notes])
 
     def decision(self) -> Callout | None:
@@ -194,6 +194,16 @@ class ExperimentReport(RevenueSection, PowerSection):
         title = (f"Verdict: ship {v.variant} only if its guardrail loss is acceptable." if v.guardrail_loss
                  else DECISION_TITLES[v.decision].format(variant=v.variant))
         return Callout(" ".join(v.reasons), severity, title=title)
+
+    def interim_warning(self) -> list[str]:
+        """Why a significant result of a running experiment is no decision yet (empty once it has ended, or when
+        nothing is significant: more data cannot make "no difference" a false alarm)."""
+        if self.data.ended_on is not None or self.analysis.verdict.decision not in ("ship", "don't ship", "A/A failed"):
+            return []
+        return [f"The experiment is still running, so this is an interim look. Its p-values and intervals hold for "
+                f"one look at a planned end: deciding now, or looking again until a result is significant, makes a "
+                f"false result more likely than alpha {significant(self.alpha, 6)} allows. Decide at the planned "
+                "end, with the sample the power section asks for."]
 
     def control_warning(self) -> list[str]:
         """Why the control may be the wrong one: the report had to guess it (no plan, no variant named so), or more
@@ -291,6 +301,7 @@ class ExperimentReport(RevenueSection, PowerSection):
                     effect_text(power.mde, self.metric).lstrip("+") if power.mde is not None else "—",
                     f"detected with {percent(TARGET_POWER, 0)} power at this sample size" if power.mde is not None
                     else f"{a.control} converted every user: no rise is possible" if power.at_ceiling
+                    else "no outcome can be significant at this sample size" if power.floor_p is not None
                     else f"no possible change is detected with {percent(TARGET_POWER, 0)} power at this sample size"),
         }
         if a.has_revenue:

@@ -15,7 +15,8 @@ import pandas as pd
 from quire.charts import experiment as charts
 from quire.display import Callout, Grid, Section
 from quire.formatting import number, percent, significant
-from quire.metrics.experiments import TARGET_POWER, power_curve, sample_size_per_arm, tested_exactly
+from quire.metrics.experiments import (TARGET_POWER, exact_users_needed, power_curve, sample_size_per_arm,
+                                       tested_exactly)
 from quire.reports.experiment_display import FormattedTable, effect_text, round_users, times
 
 
@@ -35,6 +36,10 @@ class PowerSection:
                 "info", title="Not shown:")])
         if any(a.power[v].at_ceiling for v in self.treatments):  # no curve to draw: every effect upwards is impossible
             return Section("Power and minimum detectable effect", [Callout(self.power_sentence(), "info", title="Not shown:")])
+        if any(a.power[v].floor_p is not None for v in self.treatments):
+            # The curves are the large-sample formula's: they would reach 80 % where the exact test rejects nothing.
+            return Section("Power and minimum detectable effect", [self.power_table()],
+                           lead=f"{self.power_sentence()} {self.sample_sentence()}")
         marks, curves = [], []
         for v in self.treatments:
             p = a.power[v]
@@ -61,6 +66,10 @@ class PowerSection:
         if p.at_ceiling:
             return (f"{sample}: {self.analysis.control} converted every user, so conversion cannot rise and there is no "
                     "minimum detectable effect (MDE) upwards.")
+        if p.floor_p is not None:
+            return (f"{sample}, no outcome can be significant at {self._power_alpha(p)}: even every user of one arm "
+                    f"converting and none of the other gives p = {p.floor_p:.3f} by Fisher's exact test. The test cannot "
+                    "detect any change, so it has no minimum detectable effect (MDE).")
         if p.mde is None:
             return (f"{sample}, no possible change in {metric} is detected with {percent(TARGET_POWER, 0)} probability at "
                     f"{self._power_alpha(p)}: the sample is too small to have a minimum detectable effect (MDE).")
@@ -89,6 +98,10 @@ class PowerSection:
         p = self.analysis.power[v]
         if self.data.is_aa:
             return "In an A/A test the MDE is the smallest bias in the assignment or the metrics the check could reveal."
+        if p.floor_p is not None:
+            return (f"Fisher's exact test can be significant at alpha {significant(p.alpha, 6)} from "
+                    f"{number(exact_users_needed(p.alpha))} users an arm (an even split); detecting a real change "
+                    "reliably takes many more.")
         needed = sample_size_per_arm(p.observed_effect_size, p.alpha)
         # Power follows 1/n_control + 1/n_treatment: uneven arms are worth their harmonic mean per variant.
         current = 2 / (1 / p.n_control + 1 / p.n_treatment)
@@ -129,7 +142,8 @@ class PowerSection:
         needed_label = "Users per variant to detect the observed effect"
         for v in self.treatments:
             p = self.analysis.power[v]
-            needed = sample_size_per_arm(p.observed_effect_size, p.alpha)
+            # Where no outcome can be significant, the large-sample formula's count is no count of users that detect it.
+            needed = sample_size_per_arm(p.observed_effect_size, p.alpha) if p.floor_p is None else None
             columns[v] = [f"{number(p.n_control)} / {number(p.n_treatment)}", effect_text(p.observed_effect, self.metric),
                           effect_text(p.mde, self.metric).lstrip("+") if p.mde is not None else "—",
                           number(round_users(needed)) if needed else "—"]

@@ -714,7 +714,7 @@ def test_a_revenue_mean_over_few_users_is_flagged(n, warned):
     few = [w for w in verdict(table, SRM_OK).warnings if w.startswith("Few users for a mean of revenue")]
     assert bool(few) == warned, few
     if warned:
-        assert f"{n} and {n} in the control" in few[0]
+        assert f"{n} in treatment and {n} in the control" in few[0]
 
 
 def test_a_revenue_verdict_reads_cuped_when_the_pre_period_explains_most_of_the_spread():
