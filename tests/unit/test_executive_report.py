@@ -464,8 +464,9 @@ def test_no_forecast_once_every_account_has_left():
     series, fc, why = report.mrr_forecast
     assert series.iloc[-1] == 0 and fc is None
     [note] = report.forecast().children
-    assert note.message == ("No account is paying at the end of December 2025, so there is no MRR to forecast; the "
-                            "forecast returns with the first paying account.")
+    # It does not promise that the forecast "returns with the first paying account": it also needs a year of history.
+    assert note.message == ("No account is paying at the end of December 2025, so there is no MRR to forecast: a "
+                            "forecast needs a paying account at the end of the period.")
     assert report.revenue().children  # the MRR chart draws the history alone
 
 

@@ -134,6 +134,10 @@ def _anomaly(kpi: str, series: pd.DataFrame, z: float) -> Alert | None:
     median = float(np.median(trailing))
     if _format(latest, unit) == _format(median, unit):
         return None  # a change the report cannot show is no anomaly ("100.0%, far below its usual 100.0%")
+    if not np.median(np.abs(trailing - median)) and trailing.min() <= latest <= trailing.max():
+        # Most months were equal (no churn in 8 of 11), so the spread is the mean distance from them, which a few
+        # other months set: a value those months already reached (3.1% churn, as last month) is not unusual.
+        return None
     score = robust_z(latest, trailing, floor=VISIBLE_STEP.get(unit or "", 0.0))
     if abs(score) <= z:
         return None

@@ -37,6 +37,10 @@ from quire.errors import EmptyDataError
 MIN_POINTS = 12  # a damped trend has 5 parameters; fewer than a year of months over-fits
 BACKTEST_ORIGINS = 24  # the latest months the model chosen is refitted at to check its interval (a fit each)
 MIN_BACKTEST_ERRORS = 20  # fewer, and the 90th percentile of the errors says little
+#: Months ahead of each refit whose errors check the interval, whatever the horizon asked: a month's band is the
+#: same in a 1-month and a 24-month forecast (checked on one-month errors alone it was narrower, and a short
+#: history could not check a 1-month forecast at all). The executive report forecasts up to 24 months.
+CHECKED_AHEAD = 24
 
 
 def _monthly(series: pd.Series) -> pd.Series:
@@ -100,7 +104,7 @@ def forecast_mrr(series: pd.Series, horizon: int = 6, level: float = 0.9) -> pd.
         raise EmptyDataError(
             f"An MRR forecast needs at least {MIN_POINTS} months of history; only {len(history)} available.")
     frame, trend, start = _predict(history, horizon, 1.0 - level)
-    widen, errors = calibration(history, horizon, level, trend)
+    widen, errors = calibration(history, max(horizon, CHECKED_AHEAD), level, trend)
     mean = frame["mean"].to_numpy()
     lower = mean - widen * (mean - frame["pi_lower"].to_numpy())
     upper = mean + widen * (frame["pi_upper"].to_numpy() - mean)

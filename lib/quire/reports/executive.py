@@ -237,8 +237,12 @@ class ExecutiveReport:
         series = metrics.mrr_series(self.data.ledger, months)
         if len(series) and series.iloc[-1] <= 0:
             # Smoothing would hold a level the company no longer has ("about $3,446 through April 2027").
+            # The forecast needs both a paying account and a year of history: "returns with the first paying
+            # account" promised one to a data set of 11 months.
+            needs = ("" if len(series) >= FORECAST_MIN_MONTHS else
+                     f" and {FORECAST_MIN_MONTHS} months of MRR history (the data holds {len(series)} to this period)")
             return series, None, (f"No account is paying at the end of {self.period.label}, so there is no MRR to "
-                                  "forecast; the forecast returns with the first paying account.")
+                                  f"forecast: a forecast needs a paying account at the end of the period{needs}.")
         try:
             return series, metrics.forecast_mrr(series, horizon=self.forecast_months, level=FORECAST_LEVEL), ""
         except EmptyDataError as exc:

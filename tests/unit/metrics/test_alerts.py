@@ -67,6 +67,16 @@ def test_a_latest_period_without_figures_is_still_the_latest_period():
     assert len(detect_anomalies(rows.iloc[:10])) == 1  # September's own report does alert
 
 
+def test_when_most_months_are_equal_a_value_the_others_reached_is_not_unusual():
+    # No churn in 8 of 11 months and 3.1–3.9% in three: 3.1% again read "above its usual level (median 0.0%)".
+    trailing = [0.0] * 8 + [0.031, 0.035, 0.039]
+    periods = [f"2026-{m:02d}" for m in range(1, 13)]
+    assert detect_anomalies(history([*trailing, 0.031], unit="percent", periods=periods,
+                                    direction="down_is_good")) == []
+    [alert] = detect_anomalies(history([*trailing, 0.06], unit="percent", periods=periods, direction="down_is_good"))
+    assert "above its usual level" in alert.message
+
+
 def test_order_of_rows_does_not_matter_and_missing_values_are_skipped():
     shuffled = history([*STEADY, 130.0]).sample(frac=1, random_state=3)
     assert [a.severity for a in detect_anomalies(shuffled)] == ["info"]

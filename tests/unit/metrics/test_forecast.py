@@ -149,3 +149,12 @@ def test_the_interval_holds_about_its_share_of_the_months_that_follow():
 def test_a_history_too_short_to_check_keeps_the_models_interval_and_says_so():
     fc = forecast_mrr(jumpy(3, 14), horizon=6)
     assert fc.attrs["widened"] == 1.0 and fc.attrs["backtest_errors"] < 20
+
+
+def test_a_months_band_does_not_depend_on_how_far_the_forecast_looks():
+    # 30 months of history: a 1-month forecast was "too short to check" (18 one-month errors) and kept the model's
+    # interval, while the same month's band in a 6- or 24-month forecast was checked on more errors and differed.
+    series = jumpy(5, 30)
+    bands = [forecast_mrr(series, horizon=h).iloc[0][["lower", "upper"]].to_numpy(dtype=float) for h in (1, 6, 24)]
+    assert np.allclose(bands[0], bands[1]) and np.allclose(bands[0], bands[2]), bands
+    assert forecast_mrr(series, horizon=1).attrs["backtest_errors"] >= 20
