@@ -587,7 +587,10 @@ def test_a_pre_period_gap_beyond_chance_is_not_called_chance():
     gap = stats.ttest_ind(frame.loc[frame["variant"] == "B", "pre_revenue"],
                           frame.loc[frame["variant"] == "control", "pre_revenue"], equal_var=False)
     assert c.covariate_p == pytest.approx(gap.pvalue, rel=1e-6) and c.imbalanced and c.sign_flipped
-    message = next(x.message for x in flipped.revenue().children if isinstance(x, Callout) and x.title.startswith("Trust"))
+    [flip] = [x for x in flipped.revenue().children if isinstance(x, Callout) and x.title.startswith("CUPED reverses")]
+    message = flip.message
+    # Its title no longer says "Trust the CUPED-adjusted estimate" above a text that says to check the assignment.
+    assert flip.severity == "warning" and flip.title == "CUPED reverses the sign; check the assignment first."
     assert "chance imbalance" not in message
     assert "more than a random split plausibly gives (p < 0.001): check the assignment, and that pre_revenue" in message
     # Without a sign flip, the gap gets a warning of its own.
@@ -599,6 +602,31 @@ def test_a_pre_period_gap_beyond_chance_is_not_called_chance():
     assert f"= {er.amount(c.theta * c.covariate_diff)} of that gap" in warning.message
     balanced = experiment({"control": {"n": 3_000}, "B": {"n": 3_000, "effect": 1.0}}, metric="revenue")
     assert not any(isinstance(x, Callout) for x in balanced.revenue().children)
+    # The verdict says it too: the gap was buried in the revenue section under "More traffic … is needed".
+    for report in (flipped, kept):
+        warned = [c.message for c in report.verdict().children if isinstance(c, Callout) and c.severity == "warning"]
+        assert any("before the experiment differs more than a random split plausibly gives (p < 0.001)" in w
+                   for w in warned), warned
+    assert "random split plausibly gives" not in balanced.verdict().html()
+
+
+def test_a_tiny_variance_reduction_reads_the_same_on_its_card_as_in_its_sentence():
+    # The card read "0%" beside the CUPED sentence's "0.02% less variance".
+    report = experiment({"control": {"n": 400}, "B": {"n": 400, "effect": 1.0}}, metric="revenue")
+    c = report.analysis.cuped["B"]
+    object.__setattr__(c, "variance_reduction", 0.000247)
+    card = next(text for kpi, text, _ in report._revenue_cards() if kpi.key == "variance_reduction")
+    assert card == "0.02%"
+
+
+def test_a_cuped_sign_flip_beside_a_failed_sample_ratio_check_is_not_called_chance():
+    # 3,000 against 1,000 users of a planned 50/50 split: the report flagged the mismatch, then called the pre-period
+    # gap "a chance imbalance of the random split" under "Trust the CUPED-adjusted estimate."
+    report = experiment({"control": {"n": 3_000}, "B": {"n": 1_000, "pre_shift": 0.8, "effect": -0.4}}, metric="revenue")
+    c = report.analysis.cuped["B"]
+    assert report.analysis.srm.mismatch and c.sign_flipped and not c.imbalanced
+    [flip] = [x for x in report.revenue().children if isinstance(x, Callout) and x.title.startswith("CUPED reverses")]
+    assert "chance imbalance" not in flip.message and "does not match the plan" in flip.message
 
 
 def test_a_pre_period_that_is_the_metric_rounded_is_no_covariate():
@@ -1353,6 +1381,22 @@ def test_long_tick_labels_of_a_difference_axis_never_run_into_each_other(revenue
         assert len(boxes) >= 3 and all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:]))
         assert any(re.fullmatch(r"\$0(\.0+)?", t.get_text()) for t in ax.get_xticklabels())  # 0 is kept
         plt.close(fig)
+
+
+def test_rate_and_lift_axes_tick_no_further_than_100(monkeypatch):
+    # 0/3 against 3/3: the rate axis ran to a tick at 120% and the lift axis to +120 pts, which no rate can reach.
+    from quire.charts import experiment as chart_module
+
+    drawn = []
+    monkeypatch.setattr(chart_module, "to_chart", lambda fig, alt: drawn.append(fig))
+    report = experiment({"control": {"n": 3, "rate": 0.0}, "treatment": {"n": 3, "rate": 1.0}})
+    a = report.analysis
+    chart_module.conversion_panels(a.conversion, a.conversion_comparisons, report.level)
+    rates, lifts = drawn[0].axes
+    drawn[0].canvas.draw()
+    assert rates.get_xticks().max() <= 1.0 and rates.get_xticks().min() >= 0.0
+    assert lifts.get_xticks().max() <= 1.0 and lifts.get_xticks().min() >= -1.0
+    assert "100%" in [t.get_text() for t in rates.get_xticklabels()]
 
 
 def test_a_bound_a_fraction_of_a_cent_from_zero_keeps_its_sign(revenue_after):

@@ -95,6 +95,11 @@ def _intervals(ax, labels: Sequence[str], est: np.ndarray, low: np.ndarray, high
     ax.set_xlim(float(np.nanmin(low)) - 0.3 * span, float(np.nanmax(high)) + 0.3 * span)
 
 
+def _within(ticks: Sequence[float], low: float, high: float) -> list[float]:
+    """The ``ticks`` from ``low`` to ``high`` (a hair of float error allowed)."""
+    return [float(t) for t in ticks if low - 1e-9 <= t <= high + 1e-9]
+
+
 def _zero_line(ax) -> None:
     ax.axvline(0, color="#52606d", linewidth=1.0, linestyle="--", zorder=0)
     lo, hi = ax.get_xlim()
@@ -159,6 +164,9 @@ def conversion_panels(table: pd.DataFrame, comparisons: pd.DataFrame, level: flo
                table["rate_ci_high"].to_numpy(float), rate_colors, pct)
     percent_axis(left, "x")
     left.set_xlim(left=max(0.0, left.get_xlim()[0]))
+    # A rate is at most 100% and a lift at most ±100 pts: the axes run past them only to fit the labels, and have no
+    # tick there (0/3 against 3/3 drew ticks at 120%).
+    left.set_xticks(_within(left.get_xticks(), 0.0, 1.0))
     left.set_xlabel(f"Conversion rate ({percent(level, 0)} CI)")
     cmp = comparisons.set_index("variant").reindex(labels)  # control row: NaN, drawn empty
     lift_colors = [_effect_color(bool(s) if s == s else False, d) for s, d in zip(cmp["significant"], cmp["diff"], strict=True)]
@@ -169,6 +177,7 @@ def conversion_panels(table: pd.DataFrame, comparisons: pd.DataFrame, level: flo
     left_half = (0 - lo) < (hi - lo) / 2  # write the note on the side of the zero line that has room
     right.annotate("control = 0", (0, len(labels) - 1), xytext=(4 if left_half else -4, 0), textcoords="offset points",
                    va="center", ha="left" if left_half else "right", fontsize=8, color="#52606d")
+    right.set_xticks(_within(right.get_xticks(), -1.0, 1.0))
     _signed_ticks(right, 100)
     right.set_xlabel(f"Lift over control (pts, {percent(level, 0)} CI)")
     right.tick_params(axis="y", left=False)

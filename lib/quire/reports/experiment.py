@@ -23,6 +23,7 @@ import pandas as pd
 
 from quire import formatting
 from quire.formatting import format_day, long_date, number, percent, significant
+from quire.formatting.numbers import not_zero
 from quire.chart_style import use_brand
 from quire.charts import experiment as charts
 from quire.charts.experiment import amount, interval_text, pct, pts, signed
@@ -179,7 +180,8 @@ class ExperimentReport(RevenueSection, PowerSection):
         if self.analysis is None:
             return Section("Verdict", [self.problem, self.facts(), *notes])
         warnings = [Callout(w, "warning", title="Warning:")
-                    for w in [*self.control_warning(), *self.analysis.verdict.warnings, *self.interim_warning()]]
+                    for w in [*self.control_warning(), *self.analysis.verdict.warnings, *self.pre_period_warning(),
+                              *self.interim_warning()]]
         return Section("Verdict", [self.decision(), *warnings, self.facts(), *notes])
 
     def decision(self) -> Callout | None:
@@ -194,6 +196,18 @@ class ExperimentReport(RevenueSection, PowerSection):
         title = (f"Verdict: ship {v.variant} only if its guardrail loss is acceptable." if v.guardrail_loss
                  else DECISION_TITLES[v.decision].format(variant=v.variant))
         return Callout(" ".join(v.reasons), severity, title=title)
+
+    def pre_period_warning(self) -> list[str]:
+        """The treatments whose users already differed before the experiment, beyond what a random split gives: as
+        strict a sign of a faulty assignment as the sample ratio check, so the verdict says it, not only its section."""
+        gaps = [c for v, c in self.analysis.cuped.items() if v in self.treatments and c.imbalanced]
+        if not gaps:
+            return []
+        who = " and ".join(f"{c.treatment}, {p_sentence(c.covariate_p)}" if self.several else p_sentence(c.covariate_p)
+                           for c in gaps)
+        return [f"The arms' {self.measure.name} before the experiment differs more than a random split plausibly gives "
+                f"({who}): check the assignment, and that the pre-period was recorded before it, before trusting any "
+                f"figure of this report (the CUPED part of the {self.measure.name} section shows the gap)."]
 
     def interim_warning(self) -> list[str]:
         """Why a significant result of a running experiment is no decision yet (empty once it has ended, or when
@@ -329,7 +343,9 @@ class ExperimentReport(RevenueSection, PowerSection):
         cu = a.cuped.get(self.focus)
         cuped_cards = [] if cu is None else [
             (Kpi("variance_reduction", "CUPED variance reduction", cu.variance_reduction, "percent"),
-             percent(cu.variance_reduction, 0), f"interval {interval_change(cu.ci_width_ratio)}")]
+             # As the CUPED sentence writes it: a reduction of 0.02% is not "0%".
+             not_zero(lambda d: percent(cu.variance_reduction, d), cu.variance_reduction, 0),
+             f"interval {interval_change(cu.ci_width_ratio)}")]
         decided = a.decided_on.set_index("variant").loc[self.focus]
         if decided["metric"] == "revenue_cuped":  # the difference the verdict reads, beside the raw one
             cuped_cards.insert(0, (Kpi("cuped_diff", f"{self.measure.title}, difference (CUPED)", decided["diff"],

@@ -159,8 +159,12 @@ class RevenueSection:
         who = f" for {c.treatment}" if self.several else ""
         carried = amount(c.theta * c.covariate_diff)
         m = self.measure
+        # "A chance imbalance of the random split" is no explanation beside a failed sample ratio check, nor beside a
+        # gap too large for chance; then the callout is a warning, and CUPED's estimate no plain "trust this".
+        mismatch = self.analysis.srm.mismatch
         why = (self._beyond_chance(c) if c.imbalanced else
-               "a chance imbalance of the random split, not an effect of the change")
+               "with a split that does not match the plan (see the sample ratio check), perhaps a bias of the "
+               "assignment" if mismatch else "a chance imbalance of the random split, not an effect of the change")
         text = (f"CUPED reverses the sign of the difference in {m.name}{who}: {amount(c.unadjusted.diff)} unadjusted, "
                 f"{amount(c.adjusted.diff)} adjusted. The treatment's users {self._before(c)} than the control's before the "
                 f"experiment began — {why} — and the raw difference carries "
@@ -168,6 +172,8 @@ class RevenueSection:
                 f"has {not_zero(lambda d: percent(c.variance_reduction, d), c.variance_reduction, 0)} less variance. Neither "
                 "direction is established while its interval "
                 f"includes {m.zero}.")
+        if c.imbalanced or mismatch:
+            return Callout(text, "warning", title="CUPED reverses the sign; check the assignment first.")
         return Callout(text, "info", title="Trust the CUPED-adjusted estimate.")
 
     def cuped_table(self) -> FormattedTable:
