@@ -233,6 +233,11 @@ def test_a_client_token_gets_its_own_app_pinned_and_in_its_brand(tiny_warehouse,
         assert "Period" in controls and "Client" not in controls  # no client picker: pinned
         assert "Town of Fairdale" in page.locator(".q-app-output").inner_text()
         assert page.goto(f"{server.base}voila/render/executive.ipynb").status == 403
+        page.screenshot(path=str(ARTIFACTS / "client-token-other-app.png"))
+        # Not a bare "403: Forbidden": the page says why, and leads back to what the token opens.
+        said = page.inner_text("main")
+        assert "does not open this app: a client's token opens its own client's app only" in said, said
+        assert page.locator("main a", has_text="All apps and reports").count() == 1
     finally:
         context.close()
         stop(server.process)
