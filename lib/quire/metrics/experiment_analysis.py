@@ -257,8 +257,9 @@ def _few_users_message(row: pd.Series) -> str:
     # Each count names its arm: "3 and 3 in the control" read as two counts of the control.
     name = current_measure().name
     return (f"Few users for a mean of {name}: {number(row['n_treatment'])} in {row['variant']} and "
-            f"{number(row['n_control'])} in the control. Welch's test takes each arm's mean {name} to be roughly normal, which it rarely is below about "
-            f"{MIN_USERS_FOR_MEANS} users an arm: take the result as indicative only.")
+            f"{number(row['n_control'])} in the control. Welch's test takes each arm's mean {name} to be roughly "
+            f"normal, which it rarely is below about {MIN_USERS_FOR_MEANS} users an arm: take the result as indicative "
+            "only.")
 
 
 def _low_power_message(variant: str, p: PowerResult, currency: str, significant: bool) -> str:
