@@ -412,6 +412,9 @@ def test_a_client_token_in_the_browser_gets_its_brand_its_runs_and_its_app_only(
 
         with api_world.engine.begin() as conn:  # later tests use this token again
             conn.execute(table.update().where(table.c.id == row["id"]).values(revoked_at=None))
+        # The server remembers a token's state for a few seconds: later tests find it valid only once it looked again.
+        wait_for(lambda: server.get("/console/runs", headers={"Cookie": cookie})[0] == 200, timeout=15,
+                 message="the token to be valid again")
 
 
 def test_compare_follows_the_periods_not_the_order_runs_were_made(tmp_path):
