@@ -355,8 +355,11 @@ class Table(Fragment):
 
     def html(self) -> str:
         frame = self.frame.head(self.max_rows)
+        # A column without a name (the labels of a facts table) has an empty header cell: role="none" tells a screen
+        # reader it heads nothing, where an empty header is announced as a nameless column.
         head = "".join(
-            f'<th scope="col"{" class=q-num" if self.units.get(c) or pd.api.types.is_numeric_dtype(frame[c]) else ""}>{escape(c)}</th>'
+            f'<th scope="col"{" role=none" if not str(c).strip() else ""}'
+            f'{" class=q-num" if self.units.get(c) or pd.api.types.is_numeric_dtype(frame[c]) else ""}>{escape(c)}</th>'
             for c in frame.columns
         )
         units = list(self.row_units) or [None] * len(frame)
