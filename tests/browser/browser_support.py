@@ -24,6 +24,7 @@ from support import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (one definition for e
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
+AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS.mkdir(parents=True, exist_ok=True)  # screenshots land here
 TOKEN = "browser-test-token-3f9a"
 DAY = "2026-11-02"
