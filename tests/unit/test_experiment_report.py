@@ -501,6 +501,8 @@ def test_a_significant_result_of_a_running_experiment_is_called_an_interim_look(
     assert running.analysis.verdict.decision == "ship"
     said = running.verdict().html()
     assert "still running" in said and "interim" in said and "more likely than alpha 0.05 allows" in said, said
+    # The title is the run's conclusion (run.json, the e-mail): it says so too.
+    assert running.decision().title == "Verdict: ship Treatment (interim look: the experiment is still running)."
     assert "interim" not in ended.verdict().html()
     quiet = experiment({"control": {"n": 3_000, "rate": 0.10}, "treatment": {"n": 3_000, "rate": 0.10}})
     assert quiet.analysis.verdict.decision == "inconclusive"

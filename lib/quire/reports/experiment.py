@@ -195,6 +195,8 @@ class ExperimentReport(RevenueSection, PowerSection):
                     else DECISION_SEVERITY[v.decision])
         title = (f"Verdict: ship {v.variant} only if its guardrail loss is acceptable." if v.guardrail_loss
                  else DECISION_TITLES[v.decision].format(variant=v.variant))
+        if self.interim_warning():  # the title is the run's conclusion, e-mailed alone: it says so itself
+            title = f"{title.removesuffix('.')} (interim look: the experiment is still running)."
         return Callout(" ".join(v.reasons), severity, title=title)
 
     def pre_period_warning(self) -> list[str]:
