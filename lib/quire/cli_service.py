@@ -238,6 +238,12 @@ def deliver(
         out.print("nothing to deliver")
         return
     engine = open_state(settings.state)
+    if retry:
+        # An SMTP server that is not configured is said before anything changes: reviving first left every failed
+        # e-mail pending, and the next scheduler start sent them without anyone asking again.
+        from quire.delivery import get_deliverer
+
+        get_deliverer("smtp", settings).check()
     revived = outbox.revive_failed(engine) if retry else 0
     failed_before = {r["id"] for r in outbox.with_status(engine, "failed")}
     result = deliver_pending(engine, settings, claimer=Lease(engine, name="deliver").holder)

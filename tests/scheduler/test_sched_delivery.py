@@ -110,6 +110,8 @@ def test_smtp_4xx_that_persists_is_reported_and_deliver_retry_sends_later(setup,
     assert run_quire(env, "deliver").stdout.strip() == "nothing to deliver"
     assert sorted(m["To"] for m in smtp.messages) == ["board@example.com", "ceo@example.com"]
     assert set(_rows(engine, run_id)) == {"board@example.com", "ceo@example.com"}
+    # In UTC, said so: "-0000" means "zone unknown" (RFC 5322, 3.3).
+    assert all(m["Date"].endswith(" GMT") for m in smtp.messages), [m["Date"] for m in smtp.messages]
 
 
 def test_smtp_5xx_is_reported_at_once_and_not_resent(setup, smtp, tmp_path):
@@ -126,6 +128,20 @@ def test_smtp_5xx_is_reported_at_once_and_not_resent(setup, smtp, tmp_path):
     assert lines[:2] == ["nothing to deliver", "3 e-mail(s) failed earlier and are tried again only with --retry:"]
     assert lines[2] == f"  board@example.com ({run_id}): SMTP 550: 5.1.1 no such mailbox", lines
     assert len(lines) == 6 and "quire deliver --retry" in lines[-1] and not smtp.messages
+
+
+def test_deliver_retry_without_an_smtp_server_changes_nothing(setup, smtp, tmp_path):
+    # It said "e-mail delivery needs an SMTP server" after setting every failed e-mail back to pending, and the
+    # next scheduler start sent them without anyone asking again.
+    env, settings, engine = setup
+    smtp.always = "550 5.1.1 no such mailbox"
+    run_id = _published_run(engine, settings, tmp_path)
+    deliver_pending(engine, settings, claimer="a")
+    before = {k: r["status"] for k, r in _rows(engine, run_id).items()}
+    assert set(before.values()) == {"failed"}
+    proc = run_quire({k: v for k, v in env.items() if k != "QUIRE_SMTP_HOST"}, "deliver", "--retry")
+    assert proc.returncode == 2 and "needs an SMTP server" in proc.stderr and "Traceback" not in proc.stderr
+    assert {k: r["status"] for k, r in _rows(engine, run_id).items()} == before
 
 
 def test_smtp_server_down_is_retried_then_reported(make_env, state_url, settings_for, tmp_path):

@@ -31,7 +31,7 @@ def build_email(message: Message, sender: str) -> EmailMessage:
     recipient = one_recipient(message.recipient)
     try:
         mail = EmailMessage(policy=email.policy.SMTP)
-        headers = {"From": sender, "To": recipient, "Subject": message.subject, "Date": formatdate(localtime=False),
+        headers = {"From": sender, "To": recipient, "Subject": message.subject, "Date": formatdate(usegmt=True),
                    "Message-ID": message.message_id, **message.headers}
         for name, value in headers.items():
             mail[header_text(name)] = header_text(value, limit=998)  # RFC 5322's line limit, for ids and addresses
