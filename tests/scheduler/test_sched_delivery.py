@@ -111,7 +111,7 @@ def test_smtp_4xx_that_persists_is_reported_and_deliver_retry_sends_later(setup,
     assert sorted(m["To"] for m in smtp.messages) == ["board@example.com", "ceo@example.com"]
     assert set(_rows(engine, run_id)) == {"board@example.com", "ceo@example.com"}
     # In UTC, said so: "-0000" means "zone unknown" (RFC 5322, 3.3).
-    assert all(m["Date"].endswith(" GMT") for m in smtp.messages), [m["Date"] for m in smtp.messages]
+    assert all(m["Date"].endswith((" GMT", " +0000")) for m in smtp.messages), [m["Date"] for m in smtp.messages]
 
 
 def test_smtp_5xx_is_reported_at_once_and_not_resent(setup, smtp, tmp_path):
