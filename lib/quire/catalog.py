@@ -95,10 +95,10 @@ class ScheduleSpec(_Model):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {self.timezone!r}; use an IANA name such as Europe/Berlin") from None
         if self.cron is not None:
-            from apscheduler.triggers.cron import CronTrigger
+            from quire.crontab import crontab_trigger
 
             try:
-                trigger = CronTrigger.from_crontab(self.cron, timezone=zone)
+                trigger = crontab_trigger(self.cron, zone)
             except ValueError as exc:
                 raise ValueError(f"cron {self.cron!r} is not a valid 5-field expression ({exc})") from None
             # "0 7 31 2 *" parses but no day matches it: the report would never run, and nothing would say so.

@@ -55,6 +55,29 @@ def test_hourly_cron_runs_once_per_wall_clock_hour(day, count):
     assert len(fires) == count and len({f.astimezone(BERLIN).strftime("%H") for f in fires}) == count
 
 
+@pytest.mark.parametrize("cron", ["*/30 * * * *", "15,45 * * * *", "*/15 2 * * *"])
+def test_a_sub_hourly_cron_runs_each_wall_time_of_the_repeated_hour_once(cron):
+    # Fall back: */30 ran 02:00 and 02:30 both at +02:00 and at +01:00 (50 runs): only the time just run was compared.
+    day = datetime(2026, 10, 25, tzinfo=BERLIN)
+    fires = fires_on(day, ScheduleSpec(cron=cron, timezone="Europe/Berlin"))
+    walls = [f.astimezone(BERLIN).strftime("%H:%M") for f in fires]
+    assert len(walls) == len(set(walls)) and len(walls) == len(fires_on(day - timedelta(days=1), ScheduleSpec(
+        cron=cron, timezone="Europe/Berlin")))
+
+
+@pytest.mark.parametrize(("weekday", "days"), [
+    ("1", ["Mon"]), ("0", ["Sun"]), ("7", ["Sun"]), ("1-5", ["Mon", "Tue", "Wed", "Thu", "Fri"]),
+    ("0,6", ["Sat", "Sun"]), ("5-7", ["Fri", "Sat", "Sun"]), ("*/2", ["Sun", "Tue", "Thu", "Sat"]),
+    ("mon-fri", ["Mon", "Tue", "Wed", "Thu", "Fri"]), ("SUN", ["Sun"]),
+])
+def test_a_numeric_weekday_is_crontabs_sunday_zero(weekday, days):
+    # APScheduler counts from Monday = 0: "0 7 * * 1-5", weekdays in any crontab, ran Tuesday to Saturday.
+    schedule = ScheduleSpec(cron=f"0 7 * * {weekday}", timezone="Europe/Berlin")
+    week = [fire for d in range(7) for fire in fires_on(datetime(2026, 12, 7 + d, tzinfo=BERLIN), schedule)]
+    assert sorted({f.astimezone(BERLIN).strftime("%a") for f in week}, key=lambda d: days.index(d) if d in days else 9) == days
+    assert all(f.astimezone(BERLIN).strftime("%H:%M") == "07:00" for f in week)
+
+
 def test_utc_schedules_never_shift():
     fires = fires_on(datetime(2026, 10, 25, tzinfo=BERLIN), ScheduleSpec(cron="0 6 * * *", timezone="UTC"))
     assert [f"{f:%H:%M}" for f in fires] == ["06:00"]
@@ -134,6 +157,10 @@ def test_sync_replaces_changed_and_removes_deleted_schedules(tmp_path, settings_
     ("{interval_minutes: 5, parameters: {delay: soon}}", "parameter 'delay'"),
     ("{interval_minutes: 5, clients: {sectr: municipality}}", "cannot select clients by 'sectr'; did you mean 'sector'?"),
     ("{interval_minutes: 5, clients: {sector: municipality}}", "has no 'fan_out: clients'"),
+    ("{cron: '0 7 * * 8'}", "weekday 8 is outside 0–7 (0 and 7 are Sunday)"),
+    ("{cron: '0 7 * * fri-mon'}", "runs backwards"),
+    # crontab runs on either day, APScheduler only on both: refused rather than run on other days.
+    ("{cron: '0 7 1 * 1'}", "a day of the month or a day of the week, not both"),
 ])
 def test_validate_rejects_bad_schedules(tmp_path, make_env, schedule, message):
     from support import run_quire

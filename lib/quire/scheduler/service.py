@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 
 from quire.catalog import Catalog, ScheduleSpec, load_catalog
 from quire.config import Settings
+from quire.crontab import crontab_trigger
 from quire.errors import ConfigError, SchedulerBusyError
 from quire.state import open_state, outbox
 from quire.state.db import redact
@@ -51,21 +52,28 @@ class WallClockCronTrigger(CronTrigger):
 
     def get_next_fire_time(self, previous_fire_time, now):
         nxt = super().get_next_fire_time(previous_fire_time, now)
-        if nxt is not None and previous_fire_time is not None:
-            before = previous_fire_time.astimezone(self.timezone)
-            # Same wall time at another instant (compared in UTC: same-zone datetimes compare by wall time).
-            if nxt.replace(tzinfo=None) == before.replace(tzinfo=None) and nxt.astimezone(timezone.utc) != before.astimezone(timezone.utc):
-                nxt = super().get_next_fire_time(nxt, nxt)  # the same wall time again: skip to the one after
+        # Every time of the repeated hour's second pass is a wall time that already ran in its first: skipped. (Only
+        # the time just run was compared before, so */30 ran 02:00 and 02:30 twice.) An hour of minutes at most.
+        for _ in range(61):
+            if nxt is None or not self._second_pass(nxt):
+                return nxt
+            nxt = super().get_next_fire_time(nxt, nxt)
         return nxt
+
+    def _second_pass(self, moment) -> bool:
+        """Whether ``moment`` is in the second pass of a wall-clock hour the clock falls back through."""
+        wall = moment.astimezone(self.timezone).replace(tzinfo=None)
+        first, second = (wall.replace(tzinfo=self.timezone, fold=fold) for fold in (0, 1))
+        return first.utcoffset() != second.utcoffset() and moment.astimezone(timezone.utc) == second.astimezone(timezone.utc)
 
 
 def trigger_for(schedule: ScheduleSpec):
     """The APScheduler trigger of a catalog schedule (cron read in its time zone, or an interval)."""
     zone = ZoneInfo(schedule.timezone)
     if schedule.cron:
-        base = CronTrigger.from_crontab(schedule.cron, timezone=zone)
+        base = crontab_trigger(schedule.cron, zone)
         trigger = WallClockCronTrigger.__new__(WallClockCronTrigger)
-        trigger.__setstate__(base.__getstate__())  # from_crontab builds a plain CronTrigger; keep its fields
+        trigger.__setstate__(base.__getstate__())  # a plain CronTrigger is built; keep its fields
         return trigger
     seconds = schedule.interval_seconds or schedule.interval_minutes * 60
     return IntervalTrigger(seconds=seconds, timezone=zone)
