@@ -79,9 +79,14 @@ def trigger_for(schedule: ScheduleSpec):
     return IntervalTrigger(seconds=seconds, timezone=zone)
 
 
+#: Changes with the way a schedule is read (crontab's weekdays, the fall-back hour): the jobs an older Quire stored,
+#: with the trigger it pickled, are replaced rather than kept.
+TRIGGER_RULES = "crontab-weekdays"
+
+
 def fingerprint(schedule: ScheduleSpec) -> str:
-    """Changes whenever anything of the schedule changes: a changed schedule replaces its job."""
-    return hashlib.sha256(schedule.model_dump_json().encode()).hexdigest()[:10]
+    """Changes whenever anything of the schedule, or the way it is read, changes: a changed schedule replaces its job."""
+    return hashlib.sha256(f"{TRIGGER_RULES}\0{schedule.model_dump_json()}".encode()).hexdigest()[:10]
 
 
 def build_scheduler(engine: Engine, settings: Settings) -> BackgroundScheduler:
