@@ -266,3 +266,37 @@ def test_a_run_whose_process_a_stop_kills_is_cancelled_not_failed(runner, smtp):
     run = history.get(runner.engine, result["run_id"])
     assert run["status"] == "cancelled" and run["error"] == "cancelled: the scheduler stopped", run
     assert smtp.messages == []  # nobody is told of a run the operator stopped
+
+
+def test_a_run_published_just_before_its_service_died_is_recorded_succeeded_and_mailed_once(
+        make_env, state_url, smtp, settings_for):
+    # SIGKILL to the scheduler as its run process published: the next start marked the run "interrupted: service
+    # died" and ran it again, so the archive held two published runs of one due time.
+    import json
+    import shutil
+
+    from quire.scheduler.recovery import recover
+
+    settings = settings_for(make_env(CATALOG_HEAD + _board(), state_url, smtp.port))
+    runner = Runner(settings, open_state(state_url), "test-runner", scheduler=None)
+    try:
+        runner.fire("board")
+        [done] = history.query(runner.engine)
+        wait_for(lambda: len(smtp.messages) == 1 or None, timeout=20, message="the first run's e-mail")
+        # The dead service's run: running in the history, published in the archive.
+        run_id = history.create(runner.engine, report="board", parameters=done["parameters"], trigger="schedule",
+                                worker="a-dead-scheduler")
+        history.mark_running(runner.engine, run_id)
+        published = Path(done["output_folder"]).parent / run_id
+        shutil.copytree(done["output_folder"], published)
+        record = json.loads((published / "run.json").read_text())
+        (published / "run.json").write_text(json.dumps({**record, "run_id": run_id}))
+        assert run_id in recover(runner)
+        row = history.get(runner.engine, run_id)
+        assert row["status"] == "succeeded" and row["output_folder"] == str(published), row
+        assert not history.retries_of(runner.engine, run_id)
+        assert [d["recipient"] for d in history.deliveries(runner.engine, run_id)] == ["board@example.com"]
+        wait_for(lambda: len(smtp.messages) == 2 or None, timeout=20, message="the recovered run's e-mail")
+        assert [m["X-Quire-Run"] for m in smtp.messages] == [done["run_id"], run_id]
+    finally:
+        runner.stop()

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from quire.errors import QuireError
 from quire.scheduler.jobs import Runner
-from quire.batch.runner import Outcome, is_run_process, kill_tree, park_staging
+from quire.batch.runner import Outcome, RunRequest, already_published, is_run_process, kill_tree, park_staging
 from quire.state import runs as history
 from quire.state.schema import runs as runs_table
 
@@ -25,6 +25,21 @@ def _stray_child(row: dict) -> None:
         return
     if is_run_process(pid, row["run_id"]):
         kill_tree(pid)
+
+
+def _conclude_published(runner: Runner, row: dict, outcome: Outcome, catalog) -> None:
+    """Record a run found published as succeeded: with its deliveries when the service ran it, alone for `quire run`
+    (whose command would have printed it, and delivers nothing)."""
+    if row["trigger"] != "manual":
+        try:
+            spec = catalog.get(row["report"])
+        except QuireError:
+            pass
+        else:
+            runner.conclude(row["run_id"], spec, row["client"], row["attempt"], outcome)
+            return
+    history.finish(runner.engine, row["run_id"], "succeeded", output_folder=outcome.output_folder,
+                   parameters=outcome.parameters)
 
 
 def recover(runner: Runner) -> list[str]:
@@ -42,6 +57,14 @@ def recover(runner: Runner) -> list[str]:
         manual = row["trigger"] == "manual"
         reason = "interrupted: `quire run` died" if manual else "interrupted: service died"
         partial = park_staging(settings, row["report"], row["run_id"], reason)
+        # Parked first, then looked for (a publish and a parking each rename the staging folder): a run whose process
+        # published in the moment its service died is done. Marked failed and run again, it was published twice.
+        published = already_published(settings, RunRequest(row["run_id"], row["report"], {}))
+        if published is not None:
+            log.warning("run %s (%s) was published just before its service died: recorded as succeeded",
+                        row["run_id"], row["report"])
+            _conclude_published(runner, row, published, catalog)
+            continue
         log.warning("run %s (%s) was %s when its process died: marked failed", row["run_id"], row["report"], row["status"])
         if manual:
             history.finish(engine, row["run_id"], "failed", error=reason, error_type="Interrupted",
