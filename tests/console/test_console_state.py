@@ -83,7 +83,10 @@ def _old_tables(engine) -> None:
     sa.Table("quire_runs", old, *[c._copy() for c in schema.runs.columns if c.name != "requested_by"],
              sa.CheckConstraint(f"status IN {schema.RUN_STATUSES}", name="quire_runs_status"),
              sa.CheckConstraint("trigger IN ('schedule', 'manual', 'retry')", name="quire_runs_trigger"))
-    schema.outbox.to_metadata(old)
+    # One e-mail per run and recipient, whatever its kind (the owner's alert collided with the owner's report).
+    sa.Table("quire_outbox", old, *[c._copy() for c in schema.outbox.columns],
+             sa.UniqueConstraint("run_id", "recipient", name="quire_outbox_once"),
+             sa.CheckConstraint("status IN ('pending', 'sent', 'failed')", name="quire_outbox_status"))
     old.create_all(engine)
     now = dt.datetime(2026, 1, 1)
     with engine.begin() as conn:
@@ -114,6 +117,12 @@ def test_an_older_state_database_is_upgraded_in_place(state_url):
     with pytest.raises(sa.exc.IntegrityError):  # the constraint is widened, not dropped
         history.create(engine, report="client", parameters={}, trigger="bogus")
     assert history.count(engine, since=dt.datetime(2025, 1, 1)) == 2
+    # The outbox's key takes the kind: the owner's alert beside the owner's report, never a second report.
+    from quire.state import outbox
+
+    assert outbox.add(engine, "r1", "a@b.c", "alert") is not None
+    assert outbox.add(engine, "r1", "a@b.c", "report") is None and outbox.add(engine, "r1", "a@b.c", "alert") is None
+    assert [d["kind"] for d in history.deliveries(engine, "r1")] == ["report", "alert"]
 
 
 @pytest.mark.parametrize("args", [("tokens", "create", "--role", "viewer", "--client", ""),

@@ -144,6 +144,24 @@ def test_deliver_retry_without_an_smtp_server_changes_nothing(setup, smtp, tmp_p
     assert {k: r["status"] for k, r in _rows(engine, run_id).items()} == before
 
 
+def test_an_owner_among_the_recipients_gets_the_alert_about_another_recipient(make_env, state_url, smtp, settings_for,
+                                                                             tmp_path):
+    # The shipped catalog names the owner among the recipients: the alert about board@ collided with the owner's own
+    # report e-mail (one outbox row per run and recipient) and was never queued.
+    catalog = CATALOG.replace("owner: cfo@example.com", "owner: ceo@example.com")
+    settings = settings_for(make_env(catalog, state_url, smtp.port))
+    engine = open_state(state_url)
+    run_id = _published_run(engine, settings, tmp_path)
+    smtp.replies.append("550 5.1.1 no such mailbox")  # board@, the first e-mail; the rest go through
+    result = deliver_pending(engine, settings, claimer="a")
+    assert len(result.failed) == 1 and len(result.sent) == 2, result
+    sent = sorted((m["To"], m["X-Quire-Kind"]) for m in smtp.messages)
+    assert sent == [("ceo@example.com", "alert"), ("ceo@example.com", "report")], sent
+    alert = next(m for m in smtp.messages if m["X-Quire-Kind"] == "alert")
+    assert "board@example.com" in alert.get_body(("plain",)).get_content()
+    assert len({m["Message-ID"] for m in smtp.messages}) == 2  # two messages, not one sent twice
+
+
 def test_smtp_server_down_is_retried_then_reported(make_env, state_url, settings_for, tmp_path):
     from sched_support import free_port
 

@@ -14,9 +14,11 @@ from quire.delivery.headers import header_text, printable
 from quire.errors import DeliveryError
 
 
-def message_id(run_id: str, recipient: str) -> str:
-    """Stable per (run, recipient): a resend after a crash carries the same id, so mail systems can drop it."""
-    digest = hashlib.sha256(recipient.lower().encode()).hexdigest()[:12]
+def message_id(run_id: str, recipient: str, kind: str = "report") -> str:
+    """Stable per (run, recipient, kind): a resend after a crash carries the same id, so mail systems can drop it;
+    the alert to an owner who also got the report is another message, with an id of its own."""
+    key = recipient.lower() if kind == "report" else f"{kind}:{recipient.lower()}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     return f"<{run_id}.{digest}@quire>"
 
 
@@ -80,7 +82,7 @@ def alert_message(run: dict[str, Any], spec: ReportSpec, recipient: str) -> Mess
     lines += ["", "Nothing was sent to the report's recipients. `quire runs show " + run["run_id"] + "` has the details."]
     html = "<html><body style='font-family:sans-serif'>" + "".join(f"<p>{escape(x)}</p>" for x in lines if x) + "</body></html>"
     return Message(recipient=recipient, subject=subject, text="\n".join(lines) + "\n", html=html,
-                   message_id=message_id(run["run_id"], recipient),
+                   message_id=message_id(run["run_id"], recipient, "alert"),
                    headers={"X-Quire-Run": run["run_id"], "X-Quire-Kind": "alert"})
 
 
@@ -105,5 +107,5 @@ def delivery_alert_message(run: dict[str, Any], spec: ReportSpec, recipient: str
             + ("<ul>" + "".join(f"<li>{escape(x)}</li>" for x in failed) + "</ul>" if failed else "")
             + "".join(f"<p>{escape(x)}</p>" for x in after) + "</body></html>")
     return Message(recipient=recipient, subject=subject, text=text, html=html,
-                   message_id=message_id(run["run_id"], recipient),
+                   message_id=message_id(run["run_id"], recipient, "alert"),
                    headers={"X-Quire-Run": run["run_id"], "X-Quire-Kind": "alert"})

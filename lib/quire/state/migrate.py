@@ -8,6 +8,8 @@ existing one. The steps here do, idempotently, each only when the database lacks
   the constraint; SQLite cannot alter one, so the table is rebuilt as SQLite's manual
   prescribes (new table, copy, drop, rename) in one transaction, rows and the outbox's
   references kept;
+* a widened unique key on ``quire_outbox`` (one e-mail per run, recipient *and kind*: the
+  owner's alert beside the owner's report), swapped or rebuilt the same way;
 * indexes added since, on existing tables.
 """
 
@@ -18,7 +20,7 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from quire.state.schema import TRIGGERS, metadata, runs
+from quire.state.schema import TRIGGERS, metadata, outbox, runs
 
 log = logging.getLogger("quire.state")
 
@@ -38,12 +40,21 @@ def upgrade(engine: Engine) -> list[str]:
                 done.append(f"added {runs.name}.{column.name}")
     if not _trigger_check_current(engine):
         if engine.dialect.name == "sqlite":
-            _rebuild_sqlite_runs(engine)
+            _rebuild_sqlite(engine, runs)
         else:
             with engine.begin() as conn:
                 conn.execute(sa.text(f"ALTER TABLE {runs.name} DROP CONSTRAINT IF EXISTS quire_runs_trigger"))
                 conn.execute(sa.text(f"ALTER TABLE {runs.name} ADD CONSTRAINT quire_runs_trigger CHECK (trigger IN {TRIGGERS})"))
         done.append("widened quire_runs.trigger")
+    if not _outbox_key_current(engine):
+        if engine.dialect.name == "sqlite":
+            _rebuild_sqlite(engine, outbox)
+        else:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"ALTER TABLE {outbox.name} DROP CONSTRAINT IF EXISTS quire_outbox_once"))
+                conn.execute(sa.text(f"ALTER TABLE {outbox.name} ADD CONSTRAINT quire_outbox_once "
+                                     "UNIQUE (run_id, recipient, kind)"))
+        done.append("widened quire_outbox's unique key")
     for table in metadata.sorted_tables:
         for index in table.indexes:
             if index.name not in {i["name"] for i in sa.inspect(engine).get_indexes(table.name)}:
@@ -60,13 +71,21 @@ def _trigger_check_current(engine: Engine) -> bool:
     return not found or all(f"'{TRIGGERS[-1]}'" in c.get("sqltext", "") for c in found)
 
 
-def _rebuild_sqlite_runs(engine: Engine) -> None:
+def _outbox_key_current(engine: Engine) -> bool:
+    if not sa.inspect(engine).has_table(outbox.name):
+        return True
+    keys = [u for u in sa.inspect(engine).get_unique_constraints(outbox.name)
+            if u.get("name") == "quire_outbox_once" or set(u["column_names"]) == {"run_id", "recipient"}]
+    return all("kind" in u["column_names"] for u in keys)
+
+
+def _rebuild_sqlite(engine: Engine, table: sa.Table) -> None:
     """SQLite's recipe for changing a table's constraints: create the new table, copy, drop, rename."""
     from sqlalchemy.schema import CreateTable
 
-    ddl = str(CreateTable(runs).compile(dialect=engine.dialect)).strip()
-    ddl = ddl.replace(f"CREATE TABLE {runs.name} ", f"CREATE TABLE {runs.name}_new ", 1)
-    columns = ", ".join(c.name for c in runs.columns)
+    ddl = str(CreateTable(table).compile(dialect=engine.dialect)).strip()
+    ddl = ddl.replace(f"CREATE TABLE {table.name} ", f"CREATE TABLE {table.name}_new ", 1)
+    columns = ", ".join(c.name for c in table.columns)
     # The driver's own connection in autocommit mode: pysqlite would not wrap DDL in its implicit
     # transaction, so BEGIN and COMMIT are explicit and the rebuild is all or nothing.
     raw = engine.raw_connection()
@@ -78,9 +97,9 @@ def _rebuild_sqlite_runs(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=OFF")  # the referenced table is briefly gone; no effect inside a transaction
         cur.execute("BEGIN IMMEDIATE")
         try:
-            for statement in (f"DROP TABLE IF EXISTS {runs.name}_new", ddl,
-                              f"INSERT INTO {runs.name}_new ({columns}) SELECT {columns} FROM {runs.name}",
-                              f"DROP TABLE {runs.name}", f"ALTER TABLE {runs.name}_new RENAME TO {runs.name}"):
+            for statement in (f"DROP TABLE IF EXISTS {table.name}_new", ddl,
+                              f"INSERT INTO {table.name}_new ({columns}) SELECT {columns} FROM {table.name}",
+                              f"DROP TABLE {table.name}", f"ALTER TABLE {table.name}_new RENAME TO {table.name}"):
                 cur.execute(statement)
             _check_foreign_keys(cur)
             cur.execute("COMMIT")

@@ -1,4 +1,4 @@
-"""The delivery outbox: one row per (run, recipient), claimed before sending and marked after.
+"""The delivery outbox: one row per (run, recipient, kind), claimed before sending and marked after.
 
 A row is *claimed* (``claimed_by``/``claimed_at``, attempts + 1) by a conditional UPDATE
 before its e-mail is sent and marked ``sent`` right after the server accepted it. Two
@@ -37,13 +37,13 @@ def with_status(engine: Engine, status: str, run_id: str | None = None) -> list[
 
 
 def add(engine: Engine, run_id: str, recipient: str, kind: str) -> dict[str, Any] | None:
-    """Queue one more e-mail of a run (pending); None when that run already has a row for ``recipient``."""
+    """Queue one more e-mail of a run (pending); None when that run already has a row of ``kind`` for ``recipient``."""
     try:
         with engine.begin() as conn:
             row_id = conn.execute(outbox.insert().values(
                 run_id=run_id, recipient=recipient, kind=kind, status="pending", attempts=0, created_at=utcnow(),
             )).inserted_primary_key[0]
-    except sa.exc.IntegrityError:  # the (run, recipient) row exists: one e-mail per run and recipient
+    except sa.exc.IntegrityError:  # the (run, recipient, kind) row exists: one e-mail of a kind per run and recipient
         return None
     with engine.connect() as conn:
         return dict(conn.execute(sa.select(outbox).where(outbox.c.id == row_id)).mappings().one())
