@@ -34,6 +34,10 @@ def validate_project(settings: Settings) -> list[str]:
     for spec in catalog.reports.values():
         try:
             declared_parameters(spec, settings.home)  # the notebook declares its parameters readably
+        except QuireError as exc:
+            problems.append(f"report {spec.id}: {exc}")  # which report's: "notebook not found" did not say
+            continue
+        try:
             dirty = notebook_outputs(spec.notebook_path(settings.home))
             if dirty:
                 problems.append(f"{spec.notebook}: {dirty} cell(s) have outputs; clear them before committing")
@@ -66,6 +70,22 @@ def schedule_parameter_problems(catalog, settings: Settings) -> list[str]:
             validate_parameters(spec.id, declared, dict(spec.schedule.parameters))
         except QuireError as exc:
             problems.append(f"{settings.catalog_path}: reports.{spec.id}.schedule.parameters: {exc}")
+    return problems
+
+
+def scheduled_notebook_problems(catalog, settings: Settings) -> list[str]:
+    """A line for each scheduled report whose notebook cannot be read (missing, not a notebook), naming the report:
+    every due time would fail, so the scheduler's start refuses it (``quire validate`` reports it on its own)."""
+    from quire.parameters import declared_parameters
+
+    problems = []
+    for spec in catalog.reports.values():
+        if spec.schedule is None:
+            continue
+        try:
+            declared_parameters(spec, settings.home)
+        except QuireError as exc:
+            problems.append(f"{settings.catalog_path}: reports.{spec.id}.notebook: {exc}")
     return problems
 
 

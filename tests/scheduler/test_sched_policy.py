@@ -217,3 +217,19 @@ def test_a_schedule_its_notebook_would_refuse_is_located_and_stops_the_service_a
     assert message in " ".join(run_quire(env, "validate").stderr.split())
     with pytest.raises(ConfigError, match=re.escape(message)):
         Service(settings_for(env)).run()
+
+
+def test_a_scheduled_report_whose_notebook_is_missing_stops_the_service_at_its_start(tmp_path, make_env, settings_for):
+    # `quire validate` refused it without naming the report, and the scheduler started anyway: the report failed at
+    # every due time.
+    from support import run_quire
+
+    from quire.errors import ConfigError
+    from quire.scheduler.service import Service
+
+    env = make_env("reports:\n  weekly:\n    title: x\n    notebook: notebooks/nonexistent.ipynb\n    description: d\n"
+                   "    owner: o@example.com\n    schedule: {cron: '0 7 * * *'}\n", f"sqlite:///{tmp_path / 's.db'}")
+    proc = run_quire(env, "validate")
+    assert proc.returncode == 2 and "report weekly: notebook not found" in proc.stderr, proc.stderr
+    with pytest.raises(ConfigError, match=r"reports\.weekly\.notebook: notebook not found"):
+        Service(settings_for(env)).run()
