@@ -39,21 +39,10 @@ def upgrade(engine: Engine) -> list[str]:
                 conn.execute(sa.text(f"ALTER TABLE {runs.name} ADD COLUMN {column.name} {kind}"))
                 done.append(f"added {runs.name}.{column.name}")
     if not _trigger_check_current(engine):
-        if engine.dialect.name == "sqlite":
-            _rebuild_sqlite(engine, runs)
-        else:
-            with engine.begin() as conn:
-                conn.execute(sa.text(f"ALTER TABLE {runs.name} DROP CONSTRAINT IF EXISTS quire_runs_trigger"))
-                conn.execute(sa.text(f"ALTER TABLE {runs.name} ADD CONSTRAINT quire_runs_trigger CHECK (trigger IN {TRIGGERS})"))
+        _replace_constraint(engine, runs, "quire_runs_trigger", f"CHECK (trigger IN {TRIGGERS})")
         done.append("widened quire_runs.trigger")
     if not _outbox_key_current(engine):
-        if engine.dialect.name == "sqlite":
-            _rebuild_sqlite(engine, outbox)
-        else:
-            with engine.begin() as conn:
-                conn.execute(sa.text(f"ALTER TABLE {outbox.name} DROP CONSTRAINT IF EXISTS quire_outbox_once"))
-                conn.execute(sa.text(f"ALTER TABLE {outbox.name} ADD CONSTRAINT quire_outbox_once "
-                                     "UNIQUE (run_id, recipient, kind)"))
+        _replace_constraint(engine, outbox, "quire_outbox_once", "UNIQUE (run_id, recipient, kind)")
         done.append("widened quire_outbox's unique key")
     for table in metadata.sorted_tables:
         for index in table.indexes:
@@ -69,6 +58,17 @@ def _trigger_check_current(engine: Engine) -> bool:
     checks = sa.inspect(engine).get_check_constraints(runs.name)
     found = [c for c in checks if c.get("name") == "quire_runs_trigger" or "trigger" in c.get("sqltext", "")]
     return not found or all(f"'{TRIGGERS[-1]}'" in c.get("sqltext", "") for c in found)
+
+
+def _replace_constraint(engine: Engine, table: sa.Table, name: str, definition: str) -> None:
+    """Give ``table`` its current constraint ``name``: PostgreSQL swaps it; SQLite, which cannot alter one, rebuilds
+    the table as the schema now declares it."""
+    if engine.dialect.name == "sqlite":
+        _rebuild_sqlite(engine, table)
+        return
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"ALTER TABLE {table.name} DROP CONSTRAINT IF EXISTS {name}"))
+        conn.execute(sa.text(f"ALTER TABLE {table.name} ADD CONSTRAINT {name} {definition}"))
 
 
 def _outbox_key_current(engine: Engine) -> bool:
