@@ -37,13 +37,16 @@ def _since(text: str) -> datetime:
 
 def scheduler(
     wait: Annotated[bool, typer.Option("--wait", help="If another scheduler is active, stand by and take over when it stops.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also log APScheduler's own messages.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also log APScheduler's and papermill's own messages.")] = False,
 ) -> None:
     """Run the scheduling service in the foreground (Ctrl-C or SIGTERM stops it cleanly)."""
     from quire.scheduler.service import Service
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.INFO if verbose else logging.WARNING)
+    # Papermill says "Input Notebook: …" each time a notebook's parameters are read (the start's checks, every due
+    # time): noise in the service's log, and a second line before a refused start's one.
+    logging.getLogger("papermill").setLevel(logging.INFO if verbose else logging.WARNING)
     service = Service(get_settings(), wait=wait)
     def stop(*_) -> None:
         # Said at once: the stop may wait for an e-mail attempt (QUIRE_SMTP_TIMEOUT) before "scheduler stopped".
