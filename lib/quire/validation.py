@@ -52,40 +52,29 @@ def validate_project(settings: Settings) -> list[str]:
     return problems + schedule_parameter_problems(catalog, settings) + _schedule_client_filters(catalog, settings)
 
 
-def schedule_parameter_problems(catalog, settings: Settings) -> list[str]:
+def schedule_parameter_problems(catalog, settings: Settings, *, unreadable: bool = False) -> list[str]:
     """A line for each schedule whose parameters its notebook would refuse, saying where in the catalog: a scheduled
     run would fail only when due (and again at every due time), so ``quire validate`` and the scheduler's start
-    check them now."""
+    check them now. ``unreadable``: also a line for each scheduled report whose notebook cannot be read (missing,
+    not a notebook), for the scheduler's start; ``quire validate`` reports those on its own."""
     from quire.parameters import declared_parameters, validate_parameters
 
     problems = []
     for spec in catalog.reports.values():
-        if not (spec.schedule and spec.schedule.parameters):
+        if not (spec.schedule and (spec.schedule.parameters or unreadable)):
             continue
         try:
             declared = declared_parameters(spec, settings.home)
-        except QuireError:
-            continue  # a notebook whose parameters cannot be read: reported on its own by validate_project
+        except QuireError as exc:
+            if unreadable:
+                problems.append(f"{settings.catalog_path}: reports.{spec.id}.notebook: {exc}")
+            continue
+        if not spec.schedule.parameters:
+            continue
         try:
             validate_parameters(spec.id, declared, dict(spec.schedule.parameters))
         except QuireError as exc:
             problems.append(f"{settings.catalog_path}: reports.{spec.id}.schedule.parameters: {exc}")
-    return problems
-
-
-def scheduled_notebook_problems(catalog, settings: Settings) -> list[str]:
-    """A line for each scheduled report whose notebook cannot be read (missing, not a notebook), naming the report:
-    every due time would fail, so the scheduler's start refuses it (``quire validate`` reports it on its own)."""
-    from quire.parameters import declared_parameters
-
-    problems = []
-    for spec in catalog.reports.values():
-        if spec.schedule is None:
-            continue
-        try:
-            declared_parameters(spec, settings.home)
-        except QuireError as exc:
-            problems.append(f"{settings.catalog_path}: reports.{spec.id}.notebook: {exc}")
     return problems
 
 

@@ -251,11 +251,9 @@ class Service:
 
         # A catalog that does not validate stops the service before APScheduler starts: stopping a started (even
         # paused) scheduler let it process a due job once, which moved an overdue schedule past its catch-up run.
-        from quire.validation import schedule_parameter_problems, scheduled_notebook_problems
+        from quire.validation import schedule_parameter_problems
 
-        catalog = load_catalog(self.settings.catalog_path)
-        problems = (scheduled_notebook_problems(catalog, self.settings)
-                    + schedule_parameter_problems(catalog, self.settings))
+        problems = schedule_parameter_problems(load_catalog(self.settings.catalog_path), self.settings, unreadable=True)
         if problems:  # as for a cron typo: a schedule that fails at every due time stops the service at its start
             raise ConfigError(problems[0] + (f" (and {len(problems) - 1} more; `quire validate` lists them)"
                                              if len(problems) > 1 else ""))
