@@ -23,7 +23,6 @@ import pandas as pd
 
 from quire import formatting
 from quire.formatting import format_day, long_date, number, percent, significant
-from quire.formatting.numbers import not_zero
 from quire.chart_style import use_brand
 from quire.charts import experiment as charts
 from quire.charts.experiment import amount, interval_text, pct, pts, signed
@@ -42,7 +41,7 @@ from quire.reports.experiment_power import PowerSection
 from quire.reports.experiment_revenue import RevenueSection
 from quire.reports.experiment_display import (Estimate, ExperimentCards, FlowingGlossary, FormattedTable, chance,
                                               effect_text, interval_change, mark_control, once_in,
-                                              relative_estimate, relative_value, sentence, share_off)
+                                              reduction_text, relative_estimate, relative_value, sentence, share_off)
 
 DECISION_TITLES = {"ship": "Verdict: ship {variant}.", "don't ship": "Verdict: don't ship.",
                    "inconclusive": "Verdict: inconclusive.",
@@ -345,8 +344,7 @@ class ExperimentReport(RevenueSection, PowerSection):
         cu = a.cuped.get(self.focus)
         cuped_cards = [] if cu is None else [
             (Kpi("variance_reduction", "CUPED variance reduction", cu.variance_reduction, "percent"),
-             # As the CUPED sentence writes it: a reduction of 0.02% is not "0%".
-             not_zero(lambda d: percent(cu.variance_reduction, d), cu.variance_reduction, 0),
+             reduction_text(cu.variance_reduction),
              f"interval {interval_change(cu.ci_width_ratio)}")]
         decided = a.decided_on.set_index("variant").loc[self.focus]
         if decided["metric"] == "revenue_cuped":  # the difference the verdict reads, beside the raw one

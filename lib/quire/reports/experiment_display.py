@@ -25,6 +25,12 @@ from quire.metrics.kpi import Kpi, format_value
 # --------------------------------------------------------------------------- number formats
 
 
+def reduction_text(share: float) -> str:
+    """CUPED's variance reduction in whole percent, with the decimals that keep a small one from reading "0%"
+    ("0.02%"): the same on its card and in its sentences."""
+    return not_zero(lambda d: percent(share, d), share, 0)
+
+
 def interval_change(ratio: float) -> str:
     """An adjusted interval's width against the unadjusted one's (``ratio``): "46% narrower", "73% wider", "as wide".
 

@@ -38,20 +38,25 @@ class PowerSection:
             return Section("Power and minimum detectable effect", [Callout(self.power_sentence(), "info", title="Not shown:")])
         if any(a.power[v].floor_p is not None for v in self.treatments):
             # The curves are the large-sample formula's: they would reach 80 % where the exact test rejects nothing.
-            return Section("Power and minimum detectable effect", [self.power_table()],
-                           lead=f"{self.power_sentence()} {self.sample_sentence()}")
+            shown = [self.power_table()]
+        else:
+            chart = self._power_chart()
+            # Beside the chart there is room for two treatments' columns: more were cut off at the page's edge, so
+            # they go below it, a treatment a row.
+            shown = ([Grid([chart, self.power_table()])] if len(self.treatments) <= 2 else
+                     [chart, self.power_table(across=False)])
+        return Section("Power and minimum detectable effect", shown, lead=f"{self.power_sentence()} {self.sample_sentence()}")
+
+    def _power_chart(self):
+        """Each treatment's power curve, with its MDE and observed effect marked."""
         marks, curves = [], []
         for v in self.treatments:
-            p = a.power[v]
+            p = self.analysis.power[v]
             curve = power_curve(p, self._control_rate() if p.kind == "proportion" else None)
             curves.append(curve.assign(variant=v))
             marks.append({"variant": v, "mde": p.mde, "observed": abs(p.observed_effect or 0.0)})
-        chart = charts.power_curves(pd.concat(curves, ignore_index=True), pd.DataFrame(marks), TARGET_POWER,
-                                    measure_units=self.metric == "revenue")
-        # Beside the chart there is room for two treatments' columns: more were cut off at the page's edge, so
-        # they go below it, a treatment a row.
-        shown = [Grid([chart, self.power_table()])] if len(self.treatments) <= 2 else [chart, self.power_table(across=False)]
-        return Section("Power and minimum detectable effect", shown, lead=f"{self.power_sentence()} {self.sample_sentence()}")
+        return charts.power_curves(pd.concat(curves, ignore_index=True), pd.DataFrame(marks), TARGET_POWER,
+                                   measure_units=self.metric == "revenue")
 
     def _control_rate(self) -> float:
         conv = self.analysis.conversion

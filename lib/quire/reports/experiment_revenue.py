@@ -21,7 +21,7 @@ from quire.metrics.experiment_analysis import (describe_comparison, metric_corre
                                               p_text, varies_within_variants)
 from quire.metrics.experiments import CupedResult
 from quire.reports.experiment_data import CONTRACT
-from quire.reports.experiment_display import Estimate, FormattedTable, interval_change, mark_control
+from quire.reports.experiment_display import Estimate, FormattedTable, interval_change, mark_control, reduction_text
 
 
 class RevenueSection:
@@ -117,7 +117,7 @@ class RevenueSection:
         text = (f"CUPED uses each user's {self.measure.name} before the experiment to remove noise{' (' + v + ')' if self.several else ''}: "
                 # A θ of 0.003 and 0.3 % less variance are not "θ = 0.00, 0% less variance" (the table says 0.003, 0.3%).
                 f"θ = {not_zero(lambda d: number(c.theta, d), c.theta, 2)}, "
-                f"{not_zero(lambda d: percent(c.variance_reduction, d), c.variance_reduction, 0)} less variance; the "
+                f"{reduction_text(c.variance_reduction)} less variance; the "
                 f"{percent(self.level, 0)} interval of the "
                 f"difference is {interval_change(c.ci_width_ratio)} (±{amount((adj.ci_high - adj.ci_low) / 2, False)} instead "
                 f"of ±{amount((u.ci_high - u.ci_low) / 2, False)}). The pre-period lies before assignment, so the adjustment "
@@ -169,7 +169,7 @@ class RevenueSection:
                 f"{amount(c.adjusted.diff)} adjusted. The treatment's users {self._before(c)} than the control's before the "
                 f"experiment began — {why} — and the raw difference carries "
                 f"that imbalance with it (θ × {amount(c.covariate_diff)} = {carried}). CUPED removes it, and its estimate "
-                f"has {not_zero(lambda d: percent(c.variance_reduction, d), c.variance_reduction, 0)} less variance. Neither "
+                f"has {reduction_text(c.variance_reduction)} less variance. Neither "
                 "direction is established while its interval "
                 f"includes {m.zero}.")
         if c.imbalanced or mismatch:
