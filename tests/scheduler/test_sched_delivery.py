@@ -158,7 +158,7 @@ def test_an_owner_among_the_recipients_gets_the_alert_about_another_recipient(ma
     sent = sorted((m["To"], m["X-Quire-Kind"]) for m in smtp.messages)
     assert sent == [("ceo@example.com", "alert"), ("ceo@example.com", "report")], sent
     alert = next(m for m in smtp.messages if m["X-Quire-Kind"] == "alert")
-    assert "board@example.com" in alert.get_body(("plain",)).get_content()
+    assert "board@example.com" in alert.get_body(("plain",)).get_content() and alert["X-Quire-Run"] == run_id
     assert len({m["Message-ID"] for m in smtp.messages}) == 2  # two messages, not one sent twice
 
 
