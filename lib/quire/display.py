@@ -287,6 +287,9 @@ class Chart(Fragment):
     alt: str
     caption: str = ""
     mime: str = "image/svg+xml"
+    #: The figures the chart draws, for the run's data files only (a picture cannot be summed or checked); not
+    #: shown, where the report has no table of them.
+    data: Table | None = None
 
     def __post_init__(self) -> None:
         # WCAG 1.1.1: a chart without a text alternative is invisible to screen-reader users.
@@ -307,6 +310,9 @@ class Chart(Fragment):
 
     def text(self) -> str:
         return f"[chart] {self.alt}"
+
+    def tables(self) -> list[dict[str, Any]]:
+        return self.data.tables() if self.data is not None else []
 
 
 @dataclass

@@ -560,3 +560,23 @@ def test_the_retention_tables_missing_rates_are_explained_beside_it(tiny_warehou
     notes = " ".join(c.message if isinstance(c, Callout) else c for c in section.children if isinstance(c, (Callout, str)))
     assert "need accounts paying at the start of April 2026; there were none" in notes, notes
     assert "need accounts paying at the start" in section.html()
+
+
+@pytest.mark.parametrize("period", ["2026-10", "2026-Q3"])
+def test_the_trend_charts_figures_are_in_the_data_files(tiny_warehouse, period):
+    """The MRR and retention charts draw figures no table shows: their data files hold them, MRR equal to an
+    independent SQL sum of the movements up to each month, NRR and GRR to each period's own report."""
+    report = executive.build(period, url=tiny_warehouse)
+    [mrr] = [t for t in report.revenue().tables() if t["caption"] == "MRR by month"]
+    assert mrr["columns"] == ["Month", "MRR"] and mrr["units"] == {"MRR": "currency"}
+    assert mrr["rows"][-1][0] == report.period.last_month.strftime("%Y-%m") and len(mrr["rows"]) <= 24
+    with connection(tiny_warehouse) as conn:
+        for month, value in mrr["rows"]:
+            summed = conn.execute(sa.text("select sum(amount) from mrr_movements where month < :end"),
+                                  {"end": parse_period(month).shift(1).start}).scalar()
+            assert value == pytest.approx(float(summed)), month
+    [rates] = [t for t in report.retention().tables() if t["caption"] == f"NRR and GRR by {report.period.kind}"]
+    assert rates["columns"] == ["Period", "NRR", "GRR"] and rates["rows"][-1][0] == report.period.key
+    for key, nrr, grr in rates["rows"][-2:]:
+        own = executive.build(key, url=tiny_warehouse).current
+        assert (nrr, grr) == (pytest.approx(own["nrr"]), pytest.approx(own["grr"])), key

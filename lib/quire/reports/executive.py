@@ -412,7 +412,12 @@ class ExecutiveReport:
         shown = [*waterfall, Table(frame.rename(columns={"step": "Movement", "amount": "MRR"}), caption="MRR bridge",
                                    units={"MRR": "currency"})]
         if len(series) >= 2:  # one month is not a trend
-            shown.insert(0, charts.mrr_trend(series.tail(24), fc, highlight=series.index[-1] if fc is not None else None))
+            drawn = series.tail(24)
+            chart = charts.mrr_trend(drawn, fc, highlight=drawn.index[-1] if fc is not None else None)
+            chart.data = Table(pd.DataFrame({"Month": [Period.containing(m, "month").key for m in drawn.index],
+                                             "MRR": drawn.to_numpy()}),
+                               caption="MRR by month", units={"MRR": "currency"})
+            shown.insert(0, chart)
         start, end = (metrics.format_value(v, "currency") for v in (bridge.start_mrr, bridge.end_mrr))
         lead = f"MRR moved from {start} to {end} in {self.period.label}." if start != end else \
             f"MRR stayed at {end} in {self.period.label}."
@@ -457,7 +462,11 @@ class ExecutiveReport:
                           row_units=[KPI_DEFS[k][1] for k in keys])]
         hist = self.history.dropna(subset=["nrr", "grr"])
         if len(hist) >= 2:
-            children.insert(0, charts.rate_trend(hist, {"nrr": "NRR", "grr": "GRR"}, ylabel="Retention", reference=1.0))
+            chart = charts.rate_trend(hist, {"nrr": "NRR", "grr": "GRR"}, ylabel="Retention", reference=1.0)
+            chart.data = Table(hist[["period", "nrr", "grr"]].rename(columns={"period": "Period", "nrr": "NRR",
+                                                                              "grr": "GRR"}),
+                               caption=f"NRR and GRR by {self.period.kind}", units={"NRR": "percent", "GRR": "percent"})
+            children.insert(0, chart)
         # Every "—" of the table is explained beside it, as the cards' note explains theirs.
         note = self.thin_note(keys)
         # CLV needs the project margin. Project delivery's section gives the whole note on the missing
