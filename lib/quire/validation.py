@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import chain
+from pathlib import Path
+
 from quire.config import Settings
 from quire.errors import QuireError
 
@@ -49,7 +53,7 @@ def validate_project(settings: Settings) -> list[str]:
             load_brand(name, settings.templates_dir)
         except QuireError as exc:
             problems.append(str(exc))
-    return problems + schedule_parameter_problems(catalog, settings) + _schedule_client_filters(catalog, settings)
+    return problems + schedule_parameter_problems(catalog, settings) + schedule_data_problems(catalog, settings)
 
 
 def schedule_parameter_problems(catalog, settings: Settings, *, unreadable: bool = False) -> list[str]:
@@ -78,23 +82,59 @@ def schedule_parameter_problems(catalog, settings: Settings, *, unreadable: bool
     return problems
 
 
-def _schedule_client_filters(catalog, settings: Settings) -> list[str]:
-    """A scheduled fan-out whose ``clients`` filter matches no active client (``sector: municipalty``)
-    would fail only when due. Checked against the warehouse when it can be reached; without it
-    (validating offline) the scheduler still refuses such a fan-out when it is due."""
+def schedule_data_problems(catalog, settings: Settings) -> list[str]:
+    """A line for each schedule the warehouse refuses: a ``clients`` filter that matches no active client, a fixed
+    ``period`` the data does not cover (yet), an experiment it does not hold. Each would fail only when due, at
+    every due time. Checked when the warehouse can be reached; without it (validating offline) the scheduler's
+    runs still refuse them when due."""
     import sqlalchemy as sa
 
-    from quire.errors import ParameterError, WarehouseError
+    from quire.errors import WarehouseDataError, WarehouseError
+
+    problems: list[str] = []
+    try:
+        # One at a time: the problems found before the warehouse went away are kept.
+        for problem in chain(_schedule_client_filters(catalog, settings), _schedule_data_parameters(catalog, settings)):
+            problems.append(problem)
+    except WarehouseDataError as exc:  # the data itself is wrong: the run would say so when due
+        problems.append(str(exc))
+    except (WarehouseError, sa.exc.SQLAlchemyError):
+        pass  # the warehouse is not reachable from here: nothing more to check against
+    return problems
+
+
+def _schedule_data_parameters(catalog, settings: Settings) -> Iterator[str]:
+    """The schedules' fixed data parameters (a period, an experiment, a client) checked as a run checks them."""
+    from quire.errors import ParameterError
+    from quire.parameters import declared_parameters
+    from quire.pipeline import resolve_data_parameters
+
+    ranges: dict = {}
+    for spec in catalog.reports.values():
+        given = dict(spec.schedule.parameters) if spec.schedule and spec.schedule.parameters else {}
+        try:
+            declared = {name: d for name, d in declared_parameters(spec, settings.home).items()
+                        if name in given and d.spec.type in ("period", "client", "experiment")}
+        except QuireError:
+            continue  # an unreadable notebook is reported on its own
+        if not declared:
+            continue
+        try:
+            resolve_data_parameters(declared, {name: given[name] for name in declared}, settings,
+                                    report=Path(spec.notebook).stem, ranges=ranges)
+        except ParameterError as exc:
+            yield f"{settings.catalog_path}: reports.{spec.id}.schedule.parameters: {exc}"
+
+
+def _schedule_client_filters(catalog, settings: Settings) -> Iterator[str]:
+    """A scheduled fan-out whose ``clients`` filter matches no active client (``sector: municipalty``)."""
+    from quire.errors import ParameterError
     from quire.pipeline import fan_out_clients
 
-    problems = []
     for spec in catalog.reports.values():
         if spec.fan_out != "clients" or not spec.schedule or not spec.schedule.clients:
             continue
         try:
             fan_out_clients(dict(spec.schedule.clients), settings)
         except ParameterError as exc:
-            problems.append(f"report {spec.id}: schedule 'clients': {exc}")
-        except (WarehouseError, sa.exc.SQLAlchemyError):
-            break  # the warehouse is not reachable from here: nothing more to check against
-    return problems
+            yield f"report {spec.id}: schedule 'clients': {exc}"

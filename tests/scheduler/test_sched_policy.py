@@ -7,6 +7,7 @@ Only the run execution is replaced here (a runner that counts), not the scheduli
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from datetime import datetime, timedelta, timezone
@@ -233,3 +234,25 @@ def test_a_scheduled_report_whose_notebook_is_missing_stops_the_service_at_its_s
     assert proc.returncode == 2 and "report weekly: notebook not found" in proc.stderr, proc.stderr
     with pytest.raises(ConfigError, match=r"reports\.weekly\.notebook: notebook not found"):
         Service(settings_for(env)).run()
+
+
+def test_a_scheduled_period_the_warehouse_does_not_cover_is_said_by_validate_and_at_the_start(
+        tmp_path, make_env, settings_for, caplog):
+    # It passed both and failed at every due time: the warehouse may cover it after its next load, so the start
+    # says it rather than refusing.
+    from support import run_quire
+
+    from quire.scheduler.service import Service
+
+    env = make_env("reports:\n  r:\n    title: x\n    notebook: notebooks/ok.ipynb\n    description: d\n    owner: o@example.com\n"
+                   "    parameters:\n      client: {type: str}\n      period: {type: period}\n      delay: {type: float}\n"
+                   "    schedule: {interval_minutes: 60, parameters: {period: '2099-01'}}\n", f"sqlite:///{tmp_path / 's.db'}")
+    message = "reports.r.schedule.parameters: parameter 'period': 2099-01 is not complete yet"
+    proc = run_quire(env, "validate")
+    assert proc.returncode == 2 and message in " ".join(proc.stderr.split()), proc.stderr
+    service = Service(settings_for(env))
+    service.stop_event.set()  # started, then stopped at its first heartbeat
+    with caplog.at_level(logging.WARNING, logger="quire"):
+        service.run()
+    [said] = [r.getMessage() for r in caplog.records if message in r.getMessage()]
+    assert said.endswith("; its runs fail when due until this is fixed")

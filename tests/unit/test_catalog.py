@@ -123,3 +123,34 @@ def test_owners_and_recipients_are_single_addresses_checked_on_load(tmp_path, fi
                                            f"    owner: {owner}\n{extra}")
     with pytest.raises(ConfigError, match=rf"reports.r.{field}: .*is not one e-mail address \(.*{reason}"):
         load_catalog(tmp_path / "reports.yaml")
+
+
+def _project_with(tmp_path: Path, *edits: tuple[str, str]) -> Path:
+    """A home with the project's notebooks and templates and its reports.yaml with ``edits`` (old, new) made."""
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "notebooks").symlink_to(ROOT / "notebooks")
+    (tmp_path / "templates").symlink_to(ROOT / "templates")
+    text = (ROOT / "reports.yaml").read_text(encoding="utf-8")
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new)
+    (tmp_path / "reports.yaml").write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_validate_refuses_a_scheduled_period_the_warehouse_does_not_cover(tmp_path, tiny_warehouse):
+    """A fixed period past the data would fail at every due time: said by `quire validate`, with the data's range."""
+    home = _project_with(tmp_path, ("parameters: {period: latest}", "parameters: {period: 2099-01}"))
+    problems = validate_project(Settings(home=home, warehouse_url=tiny_warehouse))
+    [problem] = [p for p in problems if "schedule" in p]
+    assert problem.startswith(f"{home / 'reports.yaml'}: reports.client.schedule.parameters: ")
+    assert "2099-01" in problem and "2026-10" in problem, problem  # the period refused, and the data's last month
+    # The data's own months pass, and so does `latest`.
+    for period in ("2026-10", "latest"):
+        home = _project_with(tmp_path / period, ("parameters: {period: latest}", f"parameters: {{period: '{period}'}}"))
+        assert validate_project(Settings(home=home, warehouse_url=tiny_warehouse)) == []
+
+
+def test_validate_without_a_reachable_warehouse_checks_the_rest(tmp_path):
+    home = _project_with(tmp_path, ("parameters: {period: latest}", "parameters: {period: 2099-01}"))
+    assert validate_project(Settings(home=home, warehouse_url=f"duckdb:///{tmp_path / 'absent.duckdb'}")) == []
