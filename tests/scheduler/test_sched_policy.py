@@ -19,7 +19,7 @@ from sched_support import wait_for
 
 from quire.catalog import ScheduleSpec, load_catalog
 from quire.scheduler import jobs
-from quire.scheduler.service import build_scheduler, sync_jobs, trigger_for
+from quire.scheduler.service import build_scheduler, due_lines, sync_jobs, trigger_for
 from quire.state import open_state
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -112,6 +112,7 @@ def test_downtime_over_several_due_times_gives_one_catch_up_run(tmp_path, settin
         scheduler = build_scheduler(engine, settings)
         scheduler.start(paused=True)
         assert sync_jobs(scheduler, catalog).added == ["hourly"]
+        assert due_lines(scheduler, datetime.now(timezone.utc)) == ["schedule report:hourly: next run 2026-11-02 09:00 UTC"]
         scheduler.shutdown(wait=False)  # the service goes down before 09:00
     # Back at 11:30: 09:00, 10:00 and 11:00 were missed (11:00 is 30 minutes late).
     with time_machine.travel(start + timedelta(hours=3, minutes=30), tick=True):
@@ -121,6 +122,12 @@ def test_downtime_over_several_due_times_gives_one_catch_up_run(tmp_path, settin
             scheduler = build_scheduler(engine, settings)
             scheduler.start(paused=True)
             assert sync_jobs(scheduler, catalog).kept == ["hourly"]  # unchanged: its due time survives the restart
+            # The start's log says what happens to the due times passed (it gave the first as the "next run").
+            passed = "schedule report:hourly: 3 due times from 2026-11-02 09:00 UTC passed while the service was down; "
+            assert due_lines(scheduler, datetime.now(timezone.utc)) == [passed + (
+                "one catch-up run starts now (next run 2026-11-02 12:00 UTC)" if expected_runs else
+                "no catch-up run, as the latest was 30 min ago, beyond the schedule's misfire grace of 10 min "
+                "(misfire_grace_seconds); next run 2026-11-02 12:00 UTC")]
             scheduler.resume()
             if expected_runs:
                 wait_for(lambda: runner.fired, timeout=15, message="the catch-up run")

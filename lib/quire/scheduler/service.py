@@ -17,7 +17,7 @@ import hashlib
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -99,6 +99,45 @@ def build_scheduler(engine: Engine, settings: Settings) -> BackgroundScheduler:
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
         timezone=timezone.utc,
     )
+
+
+def due_lines(scheduler: BackgroundScheduler, now: datetime) -> list[str]:
+    """A line per report schedule for the start's log: when it runs next, or, after downtime, whether its catch-up
+    runs now or was missed. APScheduler runs the latest due time passed (coalescing the others) when it is no later
+    than the schedule's misfire grace, and skips it otherwise; its own log said only "was missed by"."""
+    lines = []
+    for job in scheduler.get_jobs():
+        if not job.id.startswith(REPORT_PREFIX) or job.next_run_time is None:
+            continue
+        passed, upcoming = [], job.next_run_time
+        while upcoming is not None and upcoming <= now:  # as APScheduler lists the due times passed
+            passed.append(upcoming)
+            upcoming = job.trigger.get_next_fire_time(upcoming, now)
+        if not passed:
+            lines.append(f"schedule {job.id}: next run {_when(upcoming)}")
+            continue
+        latest, grace = passed[-1], job.misfire_grace_time
+        missed = f"{len(passed)} due times from {_when(passed[0])}" if len(passed) > 1 else f"its due time {_when(latest)}"
+        if grace is None or (now - latest).total_seconds() <= grace:
+            lines.append(f"schedule {job.id}: {missed} passed while the service was down; one catch-up run starts "
+                         f"now (next run {_when(upcoming)})")
+        else:
+            lines.append(f"schedule {job.id}: {missed} passed while the service was down; no catch-up run, as the "
+                         f"latest was {_duration(now - latest)} ago, beyond the schedule's misfire grace of "
+                         f"{_duration(timedelta(seconds=grace))} (misfire_grace_seconds); next run {_when(upcoming)}")
+    return lines
+
+
+def _when(moment: datetime | None) -> str:
+    return "never" if moment is None else f"{moment:%Y-%m-%d %H:%M %Z}"
+
+
+def _duration(span: timedelta) -> str:
+    seconds = round(span.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
 @dataclass
@@ -198,10 +237,10 @@ class Service:
         self.scheduler.add_job("quire.scheduler.jobs:poll_console", "interval", seconds=self.settings.queue_poll_seconds,
                                id="quire:console", jobstore="memory", replace_existing=True, coalesce=True,
                                max_instances=1, misfire_grace_time=None)
+        # Said before the scheduler runs the catch-ups, which move the due times on.
+        for line in due_lines(self.scheduler, datetime.now(timezone.utc)):
+            log.info("%s", line)
         self.scheduler.resume()
-        for job in self.scheduler.get_jobs():
-            if job.id.startswith(REPORT_PREFIX):
-                log.info("schedule %s: next run %s", job.id, job.next_run_time)
 
     def heartbeat(self) -> None:
         """Renew the lease until stopped; losing it stops the service (another scheduler took over).
