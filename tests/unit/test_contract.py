@@ -178,3 +178,24 @@ def test_the_cohort_report_needs_no_client(tiny_warehouse, tmp_path):
         result = check_warehouse(conn)
     assert {name: r.can_run for name, r in result.reports.items()} == {
         "executive": False, "client": False, "cohort": True, "experiment": True}
+
+
+def test_the_note_for_an_optional_table_without_its_columns_names_them():
+    note = C.absent_note("client", ["product_usage", "organizations"],
+                         {"product_usage": ("seats_active", "seats_total")})
+    assert note == ("The warehouse has no organizations table, so a client without its own brand gets the quire "
+                    "brand. The warehouse's product_usage table has no seats_active and seats_total columns (`quire "
+                    "warehouse check` lists what it needs), so the health score leaves out seat utilisation, the usage "
+                    "trend and the support load (counted per seat).")
+
+
+def test_lacking_columns_are_those_of_optional_tables_that_are_there(tiny_warehouse, tmp_path):
+    from support import warehouse_copy
+
+    from quire.warehouse.engine import connection
+
+    with warehouse_copy(tiny_warehouse, tmp_path / "w.duckdb") as con:
+        con.execute("alter table projects rename column actual_hours to actual_hrs")
+        con.execute("drop table survey_responses")
+    with connection(f"duckdb:///{tmp_path / 'w.duckdb'}") as conn:
+        assert C.lacking_columns(conn, C.contract("executive")) == {"projects": ("actual_hours",)}

@@ -411,8 +411,8 @@ def test_a_warehouse_without_projects_is_noted_once_and_the_retention_table_says
     report = ExecutiveReport(data)
     texts = [str(getattr(c, "message", "")) for section in (report.retention(), report.delivery()) for c in section.children]
     assert sum("The warehouse has no projects table" in t for t in texts) == 1
-    assert "Customer lifetime value is left out: its margin comes from the projects table, which the warehouse lacks." \
-        in texts
+    assert ("Customer lifetime value is left out: its margin comes from the projects table, which this report goes "
+            "without (Project delivery says why).") in texts
     assert "Customer lifetime value" not in report.retention().children[0].children[-1].frame["KPI"].tolist()
 
 
@@ -580,3 +580,16 @@ def test_the_trend_charts_figures_are_in_the_data_files(tiny_warehouse, period):
     for key, nrr, grr in rates["rows"][-2:]:
         own = executive.build(key, url=tiny_warehouse).current
         assert (nrr, grr) == (pytest.approx(own["nrr"]), pytest.approx(own["grr"])), key
+
+
+def test_a_projects_table_without_a_column_it_needs_is_not_called_absent(tiny_warehouse, tmp_path):
+    """A renamed column leaves project delivery out, as no table does; the note said "the warehouse has no projects
+    table" beside the table the analyst can see, instead of naming the column."""
+    with warehouse_copy(tiny_warehouse, tmp_path / "w.duckdb") as con:
+        con.execute("alter table projects rename column actual_hours to actual_hrs")
+    report = executive.build("2026-10", url=f"duckdb:///{tmp_path / 'w.duckdb'}")
+    [note] = report.delivery().children
+    assert note.message == (
+        "The warehouse's projects table has no actual_hours column (`quire warehouse check` lists what it needs), so "
+        "project delivery, on-time rate and project margin are left out, and CLV with them.")
+    assert "The warehouse has no projects table" not in report.retention().html()

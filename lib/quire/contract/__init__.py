@@ -35,20 +35,20 @@ what some reports need.
 
 Against a live warehouse: :func:`inventory` says which tables, views and columns it holds;
 :func:`usable_tables` which of a report's tables are usable (present with every required
-column); :func:`absent_note` is the sentence a report shows for the optional tables it
-does without; :func:`check_warehouse` runs every check of ``quire warehouse check`` and
+column), :func:`lacking_columns` which optional ones are there without some of them;
+:func:`absent_note` is the sentence a report shows for the optional tables it does without; :func:`check_warehouse` runs every check of ``quire warehouse check`` and
 returns a :class:`~quire.contract.check.CheckResult`; :func:`markdown` writes the
 reference page ``docs/contracts.md``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from quire.contract.inventory import Inventory, accepts, family, inventory, usable_tables
+from quire.contract.inventory import Inventory, accepts, family, inventory, lacking_columns, usable_tables
 from quire.contract.model import KIND_WORDS, KINDS, ColumnContract, Coverage, ReportContract, TableContract
 from quire.contract.reports import ALLOWED, BOUNDS, CONTRACTS, DEFAULT_BRAND
 from quire.errors import ParameterError
@@ -136,11 +136,20 @@ def metadata(tables: Iterable[str] | None = None, *, report: str | None = None,
     return meta
 
 
-def absent_note(report: str, tables: Iterable[str]) -> str:
-    """What ``report`` leaves out because the warehouse lacks the optional ``tables``: one sentence each."""
-    c = contract(report)
-    return " ".join(f"The warehouse has no {t.name} table, so {t.without}." for t in c.optional_tables
+def absent_note(report: str, tables: Iterable[str], lacking: Mapping[str, Sequence[str]] | None = None) -> str:
+    """What ``report`` leaves out because the warehouse lacks the optional ``tables``, or holds them without the
+    required columns ``lacking`` names (:func:`lacking_columns`): one sentence each."""
+    c, lacking = contract(report), lacking or {}
+    return " ".join(f"{_lacks(t.name, lacking.get(t.name))}, so {t.without}." for t in c.optional_tables
                     if t.name in set(tables))
+
+
+def _lacks(table: str, columns: Sequence[str] | None) -> str:
+    if not columns:
+        return f"The warehouse has no {table} table"
+    named = columns[0] if len(columns) == 1 else f"{', '.join(columns[:-1])} and {columns[-1]}"
+    return (f"The warehouse's {table} table has no {named} {'column' if len(columns) == 1 else 'columns'} "
+            "(`quire warehouse check` lists what it needs)")
 
 
 def check_warehouse(conn: sa.Connection, reports: Iterable[str] | None = None, *, url: str = "") -> CheckResult:
@@ -159,4 +168,4 @@ def markdown() -> str:
 
 __all__ = ["ALLOWED", "BOUNDS", "CONTRACTS", "DEFAULT_BRAND", "KINDS", "KIND_WORDS", "ColumnContract", "Coverage",
            "Inventory", "ReportContract", "TableContract", "absent_note", "accepts", "check_warehouse", "contract",
-           "family", "inventory", "markdown", "metadata", "usable_tables", "warehouse_tables"]
+           "family", "inventory", "lacking_columns", "markdown", "metadata", "usable_tables", "warehouse_tables"]

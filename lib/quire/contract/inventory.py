@@ -147,6 +147,14 @@ def enforced_keys(conn: Connection) -> dict[str, set[frozenset[str]]]:
     return keys
 
 
+def lacking_columns(conn: Connection, contract: ReportContract) -> dict[str, tuple[str, ...]]:
+    """The optional tables of ``contract`` the warehouse holds without some of their required columns, each with
+    the columns it lacks: the report goes without them as without an absent table, and says why."""
+    inv = inventory(conn)
+    return {t.name: tuple(inv.missing_columns(t)) for t in contract.optional_tables
+            if inv.has(t.name) and not inv.usable(t)}
+
+
 def usable_tables(conn: Connection, contract: ReportContract) -> frozenset[str]:
     """The tables of ``contract`` the warehouse holds with all their required columns."""
     inv = inventory(conn)

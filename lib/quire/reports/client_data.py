@@ -18,7 +18,7 @@ import pandas as pd
 
 from quire.batch import shared
 from quire.config import get_settings
-from quire.contract import contract, usable_tables
+from quire.contract import contract, lacking_columns, usable_tables
 from quire.errors import ParameterError
 from quire.metrics import engagement as eng
 from quire.metrics import peers
@@ -52,6 +52,7 @@ class ClientData:
     paying_before: bool        # … at the end of the previous period
     last_activity: date | None = None  # the client's last day with views up to the period's end
     absent: tuple[str, ...] = ()       # optional tables of the contract the warehouse lacks
+    lacking: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # of those, the ones there without columns
     first_day: date | None = None      # the first day of the warehouse's engagement data (any client)
     conventions: Mapping[str, str | None] = field(default_factory=dict)  # the client's own locale and currency, if set
 
@@ -139,6 +140,7 @@ def load(client: str, period: str, url: str | None = None) -> ClientData:
             paying_before=client_queries.client_is_paying(conn, cid, prev.last_month),
             last_activity=_last_view_day(engagement) or client_queries.client_last_activity(conn, cid, p.end),
             absent=tuple(t.name for t in CONTRACT.optional_tables if t.name not in usable),
+            lacking=lacking_columns(conn, CONTRACT),
             first_day=client_queries.engagement_first_day(conn),
             conventions=queries.client_conventions(conn, cid),
         )

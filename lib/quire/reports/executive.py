@@ -11,7 +11,8 @@ points with one more or one fewer: such a KPI is shown as "—" with a note sayi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
 from typing import NamedTuple
@@ -32,7 +33,7 @@ from quire.metrics.forecast import MIN_POINTS as FORECAST_MIN_MONTHS
 from quire.metrics.kpi import Kpi
 from quire.periods import Period, add_months, parse_period, resolve_period
 from quire.reports.prose import join_words
-from quire.contract import absent_note, contract, usable_tables
+from quire.contract import absent_note, contract, lacking_columns, usable_tables
 from quire.warehouse import coverage, queries
 from quire.warehouse.engine import connection
 
@@ -82,6 +83,7 @@ class ExecutiveData:
     usage: pd.DataFrame
     tickets: pd.DataFrame
     absent: tuple[str, ...] = ()  # optional tables of the contract the warehouse lacks (their frames are empty)
+    lacking: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # of those, the ones there without columns
 
     @cached_property
     def ledger(self) -> metrics.Ledger:
@@ -111,6 +113,7 @@ def load(period: str, url: str | None = None) -> ExecutiveData:
             usage=queries.product_usage(conn, end - timedelta(weeks=16), end),
             tickets=queries.support_tickets(conn, end - timedelta(days=120), end),
             absent=tuple(t.name for t in CONTRACT.optional_tables if t.name not in usable),
+            lacking=lacking_columns(conn, CONTRACT),
         )
 
 
@@ -260,7 +263,7 @@ class ExecutiveReport:
     def _left_out(self, tables: list[str]) -> Callout | None:
         """The note for the optional ``tables`` the warehouse lacks (None when it holds them all)."""
         missing = [t for t in tables if t in self.data.absent]
-        return Callout(absent_note("executive", missing), "info", title="Not in this report:") if missing else None
+        return Callout(absent_note("executive", missing, self.data.lacking), "info", title="Not in this report:") if missing else None
 
     def kpi(self, key: str) -> Kpi:
         label, unit, direction = KPI_DEFS[key]
@@ -471,8 +474,9 @@ class ExecutiveReport:
         note = self.thin_note(keys)
         # CLV needs the project margin. Project delivery's section gives the whole note on the missing
         # table; here one sentence says what it takes from this table.
-        left_out = (Callout("Customer lifetime value is left out: its margin comes from the projects table, which the "
-                            "warehouse lacks.", "info") if "projects" in self.data.absent else None)
+        left_out = (Callout("Customer lifetime value is left out: its margin comes from the projects table, which this "
+                            "report goes without (Project delivery says why).", "info")
+                    if "projects" in self.data.absent else None)
         return Section("Retention and churn", [Grid(children)] + ([note] if note else []) + ([left_out] if left_out else []))
 
     def forecast(self) -> Section:

@@ -239,7 +239,7 @@ class ExperimentReport(RevenueSection, PowerSection):
 
     def defaults_note(self) -> Callout:
         """What the report assumed for the optional tables the warehouse lacks."""
-        return Callout(absent_note("experiment", self.data.absent), "info", title="Assumed:")
+        return Callout(absent_note("experiment", self.data.absent, self.data.lacking), "info", title="Assumed:")
 
     def facts(self) -> FormattedTable:
         """What was tested, on whom, and by which rule."""

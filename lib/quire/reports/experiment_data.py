@@ -13,12 +13,12 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from quire.config import get_settings
-from quire.contract import contract, usable_tables
+from quire.contract import contract, lacking_columns, usable_tables
 from quire.errors import ParameterError
 from quire.periods import LATEST
 from quire.parameters import did_you_mean
@@ -52,6 +52,7 @@ class ExperimentData:
     assignments: pd.DataFrame  # one row per user: variant, converted, revenue, pre_revenue (optional), ...
     # Optional tables of the contract the warehouse lacks (the report uses their defaults and says so).
     absent: tuple[str, ...] = ()
+    lacking: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # of those, the ones there without columns
     # Users assigned before the experiment started or after it ended, left out of ``assignments``.
     outside_dates: int = 0
     # What the assignments' continuous metric (the ``revenue`` column) measures, and its unit.
@@ -160,7 +161,7 @@ def load(experiment: str, url: str | None = None) -> ExperimentData:
         return ExperimentData(
             key=str(row["key"]), name=str(row["name"]), hypothesis=str(row["hypothesis"]),
             primary_metric=str(row["primary_metric"]), started_on=row["started_on"], ended_on=ended_on,
-            variants=variants, assignments=assignments[inside].reset_index(drop=True), absent=absent,
+            variants=variants, assignments=assignments[inside].reset_index(drop=True), absent=absent, lacking=lacking_columns(conn, CONTRACT),
             outside_dates=int((~inside).sum()), measure=measure,
             control_guessed=("experiment_variants" in absent
                              and queries.control_guessed([str(v) for v in variants["variant"]])),
