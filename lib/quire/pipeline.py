@@ -112,6 +112,7 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
     from quire.warehouse import coverage, experiment_queries, queries
 
     ranges = {} if ranges is None else ranges
+    _check_columns(conn, report)
     resolved, tenant = dict(params), None
     for name, kind in kinds.items():
         if kind == "period":
@@ -149,6 +150,24 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
             if kind == "period":
                 check_subscribed(conn, client_row, parse_period(resolved[name]), parameter=name, data=ranges[report])
     return resolved, tenant
+
+
+def _check_columns(conn, report: str | None) -> None:
+    """A table the report cannot run without, there but without a column the report reads (renamed, dropped),
+    refuses the run before it starts: it failed in the report's data cell, one parked run per client of a fan-out.
+    Optional tables in that state are left out by the report itself, which says so."""
+    from quire.contract import CONTRACTS, inventory
+    from quire.warehouse.engine import CHECK_HINT
+
+    covered = CONTRACTS.get(report or "")
+    if covered is None:
+        return
+    held = inventory(conn)  # read once per connection: a fan-out's runs share it
+    for table in covered.required_tables:
+        missing = held.missing_columns(table) if held.has(table.name) else []
+        if missing:  # worded as the clients table's own check words it
+            raise WarehouseDataError(f"the warehouse's table {table.name} has no column {', '.join(missing)}, which "
+                                     f"the {report} report reads", hint=CHECK_HINT)
 
 
 def _check_ledger(conn, report: str | None, period: Period) -> None:

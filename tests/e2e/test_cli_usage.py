@@ -252,6 +252,21 @@ def test_a_clients_table_without_the_columns_reports_need_names_them(quire_env, 
     assert_nothing_written(Path(env["QUIRE_OUTPUTS"]))
 
 
+def test_a_renamed_column_the_report_reads_is_refused_before_any_run_of_a_fan_out(quire_env, tiny_warehouse, tmp_path):
+    # Every client's run started, failed in its data cell on the missing column and was parked as a failed run.
+    from support import warehouse_copy
+
+    with warehouse_copy(tiny_warehouse, tmp_path / "renamed.duckdb") as con:
+        con.execute("ALTER TABLE content RENAME COLUMN title TO headline")
+    env = {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'renamed.duckdb'}"}
+    result = quire(env, "run", "client", "--all-clients", "-p", "period=2026-10")
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 1 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: the warehouse's table content has no column title, which the client report "
+                               "reads (`quire warehouse check`"), lines[0]
+    assert_nothing_written(Path(env["QUIRE_OUTPUTS"]))
+
+
 def test_a_ledger_below_zero_is_refused_before_the_executive_run_starts(quire_env, tiny_warehouse, tmp_path):
     # The run started, failed in its data cell and was parked as a failed run.
     from support import warehouse_copy
