@@ -36,8 +36,8 @@ what some reports need.
 Against a live warehouse: :func:`inventory` says which tables, views and columns it holds;
 :func:`usable_tables` which of a report's tables are usable (present with every required
 column), :func:`lacking_columns` which optional ones are there without some of them;
-:func:`absent_note` is the sentence a report shows for the optional tables it does without; :func:`check_warehouse` runs every check of ``quire warehouse check`` and
-returns a :class:`~quire.contract.check.CheckResult`; :func:`markdown` writes the
+:func:`absent_note` is the sentence a report shows for the optional tables it does without;
+:func:`check_warehouse` runs every check of ``quire warehouse check`` and returns a :class:`~quire.contract.check.CheckResult`; :func:`markdown` writes the
 reference page ``docs/contracts.md``.
 """
 

@@ -507,8 +507,8 @@ class ClientReport:
         table = Table(pd.DataFrame({"Driver": parts["label"], "What we see": parts["measure"],
                                     "Score": (parts["score"] * 100).round()}),
                       caption="Health drivers (score 0–100; below 50 is weak)", units={"Score": "number"})
-        missing = ([Callout(absent_note("client", self.health_absent, self.data.lacking), "info", title="Not in this score:")]
-                   if self.health_absent else [])
+        missing = ([Callout(absent_note("client", self.health_absent, self.data.lacking), "info",
+                            title="Not in this score:")] if self.health_absent else [])
         return Section(title, [chart, table, *missing], lead=lead + " The score combines how much your team uses the "
                        "service, support load and your latest feedback.")
 

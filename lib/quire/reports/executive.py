@@ -263,7 +263,9 @@ class ExecutiveReport:
     def _left_out(self, tables: list[str]) -> Callout | None:
         """The note for the optional ``tables`` the warehouse lacks (None when it holds them all)."""
         missing = [t for t in tables if t in self.data.absent]
-        return Callout(absent_note("executive", missing, self.data.lacking), "info", title="Not in this report:") if missing else None
+        if not missing:
+            return None
+        return Callout(absent_note("executive", missing, self.data.lacking), "info", title="Not in this report:")
 
     def kpi(self, key: str) -> Kpi:
         label, unit, direction = KPI_DEFS[key]

@@ -161,7 +161,8 @@ def load(experiment: str, url: str | None = None) -> ExperimentData:
         return ExperimentData(
             key=str(row["key"]), name=str(row["name"]), hypothesis=str(row["hypothesis"]),
             primary_metric=str(row["primary_metric"]), started_on=row["started_on"], ended_on=ended_on,
-            variants=variants, assignments=assignments[inside].reset_index(drop=True), absent=absent, lacking=lacking_columns(conn, CONTRACT),
+            variants=variants, assignments=assignments[inside].reset_index(drop=True), absent=absent,
+            lacking=lacking_columns(conn, CONTRACT),
             outside_dates=int((~inside).sum()), measure=measure,
             control_guessed=("experiment_variants" in absent
                              and queries.control_guessed([str(v) for v in variants["variant"]])),

@@ -117,7 +117,8 @@ def due_lines(scheduler: BackgroundScheduler, now: datetime) -> list[str]:
             lines.append(f"schedule {job.id}: next run {_when(upcoming)}")
             continue
         latest, grace = passed[-1], job.misfire_grace_time
-        missed = f"{len(passed)} due times from {_when(passed[0])}" if len(passed) > 1 else f"its due time {_when(latest)}"
+        missed = (f"{len(passed)} due times from {_when(passed[0])}" if len(passed) > 1
+                  else f"its due time {_when(latest)}")
         if grace is None or (now - latest).total_seconds() <= grace:
             lines.append(f"schedule {job.id}: {missed} passed while the service was down; one catch-up run starts "
                          f"now (next run {_when(upcoming)})")
