@@ -37,8 +37,8 @@ Against a live warehouse: :func:`inventory` says which tables, views and columns
 :func:`usable_tables` which of a report's tables are usable (present with every required
 column), :func:`lacking_columns` which optional ones are there without some of them;
 :func:`absent_note` is the sentence a report shows for the optional tables it does without;
-:func:`check_warehouse` runs every check of ``quire warehouse check`` and returns a :class:`~quire.contract.check.CheckResult`; :func:`markdown` writes the
-reference page ``docs/contracts.md``.
+:func:`check_warehouse` runs every check of ``quire warehouse check`` and returns a
+:class:`~quire.contract.check.CheckResult`; :func:`markdown` writes the reference page ``docs/contracts.md``.
 """
 
 from __future__ import annotations
