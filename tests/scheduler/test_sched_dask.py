@@ -191,3 +191,44 @@ def test_something_at_the_scheduler_address_that_never_answers_is_a_clear_error_
     assert isinstance(refused, ConfigError)
     assert refused.message == f"the Dask scheduler at {address} took the connection but did not answer within 3 s"
     assert "QUIRE_DASK_SCHEDULER" in refused.hint
+
+
+def test_a_fan_out_to_a_dask_scheduler_out_of_reach_records_no_run(quire_env, settings_for, monkeypatch, tmp_path):
+    # Its runs were recorded as running before the connection failed and never ended: the next `quire runs`
+    # called them "interrupted: `quire run` died", and the cause reached no history row.
+    from quire import cli
+    from quire.batch import dask as dask_executor
+
+    monkeypatch.setattr(dask_executor, "CONNECT_TIMEOUT", 2)
+    state = f"sqlite:///{tmp_path / 'state.db'}"
+    with silent_server() as port:
+        settings_for({**quire_env, "QUIRE_DASK_SCHEDULER": f"tcp://127.0.0.1:{port}", "QUIRE_STATE_URL": state})
+        monkeypatch.setattr(sys, "argv", ["quire", "run", "client", "--clients", "sector=municipality",
+                                          "-p", "period=2026-10"])
+        code = within(60, cli._run_app, "the refused fan-out")
+    assert code == 2
+    assert history.query(open_state(state)) == []
+
+
+def test_runs_a_broken_batch_leaves_without_an_outcome_are_recorded_with_its_cause(quire_env, settings_for,
+                                                                                   monkeypatch, tmp_path):
+    # An executor that fails as a whole (a cluster lost between runs) left them "running" for the next command.
+    from quire import cli
+    from quire.errors import ConfigError
+    from quire.pipeline import prepare_runs
+
+    class LostCluster:
+        name = "lost"
+
+        def run(self, request, settings, *, timeout, cancel=None, on_start=None):
+            raise ConfigError("the Dask scheduler went away")
+
+    state = f"sqlite:///{tmp_path / 'state.db'}"
+    settings = settings_for({**quire_env, "QUIRE_STATE_URL": state})
+    plans, _, _ = prepare_runs([("client", {"period": "2026-10", "client": slug}, True)
+                                    for slug in sorted(MUNICIPALITIES)], settings, False)
+    with pytest.raises(ConfigError):
+        cli._run_plans(plans, workers=1, engine="batch", executor=LostCluster())
+    rows = history.query(open_state(state))
+    assert sorted(r["client"] for r in rows) == sorted(MUNICIPALITIES)
+    assert {(r["status"], r["error"]) for r in rows} == {("failed", "not run: the Dask scheduler went away")}

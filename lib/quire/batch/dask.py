@@ -97,6 +97,10 @@ class DaskExecutor:
                 self._client = _connected_client(Client, self.address)
             return self._client
 
+    def connect(self) -> None:
+        """Connect to the scheduler now (a ConfigError when it cannot be reached), rather than at the first run."""
+        self.client  # noqa: B018 -- the property connects
+
     def total_threads(self) -> int:
         """How many runs the cluster executes at once (its workers' threads)."""
         return sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()) or 1
