@@ -106,21 +106,25 @@ def schedule_data_problems(catalog, settings: Settings) -> list[str]:
 def _schedule_data_parameters(catalog, settings: Settings) -> Iterator[str]:
     """The schedules' fixed data parameters (a period, an experiment, a client) checked as a run checks them."""
     from quire.errors import ParameterError
-    from quire.parameters import declared_parameters
+    from quire.parameters import declared_parameters, validate_parameters
     from quire.pipeline import resolve_data_parameters
 
     ranges: dict = {}
     for spec in catalog.reports.values():
         given = dict(spec.schedule.parameters) if spec.schedule and spec.schedule.parameters else {}
-        try:
-            declared = {name: d for name, d in declared_parameters(spec, settings.home).items()
-                        if name in given and d.spec.type in ("period", "client", "experiment")}
-        except QuireError:
-            continue  # an unreadable notebook is reported on its own
-        if not declared:
+        if not given:
             continue
         try:
-            resolve_data_parameters(declared, {name: given[name] for name in declared}, settings,
+            declared = declared_parameters(spec, settings.home)
+            values = validate_parameters(spec.id, declared, given)
+        except QuireError:
+            continue  # an unreadable notebook, or a value refused as it stands: reported on their own
+        data = {name: d for name, d in declared.items()
+                if name in given and d.spec.type in ("period", "client", "experiment")}
+        if not data:
+            continue
+        try:
+            resolve_data_parameters(data, {name: values[name] for name in data}, settings,
                                     report=Path(spec.notebook).stem, ranges=ranges)
         except ParameterError as exc:
             yield f"{settings.catalog_path}: reports.{spec.id}.schedule.parameters: {exc}"

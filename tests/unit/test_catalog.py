@@ -149,6 +149,10 @@ def test_validate_refuses_a_scheduled_period_the_warehouse_does_not_cover(tmp_pa
     for period in ("2026-10", "latest"):
         home = _project_with(tmp_path / period, ("parameters: {period: latest}", f"parameters: {{period: '{period}'}}"))
         assert validate_project(Settings(home=home, warehouse_url=tiny_warehouse)) == []
+    # A value refused as it stands is said once, by the parameter check, not again by the warehouse's.
+    home = _project_with(tmp_path / "typo", ("parameters: {period: latest}", "parameters: {period: '2026-13'}"))
+    [said] = validate_project(Settings(home=home, warehouse_url=tiny_warehouse))
+    assert "'2026-13' is not a period" in said
 
 
 def test_validate_without_a_reachable_warehouse_checks_the_rest(tmp_path):
