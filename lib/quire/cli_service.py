@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -106,9 +107,31 @@ def _no_state_yet(url: str) -> bool:
 
     missing = missing_sqlite_file(url)
     if missing is not None:
+        why_not = _cannot_create(missing)
+        if why_not:  # "the first run creates it" would be false: every run warns that it is not recorded
+            from quire.errors import StateError
+
+            raise StateError(f"there is no state database at {missing}, and none can be created there ({why_not})",
+                             hint="check QUIRE_STATE_URL; runs are not recorded until it names a place Quire can write")
         err.print(f"note: there is no state database at {missing} yet (QUIRE_STATE_URL; the first run creates it)",
                   highlight=False, markup=False)
     return missing is not None
+
+
+def _cannot_create(path: Path) -> str:
+    """Why a file cannot be created at ``path`` (its folders included), tried with a temporary file; "" if it can."""
+    import tempfile
+
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return ""
+    except OSError as exc:
+        return f"{folder}: {exc.strerror or exc}"
 
 
 def _unknown_report(report: str | None, types: dict[str, dict[str, str]]) -> str:
@@ -206,7 +229,8 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="A run id from `quire r
     engine = open_state(settings.state)
     row = history.get(engine, run_id)
     for key in ("run_id", "report", "client", "parameters", "trigger", "attempt", "retry_of", "status", "created_at",
-                "started_at", "finished_at", "output_folder", "partial_notebook", "error", "worker", "host", "pid"):
+                "started_at", "finished_at", "output_folder", "partial_notebook", "error", "requested_by", "worker",
+                "host", "pid"):
         value = row[key]
         if isinstance(value, datetime):
             value = _fmt(value)

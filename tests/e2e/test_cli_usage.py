@@ -459,6 +459,32 @@ def test_reading_commands_create_no_state_database(quire_env, tmp_path):
     assert not state.parent.exists()
 
 
+def test_reading_commands_say_when_no_state_database_can_be_created_where_the_url_says(quire_env, tmp_path):
+    # "the first run creates it" was false: each run warned that it was not recorded, and `quire runs` answered
+    # "no runs match", exit 0.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    env = {**quire_env, "QUIRE_STATE_URL": f"sqlite:///{blocker / 'state.db'}", "COLUMNS": "400"}
+    for args in (("runs",), ("deliver",)):
+        proc = quire(env, *args)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.strip().startswith(f"error: there is no state database at {blocker / 'state.db'}, and none "
+                                              f"can be created there ({blocker} is a file, not a folder)"), proc.stderr
+
+
+def test_runs_show_says_who_requested_a_run(quire_env, tmp_path):
+    from quire.state import queue
+    from quire.state.db import open_state
+
+    env = {**quire_env, "QUIRE_STATE_URL": f"sqlite:///{tmp_path / 'state.db'}", "COLUMNS": "400"}
+    engine = open_state(env["QUIRE_STATE_URL"])
+    run_id = queue.enqueue(engine, report="executive", parameters={"period": "2026-10"}, client=None,
+                           requested_by="token 1 (Springford portal)")
+    engine.dispose()
+    shown = quire(env, "runs", "show", run_id)
+    assert shown.returncode == 0 and "requested_by: token 1 (Springford portal)" in shown.stdout, shown.stdout
+
+
 def test_run_history_shows_warehouse_data_as_text_not_as_terminal_codes(quire_env, tmp_path):
     # A client's contact_email of "omar@example.org\r\nBcc: evil@attacker.com" broke `quire runs show`'s delivery line
     # in two (a faked history line), and an ESC sequence in it reached the terminal raw.
