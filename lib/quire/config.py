@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from sqlalchemy.engine import make_url
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -88,21 +88,28 @@ class Settings(BaseSettings):
     def _outputs_a_folder(cls, path: Path | None) -> Path | None:
         """The archive is a folder (made when missing): a file there failed each run with "Not a directory" and
         no word of the setting."""
-        if path is not None and path.exists() and not path.is_dir():
-            raise ValueError("is a file, not a folder; name a folder (it is created if missing)")
+        if path is None:
+            return path
+        existing = next((p for p in (path, *path.parents) if p.exists()), None)  # where creating it would start
+        if existing is not None and not existing.is_dir():
+            where = "is a file" if existing == path else f"lies inside {existing}, which is a file"
+            raise ValueError(f"{where}, not a folder; name a folder (it is created if missing)")
         return path
 
-    @field_validator("state_url")
+    @field_validator("warehouse_url", "state_url")
     @classmethod
-    def _state_url_readable(cls, url: str | None) -> str | None:
-        """A state database URL that is no URL at all is a setting's mistake, not an outage: a run must not go on
-        unrecorded (an unreachable database is tolerated where it is used; a malformed URL never will connect)."""
+    def _url_readable(cls, url: str | None, info: ValidationInfo) -> str | None:
+        """A database URL that is no URL at all is a setting's mistake, not an outage, named as every other wrong
+        setting is: a run must not go on unrecorded (an unreachable database is tolerated where it is used; a
+        malformed URL never will connect)."""
         if url:
             try:
                 make_url(url)
             except Exception:  # noqa: BLE001 - sqlalchemy's ArgumentError and ValueError alike
-                raise ValueError("expected a SQLAlchemy URL such as sqlite:////srv/quire/state.db or "
-                                 "postgresql+psycopg://quire@db-host/quire") from None
+                example = ("duckdb:////srv/quire/warehouse.duckdb or postgresql+psycopg://reader@db-host/warehouse"
+                           if info.field_name == "warehouse_url" else
+                           "sqlite:////srv/quire/state.db or postgresql+psycopg://quire@db-host/quire")
+                raise ValueError(f"expected a SQLAlchemy URL such as {example}") from None
         return url
 
     @field_validator("smtp_from")

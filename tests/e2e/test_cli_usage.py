@@ -323,6 +323,11 @@ def test_a_fan_out_over_a_warehouse_without_active_clients_says_so(quire_env, ti
     ("QUIRE_STATE_URL", "not a url", "QUIRE_STATE_URL='not a url': expected a SQLAlchemy URL"),
     # "run … could not start: Not a directory: /etc/hostname/.quire/staging/…"
     ("QUIRE_OUTPUTS", "/etc/hostname", "QUIRE_OUTPUTS='/etc/hostname': is a file, not a folder"),
+    # "no warehouse at /etc/hostname/out/.quire/warehouse.duckdb", whose `quire warehouse build` failed too
+    ("QUIRE_OUTPUTS", "/etc/hostname/out", "QUIRE_OUTPUTS='/etc/hostname/out': lies inside /etc/hostname, which is a "
+                                           "file, not a folder"),
+    # "the warehouse URL 'not a url' is not a valid SQLAlchemy URL" (exit 1), without the setting's name
+    ("QUIRE_WAREHOUSE_URL", "not a url", "QUIRE_WAREHOUSE_URL='not a url': expected a SQLAlchemy URL"),
 ])
 @pytest.mark.parametrize("args", [["runs"], ["run", "executive"]])
 def test_a_wrong_setting_is_named_in_one_error_line_and_nothing_runs(quire_env, setting, value, says, args):
