@@ -43,11 +43,14 @@ def list_reports() -> None:
 @app.command()
 def validate() -> None:
     """Check the catalog, every notebook's parameters and every brand kit."""
-    from quire.validation import validate_project
+    from quire.validation import brand_warnings, validate_project
 
-    problems = validate_project(get_settings())
+    settings = get_settings()
+    problems = validate_project(settings)
     for problem in problems:
         err.print(Text.assemble(("✗", "red"), f" {problem}"), highlight=False)
+    for warning in brand_warnings(settings):
+        err.print(Text.assemble(("!", "yellow"), f" {warning}"), highlight=False)
     if problems:
         raise typer.Exit(2)
     out.print("[green]✓[/green] catalog, notebooks and brands are valid")

@@ -56,6 +56,24 @@ def validate_project(settings: Settings) -> list[str]:
     return problems + schedule_parameter_problems(catalog, settings) + schedule_data_problems(catalog, settings)
 
 
+def brand_warnings(settings: Settings) -> list[str]:
+    """What is not wrong but will show in every report of a kit: an SVG logo with parts reports leave out (scripts,
+    handlers, linked artwork, which prints as an empty logo). ``quire brand check`` says the same, with a sample."""
+    from quire.brand import list_brands, load_brand
+
+    warnings = []
+    for name in list_brands(settings.templates_dir):
+        try:
+            removed = load_brand(name, settings.templates_dir).logo_removals()
+        except QuireError:
+            continue  # a broken kit is a problem of validate_project
+        if removed:
+            warnings.append(f"brand {name}: reports leave out of its logo: {', '.join(removed)}; if its artwork is a "
+                            f"linked image, export the logo again with it embedded (`quire brand check {name}` "
+                            "renders a sample)")
+    return warnings
+
+
 def schedule_parameter_problems(catalog, settings: Settings, *, unreadable: bool = False) -> list[str]:
     """A line for each schedule whose parameters its notebook would refuse, saying where in the catalog: a scheduled
     run would fail only when due (and again at every due time), so ``quire validate`` and the scheduler's start

@@ -371,6 +371,24 @@ def test_brand_check_says_what_reports_leave_out_of_an_svg_logo(kit, tmp_path):
     assert "! logo" not in _quire(templates.parent, tmp_path / "outputs", "check", "acme").stdout
 
 
+def test_validate_warns_of_what_reports_leave_out_of_an_svg_logo(kit, tmp_path):
+    # Only `quire brand check` said it: `quire validate` called every kit valid, logo without artwork or not.
+    from quire.config import Settings
+    from quire.validation import brand_warnings
+
+    templates, _, write = kit
+    write()
+    logo = templates / "brands" / "acme" / "logo.svg"
+    plain = logo.read_bytes()
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+                    'viewBox="0 0 10 10"><image xlink:href="artwork.png" width="10" height="10"/></svg>')
+    settings = Settings(home=templates.parent)
+    [warning] = brand_warnings(settings)
+    assert warning.startswith("brand acme: reports leave out of its logo: link to artwork.png; ")
+    logo.write_bytes(plain)
+    assert brand_warnings(settings) == []
+
+
 def test_brand_check_names_the_available_kits(tmp_path):
     proc = _quire(ROOT, tmp_path / "outputs", "check", "nosuch")
     assert proc.returncode == 2 and "available brands: harbor, northwind, quire" in proc.stderr
