@@ -97,6 +97,8 @@ def test_a_run_over_the_wall_clock_timeout_is_killed_and_recorded(quire_env, tmp
     [row] = history(outputs)
     assert row["status"] == "timed_out" and row["partial_notebook"]
     assert Path(row["partial_notebook"]).is_file() and not published_runs(outputs, "slow")
+    # The run's log, empty, was kept beside it: an empty file said nothing and read as if it held the cause.
+    assert not [p for p in Path(row["partial_notebook"]).parent.iterdir() if p.stat().st_size == 0]
     assert not run_processes(f"quire-run {row['run_id']}")
 
 
