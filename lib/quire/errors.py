@@ -25,6 +25,11 @@ class QuireError(Exception):
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for it (a notebook cell, ``%load_ext``, a run's partial notebook): the error and its
+        hint, as the command line does, not the stack of a mistake the message already explains."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 class ConfigError(QuireError):
     """Configuration, catalog, brand or notebook declaration is invalid."""

@@ -204,3 +204,20 @@ def test_report_period_resolves_latest_against_the_data(tiny_warehouse):
     assert report_period("latest", url=tiny_warehouse).label == "October 2026"
     assert report_period("2026-Q3", url=tiny_warehouse).key == "2026-Q3"
 
+
+
+def test_ipython_shows_a_quire_error_as_its_message_not_a_stack():
+    # `QUIRE_BRAND=nosuch` and `%load_ext quire.notebook` (or any mistake in a notebook cell) printed a page of
+    # stack before the message that says what to do.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    ipython = Path(sys.executable).with_name("ipython")
+    env = {**os.environ, "QUIRE_BRAND": "nosuch"}
+    proc = subprocess.run([str(ipython), "--colors=nocolor", "-c", "%load_ext quire.notebook"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    shown = (proc.stdout + proc.stderr).strip()
+    assert shown.startswith("ConfigError: unknown brand 'nosuch'; available brands: "), shown
+    assert "Traceback" not in shown and "File " not in shown, shown
