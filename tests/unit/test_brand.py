@@ -349,16 +349,22 @@ def test_brand_check_says_when_none_of_the_brands_fonts_is_installed(kit, tmp_pa
     assert "none of the brand's fonts (Futura PT) is installed on this machine" in proc.stdout
 
 
-def test_brand_check_says_what_reports_leave_out_of_an_svg_logo(kit, tmp_path):
-    # A logo whose artwork is a linked image (as design tools export it) was printed empty in every report, and
-    # the check said the kit was valid without a word.
+def _svg_logo(kit, inside: str) -> tuple[Path, Path, bytes]:
+    """The kit's templates folder and logo, the logo replaced by an SVG holding ``inside``, and its own bytes."""
     templates, _, write = kit
     write()
     logo = templates / "brands" / "acme" / "logo.svg"
     plain = logo.read_bytes()
     logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
-                    'viewBox="0 0 10 10" onload="steal()"><script>steal()</script>'
-                    '<image xlink:href="https://cdn.example/logo.png" width="10" height="10"/></svg>')
+                    f'viewBox="0 0 10 10"{inside}</svg>')
+    return templates, logo, plain
+
+
+def test_brand_check_says_what_reports_leave_out_of_an_svg_logo(kit, tmp_path):
+    # A logo whose artwork is a linked image (as design tools export it) was printed empty in every report, and
+    # the check said the kit was valid without a word.
+    templates, logo, plain = _svg_logo(kit, ' onload="steal()"><script>steal()</script>'
+                                            '<image xlink:href="https://cdn.example/logo.png" width="10" height="10"/>')
     (templates / "quire").symlink_to(ROOT / "templates" / "quire")  # the sample page's template
     proc = _quire(templates.parent, tmp_path / "outputs", "check", "acme")
     assert proc.returncode == 0, proc.stderr
@@ -376,12 +382,7 @@ def test_validate_warns_of_what_reports_leave_out_of_an_svg_logo(kit, tmp_path):
     from quire.config import Settings
     from quire.validation import brand_warnings
 
-    templates, _, write = kit
-    write()
-    logo = templates / "brands" / "acme" / "logo.svg"
-    plain = logo.read_bytes()
-    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
-                    'viewBox="0 0 10 10"><image xlink:href="artwork.png" width="10" height="10"/></svg>')
+    templates, logo, plain = _svg_logo(kit, '><image xlink:href="artwork.png" width="10" height="10"/>')
     settings = Settings(home=templates.parent)
     [warning] = brand_warnings(settings)
     assert warning.startswith("brand acme: reports leave out of its logo: link to artwork.png; ")
