@@ -184,9 +184,17 @@ def test_the_note_for_an_optional_table_without_its_columns_names_them():
     note = C.absent_note("client", ["product_usage", "organizations"],
                          {"product_usage": ("seats_active", "seats_total")})
     assert note == ("The warehouse has no organizations table, so a client without its own brand gets the quire "
-                    "brand. The warehouse's product_usage table has no seats_active and seats_total columns (`quire "
-                    "warehouse check` lists what it needs), so the health score leaves out seat utilisation, the usage "
-                    "trend and the support load (counted per seat).")
+                    "brand. The warehouse's product_usage table has no seats_active and seats_total columns, so the "
+                    "health score leaves out seat utilisation, the usage trend and the support load (counted per seat).")
+
+
+def test_missing_sources_name_absent_tables_and_the_columns_of_those_there():
+    assert C.missing_phrase(["product_usage", "support_tickets", "survey_responses"]) == (
+        "the warehouse has no product_usage, support_tickets or survey_responses table")
+    assert C.missing_phrase(["product_usage", "support_tickets", "survey_responses"],
+                            {"support_tickets": ("opened_at",)}) == (
+        "the warehouse has no product_usage or survey_responses table, and its support_tickets table has no "
+        "opened_at column")
 
 
 def test_lacking_columns_are_those_of_optional_tables_that_are_there(tiny_warehouse, tmp_path):

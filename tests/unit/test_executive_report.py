@@ -590,6 +590,18 @@ def test_a_projects_table_without_a_column_it_needs_is_not_called_absent(tiny_wa
     report = executive.build("2026-10", url=f"duckdb:///{tmp_path / 'w.duckdb'}")
     [note] = report.delivery().children
     assert note.message == (
-        "The warehouse's projects table has no actual_hours column (`quire warehouse check` lists what it needs), so "
-        "project delivery, on-time rate and project margin are left out, and CLV with them.")
+        "The warehouse's projects table has no actual_hours column, so project delivery, on-time rate and project "
+        "margin are left out, and CLV with them.")
     assert "The warehouse has no projects table" not in report.retention().html()
+
+
+def test_health_left_out_for_a_table_without_its_column_names_the_column(tiny_warehouse, tmp_path):
+    with warehouse_copy(tiny_warehouse, tmp_path / "w.duckdb") as con:
+        con.execute("drop table product_usage")
+        con.execute("drop table survey_responses")
+        con.execute("alter table support_tickets rename column opened_at to opened")
+    section = executive.build("2026-10", url=f"duckdb:///{tmp_path / 'w.duckdb'}").customers()
+    [note] = [c for c in section.children if isinstance(c, Callout)]
+    assert note.message.startswith(
+        "Satisfaction and account health are left out: the warehouse has no product_usage or survey_responses table, "
+        "and its support_tickets table has no opened_at column."), note.message

@@ -139,17 +139,30 @@ def metadata(tables: Iterable[str] | None = None, *, report: str | None = None,
 def absent_note(report: str, tables: Iterable[str], lacking: Mapping[str, Sequence[str]] | None = None) -> str:
     """What ``report`` leaves out because the warehouse lacks the optional ``tables``, or holds them without the
     required columns ``lacking`` names (:func:`lacking_columns`): one sentence each."""
-    c, lacking = contract(report), lacking or {}
-    return " ".join(f"{_lacks(t.name, lacking.get(t.name))}, so {t.without}." for t in c.optional_tables
-                    if t.name in set(tables))
+    c, said = contract(report), []
+    for t in c.optional_tables:
+        if t.name in set(tables):
+            why = missing_phrase([t.name], lacking)
+            said.append(f"{why[:1].upper()}{why[1:]}, so {t.without}.")
+    return " ".join(said)
 
 
-def _lacks(table: str, columns: Sequence[str] | None) -> str:
-    if not columns:
-        return f"The warehouse has no {table} table"
-    named = columns[0] if len(columns) == 1 else f"{', '.join(columns[:-1])} and {columns[-1]}"
-    return (f"The warehouse's {table} table has no {named} {'column' if len(columns) == 1 else 'columns'} "
-            "(`quire warehouse check` lists what it needs)")
+def missing_phrase(tables: Sequence[str], lacking: Mapping[str, Sequence[str]] | None = None) -> str:
+    """Why ``tables`` cannot be read, for a report's sentence: "the warehouse has no a or b table", and for those
+    ``lacking`` names, "the warehouse's c table has no d column" (a table that is there is never called missing)."""
+    lacking = lacking or {}
+    absent = [t for t in tables if not lacking.get(t)]
+    parts = [f"the warehouse has no {_listed(absent, 'or')} table"] if absent else []
+    for table in (t for t in tables if lacking.get(t)):
+        columns = list(lacking[table])
+        owner = "its" if parts else "the warehouse's"
+        parts.append(f"{owner} {table} table has no {_listed(columns, 'and')} "
+                     f"{'column' if len(columns) == 1 else 'columns'}")
+    return ", and ".join(parts)
+
+
+def _listed(names: Sequence[str], word: str) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {word} {names[-1]}"
 
 
 def check_warehouse(conn: sa.Connection, reports: Iterable[str] | None = None, *, url: str = "") -> CheckResult:
@@ -168,4 +181,5 @@ def markdown() -> str:
 
 __all__ = ["ALLOWED", "BOUNDS", "CONTRACTS", "DEFAULT_BRAND", "KINDS", "KIND_WORDS", "ColumnContract", "Coverage",
            "Inventory", "ReportContract", "TableContract", "absent_note", "accepts", "check_warehouse", "contract",
-           "family", "inventory", "lacking_columns", "markdown", "metadata", "usable_tables", "warehouse_tables"]
+           "family", "inventory", "lacking_columns", "markdown", "metadata", "missing_phrase", "usable_tables",
+           "warehouse_tables"]

@@ -32,7 +32,7 @@ from quire.metrics.health import HEALTHY_MIN, WATCH_MIN, health_scores
 from quire.metrics.kpi import Kpi, format_value
 from quire.reports.client_data import HEALTH_TABLES, ClientData, load, portfolio_for_batch, record_date, resolve_client
 from quire.reports.prose import join_words
-from quire.contract import absent_note
+from quire.contract import absent_note, missing_phrase
 
 TOP_CONTENT = 10
 NOTABLE_CHANGE = 0.20  # a change in total views from which the lead checks whether the usual day changed too
@@ -483,11 +483,10 @@ class ClientReport:
     def health(self) -> Section:
         title = "Account health"
         if not self.scores_health:
-            names = ", ".join(HEALTH_TABLES[:-1]) + f" or {HEALTH_TABLES[-1]}"
             return Section(title, [Callout(
-                f"The health score is left out: the warehouse has no {names} table. With them, this section scores "
-                "the account's health from how much the team uses the service, its support load and its latest "
-                "feedback.", "info", title="Not in this report:")])
+                f"The health score is left out: {missing_phrase(HEALTH_TABLES, self.data.lacking)}. With them, this "
+                "section scores the account's health from how much the team uses the service, its support load and "
+                "its latest feedback.", "info", title="Not in this report:")])
         if not self.data.paying:
             return Section(title, [Callout(f"The account had no active subscription at the end of {self.period.label}, "
                                            f"so no health score is given.", "info")])

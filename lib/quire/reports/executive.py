@@ -33,7 +33,7 @@ from quire.metrics.forecast import MIN_POINTS as FORECAST_MIN_MONTHS
 from quire.metrics.kpi import Kpi
 from quire.periods import Period, add_months, parse_period, resolve_period
 from quire.reports.prose import join_words
-from quire.contract import absent_note, contract, lacking_columns, usable_tables
+from quire.contract import absent_note, contract, lacking_columns, missing_phrase, usable_tables
 from quire.warehouse import coverage, queries
 from quire.warehouse.engine import connection
 
@@ -581,9 +581,9 @@ class ExecutiveReport:
                              note=self.thin_note(sat))] if sat else []
         left_out = self._left_out(list(HEALTH_TABLES))
         if not self.scores_health:
-            names = ", ".join(HEALTH_TABLES[:-1]) + f" or {HEALTH_TABLES[-1]}"
             return Section("Customers: satisfaction and health", [*children, Callout(
-                f"Satisfaction and account health are left out: the warehouse has no {names} table. With them, this "
+                f"Satisfaction and account health are left out: {missing_phrase(HEALTH_TABLES, self.data.lacking)}. "
+                "With them, this "
                 "section shows NPS and CSAT, how the accounts' health is distributed and which accounts are at risk.",
                 "info", title="Not in this report:")])
         if scores.empty or not (scores["mrr"] > 0).any():
