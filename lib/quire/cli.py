@@ -43,13 +43,13 @@ def list_reports() -> None:
 @app.command()
 def validate() -> None:
     """Check the catalog, every notebook's parameters and every brand kit."""
-    from quire.validation import brand_warnings, validate_project
+    from quire.validation import validate_project
 
-    settings = get_settings()
-    problems = validate_project(settings)
+    warnings: list[str] = []
+    problems = validate_project(get_settings(), warnings)
     for problem in problems:
         err.print(Text.assemble(("✗", "red"), f" {problem}"), highlight=False)
-    for warning in brand_warnings(settings):
+    for warning in warnings:
         err.print(Text.assemble(("!", "yellow"), f" {warning}"), highlight=False)
     if problems:
         raise typer.Exit(2)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from itertools import chain
 from pathlib import Path
 
 from quire.config import Settings
@@ -18,8 +16,9 @@ def notebook_outputs(path) -> int:
     return sum(1 for c in nb.cells if c.cell_type == "code" and (c.get("outputs") or c.get("execution_count")))
 
 
-def validate_project(settings: Settings) -> list[str]:
-    """Every problem found, one line each; an empty list means the project is valid."""
+def validate_project(settings: Settings, warnings: list[str] | None = None) -> list[str]:
+    """Every problem found, one line each; an empty list means the project is valid. ``warnings`` (a list) gets what
+    is not wrong but will show: see :func:`brand_warnings` and :func:`schedule_data_findings`."""
     from quire.brand import list_brands, load_brand
     from quire.catalog import load_catalog
     from quire.parameters import declared_parameters
@@ -53,7 +52,11 @@ def validate_project(settings: Settings) -> list[str]:
             load_brand(name, settings.templates_dir)
         except QuireError as exc:
             problems.append(str(exc))
-    return problems + schedule_parameter_problems(catalog, settings) + schedule_data_problems(catalog, settings)
+    problems += schedule_parameter_problems(catalog, settings)
+    data_problems, data_warnings = schedule_data_findings(catalog, settings)
+    if warnings is not None:
+        warnings += brand_warnings(settings) + data_warnings
+    return problems + data_problems
 
 
 def brand_warnings(settings: Settings) -> list[str]:
@@ -100,63 +103,85 @@ def schedule_parameter_problems(catalog, settings: Settings, *, unreadable: bool
     return problems
 
 
-def schedule_data_problems(catalog, settings: Settings) -> list[str]:
-    """A line for each schedule the warehouse refuses: a ``clients`` filter that matches no active client, a fixed
-    ``period`` the data does not cover (yet), an experiment it does not hold. Each would fail only when due, at
-    every due time. Checked when the warehouse can be reached; without it (validating offline) the scheduler's
-    runs still refuse them when due."""
+def schedule_data_findings(catalog, settings: Settings) -> tuple[list[str], list[str]]:
+    """What the warehouse says of the schedules, as (problems, warnings): each would fail when due, at every due time.
+
+    Problems: a ``clients`` filter that matches no active client, a fixed client or experiment it does not hold.
+    Warnings: a fixed ``period`` it does not cover (its next load may bring it), and a warehouse that cannot be
+    reached from here (validating offline: the runs still refuse such schedules when due).
+    """
+    scheduled = [spec for spec in catalog.reports.values()
+                 if spec.schedule and (spec.schedule.clients or spec.schedule.parameters)]
+    if not scheduled:
+        return [], []
+    unreachable = _unreachable(settings.warehouse)
+    if unreachable:
+        return [], [f"the schedules' client filters and data parameters are not checked against the warehouse, which "
+                    f"cannot be reached from here ({unreachable})"]
+    problems: list[str] = []
+    warnings: list[str] = []
+    ranges: dict = {}  # each report's months, read once
+    for spec in scheduled:
+        if spec.fan_out == "clients" and spec.schedule.clients:
+            problem = _client_filter_problem(spec, settings)
+            if problem:
+                problems.append(problem)
+        found = _data_parameter_problem(spec, settings, ranges)
+        if found:
+            line, about_period = found
+            (warnings if about_period else problems).append(line)
+    return problems, warnings
+
+
+def _unreachable(url: str) -> str:
+    """Why the warehouse at ``url`` cannot be queried from here; "" when it can."""
     import sqlalchemy as sa
 
-    from quire.errors import WarehouseDataError, WarehouseError
+    from quire.errors import WarehouseError
+    from quire.warehouse.engine import connection
 
-    problems: list[str] = []
     try:
-        # One at a time: the problems found before the warehouse went away are kept.
-        for problem in chain(_schedule_client_filters(catalog, settings), _schedule_data_parameters(catalog, settings)):
-            problems.append(problem)
-    except WarehouseDataError as exc:  # the data itself is wrong: the run would say so when due
-        problems.append(str(exc))
-    except (WarehouseError, sa.exc.SQLAlchemyError):
-        pass  # the warehouse is not reachable from here: nothing more to check against
-    return problems
+        with connection(url) as conn:
+            conn.execute(sa.text("select 1"))
+    except (WarehouseError, sa.exc.SQLAlchemyError) as exc:
+        return (getattr(exc, "message", None) or str(exc)).splitlines()[0]  # without the hint: said in a parenthesis
+    return ""
 
 
-def _schedule_data_parameters(catalog, settings: Settings) -> Iterator[str]:
-    """The schedules' fixed data parameters (a period, an experiment, a client) checked as a run checks them."""
-    from quire.errors import ParameterError
+def _client_filter_problem(spec, settings: Settings) -> str | None:
+    """A scheduled fan-out whose ``clients`` filter matches no active client (``sector: municipalty``)."""
+    from quire.pipeline import fan_out_clients
+
+    try:
+        fan_out_clients(dict(spec.schedule.clients), settings)
+    except QuireError as exc:
+        return f"report {spec.id}: schedule 'clients': {exc}"
+    return None
+
+
+def _data_parameter_problem(spec, settings: Settings, ranges: dict) -> tuple[str, bool] | None:
+    """The schedule's fixed data parameters (a period, a client, an experiment) checked as a run checks them: the
+    line, and whether it is about the period."""
     from quire.parameters import declared_parameters, validate_parameters
     from quire.pipeline import resolve_data_parameters
 
-    ranges: dict = {}
-    for spec in catalog.reports.values():
-        given = dict(spec.schedule.parameters) if spec.schedule and spec.schedule.parameters else {}
-        if not given:
-            continue
-        try:
-            declared = declared_parameters(spec, settings.home)
-            values = validate_parameters(spec.id, declared, given)
-        except QuireError:
-            continue  # an unreadable notebook, or a value refused as it stands: reported on their own
-        data = {name: d for name, d in declared.items()
-                if name in given and d.spec.type in ("period", "client", "experiment")}
-        if not data:
-            continue
-        try:
-            resolve_data_parameters(data, {name: values[name] for name in data}, settings,
-                                    report=Path(spec.notebook).stem, ranges=ranges)
-        except ParameterError as exc:
-            yield f"{settings.catalog_path}: reports.{spec.id}.schedule.parameters: {exc}"
-
-
-def _schedule_client_filters(catalog, settings: Settings) -> Iterator[str]:
-    """A scheduled fan-out whose ``clients`` filter matches no active client (``sector: municipalty``)."""
-    from quire.errors import ParameterError
-    from quire.pipeline import fan_out_clients
-
-    for spec in catalog.reports.values():
-        if spec.fan_out != "clients" or not spec.schedule or not spec.schedule.clients:
-            continue
-        try:
-            fan_out_clients(dict(spec.schedule.clients), settings)
-        except ParameterError as exc:
-            yield f"report {spec.id}: schedule 'clients': {exc}"
+    given = dict(spec.schedule.parameters or {})
+    try:
+        declared = declared_parameters(spec, settings.home)
+        values = validate_parameters(spec.id, declared, given)
+    except QuireError:
+        return None  # an unreadable notebook, or a value refused as it stands: reported on their own
+    data = {name: d for name, d in declared.items()
+            if name in given and d.spec.type in ("period", "client", "experiment")}
+    if not data:
+        return None
+    try:
+        resolve_data_parameters(data, {name: values[name] for name in data}, settings,
+                                report=Path(spec.notebook).stem, ranges=ranges)
+    except QuireError as exc:
+        refused = data.get(getattr(exc, "parameter", None) or "")
+        about_period = refused is not None and refused.spec.type == "period"
+        return (f"{settings.catalog_path}: reports.{spec.id}.schedule.parameters: {exc}"
+                + ("; its runs fail when due until the warehouse covers that period" if about_period else ""),
+                about_period)
+    return None

@@ -291,17 +291,18 @@ class Service:
 
         # A catalog that does not validate stops the service before APScheduler starts: stopping a started (even
         # paused) scheduler let it process a due job once, which moved an overdue schedule past its catch-up run.
-        from quire.validation import schedule_data_problems, schedule_parameter_problems
+        from quire.validation import schedule_data_findings, schedule_parameter_problems
 
         catalog = load_catalog(self.settings.catalog_path)
         problems = schedule_parameter_problems(catalog, self.settings, unreadable=True)
         if problems:  # as for a cron typo: a schedule that fails at every due time stops the service at its start
             raise ConfigError(problems[0] + (f" (and {len(problems) - 1} more; `quire validate` lists them)"
                                              if len(problems) > 1 else ""))
-        # What the warehouse refuses today (a period it does not cover yet) it may accept after its next load:
-        # said at the start, not refused.
-        for problem in schedule_data_problems(catalog, self.settings):
-            log.warning("%s; its runs fail when due until this is fixed", problem)
+        # What the warehouse refuses today (a period it does not cover yet) it may accept after its next load, and
+        # an unreachable warehouse may be back when a report is due: said at the start, not refused.
+        problems, warnings = schedule_data_findings(catalog, self.settings)
+        for line in [f"{problem}; its runs fail when due until this is fixed" for problem in problems] + warnings:
+            log.warning("%s", line)
         try:
             import_working_set(self.settings)
             if not self.acquire():
