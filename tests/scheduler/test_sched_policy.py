@@ -112,7 +112,11 @@ def test_downtime_over_several_due_times_gives_one_catch_up_run(tmp_path, settin
         scheduler = build_scheduler(engine, settings)
         scheduler.start(paused=True)
         assert sync_jobs(scheduler, catalog).added == ["hourly"]
-        assert due_lines(scheduler, datetime.now(timezone.utc)) == ["schedule report:hourly: next run 2026-11-02 09:00 UTC"]
+        assert due_lines(scheduler, start) == ["schedule report:hourly: next run 2026-11-02 09:00 UTC"]
+        scheduler.pause_job("report:hourly")  # as the console pauses it: said, not left out of the start's log
+        assert due_lines(scheduler, start) == [
+            "schedule report:hourly: paused (from the console; no run until it is resumed there)"]
+        scheduler.resume_job("report:hourly")
         scheduler.shutdown(wait=False)  # the service goes down before 09:00
     # Back at 11:30: 09:00, 10:00 and 11:00 were missed (11:00 is 30 minutes late).
     with time_machine.travel(start + timedelta(hours=3, minutes=30), tick=True):
@@ -124,7 +128,7 @@ def test_downtime_over_several_due_times_gives_one_catch_up_run(tmp_path, settin
             assert sync_jobs(scheduler, catalog).kept == ["hourly"]  # unchanged: its due time survives the restart
             # The start's log says what happens to the due times passed (it gave the first as the "next run").
             passed = "schedule report:hourly: 3 due times from 2026-11-02 09:00 UTC passed while the service was down; "
-            assert due_lines(scheduler, datetime.now(timezone.utc)) == [passed + (
+            assert due_lines(scheduler, start + timedelta(hours=3, minutes=30)) == [passed + (
                 "one catch-up run starts now (next run 2026-11-02 12:00 UTC)" if expected_runs else
                 "no catch-up run, as the latest was 30 min ago, beyond the schedule's misfire grace of 10 min "
                 "(misfire_grace_seconds); next run 2026-11-02 12:00 UTC")]

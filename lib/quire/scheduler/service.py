@@ -107,7 +107,10 @@ def due_lines(scheduler: BackgroundScheduler, now: datetime) -> list[str]:
     than the schedule's misfire grace, and skips it otherwise; its own log said only "was missed by"."""
     lines = []
     for job in scheduler.get_jobs():
-        if not job.id.startswith(REPORT_PREFIX) or job.next_run_time is None:
+        if not job.id.startswith(REPORT_PREFIX):
+            continue
+        if job.next_run_time is None:
+            lines.append(f"schedule {job.id}: paused (from the console; no run until it is resumed there)")
             continue
         passed, upcoming = [], job.next_run_time
         while upcoming is not None and upcoming <= now:  # as APScheduler lists the due times passed
@@ -134,11 +137,15 @@ def _when(moment: datetime | None) -> str:
 
 
 def _duration(span: timedelta) -> str:
-    seconds = round(span.total_seconds())
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = round(seconds / 60)
-    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+    """``span`` to the second ("1 h 00 min 29 s"): rounded, a lateness and the grace it exceeds read the same."""
+    hours, rest = divmod(int(span.total_seconds()), 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [f"{hours} h"] if hours else []
+    if minutes or (hours and seconds):
+        parts.append(f"{minutes:02d} min" if hours else f"{minutes} min")
+    if seconds or not parts:
+        parts.append(f"{seconds} s")
+    return " ".join(parts)
 
 
 @dataclass
