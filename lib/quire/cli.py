@@ -152,34 +152,22 @@ def _run_plans(plans: list[RunPlan], *, workers: int | None, engine: str, execut
 
     A single run that fails ends the command with its one-line error, as any Quire error does.
     """
-    from quire.batch import Outcome, RunRequest, executor_for, run_batch
+    from quire.batch import RunRequest, executor_for, run_batch
     from quire.state.recorder import ManualRuns
 
     settings = get_settings()
     executor = executor or executor_for(settings)
-    if hasattr(executor, "connect"):
-        executor.connect()  # a Dask cluster out of reach is said before any run is recorded as started
+    executor.connect()  # a Dask cluster out of reach is said before any run is recorded as started
     history = ManualRuns(settings)
     requests = [RunRequest(history.start(plan), plan.spec.id, plan.params, plan=plan, engine=engine) for plan in plans]
     labels = {r.run_id: run_label(p.spec.id, p.params, {n: s.type for n, s in p.spec.parameters.items()})
               for r, p in zip(requests, plans, strict=True)}
-    ended: set[str] = set()
     with BatchProgress(len(plans)) as progress:
         def done(request: RunRequest, outcome) -> None:
             history.finish(request.run_id, outcome)
-            ended.add(request.run_id)
             progress.finished(labels[request.run_id], outcome, show=len(plans) > 1)
 
-        try:
-            outcomes = run_batch(requests, settings, workers=workers, on_done=done, executor=executor)
-        except Exception as exc:
-            # The batch itself broke (a cluster lost between runs): its runs without an outcome are recorded with
-            # this cause, not left "running" for the next command to call "died".
-            for request in requests:
-                if request.run_id not in ended:
-                    history.finish(request.run_id, Outcome("failed", error=f"not run: {exc}",
-                                                           error_type=type(exc).__name__, transient=True))
-            raise
+        outcomes = run_batch(requests, settings, workers=workers, on_done=done, executor=executor)
     if len(plans) == 1:
         outcome = outcomes[0]
         if outcome.status != "succeeded":

@@ -193,7 +193,8 @@ def test_something_at_the_scheduler_address_that_never_answers_is_a_clear_error_
     assert "QUIRE_DASK_SCHEDULER" in refused.hint
 
 
-def test_a_fan_out_to_a_dask_scheduler_out_of_reach_records_no_run(quire_env, settings_for, monkeypatch, tmp_path):
+def test_a_fan_out_to_a_dask_scheduler_out_of_reach_records_no_run(quire_env, settings_for, monkeypatch, tmp_path,
+                                                                       capfd):
     # Its runs were recorded as running before the connection failed and never ended: the next `quire runs`
     # called them "interrupted: `quire run` died", and the cause reached no history row.
     from quire import cli
@@ -206,13 +207,14 @@ def test_a_fan_out_to_a_dask_scheduler_out_of_reach_records_no_run(quire_env, se
         monkeypatch.setattr(sys, "argv", ["quire", "run", "client", "--clients", "sector=municipality",
                                           "-p", "period=2026-10"])
         code = within(60, cli._run_app, "the refused fan-out")
-    assert code == 2
+    assert code == 2 and f"the Dask scheduler at tcp://127.0.0.1:{port} took the connection but did not answer" in \
+        " ".join(capfd.readouterr().err.split())
     assert history.query(open_state(state)) == []
 
 
-def test_runs_a_broken_batch_leaves_without_an_outcome_are_recorded_with_its_cause(quire_env, settings_for,
-                                                                                   monkeypatch, tmp_path):
-    # An executor that fails as a whole (a cluster lost between runs) left them "running" for the next command.
+def test_a_run_the_executor_fails_to_send_is_recorded_with_its_own_cause(quire_env, settings_for, tmp_path):
+    # An executor that broke (a cluster lost between runs) raised out of the batch: its runs stayed "running", and
+    # the next command called them "interrupted: `quire run` died".
     from quire import cli
     from quire.errors import ConfigError
     from quire.pipeline import prepare_runs
@@ -220,15 +222,18 @@ def test_runs_a_broken_batch_leaves_without_an_outcome_are_recorded_with_its_cau
     class LostCluster:
         name = "lost"
 
+        def connect(self) -> None:
+            pass
+
         def run(self, request, settings, *, timeout, cancel=None, on_start=None):
-            raise ConfigError("the Dask scheduler went away")
+            raise ConfigError(f"the Dask scheduler went away before {request.run_id}")
 
     state = f"sqlite:///{tmp_path / 'state.db'}"
     settings = settings_for({**quire_env, "QUIRE_STATE_URL": state})
     plans, _, _ = prepare_runs([("client", {"period": "2026-10", "client": slug}, True)
-                                    for slug in sorted(MUNICIPALITIES)], settings, False)
-    with pytest.raises(ConfigError):
-        cli._run_plans(plans, workers=1, engine="batch", executor=LostCluster())
+                                for slug in sorted(MUNICIPALITIES)], settings, False)
+    assert cli._run_plans(plans, workers=2, engine="batch", executor=LostCluster()) == len(MUNICIPALITIES)
     rows = history.query(open_state(state))
     assert sorted(r["client"] for r in rows) == sorted(MUNICIPALITIES)
-    assert {(r["status"], r["error"]) for r in rows} == {("failed", "not run: the Dask scheduler went away")}
+    assert all((r["status"], r["error"], r["error_type"]) ==
+               ("failed", f"the Dask scheduler went away before {r['run_id']}", "ConfigError") for r in rows), rows

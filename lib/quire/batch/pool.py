@@ -18,7 +18,7 @@ from contextlib import ExitStack
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
-from quire.batch.runner import Cancel, ForkExecutor, Outcome, RunRequest, start_warming
+from quire.batch.runner import Cancel, ForkExecutor, Outcome, RunRequest, _failure, start_warming
 
 if TYPE_CHECKING:
     from quire.config import Settings
@@ -28,6 +28,9 @@ class Executor(Protocol):
     """Runs one request to its end; blocking, called from the batch's threads."""
 
     name: str
+
+    def connect(self) -> None:
+        """Make sure the runs can be sent (a cluster reached): a QuireError before any run is recorded, if not."""
 
     def run(self, request: RunRequest, settings: Settings, *, timeout: float,
             cancel: Cancel | None = None, on_start: Callable[[int], None] | None = None) -> Outcome: ...
@@ -80,8 +83,11 @@ def run_batch(requests: Sequence[RunRequest], settings: Settings, *, workers: in
             if cancel.is_set():
                 outcome = Outcome("cancelled", error="cancelled before it started", error_type="Cancelled", transient=True)
             else:
-                outcome = executor.run(request, settings, timeout=timeout, cancel=cancel,
-                                       on_start=(lambda pid: on_start(request, pid)) if on_start else None)
+                try:
+                    outcome = executor.run(request, settings, timeout=timeout, cancel=cancel,
+                                           on_start=(lambda pid: on_start(request, pid)) if on_start else None)
+                except Exception as exc:  # the executor itself broke (a cluster lost): this run's outcome, recorded
+                    outcome = _failure(exc)
                 if cancel.is_set() and outcome.status == "failed":
                     # Failed as the cancel took its helpers down (Chromium's print, stopped by the same Ctrl-C):
                     # the cancel's doing, not the report's.

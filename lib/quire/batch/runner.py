@@ -424,6 +424,9 @@ class ForkExecutor:
 
     name = "local"
 
+    def connect(self) -> None:
+        """Nothing to reach: the runs are forked here."""
+
     def run(self, request: RunRequest, settings: Settings, *, timeout: float,
             cancel: Cancel | None = None, on_start: Callable[[int], None] | None = None) -> Outcome:
         """Run ``request``; kill its process tree after ``timeout`` seconds or when ``cancel`` is set."""

@@ -115,6 +115,9 @@ class WarmServiceExecutor:
         self.address = address
         self.stamp = stamp(settings)
 
+    def connect(self) -> None:
+        """Nothing to do: the service was found up, and a run it cannot take fails on its own."""
+
     def run(self, request: RunRequest, settings: Settings, *, timeout: float,
             cancel: Cancel | None = None, on_start=None) -> Outcome:
         """Run ``request`` on the service; closing early (``cancel``, or this process dying) cancels it there."""
