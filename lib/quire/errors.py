@@ -27,8 +27,24 @@ class QuireError(Exception):
 
     def _render_traceback_(self) -> list[str]:
         """What IPython shows for it (a notebook cell, ``%load_ext``, a run's partial notebook): the error and its
-        hint, as the command line does, not the stack of a mistake the message already explains."""
-        return [f"{type(self).__name__}: {self}"]
+        hint, as the command line does, then the path through Quire's own code that raised it, one line (a
+        partial notebook is the audit trail), rather than a page of stack before the message."""
+        return [f"{type(self).__name__}: {self}", *_quire_path(self.__traceback__)]
+
+
+def _quire_path(tb) -> list[str]:
+    """``["(raised in reports/client.py:640 build → warehouse/engine.py:171 read)"]`` for the frames of ``tb`` in the
+    quire package, the last six; [] when none is."""
+    import os
+
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frames = []
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename.startswith(package):
+            frames.append(f"{code.co_filename[len(package):]}:{tb.tb_lineno} {code.co_name}")
+        tb = tb.tb_next
+    return [f"(raised in {' → '.join(frames[-6:])})"] if frames else []
 
 
 class ConfigError(QuireError):

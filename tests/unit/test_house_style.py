@@ -221,3 +221,5 @@ def test_ipython_shows_a_quire_error_as_its_message_not_a_stack():
     shown = (proc.stdout + proc.stderr).strip()
     assert shown.startswith("ConfigError: unknown brand 'nosuch'; available brands: "), shown
     assert "Traceback" not in shown and "File " not in shown, shown
+    # Where in Quire it was raised stays, on one line: a partial notebook is the run's audit trail.
+    assert shown.splitlines()[-1].startswith("(raised in notebook/__init__.py:") and "brand.py:" in shown, shown
