@@ -81,9 +81,6 @@ class RunFolder:
         On a full disk the failed run's rendered files are dropped to make room for the reason;
         its notebook, the audit trail, stays.
         """
-        for log in self.staging.glob("*.log"):
-            if log.is_file() and log.stat().st_size == 0:  # says nothing, and reads as if something were in it
-                log.unlink()
         target = self.failed
         if target.exists():  # an earlier execution of this run was parked already: keep both
             target = target.with_name(f"{self.run_id}.{self.attempt}")

@@ -355,16 +355,20 @@ class Brand(BaseModel):
             data = sanitize_svg(data)
         return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
 
-    def logo_removals(self) -> list[str]:
-        """What reports leave out of an SVG logo (scripts, handlers, links to other files), each once; [] for a
-        plain one. A logo that links its artwork from elsewhere is drawn empty: the brand check says so."""
+    def logo_warning(self) -> str | None:
+        """What reports leave out of an SVG logo (scripts, handlers, links to other files), as the brand check and
+        ``quire validate`` say it; None for a plain one. A logo that links its artwork from elsewhere is drawn empty."""
         if LOGO_TYPES[self.logo_path.suffix.lower()] != "image/svg+xml":
-            return []
+            return None
         from quire.display import sanitize_svg
 
         removed: list[str] = []
         sanitize_svg(self.logo_bytes(), removed)
-        return list(dict.fromkeys(removed))
+        if not removed:
+            return None
+        return (f"logo {self.logo_path.name}: reports leave out {', '.join(dict.fromkeys(removed))} (they run nothing "
+                "and load nothing from outside); if its artwork is a linked image, export the logo again as plain SVG "
+                "with its images embedded, or as PNG")
 
 
 # -- the logo file --------------------------------------------------------------------------

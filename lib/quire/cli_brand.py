@@ -140,11 +140,9 @@ def check(
         warnings.append(f"none of the brand's fonts ({', '.join(missing)}) is installed on this machine: its charts "
                         "and PDFs use DejaVu Sans; install one (a Debian fonts- package, or the font files in "
                         "~/.local/share/fonts) or name an installed one in font_stack")
-    removed = brand.logo_removals()
-    if removed:
-        warnings.append(f"logo {brand.logo_path.name}: reports leave out {', '.join(removed)} (they run nothing and load "
-                        "nothing from outside); if the sample's logo lost its artwork, export the logo again as plain "
-                        "SVG with its images embedded, or as PNG")
+    logo = brand.logo_warning()
+    if logo:
+        warnings.append(logo)
     for line in lines:
         out.print(Text(f"    {line}"), highlight=False)
     for warning in warnings:

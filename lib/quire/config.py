@@ -76,7 +76,7 @@ class Settings(BaseSettings):
             return url
         try:
             parsed = make_url(url)
-        except Exception:  # noqa: BLE001 - a malformed URL is named where it is used, with the variable's name
+        except Exception:  # noqa: BLE001 - a malformed URL is _url_readable's to name
             return url
         name = parsed.database
         if parsed.get_backend_name() in ("duckdb", "sqlite") and name and name != ":memory:" and not Path(name).is_absolute():

@@ -67,13 +67,11 @@ def brand_warnings(settings: Settings) -> list[str]:
     warnings = []
     for name in list_brands(settings.templates_dir):
         try:
-            removed = load_brand(name, settings.templates_dir).logo_removals()
+            logo = load_brand(name, settings.templates_dir).logo_warning()
         except QuireError:
             continue  # a broken kit is a problem of validate_project
-        if removed:
-            warnings.append(f"brand {name}: reports leave out of its logo: {', '.join(removed)}; if its artwork is a "
-                            f"linked image, export the logo again with it embedded (`quire brand check {name}` "
-                            "renders a sample)")
+        if logo:
+            warnings.append(f"brand {name}: {logo} (`quire brand check {name}` renders a sample)")
     return warnings
 
 

@@ -385,7 +385,7 @@ def test_validate_warns_of_what_reports_leave_out_of_an_svg_logo(kit, tmp_path):
     templates, logo, plain = _svg_logo(kit, '><image xlink:href="artwork.png" width="10" height="10"/>')
     settings = Settings(home=templates.parent)
     [warning] = brand_warnings(settings)
-    assert warning.startswith("brand acme: reports leave out of its logo: link to artwork.png; ")
+    assert warning.startswith("brand acme: logo logo.svg: reports leave out link to artwork.png (")
     logo.write_bytes(plain)
     assert brand_warnings(settings) == []
 

@@ -168,8 +168,13 @@ def kill_tree(pid: int, *, grace: float = 10.0) -> int:
 
 def park_staging(settings: Settings, report: str, run_id: str, reason: str) -> str | None:
     """Move what a killed run left in staging to ``_failed`` (as the pipeline does); the partial notebook's path."""
+    from quire.execute import EXECUTION_LOG
+
     notebook = None
     for folder in staged_folders(settings.outputs_dir, report, run_id, f"{datetime.now(timezone.utc):%Y-%m-%d}"):
+        log = folder.staging / EXECUTION_LOG
+        if log.is_file() and not log.stat().st_size:  # the killed run never got to drop it, as a run that ends does
+            log.unlink()
         parked = folder.park_failed(reason) / "report.ipynb"
         notebook = str(parked) if parked.is_file() else notebook
     return notebook
