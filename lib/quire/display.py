@@ -147,7 +147,8 @@ class Fragment:
         return self.__class__.__name__
 
     def tables(self) -> list[dict[str, Any]]:
-        """The data of the tables this fragment shows (its own and its children's), in order."""
+        """The data of the tables this fragment shows and of its charts' figures (its own and its children's), in
+        order."""
         return []
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:

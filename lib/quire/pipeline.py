@@ -410,7 +410,8 @@ def report_outputs(nb: nbformat.NotebookNode) -> tuple[dict[str, Any], list[dict
 
 
 def report_tables(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
-    """The data of every table the report shows, in the order shown (see :data:`quire.display.TABLES_MIME`).
+    """The data of every table the report shows, and of the charts that carry their figures (:class:`~quire.display.
+    Chart`'s ``data``), in the order shown (see :data:`quire.display.TABLES_MIME`).
 
     A table outside any :class:`~quire.display.Section` (an analyst's plain DataFrame) belongs to
     the markdown heading above it, which names its CSV and sheet when it has no caption (rather
