@@ -475,3 +475,18 @@ def test_an_experiment_that_ends_before_it_starts_is_a_warning_of_the_check(tiny
     assert "1 experiment ends before it starts" in finding.message and "refuses it" in finding.message
     assert result.reports["experiment"].can_run  # the other experiments still run
     assert not [f for f in check(tiny_warehouse).reports["experiment"].findings if f.code == "experiment_dates"]
+
+
+def test_a_missing_column_is_wrong_data_not_an_outage(tiny_warehouse, tmp_path):
+    # Raised as a passing warehouse error, the scheduler retried it three times, as if a database were down.
+    from quire.batch.runner import _failure
+    from quire.warehouse import coverage, queries
+
+    with warehouse_copy(tiny_warehouse, tmp_path / "w.duckdb") as con:
+        con.execute("alter table clients rename column slug to handle")
+        con.execute("alter table mrr_movements rename column month to period_month")
+    with connection(f"duckdb:///{tmp_path / 'w.duckdb'}") as conn:
+        for read in (queries.clients, lambda c: coverage.report_range("executive", c)):
+            with pytest.raises(WarehouseError, match="has no column") as refused:
+                read(conn)
+            assert not _failure(refused.value).transient

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 from quire.contract.inventory import inventory
 from quire.contract.model import Coverage
 from quire.contract.reports import CONTRACTS
-from quire.errors import WarehouseError
+from quire.errors import WarehouseDataError, WarehouseError
 from quire.periods import PLACEHOLDER_DATE, last_ended_month, month_start, plausible
 from quire.warehouse import queries
 from quire.warehouse.engine import CHECK_HINT, DATA_HINT, driver_reason, read_hint
@@ -143,7 +143,8 @@ def _require(conn: Connection, cov: Coverage) -> None:
             raise WarehouseError(f"the warehouse has no table {table} (the {cov.what} a report's periods come from)",
                                  hint=CHECK_HINT)
         if not inv.has(table, (column,)):
-            raise WarehouseError(f"the warehouse's table {table} has no column {column}", hint=CHECK_HINT)
+            # Not transient: a renamed column does not come back by itself, so the scheduler does not retry it.
+            raise WarehouseDataError(f"the warehouse's table {table} has no column {column}", hint=CHECK_HINT)
 
 
 def activity_range(conn: Connection) -> Range:

@@ -179,7 +179,7 @@ def _clients_select(conn: Connection) -> sa.Select:
         raise WarehouseError("the warehouse has no table clients", hint=CHECK_HINT)
     missing = [n for n in CLIENT_REQUIRED if not inv.has("clients", (n,))]
     if missing:
-        raise WarehouseError(f"the warehouse's table clients has no column {', '.join(missing)}", hint=CHECK_HINT)
+        raise WarehouseDataError(f"the warehouse's table clients has no column {', '.join(missing)}", hint=CHECK_HINT)
 
     def col(name: str) -> sa.ColumnElement:
         return c.c[name] if inv.has("clients", (name,)) else sa.cast(sa.null(), c.c[name].type).label(name)
