@@ -273,7 +273,9 @@ def serve_apps(
     ip: Annotated[str, typer.Option(help="Address to listen on; keep 127.0.0.1 behind a reverse proxy.")] = "127.0.0.1",
     client: Annotated[Optional[str], typer.Option(help="Client-facing mode: serve only the client app, pinned to this client slug.")] = None,
     no_auth: Annotated[bool, typer.Option("--no-auth", help="Serve without a token, on 127.0.0.1 only (behind a proxy that authenticates).")] = False,
-    preheat: Annotated[bool, typer.Option(help="Keep pre-rendered kernels ready for each app.")] = True,
+    # One flag, not --preheat/--no-preheat: the pair's second column cut the option names at 80 columns.
+    no_preheat: Annotated[bool, typer.Option("--no-preheat", help="Start an app's kernel when a page asks, instead "
+                                             "of keeping pre-rendered ones ready.")] = False,
     pool_size: Annotated[int, typer.Option(min=0, max=8, help="Preheated kernels per app.")] = 1,
     cull_idle_timeout: Annotated[int, typer.Option(min=0, help="Seconds before an idle kernel without a page is shut down (0: never).")] = 600,
     cull_interval: Annotated[int, typer.Option(min=1, help="Seconds between two checks for idle kernels.")] = 60,
@@ -293,7 +295,7 @@ def serve_apps(
                                  "(QUIRE_SERVE_TOKEN) to serve on other addresses: a proxy on another host can send "
                                  "it as 'Authorization: Bearer <token>'", param_hint="--ip")
     base = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
-    opts = ServeOptions(ip=ip, port=port, auth=not no_auth, client=client, preheat=preheat, pool_size=pool_size,
+    opts = ServeOptions(ip=ip, port=port, auth=not no_auth, client=client, preheat=not no_preheat, pool_size=pool_size,
                         cull_idle_timeout=cull_idle_timeout, cull_interval=cull_interval, base_url=base)
     if no_auth:
         err.print("[yellow]warning:[/yellow] --no-auth: anyone who can reach this port can use the apps", highlight=False)

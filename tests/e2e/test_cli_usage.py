@@ -440,6 +440,14 @@ def test_serve_without_a_token_only_on_this_machine(quire_env, ip):
     assert "--no-auth serves only on this machine" in flat and "127.0.0.1" in flat, result.stderr
 
 
+def test_serve_help_shows_every_option_whole_in_80_columns(quire_env):
+    # --preheat/--no-preheat's second column left "--cull-idle-timeo…", which nobody could type.
+    proc = quire({**quire_env, "COLUMNS": "80"}, "serve", "--help")
+    assert proc.returncode == 0 and "…" not in proc.stdout, proc.stdout
+    for option in ("--cull-idle-timeout", "--cull-interval", "--no-preheat", "--pool-size", "--base-url"):
+        assert option in proc.stdout, option
+
+
 def test_help_shows_no_value_for_a_flag(quire_env):
     # typer 0.29 printed "<bool>" beside --retry and --help, as if each took a value.
     for command, flag in (("deliver", "--retry"), ("run", "--all-clients"), ("serve", "--no-auth")):
