@@ -110,8 +110,8 @@ def schedule_data_findings(catalog, settings: Settings) -> tuple[list[str], list
     """
     scheduled = [spec for spec in catalog.reports.values()
                  if spec.schedule and (spec.schedule.clients or spec.schedule.parameters)]
-    if not scheduled:
-        return [], []
+    if not scheduled or (not settings.warehouse_url and not settings.default_warehouse_path.exists()):
+        return [], []  # the embedded warehouse is not built yet: nothing to check against, nothing wrong to say
     unreachable = _unreachable(settings.warehouse)
     if unreachable:
         return [], [f"the schedules' client filters and data parameters are not checked against the warehouse, which "

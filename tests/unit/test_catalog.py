@@ -167,3 +167,6 @@ def test_validate_without_a_reachable_warehouse_checks_the_rest_and_says_what_it
     assert len(problems) == 1 and "'2099-13' is not a period" in problems[0]  # checked without the warehouse
     assert warnings == ["the schedules' client filters and data parameters are not checked against the warehouse, "
                         f"which cannot be reached from here (no warehouse at {tmp_path / 'absent.duckdb'})"]
+    # The embedded warehouse not built yet (a fresh checkout): nothing to check against, and nothing to say.
+    warnings = []
+    assert len(validate_project(Settings(home=home, outputs=tmp_path / "fresh"), warnings)) == 1 and warnings == []
