@@ -110,8 +110,8 @@ def schedule_data_findings(catalog, settings: Settings) -> tuple[list[str], list
     """
     scheduled = [spec for spec in catalog.reports.values()
                  if spec.schedule and (spec.schedule.clients or spec.schedule.parameters)]
-    if not scheduled or (not settings.warehouse_url and not settings.default_warehouse_path.exists()):
-        return [], []  # the embedded warehouse is not built yet: nothing to check against, nothing wrong to say
+    if not scheduled or _file_not_built(settings.warehouse):
+        return [], []  # a warehouse file not built yet (a fresh install): nothing to check against, nothing to say
     unreachable = _unreachable(settings.warehouse)
     if unreachable:
         return [], [f"the schedules' client filters and data parameters are not checked against the warehouse, which "
@@ -129,6 +129,16 @@ def schedule_data_findings(catalog, settings: Settings) -> tuple[list[str], list
             line, about_period = found
             (warnings if about_period else problems).append(line)
     return problems, warnings
+
+
+def _file_not_built(url: str) -> bool:
+    """Whether ``url`` names a DuckDB or SQLite file that does not exist (yet)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    database = parsed.database or ""
+    return (parsed.get_backend_name() in ("duckdb", "sqlite") and database not in ("", ":memory:")
+            and not Path(database).exists())
 
 
 def _unreachable(url: str) -> str:
