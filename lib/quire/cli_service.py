@@ -122,9 +122,9 @@ def _cannot_create(path: Path) -> str:
     """Why a file cannot be created at ``path`` (its folders included), tried with a temporary file; "" if it can."""
     import tempfile
 
-    folder = path.parent
-    while not folder.exists():
-        folder = folder.parent
+    from quire.config import nearest_existing
+
+    folder = nearest_existing(path.parent)
     if not folder.is_dir():
         return f"{folder} is a file, not a folder"
     try:

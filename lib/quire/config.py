@@ -90,8 +90,8 @@ class Settings(BaseSettings):
         no word of the setting."""
         if path is None:
             return path
-        existing = next((p for p in (path, *path.parents) if p.exists()), None)  # where creating it would start
-        if existing is not None and not existing.is_dir():
+        existing = nearest_existing(path)  # where creating it would start
+        if not existing.is_dir():
             where = "is a file" if existing == path else f"lies inside {existing}, which is a file"
             raise ValueError(f"{where}, not a folder; name a folder (it is created if missing)")
         return path
@@ -190,6 +190,11 @@ def settings_environment(settings: Settings) -> dict[str, str]:
             value = value.get_secret_value()
         env[f"QUIRE_{name.upper()}"] = str(value)
     return env
+
+
+def nearest_existing(path: Path) -> Path:
+    """``path`` or the nearest of its parents that exists: where creating it would start."""
+    return next(p for p in (path, *path.parents) if p.exists())
 
 
 @lru_cache(maxsize=1)
