@@ -133,24 +133,22 @@ def schedule_data_findings(catalog, settings: Settings) -> tuple[list[str], list
 
 def _file_not_built(url: str) -> bool:
     """Whether ``url`` names a DuckDB or SQLite file that does not exist (yet)."""
-    from sqlalchemy.engine import make_url
+    from quire.warehouse.engine import database_file
 
-    parsed = make_url(url)
-    database = parsed.database or ""
-    return (parsed.get_backend_name() in ("duckdb", "sqlite") and database not in ("", ":memory:")
-            and not Path(database).exists())
+    path = database_file(url)
+    return path is not None and not path.exists()
 
 
 def _unreachable(url: str) -> str:
-    """Why the warehouse at ``url`` cannot be queried from here; "" when it can."""
+    """Why the warehouse at ``url`` cannot be connected to from here; "" when it can."""
     import sqlalchemy as sa
 
     from quire.errors import WarehouseError
     from quire.warehouse.engine import connection
 
     try:
-        with connection(url) as conn:
-            conn.execute(sa.text("select 1"))
+        with connection(url):  # which connects, or says why it cannot
+            pass
     except (WarehouseError, sa.exc.SQLAlchemyError) as exc:
         return (getattr(exc, "message", None) or str(exc)).splitlines()[0]  # without the hint: said in a parenthesis
     return ""
