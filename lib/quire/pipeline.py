@@ -164,7 +164,7 @@ def _check_columns(conn, report: str | None) -> None:
         return
     held = inventory(conn)  # read once per connection: a fan-out's runs share it
     for table in covered.required_tables:
-        missing = held.missing_columns(table) if held.has(table.name) else []
+        missing = held.missing_columns(table)
         if missing:  # worded as the clients table's own check words it
             raise WarehouseDataError(f"the warehouse's table {table.name} has no column {', '.join(missing)}, which "
                                      f"the {report} report reads", hint=CHECK_HINT)

@@ -81,8 +81,9 @@ class Inventory:
         return self.has(table.name, tuple(c.name for c in table.required_columns))
 
     def missing_columns(self, table: TableContract) -> list[str]:
-        held = self.tables.get(table.name.lower(), {})
-        return [c.name for c in table.required_columns if c.name.lower() not in held]
+        """The required columns ``table`` is there without; [] when it is whole, or not there at all."""
+        held = self.tables.get(table.name.lower())
+        return [c.name for c in table.required_columns if c.name.lower() not in held] if held is not None else []
 
 
 def inventory(conn: Connection, *, fresh: bool = False) -> Inventory:
@@ -151,8 +152,7 @@ def lacking_columns(conn: Connection, contract: ReportContract) -> dict[str, tup
     """The optional tables of ``contract`` the warehouse holds without some of their required columns, each with
     the columns it lacks: the report goes without them as without an absent table, and says why."""
     inv = inventory(conn)
-    return {t.name: tuple(inv.missing_columns(t)) for t in contract.optional_tables
-            if inv.has(t.name) and not inv.usable(t)}
+    return {t.name: tuple(missing) for t in contract.optional_tables if (missing := inv.missing_columns(t))}
 
 
 def usable_tables(conn: Connection, contract: ReportContract) -> frozenset[str]:
