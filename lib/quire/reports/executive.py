@@ -583,8 +583,8 @@ class ExecutiveReport:
         if not self.scores_health:
             return Section("Customers: satisfaction and health", [*children, Callout(
                 f"Satisfaction and account health are left out: {missing_phrase(HEALTH_TABLES, self.data.lacking)}. "
-                "With them, this "
-                "section shows NPS and CSAT, how the accounts' health is distributed and which accounts are at risk.",
+                "With them, this section shows NPS and CSAT, how the accounts' health is distributed and which "
+                "accounts are at risk.",
                 "info", title="Not in this report:")])
         if scores.empty or not (scores["mrr"] > 0).any():
             # Nothing to score: an all-zero chart under "no account is at risk" would read as good health.
