@@ -72,9 +72,10 @@ def _replace_constraint(engine: Engine, table: sa.Table, name: str, definition: 
 
 
 def _outbox_key_current(engine: Engine) -> bool:
-    if not sa.inspect(engine).has_table(outbox.name):
+    inspector = sa.inspect(engine)
+    if not inspector.has_table(outbox.name):
         return True
-    keys = [u for u in sa.inspect(engine).get_unique_constraints(outbox.name)
+    keys = [u for u in inspector.get_unique_constraints(outbox.name)
             if u.get("name") == "quire_outbox_once" or set(u["column_names"]) == {"run_id", "recipient"}]
     return all("kind" in u["column_names"] for u in keys)
 

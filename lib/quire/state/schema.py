@@ -64,9 +64,8 @@ outbox = sa.Table(
     sa.Column("claimed_by", sa.String(200)),
     sa.Column("claimed_at", sa.DateTime),
     sa.Column("sent_at", sa.DateTime),
-    # One e-mail per run and recipient, whoever writes the outbox and however often.
-    # One e-mail of each kind per run and recipient: a report's owner among its recipients also gets the alert
-    # about another recipient's failed e-mail.
+    # One e-mail of each kind per run and recipient, whoever writes the outbox and however often: a report's owner
+    # among its recipients also gets the alert about another recipient's failed e-mail.
     sa.UniqueConstraint("run_id", "recipient", "kind", name="quire_outbox_once"),
     sa.CheckConstraint("status IN ('pending', 'sent', 'failed')", name="quire_outbox_status"),
 )
