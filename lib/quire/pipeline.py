@@ -153,10 +153,14 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
 
 
 def _check_columns(conn, report: str | None) -> None:
-    """A table the report cannot run without, there but without a column the report reads (renamed, dropped),
-    refuses the run before it starts: it failed in the report's data cell, one parked run per client of a fan-out.
-    Optional tables in that state are left out by the report itself, which says so."""
+    """Refuse, before the run starts, a warehouse the report cannot read: a table it cannot run without, there but
+    without a column the report reads (renamed, dropped), or a column of a table it reads in a type its contract
+    does not accept (dates or numbers as text, a time zone), which ``quire warehouse check`` calls a reason the report
+    cannot run. Either failed in the report's data cell, one parked run per client of a fan-out, or gave wrong
+    figures (``'false'`` as text is a true flag). Optional tables without a column are left out by the report
+    itself, which says so."""
     from quire.contract import CONTRACTS, inventory
+    from quire.contract.check import mistyped_message
     from quire.warehouse.engine import CHECK_HINT
 
     covered = CONTRACTS.get(report or "")
@@ -168,6 +172,11 @@ def _check_columns(conn, report: str | None) -> None:
         if missing:  # worded as the clients table's own check words it
             raise WarehouseDataError(f"the warehouse's table {table.name} has no column {', '.join(missing)}, which "
                                      f"the {report} report reads", hint=CHECK_HINT)
+    for table in covered.tables:
+        mistyped = held.mistyped_columns(table) if held.usable(table) else []
+        if mistyped:
+            raise WarehouseDataError("; ".join(f"the warehouse's {mistyped_message(report, table.name, col, found)}"
+                                               for col, found in mistyped), hint=CHECK_HINT)
 
 
 def _check_ledger(conn, report: str | None, period: Period) -> None:

@@ -267,6 +267,41 @@ def test_a_renamed_column_the_report_reads_is_refused_before_any_run_of_a_fan_ou
     assert_nothing_written(Path(env["QUIRE_OUTPUTS"]))
 
 
+@pytest.mark.parametrize("table, column, held_as, args, says", [
+    # 'false' as text was a true flag: every user converted, a 100 % rate published as the experiment's result.
+    ("experiment_assignments", "converted", "VARCHAR", ["run", "experiment"],
+     "experiment_assignments.converted is VARCHAR; the experiment report reads it as boolean (BOOLEAN)"),
+    # Each client's run failed in its data cell and was parked.
+    ("engagement_daily", "day", "VARCHAR", ["run", "client", "--all-clients", "-p", "period=2026-10"],
+     "engagement_daily.day is VARCHAR; the client report reads it as date (DATE)"),
+    ("users", "signed_up_at", "TIMESTAMPTZ", ["run", "cohort"],
+     "users.signed_up_at is TIMESTAMP WITH TIME ZONE (with a time zone: store UTC without one); the cohort report "
+     "reads it as timestamp (TIMESTAMP)"),
+    # The ledger's check before the run printed the database's own binder error.
+    ("mrr_movements", "amount", "VARCHAR", ["run", "executive"],
+     "mrr_movements.amount is VARCHAR; the executive report reads it as money (NUMERIC(14, 2))"),
+    # An optional table the warehouse holds is read, so its types count too.
+    ("support_tickets", "opened_at", "VARCHAR", ["run", "client", "-p", "client=acme"],
+     "support_tickets.opened_at is VARCHAR; the client report reads it as timestamp (TIMESTAMP)"),
+], ids=["text-flag", "text-dates", "time-zone", "text-money", "optional-table"])
+def test_a_column_of_a_type_the_report_cannot_read_is_refused_before_any_run(quire_env, tiny_warehouse, tmp_path,
+                                                                            table, column, held_as, args, says):
+    from support import warehouse_copy
+
+    with warehouse_copy(tiny_warehouse, tmp_path / "mistyped.duckdb") as con:
+        con.execute(f"CREATE TABLE retyped AS SELECT * REPLACE (CAST({column} AS {held_as}) AS {column}) FROM {table}")
+        con.execute(f"DROP TABLE {table}")
+        con.execute(f"ALTER TABLE retyped RENAME TO {table}")
+    env = {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'mistyped.duckdb'}"}
+    result = quire(env, *args)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 1 and len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: the warehouse's {says} (`quire warehouse check`"), lines[0]
+    assert_nothing_written(Path(env["QUIRE_OUTPUTS"]))
+    check = quire(env, "warehouse", "check", "--json")
+    assert says in json.dumps(json.loads(check.stdout)), "the check names it in the same words"
+
+
 def test_a_ledger_below_zero_is_refused_before_the_executive_run_starts(quire_env, tiny_warehouse, tmp_path):
     # The run started, failed in its data cell and was parked as a failed run.
     from support import warehouse_copy

@@ -338,16 +338,20 @@ def _periods(first: date, last: date) -> dict[str, dict[str, str] | None]:
     return found
 
 
+def mistyped_message(report: str, table: str, col: ColumnContract, found: str) -> str:
+    """Why ``report`` cannot read ``table.col`` held as the database type ``found``."""
+    tz = " (with a time zone: store UTC without one)" if family(found) == "timestamptz" else ""
+    return f"{table}.{col.name} is {found}{tz}; the {report} report reads it as {col.kind} ({col.sql_type})"
+
+
 def _column_findings(c: ReportContract, t: TableContract, state: TableState) -> list[Finding]:
     """What the report makes of a present table's columns: required ones missing, any mistyped, optional ones absent."""
     found = []
     for col in t.columns:
         s = state.columns[col.name]
         if s.status == "mistyped":
-            tz = " (with a time zone: store UTC without one)" if family(s.found or "") == "timestamptz" else ""
             found.append(Finding("error", "mistyped_column", t.name, col.name,
-                                 f"{t.name}.{col.name} is {s.found}{tz}; the {c.report} report reads it as "
-                                 f"{col.kind} ({col.sql_type})"))
+                                 mistyped_message(c.report, t.name, col, s.found or "")))
         elif s.status == "missing" and col.optional:
             found.append(Finding("note", "missing_column", t.name, col.name,
                                  f"no column {t.name}.{col.name} (optional; for {col.needed_for})"))

@@ -80,6 +80,15 @@ class Inventory:
         """Whether ``table`` is there with every column the contract requires (types are the checker's concern)."""
         return self.has(table.name, tuple(c.name for c in table.required_columns))
 
+    def mistyped_columns(self, table: TableContract) -> list[tuple[ColumnContract, str]]:
+        """The columns of ``table`` it holds in a known type the contract does not accept, with that type.
+
+        A type this module does not know (a database's own enum or domain type) is left to ``quire warehouse
+        check``, which names it: many such types read as text."""
+        held = self.tables.get(table.name.lower(), {})
+        return [(c, found) for c in table.columns if (found := held.get(c.name.lower())) is not None
+                and family(found) != "other" and not accepts(c, found)]
+
     def missing_columns(self, table: TableContract) -> list[str]:
         """The required columns ``table`` is there without; [] when it is whole, or not there at all."""
         held = self.tables.get(table.name.lower())
