@@ -155,3 +155,20 @@ def test_a_week_counts_in_the_window_holding_most_of_its_days():
     later = pd.concat([usage, usage.iloc[[-1]].assign(week=date(2026, 11, 30), logins=0, active_users=0)])
     again = health_scores(CLIENTS.iloc[:1], MRR.iloc[:1], later, TICKETS.iloc[0:0], RESPONSES.iloc[0:0], as_of=as_of)
     assert again.iloc[0]["usage_change"] == pytest.approx(0.40)
+
+
+def test_the_glossary_states_the_weights_and_scales_the_score_uses():
+    # The appendix named the four parts but not their weights, so a reader could not recompute a score.
+    from quire.glossary import definitions
+    from quire.metrics import health
+
+    text = definitions()["health_score"]["definition"]
+    for part, words in (("usage_trend", "Usage trend"), ("utilisation", "Seat utilisation"),
+                        ("ticket_load", "Support-ticket load"), ("nps", "NPS survey")):
+        said = text[text.index(words):]
+        assert said.split("weight ", 1)[1].startswith(f"{health.WEIGHTS[part]:.0%}"), part
+    assert f"{health.FULL_UTILISATION:.0%} or more scoring 1" in text
+    assert f"a fall of {health.USAGE_DROP_FOR_ZERO:.0%} or more 0" in text
+    assert f"last {health.TICKET_DAYS} days" in text and f"last {health.NPS_DAYS} days" in text
+    assert ", ".join(f"{p} {w:g}" for p, w in health.PRIORITY_WEIGHTS.items()) in text
+    assert f"Healthy ≥ {health.HEALTHY_MIN}, watch {health.WATCH_MIN}–{health.HEALTHY_MIN - 1}" in text
