@@ -443,6 +443,11 @@ class CohortReport:
             who = "activated users" if self.filtered else "users"
             lead += (f" Only {len(names)} of the {self.data.requested} requested cohorts "
                      + (f"has {who}: {names[0]}." if len(names) == 1 else f"have {who}, from {names[0]} to {names[-1]}."))
+            # Those before the first and after the last are not rows; those between are, of 0 users.
+            between = charts.cohort_labels(m.sizes.index[m.sizes == 0], self.granularity)
+            if between:
+                lead += (f" {join_words(list(between))} between them {'has' if len(between) == 1 else 'have'} none: "
+                         f"{'an empty row' if len(between) == 1 else 'empty rows'}.")
         note = [Callout(self.first_cohort_note, "warning", title="First cohort.")] if self.first_cohort_note else []
         if self.partial_note:
             note.append(Callout(self.partial_note, "info", title="Left out:"))
