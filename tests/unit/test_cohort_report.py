@@ -705,11 +705,13 @@ def test_the_reading_weighs_a_difference_against_the_rate_it_is_of(monthly, monk
 @pytest.mark.parametrize("p_value, says", [(0.13, "; within the spread between cohorts, p = 0.13)"),
                                            (float("nan"), "; too few cohorts to tell it from chance)")])
 def test_the_reading_says_when_a_difference_is_within_chance(monthly, monkeypatch, p_value, says):
-    """"Better in month 3 (16.6% against 15.3%, +1.3 pts)" where a test across the cohorts gave p = 0.13."""
+    """"Better in month 3 (16.6% against 15.3%, +1.3 pts)" where a test across the cohorts gave p = 0.13: the grey
+    card says such a change is too near the spread to call better or worse, so the reading says only "more"."""
     frame = pd.DataFrame({"recent": [0.166], "earlier": [0.153], "difference_pts": [1.3], "n_recent": [3],
                           "n_earlier": [9], "p_value": [p_value]}, index=pd.Index([3], name="age"))
     monkeypatch.setattr(CohortReport, "comparison_frame", lambda self, matrix, ages: frame)
-    assert monthly.reading().endswith(f"retain better in month 3 (16.6% of users active against 15.3%, +1.3 pts{says}.")
+    assert monthly.reading().endswith(f"retain more of their users in month 3 (16.6% of users active against 15.3%, "
+                                      f"+1.3 pts{says}.")
 
 
 @pytest.mark.parametrize("recent, earlier, p_value, coloured", [

@@ -587,9 +587,11 @@ class CohortReport:
         for age, r in cmp.iterrows():  # one or two ages
             diff = r["difference_pts"]
             same = about_the_same(r)
-            how = "about as well" if same else "better" if diff > 0 else "worse"
-            # A difference the cohorts' spread from one to the next explains is no change to act on.
+            # A difference the cohorts' spread from one to the next explains is no change to act on: the cards
+            # leave it grey as "too near the spread to call better or worse", so the words only say which way it went.
             p_value = r["p_value"]
+            how = ("about as well" if same else ("better" if diff > 0 else "worse") if a_change(r, rate=True)
+                   else f"{'more' if diff > 0 else 'fewer'} of their users")
             chance = ("" if same or p_value < ALPHA else "; too few cohorts to tell it from chance" if pd.isna(p_value)
                       else f"; within the spread between cohorts, p = {significant(p_value, 2)}")
             parts.append(f"{how} in {self._age(age)} ({format_value(r['recent'], 'percent')} of users active against "
