@@ -134,3 +134,27 @@ def test_a_ledgers_last_month_without_a_change_is_explained_when_asked_for(tiny_
     assert in_notebook.value.message == info.value.message
     with pytest.raises(ParameterError, match=r"\(data covers 2025-09 to 2026-10\); "):  # a report of spans: as before
         prepare("cohort", {"period": "2026-12"}, config)
+
+
+def _days_as_text(con, table: str, column: str, form: str) -> None:
+    con.execute(f"CREATE TABLE retyped AS SELECT * REPLACE (strftime({column}, '{form}') AS {column}) FROM {table}")
+    con.execute(f"DROP TABLE {table}")
+    con.execute(f"ALTER TABLE retyped RENAME TO {table}")
+
+
+def test_daily_data_held_as_text_in_another_form_does_not_stop_the_ledgers_range(tiny_warehouse, tmp_path):
+    # The executive report only looks at how far events reach; '31/12/2025 23:57' raised a bare ValueError from
+    # every executive run, `quire warehouse check` and `quire run --all`. Its own report (cohort) refuses it.
+    with warehouse_copy(tiny_warehouse, tmp_path / "text-events.duckdb") as con:
+        _days_as_text(con, "events", "occurred_at", "%d/%m/%Y %H:%M")
+    with connection(f"duckdb:///{tmp_path / 'text-events.duckdb'}") as conn, connection(tiny_warehouse) as before:
+        assert coverage.report_range("executive", conn) == coverage.report_range("executive", before)
+
+
+def test_a_ledger_month_that_is_no_date_is_named(tiny_warehouse, tmp_path):
+    with warehouse_copy(tiny_warehouse, tmp_path / "text-months.duckdb") as con:
+        _days_as_text(con, "mrr_movements", "month", "%m/%Y")
+    with connection(f"duckdb:///{tmp_path / 'text-months.duckdb'}") as conn:
+        with pytest.raises(WarehouseError, match=r"the warehouse's mrr_movements.month holds '\d\d/20\d\d', which is "
+                                                 "not a date; store it as DATE or TIMESTAMP"):
+            coverage.report_range("executive", conn)

@@ -24,7 +24,7 @@ from functools import partial
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from quire.contract.inventory import inventory
+from quire.contract.inventory import family, inventory
 from quire.contract.model import Coverage
 from quire.contract.reports import CONTRACTS
 from quire.errors import WarehouseDataError, WarehouseError
@@ -35,20 +35,23 @@ from quire.warehouse.engine import CHECK_HINT, DATA_HINT, driver_reason, read_hi
 Range = tuple[date, date]
 
 
-def _as_date(value: date | datetime | str | None) -> date | None:
+def _as_date(value: date | datetime | str | None, where: str) -> date | None:
     # The bounds are read from untyped columns: SQLite hands its dates and instants back as ISO text.
     if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:  # text in another form ('31/12/2025'): the warehouse's, to store as a date
+            raise WarehouseDataError(f"the warehouse's {where} holds {value!r}, which is not a date; store it as "
+                                     "DATE or TIMESTAMP (ISO dates in text are read too)", hint=CHECK_HINT) from None
     return value.date() if isinstance(value, datetime) else value
 
 
-def _scalars(conn: Connection, *columns: sa.ColumnElement) -> list[date | None]:
-    """One aggregate row (each column a scalar subquery, so tables need no join), as dates."""
+def _scalars(conn: Connection, *columns: sa.ColumnElement) -> tuple:
+    """One aggregate row (each column a scalar subquery, so tables need no join)."""
     try:
-        row = conn.execute(sa.select(*columns)).one()
+        return tuple(conn.execute(sa.select(*columns)).one())
     except sa.exc.DBAPIError as exc:
         raise WarehouseError(f"cannot read the warehouse: {driver_reason(exc)}", hint=read_hint(exc)) from exc
-    return [_as_date(v) for v in row]
 
 
 def _checked(first: date | None, last_day: date | None, what: str) -> Range:
@@ -70,7 +73,7 @@ def _bounds(conn: Connection, *wanted: tuple[str, str, str]) -> list[date | None
         return [None] * len(wanted)
     values = _scalars(conn, *(sa.select(getattr(sa.func, fn)(sa.column(c))).select_from(sa.table(t)).scalar_subquery()
                               for t, c, fn in held))
-    found = dict(zip(held, values, strict=True))
+    found = {w: _as_date(value, f"{w[0]}.{w[1]}") for w, value in zip(held, values, strict=True)}
     for (table, column, _fn), value in found.items():
         if value is not None and not plausible(value):
             raise WarehouseError(f"the warehouse's {table}.{column} holds {value:%Y-%m-%d}: {PLACEHOLDER_DATE}; "
@@ -82,9 +85,13 @@ def data_reach(conn: Connection, reach: tuple[tuple[str, str], ...] | None = Non
     """The last day the warehouse's daily data reaches (engagement or product events), None without any.
 
     ``reach``: the (table, column) pairs to look at (default: the executive contract's);
-    tables the warehouse does not hold are skipped.
+    tables the warehouse does not hold, or holds without a date or time in that column, are skipped.
     """
     pairs = reach if reach is not None else CONTRACTS["executive"].coverage.reach
+    # Only dates and instants: these tables are no report's own here, so one holding its days as text (which its
+    # own report refuses) must not stop a report that merely looks at how far it reaches.
+    inv = inventory(conn)
+    pairs = [(t, c) for t, c in pairs if family(inv.type_of(t, c) or "") in ("date", "timestamp", "timestamptz")]
     known = [d for d in _bounds(conn, *((t, c, "max") for t, c in pairs)) if d is not None]
     return max(known) if known else None
 
