@@ -99,6 +99,7 @@ def run(
         ctx.fail("-p client=… names one client; --all-clients and --clients select many")
     jobs: list[tuple[str, dict[str, str], bool]] = []  # (report, parameters, one of a fan-out)
     skipped: list[str] = []
+    nameless: list[str] = []  # clients a fan-out cannot name, left out
     first_error: QuireError | None = None
     for rid in list(catalog.reports) if all_reports else [report]:
         spec = catalog.get(rid)
@@ -106,7 +107,8 @@ def run(
             ctx.fail(f"report {rid!r} does not run per client")
         if spec.fan_out == "clients" and (fan_out or all_reports):
             try:
-                selected = fan_out_clients(parse_assignments(clients, example="--clients sector=nonprofit"), settings)
+                selected = fan_out_clients(parse_assignments(clients, example="--clients sector=nonprofit"), settings,
+                                           nameless)
             except QuireError as exc:
                 if not all_reports:
                     raise
@@ -125,11 +127,12 @@ def run(
     args = (jobs, settings, all_reports)
     plans, left_out, not_run = service.call(prepare_runs, args, settings) if service else prepare_runs(*args)
     skipped += not_run
-    for note in left_out + skipped:
+    for note in dict.fromkeys(nameless + left_out + skipped):  # --all fans out once per per-client report
         err.print(Text(f"– {note}"), highlight=False)
     failures = _run_plans(plans, workers=workers, engine=engine, executor=service) if plans else 0
     if skipped:
-        err.print(Text(f"{len(skipped)} of the runs --all asks for were skipped (above); `quire warehouse check` "
+        were = "were" if len(skipped) > 1 else "was"
+        err.print(Text(f"{len(skipped)} of the runs asked for {were} skipped (above); `quire warehouse check` "
                        "shows what each report needs"), highlight=False)
     if failures or skipped:
         raise typer.Exit(1)

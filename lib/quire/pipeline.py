@@ -126,7 +126,7 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
         elif kind == "client":
             row = queries.client_by_slug(conn, params[name]) if params[name] else None
             if row is None:
-                clients = queries.clients(conn).sort_values("slug")
+                clients = queries.clients(conn).dropna(subset=["slug"]).sort_values("slug")
                 active = clients.loc[clients["status"] == "active", "slug"].tolist()
                 _unknown(name, params[name], clients["slug"].tolist(), "client", "quire clients",
                          example=active[0] if active else None)
@@ -211,7 +211,8 @@ class ClientNotSubscribedError(ParameterError):
 def subscription_spans(conn, client: Any) -> list[tuple[date, date | None]]:
     """(start, end or None while running) of each of the client's subscriptions, oldest first.
 
-    A client without subscription rows counts as subscribed from its signup to its churn, if any.
+    A client without subscription rows counts as subscribed from its signup to its churn, if any. A row without
+    a start, or ending before it starts, is a :class:`WarehouseDataError`.
     """
     import pandas as pd
 
@@ -222,6 +223,12 @@ def subscription_spans(conn, client: Any) -> list[tuple[date, date | None]]:
 
     rows = queries.client_subscriptions(conn, int(client["client_id"]))
     spans = [(day(r.started_on), day(r.ended_on)) for r in rows.itertuples()]
+    for start, end in spans:
+        # Which periods the client may see is read from these: a guess here would show it months it never paid for.
+        if start is None or (end is not None and end < start):
+            wrong = "has no start (started_on is empty)" if start is None else f"ends {end} before it starts ({start})"
+            raise WarehouseDataError(f"a subscription of client '{client['slug']}' in the subscriptions table {wrong}, "
+                                     "so the periods its reports may cover are unknown; correct that row")
     return spans or [(day(client["signup_date"]), day(client["churned_on"]))]
 
 
@@ -369,7 +376,7 @@ def prepare_runs(jobs: list[tuple[str, dict[str, Any], bool]], settings: Setting
     subscribed in the period, and a note for each job skipped. The first job that fails
     raises, so that nothing runs; with ``skip_failing`` (``quire run --all``, whose warehouse
     may hold only some reports' data) a job that fails is skipped with its reason instead,
-    unless every job fails.
+    and so is a client of a fan-out whose warehouse rows are wrong, unless every job fails.
     """
     plans, left_out, skipped = [], [], []
     with Preparer(settings) as preparer:
@@ -381,7 +388,9 @@ def prepare_runs(jobs: list[tuple[str, dict[str, Any], bool]], settings: Setting
                     raise
                 left_out.append(f"{report} · {params['client']}: left out, {exc}")
             except QuireError as exc:
-                if not skip_failing:
+                # One client's own rows in a bad state (a subscription without a start, a slug two clients share)
+                # stop that client's run, not the fan-out's others.
+                if not (skip_failing or fanned and isinstance(exc, WarehouseDataError)):
                     raise
                 who = f"{report} · {params['client']}" if fanned else report
                 skipped.append(f"{who}: skipped, {exc}")
@@ -561,11 +570,13 @@ def _parked(folder: RunFolder, report: str, params: dict[str, Any], exc: QuireEr
     return type(exc)(f"run {folder.run_id} of {report} failed: {exc.message}", hint=where, report=report, run=folder.run_id)
 
 
-def fan_out_clients(filters: dict[str, str], settings: Settings | None = None) -> list[str]:
+def fan_out_clients(filters: dict[str, str], settings: Settings | None = None,
+                    notes: list[str] | None = None) -> list[str]:
     """Slugs of the active clients matching every ``field=value`` filter (sector, plan, region, brand).
 
     An unknown field, or filters that match no active client, are :class:`ParameterError`s
-    that list what exists.
+    that list what exists. An active client without a slug cannot be run (runs, files and e-mails are named by
+    it): it is left out, and a line saying so goes to ``notes`` when given.
     """
     from quire.warehouse import queries
     from quire.warehouse.engine import connection
@@ -574,6 +585,11 @@ def fan_out_clients(filters: dict[str, str], settings: Settings | None = None) -
     with connection(settings.warehouse) as conn:
         clients = queries.clients(conn)
     active = clients[clients["status"] == "active"]
+    nameless = active[active["slug"].isna() | (active["slug"].astype(str).str.strip() == "")]
+    if len(nameless) and notes is not None:
+        notes.append(f"client_id {', '.join(str(i) for i in nameless['client_id'])}: left out, the clients table gives "
+                     "no slug, which runs and their files are named by; give each client one")
+    active = active.drop(index=nameless.index)
     for field_name, value in filters.items():
         if field_name not in FAN_OUT_FIELDS:
             raise ParameterError(f"cannot select clients by {field_name!r}; {did_you_mean(field_name, FAN_OUT_FIELDS)}"

@@ -102,7 +102,7 @@ def test_run_all_on_an_order_log_runs_the_cohort_report_and_says_what_it_skipped
     assert json.loads((cohort / "run.json").read_text())["status"] == "succeeded"
     skipped = sorted(line.split(":")[0] for line in proc.stderr.splitlines() if ": skipped, " in line)
     assert skipped == ["– client · shop", "– example", "– executive", "– experiment"], proc.stderr
-    assert "4 of the runs --all asks for were skipped" in proc.stderr
+    assert "4 of the runs asked for were skipped" in proc.stderr
     for report in ("client", "example", "executive", "experiment"):
         assert not published_runs(tmp_path / "outputs", report)
 

@@ -1,0 +1,77 @@
+"""One client's rows in a state the warehouse's constraints would refuse (a table or view without them).
+
+An active client without a slug cannot be run: runs, their folders and their e-mails are named by it. It
+broke every fan-out before any run started (sorting the slugs met a NULL) and every mistyped ``-p client=``
+(the did-you-mean met it too), each with a bare traceback. A subscription without a start did the same to
+that client's runs and to every fan-out (comparing its start with the period's).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from support import run_quire, warehouse_copy
+
+
+@pytest.fixture
+def nameless(quire_env, tiny_warehouse, tmp_path) -> dict[str, str]:
+    path = tmp_path / "nameless.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("create table clients2 as select * from clients")  # without its NOT NULL, as a view may be
+        con.execute("drop table clients")
+        con.execute("alter table clients2 rename to clients")
+        con.execute("update clients set slug = null where slug = 'stoneton-logistics'")
+    return {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{path}"}
+
+
+def test_a_fan_out_leaves_a_client_without_a_slug_out_and_says_so(nameless, settings_for):
+    from quire.pipeline import fan_out_clients
+
+    notes: list[str] = []
+    assert fan_out_clients({"sector": "business"}, settings_for(nameless), notes) == ["riverton-realty"]
+    assert notes == ["client_id 6: left out, the clients table gives no slug, which runs and their files are named "
+                     "by; give each client one"]
+
+    run = run_quire(nameless, "run", "client", "--clients", "sector=business", "-p", "period=2026-10")
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+    assert "– client_id 6: left out, the clients table gives no slug" in run.stderr
+    assert "✓ client · riverton-realty · 2026-10" in run.stdout
+
+
+def test_a_mistyped_client_is_still_told_what_it_may_have_meant(nameless):
+    run = run_quire(nameless, "run", "client", "-p", "client=riverton-reality")
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert "did you mean 'riverton-realty'?" in run.stderr
+
+
+def _without_constraints(con, table: str) -> None:
+    con.execute(f"create table {table}2 as select * from {table}")
+    con.execute(f"drop table {table}")
+    con.execute(f"alter table {table}2 rename to {table}")
+
+
+@pytest.fixture
+def bad_subscriptions(quire_env, tiny_warehouse, tmp_path) -> dict[str, str]:
+    path = tmp_path / "subscriptions.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        _without_constraints(con, "subscriptions")
+        con.execute("update subscriptions set started_on = null where client_id = 5")
+        con.execute("update subscriptions set ended_on = started_on - interval 30 day where client_id = 6")
+    return {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{path}"}
+
+
+def test_a_subscription_without_a_start_or_ending_before_it_starts_is_named_and_skips_only_that_client(
+        bad_subscriptions):
+    one = run_quire(bad_subscriptions, "run", "client", "-p", "client=stoneton-logistics")
+    assert one.returncode == 1 and "Traceback" not in one.stderr, one.stderr
+    assert re.fullmatch(r"error: a subscription of client 'stoneton-logistics' in the subscriptions table ends \S+ "
+                        r"before it starts \(\S+\), so the periods its reports may cover are unknown; correct that row",
+                        one.stderr.strip()), one.stderr
+    fan_out = run_quire(bad_subscriptions, "run", "client", "--clients", "sector=municipality", "-p", "period=2026-10")
+    assert fan_out.returncode == 1 and "Traceback" not in fan_out.stderr, fan_out.stderr
+    assert ("– client · village-of-summerbrook: skipped, a subscription of client 'village-of-summerbrook' in the "
+            "subscriptions table has no start (started_on is empty)") in fan_out.stderr
+    assert "1 of the runs asked for was skipped (above)" in fan_out.stderr
+    assert "✓ client · town-of-fairdale · 2026-10" in fan_out.stdout  # the sector's other client still ran
