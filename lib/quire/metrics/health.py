@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from quire.formatting import number, percent
+from quire.metrics.satisfaction import checked_scores
 
 RECENT_WEEKS = 4
 PRIOR_WEEKS = 8
@@ -99,6 +100,7 @@ def _latest_nps(responses: pd.DataFrame, as_of: date) -> pd.Series:
     answers = responses.loc[(responses["survey"] == "nps") & _window(responses["responded_on"], as_of, NPS_DAYS)]
     answers = answers.assign(responded_on=pd.to_datetime(answers["responded_on"]))
     order = ["responded_on", "response_id"] if "response_id" in answers.columns else ["responded_on"]
+    checked_scores(answers["score"], "nps")
     return answers.sort_values(order).groupby("client_id")["score"].last().astype(float)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from quire.errors import WarehouseError
+from quire.errors import WarehouseDataError
 from quire.periods import Period
 
 PROMOTER_MIN = 9  # 9–10 promote
@@ -20,18 +20,28 @@ DETRACTOR_MAX = 6  # 0–6 detract; 7–8 are passives, counted in the base only
 SATISFIED_MIN = 4  # CSAT: "satisfied" or "very satisfied" on 1–5
 
 
-def _scores(scores: Iterable[float], low: int, high: int, survey: str) -> pd.Series:
-    """Non-missing scores as floats; a score outside ``low..high`` is bad data, not an answer."""
+#: The scale of each survey's answers.
+SCALES = {"nps": (0, 10), "csat": (1, 5)}
+
+
+def checked_scores(scores: Iterable[float], survey: str) -> pd.Series:
+    """Non-missing scores of ``survey`` (``nps`` or ``csat``) as floats.
+
+    A score outside the survey's scale is bad data, not an answer: a :class:`WarehouseDataError` (a survey tool
+    exporting NPS on 0–100, say, which would otherwise score a client's health 197 of 100).
+    """
+    low, high = SCALES[survey]
     values = pd.Series(list(scores), dtype=float).dropna()
     bad = values[(values < low) | (values > high)]
     if len(bad):
-        raise WarehouseError(f"{survey} scores must lie in {low}–{high}; found {', '.join(f'{v:g}' for v in bad.unique()[:5])}")
+        raise WarehouseDataError(f"the warehouse's {survey.upper()} answers (survey_responses.score) must lie in "
+                                 f"{low}–{high}; found {', '.join(f'{v:g}' for v in bad.unique()[:5])}")
     return values
 
 
 def nps(scores: Iterable[float]) -> float | None:
     """Net promoter score in points (−100..100): % of 9–10 answers minus % of 0–6 answers; None without answers."""
-    values = _scores(scores, 0, 10, "NPS")
+    values = checked_scores(scores, "nps")
     if values.empty:
         return None
     return float(100.0 * ((values >= PROMOTER_MIN).mean() - (values <= DETRACTOR_MAX).mean()))
@@ -39,7 +49,7 @@ def nps(scores: Iterable[float]) -> float | None:
 
 def csat(scores: Iterable[float]) -> float | None:
     """Customer satisfaction: share (0..1) of 1–5 answers that are 4 or 5; None without answers."""
-    values = _scores(scores, 1, 5, "CSAT")
+    values = checked_scores(scores, "csat")
     if values.empty:
         return None
     return float((values >= SATISFIED_MIN).mean())

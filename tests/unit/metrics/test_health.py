@@ -172,3 +172,14 @@ def test_the_glossary_states_the_weights_and_scales_the_score_uses():
     assert f"last {health.TICKET_DAYS} days" in text and f"last {health.NPS_DAYS} days" in text
     assert ", ".join(f"{p} {w:g}" for p, w in health.PRIORITY_WEIGHTS.items()) in text
     assert f"Healthy ≥ {health.HEALTHY_MIN}, watch {health.WATCH_MIN}–{health.HEALTHY_MIN - 1}" in text
+
+
+def test_an_nps_answer_off_its_0_to_10_scale_is_bad_data_not_a_health_of_197():
+    # A survey tool exporting NPS on 0–100 scored a client's health "197 of 100" in its own report, while the
+    # executive report refused the same answers.
+    from quire.errors import WarehouseDataError
+
+    responses = RESPONSES.assign(score=RESPONSES["score"].where(RESPONSES["survey"] != "nps", RESPONSES["score"] * 10))
+    with pytest.raises(WarehouseDataError, match=r"the warehouse's NPS answers \(survey_responses.score\) must lie in "
+                                                 r"0–10; found 100, 90, 30, 70"):
+        health_scores(CLIENTS, MRR, USAGE, TICKETS, responses, as_of=AS_OF)

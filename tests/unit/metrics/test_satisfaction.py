@@ -5,7 +5,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from quire.errors import WarehouseError
+from quire.errors import WarehouseDataError
 from quire.metrics import csat, nps, satisfaction
 from quire.periods import parse_period
 
@@ -39,9 +39,9 @@ def test_empty_and_missing_scores_give_none():
 
 
 def test_out_of_range_scores_are_bad_data():
-    with pytest.raises(WarehouseError, match="0–10"):
+    with pytest.raises(WarehouseDataError, match="0–10"):
         nps([11, 9])
-    with pytest.raises(WarehouseError, match="1–5"):
+    with pytest.raises(WarehouseDataError, match="1–5"):
         csat([0, 5])
 
 
