@@ -23,6 +23,7 @@ def nameless(quire_env, tiny_warehouse, tmp_path) -> dict[str, str]:
         con.execute("drop table clients")
         con.execute("alter table clients2 rename to clients")
         con.execute("update clients set slug = null where slug = 'stoneton-logistics'")
+        con.execute("update clients set name = null where slug = 'vectorwave-systems'")
     return {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{path}"}
 
 
@@ -38,6 +39,14 @@ def test_a_fan_out_leaves_a_client_without_a_slug_out_and_says_so(nameless, sett
     assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
     assert "– client_id 6: left out, the clients table gives no slug" in run.stderr
     assert "✓ client · riverton-realty · 2026-10" in run.stdout
+
+
+def test_a_client_without_a_name_is_refused_not_addressed_as_nan(nameless):
+    # Its white-label report said "Prepared for nan" on the cover, in every footer and in the title.
+    run = run_quire(nameless, "run", "client", "-p", "client=vectorwave-systems")
+    assert run.returncode == 1 and run.stdout == "", run.stderr
+    assert run.stderr.strip() == ("error: client 'vectorwave-systems' has no name in the clients table, which its "
+                                  "report is addressed by; give it one")
 
 
 def test_a_mistyped_client_is_still_told_what_it_may_have_meant(nameless):
