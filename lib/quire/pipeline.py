@@ -265,6 +265,9 @@ def check_subscribed(conn, client: Any, period: Period, *, parameter: str = "per
     elif not before:
         why = f"subscribed since {first:%Y-%m-%d}"
         advice = f"choose a period from {first:%Y-%m} on"
+        if data and first.replace(day=1) > data[1]:  # a client of this month: no period of its own is complete
+            advice = (f"its first month, {first:%Y-%m}, is not complete in the data yet (the latest complete month is "
+                      f"{data[1]:%Y-%m}); its first report can run once it is")
     else:
         why = f"no subscription between {max(before):%Y-%m-%d} and {min(after):%Y-%m-%d}"
         advice = f"choose a period up to {max(before):%Y-%m} or from {min(after):%Y-%m} on"

@@ -88,6 +88,26 @@ def test_a_churned_clients_advice_keeps_within_the_months_the_data_covers(tiny_w
             check_subscribed(conn, churned, after, data=later)
 
 
+def test_a_client_of_a_month_not_complete_yet_is_told_when_its_first_report_can_run(tiny_warehouse):
+    # "choose a period from 2026-12 on" sent the reader to a period then refused as "not complete yet".
+    from quire.pipeline import ClientNotSubscribedError, check_subscribed
+    from quire.warehouse import queries
+    from quire.warehouse.engine import connection
+
+    with connection(tiny_warehouse) as conn:
+        client = queries.clients(conn).iloc[0].copy()
+        client["client_id"] = -1  # no subscription rows: subscribed from its signup
+        client["signup_date"], client["churned_on"] = pd.Timestamp("2026-11-03"), None
+        data = (date(2025, 9, 1), date(2026, 10, 1))
+        with pytest.raises(ClientNotSubscribedError, match=r"\(subscribed since 2026-11-03\); its first month, "
+                           r"2026-11, is not complete in the data yet \(the latest complete month is 2026-10\); its "
+                           r"first report can run once it is$"):
+            check_subscribed(conn, client, parse_period("2026-10"), data=data)
+        # Data that covers its first month: that month is the advice.
+        with pytest.raises(ClientNotSubscribedError, match=r"; choose a period from 2026-11 on$"):
+            check_subscribed(conn, client, parse_period("2026-10"), data=(data[0], date(2026, 11, 1)))
+
+
 @pytest.mark.parametrize("text,why", [("2099-01", "is not complete yet"), ("2026-04", "is after the data ends"),
                                       ("2026-03", "is not complete in the data yet"),
                                       ("2026-Q1", "is not complete in the data yet")])
