@@ -99,7 +99,7 @@ def run(
         ctx.fail("-p client=… names one client; --all-clients and --clients select many")
     jobs: list[tuple[str, dict[str, str], bool]] = []  # (report, parameters, one of a fan-out)
     skipped: list[str] = []
-    nameless: list[str] = []  # clients a fan-out cannot name, left out
+    unrunnable: list[str] = []  # clients a fan-out leaves out (no slug, an unknown status)
     first_error: QuireError | None = None
     for rid in list(catalog.reports) if all_reports else [report]:
         spec = catalog.get(rid)
@@ -108,7 +108,7 @@ def run(
         if spec.fan_out == "clients" and (fan_out or all_reports):
             try:
                 selected = fan_out_clients(parse_assignments(clients, example="--clients sector=nonprofit"), settings,
-                                           nameless)
+                                           unrunnable)
             except QuireError as exc:
                 if not all_reports:
                     raise
@@ -127,7 +127,7 @@ def run(
     args = (jobs, settings, all_reports)
     plans, left_out, not_run = service.call(prepare_runs, args, settings) if service else prepare_runs(*args)
     skipped += not_run
-    for note in dict.fromkeys(nameless + left_out + skipped):  # --all fans out once per per-client report
+    for note in dict.fromkeys(unrunnable + left_out + skipped):  # --all fans out once per per-client report
         err.print(Text(f"– {note}"), highlight=False)
     failures = _run_plans(plans, workers=workers, engine=engine, executor=service) if plans else 0
     if skipped:

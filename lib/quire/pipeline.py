@@ -582,20 +582,20 @@ def fan_out_clients(filters: dict[str, str], settings: Settings | None = None,
     """Slugs of the active clients matching every ``field=value`` filter (sector, plan, region, brand).
 
     An unknown field, or filters that match no active client, are :class:`ParameterError`s
-    that list what exists. An active client without a slug cannot be run (runs, files and e-mails are named by
-    it): it is left out, and a line saying so goes to ``notes`` when given.
+    that list what exists. A client the filters match that cannot be run is left out, and a line saying why goes
+    to ``notes`` when given: an active one without a slug (runs, files and e-mails are named by it), and one whose
+    status is neither active nor churned ('Active', say), which would otherwise silently get no report.
     """
     from quire.warehouse import queries
     from quire.warehouse.engine import connection
+    from quire.warehouse.schema import CLIENT_STATUSES
 
     settings = settings or get_settings()
     with connection(settings.warehouse) as conn:
         clients = queries.clients(conn)
+    unknown = clients[~clients["status"].isin(CLIENT_STATUSES)]
     active = clients[clients["status"] == "active"]
     nameless = active[active["slug"].isna() | (active["slug"].astype(str).str.strip() == "")]
-    if len(nameless) and notes is not None:
-        notes.append(f"client_id {', '.join(str(i) for i in nameless['client_id'])}: left out, the clients table gives "
-                     "no slug, which runs and their files are named by; give each client one")
     active = active.drop(index=nameless.index)
     for field_name, value in filters.items():
         if field_name not in FAN_OUT_FIELDS:
@@ -605,7 +605,14 @@ def fan_out_clients(filters: dict[str, str], settings: Settings | None = None,
         if value not in in_use:
             raise ParameterError(f"no active client has {field_name}={value}; {did_you_mean(value, in_use)}values in use: "
                                  f"{', '.join(in_use) or 'none (no client has one)'}")
-        active = active[active[field_name] == value]
+        active, nameless, unknown = (frame[frame[field_name] == value] for frame in (active, nameless, unknown))
+    if notes is not None and len(nameless):
+        notes.append(f"client_id {', '.join(str(i) for i in nameless['client_id'])}: left out, the clients table gives "
+                     "no slug, which runs and their files are named by; give each client one")
+    if notes is not None and len(unknown):
+        shown = ", ".join(f"{slug} ({status!r})" for slug, status in zip(unknown["slug"], unknown["status"]))
+        notes.append(f"{shown}: left out, a status other than {' or '.join(CLIENT_STATUSES)} in the clients table; "
+                     "correct it")
     if active.empty and not filters:
         raise ParameterError("the warehouse has no active client (status 'active'); `quire clients` lists them all")
     if active.empty:

@@ -12,6 +12,7 @@ import re
 
 import pytest
 
+from quire.pipeline import fan_out_clients
 from support import run_quire, warehouse_copy
 
 
@@ -24,12 +25,11 @@ def nameless(quire_env, tiny_warehouse, tmp_path) -> dict[str, str]:
         con.execute("alter table clients2 rename to clients")
         con.execute("update clients set slug = null where slug = 'stoneton-logistics'")
         con.execute("update clients set name = null where slug = 'vectorwave-systems'")
+        con.execute("update clients set status = 'Active' where slug = 'riverhaven-food-bank'")
     return {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{path}"}
 
 
 def test_a_fan_out_leaves_a_client_without_a_slug_out_and_says_so(nameless, settings_for):
-    from quire.pipeline import fan_out_clients
-
     notes: list[str] = []
     assert fan_out_clients({"sector": "business"}, settings_for(nameless), notes) == ["riverton-realty"]
     assert notes == ["client_id 6: left out, the clients table gives no slug, which runs and their files are named "
@@ -39,6 +39,18 @@ def test_a_fan_out_leaves_a_client_without_a_slug_out_and_says_so(nameless, sett
     assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
     assert "– client_id 6: left out, the clients table gives no slug" in run.stderr
     assert "✓ client · riverton-realty · 2026-10" in run.stdout
+
+
+def test_a_fan_out_says_which_clients_a_status_it_does_not_know_leaves_out(nameless, settings_for):
+    # 'Active' is no status the reports know: the client silently got no report, and the fan-out said it all ran.
+    notes: list[str] = []
+    slugs = fan_out_clients({}, settings_for(nameless), notes)
+    assert "riverhaven-food-bank" not in slugs and "riverton-realty" in slugs
+    assert notes[1] == ("riverhaven-food-bank ('Active'): left out, a status other than active or churned in the "
+                        "clients table; correct it")
+    notes = []
+    fan_out_clients({"sector": "business"}, settings_for(nameless), notes)
+    assert not any("riverhaven" in note for note in notes)  # only the clients the filters select are spoken of
 
 
 def test_a_client_without_a_name_is_refused_not_addressed_as_nan(nameless):

@@ -208,9 +208,9 @@ class Runner:
             log.warning("report %s: each run resolves 'latest' itself (%s)", report_id, exc)
         if spec.fan_out == "clients":
             try:
-                nameless: list[str] = []
-                slugs = fan_out_clients(dict(schedule.clients) if schedule else {}, self.settings, nameless)
-                for note in nameless:
+                unrunnable: list[str] = []
+                slugs = fan_out_clients(dict(schedule.clients) if schedule else {}, self.settings, unrunnable)
+                for note in unrunnable:
                     log.warning("report %s: %s", report_id, note)
             except (QuireError, sa.exc.OperationalError) as exc:
                 # No client list without the warehouse: recorded, and the whole fan-out tried again later.
