@@ -233,12 +233,34 @@ def list_experiments() -> None:
     today = date.today()
     for row in frame.iloc[::-1].itertuples():
         ended = None if _missing(row.ended_on) else row.ended_on
-        status = ("planned" if pd.Timestamp(row.started_on).date() > today else
+        # Without a start date an experiment is neither planned nor running: the report refuses it (see the notes).
+        status = ("undated" if _missing(row.started_on) else "planned" if pd.Timestamp(row.started_on).date() > today else
                   "running" if ended is None or pd.Timestamp(ended).date() >= today else "ended")
         names = ", ".join(f"{v.variant}{' (control)' if v.is_control and v.variant != 'control' else ''}" for v in arms[row.experiment_id].itertuples())
-        table.add_row(cell(row.key), cell(row.name), Text(status, "green" if status == "running" else ""),
-                      f"{row.started_on:%Y-%m-%d}", "" if ended is None else f"{ended:%Y-%m-%d}", cell(names))
+        table.add_row(Text("—") if _missing(row.key) else cell(row.key), cell(row.name),
+                      Text(status, "green" if status == "running" else ""),
+                      "—" if _missing(row.started_on) else f"{row.started_on:%Y-%m-%d}",
+                      "" if ended is None else f"{ended:%Y-%m-%d}", cell(names))
     out.print(table if len(frame) else "the warehouse holds no experiments", highlight=False)
+    for note in _experiment_notes(frame):
+        out.print(cell(note), highlight=False)
+
+
+def _experiment_notes(frame) -> list[str]:
+    """What ``quire experiments`` says under its table about experiments a run cannot take: one without a key (no
+    ``-p experiment=…`` names it) or without a start date (the report refuses it)."""
+    keyless = [f"experiment_id {i}" for i in frame.loc[frame["key"].isna(), "experiment_id"]]
+    undated = [str(k) if not _missing(k) else f"experiment_id {i}"
+               for k, i in frame.loc[frame["started_on"].isna(), ["key", "experiment_id"]].itertuples(index=False)]
+    notes = []
+    if keyless:
+        notes.append(f"no key (shown as —): {', '.join(keyless)}; -p experiment=… cannot name "
+                     f"{'it' if len(keyless) == 1 else 'them'} until the experiments table gives "
+                     f"{'it one' if len(keyless) == 1 else 'each one'}")
+    if undated:
+        notes.append(f"no start date (undated): {', '.join(undated)}; the experiment report refuses "
+                     f"{'it' if len(undated) == 1 else 'them'} until started_on is set in the experiments table")
+    return notes
 
 
 def _missing(value) -> bool:

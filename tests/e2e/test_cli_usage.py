@@ -583,3 +583,29 @@ def test_an_experiment_that_has_not_started_is_listed_as_planned_not_running(qui
     rows = {line.split()[0]: line for line in proc.stdout.splitlines() if line.split()}
     assert "planned" in rows["homepage-aa"] and "running" not in rows["homepage-aa"], rows["homepage-aa"]
     assert "running" in rows["checkout-redesign"] and f"{later:%Y-%m-%d}" in rows["checkout-redesign"]
+
+
+def test_experiments_without_a_key_or_start_date_are_listed_and_an_undated_one_is_refused(quire_env, tiny_warehouse,
+                                                                                           tmp_path):
+    # `quire experiments` failed with "Cannot compare NaT with datetime.date"; the undated experiment's report was
+    # published with the period "— – 13 August 2026 (nan days)".
+    from support import warehouse_copy
+
+    with warehouse_copy(tiny_warehouse, tmp_path / "nulls.duckdb") as con:
+        con.execute('ALTER TABLE experiments ALTER COLUMN "key" DROP NOT NULL')
+        con.execute("ALTER TABLE experiments ALTER COLUMN started_on DROP NOT NULL")
+        con.execute("UPDATE experiments SET key = NULL WHERE key = 'homepage-aa'")
+        con.execute("UPDATE experiments SET started_on = NULL WHERE key = 'pricing-page-layout'")
+    env = {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'nulls.duckdb'}", "COLUMNS": "160"}
+    listed = quire(env, "experiments")
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    rows = {line.split()[0]: line for line in listed.stdout.splitlines() if line.split()}
+    assert "undated" in rows["pricing-page-layout"] and "Homepage A/A check" in rows["—"] and "nan" not in rows
+    assert "no key (shown as —): experiment_id 2" in listed.stdout
+    assert "no start date (undated): pricing-page-layout; the experiment report refuses it" in listed.stdout
+    result = quire(env, "run", "experiment", "-p", "experiment=pricing-page-layout")
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 1 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: experiment 'pricing-page-layout' has no start date: its started_on in the "
+                               "experiments table is empty"), lines[0]
+    assert_nothing_written(Path(env["QUIRE_OUTPUTS"]))

@@ -417,10 +417,11 @@ def varies(values: pd.Series) -> bool:
 
 
 def has_covariate(assignments: pd.DataFrame) -> bool:
-    """Whether CUPED can run: a ``pre_revenue`` for every user that varies across users, as revenue does
+    """Whether CUPED can run: a finite ``pre_revenue`` for every user that varies across users, as revenue does
     (the contract makes the column optional; a constant one explains nothing, its slope is 0/0; CUPED
-    adjusts every user, so one without a pre-period value leaves it out)."""
-    return ("pre_revenue" in assignments and bool(assignments["pre_revenue"].notna().all())
+    adjusts every user, so one without a pre-period value leaves it out, as does an infinite one, which made
+    every adjusted value NaN)."""
+    return ("pre_revenue" in assignments and bool(np.isfinite(assignments["pre_revenue"].astype(float)).all())
             and varies(assignments["pre_revenue"]) and varies_within_variants(assignments)
             and not mirrors_metric(assignments))
 

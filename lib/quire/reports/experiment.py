@@ -176,6 +176,7 @@ class ExperimentReport(RevenueSection, PowerSection):
             notes.append(Callout(f"{number(n)} {'user was' if n == 1 else 'users were'} assigned outside the experiment's "
                                  f"dates ({self.dates_label()}) and {'is' if n == 1 else 'are'} left out of every figure.",
                                  "warning", title="Left out:"))
+        notes += self.unrecorded_notes()
         if self.analysis is None:
             return Section("Verdict", [self.problem, self.facts(), *notes])
         warnings = [Callout(w, "warning", title="Warning:")
@@ -236,6 +237,40 @@ class ExperimentReport(RevenueSection, PowerSection):
         return [f"{why} If another variant is the control, every difference below has the wrong sign and the decision "
                 "may be reversed: record the control in an experiment_variants table (is_control), or, for an "
                 "import, give its mapping experiment_plan: {control: <its name>, split: {<variant>: <planned share>, …}}."]
+
+    def unrecorded_notes(self) -> list[Callout]:
+        """What the report counted for the users whose conversion or measure the warehouse does not record (as not
+        converted, as 0: the rules of the glossary's definitions), per variant: gaps in one arm alone can make or
+        hide a difference, and the figures do not show them."""
+        d, m = self.data, self.measure
+        notes = []
+        if d.unrecorded_conversions:
+            n = sum(d.unrecorded_conversions.values())
+            notes.append(Callout(
+                f"{self._users(n)} no conversion recorded (experiment_assignments.converted is empty) and "
+                f"{'counts' if n == 1 else 'count'} as not converted, as every assigned user counts in the conversion "
+                f"rate: {self._by_variant(d.unrecorded_conversions)}. If they did convert, record it before trusting "
+                "the conversion figures.", "warning", title="Counted as not converted:"))
+        n = sum(d.unrecorded_revenue.values())
+        # Every user without a value is the revenue section's own "recorded no revenue": said there once.
+        if n and n < len(d.assignments):
+            none = "users who bought nothing do" if m.is_money else f"users without {m.name} do"
+            notes.append(Callout(
+                f"{self._users(n)} no {m.name} recorded (experiment_assignments.revenue is empty or not a finite "
+                f"number) and {'counts' if n == 1 else 'count'} as {m.zero}, as {none}: "
+                f"{self._by_variant(d.unrecorded_revenue)}. If they had {m.name}, record it before trusting the "
+                f"{m.name} figures.", "warning", title=f"Counted as {m.zero}:"))
+        return notes
+
+    @staticmethod
+    def _users(n: int) -> str:
+        return "1 user has" if n == 1 else f"{number(n)} users have"
+
+    def _by_variant(self, counts) -> str:
+        """"Control 1,204 of 10,068, One page 0 of 9,888": each variant's count of its users, in the plan's order."""
+        users = self.data.assignments["variant"].value_counts()
+        return ", ".join(f"{v} {number(counts.get(v, 0))} of {number(int(users.get(v, 0)))}"
+                         for v in self.data.variants["variant"] if users.get(v, 0))
 
     def defaults_note(self) -> Callout:
         """What the report assumed for the optional tables the warehouse lacks."""

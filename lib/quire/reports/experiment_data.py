@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
 from quire.config import get_settings
@@ -61,6 +62,12 @@ class ExperimentData:
     control_guessed: bool = False
     # Other variants whose names also say "control" than the one taken for it (no plan: "baseline" and "control").
     control_rivals: tuple[str, ...] = ()
+    # Users per variant whose conversion the warehouse leaves empty (counted as not converted), and whose revenue it
+    # leaves empty or holds as no finite number (counted as 0): see :func:`filled`.
+    unrecorded_conversions: Mapping[str, int] = field(default_factory=dict)
+    unrecorded_revenue: Mapping[str, int] = field(default_factory=dict)
+    # Users whose pre_revenue is infinite, set aside as if empty (CUPED is then left out, as for an empty one).
+    infinite_pre_revenue: int = 0
 
     @property
     def has_covariate(self) -> bool:
@@ -93,7 +100,9 @@ class ExperimentData:
         unplanned = set(self.assignments["variant"].astype(str).unique()) - set(planned)
         labels = variant_labels(planned, reserved=unplanned)
         return replace(self, variants=_relabel(self.variants, labels), assignments=_relabel(self.assignments, labels),
-                       control_rivals=tuple(labels.get(v, v) for v in self.control_rivals))
+                       control_rivals=tuple(labels.get(v, v) for v in self.control_rivals),
+                       unrecorded_conversions={labels.get(v, v): n for v, n in self.unrecorded_conversions.items()},
+                       unrecorded_revenue={labels.get(v, v): n for v, n in self.unrecorded_revenue.items()})
 
 
 def variant_label(key: str) -> str:
@@ -156,12 +165,13 @@ def load(experiment: str, url: str | None = None) -> ExperimentData:
         measure = measure_from(stored["metric_name"], stored["metric_unit"])
         assignments = queries.assignments(conn, experiment_id)
         inside = within_dates(assignments["assigned_at"], row["started_on"], ended_on)
+        kept, gaps = filled(assignments[inside].reset_index(drop=True))
         variants = queries.variants(conn, experiment_id)
         absent = tuple(t.name for t in CONTRACT.optional_tables if t.name not in usable)
         return ExperimentData(
             key=str(row["key"]), name=str(row["name"]), hypothesis=str(row["hypothesis"]),
             primary_metric=str(row["primary_metric"]), started_on=row["started_on"], ended_on=ended_on,
-            variants=variants, assignments=assignments[inside].reset_index(drop=True), absent=absent,
+            variants=variants, assignments=kept, absent=absent, **gaps,
             lacking=lacking_columns(conn, CONTRACT),
             outside_dates=int((~inside).sum()), measure=measure,
             control_guessed=("experiment_variants" in absent
@@ -169,6 +179,35 @@ def load(experiment: str, url: str | None = None) -> ExperimentData:
             control_rivals=(tuple(queries.control_rivals([str(v) for v in variants["variant"]]))
                             if "experiment_variants" in absent else ()),
         )
+
+
+def filled(assignments: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, object]]:
+    """The assignments as the report's rules read them, and how many values those rules had to supply.
+
+    Conversion rate and revenue per user are taken over every assigned user (the glossary's definitions): a user
+    whose ``converted`` is empty (NULL) counts as not converted, and one whose ``revenue`` is empty or no finite
+    number (NULL, as a LEFT JOIN leaves a non-buyer; NaN; an infinity) as 0. Left to the statistics, an empty
+    revenue dropped the user from the revenue test alone, which flipped a verdict while the report said non-buyers
+    counted as 0. An infinite ``pre_revenue`` is set aside as an empty one: CUPED's slope and every adjusted value
+    became NaN, and the report said there was nothing to analyse. The counts (per variant for the first two) go
+    into :class:`ExperimentData`, for the report to say what it counted.
+    """
+    converted, revenue = assignments["converted"], assignments["revenue"].astype("float64")
+    no_conversion, no_revenue = converted.isna(), ~np.isfinite(revenue)
+    out = assignments.assign(converted=converted.fillna(False).astype(bool), revenue=revenue.where(~no_revenue, 0.0))
+    gaps: dict[str, object] = {"unrecorded_conversions": _per_variant(out, no_conversion),
+                               "unrecorded_revenue": _per_variant(out, no_revenue)}
+    if "pre_revenue" in out:
+        pre = out["pre_revenue"].astype("float64")
+        infinite = np.isinf(pre)
+        out = out.assign(pre_revenue=pre.where(~infinite))
+        gaps["infinite_pre_revenue"] = int(infinite.sum())
+    return out, gaps
+
+
+def _per_variant(assignments: pd.DataFrame, which: pd.Series) -> dict[str, int]:
+    """How many of the rows ``which`` marks each variant holds (variants without any left out)."""
+    return {str(v): int(n) for v, n in assignments.loc[which.to_numpy(bool), "variant"].value_counts(sort=False).items()}
 
 
 def within_dates(assigned_at: pd.Series, started_on, ended_on) -> pd.Series:

@@ -9,6 +9,7 @@ whose analysis, measure, level and p-value labels it reads.
 from __future__ import annotations
 
 
+import numpy as np
 import pandas as pd
 
 from quire.charts import experiment as charts
@@ -54,11 +55,17 @@ class RevenueSection:
         col = CONTRACT.table("experiment_assignments").column("pre_revenue")
         name, needed_for = self.measure.name, self.measure.reword(col.needed_for)
         values = self.data.assignments[col.name] if col.name in self.data.assignments else None
-        if values is not None and values.isna().any():
-            missing = int(values.isna().sum())
+        if values is not None and not np.isfinite(values.astype(float)).all():
+            missing = int((~np.isfinite(values.astype(float))).sum())
             whose = "no user" if missing == len(values) else f"{number(len(values) - missing)} of {number(len(values))} users"
-            return Callout(f"The assignments record a {col.name} ({name} before the experiment) for {whose}, so "
-                           f"{needed_for} is left out.", "info", title="Not shown:")
+            infinite = self.data.infinite_pre_revenue
+            aside = (f" ({number(infinite)} {'holds' if infinite == 1 else 'hold'} an infinite value, set aside as none)"
+                     if infinite else "")
+            # Not run on the users that have one: the adjusted test would compare other users than the raw one beside
+            # it, and those without a pre-period value need not be like the others.
+            return Callout(f"The assignments record a {col.name} ({name} before the experiment) for {whose}{aside}, so "
+                           f"{needed_for} is left out: it adjusts every user's {name} by their own {col.name}.", "info",
+                           title="Not shown:")
         if values is not None and mirrors_metric(self.data.assignments):
             r = metric_correlation(self.data.assignments)
             return Callout(f"Every user's {col.name} moves in step with their {name} during the experiment (a "

@@ -30,16 +30,25 @@ CONTROL_WORDS = ("control", "baseline", "original", "old", "existing", "current"
 
 
 def experiment_keys(conn: Connection) -> list[str]:
-    """Every experiment key, oldest experiment first (for "known keys" messages)."""
-    return [str(k) for k in queries.experiments(conn)["key"]]
+    """Every experiment key, oldest experiment first (for "known keys" messages). An experiment without a key
+    (NULL) is left out: ``-p experiment=…`` cannot name it (its key read as "nan", which then failed)."""
+    return [str(k) for k in _keyed(queries.experiments(conn))["key"]]
 
 
 def assigned_experiment_keys(conn: Connection) -> list[str]:
-    """The keys of the experiments with assigned users, oldest experiment first."""
-    frame = queries.experiments(conn)
+    """The keys of the experiments with assigned users, oldest experiment first (those without a key left out)."""
+    frame = _keyed(queries.experiments(conn))
+    return [str(k) for k in frame.loc[frame["experiment_id"].isin(_assigned_ids(conn)), "key"]]
+
+
+def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The experiments of ``frame`` (of :func:`quire.warehouse.queries.experiments`) that have a key."""
+    return frame.loc[frame["key"].notna()]
+
+
+def _assigned_ids(conn: Connection) -> set[int]:
     a = schema.experiment_assignments
-    assigned = set(conn.execute(sa.select(a.c.experiment_id).distinct()).scalars())
-    return [str(k) for k, i in zip(frame["key"], frame["experiment_id"], strict=True) if i in assigned]
+    return set(conn.execute(sa.select(a.c.experiment_id).distinct()).scalars())
 
 
 def unplanned_variants(conn: Connection) -> list[tuple[str, str]]:
@@ -79,9 +88,14 @@ def backwards_experiments(conn: Connection) -> list[str]:
 
 
 def check_dates(row) -> None:
-    """Refuse an experiment row (of :func:`experiment_by_key`) whose record ends before it starts: its every user
-    would read as outside its dates. :func:`backwards_experiments` is the same rule over the whole table."""
+    """Refuse an experiment row (of :func:`experiment_by_key`) without a start date, or whose record ends before it
+    starts: either way its every user would read as outside its dates. :func:`backwards_experiments` is the second
+    rule over the whole table."""
     start, end = row["started_on"], row["ended_on"]
+    if pd.isna(start):
+        # A run without it published "— – 13 August 2026 (nan days)" and "all users were assigned outside the dates".
+        raise WarehouseDataError(f"experiment {row['key']!r} has no start date: its started_on in the experiments "
+                                 "table is empty", hint="set its started_on, the day its first users were assigned")
     if end is not None and not pd.isna(end) and pd.Timestamp(end) < pd.Timestamp(start):
         raise WarehouseDataError(f"experiment {row['key']!r} ends on {long_date(pd.Timestamp(end).date())}, before it "
                                  f"starts on {long_date(pd.Timestamp(start).date())}",
@@ -90,16 +104,21 @@ def check_dates(row) -> None:
 
 def _key_of(conn: Connection):
     """Experiment id → its key (``experiment-<id>`` for an id the experiments do not hold), for messages."""
-    keys = dict(zip(*(queries.experiments(conn)[c] for c in ("experiment_id", "key")), strict=True))
+    keys = dict(zip(*(_keyed(queries.experiments(conn))[c] for c in ("experiment_id", "key")), strict=True))
     return lambda experiment_id: str(keys.get(experiment_id, f"experiment-{experiment_id}"))
 
 
 def newest_experiment_key(conn: Connection) -> str | None:
     """The key of the experiment that started last among those with assigned users (what ``experiment=latest``
     names: an experiment set up but not started yet has nothing to report), else of the one that started last;
-    None without experiments."""
-    keys = assigned_experiment_keys(conn) or experiment_keys(conn)
-    return keys[-1] if keys else None
+    None without experiments. An experiment without a start date is taken only when no assigned one has a date: when
+    it started is unknown (the table sorts it last), and the report refuses it until its date is set."""
+    frame = _keyed(queries.experiments(conn))
+    assigned = frame["experiment_id"].isin(_assigned_ids(conn))
+    for chosen in (assigned & frame["started_on"].notna(), assigned):
+        if chosen.any():
+            return str(frame.loc[chosen, "key"].iloc[-1])
+    return str(frame["key"].iloc[-1]) if len(frame) else None
 
 
 def experiment_by_key(conn: Connection, key: str) -> pd.Series | None:
