@@ -555,3 +555,29 @@ def test_a_history_filter_on_no_period_says_so_rather_than_listing_nothing(api_w
     assert status == 422 and "period" in html.unescape(page.decode())
     status, body, _ = api_world.server.get("/api/v1/runs?period=2026-Q3", token=token)  # a real period still lists
     assert status == 200
+
+
+def test_the_run_forms_offer_no_client_or_experiment_without_a_slug_or_key(tiny_warehouse, tmp_path, settings_for):
+    # A row without one was offered as "nan", which the run then refused as unknown.
+    from support import warehouse_copy
+
+    from quire.apps.client import ClientApp
+    from quire.apps.experiment import ExperimentApp
+    from quire.console.reports import ReportCatalog
+
+    with warehouse_copy(tiny_warehouse, tmp_path / "keyless.duckdb") as con:
+        for table in ("clients", "experiments"):  # without their NOT NULL, as a view may be
+            con.execute(f"CREATE TABLE t2 AS SELECT * FROM {table}")
+            con.execute(f"DROP TABLE {table}")
+            con.execute(f"ALTER TABLE t2 RENAME TO {table}")
+        con.execute("UPDATE clients SET slug = NULL WHERE slug = 'riverton-realty'")
+        con.execute("UPDATE experiments SET key = NULL WHERE experiment_id = (SELECT min(experiment_id) FROM experiments)")
+    url = f"duckdb:///{tmp_path / 'keyless.duckdb'}"
+    options = ReportCatalog(settings_for({"QUIRE_WAREHOUSE_URL": url, "QUIRE_OUTPUTS": str(tmp_path / "out")}))._read_options()
+    assert options.error is None and options.clients and options.experiments, options
+    assert all(isinstance(slug, str) and slug != "nan" for slug, _ in options.clients), options.clients
+    assert all(isinstance(key, str) and key != "nan" for key, _ in options.experiments), options.experiments
+    offered = ExperimentApp(url).allowed["experiment"]
+    assert offered and all(isinstance(key, str) for key in offered), offered
+    offered = ClientApp(url).allowed["client"]
+    assert offered and all(isinstance(slug, str) for slug in offered), offered

@@ -46,7 +46,8 @@ class ClientApp(App):
                 clients = queries.clients(conn)
         choices = {"period": ("Period", periods, periods[0][1])}
         if clients is not None:
-            active = clients[clients["status"] == "active"].sort_values("name")
+            # A client without a slug cannot be run (it would be offered as "nan"); the fan-outs say so.
+            active = clients[(clients["status"] == "active") & clients["slug"].notna()].sort_values("name")
             options = list(zip(active["name"], active["slug"], strict=True))
             choices = {"client": ("Client", options, options[0][1]), **choices}
         super().__init__(choices, fixed={"client": pinned} if pinned else None, url=url)

@@ -19,7 +19,7 @@ class ExperimentApp(App):
     def __init__(self, url: str | None = None) -> None:
         url = url or get_settings().warehouse
         with connection(url) as conn:
-            frame = queries.experiments(conn)
+            frame = queries.experiments(conn).dropna(subset=["key"])  # a run is named by its key: none, no choice
         if frame.empty:
             raise WarehouseError("the warehouse holds no experiments", hint=CHECK_HINT)
         frame = frame.sort_values("started_on", ascending=False)
