@@ -1522,3 +1522,19 @@ def test_one_user_holding_most_of_an_arms_revenue_is_said_even_without_a_signifi
     assert not report.analysis.comparisons["significant"].any()
     plain = experiment({"control": {"n": 1_000}, "B": {"n": 1_000}}, metric="revenue")
     assert not any(w.startswith("One user") for w in plain.analysis.verdict.warnings)
+
+
+def test_a_rate_whose_observed_fall_no_sample_could_detect_says_fall_not_any_change():
+    # The MDE of a rate is taken in the observed direction: from 8.2 % nothing can fall far enough for 80 % power at
+    # alpha 0.005, but a rise can (+26 pts). "Any possible change" denied the rises too.
+    report = experiment({"control": {"n": 49, "rate": 4 / 49}, "A": {"n": 71, "rate": 0.0}, "B": {"n": 60, "rate": 0.1}},
+                        level=0.99, correction="bonferroni")
+    p = report.analysis.power["A"]
+    assert p.mde is None and p.downward and p.floor_p is None
+    said = " ".join(report.analysis.verdict.reasons + report.analysis.verdict.warnings)
+    assert "could not reliably detect (with 80% power) any possible fall for A" in said, said
+    assert "Low power for A: with 49 and 71 users the test cannot detect any possible fall" in said, said
+    # Arms where no outcome at all can be significant: any change, whichever way.
+    tiny = experiment({"control": {"n": 3, "rate": 1.0}, "treatment": {"n": 3, "rate": 0.0}})
+    assert tiny.analysis.power["Treatment"].floor_p is not None
+    assert "any possible change" in " ".join(tiny.analysis.verdict.reasons)

@@ -121,7 +121,7 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
         reach = (f"could reliably detect (with {percent(p.target_power, 0)} power) only {_changes(p)} of at least "
                  f"{_format_effect(p.mde, p.kind, currency, signed=False)}{' for ' + variant if several else ''}, larger "
                  "than the one observed" if p.mde is not None else
-                 f"could not reliably detect (with {percent(p.target_power, 0)} power) any possible change"
+                 f"could not reliably detect (with {percent(p.target_power, 0)} power) {_any_possible(p)}"
                  f"{' for ' + variant if several else ''}, with {number(p.n_control)} and {number(p.n_treatment)} users")
         reasons.append(f"The experiment was underpowered: it {reach}. More traffic or a longer run is needed to tell "
                        "whether a smaller effect is real.")
@@ -270,7 +270,7 @@ def _low_power_message(variant: str, p: PowerResult, currency: str, significant:
                    else "A real effect of the observed size would usually be missed.")
     if p.mde is None:  # not even the largest possible change (a rate going to 100 %) reaches the target power
         return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the test cannot "
-                f"detect any possible change with {percent(p.target_power, 0)} power. {consequence}")
+                f"detect {_any_possible(p)} with {percent(p.target_power, 0)} power. {consequence}")
     return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the test detects (with "
             f"{percent(p.target_power, 0)} power) only {_changes(p)} of at least {_format_effect(p.mde, p.kind, currency, signed=False)}; "
             f"the observed {_format_effect(p.observed_effect, p.kind, currency)} is smaller. {consequence}")
@@ -279,6 +279,15 @@ def _low_power_message(variant: str, p: PowerResult, currency: str, significant:
 def _changes(p: PowerResult) -> str:
     """What the MDE is the least of: a rate's "rises" or "falls" (their MDEs differ), a mean's "changes"."""
     return ("falls" if p.downward else "rises") if p.kind == "proportion" else "changes"
+
+
+def _any_possible(p: PowerResult) -> str:
+    """What no effect reaches the power for. A rate's MDE is taken in the observed direction, and the other may
+    still be detectable (a fall from 8 % is at most 8 points, a rise can be far larger): "any possible fall". When
+    no outcome at all can be significant (``floor_p``), it is any change."""
+    if p.floor_p is not None:
+        return "any possible change"
+    return {"rises": "any possible rise", "falls": "any possible fall"}.get(_changes(p), "any possible change")
 
 
 def _format_effect(value: float | None, kind: str, currency: str, signed: bool = True) -> str:
