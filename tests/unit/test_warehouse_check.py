@@ -300,6 +300,31 @@ def test_a_ledger_that_takes_a_client_below_zero_stops_the_executive_report(tiny
         assert queries.negative_mrr(conn) is None
 
 
+def test_ledger_movements_without_an_amount_stop_the_executive_report(tiny_warehouse, tmp_path):
+    # Summed as nothing: an empty churn kept its account paying (logo churn 0 % for 6.7 %) with no word, and an
+    # empty contraction was blamed on its label ("counts as contraction… correct the labels").
+    from quire.pipeline import _check_ledger
+    from quire.reports import executive
+    from quire.warehouse import queries
+
+    url = planted(tiny_warehouse, tmp_path, "ALTER TABLE mrr_movements ALTER amount DROP NOT NULL",
+                  "UPDATE mrr_movements SET amount = NULL WHERE movement = 'contraction'")
+    with connection(url) as conn:
+        empty = conn.execute(sa.text("SELECT count(*), min(month) FROM mrr_movements WHERE amount IS NULL")).one()
+        assert empty[0] >= 1
+        said = queries.missing_amounts(conn)
+        plural = "s" if empty[0] != 1 else ""
+        assert said == (f"the MRR ledger holds {empty[0]} movement{plural} without an amount (mrr_movements.amount is "
+                        f"empty, the first in {empty[1]:%Y-%m}); give each its amount, or remove it")
+        assert queries.missing_amounts(conn, until=date(2026, 1, 1)) is None  # the months before are sound
+        with pytest.raises(WarehouseError, match="without an amount"):
+            _check_ledger(conn, "executive", parse_period("2026-10"))
+    result = check(url)
+    assert ("error", "missing_amount", "mrr_movements", "amount") in codes(result, "executive")
+    assert not result.reports["executive"].can_run
+    assert executive.load("2026-01", url).period.key == "2026-01"
+
+
 def test_a_ledger_amount_with_the_wrong_sign_for_its_movement_stops_the_executive_report(tiny_warehouse, tmp_path):
     # A churn written as a positive size adds up (the bridge closes) but keeps the account paying: every figure wrong.
     from quire.pipeline import _check_ledger

@@ -43,7 +43,7 @@ class Finding:
 
     ``code`` is one of: missing_table, missing_column, mistyped_column, empty_table, nulls,
     duplicate_keys, orphans, outside_allowed, not_a_key, out_of_range, no_complete_month, no_experiments,
-    movement_kind, movement_sign, negative_mrr, before_signup, purchase_without_revenue, repeated_purchases,
+    missing_amount, movement_kind, movement_sign, negative_mrr, before_signup, purchase_without_revenue, repeated_purchases,
     foreign_content, unknown_brand, bad_contact_email, unplanned_variant, guessed_control, experiment_dates.
     """
 
@@ -416,7 +416,8 @@ def _report_range(conn: Connection, c: ReportContract, r: ReportState) -> None:
         r.first_month, r.last_month = coverage.contract_range(c.report, conn)
         r.periods = _periods(r.first_month, r.last_month)
         if c.coverage.kind == "ledger":  # the report refuses such a ledger (see queries.ledger_problem)
-            for code, column, problem in (("movement_kind", "movement", queries.unknown_movements(conn)),
+            for code, column, problem in (("missing_amount", "amount", queries.missing_amounts(conn)),
+                                          ("movement_kind", "movement", queries.unknown_movements(conn)),
                                           ("movement_sign", "amount", queries.wrong_signs(conn)),
                                           ("negative_mrr", "amount", queries.negative_mrr(conn))):
                 if problem:

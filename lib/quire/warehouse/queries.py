@@ -104,9 +104,25 @@ def wrong_signs(conn: Connection, until: date | None = None) -> str | None:
 
 
 def ledger_problem(conn: Connection, until: date | None = None) -> str | None:
-    """Why the reports refuse the MRR ledger up to the month ``until`` (:func:`unknown_movements`, :func:`wrong_signs`,
-    then :func:`negative_mrr`); None if they need not."""
-    return unknown_movements(conn, until) or wrong_signs(conn, until) or negative_mrr(conn, until)
+    """Why the reports refuse the MRR ledger up to the month ``until`` (:func:`missing_amounts`,
+    :func:`unknown_movements`, :func:`wrong_signs`, then :func:`negative_mrr`); None if they need not."""
+    return (missing_amounts(conn, until) or unknown_movements(conn, until) or wrong_signs(conn, until)
+            or negative_mrr(conn, until))
+
+
+def missing_amounts(conn: Connection, until: date | None = None) -> str | None:
+    """The MRR ledger's movements (up to the month ``until``) without an amount, in a sentence; None if none.
+
+    Summed as nothing, an empty churn kept its account paying (logo churn 0 % where it was 6.7 %), and the checks
+    after this one blamed the movement's label or a negative MRR for it.
+    """
+    t = schema.mrr_movements
+    empty = t.c.amount.is_(None) if until is None else sa.and_(t.c.amount.is_(None), ledger_through(until))
+    rows, first = conn.execute(sa.select(sa.func.count(), sa.func.min(t.c.month)).where(empty)).one()
+    if not rows:
+        return None
+    return (f"the MRR ledger holds {rows:,} movement{'s' if rows != 1 else ''} without an amount (mrr_movements.amount "
+            f"is empty, the first in {pd.Timestamp(first):%Y-%m}); give each its amount, or remove it")
 
 
 def unknown_movements(conn: Connection, until: date | None = None) -> str | None:
