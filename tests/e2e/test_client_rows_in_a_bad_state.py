@@ -96,3 +96,27 @@ def test_a_subscription_without_a_start_or_ending_before_it_starts_is_named_and_
             "subscriptions table has no start (started_on is empty)") in fan_out.stderr
     assert "1 of the runs asked for was skipped (above)" in fan_out.stderr
     assert "✓ client · town-of-fairdale · 2026-10" in fan_out.stdout  # the sector's other client still ran
+
+
+def test_a_clients_engagement_loaded_twice_is_refused_not_doubled(tiny_warehouse, tmp_path):
+    # The client's own report said "Views 29,574, up 23.5 %" for 14,787, down 38 %, with no other sign.
+    from datetime import date
+
+    from quire.errors import WarehouseDataError
+    from quire.warehouse import client_queries
+    from quire.warehouse.engine import connection
+
+    path = tmp_path / "twice.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        _without_constraints(con, "engagement_daily")
+        con.execute("insert into engagement_daily select * from engagement_daily where client_id = 2 "
+                    "and day >= date '2026-10-20'")
+        repeated = con.execute("select count(*) from engagement_daily where client_id = 2 "
+                               "and day >= date '2026-10-20'").fetchone()[0] // 2
+    with connection(f"duckdb:///{path}") as conn:
+        with pytest.raises(WarehouseDataError, match=rf"the warehouse's engagement_daily holds {repeated:,} rows of "
+                                                     r"client 2 that repeat a content_id and day already there \(the "
+                                                     r"first on 2026-10-20\); each piece's day counts once"):
+            client_queries.client_engagement(conn, 2, date(2026, 10, 1), date(2026, 10, 31))
+        before = client_queries.client_engagement(conn, 2, date(2026, 9, 1), date(2026, 9, 30))  # other months run
+        assert len(before) and not before.duplicated(["content_id", "day"]).any()

@@ -325,6 +325,29 @@ def test_ledger_movements_without_an_amount_stop_the_executive_report(tiny_wareh
     assert executive.load("2026-01", url).period.key == "2026-01"
 
 
+def test_ledger_movements_loaded_twice_stop_the_executive_report(tiny_warehouse, tmp_path):
+    # Counted twice: End MRR 112,531 where it was 97,993, with no other sign.
+    from quire.reports import executive
+    from quire.warehouse import queries
+
+    url = planted(tiny_warehouse, tmp_path, "CREATE TABLE m2 AS SELECT * FROM mrr_movements", "DROP TABLE mrr_movements",
+                  "ALTER TABLE m2 RENAME TO mrr_movements",
+                  "INSERT INTO mrr_movements SELECT * FROM mrr_movements WHERE month >= DATE '2026-05-01'")
+    with connection(url) as conn:
+        n, first = conn.execute(sa.text("SELECT count(*), min(month) FROM mrr_movements WHERE month >= DATE '2026-05-01'"
+                                        )).one()
+        n //= 2
+        assert queries.repeated_movements(conn) == (
+            f"the MRR ledger holds {n} movements more than once ({n} repeated rows by movement_id, the first in "
+            f"{first:%Y-%m}); each counts once: remove the repeats")
+        assert queries.repeated_movements(conn, until=date(2026, 4, 1)) is None  # the months before are sound
+    result = check(url)
+    assert ("error", "repeated_movement", "mrr_movements", "movement_id") in codes(result, "executive")
+    with pytest.raises(WarehouseError, match="more than once"):
+        executive.load("2026-10", url)
+    assert executive.load("2026-04", url).period.key == "2026-04"
+
+
 def test_a_ledger_amount_with_the_wrong_sign_for_its_movement_stops_the_executive_report(tiny_warehouse, tmp_path):
     # A churn written as a positive size adds up (the bridge closes) but keeps the account paying: every figure wrong.
     from quire.pipeline import _check_ledger

@@ -43,7 +43,7 @@ class Finding:
 
     ``code`` is one of: missing_table, missing_column, mistyped_column, empty_table, nulls,
     duplicate_keys, orphans, outside_allowed, not_a_key, out_of_range, no_complete_month, no_experiments,
-    missing_amount, movement_kind, movement_sign, negative_mrr, before_signup, purchase_without_revenue, repeated_purchases,
+    missing_amount, repeated_movement, movement_kind, movement_sign, negative_mrr, before_signup, purchase_without_revenue, repeated_purchases,
     foreign_content, unknown_brand, bad_contact_email, unplanned_variant, guessed_control, experiment_dates.
     """
 
@@ -417,6 +417,7 @@ def _report_range(conn: Connection, c: ReportContract, r: ReportState) -> None:
         r.periods = _periods(r.first_month, r.last_month)
         if c.coverage.kind == "ledger":  # the report refuses such a ledger (see queries.ledger_problem)
             for code, column, problem in (("missing_amount", "amount", queries.missing_amounts(conn)),
+                                          ("repeated_movement", "movement_id", queries.repeated_movements(conn)),
                                           ("movement_kind", "movement", queries.unknown_movements(conn)),
                                           ("movement_sign", "amount", queries.wrong_signs(conn)),
                                           ("negative_mrr", "amount", queries.negative_mrr(conn))):

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from quire.warehouse import schema
 from quire.contract.inventory import inventory
+from quire.errors import WarehouseDataError
 from quire.periods import add_months
 from quire.warehouse.queries import _clients_select, _read, _read_if, ledger_through
 
@@ -97,7 +98,16 @@ def client_engagement(conn: Connection, client_id: int, start: date, end: date) 
     stmt = (sa.select(t.c.content_id, t.c.day, t.c.views, t.c.clicks, t.c.conversions, t.c.engagements)
             .where(own_engagement(client_id), t.c.day.between(start, end))
             .order_by(t.c.day, t.c.content_id))
-    return _read(conn, stmt)
+    rows = _read(conn, stmt)
+    # A day of a piece loaded twice (a load re-run, a view over a union) doubles it in every figure of the client's
+    # own report ("Views 29,574, up 23.5 %" for 14,787, down 38 %): refused, as the table's key forbids it.
+    repeated = rows[rows.duplicated(["content_id", "day"])]
+    if len(repeated):
+        raise WarehouseDataError(
+            f"the warehouse's engagement_daily holds {len(repeated):,} row{'s' if len(repeated) != 1 else ''} of client "
+            f"{client_id} that repeat a content_id and day already there (the first on "
+            f"{pd.Timestamp(repeated['day'].min()):%Y-%m-%d}); each piece's day counts once: remove the repeats")
+    return rows
 
 
 def engagement_first_day(conn: Connection) -> date | None:

@@ -105,9 +105,29 @@ def wrong_signs(conn: Connection, until: date | None = None) -> str | None:
 
 def ledger_problem(conn: Connection, until: date | None = None) -> str | None:
     """Why the reports refuse the MRR ledger up to the month ``until`` (:func:`missing_amounts`,
-    :func:`unknown_movements`, :func:`wrong_signs`, then :func:`negative_mrr`); None if they need not."""
-    return (missing_amounts(conn, until) or unknown_movements(conn, until) or wrong_signs(conn, until)
-            or negative_mrr(conn, until))
+    :func:`repeated_movements`, :func:`unknown_movements`, :func:`wrong_signs`, then :func:`negative_mrr`); None if
+    they need not."""
+    return (missing_amounts(conn, until) or repeated_movements(conn, until) or unknown_movements(conn, until)
+            or wrong_signs(conn, until) or negative_mrr(conn, until))
+
+
+def repeated_movements(conn: Connection, until: date | None = None) -> str | None:
+    """The MRR ledger's movement ids (up to the month ``until``) that more than one row holds, in a sentence; None
+    if none. A movement loaded twice counts twice: End MRR 112,531 where it was 97,993, with no other sign."""
+    t = schema.mrr_movements
+    rows = sa.select(t.c.movement_id, t.c.month)
+    if until is not None:
+        rows = rows.where(ledger_through(until))
+    r = rows.subquery()
+    repeats = (sa.select(r.c.movement_id, sa.func.count().label("n"), sa.func.min(r.c.month).label("month"))
+               .group_by(r.c.movement_id).having(sa.func.count() > 1).subquery())
+    ids, extra, first = conn.execute(sa.select(sa.func.count(), sa.func.sum(repeats.c.n - 1),
+                                               sa.func.min(repeats.c.month))).one()
+    if not ids:
+        return None
+    return (f"the MRR ledger holds {ids:,} movement{'s' if ids != 1 else ''} more than once ({int(extra):,} repeated "
+            f"row{'s' if extra != 1 else ''} by movement_id, the first in {pd.Timestamp(first):%Y-%m}); each counts "
+            "once: remove the repeats")
 
 
 def missing_amounts(conn: Connection, until: date | None = None) -> str | None:
