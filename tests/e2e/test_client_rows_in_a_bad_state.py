@@ -120,3 +120,25 @@ def test_a_clients_engagement_loaded_twice_is_refused_not_doubled(tiny_warehouse
             client_queries.client_engagement(conn, 2, date(2026, 10, 1), date(2026, 10, 31))
         before = client_queries.client_engagement(conn, 2, date(2026, 9, 1), date(2026, 9, 30))  # other months run
         assert len(before) and not before.duplicated(["content_id", "day"]).any()
+
+
+@pytest.mark.parametrize("value", ["null", "-5"])
+def test_a_clients_engagement_count_that_is_empty_or_negative_is_refused_not_read_as_0(tiny_warehouse, tmp_path, value):
+    # Half a month of empty views read as 0: the client's own report said "Views 7,529, down 68.6 %".
+    from datetime import date
+
+    from quire.errors import WarehouseDataError
+    from quire.warehouse import client_queries
+    from quire.warehouse.engine import connection
+
+    path = tmp_path / "counts.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        _without_constraints(con, "engagement_daily")
+        con.execute(f"update engagement_daily set clicks = {value} where client_id = 2 and day >= date '2026-10-15'")
+        n = con.execute("select count(*) from engagement_daily where client_id = 2 and day >= date '2026-10-15' "
+                        "and day <= date '2026-10-31'").fetchone()[0]
+    with connection(f"duckdb:///{path}") as conn:
+        with pytest.raises(WarehouseDataError, match=rf"engagement_daily holds {n:,} rows of client 2 whose clicks is "
+                                                     r"empty or below 0 \(the first on 2026-10-15\)"):
+            client_queries.client_engagement(conn, 2, date(2026, 10, 1), date(2026, 10, 31))
+        assert len(client_queries.client_engagement(conn, 2, date(2026, 9, 1), date(2026, 9, 30)))
