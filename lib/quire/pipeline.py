@@ -113,6 +113,7 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
 
     ranges = {} if ranges is None else ranges
     _check_columns(conn, report)
+    _check_events(conn, report)
     resolved, tenant = dict(params), None
     for name, kind in kinds.items():
         if kind == "period":
@@ -181,6 +182,19 @@ def _check_columns(conn, report: str | None) -> None:
         if mistyped:
             raise WarehouseDataError("; ".join(f"the warehouse's {mistyped_message(report, table.name, col, found)}"
                                                for col, found in mistyped), hint=CHECK_HINT)
+
+
+def _check_events(conn, report: str | None) -> None:
+    """A report of the events refuses, before its run starts, event types it would miss for their case or spaces
+    (its run refused them in the data cell and was parked)."""
+    from quire.contract import CONTRACTS
+    from quire.warehouse import cohort_queries
+
+    covered = CONTRACTS.get(report or "")
+    if covered is not None and covered.reads("events"):
+        problem = cohort_queries.miscased_event_types(conn)
+        if problem:
+            raise WarehouseDataError(problem)
 
 
 def _check_ledger(conn, report: str | None, period: Period) -> None:

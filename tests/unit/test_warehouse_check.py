@@ -348,6 +348,32 @@ def test_ledger_movements_loaded_twice_stop_the_executive_report(tiny_warehouse,
     assert executive.load("2026-04", url).period.key == "2026-04"
 
 
+def test_event_types_that_differ_only_in_case_or_spaces_stop_the_cohort_report(tiny_warehouse, tmp_path):
+    # Read as unknown types, the purchases earned nothing: cohorts' revenue came out $0, "no revenue yet".
+    from quire.pipeline import _check_events
+    from quire.reports import cohort_data
+
+    url = planted(tiny_warehouse, tmp_path, "UPDATE events SET event_type = 'Purchase' WHERE event_type = 'purchase' "
+                                            "AND event_id % 2 = 0",
+                  "UPDATE events SET event_type = 'activation ' WHERE event_id = (SELECT min(event_id) FROM events "
+                  "WHERE event_type = 'activation')")
+    with connection(url) as conn:
+        n = conn.execute(sa.text("SELECT count(*) FROM events WHERE event_type = 'Purchase'")).scalar_one()
+        said = (f"the warehouse's events.event_type holds 'Purchase' ({n:,} rows), 'activation ' (1 row), which the "
+                "reports read only in lower case without spaces (signup, activation, session_start, feature_use, "
+                "purchase); correct those rows")
+        with pytest.raises(WarehouseError) as refused:
+            _check_events(conn, "cohort")  # before a run starts
+        assert refused.value.message == said
+        _check_events(conn, "executive")  # a report that does not read events
+    result = check(url)
+    assert ("error", "miscased_event_type", "events", "event_type") in codes(result, "cohort")
+    with pytest.raises(WarehouseError, match="'Purchase'"):
+        cohort_data.load("2026-10", url=url)
+    with connection(tiny_warehouse) as conn:
+        _check_events(conn, "cohort")
+
+
 def test_a_ledger_amount_with_the_wrong_sign_for_its_movement_stops_the_executive_report(tiny_warehouse, tmp_path):
     # A churn written as a positive size adds up (the bridge closes) but keeps the account paying: every figure wrong.
     from quire.pipeline import _check_ledger

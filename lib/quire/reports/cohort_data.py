@@ -17,7 +17,7 @@ import pandas as pd
 
 from quire.config import get_settings
 from quire.contract.reports import CONTRACTS
-from quire.errors import ParameterError
+from quire.errors import ParameterError, WarehouseDataError
 from quire.metrics.cohorts import ACTIVE_EVENTS, GRANULARITIES
 from quire.periods import Period, resolve_period
 from quire.reports.cohort_calendar import MAX_COHORTS, cohort_end, cohort_start, cohort_window, first_whole_cohort
@@ -100,6 +100,9 @@ def load(period: str = "latest", granularity: str = "month", cohorts: int = 12, 
         # not a complete signup period, so its users are not read, like those of cohorts wholly before the data.
         # The data starts on a day (a first signup on Wednesday 14 January; events tracked from the 15th): the
         # first whole cohort is counted from that day, and no signup before it is an earlier cohort to offer.
+        miscased = cohort_queries.miscased_event_types(conn)
+        if miscased:
+            raise WarehouseDataError(miscased)
         start = coverage.span_start(conn, CONTRACTS["cohort"].coverage) or first
         data_whole = first_whole_cohort(start, granularity)
         whole = max(oldest, data_whole)

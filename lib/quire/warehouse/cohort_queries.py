@@ -42,6 +42,21 @@ def cohort_users(conn: Connection, start: date, end: date) -> pd.DataFrame:
     return _read(conn, stmt)
 
 
+def miscased_event_types(conn: Connection) -> str | None:
+    """Event types the reports would read but for their case or spaces ('Purchase', 'purchase '), in a sentence; None
+    if there are none. Read as unknown types, such purchases earned nothing: a cohort's revenue came out $0."""
+    e = schema.events
+    folded = sa.func.lower(sa.func.trim(e.c.event_type))
+    found = conn.execute(sa.select(e.c.event_type, sa.func.count()).where(folded.in_(schema.EVENT_TYPES),
+                                                                          e.c.event_type.not_in(schema.EVENT_TYPES))
+                         .group_by(e.c.event_type).order_by(e.c.event_type)).all()
+    if not found:
+        return None
+    listed = ", ".join(f"{kind!r} ({rows:,} row{'s' if rows != 1 else ''})" for kind, rows in found[:5])
+    return (f"the warehouse's events.event_type holds {listed}, which the reports read only in lower case without "
+            f"spaces ({', '.join(schema.EVENT_TYPES)}); correct those rows")
+
+
 def cohort_events(conn: Connection, signup_start: date, signup_end: date, until: date,
                   event_types: Sequence[str]) -> pd.DataFrame:
     """Events of ``event_types`` by the users who signed up within ``signup_start``..``signup_end``.
