@@ -127,7 +127,7 @@ def run(
     args = (jobs, settings, all_reports)
     plans, left_out, not_run = service.call(prepare_runs, args, settings) if service else prepare_runs(*args)
     skipped += not_run
-    for note in dict.fromkeys(unrunnable + left_out + skipped):  # --all fans out once per per-client report
+    for note in dict.fromkeys(unrunnable + left_out + skipped):  # once, though --all fans out each client report
         err.print(Text(f"– {note}"), highlight=False)
     failures = _run_plans(plans, workers=workers, engine=engine, executor=service) if plans else 0
     if skipped:

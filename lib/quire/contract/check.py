@@ -43,8 +43,9 @@ class Finding:
 
     ``code`` is one of: missing_table, missing_column, mistyped_column, empty_table, nulls,
     duplicate_keys, orphans, outside_allowed, not_a_key, out_of_range, no_complete_month, no_experiments,
-    missing_amount, repeated_movement, miscased_event_type, movement_kind, movement_sign, negative_mrr, before_signup, purchase_without_revenue, repeated_purchases,
-    foreign_content, unknown_brand, bad_contact_email, unplanned_variant, guessed_control, experiment_dates.
+    missing_amount, repeated_movement, miscased_event_type, movement_kind, movement_sign, negative_mrr,
+    before_signup, purchase_without_revenue, repeated_purchases, foreign_content, unknown_brand, bad_contact_email,
+    unplanned_variant, guessed_control, experiment_dates.
     """
 
     severity: str

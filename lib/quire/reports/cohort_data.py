@@ -96,13 +96,13 @@ def load(period: str = "latest", granularity: str = "month", cohorts: int = 12, 
         as_of = p.end
         oldest, newest = cohort_window(as_of, granularity, cohorts)
         last_day = cohort_end(newest, granularity)
+        miscased = cohort_queries.miscased_event_types(conn)  # refused before a run too; this is for the apps
+        if miscased:
+            raise WarehouseDataError(miscased)
         # A cohort that began before the data did holds only the days the data has (a week of 2 June days):
         # not a complete signup period, so its users are not read, like those of cohorts wholly before the data.
         # The data starts on a day (a first signup on Wednesday 14 January; events tracked from the 15th): the
         # first whole cohort is counted from that day, and no signup before it is an earlier cohort to offer.
-        miscased = cohort_queries.miscased_event_types(conn)
-        if miscased:
-            raise WarehouseDataError(miscased)
         start = coverage.span_start(conn, CONTRACTS["cohort"].coverage) or first
         data_whole = first_whole_cohort(start, granularity)
         whole = max(oldest, data_whole)
