@@ -160,12 +160,13 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
 def _check_columns(conn, report: str | None) -> None:
     """Refuse, before the run starts, a warehouse the report cannot read: a table it cannot run without, there but
     without a column the report reads (renamed, dropped), or a column of a table it reads in a type its contract
-    does not accept (dates or numbers as text, a time zone), which ``quire warehouse check`` calls a reason the report
-    cannot run. Either failed in the report's data cell, one parked run per client of a fan-out, or gave wrong
-    figures (``'false'`` as text is a true flag). Optional tables without a column are left out by the report
-    itself, which says so."""
+    does not accept (dates or numbers as text, a time zone), or a view of it that cannot be read (its source table
+    dropped), which ``quire warehouse check`` calls reasons the report cannot run. Each failed in the report's data
+    cell, one parked run per client of a fan-out, or gave wrong figures (``'false'`` as text is a true flag).
+    Optional tables without a column are left out by the report itself, which says so."""
     from quire.contract import CONTRACTS, inventory
     from quire.contract.check import mistyped_message
+    from quire.contract.inventory import unreadable_views
     from quire.warehouse.engine import CHECK_HINT
 
     covered = CONTRACTS.get(report or "")
@@ -182,6 +183,13 @@ def _check_columns(conn, report: str | None) -> None:
         if mistyped:
             raise WarehouseDataError("; ".join(f"the warehouse's {mistyped_message(report, table.name, col, found)}"
                                                for col, found in mistyped), hint=CHECK_HINT)
+    broken = unreadable_views(conn, covered.table_names)
+    if broken:
+        raise WarehouseDataError("; ".join(f"the warehouse's view {name} cannot be read ({why})"
+                                           for name, why in broken.items())
+                                 + f"; the {report} report reads {'it' if len(broken) == 1 else 'them'}: mend the "
+                                 f"view{'' if len(broken) == 1 else 's'} or drop {'it' if len(broken) == 1 else 'them'}",
+                                 hint=CHECK_HINT)
 
 
 def _check_events(conn, report: str | None) -> None:

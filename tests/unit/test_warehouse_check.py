@@ -374,6 +374,28 @@ def test_event_types_that_differ_only_in_case_or_spaces_stop_the_cohort_report(t
         _check_events(conn, "cohort")
 
 
+def test_a_view_that_cannot_be_read_is_named_and_refuses_the_reports_that_read_it(tiny_warehouse, tmp_path):
+    # Its source table renamed: the whole check stopped with "there is no table sr_raw", naming no view and no
+    # report, and every executive and client run failed in its data cell.
+    from quire.pipeline import _check_columns
+
+    url = planted(tiny_warehouse, tmp_path, "ALTER TABLE survey_responses RENAME TO sr_raw",
+                  "CREATE VIEW survey_responses AS SELECT * FROM sr_raw", "DROP TABLE sr_raw")
+    result = check(url)
+    said = ("the view survey_responses cannot be read (there is no table sr_raw); the executive report reads it: "
+            "mend the view or drop it")
+    assert [f.message for f in result.reports["executive"].findings if f.code == "unreadable_view"] == [said]
+    assert ("error", "unreadable_view", "survey_responses", None) in codes(result, "client")
+    assert result.reports["cohort"].can_run and not result.reports["executive"].can_run
+    assert result.tables["survey_responses"].unreadable == "there is no table sr_raw"
+    with connection(url) as conn:
+        with pytest.raises(WarehouseError) as refused:
+            _check_columns(conn, "executive")  # before a run starts
+        assert refused.value.message == ("the warehouse's view survey_responses cannot be read (there is no table "
+                                         "sr_raw); the executive report reads it: mend the view or drop it")
+        _check_columns(conn, "cohort")  # a report that does not read it, on the same connection after the failure
+
+
 def test_a_ledger_amount_with_the_wrong_sign_for_its_movement_stops_the_executive_report(tiny_warehouse, tmp_path):
     # A churn written as a positive size adds up (the bridge closes) but keeps the account paying: every figure wrong.
     from quire.pipeline import _check_ledger

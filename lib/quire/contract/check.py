@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from quire.contract import warehouse_tables
-from quire.contract.inventory import Inventory, accepts, enforced_keys, family, inventory
+from quire.contract.inventory import Inventory, accepts, enforced_keys, family, inventory, unreadable_views
 from quire.contract.model import ColumnContract, ReportContract, TableContract
 from quire.contract.reports import CONTRACTS
 from quire.errors import WarehouseError
@@ -43,7 +43,7 @@ class Finding:
 
     ``code`` is one of: missing_table, missing_column, mistyped_column, empty_table, nulls,
     duplicate_keys, orphans, outside_allowed, not_a_key, out_of_range, no_complete_month, no_experiments,
-    missing_amount, repeated_movement, miscased_event_type, movement_kind, movement_sign, negative_mrr,
+    unreadable_view, missing_amount, repeated_movement, miscased_event_type, movement_kind, movement_sign, negative_mrr,
     before_signup, purchase_without_revenue, repeated_purchases, foreign_content, unknown_brand, bad_contact_email,
     unplanned_variant, guessed_control, experiment_dates.
     """
@@ -75,6 +75,7 @@ class TableState:
     name: str
     present: bool
     view: bool = False
+    unreadable: str | None = None  # why a view that is there cannot be read (None: it can)
     rows: int | None = None
     columns: dict[str, ColumnState] = field(default_factory=dict)
     first_day: date | None = None
@@ -285,12 +286,14 @@ def _composite_duplicates(conn: Connection, t: sa.TableClause, key: tuple[str, .
                                    f"{repeated:,} values of ({', '.join(key)}) occur more than once", repeated))
 
 
-def _orphans(conn: Connection, contract: TableContract, states: dict[str, TableState], inv: Inventory) -> None:
+def _orphans(conn: Connection, contract: TableContract, states: dict[str, TableState], inv: Inventory,
+             broken: dict[str, str]) -> None:
     """Rows whose foreign key names no row of its parent table (only where both sides are usable and alike)."""
     state = states[contract.name]
     for column, parent, parent_column in contract.foreign_keys:
         mine, theirs = state.columns.get(column), inv.type_of(parent, parent_column)
-        if mine is None or mine.status != "ok" or theirs is None or family(theirs) != family(mine.found or ""):
+        if (mine is None or mine.status != "ok" or theirs is None or family(theirs) != family(mine.found or "")
+                or parent in broken):
             continue
         child, par = sa.table(contract.name, sa.column(column)), sa.table(parent, sa.column(parent_column))
         known = sa.select(sa.literal(1)).where(par.c[parent_column] == child.c[column])
@@ -315,9 +318,13 @@ def _entity(table: str) -> str:
 
 
 def _table_state(conn: Connection, contract: TableContract, inv: Inventory,
-                 enforced: dict[str, set[frozenset[str]]]) -> TableState:
+                 enforced: dict[str, set[frozenset[str]]], broken: dict[str, str]) -> TableState:
     if not inv.has(contract.name):
         return TableState(contract.name, present=False)
+    if contract.name in broken:  # nothing of it can be counted; every report that reads it says why
+        return TableState(contract.name, present=True, view=True, unreadable=broken[contract.name],
+                          columns={c.name: ColumnState(c.name, c.kind, "ok", inv.type_of(contract.name, c.name))
+                                   for c in contract.columns})
     state = TableState(contract.name, present=True, view=contract.name in inv.views,
                        columns={c.name: _column_state(c, inv.type_of(contract.name, c.name)) for c in contract.columns})
     _scan(conn, contract, state, enforced.get(contract.name, set()))
@@ -375,6 +382,10 @@ def _table_findings(c: ReportContract, t: TableContract, state: TableState) -> t
             return [Finding("note", "missing_table", t.name, None, f"no table {t.name}: {t.without}")], False
         return [Finding("error", "missing_table", t.name, None,
                         f"no table {t.name}: the {c.report} report needs it for {t.purpose}")], False
+    if state.unreadable:
+        return [Finding("error", "unreadable_view", t.name, None,
+                        f"the view {t.name} cannot be read ({state.unreadable}); the {c.report} report reads it: "
+                        "mend the view or drop it")], False
     found = _column_findings(c, t, state)
     if any(col.name in state.columns and state.columns[col.name].status == "missing" for col in t.required_columns):
         return found, False
@@ -558,10 +569,12 @@ def check_warehouse(conn: Connection, reports=None, *, url: str = "") -> CheckRe
     merged = warehouse_tables(names)
     try:
         enforced = enforced_keys(conn)
-        states = {name: _table_state(conn, t, inv, enforced) for name, t in merged.items()}
+        # A view that cannot be read stopped the whole check ("there is no table sr_raw"), naming no view.
+        broken = unreadable_views(conn, merged)
+        states = {name: _table_state(conn, t, inv, enforced, broken) for name, t in merged.items()}
         for name, t in merged.items():
-            if states[name].present:
-                _orphans(conn, t, states, inv)
+            if states[name].present and name not in broken:
+                _orphans(conn, t, states, inv, broken)
         results = {c.report: _report_state(conn, c, states) for c in contracts}
     except sa.exc.DBAPIError as exc:
         raise WarehouseError(f"cannot check the warehouse: {driver_reason(exc)}", hint=read_hint(exc)) from exc

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -155,6 +156,26 @@ def enforced_keys(conn: Connection) -> dict[str, set[frozenset[str]]]:
     for (table, _), cols in columns.items():
         keys.setdefault(table, set()).add(frozenset(cols))
     return keys
+
+
+def unreadable_views(conn: Connection, names: Iterable[str]) -> dict[str, str]:
+    """The views among ``names`` the database cannot read, each with its reason (a table the view selects from was
+    dropped or renamed: "there is no table sr_raw"). Tables are not asked: only a view can break that way.
+
+    A failed read ends the connection's transaction, so it is rolled back: these checks read, never write.
+    """
+    from quire.warehouse.engine import driver_reason
+
+    views = inventory(conn).views
+    broken: dict[str, str] = {}
+    for name in dict.fromkeys(names):
+        if name.lower() in views:
+            try:
+                conn.execute(sa.select(sa.literal(1)).select_from(sa.table(name)).limit(0))
+            except sa.exc.DBAPIError as exc:
+                conn.rollback()
+                broken[name] = driver_reason(exc)
+    return broken
 
 
 def lacking_columns(conn: Connection, contract: ReportContract) -> dict[str, tuple[str, ...]]:
