@@ -23,6 +23,7 @@ from quire.contract.model import ColumnContract, ReportContract, TableContract
 #: Dialects whose catalog is read from ``information_schema`` (duckdb-engine cannot reflect columns).
 INFORMATION_SCHEMA = ("duckdb", "postgresql")
 _SEEN: "weakref.WeakKeyDictionary[Connection, Inventory]" = weakref.WeakKeyDictionary()
+_PROBED: "weakref.WeakKeyDictionary[Connection, dict[str, str | None]]" = weakref.WeakKeyDictionary()
 
 # Type names as DuckDB and PostgreSQL spell them in information_schema, lower-cased, by family.
 _FAMILIES: tuple[tuple[str, re.Pattern], ...] = (
@@ -102,6 +103,7 @@ def inventory(conn: Connection, *, fresh: bool = False) -> Inventory:
         return _SEEN[conn]
     found = _information_schema(conn) if conn.dialect.name in INFORMATION_SCHEMA else _reflected(conn)
     _SEEN[conn] = found
+    _PROBED.pop(conn, None)  # which views read, asked again of the tables just found
     return found
 
 
@@ -167,15 +169,16 @@ def unreadable_views(conn: Connection, names: Iterable[str]) -> dict[str, str]:
     from quire.warehouse.engine import driver_reason
 
     views = inventory(conn).views
-    broken: dict[str, str] = {}
+    probed = _PROBED.setdefault(conn, {})  # once per connection, as the inventory: a fan-out's runs share it
     for name in dict.fromkeys(names):
-        if name.lower() in views:
+        if name.lower() in views and name not in probed:
             try:
                 conn.execute(sa.select(sa.literal(1)).select_from(sa.table(name)).limit(0))
+                probed[name] = None
             except sa.exc.DBAPIError as exc:
                 conn.rollback()
-                broken[name] = driver_reason(exc)
-    return broken
+                probed[name] = driver_reason(exc)
+    return {name: why for name in names if (why := probed.get(name))}
 
 
 def lacking_columns(conn: Connection, contract: ReportContract) -> dict[str, tuple[str, ...]]:
