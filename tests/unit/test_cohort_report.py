@@ -528,6 +528,23 @@ def _shop(monthly: CohortReport, signups: dict[int, list[str]], purchases: list[
     return replace(monthly.data, users=users, events=events)
 
 
+def test_purchases_with_a_negative_revenue_are_said_to_be_netted(monthly):
+    # Refunds lowered a cohort's revenue by 40 % with no word of it: "purchase revenue" reads as gross.
+    data = _shop(monthly, {1: ["2025-11-03"], 2: ["2025-11-20"]},
+                 [(1, "2025-11-05", 10.0), (1, "2025-12-05", -4.0), (2, "2025-12-01", 6.0), (2, "2026-01-01", -1.5)])
+    report = CohortReport(data, horizon=3)
+    [note] = [c for c in report.ltv().children if isinstance(c, Callout) and c.title == "Netted:"]
+    from quire.metrics.kpi import format_value
+
+    total = format_value(-5.5, "currency")
+    assert note.message == (f"2 purchases by these cohorts' users carry a negative revenue ({total} in all), as refunds "
+                            "or chargebacks do: the revenue figures of this report net them against the purchases.")
+    table = report.ltv().children[1].frame.set_index("Cohort")
+    assert table.loc["2025-11", "Revenue to date"] == pytest.approx(10.5)  # netted, as the note says
+    gross = _shop(monthly, {1: ["2025-11-03"]}, [(1, "2025-11-05", 10.0)])
+    assert not [c for c in CohortReport(gross, horizon=3).ltv().children if isinstance(c, Callout)]
+
+
 def test_revenue_to_date_counts_purchases_past_the_horizon(monthly):
     data = _shop(monthly, {1: ["2025-11-03"], 2: ["2025-11-20"], 3: ["2026-02-02"]},
                  [(1, "2025-11-05", 10.0), (2, "2026-05-01", 5.0), (1, "2026-10-31 23:59", 2.5),

@@ -519,7 +519,8 @@ class CohortReport:
                 lead += (f" By {self._age(age)}, the {self._newest(row['n_recent'])} reached it "
                          f"brought {recent} per user (each cohort counting once), against "
                          f"{earlier} for the {self._earlier(row['n_earlier'])}.")
-        return Section("Lifetime value (LTV) curves", [chart, table, *self.early_purchases_note()], lead=lead)
+        return Section("Lifetime value (LTV) curves", [chart, table, *self.early_purchases_note(), *self.refunds_note()],
+                       lead=lead)
 
     @property
     def early_purchases(self) -> tuple[int, float]:
@@ -541,6 +542,21 @@ class CohortReport:
                         "ages start at signup). Many such purchases usually mean that the signup dates and the "
                         "purchases come from systems that disagree on when a user started.", "info",
                         title="Left out:")]
+
+    def refunds_note(self) -> list[Callout]:
+        """Purchases with a negative revenue (refunds, chargebacks): the revenue figures net them, which a reader
+        would not guess from "purchase revenue" (a cohort's revenue fell by 40 % with no word of it)."""
+        events = self.data.events
+        negative = events[(events["event_type"] == REVENUE_EVENT) & (pd.to_numeric(events["revenue"]) < 0)
+                          & events["user_id"].isin(self.users["user_id"])]
+        if negative.empty:
+            return []
+        n, total = len(negative), float(pd.to_numeric(negative["revenue"]).sum())
+        many = n > 1
+        return [Callout(f"{number(n)} purchase{'s' if many else ''} by these cohorts' users "
+                        f"{'carry' if many else 'carries'} a negative revenue ({format_value(total, 'currency')} in "
+                        f"all), as refunds or chargebacks do: the revenue figures of this report net "
+                        f"{'them' if many else 'it'} against the purchases.", "info", title="Netted:")]
 
     def comparison(self) -> Section | None:
         if self.problem:
