@@ -26,6 +26,7 @@ def nameless(quire_env, tiny_warehouse, tmp_path) -> dict[str, str]:
         con.execute("update clients set slug = null where slug = 'stoneton-logistics'")
         con.execute("update clients set name = null where slug = 'vectorwave-systems'")
         con.execute("update clients set status = 'Active' where slug = 'riverhaven-food-bank'")
+        con.execute("update clients set sector = ' Municipality' where slug = 'town-of-fairdale'")
     return {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{path}"}
 
 
@@ -51,6 +52,14 @@ def test_a_fan_out_says_which_clients_a_status_it_does_not_know_leaves_out(namel
     notes = []
     fan_out_clients({"sector": "business"}, settings_for(nameless), notes)
     assert not any("riverhaven" in note for note in notes)  # only the clients the filters select are spoken of
+
+
+def test_a_segment_written_in_another_case_is_still_the_segment_the_filter_names(nameless, settings_for):
+    # ' Municipality' was left out of `--clients sector=municipality` without a word.
+    assert fan_out_clients({"sector": "municipality"}, settings_for(nameless)) == ["town-of-fairdale",
+                                                                                   "village-of-summerbrook"]
+    assert fan_out_clients({"sector": "Municipality"}, settings_for(nameless)) == ["town-of-fairdale",
+                                                                                   "village-of-summerbrook"]
 
 
 def test_a_client_without_a_name_is_refused_not_addressed_as_nan(nameless):
