@@ -559,7 +559,7 @@ def test_a_history_filter_on_no_period_says_so_rather_than_listing_nothing(api_w
 
 def test_the_run_forms_offer_no_client_or_experiment_without_a_slug_or_key(tiny_warehouse, tmp_path, settings_for):
     # A row without one was offered as "nan", which the run then refused as unknown.
-    from support import warehouse_copy
+    from support import rebuild_table, warehouse_copy
 
     from quire.apps.client import ClientApp
     from quire.apps.experiment import ExperimentApp
@@ -567,9 +567,7 @@ def test_the_run_forms_offer_no_client_or_experiment_without_a_slug_or_key(tiny_
 
     with warehouse_copy(tiny_warehouse, tmp_path / "keyless.duckdb") as con:
         for table in ("clients", "experiments"):  # without their NOT NULL, as a view may be
-            con.execute(f"CREATE TABLE t2 AS SELECT * FROM {table}")
-            con.execute(f"DROP TABLE {table}")
-            con.execute(f"ALTER TABLE t2 RENAME TO {table}")
+            rebuild_table(con, table)
         con.execute("UPDATE clients SET slug = NULL WHERE slug = 'riverton-realty'")
         con.execute("UPDATE experiments SET key = NULL WHERE experiment_id = (SELECT min(experiment_id) FROM experiments)")
     url = f"duckdb:///{tmp_path / 'keyless.duckdb'}"

@@ -286,12 +286,10 @@ def test_a_renamed_column_the_report_reads_is_refused_before_any_run_of_a_fan_ou
 ], ids=["text-flag", "text-dates", "time-zone", "text-money", "optional-table"])
 def test_a_column_of_a_type_the_report_cannot_read_is_refused_before_any_run(quire_env, tiny_warehouse, tmp_path,
                                                                             table, column, held_as, args, says):
-    from support import warehouse_copy
+    from support import rebuild_table, warehouse_copy
 
     with warehouse_copy(tiny_warehouse, tmp_path / "mistyped.duckdb") as con:
-        con.execute(f"CREATE TABLE retyped AS SELECT * REPLACE (CAST({column} AS {held_as}) AS {column}) FROM {table}")
-        con.execute(f"DROP TABLE {table}")
-        con.execute(f"ALTER TABLE retyped RENAME TO {table}")
+        rebuild_table(con, table, f"* REPLACE (CAST({column} AS {held_as}) AS {column})")
     env = {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'mistyped.duckdb'}"}
     result = quire(env, *args)
     lines = [line for line in result.stderr.splitlines() if line.strip()]

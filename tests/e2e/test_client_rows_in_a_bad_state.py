@@ -13,16 +13,14 @@ import re
 import pytest
 
 from quire.pipeline import fan_out_clients
-from support import run_quire, warehouse_copy
+from support import rebuild_table, run_quire, warehouse_copy
 
 
 @pytest.fixture
 def nameless(quire_env, tiny_warehouse, tmp_path) -> dict[str, str]:
     path = tmp_path / "nameless.duckdb"
     with warehouse_copy(tiny_warehouse, path) as con:
-        con.execute("create table clients2 as select * from clients")  # without its NOT NULL, as a view may be
-        con.execute("drop table clients")
-        con.execute("alter table clients2 rename to clients")
+        rebuild_table(con, "clients")  # without its NOT NULL, as a view may be
         con.execute("update clients set slug = null where slug = 'stoneton-logistics'")
         con.execute("update clients set name = null where slug = 'vectorwave-systems'")
         con.execute("update clients set status = 'Active' where slug = 'riverhaven-food-bank'")
@@ -76,17 +74,11 @@ def test_a_mistyped_client_is_still_told_what_it_may_have_meant(nameless):
     assert "did you mean 'riverton-realty'?" in run.stderr
 
 
-def _without_constraints(con, table: str) -> None:
-    con.execute(f"create table {table}2 as select * from {table}")
-    con.execute(f"drop table {table}")
-    con.execute(f"alter table {table}2 rename to {table}")
-
-
 @pytest.fixture
 def bad_subscriptions(quire_env, tiny_warehouse, tmp_path) -> dict[str, str]:
     path = tmp_path / "subscriptions.duckdb"
     with warehouse_copy(tiny_warehouse, path) as con:
-        _without_constraints(con, "subscriptions")
+        rebuild_table(con, "subscriptions")
         con.execute("update subscriptions set started_on = null where client_id = 5")
         con.execute("update subscriptions set ended_on = started_on - interval 30 day where client_id = 6")
     return {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{path}"}
@@ -117,7 +109,7 @@ def test_a_clients_engagement_loaded_twice_is_refused_not_doubled(tiny_warehouse
 
     path = tmp_path / "twice.duckdb"
     with warehouse_copy(tiny_warehouse, path) as con:
-        _without_constraints(con, "engagement_daily")
+        rebuild_table(con, "engagement_daily")
         con.execute("insert into engagement_daily select * from engagement_daily where client_id = 2 "
                     "and day >= date '2026-10-20'")
         repeated = con.execute("select count(*) from engagement_daily where client_id = 2 "
@@ -142,7 +134,7 @@ def test_a_clients_engagement_count_that_is_empty_or_negative_is_refused_not_rea
 
     path = tmp_path / "counts.duckdb"
     with warehouse_copy(tiny_warehouse, path) as con:
-        _without_constraints(con, "engagement_daily")
+        rebuild_table(con, "engagement_daily")
         con.execute(f"update engagement_daily set clicks = {value} where client_id = 2 and day >= date '2026-10-15'")
         n = con.execute("select count(*) from engagement_daily where client_id = 2 and day >= date '2026-10-15' "
                         "and day <= date '2026-10-31'").fetchone()[0]

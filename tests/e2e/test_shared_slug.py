@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from quire.errors import WarehouseDataError
-from support import run_quire, warehouse_copy
+from support import rebuild_table, run_quire, warehouse_copy
 
 SLUG = "town-of-fairdale"
 
@@ -20,9 +20,7 @@ def shared_slug(quire_env, tiny_warehouse, tmp_path) -> dict[str, str]:
     path = tmp_path / "shared.duckdb"
     with warehouse_copy(tiny_warehouse, path) as con:
         # Rebuilt without its constraints, as a view or another database's table may be.
-        con.execute("create table clients2 as select * from clients")
-        con.execute("drop table clients")
-        con.execute("alter table clients2 rename to clients")
+        rebuild_table(con, "clients")
         con.execute("insert into clients select 99, org_id, 'Other Fairdale', slug, sector, plan, region, signup_date, "
                     "'other@example.com', brand, status, churned_on, locale, currency from clients where slug = ?", [SLUG])
     return {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{path}"}

@@ -53,6 +53,15 @@ def warehouse_copy(url: str, path: Path) -> Iterator:
         con.close()
 
 
+def rebuild_table(con, table: str, columns: str = "*") -> None:
+    """Replace ``table`` of the DuckDB connection ``con`` by ``SELECT {columns}`` of it: without its constraints (NOT
+    NULL, keys), as a view or another database's table may be, and retyped where ``columns`` says so
+    (``* REPLACE (CAST(day AS VARCHAR) AS day)``)."""
+    con.execute(f"CREATE TABLE {table}__rebuilt AS SELECT {columns} FROM {table}")
+    con.execute(f"DROP TABLE {table}")
+    con.execute(f"ALTER TABLE {table}__rebuilt RENAME TO {table}")
+
+
 @contextmanager
 def brand_chart_style(brand) -> Iterator[None]:
     """Charts drawn inside are in ``brand``'s style (a brand's name or a loaded ``Brand``), as a report draws them;

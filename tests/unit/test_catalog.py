@@ -179,12 +179,10 @@ def test_validate_without_a_reachable_warehouse_checks_the_rest_and_says_what_it
 def test_validate_warns_not_errs_of_a_warehouse_the_scheduled_report_cannot_read(tmp_path, tiny_warehouse):
     """A column of the wrong type is the warehouse's fault, not the schedule's: it was an error of
     "reports.client.schedule.parameters", which failed a CI gate over a catalog that is right."""
-    from support import warehouse_copy
+    from support import rebuild_table, warehouse_copy
 
     with warehouse_copy(tiny_warehouse, tmp_path / "text-days.duckdb") as con:
-        con.execute("CREATE TABLE retyped AS SELECT * REPLACE (CAST(day AS VARCHAR) AS day) FROM engagement_daily")
-        con.execute("DROP TABLE engagement_daily")
-        con.execute("ALTER TABLE retyped RENAME TO engagement_daily")
+        rebuild_table(con, "engagement_daily", "* REPLACE (CAST(day AS VARCHAR) AS day)")
     home = _project_with(tmp_path / "home")
     warnings: list[str] = []
     assert validate_project(Settings(home=home, warehouse_url=f"duckdb:///{tmp_path / 'text-days.duckdb'}"),

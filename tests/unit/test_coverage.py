@@ -13,7 +13,7 @@ from quire.pipeline import prepare
 from quire.reports import cohort
 from quire.warehouse import coverage, queries
 from quire.warehouse.engine import connection
-from support import ROOT, warehouse_copy
+from support import ROOT, rebuild_table, warehouse_copy
 
 TINY = (date(2025, 9, 1), date(2026, 10, 1))
 
@@ -137,9 +137,7 @@ def test_a_ledgers_last_month_without_a_change_is_explained_when_asked_for(tiny_
 
 
 def _days_as_text(con, table: str, column: str, form: str) -> None:
-    con.execute(f"CREATE TABLE retyped AS SELECT * REPLACE (strftime({column}, '{form}') AS {column}) FROM {table}")
-    con.execute(f"DROP TABLE {table}")
-    con.execute(f"ALTER TABLE retyped RENAME TO {table}")
+    rebuild_table(con, table, f"* REPLACE (strftime({column}, '{form}') AS {column})")
 
 
 def test_daily_data_held_as_text_in_another_form_does_not_stop_the_ledgers_range(tiny_warehouse, tmp_path):
