@@ -624,12 +624,12 @@ def fan_out_clients(filters: dict[str, str], settings: Settings | None = None,
             raise ParameterError(f"cannot select clients by {field_name!r}; {did_you_mean(field_name, FAN_OUT_FIELDS)}"
                                  f"use one of {', '.join(FAN_OUT_FIELDS)}")
         in_use = sorted({str(v) for v in active[field_name].dropna()})  # a client may leave its segment empty
-        if _folded(value) not in {_folded(v) for v in in_use}:
+        if _segment_key(value) not in {_segment_key(v) for v in in_use}:
             raise ParameterError(f"no active client has {field_name}={value}; {did_you_mean(value, in_use)}values in use: "
                                  f"{', '.join(in_use) or 'none (no client has one)'}")
         # 'Municipality' and 'municipality ' are the segment the filter names: matched exactly, such a client was
         # silently left out of its own segment's run.
-        active, nameless, unknown = (frame[frame[field_name].map(_folded) == _folded(value)]
+        active, nameless, unknown = (frame[frame[field_name].map(_segment_key) == _segment_key(value)]
                                      for frame in (active, nameless, unknown))
     if notes is not None and len(nameless):
         notes.append(f"client_id {', '.join(str(i) for i in nameless['client_id'])}: left out, the clients table gives "
@@ -645,7 +645,7 @@ def fan_out_clients(filters: dict[str, str], settings: Settings | None = None,
     return sorted(set(active["slug"]))  # a slug two clients share runs once, and is refused with why
 
 
-def _folded(value: Any) -> str | None:
+def _segment_key(value: Any) -> str | None:
     """A segment's value as a filter compares it: without case or surrounding spaces (None stays None)."""
     return None if not isinstance(value, str) else value.strip().casefold()
 

@@ -547,11 +547,12 @@ class CohortReport:
         """Purchases with a negative revenue (refunds, chargebacks): the revenue figures net them, which a reader
         would not guess from "purchase revenue" (a cohort's revenue fell by 40 % with no word of it)."""
         events = self.data.events
-        negative = events[(events["event_type"] == REVENUE_EVENT) & (pd.to_numeric(events["revenue"]) < 0)
-                          & events["user_id"].isin(self.users["user_id"])]
+        revenue = pd.to_numeric(events["revenue"])
+        negative = revenue[(events["event_type"] == REVENUE_EVENT) & (revenue < 0)
+                           & events["user_id"].isin(self.users["user_id"])]
         if negative.empty:
             return []
-        n, total = len(negative), float(pd.to_numeric(negative["revenue"]).sum())
+        n, total = len(negative), float(negative.sum())
         many = n > 1
         return [Callout(f"{number(n)} purchase{'s' if many else ''} by these cohorts' users "
                         f"{'carry' if many else 'carries'} a negative revenue ({format_value(total, 'currency')} in "

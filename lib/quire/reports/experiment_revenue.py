@@ -55,8 +55,8 @@ class RevenueSection:
         col = CONTRACT.table("experiment_assignments").column("pre_revenue")
         name, needed_for = self.measure.name, self.measure.reword(col.needed_for)
         values = self.data.assignments[col.name] if col.name in self.data.assignments else None
-        if values is not None and not np.isfinite(values.astype(float)).all():
-            missing = int((~np.isfinite(values.astype(float))).sum())
+        missing = 0 if values is None else int((~np.isfinite(values.astype(float))).sum())
+        if missing:
             whose = "no user" if missing == len(values) else f"{number(len(values) - missing)} of {number(len(values))} users"
             infinite = self.data.infinite_pre_revenue
             aside = (f" ({number(infinite)} {'holds' if infinite == 1 else 'hold'} an infinite value, set aside as none)"
