@@ -495,6 +495,11 @@ def _check_raster(brand: Brand, source: Path, data: bytes) -> bool:
     from PIL import Image, UnidentifiedImageError
 
     try:
+        if data.startswith(_MAGIC[".png"]):
+            # Decoding alone can fill every pixel from a damaged or cut body (it stops at the last pixel, before
+            # the checksums); the chunks' CRCs and the closing IEND are what browsers' PNG readers insist on.
+            with Image.open(io.BytesIO(data)) as image:
+                image.verify()
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
             if max(width, height) > MAX_LOGO_SIDE:
