@@ -235,11 +235,12 @@ class Service:
         recovered = recover(self.runner)
         if recovered:
             log.info("recovered %d interrupted run(s)", len(recovered))
-        # Pending outbox rows (a crash between run and e-mail) go out now and every 5 minutes.
+        # Pending outbox rows (a crash between run and e-mail) go out now and every 5 minutes. Now is the mail
+        # thread's, not a one-off APScheduler job: a stop right after the start made APScheduler look for the
+        # finished one-off among its not-yet-started jobs, and its thread died on JobLookupError.
         self.scheduler.add_job("quire.scheduler.jobs:deliver_outbox", "interval", minutes=5, id="quire:outbox",
                                replace_existing=True)
-        self.scheduler.add_job("quire.scheduler.jobs:deliver_outbox", "date", id="quire:outbox-now",
-                               replace_existing=True, misfire_grace_time=None)
+        self.runner.request_delivery()
         # The console's queue and schedule pauses, read from the state database every few seconds.
         self.runner.apply_schedule_states()
         self.scheduler.add_job("quire.scheduler.jobs:poll_console", "interval", seconds=self.settings.queue_poll_seconds,
