@@ -131,10 +131,7 @@ def resolve_data_parameters(declared: dict[str, DeclaredParameter], params: dict
                 active = clients.loc[clients["status"] == "active", "slug"].tolist()
                 _unknown(name, params[name], clients["slug"].tolist(), "client", "quire clients",
                          example=active[0] if active else None)
-            if not isinstance(row["name"], str) or not row["name"].strip():  # NULL reads as None or NaN
-                # Its report is addressed to it by name, on the cover and in every footer ("Prepared for nan").
-                raise WarehouseDataError(f"client '{row['slug']}' has no name in the clients table, which its report "
-                                         "is addressed by; give it one")
+            queries.require_name(row)
             own = queries.client_conventions(conn, int(row["client_id"]))
             formatting.for_brand(None, {**own, "slug": row["slug"]})  # a bad locale or currency fails before any run
             tenant = Tenant(row["slug"], row["name"], row["brand"], **own)

@@ -558,7 +558,8 @@ def test_a_history_filter_on_no_period_says_so_rather_than_listing_nothing(api_w
 
 
 def test_the_run_forms_offer_no_client_or_experiment_without_a_slug_or_key(tiny_warehouse, tmp_path, settings_for):
-    # A row without one was offered as "nan", which the run then refused as unknown.
+    # A row without one was offered as "nan", which the run then refused as unknown; a client without a name
+    # was offered as "nan" too, and its report would have been addressed to "nan".
     from support import rebuild_table, warehouse_copy
 
     from quire.apps.client import ClientApp
@@ -569,11 +570,13 @@ def test_the_run_forms_offer_no_client_or_experiment_without_a_slug_or_key(tiny_
         for table in ("clients", "experiments"):  # without their NOT NULL, as a view may be
             rebuild_table(con, table)
         con.execute("UPDATE clients SET slug = NULL WHERE slug = 'riverton-realty'")
+        con.execute("UPDATE clients SET name = NULL WHERE slug = 'vectorwave-systems'")
         con.execute("UPDATE experiments SET key = NULL WHERE experiment_id = (SELECT min(experiment_id) FROM experiments)")
     url = f"duckdb:///{tmp_path / 'keyless.duckdb'}"
     options = ReportCatalog(settings_for({"QUIRE_WAREHOUSE_URL": url, "QUIRE_OUTPUTS": str(tmp_path / "out")}))._read_options()
     assert options.error is None and options.clients and options.experiments, options
     assert all(isinstance(slug, str) and slug != "nan" for slug, _ in options.clients), options.clients
+    assert "vectorwave-systems" not in dict(options.clients) and "nan" not in dict(options.clients).values()
     assert all(isinstance(key, str) and key != "nan" for key, _ in options.experiments), options.experiments
     offered = ExperimentApp(url).allowed["experiment"]
     assert offered and all(isinstance(key, str) for key in offered), offered

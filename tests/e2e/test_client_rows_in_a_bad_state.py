@@ -68,6 +68,17 @@ def test_a_client_without_a_name_is_refused_not_addressed_as_nan(nameless):
                                   "report is addressed by; give it one")
 
 
+def test_the_client_data_an_app_or_notebook_reads_refuses_a_client_without_a_name(nameless):
+    # The refusal was in `quire run`'s parameter check alone: an app or a notebook opened with the client
+    # chosen reads the data directly, and said "Prepared for nan".
+    from quire.errors import WarehouseDataError
+    from quire.reports import client_data
+
+    with pytest.raises(WarehouseDataError, match="^client 'vectorwave-systems' has no name in the clients table"):
+        client_data.load("vectorwave-systems", "2026-10", nameless["QUIRE_WAREHOUSE_URL"])
+    assert client_data.load("riverton-realty", "2026-10", nameless["QUIRE_WAREHOUSE_URL"]).client["name"]
+
+
 def test_a_mistyped_client_is_still_told_what_it_may_have_meant(nameless):
     run = run_quire(nameless, "run", "client", "-p", "client=riverton-reality")
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr

@@ -92,6 +92,22 @@ def test_the_client_app_offers_and_shows_only_periods_of_the_clients_subscriptio
     assert late["slug"] not in internal.output.value and "Views" not in internal.output.value
 
 
+def test_a_client_without_a_name_is_not_offered_and_its_own_app_says_why(tiny_warehouse, tmp_path):
+    # It was offered as "nan" and its report said "Prepared for nan" (a clients view may have no NOT NULL).
+    from quire.errors import WarehouseDataError
+    from support import rebuild_table, warehouse_copy
+
+    path = tmp_path / "nameless.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        rebuild_table(con, "clients")
+        con.execute("update clients set name = null where slug = 'vectorwave-systems'")
+    url = f"duckdb:///{path}"
+    offered = [slug for _, slug in client.ClientApp(url).pickers["client"].options]
+    assert "vectorwave-systems" not in offered and "riverton-realty" in offered
+    with pytest.raises(WarehouseDataError, match="^client 'vectorwave-systems' has no name in the clients table"):
+        client.ClientApp(url, pinned="vectorwave-systems")
+
+
 def test_client_facing_mode_with_an_unknown_client_fails_without_listing_others(tiny_warehouse):
     with pytest.raises(AppInputError) as err:
         client.ClientApp(tiny_warehouse, pinned="nobody")

@@ -36,6 +36,7 @@ class ClientApp(App):
                 if row is None:
                     # The slug is the server's own setting; say so without listing other clients.
                     raise AppInputError(f"this server is pinned to client {pinned!r}, which is not in the warehouse")
+                queries.require_name(row)
                 # A client's own app offers the periods of its subscriptions, as `quire run` accepts them.
                 spans = subscription_spans(conn, row)
                 periods = [(label, key) for label, key in periods if subscribed_in(spans, parse_period(key))]
@@ -46,8 +47,7 @@ class ClientApp(App):
                 clients = queries.clients(conn)
         choices = {"period": ("Period", periods, periods[0][1])}
         if clients is not None:
-            # A client without a slug cannot be run (it would be offered as "nan"); the fan-outs say so.
-            active = clients[(clients["status"] == "active") & clients["slug"].notna()].sort_values("name")
+            active = queries.offered_clients(clients)  # the fan-outs say which they leave out
             options = list(zip(active["name"], active["slug"], strict=True))
             choices = {"client": ("Client", options, options[0][1]), **choices}
         super().__init__(choices, fixed={"client": pinned} if pinned else None, url=url)

@@ -149,9 +149,8 @@ class ReportCatalog:
                 first, last = queries.data_range(conn)
         except Exception as exc:  # the pages must still render; the run form then says why its lists are empty
             return Options(error=f"the warehouse cannot be read ({str(exc).splitlines()[0][:200]})")
-        # Runs are named by slug and key: a row without one is no choice (it would be offered as "nan").
-        active = clients[(clients["status"] == "active") & clients["slug"].notna()].sort_values("name")
-        experiments = experiments.dropna(subset=["key"])
+        active = queries.offered_clients(clients)
+        experiments = experiments.dropna(subset=["key"])  # runs are named by key: without one it is no choice
         return Options(
             clients=tuple(zip(active["slug"].astype(str), active["name"].astype(str))),
             experiments=tuple(zip(experiments["key"].astype(str), experiments["name"].astype(str))),

@@ -58,7 +58,8 @@ class ClientData:
 
 
 def resolve_client(conn, slug: str) -> pd.Series:
-    """The client named by ``slug`` (empty: the first active client by name); ParameterError if unknown."""
+    """The client named by ``slug`` (empty: the first active client by name); ParameterError if unknown,
+    WarehouseDataError if it has no name."""
     if not isinstance(slug, str):
         raise ParameterError(f"parameter 'client' must be a client slug, not {type(slug).__name__}", parameter="client")
     slug = slug.strip()
@@ -69,7 +70,7 @@ def resolve_client(conn, slug: str) -> pd.Series:
         # Other clients' slugs are not listed: this message can end up in a notebook.
         raise ParameterError(f"parameter 'client': no client {slug!r} in the warehouse; `quire clients` lists the slugs",
                              parameter="client")
-    return row
+    return queries.require_name(row)
 
 
 def _portfolio_key(url: str, p: Period) -> tuple:
