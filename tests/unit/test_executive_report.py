@@ -162,6 +162,27 @@ def test_a_figure_shown_without_its_change_says_the_previous_period_was_too_thin
     assert delivery.note == "November 2025 has no rates to compare with: 1 project delivered there (at least 5 needed)."
 
 
+def test_hours_overrun_rests_on_the_projects_with_an_estimate_and_says_which_it_leaves_out():
+    # Projects estimated at 0 hours were left out of the mean without a word, and a mean over one project was shown
+    # because five had been delivered.
+    done = projects()
+    extra = done.iloc[[10] * 5].assign(project_id=range(100, 105), estimated_hours=[0.0, 0.0, 0.0, 0.0, 100.0])
+    report = ExecutiveReport(replace(company().data, projects=pd.concat([done, extra]),
+                                     clients=pd.DataFrame({"client_id": [7], "name": ["Client 7"]})))
+    cards = report.delivery().children[0]
+    shown = {k.key: k.value for k in cards.kpis}
+    assert shown["delivered"] == 6 and shown["on_time_rate"] == 1.0 and shown["hours_overrun"] is None
+    assert ("4 of the 6 projects delivered in December 2025 have no estimated or no actual hours, so the hours "
+            "overrun leaves them out: — there, as it rests on 2 projects (at least 5 needed).") in cards.note
+    enough = ExecutiveReport(replace(report.data, projects=pd.concat([done, extra.assign(estimated_hours=100.0),
+                                                                      extra.iloc[:1].assign(project_id=200,
+                                                                                            estimated_hours=0.0)])))
+    cards = enough.delivery().children[0]
+    assert {k.key: k.value for k in cards.kpis}["hours_overrun"] == pytest.approx(0.10)
+    assert ("1 of the 7 projects delivered in December 2025 has no estimated or no actual hours, so the hours "
+            "overrun leaves it out.") in cards.note
+
+
 def test_the_bridge_counts_a_mislabelled_movement_by_its_effect_and_says_so():
     rows = [(c, "2025-01-01", "new", 100.0) for c in range(1, 4)] + [(1, "2025-08-01", "contraction", -100.0)]
     movements = pd.DataFrame(rows, columns=["client_id", "month", "movement", "amount"]).assign(

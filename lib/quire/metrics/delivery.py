@@ -21,7 +21,8 @@ class Delivery:
 
     * ``on_time_rate`` — share delivered on or before the due date.
     * ``avg_hours_overrun`` — mean of (actual − estimated) ÷ estimated hours, per project
-      (each project weighs the same, whatever its size).
+      (each project weighs the same, whatever its size), over the ``overrun_basis`` projects that have
+      both a positive estimate and their actual hours.
     * ``gross_margin`` — (revenue − cost) ÷ revenue over all delivered projects together.
     """
 
@@ -32,6 +33,7 @@ class Delivery:
     revenue: float
     cost: float
     gross_margin: float | None
+    overrun_basis: int = 0
 
 
 def _delivered_in(projects: pd.DataFrame, period: Period) -> pd.DataFrame:
@@ -63,6 +65,7 @@ def project_delivery(projects: pd.DataFrame, period: Period) -> Delivery:
         revenue=revenue,
         cost=cost,
         gross_margin=(revenue - cost) / revenue if revenue > 0 else None,
+        overrun_basis=int(frame["overrun"].notna().sum()),
     )
 
 

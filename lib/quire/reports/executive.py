@@ -561,6 +561,13 @@ class ExecutiveReport:
             before = self.period.previous().label
             note += (f"{before} has no rates to compare with: {prev.delivered} "
                      f"{'project' if prev.delivered == 1 else 'projects'} delivered there (at least {least} needed).")
+        unmeasured = d.delivered - d.overrun_basis
+        if unmeasured:
+            note += (f"{' ' if note else ''}{unmeasured} of the {d.delivered} projects delivered in {self.period.label} "
+                     f"{'has' if unmeasured == 1 else 'have'} no estimated or no actual hours, so the hours overrun "
+                     f"leaves {'it' if unmeasured == 1 else 'them'} out")
+            note += (f": — there, as it rests on {d.overrun_basis} {'project' if d.overrun_basis == 1 else 'projects'} "
+                     f"(at least {least} needed)." if d.overrun_basis < least <= d.delivered else ".")
         worst = metrics.worst_overruns(self.data.projects, self.period, limit=5)
         clients = self.data.clients.set_index("client_id")["name"]
         worst = worst.assign(client=worst["client_id"].map(clients))[["name", "client", "estimated_hours", "actual_hours", "overrun", "on_time"]]
@@ -660,7 +667,7 @@ def _delivery_rates(d: metrics.Delivery | None, least: int) -> tuple[float | Non
     """On-time rate, margin and hours overrun, or Nones when there are fewer than ``least`` projects (or no period)."""
     if d is None or d.delivered < least:
         return None, None, None
-    return d.on_time_rate, d.gross_margin, d.avg_hours_overrun
+    return d.on_time_rate, d.gross_margin, d.avg_hours_overrun if d.overrun_basis >= least else None
 
 
 def wear(brand: str = "quire") -> None:

@@ -57,3 +57,15 @@ def test_accepts_timestamps_and_does_not_modify_input():
     before = stamped.copy()
     assert project_delivery(stamped, OCTOBER) == project_delivery(PROJECTS, OCTOBER)
     pd.testing.assert_frame_equal(stamped, before)
+
+
+def test_projects_without_an_estimate_or_actual_hours_are_counted_as_left_out_of_the_overrun():
+    # A project estimated at 0 hours (or delivered without its hours) was dropped from the mean without a word.
+    unestimated = PROJECTS.assign(
+        estimated_hours=[0.0, 50.0, 80.0, 10.0, 10.0, 10.0],
+        actual_hours=[120.0, float("nan"), 100.0, 50.0, None, 50.0])
+    d = project_delivery(unestimated, OCTOBER)
+    assert d.delivered == 3 and d.overrun_basis == 1  # only project 3 has both
+    assert d.avg_hours_overrun == pytest.approx(0.25)
+    assert project_delivery(PROJECTS, OCTOBER).overrun_basis == 3
+    assert project_delivery(PROJECTS, parse_period("2025-01")).overrun_basis == 0
