@@ -1047,3 +1047,17 @@ def test_a_source_that_is_a_folder_or_a_dead_link_says_which(tmp_path: Path):
     with pytest.raises(DataError, match=r"^tables.users.source: no file 'loop\*.csv' \(.*loop.csv is a link that leads "
                                         r"to no file\)$"):
         _run(tmp_path, USERS_MAPPING.replace("source: users.csv", "source: loop*.csv"))
+
+
+@pytest.mark.parametrize("limit,cores,expected", [
+    ("96MB", 64, 1),     # 96 MB held 300 MB at 32 threads: each thread's buffers lie outside the limit
+    ("96MB", 1, 1),
+    ("2GB", 64, 14),     # DuckDB reads 2GB as 1.8 GiB: 14 threads of 128 MiB
+    ("2GB", 2, 2),       # never more threads than DuckDB would use
+    ("1.5TiB", 8, 8),
+])
+def test_an_import_runs_no_more_threads_than_its_memory_limit_has_room_for(limit, cores, expected):
+    from quire.dataio.importer import import_threads
+
+    con = duckdb.connect(config={"memory_limit": limit, "threads": cores})
+    assert import_threads(con) == expected
