@@ -38,10 +38,10 @@ demo: setup
 	$(BIN)/quire run --all
 	@echo "Rendered reports are under $(CURDIR)/outputs/ (open the report.html or report.pdf of each run)."
 
-# One pytest worker per core, and one more: a quarter of the suite's time is spent waiting (on
-# servers, schedules, processes ending), not computing. A test file stays on one worker, so the
-# fixtures its tests share (rendered reports, servers) are made once.
-TEST_WORKERS ?= $(shell python3 -c "import os; print((os.cpu_count() or 1) + 1)")
+# One pytest worker per core the suite may use, and one more (.ci/pytest_workers.py says why and
+# how many at most). A test file stays on one worker, so the fixtures its tests share (rendered
+# reports, servers) are made once.
+TEST_WORKERS ?= $(shell python3 .ci/pytest_workers.py)
 test: setup-test
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 

@@ -18,7 +18,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from quire.config import get_settings
+from quire.config import MAX_WORKERS, get_settings
 from quire.errors import QuireError, describe_os_error
 from quire.terminal import cell, err, error_line, listing, out, run_label, visible
 
@@ -64,7 +64,7 @@ def run(
     all_reports: Annotated[bool, typer.Option("--all", help="Run every report of the catalog with its defaults (per-client reports for every active client).")] = False,
     all_clients: Annotated[bool, typer.Option("--all-clients", help="One run per active client.")] = False,
     clients: Annotated[list[str], typer.Option("--clients", help="One run per active client matching field=value (sector, plan, region, brand); repeat to narrow.")] = [],
-    workers: Annotated[Optional[int], typer.Option("--workers", min=1, max=64, help="Runs at the same time (default: one per core).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, max=MAX_WORKERS, help="Runs at the same time (default: one per core).")] = None,
     engine: Annotated[str, typer.Option("--engine", help="batch (warm workers, no kernel per run) or papermill (a Jupyter kernel per run).")] = "",
 ) -> None:
     """Run a report now and publish it under outputs/."""

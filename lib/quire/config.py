@@ -19,11 +19,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from quire.errors import ConfigError
 from quire.problems import quoted, requirement
 
-def _cores() -> int:
+#: The most runs at once that ``QUIRE_SCHEDULER_WORKERS`` or ``--workers`` may ask for.
+MAX_WORKERS = 64
+
+
+def default_workers() -> int:
+    """One run at once per core this process may use, at most :data:`MAX_WORKERS` (a bigger host's default
+    was refused as a setting above the most, with the variable unset)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_WORKERS))
 
 
 #: The schemes of a Dask scheduler's address that name a host and a port.
@@ -46,8 +53,8 @@ class Settings(BaseSettings):
     execution_timeout: int = Field(default=600, ge=1, description="Seconds a single cell may run before the run fails.")
     # The scheduler service and delivery; see scheduler/README.md.
     run_timeout: int = Field(default=3600, ge=1, description="Default wall-clock seconds of one scheduled run (kernel included).")
-    scheduler_workers: int = Field(default_factory=lambda: _cores(), ge=1, le=64,
-                                   description="Runs executed at the same time by the scheduler (default: one per core).")
+    scheduler_workers: int = Field(default_factory=default_workers, ge=1, le=MAX_WORKERS,
+                                   description="Runs executed at the same time by the scheduler (default: one per core, at most 64).")
     engine: Literal["batch", "papermill"] = Field(
         default="batch", description="batch: cells run in warm forked workers; papermill: a Jupyter kernel per run.")
     retry_limit: int = Field(default=3, ge=1, description="Attempts of a run that fails for a transient reason (first one included).")

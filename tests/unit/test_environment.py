@@ -89,3 +89,17 @@ def test_a_sender_that_is_no_address_is_a_setting_error(monkeypatch, sender, ok)
     # QUIRE_SMTP_FROM='not an address' went out as "From: not an address" with the envelope sender "not".
     read = _setting(monkeypatch, "QUIRE_SMTP_FROM", sender, None if ok else "expected one e-mail address on one line")
     assert read == (sender if ok else None)
+
+
+def test_a_machine_with_more_cores_than_the_scheduler_may_run_at_once_still_has_settings(monkeypatch):
+    # The default (one run per core) was validated against the most a setting may ask (64): on a 96-core host,
+    # with QUIRE_SCHEDULER_WORKERS unset, every command failed with "should be less than or equal to 64".
+    import os
+
+    from quire.config import Settings
+
+    monkeypatch.delenv("QUIRE_SCHEDULER_WORKERS", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(96)))
+    assert Settings().scheduler_workers == 64
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
+    assert Settings().scheduler_workers == 2

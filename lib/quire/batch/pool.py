@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from quire.batch.runner import Cancel, ForkExecutor, Outcome, RunRequest, _failure, start_warming
+from quire.config import default_workers
 
 if TYPE_CHECKING:
     from quire.config import Settings
@@ -34,13 +35,6 @@ class Executor(Protocol):
 
     def run(self, request: RunRequest, settings: Settings, *, timeout: float,
             cancel: Cancel | None = None, on_start: Callable[[int], None] | None = None) -> Outcome: ...
-
-
-def default_workers() -> int:
-    """One run per core this process may use."""
-    from quire.config import _cores
-
-    return _cores()
 
 
 def executor_for(settings: Settings) -> Executor:
