@@ -354,10 +354,10 @@ def test_a_fan_out_over_a_warehouse_without_active_clients_says_so(quire_env, ti
     ("QUIRE_PDF_RENDERER", "pdfkit", "QUIRE_PDF_RENDERER='pdfkit': should be 'auto', 'chromium' or 'weasyprint'"),
     # only warned: the run published, unrecorded, with exit 0
     ("QUIRE_STATE_URL", "not a url", "QUIRE_STATE_URL='not a url': expected a SQLAlchemy URL"),
-    # "run … could not start: Not a directory: /etc/hostname/.quire/staging/…"
-    ("QUIRE_OUTPUTS", "/etc/hostname", "QUIRE_OUTPUTS='/etc/hostname': is a file, not a folder"),
-    # "no warehouse at /etc/hostname/out/.quire/warehouse.duckdb", whose `quire warehouse build` failed too
-    ("QUIRE_OUTPUTS", "/etc/hostname/out", "QUIRE_OUTPUTS='/etc/hostname/out': lies inside /etc/hostname, which is a "
+    # "run … could not start: Not a directory: /etc/passwd/.quire/staging/…"
+    ("QUIRE_OUTPUTS", "/etc/passwd", "QUIRE_OUTPUTS='/etc/passwd': is a file, not a folder"),
+    # "no warehouse at /etc/passwd/out/.quire/warehouse.duckdb", whose `quire warehouse build` failed too
+    ("QUIRE_OUTPUTS", "/etc/passwd/out", "QUIRE_OUTPUTS='/etc/passwd/out': lies inside /etc/passwd, which is a "
                                            "file, not a folder"),
     # "the warehouse URL 'not a url' is not a valid SQLAlchemy URL" (exit 1), without the setting's name
     ("QUIRE_WAREHOUSE_URL", "not a url", "QUIRE_WAREHOUSE_URL='not a url': expected a SQLAlchemy URL"),
