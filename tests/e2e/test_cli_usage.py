@@ -358,7 +358,7 @@ def test_a_fan_out_over_a_warehouse_without_active_clients_says_so(quire_env, ti
     ("QUIRE_OUTPUTS", "/etc/passwd", "QUIRE_OUTPUTS='/etc/passwd': is a file, not a folder"),
     # "no warehouse at /etc/passwd/out/.quire/warehouse.duckdb", whose `quire warehouse build` failed too
     ("QUIRE_OUTPUTS", "/etc/passwd/out", "QUIRE_OUTPUTS='/etc/passwd/out': lies inside /etc/passwd, which is a "
-                                           "file, not a folder"),
+                                         "file, not a folder"),
     # "the warehouse URL 'not a url' is not a valid SQLAlchemy URL" (exit 1), without the setting's name
     ("QUIRE_WAREHOUSE_URL", "not a url", "QUIRE_WAREHOUSE_URL='not a url': expected a SQLAlchemy URL"),
 ])
