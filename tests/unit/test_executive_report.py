@@ -172,14 +172,14 @@ def test_hours_overrun_rests_on_the_projects_with_an_estimate_and_says_which_it_
     cards = report.delivery().children[0]
     shown = {k.key: k.value for k in cards.kpis}
     assert shown["delivered"] == 6 and shown["on_time_rate"] == 1.0 and shown["hours_overrun"] is None
-    assert ("4 of the 6 projects delivered in December 2025 have no estimated or no actual hours, so the hours "
-            "overrun leaves them out: — there, as it rests on 2 projects (at least 5 needed).") in cards.note
+    assert ("4 of the 6 projects delivered in December 2025 have no estimate or no actual hours recorded, so the hours "
+            "overrun leaves them out, and shows — as it rests on 2 projects (at least 5 needed).") in cards.note
     enough = ExecutiveReport(replace(report.data, projects=pd.concat([done, extra.assign(estimated_hours=100.0),
                                                                       extra.iloc[:1].assign(project_id=200,
                                                                                             estimated_hours=0.0)])))
     cards = enough.delivery().children[0]
     assert {k.key: k.value for k in cards.kpis}["hours_overrun"] == pytest.approx(0.10)
-    assert ("1 of the 7 projects delivered in December 2025 has no estimated or no actual hours, so the hours "
+    assert ("1 of the 7 projects delivered in December 2025 has no estimate or no actual hours recorded, so the hours "
             "overrun leaves it out.") in cards.note
 
 

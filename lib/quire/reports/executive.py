@@ -564,9 +564,9 @@ class ExecutiveReport:
         unmeasured = d.delivered - d.overrun_basis
         if unmeasured:
             note += (f"{' ' if note else ''}{unmeasured} of the {d.delivered} projects delivered in {self.period.label} "
-                     f"{'has' if unmeasured == 1 else 'have'} no estimated or no actual hours, so the hours overrun "
+                     f"{'has' if unmeasured == 1 else 'have'} no estimate or no actual hours recorded, so the hours overrun "
                      f"leaves {'it' if unmeasured == 1 else 'them'} out")
-            note += (f": — there, as it rests on {d.overrun_basis} {'project' if d.overrun_basis == 1 else 'projects'} "
+            note += (f", and shows — as it rests on {d.overrun_basis} {'project' if d.overrun_basis == 1 else 'projects'} "
                      f"(at least {least} needed)." if d.overrun_basis < least <= d.delivered else ".")
         worst = metrics.worst_overruns(self.data.projects, self.period, limit=5)
         clients = self.data.clients.set_index("client_id")["name"]
