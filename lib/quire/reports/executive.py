@@ -664,7 +664,8 @@ def _in_sentence(label: str) -> str:
 
 
 def _delivery_rates(d: metrics.Delivery | None, least: int) -> tuple[float | None, float | None, float | None]:
-    """On-time rate, margin and hours overrun, or Nones when there are fewer than ``least`` projects (or no period)."""
+    """On-time rate, margin and hours overrun, or Nones when there are fewer than ``least`` projects (or no period);
+    the overrun alone is None when fewer than ``least`` of them have its hours."""
     if d is None or d.delivered < least:
         return None, None, None
     return d.on_time_rate, d.gross_margin, d.avg_hours_overrun if d.overrun_basis >= least else None
