@@ -725,3 +725,33 @@ def test_a_median_day_that_moved_against_the_total_is_not_said_to_have_changed_l
     assert days is not None and not days.differs and (days.median_now, days.median_before) == (0, 30)
     assert report._typical_day_note(now.sum() / before.sum() - 1) == (
         " The median day went the other way (0 views against 30): a few exceptional days make all of the difference.")
+
+
+@pytest.mark.parametrize("stop, churned, said", [
+    (date(2026, 10, 20), None, "Nothing is recorded for its content after 20 October 2026: the 11 days to the end of "
+                               "October 2026 have no views, clicks, engagements or conversions."),
+    (date(2026, 10, 25), None, None),  # 6 quiet days at the end: a quiet week's end, not said
+    (date(2026, 10, 10), date(2026, 10, 24), "Nothing is recorded for its content after 10 October 2026: the 14 days "
+                                             "to its subscription's end on 24 October 2026 have no views"),
+    (date(2026, 10, 20), date(2026, 10, 24), None),  # quiet from 4 days before its subscription ended
+])
+def test_activity_that_stops_a_week_or_more_before_the_period_ends_is_said(tiny_warehouse, tmp_path, stop, churned,
+                                                                           said):
+    # A client whose data stopped mid-month read "Views down 64%" and a falling trend, with no word that nothing at
+    # all was recorded for the rest of the month (a feed that stopped, or content that was taken down).
+    [(slug,)] = sql(tiny_warehouse, "select c.slug from engagement_daily e join clients c using (client_id) where e.day "
+                                    "between :s and :e and e.views > 0 and c.signup_date < :s group by c.slug "
+                                    "order by count(distinct e.day) desc, c.slug limit 1", s=OCTOBER[0], e=OCTOBER[1])
+    path = tmp_path / "stopped.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("delete from engagement_daily where client_id = (select client_id from clients where slug = ?) "
+                    "and day > ?", [slug, stop])
+        if churned:
+            con.execute("update clients set status = 'churned', churned_on = ? where slug = ?", [churned, slug])
+    lead = client_report.build(client=slug, period="2026-10", url=f"duckdb:///{path}").engagement_lead()
+    if said is None:
+        assert "Nothing is recorded" not in lead, lead
+    else:
+        assert said in lead, lead
+    assert "Nothing is recorded" not in client_report.build(client=slug, period="2026-10",
+                                                            url=tiny_warehouse).engagement_lead()

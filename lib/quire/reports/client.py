@@ -36,6 +36,7 @@ from quire.contract import absent_note, missing_phrase
 
 TOP_CONTENT = 10
 NOTABLE_CHANGE = 0.20  # a change in total views from which the lead checks whether the usual day changed too
+QUIET_END_DAYS = 7  # days at the end of a period without any activity from which the lead says when it stopped
 
 GLOSSARY_KEYS = ["views", "clicks", "conversions", "engagements", "ctr", "content_conversion_rate",
                  "engagement_rate", "views_growth", "engagement_trend", "health_score", "portfolio_comparison",
@@ -341,7 +342,22 @@ class ClientReport:
             verb = "up" if moved > 0 else "down"
             first = (f"{self.name} had {views} in {self.period.label}, {verb} {relative_change(moved, signed=False)} on "
                      f"{self.previous_period.label} ({number(self.before.views)}).") + self._typical_day_note(moved)
-        return first + self._trend_sentence(self.series[0])
+        return first + self._stopped_sentence() + self._trend_sentence(self.series[0])
+
+    def _stopped_sentence(self) -> str:
+        """A sentence when nothing at all is recorded for the client's content in the last week or more of the period
+        (of its subscription, when that ended within it): a feed that stopped otherwise reads as a collapse alone."""
+        rows = self.current_rows
+        busy = rows.loc[rows[["views", "clicks", "engagements", "conversions"]].sum(axis=1) > 0, "day"]
+        if busy.empty:
+            return ""
+        last, ended = pd.Timestamp(busy.max()).date(), self._ended_within
+        quiet = ((ended or self.period.end) - last).days
+        if quiet < QUIET_END_DAYS:
+            return ""
+        until = f"its subscription's end on {long_date(ended)}" if ended else f"the end of {self.period.label}"
+        return (f" Nothing is recorded for its content after {long_date(last)}: the {quiet} days to {until} have no "
+                "views, clicks, engagements or conversions.")
 
     def _typical_day_note(self, moved: float) -> str:
         """A sentence when a large change in total views is carried by a few days, not by the usual day."""
