@@ -86,18 +86,24 @@ def runs(
     settings = get_settings()
     since_moment = _since(since) if since else None
     recorded_clients: list[str] = []
+    matching = 0
     if _no_state_yet(settings.state):
         rows = []
     else:
         engine = open_state(settings.state)
         reconcile_or_warn(engine, settings)  # a `quire run` that died must not show as running forever
-        rows = history.query(engine, report=report, client=client, status=status, since=since_moment, limit=limit)
+        filters = {"report": report, "client": client, "status": status, "since": since_moment}
+        rows = history.query(engine, **filters, limit=limit)
         if client and not rows:
             recorded_clients = history.clients(engine)
+        matching = history.count(engine, **filters) if len(rows) == limit else len(rows)
     types = _parameter_types()
     out.print(runs_table(rows, types) if rows else
               f"no runs match{_unknown_report(report, types)}{_unrecorded_client(client, recorded_clients)}",
               highlight=False)
+    if rows and matching > len(rows):
+        err.print(f"showing the newest {len(rows)} of {matching:,} matching runs; --limit {matching} shows them all",
+                  highlight=False)
 
 
 def _no_state_yet(url: str) -> bool:

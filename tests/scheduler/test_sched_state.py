@@ -143,3 +143,21 @@ def test_a_heartbeat_held_up_past_the_lease_writes_every_threads_stack(state_url
         beat.join(10)
     assert "Timeout (0:00:03)!" in seen and "stuck_renew" in seen, seen
     assert not beat.is_alive()
+
+
+@pytest.mark.parametrize("state_url", ["sqlite"], indirect=True)
+def test_quire_runs_says_when_its_limit_leaves_runs_out(make_env, state_url):
+    # It showed the newest 50 without a word that 95 more matched (`--limit` is only in its --help).
+    from sched_support import CATALOG_HEAD, client_report
+
+    from support import run_quire
+
+    env = make_env(CATALOG_HEAD + client_report(), state_url)
+    engine = open_state(state_url)
+    for _ in range(3):
+        history.finish(engine, history.create(engine, report="clientmail", parameters={}, trigger="manual"), "succeeded")
+    cut = run_quire(env, "runs", "--limit", "2")
+    assert cut.returncode == 0 and cut.stdout.count("clientmail") == 2, cut.stdout
+    assert "showing the newest 2 of 3 matching runs; --limit 3 shows them all" in " ".join(cut.stderr.split())
+    whole = run_quire(env, "runs", "--limit", "3")
+    assert whole.stdout.count("clientmail") == 3 and "showing" not in whole.stderr, whole.stderr
