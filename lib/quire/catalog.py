@@ -178,11 +178,14 @@ class Catalog(_Model):
 
     def get(self, report_id: str) -> ReportSpec:
         """The spec of ``report_id``, or a :class:`ConfigError` listing the known reports."""
+        from quire.parameters import did_you_mean  # it imports this module
+
         try:
             return self.reports[report_id]
         except KeyError:
             known = ", ".join(sorted(self.reports)) or "none"
-            raise ConfigError(f"unknown report {report_id!r}; the catalog has: {known}", report=report_id) from None
+            raise ConfigError(f"unknown report {report_id!r}; {did_you_mean(report_id, self.reports)}the catalog has: "
+                              f"{known}", report=report_id) from None
 
 
 def _describe(error: ValidationError, path: Path) -> str:

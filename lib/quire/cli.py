@@ -29,15 +29,49 @@ app = typer.Typer(help="Quire: parameterized notebooks rendered to branded HTML 
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 @app.command("list")
-def list_reports() -> None:
-    """List the reports of the catalog."""
+def list_reports(
+    report: Annotated[Optional[str], typer.Argument(help="A report: its parameters, their defaults and what they accept.")] = None,
+) -> None:
+    """List the reports of the catalog, or one report's parameters."""
     from quire.catalog import load_catalog
 
-    catalog = load_catalog(get_settings().catalog_path)
+    settings = get_settings()
+    catalog = load_catalog(settings.catalog_path)
+    if report is not None:
+        out.print(parameters_table(catalog.get(report), settings.home))
+        return
     table = Table("report", "title", "notebook", "formats", "owner")
     for spec in catalog.reports.values():
         table.add_row(*(Text(value) for value in (spec.id, spec.title, spec.notebook, ", ".join(spec.formats), spec.owner)))
     out.print(table)
+    out.print("`quire list REPORT` shows a report's parameters", highlight=False)
+
+
+def parameters_table(spec, home: Path) -> Table:
+    """``spec``'s parameters as `quire run` takes them: type, the notebook's default, what is accepted, the help."""
+    from quire.parameters import declared_parameters
+
+    def accepted(p) -> str:
+        if p.choices:
+            return ", ".join(p.choices)
+        if p.min is not None or p.max is not None:
+            return f"{p.min:g} to {p.max:g}" if p.min is not None and p.max is not None else (
+                f"at least {p.min:g}" if p.min is not None else f"at most {p.max:g}")
+        return ""
+
+    declared = declared_parameters(spec, home)
+    # The example sets what a run needs (a parameter without a default) and one setting a run may tune.
+    required = [f"-p {p.name}=<{p.spec.type}>" for p in declared.values() if p.default in (None, "")]
+    given = [p for p in declared.values() if p.default not in (None, "")]
+    tuned = next((p for p in given if p.spec.type in ("int", "float", "choice")), given[0] if given else None)
+    example = " ".join(required + ([f"-p {tuned.name}={tuned.default}"] if tuned else []))
+    table = Table("parameter", "type", "default", "accepts", "help",
+                  title=f"{spec.title} ({spec.id}): {spec.description}".strip(), title_justify="left",
+                  caption=f"e.g. quire run {spec.id} {example}" if example else None, caption_justify="left")
+    for name, p in declared.items():
+        default = "" if p.default is None else str(p.default)
+        table.add_row(*(Text(value) for value in (name, p.spec.type, default, accepted(p.spec), p.help)))
+    return table
 
 
 @app.command()

@@ -607,3 +607,19 @@ def test_experiments_without_a_key_or_start_date_are_listed_and_an_undated_one_i
     assert lines[0].startswith("error: experiment 'pricing-page-layout' has no start date: its started_on in the "
                                "experiments table is empty"), lines[0]
     assert_nothing_written(Path(env["QUIRE_OUTPUTS"]))
+
+
+def test_a_reports_parameters_are_listed_with_their_defaults_and_what_they_accept(quire_env):
+    # A report's parameters were nowhere to be found but in reports.yaml and a mistyped -p's error
+    # ("known: brand, correction, experiment, level").
+    shown = quire({**quire_env, "COLUMNS": "300"}, "list", "experiment")
+    assert shown.returncode == 0, shown.stderr
+    rows = {line.split("│")[1].strip(): [cell.strip() for cell in line.split("│")[2:-1]]
+            for line in shown.stdout.splitlines() if line.startswith("│")}
+    assert set(rows) == {"experiment", "level", "correction", "brand"}, shown.stdout
+    assert rows["level"][:3] == ["float", "0.95", "0.8 to 0.995"]
+    assert rows["correction"][:3] == ["choice", "holm", "holm, bonferroni"]
+    assert rows["experiment"][1] == "latest" and "quire experiments" in rows["experiment"][3]
+    assert "Experiment report" in shown.stdout and "quire run experiment -p level=0.95" in shown.stdout
+    mistyped = quire(quire_env, "list", "experimnet")
+    assert mistyped.returncode == 2 and "did you mean 'experiment'?" in mistyped.stderr, mistyped.stderr
