@@ -407,6 +407,7 @@ def _run_app() -> int:
         return exc.exit_code
     except typer.TyperException as exc:  # typer's own (bundled click) usage errors: usage, then one error line
         _word_number_problem(exc)
+        _parameter_given_as_option(exc)
         show = getattr(exc, "show", None)
         show() if show else error_line(str(exc))
         return getattr(exc, "exit_code", 2)
@@ -447,6 +448,19 @@ def _word_number_problem(exc: Exception) -> None:
             bounds = ([(low_op.replace("<", ">"), low)] if low else []) + ([(op, bound)] if bound else [])
             wanted = " and ".join(_BOUND_WORDS[o].format(b) for o, b in bounds)
         exc.message = f"{value} is out of range; use {wanted}"
+
+
+def _parameter_given_as_option(exc: Exception) -> None:
+    """`quire run executive --period 2026-10`: add to click's "No such option: --period" how parameters are given."""
+    name, ctx = getattr(exc, "option_name", None), getattr(exc, "ctx", None)
+    if not name or not name.startswith("--") or ctx is None or ctx.info_name != "run" or getattr(exc, "possibilities", None):
+        return  # with possibilities, click says which option of `run` was meant
+    args = sys.argv[1:]
+    spelled = next((a for a in args if a == name or a.startswith(name + "=")), name)
+    value = (spelled.partition("=")[2] if "=" in spelled else
+             args[args.index(spelled) + 1] if spelled in args[:-1] else "…")
+    exc.message = (f"{exc.message}; a report's parameters are given with -p: -p {name[2:].replace('-', '_')}={value} "
+                   "(`quire list REPORT` lists them)")
 
 
 def _exit(code: int) -> None:

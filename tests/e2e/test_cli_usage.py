@@ -623,3 +623,16 @@ def test_a_reports_parameters_are_listed_with_their_defaults_and_what_they_accep
     assert "Experiment report" in shown.stdout and "quire run experiment -p level=0.95" in shown.stdout
     mistyped = quire(quire_env, "list", "experimnet")
     assert mistyped.returncode == 2 and "did you mean 'experiment'?" in mistyped.stderr, mistyped.stderr
+
+
+@pytest.mark.parametrize("given, hint", [
+    (["--period", "2026-10"], "a report's parameters are given with -p: -p period=2026-10"),
+    (["--forecast-months=6"], "a report's parameters are given with -p: -p forecast_months=6"),
+])
+def test_a_parameter_given_as_an_option_is_told_to_use_p(quire_env, given, hint):
+    # "No such option: --period" alone: the -p name=value form is in the README only.
+    proc = quire(quire_env, "run", "executive", *given)
+    assert proc.returncode == 2 and hint in " ".join(proc.stderr.split()), proc.stderr
+    assert_nothing_written(Path(quire_env["QUIRE_OUTPUTS"]))
+    misspelled = quire(quire_env, "run", "executive", "--workerz", "2")  # an option of run's, misspelled
+    assert "(Possible options: --workers)" in misspelled.stderr and "-p" not in misspelled.stderr, misspelled.stderr
