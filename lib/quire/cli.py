@@ -370,7 +370,7 @@ def warm() -> None:
     with WarmService(settings) as service:
         signal.signal(signal.SIGTERM, lambda *_: service.stopped.set())
         out.print(Text(f"warm service ready in {service.warm_seconds:.1f} s (pid {os.getpid()}): `quire run` "
-                       f"with outputs in {_relative(settings.outputs_dir)} uses it; Ctrl-C stops it"), highlight=False)
+                       f"with outputs in {visible(settings.outputs_dir)} uses it; Ctrl-C stops it"), highlight=False)
         try:
             service.wait()
         except KeyboardInterrupt:
