@@ -156,9 +156,14 @@ def resolve_period(text: str, *, first_month: date, last_month: date, parameter:
     if period.last_month > last_month:
         # A period still running is "not complete yet"; one already past that the data stops short of is not.
         # The month after the last complete one may hold some data (a log exported mid-month): only a
-        # period beginning later still is surely after the data.
-        why = ("is not complete yet" if period.end >= date.today() else
-               "is after the data ends" if period.start > add_months(last_month, 1) else "is not complete in the data yet")
+        # period beginning later still is surely after the data. Where the months come from explains only
+        # a month the data lacks.
+        today = date.today()
+        if period.end >= today:
+            why = "is in the future" if period.start > today else "is not complete yet"
+            available = f"data covers {first_month:%Y-%m} to {last_month:%Y-%m}"
+        else:
+            why = "is after the data ends" if period.start > add_months(last_month, 1) else "is not complete in the data yet"
         raise ParameterError(f"parameter '{parameter}': {period.key} {why} ({available}); pick an earlier period or "
                              "'latest'", parameter=parameter)
     if period.last_month < first_month:

@@ -93,7 +93,7 @@ def test_run_follow_download_rerun_compare_and_schedules(world, browser):
     _shot(page, "form-error")
     assert page.evaluate("document.activeElement.id") == "error-summary"  # the error is announced and focused
     error = page.locator("#p-period-error").inner_text()
-    assert "2031-01 is not complete yet" in error and page.get_attribute("#p-period", "aria-invalid") == "true"
+    assert "2031-01 is in the future" in error and page.get_attribute("#p-period", "aria-invalid") == "true"
     assert page.input_value("#p-period") == "2031-01" and history.count(engine) == before  # nothing queued
 
     # 2. A good period: the run is queued, the scheduler runs it, the page follows it to the end.

@@ -96,7 +96,7 @@ def test_executed_notebook_is_the_audit_trail(executive_run):
 @pytest.mark.parametrize("args,message", [
     (["-p", "nosuch=1"], "unknown parameter 'nosuch' for report 'executive'"),
     (["-p", "period=banana"], "parameter 'period': 'banana' is not a period"),
-    (["-p", "period=2099-01"], "parameter 'period': 2099-01 is not complete yet"),
+    (["-p", "period=2099-01"], "parameter 'period': 2099-01 is in the future"),
     (["-p", "forecast_months=lots"], "parameter 'forecast_months': 'lots' is not a whole number"),
     (["-p", "brand=acme"], "parameter 'brand': no brand kit 'acme'"),
 ])

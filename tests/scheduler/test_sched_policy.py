@@ -258,7 +258,7 @@ def test_a_scheduled_period_the_warehouse_does_not_cover_is_said_by_validate_and
     env = make_env("reports:\n  r:\n    title: x\n    notebook: notebooks/ok.ipynb\n    description: d\n    owner: o@example.com\n"
                    "    parameters:\n      client: {type: str}\n      period: {type: period}\n      delay: {type: float}\n"
                    "    schedule: {interval_minutes: 60, parameters: {period: '2099-01'}}\n", f"sqlite:///{tmp_path / 's.db'}")
-    message = "reports.r.schedule.parameters: parameter 'period': 2099-01 is not complete yet"
+    message = "reports.r.schedule.parameters: parameter 'period': 2099-01 is in the future"
     proc = run_quire(env, "validate")
     said = " ".join(proc.stderr.split())
     assert proc.returncode == 0 and f"! {settings_for(env).catalog_path}: {message}" in said, proc.stderr

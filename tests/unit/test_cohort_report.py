@@ -493,7 +493,7 @@ def test_the_cover_counts_the_cohorts_from_where_the_data_begins(monthly):
 
 
 def test_a_future_period_is_a_parameter_error_from_load(tiny_warehouse):
-    with pytest.raises(ParameterError, match=r"parameter 'period': 2099-01 is not complete yet"):
+    with pytest.raises(ParameterError, match=r"parameter 'period': 2099-01 is in the future"):
         cohort.load("2099-01", url=tiny_warehouse)
 
 

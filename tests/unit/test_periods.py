@@ -108,9 +108,16 @@ def test_a_client_of_a_month_not_complete_yet_is_told_when_its_first_report_can_
             check_subscribed(conn, client, parse_period("2026-10"), data=(data[0], date(2026, 11, 1)))
 
 
-@pytest.mark.parametrize("text,why", [("2099-01", "is not complete yet"), ("2026-04", "is after the data ends"),
+@pytest.mark.parametrize("text,why", [("2099-01", "is in the future"), (f"{date.today():%Y-%m}", "is not complete yet"),
+                                      (f"{date.today().year}", "is not complete yet"),
+                                      ("2026-04", "is after the data ends"),
                                       ("2026-03", "is not complete in the data yet"),
                                       ("2026-Q1", "is not complete in the data yet")])
 def test_a_period_past_the_data_says_whether_it_is_running_or_the_data_stops_short(text, why):
     with pytest.raises(ParameterError, match=rf"^parameter 'period': {text} {why} \(data covers 2025-02 to 2026-02\); "):
         resolve_period(text, first_month=date(2025, 2, 1), last_month=date(2026, 2, 1))
+    # Where the report's months come from explains a month the data lacks, not one that has not ended
+    # (it made "2027-03 is not complete yet" a line of nested parentheses about the ledger).
+    with pytest.raises(ParameterError) as info:
+        resolve_period(text, first_month=date(2025, 2, 1), last_month=date(2026, 2, 1), months_from="the ledger's")
+    assert ("the ledger's" in info.value.message) == why.startswith(("is after", "is not complete in")), info.value
