@@ -87,7 +87,7 @@ def validate() -> None:
         err.print(Text.assemble(("!", "yellow"), f" {warning}"), highlight=False)
     if problems:
         raise typer.Exit(2)
-    out.print("[green]✓[/green] catalog, notebooks and brands are valid")
+    out.print("[green]✓[/green] catalog, notebook parameters, brand kits and schedules are valid")
 
 
 @app.command()
