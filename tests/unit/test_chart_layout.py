@@ -255,6 +255,10 @@ def test_measuring_the_drawn_texts_decides_as_the_tight_bounding_box_does(case):
         plt.close(fig)
 
 
+#: Points between two panels' edge tick labels: at 4, "10.5%" and "−1.0" read as one run of text.
+EDGE_LABELS_APART = 9
+
+
 def _edge_label_gap(fig) -> float:
     """Points between the last tick label of the left panel and the first of the right one, as the SVG draws them."""
     left, right = fig.axes[:2]
@@ -280,12 +284,13 @@ def test_the_breakdown_panels_edge_labels_never_meet(monkeypatch, views, rate, n
                           "conversion_rate": [rate, rate * 0.8, 0.02]})
     client_charts.breakdown_bars(frame, dimension="platform")
     try:
-        assert _edge_label_gap(figures[0]) >= 4
+        assert _edge_label_gap(figures[0]) >= EDGE_LABELS_APART
     finally:
         plt.close(figures[0])
 
 
-@pytest.mark.parametrize("control, treatment", [((1_000, 120), (1_000, 95)), ((50, 2), (50, 9)), ((20_000, 9_990), (20_000, 10_400))])
+@pytest.mark.parametrize("control, treatment", [((1_000, 120), (1_000, 95)), ((50, 2), (50, 9)), ((20_000, 9_990), (20_000, 10_400)),
+                                                 ((13_441, 1_174), (12_159, 1_131))])  # "10.5% −1.0" read as one run
 def test_the_conversion_panels_edge_labels_never_meet(monkeypatch, control, treatment):
     import quire.charts.experiment as experiment_charts
     from quire.metrics.experiments import conversion_by_variant, pairwise_vs_control
@@ -297,7 +302,7 @@ def test_the_conversion_panels_edge_labels_never_meet(monkeypatch, control, trea
     experiment_charts.conversion_panels(conversion_by_variant(assignments, "control"),
                                         pairwise_vs_control(assignments, "control", "conversion"), 0.95)
     try:
-        assert _edge_label_gap(figures[0]) >= 4
+        assert _edge_label_gap(figures[0]) >= EDGE_LABELS_APART
     finally:
         plt.close(figures[0])
 

@@ -59,10 +59,39 @@ def panel_wspace(fig, gap: float = PANEL_GAP) -> float:
     return 2 * gap / max(total - gap, gap)
 
 
+#: Inches kept between the left panel's last x tick label and the right panel's first.
+EDGE_LABEL_SPACE = 0.15
+
+
+def keep_edge_labels_apart(fig, left, right, space: float = EDGE_LABEL_SPACE) -> None:
+    """Widen the gap between two side-by-side panels (their x ticks set) until the left one's last tick label and
+    the right one's first are ``space`` inches apart: each is centred on its tick, and a tick at a panel's end
+    makes its label stick out by half its width ("10.5%" beside "−1.0" read as one run of text)."""
+
+    def overhang(ax, last: bool) -> float:
+        low, high = sorted(ax.get_xlim())
+        shown = [(t.get_position()[0], t.get_text()) for t in ax.xaxis.get_ticklabels()
+                 if t.get_text() and low <= t.get_position()[0] <= high]
+        if not shown:
+            return 0.0
+        tick, text = shown[-1] if last else shown[0]
+        inches = ax.get_position().width * fig.get_figwidth() / (high - low)
+        edge = (high - tick) if last else (tick - low)
+        return max(0.0, label_width([text], plt.rcParams["xtick.labelsize"]) / 2 - edge * inches)
+
+    for _ in range(3):  # a wider gap narrows the panels, and with them the room between a tick and its panel's end
+        gap = (right.get_position().x0 - left.get_position().x1) * fig.get_figwidth()
+        needed = overhang(left, last=True) + overhang(right, last=False) + space
+        if gap >= needed - 1e-3:
+            return
+        fig.subplots_adjust(wspace=panel_wspace(fig, needed))
+
+
 def palette() -> list[str]:
     """The active brand's colours, in order."""
     return plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
 
 __all__ = ["PANEL_GAP", "WIDE", "HALF", "GOOD", "BAD", "NEUTRAL", "MINUS", "MoneyFormatter", "PercentStepFormatter", "count_axis", "date_axis",
-           "money_axis", "percent_axis", "step_decimals", "short_money", "label_width", "palette", "panel_wspace"]
+           "money_axis", "percent_axis", "step_decimals", "short_money", "label_width", "palette", "panel_wspace",
+           "keep_edge_labels_apart"]

@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from quire.chart_style import to_chart
-from quire.charts import BAD, GOOD, HALF, NEUTRAL, WIDE, palette, panel_wspace, percent_axis
+from quire.charts import BAD, GOOD, HALF, NEUTRAL, WIDE, keep_edge_labels_apart, palette, panel_wspace, percent_axis
 from quire.display import Chart
 from quire.formatting import number, percent, percentage_points
 from quire.formatting.numbers import not_zero
@@ -181,6 +181,7 @@ def conversion_panels(table: pd.DataFrame, comparisons: pd.DataFrame, level: flo
     _signed_ticks(right, 100)
     right.set_xlabel(f"Lift over control (pts, {percent(level, 0)} CI)")
     right.tick_params(axis="y", left=False)
+    keep_edge_labels_apart(fig, left, right)
     rows = comparisons.itertuples()
     alt = (f"Two-panel interval chart. Left: conversion rate per variant with {percent(level, 0)} confidence intervals — "
            + "; ".join(f"{r.variant} {pct(r.rate)} ({pct(r.rate_ci_low)} to {pct(r.rate_ci_high)})" for r in table.itertuples())
