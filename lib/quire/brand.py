@@ -497,7 +497,8 @@ def _check_raster(brand: Brand, source: Path, data: bytes) -> bool:
     try:
         if data.startswith(_MAGIC[".png"]):
             # Decoding alone can fill every pixel from a damaged or cut body (it stops at the last pixel, before
-            # the checksums); the chunks' CRCs and the closing IEND are what browsers' PNG readers insist on.
+            # the checksums): the chunks' CRCs and the closing IEND say whether the file is whole, whatever a
+            # reader would make of a damaged one.
             with Image.open(io.BytesIO(data)) as image:
                 image.verify()
         with Image.open(io.BytesIO(data)) as image:
