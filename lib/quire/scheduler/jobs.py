@@ -285,7 +285,9 @@ class Runner:
             if outcome.status == "failed" and self.cancel.is_set():
                 # The stop reached the run's process before the executor saw `cancel` (a SIGTERM to the whole
                 # group): "process died … out of memory" and a used-up attempt, for a run the operator stopped.
-                outcome = dataclasses.replace(outcome, status="cancelled", error="cancelled: the scheduler stopped",
+                # Said as the executor says a cancelled run, with where its partial notebook is.
+                kept = f" (partial notebook kept in {outcome.partial_notebook})" if outcome.partial_notebook else ""
+                outcome = dataclasses.replace(outcome, status="cancelled", error=f"cancelled: the scheduler stopped{kept}",
                                               error_type="ServiceStopped", transient=True)
         self.conclude(run_id, spec, client, attempt, outcome, deliver=deliver)
 
