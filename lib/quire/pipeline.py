@@ -162,7 +162,7 @@ def _check_columns(conn, report: str | None) -> None:
     cell, one parked run per client of a fan-out, or gave wrong figures (``'false'`` as text is a true flag).
     Optional tables without a column are left out by the report itself, which says so."""
     from quire.contract import CONTRACTS, inventory
-    from quire.contract.check import mistyped_message
+    from quire.contract.check import mistyped_message, unreadable_message
     from quire.contract.inventory import unreadable_views
     from quire.warehouse.engine import CHECK_HINT
 
@@ -182,11 +182,8 @@ def _check_columns(conn, report: str | None) -> None:
                                                for col, found in mistyped), hint=CHECK_HINT)
     broken = unreadable_views(conn, covered.table_names)
     if broken:
-        raise WarehouseDataError("; ".join(f"the warehouse's view {name} cannot be read ({why})"
-                                           for name, why in broken.items())
-                                 + f"; the {report} report reads {'it' if len(broken) == 1 else 'them'}: mend the "
-                                 f"view{'' if len(broken) == 1 else 's'} or drop {'it' if len(broken) == 1 else 'them'}",
-                                 hint=CHECK_HINT)
+        raise WarehouseDataError("; ".join(f"the warehouse's {unreadable_message(report, name, why)}"
+                                           for name, why in broken.items()), hint=CHECK_HINT)
 
 
 def _check_events(conn, report: str | None) -> None:

@@ -352,6 +352,11 @@ def mistyped_message(report: str, table: str, col: ColumnContract, found: str) -
     return f"{table}.{col.name} is {found}{tz}; the {report} report reads it as {col.kind} ({col.sql_type})"
 
 
+def unreadable_message(report: str, view: str, why: str) -> str:
+    """Why ``report`` cannot read ``view``, which the database cannot read (``why``)."""
+    return f"view {view} cannot be read ({why}); the {report} report reads it: mend the view or drop it"
+
+
 def _column_findings(c: ReportContract, t: TableContract, state: TableState) -> list[Finding]:
     """What the report makes of a present table's columns: required ones missing, any mistyped, optional ones absent."""
     found = []
@@ -384,8 +389,7 @@ def _table_findings(c: ReportContract, t: TableContract, state: TableState) -> t
                         f"no table {t.name}: the {c.report} report needs it for {t.purpose}")], False
     if state.unreadable:
         return [Finding("error", "unreadable_view", t.name, None,
-                        f"the view {t.name} cannot be read ({state.unreadable}); the {c.report} report reads it: "
-                        "mend the view or drop it")], False
+                        f"the {unreadable_message(c.report, t.name, state.unreadable)}")], False
     found = _column_findings(c, t, state)
     if any(col.name in state.columns and state.columns[col.name].status == "missing" for col in t.required_columns):
         return found, False
