@@ -248,17 +248,22 @@ def client_by_slug(conn: Connection, slug: str) -> pd.Series | None:
     return None if frame.empty else frame.iloc[0]
 
 
+def _named(name: object) -> bool:
+    """Whether a client's ``name`` is one to address it by (NULL reads as None or NaN)."""
+    return isinstance(name, str) and bool(name.strip())
+
+
 def offered_clients(clients: pd.DataFrame) -> pd.DataFrame:
     """The rows of :func:`clients` a picker offers, by name: active ones with a slug (runs are named by it) and a
     name (reports are addressed by it); either missing was offered as "nan"."""
-    named = clients["name"].map(lambda name: isinstance(name, str) and bool(name.strip()))
-    return clients[(clients["status"] == "active") & clients["slug"].notna() & named].sort_values("name")
+    return clients[(clients["status"] == "active") & clients["slug"].notna() & clients["name"].map(_named)
+                   ].sort_values("name")
 
 
 def require_name(client: pd.Series) -> pd.Series:
     """``client`` (a row of :func:`clients`), or :class:`WarehouseDataError` when it has no name: its report is
     addressed to it by name, on the cover and in every footer, and said "Prepared for nan"."""
-    if not isinstance(client["name"], str) or not client["name"].strip():  # NULL reads as None or NaN
+    if not _named(client["name"]):
         raise WarehouseDataError(f"client '{client['slug']}' has no name in the clients table, which its report is "
                                  "addressed by; give it one")
     return client
