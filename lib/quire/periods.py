@@ -152,7 +152,8 @@ def resolve_period(text: str, *, first_month: date, last_month: date, parameter:
     ``months_from`` (where the report's months come from, when that explains a month it lacks).
     """
     period = parse_period(text, parameter=parameter) or Period(month_start(last_month), "month")
-    available = f"data covers {first_month:%Y-%m} to {last_month:%Y-%m}" + (f": {months_from}" if months_from else "")
+    covers = f"data covers {first_month:%Y-%m} to {last_month:%Y-%m}"
+    available = covers + (f": {months_from}" if months_from else "")
     if period.last_month > last_month:
         # A period still running is "not complete yet"; one already past that the data stops short of is not.
         # The month after the last complete one may hold some data (a log exported mid-month): only a
@@ -160,11 +161,11 @@ def resolve_period(text: str, *, first_month: date, last_month: date, parameter:
         # a month the data lacks.
         today = date.today()
         if period.end >= today:
-            why = "is in the future" if period.start > today else "is not complete yet"
-            available = f"data covers {first_month:%Y-%m} to {last_month:%Y-%m}"
+            why, said = ("is in the future" if period.start > today else "is not complete yet"), covers
         else:
             why = "is after the data ends" if period.start > add_months(last_month, 1) else "is not complete in the data yet"
-        raise ParameterError(f"parameter '{parameter}': {period.key} {why} ({available}); pick an earlier period or "
+            said = available
+        raise ParameterError(f"parameter '{parameter}': {period.key} {why} ({said}); pick an earlier period or "
                              "'latest'", parameter=parameter)
     if period.last_month < first_month:
         raise ParameterError(f"parameter '{parameter}': {period.key} is before the data starts ({available})", parameter=parameter)

@@ -348,7 +348,7 @@ class ClientReport:
         """A sentence when nothing at all is recorded for the client's content in the last week or more of the period
         (of its subscription, when that ended within it): a feed that stopped otherwise reads as a collapse alone."""
         rows = self.current_rows
-        busy = rows.loc[rows[["views", "clicks", "engagements", "conversions"]].sum(axis=1) > 0, "day"]
+        busy = rows.loc[rows[list(eng.MEASURES)].sum(axis=1) > 0, "day"]
         if busy.empty:
             return ""
         last, ended = pd.Timestamp(busy.max()).date(), self._ended_within
