@@ -85,8 +85,7 @@ def run_batch(requests: Sequence[RunRequest], settings: Settings, *, workers: in
                 if cancel.is_set() and outcome.status == "failed":
                     # Failed as the cancel took its helpers down (Chromium's print, stopped by the same Ctrl-C):
                     # the cancel's doing, not the report's.
-                    outcome = replace(outcome, status="cancelled", error=f"cancelled: {cancel.reason}",
-                                      error_type="Cancelled", transient=True)
+                    outcome = outcome.cancelled(cancel.reason, "Cancelled")
             if on_done:
                 on_done(request, outcome)
             return outcome

@@ -21,7 +21,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,6 +52,18 @@ class Outcome:
     timings: dict[str, float] = field(default_factory=dict)
     #: The parameters as validated and resolved ("latest" → "2026-10"), once the run got that far.
     parameters: dict[str, Any] | None = None
+
+    def cancelled(self, reason: str, error_type: str) -> "Outcome":
+        """This failed run as the cancel that took its process down ended it: said as :func:`lost_run_outcome`
+        says a cancelled run, with where its partial notebook is (a stop's run read otherwise depending on which
+        of the two saw the stop first)."""
+        return replace(self, status="cancelled", error=f"cancelled: {reason}{_kept(self.partial_notebook)}",
+                       error_type=error_type, transient=True)
+
+
+def _kept(partial_notebook: str | None) -> str:
+    """Where a run's partial notebook is, as its error ends, or "" when none was kept."""
+    return f" (partial notebook kept in {partial_notebook})" if partial_notebook else ""
 
 
 @dataclass(frozen=True)
@@ -355,9 +367,7 @@ def lost_run_outcome(settings: Settings, request: RunRequest, status: str, error
     if published is not None:
         return published
     cell = stopped_at(Path(parked)) if parked else None
-    message = reason.replace("{where}", f" while running cell {cell}" if cell is not None else "")
-    if parked:
-        message += f" (partial notebook kept in {parked})"
+    message = reason.replace("{where}", f" while running cell {cell}" if cell is not None else "") + _kept(parked)
     return Outcome(status, error=message, error_type=error_type, transient=transient, partial_notebook=parked)
 
 

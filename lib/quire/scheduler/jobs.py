@@ -10,7 +10,6 @@ notebook's own error and a timeout are final: the report's owner gets an alert.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import threading
@@ -285,10 +284,7 @@ class Runner:
             if outcome.status == "failed" and self.cancel.is_set():
                 # The stop reached the run's process before the executor saw `cancel` (a SIGTERM to the whole
                 # group): "process died … out of memory" and a used-up attempt, for a run the operator stopped.
-                # Said as the executor says a cancelled run, with where its partial notebook is.
-                kept = f" (partial notebook kept in {outcome.partial_notebook})" if outcome.partial_notebook else ""
-                outcome = dataclasses.replace(outcome, status="cancelled", error=f"cancelled: the scheduler stopped{kept}",
-                                              error_type="ServiceStopped", transient=True)
+                outcome = outcome.cancelled("the scheduler stopped", "ServiceStopped")
         self.conclude(run_id, spec, client, attempt, outcome, deliver=deliver)
 
     def start_queued(self) -> int:
