@@ -23,6 +23,7 @@ from quire.errors import QuireError, describe_os_error
 from quire.terminal import cell, err, error_line, listing, out, run_label, visible
 
 if TYPE_CHECKING:
+    from quire.catalog import ParameterSpec, ReportSpec
     from quire.pipeline import RunPlan
 
 app = typer.Typer(help="Quire: parameterized notebooks rendered to branded HTML and PDF reports.",
@@ -47,11 +48,11 @@ def list_reports(
     out.print("`quire list REPORT` shows a report's parameters", highlight=False)
 
 
-def parameters_table(spec, home: Path) -> Table:
+def parameters_table(spec: ReportSpec, home: Path) -> Table:
     """``spec``'s parameters as `quire run` takes them: type, the notebook's default, what is accepted, the help."""
     from quire.parameters import declared_parameters
 
-    def accepted(p) -> str:
+    def accepted(p: ParameterSpec) -> str:
         if p.choices:
             return ", ".join(p.choices)
         if p.min is not None or p.max is not None:
