@@ -272,7 +272,8 @@ def _edge_label_gap(fig) -> float:
 
 
 @pytest.mark.parametrize("views, rate", [(8_000, 0.011), (8_000, 0.46), (12_400, 0.046), (98_765, 0.0093),
-                                         (1_234_567, 0.053), (12, 0.9)])
+                                         (1_234_567, 0.053), (12, 0.9), (80_000_000, 0.0), (8_000_000, 0.001),
+                                         (99_000_000, 0.05)])
 @pytest.mark.parametrize("name", ["Web", "Partner newsletter (print)"])
 def test_the_breakdown_panels_edge_labels_never_meet(monkeypatch, views, rate, name):
     # The views' last tick ("10k") sits on the left panel's right edge and the rates' first ("0.0%") on the
@@ -280,8 +281,8 @@ def test_the_breakdown_panels_edge_labels_never_meet(monkeypatch, views, rate, n
     figures = []
     monkeypatch.setattr(client_charts, "to_chart", lambda fig, alt, caption="", **kw: figures.append(fig))
     frame = pd.DataFrame({"label": [name, "LinkedIn", "Instagram"], "views": [views, views // 3, views // 9],
-                          "clicks": [1_000, 300, 100], "conversions": [round(1_000 * rate), round(300 * rate * 0.8), 2],
-                          "conversion_rate": [rate, rate * 0.8, 0.02]})
+                          "clicks": [1_000, 300, 100], "conversions": [round(1_000 * rate), round(300 * rate * 0.8), round(100 * rate / 2)],
+                          "conversion_rate": [rate, rate * 0.8, rate / 2]})
     client_charts.breakdown_bars(frame, dimension="platform")
     try:
         assert _edge_label_gap(figures[0]) >= EDGE_LABELS_APART

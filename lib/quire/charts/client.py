@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from quire.chart_style import to_chart
-from quire.charts import BAD, label_width, palette, panel_wspace, percent_axis
+from quire.charts import BAD, keep_edge_labels_apart, label_width, palette, panel_wspace, percent_axis
 from quire.display import Chart
 from quire.formatting import compact, counted, format_day, number, percent
 from quire.metrics.peers import published
@@ -137,6 +137,8 @@ def breakdown_bars(frame: pd.DataFrame, *, label: str = "label", dimension: str)
     left.xaxis.set_major_locator(MaxNLocator(4, integer=True))  # views are counted: no 0.5-view ticks for a small client
     left.xaxis.set_major_formatter(FuncFormatter(_count))
     right.tick_params(axis="y", length=0)
+    # The fixed gap fits most ticks, not a views tick at the panel's very end beside "0.0%" ("80k0.0%").
+    keep_edge_labels_apart(fig, left, right)
     order = data.sort_values("views", ascending=False)
     alt = f"Bar charts of views and conversion rate by {dimension}: " + "; ".join(
         f"{n} {counted(int(v), 'view')}, conversion rate {'—' if pd.isna(r) else percent(r, 1)}"
