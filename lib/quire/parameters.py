@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import difflib
 import math
+import os
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -105,18 +106,28 @@ def _folded(text: str) -> str:
 
 def likely_meant(given: str, known: Iterable[str], most: int = 3) -> list[str]:
     """The known names ``given`` most likely meant, best first (none when nothing is close): those it is but for case
-    or accents (``Month`` → ``month``, ``café-zurich-6`` → ``cafe-zurich-6``), else those it begins (``grain`` →
+    or accents (``Month`` → ``month``, ``café-zurich-6`` → ``cafe-zurich-6``), else those it begins (``gran`` →
     ``granularity``; ``cafe-zurich`` → both ``cafe-zurich-6`` and ``cafe-zurich-7``, not one of them at random), else
-    the nearest spellings that are equally near."""
+    those that begin as it does for at least half its length and three letters (``grain`` → ``granularity``, not
+    ``brand``, which shares more letters), else the nearest spellings; equally near ones all."""
     known = list(known)
     folded = _folded(given)
     for found in ([k for k in known if _folded(k) == folded],
                   [k for k in known if given and _folded(k).startswith(folded)]):
         if found:
             return found[:most]
-    scored = sorted(((difflib.SequenceMatcher(None, folded, _folded(k)).ratio(), k) for k in known), key=lambda s: -s[0])
-    best = [k for ratio, k in scored if ratio >= 0.6 and ratio == scored[0][0]]
-    return best[:most]
+
+    def ratio(k: str) -> float:
+        return difflib.SequenceMatcher(None, folded, _folded(k)).ratio()
+
+    shared = {k: len(os.path.commonprefix([folded, _folded(k)])) for k in known}
+    begun = max(shared.values(), default=0)
+    if begun >= max(3, len(folded) / 2):
+        candidates = [k for k in known if shared[k] == begun]
+    else:
+        candidates = [k for k in known if ratio(k) >= 0.6]
+    scored = sorted(((ratio(k), k) for k in candidates), key=lambda s: -s[0])
+    return [k for r, k in scored if r == scored[0][0]][:most]
 
 
 def closest(given: str, known: Iterable[str]) -> str | None:

@@ -40,6 +40,10 @@ def test_unknown_parameter_lists_known_and_suggests():
     ("CHECKOUT", ["checkout-redesign"], "checkout-redesign"),
     ("city", ["city-of-bridgeview", "city-of-springford"], None),       # the start of two: no guess
     ("ashveiw-builders", ["ashview-builders", "brightlane-labs"], "ashview-builders"),  # a typo
+    # The start of a name, misspelt after: brand shares more letters with grain, granularity its beginning.
+    ("grain", ["activation_days", "behaviour", "brand", "cohorts", "granularity", "horizon", "period"], "granularity"),
+    ("perido", ["period", "horizon"], "period"),
+    ("city-of-springfeld", ["city-of-springfield", "city-of-springford"], "city-of-springfield"),  # then the nearest
     ("zzz", ["ashview-builders"], None),
     ("", ["ashview-builders"], None),
     ("x", [], None),
