@@ -201,6 +201,26 @@ def test_the_bridge_counts_a_mislabelled_movement_by_its_effect_and_says_so():
     assert not [c for c in company(period="2025-08").revenue().children if isinstance(c, Callout)]
 
 
+def test_the_bridge_counts_one_accounts_movements_of_a_month_together_and_says_so():
+    # A plan switch booked as churn and new, and a churn undone by a comeback within August.
+    rows = [(c, "2025-01-01", "new", 100.0) for c in range(1, 4)] + [
+        (1, "2025-08-01", "churn", -100.0), (1, "2025-08-01", "new", 130.0),
+        (2, "2025-08-01", "churn", -100.0), (2, "2025-08-01", "reactivation", 100.0)]
+    movements = pd.DataFrame(rows, columns=["client_id", "month", "movement", "amount"]).assign(
+        month=lambda f: pd.to_datetime(f["month"]))
+    report = ExecutiveReport(replace(company(period="2025-08").data, movements=movements,
+                                     clients=pd.DataFrame({"client_id": [1, 2, 3], "name": ["Acme", "Bolt", "Crane"]})))
+    section = report.revenue()
+    [bridge] = [c for c in section.children if getattr(c, "caption", "") == "MRR bridge"]
+    steps = dict(zip(bridge.frame["Movement"], bridge.frame["MRR"], strict=True))
+    assert (steps["Churn"], steps["Expansion"], steps["Reactivation"], steps["New"]) == (0.0, 30.0, 0.0, 0.0)
+    [note] = [c for c in section.children if isinstance(c, Callout)]
+    assert note.message == (
+        "MRR is measured at the end of each month, so one account's movements within a month count by what they do "
+        "together: Acme's “churn” and “new” in August 2025 count as one expansion of $30; Bolt's “churn” and "
+        "“reactivation” in August 2025 leave its MRR as it was.")
+
+
 def test_one_alert_per_kpi_in_one_period():
     """December: 3 of 27 accounts leave (11.1%), past the 3% threshold and far above the usual 0–3.6%."""
     alerts = company().alerts().children[0]  # (then which KPIs had too little history to check)

@@ -72,20 +72,43 @@ def _ledger(movements: pd.DataFrame | Ledger) -> pd.DataFrame:
         # Such a row (or one without a kind) would count in end MRR but in no step of the bridge.
         raise WarehouseError(f"MRR movements hold unknown movement kind(s) {', '.join(unknown)}; "
                              f"expected {', '.join(MOVEMENTS)}")
-    return _by_effect(_without_rounding_residue(pd.DataFrame({
+    return _by_effect(_netted(_without_rounding_residue(pd.DataFrame({
         "client_id": movements["client_id"].to_numpy(),
         "month": pd.to_datetime(movements["month"]).dt.to_period("M").dt.to_timestamp().to_numpy(),
         "movement": movements["movement"].to_numpy(),
         "amount": movements["amount"].astype(float).to_numpy(),
-    })))
+    }))))
+
+
+def _netted(ledger: pd.DataFrame) -> pd.DataFrame:
+    """``ledger`` with one row per client and month: the month's amounts summed, its labels joined ("churn + new").
+
+    MRR is measured at month ends, so a month's rows count by what they do together: a plan switch booked as
+    churn −$112.85 and new +$150 is an expansion of $37.15, and a churn on the 10th undone by a comeback on the
+    25th moves nothing. Counted row by row in ledger order they showed as churn and reactivation, differently
+    for the same MRR when two rows' ids were swapped, beside a logo churn that did not count them.
+    """
+    if not ledger.duplicated(["client_id", "month"]).any():
+        return ledger
+    grouped = ledger.groupby(["client_id", "month"], sort=False)
+    return pd.DataFrame({
+        "amount": grouped["amount"].sum().round(9),  # a churn and its comeback net to exactly 0, not 1e-13
+        "movement": grouped["movement"].agg(lambda labels: " + ".join(dict.fromkeys(map(str, labels)))),
+    }).reset_index()[["client_id", "month", "movement", "amount"]]
+
+
+#: The kind of a month whose movements, together, leave its client's MRR as it was (a churn and a comeback).
+UNCHANGED = "unchanged"
 
 
 def _by_effect(ledger: pd.DataFrame) -> pd.DataFrame:
-    """``ledger`` with each movement's kind as its effect on its client's MRR (rows in ledger order within a month).
+    """``ledger`` (one row per client and month, :func:`_netted`) with each row's kind as its effect on its
+    client's MRR.
 
     From 0 to more: ``new`` for a client's first MRR, ``reactivation`` after; to 0: ``churn``; otherwise
-    ``expansion`` or ``contraction`` by its sign. A row that leaves MRR below 0 or moves nothing keeps its label
-    (the warehouse check refuses the first). The labels as given are kept in ``labelled``.
+    ``expansion`` or ``contraction`` by its sign. A row that leaves MRR below 0 keeps its label (the warehouse
+    check refuses it), and so does one that moves nothing, unless it nets several movements: that is
+    :data:`UNCHANGED`. The labels as given are kept in ``labelled``.
     """
     if ledger.empty:
         return ledger.assign(labelled=ledger["movement"])
@@ -101,6 +124,7 @@ def _by_effect(ledger: pd.DataFrame) -> pd.DataFrame:
     kind[was & (after.abs() <= ZERO_MRR)] = "churn"
     kind[was & now & (order["amount"] > 0)] = "expansion"
     kind[was & now & (order["amount"] < 0)] = "contraction"
+    kind[(order["amount"] == 0) & order["movement"].astype(str).str.contains(" + ", regex=False)] = UNCHANGED
     return ledger.assign(movement=kind.reindex(ledger.index), labelled=ledger["movement"])
 
 
@@ -175,8 +199,8 @@ class MrrBridge:
 
     ``start_mrr`` is MRR at the end of the month before the period, ``end_mrr`` at the end
     of its last month; the five movements are the ledger's amounts inside the period,
-    summed by kind. A client that churns and reactivates within the period appears in
-    both ``churn`` and ``reactivation``.
+    summed by kind, each client's month counted by its net effect. A client that churns in one
+    month of the period and comes back in a later one appears in both ``churn`` and ``reactivation``.
     """
 
     start_mrr: float

@@ -446,14 +446,32 @@ class ExecutiveReport:
             return ""
         names = self.data.clients.set_index("client_id")["name"] if "client_id" in self.data.clients else pd.Series()
         money = lambda v: metrics.format_value(v, "currency")  # noqa: E731
-        listed = [f"{names.get(r.client_id, f'client {r.client_id}')}'s “{r.labelled}” of {money(r.amount)} in "
-                  f"{formatting.month_year(r.month)} counts as {r.movement}" for r in moved.head(3).itertuples()]
-        more = f", and {len(moved) - 3} more" if len(moved) > 3 else ""
-        one = len(moved) == 1
-        return (f"{len(moved)} {'movement' if one else 'movements'} of {self.period.label} in mrr_movements "
-                f"{'is' if one else 'are'} labelled otherwise than {'its' if one else 'their'} effect on MRR, which "
-                f"the bridge counts {'it' if one else 'them'} by: {'; '.join(listed)}{more}. Correct the labels in "
-                "the source to make them agree.")
+        # Several movements of one client in one month (netted by the ledger: "churn + new") count together.
+        together = moved["labelled"].str.contains(" + ", regex=False)
+        said = []
+        relabelled = moved[~together]
+        if len(relabelled):
+            listed = [f"{names.get(r.client_id, f'client {r.client_id}')}'s “{r.labelled}” of {money(r.amount)} in "
+                      f"{formatting.month_year(r.month)} counts as {r.movement}" for r in relabelled.head(3).itertuples()]
+            more = f", and {len(relabelled) - 3} more" if len(relabelled) > 3 else ""
+            one = len(relabelled) == 1
+            said.append(f"{len(relabelled)} {'movement' if one else 'movements'} of {self.period.label} in "
+                        f"mrr_movements {'is' if one else 'are'} labelled otherwise than {'its' if one else 'their'} "
+                        f"effect on MRR, which the bridge counts {'it' if one else 'them'} by: {'; '.join(listed)}{more}. "
+                        "Correct the labels in the source to make them agree.")
+        netted = moved[together]
+        if len(netted):
+            def effect(r) -> str:
+                kinds = " and ".join(f"“{k}”" for k in r.labelled.split(" + "))
+                what = ("leave its MRR as it was" if r.movement == metrics.UNCHANGED
+                        else f"count as one {r.movement} of {money(r.amount)}")
+                return f"{names.get(r.client_id, f'client {r.client_id}')}'s {kinds} in {formatting.month_year(r.month)} {what}"
+
+            listed = [effect(r) for r in netted.head(3).itertuples()]
+            more = f", and {len(netted) - 3} more" if len(netted) > 3 else ""
+            said.append("MRR is measured at the end of each month, so one account's movements within a month count by "
+                        f"what they do together: {'; '.join(listed)}{more}.")
+        return " ".join(said)
 
     def retention(self) -> Section:
         keys = self.shown(["nrr", "grr", "logo_churn", "revenue_churn", "customers", "arpa", "clv"])

@@ -333,3 +333,77 @@ def test_a_movement_counts_by_what_it_does_to_mrr_not_by_its_label():
         (1, "contraction", "churn"), (2, "new", "reactivation"), (3, "expansion", "contraction")]
     # A ledger labelled by effect is counted exactly as labelled.
     assert mrr_bridge(LEDGER, Q2) == mrr_bridge(LEDGER.assign(movement="new"), Q2)
+
+
+def month_end_bridge(rows: pd.DataFrame, period: Period) -> dict[str, float]:
+    """The bridge of ``period`` by a plain loop over clients' MRR at month ends: an independent reference.
+
+    Each client's month counts by the change of its MRR from the end of the month before to the end of this one.
+    """
+    totals = {kind: 0.0 for kind in ("new", "expansion", "contraction", "churn", "reactivation")}
+    for client, own in rows.groupby("client_id"):
+        by_month = own.groupby(own["month"].map(lambda m: pd.Timestamp(m).to_period("M").to_timestamp()))["amount"].sum()
+        mrr, ever = 0.0, False
+        for month in pd.date_range(by_month.index.min(), pd.Timestamp(period.last_month), freq="MS"):
+            before, mrr = mrr, round(mrr + by_month.get(month, 0.0), 6)
+            if pd.Timestamp(period.start) <= month:
+                change = mrr - before
+                if before <= 0 < mrr:
+                    totals["reactivation" if ever else "new"] += change
+                elif before > 0 >= mrr:
+                    totals["churn"] -= change
+                elif change > 0:
+                    totals["expansion"] += change
+                elif change < 0:
+                    totals["contraction"] -= change
+            ever = ever or mrr > 0
+    return totals
+
+
+def test_several_movements_of_one_account_in_one_month_count_by_their_net_effect():
+    # A plan switch booked as churn and new (never at $0 at a month's end), a churn on the 10th undone by a
+    # comeback on the 25th, a trial that starts and ends within the month. Counted row by row in ledger order
+    # they were churn and reactivation, differently when two rows' ids were swapped.
+    rows = pd.DataFrame([
+        (1, "2025-01", "new", 112.85), (1, "2026-11", "churn", -112.85), (1, "2026-11", "new", 150.0),
+        (2, "2025-01", "new", 3731.05), (2, "2026-11", "churn", -3731.05), (2, "2026-11", "reactivation", 3731.05),
+        (3, "2026-11", "new", 40.0), (3, "2026-11", "churn", -40.0),
+        (4, "2025-01", "new", 500.0), (4, "2026-11", "churn", -500.0),
+    ], columns=["client_id", "month", "movement", "amount"]).assign(month=lambda f: pd.to_datetime(f["month"]))
+    november = parse_period("2026-11")
+    b = mrr_bridge(rows, november)
+    assert (b.new, b.expansion, b.contraction, b.churn, b.reactivation) == (0.0, 37.15, 0.0, 500.0, 0.0)
+    assert b.closes
+    assert mrr_bridge(rows.iloc[[0, 2, 1, 3, 5, 4, 7, 6, 8, 9]], november) == b  # the order of a month's rows is no matter
+    assert retention(rows, november).churned_customers == 1  # as the bridge's churn says
+    frame = ledger(rows).frame
+    assert sorted(zip(frame["client_id"], frame["labelled"], frame["movement"])) == [
+        (1, "churn + new", "expansion"), (1, "new", "new"), (2, "churn + reactivation", "unchanged"), (2, "new", "new"),
+        (3, "new + churn", "unchanged"), (4, "churn", "churn"), (4, "new", "new")]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_bridge_of_a_ledger_with_split_rows_is_the_month_end_bridge(seed):
+    # Every movement booked as two rows of its month in random order, some as a churn of the whole MRR followed
+    # by a new row of what is left: the bridge is the one an independent loop over month-end MRR gives.
+    rng = np.random.default_rng(seed)
+    rows = []
+    mrr: dict[int, float] = {}
+    for r in random_ledger(seed).itertuples():
+        now = round(mrr.get(r.client_id, 0.0) + r.amount, 2)
+        if mrr.get(r.client_id, 0.0) > 0 and now > 0 and rng.random() < 0.5:
+            pair = [(r.client_id, r.month, "churn", -mrr[r.client_id]), (r.client_id, r.month, "new", now)]
+        else:
+            part = round(r.amount * float(rng.uniform(0.2, 0.8)), 2)
+            pair = [(r.client_id, r.month, r.movement, part), (r.client_id, r.month, r.movement, round(r.amount - part, 2))]
+        rows += pair[::-1] if rng.random() < 0.5 else pair
+        mrr[r.client_id] = now
+    split = pd.DataFrame(rows, columns=["client_id", "month", "movement", "amount"])
+    for period in [Period(date(2024, 7, 1), "month"), Period(date(2025, 4, 1), "quarter"), Period(date(2025, 1, 1), "year"),
+                   Period(date(2026, 6, 1), "month")]:
+        b = mrr_bridge(split, period)
+        expected = month_end_bridge(split, period)
+        assert b.closes
+        assert {k: getattr(b, k) for k in expected} == pytest.approx(expected, abs=1e-6), (seed, period)
+        whole = mrr_bridge(random_ledger(seed), period)  # the same month-end MRR, one row a month
+        assert {k: getattr(b, k) for k in expected} == pytest.approx({k: getattr(whole, k) for k in expected}, abs=1e-6)
