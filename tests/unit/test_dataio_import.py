@@ -1061,3 +1061,27 @@ def test_an_import_runs_no_more_threads_than_its_memory_limit_has_room_for(limit
 
     con = duckdb.connect(config={"memory_limit": limit, "threads": cores})
     assert import_threads(con) == expected
+
+
+SURVEY_MAPPING = ("tables:\n  clients:\n    source: clients.csv\n    rename: {id: client_id, since: signup_date}\n"
+                  "  survey_responses:\n    source: answers.csv\n")
+
+
+@pytest.mark.parametrize("row,message", [
+    # Within the score column's 0–10, but a CSAT is answered on 1–5: imported, the executive report then failed.
+    ("2,1,2022-02-20,csat,7,", r"^answers.csv line 3, column score: '7' is outside the 1–5 scale of CSAT answers; "
+                               r"answers on another scale are not answers the reports can count: convert them"),
+    ("2,1,2022-02-20,csat,0,", r"^answers.csv line 3, column score: '0' is outside the 1–5 scale of CSAT answers"),
+    ("2,1,2022-02-20,nps,70,", r"^answers.csv line 3, column score: '70' is outside the 0–10 scale of NPS answers"),
+])
+def test_a_survey_answer_outside_its_surveys_scale_is_refused_at_its_line(tmp_path: Path, row: str, message: str):
+    (tmp_path / "clients.csv").write_text("id,name,since,status\n1,Acme,2022-01-10,active\n")
+    (tmp_path / "answers.csv").write_text("response_id,client_id,responded_on,survey,score,comment\n"
+                                          f"1,1,2022-02-01,nps,10,\n{row}\n3,1,2022-02-21,csat,5,\n")
+    with pytest.raises(DataError, match=message):
+        _run(tmp_path, SURVEY_MAPPING)
+    assert not (tmp_path / "w.duckdb").exists()  # nothing was published
+    (tmp_path / "answers.csv").write_text("response_id,client_id,responded_on,survey,score,comment\n"
+                                          "1,1,2022-02-01,nps,0,\n2,1,2022-02-20,csat,1,\n3,1,2022-02-21,nps,10,\n")
+    with _run(tmp_path, SURVEY_MAPPING) as con:  # each scale's own ends are answers
+        assert con.execute("select count(*) from survey_responses").fetchone() == (3,)

@@ -149,7 +149,9 @@ def test_orphans_values_outside_the_allowed_sets_and_bounds_and_nulls(tiny_wareh
     assert found["out_of_range:survey_responses"].count == 1 and "outside 0 to 10" in found["out_of_range:survey_responses"].message
     nulls = found["nulls:survey_responses"]
     assert (nulls.column, nulls.count) == ("score", 1) and "1 row has no score" in nulls.message
-    assert r.ok  # warnings: every report still runs
+    # Warnings, but for a score of 11: outside its survey's scale, it stops the reports whose runs refuse it.
+    assert {name for name, rep in r.reports.items() if not rep.can_run} <= {"executive", "client"}
+    assert {f.code for rep in r.reports.values() for f in rep.findings if f.severity == "error"} == {"survey_scale"}
 
 
 def test_a_slug_no_run_can_be_named_by_is_a_finding(tiny_warehouse, tmp_path):
@@ -587,3 +589,28 @@ def test_a_missing_column_is_wrong_data_not_an_outage(tiny_warehouse, tmp_path):
             with pytest.raises(WarehouseError, match="has no column") as refused:
                 read(conn)
             assert not _failure(refused.value).transient
+
+
+def test_survey_answers_outside_their_scale_stop_the_reports_that_count_them(tiny_warehouse, tmp_path):
+    # A CSAT asked on 0–10 lies within the score column's 0–10: `check` said the executive report could run, and
+    # its run then failed on the answers.
+    from quire.reports import executive
+    from quire.warehouse import queries
+
+    url = planted(tiny_warehouse, tmp_path,
+                  "INSERT INTO survey_responses VALUES (9001, 3, DATE '2026-02-10', 'csat', 9, NULL)",
+                  "INSERT INTO survey_responses VALUES (9002, 4, DATE '2026-02-11', 'csat', 7, NULL)")
+    said = ("survey_responses holds 2 CSAT answers of 7 to 9 outside their scale 1–5; the reports count no answer on "
+            "another scale")
+    with connection(url) as conn:
+        assert queries.off_scale_answers(conn).startswith(said)
+        assert queries.off_scale_answers(conn, ("nps",)) is None
+    result = check(url)
+    assert ("error", "survey_scale", "survey_responses", "score") in codes(result, "executive")
+    assert not result.reports["executive"].can_run
+    # The client report's health counts the NPS only: it still runs.
+    assert result.reports["client"].can_run and "survey_scale" not in [f[1] for f in codes(result, "client")]
+    with pytest.raises(WarehouseError, match=r"CSAT answers .* must lie in 1–5; found 9"):
+        executive.ExecutiveReport(executive.load("2026-02", url)).headline()
+    with connection(tiny_warehouse) as conn:
+        assert queries.off_scale_answers(conn) is None

@@ -43,7 +43,7 @@ class Finding:
 
     ``code`` is one of: missing_table, missing_column, mistyped_column, empty_table, nulls,
     duplicate_keys, orphans, outside_allowed, not_a_key, out_of_range, no_complete_month, no_experiments,
-    unreadable_view, missing_amount, repeated_movement, miscased_event_type, movement_kind, movement_sign, negative_mrr,
+    unreadable_view, missing_amount, repeated_movement, miscased_event_type, movement_kind, movement_sign, negative_mrr, survey_scale,
     before_signup, purchase_without_revenue, repeated_purchases, foreign_content, unknown_brand, bad_contact_email,
     unplanned_variant, guessed_control, experiment_dates.
     """
@@ -406,6 +406,10 @@ def _table_findings(c: ReportContract, t: TableContract, state: TableState) -> t
     return found, True
 
 
+#: The surveys whose answers each report counts: the executive report both, the client report's health the NPS.
+SURVEYS_READ = {"executive": ("nps", "csat"), "client": ("nps",)}
+
+
 def _report_state(conn: Connection, c: ReportContract, states: dict[str, TableState]) -> ReportState:
     r = ReportState(c.report, c.title, can_run=False)
     for t in c.tables:
@@ -446,6 +450,10 @@ def _report_range(conn: Connection, c: ReportContract, r: ReportState) -> None:
                 r.findings.append(Finding("error", "miscased_event_type", "events", "event_type", miscased))
         if c.report == "client":
             r.findings += _foreign_content(conn) + _client_settings(conn)
+        surveys = SURVEYS_READ.get(c.report, ())
+        off_scale = surveys and "survey_responses" not in r.left_out and queries.off_scale_answers(conn, surveys)
+        if off_scale:  # the report's run refuses them (see satisfaction.checked_scores)
+            r.findings.append(Finding("error", "survey_scale", "survey_responses", "score", off_scale))
     except WarehouseError as exc:
         r.findings.append(Finding("error", "no_complete_month", c.coverage.first[0] if c.coverage else c.tables[0].name,
                                   None, exc.message))

@@ -82,6 +82,11 @@ def _checks(columns: Sequence[Checked]) -> list[_Check]:
             _, up, down = col.signs
             wrong = sa.or_(sa.and_(decider.value.in_(up), value < 0), sa.and_(decider.value.in_(down), value > 0))
             found.append(_Check("sign", c, wrong, context=decider.value))
+        scaler = next((o for o in columns if col.scale and o.column.name == col.scale[0]), None)
+        if scaler is not None:
+            outside = sa.or_(*(sa.and_(scaler.value == kind, sa.or_(value < low, value > high))
+                               for kind, (low, high) in col.scale[1]))
+            found.append(_Check("scale", c, outside, context=scaler.value))
         if col.kind in ("date", "datetime"):
             low, high = (sa.cast(sa.literal(f"{year}-01-01"), sa.Date()) for year in PLAUSIBLE_YEARS)
             found.append(_Check("implausible", c, sa.or_(value < low, value >= high)))
@@ -181,6 +186,12 @@ def _message(check: _Check, table: TableSpec, where: str, example: str | None, c
         article = "an" if kind[:1] in "aeiou" else "a"
         return (f"{where}, {column}: {example!r} for {article} {kind!r} {by} must be {wanted}{more}; {', '.join(up)} amounts "
                 f"add to MRR and {', '.join(down)} amounts take from it" + (f". {SIGNS_HINT}" if kind in down else ""))
+    if check.kind == "scale":
+        [kind] = others
+        low, high = dict(c.column.scale[1])[kind]
+        return (f"{where}, {column}: {example!r} is outside the {low}–{high} scale of {kind.upper()} answers{more}; answers on "
+                "another scale are not answers the reports can count: convert them to it in the source (or in SQL "
+                "first), or leave them out")
     if check.kind == "epoch_1970":
         unit = _epoch_unit(c.expected, example, EPOCH_FLOOR)
         named = unit[0] if unit else "the unit the mapping gives"

@@ -26,6 +26,11 @@ SIGN_RULES: dict[tuple[str, str], tuple[str, tuple[str, ...], tuple[str, ...]]] 
                                   tuple(k for k, s in schema.MOVEMENT_SIGNS.items() if s < 0)),
 }
 
+#: Numbers whose range another column's value decides: (that column, its value → (lowest, highest)).
+SCALE_RULES: dict[tuple[str, str], tuple[str, tuple[tuple[str, tuple[float, float]], ...]]] = {
+    ("survey_responses", "score"): ("survey", tuple(schema.SURVEY_SCALES.items())),
+}
+
 
 @dataclass(frozen=True)
 class ColumnSpec:
@@ -39,6 +44,7 @@ class ColumnSpec:
     pattern: str | None = None              # a regular expression every value matches (slugs and keys)
     convention: str | None = None           # "locale" or "currency": a value the formatting must be able to read
     signs: tuple[str, tuple[str, ...], tuple[str, ...]] | None = None  # see SIGN_RULES
+    scale: tuple[str, tuple[tuple[str, tuple[float, float]], ...]] | None = None  # see SCALE_RULES
 
     @property
     def kind(self) -> str:
@@ -102,7 +108,8 @@ def table_spec(name: str) -> TableSpec:
         ColumnSpec(str(c.name), c.type, bool(c.nullable), ALLOWED.get((name, c.name)),
                    non_negative=_is_number(c) and not c.primary_key and not c.foreign_keys
                    and (name, c.name) not in SIGNED, pattern=PATTERNS.get((name, c.name)),
-                   convention=CONVENTIONS.get((name, c.name)), signs=SIGN_RULES.get((name, c.name)))
+                   convention=CONVENTIONS.get((name, c.name)), signs=SIGN_RULES.get((name, c.name)),
+                   scale=SCALE_RULES.get((name, c.name)))
         for c in table.columns)
     unique = tuple(tuple(col.name for col in con.columns) for con in table.constraints
                    if isinstance(con, sa.UniqueConstraint))

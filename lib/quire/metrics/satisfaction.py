@@ -14,6 +14,7 @@ import pandas as pd
 
 from quire.errors import WarehouseDataError
 from quire.periods import Period
+from quire.warehouse.schema import SURVEY_SCALES
 
 PROMOTER_MIN = 9  # 9–10 promote
 DETRACTOR_MAX = 6  # 0–6 detract; 7–8 are passives, counted in the base only
@@ -21,7 +22,7 @@ SATISFIED_MIN = 4  # CSAT: "satisfied" or "very satisfied" on 1–5
 
 
 #: The scale of each survey's answers.
-SCALES = {"nps": (0, 10), "csat": (1, 5)}
+SCALES = SURVEY_SCALES
 
 
 def checked_scores(scores: Iterable[float], survey: str) -> pd.Series:

@@ -338,6 +338,26 @@ def projects(conn: Connection, start: date, end: date) -> pd.DataFrame:
     return _read_if(conn, stmt, t)
 
 
+def off_scale_answers(conn: Connection, surveys: tuple[str, ...] = schema.SURVEYS) -> str | None:
+    """The survey answers of ``surveys`` whose score lies outside their survey's scale, in a sentence; None if none.
+
+    The reports refuse them (:func:`quire.metrics.satisfaction.checked_scores`): a CSAT asked on 0–10 or an NPS
+    exported on 0–100 is another scale, not an answer to count.
+    """
+    t = schema.survey_responses
+    outside = sa.or_(*(sa.and_(t.c.survey == survey, sa.or_(t.c.score < low, t.c.score > high))
+                       for survey, (low, high) in schema.SURVEY_SCALES.items() if survey in surveys))
+    found = conn.execute(sa.select(t.c.survey, sa.func.count(), sa.func.min(t.c.score), sa.func.max(t.c.score))
+                         .where(outside).group_by(t.c.survey).order_by(t.c.survey)).all()
+    if not found:
+        return None
+    said = "; ".join(f"{rows:,} {survey.upper()} answer{'s' if rows != 1 else ''} of {lowest:g} to {highest:g} outside "
+                     f"{'its' if rows == 1 else 'their'} scale {schema.SURVEY_SCALES[survey][0]}–"
+                     f"{schema.SURVEY_SCALES[survey][1]}" for survey, rows, lowest, highest in found)
+    return (f"survey_responses holds {said}; the reports count no answer on another scale: convert them to the "
+            "survey's scale in the source (or in SQL before the import), or leave them out")
+
+
 def survey_responses(conn: Connection, start: date, end: date) -> pd.DataFrame:
     """NPS and CSAT responses given within ``start``..``end`` (all columns)."""
     t = schema.survey_responses

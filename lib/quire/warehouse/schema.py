@@ -33,6 +33,8 @@ EVENT_TYPES = ("signup", "activation", "session_start", "feature_use", "purchase
 CHANNELS = ("organic", "paid", "referral", "partner")
 PRIORITIES = ("low", "normal", "high", "urgent")
 SURVEYS = ("nps", "csat")
+#: The scale of each survey's answers (survey_responses.score): NPS 0–10, CSAT 1–5.
+SURVEY_SCALES = {"nps": (0, 10), "csat": (1, 5)}
 CLIENT_STATUSES = ("active", "churned")
 PRIMARY_METRICS = ("conversion", "revenue")
 METRIC_UNITS = ("currency", "number")  # how experiments.metric_unit writes the continuous metric
