@@ -6,8 +6,9 @@ Each component is scored 0..1 from one measure (all windows end on ``as_of``, in
   ``product_usage`` (a week counts where most of its days fall); 80 % or more scores 1 (some
   seats are always idle);
 * **usage trend** — mean weekly logins of the last 4 weeks vs the 8 weeks before; flat or
-  growing scores 1, a fall of 50 % or more scores 0; an account with usage in fewer than 4 of
-  those 8 weeks (a new one) has no trend yet;
+  growing scores 1, a fall of 50 % or more scores 0; an account seen in fewer than 4 of
+  those 8 weeks (a new one) has no trend yet. A week the table covers without a row for an
+  account it has seen before is a week of no use (exports leave such weeks out);
 * **ticket load** — support tickets opened in the last 90 days, weighted by priority,
   per seat; none scores 1, one normal-priority ticket per seat or more scores 0;
 * **latest NPS** — the account's most recent NPS answer in the last 180 days, ÷ 10.
@@ -60,14 +61,49 @@ def _window(stamps: pd.Series, as_of: date, days: int) -> pd.Series:
     return (stamps >= end - pd.Timedelta(days=days)) & (stamps < end)
 
 
-def _usage_measures(usage: pd.DataFrame, as_of: date) -> pd.DataFrame:
-    """Per client: ``seat_utilisation``, ``usage_change`` (fraction), ``prior_weeks`` (the weeks with usage its baseline
-    averages, at most :data:`PRIOR_WEEKS`) and latest ``seats``.
+def _with_silent_weeks(usage: pd.DataFrame, as_of: date, through: date | None) -> pd.DataFrame:
+    """``usage`` with a row of no use (no logins, no active user, the seats it had last) for each week of the health
+    windows that an account already seen has no row for, up to ``through`` (the last week the table holds for any
+    account; by default the last week in ``usage``).
+
+    Usage exports leave out the weeks in which nobody logged in: an account that stopped using the product had
+    no recent row at all, so its usage trend and seat utilisation went unscored and a ticket-free account came
+    out "healthy 97". An account's weeks are counted from its first row, in steps of 7 days from it.
+    """
+    if usage.empty:
+        return usage
+    u = usage.assign(week=pd.to_datetime(usage["week"]).astype("datetime64[ns]"))
+    last = min(pd.Timestamp(through) if through is not None else u["week"].max(), pd.Timestamp(as_of))
+    start = pd.Timestamp(as_of) - pd.Timedelta(weeks=RECENT_WEEKS + PRIOR_WEEKS + 1)
+    firsts = u.groupby("client_id")["week"].min()
+    steps = ((u["week"] - u["client_id"].map(firsts)).dt.days / 7).round().astype(int)
+    ends = ((last - firsts).dt.days // 7 + 1).clip(lower=0).to_numpy()
+    begins = np.minimum(np.ceil(((start - firsts).dt.days / 7).clip(lower=0)).astype(int).to_numpy(), ends)
+    grid = pd.DataFrame({"client_id": np.repeat(firsts.index.to_numpy(), ends - begins),
+                         "step": np.concatenate([np.arange(b, e) for b, e in zip(begins, ends, strict=True)] or [[]])})
+    seen = pd.MultiIndex.from_arrays([u["client_id"], steps])
+    silent = grid[~pd.MultiIndex.from_frame(grid).isin(seen)]
+    if silent.empty:
+        return u
+    weeks = (silent["client_id"].map(firsts) + pd.to_timedelta(7 * silent["step"], unit="D")).astype("datetime64[ns]")
+    zeros = pd.DataFrame({"client_id": silent["client_id"].to_numpy(), "week": weeks.to_numpy(), "logins": 0,
+                          "active_users": 0})
+    # The seats an account had in its last row before the silent week (its first row's, for none before).
+    had = u[["client_id", "week", "seats"]].sort_values("week")
+    zeros = pd.merge_asof(zeros.sort_values("week"), had, on="week", by="client_id", direction="backward")
+    return pd.concat([u, zeros], ignore_index=True)
+
+
+def _usage_measures(usage: pd.DataFrame, as_of: date, through: date | None = None) -> pd.DataFrame:
+    """Per client: ``seat_utilisation``, ``usage_change`` (fraction), ``prior_weeks`` (the weeks its baseline averages,
+    at most :data:`PRIOR_WEEKS`) and latest ``seats``; the weeks an account has no row for count as weeks of no use
+    (:func:`_with_silent_weeks`).
 
     A week of ``product_usage`` (named by its first day) counts in the window that holds most of its
     days, i.e. by its middle day: by its first day, a month ending on a Monday took the week of the
     2nd–8th for "the 8 weeks before" and left 3 weeks in "the last 4".
     """
+    usage = _with_silent_weeks(usage, as_of, through)
     middle = pd.to_datetime(usage["week"]) + pd.Timedelta(days=3)
     recent = usage.loc[_window(middle, as_of, 7 * RECENT_WEEKS)]
     prior = usage.loc[_window(middle, as_of - timedelta(weeks=RECENT_WEEKS), 7 * PRIOR_WEEKS)]
@@ -150,14 +186,17 @@ def _band(score: float) -> str:
 
 
 def health_scores(clients: pd.DataFrame, mrr_now: pd.Series, usage: pd.DataFrame, tickets: pd.DataFrame,
-                  responses: pd.DataFrame, as_of: date, *, tickets_recorded: bool = True) -> pd.DataFrame:
+                  responses: pd.DataFrame, as_of: date, *, tickets_recorded: bool = True,
+                  usage_through: date | None = None) -> pd.DataFrame:
     """Health of every paying account at ``as_of``, weakest first (see the module docstring for the method).
 
     ``mrr_now`` maps ``client_id`` → MRR at ``as_of`` (e.g. :func:`quire.metrics.mrr_by_client`);
     ``clients``, ``usage``, ``tickets`` and ``responses`` are the warehouse tables
     ``clients``, ``product_usage``, ``support_tickets`` and ``survey_responses``. Without a
     tickets table (``tickets_recorded`` False) ticket load is no component, rather than a perfect
-    one: an account without tickets in a table that exists had none.
+    one: an account without tickets in a table that exists had none. ``usage_through`` is the last week
+    ``product_usage`` holds for any account, when ``usage`` holds only some accounts' rows (one client's report):
+    an account's weeks without a row up to it are weeks of no use.
 
     Columns: ``client_id``, ``name``, ``mrr``, ``score`` (0–100, NaN without data),
     ``band`` (healthy ≥ 70, watch 40–69, at_risk < 40, unknown), ``drivers`` (the weakest
@@ -170,7 +209,7 @@ def health_scores(clients: pd.DataFrame, mrr_now: pd.Series, usage: pd.DataFrame
     # other index when there are no paying accounts at all.
     m = (active.to_frame()
          .join(clients.set_index("client_id")["name"])
-         .join(_usage_measures(usage, as_of))
+         .join(_usage_measures(usage, as_of, usage_through))
          .join(_ticket_measures(tickets, as_of))
          .join(_latest_nps(responses, as_of).rename("latest_nps")))
     ticket_columns = ["tickets", "urgent_tickets", "weighted_tickets"]

@@ -167,7 +167,8 @@ class ClientReport:
         clients = pd.DataFrame({"client_id": [cid], "name": [self.name]})
         # A unit weight stands in for MRR: health_scores only needs to know the account pays.
         scores = health_scores(clients, pd.Series({cid: 1.0}), self.data.usage, self.data.tickets, self.data.surveys,
-                               as_of=as_of, tickets_recorded="support_tickets" not in self.health_absent)
+                               as_of=as_of, tickets_recorded="support_tickets" not in self.health_absent,
+                               usage_through=self.data.usage_through)
         row = scores.iloc[0] if not scores.empty else None
         return None if row is None or pd.isna(row["score"]) else row
 

@@ -54,6 +54,7 @@ class ClientData:
     absent: tuple[str, ...] = ()       # optional tables of the contract the warehouse lacks
     lacking: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # of those, the ones there without columns
     first_day: date | None = None      # the first day of the warehouse's engagement data (any client)
+    usage_through: date | None = None  # the last week product_usage holds for any client (a date, no figure)
     conventions: Mapping[str, str | None] = field(default_factory=dict)  # the client's own locale and currency, if set
 
 
@@ -143,6 +144,7 @@ def load(client: str, period: str, url: str | None = None) -> ClientData:
             absent=tuple(t.name for t in CONTRACT.optional_tables if t.name not in usable),
             lacking=lacking_columns(conn, CONTRACT),
             first_day=client_queries.engagement_first_day(conn),
+            usage_through=client_queries.usage_last_week(conn, p.end),
             conventions=queries.client_conventions(conn, cid),
         )
 

@@ -126,6 +126,17 @@ def engagement_first_day(conn: Connection) -> date | None:
     return None if first is None else pd.Timestamp(first).date()
 
 
+def usage_last_week(conn: Connection, until: date) -> date | None:
+    """The last week (its first day) on or before ``until`` that ``product_usage`` holds for any client, or None: how
+    far the usage export reaches, so that a client's weeks without a row up to it count as weeks of no use. A date,
+    never a figure of another client."""
+    t = schema.product_usage
+    if not inventory(conn).has(t.name, ("week",)):
+        return None
+    last = conn.execute(sa.select(sa.func.max(t.c.week)).where(t.c.week <= until)).scalar()
+    return None if last is None else pd.Timestamp(last).date()
+
+
 def client_last_activity(conn: Connection, client_id: int, until: date) -> date | None:
     """The last day on or before ``until`` with views of the client's content, or None."""
     t = schema.engagement_daily

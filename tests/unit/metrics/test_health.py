@@ -183,3 +183,30 @@ def test_an_nps_answer_off_its_0_to_10_scale_is_bad_data_not_a_health_of_197():
     with pytest.raises(WarehouseDataError, match=r"the warehouse's NPS answers \(survey_responses.score\) must lie in "
                                                  r"0–10; found 100, 90, 30, 70"):
         health_scores(CLIENTS, MRR, USAGE, TICKETS, responses, as_of=AS_OF)
+
+
+def test_weeks_an_export_leaves_out_are_weeks_of_no_use():
+    # Usage exports leave out the weeks nobody logged in. An account that stopped using the product in October had
+    # no recent row, so its usage trend and seat utilisation went unscored and, without tickets, it was "healthy 100".
+    steady = [(1, w, 10, 9, 100) for w in MONDAYS]
+    stopped = [(2, w, 10, 8, 100) for w in MONDAYS[:8]]
+    gappy = [(3, w, 10, 8, 100) for i, w in enumerate(MONDAYS) if i not in (2, 3)]  # two silent weeks in its baseline
+    usage = pd.DataFrame(steady + stopped + gappy, columns=["client_id", "week", "seats", "active_users", "logins"])
+    scores = health_scores(CLIENTS.head(3), MRR.head(3), usage, TICKETS.iloc[:0], RESPONSES.iloc[:0],
+                           as_of=AS_OF).set_index("client_id")
+    assert scores.loc[2, "usage_change"] == -1.0 and scores.loc[2, "seat_utilisation"] == 0.0
+    assert scores.loc[2, "score"] == round(100 * 0.20 / 0.80) and scores.loc[2, "band"] == "at_risk"  # tickets alone
+    assert scores.loc[3, "usage_change"] == pytest.approx(100 / (6 * 100 / 8) - 1)  # the baseline's 8 weeks, 2 of none
+    assert scores.loc[1, "usage_change"] == 0.0 and scores.loc[1, "score"] == 100
+    # Weeks the export has for nobody yet are not weeks of no use: the table ends before the last 4 weeks.
+    ended = usage[pd.to_datetime(usage["week"]) < pd.Timestamp(MONDAYS[8])]
+    before = health_scores(CLIENTS.head(3), MRR.head(3), ended, TICKETS.iloc[:0], RESPONSES.iloc[:0],
+                           as_of=AS_OF).set_index("client_id")
+    assert before["usage_change"].isna().all()
+    # One client's own rows (its report reads no other client's): how far the table reaches is given as a date.
+    own = usage[usage["client_id"] == 2]
+    alone = health_scores(CLIENTS.iloc[[1]], MRR.iloc[[1]], own, TICKETS.iloc[:0], RESPONSES.iloc[:0], as_of=AS_OF,
+                          usage_through=MONDAYS[-1]).iloc[0]
+    assert (alone["usage_change"], alone["score"]) == (-1.0, scores.loc[2, "score"])
+    unknown = health_scores(CLIENTS.iloc[[1]], MRR.iloc[[1]], own, TICKETS.iloc[:0], RESPONSES.iloc[:0], as_of=AS_OF)
+    assert unknown.iloc[0]["usage_change"] != -1.0  # its own rows alone cannot tell a silent week from the table's end
