@@ -226,7 +226,7 @@ def test_one_alert_per_kpi_in_one_period():
     alerts = company().alerts().children[0]  # (then which KPIs had too little history to check)
     churn = [a for a in alerts.alerts if "logo churn" in a.message.lower()]
     assert len(churn) == 1 and churn[0].severity == "critical"
-    assert churn[0].message.startswith("Monthly logo churn is 11.1%, above the 3.0% threshold")
+    assert churn[0].message.startswith("Monthly logo churn is 11.1%, above the 5.0% critical threshold")
     assert "It is also far above its usual level" in churn[0].message
     assert len({a.kpi for a in alerts.alerts}) == len(alerts.alerts)
 

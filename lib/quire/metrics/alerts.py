@@ -174,6 +174,17 @@ class _Rule:
             return self.warning, self.critical
         return self.warning ** (months / 12), self.critical ** (months / 12)
 
+    def passed(self, value: float, months: int) -> tuple[str, float, float] | None:
+        """(severity, the line ``value`` is past for ``months``, that line for a year) of the farthest line passed;
+        None when ``value`` passes neither. A critical alert names its own line: "below the 100.0% threshold"
+        beside "Critical" did not say why it was critical."""
+        warning, critical = self.limits(months)
+        if _past(value, critical, self.below):
+            return "critical", critical, self.critical
+        if _past(value, warning, self.below):
+            return "warning", warning, self.warning
+        return None
+
 
 # Business thresholds agreed for the executive report; rates are fractions, logo churn is monthly. Retention
 # thresholds are the usual yearly ones (GRR 90 %): a month that keeps 95.8 % keeps about 60 % over a year.
@@ -205,14 +216,16 @@ def threshold_alerts(kpis: dict[str, float | None], months: int = 12) -> list[Al
         value = kpis.get(rule.key)
         if value is None or not math.isfinite(value):
             continue
-        warning, critical = rule.limits(months)
-        if not _past(value, warning, rule.below):
+        passed = rule.passed(value, months)
+        if passed is None:
             continue
-        finding = f"{'below' if rule.below else 'above'} the {format_value(warning, rule.unit)} threshold"
-        if warning != rule.warning:
-            finding += f" for {_span(months)} ({format_value(rule.warning, rule.unit)} over a year)"
-        message = f"{rule.label} is {_apart(value, warning, rule.unit)}, {finding}: {rule.meaning}."
-        alerts.append(Alert(rule.key, "critical" if _past(value, critical, rule.below) else "warning", message, finding))
+        severity, limit, yearly = passed
+        line = "critical threshold" if severity == "critical" else "threshold"
+        finding = f"{'below' if rule.below else 'above'} the {format_value(limit, rule.unit)} {line}"
+        if limit != yearly:
+            finding += f" for {_span(months)} ({format_value(yearly, rule.unit)} over a year)"
+        message = f"{rule.label} is {_apart(value, limit, rule.unit)}, {finding}: {rule.meaning}."
+        alerts.append(Alert(rule.key, severity, message, finding))
     return alerts
 
 
@@ -237,8 +250,9 @@ def threshold_places(kpis: dict[str, float | None], months: int = 12) -> dict[st
     places = {}
     for rule in THRESHOLD_RULES:
         value = kpis.get(rule.key)
-        if value is not None and math.isfinite(value) and _past(value, warning := rule.limits(months)[0], rule.below):
-            places[rule.key] = _places_apart(value, warning, rule.unit)
+        passed = rule.passed(value, months) if value is not None and math.isfinite(value) else None
+        if passed is not None:
+            places[rule.key] = _places_apart(value, passed[1], rule.unit)
     return {key: decimals for key, decimals in places.items() if decimals}
 
 

@@ -91,10 +91,12 @@ def test_order_of_rows_does_not_matter_and_missing_values_are_skipped():
     ({"nrr": 0.85}, [("nrr", "critical", "Net revenue retention is 85.0%")]),
     ({"grr": 0.92, "nrr": 1.04, "on_time_rate": 0.80, "nps": 20.0}, []),  # at a threshold is not past it
     ({"logo_churn": 0.031}, [("logo_churn", "warning", "Monthly logo churn is 3.1%, above the 3.0% threshold")]),
-    ({"logo_churn": 0.06}, [("logo_churn", "critical", "above the 3.0% threshold")]),
+    # A critical alert names the line it passed, not the warning's: "above the 3.0% threshold" did not say why.
+    ({"logo_churn": 0.06}, [("logo_churn", "critical", "Monthly logo churn is 6.0%, above the 5.0% critical threshold")]),
     ({"on_time_rate": 0.7}, [("on_time_rate", "warning", "On-time delivery is 70.0%, below the 80.0% threshold")]),
     ({"nps": 12.0}, [("nps", "warning", "NPS is +12 pts, below the +20 pts threshold")]),
-    ({"nps": -5.0, "grr": 0.7}, [("grr", "critical", "Gross revenue retention is 70.0%"), ("nps", "critical", "NPS is −5 pts")]),
+    ({"nps": -5.0, "grr": 0.7}, [("grr", "critical", "Gross revenue retention is 70.0%, below the 80.0% critical threshold"),
+                                 ("nps", "critical", "NPS is −5 pts, below the 0 pts critical threshold")]),
     ({"nrr": None, "nps": float("nan"), "mrr": 1.0}, []),
 ])
 def test_threshold_alerts(kpis, expected):
@@ -105,7 +107,9 @@ def test_threshold_alerts(kpis, expected):
 
 
 @pytest.mark.parametrize(("months", "grr", "expected"), [
-    (1, 0.958, ("critical", "Gross revenue retention is 95.8%, below the 99.1% threshold for a month (90.0% over a year)")),
+    (1, 0.958, ("critical", "Gross revenue retention is 95.8%, below the 98.2% critical threshold for a month (80.0% over "
+                            "a year)")),
+    (1, 0.985, ("warning", "Gross revenue retention is 98.5%, below the 99.1% threshold for a month (90.0% over a year)")),
     (1, 0.992, None),  # 90.8 % over a year
     (3, 0.96, ("warning", "below the 97.4% threshold for a quarter (90.0% over a year)")),
     (12, 0.85, ("warning", "Gross revenue retention is 85.0%, below the 90.0% threshold: too much")),
@@ -135,7 +139,7 @@ def test_one_alert_per_kpi_the_most_severe_with_the_other_finding_added():
     merged = merge_alerts(found)
     assert [(a.kpi, a.severity) for a in merged] == [("nrr", "warning"), ("logo_churn", "critical")]
     message = merged[1].message
-    assert message.startswith("Monthly logo churn is 6.7%, above the 3.0% threshold")
+    assert message.startswith("Monthly logo churn is 6.7%, above the 5.0% critical threshold")
     assert message.endswith("It is also far above its usual level (median 0.0% over the previous 9 periods).")
     assert message.count("6.7%") == 1
 
