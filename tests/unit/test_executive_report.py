@@ -133,6 +133,21 @@ def test_clv_on_fewer_than_three_churned_accounts_is_not_shown():
     assert "divides by the churn of the 8 months the data holds, not 12" in report.headline().note
 
 
+def test_clv_in_the_datas_second_month_says_its_one_month_of_churn_and_none_before():
+    # "divides by the churn of the 1 months", and the first month "has no CLV: 0 accounts churned in January 2025",
+    # where no churn could be counted at all.
+    rows = [(c, "2025-01-01", "new", 100.0) for c in range(1, 31)] + [(c, "2025-02-01", "churn", -100.0) for c in (1, 2, 3)]
+    movements = pd.DataFrame(rows, columns=["client_id", "month", "movement", "amount"]).assign(
+        month=lambda f: pd.to_datetime(f["month"]))
+    report = ExecutiveReport(replace(company(period="2025-02").data, movements=movements))
+    assert report.current["clv"] == pytest.approx(100 * 0.40 / (3 / 30))
+    note = report.headline().note
+    assert "January 2025 has no customer lifetime value to compare with: there is no churn before it to count (the " \
+           "data starts in January 2025)." in note, note
+    assert "Customer lifetime value divides by the churn of the one month the data holds, not 12." in note, note
+    assert "0 accounts churned" not in note and "1 months" not in note
+
+
 def test_a_kpi_on_too_few_answers_is_a_dash_with_a_note_and_raises_no_alert():
     thin, full = company(nps_in_december=4), company(nps_in_december=12)
     assert full.current["nps"] == pytest.approx(100.0) and thin.current["nps"] is None

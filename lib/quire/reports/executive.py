@@ -309,9 +309,15 @@ class ExecutiveReport:
         compared_thin = [k for k in keys if k in thin_before and k not in thin]
         if compared_thin:
             before = self.period.previous()
+            # The data's first month has no churn before it to count: not "0 accounts churned" in it.
+            unmeasured = f"there is no churn before it to count{self._since(before)}" \
+                if "clv" in compared_thin and not churn_estimate(self.data, before).months else ""
             basis = {k: self._basis(k, thin_before[k], before) for k in compared_thin}
-            reasons = (basis[compared_thin[0]] if len(compared_thin) == 1 else
-                       "; ".join(f"{_in_sentence(KPI_DEFS[k][0])} rests on {basis[k]}" for k in compared_thin))
+            if len(compared_thin) == 1:
+                reasons = unmeasured or basis[compared_thin[0]]
+            else:
+                reasons = "; ".join(f"for {_in_sentence(KPI_DEFS[k][0])} {unmeasured}" if k == "clv" and unmeasured else
+                                    f"{_in_sentence(KPI_DEFS[k][0])} rests on {basis[k]}" for k in compared_thin)
             note += f" {before.label} has no {_names(compared_thin)} to compare with: {reasons}."
         unpaid = [k for k in keys if k in ENDING_AVERAGES and k not in thin and self.current[k] is None
                   and not self.current["customers"]]
@@ -324,8 +330,8 @@ class ExecutiveReport:
             note += (f" {self.period.previous().label} has no {_names(unpaid_before)} to compare with: no account was "
                      "paying at its end.")
         if "clv" in keys and self.current["clv"] is not None and churn.months < CHURN_MONTHS:
-            note += (f" Customer lifetime value divides by the churn of the {churn.months} months the data holds, "
-                     f"not {CHURN_MONTHS}.")
+            held = "the one month" if churn.months == 1 else f"the {churn.months} months"
+            note += f" Customer lifetime value divides by the churn of {held} the data holds, not {CHURN_MONTHS}."
         return note.strip()
 
     def _basis(self, key: str, count: int, period: Period) -> str:
