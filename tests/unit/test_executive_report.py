@@ -198,6 +198,23 @@ def test_hours_overrun_rests_on_the_projects_with_an_estimate_and_says_which_it_
             "overrun leaves it out.") in cards.note
 
 
+def test_internal_projects_and_no_overrun_are_said_not_left_as_a_dash_and_an_empty_table():
+    # Five internal projects (no revenue), each done within its hours: "Project margin —" with no word why, and a
+    # "Largest hour overruns" table of headers alone.
+    done = projects().iloc[[10] * 5].assign(project_id=range(100, 105), revenue=0.0, actual_hours=90.0)
+    report = ExecutiveReport(replace(company().data, projects=done,
+                                     clients=pd.DataFrame({"client_id": [7], "name": ["Client 7"]})))
+    section = report.delivery()
+    [cards] = section.children  # no table
+    shown = {k.key: k.value for k in cards.kpis}
+    assert shown["project_margin"] is None and shown["hours_overrun"] == pytest.approx(-0.10)
+    assert cards.note.endswith(" Project margin shows — as the 5 projects record no revenue."), cards.note
+    assert section.lead == "No project delivered in December 2025 took more hours than estimated."
+    over = ExecutiveReport(replace(report.data, projects=done.assign(actual_hours=120.0, revenue=1000.0))).delivery()
+    assert [type(c).__name__ for c in over.children] == ["KpiCards", "Table"] and not over.lead
+    assert "Project margin" not in over.children[0].note
+
+
 def test_the_bridge_counts_a_mislabelled_movement_by_its_effect_and_says_so():
     rows = [(c, "2025-01-01", "new", 100.0) for c in range(1, 4)] + [(1, "2025-08-01", "contraction", -100.0)]
     movements = pd.DataFrame(rows, columns=["client_id", "month", "movement", "amount"]).assign(

@@ -592,14 +592,21 @@ class ExecutiveReport:
                      f"leaves {'it' if unmeasured == 1 else 'them'} out")
             note += (f", and shows — as it rests on {d.overrun_basis} {'project' if d.overrun_basis == 1 else 'projects'} "
                      f"(at least {least} needed)." if d.overrun_basis < least <= d.delivered else ".")
+        if d.delivered >= least and d.gross_margin is None:  # internal projects: a margin of nothing is no figure
+            which = "it records" if d.delivered == 1 else f"the {d.delivered} projects record"
+            note += f"{' ' if note else ''}Project margin shows — as {which} no revenue."
         worst = metrics.worst_overruns(self.data.projects, self.period, limit=5)
+        cards = KpiCards(kpis, comparison_label=self.period.previous().label, note=note)
+        if worst.empty:  # a table of headers alone said nothing
+            lead = f"No project delivered in {self.period.label} took more hours than estimated." if d.overrun_basis else ""
+            return Section("Project delivery", [cards], lead=lead)
         clients = self.data.clients.set_index("client_id")["name"]
         worst = worst.assign(client=worst["client_id"].map(clients))[["name", "client", "estimated_hours", "actual_hours", "overrun", "on_time"]]
         worst = worst.rename(columns={"name": "Project", "client": "Client", "estimated_hours": "Est. hours",
                                       "actual_hours": "Actual hours", "overrun": "Overrun", "on_time": "On time"})
         worst["On time"] = worst["On time"].map({True: "yes", False: "no"})
         table = Table(worst, caption="Largest hour overruns", units={"Est. hours": "number", "Actual hours": "number", "Overrun": "percent"})
-        return Section("Project delivery", [KpiCards(kpis, comparison_label=self.period.previous().label, note=note), table])
+        return Section("Project delivery", [cards, table])
 
     def customers(self) -> Section:
         scores = metrics.health_scores(self.data.clients, metrics.mrr_by_client(self.data.ledger, pd.Timestamp(self.period.last_month)),
