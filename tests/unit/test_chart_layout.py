@@ -332,3 +332,27 @@ def test_the_waterfalls_bar_labels_stay_inside_and_clear_of_the_axis_note(monkey
             assert label.y1 <= frame.y1 and not label.overlaps(notes[0]), (label, frame, notes[0])
     finally:
         plt.close(fig)
+
+
+@pytest.mark.parametrize("chart", ["mrr_trend", "rate_trend"])
+def test_a_trend_legend_sits_above_its_lines(monkeypatch, chart):
+    # Every account churned: MRR flat at the top of its axis ran through "MRR" in the legend's corner.
+    import quire.charts.executive as executive_charts
+
+    figures = []
+    monkeypatch.setattr(executive_charts, "to_chart", lambda fig, alt, caption="", **kw: figures.append(fig))
+    months = pd.date_range("2025-01-01", periods=12, freq="MS")
+    if chart == "mrr_trend":
+        executive_charts.mrr_trend(pd.Series([5_000.0] * 11 + [0.0], index=months))
+    else:
+        history = pd.DataFrame({"period": [f"{m:%Y-%m}" for m in months], "nrr": [1.0] * 11 + [0.0],
+                                "grr": [1.0] * 11 + [0.0]})
+        executive_charts.rate_trend(history, {"nrr": "NRR", "grr": "GRR"}, ylabel="Retention", reference=1.0)
+    [fig] = figures
+    try:
+        [ax] = fig.axes
+        with drawn_as_svg(fig) as renderer:
+            legend, axes = ax.get_legend().get_window_extent(renderer).frozen(), ax.get_window_extent(renderer).frozen()
+        assert legend.y0 >= axes.y1 - 0.5, (legend, axes)
+    finally:
+        plt.close(fig)

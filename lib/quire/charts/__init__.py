@@ -87,6 +87,14 @@ def keep_edge_labels_apart(fig, left, right, space: float = EDGE_LABEL_SPACE) ->
         fig.subplots_adjust(wspace=panel_wspace(fig, needed))
 
 
+def legend_above(ax, **kwargs) -> None:
+    """The axes' legend in one row above them, where no line can run through it (a flat MRR at the top of its axis
+    struck through "MRR" in the corner the legend had)."""
+    entries = len(ax.get_legend_handles_labels()[0])
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=max(entries, 1), frameon=False, borderaxespad=0.2,
+              **kwargs)
+
+
 def palette() -> list[str]:
     """The active brand's colours, in order."""
     return plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -94,4 +102,4 @@ def palette() -> list[str]:
 
 __all__ = ["PANEL_GAP", "WIDE", "HALF", "GOOD", "BAD", "NEUTRAL", "MINUS", "MoneyFormatter", "PercentStepFormatter", "count_axis", "date_axis",
            "money_axis", "percent_axis", "step_decimals", "short_money", "label_width", "palette", "panel_wspace",
-           "keep_edge_labels_apart"]
+           "keep_edge_labels_apart", "legend_above"]

@@ -8,7 +8,7 @@ from matplotlib.dates import MonthLocator, YearLocator
 from matplotlib.ticker import MaxNLocator
 
 from quire.chart_style import to_chart
-from quire.charts import BAD, GOOD, HALF, WIDE, date_axis, money_axis, palette, percent_axis, short_money
+from quire.charts import BAD, GOOD, HALF, WIDE, date_axis, legend_above, money_axis, palette, percent_axis, short_money
 from quire.display import Chart
 from quire.formatting import compact, month_year, number, percent, shares_percent, short_month_year
 from quire.formatting.numbers import compact_decimals, compact_parts
@@ -42,7 +42,7 @@ def mrr_trend(history: pd.Series, forecast: pd.DataFrame | None = None, *, highl
     ax.xaxis.set_major_locator(MonthLocator(bymonth=range(1, 13, step)) if step else YearLocator(-(-months // 96)))
     date_axis(ax)
     ax.set_ylabel("MRR")
-    ax.legend(loc="upper left", frameon=False)
+    legend_above(ax)
     ax.margins(x=0.01)
     return to_chart(fig, alt + ".")
 
@@ -114,7 +114,7 @@ def rate_trend(history: pd.DataFrame, columns: dict[str, str], *, ylabel: str, r
     # Periods by name, as the MRR chart beside it ("Dec 2025", "Q4 2025"), not keys ("2025-12"); at most 6, level.
     shown = list(steps)[::-(-len(history) // 6)]
     ax.set_xticks(shown, [_period_tick(history["period"].iloc[i]) for i in shown], fontsize=7)
-    ax.legend(frameon=False, fontsize=8)
+    legend_above(ax, fontsize=8)
     latest = history.iloc[-1]
     alt = (f"Line chart of {', '.join(columns.values())} by period from {parse_period(history['period'].iloc[0]).label} "
            f"to {parse_period(latest['period']).label}; latest ") + ", ".join(
