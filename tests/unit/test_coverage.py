@@ -111,29 +111,57 @@ def test_a_month_not_yet_ended_is_never_complete_whatever_the_data_holds(tiny_wa
     assert last_ended_month(date(2027, 1, 31)) == date(2026, 12, 1)
 
 
-def test_a_ledgers_last_month_without_a_change_is_explained_when_asked_for(tiny_warehouse, tmp_path):
-    # Nothing changed in October: the ledger has no October row, and "2026-10 is not complete in the data yet
-    # (data covers 2025-09 to 2026-09)" read as if the data stopped before October.
+def test_months_without_a_ledger_row_are_months_without_a_change_as_far_as_the_data_goes(tiny_warehouse, tmp_path):
+    # Nothing changed in October: the ledger has no October row, and the report stopped at September although the
+    # daily data covers October (a company whose accounts kept their plans since April was reported for April).
     path = tmp_path / "wh.duckdb"
     with warehouse_copy(tiny_warehouse, path) as con:
-        con.execute("delete from mrr_movements where month >= date '2026-10-01'")
-        last = con.execute("select max(month) from mrr_movements").fetchone()[0]
-    config = settings(f"duckdb:///{path}", tmp_path)
-    from quire.errors import ParameterError
-
-    assert prepare("executive", {"period": "latest"}, config).params["period"] == f"{last:%Y-%m}"
-    with pytest.raises(ParameterError) as info:
-        prepare("executive", {"period": "2026-10"}, config)
-    assert info.value.message.endswith(
-        f"to {last:%Y-%m}: the months with rows in mrr_movements (a month in which nothing changed has none), the "
-        "last one once the daily data reaches its end); pick an earlier period or 'latest'"), info.value.message
+        con.execute("delete from mrr_movements where month >= date '2026-09-01'")
+        moved = con.execute("select max(month) from mrr_movements").fetchone()[0]
+    url = f"duckdb:///{path}"
+    config = settings(url, tmp_path)
+    assert prepare("executive", {"period": "latest"}, config).params["period"] == "2026-10"
     from quire.reports import executive
 
-    with pytest.raises(ParameterError) as in_notebook:  # the notebook run in JupyterLab says the same
-        executive.load("2026-10", url=f"duckdb:///{path}")
-    assert in_notebook.value.message == info.value.message
-    with pytest.raises(ParameterError, match=r"\(data covers 2025-09 to 2026-10\); "):  # a report of spans: as before
-        prepare("cohort", {"period": "2026-12"}, config)
+    report = executive.build("2026-10", url=url)
+    assert report.current["mrr"] == report.previous["mrr"] and report.current["mrr_growth"] == 0.0
+    [quiet] = [c for c in report.revenue().children if getattr(c, "title", "") == "No MRR change:"]
+    mrr = f"${round(report.current['mrr']):,}"
+    assert quiet.message == (f"The MRR ledger has no movement after {moved:%B %Y}: no account's MRR changed since, so "
+                             f"MRR stays at {moved:%B %Y}'s {mrr} through October 2026. If the billing data ends in "
+                             f"{moved:%B %Y}, import the months after it.")
+    assert not [c for c in executive.build(f"{moved:%Y-%m}", url=url).revenue().children
+                if getattr(c, "title", "") == "No MRR change:"]
+    with warehouse_copy(tiny_warehouse, path) as con:  # a quiet month with changes after it needs no word
+        con.execute(f"delete from mrr_movements where month = date '{moved:%Y-%m-%d}'")
+    assert not [c for c in executive.build(f"{moved:%Y-%m}", url=url).revenue().children
+                if getattr(c, "title", "") == "No MRR change:"]
+    from quire.errors import ParameterError
+
+    with pytest.raises(ParameterError) as info:  # a month past the data says where the months come from
+        prepare("executive", {"period": "2026-11"}, config)
+    assert "a month without a row in mrr_movements is one in which no account's MRR changed" in info.value.message
+
+
+def test_without_daily_data_the_other_tables_say_how_far_a_quiet_ledger_goes(tiny_warehouse, tmp_path):
+    # An MRR export with surveys, usage and tickets but no daily data: the last ledger change (April) was "latest".
+    path = tmp_path / "wh.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("delete from engagement_daily")
+        con.execute("delete from events")
+        con.execute("delete from mrr_movements where month >= date '2026-05-01'")
+        reach = con.execute("select max(responded_on) from survey_responses").fetchone()[0]
+    with connection(f"duckdb:///{path}") as conn:
+        first, last = coverage.ledger_range(conn)
+    assert last >= queries.last_complete_month(reach) and last > date(2026, 4, 1)
+    with warehouse_copy(tiny_warehouse, path) as con:  # a ledger alone: its own last month, as before
+        con.execute("delete from engagement_daily")
+        con.execute("delete from events")
+        for table in ("projects", "survey_responses", "product_usage", "support_tickets"):
+            con.execute(f"delete from {table}")
+        con.execute("delete from mrr_movements where month >= date '2026-05-01'")
+    with connection(f"duckdb:///{path}") as conn:
+        assert coverage.ledger_range(conn) == (date(2025, 9, 1), date(2026, 4, 1))
 
 
 def _days_as_text(con, table: str, column: str, form: str) -> None:

@@ -115,8 +115,11 @@ def _coverage(c: ReportContract) -> str:
         return f"Runs per {c.runs_per}, not per period."
     if cov.kind == "ledger":
         reach = " or ".join(f"`{t}.{col}`" for t, col in cov.reach)
-        return (f"Runs per {c.runs_per}. Its months: those of `{cov.first[0]}.{cov.first[1]}`; the last one counts "
-                f"when the daily data ({reach}, where present) reaches its end.")
+        also = ", ".join(f"`{t}.{col}`" for t, col in cov.also)
+        return (f"Runs per {c.runs_per}. Its months: from the first `{cov.first[0]}.{cov.first[1]}` to the last month "
+                f"the daily data ({reach}, where present) reaches the end of; without daily data, to the later of the "
+                f"last `{cov.first[0]}.{cov.first[1]}` and the last month {also} reach the end of. A month without a "
+                f"row in `{cov.first[0]}` is one in which no account's MRR changed.")
     later = "".join(f" (or the first `{t}.{col}`, if later)" for t, col in cov.starts_with)
     return (f"Runs per {c.runs_per}. Its months: from the first `{cov.first[0]}.{cov.first[1]}`{later} to the last month "
             f"`{cov.last[0]}.{cov.last[1]}` reaches the end of.")

@@ -138,14 +138,17 @@ class Coverage:
 
     ``kind="span"``: from the month of the earliest ``first`` value to the last *complete*
     month of the latest ``last`` value (a month counts when the data reaches its last day).
-    ``kind="ledger"``: ``first`` and ``last`` name a monthly column; its last month counts
-    only as far as the daily data in ``reach`` (table, column pairs, those present) goes.
+    ``kind="ledger"``: ``first`` and ``last`` name a monthly column whose rows are changes (a month
+    without one had none); the months run to the last complete month of the daily data in ``reach``
+    (table, column pairs, those present), or without any, to the later of the ledger's last month and
+    the last complete month of the dated tables in ``also``.
     """
 
     kind: str
     first: tuple[str, str]
     last: tuple[str, str]
     reach: tuple[tuple[str, str], ...] = ()
+    also: tuple[tuple[str, str], ...] = ()
     what: str = ""  # the data named in messages, e.g. "product users and events"
     #: ``kind="span"``: other (table, column) pairs whose earliest value the data must have reached too: the
     #: months start at the latest of the earliest values (events tracked from a day after the first signups:

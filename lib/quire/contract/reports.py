@@ -168,7 +168,9 @@ EXECUTIVE = _report(
              sections=("Customers: satisfaction and health",), date_column="opened_at", grain="instant"),
     ],
     coverage=Coverage("ledger", first=("mrr_movements", "month"), last=("mrr_movements", "month"),
-                      reach=(("engagement_daily", "day"), ("events", "occurred_at")), what="MRR data"),
+                      reach=(("engagement_daily", "day"), ("events", "occurred_at")),
+                      also=(("projects", "delivered_on"), ("survey_responses", "responded_on"), ("product_usage", "week"),
+                            ("support_tickets", "opened_at")), what="MRR data"),
 )
 
 CLIENT = _report(

@@ -84,6 +84,7 @@ class ExecutiveData:
     tickets: pd.DataFrame
     absent: tuple[str, ...] = ()  # optional tables of the contract the warehouse lacks (their frames are empty)
     lacking: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # of those, the ones there without columns
+    ledger_ends: date | None = None  # the month of the ledger's last movement, whatever the period (None: unknown)
 
     @cached_property
     def ledger(self) -> metrics.Ledger:
@@ -114,6 +115,7 @@ def load(period: str, url: str | None = None) -> ExecutiveData:
             tickets=queries.support_tickets(conn, end - timedelta(days=120), end),
             absent=tuple(t.name for t in CONTRACT.optional_tables if t.name not in usable),
             lacking=lacking_columns(conn, CONTRACT),
+            ledger_ends=queries.ledger_last_month(conn),
         )
 
 
@@ -439,7 +441,25 @@ class ExecutiveReport:
         relabelled = self._relabelled()
         if relabelled:
             shown.append(Callout(relabelled, "info", title="Counted by effect:"))
+        quiet = self._quiet_since()
+        if quiet:
+            shown.insert(0, Callout(quiet, "info", title="No MRR change:"))
         return Section("Recurring revenue", shown, lead=lead)
+
+    def _quiet_since(self) -> str:
+        """When the ledger ends before the period does, what that means ("" if not): the months run as far as the
+        data does, and no row in a month is no change in it. (A quiet month with changes after it needs no word.)"""
+        months = self.data.ledger.frame["month"]
+        if months.empty:
+            return ""
+        ends = pd.Timestamp(self.data.ledger_ends) if self.data.ledger_ends is not None else months.max()
+        if ends >= pd.Timestamp(self.period.last_month):
+            return ""
+        last = formatting.month_year(ends)
+        mrr = metrics.format_value(metrics.mrr_series(self.data.ledger, [ends]).iloc[0], "currency")
+        return (f"The MRR ledger has no movement after {last}: no account's MRR changed since, so MRR stays at "
+                f"{last}'s {mrr} through {formatting.month_year(self.period.last_month)}. If the billing data ends in "
+                f"{last}, import the months after it.")
 
     def _relabelled(self) -> str:
         """The period's movements whose ledger label says otherwise than their effect on MRR, which the bridge

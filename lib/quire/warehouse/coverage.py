@@ -18,7 +18,7 @@ rows, or without a complete month, or a table the warehouse lacks, is a
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import partial
 
 import sqlalchemy as sa
@@ -87,22 +87,31 @@ def data_reach(conn: Connection, reach: tuple[tuple[str, str], ...] | None = Non
     ``reach``: the (table, column) pairs to look at (default: the executive contract's);
     tables the warehouse does not hold, or holds without a date or time in that column, are skipped.
     """
-    pairs = reach if reach is not None else CONTRACTS["executive"].coverage.reach
-    # Only dates and instants: these tables are no report's own here, so one holding its days as text (which its
-    # own report refuses) must not stop a report that merely looks at how far it reaches.
+    known = _latest(conn, reach if reach is not None else CONTRACTS["executive"].coverage.reach)
+    return max(known.values()) if known else None
+
+
+def _latest(conn: Connection, pairs: tuple[tuple[str, str], ...]) -> dict[tuple[str, str], date]:
+    """The latest day of each (table, column) the warehouse holds as dates or instants, for those with any.
+
+    Only dates and instants: these tables are no report's own here, so one holding its days as text (which its
+    own report refuses) must not stop a report that merely looks at how far it reaches.
+    """
     inv = inventory(conn)
     pairs = [(t, c) for t, c in pairs if family(inv.type_of(t, c) or "") in ("date", "timestamp", "timestamptz")]
-    known = [d for d in _bounds(conn, *((t, c, "max") for t, c in pairs)) if d is not None]
-    return max(known) if known else None
+    return {pair: day for pair, day in zip(pairs, _bounds(conn, *((t, c, "max") for t, c in pairs)), strict=True)
+            if day is not None}
 
 
 def ledger_range(conn: Connection, cov: Coverage | None = None) -> Range:
-    """The executive report's months: those of the MRR ledger.
+    """The executive report's months: from the MRR ledger's first month to the last month the data is complete for.
 
-    The ledger records months, not days, so whether its last month is complete is told
-    by how far the warehouse's daily data reaches (:func:`data_reach`); without any
-    daily data the ledger's last month counts as complete once the calendar is past it
-    (a row booked for a later month, as billing tools export scheduled changes, is not data of it yet).
+    The ledger has a row only where an account's MRR changed, so a month without one is a month without a change,
+    not a month missing: a company whose accounts kept their plans since April was reported for April at the latest.
+    How far the months go is told by how far the warehouse's daily data reaches (:func:`data_reach`: its last
+    complete month); without any, by the later of the ledger's last month and the last complete month of the
+    report's other dated tables (``cov.also``: answers, usage, tickets). A month counts once the calendar is past
+    it (a row booked for a later month, as billing tools export scheduled changes, is not data of it yet).
     """
     cov = cov or CONTRACTS["executive"].coverage
     _require(conn, cov)
@@ -111,9 +120,16 @@ def ledger_range(conn: Connection, cov: Coverage | None = None) -> Range:
         raise WarehouseError(f"the warehouse holds no {cov.what} (the executive report reads the MRR ledger)",
                              hint=DATA_HINT)
     reach = data_reach(conn, cov.reach)
-    first, last = month_start(first), min(month_start(last), last_ended_month())
+    first, last = month_start(first), month_start(last)
     if reach is not None:
-        last = min(last, queries.last_complete_month(reach))
+        last = queries.last_complete_month(reach)
+    else:
+        # A week of usage is dated by its first day and reaches its seventh.
+        ends = [day + timedelta(days=6) if table == "product_usage" else day
+                for (table, _), day in _latest(conn, cov.also).items()]
+        if ends:
+            last = max(last, queries.last_complete_month(max(ends)))
+    last = min(last, last_ended_month())
     if last < first:
         ends = f"the daily data ends {reach:%Y-%m-%d}" if reach is not None else f"{first:%B %Y} has not ended yet"
         raise WarehouseError(f"the warehouse holds no complete month of {cov.what} (the ledger starts {first:%Y-%m}, "
@@ -181,14 +197,14 @@ REPORT_RANGES: dict[str, Callable[[Connection], Range]] = {
 def months_from(report: str | None) -> str:
     """Where ``report``'s months come from, for a message about a month it lacks ("" when nothing needs saying).
 
-    A ledger has rows only for months in which something changed: a last month without a change is
-    missing from it although the data reaches it, which "not complete in the data yet" alone would not explain.
+    A ledger's months are not the months it has rows for (see :func:`ledger_range`): the message says which.
     """
     cov = CONTRACTS[report].coverage if report in CONTRACTS else None
     if cov is None or cov.kind != "ledger":
         return ""
-    reach = ", the last one once the daily data reaches its end" if cov.reach else ""
-    return f"the months with rows in {cov.first[0]} (a month in which nothing changed has none){reach}"
+    return (f"from the first month of {cov.first[0]} to the last month the daily data completes, or without it the "
+            f"last of {cov.first[0]} and the report's other tables (a month without a row in {cov.first[0]} is one "
+            "in which no account's MRR changed)")
 
 
 def report_range(report: str | None, conn: Connection) -> Range:

@@ -76,6 +76,11 @@ def mrr_movements(conn: Connection, until: date) -> pd.DataFrame:
     return _read(conn, stmt)
 
 
+def ledger_last_month(conn: Connection) -> date | None:
+    """The month of the MRR ledger's last movement (a month start), or None for an empty ledger."""
+    last = conn.execute(sa.select(sa.func.max(schema.mrr_movements.c.month))).scalar()
+    return None if last is None else month_start(pd.Timestamp(last).date())
+
 
 def wrong_signs(conn: Connection, until: date | None = None) -> str | None:
     """Where an MRR ledger amount (up to the month ``until``) has the wrong sign for its movement, in a sentence; None if nowhere.
