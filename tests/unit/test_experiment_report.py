@@ -1538,3 +1538,28 @@ def test_a_rate_whose_observed_fall_no_sample_could_detect_says_fall_not_any_cha
     tiny = experiment({"control": {"n": 3, "rate": 1.0}, "treatment": {"n": 3, "rate": 0.0}})
     assert tiny.analysis.power["Treatment"].floor_p is not None
     assert "any possible change" in " ".join(tiny.analysis.verdict.reasons)
+
+
+def test_a_lift_that_is_not_zero_never_reads_as_zero_and_its_rates_differ():
+    # 2,000 against 2,008 conversions of 20,000 users an arm: "Conversion was 10.0% in Treatment against 10.0% in
+    # Control (0.0 pts, …)" on the verdict, card, table, chart and power section, as identical arms read.
+    from quire.charts.experiment import pts
+
+    report = experiment({"control": {"n": 20_000, "rate": 0.10}, "treatment": {"n": 20_000, "rate": 0.1004}})
+    row = report.analysis.conversion_comparisons.iloc[0]
+    assert row["diff"] == pytest.approx(8 / 20_000) and not row["significant"]
+    reasons = " ".join(report.analysis.verdict.reasons)
+    assert "Conversion was 10.04% in Treatment against 10.00% in Control (+0.04 pts, 95% CI" in reasons, reasons
+    assert report.header().meta()["conclusion"].count("+0.04 pts") == 1
+    assert report.headline().texts["abs_lift"][0] == "+0.04 pts"
+    shown = everything(report)
+    assert "0.0 pts" not in shown and "+0.04 pts" in report.conversion().html()
+    [chart] = [c for c in walk(report.conversion()) if isinstance(c, Chart)]
+    assert "Control 10.00% (" in chart.alt and "Treatment 10.04% (" in chart.alt and "Treatment +0.04 pts (" in chart.alt
+    assert "The observed +0.04 pts is smaller than the MDE." in report.power_sentence()
+    assert "To detect an effect of +0.04 pts (the one observed)" in report.sample_sentence()
+    # A lift that is exactly 0 still reads as 0, at one decimal.
+    same = experiment({"control": {"n": 20_000, "rate": 0.10}, "treatment": {"n": 20_000, "rate": 0.10}})
+    assert "Conversion was 10.0% in Treatment against 10.0% in Control (0.0 pts, 95% CI" in " ".join(
+        same.analysis.verdict.reasons)
+    assert pts(0.0) == "0.0 pts" and pts(0.014) == "+1.4 pts" and pts(-0.00004) == "−0.004 pts"

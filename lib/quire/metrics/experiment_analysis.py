@@ -194,12 +194,12 @@ def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.
     elif places is None:
         places = agreeing_decimals(control_value, treatment_value, diff, 1, scale=100)
     level_fmt = (lambda v: percent(v, places)) if as_rate else (lambda v: _amount(v, currency))
-    diff_fmt = ((lambda v: percentage_points(v, places)) if as_rate else (lambda v: _amount(v, currency, signed=True)))
     low, high = float(row["ci_low"]), float(row["ci_high"])
+    # The difference as its interval's bounds: one that is not 0 never reads "0.0 pts" or "$0.00".
     bound = ((lambda v: not_zero(lambda d: percentage_points(v, d), v, places)) if as_rate
              else (lambda v: not_zero(lambda d: current_measure().format(v, d, signed=True, currency=currency), v,
                                       current_measure().decimals)))
-    interval = (f"{diff_fmt(diff)}, {percent(level, 0)} CI "
+    interval = (f"{bound(diff)}, {percent(level, 0)} CI "
                 + (f"{bound(low).removesuffix(' pts')} to {bound(high)}" if math.isfinite(low) and math.isfinite(high)
                    else "not defined"))
     alpha = alpha_for(level)
@@ -297,8 +297,10 @@ def _format_effect(value: float | None, kind: str, currency: str, signed: bool =
 
 
 def _pts(diff: float, signed: bool = True) -> str:
-    """A rate difference in percentage points: 0.014 → "+1.4 pts" (or its size, "1.4 pts", unsigned)."""
-    return percentage_points(diff if signed else abs(diff), signed=signed)
+    """A rate difference in percentage points: 0.014 → "+1.4 pts" (or its size, "1.4 pts", unsigned); one that is not
+    0 never reads as 0 (0.0004 → "+0.04 pts")."""
+    size = diff if signed else abs(diff)
+    return not_zero(lambda d: percentage_points(size, d, signed=signed), size, 1)
 
 
 def _amount(value: float, currency: str | None, signed: bool = False) -> str:

@@ -16,7 +16,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from quire.charts.experiment import amount, pts
+from quire.charts.experiment import bound
 from quire.display import Glossary, KpiCards, Table, escape, kpi_value
 from quire.formatting import number, percent
 from quire.formatting.numbers import not_zero
@@ -45,10 +45,11 @@ def interval_change(ratio: float) -> str:
 
 
 def effect_text(value: float | None, metric: str) -> str:
-    """A treatment − control difference in the metric's units: "+1.4 pts", or "+$2.83" in the measure's."""
+    """A treatment − control difference in the metric's units: "+1.4 pts", or "+$2.83" in the measure's; one that is
+    not 0 never reads as 0 ("+0.04 pts", "+$0.004"), as an interval's bounds do not."""
     if value is None or not np.isfinite(value):
         return "—"
-    return pts(value) if metric == "conversion" else amount(value)
+    return bound(value, "conversion" if metric == "conversion" else "revenue")
 
 
 def share_off(users: int, expected: float) -> str:

@@ -464,7 +464,9 @@ def test_rates_keep_the_decimals_that_make_them_differ_by_the_difference_shown()
 
 
 @pytest.mark.parametrize("before, after, decimals, places", [
-    (0.0805, 0.0814, 1, 2), (0.102, 0.116, 1, 1), (0.0174, 0.0065, 1, 2), (0.5, 0.5, 1, 1), (0.10001, 0.10004, 1, 1)])
+    (0.0805, 0.0814, 1, 2), (0.102, 0.116, 1, 1), (0.0174, 0.0065, 1, 2), (0.5, 0.5, 1, 1),
+    # 10.001 % against 10.004 % agreed at one decimal as "10.0%", "10.0%" and "0.0 pts": no difference, as it read.
+    (0.10001, 0.10004, 1, 3), (0.1, 0.1004, 1, 2)])
 def test_agreeing_decimals(before, after, decimals, places):
     from quire.formatting.numbers import agreeing_decimals
 
