@@ -1563,3 +1563,24 @@ def test_a_lift_that_is_not_zero_never_reads_as_zero_and_its_rates_differ():
     assert "Conversion was 10.0% in Treatment against 10.0% in Control (0.0 pts, 95% CI" in " ".join(
         same.analysis.verdict.reasons)
     assert pts(0.0) == "0.0 pts" and pts(0.014) == "+1.4 pts" and pts(-0.00004) == "−0.004 pts"
+
+
+def test_an_observed_effect_set_against_the_mde_reads_as_different_as_it_is():
+    # "only rises of at least 1.9 pts; the observed +1.9 pts is smaller" (1.852 against 1.894): a figure read as
+    # smaller than itself. 585 against 500 conversions of 5,000 users an arm: +1.70 pts, an MDE of 1.74 pts.
+    report = experiment({"control": {"n": 5_000, "rate": 0.10}, "treatment": {"n": 5_000, "rate": 0.117}})
+    p = report.analysis.power["Treatment"]
+    assert p.observed_effect == pytest.approx(0.017) and 0.0170 < p.mde < 0.0175
+    assert round(p.observed_effect * 100, 1) == round(p.mde * 100, 1)  # one decimal cannot tell them apart
+    sentence = report.power_sentence()
+    assert "of at least 1.74 pts with 80% probability" in sentence, sentence
+    assert sentence.endswith("The observed +1.70 pts is smaller than the MDE."), sentence
+    [low] = [w for w in report.analysis.verdict.warnings if w.startswith("Low power")]
+    assert "only rises of at least 1.74 pts; the observed +1.70 pts is smaller." in low, low
+    table = report.power_table().frame.set_index("")
+    assert table.at["Observed effect", "Treatment"] == "+1.70 pts" and table.at["MDE at 80% power", "Treatment"] == "1.74 pts"
+    cards = report.headline().texts
+    assert (cards["abs_lift"][0], cards["mde"][0]) == ("+1.70 pts", "1.74 pts")
+    # One decimal where it tells them apart: +1.8 pts against 1.7.
+    apart = experiment({"control": {"n": 5_000, "rate": 0.10}, "treatment": {"n": 5_000, "rate": 0.118}})
+    assert apart.power_sentence().endswith("The observed +1.8 pts is larger than the MDE.")

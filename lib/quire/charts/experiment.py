@@ -43,13 +43,15 @@ def amount(value: float, signed: bool = True) -> str:
     return current_measure().format(value, signed=signed)
 
 
-def bound(value: float, metric: str = "conversion") -> str:
+def bound(value: float, metric: str = "conversion", decimals: int | None = None) -> str:
     """One end of an interval of differences ("+0.6 pts", "−$1.10"), with the decimals that keep one just past
-    zero from reading "0.0": on which side of zero an interval lies is what the reader looks for."""
+    zero from reading "0.0": on which side of zero an interval lies is what the reader looks for. At least
+    ``decimals`` decimals when given (else a point's one, the measure's own)."""
     if metric == "conversion":
-        return not_zero(lambda d: percentage_points(value, d), value, 1)
+        return not_zero(lambda d: percentage_points(value, d), value, 1 if decimals is None else decimals)
     measure = current_measure()
-    return not_zero(lambda d: measure.format(value, d, signed=True), value, measure.decimals)
+    return not_zero(lambda d: measure.format(value, d, signed=True), value,
+                    measure.decimals if decimals is None else decimals)
 
 
 def interval_text(low: float, high: float, metric: str) -> str:

@@ -271,9 +271,11 @@ def _low_power_message(variant: str, p: PowerResult, currency: str, significant:
     if p.mde is None:  # not even the largest possible change (a rate going to 100 %) reaches the target power
         return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the test cannot "
                 f"detect {_any_possible(p)} with {percent(p.target_power, 0)} power. {consequence}")
+    places = compared_places(abs(p.observed_effect or 0.0), p.mde, p.kind)
     return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the test detects (with "
-            f"{percent(p.target_power, 0)} power) only {_changes(p)} of at least {_format_effect(p.mde, p.kind, currency, signed=False)}; "
-            f"the observed {_format_effect(p.observed_effect, p.kind, currency)} is smaller. {consequence}")
+            f"{percent(p.target_power, 0)} power) only {_changes(p)} of at least "
+            f"{_format_effect(p.mde, p.kind, currency, signed=False, decimals=places)}; the observed "
+            f"{_format_effect(p.observed_effect, p.kind, currency, decimals=places)} is smaller. {consequence}")
 
 
 def _changes(p: PowerResult) -> str:
@@ -290,17 +292,33 @@ def _any_possible(p: PowerResult) -> str:
     return {"rises": "any possible rise", "falls": "any possible fall"}.get(_changes(p), "any possible change")
 
 
-def _format_effect(value: float | None, kind: str, currency: str, signed: bool = True) -> str:
+def _format_effect(value: float | None, kind: str, currency: str, signed: bool = True,
+                   decimals: int | None = None) -> str:
+    """An effect of ``kind`` (a power result's): a rate's in points, a mean's in the measure's units; ``decimals``
+    (see :func:`compared_places`) instead of the unit's own."""
     if value is None:
         return "—"
-    return _pts(value, signed) if kind == "proportion" else _amount(value, currency, signed=signed)
+    if kind == "proportion":
+        return _pts(value, signed, 1 if decimals is None else decimals)
+    size = value if signed else abs(value)
+    return not_zero(lambda d: current_measure().format(size, d, signed=signed, currency=currency), size,
+                    current_measure().decimals if decimals is None else decimals)
 
 
-def _pts(diff: float, signed: bool = True) -> str:
+def compared_places(first: float, second: float, kind: str) -> int:
+    """The decimals at which two effects of ``kind`` set against each other in a sentence ("the observed … is
+    smaller than the MDE") read as different as they are: an observed 1.852 pts and an MDE of 1.894 pts both read
+    "1.9 pts" at one decimal, "1.85" and "1.89" at two. Only a rate's one decimal or a measure's own
+    decimals when those tell them apart."""
+    scale, decimals = (100, 1) if kind == "proportion" else (1, current_measure().decimals)
+    return agreeing_decimals(first, second, second - first, decimals, scale=scale)
+
+
+def _pts(diff: float, signed: bool = True, decimals: int = 1) -> str:
     """A rate difference in percentage points: 0.014 → "+1.4 pts" (or its size, "1.4 pts", unsigned); one that is not
     0 never reads as 0 (0.0004 → "+0.04 pts")."""
     size = diff if signed else abs(diff)
-    return not_zero(lambda d: percentage_points(size, d, signed=signed), size, 1)
+    return not_zero(lambda d: percentage_points(size, d, signed=signed), size, decimals)
 
 
 def _amount(value: float, currency: str | None, signed: bool = False) -> str:

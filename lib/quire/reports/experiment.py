@@ -339,7 +339,10 @@ class ExperimentReport(RevenueSection, PowerSection):
                              pct(conv.at[a.control, "rate"], 2), f"{number(int(conv.at[a.control, 'users']))} users"),
             "best_rate": (Kpi("best_rate", f"Conversion, {focus}", conv.at[focus, "rate"], "percent"),
                           pct(conv.at[focus, "rate"], 2), f"{number(int(conv.at[focus, 'users']))} users"),
-            "abs_lift": (Kpi("abs_lift", "Absolute lift", lift["diff"], "percent"), pts(lift["diff"]),
+            # Beside the MDE's card, with the decimals that tell the two apart when the lift is what the MDE sizes.
+            "abs_lift": (Kpi("abs_lift", "Absolute lift", lift["diff"], "percent"),
+                         effect_text(lift["diff"], "conversion",
+                                     self.compared_places(power) if self.metric == "conversion" else None),
                          f"{lvl} {interval_text(lift['ci_low'], lift['ci_high'], 'conversion')}"),
             "rel_lift": (Kpi("rel_lift", "Relative lift", lift["rel_diff"], "percent"),
                          relative_value(lift["rel_diff"]), "of the control's rate"),
@@ -348,7 +351,8 @@ class ExperimentReport(RevenueSection, PowerSection):
                         p_text(p, self.alpha), f"{self.tested}; significant below {significant(self.alpha, 6)}"),
             "mde": (Kpi("mde", "Minimum detectable effect", power.mde,
                         "percent" if self.metric == "conversion" else self.measure_unit),
-                    effect_text(power.mde, self.metric).lstrip("+") if power.mde is not None else "—",
+                    effect_text(power.mde, self.metric, self.compared_places(power)).lstrip("+")
+                    if power.mde is not None else "—",
                     f"detected with {percent(TARGET_POWER, 0)} power at this sample size" if power.mde is not None
                     else f"{a.control} converted every user: no rise is possible" if power.at_ceiling
                     else "no outcome can be significant at this sample size" if power.floor_p is not None
