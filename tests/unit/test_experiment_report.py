@@ -1584,3 +1584,41 @@ def test_an_observed_effect_set_against_the_mde_reads_as_different_as_it_is():
     # One decimal where it tells them apart: +1.8 pts against 1.7.
     apart = experiment({"control": {"n": 5_000, "rate": 0.10}, "treatment": {"n": 5_000, "rate": 0.118}})
     assert apart.power_sentence().endswith("The observed +1.8 pts is larger than the MDE.")
+
+
+@pytest.mark.parametrize("metric, spec", [
+    ("revenue", {"control": {"n": 3_000}, "B": {"n": 3_000, "pre_shift": 2.0, "effect": 1.0}}),
+    # Conversion decides, CUPED runs on the revenue guardrail only: the same gap, the same rule.
+    ("conversion", {"control": {"n": 3_000, "rate": 0.10}, "B": {"n": 3_000, "rate": 0.13, "pre_shift": 2.0}}),
+])
+def test_a_pre_period_gap_beyond_chance_stops_a_ship_verdict_as_a_sample_ratio_mismatch_does(metric, spec):
+    # "Verdict: ship C." above "… differs more than a random split plausibly gives (C, p < 0.001): check the
+    # assignment … before trusting any figure of this report"; the e-mailed conclusion recommended shipping C.
+    report = experiment(spec, metric=metric)
+    assert report.analysis.cuped["B"].imbalanced and not report.analysis.srm.mismatch
+    assert report.analysis.decided_on["significant"].all()
+    v = report.analysis.verdict
+    assert (v.decision, v.variant) == ("don't ship", None) and v.untrusted
+    box = report.decision()
+    assert box.severity == "critical" and box.title == "Verdict: don't ship."
+    assert v.reasons[0] == ("Data quality first: the arms' revenue before the experiment differs more than a random "
+                            "split plausibly gives (p < 0.001), so the significant result below cannot be trusted. Find "
+                            "and fix the cause (the assignment, or a pre-period recorded after it), then rerun the "
+                            "experiment.")
+    assert report.header().meta()["conclusion"].startswith("Verdict: don't ship. Data quality first: the arms' revenue")
+    assert "random split plausibly gives" in report.verdict().html()  # the warning beside it stays
+    # The same experiment with balanced arms ships.
+    balanced = {v: {k: x for k, x in s.items() if k != "pre_shift"} for v, s in spec.items()}
+    assert experiment(balanced, metric=metric).analysis.verdict.decision == "ship"
+
+
+def test_a_pre_period_gap_beyond_chance_fails_an_aa_check():
+    spec = {"control": {"n": 3_000}, "B": {"n": 3_000, "pre_shift": 2.0}}
+    report = experiment(spec, key="homepage-aa", name="Homepage A/A")
+    assert report.analysis.cuped["B"].imbalanced
+    v = report.analysis.verdict
+    assert v.decision == "A/A failed", v.reasons
+    assert any(r.startswith("The arms' revenue before the experiment differs more than a random split plausibly gives "
+                            "(p < 0.001): the assignment is biased") for r in v.reasons), v.reasons
+    spec["B"].pop("pre_shift")
+    assert experiment(spec, key="homepage-aa", name="Homepage A/A").analysis.verdict.decision == "A/A passed"

@@ -38,21 +38,24 @@ class Verdict:
     reasons: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     guardrail_loss: bool = False  # the variant to ship is significantly worse on the guardrail metric
+    #: The assignment failed a check (the sample ratio, or the pre-period's balance): no figure can be trusted.
+    untrusted: bool = False
 
 
 def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, PowerResult] | None = None, *,
             guardrail: pd.DataFrame | None = None, level: float = 0.95, currency: str | None = None,
-            aa: bool = False) -> Verdict:
-    """Decide from the primary metric's comparisons (:func:`pairwise_vs_control`) and the SRM check.
+            aa: bool = False, pre_period: Mapping[str, CupedResult] | None = None) -> Verdict:
+    """Decide from the primary metric's comparisons (:func:`pairwise_vs_control`) and the checks of the assignment:
+    the SRM check and the pre-period's balance (``pre_period``: the CUPED results, whichever metric and test decide).
 
     An A/A test (``aa``: every arm got the same experience) has nothing to ship: it checks
     the assignment and the metrics, see :func:`aa_verdict`. Otherwise:
 
     * **ship** the treatment with the largest gain among those significantly better (after
-      the multiplicity adjustment) — only when the SRM check passes;
-    * **don't ship** when a treatment is significant but the SRM check failed (the data are
-      suspect: fix the assignment first), or when no treatment is better and one is
-      significantly worse;
+      the multiplicity adjustment) — only when the assignment passes both checks;
+    * **don't ship** when a treatment is significant but the SRM check failed or a treatment's users differed
+      before the experiment beyond chance (:attr:`CupedResult.imbalanced`; the data are suspect: fix the
+      assignment first), or when no treatment is better and one is significantly worse;
     * **inconclusive** otherwise, saying whether the test was underpowered (the observed
       effect is smaller than the minimum detectable effect of its sample).
 
@@ -62,8 +65,9 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
     low-powered test tends to overstate the effect). Higher is better for both metrics.
     """
     power = power or {}
+    gaps = [c for c in (pre_period or {}).values() if c.imbalanced]
     if aa:
-        return aa_verdict(comparisons, srm, power, guardrail=guardrail, level=level, currency=currency)
+        return aa_verdict(comparisons, srm, power, guardrail=guardrail, level=level, currency=currency, gaps=gaps)
     several = len(comparisons) > 1
     rows = [row for _, row in comparisons.iterrows()]
 
@@ -96,14 +100,18 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
              if r["metric"] != "conversion" and min(r["n_control"], r["n_treatment"]) < MIN_USERS_FOR_MEANS]
     better = [r for r in rows if r["significant"] and r["diff"] > 0]
     worse = [r for r in rows if r["significant"] and r["diff"] < 0]
-    if srm.mismatch:
-        # A biased split biases every comparison either way: no power advice ("more traffic") applies to it.
+    if srm.mismatch or gaps:
+        # A biased split biases every comparison either way: no power advice ("more traffic") applies to it. Arms
+        # that differed before the experiment began are as sure a sign of one as a split off the plan.
         trusted = ("the significant result below cannot be trusted" if better or worse else
                    "no result below can be trusted, a difference or its absence")
+        causes = ([f"users were not split between the variants {_as_planned(srm)} (sample ratio mismatch)"]
+                  if srm.mismatch else []) + ([_imbalance_cause(gaps, several)] if gaps else [])
+        fix = ("Find and fix the cause (the assignment, or a pre-period recorded after it), then rerun the experiment."
+               if gaps else "Find and fix the cause, then rerun the experiment.")
         return Verdict("don't ship" if better or worse else "inconclusive", None, [
-            f"Data quality first: users were not split between the variants {_as_planned(srm)} (sample ratio "
-            f"mismatch), so {trusted}. Find and fix the cause, then rerun the experiment.",
-            *map(say, better + worse if better or worse else rows)], warn)
+            f"Data quality first: {' and '.join(causes)}, so {trusted}. {fix}",
+            *map(say, better + worse if better or worse else rows)], warn, untrusted=True)
     if better:
         best = max(better, key=lambda r: r["diff"])
         losses = []
@@ -129,10 +137,12 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
 
 
 def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, PowerResult] | None = None, *,
-               guardrail: pd.DataFrame | None = None, level: float = 0.95, currency: str | None = None) -> Verdict:
+               guardrail: pd.DataFrame | None = None, level: float = 0.95, currency: str | None = None,
+               gaps: list[CupedResult] | None = None) -> Verdict:
     """The verdict of an A/A test: identical arms, so the check passes when nothing differs.
 
-    **A/A passed** when the split matches the plan (no SRM) and no comparison, on the
+    **A/A passed** when the split matches the plan (no SRM), the arms did not differ before the
+    experiment beyond chance (no CUPED result of ``gaps``) and no comparison, on the
     primary or the guardrail metric, is significant: the assignment and the metrics look
     unbiased. **A/A failed** otherwise, saying what differed. "More traffic" is never the
     advice: the true difference is zero by design, and the minimum detectable effect
@@ -143,7 +153,7 @@ def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Po
     rows = [row for t in tables for _, row in t.iterrows()]
     differing = [r for r in rows if r["significant"]]
     warn = [_srm_message(srm)] if srm.mismatch else []
-    if not srm.mismatch and not differing:
+    if not srm.mismatch and not gaps and not differing:
         reasons = [f"Every arm got the same experience, and neither the split between them (sample ratio check "
                    f"{p_sentence(srm.p_value)}, a mismatch needs p < {significant(srm.alpha, 6)}) nor any metric differs by more than chance.",
                    *(describe_comparison(r, level, currency, several, places=rate_places(rows)) for r in rows)]
@@ -161,6 +171,10 @@ def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Po
     if srm.mismatch:
         reasons.append(f"Users were not split {_as_planned(srm)} (sample ratio mismatch): the assignment or its "
                        "logging is biased. Find the cause before trusting any experiment that uses this assignment.")
+    if gaps:
+        cause = _imbalance_cause(gaps, several)
+        reasons.append(f"{cause[0].upper()}{cause[1:]}: the assignment is biased, or the pre-period was recorded after "
+                       "it. Find the cause before trusting any experiment that uses this assignment.")
     if differing:
         one_in = round(1 / alpha_for(level))
         reasons.append(f"Arms that got the same experience differ significantly. By chance alone about 1 A/A test in "
@@ -221,6 +235,15 @@ def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.
             f"{row['control']} ({interval}, {p_text}): no significant difference"
             + (": the test and the interval disagree at this sample size, and a difference counts only when both "
                "find it." if split else "."))
+
+
+def _imbalance_cause(gaps: list[CupedResult], several: bool) -> str:
+    """"the arms' revenue before the experiment differs more than a random split plausibly gives (C, p < 0.001)": the
+    failed balance check of the pre-period, as the report's warning words it."""
+    who = " and ".join(f"{c.treatment}, {p_sentence(c.covariate_p)}" if several else p_sentence(c.covariate_p)
+                       for c in gaps)
+    return (f"the arms' {current_measure().name} before the experiment differs more than a random split plausibly "
+            f"gives ({who})")
 
 
 def _as_planned(srm: SrmResult) -> str:
@@ -587,7 +610,7 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
                  else welch)
         power = {v: power_and_mde(w.n_b, w.n_a, effect_size=w.cohen_d, sd=w.sd_pooled, alpha=alpha)
                  for v, w in tests.items()}
-    decided = verdict(primary, srm, power, guardrail=guard, level=level, currency=currency, aa=aa)
+    decided = verdict(primary, srm, power, guardrail=guard, level=level, currency=currency, aa=aa, pre_period=adjusted)
     decided = replace(decided, warnings=left_out + decided.warnings)
     if primary_metric == "revenue" and not aa:
         fragile = _resting_on_one_user(rows, control, order, primary, method, level, currency)

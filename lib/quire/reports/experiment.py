@@ -191,7 +191,7 @@ class ExperimentReport(RevenueSection, PowerSection):
         v = self.analysis.verdict
         # A biased split makes every figure below suspect, whatever the decision: the box says so by its colour too.
         # A gain bought with a guardrail loss is no plain "ship": amber, and its title says what to weigh.
-        severity = ("critical" if self.analysis.srm.mismatch else "warning" if v.guardrail_loss
+        severity = ("critical" if self.analysis.srm.mismatch or v.untrusted else "warning" if v.guardrail_loss
                     else DECISION_SEVERITY[v.decision])
         title = (f"Verdict: ship {v.variant} only if its guardrail loss is acceptable." if v.guardrail_loss
                  else DECISION_TITLES[v.decision].format(variant=v.variant))
@@ -201,7 +201,8 @@ class ExperimentReport(RevenueSection, PowerSection):
 
     def pre_period_warning(self) -> list[str]:
         """The treatments whose users already differed before the experiment, beyond what a random split gives: as
-        strict a sign of a faulty assignment as the sample ratio check, so the verdict says it, not only its section."""
+        strict a sign of a faulty assignment as the sample ratio check, so the verdict says it, not only its section
+        (and decides on it: :func:`~quire.metrics.experiment_analysis.verdict`)."""
         gaps = [c for v, c in self.analysis.cuped.items() if v in self.treatments and c.imbalanced]
         if not gaps:
             return []
