@@ -1049,7 +1049,8 @@ def test_uneven_arms_are_judged_by_their_harmonic_mean_not_their_average():
     p = report.analysis.power["B"]
     sentence = report.sample_sentence()
     assert "1,900 and 100 users are worth 190 per variant" in sentence and "1,000" not in sentence
-    assert "large enough" not in sentence and p.underpowered
+    row = report.analysis.conversion_comparisons.iloc[0]
+    assert "large enough" not in sentence and p.underpowered(row["ci_low"], row["ci_high"])
 
 
 def test_the_decision_rule_counts_the_treatments_that_had_users():
@@ -1622,3 +1623,35 @@ def test_a_pre_period_gap_beyond_chance_fails_an_aa_check():
                             "(p < 0.001): the assignment is biased") for r in v.reasons), v.reasons
     spec["B"].pop("pre_shift")
     assert experiment(spec, key="homepage-aa", name="Homepage A/A").analysis.verdict.decision == "A/A passed"
+
+
+def test_a_result_whose_interval_lies_within_the_mde_rules_effects_that_large_out_instead_of_asking_for_traffic():
+    # Every result that was not significant read "The experiment was underpowered … larger than the one observed. More
+    # traffic or a longer run is needed", 800,000 users and identical arms alike: the observed effect of such a result
+    # is always below the MDE (post-hoc power, which the glossary disowns).
+    for spec in ({"control": {"n": 20_000, "rate": 0.10}, "treatment": {"n": 20_000, "rate": 0.1004}},
+                 {"control": {"n": 3_000, "rate": 0.10}, "treatment": {"n": 3_000, "rate": 0.10}}):
+        report = experiment(spec)
+        v = report.analysis.verdict
+        said = " ".join(v.reasons)
+        assert "underpowered" not in said and "More traffic" not in said, said
+        assert v.decision == "inconclusive" and not v.warnings
+        row, p = report.analysis.conversion_comparisons.iloc[0], report.analysis.power["Treatment"]
+        down, up = p.mde_toward(True), p.mde_toward(False)
+        assert -down < row["ci_low"] < 0 < row["ci_high"] < up and not row["significant"]
+        found = re.search(r"The test rules out an effect as large as its MDE: its whole 95% interval lies between a "
+                          r"fall of (\d\.\d+) pts and a rise of (\d\.\d+) pts, the smallest it detects with 80% power\.",
+                          said)
+        assert found and [float(x) for x in found.groups()] == [pytest.approx(100 * down, abs=0.05),
+                                                                pytest.approx(100 * up, abs=0.05)], said
+    # An interval that reaches past the MDE: no effect and one larger than the MDE both fit the data.
+    wide = experiment({"control": {"n": 2_000, "rate": 0.10}, "treatment": {"n": 2_000, "rate": 0.1175}})
+    row, p = wide.analysis.conversion_comparisons.iloc[0], wide.analysis.power["Treatment"]
+    assert not row["significant"] and row["ci_high"] > p.mde_toward(False)
+    said = " ".join(wide.analysis.verdict.reasons)
+    assert (f"The experiment was underpowered: its 95% interval still includes a rise of {row['ci_high'] * 100:.2f} pts, "
+            f"beyond the smallest rise it detects with 80% power (its MDE, {p.mde * 100:.2f} pts), so no effect and one "
+            "larger than the MDE both fit the data. More traffic or a longer run is needed") in said, said
+    assert "rules out" not in said
+    # The appendix says what the verdict now means by it.
+    assert "still reaches beyond the MDE" in wide.glossary().html()

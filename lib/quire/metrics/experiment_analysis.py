@@ -56,8 +56,9 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
     * **don't ship** when a treatment is significant but the SRM check failed or a treatment's users differed
       before the experiment beyond chance (:attr:`CupedResult.imbalanced`; the data are suspect: fix the
       assignment first), or when no treatment is better and one is significantly worse;
-    * **inconclusive** otherwise, saying whether the test was underpowered (the observed
-      effect is smaller than the minimum detectable effect of its sample).
+    * **inconclusive** otherwise, saying whether the test was underpowered (its interval still
+      reaches beyond the minimum detectable effect of its sample, :meth:`PowerResult.underpowered`)
+      or rules out effects as large as that.
 
     A significant loss on the ``guardrail`` metric for the variant to ship is one of the
     reasons (the decision to ship weighs it; ``guardrail_loss``), not a warning beside them.
@@ -90,10 +91,9 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
                        f"spread within the variants there is no chance to test a difference against, however long the "
                        f"experiment runs. Check how {name} is recorded (experiment_assignments.revenue): a value copied to "
                        "every user of a variant, such as its price, is no measurement of each user."], warn)
-    under = [(str(r["variant"]), power[r["variant"]]) for r in rows
-             if r["variant"] in power and power[r["variant"]].underpowered]
-    significant = {str(r["variant"]) for r in rows if r["significant"]}
-    warn += [_low_power_message(v, p, currency, v in significant) for v, p in under]
+    under = [(str(r["variant"]), power[r["variant"]], r) for r in rows
+             if r["variant"] in power and _low_power(r, power[r["variant"]])]
+    warn += [_low_power_message(v, p, currency, r, level, places) for v, p, r in under]
     # The guardrail's mean too: its card shows a difference, significant or not, whatever the verdict.
     means = rows + ([r for _, r in guardrail.iterrows()] if guardrail is not None else [])
     warn += [_few_users_message(r) for r in means
@@ -125,15 +125,85 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
         return Verdict("don't ship", None, list(map(say, worse)), warn)
     reasons = list(map(say, rows))
     if under:
-        variant, p = under[0]
-        reach = (f"could reliably detect (with {percent(p.target_power, 0)} power) only {_changes(p)} of at least "
-                 f"{_format_effect(p.mde, p.kind, currency, signed=False)}{' for ' + variant if several else ''}, larger "
-                 "than the one observed" if p.mde is not None else
-                 f"could not reliably detect (with {percent(p.target_power, 0)} power) {_any_possible(p)}"
-                 f"{' for ' + variant if several else ''}, with {number(p.n_control)} and {number(p.n_treatment)} users")
-        reasons.append(f"The experiment was underpowered: it {reach}. More traffic or a longer run is needed to tell "
-                       "whether a smaller effect is real.")
+        variant, p, row = under[0]
+        reasons.append(_underpowered_reason(p, row, level, currency, f" for {variant}" if several else "", places))
+    else:  # every interval lies within the MDE either way: the test answers the question it was sized for
+        reasons += [_ruled_out_reason(power[r["variant"]], r, level, currency, f" for {r['variant']}" if several else "")
+                    for r in rows if r["variant"] in power and power[r["variant"]].mde is not None
+                    and not power[r["variant"]].at_ceiling]
     return Verdict("inconclusive", None, reasons, warn)
+
+
+def _low_power(row: pd.Series, p: PowerResult) -> bool:
+    """Whether a comparison's test lacked the power its result needs: a significant effect smaller than the MDE (it
+    tends to overstate the true one), or a result that is not significant whose interval still reaches beyond the
+    MDE (:meth:`PowerResult.underpowered`)."""
+    if row["significant"]:
+        return bool(p.below_mde)
+    return bool(p.underpowered(float(row["ci_low"]), float(row["ci_high"])))
+
+
+def _beyond_mde(p: PowerResult, low: float, high: float, currency: str | None, places: int | None = None) -> str:
+    """The ends of an interval that reach past the MDE that way, each beside its MDE: "a fall of 0.39 pts, beyond the
+    smallest fall it detects with 80% power (its MDE, 0.34 pts)"; '' when neither does. A rate's with at least
+    ``places`` decimals, those of the interval as its sentence writes it."""
+    sides = []
+    for edge, downward in ((low, True), (high, False)):
+        mde = p.mde_toward(downward)
+        if math.isfinite(edge) and (edge < 0 if downward else edge > 0) and mde is not None and abs(edge) >= mde:
+            sides.append(("fall" if downward else "rise", abs(edge), mde))
+    if not sides:
+        return ""
+    places = max([compared_places(edge, mde, p.kind) for _, edge, mde in sides]
+                 + ([places] if places is not None and p.kind == "proportion" else []))
+    written = [(word, *(_format_effect(v, p.kind, currency, signed=False, decimals=places) for v in (edge, mde)))
+               for word, edge, mde in sides]
+    power = percent(p.target_power, 0)
+    if len(written) == 1:
+        [(word, edge, mde)] = written
+        return f"a {word} of {edge}, beyond the smallest {word} it detects with {power} power (its MDE, {mde})"
+    (_, fall, fall_mde), (_, rise, rise_mde) = written
+    return (f"a fall of {fall} and a rise of {rise}, beyond the smallest fall and rise it detects with {power} power "
+            f"(its MDEs, {fall_mde} and {rise_mde})")
+
+
+def _underpowered_reason(p: PowerResult, row: pd.Series, level: float, currency: str | None, who: str,
+                         places: int | None = None) -> str:
+    """Why a result that is not significant settles nothing: its interval still holds effects beyond the MDE, or no
+    change at all is detectable with this sample."""
+    power = percent(p.target_power, 0)
+    if p.mde is None:
+        return (f"The experiment was underpowered: it could not reliably detect (with {power} power) {_any_possible(p)}"
+                f"{who}, with {number(p.n_control)} and {number(p.n_treatment)} users. More traffic or a longer run is "
+                "needed to tell whether an effect is real.")
+    beyond = _beyond_mde(p, float(row["ci_low"]), float(row["ci_high"]), currency, places)
+    if not beyond:  # the other way, no change reaches the target power at all
+        return (f"The experiment was underpowered{who}: it could reliably detect (with {power} power) only "
+                f"{_changes(p)} of at least {_format_effect(p.mde, p.kind, currency, signed=False)}, and no "
+                f"{'rise' if p.downward else 'fall'} at all. More traffic or a longer run is needed to tell whether an "
+                "effect is real.")
+    return (f"The experiment was underpowered{who}: its {percent(level, 0)} interval still includes {beyond}, so no "
+            "effect and one larger than the MDE both fit the data. More traffic or a longer run is needed to tell them "
+            "apart.")
+
+
+def _ruled_out_reason(p: PowerResult, row: pd.Series, level: float, currency: str | None, who: str) -> str:
+    """That a result that is not significant rules out effects as large as the MDE: its whole interval lies within
+    it either way, so no more traffic is asked for (it would only detect a smaller effect)."""
+    power = percent(p.target_power, 0)
+    down, up = p.mde_toward(True), p.mde_toward(False)
+    # Each MDE with the decimals that set it apart from the end of the interval on its side ("+1.9" within "1.94").
+    places = max(compared_places(abs(float(row["ci_low"])), down, p.kind),
+                 compared_places(abs(float(row["ci_high"])), up, p.kind))
+    if p.kind == "proportion":
+        within = (f"between a fall of {_format_effect(down, p.kind, currency, signed=False, decimals=places)} and a rise "
+                  f"of {_format_effect(up, p.kind, currency, signed=False, decimals=places)}, the smallest it detects")
+    else:
+        within = (f"within ±{_format_effect(p.mde, p.kind, currency, signed=False, decimals=places)}, the smallest "
+                  "change it detects")
+    return (f"The test rules out an effect as large as its MDE{who}: its whole {percent(level, 0)} interval lies "
+            f"{within} with {power} power. A true effect, if there is one, is smaller than that; only an effect that "
+            "small would need more traffic to detect.")
 
 
 def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, PowerResult] | None = None, *,
@@ -285,15 +355,22 @@ def _few_users_message(row: pd.Series) -> str:
             "only.")
 
 
-def _low_power_message(variant: str, p: PowerResult, currency: str, significant: bool) -> str:
+def _low_power_message(variant: str, p: PowerResult, currency: str, row: pd.Series, level: float,
+                       places: int | None = None) -> str:
     # Stated through the minimum detectable effect of the sample, not the "achieved" power of the
     # observed effect: that post-hoc power is a restatement of the p-value and adds nothing.
+    significant = bool(row["significant"])
     consequence = ("Significant results from low-powered tests tend to overstate the effect." if significant
                    else "A small real effect would usually be missed." if not p.observed_effect
                    else "A real effect of the observed size would usually be missed.")
     if p.mde is None:  # not even the largest possible change (a rate going to 100 %) reaches the target power
         return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the test cannot "
                 f"detect {_any_possible(p)} with {percent(p.target_power, 0)} power. {consequence}")
+    beyond = "" if significant else _beyond_mde(p, float(row["ci_low"]), float(row["ci_high"]), currency, places)
+    if beyond:  # the verdict's reason: an interval too wide to tell no effect from one the test is sized for
+        return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the "
+                f"{percent(level, 0)} interval still includes {beyond}. An effect that large is neither found nor "
+                "ruled out.")
     places = compared_places(abs(p.observed_effect or 0.0), p.mde, p.kind)
     return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the test detects (with "
             f"{percent(p.target_power, 0)} power) only {_changes(p)} of at least "
