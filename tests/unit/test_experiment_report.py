@@ -1576,6 +1576,7 @@ def test_an_observed_effect_set_against_the_mde_reads_as_different_as_it_is():
     sentence = report.power_sentence()
     assert "of at least 1.74 pts with 80% probability" in sentence, sentence
     assert sentence.endswith("The observed +1.70 pts is smaller than the MDE."), sentence
+    assert report.sample_sentence().startswith("To detect an effect of +1.70 pts (the one observed)")
     [low] = [w for w in report.analysis.verdict.warnings if w.startswith("Low power")]
     assert "only rises of at least 1.74 pts; the observed +1.70 pts is smaller." in low, low
     table = report.power_table().frame.set_index("")

@@ -122,7 +122,7 @@ class PowerSection:
         had = (f"the test had {number(current)}" if p.n_control == p.n_treatment else
                f"the test's {number(p.n_control)} and {number(p.n_treatment)} users are worth {number(current)} per "
                "variant of an even split")
-        effect = effect_text(p.observed_effect, self.metric)
+        effect = effect_text(p.observed_effect, self.metric, self.compared_places(p))  # as the sentence before it
         # The formulas are for a large sample: with few conversions the test is exact and needs more than they say.
         caveat = (" With so few conversions the p-value is Fisher's exact test's, which has less power than these "
                   "large-sample formulas give: the power figures are optimistic." if self._tested_exactly(v) else "")
