@@ -192,7 +192,8 @@ def _ruled_out_reason(p: PowerResult, row: pd.Series, level: float, currency: st
     it either way, so no more traffic is asked for (it would only detect a smaller effect)."""
     power = percent(p.target_power, 0)
     down, up = p.mde_toward(True), p.mde_toward(False)
-    # Each MDE with the decimals that set it apart from the end of the interval on its side ("+1.9" within "1.94").
+    # Each MDE with the decimals that set it apart from the end of the interval on its side ("+0.17" within "0.19",
+    # not "0.2"), and no more: the power section writes the same MDE.
     places = max(compared_places(abs(float(row["ci_low"])), down, p.kind),
                  compared_places(abs(float(row["ci_high"])), up, p.kind))
     if p.kind == "proportion":
@@ -406,12 +407,17 @@ def _format_effect(value: float | None, kind: str, currency: str, signed: bool =
 
 
 def compared_places(first: float, second: float, kind: str) -> int:
-    """The decimals at which two effects of ``kind`` set against each other in a sentence ("the observed … is
-    smaller than the MDE") read as different as they are: an observed 1.852 pts and an MDE of 1.894 pts both read
-    "1.9 pts" at one decimal, "1.85" and "1.89" at two. Only a rate's one decimal or a measure's own
-    decimals when those tell them apart."""
+    """The fewest decimals, from the unit's own (a rate's one, a measure's) up to two more, at which two effects of
+    ``kind`` set against each other in a sentence ("the observed … is smaller than the MDE") read in the order they
+    are: an observed 1.852 pts and an MDE of 1.894 pts both read "1.9 pts" at one decimal, "1.85" and "1.89" at
+    two. No difference is written beside them, so unlike :func:`agreeing_decimals` they need not differ by one."""
     scale, decimals = (100, 1) if kind == "proportion" else (1, current_measure().decimals)
-    return agreeing_decimals(first, second, second - first, decimals, scale=scale)
+    order = (first > second) - (first < second)
+    for places in range(decimals, decimals + 3):
+        a, b = round(first * scale, places), round(second * scale, places)
+        if (a > b) - (a < b) == order:
+            return places
+    return decimals + 2
 
 
 def _pts(diff: float, signed: bool = True, decimals: int = 1) -> str:
