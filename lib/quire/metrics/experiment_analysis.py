@@ -128,7 +128,8 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
         variant, p, row = under[0]
         reasons.append(_underpowered_reason(p, row, level, currency, f" for {variant}" if several else "", places))
     else:  # every interval lies within the MDE either way: the test answers the question it was sized for
-        reasons += [_ruled_out_reason(power[r["variant"]], r, level, currency, f" for {r['variant']}" if several else "")
+        reasons += [_ruled_out_reason(power[r["variant"]], r, level, currency, f" for {r['variant']}" if several else "",
+                                      places)
                     for r in rows if r["variant"] in power and power[r["variant"]].mde is not None
                     and not power[r["variant"]].at_ceiling]
     return Verdict("inconclusive", None, reasons, warn)
@@ -154,8 +155,7 @@ def _beyond_mde(p: PowerResult, low: float, high: float, currency: str | None, p
             sides.append(("fall" if downward else "rise", abs(edge), mde))
     if not sides:
         return ""
-    places = max([compared_places(edge, mde, p.kind) for _, edge, mde in sides]
-                 + ([places] if places is not None and p.kind == "proportion" else []))
+    places = max(compared_places(edge, mde, p.kind, places) for _, edge, mde in sides)
     written = [(word, *(_format_effect(v, p.kind, currency, signed=False, decimals=places) for v in (edge, mde)))
                for word, edge, mde in sides]
     power = percent(p.target_power, 0)
@@ -187,15 +187,16 @@ def _underpowered_reason(p: PowerResult, row: pd.Series, level: float, currency:
             "apart.")
 
 
-def _ruled_out_reason(p: PowerResult, row: pd.Series, level: float, currency: str | None, who: str) -> str:
+def _ruled_out_reason(p: PowerResult, row: pd.Series, level: float, currency: str | None, who: str,
+                      places: int | None = None) -> str:
     """That a result that is not significant rules out effects as large as the MDE: its whole interval lies within
     it either way, so no more traffic is asked for (it would only detect a smaller effect)."""
     power = percent(p.target_power, 0)
     down, up = p.mde_toward(True), p.mde_toward(False)
     # Each MDE with the decimals that set it apart from the end of the interval on its side ("+0.17" within "0.19",
     # not "0.2"), and no more: the power section writes the same MDE.
-    places = max(compared_places(abs(float(row["ci_low"])), down, p.kind),
-                 compared_places(abs(float(row["ci_high"])), up, p.kind))
+    places = max(compared_places(abs(float(row["ci_low"])), down, p.kind, places),
+                 compared_places(abs(float(row["ci_high"])), up, p.kind, places))
     if p.kind == "proportion":
         within = (f"between a fall of {_format_effect(down, p.kind, currency, signed=False, decimals=places)} and a rise "
                   f"of {_format_effect(up, p.kind, currency, signed=False, decimals=places)}, the smallest it detects")
@@ -372,7 +373,7 @@ def _low_power_message(variant: str, p: PowerResult, currency: str, row: pd.Seri
         return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the "
                 f"{percent(level, 0)} interval still includes {beyond}. An effect that large is neither found nor "
                 "ruled out.")
-    places = compared_places(abs(p.observed_effect or 0.0), p.mde, p.kind)
+    places = compared_places(abs(p.observed_effect or 0.0), p.mde, p.kind, places)
     return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the test detects (with "
             f"{percent(p.target_power, 0)} power) only {_changes(p)} of at least "
             f"{_format_effect(p.mde, p.kind, currency, signed=False, decimals=places)}; the observed "
@@ -406,12 +407,16 @@ def _format_effect(value: float | None, kind: str, currency: str, signed: bool =
                     current_measure().decimals if decimals is None else decimals)
 
 
-def compared_places(first: float, second: float, kind: str) -> int:
+def compared_places(first: float, second: float, kind: str, at_least: int | None = None) -> int:
     """The fewest decimals, from the unit's own (a rate's one, a measure's) up to two more, at which two effects of
     ``kind`` set against each other in a sentence ("the observed … is smaller than the MDE") read in the order they
     are: an observed 1.852 pts and an MDE of 1.894 pts both read "1.9 pts" at one decimal, "1.85" and "1.89" at
-    two. No difference is written beside them, so unlike :func:`agreeing_decimals` they need not differ by one."""
+    two. No difference is written beside them, so unlike :func:`agreeing_decimals` they need not differ by one.
+    ``at_least``: a rate's decimals where the report already writes its differences so (:func:`rate_places`), so that
+    the same "−0.16 pts" does not read "−0.2 pts" a sentence later."""
     scale, decimals = (100, 1) if kind == "proportion" else (1, current_measure().decimals)
+    if kind == "proportion" and at_least is not None:
+        decimals = max(decimals, at_least)
     order = (first > second) - (first < second)
     for places in range(decimals, decimals + 3):
         a, b = round(first * scale, places), round(second * scale, places)

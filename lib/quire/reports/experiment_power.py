@@ -15,7 +15,7 @@ import pandas as pd
 from quire.charts import experiment as charts
 from quire.display import Callout, Grid, Section
 from quire.formatting import number, percent, significant
-from quire.metrics.experiment_analysis import compared_places
+from quire.metrics.experiment_analysis import compared_places, rate_places
 from quire.metrics.experiments import (TARGET_POWER, exact_users_needed, power_curve, sample_size_per_arm,
                                        tested_exactly)
 from quire.reports.experiment_display import FormattedTable, effect_text, round_users, times
@@ -95,7 +95,10 @@ class PowerSection:
         (an observed 1.852 pts "smaller than" an MDE of 1.894 pts both read "1.9 pts"); None: the unit's own."""
         if p.observed_effect is None or p.mde is None or self.data.is_aa:
             return None
-        return compared_places(abs(p.observed_effect), p.mde, p.kind)
+        # A conversion difference at the decimals the verdict writes it with: "−0.16 pts" there, not "−0.2" here.
+        written = (rate_places([r for _, r in self.analysis.conversion_comparisons.iterrows()])
+                   if self.metric == "conversion" else None)
+        return compared_places(abs(p.observed_effect), p.mde, p.kind, written)
 
     def _power_alpha(self, p) -> str:
         """"alpha 0.05", or with several treatments "alpha 0.0125 (0.05 ÷ 4 treatments, the Holm correction's strictest
