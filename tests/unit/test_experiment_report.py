@@ -1049,7 +1049,8 @@ def test_uneven_arms_are_judged_by_their_harmonic_mean_not_their_average():
     p = report.analysis.power["B"]
     sentence = report.sample_sentence()
     assert "1,900 and 100 users are worth 190 per variant" in sentence and "1,000" not in sentence
-    assert "large enough" not in sentence and p.underpowered
+    row = report.analysis.conversion_comparisons.iloc[0]
+    assert "large enough" not in sentence and p.underpowered(row["ci_low"], row["ci_high"])
 
 
 def test_the_decision_rule_counts_the_treatments_that_had_users():
@@ -1538,3 +1539,123 @@ def test_a_rate_whose_observed_fall_no_sample_could_detect_says_fall_not_any_cha
     tiny = experiment({"control": {"n": 3, "rate": 1.0}, "treatment": {"n": 3, "rate": 0.0}})
     assert tiny.analysis.power["Treatment"].floor_p is not None
     assert "any possible change" in " ".join(tiny.analysis.verdict.reasons)
+
+
+def test_a_lift_that_is_not_zero_never_reads_as_zero_and_its_rates_differ():
+    # 2,000 against 2,008 conversions of 20,000 users an arm: "Conversion was 10.0% in Treatment against 10.0% in
+    # Control (0.0 pts, …)" on the verdict, card, table, chart and power section, as identical arms read.
+    from quire.charts.experiment import pts
+
+    report = experiment({"control": {"n": 20_000, "rate": 0.10}, "treatment": {"n": 20_000, "rate": 0.1004}})
+    row = report.analysis.conversion_comparisons.iloc[0]
+    assert row["diff"] == pytest.approx(8 / 20_000) and not row["significant"]
+    reasons = " ".join(report.analysis.verdict.reasons)
+    assert "Conversion was 10.04% in Treatment against 10.00% in Control (+0.04 pts, 95% CI" in reasons, reasons
+    assert report.header().meta()["conclusion"].count("+0.04 pts") == 1
+    assert report.headline().texts["abs_lift"][0] == "+0.04 pts"
+    shown = everything(report)
+    assert "0.0 pts" not in shown and "+0.04 pts" in report.conversion().html()
+    [chart] = [c for c in walk(report.conversion()) if isinstance(c, Chart)]
+    assert "Control 10.00% (" in chart.alt and "Treatment 10.04% (" in chart.alt and "Treatment +0.04 pts (" in chart.alt
+    assert "The observed +0.04 pts is smaller than the MDE." in report.power_sentence()
+    assert "To detect an effect of +0.04 pts (the one observed)" in report.sample_sentence()
+    # A lift that is exactly 0 still reads as 0, at one decimal.
+    same = experiment({"control": {"n": 20_000, "rate": 0.10}, "treatment": {"n": 20_000, "rate": 0.10}})
+    assert "Conversion was 10.0% in Treatment against 10.0% in Control (0.0 pts, 95% CI" in " ".join(
+        same.analysis.verdict.reasons)
+    assert pts(0.0) == "0.0 pts" and pts(0.014) == "+1.4 pts" and pts(-0.00004) == "−0.004 pts"
+
+
+def test_an_observed_effect_set_against_the_mde_reads_as_different_as_it_is():
+    # "only rises of at least 1.9 pts; the observed +1.9 pts is smaller" (1.852 against 1.894): a figure read as
+    # smaller than itself. 585 against 500 conversions of 5,000 users an arm: +1.70 pts, an MDE of 1.74 pts.
+    report = experiment({"control": {"n": 5_000, "rate": 0.10}, "treatment": {"n": 5_000, "rate": 0.117}})
+    p = report.analysis.power["Treatment"]
+    assert p.observed_effect == pytest.approx(0.017) and 0.0170 < p.mde < 0.0175
+    assert round(p.observed_effect * 100, 1) == round(p.mde * 100, 1)  # one decimal cannot tell them apart
+    sentence = report.power_sentence()
+    assert "of at least 1.74 pts with 80% probability" in sentence, sentence
+    assert sentence.endswith("The observed +1.70 pts is smaller than the MDE."), sentence
+    assert report.sample_sentence().startswith("To detect an effect of +1.70 pts (the one observed)")
+    [low] = [w for w in report.analysis.verdict.warnings if w.startswith("Low power")]
+    assert "only rises of at least 1.74 pts; the observed +1.70 pts is smaller." in low, low
+    table = report.power_table().frame.set_index("")
+    assert table.at["Observed effect", "Treatment"] == "+1.70 pts" and table.at["MDE at 80% power", "Treatment"] == "1.74 pts"
+    cards = report.headline().texts
+    assert (cards["abs_lift"][0], cards["mde"][0]) == ("+1.70 pts", "1.74 pts")
+    # One decimal where it tells them apart: +1.8 pts against 1.7.
+    apart = experiment({"control": {"n": 5_000, "rate": 0.10}, "treatment": {"n": 5_000, "rate": 0.118}})
+    assert apart.power_sentence().endswith("The observed +1.8 pts is larger than the MDE.")
+
+
+@pytest.mark.parametrize("metric, spec", [
+    ("revenue", {"control": {"n": 3_000}, "B": {"n": 3_000, "pre_shift": 2.0, "effect": 1.0}}),
+    # Conversion decides, CUPED runs on the revenue guardrail only: the same gap, the same rule.
+    ("conversion", {"control": {"n": 3_000, "rate": 0.10}, "B": {"n": 3_000, "rate": 0.13, "pre_shift": 2.0}}),
+])
+def test_a_pre_period_gap_beyond_chance_stops_a_ship_verdict_as_a_sample_ratio_mismatch_does(metric, spec):
+    # "Verdict: ship C." above "… differs more than a random split plausibly gives (C, p < 0.001): check the
+    # assignment … before trusting any figure of this report"; the e-mailed conclusion recommended shipping C.
+    report = experiment(spec, metric=metric)
+    assert report.analysis.cuped["B"].imbalanced and not report.analysis.srm.mismatch
+    assert report.analysis.decided_on["significant"].all()
+    v = report.analysis.verdict
+    assert (v.decision, v.variant) == ("don't ship", None) and v.untrusted
+    box = report.decision()
+    assert box.severity == "critical" and box.title == "Verdict: don't ship."
+    assert v.reasons[0] == ("Data quality first: the arms' revenue before the experiment differs more than a random "
+                            "split plausibly gives (p < 0.001), so the significant result below cannot be trusted. Find "
+                            "and fix the cause (the assignment, or a pre-period recorded after it), then rerun the "
+                            "experiment.")
+    assert report.header().meta()["conclusion"].startswith("Verdict: don't ship. Data quality first: the arms' revenue")
+    assert "random split plausibly gives" in report.verdict().html()  # the warning beside it stays
+    # The same experiment with balanced arms ships.
+    balanced = {v: {k: x for k, x in s.items() if k != "pre_shift"} for v, s in spec.items()}
+    assert experiment(balanced, metric=metric).analysis.verdict.decision == "ship"
+
+
+def test_a_pre_period_gap_beyond_chance_fails_an_aa_check():
+    spec = {"control": {"n": 3_000}, "B": {"n": 3_000, "pre_shift": 2.0}}
+    report = experiment(spec, key="homepage-aa", name="Homepage A/A")
+    assert report.analysis.cuped["B"].imbalanced
+    v = report.analysis.verdict
+    assert v.decision == "A/A failed", v.reasons
+    assert any(r.startswith("The arms' revenue before the experiment differs more than a random split plausibly gives "
+                            "(p < 0.001): the assignment is biased") for r in v.reasons), v.reasons
+    spec["B"].pop("pre_shift")
+    assert experiment(spec, key="homepage-aa", name="Homepage A/A").analysis.verdict.decision == "A/A passed"
+
+
+def test_a_result_whose_interval_lies_within_the_mde_rules_effects_that_large_out_instead_of_asking_for_traffic():
+    # Every result that was not significant read "The experiment was underpowered … larger than the one observed. More
+    # traffic or a longer run is needed", 800,000 users and identical arms alike: the observed effect of such a result
+    # is always below the MDE (post-hoc power, which the glossary disowns).
+    for spec in ({"control": {"n": 20_000, "rate": 0.10}, "treatment": {"n": 20_000, "rate": 0.1004}},
+                 {"control": {"n": 3_000, "rate": 0.10}, "treatment": {"n": 3_000, "rate": 0.10}}):
+        report = experiment(spec)
+        v = report.analysis.verdict
+        said = " ".join(v.reasons)
+        assert "underpowered" not in said and "More traffic" not in said, said
+        assert v.decision == "inconclusive" and not v.warnings
+        row, p = report.analysis.conversion_comparisons.iloc[0], report.analysis.power["Treatment"]
+        down, up = p.mde_toward(True), p.mde_toward(False)
+        assert -down < row["ci_low"] < 0 < row["ci_high"] < up and not row["significant"]
+        found = re.search(r"The test rules out an effect as large as its MDE: its whole 95% interval lies between a "
+                          r"fall of (\d\.\d+) pts and a rise of (\d\.\d+) pts, the smallest it detects with 80% power\.",
+                          said)
+        assert found and [float(x) for x in found.groups()] == [pytest.approx(100 * down, abs=0.05),
+                                                                pytest.approx(100 * up, abs=0.05)], said
+        # As the power section writes the MDE, and the verdict the difference: "2.3" for identical arms, not "2.27".
+        assert f"of at least {found[2]} pts" in report.power_sentence()
+        assert len(found[1].partition(".")[2]) == (1 if row["diff"] == 0 else 2)
+    # An interval that reaches past the MDE: no effect and one larger than the MDE both fit the data.
+    wide = experiment({"control": {"n": 2_000, "rate": 0.10}, "treatment": {"n": 2_000, "rate": 0.1175}})
+    row, p = wide.analysis.conversion_comparisons.iloc[0], wide.analysis.power["Treatment"]
+    assert not row["significant"] and row["ci_high"] > p.mde_toward(False)
+    said = " ".join(wide.analysis.verdict.reasons)
+    assert (f"The experiment was underpowered: its 95% interval still includes a rise of {row['ci_high'] * 100:.2f} pts, "
+            f"beyond the smallest rise it detects with 80% power (its MDE, {p.mde * 100:.2f} pts), so no effect and one "
+            "larger than the MDE both fit the data. More traffic or a longer run is needed") in said, said
+    assert "rules out" not in said
+    # The appendix says what the verdict now means by it.
+    assert "still reaches beyond the MDE" in wide.glossary().html()

@@ -19,7 +19,7 @@ from quire.chart_style import to_chart
 from quire.charts import BAD, GOOD, HALF, NEUTRAL, WIDE, keep_edge_labels_apart, palette, panel_wspace, percent_axis
 from quire.display import Chart
 from quire.formatting import number, percent, percentage_points
-from quire.formatting.numbers import not_zero
+from quire.formatting.numbers import agreeing_decimals, not_zero
 from quire.metrics.experiment_measure import current as current_measure
 
 Formatter = Callable[[float], str]
@@ -33,8 +33,9 @@ def pct(rate: float, decimals: int = 1) -> str:
 
 
 def pts(diff: float) -> str:
-    """0.014 → "+1.4 pts" (typographic minus for losses, no sign for zero)."""
-    return percentage_points(diff)
+    """0.014 → "+1.4 pts" (typographic minus for losses, no sign for zero), with the decimals that keep a difference
+    that is not 0 from reading "0.0 pts" (0.0004 → "+0.04 pts"): a lift of 0.0 reads as no lift at all."""
+    return not_zero(lambda d: percentage_points(diff, d), diff, 1)
 
 
 def amount(value: float, signed: bool = True) -> str:
@@ -42,13 +43,15 @@ def amount(value: float, signed: bool = True) -> str:
     return current_measure().format(value, signed=signed)
 
 
-def bound(value: float, metric: str = "conversion") -> str:
+def bound(value: float, metric: str = "conversion", decimals: int | None = None) -> str:
     """One end of an interval of differences ("+0.6 pts", "−$1.10"), with the decimals that keep one just past
-    zero from reading "0.0": on which side of zero an interval lies is what the reader looks for."""
+    zero from reading "0.0": on which side of zero an interval lies is what the reader looks for. At least
+    ``decimals`` decimals when given (else a point's one, the measure's own)."""
     if metric == "conversion":
-        return not_zero(lambda d: percentage_points(value, d), value, 1)
+        return not_zero(lambda d: percentage_points(value, d), value, 1 if decimals is None else decimals)
     measure = current_measure()
-    return not_zero(lambda d: measure.format(value, d, signed=True), value, measure.decimals)
+    return not_zero(lambda d: measure.format(value, d, signed=True), value,
+                    measure.decimals if decimals is None else decimals)
 
 
 def interval_text(low: float, high: float, metric: str) -> str:
@@ -160,8 +163,13 @@ def conversion_panels(table: pd.DataFrame, comparisons: pd.DataFrame, level: flo
     fig, (left, right) = plt.subplots(1, 2, figsize=(WIDE[0], _height(len(table), 1.15)), sharey=True)
     fig.subplots_adjust(wspace=panel_wspace(fig))
     rate_colors = [NEUTRAL if c else palette()[0] for c in table["is_control"]]
+    # The rates with as many decimals as the lifts beside them need: "10.0%" twice beside "+0.04 pts" read as equal.
+    rates = dict(zip(labels, table["rate"].astype(float), strict=True))
+    places = max((agreeing_decimals(float(table["rate"].iloc[0]), rates[str(r.variant)], float(r.diff), 1, scale=100)
+                  for r in comparisons.itertuples()), default=1)
+    rate_fmt: Formatter = lambda v: pct(v, places)
     _intervals(left, labels, table["rate"].to_numpy(float), table["rate_ci_low"].to_numpy(float),
-               table["rate_ci_high"].to_numpy(float), rate_colors, pct)
+               table["rate_ci_high"].to_numpy(float), rate_colors, rate_fmt)
     percent_axis(left, "x")
     left.set_xlim(left=max(0.0, left.get_xlim()[0]))
     # A rate is at most 100% and a lift at most ±100 pts: the axes run past them only to fit the labels, and have no
@@ -184,7 +192,8 @@ def conversion_panels(table: pd.DataFrame, comparisons: pd.DataFrame, level: flo
     keep_edge_labels_apart(fig, left, right)
     rows = comparisons.itertuples()
     alt = (f"Two-panel interval chart. Left: conversion rate per variant with {percent(level, 0)} confidence intervals — "
-           + "; ".join(f"{r.variant} {pct(r.rate)} ({pct(r.rate_ci_low)} to {pct(r.rate_ci_high)})" for r in table.itertuples())
+           + "; ".join(f"{r.variant} {rate_fmt(r.rate)} ({rate_fmt(r.rate_ci_low)} to {rate_fmt(r.rate_ci_high)})"
+                       for r in table.itertuples())
            + ". Right: lift of each treatment over the control in percentage points, with a line at zero — "
            + "; ".join(f"{r.variant} {pts(r.diff)} ({interval_text(r.ci_low, r.ci_high, 'conversion')}, "
                        f"{'significant' if r.significant else 'not significant'}{adjusted_label})" for r in rows))

@@ -126,10 +126,12 @@ def agreeing_decimals(before: float, after: float, difference: float, decimals: 
                       most: int = 2) -> int:
     """The fewest decimals, from ``decimals`` up to ``decimals + most``, at which two figures and their difference
     read alike as printed: 8.05 % and 8.14 % at one decimal read "8.1% against 8.1%" beside "+0.1 pts"; at two,
-    "8.05% against 8.14%" beside "+0.09 pts". ``scale``: 100 for fractions shown as percentages."""
+    "8.05% against 8.14%" beside "+0.09 pts". A difference that is not 0 must not read as 0 either: 10.00 % and
+    10.04 % agree at one decimal with a difference of "0.0", which says they are the same; at two they read
+    "10.00% against 10.04%" beside "+0.04 pts". ``scale``: 100 for fractions shown as percentages."""
     for places in range(decimals, decimals + most + 1):
         a, b, d = (_rounded(v * scale, places) for v in (before, after, difference))  # as the formatters round
-        if b - a == d:
+        if b - a == d and (d != 0 or difference == 0):
             return places
     return decimals + most
 

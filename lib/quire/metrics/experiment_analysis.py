@@ -38,23 +38,27 @@ class Verdict:
     reasons: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     guardrail_loss: bool = False  # the variant to ship is significantly worse on the guardrail metric
+    #: The assignment failed a check (the sample ratio, or the pre-period's balance): no figure can be trusted.
+    untrusted: bool = False
 
 
 def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, PowerResult] | None = None, *,
             guardrail: pd.DataFrame | None = None, level: float = 0.95, currency: str | None = None,
-            aa: bool = False) -> Verdict:
-    """Decide from the primary metric's comparisons (:func:`pairwise_vs_control`) and the SRM check.
+            aa: bool = False, pre_period: Mapping[str, CupedResult] | None = None) -> Verdict:
+    """Decide from the primary metric's comparisons (:func:`pairwise_vs_control`) and the checks of the assignment:
+    the SRM check and the pre-period's balance (``pre_period``: the CUPED results, whichever metric and test decide).
 
     An A/A test (``aa``: every arm got the same experience) has nothing to ship: it checks
     the assignment and the metrics, see :func:`aa_verdict`. Otherwise:
 
     * **ship** the treatment with the largest gain among those significantly better (after
-      the multiplicity adjustment) — only when the SRM check passes;
-    * **don't ship** when a treatment is significant but the SRM check failed (the data are
-      suspect: fix the assignment first), or when no treatment is better and one is
-      significantly worse;
-    * **inconclusive** otherwise, saying whether the test was underpowered (the observed
-      effect is smaller than the minimum detectable effect of its sample).
+      the multiplicity adjustment) — only when the assignment passes both checks;
+    * **don't ship** when a treatment is significant but the SRM check failed or a treatment's users differed
+      before the experiment beyond chance (:attr:`CupedResult.imbalanced`; the data are suspect: fix the
+      assignment first), or when no treatment is better and one is significantly worse;
+    * **inconclusive** otherwise, saying whether the test was underpowered (its interval still
+      reaches beyond the minimum detectable effect of its sample, :meth:`PowerResult.underpowered`)
+      or rules out effects as large as that.
 
     A significant loss on the ``guardrail`` metric for the variant to ship is one of the
     reasons (the decision to ship weighs it; ``guardrail_loss``), not a warning beside them.
@@ -62,8 +66,9 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
     low-powered test tends to overstate the effect). Higher is better for both metrics.
     """
     power = power or {}
+    gaps = [c for c in (pre_period or {}).values() if c.imbalanced]
     if aa:
-        return aa_verdict(comparisons, srm, power, guardrail=guardrail, level=level, currency=currency)
+        return aa_verdict(comparisons, srm, power, guardrail=guardrail, level=level, currency=currency, gaps=gaps)
     several = len(comparisons) > 1
     rows = [row for _, row in comparisons.iterrows()]
 
@@ -86,24 +91,27 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
                        f"spread within the variants there is no chance to test a difference against, however long the "
                        f"experiment runs. Check how {name} is recorded (experiment_assignments.revenue): a value copied to "
                        "every user of a variant, such as its price, is no measurement of each user."], warn)
-    under = [(str(r["variant"]), power[r["variant"]]) for r in rows
-             if r["variant"] in power and power[r["variant"]].underpowered]
-    significant = {str(r["variant"]) for r in rows if r["significant"]}
-    warn += [_low_power_message(v, p, currency, v in significant) for v, p in under]
+    under = [(str(r["variant"]), power[r["variant"]], r) for r in rows
+             if r["variant"] in power and _low_power(r, power[r["variant"]])]
+    warn += [_low_power_message(v, p, currency, r, level, places) for v, p, r in under]
     # The guardrail's mean too: its card shows a difference, significant or not, whatever the verdict.
     means = rows + ([r for _, r in guardrail.iterrows()] if guardrail is not None else [])
     warn += [_few_users_message(r) for r in means
              if r["metric"] != "conversion" and min(r["n_control"], r["n_treatment"]) < MIN_USERS_FOR_MEANS]
     better = [r for r in rows if r["significant"] and r["diff"] > 0]
     worse = [r for r in rows if r["significant"] and r["diff"] < 0]
-    if srm.mismatch:
-        # A biased split biases every comparison either way: no power advice ("more traffic") applies to it.
+    if srm.mismatch or gaps:
+        # A biased split biases every comparison either way: no power advice ("more traffic") applies to it. Arms
+        # that differed before the experiment began are as sure a sign of one as a split off the plan.
         trusted = ("the significant result below cannot be trusted" if better or worse else
                    "no result below can be trusted, a difference or its absence")
+        causes = ([f"users were not split between the variants {_as_planned(srm)} (sample ratio mismatch)"]
+                  if srm.mismatch else []) + ([_imbalance_cause(gaps, several)] if gaps else [])
+        fix = ("Find and fix the cause (the assignment, or a pre-period recorded after it), then rerun the experiment."
+               if gaps else "Find and fix the cause, then rerun the experiment.")
         return Verdict("don't ship" if better or worse else "inconclusive", None, [
-            f"Data quality first: users were not split between the variants {_as_planned(srm)} (sample ratio "
-            f"mismatch), so {trusted}. Find and fix the cause, then rerun the experiment.",
-            *map(say, better + worse if better or worse else rows)], warn)
+            f"Data quality first: {' and '.join(causes)}, so {trusted}. {fix}",
+            *map(say, better + worse if better or worse else rows)], warn, untrusted=True)
     if better:
         best = max(better, key=lambda r: r["diff"])
         losses = []
@@ -117,22 +125,96 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
         return Verdict("don't ship", None, list(map(say, worse)), warn)
     reasons = list(map(say, rows))
     if under:
-        variant, p = under[0]
-        reach = (f"could reliably detect (with {percent(p.target_power, 0)} power) only {_changes(p)} of at least "
-                 f"{_format_effect(p.mde, p.kind, currency, signed=False)}{' for ' + variant if several else ''}, larger "
-                 "than the one observed" if p.mde is not None else
-                 f"could not reliably detect (with {percent(p.target_power, 0)} power) {_any_possible(p)}"
-                 f"{' for ' + variant if several else ''}, with {number(p.n_control)} and {number(p.n_treatment)} users")
-        reasons.append(f"The experiment was underpowered: it {reach}. More traffic or a longer run is needed to tell "
-                       "whether a smaller effect is real.")
+        variant, p, row = under[0]
+        reasons.append(_underpowered_reason(p, row, level, currency, f" for {variant}" if several else "", places))
+    else:  # every interval lies within the MDE either way: the test answers the question it was sized for
+        reasons += [_ruled_out_reason(power[r["variant"]], r, level, currency, f" for {r['variant']}" if several else "",
+                                      places)
+                    for r in rows if r["variant"] in power and power[r["variant"]].mde is not None
+                    and not power[r["variant"]].at_ceiling]
     return Verdict("inconclusive", None, reasons, warn)
 
 
+def _low_power(row: pd.Series, p: PowerResult) -> bool:
+    """Whether a comparison's test lacked the power its result needs: a significant effect smaller than the MDE (it
+    tends to overstate the true one), or a result that is not significant whose interval still reaches beyond the
+    MDE (:meth:`PowerResult.underpowered`)."""
+    if row["significant"]:
+        return bool(p.below_mde)
+    return bool(p.underpowered(float(row["ci_low"]), float(row["ci_high"])))
+
+
+def _beyond_mde(p: PowerResult, low: float, high: float, currency: str | None, places: int | None = None) -> str:
+    """The ends of an interval that reach past the MDE that way, each beside its MDE: "a fall of 0.39 pts, beyond the
+    smallest fall it detects with 80% power (its MDE, 0.34 pts)"; '' when neither does. A rate's with at least
+    ``places`` decimals, those of the interval as its sentence writes it."""
+    sides = []
+    for edge, downward in ((low, True), (high, False)):
+        mde = p.mde_toward(downward)
+        if math.isfinite(edge) and (edge < 0 if downward else edge > 0) and mde is not None and abs(edge) >= mde:
+            sides.append(("fall" if downward else "rise", abs(edge), mde))
+    if not sides:
+        return ""
+    places = max(compared_places(edge, mde, p.kind, places) for _, edge, mde in sides)
+    written = [(word, *(_format_effect(v, p.kind, currency, signed=False, decimals=places) for v in (edge, mde)))
+               for word, edge, mde in sides]
+    power = percent(p.target_power, 0)
+    if len(written) == 1:
+        [(word, edge, mde)] = written
+        return f"a {word} of {edge}, beyond the smallest {word} it detects with {power} power (its MDE, {mde})"
+    (_, fall, fall_mde), (_, rise, rise_mde) = written
+    return (f"a fall of {fall} and a rise of {rise}, beyond the smallest fall and rise it detects with {power} power "
+            f"(its MDEs, {fall_mde} and {rise_mde})")
+
+
+def _underpowered_reason(p: PowerResult, row: pd.Series, level: float, currency: str | None, who: str,
+                         places: int | None = None) -> str:
+    """Why a result that is not significant settles nothing: its interval still holds effects beyond the MDE, or no
+    change at all is detectable with this sample."""
+    power = percent(p.target_power, 0)
+    if p.mde is None:
+        return (f"The experiment was underpowered: it could not reliably detect (with {power} power) {_any_possible(p)}"
+                f"{who}, with {number(p.n_control)} and {number(p.n_treatment)} users. More traffic or a longer run is "
+                "needed to tell whether an effect is real.")
+    beyond = _beyond_mde(p, float(row["ci_low"]), float(row["ci_high"]), currency, places)
+    if not beyond:  # the other way, no change reaches the target power at all
+        return (f"The experiment was underpowered{who}: it could reliably detect (with {power} power) only "
+                f"{_changes(p)} of at least {_format_effect(p.mde, p.kind, currency, signed=False)}, and no "
+                f"{'rise' if p.downward else 'fall'} at all. More traffic or a longer run is needed to tell whether an "
+                "effect is real.")
+    return (f"The experiment was underpowered{who}: its {percent(level, 0)} interval still includes {beyond}, so no "
+            "effect and one larger than the MDE both fit the data. More traffic or a longer run is needed to tell them "
+            "apart.")
+
+
+def _ruled_out_reason(p: PowerResult, row: pd.Series, level: float, currency: str | None, who: str,
+                      places: int | None = None) -> str:
+    """That a result that is not significant rules out effects as large as the MDE: its whole interval lies within
+    it either way, so no more traffic is asked for (it would only detect a smaller effect)."""
+    power = percent(p.target_power, 0)
+    down, up = p.mde_toward(True), p.mde_toward(False)
+    # Each MDE with the decimals that set it apart from the end of the interval on its side ("+0.17" within "0.19",
+    # not "0.2"), and no more: the power section writes the same MDE.
+    places = max(compared_places(abs(float(row["ci_low"])), down, p.kind, places),
+                 compared_places(abs(float(row["ci_high"])), up, p.kind, places))
+    if p.kind == "proportion":
+        within = (f"between a fall of {_format_effect(down, p.kind, currency, signed=False, decimals=places)} and a rise "
+                  f"of {_format_effect(up, p.kind, currency, signed=False, decimals=places)}, the smallest it detects")
+    else:
+        within = (f"within ±{_format_effect(p.mde, p.kind, currency, signed=False, decimals=places)}, the smallest "
+                  "change it detects")
+    return (f"The test rules out an effect as large as its MDE{who}: its whole {percent(level, 0)} interval lies "
+            f"{within} with {power} power. A true effect, if there is one, is smaller than that; only an effect that "
+            "small would need more traffic to detect.")
+
+
 def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, PowerResult] | None = None, *,
-               guardrail: pd.DataFrame | None = None, level: float = 0.95, currency: str | None = None) -> Verdict:
+               guardrail: pd.DataFrame | None = None, level: float = 0.95, currency: str | None = None,
+               gaps: list[CupedResult] | None = None) -> Verdict:
     """The verdict of an A/A test: identical arms, so the check passes when nothing differs.
 
-    **A/A passed** when the split matches the plan (no SRM) and no comparison, on the
+    **A/A passed** when the split matches the plan (no SRM), the arms did not differ before the
+    experiment beyond chance (no CUPED result of ``gaps``) and no comparison, on the
     primary or the guardrail metric, is significant: the assignment and the metrics look
     unbiased. **A/A failed** otherwise, saying what differed. "More traffic" is never the
     advice: the true difference is zero by design, and the minimum detectable effect
@@ -143,7 +225,7 @@ def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Po
     rows = [row for t in tables for _, row in t.iterrows()]
     differing = [r for r in rows if r["significant"]]
     warn = [_srm_message(srm)] if srm.mismatch else []
-    if not srm.mismatch and not differing:
+    if not srm.mismatch and not gaps and not differing:
         reasons = [f"Every arm got the same experience, and neither the split between them (sample ratio check "
                    f"{p_sentence(srm.p_value)}, a mismatch needs p < {significant(srm.alpha, 6)}) nor any metric differs by more than chance.",
                    *(describe_comparison(r, level, currency, several, places=rate_places(rows)) for r in rows)]
@@ -161,6 +243,10 @@ def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Po
     if srm.mismatch:
         reasons.append(f"Users were not split {_as_planned(srm)} (sample ratio mismatch): the assignment or its "
                        "logging is biased. Find the cause before trusting any experiment that uses this assignment.")
+    if gaps:
+        cause = _imbalance_cause(gaps, several)
+        reasons.append(f"{cause[0].upper()}{cause[1:]}: the assignment is biased, or the pre-period was recorded after "
+                       "it. Find the cause before trusting any experiment that uses this assignment.")
     if differing:
         one_in = round(1 / alpha_for(level))
         reasons.append(f"Arms that got the same experience differ significantly. By chance alone about 1 A/A test in "
@@ -194,12 +280,12 @@ def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.
     elif places is None:
         places = agreeing_decimals(control_value, treatment_value, diff, 1, scale=100)
     level_fmt = (lambda v: percent(v, places)) if as_rate else (lambda v: _amount(v, currency))
-    diff_fmt = ((lambda v: percentage_points(v, places)) if as_rate else (lambda v: _amount(v, currency, signed=True)))
     low, high = float(row["ci_low"]), float(row["ci_high"])
+    # The difference as its interval's bounds: one that is not 0 never reads "0.0 pts" or "$0.00".
     bound = ((lambda v: not_zero(lambda d: percentage_points(v, d), v, places)) if as_rate
              else (lambda v: not_zero(lambda d: current_measure().format(v, d, signed=True, currency=currency), v,
                                       current_measure().decimals)))
-    interval = (f"{diff_fmt(diff)}, {percent(level, 0)} CI "
+    interval = (f"{bound(diff)}, {percent(level, 0)} CI "
                 + (f"{bound(low).removesuffix(' pts')} to {bound(high)}" if math.isfinite(low) and math.isfinite(high)
                    else "not defined"))
     alpha = alpha_for(level)
@@ -221,6 +307,15 @@ def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.
             f"{row['control']} ({interval}, {p_text}): no significant difference"
             + (": the test and the interval disagree at this sample size, and a difference counts only when both "
                "find it." if split else "."))
+
+
+def _imbalance_cause(gaps: list[CupedResult], several: bool) -> str:
+    """"the arms' revenue before the experiment differs more than a random split plausibly gives (C, p < 0.001)": the
+    failed balance check of the pre-period, as the report's warning words it."""
+    who = " and ".join(f"{c.treatment}, {p_sentence(c.covariate_p)}" if several else p_sentence(c.covariate_p)
+                       for c in gaps)
+    return (f"the arms' {current_measure().name} before the experiment differs more than a random split plausibly "
+            f"gives ({who})")
 
 
 def _as_planned(srm: SrmResult) -> str:
@@ -262,18 +357,27 @@ def _few_users_message(row: pd.Series) -> str:
             "only.")
 
 
-def _low_power_message(variant: str, p: PowerResult, currency: str, significant: bool) -> str:
+def _low_power_message(variant: str, p: PowerResult, currency: str, row: pd.Series, level: float,
+                       places: int | None = None) -> str:
     # Stated through the minimum detectable effect of the sample, not the "achieved" power of the
     # observed effect: that post-hoc power is a restatement of the p-value and adds nothing.
+    significant = bool(row["significant"])
     consequence = ("Significant results from low-powered tests tend to overstate the effect." if significant
                    else "A small real effect would usually be missed." if not p.observed_effect
                    else "A real effect of the observed size would usually be missed.")
     if p.mde is None:  # not even the largest possible change (a rate going to 100 %) reaches the target power
         return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the test cannot "
                 f"detect {_any_possible(p)} with {percent(p.target_power, 0)} power. {consequence}")
+    beyond = "" if significant else _beyond_mde(p, float(row["ci_low"]), float(row["ci_high"]), currency, places)
+    if beyond:  # the verdict's reason: an interval too wide to tell no effect from one the test is sized for
+        return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the "
+                f"{percent(level, 0)} interval still includes {beyond}. An effect that large is neither found nor "
+                "ruled out.")
+    places = compared_places(abs(p.observed_effect or 0.0), p.mde, p.kind, places)
     return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the test detects (with "
-            f"{percent(p.target_power, 0)} power) only {_changes(p)} of at least {_format_effect(p.mde, p.kind, currency, signed=False)}; "
-            f"the observed {_format_effect(p.observed_effect, p.kind, currency)} is smaller. {consequence}")
+            f"{percent(p.target_power, 0)} power) only {_changes(p)} of at least "
+            f"{_format_effect(p.mde, p.kind, currency, signed=False, decimals=places)}; the observed "
+            f"{_format_effect(p.observed_effect, p.kind, currency, decimals=places)} is smaller. {consequence}")
 
 
 def _changes(p: PowerResult) -> str:
@@ -290,15 +394,42 @@ def _any_possible(p: PowerResult) -> str:
     return {"rises": "any possible rise", "falls": "any possible fall"}.get(_changes(p), "any possible change")
 
 
-def _format_effect(value: float | None, kind: str, currency: str, signed: bool = True) -> str:
+def _format_effect(value: float | None, kind: str, currency: str, signed: bool = True,
+                   decimals: int | None = None) -> str:
+    """An effect of ``kind`` (a power result's): a rate's in points, a mean's in the measure's units; ``decimals``
+    (see :func:`compared_places`) instead of the unit's own."""
     if value is None:
         return "—"
-    return _pts(value, signed) if kind == "proportion" else _amount(value, currency, signed=signed)
+    if kind == "proportion":
+        return _pts(value, signed, 1 if decimals is None else decimals)
+    size = value if signed else abs(value)
+    return not_zero(lambda d: current_measure().format(size, d, signed=signed, currency=currency), size,
+                    current_measure().decimals if decimals is None else decimals)
 
 
-def _pts(diff: float, signed: bool = True) -> str:
-    """A rate difference in percentage points: 0.014 → "+1.4 pts" (or its size, "1.4 pts", unsigned)."""
-    return percentage_points(diff if signed else abs(diff), signed=signed)
+def compared_places(first: float, second: float, kind: str, at_least: int | None = None) -> int:
+    """The fewest decimals, from the unit's own (a rate's one, a measure's) up to two more, at which two effects of
+    ``kind`` set against each other in a sentence ("the observed … is smaller than the MDE") read in the order they
+    are: an observed 1.852 pts and an MDE of 1.894 pts both read "1.9 pts" at one decimal, "1.85" and "1.89" at
+    two. No difference is written beside them, so unlike :func:`agreeing_decimals` they need not differ by one.
+    ``at_least``: a rate's decimals where the report already writes its differences so (:func:`rate_places`), so that
+    the same "−0.16 pts" does not read "−0.2 pts" a sentence later."""
+    scale, decimals = (100, 1) if kind == "proportion" else (1, current_measure().decimals)
+    if kind == "proportion" and at_least is not None:
+        decimals = max(decimals, at_least)
+    order = (first > second) - (first < second)
+    for places in range(decimals, decimals + 3):
+        a, b = round(first * scale, places), round(second * scale, places)
+        if (a > b) - (a < b) == order:
+            return places
+    return decimals + 2
+
+
+def _pts(diff: float, signed: bool = True, decimals: int = 1) -> str:
+    """A rate difference in percentage points: 0.014 → "+1.4 pts" (or its size, "1.4 pts", unsigned); one that is not
+    0 never reads as 0 (0.0004 → "+0.04 pts")."""
+    size = diff if signed else abs(diff)
+    return not_zero(lambda d: percentage_points(size, d, signed=signed), size, decimals)
 
 
 def _amount(value: float, currency: str | None, signed: bool = False) -> str:
@@ -567,7 +698,7 @@ def analyse(assignments: pd.DataFrame, variants: pd.DataFrame, primary_metric: s
                  else welch)
         power = {v: power_and_mde(w.n_b, w.n_a, effect_size=w.cohen_d, sd=w.sd_pooled, alpha=alpha)
                  for v, w in tests.items()}
-    decided = verdict(primary, srm, power, guardrail=guard, level=level, currency=currency, aa=aa)
+    decided = verdict(primary, srm, power, guardrail=guard, level=level, currency=currency, aa=aa, pre_period=adjusted)
     decided = replace(decided, warnings=left_out + decided.warnings)
     if primary_metric == "revenue" and not aa:
         fragile = _resting_on_one_user(rows, control, order, primary, method, level, currency)

@@ -469,11 +469,38 @@ class PowerResult:
                 and not self.downward)
 
     @property
-    def underpowered(self) -> bool | None:
-        """True when the achieved power is below target or the observed effect is smaller than the MDE."""
-        if self.achieved_power is None or self.observed_effect_size is None or self.at_ceiling:
+    def below_mde(self) -> bool | None:
+        """True when the observed effect is smaller than the MDE: a *significant* effect that small tends to overstate
+        the true one (only the largest of the chance outcomes around a small effect reach significance)."""
+        if self.observed_effect_size is None or self.at_ceiling:
             return None
-        return self.achieved_power < self.target_power or abs(self.observed_effect_size) < self.mde_effect_size
+        return self.mde is None or abs(self.observed_effect_size) < self.mde_effect_size
+
+    def mde_toward(self, downward: bool) -> float | None:
+        """The MDE of a fall (``downward``) or of a rise, in units: a rate's differ (from 3.6 %: 3.2 pts down, 6.1 up),
+        a mean's are the same. None when no change that way reaches the target power."""
+        if self.floor_p is not None:
+            return None
+        if self.kind != "proportion" or downward == self.downward:
+            return self.mde
+        return rate_mde(self.baseline_rate, self.mde_effect_size, downward)
+
+    def rules_out(self, low: float, high: float) -> bool:
+        """Whether an interval of the effect (``low`` to ``high``, treatment − control) lies within the MDE either
+        way: the test could detect effects that large with the target power, and its interval excludes them."""
+        down, up = self.mde_toward(True), self.mde_toward(False)
+        return (down is not None and up is not None and math.isfinite(low) and math.isfinite(high)
+                and -down < low and high < up)
+
+    def underpowered(self, low: float, high: float) -> bool | None:
+        """Whether a result that is *not* significant, with the interval ``low`` to ``high``, leaves effects the
+        design is meant to detect undecided: its interval reaches beyond the MDE (or no change is detectable at all),
+        so no effect and one larger than the MDE both fit the data. Not whether the observed effect is smaller than
+        the MDE: every result that is not significant is (that is post-hoc power, a restatement of the p-value).
+        None where there is nothing to detect (the control converted every user and no fall was seen)."""
+        if self.at_ceiling:
+            return None
+        return not self.rules_out(low, high)
 
 
 def smallest_p(n_control: int, n_treatment: int) -> float:
@@ -492,6 +519,15 @@ def cohens_h(p_treatment: float, p_control: float) -> float:
     return 2 * math.asin(math.sqrt(p_treatment)) - 2 * math.asin(math.sqrt(p_control))
 
 
+def rate_mde(baseline_rate: float, effect_size: float, downward: bool) -> float | None:
+    """The change of a rate from ``baseline_rate`` that Cohen's h of ``effect_size`` is, in points as a fraction: a
+    fall (``downward``) or a rise; None when the rate cannot move that far (below 0 or above 100 %)."""
+    angle = math.asin(math.sqrt(baseline_rate)) + (-effect_size if downward else effect_size) / 2
+    if not 0 <= angle <= math.pi / 2:
+        return None
+    return float(baseline_rate - math.sin(angle) ** 2) if downward else float(math.sin(angle) ** 2 - baseline_rate)
+
+
 def power_and_mde(n_control: int, n_treatment: int, *, baseline_rate: float | None = None,
                   observed_rate: float | None = None, effect_size: float | None = None, sd: float | None = None,
                   alpha: float = 0.05, power: float = TARGET_POWER) -> PowerResult:
@@ -507,7 +543,8 @@ def power_and_mde(n_control: int, n_treatment: int, *, baseline_rate: float | No
     sizes the t distribution is the normal one, so this is the normal-approximation power of the two-proportion test. For
     a continuous metric give ``effect_size`` = observed Cohen's d and ``sd`` = the pooled
     SD; the MDE in units is ``d_mde · sd``. Achieved ("post-hoc") power is a function of the
-    p-value and is reported only to flag underpowered results; the MDE is the number to plan by.
+    p-value and the report never states it; the MDE is the number to plan by, and whether a result is
+    underpowered is read from its interval against the MDE (:meth:`PowerResult.underpowered`).
     """
     if n_control < 2 or n_treatment < 2:
         raise EmptyDataError(f"power needs at least 2 users per arm (got {n_control} and {n_treatment})")
@@ -519,9 +556,7 @@ def power_and_mde(n_control: int, n_treatment: int, *, baseline_rate: float | No
         if not 0 <= baseline_rate <= 1:
             raise ParameterError(f"baseline rate must be a fraction in 0..1, not {baseline_rate}", parameter="baseline_rate")
         downward = observed_rate is not None and observed_rate < baseline_rate
-        angle = math.asin(math.sqrt(baseline_rate)) + (-mde_es if downward else mde_es) / 2
-        mde = (None if not 0 <= angle <= math.pi / 2 else
-               float(baseline_rate - math.sin(angle) ** 2) if downward else float(math.sin(angle) ** 2 - baseline_rate))
+        mde = rate_mde(baseline_rate, mde_es, downward)
         observed_es = cohens_h(observed_rate, baseline_rate) if observed_rate is not None else None
         observed = float(observed_rate - baseline_rate) if observed_rate is not None else None
         kind: Literal["proportion", "continuous"] = "proportion"

@@ -191,7 +191,7 @@ class ExperimentReport(RevenueSection, PowerSection):
         v = self.analysis.verdict
         # A biased split makes every figure below suspect, whatever the decision: the box says so by its colour too.
         # A gain bought with a guardrail loss is no plain "ship": amber, and its title says what to weigh.
-        severity = ("critical" if self.analysis.srm.mismatch else "warning" if v.guardrail_loss
+        severity = ("critical" if self.analysis.srm.mismatch or v.untrusted else "warning" if v.guardrail_loss
                     else DECISION_SEVERITY[v.decision])
         title = (f"Verdict: ship {v.variant} only if its guardrail loss is acceptable." if v.guardrail_loss
                  else DECISION_TITLES[v.decision].format(variant=v.variant))
@@ -201,7 +201,8 @@ class ExperimentReport(RevenueSection, PowerSection):
 
     def pre_period_warning(self) -> list[str]:
         """The treatments whose users already differed before the experiment, beyond what a random split gives: as
-        strict a sign of a faulty assignment as the sample ratio check, so the verdict says it, not only its section."""
+        strict a sign of a faulty assignment as the sample ratio check, so the verdict says it, not only its section
+        (and decides on it: :func:`~quire.metrics.experiment_analysis.verdict`)."""
         gaps = [c for v, c in self.analysis.cuped.items() if v in self.treatments and c.imbalanced]
         if not gaps:
             return []
@@ -339,7 +340,10 @@ class ExperimentReport(RevenueSection, PowerSection):
                              pct(conv.at[a.control, "rate"], 2), f"{number(int(conv.at[a.control, 'users']))} users"),
             "best_rate": (Kpi("best_rate", f"Conversion, {focus}", conv.at[focus, "rate"], "percent"),
                           pct(conv.at[focus, "rate"], 2), f"{number(int(conv.at[focus, 'users']))} users"),
-            "abs_lift": (Kpi("abs_lift", "Absolute lift", lift["diff"], "percent"), pts(lift["diff"]),
+            # Beside the MDE's card, with the decimals that tell the two apart when the lift is what the MDE sizes.
+            "abs_lift": (Kpi("abs_lift", "Absolute lift", lift["diff"], "percent"),
+                         effect_text(lift["diff"], "conversion",
+                                     self.compared_places(power) if self.metric == "conversion" else None),
                          f"{lvl} {interval_text(lift['ci_low'], lift['ci_high'], 'conversion')}"),
             "rel_lift": (Kpi("rel_lift", "Relative lift", lift["rel_diff"], "percent"),
                          relative_value(lift["rel_diff"]), "of the control's rate"),
@@ -348,7 +352,8 @@ class ExperimentReport(RevenueSection, PowerSection):
                         p_text(p, self.alpha), f"{self.tested}; significant below {significant(self.alpha, 6)}"),
             "mde": (Kpi("mde", "Minimum detectable effect", power.mde,
                         "percent" if self.metric == "conversion" else self.measure_unit),
-                    effect_text(power.mde, self.metric).lstrip("+") if power.mde is not None else "—",
+                    effect_text(power.mde, self.metric, self.compared_places(power)).lstrip("+")
+                    if power.mde is not None else "—",
                     f"detected with {percent(TARGET_POWER, 0)} power at this sample size" if power.mde is not None
                     else f"{a.control} converted every user: no rise is possible" if power.at_ceiling
                     else "no outcome can be significant at this sample size" if power.floor_p is not None

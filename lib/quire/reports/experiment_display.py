@@ -16,7 +16,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from quire.charts.experiment import amount, pts
+from quire.charts.experiment import bound
 from quire.display import Glossary, KpiCards, Table, escape, kpi_value
 from quire.formatting import number, percent
 from quire.formatting.numbers import not_zero
@@ -44,11 +44,13 @@ def interval_change(ratio: float) -> str:
     return f"{percent(1 - ratio, 0)} narrower" if ratio < 1 else f"{percent(ratio - 1, 0)} wider"
 
 
-def effect_text(value: float | None, metric: str) -> str:
-    """A treatment − control difference in the metric's units: "+1.4 pts", or "+$2.83" in the measure's."""
+def effect_text(value: float | None, metric: str, decimals: int | None = None) -> str:
+    """A treatment − control difference in the metric's units: "+1.4 pts", or "+$2.83" in the measure's; one that is
+    not 0 never reads as 0 ("+0.04 pts", "+$0.004"), as an interval's bounds do not. ``decimals``: at least these
+    (to set it against another figure, :func:`~quire.metrics.experiment_analysis.compared_places`)."""
     if value is None or not np.isfinite(value):
         return "—"
-    return pts(value) if metric == "conversion" else amount(value)
+    return bound(value, "conversion" if metric == "conversion" else "revenue", decimals)
 
 
 def share_off(users: int, expected: float) -> str:

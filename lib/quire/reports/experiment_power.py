@@ -15,6 +15,7 @@ import pandas as pd
 from quire.charts import experiment as charts
 from quire.display import Callout, Grid, Section
 from quire.formatting import number, percent, significant
+from quire.metrics.experiment_analysis import compared_places, rate_places
 from quire.metrics.experiments import (TARGET_POWER, exact_users_needed, power_curve, sample_size_per_arm,
                                        tested_exactly)
 from quire.reports.experiment_display import FormattedTable, effect_text, round_users, times
@@ -80,13 +81,24 @@ class PowerSection:
                     f"{self._power_alpha(p)}: the sample is too small to have a minimum detectable effect (MDE).")
         # A rate's MDE is that of a rise or of a fall (they differ), the one observed; a mean's is either.
         change = ("a fall" if p.downward else "a rise") if p.kind == "proportion" else "a change"
-        text = (f"{sample}, the test detects {change} in {metric} of at least {effect_text(p.mde, self.metric).lstrip('+')} "
-                f"with {percent(TARGET_POWER, 0)} probability: its minimum detectable effect (MDE) at "
-                f"{self._power_alpha(p)}.")
+        places = self.compared_places(p)
+        text = (f"{sample}, the test detects {change} in {metric} of at least "
+                f"{effect_text(p.mde, self.metric, places).lstrip('+')} with {percent(TARGET_POWER, 0)} probability: its "
+                f"minimum detectable effect (MDE) at {self._power_alpha(p)}.")
         if p.observed_effect is not None and p.mde is not None and not self.data.is_aa:
             size = "larger" if abs(p.observed_effect) >= p.mde else "smaller"
-            text += f" The observed {effect_text(p.observed_effect, self.metric)} is {size} than the MDE."
+            text += f" The observed {effect_text(p.observed_effect, self.metric, places)} is {size} than the MDE."
         return text
+
+    def compared_places(self, p) -> int | None:
+        """The decimals that tell the observed effect and the MDE apart where the report sets one against the other
+        (an observed 1.852 pts "smaller than" an MDE of 1.894 pts both read "1.9 pts"); None: the unit's own."""
+        if p.observed_effect is None or p.mde is None or self.data.is_aa:
+            return None
+        # A conversion difference at the decimals the verdict writes it with: "−0.16 pts" there, not "−0.2" here.
+        written = (rate_places([r for _, r in self.analysis.conversion_comparisons.iterrows()])
+                   if self.metric == "conversion" else None)
+        return compared_places(abs(p.observed_effect), p.mde, p.kind, written)
 
     def _power_alpha(self, p) -> str:
         """"alpha 0.05", or with several treatments "alpha 0.0125 (0.05 ÷ 4 treatments, the Holm correction's strictest
@@ -113,7 +125,7 @@ class PowerSection:
         had = (f"the test had {number(current)}" if p.n_control == p.n_treatment else
                f"the test's {number(p.n_control)} and {number(p.n_treatment)} users are worth {number(current)} per "
                "variant of an even split")
-        effect = effect_text(p.observed_effect, self.metric)
+        effect = effect_text(p.observed_effect, self.metric, self.compared_places(p))  # as the sentence before it
         # The formulas are for a large sample: with few conversions the test is exact and needs more than they say.
         caveat = (" With so few conversions the p-value is Fisher's exact test's, which has less power than these "
                   "large-sample formulas give: the power figures are optimistic." if self._tested_exactly(v) else "")
@@ -149,8 +161,10 @@ class PowerSection:
             p = self.analysis.power[v]
             # Where no outcome can be significant, the large-sample formula's count is no count of users that detect it.
             needed = sample_size_per_arm(p.observed_effect_size, p.alpha) if p.floor_p is None else None
-            columns[v] = [f"{number(p.n_control)} / {number(p.n_treatment)}", effect_text(p.observed_effect, self.metric),
-                          effect_text(p.mde, self.metric).lstrip("+") if p.mde is not None else "—",
+            places = self.compared_places(p)
+            columns[v] = [f"{number(p.n_control)} / {number(p.n_treatment)}",
+                          effect_text(p.observed_effect, self.metric, places),
+                          effect_text(p.mde, self.metric, places).lstrip("+") if p.mde is not None else "—",
                           number(round_users(needed)) if needed else "—"]
             # The files hold a row per treatment, as figures: the page's rows of text are measures of mixed units.
             data.append({"Treatment": v, "Users (control)": p.n_control, "Users (treatment)": p.n_treatment,

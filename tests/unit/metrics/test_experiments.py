@@ -338,9 +338,9 @@ def test_power_for_proportions_uses_cohens_h():
     assert res.achieved_power == pytest.approx(NormalIndPower().power(h, 20_000, 0.05), abs=1e-4)
     assert cohens_h(0.10 + res.mde, 0.10) == pytest.approx(res.mde_effect_size, abs=TOL)  # MDE in points maps back
     assert res.mde == pytest.approx(0.0086, abs=2e-4) and res.observed_effect == pytest.approx(0.01)
-    assert res.kind == "proportion" and res.underpowered is False
+    assert res.kind == "proportion" and res.below_mde is False
     small = power_and_mde(2_000, 2_000, baseline_rate=0.10, observed_rate=0.11)
-    assert small.underpowered and small.achieved_power < 0.8 and small.mde > 0.01
+    assert small.below_mde and small.achieved_power < 0.8 and small.mde > 0.01
 
 
 # ---------------------------------------------------------------- several variants
@@ -464,7 +464,9 @@ def test_rates_keep_the_decimals_that_make_them_differ_by_the_difference_shown()
 
 
 @pytest.mark.parametrize("before, after, decimals, places", [
-    (0.0805, 0.0814, 1, 2), (0.102, 0.116, 1, 1), (0.0174, 0.0065, 1, 2), (0.5, 0.5, 1, 1), (0.10001, 0.10004, 1, 1)])
+    (0.0805, 0.0814, 1, 2), (0.102, 0.116, 1, 1), (0.0174, 0.0065, 1, 2), (0.5, 0.5, 1, 1),
+    # 10.001 % against 10.004 % agreed at one decimal as "10.0%", "10.0%" and "0.0 pts": no difference, as it read.
+    (0.10001, 0.10004, 1, 3), (0.1, 0.1004, 1, 2)])
 def test_agreeing_decimals(before, after, decimals, places):
     from quire.formatting.numbers import agreeing_decimals
 
@@ -525,13 +527,14 @@ def test_verdict_puts_data_quality_first_when_srm_fails():
 
 
 def test_verdict_is_inconclusive_and_says_underpowered():
-    table = comparison(2_000, 200, 215)  # +0.75 pts with an MDE near 2.7 pts
+    table = comparison(2_000, 200, 235)  # +1.75 pts, interval −0.18 to +3.68 pts, with an MDE near 2.8 pts
     v = verdict(table, SRM_OK, powers(table))
     assert v.decision == "inconclusive" and v.variant is None
     assert "no significant difference" in v.reasons[0]
-    assert re.search(r"underpowered: .* at least 2\.\d pts", v.reasons[1])
+    assert re.search(r"underpowered: its 95% interval still includes a rise of 3\.68 pts, beyond the smallest rise it "
+                     r"detects with 80% power \(its MDE, 2\.\d\d pts\)", v.reasons[1]), v.reasons[1]
     assert len(v.warnings) == 1 and v.warnings[0].startswith("Low power for treatment")
-    assert "would usually be missed" in v.warnings[0]
+    assert "neither found nor ruled out" in v.warnings[0]
 
 
 def test_verdict_inconclusive_with_srm_failure_leads_with_it_and_asks_for_no_more_traffic():
@@ -654,11 +657,14 @@ def test_an_aa_test_passes_when_nothing_differs_and_fails_when_something_does():
 
 
 def test_low_power_warnings_speak_of_the_mde_not_of_post_hoc_power():
-    table = comparison(2_000, 200, 215)
-    v = verdict(table, SRM_OK, powers(table))
-    p = powers(table)["treatment"]
-    assert f"{p.achieved_power:.0%} chance" not in v.warnings[0] and "chance of detecting" not in v.warnings[0]
-    assert "only rises of at least" in v.warnings[0] and "is smaller" in v.warnings[0]
+    said = {}
+    for name, table in (("significant", comparison(5_000, 500, 570)), ("not", comparison(2_000, 200, 235))):
+        v = verdict(table, SRM_OK, powers(table))
+        p = powers(table)["treatment"]
+        assert f"{p.achieved_power:.0%} chance" not in v.warnings[0] and "chance of detecting" not in v.warnings[0]
+        said[name] = v.warnings[0]
+    assert "only rises of at least" in said["significant"] and "is smaller" in said["significant"]
+    assert "beyond the smallest rise it detects with 80% power (its MDE" in said["not"]
 
 
 @pytest.mark.parametrize("baseline, observed, up, down", [
@@ -677,7 +683,8 @@ def test_a_rates_mde_is_taken_in_the_direction_of_the_observed_effect(baseline, 
     fall = power_and_mde(n, n, baseline_rate=baseline, observed_rate=observed)
     assert (rise.downward, rise.mde) == (False, pytest.approx(up, abs=5e-4))
     assert (fall.downward, fall.mde) == (True, pytest.approx(down, abs=5e-4))
-    assert fall.underpowered == (abs(observed - baseline) < down)
+    assert fall.below_mde == (abs(observed - baseline) < down)
+    assert (fall.mde_toward(True), fall.mde_toward(False)) == (fall.mde, pytest.approx(up, abs=5e-4))
     curve = power_curve(fall, baseline)
     assert float(np.interp(down, curve["effect"], curve["power"])) == pytest.approx(0.8, abs=0.01)
 
