@@ -1307,6 +1307,22 @@ def test_power_figures_of_a_test_too_small_for_the_normal_approximation_say_they
     assert "Fisher" not in large.sample_sentence()
 
 
+def test_a_verdict_on_a_test_fishers_exact_test_decided_says_its_mde_is_optimistic():
+    # 12 users an arm, 0 against 1 conversion: the verdict and the MDE card promised "80% power" for a 31.7-point rise,
+    # which Fisher's exact test (the one deciding at such counts) reaches with about 32%.
+    from quire.metrics.experiment_analysis import EXACT_CAVEAT
+
+    tiny = experiment({"control": {"n": 12, "rate": 0.0}, "B": {"n": 12, "rate": 1 / 12}}, metric="conversion")
+    verdict = tiny.analysis.verdict
+    assert verdict.decision == "inconclusive"
+    assert [r for r in verdict.reasons if "underpowered" in r][0].endswith(EXACT_CAVEAT)
+    assert sum(EXACT_CAVEAT in said for said in verdict.reasons + verdict.warnings) == 1  # said once, where power is
+    assert tiny.headline().texts["mde"][1].endswith("(large-sample formula: the exact test used has less power)")
+    large = experiment({"control": {"n": 5_000, "rate": 0.10}, "B": {"n": 5_000, "rate": 0.104}}, metric="conversion")
+    assert not any(EXACT_CAVEAT in said for said in large.analysis.verdict.reasons + large.analysis.verdict.warnings)
+    assert "exact test" not in large.headline().texts["mde"][1]
+
+
 def test_the_power_charts_caption_promises_a_dot_only_where_one_is_drawn():
     from quire.charts import experiment as experiment_charts
 

@@ -135,6 +135,16 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
     return Verdict("inconclusive", None, reasons, warn)
 
 
+#: Said after a power claim about a comparison Fisher's exact test decided: its MDE is the large-sample formula's.
+EXACT_CAVEAT = (" With so few conversions the p-value is Fisher's exact test's, which has less power than the "
+                "large-sample formula behind this MDE: the smallest effect it detects is larger.")
+
+
+def _exact(row: pd.Series | Mapping[str, object]) -> str:
+    """:data:`EXACT_CAVEAT` for a comparison decided by Fisher's exact test, else ''."""
+    return EXACT_CAVEAT if bool(row.get("exact", False)) else ""
+
+
 def _low_power(row: pd.Series, p: PowerResult) -> bool:
     """Whether a comparison's test lacked the power its result needs: a significant effect smaller than the MDE (it
     tends to overstate the true one), or a result that is not significant whose interval still reaches beyond the
@@ -175,16 +185,16 @@ def _underpowered_reason(p: PowerResult, row: pd.Series, level: float, currency:
     if p.mde is None:
         return (f"The experiment was underpowered: it could not reliably detect (with {power} power) {_any_possible(p)}"
                 f"{who}, with {number(p.n_control)} and {number(p.n_treatment)} users. More traffic or a longer run is "
-                "needed to tell whether an effect is real.")
+                f"needed to tell whether an effect is real.{_exact(row)}")
     beyond = _beyond_mde(p, float(row["ci_low"]), float(row["ci_high"]), currency, places)
     if not beyond:  # the other way, no change reaches the target power at all
         return (f"The experiment was underpowered{who}: it could reliably detect (with {power} power) only "
                 f"{_changes(p)} of at least {_format_effect(p.mde, p.kind, currency, signed=False)}, and no "
                 f"{'rise' if p.downward else 'fall'} at all. More traffic or a longer run is needed to tell whether an "
-                "effect is real.")
+                f"effect is real.{_exact(row)}")
     return (f"The experiment was underpowered{who}: its {percent(level, 0)} interval still includes {beyond}, so no "
             "effect and one larger than the MDE both fit the data. More traffic or a longer run is needed to tell them "
-            "apart.")
+            f"apart.{_exact(row)}")
 
 
 def _ruled_out_reason(p: PowerResult, row: pd.Series, level: float, currency: str | None, who: str,
@@ -205,7 +215,7 @@ def _ruled_out_reason(p: PowerResult, row: pd.Series, level: float, currency: st
                   "change it detects")
     return (f"The test rules out an effect as large as its MDE{who}: its whole {percent(level, 0)} interval lies "
             f"{within} with {power} power. A true effect, if there is one, is smaller than that; only an effect that "
-            "small would need more traffic to detect.")
+            f"small would need more traffic to detect.{_exact(row)}")
 
 
 def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, PowerResult] | None = None, *,
@@ -362,22 +372,24 @@ def _low_power_message(variant: str, p: PowerResult, currency: str, row: pd.Seri
     # Stated through the minimum detectable effect of the sample, not the "achieved" power of the
     # observed effect: that post-hoc power is a restatement of the p-value and adds nothing.
     significant = bool(row["significant"])
+    # Not significant, the verdict's own reason says it (once): the warning need not.
+    caveat = _exact(row) if significant else ""
     consequence = ("Significant results from low-powered tests tend to overstate the effect." if significant
                    else "A small real effect would usually be missed." if not p.observed_effect
                    else "A real effect of the observed size would usually be missed.")
     if p.mde is None:  # not even the largest possible change (a rate going to 100 %) reaches the target power
         return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the test cannot "
-                f"detect {_any_possible(p)} with {percent(p.target_power, 0)} power. {consequence}")
+                f"detect {_any_possible(p)} with {percent(p.target_power, 0)} power. {consequence}{caveat}")
     beyond = "" if significant else _beyond_mde(p, float(row["ci_low"]), float(row["ci_high"]), currency, places)
     if beyond:  # the verdict's reason: an interval too wide to tell no effect from one the test is sized for
         return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the "
                 f"{percent(level, 0)} interval still includes {beyond}. An effect that large is neither found nor "
-                "ruled out.")
+                f"ruled out.{caveat}")
     places = compared_places(abs(p.observed_effect or 0.0), p.mde, p.kind, places)
     return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the test detects (with "
             f"{percent(p.target_power, 0)} power) only {_changes(p)} of at least "
             f"{_format_effect(p.mde, p.kind, currency, signed=False, decimals=places)}; the observed "
-            f"{_format_effect(p.observed_effect, p.kind, currency, decimals=places)} is smaller. {consequence}")
+            f"{_format_effect(p.observed_effect, p.kind, currency, decimals=places)} is smaller. {consequence}{caveat}")
 
 
 def _changes(p: PowerResult) -> str:

@@ -658,7 +658,8 @@ def pairwise_vs_control(assignments: pd.DataFrame, control: str, metric: Metric,
         rows = [{"variant": r.variant, "n_control": control_row.users, "n_treatment": r.users,
                  "control_value": control_row.rate, "treatment_value": r.rate, "diff": r.abs_lift,
                  "ci_low": r.abs_lift_ci_low, "ci_high": r.abs_lift_ci_high, "rel_diff": r.rel_lift,
-                 "p_value": r.p_value, "effect_size": cohens_h(r.rate, control_row.rate)}
+                 "p_value": r.p_value, "effect_size": cohens_h(r.rate, control_row.rate),
+                 "exact": tested_exactly(r.conversions, r.users, control_row.conversions, control_row.users)}
                 for r in table.iloc[1:].itertuples()]
     else:
         by_variant = {str(v): g["revenue"] for v, g in assignments.groupby("variant", sort=False)}

@@ -354,7 +354,10 @@ class ExperimentReport(RevenueSection, PowerSection):
                         "percent" if self.metric == "conversion" else self.measure_unit),
                     effect_text(power.mde, self.metric, self.compared_places(power)).lstrip("+")
                     if power.mde is not None else "—",
-                    f"detected with {percent(TARGET_POWER, 0)} power at this sample size" if power.mde is not None
+                    f"detected with {percent(TARGET_POWER, 0)} power at this sample size"
+                    # Fisher's exact test decides at so few conversions, with less power than the formula gives.
+                    + (" (large-sample formula: the exact test used has less power)" if self.metric == "conversion"
+                       and bool(lift.get("exact", False)) else "") if power.mde is not None
                     else f"{a.control} converted every user: no rise is possible" if power.at_ceiling
                     else "no outcome can be significant at this sample size" if power.floor_p is not None
                     else f"no possible change is detected with {percent(TARGET_POWER, 0)} power at this sample size"),
