@@ -576,6 +576,17 @@ def test_an_experiment_that_ends_before_it_starts_is_a_warning_of_the_check(tiny
     assert not [f for f in check(tiny_warehouse).reports["experiment"].findings if f.code == "experiment_dates"]
 
 
+def test_an_experiment_with_no_user_assigned_on_its_days_is_a_warning_of_the_check(tiny_warehouse, tmp_path):
+    # Every user assigned before its start: "✓ can run", and the report then found nothing to analyse.
+    url = planted(tiny_warehouse, tmp_path, "UPDATE experiments SET started_on = DATE '2030-01-01', ended_on = NULL "
+                  "WHERE key = 'checkout-redesign'")
+    result = check(url)
+    [finding] = [f for f in result.reports["experiment"].findings if f.code == "experiment_dates"]
+    assert (finding.severity, finding.column, finding.examples) == ("warning", "started_on", ("checkout-redesign",))
+    assert finding.message.startswith("1 experiment has assigned users but none on its days (started_on to ended_on)")
+    assert result.reports["experiment"].can_run  # the other experiments still run
+
+
 def test_a_missing_column_is_wrong_data_not_an_outage(tiny_warehouse, tmp_path):
     # Raised as a passing warehouse error, the scheduler retried it three times, as if a database were down.
     from quire.batch.runner import _failure

@@ -478,6 +478,13 @@ def _variant_findings(conn: Connection, table: str) -> list[Finding]:
             "no variant is called control, baseline, original, old or A, so the report takes the first by name and "
             "warns that every sign may be reversed; record the control in experiment_variants (an import mapping: "
             "experiment_plan)")))
+    undated = experiment_queries.undated_experiments(conn)
+    if undated:
+        n = len(undated)
+        found.append(Finding("warning", "experiment_dates", "experiments", "started_on", (
+            f"{n} experiment{'s have' if n > 1 else ' has'} assigned users but none on {'their' if n > 1 else 'its'} "
+            f"days (started_on to ended_on), e.g. {', '.join(undated[:MAX_EXAMPLES])}; the report finds nothing to "
+            "analyse there: fix the dates, or the assigned_at times"), n, tuple(undated[:MAX_EXAMPLES])))
     backwards = experiment_queries.backwards_experiments(conn)
     if backwards:
         n = len(backwards)

@@ -87,6 +87,22 @@ def backwards_experiments(conn: Connection) -> list[str]:
     return list(conn.execute(sa.select(e.c.key).where(e.c.ended_on < e.c.started_on).order_by(e.c.key)).scalars())
 
 
+def undated_experiments(conn: Connection) -> list[str]:
+    """Keys of the experiments with assigned users of which none was assigned on the experiment's days (its
+    started_on to its ended_on, or on): the report finds nothing to analyse in them (see ``within_dates``)."""
+    e, a = schema.experiments, schema.experiment_assignments
+    if not inventory(conn).has(e.name, ("key", "started_on", "ended_on")):
+        return []  # without the table, an experiment's days are those of its assignments
+    day = sa.cast(a.c.assigned_at, sa.Date)
+    inside = sa.and_(day >= e.c.started_on, sa.or_(e.c.ended_on.is_(None), day <= e.c.ended_on))
+    held = sa.select(sa.literal(1)).where(a.c.experiment_id == e.c.experiment_id)
+    on_its_days = held.where(inside)
+    forwards = sa.or_(e.c.ended_on.is_(None), e.c.ended_on >= e.c.started_on)  # else backwards_experiments says it
+    stmt = (sa.select(e.c.key).where(e.c.key.is_not(None), e.c.started_on.is_not(None), forwards, held.exists(),
+                                     ~on_its_days.exists()).order_by(e.c.key))
+    return list(conn.execute(stmt).scalars())
+
+
 def check_dates(row) -> None:
     """Refuse an experiment row (of :func:`experiment_by_key`) without a start date, or whose record ends before it
     starts: either way its every user would read as outside its dates. :func:`backwards_experiments` is the second
