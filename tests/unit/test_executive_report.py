@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from quire import metrics
-from quire.display import Callout, Chart
+from quire.display import Callout, Chart, Section
 from quire.periods import parse_period
 from quire.reports import executive
 from quire.reports.executive import ExecutiveData, ExecutiveReport
@@ -215,15 +215,21 @@ def test_internal_projects_and_no_overrun_are_said_not_left_as_a_dash_and_an_emp
     assert "Project margin" not in over.children[0].note
 
 
-def test_the_bridge_counts_a_mislabelled_movement_by_its_effect_and_says_so():
-    rows = [(c, "2025-01-01", "new", 100.0) for c in range(1, 4)] + [(1, "2025-08-01", "contraction", -100.0)]
+def _august_revenue(rows: list[tuple]) -> tuple[Section, dict[str, float]]:
+    """The revenue section of August 2025 for three accounts (Acme, Bolt, Crane) and ``rows`` of the ledger, and its
+    bridge's steps."""
     movements = pd.DataFrame(rows, columns=["client_id", "month", "movement", "amount"]).assign(
         month=lambda f: pd.to_datetime(f["month"]))
     report = ExecutiveReport(replace(company(period="2025-08").data, movements=movements,
                                      clients=pd.DataFrame({"client_id": [1, 2, 3], "name": ["Acme", "Bolt", "Crane"]})))
     section = report.revenue()
     [bridge] = [c for c in section.children if getattr(c, "caption", "") == "MRR bridge"]
-    steps = dict(zip(bridge.frame["Movement"], bridge.frame["MRR"], strict=True))
+    return section, dict(zip(bridge.frame["Movement"], bridge.frame["MRR"], strict=True))
+
+
+def test_the_bridge_counts_a_mislabelled_movement_by_its_effect_and_says_so():
+    section, steps = _august_revenue([(c, "2025-01-01", "new", 100.0) for c in range(1, 4)]
+                                     + [(1, "2025-08-01", "contraction", -100.0)])
     assert steps["Churn"] == -100.0 and steps["Contraction"] == 0.0  # as the logo churn of 1 in 3 says
     [note] = [c for c in section.children if isinstance(c, Callout)]
     assert note.title == "Counted by effect:" and note.message == (
@@ -235,16 +241,9 @@ def test_the_bridge_counts_a_mislabelled_movement_by_its_effect_and_says_so():
 
 def test_the_bridge_counts_one_accounts_movements_of_a_month_together_and_says_so():
     # A plan switch booked as churn and new, and a churn undone by a comeback within August.
-    rows = [(c, "2025-01-01", "new", 100.0) for c in range(1, 4)] + [
+    section, steps = _august_revenue([(c, "2025-01-01", "new", 100.0) for c in range(1, 4)] + [
         (1, "2025-08-01", "churn", -100.0), (1, "2025-08-01", "new", 130.0),
-        (2, "2025-08-01", "churn", -100.0), (2, "2025-08-01", "reactivation", 100.0)]
-    movements = pd.DataFrame(rows, columns=["client_id", "month", "movement", "amount"]).assign(
-        month=lambda f: pd.to_datetime(f["month"]))
-    report = ExecutiveReport(replace(company(period="2025-08").data, movements=movements,
-                                     clients=pd.DataFrame({"client_id": [1, 2, 3], "name": ["Acme", "Bolt", "Crane"]})))
-    section = report.revenue()
-    [bridge] = [c for c in section.children if getattr(c, "caption", "") == "MRR bridge"]
-    steps = dict(zip(bridge.frame["Movement"], bridge.frame["MRR"], strict=True))
+        (2, "2025-08-01", "churn", -100.0), (2, "2025-08-01", "reactivation", 100.0)])
     assert (steps["Churn"], steps["Expansion"], steps["Reactivation"], steps["New"]) == (0.0, 30.0, 0.0, 0.0)
     [note] = [c for c in section.children if isinstance(c, Callout)]
     assert note.message == (

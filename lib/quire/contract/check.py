@@ -466,14 +466,14 @@ def _variant_findings(conn: Connection, table: str) -> list[Finding]:
     unplanned = [f"{key}: {variant}" for key, variant in experiment_queries.unplanned_variants(conn)]
     if unplanned:
         n = len(unplanned)
-        found.append(_variant_warning("unplanned_variant", table, unplanned, (
+        found.append(_experiment_warning("unplanned_variant", table, unplanned, (
             f"{n} variant{'s' if n > 1 else ''} that users were assigned to {'are' if n > 1 else 'is'} not in the "
             f"experiment's plan (experiment_variants), e.g. {', '.join(unplanned[:MAX_EXAMPLES])}; the report "
             "refuses those experiments until the plan holds every variant")))
     guessed = [f"{key} ({', '.join(variants)})" for key, variants in experiment_queries.guessed_controls(conn)]
     if guessed:
         n = len(guessed)
-        found.append(_variant_warning("guessed_control", table, guessed, (
+        found.append(_experiment_warning("guessed_control", table, guessed, (
             f"{n} experiment{'s name' if n > 1 else ' names'} no control, e.g. {', '.join(guessed[:MAX_EXAMPLES])}: "
             "no variant is called control, baseline, original, old or A, so the report takes the first by name and "
             "warns that every sign may be reversed; record the control in experiment_variants (an import mapping: "
@@ -481,22 +481,23 @@ def _variant_findings(conn: Connection, table: str) -> list[Finding]:
     undated = experiment_queries.undated_experiments(conn)
     if undated:
         n = len(undated)
-        found.append(Finding("warning", "experiment_dates", "experiments", "started_on", (
+        found.append(_experiment_warning("experiment_dates", "experiments", undated, (
             f"{n} experiment{'s have' if n > 1 else ' has'} assigned users but none on {'their' if n > 1 else 'its'} "
             f"days (started_on to ended_on), e.g. {', '.join(undated[:MAX_EXAMPLES])}; the report finds nothing to "
-            "analyse there: fix the dates, or the assigned_at times"), n, tuple(undated[:MAX_EXAMPLES])))
+            "analyse there: fix the dates, or the assigned_at times"), column="started_on"))
     backwards = experiment_queries.backwards_experiments(conn)
     if backwards:
         n = len(backwards)
-        found.append(Finding("warning", "experiment_dates", "experiments", "ended_on", (
+        found.append(_experiment_warning("experiment_dates", "experiments", backwards, (
             f"{n} experiment{'s end' if n > 1 else ' ends'} before {'they start' if n > 1 else 'it starts'} (ended_on "
             f"before started_on), e.g. {', '.join(backwards[:MAX_EXAMPLES])}; the report refuses "
-            f"{'them' if n > 1 else 'it'} until the dates are fixed"), n, tuple(backwards[:MAX_EXAMPLES])))
+            f"{'them' if n > 1 else 'it'} until the dates are fixed"), column="ended_on"))
     return found
 
 
-def _variant_warning(code: str, table: str, named: list[str], message: str) -> Finding:
-    return Finding("warning", code, table, "variant", message, len(named), tuple(named[:MAX_EXAMPLES]))
+def _experiment_warning(code: str, table: str, named: list[str], message: str, column: str = "variant") -> Finding:
+    """A warning about the experiments ``named`` (a few of them its examples)."""
+    return Finding("warning", code, table, column, message, len(named), tuple(named[:MAX_EXAMPLES]))
 
 
 def _foreign_content(conn: Connection) -> list[Finding]:
