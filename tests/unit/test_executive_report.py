@@ -122,6 +122,15 @@ def test_clv_divides_by_the_churn_of_the_trailing_twelve_months():
     assert quarterly["clv"] == pytest.approx(monthly["clv"])  # a quarter ending the same month: the same lifetime
 
 
+def test_clv_from_projects_that_lost_money_is_a_dash_that_says_why():
+    # Projects costing 1.3 times their revenue: the headline read "Customer lifetime value −$5,197 ▲ +5.1%".
+    losing = ExecutiveReport(replace(company().data, projects=projects().assign(cost=1300.0)))
+    assert losing.current["clv"] is None and losing.current["arpa"] == pytest.approx(100.0)
+    assert ("Customer lifetime value shows — as projects made no profit over the twelve months to December 2025 "
+            "(margin −30.0%), the margin it multiplies by.") in losing.headline().note
+    assert "no profit" not in company().headline().note
+
+
 def test_clv_on_fewer_than_three_churned_accounts_is_not_shown():
     report = company(period="2025-09")  # by September: 3 churned — enough; by June: 2 — not
     assert report.current["clv"] is not None

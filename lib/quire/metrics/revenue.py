@@ -372,11 +372,12 @@ def clv(arpa: float | None, gross_margin: float | None, monthly_logo_churn: floa
 
     The expected lifetime of an account is ``1 / monthly churn`` months, so this is the
     gross profit an average account brings over it. Pass a stable churn rate
-    (:func:`trailing_churn`), not one period's: one account more or less would swing it. None when any input is missing or
-    churn is zero (an infinite lifetime is not a number a report should print).
+    (:func:`trailing_churn`), not one period's: one account more or less would swing it. None when any input is missing,
+    churn is zero (an infinite lifetime is not a number a report should print) or the margin is not positive (a
+    "lifetime value" of −$5,197 is a loss, and its change read "▲ +5.1%" as it shrank).
     """
     values = [finite_or_none(v) for v in (arpa, gross_margin, monthly_logo_churn)]
-    if None in values or values[2] <= 0:
+    if None in values or values[2] <= 0 or values[1] <= 0:
         return None
     return values[0] * values[1] / values[2]
 

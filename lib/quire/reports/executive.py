@@ -119,6 +119,12 @@ def load(period: str, url: str | None = None) -> ExecutiveData:
         )
 
 
+def clv_margin(data: ExecutiveData, period: Period) -> float | None:
+    """The margin CLV multiplies by: the projects' gross margin over the twelve months to ``period``'s end."""
+    year = Period(add_months(period.start, period.n_months - 12), "year") if period.n_months < 12 else period
+    return metrics.project_delivery(data.projects, year).gross_margin
+
+
 def period_kpis(data: ExecutiveData, period: Period) -> dict[str, float | None]:
     """The report's KPIs for any period covered by ``data`` (values as plain floats, rates as fractions).
 
@@ -139,8 +145,7 @@ def period_figures(data: ExecutiveData, period: Period) -> tuple[dict[str, float
     accounts = metrics.mrr_by_client(data.ledger, pd.Timestamp(period.last_month))
     arpa = metrics.arpa(data.ledger, pd.Timestamp(period.last_month))
     delivery = metrics.project_delivery(data.projects, period)
-    year = Period(add_months(period.start, period.n_months - 12), "year") if period.n_months < 12 else period
-    margin = metrics.project_delivery(data.projects, year).gross_margin
+    margin = clv_margin(data, period)
     churn = churn_estimate(data, period)
     sat = metrics.satisfaction(data.surveys, period)
     values = {
@@ -331,6 +336,11 @@ class ExecutiveReport:
         if unpaid_before:
             note += (f" {self.period.previous().label} has no {_names(unpaid_before)} to compare with: no account was "
                      "paying at its end.")
+        margin = clv_margin(self.data, self.period)
+        if "clv" in keys and "clv" not in thin and margin is not None and margin <= 0 and self.current["arpa"]:
+            note = (note or "—") + (f" Customer lifetime value shows — as projects made no profit over the twelve "
+                                    f"months to {formatting.month_year(self.period.last_month)} (margin "
+                                    f"{metrics.format_value(margin, 'percent')}), the margin it multiplies by.")
         if "clv" in keys and self.current["clv"] is not None and churn.months < CHURN_MONTHS:
             held = "the one month" if churn.months == 1 else f"the {churn.months} months"
             note += f" Customer lifetime value divides by the churn of {held} the data holds, not {CHURN_MONTHS}."

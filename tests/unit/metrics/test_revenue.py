@@ -115,6 +115,7 @@ def test_clv():
     assert clv(81.0, 0.6, 0.0) is None
     assert clv(None, 0.6, 0.05) is None
     assert clv(81.0, float("nan"), 0.05) is None
+    assert clv(81.0, -0.3, 0.05) is None and clv(81.0, 0.0, 0.05) is None  # a loss is no lifetime value
 
 
 def test_monthly_rate():
