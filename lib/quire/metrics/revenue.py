@@ -296,7 +296,11 @@ def retention(movements: pd.DataFrame | Ledger, period: Period) -> Retention:
     paying_end = end[end > 0]
 
     joined = paying_end.index.difference(cohort_start.index)
-    had_history = ledger.loc[ledger["month"] < _month(period.start), "client_id"].unique()
+    # Paid at the end of an earlier month, as the bridge's reactivation means: a trial that began and ended within
+    # one month never paid at a month's end, and its comeback is new.
+    before = ledger.loc[ledger["month"] < _month(period.start)].sort_values("month", kind="stable")
+    month_ends = before.groupby(["client_id", "month"], sort=False)["amount"].sum().groupby(level="client_id").cumsum()
+    had_history = month_ends[month_ends > ZERO_MRR].index.get_level_values("client_id").unique()
     reactivated = int(joined.isin(had_history).sum())
     churned = int((cohort_end <= 0).sum())
 

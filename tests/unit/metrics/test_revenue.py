@@ -377,6 +377,12 @@ def test_several_movements_of_one_account_in_one_month_count_by_their_net_effect
     assert b.closes
     assert mrr_bridge(rows.iloc[[0, 2, 1, 3, 5, 4, 7, 6, 8, 9]], november) == b  # the order of a month's rows is no matter
     assert retention(rows, november).churned_customers == 1  # as the bridge's churn says
+    # A trial that began and ended within a month never paid at a month's end: its later signup is new, not a comeback.
+    trial = pd.DataFrame([(5, "2026-06", "new", 40.0), (5, "2026-06", "churn", -40.0), (5, "2026-11", "new", 60.0)],
+                         columns=["client_id", "month", "movement", "amount"]).assign(month=lambda f: pd.to_datetime(f["month"]))
+    later = mrr_bridge(pd.concat([rows, trial]), november)
+    kept = retention(pd.concat([rows, trial]), november)
+    assert (later.new, later.reactivation) == (60.0, 0.0) and (kept.new_customers, kept.reactivated_customers) == (1, 0)
     frame = ledger(rows).frame
     assert sorted(zip(frame["client_id"], frame["labelled"], frame["movement"])) == [
         (1, "churn + new", "expansion"), (1, "new", "new"), (2, "churn + reactivation", "unchanged"), (2, "new", "new"),
