@@ -528,6 +528,18 @@ def _shop(monthly: CohortReport, signups: dict[int, list[str]], purchases: list[
     return replace(monthly.data, users=users, events=events)
 
 
+def test_a_cohort_whose_signup_refunds_exceed_its_purchases_is_not_said_to_have_bought_nothing(monthly):
+    # Netted to −$6 in its signup month, the cohort's cell read −60% beside "bought nothing …, show 0%".
+    refunded = _shop(monthly, {1: ["2025-11-03"], 2: ["2025-12-03"]},
+                     [(1, "2025-11-05", 4.0), (1, "2025-11-20", -10.0), (1, "2025-12-05", 10.0), (2, "2026-01-05", 5.0)])
+    lead = CohortReport(refunded, horizon=3).revenue().lead
+    assert ("2 cohorts bought nothing in the signup month (1 refunded more than it bought); their base is the first "
+            "month with revenue, and the months before it show 0%, or below where refunds exceed purchases.") in lead, lead
+    quiet = _shop(monthly, {2: ["2025-12-03"]}, [(2, "2026-01-05", 5.0)])
+    assert ("1 cohort bought nothing in the signup month; its base is the first month with revenue, and the months "
+            "before it show 0%.") in CohortReport(quiet, horizon=3).revenue().lead
+
+
 def test_purchases_with_a_negative_revenue_are_said_to_be_netted(monthly):
     # Refunds lowered a cohort's revenue by 40 % with no word of it: "purchase revenue" reads as gross.
     data = _shop(monthly, {1: ["2025-11-03"], 2: ["2025-11-20"]},

@@ -322,7 +322,7 @@ def revenue_retention_matrix(users: pd.DataFrame, events: pd.DataFrame, granular
     after the buyer's signup. The base is the cohort's revenue at age 0; when that is
     not positive (nobody bought in the signup period), the base is the revenue of the
     first *observed* age with positive revenue, and the ages before it show 0 (they
-    earned nothing). A cohort with no positive revenue yet has no base: its row is
+    earned nothing) or less (refunds netted against purchases exceeded them). A cohort with no positive revenue yet has no base: its row is
     ``NaN``. Observation rules and reported cohorts as in :func:`retention_matrix`.
     """
     c = _cohorts(users, granularity, as_of, horizon, since)

@@ -462,11 +462,18 @@ class CohortReport:
                                                  "base revenue")
         lead = (f"Each cohort's purchase revenue in each {self.unit.lower()} as a share of its revenue in its signup "
                 f"{self.unit.lower()}; above {percent(1, 0)} the cohort spends more than when it joined.")
-        later = int((r.base_age > 0).sum())
-        if later:
-            lead += (f" {later} cohort{'s' if later > 1 else ''} bought nothing in the signup {self.unit.lower()}; "
-                     f"{'their' if later > 1 else 'its'} base is the first {self.unit.lower()} with revenue, and the "
-                     f"{self.unit.lower()}s before it show {percent(0, 0)}.")
+        later = r.base_age > 0
+        # Refunds netted against purchases (see the "Netted:" note) can leave a signup period below nothing.
+        ages = np.arange(r.revenue.shape[1])
+        refunded = int((later & ((r.revenue.to_numpy() < 0) & (ages < r.base_age.to_numpy()[:, None])).any(axis=1)).sum())
+        unit = self.unit.lower()
+        if later.sum():
+            n = int(later.sum())
+            lead += (f" {n} cohort{'s' if n > 1 else ''} bought nothing in the signup {unit}"
+                     + (f" ({refunded} refunded more than {'they' if refunded > 1 else 'it'} bought)" if refunded else "")
+                     + f"; {'their' if n > 1 else 'its'} base is the first {unit} with revenue, and the {unit}s before it "
+                     + (f"show {percent(0, 0)}, or below where refunds exceed purchases." if refunded else
+                        f"show {percent(0, 0)}."))
         empty = int((r.sizes == 0).sum())
         without = r.base.isna() & (r.sizes > 0)
         # A cohort whose first purchases came after the ages the report follows has revenue, just not here.
