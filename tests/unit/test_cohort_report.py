@@ -626,6 +626,17 @@ def test_a_first_cohort_swollen_by_earlier_customers_is_flagged(monthly, first, 
     assert CohortReport(fewer, horizon=3).first_cohort_note is None
 
 
+def test_the_swollen_cohorts_right_after_the_first_are_named_with_it(monthly):
+    # Existing customers of an order log keep arriving for weeks: the note named the first cohort alone, beside
+    # the next ones as swollen.
+    per_month = {11: 12, 12: 10, 1: 4, 2: 4, 3: 4, 4: 4, 5: 4, 6: 3}
+    signups = {f"m{m}-{i}": [f"{2025 if m > 10 else 2026}-{m:02d}-{i + 1:02d}"] for m, n in per_month.items()
+               for i in range(n)}
+    note = CohortReport(replace(_shop(monthly, signups, []), signup_before=None), horizon=3).first_cohort_note
+    assert note.startswith("The 2 oldest cohorts, 2025-11 to 2025-12, are the first months of the data and each has at "
+                           "least 2.5 times as many users as the others' median (12 and 10 against 4)."), note
+
+
 def _tiny_february(monthly: CohortReport, per_month: int = 20) -> tuple[CohortReport, dict[str, float]]:
     """20 users a month (``per_month``) from November 2025 to October 2026, but 1 in February 2026 who never came
     back; each cohort's month-1 retention is known by construction (the expected value, cohort → rate)."""

@@ -245,22 +245,38 @@ class CohortReport:
 
     @cached_property
     def first_cohort_note(self) -> str | None:
-        """A warning when the data's first cohort is far larger than the others (see :data:`INFLATED_FIRST`)."""
+        """A warning when the data's first cohorts are far larger than the others (see :data:`INFLATED_FIRST`): the
+        first, and the ones right after it that are as swollen (an order log's existing customers keep arriving
+        for some weeks)."""
         # Signups, whatever the filter keeps: a first cohort that activated better is not swollen.
         sizes = self.active_all.sizes[self.active_all.sizes > 0]
         # Not the data's first cohort, or too few others for a steady median (the tiny sample's 21 users
         # against 20, 3 and 10 is no swollen cohort).
         if self.data.signup_before is not None or len(sizes) <= INFLATED_AGAINST:
             return None
-        first, median = int(sizes.iloc[0]), float(sizes.iloc[1:].median())
-        if first < INFLATED_FIRST * median:
+        median = float(sizes.iloc[1:].median())
+        swollen = sizes.to_numpy() >= INFLATED_FIRST * median
+        if not swollen[0]:
             return None
-        name = charts.cohort_labels(sizes.index[:1], self.granularity)[0]
-        return (f"The oldest cohort, {name}, is the first {self.unit.lower()} of the data and has {first / median:.1f} "
-                f"times as many users as the others' median ({number(first)} against {number(round(median))}). If "
-                "signups are taken from each user's first order or event, everyone who was already a customer when "
-                "the data starts is counted in it: its retention and LTV then describe established customers, not new "
-                "ones. The later cohorts are the ones to compare.")
+        run = int(swollen.argmin()) if not swollen.all() else len(sizes)
+        if len(sizes) - run >= INFLATED_AGAINST:  # the median of the others, without the swollen ones
+            median = float(sizes.iloc[run:].median())
+        half_up = int(median + 0.5)  # 132.5 is "133", not round()'s "132"
+        names = charts.cohort_labels(sizes.index[:run], self.granularity)
+        unit = self.unit.lower()
+        if run == 1:
+            return (f"The oldest cohort, {names[0]}, is the first {unit} of the data and has "
+                    f"{sizes.iloc[0] / median:.1f} times as many users as the others' median ({number(int(sizes.iloc[0]))} "
+                    f"against {number(half_up)}). If signups are taken from each user's first order or event, everyone "
+                    "who was already a customer when the data starts is counted in it: its retention and LTV then "
+                    "describe established customers, not new ones. The later cohorts are the ones to compare.")
+        counts = join_words([number(int(n)) for n in sizes.iloc[:run]])
+        return (f"The {run} oldest cohorts, {names[0]} to {names[-1]}, are the first {unit}s of the data and each has "
+                f"at least {sizes.iloc[:run].min() / median:.1f} times as many users as the others' median ({counts} "
+                f"against {number(half_up)}). If signups are taken from each user's first order or event, customers "
+                "who were already customers when the data starts are counted in them: their retention and LTV then "
+                "describe established customers, not new ones, and they weigh on the earlier cohorts' averages. The "
+                "later cohorts are the ones to compare.")
 
     @staticmethod
     def _newest(n: float) -> str:
