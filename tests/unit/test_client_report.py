@@ -393,6 +393,23 @@ def test_the_breakdowns_data_files_hold_the_views_change_as_a_number(reports):
     assert saved["units"]["Views change"] == "percent"
 
 
+def test_a_month_of_clicks_without_any_views_has_a_conversion_rate_per_click(tiny_warehouse, active_slugs, tmp_path):
+    # Only newsletters brought anything (their views withheld): 353 conversions of 3,180 clicks read "Conversion rate —",
+    # though the rate is per click and "—" is for no clicks.
+    slug = active_slugs[0]
+    path = tmp_path / "clicks-only.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        [(cid,)] = con.execute("select client_id from clients where slug = ?", [slug]).fetchall()
+        con.execute("update engagement_daily set views = 0, clicks = 10, conversions = 3 where client_id = ? and day "
+                    "between ? and ?", [cid, *OCTOBER])
+        [(clicks, conversions)] = con.execute("select sum(clicks), sum(conversions) from engagement_daily where "
+                                              "client_id = ? and day between ? and ?", [cid, *OCTOBER]).fetchall()
+    cards = {k.key: k.value for k in client_report.build(client=slug, period="2026-10",
+                                                         url=f"duckdb:///{path}").headline().kpis}
+    assert cards["views"] == 0 and cards["clicks"] == clicks
+    assert cards["conversion_rate"] == pytest.approx(conversions / clicks) and cards["ctr"] is None
+
+
 def test_clicks_and_conversions_without_views_are_counted_in_the_cards_the_tables_and_top_content(tiny_warehouse,
                                                                                                 active_slugs, tmp_path):
     # A platform that withholds its impressions (views 0) still brings clicks: the cards read "Clicks 0 ▼ −100%",
