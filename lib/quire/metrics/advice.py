@@ -140,7 +140,7 @@ def _rising_type(ev: Evidence) -> Recommendation | None:
     frame = ev.by_type
     if frame is None or frame.empty or not ev.current.views or not ev.type_days:
         return None
-    # A rise that holds without each period's single most viewed item: not one lucky piece…
+    # A rise that holds without the period's single most viewed item, in both periods: not one lucky piece…
     broad = ratio(frame["views"] - frame["top_item_views"], frame["previous_views"] - frame["previous_top_item_views"]) - 1
     rising = frame.loc[(frame["previous_views"] >= MIN_TYPE_VIEWS) & (frame["views_change"] >= RISING_VIEWS)
                        & (broad >= RISING_VIEWS) & (frame["items"] >= 2)]

@@ -154,11 +154,13 @@ def breakdown(current: pd.DataFrame, previous: pd.DataFrame, dimension: str) -> 
     each with a ``dimension`` column. Columns: ``dimension``, items (content with anything counted),
     the four measures, the three rates, previous_views, previous_engagements,
     previous_engagement_rate, views_change (fraction; NaN without previous views), and
-    top_item_views / previous_top_item_views (the views of the single most viewed item, to
-    tell a broad change from one item's). Values with nothing counted in either period are left out
+    top_item_views / previous_top_item_views (the views of the period's single most viewed item, in the period and
+    in the previous one: the same item, to tell a broad change from one item's; an item new in the period had none
+    before). Values with nothing counted in either period are left out
     (clicks without views count: a platform that withholds its impressions still brings clicks).
     """
-    def grouped(frame: pd.DataFrame) -> pd.DataFrame:
+    def grouped(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The sums per value of ``dimension``, and per value and item."""
         rows = frame.assign(**{dimension: frame[dimension].astype(str)})
         sums = rows.groupby(dimension)[list(MEASURES)].sum()
         per_item = rows.groupby([dimension, "content_id"])[list(MEASURES)].sum()
@@ -166,9 +168,14 @@ def breakdown(current: pd.DataFrame, previous: pd.DataFrame, dimension: str) -> 
         viewed = per_item.loc[per_item["views"] > 0].groupby(level=0)
         sums["seen_clicks"], sums["seen_engagements"] = viewed["clicks"].sum(), viewed["engagements"].sum()
         sums["top_item_views"] = per_item["views"].groupby(level=0).max()
-        return sums.fillna(0)
+        return sums.fillna(0), per_item
 
-    now, before = grouped(current), grouped(previous)
+    (now, items_now), (before, items_before) = grouped(current), grouped(previous)
+    # The period's top item of each value, and its views before: set against each other, each period's own top
+    # item (a different piece in each) let one new article's rise pass for a broad one.
+    top = items_now["views"].groupby(level=0).idxmax().dropna()
+    before["top_item_views"] = pd.Series({value: items_before["views"].get(key, 0) for value, key in top.items()},
+                                         dtype="int64").reindex(before.index, fill_value=0)
     keys = sorted(set(now.index[_counted(now)]) | set(before.index[_counted(before)]))
     now = now.reindex(keys).fillna(0).astype("int64")
     before = before.reindex(keys).fillna(0)

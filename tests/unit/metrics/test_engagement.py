@@ -91,6 +91,23 @@ def test_breakdown_by_platform_with_previous_period():
     assert b.loc["facebook", "views"] == 0 and b.loc["facebook", "views_change"] == -1
 
 
+def test_a_breakdowns_top_item_is_the_periods_and_its_views_before_are_that_items():
+    # One article published at the end of August made the September rise: set against August's own top article,
+    # "without its single most viewed piece" rose 56% and passed for a broad rise ("Do more articles").
+    def rows(views: dict[int, int]) -> pd.DataFrame:
+        return pd.DataFrame([{"content_id": c, "content_type": "article", "day": "2026-09-01", "views": v, "clicks": 0,
+                              "conversions": 0, "engagements": 0} for c, v in views.items()])
+
+    b = eng.breakdown(rows({5: 6_469, 12: 21_036}), rows({5: 6_248, 12: 4_158}), "content_type").iloc[0]
+    assert (b["top_item_views"], b["previous_top_item_views"]) == (21_036, 4_158)  # item 12 in both periods
+    from quire.metrics.advice import RISING_VIEWS
+
+    without = (b["views"] - b["top_item_views"]) / (b["previous_views"] - b["previous_top_item_views"]) - 1
+    assert without == pytest.approx(6_469 / 6_248 - 1) and without < RISING_VIEWS
+    new = eng.breakdown(rows({5: 6_469, 12: 21_036}), rows({5: 6_248}), "content_type").iloc[0]
+    assert new["previous_top_item_views"] == 0  # new in the period: nothing before
+
+
 def test_top_content_with_too_few_converting_pieces_ranks_by_clicks():
     top = eng.top_content(CURRENT, n=10)
     assert top.by == "clicks" and top.with_conversions == 2 and top.active == 3  # the video had no views
