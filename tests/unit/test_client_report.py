@@ -313,23 +313,38 @@ def test_direction_controls_in_a_name_or_title_cannot_turn_the_reports_text_arou
     assert report.data.client["name"] == "Summerbrook مخبز Council"
 
 
-def test_top_content_by_conversions_lists_only_content_with_conversions_and_each_title_once(tiny_warehouse, tmp_path):
+def test_top_content_by_conversions_lists_only_content_with_conversions_and_each_piece_once(tiny_warehouse, tmp_path):
     path = tmp_path / "titles.duckdb"
     with warehouse_copy(tiny_warehouse, path) as con:
-        # Three pieces of one client share a title, as a piece cross-posted to three platforms would.
-        con.execute("""update content set title = 'Our budget, explained' where content_id in (
-                           select content_id from content where client_id = (select client_id from clients where slug = 'village-of-summerbrook')
-                           order by content_id desc limit 3)""")
+        # Three pieces of one client share a title and a day, as a piece cross-posted to three platforms would.
+        con.execute("""update content set title = 'Our budget, explained', published_on = date '2026-09-15'
+                       where content_id in (select content_id from content where client_id = (select client_id from
+                       clients where slug = 'village-of-summerbrook') order by content_id desc limit 3)""")
     report = client_report.build(client="village-of-summerbrook", period="2026-10", url=f"duckdb:///{path}")
     caption, rows = top_table(report)
-    titles = [r["Title"] for r in rows]
-    assert len(titles) == len(set(titles)), f"a title is listed twice: {titles}"
+    pieces = [(r["Title"], r["Published"]) for r in rows]
+    assert len(pieces) == len(set(pieces)), f"a piece is listed twice: {pieces}"
     if "conversions" in caption:
         assert all(int(r["Conversions"].replace(",", "")) > 0 for r in rows), f"{caption!r} lists pieces without conversions"
     else:
         assert "by clicks" in caption and "too few to rank by" in report.top_content().lead
         clicks = [int(r["Clicks"].replace(",", "")) for r in rows]
         assert clicks == sorted(clicks, reverse=True)
+
+
+def test_a_title_used_again_on_another_day_is_another_piece_of_content():
+    # Four weekly digests, each its own item on its own day, read as one row summing them all ("ranks the 6 pieces"
+    # where the platform table counted 9 items).
+    days = ["2026-09-07", "2026-09-14", "2026-09-21", "2026-09-21"]
+    rows = pd.DataFrame({"content_id": [1, 2, 3, 4], "title": ["Weekly digest", "Weekly digest", "Weekly digest",
+                                                                "Weekly Digest "],
+                         "platform": ["web", "web", "web", "linkedin"], "content_type": "newsletter",
+                         "published_on": pd.to_datetime(days), "day": pd.Timestamp("2026-09-25"),
+                         "views": [100, 200, 300, 40], "clicks": [10, 20, 30, 4], "conversions": [1, 2, 3, 1],
+                         "engagements": 0})
+    top = eng.top_content(rows, n=10)
+    assert top.active == 3 and top.frame["views"].tolist() == [340, 200, 100]  # the 21st's two posts are one piece
+    assert top.frame.loc[0, "platform"] == "linkedin, web"  # cross-posted the same day: one piece, both platforms
 
 
 def test_top_content_says_when_it_ranks_by_clicks(tiny_warehouse, tmp_path):

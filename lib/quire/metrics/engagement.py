@@ -204,11 +204,12 @@ class TopContent:
 
 
 def _content_totals(current: pd.DataFrame) -> pd.DataFrame:
-    """The period's measures per piece of content, one row per title (see :func:`top_content`)."""
-    frame = current.assign(platform=current["platform"].astype(str), content_type=current["content_type"].astype(str),
-                           key=current["title"].astype(str).str.strip().str.casefold())
+    """The period's measures per piece of content, one row per title and publication day (see :func:`top_content`)."""
+    frame = current.assign(platform=current["platform"].astype(str), content_type=current["content_type"].astype(str))
     if "published_on" not in frame:
         frame = frame.assign(published_on=pd.NaT)
+    day = pd.to_datetime(frame["published_on"]).dt.strftime("%Y-%m-%d").fillna("")
+    frame = frame.assign(key=frame["title"].astype(str).str.strip().str.casefold() + "\x00" + day)
 
     def joined(values: pd.Series) -> str:
         return ", ".join(sorted(set(values)))
@@ -228,9 +229,10 @@ def top_content(current: pd.DataFrame, n: int = 10) -> TopContent:
     """The ``n`` pieces of content with the most conversions, ranked honestly.
 
     ``current`` holds the period's daily rows joined with ``title``, ``platform`` and
-    ``content_type`` (and ``published_on``). Rows sharing a title (after trimming and case)
-    are one piece of content — the same piece published on several platforms, or a title
-    used twice — so no title is listed twice; its platforms and types are joined with ", ".
+    ``content_type`` (and ``published_on``). Rows sharing a title (after trimming and case) and a
+    publication day are one piece of content — the same piece published on several platforms — so it is
+    listed once, its platforms and types joined with ", "; a title used again on another day (a weekly
+    digest) is another piece, listed with its own day.
     When at least :data:`MIN_RANKED_CONVERSIONS` pieces had conversions, only pieces with
     conversions are listed, most first (then clicks, views); otherwise they are ranked by
     clicks (then views) and ``by`` says so. Content with nothing counted is left out.
