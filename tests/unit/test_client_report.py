@@ -347,6 +347,21 @@ def test_a_title_used_again_on_another_day_is_another_piece_of_content():
     assert top.frame.loc[0, "platform"] == "linkedin, web"  # cross-posted the same day: one piece, both platforms
 
 
+def test_pieces_tied_with_the_last_one_listed_are_said_to_be_left_out():
+    # "The 10 pieces of content with the most conversions" while three more had as many as the 10th (1 each).
+    rows = pd.DataFrame({"content_id": range(13), "title": [f"Piece {i:02d}" for i in range(13)], "platform": "web",
+                         "content_type": "article", "published_on": pd.Timestamp("2026-09-01"),
+                         "day": pd.Timestamp("2026-09-25"), "views": 1_000, "clicks": [90 - i for i in range(13)],
+                         "conversions": [5, 4, 3, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1], "engagements": 0})
+    top = eng.top_content(rows, n=10)
+    assert top.by == "conversions" and len(top.frame) == 10 and top.tied_out == 3
+    assert client_report.tied_words(top) == (" 3 more pieces have as many conversions as the last one listed (1); the "
+                                             "table keeps those with the most clicks, then views.")
+    assert eng.top_content(rows.head(10), n=10).tied_out == 0 and eng.top_content(rows, n=13).tied_out == 0
+    untied = rows.assign(conversions=[13 - i for i in range(13)])
+    assert eng.top_content(untied, n=10).tied_out == 0
+
+
 def test_top_content_says_when_it_ranks_by_clicks(tiny_warehouse, tmp_path):
     from support import warehouse_copy
 

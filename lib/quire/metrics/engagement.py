@@ -201,6 +201,7 @@ class TopContent:
     by: str                # "conversions" (only content with conversions is listed) or "clicks" (too few conversions)
     with_conversions: int  # pieces of content with at least one conversion in the period
     active: int            # pieces of content with anything counted in the period (views, or clicks… without views)
+    tied_out: int = 0      # pieces left out though as high as the last listed on ``by`` (the tie broken by the next measures)
 
 
 def _content_totals(current: pd.DataFrame) -> pd.DataFrame:
@@ -246,7 +247,9 @@ def top_content(current: pd.DataFrame, n: int = 10) -> TopContent:
     else:
         ranked = sums.sort_values(["clicks", "views", "title"], ascending=[False, False, True], kind="stable")
         by = "clicks"
-    return TopContent(rates(ranked.head(n)).reset_index(drop=True), by, converting, len(sums))  # sums: counted only
+    tied_out = int((ranked[by].iloc[n:] == ranked[by].iloc[n - 1]).sum()) if len(ranked) > n > 0 else 0
+    return TopContent(rates(ranked.head(n)).reset_index(drop=True), by, converting, len(sums),  # sums: counted only
+                      tied_out)
 
 
 # -- time ------------------------------------------------------------------------------------

@@ -68,6 +68,16 @@ KPI_DEFS = {
 UNKNOWN_TITLE = "Content not in your content list"
 
 
+def tied_words(top: eng.TopContent) -> str:
+    """" 3 more pieces have as many conversions as the last one listed (1); …" when the table's cut-off falls in a
+    tie ("the 10 with the most conversions" while three more had as many as the 10th), else ""."""
+    if not top.tied_out:
+        return ""
+    then = "views" if top.by == "clicks" else "clicks, then views"
+    return (f" {top.tied_out} more {'piece has' if top.tied_out == 1 else 'pieces have'} as many {top.by} as the last one "
+            f"listed ({number(int(top.frame[top.by].iloc[-1]))}); the table keeps those with the most {then}.")
+
+
 def _label(value: str, labels: dict[str, str]) -> str:
     return labels.get(value, str(value).replace("_", " ").capitalize())
 
@@ -470,6 +480,10 @@ class ClientReport:
 
     def _top_words(self, top: eng.TopContent) -> tuple[str, str]:
         """Caption and lead of the top-content table, saying truthfully how it was ranked."""
+        caption, lead = self._ranked_words(top)
+        return caption, lead + tied_words(top)
+
+    def _ranked_words(self, top: eng.TopContent) -> tuple[str, str]:
         k, period = len(top.frame), self.period.label
         pieces = "piece" if k == 1 else f"{k} pieces"
         if top.by == "conversions":
