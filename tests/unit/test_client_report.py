@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from quire.charts.client import engagement_over_time
 from quire.display import Callout, Chart, KPIS_MIME, META_MIME, Glossary, KpiCards, ReportHeader, Section, Table
 from quire.errors import ParameterError
-from quire.formatting import long_date, relative_change
+from quire.formatting import long_date, number, relative_change
 from quire.metrics import engagement as eng
 from quire.metrics import peers
 from quire.metrics.engagement import time_series
@@ -713,6 +713,44 @@ def _steady_client(url: str) -> str:
                where e.client_id = c.client_id and e.day between :os and :oe) >= 2
         order by c.slug limit 1""", s=date(2026, 9, 1), e=date(2026, 9, 30), os=OCTOBER[0], oe=OCTOBER[1])
     return slug
+
+
+def test_a_month_the_subscription_ended_in_is_compared_per_subscribed_day_and_not_ranked_on_growth(tiny_warehouse,
+                                                                                                    tmp_path):
+    # Churned on the 17th: "down 41% … a few exceptional days make most of the difference", where the fall was the
+    # 14 days after the end; its −41% was ranked "Bottom quarter" and fed the other clients' growth quartiles.
+    slug = _steady_client(tiny_warehouse)
+    path = tmp_path / "churned.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        [(cid,)] = con.execute("select client_id from clients where slug = ?", [slug]).fetchall()
+        con.execute("update clients set status = 'churned', churned_on = date '2026-10-17' where client_id = ?", [cid])
+        con.execute("delete from engagement_daily where client_id = ? and day > date '2026-10-17'", [cid])
+        [(now, before)] = con.execute(
+            "select sum(views) filter (where day between date '2026-10-01' and date '2026-10-31'), sum(views) filter "
+            "(where day between date '2026-09-01' and date '2026-09-30') from engagement_daily where client_id = ?",
+            [cid]).fetchall()
+    url = f"duckdb:///{path}"
+    report = client_report.build(client=slug, period="2026-10", url=url)
+    per_day = (now / 17) / (before / 30) - 1
+    lead = report.engagement_lead()
+    assert (f", up to the end of its subscription on 17 October 2026 (17 of the month's 31 days): views per day "
+            f"{'rose' if per_day > 0 else 'fell'} {relative_change(per_day, signed=False)} on September 2026 "
+            f"({number(now / 17, 0)} against {number(before / 30, 0)}).") in lead, lead
+    assert "exceptional days" not in lead
+    growth = report.standing.set_index("metric").loc["views_growth"]
+    assert growth["withheld"] == "no_value" and not isinstance(growth["band"], str)
+    assert ("Growth needs views in the whole of September 2026 and of October 2026, and your subscription ended on "
+            "17 October 2026.") in " ".join(report._withheld_notes(report.standing))
+    # Its part of a month is no growth for the others' quartiles either, in a single run as in a batch.
+    with connection(url) as conn:
+        everyone = client_queries.portfolio_engagement(conn, *OCTOBER, date(2026, 9, 1), date(2026, 9, 30),
+                                                       exclude_client_id=None)
+        own = client_queries.client_engagement(conn, cid, date(2026, 9, 1), OCTOBER[1])
+    from quire.reports import client_data
+
+    mine = client_data._own_sums(own, parse_period("2026-10"), None, date(2026, 10, 17))
+    assert mine["previous_views"] is None
+    assert len(peers.without_own(everyone, mine)) == len(everyone) - 1  # its row, found by its sums
 
 
 def test_a_month_of_one_view_after_thousands_reads_as_one_fall_in_the_singular(tiny_warehouse, tmp_path):

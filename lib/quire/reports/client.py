@@ -244,7 +244,9 @@ class ClientReport:
     @cached_property
     def standing(self) -> pd.DataFrame:
         """The client's standing among the other clients, as it may be published (:func:`metrics.peers.standing`)."""
-        growth = eng.change(float(self.now.views), float(self.before.views)) if self.comparable else None
+        # A period cut short by the subscription's end is a part set against a whole: not a growth to rank.
+        whole = self.comparable and self._ended_within is None
+        growth = eng.change(float(self.now.views), float(self.before.views)) if whole else None
         own = {"ctr": self.now.ctr, "conversion_rate": self.now.conversion_rate,
                "engagement_rate": self.now.engagement_rate, "views_growth": growth}
         others = peers.portfolio_metrics(self.data.portfolio)
@@ -349,6 +351,8 @@ class ClientReport:
             first = f"{self.name} had {views} in {self.period.label} ({why})."
         elif moved is None:
             first = f"{self.name} had {views} in {self.period.label} (no views in {self.previous_period.label} to compare with)."
+        elif self._ended_within is not None:
+            first = f"{self.name} had {views} in {self.period.label}{self._per_subscribed_day()}"
         elif round(abs(moved) * 100) == 0:
             first = f"{self.name} had {views} in {self.period.label}, about as many as in {self.previous_period.label} ({number(self.before.views)})."
         else:
@@ -356,6 +360,25 @@ class ClientReport:
             first = (f"{self.name} had {views} in {self.period.label}, {verb} {relative_change(moved, signed=False)} on "
                      f"{self.previous_period.label} ({number(self.before.views)}).") + self._typical_day_note(moved)
         return first + self._stopped_sentence() + self._trend_sentence(self.series[0])
+
+    def _per_subscribed_day(self) -> str:
+        """", up to the end of its subscription on 17 June 2026 (17 of the month's 30 days): views per day rose 7% on
+        May 2026 (18,163 against 16,957).": a period the subscription's end cut short, set against the whole previous
+        one per day (its total fell 41% by the days after the end alone, which read as "a few exceptional days")."""
+        ended = self._ended_within
+        days = (ended - self.period.start).days + 1
+        whole = (self.period.end - self.period.start).days + 1
+        before_days = (self.previous_period.end - self.previous_period.start).days + 1
+        now, before = self.now.views / days, self.before.views / before_days
+        moved = eng.change(now, before)
+        said = (f", up to the end of its subscription on {long_date(ended)} ({days} of the {self.period.kind}'s {whole} "
+                "days): views per day ")
+        if moved is None or round(abs(moved) * 100) == 0:
+            said += f"held about level with {self.previous_period.label}"
+        else:
+            said += (f"{'rose' if moved > 0 else 'fell'} {relative_change(moved, signed=False)} on "
+                     f"{self.previous_period.label}")
+        return said + f" ({number(now, 0)} against {number(before, 0)})."
 
     def _stopped_sentence(self) -> str:
         """A sentence when nothing at all is recorded for the client's content in the last week or more of the period
@@ -604,8 +627,11 @@ class ClientReport:
         notes = [why[reason](join_words(group["label_metric"].tolist()))
                  for reason, group in frame.groupby("withheld", sort=False) if reason in why]
         if ((frame["withheld"] == "no_value") & (frame["metric"] == "views_growth")).any():
+            ended = self._ended_within
             notes.append(f"Growth needs views in the whole of {self.previous_period.label}"
-                         + (f", and your subscription started on {long_date(self.signed_up_within)}."
+                         + (f" and of {self.period.label}, and your subscription ended on {long_date(ended)}."
+                            if ended is not None and self.comparable else
+                            f", and your subscription started on {long_date(self.signed_up_within)}."
                             if self.in_data and self.signed_up_within else "."))
         open_band = frame.loc[_band_left_open(frame)]
         if len(open_band):

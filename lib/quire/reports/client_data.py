@@ -94,7 +94,8 @@ def portfolio_for_batch(params: Sequence[dict[str, Any]], url: str) -> dict[tupl
 
 
 
-def _own_sums(engagement: pd.DataFrame, p: Period, signed_up: date | None = None) -> dict[str, int | None]:
+def _own_sums(engagement: pd.DataFrame, p: Period, signed_up: date | None = None,
+              churned: date | None = None) -> dict[str, int | None]:
     """The client's row of :func:`~quire.warehouse.client_queries.portfolio_engagement`, from its own rows."""
     prev = p.previous()
     days = pd.to_datetime(engagement["day"]).dt.date if not engagement.empty else pd.Series([], dtype=object)
@@ -102,7 +103,7 @@ def _own_sums(engagement: pd.DataFrame, p: Period, signed_up: date | None = None
     before = engagement[(days >= prev.start) & (days <= prev.end)]
     totals = eng.totals(now)
     sums = {c: int(getattr(totals, c)) for c in eng.MEASURES}
-    whole = signed_up is None or signed_up <= prev.start
+    whole = (signed_up is None or signed_up <= prev.start) and (churned is None or churned >= p.end)
     return {**sums, "previous_views": int(before["views"].sum()) if whole else None,
             "seen_clicks": int(totals.seen_clicks or 0),
             "seen_engagements": int(totals.seen_engagements or 0)}
@@ -127,7 +128,8 @@ def load(client: str, period: str, url: str | None = None) -> ClientData:
         cid = int(row["client_id"])
         engagement = client_queries.client_engagement(conn, cid, prev.start, p.end)
         everyone = shared.get(_portfolio_key(url, p), lambda: None)
-        portfolio = (peers.without_own(everyone, _own_sums(engagement, p, record_date(row, "signup_date")))
+        portfolio = (peers.without_own(everyone, _own_sums(engagement, p, record_date(row, "signup_date"),
+                                                           record_date(row, "churned_on")))
                      if everyone is not None else
                      client_queries.portfolio_engagement(conn, p.start, p.end, prev.start, prev.end, exclude_client_id=cid))
         return ClientData(

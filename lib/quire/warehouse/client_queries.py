@@ -202,7 +202,8 @@ def portfolio_engagement(conn: Connection, start: date, end: date, previous_star
 
     Columns: views, clicks, conversions, engagements (within the period),
     previous_views (within ``previous_start``..``previous_end``; NULL for a client that signed up after
-    ``previous_start``, which has no whole previous period), and seen_clicks and
+    ``previous_start``, which has no whole previous period, or whose subscription ended before ``end``, which has
+    no whole period: either's growth compares a part with a whole), and seen_clicks and
     seen_engagements (those of content with views in the period, for the per-view rates). The client the report is
     for (``exclude_client_id``) is left out, so that counts of comparable clients never
     include it. There is deliberately no client column, and rows are ordered by their
@@ -230,9 +231,12 @@ def portfolio_engagement(conn: Connection, start: date, end: date, previous_star
                        sa.func.sum(sa.case((viewed, per_item.c.engagements), else_=0)).label("seen_engagements"))
              .group_by(per_item.c.client_id)
              .subquery("per_client"))
-    # A client that signed up after the previous period began has only part of it: no growth to compare (NULL).
+    # A client that signed up after the previous period began has only part of it, and one whose subscription ended
+    # before the period's last day only part of this one: no growth to compare (NULL).
     c = schema.clients
     whole = sa.or_(c.c.signup_date.is_(None), c.c.signup_date <= previous_start)
+    if inventory(conn).has(c.name, ("churned_on",)):
+        whole = sa.and_(whole, sa.or_(c.c.churned_on.is_(None), c.c.churned_on >= end))
     columns = [sa.case((whole, inner.c[name]), else_=sa.null()).label(name) if name == "previous_views" else inner.c[name]
                for name in PORTFOLIO_COLUMNS]
     stmt = (sa.select(*columns).select_from(inner.join(c, c.c.client_id == inner.c.client_id, isouter=True))
