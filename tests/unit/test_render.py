@@ -242,6 +242,12 @@ def test_white_label_brand_never_names_quire(html):
     assert "quire" not in html.lower()
 
 
+def test_the_reference_is_the_run_id_not_the_catalogs_key(notebook, brand):
+    # A client's white-label report read "Reference client / 2026…": the catalog's key printed as if it were a word.
+    html = render_html(notebook, brand=brand, meta={**META, "report_id": "client"})
+    assert "Reference 20261001T060000Z-abc123" in html and "Reference client" not in html
+
+
 def test_powered_by_only_when_the_brand_asks(notebook):
     own = render_html(notebook, brand=load_brand("quire", TEMPLATES), meta=META)
     assert "Powered by Quire" in own
