@@ -753,6 +753,24 @@ def test_a_month_the_subscription_ended_in_is_compared_per_subscribed_day_and_no
     assert len(peers.without_own(everyone, mine)) == len(everyone) - 1  # its row, found by its sums
 
 
+def test_a_month_after_a_paused_subscription_is_not_compared_with_the_pause(tiny_warehouse, tmp_path):
+    # Paused from 16 August to 19 September: October was compared with a September it had no subscription for most of
+    # (and a report of September itself is refused).
+    slug = _steady_client(tiny_warehouse)
+    path = tmp_path / "paused.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        [(cid, signup)] = con.execute("select client_id, signup_date from clients where slug = ?", [slug]).fetchall()
+        con.execute("delete from subscriptions where client_id = ?", [cid])
+        con.execute("insert into subscriptions values (9001, ?, 'growth', ?, date '2026-08-15'), "
+                    "(9002, ?, 'growth', date '2026-09-20', NULL)", [cid, signup, cid])
+    url = f"duckdb:///{path}"
+    report = client_report.build(client=slug, period="2026-10", url=url)
+    assert not report.comparable and report.before.views == 0
+    assert "(it had no subscription for the whole of September 2026 to compare with)" in report.engagement_lead()
+    assert "compared with" not in report.header().subtitle
+    assert client_report.build(client=slug, period="2026-10", url=tiny_warehouse).comparable  # without the pause
+
+
 def test_a_month_of_one_view_after_thousands_reads_as_one_fall_in_the_singular(tiny_warehouse, tmp_path):
     # One view in October after thousands in September: the card read "−100.0%", the lead "down 99.9%", the
     # recommendation "Views fell 100%", and the sentences "had 1 views".

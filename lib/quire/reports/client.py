@@ -143,8 +143,9 @@ class ClientReport:
     @property
     def comparable(self) -> bool:
         """Whether the client has a whole previous period in the data to compare with: a client that signed up
-        on 17 July read "+662% vs July" in August, against its first fortnight."""
-        return self.in_data and self.signed_up_within is None
+        on 17 July read "+662% vs July" in August, against its first fortnight; nor has one whose subscription was
+        paused in it."""
+        return self.in_data and self.signed_up_within is None and self.data.subscribed_before
 
     @cached_property
     def previous_rows(self) -> pd.DataFrame:
@@ -343,6 +344,8 @@ class ClientReport:
             signup = self.signed_up_within
             if not self.in_data:
                 why = f"the data starts {self._data_start}, so there is no complete {self.previous_period.label} to compare with"
+            elif signup is None:  # a subscription paused in the previous period
+                why = f"it had no subscription for the whole of {self.previous_period.label} to compare with"
             elif signup >= self.period.start:
                 why = f"its subscription started on {long_date(signup)}: {self.period.label} is its first {self.period.kind}"
             else:

@@ -55,6 +55,7 @@ class ClientData:
     lacking: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # of those, the ones there without columns
     first_day: date | None = None      # the first day of the warehouse's engagement data (any client)
     usage_through: date | None = None  # the last week product_usage holds for any client (a date, no figure)
+    subscribed_before: bool = True     # the previous period lies wholly within one of the client's subscriptions
     conventions: Mapping[str, str | None] = field(default_factory=dict)  # the client's own locale and currency, if set
 
 
@@ -109,6 +110,15 @@ def _own_sums(engagement: pd.DataFrame, p: Period, signed_up: date | None = None
             "seen_engagements": int(totals.seen_engagements or 0)}
 
 
+def _subscribed_throughout(conn, client: pd.Series, period: Period) -> bool:
+    """Whether one of the client's subscriptions covers the whole of ``period``: a client that paused in it has
+    no whole period to be compared with (its September read "+16 pts" on an August it had no subscription in)."""
+    from quire.pipeline import subscription_spans
+
+    return any((start is None or start <= period.start) and (end is None or end >= period.end)
+               for start, end in subscription_spans(conn, client))
+
+
 def record_date(client: pd.Series, column: str) -> date | None:
     """The day in the client record's date ``column`` (``signup_date``, ``churned_on``); None where the
     warehouse does not say."""
@@ -147,6 +157,7 @@ def load(client: str, period: str, url: str | None = None) -> ClientData:
             lacking=lacking_columns(conn, CONTRACT),
             first_day=client_queries.engagement_first_day(conn),
             usage_through=client_queries.usage_last_week(conn, p.end),
+            subscribed_before=_subscribed_throughout(conn, row, prev),
             conventions=queries.client_conventions(conn, cid),
         )
 
