@@ -13,6 +13,7 @@ from quire.metrics.health import health_distribution, health_scores
 from quire.metrics.kpi import Kpi, format_value
 from quire.metrics.revenue import (
     UNCHANGED,
+    netted_labels,
     ChurnEstimate,
     Ledger,
     MrrBridge,
@@ -30,7 +31,7 @@ from quire.metrics.revenue import (
 from quire.metrics.satisfaction import Satisfaction, csat, nps, satisfaction
 
 __all__ = [
-    "UNCHANGED", "Alert", "ChurnEstimate", "Delivery", "Kpi", "Ledger", "MrrBridge", "Retention", "Satisfaction",
+    "UNCHANGED", "netted_labels", "Alert", "ChurnEstimate", "Delivery", "Kpi", "Ledger", "MrrBridge", "Retention", "Satisfaction",
     "arpa", "clv", "csat", "detect_anomalies", "forecast_mrr", "format_value", "health_distribution",
     "health_scores", "ledger", "merge_alerts", "monthly_rate", "mrr_bridge", "mrr_by_client", "mrr_series", "nps", "project_delivery",
     "retention", "robust_z", "satisfaction", "testable_kpis", "threshold_alerts", "threshold_places", "trailing_churn", "worst_overruns",

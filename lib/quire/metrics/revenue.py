@@ -80,6 +80,15 @@ def _ledger(movements: pd.DataFrame | Ledger) -> pd.DataFrame:
     }))))
 
 
+#: How a netted month's labels are joined ("churn + new"): :func:`netted_labels` reads them back.
+LABEL_JOIN = " + "
+
+
+def netted_labels(labelled: str) -> list[str]:
+    """The ledger labels a month's row nets (``labelled`` of :class:`Ledger`'s frame): one, or several."""
+    return labelled.split(LABEL_JOIN)
+
+
 def _netted(ledger: pd.DataFrame) -> pd.DataFrame:
     """``ledger`` with one row per client and month: the month's amounts summed, its labels joined ("churn + new").
 
@@ -93,7 +102,7 @@ def _netted(ledger: pd.DataFrame) -> pd.DataFrame:
     grouped = ledger.groupby(["client_id", "month"], sort=False)
     return pd.DataFrame({
         "amount": grouped["amount"].sum().round(9),  # a churn and its comeback net to exactly 0, not 1e-13
-        "movement": grouped["movement"].agg(lambda labels: " + ".join(dict.fromkeys(map(str, labels)))),
+        "movement": grouped["movement"].agg(lambda labels: LABEL_JOIN.join(dict.fromkeys(map(str, labels)))),
     }).reset_index()[["client_id", "month", "movement", "amount"]]
 
 
@@ -124,7 +133,7 @@ def _by_effect(ledger: pd.DataFrame) -> pd.DataFrame:
     kind[was & (after.abs() <= ZERO_MRR)] = "churn"
     kind[was & now & (order["amount"] > 0)] = "expansion"
     kind[was & now & (order["amount"] < 0)] = "contraction"
-    kind[(order["amount"] == 0) & order["movement"].astype(str).str.contains(" + ", regex=False)] = UNCHANGED
+    kind[(order["amount"] == 0) & order["movement"].astype(str).str.contains(LABEL_JOIN, regex=False)] = UNCHANGED
     return ledger.assign(movement=kind.reindex(ledger.index), labelled=ledger["movement"])
 
 
@@ -298,9 +307,10 @@ def retention(movements: pd.DataFrame | Ledger, period: Period) -> Retention:
     joined = paying_end.index.difference(cohort_start.index)
     # Paid at the end of an earlier month, as the bridge's reactivation means: a trial that began and ended within
     # one month never paid at a month's end, and its comeback is new.
+    # The ledger holds one row per client and month (:func:`_netted`): its running sums are month-end MRRs.
     before = ledger.loc[ledger["month"] < _month(period.start)].sort_values("month", kind="stable")
-    month_ends = before.groupby(["client_id", "month"], sort=False)["amount"].sum().groupby(level="client_id").cumsum()
-    had_history = month_ends[month_ends > ZERO_MRR].index.get_level_values("client_id").unique()
+    month_ends = before.groupby("client_id", sort=False)["amount"].cumsum()
+    had_history = before.loc[month_ends > ZERO_MRR, "client_id"].unique()
     reactivated = int(joined.isin(had_history).sum())
     churned = int((cohort_end <= 0).sum())
 

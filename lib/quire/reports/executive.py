@@ -483,7 +483,7 @@ class ExecutiveReport:
         names = self.data.clients.set_index("client_id")["name"] if "client_id" in self.data.clients else pd.Series()
         money = lambda v: metrics.format_value(v, "currency")  # noqa: E731
         # Several movements of one client in one month (netted by the ledger: "churn + new") count together.
-        together = moved["labelled"].str.contains(" + ", regex=False)
+        together = moved["labelled"].map(lambda labelled: len(metrics.netted_labels(labelled)) > 1)
         said = []
         relabelled = moved[~together]
         if len(relabelled):
@@ -498,7 +498,7 @@ class ExecutiveReport:
         netted = moved[together]
         if len(netted):
             def effect(r) -> str:
-                kinds = " and ".join(f"“{k}”" for k in r.labelled.split(" + "))
+                kinds = " and ".join(f"“{k}”" for k in metrics.netted_labels(r.labelled))
                 what = ("leave its MRR as it was" if r.movement == metrics.UNCHANGED
                         else f"count as one {r.movement} of {money(r.amount)}")
                 return f"{names.get(r.client_id, f'client {r.client_id}')}'s {kinds} in {formatting.month_year(r.month)} {what}"
