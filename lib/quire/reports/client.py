@@ -501,15 +501,12 @@ class ClientReport:
             "Conv. rate": frame["conversion_rate"],
         })
         caption, lead = self._top_words(top)
+        lead += tied_words(top)
         return Section(title, [Table(table, caption=caption, units={"Views": "number", "Clicks": "number", "Conversions": "number",
                                                                      "CTR": "percent", "Conv. rate": "percent"})], lead=lead)
 
     def _top_words(self, top: eng.TopContent) -> tuple[str, str]:
         """Caption and lead of the top-content table, saying truthfully how it was ranked."""
-        caption, lead = self._ranked_words(top)
-        return caption, lead + tied_words(top)
-
-    def _ranked_words(self, top: eng.TopContent) -> tuple[str, str]:
         k, period = len(top.frame), self.period.label
         pieces = "piece" if k == 1 else f"{k} pieces"
         if top.by == "conversions":

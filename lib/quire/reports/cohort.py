@@ -483,8 +483,8 @@ class CohortReport:
         ages = np.arange(r.revenue.shape[1])
         refunded = int((later & ((r.revenue.to_numpy() < 0) & (ages < r.base_age.to_numpy()[:, None])).any(axis=1)).sum())
         unit = self.unit.lower()
-        if later.sum():
-            n = int(later.sum())
+        n = int(later.sum())
+        if n:
             lead += (f" {n} cohort{'s' if n > 1 else ''} bought nothing in the signup {unit}"
                      + (f" ({refunded} refunded more than {'they' if refunded > 1 else 'it'} bought)" if refunded else "")
                      + f"; {'their' if n > 1 else 'its'} base is the first {unit} with revenue, and the {unit}s before it "
