@@ -318,8 +318,10 @@ def cut_down_portfolio(url: str, path, size: int) -> dict[str, dict[str, float]]
             for _, slug, v, cl, cv, en, pv in kept}
 
 
-def clues_from_row(row: dict[str, str], metric: str, own: float, n: int, method) -> Clues | None:
-    """What one printed row of the comparison table tells the reader about ``n`` other values."""
+def clues_from_row(row: dict[str, str], metric: str, own: float, n: int, method, own_in_figures: bool = True
+                   ) -> Clues | None:
+    """What one printed row of the comparison table tells the reader about ``n`` other values (``own_in_figures``:
+    the reader's value is among those the figures summarise)."""
     domain, step = DOMAINS[metric], 0.001
     median, middle = row.get("Portfolio median", "—"), row.get("Middle half", "—")
     figures = []
@@ -337,7 +339,7 @@ def clues_from_row(row: dict[str, str], metric: str, own: float, n: int, method)
     if not figures and counts is None:
         return None
     return Clues(n, min(own, domain[1]), domain, step, figures=figures, weights=method, at_or_below=counts,
-                 capped=metric in peers.CAPPED)
+                 capped=metric in peers.CAPPED, own_in_figures=own_in_figures)
 
 
 __all__ = ["Clues", "Comparison", "DOMAINS", "Finding", "attack", "band_counts", "clues_from_row", "cut_down_portfolio",

@@ -153,10 +153,12 @@ def test_portfolio_query_returns_anonymous_sums_only(tiny_warehouse):
 
 
 def test_portfolio_section_of_a_small_portfolio_shows_bands_not_figures(reports, sections):
-    """The tiny warehouse has 7 active clients: 6 others give a band, too few for any portfolio figure."""
+    """The tiny warehouse has 7 active clients: the 5 or 6 others with every figure give a band, too few for any
+    portfolio figure."""
     for slug, report in reports.items():
         standing = report.standing
-        assert standing["peers"].max() == 6 and set(standing["shown"]) <= {"band", "none"}
+        assert set(standing["peers"]) == {report._peer_count} and 5 <= report._peer_count <= 6
+        assert set(standing["shown"]) <= {"band", "none"}
         assert (standing["shown"] == "band").any()
         page = sections[slug]["portfolio"].html()
         assert "Standing" in page and "Portfolio median" not in page and "Percentile" not in page
@@ -858,3 +860,58 @@ def test_activity_that_stops_a_week_or_more_before_the_period_ends_is_said(tiny_
         assert said in lead, lead
     assert "Nothing is recorded" not in client_report.build(client=slug, period="2026-10",
                                                             url=tiny_warehouse).engagement_lead()
+
+
+def _october_clients(url: str) -> list[int]:
+    """Clients with views in October 2026, by id."""
+    return [cid for (cid,) in sql(url, "select client_id from engagement_daily where day between :a and :b "
+                                       "group by client_id having sum(views) > 0 order by client_id",
+                                  a=OCTOBER[0], b=OCTOBER[1])]
+
+
+def test_a_peer_without_a_click_leaves_the_one_comparison_group_and_no_count_tells_of_it(tiny_warehouse, tmp_path):
+    # Compared per metric, the report said "5 other clients" and gave click-through a band but withheld the conversion
+    # rate for "fewer than 5 other clients": one of the five, then, had no click at all (a click-through rate of 0 %).
+    path = tmp_path / "no-clicks.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        quiet = _october_clients(tiny_warehouse)[-1]
+        con.execute("update engagement_daily set clicks = 0, conversions = 0 where client_id = ? "
+                    "and day between date '2026-10-01' and date '2026-10-31'", [quiet])
+    url = f"duckdb:///{path}"
+    [(slug,)] = sql(url, "select slug from clients where client_id = :c", c=_october_clients(url)[0])
+    report = client_report.build(client=slug, period="2026-10", url=url)
+    standing = report.standing
+    assert standing["peers"].nunique() == 1, standing[["metric", "peers", "shown", "withheld"]]
+    count = int(standing["peers"].iloc[0])
+    assert count == report._peer_count and count < len(report.data.portfolio)  # the client without a click is out
+    section = report.portfolio()
+    text = re.sub(r"<[^>]+>", " ", section.html())
+    if count >= peers.MIN_PEERS_BAND:
+        assert f"against the {count} other clients that had content views and clicks in October 2026" in text
+        assert "to compare with" not in text, text  # no metric withheld for a count of its own
+    else:
+        assert "Fewer than 5 other clients had content views and clicks in October 2026" in text
+
+
+def test_a_client_whose_rows_its_own_report_refuses_is_in_no_other_clients_comparison(tiny_warehouse, tmp_path):
+    # A day loaded twice and a negative day fail that client's own run; summed into the portfolio, they gave it a
+    # click-through rate of 192 % in every other client's comparison.
+    path = tmp_path / "refused.duckdb"
+    clients = _october_clients(tiny_warehouse)
+    with warehouse_copy(tiny_warehouse, path) as con:
+        first_day = "(select min(day) from engagement_daily where client_id = ? and day >= date '2026-10-01')"
+        con.execute("create or replace table engagement_daily as select * from engagement_daily union all (select * "
+                    f"from engagement_daily where client_id = ? and day = {first_day})", [clients[1], clients[1]])
+        con.execute(f"update engagement_daily set views = -5 where client_id = ? and day = {first_day}",
+                    [clients[2], clients[2]])
+    with connection(tiny_warehouse) as conn:
+        before = client_queries.portfolio_engagement(conn, *OCTOBER, date(2026, 9, 1), date(2026, 9, 30), None)
+    with connection(f"duckdb:///{path}") as conn:
+        after = client_queries.portfolio_engagement(conn, *OCTOBER, date(2026, 9, 1), date(2026, 9, 30), None)
+        for cid in clients[1:3]:
+            with pytest.raises(Exception, match="repeat a content_id and day|empty or below 0"):
+                client_queries.client_engagement(conn, cid, date(2026, 9, 1), OCTOBER[1])
+    assert len(before) == len(clients) and len(after) == len(clients) - 2
+    assert (after["clicks"] <= after["views"]).all()
+    kept = before.merge(after, how="inner")
+    assert len(kept) == len(after)  # the other clients' sums are untouched

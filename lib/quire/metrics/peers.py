@@ -16,6 +16,14 @@ The design, and why
 -------------------
 * **Peers exclude the client.** Minimums count *other* clients (the client's own row
   is not loaded with them), so "10 clients" can never mean "9 others and me".
+* **One group for every metric** (:func:`comparable`): the other clients with a figure for
+  each metric compared. Were each metric compared over the clients that have it, its own
+  count would show against the group's: "5 other clients", a band for click-through and none
+  for conversion rate "with fewer than 5 to compare" tells that one of the five had no click
+  at all. So a client without a click (no conversion rate) or without views throughout the
+  previous period (no growth) is in no comparison, and the report states one count. The
+  figures cover the group and the reader when the reader has every figure too; a reader
+  who has not is left out of them, so that they stay the same in every report.
 * **No figures below 10 peers** (:data:`MIN_PEERS_FIGURES`). With few values, any
   quantile is one of them or sits between two (the median of 5 values *is* the third
   value; the median of 6 plus your own middle value gives the other one back).
@@ -257,8 +265,16 @@ def _finite(value) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def compare(metric: str, value: float | None, peers: Sequence[float]) -> dict:
-    """One metric's row of :func:`standing` (see there)."""
+def comparable(peers: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
+    """The rows of ``peers`` (:func:`portfolio_metrics`) with a finite value of every one of ``metrics``: the one group
+    every metric is compared with (see "One group for every metric" above)."""
+    values = peers.reindex(columns=list(metrics)).astype("float64").to_numpy()
+    return peers.loc[np.isfinite(values).all(axis=1)].reset_index(drop=True)
+
+
+def compare(metric: str, value: float | None, peers: Sequence[float], *, with_own: bool = True) -> dict:
+    """One metric's row of :func:`standing` (see there); ``with_own=False`` leaves the reader's value out of the
+    figures (a reader outside the group)."""
     low, high = METRIC_DOMAINS.get(metric, (-math.inf, math.inf))
     others = [min(max(float(v), low), high) for v in peers if v is not None and math.isfinite(float(v))]
     row = {"metric": metric, "value": value, "peers": len(others), "shown": "none", "p25": math.nan, "p50": math.nan,
@@ -271,7 +287,7 @@ def compare(metric: str, value: float | None, peers: Sequence[float]) -> dict:
     if too_alike(others):
         return row | {"withheld": "alike"}
     if len(others) >= MIN_PEERS_FIGURES:
-        figures = portfolio_figures([*others, value], metric)
+        figures = portfolio_figures([*others, value] if with_own else others, metric)
         if crowded(figures):
             return row | {"withheld": "alike"}
         row.update({f"p{q}": f for q, (f, _) in zip((25, 50, 75), figures, strict=True)})
@@ -285,12 +301,15 @@ def compare(metric: str, value: float | None, peers: Sequence[float]) -> dict:
 
 
 def standing(own: Mapping[str, float | None], peers: pd.DataFrame,
-             metrics: Sequence[str] = PORTFOLIO_METRICS) -> pd.DataFrame:
+             metrics: Sequence[str] = PORTFOLIO_METRICS, grouped_on: Sequence[str] | None = None) -> pd.DataFrame:
     """The client's standing among the other clients, per metric, in a form safe to publish.
 
     ``own`` maps a metric to the client's value; ``peers`` holds one anonymous row per *other*
     client with a column per metric (:func:`portfolio_metrics`; NaN where a client has no
-    value). Columns: metric; value (the client's own); peers (other clients with a value);
+    value). Every metric is compared with the same group, the rows of ``peers`` with a value of
+    each metric of ``grouped_on`` (default: ``metrics``; leave out one nobody can have, such as
+    growth in the data's first period); the reader's own value counts in the figures only if
+    the reader has each of them as well. Columns: metric; value (the client's own); peers (other clients with a value);
     shown — ``figures`` (quartiles and band), ``band`` (band only) or ``none``; p25, p50, p75
     (rounded Harrell–Davis quartiles over the other clients and the client, NaN unless
     ``figures``) and p25_bound, p50_bound, p75_bound ("<" or ">" where the figure is a bound
@@ -298,13 +317,16 @@ def standing(own: Mapping[str, float | None], peers: pd.DataFrame,
     middle half, bottom quarter, or None); withheld (why less than the figures is shown, one of
     :data:`WITHHELD`, or None).
     """
+    grouped_on = metrics if grouped_on is None else grouped_on
+    group = comparable(peers, grouped_on)
+    member = all(_finite(own.get(metric)) is not None for metric in grouped_on)
     rows = []
     for metric in metrics:
-        values = peers[metric].to_numpy(dtype=float) if metric in peers else np.array([])
-        rows.append(compare(metric, _finite(own.get(metric)), values))
+        values = group[metric].to_numpy(dtype=float) if metric in group else np.array([])
+        rows.append(compare(metric, _finite(own.get(metric)), values, with_own=member))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 __all__ = ["ALIKE_SPREAD", "BLOCK_SPREAD", "BOTTOM", "EDGE_MARGIN", "FIGURE_DECIMALS", "METRIC_DOMAINS", "MIDDLE", "MIN_PEERS_BAND", "MIN_PEERS_FIGURES",
            "PORTFOLIO_METRICS", "QUARTILES", "STEP", "TOP", "band_from_figures", "band_from_peers", "clear_of_edges",
-           "compare", "crowded", "portfolio_figures", "portfolio_metrics", "published", "standing", "too_alike", "WITHHELD"]
+           "comparable", "compare", "crowded", "portfolio_figures", "portfolio_metrics", "published", "standing", "too_alike", "WITHHELD"]

@@ -251,13 +251,24 @@ class ClientReport:
         own = {"ctr": self.now.ctr, "conversion_rate": self.now.conversion_rate,
                "engagement_rate": self.now.engagement_rate, "views_growth": growth}
         others = peers.portfolio_metrics(self.data.portfolio)
-        if not self.in_data:  # nobody's growth is comparable then
-            others = others.assign(views_growth=float("nan"))
-        frame = peers.standing(own, others)
+        frame = peers.standing(own, others, grouped_on=self._grouped_on)
         texts = {f"{q}_text": [_metric_text(m, v, b) for m, v, b in zip(frame["metric"], frame[q], frame[f"{q}_bound"], strict=True)]
                  for q in ("p25", "p50", "p75")}
         return frame.assign(label_metric=frame["metric"].map(METRIC_LABELS),
                             you_text=[_metric_text(m, v) for m, v in zip(frame["metric"], frame["value"], strict=True)], **texts)
+
+    @property
+    def _grouped_on(self) -> tuple[str, ...]:
+        """The metrics every other client compared must have a figure of: growth only where the previous period
+        lies in the data (in the data's first period nobody's growth is comparable)."""
+        return peers.PORTFOLIO_METRICS if self.in_data else tuple(m for m in peers.PORTFOLIO_METRICS
+                                                                  if m != "views_growth")
+
+    @property
+    def _peer_count(self) -> int:
+        """How many other clients the standing compares with: those with a figure of every compared metric (the
+        group of every row; click-through rate is always among the metrics it is grouped on)."""
+        return int(self.standing.set_index("metric").at["ctr", "peers"])
 
     def _no_activity(self) -> Callout:
         """What replaces the sections that need activity: one callout, in the first of them."""
@@ -571,11 +582,11 @@ class ClientReport:
         title = "How you compare"
         if not self.active:
             return None  # said once, in the engagement section
-        frame, others = self.standing, len(self.data.portfolio)
+        frame, others = self.standing, self._peer_count
         if others < peers.MIN_PEERS_BAND:
-            return Section(title, [Callout(f"Fewer than {peers.MIN_PEERS_BAND} other clients had content views in "
-                                           f"{self.period.label}: too few for a comparison that keeps every client's "
-                                           "figures private, so none is shown.", "info")])
+            return Section(title, [Callout(f"Fewer than {peers.MIN_PEERS_BAND} other clients {self._group_words}: too "
+                                           "few for a comparison that keeps every client's figures private, so none is "
+                                           "shown.", "info")])
         if (frame["shown"] == "none").all():
             return Section(title, [Callout(" ".join(self._withheld_notes(frame)), "info", title="Not shown:")])
         figures = (frame["shown"] == "figures").any()
@@ -639,11 +650,22 @@ class ClientReport:
                          "end of the scale, where the quartile is shown only as a bound, so no band is given.")
         return notes
 
+    @property
+    def _group_words(self) -> str:
+        """Which other clients the standing compares with (see :func:`metrics.peers.comparable`)."""
+        words = f"had content views and clicks in {self.period.label}"
+        return words + (f" and had been clients, with views, for the whole of {self.previous_period.label}"
+                        if "views_growth" in self._grouped_on else "")
+
     def _portfolio_lead(self, others: int, figures: bool) -> str:
-        first = f"Your results against the {others} other clients with content views in {self.period.label}, anonymously. "
+        first = f"Your results against the {others} other clients that {self._group_words}, anonymously. "
         if figures:
+            rows = self.standing.set_index("metric").loc[list(self._grouped_on)]
+            lacking = rows.loc[rows["value"].isna(), "label_metric"].tolist()
+            whose = (f"not yours, as only clients with every figure are compared and you have no "
+                     f"{join_words(lacking).lower()}" if lacking else "yours included")
             how = ("Top quarter means above the portfolio's upper quartile, bottom quarter below its lower quartile. The "
-                   "median and quartiles are estimated from all these clients' values together, yours included, so that "
+                   f"median and quartiles are estimated from all these clients' values together, {whose}, so that "
                    "none of them is any one client's figure, and they are shown only when at least "
                    f"{peers.MIN_PEERS_FIGURES} other clients can be compared. ")
         else:

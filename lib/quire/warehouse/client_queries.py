@@ -218,9 +218,16 @@ def portfolio_engagement(conn: Connection, start: date, end: date, previous_star
     def period_sum(column: sa.Column, condition) -> sa.Label:
         return sa.func.sum(sa.case((condition, column), else_=0)).label(column.name)
 
+    # A client whose own rows its report refuses (a piece's day twice, an empty or negative count: see
+    # client_engagement) has no report, and its sums would be wrong in everyone else's comparison: left out.
+    counts = [t.c[name] for name in PORTFOLIO_COLUMNS[:4]]
+    refused = sa.or_(sa.func.count() != sa.func.count(sa.distinct(t.c.day)),
+                     *(sa.func.count() != sa.func.count(column) for column in counts),
+                     *(sa.func.min(column) < 0 for column in counts))
     # Per piece of content first: its clicks and engagements count in the per-view rates only if it had views.
     per_item = (sa.select(t.c.client_id, *(period_sum(t.c[name], in_period) for name in PORTFOLIO_COLUMNS[:4]),
-                          period_sum(t.c.views, t.c.day.between(previous_start, previous_end)).label("previous_views"))
+                          period_sum(t.c.views, t.c.day.between(previous_start, previous_end)).label("previous_views"),
+                          sa.case((refused, 1), else_=0).label("refused"))
                 .where(sa.or_(in_period, t.c.day.between(previous_start, previous_end)), not_foreign(),
                        t.c.client_id != exclude_client_id if exclude_client_id is not None else sa.true())
                 .group_by(t.c.client_id, t.c.content_id)
@@ -230,6 +237,7 @@ def portfolio_engagement(conn: Connection, start: date, end: date, previous_star
                        sa.func.sum(sa.case((viewed, per_item.c.clicks), else_=0)).label("seen_clicks"),
                        sa.func.sum(sa.case((viewed, per_item.c.engagements), else_=0)).label("seen_engagements"))
              .group_by(per_item.c.client_id)
+             .having(sa.func.max(per_item.c.refused) == 0)
              .subquery("per_client"))
     # A client that signed up after the previous period began has only part of it, and one whose subscription ended
     # before the period's last day only part of this one: no growth to compare (NULL).

@@ -57,8 +57,8 @@ def own_values(daily: pd.DataFrame, client: int) -> dict[str, float | None]:
             "views_growth": eng.change(float(now.views), float(before.views))}
 
 
-def clues_for(row: pd.Series) -> Clues | None:
-    """What one row of :func:`peers.standing` tells the reader."""
+def clues_for(row: pd.Series, member: bool = True) -> Clues | None:
+    """What one row of :func:`peers.standing` tells the reader (``member``: its own value is among the figures')."""
     if row["shown"] == "none":
         return None
     domain = peers.METRIC_DOMAINS[row["metric"]]
@@ -66,7 +66,7 @@ def clues_for(row: pd.Series) -> Clues | None:
     own, capped = min(row["value"], domain[1]), row["metric"] in peers.CAPPED
     if row["shown"] == "figures":
         figures = [(q, *printed(row[f"p{p}"], peers.STEP, row[f"p{p}_bound"], domain)) for q, p in ((0.25, 25), (0.5, 50), (0.75, 75))]
-        return Clues(int(row["peers"]), own, domain, peers.STEP, figures=figures, capped=capped)
+        return Clues(int(row["peers"]), own, domain, peers.STEP, figures=figures, capped=capped, own_in_figures=member)
     return Clues(int(row["peers"]), own, domain, peers.STEP, at_or_below=band_counts(row["band"], int(row["peers"])),
                  capped=capped)
 
@@ -83,17 +83,19 @@ def test_no_other_clients_value_can_be_recovered(size):
     for seed in range(2):
         daily, metrics = portfolio(1000 * size + seed, size)
         for client in metrics.index:
-            others = metrics.drop(index=client)
-            standing = peers.standing(own_values(daily, client), others)
+            others, own = metrics.drop(index=client), own_values(daily, client)
+            standing = peers.standing(own, others)
+            group = peers.comparable(others, peers.PORTFOLIO_METRICS)  # every metric is compared with these
+            member = all(v is not None and math.isfinite(v) for v in own.values())
             for _, row in standing.iterrows():
-                clues = clues_for(row)
+                clues = clues_for(row, member)
                 if clues is None:
                     continue
                 shown[row["shown"]] += 1
-                values = np.clip(others[row["metric"]].dropna().to_numpy(), *peers.METRIC_DOMAINS[row["metric"]])
+                values = np.clip(group[row["metric"]].to_numpy(), *peers.METRIC_DOMAINS[row["metric"]])
                 if row["shown"] == "figures":
                     # The attacker's model is the report's method: the printed figures are HD quartiles of all values.
-                    everyone = np.sort(np.append(values, clues.own))
+                    everyone = np.sort(np.append(values, clues.own) if member else values)
                     for q, low, high in clues.figures:
                         assert low - 1e-12 <= hd_weights(len(everyone), q) @ everyone <= high + 1e-12
                     for p in (25, 50, 75):  # no figure is a client's value
@@ -271,3 +273,32 @@ def test_bands_from_figures_follow_from_the_printed_numbers():
     assert peers.band_from_peers(0.05, [0.01, 0.02, 0.03, 0.04, 0.06]) == peers.TOP  # 4 of 5 at or below
     assert peers.band_from_peers(0.015, [0.01, 0.02, 0.03, 0.04, 0.06]) == peers.BOTTOM
     assert peers.band_from_peers(0.035, [0.01, 0.02, 0.03, 0.04, 0.06]) == peers.MIDDLE
+
+
+def test_every_metric_is_compared_with_one_group_so_no_count_tells_of_a_peer_without_clicks():
+    """With each metric compared over the clients that have it, "5 other clients" beside a conversion rate withheld
+    for "fewer than 5 to compare" told that one of the five had no click at all: its click-through rate, 0 %."""
+    rng = np.random.default_rng(11)
+    views = rng.integers(2_000, 9_000, 11).astype(float)
+    clicks = np.round(views * rng.uniform(0.02, 0.06, 11))
+    clicks[4] = 0  # a peer without a click: no conversion rate
+    engagements = np.round(views * rng.uniform(0.01, 0.05, 11))
+    sums = pd.DataFrame({"views": views, "clicks": clicks, "conversions": np.round(clicks * rng.uniform(0.05, 0.2, 11)),
+                         "engagements": engagements, "previous_views": np.round(views * rng.uniform(0.6, 1.4, 11)),
+                         "seen_clicks": clicks, "seen_engagements": engagements})
+    everyone = peers.portfolio_metrics(sums)
+    assert everyone["conversion_rate"].isna().sum() == 1
+    frames = []
+    for reader in (0, 4):  # a client of the group, and the client without a click
+        others = everyone.drop(index=reader)
+        own = {m: (None if pd.isna(v) else float(v)) for m, v in everyone.loc[reader, list(peers.PORTFOLIO_METRICS)].items()}
+        frames.append(peers.standing(own, others))
+    member, outsider = frames
+    # One count for every metric: the group of others with a figure of each.
+    assert set(member["peers"]) == {9} and set(outsider["peers"]) == {10}
+    assert set(member["shown"]) == {"band"} and list(outsider["shown"]) == ["figures", "none", "figures", "figures"]
+    # The outsider's figures leave its own value out, so that its report and the group's agree wherever both show them.
+    ctr_outsider = outsider.set_index("metric").loc["ctr"]
+    group = peers.comparable(everyone, peers.PORTFOLIO_METRICS)
+    expected = peers.portfolio_figures(group["ctr"].tolist(), "ctr")
+    assert [ctr_outsider[f"p{q}"] for q in (25, 50, 75)] == [f for f, _ in expected]
