@@ -51,7 +51,7 @@ class Mailbox:
         counts: dict[tuple[str, str], int] = {}
         with self.lock:
             for m in self.messages:
-                key = (m["X-Quire-Run"], m["To"])
+                key = (m["X-Report-Run"], m["To"])
                 counts[key] = counts.get(key, 0) + 1
         return counts
 

@@ -155,10 +155,10 @@ def test_an_owner_among_the_recipients_gets_the_alert_about_another_recipient(ma
     smtp.replies.append("550 5.1.1 no such mailbox")  # board@, the first e-mail; the rest go through
     result = deliver_pending(engine, settings, claimer="a")
     assert len(result.failed) == 1 and len(result.sent) == 2, result
-    sent = sorted((m["To"], m["X-Quire-Kind"]) for m in smtp.messages)
+    sent = sorted((m["To"], m["X-Report-Kind"]) for m in smtp.messages)
     assert sent == [("ceo@example.com", "alert"), ("ceo@example.com", "report")], sent
-    alert = next(m for m in smtp.messages if m["X-Quire-Kind"] == "alert")
-    assert "board@example.com" in alert.get_body(("plain",)).get_content() and alert["X-Quire-Run"] == run_id
+    alert = next(m for m in smtp.messages if m["X-Report-Kind"] == "alert")
+    assert "board@example.com" in alert.get_body(("plain",)).get_content() and alert["X-Report-Run"] == run_id
     assert len({m["Message-ID"] for m in smtp.messages}) == 2  # two messages, not one sent twice
 
 

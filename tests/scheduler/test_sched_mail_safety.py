@@ -8,6 +8,7 @@ outbox, a real aiosmtpd server); ``quire deliver`` meets rows that cannot be bui
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -72,7 +73,7 @@ def test_one_plain_address_is_accepted():
 
 def test_no_data_can_add_a_header_or_a_recipient():
     message = Message(recipient="board@example.com", subject=f"Report — {HOSTILE_NAME}", text="t", html="<p>h</p>",
-                      message_id="<r.1@quire>", headers={"X-Quire-Run": "run\r\nBcc: intruder@example.net"})
+                      message_id="r.1", headers={"X-Report-Run": "run\r\nBcc: intruder@example.net"})
     raw = build_email(message, "quire@example.com").as_bytes()
     import email
     import email.policy
@@ -80,11 +81,27 @@ def test_no_data_can_add_a_header_or_a_recipient():
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert parsed["Bcc"] is None and parsed["To"] == "board@example.com"
     assert parsed["Subject"] == "Report — Town of Fairdale Bcc: intruder@example.net forged body"
-    assert parsed["X-Quire-Run"] == "run Bcc: intruder@example.net"
-    assert sorted(parsed.keys()) == sorted(["From", "To", "Subject", "Date", "Message-ID", "X-Quire-Run",
+    assert parsed["X-Report-Run"] == "run Bcc: intruder@example.net"
+    assert sorted(parsed.keys()) == sorted(["From", "To", "Subject", "Date", "Message-ID", "X-Report-Run",
                                             "Content-Type", "MIME-Version"])
     with pytest.raises(DeliveryError, match="it holds 2 addresses"):
-        build_email(Message(recipient=TWO_ADDRESSES, subject="s", text="t", html="h", message_id="<m@q>"), "q@x.org")
+        build_email(Message(recipient=TWO_ADDRESSES, subject="s", text="t", html="h", message_id="m"), "q@x.org")
+
+
+def test_a_client_reports_e_mail_names_its_sender_and_not_the_platform(tmp_path):
+    # A white-label client who looked at the headers read "@quire" in the Message-ID and X-Quire-* fields.
+    from quire.catalog import ReportSpec
+    from quire.delivery.compose import report_message
+
+    (tmp_path / "run.json").write_text(json.dumps({"title": "Performance report", "client_name": "Town of Fairdale",
+                                                   "period": "October 2026", "headline": []}), encoding="utf-8")
+    run = {"run_id": "20261006T000000Z-abc123-town-of-fairdale", "output_folder": str(tmp_path),
+           "client": "town-of-fairdale", "parameters": {"period": "2026-10"}}
+    spec = ReportSpec.model_validate({"id": "client", "title": "Performance report", "notebook": "client.ipynb",
+                                      "description": "A client's month", "owner": "owner@agency.example"})
+    mail = build_email(report_message(run, spec, "board@fairdale.example"), "Reports <reports@agency.example>")
+    assert re.fullmatch(rf"<{re.escape(run['run_id'])}\.[0-9a-f]{{12}}@agency\.example>", mail["Message-ID"])
+    assert not [name for name, value in mail.items() if "quire" in f"{name} {value}".lower()], mail.items()
 
 
 # -- through the service: the run, the outbox, a real SMTP server ----------------------------------
@@ -126,7 +143,7 @@ def test_a_client_name_with_cr_lf_and_a_two_address_contact_through_the_service(
     # Fairdale's report went to its contact only, its name on one subject line, no header or recipient added.
     rows = _rows(runner.engine, fairdale)
     assert rows[fairdale_contact]["status"] == "sent" and len(rows) == 1
-    [mail] = [m for m in smtp.messages if m["X-Quire-Run"] == fairdale]
+    [mail] = [m for m in smtp.messages if m["X-Report-Run"] == fairdale]
     assert mail["To"] == fairdale_contact and mail["X-Envelope-To"] == fairdale_contact and mail["Bcc"] is None
     assert mail["Subject"] == "Scheduler test — Town of Fairdale Bcc: intruder@example.net forged body — 2026-10"
     assert "intruder" not in mail["X-Envelope-To"]
@@ -136,7 +153,7 @@ def test_a_client_name_with_cr_lf_and_a_two_address_contact_through_the_service(
     refused = rows[TWO_ADDRESSES]
     assert refused["status"] == "failed" and "is not one e-mail address (it holds 2 addresses)" in refused["last_error"]
     assert rows["owner@example.com"]["status"] == "sent" and rows["owner@example.com"]["kind"] == "alert"
-    [alert] = [m for m in smtp.messages if m["X-Quire-Run"] == summerbrook]
+    [alert] = [m for m in smtp.messages if m["X-Report-Run"] == summerbrook]
     assert alert["To"] == "owner@example.com" and alert["Subject"].endswith("report not delivered")
     body = alert.get_body(("plain",)).get_content()
     assert f"{TWO_ADDRESSES}: recipient '{TWO_ADDRESSES}' is not one e-mail address" in body
@@ -206,14 +223,14 @@ def test_quire_deliver_fails_each_bad_e_mail_with_its_reason_and_sends_the_other
 
     # The good rows after them were sent; the bad ones are failed with their reason, none left claimed.
     assert "sent to ceo@example.com" in proc.stdout
-    ceo = [m for m in smtp.messages if m["To"] == "ceo@example.com" and m["X-Quire-Run"] == mixed]
+    ceo = [m for m in smtp.messages if m["To"] == "ceo@example.com" and m["X-Report-Run"] == mixed]
     assert len(ceo) == 1 and ceo[0]["Subject"] == "Board pack — October 2026"
     for run_id in (corrupt, mixed):
         for row in _rows(engine, run_id).values():
             assert row["status"] in ("sent", "failed") and row["claimed_by"] is None
             assert (row["status"] == "failed") == bool(row["last_error"])
     # The owner heard of each run's failures, once per run, with every reason.
-    alerts = {m["X-Quire-Run"]: m for m in smtp.messages if m["X-Quire-Kind"] == "alert"}
+    alerts = {m["X-Report-Run"]: m for m in smtp.messages if m["X-Report-Kind"] == "alert"}
     assert set(alerts) == {corrupt, mixed} and all(m["To"] == "cfo@example.com" for m in alerts.values())
     body = alerts[mixed].get_body(("plain",)).get_content()
     assert body.count("is not one e-mail address") == 2 and "Bcc" not in str(alerts[mixed]["Subject"])

@@ -77,7 +77,7 @@ def test_a_raising_notebook_is_failed_with_its_partial_notebook_and_not_retried(
     assert "before the error" in partial.read_text()
     assert history.query(runner.engine, report="raising") == [run]  # no second attempt
     [alert] = smtp.messages
-    assert alert["To"] == "owner@example.com" and alert["X-Quire-Kind"] == "alert"
+    assert alert["To"] == "owner@example.com" and alert["X-Report-Kind"] == "alert"
     assert str(partial) in alert.get_body(("plain",)).get_content()
 
 
@@ -138,8 +138,8 @@ def test_a_transient_failure_gives_up_after_the_limit_and_alerts_the_owner(sched
              message="two failed attempts and an alert")
     attempts = sorted(history.query(runner.engine), key=lambda r: r["attempt"])
     assert [r["attempt"] for r in attempts] == [1, 2] and attempts[1]["retry_of"] == attempts[0]["run_id"]
-    assert [(m["To"], m["X-Quire-Kind"]) for m in smtp.messages] == [("owner@example.com", "alert")]
-    assert smtp.messages[0]["X-Quire-Run"] == attempts[1]["run_id"]
+    assert [(m["To"], m["X-Report-Kind"]) for m in smtp.messages] == [("owner@example.com", "alert")]
+    assert smtp.messages[0]["X-Report-Run"] == attempts[1]["run_id"]
 
 
 def test_a_broken_catalog_edit_does_not_stop_due_runs(make_env, state_url, smtp, settings_for, caplog):
@@ -181,7 +181,7 @@ def test_a_schedule_filter_matching_no_client_is_a_failed_run_and_an_alert(make_
     assert run["status"] == "failed" and not run["transient"] and run["client"] is None
     assert "no active client has sector=municipalty; did you mean 'municipality'?" in run["error"]
     wait_for(lambda: smtp.messages or None, timeout=20, message="the owner's alert")
-    assert [(m["To"], m["X-Quire-Kind"]) for m in smtp.messages] == [("owner@example.com", "alert")]
+    assert [(m["To"], m["X-Report-Kind"]) for m in smtp.messages] == [("owner@example.com", "alert")]
 
 
 def test_validate_finds_a_schedule_filter_matching_no_client_before_it_is_due(make_env, state_url, smtp, settings_for):
@@ -300,6 +300,6 @@ def test_a_run_published_just_before_its_service_died_is_recorded_succeeded_and_
         assert not history.retries_of(runner.engine, run_id)
         assert [d["recipient"] for d in history.deliveries(runner.engine, run_id)] == ["board@example.com"]
         wait_for(lambda: len(smtp.messages) == 2 or None, timeout=20, message="the recovered run's e-mail")
-        assert [m["X-Quire-Run"] for m in smtp.messages] == [done["run_id"], run_id]
+        assert [m["X-Report-Run"] for m in smtp.messages] == [done["run_id"], run_id]
     finally:
         runner.stop()

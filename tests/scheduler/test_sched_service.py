@@ -88,7 +88,7 @@ def test_interval_schedule_runs_publishes_and_mails(make_env, state_url, smtp, s
         assert folder.name == run["run_id"] and {"report.pdf", "report.html", "run.json"} <= {p.name for p in folder.iterdir()}
         record = json.loads((folder / "run.json").read_text())
         assert record["client"] == run["client"]
-        [mail] = [m for m in smtp.messages if m["X-Quire-Run"] == run["run_id"]]
+        [mail] = [m for m in smtp.messages if m["X-Report-Run"] == run["run_id"]]
         # Exactly the run's own client, nobody else.
         assert mail["To"] == contacts[run["client"]] and mail["X-Envelope-To"] == contacts[run["client"]]
         assert "Scheduler test" in mail["Subject"] and record["client_name"] in mail["Subject"] and "2026-10" in mail["Subject"]

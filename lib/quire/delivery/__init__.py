@@ -20,7 +20,8 @@ from quire.errors import ConfigError
 
 @dataclass(frozen=True)
 class Message:
-    """One e-mail to one recipient; ``message_id`` is stable per (run, recipient) so a resend can be recognised."""
+    """One e-mail to one recipient; ``message_id`` (the Message-ID's left part) is stable per (run, recipient) so a
+    resend can be recognised."""
 
     recipient: str
     subject: str

@@ -15,11 +15,12 @@ from quire.errors import DeliveryError
 
 
 def message_id(run_id: str, recipient: str, kind: str = "report") -> str:
-    """Stable per (run, recipient, kind): a resend after a crash carries the same id, so mail systems can drop it;
-    the alert to an owner who also got the report is another message, with an id of its own."""
+    """The left part of the Message-ID (the sender's domain completes it when the e-mail is built), stable per
+    (run, recipient, kind): a resend after a crash carries the same id, so mail systems can drop it; the alert to an
+    owner who also got the report is another message, with an id of its own."""
     key = recipient.lower() if kind == "report" else f"{kind}:{recipient.lower()}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-    return f"<{run_id}.{digest}@quire>"
+    return f"{run_id}.{digest}"
 
 
 def _figure(kpi: dict[str, Any]) -> str:
@@ -66,7 +67,7 @@ def report_message(run: dict[str, Any], spec: ReportSpec, recipient: str) -> Mes
             + f"<p>{escape(lines[-1])}</p></body></html>")
     return Message(recipient=recipient, subject=subject, text="\n".join(lines) + "\n", html=html,
                    message_id=message_id(run["run_id"], recipient), attachments=(pdf,) if pdf.is_file() else (),
-                   headers={"X-Quire-Run": run["run_id"], "X-Quire-Kind": "report"})
+                   headers={"X-Report-Run": run["run_id"], "X-Report-Kind": "report"})
 
 
 def alert_message(run: dict[str, Any], spec: ReportSpec, recipient: str) -> Message:
@@ -83,7 +84,7 @@ def alert_message(run: dict[str, Any], spec: ReportSpec, recipient: str) -> Mess
     html = "<html><body style='font-family:sans-serif'>" + "".join(f"<p>{escape(x)}</p>" for x in lines if x) + "</body></html>"
     return Message(recipient=recipient, subject=subject, text="\n".join(lines) + "\n", html=html,
                    message_id=message_id(run["run_id"], recipient, "alert"),
-                   headers={"X-Quire-Run": run["run_id"], "X-Quire-Kind": "alert"})
+                   headers={"X-Report-Run": run["run_id"], "X-Report-Kind": "alert"})
 
 
 def delivery_alert_message(run: dict[str, Any], spec: ReportSpec, recipient: str,
@@ -108,4 +109,4 @@ def delivery_alert_message(run: dict[str, Any], spec: ReportSpec, recipient: str
             + "".join(f"<p>{escape(x)}</p>" for x in after) + "</body></html>")
     return Message(recipient=recipient, subject=subject, text=text, html=html,
                    message_id=message_id(run["run_id"], recipient, "alert"),
-                   headers={"X-Quire-Run": run["run_id"], "X-Quire-Kind": "alert"})
+                   headers={"X-Report-Run": run["run_id"], "X-Report-Kind": "alert"})

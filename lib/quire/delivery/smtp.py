@@ -29,10 +29,12 @@ def build_email(message: Message, sender: str) -> EmailMessage:
     the recipient must be exactly one address, so no data can add a header or a recipient.
     """
     recipient = one_recipient(message.recipient)
+    # The id's domain is the sender's: a white-label client's e-mail names the agency that sends it, nobody else.
+    domain = sender.rpartition("@")[2].strip("<> ") or "localhost"
     try:
         mail = EmailMessage(policy=email.policy.SMTP)
         headers = {"From": sender, "To": recipient, "Subject": message.subject, "Date": formatdate(usegmt=True),
-                   "Message-ID": message.message_id, **message.headers}
+                   "Message-ID": f"<{message.message_id}@{domain}>", **message.headers}
         for name, value in headers.items():
             mail[header_text(name)] = header_text(value, limit=998)  # RFC 5322's line limit, for ids and addresses
         mail.set_content(message.text)
