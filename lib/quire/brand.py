@@ -34,10 +34,12 @@ from quire.formatting.conventions import DEFAULT_CURRENCY, DEFAULT_LOCALE, Conve
 
 BRAND_FILE = "brand.yaml"
 MIN_CONTRAST = 4.5  # WCAG 2 AA for normal-size text
+CHART_CONTRAST = 3.0  # WCAG 2.1 SC 1.4.11: graphical objects (chart series) against their background
 WHITE = "#ffffff"
 LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 MAX_LOGO_BYTES = 512 * 1024  # embedded (base64) in every HTML and PDF: a logo, not a photograph
 MAX_LOGO_SIDE = 4096  # pixels of a PNG/JPEG logo, either side: it is drawn a few millimetres high
+MIN_LOGO_SIDE_MM = 2.5  # the narrow side of a logo in the PDF's 6.5 mm running header: below it, a sliver
 DEFAULT_FONT_STACK = '"Helvetica Neue", Helvetica, Arial, "DejaVu Sans", sans-serif'
 
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -95,6 +97,12 @@ def adjust_for_contrast(color: str, against: str, target: float = MIN_CONTRAST) 
     return "#000000" if step < 0 else WHITE
 
 
+def chart_colour(color: str, background: str) -> str:
+    """``color`` as a chart series draws it: itself when it reaches :data:`CHART_CONTRAST` on ``background``,
+    else the nearest colour of its hue that does (lines, markers and bars must be seen to be read)."""
+    return adjust_for_contrast(color, background, CHART_CONTRAST)
+
+
 def _normalise_hex(value: str) -> str:
     value = value.lower()
     if len(value) == 4:
@@ -121,6 +129,29 @@ class BrandColors(BaseModel):
         if not isinstance(value, str) or not _HEX.match(value.strip()):
             raise ValueError(f"{value!r} is not a colour; write it as hex #RRGGBB, e.g. #1f3a5f")
         return _normalise_hex(value.strip())
+
+    def derived(self) -> dict[str, str]:
+        """The colours the template draws with (its ``--q-…`` variables): these five and the tints made of them."""
+        zebra = mix(self.primary, self.background, 0.955)
+        return {
+            "primary": self.primary,
+            "primary-dark": mix(self.primary, "#000000", 0.25),
+            "primary-tint": mix(self.primary, self.background, 0.92),
+            "primary-soft": mix(self.primary, self.background, 0.8),
+            "secondary": self.secondary,
+            "secondary-tint": mix(self.secondary, self.background, 0.9),
+            "secondary-text": adjust_for_contrast(self.secondary, self.background),
+            "accent": self.accent,
+            "accent-tint": mix(self.accent, self.background, 0.85),
+            "text": self.text,
+            # Muted text (a confidence interval under its estimate) sits on striped rows too: readable on both.
+            "muted": adjust_for_contrast(adjust_for_contrast(mix(self.text, self.background, 0.35), self.background),
+                                         zebra),
+            "rule": mix(self.text, self.background, 0.85),
+            "zebra": zebra,
+            "background": self.background,
+            "on-primary": WHITE,
+        }
 
 
 AUDIENCES = ("internal", "client")
@@ -285,41 +316,23 @@ class Brand(BaseModel):
         """Chart colours, best first: primary, secondary, accent, then tints and shades of them.
 
         Eight distinct hex colours, so a chart with up to eight series never repeats one; the
-        derived ones are tints and shades rather than blends, which turn muddy.
+        derived ones are tints and shades rather than blends, which turn muddy. Each is darkened
+        where needed to :data:`CHART_CONTRAST` on the background (:func:`chart_colour`), as the
+        secondary colour is for text: a pastel secondary drew the executive forecast near-white on white.
         """
         c = self.colors
         candidates = [c.primary, c.secondary, c.accent,
                       mix(c.primary, WHITE, 0.5), mix(c.secondary, WHITE, 0.45), mix(c.accent, "#000000", 0.35),
                       "#7b8794", mix(c.secondary, "#000000", 0.4), mix(c.accent, WHITE, 0.5), "#3e4c59"]
         out: list[str] = []
-        for colour in candidates:
+        for colour in (chart_colour(candidate, c.background) for candidate in candidates):
             if colour not in out:
                 out.append(colour)
         return out[:8]
 
     def css_variables(self) -> str:
         """A ``:root { --q-… }`` block with the brand's colours, tints and font stack for the template."""
-        c = self.colors
-        zebra = mix(c.primary, c.background, 0.955)
-        values = {
-            "primary": c.primary,
-            "primary-dark": mix(c.primary, "#000000", 0.25),
-            "primary-tint": mix(c.primary, c.background, 0.92),
-            "primary-soft": mix(c.primary, c.background, 0.8),
-            "secondary": c.secondary,
-            "secondary-tint": mix(c.secondary, c.background, 0.9),
-            "secondary-text": adjust_for_contrast(c.secondary, c.background),
-            "accent": c.accent,
-            "accent-tint": mix(c.accent, c.background, 0.85),
-            "text": c.text,
-            # Muted text (a confidence interval under its estimate) sits on striped rows too: readable on both.
-            "muted": adjust_for_contrast(adjust_for_contrast(mix(c.text, c.background, 0.35), c.background), zebra),
-            "rule": mix(c.text, c.background, 0.85),
-            "zebra": zebra,
-            "background": c.background,
-            "on-primary": WHITE,
-        }
-        lines = [f"  --q-{k}: {v};" for k, v in values.items()]
+        lines = [f"  --q-{k}: {v};" for k, v in self.colors.derived().items()]
         lines.append(f"  --q-font: {self.font_stack};")
         return ":root {\n" + "\n".join(lines) + "\n}"
 
@@ -356,8 +369,13 @@ class Brand(BaseModel):
         return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
 
     def logo_warning(self) -> str | None:
-        """What reports leave out of an SVG logo (scripts, handlers, links to other files), as the brand check and
-        ``quire validate`` say it; None for a plain one. A logo that links its artwork from elsewhere is drawn empty."""
+        """What is wrong with the logo without stopping a report, as the brand check and ``quire validate`` say it;
+        None for a good one: what reports leave out of an SVG (scripts, handlers, links to other files: a logo
+        that links its artwork from elsewhere is drawn empty), and a shape too narrow or too flat to be read."""
+        found = [warning for warning in (self._svg_warning(), self._shape_warning()) if warning]
+        return "; ".join(found) or None
+
+    def _svg_warning(self) -> str | None:
         if LOGO_TYPES[self.logo_path.suffix.lower()] != "image/svg+xml":
             return None
         from quire.display import sanitize_svg
@@ -369,6 +387,23 @@ class Brand(BaseModel):
         return (f"logo {self.logo_path.name}: reports leave out {', '.join(dict.fromkeys(removed))} (they run nothing "
                 "and load nothing from outside); if its artwork is a linked image, export the logo again as plain SVG "
                 "with its images embedded, or as PNG")
+
+    def _shape_warning(self) -> str | None:
+        """A logo whose narrow side the PDF's running header draws under :data:`MIN_LOGO_SIDE_MM` (a 60 × 800 one
+        was a 3-px sliver there and on the cover; a 2000 × 60 one is cut to the header's widest and flattened)."""
+        from quire.pdf.pages import LOGO_MAX_WIDTH_MM, header_logo_size, intrinsic_size
+
+        size = intrinsic_size(self.logo_data_uri())
+        if not size or min(size) <= 0:
+            return None
+        width, height = header_logo_size(*size)
+        if min(width, height) >= MIN_LOGO_SIDE_MM:
+            return None
+        shape, example = (("tall and narrow", "the symbol beside the name rather than above it") if width < height
+                          else ("wide and flat", "the name on two lines, or the symbol alone"))
+        return (f"logo {self.logo_path.name} is {size[0]:g} × {size[1]:g}, so {shape} that the PDF's running header "
+                f"draws it {width:.1f} × {height:.1f} mm (at most {LOGO_MAX_WIDTH_MM} mm wide); use a version of the "
+                f"logo about 1 to 6 times as wide as high, e.g. {example}")
 
 
 # -- the logo file --------------------------------------------------------------------------
@@ -454,17 +489,73 @@ def _describe(path: tuple, message: str) -> str:
     return f"{where}: {message}" if where else message
 
 
+#: Opacity of the cover's small print and legal lines on the primary band (``.q-cover-small`` in report.css).
+COVER_SMALL_OPACITY = 0.92
+#: Where the template draws a colour of the primary family as text (``report.css`` and the apps' ``app.css``):
+#: (text, ground, where). All of it is small text somewhere (8 pt bold running title, links, table captions,
+#: 7 pt table headers), so each pair needs :data:`MIN_CONTRAST`.
+PRIMARY_PAIRS = (
+    ("cover-small", "primary", "white text on colors.primary {primary} (the cover band and its small print, at "
+                               f"{COVER_SMALL_OPACITY:.0%} white, and the section numbers)"),
+    ("primary", "background", "colors.primary {primary} as text on colors.background {background} (titles, "
+                              "headings, links, table captions, the running header's title)"),
+    ("primary-dark", "background", "the darker primary {primary-dark} on colors.background {background} "
+                                   "(KPI values, glossary terms)"),
+    ("primary-dark", "primary-tint", "the darker primary {primary-dark} on its tint {primary-tint} (table headers)"),
+)
+
+
+def drawn_colours(colors: BrandColors) -> dict[str, str]:
+    """Every colour the report template draws text with or on: the ``--q-…`` variables, the cover's small print
+    (white at :data:`COVER_SMALL_OPACITY` over the primary band) and the white paper of the PDF's pages."""
+    values = colors.derived()
+    return {**values, "cover-small": mix(values["on-primary"], colors.primary, 1 - COVER_SMALL_OPACITY), "paper": WHITE}
+
+
+def _failing_primary_pairs(colors: BrandColors) -> list[str]:
+    """The uses of the primary colour (:data:`PRIMARY_PAIRS`) below :data:`MIN_CONTRAST`, each with its ratio."""
+    drawn = drawn_colours(colors)
+    failing = []
+    for text, ground, where in PRIMARY_PAIRS:
+        ratio = contrast_ratio(drawn[text], drawn[ground])
+        if ratio < MIN_CONTRAST:
+            failing.append(f"{where.format_map(drawn)} has contrast {ratio:.2f}:1")
+    return failing
+
+
+def _primary_suggestion(colors: BrandColors) -> str | None:
+    """The lightest darker shade of the primary (same hue and saturation) that every use reads in; None if no
+    shade does (a dark background: white text needs a dark primary, the primary as text a light one)."""
+    hue, light, saturation = colorsys.rgb_to_hls(*_rgb(colors.primary))
+    for step in range(round(light * 100) + 1):
+        candidate = _hex(colorsys.hls_to_rgb(hue, max(0.0, light - step / 100), saturation))
+        if not _failing_primary_pairs(colors.model_copy(update={"primary": candidate})):
+            return candidate
+    return None
+
+
 def _check_contrast(brand: Brand, source: Path) -> None:
+    """Every pair of colours the template draws text with reaches :data:`MIN_CONTRAST` (WCAG AA), and the text
+    reads on the white paper the PDF prints its pages on; a :class:`ConfigError` naming each pair and a fix."""
     c = brand.colors
     problems = []
     ratio = contrast_ratio(c.text, c.background)
     if ratio < MIN_CONTRAST:
         problems.append(f"colors.text {c.text} on colors.background {c.background} has contrast {ratio:.2f}:1, "
                         f"below {MIN_CONTRAST}:1; try text {adjust_for_contrast(c.text, c.background)}")
-    ratio = contrast_ratio(WHITE, c.primary)
+    ratio = contrast_ratio(c.text, WHITE)
     if ratio < MIN_CONTRAST:
-        problems.append(f"white text on colors.primary {c.primary} (cover and headers) has contrast {ratio:.2f}:1, "
-                        f"below {MIN_CONTRAST}:1; try a darker primary such as {adjust_for_contrast(c.primary, WHITE)}")
+        # The pages after the cover are printed without the kit's background, so that a page's paper is white.
+        problems.append(f"colors.text {c.text} is printed on white paper in the PDF (its pages after the cover "
+                        f"have no background) with contrast {ratio:.2f}:1, below {MIN_CONTRAST}:1; reports are "
+                        "light pages: give the kit dark text on a light background")
+    failing = _failing_primary_pairs(c)
+    if failing:
+        suggestion = _primary_suggestion(c)
+        fix = (f"try a darker primary such as {suggestion}" if suggestion else
+               f"no primary reads both under white text and on colors.background {c.background}; use a light "
+               "background")
+        problems.append("; ".join(failing) + f", below {MIN_CONTRAST}:1; {fix}")
     if problems:
         raise ConfigError(f"brand '{brand.key}' ({source}): " + "; ".join(problems),
                           hint="WCAG AA asks for 4.5:1 so that reports stay readable in print and on screen")
@@ -583,4 +674,5 @@ def load_brand(name: str, templates_dir: Path | str | None = None) -> Brand:
 
 
 __all__ = ["AUDIENCES", "AudienceLines", "Brand", "BrandColors", "FooterLines", "LegalLines", "load_brand", "list_brands",
-           "contrast_ratio", "adjust_for_contrast", "mix", "relative_luminance", "MIN_CONTRAST", "MAX_LOGO_BYTES"]
+           "contrast_ratio", "adjust_for_contrast", "chart_colour", "drawn_colours", "mix", "relative_luminance",
+           "MIN_CONTRAST", "CHART_CONTRAST", "MAX_LOGO_BYTES"]

@@ -15,13 +15,10 @@ from typing import Annotated, Optional
 import typer
 from rich.text import Text
 
-from quire.brand import Brand, contrast_ratio, list_brands, load_brand
+from quire.brand import Brand, chart_colour, contrast_ratio, list_brands, load_brand
 from quire.terminal import out
 
 brand_app = typer.Typer(help="Check brand kits.", no_args_is_help=True)
-
-#: WCAG 2.1 SC 1.4.11: graphical objects (chart series) need 3:1 against their background.
-CHART_CONTRAST = 3.0
 
 
 def sample_meta(brand: Brand) -> dict[str, str]:
@@ -81,22 +78,29 @@ def sample_notebook(brand: Brand):
 
 
 def contrast_report(brand: Brand) -> tuple[list[str], list[str]]:
-    """Lines describing the kit's contrast, and warnings for chart colours below 3:1 on the background."""
-    from quire.brand import adjust_for_contrast, mix
+    """Lines describing the kit's contrast, and what the reports change to keep it (no warning is left: a colour
+    that would not read is darkened, one that cannot be is refused when the kit loads)."""
+    from quire.brand import CHART_CONTRAST, adjust_for_contrast, drawn_colours, mix
 
     c = brand.colors
+    drawn = drawn_colours(c)
     lines = [f"text {c.text} on background {c.background}: {contrast_ratio(c.text, c.background):.2f}:1",
-             f"white on primary {c.primary}: {contrast_ratio('#ffffff', c.primary):.2f}:1"]
+             f"white on primary {c.primary}: {contrast_ratio('#ffffff', c.primary):.2f}:1 (the cover's small print "
+             f"{drawn['cover-small']}: {contrast_ratio(drawn['cover-small'], c.primary):.2f}:1)",
+             f"primary on background: {contrast_ratio(c.primary, c.background):.2f}:1"]
     used = adjust_for_contrast(c.secondary, c.background)
     if used != c.secondary:
         lines.append(f"secondary {c.secondary} as text: {contrast_ratio(c.secondary, c.background):.2f}:1, "
                      f"darkened automatically to {used} ({contrast_ratio(used, c.background):.2f}:1)")
     muted = adjust_for_contrast(mix(c.text, c.background, 0.35), c.background)
     lines.append(f"muted text {muted}: {contrast_ratio(muted, c.background):.2f}:1")
-    warnings = [f"chart colour {i + 1} {colour} has {contrast_ratio(colour, c.background):.2f}:1 on the background, "
-                f"below {CHART_CONTRAST:g}:1 (WCAG 1.4.11); label such series or use it for fills beside darker ones"
-                for i, colour in enumerate(brand.palette[:3]) if contrast_ratio(colour, c.background) < CHART_CONTRAST]
-    return lines, warnings
+    for i, colour in enumerate((c.primary, c.secondary, c.accent)):
+        charted = chart_colour(colour, c.background)
+        if charted != colour:
+            lines.append(f"chart colour {i + 1} {colour}: {contrast_ratio(colour, c.background):.2f}:1 on the "
+                         f"background, below {CHART_CONTRAST:g}:1 (WCAG 1.4.11); charts draw it darkened to "
+                         f"{charted} ({contrast_ratio(charted, c.background):.2f}:1)")
+    return lines, []
 
 
 def render_sample(brand: Brand, folder: Path) -> tuple[Path, Path]:

@@ -28,7 +28,7 @@ import nbformat
 
 from quire.brand import AUDIENCES, Brand
 from quire.errors import RenderError
-from quire.pdf.pages import shortened
+from quire.pdf.pages import footer_line, shortened
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +131,12 @@ def report_resources(brand: Brand, meta: dict[str, Any]) -> dict[str, Any]:
         lang = "en"
     title = str(meta.get("title") or "Report")
     client = str(meta.get("client") or "")
+    audience = report_audience(meta)
     return {
-        # The footer repeats on every page and its margin box cannot wrap: a long name is cut there too.
-        **brand.lines_for(report_audience(meta), shortened(client, SHORT_TEXT)),
+        **brand.lines_for(audience, shortened(client, SHORT_TEXT)),
+        # The footer repeats on every page on one line beside the page number: the whole line is cut to fit there,
+        # once (a name cut first, then the line, read "…Extraor… only" run into the number).
+        "footer": footer_line(brand.footer.for_audience(audience, client)),
         "title": title,
         "title_short": shortened(title, SHORT_TEXT * 2),
         "client_short": shortened(client, SHORT_TEXT),

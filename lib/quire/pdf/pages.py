@@ -34,8 +34,14 @@ PERCENT_PER_CHARACTER, PERIOD_MIN_PERCENT, PERIOD_MAX_PERCENT = 0.85, 22, 48
 BOLD_PERCENT_PER_CHARACTER, CONTENT_WIDTH_MM = 1.1, 176
 #: The running title's em: 8 pt in millimetres.
 TITLE_EM_MM = 8 * 25.4 / 72
-#: Height of the logo in the running header (as ``.q-running-logo`` in report.css).
-LOGO_HEIGHT_MM = 6.5
+#: Height of the logo in the running header, and its widest (as ``.q-running-logo`` in report.css): a 2000 × 60
+#: logo otherwise ran over the title and the period, past the page's edge. The stock logos are 4.2 times as wide
+#: as high (27 mm).
+LOGO_HEIGHT_MM, LOGO_MAX_WIDTH_MM = 6.5, 45
+#: The footer's line and the page number beside it (``@bottom-left`` and ``@bottom-right`` in report.css): the
+#: number's box, the gap before it, and what is left for the line, which is cut once to fit on one line.
+PAGE_NUMBER_MM, FOOTER_GAP_MM = 30, 4
+FOOTER_ROOM_MM = CONTENT_WIDTH_MM - PAGE_NUMBER_MM - FOOTER_GAP_MM
 #: Chromium draws margin-box text with ligatures whatever font-variant-ligatures says, and its text layer
 #: then holds "ﬁ" for "fi" (search, copy and screen readers stumble); any letter spacing turns them off.
 NO_LIGATURES = "letter-spacing: 0.01px;"
@@ -112,6 +118,21 @@ def fitted(text: str, room_mm: float) -> str:
     return text[:grapheme_cut(text, low)].rstrip() + "…"
 
 
+def footer_line(text: str) -> str:
+    """The footer's line as printed: on one line, cut once with "…" where it would reach the page number's box (a
+    long client name wrapped it onto two lines, or ran it into "Page 2 of 7")."""
+    return fitted(" ".join(text.split()), FOOTER_ROOM_MM)
+
+
+def header_logo_size(width: float, height: float) -> tuple[float, float]:
+    """Width and height in mm of a ``width`` × ``height`` logo in the running header: :data:`LOGO_HEIGHT_MM` high,
+    or less where that would make it wider than :data:`LOGO_MAX_WIDTH_MM`."""
+    drawn = LOGO_HEIGHT_MM * width / height
+    if drawn <= LOGO_MAX_WIDTH_MM:
+        return drawn, LOGO_HEIGHT_MM
+    return LOGO_MAX_WIDTH_MM, LOGO_MAX_WIDTH_MM * height / width
+
+
 def css_string(text: str) -> str:
     """``text`` as a CSS string literal: quotes, backslashes and control characters escaped, and ``<``, ``>`` and
     ``&`` too, as the literal goes into a ``<style>`` element, which a ``</style>`` in a client's name would end."""
@@ -126,7 +147,7 @@ def css_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def _intrinsic_size(uri: str) -> tuple[float, float] | None:
+def intrinsic_size(uri: str) -> tuple[float, float] | None:
     """Width and height of a data-URI image (SVG view box or size attributes; raster pixels)."""
     head, _, payload = uri.partition(",")
     if not head.startswith("data:"):
@@ -161,10 +182,14 @@ def for_chromium(html: str) -> str:
     html = _BODY.sub(r'<body class="q-doc q-chromium', html, count=1)
     if parts is None:
         return html
-    size = _intrinsic_size(parts.logo) if parts.logo else None
-    logo_width = LOGO_HEIGHT_MM * size[0] / size[1] if size else 0
-    logo = (f"background: url({css_string(parts.logo)}) no-repeat left bottom 2.5mm / auto {LOGO_HEIGHT_MM}mm; "
-            f"padding-left: {logo_width + 4:.2f}mm;") if size else ""
+    size = intrinsic_size(parts.logo) if parts.logo else None
+    logo = ""
+    if size:
+        logo_width, logo_height = header_logo_size(*size)
+        # A logo cut to the widest is lower than the line: centred on it, as the title beside it.
+        placed = (f"bottom {2.5 + (LOGO_HEIGHT_MM - logo_height) / 2:.2f}mm / {logo_width:.2f}mm auto"
+                  if logo_width < LOGO_HEIGHT_MM * size[0] / size[1] else f"bottom 2.5mm / auto {LOGO_HEIGHT_MM}mm")
+        logo = f"background: url({css_string(parts.logo)}) no-repeat left {placed}; padding-left: {logo_width + 4:.2f}mm;"
     line = (f"vertical-align: bottom; line-height: {LOGO_HEIGHT_MM}mm; padding-bottom: 2.5mm; margin-bottom: 4mm; "
             "border-bottom: 0.6pt solid var(--q-primary-soft); font-family: var(--q-font); font-size: 8pt;"
             f" {NO_LIGATURES}")
@@ -172,7 +197,7 @@ def for_chromium(html: str) -> str:
     # was cut at a fixed 22 %); the title takes the rest, as the running header's float does.
     period_width = min(PERIOD_MAX_PERCENT, max(PERIOD_MIN_PERCENT, PERCENT_PER_CHARACTER * len(parts.period or "") + 2))
     # A margin box does not clip its text: a title longer than its box would print over the period.
-    room = 100 - period_width - ((logo_width + 4) * 100 / CONTENT_WIDTH_MM if size else 0)
+    room = 100 - period_width - ((header_logo_size(*size)[0] + 4) * 100 / CONTENT_WIDTH_MM if size else 0)
     title = fitted(parts.title, room * CONTENT_WIDTH_MM / 100)
     boxes = f"""
 @page {{
@@ -180,8 +205,8 @@ def for_chromium(html: str) -> str:
                color: var(--q-primary); white-space: nowrap; overflow: hidden; }}
   @top-right {{ content: {css_string(parts.period)}; width: {period_width:.0f}%; {line} text-align: right; color: var(--q-muted);
                 white-space: nowrap; }}
-  @bottom-left {{ content: {css_string(parts.footer)}; vertical-align: top; padding-top: 4mm; font-family: var(--q-font);
-                  font-size: 8pt; color: var(--q-muted); {NO_LIGATURES} }}
+  @bottom-left {{ content: {css_string(footer_line(parts.footer))}; vertical-align: top; padding-top: 4mm;
+                  font-family: var(--q-font); font-size: 8pt; color: var(--q-muted); {NO_LIGATURES} }}
 }}
 @page q-cover {{ @top-left {{ content: none; }} @top-right {{ content: none; }} @bottom-left {{ content: none; }} }}
 """
