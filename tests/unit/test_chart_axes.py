@@ -269,6 +269,10 @@ def test_a_measure_that_is_zero_every_day_has_an_axis_of_distinct_labels(freq):
         labels = ["".join(t.itertext()).strip() for tick in group.iter(f"{SVG}g")
                   if re.fullmatch(r"ytick_\d+", tick.get("id", "")) for t in tick.iter(f"{SVG}text")]
         assert len(labels) >= 2 and len(set(labels)) == len(labels), (axes, labels)
+    # The empty panel says why it is flat; the others draw their line alone.
+    texts = [" ".join("".join(t.itertext()).split()) for t in root.iter(f"{SVG}text")]
+    notes = [" ".join(texts[i:i + 2]) for i, t in enumerate(texts) if t.startswith("No ")]  # two lines
+    assert notes == ["No engagements in November 2026"], texts
 
 
 def test_a_standing_strip_draws_the_client_where_the_table_prints_it():

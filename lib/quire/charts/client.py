@@ -19,6 +19,7 @@ from quire.formatting import compact, counted, format_day, number, percent
 from quire.metrics.peers import published
 
 PREVIOUS = "#a3acb9"  # the previous period: context, not the story
+NOTE = "#52606d"  # what a chart says in words, and medians: a grey that reads (6.4:1 on white)
 PANEL_MEASURES = {"views": "Views", "clicks": "Clicks", "engagements": "Engagements"}
 
 
@@ -48,8 +49,13 @@ def engagement_over_time(current: pd.DataFrame, previous: pd.DataFrame | None, *
         # A day's value is a count (no tick at 1.5 clicks); weekly averages of them may fall between.
         ax.yaxis.set_major_locator(MaxNLocator(4, integer=freq == "day"))
         highest = max(current[measure].max(), previous[measure].max() if previous is not None and not previous.empty else 0)
-        # Nothing but zeros: an axis from 0 to 1, not ticks at fractions of 0 that all read "0.0".
+        # Nothing but zeros: an axis from 0 to 1, not ticks at fractions of 0 that all read "0.0", and a flat line
+        # that says so (a client without a click saw an empty panel and a sentence about views only).
         ax.set_ylim(0, None if highest > 0 else 1)
+        if not highest > 0:
+            compared_too = f" or {previous_label}" if previous is not None and not previous.empty else ""
+            ax.text(0.5, 0.55, f"No {title.lower()} in\n{current_label}{compared_too}", transform=ax.transAxes,
+                    ha="center", va="center", fontsize=8.5, color=NOTE)
         _time_axis(ax, current, period_kind, averaged=freq != "day")
         ax.margins(x=0.02)
     handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
@@ -222,7 +228,7 @@ def _standing_strip(ax, row: pd.Series, color: str, label: str) -> None:
     ax.barh(0, high - low, left=low, height=0.42, color=PREVIOUS, alpha=0.45, linewidth=0)
     if row["p25_bound"] == "<":  # only known to lie below the printed bound: hatched down to the edge
         ax.barh(0, low - left, left=left, height=0.42, color="none", edgecolor=PREVIOUS, hatch="///", linewidth=0)
-    ax.vlines(mid, -0.3, 0.3, color="#52606d", linewidth=1.6)
+    ax.vlines(mid, -0.3, 0.3, color=NOTE, linewidth=1.6)
     ax.scatter([own], [0], s=70 if beyond else 55, color=color, zorder=3, marker=beyond or "o")
     # Beside the dot, on the side with room, so the label never runs into the title above.
     right_side = own <= (left + right) / 2
@@ -230,7 +236,7 @@ def _standing_strip(ax, row: pd.Series, color: str, label: str) -> None:
                 ha="left" if right_side else "right", va="center", fontsize=8.5, fontweight="bold", color=color,
                 bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
     ax.annotate(f"median {row['p50_text']}", (mid, 0), xytext=(0, -8), textcoords="offset points", ha="center",
-                va="top", fontsize=8, color="#52606d")
+                va="top", fontsize=8, color=NOTE)
     ax.set_xlim(left, right)
     ax.set_ylim(-1.1, 1.1)
     ax.set_yticks([])
