@@ -51,7 +51,9 @@ class Settings(BaseSettings):
     warehouse_url: str | None = Field(default=None, description="SQLAlchemy URL of the warehouse; default the embedded DuckDB file.")
     state_url: str | None = Field(default=None, description="SQLAlchemy URL of Quire's own state; default a SQLite file.")
     kernel_name: str = Field(default="python3", description="Jupyter kernel that executes the notebooks.")
-    execution_timeout: int = Field(default=600, ge=1, description="Seconds a single cell may run before the run fails.")
+    # At most a week: the kernel client's clock overflows on ~1e10 s, which failed every run after it had started.
+    execution_timeout: int = Field(default=600, ge=1, le=7 * 24 * 3600,
+                                   description="Seconds a single cell may run before the run fails (at most a week).")
     # The scheduler service and delivery; see scheduler/README.md.
     run_timeout: int = Field(default=3600, ge=1, description="Default wall-clock seconds of one scheduled run (kernel included).")
     scheduler_workers: int = Field(default_factory=default_workers, ge=1, le=MAX_WORKERS,

@@ -111,6 +111,12 @@ def test_a_percent_encoded_password_is_a_url_as_any_other(monkeypatch):
     assert _setting(monkeypatch, "QUIRE_WAREHOUSE_URL", url, None) == url
 
 
+def test_a_cell_timeout_too_big_to_wait_for_is_a_setting_error_not_a_failed_run(monkeypatch):
+    # 10000000000 passed the check, then every run failed with "OverflowError: timestamp too large".
+    assert _setting(monkeypatch, "QUIRE_EXECUTION_TIMEOUT", "604800", None) == 604800
+    _setting(monkeypatch, "QUIRE_EXECUTION_TIMEOUT", "10000000000", r"'10000000000': should be less than or equal to 604800")
+
+
 @pytest.mark.parametrize("sender, ok", [("quire@localhost", True), ("reports@example.com", True),
                                         ("Reports <reports@example.com>", True), ("not an address", False),
                                         ("reports@example.com\r\nBcc: x@example.com", False), ("x@", False),
