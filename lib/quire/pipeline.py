@@ -498,7 +498,7 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
     where the partial notebook was kept; nothing is published.
     """
     from quire import formatting
-    from quire.brand import load_brand
+    from quire.brand import list_brands, load_brand
     from quire.execute import EXECUTION_LOG, check_complete, get_engine
     from quire.notebook.setup import prepare_notebook
     from quire.pdf import render_pdf
@@ -512,6 +512,9 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
     except ConfigError as exc:
         if tenant is None:
             raise
+        if plan.brand in list_brands(settings.templates_dir):
+            # The kit is there but broken: fixed in its files, not by re-branding a white-label client.
+            raise ConfigError(f"client {tenant.slug!r}: its brand kit fails: {exc.message}", hint=exc.hint) from None
         # The warehouse names a client's kit: say where the name came from, as the fix may be there.
         raise ConfigError(f"client {tenant.slug!r}: the brand its warehouse record names fails: {exc.message}",
                           hint=f"{exc.hint + '; or ' if exc.hint else ''}fix clients.brand (or its organization's "
