@@ -64,6 +64,10 @@ def scheduler(
     logging.getLogger("quire.scheduler").info("scheduler stopped")
 
 
+#: The most runs ``quire runs --limit`` lists: more than any terminal shows, and within what the database can count.
+MAX_LISTED = 100_000
+
+
 @runs_app.callback()
 def runs(
     ctx: typer.Context,
@@ -71,7 +75,7 @@ def runs(
     client: Annotated[Optional[str], typer.Option(help="Only this client's runs (slug).")] = None,
     status: Annotated[Optional[str], typer.Option(help="queued, running, succeeded, failed, timed_out or cancelled.")] = None,
     since: Annotated[Optional[str], typer.Option(help="Created at or after: 2026-11-01, 2026-11-01T08:00 (UTC), 12h, 7d.")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many rows, newest first.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_LISTED, help="At most this many rows, newest first.")] = 50,
 ) -> None:
     """List runs, newest first; `quire runs show RUN_ID` gives one in full."""
     from quire.state import open_state
@@ -102,8 +106,9 @@ def runs(
               f"no runs match{_unknown_report(report, types)}{_unrecorded_client(client, recorded_clients)}",
               highlight=False)
     if rows and matching > len(rows):
-        err.print(f"showing the newest {len(rows)} of {matching:,} matching runs; --limit {matching} shows them all",
-                  highlight=False)
+        more = (f"--limit {matching} shows them all" if matching <= MAX_LISTED else
+                "--report, --client, --status or --since narrow them")
+        err.print(f"showing the newest {len(rows)} of {matching:,} matching runs; {more}", highlight=False)
 
 
 def _no_state_yet(url: str) -> bool:

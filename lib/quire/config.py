@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 import os
+import re
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -50,7 +51,9 @@ class Settings(BaseSettings):
     warehouse_url: str | None = Field(default=None, description="SQLAlchemy URL of the warehouse; default the embedded DuckDB file.")
     state_url: str | None = Field(default=None, description="SQLAlchemy URL of Quire's own state; default a SQLite file.")
     kernel_name: str = Field(default="python3", description="Jupyter kernel that executes the notebooks.")
-    execution_timeout: int = Field(default=600, ge=1, description="Seconds a single cell may run before the run fails.")
+    # At most a week: the kernel client's clock overflows on ~1e10 s, which failed every run after it had started.
+    execution_timeout: int = Field(default=600, ge=1, le=7 * 24 * 3600,
+                                   description="Seconds a single cell may run before the run fails (at most a week).")
     # The scheduler service and delivery; see scheduler/README.md.
     run_timeout: int = Field(default=3600, ge=1, description="Default wall-clock seconds of one scheduled run (kernel included).")
     scheduler_workers: int = Field(default_factory=default_workers, ge=1, le=MAX_WORKERS,
@@ -111,12 +114,16 @@ class Settings(BaseSettings):
         malformed URL never will connect)."""
         if url:
             try:
-                make_url(url)
+                parsed = make_url(url)
             except Exception:  # noqa: BLE001 - sqlalchemy's ArgumentError and ValueError alike
                 example = ("duckdb:////srv/quire/warehouse.duckdb or postgresql+psycopg://reader@db-host/warehouse"
                            if info.field_name == "warehouse_url" else
                            "sqlite:////srv/quire/state.db or postgresql+psycopg://quire@db-host/quire")
-                raise ValueError(f"expected a SQLAlchemy URL such as {example}") from None
+                raise ValueError(f"expected a SQLAlchemy URL such as {example}"
+                                 + (f"; {PASSWORD_ENCODING}" if masked_url(url) != url else "")) from None
+            # 'u:pa@ss@host' parses as host 'ss', and the password's tail went into messages as the host.
+            if parsed.password is not None and "@" in url.split("?")[0].split("@", 1)[1]:
+                raise ValueError(f"holds an '@' after its user and password; {PASSWORD_ENCODING}")
         return url
 
     @field_validator("smtp_from")
@@ -220,7 +227,23 @@ def get_settings() -> Settings:
 def _setting_problem(error: dict) -> str:
     name = "QUIRE_" + str(error["loc"][0] if error["loc"] else "").upper()
     message = requirement(error)
-    return f"{name}={quoted(error.get('input'))}: {message[0].lower()}{message[1:]}"
+    given = error.get("input")
+    if name.endswith("_URL") and isinstance(given, str):  # a database URL's password stays out of logs and terminals
+        given = masked_url(given)
+    return f"{name}={quoted(given)}: {message[0].lower()}{message[1:]}"
+
+
+#: What to do about a password that breaks its URL.
+PASSWORD_ENCODING = "special characters in a password ('@', '/', ':', '#', '%') must be percent-encoded (an '@' as %40)"
+
+#: A URL's ``scheme://user:`` and everything after it up to the last '@': the password, however malformed the URL.
+_PASSWORD = re.compile(r"^([\w+.-]+://[^:/?#@]*:).*@", re.DOTALL)
+
+
+def masked_url(url: str) -> str:
+    """``url`` with its password shown as ``***``, for a URL that does not parse too (a mistyped port, an '@' in
+    the password): up to the last '@', so that no part of the password is printed."""
+    return _PASSWORD.sub(r"\1***@", url)
 
 
 def replace_environment(values: dict[str, str]) -> None:

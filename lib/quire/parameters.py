@@ -22,7 +22,7 @@ from typing import Any
 
 from quire.catalog import ParameterSpec, ReportSpec
 from quire.formatting.text import KEY_PATTERN
-from quire.errors import ConfigError, ParameterError
+from quire.errors import ConfigError, ParameterError, WarehouseDataError
 from quire.periods import LATEST, parse_period
 from quire.problems import quoted
 
@@ -175,6 +175,15 @@ class KeySyntaxError(ParameterError):
             keyed = _spelled_key(text)
             meant = likely_meant(keyed, [key for key, _ in known]) if keyed else []
         return KeySyntaxError.of(self.parameter or "", self.kind, self.text, meant[:3], command=command)
+
+    def held_by(self, table: str, column: str, row_id: Any) -> WarehouseDataError:
+        """The same text read from the warehouse's ``table`` (a client's slug, an experiment's key), where it is the
+        warehouse's mistake rather than the caller's: which row, and the key to give it when the text spells one."""
+        which = f"{self.kind} {row_id}" if row_id is not None else f"a {self.kind}"
+        fix = _spelled_key(self.text)
+        return WarehouseDataError(f"{which} in the {table} table has the {column} {quoted(self.text)}, which is not a "
+                                  "key (lower-case letters, digits and dashes) that runs and their files can be named "
+                                  f"by; fix {table}.{column} in the warehouse" + (f" (e.g. {quoted(fix)})" if fix else ""))
 
 
 def _spelled_key(text: str) -> str:

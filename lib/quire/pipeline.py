@@ -368,18 +368,26 @@ class Preparer:
             self._template_checked = True
         return plan
 
-    def _meant_key(self, mistake: KeySyntaxError) -> KeySyntaxError:
+    def _meant_key(self, mistake: KeySyntaxError) -> QuireError:
         """``mistake`` suggesting the warehouse's own clients or experiments (by key or by name), not merely the
-        key its text spells, which may name nothing; as it was when the warehouse cannot say."""
+        key its text spells, which may name nothing; as it was when the warehouse cannot say.
+
+        A key the warehouse itself holds is the warehouse's mistake, not the caller's (a fan-out passes the slugs
+        it read): a :class:`WarehouseDataError` naming the row, which a fan-out skips while running the others.
+        """
         from quire.warehouse import queries
 
         table, key, command = ((queries.clients, "slug", "quire clients") if mistake.kind == "client"
                                else (queries.experiments, "key", "quire experiments"))
         try:
             frame = table(self._connection())
-            return mistake.with_known(zip(frame[key].astype(str), frame["name"].astype(str), strict=True), command)
         except QuireError:
             return mistake
+        held = frame[frame[key].astype(str) == mistake.text]
+        if len(held):
+            row = held.iloc[0]
+            return mistake.held_by(table.__name__, key, row.get("client_id", row.get("experiment_id")))
+        return mistake.with_known(zip(frame[key].astype(str), frame["name"].astype(str), strict=True), command)
 
     def _check_brand(self, name: str) -> None:
         """Load the run's brand kit once per batch: a broken or unknown kit (given, or the catalog's) refuses the
@@ -490,7 +498,7 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
     where the partial notebook was kept; nothing is published.
     """
     from quire import formatting
-    from quire.brand import load_brand
+    from quire.brand import list_brands, load_brand
     from quire.execute import EXECUTION_LOG, check_complete, get_engine
     from quire.notebook.setup import prepare_notebook
     from quire.pdf import render_pdf
@@ -504,6 +512,9 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
     except ConfigError as exc:
         if tenant is None:
             raise
+        if plan.brand in list_brands(settings.templates_dir):
+            # The kit is there but broken: fixed in its files, not by re-branding a white-label client.
+            raise ConfigError(f"client {tenant.slug!r}: its brand kit fails: {exc.message}", hint=exc.hint) from None
         # The warehouse names a client's kit: say where the name came from, as the fix may be there.
         raise ConfigError(f"client {tenant.slug!r}: the brand its warehouse record names fails: {exc.message}",
                           hint=f"{exc.hint + '; or ' if exc.hint else ''}fix clients.brand (or its organization's "

@@ -557,6 +557,20 @@ def test_a_history_filter_on_no_period_says_so_rather_than_listing_nothing(api_w
     assert status == 200
 
 
+def test_a_history_query_parameter_misspelt_or_given_twice_is_refused_not_dropped(api_world):
+    """"stauts=failed" answered 200 with every run, as if the filter held; "limit=1&limit=2" took the last."""
+    server, token = api_world.server, api_world.tokens["viewer"]
+    status, body, _ = server.get("/api/v1/runs?stauts=failed", token=token)
+    assert status == 422 and body["error"] == ("unknown query parameter 'stauts'; did you mean 'status'? it takes "
+                                               "report, client, status, period, since, until, limit, offset"), body
+    status, page, _ = server.get("/console/runs?stauts=failed", token=token)
+    assert status == 422 and "unknown query parameter 'stauts'; did you mean 'status'?" in html.unescape(page.decode())
+    status, body, _ = server.get("/api/v1/runs?limit=1&limit=2", token=token)
+    assert status == 422 and body["error"] == "query parameter 'limit' is given 2 times; give it once", body
+    status, body, _ = server.get(f"/api/v1/runs?status=failed&token={token}")  # the server's sign-in is no filter
+    assert status == 200 and body["total"] == 1, body
+
+
 def test_the_run_forms_offer_no_client_or_experiment_without_a_slug_or_key(tiny_warehouse, tmp_path, settings_for):
     # A row without one was offered as "nan", which the run then refused as unknown; a client without a name
     # was offered as "nan" too, and its report would have been addressed to "nan".

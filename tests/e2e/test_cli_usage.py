@@ -420,7 +420,10 @@ def test_a_runs_filter_on_a_client_the_history_never_ran_says_so(quire_env, tmp_
 @pytest.mark.parametrize("args, says", [
     # click's words were "'two' is not a valid int range" and "0 is not in the range x>=1."
     (["runs", "--limit", "x"], "Invalid value for '--limit': 'x' is not a whole number"),
-    (["runs", "--limit", "0"], "Invalid value for '--limit': 0 is out of range; use 1 or more"),
+    (["runs", "--limit", "0"], "Invalid value for '--limit': 0 is out of range; use a value from 1 to 100000"),
+    # An OverflowError traceback from the database driver.
+    (["runs", "--limit", "9223372036854775808"],
+     "Invalid value for '--limit': 9223372036854775808 is out of range; use a value from 1 to 100000"),
     (["serve", "--port", "70000"], "Invalid value for '--port': 70000 is out of range; use a value from 1 to 65535"),
     (["tokens", "revoke", "nope"], "Invalid value for 'ID': 'nope' is not a whole number"),  # not its Python name
     (["warehouse", "build", "--seed", "-1"], "Invalid value for '--seed': -1 is out of range; use 0 or more"),  # numpy's traceback
@@ -430,6 +433,14 @@ def test_a_number_option_given_something_else_says_what_number_to_give(quire_env
     proc = quire(quire_env, *args)
     assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1] == f"Error: {says}", proc.stderr
     assert_nothing_written(Path(quire_env["QUIRE_OUTPUTS"]))
+
+
+@pytest.mark.parametrize("token_id", ["99999", "99999999999999999999999", "-99999999999999999999999"])
+def test_revoking_a_token_id_no_token_has_says_so_however_big_the_number(quire_env, token_id):
+    # Past the database's 64-bit integers it was an OverflowError traceback.
+    proc = quire(quire_env, "tokens", "revoke", "--", token_id)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip() == f"error: no live token with id {token_id} (`quire tokens list` shows them)"
 
 
 def test_runs_since_takes_a_date_a_time_or_a_span(quire_env):

@@ -85,6 +85,23 @@ def test_a_mistyped_client_is_still_told_what_it_may_have_meant(nameless):
     assert "did you mean 'riverton-realty'?" in run.stderr
 
 
+def test_a_fan_out_skips_a_client_whose_slug_is_no_key_and_runs_the_others(quire_env, tiny_warehouse, tmp_path):
+    # One slug typed with capitals stopped the whole fan-out (exit 2, no client run), blaming a `client`
+    # parameter nobody gave and suggesting the same slug back.
+    path = tmp_path / "capital.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("update clients set slug = 'Stoneton-Logistics' where slug = 'stoneton-logistics'")
+    env = {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{path}"}
+    fan_out = run_quire(env, "run", "client", "--clients", "sector=business", "-p", "period=2026-10")
+    assert fan_out.returncode == 1 and "Traceback" not in fan_out.stderr, fan_out.stderr
+    assert ("– client · Stoneton-Logistics: skipped, client 6 in the clients table has the slug 'Stoneton-Logistics', "
+            "which is not a key (lower-case letters, digits and dashes) that runs and their files can be named by; "
+            "fix clients.slug in the warehouse (e.g. 'stoneton-logistics')") in fan_out.stderr
+    assert "1 of the runs asked for was skipped (above)" in fan_out.stderr
+    assert "parameter 'client'" not in fan_out.stderr
+    assert "✓ client · riverton-realty · 2026-10" in fan_out.stdout  # the sector's other client still ran
+
+
 @pytest.fixture
 def bad_subscriptions(quire_env, tiny_warehouse, tmp_path) -> dict[str, str]:
     path = tmp_path / "subscriptions.duckdb"

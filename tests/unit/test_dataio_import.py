@@ -318,6 +318,9 @@ def test_a_misplaced_or_misspelt_experiment_metric_is_one_line(tmp_path: Path, t
     ('dates: {assigned_at: "%Q"}', r"tables.experiment_assignments.dates.assigned_at: '%Q' is not a strptime format"),
     ("multiply: {revenue: .nan}", r"tables.experiment_assignments.multiply.revenue: nan is no unit conversion"),
     ("multiply: {revenue: .inf}", r"tables.experiment_assignments.multiply.revenue: inf is no unit conversion"),
+    # Blamed on the data: "'7020' is negative, but … must be zero or more", of a positive source value.
+    ("multiply: {revenue: -0.01}", r"tables.experiment_assignments.multiply.revenue: -0.01 would make every revenue "
+                                   r"negative, but experiment_assignments.revenue must be zero or more; use a positive"),
     ('defaults: {experiment_id: "1); select 1; --", assigned_at: 2024-01-01}',
      r"tables.experiment_assignments.defaults.experiment_id: '1\); select 1; --' is not a whole number"),
 ])

@@ -81,6 +81,42 @@ def test_a_state_url_that_is_no_url_is_a_setting_error_not_an_unrecorded_run(mon
     assert read == (url if ok else None)
 
 
+@pytest.mark.parametrize("variable, url, shown", [
+    ("QUIRE_WAREHOUSE_URL", "postgresql+psycopg://reader:s3cretpw@db-host:54x2/warehouse",
+     "'postgresql+psycopg://reader:***@db-host:54x2/warehouse': expected a SQLAlchemy URL"),
+    ("QUIRE_STATE_URL", "postgresql+psycopg://quire:s3cretpw@db-host:54x2/quire",
+     "'postgresql+psycopg://quire:***@db-host:54x2/quire': expected a SQLAlchemy URL"),
+    # An unencoded '@': the password's tail ('wd') was printed as the host, the rest as the database.
+    ("QUIRE_WAREHOUSE_URL", "postgresql+psycopg://u:pa@ss/wd@127.0.0.1:1/db",
+     "'postgresql+psycopg://u:***@127.0.0.1:1/db': holds an '@' after its user and password")])
+def test_a_database_url_that_is_refused_never_shows_its_password(monkeypatch, variable, url, shown):
+    # A mistyped port echoed the whole URL, password and all, to the terminal and the scheduler's journal.
+    from quire.config import get_settings
+    from quire.errors import ConfigError
+
+    monkeypatch.setenv(variable, url)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ConfigError) as refused:
+            get_settings()
+    finally:
+        get_settings.cache_clear()
+    assert str(refused.value).startswith(f"{variable}={shown}"), str(refused.value)
+    assert "s3cretpw" not in str(refused.value) and "pa@ss" not in str(refused.value) and "wd" not in str(refused.value)
+    assert "special characters in a password ('@', '/', ':', '#', '%') must be percent-encoded" in str(refused.value)
+
+
+def test_a_percent_encoded_password_is_a_url_as_any_other(monkeypatch):
+    url = "postgresql+psycopg://u:pa%40ss%2Fwd@db-host:5432/db"
+    assert _setting(monkeypatch, "QUIRE_WAREHOUSE_URL", url, None) == url
+
+
+def test_a_cell_timeout_too_big_to_wait_for_is_a_setting_error_not_a_failed_run(monkeypatch):
+    # 10000000000 passed the check, then every run failed with "OverflowError: timestamp too large".
+    assert _setting(monkeypatch, "QUIRE_EXECUTION_TIMEOUT", "604800", None) == 604800
+    _setting(monkeypatch, "QUIRE_EXECUTION_TIMEOUT", "10000000000", r"'10000000000': should be less than or equal to 604800")
+
+
 @pytest.mark.parametrize("sender, ok", [("quire@localhost", True), ("reports@example.com", True),
                                         ("Reports <reports@example.com>", True), ("not an address", False),
                                         ("reports@example.com\r\nBcc: x@example.com", False), ("x@", False),

@@ -70,6 +70,25 @@ def test_a_clients_unknown_brand_says_it_came_from_the_warehouse(home, tiny_ware
     assert not list((tmp_path / "out").glob("client/*/*/report.html"))
 
 
+def test_a_clients_broken_kit_is_blamed_on_the_kit_not_the_warehouse(home, tiny_warehouse, tmp_path):
+    # "…brand.yaml is not valid YAML (fix clients.brand … in the warehouse)": the advice re-branded a white-label
+    # client to get past a typo in the kit's file.
+    from quire.pipeline import run_plan
+    from support import warehouse_copy
+
+    path = tmp_path / "w.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        [(slug,)] = con.execute("select slug from clients where status = 'active' order by slug limit 1").fetchall()
+        con.execute("update clients set brand = 'harbor' where slug = ?", [slug])
+    (home / "templates" / "brands" / "harbor" / "brand.yaml").write_text("name: [unclosed\n", encoding="utf-8")
+    settings = Settings(home=home, outputs=tmp_path / "out", warehouse_url=f"duckdb:///{path}")
+    with pytest.raises(ConfigError) as raised:
+        run_plan(prepare("client", {"client": slug}, settings), settings=settings)
+    assert raised.value.message.startswith(f"client '{slug}': its brand kit fails: brand 'harbor': ")
+    assert "is not valid YAML" in raised.value.message and "warehouse" not in str(raised.value)
+    assert not list((tmp_path / "out").glob("client/*/*/report.html"))
+
+
 def test_a_home_without_the_report_template_is_refused_by_validate_and_before_a_run(home, tiny_warehouse, tmp_path):
     # `quire validate` said "✓ catalog, notebooks and brands are valid"; the run then executed the notebook and
     # failed in its render.

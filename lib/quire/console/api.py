@@ -134,8 +134,26 @@ def _time_arg(name: str, text: str | None) -> datetime | None:
         raise ParameterError(f"'{name}': {exc}", parameter=name) from None
 
 
+#: The query parameters of the run history (``GET /api/v1/runs``, ``/console/runs``).
+RUN_QUERY = ("report", "client", "status", "period", "since", "until", "limit", "offset")
+
+
+def check_query(handler: ConsoleHandler, known: tuple[str, ...]) -> None:
+    """Refuse a query parameter that ``handler``'s address does not take, or one given twice: a misspelt filter
+    (``stauts=failed``) was dropped, and the answer, every run, looked like the filtered one."""
+    for name, values in handler.request.query_arguments.items():
+        if name == "token":  # the server's own sign-in, which any address takes
+            continue
+        if name not in known:
+            raise ParameterError(f"unknown query parameter {name!r}; {did_you_mean(name, known)}"
+                                 f"it takes {', '.join(known)}")
+        if len(values) > 1:
+            raise ParameterError(f"query parameter {name!r} is given {len(values)} times; give it once", parameter=name)
+
+
 def run_filters(handler: ConsoleHandler, get) -> dict[str, Any]:
     """The history filters of a request (API query or page form), checked, scoped to the requester."""
+    check_query(handler, RUN_QUERY)
     status = get("status") or None
     if status and status not in RUN_STATUSES:
         raise ParameterError(f"'status': {status!r} is not one of {', '.join(RUN_STATUSES)}", parameter="status")

@@ -293,6 +293,9 @@ def _check_table(spec: TableMapping, table: str, where: str) -> None:
         if not math.isfinite(factor) or factor == 0:
             raise MappingError(f"{where}.multiply.{column}: {factor!r} is no unit conversion; use a finite number "
                                "other than 0, e.g. 0.01 for cents")
+        if factor < 0 and target.column(column).non_negative:  # else every row is refused as a negative value
+            raise MappingError(f"{where}.multiply.{column}: {factor!r} would make every {column} negative, but "
+                               f"{table}.{column} must be zero or more; use a positive factor, e.g. 0.01 for cents")
     for column, default in spec.defaults.items():
         _check_default(default, target.column(column), f"{where}.defaults.{column}")
     for column in spec.skip_rows_without:

@@ -9,6 +9,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
+from quire.config import masked_url
 from quire.errors import StateError, describe_os_error
 from quire.server_timeouts import server_connect_args
 from quire.state.schema import metadata
@@ -53,7 +54,7 @@ def _normalise(url: str) -> str:
     try:
         parsed = make_url(url)
     except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
-        raise StateError(f"the state database URL {url!r} is not a valid SQLAlchemy URL",
+        raise StateError(f"the state database URL {masked_url(url)!r} is not a valid SQLAlchemy URL",
                          hint="check QUIRE_STATE_URL, e.g. sqlite:///path/state.db or "
                               "postgresql://user@host/quire") from None
     if parsed.drivername in ("postgresql", "postgres"):

@@ -77,11 +77,17 @@ def listing(engine: Engine, *, include_revoked: bool = False) -> list[dict[str, 
         return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
+#: The largest id a token can have: the databases' 64-bit integer.
+MAX_ID = 2**63 - 1
+
+
 def revoke(engine: Engine, token_id: int) -> dict[str, Any]:
     """Revoke a token at once; a :class:`StateError` if there is no live token with this id."""
-    with engine.begin() as conn:
-        done = conn.execute(tokens.update().where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None))
-                            .values(revoked_at=utcnow())).rowcount
+    done = 0
+    if 0 < token_id <= MAX_ID:  # a bigger id is no token's, and the database driver overflows on it
+        with engine.begin() as conn:
+            done = conn.execute(tokens.update().where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None))
+                                .values(revoked_at=utcnow())).rowcount
     if not done:
         raise StateError(f"no live token with id {token_id}", hint="`quire tokens list` shows them")
     return get(engine, token_id) or {}
