@@ -79,7 +79,7 @@ def test_retention_trend_with_a_narrow_range_keeps_its_decimals():
 
 
 @pytest.mark.parametrize("keys, ticks", [
-    ([f"2025-{m:02d}" for m in range(1, 13)], ["Jan 2025", "Mar 2025", "May 2025", "Jul 2025", "Sep 2025", "Nov 2025"]),
+    ([f"2025-{m:02d}" for m in range(1, 13)], ["Jan 2025", "Apr 2025", "Jul 2025", "Oct 2025"]),
     (["2025-Q3", "2025-Q4", "2026-Q1"], ["Q3 2025", "Q4 2025", "Q1 2026"]),
 ])
 def test_retention_trend_names_its_periods_as_the_mrr_chart_does(keys, ticks):
@@ -299,3 +299,12 @@ def test_a_standing_strips_outlier_client_does_not_squash_the_portfolio_range():
     ticks = [float(t.replace("%", "").replace("\u2212", "-").replace("+", "")) for t in tick_labels(chart, "x")]
     assert max(ticks) <= 100, ticks  # the axis reaches about 100 %, not 750 %
     assert "you +662.0%" in chart.alt  # the figure itself is still said
+
+
+def test_retention_lines_that_are_equal_are_drawn_once_and_the_legend_says_so():
+    # Without expansion NRR equals GRR: the GRR line hid the NRR line, and the legend named both.
+    history = pd.DataFrame({"period": [f"2026-{m:02d}" for m in range(1, 9)],
+                            "nrr": np.linspace(0.97, 0.99, 8), "grr": np.linspace(0.97, 0.99, 8)})
+    chart = executive_charts.rate_trend(history, {"nrr": "NRR", "grr": "GRR"}, ylabel="Retention")
+    texts = [t.strip() for t in re.findall(r"<text[^>]*>([^<]*)</text>", chart.image.decode())]
+    assert "NRR = GRR" in texts and "NRR" not in texts and "GRR" not in texts

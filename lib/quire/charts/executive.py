@@ -105,14 +105,15 @@ def rate_trend(history: pd.DataFrame, columns: dict[str, str], *, ylabel: str, r
     colors = palette()
     fig, ax = plt.subplots(figsize=HALF)
     steps = range(len(history))
-    for i, (col, label) in enumerate(columns.items()):
-        ax.plot(steps, history[col], marker="o", markersize=3, linewidth=1.8, color=colors[i], label=label)
+    for i, (cols, label) in enumerate(_same_lines(history, columns)):
+        ax.plot(steps, history[cols[0]], marker="o", markersize=3, linewidth=1.8, color=colors[i], label=label)
     if reference is not None:
         ax.axhline(reference, color="#888888", linewidth=0.8, linestyle=":")
     percent_axis(ax)
     ax.set_ylabel(ylabel)
-    # Periods by name, as the MRR chart beside it ("Dec 2025", "Q4 2025"), not keys ("2025-12"); at most 6, level.
-    shown = list(steps)[::-(-len(history) // 6)]
+    # Periods by name, as the MRR chart beside it ("Dec 2025", "Q4 2025"), not keys ("2025-12"); level, and at most
+    # 4 across a half-page chart (6 ran together: "Dec 2025Feb 2026Apr 2026").
+    shown = list(steps)[::-(-len(history) // 4)]
     ax.set_xticks(shown, [_period_tick(history["period"].iloc[i]) for i in shown], fontsize=7)
     legend_above(ax, fontsize=8)
     latest = history.iloc[-1]
@@ -120,6 +121,19 @@ def rate_trend(history: pd.DataFrame, columns: dict[str, str], *, ylabel: str, r
            f"to {parse_period(latest['period']).label}; latest ") + ", ".join(
         f"{label} {percent(latest[col], 1)}" for col, label in columns.items() if pd.notna(latest[col]))
     return to_chart(fig, alt + ".")
+
+
+def _same_lines(history: pd.DataFrame, columns: dict[str, str]) -> list[tuple[list[str], str]]:
+    """The lines to draw: columns whose values are equal throughout drawn once, labelled with every name ("NRR =
+    GRR"; the second line hid the first, and the legend named a line nobody could see)."""
+    lines: list[tuple[list[str], str]] = []
+    for col, label in columns.items():
+        same = next((line for line in lines if history[line[0][0]].round(6).equals(history[col].round(6))), None)
+        if same is None:
+            lines.append(([col], label))
+        else:
+            lines[lines.index(same)] = (same[0] + [col], f"{same[1]} = {label}")
+    return lines
 
 
 def _period_tick(key: str) -> str:
