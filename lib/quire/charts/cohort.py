@@ -102,7 +102,8 @@ def retention_heatmap(rates: pd.DataFrame, sizes: pd.Series, granularity: str, *
 
     ``metric`` names the matrix ("User retention"); ``meaning`` says what a cell is, for
     the alt text ("share of the cohort's users active in that month"). ``unknown`` (cohort × age, True where the
-    cell's period holds no recorded event) marks those cells "—", uncoloured: they are neither 0 % nor not yet observed.
+    cell's period holds no recorded event) marks those cells "—", uncoloured: they are neither 0 % nor not yet
+    observed.
     """
     unknown = (unknown if unknown is not None else rates.isna() & False).reindex_like(rates).fillna(False).astype(bool)
     unit = age_unit(granularity)

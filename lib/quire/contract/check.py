@@ -44,7 +44,8 @@ class Finding:
     ``code`` is one of: missing_table, missing_column, mistyped_column, empty_table, nulls,
     duplicate_keys, orphans, outside_allowed, not_a_key, out_of_range, no_complete_month, no_experiments,
     unreadable_view, missing_amount, repeated_movement, miscased_event_type, movement_kind, movement_sign, negative_mrr, survey_scale,
-    before_signup, missing_months, purchase_without_revenue, repeated_purchases, foreign_content, unknown_brand, bad_contact_email,
+    before_signup, missing_months, purchase_without_revenue, repeated_purchases, foreign_content, unknown_brand,
+    bad_contact_email,
     unplanned_variant, guessed_control, experiment_dates.
     """
 
@@ -579,7 +580,8 @@ def _missing_months(conn: Connection) -> list[Finding]:
                     f"{'a month' if one else 'months'} missing from the load, not {'a month' if one else 'months'} "
                     f"without activity; the cohort report shows {'its' if one else 'their'} cells as unknown (—) and "
                     f"leaves {'it' if one else 'them'} out of every average: load {'its' if one else 'their'} events "
-                    f"(re-run the export for {'that month' if one else 'those months'} and import again)", len(months), tuple(months))]
+                    f"(re-run the export for {'that month' if one else 'those months'} and import again)",
+                    len(months), tuple(months))]
 
 
 def _before_signup(conn: Connection) -> list[Finding]:

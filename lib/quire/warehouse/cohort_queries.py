@@ -184,4 +184,5 @@ def _instant(value: object) -> datetime | None:
     return None if value is None else pd.Timestamp(value).to_pydatetime()
 
 
-__all__ = ["active_users_by_period", "cohort_events", "cohort_users", "events_before_signup", "purchases_before_signup", "signups_around"]
+__all__ = ["active_users_by_period", "cohort_events", "cohort_users", "events_before_signup", "purchases_before_signup",
+           "signups_around"]
