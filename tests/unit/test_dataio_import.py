@@ -1032,6 +1032,17 @@ def test_a_value_that_does_not_convert_says_why(tmp_path: Path, at: str, amount:
         _run(tmp_path, ORDERS_ONLY)
 
 
+@pytest.mark.parametrize("user, said", [("2241000000", "larger than 2,147,483,647, the most"),
+                                        ("-2241000000", "smaller than -2,147,483,648, the least")])
+def test_a_whole_number_too_large_for_its_integer_column_says_so(tmp_path: Path, user: str, said: str):
+    # It read "'2241000000' is not a whole number": it is one, beyond what a 32-bit INTEGER column holds.
+    (tmp_path / "orders.csv").write_text(f"user,at,amount\n1,2026-01-05 10:00,5\n{user},2026-01-06 10:00,5\n")
+    with pytest.raises(DataError, match=rf"^orders.csv line 3, column user_id \(from 'user'\): '{user}' is {said} "
+                                        r"events.user_id holds \(check that the value, or the column it comes from, "
+                                        r"is the right one\); if user_id values are text ids"):
+        _run(tmp_path, ORDERS_ONLY)
+
+
 def test_a_line_longer_than_a_csv_line_may_be_is_named_with_its_size(tmp_path: Path):
     # A 10 MB value (a log dump in a column) read "users.csv line 3: CSV Error on Line: 3".
     (tmp_path / "users.csv").write_text(USERS.replace("paid", "paid" + "X" * 3_000_000))

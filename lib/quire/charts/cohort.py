@@ -26,6 +26,9 @@ MAX_HEATMAP_HEIGHT = 5.6  # inches: beyond this the PDF would scale the chart (a
 ANNOTATE_UP_TO = 19  # age columns: more than this and percentages no longer fit in a cell
 ZERO_TINT = 0.88  # how close to white the 0 % end of the colour scale is
 BLANK_NOTE = "blank = not yet observed (the cohort has not reached that age); 0% is a real zero"
+#: What a cell of a period without any recorded event reads (see quire.warehouse.coverage.missing_periods).
+UNKNOWN = "—"
+UNKNOWN_NOTE = "— = unknown: no event at all is recorded in that {unit}, most likely missing data"
 
 
 def age_unit(granularity: str) -> str:
@@ -94,12 +97,15 @@ def _colour_top(rates: pd.DataFrame) -> float:
 
 
 def retention_heatmap(rates: pd.DataFrame, sizes: pd.Series, granularity: str, *, metric: str,
-                      meaning: str) -> Chart:
+                      meaning: str, unknown: pd.DataFrame | None = None) -> Chart:
     """Heatmap of a cohort × age rate matrix, cells annotated as percentages, cohorts labelled with their size.
 
     ``metric`` names the matrix ("User retention"); ``meaning`` says what a cell is, for
-    the alt text ("share of the cohort's users active in that month").
+    the alt text ("share of the cohort's users active in that month"). ``unknown`` (cohort × age, True where the
+    cell's period holds no recorded event) marks those cells "—", uncoloured: they are neither 0 % nor not yet
+    observed.
     """
+    unknown = (unknown if unknown is not None else rates.isna() & False).reindex_like(rates).fillna(False).astype(bool)
     unit = age_unit(granularity)
     labels = [f"{name}  (n={number(int(n))})" for name, n in zip(cohort_labels(rates.index, granularity), sizes, strict=True)]
     n_rows, n_cols = rates.shape
@@ -120,6 +126,8 @@ def retention_heatmap(rates: pd.DataFrame, sizes: pd.Series, granularity: str, *
                 xticklabels=list(rates.columns), yticklabels=labels)
     if annotate:
         _readable_labels(ax, rates, cmap, top)
+    for row, col in zip(*np.nonzero(unknown.to_numpy()), strict=True):
+        ax.text(col + 0.5, row + 0.5, UNKNOWN, ha="center", va="center", fontsize=font, color="#595959")
     ax.grid(False)
     ax.xaxis.tick_top()
     ax.xaxis.set_label_position("top")
@@ -128,9 +136,13 @@ def retention_heatmap(rates: pd.DataFrame, sizes: pd.Series, granularity: str, *
     ax.tick_params(axis="both", length=0, labelsize=min(8.5, font + 1))
     ax.tick_params(axis="y", rotation=0)
     ax.tick_params(axis="x", rotation=0)
-    return to_chart(fig, _heatmap_alt(rates, sizes, granularity, metric, meaning), caption=(
+    gap = f"; {UNKNOWN_NOTE.format(unit=granularity)}" if unknown.any(axis=None) else ""
+    alt = _heatmap_alt(rates, sizes, granularity, metric, meaning)
+    if gap:
+        alt += f" Cells marked {UNKNOWN} are unknown: no event is recorded in their {granularity}."
+    return to_chart(fig, alt, caption=(
         f"{metric} by {granularity}ly signup cohort (rows, with their number of users) and "
-        f"{unit.lower()}s since signup (columns); {localise_figures(BLANK_NOTE)}."))
+        f"{unit.lower()}s since signup (columns); {localise_figures(BLANK_NOTE)}{gap}."))
 
 
 def label_colour(background: str) -> str:

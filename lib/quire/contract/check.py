@@ -44,7 +44,8 @@ class Finding:
     ``code`` is one of: missing_table, missing_column, mistyped_column, empty_table, nulls,
     duplicate_keys, orphans, outside_allowed, not_a_key, out_of_range, no_complete_month, no_experiments,
     unreadable_view, missing_amount, repeated_movement, miscased_event_type, movement_kind, movement_sign, negative_mrr, survey_scale,
-    before_signup, purchase_without_revenue, repeated_purchases, foreign_content, unknown_brand, bad_contact_email,
+    before_signup, missing_months, purchase_without_revenue, repeated_purchases, foreign_content, unknown_brand,
+    bad_contact_email,
     unplanned_variant, guessed_control, experiment_dates.
     """
 
@@ -444,7 +445,7 @@ def _report_range(conn: Connection, c: ReportContract, r: ReportState) -> None:
                 if problem:
                     r.findings.append(Finding("error", code, c.coverage.first[0], column, problem))
         if c.report == "cohort":
-            r.findings += _before_signup(conn) + _purchase_findings(conn)
+            r.findings += _missing_months(conn) + _before_signup(conn) + _purchase_findings(conn)
             miscased = cohort_queries.miscased_event_types(conn)  # the report refuses them (see its data's load)
             if miscased:
                 r.findings.append(Finding("error", "miscased_event_type", "events", "event_type", miscased))
@@ -565,6 +566,22 @@ def _purchase_findings(conn: Connection) -> list[Finding]:
                     "the repeats out in the source (e.g. SELECT DISTINCT in SQL first); if they are lines of one "
                     "order (two items at the same price), sum each order's lines into one purchase instead, as "
                     "DISTINCT would drop real sales", repeats)]
+
+
+def _missing_months(conn: Connection) -> list[Finding]:
+    """A warning naming the months inside the events' span without any event while the months around them have
+    plenty (:func:`~quire.warehouse.coverage.missing_periods`): the cohort report shows their cells as unknown."""
+    months = [f"{m:%Y-%m}" for m in coverage.missing_periods(conn, "month")]
+    if not months:
+        return []
+    one = len(months) == 1
+    return [Finding("warning", "missing_months", "events", "occurred_at",
+                    f"no event at all in {', '.join(months)}, between months that have plenty: most likely "
+                    f"{'a month' if one else 'months'} missing from the load, not {'a month' if one else 'months'} "
+                    f"without activity; the cohort report shows {'its' if one else 'their'} cells as unknown (—) and "
+                    f"leaves {'it' if one else 'them'} out of every average: load {'its' if one else 'their'} events "
+                    f"(re-run the export for {'that month' if one else 'those months'} and import again)",
+                    len(months), tuple(months))]
 
 
 def _before_signup(conn: Connection) -> list[Finding]:

@@ -216,6 +216,8 @@ def _message(check: _Check, table: TableSpec, where: str, example: str | None, c
 _PLAIN_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
 _FORMAT = re.compile(r"in the format '([^']+)'")
 TOO_LARGE = 1e12
+#: The largest value of an INTEGER column (counts and keys, 32 bits in DuckDB and PostgreSQL alike).
+INT32_MAX = 2**31 - 1
 
 
 def _unreadable(example: str | None, c: Checked, table: TableSpec) -> str:
@@ -226,6 +228,14 @@ def _unreadable(example: str | None, c: Checked, table: TableSpec) -> str:
     if plain and abs(float(example)) >= (TOO_LARGE if c.column.kind == "number" else 2**63):
         return (f"{example!r} is too large for {table.name}.{c.column.name} (check its unit, or multiply: under "
                 f"tables.{table.name})")
+    if plain and c.column.kind == "integer" and not isinstance(c.column.type, sa.BigInteger):
+        # A whole number the column's 32-bit INTEGER cannot hold was "'2241000000' is not a whole number".
+        value = float(example)
+        if value > INT32_MAX or value < -INT32_MAX - 1:
+            bound = (f"larger than {INT32_MAX:,}, the most" if value > 0
+                     else f"smaller than {-INT32_MAX - 1:,}, the least")
+            return (f"{example!r} is {bound} {table.name}.{c.column.name} holds (check that the value, or the "
+                    "column it comes from, is the right one)")
     fmt = _FORMAT.search(c.expected)
     if example is not None and fmt:
         try:

@@ -21,6 +21,10 @@ Definitions shared by every matrix (the report's glossary words the same rules):
 * **Events before signup** are data errors, not activity: they are ignored everywhere
   (compared at the instant, so an event earlier on the signup day is ignored too).
   Events of users outside the reported cohorts are ignored as well.
+* **Missing periods** (``missing``: the first days of months or weeks the data holds no event in, though the
+  periods around them have plenty, see :func:`quire.warehouse.coverage.missing_periods`) are unknown, not 0 %:
+  their cells are ``NaN`` like unobserved ones and flagged in the matrices' ``missing``; a cumulative figure (LTV,
+  revenue to date) is unknown from the first missing period on, and a revenue base is never taken after one.
 
 Periods are computed as integer ordinals with numpy (months since 1970-01, weeks since
 Monday 1969-12-29) and cells are counted with ``np.bincount``: no Python loops over
@@ -63,6 +67,7 @@ class RetentionMatrix:
       one active event in period cohort+age; ``NaN`` = not observed (or empty cohort).
     * ``counts`` — the active users behind each rate (float; ``NaN`` = not observed).
     * ``sizes`` — cohort → number of users who signed up in it.
+    * ``missing`` — cohort × age, True where the cell's period is a missing period (its ``NaN`` is unknown).
     """
 
     rates: pd.DataFrame
@@ -70,6 +75,7 @@ class RetentionMatrix:
     sizes: pd.Series
     granularity: str
     as_of: date
+    missing: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,6 +89,7 @@ class RevenueRetention:
       at the first observed age with positive revenue (``NaN`` when there is none).
     * ``base_age`` — cohort → age the base comes from (``NaN`` when there is none).
     * ``sizes`` — cohort → number of users.
+    * ``missing`` — cohort × age, True where the cell's period is a missing period.
     """
 
     rates: pd.DataFrame
@@ -92,6 +99,7 @@ class RevenueRetention:
     sizes: pd.Series
     granularity: str
     as_of: date
+    missing: pd.DataFrame | None = None
 
 
 class _HasRates(Protocol):
@@ -192,7 +200,8 @@ class _Cohorts:
     signup: np.ndarray       # their signup instants
     cohort: np.ndarray       # their cohort, 0-based from ``first``
     sizes: np.ndarray        # users per cohort
-    observed: np.ndarray     # bool, cohort × age
+    observed: np.ndarray     # bool, cohort × age (not a missing period's cell either)
+    missing: np.ndarray      # bool, cohort × age: the cell's period is a missing period
 
     @property
     def width(self) -> int:
@@ -213,7 +222,7 @@ class _Cohorts:
 
 
 def _cohorts(users: pd.DataFrame, granularity: str, as_of: DateLike, horizon: int,
-             since: DateLike | None) -> _Cohorts:
+             since: DateLike | None, missing: Iterable[DateLike] = ()) -> _Cohorts:
     """Select the users of the reported cohorts (see the module's definitions)."""
     _check_granularity(granularity)
     if not isinstance(horizon, (int, np.integer)) or isinstance(horizon, bool) or horizon < 0:
@@ -243,10 +252,12 @@ def _cohorts(users: pd.DataFrame, granularity: str, as_of: DateLike, horizon: in
     first, final = int(period[keep].min()), int(period[keep].max())
     cohort = period[keep] - first
     n = final - first + 1
-    observed = (first + np.arange(n))[:, None] + np.arange(horizon + 1)[None, :] <= last
+    periods = (first + np.arange(n))[:, None] + np.arange(horizon + 1)[None, :]
+    gaps = _ordinal(np.array([np.datetime64(_day(d), "D") for d in missing], dtype="datetime64[D]"), granularity)
+    absent = np.isin(periods, gaps) & (periods <= last)
     return _Cohorts(granularity=granularity, as_of=as_of, horizon=int(horizon), first=first,
                     user_index=pd.Index(users["user_id"].to_numpy()[keep]), signup=signup[keep], cohort=cohort,
-                    sizes=np.bincount(cohort, minlength=n), observed=observed)
+                    sizes=np.bincount(cohort, minlength=n), observed=(periods <= last) & ~absent, missing=absent)
 
 
 def _cells(c: _Cohorts, events: pd.DataFrame, types: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -288,19 +299,19 @@ def _revenue_cells(c: _Cohorts, events: pd.DataFrame, revenue_event: str) -> np.
 
 def retention_matrix(users: pd.DataFrame, events: pd.DataFrame, granularity: Granularity, as_of: DateLike,
                      horizon: int = 12, active_events: Sequence[str] = ACTIVE_EVENTS, *,
-                     since: DateLike | None = None) -> RetentionMatrix:
+                     since: DateLike | None = None, missing: Iterable[DateLike] = ()) -> RetentionMatrix:
     """User retention: for cohort c and age k, the share of c's users active in period c+k.
 
     Active means at least one event of ``active_events`` in that period, at or after the
     user's signup (``signup`` is not an active event, so age 0 is not 100 % by
     construction). Ages run 0..``horizon``; cells whose period is not complete by
-    ``as_of`` are ``NaN``. ``since`` (optional) drops cohorts before the period holding
-    that date. Reported cohorts and empty cohorts follow the module's definitions.
+    ``as_of`` are ``NaN``, as are those of ``missing`` periods. ``since`` (optional) drops cohorts before the period
+    holding that date. Reported cohorts, empty cohorts and missing periods follow the module's definitions.
 
     Raises :class:`EmptyDataError` when no user signed up in a complete period of the range.
     """
     active_events = _check_event_types(active_events, "active_events")
-    c = _cohorts(users, granularity, as_of, horizon, since)
+    c = _cohorts(users, granularity, as_of, horizon, since, missing)
     pos, cell, _ = _cells(c, events, active_events)
     # A user counts once per cell however many events they have there.
     user_cells = pd.unique(pos.astype(np.int64) * c.width + cell % c.width)
@@ -310,12 +321,12 @@ def retention_matrix(users: pd.DataFrame, events: pd.DataFrame, granularity: Gra
         rates = np.where(c.sizes[:, None] > 0, counts / c.sizes[:, None], np.nan)
     sizes = c.series(c.sizes, "users")
     return RetentionMatrix(rates=c.frame(rates), counts=c.frame(counts), sizes=sizes,
-                           granularity=granularity, as_of=c.as_of)
+                           granularity=granularity, as_of=c.as_of, missing=c.frame(c.missing))
 
 
 def revenue_retention_matrix(users: pd.DataFrame, events: pd.DataFrame, granularity: Granularity,
                              as_of: DateLike, horizon: int = 12, *, since: DateLike | None = None,
-                             revenue_event: str = "purchase") -> RevenueRetention:
+                             revenue_event: str = "purchase", missing: Iterable[DateLike] = ()) -> RevenueRetention:
     """Revenue retention: cohort c's revenue in period c+k ÷ its base revenue.
 
     Revenue is the sum of ``revenue`` on ``revenue_event`` events (purchases), at or
@@ -323,11 +334,13 @@ def revenue_retention_matrix(users: pd.DataFrame, events: pd.DataFrame, granular
     not positive (nobody bought in the signup period), the base is the revenue of the
     first *observed* age with positive revenue, and the ages before it show 0 (they
     earned nothing) or less (refunds netted against purchases exceeded them). A cohort with no positive revenue yet has no base: its row is
-    ``NaN``. Observation rules and reported cohorts as in :func:`retention_matrix`.
+    ``NaN``. Observation rules and reported cohorts as in :func:`retention_matrix`. A base is never taken after a
+    ``missing`` period: what the cohort spent in it is unknown, so a cohort without positive revenue before its
+    first missing period (one that signed up in it) has no base.
     """
-    c = _cohorts(users, granularity, as_of, horizon, since)
+    c = _cohorts(users, granularity, as_of, horizon, since, missing)
     revenue = _revenue_cells(c, events, revenue_event)
-    positive = np.nan_to_num(revenue, nan=0.0) > 0
+    positive = (np.nan_to_num(revenue, nan=0.0) > 0) & ~np.logical_or.accumulate(c.missing, axis=1)
     has_base = positive.any(axis=1)
     base_age = np.where(has_base, positive.argmax(axis=1), -1)
     base = np.where(has_base, revenue[np.arange(revenue.shape[0]), np.maximum(base_age, 0)], np.nan)
@@ -336,37 +349,41 @@ def revenue_retention_matrix(users: pd.DataFrame, events: pd.DataFrame, granular
         rates=c.frame(rates), revenue=c.frame(revenue),
         base=c.series(base, "base_revenue"),
         base_age=c.series(np.where(has_base, base_age, np.nan), "base_age"),
-        sizes=c.series(c.sizes, "users"), granularity=granularity, as_of=c.as_of)
+        sizes=c.series(c.sizes, "users"), granularity=granularity, as_of=c.as_of, missing=c.frame(c.missing))
 
 
 def ltv_curves(users: pd.DataFrame, events: pd.DataFrame, granularity: Granularity, as_of: DateLike,
-               horizon: int = 12, *, since: DateLike | None = None, revenue_event: str = "purchase") -> pd.DataFrame:
+               horizon: int = 12, *, since: DateLike | None = None, revenue_event: str = "purchase",
+               missing: Iterable[DateLike] = ()) -> pd.DataFrame:
     """Cumulative revenue per cohort user by age: revenue of ages 0..k ÷ cohort size.
 
     Every user of the cohort is in the denominator, buyers or not. ``NaN`` beyond the
-    observed ages and for empty cohorts. Revenue and observation as in
-    :func:`revenue_retention_matrix`.
+    observed ages and for empty cohorts, and from a ``missing`` period's age on (the sum is unknown from there).
+    Revenue and observation as in :func:`revenue_retention_matrix`.
     """
-    c = _cohorts(users, granularity, as_of, horizon, since)
+    c = _cohorts(users, granularity, as_of, horizon, since, missing)
     revenue = _revenue_cells(c, events, revenue_event)
-    # Observation is a prefix of ages, so the cumulative sum never crosses a NaN gap.
+    # Observation is a prefix of ages; a missing period's NaN carries on through the cumulative sum, as it should.
     with np.errstate(invalid="ignore", divide="ignore"):
         ltv = np.where(c.sizes[:, None] > 0, np.cumsum(revenue, axis=1) / c.sizes[:, None], np.nan)
     return c.frame(ltv)
 
 
 def revenue_to_date(users: pd.DataFrame, events: pd.DataFrame, granularity: Granularity, as_of: DateLike, *,
-                    since: DateLike | None = None, revenue_event: str = "purchase") -> pd.Series:
+                    since: DateLike | None = None, revenue_event: str = "purchase",
+                    missing: Iterable[DateLike] = ()) -> pd.Series:
     """Each cohort's revenue from signup to the end of the last complete period by ``as_of``, at every age.
 
     Unlike the matrices, not cut at a horizon: an old cohort's revenue to date includes
     what it bought after the ages the report draws. Revenue as in
-    :func:`revenue_retention_matrix`; 0 for a cohort that bought nothing.
+    :func:`revenue_retention_matrix`; 0 for a cohort that bought nothing, ``NaN`` for one that lived through a
+    ``missing`` period (its sum is unknown).
     """
     oldest = _cohorts(users, granularity, as_of, 0, since)
     # The oldest cohort's age at the last complete period: every cohort's whole observed life.
-    c = _cohorts(users, granularity, as_of, _last_complete(oldest.as_of, granularity) - oldest.first, since)
-    return c.series(np.nansum(_revenue_cells(c, events, revenue_event), axis=1), "revenue_to_date")
+    c = _cohorts(users, granularity, as_of, _last_complete(oldest.as_of, granularity) - oldest.first, since, missing)
+    total = np.nansum(_revenue_cells(c, events, revenue_event), axis=1)
+    return c.series(np.where(c.missing.any(axis=1), np.nan, total), "revenue_to_date")
 
 
 # --------------------------------------------------------------------------- comparison and filter

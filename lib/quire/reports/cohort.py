@@ -185,7 +185,7 @@ class CohortReport:
 
     def _args(self) -> dict:
         return {"granularity": self.granularity, "as_of": self.data.as_of, "horizon": self.horizon,
-                "since": self.data.first_cohort}
+                "since": self.data.first_cohort, "missing": self.data.missing}
 
     @cached_property
     def active(self) -> RetentionMatrix:
@@ -277,6 +277,30 @@ class CohortReport:
                 "who were already customers when the data starts are counted in them: their retention and LTV then "
                 "describe established customers, not new ones, and they weigh on the earlier cohorts' averages. The "
                 "later cohorts are the ones to compare.")
+
+    @property
+    def missing_names(self) -> str:
+        """The missing periods the report's cells fall in, named: "June 2026", "the weeks of 1 Jun and 8 Jun"."""
+        d = self.data
+        if self.granularity == "month":
+            return join_words([month_year(m) for m in d.missing])
+        days = [format_day(w, "day_short") for w in d.missing]
+        return f"the week{'s' if len(days) > 1 else ''} of {join_words(days)}"
+
+    @property
+    def gap_note(self) -> str:
+        """Why the cells of missing periods show "—" and count nowhere ('' when no period is missing)."""
+        d, unit = self.data, self.granularity
+        if not d.missing:
+            return ""
+        one = len(d.missing) == 1
+        return (f"The warehouse holds no event at all in {self.missing_names}, though the {unit}s around "
+                f"{'it' if one else 'them'} have plenty: most likely missing data (an export or a load that skipped "
+                f"{'it' if one else 'them'}), not {'a ' + unit if one else unit + 's'} in which nobody was active."
+                f" {'Its' if one else 'Their'} cells show — (unknown) rather than {percent(0, 0)}, and count in no "
+                f"average, LTV or comparison; LTV from {'that' if one else 'the first such'} {unit} on and the "
+                f"revenue to date of the cohorts that lived through {'it' if one else 'them'} are unknown too. Load "
+                f"the missing events (quire warehouse check names the {unit}s) and run the report again.")
 
     @staticmethod
     def _newest(n: float) -> str:
@@ -422,13 +446,16 @@ class CohortReport:
                "so read the figures as indicative." if total < SMALL_COHORT else "")
         grey = ("A change in grey is too small, or too near the spread between cohorts, to call better or worse."
                 if any(k.within_noise and not k.flat for k in self.kpis()) else "")
-        note = " ".join(filter(None, [few, self.tiny_note(), self.thin_base_note() if revenue_card else "", grey]))
+        gap = (f"No event is recorded in {self.missing_names} (most likely missing data): these figures leave "
+               f"{'it' if len(self.data.missing) == 1 else 'them'} out." if self.data.missing else "")
+        note = " ".join(filter(None, [gap, few, self.tiny_note(), self.thin_base_note() if revenue_card else "", grey]))
         return KpiCards(self.kpis(), comparison_label="earlier cohorts", note=note)
 
     @property
     def _dash(self) -> str:
         """What "—" stands for in the tables of one row per cohort."""
-        return "— = not yet observed" + (", or no users" if (self.active.sizes == 0).any() else "")
+        return ("— = not yet observed" + (", or no users" if (self.active.sizes == 0).any() else "")
+                + (f", or unknown (no event recorded in {self.missing_names})" if self.data.missing else ""))
 
     def summary_table(self) -> Table:
         """Cohort sizes and user retention at a few ages, one row per cohort."""
@@ -447,7 +474,8 @@ class CohortReport:
             return None
         m = self.active
         chart = charts.retention_heatmap(self._shown(m.rates), m.sizes, self.granularity, metric="User retention",
-                                         meaning=f"share of the cohort's users active in that {self.unit.lower()}")
+                                         meaning=f"share of the cohort's users active in that {self.unit.lower()}",
+                                         unknown=self._shown(m.missing))
         means = [(a, self.averaged(m.rates)[a].mean()) for a in KPI_AGES if a <= self.max_age]
         lead = f"Share of each cohort's users who were active in each {self.unit.lower()} after signup."
         if means:
@@ -464,7 +492,9 @@ class CohortReport:
             if between:
                 lead += (f" {join_words(list(between))} between them {'has' if len(between) == 1 else 'have'} none: "
                          f"{'an empty row' if len(between) == 1 else 'empty rows'}.")
-        note = [Callout(self.first_cohort_note, "warning", title="First cohort.")] if self.first_cohort_note else []
+        note = [Callout(self.gap_note, "warning", title="Missing data.")] if self.gap_note else []
+        if self.first_cohort_note:
+            note.append(Callout(self.first_cohort_note, "warning", title="First cohort."))
         if self.partial_note:
             note.append(Callout(self.partial_note, "info", title="Left out:"))
         return Section("User retention", [*note, chart, self.summary_table()], lead=lead)
@@ -475,7 +505,7 @@ class CohortReport:
         r = self.revenue_matrix
         chart = charts.retention_heatmap(self._shown(r.rates), r.sizes, self.granularity, metric="Revenue retention",
                                          meaning=f"revenue in that {self.unit.lower()} as a share of the cohort's "
-                                                 "base revenue")
+                                                 "base revenue", unknown=self._shown(r.missing))
         lead = (f"Each cohort's purchase revenue in each {self.unit.lower()} as a share of its revenue in its signup "
                 f"{self.unit.lower()}; above {percent(1, 0)} the cohort spends more than when it joined.")
         later = r.base_age > 0
@@ -491,7 +521,9 @@ class CohortReport:
                      + (f"show {percent(0, 0)}, or below where refunds exceed purchases." if refunded else
                         f"show {percent(0, 0)}."))
         empty = int((r.sizes == 0).sum())
-        without = r.base.isna() & (r.sizes > 0)
+        # A cohort that signed up in a missing period has an unknown base, not none: said apart.
+        unknown = r.base.isna() & (r.sizes > 0) & r.missing.to_numpy()[:, 0]
+        without = r.base.isna() & (r.sizes > 0) & ~unknown
         # A cohort whose first purchases came after the ages the report follows has revenue, just not here.
         past = int((without & (self.revenue_to_date.reindex(r.base.index, fill_value=0) > 0)).sum())
         none = int(without.sum()) - past
@@ -501,6 +533,9 @@ class CohortReport:
             lead += (f" {past} cohort{'s' if past > 1 else ''} bought nothing up to {self._age(self.horizon)}, the last "
                      f"age this report follows, only later (see the revenue to date under the LTV curves): blank "
                      f"row{'s' if past > 1 else ''}.")
+        if unknown.any():
+            lead += (f" {join_words(charts.cohort_labels(r.base.index[unknown], self.granularity))} signed up in a "
+                     f"{unit} with no event recorded: base unknown, blank row{'s' if unknown.sum() > 1 else ''}.")
         if empty:
             lead += (f" {empty} cohort{'s have' if empty > 1 else ' has'} no {'activated ' if self.filtered else ''}"
                      f"users: blank row{'s' if empty > 1 else ''}.")

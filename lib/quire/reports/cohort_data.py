@@ -54,6 +54,9 @@ class CohortData:
     # Signups of the data's first cohort when the data starts after its first day and it is a reported cohort: no
     # complete signup period, so left out (see :attr:`partial_cohort`).
     left_out: int = 0
+    # First days of the months (or weeks) up to ``as_of`` that hold no event at all while the periods around them
+    # have plenty (see coverage.missing_periods): missing data, shown as unknown rather than as 0 %.
+    missing: tuple[date, ...] = ()
 
     @property
     def whole_start(self) -> date:
@@ -117,4 +120,5 @@ def load(period: str = "latest", granularity: str = "month", cohorts: int = 12, 
             events=cohort_queries.cohort_events(conn, whole, last_day, as_of, READ_EVENTS),
             data_months=(first, last), data_start=start, signup_before=before, signup_after=after,
             early_purchases=cohort_queries.purchases_before_signup(conn, whole, last_day, as_of), left_out=left_out,
+            missing=tuple(d for d in coverage.missing_periods(conn, granularity) if whole <= d <= as_of),
         )

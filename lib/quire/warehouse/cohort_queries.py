@@ -160,8 +160,29 @@ def purchases_before_signup(conn: Connection, signup_start: date, signup_end: da
     return _read(conn, stmt)
 
 
+def _period_of(conn: Connection, column: sa.ColumnElement, granularity: str) -> sa.ColumnElement:
+    """The first day of the calendar month, or of the Monday–Sunday week, ``column`` falls in."""
+    if conn.dialect.name == "sqlite":  # SQLite has no date_trunc: its date functions give the same first days
+        return (sa.func.strftime("%Y-%m-01", column) if granularity == "month"
+                else sa.func.date(column, "weekday 0", "-6 days"))
+    return sa.func.date_trunc(granularity, column)
+
+
+def active_users_by_period(conn: Connection, granularity: str) -> dict[date, int]:
+    """First day of each month (or week) that holds any event → the users with an event in it.
+
+    A period without any event is absent: :func:`quire.warehouse.coverage.missing_periods` tells a gap in the
+    data from a quiet period by the users active on either side of it.
+    """
+    e = schema.events
+    period = _period_of(conn, e.c.occurred_at, granularity).label("period")
+    stmt = sa.select(period, sa.func.count(sa.distinct(e.c.user_id))).group_by(period).order_by(period)
+    return {pd.Timestamp(start).date(): int(users) for start, users in conn.execute(stmt) if start is not None}
+
+
 def _instant(value: object) -> datetime | None:
     return None if value is None else pd.Timestamp(value).to_pydatetime()
 
 
-__all__ = ["cohort_events", "cohort_users", "events_before_signup", "purchases_before_signup", "signups_around"]
+__all__ = ["active_users_by_period", "cohort_events", "cohort_users", "events_before_signup", "purchases_before_signup",
+           "signups_around"]

@@ -28,8 +28,8 @@ from quire.contract.inventory import family, inventory
 from quire.contract.model import Coverage
 from quire.contract.reports import CONTRACTS
 from quire.errors import WarehouseDataError, WarehouseError
-from quire.periods import PLACEHOLDER_DATE, last_ended_month, month_start, plausible
-from quire.warehouse import queries
+from quire.periods import PLACEHOLDER_DATE, add_months, last_ended_month, month_start, plausible
+from quire.warehouse import cohort_queries, queries
 from quire.warehouse.engine import CHECK_HINT, DATA_HINT, driver_reason, read_hint
 
 Range = tuple[date, date]
@@ -207,10 +207,56 @@ def months_from(report: str | None) -> str:
             "in which no account's MRR changed)")
 
 
+#: A month (or week) without a single event, between periods that have events, is taken for missing data when the
+#: nearest periods before and after it that have events had at least this many active users each: that every one
+#: of them stayed away at once is far less likely than an export or a load that skipped the period. Below it (a
+#: product of a handful of users, each of whom may well be idle for a month) an empty period is a quiet one.
+GAP_USERS_AROUND = 10
+
+
+def silent_periods(active: dict[date, int], granularity: str) -> list[date]:
+    """The periods strictly inside ``active``'s span without any event that count as missing data.
+
+    ``active``: first day of each month (or Monday of each week) with events → its active users, as
+    :func:`~quire.warehouse.cohort_queries.active_users_by_period` reads them. The first and the last period
+    always have events, so the data's ends are never a gap; a run of empty periods is one gap, weighed by the
+    periods with events on either side of the whole run (see :data:`GAP_USERS_AROUND`).
+    """
+    starts = sorted(active)
+    step = (lambda d: add_months(d, 1)) if granularity == "month" else (lambda d: d + timedelta(days=7))
+    found: list[date] = []
+    for before, after in zip(starts, starts[1:]):
+        run, day = [], step(before)
+        while day < after:
+            run.append(day)
+            day = step(day)
+        if run and min(active[before], active[after]) >= GAP_USERS_AROUND:
+            found += run
+    return found
+
+
+def missing_periods(conn: Connection, granularity: str = "month") -> list[date]:
+    """The months (or weeks) inside the product events' span that hold no event but count as missing data
+    (:func:`silent_periods`): the cohort report shows their cells as unknown, ``warehouse check`` names them.
+
+    A week is also missing where it overlaps such a month: only some of its days have data, so its counts are short.
+    """
+    found = silent_periods(cohort_queries.active_users_by_period(conn, granularity), granularity)
+    if granularity == "month":
+        return found
+    weeks = set(found)
+    for month in missing_periods(conn, "month"):
+        monday, end = month - timedelta(days=month.weekday()), add_months(month, 1)
+        while monday < end:
+            weeks.add(monday)
+            monday += timedelta(days=7)
+    return sorted(weeks)
+
+
 def report_range(report: str | None, conn: Connection) -> Range:
     """The months ``report`` can cover; the general :func:`~quire.warehouse.queries.data_range` for any other."""
     return REPORT_RANGES.get(report or "", queries.data_range)(conn)
 
 
-__all__ = ["REPORT_RANGES", "activity_range", "contract_range", "span_start", "data_reach", "engagement_range", "ledger_range",
-           "months_from", "report_range", "span_range"]
+__all__ = ["GAP_USERS_AROUND", "REPORT_RANGES", "activity_range", "contract_range", "data_reach", "engagement_range",
+           "ledger_range", "missing_periods", "months_from", "report_range", "silent_periods", "span_range", "span_start"]
