@@ -17,6 +17,7 @@ import math
 import re
 from dataclasses import replace
 from datetime import date
+from xml.etree import ElementTree as ET
 
 import numpy as np
 import pandas as pd
@@ -37,8 +38,10 @@ from quire.metrics.experiment_analysis import p_text
 from quire.warehouse import experiment_queries
 from quire.warehouse.engine import engine
 from quire.warehouse.generator import EXPERIMENT_TRUTH
+from support import brand_chart_style
 
 KEYS = list(EXPERIMENT_TRUTH)
+SVG = "{http://www.w3.org/2000/svg}"
 SECTIONS = ("verdict", "assignment", "conversion", "revenue", "power", "multiple_comparisons")
 
 
@@ -1675,3 +1678,79 @@ def test_a_result_whose_interval_lies_within_the_mde_rules_effects_that_large_ou
     assert "rules out" not in said
     # The appendix says what the verdict now means by it.
     assert "still reaches beyond the MDE" in wide.glossary().html()
+
+
+TINY_ARM = {"control": {"n": 124, "rate": 9 / 124}, "semantic": {"n": 3, "rate": 1 / 3}}  # 7.258 % against 33.333 %
+
+
+def chart_texts(chart: Chart) -> list[str]:
+    """Every text the chart draws (tick labels, value labels), as its SVG holds it."""
+    return ["".join(t.itertext()).strip() for t in ET.fromstring(chart.image).iter(f"{SVG}text")]
+
+
+@pytest.fixture
+def house_style():
+    """The brand's chart style, as the report applies it (text stays text in the SVG); undone after."""
+    with brand_chart_style("quire"):
+        yield
+
+
+def test_a_tiny_arm_writes_each_conversion_figure_at_one_precision_everywhere(house_style):
+    # 124 users against 3: the card read "+26.075 pts" over "95% CI −1.8 to +72.1 pts", the verdict "33.333% …
+    # 7.258% (+26.075 pts, 95% CI −1.755 to +72.101 pts)", the chart "+26.1 pts" and "7.258% (3.865% to 13.220%)", the
+    # cards and the e-mail (run.json's headline) "7.26%" and "33.33%": three precisions of one result, the
+    # third decimal of an interval 74 points wide.
+    import html as html_module
+
+    report = experiment(TINY_ARM)
+    row = report.analysis.conversion_comparisons.iloc[0]
+    assert (row["control_value"], row["treatment_value"]) == (pytest.approx(9 / 124), pytest.approx(1 / 3))
+    assert row["ci_high"] - row["ci_low"] > 0.7
+    [chart] = [c for c in walk(report.conversion()) if isinstance(c, Chart)]
+    page = html_module.unescape(re.sub(r"<[^>]+>", " ", everything(report)))
+    recorded = [k["text"] for k in headline(report).values()] + [report.header().meta()["conclusion"]]  # run.json
+    shown = "\n".join([page, *chart_texts(chart), *recorded])
+    figures = {  # each figure's printed forms, wherever they are
+        "control rate": r"(?<![\d.])7\.\d+%", "treatment rate": r"(?<![\d.])33\.\d+%",
+        "control rate's interval": r"(?<![\d.])3\.\d+%|(?<![\d.])13\.\d+%",
+        "lift": r"\+26\.\d+ pts", "lift's interval": r"−1\.\d+|\+72\.\d+|rise of 72\.\d+"}
+    for figure, pattern in figures.items():
+        forms = re.findall(pattern, shown)
+        assert len(forms) >= 3, (figure, forms)  # the cards or the table, the sentences, the chart
+        decimals = {len(re.search(r"\.(\d+)", f)[1]) for f in forms}
+        assert decimals == {1}, (figure, sorted(set(forms)))
+    for card in ("control_rate", "best_rate", "abs_lift"):
+        assert headline(report)[card]["text"] in shown.replace(headline(report)[card]["text"], "", 1)  # said again
+    assert headline(report)["abs_lift"]["text"] == "+26.1 pts"
+
+
+def label_spans(chart: Chart) -> list[tuple[str, tuple[float, float], tuple[float, float]]]:
+    """Each value label of an interval chart (the texts with an interval in brackets): its text, the horizontal
+    extent of the white box drawn behind it and that of its axes, in the SVG's points."""
+    def xs(path) -> tuple[float, float]:
+        found = [float(x) for x in re.findall(r"([-\d.]+) [-\d.]+", path.get("d"))]
+        return min(found), max(found)
+
+    spans = []
+    for axes in (g for g in ET.fromstring(chart.image).iter(f"{SVG}g") if re.fullmatch(r"axes_\d+", g.get("id", ""))):
+        frame = xs(next(axes.iter(f"{SVG}path")))  # the axes' background patch comes first
+        for group in axes.iter(f"{SVG}g"):
+            text = next(group.iterfind(f"{SVG}text"), None)
+            box = next(group.iterfind(f"{SVG}g/{SVG}path"), None)
+            if text is not None and box is not None and " to " in "".join(text.itertext()):
+                spans.append(("".join(text.itertext()), xs(box), frame))
+    return spans
+
+
+def test_a_value_label_next_to_an_edge_of_its_axes_stays_inside_them(house_style):
+    # "7.258% (3.865% to 13.220%)" centred on a point near 0 % of a 0–100 % axis started left of the plot, the
+    # y-axis line through it; the labels with room stay centred on their points.
+    report = experiment(TINY_ARM)
+    [chart] = [c for c in walk(report.conversion()) if isinstance(c, Chart)]
+    spans = label_spans(chart)
+    assert [text.split(".")[0] for text, _, _ in spans] == ["7", "33", "+26"], spans  # control, treatment, lift
+    for text, (left, right), (start, end) in spans:
+        assert start <= left and right <= end, (text, (left, right), (start, end))
+    anchors = [re.search(r"text-anchor: (\w+)", t.get("style"))[1]
+               for t in ET.fromstring(chart.image).iter(f"{SVG}text") if " to " in "".join(t.itertext())]
+    assert anchors == ["start", "middle", "middle"], anchors

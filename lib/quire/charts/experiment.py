@@ -13,17 +13,20 @@ from collections.abc import Callable, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.text import Annotation
 from matplotlib.ticker import MaxNLocator
 
 from quire.chart_style import to_chart
 from quire.charts import BAD, GOOD, HALF, NEUTRAL, WIDE, keep_edge_labels_apart, palette, panel_wspace, percent_axis
 from quire.display import Chart
 from quire.formatting import number, percent, percentage_points
-from quire.formatting.numbers import agreeing_decimals, not_zero
+from quire.formatting.numbers import not_zero
+from quire.metrics.experiment_analysis import rate_places
 from quire.metrics.experiment_measure import current as current_measure
 
 Formatter = Callable[[float], str]
 ROW_HEIGHT = 0.42  # inches per interval row: keeps 2- and 4-variant charts equally airy
+LABEL_PAD = 0.1  # the white box behind a value label reaches this share of its font size past the text
 POWER_HEIGHT = 2.6  # inches: the power chart shares its row with a table, and a shorter row fits more pages
 
 
@@ -32,10 +35,10 @@ def pct(rate: float, decimals: int = 1) -> str:
     return percent(rate, decimals)
 
 
-def pts(diff: float) -> str:
-    """0.014 → "+1.4 pts" (typographic minus for losses, no sign for zero), with the decimals that keep a difference
-    that is not 0 from reading "0.0 pts" (0.0004 → "+0.04 pts"): a lift of 0.0 reads as no lift at all."""
-    return not_zero(lambda d: percentage_points(diff, d), diff, 1)
+def pts(diff: float, decimals: int = 1) -> str:
+    """0.014 → "+1.4 pts" (typographic minus for losses, no sign for zero), with ``decimals`` or the more that keep a
+    difference that is not 0 from reading "0.0 pts" (0.0004 → "+0.04 pts"): a lift of 0.0 reads as no lift at all."""
+    return not_zero(lambda d: percentage_points(diff, d), diff, decimals)
 
 
 def amount(value: float, signed: bool = True) -> str:
@@ -54,11 +57,12 @@ def bound(value: float, metric: str = "conversion", decimals: int | None = None)
                     measure.decimals if decimals is None else decimals)
 
 
-def interval_text(low: float, high: float, metric: str) -> str:
-    """An interval of differences: "+0.6 to +2.2 pts" / "−$1.10 to +$3.40"."""
+def interval_text(low: float, high: float, metric: str, decimals: int | None = None) -> str:
+    """An interval of differences: "+0.6 to +2.2 pts" / "−$1.10 to +$3.40"; its bounds with at least ``decimals``
+    (those of the estimate it is written beside, see :func:`bound`)."""
     if not (np.isfinite(low) and np.isfinite(high)):
         return "not defined"
-    return f"{bound(low, metric).removesuffix(' pts')} to {bound(high, metric)}"
+    return f"{bound(low, metric, decimals).removesuffix(' pts')} to {bound(high, metric, decimals)}"
 
 
 def signed(value: float, decimals: int = 2) -> str:
@@ -71,23 +75,27 @@ def _height(rows: int, extra: float = 1.0) -> float:
 
 
 def _intervals(ax, labels: Sequence[str], est: np.ndarray, low: np.ndarray, high: np.ndarray,
-               colors: Sequence[str], fmt: Formatter, *, interval_fmt: Formatter | None = None) -> None:
-    """Horizontal point-and-interval rows, first label on top, each annotated with its value and interval.
+               colors: Sequence[str], fmt: Formatter, *, interval_fmt: Formatter | None = None) -> list[Annotation]:
+    """Horizontal point-and-interval rows, first label on top, each annotated with its value and interval; the
+    value labels, centred on their points, to be kept inside the axes by :func:`_labels_inside` once its limits
+    are final.
 
     Rows with a NaN estimate are left empty (the control in a lift panel). Caps are sized in
     points, not data units, so the value label above a row never touches its interval.
     """
     interval_fmt = interval_fmt or fmt
     y = np.arange(len(labels))[::-1]
+    written = []
     for yi, e, lo, hi, c in zip(y, est, low, high, colors, strict=True):
         if not np.isfinite(e):
             continue
         ax.errorbar([e], [yi], xerr=[[e - lo], [hi - e]], fmt="o", color=c, markersize=6.5, elinewidth=2.4,
                     capsize=4, capthick=1.3)
         # On a white ground: the label often sits over the dashed zero line and the grid.
-        ax.annotate(f"{fmt(e)}  ({interval_fmt(lo)} to {interval_fmt(hi)})", (e, yi), xytext=(0, 8),
-                    textcoords="offset points", ha="center", va="bottom", fontsize=8, color="#1f2933",
-                    bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"})
+        box = {"boxstyle": f"square,pad={LABEL_PAD}", "facecolor": "white", "edgecolor": "none"}
+        written.append(ax.annotate(f"{fmt(e)}  ({interval_fmt(lo)} to {interval_fmt(hi)})", (e, yi), xytext=(0, 8),
+                                   textcoords="offset points", ha="center", va="bottom", fontsize=8, color="#1f2933",
+                                   bbox=box))
     ax.set_yticks(y, labels)
     ax.set_ylim(-0.6, len(labels) - 0.2)
     ax.grid(axis="y", visible=False)
@@ -96,6 +104,24 @@ def _intervals(ax, labels: Sequence[str], est: np.ndarray, low: np.ndarray, high
     span = float(np.nanmax(high) - np.nanmin(low)) or 1.0
     # Room either side for the centred labels, which are wider than most intervals.
     ax.set_xlim(float(np.nanmin(low)) - 0.3 * span, float(np.nanmax(high)) + 0.3 * span)
+    return written
+
+
+def _labels_inside(ax, labels: Sequence[Annotation]) -> None:
+    """Anchor each of ``labels`` (value labels centred above their points) that would stick out of a side of ``ax``
+    at its point instead, running inwards. An axis the chart caps (a rate at 0 %, whatever room the labels wanted)
+    put "7.3% (3.9% to 13.2%)" half left of the plot, struck through by the axis line. Call once the axes' limits
+    and the panels' places are final: they move the labels."""
+    renderer = ax.figure.canvas.get_renderer()
+    inside = ax.get_window_extent(renderer)
+    for label in labels:
+        # The text with the white box behind it, which reaches LABEL_PAD of the font size further (the box itself is
+        # only placed when drawn).
+        box = label.get_window_extent(renderer).padded(LABEL_PAD * label.get_fontsize() * ax.figure.dpi / 72)
+        if box.x0 < inside.x0:
+            label.set_horizontalalignment("left")
+        elif box.x1 > inside.x1:
+            label.set_horizontalalignment("right")
 
 
 def _within(ticks: Sequence[float], low: float, high: float) -> list[float]:
@@ -152,24 +178,30 @@ def _text_width(ax, labels: list[str]) -> float:
     return sum(len(text) for text in labels) * size * 0.6 / 72
 
 
-def conversion_panels(table: pd.DataFrame, comparisons: pd.DataFrame, level: float, *, adjusted_label: str = "") -> Chart:
+def conversion_panels(table: pd.DataFrame, comparisons: pd.DataFrame, level: float, *, adjusted_label: str = "",
+                      places: int | None = None) -> Chart:
     """Two panels on the same variant rows: the conversion rate with its interval, and the lift over the control.
 
     ``table`` is :func:`conversion_by_variant` (control first), ``comparisons`` the conversion
     rows of :func:`pairwise_vs_control`. Lift intervals are green/red when significant
-    (after adjustment), grey otherwise; the dashed line marks "no difference".
+    (after adjustment), grey otherwise; the dashed line marks "no difference". Every rate, lift and bound is
+    written with ``places`` decimals, the report's for its conversion figures
+    (:func:`~quire.metrics.experiment_analysis.rate_places`; by default the rule it follows, for these rows).
     """
     labels = table["variant"].astype(str).tolist()
     fig, (left, right) = plt.subplots(1, 2, figsize=(WIDE[0], _height(len(table), 1.15)), sharey=True)
     fig.subplots_adjust(wspace=panel_wspace(fig))
     rate_colors = [NEUTRAL if c else palette()[0] for c in table["is_control"]]
-    # The rates with as many decimals as the lifts beside them need: "10.0%" twice beside "+0.04 pts" read as equal.
-    rates = dict(zip(labels, table["rate"].astype(float), strict=True))
-    places = max((agreeing_decimals(float(table["rate"].iloc[0]), rates[str(r.variant)], float(r.diff), 1, scale=100)
-                  for r in comparisons.itertuples()), default=1)
+    if places is None:  # the report's rule, read off the rates drawn
+        rates = dict(zip(labels, table["rate"].astype(float), strict=True))
+        control = float(table["rate"].iloc[0])
+        places = rate_places([{"metric": "conversion", "variant": r.variant, "control_value": control,
+                               "treatment_value": rates[str(r.variant)], "diff": r.diff, "ci_low": r.ci_low,
+                               "ci_high": r.ci_high} for r in comparisons.itertuples()]) or 1
     rate_fmt: Formatter = lambda v: pct(v, places)
-    _intervals(left, labels, table["rate"].to_numpy(float), table["rate_ci_low"].to_numpy(float),
-               table["rate_ci_high"].to_numpy(float), rate_colors, rate_fmt)
+    lift_fmt: Formatter = lambda v: pts(v, places)
+    rate_labels = _intervals(left, labels, table["rate"].to_numpy(float), table["rate_ci_low"].to_numpy(float),
+                             table["rate_ci_high"].to_numpy(float), rate_colors, rate_fmt)
     percent_axis(left, "x")
     left.set_xlim(left=max(0.0, left.get_xlim()[0]))
     # A rate is at most 100% and a lift at most ±100 pts: the axes run past them only to fit the labels, and have no
@@ -178,8 +210,9 @@ def conversion_panels(table: pd.DataFrame, comparisons: pd.DataFrame, level: flo
     left.set_xlabel(f"Conversion rate ({percent(level, 0)} CI)")
     cmp = comparisons.set_index("variant").reindex(labels)  # control row: NaN, drawn empty
     lift_colors = [_effect_color(bool(s) if s == s else False, d) for s, d in zip(cmp["significant"], cmp["diff"], strict=True)]
-    _intervals(right, labels, cmp["diff"].to_numpy(float), cmp["ci_low"].to_numpy(float), cmp["ci_high"].to_numpy(float),
-               lift_colors, pts, interval_fmt=lambda v: bound(v).removesuffix(" pts"))
+    lift_labels = _intervals(right, labels, cmp["diff"].to_numpy(float), cmp["ci_low"].to_numpy(float),
+                             cmp["ci_high"].to_numpy(float), lift_colors, lift_fmt,
+                             interval_fmt=lambda v: bound(v, decimals=places).removesuffix(" pts"))
     _zero_line(right)
     lo, hi = right.get_xlim()
     left_half = (0 - lo) < (hi - lo) / 2  # write the note on the side of the zero line that has room
@@ -190,12 +223,14 @@ def conversion_panels(table: pd.DataFrame, comparisons: pd.DataFrame, level: flo
     right.set_xlabel(f"Lift over control (pts, {percent(level, 0)} CI)")
     right.tick_params(axis="y", left=False)
     keep_edge_labels_apart(fig, left, right)
+    _labels_inside(left, rate_labels)
+    _labels_inside(right, lift_labels)
     rows = comparisons.itertuples()
     alt = (f"Two-panel interval chart. Left: conversion rate per variant with {percent(level, 0)} confidence intervals — "
            + "; ".join(f"{r.variant} {rate_fmt(r.rate)} ({rate_fmt(r.rate_ci_low)} to {rate_fmt(r.rate_ci_high)})"
                        for r in table.itertuples())
            + ". Right: lift of each treatment over the control in percentage points, with a line at zero — "
-           + "; ".join(f"{r.variant} {pts(r.diff)} ({interval_text(r.ci_low, r.ci_high, 'conversion')}, "
+           + "; ".join(f"{r.variant} {lift_fmt(r.diff)} ({interval_text(r.ci_low, r.ci_high, 'conversion', places)}, "
                        f"{'significant' if r.significant else 'not significant'}{adjusted_label})" for r in rows))
     return to_chart(fig, alt + ".")
 
@@ -211,11 +246,12 @@ def cuped_intervals(frame: pd.DataFrame, level: float) -> Chart:
     shade = {"Unadjusted": NEUTRAL, "CUPED": colors[0]}
     labels = [f"{r.variant} · {r.method}" if frame["variant"].nunique() > 1 else str(r.method) for r in frame.itertuples()]
     fig, ax = plt.subplots(figsize=(WIDE[0] * 0.8, _height(len(frame), 1.0)))
-    _intervals(ax, labels, frame["diff"].to_numpy(float), frame["ci_low"].to_numpy(float),
-               frame["ci_high"].to_numpy(float), [shade[m] for m in frame["method"]], amount,
-               interval_fmt=lambda v: bound(v, "revenue"))
+    written = _intervals(ax, labels, frame["diff"].to_numpy(float), frame["ci_low"].to_numpy(float),
+                         frame["ci_high"].to_numpy(float), [shade[m] for m in frame["method"]], amount,
+                         interval_fmt=lambda v: bound(v, "revenue"))
     _zero_line(ax)
     _signed_ticks(ax, 1, measure_units=True)
+    _labels_inside(ax, written)
     ax.set_xlabel(f"{current_measure().title}: treatment − control ({percent(level, 0)} CI)")
     alt = (f"Interval chart comparing the unadjusted and the CUPED-adjusted difference in {current_measure().per_user}, with "
            f"{percent(level, 0)} confidence intervals and a reference line at zero: " + "; ".join(

@@ -136,6 +136,33 @@ def agreeing_decimals(before: float, after: float, difference: float, decimals: 
     return decimals + most
 
 
+def ordered_decimals(before: float, after: float, difference: float, decimals: int, *, scale: float = 1.0,
+                     most: int = 2) -> int:
+    """The fewest decimals, from ``decimals`` up to ``decimals + most``, at which two figures read in the order they
+    are (two that differ never read alike: "8.1% against 8.1%" of 8.05 % and 8.14 %) and a difference that is not 0
+    does not read 0. Unlike :func:`agreeing_decimals` the printed difference may be one step of the last decimal off
+    the printed figures' own, as any rounding leaves it. ``scale``: 100 for fractions shown as percentages."""
+    order = (after > before) - (after < before)
+    for places in range(decimals, decimals + most + 1):
+        a, b, d = (_rounded(v * scale, places) for v in (before, after, difference))
+        if (b > a) - (b < a) == order and (d != 0 or difference == 0):
+            return places
+    return decimals + most
+
+
+def worth_decimals(low: float, high: float, decimals: int, *, scale: float = 1.0, most: int = 2,
+                   steps: int = 1000) -> int:
+    """The most decimals, from ``decimals`` up to ``decimals + most``, worth writing of figures known only within
+    ``low`` to ``high`` (an interval): as long as its width spans no more than ``steps`` steps of the last decimal.
+    An interval of −1.755 to +72.101 pts spans 739 steps of 0.1 and 7,390 of 0.01: "+26.1 pts" says what is known,
+    "+26.075 pts" adds two digits of noise. One of −0.18 to +3.68 pts is narrow enough for "+1.75". An interval
+    that is not known (not finite) limits nothing."""
+    width = abs(high - low) * scale
+    if not math.isfinite(width) or width == 0:
+        return decimals + most
+    return max(decimals, min(decimals + most, math.floor(math.log10(steps / width))))
+
+
 def shares_rounded(fractions: Any, decimals: int = 0) -> list[float | None]:
     """Shares of one whole rounded to ``decimals`` decimals of a percent so that they add up to 100 % (largest
     remainder): 0.069, 0.066 and 0.865 at whole percents are 0.07, 0.07 and 0.86, not 0.07 + 0.07 + 0.87 = 101 %.
@@ -334,6 +361,7 @@ def not_zero(write: Callable[[int], str], value: float, decimals: int, extra: in
     return text
 
 
-__all__ = ["MISSING", "MINUS", "agreeing_decimals", "counted", "finite_or_none", "money", "not_zero", "percent", "shares_percent", "shares_rounded", "number",
+__all__ = ["MISSING", "MINUS", "agreeing_decimals", "ordered_decimals", "worth_decimals",
+           "counted", "finite_or_none", "money", "not_zero", "percent", "shares_percent", "shares_rounded", "number",
            "percentage_points", "score_points", "significant", "exact", "localise_figures", "compact",
            "compact_decimals", "compact_parts", "currency_affixes", "currency_symbol"]

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from quire.errors import EmptyDataError, ParameterError, WarehouseError
-from quire.formatting.numbers import agreeing_decimals, not_zero, number, percent, percentage_points, significant
+from quire.formatting.numbers import (agreeing_decimals, not_zero, number, ordered_decimals, percent, percentage_points,
+                                     significant, worth_decimals)
 from quire.metrics.experiment_measure import current as current_measure, metric_label
 from quire.metrics.experiments import (ADJUSTMENTS, METRICS, MIN_USERS_FOR_MEANS, CupedResult, Decision,
                                        Metric, PowerResult, SrmResult, WelchResult, adjust_cuped, alpha_for,
@@ -72,7 +73,7 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
     several = len(comparisons) > 1
     rows = [row for _, row in comparisons.iterrows()]
 
-    places = rate_places(rows)
+    places = rate_places(rows, power)
 
     def say(row: pd.Series) -> str:
         return describe_comparison(row, level, currency, several, places=places)
@@ -117,8 +118,10 @@ def verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Power
         losses = []
         if guardrail is not None:
             hit = guardrail[(guardrail["variant"] == best["variant"]) & guardrail["significant"] & (guardrail["diff"] < 0)]
-            losses = [f"Guardrail: {describe_comparison(r, level, currency, several)} Weigh this loss against the gain "
-                      "before shipping." for _, r in hit.iterrows()]
+            # At the precision the report writes the guardrail's rates with, where all its rows are shown.
+            shown = rate_places([r for _, r in guardrail.iterrows()])
+            losses = [f"Guardrail: {describe_comparison(r, level, currency, several, shown)} Weigh this loss against "
+                      "the gain before shipping." for _, r in hit.iterrows()]
         return Verdict("ship", str(best["variant"]), [say(best), *losses, *map(say, worse)], warn,
                        guardrail_loss=bool(losses))
     if worse:
@@ -266,11 +269,33 @@ def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Po
     return Verdict("A/A failed", None, reasons, warn)
 
 
-def rate_places(rows) -> int | None:
-    """One precision for the conversion sentences of ``rows`` (comparison rows), side by side: the same control rate
-    read "1.30%" in one sentence and "1.3%" in the next. None without a conversion row."""
-    return max((agreeing_decimals(float(r["control_value"]), float(r["treatment_value"]), float(r["diff"]), 1, scale=100)
-                for r in rows if r["metric"] == "conversion"), default=None)
+def rate_places(rows, power: Mapping[str, PowerResult] | None = None) -> int | None:
+    """One precision for the conversion figures of ``rows`` (comparison rows): both rates, the lift and its interval
+    of every conversion row are written with it wherever the report shows them (sentences, cards, table, chart),
+    so that the same control rate never reads "1.30%" in one place and "1.3%" in the next. None without a
+    conversion row.
+
+    Per row, the decimals that two figures set side by side need: the rates in their order and a lift that is not 0
+    never read 0 (:func:`~quire.formatting.numbers.ordered_decimals`), always, up to three decimals. One more decimal
+    at which the rates also differ by exactly the lift printed beside them
+    (:func:`~quire.formatting.numbers.agreeing_decimals`) only where the interval makes it worth writing
+    (:func:`~quire.formatting.numbers.worth_decimals`): for 33.333 % against 7.258 % with an interval of −1.755 to
+    +72.101 pts, "33.3% against 7.3% (+26.1 pts)" is one step of rounding off, and "+26.075" or "+26.08" claims a
+    precision an interval 74 points wide does not have. With ``power`` (a power result per
+    treatment, where the report sets the observed lift against its MDE) also the decimals that tell those two apart
+    (:func:`compared_places`)."""
+    places = []
+    for r in rows:
+        if r["metric"] != "conversion":
+            continue
+        control, treatment, diff = float(r["control_value"]), float(r["treatment_value"]), float(r["diff"])
+        agreeing = min(agreeing_decimals(control, treatment, diff, 1, scale=100, most=1),
+                       worth_decimals(float(r["ci_low"]), float(r["ci_high"]), 1, scale=100))
+        places.append(max(ordered_decimals(control, treatment, diff, 1, scale=100), agreeing))
+        p = (power or {}).get(r["variant"])
+        if p is not None and p.kind == "proportion" and p.observed_effect is not None and p.mde is not None:
+            places.append(compared_places(abs(p.observed_effect), p.mde, p.kind))
+    return max(places, default=None)
 
 
 def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.95, currency: str | None = None,
@@ -288,7 +313,7 @@ def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.
     if not as_rate:
         places = 2  # money: cents
     elif places is None:
-        places = agreeing_decimals(control_value, treatment_value, diff, 1, scale=100)
+        places = rate_places([row])
     level_fmt = (lambda v: percent(v, places)) if as_rate else (lambda v: _amount(v, currency))
     low, high = float(row["ci_low"]), float(row["ci_high"])
     # The difference as its interval's bounds: one that is not 0 never reads "0.0 pts" or "$0.00".

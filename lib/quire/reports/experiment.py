@@ -128,6 +128,14 @@ class ExperimentReport(RevenueSection, PowerSection):
         diffs = cmp["diff"].astype(float)
         return str(cmp.loc[diffs.idxmax(), "variant"]) if diffs.notna().any() else str(cmp["variant"].iloc[0])
 
+    @cached_property
+    def conversion_places(self) -> int:
+        """The decimals of every conversion figure the report writes (each rate, lift and interval bound, in the
+        verdict, the sentences, the cards, the table and the chart): the verdict's, :func:`rate_places`."""
+        a = self.analysis
+        power = a.power if self.metric == "conversion" and not self.data.is_aa else None
+        return rate_places([r for _, r in a.conversion_comparisons.iterrows()], power) or 1
+
     @property
     def tested(self) -> str:
         """The metric the verdict and the power read, inside a sentence: "conversion", "revenue per user", or
@@ -332,19 +340,20 @@ class ExperimentReport(RevenueSection, PowerSection):
         p = self._decision_p(a.decided_on.set_index("variant").loc[focus])
         power = a.power[focus]
         n = len(self.data.assignments)
+        places = self.conversion_places
         guard = " (guardrail)"
         cards = {
             "users": (Kpi("users", "Users", float(n), "number"), number(n), f"{len(conv)} variants"),
             "control_rate": (Kpi("control_rate", f"Conversion, {a.control}" + (guard if self.metric == "revenue" else ""),
                                  conv.at[a.control, "rate"], "percent"),
-                             pct(conv.at[a.control, "rate"], 2), f"{number(int(conv.at[a.control, 'users']))} users"),
+                             pct(conv.at[a.control, "rate"], places),
+                             f"{number(int(conv.at[a.control, 'users']))} users"),
             "best_rate": (Kpi("best_rate", f"Conversion, {focus}", conv.at[focus, "rate"], "percent"),
-                          pct(conv.at[focus, "rate"], 2), f"{number(int(conv.at[focus, 'users']))} users"),
-            # Beside the MDE's card, with the decimals that tell the two apart when the lift is what the MDE sizes.
+                          pct(conv.at[focus, "rate"], places), f"{number(int(conv.at[focus, 'users']))} users"),
+            # Beside the MDE's card, whose decimals tell the two apart when the lift is what the MDE sizes.
             "abs_lift": (Kpi("abs_lift", "Absolute lift", lift["diff"], "percent"),
-                         effect_text(lift["diff"], "conversion",
-                                     self.compared_places(power) if self.metric == "conversion" else None),
-                         f"{lvl} {interval_text(lift['ci_low'], lift['ci_high'], 'conversion')}"),
+                         effect_text(lift["diff"], "conversion", places),
+                         f"{lvl} {interval_text(lift['ci_low'], lift['ci_high'], 'conversion', places)}"),
             "rel_lift": (Kpi("rel_lift", "Relative lift", lift["rel_diff"], "percent"),
                          relative_value(lift["rel_diff"]), "of the control's rate"),
             "p_value": (Kpi("p_value", f"p-value ({self.adjustment}-adjusted)" if self.several else "p-value", p, "number",
@@ -471,10 +480,12 @@ class ExperimentReport(RevenueSection, PowerSection):
         if a is None:
             return None
         cmp = a.conversion_comparisons
-        chart = charts.conversion_panels(a.conversion, cmp, self.level, adjusted_label=self._adj_note())
+        chart = charts.conversion_panels(a.conversion, cmp, self.level, adjusted_label=self._adj_note(),
+                                         places=self.conversion_places)
         title = "Conversion by variant" + (" (guardrail)" if self.metric != "conversion" else "")
         rows = [r for _, r in cmp.iterrows()]
-        lead = " ".join(describe_comparison(r, self.level, several=self.several, places=rate_places(rows)) for r in rows)
+        lead = " ".join(describe_comparison(r, self.level, several=self.several, places=self.conversion_places)
+                        for r in rows)
         return Section(title, [chart, self.conversion_table()], lead=lead)
 
     def _adj_note(self) -> str:
@@ -486,15 +497,16 @@ class ExperimentReport(RevenueSection, PowerSection):
     def conversion_table(self) -> FormattedTable:
         a = self.analysis
         p_by = a.conversion_comparisons.set_index("variant")
-        rows = []
+        rows, places = [], self.conversion_places
         for r in a.conversion.itertuples():
             control = bool(r.is_control)
             rows.append({
                 "Variant": mark_control(r.variant, control), "Users": number(r.users),
                 "Conversions": number(r.conversions),
-                "Rate": Estimate(pct(r.rate, 2), f"{pct(r.rate_ci_low)}–{pct(r.rate_ci_high)}"),
+                "Rate": Estimate(pct(r.rate, places), f"{pct(r.rate_ci_low, places)}–{pct(r.rate_ci_high, places)}"),
                 "Abs. lift": "—" if control else
-                Estimate(pts(r.abs_lift), interval_text(r.abs_lift_ci_low, r.abs_lift_ci_high, "conversion")),
+                Estimate(pts(r.abs_lift, places), interval_text(r.abs_lift_ci_low, r.abs_lift_ci_high, "conversion",
+                                                                places)),
                 "Rel. lift": "—" if control else relative_estimate(r.rel_lift, r.rel_lift_ci_low, r.rel_lift_ci_high),
                 self._p_label(): "—" if control else p_text(self._decision_p(p_by.loc[r.variant]), self.alpha),
             })

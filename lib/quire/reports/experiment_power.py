@@ -15,7 +15,7 @@ import pandas as pd
 from quire.charts import experiment as charts
 from quire.display import Callout, Grid, Section
 from quire.formatting import number, percent, significant
-from quire.metrics.experiment_analysis import compared_places, rate_places
+from quire.metrics.experiment_analysis import compared_places
 from quire.metrics.experiments import (TARGET_POWER, exact_users_needed, power_curve, sample_size_per_arm,
                                        tested_exactly)
 from quire.reports.experiment_display import FormattedTable, effect_text, round_users, times
@@ -96,8 +96,7 @@ class PowerSection:
         if p.observed_effect is None or p.mde is None or self.data.is_aa:
             return None
         # A conversion difference at the decimals the verdict writes it with: "−0.16 pts" there, not "−0.2" here.
-        written = (rate_places([r for _, r in self.analysis.conversion_comparisons.iterrows()])
-                   if self.metric == "conversion" else None)
+        written = self.conversion_places if self.metric == "conversion" else None
         return compared_places(abs(p.observed_effect), p.mde, p.kind, written)
 
     def _power_alpha(self, p) -> str:

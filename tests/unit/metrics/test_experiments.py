@@ -507,8 +507,10 @@ def test_verdict_ships_the_largest_of_several_significant_gains():
     assert table["significant"].tolist() == [True, True, True]
     v = verdict(table, SRM_OK, powers(table))
     assert v.decision == "ship" and v.variant == "b"
-    assert v.reasons[0].startswith("Conversion in b rose from 10.0% to 12.0% (+2.0 pts")
-    assert v.reasons[1].startswith("Conversion in d fell from 10.0% to 8.8% (−1.2 pts")
+    # Two decimals throughout: the power section sets d's −1.20 pts against its MDE of 1.16 pts, and the verdict
+    # writes the same lift as it does.
+    assert v.reasons[0].startswith("Conversion in b rose from 10.00% to 12.00% (+2.00 pts")
+    assert v.reasons[1].startswith("Conversion in d fell from 10.00% to 8.80% (−1.20 pts")
 
 
 def test_verdict_does_not_ship_a_significant_loss():
