@@ -308,3 +308,27 @@ def test_retention_lines_that_are_equal_are_drawn_once_and_the_legend_says_so():
     chart = executive_charts.rate_trend(history, {"nrr": "NRR", "grr": "GRR"}, ylabel="Retention")
     texts = [t.strip() for t in re.findall(r"<text[^>]*>([^<]*)</text>", chart.image.decode())]
     assert "NRR = GRR" in texts and "NRR" not in texts and "GRR" not in texts
+
+
+@pytest.mark.parametrize("start, moves", [(1_125_285_000, [133_000_000, 48_849_000, 0, 0, 0]),
+                                          (98_396, [2_240, 1_845, 0, -536, -3_952])])
+def test_the_waterfalls_labels_add_up_and_its_axis_note_names_a_tick(start, moves):
+    # At billions the totals read "$1.1B" and "$1.3B" beside moves of "+$133.0M" and "+$48.8M", and the note "Axis
+    # starts at $1.0B" sat under a lowest tick of $1.05B.
+    amounts = [start, *moves, start + sum(moves)]
+    frame = pd.DataFrame({"step": ["Start MRR", "New", "Expansion", "Reactivation", "Contraction", "Churn", "End MRR"],
+                          "amount": amounts})
+    chart = executive_charts.bridge_waterfall(frame, "October 2026", "November 2026")
+    texts = [" ".join("".join(t.itertext()).split()) for t in ET.fromstring(chart.image).iter(f"{SVG}text")]
+
+    def step(text: str) -> float:
+        """The value of the label's last printed digit: labels that add up on the page share it."""
+        decimals = len(text.split(".")[1].rstrip("kMB")) if "." in text else 0
+        return 10.0 ** -decimals * {"k": 1e3, "M": 1e6, "B": 1e9}[text[-1]]
+
+    ticks = tick_labels(chart)
+    labels = [t for t in texts if re.fullmatch(r"[+\u2212]?\$[\d,.]+[kMB]?", t) and t not in ticks]
+    assert len(labels) == len(amounts), labels
+    assert len({step(t) for t in labels if t[-1] in "kMB"}) == 1, labels
+    [note] = [t for t in texts if t.startswith("Axis starts at ")]
+    assert note.removeprefix("Axis starts at ") == ticks[0], (note, ticks)

@@ -72,8 +72,16 @@ def bridge_waterfall(bridge_frame: pd.DataFrame, title_start: str, title_end: st
     ax.bar(steps, heights, bottom=bottoms, color=shades, width=0.62)
     # One precision for every bar's label: "$98.0k" beside "$98.4k", "−$4.0k" beside "+$1.8k", not "$98k", "−$4k".
     places = max(compact_decimals(a, "currency") for a in amounts)
+    # Totals in a larger unit than every move ("$1.1B", "+$133.0M", "+$48.8M", "$1.3B") do not add up on the
+    # page: all in the largest move's unit instead ("$1,125.3M", "+$133.0M", "+$48.8M", "$1,307.1M").
+    largest_move = max((abs(a) for a in amounts[1:-1]), default=0.0)
+    unit = (largest_move if compact_parts("currency", largest_move)[1] is not None
+            and max(compact_parts("currency", a)[0] for a in (amounts[0], amounts[-1]))
+            > compact_parts("currency", largest_move)[0] else None)
 
     def label(amount: float, *, signed: bool = False) -> str:
+        if unit is not None:
+            return compact(amount, "currency", decimals=max(places, 1), scale_of=unit, signed=signed)
         abbreviated = compact_parts("currency", amount)[1] is not None  # "$950" stays whole
         return compact(amount, "currency", decimals=places if abbreviated else None, signed=signed)
 
@@ -91,10 +99,17 @@ def bridge_waterfall(bridge_frame: pd.DataFrame, title_start: str, title_end: st
     bottom = max(0.0, low - 0.5 * span)
     # Room above the tallest bar for its label, inside the axes: above them sits the "Axis starts at" note,
     # which the label of a tallest start bar (a month MRR fell) would otherwise cover.
-    ax.set_ylim(bottom, top + 0.15 * ((top - bottom) or 1.0))
-    if bottom > 0:
-        ax.text(0.0, 1.02, f"Axis starts at {label(bottom)}", transform=ax.transAxes, fontsize=7, color="#666666")
+    ceiling = top + 0.15 * ((top - bottom) or 1.0)
+    # The axis starts on a tick, which the note then names as the tick does ("Axis starts at $1.0B" sat below a
+    # lowest tick of $1.05B, on an axis that started at $1.03B).
+    bottom = max([t for t in ax.yaxis.get_major_locator().tick_values(bottom, ceiling) if 0 <= t <= bottom],
+                 default=bottom)
+    ax.set_ylim(bottom, ceiling)
     money_axis(ax)
+    if bottom > 0:
+        ticks = [t for t in ax.yaxis.get_major_locator().tick_values(bottom, ceiling) if bottom <= t <= ceiling]
+        named = ax.yaxis.get_major_formatter().format_ticks(ticks)[0] if ticks and ticks[0] == bottom else label(bottom)
+        ax.text(0.0, 1.02, f"Axis starts at {named}", transform=ax.transAxes, fontsize=7, color="#666666")
     moves = ", ".join(f"{s.lower()} {compact(a, 'currency', signed=True)}" for s, a in zip(steps[1:-1], amounts[1:-1], strict=True))
     alt = f"Waterfall chart of the MRR bridge from {label(amounts[0])} at {title_start} to {label(amounts[-1])} at {title_end}: {moves}."
     return to_chart(fig, alt)

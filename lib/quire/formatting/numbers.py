@@ -325,6 +325,8 @@ def compact(value: Any, kind: str, *, decimals: int | None = None, scale_of: flo
     places = _short_decimals(scaled, decimals)
     shaped = copy.copy(pattern)
     shaped.frac_prec = (places, places)
+    # Grouped as plain numbers are: a total put in a smaller move's unit reads "$1,125.3M", not "$1125.3M".
+    shaped.grouping = (3, 3)
     code = conventions.currency if kind == "currency" else None
     locale = babel_locale(conventions.locale)
     text = _signed(_rounded(scaled, places), lambda v: shaped.apply(v, locale, currency=code, currency_digits=False),
