@@ -120,6 +120,24 @@ def test_a_person_scrolls_to_the_end_of_the_app_with_the_wheel_and_the_keys(serv
         context.close()
 
 
+def test_a_long_client_name_stays_inside_the_pickers_panel(server, browser):
+    """A 150-character client name made the client picker as wide, past its grey panel, where it was cut off."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(server.url("/"))
+        open_app(page, server.url("/voila/render/client.ipynb", token=False), "client-long-name")
+        # A picker is as wide as its longest choice: one such choice, chosen, as a long client name would be.
+        name = "Ассоциация «Café Zürich» — 北京数字营销有限公司 · Extraordinarily Long Name Holdings International " * 2
+        page.eval_on_selector(".q-app-picker-client select",
+                              "(s, name) => { s.add(new Option(name, 'long')); s.value = 'long'; }", name)
+        panel, picker = (page.locator(sel).bounding_box() for sel in (".q-app-controls", ".q-app-picker-client select"))
+        page.locator(".q-app-controls").screenshot(path=str(ARTIFACTS / "client-long-name-picker.png"))
+        assert picker["x"] + picker["width"] <= panel["x"] + panel["width"], (picker, panel)
+    finally:
+        context.close()
+
+
 def test_landing_lists_apps_and_runs(server, page):
     page.goto(server.url("/"))
     apps = page.locator(".q-app-card").evaluate_all("cards => cards.map(c => c.dataset.app)")
