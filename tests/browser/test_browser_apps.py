@@ -46,7 +46,7 @@ def test_app_renders_and_follows_a_widget(server, page, app):
     rerender = time.perf_counter() - t1
     new_chart, new_table = _first_chart_and_table(page)
     page.screenshot(path=str(ARTIFACTS / f"{app}-changed.png"), full_page=True)
-    # Voilà scrolls inside its own container, so the charts and tables below the fold get their own pictures.
+    # The charts and tables below the fold get their own pictures.
     page.locator(".q-app-output .q-chart >> nth=0").screenshot(path=str(ARTIFACTS / f"{app}-chart.png"))
     page.locator(".q-app-output .q-table-wrap >> nth=0").screenshot(path=str(ARTIFACTS / f"{app}-table.png"))
     print(f"{app}: first chart {first_render:.2f} s, re-render {rerender:.2f} s")
@@ -61,6 +61,81 @@ def test_app_renders_and_follows_a_widget(server, page, app):
     # Code is hidden, and nothing is loaded from outside this server (the lab template's Font Awesome CDN is gone).
     assert page.locator(".jp-InputArea").count() == 0 or not page.locator(".jp-InputArea").first.is_visible()
     assert page.external_requests == []
+
+
+# Where the last chart or table of an app's report is, against the window: [top, bottom, window height].
+LAST_FIGURE = """() => { const e = [...document.querySelectorAll('.q-app-output :is(.q-chart, .q-table-wrap)')].pop();
+    const r = e.getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]; }"""
+WHEEL_STEPS = 30  # of 600 px: more than any app's report is long on the tiny warehouse
+
+
+def _last_figure_in_view(page) -> bool:
+    top, bottom, height = page.evaluate(LAST_FIGURE)
+    return top >= 0 and bottom <= height
+
+
+def _settled(page, check, timeout_ms: int = 3000) -> bool:
+    """``check(page)`` once it holds, or after ``timeout_ms`` (a wheel or key scrolls smoothly, over frames)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not check(page) and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    return check(page)
+
+
+@pytest.mark.parametrize("app", list(CHANGES))
+def test_a_person_scrolls_to_the_end_of_the_app_with_the_wheel_and_the_keys(server, browser, app):
+    """At 1440x900 the mouse wheel, End and PageDown moved the page 48 px and no further: the cells' <main> was
+    clipped, and nothing below the KPI cards could be reached. Element screenshots scroll by script, so the
+    wheel and the keys are used here, as a person does."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server.url("/"))
+        open_app(page, server.url(f"/voila/render/{app}.ipynb", token=False), f"{app}-scroll")
+        assert not _last_figure_in_view(page), "the report fits the window: nothing to scroll"
+        top = page.evaluate(LAST_FIGURE)[0]
+
+        page.mouse.move(720, 600)  # over the report
+        for _ in range(WHEEL_STEPS):
+            if _last_figure_in_view(page):
+                break
+            page.mouse.wheel(0, 600)
+            page.wait_for_timeout(100)
+        in_view = _settled(page, _last_figure_in_view)
+        page.screenshot(path=str(ARTIFACTS / f"{app}-wheel-end.png"))
+        assert in_view, f"{app}: the wheel left the last chart or table at {page.evaluate(LAST_FIGURE)}"
+
+        # The keys, with no click into the page first.
+        page.keyboard.press("Home")
+        at_top = _settled(page, lambda p: abs(p.evaluate(LAST_FIGURE)[0] - top) < 1)
+        assert at_top, f"{app}: Home did not scroll back to the top"
+        page.keyboard.press("PageDown")
+        assert _settled(page, lambda p: p.evaluate(LAST_FIGURE)[0] < top - 400), f"{app}: PageDown did not scroll"
+        page.keyboard.press("End")
+        in_view = _settled(page, _last_figure_in_view)
+        page.screenshot(path=str(ARTIFACTS / f"{app}-key-end.png"))
+        assert in_view, f"{app}: End left the last chart or table at {page.evaluate(LAST_FIGURE)}"
+    finally:
+        context.close()
+
+
+def test_a_long_client_name_stays_inside_the_pickers_panel(server, browser):
+    """A 150-character client name made the client picker as wide, past its grey panel, where it was cut off."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(server.url("/"))
+        open_app(page, server.url("/voila/render/client.ipynb", token=False), "client-long-name")
+        # A picker is as wide as its longest choice: one such choice, chosen, as a long client name would be.
+        name = "Ассоциация «Café Zürich» — 北京数字营销有限公司 · Extraordinarily Long Name Holdings International " * 2
+        page.eval_on_selector(".q-app-picker-client select",
+                              "(s, name) => { s.add(new Option(name, 'long')); s.value = 'long'; }", name)
+        panel, picker = (page.locator(sel).bounding_box() for sel in (".q-app-controls", ".q-app-picker-client select"))
+        page.locator(".q-app-controls").screenshot(path=str(ARTIFACTS / "client-long-name-picker.png"))
+        assert picker["x"] + picker["width"] <= panel["x"] + panel["width"], (picker, panel)
+    finally:
+        context.close()
 
 
 def test_landing_lists_apps_and_runs(server, page):
