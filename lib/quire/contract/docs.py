@@ -47,7 +47,7 @@ One JSON document; these keys are stable:
 - a finding: `severity` (`error`: the report cannot run; `warning`; `note`), `code`
   (`missing_table`, `missing_column`, `mistyped_column`, `empty_table`, `nulls`,
   `duplicate_keys`, `orphans`, `outside_allowed`, `not_a_key`, `out_of_range`, `no_complete_month`,
-  `no_experiments`, `unreadable_view`, `missing_amount`, `repeated_movement`, `miscased_event_type`, `movement_kind`, `movement_sign`, `negative_mrr`, `survey_scale`, `before_signup`, `purchase_without_revenue`, `repeated_purchases`, `foreign_content`, `unknown_brand`, `bad_contact_email`,
+  `no_experiments`, `unreadable_view`, `missing_amount`, `repeated_movement`, `miscased_event_type`, `movement_kind`, `movement_sign`, `negative_mrr`, `survey_scale`, `before_signup`, `missing_months`, `purchase_without_revenue`, `repeated_purchases`, `foreign_content`, `unknown_brand`, `bad_contact_email`,
   `unplanned_variant`, `guessed_control`, `experiment_dates`), `table`, `column` (or null), `message`, `count` (rows concerned, or
   null) and `examples` (a few of the values concerned).
 - `tables.<table>`: `present`, `view`, `unreadable` (why a view cannot be read, or null), `rows`, `first_day` and `last_day` (ISO dates of its
