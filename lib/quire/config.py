@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 import os
 import re
+import shutil
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -67,6 +68,7 @@ class Settings(BaseSettings):
     pdf_renderer: Literal["auto", "chromium", "weasyprint"] = Field(
         default="auto", description="PDF renderer: auto (Chromium where installed), chromium or weasyprint.")
     dask_scheduler: str | None = Field(default=None, description="Address of a Dask scheduler (tcp://host:8786) to run batches on; unset: local workers.")
+    chromium: str | None = Field(default=None, description="The Chromium binary that prints PDFs; unset: /usr/bin/chromium, else chromium on the PATH.")
     smtp_host: str | None = Field(default=None, description="SMTP server; unset means e-mail delivery is off.")
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_user: str | None = None
@@ -139,6 +141,16 @@ class Settings(BaseSettings):
             raise ValueError("expected one e-mail address on one line, such as reports@example.com or "
                              "\"Reports <reports@example.com>\"")
         return sender
+
+    @field_validator("chromium")
+    @classmethod
+    def _executable(cls, path: str | None) -> str | None:
+        """An executable file (a path, or a name on the PATH): checked here, where its variable is named, rather
+        than when a run has executed its notebook and comes to print it."""
+        if path and shutil.which(path) is None:
+            raise ValueError("no executable file there; give the path of Debian's chromium, e.g. /usr/bin/chromium "
+                             "(`.ci/system-packages.sh demo` installs it), or unset it")
+        return path or None
 
     @field_validator("dask_scheduler")
     @classmethod

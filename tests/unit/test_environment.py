@@ -117,6 +117,25 @@ def test_a_cell_timeout_too_big_to_wait_for_is_a_setting_error_not_a_failed_run(
     _setting(monkeypatch, "QUIRE_EXECUTION_TIMEOUT", "10000000000", r"'10000000000': should be less than or equal to 604800")
 
 
+def test_a_chromium_that_is_not_there_is_a_setting_error_not_a_failed_print(monkeypatch, tmp_path):
+    # QUIRE_CHROMIUM=/nonexistent ran the notebook, then failed at the print with Playwright's launch command line.
+    assert _setting(monkeypatch, "QUIRE_CHROMIUM", "/bin/sh", None) == "/bin/sh"
+    plain = tmp_path / "chromium"
+    plain.write_text("not a program")
+    for wrong in ("/nonexistent/chromium", str(plain)):
+        _setting(monkeypatch, "QUIRE_CHROMIUM", wrong, "no executable file there; give the path of Debian's chromium")
+
+
+def test_a_program_that_is_no_chromium_fails_its_print_naming_the_setting(tmp_path):
+    from quire.errors import RenderError
+    from quire.pdf.chromium import PrintService
+
+    with PrintService("/bin/true") as service, pytest.raises(RenderError) as failed:
+        service.wait_ready(timeout=60)
+    assert "/bin/true is not a Chromium that starts" in failed.value.message
+    assert "QUIRE_CHROMIUM" in failed.value.hint and "--disable" not in str(failed.value)
+
+
 @pytest.mark.parametrize("sender, ok", [("quire@localhost", True), ("reports@example.com", True),
                                         ("Reports <reports@example.com>", True), ("not an address", False),
                                         ("reports@example.com\r\nBcc: x@example.com", False), ("x@", False),

@@ -108,7 +108,12 @@ class _Browser:
             self.browser = await self.playwright.chromium.launch(executable_path=self.executable, args=CHROMIUM_ARGS)
             self.ready.set_result(True)
         except Exception as exc:
-            self.ready.set_exception(exc)
+            # Playwright's own message holds the whole launch command line: its first line says what happened.
+            said = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            self.ready.set_exception(RenderError(
+                f"{self.executable} is not a Chromium that starts ({said})",
+                hint="install Debian's chromium package (`.ci/system-packages.sh demo`), or set QUIRE_CHROMIUM to its "
+                     "path, e.g. /usr/bin/chromium (QUIRE_PDF_RENDERER=weasyprint prints without it)"))
             self.warmed.set_result(False)
             return
         try:
@@ -260,6 +265,8 @@ class PrintService:
         """Block until the browser has started (raises RenderError if it cannot)."""
         try:
             self._browser.ready.result(timeout=timeout)
+        except RenderError:
+            raise
         except Exception as exc:
             raise RenderError(f"Chromium did not start: {exc}") from exc
 
