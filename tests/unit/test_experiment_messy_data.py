@@ -96,6 +96,19 @@ def test_latest_is_never_an_experiment_without_a_start_date(tiny_warehouse, tmp_
     eng.dispose()
 
 
+def test_an_experiment_that_has_not_started_is_refused_saying_when_it_starts(tiny_warehouse, tmp_path):
+    # A planned experiment was published as "Since 1 March 2027 (still running)", over nobody.
+    from datetime import date, timedelta
+
+    start = date.today() + timedelta(days=90)
+    url = planted(tiny_warehouse, tmp_path / "wh.duckdb",
+                  f"UPDATE experiments SET started_on = DATE '{start}', ended_on = NULL WHERE key = 'search-ranking'")
+    with pytest.raises(ParameterError) as err:
+        er.build("search-ranking", url=url)
+    assert "'search-ranking' has not started" in str(err.value) and str(start.year) in str(err.value)
+    assert err.value.parameter == "experiment"
+
+
 # --------------------------------------------------------------------------- the assignments
 
 

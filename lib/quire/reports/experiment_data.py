@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -21,6 +22,7 @@ import pandas as pd
 from quire.config import get_settings
 from quire.contract import contract, lacking_columns, usable_tables
 from quire.errors import ParameterError
+from quire.formatting import long_date
 from quire.periods import LATEST
 from quire.parameters import did_you_mean
 from quire.metrics.experiment_analysis import has_covariate
@@ -165,6 +167,7 @@ def load(experiment: str, url: str | None = None) -> ExperimentData:
         measure = measure_from(stored["metric_name"], stored["metric_unit"])
         assignments = queries.assignments(conn, experiment_id)
         inside = within_dates(assignments["assigned_at"], row["started_on"], ended_on)
+        not_started(row, bool(inside.any()))
         kept, gaps = filled(assignments[inside].reset_index(drop=True))
         variants = queries.variants(conn, experiment_id)
         absent = tuple(t.name for t in CONTRACT.optional_tables if t.name not in usable)
@@ -179,6 +182,16 @@ def load(experiment: str, url: str | None = None) -> ExperimentData:
             control_rivals=(tuple(queries.control_rivals([str(v) for v in variants["variant"]]))
                             if "experiment_variants" in absent else ()),
         )
+
+
+def not_started(row, has_users: bool) -> None:
+    """Refuse an experiment that starts after today and has no user on its days yet: its report was published as
+    "Since 1 March 2027 (still running)" over nobody."""
+    start = pd.Timestamp(row["started_on"]).date()
+    if start > date.today() and not has_users:
+        raise ParameterError(f"experiment {row['key']!r} has not started: it starts on {long_date(start)}, and no user "
+                             "is in it yet; run its report once it has started (`quire experiments` lists each one's "
+                             "status)", parameter="experiment")
 
 
 def filled(assignments: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, object]]:
