@@ -119,6 +119,14 @@ def test_a_missing_source_table_and_a_schema_duckdb_reports_cannot_read_are_one_
         create_views(load_mapping(schema), own)
 
 
+def test_views_into_a_duckdb_file_that_is_not_there_say_so_and_make_no_file(tmp_path: Path):
+    # A mistyped file name made an empty database there, and the message blamed the first source table.
+    wrong = tmp_path / "own-typo.duckdb"
+    with pytest.raises(DataError, match=r"^no DuckDB database at .*own-typo\.duckdb: with mode: views"):
+        create_views(load_mapping(_views_mapping(tmp_path)), f"duckdb:///{wrong}")
+    assert not wrong.exists()
+
+
 def test_views_over_a_database_holding_an_imported_warehouse_name_the_tables_in_the_way(tmp_path: Path):
     # DuckDB's own words were "Catalog Error: Existing object users is of type Table, trying to drop type View".
     own = _user_database(tmp_path / "own.duckdb")

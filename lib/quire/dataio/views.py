@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -78,6 +79,7 @@ def create_views(mapping: Mapping, url: str, progress: Progress | None = None) -
     read, and for a source table that does not exist.
     """
     report = progress or (lambda _m: None)
+    _refuse_a_new_file(url)
     eng = engine(url, read_only=False)
     try:
         with eng.begin() as conn:
@@ -86,6 +88,17 @@ def create_views(mapping: Mapping, url: str, progress: Progress | None = None) -
         raise DataError(f"cannot create the views: {_Unreadable(exc).reason}") from exc
     finally:
         eng.dispose()
+
+
+def _refuse_a_new_file(url: str) -> None:
+    """Views read tables already in the database: a DuckDB file that is not there is a wrong path (opening it made an
+    empty file, and the message blamed the first source table), so say so before anything is created."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "duckdb" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database)
+        if not path.exists():
+            raise DataError(f"no DuckDB database at {path}: with mode: views the views go into the database that holds "
+                            "your tables, so QUIRE_WAREHOUSE_URL must name that file; check its path")
 
 
 class _Views:
