@@ -221,3 +221,14 @@ def test_the_landing_page_tells_runs_of_one_report_apart(tmp_path):
     assert run_details(experiment, {"experiment": "latest", "level": 0.95}) == "Semantic search ranking, level 0.9"
     assert collect_runs(tmp_path, {"cohort": "Cohort report"}, None, {"cohort": defaults}) == [
         {"id": "cohort", "title": "Cohort report", "runs": []}]
+
+
+def test_the_landing_page_lists_every_period_in_its_own_language():
+    # A French client's run read "novembre 2026" under an English one's "November 2026" in the same column.
+    from quire.serve.archive import page_period
+
+    assert page_period({"parameters": {"period": "2026-11"}, "period": "novembre 2026"}) == "November 2026"
+    assert page_period({"parameters": {"period": "2026-Q3"}, "period": "T3 2026"}) == "Q3 2026"
+    # A run without a period key keeps its record's words (an experiment's dates).
+    since = "Since 1 March 2026 (still running)"
+    assert page_period({"parameters": {"experiment": "search-ranking"}, "period": since}) == since

@@ -144,6 +144,20 @@ def run_details(record: dict[str, Any], defaults: dict[str, Any]) -> str:
     return ", ".join(subject + changed)
 
 
+def page_period(record: dict[str, Any]) -> str:
+    """The run's period in the page's own language ("November 2026" beside "November 2026", where the run's record
+    has its report's: "novembre 2026"); the record's words for a period that is no period key (an experiment's)."""
+    from quire.errors import QuireError
+    from quire.periods import parse_period
+
+    key = (record.get("parameters") or {}).get("period")
+    try:
+        period = parse_period(str(key)) if key else None  # None for "latest"
+    except QuireError:
+        period = None
+    return period.label if period is not None else str(record.get("period") or "")
+
+
 def collect_runs(outputs: Path, report_titles: dict[str, str], client: str | None,
                  defaults: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """For each report shown: its title and latest published runs (date, period, client, details, links)."""
@@ -160,7 +174,7 @@ def collect_runs(outputs: Path, report_titles: dict[str, str], client: str | Non
             finished = str(record.get("finished_at") or record.get("started_at") or folder.parent.name)
             runs.append({
                 "date": finished[:16].replace("T", " "),
-                "period": record.get("period") or "", "client": record.get("client_name") or "",
+                "period": page_period(record), "client": record.get("client_name") or "",
                 "details": run_details(record, (defaults or {}).get(report, {})),
                 "status": record["status"], "html": links.get("html"), "pdf": links.get("pdf"),
             })
