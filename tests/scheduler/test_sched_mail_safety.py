@@ -94,7 +94,8 @@ def test_a_client_reports_e_mail_names_its_sender_and_not_the_platform(tmp_path)
     from quire.delivery.compose import report_message
 
     (tmp_path / "run.json").write_text(json.dumps({"title": "Performance report", "client_name": "Town of Fairdale",
-                                                   "period": "October 2026", "headline": []}), encoding="utf-8")
+                                                   "period": "October 2026", "headline": [], "brand": "harbor"}),
+                                       encoding="utf-8")
     run = {"run_id": "20261006T000000Z-abc123-town-of-fairdale", "output_folder": str(tmp_path),
            "client": "town-of-fairdale", "parameters": {"period": "2026-10"}}
     spec = ReportSpec.model_validate({"id": "client", "title": "Performance report", "notebook": "client.ipynb",
@@ -102,6 +103,10 @@ def test_a_client_reports_e_mail_names_its_sender_and_not_the_platform(tmp_path)
     mail = build_email(report_message(run, spec, "board@fairdale.example"), "Reports <reports@agency.example>")
     assert re.fullmatch(rf"<{re.escape(run['run_id'])}\.[0-9a-f]{{12}}@agency\.example>", mail["Message-ID"])
     assert not [name for name, value in mail.items() if "quire" in f"{name} {value}".lower()], mail.items()
+    # Signed by the agency whose kit the report wears, as the PDF it carries is.
+    text, html = mail.get_body(("plain",)).get_content(), mail.get_body(("html",)).get_content()
+    assert text.rstrip().endswith(".\n\nHarbor Civic Digital · performance@harbor.example")
+    assert "Harbor Civic Digital" in html and "quire" not in (text + html).lower()
 
 
 # -- through the service: the run, the outbox, a real SMTP server ----------------------------------

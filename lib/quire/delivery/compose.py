@@ -57,17 +57,39 @@ def report_message(run: dict[str, Any], spec: ReportSpec, recipient: str) -> Mes
         lines += ["Headline figures:"] + [f"  {label}: {value}" + (f" ({change})" if change else "")
                                           for label, value, change in figures] + [""]
     pdf = folder / "report.pdf"
-    lines.append("The full report is attached as a PDF." if pdf.is_file() else f"The report is in {folder}.")
+    attached = "The full report is attached as a PDF." if pdf.is_file() else f"The report is in {folder}."
+    lines.append(attached)
+    signed, colour = _sender(record)
+    if signed:
+        lines += ["", *signed]
     rows = "".join(f"<tr><td>{escape(label)}</td><td style='text-align:right'><b>{escape(value)}</b></td>"
                    f"<td>{escape(change)}</td></tr>" for label, value, change in figures)
-    html = (f"<html><body style='font-family:sans-serif'><h2>{escape(title)}</h2>"
+    html = (f"<html><body style='font-family:sans-serif'><h2 style='color:{colour}'>{escape(title)}</h2>"
             + (f"<p>{escape(who)}</p>" if who else "") + (f"<p>{escape(period)}</p>" if period else "")
             + (f"<p><b>{escape(conclusion)}</b></p>" if conclusion else "")
             + (f"<table cellpadding='4'>{rows}</table>" if rows else "")
-            + f"<p>{escape(lines[-1])}</p></body></html>")
+            + f"<p>{escape(attached)}</p>"
+            + "".join(f"<p style='color:#52606d;font-size:90%'>{escape(line)}</p>" for line in signed)
+            + "</body></html>")
     return Message(recipient=recipient, subject=subject, text="\n".join(lines) + "\n", html=html,
                    message_id=message_id(run["run_id"], recipient), attachments=(pdf,) if pdf.is_file() else (),
                    headers={"X-Report-Run": run["run_id"], "X-Report-Kind": "report"})
+
+
+def _sender(record: dict[str, Any]) -> tuple[list[str], str]:
+    """Who the report's e-mail comes from, as its brand kit says it (name, contact), and the kit's primary colour for
+    the heading: a white-label client's e-mail is signed by its agency, as the PDF it carries is. Unsigned and in
+    black when the kit cannot be read (the e-mail goes all the same)."""
+    from quire.brand import load_brand
+    from quire.errors import QuireError
+
+    try:
+        brand = load_brand(str(record.get("brand") or "quire"))
+    except (QuireError, OSError):
+        return [], "#000000"
+    name, contact = printable(brand.name, limit=120), printable(brand.contact, limit=300)
+    signed = [contact] if contact.startswith(name) else [name, contact] if contact else [name]  # the name once
+    return signed, brand.colors.primary
 
 
 def alert_message(run: dict[str, Any], spec: ReportSpec, recipient: str) -> Message:
