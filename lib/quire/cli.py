@@ -169,7 +169,9 @@ def run(
         were = "were" if len(skipped) > 1 else "was"
         err.print(Text(f"{len(skipped)} of the runs asked for {were} skipped (above); `quire warehouse check` "
                        "shows what each report needs"), highlight=False)
-    if failures or skipped:
+    # A client the warehouse leaves unrunnable (no slug, an unknown status) got no report, as a skipped one did:
+    # the exit status says so to whoever runs the fan-out from cron or CI.
+    if failures or skipped or unrunnable:
         raise typer.Exit(1)
 
 
