@@ -107,6 +107,7 @@ def test_a_client_reports_e_mail_names_its_sender_and_not_the_platform(tmp_path)
     text, html = mail.get_body(("plain",)).get_content(), mail.get_body(("html",)).get_content()
     assert text.rstrip().endswith(".\n\nHarbor Civic Digital · performance@harbor.example")
     assert "Harbor Civic Digital" in html and "quire" not in (text + html).lower()
+    assert str(tmp_path) not in text + html and f"reference is {run['run_id']}" in text  # no server path
 
 
 # -- through the service: the run, the outbox, a real SMTP server ----------------------------------

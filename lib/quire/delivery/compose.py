@@ -57,7 +57,9 @@ def report_message(run: dict[str, Any], spec: ReportSpec, recipient: str) -> Mes
         lines += ["Headline figures:"] + [f"  {label}: {value}" + (f" ({change})" if change else "")
                                           for label, value, change in figures] + [""]
     pdf = folder / "report.pdf"
-    attached = "The full report is attached as a PDF." if pdf.is_file() else f"The report is in {folder}."
+    # A server's folder means nothing to a client reading the e-mail elsewhere: they get the run's reference.
+    attached = ("The full report is attached as a PDF." if pdf.is_file() else
+                f"The report's reference is {run['run_id']}." if run.get("client") else f"The report is in {folder}.")
     lines.append(attached)
     signed, colour = _sender(record)
     if signed:
