@@ -200,12 +200,12 @@ def use_brand(brand: Brand, locale: str | None = None) -> None:
     plt.rcParams["axes.prop_cycle"] = matplotlib.cycler(color=brand.palette)
 
 
-def to_chart(fig: Figure, alt: str, caption: str = "", *, fixed_layout: bool = False) -> Chart:
+def to_chart(fig: Figure, alt: str, caption: str = "", *, fixed_layout: bool = False, tall: bool = False) -> Chart:
     """Save ``fig`` as reproducible SVG, close it, and return it as a report :class:`Chart`.
 
     ``alt`` describes what the chart shows for screen readers and the plain-text
     fallback; it is required because a chart without it is invisible to some readers.
-    ``fixed_layout``: see :func:`figure_svg`.
+    ``fixed_layout``: see :func:`figure_svg`. ``tall``: see :attr:`Chart.tall`.
     """
     if not alt or not alt.strip():
         plt.close(fig)
@@ -214,7 +214,7 @@ def to_chart(fig: Figure, alt: str, caption: str = "", *, fixed_layout: bool = F
         image = figure_svg(fig, fixed_layout=fixed_layout)
     finally:
         plt.close(fig)
-    return Chart(image, alt=alt.strip(), caption=caption, mime="image/svg+xml")
+    return Chart(image, alt=alt.strip(), caption=caption, mime="image/svg+xml", tall=tall)
 
 
 def figure_svg(fig: Figure, *, fixed_layout: bool = False) -> bytes:

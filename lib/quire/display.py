@@ -291,6 +291,9 @@ class Chart(Fragment):
     #: The figures the chart draws, for the run's data files only (a picture cannot be summed or checked); not
     #: shown, where the report has no table of them.
     data: Table | None = None
+    #: Printed up to a page tall, where other charts are shrunk to 100 mm: a long matrix whose labels would
+    #: otherwise become too small to read.
+    tall: bool = False
 
     def __post_init__(self) -> None:
         # WCAG 1.1.1: a chart without a text alternative is invisible to screen-reader users.
@@ -305,8 +308,8 @@ class Chart(Fragment):
         data = base64.b64encode(self.image).decode("ascii")
         caption = f"<figcaption>{escape(self.caption)}</figcaption>" if self.caption else ""
         return (
-            f'<figure class="q-chart"><img src="data:{self.mime};base64,{data}" alt="{escape(self.alt)}"/>'
-            f"{caption}</figure>"
+            f'<figure class="q-chart{" q-chart-tall" if self.tall else ""}">'
+            f'<img src="data:{self.mime};base64,{data}" alt="{escape(self.alt)}"/>{caption}</figure>'
         )
 
     def text(self) -> str:

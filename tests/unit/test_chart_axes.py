@@ -117,6 +117,35 @@ def test_a_huge_revenue_retention_does_not_wash_out_the_heatmap():
     assert cohort_charts._colour_top(rates.clip(upper=0.4)) == pytest.approx(0.4)  # ordinary rates: unchanged
 
 
+def triangle(n: int) -> pd.DataFrame:
+    """``n`` weekly cohorts × ``n`` ages, each cohort observed up to the newest week (NaN beyond)."""
+    ages = np.arange(n)
+    rates = [[0.5 * 0.9 ** a if a < n - c else np.nan for a in ages] for c in range(n)]
+    return pd.DataFrame(rates, index=pd.date_range("2026-01-05", periods=n, freq="W-MON"), columns=ages)
+
+
+def printed_points(chart, text_points: float) -> float:
+    """How big text set at ``text_points`` in the chart prints in the PDF: the 176 mm text column takes the figure's
+    width, and a chart other than a tall one is then held to 100 mm of height (report.css)."""
+    root = ET.fromstring(chart.image)
+    width, height = (float(root.get(side).removesuffix("pt")) / 72 * 25.4 for side in ("width", "height"))
+    scale = min(1.0, 176 / width)
+    return text_points * scale * min(1.0, (190 if chart.tall else 100) / (height * scale))
+
+
+@pytest.mark.parametrize("cohorts", [12, 18, 36])
+def test_a_long_heatmap_prints_tall_and_its_labels_stay_readable(cohorts):
+    # 36 weekly cohorts were held to the 100 mm of every other chart: their names printed at under 5 pt,
+    # and the ages 10 to 35 ran together into one string of digits.
+    chart = cohort_charts.retention_heatmap(triangle(cohorts), pd.Series(300, index=range(cohorts)), "week",
+                                            metric="User retention", meaning="share active")
+    assert chart.tall == (cohorts > 12) and ("q-chart-tall" in chart.html()) == chart.tall
+    ages = tick_labels(chart, "x")
+    assert ages == [str(a) for a in range(0, cohorts, 1 if cohorts <= 24 else 2)]
+    sizes = {float(size) for size in re.findall(rb"font-size: ([\d.]+)px", chart.image)}  # 1 SVG unit = 1 pt
+    assert printed_points(chart, min(sizes)) >= 5.5, sizes
+
+
 def test_formatters_on_their_own():
     assert [step_decimals(s) for s in (5, 2.5, 0.25, 0.1, 1e-3)] == [0, 1, 2, 1, 3]
     assert MoneyFormatter().format_ticks([0, 2.5, 5, 7.5]) == ["$0", "$2.50", "$5.00", "$7.50"]

@@ -22,8 +22,12 @@ from quire.formatting import localise_figures, number, percent
 from quire.formatting.units import format_value
 
 WIDTH = 8.0  # inches: full width of the A4 text column
-MAX_HEATMAP_HEIGHT = 5.6  # inches: beyond this the PDF would scale the chart (and its text) down
+#: Cohorts a heatmap holds and still prints in the 100 mm every chart is held to (below a half-page block): a year
+#: of months. A longer matrix is printed up to a page tall instead, or its labels would shrink to 5 pt.
+HALF_PAGE_ROWS = 12
+MAX_HEATMAP_HEIGHT = 8.5  # inches: with a heading, a lead and a caption, still one A4 page
 ANNOTATE_UP_TO = 19  # age columns: more than this and percentages no longer fit in a cell
+LABEL_EVERY_AGE_UP_TO = 24  # age columns: more than this and two-digit ages run together; every other one is named
 ZERO_TINT = 0.88  # how close to white the 0 % end of the colour scale is
 BLANK_NOTE = "blank = not yet observed (the cohort has not reached that age); 0% is a real zero"
 #: What a cell of a period without any recorded event reads (see quire.warehouse.coverage.missing_periods).
@@ -65,7 +69,8 @@ def cell_text(rate: float) -> str:
 
 
 def _heatmap_geometry(n_rows: int, n_cols: int) -> tuple[tuple[float, float], float]:
-    """Figure size and annotation font size that keep a cohort × age heatmap legible at A4 width."""
+    """Figure size and annotation font size that keep a cohort × age heatmap legible at A4 width: rows of at
+    most a third of an inch, shrunk as a long matrix needs to stay within :data:`MAX_HEATMAP_HEIGHT`."""
     row = min(0.34, (MAX_HEATMAP_HEIGHT - 1.0) / max(n_rows, 1))
     font = 8.0 if n_cols <= 13 else 6.5
     font = min(font, row * 72 * 0.62)  # text never taller than its row
@@ -123,7 +128,7 @@ def retention_heatmap(rates: pd.DataFrame, sizes: pd.Series, granularity: str, *
                 cbar_kws={"format": PercentStepFormatter(), "shrink": 0.8, "pad": 0.02,
                           # a pointed end: the darkest colour also stands for everything above the scale
                           "extend": "max" if np.nanmax(rates.to_numpy(dtype=float), initial=0) > top else "neither"},
-                xticklabels=list(rates.columns), yticklabels=labels)
+                xticklabels=list(rates.columns) if n_cols <= LABEL_EVERY_AGE_UP_TO else 2, yticklabels=labels)
     if annotate:
         _readable_labels(ax, rates, cmap, top)
     for row, col in zip(*np.nonzero(unknown.to_numpy()), strict=True):
@@ -140,7 +145,7 @@ def retention_heatmap(rates: pd.DataFrame, sizes: pd.Series, granularity: str, *
     alt = _heatmap_alt(rates, sizes, granularity, metric, meaning)
     if gap:
         alt += f" Cells marked {UNKNOWN} are unknown: no event is recorded in their {granularity}."
-    return to_chart(fig, alt, caption=(
+    return to_chart(fig, alt, tall=n_rows > HALF_PAGE_ROWS, caption=(
         f"{metric} by {granularity}ly signup cohort (rows, with their number of users) and "
         f"{unit.lower()}s since signup (columns); {localise_figures(BLANK_NOTE)}{gap}."))
 
