@@ -120,8 +120,8 @@ def rate_trend(history: pd.DataFrame, columns: dict[str, str], *, ylabel: str, r
     colors = palette()
     fig, ax = plt.subplots(figsize=HALF)
     steps = range(len(history))
-    for i, (cols, label) in enumerate(_same_lines(history, columns)):
-        ax.plot(steps, history[cols[0]], marker="o", markersize=3, linewidth=1.8, color=colors[i], label=label)
+    for i, (column, label) in enumerate(_same_lines(history, columns)):
+        ax.plot(steps, history[column], marker="o", markersize=3, linewidth=1.8, color=colors[i], label=label)
     if reference is not None:
         ax.axhline(reference, color="#888888", linewidth=0.8, linestyle=":")
     percent_axis(ax)
@@ -138,16 +138,17 @@ def rate_trend(history: pd.DataFrame, columns: dict[str, str], *, ylabel: str, r
     return to_chart(fig, alt + ".")
 
 
-def _same_lines(history: pd.DataFrame, columns: dict[str, str]) -> list[tuple[list[str], str]]:
-    """The lines to draw: columns whose values are equal throughout drawn once, labelled with every name ("NRR =
-    GRR"; the second line hid the first, and the legend named a line nobody could see)."""
-    lines: list[tuple[list[str], str]] = []
+def _same_lines(history: pd.DataFrame, columns: dict[str, str]) -> list[tuple[str, str]]:
+    """The lines to draw, as (column, label): columns whose values are equal throughout drawn once, labelled with
+    every name ("NRR = GRR"; the second line hid the first, and the legend named a line nobody could see)."""
+    lines: list[tuple[str, str]] = []
     for col, label in columns.items():
-        same = next((line for line in lines if history[line[0][0]].round(6).equals(history[col].round(6))), None)
+        same = next((i for i, (drawn, _) in enumerate(lines) if history[drawn].round(6).equals(history[col].round(6))),
+                    None)
         if same is None:
-            lines.append(([col], label))
+            lines.append((col, label))
         else:
-            lines[lines.index(same)] = (same[0] + [col], f"{same[1]} = {label}")
+            lines[same] = (lines[same][0], f"{lines[same][1]} = {label}")
     return lines
 
 
