@@ -1,9 +1,10 @@
 """What an A/B(/n) experiment's statistics mean: the whole analysis and its verdict in plain words.
 
 :func:`analyse` runs the statistics of :mod:`quire.metrics.experiments` (SRM, lift, Welch,
-CUPED, power, multiplicity) for one experiment and decides with :func:`verdict` (or
-:func:`aa_verdict` for an A/A test); :func:`describe_comparison` says one comparison in a
-sentence. Conventions are those of :mod:`quire.metrics.experiments`.
+CUPED, multiplicity) and :mod:`quire.metrics.experiment_power` (power, MDE) for one experiment
+and decides with :func:`verdict` (or :func:`aa_verdict` for an A/A test);
+:func:`describe_comparison` says one comparison in a sentence. Conventions are those of
+:mod:`quire.metrics.experiments`.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from quire.errors import EmptyDataError, ParameterError, WarehouseError
 from quire.formatting.numbers import (agreeing_decimals, not_zero, number, ordered_decimals, percent, percentage_points,
                                      significant, worth_decimals)
 from quire.metrics.experiment_measure import current as current_measure, metric_label
+from quire.metrics.experiment_power import PowerResult, power_and_mde
 from quire.metrics.experiments import (ADJUSTMENTS, METRICS, MIN_USERS_FOR_MEANS, CupedResult, Decision,
-                                       Metric, PowerResult, SrmResult, WelchResult, adjust_cuped, alpha_for,
+                                       Metric, SrmResult, WelchResult, adjust_cuped, alpha_for,
                                        conversion_by_variant, cuped, cuped_comparisons, pairwise_vs_control,
-                                       power_and_mde, require_columns, srm_check, welch_test)
+                                       require_columns, srm_check, welch_test)
 
 
 # --------------------------------------------------------------------------- verdict

@@ -33,7 +33,8 @@ from quire.metrics.experiment_analysis import (ExperimentAnalysis, analyse, desc
                                               p_sentence, p_text)
 from quire.metrics import experiment_measure
 from quire.metrics.experiment_measure import metric_label
-from quire.metrics.experiments import ADJUSTMENTS, TARGET_POWER
+from quire.metrics.experiment_power import TARGET_POWER
+from quire.metrics.experiments import ADJUSTMENTS
 from quire.metrics.kpi import Kpi
 from quire.contract import absent_note
 from quire.reports.experiment_data import ExperimentData, check_parameters, load
