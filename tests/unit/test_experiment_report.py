@@ -34,7 +34,7 @@ from quire.metrics.experiment_power import sample_size_per_arm
 from quire.reports import experiment as er
 from quire.reports.experiment_data import ExperimentData, variant_label, variant_labels
 from quire.reports.experiment_display import times
-from quire.metrics.experiment_analysis import p_text
+from quire.metrics.experiment_format import p_text
 from quire.warehouse import experiment_queries
 from quire.warehouse.engine import engine
 from quire.warehouse.generator import EXPERIMENT_TRUTH
@@ -1339,7 +1339,7 @@ def test_the_power_charts_caption_promises_a_dot_only_where_one_is_drawn():
 
 def test_one_verdict_writes_the_same_control_rate_the_same_way():
     # Hillstrom: "fell from 1.30% to 0.65%" and then "fell from 1.3% to 0.9%" of one control rate.
-    from quire.metrics.experiment_analysis import rate_places
+    from quire.metrics.experiment_format import rate_places
 
     report = experiment({"control": {"n": 20_000, "rate": 0.013}, "B": {"n": 20_000, "rate": 0.0065},
                          "C": {"n": 20_000, "rate": 0.009}})
