@@ -19,11 +19,12 @@ import pytest
 from quire.display import KPIS_MIME
 from quire.metrics import peers
 from quire.reports import client as client_report
+from quire.reports.client_standing import METRIC_LABELS
 from support.disclosure import PERCENT, attack, clues_from_row, cut_down_portfolio, hd_weights, read_comparison, true_count
 
 SIZES = (2, 5, 6, 9, 11, 15)
 PERIOD = "2026-10"
-METRICS = {label: metric for metric, label in client_report.METRIC_LABELS.items()}
+METRICS = {label: metric for metric, label in METRIC_LABELS.items()}
 
 
 

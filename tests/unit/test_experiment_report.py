@@ -30,11 +30,11 @@ from quire.errors import ParameterError
 from quire.formatting import number, percent
 from quire.metrics import experiment_measure
 from quire.metrics.experiment_measure import REVENUE, Measure
-from quire.metrics.experiments import sample_size_per_arm
+from quire.metrics.experiment_power import sample_size_per_arm
 from quire.reports import experiment as er
 from quire.reports.experiment_data import ExperimentData, variant_label, variant_labels
 from quire.reports.experiment_display import times
-from quire.metrics.experiment_analysis import p_text
+from quire.metrics.experiment_format import p_text
 from quire.warehouse import experiment_queries
 from quire.warehouse.engine import engine
 from quire.warehouse.generator import EXPERIMENT_TRUTH
@@ -515,7 +515,7 @@ def test_a_significant_result_of_a_running_experiment_is_called_an_interim_look(
 def test_arms_too_small_for_any_significant_outcome_have_no_mde_and_no_power_curve():
     # 0/3 against 3/3: Fisher's p is 0.100 at best, yet the card read "MDE 99.9 pts, detected with 80% power at this
     # sample size" and the power section "needs about 3 users per variant … and the test had 3".
-    from quire.metrics.experiments import power_and_mde
+    from quire.metrics.experiment_power import power_and_mde
 
     report = experiment({"control": {"n": 3, "rate": 0.0}, "treatment": {"n": 3, "rate": 1.0}})
     p = report.analysis.power["Treatment"]
@@ -1339,7 +1339,7 @@ def test_the_power_charts_caption_promises_a_dot_only_where_one_is_drawn():
 
 def test_one_verdict_writes_the_same_control_rate_the_same_way():
     # Hillstrom: "fell from 1.30% to 0.65%" and then "fell from 1.3% to 0.9%" of one control rate.
-    from quire.metrics.experiment_analysis import rate_places
+    from quire.metrics.experiment_format import rate_places
 
     report = experiment({"control": {"n": 20_000, "rate": 0.013}, "B": {"n": 20_000, "rate": 0.0065},
                          "C": {"n": 20_000, "rate": 0.009}})

@@ -21,7 +21,7 @@ from quire.charts import BAD, GOOD, HALF, NEUTRAL, WIDE, keep_edge_labels_apart,
 from quire.display import Chart
 from quire.formatting import number, percent, percentage_points
 from quire.formatting.numbers import not_zero
-from quire.metrics.experiment_analysis import rate_places
+from quire.metrics.experiment_format import rate_places
 from quire.metrics.experiment_measure import current as current_measure
 
 Formatter = Callable[[float], str]
@@ -186,7 +186,7 @@ def conversion_panels(table: pd.DataFrame, comparisons: pd.DataFrame, level: flo
     rows of :func:`pairwise_vs_control`. Lift intervals are green/red when significant
     (after adjustment), grey otherwise; the dashed line marks "no difference". Every rate, lift and bound is
     written with ``places`` decimals, the report's for its conversion figures
-    (:func:`~quire.metrics.experiment_analysis.rate_places`; by default the rule it follows, for these rows).
+    (:func:`~quire.metrics.experiment_format.rate_places`; by default the rule it follows, for these rows).
     """
     labels = table["variant"].astype(str).tolist()
     fig, (left, right) = plt.subplots(1, 2, figsize=(WIDE[0], _height(len(table), 1.15)), sharey=True)

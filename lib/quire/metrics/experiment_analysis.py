@@ -1,9 +1,11 @@
 """What an A/B(/n) experiment's statistics mean: the whole analysis and its verdict in plain words.
 
 :func:`analyse` runs the statistics of :mod:`quire.metrics.experiments` (SRM, lift, Welch,
-CUPED, power, multiplicity) for one experiment and decides with :func:`verdict` (or
-:func:`aa_verdict` for an A/A test); :func:`describe_comparison` says one comparison in a
-sentence. Conventions are those of :mod:`quire.metrics.experiments`.
+CUPED, multiplicity) and :mod:`quire.metrics.experiment_power` (power, MDE) for one experiment
+and decides with :func:`verdict` (or :func:`aa_verdict` for an A/A test);
+:func:`describe_comparison` says one comparison in a sentence. Conventions are those of
+:mod:`quire.metrics.experiments`; how the figures are written (their precision, p-values) is
+:mod:`quire.metrics.experiment_format`'s.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ import numpy as np
 import pandas as pd
 
 from quire.errors import EmptyDataError, ParameterError, WarehouseError
-from quire.formatting.numbers import (agreeing_decimals, not_zero, number, ordered_decimals, percent, percentage_points,
-                                     significant, worth_decimals)
+from quire.formatting.numbers import not_zero, number, percent, percentage_points, significant
+from quire.metrics.experiment_format import compared_places, format_amount, format_effect, p_sentence, rate_places
 from quire.metrics.experiment_measure import current as current_measure, metric_label
+from quire.metrics.experiment_power import PowerResult, power_and_mde
 from quire.metrics.experiments import (ADJUSTMENTS, METRICS, MIN_USERS_FOR_MEANS, CupedResult, Decision,
-                                       Metric, PowerResult, SrmResult, WelchResult, adjust_cuped, alpha_for,
+                                       Metric, SrmResult, WelchResult, adjust_cuped, alpha_for,
                                        conversion_by_variant, cuped, cuped_comparisons, pairwise_vs_control,
-                                       power_and_mde, require_columns, srm_check, welch_test)
+                                       require_columns, srm_check, welch_test)
 
 
 # --------------------------------------------------------------------------- verdict
@@ -169,7 +172,7 @@ def _beyond_mde(p: PowerResult, low: float, high: float, currency: str | None, p
     if not sides:
         return ""
     places = max(compared_places(edge, mde, p.kind, places) for _, edge, mde in sides)
-    written = [(word, *(_format_effect(v, p.kind, currency, signed=False, decimals=places) for v in (edge, mde)))
+    written = [(word, *(format_effect(v, p.kind, currency, signed=False, decimals=places) for v in (edge, mde)))
                for word, edge, mde in sides]
     power = percent(p.target_power, 0)
     if len(written) == 1:
@@ -192,7 +195,7 @@ def _underpowered_reason(p: PowerResult, row: pd.Series, level: float, currency:
     beyond = _beyond_mde(p, float(row["ci_low"]), float(row["ci_high"]), currency, places)
     if not beyond:  # the other way, no change reaches the target power at all
         return (f"The experiment was underpowered{who}: it could reliably detect (with {power} power) only "
-                f"{_changes(p)} of at least {_format_effect(p.mde, p.kind, currency, signed=False)}, and no "
+                f"{_changes(p)} of at least {format_effect(p.mde, p.kind, currency, signed=False)}, and no "
                 f"{'rise' if p.downward else 'fall'} at all. More traffic or a longer run is needed to tell whether an "
                 f"effect is real.{_exact(row)}")
     return (f"The experiment was underpowered{who}: its {percent(level, 0)} interval still includes {beyond}, so no "
@@ -211,10 +214,10 @@ def _ruled_out_reason(p: PowerResult, row: pd.Series, level: float, currency: st
     places = max(compared_places(abs(float(row["ci_low"])), down, p.kind, places),
                  compared_places(abs(float(row["ci_high"])), up, p.kind, places))
     if p.kind == "proportion":
-        within = (f"between a fall of {_format_effect(down, p.kind, currency, signed=False, decimals=places)} and a rise "
-                  f"of {_format_effect(up, p.kind, currency, signed=False, decimals=places)}, the smallest it detects")
+        within = (f"between a fall of {format_effect(down, p.kind, currency, signed=False, decimals=places)} and a rise "
+                  f"of {format_effect(up, p.kind, currency, signed=False, decimals=places)}, the smallest it detects")
     else:
-        within = (f"within ±{_format_effect(p.mde, p.kind, currency, signed=False, decimals=places)}, the smallest "
+        within = (f"within ±{format_effect(p.mde, p.kind, currency, signed=False, decimals=places)}, the smallest "
                   "change it detects")
     return (f"The test rules out an effect as large as its MDE{who}: its whole {percent(level, 0)} interval lies "
             f"{within} with {power} power. A true effect, if there is one, is smaller than that; only an effect that "
@@ -249,7 +252,7 @@ def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Po
                            "recorded (experiment_assignments.converted).")
         elif first is not None:
             reasons.append(f"The check would have revealed a bias in {metric_label(str(comparisons.iloc[0]['metric'])).lower()} "
-                           f"of {_format_effect(first.mde, first.kind, currency, signed=False)} or more "
+                           f"of {format_effect(first.mde, first.kind, currency, signed=False)} or more "
                            f"(its minimum detectable effect at {percent(first.target_power, 0)} power).")
         return Verdict("A/A passed", None, reasons, warn)
     reasons = []
@@ -269,35 +272,6 @@ def aa_verdict(comparisons: pd.DataFrame, srm: SrmResult, power: Mapping[str, Po
     return Verdict("A/A failed", None, reasons, warn)
 
 
-def rate_places(rows, power: Mapping[str, PowerResult] | None = None) -> int | None:
-    """One precision for the conversion figures of ``rows`` (comparison rows): both rates, the lift and its interval
-    of every conversion row are written with it wherever the report shows them (sentences, cards, table, chart),
-    so that the same control rate never reads "1.30%" in one place and "1.3%" in the next. None without a
-    conversion row.
-
-    Per row, the decimals that two figures set side by side need: the rates in their order and a lift that is not 0
-    never read 0 (:func:`~quire.formatting.numbers.ordered_decimals`), always, up to three decimals. One more decimal
-    at which the rates also differ by exactly the lift printed beside them
-    (:func:`~quire.formatting.numbers.agreeing_decimals`) only where the interval makes it worth writing
-    (:func:`~quire.formatting.numbers.worth_decimals`): for 33.333 % against 7.258 % with an interval of −1.755 to
-    +72.101 pts, "33.3% against 7.3% (+26.1 pts)" is one step of rounding off, and "+26.075" or "+26.08" claims a
-    precision an interval 74 points wide does not have. With ``power`` (a power result per
-    treatment, where the report sets the observed lift against its MDE) also the decimals that tell those two apart
-    (:func:`compared_places`)."""
-    places = []
-    for r in rows:
-        if r["metric"] != "conversion":
-            continue
-        control, treatment, diff = float(r["control_value"]), float(r["treatment_value"]), float(r["diff"])
-        agreeing = min(agreeing_decimals(control, treatment, diff, 1, scale=100, most=1),
-                       worth_decimals(float(r["ci_low"]), float(r["ci_high"]), 1, scale=100))
-        places.append(max(ordered_decimals(control, treatment, diff, 1, scale=100), agreeing))
-        p = (power or {}).get(r["variant"])
-        if p is not None and p.kind == "proportion" and p.observed_effect is not None and p.mde is not None:
-            places.append(compared_places(abs(p.observed_effect), p.mde, p.kind))
-    return max(places, default=None)
-
-
 def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.95, currency: str | None = None,
                         several: bool = False, places: int | None = None) -> str:
     """One sentence for a row of :func:`pairwise_vs_control`.
@@ -314,7 +288,7 @@ def describe_comparison(row: pd.Series | Mapping[str, object], level: float = 0.
         places = 2  # money: cents
     elif places is None:
         places = rate_places([row])
-    level_fmt = (lambda v: percent(v, places)) if as_rate else (lambda v: _amount(v, currency))
+    level_fmt = (lambda v: percent(v, places)) if as_rate else (lambda v: format_amount(v, currency))
     low, high = float(row["ci_low"]), float(row["ci_high"])
     # The difference as its interval's bounds: one that is not 0 never reads "0.0 pts" or "$0.00".
     bound = ((lambda v: not_zero(lambda d: percentage_points(v, d), v, places)) if as_rate
@@ -413,8 +387,8 @@ def _low_power_message(variant: str, p: PowerResult, currency: str, row: pd.Seri
     places = compared_places(abs(p.observed_effect or 0.0), p.mde, p.kind, places)
     return (f"Low power for {variant}: with {number(p.n_control)} and {number(p.n_treatment)} users the test detects (with "
             f"{percent(p.target_power, 0)} power) only {_changes(p)} of at least "
-            f"{_format_effect(p.mde, p.kind, currency, signed=False, decimals=places)}; the observed "
-            f"{_format_effect(p.observed_effect, p.kind, currency, decimals=places)} is smaller. {consequence}{caveat}")
+            f"{format_effect(p.mde, p.kind, currency, signed=False, decimals=places)}; the observed "
+            f"{format_effect(p.observed_effect, p.kind, currency, decimals=places)} is smaller. {consequence}{caveat}")
 
 
 def _changes(p: PowerResult) -> str:
@@ -429,73 +403,6 @@ def _any_possible(p: PowerResult) -> str:
     if p.floor_p is not None:
         return "any possible change"
     return {"rises": "any possible rise", "falls": "any possible fall"}.get(_changes(p), "any possible change")
-
-
-def _format_effect(value: float | None, kind: str, currency: str, signed: bool = True,
-                   decimals: int | None = None) -> str:
-    """An effect of ``kind`` (a power result's): a rate's in points, a mean's in the measure's units; ``decimals``
-    (see :func:`compared_places`) instead of the unit's own."""
-    if value is None:
-        return "—"
-    if kind == "proportion":
-        return _pts(value, signed, 1 if decimals is None else decimals)
-    size = value if signed else abs(value)
-    return not_zero(lambda d: current_measure().format(size, d, signed=signed, currency=currency), size,
-                    current_measure().decimals if decimals is None else decimals)
-
-
-def compared_places(first: float, second: float, kind: str, at_least: int | None = None) -> int:
-    """The fewest decimals, from the unit's own (a rate's one, a measure's) up to two more, at which two effects of
-    ``kind`` set against each other in a sentence ("the observed … is smaller than the MDE") read in the order they
-    are: an observed 1.852 pts and an MDE of 1.894 pts both read "1.9 pts" at one decimal, "1.85" and "1.89" at
-    two. No difference is written beside them, so unlike :func:`agreeing_decimals` they need not differ by one.
-    ``at_least``: a rate's decimals where the report already writes its differences so (:func:`rate_places`), so that
-    the same "−0.16 pts" does not read "−0.2 pts" a sentence later."""
-    scale, decimals = (100, 1) if kind == "proportion" else (1, current_measure().decimals)
-    if kind == "proportion" and at_least is not None:
-        decimals = max(decimals, at_least)
-    order = (first > second) - (first < second)
-    for places in range(decimals, decimals + 3):
-        a, b = round(first * scale, places), round(second * scale, places)
-        if (a > b) - (a < b) == order:
-            return places
-    return decimals + 2
-
-
-def _pts(diff: float, signed: bool = True, decimals: int = 1) -> str:
-    """A rate difference in percentage points: 0.014 → "+1.4 pts" (or its size, "1.4 pts", unsigned); one that is not
-    0 never reads as 0 (0.0004 → "+0.04 pts")."""
-    size = diff if signed else abs(diff)
-    return not_zero(lambda d: percentage_points(size, d, signed=signed), size, decimals)
-
-
-def _amount(value: float, currency: str | None, signed: bool = False) -> str:
-    """A per-user amount of the experiment's measure: money with cents, in ``currency`` or the run's ("+$2.83"), or
-    a number with two decimals ("+1.25")."""
-    return current_measure().format(value, signed=signed, currency=currency)
-
-
-def p_text(p: float | None, alpha: float | None = None) -> str:
-    """A p-value for tables and cards: "0.003", "< 0.001", "—" when not defined.
-
-    Given the test's ``alpha``, a p-value that three decimals would put on the level or past it (0.04997 as
-    "0.050" beside a significant result) gets the decimals that tell which side it is on: "0.04997".
-    """
-    if p is None or not np.isfinite(p):
-        return "—"
-    if p < 0.001:
-        return f"< {number(0.001, 3)}"
-    decimals = 3
-    while alpha is not None and decimals < 6 and p != alpha and (
-            round(p, decimals) == alpha or (round(p, decimals) < alpha) != (p < alpha)):
-        decimals += 1
-    return number(p, decimals)
-
-
-def p_sentence(p: float, alpha: float | None = None) -> str:
-    """A p-value inside a sentence: "p = 0.087", "p < 0.001" or "p not defined" (``alpha``: see :func:`p_text`)."""
-    text = p_text(p, alpha)
-    return "p not defined" if text == "—" else f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
 # --------------------------------------------------------------------------- all together
@@ -557,7 +464,7 @@ def _resting_on_one_user(rows: pd.DataFrame, control: str, order: list[str], dec
     for row in decided.itertuples():
         match = again[again["variant"] == row.variant]
         if len(match) and bool(match["significant"].iloc[0]) != bool(row.significant):
-            left = ", ".join(_amount(float(rows.at[largest[v], "revenue"]), currency) for v in (control, row.variant))
+            left = ", ".join(format_amount(float(rows.at[largest[v], "revenue"]), currency) for v in (control, row.variant))
             said = describe_comparison(match.iloc[0], level, currency, several)
             warnings.append(f"One user decides this result{' for ' + row.variant if several else ''}: without the "
                             f"largest {current_measure().name} of {control} and of {row.variant} ({left}), "
@@ -582,7 +489,7 @@ def _one_users_share(rows: pd.DataFrame, order: list[str], currency: str | None)
             continue
         name = current_measure().name
         warnings.append(f"One user holds {percent(values.max() / total, 0)} of {variant}'s {name} "
-                        f"({_amount(float(values.max()), currency)} of {_amount(total, currency)} over "
+                        f"({format_amount(float(values.max()), currency)} of {format_amount(total, currency)} over "
                         f"{number(len(values))} users): its mean {name} per user is mostly that user's. Look at that "
                         f"user, or cap each user's {name} before comparing.")
     return warnings

@@ -3,8 +3,8 @@
 :func:`~quire.reports.client_data.load` is the only I/O (one read-only warehouse connection, every
 query filtered by this client's id except the anonymous sums of the portfolio comparison). Of those
 sums the report publishes only what :mod:`quire.metrics.peers` allows (no figure from which one of
-the other clients can be recovered). No text this module displays names the reporting platform:
-the brand kit speaks for the report.
+the other clients can be recovered); the comparison section is :mod:`quire.reports.client_standing`'s.
+No text this module displays names the reporting platform: the brand kit speaks for the report.
 
 The notebook calls :func:`build` once and then displays one section per cell. For a
 client without views in the period, the engagement section says so once, and the
@@ -27,10 +27,10 @@ from quire.display import Callout, KpiCards, ReportHeader, Section, Table
 from quire.glossary import glossary
 from quire.metrics import advice
 from quire.metrics import engagement as eng
-from quire.metrics import peers
 from quire.metrics.health import HEALTHY_MIN, WATCH_MIN, health_scores
-from quire.metrics.kpi import Kpi, format_value
+from quire.metrics.kpi import Kpi
 from quire.reports.client_data import HEALTH_TABLES, ClientData, load, portfolio_for_batch, record_date, resolve_client
+from quire.reports.client_standing import ClientStanding, peer_count
 from quire.reports.prose import join_words
 from quire.contract import absent_note, missing_phrase
 
@@ -51,8 +51,6 @@ TYPE_LABELS = {"article": "Article", "video": "Video", "social_post": "Social po
                "landing_page": "Landing page"}
 TYPE_NOUNS = {"article": "articles", "video": "videos", "social_post": "social posts", "newsletter": "newsletters",
               "landing_page": "landing pages"}  # for sentences: "Do more videos"
-METRIC_LABELS = {"ctr": "Click-through rate", "conversion_rate": "Conversion rate", "engagement_rate": "Engagement rate",
-                 "views_growth": "Views growth"}
 # key: (label, unit) — every headline KPI is better when it goes up.
 KPI_DEFS = {
     "views": ("Views", "number"),
@@ -80,18 +78,6 @@ def tied_words(top: eng.TopContent) -> str:
 
 def _label(value: str, labels: dict[str, str]) -> str:
     return labels.get(value, str(value).replace("_", " ").capitalize())
-
-
-def _metric_text(metric: str, value: float | None, bound: str = "") -> str:
-    """A comparison metric as printed: "4.9%", "+12.5%" for growth, "<0.5%" for a bound."""
-    text = relative_change(value, 1) if metric == "views_growth" else format_value(value, "percent")
-    return f"{bound}{text}" if bound and text != "—" else text
-
-
-def _band_left_open(standing: pd.DataFrame) -> pd.Series:
-    """Rows shown as figures without a band: a quartile published as a bound ("<0.5%", ">+299.5%") leaves open
-    which side of it the reader's own figure lies."""
-    return (standing["shown"] == "figures") & standing["band"].isna()
 
 
 class ClientReport:
@@ -243,32 +229,21 @@ class ClientReport:
         return {v: (now[v], before[v]) for v in values}
 
     @cached_property
-    def standing(self) -> pd.DataFrame:
-        """The client's standing among the other clients, as it may be published (:func:`metrics.peers.standing`)."""
-        # A period cut short by the subscription's end is a part set against a whole: not a growth to rank.
-        whole = self.comparable and self._ended_within is None
-        growth = eng.change(float(self.now.views), float(self.before.views)) if whole else None
-        own = {"ctr": self.now.ctr, "conversion_rate": self.now.conversion_rate,
-               "engagement_rate": self.now.engagement_rate, "views_growth": growth}
-        others = peers.portfolio_metrics(self.data.portfolio)
-        frame = peers.standing(own, others, grouped_on=self._grouped_on)
-        texts = {f"{q}_text": [_metric_text(m, v, b) for m, v, b in zip(frame["metric"], frame[q], frame[f"{q}_bound"], strict=True)]
-                 for q in ("p25", "p50", "p75")}
-        return frame.assign(label_metric=frame["metric"].map(METRIC_LABELS),
-                            you_text=[_metric_text(m, v) for m, v in zip(frame["metric"], frame["value"], strict=True)], **texts)
+    def _comparison(self) -> ClientStanding:
+        """What the standing among the other clients knows of this client's period (:mod:`.client_standing`)."""
+        return ClientStanding(self.period.label, self.previous_period.label, in_data=self.in_data,
+                              comparable=self.comparable, ended_within=self._ended_within,
+                              signed_up_within=self.signed_up_within)
 
-    @property
-    def _grouped_on(self) -> tuple[str, ...]:
-        """The metrics every other client compared must have a figure of: growth only where the previous period
-        lies in the data (in the data's first period nobody's growth is comparable)."""
-        return peers.PORTFOLIO_METRICS if self.in_data else tuple(m for m in peers.PORTFOLIO_METRICS
-                                                                  if m != "views_growth")
+    @cached_property
+    def standing(self) -> pd.DataFrame:
+        """The client's standing among the other clients, as it may be published (:meth:`ClientStanding.frame`)."""
+        return self._comparison.frame(self.now, self.before, self.data.portfolio)
 
     @property
     def _peer_count(self) -> int:
-        """How many other clients the standing compares with: those with a figure of every compared metric (the
-        group of every row; click-through rate is always among the metrics it is grouped on)."""
-        return int(self.standing.set_index("metric").at["ctr", "peers"])
+        """How many other clients the standing compares with (:func:`.client_standing.peer_count`)."""
+        return peer_count(self.standing)
 
     def _no_activity(self) -> Callout:
         """What replaces the sections that need activity: one callout, in the first of them."""
@@ -579,100 +554,13 @@ class ClientReport:
                        "service, support load and your latest feedback.")
 
     def portfolio(self) -> Section | None:
-        title = "How you compare"
         if not self.active:
             return None  # said once, in the engagement section
-        frame, others = self.standing, self._peer_count
-        if others < peers.MIN_PEERS_BAND:
-            return Section(title, [Callout(f"Fewer than {peers.MIN_PEERS_BAND} other clients {self._group_words}: too "
-                                           "few for a comparison that keeps every client's figures private, so none is "
-                                           "shown.", "info")])
-        if (frame["shown"] == "none").all():
-            return Section(title, [Callout(" ".join(self._withheld_notes(frame)), "info", title="Not shown:")])
-        figures = (frame["shown"] == "figures").any()
-        table = pd.DataFrame({"Metric": frame["label_metric"], "You": frame["you_text"],
-                              "Standing": [b if isinstance(b, str) else "—" for b in frame["band"]]})
-        if figures:
-            shown = frame["shown"] == "figures"
-            table["Portfolio median"] = frame["p50_text"].where(shown, "—")
-            table["Middle half"] = (frame["p25_text"] + " to " + frame["p75_text"]).where(shown, "—")
-        # The figures come formatted (a rate, or a band where the figure is withheld): aligned as numbers.
-        figure_columns = dict.fromkeys(["You", "Portfolio median", "Middle half"] if figures else ["You"], "text")
-        children = [charts.standing_ranges(frame),
-                    Table(table, caption="Your standing among comparable clients", units=figure_columns,
-                          **self._standing_data(frame, figures))]
-        children = [c for c in children if c is not None]
-        notes = self._withheld_notes(frame[((frame["shown"] != "figures") & ((frame["shown"] == "none") | figures))
-                                           | _band_left_open(frame)])
-        if notes:
-            children.append(Callout(" ".join(notes), "info"))
-        return Section(title, children, lead=self._portfolio_lead(others, figures))
-
-    @staticmethod
-    def _standing_data(frame: pd.DataFrame, figures: bool) -> dict:
-        """The standing table's data files as numbers, the figures as published ("'+5.2%" was text in the CSV); a
-        quartile published as a bound ("<0.5%") says so in a column of its own."""
-        data = pd.DataFrame({"Metric": frame["label_metric"],
-                             "You": [None if v is None or pd.isna(v) else peers.published(v) for v in frame["value"]],
-                             "Standing": frame["band"].where(frame["band"].map(lambda b: isinstance(b, str)))})
-        if figures:
-            shown = frame["shown"] == "figures"
-            for q, name in ((25, "Lower quartile"), (50, "Portfolio median"), (75, "Upper quartile")):
-                data[name] = frame[f"p{q}"].where(shown)
-                if (frame[f"p{q}_bound"] != "").any():
-                    data[f"{name} is a bound"] = frame[f"p{q}_bound"].where(shown & (frame[f"p{q}_bound"] != ""))
-        units = {c: "percent" for c in ("You", "Lower quartile", "Portfolio median", "Upper quartile") if c in data}
-        return {"data": data, "data_units": units}
+        return self._comparison.section(self.standing)
 
     def _withheld_notes(self, frame: pd.DataFrame) -> list[str]:
-        """Why each metric of ``frame`` shows less than the portfolio's figures, one sentence per reason."""
-        why = {
-            "no_value": lambda m: f"{m}: no figure of yours for {self.period.label}, so there is nothing to compare.",
-            "few_peers": lambda m: (f"{m}: fewer than {peers.MIN_PEERS_FIGURES} other clients to compare with, so only "
-                                    "your band is shown, or nothing."),
-            "alike": lambda m: (f"{m}: the other clients' figures are too alike to summarise without giving them "
-                                "away, so none is shown."),
-            "edge": lambda m: (f"{m}: your figure sits at the very edge of the scale, where even a band would give "
-                               "other clients' figures away, so none is shown."),
-        }
-        notes = [why[reason](join_words(group["label_metric"].tolist()))
-                 for reason, group in frame.groupby("withheld", sort=False) if reason in why]
-        if ((frame["withheld"] == "no_value") & (frame["metric"] == "views_growth")).any():
-            ended = self._ended_within
-            notes.append(f"Growth needs views in the whole of {self.previous_period.label}"
-                         + (f" and of {self.period.label}, and your subscription ended on {long_date(ended)}."
-                            if ended is not None and self.comparable else
-                            f", and your subscription started on {long_date(self.signed_up_within)}."
-                            if self.in_data and self.signed_up_within else "."))
-        open_band = frame.loc[_band_left_open(frame)]
-        if len(open_band):
-            notes.append(f"{join_words(open_band['label_metric'].tolist())}: your figure and a quartile are at the same "
-                         "end of the scale, where the quartile is shown only as a bound, so no band is given.")
-        return notes
-
-    @property
-    def _group_words(self) -> str:
-        """Which other clients the standing compares with (see :func:`metrics.peers.comparable`)."""
-        words = f"had content views and clicks in {self.period.label}"
-        return words + (f" and had been clients, with views, for the whole of {self.previous_period.label}"
-                        if "views_growth" in self._grouped_on else "")
-
-    def _portfolio_lead(self, others: int, figures: bool) -> str:
-        first = f"Your results against the {others} other clients that {self._group_words}, anonymously. "
-        if figures:
-            rows = self.standing.set_index("metric").loc[list(self._grouped_on)]
-            lacking = rows.loc[rows["value"].isna(), "label_metric"].tolist()
-            whose = (f"not yours, as only clients with every figure are compared and you have no "
-                     f"{join_words(lacking).lower()}" if lacking else "yours included")
-            how = ("Top quarter means above the portfolio's upper quartile, bottom quarter below its lower quartile. The "
-                   f"median and quartiles are estimated from all these clients' values together, {whose}, so that "
-                   "none of them is any one client's figure, and they are shown only when at least "
-                   f"{peers.MIN_PEERS_FIGURES} other clients can be compared. ")
-        else:
-            how = ("Top quarter means at least three quarters of them did no better than you; bottom quarter, at least "
-                   "three quarters did no worse. With fewer than "
-                   f"{peers.MIN_PEERS_FIGURES} other clients, no portfolio figures are given. ")
-        return first + how + "No other client's figures are shown."
+        """Why each metric of ``frame`` shows less than the portfolio's figures (:meth:`ClientStanding.withheld_notes`)."""
+        return self._comparison.withheld_notes(frame)
 
     @cached_property
     def recommended(self) -> list[advice.Recommendation]:

@@ -29,11 +29,12 @@ from quire.charts.experiment import amount, interval_text, pct, pts, signed
 from quire.display import Callout, ReportHeader, Section
 from quire.errors import EmptyDataError, WarehouseError
 from quire.glossary import glossary
-from quire.metrics.experiment_analysis import (ExperimentAnalysis, analyse, describe_comparison, rate_places,
-                                              p_sentence, p_text)
+from quire.metrics.experiment_analysis import ExperimentAnalysis, analyse, describe_comparison
+from quire.metrics.experiment_format import p_sentence, p_text, rate_places
 from quire.metrics import experiment_measure
 from quire.metrics.experiment_measure import metric_label
-from quire.metrics.experiments import ADJUSTMENTS, TARGET_POWER
+from quire.metrics.experiment_power import TARGET_POWER
+from quire.metrics.experiments import ADJUSTMENTS
 from quire.metrics.kpi import Kpi
 from quire.contract import absent_note
 from quire.reports.experiment_data import ExperimentData, check_parameters, load

@@ -47,7 +47,7 @@ def interval_change(ratio: float) -> str:
 def effect_text(value: float | None, metric: str, decimals: int | None = None) -> str:
     """A treatment − control difference in the metric's units: "+1.4 pts", or "+$2.83" in the measure's; one that is
     not 0 never reads as 0 ("+0.04 pts", "+$0.004"), as an interval's bounds do not. ``decimals``: at least these
-    (to set it against another figure, :func:`~quire.metrics.experiment_analysis.compared_places`)."""
+    (to set it against another figure, :func:`~quire.metrics.experiment_format.compared_places`)."""
     if value is None or not np.isfinite(value):
         return "—"
     return bound(value, "conversion" if metric == "conversion" else "revenue", decimals)

@@ -18,8 +18,9 @@ from quire.display import Callout, Section
 from quire.formatting import number, percent
 from quire.formatting.numbers import not_zero
 from quire.formatting.units import UNITS
-from quire.metrics.experiment_analysis import (describe_comparison, metric_correlation, mirrors_metric, p_sentence,
-                                              p_text, varies_within_variants)
+from quire.metrics.experiment_analysis import (describe_comparison, metric_correlation, mirrors_metric,
+                                              varies_within_variants)
+from quire.metrics.experiment_format import p_sentence, p_text
 from quire.metrics.experiments import CupedResult
 from quire.reports.experiment_data import CONTRACT
 from quire.reports.experiment_display import Estimate, FormattedTable, interval_change, mark_control, reduction_text

@@ -12,9 +12,10 @@ from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from quire.errors import EmptyDataError, ParameterError, WarehouseError
-from quire.metrics.experiment_analysis import analyse, describe_comparison, p_sentence, verdict
+from quire.metrics.experiment_analysis import analyse, describe_comparison, verdict
+from quire.metrics.experiment_format import p_sentence
+from quire.metrics.experiment_power import PowerResult, power_and_mde, power_curve
 from quire.metrics.experiments import (
-    PowerResult,
     SrmResult,
     adjust_cuped,
     adjust_p_values,
@@ -23,8 +24,6 @@ from quire.metrics.experiments import (
     conversion_from_counts,
     cuped,
     pairwise_vs_control,
-    power_and_mde,
-    power_curve,
     srm_check,
     welch_test,
 )
