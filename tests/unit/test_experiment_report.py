@@ -30,7 +30,7 @@ from quire.errors import ParameterError
 from quire.formatting import number, percent
 from quire.metrics import experiment_measure
 from quire.metrics.experiment_measure import REVENUE, Measure
-from quire.metrics.experiment_power import sample_size_per_arm
+from quire.metrics.power import sample_size_per_arm
 from quire.reports import experiment as er
 from quire.reports.experiment_data import ExperimentData, variant_label, variant_labels
 from quire.reports.experiment_display import times
@@ -515,7 +515,7 @@ def test_a_significant_result_of_a_running_experiment_is_called_an_interim_look(
 def test_arms_too_small_for_any_significant_outcome_have_no_mde_and_no_power_curve():
     # 0/3 against 3/3: Fisher's p is 0.100 at best, yet the card read "MDE 99.9 pts, detected with 80% power at this
     # sample size" and the power section "needs about 3 users per variant … and the test had 3".
-    from quire.metrics.experiment_power import power_and_mde
+    from quire.metrics.power import power_and_mde
 
     report = experiment({"control": {"n": 3, "rate": 0.0}, "treatment": {"n": 3, "rate": 1.0}})
     p = report.analysis.power["Treatment"]

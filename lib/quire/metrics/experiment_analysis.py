@@ -1,7 +1,7 @@
 """What an A/B(/n) experiment's statistics mean: the whole analysis and its verdict in plain words.
 
 :func:`analyse` runs the statistics of :mod:`quire.metrics.experiments` (SRM, lift, Welch,
-CUPED, multiplicity) and :mod:`quire.metrics.experiment_power` (power, MDE) for one experiment
+CUPED, multiplicity) and :mod:`quire.metrics.power` (power, MDE) for one experiment
 and decides with :func:`verdict` (or :func:`aa_verdict` for an A/A test);
 :func:`describe_comparison` says one comparison in a sentence. Conventions are those of
 :mod:`quire.metrics.experiments`; how the figures are written (their precision, p-values) is
@@ -23,7 +23,7 @@ from quire.errors import EmptyDataError, ParameterError, WarehouseError
 from quire.formatting.numbers import not_zero, number, percent, percentage_points, significant
 from quire.metrics.experiment_format import compared_places, format_amount, format_effect, p_sentence, rate_places
 from quire.metrics.experiment_measure import current as current_measure, metric_label
-from quire.metrics.experiment_power import PowerResult, power_and_mde
+from quire.metrics.power import PowerResult, power_and_mde
 from quire.metrics.experiments import (ADJUSTMENTS, METRICS, MIN_USERS_FOR_MEANS, CupedResult, Decision,
                                        Metric, SrmResult, WelchResult, adjust_cuped, alpha_for,
                                        conversion_by_variant, cuped, cuped_comparisons, pairwise_vs_control,

@@ -15,7 +15,7 @@ import numpy as np
 from quire.formatting.numbers import (agreeing_decimals, not_zero, number, ordered_decimals, percentage_points,
                                      worth_decimals)
 from quire.metrics.experiment_measure import current as current_measure
-from quire.metrics.experiment_power import PowerResult
+from quire.metrics.power import PowerResult
 
 
 def rate_places(rows, power: Mapping[str, PowerResult] | None = None) -> int | None:

@@ -1,6 +1,6 @@
 """The statistics of an A/B(/n) experiment report: SRM, lift, Welch, CUPED, multiplicity.
 
-The power and minimum detectable effect of these tests are :mod:`quire.metrics.experiment_power`'s; what they
+The power and minimum detectable effect of these tests are :mod:`quire.metrics.power`'s; what they
 mean (the whole analysis, the verdict and its wording) is :mod:`quire.metrics.experiment_analysis`.
 
 Input is the warehouse's ``experiment_assignments`` table as a DataFrame (one row per

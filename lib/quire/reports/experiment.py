@@ -33,7 +33,7 @@ from quire.metrics.experiment_analysis import ExperimentAnalysis, analyse, descr
 from quire.metrics.experiment_format import p_sentence, p_text, rate_places
 from quire.metrics import experiment_measure
 from quire.metrics.experiment_measure import metric_label
-from quire.metrics.experiment_power import TARGET_POWER
+from quire.metrics.power import TARGET_POWER
 from quire.metrics.experiments import ADJUSTMENTS
 from quire.metrics.kpi import Kpi
 from quire.contract import absent_note

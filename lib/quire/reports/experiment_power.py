@@ -16,7 +16,7 @@ from quire.charts import experiment as charts
 from quire.display import Callout, Grid, Section
 from quire.formatting import number, percent, significant
 from quire.metrics.experiment_format import compared_places
-from quire.metrics.experiment_power import TARGET_POWER, exact_users_needed, power_curve, sample_size_per_arm
+from quire.metrics.power import TARGET_POWER, exact_users_needed, power_curve, sample_size_per_arm
 from quire.metrics.experiments import tested_exactly
 from quire.reports.experiment_display import FormattedTable, effect_text, round_users, times
 

@@ -14,7 +14,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportions
 from quire.errors import EmptyDataError, ParameterError, WarehouseError
 from quire.metrics.experiment_analysis import analyse, describe_comparison, verdict
 from quire.metrics.experiment_format import p_sentence
-from quire.metrics.experiment_power import PowerResult, power_and_mde, power_curve
+from quire.metrics.power import PowerResult, power_and_mde, power_curve
 from quire.metrics.experiments import (
     SrmResult,
     adjust_cuped,
