@@ -245,9 +245,12 @@ class KpiCards(Fragment):
             state = {True: "q-good", False: "q-bad", None: "q-flat"}[k.is_good]
             change = k.change_text()
             arrow = "■" if k.flat else "▲" if k.delta > 0 else "▼"
+            # Better or worse is said in words too, not by colour alone: a rise in churn and a rise in revenue
+            # carry the same arrow, and a colour-blind reader, a screen reader or a grey print loses the colour.
+            judged = {True: "better than", False: "worse than", None: "vs"}[k.is_good]
             delta = (
-                f'<div class="q-kpi-delta {state}"><span aria-hidden="true">{arrow}</span> '
-                f"{escape(change)} <span class=\"q-kpi-vs\">vs {escape(self.comparison_label)}</span></div>"
+                f'<div class="q-kpi-delta {state}"><span aria-hidden="true">{arrow}</span> {escape(change)} '
+                f'<span class="q-kpi-vs">{judged} {escape(self.comparison_label)}</span></div>'
             )
         return (
             f'<div class="q-kpi"><div class="q-kpi-label">{escape(k.label)}</div>'

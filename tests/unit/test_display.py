@@ -28,9 +28,21 @@ def test_kpi_cards_show_delta_direction_and_json():
     assert html.count('class="q-kpi"') == 3
     assert "+10.0%" in html and "q-good" in html  # MRR up 10 %: good
     assert "+1.0 pts" in html and "q-bad" in html  # churn up a point: bad
-    assert "vs September 2026" in html
     assert [k["name"] for k in bundle[KPIS_MIME]] == ["mrr", "logo_churn", "nps"]
     assert bundle[KPIS_MIME][0]["value"] == 110_000.0 and bundle[KPIS_MIME][0]["unit"] == "currency"
+
+
+def test_kpi_cards_say_better_or_worse_in_words_not_by_colour_alone():
+    # Churn up and MRR up both carry ▲; only red and green told them apart, which a colour-blind reader,
+    # a screen reader and a grey print do not see.
+    kpis = [Kpi("mrr", "MRR", 110_000.0, "currency", 100_000.0, "up_is_good"),
+            Kpi("logo_churn", "Logo churn", 0.03, "percent", 0.02, "down_is_good"),
+            Kpi("arpa", "ARPA", 2_000.0, "currency", 2_000.0, "up_is_good")]
+    cards = re.findall(r'<div class="q-kpi">.*?</div></div>', KpiCards(kpis, comparison_label="September 2026").html())
+    said = [re.sub(r"<[^>]+>", "", card) for card in cards]
+    assert "better than September 2026" in said[0] and "q-good" in cards[0]
+    assert "worse than September 2026" in said[1] and "q-bad" in cards[1]
+    assert "vs September 2026" in said[2] and "q-flat" in cards[2]  # no change: neither
 
 
 def test_table_escapes_cells_and_headers_and_formats_units():
