@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from quire import __version__
 from quire.archive import RunFolder, new_run_id, write_json
 from quire.catalog import FAN_OUT_FIELDS, ReportSpec, load_catalog
-from quire.config import Settings, get_settings
+from quire.config import Settings, get_settings, masked_url
 from quire.datafiles import write_data_files
 from quire.errors import ConfigError, OutputError, ParameterError, QuireError, WarehouseDataError, describe_os_error
 from quire.parameters import DeclaredParameter, KeySyntaxError, declared_parameters, did_you_mean, validate_parameters
@@ -571,6 +571,8 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
             "run_id": folder.run_id, "report": spec.id, "title": meta.get("title"), "status": "succeeded",
             "parameters": params, "period": meta.get("period"), "conclusion": meta.get("conclusion"),
             "client": tenant.slug if tenant else None, "client_name": meta.get("client"), "brand": brand.key,
+            # Which data the figures come from: after an import of other data, runs of either stay apart.
+            "warehouse": masked_url(settings.warehouse),
             **conventions.to_dict(),  # what the headline's money and dates are in
             "started_at": started.isoformat(), "finished_at": datetime.now(timezone.utc).isoformat(),
             "timings": {k: round(v, 3) for k, v in timings.items()}, "versions": versions(), "headline": headline,

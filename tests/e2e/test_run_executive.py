@@ -38,7 +38,7 @@ def test_publishes_the_report_and_its_table_data(executive_run):
     assert not list((folder.parents[2] / ".quire" / "staging").glob(f"{folder.name}*"))
 
 
-def test_run_json_records_parameters_timings_and_headline(executive_run):
+def test_run_json_records_parameters_timings_and_headline(executive_run, tiny_warehouse):
     folder, _ = executive_run
     record = json.loads((folder / "run.json").read_text())
     assert record["status"] == "succeeded" and record["report"] == "executive"
@@ -46,6 +46,7 @@ def test_run_json_records_parameters_timings_and_headline(executive_run):
     assert record["parameters"]["forecast_months"] == 4
     assert {"execute", "render_html", "render_pdf", "total"} <= set(record["timings"])
     assert {"papermill", "nbconvert", "weasyprint", "pandas"} <= set(record["versions"])
+    assert record["warehouse"] == tiny_warehouse  # which data the figures come from
     headline = {k["name"]: k for k in record["headline"]}
     assert {"mrr", "arr", "nrr", "grr", "nps"} <= set(headline)
     mrr = headline["mrr"]

@@ -219,6 +219,12 @@ def test_the_landing_page_tells_runs_of_one_report_apart(tmp_path):
     experiment = {"title": "Experiment report: Semantic search ranking",
                   "parameters": {"experiment": "search-ranking", "level": 0.9}}
     assert run_details(experiment, {"experiment": "latest", "level": 0.95}) == "Semantic search ranking, level 0.9"
+    # A run of other data (before an import replaced the warehouse) says so, without the address.
+    imported = {**weekly, "warehouse": "postgresql+psycopg://quire:***@db.internal/shop"}
+    assert run_details(imported, defaults, "duckdb:////srv/quire/warehouse.duckdb") == \
+        "granularity week, behaviour activated, another warehouse"
+    assert run_details(imported, defaults, imported["warehouse"]) == "granularity week, behaviour activated"
+    assert run_details(weekly, defaults, "duckdb:////srv/quire/warehouse.duckdb") == run_details(weekly, defaults)
     assert collect_runs(tmp_path, {"cohort": "Cohort report"}, None, {"cohort": defaults}) == [
         {"id": "cohort", "title": "Cohort report", "runs": []}]
 

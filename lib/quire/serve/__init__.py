@@ -58,7 +58,7 @@ from voila.tornado.treehandler import TornadoVoilaTreeHandler
 from quire.apps import APPS
 from quire.apps.base import TENANT_ENV
 from quire import console
-from quire.config import Settings
+from quire.config import Settings, masked_url
 from quire.console.access import (TENANT_HEADER, brand_of, login_url_without_token, pin_app, pinned, tenant_of,
                                   url_without_token)
 from quire.console.reports import is_client_report
@@ -182,7 +182,8 @@ class LandingHandler(QuireHandler):
         # A client's user is shown the reports made per client only: not even the others' titles.
         titles = {r: t for r, t in q["report_titles"].items() if not tenant or r in q["client_reports"]}
         self.finish(template.render(base_url=self.base_url, apps=apps,
-                                    reports=collect_runs(q["outputs"], titles, tenant, q["report_defaults"]),
+                                    reports=collect_runs(q["outputs"], titles, tenant, q["report_defaults"],
+                                                        masked_url(q["settings"].warehouse)),
                                     brand=q["brand_name"], client_mode=bool(tenant)))
 
 

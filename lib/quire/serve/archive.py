@@ -134,14 +134,18 @@ def published_run(outputs: Path, run_folder: Path, client: str | None) -> tuple[
 _SHOWN_ELSEWHERE = {"period", "client", "brand", "experiment"}
 
 
-def run_details(record: dict[str, Any], defaults: dict[str, Any]) -> str:
+def run_details(record: dict[str, Any], defaults: dict[str, Any], warehouse: str | None = None) -> str:
     """What tells a run from its report's others besides its period and client: an experiment's name (from its
-    title), and the parameters it changed from their defaults ("granularity week, behaviour activated")."""
+    title), the parameters it changed from their defaults ("granularity week, behaviour activated"), and
+    "another warehouse" when it read other data than ``warehouse`` (the served one; its address is not shown: a
+    client-facing page has no business with it)."""
     title = str(record.get("title") or "")
     subject = [title.split(": ", 1)[1]] if ": " in title else []
     changed = [f"{name.replace('_', ' ')} {value}" for name, value in (record.get("parameters") or {}).items()
                if name not in _SHOWN_ELSEWHERE and name in defaults and value != defaults[name]]
-    return ", ".join(subject + changed)
+    read = record.get("warehouse")  # absent from runs published before it was recorded: nothing to say
+    elsewhere = ["another warehouse"] if warehouse and read and read != warehouse else []
+    return ", ".join(subject + changed + elsewhere)
 
 
 def page_period(record: dict[str, Any]) -> str:
@@ -159,8 +163,9 @@ def page_period(record: dict[str, Any]) -> str:
 
 
 def collect_runs(outputs: Path, report_titles: dict[str, str], client: str | None,
-                 defaults: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """For each report shown: its title and latest published runs (date, period, client, details, links)."""
+                 defaults: dict[str, dict[str, Any]] | None = None, warehouse: str | None = None) -> list[dict[str, Any]]:
+    """For each report shown: its title and latest published runs (date, period, client, details, links);
+    ``warehouse``: see :func:`run_details`."""
     shown = []
     for report, title in report_titles.items():
         runs = []
@@ -175,7 +180,7 @@ def collect_runs(outputs: Path, report_titles: dict[str, str], client: str | Non
             runs.append({
                 "date": finished[:16].replace("T", " "),
                 "period": page_period(record), "client": record.get("client_name") or "",
-                "details": run_details(record, (defaults or {}).get(report, {})),
+                "details": run_details(record, (defaults or {}).get(report, {}), warehouse),
                 "status": record["status"], "html": links.get("html"), "pdf": links.get("pdf"),
             })
             if len(runs) >= RUNS_PER_REPORT:
