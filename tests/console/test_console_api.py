@@ -596,3 +596,23 @@ def test_the_run_forms_offer_no_client_or_experiment_without_a_slug_or_key(tiny_
     assert offered and all(isinstance(key, str) for key in offered), offered
     offered = ClientApp(url).allowed["client"]
     assert offered and all(isinstance(slug, str) for slug in offered), offered
+
+
+def test_a_run_of_a_report_added_while_the_server_runs_is_found(api_world):
+    # The server kept the report list it started with: a run of a report added to the catalog since was queued
+    # (and ran), but the API answered 404 "no run", as did its pages, until a restart; a script asked again.
+    from console_support import HERE
+
+    catalog = api_world.outputs.parent / "home" / "reports.yaml"
+    before = catalog.read_text(encoding="utf-8")
+    added = (HERE / "project" / "alltypes.yaml").read_text(encoding="utf-8").replace("alltypes:", "latecomer:", 1)
+    catalog.write_text(before + "\n" + added, encoding="utf-8")
+    try:
+        status, body, _ = api_world.server.post("/api/v1/runs", {"report": "latecomer", "parameters": {"client": CLIENT_A}},
+                                                token=api_world.tokens["runner"])
+        assert status == 201 and body["report"] == "latecomer", body
+        run = body["run_id"]
+        assert api_world.server.get(f"/api/v1/runs/{run}", token=api_world.tokens["viewer"])[0] == 200
+        assert api_world.server.get(f"/console/runs/{run}", token=api_world.tokens["viewer"])[0] == 200
+    finally:
+        catalog.write_text(before, encoding="utf-8")

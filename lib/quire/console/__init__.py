@@ -62,7 +62,8 @@ def build(settings: Settings, *, server_client: str | None, reports: list[str], 
                                autoescape=True, trim_blocks=True, lstrip_blocks=True)
     return Console(settings=settings, engine=open_state(settings.state),
                    catalog=ReportCatalog(settings, reports if server_client else None), jinja=jinja,
-                   server_client=server_client, brand=brand, brand_name=brand_name, reports=set(reports))
+                   server_client=server_client, brand=brand, brand_name=brand_name,
+                   reports=set(reports) if server_client else None)
 
 
 def handlers(base: str, settings: Settings) -> list[tuple]:

@@ -43,7 +43,9 @@ class Console:
     server_client: str | None
     brand: Any  # the server's Brand
     brand_name: str
-    reports: set[str]
+    #: The reports a client-facing server offers; None on an internal one: every report of the catalog as it
+    #: reads now (a report added to the catalog while the server runs is offered, and its runs found, at once).
+    reports: set[str] | None
     _brands: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
