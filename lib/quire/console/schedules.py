@@ -7,6 +7,7 @@ the first ``quire scheduler`` start too.
 
 from __future__ import annotations
 
+import pickle
 from datetime import datetime, timezone
 from typing import Any
 
@@ -38,13 +39,34 @@ def describe(schedule: ScheduleSpec) -> str:
 
 
 def stored_next_runs(engine: Engine) -> dict[str, datetime]:
-    """report id -> next due time (UTC) from the scheduler's job store; empty if it never ran."""
+    """report id -> next due time (UTC) from the scheduler's job store; empty if it never ran.
+
+    A job paused there (just resumed from the console: the scheduler applies it at its next poll) gets the
+    time its own stored trigger gives from now, as the scheduler's resume will: an interval keeps the phase
+    it started with, which a trigger made afresh would not (it said 20:29:46 where the run came at 20:29:18).
+    """
     try:
         with engine.connect() as conn:
-            rows = conn.execute(sa.text(f"SELECT id, next_run_time FROM {JOB_TABLE} WHERE id LIKE 'report:%'")).all()
+            rows = conn.execute(sa.text(f"SELECT id, next_run_time, job_state FROM {JOB_TABLE} "
+                                        "WHERE id LIKE 'report:%'")).all()
     except sa.exc.DBAPIError:
         return {}
-    return {job_id.removeprefix("report:"): datetime.fromtimestamp(ts, timezone.utc) for job_id, ts in rows if ts}
+    now = datetime.now(timezone.utc)
+    found = {}
+    for job_id, ts, state in rows:
+        when = datetime.fromtimestamp(ts, timezone.utc) if ts else _resumed_next_run(state, now)
+        if when is not None:
+            found[job_id.removeprefix("report:")] = when
+    return found
+
+
+def _resumed_next_run(job_state: bytes | None, now: datetime) -> datetime | None:
+    """When a paused job stored as ``job_state`` (APScheduler pickles its own state) runs if resumed ``now``;
+    None when that state cannot be read (another APScheduler version wrote it): the caller then computes it."""
+    try:
+        return pickle.loads(job_state)["trigger"].get_next_fire_time(None, now)
+    except Exception:  # noqa: BLE001 — a best guess for a page; the trigger made afresh is the fallback
+        return None
 
 
 def computed_next_run(schedule: ScheduleSpec) -> datetime | None:
