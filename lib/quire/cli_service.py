@@ -78,7 +78,7 @@ def runs(
     limit: Annotated[int, typer.Option(min=1, max=MAX_LISTED, help="At most this many rows, newest first.")] = 50,
 ) -> None:
     """List runs, newest first; `quire runs show RUN_ID` gives one in full."""
-    from quire.state import open_state
+    from quire.state import lease, open_state
     from quire.state import runs as history
     from quire.state.recorder import reconcile_or_warn
     from quire.state.schema import RUN_STATUSES
@@ -109,6 +109,12 @@ def runs(
         more = (f"--limit {matching} shows them all" if matching <= MAX_LISTED else
                 "--report, --client, --status or --since narrow them")
         err.print(f"showing the newest {len(rows)} of {matching:,} matching runs; {more}", highlight=False)
+    waiting = [r for r in rows if r["status"] in history.LIVE and r["trigger"] != "manual"]
+    if waiting and not lease.held(engine):
+        # Its scheduler was killed: the rows say "running" until the next start settles them.
+        err.print(f"note: no scheduler is running on this state database: {len(waiting)} queued or running run(s) "
+                  "above wait for `quire scheduler`, which re-runs those it finds interrupted", highlight=False,
+                  markup=False)
 
 
 def _no_state_yet(url: str) -> bool:

@@ -647,3 +647,33 @@ def test_a_parameter_given_as_an_option_is_told_to_use_p(quire_env, given, hint)
     assert_nothing_written(Path(quire_env["QUIRE_OUTPUTS"]))
     misspelled = quire(quire_env, "run", "executive", "--workerz", "2")  # an option of run's, misspelled
     assert "(Possible options: --workers)" in misspelled.stderr and "-p" not in misspelled.stderr, misspelled.stderr
+
+
+def test_runs_of_a_scheduler_that_is_gone_are_said_to_wait_for_one(quire_env, tmp_path):
+    # After a `kill -9` of the scheduler, `quire runs` listed its runs as running and queued, with nothing to say
+    # that no process was behind them until the next start.
+    import subprocess
+    import sys
+
+    import sqlalchemy as sa
+
+    from quire.state import runs
+    from quire.state.db import open_state
+    from quire.state.lease import Lease
+    from quire.state.schema import leases
+
+    env = {**quire_env, "QUIRE_STATE_URL": f"sqlite:///{tmp_path / 'state.db'}", "COLUMNS": "400"}
+    engine = open_state(env["QUIRE_STATE_URL"])
+    run_id = runs.create(engine, report="executive", parameters={"period": "2026-10"}, trigger="schedule")
+    runs.mark_running(engine, run_id)
+    lease = Lease(engine)
+    assert lease.acquire()  # held by this (live) process: the scheduler is there
+    listed = quire(env, "runs")
+    assert run_id in listed.stdout and "no scheduler is running" not in listed.stderr, listed.stderr
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    with engine.begin() as conn:  # the holder killed on this host, its lease not yet expired
+        conn.execute(sa.update(leases).where(leases.c.name == "scheduler").values(pid=int(gone.stdout)))
+    engine.dispose()
+    listed = quire(env, "runs")
+    assert listed.returncode == 0 and run_id in listed.stdout
+    assert "no scheduler is running on this state database: 1 queued or running run(s)" in listed.stderr, listed.stderr

@@ -19,8 +19,7 @@ from quire.console.access import Access
 # Imported with the console (not on a first request): APScheduler's import is a few hundred milliseconds.
 from quire.scheduler.service import trigger_for
 from quire.state import schedules as states
-from quire.state.db import utcnow
-from quire.state.schema import leases
+from quire.state import lease
 
 JOB_TABLE = "quire_apscheduler_jobs"
 
@@ -76,9 +75,7 @@ def computed_next_run(schedule: ScheduleSpec) -> datetime | None:
 
 def scheduler_active(engine: Engine) -> bool:
     """Whether a scheduler holds a live lease on this state database (so queued runs will start)."""
-    with engine.connect() as conn:
-        row = conn.execute(sa.select(leases.c.expires_at).where(leases.c.name == "scheduler")).first()
-    return bool(row and row.expires_at > utcnow())
+    return lease.held(engine)
 
 
 def may_change(access: Access) -> bool:

@@ -35,6 +35,16 @@ def pid_alive(pid: int | None) -> bool:
     return True
 
 
+def held(engine: Engine, name: str = "scheduler") -> bool:
+    """Whether a live process holds the lease ``name``: it has not expired, and a holder on this host is running
+    (one killed here is known dead at once, not only when its lease runs out)."""
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(leases).where(leases.c.name == name)).mappings().first()
+    if row is None or row["expires_at"] <= utcnow():
+        return False
+    return row["host"] != socket.gethostname() or pid_alive(row["pid"])
+
+
 class Lease:
     """The named lease of this process (``holder`` = host:pid:random, unique per scheduler start)."""
 
