@@ -616,3 +616,17 @@ def test_a_run_of_a_report_added_while_the_server_runs_is_found(api_world):
         assert api_world.server.get(f"/console/runs/{run}", token=api_world.tokens["viewer"])[0] == 200
     finally:
         catalog.write_text(before, encoding="utf-8")
+
+
+def test_a_run_page_says_what_a_missing_scheduler_means_for_the_run(api_world):
+    # A running run whose scheduler was killed read "the run starts when quire scheduler runs", as a queued one does.
+    from quire.state import queue, runs
+
+    running = runs.create(api_world.engine, report="executive", parameters={"period": "2026-10"}, trigger="schedule")
+    runs.mark_running(api_world.engine, running)
+    queued = queue.enqueue(api_world.engine, report="executive", parameters={"period": "2026-10"}, client=None,
+                           requested_by="test")
+    pages = {run: html.unescape(api_world.server.get(f"/console/runs/{run}", token=api_world.tokens["viewer"])[1]
+                                .decode()) for run in (running, queued)}
+    assert "the one running this run has stopped" in pages[running] and "the run starts when" not in pages[running]
+    assert "the run starts when" in pages[queued] and "has stopped" not in pages[queued]
