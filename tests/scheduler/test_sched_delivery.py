@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 
 import pytest
 import sqlalchemy as sa
@@ -178,11 +180,12 @@ def test_quire_deliver_says_when_another_sender_holds_the_e_mails(setup, smtp, t
 
     env, settings, engine = setup
     run_id = _published_run(engine, settings, tmp_path)
+    sender = f"{socket.gethostname()}:{os.getpid()}:abcdef"  # a live process: a scheduler sending them right now
     for row in rows.pending(engine, run_id):
-        assert rows.claim(engine, row["id"], "vm:4242:abcdef")  # a scheduler sending them right now
+        assert rows.claim(engine, row["id"], sender)
     proc = run_quire(env, "deliver")
     assert proc.returncode == 0 and "nothing to deliver" not in proc.stdout and not smtp.messages
-    assert "2 e-mail(s) are being sent by another process (vm:4242:abcdef)" in proc.stdout
-    rows.release(engine, "vm:4242:abcdef")  # that scheduler stopped cleanly: they are anyone's to send
+    assert f"2 e-mail(s) are being sent by another process ({sender})" in proc.stdout
+    rows.release(engine, sender)  # that scheduler stopped cleanly: they are anyone's to send
     proc = run_quire(env, "deliver")
     assert proc.returncode == 0 and proc.stdout.count("sent to") == 2

@@ -83,6 +83,26 @@ def test_outbox_rows_are_claimed_by_one_sender(state_url):
     assert history.get(engine, run_id)["status"] == "succeeded" and outbox.pending(engine) == []
 
 
+def test_an_email_claimed_by_a_sender_killed_on_this_host_is_released_at_once(state_url):
+    # A scheduler killed while it sent left its claim: the next start, and `quire deliver`, waited 10 minutes.
+    import socket
+
+    engine = open_state(state_url)
+    run_id = history.create(engine, report="r", parameters={}, trigger="schedule")
+    history.finish(engine, run_id, "succeeded", deliveries=[("a@example.com", "report"), ("b@example.com", "report")])
+    first, second = outbox.pending(engine, run_id)
+    here = socket.gethostname()
+    assert outbox.claim(engine, first["id"], f"{here}:{2 ** 22 + 12345}:dead01")  # no such process
+    assert outbox.claim(engine, second["id"], f"{here}:{os.getpid()}:live01")  # this one is running
+    elsewhere = history.create(engine, report="r", parameters={}, trigger="schedule")
+    history.finish(engine, elsewhere, "succeeded", deliveries=[("c@example.com", "report")])
+    [third] = outbox.pending(engine, elsewhere)
+    assert outbox.claim(engine, third["id"], f"another-host.example:{2 ** 22 + 12345}:far001")  # may be alive
+    assert outbox.release_dead(engine) == 1
+    assert outbox.claim(engine, first["id"], "next-sender")
+    assert not outbox.claim(engine, second["id"], "next-sender") and not outbox.claim(engine, third["id"], "next-sender")
+
+
 def test_orphans_are_live_runs_whose_process_is_gone(state_url):
     engine = open_state(state_url)
     mine = history.create(engine, report="r", parameters={}, trigger="schedule", worker="me")

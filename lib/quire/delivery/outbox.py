@@ -99,6 +99,7 @@ def deliver_pending(engine: Engine, settings: Settings, *, claimer: str, run_id:
     """
     from quire.delivery import get_deliverer
 
+    outbox.release_dead(engine)  # e-mails a killed sender had claimed go now, not once its claim is stale
     queue = deque(outbox.pending(engine, run_id))
     report = DeliveryReport()
     if not queue:
