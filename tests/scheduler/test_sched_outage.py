@@ -1,0 +1,73 @@
+"""The service while its state database is locked or away: it waits, says so once, and goes on when it is back.
+
+A SQLite state database write-locked by another connection for longer than its busy timeout
+(30 s) made APScheduler's job store raise in APScheduler's own thread, which died: the process
+lived on and kept its lease, and nothing ever ran again.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+import sqlalchemy as sa
+from sched_support import CATALOG_HEAD, client_report, wait_for
+
+from quire.state import open_state, utcnow
+from quire.state.schema import runs as runs_table
+
+SCHEDULE = "    schedule:\n      interval_seconds: 8\n      clients: {sector: municipality}\n      timeout_seconds: 90\n"
+
+
+def _runs_since(url: str, since) -> list[dict]:
+    stmt = sa.select(runs_table).where(runs_table.c.created_at >= since).order_by(runs_table.c.created_at)
+    with open_state(url).connect() as conn:
+        return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+@pytest.mark.slow
+def test_a_write_lock_beyond_the_busy_timeout_delays_the_schedule_and_does_not_stop_it(make_env, smtp, services,
+                                                                                      tmp_path):
+    db = tmp_path / "state.db"
+    url = f"sqlite:///{db}"
+    # A lease long enough that the heartbeat, itself waiting out the lock, is not reported late (a stack dump).
+    env = make_env(CATALOG_HEAD + client_report(schedule=SCHEDULE), url, smtp.port, QUIRE_LEASE_SECONDS="60")
+    svc = services(env, tmp_path / "service.log")
+    wait_for(lambda: "schedule report:clientmail: next run" in svc.text(), timeout=90, message="the service's start")
+    before_lock = len(svc.text().splitlines())
+
+    # Another writer holds the database: the next due time's job-store update (in APScheduler's thread) and the
+    # recording of its runs (in the job's) each wait out the 30 s busy timeout, and fail; the lock is held until both
+    # have (or APScheduler's thread died of it).
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    failed_both = ("schedules: the state database", "recording due runs: the state database")
+    try:
+        wait_for(lambda: all(s in svc.text() for s in failed_both) or "Exception in thread" in svc.text(),
+                 timeout=90, message=f"both to find the database locked; log:\n{svc.text()[-6000:]}")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    released = utcnow()
+
+    # The due time caught by the lock is recorded once the database answers, and the schedule goes on firing.
+    def two_due_times_ran():
+        done = [r for r in _runs_since(url, released) if r["status"] == "succeeded"]
+        # A due time's runs are recorded together; the next due time's at least a few seconds later.
+        spread = (done[-1]["created_at"] - done[0]["created_at"]).total_seconds() if done else 0
+        return done if len(done) >= 4 and spread >= 4 else None
+
+    wait_for(lambda: "Exception in thread" not in svc.text() and two_due_times_ran(), timeout=120,
+             message=f"runs of two due times after the lock; log:\n{svc.text()[-6000:]}")
+    assert svc.proc.poll() is None
+    text = svc.text()
+    assert "Exception in thread" not in text and "Traceback" not in text, text[-6000:]
+    for part in ("schedules", "recording due runs"):
+        assert f"{part}: the state database {url} does not answer (database is locked)" in text
+        assert f"{part}: the state database {url} answers again" in text
+    # One line when the database stopped answering and one when it was back, for each part that waited: not a
+    # traceback at every try. (The runs' own lines come after; a few per run.)
+    lines = text.splitlines()[before_lock:]
+    assert sum("does not answer" in line for line in lines) <= 4, "\n".join(lines)
+    assert len(lines) < 60, "\n".join(lines)
+    assert svc.stop() == 0, svc.text()[-4000:]
