@@ -2,17 +2,23 @@
 
 A SQLite state database write-locked by another connection for longer than its busy timeout
 (30 s) made APScheduler's job store raise in APScheduler's own thread, which died: the process
-lived on and kept its lease, and nothing ever ran again.
+lived on and kept its lease, and nothing ever ran again. Should that thread die anyway, the
+service must give its lease up and exit rather than look healthy.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+from datetime import timezone
 
 import pytest
 import sqlalchemy as sa
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
 from sched_support import CATALOG_HEAD, client_report, wait_for
 
+from quire.errors import StateError
 from quire.state import open_state, utcnow
 from quire.state.schema import runs as runs_table
 
@@ -71,3 +77,30 @@ def test_a_write_lock_beyond_the_busy_timeout_delays_the_schedule_and_does_not_s
     assert sum("does not answer" in line for line in lines) <= 4, "\n".join(lines)
     assert len(lines) < 60, "\n".join(lines)
     assert svc.stop() == 0, svc.text()[-4000:]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_the_heartbeat_gives_the_lease_up_when_apscheduler_s_thread_has_died(make_env, settings_for, tmp_path, caplog):
+    from quire.scheduler.service import Service
+
+    class BrokenStore(MemoryJobStore):
+        """A job store with a bug: its update raises in APScheduler's thread, which ends it."""
+
+        def update_job(self, job):
+            raise ValueError("a bug in the job store")
+
+    settings = settings_for(make_env("reports: {}\n", f"sqlite:///{tmp_path / 'state.db'}", QUIRE_LEASE_SECONDS="3"))
+    service = Service(settings)
+    assert service.lease.acquire()
+    service.scheduler = BackgroundScheduler(jobstores={"default": BrokenStore()}, timezone=timezone.utc)
+    service.scheduler.add_job(int, "interval", seconds=0.2)
+    service.scheduler.start()
+    wait_for(lambda: not service.scheduler_alive(), timeout=30, message="APScheduler's thread to die")
+    assert service.lease.current()["holder"] == service.lease.holder
+
+    with caplog.at_level(logging.INFO, logger="quire.scheduler"), pytest.raises(StateError, match="main loop stopped"):
+        service.heartbeat()  # renews no more: raises at its next beat (a second)
+    service.shutdown()
+    assert service.lease.current() is None  # a --wait standby takes over at once
+    [said] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "main loop has stopped" in said.getMessage() and "releasing the lease" in said.getMessage()

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from quire.catalog import Catalog, ScheduleSpec, load_catalog
 from quire.config import Settings
 from quire.crontab import crontab_trigger
-from quire.errors import ConfigError, SchedulerBusyError
+from quire.errors import ConfigError, SchedulerBusyError, StateError
 from quire.state import open_state, outbox
 from quire.state.db import Outage, patiently, redact
 from quire.state.lease import Lease
@@ -300,6 +300,10 @@ class Service:
         A heartbeat late by the lease's length lets a standby take over; should that happen, the
         stacks of every thread are written to the log (by faulthandler's own thread, which needs
         no Python lock), so that the operator sees what held this process up.
+
+        Raises :class:`StateError` if APScheduler's main loop has died: the lease must not be renewed
+        for a process that will never fire anything again (the caller's shutdown releases it, and
+        the non-zero exit lets systemd restart the service or a ``--wait`` standby take over).
         """
         interval = max(1.0, self.settings.lease_seconds / 3)
         try:
@@ -307,6 +311,11 @@ class Service:
                 faulthandler.dump_traceback_later(self.settings.lease_seconds, exit=False)
                 if self.stop_event.wait(interval):
                     return
+                if not self.scheduler_alive():
+                    log.error("APScheduler's main loop has stopped: no schedule, retry or console run would start "
+                              "again; releasing the lease and exiting")
+                    raise StateError("the scheduler's main loop stopped (its error is in the log above)",
+                                     hint="start `quire scheduler` again (systemd's Restart=on-failure does)")
                 try:
                     if not self.lease.renew():
                         log.error("lost the scheduler lease (another scheduler took over); stopping")
@@ -315,6 +324,13 @@ class Service:
                     log.warning("lease heartbeat failed: %s", exc)
         finally:
             faulthandler.cancel_dump_traceback_later()
+
+    def scheduler_alive(self) -> bool:
+        """Whether APScheduler's main loop thread (which fires every job) still runs; True before it is started."""
+        if self.scheduler is None:
+            return True
+        thread = getattr(self.scheduler, "_thread", None)  # BackgroundScheduler's own (APScheduler 3)
+        return thread is not None and thread.is_alive()
 
     def shutdown(self) -> None:
         """Stop firing, cancel runs in progress (re-queued at the next start), release the lease."""
