@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sched_support import CATALOG_HEAD, client_report, wait_for
+from sched_support import CATALOG_HEAD, client_report, free_port, wait_for
 
 from quire.errors import StateError
 from quire.state import open_state, utcnow
@@ -104,3 +104,69 @@ def test_the_heartbeat_gives_the_lease_up_when_apscheduler_s_thread_has_died(mak
     assert service.lease.current() is None  # a --wait standby takes over at once
     [said] = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert "main loop has stopped" in said.getMessage() and "releasing the lease" in said.getMessage()
+
+
+def test_an_unreachable_state_database_is_one_line_when_it_goes_and_one_when_it_is_back(make_env, settings_for,
+                                                                                       tmp_path, caplog):
+    from quire.scheduler import jobs
+
+    # A PostgreSQL state database on a port where nothing listens: every connection is refused.
+    away = f"postgresql+psycopg://quire:s3cret@127.0.0.1:{free_port()}/state"
+    settings = settings_for(make_env("reports: {}\n", away))
+    runner = jobs.Runner(settings, sa.create_engine(away), "outage-test")
+    runner.install()
+    try:
+        with caplog.at_level(logging.INFO, logger="quire.scheduler"):
+            for _ in range(4):
+                jobs.poll_console()  # every few seconds in the service: no traceback, no error raised
+            said = [r.getMessage() for r in caplog.records if r.name == "quire.scheduler"]
+            assert len(said) == 1 and said[0].startswith("console queue: the state database"), said
+            assert "quire:***@127.0.0.1" in said[0] and "s3cret" not in said[0] and "[SQL" not in said[0]
+            assert caplog.records[0].levelno == logging.WARNING
+
+            runner.engine = open_state(f"sqlite:///{tmp_path / 'state.db'}")  # the database is back
+            jobs.poll_console()
+            jobs.poll_console()
+            said = [r.getMessage() for r in caplog.records if r.name == "quire.scheduler"]
+            assert len(said) == 2 and said[1] == f"console queue: the state database {away.replace('s3cret', '***')} "\
+                                                 "answers again", said
+
+        # A real mistake is not an outage: it is raised (APScheduler logs its traceback).
+        runner.engine = sa.create_engine(f"sqlite:///{tmp_path / 'no-tables.db'}")
+        with pytest.raises(sa.exc.OperationalError, match="no such table"):
+            jobs.poll_console()
+    finally:
+        runner.stop()
+
+
+def test_the_heartbeat_says_once_that_the_database_is_away_and_once_that_it_is_back(make_env, settings_for, tmp_path,
+                                                                                    caplog):
+    import threading
+
+    from quire.scheduler.service import Service
+
+    settings = settings_for(make_env("reports: {}\n", f"sqlite:///{tmp_path / 'state.db'}", QUIRE_LEASE_SECONDS="3"))
+    service = Service(settings)
+    assert service.lease.acquire()
+    here = service.lease.engine
+    away = sa.create_engine(f"postgresql+psycopg://quire:s3cret@127.0.0.1:{free_port()}/state")
+    tries = []
+    sa.event.listen(away, "do_connect", lambda *args: tries.append(1))  # each renewal's connection attempt
+    service.lease.engine = away
+    beating = threading.Thread(target=service.heartbeat)
+    with caplog.at_level(logging.INFO, logger="quire.scheduler"):
+        beating.start()
+        try:
+            wait_for(lambda: len(tries) >= 3, timeout=60, message="three heartbeats on the unreachable database")
+            service.lease.engine = here
+            wait_for(lambda: any("answers again" in r.getMessage() for r in caplog.records), timeout=60,
+                     message="the heartbeat to find the database back")
+        finally:
+            service.stop_event.set()
+            beating.join(timeout=30)
+    said = [r.getMessage() for r in caplog.records if r.name == "quire.scheduler"]
+    assert len(said) == 2, said
+    assert said[0].startswith("lease heartbeat: the state database") and "does not answer" in said[0]
+    assert "[SQL" not in said[0] and "\n" not in said[0]
+    assert said[1] == f"lease heartbeat: the state database sqlite:///{tmp_path / 'state.db'} answers again"
+    service.shutdown()

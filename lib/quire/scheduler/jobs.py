@@ -48,14 +48,17 @@ def retry_run(run_id: str) -> None:
 
 def deliver_outbox() -> None:
     """APScheduler job: send whatever the outbox still holds (e.g. after a crash)."""
-    _runner().deliver()
+    runner = _runner()
+    with runner.outages["outbox"].watch():  # the database away: one line, and the next pass tries again
+        runner.deliver()
 
 
 def poll_console() -> None:
     """APScheduler job (every few seconds): pause/resume schedules as the state database says, start queued runs."""
     runner = _runner()
-    runner.apply_schedule_states()
-    runner.start_queued()
+    with runner.outages["console"].watch():  # the database away: one line, not a traceback every few seconds
+        runner.apply_schedule_states()
+        runner.start_queued()
 
 
 def _runner() -> Runner:
@@ -112,7 +115,8 @@ class Runner:
         self.lock = threading.Lock()
         # What the log says while the state database is away: once per outage for each of these, not at each try.
         database = redact(settings.state)
-        self.outages = {name: Outage(what, database, log) for name, what in (("record", "recording due runs"),)}
+        self.outages = {name: Outage(what, database, log) for name, what in
+                        (("console", "console queue"), ("outbox", "outbox"), ("record", "recording due runs"))}
 
     def install(self) -> None:
         """Make this runner the one the job functions use."""

@@ -306,6 +306,7 @@ class Service:
         the non-zero exit lets systemd restart the service or a ``--wait`` standby take over).
         """
         interval = max(1.0, self.settings.lease_seconds / 3)
+        outage = Outage("lease heartbeat", redact(self.settings.state), log)
         try:
             while True:
                 faulthandler.dump_traceback_later(self.settings.lease_seconds, exit=False)
@@ -317,10 +318,11 @@ class Service:
                     raise StateError("the scheduler's main loop stopped (its error is in the log above)",
                                      hint="start `quire scheduler` again (systemd's Restart=on-failure does)")
                 try:
-                    if not self.lease.renew():
-                        log.error("lost the scheduler lease (another scheduler took over); stopping")
-                        return
-                except Exception as exc:  # a database blip: keep trying until the lease would have expired
+                    with outage.watch():  # a database blip: keep trying until the lease would have expired
+                        if not self.lease.renew():
+                            log.error("lost the scheduler lease (another scheduler took over); stopping")
+                            return
+                except Exception as exc:  # noqa: BLE001 — anything else: said, and tried again at the next beat
                     log.warning("lease heartbeat failed: %s", exc)
         finally:
             faulthandler.cancel_dump_traceback_later()
