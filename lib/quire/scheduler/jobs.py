@@ -29,6 +29,7 @@ from quire.errors import QuireError, WarehouseError
 from quire.batch import Cancel, Outcome, RunRequest, executor_for
 from quire.state import outbox, queue, schedules
 from quire.state import runs as history
+from quire.state.db import Outage, patiently, redact
 
 log = logging.getLogger("quire.scheduler")
 MAX_BACKOFF = 3600.0
@@ -47,14 +48,17 @@ def retry_run(run_id: str) -> None:
 
 def deliver_outbox() -> None:
     """APScheduler job: send whatever the outbox still holds (e.g. after a crash)."""
-    _runner().deliver()
+    runner = _runner()
+    with runner.outages["outbox"].watch():  # the database away: one line, and the next pass tries again
+        runner.deliver()
 
 
 def poll_console() -> None:
     """APScheduler job (every few seconds): pause/resume schedules as the state database says, start queued runs."""
     runner = _runner()
-    runner.apply_schedule_states()
-    runner.start_queued()
+    with runner.outages["console"].watch():  # the database away: one line, not a traceback every few seconds
+        runner.apply_schedule_states()
+        runner.start_queued()
 
 
 def _runner() -> Runner:
@@ -109,6 +113,10 @@ class Runner:
         self.last_valid_catalog: Catalog | None = None
         self.catalog_error = ""  # what was wrong with reports.yaml when last read, if anything
         self.lock = threading.Lock()
+        # What the log says while the state database is away: once per outage for each of these, not at each try.
+        database = redact(settings.state)
+        self.outages = {name: Outage(what, database, log) for name, what in
+                        (("console", "console queue"), ("outbox", "outbox"), ("record", "recording due runs"))}
 
     def install(self) -> None:
         """Make this runner the one the job functions use."""
@@ -266,9 +274,14 @@ class Runner:
 
     def record(self, report: str, params: dict[str, Any], trigger: str, client: str | None, attempt: int,
                retry_of: str | None) -> str:
-        """A new queued history row for one attempt of this service's; its run id."""
-        return history.create(self.engine, report=report, parameters=params, trigger=trigger, client=client,
-                              attempt=attempt, retry_of=retry_of, worker=self.holder)
+        """A new queued history row for one attempt of this service's; its run id.
+
+        Tried again while the state database is locked or away (until the service stops): a due time
+        whose row could not be written was lost, with no run, no retry and no alert.
+        """
+        return patiently(lambda: history.create(self.engine, report=report, parameters=params, trigger=trigger,
+                                                client=client, attempt=attempt, retry_of=retry_of,
+                                                worker=self.holder), self.outages["record"], self.cancel)
 
     def execute(self, run_id: str, spec: ReportSpec, params: dict[str, Any], client: str | None, attempt: int,
                 *, deliver: bool = True) -> None:

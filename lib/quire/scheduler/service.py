@@ -31,9 +31,9 @@ from sqlalchemy.engine import Engine
 from quire.catalog import Catalog, ScheduleSpec, load_catalog
 from quire.config import Settings
 from quire.crontab import crontab_trigger
-from quire.errors import ConfigError, SchedulerBusyError
+from quire.errors import ConfigError, SchedulerBusyError, StateError
 from quire.state import open_state, outbox
-from quire.state.db import redact
+from quire.state.db import Outage, patiently, redact
 from quire.state.lease import Lease
 
 log = logging.getLogger("quire.scheduler")
@@ -89,11 +89,54 @@ def fingerprint(schedule: ScheduleSpec) -> str:
     return hashlib.sha256(f"{TRIGGER_RULES}\0{schedule.model_dump_json()}".encode()).hexdigest()[:10]
 
 
-def build_scheduler(engine: Engine, settings: Settings) -> BackgroundScheduler:
-    """A BackgroundScheduler whose job store is the state database; times in UTC unless a schedule says otherwise."""
+class PatientJobStore(SQLAlchemyJobStore):
+    """APScheduler's job store in the state database, whose calls from APScheduler's main loop wait out a database
+    that is locked or away.
+
+    APScheduler writes each due job's next due time from its main loop's thread, outside any error
+    handling: an error there (a SQLite file locked beyond its busy timeout, a PostgreSQL restart)
+    ended that thread, and with it every schedule, retry and console run, while the process lived
+    on and kept its lease. Here such a call is tried again until the database answers or the
+    service stops; the log says once that the database is away and once that it is back.
+    """
+
+    def __init__(self, *, stop: threading.Event, database: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._stop = stop
+        self._outage = Outage("schedules", database, log)
+
+    def _patiently(self, call, *args):
+        return patiently(call, self._outage, self._stop, *args)
+
+    def get_due_jobs(self, now):
+        return self._patiently(super().get_due_jobs, now)
+
+    def get_next_run_time(self):
+        return self._patiently(super().get_next_run_time)
+
+    def add_job(self, job):
+        return self._patiently(super().add_job, job)
+
+    def update_job(self, job):
+        return self._patiently(super().update_job, job)
+
+    def remove_job(self, job_id):
+        return self._patiently(super().remove_job, job_id)
+
+    def remove_all_jobs(self):
+        return self._patiently(super().remove_all_jobs)
+
+
+def build_scheduler(engine: Engine, settings: Settings, stop: threading.Event | None = None) -> BackgroundScheduler:
+    """A BackgroundScheduler whose job store is the state database; times in UTC unless a schedule says otherwise.
+
+    ``stop``: set when the service stops, which ends the job store's waiting for an unreachable database.
+    """
+    store = PatientJobStore(engine=engine, tablename=JOB_TABLE, stop=stop or threading.Event(),
+                            database=redact(settings.state))
     return BackgroundScheduler(
         # "memory": jobs of this process only (the console poll), never written to the database.
-        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE), "memory": MemoryJobStore()},
+        jobstores={"default": store, "memory": MemoryJobStore()},
         # Job threads mostly wait for their runs; the Runner's pool (scheduler_workers) bounds the real work.
         executors={"default": ThreadPoolExecutor(max_workers=8)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
@@ -224,7 +267,7 @@ class Service:
         from quire.scheduler.jobs import Runner
         from quire.scheduler.recovery import recover
 
-        self.scheduler = build_scheduler(self.engine, self.settings)
+        self.scheduler = build_scheduler(self.engine, self.settings, self.stop_event)
         self.scheduler.start(paused=True)
         self.runner = Runner(self.settings, self.engine, self.lease.holder, self.scheduler)
         self.runner.install()
@@ -257,21 +300,39 @@ class Service:
         A heartbeat late by the lease's length lets a standby take over; should that happen, the
         stacks of every thread are written to the log (by faulthandler's own thread, which needs
         no Python lock), so that the operator sees what held this process up.
+
+        Raises :class:`StateError` if APScheduler's main loop has died: the lease must not be renewed
+        for a process that will never fire anything again (the caller's shutdown releases it, and
+        the non-zero exit lets systemd restart the service or a ``--wait`` standby take over).
         """
         interval = max(1.0, self.settings.lease_seconds / 3)
+        outage = Outage("lease heartbeat", redact(self.settings.state), log)
         try:
             while True:
                 faulthandler.dump_traceback_later(self.settings.lease_seconds, exit=False)
                 if self.stop_event.wait(interval):
                     return
+                if not self.scheduler_alive():
+                    log.error("APScheduler's main loop has stopped: no schedule, retry or console run would start "
+                              "again; releasing the lease and exiting")
+                    raise StateError("the scheduler's main loop stopped (its error is in the log above)",
+                                     hint="start `quire scheduler` again (systemd's Restart=on-failure does)")
                 try:
-                    if not self.lease.renew():
-                        log.error("lost the scheduler lease (another scheduler took over); stopping")
-                        return
-                except Exception as exc:  # a database blip: keep trying until the lease would have expired
+                    with outage.watch():  # a database blip: keep trying until the lease would have expired
+                        if not self.lease.renew():
+                            log.error("lost the scheduler lease (another scheduler took over); stopping")
+                            return
+                except Exception as exc:  # noqa: BLE001 — anything else: said, and tried again at the next beat
                     log.warning("lease heartbeat failed: %s", exc)
         finally:
             faulthandler.cancel_dump_traceback_later()
+
+    def scheduler_alive(self) -> bool:
+        """Whether APScheduler's main loop thread (which fires every job) still runs; True before it is started."""
+        if self.scheduler is None:
+            return True
+        thread = getattr(self.scheduler, "_thread", None)  # BackgroundScheduler's own (APScheduler 3)
+        return thread is not None and thread.is_alive()
 
     def shutdown(self) -> None:
         """Stop firing, cancel runs in progress (re-queued at the next start), release the lease."""

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -47,6 +51,85 @@ def parse_moment(text: str) -> datetime:
 def redact(url: str) -> str:
     """The URL with its password hidden, for messages."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+#: What SQLite says when another connection holds the database, or its file is briefly out of reach; any other
+#: sqlite3.OperationalError (no such table, a syntax error) is a mistake, not an outage.
+_SQLITE_OUTAGES = ("database is locked", "database table is locked", "unable to open database file", "disk i/o error")
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the state database cannot be used right now and may be again soon: a connection
+    refused or lost, a server restarting, a SQLite file locked by another writer beyond its busy timeout."""
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, sa.exc.OperationalError):
+        return False
+    if isinstance(exc.orig, sqlite3.Error):
+        return any(text in str(exc.orig).lower() for text in _SQLITE_OUTAGES)
+    return True  # a server's OperationalError: connection, shutdown, lock or statement timeouts
+
+
+def reason(exc: BaseException) -> str:
+    """The first line of what the database driver said (no SQL statement, parameters or help link)."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+class Outage:
+    """The log of one job or thread that uses the state database: one warning line when the database stops
+    answering, one line when it answers again, rather than a traceback at every attempt in between."""
+
+    def __init__(self, what: str, database: str, logger: logging.Logger) -> None:
+        self.what, self.database, self.log = what, database, logger
+        self.down = False
+        self._lock = threading.Lock()
+
+    def failed(self, exc: BaseException) -> None:
+        """An attempt failed because the database is unreachable: said once per outage."""
+        with self._lock:
+            if self.down:
+                return
+            self.down = True
+        self.log.warning("%s: the state database %s does not answer (%s); trying again until it does",
+                         self.what, self.database, reason(exc))
+
+    def answered(self) -> None:
+        """An attempt succeeded: said once, if the database had stopped answering."""
+        with self._lock:
+            if not self.down:
+                return
+            self.down = False
+        self.log.info("%s: the state database %s answers again", self.what, self.database)
+
+    @contextmanager
+    def watch(self) -> Iterator[None]:
+        """Run the block; an unreachable database is logged as above and swallowed (the job tries again at its next
+        turn), any other error is raised: a real bug keeps its traceback."""
+        try:
+            yield
+        except sa.exc.DBAPIError as exc:
+            if not unreachable(exc):
+                raise
+            self.failed(exc)
+        else:
+            self.answered()
+
+
+def patiently(call: Callable, outage: Outage, stop: threading.Event, *args, max_wait: float = 30.0):
+    """``call(*args)``, tried again with a growing pause (1 s, 2 s … ``max_wait``) for as long as the state database is
+    unreachable and ``stop`` is not set; the outage is logged by ``outage``. Any other error is raised at once, and
+    the database's own once ``stop`` is set."""
+    from tenacity import Retrying, retry_if_exception, stop_when_event_set, wait_exponential
+
+    retrying = Retrying(retry=retry_if_exception(unreachable), stop=stop_when_event_set(stop),
+                        wait=wait_exponential(multiplier=1, max=max_wait), sleep=stop.wait,
+                        before_sleep=lambda state: outage.failed(state.outcome.exception()), reraise=True)
+    result = retrying(call, *args)
+    outage.answered()
+    return result
 
 
 def _normalise(url: str) -> str:
@@ -130,17 +213,12 @@ def _create_tables(eng: Engine, url: str) -> None:
         except sa.exc.DBAPIError as exc:
             # Another process created a table between check and create (SQLite says "already exists"; PostgreSQL's
             # catalog race is a ProgrammingError or IntegrityError): look again, once.
-            raced = "already exists" in _reason(exc) or isinstance(exc, (sa.exc.ProgrammingError, sa.exc.IntegrityError))
+            raced = "already exists" in reason(exc) or isinstance(exc, (sa.exc.ProgrammingError, sa.exc.IntegrityError))
             if not attempt and raced:
                 continue
             # Anything else is no state database Quire can use: a file that is not SQLite, another engine.
-            raise StateError(f"cannot open the state database {redact(url)}: {_reason(exc)}",
+            raise StateError(f"cannot open the state database {redact(url)}: {reason(exc)}",
                              hint="check QUIRE_STATE_URL: a SQLite file or a PostgreSQL database") from None
-
-
-def _reason(exc: sa.exc.DBAPIError) -> str:
-    text = str(exc.orig or exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
 
 
 def dispose_all() -> None:
