@@ -170,3 +170,43 @@ def test_the_heartbeat_says_once_that_the_database_is_away_and_once_that_it_is_b
     assert "[SQL" not in said[0] and "\n" not in said[0]
     assert said[1] == f"lease heartbeat: the state database sqlite:///{tmp_path / 'state.db'} answers again"
     service.shutdown()
+
+
+def test_a_run_that_ends_while_the_database_is_away_is_recorded_with_its_e_mails_once_it_is_back(
+        make_env, settings_for, tmp_path, caplog):
+    # The report was published, but its end could not be written: the run stayed "running", no e-mail was queued,
+    # and the only line ("report slow: connection failed") did not name the run, until the service's next start.
+    import threading
+
+    from quire.batch.runner import Outcome
+    from quire.catalog import load_catalog
+    from quire.scheduler import jobs
+    from quire.state import outbox
+    from quire.state import runs as history
+
+    catalog = CATALOG_HEAD + client_report(rid="mailed").replace("fan_out: clients\n", "recipients: [team@example.com]\n")
+    here = f"sqlite:///{tmp_path / 'state.db'}"
+    settings = settings_for(make_env(catalog, here, free_port()))
+    spec = load_catalog(settings.catalog_path).get("mailed")
+    runner = jobs.Runner(settings, open_state(here), "outage-test")
+    try:
+        run_id = runner.record("mailed", {}, "schedule", None, 1, None)
+        history.mark_running(runner.engine, run_id)
+        back = runner.engine
+        runner.engine = sa.create_engine(f"postgresql+psycopg://quire@127.0.0.1:{free_port()}/state")  # away
+        ended = Outcome("succeeded", output_folder=str(tmp_path / "out" / "mailed" / run_id))
+        with caplog.at_level(logging.INFO, logger="quire.scheduler"):
+            concluding = threading.Thread(target=runner.conclude, args=(run_id, spec, None, 1, ended), daemon=True)
+            concluding.start()
+            wait_for(lambda: any(f"run {run_id}: recording its end" in r.getMessage() for r in caplog.records),
+                     timeout=60, message="the end's first try")
+            assert history.get(back, run_id)["status"] == "running"
+            runner.engine = back  # the database is back
+            concluding.join(timeout=90)
+            assert not concluding.is_alive()
+        assert history.get(back, run_id)["status"] == "succeeded"
+        assert [row["recipient"] for row in outbox.pending(back, run_id)] == ["team@example.com"]
+        said = [r.getMessage() for r in caplog.records if run_id in r.getMessage()]
+        assert any("does not answer" in line for line in said) and any("answers again" in line for line in said), said
+    finally:
+        runner.stop()

@@ -114,7 +114,7 @@ class Runner:
         self.catalog_error = ""  # what was wrong with reports.yaml when last read, if anything
         self.lock = threading.Lock()
         # What the log says while the state database is away: once per outage for each of these, not at each try.
-        database = redact(settings.state)
+        self.database = database = redact(settings.state)
         self.outages = {name: Outage(what, database, log) for name, what in
                         (("console", "console queue"), ("outbox", "outbox"), ("record", "recording due runs"))}
 
@@ -360,9 +360,14 @@ class Runner:
                 # Succeeded, but the client's contact cannot be looked up: the owner hears of it instead.
                 log.error("run %s: no recipients (%s); alerting the owner", run_id, exc)
                 deliveries = [(spec.owner, "alert")]
-        history.finish(self.engine, run_id, outcome.status, output_folder=outcome.output_folder,
-                       partial_notebook=outcome.partial_notebook, error=outcome.error, error_type=outcome.error_type,
-                       transient=outcome.transient, deliveries=deliveries, parameters=outcome.parameters)
+        # Tried again while the state database is away (until the service stops): a run that ended then was
+        # published but stayed "running", and its e-mails were never queued, until the next start. A finish is
+        # recorded once, so a try whose commit the lost connection hid cannot record it twice.
+        patiently(lambda: history.finish(
+            self.engine, run_id, outcome.status, output_folder=outcome.output_folder,
+            partial_notebook=outcome.partial_notebook, error=outcome.error, error_type=outcome.error_type,
+            transient=outcome.transient, deliveries=deliveries, parameters=outcome.parameters),
+            Outage(f"run {run_id}: recording its end", self.database, log), self.cancel)
         label = f"{spec.id}" + (f" · {client}" if client else "")
         if outcome.status == "succeeded":
             log.info("run %s (%s) succeeded → %s", run_id, label, outcome.output_folder)
