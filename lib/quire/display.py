@@ -433,16 +433,25 @@ def breakable(text: Any) -> Markup:
 
 @dataclass
 class Callout(Fragment):
-    """A short highlighted message: ``info``, ``good``, ``warning`` or ``critical``."""
+    """A short highlighted message: ``info``, ``good``, ``warning`` or ``critical``.
+
+    ``role``: ``note`` in a report; ``alert`` for a message that replaces what a person was looking at (an app's
+    answer to a picker), which a screen reader then announces.
+    """
 
     message: str
     severity: str = "info"
     title: str = ""
+    role: str = "note"
+
+    def __post_init__(self) -> None:
+        if self.role not in ("note", "status", "alert"):
+            raise ValueError(f"a callout's role is note, status or alert, not {self.role!r}")
 
     def html(self) -> str:
         title = f"<strong>{escape(self.title)}</strong> " if self.title else ""
         severity = self.severity if self.severity in SEVERITIES else "info"
-        return f'<div class="q-callout q-{severity}" role="note">{title}{escape(self.message)}</div>'
+        return f'<div class="q-callout q-{severity}" role="{self.role}">{title}{escape(self.message)}</div>'
 
     def text(self) -> str:
         return f"{self.title} {self.message}".strip()

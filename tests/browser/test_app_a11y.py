@@ -53,3 +53,46 @@ def test_a_picker_reached_with_the_keyboard_shows_a_clear_focus_ring(server, pag
     others = page.locator(".q-app-controls select:not(:focus)")
     assert others.count() >= 1
     assert others.first.evaluate(FOCUS_STYLE)["style"] == "none"
+
+
+def _newest_client_and_a_period_before_it(warehouse: str) -> tuple[str, str]:
+    """The name of the tiny warehouse's newest active client and the label of a period the client app offers from
+    before that client signed up."""
+    import pandas as pd
+
+    from quire.apps import client
+    from quire.periods import parse_period
+    from quire.warehouse import queries
+    from quire.warehouse.engine import connection
+
+    with connection(warehouse) as conn:
+        clients = queries.clients(conn)
+    active = clients[clients["status"] == "active"]
+    late = active.loc[pd.to_datetime(active["signup_date"]).idxmax()]
+    signup = pd.Timestamp(late["signup_date"]).date()
+    before = [label for label, key in client.ClientApp(warehouse).pickers["period"].options
+              if parse_period(key).end < signup]
+    assert before, f"every offered period is after {late['name']} signed up"
+    return str(late["name"]), before[0]
+
+
+def test_the_status_line_and_nothing_to_show_are_announced(server, page, tiny_warehouse):
+    """A screen reader heard nothing when a picker changed: neither "Updating…" then "Updated in 2.1 s", nor that
+    there was nothing to show for the period chosen. Both were plain text."""
+    page.goto(server.url("/"))
+    open_app(page, server.url("/voila/render/client.ipynb", token=False), "client-announce")
+    status = page.locator(".q-app-controls .q-app-status[role=status]")
+    status.wait_for(timeout=10_000)
+    assert "Updated in" in status.inner_text()
+
+    name, before = _newest_client_and_a_period_before_it(tiny_warehouse)
+    for picker, label in (("client", name), ("period", before)):
+        render = int(page.get_attribute(".q-app-status [data-render]", "data-render"))
+        # The select's value is the label with plain spaces (the option's text has no-break spaces).
+        if page.eval_on_selector(f".q-app-picker-{picker} select", "s => s.value") != label:
+            page.select_option(f".q-app-picker-{picker} select", label=label)
+            page.wait_for_selector(f'.q-app-status [data-render="{render + 1}"]', timeout=30_000)
+    alert = page.locator(".q-app-output [role=alert]")
+    assert alert.count() == 1 and alert.inner_text().startswith("Nothing to show."), alert.all_inner_texts()
+    assert f"{name} had no subscription in {before}" in alert.inner_text()
+    assert page.locator(".q-app-controls .q-app-status[role=status]").count() == 1
