@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from browser_support import ARTIFACTS, open_app
+import pytest
+from browser_support import ARTIFACTS, axe_violations, open_app
 
 TAB_STOPS = 12  # more than the links and pickers before an app's first picker
 
@@ -96,3 +97,24 @@ def test_the_status_line_and_nothing_to_show_are_announced(server, page, tiny_wa
     assert alert.count() == 1 and alert.inner_text().startswith("Nothing to show."), alert.all_inner_texts()
     assert f"{name} had no subscription in {before}" in alert.inner_text()
     assert page.locator(".q-app-controls .q-app-status[role=status]").count() == 1
+
+
+@pytest.mark.parametrize("app", ["client", "experiment"])
+def test_on_a_phone_the_wide_tables_and_charts_are_reachable_with_the_keyboard(server, browser, app):
+    """At 390 px axe-core found "scrollable-region-focusable" (serious): wide tables and charts scroll sideways in
+    their own box, which had no tabindex, so keyboard users of some browsers could not reach their right-hand side."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.goto(server.url("/"))
+        open_app(page, server.url(f"/voila/render/{app}.ipynb", token=False), f"{app}-phone-keys")
+        scrolling = page.evaluate("""() => [...document.querySelectorAll('.q-app-output :is(.q-table-wrap, .q-chart)')]
+            .filter(e => e.scrollWidth > e.clientWidth).length""")
+        assert scrolling, "nothing scrolls sideways at 390 px: the test shows nothing"
+        assert axe_violations(page) == []
+        regions = page.locator(".q-app-output .q-table-wrap[role=region][tabindex='0']")
+        assert regions.count() == page.locator(".q-app-output .q-table-wrap").count() >= 1
+        assert all(label.strip() for label in regions.evaluate_all("rs => rs.map(r => r.getAttribute('aria-label'))"))
+    finally:
+        context.close()
+
