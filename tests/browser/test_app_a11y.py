@@ -3,7 +3,10 @@ what a page says when its server stops answering, and what axe-core finds on a p
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import time
 
 import pytest
 from browser_support import ARTIFACTS, axe_violations, open_app
@@ -118,3 +121,39 @@ def test_on_a_phone_the_wide_tables_and_charts_are_reachable_with_the_keyboard(s
     finally:
         context.close()
 
+
+LOST_AFTER_S = 10  # index.html.j2's LOST_AFTER_MS
+
+
+def test_a_change_the_server_does_not_answer_says_updating_then_that_the_connection_is_lost(server, page):
+    """With the server hung (or a connection dropped without being closed, which no socket reports), a changed picker
+    showed the new choice over the old report, "Updated in 0.7 s", and no notice. The server is stopped here for real
+    (SIGSTOP): the page says "Updating…" at once, the lost-connection notice after 10 s, and recovers once the
+    server goes on (SIGCONT)."""
+    page.goto(server.url("/"))
+    open_app(page, server.url("/voila/render/experiment.ipynb", token=False), "experiment-hung")
+    page.locator(".q-app-controls .q-app-status[role=status]").wait_for(timeout=10_000)
+    picker = page.locator(".q-app-picker-experiment select")
+    other = picker.evaluate("s => [...s.options].find(o => !o.selected).value")
+    notice = page.locator("#q-app-ended[role=alert]")
+    os.kill(server.process.pid, signal.SIGSTOP)
+    try:
+        picker.select_option(value=other)
+        changed = time.monotonic()
+        page.wait_for_function("() => document.querySelector('.q-app-status').innerText.trim() === 'Updating…'",
+                               timeout=2_000)
+        assert notice.count() == 0
+        notice.wait_for(timeout=(LOST_AFTER_S + 8) * 1000)
+        waited = time.monotonic() - changed
+        page.screenshot(path=str(ARTIFACTS / "experiment-hung-server.png"))
+        assert waited >= LOST_AFTER_S - 1, f"the notice came {waited:.1f} s after the change"
+        assert notice.get_attribute("data-reason") == "lost" and "lost its connection" in notice.inner_text()
+        assert notice.locator("button", has_text="Reload").count() == 1
+        assert page.inner_text(".q-app-status").strip() == "Updating…"
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
+    # The server goes on: the change is applied, and the notice, which no longer holds, is taken back.
+    page.wait_for_selector('.q-app-status [data-render="2"]', timeout=60_000)
+    notice.wait_for(state="detached", timeout=10_000)
+    assert page.inner_text(".q-app-status").startswith("Updated in")
+    assert other.split(" (")[0] in page.inner_text(".q-app-output")  # "Guided setup upsell (onboarding-upsell)"
