@@ -50,7 +50,8 @@ SHORT_TABLE_ROWS = 15
 _SAFE_TAGS = {"a", "abbr", "b", "br", "caption", "code", "dd", "div", "dl", "dt", "em", "figcaption", "figure",
               "h3", "h4", "i", "img", "li", "ol", "p", "small", "span", "strong", "sub", "sup", "table", "tbody",
               "td", "tfoot", "th", "thead", "tr", "u", "ul", "wbr"}
-_SAFE_ATTRS = {"*": {"class", "role", "aria-label", "aria-hidden", "title", "lang"},
+_SAFE_ATTRS = {"*": {"class", "role", "aria-label", "aria-hidden", "title", "lang"}, "div": {"tabindex"},
+               "figure": {"tabindex"},
                "a": {"href"}, "img": {"src", "alt", "width", "height"}, "th": {"scope", "colspan", "rowspan"},
                "td": {"colspan", "rowspan"}}
 
@@ -75,12 +76,14 @@ def escape(value: Any) -> Markup:
 
 
 def _keep_attribute(tag: str, attr: str, value: str) -> str | None:
-    """nh3 attribute filter: images from data: URIs only, links to the web, mail or this page only."""
+    """nh3 attribute filter: images from data: URIs only, links to the web, mail or this page only, tabindex 0 only."""
     lowered = value.strip().lower()
     if tag == "img" and attr == "src":
         return value if lowered.startswith(("data:image/png", "data:image/jpeg", "data:image/gif")) else None
     if tag == "a" and attr == "href":
         return value if lowered.startswith(("https:", "http:", "mailto:", "#")) else None
+    if attr == "tabindex":  # a table's or chart's scroller is focusable; no other order of focus is kept
+        return value if lowered == "0" else None
     return value
 
 
@@ -311,7 +314,8 @@ class Chart(Fragment):
         data = base64.b64encode(self.image).decode("ascii")
         caption = f"<figcaption>{escape(self.caption)}</figcaption>" if self.caption else ""
         return (
-            f'<figure class="q-chart{" q-chart-tall" if self.tall else ""}">'
+            # Focusable: on a phone a chart keeps a readable width and scrolls sideways in its figure.
+            f'<figure class="q-chart{" q-chart-tall" if self.tall else ""}" tabindex="0">'
             f'<img src="data:{self.mime};base64,{data}" alt="{escape(self.alt)}"/>{caption}</figure>'
         )
 
@@ -394,7 +398,15 @@ class Table(Fragment):
         if total > len(frame):
             more = f'<p class="q-table-more">Showing {number(len(frame))} of {number(total)} rows.</p>'
         short = " q-table-short" if len(frame) <= SHORT_TABLE_ROWS else ""
-        return f'<div class="q-table-wrap{short}"><table class="q-table">{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{more}</div>'
+        return (f'<div class="q-table-wrap{short}" {self._scroller_attributes()}><table class="q-table">{caption}'
+                f'<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{more}</div>')
+
+    def _scroller_attributes(self) -> str:
+        """The wrap's attributes as a named, focusable region: a table wider than the screen scrolls in its wrap,
+        which keyboard users reach with Tab and scroll with the arrow keys (browsers such as Safari do not make a
+        scroller focusable themselves). Its name is the caption, or else the first columns' names."""
+        label = self.caption or "Table: " + ", ".join(str(c) for c in self.frame.columns[:4] if str(c).strip())
+        return f'tabindex="0" role="region" aria-label="{escape(label)}"'
 
     def text(self) -> str:
         return self.frame.head(self.max_rows).to_string(index=False)
@@ -436,16 +448,25 @@ def breakable(text: Any) -> Markup:
 
 @dataclass
 class Callout(Fragment):
-    """A short highlighted message: ``info``, ``good``, ``warning`` or ``critical``."""
+    """A short highlighted message: ``info``, ``good``, ``warning`` or ``critical``.
+
+    ``role``: ``note`` in a report; ``alert`` for a message that replaces what a person was looking at (an app's
+    answer to a picker), which a screen reader then announces.
+    """
 
     message: str
     severity: str = "info"
     title: str = ""
+    role: str = "note"
+
+    def __post_init__(self) -> None:
+        if self.role not in ("note", "status", "alert"):
+            raise ValueError(f"a callout's role is note, status or alert, not {self.role!r}")
 
     def html(self) -> str:
         title = f"<strong>{escape(self.title)}</strong> " if self.title else ""
         severity = self.severity if self.severity in SEVERITIES else "info"
-        return f'<div class="q-callout q-{severity}" role="note">{title}{escape(self.message)}</div>'
+        return f'<div class="q-callout q-{severity}" role="{self.role}">{title}{escape(self.message)}</div>'
 
     def text(self) -> str:
         return f"{self.title} {self.message}".strip()

@@ -108,6 +108,16 @@ def open_app(page, url: str, name: str, timeout_ms: int = 60_000) -> float:
     return time.perf_counter() - t0
 
 
+def axe_violations(page) -> list[tuple[str, str, str]]:
+    """axe-core's violations on the page: (rule, impact, the first offending element). The page's CSP allows
+    the inline script Playwright injects (Voilà's pages need 'unsafe-inline'), or its context bypasses the CSP."""
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: run `make setup` (npm ci --prefix tests/browser)")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [(v["id"], v["impact"], v["nodes"][0]["html"][:120]) for v in result["violations"]]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

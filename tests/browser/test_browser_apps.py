@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from browser_support import ARTIFACTS, AXE, DAY, RUNS, open_app
+from browser_support import ARTIFACTS, DAY, RUNS, axe_violations, open_app
 
 # app -> (picker to change, option label to pick on the tiny warehouse)
 CHANGES = {
@@ -15,16 +15,6 @@ CHANGES = {
     "experiment": ("experiment", "Guided setup upsell (onboarding-upsell)"),
 }
 RERENDER_TIMEOUT = 30_000
-
-
-def _axe(page) -> list[tuple[str, str, str]]:
-    """axe-core's violations on the page: (rule, impact, the first offending element). The page's CSP allows
-    the inline script Playwright injects (Voilà's pages need 'unsafe-inline'), or its context bypasses the CSP."""
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `make setup` (npm ci --prefix tests/browser)")
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [(v["id"], v["impact"], v["nodes"][0]["html"][:120]) for v in result["violations"]]
 
 
 def _first_chart_and_table(page) -> tuple[str, str]:
@@ -53,7 +43,7 @@ def test_app_renders_and_follows_a_widget(server, page, app):
 
     # axe-core (npm): no violation of any impact. The pickers were outside every landmark ("region") and, in a
     # <main> without a ground of its own, the subtitle stood on JupyterLab's grey shell (contrast 4.25).
-    assert _axe(page) == []
+    assert axe_violations(page) == []
 
     assert new_chart != chart, "the chart did not change with the widget"
     assert new_table != table, "the table did not change with the widget"
@@ -173,10 +163,10 @@ def test_the_landing_and_error_pages_pass_axe(server, browser):
     try:
         page = context.new_page()
         page.goto(server.url("/"))
-        assert _axe(page) == []
+        assert axe_violations(page) == []
         page.goto(server.url("/voila/render/nope.ipynb", token=False))
         assert "no app or page at this address" in page.inner_text("main")
-        assert _axe(page) == []
+        assert axe_violations(page) == []
     finally:
         context.close()
 

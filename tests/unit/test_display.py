@@ -53,6 +53,26 @@ def test_table_escapes_cells_and_headers_and_formats_units():
     assert '<th scope="col"' in html
 
 
+def test_a_table_scroller_is_a_named_focusable_region_that_survives_the_sanitiser():
+    """A table wider than a phone scrolls in its wrap, which had no tabindex: keyboard users of browsers that do not
+    make scrollers focusable (Safari) could not reach its right-hand columns (axe: scrollable-region-focusable)."""
+    from quire.display import sanitize_html
+
+    html = Table(pd.DataFrame({"Week": ["1"], "Views": [3]}), caption='Views "by" week <b>').html()
+    assert re.match(r'<div class="q-table-wrap q-table-short" tabindex="0" role="region" '
+                    r'aria-label="Views &#34;by&#34; week &lt;b&gt;"><table', html), html[:200]
+    # Without a caption the region is named by its columns.
+    unnamed = Table(pd.DataFrame({"": ["a"], "Client": ["x"], "MRR": [1.0]})).html()
+    assert 'aria-label="Table: Client, MRR"' in unnamed
+    # Passed on as Markup (through the allowlist), the table keeps its region; no other tabindex is kept.
+    wrap = re.match(r"<div [^>]*>", str(sanitize_html(html)))[0]
+    assert 'tabindex="0"' in wrap and 'role="region"' in wrap and "aria-label=" in wrap
+    assert "tabindex" not in str(sanitize_html('<div tabindex="5">x</div><span tabindex="0">y</span>'))
+    chart = Chart(b"<svg xmlns='http://www.w3.org/2000/svg'/>", alt="MRR", caption="MRR by month").html()
+    assert chart.startswith('<figure class="q-chart" tabindex="0">')
+    assert 'tabindex="0"' in str(sanitize_html(chart.split("<img")[0] + "</figure>"))
+
+
 def test_table_truncates_long_frames_and_says_so():
     html = Table(pd.DataFrame({"n": range(120)}), max_rows=50).html()
     assert html.count("<tr>") == 51 and "Showing 50 of 120 rows" in html

@@ -89,6 +89,8 @@ def test_the_client_app_offers_and_shows_only_periods_of_the_clients_subscriptio
     # In the picker's words: the client's name and "October 2026", not its slug and 2026-10.
     label = parse_period(before[0]).label
     assert f"{late['name']} had no subscription in {label} (subscribed " in internal.output.value
+    # Announced by a screen reader: the report it was reading has gone.
+    assert '<div class="q-callout q-warning" role="alert"><strong>Nothing to show.</strong>' in internal.output.value
     assert late["slug"] not in internal.output.value and "Views" not in internal.output.value
 
 

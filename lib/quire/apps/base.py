@@ -223,7 +223,8 @@ class App:
         try:
             parts = [p for p in self.sections(self.values()) if p is not None]
         except QuireError as exc:
-            parts = [Callout(str(exc), "warning", title="Nothing to show.")]
+            # An alert: a screen reader says that the report it was reading is gone, and why.
+            parts = [Callout(str(exc), "warning", title="Nothing to show.", role="alert")]
         self.output.value = sections_html(parts)
         self.renders += 1
         self.last_seconds = time.perf_counter() - t0
