@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from quire.pipeline import RunPlan
 
 _PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
 
 
 @dataclass
@@ -157,6 +158,11 @@ def kill_tree(pid: int, *, grace: float = 10.0) -> int:
         procs = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
         return 0
+    return _kill(procs, grace)
+
+
+def _kill(procs: list[psutil.Process], grace: float) -> int:
+    """SIGKILL ``procs`` and the process groups they lead or belong to (not this process's own); how many."""
     own = os.getpgrp()
     groups = set()
     for proc in procs:
@@ -174,8 +180,123 @@ def kill_tree(pid: int, *, grace: float = 10.0) -> int:
             proc.kill()
         except psutil.NoSuchProcess:
             pass
-    psutil.wait_procs(procs, timeout=grace)
+    _wait_dead(procs, grace)
     return len(procs)
+
+
+def _wait_dead(procs: list[psutil.Process], grace: float) -> None:
+    """Wait (at most ``grace`` seconds) until ``procs`` are dead; those that are our children are reaped.
+
+    Dead is enough for the others: one whose parent died first waits for init to reap it, which
+    takes a second or two here, and the run it belonged to is over meanwhile.
+    """
+    deadline = time.monotonic() + grace
+    alive = procs
+    while alive and time.monotonic() < deadline:
+        _, alive = psutil.wait_procs(alive, timeout=0.05)
+        alive = [proc for proc in alive if not _dead(proc)]
+
+
+def _dead(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def kill_descendants(*, grace: float = 10.0) -> int:
+    """SIGKILL every process this one started that still runs, however far down and in whatever session; how many.
+
+    Complete only in a child subreaper (see :func:`adopt_orphans`): elsewhere a descendant whose
+    parent died first is no longer ours to find. A few rounds, since a process forking as it is
+    killed leaves us its child.
+    """
+    killed = 0
+    for _ in range(5):
+        procs = psutil.Process().children(recursive=True)
+        if not procs:
+            break
+        killed += _kill(procs, grace)
+    return killed
+
+
+def adopt_orphans() -> None:
+    """Make this process a child subreaper: what its descendants start stays its descendant when they die.
+
+    A process whose parent dies is otherwise handed to init, out of reach: a ``subprocess.Popen(...,
+    start_new_session=True)`` in a cell, a kernel's helper once the kernel is shut down.
+    """
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+
+
+def _prctl(option: int, value: int) -> None:
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(option, value)
+    except (OSError, AttributeError):
+        pass  # not Linux: the parent's timeout still bounds the run, and kills what it can find of its tree
+
+
+def run_leftovers(run_id: str, session: int) -> list[psutil.Process]:
+    """The processes of run ``run_id`` still running once its process is gone (whose session was ``session``).
+
+    Found three ways, since its descendants were handed to init when it died: its session (what did not leave
+    it), the run id in their environment (every program the run executed inherits :data:`RUN_ENV`, in a session
+    of its own or not), and the run's title (what it forked without executing anything).
+    """
+    found = []
+    for proc in psutil.process_iter():
+        if proc.pid == os.getpid():
+            continue
+        try:
+            if (os.getsid(proc.pid) == session or proc.environ().get(RUN_ENV) == run_id
+                    or f"quire-run {run_id}" in " ".join(proc.cmdline())):
+                found.append(proc)
+        except (psutil.Error, OSError):  # gone meanwhile, or another user's (not ours to kill)
+            pass
+    return found
+
+
+def start_guard(run_id: str) -> int:
+    """Fork the guard of this run process: it ends the run's processes if this one dies before it could (killed
+    with its service, by the out-of-memory killer, ``os._exit`` in a cell); the guard's pid.
+
+    A run that ends kills its guard with the rest of its descendants (:func:`kill_descendants`).
+    """
+    run = os.getpid()
+    pid = os.fork()
+    if pid:
+        return pid
+    try:
+        _title_process(f"quire-run-guard {run_id}")
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # nobody reading a command's output waits for the guard
+            os.dup2(devnull, fd)
+        os.closerange(3, 1 << 16)  # nor for a pipe it would hold open (the outcome's, above all)
+        _wait_for_exit(run)
+        for _ in range(5):  # a few rounds: a process forking as it is killed
+            leftovers = run_leftovers(run_id, session=run)
+            if not leftovers:
+                break
+            _kill(leftovers, grace=10.0)
+    finally:
+        os._exit(0)
+
+
+def _wait_for_exit(pid: int) -> None:
+    """Block until process ``pid`` (this one's parent) has ended."""
+    import select
+
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    except (OSError, AttributeError):  # a kernel older than 5.3: polled
+        while os.getppid() == pid:
+            time.sleep(0.5)
+        return
+    if os.getppid() == pid:  # not already gone (and its pid taken by another process)
+        select.select([fd], [], [])
+    os.close(fd)
 
 
 def park_staging(settings: Settings, report: str, run_id: str, reason: str) -> str | None:
@@ -194,10 +315,7 @@ def park_staging(settings: Settings, report: str, run_id: str, reason: str) -> s
 
 def die_with_parent() -> None:
     """Ask Linux to SIGKILL this process when its parent dies (a killed service leaves no run behind)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass  # not Linux: the parent's timeout still bounds the run
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _let_go_of_the_fork_server() -> None:
@@ -250,11 +368,17 @@ def _child(request: RunRequest, settings: Settings, conn) -> None:
         os.environ[SERVICE_ENV] = request.print_service
     keep_engines()  # this process runs one report and exits: it opens the warehouse once
     shared.install(request.shared)
+    # Whatever the run starts ends with it, succeeded or not: a cell's subprocess, a kernel's helpers, in a
+    # session of their own or not. This process keeps them as descendants to kill them as it ends, and its guard
+    # kills them if it is killed first.
+    adopt_orphans()
+    start_guard(request.run_id)
     try:
         outcome = run_request(request, settings)
     except BaseException as exc:  # a bug: still an outcome, so the parent need not guess
         outcome = Outcome("failed", error=f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__,
                           partial_notebook=None)
+    kill_descendants()  # before the outcome: a run recorded as ended has nothing left running
     conn.send(outcome)
     conn.close()
 
