@@ -248,12 +248,9 @@ class KpiCards(Fragment):
             state = {True: "q-good", False: "q-bad", None: "q-flat"}[k.is_good]
             change = k.change_text()
             arrow = "■" if k.flat else "▲" if k.delta > 0 else "▼"
-            # Better or worse is said in words too, not by colour alone: a rise in churn and a rise in revenue
-            # carry the same arrow, and a colour-blind reader, a screen reader or a grey print loses the colour.
-            judged = {True: "better than", False: "worse than", None: "vs"}[k.is_good]
             delta = (
                 f'<div class="q-kpi-delta {state}"><span aria-hidden="true">{arrow}</span> {escape(change)} '
-                f'<span class="q-kpi-vs">{judged} {escape(self.comparison_label)}</span></div>'
+                f'<span class="q-kpi-vs">{escape(self.compared(k))}</span></div>'
             )
         return (
             f'<div class="q-kpi"><div class="q-kpi-label">{escape(k.label)}</div>'
@@ -263,6 +260,13 @@ class KpiCards(Fragment):
     def shown(self, k: Kpi) -> str:
         """The value as its card shows it."""
         return k.value_text()
+
+    def compared(self, k: Kpi) -> str:
+        """What the change is against, and whether it is better or worse: "better than October 2026". In words, not
+        by colour alone: a rise in churn and a rise in revenue carry the same arrow, and a colour-blind reader, a
+        screen reader or a grey print loses the colour. "vs October 2026" when it is neither."""
+        judged = {True: "better than", False: "worse than", None: "vs"}[k.is_good]
+        return f"{judged} {self.comparison_label}"
 
     def columns(self) -> int:
         """Cards per row: four, or three when that leaves fewer empty places in the last row (five
@@ -282,7 +286,7 @@ class KpiCards(Fragment):
         # With the texts the card shows, so that an e-mail quotes the figure and its change as the report does.
         return {**super()._repr_mimebundle_(), KPIS_MIME: [
             {**k.to_dict(), "text": self.shown(k),
-             "change_text": f"{k.change_text()} vs {self.comparison_label}" if k.delta is not None else None}
+             "change_text": f"{k.change_text()} {self.compared(k)}" if k.delta is not None else None}
             for k in self.kpis]}
 
 

@@ -230,7 +230,7 @@ def test_html_is_accessible(rendered):
     assert not re.search(r"<th(?=[\s>])(?![^>]*\bscope=)[^>]*>", html), "every header cell has a scope"
     for img in re.findall(r"<img\b[^>]*>", html):
         assert re.search(r'\salt="', img), img[:80]
-    charts = re.findall(r'<figure class="q-chart"><img [^>]*alt="([^"]*)"', html)
+    charts = re.findall(r'<figure class="q-chart[^"]*"[^>]*><img [^>]*alt="([^"]*)"', html)
     assert charts and all(alt.strip() for alt in charts)
 
 
@@ -344,13 +344,13 @@ def _plain_project(root: Path) -> Path:
 
 def _svg_colours(html: str) -> list[set[str]]:
     """The hex colours used in each SVG chart of ``html``."""
-    images = re.findall(r'<figure class="q-chart"><img alt="[^"]*" src="data:image/svg\+xml;base64,([^"]+)"', html)
+    images = re.findall(r'<figure class="q-chart[^"]*"[^>]*><img alt="[^"]*" src="data:image/svg\+xml;base64,([^"]+)"', html)
     return [{c.lower() for c in re.findall(r"#[0-9a-fA-F]{6}\b", base64.b64decode(data).decode("utf-8"))} for data in images]
 
 
 def _charts(html: str) -> list[tuple[str, str]]:
     """(alt, caption) of each chart figure."""
-    return re.findall(r'<figure class="q-chart"><img alt="([^"]*)" src="data:image/svg\+xml;base64,[^"]+"/>'
+    return re.findall(r'<figure class="q-chart[^"]*"[^>]*><img alt="([^"]*)" src="data:image/svg\+xml;base64,[^"]+"/>'
                       r'<figcaption>([^<]*)</figcaption></figure>', html)
 
 

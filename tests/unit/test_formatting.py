@@ -320,13 +320,13 @@ def test_the_report_email_quotes_each_card_with_its_change_as_the_report_shows_i
                                                    "headline": headline}))
     run = {"run_id": "r1", "output_folder": str(tmp_path), "client": None, "parameters": {}}
     message = report_message(run, load_catalog(ROOT / "reports.yaml").get("executive"), "cfo@example.com")
-    assert "  MRR: $97,993 (−0.4% vs October 2026)\n" in message.text
-    assert "  Net revenue retention: 97.3% (−5.6 pts vs October 2026)\n" in message.text
-    # Each the card's own text: the figure with the card's decimals, the change with its arrow's sign.
+    assert "  MRR: $97,993 (−0.4% worse than October 2026)\n" in message.text
+    assert "  Net revenue retention: 97.3% (−5.6 pts worse than October 2026)\n" in message.text
+    # Each the card's own text: the figure with the card's decimals, the change with its arrow's sign, better or worse.
     assert [line.split(": ", 1)[1] for line in message.text.splitlines() if line.startswith("  ")] == [
-        f"{cards.shown(k)} ({k.change_text()} vs October 2026)" if k.delta is not None else cards.shown(k)
+        f"{cards.shown(k)} ({k.change_text()} {cards.compared(k)})" if k.delta is not None else cards.shown(k)
         for k in cards.kpis]
-    assert "<td>−0.4% vs October 2026</td>" in message.html
+    assert "<td>−0.4% worse than October 2026</td>" in message.html
 
 
 @pytest.mark.parametrize("shares, whole", [

@@ -141,7 +141,7 @@ def test_in_a_session_plain_output_is_dressed_and_plot_call_results_are_not_show
         with capture_output() as captured:
             shell.display_formatter.format(fig)
         [output] = captured.outputs
-        assert '<figure class="q-chart">' in output.data["text/html"] and "<figcaption>Trend</figcaption>" in output.data["text/html"]
+        assert '<figure class="q-chart"' in output.data["text/html"] and "<figcaption>Trend</figcaption>" in output.data["text/html"]
         assert "#1b4332" in plt.rcParams["axes.prop_cycle"].by_key()["color"][0]
         plt.close(fig)
     finally:
