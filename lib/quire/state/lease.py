@@ -35,14 +35,25 @@ def pid_alive(pid: int | None) -> bool:
     return True
 
 
+def gone_from_this_host(host: str, pid: int | None) -> bool:
+    """Whether process ``pid`` of ``host`` is known to be gone: it ran on this host and runs no more. One of
+    another host may be alive for all we can tell."""
+    return host == socket.gethostname() and not pid_alive(pid)
+
+
+def holder_gone(holder: str) -> bool:
+    """:func:`gone_from_this_host` for a :attr:`Lease.holder` (``host:pid:random``)."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    return pid.isdigit() and gone_from_this_host(host, int(pid))
+
+
 def held(engine: Engine, name: str = "scheduler") -> bool:
-    """Whether a live process holds the lease ``name``: it has not expired, and a holder on this host is running
-    (one killed here is known dead at once, not only when its lease runs out)."""
+    """Whether a live process holds the lease ``name``: it has not expired, and its holder is not known to be gone
+    (one killed on this host is known dead at once, not only when its lease runs out)."""
     with engine.connect() as conn:
         row = conn.execute(sa.select(leases).where(leases.c.name == name)).mappings().first()
-    if row is None or row["expires_at"] <= utcnow():
-        return False
-    return row["host"] != socket.gethostname() or pid_alive(row["pid"])
+    return row is not None and row["expires_at"] > utcnow() and not gone_from_this_host(row["host"], row["pid"])
 
 
 class Lease:
@@ -66,7 +77,7 @@ class Lease:
                 return True
             held = conn.execute(sa.select(leases).where(leases.c.name == self.name)).mappings().first()
             if held is not None:
-                if held["host"] == self.host and not pid_alive(held["pid"]):
+                if gone_from_this_host(held["host"], held["pid"]):
                     # Its holder crashed on this very host: no need to wait for the expiry.
                     return bool(conn.execute(leases.update().where(
                         leases.c.name == self.name, leases.c.holder == held["holder"])

@@ -14,13 +14,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import socket
-
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from quire.state.db import utcnow
-from quire.state.lease import pid_alive
+from quire.state.lease import holder_gone
 from quire.state.schema import outbox
 
 STALE_CLAIM = timedelta(minutes=10)
@@ -77,13 +75,7 @@ def release_dead(engine: Engine) -> int:
     with engine.connect() as conn:
         claimers = conn.execute(sa.select(outbox.c.claimed_by).distinct().where(
             outbox.c.status == "pending", outbox.c.claimed_by.is_not(None))).scalars().all()
-    return sum(release(engine, claimer) for claimer in claimers if _gone_from_this_host(claimer))
-
-
-def _gone_from_this_host(claimer: str) -> bool:
-    host, _, rest = claimer.partition(":")
-    pid = rest.partition(":")[0]
-    return host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid))
+    return sum(release(engine, claimer) for claimer in claimers if holder_gone(claimer))
 
 
 def mark_sent(engine: Engine, row_id: int) -> None:
