@@ -39,6 +39,9 @@ def write_project(tmp_path: Path, catalog: str) -> Path:
     return home
 
 
+MUNICIPALITIES = {"village-of-summerbrook", "town-of-fairdale"}  # the active municipalities of the tiny warehouse
+
+
 def client_report(*, schedule: str = "", timeout: int | None = None, notebook: str = "ok", owner: str = "owner@example.com",
                   rid: str = "clientmail", extra_params: str = "") -> str:
     """A per-client catalog entry over the test notebook ``notebook``."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from sched_support import CATALOG_HEAD, client_report, free_port, processes_of_run, wait_for
+from sched_support import CATALOG_HEAD, MUNICIPALITIES, client_report, free_port, processes_of_run, wait_for
 from support import silent_server, within
 
 from quire.scheduler.jobs import Runner
@@ -25,7 +25,6 @@ from quire.state import open_state
 from quire.state import runs as history
 
 pytestmark = pytest.mark.slow
-MUNICIPALITIES = {"village-of-summerbrook", "town-of-fairdale"}  # the active municipalities of the tiny warehouse
 DASK = str(Path(sys.executable).parent / "dask")  # the venv's `dask` command (scheduler, worker)
 
 

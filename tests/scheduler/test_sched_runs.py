@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from sched_support import CATALOG_HEAD, processes_of_run, run_once, wait_for
+from sched_support import CATALOG_HEAD, MUNICIPALITIES, client_report, processes_of_run, run_once, wait_for
 
 from quire.scheduler.jobs import Runner
 from quire.state import open_state
@@ -177,7 +177,7 @@ def test_a_broken_catalog_edit_does_not_stop_due_runs(make_env, state_url, smtp,
 
 
 def test_a_schedule_filter_matching_no_client_is_a_failed_run_and_an_alert(make_env, state_url, smtp, settings_for):
-    from sched_support import client_report, mail_tried
+    from sched_support import mail_tried
 
     catalog = CATALOG_HEAD + client_report(schedule="    schedule: {interval_minutes: 60, clients: {sector: municipalty}}\n")
     settings = settings_for(make_env(catalog, state_url, smtp.port))
@@ -195,7 +195,6 @@ def test_a_schedule_filter_matching_no_client_is_a_failed_run_and_an_alert(make_
 
 
 def test_validate_finds_a_schedule_filter_matching_no_client_before_it_is_due(make_env, state_url, smtp, settings_for):
-    from sched_support import client_report
 
     from quire.validation import validate_project
 
@@ -241,7 +240,6 @@ def test_retries_after_a_stop_keep_their_attempt_and_a_removed_report_is_said_on
 
 def test_a_fan_out_that_failed_as_a_whole_is_retried_for_the_period_it_was_due_for(make_env, state_url, smtp,
                                                                                     settings_for):
-    from sched_support import client_report
 
     catalog = CATALOG_HEAD + client_report(schedule="    schedule: {interval_minutes: 60, clients: {sector: municipality}}\n")
     settings = settings_for(make_env(catalog, state_url, smtp.port))
@@ -279,6 +277,43 @@ def test_a_run_whose_process_a_stop_kills_is_cancelled_not_failed(runner, smtp):
     kept = f" (partial notebook kept in {run['partial_notebook']})" if run["partial_notebook"] else ""
     assert run["status"] == "cancelled" and run["error"] == f"cancelled: the scheduler stopped{kept}", run
     assert smtp.messages == []  # nobody is told of a run the operator stopped
+
+
+def test_a_run_whose_start_cannot_be_recorded_is_killed_and_failed_not_left_running(runner, smtp, monkeypatch):
+    # The state database went away just as the run's process was forked: recording the start raised, the run
+    # went on with nobody following it, and its row stayed queued until the next start called it interrupted.
+    import sqlalchemy as sa
+
+    started: list[int] = []
+
+    def database_gone(engine, run_id, *, child_pid):
+        started.append(child_pid)
+        raise sa.exc.OperationalError("UPDATE runs", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(history, "mark_running", database_gone)
+    run_id = run_once(runner, _spec(runner, "looping"), {})
+    run = history.get(runner.engine, run_id)
+    assert run["status"] == "failed" and run["transient"], run
+    assert run["error"] == ("the service could not run it: (builtins.Exception) server closed the connection "
+                            "unexpectedly"), run
+    assert started and not still_running(started[0]) and processes_of_run(run_id) == []
+
+
+def test_runs_recorded_as_the_stop_shuts_the_pool_are_cancelled_not_left_queued(make_env, state_url, smtp,
+                                                                                settings_for):
+    # A fan-out records every client's row, then hands each to the pool; a runner stopped in between had shut
+    # the pool, the hand-over raised, and the rows stayed queued (failed as "interrupted" at the next start).
+    # Firing after the stop is that race with the timing made certain.
+    municipalities = "    schedule: {interval_minutes: 60, clients: {sector: municipality}}\n"
+    settings = settings_for(make_env(CATALOG_HEAD + client_report(schedule=municipalities), state_url, smtp.port))
+    runner = Runner(settings, open_state(state_url), "test-runner", scheduler=None)
+    runner.stop()
+    runner.fire("clientmail")
+    runs = history.query(runner.engine)
+    assert {r["client"] for r in runs} == MUNICIPALITIES
+    assert {(r["status"], r["error"], r["attempt"]) for r in runs} == {
+        ("cancelled", "cancelled: the scheduler stopped", 1)}, runs
+    assert smtp.messages == []
 
 
 def test_a_run_published_just_before_its_service_died_is_recorded_succeeded_and_mailed_once(

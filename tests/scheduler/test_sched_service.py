@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sched_support import CATALOG_HEAD, client_report, describe_processes, processes_of_run, wait_for
+from sched_support import CATALOG_HEAD, MUNICIPALITIES, client_report, describe_processes, processes_of_run, wait_for
 
 from quire.state import open_state
 from quire.state.schema import outbox as outbox_table
@@ -24,7 +24,6 @@ from quire.state.schema import runs as runs_table
 from support import run_quire
 
 pytestmark = pytest.mark.slow
-MUNICIPALITIES = {"village-of-summerbrook", "town-of-fairdale"}  # the active municipalities of the tiny warehouse
 
 
 def _schedule(interval: int, *, timeout: int = 90, params: str = "") -> str:
@@ -299,7 +298,7 @@ def test_a_stop_while_runs_wait_for_the_warm_server_is_prompt(make_env, state_ur
         if server.is_running():
             os.kill(server.pid, signal.SIGCONT)
     rows = {r["run_id"]: r for r in _runs(state_url)}
-    assert not [r for r in rows.values() if r["status"] in ("queued", "running")], rows
+    assert not [r for r in rows.values() if r["status"] in ("queued", "running")], (rows, svc.text())
     for run in held:  # cancelled, not failed: re-run at the next start without using up an attempt
         assert rows[run["run_id"]]["status"] == "cancelled", rows[run["run_id"]]
         assert rows[run["run_id"]]["error"].startswith("cancelled: the scheduler stopped")

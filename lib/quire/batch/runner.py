@@ -533,7 +533,13 @@ def fork_and_wait(target: Callable, args: tuple, *, name: str, timeout: float, c
     finally:
         sender.close()
     if on_start:
-        on_start(proc.pid)
+        try:
+            on_start(proc.pid)
+        except BaseException:  # its start could not be recorded (the state database away): no run behind its back
+            kill_tree(proc.pid)
+            proc.join(timeout=10)
+            receiver.close()
+            raise
     deadline = time.monotonic() + timeout
     message: Any = None
     stopped = None

@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -237,7 +237,7 @@ class Runner:
         # Every run is recorded before any starts: a service killed mid fan-out leaves a queued row
         # for each client it had not reached, which the next start's recovery retries like the others.
         run_ids = [self.record(spec.id, p, trigger, client, attempt, retry_of) for p, client in requests]
-        futures = [self.pool.submit(self.execute, run_id, spec, p, client, attempt)
+        futures = [self._submit(self.execute, run_id, spec, p, client, attempt)
                    for run_id, (p, client) in zip(run_ids, requests)]
         wait(futures)
         for future in futures:
@@ -267,10 +267,29 @@ class Runner:
         # waited for: a retry job must not hold one of APScheduler's threads while its run waits for a
         # worker (after a restart with many runs to re-run, the console's polling starved).
         retry_id = self.record(spec.id, prev["parameters"], "retry", prev["client"], attempt, run_id)
-        future = self.pool.submit(self.execute, retry_id, spec, prev["parameters"], prev["client"], attempt,
-                                  deliver=deliver)
+        future = self._submit(self.execute, retry_id, spec, prev["parameters"], prev["client"], attempt,
+                              deliver=deliver)
         future.add_done_callback(lambda f: f.cancelled() or not f.exception() or
                                  log.error("run %s: its retry could not run: %s", run_id, f.exception()))
+
+    def _submit(self, work, *args, **kwargs) -> Future:
+        """``work(*args)`` on a run worker; here and now once the service is stopping and its pool is shut.
+
+        A run recorded by a job thread still going as the runner stopped (a fan-out between its
+        clients' rows and their start) was left queued, to be failed as "interrupted" at the next
+        start. Run here, ``work`` sees the cancel and records it cancelled, re-run as the same attempt.
+        """
+        try:
+            return self.pool.submit(work, *args, **kwargs)
+        except RuntimeError:  # "cannot schedule new futures after shutdown"
+            if not self.cancel.is_set():
+                raise
+        future: Future = Future()
+        try:
+            future.set_result(work(*args, **kwargs))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
 
     def record(self, report: str, params: dict[str, Any], trigger: str, client: str | None, attempt: int,
                retry_of: str | None) -> str:
@@ -292,8 +311,15 @@ class Runner:
         else:
             timeout = (spec.schedule.timeout_seconds if spec.schedule else None) or self.settings.run_timeout
             request = RunRequest(run_id, spec.id, params, engine=self.settings.engine, spec=spec)
-            outcome = self.executor.run(request, self.settings, timeout=timeout, cancel=self.cancel,
-                                        on_start=lambda pid: history.mark_running(self.engine, run_id, child_pid=pid))
+            try:
+                outcome = self.executor.run(request, self.settings, timeout=timeout, cancel=self.cancel,
+                                            on_start=lambda pid: history.mark_running(self.engine, run_id,
+                                                                                      child_pid=pid))
+            except Exception as exc:  # noqa: BLE001 — an error here (not the report's) must not leave it "running"
+                log.exception("run %s: the service could not run or follow it", run_id)
+                said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__  # SQLAlchemy's: SQL and a link
+                outcome = Outcome("failed", error=f"the service could not run it: {said}",
+                                  error_type=type(exc).__name__, transient=True)
             if outcome.status == "failed" and self.cancel.is_set():
                 # The stop reached the run's process before the executor saw `cancel` (a SIGTERM to the whole
                 # group): "process died … out of memory" and a used-up attempt, for a run the operator stopped.
@@ -310,7 +336,7 @@ class Runner:
             self.queued_in_flight += len(rows)
         for row in rows:
             log.info("run %s (%s) queued from the console: starting", row["run_id"], row["report"])
-            self.pool.submit(self._run_queued, row)
+            self._submit(self._run_queued, row)
         return len(rows)
 
     def _run_queued(self, row: dict[str, Any]) -> None:
