@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from quire.reports import client as client_report
-from quire.reports import cohort, executive
-from quire.reports import experiment_data
+from quire.reports import cohort
+from quire.reports import executive_data, experiment_data
 from support import published_runs, run_quire
 
 pytestmark = pytest.mark.slow
@@ -39,7 +39,7 @@ def _assert_same(duck, pg) -> None:
 
 
 @pytest.mark.parametrize("load", [
-    pytest.param(lambda url: executive.load("latest", url), id="executive"),
+    pytest.param(lambda url: executive_data.load("latest", url), id="executive"),
     pytest.param(lambda url: cohort.load("latest", "week", 8, url), id="cohort"),
     pytest.param(lambda url: experiment_data.load("pricing-page-layout", url), id="experiment"),
     pytest.param(lambda url: client_report.load("", "latest", url), id="client"),

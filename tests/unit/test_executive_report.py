@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from quire import metrics
 from quire.display import Callout, Chart, Section
 from quire.periods import parse_period
-from quire.reports import executive
-from quire.reports.executive import ExecutiveData, ExecutiveReport
+from quire.reports import executive, executive_data
+from quire.reports.executive import ExecutiveReport
+from quire.reports.executive_data import ExecutiveData
 from quire.warehouse.engine import connection
 from support import warehouse_copy
 
@@ -277,7 +278,7 @@ def test_thin_counts_equal_an_independent_sql_count(tiny_warehouse):
     with connection(tiny_warehouse) as conn:
         answers = conn.execute(sa.text("select count(*) from survey_responses where survey = 'nps' and "
                                        "responded_on between date '2026-10-01' and date '2026-10-31'")).scalar()
-    assert answers < executive.MIN_BASIS["nps"].least and report.current["nps"] is None
+    assert answers < executive_data.MIN_BASIS["nps"].least and report.current["nps"] is None
     assert f"NPS rests on {answers} survey answers in October 2026" in report.headline().note
 
 
@@ -296,7 +297,7 @@ def test_clv_margin_reads_projects_from_before_the_ledger_starts(tiny_warehouse,
         [(before,)] = con.execute("select count(*) from projects where delivered_on >= date '2025-08-01' "
                                   "and delivered_on < date '2026-06-01'").fetchall()
     assert before > 0
-    data = executive.load("2026-08", url=f"duckdb:///{tmp_path / 'late.duckdb'}")
+    data = executive_data.load("2026-08", url=f"duckdb:///{tmp_path / 'late.duckdb'}")
     assert data.first_month == date(2026, 6, 1)
     delivered = pd.to_datetime(data.projects["delivered_on"])
     assert int(((delivered >= "2025-08-01") & (delivered < "2026-06-01")).sum()) == before

@@ -38,7 +38,7 @@ def test_a_crafted_widget_message_is_refused_visibly(tiny_warehouse):
 
 
 def test_segment_restriction_keeps_only_that_segments_clients(tiny_warehouse):
-    from quire.reports.executive import load
+    from quire.reports.executive_data import load
 
     data = load("latest", tiny_warehouse)
     part = executive.restrict(data, "sector:municipality")

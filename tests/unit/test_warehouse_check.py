@@ -276,7 +276,7 @@ def test_the_screen_writes_every_table_name_and_state_whole_at_its_width(tiny_wa
 
 def test_a_ledger_that_takes_a_client_below_zero_stops_the_executive_report(tiny_warehouse, tmp_path):
     # A contraction larger than the client's MRR: MRR $30 from one paying account came out with ARPA $50.
-    from quire.reports import executive
+    from quire.reports import executive_data
     from quire.warehouse import queries
 
     url = planted(tiny_warehouse, tmp_path,
@@ -293,12 +293,12 @@ def test_a_ledger_that_takes_a_client_below_zero_stops_the_executive_report(tiny
     assert ("error", "negative_mrr", "mrr_movements", "amount") in codes(result, "executive")
     assert not result.reports["executive"].can_run and result.reports["cohort"].can_run
     with pytest.raises(WarehouseError, match=r"takes client 3 \(.+\) below zero in 2026-02") as refused:
-        executive.load("2026-03", url)
+        executive_data.load("2026-03", url)
     # Wrong data waits for a person: the scheduler does not retry it as it retries a database that is down.
     from quire.batch.runner import _failure
 
     assert not _failure(refused.value).transient and _failure(WarehouseError("no warehouse at x")).transient
-    assert executive.load("2026-01", url).period.key == "2026-01"  # a period before it still runs
+    assert executive_data.load("2026-01", url).period.key == "2026-01"  # a period before it still runs
     with connection(tiny_warehouse) as conn:
         assert queries.negative_mrr(conn) is None
 
@@ -307,7 +307,7 @@ def test_ledger_movements_without_an_amount_stop_the_executive_report(tiny_wareh
     # Summed as nothing: an empty churn kept its account paying (logo churn 0 % for 6.7 %) with no word, and an
     # empty contraction was blamed on its label ("counts as contraction… correct the labels").
     from quire.pipeline import _check_ledger
-    from quire.reports import executive
+    from quire.reports import executive_data
     from quire.warehouse import queries
 
     url = planted(tiny_warehouse, tmp_path, "ALTER TABLE mrr_movements ALTER amount DROP NOT NULL",
@@ -325,12 +325,12 @@ def test_ledger_movements_without_an_amount_stop_the_executive_report(tiny_wareh
     result = check(url)
     assert ("error", "missing_amount", "mrr_movements", "amount") in codes(result, "executive")
     assert not result.reports["executive"].can_run
-    assert executive.load("2026-01", url).period.key == "2026-01"
+    assert executive_data.load("2026-01", url).period.key == "2026-01"
 
 
 def test_ledger_movements_loaded_twice_stop_the_executive_report(tiny_warehouse, tmp_path):
     # Counted twice: End MRR 112,531 where it was 97,993, with no other sign.
-    from quire.reports import executive
+    from quire.reports import executive_data
     from quire.warehouse import queries
 
     url = planted(tiny_warehouse, tmp_path, "CREATE TABLE m2 AS SELECT * FROM mrr_movements", "DROP TABLE mrr_movements",
@@ -347,8 +347,8 @@ def test_ledger_movements_loaded_twice_stop_the_executive_report(tiny_warehouse,
     result = check(url)
     assert ("error", "repeated_movement", "mrr_movements", "movement_id") in codes(result, "executive")
     with pytest.raises(WarehouseError, match="more than once"):
-        executive.load("2026-10", url)
-    assert executive.load("2026-04", url).period.key == "2026-04"
+        executive_data.load("2026-10", url)
+    assert executive_data.load("2026-04", url).period.key == "2026-04"
 
 
 def test_event_types_that_differ_only_in_case_or_spaces_stop_the_cohort_report(tiny_warehouse, tmp_path):
@@ -402,7 +402,7 @@ def test_a_view_that_cannot_be_read_is_named_and_refuses_the_reports_that_read_i
 def test_a_ledger_amount_with_the_wrong_sign_for_its_movement_stops_the_executive_report(tiny_warehouse, tmp_path):
     # A churn written as a positive size adds up (the bridge closes) but keeps the account paying: every figure wrong.
     from quire.pipeline import _check_ledger
-    from quire.reports import executive
+    from quire.reports import executive_data
     from quire.warehouse import queries
 
     url = planted(tiny_warehouse, tmp_path, "INSERT INTO mrr_movements VALUES (101, 3, DATE '2026-02-10', 'churn', 120.00)",
@@ -421,8 +421,8 @@ def test_a_ledger_amount_with_the_wrong_sign_for_its_movement_stops_the_executiv
     assert ("error", "movement_sign", "mrr_movements", "amount") in codes(result, "executive")
     assert not result.reports["executive"].can_run and result.reports["cohort"].can_run
     with pytest.raises(WarehouseError, match=r"holds a churn of 120\.00"):
-        executive.load("2026-03", url)
-    assert executive.load("2026-01", url).period.key == "2026-01"
+        executive_data.load("2026-03", url)
+    assert executive_data.load("2026-01", url).period.key == "2026-01"
     with connection(tiny_warehouse) as conn:
         assert queries.wrong_signs(conn) is None  # the sample ledger's signs are all right
 
@@ -605,7 +605,7 @@ def test_a_missing_column_is_wrong_data_not_an_outage(tiny_warehouse, tmp_path):
 def test_survey_answers_outside_their_scale_stop_the_reports_that_count_them(tiny_warehouse, tmp_path):
     # A CSAT asked on 0–10 lies within the score column's 0–10: `check` said the executive report could run, and
     # its run then failed on the answers.
-    from quire.reports import executive
+    from quire.reports import executive, executive_data
     from quire.warehouse import queries
 
     url = planted(tiny_warehouse, tmp_path,
@@ -622,6 +622,6 @@ def test_survey_answers_outside_their_scale_stop_the_reports_that_count_them(tin
     # The client report's health counts the NPS only: it still runs.
     assert result.reports["client"].can_run and "survey_scale" not in [f[1] for f in codes(result, "client")]
     with pytest.raises(WarehouseError, match=r"CSAT answers .* must lie in 1–5; found 9"):
-        executive.ExecutiveReport(executive.load("2026-02", url)).headline()
+        executive.ExecutiveReport(executive_data.load("2026-02", url)).headline()
     with connection(tiny_warehouse) as conn:
         assert queries.off_scale_answers(conn) is None

@@ -8,7 +8,7 @@ from dataclasses import replace
 from quire.apps.base import App, opened, period_options
 from quire.config import get_settings
 from quire.display import Callout, ReportHeader
-from quire.reports import executive
+from quire.reports import executive, executive_data
 from quire.warehouse import coverage, queries
 from quire.warehouse.engine import connection
 
@@ -24,7 +24,7 @@ def segment_options(clients) -> list[tuple[str, str]]:
     return options
 
 
-def restrict(data: executive.ExecutiveData, segment: str) -> executive.ExecutiveData:
+def restrict(data: executive_data.ExecutiveData, segment: str) -> executive_data.ExecutiveData:
     """``data`` limited to the clients of ``segment`` ('all', 'sector:<name>' or 'plan:<name>'); pure."""
     if segment == ALL:
         return data
@@ -51,7 +51,7 @@ class ExecutiveApp(App):
 
     def sections(self, values: Mapping[str, str]):
         executive.wear()  # as the report's build does: the app builds from a segment's data, not through it
-        report = executive.ExecutiveReport(restrict(executive.load(values["period"], self.url), values["segment"]))
+        report = executive.ExecutiveReport(restrict(executive_data.load(values["period"], self.url), values["segment"]))
         segment = dict((v, k) for k, v in self.pickers["segment"].options)[values["segment"]]
         header = ReportHeader("Executive KPIs", report.period.label,
                               subtitle=f"{segment} — compared with {report.period.previous().label}" if report.compared

@@ -2,8 +2,10 @@
 
 :func:`~quire.reports.cohort_data.load` is the only I/O: the users of the reported cohorts
 and their events up to the report's as-of date. Everything after it is computed by the pure
-functions of :mod:`quire.metrics.cohorts`. The notebook calls
-:func:`build` once and then displays one section per cell.
+functions of :mod:`quire.metrics.cohorts`; the notes the sections show about the data itself (thin
+or swollen cohorts, missing periods, what the figures leave out) are worded by
+:mod:`quire.reports.cohort_notes`. The notebook calls :func:`build` once and then displays one
+section per cell.
 
 Which cohorts: the ``cohorts`` most recent *complete* signup periods at the end of
 ``period`` (the as-of date). A period still in progress is never a cohort, so sizes
@@ -34,7 +36,6 @@ from quire.glossary import glossary
 from quire.metrics.cohorts import (
     RetentionMatrix,
     RevenueRetention,
-    base_per_user,
     behavioural_filter as filter_users,
     compare_recent,
     ltv_curves,
@@ -46,6 +47,7 @@ from quire.metrics.cohorts import (
     tiny_cohorts,
 )
 from quire.metrics.kpi import Kpi, format_value
+from quire.reports import cohort_notes
 from quire.reports.cohort_calendar import (
     cohort_count,
     empty_cohorts_advice,
@@ -60,12 +62,6 @@ KPI_AGES = (1, 3)         # ages of the headline retention KPIs
 LTV_AGE = 3               # age of the headline LTV and revenue retention
 TABLE_AGES = (1, 3, 6)    # ages of the summary and comparison tables
 SMALL_COHORT = 100        # below this many users a cohort's rates move by several points per user
-# The data's first cohort this many times the others' median size is most likely not a signup cohort:
-# where a "signup" is a user's first order or event (an order log), everyone already a customer when the
-# data starts lands in its first month.
-INFLATED_FIRST = 2.0
-INFLATED_AGAINST = 5  # later cohorts with users needed for that median
-
 GLOSSARY_KEYS = ["cohort", "cohort_size", "cohort_age", "user_retention", "revenue_retention", "ltv_curve",
                  "cohort_comparison"]
 
@@ -109,15 +105,7 @@ class CohortReport:
     @property
     def partial_note(self) -> str:
         """Why the signups of the data's first, incomplete cohort count nowhere ('' when there are none to tell)."""
-        d = self.data
-        if not d.left_out:
-            return ""
-        name = (month_year(d.partial_cohort) if self.granularity == "month"
-                else f"the week of {format_day(d.partial_cohort, 'day_short')}")
-        users = "its one signup is" if d.left_out == 1 else f"its {number(d.left_out)} signups are"
-        return (f"The data starts on {long_date(d.data_start)}, partway through {name}, so that "
-                f"{self.granularity} is no complete signup cohort: {users} left out of every figure, as a cohort "
-                "missing its first days would read as a smaller one.")
+        return cohort_notes.partial_note(self.data)
 
     def _span(self, first: date, last: date) -> str:
         """Cohorts from ``first`` to ``last`` as the cover names them: "November 2024 – October 2025"."""
@@ -229,14 +217,6 @@ class CohortReport:
     def _shown(self, frame: pd.DataFrame) -> pd.DataFrame:
         return frame.loc[:, : self.max_age]
 
-    def _unobserved_note(self) -> str:
-        """A sentence saying which ages up to the horizon no cohort has reached yet ('' when none)."""
-        if self.max_age >= self.horizon:
-            return ""
-        ages = (f"{self.unit}s {self.max_age + 1}–{self.horizon} are" if self.max_age + 1 < self.horizon
-                else f"{self.unit} {self.horizon} is")
-        return f" {ages} not yet observed for any of these cohorts and not drawn."
-
     @property
     def peopled(self) -> pd.DatetimeIndex:
         """The reported cohorts that hold a user (a month nobody signed up in is a row of 0 users)."""
@@ -245,62 +225,14 @@ class CohortReport:
 
     @cached_property
     def first_cohort_note(self) -> str | None:
-        """A warning when the data's first cohorts are far larger than the others (see :data:`INFLATED_FIRST`): the
-        first, and the ones right after it that are as swollen (an order log's existing customers keep arriving
-        for some weeks)."""
-        # Signups, whatever the filter keeps: a first cohort that activated better is not swollen.
-        sizes = self.active_all.sizes[self.active_all.sizes > 0]
-        # Not the data's first cohort, or too few others for a steady median (the tiny sample's 21 users
-        # against 20, 3 and 10 is no swollen cohort).
-        if self.data.signup_before is not None or len(sizes) <= INFLATED_AGAINST:
-            return None
-        median = float(sizes.iloc[1:].median())
-        swollen = sizes.to_numpy() >= INFLATED_FIRST * median
-        if not swollen[0]:
-            return None
-        run = int(swollen.argmin()) if not swollen.all() else len(sizes)
-        if len(sizes) - run >= INFLATED_AGAINST:  # the median of the others, without the swollen ones
-            median = float(sizes.iloc[run:].median())
-        half_up = int(median + 0.5)  # 132.5 is "133", not round()'s "132"
-        names = charts.cohort_labels(sizes.index[:run], self.granularity)
-        unit = self.unit.lower()
-        if run == 1:
-            return (f"The oldest cohort, {names[0]}, is the first {unit} of the data and has "
-                    f"{sizes.iloc[0] / median:.1f} times as many users as the others' median ({number(int(sizes.iloc[0]))} "
-                    f"against {number(half_up)}). If signups are taken from each user's first order or event, everyone "
-                    "who was already a customer when the data starts is counted in it: its retention and LTV then "
-                    "describe established customers, not new ones. The later cohorts are the ones to compare.")
-        counts = join_words([number(int(n)) for n in sizes.iloc[:run]])
-        return (f"The {run} oldest cohorts, {names[0]} to {names[-1]}, are the first {unit}s of the data and each has "
-                f"at least {sizes.iloc[:run].min() / median:.1f} times as many users as the others' median ({counts} "
-                f"against {number(half_up)}). If signups are taken from each user's first order or event, customers "
-                "who were already customers when the data starts are counted in them: their retention and LTV then "
-                "describe established customers, not new ones, and they weigh on the earlier cohorts' averages. The "
-                "later cohorts are the ones to compare.")
-
-    @property
-    def missing_names(self) -> str:
-        """The missing periods the report's cells fall in, named: "June 2026", "the weeks of 1 Jun and 8 Jun"."""
-        d = self.data
-        if self.granularity == "month":
-            return join_words([month_year(m) for m in d.missing])
-        days = [format_day(w, "day_short") for w in d.missing]
-        return f"the week{'s' if len(days) > 1 else ''} of {join_words(days)}"
+        """A warning when the data's first cohorts are far larger than the others (see
+        :func:`~quire.reports.cohort_notes.first_cohort_note`)."""
+        return cohort_notes.first_cohort_note(self.active_all.sizes, self.data)
 
     @property
     def gap_note(self) -> str:
         """Why the cells of missing periods show "—" and count nowhere ('' when no period is missing)."""
-        d, unit = self.data, self.granularity
-        if not d.missing:
-            return ""
-        one = len(d.missing) == 1
-        return (f"The warehouse holds no event at all in {self.missing_names}, though the {unit}s around "
-                f"{'it' if one else 'them'} have plenty: most likely missing data (an export or a load that skipped "
-                f"{'it' if one else 'them'}), not {'a ' + unit if one else unit + 's'} in which nobody was active."
-                f" {'Its' if one else 'Their'} cells show — (unknown) rather than {percent(0, 0)}, and count in no "
-                f"average, LTV or comparison; LTV from {'that' if one else 'the first such'} {unit} on and the "
-                f"revenue to date of the cohorts that lived through {'it' if one else 'them'} are unknown too. Load "
-                f"the missing events (quire warehouse check names the {unit}s) and run the report again.")
+        return cohort_notes.gap_note(self.data)
 
     @staticmethod
     def _newest(n: float) -> str:
@@ -338,34 +270,11 @@ class CohortReport:
 
     def thin_base_note(self) -> str:
         """Which cohorts count in no average of revenue retention for their thin base, and why ('' when none)."""
-        if not len(self.thin_bases):
-            return ""
-        r = self.revenue_matrix
-        names = charts.cohort_labels(self.thin_bases, self.granularity)
-        named = [f"{name} ({formatting.money(r.base[c], 2)} from {number(int(r.sizes[c]))} user"
-                 f"{'' if r.sizes[c] == 1 else 's'})" for name, c in zip(names, self.thin_bases, strict=True)]
-        rates = r.rates.loc[self.thin_bases]
-        # The ages after the base: the base's own age is 100 % by construction.
-        later = rates.where(np.asarray(rates.columns)[None, :] > r.base_age.loc[self.thin_bases].to_numpy()[:, None])
-        top = float(later.max().max())
-        one = len(named) == 1
-        return (f"{join_words(named)} {'counts' if one else 'count'} in no average of revenue retention: "
-                f"{'its' if one else 'their'} base revenue is under a tenth of the median cohort's, per user "
-                f"({formatting.money(base_per_user(r).median(), 2)} a user), so {'its' if one else 'their'} later "
-                f"{self.unit.lower()}s " + ("would read as shares of almost nothing." if np.isnan(top) else
-                                            f"read as shares of almost nothing (up to {percent(top, 0)})."))
+        return cohort_notes.thin_base_note(self.revenue_matrix, self.thin_bases, self.granularity)
 
     def tiny_note(self) -> str:
         """Which cohorts count in no average, and why ('' when every cohort does)."""
-        if not len(self.tiny):
-            return ""
-        sizes = self.active.sizes
-        named = [f"{name} ({number(int(sizes[c]))} user{'' if sizes[c] == 1 else 's'})" for name, c in
-                 zip(charts.cohort_labels(self.tiny, self.granularity), self.tiny, strict=True)]
-        median = float(sizes[sizes > 0].median())
-        return (f"{', '.join(named)} {'counts' if len(named) == 1 else 'count'} in no average or comparison: fewer "
-                f"than a tenth of the median cohort's {number(round(median))} users, where each user moves the rates "
-                "by many points.")
+        return cohort_notes.tiny_note(self.active.sizes, self.tiny, self.granularity)
 
     def comparison_frame(self, matrix, ages) -> pd.DataFrame:
         """compare_recent at the ``ages`` that exist in the matrix, newest ``RECENT`` cohorts against the rest."""
@@ -446,16 +355,17 @@ class CohortReport:
                "so read the figures as indicative." if total < SMALL_COHORT else "")
         grey = ("A change in grey is too small, or too near the spread between cohorts, to call better or worse."
                 if any(k.within_noise and not k.flat for k in self.kpis()) else "")
-        gap = (f"No event is recorded in {self.missing_names} (most likely missing data): these figures leave "
-               f"{'it' if len(self.data.missing) == 1 else 'them'} out." if self.data.missing else "")
+        gap = (f"No event is recorded in {cohort_notes.missing_names(self.data)} (most likely missing data): these "
+               f"figures leave {'it' if len(self.data.missing) == 1 else 'them'} out." if self.data.missing else "")
         note = " ".join(filter(None, [gap, few, self.tiny_note(), self.thin_base_note() if revenue_card else "", grey]))
         return KpiCards(self.kpis(), comparison_label="earlier cohorts", note=note)
 
     @property
     def _dash(self) -> str:
         """What "—" stands for in the tables of one row per cohort."""
-        return ("— = not yet observed" + (", or no users" if (self.active.sizes == 0).any() else "")
-                + (f", or unknown (no event recorded in {self.missing_names})" if self.data.missing else ""))
+        unknown = (f", or unknown (no event recorded in {cohort_notes.missing_names(self.data)})"
+                   if self.data.missing else "")
+        return "— = not yet observed" + (", or no users" if (self.active.sizes == 0).any() else "") + unknown
 
     def summary_table(self) -> Table:
         """Cohort sizes and user retention at a few ages, one row per cohort."""
@@ -481,7 +391,7 @@ class CohortReport:
         if means:
             lead += (" On average a cohort keeps " + " and ".join(
                 f"{percent(v, 0)}{' of its users active' if i == 0 else ''} in {self._age(a)}" for i, (a, v) in enumerate(means)) + ".")
-        lead += self._unobserved_note()
+        lead += cohort_notes.unobserved_note(self.max_age, self.horizon, self.unit)
         if len(self.peopled) < self.data.requested:
             names = charts.cohort_labels(self.peopled, self.granularity)
             who = "activated users" if self.filtered else "users"
@@ -577,8 +487,9 @@ class CohortReport:
                 lead += (f" By {self._age(age)}, the {self._newest(row['n_recent'])} reached it "
                          f"brought {recent} per user (each cohort counting once), against "
                          f"{earlier} for the {self._earlier(row['n_earlier'])}.")
-        return Section("Lifetime value (LTV) curves", [chart, table, *self.early_purchases_note(), *self.refunds_note()],
-                       lead=lead)
+        left_out = cohort_notes.early_purchases_note(*self.early_purchases)
+        netted = cohort_notes.refunds_note(self.data.events, self.users)
+        return Section("Lifetime value (LTV) curves", [chart, table, *left_out, *netted], lead=lead)
 
     @property
     def early_purchases(self) -> tuple[int, float]:
@@ -588,34 +499,6 @@ class CohortReport:
             return 0, 0.0
         mine = early[early["user_id"].isin(self.users["user_id"])]
         return int(mine["purchases"].sum()), float(mine["revenue"].sum())
-
-    def early_purchases_note(self) -> list[Callout]:
-        """What the revenue figures leave out: purchases made before the buyer's signup (a user's ages start there)."""
-        purchases, revenue = self.early_purchases
-        if not purchases:
-            return []
-        return [Callout(f"{number(purchases)} purchase{'s' if purchases > 1 else ''} worth "
-                        f"{format_value(revenue, 'currency')} by these cohorts' users came before their signup and "
-                        f"{'are' if purchases > 1 else 'is'} counted in no revenue figure of this report (a user's "
-                        "ages start at signup). Many such purchases usually mean that the signup dates and the "
-                        "purchases come from systems that disagree on when a user started.", "info",
-                        title="Left out:")]
-
-    def refunds_note(self) -> list[Callout]:
-        """Purchases with a negative revenue (refunds, chargebacks): the revenue figures net them, which a reader
-        would not guess from "purchase revenue" (a cohort's revenue fell by 40 % with no word of it)."""
-        events = self.data.events
-        revenue = pd.to_numeric(events["revenue"])
-        negative = revenue[(events["event_type"] == REVENUE_EVENT) & (revenue < 0)
-                           & events["user_id"].isin(self.users["user_id"])]
-        if negative.empty:
-            return []
-        n, total = len(negative), float(negative.sum())
-        many = n > 1
-        return [Callout(f"{number(n)} purchase{'s' if many else ''} by these cohorts' users "
-                        f"{'carry' if many else 'carries'} a negative revenue ({format_value(total, 'currency')} in "
-                        f"all), as refunds or chargebacks do: the revenue figures of this report net "
-                        f"{'them' if many else 'it'} against the purchases.", "info", title="Netted:")]
 
     def comparison(self) -> Section | None:
         if self.problem:
