@@ -294,9 +294,32 @@ def test_a_run_whose_start_cannot_be_recorded_is_killed_and_failed_not_left_runn
     run_id = run_once(runner, _spec(runner, "looping"), {})
     run = history.get(runner.engine, run_id)
     assert run["status"] == "failed" and run["transient"], run
-    assert run["error"] == ("the service could not run it: (builtins.Exception) server closed the connection "
-                            "unexpectedly"), run
+    assert run["error"] == "the service could not run it: server closed the connection unexpectedly", run
     assert started and not still_running(started[0]) and processes_of_run(run_id) == []
+
+
+def test_a_due_run_whose_recording_is_tried_again_is_recorded_once(runner, monkeypatch):
+    # The row's commit landed, the connection was lost before the database said so: the try again recorded a
+    # second queued run of the same due time, which ran and e-mailed its recipients a second time.
+    import pytest
+    import sqlalchemy as sa
+
+    real_create, tries = history.create, []
+
+    def commit_then_lose_the_connection(engine, **row):
+        tries.append(real_create(engine, **row))
+        if len(tries) == 1:
+            raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"),
+                                          connection_invalidated=True)
+        return tries[-1]
+
+    monkeypatch.setattr(history, "create", commit_then_lose_the_connection)
+    run_id = runner.record("looping", {}, "schedule", None, 1, None)
+    monkeypatch.setattr(history, "create", real_create)
+    assert len(tries) == 2 and set(tries) == {run_id}
+    assert [r["run_id"] for r in history.query(runner.engine)] == [run_id]
+    with pytest.raises(sa.exc.IntegrityError):  # an id taken by another run is still refused
+        history.create(runner.engine, report="raising", parameters={}, trigger="schedule", run_id=run_id)
 
 
 def test_runs_recorded_as_the_stop_shuts_the_pool_are_cancelled_not_left_queued(make_env, state_url, smtp,

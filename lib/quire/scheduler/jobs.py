@@ -29,7 +29,7 @@ from quire.errors import QuireError, WarehouseError
 from quire.batch import Cancel, Outcome, RunRequest, executor_for
 from quire.state import outbox, queue, schedules
 from quire.state import runs as history
-from quire.state.db import Outage, patiently, redact
+from quire.state.db import Outage, patiently, reason, redact
 
 log = logging.getLogger("quire.scheduler")
 MAX_BACKOFF = 3600.0
@@ -298,9 +298,10 @@ class Runner:
         Tried again while the state database is locked or away (until the service stops): a due time
         whose row could not be written was lost, with no run, no retry and no alert.
         """
+        run_id = history.make_run_id(client)  # one id for every try: see history.create
         return patiently(lambda: history.create(self.engine, report=report, parameters=params, trigger=trigger,
                                                 client=client, attempt=attempt, retry_of=retry_of,
-                                                worker=self.holder), self.outages["record"], self.cancel)
+                                                worker=self.holder, run_id=run_id), self.outages["record"], self.cancel)
 
     def execute(self, run_id: str, spec: ReportSpec, params: dict[str, Any], client: str | None, attempt: int,
                 *, deliver: bool = True) -> None:
@@ -317,8 +318,7 @@ class Runner:
                                                                                       child_pid=pid))
             except Exception as exc:  # noqa: BLE001 — an error here (not the report's) must not leave it "running"
                 log.exception("run %s: the service could not run or follow it", run_id)
-                said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__  # SQLAlchemy's: SQL and a link
-                outcome = Outcome("failed", error=f"the service could not run it: {said}",
+                outcome = Outcome("failed", error=f"the service could not run it: {reason(exc)}",
                                   error_type=type(exc).__name__, transient=True)
             if outcome.status == "failed" and self.cancel.is_set():
                 # The stop reached the run's process before the executor saw `cancel` (a SIGTERM to the whole

@@ -35,12 +35,24 @@ def make_run_id(client: str | None = None) -> str:
 
 def create(engine: Engine, *, report: str, parameters: dict[str, Any], trigger: str, client: str | None = None,
            attempt: int = 1, retry_of: str | None = None, worker: str | None = None, run_id: str | None = None) -> str:
-    """Record a new queued run and return its id."""
+    """Record a new queued run and return its id.
+
+    Given a ``run_id``, a call may be tried again: a try whose commit landed though its connection
+    was lost before it said so (the caller saw an error) is found, not recorded a second time as
+    another run of the same due time, which would have run, and e-mailed its recipients, twice.
+    """
     run_id = run_id or make_run_id(client)
-    with engine.begin() as conn:
-        conn.execute(runs.insert().values(
-            run_id=run_id, report=report, client=client, parameters=parameters, trigger=trigger, attempt=attempt,
-            retry_of=retry_of, status="queued", created_at=utcnow(), worker=worker, host=HOST, pid=os.getpid()))
+    try:
+        with engine.begin() as conn:
+            conn.execute(runs.insert().values(
+                run_id=run_id, report=report, client=client, parameters=parameters, trigger=trigger, attempt=attempt,
+                retry_of=retry_of, status="queued", created_at=utcnow(), worker=worker, host=HOST, pid=os.getpid()))
+    except sa.exc.IntegrityError:
+        with engine.connect() as conn:
+            landed = conn.execute(sa.select(runs.c.report, runs.c.attempt, runs.c.worker)
+                                  .where(runs.c.run_id == run_id)).first()
+        if landed is None or tuple(landed) != (report, attempt, worker):
+            raise
     return run_id
 
 
