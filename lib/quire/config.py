@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     pdf_renderer: Literal["auto", "chromium", "weasyprint"] = Field(
         default="auto", description="PDF renderer: auto (Chromium where installed), chromium or weasyprint.")
     dask_scheduler: str | None = Field(default=None, description="Address of a Dask scheduler (tcp://host:8786) to run batches on; unset: local workers.")
+    profile_dir: Path | None = Field(default=None, description="Folder where each batch run writes its cProfile statistics (<run id>.prof); unset: not profiled.")
     chromium: str | None = Field(default=None, description="The Chromium binary that prints PDFs; unset: /usr/bin/chromium, else chromium on the PATH.")
     smtp_host: str | None = Field(default=None, description="SMTP server; unset means e-mail delivery is off.")
     smtp_port: int = Field(default=25, ge=1, le=65535)
@@ -95,11 +96,11 @@ class Settings(BaseSettings):
             return parsed.set(database=str(Path(name).resolve())).render_as_string(hide_password=False)
         return url
 
-    @field_validator("outputs")
+    @field_validator("outputs", "profile_dir")
     @classmethod
-    def _outputs_a_folder(cls, path: Path | None) -> Path | None:
-        """The archive is a folder (made when missing): a file there failed each run with "Not a directory" and
-        no word of the setting."""
+    def _a_folder(cls, path: Path | None) -> Path | None:
+        """The archive (and the profiles' folder) is a folder, made when missing: a file there failed each run with
+        "Not a directory" and no word of the setting."""
         if path is None:
             return path
         existing = nearest_existing(path)  # where creating it would start

@@ -135,3 +135,19 @@ def test_a_run_given_up_is_recorded_as_published_if_it_was_and_else_cannot_publi
         going.publish()
     assert not list((settings.outputs_dir / "client").glob(f"*/{going.run_id}"))
     assert list((settings.outputs_dir / "_failed" / "client").glob(f"*/{going.run_id}"))
+
+
+def test_each_run_writes_its_profile_where_quire_profile_dir_says(quire_env, tmp_path):
+    # Where a run's time goes, for the operator and bench/: py-spy misses most of processes that live a second.
+    import pstats
+
+    env = {**quire_env, "QUIRE_HOME": str(slow_home(tmp_path)), "QUIRE_OUTPUTS": str(tmp_path / "outputs"),
+           "QUIRE_PROFILE_DIR": str(tmp_path / "profiles")}
+    proc = subprocess.run([sys.executable, "-m", "quire.cli", "run", "slow", "--clients", "sector=municipality",
+                           "-p", "delay=0"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    runs = {r["run_id"] for r in history(Path(env["QUIRE_OUTPUTS"]))}
+    assert len(runs) == 2 and {p.stem for p in (tmp_path / "profiles").glob("*.prof")} == runs
+    for profile in (tmp_path / "profiles").glob("*.prof"):
+        called = {name for _, _, name in pstats.Stats(str(profile)).stats}
+        assert {"run_request", "execute_notebook"} <= called, sorted(called)[:20]

@@ -374,7 +374,7 @@ def _child(request: RunRequest, settings: Settings, conn) -> None:
     adopt_orphans()
     start_guard(request.run_id)
     try:
-        outcome = run_request(request, settings)
+        outcome = _profiled(request, settings) if settings.profile_dir else run_request(request, settings)
     except BaseException as exc:  # a bug: still an outcome, so the parent need not guess
         outcome = Outcome("failed", error=f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__,
                           partial_notebook=None)
@@ -385,6 +385,18 @@ def _child(request: RunRequest, settings: Settings, conn) -> None:
 
 #: Environment variable holding the run id in a run's process and everything it starts.
 RUN_ENV = "QUIRE_RUN_ID"
+
+
+def _profiled(request: RunRequest, settings: Settings) -> Outcome:
+    """:func:`run_request` under cProfile, its statistics written to ``QUIRE_PROFILE_DIR`` (see the README)."""
+    import cProfile
+
+    profiler = cProfile.Profile()
+    try:
+        return profiler.runcall(run_request, request, settings)
+    finally:
+        settings.profile_dir.mkdir(parents=True, exist_ok=True)
+        profiler.dump_stats(settings.profile_dir / f"{request.run_id}.prof")
 
 
 def _title_process(title: str) -> None:
