@@ -102,6 +102,26 @@ def test_the_status_line_and_nothing_to_show_are_announced(server, page, tiny_wa
     assert page.locator(".q-app-controls .q-app-status[role=status]").count() == 1
 
 
+def test_the_page_title_names_what_the_app_shows(server, page):
+    """Every tab of an app read "Client performance", whichever client and period it showed (WCAG 2.4.2)."""
+    page.goto(server.url("/"))
+    open_app(page, server.url("/voila/render/client.ipynb", token=False), "client-title")
+    page.locator(".q-app-controls .q-app-status[role=status]").wait_for(timeout=10_000)
+    picker = page.locator(".q-app-picker-client select")
+    first, other = picker.evaluate(
+        "s => [[...s.options].find(o => o.selected), [...s.options].find(o => !o.selected)].map(o => [o.value, o.text])")
+    period = page.locator(".q-app-picker-period select").evaluate("s => s.options[s.selectedIndex].text")
+
+    def words(text: str) -> str:
+        return " ".join(text.split())  # the options' texts have no-break spaces
+
+    assert page.title() == f"Client performance — {words(first[1])}, {words(period)}"
+    render = int(page.get_attribute(".q-app-status [data-render]", "data-render"))
+    picker.select_option(value=other[0])
+    page.wait_for_selector(f'.q-app-status [data-render="{render + 1}"]', timeout=30_000)
+    assert page.title() == f"Client performance — {words(other[1])}, {words(period)}"
+
+
 @pytest.mark.parametrize("app", ["client", "experiment"])
 def test_on_a_phone_the_wide_tables_and_charts_are_reachable_with_the_keyboard(server, browser, app):
     """At 390 px axe-core found "scrollable-region-focusable" (serious): wide tables and charts scroll sideways in
