@@ -7,6 +7,7 @@ set from outside; the notebook's ``parameters`` cell says their names and defaul
 
 from __future__ import annotations
 
+import keyword
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -127,6 +128,20 @@ class ReportSpec(_Model):
         if self.schedule and self.schedule.clients and self.fan_out != "clients":
             raise ValueError("schedule.clients narrows a per-client fan-out; this report has no 'fan_out: clients'")
         return self
+
+    @field_validator("parameters")
+    @classmethod
+    def _names_python_can_assign(cls, parameters: dict[str, ParameterSpec]) -> dict[str, ParameterSpec]:
+        # A run sets each parameter as a variable of the notebook: "class" or "min-events" passed every check and
+        # then failed the run with a SyntaxError in a cell the analyst never wrote.
+        for name in parameters:
+            if keyword.iskeyword(name):
+                raise ValueError(f"parameter {name!r} is a Python keyword, which no variable can be named (a run "
+                                 f"sets each parameter as one in the notebook); rename it, e.g. {name + '_name'!r}")
+            if not name.isidentifier():
+                raise ValueError(f"parameter {name!r} is not a Python name, which a run needs (it sets each parameter "
+                                 "as a variable in the notebook): use letters, digits and underscores, e.g. 'min_events'")
+        return parameters
 
     @field_validator("notebook")
     @classmethod

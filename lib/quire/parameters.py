@@ -64,10 +64,48 @@ def inspect_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
     return found
 
 
+def check_parameters_cell(notebook: Path) -> None:
+    """Raise a :class:`ConfigError` unless the cell tagged ``parameters`` is the notebook's first code cell and holds
+    nothing but ``name: type = value`` lines (and comments).
+
+    A run sets its values in a cell right after that one: a cell above it ran without them ("name 'period' is not
+    defined"); a statement in it was read by papermill as the end of the parameter above ("the default of 'months'
+    must be a literal, not 12import os"); a parameter without its type was read as having no default.
+    """
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    tagged = [i for i, cell in enumerate(code) if "parameters" in cell.metadata.get("tags", [])]
+    if not tagged:
+        return  # inspect_parameters says so, with its hint
+    if tagged[0] != 0:
+        raise ConfigError(f"{notebook.name}: the cell tagged 'parameters' is code cell {tagged[0] + 1}; it must be the "
+                          "first (a run sets its values right after it, so the cells above it ran without them)",
+                          hint="move the parameters cell to the top in JupyterLab")
+    source = code[0].source
+    try:
+        statements = ast.parse(source).body
+    except SyntaxError as exc:
+        raise ConfigError(f"{notebook.name}: the parameters cell is not valid Python (line {exc.lineno}: {exc.msg})") \
+            from None
+    for statement in statements:
+        line = source.splitlines()[statement.lineno - 1].strip()
+        if isinstance(statement, ast.Assign) and [type(t) for t in statement.targets] == [ast.Name]:
+            name = statement.targets[0].id
+            raise ConfigError(f"{notebook.name}: parameter {name!r} has no type in the parameters cell ({quoted(line)})",
+                              hint=f"write it as `{name}: <type> = <default>`, e.g. `{name}: int = 12`")
+        if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+                and statement.value is not None):
+            raise ConfigError(f"{notebook.name}: line {statement.lineno} of the parameters cell, {quoted(line)}, is not "
+                              "a parameter (`name: type = value`)", hint="move it to the next cell")
+
+
 def declared_parameters(spec: ReportSpec, home: Path) -> dict[str, DeclaredParameter]:
     """Join the notebook's parameters with the catalog's types; any mismatch is a :class:`ConfigError`."""
     notebook = spec.notebook_path(home)
     found = inspect_parameters(notebook)
+    check_parameters_cell(notebook)
     missing = sorted(set(found) - set(spec.parameters))
     extra = sorted(set(spec.parameters) - set(found))
     if missing or extra:
@@ -87,7 +125,7 @@ def declared_parameters(spec: ReportSpec, home: Path) -> dict[str, DeclaredParam
             default = ast.literal_eval(info["default"])
         except (ValueError, SyntaxError):
             raise ConfigError(f"report {spec.id!r}: the default of {name!r} must be a literal, not {info['default']}") from None
-        if pspec.type in ("int", "float", "choice") and default not in (None, ""):
+        if pspec.type not in ("bool", "str", "brand") and default not in (None, ""):
             # A run that leaves the parameter out uses the notebook's default: one the catalog refuses from
             # outside (min_events 0 where min is 5) would run unchecked.
             try:

@@ -38,7 +38,9 @@ def validate_project(settings: Settings, warnings: list[str] | None = None) -> l
         try:
             declared_parameters(spec, settings.home)  # the notebook declares its parameters readably
         except QuireError as exc:
-            problems.append(f"report {spec.id}: {exc}")  # which report's: "notebook not found" did not say
+            # Which report's: "notebook not found" did not say (once: the parameter checks name it themselves).
+            said = str(exc)
+            problems.append(said if said.startswith(f"report {spec.id!r}: ") else f"report {spec.id}: {said}")
             continue
         try:
             dirty = notebook_outputs(spec.notebook_path(settings.home))

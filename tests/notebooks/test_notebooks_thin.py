@@ -8,10 +8,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from quire.catalog import load_catalog
 from quire.validation import notebook_outputs
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# Every report's notebook, wherever the catalog keeps it: a glob of notebooks/*.ipynb left out the worked example
+# in notebooks/examples/, the one the README tells analysts to copy.
+NOTEBOOKS = sorted({spec.notebook_path(ROOT) for spec in load_catalog(ROOT / "reports.yaml").reports.values()})
+NAMES = [p.relative_to(ROOT / "notebooks").with_suffix("").as_posix() for p in NOTEBOOKS]
+# The product's reports keep their logic in quire; the worked example shows an analyst's own way (SQL in its cells).
+PRODUCT = [p for p in NOTEBOOKS if p.parent == ROOT / "notebooks"]
 FORBIDDEN = {
     "a function definition": re.compile(r"^\s*(async\s+)?def\s", re.M),
     "a class definition": re.compile(r"^\s*class\s", re.M),
@@ -22,15 +28,15 @@ FORBIDDEN = {
 
 
 def test_there_are_notebooks():
-    assert {"executive", "client", "cohort", "experiment"} <= {p.stem for p in NOTEBOOKS}
+    assert {"executive", "client", "cohort", "experiment", "examples/revenue_by_plan"} <= set(NAMES)
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=NAMES)
 def test_committed_without_outputs(notebook):
     assert notebook_outputs(notebook) == 0, "clear the outputs before committing"
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize("notebook", PRODUCT, ids=[p.stem for p in PRODUCT])
 def test_notebook_is_thin(notebook):
     nb = nbformat.read(notebook, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]

@@ -52,6 +52,11 @@ def test_project_catalog_loads_and_validates():
      "must include html"),
     ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    parameters:\n"
      "      n: {type: int, min: 50, max: 24}\n", "'min' (50) is above 'max' (24)"),
+    # A run sets each parameter as a notebook variable: these passed every check and failed the run (SyntaxError).
+    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    parameters:\n"
+     "      class: {type: str}\n", "parameter 'class' is a Python keyword"),
+    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n    parameters:\n"
+     "      min-events: {type: int}\n", "parameter 'min-events' is not a Python name"),
     # 31 February parses as cron and never comes: the scheduler logged "next run ?" and the report never ran.
     ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n"
      "    schedule: {cron: '0 7 31 2 *'}\n", "cron '0 7 31 2 *' never fires: no date matches it"),
@@ -108,6 +113,54 @@ def test_validate_reports_parameter_mismatch_and_outputs(tmp_path):
         "reports:\n  r:\n    title: R\n    notebook: notebooks/r.ipynb\n    description: d\n    owner: o@example.com\n"
         "    parameters:\n      x: {type: int}\n      y: {type: str}\n")
     assert validate_project(Settings(home=tmp_path)) == ["notebooks/r.ipynb: 1 cell(s) have outputs; clear them before committing"]
+
+
+def _one_report(home: Path, cells: list[str], parameters: str) -> list[str]:
+    """``validate_project``'s problems for a home whose one report's notebook has ``cells`` (the first tagged
+    ``parameters`` unless it is markdown, written "# md: ...") and whose reports.yaml declares ``parameters``."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    (home / "notebooks").mkdir(exist_ok=True)
+    if not (home / "templates").exists():
+        (home / "templates").symlink_to(ROOT / "templates")
+    made = [new_markdown_cell(c.removeprefix("# md: ")) if c.startswith("# md: ") else new_code_cell(c)
+            for c in cells]
+    tagged = next(c for c in made if c.cell_type == "code" and c.source.startswith("#p"))
+    tagged.metadata["tags"] = ["parameters"]
+    nbformat.write(new_notebook(cells=made, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                                      "language": "python"}}),
+                   home / "notebooks" / "r.ipynb")
+    (home / "reports.yaml").write_text(
+        "reports:\n  r:\n    title: R\n    notebook: notebooks/r.ipynb\n    description: d\n    owner: o@example.com\n"
+        f"    parameters:\n{parameters}")
+    return validate_project(Settings(home=home))
+
+
+@pytest.mark.parametrize("cells,parameters,problem", [
+    # Defaults of every checkable type are checked as a run's values are: these ran, or published, unchecked.
+    (['#p\nas_of: str = "yesterday"'], "      as_of: {type: date}\n",
+     "the notebook's default of 'as_of' is refused by reports.yaml ('yesterday' is not a date; use YYYY-MM-DD)"),
+    (['#p\nperiod: str = "2026-13"'], "      period: {type: period}\n",
+     "the notebook's default of 'period' is refused by reports.yaml"),
+    # The run's values are set right after the parameters cell: a cell above it ran without them.
+    (["import math", "#p\nmonths: int = 12"], "      months: {type: int}\n",
+     "r.ipynb: the cell tagged 'parameters' is code cell 2; it must be the first"),
+    # Papermill read the statement as the end of the default above it: "must be a literal, not 12import os".
+    (["#p\nmonths: int = 12\nimport os"], "      months: {type: int}\n",
+     "r.ipynb: line 3 of the parameters cell, 'import os', is not a parameter (`name: type = value`)"),
+    # Without its type papermill saw no default: "its default in the notebook is None".
+    (["#p\nmonths = 12"], "      months: {type: int}\n",
+     "r.ipynb: parameter 'months' has no type in the parameters cell ('months = 12')"),
+])
+def test_validate_finds_what_a_parameters_cell_gets_wrong(tmp_path, cells, parameters, problem):
+    problems = _one_report(tmp_path, cells, parameters)
+    assert len(problems) == 1 and problem in problems[0], problems
+
+
+def test_a_markdown_cell_above_the_parameters_cell_is_fine(tmp_path):
+    assert _one_report(tmp_path, ["# md: # Title", "#p\nmonths: int = 12  # how many", "months"],
+                       "      months: {type: int}\n") == []
 
 
 @pytest.mark.parametrize("field,value,reason", [
