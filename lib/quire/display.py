@@ -330,6 +330,20 @@ class Chart(Fragment):
         return self.data.tables() if self.data is not None else []
 
 
+def with_index_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a meaningful index (named, or anything but 0, 1, 2…) as its leading column(s), one a level of
+    a MultiIndex; a frame of the default 0, 1, 2… index as it is. A level without a name heads an empty column (a
+    MultiIndex's "level 0"…), and a level named as one of the columns heads "<name> (index)"."""
+    index = frame.index
+    plain = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 and index.name is None
+    if plain:
+        return frame
+    names = [n if n is not None else ("" if index.nlevels == 1 else f"level {i}") for i, n in enumerate(index.names)]
+    taken = set(map(str, frame.columns))
+    names = [n if str(n) not in taken else f"{n} (index)" for n in names]
+    return frame.rename_axis(names).reset_index()
+
+
 @dataclass
 class Table(Fragment):
     """A formatted table; ``units`` maps a column to a unit of :func:`format_value`, to a change unit
@@ -353,6 +367,8 @@ class Table(Fragment):
     data_units: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # A frame of groupby() or set_index() holds its row labels in its index: shown, and saved, as columns.
+        self.frame = with_index_columns(self.frame)
         if self.row_units and len(self.row_units) != len(self.frame):
             raise ValueError(f"row_units gives {len(self.row_units)} units for {len(self.frame)} rows")
 

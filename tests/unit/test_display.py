@@ -73,6 +73,37 @@ def test_a_table_scroller_is_a_named_focusable_region_that_survives_the_sanitise
     assert 'tabindex="0"' in str(sanitize_html(chart.split("<img")[0] + "</figure>"))
 
 
+def test_a_table_keeps_a_meaningful_index_as_its_first_columns_in_the_report_and_its_data_files(tmp_path):
+    """A frame of groupby() or set_index() holds its row labels in its index: Table dropped it, so the report, its
+    PDF and its CSV and workbook showed MRR figures nobody could tell apart. A plain 0, 1, 2… index stays hidden."""
+    import csv
+
+    from openpyxl import load_workbook
+
+    from quire.datafiles import XLSX_NAME, write_data_files
+
+    regions = pd.DataFrame({"region": ["North America", "Nordics", "North America"], "MRR": [40000.0, 8036.4, 2865.87]})
+    by_region = regions.groupby("region", sort=False).sum()
+    table = Table(by_region, caption="MRR by region", units={"MRR": "currency"})
+    html = table.html()
+    assert re.search(r'<th scope="col">region</th><th scope="col" class=q-num>MRR</th>', html), html
+    assert "<tr><td>North America</td><td class=\"q-num\">$42,866</td></tr>" in html
+    assert table.text().splitlines()[1].split() == ["North", "America", "42865.87"]
+    [written] = write_data_files(table.tables(), tmp_path)
+    with open(tmp_path / written.file, encoding="utf-8") as handle:
+        assert list(csv.reader(handle)) == [["region", "MRR"], ["North America", "42865.87"], ["Nordics", "8036.4"]]
+    sheet = load_workbook(tmp_path / XLSX_NAME).worksheets[0]
+    assert ["North America", 42865.87] in [list(r) for r in sheet.iter_rows(values_only=True)]
+    # Each level of a MultiIndex is a column of its own.
+    nested = regions.assign(plan=["growth", "starter", "starter"]).groupby(["region", "plan"]).sum()
+    assert Table(nested).tables()[0]["columns"] == ["region", "plan", "MRR"]
+    assert Table(nested).tables()[0]["rows"][0] == ["Nordics", "starter", 8036.4]
+    # The default 0, 1, 2… index is no label: the table is the one it always was.
+    plain = Table(regions, units={"MRR": "currency"})
+    assert plain.frame is regions and plain.tables()[0]["columns"] == ["region", "MRR"]
+    assert "<td>0</td>" not in plain.html() and plain.text() == regions.to_string(index=False)
+
+
 def test_table_truncates_long_frames_and_says_so():
     html = Table(pd.DataFrame({"n": range(120)}), max_rows=50).html()
     assert html.count("<tr>") == 51 and "Showing 50 of 120 rows" in html

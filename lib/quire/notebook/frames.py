@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from quire.display import Table
+from quire.display import Table, with_index_columns
 from quire.metrics.kpi import format_number
 
 #: Rows shown of a long frame (the table then says "Showing 50 of N rows").
@@ -45,7 +45,7 @@ def frame_data(data: pd.DataFrame | pd.Series) -> list[dict]:
 
 def _plain(data: pd.DataFrame | pd.Series, rows: int | None = None) -> tuple[pd.DataFrame, str]:
     """``data`` (its first ``rows``) as a frame of its own with index columns and flat labels, and its caption."""
-    frame = _with_index(data.to_frame() if isinstance(data, pd.Series) else data)
+    frame = with_index_columns(data.to_frame() if isinstance(data, pd.Series) else data)
     frame = (frame if rows is None else frame.head(rows)).copy()
     frame.columns = [_label(c) for c in frame.columns]
     return frame, str(data.attrs.get("caption") or "")
@@ -63,17 +63,6 @@ def column_decimals(values: pd.Series) -> int:
     if typical >= 10:
         return 1
     return 2 if typical >= 0.1 else 3
-
-
-def _with_index(frame: pd.DataFrame) -> pd.DataFrame:
-    index = frame.index
-    plain = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 and index.name is None
-    if plain:
-        return frame
-    names = [n if n is not None else ("" if index.nlevels == 1 else f"level {i}") for i, n in enumerate(index.names)]
-    taken = set(map(str, frame.columns))
-    names = [n if str(n) not in taken else f"{n} (index)" for n in names]
-    return frame.rename_axis(names).reset_index()
 
 
 def _label(column: object) -> str:
