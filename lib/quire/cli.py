@@ -262,6 +262,8 @@ class BatchProgress:
     def finished(self, label: str, outcome, *, show: bool) -> None:
         ok = outcome.status == "succeeded"
         self.failed += not ok
+        for warning in outcome.warnings if ok else ():  # said whether the run's own line is or not
+            err.print(Text.assemble(("warning:", "yellow"), f" {label}: {warning}"), highlight=False)
         if not ok and show:  # a failure is worth a line of its own, bar or not
             err.print(Text.assemble(("✗", "red"), f" {label}: {outcome.error}"), highlight=False)
         elif show and self.bar is None:

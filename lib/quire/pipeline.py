@@ -46,6 +46,8 @@ class RunResult:
     headline: list[dict[str, Any]]
     timings: dict[str, float] = field(default_factory=dict)
     client: str | None = None
+    #: What the reader of the report does not get as the notebook made it (printed text cut), one line each.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def files(self) -> dict[str, Path]:
@@ -559,7 +561,8 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
                 "audience": "client" if tenant else "internal", "data_files": data_files}
         step = "writing the report"
         t = time.perf_counter()
-        html = render_html(nb, brand=brand, meta=meta)
+        warnings: list[str] = []
+        html = render_html(nb, brand=brand, meta=meta, notes=warnings)
         (staging / "report.html").write_text(html, encoding="utf-8")
         timings["render_html"] = time.perf_counter() - t
         if "pdf" in spec.formats:
@@ -576,7 +579,7 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
             **conventions.to_dict(),  # what the headline's money and dates are in
             "started_at": started.isoformat(), "finished_at": datetime.now(timezone.utc).isoformat(),
             "timings": {k: round(v, 3) for k, v in timings.items()}, "versions": versions(), "headline": headline,
-            "data_files": data_files,
+            "data_files": data_files, "warnings": warnings,
         })
         (staging / EXECUTION_LOG).unlink(missing_ok=True)  # kept only with a failed run
         step = "publishing the run"
@@ -591,7 +594,8 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
     except BaseException:  # interrupted by the user: nothing to keep
         folder.discard()
         raise
-    return RunResult(folder.run_id, spec.id, published, params, headline, timings, tenant.slug if tenant else None)
+    return RunResult(folder.run_id, spec.id, published, params, headline, timings, tenant.slug if tenant else None,
+                     warnings)
 
 
 def _parked(folder: RunFolder, report: str, params: dict[str, Any], exc: QuireError) -> QuireError:

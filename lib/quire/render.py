@@ -43,6 +43,11 @@ TOC_MIN_SECTIONS = 4
 #: longer ones (a 10,000-character name is data, not a name) are cut there with an ellipsis
 #: and wrap in the body.
 SHORT_TEXT = 90
+#: Most lines, and characters, of a cell's printed text (stdout) the report shows. A printed DataFrame of
+#: 190,000 rows made a 2,873-page PDF that a schedule would e-mail; what a reader can use of printed text
+#: fits on a few pages, and report.ipynb keeps all of it.
+PRINTED_LINES = 200
+PRINTED_CHARS = 20_000
 
 _exporters: dict[Path, Any] = {}
 _exporter_locks: dict[Path, threading.Lock] = {}
@@ -78,7 +83,7 @@ def _new_exporter(templates_dir: Path):
     config.TagRemovePreprocessor.enabled = True
     config.TagRemovePreprocessor.remove_cell_tags = ["remove-cell", "remove_cell"]
     config.TagRemovePreprocessor.remove_all_outputs_tags = ["remove-output", "remove_output"]
-    return HTMLExporter(
+    exporter = HTMLExporter(
         config=config,
         extra_template_basedirs=[str(templates_dir)],
         template_name=TEMPLATE_NAME,
@@ -88,6 +93,63 @@ def _new_exporter(templates_dir: Path):
         exclude_anchor_links=True,
         embed_images=True,
     )
+    # Registered after the default preprocessors: an output a tag removes is not counted as cut.
+    exporter.register_preprocessor(cut_printed_outputs, enabled=True)
+    return exporter
+
+
+# Up to PRINTED_LINES lines, the last with or without its line end.
+_FIRST_LINES = re.compile(rf"(?:[^\n]*\n){{0,{PRINTED_LINES - 1}}}[^\n]*\n?")
+
+
+def cut_printed_text(text: str) -> str:
+    """``text`` cut to :data:`PRINTED_LINES` lines and :data:`PRINTED_CHARS` characters (at a line's end when one is
+    within them); ``text`` itself when it fits."""
+    kept = _FIRST_LINES.match(text).group(0)[:PRINTED_CHARS]
+    if len(kept) < len(text) and len(kept) == PRINTED_CHARS and "\n" in kept:
+        kept = kept[:kept.rindex("\n") + 1]
+    return kept
+
+
+def _amount(text: str, unit: str, more: str = "") -> str:
+    """How many lines (``unit`` "line") or characters ``text`` holds, in words: "4,800 lines", "4,800 more lines"."""
+    n = text.count("\n") + (not text.endswith("\n")) if unit == "line" else len(text)
+    return f"{n:,} {more}{unit}{'' if n == 1 else 's'}"
+
+
+def cut_printed_outputs(nb: nbformat.NotebookNode, resources: dict[str, Any]):
+    """An nbconvert preprocessor: each cell's printed text (stdout) in the report cut as :func:`cut_printed_text` does.
+
+    A cell's stdout outputs are cut together; the last one shown carries the line the template shows below it
+    (metadata ``quire_cut``), the ones after it are dropped. Each cut is said in the resources' ``quire_cuts``, the
+    cell named by its first line (cells tagged out of the report are gone by now: a number would not be
+    report.ipynb's). The exporter hands preprocessors its own copy of the notebook, so report.ipynb keeps every line.
+    Stderr is never shown in a report, so it is left alone.
+    """
+    for cell in nb.cells:
+        printed = {id(o): o for o in cell.get("outputs", []) if o.output_type == "stream" and o.name == "stdout"}
+        text = "".join(o.text for o in printed.values())
+        kept = cut_printed_text(text)
+        if kept == text:
+            continue
+        unit = "line" if kept.endswith("\n") else "character"  # a single long line is cut in its middle
+        more = _amount(text[len(kept):], unit, "more ")
+        note = f"… {more} not shown in the report (the run's report.ipynb holds them all)"
+        budget, outputs = len(kept), []
+        for output in cell.outputs:
+            if id(output) in printed:
+                if budget <= 0:
+                    continue
+                output.text, budget = output.text[:budget], budget - len(output.text)
+                if budget <= 0:
+                    output.metadata = {**output.get("metadata", {}), "quire_cut": note}
+            outputs.append(output)
+        cell.outputs = outputs
+        first_line = shortened(cell.source.strip().split("\n")[0], 60)
+        resources.setdefault("quire_cuts", []).append(
+            f'the cell "{first_line}" printed {_amount(text, unit)}: the report shows the first {_amount(kept, unit)} '
+            "(report.ipynb holds them all)")
+    return nb, resources
 
 
 def _embed_images_of_img_tags_only() -> None:
@@ -231,13 +293,14 @@ def add_contents(document: str) -> str:
 
 
 def render_html(nb: nbformat.NotebookNode, *, brand: Brand, meta: dict[str, Any],
-                templates_dir: Path | str | None = None) -> str:
+                templates_dir: Path | str | None = None, notes: list[str] | None = None) -> str:
     """The executed notebook ``nb`` as one self-contained, branded HTML report.
 
     ``meta`` holds the run's title, subtitle, period, client, generated (a date string),
     report_id and run_id; see :func:`report_resources`. ``templates_dir`` defaults to the
     one the brand kit came from when it holds the report template, else the configured one.
     Raises :class:`~quire.errors.RenderError` when the notebook or template cannot be rendered.
+    A line for each cell whose printed text the report cuts (see :data:`PRINTED_LINES`) goes to ``notes`` when given.
     """
     if templates_dir is None:
         beside_brand = brand.folder.parent.parent  # templates/brands/<key> -> templates
@@ -247,12 +310,14 @@ def render_html(nb: nbformat.NotebookNode, *, brand: Brand, meta: dict[str, Any]
     try:
         resources = {"quire": report_resources(brand, meta)}
         with lock:
-            body, _ = exporter.from_notebook_node(nb, resources=resources)
+            body, resources = exporter.from_notebook_node(nb, resources=resources)
     except RenderError:
         raise
     except Exception as exc:  # nbconvert, jinja2 and nbformat raise many types
         raise RenderError(f"could not render the report to HTML: {type(exc).__name__}: {exc}",
                           hint="check that the notebook ran to the end and that templates/quire is intact") from exc
+    if notes is not None:
+        notes += resources.get("quire_cuts", [])
     return add_contents(clean_html(body))
 
 
@@ -416,6 +481,7 @@ def render_pdf(html: str, *, base_dir: Path | str | None = None, tagged: bool = 
                           hint="the HTML report was written; open it to see which part is malformed") from exc
 
 
-__all__ = ["render_html", "render_pdf", "clean_html", "get_exporter", "report_resources", "report_audience",
+__all__ = ["render_html", "render_pdf", "clean_html", "cut_printed_text", "PRINTED_LINES", "PRINTED_CHARS",
+           "get_exporter", "report_resources", "report_audience",
            "cover_defaults",
            "DISPLAY_PRIORITY", "TEMPLATE_NAME"]

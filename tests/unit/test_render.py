@@ -30,7 +30,7 @@ from quire.display import (KPIS_MIME, META_MIME, Alerts, Callout, Chart, Glossar
                            Section, Table)
 from quire.errors import RenderError
 from quire.metrics.kpi import Kpi
-from quire.render import clean_html, get_exporter, render_html, render_pdf
+from quire.render import PRINTED_CHARS, PRINTED_LINES, clean_html, get_exporter, render_html, render_pdf
 from support import brand_chart_style
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -282,6 +282,40 @@ def test_display_priority_prefers_html_then_images_then_markdown_then_text(brand
                                          ("text/markdown", "<strong>MARKDOWN</strong>"), ("text/plain", "PLAIN"))
                       if probe in body])
     assert shown == [[m] for m in order]
+
+
+def _printing_cell(*texts: str, tags: tuple[str, ...] = ()) -> nbformat.NotebookNode:
+    """A code cell whose outputs are ``texts`` printed on stdout, a chart-like display between the first two."""
+    cell = nbformat.v4.new_code_cell("print(df.to_string())", metadata={"tags": list(tags)})
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=t) for t in texts]
+    cell.outputs.insert(1, nbformat.v4.new_output("display_data", data={"text/html": "<b>SHOWN</b>"}))
+    return cell
+
+
+def test_long_printed_text_is_cut_in_the_report_with_a_note(brand):
+    # A printed 190,000-row DataFrame made a 2,873-page PDF: each cell's stdout, however it is split in outputs,
+    # shows its first lines and a note; report.ipynb (the notebook given) keeps every line.
+    rows = [f"row {i:05d}\n" for i in range(1_000)]
+    nb = nbformat.v4.new_notebook(cells=[
+        _printing_cell("".join(rows[:150]), "".join(rows[150:])),
+        _printing_cell("y" * 100_000),  # one line of 100,000 characters
+        _printing_cell("".join(rows), tags=("remove-output",)),
+        _printing_cell("short\n", "output\n"),
+    ])
+    notes: list[str] = []
+    html = render_html(nb, brand=brand, meta=META, notes=notes)
+    assert len(re.findall(r"row \d{5}", html)) == PRINTED_LINES
+    assert f"row {PRINTED_LINES - 1:05d}" in html and f"row {PRINTED_LINES:05d}" not in html
+    assert html.count("<b>SHOWN</b>") == 3  # what the cell displays is not printed text
+    assert "… 800 more lines not shown in the report (the run's report.ipynb holds them all)" in html
+    assert "y" * PRINTED_CHARS in html and "y" * (PRINTED_CHARS + 1) not in html
+    assert f"… {100_000 - PRINTED_CHARS:,} more characters not shown in the report" in html
+    assert "short\n</pre>" in html and "output\n</pre>" in html and html.count('class="q-plain-cut"') == 2
+    assert notes == ['the cell "print(df.to_string())" printed 1,000 lines: the report shows the first '
+                     f"{PRINTED_LINES} lines (report.ipynb holds them all)",
+                     'the cell "print(df.to_string())" printed 100,000 characters: the report shows the first '
+                     f"{PRINTED_CHARS:,} characters (report.ipynb holds them all)"]
+    assert nb.cells[0].outputs[2].text == "".join(rows[150:]) and len(nb.cells[1].outputs[0].text) == 100_000
 
 
 def test_markdown_cells_render_without_remote_images(brand):

@@ -53,6 +53,8 @@ class Outcome:
     timings: dict[str, float] = field(default_factory=dict)
     #: The parameters as validated and resolved ("latest" → "2026-10"), once the run got that far.
     parameters: dict[str, Any] | None = None
+    #: A succeeded run's warnings, as its run.json lists them (see :attr:`quire.pipeline.RunResult.warnings`).
+    warnings: list[str] = field(default_factory=list)
 
     def cancelled(self, reason: str, error_type: str) -> "Outcome":
         """This failed run as the cancel that took its process down ended it: said as :func:`lost_run_outcome`
@@ -110,7 +112,7 @@ def run_request(request: RunRequest, settings: Settings) -> Outcome:
     except sa.exc.OperationalError as exc:
         return _unreachable(exc)
     return Outcome("succeeded", output_folder=str(result.folder), headline=result.headline, parameters=plan.params,
-                   timings={k: round(v, 3) for k, v in result.timings.items()})
+                   timings={k: round(v, 3) for k, v in result.timings.items()}, warnings=result.warnings)
 
 
 def _failure(exc) -> Outcome:
@@ -135,7 +137,8 @@ def already_published(settings: Settings, request: RunRequest) -> Outcome | None
         if record.is_file():
             data = json.loads(record.read_text(encoding="utf-8"))
             return Outcome("succeeded", output_folder=str(folder), headline=data.get("headline", []),
-                           timings=data.get("timings", {}), parameters=data.get("parameters"))
+                           timings=data.get("timings", {}), parameters=data.get("parameters"),
+                           warnings=data.get("warnings", []))
     return None
 
 

@@ -397,6 +397,8 @@ class Runner:
         label = f"{spec.id}" + (f" · {client}" if client else "")
         if outcome.status == "succeeded":
             log.info("run %s (%s) succeeded → %s", run_id, label, outcome.output_folder)
+            for warning in outcome.warnings:
+                log.warning("run %s (%s): %s", run_id, label, warning)
         else:
             said = outcome.error or ""
             log.warning("run %s (%s) %s", run_id, label, said if said.startswith(outcome.status) else
