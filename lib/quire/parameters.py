@@ -74,7 +74,10 @@ def check_parameters_cell(notebook: Path) -> None:
     """
     import nbformat
 
-    nb = nbformat.read(notebook, as_version=4)
+    from quire.notebook.setup import cell_ids_filled_quietly
+
+    with cell_ids_filled_quietly():
+        nb = nbformat.read(notebook, as_version=4)
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
     tagged = [i for i, cell in enumerate(code) if "parameters" in cell.metadata.get("tags", [])]
     if not tagged:
