@@ -79,10 +79,9 @@ class WarehouseDataError(WarehouseError):
 class ExecutionError(QuireError):
     """A notebook failed while running (a cell raised, timed out or stopped early)."""
 
-    def __init__(self, message: str, *, partial_notebook: str | None = None, cell: int | None = None, **kw: object) -> None:
-        super().__init__(message, partial_notebook=partial_notebook, cell=cell, **kw)
+    def __init__(self, message: str, *, partial_notebook: str | None = None, **kw: object) -> None:
+        super().__init__(message, partial_notebook=partial_notebook, **kw)
         self.partial_notebook = partial_notebook
-        self.cell = cell
 
 
 class RenderError(QuireError):

@@ -71,20 +71,20 @@ class PapermillEngine(Engine):
             with open(log_path, "ab") as log, _executor_log_to(log_path), self._output_to(log):
                 return papermill.execute_notebook(
                     str(notebook), str(output), parameters=parameters, cwd=str(cwd), kernel_name=kernel_name,
-                    progress_bar=progress, log_output=False, execution_timeout=timeout, **self._papermill_options(log))
+                    # Python whatever the notebook's metadata says (a notebook written by a script names no language).
+                    language="python", progress_bar=progress, log_output=False, execution_timeout=timeout, **self._papermill_options(log))
         except PapermillExecutionError as exc:
-            raise ExecutionError(
-                f"cell {exc.exec_count} raised {exc.ename}: {_first_line(exc.evalue)}",
-                partial_notebook=str(output), cell=exc.exec_count,
-            ) from None
+            where = raised_in(Path(output), exc.exec_count) or f"cell {exc.exec_count}"
+            raise ExecutionError(f"{where} raised {exc.ename}: {_first_line(exc.evalue)}",
+                                 partial_notebook=str(output)) from None
         except TimeoutError as exc:  # nbclient's CellTimeoutError is a TimeoutError
             raise ExecutionError(f"a cell ran longer than {timeout} s and was stopped ({_first_line(str(exc))})",
                                  partial_notebook=str(output)) from None
         except DeadKernelError:
             cell = stopped_at(Path(output))
-            where = f"while running cell {cell}" if cell is not None else "during the run"
+            where = f"while running {cell}" if cell is not None else "during the run"
             raise ExecutionError(f"the kernel died {where} (killed, out of memory, or a cell ended its process)",
-                                 partial_notebook=str(output), cell=cell) from None
+                                 partial_notebook=str(output)) from None
         except NoSuchKernel:
             raise _no_kernel(kernel_name) from None
         except RuntimeError as exc:  # jupyter_client: the kernel died or hung while starting
@@ -132,21 +132,52 @@ def _executor_log_to(path: Path):
         handler.close()
 
 
-def stopped_at(output: Path) -> int | None:
-    """Execution count of the last cell that started, read from the saved partial notebook (None if unknown).
+def stopped_at(output: Path) -> str | None:
+    """The cell that was running when the run stopped (see :func:`cell_name`), read from the saved partial notebook;
+    None if unknown."""
+    nb = _read_partial(output)
+    started = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and cell.source.strip()
+               and cell.get("metadata", {}).get("papermill", {}).get("start_time")] if nb else []
+    return cell_name(nb, started[-1]) if started else None
 
-    The count is the ``[n]`` Jupyter shows beside the cell, as in the message of a cell that raised.
-    """
+
+def raised_in(output: Path, execution_count: int | None) -> str | None:
+    """The cell of the saved partial notebook that ran as ``execution_count`` (see :func:`cell_name`); None if unknown."""
+    nb = _read_partial(output)
+    for index, cell in enumerate(nb.cells if nb and execution_count is not None else []):
+        if cell.cell_type == "code" and cell.get("execution_count") == execution_count:
+            return cell_name(nb, index)
+    return None
+
+
+def _read_partial(output: Path) -> nbformat.NotebookNode | None:
     try:
-        nb = nbformat.read(output, as_version=4)
+        return nbformat.read(output, as_version=4)
     except Exception:  # unreadable or missing: the message then names no cell
         return None
-    started = [cell for cell in nb.cells if cell.cell_type == "code" and cell.source.strip()
-               and cell.get("metadata", {}).get("papermill", {}).get("start_time")]
-    if not started:
-        return None
-    # A kernel killed at once may not have announced the cell's count yet; cells run in order, one count each.
-    return started[-1].get("execution_count") or len(started)
+
+
+#: Cells a run adds to the analyst's notebook, by their tag (papermill's for the parameters it injects).
+ADDED_CELLS = {"quire-house-style": "the house-style cell Quire adds", "injected-parameters": "the parameters cell Quire injects"}
+
+
+def cell_name(nb: nbformat.NotebookNode, index: int) -> str:
+    """Cell ``index`` of a run's notebook named as its analyst finds it in their own notebook: its place among
+    the notebook's code cells and its first line, ``code cell 3 ("df = regional.revenue(period)")``.
+
+    Jupyter's count (the ``[5]`` beside a cell) would not do: it counts the cells a run adds ahead of the
+    analyst's (:data:`ADDED_CELLS`), and so named a cell two past the one that failed.
+    """
+    def added(cell) -> str | None:
+        tags = cell.get("metadata", {}).get("tags", [])
+        return next((name for tag, name in ADDED_CELLS.items() if tag in tags), None)
+
+    cell = nb.cells[index]
+    if added(cell):
+        return added(cell)
+    place = sum(1 for c in nb.cells[:index + 1] if c.cell_type == "code" and not added(c))
+    first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
+    return f'code cell {place} ("{first[:57] + "…" if len(first) > 60 else first}")'
 
 
 class InProcessEngine(PapermillEngine):
@@ -199,9 +230,9 @@ def check_complete(nb: nbformat.NotebookNode, path: Path) -> None:
             continue  # nbclient does not run empty cells
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
-                raise ExecutionError(f"cell {index} raised {out.get('ename')}: {_first_line(out.get('evalue', ''))}",
-                                     partial_notebook=str(path), cell=index)
+                raise ExecutionError(f"{cell_name(nb, index)} raised {out.get('ename')}: "
+                                     f"{_first_line(out.get('evalue', ''))}", partial_notebook=str(path))
         status = cell.get("metadata", {}).get("papermill", {}).get("status")
         if cell.get("execution_count") is None or status not in (None, "completed"):
-            raise ExecutionError(f"the notebook stopped early: cell {index} never completed",
-                                 partial_notebook=str(path), cell=index)
+            raise ExecutionError(f"the notebook stopped early: {cell_name(nb, index)} never completed",
+                                 partial_notebook=str(path))

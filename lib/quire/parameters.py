@@ -47,8 +47,15 @@ class DeclaredParameter:
 
 
 def inspect_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
-    """Papermill's view of the notebook's ``parameters`` cell: name -> {default, inferred_type_name, help}."""
-    import papermill  # imported late: it pulls in nbformat and jsonschema (slow), only needed here
+    """The notebook's ``parameters`` cell, checked (:func:`_check_parameters_cell`) and read as papermill reads it:
+    name -> {default, inferred_type_name, help}.
+
+    Read with papermill's Python translator, not ``papermill.inspect_notebook``: that one wants the notebook to
+    name its kernel, which a notebook written by a script (nbformat, jupytext) often does not, and a run's
+    notebook is Python whatever kernel it names.
+    """
+    import nbformat  # imported late, as papermill below: slow imports, only needed here
+    from papermill.translators import PythonTranslator
 
     from quire.notebook.setup import cell_ids_filled_quietly
 
@@ -56,34 +63,30 @@ def inspect_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
         raise ConfigError(f"notebook not found: {notebook}")
     try:
         with cell_ids_filled_quietly():
-            found = papermill.inspect_notebook(str(notebook))
-    except Exception as exc:  # papermill raises plain exceptions for unreadable notebooks
-        raise ConfigError(f"{notebook}: cannot read the parameters cell ({exc})") from None
-    if not found:
+            nb = nbformat.read(notebook, as_version=4)
+    except Exception as exc:  # not JSON, not a notebook: nbformat's own words
+        said = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise ConfigError(f"{notebook}: cannot read the notebook ({said})",
+                          hint="open it in JupyterLab and save it, or restore it from version control") from None
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    tagged = [i for i, cell in enumerate(code) if "parameters" in cell.metadata.get("tags", [])]
+    if not tagged:
         raise ConfigError(f"{notebook}: no cell tagged 'parameters'", hint="tag the first code cell 'parameters' in JupyterLab")
-    return found
+    _check_parameters_cell(notebook, code, tagged[0])
+    return {p.name: p._asdict() for p in PythonTranslator.inspect(code[0])}
 
 
-def check_parameters_cell(notebook: Path) -> None:
-    """Raise a :class:`ConfigError` unless the cell tagged ``parameters`` is the notebook's first code cell and holds
-    nothing but ``name: type = value`` lines (and comments).
+def _check_parameters_cell(notebook: Path, code: list, tagged: int) -> None:
+    """Raise a :class:`ConfigError` unless the cell tagged ``parameters`` (code cell ``tagged`` of ``code``, the
+    notebook's code cells) is the notebook's first code cell and holds nothing but ``name: type = value`` lines (and
+    comments).
 
     A run sets its values in a cell right after that one: a cell above it ran without them ("name 'period' is not
     defined"); a statement in it was read by papermill as the end of the parameter above ("the default of 'months'
     must be a literal, not 12import os"); a parameter without its type was read as having no default.
     """
-    import nbformat
-
-    from quire.notebook.setup import cell_ids_filled_quietly
-
-    with cell_ids_filled_quietly():
-        nb = nbformat.read(notebook, as_version=4)
-    code = [cell for cell in nb.cells if cell.cell_type == "code"]
-    tagged = [i for i, cell in enumerate(code) if "parameters" in cell.metadata.get("tags", [])]
-    if not tagged:
-        return  # inspect_parameters says so, with its hint
-    if tagged[0] != 0:
-        raise ConfigError(f"{notebook.name}: the cell tagged 'parameters' is code cell {tagged[0] + 1}; it must be the "
+    if tagged != 0:
+        raise ConfigError(f"{notebook.name}: the cell tagged 'parameters' is code cell {tagged + 1}; it must be the "
                           "first (a run sets its values right after it, so the cells above it ran without them)",
                           hint="move the parameters cell to the top in JupyterLab")
     source = code[0].source
@@ -108,7 +111,6 @@ def declared_parameters(spec: ReportSpec, home: Path) -> dict[str, DeclaredParam
     """Join the notebook's parameters with the catalog's types; any mismatch is a :class:`ConfigError`."""
     notebook = spec.notebook_path(home)
     found = inspect_parameters(notebook)
-    check_parameters_cell(notebook)
     missing = sorted(set(found) - set(spec.parameters))
     extra = sorted(set(spec.parameters) - set(found))
     if missing or extra:

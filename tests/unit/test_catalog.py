@@ -115,9 +115,10 @@ def test_validate_reports_parameter_mismatch_and_outputs(tmp_path):
     assert validate_project(Settings(home=tmp_path)) == ["notebooks/r.ipynb: 1 cell(s) have outputs; clear them before committing"]
 
 
-def _one_report(home: Path, cells: list[str], parameters: str) -> list[str]:
+def _one_report(home: Path, cells: list[str], parameters: str, *, kernelspec: bool = True) -> list[str]:
     """``validate_project``'s problems for a home whose one report's notebook has ``cells`` (the first tagged
-    ``parameters`` unless it is markdown, written "# md: ...") and whose reports.yaml declares ``parameters``."""
+    ``parameters`` unless it is markdown, written "# md: ...") and whose reports.yaml declares ``parameters``;
+    the notebook names its kernel unless not ``kernelspec``."""
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
@@ -128,9 +129,8 @@ def _one_report(home: Path, cells: list[str], parameters: str) -> list[str]:
             for c in cells]
     tagged = next(c for c in made if c.cell_type == "code" and c.source.startswith("#p"))
     tagged.metadata["tags"] = ["parameters"]
-    nbformat.write(new_notebook(cells=made, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                                      "language": "python"}}),
-                   home / "notebooks" / "r.ipynb")
+    spec = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}} if kernelspec else {}
+    nbformat.write(new_notebook(cells=made, metadata=spec), home / "notebooks" / "r.ipynb")
     (home / "reports.yaml").write_text(
         "reports:\n  r:\n    title: R\n    notebook: notebooks/r.ipynb\n    description: d\n    owner: o@example.com\n"
         f"    parameters:\n{parameters}")
@@ -161,6 +161,18 @@ def test_validate_finds_what_a_parameters_cell_gets_wrong(tmp_path, cells, param
 def test_a_markdown_cell_above_the_parameters_cell_is_fine(tmp_path):
     assert _one_report(tmp_path, ["# md: # Title", "#p\nmonths: int = 12  # how many", "months"],
                        "      months: {type: int}\n") == []
+
+
+def test_a_notebook_that_names_no_kernel_is_read_as_python(tmp_path):
+    # As nbformat or jupytext write one: papermill's own inspection refused it ("No kernel name found in notebook").
+    assert _one_report(tmp_path, ["#p\nmonths: int = 12", "months"], "      months: {type: int}\n", kernelspec=False) == []
+
+
+def test_a_file_that_is_not_a_notebook_is_named_with_what_is_wrong(tmp_path):
+    _one_report(tmp_path, ["#p\nmonths: int = 12"], "      months: {type: int}\n")
+    (tmp_path / "notebooks" / "r.ipynb").write_text("{not json")
+    [problem] = validate_project(Settings(home=tmp_path))
+    assert "r.ipynb: cannot read the notebook (" in problem and "Traceback" not in problem, problem
 
 
 @pytest.mark.parametrize("field,value,reason", [

@@ -493,7 +493,7 @@ def lost_run_outcome(settings: Settings, request: RunRequest, status: str, error
     """The outcome of a run whose process ended without one, or that was given up: what it left parked, and where,
     in the message; its published outcome if it was published first (the publish is what makes a run done).
 
-    ``{where}`` in ``reason`` becomes " while running cell N" when the partial notebook tells.
+    ``{where}`` in ``reason`` becomes " while running code cell N (…)" when the partial notebook tells.
     """
     from quire.execute import stopped_at
 
@@ -506,7 +506,7 @@ def lost_run_outcome(settings: Settings, request: RunRequest, status: str, error
     if published is not None:
         return published
     cell = stopped_at(Path(parked)) if parked else None
-    message = reason.replace("{where}", f" while running cell {cell}" if cell is not None else "") + _kept(parked)
+    message = reason.replace("{where}", f" while running {cell}" if cell is not None else "") + _kept(parked)
     return Outcome(status, error=message, error_type=error_type, transient=transient, partial_notebook=parked)
 
 
