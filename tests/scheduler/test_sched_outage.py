@@ -1,7 +1,7 @@
 """The service while its state database is locked or away: it waits, says so once, and goes on when it is back.
 
 A SQLite state database write-locked by another connection for longer than its busy timeout
-(30 s) made APScheduler's job store raise in APScheduler's own thread, which died: the process
+(30 s by default) made APScheduler's job store raise in APScheduler's own thread, which died: the process
 lived on and kept its lease, and nothing ever ran again. Should that thread die anyway, the
 service must give its lease up and exit rather than look healthy.
 """
@@ -35,7 +35,7 @@ def _runs_since(url: str, since) -> list[dict]:
 def test_a_write_lock_beyond_the_busy_timeout_delays_the_schedule_and_does_not_stop_it(make_env, smtp, services,
                                                                                       tmp_path):
     db = tmp_path / "state.db"
-    url = f"sqlite:///{db}"
+    url = f"sqlite:///{db}?timeout=4"  # a busy timeout of 4 s, not the default 30: the same story, sooner
     # A lease long enough that the heartbeat, itself waiting out the lock, is not reported late (a stack dump).
     env = make_env(CATALOG_HEAD + client_report(schedule=SCHEDULE), url, smtp.port, QUIRE_LEASE_SECONDS="60")
     svc = services(env, tmp_path / "service.log")
@@ -43,7 +43,7 @@ def test_a_write_lock_beyond_the_busy_timeout_delays_the_schedule_and_does_not_s
     before_lock = len(svc.text().splitlines())
 
     # Another writer holds the database: the next due time's job-store update (in APScheduler's thread) and the
-    # recording of its runs (in the job's) each wait out the 30 s busy timeout, and fail; the lock is held until both
+    # recording of its runs (in the job's) each wait out the busy timeout, and fail; the lock is held until both
     # have (or APScheduler's thread died of it).
     holder = sqlite3.connect(db, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")

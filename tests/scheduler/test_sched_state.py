@@ -47,6 +47,31 @@ def test_a_table_another_process_creates_meanwhile_is_no_error(tmp_path):
     assert set(metadata.tables) <= set(sa.inspect(eng).get_table_names())
 
 
+def test_a_sqlite_state_database_waits_for_another_writer_as_long_as_its_url_says(tmp_path):
+    import sqlite3
+
+    from quire.errors import StateError
+
+    path = tmp_path / "state.db"
+    open_state(f"sqlite:///{path}")  # the tables, created before the lock below
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        for url, seconds in ((f"sqlite:///{path}?timeout=0.5", 0.5), (f"sqlite:///{path}", 30.0)):
+            with open_state(url).connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == seconds * 1000
+        start = time.monotonic()
+        with pytest.raises(sa.exc.OperationalError, match="database is locked"):
+            history.create(open_state(f"sqlite:///{path}?timeout=0.5"), report="executive", parameters={}, trigger="manual")
+        assert 0.4 < time.monotonic() - start < 10
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    for bad in ("abc", "0", "-1", "nan", "99999"):
+        with pytest.raises(StateError, match=f"timeout='{bad}' is not a number of seconds from 0.1 to 3600"):
+            open_state(f"sqlite:///{tmp_path / 'other.db'}?timeout={bad}")
+
+
 def test_one_lease_holder_at_a_time_and_takeover_after_expiry(state_url):
     engine = open_state(state_url)
     first, second = Lease(engine, seconds=3), Lease(engine, seconds=3)

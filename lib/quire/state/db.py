@@ -145,13 +145,35 @@ def _normalise(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
-    # WAL lets `quire runs` read while the service writes; busy_timeout waits for the writer instead of failing.
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
+#: Seconds a write to a SQLite state database waits for another writer before it fails (``?timeout=N`` in the URL).
+BUSY_TIMEOUT = 30.0
+
+
+def _busy_timeout(parsed) -> float:
+    """The SQLite URL's ``timeout`` query value in seconds (0.1 to 3600), else :data:`BUSY_TIMEOUT`."""
+    given = parsed.query.get("timeout")
+    if given is None:
+        return BUSY_TIMEOUT
+    try:
+        seconds = float(given if isinstance(given, str) else given[-1])
+    except ValueError:
+        seconds = float("nan")
+    if not 0.1 <= seconds <= 3600:  # NaN included
+        raise StateError(f"the state database URL's timeout={given!r} is not a number of seconds from 0.1 to 3600",
+                         hint="e.g. QUIRE_STATE_URL=sqlite:////srv/quire/state.db?timeout=30 (the default)")
+    return seconds
+
+
+def _sqlite_pragmas(busy_seconds: float):
+    def on_connect(dbapi_conn, _record) -> None:
+        # WAL lets `quire runs` read while the service writes; busy_timeout waits for the writer instead of failing.
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={round(busy_seconds * 1000)}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    return on_connect
 
 
 def missing_sqlite_file(url: str) -> Path | None:
@@ -189,8 +211,9 @@ def open_state(url: str) -> Engine:
                                  hint="check QUIRE_STATE_URL (or QUIRE_OUTPUTS, under which it is by default)") from None
         try:
             if parsed.get_backend_name() == "sqlite":
-                eng = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-                sa.event.listen(eng, "connect", _sqlite_pragmas)
+                busy = _busy_timeout(parsed)
+                eng = sa.create_engine(url, connect_args={"timeout": busy, "check_same_thread": False})
+                sa.event.listen(eng, "connect", _sqlite_pragmas(busy))
             else:
                 eng = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
                                        connect_args=server_connect_args(parsed))
