@@ -79,9 +79,11 @@ class WarehouseDataError(WarehouseError):
 class ExecutionError(QuireError):
     """A notebook failed while running (a cell raised, timed out or stopped early)."""
 
-    def __init__(self, message: str, *, partial_notebook: str | None = None, **kw: object) -> None:
-        super().__init__(message, partial_notebook=partial_notebook, **kw)
+    def __init__(self, message: str, *, partial_notebook: str | None = None, cell: str | None = None,
+                 **kw: object) -> None:
+        super().__init__(message, partial_notebook=partial_notebook, cell=cell, **kw)
         self.partial_notebook = partial_notebook
+        self.cell = cell  # as its analyst finds it in their notebook: see quire.execute.cell_name
 
 
 class RenderError(QuireError):

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import nbformat
 
 from quire.errors import ConfigError, ExecutionError
+from quire.notebook.setup import SETUP_TAG
 
 
 class Engine(ABC):
@@ -72,11 +73,12 @@ class PapermillEngine(Engine):
                 return papermill.execute_notebook(
                     str(notebook), str(output), parameters=parameters, cwd=str(cwd), kernel_name=kernel_name,
                     # Python whatever the notebook's metadata says (a notebook written by a script names no language).
-                    language="python", progress_bar=progress, log_output=False, execution_timeout=timeout, **self._papermill_options(log))
+                    language="python", progress_bar=progress, log_output=False, execution_timeout=timeout,
+                    **self._papermill_options(log))
         except PapermillExecutionError as exc:
-            where = raised_in(Path(output), exc.exec_count) or f"cell {exc.exec_count}"
-            raise ExecutionError(f"{where} raised {exc.ename}: {_first_line(exc.evalue)}",
-                                 partial_notebook=str(output)) from None
+            cell = raised_in(Path(output), exc.exec_count) or f"cell {exc.exec_count}"
+            raise ExecutionError(f"{cell} raised {exc.ename}: {_first_line(exc.evalue)}",
+                                 partial_notebook=str(output), cell=cell) from None
         except TimeoutError as exc:  # nbclient's CellTimeoutError is a TimeoutError
             raise ExecutionError(f"a cell ran longer than {timeout} s and was stopped ({_first_line(str(exc))})",
                                  partial_notebook=str(output)) from None
@@ -84,7 +86,7 @@ class PapermillEngine(Engine):
             cell = stopped_at(Path(output))
             where = f"while running {cell}" if cell is not None else "during the run"
             raise ExecutionError(f"the kernel died {where} (killed, out of memory, or a cell ended its process)",
-                                 partial_notebook=str(output)) from None
+                                 partial_notebook=str(output), cell=cell) from None
         except NoSuchKernel:
             raise _no_kernel(kernel_name) from None
         except RuntimeError as exc:  # jupyter_client: the kernel died or hung while starting
@@ -142,7 +144,8 @@ def stopped_at(output: Path) -> str | None:
 
 
 def raised_in(output: Path, execution_count: int | None) -> str | None:
-    """The cell of the saved partial notebook that ran as ``execution_count`` (see :func:`cell_name`); None if unknown."""
+    """The cell of the saved partial notebook that ran as ``execution_count`` (see :func:`cell_name`); None if
+    unknown."""
     nb = _read_partial(output)
     for index, cell in enumerate(nb.cells if nb and execution_count is not None else []):
         if cell.cell_type == "code" and cell.get("execution_count") == execution_count:
@@ -158,7 +161,8 @@ def _read_partial(output: Path) -> nbformat.NotebookNode | None:
 
 
 #: Cells a run adds to the analyst's notebook, by their tag (papermill's for the parameters it injects).
-ADDED_CELLS = {"quire-house-style": "the house-style cell Quire adds", "injected-parameters": "the parameters cell Quire injects"}
+ADDED_CELLS = {SETUP_TAG: "the house-style cell Quire adds",
+               "injected-parameters": "the parameters cell Quire injects"}
 
 
 def cell_name(nb: nbformat.NotebookNode, index: int) -> str:
@@ -230,9 +234,11 @@ def check_complete(nb: nbformat.NotebookNode, path: Path) -> None:
             continue  # nbclient does not run empty cells
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
-                raise ExecutionError(f"{cell_name(nb, index)} raised {out.get('ename')}: "
-                                     f"{_first_line(out.get('evalue', ''))}", partial_notebook=str(path))
+                named = cell_name(nb, index)
+                raise ExecutionError(f"{named} raised {out.get('ename')}: {_first_line(out.get('evalue', ''))}",
+                                     partial_notebook=str(path), cell=named)
         status = cell.get("metadata", {}).get("papermill", {}).get("status")
         if cell.get("execution_count") is None or status not in (None, "completed"):
-            raise ExecutionError(f"the notebook stopped early: {cell_name(nb, index)} never completed",
-                                 partial_notebook=str(path))
+            named = cell_name(nb, index)
+            raise ExecutionError(f"the notebook stopped early: {named} never completed", partial_notebook=str(path),
+                                 cell=named)
