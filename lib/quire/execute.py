@@ -180,8 +180,15 @@ def cell_name(nb: nbformat.NotebookNode, index: int) -> str:
     if added(cell):
         return added(cell)
     place = sum(1 for c in nb.cells[:index + 1] if c.cell_type == "code" and not added(c))
-    first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
-    return f'code cell {place} ("{first[:57] + "…" if len(first) > 60 else first}")'
+    return f'code cell {place} ("{first_line(cell.source)}")'
+
+
+def first_line(source: str) -> str:
+    """A cell's first line of code (blank lines skipped), cut to 60 characters: how a message quotes a cell."""
+    # Imported here, not at the top: a message is rare, and the module imports BeautifulSoup.
+    from quire.pdf.pages import shortened
+
+    return shortened(next((line.strip() for line in source.splitlines() if line.strip()), ""), 60)
 
 
 class InProcessEngine(PapermillEngine):

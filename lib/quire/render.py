@@ -28,6 +28,7 @@ import nbformat
 
 from quire.brand import AUDIENCES, Brand
 from quire.errors import RenderError
+from quire.execute import first_line
 from quire.pdf.pages import footer_line, shortened
 
 log = logging.getLogger(__name__)
@@ -145,9 +146,8 @@ def cut_printed_outputs(nb: nbformat.NotebookNode, resources: dict[str, Any]):
                     output.metadata = {**output.get("metadata", {}), "quire_cut": note}
             outputs.append(output)
         cell.outputs = outputs
-        first_line = shortened(cell.source.strip().split("\n")[0], 60)
         resources.setdefault("quire_cuts", []).append(
-            f'the cell "{first_line}" printed {_amount(text, unit)}: the report shows the first {_amount(kept, unit)} '
+            f'the cell "{first_line(cell.source)}" printed {_amount(text, unit)}: the report shows the first {_amount(kept, unit)} '
             "(report.ipynb holds them all)")
     return nb, resources
 
