@@ -94,6 +94,14 @@ class OutputError(QuireError):
     """A run's files could not be written or moved (a full disk, missing permissions)."""
 
 
+def first_line_of(exc: BaseException, limit: int = 300) -> str:
+    """The first line of what ``exc`` says, cut to ``limit`` characters; its type's name when it says nothing.
+
+    A library's error in one line of a message: Playwright's holds a whole command line, a driver's its SQL.
+    """
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:limit]
+
+
 def describe_os_error(exc: OSError) -> str:
     """One line for an :class:`OSError`: what failed, on which file, and for a full disk what to do."""
     text = exc.strerror or str(exc) or type(exc).__name__

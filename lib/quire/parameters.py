@@ -22,7 +22,7 @@ from typing import Any
 
 from quire.catalog import ParameterSpec, ReportSpec
 from quire.formatting.text import KEY_PATTERN
-from quire.errors import ConfigError, ParameterError, WarehouseDataError
+from quire.errors import ConfigError, ParameterError, WarehouseDataError, first_line_of
 from quire.periods import LATEST, parse_period
 from quire.problems import quoted
 
@@ -65,8 +65,7 @@ def inspect_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
         with cell_ids_filled_quietly():
             nb = nbformat.read(notebook, as_version=4)
     except Exception as exc:  # not JSON, not a notebook: nbformat's own words
-        said = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise ConfigError(f"{notebook}: cannot read the notebook ({said})",
+        raise ConfigError(f"{notebook}: cannot read the notebook ({first_line_of(exc, 200)})",
                           hint="open it in JupyterLab and save it, or restore it from version control") from None
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
     tagged = [i for i, cell in enumerate(code) if "parameters" in cell.metadata.get("tags", [])]

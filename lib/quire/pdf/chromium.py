@@ -27,7 +27,7 @@ from multiprocessing.connection import Listener
 from pathlib import Path
 
 from quire import local_socket
-from quire.errors import RenderError
+from quire.errors import RenderError, first_line_of
 
 CHROMIUM = "/usr/bin/chromium"
 #: Flags for a headless browser on a closed network: no sandbox when root (containers), no GPU,
@@ -109,9 +109,8 @@ class _Browser:
             self.ready.set_result(True)
         except Exception as exc:
             # Playwright's own message holds the whole launch command line: its first line says what happened.
-            said = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             self.ready.set_exception(RenderError(
-                f"{self.executable} is not a Chromium that starts ({said})",
+                f"{self.executable} is not a Chromium that starts ({first_line_of(exc)})",
                 hint="install Debian's chromium package (`.ci/system-packages.sh demo`), or set QUIRE_CHROMIUM to its "
                      "path, e.g. /usr/bin/chromium (QUIRE_PDF_RENDERER=weasyprint prints without it)"))
             self.warmed.set_result(False)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from quire.config import Settings, get_settings
-from quire.errors import QuireError
+from quire.errors import QuireError, first_line_of
 
 #: The run history's reason for a manual run found dead.
 INTERRUPTED = "interrupted: `quire run` died before recording the end of this run"
@@ -42,7 +42,7 @@ class ManualRuns:
             self.engine = open_state(self.settings.state)
             reconcile_or_warn(self.engine, self.settings)
         except (QuireError, sa.exc.SQLAlchemyError) as exc:
-            _warn(f"these runs are not recorded in the run history ({_first_line(exc)})")
+            _warn(f"these runs are not recorded in the run history ({first_line_of(exc)})")
 
     def start(self, plan) -> str:
         """A new run id for ``plan``, recorded as running."""
@@ -56,7 +56,7 @@ class ManualRuns:
                                parameters=json.loads(json.dumps(plan.params, default=str)))
                 history.mark_running(self.engine, run_id)
             except sa.exc.SQLAlchemyError as exc:
-                _warn(f"run {run_id} is not recorded in the run history ({_first_line(exc)})")
+                _warn(f"run {run_id} is not recorded in the run history ({first_line_of(exc)})")
         return run_id
 
     def finish(self, run_id: str, outcome) -> None:
@@ -70,7 +70,7 @@ class ManualRuns:
                            partial_notebook=outcome.partial_notebook, error=outcome.error,
                            error_type=outcome.error_type, transient=outcome.transient)
         except sa.exc.SQLAlchemyError as exc:
-            _warn(f"could not record the end of run {run_id} ({_first_line(exc)}); "
+            _warn(f"could not record the end of run {run_id} ({first_line_of(exc)}); "
                   "the next `quire run` or `quire runs` will")
 
 
@@ -79,7 +79,7 @@ def reconcile_or_warn(engine: Engine, settings: Settings) -> None:
     try:
         reconcile_manual_runs(engine, settings)
     except (QuireError, sa.exc.SQLAlchemyError, OSError) as exc:
-        _warn(f"could not reconcile earlier runs in the run history ({_first_line(exc)})")
+        _warn(f"could not reconcile earlier runs in the run history ({first_line_of(exc)})")
 
 
 def reconcile_manual_runs(engine: Engine, settings: Settings | None = None) -> list[str]:
@@ -108,6 +108,3 @@ def reconcile_manual_runs(engine: Engine, settings: Settings | None = None) -> l
         ended.append(run_id)
     return ended
 
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
