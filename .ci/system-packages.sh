@@ -8,8 +8,10 @@
 #   fonts-noto-*      : the scripts DejaVu lacks (Chinese, Japanese, Korean, Thai, Indic scripts) and colour
 #                       emoji, so that a client, a post or a platform named in them is not printed as empty
 #                       boxes; the browsers and the charts fall back to them glyph by glyph           (demo)
-#   chromium          : prints the PDFs (a warm headless browser, driven by Playwright; never `playwright
-#                       install`), and is the real browser of the Voila and console tests                   (demo)
+#   chromium-headless-shell : prints the PDFs (a warm headless browser, driven by Playwright; never `playwright
+#                       install`): Chromium's own engine without the desktop browser, which prints the same
+#                       pages with a third less CPU (see quire/pdf/chromium.py)                              (demo)
+#   chromium          : the real browser of the Voila, console and accessibility tests                        (test)
 #   poppler-utils     : pdftoppm/pdftotext, the tests' look at rendered PDFs as PNG pages and text      (test)
 #   postgresql        : a real server that the tests start on 127.0.0.1 for the production-database path      (test)
 #   nodejs, npm       : installs axe-core (npm registry) for the browser tests' accessibility checks; only where
@@ -17,10 +19,11 @@
 set -euo pipefail
 mode="${1:-demo}"
 print="${2:-}"
-packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji chromium)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji
+          chromium-headless-shell)
 case "$mode" in
   demo) ;;
-  test) packages+=(poppler-utils postgresql) ;;
+  test) packages+=(chromium poppler-utils postgresql) ;;
   *) echo "usage: $0 demo|test" >&2; exit 2 ;;
 esac
 if [ "$print" = "--print" ]; then printf '%s\n' "${packages[@]}"; exit 0; fi

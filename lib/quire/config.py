@@ -69,7 +69,7 @@ class Settings(BaseSettings):
         default="auto", description="PDF renderer: auto (Chromium where installed), chromium or weasyprint.")
     dask_scheduler: str | None = Field(default=None, description="Address of a Dask scheduler (tcp://host:8786) to run batches on; unset: local workers.")
     profile_dir: Path | None = Field(default=None, description="Folder where each batch run writes its cProfile statistics (<run id>.prof); unset: not profiled.")
-    chromium: str | None = Field(default=None, description="The Chromium binary that prints PDFs; unset: /usr/bin/chromium, else chromium on the PATH.")
+    chromium: str | None = Field(default=None, description="The Chromium binary that prints PDFs; unset: Debian's headless shell (/usr/bin/chromium-headless-shell), else its desktop /usr/bin/chromium.")
     smtp_host: str | None = Field(default=None, description="SMTP server; unset means e-mail delivery is off.")
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_user: str | None = None
@@ -149,8 +149,8 @@ class Settings(BaseSettings):
         """An executable file (a path, or a name on the PATH): checked here, where its variable is named, rather
         than when a run has executed its notebook and comes to print it."""
         if path and shutil.which(path) is None:
-            raise ValueError("no executable file there; give the path of Debian's chromium, e.g. /usr/bin/chromium "
-                             "(`.ci/system-packages.sh demo` installs it), or unset it")
+            raise ValueError("no executable file there; give the path of Debian's Chromium, e.g. "
+                             "/usr/bin/chromium-headless-shell (`.ci/system-packages.sh demo` installs it), or unset it")
         return path or None
 
     @field_validator("dask_scheduler")

@@ -420,3 +420,63 @@ def test_the_running_header_draws_the_whole_period(runs, report):
     drawn = subprocess.run(["pdftotext", "-f", "2", "-l", "2", "-layout", str(folder / "report.pdf"), "-"], check=True,
                            capture_output=True, text=True).stdout
     assert html_lib.unescape(period.group(1)) in drawn.strip().splitlines()[0], drawn[:300]
+
+
+def _tags(reader: PdfReader) -> list[tuple[str, str]]:
+    """The PDF's structure tree in reading order: each element's role and alt text."""
+    found: list[tuple[str, str]] = []
+
+    def walk(node):
+        node = node.get_object()
+        if isinstance(node, list):
+            for child in node:
+                walk(child)
+        elif hasattr(node, "get"):
+            if "/S" in node:
+                found.append((str(node["/S"]), str(node.get("/Alt", ""))))
+            if node.get("/K") is not None:
+                walk(node["/K"])
+
+    walk(reader.trailer["/Root"]["/StructTreeRoot"])
+    return found
+
+
+@pytest.fixture(scope="module")
+def print_services():
+    """A print service on each Chromium: the headless shell that prints by default, the desktop browser."""
+    from quire.pdf import chromium
+
+    for path in (chromium.HEADLESS_SHELL, chromium.CHROMIUM):
+        if not Path(path).exists():
+            pytest.fail(f"{path} is not installed (make setup-test installs it)")
+    with chromium.PrintService(chromium.HEADLESS_SHELL) as shell, chromium.PrintService(chromium.CHROMIUM) as desktop:
+        shell.wait_ready()
+        desktop.wait_ready()
+        yield {"shell": shell, "desktop": desktop}
+
+
+@pytest.mark.parametrize("report", REPORTS)
+def test_the_headless_shell_prints_the_document_the_desktop_browser_prints(runs, report, print_services, tmp_path):
+    # The shell prints with a third less CPU (no process started per print), and QUIRE_CHROMIUM may name either:
+    # one document whichever prints it — pages, text, tags and alt texts, and page images pixel for pixel.
+    from quire.pdf.chromium import print_report
+
+    html = (runs[report] / "report.html").read_text(encoding="utf-8")
+    readers = {}
+    for name, service in print_services.items():
+        pdf = tmp_path / f"{name}.pdf"
+        pdf.write_bytes(print_report(service.address.encode(), html))
+        readers[name] = PdfReader(pdf)
+        subprocess.run(["pdftoppm", "-png", "-gray", "-r", "60", str(pdf), str(tmp_path / name)], check=True)
+    shell, desktop = readers["shell"], readers["desktop"]
+    assert len(shell.pages) == len(desktop.pages) >= 2
+    assert [p.extract_text() for p in shell.pages] == [p.extract_text() for p in desktop.pages]
+    tags = _tags(shell)
+    assert tags == _tags(desktop) and len(tags) > 50
+
+    def images(name: str) -> list[Path]:
+        return sorted(tmp_path.glob(f"{name}-*.png"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+
+    assert len(images("shell")) == len(shell.pages)
+    for number, (a, b) in enumerate(zip(images("shell"), images("desktop"), strict=True), 1):
+        assert np.array_equal(np.asarray(Image.open(a)), np.asarray(Image.open(b))), f"page {number} differs"

@@ -123,7 +123,24 @@ def test_a_chromium_that_is_not_there_is_a_setting_error_not_a_failed_print(monk
     plain = tmp_path / "chromium"
     plain.write_text("not a program")
     for wrong in ("/nonexistent/chromium", str(plain)):
-        _setting(monkeypatch, "QUIRE_CHROMIUM", wrong, "no executable file there; give the path of Debian's chromium")
+        _setting(monkeypatch, "QUIRE_CHROMIUM", wrong, "no executable file there; give the path of Debian's Chromium")
+
+
+def test_the_headless_shell_prints_where_installed_else_the_desktop_browser(monkeypatch, tmp_path):
+    from quire.pdf import chromium
+
+    shell, desktop = tmp_path / "chromium-headless-shell", tmp_path / "chromium"
+    monkeypatch.setattr(chromium, "HEADLESS_SHELL", str(shell))
+    monkeypatch.setattr(chromium, "CHROMIUM", str(desktop))
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))  # nothing on the PATH either
+    monkeypatch.delenv("QUIRE_CHROMIUM", raising=False)
+    assert chromium.chromium_path() is None
+    desktop.touch()
+    assert chromium.chromium_path() == str(desktop)  # a machine set up before the shell was installed
+    shell.touch()
+    assert chromium.chromium_path() == str(shell)
+    monkeypatch.setenv("QUIRE_CHROMIUM", "/opt/chromium/chrome")  # the setting wins
+    assert chromium.chromium_path() == "/opt/chromium/chrome"
 
 
 def test_a_program_that_is_no_chromium_fails_its_print_naming_the_setting(tmp_path):

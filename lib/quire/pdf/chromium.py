@@ -30,6 +30,12 @@ from quire import local_socket
 from quire.errors import RenderError, first_line_of
 
 CHROMIUM = "/usr/bin/chromium"
+#: Debian's build of Chromium's headless shell (package ``chromium-headless-shell``): the same Blink and Skia as
+#: ``chromium``, without the desktop browser around them. Preferred for printing: the desktop browser composes
+#: every PDF in a ``PrintCompositor`` process it starts for that print and ends after it; the shell starts no
+#: process to print. Same PDF (pages, text, tags and outline, page images pixel for pixel at 150 dpi),
+#: a third less CPU per print (94 against 140 ms for a client report) and a quicker start.
+HEADLESS_SHELL = "/usr/bin/chromium-headless-shell"
 #: Flags for a headless browser on a closed network: no sandbox when root (containers), no GPU,
 #: and none of the background traffic a closed network would refuse many times over. Chromium still
 #: calls Google by itself whatever the flags say (the account list of its profile, component update
@@ -62,8 +68,12 @@ td, th { border: 1px solid #ccc; padding: 2px 6px; }
 
 
 def chromium_path() -> str | None:
-    """The Chromium executable, if installed (Debian's package; never Playwright's own download)."""
-    return os.environ.get("QUIRE_CHROMIUM") or (CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"))
+    """The Chromium executable that prints, if installed (Debian's packages; never Playwright's own download):
+    ``QUIRE_CHROMIUM``, else Debian's headless shell (:data:`HEADLESS_SHELL`), else its desktop ``chromium``."""
+    if configured := os.environ.get("QUIRE_CHROMIUM"):
+        return configured
+    found = (path for path in (HEADLESS_SHELL, CHROMIUM) if Path(path).exists())
+    return next(found, None) or shutil.which("chromium-headless-shell") or shutil.which("chromium")
 
 
 @dataclass(frozen=True)
@@ -111,8 +121,9 @@ class _Browser:
             # Playwright's own message holds the whole launch command line: its first line says what happened.
             self.ready.set_exception(RenderError(
                 f"{self.executable} is not a Chromium that starts ({first_line_of(exc)})",
-                hint="install Debian's chromium package (`.ci/system-packages.sh demo`), or set QUIRE_CHROMIUM to its "
-                     "path, e.g. /usr/bin/chromium (QUIRE_PDF_RENDERER=weasyprint prints without it)"))
+                hint="install Debian's chromium-headless-shell package (`.ci/system-packages.sh demo`), or set "
+                     f"QUIRE_CHROMIUM to its path, e.g. {HEADLESS_SHELL} (QUIRE_PDF_RENDERER=weasyprint prints "
+                     "without it)"))
             self.warmed.set_result(False)
             return
         try:
@@ -181,7 +192,8 @@ class PrintService:
     def __init__(self, executable: str | None = None) -> None:
         executable = executable or chromium_path()
         if not executable:
-            raise RenderError("Chromium is not installed", hint="install it with `make setup` (Debian package chromium)")
+            raise RenderError("Chromium is not installed",
+                              hint="install it with `make setup` (Debian package chromium-headless-shell)")
         self._browser = _Browser(executable)
         self._dir = tempfile.mkdtemp(prefix="quire-print-")  # mode 0700: only this user can reach the socket
         key = secrets.token_hex(16)
