@@ -15,7 +15,6 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
-from sqlalchemy.engine import make_url
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from quire.errors import ConfigError
@@ -87,6 +86,10 @@ class Settings(BaseSettings):
         executes in (runs change folder), so a relative file database becomes absolute here."""
         if not url:
             return url
+        # Imported where a URL is set (SQLAlchemy takes a tenth of a second to import): most commands, and a
+        # `quire run` up to the moment it starts its warm server, read settings that name no database.
+        from sqlalchemy.engine import make_url
+
         try:
             parsed = make_url(url)
         except Exception:  # noqa: BLE001 - a malformed URL is _url_readable's to name
@@ -116,6 +119,8 @@ class Settings(BaseSettings):
         setting is: a run must not go on unrecorded (an unreachable database is tolerated where it is used; a
         malformed URL never will connect)."""
         if url:
+            from sqlalchemy.engine import make_url
+
             try:
                 parsed = make_url(url)
             except Exception:  # noqa: BLE001 - sqlalchemy's ArgumentError and ValueError alike

@@ -1,6 +1,9 @@
 """environment.yml (analysts' conda env) must list exactly the packages and versions of pyproject.toml."""
 
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -175,3 +178,16 @@ def test_a_machine_with_more_cores_than_the_scheduler_may_run_at_once_still_has_
     assert Settings().scheduler_workers == 64
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
     assert Settings().scheduler_workers == 2
+
+
+def test_reading_settings_that_name_no_database_does_not_import_sqlalchemy(tmp_path):
+    # A tenth of a second of every command's start (and of a `quire run` before its warm server starts).
+    probe = ("import sys; import quire.cli; from quire.config import get_settings; s = get_settings(); "
+             "print('sqlalchemy' in sys.modules, s.state_url)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")} | {"QUIRE_OUTPUTS": str(tmp_path)}
+    plain = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    assert plain.returncode == 0 and plain.stdout.split()[0] == "False", plain.stdout + plain.stderr
+    # A relative SQLite URL is still made absolute, with SQLAlchemy imported for it.
+    named = subprocess.run([sys.executable, "-c", probe], env=env | {"QUIRE_STATE_URL": "sqlite:///state.db"},
+                           cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert named.stdout.split() == ["True", f"sqlite:///{tmp_path.resolve()}/state.db"], named.stdout + named.stderr
