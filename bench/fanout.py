@@ -183,6 +183,7 @@ def main() -> None:
     from quire.batch import default_workers
     from quire.config import get_settings
     from quire.pdf import renderer_name
+    from quire.pdf.chromium import chromium_path
     from quire.warehouse.load import build_warehouse
 
     settings = get_settings()
@@ -193,7 +194,9 @@ def main() -> None:
     plans = client_plans(settings, args.clients)
     baseline = plans[:args.baseline_clients]
     workers = args.workers or default_workers()
-    print(f"{len(plans)} clients (baselines: {len(baseline)}), {workers} workers, PDF by {renderer_name(settings)}, "
+    printer = renderer_name(settings)
+    printer += f" ({chromium_path()})" if printer == "chromium" else ""
+    print(f"{len(plans)} clients (baselines: {len(baseline)}), {workers} workers, PDF by {printer}, "
           f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}", flush=True)
     paths = {
         "batch engine": (batch_path(settings, plans, workers, "batch"), len(plans)),
