@@ -37,11 +37,11 @@ CHROMIUM = "/usr/bin/chromium"
 #: a third less CPU per print (94 against 140 ms for a client report) and a quicker start.
 HEADLESS_SHELL = "/usr/bin/chromium-headless-shell"
 #: Flags for a headless browser on a closed network: no sandbox when root (containers), no GPU,
-#: and none of the background traffic a closed network would refuse many times over. Chromium still
-#: calls Google by itself whatever the flags say (the account list of its profile, component update
-#: checks, seconds after it starts): no host name is resolved, so those calls fail inside the browser
-#: and nothing leaves the machine (the reports it prints are inline HTML; any request they make is
-#: refused before that, see _Browser._page).
+#: and none of the background traffic a closed network would refuse many times over. The desktop
+#: Chromium still calls Google by itself whatever the flags say (the account list of its profile, component
+#: update checks, seconds after it starts; the headless shell makes no such calls): no host name is resolved,
+#: so those calls fail inside the browser and nothing leaves the machine (the reports it prints are inline
+#: HTML; any request they make is refused before that, see _Browser._page).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-extensions", "--disable-dev-shm-usage",
                  "--host-resolver-rules=MAP * ~NOTFOUND"]
