@@ -170,12 +170,15 @@ def main() -> None:
                         help="client reports rendered by the batch engine (default 200; beyond the active clients, "
                              "earlier months are added)")
     parser.add_argument("--baseline-clients", type=int, default=20,
-                        help="clients rendered by the papermill engine and the naive loop (default 20)")
+                        help="clients rendered by the papermill engine and the naive loop (default 20; 0: the batch "
+                             "engine alone)")
     parser.add_argument("--reps", type=int, default=3, help="repetitions of the three paths (default 3)")
     parser.add_argument("--workers", type=int, default=None, help="batch workers (default: one per core)")
     parser.add_argument("--scale", default="large", help="warehouse scale (default large: 500+ clients)")
     parser.add_argument("--warehouse", help="an existing warehouse URL to use instead of building one")
     args = parser.parse_args()
+    if min(args.clients, args.reps) < 1 or args.baseline_clients < 0:
+        parser.error("--clients and --reps take 1 or more, --baseline-clients 0 or more")
 
     work = Path(tempfile.mkdtemp(prefix="quire-fanout-"))
     os.environ.update(QUIRE_OUTPUTS=str(work / "outputs"),
@@ -198,11 +201,10 @@ def main() -> None:
     printer += f" ({chromium_path()})" if printer == "chromium" else ""
     print(f"{len(plans)} clients (baselines: {len(baseline)}), {workers} workers, PDF by {printer}, "
           f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}", flush=True)
-    paths = {
-        "batch engine": (batch_path(settings, plans, workers, "batch"), len(plans)),
-        "papermill engine": (batch_path(settings, baseline, workers, "papermill"), len(baseline)),
-        "naive loop": (naive_path(settings, baseline, work), len(baseline)),
-    }
+    paths = {"batch engine": (batch_path(settings, plans, workers, "batch"), len(plans))}
+    if baseline:
+        paths["papermill engine"] = (batch_path(settings, baseline, workers, "papermill"), len(baseline))
+        paths["naive loop"] = (naive_path(settings, baseline, work), len(baseline))
     results = {name: Series(name) for name in paths}
     try:
         for rep in range(1, args.reps + 1):
@@ -225,7 +227,7 @@ def main() -> None:
         print(f"  {name:<17} {wall:5.2f} s/report  {60 / wall:6.1f} reports/min  {cpu:5.2f} CPU-s/report  "
               f"{cpu / wall:4.2f} cores  peak {peak / 2**20:5.0f} MB  1,000 reports in {1000 * wall / 60:5.1f} min")
     ours = per_report["batch engine"]
-    for name in ("papermill engine", "naive loop"):
+    for name in [name for name in per_report if name != "batch engine"]:
         print(f"  batch engine vs {name}: {per_report[name] / ours:.1f}x faster")
 
 

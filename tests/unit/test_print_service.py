@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import json
 import socket
+import threading
 from multiprocessing.connection import AuthenticationError, Client
 from pathlib import Path
 
+import psutil
 import pytest
 from pypdf import PdfReader
 
@@ -24,6 +26,27 @@ def service(monkeypatch):
         svc.wait_ready()
         assert svc._browser.warmed.result(60), "the warm-up document did not print"
         yield svc
+
+
+def test_a_print_service_closed_as_its_browser_starts_closes_it_without_an_error(monkeypatch):
+    """A batch whose runs all fail at once (or a Ctrl-C) closes the service while Chromium is still starting:
+    the command must not print a thread's traceback, and no browser may be left running."""
+    if not chromium.chromium_path():
+        pytest.fail(f"Chromium is not installed at {CHROMIUM} (make setup-test installs it)")
+    errors = []
+    monkeypatch.setattr(threading, "excepthook", errors.append)
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+
+    service = chromium.PrintService()
+    assert not service._browser.ready.done(), "the browser had started already: nothing closed it as it started"
+    service.close()
+
+    assert not service._browser.thread.is_alive()
+    assert [(e.exc_type, e.exc_value) for e in errors] == []
+    started = [p for p in me.children(recursive=True) if p.pid not in before]
+    _, alive = psutil.wait_procs(started, timeout=10)
+    assert [p.name() for p in alive] == []
 
 
 def pages_used(service) -> list:

@@ -21,7 +21,7 @@ import secrets
 import shutil
 import tempfile
 import threading
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from multiprocessing.connection import Listener
 from pathlib import Path
@@ -47,6 +47,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--host-resolver-rules=MAP * ~NOTFOUND"]
 #: Environment variable through which runs find the print service of their pool.
 SERVICE_ENV = "QUIRE_PRINT_SERVICE"
+#: Seconds a browser may take to start (a loaded machine's first start of Chromium reads ~300 MB from disk).
+START_TIMEOUT = 60.0
 PRINT_TIMEOUT = 120.0
 #: Reports printed on one page before it is replaced (see :meth:`_Browser._print`).
 PRINTS_PER_PAGE = 25
@@ -107,7 +109,7 @@ class _Browser:
 
     def _main(self) -> None:
         asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(self._start())
+        self.starting = self.loop.create_task(self._start())
         self.loop.run_forever()
 
     async def _start(self) -> None:
@@ -167,17 +169,21 @@ class _Browser:
         return pdf
 
     def print(self, html: str, pdf_options: dict) -> bytes:
-        self.ready.result(timeout=60)
+        self.ready.result(timeout=START_TIMEOUT)
         return asyncio.run_coroutine_threadsafe(self._print(html, pdf_options), self.loop).result(PRINT_TIMEOUT)
 
     def close(self) -> None:
         async def stop():
+            self.starting.cancel()  # a start that outlasted the wait below is abandoned
             if hasattr(self, "browser"):
                 await self.browser.close()
             if hasattr(self, "playwright"):
                 await self.playwright.stop()
 
         if self.thread.is_alive():
+            # A browser closed as it starts (a batch whose runs all failed at once, a Ctrl-C) is let finish
+            # starting, so that the browser it launches is closed too rather than left running.
+            wait([self.warmed], timeout=START_TIMEOUT)
             try:
                 asyncio.run_coroutine_threadsafe(stop(), self.loop).result(30)
             except Exception:  # closing a browser that already died
@@ -272,7 +278,7 @@ class PrintService:
                 best, best_distance = found, distance
         return best
 
-    def wait_ready(self, timeout: float = 60) -> None:
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
         """Block until the browser has started (raises RenderError if it cannot)."""
         try:
             self._browser.ready.result(timeout=timeout)
