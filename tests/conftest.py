@@ -11,13 +11,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The files of slow tests first. pytest-xdist hands whole files to its workers in collection order,
-    and a long file that starts last keeps one worker busy long after the others have finished."""
-    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)  # a stable sort: each file's tests stay in order
-
-
 @pytest.fixture(scope="session")
 def tiny_end() -> date:
     """Last day of the tiny warehouse's data: fixed, so that 'latest' is always 2026-10."""
