@@ -7,6 +7,7 @@ says what went wrong and where to look.
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import re
@@ -54,7 +55,9 @@ class RunResult:
         return {p.suffix.lstrip(".") or p.name: p for p in sorted(self.folder.iterdir())}
 
 
+@functools.cache  # a process runs the code it imported, whatever is installed later; a forked run inherits the answer
 def versions() -> dict[str, str]:
+    """The versions of Quire, Python and the packages a run's record names (``run.json``)."""
     found = {"quire": __version__, "python": platform.python_version()}
     for name in _VERSIONED:
         try:
@@ -578,7 +581,7 @@ def run_plan(plan: RunPlan, *, settings: Settings | None = None, progress: bool 
             "warehouse": masked_url(settings.warehouse),
             **conventions.to_dict(),  # what the headline's money and dates are in
             "started_at": started.isoformat(), "finished_at": datetime.now(timezone.utc).isoformat(),
-            "timings": {k: round(v, 3) for k, v in timings.items()}, "versions": versions(), "headline": headline,
+            "timings": {k: round(v, 3) for k, v in timings.items()}, "versions": dict(versions()), "headline": headline,
             "data_files": data_files, "warnings": warnings,
         })
         (staging / EXECUTION_LOG).unlink(missing_ok=True)  # kept only with a failed run

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from importlib import metadata
 from pathlib import Path
 
 import nbformat
@@ -46,6 +47,9 @@ def test_run_json_records_parameters_timings_and_headline(executive_run, tiny_wa
     assert record["parameters"]["forecast_months"] == 4
     assert {"execute", "render_html", "render_pdf", "total"} <= set(record["timings"])
     assert {"papermill", "nbconvert", "weasyprint", "pandas"} <= set(record["versions"])
+    # As installed (the warm server the run was forked from read them once).
+    assert {name: version for name, version in record["versions"].items() if name != "python"} == {
+        name: metadata.version(name) for name in record["versions"] if name != "python"}
     assert record["warehouse"] == tiny_warehouse  # which data the figures come from
     headline = {k["name"]: k for k in record["headline"]}
     assert {"mrr", "arr", "nrr", "grr", "nps"} <= set(headline)
