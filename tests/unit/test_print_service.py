@@ -17,10 +17,14 @@ from quire.pdf import chromium
 from support import CHROMIUM, within
 
 
-@pytest.fixture
-def service(monkeypatch):
+def require_chromium() -> None:
     if not chromium.chromium_path():
         pytest.fail(f"Chromium is not installed at {CHROMIUM} (make setup-test installs it)")
+
+
+@pytest.fixture
+def service(monkeypatch):
+    require_chromium()
     monkeypatch.setattr(chromium, "PRINTS_PER_PAGE", 2)
     with chromium.PrintService() as svc:
         svc.wait_ready()
@@ -31,8 +35,7 @@ def service(monkeypatch):
 def test_a_print_service_closed_as_its_browser_starts_closes_it_without_an_error(monkeypatch):
     """A batch whose runs all fail at once (or a Ctrl-C) closes the service while Chromium is still starting:
     the command must not print a thread's traceback, and no browser may be left running."""
-    if not chromium.chromium_path():
-        pytest.fail(f"Chromium is not installed at {CHROMIUM} (make setup-test installs it)")
+    require_chromium()
     errors = []
     monkeypatch.setattr(threading, "excepthook", errors.append)
     me = psutil.Process()
