@@ -324,8 +324,6 @@ def serve_apps(
     base_url: Annotated[str, typer.Option(help="URL prefix when served under a path of a reverse proxy, e.g. /apps/.")] = "/",
 ) -> None:
     """Serve the stakeholder apps (Voilà) with a landing page listing the apps and the latest runs."""
-    from quire.serve import ServeOptions, serve
-
     if not BASE_URL.fullmatch(base_url) or {".", ".."} & set(base_url.split("/")):
         # The prefix goes into the server's URL patterns: "(", "?" or "#" broke them or the links.
         raise typer.BadParameter(f"{base_url!r}; use path segments of letters, digits, '.', '_', '~' and '-', "
@@ -336,6 +334,9 @@ def serve_apps(
                                  "put a proxy that authenticates in front of it on 127.0.0.1, or keep the token "
                                  "(QUIRE_SERVE_TOKEN) to serve on other addresses: a proxy on another host can send "
                                  "it as 'Authorization: Bearer <token>'", param_hint="--ip")
+    # Imported once the options are known to be good: Voilà, SciPy and the apps take seconds to import.
+    from quire.serve import ServeOptions, serve
+
     base = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
     opts = ServeOptions(ip=ip, port=port, auth=not no_auth, client=client, preheat=not no_preheat, pool_size=pool_size,
                         cull_idle_timeout=cull_idle_timeout, cull_interval=cull_interval, base_url=base)
