@@ -81,9 +81,13 @@ class Settings(BaseSettings):
 
     @field_validator("warehouse_url", "state_url")
     @classmethod
-    def _file_urls_absolute(cls, url: str | None) -> str | None:
-        """``duckdb:///retail.duckdb`` as the user meant it: beside where the command ran, not beside the notebook a run
-        executes in (runs change folder), so a relative file database becomes absolute here."""
+    def _database_url(cls, url: str | None, info: ValidationInfo) -> str | None:
+        """A database URL that parses, with a relative file database made absolute.
+
+        A URL that is no URL at all is a setting's mistake, not an outage, named as every other wrong setting is: a
+        run must not go on unrecorded (an unreachable database is tolerated where it is used; a malformed URL never
+        will connect). ``duckdb:///retail.duckdb`` is taken as the user meant it: beside where the command ran, not
+        beside the notebook a run executes in (runs change folder)."""
         if not url:
             return url
         # Imported where a URL is set (SQLAlchemy takes a tenth of a second to import): most commands, and a
@@ -92,8 +96,15 @@ class Settings(BaseSettings):
 
         try:
             parsed = make_url(url)
-        except Exception:  # noqa: BLE001 - a malformed URL is _url_readable's to name
-            return url
+        except Exception:  # noqa: BLE001 - sqlalchemy's ArgumentError and ValueError alike
+            example = ("duckdb:////srv/quire/warehouse.duckdb or postgresql+psycopg://reader@db-host/warehouse"
+                       if info.field_name == "warehouse_url" else
+                       "sqlite:////srv/quire/state.db or postgresql+psycopg://quire@db-host/quire")
+            raise ValueError(f"expected a SQLAlchemy URL such as {example}"
+                             + (f"; {PASSWORD_ENCODING}" if masked_url(url) != url else "")) from None
+        # 'u:pa@ss@host' parses as host 'ss', and the password's tail went into messages as the host.
+        if parsed.password is not None and "@" in url.split("?")[0].split("@", 1)[1]:
+            raise ValueError(f"holds an '@' after its user and password; {PASSWORD_ENCODING}")
         name = parsed.database
         if parsed.get_backend_name() in ("duckdb", "sqlite") and name and name != ":memory:" and not Path(name).is_absolute():
             return parsed.set(database=str(Path(name).resolve())).render_as_string(hide_password=False)
@@ -111,28 +122,6 @@ class Settings(BaseSettings):
             where = "is a file" if existing == path else f"lies inside {existing}, which is a file"
             raise ValueError(f"{where}, not a folder; name a folder (it is created if missing)")
         return path
-
-    @field_validator("warehouse_url", "state_url")
-    @classmethod
-    def _url_readable(cls, url: str | None, info: ValidationInfo) -> str | None:
-        """A database URL that is no URL at all is a setting's mistake, not an outage, named as every other wrong
-        setting is: a run must not go on unrecorded (an unreachable database is tolerated where it is used; a
-        malformed URL never will connect)."""
-        if url:
-            from sqlalchemy.engine import make_url
-
-            try:
-                parsed = make_url(url)
-            except Exception:  # noqa: BLE001 - sqlalchemy's ArgumentError and ValueError alike
-                example = ("duckdb:////srv/quire/warehouse.duckdb or postgresql+psycopg://reader@db-host/warehouse"
-                           if info.field_name == "warehouse_url" else
-                           "sqlite:////srv/quire/state.db or postgresql+psycopg://quire@db-host/quire")
-                raise ValueError(f"expected a SQLAlchemy URL such as {example}"
-                                 + (f"; {PASSWORD_ENCODING}" if masked_url(url) != url else "")) from None
-            # 'u:pa@ss@host' parses as host 'ss', and the password's tail went into messages as the host.
-            if parsed.password is not None and "@" in url.split("?")[0].split("@", 1)[1]:
-                raise ValueError(f"holds an '@' after its user and password; {PASSWORD_ENCODING}")
-        return url
 
     @field_validator("smtp_from")
     @classmethod

@@ -94,12 +94,18 @@ class OutputError(QuireError):
     """A run's files could not be written or moved (a full disk, missing permissions)."""
 
 
-def first_line_of(exc: BaseException, limit: int = 300) -> str:
-    """The first line of what ``exc`` says, cut to ``limit`` characters; its type's name when it says nothing.
+def first_message_line(text: str, limit: int = 300, empty: str = "(no message)") -> str:
+    """The first line of ``text``, cut to ``limit`` characters; ``empty`` when it says nothing.
 
-    A library's error in one line of a message: Playwright's holds a whole command line, a driver's its SQL.
+    A library's error in one line of a message: Playwright's holds a whole command line, a driver's its SQL,
+    a cell's traceback its whole stack.
     """
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:limit]
+    return ((text or "").strip().splitlines() or [empty])[0][:limit]
+
+
+def first_line_of(exc: BaseException, limit: int = 300) -> str:
+    """The first line of what ``exc`` says (:func:`first_message_line`); its type's name when it says nothing."""
+    return first_message_line(str(exc), limit, empty=type(exc).__name__)
 
 
 def describe_os_error(exc: OSError) -> str:

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import nbformat
 
-from quire.errors import ConfigError, ExecutionError
+from quire.errors import ConfigError, ExecutionError, first_message_line
 from quire.notebook.setup import SETUP_TAG
 
 
@@ -77,10 +77,10 @@ class PapermillEngine(Engine):
                     **self._papermill_options(log))
         except PapermillExecutionError as exc:
             cell = raised_in(Path(output), exc.exec_count) or f"cell {exc.exec_count}"
-            raise ExecutionError(f"{cell} raised {exc.ename}: {_first_line(exc.evalue)}",
+            raise ExecutionError(f"{cell} raised {exc.ename}: {first_message_line(exc.evalue)}",
                                  partial_notebook=str(output), cell=cell) from None
         except TimeoutError as exc:  # nbclient's CellTimeoutError is a TimeoutError
-            raise ExecutionError(f"a cell ran longer than {timeout} s and was stopped ({_first_line(str(exc))})",
+            raise ExecutionError(f"a cell ran longer than {timeout} s and was stopped ({first_message_line(str(exc))})",
                                  partial_notebook=str(output)) from None
         except DeadKernelError:
             cell = stopped_at(Path(output))
@@ -92,7 +92,7 @@ class PapermillEngine(Engine):
         except RuntimeError as exc:  # jupyter_client: the kernel died or hung while starting
             if "kernel" not in str(exc).lower():
                 raise
-            raise ExecutionError(f"the kernel did not start: {_first_line(str(exc))}",
+            raise ExecutionError(f"the kernel did not start: {first_message_line(str(exc))}",
                                  hint=f"see {log_path}", partial_notebook=str(output)) from None
         finally:
             if log_path.is_file() and not log_path.stat().st_size:
@@ -230,10 +230,6 @@ def _no_kernel(kernel_name: str) -> ConfigError:
                        f"(installed: {installed})", hint="set QUIRE_KERNEL_NAME to one of them, or unset it")
 
 
-def _first_line(text: str) -> str:
-    return (text or "").strip().splitlines()[0][:300] if (text or "").strip() else "(no message)"
-
-
 def check_complete(nb: nbformat.NotebookNode, path: Path) -> None:
     """Raise :class:`ExecutionError` if any code cell did not run or left an error output."""
     for index, cell in enumerate(nb.cells):
@@ -242,7 +238,7 @@ def check_complete(nb: nbformat.NotebookNode, path: Path) -> None:
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 named = cell_name(nb, index)
-                raise ExecutionError(f"{named} raised {out.get('ename')}: {_first_line(out.get('evalue', ''))}",
+                raise ExecutionError(f"{named} raised {out.get('ename')}: {first_message_line(out.get('evalue', ''))}",
                                      partial_notebook=str(path), cell=named)
         status = cell.get("metadata", {}).get("papermill", {}).get("status")
         if cell.get("execution_count") is None or status not in (None, "completed"):
