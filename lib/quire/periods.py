@@ -168,7 +168,8 @@ def resolve_period(text: str, *, first_month: date, last_month: date, parameter:
         raise ParameterError(f"parameter '{parameter}': {period.key} {why} ({said}); pick an earlier period or "
                              "'latest'", parameter=parameter)
     if period.last_month < first_month:
-        raise ParameterError(f"parameter '{parameter}': {period.key} is before the data starts ({available})", parameter=parameter)
+        raise ParameterError(f"parameter '{parameter}': {period.key} is before the data starts ({available}); pick a "
+                             "later period or 'latest'", parameter=parameter)
     if period.start < first_month:  # its figures would silently cover only the months the data has
         first_whole = period.shift(1)  # the first of its kind wholly within the data ("2024-Q2", not "2024-02")
         suggestion = (f"the first whole {period.kind} in the data is {first_whole.key}"

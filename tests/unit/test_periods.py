@@ -53,7 +53,7 @@ def test_resolve_latest_and_bounds():
         resolve_period("2025-11", first_month=first, last_month=stale)
     with pytest.raises(ParameterError, match="2026-Q4 is not complete"):  # yet, or in the data
         resolve_period("2026-Q4", first_month=first, last_month=last)
-    with pytest.raises(ParameterError, match="before the data starts"):
+    with pytest.raises(ParameterError, match=r"before the data starts \(data covers .*\); pick a later period or .latest.$"):
         resolve_period("2023-12", first_month=first, last_month=last)
     # A period the data covers only in part is refused as such, with the first whole one of its kind
     # (not "starts in 2024-03 or later": no quarter starts in March).
