@@ -118,17 +118,20 @@ def declared_parameters(spec: ReportSpec, home: Path) -> dict[str, DeclaredParam
             parts.append(f"not in reports.yaml: {', '.join(missing)}")
         if extra:
             parts.append(f"not in the notebook: {', '.join(extra)}")
-        raise ConfigError(f"report {spec.id!r}: parameters differ between {spec.notebook} and reports.yaml ({'; '.join(parts)})")
+        raise ConfigError(f"report {spec.id!r}: parameters differ between {spec.notebook} and reports.yaml ({'; '.join(parts)})",
+                          report=spec.id)
     declared = {}
     for name, info in found.items():
         pspec = spec.parameters[name]
         inferred = info.get("inferred_type_name") or "None"
         if inferred not in _COMPATIBLE[pspec.type]:
-            raise ConfigError(f"report {spec.id!r}: parameter {name!r} is {pspec.type} in reports.yaml but its default in the notebook is {inferred}")
+            raise ConfigError(f"report {spec.id!r}: parameter {name!r} is {pspec.type} in reports.yaml but its default in the notebook is {inferred}",
+                              report=spec.id)
         try:
             default = ast.literal_eval(info["default"])
         except (ValueError, SyntaxError):
-            raise ConfigError(f"report {spec.id!r}: the default of {name!r} must be a literal, not {info['default']}") from None
+            raise ConfigError(f"report {spec.id!r}: the default of {name!r} must be a literal, not {info['default']}",
+                              report=spec.id) from None
         if pspec.type not in ("bool", "str", "brand") and default not in (None, ""):
             # A run that leaves the parameter out uses the notebook's default: one the catalog refuses from
             # outside (min_events 0 where min is 5) would run unchecked.
@@ -136,7 +139,8 @@ def declared_parameters(spec: ReportSpec, home: Path) -> dict[str, DeclaredParam
                 coerce(name, pspec, default)
             except ParameterError as exc:
                 raise ConfigError(f"report {spec.id!r}: the notebook's default of {name!r} is refused by "
-                                  f"reports.yaml ({exc.message.removeprefix(f'parameter {quoted(name)}: ')})") from None
+                                  f"reports.yaml ({exc.message.removeprefix(f'parameter {quoted(name)}: ')})",
+                                  report=spec.id) from None
         declared[name] = DeclaredParameter(name, pspec, default, pspec.help or info.get("help", ""))
     return declared
 

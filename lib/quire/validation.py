@@ -39,8 +39,7 @@ def validate_project(settings: Settings, warnings: list[str] | None = None) -> l
             declared_parameters(spec, settings.home)  # the notebook declares its parameters readably
         except QuireError as exc:
             # Which report's: "notebook not found" did not say (once: the parameter checks name it themselves).
-            said = str(exc)
-            problems.append(said if said.startswith(f"report {spec.id!r}: ") else f"report {spec.id}: {said}")
+            problems.append(str(exc) if exc.context.get("report") == spec.id else f"report {spec.id}: {exc}")
             continue
         try:
             dirty = notebook_outputs(spec.notebook_path(settings.home))

@@ -156,6 +156,8 @@ def _one_report(home: Path, cells: list[str], parameters: str, *, kernelspec: bo
 def test_validate_finds_what_a_parameters_cell_gets_wrong(tmp_path, cells, parameters, problem):
     problems = _one_report(tmp_path, cells, parameters)
     assert len(problems) == 1 and problem in problems[0], problems
+    # Which report's, once: the notebook's own problems do not name it, the parameter checks do.
+    assert problems[0].count("report r: ") + problems[0].count("report 'r': ") == 1, problems
 
 
 def test_a_markdown_cell_above_the_parameters_cell_is_fine(tmp_path):
