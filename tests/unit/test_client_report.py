@@ -19,6 +19,7 @@ from quire.metrics import engagement as eng
 from quire.metrics import peers
 from quire.metrics.engagement import time_series
 from quire.reports import client as client_report
+from quire.reports.client_standing import peer_count
 from quire.warehouse import client_queries
 from quire.periods import parse_period
 from quire.warehouse.engine import connection, engine
@@ -157,7 +158,7 @@ def test_portfolio_section_of_a_small_portfolio_shows_bands_not_figures(reports,
     portfolio figure."""
     for slug, report in reports.items():
         standing = report.standing
-        assert set(standing["peers"]) == {report._peer_count} and 5 <= report._peer_count <= 6
+        assert set(standing["peers"]) == {peer_count(standing)} and 5 <= peer_count(standing) <= 6
         assert set(standing["shown"]) <= {"band", "none"}
         assert (standing["shown"] == "band").any()
         page = sections[slug]["portfolio"].html()
@@ -537,7 +538,7 @@ def test_a_metric_without_a_figure_of_the_clients_own_says_so_not_that_peers_are
     report = next(iter(reports.values()))
     reasons = {"ctr": "edge", "conversion_rate": "alike", "engagement_rate": "few_peers", "views_growth": "no_value"}
     frame = report.standing.assign(withheld=report.standing["metric"].map(reasons))
-    notes = " ".join(report._withheld_notes(frame))
+    notes = " ".join(report.comparison.withheld_notes(frame))
     assert f"Views growth: no figure of yours for {report.period.label}, so there is nothing to compare." in notes
     expected = (f"Growth needs views in the whole of {report.previous_period.label}"
                 + (f", and your subscription started on {long_date(report.signed_up_within)}." if report.signed_up_within
@@ -548,7 +549,7 @@ def test_a_metric_without_a_figure_of_the_clients_own_says_so_not_that_peers_are
     late = report.data.client.copy()
     late["signup_date"] = pd.Timestamp(report.previous_period.start + timedelta(days=19))
     joined = client_report.ClientReport(replace(report.data, client=late))
-    notes = " ".join(joined._withheld_notes(frame))
+    notes = " ".join(joined.comparison.withheld_notes(frame))
     assert (f"Growth needs views in the whole of {report.previous_period.label}, and your subscription started on "
             f"{long_date(report.previous_period.start + timedelta(days=19))}.") in notes
 
@@ -742,7 +743,7 @@ def test_a_month_the_subscription_ended_in_is_compared_per_subscribed_day_and_no
     growth = report.standing.set_index("metric").loc["views_growth"]
     assert growth["withheld"] == "no_value" and not isinstance(growth["band"], str)
     assert ("Growth needs views in the whole of September 2026 and of October 2026, and your subscription ended on "
-            "17 October 2026.") in " ".join(report._withheld_notes(report.standing))
+            "17 October 2026.") in " ".join(report.comparison.withheld_notes(report.standing))
     # Its part of a month is no growth for the others' quartiles either, in a single run as in a batch.
     with connection(url) as conn:
         everyone = client_queries.portfolio_engagement(conn, *OCTOBER, date(2026, 9, 1), date(2026, 9, 30),
@@ -883,7 +884,7 @@ def test_a_peer_without_a_click_leaves_the_one_comparison_group_and_no_count_tel
     standing = report.standing
     assert standing["peers"].nunique() == 1, standing[["metric", "peers", "shown", "withheld"]]
     count = int(standing["peers"].iloc[0])
-    assert count == report._peer_count and count < len(report.data.portfolio)  # the client without a click is out
+    assert count == peer_count(report.standing) and count < len(report.data.portfolio)  # the client without a click is out
     section = report.portfolio()
     text = re.sub(r"<[^>]+>", " ", section.html())
     if count >= peers.MIN_PEERS_BAND:

@@ -30,7 +30,7 @@ from quire.metrics import engagement as eng
 from quire.metrics.health import HEALTHY_MIN, WATCH_MIN, health_scores
 from quire.metrics.kpi import Kpi
 from quire.reports.client_data import HEALTH_TABLES, ClientData, load, portfolio_for_batch, record_date, resolve_client
-from quire.reports.client_standing import ClientStanding, peer_count
+from quire.reports.client_standing import ClientStanding
 from quire.reports.prose import join_words
 from quire.contract import absent_note, missing_phrase
 
@@ -229,7 +229,7 @@ class ClientReport:
         return {v: (now[v], before[v]) for v in values}
 
     @cached_property
-    def _comparison(self) -> ClientStanding:
+    def comparison(self) -> ClientStanding:
         """What the standing among the other clients knows of this client's period (:mod:`.client_standing`)."""
         return ClientStanding(self.period.label, self.previous_period.label, in_data=self.in_data,
                               comparable=self.comparable, ended_within=self._ended_within,
@@ -238,12 +238,7 @@ class ClientReport:
     @cached_property
     def standing(self) -> pd.DataFrame:
         """The client's standing among the other clients, as it may be published (:meth:`ClientStanding.frame`)."""
-        return self._comparison.frame(self.now, self.before, self.data.portfolio)
-
-    @property
-    def _peer_count(self) -> int:
-        """How many other clients the standing compares with (:func:`.client_standing.peer_count`)."""
-        return peer_count(self.standing)
+        return self.comparison.frame(self.now, self.before, self.data.portfolio)
 
     def _no_activity(self) -> Callout:
         """What replaces the sections that need activity: one callout, in the first of them."""
@@ -556,11 +551,7 @@ class ClientReport:
     def portfolio(self) -> Section | None:
         if not self.active:
             return None  # said once, in the engagement section
-        return self._comparison.section(self.standing)
-
-    def _withheld_notes(self, frame: pd.DataFrame) -> list[str]:
-        """Why each metric of ``frame`` shows less than the portfolio's figures (:meth:`ClientStanding.withheld_notes`)."""
-        return self._comparison.withheld_notes(frame)
+        return self.comparison.section(self.standing)
 
     @cached_property
     def recommended(self) -> list[advice.Recommendation]:
