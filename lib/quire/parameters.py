@@ -118,31 +118,34 @@ def declared_parameters(spec: ReportSpec, home: Path) -> dict[str, DeclaredParam
             parts.append(f"not in reports.yaml: {', '.join(missing)}")
         if extra:
             parts.append(f"not in the notebook: {', '.join(extra)}")
-        raise ConfigError(f"report {spec.id!r}: parameters differ between {spec.notebook} and reports.yaml ({'; '.join(parts)})",
-                          report=spec.id)
+        raise _mismatch(spec, f"parameters differ between {spec.notebook} and reports.yaml ({'; '.join(parts)})")
     declared = {}
     for name, info in found.items():
         pspec = spec.parameters[name]
         inferred = info.get("inferred_type_name") or "None"
         if inferred not in _COMPATIBLE[pspec.type]:
-            raise ConfigError(f"report {spec.id!r}: parameter {name!r} is {pspec.type} in reports.yaml but its default in the notebook is {inferred}",
-                              report=spec.id)
+            raise _mismatch(spec, f"parameter {name!r} is {pspec.type} in reports.yaml but its default in the notebook "
+                                  f"is {inferred}")
         try:
             default = ast.literal_eval(info["default"])
         except (ValueError, SyntaxError):
-            raise ConfigError(f"report {spec.id!r}: the default of {name!r} must be a literal, not {info['default']}",
-                              report=spec.id) from None
+            raise _mismatch(spec, f"the default of {name!r} must be a literal, not {info['default']}") from None
         if pspec.type not in ("bool", "str", "brand") and default not in (None, ""):
             # A run that leaves the parameter out uses the notebook's default: one the catalog refuses from
             # outside (min_events 0 where min is 5) would run unchecked.
             try:
                 coerce(name, pspec, default)
             except ParameterError as exc:
-                raise ConfigError(f"report {spec.id!r}: the notebook's default of {name!r} is refused by "
-                                  f"reports.yaml ({exc.message.removeprefix(f'parameter {quoted(name)}: ')})",
-                                  report=spec.id) from None
+                raise _mismatch(spec, f"the notebook's default of {name!r} is refused by reports.yaml "
+                                      f"({exc.message.removeprefix(f'parameter {quoted(name)}: ')})") from None
         declared[name] = DeclaredParameter(name, pspec, default, pspec.help or info.get("help", ""))
     return declared
+
+
+def _mismatch(spec: ReportSpec, what: str) -> ConfigError:
+    """A disagreement between ``spec``'s notebook and reports.yaml: named by its report, in the text and the context
+    (``quire validate`` reads the context to name each report once)."""
+    return ConfigError(f"report {spec.id!r}: {what}", report=spec.id)
 
 
 def _folded(text: str) -> str:
