@@ -8,6 +8,7 @@ itself succeeds in this environment (a failed one only logs) is the second test'
 from __future__ import annotations
 
 import json
+import pstats
 import subprocess
 import sys
 from pathlib import Path
@@ -32,9 +33,11 @@ print(json.dumps([[o.status, o.error] for o in run_batch(requests, get_settings(
 """
 
 
-def _publish(env: dict[str, str], outputs: Path, rehearsed: str) -> None:
+def _publish(env: dict[str, str], outputs: Path, rehearsed: str, profiles: Path | None = None) -> None:
     # "example" has a notebook of its own: a server told it runs only that one has nothing to rehearse.
     env = {**env, "QUIRE_OUTPUTS": str(outputs), REPORTS_ENV: rehearsed}
+    if profiles is not None:  # each run's cProfile statistics: what it called, and from where
+        env["QUIRE_PROFILE_DIR"] = str(profiles)
     done = subprocess.run([sys.executable, "-c", BATCH, json.dumps(RUNS)], env=env, capture_output=True, text=True,
                           timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr
@@ -48,9 +51,26 @@ def _cells(path: Path) -> list[tuple]:
     return [(c.source, c.get("execution_count"), c.get("outputs")) for c in nb.cells]
 
 
+def _figures(profile: Path) -> tuple[int, int]:
+    """How many figures a run's charts asked :mod:`quire.figure_pool` for, and how many of them it built itself
+    (the others were the warm server's blank spares)."""
+    stats = pstats.Stats(str(profile)).stats  # type: ignore[attr-defined]
+    asked = built = 0
+    for (file, _, name), (_, calls, _, _, callers) in stats.items():
+        if name == "subplots" and file.endswith(str(Path("quire", "figure_pool.py"))):
+            asked += calls
+        elif name == "subplots" and file.endswith(str(Path("matplotlib", "pyplot.py"))):
+            built += sum(count[1] for (caller, _, _), count in callers.items() if caller.endswith("figure_pool.py"))
+    return asked, built
+
+
 def test_runs_forked_after_a_rehearsal_publish_exactly_what_unrehearsed_runs_publish(quire_env, tmp_path):
-    _publish(quire_env, tmp_path / "rehearsed", ",".join(report for report, _ in RUNS))
+    _publish(quire_env, tmp_path / "rehearsed", ",".join(report for report, _ in RUNS), tmp_path / "profiles")
     _publish(quire_env, tmp_path / "cold", "example")
+    # The rehearsed runs drew every chart on a spare figure of the server's (see quire.figure_pool), the cold ones
+    # built their own: what follows compares the two.
+    spared = {report: _figures(tmp_path / "profiles" / f"{report}-run.prof") for report, _ in RUNS}
+    assert all(asked > 0 and built == 0 for asked, built in spared.values()), spared
     for report, _ in RUNS:
         [rehearsed] = (tmp_path / "rehearsed" / report).glob("*/*")
         [cold] = (tmp_path / "cold" / report).glob("*/*")

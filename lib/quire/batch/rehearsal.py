@@ -11,9 +11,11 @@ CPU-s and 110 MB of private memory; after a rehearsal 0.58 CPU-s and 74 MB).
 The rehearsal's data is the warehouse generator's ``tiny`` sample in a temporary folder,
 so no tenant's data is ever in the server and so in a forked run. It renders HTML only
 (the PDF is the print service's work, in another process) into that folder, which is
-removed after. What it changes in the server is put back: the ``QUIRE_*`` environment and
-the cached settings, matplotlib's rc parameters, and the cell shell (a new one: its
-namespace as new, and an archived notebook numbers its cells from 1).
+removed after. Meanwhile it notes the figures each report's charts ask for, and then builds
+blank spares of them in each brand kit's chart style (:mod:`quire.figure_pool`). What it
+changes in the server is put back: the ``QUIRE_*`` environment and the cached settings,
+matplotlib's rc parameters, and the cell shell (a new one: its namespace as new, and an
+archived notebook numbers its cells from 1).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,6 +43,7 @@ def rehearse(reports: Iterable[str] | None = None) -> list[str]:
     """
     import matplotlib
 
+    from quire import figure_pool
     from quire.config import get_settings, replace_environment, settings_environment
 
     settings = get_settings()
@@ -57,12 +60,15 @@ def rehearse(reports: Iterable[str] | None = None) -> list[str]:
         from quire.warehouse.load import build_warehouse
 
         build_warehouse(rehearsal.warehouse, scale="tiny")
-        with matplotlib.rc_context():
-            for spec in specs:
-                try:
-                    _run(spec, rehearsal)
-                except Exception as exc:
-                    missed.append(f"{spec.id}: {exc}")
+        with figure_pool.recording():
+            with matplotlib.rc_context():
+                for spec in specs:
+                    figure_pool.next_report()
+                    try:
+                        _run(spec, rehearsal)
+                    except Exception as exc:
+                        missed.append(f"{spec.id}: {exc}")
+            figure_pool.make_spares(_brand_styles(settings))
     finally:
         replace_environment(saved_env)
         _reset_shell()
@@ -97,6 +103,37 @@ def _run(spec: ReportSpec, settings: Settings) -> None:
     given = {name: fan_out_clients({}, settings)[0] for name, p in spec.parameters.items() if p.type == "client"}
     plan = prepare(spec.id, given, settings)
     run_plan(replace(plan, spec=spec.model_copy(update={"formats": ("html",)})), settings=settings, engine="batch")
+
+
+#: How many brand kits (in name order) get blank spare figures (:mod:`quire.figure_pool`): each costs the server
+#: ~50 ms before its first fork, which a deployment of many kits should not pay for all of them.
+SPARE_BRANDS = 8
+
+
+def _brand_styles(settings: Settings) -> list[Callable[[], None]]:
+    """A function per brand kit (the first :data:`SPARE_BRANDS`; broken kits left out) that sets matplotlib as a
+    report run in that brand has it when it makes its figures."""
+    from functools import partial
+
+    from quire.brand import list_brands, load_brand
+    from quire.errors import QuireError
+
+    styles = []
+    for name in list_brands(settings.templates_dir)[:SPARE_BRANDS]:
+        try:
+            styles.append(partial(_run_chart_settings, load_brand(name, settings.templates_dir)))
+        except QuireError:
+            continue  # its runs fail with the kit's problem; nothing to prepare
+    return styles
+
+
+def _run_chart_settings(kit) -> None:
+    """The house style a run's set-up applies (:mod:`quire.notebook.setup`), then its report's own theme."""
+    from quire.chart_style import use_brand
+    from quire.notebook.house_style import use_chart_theme
+
+    use_chart_theme(kit)
+    use_brand(kit)
 
 
 def _close_fonts() -> None:

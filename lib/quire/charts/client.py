@@ -7,7 +7,6 @@ gets alt text that states what it shows and its key figures.
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -15,6 +14,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from quire.chart_style import to_chart
 from quire.charts import BAD, keep_edge_labels_apart, label_width, palette, panel_wspace, percent_axis
 from quire.display import Chart
+from quire.figure_pool import subplots
 from quire.formatting import compact, counted, format_day, number, percent
 from quire.metrics.peers import published
 
@@ -38,7 +38,7 @@ def engagement_over_time(current: pd.DataFrame, previous: pd.DataFrame | None, *
     period's language (:func:`_time_axis`): days of the month, weeks of the quarter, months of the year.
     """
     color = palette()[0]
-    fig, axes = plt.subplots(1, len(measures), figsize=(8.6, 2.85), sharex=True)
+    fig, axes = subplots(1, len(measures), figsize=(8.6, 2.85), sharex=True)
     for ax, (measure, title) in zip(np.atleast_1d(axes), measures.items(), strict=True):
         if previous is not None and not previous.empty:
             ax.plot(previous["step"] + 1, previous[measure], color=PREVIOUS, linewidth=1.4, linestyle="--",
@@ -115,7 +115,7 @@ def breakdown_bars(frame: pd.DataFrame, *, label: str = "label", dimension: str)
     data = frame.loc[(frame["views"] > 0) | (frame["clicks"] > 0)].sort_values("views", ascending=True, kind="stable")
     names = data[label].astype(str).tolist()
     height = 0.9 + 0.42 * len(names)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8.0, height), sharey=True)
+    fig, (left, right) = subplots(1, 2, figsize=(8.0, height), sharey=True)
     # Laid out in inches (drawn once, see to_chart): the names' column, the titles above, the ticks below,
     # the gap between the panels.
     fig.subplots_adjust(left=(label_width(names) + 0.2) / 8.0, right=1 - 0.12 / 8.0, top=1 - 0.34 / height,
@@ -159,7 +159,7 @@ def health_components(components: pd.DataFrame, score: float | None) -> Chart:
     names = [f"{lab} (weight {percent(w, 0)})" for lab, w in zip(data["label"], data["weight"], strict=True)]
     values = (data["score"] * 100).to_numpy(dtype=float)
     shown = np.nan_to_num(values, nan=0.0)
-    fig, ax = plt.subplots(figsize=(6.4, 2.5))
+    fig, ax = subplots(figsize=(6.4, 2.5))
     fig.subplots_adjust(left=(label_width(names) + 0.2) / 6.4, right=1 - 0.12 / 6.4, top=1 - 0.12 / 2.5,
                         bottom=0.62 / 2.5)  # in inches, as in breakdown_bars
     ax.barh(names, shown, color=[BAD if v < 50 else colors[0] for v in shown], height=0.6)
@@ -191,7 +191,7 @@ def standing_ranges(frame: pd.DataFrame, *, label: str = "label_metric") -> Char
     if data.empty:
         return None
     color = palette()[0]
-    fig, axes = plt.subplots(len(data), 1, figsize=(6.4, 0.2 + 0.95 * len(data)), squeeze=False)
+    fig, axes = subplots(len(data), 1, figsize=(6.4, 0.2 + 0.95 * len(data)), squeeze=False)
     for ax, (_, row) in zip(axes[:, 0], data.iterrows(), strict=True):
         _standing_strip(ax, row, color, label)
     height = fig.get_figheight()  # fixed spacing in inches, as in engagement_over_time

@@ -18,6 +18,7 @@ from quire.brand import contrast_ratio
 from quire.chart_style import to_chart
 from quire.charts import NEUTRAL, PercentStepFormatter, money_axis, palette
 from quire.display import Chart
+from quire.figure_pool import subplots
 from quire.formatting import localise_figures, number, percent
 from quire.formatting.units import format_value
 
@@ -117,7 +118,7 @@ def retention_heatmap(rates: pd.DataFrame, sizes: pd.Series, granularity: str, *
     size, font = _heatmap_geometry(n_rows, n_cols)
     annotate = n_cols <= ANNOTATE_UP_TO
     text = cell_labels(rates) if annotate else False
-    fig, ax = plt.subplots(figsize=size)
+    fig, ax = subplots(figsize=size)
     # Not observed = no colour at all (white, no text). The scale starts at a visible tint, so a real 0 %
     # cell is tinted and labelled "0%" and cannot be mistaken for a blank one. (A hatch pattern said the
     # same but made WeasyPrint spend a second per heatmap on the PDF.)
@@ -224,7 +225,7 @@ def ltv_curves(ltv: pd.DataFrame, granularity: str, *, highlight: int = 3, at_ag
     names = pd.Series(cohort_labels(ltv.index, granularity), index=ltv.index)
     rows = ltv.dropna(how="all")
     earlier, newest, younger = split_cohorts(ltv, highlight, at_age)
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.7))
+    fig, ax = subplots(figsize=(WIDTH, 3.7))
     for i, cohort in enumerate(earlier):
         line = rows.loc[cohort].dropna()
         ax.plot(line.index, line.values, color=NEUTRAL, alpha=0.45, linewidth=1.1,

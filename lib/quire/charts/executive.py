@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.dates import MonthLocator, YearLocator
 from matplotlib.ticker import MaxNLocator
@@ -10,6 +9,7 @@ from matplotlib.ticker import MaxNLocator
 from quire.chart_style import to_chart
 from quire.charts import BAD, GOOD, HALF, WIDE, date_axis, legend_above, money_axis, palette, percent_axis, short_money
 from quire.display import Chart
+from quire.figure_pool import subplots
 from quire.formatting import compact, month_year, number, percent, shares_percent, short_month_year
 from quire.formatting.numbers import compact_decimals, compact_parts
 from quire.periods import parse_period
@@ -20,7 +20,7 @@ INTERVAL = 0.9  # the forecast band drawn (the executive report's forecast level
 def mrr_trend(history: pd.Series, forecast: pd.DataFrame | None = None, *, highlight: pd.Timestamp | None = None) -> Chart:
     """MRR by month, with the forecast and its interval band when given."""
     colors = palette()
-    fig, ax = plt.subplots(figsize=WIDE)
+    fig, ax = subplots(figsize=WIDE)
     x = pd.to_datetime(history.index)
     ax.plot(x, history.values, color=colors[0], linewidth=2.2, label="MRR")
     alt = (f"Line chart of MRR by month from {month_year(x.min())} ({short_money(history.iloc[0])}) to {month_year(x.max())} "
@@ -68,7 +68,7 @@ def bridge_waterfall(bridge_frame: pd.DataFrame, title_start: str, title_end: st
             heights.append(abs(amount))
             shades.append(GOOD if amount >= 0 else BAD)
             running += amount
-    fig, ax = plt.subplots(figsize=WIDE)
+    fig, ax = subplots(figsize=WIDE)
     ax.bar(steps, heights, bottom=bottoms, color=shades, width=0.62)
     # One precision for every bar's label: "$98.0k" beside "$98.4k", "−$4.0k" beside "+$1.8k", not "$98k", "−$4k".
     places = max(compact_decimals(a, "currency") for a in amounts)
@@ -118,7 +118,7 @@ def bridge_waterfall(bridge_frame: pd.DataFrame, title_start: str, title_end: st
 def rate_trend(history: pd.DataFrame, columns: dict[str, str], *, ylabel: str, reference: float | None = None) -> Chart:
     """Lines of rates (fractions) by period; ``columns`` maps a column to its legend label."""
     colors = palette()
-    fig, ax = plt.subplots(figsize=HALF)
+    fig, ax = subplots(figsize=HALF)
     steps = range(len(history))
     for i, (column, label) in enumerate(_same_lines(history, columns)):
         ax.plot(steps, history[column], marker="o", markersize=3, linewidth=1.8, color=colors[i], label=label)
@@ -165,7 +165,7 @@ SHARE_DECIMALS = 1
 def health_bands(distribution: pd.DataFrame) -> Chart:
     """Horizontal bars: accounts and MRR share per health band."""
     band_colors = {"healthy": "#2e7d32", "watch": "#f9a825", "at_risk": "#c62828"}
-    fig, ax = plt.subplots(figsize=HALF)
+    fig, ax = subplots(figsize=HALF)
     labels = [b.replace("_", " ").capitalize() for b in distribution["band"]]
     ax.barh(labels, distribution["clients"], color=[band_colors.get(b, "#777777") for b in distribution["band"]])
     # The bands' shares of MRR add up to 100 %, as they should, at the table's precision beside the chart.

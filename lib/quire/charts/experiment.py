@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.text import Annotation
@@ -19,6 +18,7 @@ from matplotlib.ticker import MaxNLocator
 from quire.chart_style import to_chart
 from quire.charts import BAD, GOOD, HALF, NEUTRAL, WIDE, keep_edge_labels_apart, palette, panel_wspace, percent_axis
 from quire.display import Chart
+from quire.figure_pool import subplots
 from quire.formatting import number, percent, percentage_points
 from quire.formatting.numbers import not_zero
 from quire.metrics.experiment_format import rate_places
@@ -189,7 +189,7 @@ def conversion_panels(table: pd.DataFrame, comparisons: pd.DataFrame, level: flo
     (:func:`~quire.metrics.experiment_format.rate_places`; by default the rule it follows, for these rows).
     """
     labels = table["variant"].astype(str).tolist()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(WIDE[0], _height(len(table), 1.15)), sharey=True)
+    fig, (left, right) = subplots(1, 2, figsize=(WIDE[0], _height(len(table), 1.15)), sharey=True)
     fig.subplots_adjust(wspace=panel_wspace(fig))
     rate_colors = [NEUTRAL if c else palette()[0] for c in table["is_control"]]
     if places is None:  # the report's rule, read off the rates drawn
@@ -245,7 +245,7 @@ def cuped_intervals(frame: pd.DataFrame, level: float) -> Chart:
     colors = palette()
     shade = {"Unadjusted": NEUTRAL, "CUPED": colors[0]}
     labels = [f"{r.variant} · {r.method}" if frame["variant"].nunique() > 1 else str(r.method) for r in frame.itertuples()]
-    fig, ax = plt.subplots(figsize=(WIDE[0] * 0.8, _height(len(frame), 1.0)))
+    fig, ax = subplots(figsize=(WIDE[0] * 0.8, _height(len(frame), 1.0)))
     written = _intervals(ax, labels, frame["diff"].to_numpy(float), frame["ci_low"].to_numpy(float),
                          frame["ci_high"].to_numpy(float), [shade[m] for m in frame["method"]], amount,
                          interval_fmt=lambda v: bound(v, "revenue"))
@@ -271,7 +271,7 @@ def power_curves(curves: pd.DataFrame, marks: pd.DataFrame, target: float, *, me
     """
     fmt: Formatter = (lambda v: amount(v, False)) if measure_units else (lambda v: pts(v).lstrip("+"))
     colors = palette()
-    fig, ax = plt.subplots(figsize=(HALF[0], POWER_HEIGHT))
+    fig, ax = subplots(figsize=(HALF[0], POWER_HEIGHT))
     several = curves["variant"].nunique() > 1
     for i, (variant, g) in enumerate(curves.groupby("variant", sort=False)):
         ax.plot(g["effect"], g["power"], color=colors[i % len(colors)], linewidth=2, label=str(variant) if several else None)

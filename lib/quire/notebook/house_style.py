@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from quire.brand import Brand
 
 #: Defaults for plain figures beyond the brand's theme: the proportions of the built-in reports'
 #: full-width charts, a legend title no larger than the legend, and titles that matplotlib lifts
@@ -45,15 +48,20 @@ def use_house_style(brand: str = "quire", templates_dir: str | Path | None = Non
     shell = _ipython()
     if shell is not None:
         _inline_backend(shell)
+    use_chart_theme(kit)
+    if shell is not None:
+        _register_formatters(shell)
+    _applied = kit.key
+
+
+def use_chart_theme(kit: Brand) -> None:
+    """The brand's chart theme (:func:`quire.chart_style.use_brand`) and the house defaults for plain figures."""
     import matplotlib.pyplot as plt
 
     from quire.chart_style import use_brand
 
     use_brand(kit)
     plt.rcParams.update(HOUSE_RC)
-    if shell is not None:
-        _register_formatters(shell)
-    _applied = kit.key
 
 
 def applied_brand() -> str | None:

@@ -1,0 +1,101 @@
+"""Blank spare figures (quire.figure_pool): taken only where they are what pyplot would build, and drawn alike.
+
+The end-to-end proof (runs forked from a rehearsed server take the spares and publish byte for byte
+what runs without them publish, every report type) is in tests/batch/test_rehearsal.py.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+
+from quire import figure_pool
+from quire.brand import load_brand
+from quire.chart_style import figure_svg, use_brand
+from quire.figure_pool import make_spares, next_report, recording, subplots
+
+
+@pytest.fixture(autouse=True)
+def _no_spares(monkeypatch):
+    monkeypatch.setattr(figure_pool, "_spares", {})
+    monkeypatch.setattr(figure_pool, "_shapes", {})
+    with matplotlib.rc_context():
+        yield
+    plt.close("all")
+
+
+def _rehearse(*figures: dict) -> None:
+    """Ask for ``figures`` (subplots keywords) as a rehearsed report would; no spares are taken meanwhile."""
+    for kwargs in figures:
+        fig, _ = subplots(**kwargs)
+        plt.close(fig)
+
+
+def _spare_ids() -> set[int]:
+    return {id(fig) for kept in figure_pool._spares.values() for fig, _ in kept}
+
+
+def _chart(fig, axes) -> bytes:
+    for ax, values in zip(axes, ([3, 1, 2], [10, 40, 20]), strict=True):
+        ax.plot(values, label="this period")
+        ax.set_title("Views per day", loc="left")
+    fig.legend(loc="upper center")
+    return figure_svg(fig)
+
+
+def test_a_spare_is_taken_only_for_the_same_figure_in_the_same_style():
+    quire, harbor = load_brand("quire"), load_brand("harbor")
+    with recording():
+        _rehearse({"nrows": 1, "ncols": 2, "figsize": (8, 3), "sharey": True}, {"figsize": (6, 2)})
+        assert not _spare_ids(), "nothing is built while the rehearsal asks"
+        assert make_spares([partial(use_brand, quire)]) == 2
+    spares = _spare_ids()
+
+    use_brand(quire)
+    fig, axes = subplots(1, 2, figsize=(7.5, 2.5), sharey=True)
+    assert id(fig) in spares and len(axes) == 2 and axes[0].get_shared_y_axes().joined(axes[0], axes[1])
+    assert tuple(fig.get_size_inches()) == (7.5, 2.5), "the size asked for, not the spare's"
+    assert all(plt.figure(number) is not fig for number in plt.get_fignums()), "not one a cell would show"
+    assert type(fig.canvas) is type(plt.figure().canvas), "the canvas a new figure of this backend has"
+    again, _ = subplots(1, 2, figsize=(7.5, 2.5), sharey=True)
+    assert id(again) not in spares, "one spare of each figure the rehearsal asked for once"
+    other, _ = subplots(1, 2, figsize=(7.5, 2.5))
+    assert id(other) not in spares, "another grid (not shared)"
+
+    use_brand(harbor)
+    branded, _ = subplots(figsize=(6, 2))
+    assert id(branded) not in spares, "another brand's colours and fonts"
+    use_brand(quire)
+    single, _ = subplots(figsize=(6, 2))
+    assert id(single) in spares
+
+
+def test_spares_are_counted_per_report_not_over_the_rehearsal():
+    with recording():
+        _rehearse({"figsize": (6, 2)}, {"figsize": (6, 2)})
+        next_report()
+        _rehearse({"figsize": (6, 2)})
+        assert make_spares([lambda: None]) == 2
+
+
+def test_nothing_is_spared_outside_a_rehearsal():
+    _rehearse({"figsize": (6, 2)})
+    assert make_spares([lambda: None]) == 0
+    fig, _ = subplots(figsize=(6, 2))
+    assert fig.number in plt.get_fignums()
+
+
+def test_a_chart_drawn_on_a_spare_is_the_chart_drawn_on_a_new_figure():
+    kit = load_brand("northwind")
+    use_brand(kit)
+    fresh = _chart(*subplots(1, 2, figsize=(8, 3), sharex=True))
+    with recording():
+        _rehearse({"nrows": 1, "ncols": 2, "figsize": (5, 5), "sharex": True})
+        make_spares([partial(use_brand, kit)])
+    spares = _spare_ids()
+    fig, axes = subplots(1, 2, figsize=(8, 3), sharex=True)
+    assert id(fig) in spares
+    assert _chart(fig, axes) == fresh
