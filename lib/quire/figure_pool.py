@@ -1,10 +1,11 @@
 """Blank figures made ahead in the warm server, so that a forked run does not build its charts' axes itself.
 
 Building a figure's axes (spines, axis objects, their first ticks, title texts) is a fixed cost
-that does not depend on the data: about 45 ms for the eight axes of a client report's first four
+that does not depend on the data: about 50 ms for the twelve axes of a client report's five
 charts. The warm server rehearses the built-in reports (:mod:`quire.batch.rehearsal`); meanwhile
-:func:`subplots` records which figures each report asks for, and :func:`make_spares` then builds
-blank copies of them under each brand's matplotlib settings. A run forked from the server takes
+:func:`subplots` records which figures each report asks for (and :func:`expect` declares those
+the rehearsal's sample does not show), and :func:`make_spares` then builds blank copies of them
+under each brand's matplotlib settings. A run forked from the server takes
 its spares (its own copy of them, like all the server's memory) instead of building its figures.
 
 A spare is only taken where it is exactly what :func:`matplotlib.pyplot.subplots` would build:
@@ -32,13 +33,14 @@ _shapes: dict[str, tuple[int, int, dict]] = {}
 #: While the server rehearses: the most figures of each shape one report asked for, and the current report's count.
 _most: Counter | None = None
 _asked: Counter = Counter()
+#: shape -> how many of it a chart module said a report may ask for (see :func:`expect`).
+_expected: Counter = Counter()
 
 
 def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], **kwargs) -> tuple[Any, Any]:
     """:func:`matplotlib.pyplot.subplots` (``figsize`` required), from a blank spare where the warm server built one."""
-    shape = repr((nrows, ncols, sorted(kwargs.items())))
+    shape = _shape(nrows, ncols, kwargs)
     if _most is not None:
-        _shapes[shape] = (nrows, ncols, kwargs)
         _asked[shape] += 1
         _most[shape] = max(_most[shape], _asked[shape])
     elif spares := _spares.get((shape, _rc())):
@@ -46,6 +48,12 @@ def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], **
         fig.set_size_inches(figsize)
         return fig, axes
     return plt.subplots(nrows, ncols, figsize=figsize, **kwargs)
+
+
+def expect(nrows: int = 1, ncols: int = 1, **kwargs) -> None:
+    """Have spares built of a figure a report may ask for (once) that the rehearsal's synthetic sample never shows."""
+    shape = _shape(nrows, ncols, kwargs)
+    _expected[shape] = max(_expected[shape], 1)
 
 
 @contextmanager
@@ -66,14 +74,18 @@ def next_report() -> None:
 
 
 def make_spares(styles: Iterable[Callable[[], None]]) -> int:
-    """Build blank spares of the figures recorded so far (see :func:`recording`), once for each of ``styles``
-    (functions that set matplotlib's rc parameters, each from the settings as they are now); how many were built."""
+    """Build blank spares of the figures recorded so far (see :func:`recording`) and of those expected (see
+    :func:`expect`), once for each of ``styles`` (functions that set matplotlib's rc parameters, each from the
+    settings as they are now); how many were built."""
+    if _most is None:
+        return 0
+    wanted = _most | _expected  # a Counter union: the larger count of each
     built = 0
     for style in styles:
         with matplotlib.rc_context():
             style()
             rc = _rc()
-            for shape, count in (_most or {}).items():
+            for shape, count in wanted.items():
                 nrows, ncols, kwargs = _shapes[shape]
                 kept = _spares.setdefault((shape, rc), [])
                 while len(kept) < count:
@@ -86,9 +98,15 @@ def make_spares(styles: Iterable[Callable[[], None]]) -> int:
     return built
 
 
+def _shape(nrows: int, ncols: int, kwargs: dict) -> str:
+    shape = repr((nrows, ncols, sorted(kwargs.items())))
+    _shapes[shape] = (nrows, ncols, kwargs)
+    return shape
+
+
 def _rc() -> str:
     # Every rc parameter, not a chosen few: which of them a new figure's artists copy is matplotlib's business.
     return repr(sorted(dict.items(matplotlib.rcParams)))
 
 
-__all__ = ["subplots", "recording", "next_report", "make_spares"]
+__all__ = ["subplots", "expect", "recording", "next_report", "make_spares"]

@@ -6,6 +6,7 @@ what runs without them publish, every report type) is in tests/batch/test_rehear
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import partial
 
 import matplotlib
@@ -15,13 +16,14 @@ import pytest
 from quire import figure_pool
 from quire.brand import load_brand
 from quire.chart_style import figure_svg, use_brand
-from quire.figure_pool import make_spares, next_report, recording, subplots
+from quire.figure_pool import expect, make_spares, next_report, recording, subplots
 
 
 @pytest.fixture(autouse=True)
 def _no_spares(monkeypatch):
     monkeypatch.setattr(figure_pool, "_spares", {})
     monkeypatch.setattr(figure_pool, "_shapes", {})
+    monkeypatch.setattr(figure_pool, "_expected", Counter())  # what the report modules imported so far expect
     with matplotlib.rc_context():
         yield
     plt.close("all")
@@ -81,7 +83,19 @@ def test_spares_are_counted_per_report_not_over_the_rehearsal():
         assert make_spares([lambda: None]) == 2
 
 
+def test_a_figure_the_rehearsal_never_asks_for_is_spared_when_a_chart_module_expects_it():
+    expect(3, 1, squeeze=False)
+    expect(3, 1, squeeze=False)
+    with recording():
+        _rehearse({"figsize": (6, 2)})
+        assert make_spares([lambda: None]) == 2, "one of each"
+    spares = _spare_ids()
+    fig, axes = subplots(3, 1, figsize=(6, 3), squeeze=False)
+    assert id(fig) in spares and axes.shape == (3, 1)
+
+
 def test_nothing_is_spared_outside_a_rehearsal():
+    expect(1, 1)
     _rehearse({"figsize": (6, 2)})
     assert make_spares([lambda: None]) == 0
     fig, _ = subplots(figsize=(6, 2))

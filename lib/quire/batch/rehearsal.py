@@ -106,7 +106,7 @@ def _run(spec: ReportSpec, settings: Settings) -> None:
 
 
 #: How many brand kits (in name order) get blank spare figures (:mod:`quire.figure_pool`): each costs the server
-#: ~50 ms before its first fork, which a deployment of many kits should not pay for all of them.
+#: ~0.1 s before its first fork, which a deployment of many kits should not pay for all of them.
 SPARE_BRANDS = 8
 
 

@@ -14,9 +14,9 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from quire.chart_style import to_chart
 from quire.charts import BAD, keep_edge_labels_apart, label_width, palette, panel_wspace, percent_axis
 from quire.display import Chart
-from quire.figure_pool import subplots
+from quire.figure_pool import expect, subplots
 from quire.formatting import compact, counted, format_day, number, percent
-from quire.metrics.peers import published
+from quire.metrics.peers import PORTFOLIO_METRICS, published
 
 PREVIOUS = "#a3acb9"  # the previous period: context, not the story
 NOTE = "#52606d"  # what a chart says in words, and medians: a grey that reads (6.4:1 on white)
@@ -200,6 +200,12 @@ def standing_ranges(frame: pd.DataFrame, *, label: str = "label_metric") -> Char
            + "; ".join(f"{row[label]}: you {row['you_text']}, median {row['p50_text']}, middle half {row['p25_text']} to "
                        f"{row['p75_text']}" for _, row in data.iterrows()) + ".")
     return to_chart(fig, alt, fixed_layout=True)
+
+
+# One strip per portfolio metric with figures: spares of each of these figures for the warm server to build, as the
+# rehearsal's synthetic sample has too few clients to show any (see quire.figure_pool).
+for _strips in range(1, len(PORTFOLIO_METRICS) + 1):
+    expect(_strips, 1, squeeze=False)
 
 
 #: How far beyond the portfolio's middle half a strip's axis reaches, in widths of it: a client further out is drawn
