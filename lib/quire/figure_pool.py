@@ -5,8 +5,8 @@ that does not depend on the data: about 50 ms for the twelve axes of a client re
 charts. The warm server rehearses the built-in reports (:mod:`quire.batch.rehearsal`); meanwhile
 :func:`subplots` records which figures each report asks for (and :func:`expect` declares those
 the rehearsal's sample does not show), and :func:`make_spares` then builds blank copies of them
-under each brand's matplotlib settings. A run forked from the server takes
-its spares (its own copy of them, like all the server's memory) instead of building its figures.
+under each brand's matplotlib settings. A run forked from the server takes its spares (its own
+copy of them, like all the server's memory) instead of building its figures.
 
 A spare is only taken where it is exactly what :func:`matplotlib.pyplot.subplots` would build:
 the same grid and sharing, under the same rc parameters, all of them (a brand's colours and fonts

@@ -113,3 +113,17 @@ def test_a_chart_drawn_on_a_spare_is_the_chart_drawn_on_a_new_figure():
     fig, axes = subplots(1, 2, figsize=(8, 3), sharex=True)
     assert id(fig) in spares
     assert _chart(fig, axes) == fresh
+
+
+def test_spares_are_built_in_the_style_of_the_first_kits_and_a_broken_kit_is_left_out(tmp_path):
+    import shutil
+
+    from quire.batch.rehearsal import SPARE_BRANDS, _brand_styles
+    from quire.config import get_settings
+
+    kits = tmp_path / "templates" / "brands"
+    for n in range(SPARE_BRANDS + 2):
+        shutil.copytree(get_settings().templates_dir / "brands" / "harbor", kits / f"kit{n:02d}")
+    (kits / "kit00" / "brand.yaml").write_text("name: [unclosed\n")
+    styles = _brand_styles(get_settings().model_copy(update={"home": tmp_path}))
+    assert [style.args[0].key for style in styles] == [f"kit{n:02d}" for n in range(1, SPARE_BRANDS)]

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from quire.brand import Brand
     from quire.catalog import ReportSpec
     from quire.config import Settings
 
@@ -127,7 +128,7 @@ def _brand_styles(settings: Settings) -> list[Callable[[], None]]:
     return styles
 
 
-def _run_chart_settings(kit) -> None:
+def _run_chart_settings(kit: Brand) -> None:
     """The house style a run's set-up applies (:mod:`quire.notebook.setup`), then its report's own theme."""
     from quire.chart_style import use_brand
     from quire.notebook.house_style import use_chart_theme
