@@ -160,4 +160,4 @@ def _table_bundle(frame: Any, include: Any = None, exclude: Any = None) -> dict[
     return {"text/html": frame_table(frame).html(), "text/plain": repr(frame), TABLES_MIME: frame_data(frame)}
 
 
-__all__ = ["use_house_style", "applied_brand", "load_ipython_extension", "HOUSE_RC", "BRAND_VARIABLE"]
+__all__ = ["use_house_style", "use_chart_theme", "applied_brand", "load_ipython_extension", "HOUSE_RC", "BRAND_VARIABLE"]
