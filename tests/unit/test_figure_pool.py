@@ -23,6 +23,7 @@ from quire.figure_pool import expect, make_spares, next_report, recording, subpl
 def _no_spares(monkeypatch):
     monkeypatch.setattr(figure_pool, "_spares", {})
     monkeypatch.setattr(figure_pool, "_shapes", {})
+    monkeypatch.setattr(figure_pool, "_ticks", {})
     monkeypatch.setattr(figure_pool, "_expected", Counter())  # what the report modules imported so far expect
     with matplotlib.rc_context():
         yield
@@ -127,3 +128,41 @@ def test_spares_are_built_in_the_style_of_the_first_kits_and_a_broken_kit_is_lef
     (kits / "kit00" / "brand.yaml").write_text("name: [unclosed\n")
     styles = _brand_styles(get_settings().model_copy(update={"home": tmp_path}))
     assert [style.args[0].key for style in styles] == [f"kit{n:02d}" for n in range(1, SPARE_BRANDS)]
+
+
+def _styled_chart(fig, axes, values) -> bytes:
+    """A chart that changes its ticks after the figure is made, as the report charts do."""
+    for ax in axes:
+        ax.barh([f"row {n}" for n in range(len(values))], values)
+        ax.grid(axis="y", visible=False)
+        ax.tick_params(axis="y", length=0, labelsize=7)
+    axes[1].set_xticks([0, 10, 20, 30])
+    return figure_svg(fig, fixed_layout=True)
+
+
+def test_a_spare_comes_with_the_ticks_its_rehearsed_chart_drew_and_draws_the_same_chart():
+    kit = load_brand("harbor")
+    use_brand(kit)
+    shape = {"nrows": 1, "ncols": 2, "sharey": True}
+    many, few = [5, 30, 12, 7, 19, 26, 3, 22], [4, 9]
+    fresh = {len(v): _styled_chart(*subplots(figsize=(8, 3), **shape), v) for v in (many, few)}
+    def ticks(axes) -> tuple:
+        return tuple((len(ax.xaxis.majorTicks), len(ax.yaxis.majorTicks)) for ax in axes)
+
+    with recording():
+        drawn = []
+        for values in (few, many):
+            fig, axes = subplots(figsize=(5, 5), **shape)
+            _styled_chart(fig, axes, values)
+            drawn.append(ticks(axes))
+        assert make_spares([partial(use_brand, kit)]) == 2
+    spares = _spare_ids()
+    floor = figure_pool.TICKS_AT_LEAST
+    most = tuple((max(a[0], b[0], floor), max(a[1], b[1], floor)) for a, b in zip(*drawn, strict=True))
+    assert max(max(axis) for axis in most) > floor, "a chart drew more ticks than a spare has at least"
+    assert {ticks(axes) for kept in figure_pool._spares.values() for _, axes in kept} == {most}, \
+        "each axis of a spare has the most ticks the rehearsed charts drew on it, and at least the floor"
+    for values in (many, few):  # a chart with as many rows as rehearsed, and one with fewer
+        fig, axes = subplots(1, 2, figsize=(8, 3), sharey=True)
+        assert id(fig) in spares
+        assert _styled_chart(fig, axes, values) == fresh[len(values)]
