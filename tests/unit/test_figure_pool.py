@@ -146,6 +146,7 @@ def test_a_spare_comes_with_the_ticks_its_rehearsed_chart_drew_and_draws_the_sam
     shape = {"nrows": 1, "ncols": 2, "sharey": True}
     many, few = [5, 30, 12, 7, 19, 26, 3, 22], [4, 9]
     fresh = {len(v): _styled_chart(*subplots(figsize=(8, 3), **shape), v) for v in (many, few)}
+
     def ticks(axes) -> tuple:
         return tuple((len(ax.xaxis.majorTicks), len(ax.yaxis.majorTicks)) for ax in axes)
 

@@ -96,8 +96,8 @@ _kept: dict[str, sa.Engine] | None = None
 def keep_engines() -> None:
     """From now on, every :func:`connection` in this process reuses one engine (and its open connection) per URL.
 
-    For a process that runs one report and exits: opening the warehouse (for DuckDB, the
-    file and its catalog) costs more than many of a report's queries, and a report opens
+    For a process that runs one report and exits: opening the warehouse (for DuckDB, starting
+    a database instance) costs more than many of a report's queries, and a report opens
     it several times. Not for a process that may later write to the same DuckDB file.
     """
     global _kept
