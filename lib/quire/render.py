@@ -330,7 +330,9 @@ _SRC_ATTRS = ("src", "srcset", "data", "poster", "background", "xlink:href", "fo
 # not, and skips the parse (which costs as much as the nbconvert render itself).
 _SUSPICIOUS = re.compile(
     r"<\s*(?:script|iframe|object|embed|link|base|frame|frameset|applet|meta[^>]*http-equiv)\b"
-    r"|\son[a-z]+\s*="
+    # An attribute starts after a space, a slash or a quoted value: browsers run <svg/onload=…> and
+    # <img src="x"onerror=…> (nbconvert's own parse happened to rewrite them with a space first).
+    r"|[\s/\"']on[a-z]+\s*="
     # The template's own links to the run's data files (report.xlsx, table-NN-….csv) are files beside the report.
     r"|\b(?:src|srcset|data|poster|background|xlink:href|formaction|action|href)\s*=\s*"
     r"(?![\"']?(?:data:|#|report\.xlsx[\"']|table-\d{2}(?:-[a-z0-9-]{1,40})?\.csv[\"']))"

@@ -353,6 +353,15 @@ def test_clean_html_leaves_clean_markup_alone():
     assert clean_html(fragment) == fragment
 
 
+@pytest.mark.parametrize("hostile", ['<svg/onload=alert(1)><circle r="4"/></svg>',
+                                     '<img alt="x" src="data:image/png;base64,AAAA"onerror=alert(1)>',
+                                     "<img alt='x' src='data:image/png;base64,AAAA'/onerror=alert(1)>"])
+def test_clean_html_drops_an_event_handler_however_its_attribute_is_set_apart(hostile):
+    cleaned = clean_html(f"<p>before</p>{hostile}<p>after</p>")
+    assert "alert" not in cleaned and "onload" not in cleaned and "onerror" not in cleaned
+    assert cleaned.startswith("<p>before</p>") and cleaned.endswith("<p>after</p>")
+
+
 # -- PDF ---------------------------------------------------------------------------------------
 
 pytestmark_pdf = pytest.mark.slow
