@@ -119,10 +119,10 @@ def make_spares(styles: Iterable[Callable[[], None]]) -> int:
             rc = _rc()
             for shape, count in wanted.items():
                 nrows, ncols, kwargs = _shapes[shape]
+                drawn = _ticks.get(shape, [])
                 kept = _spares.setdefault((shape, rc), [])
                 while len(kept) < count:
                     fig, axes = plt.subplots(nrows, ncols, **kwargs)
-                    drawn = _ticks.get(shape, [])
                     for n, ax in enumerate(_flat(axes)):
                         x, y = drawn[n] if n < len(drawn) else (0, 0)
                         # Made as a drawing would make them: each copies the first tick's properties.
