@@ -65,7 +65,9 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="quire-bench-"))
-    env = {**os.environ, "QUIRE_OUTPUTS": str(work / "outputs"), "QUIRE_WAREHOUSE_URL": f"duckdb:///{work}/warehouse.duckdb"}
+    # QUIRE_WARM_LINGER=0: `quire run` alone stays alone (else its first run would leave a warm service for the rest).
+    env = {**os.environ, "QUIRE_OUTPUTS": str(work / "outputs"), "QUIRE_WAREHOUSE_URL": f"duckdb:///{work}/warehouse.duckdb",
+           "QUIRE_WARM_LINGER": "0"}
     warm_env = {**env, "QUIRE_OUTPUTS": str(work / "outputs-warm")}
     subprocess.run([str(BIN / "quire"), "warehouse", "build", "--scale", args.scale], env=env, check=True, capture_output=True)
     clients = sector_clients(env, args.sector)

@@ -7,8 +7,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from support import quire_free_env
 
 ROOT = Path(__file__).resolve().parents[1]
+# A `quire` subprocess given this process' environment leaves no warm service behind (see quire_free_env).
+os.environ.setdefault("QUIRE_WARM_LINGER", "0")
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +38,7 @@ def tiny_warehouse(tmp_path_factory: pytest.TempPathFactory, tiny_end: date) -> 
 @pytest.fixture
 def quire_env(tiny_warehouse, tmp_path) -> dict[str, str]:
     """Environment for a ``quire`` subprocess: tiny warehouse, a fresh outputs folder."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env = quire_free_env()
     env.update(QUIRE_WAREHOUSE_URL=tiny_warehouse, QUIRE_OUTPUTS=str(tmp_path / "outputs"), QUIRE_HOME=str(ROOT))
     return env
 
@@ -96,3 +99,23 @@ def browser():
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_warm_service_outlives_the_tests(tmp_path_factory):
+    """A warm service left behind by a test's ``quire run`` fails the session (after it is stopped): tests ask for
+    ``QUIRE_WARM_LINGER=0`` unless they test that service, and those stop what they start."""
+    yield
+    import psutil
+
+    ours = str(tmp_path_factory.getbasetemp())
+    left = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if "warm" in (proc.info["cmdline"] or [])[1:] and proc.environ().get("QUIRE_OUTPUTS", "").startswith(ours):
+                left.append(proc)
+        except psutil.Error:
+            continue
+    for proc in left:
+        proc.kill()
+    assert not left, f"warm services left running by the tests: {[p.pid for p in left]}"

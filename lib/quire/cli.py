@@ -8,6 +8,7 @@ one error line and exits 2. A traceback means a bug.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 import time
@@ -164,7 +165,10 @@ def run(
     skipped += not_run
     for note in dict.fromkeys(unrunnable + left_out + skipped):  # once, though --all fans out each client report
         err.print(Text(f"– {note}"), highlight=False)
-    failures = _run_plans(plans, workers=workers, engine=engine, executor=service) if plans else 0
+    # A single run that started its own warm server leaves a warm service behind for the next one.
+    leave = engine == "batch" and service is None and not (all_reports or fan_out) and bool(settings.warm_linger)
+    with _leaving_warm_service(settings) if leave else contextlib.nullcontext():
+        failures = _run_plans(plans, workers=workers, engine=engine, executor=service) if plans else 0
     if skipped:
         were = "were" if len(skipped) > 1 else "was"
         err.print(Text(f"{len(skipped)} of the runs asked for {were} skipped (above); `quire warehouse check` "
@@ -185,6 +189,32 @@ def _warm_service(settings):
     if why_not:
         err.print(Text(f"note: {why_not}; running here instead"), highlight=False)
     return service
+
+
+@contextlib.contextmanager
+def _leaving_warm_service(settings):
+    """Start a lingering warm service as the block ends, its run done or failed (not on Ctrl-C), and say so."""
+    try:
+        yield
+    except QuireError:
+        _leave_warm_service(settings)
+        raise
+    _leave_warm_service(settings)
+
+
+def _leave_warm_service(settings) -> None:
+    from quire.batch.warm_service import leave_behind
+
+    try:
+        pid = leave_behind(settings)
+    except OSError as exc:  # only speed is lost: the run itself is done
+        err.print(Text(f"note: no warm service was left for the next run ({describe_os_error(exc)})"), highlight=False)
+        return
+    if pid is not None:
+        minutes = f"{settings.warm_linger / 60:g} idle minute{'s' if settings.warm_linger != 60 else ''}"
+        err.print(Text(f"note: a warm service (pid {pid}) now keeps Quire ready, so the next `quire run` starts at once; "
+                       f"it stops after {minutes} (`quire warm --stop` stops it now; QUIRE_WARM_LINGER=0 leaves none)"),
+                  highlight=False)
 
 
 def _run_plans(plans: list[RunPlan], *, workers: int | None, engine: str, executor=None) -> int:
@@ -363,22 +393,32 @@ def _loopback(ip: str) -> bool:
 
 
 @app.command("warm")
-def warm() -> None:
+def warm(
+    linger: Annotated[Optional[int], typer.Option("--linger", min=1, help="Stop after this many seconds without a command (default: serve until stopped).")] = None,
+    stop: Annotated[bool, typer.Option("--stop", help="Stop the warm service of these outputs instead (one left by `quire run` too).")] = False,
+    after: Annotated[Optional[int], typer.Option("--after", hidden=True, help="Warm up once this process has ended.")] = None,
+) -> None:
     """Keep a warm fork server and Chromium ready so that `quire run` starts at once (foreground; Ctrl-C stops it)."""
     import logging
     import os
     import signal
 
-    from quire.batch.warm_service import WarmService
+    from quire.batch.warm_service import WarmService, stop_service
 
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
-    with WarmService(settings) as service:
+    if stop:
+        pid = stop_service(settings)
+        out.print(Text(f"stopped the warm service (pid {pid})" if pid else
+                       f"no warm service serves {visible(settings.outputs_dir)}"), highlight=False)
+        return
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with WarmService(settings, after=after) as service:
         signal.signal(signal.SIGTERM, lambda *_: service.stopped.set())
+        until = f"stops after {linger} s without a command" if linger else "Ctrl-C stops it"
         out.print(Text(f"warm service ready in {service.warm_seconds:.1f} s (pid {os.getpid()}): `quire run` "
-                       f"with outputs in {visible(settings.outputs_dir)} uses it; Ctrl-C stops it"), highlight=False)
+                       f"with outputs in {visible(settings.outputs_dir)} uses it; {until}"), highlight=False)
         try:
-            service.wait()
+            service.wait(linger)
         except KeyboardInterrupt:
             pass
 

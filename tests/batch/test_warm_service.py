@@ -6,8 +6,10 @@ service keeps; the report is a small per-client notebook that sleeps as long as 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -221,3 +223,69 @@ def test_a_service_stopped_mid_run_holds_its_command_up_no_longer_than_the_runs_
     assert outcome.output_folder == str(folder) and folder.name == request.run_id
     assert silent.value.message == (f"the warm service (pid {service.pid}) did not answer (stopped with Ctrl-Z? "
                                     f"`kill -CONT {service.pid}` resumes it)")
+
+
+def _left_behind(result: subprocess.CompletedProcess) -> int:
+    """The pid of the warm service a single ``quire run`` said it left behind."""
+    assert result.returncode == 0, result.stderr
+    found = re.search(r"a warm service \(pid (\d+)\) now keeps Quire ready", result.stderr.replace("\n", " "))
+    assert found, result.stderr
+    return int(found.group(1))
+
+
+def _session(pid: int) -> list[int]:
+    """The processes of the session ``pid`` leads."""
+    return [p for p in psutil.pids() if _sid(p) == pid]
+
+
+def _sid(pid: int) -> int | None:
+    try:
+        return os.getsid(pid)
+    except OSError:
+        return None
+
+
+def test_a_single_run_leaves_a_warm_service_that_runs_the_next_ones_and_stops_once_idle(env):
+    env = {**env, "QUIRE_WARM_LINGER": "15"}
+    state = Path(env["QUIRE_OUTPUTS"]) / ".quire"
+    pid = _left_behind(run_quire(env, "run", "slow", "-p", f"client={CLIENTS[0]}"))
+    try:
+        assert _sid(pid) == pid  # a session of its own: a Ctrl-C in the command's terminal does not reach it
+        wait_for(lambda: json.loads((state / "warm.json").read_text())["pid"] == pid if (state / "warm.json").exists()
+                 else False, timeout=180, message="the service left behind to get ready")
+        single = run_quire(env, "run", "slow", "-p", f"client={CLIENTS[1]}")
+        fan_out = run_quire(env, "run", "slow", "--clients", "sector=municipality")
+        logged = (state / "warm.log").read_text(encoding="utf-8")
+        psutil.Process(pid).wait(timeout=15 + 60)  # idle for its 15 s, it stops by itself
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    assert single.returncode == 0 and fan_out.returncode == 0, single.stderr + fan_out.stderr
+    assert "note:" not in single.stderr + fan_out.stderr  # it was used, and no second service was left
+    rows = history(Path(env["QUIRE_OUTPUTS"]))
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"succeeded"}
+    for row in rows[:3]:  # the three runs after the first: forked by the service
+        assert f"slow {row['run_id']}: succeeded" in logged
+    assert "no command used this warm service for 15 s: stopping" in (state / "warm.log").read_text(encoding="utf-8")
+    assert not (state / "warm.json").exists()
+    wait_for(lambda: not _session(pid), timeout=15, message="the service's fork server and Chromium to end with it")
+
+
+def test_quire_warm_stop_ends_a_service_left_behind_even_while_it_warms_up(env):
+    env = {**env, "QUIRE_WARM_LINGER": "600"}
+    lock = Path(env["QUIRE_OUTPUTS"]) / ".quire" / "warm.lock"
+    pid = _left_behind(run_quire(env, "run", "slow", "-p", f"client={CLIENTS[0]}"))
+    try:
+        # Once it holds the outputs' lock (it writes its pid there), it is the service of these outputs.
+        wait_for(lambda: lock.exists() and lock.read_text() == str(pid), timeout=60, message="the service to start")
+        refused = run_quire(env, "warm")  # a second service for the same outputs
+        stopped = run_quire(env, "warm", "--stop")
+        wait_for(lambda: not _session(pid), timeout=15, message="every process of the stopped service to end")
+        again = run_quire(env, "warm", "--stop")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    assert refused.returncode == 1 and f"a warm service (pid {pid}) already serves" in refused.stderr
+    assert stopped.returncode == 0 and f"stopped the warm service (pid {pid})" in stopped.stdout, stopped.stderr
+    assert again.returncode == 0 and "no warm service serves" in again.stdout
+    assert not history(Path(env["QUIRE_OUTPUTS"]))[0]["error"]  # the first run itself was not disturbed

@@ -3,14 +3,14 @@ test folder has a ``conftest``)."""
 
 from __future__ import annotations
 
-import os
 
 import pytest
+from support import quire_free_env
 from browser_support import ROOT, Server, publish_fake_runs, start_server, stop_server
 
 
 def _env(tiny_warehouse: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env = quire_free_env()
     env.update(QUIRE_WAREHOUSE_URL=tiny_warehouse, QUIRE_HOME=str(ROOT))
     return env
 

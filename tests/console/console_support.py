@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from support import CHROMIUM, CHROMIUM_ARGS, wait_for  # noqa: F401  (one definition for every test folder)
+from support import CHROMIUM, CHROMIUM_ARGS, quire_free_env, wait_for  # noqa: F401  (one definition for every test folder)
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -202,10 +202,9 @@ CONCLUSION = "Verdict: ship <b>B</b> & keep watching refunds."
 
 def console_env(tiny_warehouse: str, base: Path, **extra: str) -> dict[str, str]:
     """The environment of a console server: tiny warehouse, test home, its own outputs and state database."""
-    import os
 
     home = make_home(base)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env = quire_free_env()
     env.update(QUIRE_HOME=str(home), QUIRE_OUTPUTS=str(base / "outputs"), QUIRE_WAREHOUSE_URL=tiny_warehouse,
                QUIRE_STATE_URL=f"sqlite:///{base / 'state.db'}", QUIRE_SERVE_TOKEN=SERVER_TOKEN,
                QUIRE_QUEUE_POLL_SECONDS="1", **extra)

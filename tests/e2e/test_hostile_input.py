@@ -26,7 +26,7 @@ from quire.brand import load_brand
 from quire.display import Callout, Chart, Glossary, KpiCards, ReportHeader, Section, Table, sanitize_html
 from quire.metrics.kpi import Kpi
 from quire.render import render_html, render_pdf
-from support import ROOT, published_runs, run_quire, warehouse_copy
+from support import ROOT, published_runs, quire_free_env, run_quire, warehouse_copy
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
@@ -156,7 +156,6 @@ def test_long_name_wraps_inside_the_pdf_page():
 @pytest.fixture(scope="module")
 def hostile_runs(tiny_warehouse, tmp_path_factory):
     """Run the client and executive reports on a warehouse whose names and titles are hostile."""
-    import os
 
     path = tmp_path_factory.mktemp("hostile") / "warehouse.duckdb"
     with warehouse_copy(tiny_warehouse, path) as con:
@@ -170,7 +169,7 @@ def hostile_runs(tiny_warehouse, tmp_path_factory):
         con.execute("""update content set title = case content_id % 3 when 0 then ? when 1 then ? else ? end || ' ' || title
                        || ' ' || repeat('A', 150)""", [SVG, JS_LINK, SCRIPT])
     outputs = tmp_path_factory.mktemp("hostile-outputs")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env = quire_free_env()
     env.update(QUIRE_WAREHOUSE_URL=f"duckdb:///{path}", QUIRE_OUTPUTS=str(outputs), QUIRE_HOME=str(ROOT))
     procs = {"client": run_quire(env, "run", "client", "-p", f"client={target}"), "executive": run_quire(env, "run", "executive")}
     return outputs, procs

@@ -11,13 +11,12 @@ that this report can run and why the others cannot.
 from __future__ import annotations
 
 import json
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from support import ROOT, published_runs, run_quire
+from support import ROOT, published_runs, quire_free_env, run_quire
 from support.contract_data import subset_warehouse
 
 pytestmark = pytest.mark.slow
@@ -47,7 +46,7 @@ def minimal(tiny_warehouse, tmp_path_factory) -> dict[str, str]:
 
 
 def _env(url: str, outputs: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env = quire_free_env()
     return {**env, "QUIRE_WAREHOUSE_URL": url, "QUIRE_OUTPUTS": str(outputs), "QUIRE_HOME": str(ROOT)}
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from support import published_runs, run_quire
+from support import published_runs, quire_free_env, run_quire
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
@@ -24,10 +24,9 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 @pytest.fixture(scope="module")
 def report_html(tiny_warehouse, tmp_path_factory) -> Path:
-    import os
 
     outputs = tmp_path_factory.mktemp("offline-outputs")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env = quire_free_env()
     root = Path(__file__).resolve().parents[2]
     env.update(QUIRE_WAREHOUSE_URL=tiny_warehouse, QUIRE_OUTPUTS=str(outputs), QUIRE_HOME=str(root))
     proc = run_quire(env, "run", "executive")

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from support import ROOT, published_runs, run_quire
+from support import ROOT, published_runs, quire_free_env, run_quire
 from support.runs import run_warm
 
 pytestmark = pytest.mark.slow
@@ -55,7 +54,7 @@ def _headlines(env: dict[str, str], runs: dict[str, tuple[str, ...]], outputs: P
 @pytest.fixture(scope="module")
 def original(tiny_warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list]:
     """The headlines of every report type on the tiny warehouse itself."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env = quire_free_env()
     env.update(QUIRE_WAREHOUSE_URL=tiny_warehouse, QUIRE_HOME=str(ROOT))
     return _headlines(env, _report_runs(tiny_warehouse), tmp_path_factory.mktemp("original"))
 

@@ -9,12 +9,11 @@ experiment report is also checked at the demo scale, where its figures are wides
 
 from __future__ import annotations
 
-import os
 
 import duckdb
 import pytest
 
-from support import ROOT, published_runs
+from support import ROOT, published_runs, quire_free_env
 from support.layout import broken_numbers, layout, overflows
 from support.runs import run_warm
 
@@ -33,7 +32,7 @@ def printed(tiny_warehouse, tmp_path_factory) -> dict[str, object]:
         con.close()
     args = {"client": ["-p", f"client={client}"], "experiment": ["-p", "experiment=pricing-page-layout"]}
     outputs = tmp_path_factory.mktemp("layout-outputs")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env = quire_free_env()
     env.update(QUIRE_WAREHOUSE_URL=tiny_warehouse, QUIRE_OUTPUTS=str(outputs), QUIRE_HOME=str(ROOT))
     documents = {}
     for report, proc in zip(REPORTS, run_warm(env, [("run", r, *args.get(r, [])) for r in REPORTS]), strict=True):

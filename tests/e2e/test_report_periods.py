@@ -8,13 +8,12 @@ complete year; the session's tiny warehouse ends in October and holds none. The 
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
 
 import pytest
 
 from quire.periods import Period, add_months
-from support import ROOT, published_runs, run_quire, warehouse_copy
+from support import ROOT, published_runs, quire_free_env, run_quire, warehouse_copy
 from support.runs import run_warm
 
 pytestmark = pytest.mark.slow
@@ -77,7 +76,7 @@ def test_edge_periods_of_the_year_warehouse():
 
 
 def test_every_report_runs_for_its_first_and_last_periods(year_warehouse, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env = quire_free_env()
     env.update(QUIRE_WAREHOUSE_URL=year_warehouse, QUIRE_HOME=str(ROOT), QUIRE_OUTPUTS=str(tmp_path / "outputs"))
     runs = runs_for(year_warehouse)
     assert {period for _, period in runs} >= {"2024-11", "2025-Q1", "2025", "2025-12", "2025-Q4"}
@@ -99,7 +98,7 @@ def test_the_cohort_report_runs_without_an_mrr_ledger(tiny_warehouse, tmp_path):
     path = tmp_path / "no-ledger.duckdb"
     with warehouse_copy(tiny_warehouse, path) as con:
         con.execute("delete from mrr_movements")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env = quire_free_env()
     env.update(QUIRE_WAREHOUSE_URL=f"duckdb:///{path}", QUIRE_HOME=str(ROOT), QUIRE_OUTPUTS=str(tmp_path / "out"))
     proc = run_quire(env, "run", "cohort")
     assert proc.returncode == 0, proc.stderr

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from support import ROOT, published_files, published_runs, run_quire
+from support import ROOT, published_files, published_runs, quire_free_env, run_quire
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +23,7 @@ RUNS = {"monthly": (), "weekly_activated": ("-p", "granularity=week", "-p", "beh
 @pytest.fixture(scope="module")
 def runs(tiny_warehouse, tmp_path_factory) -> dict[str, Path]:
     """One published run per parameter set, both started at once (a run spends much of its time waiting on its kernel)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env = quire_free_env()
     env.update(QUIRE_WAREHOUSE_URL=tiny_warehouse, QUIRE_HOME=str(ROOT))
     outputs = {name: tmp_path_factory.mktemp(f"cohort-{name}") / "outputs" for name in RUNS}
     with ThreadPoolExecutor(len(RUNS)) as pool:

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from pypdf import PdfReader
 
-from support import ROOT, published_files, published_runs, run_quire
+from support import ROOT, published_files, published_runs, quire_free_env, run_quire
 
 pytestmark = pytest.mark.slow
 
@@ -20,10 +20,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def executive_run(tiny_warehouse, tmp_path_factory):
     """One successful run of the executive report shared by the checks below (a run takes seconds)."""
-    import os
 
     outputs = tmp_path_factory.mktemp("exec") / "outputs"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env = quire_free_env()
     env.update(QUIRE_WAREHOUSE_URL=tiny_warehouse, QUIRE_OUTPUTS=str(outputs), QUIRE_HOME=str(ROOT))
     proc = run_quire(env, "run", "executive", "-p", "period=latest", "-p", "forecast_months=4")
     assert proc.returncode == 0, proc.stderr

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
-from support import ROOT, published_files, published_runs, run_quire
+from support import ROOT, published_files, published_runs, quire_free_env, run_quire
 
 pytestmark = pytest.mark.slow
 
@@ -24,11 +24,10 @@ RUNS = {
 @pytest.fixture(scope="module")
 def runs(tiny_warehouse, tmp_path_factory):
     """Both successful runs, side by side (each takes seconds; DuckDB lets several read-only processes share the file)."""
-    import os
 
     def run(name: str):
         outputs = tmp_path_factory.mktemp(name) / "outputs"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+        env = quire_free_env()
         env.update(QUIRE_WAREHOUSE_URL=tiny_warehouse, QUIRE_OUTPUTS=str(outputs), QUIRE_HOME=str(ROOT))
         proc = run_quire(env, "run", "experiment", *RUNS[name])
         assert proc.returncode == 0, proc.stderr

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,7 @@ from babel.dates import format_skeleton
 from bs4 import BeautifulSoup
 from pypdf import PdfReader
 
-from support import ROOT, published_runs, run_quire, warehouse_copy
+from support import ROOT, published_runs, quire_free_env, run_quire, warehouse_copy
 
 pytestmark = pytest.mark.slow
 
@@ -71,7 +70,7 @@ def warehouse(tiny_warehouse, tmp_path_factory) -> str:
 
 
 def _env(home: Path, warehouse: str, outputs: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env = quire_free_env()
     env.update(QUIRE_WAREHOUSE_URL=warehouse, QUIRE_OUTPUTS=str(outputs), QUIRE_HOME=str(home))
     return env
 

@@ -19,7 +19,6 @@ import base64
 import csv
 import html as html_lib
 import io
-import os
 import re
 import shutil
 import subprocess
@@ -37,7 +36,7 @@ from pypdf import PdfReader
 from quire.brand import list_brands, load_brand
 from quire.pipeline import report_outputs
 from quire.render import render_html, render_pdf, report_audience
-from support import ROOT, published_runs, run_quire
+from support import ROOT, published_runs, quire_free_env, run_quire
 from support.runs import run_warm
 
 pytestmark = pytest.mark.slow
@@ -55,7 +54,7 @@ MATPLOTLIB_DEFAULTS = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"}
 
 
 def quire_env(tiny_warehouse: str, outputs: Path, home: Path = ROOT) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env = quire_free_env()
     env.update(QUIRE_WAREHOUSE_URL=tiny_warehouse, QUIRE_OUTPUTS=str(outputs), QUIRE_HOME=str(home))
     return env
 

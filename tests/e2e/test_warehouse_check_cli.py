@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 
 import pytest
 
-from support import ROOT, run_quire, warehouse_copy
+from support import ROOT, quire_free_env, run_quire, warehouse_copy
 
 WIDTH = 100
 
 
 def _env(url: str, tmp_path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env = quire_free_env()
     return {**env, "QUIRE_WAREHOUSE_URL": url, "QUIRE_OUTPUTS": str(tmp_path / "outputs"), "QUIRE_HOME": str(ROOT),
             **extra}
 

@@ -55,7 +55,7 @@ def wheel_venv(tmp_path_factory) -> Path:
 def wheel_env(wheel_venv, tmp_path_factory) -> dict[str, str]:
     outputs = tmp_path_factory.mktemp("wheel-outputs")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QUIRE_", "PYTHON", "VIRTUAL_ENV"))}
-    env.update(QUIRE_HOME=str(ROOT), QUIRE_OUTPUTS=str(outputs),
+    env.update(QUIRE_HOME=str(ROOT), QUIRE_OUTPUTS=str(outputs), QUIRE_WARM_LINGER="0",
                QUIRE_WAREHOUSE_URL=f"duckdb:///{outputs / '.quire' / 'warehouse.duckdb'}",
                PATH=f"{wheel_venv / 'bin'}{os.pathsep}{env.get('PATH', '')}")
     return env

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from sched_support import ServiceProcess, free_port, write_project
-from support import postgres
+from support import postgres, quire_free_env
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = Path(__file__).resolve().parent / "project"
@@ -87,7 +87,7 @@ def make_env(tiny_warehouse, tmp_path):
     def build(catalog: str, state_url: str, smtp_port: int | None = None, **extra: str) -> dict[str, str]:
         home = write_project(tmp_path, catalog) if not (tmp_path / "home").exists() else tmp_path / "home"
         (home / "reports.yaml").write_text(catalog, encoding="utf-8")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+        env = quire_free_env()
         env.update(QUIRE_HOME=str(home), QUIRE_OUTPUTS=str(tmp_path / "outputs"), QUIRE_WAREHOUSE_URL=tiny_warehouse,
                    QUIRE_STATE_URL=state_url, QUIRE_RETRY_BASE_SECONDS="1", QUIRE_LEASE_SECONDS="6",
                    QUIRE_SMTP_BACKOFF_SECONDS="0.2", PYTHONUNBUFFERED="1")

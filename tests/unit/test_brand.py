@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support import quire_free_env
 
 from quire.brand import (CHART_CONTRAST, MIN_CONTRAST, Brand, adjust_for_contrast, chart_colour, contrast_ratio,
                          drawn_colours, list_brands, load_brand, mix)
@@ -384,11 +385,10 @@ def test_config_errors_exit_with_the_config_code(kit):
 # -- quire brand check -----------------------------------------------------------------------
 
 def _quire(env_home: Path, outputs: Path, *args: str):
-    import os
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")}
+    env = quire_free_env()
     env.update(QUIRE_HOME=str(env_home), QUIRE_OUTPUTS=str(outputs))
     return subprocess.run([sys.executable, "-m", "quire.cli", "brand", *args], env=env, capture_output=True, text=True,
                           timeout=300, cwd=ROOT)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support import quire_free_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -169,7 +170,6 @@ def test_a_sender_that_is_no_address_is_a_setting_error(monkeypatch, sender, ok)
 def test_a_machine_with_more_cores_than_the_scheduler_may_run_at_once_still_has_settings(monkeypatch):
     # The default (one run per core) was validated against the most a setting may ask (64): on a 96-core host,
     # with QUIRE_SCHEDULER_WORKERS unset, every command failed with "should be less than or equal to 64".
-    import os
 
     from quire.config import Settings
 
@@ -184,7 +184,7 @@ def test_reading_settings_that_name_no_database_does_not_import_sqlalchemy(tmp_p
     # A tenth of a second of every command's start (and of a `quire run` before its warm server starts).
     probe = ("import sys; import quire.cli; from quire.config import get_settings; s = get_settings(); "
              "print('sqlalchemy' in sys.modules, s.state_url)")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")} | {"QUIRE_OUTPUTS": str(tmp_path)}
+    env = quire_free_env() | {"QUIRE_OUTPUTS": str(tmp_path)}
     plain = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
     assert plain.returncode == 0 and plain.stdout.split()[0] == "False", plain.stdout + plain.stderr
     # A relative SQLite URL is still made absolute, with SQLAlchemy imported for it.

@@ -15,18 +15,28 @@ cancels it (and kills its process tree) when the command's connection closes. A 
 whose code, templates, installed packages or interpreter differ from the command's is
 not used (:func:`stamp`); one that finds its own files changed since it started stops,
 since every run it would fork would run code older than what is on disk.
+
+A single ``quire run`` that found no service leaves one behind as it ends (:func:`leave_behind`),
+the way build tools keep a daemon: the next run starts at once instead of after ~2 s of
+imports. Such a service *lingers*: it stops once no command has used it for
+``QUIRE_WARM_LINGER`` seconds, or once another service has taken its place in the address file.
+One lock per outputs folder (``warm.lock``, held for the service's life) keeps a second
+service from starting beside it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import secrets
 import shutil
+import signal
 import site
+import subprocess
 import sys
 import tempfile
 import threading
@@ -37,6 +47,8 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Listener
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import psutil
 
 from quire import local_socket
 from quire.batch.runner import (Cancel, ForkExecutor, Outcome, RunRequest, fork_and_wait, fork_context,
@@ -49,6 +61,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ADDRESS_FILE = "warm.json"
+LOCK_FILE = "warm.lock"
+LOG_FILE = "warm.log"
 #: Seconds a :meth:`WarmServiceExecutor.call` may take (validating a fan-out over a thousand clients takes a few).
 CALL_TIMEOUT = 600
 #: Seconds a command waits for a warm service to answer before running without it: one stopped with Ctrl-Z still
@@ -207,16 +221,99 @@ def find(settings: Settings) -> tuple[WarmServiceExecutor | None, str]:
     return executor, ""
 
 
+def _take_lock(settings: Settings, *, service: bool = False):
+    """The outputs' warm-service lock, held (an open file: the kernel releases it when the holder dies), or None
+    when a service (starting, serving, or stopped with Ctrl-Z) holds it. A ``service`` writes its pid in it."""
+    path = settings.state_dir / LOCK_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the service's life
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        return None
+    if service:  # who holds it, for `quire warm --stop` (a service still warming up has no address yet)
+        lock.truncate(0)
+        lock.write(str(os.getpid()))
+        lock.flush()
+    return lock
+
+
+def _holder(settings: Settings) -> int | None:
+    """The pid of the process holding the outputs' warm-service lock, or None when none holds it."""
+    lock = _take_lock(settings)
+    if lock is not None:
+        lock.close()
+        return None
+    try:
+        pid = int((settings.state_dir / LOCK_FILE).read_text(encoding="utf-8"))
+        # Taken a moment ago, the file may still name the service before it: only a live `quire warm` counts.
+        return pid if "warm" in psutil.Process(pid).cmdline()[1:] else None
+    except (OSError, ValueError, psutil.Error):
+        return None
+
+
+def stop_service(settings: Settings, timeout: float = 30) -> int | None:
+    """Stop the warm service of ``settings``' outputs as Ctrl-C in its terminal would, and wait until it has ended;
+    its pid, or None when no service serves (or is warming up for) those outputs."""
+    pid = _holder(settings)
+    if pid is None:
+        return None
+    leads_session = _session(pid) == pid  # one left behind by `quire run`, not one in someone's terminal
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGCONT)  # one stopped with Ctrl-Z ends too
+    deadline = time.monotonic() + timeout
+    while _holder(settings) == pid:
+        if time.monotonic() > deadline:
+            raise WarmServiceError(f"the warm service (pid {pid}) did not stop within {timeout:g} s",
+                                   hint=f"end it with `kill -KILL {pid}`")
+        time.sleep(0.1)
+    if leads_session:  # a service stopped while warming up leaves its fork server importing: nothing waits for it
+        for other in psutil.pids():
+            if _session(other) == pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(other, signal.SIGKILL)
+    return pid
+
+
+def _session(pid: int) -> int | None:
+    try:
+        return os.getsid(pid)
+    except OSError:
+        return None
+
+
+def leave_behind(settings: Settings) -> int | None:
+    """Start a lingering warm service for ``settings``' outputs, in a session of its own, unless one is already up or
+    starting; its pid, or None. Called as a single ``quire run`` ends, so that its warm-up does not slow that run."""
+    lock = _take_lock(settings)
+    if lock is None:
+        return None
+    lock.close()  # the service takes it again: another command starting one meanwhile finds it taken then
+    with open(settings.state_dir / LOG_FILE, "a", encoding="utf-8") as log_file:
+        service = subprocess.Popen(
+            [sys.executable, "-m", "quire.cli", "warm", "--linger", str(settings.warm_linger), "--after", str(os.getpid())],
+            stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, start_new_session=True)
+    return service.pid
+
+
 class WarmService:
     """The fork server and the Chromium print service, kept ready for the runs of ``quire run`` commands."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, after: int | None = None) -> None:
+        """Warm up and serve; with ``after`` (a pid), warm up once that process has ended (within a minute): a
+        service left behind by a command would otherwise warm up beside the command's own fork server and Chromium."""
         from quire.batch.pool import print_service_for
 
-        running = Address.read(settings)
-        if running is not None and _alive(running):
-            raise WarmServiceError(f"a warm service (pid {running.pid}) already serves {settings.outputs_dir}",
-                                   hint="stop it first (Ctrl-C in its terminal, or kill its pid)")
+        self._lock_file = _take_lock(settings, service=True)
+        if self._lock_file is None:
+            holder = _holder(settings)
+            raise WarmServiceError(f"a warm service{f' (pid {holder})' if holder else ''} already serves "
+                                   f"{settings.outputs_dir}", hint="stop it first (`quire warm --stop`)")
+        if after:
+            with contextlib.suppress(psutil.Error):
+                psutil.Process(after).wait(60)
         self.settings = settings
         self.stamp = stamp(settings)
         started = time.perf_counter()
@@ -231,6 +328,8 @@ class WarmService:
         self.stopped = threading.Event()
         self._runs: set[Cancel] = set()
         self._lock = threading.Lock()
+        self._connections = 0  # open now; a service lingers only while none is
+        self._last_used = time.monotonic()
         self._write_address()
         threading.Thread(target=local_socket.serve_forever, name="quire-warm-accept", daemon=True,
                          args=(self._listener, self.address.key, self._serve, self.stopped, "quire-warm-run")).start()
@@ -256,6 +355,16 @@ class WarmService:
         return "it runs another installation of Quire (its code, templates, packages or Python differ from this command's)"
 
     def _serve(self, conn) -> None:
+        with self._lock:
+            self._connections += 1
+        try:
+            self._answer(conn)
+        finally:
+            with self._lock:
+                self._connections -= 1
+                self._last_used = time.monotonic()
+
+    def _answer(self, conn) -> None:
         with conn:
             try:
                 kind, message = conn.recv()
@@ -321,10 +430,22 @@ class WarmService:
         except OSError:
             pass  # the command is gone; its run was cancelled and parked
 
-    def wait(self) -> None:
-        """Serve until :attr:`stopped` is set (by :meth:`close`, a signal handler or a stale check)."""
+    def wait(self, linger: float | None = None) -> None:
+        """Serve until :attr:`stopped` is set (by :meth:`close`, a signal handler or a stale check); with ``linger``,
+        also until no command has used the service for ``linger`` seconds, or another service took its place."""
         while not self.stopped.wait(1.0):
-            pass
+            if linger is None:
+                continue
+            with self._lock:
+                idle = None if self._connections else time.monotonic() - self._last_used
+            if idle is None:
+                continue
+            if idle > linger:
+                log.info("no command used this warm service for %d s: stopping", linger)
+                return
+            if Address.read(self.settings) != self.address:
+                log.info("another warm service took this one's place: stopping")
+                return
 
     def close(self) -> None:
         """Stop serving: runs in progress are cancelled (killed, their partial notebooks parked), Chromium closed."""
@@ -344,6 +465,7 @@ class WarmService:
             time.sleep(0.1)
         self._stack.close()
         shutil.rmtree(self._dir, ignore_errors=True)
+        self._lock_file.close()
 
     def __enter__(self) -> WarmService:
         return self
@@ -371,15 +493,6 @@ def _call_child(function: Callable[..., Any], args: tuple, settings: Settings, c
     conn.send(reply)
     conn.close()
 
-
-def _alive(address: Address) -> bool:
-    try:
-        with address.connect(ANSWER_TIMEOUT):
-            return True
-    except TimeoutError:  # there, but stopped (Ctrl-Z): still the service of these outputs
-        return True
-    except (OSError, EOFError, ValueError):
-        return False
 
 
 def _ready() -> None:
