@@ -166,7 +166,8 @@ def run(
     for note in dict.fromkeys(unrunnable + left_out + skipped):  # once, though --all fans out each client report
         err.print(Text(f"– {note}"), highlight=False)
     # A single run that started its own warm server leaves a warm service behind for the next one.
-    leave = engine == "batch" and service is None and not (all_reports or fan_out) and bool(settings.warm_linger)
+    leave = (engine == "batch" and service is None and not (all_reports or fan_out or settings.dask_scheduler)
+             and bool(settings.warm_linger))
     with _leaving_warm_service(settings) if leave else contextlib.nullcontext():
         failures = _run_plans(plans, workers=workers, engine=engine, executor=service) if plans else 0
     if skipped:
@@ -211,9 +212,11 @@ def _leave_warm_service(settings) -> None:
         err.print(Text(f"note: no warm service was left for the next run ({describe_os_error(exc)})"), highlight=False)
         return
     if pid is not None:
-        minutes = f"{settings.warm_linger / 60:g} idle minute{'s' if settings.warm_linger != 60 else ''}"
+        linger = settings.warm_linger
+        count, unit = (linger, "second") if linger % 60 else (linger // 60, "minute")
+        idle = f"{count} idle {unit}{'s' if count != 1 else ''}"
         err.print(Text(f"note: a warm service (pid {pid}) now keeps Quire ready, so the next `quire run` starts at once; "
-                       f"it stops after {minutes} (`quire warm --stop` stops it now; QUIRE_WARM_LINGER=0 leaves none)"),
+                       f"it stops after {idle} (`quire warm --stop` stops it now; QUIRE_WARM_LINGER=0 leaves none)"),
                   highlight=False)
 
 
