@@ -19,9 +19,9 @@ since every run it would fork would run code older than what is on disk.
 A single ``quire run`` that found no service leaves one behind as it ends (:func:`leave_behind`),
 the way build tools keep a daemon: the next run starts at once instead of after ~2 s of
 imports. Such a service *lingers*: it stops once no command has used it for
-``QUIRE_WARM_LINGER`` seconds, or once another service has taken its place in the address file.
-One lock per outputs folder (``warm.lock``, held for the service's life) keeps a second
-service from starting beside it.
+``QUIRE_WARM_LINGER`` seconds, or once its address file is gone. One lock per outputs
+folder (``warm.lock``, held for the service's life) keeps a second service from starting
+beside it.
 """
 
 from __future__ import annotations
@@ -432,7 +432,7 @@ class WarmService:
 
     def wait(self, linger: float | None = None) -> None:
         """Serve until :attr:`stopped` is set (by :meth:`close`, a signal handler or a stale check); with ``linger``,
-        also until no command has used the service for ``linger`` seconds, or another service took its place."""
+        also until no command has used the service for ``linger`` seconds, or its address file is gone."""
         while not self.stopped.wait(1.0):
             if linger is None:
                 continue
@@ -443,8 +443,8 @@ class WarmService:
             if idle > linger:
                 log.info("no command used this warm service for %d s: stopping", linger)
                 return
-            if Address.read(self.settings) != self.address:
-                log.info("another warm service took this one's place: stopping")
+            if Address.read(self.settings) != self.address:  # no command can find it (the outputs were removed)
+                log.info("its address file %s is gone: stopping", self.settings.state_dir / ADDRESS_FILE)
                 return
 
     def close(self) -> None:
@@ -492,7 +492,6 @@ def _call_child(function: Callable[..., Any], args: tuple, settings: Settings, c
         reply = ("failed", traceback.format_exc(limit=-8))
     conn.send(reply)
     conn.close()
-
 
 
 def _ready() -> None:
