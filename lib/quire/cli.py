@@ -208,8 +208,9 @@ def _leave_warm_service(settings) -> None:
 
     try:
         pid = leave_behind(settings)
-    except OSError as exc:  # only speed is lost: the run itself is done
-        err.print(Text(f"note: no warm service was left for the next run ({describe_os_error(exc)})"), highlight=False)
+    except (OSError, QuireError) as exc:  # only speed is lost: the run itself is done
+        why = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
+        err.print(Text(f"note: no warm service was left for the next run ({why})"), highlight=False)
         return
     if pid is not None:
         linger = settings.warm_linger

@@ -289,3 +289,13 @@ def test_quire_warm_stop_ends_a_service_left_behind_even_while_it_warms_up(env):
     assert stopped.returncode == 0 and f"stopped the warm service (pid {pid})" in stopped.stdout, stopped.stderr
     assert again.returncode == 0 and "no warm service serves" in again.stdout
     assert not history(Path(env["QUIRE_OUTPUTS"]))[0]["error"]  # the first run itself was not disturbed
+
+
+def test_a_lock_file_that_cannot_be_opened_is_said_plainly(env):
+    (Path(env["QUIRE_OUTPUTS"]) / ".quire" / "warm.lock").mkdir(parents=True)  # a folder where the file should be
+    started = run_quire(env, "warm")
+    stopped = run_quire(env, "warm", "--stop")
+    for result in (started, stopped):
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert result.stderr.startswith("error: cannot open the warm service's lock file "), result.stderr
+        assert "Traceback" not in result.stderr

@@ -225,13 +225,20 @@ def _take_lock(settings: Settings, *, service: bool = False):
     """The outputs' warm-service lock, held (an open file: the kernel releases it when the holder dies), or None
     when a service (starting, serving, or stopped with Ctrl-Z) holds it. A ``service`` writes its pid in it."""
     path = settings.state_dir / LOCK_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the service's life
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the service's life
+    except OSError as exc:
+        raise WarmServiceError(f"cannot open the warm service's lock file {path}: {exc.strerror or exc}") from None
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         lock.close()
         return None
+    except OSError as exc:  # a filesystem without locks
+        lock.close()
+        raise WarmServiceError(f"cannot lock {path}: {exc.strerror or exc}",
+                               hint="keep the outputs folder on a local filesystem, or set QUIRE_WARM_LINGER=0") from None
     if service:  # who holds it, for `quire warm --stop` (a service still warming up has no address yet)
         lock.truncate(0)
         lock.write(str(os.getpid()))
