@@ -165,9 +165,8 @@ def run(
     skipped += not_run
     for note in dict.fromkeys(unrunnable + left_out + skipped):  # once, though --all fans out each client report
         err.print(Text(f"– {note}"), highlight=False)
-    # A single run that started its own warm server leaves a warm service behind for the next one.
-    leave = (engine == "batch" and service is None and not (all_reports or fan_out or settings.dask_scheduler)
-             and bool(settings.warm_linger))
+    # A command that started its own warm server leaves a warm service behind for the next one.
+    leave = engine == "batch" and service is None and not settings.dask_scheduler and bool(settings.warm_linger)
     with _leaving_warm_service(settings) if leave else contextlib.nullcontext():
         failures = _run_plans(plans, workers=workers, engine=engine, executor=service) if plans else 0
     if skipped:

@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     # Ten minutes: long enough for an analyst's next run after a look at the last one, short enough that an
     # idle service (a fork server and Chromium, ~0.5 GB) does not outstay a working session by much.
     warm_linger: int = Field(default=600, ge=0, le=7 * 24 * 3600,
-                             description="Seconds the warm service a single `quire run` leaves behind waits for the next command before it stops; 0: it leaves none.")
+                             description="Seconds the warm service a `quire run` leaves behind waits for the next command before it stops; 0: it leaves none.")
     pdf_renderer: Literal["auto", "chromium", "weasyprint"] = Field(
         default="auto", description="PDF renderer: auto (Chromium where installed), chromium or weasyprint.")
     dask_scheduler: str | None = Field(default=None, description="Address of a Dask scheduler (tcp://host:8786) to run batches on; unset: local workers.")

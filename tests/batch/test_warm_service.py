@@ -226,7 +226,7 @@ def test_a_service_stopped_mid_run_holds_its_command_up_no_longer_than_the_runs_
 
 
 def _left_behind(result: subprocess.CompletedProcess) -> int:
-    """The pid of the warm service a single ``quire run`` said it left behind."""
+    """The pid of the warm service a ``quire run`` said it left behind."""
     assert result.returncode == 0, result.stderr
     found = re.search(r"a warm service \(pid (\d+)\) now keeps Quire ready", result.stderr.replace("\n", " "))
     assert found, result.stderr
@@ -245,10 +245,10 @@ def _sid(pid: int) -> int | None:
         return None
 
 
-def test_a_single_run_leaves_a_warm_service_that_runs_the_next_ones_and_stops_once_idle(env):
+def test_a_run_leaves_a_warm_service_that_runs_the_next_ones_and_stops_once_idle(env):
     env = {**env, "QUIRE_WARM_LINGER": "15"}
     state = Path(env["QUIRE_OUTPUTS"]) / ".quire"
-    pid = _left_behind(run_quire(env, "run", "slow", "-p", f"client={CLIENTS[0]}"))
+    pid = _left_behind(run_quire(env, "run", "slow", "--clients", "sector=municipality"))
     try:
         assert _sid(pid) == pid  # a session of its own: a Ctrl-C in the command's terminal does not reach it
         wait_for(lambda: json.loads((state / "warm.json").read_text())["pid"] == pid if (state / "warm.json").exists()
@@ -263,8 +263,8 @@ def test_a_single_run_leaves_a_warm_service_that_runs_the_next_ones_and_stops_on
     assert single.returncode == 0 and fan_out.returncode == 0, single.stderr + fan_out.stderr
     assert "note:" not in single.stderr + fan_out.stderr  # it was used, and no second service was left
     rows = history(Path(env["QUIRE_OUTPUTS"]))
-    assert len(rows) == 4 and {r["status"] for r in rows} == {"succeeded"}
-    for row in rows[:3]:  # the three runs after the first: forked by the service
+    assert len(rows) == 5 and {r["status"] for r in rows} == {"succeeded"}
+    for row in rows[:3]:  # the three runs after the first command's two: forked by the service
         assert f"slow {row['run_id']}: succeeded" in logged
     assert "no command used this warm service for 15 s: stopping" in (state / "warm.log").read_text(encoding="utf-8")
     assert not (state / "warm.json").exists()

@@ -21,7 +21,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 def quire_free_env() -> dict[str, str]:
     """This process' environment without its ``QUIRE_*`` settings, for a ``quire`` subprocess that a test configures.
 
-    A single ``quire run`` there leaves no warm service behind (``QUIRE_WARM_LINGER=0``): one per test would
+    A ``quire run`` there leaves no warm service behind (``QUIRE_WARM_LINGER=0``): one per test would
     hold a fork server and Chromium for ten minutes. The tests of that service ask for one.
     """
     return {k: v for k, v in os.environ.items() if not k.startswith("QUIRE_")} | {"QUIRE_WARM_LINGER": "0"}

@@ -16,7 +16,7 @@ whose code, templates, installed packages or interpreter differ from the command
 not used (:func:`stamp`); one that finds its own files changed since it started stops,
 since every run it would fork would run code older than what is on disk.
 
-A single ``quire run`` that found no service leaves one behind as it ends (:func:`leave_behind`),
+A ``quire run`` that found no service leaves one behind as it ends (:func:`leave_behind`),
 the way build tools keep a daemon: the next run starts at once instead of after ~2 s of
 imports. Such a service *lingers*: it stops once no command has used it for
 ``QUIRE_WARM_LINGER`` seconds, or once its address file is gone. One lock per outputs
@@ -267,9 +267,14 @@ def stop_service(settings: Settings, timeout: float = 30) -> int | None:
     if pid is None:
         return None
     leads_session = _session(pid) == pid  # one left behind by `quire run`, not one in someone's terminal
-    with contextlib.suppress(ProcessLookupError):
+    try:
         os.kill(pid, signal.SIGTERM)
         os.kill(pid, signal.SIGCONT)  # one stopped with Ctrl-Z ends too
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        raise WarmServiceError(f"the warm service (pid {pid}) runs as another user",
+                               hint="stop it as that user (`quire warm --stop`)") from None
     deadline = time.monotonic() + timeout
     while _holder(settings) == pid:
         if time.monotonic() > deadline:
@@ -293,7 +298,7 @@ def _session(pid: int) -> int | None:
 
 def leave_behind(settings: Settings) -> int | None:
     """Start a lingering warm service for ``settings``' outputs, in a session of its own, unless one is already up or
-    starting; its pid, or None. Called as a single ``quire run`` ends, so that its warm-up does not slow that run."""
+    starting; its pid, or None. Called as a ``quire run`` ends: its warm-up waits for that command to exit."""
     lock = _take_lock(settings)
     if lock is None:
         return None
