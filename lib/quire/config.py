@@ -64,8 +64,8 @@ class Settings(BaseSettings):
     retry_base_seconds: float = Field(default=60.0, gt=0, description="First retry delay; doubles with each attempt.")
     queue_poll_seconds: float = Field(default=3.0, gt=0, le=60, description="How often the scheduler looks for runs queued from the console and for paused schedules.")
     lease_seconds: int = Field(default=60, ge=3, description="A scheduler that stops heartbeating loses the state database after this.")
-    # Ten minutes: long enough for an analyst's next run after a look at the last one, short enough that an
-    # idle service (a fork server and Chromium, ~0.5 GB) does not outstay a working session by much.
+    # Ten minutes: long enough for an analyst's next run after a look at the last one, short enough that an idle
+    # service (the fork server, Playwright's driver and Chromium: ~0.8 GB) does not outstay a working session by much.
     warm_linger: int = Field(default=600, ge=0, le=7 * 24 * 3600,
                              description="Seconds the warm service a `quire run` leaves behind waits for the next command before it stops; 0: it leaves none.")
     pdf_renderer: Literal["auto", "chromium", "weasyprint"] = Field(
