@@ -296,6 +296,18 @@ def _session(pid: int) -> int | None:
         return None
 
 
+def _wait_for_end(pid: int, timeout: float) -> None:
+    """Return once process ``pid`` has ended, or after ``timeout`` s. A zombie has ended: its parent (one that never
+    waits for it) keeps only its exit status."""
+    deadline = time.monotonic() + timeout
+    try:
+        process = psutil.Process(pid)
+        while process.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+            time.sleep(0.05)
+    except psutil.Error:  # gone
+        pass
+
+
 def leave_behind(settings: Settings) -> int | None:
     """Start a lingering warm service for ``settings``' outputs, in a session of its own, unless one is already up or
     starting; its pid, or None. Called as a ``quire run`` ends: its warm-up waits for that command to exit."""
@@ -324,8 +336,7 @@ class WarmService:
             raise WarmServiceError(f"a warm service{f' (pid {holder})' if holder else ''} already serves "
                                    f"{settings.outputs_dir}", hint="stop it first (`quire warm --stop`)")
         if after:
-            with contextlib.suppress(psutil.Error):
-                psutil.Process(after).wait(60)
+            _wait_for_end(after, timeout=60)
         self.settings = settings
         self.stamp = stamp(settings)
         started = time.perf_counter()
