@@ -238,7 +238,8 @@ def _take_lock(settings: Settings, *, service: bool = False):
     except OSError as exc:  # a filesystem without locks
         lock.close()
         raise WarmServiceError(f"cannot lock {path}: {exc.strerror or exc}",
-                               hint="keep the outputs folder on a local filesystem, or set QUIRE_WARM_LINGER=0") from None
+                               hint="keep the outputs folder on a local filesystem, or set QUIRE_WARM_LINGER=0"
+                               ) from None
     if service:  # who holds it, for `quire warm --stop` (a service still warming up has no address yet)
         lock.truncate(0)
         lock.write(str(os.getpid()))
@@ -316,9 +317,10 @@ def leave_behind(settings: Settings) -> int | None:
         return None
     lock.close()  # the service takes it again: another command starting one meanwhile finds it taken then
     with open(settings.state_dir / LOG_FILE, "a", encoding="utf-8") as log_file:
-        service = subprocess.Popen(
-            [sys.executable, "-m", "quire.cli", "warm", "--linger", str(settings.warm_linger), "--after", str(os.getpid())],
-            stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file, start_new_session=True)
+        command = [sys.executable, "-m", "quire.cli", "warm", "--linger", str(settings.warm_linger),
+                   "--after", str(os.getpid())]
+        service = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+                                   start_new_session=True)
     return service.pid
 
 
