@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 ADDRESS_FILE = "warm.json"
 LOCK_FILE = "warm.lock"
 LOG_FILE = "warm.log"
+#: Past this size, the log of the services ``quire run`` leaves behind starts again (the old one kept as ``warm.log.1``).
+LOG_KEPT_BYTES = 1_000_000
 #: Seconds a :meth:`WarmServiceExecutor.call` may take (validating a fan-out over a thousand clients takes a few).
 CALL_TIMEOUT = 600
 #: Seconds a command waits for a warm service to answer before running without it: one stopped with Ctrl-Z still
@@ -316,7 +318,11 @@ def leave_behind(settings: Settings) -> int | None:
     if lock is None:
         return None
     lock.close()  # the service takes it again: another command starting one meanwhile finds it taken then
-    with open(settings.state_dir / LOG_FILE, "a", encoding="utf-8") as log_file:
+    log_path = settings.state_dir / LOG_FILE
+    with contextlib.suppress(OSError):  # a line per run: kept to the last few thousand runs or so
+        if log_path.stat().st_size > LOG_KEPT_BYTES:
+            os.replace(log_path, log_path.with_suffix(".log.1"))
+    with open(log_path, "a", encoding="utf-8") as log_file:
         command = [sys.executable, "-m", "quire.cli", "warm", "--linger", str(settings.warm_linger),
                    "--after", str(os.getpid())]
         service = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
