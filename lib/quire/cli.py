@@ -399,7 +399,7 @@ def _loopback(ip: str) -> bool:
 def warm(
     linger: Annotated[Optional[int], typer.Option("--linger", min=1, help="Stop after this many seconds without a command (default: serve until stopped).")] = None,
     stop: Annotated[bool, typer.Option("--stop", help="Stop the warm service of these outputs instead (one left by `quire run` too).")] = False,
-    after: Annotated[Optional[int], typer.Option("--after", hidden=True, help="Warm up once this process has ended.")] = None,
+    after: Annotated[Optional[int], typer.Option("--after", min=1, hidden=True, help="Warm up once this process has ended.")] = None,
 ) -> None:
     """Keep a warm fork server and Chromium ready so that `quire run` starts at once (foreground; Ctrl-C stops it)."""
     import logging
