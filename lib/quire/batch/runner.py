@@ -161,10 +161,10 @@ def kill_tree(pid: int, *, grace: float = 10.0) -> int:
         procs = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
         return 0
-    return _kill(procs, grace)
+    return kill_processes(procs, grace)
 
 
-def _kill(procs: list[psutil.Process], grace: float) -> int:
+def kill_processes(procs: list[psutil.Process], grace: float) -> int:
     """SIGKILL ``procs`` and the process groups they lead or belong to (not this process's own); how many."""
     own = os.getpgrp()
     groups = set()
@@ -183,11 +183,11 @@ def _kill(procs: list[psutil.Process], grace: float) -> int:
             proc.kill()
         except psutil.NoSuchProcess:
             pass
-    _wait_dead(procs, grace)
+    wait_dead(procs, grace)
     return len(procs)
 
 
-def _wait_dead(procs: list[psutil.Process], grace: float) -> None:
+def wait_dead(procs: list[psutil.Process], grace: float) -> None:
     """Wait (at most ``grace`` seconds) until ``procs`` are dead; those that are our children are reaped.
 
     Dead is enough for the others: one whose parent died first waits for init to reap it, which
@@ -219,7 +219,7 @@ def kill_descendants(*, grace: float = 10.0) -> int:
         procs = psutil.Process().children(recursive=True)
         if not procs:
             break
-        killed += _kill(procs, grace)
+        killed += kill_processes(procs, grace)
     return killed
 
 
@@ -280,7 +280,7 @@ def start_guard(run_id: str) -> int:
             leftovers = run_leftovers(run_id, session=run)
             if not leftovers:
                 break
-            _kill(leftovers, grace=10.0)
+            kill_processes(leftovers, grace=10.0)
     finally:
         os._exit(0)
 

@@ -51,8 +51,8 @@ from typing import TYPE_CHECKING, Any
 import psutil
 
 from quire import local_socket
-from quire.batch.runner import (Cancel, ForkExecutor, Outcome, RunRequest, fork_and_wait, fork_context,
-                                lost_run_outcome, start_forked_child, start_warming)
+from quire.batch.runner import (Cancel, ForkExecutor, Outcome, RunRequest, fork_and_wait, fork_context, kill_processes,
+                                lost_run_outcome, start_forked_child, start_warming, wait_dead)
 from quire.errors import QuireError
 
 if TYPE_CHECKING:
@@ -285,10 +285,7 @@ def stop_service(settings: Settings, timeout: float = 30) -> int | None:
                                    hint=f"end it with `kill -KILL {pid}`")
         time.sleep(0.1)
     if leads_session:  # a service stopped while warming up leaves its fork server importing: nothing waits for it
-        for other in psutil.pids():
-            if _session(other) == pid:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(other, signal.SIGKILL)
+        kill_processes([proc for proc in psutil.process_iter() if _session(proc.pid) == pid], grace=10)
     return pid
 
 
@@ -297,18 +294,6 @@ def _session(pid: int) -> int | None:
         return os.getsid(pid)
     except OSError:
         return None
-
-
-def _wait_for_end(pid: int, timeout: float) -> None:
-    """Return once process ``pid`` has ended, or after ``timeout`` s. A zombie has ended: its parent (one that never
-    waits for it) keeps only its exit status."""
-    deadline = time.monotonic() + timeout
-    try:
-        process = psutil.Process(pid)
-        while process.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
-            time.sleep(0.05)
-    except psutil.Error:  # gone
-        pass
 
 
 def leave_behind(settings: Settings) -> int | None:
@@ -343,8 +328,9 @@ class WarmService:
             holder = _holder(settings)
             raise WarmServiceError(f"a warm service{f' (pid {holder})' if holder else ''} already serves "
                                    f"{settings.outputs_dir}", hint="stop it first (`quire warm --stop`)")
-        if after:
-            _wait_for_end(after, timeout=60)
+        if after:  # a zombie counts as ended, for a parent that never waits for the command
+            with contextlib.suppress(psutil.NoSuchProcess):
+                wait_dead([psutil.Process(after)], grace=60)
         self.settings = settings
         self.stamp = stamp(settings)
         started = time.perf_counter()
