@@ -318,74 +318,116 @@ def render_html(nb: nbformat.NotebookNode, *, brand: Brand, meta: dict[str, Any]
                           hint="check that the notebook ran to the end and that templates/quire is intact") from exc
     if notes is not None:
         notes += resources.get("quire_cuts", [])
-    return add_contents(clean_html(body))
+    return with_policy(add_contents(clean_html(body)))
 
 
 # -- keeping the HTML self-contained ----------------------------------------------------------
 
 _REMOTE = re.compile(r"^\s*(?!data:|#)[a-z][a-z0-9+.-]*:|^\s*//", re.IGNORECASE)
-_DROP_TAGS = ("script", "iframe", "object", "embed", "link", "base", "frame", "frameset", "applet", "meta[http-equiv]")
-_SRC_ATTRS = ("src", "srcset", "data", "poster", "background", "xlink:href", "formaction", "action")
+_DROP_TAGS = ("script", "iframe", "object", "embed", "link", "base", "frame", "frameset", "applet", "meta[http-equiv]",
+              # Raw text for a browser, markup for Python's parser: what looks like an attribute value here
+              # ("</noscript><img onerror=…>") ends the element there and runs. They have no use in a report.
+              "noscript", "xmp", "noembed", "noframes",
+              # SVG animation can set a link's href to javascript: (<animate attributeName="href" values=…>).
+              "animate", "set", "animateMotion", "animateTransform")
+_SRC_ATTRS = ("src", "srcset", "data", "poster", "background", "xlink:href", "formaction", "action", "ping")
 # Anything the parse below could change matches this; a report made of display objects does
 # not, and skips the parse (which costs as much as the nbconvert render itself).
 _SUSPICIOUS = re.compile(
-    r"<\s*(?:script|iframe|object|embed|link|base|frame|frameset|applet|meta[^>]*http-equiv)\b"
+    r"<\s*(?:script|iframe|object|embed|link|base|frame|frameset|applet|meta[^>]*http-equiv"
+    r"|noscript|xmp|noembed|noframes|animate|set)\b"
     # An attribute starts after a space, a slash or a quoted value: browsers run <svg/onload=…> and
     # <img src="x"onerror=…> (nbconvert's own parse happened to rewrite them with a space first).
     r"|[\s/\"']on[a-z]+\s*="
     # The template's own links to the run's data files (report.xlsx, table-NN-….csv) are files beside the report.
-    r"|\b(?:src|srcset|data|poster|background|xlink:href|formaction|action|href)\s*=\s*"
+    r"|\b(?:src|srcset|data|poster|background|xlink:href|formaction|action|href|ping)\s*=\s*"
     r"(?![\"']?(?:data:|#|report\.xlsx[\"']|table-\d{2}(?:-[a-z0-9-]{1,40})?\.csv[\"']))"
     r"|url\s*\(|@import|javascript:|vbscript:",
     re.IGNORECASE)
+#: A comment every parser ends where it seems to: words, never "-" first or "--" inside, no markup.
+_PLAIN_COMMENT = re.compile(r"[\w.:,=/ ]+(?:-[\w.:,=/ ]+)*")
+#: What a browser ignores in a URL before reading its scheme: tabs and line breaks anywhere, controls and spaces
+#: around it ("java&#9;script:" is javascript:).
+_URL_IGNORED = re.compile(r"[\t\n\r]|^[\x00-\x20]+|[\x00-\x20]+$")
+
+
+def _url(value: str) -> str:
+    """``value`` as a browser reads an attribute's URL: see :data:`_URL_IGNORED`."""
+    return _URL_IGNORED.sub("", value)
+
+
+def _remote(attr: str, value: str) -> bool:
+    """Whether a ``src``-like attribute's value loads something from elsewhere (each of a srcset's candidates)."""
+    urls = [part.strip().split(" ")[0] for part in value.split(",")] if attr == "srcset" else [value]
+    return any(_REMOTE.search(_url(url)) for url in urls)
 
 
 def clean_html(document: str) -> str:
     """Remove what would run code or load something at display time: scripts, frames, remote sources.
 
     Display objects escape their data already; this is the second line of defence for
-    HTML a notebook produced some other way (a pandas Styler, raw ``HTML(...)``).
-    Links (``<a href>``) stay: following one is the reader's choice, not an automatic load.
+    HTML a notebook produced some other way (a pandas Styler, raw ``HTML(...)``), and
+    :data:`REPORT_POLICY` the third. Links (``<a href>``) stay: following one is the reader's
+    choice, not an automatic load.
+
+    A browser's parser and Python's disagree on some markup (comments, raw-text elements, CSS
+    inside SVG), so a cleaned document is written out again from what Python's parser saw:
+    attribute values escaped, comments and other declarations dropped, no style holding markup.
     """
     if not _SUSPICIOUS.search(document):
         return document
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, Comment, Doctype
+    from bs4.element import PreformattedString
 
     soup = BeautifulSoup(document, "html.parser")
-    changed = False
     for selector in _DROP_TAGS:
         for tag in soup.select(selector):
             tag.decompose()
-            changed = True
+    # A browser can end a comment before Python's parser does ("<!-->", "--!>"), showing what it hid; a plain
+    # word or two stays (the template's <!--q-toc--> marks where the contents go).
+    for node in soup.find_all(string=lambda text: isinstance(text, PreformattedString) and not isinstance(text, Doctype)):
+        if not (isinstance(node, Comment) and _PLAIN_COMMENT.fullmatch(node)):
+            node.extract()
     for tag in soup.find_all(True):
         for attr in list(tag.attrs):
             value = tag.attrs[attr]
             text = " ".join(value) if isinstance(value, list) else str(value)
             lower = attr.lower()
-            if lower.startswith("on"):
+            url = _url(text).lower()
+            if (lower.startswith("on")
+                    or (lower in _SRC_ATTRS and _remote(lower, text))
+                    or (lower == "href" and tag.name != "a" and _remote(lower, text))
+                    or (lower == "href" and url.startswith(("javascript:", "vbscript:")))
+                    or (lower == "style" and re.search(r"url\s*\(\s*['\"]?\s*(?!data:)[a-z]+:", text, re.IGNORECASE))):
                 del tag.attrs[attr]
-                changed = True
-            elif lower in _SRC_ATTRS and _REMOTE.search(text):
-                del tag.attrs[attr]
-                changed = True
-            elif lower == "href" and tag.name != "a" and _REMOTE.search(text):
-                del tag.attrs[attr]
-                changed = True
-            elif lower == "href" and tag.name == "a" and text.strip().lower().startswith(("javascript:", "vbscript:")):
-                del tag.attrs[attr]
-                changed = True
-            elif lower == "style" and re.search(r"url\s*\(\s*['\"]?\s*(?!data:)[a-z]+:", text, re.IGNORECASE):
-                del tag.attrs[attr]
-                changed = True
     for style in soup.find_all("style"):
         css = style.string or ""
-        if re.search(r"@import|url\s*\(\s*['\"]?\s*(?!data:)[a-z]+:", css, re.IGNORECASE):
-            style.string = re.sub(r"@import[^;]*;", "", css)
-            style.string = re.sub(r"url\s*\(\s*['\"]?\s*(?!data:)[a-z]+:[^)]*\)", "none", style.string, flags=re.IGNORECASE)
-            changed = True
-    if not changed:
-        return document
+        if "<" in css:  # no CSS needs it; inside SVG or MathML a browser reads it as markup
+            style.decompose()
+        elif re.search(r"@import|url\s*\(\s*['\"]?\s*(?!data:)[a-z]+:", css, re.IGNORECASE):
+            css = re.sub(r"@import[^;]*;", "", css)
+            style.string = re.sub(r"url\s*\(\s*['\"]?\s*(?!data:)[a-z]+:[^)]*\)", "none", css, flags=re.IGNORECASE)
     return str(soup)
+
+
+#: The Content-Security-Policy every report.html carries: whatever the cleaning missed, a browser that opens
+#: the file runs no script and loads nothing, as when the console serves it. Inline styles and data: images
+#: and fonts are the report's own; links to its data files are navigations, which the policy leaves alone.
+REPORT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; base-uri 'none'; form-action 'none'"
+_CHARSET = re.compile(r"<meta\s+charset=[^>]*>", re.IGNORECASE)
+_HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
+
+
+def with_policy(document: str) -> str:
+    """``document`` with :data:`REPORT_POLICY` as the first thing its head says after the character set.
+
+    Added after :func:`clean_html`, which drops every ``http-equiv`` meta a notebook's output brings.
+    """
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{REPORT_POLICY}"/>'
+    found = _CHARSET.search(document, 0, 4096) or _HEAD.search(document, 0, 4096)
+    if found is None:
+        return document
+    return document[:found.end()] + "\n" + meta + document[found.end():]
 
 
 # -- PDF --------------------------------------------------------------------------------------
@@ -483,7 +525,7 @@ def render_pdf(html: str, *, base_dir: Path | str | None = None, tagged: bool = 
                           hint="the HTML report was written; open it to see which part is malformed") from exc
 
 
-__all__ = ["render_html", "render_pdf", "clean_html", "cut_printed_text", "PRINTED_LINES", "PRINTED_CHARS",
+__all__ = ["render_html", "render_pdf", "clean_html", "with_policy", "REPORT_POLICY", "cut_printed_text", "PRINTED_LINES", "PRINTED_CHARS",
            "get_exporter", "report_resources", "report_audience",
            "cover_defaults",
            "DISPLAY_PRIORITY", "TEMPLATE_NAME"]

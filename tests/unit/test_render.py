@@ -7,6 +7,7 @@ report shows (built here, without a kernel). Page images of the PDFs are written
 
 from __future__ import annotations
 
+import copy
 import http.server
 import itertools
 from html.parser import HTMLParser
@@ -29,8 +30,10 @@ from quire.chart_style import SCRIPT_FALLBACK_FONTS, SVG_HASH_SALT, to_chart, us
 from quire.display import (KPIS_MIME, META_MIME, Alerts, Callout, Chart, Glossary, Grid, KpiCards, ReportHeader,
                            Section, Table)
 from quire.errors import RenderError
+from support.hostile_html import VECTORS
 from quire.metrics.kpi import Kpi
-from quire.render import PRINTED_CHARS, PRINTED_LINES, clean_html, get_exporter, render_html, render_pdf
+from quire.render import (PRINTED_CHARS, PRINTED_LINES, REPORT_POLICY, clean_html, get_exporter, render_html,
+                          render_pdf, with_policy)
 from support import brand_chart_style
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -361,6 +364,53 @@ def test_clean_html_drops_an_event_handler_however_its_attribute_is_set_apart(ho
     assert "alert" not in cleaned and "onload" not in cleaned and "onerror" not in cleaned
     assert cleaned.startswith("<p>before</p>") and cleaned.endswith("<p>after</p>")
 
+
+
+@pytest.mark.parametrize("name", sorted(VECTORS))
+def test_clean_html_leaves_no_markup_a_browser_would_read_differently(name):
+    # Whether a browser runs any of them is checked in Chromium (tests/e2e/test_offline_html.py); here, what the
+    # cleaning writes: nothing but escaped text where a browser's parser and Python's could part ways.
+    cleaned = clean_html(f"<p>before</p>{VECTORS[name]}<p>after</p>")
+    assert cleaned.startswith("<p>before</p>") and cleaned.endswith("<p>after</p>")
+    assert not re.search(r"<!|<\?|<(?:noscript|xmp|noembed|animate|set)\b", cleaned, re.IGNORECASE)
+    assert not re.search(r"<style>[^<]*<", cleaned)
+    assert not re.search(r"=\s*[\"']?[\x00-\x20]*j\s*a\s*v\s*a\s*s\s*c\s*r\s*i\s*p\s*t\s*:", cleaned, re.IGNORECASE)
+    # What a raw-text element keeps is text: its attribute values come out escaped.
+    for raw in re.findall(r"<(textarea|title)>(.*?)</\1>", cleaned, re.DOTALL):
+        assert "<img" not in raw[1]
+
+
+def test_clean_html_drops_remote_candidates_of_a_srcset_and_pings():
+    cleaned = clean_html('<img alt="a" srcset="data:image/png;base64,AAAA 1x, https://tracker.example/p.png 2x"/>'
+                         '<a href="#top" ping="https://tracker.example/ping">top</a>')
+    assert "tracker.example" not in cleaned and 'href="#top"' in cleaned and 'alt="a"' in cleaned
+
+
+def test_clean_html_keeps_the_document_type_and_the_page_around_what_it_removes():
+    document = ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"/><style>p > b { color: red }</style>'
+                '</head><body><p>kept <b>bold</b></p><script>alert(1)</script></body></html>')
+    cleaned = clean_html(document)
+    assert cleaned.startswith("<!DOCTYPE html>") and "<style>p > b { color: red }</style>" in cleaned
+    assert "<p>kept <b>bold</b></p>" in cleaned and "script" not in cleaned
+
+
+def test_with_policy_puts_the_content_security_policy_right_after_the_character_set():
+    page = with_policy('<!DOCTYPE html>\n<html><head>\n<meta charset="utf-8"/>\n<title>t</title></head><body></body></html>')
+    head = page.split("<title>")[0]
+    assert head.endswith(f'<meta charset="utf-8"/>\n<meta http-equiv="Content-Security-Policy" content="{REPORT_POLICY}"/>\n')
+    assert "script-src" not in REPORT_POLICY and "default-src 'none'" in REPORT_POLICY
+    assert with_policy("<html><head><title>t</title>") == (
+        f'<html><head>\n<meta http-equiv="Content-Security-Policy" content="{REPORT_POLICY}"/><title>t</title>')
+
+
+def test_a_rendered_report_carries_the_policy_even_when_an_output_brings_its_own(notebook, brand):
+    nb = copy.deepcopy(notebook)  # the fixture is shared by the module's tests
+    hostile = nbformat.v4.new_output("display_data", data={
+        "text/html": '<meta http-equiv="Content-Security-Policy" content="script-src *"/><p>note</p>'})
+    nb.cells[-1].outputs.append(hostile)
+    page = render_html(nb, brand=brand, meta=META)
+    assert page.count("Content-Security-Policy") == 1 and "script-src *" not in page
+    assert f'content="{REPORT_POLICY}"' in page and "<p>note</p>" in page
 
 # -- PDF ---------------------------------------------------------------------------------------
 
