@@ -37,6 +37,8 @@ demo: setup
 	$(BIN)/quire warehouse build --scale demo
 	$(BIN)/quire run --all
 	@echo "Rendered reports are under $(CURDIR)/outputs/ (open the report.html or report.pdf of each run)."
+	@# The warm service the run left warms up once it has ended (~8 s): ready, the next quire run starts at once.
+	$(BIN)/quire warm --wait
 
 # One pytest worker per core the suite may use, and one more (.ci/pytest_workers.py says why and
 # how many at most). A test file stays on one worker, so the fixtures its tests share (rendered

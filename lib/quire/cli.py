@@ -399,23 +399,28 @@ def _loopback(ip: str) -> bool:
 def warm(
     linger: Annotated[Optional[int], typer.Option("--linger", min=1, help="Stop after this many seconds without a command (default: serve until stopped).")] = None,
     stop: Annotated[bool, typer.Option("--stop", help="Stop the warm service of these outputs instead (one left by `quire run` too).")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until the warm service of these outputs (one left by `quire run` too) is ready instead.")] = False,
     after: Annotated[Optional[int], typer.Option("--after", min=1, hidden=True, help="Warm up once this process has ended.")] = None,
+    lock_fd: Annotated[Optional[int], typer.Option("--lock-fd", min=0, hidden=True, help="The service's lock, held by the command that started it.")] = None,
 ) -> None:
     """Keep a warm fork server and Chromium ready so that `quire run` starts at once (foreground; Ctrl-C stops it)."""
     import logging
     import os
     import signal
 
-    from quire.batch.warm_service import WarmService, stop_service
+    from quire.batch.warm_service import WarmService, stop_service, wait_until_ready
 
+    if stop and wait:
+        raise typer.BadParameter("give one of them", param_hint="--stop or --wait")
     settings = get_settings()
-    if stop:
-        pid = stop_service(settings)
-        out.print(Text(f"stopped the warm service (pid {pid})" if pid else
-                       f"no warm service serves {visible(settings.outputs_dir)}"), highlight=False)
+    if stop or wait:
+        pid = stop_service(settings) if stop else wait_until_ready(settings)
+        done = (f"stopped the warm service (pid {pid})" if stop else
+                f"the warm service (pid {pid}) is ready: the next `quire run` starts at once")
+        out.print(Text(done if pid else f"no warm service serves {visible(settings.outputs_dir)}"), highlight=False)
         return
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    with WarmService(settings, after=after) as service:
+    with WarmService(settings, after=after, lock_fd=lock_fd) as service:
         signal.signal(signal.SIGTERM, lambda *_: service.stopped.set())
         until = f"stops after {linger} s without a command" if linger else "Ctrl-C stops it"
         out.print(Text(f"warm service ready in {service.warm_seconds:.1f} s (pid {os.getpid()}): `quire run` "

@@ -251,8 +251,9 @@ def test_a_run_leaves_a_warm_service_that_runs_the_next_ones_and_stops_once_idle
     pid = _left_behind(run_quire(env, "run", "slow", "--clients", "sector=municipality"))
     try:
         assert _sid(pid) == pid  # a session of its own: a Ctrl-C in the command's terminal does not reach it
-        wait_for(lambda: json.loads((state / "warm.json").read_text())["pid"] == pid if (state / "warm.json").exists()
-                 else False, timeout=180, message="the service left behind to get ready")
+        waited = run_quire(env, "warm", "--wait")
+        assert waited.returncode == 0 and f"the warm service (pid {pid}) is ready" in waited.stdout, waited.stderr
+        assert json.loads((state / "warm.json").read_text())["pid"] == pid
         single = run_quire(env, "run", "slow", "-p", f"client={CLIENTS[1]}")
         fan_out = run_quire(env, "run", "slow", "--clients", "sector=municipality")
         logged = (state / "warm.log").read_text(encoding="utf-8")
@@ -276,18 +277,22 @@ def test_quire_warm_stop_ends_a_service_left_behind_even_while_it_warms_up(env):
     lock = Path(env["QUIRE_OUTPUTS"]) / ".quire" / "warm.lock"
     pid = _left_behind(run_quire(env, "run", "slow", "-p", f"client={CLIENTS[0]}"))
     try:
-        # Once it holds the outputs' lock (it writes its pid there), it is the service of these outputs.
-        wait_for(lambda: lock.exists() and lock.read_text() == str(pid), timeout=60, message="the service to start")
+        # The command handed the outputs' lock to the service it started: held, and naming it, from the start.
+        assert lock.read_text() == str(pid)
         refused = run_quire(env, "warm")  # a second service for the same outputs
         stopped = run_quire(env, "warm", "--stop")
         wait_for(lambda: not _session(pid), timeout=15, message="every process of the stopped service to end")
         again = run_quire(env, "warm", "--stop")
+        waited = run_quire(env, "warm", "--wait")
+        both = run_quire(env, "warm", "--stop", "--wait")
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
     assert refused.returncode == 1 and f"a warm service (pid {pid}) already serves" in refused.stderr
     assert stopped.returncode == 0 and f"stopped the warm service (pid {pid})" in stopped.stdout, stopped.stderr
     assert again.returncode == 0 and "no warm service serves" in again.stdout
+    assert waited.returncode == 0 and "no warm service serves" in waited.stdout, waited.stderr
+    assert both.returncode == 2 and "give one of them" in both.stderr
     assert not history(Path(env["QUIRE_OUTPUTS"]))[0]["error"]  # the first run itself was not disturbed
 
 

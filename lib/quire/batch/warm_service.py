@@ -223,13 +223,18 @@ def find(settings: Settings) -> tuple[WarmServiceExecutor | None, str]:
     return executor, ""
 
 
-def _take_lock(settings: Settings, *, service: bool = False):
+def _take_lock(settings: Settings, *, service: bool = False, inherited: int | None = None):
     """The outputs' warm-service lock, held (an open file: the kernel releases it when the holder dies), or None
-    when a service (starting, serving, or stopped with Ctrl-Z) holds it. A ``service`` writes its pid in it."""
+    when a service (starting, serving, or stopped with Ctrl-Z) holds it. A ``service`` writes its pid in it.
+
+    ``inherited``: the descriptor of the lock as the command that started this service held it (see
+    :func:`leave_behind`); locking it again only confirms the lock this process already shares.
+    """
     path = settings.state_dir / LOCK_FILE
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        lock = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the service's life
+        # Held for the service's life.
+        lock = open(path, "a+", encoding="utf-8") if inherited is None else os.fdopen(inherited, "a+", encoding="utf-8")  # noqa: SIM115
     except OSError as exc:
         raise WarmServiceError(f"cannot open the warm service's lock file {path}: {exc.strerror or exc}") from None
     try:
@@ -242,11 +247,17 @@ def _take_lock(settings: Settings, *, service: bool = False):
         raise WarmServiceError(f"cannot lock {path}: {exc.strerror or exc}",
                                hint="keep the outputs folder on a local filesystem, or set QUIRE_WARM_LINGER=0"
                                ) from None
-    if service:  # who holds it, for `quire warm --stop` (a service still warming up has no address yet)
-        lock.truncate(0)
-        lock.write(str(os.getpid()))
-        lock.flush()
+    # Who holds it, for `quire warm --stop` (a service still warming up has no address yet); an inherited lock
+    # already names this process (the command that started it wrote it, and writing it again could double it).
+    if service and inherited is None:
+        _name_holder(lock, os.getpid())
     return lock
+
+
+def _name_holder(lock, pid: int) -> None:
+    lock.truncate(0)
+    lock.write(str(pid))
+    lock.flush()
 
 
 def _holder(settings: Settings) -> int | None:
@@ -302,28 +313,51 @@ def leave_behind(settings: Settings) -> int | None:
     lock = _take_lock(settings)
     if lock is None:
         return None
-    lock.close()  # the service takes it again: another command starting one meanwhile finds it taken then
     log_path = settings.state_dir / LOG_FILE
     with contextlib.suppress(OSError):  # a line per run: kept to the last few thousand runs or so
         if log_path.stat().st_size > LOG_KEPT_BYTES:
             os.replace(log_path, log_path.with_suffix(".log.1"))
-    with open(log_path, "a", encoding="utf-8") as log_file:
+    # The service inherits the lock as this command holds it, so it is never free in between: a command ending at
+    # the same moment starts no second service, and `quire warm --wait` run right after this one finds this one.
+    with lock, open(log_path, "a", encoding="utf-8") as log_file:
         command = [sys.executable, "-m", "quire.cli", "warm", "--linger", str(settings.warm_linger),
-                   "--after", str(os.getpid())]
+                   "--after", str(os.getpid()), "--lock-fd", str(lock.fileno())]
         service = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
-                                   start_new_session=True)
+                                   start_new_session=True, pass_fds=(lock.fileno(),))
+        _name_holder(lock, service.pid)
     return service.pid
+
+
+def wait_until_ready(settings: Settings, timeout: float = 120) -> int | None:
+    """Wait until the warm service of ``settings``' outputs, serving or still warming up, is ready; its pid, or None
+    when none serves or is starting for them. Raises :class:`WarmServiceError` when it is not ready within
+    ``timeout`` seconds or cannot be used."""
+    deadline = time.monotonic() + timeout
+    while True:
+        executor, why_not = find(settings)
+        if executor is not None:
+            return executor.address.pid
+        if why_not:
+            raise WarmServiceError(why_not, hint="stop it (`quire warm --stop`); the next `quire run` leaves a new one")
+        pid = _holder(settings)
+        if pid is None:
+            return None
+        if time.monotonic() > deadline:
+            raise WarmServiceError(f"the warm service (pid {pid}) is not ready after {timeout:g} s",
+                                   hint=f"its log is {settings.state_dir / LOG_FILE}")
+        time.sleep(0.2)  # a service writes its address once warm: nothing to wait on but the file
 
 
 class WarmService:
     """The fork server and the Chromium print service, kept ready for the runs of ``quire run`` commands."""
 
-    def __init__(self, settings: Settings, *, after: int | None = None) -> None:
+    def __init__(self, settings: Settings, *, after: int | None = None, lock_fd: int | None = None) -> None:
         """Warm up and serve; with ``after`` (a pid), warm up once that process has ended (within a minute): a
-        service left behind by a command would otherwise warm up beside the command's own fork server and Chromium."""
+        service left behind by a command would otherwise warm up beside the command's own fork server and Chromium.
+        ``lock_fd``: the lock that command held for this service (:func:`leave_behind`)."""
         from quire.batch.pool import print_service_for
 
-        self._lock_file = _take_lock(settings, service=True)
+        self._lock_file = _take_lock(settings, service=True, inherited=lock_fd)
         if self._lock_file is None:
             holder = _holder(settings)
             raise WarmServiceError(f"a warm service{f' (pid {holder})' if holder else ''} already serves "
