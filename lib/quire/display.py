@@ -103,11 +103,20 @@ def sanitize_html(fragment: str) -> Markup:
     return Markup(cleaned)
 
 
-_SVG_ACTIVE = re.compile(rb"<\s*(script|foreignObject|iframe|handler)\b", re.IGNORECASE)
+_SVG_ACTIVE = re.compile(
+    rb"<\s*(script|foreignObject|iframe|handler|set|animate)\b"
+    # An internal entity can hold markup written as character references (&#60;script&#62;), expanded where used.
+    rb"|<!ENTITY"
+    # A reference to another file or site: a link, an image, CSS that imports or points elsewhere.
+    rb"|\son[a-z]+\s*=|href\s*=\s*[\"'](?![#\"']|data:image/(?:png|jpeg))|@import|url\s*\(\s*['\"]?\s*(?!#)",
+    re.IGNORECASE)
+#: An attribute or style sheet that loads something: any url() but a reference inside the image (matplotlib's
+#: clip paths are url(#…)), or an @import.
+_SVG_REMOTE_CSS = re.compile(r"url\s*\(\s*['\"]?\s*(?!#)|@import", re.IGNORECASE)
 
 
 def sanitize_svg(image: bytes, removed: list[str] | None = None) -> bytes:
-    """SVG bytes without script, foreign HTML, event handlers or external references.
+    """SVG bytes without script, foreign HTML, event handlers, animated links or external references.
 
     A chart is shown through ``<img src="data:…">``, where browsers run nothing, but the same
     bytes may be opened on their own or inlined by other front ends, so they are cleaned once here.
@@ -118,24 +127,32 @@ def sanitize_svg(image: bytes, removed: list[str] | None = None) -> bytes:
 
     removed = [] if removed is None else removed
 
-    if not (_SVG_ACTIVE.search(image) or re.search(rb"\son[a-z]+\s*=|href\s*=\s*[\"'](?![#\"']|data:image/(?:png|jpeg))",
-                                                   image, re.IGNORECASE)):
+    if not _SVG_ACTIVE.search(image):
         return image
     try:
-        root = ET.fromstring(image)  # the stdlib parser expands no external entities
+        # The stdlib parser expands internal entities (what they hide is then in the tree) and no external ones;
+        # the document type goes with the parse.
+        root = ET.fromstring(image)
     except ET.ParseError as exc:
         raise ValueError(f"chart image is not well-formed SVG: {exc}") from None
     for parent in root.iter():
         for child in list(parent):
             local = child.tag.rsplit("}", 1)[-1].lower() if isinstance(child.tag, str) else ""
-            if local in ("script", "foreignobject", "iframe", "handler"):
+            # An animation that sets a link's target can make it a javascript: link; others only move shapes.
+            animated = child.get("attributeName", "").rsplit(":", 1)[-1].lower()
+            if (local in ("script", "foreignobject", "iframe", "handler")
+                    or (local in ("set", "animate") and animated == "href")
+                    or (local == "style" and _SVG_REMOTE_CSS.search(child.text or ""))):
                 parent.remove(child)
-                removed.append(f"<{local}>")
+                removed.append(f"<{local}>" if local != "style" else "a style sheet that loads other files")
         for attr in list(parent.attrib):
             local = attr.rsplit("}", 1)[-1].lower()
             value = parent.attrib[attr].strip().lower()
             if local.startswith("on") or (local == "href" and not value.startswith(("#", "data:image/png", "data:image/jpeg"))):
                 removed.append(local if local.startswith("on") else f"link to {parent.attrib[attr].strip()[:80]}")
+                del parent.attrib[attr]
+            elif _SVG_REMOTE_CSS.search(value):
+                removed.append(f"{local} loading {parent.attrib[attr].strip()[:80]}")
                 del parent.attrib[attr]
     return ET.tostring(root, encoding="utf-8")
 

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from quire.display import sanitize_svg
 from quire.render import clean_html
 from support import published_runs, quire_free_env, run_quire
-from support.hostile_html import MARKER, VECTORS
+from support.hostile_html import MARKER, SVG_VECTORS, VECTORS
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
@@ -152,3 +153,16 @@ def test_the_report_policy_stops_script_the_cleaning_would_have_missed(report_ht
     ran_guarded, refused, ran_bare = _in_chromium(visit)
     assert ran_bare, "without the policy the planted markup runs"
     assert not ran_guarded and refused, refused
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_an_svg_chart_or_logo_opened_on_its_own_runs_script_no_more_once_cleaned(tmp_path):
+    files = {}
+    for name, image in SVG_VECTORS.items():
+        (raw := tmp_path / f"{name}.svg").write_bytes(image)
+        (cleaned := tmp_path / f"{name}-cleaned.svg").write_bytes(sanitize_svg(image))
+        files[name] = (raw, cleaned)
+    results = _in_chromium(lambda page: {name: (_ran(page, url=raw.as_uri()), _ran(page, url=cleaned.as_uri()))
+                                         for name, (raw, cleaned) in files.items()})
+    assert [name for name, (raw, _) in results.items() if not raw] == [], "each image runs script as written"
+    assert [name for name, (_, cleaned) in results.items() if cleaned] == []

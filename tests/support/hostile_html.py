@@ -31,3 +31,17 @@ VECTORS = {
     "form-action": f'<form action="javascript:{_RUN}"><button>CLICKME</button></form>',
     "event-handler": f'<p>CLICKME</p><img src="data:image/png;base64,AAAA"onerror={_RUN}>',
 }
+
+
+#: SVG images that run script or load another file when opened on their own (a browser runs nothing in an
+#: ``<img>``), unless cleaned: each sets the title to :data:`MARKER` on load or once "CLICKME" is clicked.
+SVG_VECTORS = {
+    "entity-hiding-script": b'''<?xml version="1.0"?>
+<!DOCTYPE svg [<!ENTITY x "&#60;script&#62;void(document.title='PWNED')&#60;/script&#62;">]>
+<svg xmlns="http://www.w3.org/2000/svg" width="200" height="60">&x;<rect width="10" height="10"/></svg>''',
+    "animated-link": b'''<svg xmlns="http://www.w3.org/2000/svg" width="200" height="60"><a>
+<set attributeName="href" to="javascript:void(document.title='PWNED')"/><text x="10" y="30">CLICKME</text></a></svg>''',
+}
+#: SVG images that load another file: an imported style sheet and a paint from elsewhere.
+SVG_REMOTE = (b'<svg xmlns="http://www.w3.org/2000/svg"><style>@import "https://evil.example/a.css";</style>'
+              b'<rect width="4" height="4" fill="url(https://evil.example/p.svg#g)" clip-path="url(#keep)"/></svg>')

@@ -149,6 +149,34 @@ def test_chart_requires_alt_text_and_cleans_svg():
     assert Chart(clean, alt="x").image is clean  # matplotlib's SVG is left byte for byte
 
 
+def test_a_matplotlib_chart_is_left_byte_for_byte_and_hidden_or_remote_things_are_taken_out():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from quire.chart_style import figure_svg
+    from quire.display import sanitize_svg
+    from support.hostile_html import SVG_REMOTE, SVG_VECTORS
+
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3], [3, 1, 2], label="line")
+    ax.legend()
+    ax.set_title("A title")
+    image = figure_svg(fig)
+    plt.close(fig)
+    assert sanitize_svg(image) is image
+    for name, vector in SVG_VECTORS.items():
+        removed: list[str] = []
+        cleaned = sanitize_svg(vector, removed)
+        assert b"javascript:" not in cleaned and b"script" not in cleaned and removed, name
+        assert b"<!ENTITY" not in cleaned, name
+    removed = []
+    cleaned = sanitize_svg(SVG_REMOTE, removed)
+    assert b"evil.example" not in cleaned and b"url(#keep)" in cleaned
+    assert removed == ["a style sheet that loads other files", "fill loading url(https://evil.example/p.svg#g)"]
+
+
 def test_unknown_severity_and_heading_level_fall_back():
     assert 'class="q-callout q-info"' in Callout("m", severity='x" onmouseover="y').html()
     assert "<h2 " in Section("T", level=1).html() and "<h4 " in Section("T", level=9).html()
