@@ -103,16 +103,16 @@ def sanitize_html(fragment: str) -> Markup:
     return Markup(cleaned)
 
 
+#: An attribute or style sheet that loads something: any url() but a reference inside the image (matplotlib's
+#: clip paths are url(#…)), or an @import.
+_SVG_REMOTE_CSS = re.compile(r"url\s*\(\s*['\"]?\s*(?!#)|@import", re.IGNORECASE)
 _SVG_ACTIVE = re.compile(
     rb"<\s*(script|foreignObject|iframe|handler|set|animate)\b"
     # An internal entity can hold markup written as character references (&#60;script&#62;), expanded where used.
     rb"|<!ENTITY"
     # A reference to another file or site: a link, an image, CSS that imports or points elsewhere.
-    rb"|\son[a-z]+\s*=|href\s*=\s*[\"'](?![#\"']|data:image/(?:png|jpeg))|@import|url\s*\(\s*['\"]?\s*(?!#)",
+    rb"|\son[a-z]+\s*=|href\s*=\s*[\"'](?![#\"']|data:image/(?:png|jpeg))|" + _SVG_REMOTE_CSS.pattern.encode(),
     re.IGNORECASE)
-#: An attribute or style sheet that loads something: any url() but a reference inside the image (matplotlib's
-#: clip paths are url(#…)), or an @import.
-_SVG_REMOTE_CSS = re.compile(r"url\s*\(\s*['\"]?\s*(?!#)|@import", re.IGNORECASE)
 
 
 def sanitize_svg(image: bytes, removed: list[str] | None = None) -> bytes:

@@ -344,6 +344,8 @@ _SUSPICIOUS = re.compile(
     r"(?![\"']?(?:data:|#|report\.xlsx[\"']|table-\d{2}(?:-[a-z0-9-]{1,40})?\.csv[\"']))"
     r"|url\s*\(|@import|javascript:|vbscript:",
     re.IGNORECASE)
+#: A CSS ``url(…)`` that names another site or file by its scheme (``data:`` is the report's own).
+_REMOTE_CSS_URL = r"url\s*\(\s*['\"]?\s*(?!data:)[a-z]+:"
 #: A comment every parser ends where it seems to: words, never "-" first or "--" inside, no markup.
 _PLAIN_COMMENT = re.compile(r"[\w.:,=/ ]+(?:-[\w.:,=/ ]+)*")
 #: What a browser ignores in a URL before reading its scheme: tabs and line breaks anywhere, controls and spaces
@@ -393,20 +395,19 @@ def clean_html(document: str) -> str:
             value = tag.attrs[attr]
             text = " ".join(value) if isinstance(value, list) else str(value)
             lower = attr.lower()
-            url = _url(text).lower()
             if (lower.startswith("on")
                     or (lower in _SRC_ATTRS and _remote(lower, text))
                     or (lower == "href" and tag.name != "a" and _remote(lower, text))
-                    or (lower == "href" and url.startswith(("javascript:", "vbscript:")))
-                    or (lower == "style" and re.search(r"url\s*\(\s*['\"]?\s*(?!data:)[a-z]+:", text, re.IGNORECASE))):
+                    or (lower == "href" and _url(text).lower().startswith(("javascript:", "vbscript:")))
+                    or (lower == "style" and re.search(_REMOTE_CSS_URL, text, re.IGNORECASE))):
                 del tag.attrs[attr]
     for style in soup.find_all("style"):
         css = style.string or ""
         if "<" in css:  # no CSS needs it; inside SVG or MathML a browser reads it as markup
             style.decompose()
-        elif re.search(r"@import|url\s*\(\s*['\"]?\s*(?!data:)[a-z]+:", css, re.IGNORECASE):
+        elif re.search(f"@import|{_REMOTE_CSS_URL}", css, re.IGNORECASE):
             css = re.sub(r"@import[^;]*;", "", css)
-            style.string = re.sub(r"url\s*\(\s*['\"]?\s*(?!data:)[a-z]+:[^)]*\)", "none", css, flags=re.IGNORECASE)
+            style.string = re.sub(_REMOTE_CSS_URL + r"[^)]*\)", "none", css, flags=re.IGNORECASE)
     return str(soup)
 
 

@@ -17,13 +17,10 @@ import pytest
 
 from quire.display import sanitize_svg
 from quire.render import clean_html
-from support import published_runs, quire_free_env, run_quire
+from support import CHROMIUM, CHROMIUM_ARGS, published_runs, quire_free_env, run_quire
 from support.hostile_html import MARKER, SVG_VECTORS, VECTORS
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -42,42 +39,49 @@ def report_html(tiny_warehouse, tmp_path_factory) -> Path:
     return alone
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
-def test_report_renders_offline_with_logo_and_charts(report_html):
+def _in_chromium(work, refused: list[str] | None = None):
+    """``work(page)`` in a page of Debian's Chromium with script on and the network off, every request beyond files
+    and ``data:`` URIs aborted (and added to ``refused``); from a thread of its own, since Playwright's sync API
+    refuses a thread where an asyncio loop runs (another test may have left one in this thread)."""
     playwright = pytest.importorskip("playwright.sync_api")
-    requested: list[str] = []
-    refused: list[str] = []
 
     def guard(route):
-        url = route.request.url
-        if url.startswith(("file:", "data:")):
+        if route.request.url.startswith(("file:", "data:")):
             route.continue_()
         else:
-            refused.append(url)
+            if refused is not None:
+                refused.append(route.request.url)
             route.abort()
 
     def browse():
         with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
-                context = browser.new_context()
-                context.set_offline(True)
+                context = browser.new_context(java_script_enabled=True, offline=True)
                 context.route("**/*", guard)
-                page = context.new_page()
-                page.on("request", lambda request: requested.append(request.url))
-                page.goto(report_html.as_uri(), wait_until="load")
-                return (page.evaluate("""() => [...document.images].map(img => ({
-                            cls: img.className, parent: img.parentElement.className, alt: img.alt,
-                            complete: img.complete, width: img.naturalWidth}))"""),
-                        page.evaluate("() => document.scripts.length"),
-                        page.evaluate("() => document.documentElement.lang"))
+                return work(context.new_page())
             finally:
                 browser.close()
 
-    # Playwright's sync API refuses to run where an asyncio loop is running (another test may
-    # have left one in this thread): a thread of its own has none.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        images, scripts, lang = pool.submit(browse).result(timeout=120)
+        return pool.submit(browse).result(timeout=120)
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_report_renders_offline_with_logo_and_charts(report_html):
+    requested: list[str] = []
+    refused: list[str] = []
+
+    def visit(page):
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(report_html.as_uri(), wait_until="load")
+        return (page.evaluate("""() => [...document.images].map(img => ({
+                    cls: img.className, parent: img.parentElement.className, alt: img.alt,
+                    complete: img.complete, width: img.naturalWidth}))"""),
+                page.evaluate("() => document.scripts.length"),
+                page.evaluate("() => document.documentElement.lang"))
+
+    images, scripts, lang = _in_chromium(visit, refused)
     assert refused == []
     assert [u for u in requested if not u.startswith(("file:", "data:"))] == []
     assert scripts == 0 and lang == "en"
@@ -88,26 +92,6 @@ def test_report_renders_offline_with_logo_and_charts(report_html):
     broken = [i for i in images if not (i["complete"] and i["width"] > 0)]
     assert broken == [], broken
     assert all(i["alt"].strip() for i in charts), "every chart has alt text"
-
-
-def _in_chromium(work):
-    """``work(page)`` in a page of Debian's Chromium with script on and the network off, from a thread of its own
-    (Playwright's sync API refuses a thread where an asyncio loop runs)."""
-    playwright = pytest.importorskip("playwright.sync_api")
-
-    def browse():
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            try:
-                context = browser.new_context(java_script_enabled=True, offline=True)
-                context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:"))
-                              else route.abort())
-                return work(context.new_page())
-            finally:
-                browser.close()
-
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(browse).result(timeout=180)
 
 
 def _ran(page, document: str | None = None, url: str | None = None) -> bool:
