@@ -1754,3 +1754,26 @@ def test_a_value_label_next_to_an_edge_of_its_axes_stays_inside_them(house_style
     anchors = [re.search(r"text-anchor: (\w+)", t.get("style"))[1]
                for t in ET.fromstring(chart.image).iter(f"{SVG}text") if " to " in "".join(t.itertext())]
     assert anchors == ["start", "middle", "middle"], anchors
+
+
+def test_a_variant_planned_at_zero_is_shown_and_users_in_it_are_a_mismatch():
+    base = experiment({"control": {"n": 400}, "B": {"n": 400}, "off": {"n": 5}})
+    d = base.data
+    plan = d.variants.assign(allocation=[0.5, 0.5, 0.0])
+    stray = er.ExperimentReport(replace(d, variants=plan))
+    said = stray.srm_sentence()
+    assert said.startswith("The split does not match the plan: users were assigned to Off (5)"), said
+    html = stray.assignment().html()
+    assert "not planned" in html and "inf" not in html.lower()
+    assert stray.verdict().children[0].severity == "critical"
+    # The same arm switched off before anyone reached it: a clean check over the other two.
+    empty = er.ExperimentReport(replace(d, variants=plan, assignments=d.assignments[d.assignments["variant"] != "Off"]))
+    assert empty.analysis.srm.p_value == pytest.approx(1.0) and not empty.analysis.srm.mismatch
+    assert empty.treatments == ["B"]
+
+
+def test_planned_shares_that_do_not_add_up_give_an_inconsistent_data_verdict_not_a_rescaled_plan():
+    d = experiment({"control": {"n": 100}, "B": {"n": 100}}).data
+    report = er.ExperimentReport(replace(d, variants=d.variants.assign(allocation=[0.3, 0.8])))
+    assert report.analysis is None and report.problem.severity == "critical"
+    assert "add up to 1.1, not 1 (Control 0.3, B 0.8)" in report.problem.message, report.problem.message

@@ -333,6 +333,10 @@ def _as_planned(srm: SrmResult) -> str:
 
 def _srm_message(srm: SrmResult) -> str:
     parts = ", ".join(f"{v} {number(srm.observed[v])} (expected {number(srm.expected[v])})" for v in srm.observed)
+    if srm.unplanned:
+        return (f"Sample ratio mismatch: users per variant {parts}; the plan gives "
+                f"{' and '.join(srm.unplanned)} no share of the traffic, so no user should be there. This usually means "
+                "a bug in assignment or logging (or a plan that is out of date); results may be biased.")
     head = (f"Sample ratio mismatch: users per variant {parts}; χ² = {number(srm.statistic, 1)}, {p_sentence(srm.p_value)} "
             f"(threshold {significant(srm.alpha, 6)}). ")
     if srm.assumed:

@@ -58,6 +58,8 @@ class SrmResult:
     mismatch: bool
     # The expected split is an assumption (equal shares), not a recorded plan: messages say so.
     assumed: bool = False
+    #: Variants that have users although the plan gives them no share (each alone a mismatch).
+    unplanned: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:
@@ -69,25 +71,55 @@ def srm_check(counts: Mapping[str, int], allocation: Mapping[str, float], alpha:
 
     ``expected_i = N · w_i / Σw`` (N = all assigned users, w = planned shares);
     ``χ² = Σ (observed_i − expected_i)² / expected_i`` with k − 1 degrees of freedom
-    (``scipy.stats.chisquare``). ``mismatch`` is ``p < alpha``; alpha defaults to 0.001,
-    the usual SRM threshold (Fabijan et al. 2019, "Diagnosing Sample Ratio Mismatch in
-    Online Controlled Experiments", KDD). A planned variant without users counts as 0.
+    (``scipy.stats.chisquare``), over the variants with a planned share. ``mismatch`` is ``p < alpha``; alpha
+    defaults to 0.001, the usual SRM threshold (Fabijan et al. 2019, "Diagnosing Sample Ratio Mismatch in
+    Online Controlled Experiments", KDD). A planned variant without users counts as 0. A variant planned at 0 %
+    (an arm switched off) is fine while it has no users; users in it are a mismatch whatever the others' split
+    (χ² is infinite; :attr:`SrmResult.unplanned` names them). Raises :class:`~quire.errors.WarehouseError` for
+    users in a variant the plan does not list, or shares that do not add up to 100 %.
     """
     unknown = sorted(set(counts) - set(allocation))
     if unknown:
         raise WarehouseError(f"users were assigned to variants without a planned allocation: {', '.join(unknown)}")
     weights = {v: float(w) for v, w in allocation.items()}
-    if len(weights) < 2 or any(w <= 0 for w in weights.values()):
-        raise ParameterError("SRM needs at least two variants with a positive planned share", parameter="allocation")
+    if len(weights) < 2:
+        raise ParameterError("SRM needs at least two variants", parameter="allocation")
+    _check_shares(weights)
     observed = {v: int(counts.get(v, 0)) for v in weights}
     total = sum(observed.values())
     if total == 0:
         raise EmptyDataError("no users were assigned: there is nothing to check the sample ratio against")
+    # Shares written to whole percents (3 × 33 %) are read as the split they stand for.
     share_sum = sum(weights.values())
     expected = {v: total * w / share_sum for v, w in weights.items()}
-    result = stats.chisquare(list(observed.values()), list(expected.values()))
+    unplanned = tuple(v for v, w in weights.items() if w == 0 and observed[v])
+    if unplanned:
+        return SrmResult(observed, expected, math.inf, 0.0, alpha, True, unplanned=unplanned)
+    tested = [v for v, w in weights.items() if w > 0]
+    if len(tested) < 2:  # all users planned for one variant, and all of them there: nothing to test
+        return SrmResult(observed, expected, 0.0, 1.0, alpha, False)
+    result = stats.chisquare([observed[v] for v in tested], [expected[v] for v in tested])
     p_value = float(result.pvalue)
     return SrmResult(observed, expected, float(result.statistic), p_value, alpha, p_value < alpha)
+
+
+#: How far a planned share may be from the split it stands for: half a percentage point, as shares written to whole
+#: percents are (three variants at 33 % add up to 99 %, seven at 14 % to 98 %).
+SHARE_ROUNDING = 0.005
+
+
+def _check_shares(weights: Mapping[str, float]) -> None:
+    """Refuse planned shares that cannot be a split of the traffic: negative, not a number, or not adding up to 100 %
+    (a plan of 30 % and 80 % is a typing error, and no rescaling of it is the plan)."""
+    bad = [v for v, w in weights.items() if not math.isfinite(w) or w < 0]
+    if bad:
+        raise WarehouseError(f"the planned share of {', '.join(map(repr, bad))} is not a share between 0 and 1; "
+                             "correct experiment_variants.allocation")
+    total = sum(weights.values())
+    if abs(total - 1) > SHARE_ROUNDING * len(weights):
+        shares = ", ".join(f"{v} {w:.4g}" for v, w in weights.items())
+        raise WarehouseError(f"the planned shares of the variants add up to {total:.4g}, not 1 ({shares}); correct "
+                             "experiment_variants.allocation so that each experiment's shares add up to 1")
 
 
 # --------------------------------------------------------------------------- conversion

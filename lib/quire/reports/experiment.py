@@ -425,7 +425,8 @@ class ExperimentReport(RevenueSection, PowerSection):
         assumed = self.data.plan_assumed
         data = pd.DataFrame([{"Variant": mark_control(v, v == a.control), "Planned share": srm.expected[v] / srm.total,
                               "Expected users": srm.expected[v], "Users": n, "Actual share": n / srm.total,
-                              "Difference": n - srm.expected[v], "Relative difference": (n - srm.expected[v]) / srm.expected[v]}
+                              "Difference": n - srm.expected[v],
+                              "Relative difference": (n - srm.expected[v]) / srm.expected[v] if srm.expected[v] else None}
                              for v, n in srm.observed.items()])
         units = {"Planned share": "percent", "Expected users": "number", "Users": "number", "Actual share": "percent",
                  "Difference": "number", "Relative difference": "percent"}
@@ -463,6 +464,10 @@ class ExperimentReport(RevenueSection, PowerSection):
         plan = "an equal split (no plan is recorded; " if srm.assumed else "the plan ("
         test = (f"chi-square test of the users per variant against {'an equal' if srm.assumed else 'the planned'} split: "
                 f"χ² = {number(srm.statistic, 2)}, {p_sentence(srm.p_value)}")
+        if srm.unplanned:
+            who = " and ".join(f"{v} ({number(srm.observed[v])})" for v in srm.unplanned)
+            return (f"The split does not match the plan: users were assigned to {who}, which the plan gives no share "
+                    "of the traffic.")
         if srm.mismatch:
             return (f"The split does not match {plan}{test}, below the {significant(srm.alpha, 6)} threshold): a difference "
                     f"this large happens by chance less than {once_in(srm.alpha)} experiments.")

@@ -54,7 +54,10 @@ def effect_text(value: float | None, metric: str, decimals: int | None = None) -
 
 
 def share_off(users: int, expected: float) -> str:
-    """How far ``users`` is from ``expected``, relatively: "−0.05%" beside "−47", never an unsigned "0.0%"."""
+    """How far ``users`` is from ``expected``, relatively: "−0.05%" beside "−47", never an unsigned "0.0%"; "not
+    planned" for users where none were expected (a variant planned at 0 %)."""
+    if not expected:
+        return "not planned" if users else percent(0, 1)
     off = (users - expected) / expected
     return not_zero(lambda d: percent(off, d, signed=True), off, 1) if abs(users - expected) >= 0.5 else percent(0, 1)
 

@@ -230,7 +230,7 @@ experiment_variants = sa.Table(
     _fk("experiment_id", "experiments.experiment_id"),
     sa.Column("variant", sa.String(40), nullable=False),
     sa.Column("is_control", sa.Boolean, nullable=False),
-    sa.Column("allocation", sa.Double, nullable=False, comment="planned share of traffic, sums to 1 per experiment"),
+    sa.Column("allocation", sa.Double, nullable=False, comment="planned share of traffic (0: an arm switched off); the shares of an experiment add up to 1"),
     sa.PrimaryKeyConstraint("experiment_id", "variant"),
 )
 

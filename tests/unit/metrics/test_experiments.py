@@ -115,6 +115,37 @@ def test_srm_counts_a_planned_variant_without_users_as_zero_and_rejects_unplanne
         srm_check({"a": 10, "c": 10}, {"a": 0.5, "b": 0.5})
 
 
+def test_srm_a_variant_planned_at_zero_counts_only_when_it_has_users():
+    # An arm switched off (0 %) and empty: the test runs on the others, as if it were not planned.
+    off = srm_check({"a": 1_040, "b": 960}, {"a": 0.5, "b": 0.5, "off": 0.0})
+    plain = srm_check({"a": 1_040, "b": 960}, {"a": 0.5, "b": 0.5})
+    assert (off.statistic, off.p_value, off.unplanned) == (plain.statistic, plain.p_value, ())
+    assert off.expected["off"] == 0 and off.observed["off"] == 0
+    # Users where the plan sends none: a mismatch, whatever the others' split.
+    stray = srm_check({"a": 500, "b": 500, "off": 3}, {"a": 0.5, "b": 0.5, "off": 0.0})
+    assert stray.mismatch and stray.unplanned == ("off",) and stray.p_value == 0 and math.isinf(stray.statistic)
+    # All traffic planned for one arm: nothing to test while it all went there, a mismatch once it did not.
+    assert not srm_check({"a": 90}, {"a": 1.0, "b": 0.0}).mismatch
+    assert srm_check({"a": 90, "b": 10}, {"a": 1.0, "b": 0.0}).unplanned == ("b",)
+
+
+@pytest.mark.parametrize("shares, ok", [
+    ({"a": 0.3, "b": 0.8}, False),                     # a typing error, not a plan
+    ({"a": 0.2, "b": 0.2}, False),
+    ({"a": 0.5, "b": -0.1, "c": 0.6}, False),
+    ({"a": 0.5, "b": math.nan}, False),
+    ({"a": 0.33, "b": 0.33, "c": 0.33}, True),         # whole percents of a third each
+    ({"a": 0.5, "b": 0.5}, True),
+])
+def test_srm_refuses_shares_that_are_not_a_split_of_the_traffic(shares, ok):
+    counts = dict.fromkeys(shares, 100)
+    if ok:
+        assert srm_check(counts, shares).expected == pytest.approx({v: 100.0 for v in shares})
+    else:
+        with pytest.raises(WarehouseError, match="experiment_variants.allocation"):
+            srm_check(counts, shares)
+
+
 # ---------------------------------------------------------------- conversion
 
 
