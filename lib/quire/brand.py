@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import colorsys
 import io
+import math
 import os
 import re
 import stat
@@ -394,7 +395,7 @@ class Brand(BaseModel):
         from quire.pdf.pages import LOGO_MAX_WIDTH_MM, header_logo_size, intrinsic_size
 
         size = intrinsic_size(self.logo_data_uri())
-        if not size or min(size) <= 0:
+        if not size:
             return None
         width, height = header_logo_size(*size)
         if min(width, height) >= MIN_LOGO_SIDE_MM:
@@ -574,10 +575,37 @@ def _check_plain_svg(brand: Brand, source: Path, data: bytes) -> None:
         raise ConfigError(f"brand '{brand.key}' ({source}): logo file {name} declares a DOCTYPE or entities, which "
                           "reports do not load", hint="export the logo again as plain SVG (no DOCTYPE)")
     try:
-        ET.fromstring(data)
+        root = ET.fromstring(data)
     except ET.ParseError as exc:
         raise ConfigError(f"brand '{brand.key}' ({source}): logo file {name} is not well-formed SVG: {exc}",
                           hint="export the logo again as SVG, PNG or JPEG") from None
+    # Reports size the logo from these (a height of 0 divided every run by zero; a width of "." failed to parse).
+    bad = _svg_sizes(root.attrib)
+    if bad:
+        attribute, value = bad[0]
+        raise ConfigError(f"brand '{brand.key}' ({source}): logo file {name} has {attribute}=\"{value}\" on its <svg> "
+                          "element, which is not a size above 0",
+                          hint='give it a viewBox="0 0 W H" with the artwork\'s width W and height H above 0, and '
+                               "width and height above 0 or none")
+
+
+#: A length of an SVG's size attribute: a number above 0 with an optional unit.
+_SVG_LENGTH = re.compile(r"\s*(\d+\.?\d*|\.\d+)(e[-+]?\d+)?(px|pt|pc|mm|cm|in|em|ex|%)?\s*", re.IGNORECASE)
+
+
+def _svg_sizes(attributes: dict[str, str]) -> list[tuple[str, str]]:
+    """The size attributes of an SVG root (``width``, ``height``, the view box's) that do not give a size above 0."""
+    bad = [(name, attributes[name]) for name in ("width", "height") if name in attributes
+           and not ((m := _SVG_LENGTH.fullmatch(attributes[name])) and 0 < float(m[1] + (m[2] or "")) < math.inf)]
+    if "viewBox" in attributes:
+        numbers = re.split(r"[\s,]+", attributes["viewBox"].strip())
+        try:
+            ok = len(numbers) == 4 and all(0 < float(n) < math.inf for n in numbers[2:])
+        except ValueError:
+            ok = False
+        if not ok:
+            bad.append(("viewBox", attributes["viewBox"]))
+    return bad
 
 
 def _check_raster(brand: Brand, source: Path, data: bytes) -> bool:

@@ -519,6 +519,41 @@ def test_logo_content_must_match_its_type(kit, logo, content, message):
         load_brand("acme", templates)
 
 
+@pytest.mark.parametrize("size, named", [
+    ('width="." height="30"', 'width="."'),            # was a ValueError traceback in validate and every run
+    ('width="100" height="0"', 'height="0"'),          # was a ZeroDivisionError in every run
+    ('viewBox="0 0 0 0"', 'viewBox="0 0 0 0"'),
+    ('width="nan" height="30"', 'width="nan"'),
+    ('viewBox="0 0 100" width="100"', 'viewBox="0 0 100"'),
+    ('width="-40" height="30"', 'width="-40"'),
+])
+def test_an_svg_logo_without_a_usable_size_is_refused_naming_the_attribute(kit, size, named):
+    templates, _, write = kit
+    (templates / "brands" / "acme" / "logo.svg").write_text(
+        f'<svg xmlns="http://www.w3.org/2000/svg" {size}><rect width="1" height="1"/></svg>')
+    message = _one_line_error(write(logo="logo.svg"))
+    assert f"logo file logo.svg has {named} on its <svg> element, which is not a size above 0" in message, message
+
+
+@pytest.mark.parametrize("size, expected", [
+    ('viewBox="0 0 100 30" width="100%"', (100, 30)),
+    ("width='120px' height='3.6e1' stroke-width='0'", (120, 36)),
+    ('viewBox="0,0,.5,2"', (0.5, 2)),
+    ('width="80"', None),                                  # no height: drawn as it comes
+])
+def test_usable_svg_logo_sizes_load_and_give_the_header_their_shape(kit, size, expected):
+    import base64
+
+    from quire.pdf.pages import intrinsic_size
+
+    templates, _, write = kit
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg" {size}><rect width="1" height="1"/></svg>'.encode()
+    (templates / "brands" / "acme" / "logo.svg").write_bytes(svg)
+    write(logo="logo.svg")
+    assert load_brand("acme", templates).logo == "logo.svg"
+    assert intrinsic_size("data:image/svg+xml;base64," + base64.b64encode(svg).decode()) == expected
+
+
 def test_a_logo_of_too_many_pixels_is_refused_with_the_limit(kit):
     from PIL import Image
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import math
 import re
 import unicodedata
 from collections import Counter
@@ -147,6 +148,10 @@ def css_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+#: A number as SVG writes one in a size (a regular expression on bytes): "30", "2.5", ".5", "1e3".
+SVG_NUMBER = rb"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+
+
 def intrinsic_size(uri: str) -> tuple[float, float] | None:
     """Width and height of a data-URI image (SVG view box or size attributes; raster pixels)."""
     head, _, payload = uri.partition(",")
@@ -157,11 +162,16 @@ def intrinsic_size(uri: str) -> tuple[float, float] | None:
         root = re.search(rb"<svg\b[^>]*>", data)
         if root is None:
             return None
-        box = re.search(rb'viewBox="\s*[-\d.]+[\s,]+[-\d.]+[\s,]+([\d.]+)[\s,]+([\d.]+)', root.group(0))
+        box = re.search(rb'viewBox=["\']\s*%s[\s,]+%s[\s,]+(%s)[\s,]+(%s)' % ((SVG_NUMBER,) * 4), root.group(0))
+        w, h = (re.search(rb'(?<![\w-])%s=["\']\s*(%s)' % (name, SVG_NUMBER), root.group(0)) for name in (b"width", b"height"))
         if box:
-            return float(box.group(1)), float(box.group(2))
-        w, h = (re.search(rb'\b%s="([\d.]+)' % name, root.group(0)) for name in (b"width", b"height"))
-        return (float(w.group(1)), float(h.group(1))) if w and h else None
+            size = float(box.group(1)), float(box.group(2))
+        elif w and h:
+            size = float(w.group(1)), float(h.group(1))
+        else:
+            return None
+        # A size of 0 (or one past float's range) is no size: the logo is drawn as it comes, never divided by it.
+        return size if all(0 < side < math.inf for side in size) else None
     from PIL import Image
 
     try:
