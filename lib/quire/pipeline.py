@@ -225,6 +225,10 @@ def _unknown(name: str, value: str, known: list[str], kind: str, command: str | 
         article = "an" if kind[0] in "aeiou" else "a"
         raise ParameterError(f"parameter '{name}' is required: name {article} {kind}, e.g. -p {name}={example}"
                              + (f" (`{command}` lists them)" if command else ""), parameter=name)
+    spaced = [k for k in known if k.strip() == value.strip()]
+    if spaced:  # the value is given as it should be; the warehouse's own copy has spaces around it
+        raise WarehouseDataError(f"{kind} {spaced[0]!r} of the warehouse has spaces around it, so runs could not be "
+                                 f"named by it; correct it to {value.strip()!r} in the warehouse")
     raise ParameterError(f"parameter '{name}': no {kind} {value!r} in the warehouse; {did_you_mean(value, known)}"
                          f"known: {listed}", parameter=name)
 
@@ -619,7 +623,8 @@ def fan_out_clients(filters: dict[str, str], settings: Settings | None = None,
 
     An unknown field, or filters that match no active client, are :class:`ParameterError`s
     that list what exists. A client the filters match that cannot be run is left out, and a line saying why goes
-    to ``notes`` when given: an active one without a slug (runs, files and e-mails are named by it), and one whose
+    to ``notes`` when given: an active one without a slug (runs, files and e-mails are named by it) or with spaces
+    around it, and one whose
     status is neither active nor churned ('Active', say), which would otherwise silently get no report.
     """
     from quire.warehouse import queries
@@ -633,6 +638,8 @@ def fan_out_clients(filters: dict[str, str], settings: Settings | None = None,
     active = clients[clients["status"] == "active"]
     nameless = active[active["slug"].isna() | (active["slug"].astype(str).str.strip() == "")]
     active = active.drop(index=nameless.index)
+    spaced = active[active["slug"].astype(str).str.strip() != active["slug"].astype(str)]
+    active = active.drop(index=spaced.index)
     for field_name, value in filters.items():
         if field_name not in FAN_OUT_FIELDS:
             raise ParameterError(f"cannot select clients by {field_name!r}; {did_you_mean(field_name, FAN_OUT_FIELDS)}"
@@ -643,11 +650,14 @@ def fan_out_clients(filters: dict[str, str], settings: Settings | None = None,
                                  f"{', '.join(in_use) or 'none (no client has one)'}")
         # 'Municipality' and 'municipality ' are the segment the filter names: matched exactly, such a client was
         # silently left out of its own segment's run.
-        active, nameless, unknown = (frame[frame[field_name].map(_segment_key) == _segment_key(value)]
-                                     for frame in (active, nameless, unknown))
+        active, nameless, spaced, unknown = (frame[frame[field_name].map(_segment_key) == _segment_key(value)]
+                                             for frame in (active, nameless, spaced, unknown))
     if notes is not None and len(nameless):
         notes.append(f"client_id {', '.join(str(i) for i in nameless['client_id'])}: left out, the clients table gives "
                      "no slug, which runs and their files are named by; give each client one")
+    if notes is not None and len(spaced):
+        notes.append(f"{', '.join(map(repr, spaced['slug']))}: left out, the clients table writes the slug with spaces "
+                     "around it, which runs and their files are named by; remove them")
     if notes is not None and len(unknown):
         shown = ", ".join(f"{slug} ({status!r})" for slug, status in zip(unknown["slug"], unknown["status"]))
         notes.append(f"{shown}: left out, a status other than {' or '.join(CLIENT_STATUSES)} in the clients table; "

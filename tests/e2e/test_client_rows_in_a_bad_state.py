@@ -104,6 +104,40 @@ def test_a_fan_out_skips_a_client_whose_slug_is_no_key_and_runs_the_others(quire
 
 
 @pytest.fixture
+def odd_rows(quire_env, tiny_warehouse, tmp_path) -> dict[str, str]:
+    path = tmp_path / "odd.duckdb"
+    with warehouse_copy(tiny_warehouse, path) as con:
+        con.execute("update clients set currency = 'EURO' where slug = 'stoneton-logistics'")
+        con.execute("update clients set slug = 'riverton-realty ' where slug = 'riverton-realty'")
+    return {**quire_env, "QUIRE_WAREHOUSE_URL": f"duckdb:///{path}"}
+
+
+def test_a_client_whose_currency_or_slug_is_wrong_is_left_out_of_a_fan_out_and_refused_alone(odd_rows, settings_for):
+    # One client's currency 'EURO' stopped the whole fan-out (no report for anyone), and the scheduler retried it as if
+    # the database were away; a slug with a space around it was suggested back as its own correction.
+    from quire.errors import WarehouseDataError
+    from quire.pipeline import prepare_runs
+
+    settings = settings_for(odd_rows)
+    notes: list[str] = []
+    slugs = fan_out_clients({}, settings, notes)
+    assert "riverton-realty " not in slugs and "riverton-realty" not in slugs
+    assert ("'riverton-realty ': left out, the clients table writes the slug with spaces around it, which runs and "
+            "their files are named by; remove them") in notes
+    jobs = [("client", {"client": slug, "period": "2026-10"}, True) for slug in slugs]
+    plans, _, skipped = prepare_runs(jobs, settings)
+    assert {p.params["client"] for p in plans} == set(slugs) - {"stoneton-logistics"}
+    assert skipped == ["client · stoneton-logistics: skipped, client stoneton-logistics: its currency in the "
+                       "warehouse's clients table: 'EURO' is not a currency code; write an ISO 4217 code such as USD, "
+                       "EUR, GBP or CHF"]
+    for client in ("stoneton-logistics", "riverton-realty"):
+        with pytest.raises(WarehouseDataError) as raised:  # data to correct: never retried as a database away
+            prepare_runs([("client", {"client": client, "period": "2026-10"}, False)], settings)
+        assert not raised.value.transient
+    assert "correct it to 'riverton-realty' in the warehouse" in str(raised.value)
+
+
+@pytest.fixture
 def bad_subscriptions(quire_env, tiny_warehouse, tmp_path) -> dict[str, str]:
     path = tmp_path / "subscriptions.duckdb"
     with warehouse_copy(tiny_warehouse, path) as con:

@@ -140,7 +140,7 @@ def for_brand(brand: Any, client: Mapping[str, Any] | None = None) -> Convention
 
     ``client`` is the client's warehouse row (a mapping or pandas Series) with the optional
     ``locale`` and ``currency`` columns; a missing or empty value keeps the brand's. A value
-    that is no locale or currency raises :class:`~quire.errors.WarehouseError` naming the client and the column.
+    that is no locale or currency raises :class:`~quire.errors.WarehouseDataError` naming the client and the column.
     """
     locale = getattr(brand, "locale", DEFAULT_LOCALE)
     currency = getattr(brand, "currency", DEFAULT_CURRENCY)
@@ -152,10 +152,11 @@ def for_brand(brand: Any, client: Mapping[str, Any] | None = None) -> Convention
             try:
                 parsed = parse_locale_tag(value) if column == "locale" else parse_currency_code(value)
             except ValueError as exc:
-                from quire.errors import WarehouseError
+                from quire.errors import WarehouseDataError
 
                 who = client.get("slug") or client.get("name") or "of this run"
-                raise WarehouseError(f"client {who}: its {column} in the warehouse's clients table: {exc}") from None
+                # Data to correct, not a database that is away: no retry; a fan-out leaves this client out.
+                raise WarehouseDataError(f"client {who}: its {column} in the warehouse's clients table: {exc}") from None
             locale, currency = (parsed, currency) if column == "locale" else (locale, parsed)
     return Conventions(locale, currency)
 
