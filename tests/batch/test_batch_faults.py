@@ -151,3 +151,12 @@ def test_each_run_writes_its_profile_where_quire_profile_dir_says(quire_env, tmp
     for profile in (tmp_path / "profiles").glob("*.prof"):
         called = {name for _, _, name in pstats.Stats(str(profile)).stats}
         assert {"run_request", "execute_notebook"} <= called, sorted(called)[:20]
+    # A profile that cannot be written (no folder can be made in /proc): the runs stay published and recorded as
+    # succeeded (the command said "failed" while the archive held both runs, succeeded).
+    proc = subprocess.run([sys.executable, "-m", "quire.cli", "run", "slow", "--clients", "sector=municipality",
+                           "-p", "delay=0"], env={**env, "QUIRE_PROFILE_DIR": "/proc/quire-profiles"}, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.count("its profile was not written to QUIRE_PROFILE_DIR") == 2, proc.stderr
+    statuses = [r["status"] for r in history(Path(env["QUIRE_OUTPUTS"])) if r["run_id"] not in runs]
+    assert statuses == ["succeeded", "succeeded"]

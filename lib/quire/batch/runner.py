@@ -18,6 +18,7 @@ import ctypes
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 
 from quire.archive import staged_folders
+from quire.errors import describe_os_error
 
 if TYPE_CHECKING:
     from quire.catalog import ReportSpec
@@ -398,8 +400,13 @@ def _profiled(request: RunRequest, settings: Settings) -> Outcome:
     try:
         return profiler.runcall(run_request, request, settings)
     finally:
-        settings.profile_dir.mkdir(parents=True, exist_ok=True)
-        profiler.dump_stats(settings.profile_dir / f"{request.run_id}.prof")
+        # The run is published (or parked) by now: a profile that cannot be written must not make it "failed".
+        try:
+            settings.profile_dir.mkdir(parents=True, exist_ok=True)
+            profiler.dump_stats(settings.profile_dir / f"{request.run_id}.prof")
+        except OSError as exc:
+            print(f"quire: run {request.run_id}: its profile was not written to QUIRE_PROFILE_DIR "
+                  f"({describe_os_error(exc)})", file=sys.stderr)
 
 
 def _title_process(title: str) -> None:
