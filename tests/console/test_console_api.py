@@ -159,6 +159,11 @@ def test_unknown_parameter_report_and_malformed_body(api_world):
     assert api_world.server.post("/api/v1/runs", {"report": "nope"}, token=token)[0] == 404
     status, body, _ = api_world.server.post("/api/v1/runs", b"{not json", token=token)
     assert status == 422 and "not JSON" in body["error"]
+    # A key given twice: JSON parsers keep the last, and the run was queued for the second period without a word.
+    for repeated, key in ((b'{"report": "client", "parameters": {"period": "2026-10", "period": "2026-09"}}', "period"),
+                          (b'{"report": "client", "report": "executive"}', "report")):
+        status, body, _ = api_world.server.post("/api/v1/runs", repeated, token=token)
+        assert status == 422 and body["error"] == f"{key!r} is given twice in the request body; give it once", body
     # A misspelt field of the body would otherwise queue the report with its defaults.
     before = run_count(api_world.engine)
     status, body, _ = api_world.server.post("/api/v1/runs", {"report": "client", "parameter": {"client": CLIENT_B}},

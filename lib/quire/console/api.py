@@ -32,6 +32,21 @@ from quire.state.schema import RUN_STATUSES
 PAGE_LIMIT = 200
 
 
+class _RepeatedKey(Exception):
+    """A JSON object of the request body names a key twice (``args[0]``)."""
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as a dict, refusing a key given twice: JSON parsers keep the last silently, so a run asked for
+    with two periods ran for the second, where the command line and the console's form refuse the repeat."""
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise _RepeatedKey(key)
+        data[key] = value
+    return data
+
+
 class ApiHandler(ConsoleHandler):
     csp = API_CSP
     api = True
@@ -42,7 +57,9 @@ class ApiHandler(ConsoleHandler):
         if not self.request.body:
             return {}
         try:
-            data = json.loads(self.request.body)
+            data = json.loads(self.request.body, object_pairs_hook=_once_each)
+        except _RepeatedKey as exc:
+            raise ParameterError(f"{exc.args[0]!r} is given twice in the request body; give it once") from None
         except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             raise ParameterError("the request body is not JSON; send {\"report\": …, \"parameters\": {…}}") from None
         if not isinstance(data, dict):
