@@ -172,6 +172,17 @@ def test_unknown_parameter_report_and_malformed_body(api_world):
     status, body, _ = api_world.server.post(f"/api/v1/runs/{api_world.runs['a1']}/rerun",
                                             {"report": "executive"}, token=token)
     assert status == 422 and "unknown field 'report'" in body["error"] and "it takes 'parameters'" in body["error"]
+    # A value that is no single value (an array, an object, null) is named as JSON calls it; a boolean is read as
+    # the command line writes it ("'True' is not a number" spoke Python).
+    for value, says in ((["2026-10"], "parameter 'period' is a JSON array; give one value"),
+                        ({"m": 10}, "parameter 'period' is a JSON object; give one value"),
+                        (None, "parameter 'period' is null; give one value")):
+        status, answer, _ = api_world.server.post("/api/v1/runs", {"report": "client", "parameters": {
+            "client": CLIENT_A, "period": value}}, token=token)
+        assert status == 422 and answer["error"].startswith(says) and answer["parameter"] == "period", answer
+    status, answer, _ = api_world.server.post("/api/v1/runs", {"report": "client", "parameters": {
+        "client": CLIENT_A, "period": True}}, token=token)
+    assert status == 422 and "'true'" in answer["error"] and "True" not in answer["error"], answer
     for body in ({"report": "client", "parameters": None}, {"report": "client", "parameters": ["client"]}):
         status, answer, _ = api_world.server.post("/api/v1/runs", body, token=token)
         assert status == 422 and "'parameters' must be an object" in answer["error"], answer

@@ -47,6 +47,21 @@ def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return data
 
 
+def given_parameters(body: dict[str, Any]) -> dict[str, Any]:
+    """The ``parameters`` object of a request body, each value one JSON string, number or boolean; a boolean as the
+    command line writes it ("true"), so that a message about it reads as the request did (not "'True' is not a
+    number"). An array, an object or null is refused, naming the parameter."""
+    parameters = body.get("parameters", {})
+    if not isinstance(parameters, dict):
+        raise ParameterError("'parameters' must be an object of name: value")
+    for name, value in parameters.items():
+        if value is None or isinstance(value, (list, dict)):
+            what = "null" if value is None else f"a JSON {'array' if isinstance(value, list) else 'object'}"
+            raise ParameterError(f"parameter {name!r} is {what}; give one value (a string, a number, true or false), "
+                                 "or leave the parameter out for its default", parameter=name)
+    return {name: json.dumps(value) if isinstance(value, bool) else value for name, value in parameters.items()}
+
+
 class ApiHandler(ConsoleHandler):
     csp = API_CSP
     api = True
@@ -102,8 +117,6 @@ class ApiHandler(ConsoleHandler):
     async def queue_run(self, report: str, parameters: dict[str, Any], retry_of: str | None = None) -> dict[str, Any]:
         """Validate like ``quire run`` (off the event loop: it reads the notebook and the warehouse), then queue."""
         access = self.require("runner")
-        if not isinstance(parameters, dict):
-            raise ParameterError("'parameters' must be an object of name: value")
         c = self.console
         plan = await IOLoop.current().run_in_executor(None, c.catalog.plan, report, parameters, access)
         run_id = queue.enqueue(c.engine, report=plan.spec.id, parameters=json_safe(plan.params),
@@ -221,7 +234,7 @@ class RunsApi(ApiHandler):
         if not isinstance(report, str) or not report:
             raise ParameterError("'report' is required: the id of a report (GET /api/v1/reports lists them)",
                                  parameter="report")
-        self.write_json(await self.queue_run(report, data.get("parameters", {})), 201)
+        self.write_json(await self.queue_run(report, given_parameters(data)), 201)
 
 
 class RunApi(ApiHandler):
@@ -235,9 +248,7 @@ class RerunApi(ApiHandler):
     async def post(self, run_id: str) -> None:
         """Queue the run again with its parameters, each given one replaced (``{"parameters": {…}}``)."""
         run = self.load_run(run_id)
-        changes = self.body("parameters").get("parameters", {})
-        if not isinstance(changes, dict):
-            raise ParameterError("'parameters' must be an object of name: value")
+        changes = given_parameters(self.body("parameters"))
         self.write_json(await self.queue_run(run.row["report"], {**run.row["parameters"], **changes}), 201)
 
 
