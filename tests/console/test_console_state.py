@@ -42,6 +42,19 @@ def test_tokens_store_only_a_hash_and_revoke_at_once(state_url):
     assert tokens.listing(engine) == [] and len(tokens.listing(engine, include_revoked=True)) == 1
 
 
+def test_a_token_name_is_one_line_and_an_empty_one_names_the_role(tmp_path):
+    # The name is the requester of the token's runs: "x\nadmin" forged a second line in lists and logs.
+    from quire.errors import ParameterError
+
+    engine = open_state(f"sqlite:///{tmp_path / 'state.db'}")
+    for name in ("nightly\nadmin", "tab\tbed", "x" * (tokens.NAME_LIMIT + 1)):
+        with pytest.raises(ParameterError, match="a token's name is one line of at most 120 characters"):
+            tokens.create(engine, role="viewer", name=name)
+    assert tokens.listing(engine) == []
+    assert tokens.create(engine, role="viewer", name="  ")[0]["name"] == "viewer token"
+    assert tokens.create(engine, role="viewer", name="x" * tokens.NAME_LIMIT)[0]["name"] == "x" * tokens.NAME_LIMIT
+
+
 def test_a_queued_run_is_claimed_by_one_worker_only(state_url):
     engine = open_state(state_url)
     ids = [queue.enqueue(engine, report="client", parameters={"client": "x"}, client="x", requested_by="t")

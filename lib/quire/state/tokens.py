@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from datetime import timedelta
 from typing import Any
 
@@ -29,13 +30,21 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+#: The longest name a token may have (its column's size).
+NAME_LIMIT = 120
+
+
 def create(engine: Engine, *, role: str, client: str | None = None, name: str = "") -> tuple[dict[str, Any], str]:
     """A new token: its row and its secret (shown to the user once, never stored)."""
     if role not in ROLES:
         raise ParameterError(f"role {role!r} is not one of {', '.join(ROLES)}", parameter="role")
+    # The name is the requester of the token's runs in lists and logs: one line, which a line break would forge.
+    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in name) or len(name) > NAME_LIMIT:
+        raise ParameterError(f"a token's name is one line of at most {NAME_LIMIT} characters, without control "
+                             "characters; e.g. --name 'nightly export'", parameter="name")
     secret = PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
-    values = dict(name=(name or f"{role} token")[:120], role=role, client=client, secret_hash=hash_secret(secret),
+    values = dict(name=name.strip() or f"{role} token", role=role, client=client, secret_hash=hash_secret(secret),
                   created_at=now)
     with engine.begin() as conn:
         token_id = conn.execute(tokens.insert().values(**values)).inserted_primary_key[0]
