@@ -677,3 +677,30 @@ def test_runs_of_a_scheduler_that_is_gone_are_said_to_wait_for_one(quire_env, tm
     listed = quire(env, "runs")
     assert listed.returncode == 0 and run_id in listed.stdout
     assert "no scheduler is running on this state database: 1 queued or running run(s)" in listed.stderr, listed.stderr
+
+
+INTERRUPTED_WHILE_IMPORTING = """
+import os, signal, sys
+
+class CtrlC:  # Ctrl-C exactly while the command line's modules import, the first ~0.7 s of every command
+    def find_spec(self, name, path=None, target=None):
+        if name == "quire.cli":
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, CtrlC())
+sys.argv = ["quire", "list"]
+from quire.entry import main
+main()
+"""
+
+
+def test_ctrl_c_while_the_command_starts_says_aborted_without_a_traceback():
+    # It printed a KeyboardInterrupt traceback through the imports.
+    proc = subprocess.run([sys.executable, "-c", INTERRUPTED_WHILE_IMPORTING], capture_output=True, text=True,
+                          timeout=120)
+    assert (proc.returncode, proc.stderr, proc.stdout) == (130, "aborted\n", "")
+    # Started with Ctrl-C ignored (in the background), it stays ignored: the command runs to its end.
+    ignored = "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN)\n" + INTERRUPTED_WHILE_IMPORTING
+    proc = subprocess.run([sys.executable, "-c", ignored], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "executive" in proc.stdout, proc.stderr
