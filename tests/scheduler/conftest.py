@@ -7,6 +7,7 @@ fresh database on it.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import os
@@ -34,6 +35,7 @@ class Mailbox:
         self.always: str | None = None  # answer every DATA with this
         self.attempts = 0
         self.lock = threading.Lock()
+        self.confirm_after = 0.0  # seconds the server waits, having stored the message, before its 250
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
@@ -44,6 +46,8 @@ class Mailbox:
             msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
             msg["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
             self.messages.append(msg)
+        if self.confirm_after:
+            await asyncio.sleep(self.confirm_after)
         return "250 OK"
 
     def by_run(self) -> dict[tuple[str, str], int]:

@@ -132,6 +132,37 @@ def test_smtp_5xx_is_reported_at_once_and_not_resent(setup, smtp, tmp_path):
     assert len(lines) == 6 and "quire deliver --retry" in lines[-1] and not smtp.messages
 
 
+def test_a_server_that_stores_the_mail_but_confirms_too_late_gets_it_once(make_env, state_url, smtp, settings_for,
+                                                                          tmp_path):
+    # It stored each try and answered after the client's timeout: the recipient got one copy per try (4 by default),
+    # and the owner was told it had failed. Sent again, it may be a copy; the operator decides (--retry).
+    env = make_env(CATALOG, state_url, smtp.port, QUIRE_SMTP_TIMEOUT="1", QUIRE_SMTP_ATTEMPTS="3")
+    settings, engine = settings_for(env), open_state(state_url)
+    smtp.confirm_after = 2.5
+    run_id = _published_run(engine, settings, tmp_path)
+    result = deliver_pending(engine, settings, claimer="a")
+    received = smtp.by_run()  # the reports, and the owner's alert about them: each once
+    assert set(received.values()) == {1} and {(run_id, "board@example.com"), (run_id, "ceo@example.com")} <= set(received)
+    rows = _rows(engine, run_id)
+    assert {rows[r]["attempts"] for r in ("board@example.com", "ceo@example.com")} == {1}, rows
+    assert "received the e-mail but did not confirm it" in rows["board@example.com"]["last_error"]
+    assert "it may have been delivered" in rows["board@example.com"]["last_error"] and len(result.failed) >= 2
+
+
+def test_what_the_server_does_not_support_fails_at_once_with_its_reason(make_env, state_url, smtp, settings_for):
+    # STARTTLS asked of a server without it (or a non-ASCII address of one without SMTPUTF8) was "SMTP server
+    # unreachable", tried 4 times over 16 s: trying again cannot help.
+    from quire.delivery import Message
+    from quire.delivery.smtp import SmtpDeliverer
+    from quire.errors import DeliveryError
+
+    settings = settings_for(make_env(CATALOG, state_url, smtp.port, QUIRE_SMTP_STARTTLS="true"))
+    with pytest.raises(DeliveryError) as raised:
+        SmtpDeliverer(settings).send(Message("board@example.com", "Report", "text", "<p>html</p>", "id-1"))
+    assert not raised.value.transient and "unreachable" not in str(raised.value), raised.value
+    assert "STARTTLS" in str(raised.value) and smtp.attempts == 0
+
+
 def test_deliver_retry_without_an_smtp_server_changes_nothing(setup, smtp, tmp_path):
     # It said "e-mail delivery needs an SMTP server" after setting every failed e-mail back to pending, and the
     # next scheduler start sent them without anyone asking again.

@@ -2,7 +2,8 @@
 
 4xx replies and an unreachable server are transient: tenacity retries them with
 exponential backoff (``smtp_attempts``, ``smtp_backoff_seconds``) before the error is
-reported as transient; 5xx replies are permanent and reported at once.
+reported as transient; 5xx replies, what the server does not support (SMTPUTF8, STARTTLS) and a
+message the server received without confirming it (it may deliver it) are permanent and reported at once.
 """
 
 from __future__ import annotations
@@ -56,14 +57,26 @@ def _classify(exc: Exception) -> DeliveryError:
         code, text = next(iter(exc.recipients.values()))
     elif isinstance(exc, smtplib.SMTPResponseException):
         code, text = exc.smtp_code, exc.smtp_error
-    elif isinstance(exc, (OSError, smtplib.SMTPServerDisconnected)):
+    elif isinstance(exc, smtplib.SMTPServerDisconnected) or not isinstance(exc, smtplib.SMTPException):
         # refused connection, timeout, dropped connection: the server may come back
         return DeliveryError(f"SMTP server unreachable: {exc}", transient=True)
     else:  # e.g. SMTPNotSupportedError: a non-ASCII address and a server without SMTPUTF8; trying again will not help
+        # (every SMTPException is an OSError: tested before the catch-all above, this branch was never reached)
         return DeliveryError(f"SMTP: {printable(exc)}", transient=False)
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     return DeliveryError(f"SMTP {code}: {text}", transient=400 <= code < 500, code=code)
+
+
+class _Session(smtplib.SMTP):
+    """An SMTP session that knows when the whole message has gone out (its closing ``.`` line sent)."""
+
+    message_sent = False
+
+    def send(self, s: str | bytes) -> None:
+        super().send(s)
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):  # a command never ends so; a message always does
+            self.message_sent = True
 
 
 @register
@@ -94,12 +107,22 @@ class SmtpDeliverer(Deliverer):
 
     def _send_once(self, mail: EmailMessage, recipient: str) -> None:
         s = self.settings
+        smtp: _Session | None = None
         try:
-            with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout) as smtp:
+            with _Session(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout) as smtp:
                 if s.smtp_starttls:
                     smtp.starttls(context=ssl.create_default_context())
                 if s.smtp_user:
                     smtp.login(s.smtp_user, s.smtp_password.get_secret_value() if s.smtp_password else "")
                 smtp.send_message(mail, to_addrs=[recipient])
         except (smtplib.SMTPException, OSError) as exc:
-            raise _classify(exc) from None
+            error = _classify(exc)
+            answered = isinstance(exc, smtplib.SMTPResponseException)  # a 4xx to the message: not taken
+            if error.transient and not answered and smtp is not None and smtp.message_sent:
+                # The server has the whole message but did not say it took it (a timeout, a dropped connection):
+                # it may well deliver it. Sent again, the recipient got a copy per try; the operator decides.
+                raise DeliveryError(f"the SMTP server received the e-mail but did not confirm it ({printable(exc)}); "
+                                    "it may have been delivered, so it is not sent again by itself (check with the "
+                                    "recipient or the server's log; `quire deliver --retry` sends it again)",
+                                    transient=False) from None
+            raise error from None
