@@ -163,6 +163,23 @@ def test_what_the_server_does_not_support_fails_at_once_with_its_reason(make_env
     assert "STARTTLS" in str(raised.value) and smtp.attempts == 0
 
 
+def test_one_address_written_several_ways_gets_one_e_mail(setup, smtp, tmp_path):
+    # Spaces around it, or "ö" composed or not: three copies and two, each with its own Message-ID.
+    import unicodedata
+    from types import SimpleNamespace
+
+    _, settings, engine = setup
+    jorg = "jörg@example.com"
+    spec = SimpleNamespace(owner="cfo@example.com", recipients=(
+        "board@example.com", " board@example.com", "board@example.com ", "Board@Example.com",
+        unicodedata.normalize("NFC", jorg), unicodedata.normalize("NFD", jorg), "not an address"))
+    deliveries = recipients_for(spec, "succeeded", None, settings)
+    run_id = history.create(engine, report="board", parameters={"period": "2026-10"}, trigger="schedule", worker="t")
+    history.mark_running(engine, run_id)
+    history.finish(engine, run_id, "succeeded", output_folder=str(tmp_path), deliveries=deliveries)
+    assert sorted(_rows(engine, run_id)) == ["board@example.com", unicodedata.normalize("NFC", jorg), "not an address"]
+
+
 def test_deliver_retry_without_an_smtp_server_changes_nothing(setup, smtp, tmp_path):
     # It said "e-mail delivery needs an SMTP server" after setting every failed e-mail back to pending, and the
     # next scheduler start sent them without anyone asking again.

@@ -51,11 +51,14 @@ def client_contact(slug: str, settings: Settings) -> str | None:
 
 
 def _fits(recipient: str) -> str:
-    """``recipient`` cut to the outbox column's 320 characters, so an absurd value fails its row, not the run's record.
-
-    No address is that long (254 at most), so the cut one is refused at sending like the whole one.
-    """
-    return recipient[:RECIPIENT_LENGTH]
+    """``recipient`` as the outbox stores it: normalised as it is sent (spaces around it gone, its Unicode composed,
+    the domain in lower case), so that one address written two ways is one row and one e-mail, not two with
+    different Message-IDs. One that is no address is kept as given, cut to the column's 320 characters: its row
+    fails at sending with the reason, not the run's record (no address is that long; 254 at most)."""
+    try:
+        return one_recipient(recipient)
+    except DeliveryError:
+        return recipient[:RECIPIENT_LENGTH]
 
 
 def recipients_for(spec, status: str, client: str | None, settings: Settings) -> list[tuple[str, str]]:
