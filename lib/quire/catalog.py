@@ -127,6 +127,12 @@ class ReportSpec(_Model):
     def _clients_only_when_fanned_out(self) -> "ReportSpec":
         if self.schedule and self.schedule.clients and self.fan_out != "clients":
             raise ValueError("schedule.clients narrows a per-client fan-out; this report has no 'fan_out: clients'")
+        if self.schedule and "client" in self.schedule.parameters and self.fan_out == "clients":
+            # Each run of the fan-out sets its own client: the fixed one passed every check and was never used.
+            raise ValueError("schedule.parameters.client: the scheduler runs this report once for each client that "
+                             "schedule.clients selects (every active client without it), so a fixed client is never "
+                             "used; remove it, and narrow the clients with schedule.clients (e.g. {sector: "
+                             "municipality}) if need be")
         return self
 
     @field_validator("parameters")

@@ -60,6 +60,11 @@ def test_project_catalog_loads_and_validates():
     # 31 February parses as cron and never comes: the scheduler logged "next run ?" and the report never ran.
     ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n"
      "    schedule: {cron: '0 7 31 2 *'}\n", "cron '0 7 31 2 *' never fires: no date matches it"),
+    # A fixed client in a per-client report's schedule passed every check; each run of the fan-out replaced it.
+    ("reports:\n  r:\n    title: x\n    notebook: n.ipynb\n    description: d\n    owner: o@example.com\n"
+     "    fan_out: clients\n    schedule: {cron: '0 7 1 * *', parameters: {client: town-of-westbury}}\n",
+     "reports.r: schedule.parameters.client: the scheduler runs this report once for each client that "
+     "schedule.clients selects"),
 ])
 def test_bad_catalogs_name_the_problem(tmp_path, text, message):
     path = tmp_path / "reports.yaml"
