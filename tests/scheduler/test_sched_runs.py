@@ -164,12 +164,21 @@ def test_a_broken_catalog_edit_does_not_stop_due_runs(make_env, state_url, smtp,
         assert [r["status"] for r in runs] == ["succeeded", "succeeded"], runs
         wait_for(lambda: len(smtp.messages) == 2 or None, timeout=20, message="both report e-mails")
         assert any("invalid YAML" in r.message and "last valid version" in r.message for r in caplog.records)
+        # A value its notebook refuses, saved while the service runs: the service's start refuses the same file, and
+        # a running service used it (a failed run and an alert at every due time) instead of the last valid one.
+        refused = _board().replace("timeout_seconds: 120}", "timeout_seconds: 120, parameters: {delay: soon}}")
+        settings.catalog_path.write_text(CATALOG_HEAD + refused, encoding="utf-8")
+        runner.fire("board")
+        assert [r["status"] for r in history.query(runner.engine)] == ["succeeded"] * 3
+        assert any("reports.board.schedule.parameters: " in r.message and "'soon'" in r.message
+                   and "last valid version" in r.message for r in caplog.records), caplog.records
+        wait_for(lambda: len(smtp.messages) == 3 or None, timeout=20, message="the third report e-mail")
 
         # A report taken out of the catalog (its job lives until the next start) is said so, in one line.
         settings.catalog_path.write_text(CATALOG_HEAD + _board("other"), encoding="utf-8")
         caplog.clear()
         runner.fire("board")
-        assert len(history.query(runner.engine)) == 2
+        assert len(history.query(runner.engine)) == 3
         assert [r.message for r in caplog.records if r.levelname == "ERROR"] == [
             "report board is due but unknown report 'board'; the catalog has: other"]
     finally:

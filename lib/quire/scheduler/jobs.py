@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from quire.catalog import Catalog, ReportSpec, load_catalog
 from quire.config import Settings
 from quire.delivery.outbox import deliver_pending, recipients_for
-from quire.errors import QuireError, WarehouseError
+from quire.errors import ConfigError, QuireError, WarehouseError
 from quire.batch import Cancel, Outcome, RunRequest, executor_for
 from quire.state import outbox, queue, schedules
 from quire.state import runs as history
@@ -92,6 +92,15 @@ def backoff(attempt: int, base: float) -> float:
     return min(base * 2 ** (attempt - 1), MAX_BACKOFF)
 
 
+def _version(path) -> tuple[int, int] | None:
+    """Which version of a file this is, by its modification time and size (None: it cannot be read)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
 class Runner:
     """Executes the runs of one service process in a bounded pool of worker threads (one child process each)."""
 
@@ -112,6 +121,7 @@ class Runner:
         self.queued_in_flight = 0  # console runs claimed and not yet concluded
         self.last_valid_catalog: Catalog | None = None
         self.catalog_error = ""  # what was wrong with reports.yaml when last read, if anything
+        self.schedules_checked: tuple[int, int] | None = None  # the version of reports.yaml whose schedules passed
         self.lock = threading.Lock()
         # What the log says while the state database is away: once per outage for each of these, not at each try.
         self.database = database = redact(settings.state)
@@ -177,7 +187,12 @@ class Runner:
         with the last valid catalog; the log says what to fix (once per error) and when it is fixed.
         """
         try:
-            self.last_valid_catalog = load_catalog(self.settings.catalog_path)
+            version = _version(self.settings.catalog_path)  # before reading: an edit meanwhile is checked next time
+            catalog = load_catalog(self.settings.catalog_path)
+            if version != self.schedules_checked:
+                self._check_schedules(catalog)
+                self.schedules_checked = version
+            self.last_valid_catalog = catalog
         except QuireError as exc:
             if self.last_valid_catalog is None:
                 raise
@@ -189,6 +204,16 @@ class Runner:
                 log.info("%s is valid again", self.settings.catalog_path)
                 self.catalog_error = ""
         return self.last_valid_catalog
+
+    def _check_schedules(self, catalog: Catalog) -> None:
+        """Raise :class:`ConfigError` when a schedule gives its notebook a parameter it refuses, as the service's start
+        does: an edit made while it runs (``forecast_months: 99``) failed every due time and alerted the owner each
+        time, where the last valid catalog should have gone on."""
+        from quire.validation import schedule_parameter_problems
+
+        problems = schedule_parameter_problems(catalog, self.settings)
+        if problems:
+            raise ConfigError(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
 
     def _spec(self, report_id: str) -> ReportSpec:
         return self.catalog().get(report_id)
