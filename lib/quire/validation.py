@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from quire.config import Settings
-from quire.errors import QuireError, WarehouseError
+from quire.errors import ConfigError, QuireError, WarehouseError
 
 
 def notebook_outputs(path) -> int:
@@ -100,6 +100,15 @@ def schedule_parameter_problems(catalog, settings: Settings, *, unreadable: bool
         except QuireError as exc:
             problems.append(f"{settings.catalog_path}: reports.{spec.id}.schedule.parameters: {exc}")
     return problems
+
+
+def refuse_schedule_problems(catalog, settings: Settings, *, unreadable: bool = False) -> None:
+    """Raise :class:`ConfigError` with the first of :func:`schedule_parameter_problems` (and how many more), for the
+    scheduler: at its start, and when reports.yaml changes while it runs."""
+    problems = schedule_parameter_problems(catalog, settings, unreadable=unreadable)
+    if problems:
+        raise ConfigError(problems[0] + (f" (and {len(problems) - 1} more; `quire validate` lists them)"
+                                         if len(problems) > 1 else ""))
 
 
 def schedule_data_findings(catalog, settings: Settings) -> tuple[list[str], list[str]]:

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from quire.catalog import Catalog, ReportSpec, load_catalog
 from quire.config import Settings
 from quire.delivery.outbox import deliver_pending, recipients_for
-from quire.errors import ConfigError, QuireError, WarehouseError
+from quire.errors import QuireError, WarehouseError
 from quire.batch import Cancel, Outcome, RunRequest, executor_for
 from quire.state import outbox, queue, schedules
 from quire.state import runs as history
@@ -190,7 +190,11 @@ class Runner:
             version = _version(self.settings.catalog_path)  # before reading: an edit meanwhile is checked next time
             catalog = load_catalog(self.settings.catalog_path)
             if version != self.schedules_checked:
-                self._check_schedules(catalog)
+                from quire.validation import refuse_schedule_problems
+
+                # A schedule parameter its notebook refuses (`forecast_months: 99` saved while the service runs)
+                # failed every due time and alerted the owner each time: refused as the service's start refuses it.
+                refuse_schedule_problems(catalog, self.settings)
                 self.schedules_checked = version
             self.last_valid_catalog = catalog
         except QuireError as exc:
@@ -204,16 +208,6 @@ class Runner:
                 log.info("%s is valid again", self.settings.catalog_path)
                 self.catalog_error = ""
         return self.last_valid_catalog
-
-    def _check_schedules(self, catalog: Catalog) -> None:
-        """Raise :class:`ConfigError` when a schedule gives its notebook a parameter it refuses, as the service's start
-        does: an edit made while it runs (``forecast_months: 99``) failed every due time and alerted the owner each
-        time, where the last valid catalog should have gone on."""
-        from quire.validation import schedule_parameter_problems
-
-        problems = schedule_parameter_problems(catalog, self.settings)
-        if problems:
-            raise ConfigError(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
 
     def _spec(self, report_id: str) -> ReportSpec:
         return self.catalog().get(report_id)

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from quire.catalog import Catalog, ScheduleSpec, load_catalog
 from quire.config import Settings
 from quire.crontab import crontab_trigger
-from quire.errors import ConfigError, SchedulerBusyError, StateError
+from quire.errors import SchedulerBusyError, StateError
 from quire.state import open_state, outbox
 from quire.state.db import Outage, patiently, redact
 from quire.state.lease import Lease
@@ -360,13 +360,11 @@ class Service:
 
         # A catalog that does not validate stops the service before APScheduler starts: stopping a started (even
         # paused) scheduler let it process a due job once, which moved an overdue schedule past its catch-up run.
-        from quire.validation import schedule_data_findings, schedule_parameter_problems
+        from quire.validation import refuse_schedule_problems, schedule_data_findings
 
         catalog = load_catalog(self.settings.catalog_path)
-        problems = schedule_parameter_problems(catalog, self.settings, unreadable=True)
-        if problems:  # as for a cron typo: a schedule that fails at every due time stops the service at its start
-            raise ConfigError(problems[0] + (f" (and {len(problems) - 1} more; `quire validate` lists them)"
-                                             if len(problems) > 1 else ""))
+        # As for a cron typo: a schedule that fails at every due time stops the service at its start.
+        refuse_schedule_problems(catalog, self.settings, unreadable=True)
         # What the warehouse refuses today (a period it does not cover yet) it may accept after its next load, and
         # an unreachable warehouse may be back when a report is due: said at the start, not refused.
         problems, warnings = schedule_data_findings(catalog, self.settings)

@@ -30,8 +30,8 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-#: The longest name a token may have (its column's size).
-NAME_LIMIT = 120
+#: The longest name a token may have: its column's size.
+NAME_LIMIT = tokens.c.name.type.length
 
 
 def create(engine: Engine, *, role: str, client: str | None = None, name: str = "") -> tuple[dict[str, Any], str]:
